@@ -1,0 +1,60 @@
+// Package clock owns the notion of time for every Muster service.
+//
+// Nothing outside package main calls time.Now, time.Sleep or time.After
+// directly: services take a Clock so that timeouts, expansions and TTLs can be
+// driven by a Fake in tests without sleeping.
+package clock
+
+import "time"
+
+// Clock tells the time and schedules work in the future.
+type Clock interface {
+	Now() time.Time
+	// NewTimer returns a timer that sends the time on C after d.
+	NewTimer(d time.Duration) Timer
+	// AfterFunc calls f in its own goroutine after d.
+	AfterFunc(d time.Duration, f func()) Timer
+	// NewTicker returns a ticker that sends the time on C every d.
+	NewTicker(d time.Duration) Ticker
+}
+
+// Timer is the part of *time.Timer that services use.
+type Timer interface {
+	C() <-chan time.Time
+	Stop() bool
+	Reset(d time.Duration) bool
+}
+
+// Ticker is the part of *time.Ticker that services use.
+type Ticker interface {
+	C() <-chan time.Time
+	Stop()
+	Reset(d time.Duration)
+}
+
+// Real is the wall clock.
+type Real struct{}
+
+// Now returns time.Now.
+func (Real) Now() time.Time { return time.Now() }
+
+// NewTimer wraps time.NewTimer.
+func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
+// AfterFunc wraps time.AfterFunc.
+func (Real) AfterFunc(d time.Duration, f func()) Timer { return realTimer{time.AfterFunc(d, f)} }
+
+// NewTicker wraps time.NewTicker.
+func (Real) NewTicker(d time.Duration) Ticker { return realTicker{time.NewTicker(d)} }
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time        { return r.t.C }
+func (r realTimer) Stop() bool                 { return r.t.Stop() }
+func (r realTimer) Reset(d time.Duration) bool { return r.t.Reset(d) }
+
+type realTicker struct{ t *time.Ticker }
+
+func (r realTicker) C() <-chan time.Time   { return r.t.C }
+func (r realTicker) Stop()                 { r.t.Stop() }
+func (r realTicker) Reset(d time.Duration) { r.t.Reset(d) }

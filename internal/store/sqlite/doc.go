@@ -1,0 +1,9 @@
+// Package sqlite is Muster's embedded store: one SQLite file in the data
+// directory, opened through the cgo-free ncruces driver, in WAL mode with
+// synchronous=FULL so an answered write survives a crash or power loss.
+//
+// All writes go through one writer goroutine that folds the transactions
+// waiting at that moment into one SQLite transaction (group commit), each in
+// its own savepoint, so concurrent callers share an fsync without sharing a
+// failure. Reads use a separate pool of read-only connections.
+package sqlite

@@ -1,0 +1,253 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/store"
+)
+
+// querier is what *sql.Tx offers to both readers and the writer.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+type txReader struct {
+	q   querier
+	now func() time.Time
+}
+
+type txWriter struct {
+	txReader
+	tx    *sql.Tx
+	hooks []func()
+}
+
+func nullKey(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func millisOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+const itemColumns = "kind, id, doc, coalesce(k1,''), coalesce(k2,''), coalesce(k3,''), version, expires_at"
+
+func scanItem(sc interface{ Scan(...any) error }) (store.Item, error) {
+	var it store.Item
+	var exp sql.NullInt64
+	if err := sc.Scan(&it.Kind, &it.ID, &it.Doc, &it.Keys[0], &it.Keys[1], &it.Keys[2], &it.Version, &exp); err != nil {
+		return it, err
+	}
+	if exp.Valid {
+		it.ExpiresAt = time.UnixMilli(exp.Int64)
+	}
+	return it, nil
+}
+
+func (r *txReader) Get(ctx context.Context, kind, id string) (store.Item, error) {
+	row := r.q.QueryRowContext(ctx, "SELECT "+itemColumns+
+		" FROM records WHERE kind = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)", kind, id, r.now().UnixMilli())
+	it, err := scanItem(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return it, fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return it, fmt.Errorf("sqlite: get %s/%s: %w", kind, id, err)
+	}
+	return it, nil
+}
+
+func (r *txReader) Find(ctx context.Context, q store.Query) ([]store.Item, error) {
+	if q.Key < 0 || q.Key > 3 {
+		return nil, fmt.Errorf("sqlite: find: key %d out of range 0..3", q.Key)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	col := "id"
+	if q.Key > 0 {
+		col = fmt.Sprintf("k%d", q.Key)
+	}
+	var sb strings.Builder
+	args := []any{q.Kind, r.now().UnixMilli()}
+	sb.WriteString("SELECT " + itemColumns + " FROM records WHERE kind = ? AND (expires_at IS NULL OR expires_at > ?)")
+	switch {
+	case q.Prefix && q.Value != "":
+		// A range rather than LIKE so the index is used and % or _ in a value mean nothing.
+		sb.WriteString(" AND " + col + " >= ? AND " + col + " < ?")
+		args = append(args, q.Value, q.Value+"\U0010FFFF")
+	case q.Prefix:
+		if q.Key > 0 {
+			sb.WriteString(" AND " + col + " IS NOT NULL")
+		}
+	default:
+		sb.WriteString(" AND " + col + " = ?")
+		args = append(args, q.Value)
+	}
+	if q.After != "" {
+		if q.Key == 0 {
+			sb.WriteString(" AND id > ?")
+			args = append(args, q.After)
+		} else {
+			val, id, _ := strings.Cut(q.After, "\x00")
+			sb.WriteString(" AND (" + col + " > ? OR (" + col + " = ? AND id > ?))")
+			args = append(args, val, val, id)
+		}
+	}
+	if q.Key == 0 {
+		sb.WriteString(" ORDER BY id")
+	} else {
+		sb.WriteString(" ORDER BY " + col + ", id")
+	}
+	sb.WriteString(" LIMIT ?")
+	args = append(args, limit)
+	rows, err := r.q.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find %s: %w", q.Kind, err)
+	}
+	defer rows.Close()
+	var out []store.Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: find %s: %w", q.Kind, err)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+func (r *txReader) Events(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	query := "SELECT seq, id, time, type, resource, doc FROM events WHERE seq > ?"
+	args := []any{q.After}
+	if q.Type != "" {
+		query += " AND type = ?"
+		args = append(args, q.Type)
+	}
+	query += " ORDER BY seq LIMIT ?"
+	args = append(args, limit)
+	rows, err := r.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var e store.Event
+		var ms int64
+		var doc []byte
+		if err := rows.Scan(&e.Seq, &e.ID, &ms, &e.Type, &e.Resource, &doc); err != nil {
+			return nil, fmt.Errorf("sqlite: events: %w", err)
+		}
+		e.Time = time.UnixMilli(ms)
+		e.Doc = doc
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (w *txWriter) Put(ctx context.Context, r store.Record) (int64, error) {
+	if r.Kind == "" || r.ID == "" {
+		return 0, fmt.Errorf("sqlite: put: kind and id are required")
+	}
+	now := w.now().UnixMilli()
+	args := []any{r.Doc, nullKey(r.Keys[0]), nullKey(r.Keys[1]), nullKey(r.Keys[2]), millisOrNil(r.ExpiresAt)}
+	// An expired record counts as absent: it may be replaced by a create.
+	var current int64
+	var exp sql.NullInt64
+	err := w.q.QueryRowContext(ctx, "SELECT version, expires_at FROM records WHERE kind = ? AND id = ?", r.Kind, r.ID).Scan(&current, &exp)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlite: put %s/%s: %w", r.Kind, r.ID, err)
+	}
+	live := exists && (!exp.Valid || exp.Int64 > now)
+	switch {
+	case r.Upsert:
+	case r.Version == 0 && live:
+		return 0, fmt.Errorf("%s %q already exists: %w", r.Kind, r.ID, store.ErrConflict)
+	case r.Version > 0 && !live:
+		return 0, fmt.Errorf("%s %q: %w", r.Kind, r.ID, store.ErrNotFound)
+	case r.Version > 0 && current != r.Version:
+		return 0, fmt.Errorf("%s %q is at version %d, not %d: %w", r.Kind, r.ID, current, r.Version, store.ErrConflict)
+	}
+	next := int64(1)
+	if live {
+		next = current + 1
+	}
+	if exists {
+		_, err = w.q.ExecContext(ctx, "UPDATE records SET doc = ?, k1 = ?, k2 = ?, k3 = ?, expires_at = ?, version = ? WHERE kind = ? AND id = ?",
+			append(args, next, r.Kind, r.ID)...)
+	} else {
+		_, err = w.q.ExecContext(ctx, "INSERT INTO records (doc, k1, k2, k3, expires_at, version, kind, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			append(args, next, r.Kind, r.ID)...)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: put %s/%s: %w", r.Kind, r.ID, err)
+	}
+	return next, nil
+}
+
+func (w *txWriter) Delete(ctx context.Context, kind, id string, version int64) error {
+	query := "DELETE FROM records WHERE kind = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)"
+	args := []any{kind, id, w.now().UnixMilli()}
+	if version > 0 {
+		query += " AND version = ?"
+		args = append(args, version)
+	}
+	res, err := w.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete %s/%s: %w", kind, id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if version > 0 {
+			if _, err := w.Get(ctx, kind, id); err == nil {
+				return fmt.Errorf("%s %q is not at version %d: %w", kind, id, version, store.ErrConflict)
+			}
+		}
+		return fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (w *txWriter) Append(ctx context.Context, e store.Event) error {
+	if e.Type == "" {
+		return fmt.Errorf("sqlite: append event: type is required")
+	}
+	if e.ID == "" {
+		e.ID = uuid.NewString()
+	}
+	if e.Time.IsZero() {
+		e.Time = w.now()
+	}
+	doc := []byte(e.Doc)
+	if doc == nil {
+		doc = []byte("{}")
+	}
+	if _, err := w.q.ExecContext(ctx, "INSERT INTO events (id, time, type, resource, doc) VALUES (?, ?, ?, ?, ?)",
+		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc); err != nil {
+		return fmt.Errorf("sqlite: append event %s: %w", e.Type, err)
+	}
+	return nil
+}
+
+func (w *txWriter) AfterCommit(f func()) { w.hooks = append(w.hooks, f) }

@@ -1,0 +1,373 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/ncruces/go-sqlite3/driver" // registers "sqlite3"
+
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Config configures Open.
+type Config struct {
+	// Path is the database file.
+	Path   string
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// MaxBatch caps how many waiting transactions share one commit (default 256).
+	MaxBatch int
+	// SweepInterval is how often expired records are deleted (default 1 min).
+	SweepInterval time.Duration
+}
+
+// DB is the SQLite store. It implements store.Store.
+type DB struct {
+	cfg    Config
+	writer *sql.DB
+	reader *sql.DB
+	log    *slog.Logger
+	clock  clock.Clock
+
+	writes chan *writeReq
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	mu     sync.RWMutex // guards closed against Update racing Close
+	closed bool
+}
+
+var _ store.Store = (*DB)(nil)
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(store.Writer) error
+	done chan error
+}
+
+// Open opens (creating if needed) the database at cfg.Path, applies pending
+// migrations and starts the writer.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 256
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = time.Minute
+	}
+	// busy_timeout first: giving any _pragma drops the driver's own default.
+	dsn := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(full)&_pragma=foreign_keys(1)"
+	writer, err := sql.Open("sqlite3", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open writer: %w", err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	db := &DB{cfg: cfg, writer: writer, log: cfg.Logger, clock: cfg.Clock,
+		writes: make(chan *writeReq, 4096), stop: make(chan struct{})}
+
+	var mode string
+	if err := writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
+	}
+	if mode != "wal" {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: journal_mode is %q, want wal (is %s on a filesystem that supports it?)", mode, cfg.Path)
+	}
+	if err := db.migrate(ctx); err != nil {
+		writer.Close()
+		return nil, err
+	}
+	reader, err := sql.Open("sqlite3", dsn+"&mode=ro")
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open reader: %w", err)
+	}
+	readers := max(4, runtime.GOMAXPROCS(0)*2)
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	db.reader = reader
+
+	db.wg.Add(2)
+	go db.writeLoop()
+	go db.sweepLoop()
+	return db, nil
+}
+
+// migrate applies every embedded migration not yet recorded, each in its
+// own transaction together with its record in schema_migrations.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		num, _, ok := strings.Cut(base, "_")
+		version, convErr := strconv.Atoi(num)
+		if !ok || convErr != nil {
+			return fmt.Errorf("sqlite: migration %s: name must start with a number and _", base)
+		}
+		var applied int
+		if err := db.writer.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&applied); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+		}
+		if applied > 0 {
+			continue
+		}
+		body, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.writer.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			version, base, db.clock.Now().UnixMilli()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+		}
+		db.log.Info("applied migration", "migration", base)
+	}
+	return nil
+}
+
+// Ready reports whether the database answers and migrations are done.
+func (db *DB) Ready(ctx context.Context) error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return store.ErrClosed
+	}
+	var n int
+	return db.reader.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n)
+}
+
+// Close stops accepting writes, commits those already queued, checkpoints
+// the WAL and closes the file.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed = true
+	close(db.stop)
+	db.mu.Unlock()
+	db.wg.Wait()
+	var errs []error
+	if _, err := db.writer.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		errs = append(errs, fmt.Errorf("sqlite: checkpoint: %w", err))
+	}
+	errs = append(errs, db.reader.Close(), db.writer.Close())
+	return errors.Join(errs...)
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlite: begin read: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(&txReader{q: tx, now: db.clock.Now})
+}
+
+// Update queues fn for the writer and waits until its transaction commits.
+func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return store.ErrClosed
+	}
+	select {
+	case db.writes <- req:
+		db.mu.RUnlock()
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	}
+	// Once queued, wait for the verdict even if ctx ends: the caller must
+	// learn whether the write committed.
+	return <-req.done
+}
+
+func (db *DB) writeLoop() {
+	defer db.wg.Done()
+	batch := make([]*writeReq, 0, db.cfg.MaxBatch)
+	for {
+		select {
+		case req := <-db.writes:
+			batch = append(batch[:0], req)
+		case <-db.stop:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case req := <-db.writes:
+					db.commit([]*writeReq{req})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < db.cfg.MaxBatch {
+			select {
+			case req := <-db.writes:
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+// commit runs a batch of transactions as savepoints of one SQLite
+// transaction, so one failing fn rolls back only its own writes.
+func (db *DB) commit(batch []*writeReq) {
+	ctx := context.Background()
+	results := make([]error, len(batch))
+	hooks := make([][]func(), len(batch))
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		for _, r := range batch {
+			r.done <- fmt.Errorf("sqlite: begin: %w", err)
+		}
+		return
+	}
+	w := &txWriter{txReader: txReader{q: tx, now: db.clock.Now}, tx: tx}
+	for i, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			results[i] = fmt.Errorf("sqlite: savepoint: %w", err)
+			continue
+		}
+		w.hooks = nil
+		err := runFn(req, w)
+		if err != nil {
+			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO w"); rbErr != nil {
+				err = errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rbErr))
+			}
+		} else {
+			hooks[i] = w.hooks
+		}
+		if _, relErr := tx.ExecContext(ctx, "RELEASE w"); relErr != nil && err == nil {
+			err = fmt.Errorf("sqlite: release savepoint: %w", relErr)
+		}
+		results[i] = err
+	}
+	if err := tx.Commit(); err != nil {
+		err = fmt.Errorf("sqlite: commit: %w", err)
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
+		hooks = nil
+	}
+	for i, req := range batch {
+		if results[i] == nil {
+			for _, h := range hooks[i] {
+				h()
+			}
+		}
+		req.done <- results[i]
+	}
+}
+
+func runFn(req *writeReq, w *txWriter) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlite: transaction function panicked: %v", p)
+		}
+	}()
+	return req.fn(w)
+}
+
+func (db *DB) sweepLoop() {
+	defer db.wg.Done()
+	t := db.clock.NewTicker(db.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C():
+			if n, err := db.sweep(context.Background()); err != nil {
+				db.log.Warn("sweeping expired records failed", "err", err)
+			} else if n > 0 {
+				db.log.Debug("swept expired records", "count", n)
+			}
+		}
+	}
+}
+
+// sweep deletes records whose expiry has passed. They are already invisible
+// to readers; this only reclaims space.
+func (db *DB) sweep(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.Update(ctx, func(w store.Writer) error {
+		res, err := w.(*txWriter).tx.ExecContext(ctx, "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at <= ?", db.clock.Now().UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// MigrationCount reports how many migrations are recorded as applied.
+func (db *DB) MigrationCount(ctx context.Context) (int, error) {
+	var n int
+	err := db.reader.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n)
+	return n, err
+}
+
+// EmbeddedMigrations reports how many migrations the binary carries.
+func EmbeddedMigrations() int {
+	names, _ := fs.Glob(migrationFiles, "migrations/*.sql")
+	return len(names)
+}

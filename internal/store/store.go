@@ -1,0 +1,178 @@
+// Package store owns the contract between Muster's services and the place
+// their state lives: a small record-and-outbox interface that every backend
+// (SQLite embedded, PostgreSQL distributed) implements and that one
+// conformance suite (package storetest) checks.
+//
+// State is kept as versioned JSON records addressed by (kind, id), each with
+// up to three secondary keys that the owning service chooses (for example a
+// game session's fleet and status), an optional expiry, and an event outbox
+// written in the same transaction as the change that makes the event.
+// Services keep their domain types and rules; the store only guarantees
+// atomicity, optimistic concurrency and durability. Writes made through
+// Update are durable when Update returns nil.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+var (
+	// ErrNotFound means no live record has that kind and id.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a create found the record present, or an update
+	// found another version than the one it read.
+	ErrConflict = errors.New("store: version conflict")
+	// ErrClosed means the store was closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Keys are a record's secondary keys; an empty string is no key.
+type Keys [3]string
+
+// Record is what a service writes.
+type Record struct {
+	Kind string
+	ID   string
+	// Doc is the record's JSON document.
+	Doc []byte
+	// Keys are up to three secondary keys that Find can look up.
+	Keys Keys
+	// Version is the version the caller read: 0 creates the record (and
+	// fails with ErrConflict if it exists); n > 0 replaces version n (and
+	// fails with ErrConflict if the record has moved on).
+	Version int64
+	// Upsert skips the version check: create or replace, whatever is there.
+	Upsert bool
+	// ExpiresAt, when not zero, is when the record stops being visible.
+	ExpiresAt time.Time
+}
+
+// Item is what a reader gets back.
+type Item struct {
+	Kind      string
+	ID        string
+	Doc       []byte
+	Keys      Keys
+	Version   int64
+	ExpiresAt time.Time
+}
+
+// Query selects records of one kind, ordered by the selected key then id.
+type Query struct {
+	Kind string
+	// Key is 0 to list every record of the kind by id, or 1..3 to look up
+	// by that secondary key.
+	Key int
+	// Value is the key value to match (the id prefix when Key is 0).
+	Value string
+	// Prefix matches every value that starts with Value.
+	Prefix bool
+	// After resumes after the record with this id (a cursor). Records are
+	// ordered by (key value, id), so with Prefix the cursor must be
+	// "value\x00id": use Cursor.
+	After string
+	// Limit caps the result; 0 means 100.
+	Limit int
+}
+
+// Cursor returns the After value that resumes a Query after it.
+func (q Query) Cursor(it Item) string {
+	if q.Key == 0 {
+		return it.ID
+	}
+	return it.Keys[q.Key-1] + "\x00" + it.ID
+}
+
+// Event is one entry of the outbox.
+type Event struct {
+	// Seq is assigned by the store: strictly increasing in commit order.
+	Seq int64
+	// ID is a unique event id (the caller may leave it empty).
+	ID string
+	// Time is when the change happened, from the service's clock.
+	Time time.Time
+	// Type is the event type, e.g. "MatchmakingSucceeded" or "LocationCreated".
+	Type string
+	// Resource is the id or ARN of the resource the event is about.
+	Resource string
+	// Doc is the event's JSON document.
+	Doc json.RawMessage
+}
+
+// EventQuery pages through the outbox.
+type EventQuery struct {
+	After int64
+	Type  string
+	Limit int
+}
+
+// Reader reads committed state.
+type Reader interface {
+	Get(ctx context.Context, kind, id string) (Item, error)
+	Find(ctx context.Context, q Query) ([]Item, error)
+	Events(ctx context.Context, q EventQuery) ([]Event, error)
+}
+
+// Writer changes state inside one transaction. Its reads see the
+// transaction's own writes.
+type Writer interface {
+	Reader
+	// Put writes a record and returns its new version.
+	Put(ctx context.Context, r Record) (int64, error)
+	// Delete removes a record; version 0 deletes whatever version is there.
+	Delete(ctx context.Context, kind, id string, version int64) error
+	// Append adds an event to the outbox; it commits with the transaction.
+	Append(ctx context.Context, e Event) error
+	// AfterCommit runs f after the transaction commits (never if it rolls back).
+	AfterCommit(f func())
+}
+
+// Store is a backend.
+type Store interface {
+	// View runs fn with a consistent read-only snapshot.
+	View(ctx context.Context, fn func(Reader) error) error
+	// Update runs fn in a transaction and commits it durably; if fn returns
+	// an error nothing it wrote is kept. fn runs exactly once.
+	Update(ctx context.Context, fn func(Writer) error) error
+	// Ready reports whether the store is open and migrated.
+	Ready(ctx context.Context) error
+	Close() error
+}
+
+// GetJSON reads a record and decodes its document into a new T.
+func GetJSON[T any](ctx context.Context, r Reader, kind, id string) (T, int64, error) {
+	var v T
+	it, err := r.Get(ctx, kind, id)
+	if err != nil {
+		return v, 0, err
+	}
+	if err := json.Unmarshal(it.Doc, &v); err != nil {
+		return v, 0, fmt.Errorf("store: decode %s/%s: %w", kind, id, err)
+	}
+	return v, it.Version, nil
+}
+
+// Decode decodes every item's document into a slice of T.
+func Decode[T any](items []Item) ([]T, error) {
+	out := make([]T, len(items))
+	for i, it := range items {
+		if err := json.Unmarshal(it.Doc, &out[i]); err != nil {
+			return nil, fmt.Errorf("store: decode %s/%s: %w", it.Kind, it.ID, err)
+		}
+	}
+	return out, nil
+}
+
+// MustJSON encodes v for a Record or Event document. Encoding a service's own
+// plain data types cannot fail; a failure is a programming error.
+func MustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("store: encode %T: %v", v, err))
+	}
+	return b
+}

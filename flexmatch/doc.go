@@ -1,0 +1,82 @@
+// Package flexmatch owns the FlexMatch rule-set language: parsing and
+// validating rule sets, evaluating property expressions, forming matches from
+// a pool of waiting tickets, backfilling existing matches and explaining why a
+// ticket is still waiting.
+//
+// The package is pure: it does no I/O and never reads the clock. Callers pass
+// the current time to Engine.Cycle, Engine.Explain and Engine.Backfill.
+//
+// # Parsing
+//
+// Parse returns a *RuleSet or a *ValidationError that lists every problem
+// found, each with a JSON path ("rules[2].maxDistance") and a plain reason.
+// Warnings (accepted but suspicious input) are kept on the RuleSet.
+//
+// # Decisions on points the reference leaves open
+//
+// Where the FlexMatch reference marks a point as unconfirmed, this package
+// follows the Muster decision of its Appendix A:
+//
+//   - Unknown properties anywhere in a rule set are errors; JSON comments are
+//     rejected. Names are case-sensitive.
+//   - Team copies made by quantity are named <name>_<n> (n from 1); an
+//     expression or expansion naming the base team means every copy.
+//   - minPlayers may be 0; maxPlayers must be at least 1.
+//   - Rules are evaluated on every trial addition to a potential match except
+//     rules whose expressions use count(, which are evaluated only on complete
+//     candidates. When a complete candidate fails a count rule the most
+//     recently added tickets are dropped one at a time. When it fails the
+//     effective minPlayers, the newest tickets are dropped one at a time
+//     (reference §10 E6).
+//   - Aggregates of empty lists are undefined and a test with an undefined
+//     operand passes; count of an empty list is 0.
+//   - partyAggregation: every player of a multi-player ticket contributes the
+//     ticket's aggregated value in place of its own.
+//   - batchDistance is inclusive, string values compare case-sensitively and
+//     a party whose players disagree on a string batch attribute never matches.
+//     A number batchDistance without maxDistance means 0 (with a warning).
+//   - Comparisons with ordering operators on strings, and comparisons of
+//     string_list attributes, are validation errors.
+//   - distance requires referenceValue; distance and count bounds are
+//     inclusive.
+//   - Latency: a match needs at least one location eligible for every ticket;
+//     a player that omits a location cannot play there. distanceReference
+//     accepts only "min" and "avg". Locations beyond the 128th distinct
+//     location an engine sees are ignored.
+//   - Sort rules order strings lexicographically; tickets lacking the anchor's
+//     map key sort last; remaining ties go to the oldest ticket.
+//   - Compound statements accept n-ary and/or, exactly two arguments for xor
+//     and one for not; they may reference earlier compound and latency rules
+//     but not sort or batchDistance rules.
+//   - median of an even-length list is the mean of the two middle values;
+//     stddev is the population standard deviation; flatten of a flat list
+//     returns it unchanged. Map-key access, arithmetic and top-level players
+//     are not part of the expression language. team[...] is accepted as an
+//     alias of teams[...].
+//   - A referenceValue string is an expression when it starts with teams[,
+//     team[ or a function name followed by "("; otherwise it is a literal.
+//   - Expansion targets must be numeric properties; maxPlayers may be
+//     expanded; "*" is rejected in targets; two expansions of one target are
+//     an error.
+//   - strategy "balanced" on a rule set of 40 players or fewer draws a warning
+//     and uses the large-match algorithm. backfillPriority under balanced means
+//     backfill first unless it is "low".
+//   - Names (rules, teams, attributes) are at most 128 characters and may not
+//     contain [ ] , ( ) . * or leading/trailing spaces.
+//
+// # Match formation
+//
+// Engine keeps the waiting tickets in per-partition indexes ordered by a key
+// attribute (the first numeric batchDistance attribute, else the first sort
+// attribute, else the first numeric attribute a distance rule measures, else
+// ticket age). A cycle tries as anchors only the tickets that arrived since the
+// last cycle and the tickets whose expansion step changed, oldest first; for
+// each anchor it considers up to Options.BatchSize candidates nearest in the
+// key, ordered by the sort rules when there are any. Where the reference's
+// "random" batching leaves the order open, Muster takes the nearest
+// candidates first: matches are tighter and the search ends sooner.
+//
+// A partition of at most Options.ExactSearchTickets tickets is solved
+// exactly: the engine chooses the set of matches that places the most
+// players (ties: fewest matches, then the oldest tickets).
+package flexmatch

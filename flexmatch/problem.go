@@ -1,0 +1,85 @@
+package flexmatch
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Problem is one thing wrong with a rule set: where (a JSON path such as
+// "rules[2].maxDistance", or "$" for the whole body) and why.
+type Problem struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// String formats the problem as "PATH: reason".
+func (p Problem) String() string { return p.Path + ": " + p.Reason }
+
+// ValidationError lists every problem Parse found in a rule set.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error joins all problems with "; " so that the list reads as one message.
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	return "invalid rule set: " + strings.Join(parts, "; ")
+}
+
+// problems collects problems while parsing.
+type problems struct {
+	list     []Problem
+	warnings []Problem
+}
+
+func (ps *problems) add(path, format string, args ...any) {
+	ps.list = append(ps.list, Problem{Path: path, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (ps *problems) warn(path, format string, args ...any) {
+	ps.warnings = append(ps.warnings, Problem{Path: path, Reason: fmt.Sprintf(format, args...)})
+}
+
+// suggest returns `; did you mean "X"?` when a candidate is close to name.
+func suggest(name string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" || bestD > 2 && bestD > len(name)/3 {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		if a == b {
+			return 0
+		}
+		return 1 << 20
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

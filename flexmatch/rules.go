@@ -1,0 +1,535 @@
+package flexmatch
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+type ruleKind uint8
+
+const (
+	rkBatchDistance ruleKind = iota
+	rkComparison
+	rkDistance
+	rkCollection
+	rkLatency
+	rkAbsoluteSort
+	rkDistanceSort
+	rkCompound
+)
+
+var ruleKindNames = []string{"batchDistance", "comparison", "distance", "collection", "latency", "absoluteSort", "distanceSort", "compound"}
+
+func (k ruleKind) String() string { return ruleKindNames[k] }
+
+func (k ruleKind) isSort() bool { return k == rkAbsoluteSort || k == rkDistanceSort }
+
+type aggKind uint8
+
+const (
+	aggAvg aggKind = iota
+	aggMin
+	aggMax
+	aggUnion
+	aggIntersection
+)
+
+type opKind uint8
+
+const (
+	opLT opKind = iota
+	opLE
+	opEQ
+	opNE
+	opGT
+	opGE
+	opIntersection
+	opContains
+	opRefCount
+)
+
+var opNames = []string{"<", "<=", "=", "!=", ">", ">=", "intersection", "contains", "reference_intersection_count"}
+
+func (o opKind) String() string { return opNames[o] }
+
+// rule is one compiled rule.
+type rule struct {
+	name string
+	kind ruleKind
+	agg  aggKind
+
+	attr    int  // batchAttribute or sortAttribute
+	strAttr bool // batchDistance over a string attribute
+
+	meas, ref *expr
+	op        opKind
+
+	pLo, pHi   int // minDistance/maxDistance or minCount/maxCount
+	pRef       int // referenceValue number literal, or -1
+	pMaxLat    int
+	pLatDist   int
+	distRefAvg bool
+
+	desc   bool
+	isMap  bool
+	mapMax bool
+
+	stmt       *cnode
+	inCompound bool
+	usesCount  bool
+
+	targets map[string]int // expandable property → parameter
+}
+
+func (rs *RuleSet) parseRules(list []any, ps *problems) {
+	all := map[string]bool{}
+	for _, v := range list {
+		if m, ok := v.(map[string]any); ok {
+			if s, ok := m["name"].(string); ok {
+				all[s] = true
+			}
+		}
+	}
+	for i, v := range list {
+		path := jindex("rules", i)
+		o, ok := newObj(v, path, ps)
+		if !ok {
+			continue
+		}
+		name, nok := o.str("name", true)
+		if nok {
+			if why := validName(name); why != "" {
+				ps.add(o.p("name"), "%s", why)
+				nok = false
+			} else if _, dup := rs.ruleIndex[name]; dup {
+				ps.add(o.p("name"), "duplicate rule name %q", name)
+				nok = false
+			}
+		}
+		o.str("description", false)
+		t, tok := o.enum("type", true, ruleKindNames...)
+		if !tok {
+			for k := range o.m {
+				o.used[k] = true // do not pile unknown-property errors on an unknown type
+			}
+			continue
+		}
+		r := &rule{name: name, pRef: -1, pLo: -1, pHi: -1, pMaxLat: -1, pLatDist: -1, targets: map[string]int{}}
+		for k, n := range ruleKindNames {
+			if n == t {
+				r.kind = ruleKind(k)
+			}
+		}
+		ri := len(rs.rules)
+		switch r.kind {
+		case rkBatchDistance:
+			rs.parseBatchDistance(o, r, ri, ps)
+		case rkComparison:
+			rs.parseComparison(o, r, ri, ps)
+		case rkDistance:
+			rs.parseDistance(o, r, ri, ps)
+		case rkCollection:
+			rs.parseCollection(o, r, ri, ps)
+		case rkLatency:
+			rs.parseLatency(o, r, ri, ps)
+		case rkAbsoluteSort, rkDistanceSort:
+			rs.parseSort(o, r, ps)
+		case rkCompound:
+			if s, ok := o.str("statement", true); ok {
+				n, why := rs.parseStatement(s, name, all)
+				if why != "" {
+					ps.add(o.p("statement"), "%s", why)
+				}
+				r.stmt = n
+			}
+		}
+		o.done()
+		if !nok {
+			continue
+		}
+		rs.ruleIndex[name] = ri
+		rs.rules = append(rs.rules, r)
+		if r.kind == rkLatency {
+			rs.hasLatency = true
+		}
+		if r.usesCount {
+			rs.hasCount = true
+		}
+	}
+	for _, r := range rs.rules {
+		if r.stmt != nil {
+			r.stmt.walk(func(n *cnode) {
+				if n.op == cRef {
+					rs.rules[n.rule].inCompound = true
+				}
+			})
+		}
+	}
+}
+
+func (o *obj) aggregation(def aggKind, collection bool) aggKind {
+	vals := []string{"avg", "min", "max"}
+	if collection {
+		vals = []string{"union", "intersection"}
+	}
+	s, ok := o.enum("partyAggregation", false, vals...)
+	if !ok {
+		return def
+	}
+	switch s {
+	case "min":
+		return aggMin
+	case "max":
+		return aggMax
+	case "union":
+		return aggUnion
+	case "intersection":
+		return aggIntersection
+	}
+	return aggAvg
+}
+
+// bound reads an optional non-negative number and registers it as an
+// expandable parameter of the rule.
+func (rs *RuleSet) bound(o *obj, r *rule, ri int, key string) int {
+	v, ok := 0.0, false
+	if o.has(key) {
+		v, ok = o.num(key, false)
+		if ok && v < 0 {
+			o.ps.add(o.p(key), "must be a number ≥ 0")
+			ok = false
+		}
+	} else {
+		o.get(key)
+	}
+	p := rs.addParam("rules["+r.name+"]."+key, ri, v, ok)
+	r.targets[key] = p
+	return p
+}
+
+func (rs *RuleSet) attrRef(o *obj, key string) (int, bool) {
+	s, ok := o.str(key, true)
+	if !ok {
+		return 0, false
+	}
+	ai, found := rs.attrIndex[s]
+	if !found {
+		o.ps.add(o.p(key), "no attribute named %q%s", s, suggest(s, rs.attrNames()))
+		return 0, false
+	}
+	return ai, true
+}
+
+func (rs *RuleSet) parseBatchDistance(o *obj, r *rule, ri int, ps *problems) {
+	r.agg = o.aggregation(aggAvg, false)
+	ai, ok := rs.attrRef(o, "batchAttribute")
+	hasMax := o.has("maxDistance")
+	r.pHi = rs.bound(o, r, ri, "maxDistance")
+	if !ok {
+		return
+	}
+	r.attr = ai
+	switch rs.attrs[ai].Type {
+	case AttrNumber:
+		if !hasMax {
+			ps.warn(o.p("maxDistance"), "not set for a number attribute; treated as 0 (values must be equal)")
+			rs.params[r.pHi] = 0
+		}
+	case AttrString:
+		r.strAttr = true
+		if hasMax {
+			ps.warn(o.p("maxDistance"), "not used for a string attribute; values must be equal")
+		}
+	default:
+		ps.add(o.p("batchAttribute"), "attribute %q is a %s; batchDistance needs a number or string attribute", rs.attrs[ai].Name, rs.attrs[ai].Type)
+	}
+}
+
+// measurement reads "measurements": an expression string or a one-element
+// array of one.
+func (rs *RuleSet) measurement(o *obj) *expr {
+	v, ok := o.get("measurements")
+	if !ok {
+		o.ps.add(o.p("measurements"), "is required")
+		return nil
+	}
+	path := o.p("measurements")
+	s, isStr := v.(string)
+	if a, isArr := v.([]any); isArr {
+		if len(a) != 1 {
+			o.ps.add(path, "must hold exactly one expression, not %d", len(a))
+			return nil
+		}
+		path = jindex(path, 0)
+		s, isStr = a[0].(string)
+	}
+	if !isStr {
+		o.ps.add(path, "must be a property expression string, not %s", jsonKind(v))
+		return nil
+	}
+	e, why := parseExpr(s, exprEnv{rs: rs})
+	if why != "" {
+		o.ps.add(path, "%s", why)
+		return nil
+	}
+	if e.typ.base == bPlayer || e.typ.base == bTeam {
+		o.ps.add(path, "%s yields %s; select players' attributes or playerId, or count them", e.src, e.typ)
+		return nil
+	}
+	return e
+}
+
+// reference reads "referenceValue" as a literal or an expression. numeric
+// says the measurement is numeric, so numeric strings become numbers.
+func (rs *RuleSet) reference(o *obj, r *rule, ri int, numeric bool) *expr {
+	v, ok := o.get("referenceValue")
+	if !ok {
+		return nil
+	}
+	path := o.p("referenceValue")
+	switch x := v.(type) {
+	case json.Number:
+		f, ok := toNumber(x, path, o.ps)
+		if !ok {
+			return nil
+		}
+		r.pRef = rs.addParam("rules["+r.name+"].referenceValue", ri, f, true)
+		r.targets["referenceValue"] = r.pRef
+		return &expr{kind: exNum, num: f, typ: typ{bNum, 0}, src: fmtNum(f)}
+	case string:
+		if isExpression(x) {
+			e, why := parseExpr(x, exprEnv{rs: rs})
+			if why != "" {
+				o.ps.add(path, "%s", why)
+				return nil
+			}
+			return e
+		}
+		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil && numeric {
+			r.pRef = rs.addParam("rules["+r.name+"].referenceValue", ri, f, true)
+			r.targets["referenceValue"] = r.pRef
+			return &expr{kind: exNum, num: f, typ: typ{bNum, 0}, src: fmtNum(f)}
+		}
+		return &expr{kind: exStr, str: x, typ: typ{bStr, 0}, src: strconv.Quote(x)}
+	case []any:
+		var l []string
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				o.ps.add(jindex(path, i), "must be a string")
+				return nil
+			}
+			l = appendDistinct(l, s)
+		}
+		return &expr{kind: exList, list: l, typ: typ{bStr, 1}, src: "[" + quoteList(l) + "]"}
+	}
+	o.ps.add(path, "must be a number, a string, a list of strings or a property expression, not %s", jsonKind(v))
+	return nil
+}
+
+func (rs *RuleSet) parseComparison(o *obj, r *rule, ri int, ps *problems) {
+	r.agg = o.aggregation(aggAvg, false)
+	r.meas = rs.measurement(o)
+	numeric := r.meas != nil && r.meas.typ.base == bNum
+	r.ref = rs.reference(o, r, ri, numeric)
+	hasRef := o.has("referenceValue")
+	opS, opOK := o.enum("operation", true, "<", "<=", "=", "!=", ">", ">=")
+	for k, n := range opNames {
+		if n == opS {
+			r.op = opKind(k)
+		}
+	}
+	if opOK && !hasRef && r.op != opEQ && r.op != opNE {
+		ps.add(o.p("operation"), "without referenceValue only \"=\" and \"!=\" are allowed, not %q", opS)
+	}
+	if r.meas == nil {
+		return
+	}
+	r.usesCount = r.meas.usesCount || r.ref != nil && r.ref.usesCount
+	if r.meas.usesSL {
+		ps.add(o.p("measurements"), "%s reads a string_list attribute; compare lists with a collection rule", r.meas.src)
+		return
+	}
+	if r.ref == nil {
+		return
+	}
+	if r.ref.typ.depth != 0 {
+		ps.add(o.p("referenceValue"), "must be a single value, but %s is %s", r.ref.src, r.ref.typ)
+		return
+	}
+	if r.ref.typ.base != r.meas.typ.base {
+		ps.add(o.p("referenceValue"), "is a %s but the measurement %s yields %ss", r.ref.typ.base, r.meas.src, r.meas.typ.base)
+		return
+	}
+	if opOK && r.meas.typ.base == bStr && r.op != opEQ && r.op != opNE {
+		ps.add(o.p("operation"), "strings can only be compared with \"=\" or \"!=\", not %q", opS)
+	}
+}
+
+func (rs *RuleSet) parseDistance(o *obj, r *rule, ri int, ps *problems) {
+	r.agg = o.aggregation(aggAvg, false)
+	r.meas = rs.measurement(o)
+	r.ref = rs.reference(o, r, ri, true)
+	if !o.has("referenceValue") {
+		ps.add(o.p("referenceValue"), "is required for a distance rule")
+	}
+	hasLo, hasHi := o.has("minDistance"), o.has("maxDistance")
+	r.pLo = rs.bound(o, r, ri, "minDistance")
+	r.pHi = rs.bound(o, r, ri, "maxDistance")
+	if !hasLo && !hasHi {
+		ps.add(o.path, "a distance rule needs minDistance, maxDistance or both")
+	}
+	rs.checkOrder(o, r, "minDistance", "maxDistance")
+	if r.meas != nil {
+		if r.meas.typ.base != bNum {
+			ps.add(o.p("measurements"), "a distance rule needs numbers, but %s yields %s", r.meas.src, r.meas.typ)
+		}
+		r.usesCount = r.meas.usesCount
+	}
+	if r.ref != nil {
+		if r.ref.typ != (typ{bNum, 0}) {
+			ps.add(o.p("referenceValue"), "a distance rule needs a single number, but %s is %s", r.ref.src, r.ref.typ)
+		}
+		r.usesCount = r.usesCount || r.ref.usesCount
+	}
+}
+
+func (rs *RuleSet) checkOrder(o *obj, r *rule, lo, hi string) {
+	a, b := rs.params[r.targets[lo]], rs.params[r.targets[hi]]
+	if a > b { // NaN compares false
+		o.ps.add(o.p(lo), "%s %s is greater than %s %s", lo, fmtNum(a), hi, fmtNum(b))
+	}
+}
+
+func (rs *RuleSet) parseCollection(o *obj, r *rule, ri int, ps *problems) {
+	r.agg = o.aggregation(aggUnion, true)
+	r.meas = rs.measurement(o)
+	r.ref = rs.reference(o, r, ri, false)
+	opS, opOK := o.enum("operation", true, "intersection", "contains", "reference_intersection_count")
+	for k, n := range opNames {
+		if n == opS {
+			r.op = opKind(k)
+		}
+	}
+	hasLo, hasHi := o.has("minCount"), o.has("maxCount")
+	r.pLo = rs.bound(o, r, ri, "minCount")
+	r.pHi = rs.bound(o, r, ri, "maxCount")
+	if !hasLo && !hasHi {
+		ps.add(o.path, "a collection rule needs minCount, maxCount or both")
+	}
+	rs.checkOrder(o, r, "minCount", "maxCount")
+	if r.meas != nil {
+		r.usesCount = r.meas.usesCount
+		if r.meas.typ.base != bStr || r.meas.typ.depth < 1 || r.meas.typ.depth > 2 {
+			hint := ""
+			if r.meas.typ.base == bStr && r.meas.typ.depth > 2 {
+				hint = "; wrap it in flatten(...)"
+			}
+			ps.add(o.p("measurements"), "a collection rule needs a list of string lists, but %s is %s%s", r.meas.src, r.meas.typ, hint)
+		}
+	}
+	if !opOK {
+		return
+	}
+	switch r.op {
+	case opIntersection:
+		if r.ref != nil {
+			ps.warn(o.p("referenceValue"), "not used by the intersection operation; ignored")
+			r.ref = nil
+		}
+	case opContains:
+		if r.ref == nil {
+			if !o.has("referenceValue") {
+				ps.add(o.p("referenceValue"), "is required for the contains operation")
+			}
+			return
+		}
+		if r.ref.typ != (typ{bStr, 0}) {
+			ps.add(o.p("referenceValue"), "contains needs a single string, but %s is %s", r.ref.src, r.ref.typ)
+		}
+	case opRefCount:
+		if r.ref == nil {
+			if !o.has("referenceValue") {
+				ps.add(o.p("referenceValue"), "is required for the reference_intersection_count operation")
+			}
+			return
+		}
+		if r.ref.kind == exStr {
+			r.ref = &expr{kind: exList, list: []string{r.ref.str}, typ: typ{bStr, 1}, src: r.ref.src}
+		}
+		if r.ref.typ != (typ{bStr, 1}) {
+			ps.add(o.p("referenceValue"), "reference_intersection_count needs a list of strings, but %s is %s", r.ref.src, r.ref.typ)
+		}
+		r.usesCount = r.usesCount || r.ref.usesCount
+	}
+}
+
+func (rs *RuleSet) parseLatency(o *obj, r *rule, ri int, ps *problems) {
+	r.agg = o.aggregation(aggAvg, false)
+	hasMax, hasDist := o.has("maxLatency"), o.has("maxDistance")
+	r.pMaxLat = rs.bound(o, r, ri, "maxLatency")
+	r.pLatDist = rs.bound(o, r, ri, "maxDistance")
+	ref, refOK := o.enum("distanceReference", false, "min", "avg")
+	r.distRefAvg = ref == "avg"
+	if !hasMax && !hasDist {
+		ps.add(o.path, "a latency rule needs maxLatency, maxDistance or both")
+	}
+	if hasDist && !refOK && !o.has("distanceReference") {
+		ps.add(o.p("distanceReference"), "is required with maxDistance (\"min\" or \"avg\")")
+	}
+}
+
+func (rs *RuleSet) parseSort(o *obj, r *rule, ps *problems) {
+	r.agg = o.aggregation(aggAvg, false)
+	if d, ok := o.enum("sortDirection", true, "ascending", "descending"); ok {
+		r.desc = d == "descending"
+	}
+	ai, ok := rs.attrRef(o, "sortAttribute")
+	mk, mkOK := o.enum("mapKey", false, "minValue", "maxValue")
+	r.mapMax = mk == "maxValue"
+	if !ok {
+		return
+	}
+	r.attr = ai
+	t := rs.attrs[ai].Type
+	switch {
+	case t == AttrStringNumberMap:
+		r.isMap = true
+		if !mkOK && !o.has("mapKey") {
+			ps.add(o.p("mapKey"), "is required when sortAttribute is a string_number_map (\"minValue\" or \"maxValue\")")
+		}
+	case o.has("mapKey"):
+		ps.add(o.p("mapKey"), "only applies to string_number_map attributes; %q is a %s", rs.attrs[ai].Name, t)
+	}
+	if t == AttrStringList || r.kind == rkDistanceSort && t == AttrString {
+		ps.add(o.p("sortAttribute"), "%s cannot sort by %q, a %s attribute", r.kind, rs.attrs[ai].Name, t)
+	}
+}
+
+// checkLarge enforces the large-match restrictions (reference §5.3).
+func (rs *RuleSet) checkLarge(ps *problems) {
+	if !rs.large {
+		return
+	}
+	for i, r := range rs.rules {
+		path := jindex("rules", i)
+		switch r.kind {
+		case rkBatchDistance:
+		case rkLatency:
+			if !isNaN(rs.params[r.pLatDist]) {
+				ps.add(path+".maxDistance", "latency maxDistance is not supported in large matches (more than 40 players or strategy balanced); use maxLatency only")
+			}
+			if isNaN(rs.params[r.pMaxLat]) {
+				ps.add(path+".maxLatency", "is required in large matches")
+			}
+		default:
+			ps.add(path+".type", "%s rules are not supported in large matches (more than 40 players or strategy balanced); only batchDistance and latency are", r.kind)
+		}
+	}
+}
+
+func isNaN(f float64) bool { return f != f }
+
+func (r *rule) String() string { return fmt.Sprintf("%s(%s)", r.kind, r.name) }

@@ -1,0 +1,92 @@
+package httpx
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/sigv4"
+)
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type      string             `json:"type"`
+	Title     string             `json:"title"`
+	Status    int                `json:"status"`
+	Detail    string             `json:"detail,omitempty"`
+	Code      string             `json:"code,omitempty"`
+	RequestID string             `json:"requestId,omitempty"`
+	Errors    []fault.FieldError `json:"errors,omitempty"`
+}
+
+// statusOf is the one table from fault kinds to HTTP statuses for /v1.
+var statusOf = map[fault.Kind]int{
+	fault.Internal:                    http.StatusInternalServerError,
+	fault.Invalid:                     http.StatusBadRequest,
+	fault.NotFound:                    http.StatusNotFound,
+	fault.Conflict:                    http.StatusConflict,
+	fault.Unauthenticated:             http.StatusUnauthorized,
+	fault.Forbidden:                   http.StatusForbidden,
+	fault.LimitExceeded:               http.StatusTooManyRequests,
+	fault.PreconditionFailed:          http.StatusPreconditionFailed,
+	fault.InvalidGameSessionStatus:    http.StatusConflict,
+	fault.InvalidFleetStatus:          http.StatusConflict,
+	fault.GameSessionFull:             http.StatusConflict,
+	fault.FleetCapacityExceeded:       http.StatusServiceUnavailable,
+	fault.TerminalRoutingStrategy:     http.StatusConflict,
+	fault.IdempotentParameterMismatch: http.StatusConflict,
+	fault.NotReady:                    http.StatusServiceUnavailable,
+	fault.TaggingFailed:               http.StatusBadRequest,
+	fault.UnsupportedRegion:           http.StatusBadRequest,
+	fault.Unsupported:                 http.StatusNotImplemented,
+}
+
+// WriteError answers err as a problem document. Internal errors are logged
+// with their cause and shown to the client only as "internal error".
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	p := Problem{Type: "about:blank", RequestID: RequestID(r.Context())}
+	var se *sigv4.Error
+	var fe *fault.Error
+	switch {
+	case errors.As(err, &se):
+		p.Status, p.Code, p.Detail = http.StatusUnauthorized, se.Code, se.Message
+	case errors.As(err, &fe):
+		p.Status = statusOf[fe.Kind]
+		p.Code = fe.Kind.String()
+		p.Detail = fe.Message
+		p.Errors = fe.Fields
+		if fe.Kind == fault.Forbidden {
+			p.Status = http.StatusForbidden
+		}
+	default:
+		p.Status = http.StatusInternalServerError
+	}
+	if p.Status == 0 || p.Status == http.StatusInternalServerError {
+		p.Status, p.Code, p.Detail, p.Errors = http.StatusInternalServerError, "Internal", "internal error", nil
+		log.Error("request failed", "request_id", p.RequestID, "route", r.Pattern, "err", err)
+	}
+	p.Title = http.StatusText(p.Status)
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="muster"`)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// WriteJSON answers v as JSON with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// NotFound answers unmatched /v1 paths with a problem document instead of
+// the mux's plain text.
+func NotFound(log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, log, fault.New(fault.NotFound, "no route for %s %s", r.Method, r.URL.Path))
+	})
+}

@@ -1,0 +1,230 @@
+package fleet
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/tagging"
+)
+
+// Store kinds owned by this file.
+const (
+	KindLocation = "location"
+	// KindFleetLocation records that a fleet uses a location; its first
+	// secondary key is the location name. A location in use by a fleet
+	// cannot be deleted.
+	KindFleetLocation = "fleetlocation"
+)
+
+// Location events written to the outbox.
+const (
+	EventLocationCreated = "LocationCreated"
+	EventLocationDeleted = "LocationDeleted"
+)
+
+// Location is a custom location as stored.
+type Location struct {
+	Name      string    `json:"name"`
+	ARN       string    `json:"arn"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// LocationsConfig configures Locations.
+type LocationsConfig struct {
+	Store   store.Store
+	Clock   clock.Clock
+	ARNs    gamelift.ARNBuilder
+	Formats *gamelift.Formats
+	Tags    *tagging.Service
+	// Beacon returns the UDP ping beacon of a location, if one is known.
+	Beacon func(location string) *gamelift.UDPEndpoint
+}
+
+// Locations manages custom locations (GameLift Anywhere).
+type Locations struct {
+	cfg LocationsConfig
+}
+
+// NewLocations returns the location service.
+func NewLocations(cfg LocationsConfig) *Locations {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Formats == nil {
+		cfg.Formats = gamelift.NewFormats()
+	}
+	return &Locations{cfg: cfg}
+}
+
+func (s *Locations) model(l Location) gamelift.LocationModel {
+	m := gamelift.LocationModel{LocationName: l.Name, LocationArn: l.ARN}
+	if s.cfg.Beacon != nil {
+		if ep := s.cfg.Beacon(l.Name); ep != nil {
+			m.PingBeacon = &gamelift.PingBeacon{UDPEndpoint: ep}
+		}
+	}
+	return m
+}
+
+// CreateLocation creates a custom location.
+func (s *Locations) CreateLocation(ctx context.Context, in *gamelift.CreateLocationInput) (*gamelift.CreateLocationOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "LocationName", "CustomInputLocationStringModel", in.LocationName)
+	tagging.Validate(&v, "Tags", in.Tags, 200)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	loc := Location{Name: in.LocationName, ARN: s.cfg.ARNs.Build(gamelift.ResourceLocation, in.LocationName), CreatedAt: s.cfg.Clock.Now().UTC()}
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if _, err := w.Put(ctx, store.Record{Kind: KindLocation, ID: loc.Name, Doc: store.MustJSON(loc)}); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fault.New(fault.Conflict, "LocationName: a location named %s already exists", loc.Name)
+			}
+			return err
+		}
+		if err := s.cfg.Tags.Set(ctx, w, loc.ARN, in.Tags); err != nil {
+			return err
+		}
+		return w.Append(ctx, store.Event{Type: EventLocationCreated, Resource: loc.ARN, Time: loc.CreatedAt,
+			Doc: store.MustJSON(map[string]string{"locationName": loc.Name, "locationArn": loc.ARN})})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create location: %w", err)
+	}
+	m := s.model(loc)
+	return &gamelift.CreateLocationOutput{Location: &m}, nil
+}
+
+// ListLocations pages through custom locations by name.
+func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocationsInput) (*gamelift.ListLocationsOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	v.Check(in.Filters == nil || (len(in.Filters) >= 1 && len(in.Filters) <= 2), "Filters", "must have 1 to 2 items")
+	wantCustom := len(in.Filters) == 0
+	for i, f := range in.Filters {
+		switch f {
+		case gamelift.LocationFilterCustom:
+			wantCustom = true
+		case gamelift.LocationFilterAWS:
+		default:
+			v.Add(fmt.Sprintf("Filters[%d]", i), "must be AWS or CUSTOM")
+		}
+	}
+	limit := 100
+	if in.Limit != nil {
+		v.Check(*in.Limit >= 1 && *in.Limit <= 200, "Limit", "must be 1 to 200")
+		limit = int(*in.Limit)
+	}
+	after, err := decodeToken(in.NextToken)
+	v.Check(err == nil, "NextToken", "is not a token this API returned")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := &gamelift.ListLocationsOutput{Locations: []gamelift.LocationModel{}}
+	if !wantCustom { // Muster has no AWS locations
+		return out, nil
+	}
+	var locs []Location
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
+		items, err := r.Find(ctx, store.Query{Kind: KindLocation, Prefix: true, After: after, Limit: limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(items) > limit {
+			items = items[:limit]
+			out.NextToken = encodeToken(items[limit-1].ID)
+		}
+		locs, err = store.Decode[Location](items)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list locations: %w", err)
+	}
+	for _, l := range locs {
+		out.Locations = append(out.Locations, s.model(l))
+	}
+	return out, nil
+}
+
+// DeleteLocation deletes a custom location no fleet uses.
+func (s *Locations) DeleteLocation(ctx context.Context, in *gamelift.DeleteLocationInput) (*gamelift.DeleteLocationOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "LocationName", "CustomLocationNameOrArnModel", in.LocationName)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	name := in.LocationName
+	if typ, id, ok := s.cfg.ARNs.Parse(name); ok {
+		if typ != gamelift.ResourceLocation {
+			return nil, fault.New(fault.Invalid, "LocationName: %s is not a location ARN", name)
+		}
+		name = id
+	}
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		loc, version, err := store.GetJSON[Location](ctx, w, KindLocation, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return fault.New(fault.NotFound, "LocationName: location %s not found", name)
+		}
+		if err != nil {
+			return err
+		}
+		users, err := w.Find(ctx, store.Query{Kind: KindFleetLocation, Key: 1, Value: name, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return fault.New(fault.Invalid, "LocationName: location %s is still used by a fleet; delete the fleet location first", name)
+		}
+		if err := w.Delete(ctx, KindLocation, name, version); err != nil {
+			return err
+		}
+		if err := s.cfg.Tags.DeleteAll(ctx, w, loc.ARN); err != nil {
+			return err
+		}
+		return w.Append(ctx, store.Event{Type: EventLocationDeleted, Resource: loc.ARN,
+			Doc: store.MustJSON(map[string]string{"locationName": loc.Name, "locationArn": loc.ARN})})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete location: %w", err)
+	}
+	return &gamelift.DeleteLocationOutput{}, nil
+}
+
+// LocationExists reports whether a custom location exists.
+func (s *Locations) LocationExists(ctx context.Context, r store.Reader, name string) (bool, error) {
+	_, err := r.Get(ctx, KindLocation, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Pagination tokens are opaque to clients: base64 of the last id seen.
+func encodeToken(after string) string { return base64.RawURLEncoding.EncodeToString([]byte(after)) }
+
+func decodeToken(tok string) (string, error) {
+	if tok == "" {
+		return "", nil
+	}
+	if len(tok) > 1024 {
+		return "", errors.New("token too long")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	return string(b), err
+}

@@ -1,0 +1,221 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/secret"
+	"github.com/musterhq/muster/internal/store"
+)
+
+const kindOperatorKey = "operatorkey"
+
+// Operator key events written to the outbox.
+const (
+	EventOperatorKeyCreated = "OperatorKeyCreated"
+	EventOperatorKeyRevoked = "OperatorKeyRevoked"
+)
+
+// OperatorKey is an operator's access key as stored. The secret is sealed.
+type OperatorKey struct {
+	AccessKeyID  string    `json:"accessKeyId"`
+	Role         auth.Role `json:"role"`
+	Description  string    `json:"description,omitempty"`
+	SealedSecret string    `json:"sealedSecret"`
+	CreatedAt    time.Time `json:"createdAt"`
+	RevokedAt    time.Time `json:"revokedAt,omitzero"`
+}
+
+// Revoked reports whether the key was revoked.
+func (k OperatorKey) Revoked() bool { return !k.RevokedAt.IsZero() }
+
+// KeysConfig configures OperatorKeys.
+type KeysConfig struct {
+	Store  store.Store
+	Box    *secret.Box
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// CacheTTL bounds how long a looked-up key is trusted without asking
+	// the store again; it is how soon another replica's revocation bites.
+	CacheTTL time.Duration
+}
+
+// OperatorKeys manages operator access keys and answers SigV4 and bearer
+// secret look-ups.
+type OperatorKeys struct {
+	cfg KeysConfig
+
+	mu    sync.Mutex
+	cache map[string]cachedKey
+}
+
+type cachedKey struct {
+	secret  string
+	role    auth.Role
+	expires time.Time
+}
+
+// NewOperatorKeys returns the operator key service.
+func NewOperatorKeys(cfg KeysConfig) *OperatorKeys {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = 5 * time.Second
+	}
+	return &OperatorKeys{cfg: cfg, cache: map[string]cachedKey{}}
+}
+
+var accessKeyIDPattern = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+
+// NewAccessKeyID returns a fresh access key id in AWS's shape ("MKIA" + 16).
+func NewAccessKeyID() string { return "MKIA" + strings.ToUpper(rand.Text()[:16]) }
+
+// NewSecret returns a fresh 40-character secret access key.
+func NewSecret() string { return (rand.Text() + rand.Text())[:40] }
+
+// Create makes a new key with a generated id and secret.
+func (k *OperatorKeys) Create(ctx context.Context, role auth.Role, description string) (OperatorKey, string, error) {
+	id, sec := NewAccessKeyID(), NewSecret()
+	key, err := k.CreateWithSecret(ctx, id, sec, role, description)
+	return key, sec, err
+}
+
+// CreateWithSecret stores a key whose id and secret the operator chose
+// (MUSTER_ADMIN_ACCESS_KEY_ID / MUSTER_ADMIN_SECRET_ACCESS_KEY).
+func (k *OperatorKeys) CreateWithSecret(ctx context.Context, id, sec string, role auth.Role, description string) (OperatorKey, error) {
+	var v fault.Validator
+	v.Check(accessKeyIDPattern.MatchString(id), "accessKeyId", "must be 16 to 128 upper-case letters or digits")
+	v.Check(len(sec) >= 16 && len(sec) <= 128 && !strings.ContainsAny(sec, " \t\r\n:"), "secretAccessKey", "must be 16 to 128 characters without spaces or ':'")
+	v.Check(auth.ValidRole(role), "role", "must be %q or %q", auth.RoleAdmin, auth.RoleReadOnly)
+	v.Check(len(description) <= 1024, "description", "must be at most 1024 characters")
+	if err := v.Err(); err != nil {
+		return OperatorKey{}, err
+	}
+	key := OperatorKey{AccessKeyID: id, Role: role, Description: description,
+		SealedSecret: k.cfg.Box.Seal(sec, id), CreatedAt: k.cfg.Clock.Now().UTC()}
+	err := k.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if _, err := w.Put(ctx, store.Record{Kind: kindOperatorKey, ID: id, Doc: store.MustJSON(key)}); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fault.New(fault.Conflict, "access key %s already exists", id)
+			}
+			return err
+		}
+		return w.Append(ctx, store.Event{Type: EventOperatorKeyCreated, Resource: id, Time: key.CreatedAt,
+			Doc: store.MustJSON(map[string]string{"accessKeyId": id, "role": string(role)})})
+	})
+	if err != nil {
+		return OperatorKey{}, fmt.Errorf("create access key: %w", err)
+	}
+	return key, nil
+}
+
+// List returns every key, revoked ones included, without secrets.
+func (k *OperatorKeys) List(ctx context.Context) ([]OperatorKey, error) {
+	var out []OperatorKey
+	err := k.cfg.Store.View(ctx, func(r store.Reader) error {
+		q := store.Query{Kind: kindOperatorKey, Prefix: true, Limit: 500}
+		for {
+			items, err := r.Find(ctx, q)
+			if err != nil {
+				return err
+			}
+			keys, err := store.Decode[OperatorKey](items)
+			if err != nil {
+				return err
+			}
+			out = append(out, keys...)
+			if len(items) < q.Limit {
+				return nil
+			}
+			q.After = q.Cursor(items[len(items)-1])
+		}
+	})
+	for i := range out {
+		out[i].SealedSecret = ""
+	}
+	return out, err
+}
+
+// Revoke disables a key at once on this replica (and within CacheTTL on others).
+func (k *OperatorKeys) Revoke(ctx context.Context, id string) error {
+	err := k.cfg.Store.Update(ctx, func(w store.Writer) error {
+		key, version, err := store.GetJSON[OperatorKey](ctx, w, kindOperatorKey, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fault.New(fault.NotFound, "access key %s not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		if key.Revoked() {
+			return nil
+		}
+		key.RevokedAt = k.cfg.Clock.Now().UTC()
+		if _, err := w.Put(ctx, store.Record{Kind: kindOperatorKey, ID: id, Doc: store.MustJSON(key), Version: version}); err != nil {
+			return err
+		}
+		return w.Append(ctx, store.Event{Type: EventOperatorKeyRevoked, Resource: id,
+			Doc: store.MustJSON(map[string]string{"accessKeyId": id})})
+	})
+	k.mu.Lock()
+	delete(k.cache, id)
+	k.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("revoke access key: %w", err)
+	}
+	return nil
+}
+
+// Count reports how many keys exist, revoked ones included.
+func (k *OperatorKeys) Count(ctx context.Context) (int, error) {
+	keys, err := k.List(ctx)
+	return len(keys), err
+}
+
+// OperatorSecret returns a live key's secret and the principal it stands
+// for. An unknown or revoked key is fault.NotFound.
+func (k *OperatorKeys) OperatorSecret(ctx context.Context, accessKeyID string) (string, auth.Principal, error) {
+	now := k.cfg.Clock.Now()
+	k.mu.Lock()
+	c, ok := k.cache[accessKeyID]
+	k.mu.Unlock()
+	if !ok || now.After(c.expires) {
+		var key OperatorKey
+		err := k.cfg.Store.View(ctx, func(r store.Reader) error {
+			var err error
+			key, _, err = store.GetJSON[OperatorKey](ctx, r, kindOperatorKey, accessKeyID)
+			return err
+		})
+		if errors.Is(err, store.ErrNotFound) || (err == nil && key.Revoked()) {
+			return "", auth.Principal{}, fault.New(fault.NotFound, "the access key %s is not known", accessKeyID)
+		}
+		if err != nil {
+			return "", auth.Principal{}, fmt.Errorf("look up access key: %w", err)
+		}
+		sec, err := k.cfg.Box.Open(key.SealedSecret, key.AccessKeyID)
+		if err != nil {
+			return "", auth.Principal{}, fmt.Errorf("access key %s: %w", accessKeyID, err)
+		}
+		c = cachedKey{secret: sec, role: key.Role, expires: now.Add(k.cfg.CacheTTL)}
+		k.mu.Lock()
+		if len(k.cache) > 10_000 { // bound the cache; keys are few in practice
+			clear(k.cache)
+		}
+		k.cache[accessKeyID] = c
+		k.mu.Unlock()
+	}
+	return c.secret, auth.Principal{Kind: auth.Operator, AccessKeyID: accessKeyID, Role: c.role}, nil
+}

@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func newFlags() (*flag.FlagSet, *string, *string, *int) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8080", "")
+	dataDir := fs.String("data-dir", "./muster-data", "")
+	n := fs.Int("n", 1, "")
+	fs.String("config", "", "")
+	return fs, listen, dataDir, n
+}
+
+func TestLayeringGivesFlagsPrecedenceOverEnvOverFile(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "muster.json")
+	os.WriteFile(cfg, []byte(`{"listen":"file:1","data-dir":"/from/file","n":7}`), 0o600)
+	fs, listen, dataDir, n := newFlags()
+	if err := fs.Parse([]string{"--listen", "flag:1", "--config", cfg}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"MUSTER_LISTEN": "env:1", "MUSTER_DATA_DIR": "/from/env"}
+	if err := Layer(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if *listen != "flag:1" || *dataDir != "/from/env" || *n != 7 {
+		t.Fatalf("listen=%s data-dir=%s n=%d", *listen, *dataDir, *n)
+	}
+}
+
+func TestUnknownConfigKeyIsNamed(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "muster.json")
+	os.WriteFile(cfg, []byte(`{"lisen":"x"}`), 0o600)
+	fs, _, _, _ := newFlags()
+	fs.Parse([]string{"--config", cfg})
+	err := Layer(fs, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), `"lisen"`) {
+		t.Fatalf("err = %v, want it to name the unknown key", err)
+	}
+}
+
+func TestBadEnvValueIsNamed(t *testing.T) {
+	fs, _, _, _ := newFlags()
+	fs.Parse(nil)
+	err := Layer(fs, func(k string) string {
+		if k == "MUSTER_N" {
+			return "many"
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), "MUSTER_N") {
+		t.Fatalf("err = %v, want it to name MUSTER_N", err)
+	}
+}
+
+func TestFlagsMayFollowPositionalArguments(t *testing.T) {
+	fs, listen, _, _ := newFlags()
+	if err := fs.Parse(reorder(fs, []string{"file.json", "--listen", "x:1", "other.json"})); err != nil {
+		t.Fatal(err)
+	}
+	if *listen != "x:1" || strings.Join(fs.Args(), ",") != "file.json,other.json" {
+		t.Fatalf("listen=%s args=%v", *listen, fs.Args())
+	}
+}

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/musterhq/muster/internal/server"
+)
+
+// commonFlags are shared by commands that open the data directory.
+type commonFlags struct {
+	dataDir   string
+	masterKey string
+	logFormat string
+	logLevel  string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.String("config", "", "JSON config `file` whose keys are flag names (flag > env > file)")
+	fs.StringVar(&c.dataDir, "data-dir", "./muster-data", "`directory` holding the database, master key and generated credentials")
+	fs.StringVar(&c.masterKey, "master-key", "", "master `key` (64 hex digits) that seals secrets at rest; default: <data-dir>/master.key")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+func (c *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", c.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(c.logFormat) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not text or json", c.logFormat)
+}
+
+// ServeCommand is `muster serve`.
+func ServeCommand() *Command {
+	return &Command{Name: "serve", Summary: "run the control plane (GameLift-compatible API, player API, admin API)", Run: runServe}
+}
+
+func runServe(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var common commonFlags
+	common.register(fs)
+	var cfg server.Config
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)")
+	fs.StringVar(&cfg.AddrFile, "addr-file", "", "write the bound address to this `file` once listening")
+	fs.StringVar(&cfg.Region, "region", "local", "`region` name used in ARNs and accepted in SigV4 scopes")
+	fs.StringVar(&cfg.Account, "account", "000000000000", "12-digit `account` id used in ARNs")
+	fs.StringVar(&cfg.AdminAccessKeyID, "admin-access-key-id", "", "on first start, create the first admin key with this `id` (else one is generated)")
+	fs.StringVar(&cfg.AdminSecretAccessKey, "admin-secret-access-key", "", "the first admin key's `secret` (with --admin-access-key-id)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
+	fs.DurationVar(&cfg.MaxSkew, "max-clock-skew", 5*time.Minute, "largest SigV4 clock skew accepted")
+	fs.BoolVar(&cfg.Dev, "dev", false, "development mode: one command for a whole working system (a local agent joins in a later release)")
+	fs.BoolVar(&cfg.FakeClock, "fake-clock", false, "TESTING ONLY: time moves only through POST /v1/admin/clock/advance")
+	if ok, code := Parse(fs, env, "muster serve [flags]", args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.Stderr, "muster serve: unexpected argument %q\n", fs.Arg(0))
+		return ExitUsage
+	}
+	log, err := common.logger(env.Stderr)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, err)
+		return ExitUsage
+	}
+	cfg.DataDir, cfg.MasterKey, cfg.Version = common.dataDir, common.masterKey, env.Version
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	if err := srv.Run(ctx); err != nil {
+		log.Error("stopped with an error", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// VersionCommand is `muster version`.
+func VersionCommand() *Command {
+	return &Command{Name: "version", Summary: "print the version", Run: func(_ context.Context, env Env, args []string) int {
+		fmt.Fprintf(env.Stdout, "muster %s\n", env.Version)
+		return 0
+	}}
+}
+
+// OSEnv is the Env of the real process.
+func OSEnv(version string) Env {
+	return Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Version: version}
+}

@@ -1,0 +1,245 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/musterhq/muster/internal/api/controlapi"
+	"github.com/musterhq/muster/internal/api/httpx"
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/secret"
+	"github.com/musterhq/muster/internal/sigv4"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlite"
+	"github.com/musterhq/muster/internal/tagging"
+)
+
+// Config is what `muster serve` is told.
+type Config struct {
+	Listen  string
+	DataDir string
+	// AddrFile, when set, receives the bound address once listening (for
+	// tests and scripts that listen on port 0).
+	AddrFile string
+	Region   string
+	Account  string
+	// MasterKey seals secrets at rest; empty means <data-dir>/master.key.
+	MasterKey string
+	// AdminAccessKeyID and AdminSecretAccessKey become the first admin key.
+	AdminAccessKeyID     string
+	AdminSecretAccessKey string
+	ShutdownTimeout      time.Duration
+	MaxSkew              time.Duration
+	// FakeClock starts the clock at the real time but moves it only through
+	// POST /v1/admin/clock/advance: for end-to-end tests of timeouts.
+	FakeClock bool
+	Dev       bool
+	Version   string
+}
+
+// Server is an assembled control plane.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	clock   clock.Clock
+	fake    *clock.Fake
+	store   *sqlite.DB
+	keys    *identity.OperatorKeys
+	handler http.Handler
+	reg     *prometheus.Registry
+}
+
+// New assembles a server. It opens the store (applying migrations) and
+// bootstraps the first admin key, so the data directory is ready when it
+// returns.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if cfg.Region == "" {
+		cfg.Region = "local"
+	}
+	if cfg.Account == "" {
+		cfg.Account = "000000000000"
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	s := &Server{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	s.clock = clock.Real{}
+	if cfg.FakeClock {
+		s.fake = clock.NewFake(time.Now())
+		s.clock = s.fake
+		log.Warn("fake clock enabled: time moves only through POST /v1/admin/clock/advance; never use this in production")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.DataDir, "muster.db"), Clock: s.clock, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	s.store = db
+	box, err := openBox(cfg, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.keys = identity.NewOperatorKeys(identity.KeysConfig{Store: db, Box: box, Clock: s.clock, Logger: log})
+	boot, err := s.keys.Bootstrap(ctx, cfg.DataDir, cfg.AdminAccessKeyID, cfg.AdminSecretAccessKey)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("bootstrap admin key: %w", err)
+	}
+	switch {
+	case boot.CredentialsFile != "":
+		log.Info("created the first admin access key; its credentials are in a 0600 file", "access_key_id", boot.AccessKeyID, "path", boot.CredentialsFile)
+	case boot.Created:
+		log.Info("created the first admin access key from the environment", "access_key_id", boot.AccessKeyID)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+func openBox(cfg Config, log *slog.Logger) (*secret.Box, error) {
+	var key []byte
+	if cfg.MasterKey != "" {
+		k, err := secret.ParseKey(cfg.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("MUSTER_MASTER_KEY: %w", err)
+		}
+		key = k
+	} else {
+		path := filepath.Join(cfg.DataDir, "master.key")
+		k, created, err := secret.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			log.Info("generated the master key that seals secrets at rest; back it up apart from the database", "path", path)
+		}
+		key = k
+	}
+	return secret.NewBox(key)
+}
+
+// Services are the service-layer objects the adapters call; tests may use
+// them directly.
+type services struct {
+	locations *fleet.Locations
+	tags      *tagging.Service
+}
+
+func (s *Server) routes() http.Handler {
+	arns := gamelift.ARNBuilder{Region: s.cfg.Region, Account: s.cfg.Account}
+	tags := tagging.New(tagging.Config{Store: s.store, ARNs: arns})
+	tags.Register(gamelift.ResourceLocation, fleet.KindLocation)
+	svc := services{
+		tags:      tags,
+		locations: fleet.NewLocations(fleet.LocationsConfig{Store: s.store, Clock: s.clock, ARNs: arns, Tags: tags}),
+	}
+
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpx.NewMetrics(s.reg)
+	opAuth := httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: s.keys, Clock: s.clock, MaxSkew: s.cfg.MaxSkew}}
+
+	table := controlapi.NewTable()
+	controlapi.Register(table, "CreateLocation", svc.locations.CreateLocation)
+	controlapi.Register(table, "ListLocations", svc.locations.ListLocations)
+	controlapi.Register(table, "DeleteLocation", svc.locations.DeleteLocation)
+	controlapi.Register(table, "TagResource", svc.tags.TagResource)
+	controlapi.Register(table, "UntagResource", svc.tags.UntagResource)
+	controlapi.Register(table, "ListTagsForResource", svc.tags.ListTagsForResource)
+	control := controlapi.New(controlapi.Config{Table: table, Auth: opAuth, Logger: s.log, Registerer: s.reg})
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /service/GameLift/operation/{op}", control)
+	mux.Handle("POST /{$}", control)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.store.Ready(r.Context()); err != nil {
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store not ready"})
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+
+	admin := adminAPI{store: s.store, keys: s.keys, log: s.log, fake: s.fake}
+	requireOp := httpx.RequireOperator(opAuth, s.log)
+	mux.Handle("GET /v1/admin/events", requireOp(http.HandlerFunc(admin.listEvents)))
+	mux.Handle("GET /v1/admin/keys", requireOp(http.HandlerFunc(admin.listKeys)))
+	mux.Handle("POST /v1/admin/keys", requireOp(http.HandlerFunc(admin.createKey)))
+	mux.Handle("DELETE /v1/admin/keys/{id}", requireOp(http.HandlerFunc(admin.revokeKey)))
+	if s.fake != nil {
+		mux.Handle("POST /v1/admin/clock/advance", requireOp(http.HandlerFunc(admin.advanceClock)))
+	}
+	mux.Handle("/v1/", httpx.NotFound(s.log))
+	return httpx.Observe(mux, metrics, s.log)
+}
+
+// Handler returns the server's HTTP handler (for in-process tests).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Store returns the server's store.
+func (s *Server) Store() store.Store { return s.store }
+
+// Keys returns the operator key service.
+func (s *Server) Keys() *identity.OperatorKeys { return s.keys }
+
+// Run serves until ctx is done, then finishes in-flight requests (up to
+// ShutdownTimeout) and closes the store, which commits queued writes and
+// checkpoints the WAL.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		s.store.Close()
+		return fmt.Errorf("listen: %w", err)
+	}
+	addr := ln.Addr().String()
+	if s.cfg.AddrFile != "" {
+		tmp := s.cfg.AddrFile + ".tmp"
+		if err := os.WriteFile(tmp, []byte(addr), 0o600); err == nil {
+			os.Rename(tmp, s.cfg.AddrFile)
+		}
+	}
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.log.Info("muster serving", "addr", addr, "data_dir", s.cfg.DataDir, "version", s.cfg.Version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.store.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing in-flight requests")
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	shutErr := srv.Shutdown(shutCtx)
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		shutErr = errors.Join(shutErr, err)
+	}
+	if err := s.store.Close(); err != nil {
+		shutErr = errors.Join(shutErr, fmt.Errorf("close store: %w", err))
+	}
+	s.log.Info("stopped")
+	return shutErr
+}
+
+// Close releases the store without serving (for tests using Handler).
+func (s *Server) Close() error { return s.store.Close() }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +62,14 @@ type Server struct {
 	keys    *identity.OperatorKeys
 	handler http.Handler
 	reg     *prometheus.Registry
+
+	// mounts are the capabilities' mount functions (see deps), registered
+	// by each capability's file in init-free constructors below.
+	mounts []func(*deps)
+	// background are long-running parts (matchmaking loops, the SDK
+	// listener, sweepers) that Run starts and stops with the server. Each
+	// returns when its context ends.
+	background []func(ctx context.Context) error
 }
 
 // New assembles a server. It opens the store (applying migrations) and
@@ -108,6 +117,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	case boot.Created:
 		log.Info("created the first admin access key from the environment", "access_key_id", boot.AccessKeyID)
 	}
+	s.mounts = capabilityMounts(s)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -134,61 +144,81 @@ func openBox(cfg Config, log *slog.Logger) (*secret.Box, error) {
 	return secret.NewBox(key)
 }
 
-// Services are the service-layer objects the adapters call; tests may use
-// them directly.
-type services struct {
-	locations *fleet.Locations
-	tags      *tagging.Service
+// deps is what every capability's mount function gets: the shared parts of
+// the server, the control-API operation table and the HTTP mux. Each
+// capability mounts itself from its own file in this package
+// (mount<Capability>), so capabilities do not edit each other's wiring.
+type deps struct {
+	store   store.Store
+	clock   clock.Clock
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	arns    gamelift.ARNBuilder
+	formats *gamelift.Formats
+	tags    *tagging.Service
+	opAuth  httpx.OperatorAuth
+	// requireOperator authenticates /v1/admin routes.
+	requireOperator func(http.Handler) http.Handler
+	table           *controlapi.Table
+	mux             *http.ServeMux
 }
 
 func (s *Server) routes() http.Handler {
 	arns := gamelift.ARNBuilder{Region: s.cfg.Region, Account: s.cfg.Account}
-	tags := tagging.New(tagging.Config{Store: s.store, ARNs: arns})
-	tags.Register(gamelift.ResourceLocation, fleet.KindLocation)
-	svc := services{
-		tags:      tags,
-		locations: fleet.NewLocations(fleet.LocationsConfig{Store: s.store, Clock: s.clock, ARNs: arns, Tags: tags}),
-	}
-
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpx.NewMetrics(s.reg)
 	opAuth := httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: s.keys, Clock: s.clock, MaxSkew: s.cfg.MaxSkew}}
+	d := &deps{
+		store: s.store, clock: s.clock, log: s.log, reg: s.reg, arns: arns, formats: gamelift.NewFormats(),
+		tags:   tagging.New(tagging.Config{Store: s.store, ARNs: arns}),
+		opAuth: opAuth, requireOperator: httpx.RequireOperator(opAuth, s.log),
+		table: controlapi.NewTable(), mux: http.NewServeMux(),
+	}
+	s.mountCore(d)
+	s.mountLocations(d)
+	for _, mount := range s.mounts {
+		mount(d)
+	}
+	control := controlapi.New(controlapi.Config{Table: d.table, Auth: opAuth, Logger: s.log, Registerer: s.reg})
+	d.mux.Handle("POST /service/GameLift/operation/{op}", control)
+	d.mux.Handle("POST /{$}", control)
+	d.mux.Handle("/v1/", httpx.NotFound(s.log))
+	return httpx.Observe(d.mux, metrics, s.log)
+}
 
-	table := controlapi.NewTable()
-	controlapi.Register(table, "CreateLocation", svc.locations.CreateLocation)
-	controlapi.Register(table, "ListLocations", svc.locations.ListLocations)
-	controlapi.Register(table, "DeleteLocation", svc.locations.DeleteLocation)
-	controlapi.Register(table, "TagResource", svc.tags.TagResource)
-	controlapi.Register(table, "UntagResource", svc.tags.UntagResource)
-	controlapi.Register(table, "ListTagsForResource", svc.tags.ListTagsForResource)
-	control := controlapi.New(controlapi.Config{Table: table, Auth: opAuth, Logger: s.log, Registerer: s.reg})
-
-	mux := http.NewServeMux()
-	mux.Handle("POST /service/GameLift/operation/{op}", control)
-	mux.Handle("POST /{$}", control)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+// mountCore mounts health, metrics and the operator admin endpoints.
+func (s *Server) mountCore(d *deps) {
+	d.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	d.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.store.Ready(r.Context()); err != nil {
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store not ready"})
 			return
 		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-
+	d.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 	admin := adminAPI{store: s.store, keys: s.keys, log: s.log, fake: s.fake}
-	requireOp := httpx.RequireOperator(opAuth, s.log)
-	mux.Handle("GET /v1/admin/events", requireOp(http.HandlerFunc(admin.listEvents)))
-	mux.Handle("GET /v1/admin/keys", requireOp(http.HandlerFunc(admin.listKeys)))
-	mux.Handle("POST /v1/admin/keys", requireOp(http.HandlerFunc(admin.createKey)))
-	mux.Handle("DELETE /v1/admin/keys/{id}", requireOp(http.HandlerFunc(admin.revokeKey)))
+	d.mux.Handle("GET /v1/admin/events", d.requireOperator(http.HandlerFunc(admin.listEvents)))
+	d.mux.Handle("GET /v1/admin/keys", d.requireOperator(http.HandlerFunc(admin.listKeys)))
+	d.mux.Handle("POST /v1/admin/keys", d.requireOperator(http.HandlerFunc(admin.createKey)))
+	d.mux.Handle("DELETE /v1/admin/keys/{id}", d.requireOperator(http.HandlerFunc(admin.revokeKey)))
 	if s.fake != nil {
-		mux.Handle("POST /v1/admin/clock/advance", requireOp(http.HandlerFunc(admin.advanceClock)))
+		d.mux.Handle("POST /v1/admin/clock/advance", d.requireOperator(http.HandlerFunc(admin.advanceClock)))
 	}
-	mux.Handle("/v1/", httpx.NotFound(s.log))
-	return httpx.Observe(mux, metrics, s.log)
+}
+
+// mountLocations mounts custom locations and the tagging operations.
+func (s *Server) mountLocations(d *deps) {
+	d.tags.Register(gamelift.ResourceLocation, fleet.KindLocation)
+	locations := fleet.NewLocations(fleet.LocationsConfig{Store: d.store, Clock: d.clock, ARNs: d.arns, Formats: d.formats, Tags: d.tags})
+	controlapi.Register(d.table, "CreateLocation", locations.CreateLocation)
+	controlapi.Register(d.table, "ListLocations", locations.ListLocations)
+	controlapi.Register(d.table, "DeleteLocation", locations.DeleteLocation)
+	controlapi.Register(d.table, "TagResource", d.tags.TagResource)
+	controlapi.Register(d.table, "UntagResource", d.tags.UntagResource)
+	controlapi.Register(d.table, "ListTagsForResource", d.tags.ListTagsForResource)
 }
 
 // Handler returns the server's HTTP handler (for in-process tests).
@@ -221,8 +251,23 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("muster serving", "addr", addr, "data_dir", s.cfg.DataDir, "version", s.cfg.Version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var bg sync.WaitGroup
+	for _, run := range s.background {
+		bg.Go(func() {
+			if err := run(bgCtx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("background service stopped", "err", err)
+			}
+		})
+	}
+	defer func() {
+		stopBackground()
+		bg.Wait()
+	}()
 	select {
 	case err := <-errc:
+		stopBackground()
+		bg.Wait()
 		s.store.Close()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -234,6 +279,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		shutErr = errors.Join(shutErr, err)
 	}
+	stopBackground()
+	bg.Wait()
 	if err := s.store.Close(); err != nil {
 		shutErr = errors.Join(shutErr, fmt.Errorf("close store: %w", err))
 	}

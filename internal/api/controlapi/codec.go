@@ -1,0 +1,188 @@
+package controlapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+)
+
+// Media types of the two protocols.
+const (
+	contentTypeCBOR = "application/cbor"
+	contentTypeJSON = "application/x-amz-json-1.1"
+)
+
+// Limits on hostile CBOR input. GameLift lists hold at most a few hundred
+// items and nest a handful of levels deep.
+const (
+	maxNestedLevels  = 32
+	maxArrayElements = 4096
+	maxMapPairs      = 4096
+)
+
+// codec is one wire protocol's value encoding.
+type codec struct {
+	name        string // "cbor" or "json", for logs
+	contentType string
+	// unknownOpStatus is the status of UnknownOperationException.
+	unknownOpStatus int
+	decode          func(body []byte, v any, types map[string]reflect.Type) error
+	encode          func(v any) ([]byte, error)
+}
+
+// newCBORCodec builds the RPC v2 CBOR codec: one EncMode and one DecMode,
+// both safe for concurrent use. Decoding rejects duplicate map keys, caps
+// nesting and container sizes, checks UTF-8 and refuses byte strings for
+// string members; encoding keeps integers as integers and float32 as float32
+// and never writes null for a nil slice or map.
+func newCBORCodec() (codec, error) {
+	dm, err := cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		MaxNestedLevels:   maxNestedLevels,
+		MaxArrayElements:  maxArrayElements,
+		MaxMapPairs:       maxMapPairs,
+		UTF8:              cbor.UTF8RejectInvalid,
+		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
+	}.DecMode()
+	if err != nil {
+		return codec{}, fmt.Errorf("controlapi: cbor decoder: %w", err)
+	}
+	em, err := cbor.EncOptions{
+		ShortestFloat: cbor.ShortestFloatNone,
+		NilContainers: cbor.NilContainerAsEmpty,
+	}.EncMode()
+	if err != nil {
+		return codec{}, fmt.Errorf("controlapi: cbor encoder: %w", err)
+	}
+	return codec{
+		name:            "cbor",
+		contentType:     contentTypeCBOR,
+		unknownOpStatus: 404,
+		decode: func(body []byte, v any, types map[string]reflect.Type) error {
+			return decodeCBOR(dm, body, v, types)
+		},
+		encode: em.Marshal,
+	}, nil
+}
+
+func newJSONCodec() codec {
+	return codec{
+		name:            "json",
+		contentType:     contentTypeJSON,
+		unknownOpStatus: 400,
+		decode: func(body []byte, v any, _ map[string]reflect.Type) error {
+			return decodeJSON(body, v)
+		},
+		encode: json.Marshal,
+	}
+}
+
+// decodeCBOR decodes an RPC v2 CBOR request body into v (a pointer to a
+// struct). An empty body is an empty input. Every failure is an Invalid
+// *fault.Error naming the member when it can.
+func decodeCBOR(dm cbor.DecMode, body []byte, v any, types map[string]reflect.Type) error {
+	if len(body) == 0 {
+		return nil
+	}
+	err := dm.Unmarshal(body, v)
+	if err == nil {
+		return nil
+	}
+	var te *cbor.UnmarshalTypeError
+	var dup *cbor.DupMapKeyError
+	switch {
+	case errors.As(err, &te) && te.StructFieldName == "":
+		return invalid("", "the request body must be a CBOR map")
+	case errors.As(err, &te):
+		// StructFieldName is "<pkg.Type>.<Member>" of the outermost member;
+		// GoType is the innermost Go type that did not fit.
+		member := te.StructFieldName[strings.LastIndexByte(te.StructFieldName, '.')+1:]
+		if t, ok := types[te.GoType]; ok && isInteger(t) && strings.HasSuffix(te.CBORType, "integer") {
+			return invalid(member, "integer out of range for "+te.GoType)
+		}
+		return invalid(member, "expected "+describe(types[te.GoType], te.GoType))
+	case errors.As(err, &dup):
+		return invalid("", fmt.Sprintf("duplicate map key %v", dup.Key))
+	}
+	return invalid("", "the request body is not valid CBOR: "+strings.TrimPrefix(err.Error(), "cbor: "))
+}
+
+// decodeJSON decodes an AWS JSON 1.1 request body into v (a pointer to a
+// struct). An empty body is an empty input; null members are absent;
+// unknown members are ignored.
+func decodeJSON(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	err := json.Unmarshal(body, v)
+	if err == nil {
+		return nil
+	}
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te) && te.Field == "":
+		return invalid("", "the request body must be a JSON object")
+	case errors.As(err, &te):
+		if isInteger(te.Type) && strings.HasPrefix(te.Value, "number ") && !strings.ContainsAny(te.Value, ".eE") {
+			return invalid(te.Field, "integer out of range for "+te.Type.String())
+		}
+		return invalid(te.Field, "expected "+describe(te.Type, ""))
+	case errors.As(err, &se):
+		return invalid("", fmt.Sprintf("the request body is not valid JSON (offset %d)", se.Offset))
+	}
+	return invalid("", "the request body is not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func invalid(member, reason string) error {
+	if member == "" {
+		return &fault.Error{Kind: fault.Invalid, Message: reason}
+	}
+	return &fault.Error{Kind: fault.Invalid, Fields: []fault.FieldError{{Field: member, Reason: reason}}}
+}
+
+var timestampType = reflect.TypeFor[gamelift.Timestamp]()
+
+// describe names the Smithy type a Go type stands for; name is the fallback
+// when t is unknown.
+func describe(t reflect.Type, name string) string {
+	if t == nil {
+		return strings.TrimLeft(name, "*")
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == timestampType {
+		return "timestamp"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "list"
+	case reflect.Map:
+		return "map"
+	case reflect.Struct:
+		return "structure"
+	}
+	return t.String()
+}
+
+func isInteger(t reflect.Type) bool {
+	return t != nil && describe(t, "") == "integer"
+}

@@ -1,0 +1,77 @@
+package controlapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/sigv4"
+)
+
+// Wire error types the adapter itself produces.
+const (
+	codeInternal           = "InternalServiceException"
+	codeInvalidRequest     = "InvalidRequestException"
+	codeUnknownOperation   = "UnknownOperationException"
+	codeMethodNotAllowed   = "MethodNotAllowedException"
+	codeUnsupportedMedia   = "UnsupportedMediaTypeException"
+	codeRequestTooLarge    = "RequestEntityTooLargeException"
+	internalErrorMessage   = "internal error"
+	successCode            = "OK" // the code label of successful requests
+	unknownOperationMetric = "unknown"
+)
+
+// kindCodes is the one table from service fault kinds to GameLift exception
+// types. Every client fault is HTTP 400; Internal is 500.
+var kindCodes = [...]string{
+	fault.Internal:                    codeInternal,
+	fault.Invalid:                     codeInvalidRequest,
+	fault.NotFound:                    "NotFoundException",
+	fault.Conflict:                    "ConflictException",
+	fault.PreconditionFailed:          "ConflictException",
+	fault.Unauthenticated:             "UnauthorizedException",
+	fault.Forbidden:                   "UnauthorizedException",
+	fault.LimitExceeded:               "LimitExceededException",
+	fault.InvalidGameSessionStatus:    "InvalidGameSessionStatusException",
+	fault.InvalidFleetStatus:          "InvalidFleetStatusException",
+	fault.GameSessionFull:             "GameSessionFullException",
+	fault.FleetCapacityExceeded:       "FleetCapacityExceededException",
+	fault.TerminalRoutingStrategy:     "TerminalRoutingStrategyException",
+	fault.IdempotentParameterMismatch: "IdempotentParameterMismatchException",
+	fault.NotReady:                    "NotReadyException",
+	fault.TaggingFailed:               "TaggingFailedException",
+	fault.UnsupportedRegion:           "UnsupportedRegionException",
+	fault.Unsupported:                 codeInvalidRequest,
+}
+
+// apiError is an error ready for the wire.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	// cause is set for internal errors, to be logged and never sent.
+	cause error
+}
+
+// toAPIError maps err through the table: *sigv4.Error keeps its code, a
+// *fault.Error its kind's code and its message (which lists every bad field
+// as "field: reason"), and anything else is an internal error.
+func toAPIError(err error) apiError {
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		return apiError{status: http.StatusBadRequest, code: se.Code, message: se.Message}
+	}
+	var fe *fault.Error
+	if !errors.As(err, &fe) || fe.Kind == fault.Internal || int(fe.Kind) >= len(kindCodes) || kindCodes[fe.Kind] == "" {
+		return apiError{status: http.StatusInternalServerError, code: codeInternal, message: internalErrorMessage, cause: err}
+	}
+	return apiError{status: http.StatusBadRequest, code: kindCodes[fe.Kind], message: fe.Error()}
+}
+
+// wireError is the error body of both protocols. The Go CBOR client fills
+// typed errors from "Message" and generic ones from "message": send both.
+type wireError struct {
+	Type         string `json:"__type"`
+	Message      string `json:"message"`
+	MessageUpper string `json:"Message"`
+}

@@ -56,7 +56,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	var cfg server.Config
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)")
 	fs.StringVar(&cfg.AddrFile, "addr-file", "", "write the bound address to this `file` once listening")
-	fs.StringVar(&cfg.Region, "region", "local", "`region` name used in ARNs and accepted in SigV4 scopes")
+	fs.StringVar(&cfg.Region, "region", server.DefaultRegion, "`region` name used in ARNs (must look like an AWS region, [a-z]{2}-[a-z]+-N, or the server SDKs reject game session ids)")
 	fs.StringVar(&cfg.Account, "account", "000000000000", "12-digit `account` id used in ARNs")
 	fs.StringVar(&cfg.AdminAccessKeyID, "admin-access-key-id", "", "on first start, create the first admin key with this `id` (else one is generated)")
 	fs.StringVar(&cfg.AdminSecretAccessKey, "admin-secret-access-key", "", "the first admin key's `secret` (with --admin-access-key-id)")

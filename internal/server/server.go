@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"time"
 
@@ -77,10 +78,16 @@ type Server struct {
 // returns.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.Region == "" {
-		cfg.Region = "local"
+		cfg.Region = DefaultRegion
 	}
 	if cfg.Account == "" {
 		cfg.Account = "000000000000"
+	}
+	if !regionPattern.MatchString(cfg.Region) {
+		return nil, fmt.Errorf("--region: %q must look like an AWS region ([a-z]{2}-[a-z]+-N, e.g. %s): the server SDKs validate game session ARNs locally", cfg.Region, DefaultRegion)
+	}
+	if !accountPattern.MatchString(cfg.Account) {
+		return nil, fmt.Errorf("--account: %q must be 12 digits", cfg.Account)
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
@@ -290,3 +297,14 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Close releases the store without serving (for tests using Handler).
 func (s *Server) Close() error { return s.store.Close() }
+
+// DefaultRegion is the region in Muster's ARNs. It must match the AWS
+// region shape ([a-z]{2}-[a-z]+-\d) because the official server SDKs
+// validate game session ARNs locally; "mu" is not an AWS geography, so it
+// never collides with a real region.
+const DefaultRegion = "mu-local-1"
+
+var (
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}-[a-z]+-\d$`)
+	accountPattern = regexp.MustCompile(`^\d{12}$`)
+)

@@ -279,6 +279,8 @@ func (p *exprParser) path() *expr {
 		}
 		if len(slots) > 1 {
 			e.multi = true
+		} else if rs.defs[rs.slots[slots[0]].def].quantity > 1 {
+			rs.namesCopies = true
 		}
 		e.teams = append(e.teams, slots...)
 	}

@@ -88,10 +88,11 @@ type RuleSet struct {
 	waits      []float64   // distinct step wait times, ascending
 	levels     [][]float64 // levels[k] = parameters once k waits have passed
 
-	large      bool
-	maxPlayers int
-	hasLatency bool
-	hasCount   bool
+	large       bool
+	maxPlayers  int
+	hasLatency  bool
+	hasCount    bool
+	namesCopies bool // an expression names one copy of a team with quantity > 1
 }
 
 // Name returns the rule set's descriptive name (may be empty).

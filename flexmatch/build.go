@@ -1,0 +1,483 @@
+package flexmatch
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// setLevel computes the expansion level of the potential match from its
+// newest (or oldest) ticket and the effective team sizes at that level.
+func (e *Engine) setLevel(now int64) {
+	c := &e.c
+	if len(c.members) == 0 {
+		c.level, c.params = 0, e.rs.levels[0]
+		return
+	}
+	ref := c.members[0].start
+	for _, t := range c.members[1:] {
+		if e.rs.algo.expansionOldest {
+			ref = min(ref, t.start)
+		} else {
+			ref = max(ref, t.start)
+		}
+	}
+	c.level = e.rs.level(float64(now-ref) / 1e9)
+	c.params = e.rs.levels[c.level]
+	e.sizes(c.params)
+}
+
+// sizes fills slotMin and slotMax for the given parameters, taking
+// AdditionalPlayerCount slots from the last team first.
+func (e *Engine) sizes(params []float64) {
+	for i, s := range e.rs.slots {
+		d := e.rs.defs[s.def]
+		e.slotMin[i] = int(params[d.pMin])
+		e.slotMax[i] = int(params[d.pMax])
+	}
+	extra := e.opt.AdditionalPlayerCount
+	for i := len(e.slotMax) - 1; i >= 0 && extra > 0; i-- {
+		take := min(extra, e.slotMax[i]-1)
+		e.slotMax[i] -= take
+		extra -= take
+		e.slotMin[i] = min(e.slotMin[i], e.slotMax[i])
+	}
+}
+
+// full reports whether every team is at its maximum.
+func (e *Engine) full() bool {
+	for i, n := range e.c.counts {
+		if n < e.slotMax[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// place tries to add t to the potential match on the best team where every
+// rule still passes (reference §7.12 team selection).
+func (e *Engine) place(t *wticket, now int64) bool {
+	c := &e.c
+	c.members = append(c.members, t)
+	e.setLevel(now)
+	c.members = c.members[:len(c.members)-1]
+	ord := e.order[:0]
+	for i := range e.rs.slots {
+		if t.team >= 0 && t.team != i {
+			continue
+		}
+		if c.counts[i]+len(t.players) > e.slotMax[i] {
+			continue
+		}
+		ord = append(ord, i)
+	}
+	slices.SortStableFunc(ord, func(a, b int) int {
+		ba, bb := c.counts[a] < e.slotMin[a], c.counts[b] < e.slotMin[b]
+		if ba != bb {
+			if ba {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(e.slotMax[b]-c.counts[b], e.slotMax[a]-c.counts[a])
+	})
+	for _, s := range ord {
+		c.push(t, s)
+		e.stats.Evaluations++
+		if e.chk.check(c, false) {
+			return true
+		}
+		c.pop()
+	}
+	if len(ord) == 0 {
+		e.chk.fail = failure{rule: -1, text: "no team has room for the ticket"}
+	}
+	e.setLevel(now)
+	return false
+}
+
+// sizesOK reports whether every team is within its effective bounds.
+func (e *Engine) sizesOK() bool {
+	for i, n := range e.c.counts {
+		if n < e.slotMin[i] || n > e.slotMax[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// finish turns the potential match into a valid match or reports failure,
+// dropping tickets as reference §2.0 and §7.12 describe.
+func (e *Engine) finish(now int64) bool {
+	c := &e.c
+	for len(c.members) > c.backfill && (c.backfill == 0 || len(c.members) > c.backfill) {
+		e.setLevel(now)
+		minOK := e.sizesOK()
+		if minOK {
+			e.stats.Evaluations++
+			if e.chk.check(c, true) {
+				if c.backfill > 0 && len(c.members) == c.backfill {
+					return false
+				}
+				return true
+			}
+		}
+		if c.backfill > 0 && len(c.members) == c.backfill+1 && !minOK {
+			return false
+		}
+		if e.reassign(now) {
+			return true
+		}
+		if !minOK {
+			// Drop the newest ticket: the rest may have reached a later step.
+			newest := -1
+			for i := c.backfill; i < len(c.members); i++ {
+				if newest < 0 || c.members[i].start > c.members[newest].start ||
+					c.members[i].start == c.members[newest].start && c.members[i].seq > c.members[newest].seq {
+					newest = i
+				}
+			}
+			c.removeAt(newest)
+			continue
+		}
+		c.pop()
+	}
+	return false
+}
+
+// buildAround builds a potential match around anchor a.
+func (e *Engine) buildAround(a *wticket, now int64) bool {
+	c := &e.c
+	c.reset(len(e.rs.slots))
+	if !e.place(a, now) {
+		return false
+	}
+	e.gather(a, a.key, now)
+	for _, t := range e.cands {
+		if e.full() {
+			break
+		}
+		e.place(t, now)
+	}
+	return e.finish(now)
+}
+
+// gather collects up to BatchSize candidates nearest to key and orders them.
+func (e *Engine) gather(a *wticket, key float64, now int64) {
+	e.cands = e.cands[:0]
+	var l, r cursor
+	if a != nil && a.part.idx.n > 0 {
+		if _, _, ok := a.part.idx.locate(a); ok {
+			l, r = a.part.idx.around(a)
+		} else {
+			l, r = a.part.idx.aroundKey(key)
+		}
+	}
+	lt, rt := l.next(), r.next()
+	for len(e.cands) < e.opt.BatchSize && (lt != nil || rt != nil) {
+		var t *wticket
+		if rt == nil || lt != nil && key-lt.key <= rt.key-key {
+			t, lt = lt, l.next()
+		} else {
+			t, rt = rt, r.next()
+		}
+		if !isNaN(e.batchMax) && e.keyAttr >= 0 && math.Abs(t.key-key) > e.batchMax {
+			if (lt == nil || math.Abs(lt.key-key) > e.batchMax) && (rt == nil || math.Abs(rt.key-key) > e.batchMax) {
+				break
+			}
+			continue
+		}
+		if t.used || t == a || t.reach.and(a.reach).empty() {
+			continue
+		}
+		e.cands = append(e.cands, t)
+	}
+	e.sortCands(a)
+}
+
+type sortKey struct {
+	t    *wticket
+	keys [4]float64
+	strs [4]string
+}
+
+// sortCands orders candidates by the sort rules relative to the anchor
+// (reference §2.6, §2.7), ties by age.
+func (e *Engine) sortCands(a *wticket) {
+	var srules []*rule
+	for _, r := range e.rs.rules {
+		if r.kind.isSort() && len(srules) < 4 {
+			srules = append(srules, r)
+		}
+	}
+	if len(srules) == 0 {
+		return
+	}
+	ks := e.sortKeys[:0]
+	for _, t := range e.cands {
+		var k sortKey
+		k.t = t
+		for i, r := range srules {
+			k.keys[i], k.strs[i] = sortValue(r, a, t)
+		}
+		ks = append(ks, k)
+	}
+	slices.SortStableFunc(ks, func(x, y sortKey) int {
+		for i, r := range srules {
+			if c := cmp.Compare(x.keys[i], y.keys[i]); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(x.strs[i], y.strs[i]); c != 0 {
+				if r.desc {
+					return -c
+				}
+				return c
+			}
+		}
+		if c := cmp.Compare(x.t.start, y.t.start); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.t.seq, y.t.seq)
+	})
+	for i, k := range ks {
+		e.cands[i] = k.t
+	}
+	e.sortKeys = ks
+}
+
+// sortValue returns the sort key of t relative to anchor a for one sort
+// rule; smaller sorts first. Missing map keys sort last.
+func sortValue(r *rule, a, t *wticket) (float64, string) {
+	rs := t.rs
+	typ := rs.attrs[r.attr].Type
+	if typ == AttrString {
+		return 0, t.players[0].attrs[r.attr].s
+	}
+	var av, tv float64
+	if r.isMap {
+		key, ok := mapKey(a.players[0].attrs[r.attr].m, r.mapMax)
+		if !ok {
+			return 0, ""
+		}
+		v, ok := partyMap(t, r.attr, key, r.agg)
+		if !ok {
+			return math.Inf(1), ""
+		}
+		tv = v
+		av, _ = partyMap(a, r.attr, key, r.agg)
+	} else {
+		tv = partyNum(t, r.attr, r.agg)
+		av = partyNum(a, r.attr, r.agg)
+	}
+	if r.kind == rkDistanceSort {
+		d := math.Abs(tv - av)
+		if r.desc {
+			return -d, ""
+		}
+		return d, ""
+	}
+	if r.desc {
+		return -tv, ""
+	}
+	return tv, ""
+}
+
+func mapKey(m map[string]float64, maxV bool) (string, bool) {
+	best, bv, ok := "", 0.0, false
+	for k, v := range m {
+		if !ok || maxV && (v > bv || v == bv && k < best) || !maxV && (v < bv || v == bv && k < best) {
+			best, bv, ok = k, v, true
+		}
+	}
+	return best, ok
+}
+
+func partyMap(t *wticket, ai int, key string, agg aggKind) (float64, bool) {
+	var r float64
+	n := 0
+	for _, p := range t.players {
+		v, ok := p.attrs[ai].m[key]
+		if !ok {
+			continue
+		}
+		switch {
+		case n == 0:
+			r = v
+		case agg == aggMin:
+			r = min(r, v)
+		case agg == aggMax:
+			r = max(r, v)
+		default:
+			r += v
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, false
+	}
+	if agg == aggAvg {
+		r /= float64(n)
+	}
+	return r, true
+}
+
+// emit turns the finished potential match into a Match and takes its
+// tickets out of the pool.
+func (e *Engine) emit(now int64) Match {
+	c := &e.c
+	rs := e.rs
+	m := Match{Step: c.level, Teams: make([]MatchTeam, len(rs.slots))}
+	for i, s := range rs.slots {
+		m.Teams[i].Name = s.name
+		m.Teams[i].PlayerIDs = make([]string, 0, c.counts[i])
+	}
+	type ts struct {
+		id    string
+		start int64
+		seq   uint64
+	}
+	var ids []ts
+	for i, t := range c.members {
+		if t.backfill {
+			continue
+		}
+		for _, p := range t.players {
+			m.Teams[c.slots[i]].PlayerIDs = append(m.Teams[c.slots[i]].PlayerIDs, p.id)
+		}
+		ids = append(ids, ts{t.id, t.start, t.seq})
+	}
+	slices.SortFunc(ids, func(a, b ts) int {
+		if c := cmp.Compare(a.start, b.start); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	for _, x := range ids {
+		m.TicketIDs = append(m.TicketIDs, x.id)
+	}
+	m.Locations = e.locations()
+	for _, t := range c.members {
+		if !t.backfill {
+			e.drop(t)
+		}
+	}
+	e.stats.Matches++
+	e.stats.Tickets += len(ids)
+	return m
+}
+
+// locations lists where the potential match may be placed.
+func (e *Engine) locations() []MatchLocation {
+	c := &e.c
+	allowed := allBits()
+	if len(e.latRules) > 0 {
+		allowed = c.locs
+	}
+	var out []MatchLocation
+	for li := range e.locNames {
+		if !allowed.has(li) {
+			continue
+		}
+		sum, worst, n, ok := 0.0, float32(0), 0, true
+		for _, t := range c.members {
+			found := false
+			for i, l := range t.rep {
+				if int(l.loc) == li {
+					sum += float64(l.ms) * float64(len(t.players))
+					worst = max(worst, t.repMax[i])
+					n += len(t.players)
+					found = true
+					break
+				}
+			}
+			if !found {
+				ok = false
+				break
+			}
+		}
+		if ok && n > 0 {
+			out = append(out, MatchLocation{Location: e.locNames[li], AvgMs: math.Round(sum/float64(n)*100) / 100, MaxMs: int(worst)})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b MatchLocation) int { return cmp.Compare(a.AvgMs, b.AvgMs) })
+	return out
+}
+
+// reassignBudget caps the team splits tried when a greedy candidate has the
+// right players but the wrong split.
+const reassignBudget = 1024
+
+// reassign searches for another team split of the potential match's tickets
+// that satisfies every team size and rule; backfill players keep their
+// teams. It reports whether one was found (and leaves it in place).
+func (e *Engine) reassign(now int64) bool {
+	c := &e.c
+	e.setLevel(now)
+	lo, hi, players := 0, 0, 0
+	for i := range e.slotMin {
+		lo += e.slotMin[i]
+		hi += e.slotMax[i]
+		players += c.counts[i]
+	}
+	if players < lo || players > hi {
+		return false
+	}
+	ms := slices.Clone(c.members)
+	fixed := slices.Clone(c.slots[:c.backfill])
+	c.reset(len(e.rs.slots))
+	for i := range fixed {
+		c.push(ms[i], fixed[i])
+	}
+	c.backfill = len(fixed)
+	budget := reassignBudget
+	if e.assignRec(ms, len(fixed), &budget) {
+		return true
+	}
+	// No split found: put the tickets back so callers can keep dropping.
+	c.reset(len(e.rs.slots))
+	for i, t := range ms {
+		s := 0
+		if i < len(fixed) {
+			s = fixed[i]
+		}
+		c.push(t, s)
+	}
+	c.backfill = len(fixed)
+	return false
+}
+
+func (e *Engine) assignRec(ms []*wticket, i int, budget *int) bool {
+	c := &e.c
+	if *budget <= 0 {
+		return false
+	}
+	if i == len(ms) {
+		*budget--
+		if !e.sizesOK() {
+			return false
+		}
+		e.stats.Evaluations++
+		return e.chk.check(c, true)
+	}
+	t := ms[i]
+	tried := 0
+	for s := range e.rs.slots {
+		if t.team >= 0 && t.team != s || c.counts[s]+len(t.players) > e.slotMax[s] {
+			continue
+		}
+		// Empty copies of one team definition are interchangeable unless
+		// expressions name copies; try only the first empty one.
+		if c.counts[s] == 0 && tried&(1<<min(e.rs.slots[s].def, 62)) != 0 && !e.rs.namesCopies {
+			continue
+		}
+		if c.counts[s] == 0 {
+			tried |= 1 << min(e.rs.slots[s].def, 62)
+		}
+		c.push(t, s)
+		if e.assignRec(ms, i+1, budget) {
+			return true
+		}
+		c.pop()
+	}
+	return false
+}

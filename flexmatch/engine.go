@@ -1,0 +1,560 @@
+package flexmatch
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ErrDuplicateTicket is returned by Add for a ticket ID already waiting.
+var ErrDuplicateTicket = errors.New("flexmatch: ticket already in the pool")
+
+// ErrUnknownTicket is returned for a ticket ID that is not waiting.
+var ErrUnknownTicket = errors.New("flexmatch: no such ticket in the pool")
+
+// TicketError says what is wrong with a ticket given to Add or Backfill.
+type TicketError struct {
+	Path   string // e.g. "players[0].attributes.skill"
+	Reason string
+}
+
+func (e *TicketError) Error() string { return "flexmatch: " + e.Path + ": " + e.Reason }
+
+// Options tune an Engine. The zero value selects the defaults.
+type Options struct {
+	// BatchSize is the most candidates considered around one anchor
+	// (default 500, reference §7.12).
+	BatchSize int
+	// ExactSearchTickets is the largest partition solved exactly (default
+	// 12; negative disables exact search).
+	ExactSearchTickets int
+	// AdditionalPlayerCount slots are kept empty in every match, taken from
+	// the last team first (reference §7.11).
+	AdditionalPlayerCount int
+}
+
+type locMs struct {
+	loc uint8
+	ms  float32
+}
+
+type wplayer struct {
+	id    string
+	attrs []attrVal
+}
+
+// wticket is a waiting ticket in the engine's compact form.
+type wticket struct {
+	rs       *RuleSet
+	id       string
+	seq      uint64
+	start    int64 // unix nanoseconds
+	players  []wplayer
+	team     int    // required slot or -1
+	never    string // why the ticket can never match; "" when it can
+	key      float64
+	part     *partition
+	lat      [][]locMs // per latency rule, aggregated per location
+	rep      []locMs   // average latency per location reported by every player
+	repMax   []float32 // worst player latency per location in rep
+	reach    bits      // locations eligible at the loosest expansion
+	wake     int64     // next expansion boundary, 0 when none
+	used     bool      // placed in a match during the current cycle
+	dirty    bool
+	backfill bool
+}
+
+func (t *wticket) latAt(li, loc int) float64 {
+	for _, l := range t.lat[li] {
+		if int(l.loc) == loc {
+			return float64(l.ms)
+		}
+	}
+	return math.Inf(1)
+}
+
+type partition struct {
+	name   string
+	idx    index
+	dirty  bool
+	greedy bool // exact search gave up this cycle
+}
+
+// Engine forms matches from a pool of waiting tickets under one rule set.
+// It is not safe for concurrent use: one goroutine owns it.
+type Engine struct {
+	rs       *RuleSet
+	opt      Options
+	tickets  map[string]*wticket
+	parts    map[string]*partition
+	partList []*partition
+	locs     map[string]int
+	locNames []string
+	seq      uint64
+	dirty    []*wticket
+	wakes    wakeHeap
+	chk      checker
+	c        cand
+	cands    []*wticket
+	sortKeys []sortKey
+	order    []int
+	slotMin  []int
+	slotMax  []int
+
+	keyAttr  int // -1: key is ticket age
+	batchMax float64
+	latRules []int
+	loosest  []float64
+	teamMax  int
+	stats    Stats
+}
+
+// Stats counts engine work since it was created.
+type Stats struct {
+	Cycles      int
+	Anchors     int
+	Evaluations int
+	Matches     int
+	Tickets     int
+}
+
+// NewEngine returns an engine with an empty pool.
+func NewEngine(rs *RuleSet, opt Options) *Engine {
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 500
+	}
+	if opt.ExactSearchTickets == 0 {
+		opt.ExactSearchTickets = 12
+	}
+	e := &Engine{rs: rs, opt: opt, tickets: map[string]*wticket{}, parts: map[string]*partition{}, locs: map[string]int{}, keyAttr: -1}
+	e.chk.rs = rs
+	e.loosest = make([]float64, len(rs.params))
+	for p := range rs.params {
+		e.loosest[p] = math.NaN()
+		for _, lv := range rs.levels {
+			v := lv[p]
+			if isNaN(v) {
+				continue
+			}
+			if isNaN(e.loosest[p]) || v > e.loosest[p] {
+				e.loosest[p] = v
+			}
+		}
+	}
+	for _, d := range rs.defs {
+		e.teamMax = max(e.teamMax, int(e.loosest[d.pMax]))
+	}
+	e.batchMax = math.NaN()
+	for ri, r := range rs.rules {
+		switch r.kind {
+		case rkLatency:
+			r.attr = len(e.latRules)
+			e.latRules = append(e.latRules, ri)
+		case rkBatchDistance:
+			if !r.strAttr && e.keyAttr < 0 {
+				e.keyAttr = r.attr
+				e.batchMax = e.loosest[r.pHi]
+			}
+		}
+	}
+	if e.keyAttr < 0 && rs.algo.batching == "sorted" && len(rs.algo.sortBy) > 0 && rs.attrs[rs.algo.sortBy[0]].Type == AttrNumber {
+		e.keyAttr = rs.algo.sortBy[0]
+	}
+	if e.keyAttr < 0 {
+		for _, r := range rs.rules {
+			if r.kind == rkDistance && r.meas != nil {
+				if ai := numAttr(r.meas, rs); ai >= 0 {
+					e.keyAttr = ai
+					break
+				}
+			}
+		}
+	}
+	n := len(rs.slots)
+	e.slotMin, e.slotMax = make([]int, n), make([]int, n)
+	e.order = make([]int, n)
+	return e
+}
+
+// numAttr finds the first number attribute an expression reads.
+func numAttr(x *expr, rs *RuleSet) int {
+	for ; x != nil; x = x.arg {
+		if x.kind == exSel && x.what == selAttr && rs.attrs[x.attr].Type == AttrNumber {
+			return x.attr
+		}
+	}
+	return -1
+}
+
+// RuleSet returns the engine's rule set.
+func (e *Engine) RuleSet() *RuleSet { return e.rs }
+
+// Len returns the number of waiting tickets.
+func (e *Engine) Len() int { return len(e.tickets) }
+
+// Stats returns counters of the work done so far.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// Add puts a ticket in the pool. It fails with ErrDuplicateTicket or a
+// *TicketError; a ticket that can never match (say, a missing attribute with
+// no default) is accepted and waits, and Explain says why.
+func (e *Engine) Add(t Ticket) error {
+	if t.ID == "" {
+		return &TicketError{Path: "ticketId", Reason: "is required"}
+	}
+	if _, ok := e.tickets[t.ID]; ok {
+		return fmt.Errorf("%w: %s", ErrDuplicateTicket, t.ID)
+	}
+	wt, err := e.compile(t, false)
+	if err != nil {
+		return err
+	}
+	e.insert(wt)
+	return nil
+}
+
+func (e *Engine) insert(wt *wticket) {
+	e.tickets[wt.id] = wt
+	if wt.never != "" {
+		return
+	}
+	wt.part.idx.insert(wt)
+	wt.dirty = true
+	e.dirty = append(e.dirty, wt)
+}
+
+// Remove takes a ticket out of the pool (cancelled, timed out).
+func (e *Engine) Remove(id string) error {
+	t, ok := e.tickets[id]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownTicket, id)
+	}
+	e.drop(t)
+	return nil
+}
+
+func (e *Engine) drop(t *wticket) {
+	delete(e.tickets, t.id)
+	if t.never == "" {
+		t.part.idx.remove(t)
+	}
+	t.used = true
+}
+
+// compile converts a ticket to the engine's compact form.
+func (e *Engine) compile(t Ticket, backfill bool) (*wticket, error) {
+	rs := e.rs
+	if len(t.Players) == 0 {
+		return nil, &TicketError{Path: "players", Reason: "must hold at least one player"}
+	}
+	e.seq++
+	wt := &wticket{rs: rs, id: t.ID, seq: e.seq, start: t.StartTime.UnixNano(), team: -1, backfill: backfill}
+	wt.players = make([]wplayer, len(t.Players))
+	attrs := make([]attrVal, len(t.Players)*len(rs.attrs))
+	seen := map[string]bool{}
+	for i, p := range t.Players {
+		pp := fmt.Sprintf("players[%d]", i)
+		if p.ID == "" {
+			return nil, &TicketError{Path: pp + ".playerId", Reason: "is required"}
+		}
+		if seen[p.ID] {
+			return nil, &TicketError{Path: pp + ".playerId", Reason: fmt.Sprintf("player %q appears twice", p.ID)}
+		}
+		seen[p.ID] = true
+		wp := wplayer{id: p.ID, attrs: attrs[i*len(rs.attrs) : (i+1)*len(rs.attrs) : (i+1)*len(rs.attrs)]}
+		for ai, a := range rs.attrs {
+			v, ok := p.Attributes[a.Name]
+			if !ok {
+				if a.hasDef {
+					wp.attrs[ai] = a.def
+				} else if wt.never == "" {
+					wt.never = fmt.Sprintf("player %s has no value for attribute %q, which has no default", p.ID, a.Name)
+				}
+				continue
+			}
+			av, err := convertValue(v, a.Type)
+			if err != "" {
+				return nil, &TicketError{Path: pp + ".attributes." + a.Name, Reason: err}
+			}
+			wp.attrs[ai] = av
+		}
+		if p.Team != "" {
+			slots, ok := rs.teamSlots(p.Team)
+			switch {
+			case !ok || len(slots) != 1:
+				return nil, &TicketError{Path: pp + ".team", Reason: fmt.Sprintf("no team named %q%s", p.Team, suggest(p.Team, rs.TeamNames()))}
+			case wt.team >= 0 && wt.team != slots[0] && !backfill:
+				wt.never = "the ticket's players ask for different teams"
+			case i == 0 || wt.team >= 0:
+				wt.team = slots[0]
+			}
+		}
+		for loc, ms := range p.LatencyMs {
+			if ms < 1 {
+				return nil, &TicketError{Path: pp + ".latencyInMs." + loc, Reason: "must be at least 1"}
+			}
+		}
+		wt.players[i] = wp
+	}
+	e.compileLatency(wt, t)
+	if len(t.Players) > e.teamMax && !backfill {
+		wt.never = fmt.Sprintf("the ticket has %d players but the largest team holds %d", len(t.Players), e.teamMax)
+	}
+	var pk strings.Builder
+	for _, r := range rs.rules {
+		if r.kind != rkBatchDistance || !r.strAttr {
+			continue
+		}
+		v := wt.players[0].attrs[r.attr].s
+		for _, p := range wt.players[1:] {
+			if p.attrs[r.attr].s != v && wt.never == "" {
+				wt.never = fmt.Sprintf("the party's players disagree on %q, a batchDistance string attribute", rs.attrs[r.attr].Name)
+			}
+		}
+		pk.WriteString(v)
+		pk.WriteByte(0)
+	}
+	if e.keyAttr >= 0 {
+		wt.key = partyNum(wt, e.keyAttr, aggAvg)
+	} else {
+		wt.key = float64(wt.start) / 1e9
+	}
+	name := pk.String()
+	part := e.parts[name]
+	if part == nil {
+		part = &partition{name: name}
+		e.parts[name] = part
+		e.partList = append(e.partList, part)
+	}
+	wt.part = part
+	return wt, nil
+}
+
+func convertValue(v AttributeValue, t AttrType) (attrVal, string) {
+	set := 0
+	if v.S != nil {
+		set++
+	}
+	if v.N != nil {
+		set++
+	}
+	if v.SL != nil {
+		set++
+	}
+	if v.SDM != nil {
+		set++
+	}
+	if set != 1 {
+		return attrVal{}, "must set exactly one of S, N, SL and SDM"
+	}
+	switch t {
+	case AttrNumber:
+		if v.N == nil || isNaN(*v.N) || math.IsInf(*v.N, 0) {
+			return attrVal{}, "is a number attribute; send a finite N"
+		}
+		return attrVal{n: *v.N}, ""
+	case AttrString:
+		if v.S == nil {
+			return attrVal{}, "is a string attribute; send S"
+		}
+		return attrVal{s: *v.S}, ""
+	case AttrStringList:
+		if v.SL == nil {
+			return attrVal{}, "is a string_list attribute; send SL"
+		}
+		var l []string
+		for _, s := range v.SL {
+			l = appendDistinct(l, s)
+		}
+		return attrVal{sl: l}, ""
+	}
+	if v.SDM == nil {
+		return attrVal{}, "is a string_number_map attribute; send SDM"
+	}
+	return attrVal{m: v.SDM}, ""
+}
+
+func (e *Engine) loc(name string) int {
+	if i, ok := e.locs[name]; ok {
+		return i
+	}
+	if len(e.locNames) >= 128 {
+		return -1
+	}
+	e.locs[name] = len(e.locNames)
+	e.locNames = append(e.locNames, name)
+	return len(e.locNames) - 1
+}
+
+// compileLatency aggregates the party's latencies per location.
+func (e *Engine) compileLatency(wt *wticket, t Ticket) {
+	p0 := t.Players[0].LatencyMs
+	names := make([]string, 0, len(p0))
+	for name := range p0 {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		li := e.loc(name)
+		if li < 0 {
+			continue
+		}
+		sum, worst, ok := 0.0, 0, true
+		for _, p := range t.Players {
+			ms, has := p.LatencyMs[name]
+			if !has {
+				ok = false
+				break
+			}
+			sum += float64(ms)
+			worst = max(worst, ms)
+		}
+		if ok {
+			wt.rep = append(wt.rep, locMs{uint8(li), float32(sum / float64(len(t.Players)))})
+			wt.repMax = append(wt.repMax, float32(worst))
+		}
+	}
+	wt.reach = allBits()
+	if len(e.latRules) == 0 {
+		return
+	}
+	wt.lat = make([][]locMs, len(e.latRules))
+	for li, ri := range e.latRules {
+		r := e.rs.rules[ri]
+		var m bits
+		for i, l := range wt.rep {
+			v := float64(l.ms)
+			if len(t.Players) > 1 && r.agg != aggAvg {
+				loc := e.locNames[l.loc]
+				v = float64(t.Players[0].LatencyMs[loc])
+				for _, p := range t.Players[1:] {
+					if r.agg == aggMin {
+						v = min(v, float64(p.LatencyMs[loc]))
+					} else {
+						v = max(v, float64(p.LatencyMs[loc]))
+					}
+				}
+			}
+			_ = i
+			wt.lat[li] = append(wt.lat[li], locMs{l.loc, float32(v)})
+			if lim := e.loosest[r.pMaxLat]; isNaN(lim) || v <= lim {
+				m.set(int(l.loc))
+			}
+		}
+		wt.reach = wt.reach.and(m)
+	}
+	if wt.reach.empty() && wt.never == "" {
+		if len(wt.rep) == 0 {
+			wt.never = "the ticket reports no latency, but the rule set has a latency rule"
+		} else {
+			wt.never = "no location has acceptable latency for the ticket, even after every expansion"
+		}
+	}
+}
+
+// wake scheduling
+
+type wakeItem struct {
+	at int64
+	t  *wticket
+}
+
+type wakeHeap []wakeItem
+
+func (h wakeHeap) Len() int           { return len(h) }
+func (h wakeHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h wakeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *wakeHeap) Push(x any)        { *h = append(*h, x.(wakeItem)) }
+func (h *wakeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// schedule arranges for t to be tried again when its next expansion step
+// starts.
+func (e *Engine) schedule(t *wticket, now int64) {
+	age := float64(now-t.start) / 1e9
+	i := sort.Search(len(e.rs.waits), func(i int) bool { return e.rs.waits[i] > age })
+	if i == len(e.rs.waits) {
+		t.wake = 0
+		return
+	}
+	at := t.start + int64(e.rs.waits[i]*1e9)
+	if t.wake == at {
+		return
+	}
+	t.wake = at
+	heap.Push(&e.wakes, wakeItem{at: at, t: t})
+}
+
+// Cycle runs one matchmaking pass at time now and returns the matches formed.
+// Their tickets leave the pool.
+func (e *Engine) Cycle(now time.Time) []Match {
+	n := now.UnixNano()
+	e.stats.Cycles++
+	for len(e.wakes) > 0 && e.wakes[0].at <= n {
+		w := heap.Pop(&e.wakes).(wakeItem)
+		t := w.t
+		if t.used || t.wake != w.at || t.dirty {
+			continue
+		}
+		t.dirty = true
+		e.dirty = append(e.dirty, t)
+	}
+	dirty := e.dirty
+	e.dirty = nil
+	slices.SortFunc(dirty, func(a, b *wticket) int {
+		if a.start != b.start {
+			if a.start < b.start {
+				return -1
+			}
+			return 1
+		}
+		return int(a.seq) - int(b.seq)
+	})
+	var out []Match
+	for _, t := range dirty {
+		if !t.used {
+			t.part.dirty = true
+		}
+	}
+	if e.rs.large {
+		out = e.cycleLarge(dirty, n, out)
+	} else {
+		for _, p := range e.partList {
+			p.greedy = false
+			if p.dirty && p.idx.n <= e.opt.ExactSearchTickets {
+				var ok bool
+				if out, ok = e.exact(p, n, out); !ok {
+					p.greedy = true
+				}
+			}
+		}
+		for _, t := range dirty {
+			if t.used || t.part.idx.n <= e.opt.ExactSearchTickets && !t.part.greedy {
+				continue
+			}
+			e.stats.Anchors++
+			if e.buildAround(t, n) {
+				out = append(out, e.emit(n))
+			}
+		}
+	}
+	for _, p := range e.partList {
+		p.dirty = false
+	}
+	for _, t := range dirty {
+		t.dirty = false
+		if !t.used {
+			e.schedule(t, n)
+		}
+	}
+	return out
+}

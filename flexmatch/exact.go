@@ -1,0 +1,182 @@
+package flexmatch
+
+import "slices"
+
+// exactBudget caps the team assignments tried by one exact search.
+const exactBudget = 200000
+
+type exactSol struct {
+	players, matches int
+	prio             uint32
+	sets             []uint32
+}
+
+func (a exactSol) better(b exactSol) bool {
+	if a.players != b.players {
+		return a.players > b.players
+	}
+	if a.matches != b.matches {
+		return a.matches < b.matches
+	}
+	return a.prio > b.prio
+}
+
+type exactState struct {
+	e       *Engine
+	now     int64
+	ts      []*wticket
+	feas    map[uint32][]int // mask → slot per ticket (nil: infeasible)
+	memo    map[uint32]exactSol
+	budget  int
+	slots   []int
+	success bool
+}
+
+// exact solves a small partition exactly: among all sets of valid matches it
+// picks the one placing the most players (then fewest matches, then oldest
+// tickets). It returns false when the search exceeded its budget.
+func (e *Engine) exact(p *partition, now int64, out []Match) ([]Match, bool) {
+	st := &exactState{e: e, now: now, feas: map[uint32][]int{}, memo: map[uint32]exactSol{}, budget: exactBudget}
+	p.idx.each(func(t *wticket) {
+		if !t.used {
+			st.ts = append(st.ts, t)
+		}
+	})
+	if len(st.ts) == 0 {
+		return out, true
+	}
+	slices.SortFunc(st.ts, func(a, b *wticket) int {
+		if a.start != b.start {
+			if a.start < b.start {
+				return -1
+			}
+			return 1
+		}
+		return int(a.seq) - int(b.seq)
+	})
+	full := uint32(1)<<len(st.ts) - 1
+	best := st.best(full)
+	if st.budget < 0 {
+		return out, false
+	}
+	for _, set := range best.sets {
+		assign := st.feas[set]
+		st.load(set, assign)
+		e.setLevel(now)
+		e.chk.check(&e.c, true) // computes the common locations
+		out = append(out, e.emit(now))
+	}
+	return out, true
+}
+
+func (st *exactState) weight(i int) uint32 { return 1 << (len(st.ts) - 1 - i) }
+
+func (st *exactState) best(rem uint32) exactSol {
+	if rem == 0 || st.budget < 0 {
+		return exactSol{}
+	}
+	if s, ok := st.memo[rem]; ok {
+		return s
+	}
+	i := 0
+	for rem&(1<<i) == 0 {
+		i++
+	}
+	bit := uint32(1) << i
+	res := st.best(rem &^ bit) // ticket i stays unmatched
+	for sub := rem; sub > 0; sub = (sub - 1) & rem {
+		if sub&bit == 0 || st.feasible(sub) == nil {
+			continue
+		}
+		rest := st.best(rem &^ sub)
+		cand := exactSol{players: rest.players, matches: rest.matches + 1, prio: rest.prio}
+		for j := range st.ts {
+			if sub&(1<<j) != 0 {
+				cand.players += len(st.ts[j].players)
+				cand.prio |= st.weight(j)
+			}
+		}
+		if cand.better(res) {
+			cand.sets = append([]uint32{sub}, rest.sets...)
+			res = cand
+		}
+	}
+	st.memo[rem] = res
+	return res
+}
+
+// load puts the tickets of set into the engine's potential match.
+func (st *exactState) load(set uint32, assign []int) {
+	c := &st.e.c
+	c.reset(len(st.e.rs.slots))
+	k := 0
+	for j, t := range st.ts {
+		if set&(1<<j) != 0 {
+			c.push(t, assign[k])
+			k++
+		}
+	}
+}
+
+// feasible returns a team assignment for the tickets of set, or nil.
+func (st *exactState) feasible(set uint32) []int {
+	if a, ok := st.feas[set]; ok {
+		return a
+	}
+	e := st.e
+	c := &e.c
+	c.reset(len(e.rs.slots))
+	var members []*wticket
+	players := 0
+	for j, t := range st.ts {
+		if set&(1<<j) != 0 {
+			members = append(members, t)
+			players += len(t.players)
+		}
+	}
+	c.members = append(c.members, members...)
+	e.setLevel(st.now)
+	c.members = c.members[:0]
+	lo, hi := 0, 0
+	for i := range e.slotMin {
+		lo += e.slotMin[i]
+		hi += e.slotMax[i]
+	}
+	var res []int
+	if players >= lo && players <= hi && len(members) > 0 {
+		st.slots = st.slots[:0]
+		if st.assign(members, 0) {
+			res = append([]int(nil), c.slots...)
+		}
+	}
+	st.feas[set] = res
+	return res
+}
+
+func (st *exactState) assign(ms []*wticket, i int) bool {
+	e := st.e
+	c := &e.c
+	if st.budget < 0 {
+		return false
+	}
+	if i == len(ms) {
+		st.budget--
+		if !e.sizesOK() {
+			return false
+		}
+		e.stats.Evaluations++
+		return e.chk.check(c, true)
+	}
+	t := ms[i]
+	for s := range e.rs.slots {
+		if t.team >= 0 && t.team != s || c.counts[s]+len(t.players) > e.slotMax[s] {
+			continue
+		}
+		c.push(t, s)
+		if st.assign(ms, i+1) {
+			return true
+		}
+		c.pop()
+	}
+	return false
+}

@@ -1,0 +1,226 @@
+package flexmatch
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Explanation says why a waiting ticket has not been matched yet.
+type Explanation struct {
+	TicketID string        `json:"ticketId"`
+	Age      time.Duration `json:"age"`
+	// Step is the expansion step reached by the ticket's own age (0 = base
+	// values) out of Steps; NextStep is how long until the next one starts
+	// (0 when none is left).
+	Step     int           `json:"step"`
+	Steps    int           `json:"steps"`
+	NextStep time.Duration `json:"nextStep"`
+	// Never is set when the ticket can never be matched, with the reason.
+	Never string `json:"never,omitempty"`
+	// Matchable is true when a match around the ticket can be formed now: the
+	// next cycle will form it.
+	Matchable bool `json:"matchable"`
+	// Closest is the largest potential match built around the ticket.
+	Closest []string `json:"closest,omitempty"`
+	// Shortfall says why Closest is not a match ("team red: 3 of 4 players").
+	Shortfall string `json:"shortfall,omitempty"`
+	// Rejections lists candidates that would have extended Closest, with the
+	// rule each one broke, closest candidates first.
+	Rejections []Rejection `json:"rejections,omitempty"`
+	// RuleCounts counts rejections per rule name.
+	RuleCounts map[string]int `json:"ruleCounts,omitempty"`
+}
+
+// Rejection is one candidate ticket refused by a rule.
+type Rejection struct {
+	TicketID string `json:"ticketId"`
+	Rule     string `json:"rule"`
+	// Detail reads like "FairSkill: distance 23.5 > maxDistance 20 (step 1
+	// of 3; 15 s to the next)".
+	Detail string `json:"detail"`
+}
+
+// String renders the explanation as a few readable lines.
+func (x Explanation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ticket %s: waiting %s", x.TicketID, x.Age.Round(time.Second))
+	if x.Steps > 0 {
+		fmt.Fprintf(&b, ", expansion step %d of %d", x.Step, x.Steps)
+		if x.NextStep > 0 {
+			fmt.Fprintf(&b, " (next in %s)", x.NextStep.Round(time.Second))
+		}
+	}
+	b.WriteString("\n")
+	switch {
+	case x.Never != "":
+		fmt.Fprintf(&b, "  never matches: %s\n", x.Never)
+		return b.String()
+	case x.Matchable:
+		fmt.Fprintf(&b, "  a match is possible now with %s; the next cycle forms it\n", strings.Join(x.Closest, ", "))
+		return b.String()
+	}
+	fmt.Fprintf(&b, "  closest candidate: %s\n", strings.Join(x.Closest, ", "))
+	if x.Shortfall != "" {
+		fmt.Fprintf(&b, "  short of a match: %s\n", x.Shortfall)
+	}
+	for _, r := range x.Rejections {
+		fmt.Fprintf(&b, "  + %s rejected: %s\n", r.TicketID, r.Detail)
+	}
+	return b.String()
+}
+
+const maxRejections = 5
+
+// Explain says why the waiting ticket id is not matched yet, as of now. It
+// changes nothing in the pool.
+func (e *Engine) Explain(id string, now time.Time) (Explanation, error) {
+	t, ok := e.tickets[id]
+	if !ok {
+		return Explanation{}, fmt.Errorf("%w: %s", ErrUnknownTicket, id)
+	}
+	n := now.UnixNano()
+	x := Explanation{TicketID: id, Age: time.Duration(n - t.start), Steps: len(e.rs.waits)}
+	age := float64(n-t.start) / 1e9
+	x.Step = e.rs.level(age)
+	if x.Step < len(e.rs.waits) {
+		x.NextStep = time.Duration((e.rs.waits[x.Step] - age) * 1e9)
+	}
+	if t.never != "" {
+		x.Never = t.never
+		return x, nil
+	}
+	e.chk.explain = true
+	defer func() { e.chk.explain = false }()
+	c := &e.c
+	c.reset(len(e.rs.slots))
+	x.RuleCounts = map[string]int{}
+	if !e.place(t, n) {
+		x.Closest = []string{t.id}
+		x.Rejections = []Rejection{{TicketID: t.id, Rule: e.ruleName(e.chk.fail.rule), Detail: e.detail(n)}}
+		x.RuleCounts[e.ruleName(e.chk.fail.rule)]++
+		return x, nil
+	}
+	e.gather(t, t.key, n)
+	cands := slices.Clone(e.cands)
+	for _, ct := range cands {
+		if e.full() {
+			break
+		}
+		if !e.place(ct, n) {
+			name := e.ruleName(e.chk.fail.rule)
+			x.RuleCounts[name]++
+			if len(x.Rejections) < maxRejections {
+				c.members = append(c.members, ct)
+				e.setLevel(n)
+				d := e.detail(n)
+				c.members = c.members[:len(c.members)-1]
+				e.setLevel(n)
+				x.Rejections = append(x.Rejections, Rejection{TicketID: ct.id, Rule: name, Detail: d})
+			}
+		}
+	}
+	for _, m := range c.members {
+		x.Closest = append(x.Closest, m.id)
+	}
+	x.Shortfall = e.shortfall(n)
+	if x.Shortfall != "" && e.reassignExplained(n) {
+		x.Matchable = true
+		return x, nil
+	}
+	if x.Shortfall != "" && e.chk.fail.text != "" && e.chk.fail.rule >= 0 {
+		x.Shortfall += "; no team split passes: " + e.detail(n)
+	}
+	if x.Shortfall == "" {
+		if e.chk.check(c, true) {
+			x.Matchable = true
+			return x, nil
+		}
+		x.Shortfall = e.detail(n)
+	}
+	return x, nil
+}
+
+func (e *Engine) ruleName(ri int) string {
+	if ri < 0 || ri >= len(e.rs.rules) {
+		return "teams"
+	}
+	return e.rs.rules[ri].name
+}
+
+// detail formats the checker's last failure with the expansion step of the
+// failing rule.
+func (e *Engine) detail(now int64) string {
+	f := e.chk.fail
+	text := f.text
+	if f.rule < 0 {
+		return text
+	}
+	// Find the expansion of the failing rule, if any.
+	for _, xp := range e.rs.exps {
+		if xp.rule != f.rule {
+			continue
+		}
+		ref := e.refStart()
+		age := float64(now-ref) / 1e9
+		k := 0
+		for k < len(xp.steps) && xp.steps[k].wait <= age {
+			k++
+		}
+		text += fmt.Sprintf(" (step %d of %d", k, len(xp.steps))
+		if k < len(xp.steps) {
+			text += fmt.Sprintf("; %s s to the next", fmtNum(math.Ceil(xp.steps[k].wait-age)))
+		}
+		text += ")"
+		break
+	}
+	return text
+}
+
+func (e *Engine) refStart() int64 {
+	c := &e.c
+	if len(c.members) == 0 {
+		return 0
+	}
+	ref := c.members[0].start
+	for _, t := range c.members[1:] {
+		if e.rs.algo.expansionOldest {
+			ref = min(ref, t.start)
+		} else {
+			ref = max(ref, t.start)
+		}
+	}
+	return ref
+}
+
+// shortfall says which team is below its effective minimum, or "".
+func (e *Engine) shortfall(now int64) string {
+	e.setLevel(now)
+	var parts []string
+	for i, n := range e.c.counts {
+		if n < e.slotMin[i] {
+			parts = append(parts, fmt.Sprintf("team %s has %d of %d players", e.rs.slots[i].name, n, e.slotMin[i]))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	next := ""
+	ref := e.refStart()
+	age := float64(now-ref) / 1e9
+	for _, w := range e.rs.waits {
+		if w > age {
+			next = fmt.Sprintf(" (the match's expansion clock is at %s s; next step in %s s)", fmtNum(math.Floor(age)), fmtNum(math.Ceil(w-age)))
+			break
+		}
+	}
+	return strings.Join(parts, ", ") + next
+}
+
+// reassignExplained tries another team split, keeping the last failure.
+func (e *Engine) reassignExplained(now int64) bool {
+	e.chk.fail = failure{rule: -1}
+	return e.reassign(now)
+}

@@ -1,0 +1,149 @@
+package flexmatch
+
+import "sort"
+
+const chunkMax = 256
+
+// index keeps tickets ordered by (key, seq) in chunks so that insertion and
+// removal cost O(log n + chunk size) and neighbours are cheap to walk.
+type index struct {
+	chunks [][]*wticket
+	n      int
+}
+
+func less(a, b *wticket) bool {
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return a.seq < b.seq
+}
+
+// find returns the chunk that holds t or where it belongs.
+func (x *index) find(t *wticket) int {
+	i := sort.Search(len(x.chunks), func(i int) bool {
+		c := x.chunks[i]
+		return !less(c[len(c)-1], t)
+	})
+	if i == len(x.chunks) && i > 0 {
+		i--
+	}
+	return i
+}
+
+func (x *index) insert(t *wticket) {
+	x.n++
+	if len(x.chunks) == 0 {
+		c := make([]*wticket, 1, 16)
+		c[0] = t
+		x.chunks = append(x.chunks, c)
+		return
+	}
+	ci := x.find(t)
+	c := x.chunks[ci]
+	j := sort.Search(len(c), func(j int) bool { return !less(c[j], t) })
+	c = append(c, nil)
+	copy(c[j+1:], c[j:])
+	c[j] = t
+	if len(c) > chunkMax {
+		h := len(c) / 2
+		right := make([]*wticket, len(c)-h, chunkMax+1)
+		copy(right, c[h:])
+		clear(c[h:])
+		c = c[:h]
+		x.chunks = append(x.chunks, nil)
+		copy(x.chunks[ci+2:], x.chunks[ci+1:])
+		x.chunks[ci+1] = right
+	}
+	x.chunks[ci] = c
+}
+
+// locate returns the position of t, or ok=false if it is not indexed.
+func (x *index) locate(t *wticket) (ci, j int, ok bool) {
+	if len(x.chunks) == 0 {
+		return 0, 0, false
+	}
+	ci = x.find(t)
+	c := x.chunks[ci]
+	j = sort.Search(len(c), func(j int) bool { return !less(c[j], t) })
+	return ci, j, j < len(c) && c[j] == t
+}
+
+func (x *index) remove(t *wticket) bool {
+	ci, j, ok := x.locate(t)
+	if !ok {
+		return false
+	}
+	x.n--
+	c := x.chunks[ci]
+	copy(c[j:], c[j+1:])
+	c[len(c)-1] = nil
+	c = c[:len(c)-1]
+	if len(c) == 0 {
+		x.chunks = append(x.chunks[:ci], x.chunks[ci+1:]...)
+		return true
+	}
+	x.chunks[ci] = c
+	return true
+}
+
+// cursor walks the index one way from a position.
+type cursor struct {
+	x     *index
+	ci, j int
+	dir   int
+	done  bool
+}
+
+func (c *cursor) next() *wticket {
+	for !c.done {
+		if c.ci < 0 || c.ci >= len(c.x.chunks) {
+			c.done = true
+			return nil
+		}
+		ch := c.x.chunks[c.ci]
+		if c.j < 0 {
+			c.ci--
+			if c.ci >= 0 {
+				c.j = len(c.x.chunks[c.ci]) - 1
+			}
+			continue
+		}
+		if c.j >= len(ch) {
+			c.ci++
+			c.j = 0
+			continue
+		}
+		t := ch[c.j]
+		c.j += c.dir
+		return t
+	}
+	return nil
+}
+
+// around returns cursors walking left and right of t (t excluded). t must be
+// indexed.
+func (x *index) around(t *wticket) (left, right cursor) {
+	ci, j, _ := x.locate(t)
+	return cursor{x: x, ci: ci, j: j - 1, dir: -1}, cursor{x: x, ci: ci, j: j + 1, dir: 1}
+}
+
+// aroundKey returns cursors walking left and right of a key.
+func (x *index) aroundKey(key float64) (left, right cursor) {
+	probe := &wticket{key: key}
+	if len(x.chunks) == 0 {
+		return cursor{x: x, done: true}, cursor{x: x, done: true}
+	}
+	ci := x.find(probe)
+	c := x.chunks[ci]
+	j := sort.Search(len(c), func(j int) bool { return !less(c[j], probe) })
+	return cursor{x: x, ci: ci, j: j - 1, dir: -1}, cursor{x: x, ci: ci, j: j, dir: 1}
+}
+
+// each calls f for every ticket in order.
+func (x *index) each(f func(*wticket)) {
+	for _, c := range x.chunks {
+		for _, t := range c {
+			f(t)
+		}
+	}
+}

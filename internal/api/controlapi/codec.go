@@ -110,6 +110,9 @@ func decodeCBOR(dm cbor.DecMode, body []byte, v any, types map[string]reflect.Ty
 		}
 		return invalid(member, "expected "+describe(types[te.GoType], te.GoType))
 	case errors.As(err, &dup):
+		if k, ok := dup.Key.(string); ok {
+			return invalid("", fmt.Sprintf("duplicate map key %q", k))
+		}
 		return invalid("", fmt.Sprintf("duplicate map key %v", dup.Key))
 	}
 	return invalid("", "the request body is not valid CBOR: "+strings.TrimPrefix(err.Error(), "cbor: "))
@@ -132,12 +135,12 @@ func decodeJSON(body []byte, v any) error {
 	case errors.As(err, &te) && te.Field == "":
 		return invalid("", "the request body must be a JSON object")
 	case errors.As(err, &te):
-		if isInteger(te.Type) && strings.HasPrefix(te.Value, "number ") && !strings.ContainsAny(te.Value, ".eE") {
+		if n, ok := strings.CutPrefix(te.Value, "number "); ok && isInteger(te.Type) && !strings.ContainsAny(n, ".eE") {
 			return invalid(te.Field, "integer out of range for "+te.Type.String())
 		}
 		return invalid(te.Field, "expected "+describe(te.Type, ""))
 	case errors.As(err, &se):
-		return invalid("", fmt.Sprintf("the request body is not valid JSON (offset %d)", se.Offset))
+		return invalid("", fmt.Sprintf("the request body is not valid JSON: %s (offset %d)", se.Error(), se.Offset))
 	}
 	return invalid("", "the request body is not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
 }

@@ -341,6 +341,8 @@ func label(m *dto.Metric, name string) string {
 	return ""
 }
 
+func httpClient(rt http.RoundTripper) *http.Client { return &http.Client{Transport: rt} }
+
 // bodyRewriter is an http.RoundTripper that lets a test see or change the
 // request the SDK sends, after it was signed.
 type bodyRewriter struct {

@@ -107,59 +107,92 @@ func (e *Engine) sizesOK() bool {
 }
 
 // finish turns the potential match into a valid match or reports failure,
-// dropping tickets as reference §2.0 and §7.12 describe.
-func (e *Engine) finish(now int64) bool {
+// dropping tickets as reference §2.0 and §7.12 describe: the newest ticket
+// when team minimums fail (its age may hold the others back), else the most
+// recently added one. The first keep members are never dropped.
+func (e *Engine) finish(now int64, keep int) bool {
 	c := &e.c
-	for len(c.members) > c.backfill && (c.backfill == 0 || len(c.members) > c.backfill) {
+	for {
 		e.setLevel(now)
 		minOK := e.sizesOK()
-		if minOK {
-			e.stats.Evaluations++
-			if e.chk.check(c, true) {
-				if c.backfill > 0 && len(c.members) == c.backfill {
-					return false
+		if len(c.members) > c.backfill {
+			if minOK {
+				e.stats.Evaluations++
+				if e.chk.check(c, true) {
+					return true
 				}
+				e.block()
+			}
+			if e.reassign(now) {
 				return true
 			}
 		}
-		if c.backfill > 0 && len(c.members) == c.backfill+1 && !minOK {
+		if len(c.members) <= keep {
 			return false
 		}
-		if e.reassign(now) {
-			return true
-		}
-		if !minOK {
-			// Drop the newest ticket: the rest may have reached a later step.
-			newest := -1
-			for i := c.backfill; i < len(c.members); i++ {
-				if newest < 0 || c.members[i].start > c.members[newest].start ||
-					c.members[i].start == c.members[newest].start && c.members[i].seq > c.members[newest].seq {
-					newest = i
-				}
-			}
-			c.removeAt(newest)
+		if minOK {
+			c.pop()
 			continue
 		}
-		c.pop()
+		newest := keep
+		for i := keep; i < len(c.members); i++ {
+			t, n := c.members[i], c.members[newest]
+			if t.start > n.start || t.start == n.start && t.seq > n.seq {
+				newest = i
+			}
+		}
+		c.removeAt(newest)
 	}
-	return false
 }
 
-// buildAround builds a potential match around anchor a.
+// maxRounds caps how often a failed candidate is cut back and refilled.
+const maxRounds = 8
+
+// buildAround builds a potential match around anchor a. Candidates refused
+// on the partial match are tried once more after the first pass, and a
+// candidate that fails when complete is cut back and refilled from the
+// remaining candidates.
 func (e *Engine) buildAround(a *wticket, now int64) bool {
 	c := &e.c
 	c.reset(len(e.rs.slots))
 	if !e.place(a, now) {
+		e.block()
 		return false
 	}
 	e.gather(a, a.key, now)
-	for _, t := range e.cands {
-		if e.full() {
-			break
+	rej := e.rejected[:0]
+	i, retried := 0, false
+	for round := 0; ; round++ {
+		for ; i < len(e.cands) && !e.full(); i++ {
+			if !e.place(e.cands[i], now) {
+				e.block()
+				rej = append(rej, e.cands[i])
+			}
 		}
-		e.place(t, now)
+		if !retried && !e.full() && len(rej) > 0 {
+			retried = true
+			for _, t := range rej {
+				if e.full() {
+					break
+				}
+				e.place(t, now)
+			}
+		}
+		e.rejected = rej[:0]
+		if e.finish(now, 1) {
+			return true
+		}
+		if i >= len(e.cands) || round >= maxRounds {
+			return false
+		}
 	}
-	return e.finish(now)
+}
+
+// block counts the checker's last failure against its rule.
+func (e *Engine) block() {
+	if r := e.chk.fail.rule; r >= 0 && r < len(e.blocked) {
+		e.blocked[r]++
+	}
 }
 
 // gather collects up to BatchSize candidates nearest to key and orders them.
@@ -459,8 +492,18 @@ func (e *Engine) assignRec(ms []*wticket, i int, budget *int) bool {
 		e.stats.Evaluations++
 		return e.chk.check(c, true)
 	}
+	rest, need := 0, 0
+	for _, t := range ms[i:] {
+		rest += len(t.players)
+	}
+	for s, n := range c.counts {
+		need += max(0, e.slotMin[s]-n)
+	}
+	if rest < need {
+		return false
+	}
 	t := ms[i]
-	tried := 0
+	tried := uint64(0)
 	for s := range e.rs.slots {
 		if t.team >= 0 && t.team != s || c.counts[s]+len(t.players) > e.slotMax[s] {
 			continue

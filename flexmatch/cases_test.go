@@ -54,6 +54,7 @@ type caseCycle struct {
 
 type caseMatch struct {
 	Tickets   []string            `json:"tickets"`
+	TeamSizes map[string]int      `json:"teamSizes"`
 	Teams     map[string][]string `json:"teams"`
 	Locations []string            `json:"locations"`
 }
@@ -246,6 +247,17 @@ func runCycles(t *testing.T, rs *flexmatch.RuleSet, c caseFile) {
 				}
 				if matchKey(have) != matchKey(ids) {
 					t.Errorf("at %vs match %s: team %s = %v, want %v", cy.At, k, team, have, ids)
+				}
+			}
+			for team, n := range want.TeamSizes {
+				have := -1
+				for _, mt := range m.Teams {
+					if mt.Name == team {
+						have = len(mt.PlayerIDs)
+					}
+				}
+				if have != n {
+					t.Errorf("at %vs match %s: team %s has %d players, want %d", cy.At, k, team, have, n)
 				}
 			}
 			if want.Locations != nil {

@@ -101,6 +101,8 @@ type Engine struct {
 	chk      checker
 	c        cand
 	cands    []*wticket
+	rejected []*wticket
+	blocked  []int // failures per rule
 	sortKeys []sortKey
 	order    []int
 	slotMin  []int
@@ -121,6 +123,8 @@ type Stats struct {
 	Evaluations int
 	Matches     int
 	Tickets     int
+	// Blocked counts, per rule name, how often the rule refused a ticket.
+	Blocked map[string]int
 }
 
 // NewEngine returns an engine with an empty pool.
@@ -133,6 +137,7 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 	}
 	e := &Engine{rs: rs, opt: opt, tickets: map[string]*wticket{}, parts: map[string]*partition{}, locs: map[string]int{}, keyAttr: -1}
 	e.chk.rs = rs
+	e.blocked = make([]int, len(rs.rules))
 	e.loosest = make([]float64, len(rs.params))
 	for p := range rs.params {
 		e.loosest[p] = math.NaN()
@@ -198,7 +203,16 @@ func (e *Engine) RuleSet() *RuleSet { return e.rs }
 func (e *Engine) Len() int { return len(e.tickets) }
 
 // Stats returns counters of the work done so far.
-func (e *Engine) Stats() Stats { return e.stats }
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.Blocked = map[string]int{}
+	for i, n := range e.blocked {
+		if n > 0 {
+			s.Blocked[e.rs.rules[i].name] = n
+		}
+	}
+	return s
+}
 
 // Add puts a ticket in the pool. It fails with ErrDuplicateTicket or a
 // *TicketError; a ticket that can never match (say, a missing attribute with

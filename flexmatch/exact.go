@@ -56,7 +56,7 @@ func (e *Engine) exact(p *partition, now int64, out []Match) ([]Match, bool) {
 	})
 	full := uint32(1)<<len(st.ts) - 1
 	best := st.best(full)
-	if st.budget < 0 {
+	if st.budget <= 0 {
 		return out, false
 	}
 	for _, set := range best.sets {
@@ -72,7 +72,7 @@ func (e *Engine) exact(p *partition, now int64, out []Match) ([]Match, bool) {
 func (st *exactState) weight(i int) uint32 { return 1 << (len(st.ts) - 1 - i) }
 
 func (st *exactState) best(rem uint32) exactSol {
-	if rem == 0 || st.budget < 0 {
+	if rem == 0 || st.budget <= 0 {
 		return exactSol{}
 	}
 	if s, ok := st.memo[rem]; ok {
@@ -145,38 +145,10 @@ func (st *exactState) feasible(set uint32) []int {
 	var res []int
 	if players >= lo && players <= hi && len(members) > 0 {
 		st.slots = st.slots[:0]
-		if st.assign(members, 0) {
+		if e.assignRec(members, 0, &st.budget) {
 			res = append([]int(nil), c.slots...)
 		}
 	}
 	st.feas[set] = res
 	return res
-}
-
-func (st *exactState) assign(ms []*wticket, i int) bool {
-	e := st.e
-	c := &e.c
-	if st.budget < 0 {
-		return false
-	}
-	if i == len(ms) {
-		st.budget--
-		if !e.sizesOK() {
-			return false
-		}
-		e.stats.Evaluations++
-		return e.chk.check(c, true)
-	}
-	t := ms[i]
-	for s := range e.rs.slots {
-		if t.team >= 0 && t.team != s || c.counts[s]+len(t.players) > e.slotMax[s] {
-			continue
-		}
-		c.push(t, s)
-		if st.assign(ms, i+1) {
-			return true
-		}
-		c.pop()
-	}
-	return false
 }

@@ -78,7 +78,9 @@ type rule struct {
 
 	stmt       *cnode
 	inCompound bool
-	usesCount  bool
+	// usesCount marks rules judged on complete candidates only: rules whose
+	// expressions use count(, and compound rules with not or xor.
+	usesCount bool
 
 	targets map[string]int // expandable property → parameter
 }
@@ -159,12 +161,23 @@ func (rs *RuleSet) parseRules(list []any, ps *problems) {
 		}
 	}
 	for _, r := range rs.rules {
-		if r.stmt != nil {
-			r.stmt.walk(func(n *cnode) {
-				if n.op == cRef {
-					rs.rules[n.rule].inCompound = true
-				}
-			})
+		if r.stmt == nil {
+			continue
+		}
+		r.stmt.walk(func(n *cnode) {
+			switch n.op {
+			case cRef:
+				rs.rules[n.rule].inCompound = true
+				r.usesCount = r.usesCount || rs.rules[n.rule].usesCount
+			case cNot, cXor:
+				// Negation turns "passes for now" on a partial match into
+				// "fails", so such statements are judged on complete
+				// candidates only.
+				r.usesCount = true
+			}
+		})
+		if r.usesCount {
+			rs.hasCount = true
 		}
 	}
 }

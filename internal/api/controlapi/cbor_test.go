@@ -75,6 +75,8 @@ func TestCBORWire(t *testing.T) {
 			400, "InvalidRequestException", ""},
 		{"an unknown operation is a 404 UnknownOperationException", "LaunchRocket", cbor.Encode(cbor.Map{}), nil,
 			404, "UnknownOperationException", `unknown operation "LaunchRocket"`},
+		{"a path with two operation segments is a 404 in CBOR", "ListLocations/extra", cbor.Encode(cbor.Map{}), nil,
+			404, "UnknownOperationException", "no GameLift operation is served at /service/GameLift/operation/ListLocations/extra"},
 		{"a JSON body on the CBOR route is refused with 415", "ListLocations", []byte(`{}`), map[string]string{"Content-Type": "application/json"},
 			415, "UnsupportedMediaTypeException", "Content-Type must be application/cbor"},
 		{"a body over the limit is refused with 413", "CreateLocation", cbor.Encode(cbor.Map{"LocationName": cbor.String(strings.Repeat("x", 3<<20))}), nil,

@@ -100,8 +100,14 @@ func New(cfg Config) http.Handler {
 		}
 		h.serve(w, r, &h.json, op)
 	})
+	// Anything else is no operation: answered in CBOR under the CBOR prefix
+	// (e.g. an empty or multi-segment operation), in JSON elsewhere.
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.serve(w, r, &h.json, "")
+		c := &h.json
+		if strings.HasPrefix(r.URL.Path, CBORPathPrefix) {
+			c = &h.cbor
+		}
+		h.serve(w, r, c, "")
 	})
 	return h
 }
@@ -213,6 +219,8 @@ func checkContentType(r *http.Request, c *codec, hasBody bool) *apiError {
 func unknownOperation(r *http.Request, c *codec, opName string) *apiError {
 	msg := fmt.Sprintf("unknown operation %q", opName)
 	switch {
+	case c.name == "cbor" && opName == "":
+		msg = fmt.Sprintf("no GameLift operation is served at %s", r.URL.Path)
 	case c.name == "json" && r.URL.Path != JSONPath:
 		msg = fmt.Sprintf("no GameLift operation is served at %s", r.URL.Path)
 	case c.name == "json" && r.Header.Get("X-Amz-Target") == "":

@@ -131,7 +131,7 @@ func (rs *RuleSet) parseTarget(x *expansion, path string, ps *problems) bool {
 			}
 			sort.Strings(props)
 			if len(props) == 0 {
-				ps.add(path, "%s rule %q has no property that can be expanded", r.kind, name)
+				ps.add(path, "%s rule %q has no expandable property %q; it has no numeric property to expand", r.kind, name, prop)
 			} else {
 				ps.add(path, "%s rule %q has no expandable property %q; expandable: %s%s", r.kind, name, prop, strings.Join(props, ", "), suggest(prop, props))
 			}
@@ -192,6 +192,12 @@ func (rs *RuleSet) buildLevels(ps *problems) {
 	sort.Float64s(rs.waits)
 	rs.levels = make([][]float64, len(rs.waits)+1)
 	rs.levels[0] = rs.params
+	bad := map[string]bool{}
+	for _, d := range rs.defs {
+		if rs.params[d.pMin] > rs.params[d.pMax] {
+			bad[d.path] = true // reported where it was read
+		}
+	}
 	for k := 1; k <= len(rs.waits); k++ {
 		lv := append([]float64(nil), rs.params...)
 		for _, x := range rs.exps {
@@ -213,10 +219,10 @@ func (rs *RuleSet) buildLevels(ps *problems) {
 		if k > 0 {
 			when = "after " + fmtNum(rs.waits[k-1]) + " s"
 		}
-		for di, d := range rs.defs {
-			if lv[d.pMin] > lv[d.pMax] {
-				ps.add(jindex("teams", di), "team sizes are impossible to satisfy %s: minPlayers %s > maxPlayers %s", when, fmtNum(lv[d.pMin]), fmtNum(lv[d.pMax]))
-				return
+		for _, d := range rs.defs {
+			if lv[d.pMin] > lv[d.pMax] && !bad[d.path] {
+				bad[d.path] = true
+				ps.add(d.path, "team sizes are impossible to satisfy %s: minPlayers %s > maxPlayers %s", when, fmtNum(lv[d.pMin]), fmtNum(lv[d.pMax]))
 			}
 		}
 		for ri, r := range rs.rules {

@@ -52,10 +52,33 @@ func suggest(name string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if best == "" || bestD > 2 && bestD > len(name)/3 {
-		return ""
+	if best != "" && (bestD <= 2 || bestD <= len(name)/3) {
+		return fmt.Sprintf("; did you mean %q?", best)
 	}
-	return fmt.Sprintf("; did you mean %q?", best)
+	// Abbreviations and truncations: "avg" for "average", "exhaustive" for
+	// "exhaustiveSearch".
+	for _, c := range candidates {
+		a, b := strings.ToLower(name), strings.ToLower(c)
+		if len(a) >= 3 && len(b) >= 3 && (subsequence(a, b) || subsequence(b, a)) {
+			return fmt.Sprintf("; did you mean %q?", c)
+		}
+	}
+	return ""
+}
+
+// subsequence reports whether short's letters appear in long in order,
+// starting with the same letter.
+func subsequence(short, long string) bool {
+	if len(short) > len(long) || short[0] != long[0] {
+		return false
+	}
+	i := 0
+	for j := 0; j < len(long) && i < len(short); j++ {
+		if short[i] == long[j] {
+			i++
+		}
+	}
+	return i == len(short)
 }
 
 func editDistance(a, b string) int {

@@ -41,6 +41,7 @@ type attribute struct {
 }
 
 type teamDef struct {
+	path       string // JSON path of the definition
 	name       string
 	quantity   int
 	pMin, pMax int // parameter indexes
@@ -409,7 +410,7 @@ func (rs *RuleSet) parseTeams(list []any, ps *problems) {
 			continue
 		}
 		di := len(rs.defs)
-		d := teamDef{name: name, quantity: qty}
+		d := teamDef{path: path, name: name, quantity: qty}
 		d.pMin = rs.addParam("teams["+name+"].minPlayers", -1, float64(minP), true)
 		d.pMax = rs.addParam("teams["+name+"].maxPlayers", -1, float64(maxP), true)
 		rs.defs = append(rs.defs, d)

@@ -115,7 +115,7 @@ func decodeCBOR(dm cbor.DecMode, body []byte, v any, types map[string]reflect.Ty
 		}
 		return invalid("", fmt.Sprintf("duplicate map key %v", dup.Key))
 	}
-	return invalid("", "the request body is not valid CBOR: "+strings.TrimPrefix(err.Error(), "cbor: "))
+	return invalid("", "invalid request body: "+strings.TrimPrefix(err.Error(), "cbor: "))
 }
 
 // decodeJSON decodes an AWS JSON 1.1 request body into v (a pointer to a
@@ -142,7 +142,7 @@ func decodeJSON(body []byte, v any) error {
 	case errors.As(err, &se):
 		return invalid("", fmt.Sprintf("the request body is not valid JSON: %s (offset %d)", se.Error(), se.Offset))
 	}
-	return invalid("", "the request body is not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+	return invalid("", "invalid request body: "+strings.TrimPrefix(err.Error(), "json: "))
 }
 
 func invalid(member, reason string) error {

@@ -25,8 +25,11 @@
 //   - authentication failures use the AWS front-door codes of package sigv4;
 //     a read-only key attempting a change gets GameLift's own typed
 //     UnauthorizedException;
-//   - member names are matched case-sensitively in CBOR; JSON 1.1 uses
-//     encoding/json, which also accepts other casings;
+//   - member names are matched case-sensitively in CBOR, and a CBOR map
+//     with a duplicate key is refused; JSON 1.1 uses encoding/json, which
+//     also accepts other casings and lets a repeated member win;
+//   - a panicking service becomes an InternalServiceException, logged with
+//     its stack;
 //   - every response carries x-amzn-RequestId (a UUID) and a Date header from
 //     the injected clock, which the AWS SDKs use to correct clock skew.
 package controlapi

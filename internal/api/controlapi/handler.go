@@ -1,6 +1,7 @@
 package controlapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"maps"
 	"mime"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"github.com/google/uuid"
@@ -167,7 +169,7 @@ func (h *handler) call(w http.ResponseWriter, r *http.Request, c *codec, op *ope
 		return nil, unknownOperation(r, c, opName)
 	}
 	ctx := auth.With(r.Context(), p)
-	out, err := op.invoke(ctx, func(v any) error { return c.decode(body, v, op.types) })
+	out, err := invoke(ctx, op, func(v any) error { return c.decode(body, v, op.types) })
 	if err != nil {
 		e := toAPIError(fmt.Errorf("%s: %w", op.name, err))
 		return nil, &e
@@ -178,6 +180,21 @@ func (h *handler) call(w http.ResponseWriter, r *http.Request, c *codec, op *ope
 			cause: fmt.Errorf("%s: encode output: %w", op.name, err)}
 	}
 	return b, nil
+}
+
+// invoke calls op, turning a panic in a service into an internal error so
+// the client still gets an InternalServiceException and the panic is logged
+// with its stack. http.ErrAbortHandler keeps its meaning.
+func invoke(ctx context.Context, op *operation, decode func(v any) error) (out any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler { // a sentinel panic value, compared as net/http does
+				panic(v)
+			}
+			err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return op.invoke(ctx, decode)
 }
 
 func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {

@@ -60,7 +60,7 @@ func TestJSON11(t *testing.T) {
 		{"a number where a string belongs names the nested member", jsonHeaders("CreateLocation"), `{"LocationName":"custom-x","Tags":[{"Key":1}]}`, adminKey, adminSecret,
 			400, "InvalidRequestException", "Tags.Key: expected string", ""},
 		{"a string timestamp is refused", jsonHeaders("DescribeFleetEvents"), `{"StartTime":"2016-07-26T02:01:08Z"}`, adminKey, adminSecret,
-			400, "InvalidRequestException", "", ""},
+			400, "InvalidRequestException", "invalid request body: expected a timestamp (epoch seconds)", ""},
 		{"a body that is not an object is refused", jsonHeaders("ListLocations"), `[1]`, adminKey, adminSecret,
 			400, "InvalidRequestException", "the request body must be a JSON object", ""},
 		{"malformed JSON is refused", jsonHeaders("ListLocations"), `{"Limit":`, adminKey, adminSecret,

@@ -1,0 +1,78 @@
+package controlapi_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/aws/smithy-go/encoding/cbor"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/musterhq/muster/internal/api/controlapi"
+	"github.com/musterhq/muster/internal/api/httpx"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/sigv4"
+)
+
+func TestAPanickingServiceIsAnInternalError(t *testing.T) {
+	table := controlapi.NewTable()
+	controlapi.Register(table, "ListLocations", func(context.Context, *gamelift.ListLocationsInput) (*gamelift.ListLocationsOutput, error) {
+		panic("index out of range in the store")
+	})
+	var logs bytes.Buffer
+	h := controlapi.New(controlapi.Config{
+		Table:  table,
+		Auth:   httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: testKeys()}},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	r := httptest.NewRequest(http.MethodPost, "/service/GameLift/operation/ListLocations", bytes.NewReader(cbor.Encode(cbor.Map{})))
+	r.Header.Set("Content-Type", "application/cbor")
+	r.Header.Set("Authorization", "Bearer "+adminKey+":"+adminSecret)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	checkCBORResponse(t, w.Result(), w.Body.Bytes(), 500, "InternalServiceException", "internal error")
+	if !strings.Contains(logs.String(), "index out of range in the store") || !strings.Contains(logs.String(), "goroutine") {
+		t.Fatalf("the panic and its stack were not logged:\n%s", logs.String())
+	}
+}
+
+func TestTable(t *testing.T) {
+	table := controlapi.NewTable()
+	noop := func(context.Context, *gamelift.DeleteLocationInput) (*gamelift.DeleteLocationOutput, error) { return nil, nil }
+	controlapi.Register(table, "DeleteLocation", noop)
+	controlapi.Register(table, "CreateLocation", func(context.Context, *gamelift.CreateLocationInput) (*gamelift.CreateLocationOutput, error) { return nil, nil })
+	if got := strings.Join(table.Names(), ","); got != "CreateLocation,DeleteLocation" {
+		t.Fatalf("Names() = %s", got)
+	}
+	tests := []struct {
+		name     string
+		register func()
+	}{
+		{"registering a name twice panics", func() { controlapi.Register(table, "DeleteLocation", noop) }},
+		{"an empty name panics", func() { controlapi.Register(table, "", noop) }},
+		{"a non-struct input panics", func() {
+			controlapi.Register(table, "Odd", func(context.Context, *string) (*gamelift.DeleteLocationOutput, error) { return nil, nil })
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			tt.register()
+		})
+	}
+}
+
+func TestTwoHandlersShareARegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	cfg := controlapi.Config{Table: controlapi.NewTable(), Auth: httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: testKeys()}}, Registerer: reg}
+	controlapi.New(cfg)
+	controlapi.New(cfg) // must not panic on the duplicate registration
+}

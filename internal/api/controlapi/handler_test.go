@@ -42,9 +42,13 @@ func TestAPanickingServiceIsAnInternalError(t *testing.T) {
 
 func TestTable(t *testing.T) {
 	table := controlapi.NewTable()
-	noop := func(context.Context, *gamelift.DeleteLocationInput) (*gamelift.DeleteLocationOutput, error) { return nil, nil }
+	noop := func(context.Context, *gamelift.DeleteLocationInput) (*gamelift.DeleteLocationOutput, error) {
+		return nil, nil
+	}
 	controlapi.Register(table, "DeleteLocation", noop)
-	controlapi.Register(table, "CreateLocation", func(context.Context, *gamelift.CreateLocationInput) (*gamelift.CreateLocationOutput, error) { return nil, nil })
+	controlapi.Register(table, "CreateLocation", func(context.Context, *gamelift.CreateLocationInput) (*gamelift.CreateLocationOutput, error) {
+		return nil, nil
+	})
 	if got := strings.Join(table.Names(), ","); got != "CreateLocation,DeleteLocation" {
 		t.Fatalf("Names() = %s", got)
 	}

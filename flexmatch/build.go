@@ -163,13 +163,16 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 	rej := e.rejected[:0]
 	i, retried := 0, false
 	for round := 0; ; round++ {
+		placed := false
 		for ; i < len(e.cands) && !e.full(); i++ {
 			if !e.place(e.cands[i], now) {
 				e.block()
 				rej = append(rej, e.cands[i])
+			} else {
+				placed = true
 			}
 		}
-		if !retried && !e.full() && len(rej) > 0 {
+		if !retried && placed && !e.full() && len(rej) > 0 {
 			retried = true
 			for _, t := range rej {
 				if e.full() {
@@ -206,6 +209,7 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 			l, r = a.part.idx.aroundKey(key)
 		}
 	}
+	window := e.window(a, now)
 	lt, rt := l.next(), r.next()
 	for len(e.cands) < e.opt.BatchSize && (lt != nil || rt != nil) {
 		var t *wticket
@@ -214,11 +218,9 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 		} else {
 			t, rt = rt, r.next()
 		}
-		if !isNaN(e.batchMax) && e.keyAttr >= 0 && math.Abs(t.key-key) > e.batchMax {
-			if (lt == nil || math.Abs(lt.key-key) > e.batchMax) && (rt == nil || math.Abs(rt.key-key) > e.batchMax) {
-				break
-			}
-			continue
+		if math.Abs(t.key-key) > window {
+			// Candidates come nearest first: both sides are out of reach.
+			break
 		}
 		if t.used || t == a || t.reach.and(a.reach).empty() {
 			continue
@@ -226,6 +228,27 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 		e.cands = append(e.cands, t)
 	}
 	e.sortCands(a)
+}
+
+// window bounds how far from the anchor's key a candidate may be: the
+// tightest spread or batchDistance bound at the loosest level any potential
+// match with the anchor can reach. Under "newest" a match is never older than
+// its anchor, so the anchor's own age caps the level.
+func (e *Engine) window(a *wticket, now int64) float64 {
+	w := math.Inf(1)
+	if a == nil || len(e.windows) == 0 || e.chk.explain {
+		return w // Explain looks further to show near misses
+	}
+	lv := e.rs.levels[len(e.rs.levels)-1]
+	if !e.rs.algo.expansionOldest {
+		lv = e.rs.levels[e.rs.level(float64(now-a.start)/1e9)]
+	}
+	for _, p := range e.windows {
+		if v := lv[p]; !isNaN(v) {
+			w = min(w, v)
+		}
+	}
+	return w
 }
 
 type sortKey struct {

@@ -108,8 +108,8 @@ type Engine struct {
 	slotMin  []int
 	slotMax  []int
 
-	keyAttr  int // -1: key is ticket age
-	batchMax float64
+	keyAttr  int   // -1: key is ticket age
+	windows  []int // parameters bounding |key − anchor key| (batchDistance, spread rules)
 	latRules []int
 	loosest  []float64
 	teamMax  int
@@ -154,7 +154,6 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 	for _, d := range rs.defs {
 		e.teamMax = max(e.teamMax, int(e.loosest[d.pMax]))
 	}
-	e.batchMax = math.NaN()
 	for ri, r := range rs.rules {
 		switch r.kind {
 		case rkLatency:
@@ -163,7 +162,14 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 		case rkBatchDistance:
 			if !r.strAttr && e.keyAttr < 0 {
 				e.keyAttr = r.attr
-				e.batchMax = e.loosest[r.pHi]
+			}
+		}
+	}
+	if e.keyAttr < 0 {
+		for _, r := range rs.rules {
+			if ai, ok := spreadRule(r, rs); ok {
+				e.keyAttr = ai
+				break
 			}
 		}
 	}
@@ -180,10 +186,50 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 			}
 		}
 	}
+	if e.keyAttr >= 0 {
+		for _, r := range rs.rules {
+			if r.kind == rkBatchDistance && !r.strAttr && r.attr == e.keyAttr && r.agg == aggAvg {
+				e.windows = append(e.windows, r.pHi)
+			}
+			if ai, ok := spreadRule(r, rs); ok && ai == e.keyAttr {
+				e.windows = append(e.windows, r.pHi)
+			}
+		}
+	}
 	n := len(rs.slots)
 	e.slotMin, e.slotMax = make([]int, n), make([]int, n)
 	e.order = make([]int, n)
 	return e
+}
+
+// spreadRule recognises a standalone distance rule that bounds the spread of
+// one number attribute over the whole match: max(flatten(A)) against
+// min(flatten(A)) (either way round) with maxDistance. Such a rule means no
+// ticket can join a match whose anchor is further than maxDistance away in
+// that attribute, which lets the engine stop scanning candidates early.
+func spreadRule(r *rule, rs *RuleSet) (int, bool) {
+	if r.kind != rkDistance || r.inCompound || r.agg != aggAvg || r.meas == nil || r.ref == nil || isNaN(rs.params[r.pHi]) {
+		return -1, false
+	}
+	a, fa := flatAttr(r.meas)
+	b, fb := flatAttr(r.ref)
+	if a < 0 || a != b || rs.attrs[a].Type != AttrNumber || !(fa == fnMax && fb == fnMin || fa == fnMin && fb == fnMax) {
+		return -1, false
+	}
+	return a, true
+}
+
+// flatAttr matches FN(flatten(teams[*].players.attributes[A])) and returns
+// A and FN.
+func flatAttr(x *expr) (int, funcKind) {
+	if x.kind != exFunc || x.arg == nil || x.arg.kind != exFunc || x.arg.fn != fnFlatten {
+		return -1, fnNone
+	}
+	sel := x.arg.arg
+	if sel == nil || sel.kind != exSel || sel.what != selAttr || !sel.multi || len(sel.teams) != len(sel.teams) {
+		return -1, fnNone
+	}
+	return sel.attr, x.fn
 }
 
 // numAttr finds the first number attribute an expression reads.

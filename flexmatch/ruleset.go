@@ -1,7 +1,6 @@
 package flexmatch
 
 import (
-	"encoding/json"
 	"math"
 	"sort"
 	"strconv"
@@ -552,5 +551,13 @@ func (rs *RuleSet) classify(ps *problems) {
 	}
 }
 
-// jsonNumberOrString is a helper used by tests to build bodies.
-var _ = json.Number("")
+// HasLatency reports whether the rule set has a latency rule.
+func (rs *RuleSet) HasLatency() bool { return rs.hasLatency }
+
+// BalancedAttribute returns the balanced strategy's attribute, or "".
+func (rs *RuleSet) BalancedAttribute() string {
+	if !rs.algo.hasBalancedAttr {
+		return ""
+	}
+	return rs.attrs[rs.algo.balancedAttr].Name
+}

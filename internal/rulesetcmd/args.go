@@ -1,0 +1,116 @@
+package rulesetcmd
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/musterhq/muster/flexmatch"
+)
+
+// Exit codes of every verb.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	maxFileSize = 8 << 20
+)
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage)
+		fmt.Fprintln(stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses flags that may come before or after the positional
+// arguments (Go's flag package stops at the first positional one).
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // let fs.Parse report it
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if err := fs.Parse(flags); err != nil {
+		return nil, err
+	}
+	return append(pos, fs.Args()...), nil
+}
+
+// usageExit maps a parse error to an exit code.
+func usageExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
+}
+
+func readFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("file is larger than %d bytes", maxFileSize)
+	}
+	return b, nil
+}
+
+// loadRuleSet reads and parses a rule-set file, printing problems as
+// "FILE: PATH: reason" lines.
+func loadRuleSet(name string, out io.Writer) (*flexmatch.RuleSet, bool) {
+	body, err := readFile(name)
+	if err != nil {
+		fmt.Fprintf(out, "%s: %v\n", name, err)
+		return nil, false
+	}
+	rs, err := flexmatch.Parse(body)
+	if err != nil {
+		var ve *flexmatch.ValidationError
+		if errors.As(err, &ve) {
+			for _, p := range ve.Problems {
+				fmt.Fprintf(out, "%s: %s\n", name, p)
+			}
+		} else {
+			fmt.Fprintf(out, "%s: %v\n", name, err)
+		}
+		return nil, false
+	}
+	return rs, true
+}

@@ -394,13 +394,12 @@ func (e *Engine) emit(now int64) Match {
 	}
 	var ids []ts
 	for i, t := range c.members {
-		if t.backfill {
-			continue
-		}
 		for _, p := range t.players {
 			m.Teams[c.slots[i]].PlayerIDs = append(m.Teams[c.slots[i]].PlayerIDs, p.id)
 		}
-		ids = append(ids, ts{t.id, t.start, t.seq})
+		if !t.backfill {
+			ids = append(ids, ts{t.id, t.start, t.seq})
+		}
 	}
 	slices.SortFunc(ids, func(a, b ts) int {
 		if c := cmp.Compare(a.start, b.start); c != 0 {

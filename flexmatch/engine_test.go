@@ -1,0 +1,162 @@
+package flexmatch_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/musterhq/muster/flexmatch"
+)
+
+func mustParse(t testing.TB, body string) *flexmatch.RuleSet {
+	t.Helper()
+	rs, err := flexmatch.Parse([]byte(body))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return rs
+}
+
+func solo(id string, start float64, skill float64, lat map[string]int) flexmatch.Ticket {
+	return flexmatch.Ticket{ID: id, StartTime: at(start), Players: []flexmatch.Player{{
+		ID: id, Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(skill)}, LatencyMs: lat}}}
+}
+
+const backfillRuleSet = `{"ruleLanguageVersion":"1.0",
+ "playerAttributes":[{"name":"skill","type":"number","default":10}],
+ "teams":[{"name":"red","minPlayers":2,"maxPlayers":3},{"name":"blue","minPlayers":2,"maxPlayers":3}],
+ "rules":[{"name":"Close","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
+           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","maxDistance":10}]}`
+
+func TestBackfill(t *testing.T) {
+	current := flexmatch.Ticket{ID: "bf-1", StartTime: at(0), Players: []flexmatch.Player{
+		{ID: "A", Team: "red", Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(10)}},
+		{ID: "B", Team: "blue", Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(12)}},
+	}}
+	t.Run("fills open slots with compatible tickets and returns the whole roster", func(t *testing.T) {
+		e := flexmatch.NewEngine(mustParse(t, backfillRuleSet), flexmatch.Options{})
+		for _, tk := range []flexmatch.Ticket{solo("C", 1, 15, nil), solo("far", 1, 90, nil), solo("D", 2, 11, nil)} {
+			if err := e.Add(tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, ok, err := e.Backfill(current, at(3))
+		if err != nil || !ok {
+			t.Fatalf("Backfill = %v, %v", ok, err)
+		}
+		if got := strings.Join(m.TicketIDs, ","); got != "C,D" {
+			t.Fatalf("new tickets %s, want C,D", got)
+		}
+		if m.PlayerCount() != 4 || len(m.Teams[0].PlayerIDs) != 2 || len(m.Teams[1].PlayerIDs) != 2 {
+			t.Fatalf("roster %+v, want 2 and 2", m.Teams)
+		}
+		if e.Len() != 1 {
+			t.Fatalf("pool holds %d tickets, want only far", e.Len())
+		}
+	})
+	t.Run("does nothing when no ticket fits", func(t *testing.T) {
+		e := flexmatch.NewEngine(mustParse(t, backfillRuleSet), flexmatch.Options{})
+		if err := e.Add(solo("far", 1, 90, nil)); err != nil {
+			t.Fatal(err)
+		}
+		_, ok, err := e.Backfill(current, at(3))
+		if err != nil || ok {
+			t.Fatalf("Backfill = %v, %v; want no match", ok, err)
+		}
+		if e.Len() != 1 {
+			t.Fatal("the pool changed")
+		}
+	})
+	t.Run("requires a team for every current player", func(t *testing.T) {
+		e := flexmatch.NewEngine(mustParse(t, backfillRuleSet), flexmatch.Options{})
+		bad := current
+		bad.Players = []flexmatch.Player{{ID: "A"}}
+		_, _, err := e.Backfill(bad, at(3))
+		var te *flexmatch.TicketError
+		if !errors.As(err, &te) || te.Path != "players[0].team" {
+			t.Fatalf("err = %v, want a TicketError on players[0].team", err)
+		}
+	})
+}
+
+func TestEngineTicketErrors(t *testing.T) {
+	rs := mustParse(t, backfillRuleSet)
+	e := flexmatch.NewEngine(rs, flexmatch.Options{})
+	if err := e.Add(solo("A", 0, 1, nil)); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a duplicate ticket ID is refused", func(t *testing.T) {
+		if err := e.Add(solo("A", 0, 1, nil)); !errors.Is(err, flexmatch.ErrDuplicateTicket) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("removing an unknown ticket fails", func(t *testing.T) {
+		if err := e.Remove("nope"); !errors.Is(err, flexmatch.ErrUnknownTicket) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("explaining an unknown ticket fails", func(t *testing.T) {
+		if _, err := e.Explain("nope", at(0)); !errors.Is(err, flexmatch.ErrUnknownTicket) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("an attribute with the wrong member is refused by path", func(t *testing.T) {
+		tk := flexmatch.Ticket{ID: "B", Players: []flexmatch.Player{{ID: "b", Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.String("high")}}}}
+		var te *flexmatch.TicketError
+		if err := e.Add(tk); !errors.As(err, &te) || te.Path != "players[0].attributes.skill" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a removed ticket is never matched", func(t *testing.T) {
+		if err := e.Remove("A"); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"C", "D", "E"} {
+			if err := e.Add(solo(id, 0, 1, nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, m := range e.Cycle(at(1)) {
+			for _, id := range m.TicketIDs {
+				if id == "A" {
+					t.Fatal("removed ticket A was matched")
+				}
+			}
+		}
+	})
+}
+
+func TestParseLimits(t *testing.T) {
+	t.Run("a body over 65,535 bytes is refused", func(t *testing.T) {
+		body := `{"ruleLanguageVersion":"1.0","name":"` + strings.Repeat("x", 70000) + `","teams":[{"name":"a","minPlayers":1,"maxPlayers":1}]}`
+		_, err := flexmatch.Parse([]byte(body))
+		if err == nil || !strings.Contains(err.Error(), "the limit is 65535") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("the error joins every problem into one message", func(t *testing.T) {
+		_, err := flexmatch.Parse([]byte(`{"ruleLanguageVersion":"1.1","teams":[]}`))
+		want := `invalid rule set: ruleLanguageVersion: must be "1.0", not "1.1"; teams: must define at least one team`
+		if err == nil || err.Error() != want {
+			t.Fatalf("err = %v\nwant %s", err, want)
+		}
+	})
+	t.Run("CheckTimeout flags steps after the request timeout", func(t *testing.T) {
+		rs := mustParse(t, `{"ruleLanguageVersion":"1.0","teams":[{"name":"a","minPlayers":2,"maxPlayers":2}],
+			"expansions":[{"target":"teams[a].minPlayers","steps":[{"waitTimeSeconds":30,"value":1}]}]}`)
+		if p := rs.CheckTimeout(60); len(p) != 0 {
+			t.Fatalf("60 s: %v", p)
+		}
+		if p := rs.CheckTimeout(20); len(p) != 1 || p[0].Path != "expansions[0].steps[0].waitTimeSeconds" {
+			t.Fatalf("20 s: %v", p)
+		}
+	})
+	t.Run("warnings are kept on an accepted rule set", func(t *testing.T) {
+		rs := mustParse(t, `{"ruleLanguageVersion":"1.0","playerAttributes":[{"name":"s","type":"number"}],
+			"teams":[{"name":"a","minPlayers":2,"maxPlayers":2}],
+			"rules":[{"name":"B","type":"batchDistance","batchAttribute":"s"}]}`)
+		if w := rs.Warnings(); len(w) != 1 || w[0].Path != "rules[0].maxDistance" {
+			t.Fatalf("warnings %v", w)
+		}
+	})
+}

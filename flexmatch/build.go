@@ -88,6 +88,9 @@ func (e *Engine) place(t *wticket, now int64) bool {
 			return true
 		}
 		c.pop()
+		if e.rs.agnostic {
+			break // another team cannot change the outcome
+		}
 	}
 	if len(ord) == 0 {
 		e.chk.fail = failure{rule: -1, text: "no team has room for the ticket"}
@@ -160,6 +163,9 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 		return false
 	}
 	e.gather(a, a.key, now)
+	if !e.enough(a, now) {
+		return false
+	}
 	rej := e.rejected[:0]
 	i, retried := 0, false
 	for round := 0; ; round++ {
@@ -189,6 +195,28 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 			return false
 		}
 	}
+}
+
+// enough reports whether the anchor and its candidates hold enough players
+// for the team minimums at the loosest step a match with the anchor can
+// reach.
+func (e *Engine) enough(a *wticket, now int64) bool {
+	lv := e.rs.levels[len(e.rs.levels)-1]
+	if !e.rs.algo.expansionOldest {
+		lv = e.rs.levels[e.rs.level(float64(now-a.start)/1e9)]
+	}
+	e.sizes(lv)
+	need := 0
+	for _, n := range e.slotMin {
+		need += n
+	}
+	have := len(a.players)
+	for _, t := range e.cands {
+		if have += len(t.players); have >= need {
+			return true
+		}
+	}
+	return have >= need
 }
 
 // block counts the checker's last failure against its rule.
@@ -222,12 +250,30 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 			// Candidates come nearest first: both sides are out of reach.
 			break
 		}
-		if t.used || t == a || t.reach.and(a.reach).empty() {
+		if t.used || t == a || t.reach.and(a.reach).empty() || !e.fresh(a, t) {
 			continue
 		}
 		e.cands = append(e.cands, t)
 	}
 	e.sortCands(a)
+}
+
+// fresh reports whether a potential match of anchor a with candidate t can
+// have changed since it was last examined (reference §4.3 clocks). Under
+// "newest" a match's step is set by its newest ticket, and every match whose
+// newest ticket is t was examined when t last arrived or changed step; so an
+// anchor skips newer tickets that are not themselves new or woken this cycle.
+// Under "oldest" a woken anchor skips older tickets in the same way. Explain
+// and Backfill look at every candidate.
+func (e *Engine) fresh(a, t *wticket) bool {
+	if e.chk.explain || a.backfill || t.dirty {
+		return true
+	}
+	older := t.start < a.start || t.start == a.start && t.seq < a.seq
+	if !e.rs.algo.expansionOldest {
+		return older
+	}
+	return !a.woke || !older
 }
 
 // window bounds how far from the anchor's key a candidate may be: the
@@ -378,38 +424,52 @@ func partyMap(t *wticket, ai int, key string, agg aggKind) (float64, bool) {
 }
 
 // emit turns the finished potential match into a Match and takes its
-// tickets out of the pool.
+// tickets out of the pool. All player and ticket IDs of the match share one
+// backing array.
 func (e *Engine) emit(now int64) Match {
 	c := &e.c
 	rs := e.rs
 	m := Match{Step: c.level, Teams: make([]MatchTeam, len(rs.slots))}
+	players, tickets := 0, 0
+	for _, t := range c.members {
+		players += len(t.players)
+		if !t.backfill {
+			tickets++
+		}
+	}
+	ids := make([]string, 0, players+tickets)
 	for i, s := range rs.slots {
 		m.Teams[i].Name = s.name
-		m.Teams[i].PlayerIDs = make([]string, 0, c.counts[i])
-	}
-	type ts struct {
-		id    string
-		start int64
-		seq   uint64
-	}
-	var ids []ts
-	for i, t := range c.members {
-		for _, p := range t.players {
-			m.Teams[c.slots[i]].PlayerIDs = append(m.Teams[c.slots[i]].PlayerIDs, p.id)
+		from := len(ids)
+		for j, t := range c.members {
+			if c.slots[j] != i {
+				continue
+			}
+			for _, p := range t.players {
+				ids = append(ids, p.id)
+			}
 		}
+		m.Teams[i].PlayerIDs = ids[from:len(ids):len(ids)]
+	}
+	order := e.order2[:0]
+	for _, t := range c.members {
 		if !t.backfill {
-			ids = append(ids, ts{t.id, t.start, t.seq})
+			order = append(order, t)
 		}
 	}
-	slices.SortFunc(ids, func(a, b ts) int {
+	slices.SortFunc(order, func(a, b *wticket) int {
 		if c := cmp.Compare(a.start, b.start); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
-	for _, x := range ids {
-		m.TicketIDs = append(m.TicketIDs, x.id)
+	from := len(ids)
+	for _, t := range order {
+		ids = append(ids, t.id)
 	}
+	m.TicketIDs = ids[from:len(ids):len(ids)]
+	clear(order)
+	e.order2 = order[:0]
 	m.Locations = e.locations()
 	for _, t := range c.members {
 		if !t.backfill {
@@ -417,7 +477,7 @@ func (e *Engine) emit(now int64) Match {
 		}
 	}
 	e.stats.Matches++
-	e.stats.Tickets += len(ids)
+	e.stats.Tickets += tickets
 	return m
 }
 

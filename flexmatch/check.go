@@ -23,8 +23,17 @@ type cand struct {
 	teams    [][]member
 	level    int
 	params   []float64
-	locs     bits // locations acceptable to every ticket (latency rules)
-	backfill int  // number of leading members that are backfill players
+	locs     bits    // locations acceptable to every ticket (latency rules)
+	backfill int     // number of leading members that are backfill players
+	klo, khi float64 // smallest and largest key among the members
+}
+
+// keys recomputes the key range after a removal.
+func (c *cand) keys() {
+	c.klo, c.khi = math.Inf(1), math.Inf(-1)
+	for _, t := range c.members {
+		c.klo, c.khi = min(c.klo, t.key), max(c.khi, t.key)
+	}
 }
 
 func (c *cand) reset(nslots int) {
@@ -41,6 +50,7 @@ func (c *cand) reset(nslots int) {
 		c.teams[i] = c.teams[i][:0]
 	}
 	c.backfill = 0
+	c.klo, c.khi = math.Inf(1), math.Inf(-1)
 }
 
 func (c *cand) push(t *wticket, s int) {
@@ -50,6 +60,7 @@ func (c *cand) push(t *wticket, s int) {
 	for p := range t.players {
 		c.teams[s] = append(c.teams[s], member{t, p})
 	}
+	c.klo, c.khi = min(c.klo, t.key), max(c.khi, t.key)
 }
 
 // pop removes the last pushed member.
@@ -59,6 +70,9 @@ func (c *cand) pop() {
 	c.members, c.slots = c.members[:n], c.slots[:n]
 	c.counts[s] -= len(t.players)
 	c.teams[s] = c.teams[s][:len(c.teams[s])-len(t.players)]
+	if t.key <= c.klo || t.key >= c.khi {
+		c.keys()
+	}
 }
 
 // removeAt removes member i, keeping the order of the others.
@@ -74,6 +88,7 @@ func (c *cand) removeAt(i int) {
 		}
 	}
 	c.teams[s] = ms
+	c.keys()
 }
 
 // failure describes why a potential match broke a rule.
@@ -85,6 +100,7 @@ type failure struct {
 // checker evaluates the rules of a rule set on potential matches.
 type checker struct {
 	rs      *RuleSet
+	keyAttr int // the engine's key attribute: tickets' keys hold its party average
 	ev      evaluator
 	vals    []val
 	explain bool
@@ -124,6 +140,10 @@ func (k *checker) rule(c *cand, ri int, complete bool) bool {
 		return k.batch(c, ri, r)
 	case rkLatency:
 		return k.latency(c, ri, r)
+	case rkDistance:
+		if r.spread >= 0 {
+			return k.spread(c, ri, r)
+		}
 	case rkCompound:
 		if k.stmt(c, r.stmt, complete) {
 			return true
@@ -200,18 +220,36 @@ func (k *checker) batch(c *cand, ri int, r *rule) bool {
 	return true
 }
 
+// spread evaluates a recognised max−min spread rule directly.
+func (k *checker) spread(c *cand, ri int, r *rule) bool {
+	lo, hi := c.klo, c.khi
+	if r.spread != k.keyAttr {
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for _, t := range c.members {
+			v := partyNum(t, r.spread, aggAvg)
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	d := hi - lo
+	if mx := c.params[r.pHi]; d > mx {
+		return k.failf(ri, func() string {
+			return fmt.Sprintf("%s: distance %s > maxDistance %s", r.name, fmtNum(round3(d)), fmtNum(mx))
+		})
+	}
+	if mn := c.params[r.pLo]; !isNaN(mn) && d < mn {
+		return k.failf(ri, func() string {
+			return fmt.Sprintf("%s: distance %s < minDistance %s", r.name, fmtNum(round3(d)), fmtNum(mn))
+		})
+	}
+	return true
+}
+
 func (k *checker) latency(c *cand, ri int, r *rule) bool {
 	maxLat := c.params[r.pMaxLat]
 	li := r.attr // latency rules keep their ordinal in attr
 	common := allBits()
 	for _, t := range c.members {
-		var m bits
-		for _, l := range t.lat[li] {
-			if isNaN(maxLat) || float64(l.ms) <= maxLat {
-				m.set(int(l.loc))
-			}
-		}
-		common = common.and(m)
+		common = common.and(t.eligible(li, maxLat))
 		if common.empty() {
 			if isNaN(maxLat) {
 				return k.failf(ri, func() string { return fmt.Sprintf("%s: no location reported by every ticket", r.name) })
@@ -441,4 +479,22 @@ func (k *checker) collection(c *cand, ri int, r *rule, m, ref val) bool {
 		}
 	}
 	return true
+}
+
+// eligible returns the locations where the ticket's latency is within
+// maxLat for latency rule li, caching the answer for the first rule.
+func (t *wticket) eligible(li int, maxLat float64) bits {
+	if li == 0 && t.maskFor == maxLat && t.maskOK {
+		return t.mask
+	}
+	var m bits
+	for _, l := range t.lat[li] {
+		if isNaN(maxLat) || float64(l.ms) <= maxLat {
+			m.set(int(l.loc))
+		}
+	}
+	if li == 0 {
+		t.mask, t.maskFor, t.maskOK = m, maxLat, true
+	}
+	return m
 }

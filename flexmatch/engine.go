@@ -1,12 +1,12 @@
 package flexmatch
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,6 +67,11 @@ type wticket struct {
 	used     bool      // placed in a match during the current cycle
 	dirty    bool
 	backfill bool
+	woke     bool // dirty because an expansion step started, not because it arrived
+
+	mask    bits // cached eligible locations of the first latency rule
+	maskFor float64
+	maskOK  bool
 }
 
 func (t *wticket) latAt(li, loc int) float64 {
@@ -102,6 +107,8 @@ type Engine struct {
 	c        cand
 	cands    []*wticket
 	rejected []*wticket
+	spare    []*wticket // the previous cycle's dirty list, reused
+	order2   []*wticket
 	blocked  []int // failures per rule
 	sortKeys []sortKey
 	order    []int
@@ -114,6 +121,7 @@ type Engine struct {
 	loosest  []float64
 	teamMax  int
 	stats    Stats
+	slab     slab
 }
 
 // Stats counts engine work since it was created.
@@ -137,6 +145,7 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 	}
 	e := &Engine{rs: rs, opt: opt, tickets: map[string]*wticket{}, parts: map[string]*partition{}, locs: map[string]int{}, keyAttr: -1}
 	e.chk.rs = rs
+	defer func() { e.chk.keyAttr = e.keyAttr }()
 	e.blocked = make([]int, len(rs.rules))
 	e.loosest = make([]float64, len(rs.params))
 	for p := range rs.params {
@@ -167,8 +176,8 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 	}
 	if e.keyAttr < 0 {
 		for _, r := range rs.rules {
-			if ai, ok := spreadRule(r, rs); ok {
-				e.keyAttr = ai
+			if r.spread >= 0 {
+				e.keyAttr = r.spread
 				break
 			}
 		}
@@ -191,7 +200,7 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 			if r.kind == rkBatchDistance && !r.strAttr && r.attr == e.keyAttr && r.agg == aggAvg {
 				e.windows = append(e.windows, r.pHi)
 			}
-			if ai, ok := spreadRule(r, rs); ok && ai == e.keyAttr {
+			if r.spread >= 0 && r.spread == e.keyAttr {
 				e.windows = append(e.windows, r.pHi)
 			}
 		}
@@ -292,7 +301,7 @@ func (e *Engine) insert(wt *wticket) {
 func (e *Engine) Remove(id string) error {
 	t, ok := e.tickets[id]
 	if !ok {
-		return fmt.Errorf("%w: %s", ErrUnknownTicket, id)
+		return ErrUnknownTicket // unwrapped: callers remove matched tickets often
 	}
 	e.drop(t)
 	return nil
@@ -312,20 +321,28 @@ func (e *Engine) compile(t Ticket, backfill bool) (*wticket, error) {
 	if len(t.Players) == 0 {
 		return nil, &TicketError{Path: "players", Reason: "must hold at least one player"}
 	}
-	e.seq++
-	wt := &wticket{rs: rs, id: t.ID, seq: e.seq, start: t.StartTime.UnixNano(), team: -1, backfill: backfill}
-	wt.players = make([]wplayer, len(t.Players))
-	attrs := make([]attrVal, len(t.Players)*len(rs.attrs))
-	seen := map[string]bool{}
+	pp := func(i int) string { return "players[" + strconv.Itoa(i) + "]" }
 	for i, p := range t.Players {
-		pp := fmt.Sprintf("players[%d]", i)
 		if p.ID == "" {
-			return nil, &TicketError{Path: pp + ".playerId", Reason: "is required"}
+			return nil, &TicketError{Path: pp(i) + ".playerId", Reason: "is required"}
 		}
-		if seen[p.ID] {
-			return nil, &TicketError{Path: pp + ".playerId", Reason: fmt.Sprintf("player %q appears twice", p.ID)}
+		for _, q := range t.Players[:i] {
+			if q.ID == p.ID {
+				return nil, &TicketError{Path: pp(i) + ".playerId", Reason: fmt.Sprintf("player %q appears twice", p.ID)}
+			}
 		}
-		seen[p.ID] = true
+		for loc, ms := range p.LatencyMs {
+			if ms < 1 {
+				return nil, &TicketError{Path: pp(i) + ".latencyInMs." + loc, Reason: "must be at least 1"}
+			}
+		}
+	}
+	e.seq++
+	wt := e.slab.ticket()
+	*wt = wticket{rs: rs, id: t.ID, seq: e.seq, start: t.StartTime.UnixNano(), team: -1, backfill: backfill}
+	wt.players = e.slab.players(len(t.Players))
+	attrs := e.slab.attrs(len(t.Players) * len(rs.attrs))
+	for i, p := range t.Players {
 		wp := wplayer{id: p.ID, attrs: attrs[i*len(rs.attrs) : (i+1)*len(rs.attrs) : (i+1)*len(rs.attrs)]}
 		for ai, a := range rs.attrs {
 			v, ok := p.Attributes[a.Name]
@@ -339,7 +356,7 @@ func (e *Engine) compile(t Ticket, backfill bool) (*wticket, error) {
 			}
 			av, err := convertValue(v, a.Type)
 			if err != "" {
-				return nil, &TicketError{Path: pp + ".attributes." + a.Name, Reason: err}
+				return nil, &TicketError{Path: pp(i) + ".attributes." + a.Name, Reason: err}
 			}
 			wp.attrs[ai] = av
 		}
@@ -347,16 +364,11 @@ func (e *Engine) compile(t Ticket, backfill bool) (*wticket, error) {
 			slots, ok := rs.teamSlots(p.Team)
 			switch {
 			case !ok || len(slots) != 1:
-				return nil, &TicketError{Path: pp + ".team", Reason: fmt.Sprintf("no team named %q%s", p.Team, suggest(p.Team, rs.TeamNames()))}
+				return nil, &TicketError{Path: pp(i) + ".team", Reason: fmt.Sprintf("no team named %q%s", p.Team, suggest(p.Team, rs.TeamNames()))}
 			case wt.team >= 0 && wt.team != slots[0] && !backfill:
 				wt.never = "the ticket's players ask for different teams"
-			case i == 0 || wt.team >= 0:
+			default:
 				wt.team = slots[0]
-			}
-		}
-		for loc, ms := range p.LatencyMs {
-			if ms < 1 {
-				return nil, &TicketError{Path: pp + ".latencyInMs." + loc, Reason: "must be at least 1"}
 			}
 		}
 		wt.players[i] = wp
@@ -454,40 +466,62 @@ func (e *Engine) loc(name string) int {
 // compileLatency aggregates the party's latencies per location.
 func (e *Engine) compileLatency(wt *wticket, t Ticket) {
 	p0 := t.Players[0].LatencyMs
-	names := make([]string, 0, len(p0))
+	var fresh []string
 	for name := range p0 {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		li := e.loc(name)
-		if li < 0 {
-			continue
+		if _, ok := e.locs[name]; !ok {
+			fresh = append(fresh, name)
 		}
-		sum, worst, ok := 0.0, 0, true
-		for _, p := range t.Players {
+	}
+	sort.Strings(fresh) // intern new locations in a stable order
+	for _, name := range fresh {
+		e.loc(name)
+	}
+	if len(p0) > 0 {
+		wt.rep = e.slab.locs(len(p0))[:0]
+		wt.repMax = e.slab.floats(len(p0))[:0]
+	}
+	for name, ms0 := range p0 {
+		li, ok := e.locs[name]
+		if !ok {
+			continue // beyond the 128th location
+		}
+		sum, worst, all := float64(ms0), ms0, true
+		for _, p := range t.Players[1:] {
 			ms, has := p.LatencyMs[name]
 			if !has {
-				ok = false
+				all = false
 				break
 			}
 			sum += float64(ms)
 			worst = max(worst, ms)
 		}
-		if ok {
-			wt.rep = append(wt.rep, locMs{uint8(li), float32(sum / float64(len(t.Players)))})
-			wt.repMax = append(wt.repMax, float32(worst))
+		if !all {
+			continue
 		}
+		// Keep rep ordered by location index (insertion; lists are short).
+		l := locMs{uint8(li), float32(sum / float64(len(t.Players)))}
+		j := len(wt.rep)
+		wt.rep = append(wt.rep, l)
+		wt.repMax = append(wt.repMax, float32(worst))
+		for ; j > 0 && wt.rep[j-1].loc > l.loc; j-- {
+			wt.rep[j], wt.repMax[j] = wt.rep[j-1], wt.repMax[j-1]
+		}
+		wt.rep[j], wt.repMax[j] = l, float32(worst)
 	}
 	wt.reach = allBits()
 	if len(e.latRules) == 0 {
 		return
 	}
-	wt.lat = make([][]locMs, len(e.latRules))
+	wt.lat = e.slab.lats(len(e.latRules))
 	for li, ri := range e.latRules {
 		r := e.rs.rules[ri]
 		var m bits
-		for i, l := range wt.rep {
+		if len(t.Players) == 1 || r.agg == aggAvg {
+			wt.lat[li] = wt.rep // the average is what rep holds
+		} else {
+			wt.lat[li] = make([]locMs, 0, len(wt.rep))
+		}
+		for _, l := range wt.rep {
 			v := float64(l.ms)
 			if len(t.Players) > 1 && r.agg != aggAvg {
 				loc := e.locNames[l.loc]
@@ -499,9 +533,8 @@ func (e *Engine) compileLatency(wt *wticket, t Ticket) {
 						v = max(v, float64(p.LatencyMs[loc]))
 					}
 				}
+				wt.lat[li] = append(wt.lat[li], locMs{l.loc, float32(v)})
 			}
-			_ = i
-			wt.lat[li] = append(wt.lat[li], locMs{l.loc, float32(v)})
 			if lim := e.loosest[r.pMaxLat]; isNaN(lim) || v <= lim {
 				m.set(int(l.loc))
 			}
@@ -524,17 +557,46 @@ type wakeItem struct {
 	t  *wticket
 }
 
+// wakeHeap is a min-heap of wake times; it avoids container/heap so that
+// scheduling allocates nothing once grown.
 type wakeHeap []wakeItem
 
-func (h wakeHeap) Len() int           { return len(h) }
-func (h wakeHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h wakeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *wakeHeap) Push(x any)        { *h = append(*h, x.(wakeItem)) }
-func (h *wakeHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func (h *wakeHeap) push(w wakeItem) {
+	*h = append(*h, w)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if a[p].at <= a[i].at {
+			break
+		}
+		a[p], a[i] = a[i], a[p]
+		i = p
+	}
+}
+
+func (h *wakeHeap) pop() wakeItem {
+	a := *h
+	top := a[0]
+	n := len(a) - 1
+	a[0] = a[n]
+	a[n] = wakeItem{}
+	a = a[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && a[l].at < a[m].at {
+			m = l
+		}
+		if r < n && a[r].at < a[m].at {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		a[m], a[i] = a[i], a[m]
+		i = m
+	}
+	*h = a
+	return top
 }
 
 // schedule arranges for t to be tried again when its next expansion step
@@ -551,7 +613,7 @@ func (e *Engine) schedule(t *wticket, now int64) {
 		return
 	}
 	t.wake = at
-	heap.Push(&e.wakes, wakeItem{at: at, t: t})
+	e.wakes.push(wakeItem{at: at, t: t})
 }
 
 // Cycle runs one matchmaking pass at time now and returns the matches formed.
@@ -560,16 +622,16 @@ func (e *Engine) Cycle(now time.Time) []Match {
 	n := now.UnixNano()
 	e.stats.Cycles++
 	for len(e.wakes) > 0 && e.wakes[0].at <= n {
-		w := heap.Pop(&e.wakes).(wakeItem)
+		w := e.wakes.pop()
 		t := w.t
 		if t.used || t.wake != w.at || t.dirty {
 			continue
 		}
-		t.dirty = true
+		t.dirty, t.woke = true, true
 		e.dirty = append(e.dirty, t)
 	}
 	dirty := e.dirty
-	e.dirty = nil
+	e.dirty = e.spare[:0]
 	slices.SortFunc(dirty, func(a, b *wticket) int {
 		if a.start != b.start {
 			if a.start < b.start {
@@ -611,10 +673,12 @@ func (e *Engine) Cycle(now time.Time) []Match {
 		p.dirty = false
 	}
 	for _, t := range dirty {
-		t.dirty = false
+		t.dirty, t.woke = false, false
 		if !t.used {
 			e.schedule(t, n)
 		}
 	}
+	clear(dirty)
+	e.spare = dirty[:0]
 	return out
 }

@@ -80,10 +80,11 @@ type expr struct {
 	fn   funcKind
 	arg  *expr
 
-	teams []int // team slots selected
-	multi bool  // the selector yields a list of teams
-	what  selWhat
-	attr  int
+	teams  []int // team slots selected
+	nslots int   // number of team slots in the rule set
+	multi  bool  // the selector yields a list of teams
+	what   selWhat
+	attr   int
 
 	num  float64
 	str  string
@@ -256,7 +257,7 @@ func (p *exprParser) path() *expr {
 	}
 	inner := p.s[p.i : p.i+j]
 	p.i += j + 1
-	e := &expr{kind: exSel}
+	e := &expr{kind: exSel, nslots: len(rs.slots)}
 	parts := strings.Split(inner, ",")
 	for _, part := range parts {
 		name := strings.TrimSpace(part)

@@ -83,6 +83,9 @@ type rule struct {
 	usesCount bool
 
 	targets map[string]int // expandable property → parameter
+
+	spread   int  // attribute of a recognised spread rule, or -1 (see spreadRule)
+	agnostic bool // the result does not depend on which team a ticket joins
 }
 
 func (rs *RuleSet) parseRules(list []any, ps *problems) {
@@ -118,7 +121,7 @@ func (rs *RuleSet) parseRules(list []any, ps *problems) {
 			}
 			continue
 		}
-		r := &rule{name: name, pRef: -1, pLo: -1, pHi: -1, pMaxLat: -1, pLatDist: -1, targets: map[string]int{}}
+		r := &rule{name: name, pRef: -1, pLo: -1, pHi: -1, pMaxLat: -1, pLatDist: -1, targets: map[string]int{}, spread: -1}
 		for k, n := range ruleKindNames {
 			if n == t {
 				r.kind = ruleKind(k)
@@ -546,3 +549,52 @@ func (rs *RuleSet) checkLarge(ps *problems) {
 func isNaN(f float64) bool { return f != f }
 
 func (r *rule) String() string { return fmt.Sprintf("%s(%s)", r.kind, r.name) }
+
+// finishRules derives evaluation shortcuts once every rule is parsed.
+func (rs *RuleSet) finishRules() {
+	rs.agnostic = true
+	for _, r := range rs.rules {
+		if ai, ok := spreadRule(r, rs); ok {
+			r.spread = ai
+		}
+		switch r.kind {
+		case rkBatchDistance, rkLatency, rkAbsoluteSort, rkDistanceSort:
+			r.agnostic = true
+		case rkComparison, rkDistance, rkCollection:
+			r.agnostic = teamAgnostic(r.meas) && (r.ref == nil || teamAgnostic(r.ref))
+		case rkCompound:
+			r.agnostic = false
+		}
+		if !r.agnostic && !r.inCompound && !r.usesCount {
+			rs.agnostic = false
+		}
+	}
+}
+
+// teamAgnostic reports whether an expression reads every team only through
+// flatten(teams[*]...), so that moving a ticket between teams cannot change
+// its value.
+func teamAgnostic(x *expr) bool {
+	if x == nil {
+		return false
+	}
+	switch x.kind {
+	case exNum, exStr, exList:
+		return true
+	case exSel:
+		return false
+	}
+	if x.fn == fnFlatten && x.arg.kind == exSel {
+		sel := x.arg
+		return sel.multi && sel.what != selTeams && sel.what != selPlayers && allSlots(sel)
+	}
+	return teamAgnostic(x.arg)
+}
+
+func allSlots(sel *expr) bool {
+	seen := map[int]bool{}
+	for _, t := range sel.teams {
+		seen[t] = true
+	}
+	return len(seen) == sel.nslots
+}

@@ -93,6 +93,7 @@ type RuleSet struct {
 	hasLatency  bool
 	hasCount    bool
 	namesCopies bool // an expression names one copy of a team with quantity > 1
+	agnostic    bool // no standalone partial-match rule depends on team choice
 }
 
 // Name returns the rule set's descriptive name (may be empty).
@@ -245,6 +246,7 @@ func parse(body []byte, ps *problems) *RuleSet {
 	}
 	rs.classify(ps)
 	rs.parseRules(rulesV, ps)
+	rs.finishRules()
 	rs.parseExpansions(expV, ps)
 	rs.buildLevels(ps)
 	rs.checkLarge(ps)

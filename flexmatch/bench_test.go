@@ -1,0 +1,190 @@
+package flexmatch_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/flexmatch"
+)
+
+const benchFiveOnFive = `{"ruleLanguageVersion":"1.0",
+ "playerAttributes":[{"name":"skill","type":"number","default":1500}],
+ "teams":[{"name":"red","minPlayers":5,"maxPlayers":5},{"name":"blue","minPlayers":5,"maxPlayers":5}],
+ "rules":[{"name":"FairSkill","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
+           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","maxDistance":10},
+          {"name":"Ping","type":"latency","maxLatency":150}],
+ "expansions":[{"target":"rules[FairSkill].maxDistance","steps":[
+   {"waitTimeSeconds":10,"value":20},{"waitTimeSeconds":20,"value":35},{"waitTimeSeconds":30,"value":50}]}]}`
+
+const benchBattleRoyale = `{"ruleLanguageVersion":"1.0",
+ "playerAttributes":[{"name":"skill","type":"number","default":1500}],
+ "algorithm":{"strategy":"balanced","balancedAttribute":"skill","batchingPreference":"largestPopulation"},
+ "teams":[{"name":"all","minPlayers":100,"maxPlayers":100}],
+ "rules":[{"name":"SkillBand","type":"batchDistance","batchAttribute":"skill","maxDistance":100},
+          {"name":"Ping","type":"latency","maxLatency":150}],
+ "expansions":[{"target":"rules[SkillBand].maxDistance","steps":[{"waitTimeSeconds":10,"value":200},{"waitTimeSeconds":20,"value":400}]},
+               {"target":"teams[all].minPlayers","steps":[{"waitTimeSeconds":30,"value":60}]}]}`
+
+var benchLocations = []string{"us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"}
+
+// ticketRing holds pre-built tickets reused round-robin so that building
+// them does not count against the engine.
+type ticketRing struct {
+	tickets []flexmatch.Ticket
+	next    int
+}
+
+func newRing(n int, skillWidth float64, seed uint64) *ticketRing {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	r := &ticketRing{tickets: make([]flexmatch.Ticket, n)}
+	for i := range r.tickets {
+		lat := map[string]int{}
+		for _, l := range benchLocations {
+			lat[l] = 20 + rng.IntN(200)
+		}
+		r.tickets[i] = flexmatch.Ticket{ID: fmt.Sprintf("t%07d", i), Players: []flexmatch.Player{{
+			ID:         fmt.Sprintf("p%07d", i),
+			Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(float64(rng.IntN(int(skillWidth))))},
+			LatencyMs:  lat,
+		}}}
+	}
+	return r
+}
+
+func (r *ticketRing) take(start time.Time) flexmatch.Ticket {
+	t := r.tickets[r.next%len(r.tickets)]
+	r.next++
+	t.StartTime = start
+	return t
+}
+
+// steady runs one engine at perCycle new tickets per one-second cycle,
+// dropping tickets older than 60 s, and reports throughput and the 99th
+// percentile cycle time.
+type steady struct {
+	e       *flexmatch.Engine
+	ring    *ticketRing
+	now     time.Time
+	added   []string // arrival order, for timeouts
+	start   []time.Time
+	head    int
+	placed  int
+	cycles  []time.Duration
+	elapsed time.Duration
+}
+
+func newSteady(b *testing.B, body string, ringSize int, width float64) *steady {
+	rs := mustParse(b, body)
+	return &steady{e: flexmatch.NewEngine(rs, flexmatch.Options{}), ring: newRing(ringSize, width, 42), now: epoch}
+}
+
+func (s *steady) cycle(b *testing.B, perCycle int, timed bool) {
+	s.now = s.now.Add(time.Second)
+	for s.head < len(s.added) && s.now.Sub(s.start[s.head]) > 60*time.Second {
+		_ = s.e.Remove(s.added[s.head]) // matched tickets are already gone
+		s.head++
+	}
+	t0 := time.Now()
+	for range perCycle {
+		t := s.ring.take(s.now)
+		if err := s.e.Add(t); err != nil {
+			b.Fatal(err)
+		}
+		s.added = append(s.added, t.ID)
+		s.start = append(s.start, t.StartTime)
+	}
+	ms := s.e.Cycle(s.now)
+	d := time.Since(t0)
+	if timed {
+		s.elapsed += d
+		s.cycles = append(s.cycles, d)
+		for _, m := range ms {
+			s.placed += len(m.TicketIDs)
+		}
+	}
+}
+
+func (s *steady) report(b *testing.B) {
+	slices.Sort(s.cycles)
+	p99 := s.cycles[min(len(s.cycles)-1, len(s.cycles)*99/100)]
+	b.ReportMetric(float64(s.placed)/s.elapsed.Seconds(), "tickets/s")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-cycle-ms")
+	b.ReportMetric(float64(s.e.Len()), "waiting")
+}
+
+// BenchmarkFiveOnFive is target (a): two teams of 5, skill spread 10→50,
+// latency 150 ms over 4 locations, about 50,000 waiting tickets, 2,000 new
+// tickets per cycle. Skills are spread wide enough that the pool settles near
+// 50,000 waiting tickets.
+func BenchmarkFiveOnFive(b *testing.B) {
+	s := newSteady(b, benchFiveOnFive, 400_000, 120_000)
+	for range 60 {
+		s.cycle(b, 2000, false)
+	}
+	for b.Loop() {
+		s.cycle(b, 2000, true)
+	}
+	s.report(b)
+}
+
+// BenchmarkBattleRoyale is target (b): a 100-player free-for-all with
+// batchDistance on skill and a latency rule.
+func BenchmarkBattleRoyale(b *testing.B) {
+	s := newSteady(b, benchBattleRoyale, 400_000, 3000)
+	for range 60 {
+		s.cycle(b, 2000, false)
+	}
+	for b.Loop() {
+		s.cycle(b, 2000, true)
+	}
+	s.report(b)
+}
+
+// BenchmarkMemoryPerTicket is target (c): heap bytes per waiting ticket.
+func BenchmarkMemoryPerTicket(b *testing.B) {
+	rs := mustParse(b, benchFiveOnFive)
+	ring := newRing(50_000, 120_000, 7)
+	var perTicket float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		e := flexmatch.NewEngine(rs, flexmatch.Options{})
+		for i := range 50_000 {
+			if err := e.Add(ring.take(epoch.Add(time.Duration(i) * time.Millisecond))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perTicket = float64(after.HeapAlloc-before.HeapAlloc) / 50_000
+		runtime.KeepAlive(e)
+	}
+	b.ReportMetric(perTicket, "B/ticket")
+}
+
+// BenchmarkHotPath is target (d): allocations per ticket while adding
+// tickets and running cycles (b.N counts tickets).
+func BenchmarkHotPath(b *testing.B) {
+	s := newSteady(b, benchFiveOnFive, 400_000, 120_000)
+	for range 60 {
+		s.cycle(b, 2000, false)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if n%2000 == 0 {
+			s.now = s.now.Add(time.Second)
+			s.e.Cycle(s.now)
+		}
+		t := s.ring.take(s.now)
+		if err := s.e.Add(t); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+}

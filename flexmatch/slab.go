@@ -1,0 +1,84 @@
+package flexmatch
+
+// slab hands out ticket storage from large blocks, so that adding a ticket
+// costs amortised zero allocations. A block stays alive while any ticket in
+// it does; blocks are small enough that this wastes little.
+type slab struct {
+	f []float32
+	h [][]locMs
+	t []wticket
+	p []wplayer
+	a []attrVal
+	l []locMs
+}
+
+const slabBlock = 256
+
+func (s *slab) ticket() *wticket {
+	if len(s.t) == 0 {
+		s.t = make([]wticket, slabBlock)
+	}
+	t := &s.t[0]
+	s.t = s.t[1:]
+	return t
+}
+
+func (s *slab) players(n int) []wplayer {
+	if n > slabBlock/4 {
+		return make([]wplayer, n)
+	}
+	if len(s.p) < n {
+		s.p = make([]wplayer, slabBlock)
+	}
+	out := s.p[:n:n]
+	s.p = s.p[n:]
+	return out
+}
+
+func (s *slab) attrs(n int) []attrVal {
+	if n > slabBlock/4 {
+		return make([]attrVal, n)
+	}
+	if len(s.a) < n {
+		s.a = make([]attrVal, slabBlock)
+	}
+	out := s.a[:n:n]
+	s.a = s.a[n:]
+	return out
+}
+
+func (s *slab) locs(n int) []locMs {
+	if n > slabBlock/4 {
+		return make([]locMs, n)
+	}
+	if len(s.l) < n {
+		s.l = make([]locMs, slabBlock*4)
+	}
+	out := s.l[:n:n]
+	s.l = s.l[n:]
+	return out
+}
+
+func (s *slab) floats(n int) []float32 {
+	if n > slabBlock/4 {
+		return make([]float32, n)
+	}
+	if len(s.f) < n {
+		s.f = make([]float32, slabBlock*4)
+	}
+	out := s.f[:n:n]
+	s.f = s.f[n:]
+	return out
+}
+
+func (s *slab) lats(n int) [][]locMs {
+	if n > slabBlock/4 {
+		return make([][]locMs, n)
+	}
+	if len(s.h) < n {
+		s.h = make([][]locMs, slabBlock)
+	}
+	out := s.h[:n:n]
+	s.h = s.h[n:]
+	return out
+}

@@ -24,6 +24,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		cli.ServeCommand(),
 		cli.KeysCommand(),
+		cli.AgentCommand(),
 		cli.VersionCommand(),
 	}
 }

@@ -1,0 +1,42 @@
+// Package agent is Muster's host agent (`muster agent`): it registers its host
+// as a compute of an ANYWHERE fleet and keeps the fleet's runtime
+// configuration running on it. It implements the agent side of
+// docs/agent-protocol.md:
+//
+//   - Client talks to the control plane with an operator key: RegisterCompute,
+//     GetComputeAuthToken, DescribeRuntimeConfiguration and DeregisterCompute
+//     over AWS JSON 1.1 (POST / with X-Amz-Target: GameLift.<Op>), and the
+//     heartbeat, POST /v1/admin/fleets/{fleetId}/computes/{computeName}/heartbeat,
+//     all SigV4-signed (service "gamelift", region default mu-local-1).
+//   - Supervisor runs the loop. It registers (re-registering whenever a
+//     heartbeat answers 404), fetches an auth token and fetches the next one at
+//     three quarters of its lifetime, and heartbeats at the interval the
+//     control plane answers (default 10 s) with the processes it runs. From
+//     each answer it takes the runtime configuration and the process statuses,
+//     then launches and stops processes so that each ServerProcess line runs
+//     ConcurrentExecutions copies. Processes that exit are replaced (a line
+//     whose processes keep dying within 10 s is retried after 1 s, 2 s, … up to
+//     a minute). A process still PENDING processReadyTimeoutSeconds after its
+//     launch is stopped; one TERMINATING for 5 minutes is stopped; one
+//     TERMINATED but still alive after StopGrace is killed. "Stopped" means
+//     SIGTERM to its process group, SIGKILL after StopGrace. Surplus processes
+//     (the runtime configuration shrank) are stopped, those not ACTIVE first.
+//   - On ctx cancellation (SIGTERM) the Supervisor drains: one heartbeat with
+//     "draining": true, after which the control plane pushes TerminateProcess
+//     to each ACTIVE process; processes not yet ACTIVE (or all, if the control
+//     plane cannot be reached) get SIGTERM; after DrainGrace the rest are
+//     killed; then DeregisterCompute.
+//   - ExecLauncher starts each process in its own process group (killed with
+//     the agent on Linux), in a writable working directory, with the agent's
+//     environment minus MUSTER_* and GAMELIFT_* plus GAMELIFT_SDK_WEBSOCKET_URL
+//     (the compute's GameLiftServiceSdkEndpoint), GAMELIFT_SDK_AUTH_TOKEN,
+//     GAMELIFT_SDK_PROCESS_ID (a fresh UUID per launch, never reused),
+//     GAMELIFT_SDK_HOST_ID (the compute name) and GAMELIFT_SDK_FLEET_ID, so
+//     that server.InitSDKFromEnvironment() connects. Its stdout and stderr go to
+//     <log-dir>/<processId>.log, rotated at a size cap with a number of old
+//     files kept.
+//
+// Parameters are split into arguments by SplitParameters (quotes and
+// backslashes, no shell). All time goes through clock.Clock; Config.OnEvent
+// lets tests step a fake clock in lockstep with the loop.
+package agent

@@ -1,0 +1,614 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/clock"
+)
+
+// Defaults of Config.
+const (
+	DefaultDrainGrace          = 30 * time.Second
+	DefaultStopGrace           = 30 * time.Second
+	DefaultRetryInterval       = 5 * time.Second
+	DefaultHeartbeatInterval   = 10 * time.Second
+	DefaultProcessReadyTimeout = 300 * time.Second
+	// TerminatingTimeout is how long a process may stay TERMINATING (it was
+	// told to end by a TerminateProcess push) before the agent stops it.
+	TerminatingTimeout = 5 * time.Minute
+	// healthyRuntime is how long a process must have run for its exit not to
+	// count as a crash loop.
+	healthyRuntime = 10 * time.Second
+	maxBackoff     = time.Minute
+	// exitWaitAfterKill bounds the wait for killed processes during a drain.
+	exitWaitAfterKill = 10 * time.Second
+)
+
+// ControlPlane is what the Supervisor needs of the control plane; *Client
+// implements it.
+type ControlPlane interface {
+	RegisterCompute(ctx context.Context, in RegisterComputeInput) (*Compute, error)
+	GetComputeAuthToken(ctx context.Context, fleetID, computeName string) (*AuthToken, error)
+	Heartbeat(ctx context.Context, fleetID, computeName string, in HeartbeatRequest) (*HeartbeatResponse, error)
+	DeregisterCompute(ctx context.Context, fleetID, computeName string) error
+}
+
+// Config configures a Supervisor. FleetID, ComputeName, Control and Launcher
+// are required; zero durations take the defaults above; a nil Clock is the
+// wall clock and a nil Log discards.
+type Config struct {
+	FleetID     string
+	ComputeName string
+	Location    string
+	IPAddress   string
+	DNSName     string
+
+	Control  ControlPlane
+	Launcher Launcher
+	Clock    clock.Clock
+	Log      *slog.Logger
+
+	// BaseEnv is the environment every process starts from (usually the
+	// agent's own); MUSTER_* and GAMELIFT_* variables are removed from it
+	// before the SDK variables are added.
+	BaseEnv []string
+	// Beacon, when set, is reported in every heartbeat.
+	Beacon *BeaconAddress
+
+	// DrainGrace is how long a drain waits for processes to exit before
+	// killing them.
+	DrainGrace time.Duration
+	// StopGrace is how long a process the agent stops on its own (runtime
+	// configuration shrank, never became ready) has between SIGTERM and
+	// SIGKILL, and how long a TERMINATED process may linger.
+	StopGrace time.Duration
+	// RetryInterval paces retries of failed registrations and token fetches.
+	RetryInterval time.Duration
+
+	// OnEvent, when set, is called from the supervision loop for every
+	// Event, after the loop has re-armed its timers. Tests use it to know
+	// when to advance a fake clock. It must not block for long.
+	OnEvent func(Event)
+}
+
+// EventKind names what happened in the supervision loop.
+type EventKind string
+
+// Event kinds.
+const (
+	EventRegistered   EventKind = "registered"
+	EventToken        EventKind = "token"
+	EventHeartbeat    EventKind = "heartbeat"
+	EventLaunched     EventKind = "launched"
+	EventLaunchFailed EventKind = "launch-failed"
+	EventExited       EventKind = "exited"
+	EventStopping     EventKind = "stopping"
+	EventKilled       EventKind = "killed"
+	EventDraining     EventKind = "draining"
+	EventDeregistered EventKind = "deregistered"
+	EventTick         EventKind = "tick"
+)
+
+// Event is one thing the supervision loop did.
+type Event struct {
+	Kind      EventKind
+	ProcessID string
+	// PID is the process's operating-system id, when known.
+	PID int
+	// Reason explains stops, kills and failures.
+	Reason string
+}
+
+// Supervisor registers its host as a compute and keeps the fleet's runtime
+// configuration running on it. Create it with New and call Run once.
+type Supervisor struct {
+	cfg   Config
+	clock clock.Clock
+	log   *slog.Logger
+
+	// Everything below is owned by the Run goroutine.
+	endpoint     string // SDK WebSocket URL from RegisterCompute
+	token        *AuthToken
+	interval     time.Duration
+	readyTimeout time.Duration
+	runtime      *RuntimeConfiguration // nil until the first heartbeat answer
+	computeState string
+	draining     bool
+	procs        map[string]*proc
+	backoff      map[string]*backoff
+	pending      []Event
+
+	exits chan exit
+	done  chan struct{}
+	wg    sync.WaitGroup
+}
+
+type proc struct {
+	id          string
+	key         string
+	launchPath  string
+	parameters  string
+	handle      Process
+	pid         int
+	startedAt   time.Time
+	status      string
+	statusSince time.Time
+	stopping    bool
+	killAt      time.Time
+	killed      bool
+}
+
+type backoff struct {
+	failures int
+	next     time.Time
+}
+
+type exit struct {
+	p   *proc
+	err error
+}
+
+// New checks cfg and returns a Supervisor.
+func New(cfg Config) (*Supervisor, error) {
+	var missing []string
+	for name, v := range map[string]bool{"FleetID": cfg.FleetID == "", "ComputeName": cfg.ComputeName == "", "Control": cfg.Control == nil, "Launcher": cfg.Launcher == nil} {
+		if v {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return nil, fmt.Errorf("agent: config lacks %s", strings.Join(missing, ", "))
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.DrainGrace <= 0 {
+		cfg.DrainGrace = DefaultDrainGrace
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = DefaultStopGrace
+	}
+	if cfg.RetryInterval <= 0 {
+		cfg.RetryInterval = DefaultRetryInterval
+	}
+	return &Supervisor{
+		cfg:          cfg,
+		clock:        cfg.Clock,
+		log:          cfg.Log.With("fleet_id", cfg.FleetID, "compute_name", cfg.ComputeName),
+		interval:     DefaultHeartbeatInterval,
+		readyTimeout: DefaultProcessReadyTimeout,
+		procs:        map[string]*proc{},
+		backoff:      map[string]*backoff{},
+		exits:        make(chan exit),
+		done:         make(chan struct{}),
+	}, nil
+}
+
+// Run registers the compute, then supervises until ctx is done, then
+// drains: it heartbeats with draining=true (the control plane pushes
+// TerminateProcess to every process), waits up to DrainGrace for the
+// processes to exit, kills the rest and deregisters the compute. It returns
+// nil after a clean drain, or an error when registration is refused.
+func (s *Supervisor) Run(ctx context.Context) error {
+	defer func() {
+		close(s.done)
+		s.wg.Wait()
+	}()
+	if err := s.registerWithRetry(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before registering: nothing to drain
+		}
+		return err
+	}
+	tokenTimer := s.clock.NewTimer(s.fetchToken(ctx))
+	defer tokenTimer.Stop()
+	s.heartbeat(ctx)
+	s.reconcile(ctx)
+	hb := s.clock.NewTimer(s.interval)
+	defer hb.Stop()
+	wake := s.clock.NewTimer(time.Hour)
+	defer wake.Stop()
+	s.armWake(wake)
+	s.emit(Event{Kind: EventHeartbeat})
+	s.flush()
+	for {
+		select {
+		case <-ctx.Done():
+			return s.drain(context.WithoutCancel(ctx), hb)
+		case <-hb.C():
+			s.heartbeat(ctx)
+			s.reconcile(ctx)
+			hb.Reset(s.interval)
+			s.emit(Event{Kind: EventHeartbeat})
+		case <-tokenTimer.C():
+			tokenTimer.Reset(s.fetchToken(ctx))
+		case ex := <-s.exits:
+			s.onExit(ex)
+			s.reconcile(ctx)
+		case <-wake.C():
+			s.reconcile(ctx)
+			s.emit(Event{Kind: EventTick})
+		}
+		s.armWake(wake)
+		s.flush()
+	}
+}
+
+// emit queues an event; flush delivers the queue once timers are re-armed.
+func (s *Supervisor) emit(e Event) { s.pending = append(s.pending, e) }
+
+func (s *Supervisor) flush() {
+	if s.cfg.OnEvent != nil {
+		for _, e := range s.pending {
+			s.cfg.OnEvent(e)
+		}
+	}
+	s.pending = s.pending[:0]
+}
+
+// sleep waits d on the clock, or until ctx is done (then false).
+func (s *Supervisor) sleep(ctx context.Context, d time.Duration) bool {
+	t := s.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C():
+		return true
+	}
+}
+
+func (s *Supervisor) registerWithRetry(ctx context.Context) error {
+	for {
+		err := s.register(ctx)
+		if err == nil {
+			return nil
+		}
+		if IsClientError(err) {
+			return fmt.Errorf("agent: register compute: %w", err)
+		}
+		s.log.Warn("cannot register the compute; retrying", "err", err, "retry_in", s.cfg.RetryInterval)
+		if !s.sleep(ctx, s.cfg.RetryInterval) {
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *Supervisor) register(ctx context.Context) error {
+	c, err := s.cfg.Control.RegisterCompute(ctx, RegisterComputeInput{
+		FleetID: s.cfg.FleetID, ComputeName: s.cfg.ComputeName, Location: s.cfg.Location,
+		IPAddress: s.cfg.IPAddress, DNSName: s.cfg.DNSName,
+	})
+	if err != nil {
+		return err
+	}
+	if c.GameLiftServiceSdkEndpoint == "" {
+		return errors.New("RegisterCompute: the answer has no GameLiftServiceSdkEndpoint")
+	}
+	s.endpoint = c.GameLiftServiceSdkEndpoint
+	s.log.Info("compute registered", "sdk_endpoint", s.endpoint, "status", c.ComputeStatus)
+	s.emit(Event{Kind: EventRegistered})
+	return nil
+}
+
+// fetchToken gets a new auth token and returns when to fetch the next one:
+// at three quarters of its lifetime, or after RetryInterval on failure.
+func (s *Supervisor) fetchToken(ctx context.Context) time.Duration {
+	t, err := s.cfg.Control.GetComputeAuthToken(ctx, s.cfg.FleetID, s.cfg.ComputeName)
+	if err != nil {
+		s.log.Warn("cannot get a compute auth token; retrying", "err", err, "retry_in", s.cfg.RetryInterval)
+		s.emit(Event{Kind: EventToken, Reason: err.Error()})
+		return s.cfg.RetryInterval
+	}
+	s.token = t
+	s.emit(Event{Kind: EventToken})
+	if t.ExpiresAt.IsZero() {
+		return time.Hour
+	}
+	life := t.ExpiresAt.Sub(s.clock.Now())
+	if life <= 4*time.Second {
+		s.log.Warn("the compute auth token expires at once; check the clocks", "expires_at", t.ExpiresAt)
+		return s.cfg.RetryInterval
+	}
+	return life * 3 / 4
+}
+
+// report lists the running processes for a heartbeat.
+func (s *Supervisor) report() HeartbeatRequest {
+	in := HeartbeatRequest{Draining: s.draining, Processes: []ProcessReport{}, Beacon: s.cfg.Beacon}
+	for _, p := range s.sortedProcs() {
+		in.Processes = append(in.Processes, ProcessReport{
+			ProcessID: p.id, PID: p.pid, LaunchPath: p.launchPath, Parameters: p.parameters,
+			StartedAt: p.startedAt.UTC().Format(time.RFC3339Nano),
+		})
+	}
+	return in
+}
+
+func (s *Supervisor) sortedProcs() []*proc {
+	ps := make([]*proc, 0, len(s.procs))
+	for _, p := range s.procs {
+		ps = append(ps, p)
+	}
+	slices.SortFunc(ps, func(a, b *proc) int {
+		if c := a.startedAt.Compare(b.startedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	return ps
+}
+
+// heartbeat reports to the control plane and applies its answer. A compute
+// the control plane does not know is registered again.
+func (s *Supervisor) heartbeat(ctx context.Context) {
+	resp, err := s.cfg.Control.Heartbeat(ctx, s.cfg.FleetID, s.cfg.ComputeName, s.report())
+	if IsNotFound(err) && !s.draining {
+		s.log.Warn("the control plane does not know this compute; registering again")
+		if err := s.register(ctx); err != nil {
+			s.log.Warn("cannot register the compute again", "err", err)
+			return
+		}
+		s.fetchToken(ctx)
+		resp, err = s.cfg.Control.Heartbeat(ctx, s.cfg.FleetID, s.cfg.ComputeName, s.report())
+	}
+	if err != nil {
+		s.log.Warn("heartbeat failed", "err", err)
+		return
+	}
+	s.apply(resp)
+}
+
+func (s *Supervisor) apply(resp *HeartbeatResponse) {
+	now := s.clock.Now()
+	if resp.HeartbeatIntervalSeconds > 0 {
+		s.interval = time.Duration(resp.HeartbeatIntervalSeconds) * time.Second
+	}
+	if resp.ProcessReadyTimeoutSeconds > 0 {
+		s.readyTimeout = time.Duration(resp.ProcessReadyTimeoutSeconds) * time.Second
+	}
+	rc := resp.RuntimeConfiguration
+	s.runtime = &rc
+	s.computeState = resp.ComputeStatus
+	status := make(map[string]string, len(resp.Processes))
+	for _, ps := range resp.Processes {
+		status[ps.ProcessID] = ps.Status
+	}
+	for _, p := range s.sortedProcs() {
+		st := status[p.id]
+		if st == "" {
+			st = StatusPending
+		}
+		if st != p.status {
+			p.status, p.statusSince = st, now
+		}
+		if p.stopping {
+			continue
+		}
+		switch {
+		case st == StatusPending && now.Sub(p.startedAt) >= s.readyTimeout:
+			s.stop(p, fmt.Sprintf("did not call ProcessReady within %v", s.readyTimeout))
+		case st == StatusTerminating && now.Sub(p.statusSince) >= TerminatingTimeout:
+			s.stop(p, fmt.Sprintf("still running %v after it was told to terminate", TerminatingTimeout))
+		case st == StatusTerminated && now.Sub(p.statusSince) >= s.cfg.StopGrace:
+			s.kill(p, fmt.Sprintf("still running %v after it ended", s.cfg.StopGrace))
+		}
+	}
+}
+
+// desired is the runtime configuration as process counts by launch key.
+func (s *Supervisor) desired() ([]ServerProcess, map[string]int) {
+	want := map[string]int{}
+	var lines []ServerProcess
+	if s.runtime == nil {
+		return nil, want
+	}
+	for _, sp := range s.runtime.ServerProcesses {
+		k := launchKey(sp.LaunchPath, sp.Parameters)
+		if _, seen := want[k]; !seen {
+			lines = append(lines, sp)
+		}
+		want[k] += int(max(sp.ConcurrentExecutions, 0))
+	}
+	return lines, want
+}
+
+func launchKey(path, params string) string { return path + "\x00" + params }
+
+// reconcile launches and stops processes to match the runtime
+// configuration, and kills stopping processes whose grace is over.
+func (s *Supervisor) reconcile(ctx context.Context) {
+	now := s.clock.Now()
+	for _, p := range s.sortedProcs() {
+		if p.stopping && !p.killed && !now.Before(p.killAt) {
+			s.kill(p, "did not exit after SIGTERM")
+		}
+	}
+	if s.draining || s.runtime == nil || s.computeState == StatusTerminating {
+		return
+	}
+	lines, want := s.desired()
+	live := map[string][]*proc{}
+	for _, p := range s.sortedProcs() {
+		if !p.stopping {
+			live[p.key] = append(live[p.key], p)
+		}
+	}
+	for key, ps := range live {
+		extra := len(ps) - want[key]
+		if extra <= 0 {
+			continue
+		}
+		// Stop processes without players first: those not ACTIVE, newest first.
+		slices.SortStableFunc(ps, func(a, b *proc) int {
+			if (a.status == StatusActive) != (b.status == StatusActive) {
+				if a.status == StatusActive {
+					return 1
+				}
+				return -1
+			}
+			return b.startedAt.Compare(a.startedAt)
+		})
+		for _, p := range ps[:extra] {
+			s.stop(p, "the runtime configuration no longer asks for it")
+		}
+	}
+	if s.token == nil {
+		return
+	}
+	for _, sp := range lines {
+		key := launchKey(sp.LaunchPath, sp.Parameters)
+		bo := s.backoff[key]
+		for n := len(live[key]); n < want[key]; n++ {
+			if bo != nil && now.Before(bo.next) {
+				break
+			}
+			if err := s.launch(ctx, sp, key); err != nil {
+				bo = s.failed(key, now)
+			}
+		}
+	}
+}
+
+// failed records a crash or failed launch of key and returns its backoff:
+// the first failure is retried at once, then after 1 s, 2 s, … up to a minute.
+func (s *Supervisor) failed(key string, now time.Time) *backoff {
+	bo := s.backoff[key]
+	if bo == nil {
+		bo = &backoff{}
+		s.backoff[key] = bo
+	}
+	bo.failures++
+	if bo.failures >= 2 {
+		bo.next = now.Add(min(time.Second<<min(bo.failures-2, 10), maxBackoff))
+	}
+	return bo
+}
+
+func (s *Supervisor) launch(ctx context.Context, sp ServerProcess, key string) error {
+	id := uuid.NewString()
+	args, err := SplitParameters(sp.Parameters)
+	if err != nil {
+		s.log.Error("cannot launch: bad parameters", "launch_path", sp.LaunchPath, "err", err)
+		s.emit(Event{Kind: EventLaunchFailed, ProcessID: id, Reason: err.Error()})
+		return err
+	}
+	h, err := s.cfg.Launcher.Launch(ctx, LaunchSpec{ProcessID: id, LaunchPath: sp.LaunchPath, Args: args, Env: s.processEnv(id)})
+	if err != nil {
+		s.log.Error("cannot launch a server process", "launch_path", sp.LaunchPath, "process_id", id, "err", err)
+		s.emit(Event{Kind: EventLaunchFailed, ProcessID: id, Reason: err.Error()})
+		return err
+	}
+	now := s.clock.Now()
+	p := &proc{id: id, key: key, launchPath: sp.LaunchPath, parameters: sp.Parameters, handle: h, pid: h.PID(), startedAt: now, status: StatusPending, statusSince: now}
+	s.procs[id] = p
+	s.wg.Go(func() {
+		err := h.Wait()
+		select {
+		case s.exits <- exit{p: p, err: err}:
+		case <-s.done:
+		}
+	})
+	s.log.Info("server process launched", "process_id", id, "pid", p.pid, "launch_path", sp.LaunchPath)
+	s.emit(Event{Kind: EventLaunched, ProcessID: id, PID: p.pid})
+	return nil
+}
+
+// processEnv is BaseEnv without MUSTER_* (the operator's credentials) and
+// GAMELIFT_* variables, plus what the server SDK reads.
+func (s *Supervisor) processEnv(processID string) []string {
+	env := make([]string, 0, len(s.cfg.BaseEnv)+5)
+	for _, kv := range s.cfg.BaseEnv {
+		if strings.HasPrefix(kv, "MUSTER_") || strings.HasPrefix(kv, "GAMELIFT_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"GAMELIFT_SDK_WEBSOCKET_URL="+s.endpoint,
+		"GAMELIFT_SDK_AUTH_TOKEN="+s.token.Token,
+		"GAMELIFT_SDK_PROCESS_ID="+processID,
+		"GAMELIFT_SDK_HOST_ID="+s.cfg.ComputeName,
+		"GAMELIFT_SDK_FLEET_ID="+s.cfg.FleetID,
+	)
+}
+
+// stop sends SIGTERM and arms the kill after StopGrace.
+func (s *Supervisor) stop(p *proc, reason string) {
+	p.stopping = true
+	p.killAt = s.clock.Now().Add(s.cfg.StopGrace)
+	s.log.Info("stopping a server process", "process_id", p.id, "pid", p.pid, "reason", reason)
+	if err := p.handle.Terminate(); err != nil {
+		s.log.Warn("cannot terminate a server process", "process_id", p.id, "err", err)
+	}
+	s.emit(Event{Kind: EventStopping, ProcessID: p.id, PID: p.pid, Reason: reason})
+}
+
+func (s *Supervisor) kill(p *proc, reason string) {
+	p.stopping, p.killed = true, true
+	s.log.Warn("killing a server process", "process_id", p.id, "pid", p.pid, "reason", reason)
+	if err := p.handle.Kill(); err != nil {
+		s.log.Warn("cannot kill a server process", "process_id", p.id, "err", err)
+	}
+	s.emit(Event{Kind: EventKilled, ProcessID: p.id, PID: p.pid, Reason: reason})
+}
+
+func (s *Supervisor) onExit(ex exit) {
+	p := ex.p
+	delete(s.procs, p.id)
+	now := s.clock.Now()
+	ran := now.Sub(p.startedAt)
+	reason := "exit status 0"
+	if ex.err != nil {
+		reason = ex.err.Error()
+	}
+	s.log.Info("server process exited", "process_id", p.id, "pid", p.pid, "ran", ran, "status", reason)
+	s.emit(Event{Kind: EventExited, ProcessID: p.id, PID: p.pid, Reason: reason})
+	if p.stopping || s.draining {
+		return
+	}
+	if ran < healthyRuntime {
+		s.failed(p.key, now)
+	} else {
+		delete(s.backoff, p.key)
+	}
+}
+
+// armWake sets wake to the next moment reconcile has something to do: a
+// kill deadline or the end of a launch backoff.
+func (s *Supervisor) armWake(wake clock.Timer) {
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, p := range s.procs {
+		if p.stopping && !p.killed {
+			consider(p.killAt)
+		}
+	}
+	_, want := s.desired()
+	for key, bo := range s.backoff {
+		if want[key] > 0 && bo.next.After(s.clock.Now()) {
+			consider(bo.next)
+		}
+	}
+	wake.Stop()
+	if !next.IsZero() {
+		wake.Reset(max(next.Sub(s.clock.Now()), 0))
+	}
+}

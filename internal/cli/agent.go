@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/musterhq/muster/beacon"
+	"github.com/musterhq/muster/internal/agent"
+)
+
+// AgentCommand is `muster agent`, the host agent.
+func AgentCommand() *Command {
+	return &Command{Name: "agent", Summary: "run the host agent: register this host as a compute and run the fleet's server processes", Run: runAgent}
+}
+
+const agentUsage = `muster agent --endpoint URL --fleet FLEET_ID --location LOCATION [flags]
+
+Registers this host as a compute of an ANYWHERE fleet and runs the fleet's
+runtime configuration on it. Credentials of an operator key come from
+MUSTER_ACCESS_KEY_ID and MUSTER_SECRET_ACCESS_KEY. SIGTERM or SIGINT drains:
+the processes are told to end, killed after --drain-grace, and the compute is
+deregistered.`
+
+func runAgent(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.String("config", "", "JSON config `file` whose keys are flag names (flag > env > file)")
+	var (
+		endpoint, fleet, location, computeName, ip, dns, region string
+		beaconListen, logDir, workDir, logFormat, logLevel      string
+		logMaxBytes                                             int64
+		logKeep                                                 int
+		drainGrace, stopGrace                                   time.Duration
+	)
+	fs.StringVar(&endpoint, "endpoint", "", "control plane `URL` (the address of muster serve), e.g. http://10.0.0.1:8080")
+	fs.StringVar(&fleet, "fleet", "", "`id` of the ANYWHERE fleet to join")
+	fs.StringVar(&location, "location", "", "custom `location` of this compute (e.g. custom-home)")
+	fs.StringVar(&computeName, "compute-name", "", "compute `name` (letters, digits, hyphens); default: the host name")
+	fs.StringVar(&ip, "ip-address", "", "`IP` address players connect to; default: the address this host uses to reach the endpoint")
+	fs.StringVar(&dns, "dns-name", "", "DNS `name` players connect to, instead of or besides the IP address")
+	fs.StringVar(&region, "region", agent.DefaultRegion, "SigV4 signing `region`")
+	fs.StringVar(&beaconListen, "beacon-listen", "0.0.0.0:7770", "UDP `address` of the latency beacon (docs/beacon-protocol.md); \"off\" disables it")
+	fs.StringVar(&logDir, "log-dir", "muster-agent/logs", "`directory` of the per-process log files (<processId>.log)")
+	fs.StringVar(&workDir, "work-dir", "muster-agent/work", "working `directory` of the server processes (must be writable)")
+	fs.Int64Var(&logMaxBytes, "log-max-bytes", agent.DefaultLogMaxBytes, "rotate a process's log file at this many `bytes`")
+	fs.IntVar(&logKeep, "log-keep", agent.DefaultLogKeep, "rotated log files kept per process")
+	fs.DurationVar(&drainGrace, "drain-grace", agent.DefaultDrainGrace, "on SIGTERM, how long processes have to end before they are killed")
+	fs.DurationVar(&stopGrace, "stop-grace", agent.DefaultStopGrace, "how long a process the agent stops has between SIGTERM and SIGKILL")
+	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	if ok, code := Parse(fs, env, agentUsage, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.Stderr, "muster agent: unexpected argument %q\n", fs.Arg(0))
+		return ExitUsage
+	}
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"--endpoint", endpoint}, {"--fleet", fleet}} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(env.Stderr, "muster agent: %s required\n", strings.Join(missing, " and ")+map[bool]string{true: " is", false: " are"}[len(missing) == 1])
+		return ExitUsage
+	}
+	log, err := (&commonFlags{logFormat: logFormat, logLevel: logLevel}).logger(env.Stderr)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, err)
+		return ExitUsage
+	}
+	getenv := env.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	client, err := agent.NewClient(agent.ClientConfig{
+		Endpoint: endpoint, Region: region,
+		AccessKeyID: getenv("MUSTER_ACCESS_KEY_ID"), SecretAccessKey: getenv("MUSTER_SECRET_ACCESS_KEY"),
+	})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "muster agent: %v\n", err)
+		return ExitUsage
+	}
+	if computeName == "" {
+		host, _ := os.Hostname()
+		computeName = sanitizeComputeName(host)
+	}
+	if ip == "" && dns == "" {
+		if ip, err = outboundIP(ctx, endpoint); err != nil {
+			fmt.Fprintf(env.Stderr, "muster agent: cannot tell this host's address (give --ip-address or --dns-name): %v\n", err)
+			return ExitUsage
+		}
+	}
+	log = log.With("fleet_id", fleet, "compute_name", computeName)
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var reported *agent.BeaconAddress
+	if beaconListen != "off" && beaconListen != "" {
+		b, err := beacon.Listen(ctx, beaconListen, log)
+		if err != nil {
+			log.Error("cannot start the latency beacon", "err", err)
+			return 1
+		}
+		reported = beaconAddress(b.Addr(), ip, dns)
+		log.Info("latency beacon listening", "addr", b.Addr().String(), "reported", fmt.Sprintf("%s:%d", reported.Domain, reported.Port))
+		wg.Go(func() {
+			if err := b.Serve(ctx); err != nil {
+				log.Error("latency beacon stopped", "err", err)
+			}
+		})
+	}
+	sup, err := agent.New(agent.Config{
+		FleetID: fleet, ComputeName: computeName, Location: location, IPAddress: ip, DNSName: dns,
+		Control:    client,
+		Launcher:   agent.ExecLauncher{LogDir: logDir, WorkDir: workDir, LogMaxBytes: logMaxBytes, LogKeep: logKeep},
+		Log:        log,
+		BaseEnv:    os.Environ(),
+		Beacon:     reported,
+		DrainGrace: drainGrace,
+		StopGrace:  stopGrace,
+	})
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	log.Info("agent starting", "endpoint", endpoint, "location", location, "ip_address", ip, "dns_name", dns)
+	if err := sup.Run(ctx); err != nil {
+		log.Error("agent stopped with an error", "err", err)
+		return 1
+	}
+	log.Info("agent stopped")
+	return 0
+}
+
+// sanitizeComputeName makes a host name a valid compute name (the server
+// SDK accepts only letters, digits and hyphens in a host id).
+func sanitizeComputeName(host string) string {
+	host, _, _ = strings.Cut(host, ".")
+	var b strings.Builder
+	for _, r := range host {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	name := strings.Trim(b.String(), "-")
+	if name == "" {
+		return "compute"
+	}
+	return name
+}
+
+// outboundIP is the local address the host uses to reach the endpoint.
+func outboundIP(ctx context.Context, endpoint string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", err
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[bool]string{true: "443", false: "80"}[u.Scheme == "https"]
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "udp", net.JoinHostPort(u.Hostname(), port)) // sends nothing
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).IP.String(), nil
+}
+
+// beaconAddress is what the heartbeat reports for a beacon bound to addr:
+// its own host, or the compute's address when it listens on all interfaces.
+func beaconAddress(addr net.Addr, ip, dns string) *agent.BeaconAddress {
+	host, portStr, _ := net.SplitHostPort(addr.String())
+	port, _ := strconv.Atoi(portStr)
+	if a := net.ParseIP(host); a == nil || a.IsUnspecified() {
+		host = dns
+		if host == "" {
+			host = ip
+		}
+	}
+	return &agent.BeaconAddress{Domain: host, Port: port}
+}

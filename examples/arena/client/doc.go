@@ -1,0 +1,9 @@
+// Command client is a terminal client for the arena example game server.
+//
+//	go run ./examples/arena/client IP PORT PLAYER_SESSION_ID
+//
+// IP, PORT and PLAYER_SESSION_ID come from CreatePlayerSession (or a
+// matchmaking ticket's connection info). Type w, a, s, d (or n, e, s, w as
+// MOVE N/E/S/W) and Enter to move, "say <text>" to chat, "quit" to leave.
+// The board is redrawn after every change; you are the "@".
+package main

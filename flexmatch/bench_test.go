@@ -82,7 +82,7 @@ func newSteady(b *testing.B, body string, ringSize int, width float64) *steady {
 	return &steady{e: flexmatch.NewEngine(rs, flexmatch.Options{}), ring: newRing(ringSize, width, 42), now: epoch}
 }
 
-func (s *steady) cycle(b *testing.B, perCycle int, timed bool) {
+func (s *steady) cycle(b testing.TB, perCycle int, timed bool) {
 	s.now = s.now.Add(time.Second)
 	for s.head < len(s.added) && s.now.Sub(s.start[s.head]) > 60*time.Second {
 		_ = s.e.Remove(s.added[s.head]) // matched tickets are already gone

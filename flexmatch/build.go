@@ -12,6 +12,7 @@ func (e *Engine) setLevel(now int64) {
 	c := &e.c
 	if len(c.members) == 0 {
 		c.level, c.params = 0, e.rs.levels[0]
+		e.sizes(c.params)
 		return
 	}
 	ref := c.members[0].start
@@ -24,12 +25,16 @@ func (e *Engine) setLevel(now int64) {
 	}
 	c.level = e.rs.level(float64(now-ref) / 1e9)
 	c.params = e.rs.levels[c.level]
-	e.sizes(c.params)
+	if e.sized != c.level {
+		e.sizes(c.params)
+		e.sized = c.level
+	}
 }
 
 // sizes fills slotMin and slotMax for the given parameters, taking
 // AdditionalPlayerCount slots from the last team first.
 func (e *Engine) sizes(params []float64) {
+	e.sized = -1
 	for i, s := range e.rs.slots {
 		d := e.rs.defs[s.def]
 		e.slotMin[i] = int(params[d.pMin])
@@ -170,12 +175,28 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 	i, retried := 0, false
 	for round := 0; ; round++ {
 		placed := false
+		// A candidate refused by a window rule (a spread rule or numeric
+		// batchDistance on the key) proves that every candidate further out
+		// on its side is refused too: the match's key range only grows, and
+		// a newer candidate only tightens the step.
+		lstop, rstop := math.Inf(-1), math.Inf(1)
 		for ; i < len(e.cands) && !e.full(); i++ {
-			if !e.place(e.cands[i], now) {
-				e.block()
-				rej = append(rej, e.cands[i])
-			} else {
+			t := e.cands[i]
+			if t.key <= lstop || t.key >= rstop {
+				continue
+			}
+			if e.place(t, now) {
 				placed = true
+				continue
+			}
+			e.block()
+			rej = append(rej, t)
+			if fr := e.chk.fail.rule; fr >= 0 && e.windowRule[fr] && t.start <= a.start {
+				if t.key < a.key {
+					lstop = max(lstop, t.key)
+				} else if t.key > a.key {
+					rstop = min(rstop, t.key)
+				}
 			}
 		}
 		if !retried && placed && !e.full() && len(rej) > 0 {
@@ -238,19 +259,24 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 		}
 	}
 	window := e.window(a, now)
+	newest := !e.rs.algo.expansionOldest && !e.chk.explain && !a.backfill
 	lt, rt := l.next(), r.next()
 	for len(e.cands) < e.opt.BatchSize && (lt != nil || rt != nil) {
-		var t *wticket
+		var x *entry
 		if rt == nil || lt != nil && key-lt.key <= rt.key-key {
-			t, lt = lt, l.next()
+			x, lt = lt, l.next()
 		} else {
-			t, rt = rt, r.next()
+			x, rt = rt, r.next()
 		}
-		if math.Abs(t.key-key) > window {
+		if math.Abs(x.key-key) > window {
 			// Candidates come nearest first: both sides are out of reach.
 			break
 		}
-		if t.used || t == a || t.reach.and(a.reach).empty() || !e.fresh(a, t) {
+		if newest && (x.start > a.start || x.start == a.start && x.seq > a.seq) && x.start <= e.prevNow {
+			continue // examined when it last arrived or changed step (see fresh)
+		}
+		t := x.t
+		if t.used || t == a || t.reach.and(a.reach).empty() || !newest && !e.fresh(a, t) {
 			continue
 		}
 		e.cands = append(e.cands, t)
@@ -261,10 +287,11 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 // fresh reports whether a potential match of anchor a with candidate t can
 // have changed since it was last examined (reference §4.3 clocks). Under
 // "newest" a match's step is set by its newest ticket, and every match whose
-// newest ticket is t was examined when t last arrived or changed step; so an
-// anchor skips newer tickets that are not themselves new or woken this cycle.
-// Under "oldest" a woken anchor skips older tickets in the same way. Explain
-// and Backfill look at every candidate.
+// newest ticket is t was examined when t last arrived or changed step, or
+// will be when t anchors later in this cycle; so an anchor skips newer
+// tickets that started before the previous cycle (gather applies this from
+// the index entry alone). Under "oldest" a woken anchor skips older tickets
+// that are not dirty. Explain and Backfill look at every candidate.
 func (e *Engine) fresh(a, t *wticket) bool {
 	if e.chk.explain || a.backfill || t.dirty {
 		return true

@@ -108,6 +108,8 @@ type Engine struct {
 	cands    []*wticket
 	rejected []*wticket
 	spare    []*wticket // the previous cycle's dirty list, reused
+	prevNow  int64      // time of the previous cycle
+	sized    int        // level slotMin/slotMax were computed for, or -1
 	order2   []*wticket
 	blocked  []int // failures per rule
 	sortKeys []sortKey
@@ -115,13 +117,14 @@ type Engine struct {
 	slotMin  []int
 	slotMax  []int
 
-	keyAttr  int   // -1: key is ticket age
-	windows  []int // parameters bounding |key − anchor key| (batchDistance, spread rules)
-	latRules []int
-	loosest  []float64
-	teamMax  int
-	stats    Stats
-	slab     slab
+	keyAttr    int    // -1: key is ticket age
+	windows    []int  // parameters bounding |key − anchor key| (batchDistance, spread rules)
+	windowRule []bool // per rule: it is one of the window rules
+	latRules   []int
+	loosest    []float64
+	teamMax    int
+	stats      Stats
+	slab       slab
 }
 
 // Stats counts engine work since it was created.
@@ -145,6 +148,7 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 	}
 	e := &Engine{rs: rs, opt: opt, tickets: map[string]*wticket{}, parts: map[string]*partition{}, locs: map[string]int{}, keyAttr: -1}
 	e.chk.rs = rs
+	e.sized = -1
 	defer func() { e.chk.keyAttr = e.keyAttr }()
 	e.blocked = make([]int, len(rs.rules))
 	e.loosest = make([]float64, len(rs.params))
@@ -195,13 +199,13 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 			}
 		}
 	}
+	e.windowRule = make([]bool, len(rs.rules))
 	if e.keyAttr >= 0 {
-		for _, r := range rs.rules {
-			if r.kind == rkBatchDistance && !r.strAttr && r.attr == e.keyAttr && r.agg == aggAvg {
+		for ri, r := range rs.rules {
+			if r.kind == rkBatchDistance && !r.strAttr && r.attr == e.keyAttr && r.agg == aggAvg ||
+				r.spread >= 0 && r.spread == e.keyAttr {
 				e.windows = append(e.windows, r.pHi)
-			}
-			if r.spread >= 0 && r.spread == e.keyAttr {
-				e.windows = append(e.windows, r.pHi)
+				e.windowRule[ri] = true
 			}
 		}
 	}
@@ -680,5 +684,6 @@ func (e *Engine) Cycle(now time.Time) []Match {
 	}
 	clear(dirty)
 	e.spare = dirty[:0]
+	e.prevNow = n
 	return out
 }

@@ -5,13 +5,24 @@ import "sort"
 const chunkMax = 256
 
 // index keeps tickets ordered by (key, seq) in chunks so that insertion and
-// removal cost O(log n + chunk size) and neighbours are cheap to walk.
+// removal cost O(log n + chunk size) and neighbours are cheap to walk. Each
+// entry carries the ticket's key and start time inline, so scans and
+// searches read contiguous memory instead of chasing ticket pointers.
 type index struct {
-	chunks [][]*wticket
+	chunks [][]entry
 	n      int
 }
 
-func less(a, b *wticket) bool {
+type entry struct {
+	key   float64
+	start int64
+	seq   uint64
+	t     *wticket
+}
+
+func entryOf(t *wticket) entry { return entry{key: t.key, start: t.start, seq: t.seq, t: t} }
+
+func less(a, b entry) bool {
 	if a.key != b.key {
 		return a.key < b.key
 	}
@@ -19,7 +30,7 @@ func less(a, b *wticket) bool {
 }
 
 // find returns the chunk that holds t or where it belongs.
-func (x *index) find(t *wticket) int {
+func (x *index) find(t entry) int {
 	i := sort.Search(len(x.chunks), func(i int) bool {
 		c := x.chunks[i]
 		return !less(c[len(c)-1], t)
@@ -30,10 +41,11 @@ func (x *index) find(t *wticket) int {
 	return i
 }
 
-func (x *index) insert(t *wticket) {
+func (x *index) insert(wt *wticket) {
 	x.n++
+	t := entryOf(wt)
 	if len(x.chunks) == 0 {
-		c := make([]*wticket, 1, 16)
+		c := make([]entry, 1, 16)
 		c[0] = t
 		x.chunks = append(x.chunks, c)
 		return
@@ -41,12 +53,12 @@ func (x *index) insert(t *wticket) {
 	ci := x.find(t)
 	c := x.chunks[ci]
 	j := sort.Search(len(c), func(j int) bool { return !less(c[j], t) })
-	c = append(c, nil)
+	c = append(c, entry{})
 	copy(c[j+1:], c[j:])
 	c[j] = t
 	if len(c) > chunkMax {
 		h := len(c) / 2
-		right := make([]*wticket, len(c)-h, chunkMax+1)
+		right := make([]entry, len(c)-h, chunkMax+1)
 		copy(right, c[h:])
 		clear(c[h:])
 		c = c[:h]
@@ -58,14 +70,15 @@ func (x *index) insert(t *wticket) {
 }
 
 // locate returns the position of t, or ok=false if it is not indexed.
-func (x *index) locate(t *wticket) (ci, j int, ok bool) {
+func (x *index) locate(wt *wticket) (ci, j int, ok bool) {
 	if len(x.chunks) == 0 {
 		return 0, 0, false
 	}
+	t := entryOf(wt)
 	ci = x.find(t)
 	c := x.chunks[ci]
 	j = sort.Search(len(c), func(j int) bool { return !less(c[j], t) })
-	return ci, j, j < len(c) && c[j] == t
+	return ci, j, j < len(c) && c[j].t == wt
 }
 
 func (x *index) remove(t *wticket) bool {
@@ -76,7 +89,7 @@ func (x *index) remove(t *wticket) bool {
 	x.n--
 	c := x.chunks[ci]
 	copy(c[j:], c[j+1:])
-	c[len(c)-1] = nil
+	c[len(c)-1] = entry{}
 	c = c[:len(c)-1]
 	if len(c) == 0 {
 		x.chunks = append(x.chunks[:ci], x.chunks[ci+1:]...)
@@ -94,7 +107,7 @@ type cursor struct {
 	done  bool
 }
 
-func (c *cursor) next() *wticket {
+func (c *cursor) next() *entry {
 	for !c.done {
 		if c.ci < 0 || c.ci >= len(c.x.chunks) {
 			c.done = true
@@ -113,7 +126,7 @@ func (c *cursor) next() *wticket {
 			c.j = 0
 			continue
 		}
-		t := ch[c.j]
+		t := &ch[c.j]
 		c.j += c.dir
 		return t
 	}
@@ -129,7 +142,7 @@ func (x *index) around(t *wticket) (left, right cursor) {
 
 // aroundKey returns cursors walking left and right of a key.
 func (x *index) aroundKey(key float64) (left, right cursor) {
-	probe := &wticket{key: key}
+	probe := entry{key: key}
 	if len(x.chunks) == 0 {
 		return cursor{x: x, done: true}, cursor{x: x, done: true}
 	}
@@ -143,7 +156,7 @@ func (x *index) aroundKey(key float64) (left, right cursor) {
 func (x *index) each(f func(*wticket)) {
 	for _, c := range x.chunks {
 		for _, t := range c {
-			f(t)
+			f(t.t)
 		}
 	}
 }

@@ -121,7 +121,7 @@ func (s *steady) report(b *testing.B) {
 // tickets per cycle. Skills are spread wide enough that the pool settles near
 // 50,000 waiting tickets.
 func BenchmarkFiveOnFive(b *testing.B) {
-	s := newSteady(b, benchFiveOnFive, 400_000, 120_000)
+	s := newSteady(b, benchFiveOnFive, 400_000, 100000)
 	for range 60 {
 		s.cycle(b, 2000, false)
 	}
@@ -170,7 +170,7 @@ func BenchmarkMemoryPerTicket(b *testing.B) {
 // BenchmarkHotPath is target (d): allocations per ticket while adding
 // tickets and running cycles (b.N counts tickets).
 func BenchmarkHotPath(b *testing.B) {
-	s := newSteady(b, benchFiveOnFive, 400_000, 120_000)
+	s := newSteady(b, benchFiveOnFive, 400_000, 100000)
 	for range 60 {
 		s.cycle(b, 2000, false)
 	}

@@ -220,7 +220,8 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 
 // enough reports whether the anchor and its candidates hold enough players
 // for the team minimums at the loosest step a match with the anchor can
-// reach.
+// reach. With window rules it also requires that many players within one
+// key range of the window's width around the anchor.
 func (e *Engine) enough(a *wticket, now int64) bool {
 	lv := e.rs.levels[len(e.rs.levels)-1]
 	if !e.rs.algo.expansionOldest {
@@ -233,11 +234,43 @@ func (e *Engine) enough(a *wticket, now int64) bool {
 	}
 	have := len(a.players)
 	for _, t := range e.cands {
-		if have += len(t.players); have >= need {
+		have += len(t.players)
+	}
+	if have < need {
+		return false
+	}
+	w := e.window(a, now)
+	if math.IsInf(w, 1) {
+		return true
+	}
+	ks := e.keyBuf[:0]
+	for _, t := range e.cands {
+		ks = append(ks, keyCount{t.key, len(t.players)})
+	}
+	ks = append(ks, keyCount{a.key, len(a.players)})
+	slices.SortFunc(ks, func(x, y keyCount) int { return cmp.Compare(x.key, y.key) })
+	e.keyBuf = ks
+	// Slide a window [ks[i].key, ks[i].key+w] that contains the anchor.
+	sum, j := 0, 0
+	for i := range ks {
+		if ks[i].key > a.key {
+			break
+		}
+		for j < len(ks) && ks[j].key-ks[i].key <= w {
+			sum += ks[j].n
+			j++
+		}
+		if ks[j-1].key >= a.key && sum >= need {
 			return true
 		}
+		sum -= ks[i].n
 	}
-	return have >= need
+	return false
+}
+
+type keyCount struct {
+	key float64
+	n   int
 }
 
 // block counts the checker's last failure against its rule.
@@ -252,8 +285,8 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 	e.cands = e.cands[:0]
 	var l, r cursor
 	if a != nil && a.part.idx.n > 0 {
-		if _, _, ok := a.part.idx.locate(a); ok {
-			l, r = a.part.idx.around(a)
+		if ci, j, ok := a.part.idx.locate(a); ok {
+			l, r = a.part.idx.at(ci, j)
 		} else {
 			l, r = a.part.idx.aroundKey(key)
 		}
@@ -275,8 +308,11 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 		if newest && (x.start > a.start || x.start == a.start && x.seq > a.seq) && x.start <= e.prevNow {
 			continue // examined when it last arrived or changed step (see fresh)
 		}
+		if x.t == a || x.reach.and(a.reach).empty() {
+			continue
+		}
 		t := x.t
-		if t.used || t == a || t.reach.and(a.reach).empty() || !newest && !e.fresh(a, t) {
+		if t.used || !newest && !e.fresh(a, t) {
 			continue
 		}
 		e.cands = append(e.cands, t)

@@ -120,6 +120,7 @@ type Engine struct {
 	keyAttr    int    // -1: key is ticket age
 	windows    []int  // parameters bounding |key − anchor key| (batchDistance, spread rules)
 	windowRule []bool // per rule: it is one of the window rules
+	keyBuf     []keyCount
 	latRules   []int
 	loosest    []float64
 	teamMax    int

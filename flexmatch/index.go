@@ -1,7 +1,5 @@
 package flexmatch
 
-import "sort"
-
 const chunkMax = 256
 
 // index keeps tickets ordered by (key, seq) in chunks so that insertion and
@@ -17,12 +15,15 @@ type entry struct {
 	key   float64
 	start int64
 	seq   uint64
+	reach bits
 	t     *wticket
 }
 
-func entryOf(t *wticket) entry { return entry{key: t.key, start: t.start, seq: t.seq, t: t} }
+func entryOf(t *wticket) entry {
+	return entry{key: t.key, start: t.start, seq: t.seq, reach: t.reach, t: t}
+}
 
-func less(a, b entry) bool {
+func less(a, b *entry) bool {
 	if a.key != b.key {
 		return a.key < b.key
 	}
@@ -31,14 +32,34 @@ func less(a, b entry) bool {
 
 // find returns the chunk that holds t or where it belongs.
 func (x *index) find(t entry) int {
-	i := sort.Search(len(x.chunks), func(i int) bool {
-		c := x.chunks[i]
-		return !less(c[len(c)-1], t)
-	})
-	if i == len(x.chunks) && i > 0 {
-		i--
+	lo, hi := 0, len(x.chunks)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		c := x.chunks[m]
+		if less(&c[len(c)-1], &t) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
 	}
-	return i
+	if lo == len(x.chunks) && lo > 0 {
+		lo--
+	}
+	return lo
+}
+
+// pos returns the first position in c not less than t.
+func pos(c []entry, t entry) int {
+	lo, hi := 0, len(c)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if less(&c[m], &t) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 func (x *index) insert(wt *wticket) {
@@ -52,7 +73,7 @@ func (x *index) insert(wt *wticket) {
 	}
 	ci := x.find(t)
 	c := x.chunks[ci]
-	j := sort.Search(len(c), func(j int) bool { return !less(c[j], t) })
+	j := pos(c, t)
 	c = append(c, entry{})
 	copy(c[j+1:], c[j:])
 	c[j] = t
@@ -77,7 +98,7 @@ func (x *index) locate(wt *wticket) (ci, j int, ok bool) {
 	t := entryOf(wt)
 	ci = x.find(t)
 	c := x.chunks[ci]
-	j = sort.Search(len(c), func(j int) bool { return !less(c[j], t) })
+	j = pos(c, t)
 	return ci, j, j < len(c) && c[j].t == wt
 }
 
@@ -133,10 +154,9 @@ func (c *cursor) next() *entry {
 	return nil
 }
 
-// around returns cursors walking left and right of t (t excluded). t must be
-// indexed.
-func (x *index) around(t *wticket) (left, right cursor) {
-	ci, j, _ := x.locate(t)
+// at returns cursors walking left and right of position (ci, j), which is
+// excluded.
+func (x *index) at(ci, j int) (left, right cursor) {
 	return cursor{x: x, ci: ci, j: j - 1, dir: -1}, cursor{x: x, ci: ci, j: j + 1, dir: 1}
 }
 
@@ -148,7 +168,7 @@ func (x *index) aroundKey(key float64) (left, right cursor) {
 	}
 	ci := x.find(probe)
 	c := x.chunks[ci]
-	j := sort.Search(len(c), func(j int) bool { return !less(c[j], probe) })
+	j := pos(c, probe)
 	return cursor{x: x, ci: ci, j: j - 1, dir: -1}, cursor{x: x, ci: ci, j: j, dir: 1}
 }
 

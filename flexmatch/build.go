@@ -15,8 +15,12 @@ func (e *Engine) setLevel(now int64) {
 		e.sizes(c.params)
 		return
 	}
-	ref := c.members[0].start
-	for _, t := range c.members[1:] {
+	ref := c.newest
+	if e.rs.algo.expansionOldest {
+		ref = c.oldest
+	}
+	// Members appended without push (trials) are not in the bounds yet.
+	for _, t := range c.members[len(c.slots):] {
 		if e.rs.algo.expansionOldest {
 			ref = min(ref, t.start)
 		} else {

@@ -26,13 +26,17 @@ type cand struct {
 	locs     bits    // locations acceptable to every ticket (latency rules)
 	backfill int     // number of leading members that are backfill players
 	klo, khi float64 // smallest and largest key among the members
+	newest   int64   // latest start among the members
+	oldest   int64   // earliest start among the members
 }
 
-// keys recomputes the key range after a removal.
+// keys recomputes the key range and start bounds after a removal.
 func (c *cand) keys() {
 	c.klo, c.khi = math.Inf(1), math.Inf(-1)
+	c.newest, c.oldest = math.MinInt64, math.MaxInt64
 	for _, t := range c.members {
 		c.klo, c.khi = min(c.klo, t.key), max(c.khi, t.key)
+		c.newest, c.oldest = max(c.newest, t.start), min(c.oldest, t.start)
 	}
 }
 
@@ -51,6 +55,7 @@ func (c *cand) reset(nslots int) {
 	}
 	c.backfill = 0
 	c.klo, c.khi = math.Inf(1), math.Inf(-1)
+	c.newest, c.oldest = math.MinInt64, math.MaxInt64
 }
 
 func (c *cand) push(t *wticket, s int) {
@@ -61,6 +66,7 @@ func (c *cand) push(t *wticket, s int) {
 		c.teams[s] = append(c.teams[s], member{t, p})
 	}
 	c.klo, c.khi = min(c.klo, t.key), max(c.khi, t.key)
+	c.newest, c.oldest = max(c.newest, t.start), min(c.oldest, t.start)
 }
 
 // pop removes the last pushed member.
@@ -70,7 +76,7 @@ func (c *cand) pop() {
 	c.members, c.slots = c.members[:n], c.slots[:n]
 	c.counts[s] -= len(t.players)
 	c.teams[s] = c.teams[s][:len(c.teams[s])-len(t.players)]
-	if t.key <= c.klo || t.key >= c.khi {
+	if t.key <= c.klo || t.key >= c.khi || t.start >= c.newest || t.start <= c.oldest {
 		c.keys()
 	}
 }

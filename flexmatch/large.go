@@ -2,6 +2,7 @@ package flexmatch
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -58,13 +59,106 @@ func (e *Engine) anchorLocations(a *wticket) []int {
 
 const now0 = 0
 
+// largeState tracks, for the potential large match, each numeric
+// batchDistance rule's value range and each latency rule's common eligible
+// locations at the current step, so a candidate is checked in O(rules).
+type largeState struct {
+	lo, hi []float64
+	masks  []bits
+}
+
+func (e *Engine) batchValue(t *wticket, r *rule) float64 {
+	if r.attr == e.keyAttr && r.agg == aggAvg {
+		return t.key
+	}
+	return partyNum(t, r.attr, r.agg)
+}
+
+// largeReset recomputes the state from the members at parameters lv.
+func (e *Engine) largeReset(st *largeState, lv []float64) {
+	st.lo, st.hi = st.lo[:0], st.hi[:0]
+	for _, r := range e.rs.rules {
+		if r.kind == rkBatchDistance && !r.strAttr {
+			st.lo, st.hi = append(st.lo, math.Inf(1)), append(st.hi, math.Inf(-1))
+		}
+	}
+	st.masks = st.masks[:0]
+	for range e.latRules {
+		st.masks = append(st.masks, allBits())
+	}
+	for _, t := range e.c.members {
+		e.largeAdd(st, t, lv)
+	}
+}
+
+// largeFits reports whether t can join at parameters lv, near location loc.
+func (e *Engine) largeFits(st *largeState, t *wticket, lv []float64, loc int) bool {
+	bi := 0
+	for _, r := range e.rs.rules {
+		if r.kind != rkBatchDistance || r.strAttr {
+			continue
+		}
+		v := e.batchValue(t, r)
+		if max(st.hi[bi], v)-min(st.lo[bi], v) > lv[r.pHi] {
+			e.chk.fail.rule = e.rs.ruleIndex[r.name]
+			return false
+		}
+		bi++
+	}
+	for li, ri := range e.latRules {
+		m := st.masks[li].and(t.eligible(li, lv[e.rs.rules[ri].pMaxLat]))
+		if m.empty() || loc >= 0 && !m.has(loc) {
+			e.chk.fail.rule = ri
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Engine) largeAdd(st *largeState, t *wticket, lv []float64) {
+	bi := 0
+	for _, r := range e.rs.rules {
+		if r.kind != rkBatchDistance || r.strAttr {
+			continue
+		}
+		v := e.batchValue(t, r)
+		st.lo[bi], st.hi[bi] = min(st.lo[bi], v), max(st.hi[bi], v)
+		bi++
+	}
+	for li, ri := range e.latRules {
+		st.masks[li] = st.masks[li].and(t.eligible(li, lv[e.rs.rules[ri].pMaxLat]))
+	}
+}
+
+// largeOK rechecks every member at parameters lv.
+func (e *Engine) largeOK(st *largeState, lv []float64, loc int) bool {
+	e.largeReset(st, lv)
+	bi := 0
+	for _, r := range e.rs.rules {
+		if r.kind != rkBatchDistance || r.strAttr {
+			continue
+		}
+		if st.hi[bi]-st.lo[bi] > lv[r.pHi] {
+			return false
+		}
+		bi++
+	}
+	for li := range e.latRules {
+		if st.masks[li].empty() || loc >= 0 && !st.masks[li].has(loc) {
+			return false
+		}
+	}
+	return true
+}
+
 func (e *Engine) buildLarge(a *wticket, loc int, now int64) bool {
 	c := &e.c
 	c.reset(len(e.rs.slots))
 	e.gather(a, a.key, now)
 	c.push(a, 0)
 	e.setLevel(now)
-	if !e.chk.check(c, false) {
+	st := &e.large
+	if !e.largeOK(st, c.params, loc) {
 		return false
 	}
 	total := func() (lo, hi int) {
@@ -74,6 +168,17 @@ func (e *Engine) buildLarge(a *wticket, loc int, now int64) bool {
 		}
 		return
 	}
+	// Give up early when the location cannot hold enough players.
+	lo, _ := total()
+	avail := len(a.players)
+	for _, t := range e.cands {
+		if loc < 0 || t.reach.has(loc) {
+			avail += len(t.players)
+		}
+	}
+	if avail < lo && !e.rs.algo.expansionOldest {
+		return false // under "newest" the anchor's own step is the loosest
+	}
 	for _, t := range e.cands {
 		if loc >= 0 && !t.reach.has(loc) {
 			continue
@@ -82,38 +187,89 @@ func (e *Engine) buildLarge(a *wticket, loc int, now int64) bool {
 		if c.counts[0]+len(t.players) > hi {
 			continue
 		}
-		c.push(t, 0)
-		e.setLevel(now)
-		_, hi = total()
 		e.stats.Evaluations++
-		if c.counts[0] > hi || !e.chk.check(c, false) || loc >= 0 && !c.locs.has(loc) {
-			c.pop()
-			e.setLevel(now)
-			continue
+		level := c.level
+		c.members = append(c.members, t)
+		e.setLevel(now)
+		c.members = c.members[:len(c.members)-1]
+		if c.level == level {
+			if !e.largeFits(st, t, c.params, loc) {
+				e.block()
+				continue
+			}
+			c.push(t, 0)
+			e.largeAdd(st, t, c.params)
+		} else {
+			c.push(t, 0)
+			if _, hi := total(); c.counts[0] > hi || !e.largeOK(st, c.params, loc) {
+				c.pop()
+				e.setLevel(now)
+				e.largeReset(st, c.params)
+				continue
+			}
 		}
-		if c.counts[0] == hi {
+		if _, hi := total(); c.counts[0] == hi {
 			break
 		}
 	}
-	for len(c.members) > 0 {
-		e.setLevel(now)
-		lo, _ := total()
-		if c.counts[0] >= lo && e.chk.check(c, true) && e.assignLarge() {
-			return true
-		}
-		// Drop the newest ticket: the rest may have reached a later step.
-		newest := 0
-		for i, t := range c.members {
-			if t.start > c.members[newest].start || t.start == c.members[newest].start && t.seq > c.members[newest].seq {
-				newest = i
-			}
-		}
-		if newest == 0 && len(c.members) == 1 {
-			return false
-		}
-		c.removeAt(newest)
+	if !e.trimLarge(now) {
+		return false
 	}
-	return false
+	e.setLevel(now)
+	return e.chk.check(c, true) && e.assignLarge()
+}
+
+// trimLarge drops the fewest newest tickets so that the rest reach a step
+// whose team minimums they meet (reference §10 E6), in one pass.
+func (e *Engine) trimLarge(now int64) bool {
+	c := &e.c
+	order := e.order2[:0]
+	order = append(order, c.members...)
+	slices.SortFunc(order, func(x, y *wticket) int {
+		if x.start != y.start {
+			return cmp.Compare(y.start, x.start)
+		}
+		return cmp.Compare(y.seq, x.seq)
+	})
+	players := c.counts[0]
+	k := 0
+	for ; k < len(order); k++ {
+		// The set without the k newest tickets: its clock is order[k]
+		// under "newest", and unchanged under "oldest".
+		ref := order[k].start
+		if e.rs.algo.expansionOldest {
+			ref = order[len(order)-1].start
+		}
+		e.sizes(e.rs.levels[e.rs.level(float64(now-ref)/1e9)])
+		lo := 0
+		for _, n := range e.slotMin {
+			lo += n
+		}
+		if players >= lo {
+			break
+		}
+		players -= len(order[k].players)
+	}
+	e.sized = -1
+	if k == len(order) {
+		clear(order)
+		e.order2 = order[:0]
+		return false
+	}
+	if k > 0 {
+		drop := map[*wticket]bool{}
+		for _, t := range order[:k] {
+			drop[t] = true
+		}
+		keep := slices.DeleteFunc(slices.Clone(c.members), func(t *wticket) bool { return drop[t] })
+		c.reset(len(e.rs.slots))
+		for _, t := range keep {
+			c.push(t, 0)
+		}
+	}
+	clear(order)
+	e.order2 = order[:0]
+	return true
 }
 
 // assignLarge spreads the potential match's tickets over the teams.

@@ -31,6 +31,9 @@ const (
 	maxBackoff     = time.Minute
 	// exitWaitAfterKill bounds the wait for killed processes during a drain.
 	exitWaitAfterKill = 10 * time.Second
+	// promptHeartbeat is how soon after a process exits the control plane
+	// hears of it (and of its replacement), instead of a full interval.
+	promptHeartbeat = time.Second
 )
 
 // ControlPlane is what the Supervisor needs of the control plane; *Client
@@ -219,6 +222,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	s.reconcile(ctx)
 	hb := s.clock.NewTimer(s.interval)
 	defer hb.Stop()
+	nextHeartbeat := s.clock.Now().Add(s.interval)
 	wake := s.clock.NewTimer(time.Hour)
 	defer wake.Stop()
 	s.armWake(wake)
@@ -232,12 +236,17 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			s.heartbeat(ctx)
 			s.reconcile(ctx)
 			hb.Reset(s.interval)
+			nextHeartbeat = s.clock.Now().Add(s.interval)
 			s.emit(Event{Kind: EventHeartbeat})
 		case <-tokenTimer.C():
 			tokenTimer.Reset(s.fetchToken(ctx))
 		case ex := <-s.exits:
 			s.onExit(ex)
 			s.reconcile(ctx)
+			if soon := s.clock.Now().Add(promptHeartbeat); nextHeartbeat.After(soon) {
+				hb.Reset(promptHeartbeat)
+				nextHeartbeat = soon
+			}
 		case <-wake.C():
 			s.reconcile(ctx)
 			s.emit(Event{Kind: EventTick})

@@ -79,6 +79,12 @@ func TestSupervisorReplacesAProcessThatCrashes(t *testing.T) {
 	if second.ProcessID == first.ProcessID {
 		t.Fatal("the replacement reused the crashed process's id")
 	}
+	// The control plane hears of the crash within a second, not an interval.
+	c.Advance(time.Second)
+	h.next(agent.EventHeartbeat)
+	if ps := control.lastHeartbeat().Processes; len(ps) != 1 || ps[0].ProcessID != second.ProcessID {
+		t.Fatalf("heartbeat after the crash reported %+v, want only %s", ps, second.ProcessID)
+	}
 	h.logOf(second.ProcessID, "ready")
 }
 

@@ -72,10 +72,29 @@ var errEOF = errors.New("EOF")
 
 // jpath joins a JSON path and a property name.
 func jpath(base, key string) string {
+	if !plainKey(key) {
+		if base == "" {
+			base = "$"
+		}
+		return base + "[" + strconv.Quote(key) + "]"
+	}
 	if base == "" || base == "$" {
 		return key
 	}
 	return base + "." + key
+}
+
+// plainKey reports whether a property name can be written after a dot.
+func plainKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, c := range k {
+		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func jindex(base string, i int) string { return base + "[" + strconv.Itoa(i) + "]" }

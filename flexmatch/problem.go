@@ -45,6 +45,11 @@ func (ps *problems) warn(path, format string, args ...any) {
 
 // suggest returns `; did you mean "X"?` when a candidate is close to name.
 func suggest(name string, candidates []string) string {
+	// Bound the work so that a body full of misspellings parses in linear
+	// time: suggestions come from the first 64 candidates only.
+	if len(candidates) > 64 {
+		candidates = candidates[:64]
+	}
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
 		d := editDistance(strings.ToLower(name), strings.ToLower(c))

@@ -1,0 +1,511 @@
+package flexmatch_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/flexmatch"
+	"pgregory.net/rapid"
+)
+
+// The property tests draw rule sets from a small grammar, draw pools of
+// tickets, run the engine, and check its matches with an evaluator written
+// here independently of the engine's.
+
+type gStep struct{ wait, value float64 }
+
+type gTeam struct {
+	name     string
+	min, max int
+	minSteps []gStep
+}
+
+type gRules struct {
+	teams       []gTeam
+	spread      float64 // max−min skill bound; <0 when absent
+	spreadSteps []gStep
+	floor       float64 // every skill ≥ floor; <0 when absent
+	equal       bool    // teams 0 and 1 have equal counts
+	medics      int     // at most this many medics; <0 when absent
+	maxLat      float64 // <0 when absent
+	latSteps    []gStep
+	region      bool // batchDistance on region
+	oldest      bool
+}
+
+type gPlayer struct {
+	id     string
+	skill  float64
+	medic  bool
+	region string
+	lat    map[string]int
+}
+
+type gTicket struct {
+	id      string
+	start   float64
+	players []gPlayer
+}
+
+func drawSteps(t *rapid.T, label string, base, lo, hi float64) []gStep {
+	n := rapid.IntRange(0, 2).Draw(t, label+"Steps")
+	var out []gStep
+	wait, v := 0.0, base
+	for range n {
+		wait += float64(rapid.IntRange(5, 15).Draw(t, label+"Wait"))
+		v = float64(rapid.IntRange(int(lo), int(hi)).Draw(t, label+"Value"))
+		out = append(out, gStep{wait, v})
+	}
+	return out
+}
+
+func drawRules(t *rapid.T, fixedSizes bool) gRules {
+	var g gRules
+	nt := rapid.IntRange(1, 2).Draw(t, "teams")
+	for i := range nt {
+		mx := rapid.IntRange(1, 3).Draw(t, "max")
+		mn := mx
+		if !fixedSizes {
+			mn = rapid.IntRange(0, mx).Draw(t, "min")
+		}
+		tm := gTeam{name: fmt.Sprintf("team%d", i), min: mn, max: mx}
+		if !fixedSizes && mn > 1 && rapid.Bool().Draw(t, "minExpands") {
+			tm.minSteps = []gStep{{float64(rapid.IntRange(5, 25).Draw(t, "minWait")), float64(mn - 1)}}
+		}
+		g.teams = append(g.teams, tm)
+	}
+	g.spread, g.floor, g.medics, g.maxLat = -1, -1, -1, -1
+	if rapid.Bool().Draw(t, "hasSpread") {
+		g.spread = float64(rapid.IntRange(0, 20).Draw(t, "spread"))
+		g.spreadSteps = drawSteps(t, "spread", g.spread, g.spread, 40)
+	}
+	if rapid.Bool().Draw(t, "hasFloor") {
+		g.floor = float64(rapid.IntRange(0, 20).Draw(t, "floor"))
+	}
+	g.equal = nt == 2 && rapid.Bool().Draw(t, "equal")
+	if rapid.Bool().Draw(t, "hasMedics") {
+		g.medics = rapid.IntRange(0, 2).Draw(t, "medics")
+	}
+	if rapid.Bool().Draw(t, "hasLatency") {
+		g.maxLat = float64(rapid.IntRange(30, 150).Draw(t, "maxLat"))
+		g.latSteps = drawSteps(t, "lat", g.maxLat, g.maxLat, 250)
+	}
+	g.region = rapid.Bool().Draw(t, "region")
+	g.oldest = rapid.Bool().Draw(t, "oldest")
+	return g
+}
+
+func (g gRules) body() []byte {
+	attrs := []any{
+		map[string]any{"name": "skill", "type": "number", "default": 0},
+		map[string]any{"name": "roles", "type": "string_list", "default": []string{}},
+		map[string]any{"name": "region", "type": "string", "default": "eu"},
+	}
+	teams, rules, exps := []any{}, []any{}, []any{}
+	for _, tm := range g.teams {
+		teams = append(teams, map[string]any{"name": tm.name, "minPlayers": tm.min, "maxPlayers": tm.max})
+		if len(tm.minSteps) > 0 {
+			exps = append(exps, expansionJSON("teams["+tm.name+"].minPlayers", tm.minSteps))
+		}
+	}
+	if g.spread >= 0 {
+		rules = append(rules, map[string]any{"name": "Spread", "type": "distance",
+			"measurements":   []string{"max(flatten(teams[*].players.attributes[skill]))"},
+			"referenceValue": "min(flatten(teams[*].players.attributes[skill]))", "maxDistance": g.spread})
+		if len(g.spreadSteps) > 0 {
+			exps = append(exps, expansionJSON("rules[Spread].maxDistance", g.spreadSteps))
+		}
+	}
+	if g.floor >= 0 {
+		rules = append(rules, map[string]any{"name": "Floor", "type": "comparison",
+			"measurements": "flatten(teams[*].players.attributes[skill])", "referenceValue": g.floor, "operation": ">="})
+	}
+	if g.equal {
+		rules = append(rules, map[string]any{"name": "Equal", "type": "comparison",
+			"measurements":   "count(teams[" + g.teams[0].name + "].players)",
+			"referenceValue": "count(teams[" + g.teams[1].name + "].players)", "operation": "="})
+	}
+	if g.medics >= 0 {
+		rules = append(rules, map[string]any{"name": "Medics", "type": "collection", "operation": "contains",
+			"measurements": "flatten(teams[*].players.attributes[roles])", "referenceValue": "medic", "maxCount": g.medics})
+	}
+	if g.maxLat >= 0 {
+		rules = append(rules, map[string]any{"name": "Ping", "type": "latency", "maxLatency": g.maxLat})
+		if len(g.latSteps) > 0 {
+			exps = append(exps, expansionJSON("rules[Ping].maxLatency", g.latSteps))
+		}
+	}
+	if g.region {
+		rules = append(rules, map[string]any{"name": "Region", "type": "batchDistance", "batchAttribute": "region"})
+	}
+	age := "newest"
+	if g.oldest {
+		age = "oldest"
+	}
+	b, _ := json.Marshal(map[string]any{"ruleLanguageVersion": "1.0", "playerAttributes": attrs, "teams": teams,
+		"rules": rules, "expansions": exps, "algorithm": map[string]any{"expansionAgeSelection": age}})
+	return b
+}
+
+func expansionJSON(target string, steps []gStep) map[string]any {
+	var s []any
+	for _, st := range steps {
+		s = append(s, map[string]any{"waitTimeSeconds": st.wait, "value": st.value})
+	}
+	return map[string]any{"target": target, "steps": s}
+}
+
+// waits lists the distinct step times, as the engine numbers its steps.
+func (g gRules) waits() []float64 {
+	set := map[float64]bool{}
+	all := [][]gStep{g.spreadSteps, g.latSteps}
+	for _, tm := range g.teams {
+		all = append(all, tm.minSteps)
+	}
+	for _, ss := range all {
+		for _, s := range ss {
+			set[s.wait] = true
+		}
+	}
+	var out []float64
+	for w := range set {
+		out = append(out, w)
+	}
+	sort.Float64s(out)
+	return out
+}
+
+// at returns a parameter's value at step k.
+func valueAt(base float64, steps []gStep, waits []float64, k int) float64 {
+	v := base
+	for _, s := range steps {
+		if k > 0 && s.wait <= waits[k-1] {
+			v = s.value
+		}
+	}
+	return v
+}
+
+func drawTickets(t *rapid.T, maxN, maxParty int) []gTicket {
+	n := rapid.IntRange(1, maxN).Draw(t, "tickets")
+	var out []gTicket
+	for i := range n {
+		tk := gTicket{id: fmt.Sprintf("T%02d", i), start: float64(rapid.IntRange(0, 30).Draw(t, "start"))}
+		size := rapid.IntRange(1, maxParty).Draw(t, "party")
+		region := rapid.SampledFrom([]string{"eu", "us"}).Draw(t, "regionValue")
+		for p := range size {
+			gp := gPlayer{id: fmt.Sprintf("P%02d_%d", i, p), skill: float64(rapid.IntRange(0, 40).Draw(t, "skill")),
+				medic: rapid.Bool().Draw(t, "medic"), region: region, lat: map[string]int{}}
+			gp.lat["loc-a"] = rapid.IntRange(20, 200).Draw(t, "latA")
+			if rapid.Bool().Draw(t, "hasB") {
+				gp.lat["loc-b"] = rapid.IntRange(20, 200).Draw(t, "latB")
+			}
+			tk.players = append(tk.players, gp)
+		}
+		out = append(out, tk)
+	}
+	return out
+}
+
+func (tk gTicket) ticket() flexmatch.Ticket {
+	out := flexmatch.Ticket{ID: tk.id, StartTime: epoch.Add(time.Duration(tk.start * float64(time.Second)))}
+	for _, p := range tk.players {
+		roles := []string{}
+		if p.medic {
+			roles = append(roles, "medic")
+		}
+		out.Players = append(out.Players, flexmatch.Player{ID: p.id, LatencyMs: p.lat, Attributes: map[string]flexmatch.AttributeValue{
+			"skill": flexmatch.Number(p.skill), "roles": flexmatch.StringList(roles...), "region": flexmatch.String(p.region)}})
+	}
+	return out
+}
+
+// partySkill is a player's skill under partyAggregation avg.
+func partySkill(tk gTicket) float64 {
+	s := 0.0
+	for _, p := range tk.players {
+		s += p.skill
+	}
+	return s / float64(len(tk.players))
+}
+
+func partyMedic(tk gTicket) bool {
+	for _, p := range tk.players {
+		if p.medic {
+			return true
+		}
+	}
+	return false
+}
+
+// valid says whether tickets on the given teams form a valid match at step
+// k, and why not.
+func (g gRules) valid(tks []gTicket, team []int, k int) string {
+	waits := g.waits()
+	counts := make([]int, len(g.teams))
+	for i, tk := range tks {
+		counts[team[i]] += len(tk.players)
+	}
+	for i, tm := range g.teams {
+		mn := int(valueAt(float64(tm.min), tm.minSteps, waits, k))
+		if counts[i] < mn || counts[i] > tm.max {
+			return fmt.Sprintf("team %s has %d players, want %d..%d", tm.name, counts[i], mn, tm.max)
+		}
+	}
+	if g.spread >= 0 {
+		lo, hi := 1e9, -1e9
+		for _, tk := range tks {
+			lo, hi = min(lo, partySkill(tk)), max(hi, partySkill(tk))
+		}
+		if d := valueAt(g.spread, g.spreadSteps, waits, k); hi-lo > d {
+			return fmt.Sprintf("skill spread %v > %v", hi-lo, d)
+		}
+	}
+	if g.floor >= 0 {
+		for _, tk := range tks {
+			if partySkill(tk) < g.floor {
+				return fmt.Sprintf("skill %v < floor %v", partySkill(tk), g.floor)
+			}
+		}
+	}
+	if g.equal && counts[0] != counts[1] {
+		return "team sizes differ"
+	}
+	if g.medics >= 0 {
+		n := 0
+		for _, tk := range tks {
+			if partyMedic(tk) {
+				n += len(tk.players)
+			}
+		}
+		if n > g.medics {
+			return fmt.Sprintf("%d medics > %d", n, g.medics)
+		}
+	}
+	if g.maxLat >= 0 {
+		lim := valueAt(g.maxLat, g.latSteps, waits, k)
+		ok := false
+		for _, loc := range []string{"loc-a", "loc-b"} {
+			all := true
+			for _, tk := range tks {
+				sum, has := 0, true
+				for _, p := range tk.players {
+					ms, found := p.lat[loc]
+					has = has && found
+					sum += ms
+				}
+				all = all && has && float64(sum)/float64(len(tk.players)) <= lim
+			}
+			ok = ok || all
+		}
+		if !ok {
+			return fmt.Sprintf("no location within %v ms for every ticket", lim)
+		}
+	}
+	if g.region {
+		for _, tk := range tks {
+			if tk.players[0].region != tks[0].players[0].region {
+				return "regions differ"
+			}
+		}
+	}
+	return ""
+}
+
+// step computes the expansion step of a set of tickets at time now.
+func (g gRules) step(tks []gTicket, now float64) int {
+	ref := tks[0].start
+	for _, tk := range tks {
+		if g.oldest {
+			ref = min(ref, tk.start)
+		} else {
+			ref = max(ref, tk.start)
+		}
+	}
+	k := 0
+	for _, w := range g.waits() {
+		if w <= now-ref {
+			k++
+		}
+	}
+	return k
+}
+
+func TestPropertyMatchesAreValid(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g := drawRules(t, false)
+		rs, err := flexmatch.Parse(g.body())
+		if err != nil {
+			t.Fatalf("grammar produced an invalid rule set: %v\n%s", err, g.body())
+		}
+		tickets := drawTickets(t, 20, 2)
+		byID := map[string]gTicket{}
+		for _, tk := range tickets {
+			byID[tk.id] = tk
+		}
+		opt := flexmatch.Options{}
+		if rapid.Bool().Draw(t, "greedy") {
+			opt.ExactSearchTickets = -1
+		}
+		e := flexmatch.NewEngine(rs, opt)
+		added := map[string]bool{}
+		matched := map[string]bool{}
+		for _, now := range []float64{0, 10, 20, 30, 45, 60} {
+			for _, tk := range tickets {
+				if !added[tk.id] && tk.start <= now {
+					if err := e.Add(tk.ticket()); err != nil {
+						t.Fatal(err)
+					}
+					added[tk.id] = true
+				}
+			}
+			for _, m := range e.Cycle(epoch.Add(time.Duration(now) * time.Second)) {
+				checkMatch(t, g, m, byID, matched, now)
+			}
+		}
+	})
+}
+
+func checkMatch(t *rapid.T, g gRules, m flexmatch.Match, byID map[string]gTicket, matched map[string]bool, now float64) {
+	var tks []gTicket
+	teamOf := map[string]int{}
+	for ti, mt := range m.Teams {
+		if mt.Name != g.teams[ti].name {
+			t.Fatalf("team %d is %q, want %q", ti, mt.Name, g.teams[ti].name)
+		}
+		for _, p := range mt.PlayerIDs {
+			teamOf[p] = ti
+		}
+	}
+	var team []int
+	players := 0
+	for _, id := range m.TicketIDs {
+		if matched[id] {
+			t.Fatalf("ticket %s is in two matches", id)
+		}
+		matched[id] = true
+		tk := byID[id]
+		tks = append(tks, tk)
+		first, ok := teamOf[tk.players[0].id]
+		if !ok {
+			t.Fatalf("player %s of ticket %s is on no team", tk.players[0].id, id)
+		}
+		for _, p := range tk.players {
+			if tm, ok := teamOf[p.id]; !ok || tm != first {
+				t.Fatalf("party %s is split", id)
+			}
+		}
+		team = append(team, first)
+		players += len(tk.players)
+	}
+	if players != m.PlayerCount() {
+		t.Fatalf("match lists %d players for tickets holding %d", m.PlayerCount(), players)
+	}
+	k := g.step(tks, now)
+	if k != m.Step {
+		t.Fatalf("match %v at step %d, want %d", m.TicketIDs, m.Step, k)
+	}
+	if why := g.valid(tks, team, k); why != "" {
+		t.Fatalf("match %v at %vs (step %d) breaks a rule: %s\n%s", m.TicketIDs, now, k, why, g.body())
+	}
+}
+
+// bestCount is an exhaustive search: the most matches that disjoint sets
+// of the tickets can form at time now.
+func bestCount(g gRules, tks []gTicket, now float64) int {
+	n := len(tks)
+	feasible := make([]bool, 1<<n)
+	for mask := 1; mask < 1<<n; mask++ {
+		var set []gTicket
+		for i := range n {
+			if mask&(1<<i) != 0 {
+				set = append(set, tks[i])
+			}
+		}
+		k := g.step(set, now)
+		team := make([]int, len(set))
+		var try func(i int) bool
+		try = func(i int) bool {
+			if i == len(set) {
+				return g.valid(set, team, k) == ""
+			}
+			for tm := range g.teams {
+				team[i] = tm
+				if try(i + 1) {
+					return true
+				}
+			}
+			return false
+		}
+		total := 0
+		for _, tk := range set {
+			total += len(tk.players)
+		}
+		want := 0
+		for _, tm := range g.teams {
+			want += tm.max
+		}
+		feasible[mask] = total == want && try(0)
+	}
+	memo := map[int]int{}
+	var best func(rem int) int
+	best = func(rem int) int {
+		if rem == 0 {
+			return 0
+		}
+		if v, ok := memo[rem]; ok {
+			return v
+		}
+		low := rem & -rem
+		res := best(rem &^ low)
+		for sub := rem; sub > 0; sub = (sub - 1) & rem {
+			if sub&low != 0 && feasible[sub] {
+				res = max(res, 1+best(rem&^sub))
+			}
+		}
+		memo[rem] = res
+		return res
+	}
+	return best(1<<n - 1)
+}
+
+func TestPropertySmallPoolsMatchAsManyAsExhaustiveSearch(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g := drawRules(t, true)
+		rs, err := flexmatch.Parse(g.body())
+		if err != nil {
+			t.Fatalf("grammar produced an invalid rule set: %v", err)
+		}
+		tickets := drawTickets(t, 10, 2)
+		e := flexmatch.NewEngine(rs, flexmatch.Options{})
+		for _, tk := range tickets {
+			if err := e.Add(tk.ticket()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const now = 30.0
+		got := e.Cycle(epoch.Add(now * time.Second))
+		byID := map[string]gTicket{}
+		for _, tk := range tickets {
+			byID[tk.id] = tk
+		}
+		matched := map[string]bool{}
+		for _, m := range got {
+			checkMatch(t, g, m, byID, matched, now)
+		}
+		if want := bestCount(g, tickets, now); len(got) != want {
+			ids := slices.Collect(func(yield func(string) bool) {
+				for _, m := range got {
+					if !yield(fmt.Sprint(m.TicketIDs)) {
+						return
+					}
+				}
+			})
+			t.Fatalf("engine formed %d matches %v, exhaustive search %d\n%s", len(got), ids, want, g.body())
+		}
+	})
+}

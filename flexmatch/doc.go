@@ -76,7 +76,43 @@
 // "random" batching leaves the order open, Muster takes the nearest
 // candidates first: matches are tighter and the search ends sooner.
 //
+// Under expansionAgeSelection "newest" a potential match's step is set by its
+// newest ticket, so every match whose newest ticket is T was examined when T
+// last arrived or changed step; an anchor therefore skips newer tickets that
+// started before the previous cycle (they anchor for themselves). Under
+// "oldest" a woken anchor skips older tickets that are not themselves new.
+// A rule that bounds the spread of the key attribute (a numeric batchDistance
+// or a distance of max(flatten(A)) from min(flatten(A))) bounds how far from
+// the anchor candidates are looked for.
+//
+// Team choice follows reference §7.12: below-minimum teams first, then the
+// team with the most open slots, then definition order. Candidates refused on
+// the partial match are tried once more after the first pass; a complete
+// candidate that fails is cut back (newest ticket first when minimums fail,
+// else the last added) and refilled from the remaining candidates; a
+// candidate with enough players but a failing split is re-split by a bounded
+// search. Compound statements with not or xor are judged on complete
+// candidates only, like count rules.
+//
 // A partition of at most Options.ExactSearchTickets tickets is solved
 // exactly: the engine chooses the set of matches that places the most
 // players (ties: fewest matches, then the oldest tickets).
+//
+// Large matches (more than 40 players, or strategy balanced) are built per
+// location: largestPopulation tries the anchor's acceptable location with the
+// most waiting players first, fastestRegion the anchor's lowest-latency
+// location first. Players are spread over teams by the fill order of
+// reference §5.4 and, within that, greedily so that team averages of the
+// balanced attribute stay even.
+//
+// # Backfill
+//
+// Engine.Backfill is synchronous: the matchmaking service calls it with the
+// match's current players (each with Team) when it wants slots filled, for
+// example once per cycle while a backfill request is active. Backfill
+// requests are therefore never in the pool, never matched with each other,
+// and always get at least one new ticket. backfillPriority is accepted and
+// validated; ordering between backfill and new matches is the caller's
+// choice of when to call Backfill relative to Cycle (call it first for
+// "high", after for "low").
 package flexmatch

@@ -237,8 +237,8 @@ func (e *Engine) enough(a *wticket, now int64) bool {
 		need += n
 	}
 	have := len(a.players)
-	for _, t := range e.cands {
-		have += len(t.players)
+	for i := range e.centries {
+		have += int(e.centries[i].n)
 	}
 	if have < need {
 		return false
@@ -248,8 +248,8 @@ func (e *Engine) enough(a *wticket, now int64) bool {
 		return true
 	}
 	ks := e.keyBuf[:0]
-	for _, t := range e.cands {
-		ks = append(ks, keyCount{t.key, len(t.players)})
+	for i := range e.centries {
+		ks = append(ks, keyCount{e.centries[i].key, int(e.centries[i].n)})
 	}
 	ks = append(ks, keyCount{a.key, len(a.players)})
 	slices.SortFunc(ks, func(x, y keyCount) int { return cmp.Compare(x.key, y.key) })
@@ -287,6 +287,7 @@ func (e *Engine) block() {
 // gather collects up to BatchSize candidates nearest to key and orders them.
 func (e *Engine) gather(a *wticket, key float64, now int64) {
 	e.cands = e.cands[:0]
+	e.centries = e.centries[:0]
 	var l, r cursor
 	if a != nil && a.part.idx.n > 0 {
 		if ci, j, ok := a.part.idx.locate(a); ok {
@@ -312,14 +313,11 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 		if newest && (x.start > a.start || x.start == a.start && x.seq > a.seq) && x.start <= e.prevNow {
 			continue // examined when it last arrived or changed step (see fresh)
 		}
-		if x.t == a || x.reach.and(a.reach).empty() {
+		if x.t == a || x.reach.and(a.reach).empty() || !newest && !e.fresh(a, x.t) {
 			continue
 		}
-		t := x.t
-		if t.used || !newest && !e.fresh(a, t) {
-			continue
-		}
-		e.cands = append(e.cands, t)
+		e.cands = append(e.cands, x.t)
+		e.centries = append(e.centries, *x)
 	}
 	e.sortCands(a)
 }

@@ -121,6 +121,7 @@ type Engine struct {
 	windows    []int  // parameters bounding |key − anchor key| (batchDistance, spread rules)
 	windowRule []bool // per rule: it is one of the window rules
 	keyBuf     []keyCount
+	centries   []entry // the candidates' index entries, parallel to cands
 	large      largeState
 	latRules   []int
 	loosest    []float64

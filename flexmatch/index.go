@@ -4,10 +4,13 @@ const chunkMax = 256
 
 // index keeps tickets ordered by (key, seq) in chunks so that insertion and
 // removal cost O(log n + chunk size) and neighbours are cheap to walk. Each
-// entry carries the ticket's key and start time inline, so scans and
-// searches read contiguous memory instead of chasing ticket pointers.
+// entry carries what scans need (key, start, sequence, reachable locations,
+// party size) inline, so scans and searches read contiguous memory instead of
+// chasing ticket pointers; last mirrors each chunk's last entry so the chunk
+// search touches one array.
 type index struct {
 	chunks [][]entry
+	last   []entry
 	n      int
 }
 
@@ -17,10 +20,11 @@ type entry struct {
 	seq   uint64
 	reach bits
 	t     *wticket
+	n     int32 // players
 }
 
 func entryOf(t *wticket) entry {
-	return entry{key: t.key, start: t.start, seq: t.seq, reach: t.reach, t: t}
+	return entry{key: t.key, start: t.start, seq: t.seq, reach: t.reach, t: t, n: int32(len(t.players))}
 }
 
 func less(a, b *entry) bool {
@@ -31,29 +35,28 @@ func less(a, b *entry) bool {
 }
 
 // find returns the chunk that holds t or where it belongs.
-func (x *index) find(t entry) int {
-	lo, hi := 0, len(x.chunks)
+func (x *index) find(t *entry) int {
+	lo, hi := 0, len(x.last)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		c := x.chunks[m]
-		if less(&c[len(c)-1], &t) {
+		if less(&x.last[m], t) {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	if lo == len(x.chunks) && lo > 0 {
+	if lo == len(x.last) && lo > 0 {
 		lo--
 	}
 	return lo
 }
 
 // pos returns the first position in c not less than t.
-func pos(c []entry, t entry) int {
+func pos(c []entry, t *entry) int {
 	lo, hi := 0, len(c)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if less(&c[m], &t) {
+		if less(&c[m], t) {
 			lo = m + 1
 		} else {
 			hi = m
@@ -69,11 +72,12 @@ func (x *index) insert(wt *wticket) {
 		c := make([]entry, 1, 16)
 		c[0] = t
 		x.chunks = append(x.chunks, c)
+		x.last = append(x.last, t)
 		return
 	}
-	ci := x.find(t)
+	ci := x.find(&t)
 	c := x.chunks[ci]
-	j := pos(c, t)
+	j := pos(c, &t)
 	c = append(c, entry{})
 	copy(c[j+1:], c[j:])
 	c[j] = t
@@ -86,8 +90,12 @@ func (x *index) insert(wt *wticket) {
 		x.chunks = append(x.chunks, nil)
 		copy(x.chunks[ci+2:], x.chunks[ci+1:])
 		x.chunks[ci+1] = right
+		x.last = append(x.last, entry{})
+		copy(x.last[ci+2:], x.last[ci+1:])
+		x.last[ci+1] = right[len(right)-1]
 	}
 	x.chunks[ci] = c
+	x.last[ci] = c[len(c)-1]
 }
 
 // locate returns the position of t, or ok=false if it is not indexed.
@@ -95,10 +103,10 @@ func (x *index) locate(wt *wticket) (ci, j int, ok bool) {
 	if len(x.chunks) == 0 {
 		return 0, 0, false
 	}
-	t := entryOf(wt)
-	ci = x.find(t)
+	t := entry{key: wt.key, seq: wt.seq}
+	ci = x.find(&t)
 	c := x.chunks[ci]
-	j = pos(c, t)
+	j = pos(c, &t)
 	return ci, j, j < len(c) && c[j].t == wt
 }
 
@@ -114,9 +122,11 @@ func (x *index) remove(t *wticket) bool {
 	c = c[:len(c)-1]
 	if len(c) == 0 {
 		x.chunks = append(x.chunks[:ci], x.chunks[ci+1:]...)
+		x.last = append(x.last[:ci], x.last[ci+1:]...)
 		return true
 	}
 	x.chunks[ci] = c
+	x.last[ci] = c[len(c)-1]
 	return true
 }
 
@@ -166,9 +176,8 @@ func (x *index) aroundKey(key float64) (left, right cursor) {
 	if len(x.chunks) == 0 {
 		return cursor{x: x, done: true}, cursor{x: x, done: true}
 	}
-	ci := x.find(probe)
-	c := x.chunks[ci]
-	j := pos(c, probe)
+	ci := x.find(&probe)
+	j := pos(x.chunks[ci], &probe)
 	return cursor{x: x, ci: ci, j: j - 1, dir: -1}, cursor{x: x, ci: ci, j: j, dir: 1}
 }
 

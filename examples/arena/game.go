@@ -33,6 +33,7 @@ type Game struct {
 	log       *slog.Logger
 	empty     chan struct{}
 	emptyOnce sync.Once
+	conns     sync.WaitGroup // one per connection being handled
 
 	mu         sync.Mutex
 	open       bool // a game session is active: players may join
@@ -85,7 +86,7 @@ func (g *Game) Serve(ctx context.Context, ln net.Listener) {
 		if err != nil {
 			return
 		}
-		go g.handle(conn)
+		g.conns.Go(func() { g.handle(conn) })
 	}
 }
 
@@ -265,14 +266,21 @@ func (g *Game) sendAllLocked(line string) {
 	}
 }
 
-// Close says goodbye to everyone and disconnects them.
+// Close says goodbye to everyone, disconnects them, and waits (up to a
+// few seconds) until every goodbye has been written.
 func (g *Game) Close(reason string) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.closed = true
 	for p := range g.players {
 		p.send("BYE " + reason)
 		_ = p.conn.SetReadDeadline(time.Now()) // ends its read loop, which removes it
+	}
+	g.mu.Unlock()
+	done := make(chan struct{})
+	go func() { g.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
 	}
 }
 

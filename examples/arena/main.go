@@ -50,12 +50,17 @@ func run(log *slog.Logger, port int, idleExit time.Duration) error {
 	if err := server.InitSDKFromEnvironment(); err != nil {
 		return fmt.Errorf("InitSDK: %w", err)
 	}
-	// However arena ends, tell Muster (ProcessEnding) and close the SDK.
+	game := NewGame(sdkSessions{}, log)
+	// However arena ends: say goodbye to the players (removing their player
+	// sessions while the SDK is still up), tell Muster (ProcessEnding), and
+	// close the SDK.
 	var endOnce sync.Once
 	ended := make(chan struct{})
 	end := func(why string) {
 		endOnce.Do(func() {
 			log.Info("ending", "why", why)
+			ln.Close() // no new players
+			game.Close("the game session is over")
 			if err := server.ProcessEnding(); err != nil {
 				log.Error("ProcessEnding", "err", err)
 			}
@@ -64,7 +69,6 @@ func run(log *slog.Logger, port int, idleExit time.Duration) error {
 		})
 	}
 
-	game := NewGame(sdkSessions{}, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go game.Run(ctx)
@@ -110,6 +114,5 @@ func run(log *slog.Logger, port int, idleExit time.Duration) error {
 	case <-ended:
 	}
 	<-ended
-	game.Close("the game session is over")
 	return nil
 }

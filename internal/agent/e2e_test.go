@@ -272,6 +272,14 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 			}
 		}
 		log := agentOut.String()
+		for id, pid := range pids {
+			if alive := regexp.MustCompile(`process_id=` + id + ` pid=\d+ ran=\S+ status="signal`); alive.MatchString(log) {
+				continue // the crashed one
+			}
+			if !strings.Contains(log, fmt.Sprintf(`process_id=%s pid=%d ran=`, id, pid)) || !regexp.MustCompile(`process_id=`+id+` pid=\d+ ran=\S+ status="exit status 0"`).MatchString(log) {
+				t.Errorf("process %s did not end cleanly (exit status 0) in the drain", id)
+			}
+		}
 		if strings.Contains(log, "still running when the drain grace period ended") {
 			t.Error("an arena process ignored TerminateProcess and had to be killed")
 		}

@@ -99,7 +99,6 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 			return ExitUsage
 		}
 	}
-	log = log.With("fleet_id", fleet, "compute_name", computeName)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()

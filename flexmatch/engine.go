@@ -676,9 +676,17 @@ func (e *Engine) Cycle(now time.Time) []Match {
 			}
 		}
 	}
+	live := e.partList[:0]
 	for _, p := range e.partList {
 		p.dirty = false
+		if p.idx.n == 0 && p.name != "" {
+			delete(e.parts, p.name) // a later ticket makes a new one
+			continue
+		}
+		live = append(live, p)
 	}
+	clear(e.partList[len(live):])
+	e.partList = live
 	for _, t := range dirty {
 		t.dirty, t.woke = false, false
 		if !t.used {

@@ -603,26 +603,23 @@ func (e *Engine) reassign(now int64) bool {
 		return false
 	}
 	ms := slices.Clone(c.members)
-	fixed := slices.Clone(c.slots[:c.backfill])
+	orig := slices.Clone(c.slots)
+	nfixed := c.backfill
 	c.reset(len(e.rs.slots))
-	for i := range fixed {
-		c.push(ms[i], fixed[i])
+	for i := range nfixed {
+		c.push(ms[i], orig[i])
 	}
-	c.backfill = len(fixed)
+	c.backfill = nfixed
 	budget := reassignBudget
-	if e.assignRec(ms, len(fixed), &budget) {
+	if e.assignRec(ms, nfixed, &budget) {
 		return true
 	}
-	// No split found: put the tickets back so callers can keep dropping.
+	// No split found: restore the original one.
 	c.reset(len(e.rs.slots))
 	for i, t := range ms {
-		s := 0
-		if i < len(fixed) {
-			s = fixed[i]
-		}
-		c.push(t, s)
+		c.push(t, orig[i])
 	}
-	c.backfill = len(fixed)
+	c.backfill = nfixed
 	return false
 }
 

@@ -272,6 +272,32 @@ func (e *Engine) trimLarge(now int64) bool {
 	return true
 }
 
+// spread assigns tickets, heaviest parties and highest values first, to the
+// team with room whose running average of the balanced attribute is lowest.
+func spread(members []*wticket, room []int, value func(*wticket) float64, n int) (map[*wticket]int, bool) {
+	sum := make([]float64, n)
+	got := make([]int, n)
+	slots := make(map[*wticket]int, len(members))
+	for _, t := range members {
+		best := -1
+		for s := range n {
+			if t.team >= 0 && t.team != s || got[s]+len(t.players) > room[s] {
+				continue
+			}
+			if best < 0 || sum[s]/float64(room[s]) < sum[best]/float64(room[best]) {
+				best = s
+			}
+		}
+		if best < 0 {
+			return nil, false
+		}
+		slots[t] = best
+		got[best] += len(t.players)
+		sum[best] += value(t) * float64(len(t.players))
+	}
+	return slots, true
+}
+
 // assignLarge spreads the potential match's tickets over the teams.
 func (e *Engine) assignLarge() bool {
 	c := &e.c
@@ -324,25 +350,22 @@ func (e *Engine) assignLarge() bool {
 		}
 		return cmp.Compare(value(y), value(x))
 	})
-	sum := make([]float64, n)
-	got := make([]int, n)
-	slots := make(map[*wticket]int, len(members))
-	for _, t := range members {
-		best := -1
-		for s := range n {
-			if t.team >= 0 && t.team != s || got[s]+len(t.players) > target[s] {
-				continue
-			}
-			if best < 0 || sum[s]/float64(target[s]) < sum[best]/float64(target[best]) {
-				best = s
-			}
-		}
-		if best < 0 {
+	slots, ok := spread(members, target, value, n)
+	if !ok {
+		// Parties may not pack into the fill-order counts exactly: fall
+		// back to the teams' maximums, then check the minimums.
+		if slots, ok = spread(members, slices.Clone(e.slotMax), value, n); !ok {
 			return false
 		}
-		slots[t] = best
-		got[best] += len(t.players)
-		sum[best] += value(t) * float64(len(t.players))
+		got := make([]int, n)
+		for t, s := range slots {
+			got[s] += len(t.players)
+		}
+		for s := range n {
+			if got[s] < e.slotMin[s] {
+				return false
+			}
+		}
 	}
 	order := append([]*wticket(nil), c.members...)
 	c.reset(n)

@@ -64,6 +64,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	fs.DurationVar(&cfg.MaxSkew, "max-clock-skew", 5*time.Minute, "largest SigV4 clock skew accepted")
 	fs.BoolVar(&cfg.Dev, "dev", false, "development mode: one command for a whole working system (a local agent joins in a later release)")
 	fs.BoolVar(&cfg.FakeClock, "fake-clock", false, "TESTING ONLY: time moves only through POST /v1/admin/clock/advance")
+	registerHostingFlags(fs, &cfg)
 	if ok, code := Parse(fs, env, "muster serve [flags]", args); !ok {
 		return code
 	}

@@ -51,6 +51,11 @@ type Config struct {
 	FakeClock bool
 	Dev       bool
 	Version   string
+	// Hosting (hosting.go): the server SDK endpoint's listen address
+	// (default DefaultSDKListen), the URL RegisterCompute advertises
+	// (default ws://<bound address>), its TLS certificate and key (default:
+	// generated into DataDir), and a file that receives the bound address.
+	SDKListen, SDKURL, SDKTLSCert, SDKTLSKey, SDKAddrFile string
 }
 
 // Server is an assembled control plane.
@@ -71,6 +76,10 @@ type Server struct {
 	// listener, sweepers) that Run starts and stops with the server. Each
 	// returns when its context ends.
 	background []func(ctx context.Context) error
+	// mountErr is the first error a mount function reported; New fails with it.
+	mountErr error
+	// Hosting is the hosting capability's services (hosting.go).
+	Hosting Hosting
 }
 
 // New assembles a server. It opens the store (applying migrations) and
@@ -126,6 +135,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.mounts = capabilityMounts(s)
 	s.handler = s.routes()
+	if s.mountErr != nil {
+		db.Close()
+		return nil, s.mountErr
+	}
 	return s, nil
 }
 

@@ -1,0 +1,370 @@
+package sdk
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/session"
+)
+
+// maxMessage bounds one SDK message (the SDK's own are small; backfill
+// requests with 199 players stay far below).
+const maxMessage = 1 << 20
+
+// rememberedRequests is how many answered state-changing requests each
+// process remembers for re-sent RequestIds.
+const rememberedRequests = 256
+
+// proc is the in-memory side of one server process: its current socket
+// and the answers it may be asked for again.
+type proc struct {
+	id          string
+	fleetID     string
+	computeName string
+
+	mu   sync.Mutex
+	conn *websocket.Conn // the newest socket; nil while disconnected
+	// pending are pushes that found no socket, sent on the next one.
+	pending [][]byte
+	answers map[string]*answer
+	order   []string
+	// activations counts ActivateServerProcess requests (for tests: a
+	// reconnect must not bring a second one).
+	activations atomic.Int64
+}
+
+// answer is the response to a state-changing request, kept for re-sends.
+type answer struct {
+	body [32]byte // SHA-256 of the request frame
+	done chan struct{}
+	resp []byte
+}
+
+func (s *Server) proc(p fleet.Process) *proc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.procs[p.ID]
+	if pr == nil {
+		pr = &proc{id: p.ID, fleetID: p.FleetID, computeName: p.ComputeName, answers: map[string]*answer{}}
+		s.procs[p.ID] = pr
+	}
+	pr.fleetID, pr.computeName = p.FleetID, p.ComputeName
+	return pr
+}
+
+func (s *Server) lookup(id string) *proc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.procs[id]
+}
+
+// dropAll drops every SDK connection's TCP stream without a close frame.
+func (s *Server) dropAll() {
+	s.mu.Lock()
+	procs := make([]*proc, 0, len(s.procs))
+	for _, p := range s.procs {
+		procs = append(procs, p)
+	}
+	s.mu.Unlock()
+	for _, p := range procs {
+		p.mu.Lock()
+		c := p.conn
+		p.conn = nil
+		p.mu.Unlock()
+		if c != nil {
+			c.CloseNow()
+		}
+	}
+}
+
+func httpStatus(err error) int {
+	switch fault.KindOf(err) {
+	case fault.Unauthenticated:
+		return http.StatusUnauthorized
+	case fault.Forbidden:
+		return http.StatusForbidden
+	case fault.NotFound:
+		return http.StatusNotFound
+	case fault.Internal:
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
+}
+
+// serveHTTP authenticates an upgrade and runs the socket.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	token, fleetID, computeName, pid := q.Get("Authorization"), q.Get("FleetId"), q.Get("ComputeId"), q.Get("pID")
+	switch {
+	case token == "SigV4":
+		http.Error(w, "Muster authenticates server processes with compute auth tokens (GetComputeAuthToken), not SigV4", http.StatusUnauthorized)
+		return
+	case token == "" || fleetID == "" || computeName == "" || pid == "":
+		http.Error(w, "the query must carry Authorization, FleetId, ComputeId and pID", http.StatusUnauthorized)
+		return
+	}
+	p, _, err := s.cfg.Fleets.AttachProcess(r.Context(), token, fleetID, computeName, pid)
+	if err != nil {
+		status := httpStatus(err)
+		if status == http.StatusInternalServerError {
+			s.cfg.Logger.Error("sdk attach", "err", err, "pID", pid)
+			http.Error(w, "internal error", status)
+			return
+		}
+		s.cfg.Logger.Info("sdk connection refused", "pID", pid, "fleet", fleetID, "compute", computeName, "reason", err)
+		http.Error(w, err.Error(), status)
+		return
+	}
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		return
+	}
+	c.SetReadLimit(maxMessage)
+	pr := s.proc(p)
+	pr.mu.Lock()
+	pr.conn = c
+	pending := pr.pending
+	pr.pending = nil
+	pr.mu.Unlock()
+	s.cfg.Logger.Debug("sdk connected", "pID", pid, "sdkLanguage", q.Get("sdkLanguage"), "sdkVersion", q.Get("sdkVersion"))
+	ctx := auth.With(r.Context(), auth.Principal{Kind: auth.Process, FleetID: p.FleetID, ComputeName: p.ComputeName, ProcessID: p.ID})
+	for _, msg := range pending {
+		c.Write(ctx, websocket.MessageText, msg)
+	}
+	var wg sync.WaitGroup
+	for {
+		typ, data, err := c.Read(ctx)
+		if err != nil {
+			break
+		}
+		if typ != websocket.MessageText {
+			continue
+		}
+		wg.Go(func() { s.handle(ctx, pr, c, data) })
+	}
+	wg.Wait()
+	pr.mu.Lock()
+	if pr.conn == c {
+		pr.conn = nil
+	}
+	pr.mu.Unlock()
+	c.CloseNow()
+}
+
+// stateChanging are the actions answered once per RequestId.
+var stateChanging = map[string]bool{
+	ActionActivateGameSession: true, ActionAcceptPlayerSession: true, ActionRemovePlayerSession: true,
+	ActionUpdatePlayerSessionCreationPolicy: true, ActionTerminateServerProcess: true,
+	ActionStartMatchBackfill: true, ActionStopMatchBackfill: true,
+}
+
+func (s *Server) handle(ctx context.Context, pr *proc, c *websocket.Conn, data []byte) {
+	req, err := DecodeRequest(data)
+	if err != nil {
+		if req.RequestId == "" {
+			s.cfg.Logger.Warn("sdk message without a RequestId dropped", "pID", pr.id, "err", err)
+			return
+		}
+		c.Write(ctx, websocket.MessageText, errorResponse(req, http.StatusBadRequest, err.Error()))
+		return
+	}
+	if !stateChanging[req.Action] {
+		c.Write(ctx, websocket.MessageText, s.dispatch(ctx, pr, req))
+		return
+	}
+	sum := sha256.Sum256(data)
+	pr.mu.Lock()
+	a := pr.answers[req.RequestId]
+	if a != nil && a.body == sum {
+		pr.mu.Unlock()
+		<-a.done
+		c.Write(ctx, websocket.MessageText, a.resp)
+		return
+	}
+	a = &answer{body: sum, done: make(chan struct{})}
+	if _, seen := pr.answers[req.RequestId]; !seen {
+		pr.order = append(pr.order, req.RequestId)
+		if len(pr.order) > rememberedRequests {
+			delete(pr.answers, pr.order[0])
+			pr.order = pr.order[1:]
+		}
+	}
+	pr.answers[req.RequestId] = a
+	pr.mu.Unlock()
+	a.resp = s.dispatch(ctx, pr, req)
+	close(a.done)
+	c.Write(ctx, websocket.MessageText, a.resp)
+}
+
+func errorResponse(req Request, status int, msg string) []byte {
+	b, _ := json.Marshal(Envelope{Action: req.Action, RequestId: req.RequestId, StatusCode: status, ErrorMessage: msg})
+	return b
+}
+
+func ok(req Request) Envelope {
+	return Envelope{Action: req.Action, RequestId: req.RequestId, StatusCode: http.StatusOK}
+}
+
+func (s *Server) failure(pr *proc, req Request, err error) []byte {
+	status := httpStatus(err)
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		s.cfg.Logger.Error("sdk request failed", "pID", pr.id, "action", req.Action, "err", err)
+		msg = "internal error"
+	}
+	var fe *fault.Error
+	if errors.As(err, &fe) && fe.Kind != fault.Internal {
+		msg = fe.Error()
+	}
+	return errorResponse(req, status, msg)
+}
+
+// dispatch serves one request and returns the response frame.
+func (s *Server) dispatch(ctx context.Context, pr *proc, req Request) []byte {
+	var resp any = ok(req)
+	var err error
+	switch req.Action {
+	case ActionActivateServerProcess:
+		pr.activations.Add(1)
+		if req.Port < 1 || req.Port > 60000 {
+			return errorResponse(req, http.StatusBadRequest, "Port must be 1 to 60000")
+		}
+		_, err = s.cfg.Fleets.ProcessReady(ctx, pr.id, int32(req.Port), req.SdkVersion, req.SdkLanguage, req.LogPaths)
+	case ActionHeartbeatServerProcess:
+		err = s.cfg.Fleets.ProcessHeartbeat(ctx, pr.id, req.HealthStatus)
+	case ActionActivateGameSession:
+		err = s.cfg.Sessions.ActivateGameSession(ctx, pr.id, req.GameSessionId)
+	case ActionAcceptPlayerSession:
+		err = s.cfg.Sessions.AcceptPlayerSession(ctx, pr.id, req.GameSessionId, req.PlayerSessionId)
+	case ActionRemovePlayerSession:
+		err = s.cfg.Sessions.RemovePlayerSession(ctx, pr.id, req.GameSessionId, req.PlayerSessionId)
+	case ActionUpdatePlayerSessionCreationPolicy:
+		err = s.cfg.Sessions.SetPlayerSessionCreationPolicy(ctx, pr.id, req.GameSessionId, req.PlayerSessionPolicy)
+	case ActionDescribePlayerSessions:
+		var ps []session.PlayerSession
+		var next string
+		ps, next, err = s.cfg.Sessions.DescribePlayerSessions(ctx, session.PlayerQuery{GameSessionID: req.GameSessionId, PlayerID: req.PlayerId,
+			PlayerSessionID: req.PlayerSessionId, StatusFilter: req.PlayerSessionStatusFilter, Limit: req.Limit, NextToken: req.NextToken, FleetID: pr.fleetID})
+		out := describePlayerSessionsResponse{Envelope: ok(req), NextToken: next, PlayerSessions: make([]PlayerSession, 0, len(ps))}
+		for _, p := range ps {
+			out.PlayerSessions = append(out.PlayerSessions, sdkPlayerSession(p))
+		}
+		resp = out
+	case ActionStartMatchBackfill:
+		resp, err = s.startBackfill(ctx, pr, req)
+	case ActionStopMatchBackfill:
+		if err = s.ownSession(ctx, pr, req.GameSessionArn); err == nil {
+			err = s.cfg.Backfill.StopMatchBackfill(ctx, req.GameSessionArn, req.MatchmakingConfigurationArn, req.TicketId)
+		}
+	case ActionTerminateServerProcess:
+		err = s.cfg.Fleets.EndProcess(ctx, pr.id, fleet.EndProcessEnding)
+	case ActionGetComputeCertificate:
+		var c fleet.Compute
+		c, err = s.cfg.Fleets.ComputeOf(ctx, pr.fleetID, pr.computeName)
+		if err == nil && c.CertificatePath == "" {
+			err = fault.New(fault.NotFound, "compute %s was registered without a CertificatePath; Muster issues no compute certificates: pass CertificatePath to RegisterCompute", c.Name)
+		}
+		resp = computeCertificateResponse{Envelope: ok(req), CertificatePath: c.CertificatePath, ComputeName: c.Name}
+	case ActionGetFleetRoleCredentials:
+		err = fault.New(fault.Unsupported, "Muster fleets have no IAM role: GetFleetRoleCredentials is not available (fleet role credentials exist only on managed GameLift fleets)")
+	default:
+		err = fault.New(fault.Invalid, "unknown action %q", req.Action)
+	}
+	if err != nil {
+		return s.failure(pr, req, err)
+	}
+	b, merr := json.Marshal(resp)
+	if merr != nil {
+		return s.failure(pr, req, merr)
+	}
+	return b
+}
+
+func (s *Server) ownSession(ctx context.Context, pr *proc, arn string) error {
+	g, err := s.cfg.Sessions.GameSession(ctx, arn)
+	if err != nil {
+		return err
+	}
+	if g.ProcessID != pr.id {
+		return fault.New(fault.Forbidden, "game session %s is not hosted by this process", arn)
+	}
+	return nil
+}
+
+func (s *Server) startBackfill(ctx context.Context, pr *proc, req Request) (any, error) {
+	if err := s.ownSession(ctx, pr, req.GameSessionArn); err != nil {
+		return nil, err
+	}
+	ticket := req.TicketId
+	if ticket == "" {
+		ticket = uuid.NewString()
+	}
+	id, err := s.cfg.Backfill.StartMatchBackfill(ctx, session.BackfillRequest{GameSessionArn: req.GameSessionArn,
+		MatchmakingConfigurationArn: req.MatchmakingConfigurationArn, TicketID: ticket, Players: req.Players})
+	if err != nil {
+		return nil, err
+	}
+	return startMatchBackfillResponse{Envelope: ok(req), TicketId: id}, nil
+}
+
+// push writes a push to a process's current socket, or keeps it for the
+// next socket when there is none or the write fails.
+func (s *Server) push(processID string, msg any) {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		s.cfg.Logger.Error("sdk push encode", "err", err)
+		return
+	}
+	pr := s.lookup(processID)
+	if pr == nil {
+		s.mu.Lock()
+		pr = &proc{id: processID, answers: map[string]*answer{}}
+		s.procs[processID] = pr
+		s.mu.Unlock()
+	}
+	pr.mu.Lock()
+	c := pr.conn
+	if c == nil {
+		pr.pending = append(pr.pending, b)
+		pr.mu.Unlock()
+		return
+	}
+	pr.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+		pr.mu.Lock()
+		pr.pending = append(pr.pending, b)
+		pr.mu.Unlock()
+	}
+}
+
+// CreateGameSession pushes a new game session to its process.
+func (s *Server) CreateGameSession(processID string, g session.GameSession) {
+	s.push(processID, createGameSessionPush{Action: PushCreateGameSession, StatusCode: http.StatusOK, GameSessionId: g.ID,
+		GameSessionName: g.Name, GameSessionData: g.Data, MatchmakerData: g.MatchmakerData, MaximumPlayerSessionCount: int(g.MaxPlayers),
+		Port: int(g.Port), IpAddress: g.IPAddress, DnsName: g.DNSName, GameProperties: properties(g)})
+}
+
+// UpdateGameSession pushes changed matchmaker data to a process.
+func (s *Server) UpdateGameSession(processID string, g session.GameSession, reason, ticketID string) {
+	s.push(processID, updateGameSessionPush{Action: PushUpdateGameSession, StatusCode: http.StatusOK, GameSession: sdkGameSession(g),
+		UpdateReason: reason, BackfillTicketId: ticketID})
+}
+
+// TerminateProcess tells a process to end by at.
+func (s *Server) TerminateProcess(processID string, at time.Time) {
+	s.push(processID, terminateProcessPush{Action: PushTerminateProcess, StatusCode: http.StatusOK, TerminationTime: at.UnixMilli()})
+}

@@ -1,0 +1,39 @@
+package sdk
+
+// DropConnection drops a process's current socket without a close frame,
+// as a network failure would (tests only).
+func (s *Server) DropConnection(processID string) bool {
+	pr := s.lookup(processID)
+	if pr == nil {
+		return false
+	}
+	pr.mu.Lock()
+	c := pr.conn
+	pr.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	c.CloseNow()
+	return true
+}
+
+// Connected reports whether a process has a socket (tests only).
+func (s *Server) Connected(processID string) bool {
+	pr := s.lookup(processID)
+	if pr == nil {
+		return false
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return pr.conn != nil
+}
+
+// Activations counts the ActivateServerProcess requests a process sent
+// (tests only).
+func (s *Server) Activations(processID string) int64 {
+	pr := s.lookup(processID)
+	if pr == nil {
+		return 0
+	}
+	return pr.activations.Load()
+}

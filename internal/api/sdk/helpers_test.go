@@ -1,0 +1,361 @@
+package sdk_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/server"
+)
+
+const (
+	adminKey    = "AKIAMUSTERTESTADMIN1"
+	adminSecret = "muster-test-admin-secret-0123456789abcdef"
+)
+
+var gameServerBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sdk-test-bin")
+	if err != nil {
+		panic(err)
+	}
+	gameServerBin = filepath.Join(dir, "gameserver")
+	out, err := exec.Command("go", "build", "-o", gameServerBin, "./testdata/gameserver").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build test game server: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// env is a running control plane (in process, fake clock) with one Anywhere
+// fleet in one custom location and one registered compute.
+type env struct {
+	t        testing.TB
+	cfg      server.Config
+	srv      *server.Server
+	cancel   context.CancelFunc
+	done     chan error
+	addr     string
+	sdkAddr  string
+	gl       *gl.Client
+	fleetID  string
+	location string
+	compute  string
+	token    string
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	dir := t.TempDir()
+	e := &env{t: t, addr: freeAddr(t), sdkAddr: freeAddr(t), location: "custom-test", compute: "host-1"}
+	e.cfg = server.Config{Listen: e.addr, DataDir: dir, SDKListen: e.sdkAddr, FakeClock: true,
+		AdminAccessKeyID: adminKey, AdminSecretAccessKey: adminSecret, ShutdownTimeout: 5 * time.Second}
+	e.start()
+	t.Cleanup(e.stop)
+	e.gl = gl.NewFromConfig(aws.Config{Region: "mu-local-1", Credentials: credentials.NewStaticCredentialsProvider(adminKey, adminSecret, ""), RetryMaxAttempts: 1},
+		func(o *gl.Options) { o.BaseEndpoint = aws.String("http://" + e.addr) })
+	e.setupFleet()
+	return e
+}
+
+func (e *env) start() {
+	e.t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("MUSTER_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	srv, err := server.New(context.Background(), e.cfg, log)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.srv, e.cancel, e.done = srv, cancel, make(chan error, 1)
+	go func() { e.done <- srv.Run(ctx) }()
+	e.waitFor("the control plane to listen", func() bool {
+		c, err := net.Dial("tcp", e.addr)
+		if err == nil {
+			c.Close()
+		}
+		c2, err2 := net.Dial("tcp", e.sdkAddr)
+		if err2 == nil {
+			c2.Close()
+		}
+		return err == nil && err2 == nil
+	})
+}
+
+func (e *env) stop() {
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	<-e.done
+	e.cancel = nil
+}
+
+// restart stops the control plane and starts it again on the same ports
+// and data directory.
+func (e *env) restart() {
+	e.stop()
+	e.start()
+}
+
+func (e *env) waitFor(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// advance moves the control plane's fake clock.
+func (e *env) advance(d time.Duration) {
+	e.t.Helper()
+	body := fmt.Sprintf(`{"seconds":%g}`, d.Seconds())
+	req, _ := http.NewRequest("POST", "http://"+e.addr+"/v1/admin/clock/advance", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminKey+":"+adminSecret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		e.t.Fatalf("advance clock: %s", resp.Status)
+	}
+}
+
+// admin posts JSON to an admin endpoint and decodes the answer.
+func (e *env) admin(path string, in, out any) int {
+	e.t.Helper()
+	b, _ := json.Marshal(in)
+	req, _ := http.NewRequest("POST", "http://"+e.addr+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+adminKey+":"+adminSecret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+func (e *env) setupFleet() {
+	e.t.Helper()
+	ctx := context.Background()
+	if _, err := e.gl.CreateLocation(ctx, &gl.CreateLocationInput{LocationName: aws.String(e.location)}); err != nil {
+		e.t.Fatal(err)
+	}
+	f, err := e.gl.CreateFleet(ctx, &gl.CreateFleetInput{Name: aws.String("test-fleet"), ComputeType: types.ComputeTypeAnywhere,
+		Locations: []types.LocationConfiguration{{Location: aws.String(e.location)}},
+		RuntimeConfiguration: &types.RuntimeConfiguration{GameSessionActivationTimeoutSeconds: aws.Int32(30),
+			ServerProcesses: []types.ServerProcess{{LaunchPath: aws.String("/opt/game/server"), ConcurrentExecutions: aws.Int32(4)}}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.fleetID = aws.ToString(f.FleetAttributes.FleetId)
+	if _, err := e.gl.RegisterCompute(ctx, &gl.RegisterComputeInput{FleetId: aws.String(e.fleetID), ComputeName: aws.String(e.compute),
+		Location: aws.String(e.location), IpAddress: aws.String("127.0.0.1")}); err != nil {
+		e.t.Fatal(err)
+	}
+	tok, err := e.gl.GetComputeAuthToken(ctx, &gl.GetComputeAuthTokenInput{FleetId: aws.String(e.fleetID), ComputeName: aws.String(e.compute)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.token = aws.ToString(tok.AuthToken)
+}
+
+// gameServer is a running test game server built on the official Go SDK.
+type gameServer struct {
+	t      testing.TB
+	id     string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	mu     sync.Mutex
+	events []map[string]any
+	cond   *sync.Cond
+	exited chan struct{}
+}
+
+// startGameServer launches the test game server with the SDK environment
+// an agent would give it. url "" means ws://<sdk address>.
+func (e *env) startGameServer(url string, extra ...string) *gameServer {
+	e.t.Helper()
+	if url == "" {
+		url = "ws://" + e.sdkAddr
+	}
+	g := &gameServer{t: e.t, id: uuid.NewString(), exited: make(chan struct{})}
+	g.cond = sync.NewCond(&g.mu)
+	g.cmd = exec.Command(gameServerBin)
+	g.cmd.Dir = e.t.TempDir()
+	g.cmd.Env = append(os.Environ(), "GAMELIFT_SDK_WEBSOCKET_URL="+url, "GAMELIFT_SDK_AUTH_TOKEN="+e.token, "GAMELIFT_SDK_PROCESS_ID="+g.id,
+		"GAMELIFT_SDK_HOST_ID="+e.compute, "GAMELIFT_SDK_FLEET_ID="+e.fleetID, "HEALTHCHECK_INTERVAL=1s", "HEALTHCHECK_MAX_JITTER=100ms",
+		"SERVICE_CALL_TIMEOUT=5s")
+	g.cmd.Env = append(g.cmd.Env, extra...)
+	g.cmd.Stderr = os.Stderr
+	g.stdin, _ = g.cmd.StdinPipe()
+	stdout, _ := g.cmd.StdoutPipe()
+	if err := g.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				g.mu.Lock()
+				g.events = append(g.events, m)
+				g.cond.Broadcast()
+				g.mu.Unlock()
+			}
+		}
+		g.cmd.Wait()
+		close(g.exited)
+		g.mu.Lock()
+		g.cond.Broadcast()
+		g.mu.Unlock()
+	}()
+	e.t.Cleanup(func() {
+		g.cmd.Process.Kill()
+		<-g.exited
+	})
+	return g
+}
+
+// next waits for the first line from index i on that has key=value and
+// returns it and the index after it.
+func (g *gameServer) wait(key, value string) map[string]any {
+	g.t.Helper()
+	timer := time.AfterFunc(30*time.Second, func() {
+		g.mu.Lock()
+		g.cond.Broadcast()
+		g.mu.Unlock()
+	})
+	defer timer.Stop()
+	start := time.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i := 0; ; {
+		for ; i < len(g.events); i++ {
+			if g.events[i][key] == value {
+				m := g.events[i]
+				g.events = append(g.events[:i], g.events[i+1:]...)
+				return m
+			}
+		}
+		select {
+		case <-g.exited:
+			g.t.Fatalf("game server %s exited while waiting for %s=%s", g.id, key, value)
+		default:
+		}
+		if time.Since(start) > 30*time.Second {
+			g.t.Fatalf("game server %s: timed out waiting for %s=%s", g.id, key, value)
+		}
+		g.cond.Wait()
+	}
+}
+
+// call runs an SDK call in the game server and returns its error text.
+func (g *gameServer) call(op string, args map[string]any) map[string]any {
+	g.t.Helper()
+	if args == nil {
+		args = map[string]any{}
+	}
+	args["op"] = op
+	b, _ := json.Marshal(args)
+	if _, err := g.stdin.Write(append(b, '\n')); err != nil {
+		g.t.Fatal(err)
+	}
+	return g.wait("op", op)
+}
+
+func (g *gameServer) callErr(op, id string) string {
+	g.t.Helper()
+	r := g.call(op, map[string]any{"id": id})
+	s, _ := r["err"].(string)
+	return s
+}
+
+// startReady starts a game server and waits until it is ProcessReady.
+func (e *env) startReady(url string, extra ...string) *gameServer {
+	e.t.Helper()
+	g := e.startGameServer(url, extra...)
+	if r := g.wait("event", "ready"); r["err"] != "" {
+		e.t.Fatalf("ProcessReady: %v", r["err"])
+	}
+	return g
+}
+
+func (e *env) createGameSession(name string, max int32, props ...types.GameProperty) *types.GameSession {
+	e.t.Helper()
+	out, err := e.gl.CreateGameSession(context.Background(), &gl.CreateGameSessionInput{FleetId: aws.String(e.fleetID), Location: aws.String(e.location),
+		Name: aws.String(name), MaximumPlayerSessionCount: aws.Int32(max), GameProperties: props})
+	if err != nil {
+		e.t.Fatalf("CreateGameSession: %v", err)
+	}
+	return out.GameSession
+}
+
+func (e *env) gameSession(id string) types.GameSession {
+	e.t.Helper()
+	out, err := e.gl.DescribeGameSessions(context.Background(), &gl.DescribeGameSessionsInput{GameSessionId: aws.String(id)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(out.GameSessions) != 1 {
+		e.t.Fatalf("DescribeGameSessions(%s): %d sessions", id, len(out.GameSessions))
+	}
+	return out.GameSessions[0]
+}
+
+func (e *env) playerSession(id string) types.PlayerSession {
+	e.t.Helper()
+	out, err := e.gl.DescribePlayerSessions(context.Background(), &gl.DescribePlayerSessionsInput{PlayerSessionId: aws.String(id)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(out.PlayerSessions) != 1 {
+		e.t.Fatalf("DescribePlayerSessions(%s): %d sessions", id, len(out.PlayerSessions))
+	}
+	return out.PlayerSessions[0]
+}

@@ -1,0 +1,175 @@
+package sdk_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+)
+
+// These tests run real game server processes built on the official Go
+// server SDK v5.4.0 (testdata/gameserver) against the control plane, and
+// drive the control plane with the real AWS SDK for Go v2 client (CBOR).
+
+func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	g := e.startReady("")
+
+	t.Run("ProcessReady makes the process idle and health checks arrive", func(t *testing.T) {
+		e.waitFor("an idle process", func() bool {
+			n, _ := e.srv.Hosting.Fleets.IdleProcessCount(ctx, e.fleetID, e.location)
+			return n == 1
+		})
+		g.wait("event", "health")
+		g.wait("event", "health")
+	})
+
+	gs := e.createGameSession("arena", 8, types.GameProperty{Key: aws.String("mode"), Value: aws.String("ctf")})
+	id := aws.ToString(gs.GameSessionId)
+	t.Run("CreateGameSession returns an ACTIVATING session with an ARN the SDK accepts", func(t *testing.T) {
+		if gs.Status != types.GameSessionStatusActivating {
+			t.Fatalf("status %s, want ACTIVATING", gs.Status)
+		}
+		want := "arn:aws:gamelift:mu-local-1::gamesession/" + e.fleetID + "/" + e.location + "/gsess-"
+		if !strings.HasPrefix(id, want) {
+			t.Fatalf("GameSessionId %s, want prefix %s", id, want)
+		}
+		if aws.ToString(gs.IpAddress) != "127.0.0.1" || aws.ToInt32(gs.Port) != 7777 {
+			t.Fatalf("address %s:%d", aws.ToString(gs.IpAddress), aws.ToInt32(gs.Port))
+		}
+	})
+	t.Run("the process gets OnStartGameSession and activates the session", func(t *testing.T) {
+		start := g.wait("event", "start")
+		if start["gameSessionId"] != id || start["name"] != "arena" || start["max"] != float64(8) {
+			t.Fatalf("OnStartGameSession got %v", start)
+		}
+		if props, _ := start["props"].(map[string]any); props["mode"] != "ctf" {
+			t.Fatalf("game properties %v", start["props"])
+		}
+		if a := g.wait("event", "activated"); a["err"] != "" {
+			t.Fatalf("ActivateGameSession: %v", a["err"])
+		}
+		if st := e.gameSession(id).Status; st != types.GameSessionStatusActive {
+			t.Fatalf("status %s, want ACTIVE", st)
+		}
+		if r := g.call("gsid", nil); r["result"] != id {
+			t.Fatalf("GetGameSessionID = %v", r["result"])
+		}
+	})
+
+	ps, err := e.gl.CreatePlayerSessions(ctx, &gl.CreatePlayerSessionsInput{GameSessionId: aws.String(id),
+		PlayerIds: []string{"alice", "bob", "carol"}, PlayerDataMap: map[string]string{"alice": "team=red"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, bob, carol := aws.ToString(ps.PlayerSessions[0].PlayerSessionId), aws.ToString(ps.PlayerSessions[1].PlayerSessionId), aws.ToString(ps.PlayerSessions[2].PlayerSessionId)
+	t.Run("player sessions are reserved with unguessable ids", func(t *testing.T) {
+		for _, p := range ps.PlayerSessions {
+			if p.Status != types.PlayerSessionStatusReserved || len(aws.ToString(p.PlayerSessionId)) != len("psess-")+32 {
+				t.Fatalf("player session %+v", p)
+			}
+		}
+		if aws.ToString(ps.PlayerSessions[0].PlayerData) != "team=red" {
+			t.Fatalf("PlayerData %q", aws.ToString(ps.PlayerSessions[0].PlayerData))
+		}
+		if n := aws.ToInt32(e.gameSession(id).CurrentPlayerSessionCount); n != 3 {
+			t.Fatalf("CurrentPlayerSessionCount %d, want 3", n)
+		}
+	})
+	t.Run("a reserved player is accepted once", func(t *testing.T) {
+		if err := g.callErr("accept", alice); err != "" {
+			t.Fatalf("AcceptPlayerSession: %s", err)
+		}
+		if st := e.playerSession(alice).Status; st != types.PlayerSessionStatusActive {
+			t.Fatalf("status %s, want ACTIVE", st)
+		}
+		if err := g.callErr("accept", alice); !strings.Contains(err, "not RESERVED") {
+			t.Fatalf("second AcceptPlayerSession: %q, want a refusal", err)
+		}
+	})
+	t.Run("a forged player session id is refused", func(t *testing.T) {
+		if err := g.callErr("accept", "psess-0123456789abcdef0123456789abcdef"); !strings.Contains(err, "Not found") {
+			t.Fatalf("forged AcceptPlayerSession: %q", err)
+		}
+	})
+	if err := g.callErr("accept", bob); err != "" {
+		t.Fatal(err)
+	}
+	t.Run("a reservation not accepted in 60 seconds times out", func(t *testing.T) {
+		e.advance(61 * time.Second)
+		if st := e.playerSession(carol).Status; st != types.PlayerSessionStatusTimedout {
+			t.Fatalf("status %s, want TIMEDOUT", st)
+		}
+		if err := g.callErr("accept", carol); !strings.Contains(err, "TIMEDOUT") {
+			t.Fatalf("AcceptPlayerSession of a timed-out reservation: %q", err)
+		}
+		if n := aws.ToInt32(e.gameSession(id).CurrentPlayerSessionCount); n != 2 {
+			t.Fatalf("CurrentPlayerSessionCount %d, want 2", n)
+		}
+	})
+	t.Run("a removed player session is COMPLETED and cannot be removed again", func(t *testing.T) {
+		if err := g.callErr("remove", alice); err != "" {
+			t.Fatal(err)
+		}
+		if st := e.playerSession(alice).Status; st != types.PlayerSessionStatusCompleted {
+			t.Fatalf("status %s, want COMPLETED", st)
+		}
+		if err := g.callErr("remove", alice); err == "" {
+			t.Fatal("second RemovePlayerSession succeeded")
+		}
+	})
+	t.Run("the server describes its player sessions", func(t *testing.T) {
+		r := g.call("describe", map[string]any{"status": "ACTIVE"})
+		res, _ := r["result"].(map[string]any)
+		list, _ := res["PlayerSessions"].([]any)
+		if r["err"] != "" || len(list) != 1 || list[0].(map[string]any)["PlayerSessionId"] != bob {
+			t.Fatalf("DescribePlayerSessions: %v", r)
+		}
+	})
+	t.Run("DENY_ALL from the server stops new reservations", func(t *testing.T) {
+		if r := g.call("policy", map[string]any{"policy": "DENY_ALL"}); r["err"] != "" {
+			t.Fatal(r["err"])
+		}
+		_, err := e.gl.CreatePlayerSession(ctx, &gl.CreatePlayerSessionInput{GameSessionId: aws.String(id), PlayerId: aws.String("dave")})
+		var want *types.InvalidGameSessionStatusException
+		if !errors.As(err, &want) {
+			t.Fatalf("CreatePlayerSession under DENY_ALL: %v", err)
+		}
+	})
+	t.Run("calls Muster has no equivalent for fail clearly", func(t *testing.T) {
+		for op, want := range map[string]string{"backfill": "matchmaking is not available yet", "role": "no IAM role", "cert": "CertificatePath"} {
+			if r := g.call(op, nil); !strings.Contains(r["err"].(string), want) {
+				t.Errorf("%s: %q, want it to mention %q", op, r["err"], want)
+			}
+		}
+	})
+	t.Run("TerminateGameSession tells the process, and ProcessEnding ends the session", func(t *testing.T) {
+		out, err := e.gl.TerminateGameSession(ctx, &gl.TerminateGameSessionInput{GameSessionId: aws.String(id), TerminationMode: types.TerminationModeTriggerOnProcessTerminate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.GameSession.Status != types.GameSessionStatusTerminating {
+			t.Fatalf("status %s, want TERMINATING", out.GameSession.Status)
+		}
+		term := g.wait("event", "terminate")
+		if term["err"] != "" || term["time"].(float64) < float64(time.Now().Unix()) {
+			t.Fatalf("OnProcessTerminate: %v", term)
+		}
+		if r := g.call("end", nil); r["err"] != "" {
+			t.Fatal(r["err"])
+		}
+		got := e.gameSession(id)
+		if got.Status != types.GameSessionStatusTerminated || got.StatusReason != types.GameSessionStatusReasonTriggeredOnProcessTerminate {
+			t.Fatalf("status %s/%s, want TERMINATED/TRIGGERED_ON_PROCESS_TERMINATE", got.Status, got.StatusReason)
+		}
+		if st := e.playerSession(bob).Status; st != types.PlayerSessionStatusCompleted {
+			t.Fatalf("bob %s, want COMPLETED", st)
+		}
+	})
+}

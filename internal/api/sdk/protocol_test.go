@@ -1,0 +1,358 @@
+package sdk_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+	"github.com/coder/websocket"
+
+	"github.com/musterhq/muster/internal/api/sdk"
+	"github.com/musterhq/muster/internal/fleet"
+)
+
+// activeSession starts a ready game server and a game session on it.
+func (e *env) activeSession(g *gameServer, name string, max int32, props ...types.GameProperty) string {
+	e.t.Helper()
+	id := aws.ToString(e.createGameSession(name, max, props...).GameSessionId)
+	g.wait("event", "start")
+	if a := g.wait("event", "activated"); a["err"] != "" {
+		e.t.Fatalf("ActivateGameSession: %v", a["err"])
+	}
+	return id
+}
+
+func (e *env) reserve(gameSessionID string, players ...string) []string {
+	e.t.Helper()
+	out, err := e.gl.CreatePlayerSessions(context.Background(), &gl.CreatePlayerSessionsInput{GameSessionId: aws.String(gameSessionID), PlayerIds: players})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ids := make([]string, len(out.PlayerSessions))
+	for i, p := range out.PlayerSessions {
+		ids[i] = aws.ToString(p.PlayerSessionId)
+	}
+	return ids
+}
+
+func TestAPlayerSessionOfAnotherGameSessionIsRefused(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	servers := map[string]*gameServer{}
+	for range 2 {
+		g := e.startReady("")
+		servers[g.id] = g
+	}
+	host := func(id string) *gameServer {
+		gs, err := e.srv.Hosting.Sessions.GameSession(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := servers[gs.ProcessID]
+		g.wait("event", "activated")
+		return g
+	}
+	sa := aws.ToString(e.createGameSession("a", 4).GameSessionId)
+	sb := aws.ToString(e.createGameSession("b", 4).GameSessionId)
+	a, b := host(sa), host(sb)
+	if a == b {
+		t.Fatal("both sessions on one process")
+	}
+	p := e.reserve(sb, "mallory")[0]
+	if err := a.callErr("accept", p); !strings.Contains(err, "Not found") {
+		t.Fatalf("accepting another session's player: %q", err)
+	}
+	if err := b.callErr("accept", p); err != "" {
+		t.Fatalf("accepting in the right session: %q", err)
+	}
+}
+
+func TestAReconnectAfterTheSocketDropsCarriesOnWithoutASecondProcessReady(t *testing.T) {
+	e := newEnv(t)
+	g := e.startReady("")
+	id := e.activeSession(g, "r", 4)
+	players := e.reserve(id, "p1", "p2")
+	if !e.srv.Hosting.SDK.DropConnection(g.id) {
+		t.Fatal("no connection to drop")
+	}
+	// The SDK reconnects at once with the same URL; the next call goes
+	// over the new socket.
+	if err := g.callErr("accept", players[0]); err != "" {
+		t.Fatalf("AcceptPlayerSession after the reconnect: %s", err)
+	}
+	e.waitFor("the process to be connected", func() bool { return e.srv.Hosting.SDK.Connected(g.id) })
+	if n := e.srv.Hosting.SDK.Activations(g.id); n != 1 {
+		t.Fatalf("%d ActivateServerProcess requests, want 1", n)
+	}
+	g.wait("event", "health") // heartbeats continue
+	if err := g.callErr("accept", players[1]); err != "" {
+		t.Fatal(err)
+	}
+}
+
+func TestAGameSessionNotActivatedInTimeEndsInError(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	g := e.startReady("", "GS_NO_ACTIVATE=1")
+	id := aws.ToString(e.createGameSession("slow", 4).GameSessionId)
+	g.wait("event", "start")
+	e.advance(29 * time.Second)
+	if st := e.gameSession(id).Status; st != types.GameSessionStatusActivating {
+		t.Fatalf("status %s before the timeout, want ACTIVATING", st)
+	}
+	e.advance(2 * time.Second)
+	if st := e.gameSession(id).Status; st != types.GameSessionStatusError {
+		t.Fatalf("status %s after the timeout, want ERROR", st)
+	}
+	if err := e.srv.Hosting.Sessions.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := e.gl.DescribeFleetEvents(ctx, &gl.DescribeFleetEventsInput{FleetId: aws.String(e.fleetID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, x := range ev.Events {
+		found = found || x.EventCode == types.EventCodeGameSessionActivationTimeout
+	}
+	if !found {
+		t.Fatalf("no GAME_SESSION_ACTIVATION_TIMEOUT in %d events", len(ev.Events))
+	}
+	g.wait("event", "terminate")
+	_, err = e.gl.TerminateGameSession(ctx, &gl.TerminateGameSessionInput{GameSessionId: aws.String(id), TerminationMode: types.TerminationModeForceTerminate})
+	var bad *types.InvalidGameSessionStatusException
+	if !errors.As(err, &bad) {
+		t.Fatalf("TerminateGameSession of an ERROR session: %v", err)
+	}
+}
+
+func TestAGoServerConnectsOverWSSWithTheGeneratedCertificateTrusted(t *testing.T) {
+	e := newEnv(t)
+	cert := filepath.Join(e.cfg.DataDir, sdk.CertFile)
+	g := e.startReady("wss://"+e.sdkAddr, "SSL_CERT_FILE="+cert)
+	id := e.activeSession(g, "tls", 2)
+	p := e.reserve(id, "p")[0]
+	if err := g.callErr("accept", p); err != "" {
+		t.Fatal(err)
+	}
+}
+
+// rawClient speaks the protocol by hand, as the C++ SDK does: TLS (even for
+// a ws:// URL) without verifying the certificate, TLS 1.2 at most, and a
+// path with a trailing slash.
+type rawClient struct {
+	t *testing.T
+	c *websocket.Conn
+}
+
+func (e *env) dialRaw(t *testing.T, pid, path string) *rawClient {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, ServerName: "127.0.0.1"}}}
+	url := fmt.Sprintf("wss://%s%s?pID=%s&sdkVersion=5.4.0&sdkLanguage=Cpp&ComputeId=%s&FleetId=%s&Authorization=%s", e.sdkAddr, path, pid, e.compute, e.fleetID, e.token)
+	c, _, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return &rawClient{t: t, c: c}
+}
+
+func (r *rawClient) send(msg string) {
+	r.t.Helper()
+	if err := r.c.Write(context.Background(), websocket.MessageText, []byte(msg)); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rawClient) read() map[string]any {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, b, err := r.c.Read(ctx)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		r.t.Fatal(err)
+	}
+	return m
+}
+
+func TestATLSClientLikeTheCppSDKIsServedAndResentRequestsApplyOnce(t *testing.T) {
+	e := newEnv(t)
+	pid := "cpp-process-1"
+	r := e.dialRaw(t, pid, "/")
+	r.send(`{"Action":"ActivateServerProcess","RequestId":"a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4","SdkVersion":"5.4.0","SdkLanguage":"Cpp","Port":7001,"LogPaths":[]}`)
+	if m := r.read(); m["StatusCode"] != float64(200) || m["RequestId"] != "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4" || m["Action"] != "ActivateServerProcess" {
+		t.Fatalf("ActivateServerProcess answer %v", m)
+	}
+	gs := e.createGameSession("cpp", 4)
+	id := aws.ToString(gs.GameSessionId)
+	push := r.read()
+	if push["Action"] != "CreateGameSession" || push["GameSessionId"] != id || push["StatusCode"] != float64(200) || push["Port"] != float64(7001) {
+		t.Fatalf("CreateGameSession push %v", push)
+	}
+	if _, has := push["RequestId"]; has {
+		t.Fatalf("push carries a RequestId: %v", push)
+	}
+	r.send(`{"Action":"ActivateGameSession","RequestId":"act1","GameSessionId":"` + id + `"}`)
+	if m := r.read(); m["StatusCode"] != float64(200) {
+		t.Fatalf("ActivateGameSession %v", m)
+	}
+	p := e.reserve(id, "p")[0]
+	accept := `{"Action":"AcceptPlayerSession","RequestId":"acc1","GameSessionId":"` + id + `","PlayerSessionId":"` + p + `"}`
+	r.send(accept)
+	if m := r.read(); m["StatusCode"] != float64(200) {
+		t.Fatalf("AcceptPlayerSession %v", m)
+	}
+	t.Run("the same RequestId re-sent on a new connection gets the first answer", func(t *testing.T) {
+		r2 := e.dialRaw(t, pid, "/some/path/")
+		r2.send(accept)
+		if m := r2.read(); m["StatusCode"] != float64(200) || m["RequestId"] != "acc1" {
+			t.Fatalf("re-sent AcceptPlayerSession %v", m)
+		}
+		r2.send(strings.Replace(accept, "acc1", "acc2", 1))
+		if m := r2.read(); m["StatusCode"] != float64(400) || !strings.Contains(m["ErrorMessage"].(string), "not RESERVED") {
+			t.Fatalf("a new AcceptPlayerSession of the same player %v", m)
+		}
+	})
+	t.Run("a message with a wrong member type is answered with an error", func(t *testing.T) {
+		r.send(`{"Action":"HeartbeatServerProcess","RequestId":"hb1","HealthStatus":"yes"}`)
+		if m := r.read(); m["StatusCode"] != float64(400) || m["RequestId"] != "hb1" {
+			t.Fatalf("bad heartbeat answer %v", m)
+		}
+	})
+}
+
+func TestABadTokenIsRefusedAtTheUpgrade(t *testing.T) {
+	e := newEnv(t)
+	for name, q := range map[string]string{
+		"an unknown token":       "pID=x&ComputeId=" + e.compute + "&FleetId=" + e.fleetID + "&Authorization=mt-nope",
+		"another compute's name": "pID=x&ComputeId=host-2&FleetId=" + e.fleetID + "&Authorization=" + e.token,
+		"SigV4":                  "pID=x&ComputeId=" + e.compute + "&FleetId=" + e.fleetID + "&Authorization=SigV4",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, resp, err := websocket.Dial(context.Background(), "ws://"+e.sdkAddr+"/?"+q, nil)
+			if err == nil || resp == nil || (resp.StatusCode != 401 && resp.StatusCode != 403) {
+				t.Fatalf("dial: %v, %v", err, resp)
+			}
+		})
+	}
+}
+
+func TestALostComputeEndsItsGameSessions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	g := e.startReady("")
+	id := e.activeSession(g, "lost", 4)
+	p := e.reserve(id, "p")[0]
+	if err := g.callErr("accept", p); err != "" {
+		t.Fatal(err)
+	}
+	var reply fleet.AgentHeartbeatReply
+	path := "/v1/admin/fleets/" + e.fleetID + "/computes/" + e.compute + "/heartbeat"
+	if code := e.admin(path, fleet.AgentHeartbeat{Processes: []fleet.AgentProcess{{ProcessID: g.id, PID: g.cmd.Process.Pid}}}, &reply); code != 200 {
+		t.Fatalf("heartbeat: %d", code)
+	}
+	if reply.ComputeStatus != "ACTIVE" || len(reply.Processes) != 1 || reply.Processes[0].Status != "ACTIVE" || reply.HeartbeatIntervalSeconds != 10 {
+		t.Fatalf("heartbeat reply %+v", reply)
+	}
+	e.advance(25 * time.Second)
+	if err := e.srv.Hosting.Fleets.SweepLostComputes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.gameSession(id).Status; st != types.GameSessionStatusActive {
+		t.Fatalf("status %s before the compute is lost", st)
+	}
+	e.advance(10 * time.Second)
+	if err := e.srv.Hosting.Fleets.SweepLostComputes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.gl.DescribeCompute(ctx, &gl.DescribeComputeInput{FleetId: aws.String(e.fleetID), ComputeName: aws.String(e.compute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString((*string)(&c.Compute.ComputeStatus)) != "IMPAIRED" {
+		t.Fatalf("compute status %s, want IMPAIRED", c.Compute.ComputeStatus)
+	}
+	got := e.gameSession(id)
+	if got.Status != types.GameSessionStatusTerminated || got.StatusReason != types.GameSessionStatusReasonInterrupted {
+		t.Fatalf("game session %s/%s, want TERMINATED/INTERRUPTED", got.Status, got.StatusReason)
+	}
+	if st := e.playerSession(p).Status; st != types.PlayerSessionStatusCompleted {
+		t.Fatalf("player session %s, want COMPLETED", st)
+	}
+	if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/nope/heartbeat", fleet.AgentHeartbeat{}, nil); code != 404 {
+		t.Fatalf("heartbeat of an unknown compute: %d, want 404", code)
+	}
+}
+
+func TestTwoConcurrentCreateGameSessionCallsNeverShareAProcess(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, b := e.startReady(""), e.startReady("")
+	_, _ = a, b
+	var mu sync.Mutex
+	var ok []string
+	capacity := 0
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			out, err := e.gl.CreateGameSession(ctx, &gl.CreateGameSessionInput{FleetId: aws.String(e.fleetID), Location: aws.String(e.location),
+				Name: aws.String(fmt.Sprint("race-", i)), MaximumPlayerSessionCount: aws.Int32(2)})
+			mu.Lock()
+			defer mu.Unlock()
+			var full *types.FleetCapacityExceededException
+			switch {
+			case err == nil:
+				ok = append(ok, aws.ToString(out.GameSession.GameSessionId))
+			case errors.As(err, &full):
+				capacity++
+			default:
+				t.Errorf("CreateGameSession: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(ok) != 2 || capacity != 6 {
+		t.Fatalf("%d created, %d refused for capacity; want 2 and 6", len(ok), capacity)
+	}
+	g0, _ := e.srv.Hosting.Sessions.GameSession(ctx, ok[0])
+	g1, _ := e.srv.Hosting.Sessions.GameSession(ctx, ok[1])
+	if g0.ProcessID == g1.ProcessID {
+		t.Fatalf("both game sessions on process %s", g0.ProcessID)
+	}
+}
+
+func TestProcessesReconnectAndCarryOnAfterTheControlPlaneRestarts(t *testing.T) {
+	e := newEnv(t)
+	g := e.startReady("")
+	id := e.activeSession(g, "restart", 4)
+	players := e.reserve(id, "p1", "p2")
+	if err := g.callErr("accept", players[0]); err != "" {
+		t.Fatal(err)
+	}
+	e.restart()
+	e.waitFor("the process to reconnect", func() bool { return e.srv.Hosting.SDK.Connected(g.id) })
+	if err := g.callErr("accept", players[1]); err != "" {
+		t.Fatalf("AcceptPlayerSession after the restart: %s", err)
+	}
+	if n := e.srv.Hosting.SDK.Activations(g.id); n != 0 {
+		t.Fatalf("%d ActivateServerProcess after the restart, want none", n)
+	}
+	if st := e.gameSession(id).Status; st != types.GameSessionStatusActive {
+		t.Fatalf("status %s after the restart", st)
+	}
+}

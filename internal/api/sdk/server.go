@@ -1,0 +1,269 @@
+package sdk
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/session"
+)
+
+// Config configures the SDK endpoint.
+type Config struct {
+	// Listen is the address of the SDK port (plain and TLS on one port).
+	Listen string
+	// URL is the endpoint RegisterCompute advertises; empty means
+	// ws://<bound address>.
+	URL string
+	// TLSCert and TLSKey are PEM files; empty means a self-signed ECDSA
+	// certificate generated into DataDir (kept across restarts).
+	TLSCert, TLSKey string
+	DataDir         string
+	// AddrFile, when set, receives the bound address once listening.
+	AddrFile string
+	Fleets   *fleet.Service
+	Sessions *session.Service
+	// Backfill serves StartMatchBackfill/StopMatchBackfill; nil means
+	// session.NoMatchmaking.
+	Backfill session.Backfiller
+	Clock    clock.Clock
+	Logger   *slog.Logger
+}
+
+// Server is the SDK endpoint. It is also the Pusher of the fleet and
+// session services.
+type Server struct {
+	cfg Config
+	tls *tls.Config
+
+	mu    sync.Mutex
+	url   string
+	procs map[string]*proc
+}
+
+// New returns the SDK endpoint; it loads or generates its certificate.
+func New(cfg Config) (*Server, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Backfill == nil {
+		cfg.Backfill = session.NoMatchmaking{}
+	}
+	s := &Server{cfg: cfg, procs: map[string]*proc{}, url: cfg.URL}
+	cert, err := s.certificate()
+	if err != nil {
+		return nil, err
+	}
+	s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	return s, nil
+}
+
+// CertFile is the generated certificate's file name in the data directory.
+const CertFile, KeyFile = "sdk-tls-cert.pem", "sdk-tls-key.pem"
+
+func (s *Server) certificate() (tls.Certificate, error) {
+	if s.cfg.TLSCert != "" || s.cfg.TLSKey != "" {
+		c, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return c, fmt.Errorf("--sdk-tls-cert/--sdk-tls-key: %w", err)
+		}
+		return c, nil
+	}
+	certPath, keyPath := filepath.Join(s.cfg.DataDir, CertFile), filepath.Join(s.cfg.DataDir, KeyFile)
+	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
+		return c, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: "muster server SDK endpoint"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(10, 0, 0),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	if host, _, err := net.SplitHostPort(s.cfg.Listen); err == nil && host != "" {
+		if ip := net.ParseIP(host); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, host)
+		}
+	}
+	if h, err := os.Hostname(); err == nil {
+		tmpl.DNSNames = append(tmpl.DNSNames, h)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return tls.Certificate{}, err
+	}
+	s.cfg.Logger.Info("generated a self-signed certificate for the server SDK endpoint; Go game servers on wss:// need it trusted (SSL_CERT_FILE)", "path", certPath)
+	return tls.LoadX509KeyPair(certPath, keyPath)
+}
+
+// URL is the endpoint RegisterCompute advertises ("" before listening
+// when not configured).
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
+
+// Run listens and serves until ctx ends, then drops every SDK connection
+// without a close frame so the SDKs reconnect to the next server.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("sdk listen: %w", err)
+	}
+	addr := ln.Addr().String()
+	s.mu.Lock()
+	if s.url == "" {
+		s.url = "ws://" + addr
+	}
+	s.mu.Unlock()
+	if s.cfg.AddrFile != "" {
+		tmp := s.cfg.AddrFile + ".tmp"
+		if err := os.WriteFile(tmp, []byte(addr), 0o600); err == nil {
+			os.Rename(tmp, s.cfg.AddrFile)
+		}
+	}
+	s.cfg.Logger.Info("server SDK endpoint listening (ws:// and wss:// on one port)", "addr", addr, "url", s.URL())
+	sl := newSniffListener(ln, s.tls)
+	srv := &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx },
+		ErrorLog:    slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(sl) }()
+	select {
+	case err := <-errc:
+		s.dropAll()
+		return fmt.Errorf("sdk serve: %w", err)
+	case <-ctx.Done():
+	}
+	srv.Close()
+	<-errc
+	s.dropAll()
+	return nil
+}
+
+// sniffListener hands out plain connections and TLS connections from one
+// port, deciding by the first byte.
+type sniffListener struct {
+	net.Listener
+	tls   *tls.Config
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+	err   error
+}
+
+func newSniffListener(ln net.Listener, cfg *tls.Config) *sniffListener {
+	l := &sniffListener{Listener: ln, tls: cfg, conns: make(chan net.Conn), done: make(chan struct{})}
+	go l.acceptLoop()
+	return l
+}
+
+func (l *sniffListener) acceptLoop() {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			l.err = err
+			l.once.Do(func() { close(l.done) })
+			return
+		}
+		go l.sniff(c)
+	}
+}
+
+func (l *sniffListener) sniff(c net.Conn) {
+	var b [1]byte
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(b[:]); err != nil {
+		c.Close()
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	var out net.Conn = &prefixConn{Conn: c, first: b[0], has: true}
+	if b[0] == 0x16 { // TLS handshake record
+		out = tls.Server(out, l.tls)
+	}
+	select {
+	case l.conns <- out:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+func (l *sniffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, l.err
+	}
+}
+
+func (l *sniffListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() {
+		l.err = net.ErrClosed
+		close(l.done)
+	})
+	return err
+}
+
+// prefixConn gives back the sniffed byte before the rest of the stream.
+type prefixConn struct {
+	net.Conn
+	first byte
+	has   bool
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if c.has && len(p) > 0 {
+		p[0], c.has = c.first, false
+		return 1, nil
+	}
+	return c.Conn.Read(p)
+}

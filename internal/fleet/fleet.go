@@ -1,0 +1,772 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/tagging"
+)
+
+// Store kinds owned by the fleet service (besides KindLocation and
+// KindFleetLocation in location.go). Secondary keys:
+//
+//	fleet:         id fleet-<uuid>;               K1 name
+//	fleetlocation: id <fleetId>/<location>;        K1 location, K2 fleet id
+//	fleetevent:    id <fleetId>/<ms, 16 digits>-<uuid>; K1 fleet id
+//	alias:         id alias-<uuid>;               K1 name, K2 routing type
+//	compute:       id <fleetId>/<computeName>;     K1 fleet id, K2 <fleetId>/<location>
+//	computetoken:  id the token;                  K1 <fleetId>/<computeName>
+//	process:       id the SDK pID;                K1 <fleetId>/<location>/<state>, K2 <fleetId>/<computeName>, K3 game session ARN
+const (
+	KindFleet        = "fleet"
+	KindFleetEvent   = "fleetevent"
+	KindAlias        = "alias"
+	KindCompute      = "compute"
+	KindComputeToken = "computetoken"
+	KindProcess      = "process"
+)
+
+// Defaults from the reference (§9).
+const (
+	// DefaultActivationTimeout applies when the runtime configuration sets
+	// no GameSessionActivationTimeoutSeconds (GameLift's default, 300 s).
+	DefaultActivationTimeout = 300 * time.Second
+	// DefaultHeartbeatInterval is how often agents heartbeat; a compute
+	// that misses LostAfterHeartbeats of them is lost.
+	DefaultHeartbeatInterval = 10 * time.Second
+	LostAfterHeartbeats      = 3
+	// DefaultTokenTTL is the life of a compute auth token (GameLift: ~3 h).
+	DefaultTokenTTL = 3 * time.Hour
+	// tokenGrace keeps an expired token valid for reconnects of processes
+	// already attached with it: the Go SDK reconnects with the URL (and so
+	// the token) it started with, for the whole life of the process.
+	tokenGrace = 24 * time.Hour
+)
+
+// Fleet is a fleet as stored.
+type Fleet struct {
+	ID            string                                `json:"id"`
+	ARN           string                                `json:"arn"`
+	Name          string                                `json:"name"`
+	Description   string                                `json:"description,omitempty"`
+	Status        string                                `json:"status"`
+	CreatedAt     time.Time                             `json:"createdAt"`
+	Locations     []string                              `json:"locations"`
+	Runtime       gamelift.RuntimeConfiguration         `json:"runtime"`
+	Protection    string                                `json:"protection"`
+	CreationLimit *gamelift.ResourceCreationLimitPolicy `json:"creationLimit,omitempty"`
+	Cost          string                                `json:"cost,omitempty"`
+}
+
+// ActivationTimeout is how long a new game session may stay ACTIVATING.
+func (f Fleet) ActivationTimeout() time.Duration {
+	if t := f.Runtime.GameSessionActivationTimeoutSeconds; t != nil && *t > 0 {
+		return time.Duration(*t) * time.Second
+	}
+	return DefaultActivationTimeout
+}
+
+// HasLocation reports whether the fleet has the location.
+func (f Fleet) HasLocation(loc string) bool { return slices.Contains(f.Locations, loc) }
+
+type fleetLocation struct {
+	FleetID   string    `json:"fleetId"`
+	Location  string    `json:"location"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Pusher delivers server-protocol pushes to connected processes (the SDK
+// adapter implements it).
+type Pusher interface {
+	// TerminateProcess tells a process to end by at.
+	TerminateProcess(processID string, at time.Time)
+}
+
+// ProcessEndHook runs inside the transaction that ends a process, so the
+// session service can end the process's game session with it.
+type ProcessEndHook func(ctx context.Context, w store.Writer, p Process, reason string) error
+
+// Config configures the fleet service.
+type Config struct {
+	Store     store.Store
+	Clock     clock.Clock
+	Logger    *slog.Logger
+	ARNs      gamelift.ARNBuilder
+	Formats   *gamelift.Formats
+	Tags      *tagging.Service
+	Locations *Locations
+	// SDKEndpoint is the server-SDK WebSocket URL RegisterCompute advertises.
+	SDKEndpoint func() string
+	// Pusher sends TerminateProcess to processes of draining computes.
+	Pusher            Pusher
+	HeartbeatInterval time.Duration
+	TokenTTL          time.Duration
+	// TerminateGrace is the TerminationTime given to processes told to end.
+	TerminateGrace time.Duration
+}
+
+// Service owns fleets, aliases, computes and server processes.
+type Service struct {
+	cfg           Config
+	onProcessEnd  ProcessEndHook
+	sessionCounts SessionCounts
+}
+
+// NewService returns the fleet service.
+func NewService(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Formats == nil {
+		cfg.Formats = gamelift.NewFormats()
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.TerminateGrace <= 0 {
+		cfg.TerminateGrace = 5 * time.Minute
+	}
+	if cfg.SDKEndpoint == nil {
+		cfg.SDKEndpoint = func() string { return "" }
+	}
+	return &Service{cfg: cfg}
+}
+
+// OnProcessEnd sets the hook that runs when a process ends (set once, at
+// wiring, before serving).
+func (s *Service) OnProcessEnd(h ProcessEndHook) { s.onProcessEnd = h }
+
+// SetPusher sets the push channel to processes (set once, at wiring).
+func (s *Service) SetPusher(p Pusher) { s.cfg.Pusher = p }
+
+// Clock returns the service's clock.
+func (s *Service) Clock() clock.Clock { return s.cfg.Clock }
+
+// ARNs returns the ARN builder.
+func (s *Service) ARNs() gamelift.ARNBuilder { return s.cfg.ARNs }
+
+// FleetID turns a FleetIdOrArn into a fleet id.
+func (s *Service) FleetID(idOrArn string) string {
+	if typ, id, ok := s.cfg.ARNs.Parse(idOrArn); ok && typ == gamelift.ResourceFleet {
+		return id
+	}
+	return idOrArn
+}
+
+// GetFleet reads a fleet inside a transaction; fault.NotFound if absent.
+func GetFleet(ctx context.Context, r store.Reader, id string) (Fleet, int64, error) {
+	f, v, err := store.GetJSON[Fleet](ctx, r, KindFleet, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return f, 0, fault.New(fault.NotFound, "FleetId: fleet %s not found", id)
+	}
+	return f, v, err
+}
+
+// Fleet returns a fleet by id or ARN.
+func (s *Service) Fleet(ctx context.Context, idOrArn string) (Fleet, error) {
+	var f Fleet
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		f, _, err = GetFleet(ctx, r, s.FleetID(idOrArn))
+		return err
+	})
+	return f, err
+}
+
+func (s *Service) attributes(f Fleet) gamelift.FleetAttributes {
+	a := gamelift.FleetAttributes{
+		FleetId: f.ID, FleetArn: f.ARN, Name: f.Name, Description: f.Description,
+		CreationTime: gamelift.At(f.CreatedAt), Status: f.Status,
+		NewGameSessionProtectionPolicy: f.Protection, ResourceCreationLimitPolicy: f.CreationLimit,
+		ComputeType: gamelift.ComputeTypeAnywhere,
+	}
+	if f.Cost != "" {
+		a.AnywhereConfiguration = &gamelift.AnywhereConfiguration{Cost: f.Cost}
+	}
+	return a
+}
+
+func (s *Service) validateRuntime(v *fault.Validator, member string, rc *gamelift.RuntimeConfiguration) {
+	if rc == nil {
+		return
+	}
+	if rc.ServerProcesses != nil && (len(rc.ServerProcesses) < 1 || len(rc.ServerProcesses) > 50) {
+		v.Add(member+".ServerProcesses", "must have 1 to 50 items")
+	}
+	total := 0
+	for i, p := range rc.ServerProcesses {
+		m := fmt.Sprintf("%s.ServerProcesses[%d]", member, i)
+		s.cfg.Formats.Check(v, m+".LaunchPath", "LaunchPathStringModel", p.LaunchPath)
+		if p.Parameters != "" {
+			s.cfg.Formats.Check(v, m+".Parameters", "LaunchParametersStringModel", p.Parameters)
+		}
+		if p.ConcurrentExecutions == nil || *p.ConcurrentExecutions < 1 {
+			v.Add(m+".ConcurrentExecutions", "is required and must be at least 1")
+		} else {
+			total += int(*p.ConcurrentExecutions)
+		}
+	}
+	v.Check(total <= 50, member+".ServerProcesses", "ConcurrentExecutions must add up to at most 50 per compute")
+	if m := rc.MaxConcurrentGameSessionActivations; m != nil {
+		v.Check(*m >= 1, member+".MaxConcurrentGameSessionActivations", "must be 1 to 2147483647")
+	}
+	if t := rc.GameSessionActivationTimeoutSeconds; t != nil {
+		v.Check(*t >= 1 && *t <= 600, member+".GameSessionActivationTimeoutSeconds", "must be 1 to 600")
+	}
+}
+
+func validateProtection(v *fault.Validator, member, p string) {
+	v.Check(p == "" || p == gamelift.ProtectionNone || p == gamelift.ProtectionFull, member, "must be NoProtection or FullProtection")
+}
+
+func validateLimitPolicy(v *fault.Validator, member string, p *gamelift.ResourceCreationLimitPolicy) {
+	if p == nil {
+		return
+	}
+	v.Check(p.NewGameSessionsPerCreator == nil || *p.NewGameSessionsPerCreator >= 0, member+".NewGameSessionsPerCreator", "must be at least 0")
+	v.Check(p.PolicyPeriodInMinutes == nil || *p.PolicyPeriodInMinutes >= 0, member+".PolicyPeriodInMinutes", "must be at least 0")
+}
+
+// CreateFleet creates an Anywhere fleet. It is ACTIVE at once. An omitted
+// ComputeType is refused (GameLift's default, EC2, does not exist here).
+func (s *Service) CreateFleet(ctx context.Context, in *gamelift.CreateFleetInput) (*gamelift.CreateFleetOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	if p := gamelift.Length(in.Name, 1, 1024); p != "" {
+		v.Add("Name", "%s", p)
+	}
+	if in.Description != "" {
+		if p := gamelift.Length(in.Description, 1, 1024); p != "" {
+			v.Add("Description", "%s", p)
+		}
+	}
+	v.Check(in.ComputeType == gamelift.ComputeTypeAnywhere, "ComputeType", "must be ANYWHERE: Muster hosts fleets on the studio's own computes")
+	for member, set := range map[string]bool{
+		"BuildId": in.BuildId != "", "ScriptId": in.ScriptId != "", "EC2InstanceType": in.EC2InstanceType != "",
+		"EC2InboundPermissions": in.EC2InboundPermissions != nil, "FleetType": in.FleetType != "",
+		"InstanceRoleArn": in.InstanceRoleArn != "", "InstanceRoleCredentialsProvider": in.InstanceRoleCredentialsProvider != "",
+		"CertificateConfiguration": in.CertificateConfiguration != nil, "PeerVpcAwsAccountId": in.PeerVpcAwsAccountId != "",
+		"PeerVpcId": in.PeerVpcId != "", "ServerLaunchPath": in.ServerLaunchPath != "", "ServerLaunchParameters": in.ServerLaunchParameters != "",
+		"LogPaths": in.LogPaths != nil, "PlayerGatewayMode": in.PlayerGatewayMode != "", "PlayerGatewayConfiguration": in.PlayerGatewayConfiguration != nil,
+	} {
+		v.Check(!set, member, "is for managed EC2 fleets and is not supported for ANYWHERE fleets")
+	}
+	v.Check(len(in.Locations) >= 1 && len(in.Locations) <= 100, "Locations", "must name 1 to 100 custom locations")
+	seen := map[string]bool{}
+	for i, l := range in.Locations {
+		m := fmt.Sprintf("Locations[%d].Location", i)
+		s.cfg.Formats.Check(&v, m, "LocationStringModel", l.Location)
+		v.Check(!seen[l.Location], m, "repeats location %s", l.Location)
+		seen[l.Location] = true
+	}
+	s.validateRuntime(&v, "RuntimeConfiguration", in.RuntimeConfiguration)
+	validateProtection(&v, "NewGameSessionProtectionPolicy", in.NewGameSessionProtectionPolicy)
+	validateLimitPolicy(&v, "ResourceCreationLimitPolicy", in.ResourceCreationLimitPolicy)
+	if in.AnywhereConfiguration != nil {
+		s.cfg.Formats.Check(&v, "AnywhereConfiguration.Cost", "NonNegativeLimitedLengthDouble", in.AnywhereConfiguration.Cost)
+	}
+	tagging.Validate(&v, "Tags", in.Tags, 200)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	now := s.cfg.Clock.Now().UTC()
+	id := "fleet-" + uuid.NewString()
+	f := Fleet{ID: id, ARN: s.cfg.ARNs.Build(gamelift.ResourceFleet, id), Name: in.Name, Description: in.Description,
+		Status: gamelift.FleetStatusActive, CreatedAt: now, Protection: in.NewGameSessionProtectionPolicy,
+		CreationLimit: in.ResourceCreationLimitPolicy}
+	if f.Protection == "" {
+		f.Protection = gamelift.ProtectionNone
+	}
+	if in.RuntimeConfiguration != nil {
+		f.Runtime = *in.RuntimeConfiguration
+	}
+	if in.AnywhereConfiguration != nil {
+		f.Cost = in.AnywhereConfiguration.Cost
+	}
+	for _, l := range in.Locations {
+		f.Locations = append(f.Locations, l.Location)
+	}
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if err := s.addLocations(ctx, w, f.ID, "Locations", f.Locations, now); err != nil {
+			return err
+		}
+		if _, err := w.Put(ctx, store.Record{Kind: KindFleet, ID: f.ID, Doc: store.MustJSON(f), Keys: store.Keys{f.Name}}); err != nil {
+			return err
+		}
+		if err := s.cfg.Tags.Set(ctx, w, f.ARN, in.Tags); err != nil {
+			return err
+		}
+		if err := s.AddEvent(ctx, w, f.ID, "FLEET_CREATED", "Fleet "+f.ID+" created"); err != nil {
+			return err
+		}
+		return s.AddEvent(ctx, w, f.ID, "FLEET_STATE_ACTIVE", "Fleet "+f.ID+" is ACTIVE")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create fleet: %w", err)
+	}
+	attrs := s.attributes(f)
+	out := &gamelift.CreateFleetOutput{FleetAttributes: &attrs}
+	for _, l := range f.Locations {
+		out.LocationStates = append(out.LocationStates, gamelift.LocationState{Location: l, Status: gamelift.FleetStatusActive})
+	}
+	return out, nil
+}
+
+// addLocations checks each location exists and records that the fleet
+// uses it.
+func (s *Service) addLocations(ctx context.Context, w store.Writer, fleetID, member string, locs []string, now time.Time) error {
+	for i, l := range locs {
+		if _, err := w.Get(ctx, KindLocation, l); errors.Is(err, store.ErrNotFound) {
+			return fault.New(fault.NotFound, "%s[%d]: custom location %s not found; create it with CreateLocation first", member, i, l)
+		} else if err != nil {
+			return err
+		}
+		fl := fleetLocation{FleetID: fleetID, Location: l, Status: gamelift.FleetStatusActive, CreatedAt: now}
+		if _, err := w.Put(ctx, store.Record{Kind: KindFleetLocation, ID: fleetID + "/" + l, Doc: store.MustJSON(fl), Keys: store.Keys{l, fleetID}}); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fault.New(fault.Conflict, "%s[%d]: fleet %s already has location %s", member, i, fleetID, l)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// DescribeFleetAttributes lists fleets: the named ones (unknown ids are
+// dropped), or all of them by page.
+func (s *Service) DescribeFleetAttributes(ctx context.Context, in *gamelift.DescribeFleetAttributesInput) (*gamelift.DescribeFleetAttributesOutput, error) {
+	fleets, next, err := s.listFleets(ctx, in.FleetIds, in.Limit, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	out := &gamelift.DescribeFleetAttributesOutput{FleetAttributes: []gamelift.FleetAttributes{}, NextToken: next}
+	for _, f := range fleets {
+		out.FleetAttributes = append(out.FleetAttributes, s.attributes(f))
+	}
+	return out, nil
+}
+
+func (s *Service) listFleets(ctx context.Context, ids []string, limit *int32, token string) ([]Fleet, string, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, "", err
+	}
+	var v fault.Validator
+	for i, id := range ids {
+		s.cfg.Formats.Check(&v, fmt.Sprintf("FleetIds[%d]", i), "FleetIdOrArn", id)
+	}
+	n := 50
+	if limit != nil {
+		v.Check(*limit >= 1, "Limit", "must be at least 1")
+		n = int(*limit)
+	}
+	after, terr := decodeToken(token)
+	v.Check(terr == nil, "NextToken", "is not a token this API returned")
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	var fleets []Fleet
+	var next string
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		if len(ids) > 0 {
+			for _, id := range ids {
+				f, _, err := GetFleet(ctx, r, s.FleetID(id))
+				if fault.Is(err, fault.NotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				fleets = append(fleets, f)
+			}
+			return nil
+		}
+		items, err := r.Find(ctx, store.Query{Kind: KindFleet, Prefix: true, After: after, Limit: n + 1})
+		if err != nil {
+			return err
+		}
+		if len(items) > n {
+			items = items[:n]
+			next = encodeToken(items[n-1].ID)
+		}
+		fleets, err = store.Decode[Fleet](items)
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list fleets: %w", err)
+	}
+	return fleets, next, nil
+}
+
+// updateFleet runs change on the fleet inside one transaction and stores it.
+func (s *Service) updateFleet(ctx context.Context, idOrArn string, change func(w store.Writer, f *Fleet) error) (Fleet, error) {
+	var f Fleet
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		var version int64
+		var err error
+		f, version, err = GetFleet(ctx, w, s.FleetID(idOrArn))
+		if err != nil {
+			return err
+		}
+		if err := change(w, &f); err != nil {
+			return err
+		}
+		_, err = w.Put(ctx, store.Record{Kind: KindFleet, ID: f.ID, Doc: store.MustJSON(f), Keys: store.Keys{f.Name}, Version: version})
+		return err
+	})
+	return f, err
+}
+
+// UpdateFleetAttributes changes the given members only.
+func (s *Service) UpdateFleetAttributes(ctx context.Context, in *gamelift.UpdateFleetAttributesInput) (*gamelift.UpdateFleetAttributesOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	if in.Name != "" {
+		if p := gamelift.Length(in.Name, 1, 1024); p != "" {
+			v.Add("Name", "%s", p)
+		}
+	}
+	validateProtection(&v, "NewGameSessionProtectionPolicy", in.NewGameSessionProtectionPolicy)
+	validateLimitPolicy(&v, "ResourceCreationLimitPolicy", in.ResourceCreationLimitPolicy)
+	if in.AnywhereConfiguration != nil {
+		s.cfg.Formats.Check(&v, "AnywhereConfiguration.Cost", "NonNegativeLimitedLengthDouble", in.AnywhereConfiguration.Cost)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	f, err := s.updateFleet(ctx, in.FleetId, func(w store.Writer, f *Fleet) error {
+		if in.Name != "" {
+			f.Name = in.Name
+		}
+		if in.Description != "" {
+			f.Description = in.Description
+		}
+		if p := in.NewGameSessionProtectionPolicy; p != "" && p != f.Protection {
+			msg := fmt.Sprintf("NewGameSessionProtectionPolicy changed from %s to %s", f.Protection, p)
+			f.Protection = p
+			if err := s.AddEvent(ctx, w, f.ID, "FLEET_NEW_GAME_SESSION_PROTECTION_POLICY_UPDATED", msg); err != nil {
+				return err
+			}
+		}
+		if in.ResourceCreationLimitPolicy != nil {
+			f.CreationLimit = in.ResourceCreationLimitPolicy
+		}
+		if in.AnywhereConfiguration != nil {
+			f.Cost = in.AnywhereConfiguration.Cost
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update fleet attributes: %w", err)
+	}
+	return &gamelift.UpdateFleetAttributesOutput{FleetId: f.ID, FleetArn: f.ARN}, nil
+}
+
+// DescribeRuntimeConfiguration returns a fleet's runtime configuration.
+func (s *Service) DescribeRuntimeConfiguration(ctx context.Context, in *gamelift.DescribeRuntimeConfigurationInput) (*gamelift.DescribeRuntimeConfigurationOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	f, err := s.Fleet(ctx, in.FleetId)
+	if err != nil {
+		return nil, fmt.Errorf("describe runtime configuration: %w", err)
+	}
+	rc := f.Runtime
+	return &gamelift.DescribeRuntimeConfigurationOutput{RuntimeConfiguration: &rc}, nil
+}
+
+// UpdateRuntimeConfiguration replaces a fleet's runtime configuration;
+// agents pick it up on their next heartbeat.
+func (s *Service) UpdateRuntimeConfiguration(ctx context.Context, in *gamelift.UpdateRuntimeConfigurationInput) (*gamelift.UpdateRuntimeConfigurationOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	v.Check(in.RuntimeConfiguration != nil, "RuntimeConfiguration", "is required")
+	s.validateRuntime(&v, "RuntimeConfiguration", in.RuntimeConfiguration)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	f, err := s.updateFleet(ctx, in.FleetId, func(w store.Writer, f *Fleet) error {
+		f.Runtime = *in.RuntimeConfiguration
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update runtime configuration: %w", err)
+	}
+	rc := f.Runtime
+	return &gamelift.UpdateRuntimeConfigurationOutput{RuntimeConfiguration: &rc}, nil
+}
+
+// CreateFleetLocations adds custom locations to a fleet (an extension:
+// GameLift sets Anywhere locations at CreateFleet only).
+func (s *Service) CreateFleetLocations(ctx context.Context, in *gamelift.CreateFleetLocationsInput) (*gamelift.CreateFleetLocationsOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	v.Check(len(in.Locations) >= 1 && len(in.Locations) <= 100, "Locations", "must have 1 to 100 items")
+	var locs []string
+	for i, l := range in.Locations {
+		s.cfg.Formats.Check(&v, fmt.Sprintf("Locations[%d].Location", i), "LocationStringModel", l.Location)
+		locs = append(locs, l.Location)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	f, err := s.updateFleet(ctx, in.FleetId, func(w store.Writer, f *Fleet) error {
+		if err := s.addLocations(ctx, w, f.ID, "Locations", locs, s.cfg.Clock.Now().UTC()); err != nil {
+			return err
+		}
+		f.Locations = append(f.Locations, locs...)
+		for _, l := range locs {
+			if err := s.AddEvent(ctx, w, f.ID, "LOCATION_STATE_ACTIVE", "Location "+l+" is ACTIVE"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create fleet locations: %w", err)
+	}
+	out := &gamelift.CreateFleetLocationsOutput{FleetId: f.ID, FleetArn: f.ARN}
+	for _, l := range locs {
+		out.LocationStates = append(out.LocationStates, gamelift.LocationState{Location: l, Status: gamelift.FleetStatusActive})
+	}
+	return out, nil
+}
+
+// DeleteFleetLocations removes locations from a fleet. A location with
+// registered computes or live game sessions is refused.
+func (s *Service) DeleteFleetLocations(ctx context.Context, in *gamelift.DeleteFleetLocationsInput) (*gamelift.DeleteFleetLocationsOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	v.Check(len(in.Locations) >= 1 && len(in.Locations) <= 100, "Locations", "must have 1 to 100 items")
+	for i, l := range in.Locations {
+		s.cfg.Formats.Check(&v, fmt.Sprintf("Locations[%d]", i), "LocationStringModel", l)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	f, err := s.updateFleet(ctx, in.FleetId, func(w store.Writer, f *Fleet) error {
+		for i, l := range in.Locations {
+			if !f.HasLocation(l) {
+				return fault.New(fault.NotFound, "Locations[%d]: fleet %s has no location %s", i, f.ID, l)
+			}
+			computes, err := w.Find(ctx, store.Query{Kind: KindCompute, Key: 2, Value: f.ID + "/" + l, Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(computes) > 0 {
+				return fault.New(fault.InvalidFleetStatus, "Locations[%d]: location %s still has registered computes; deregister them first", i, l)
+			}
+			if err := w.Delete(ctx, KindFleetLocation, f.ID+"/"+l, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			f.Locations = slices.DeleteFunc(f.Locations, func(x string) bool { return x == l })
+			if err := s.AddEvent(ctx, w, f.ID, "LOCATION_STATE_DELETED", "Location "+l+" deleted"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete fleet locations: %w", err)
+	}
+	out := &gamelift.DeleteFleetLocationsOutput{FleetId: f.ID, FleetArn: f.ARN}
+	for _, l := range in.Locations {
+		out.LocationStates = append(out.LocationStates, gamelift.LocationState{Location: l, Status: gamelift.FleetStatusTerminated})
+	}
+	return out, nil
+}
+
+// DescribeFleetLocationAttributes lists a fleet's locations (all, or the
+// named ones in request order).
+func (s *Service) DescribeFleetLocationAttributes(ctx context.Context, in *gamelift.DescribeFleetLocationAttributesInput) (*gamelift.DescribeFleetLocationAttributesOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	for i, l := range in.Locations {
+		s.cfg.Formats.Check(&v, fmt.Sprintf("Locations[%d]", i), "LocationStringModel", l)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	f, err := s.Fleet(ctx, in.FleetId)
+	if err != nil {
+		return nil, fmt.Errorf("describe fleet location attributes: %w", err)
+	}
+	out := &gamelift.DescribeFleetLocationAttributesOutput{FleetId: f.ID, FleetArn: f.ARN, LocationAttributes: []gamelift.LocationAttributes{}}
+	locs := in.Locations
+	if len(locs) == 0 {
+		locs = f.Locations
+	}
+	for _, l := range locs {
+		st := gamelift.FleetStatusActive
+		if !f.HasLocation(l) {
+			st = "NOT_FOUND"
+		}
+		out.LocationAttributes = append(out.LocationAttributes, gamelift.LocationAttributes{LocationState: &gamelift.LocationState{Location: l, Status: st}})
+	}
+	return out, nil
+}
+
+// DeleteFleet deletes a fleet that hosts no live game session: its
+// locations are released, its computes, tokens and ended processes dropped.
+func (s *Service) DeleteFleet(ctx context.Context, in *gamelift.DeleteFleetInput) (*gamelift.DeleteFleetOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		f, version, err := GetFleet(ctx, w, s.FleetID(in.FleetId))
+		if err != nil {
+			return err
+		}
+		for _, l := range f.Locations {
+			busy, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: f.ID + "/" + l + "/" + stateBusy, Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(busy) > 0 {
+				return fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s still hosts game sessions in %s; terminate them first", f.ID, l)
+			}
+		}
+		for _, l := range f.Locations {
+			if err := w.Delete(ctx, KindFleetLocation, f.ID+"/"+l, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		computes, err := w.Find(ctx, store.Query{Kind: KindCompute, Key: 1, Value: f.ID, Limit: 10000})
+		if err != nil {
+			return err
+		}
+		for _, c := range computes {
+			if err := s.dropCompute(ctx, w, c); err != nil {
+				return err
+			}
+		}
+		if err := w.Delete(ctx, KindFleet, f.ID, version); err != nil {
+			return err
+		}
+		if err := s.cfg.Tags.DeleteAll(ctx, w, f.ARN); err != nil {
+			return err
+		}
+		return s.AddEvent(ctx, w, f.ID, "FLEET_DELETED", "Fleet "+f.ID+" deleted")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete fleet: %w", err)
+	}
+	return &gamelift.DeleteFleetOutput{}, nil
+}
+
+// AddEvent records a fleet event (DescribeFleetEvents) and puts it in the
+// outbox with the event code as its type, in w's transaction.
+func (s *Service) AddEvent(ctx context.Context, w store.Writer, fleetID, code, message string) error {
+	now := s.cfg.Clock.Now().UTC()
+	id := uuid.NewString()
+	e := gamelift.Event{EventId: id, ResourceId: fleetID, EventCode: code, Message: message, EventTime: gamelift.At(now)}
+	key := fleetID + "/" + fmt.Sprintf("%016d", now.UnixMilli()) + "-" + id
+	if _, err := w.Put(ctx, store.Record{Kind: KindFleetEvent, ID: key, Doc: store.MustJSON(e), Keys: store.Keys{fleetID}}); err != nil {
+		return err
+	}
+	return w.Append(ctx, store.Event{ID: id, Time: now, Type: code, Resource: fleetID, Doc: store.MustJSON(e)})
+}
+
+// DescribeFleetEvents pages through a fleet's events, oldest first, within
+// [StartTime, EndTime]. Events of a deleted fleet stay readable.
+func (s *Service) DescribeFleetEvents(ctx context.Context, in *gamelift.DescribeFleetEventsInput) (*gamelift.DescribeFleetEventsOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	n := 100
+	if in.Limit != nil {
+		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
+		n = int(*in.Limit)
+	}
+	after, terr := decodeToken(in.NextToken)
+	v.Check(terr == nil, "NextToken", "is not a token this API returned")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	fleetID := s.FleetID(in.FleetId)
+	q := store.Query{Kind: KindFleetEvent, Prefix: true, Value: fleetID + "/", After: after}
+	if in.StartTime != nil && after == "" {
+		q.After = fleetID + "/" + fmt.Sprintf("%016d", in.StartTime.UnixMilli()-1) + "~"
+	}
+	out := &gamelift.DescribeFleetEventsOutput{Events: []gamelift.Event{}}
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		q.Limit = n + 1
+		items, err := r.Find(ctx, q)
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 && after == "" {
+			if _, err := r.Get(ctx, KindFleet, fleetID); errors.Is(err, store.ErrNotFound) {
+				return fault.New(fault.NotFound, "FleetId: fleet %s not found", fleetID)
+			}
+		}
+		events, err := store.Decode[gamelift.Event](items)
+		if err != nil {
+			return err
+		}
+		for i, e := range events {
+			if in.EndTime != nil && e.EventTime.UnixMilli() > in.EndTime.UnixMilli() {
+				return nil
+			}
+			if i == n {
+				out.NextToken = encodeToken(items[n-1].ID)
+				return nil
+			}
+			out.Events = append(out.Events, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describe fleet events: %w", err)
+	}
+	return out, nil
+}
+
+// itoa32 returns a pointer to an int32 count.
+func itoa32(n int) *int32 { v := int32(n); return &v }

@@ -1,0 +1,243 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// Server process statuses (Muster's; GameLift does not expose processes).
+const (
+	ProcessPending    = "PENDING"    // launched or connected, no ProcessReady yet
+	ProcessActive     = "ACTIVE"     // ProcessReady received
+	ProcessTerminated = "TERMINATED" // ProcessEnding received, exited or lost
+)
+
+// Process states in the first secondary key, which is how an idle process
+// is found: <fleetId>/<location>/<state>.
+const (
+	statePending     = "pending"
+	stateIdle        = "idle"        // ACTIVE, healthy, never given a game session
+	stateBusy        = "busy"        // hosting a live game session
+	stateUsed        = "used"        // its game session ended; it will not get another
+	stateUnavailable = "unavailable" // unhealthy, or its compute is draining or lost
+	stateEnded       = "ended"
+)
+
+// Reasons a process ended.
+const (
+	EndProcessEnding = "PROCESS_ENDING" // the game called ProcessEnding
+	EndExited        = "EXITED"         // the agent saw it exit without ProcessEnding
+	EndComputeLost   = "COMPUTE_LOST"   // its compute stopped heartbeating
+	EndDeregistered  = "DEREGISTERED"   // its compute was deregistered
+)
+
+// Process is one server process as stored. A process hosts at most one
+// game session in its life, as in GameLift: the server SDK keeps the first
+// game session id for good.
+type Process struct {
+	ID          string    `json:"id"`
+	FleetID     string    `json:"fleetId"`
+	ComputeName string    `json:"computeName"`
+	Location    string    `json:"location"`
+	Status      string    `json:"status"`
+	Port        int32     `json:"port,omitempty"`
+	IPAddress   string    `json:"ipAddress,omitempty"`
+	DNSName     string    `json:"dnsName,omitempty"`
+	SDKVersion  string    `json:"sdkVersion,omitempty"`
+	SDKLanguage string    `json:"sdkLanguage,omitempty"`
+	LogPaths    []string  `json:"logPaths,omitempty"`
+	Healthy     bool      `json:"healthy"`
+	Draining    bool      `json:"draining,omitempty"`
+	LaunchPath  string    `json:"launchPath,omitempty"`
+	Parameters  string    `json:"parameters,omitempty"`
+	PID         int       `json:"pid,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	ReadyAt     time.Time `json:"readyAt,omitzero"`
+	Heartbeat   time.Time `json:"heartbeat,omitzero"`
+	EndedAt     time.Time `json:"endedAt,omitzero"`
+	EndReason   string    `json:"endReason,omitempty"`
+	// GameSessionID is the ARN of the game session it was given, if any;
+	// SessionLive says that session has not ended.
+	GameSessionID string `json:"gameSessionId,omitempty"`
+	SessionLive   bool   `json:"sessionLive,omitempty"`
+}
+
+func (p Process) state() string {
+	switch {
+	case p.Status == ProcessTerminated:
+		return stateEnded
+	case p.Status != ProcessActive:
+		return statePending
+	case p.SessionLive:
+		return stateBusy
+	case p.GameSessionID != "":
+		return stateUsed
+	case p.Draining || !p.Healthy:
+		return stateUnavailable
+	}
+	return stateIdle
+}
+
+// Idle reports whether the process can be given a game session.
+func (p Process) Idle() bool { return p.state() == stateIdle }
+
+func processKeys(p Process) store.Keys {
+	return store.Keys{p.FleetID + "/" + p.Location + "/" + p.state(), p.FleetID + "/" + p.ComputeName, p.GameSessionID}
+}
+
+// GetProcess reads a process inside a transaction; fault.NotFound if absent.
+func GetProcess(ctx context.Context, r store.Reader, id string) (Process, int64, error) {
+	p, v, err := store.GetJSON[Process](ctx, r, KindProcess, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, 0, fault.New(fault.NotFound, "server process %s is not known", id)
+	}
+	return p, v, err
+}
+
+// PutProcess writes a process (version as read; 0 creates) with its keys.
+func PutProcess(ctx context.Context, w store.Writer, p Process, version int64) (int64, error) {
+	return w.Put(ctx, store.Record{Kind: KindProcess, ID: p.ID, Doc: store.MustJSON(p), Keys: processKeys(p), Version: version})
+}
+
+// ClaimIdleProcess picks an idle process of the fleet location inside w's
+// transaction and marks it as hosting gameSessionID. Because store updates
+// are serialised, two claims never get the same process. It fails with
+// FleetCapacityExceeded when no process is idle.
+func ClaimIdleProcess(ctx context.Context, w store.Writer, fleetID, location, gameSessionID string) (Process, error) {
+	items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: fleetID + "/" + location + "/" + stateIdle, Limit: 1})
+	if err != nil {
+		return Process{}, err
+	}
+	if len(items) == 0 {
+		return Process{}, fault.New(fault.FleetCapacityExceeded, "fleet %s has no idle server process in %s", fleetID, location)
+	}
+	ps, err := store.Decode[Process](items)
+	if err != nil {
+		return Process{}, err
+	}
+	p := ps[0]
+	p.GameSessionID, p.SessionLive = gameSessionID, true
+	if _, err := PutProcess(ctx, w, p, items[0].Version); err != nil {
+		return Process{}, err
+	}
+	return p, nil
+}
+
+// IdleProcessCount counts the idle processes of a fleet location (for
+// placement: a location with none cannot take a game session now).
+func (s *Service) IdleProcessCount(ctx context.Context, fleetID, location string) (int, error) {
+	n := 0
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		items, err := r.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: fleetID + "/" + location + "/" + stateIdle, Limit: 10000})
+		n = len(items)
+		return err
+	})
+	return n, err
+}
+
+// ProcessReady marks a process ACTIVE (ActivateServerProcess). Calling it
+// again is harmless.
+func (s *Service) ProcessReady(ctx context.Context, id string, port int32, sdkVersion, sdkLanguage string, logPaths []string) (Process, error) {
+	var p Process
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		var version int64
+		var err error
+		p, version, err = GetProcess(ctx, w, id)
+		if err != nil {
+			return err
+		}
+		if p.Status == ProcessTerminated {
+			return fault.New(fault.InvalidFleetStatus, "server process %s has ended and cannot become ready again", id)
+		}
+		now := s.cfg.Clock.Now().UTC()
+		p.Status, p.Port, p.SDKVersion, p.SDKLanguage, p.LogPaths = ProcessActive, port, sdkVersion, sdkLanguage, logPaths
+		p.Healthy, p.Heartbeat = true, now
+		if p.ReadyAt.IsZero() {
+			p.ReadyAt = now
+		}
+		_, err = PutProcess(ctx, w, p, version)
+		return err
+	})
+	if err != nil {
+		return p, fmt.Errorf("process ready: %w", err)
+	}
+	return p, nil
+}
+
+// ProcessHeartbeat records a health report (HeartbeatServerProcess). A
+// process reporting unhealthy is given no new game session.
+func (s *Service) ProcessHeartbeat(ctx context.Context, id string, healthy bool) error {
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		p, version, err := GetProcess(ctx, w, id)
+		if err != nil {
+			return err
+		}
+		if p.Status == ProcessTerminated {
+			return nil
+		}
+		p.Healthy, p.Heartbeat = healthy, s.cfg.Clock.Now().UTC()
+		_, err = PutProcess(ctx, w, p, version)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("process heartbeat: %w", err)
+	}
+	return nil
+}
+
+// EndProcess ends a process (ProcessEnding, exit, loss); its live game
+// session ends with it through the OnProcessEnd hook. Ending an ended
+// process does nothing.
+func (s *Service) EndProcess(ctx context.Context, id, reason string) error {
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		p, version, err := GetProcess(ctx, w, id)
+		if err != nil {
+			return err
+		}
+		return s.endProcess(ctx, w, p, version, reason)
+	})
+	if err != nil {
+		return fmt.Errorf("end process: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) endProcess(ctx context.Context, w store.Writer, p Process, version int64, reason string) error {
+	if p.Status == ProcessTerminated {
+		return nil
+	}
+	p.Status, p.EndedAt, p.EndReason = ProcessTerminated, s.cfg.Clock.Now().UTC(), reason
+	if s.onProcessEnd != nil && p.SessionLive {
+		if err := s.onProcessEnd(ctx, w, p, reason); err != nil {
+			return err
+		}
+	}
+	p.SessionLive = false
+	if _, err := PutProcess(ctx, w, p, version); err != nil {
+		return err
+	}
+	switch reason {
+	case EndExited:
+		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_CRASHED", fmt.Sprintf("Server process %s on compute %s exited without calling ProcessEnding", p.ID, p.ComputeName))
+	case EndComputeLost:
+		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_TERMINATED_UNHEALTHY", fmt.Sprintf("Server process %s ended: compute %s was lost", p.ID, p.ComputeName))
+	}
+	return nil
+}
+
+// SessionEnded marks that a process's game session ended (the process stays
+// connected but gets no other session).
+func SessionEnded(ctx context.Context, w store.Writer, processID string) error {
+	p, version, err := GetProcess(ctx, w, processID)
+	if err != nil || !p.SessionLive {
+		return err
+	}
+	p.SessionLive = false
+	_, err = PutProcess(ctx, w, p, version)
+	return err
+}

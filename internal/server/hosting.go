@@ -1,0 +1,99 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/musterhq/muster/internal/api/controlapi"
+	"github.com/musterhq/muster/internal/api/httpx"
+	"github.com/musterhq/muster/internal/api/sdk"
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/session"
+)
+
+// DefaultSDKListen is where the server SDK endpoint listens unless told
+// otherwise: GameLift's conventional game port range starts at 7777, and
+// loopback keeps a development control plane private.
+const DefaultSDKListen = "127.0.0.1:7777"
+
+// mountHosting mounts fleets, aliases, computes, game and player sessions,
+// the agent heartbeat endpoint, and the server SDK endpoint (a background
+// listener of its own).
+func (s *Server) mountHosting(d *deps) {
+	d.tags.Register(gamelift.ResourceFleet, fleet.KindFleet)
+	d.tags.Register(gamelift.ResourceAlias, fleet.KindAlias)
+	listen := s.cfg.SDKListen
+	if listen == "" {
+		listen = DefaultSDKListen
+	}
+	var endpoint *sdk.Server
+	fleets := fleet.NewService(fleet.Config{Store: d.store, Clock: d.clock, Logger: d.log, ARNs: d.arns, Formats: d.formats, Tags: d.tags,
+		SDKEndpoint: func() string { return endpoint.URL() }})
+	sessions := session.New(session.Config{Store: d.store, Clock: d.clock, Logger: d.log, ARNs: d.arns, Formats: d.formats, Fleets: fleets})
+	endpoint, err := sdk.New(sdk.Config{Listen: listen, URL: s.cfg.SDKURL, TLSCert: s.cfg.SDKTLSCert, TLSKey: s.cfg.SDKTLSKey,
+		DataDir: s.cfg.DataDir, AddrFile: s.cfg.SDKAddrFile, Fleets: fleets, Sessions: sessions, Clock: d.clock, Logger: d.log})
+	if err != nil {
+		s.mountErr = err
+		return
+	}
+	fleets.SetPusher(endpoint)
+	sessions.SetPusher(endpoint)
+	s.Hosting = Hosting{Fleets: fleets, Sessions: sessions, SDK: endpoint}
+	s.background = append(s.background, endpoint.Run, fleets.Run, sessions.Run)
+	controlapi.Register(d.table, "CreateFleet", fleets.CreateFleet)
+	controlapi.Register(d.table, "DescribeFleetAttributes", fleets.DescribeFleetAttributes)
+	controlapi.Register(d.table, "UpdateFleetAttributes", fleets.UpdateFleetAttributes)
+	controlapi.Register(d.table, "DeleteFleet", fleets.DeleteFleet)
+	controlapi.Register(d.table, "CreateFleetLocations", fleets.CreateFleetLocations)
+	controlapi.Register(d.table, "DeleteFleetLocations", fleets.DeleteFleetLocations)
+	controlapi.Register(d.table, "DescribeFleetLocationAttributes", fleets.DescribeFleetLocationAttributes)
+	controlapi.Register(d.table, "DescribeFleetCapacity", fleets.DescribeFleetCapacity)
+	controlapi.Register(d.table, "DescribeFleetLocationCapacity", fleets.DescribeFleetLocationCapacity)
+	controlapi.Register(d.table, "DescribeFleetUtilization", fleets.DescribeFleetUtilization)
+	controlapi.Register(d.table, "DescribeFleetEvents", fleets.DescribeFleetEvents)
+	controlapi.Register(d.table, "DescribeRuntimeConfiguration", fleets.DescribeRuntimeConfiguration)
+	controlapi.Register(d.table, "UpdateRuntimeConfiguration", fleets.UpdateRuntimeConfiguration)
+	controlapi.Register(d.table, "CreateAlias", fleets.CreateAlias)
+	controlapi.Register(d.table, "DescribeAlias", fleets.DescribeAlias)
+	controlapi.Register(d.table, "ListAliases", fleets.ListAliases)
+	controlapi.Register(d.table, "UpdateAlias", fleets.UpdateAlias)
+	controlapi.Register(d.table, "DeleteAlias", fleets.DeleteAlias)
+	controlapi.Register(d.table, "ResolveAlias", fleets.ResolveAlias)
+	controlapi.Register(d.table, "RegisterCompute", fleets.RegisterCompute)
+	controlapi.Register(d.table, "DeregisterCompute", fleets.DeregisterCompute)
+	controlapi.Register(d.table, "ListCompute", fleets.ListCompute)
+	controlapi.Register(d.table, "DescribeCompute", fleets.DescribeCompute)
+	controlapi.Register(d.table, "GetComputeAuthToken", fleets.GetComputeAuthToken)
+	controlapi.Register(d.table, "CreateGameSession", sessions.CreateGameSession)
+	controlapi.Register(d.table, "DescribeGameSessions", sessions.DescribeGameSessions)
+	controlapi.Register(d.table, "DescribeGameSessionDetails", sessions.DescribeGameSessionDetails)
+	controlapi.Register(d.table, "SearchGameSessions", sessions.SearchGameSessions)
+	controlapi.Register(d.table, "UpdateGameSession", sessions.UpdateGameSession)
+	controlapi.Register(d.table, "TerminateGameSession", sessions.TerminateGameSession)
+	controlapi.Register(d.table, "CreatePlayerSession", sessions.CreatePlayerSession)
+	controlapi.Register(d.table, "CreatePlayerSessions", sessions.CreatePlayerSessions)
+	controlapi.Register(d.table, "DescribePlayerSessions", sessions.DescribePlayerSessionsOp)
+
+	d.mux.Handle("POST /v1/admin/fleets/{fleetId}/computes/{computeName}/heartbeat", d.requireOperator(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var hb fleet.AgentHeartbeat
+		if err := httpx.DecodeJSON(r, &hb); err != nil {
+			httpx.WriteError(w, r, d.log, err)
+			return
+		}
+		reply, err := fleets.Heartbeat(r.Context(), r.PathValue("fleetId"), r.PathValue("computeName"), hb)
+		if err != nil {
+			httpx.WriteError(w, r, d.log, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, reply)
+	})))
+}
+
+// Hosting exposes the hosting services to other capabilities (placement
+// calls Sessions.CreateGameSessionOn and Fleets.IdleProcessCount) and to
+// tests.
+type Hosting struct {
+	Fleets   *fleet.Service
+	Sessions *session.Service
+	SDK      *sdk.Server
+}

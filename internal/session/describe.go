@@ -1,0 +1,308 @@
+package session
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// Pagination tokens are opaque to clients: base64 of a store cursor or an
+// offset.
+func encodeToken(after string) string { return base64.RawURLEncoding.EncodeToString([]byte(after)) }
+
+func decodeToken(tok string) (string, error) {
+	if tok == "" {
+		return "", nil
+	}
+	if len(tok) > 1024 {
+		return "", errors.New("token too long")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	return string(b), err
+}
+
+// describe lists game sessions for DescribeGameSessions and
+// DescribeGameSessionDetails.
+func (s *Service) describe(ctx context.Context, in *gamelift.DescribeGameSessionsInput) ([]GameSession, string, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, "", err
+	}
+	var v fault.Validator
+	switch {
+	case in.GameSessionId != "":
+		s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+	case in.FleetId != "" && in.AliasId != "":
+		v.Add("FleetId", "give FleetId or AliasId, not both")
+	case in.FleetId != "":
+		s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	case in.AliasId != "":
+		s.cfg.Formats.Check(&v, "AliasId", "AliasIdOrArn", in.AliasId)
+	default:
+		v.Add("FleetId", "one of FleetId, AliasId and GameSessionId is required")
+	}
+	if in.Location != "" {
+		s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
+	}
+	switch in.StatusFilter {
+	case "", gamelift.GameSessionActive, gamelift.GameSessionActivating, gamelift.GameSessionTerminating, gamelift.GameSessionTerminated, gamelift.GameSessionError:
+	default:
+		v.Add("StatusFilter", "must be ACTIVE, ACTIVATING, TERMINATING, TERMINATED or ERROR")
+	}
+	n := 50
+	if in.Limit != nil {
+		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
+		n = int(*in.Limit)
+	}
+	after, terr := decodeToken(in.NextToken)
+	v.Check(terr == nil, "NextToken", "is not a token this API returned")
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	var out []GameSession
+	var next string
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		if in.GameSessionId != "" {
+			g, _, err := s.getGameSession(ctx, r, in.GameSessionId)
+			if fault.Is(err, fault.NotFound) {
+				return nil
+			}
+			if err == nil && (in.StatusFilter == "" || in.StatusFilter == g.Status) {
+				out = append(out, g)
+			}
+			return err
+		}
+		fleetID, err := s.cfg.Fleets.Resolve(ctx, r, in.FleetId, in.AliasId)
+		if err != nil {
+			return err
+		}
+		if _, _, err := fleet.GetFleet(ctx, r, fleetID); err != nil {
+			return err
+		}
+		q := store.Query{Kind: KindGameSession, Key: 1, Value: fleetID + "/", Prefix: true, After: after, Limit: 500}
+		if in.Location != "" {
+			q.Value, q.Prefix = fleetID+"/"+in.Location, false
+		}
+		for {
+			items, err := r.Find(ctx, q)
+			if err != nil {
+				return err
+			}
+			gs, err := store.Decode[GameSession](items)
+			if err != nil {
+				return err
+			}
+			for i, g := range gs {
+				g = g.effective(s.now())
+				if in.StatusFilter == "" || in.StatusFilter == g.Status {
+					if len(out) == n {
+						next = encodeToken(q.After)
+						return nil
+					}
+					out = append(out, g)
+				}
+				q.After = q.Cursor(items[i])
+			}
+			if len(items) < q.Limit {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("describe game sessions: %w", err)
+	}
+	return out, next, nil
+}
+
+func (s *Service) wireAll(ctx context.Context, gs []GameSession) ([]gamelift.GameSession, error) {
+	out := make([]gamelift.GameSession, 0, len(gs))
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		for _, g := range gs {
+			w, err := s.wire(ctx, r, g)
+			if err != nil {
+				return err
+			}
+			out = append(out, w)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DescribeGameSessions is the control-API operation.
+func (s *Service) DescribeGameSessions(ctx context.Context, in *gamelift.DescribeGameSessionsInput) (*gamelift.DescribeGameSessionsOutput, error) {
+	gs, next, err := s.describe(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.wireAll(ctx, gs)
+	if err != nil {
+		return nil, fmt.Errorf("describe game sessions: %w", err)
+	}
+	return &gamelift.DescribeGameSessionsOutput{GameSessions: w, NextToken: next}, nil
+}
+
+// DescribeGameSessionDetails is the control-API operation.
+func (s *Service) DescribeGameSessionDetails(ctx context.Context, in *gamelift.DescribeGameSessionDetailsInput) (*gamelift.DescribeGameSessionDetailsOutput, error) {
+	gs, next, err := s.describe(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.wireAll(ctx, gs)
+	if err != nil {
+		return nil, fmt.Errorf("describe game session details: %w", err)
+	}
+	out := &gamelift.DescribeGameSessionDetailsOutput{GameSessionDetails: make([]gamelift.GameSessionDetail, 0, len(w)), NextToken: next}
+	for i := range w {
+		out.GameSessionDetails = append(out.GameSessionDetails, gamelift.GameSessionDetail{GameSession: &w[i], ProtectionPolicy: gs[i].Protection})
+	}
+	return out, nil
+}
+
+// MaxSearchPage is SearchGameSessions' page size cap (GameLift: 20).
+const MaxSearchPage = 20
+
+// SearchGameSessions searches the ACTIVE game sessions of one fleet
+// (optionally one location) with GameLift's filter and sort expressions.
+// NextToken is an offset into the sorted result of the same query.
+func (s *Service) SearchGameSessions(ctx context.Context, in *gamelift.SearchGameSessionsInput) (*gamelift.SearchGameSessionsOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	v.Check((in.FleetId == "") != (in.AliasId == ""), "FleetId", "exactly one of FleetId and AliasId is required")
+	if in.FleetId != "" {
+		s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	}
+	if in.AliasId != "" {
+		s.cfg.Formats.Check(&v, "AliasId", "AliasIdOrArn", in.AliasId)
+	}
+	if in.Location != "" {
+		s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
+	}
+	var filter *Filter
+	if in.FilterExpression != "" {
+		if p := gamelift.Length(in.FilterExpression, 1, 1024); p != "" {
+			v.Add("FilterExpression", "%s", p)
+		} else if f, err := ParseFilter(in.FilterExpression); err != nil {
+			v.Add("FilterExpression", "%s", err.Error())
+		} else {
+			filter = f
+		}
+	}
+	var sorter *Sort
+	if in.SortExpression != "" {
+		if p := gamelift.Length(in.SortExpression, 1, 1024); p != "" {
+			v.Add("SortExpression", "%s", p)
+		} else if so, err := ParseSort(in.SortExpression); err != nil {
+			v.Add("SortExpression", "%s", err.Error())
+		} else {
+			sorter = so
+		}
+	}
+	n := MaxSearchPage
+	if in.Limit != nil {
+		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
+		n = min(int(*in.Limit), MaxSearchPage)
+	}
+	offset := 0
+	if tok, err := decodeToken(in.NextToken); err != nil {
+		v.Add("NextToken", "is not a token this API returned")
+	} else if tok != "" {
+		o, err := strconv.Atoi(tok)
+		v.Check(err == nil && o >= 0, "NextToken", "is not a token this API returned")
+		offset = o
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	type hit struct {
+		g   GameSession
+		row Row
+	}
+	var hits []hit
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		fleetID, err := s.cfg.Fleets.Resolve(ctx, r, in.FleetId, in.AliasId)
+		if err != nil {
+			return err
+		}
+		if _, _, err := fleet.GetFleet(ctx, r, fleetID); err != nil {
+			return err
+		}
+		q := store.Query{Kind: KindGameSession, Key: 1, Value: fleetID + "/", Prefix: true, Limit: 1000}
+		if in.Location != "" {
+			q.Value, q.Prefix = fleetID+"/"+in.Location, false
+		}
+		for {
+			items, err := r.Find(ctx, q)
+			if err != nil {
+				return err
+			}
+			gs, err := store.Decode[GameSession](items)
+			if err != nil {
+				return err
+			}
+			for i, g := range gs {
+				q.After = q.Cursor(items[i])
+				if g.Status != gamelift.GameSessionActive {
+					continue
+				}
+				players, err := s.livePlayers(ctx, r, g.ID)
+				if err != nil {
+					return err
+				}
+				row := Row{ID: g.ID, Name: g.Name, Properties: map[string]string{}, MaximumSessions: float64(g.MaxPlayers),
+					CreationTimeMillis: float64(g.CreatedAt.UnixMilli()), PlayerSessionCount: float64(players),
+					HasAvailable: players < int(g.MaxPlayers) && g.PlayerPolicy == gamelift.AcceptAll}
+				for _, p := range g.Properties {
+					row.Properties[p.Key] = p.Value
+				}
+				if filter.Match(&row) {
+					hits = append(hits, hit{g, row})
+				}
+			}
+			if len(items) < q.Limit {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search game sessions: %w", err)
+	}
+	if sorter != nil {
+		slices.SortStableFunc(hits, func(a, b hit) int {
+			switch {
+			case sorter.Less(&a.row, &b.row):
+				return -1
+			case sorter.Less(&b.row, &a.row):
+				return 1
+			}
+			return 0
+		})
+	}
+	out := &gamelift.SearchGameSessionsOutput{GameSessions: []gamelift.GameSession{}}
+	if offset < len(hits) {
+		end := min(offset+n, len(hits))
+		page := make([]GameSession, 0, end-offset)
+		for _, h := range hits[offset:end] {
+			page = append(page, h.g)
+		}
+		w, err := s.wireAll(ctx, page)
+		if err != nil {
+			return nil, fmt.Errorf("search game sessions: %w", err)
+		}
+		out.GameSessions = w
+		if end < len(hits) {
+			out.NextToken = encodeToken(strconv.Itoa(end))
+		}
+	}
+	return out, nil
+}

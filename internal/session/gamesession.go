@@ -1,0 +1,668 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// Store kinds.
+const (
+	KindGameSession   = "gamesession"
+	KindPlayerSession = "playersession"
+)
+
+// Outbox event types written by this package (besides fleet events).
+const (
+	EventGameSessionActivated  = "GameSessionActivated"
+	EventGameSessionTerminated = "GameSessionTerminated"
+)
+
+// Limits from the reference (§9).
+const (
+	DefaultReservationTimeout = 60 * time.Second
+	MaxPlayersPerGameSession  = 200
+)
+
+// GameSession is a game session as stored.
+type GameSession struct {
+	ID               string                  `json:"id"` // the ARN
+	FleetID          string                  `json:"fleetId"`
+	FleetARN         string                  `json:"fleetArn"`
+	Location         string                  `json:"location"`
+	Name             string                  `json:"name,omitempty"`
+	CreatorID        string                  `json:"creatorId,omitempty"`
+	MaxPlayers       int32                   `json:"maxPlayers"`
+	Properties       []gamelift.GameProperty `json:"properties,omitempty"`
+	Data             string                  `json:"data,omitempty"`
+	MatchmakerData   string                  `json:"matchmakerData,omitempty"`
+	Status           string                  `json:"status"`
+	StatusReason     string                  `json:"statusReason,omitempty"`
+	PlayerPolicy     string                  `json:"playerPolicy"`
+	Protection       string                  `json:"protection"`
+	IPAddress        string                  `json:"ipAddress,omitempty"`
+	DNSName          string                  `json:"dnsName,omitempty"`
+	Port             int32                   `json:"port,omitempty"`
+	ComputeName      string                  `json:"computeName"`
+	ProcessID        string                  `json:"processId"`
+	CreatedAt        time.Time               `json:"createdAt"`
+	ActivateBy       time.Time               `json:"activateBy"`
+	TerminatedAt     time.Time               `json:"terminatedAt,omitzero"`
+	IdempotencyToken string                  `json:"idempotencyToken,omitempty"`
+}
+
+// effective applies the activation deadline as of now.
+func (g GameSession) effective(now time.Time) GameSession {
+	if g.Status == gamelift.GameSessionActivating && !now.Before(g.ActivateBy) {
+		g.Status = gamelift.GameSessionError
+	}
+	return g
+}
+
+// Live reports whether the session has not ended.
+func (g GameSession) Live() bool {
+	return g.Status == gamelift.GameSessionActivating || g.Status == gamelift.GameSessionActive || g.Status == gamelift.GameSessionTerminating
+}
+
+func gameSessionKeys(g GameSession) store.Keys {
+	k3 := ""
+	if g.CreatorID != "" {
+		k3 = g.FleetID + "/" + g.CreatorID
+	}
+	return store.Keys{g.FleetID + "/" + g.Location, g.Status, k3}
+}
+
+func putGameSession(ctx context.Context, w store.Writer, g GameSession, version int64) error {
+	_, err := w.Put(ctx, store.Record{Kind: KindGameSession, ID: g.ID, Doc: store.MustJSON(g), Keys: gameSessionKeys(g), Version: version})
+	return err
+}
+
+// Pusher delivers server-protocol pushes to connected processes (the SDK
+// adapter implements it). Pushes are fire-and-forget, as in the protocol.
+type Pusher interface {
+	CreateGameSession(processID string, gs GameSession)
+	UpdateGameSession(processID string, gs GameSession, reason, backfillTicketID string)
+	TerminateProcess(processID string, at time.Time)
+}
+
+// Config configures the session service.
+type Config struct {
+	Store   store.Store
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	ARNs    gamelift.ARNBuilder
+	Formats *gamelift.Formats
+	Fleets  *fleet.Service
+	Pusher  Pusher
+	// ReservationTimeout is how long a player session stays RESERVED (60 s).
+	ReservationTimeout time.Duration
+	// TerminateGrace is the TerminationTime given with TerminateProcess.
+	TerminateGrace time.Duration
+}
+
+// Service serves game and player sessions.
+type Service struct {
+	cfg Config
+}
+
+// New returns the session service and hooks it into the fleet service, so
+// that a process that ends takes its game session with it.
+func New(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Formats == nil {
+		cfg.Formats = gamelift.NewFormats()
+	}
+	if cfg.ReservationTimeout <= 0 {
+		cfg.ReservationTimeout = DefaultReservationTimeout
+	}
+	if cfg.TerminateGrace <= 0 {
+		cfg.TerminateGrace = 5 * time.Minute
+	}
+	s := &Service{cfg: cfg}
+	cfg.Fleets.OnProcessEnd(s.processEnded)
+	cfg.Fleets.SetSessionCounts(s.sessionCounts)
+	return s
+}
+
+// SetPusher sets the push channel (at wiring).
+func (s *Service) SetPusher(p Pusher) { s.cfg.Pusher = p }
+
+func (s *Service) now() time.Time { return s.cfg.Clock.Now().UTC() }
+
+// GetGameSession reads a game session (as of now) inside a transaction.
+func (s *Service) getGameSession(ctx context.Context, r store.Reader, id string) (GameSession, int64, error) {
+	g, v, err := store.GetJSON[GameSession](ctx, r, KindGameSession, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return g, 0, fault.New(fault.NotFound, "GameSessionId: game session %s not found", id)
+	}
+	return g.effective(s.now()), v, err
+}
+
+// PlaceRequest asks for a game session on a given fleet location, with
+// player sessions reserved in the same transaction (for placement).
+type PlaceRequest struct {
+	FleetID          string
+	Location         string
+	MaxPlayers       int32
+	Name             string
+	Properties       []gamelift.GameProperty
+	Data             string
+	MatchmakerData   string
+	CreatorID        string
+	IdempotencyToken string
+	Players          []DesiredPlayer
+}
+
+// DesiredPlayer is a player to reserve a slot for.
+type DesiredPlayer struct {
+	PlayerID   string
+	PlayerData string
+}
+
+// CreateGameSessionOn starts a game session on an idle process of the
+// fleet location, reserving player sessions for req.Players in the same
+// transaction, and pushes CreateGameSession to the process once committed.
+// It fails with FleetCapacityExceeded when no process is idle there. With
+// an IdempotencyToken that was used before, it returns the session made
+// then (and its player sessions are not made again).
+func (s *Service) CreateGameSessionOn(ctx context.Context, req PlaceRequest) (GameSession, []PlayerSession, error) {
+	var g GameSession
+	var players []PlayerSession
+	id := req.IdempotencyToken
+	if id == "" {
+		id = "gsess-" + uuid.NewString()
+	}
+	arn := s.cfg.ARNs.GameSession(req.FleetID, req.Location, id)
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if req.IdempotencyToken != "" {
+			old, _, err := s.getGameSession(ctx, w, arn)
+			if err == nil {
+				g = old
+				return nil
+			}
+			if !fault.Is(err, fault.NotFound) {
+				return err
+			}
+		}
+		f, _, err := fleet.GetFleet(ctx, w, req.FleetID)
+		if err != nil {
+			return err
+		}
+		if f.Status != gamelift.FleetStatusActive {
+			return fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s is %s", f.ID, f.Status)
+		}
+		if !f.HasLocation(req.Location) {
+			return fault.New(fault.Invalid, "Location: fleet %s has no location %s", f.ID, req.Location)
+		}
+		if err := s.checkCreationLimit(ctx, w, f, req.CreatorID); err != nil {
+			return err
+		}
+		p, err := fleet.ClaimIdleProcess(ctx, w, f.ID, req.Location, arn)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		g = GameSession{ID: arn, FleetID: f.ID, FleetARN: f.ARN, Location: req.Location, Name: req.Name, CreatorID: req.CreatorID,
+			MaxPlayers: req.MaxPlayers, Properties: req.Properties, Data: req.Data, MatchmakerData: req.MatchmakerData,
+			Status: gamelift.GameSessionActivating, PlayerPolicy: gamelift.AcceptAll, Protection: f.Protection,
+			IPAddress: p.IPAddress, DNSName: p.DNSName, Port: p.Port, ComputeName: p.ComputeName, ProcessID: p.ID,
+			CreatedAt: now, ActivateBy: now.Add(f.ActivationTimeout()), IdempotencyToken: req.IdempotencyToken}
+		if err := putGameSession(ctx, w, g, 0); err != nil {
+			return err
+		}
+		players, err = s.reserve(ctx, w, g, req.Players)
+		if err != nil {
+			return err
+		}
+		created := g
+		w.AfterCommit(func() {
+			if s.cfg.Pusher != nil {
+				s.cfg.Pusher.CreateGameSession(created.ProcessID, created)
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		return GameSession{}, nil, fmt.Errorf("create game session: %w", err)
+	}
+	return g, players, nil
+}
+
+func (s *Service) checkCreationLimit(ctx context.Context, r store.Reader, f fleet.Fleet, creator string) error {
+	p := f.CreationLimit
+	if creator == "" || p == nil || p.NewGameSessionsPerCreator == nil || p.PolicyPeriodInMinutes == nil || *p.PolicyPeriodInMinutes == 0 {
+		return nil
+	}
+	since := s.now().Add(-time.Duration(*p.PolicyPeriodInMinutes) * time.Minute)
+	items, err := r.Find(ctx, store.Query{Kind: KindGameSession, Key: 3, Value: f.ID + "/" + creator, Limit: 10000})
+	if err != nil {
+		return err
+	}
+	gs, err := store.Decode[GameSession](items)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, g := range gs {
+		if g.CreatedAt.After(since) {
+			n++
+		}
+	}
+	if n >= int(*p.NewGameSessionsPerCreator) {
+		return fault.New(fault.LimitExceeded, "CreatorId: %s already created %d game sessions in the last %d minutes (fleet ResourceCreationLimitPolicy)", creator, n, *p.PolicyPeriodInMinutes)
+	}
+	return nil
+}
+
+// CreateGameSession is the control-API operation.
+func (s *Service) CreateGameSession(ctx context.Context, in *gamelift.CreateGameSessionInput) (*gamelift.CreateGameSessionOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	v.Check((in.FleetId == "") != (in.AliasId == ""), "FleetId", "exactly one of FleetId and AliasId is required")
+	if in.FleetId != "" {
+		s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	}
+	if in.AliasId != "" {
+		s.cfg.Formats.Check(&v, "AliasId", "AliasIdOrArn", in.AliasId)
+	}
+	if in.MaximumPlayerSessionCount == nil {
+		v.Add("MaximumPlayerSessionCount", "is required")
+	} else {
+		v.Check(*in.MaximumPlayerSessionCount >= 0 && *in.MaximumPlayerSessionCount <= MaxPlayersPerGameSession, "MaximumPlayerSessionCount", "must be 0 to %d", MaxPlayersPerGameSession)
+	}
+	checkLen(&v, "Name", in.Name, 1024)
+	checkLen(&v, "CreatorId", in.CreatorId, 1024)
+	checkLen(&v, "GameSessionData", in.GameSessionData, 262144)
+	checkProperties(&v, "GameProperties", in.GameProperties)
+	if in.Location != "" {
+		s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
+	}
+	if in.IdempotencyToken != "" {
+		s.cfg.Formats.Check(&v, "IdempotencyToken", "IdStringModel", in.IdempotencyToken)
+	}
+	if in.GameSessionId != "" {
+		s.cfg.Formats.Check(&v, "GameSessionId", "IdStringModel", in.GameSessionId)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	req := PlaceRequest{Location: in.Location, MaxPlayers: *in.MaximumPlayerSessionCount, Name: in.Name, Properties: in.GameProperties,
+		Data: in.GameSessionData, CreatorID: in.CreatorId, IdempotencyToken: in.IdempotencyToken}
+	if req.IdempotencyToken == "" {
+		req.IdempotencyToken = in.GameSessionId
+	}
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		id, err := s.cfg.Fleets.Resolve(ctx, r, in.FleetId, in.AliasId)
+		if err != nil {
+			return err
+		}
+		f, _, err := fleet.GetFleet(ctx, r, id)
+		if err != nil {
+			return err
+		}
+		req.FleetID = f.ID
+		if req.Location == "" {
+			if len(f.Locations) != 1 {
+				return fault.New(fault.Invalid, "Location: is required: fleet %s has %d locations", f.ID, len(f.Locations))
+			}
+			req.Location = f.Locations[0]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create game session: %w", err)
+	}
+	g, _, err := s.CreateGameSessionOn(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var out *gamelift.GameSession
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
+		w, err := s.wire(ctx, r, g)
+		out = &w
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create game session: %w", err)
+	}
+	return &gamelift.CreateGameSessionOutput{GameSession: out}, nil
+}
+
+func checkLen(v *fault.Validator, member, s string, hi int) {
+	if s != "" {
+		if p := gamelift.Length(s, 1, hi); p != "" {
+			v.Add(member, "%s", p)
+		}
+	}
+}
+
+func checkProperties(v *fault.Validator, member string, props []gamelift.GameProperty) {
+	v.Check(len(props) <= 16, member, "must have at most 16 items")
+	for i, p := range props {
+		if x := gamelift.Length(p.Key, 0, 32); x != "" {
+			v.Add(fmt.Sprintf("%s[%d].Key", member, i), "%s", x)
+		}
+		if x := gamelift.Length(p.Value, 0, 96); x != "" {
+			v.Add(fmt.Sprintf("%s[%d].Value", member, i), "%s", x)
+		}
+	}
+}
+
+// wire converts a stored game session to the control API shape, counting
+// its player sessions.
+func (s *Service) wire(ctx context.Context, r store.Reader, g GameSession) (gamelift.GameSession, error) {
+	n := 0
+	if g.Live() {
+		var err error
+		if n, err = s.livePlayers(ctx, r, g.ID); err != nil {
+			return gamelift.GameSession{}, err
+		}
+	}
+	w := gamelift.GameSession{GameSessionId: g.ID, Name: g.Name, FleetId: g.FleetID, FleetArn: g.FleetARN, CreationTime: gamelift.At(g.CreatedAt),
+		CurrentPlayerSessionCount: i32(n), MaximumPlayerSessionCount: i32(int(g.MaxPlayers)), Status: g.Status, StatusReason: g.StatusReason,
+		GameProperties: g.Properties, IpAddress: g.IPAddress, DnsName: g.DNSName, PlayerSessionCreationPolicy: g.PlayerPolicy,
+		CreatorId: g.CreatorID, GameSessionData: g.Data, MatchmakerData: g.MatchmakerData, Location: g.Location, ComputeName: g.ComputeName}
+	if g.Port != 0 {
+		w.Port = i32(int(g.Port))
+	}
+	if !g.TerminatedAt.IsZero() {
+		w.TerminationTime = gamelift.At(g.TerminatedAt)
+	}
+	return w, nil
+}
+
+func i32(n int) *int32 { v := int32(n); return &v }
+
+// ActivateGameSession is the server's ActivateGameSession: the game
+// session becomes ACTIVE. Activating it again is harmless; activating after
+// the deadline fails.
+func (s *Service) ActivateGameSession(ctx context.Context, processID, gameSessionID string) error {
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		g, version, err := s.getGameSession(ctx, w, gameSessionID)
+		if err != nil {
+			return err
+		}
+		if g.ProcessID != processID {
+			return fault.New(fault.Forbidden, "game session %s is not hosted by this process", gameSessionID)
+		}
+		switch g.Status {
+		case gamelift.GameSessionActive:
+			return nil
+		case gamelift.GameSessionActivating:
+		default:
+			return fault.New(fault.InvalidGameSessionStatus, "game session %s is %s and cannot be activated", gameSessionID, g.Status)
+		}
+		g.Status = gamelift.GameSessionActive
+		if err := putGameSession(ctx, w, g, version); err != nil {
+			return err
+		}
+		return w.Append(ctx, store.Event{Type: EventGameSessionActivated, Resource: g.ID, Time: s.now(),
+			Doc: store.MustJSON(map[string]string{"gameSessionArn": g.ID, "fleetId": g.FleetID, "location": g.Location})})
+	})
+	if err != nil {
+		return fmt.Errorf("activate game session: %w", err)
+	}
+	return nil
+}
+
+// endGameSession moves a live game session to TERMINATED (or keeps ERROR),
+// completing its player sessions, in w's transaction.
+func (s *Service) endGameSession(ctx context.Context, w store.Writer, g GameSession, version int64, status, reason string) error {
+	g.Status, g.TerminatedAt = status, s.now()
+	if reason != "" {
+		g.StatusReason = reason
+	}
+	if err := putGameSession(ctx, w, g, version); err != nil {
+		return err
+	}
+	if err := s.completePlayers(ctx, w, g.ID); err != nil {
+		return err
+	}
+	return w.Append(ctx, store.Event{Type: EventGameSessionTerminated, Resource: g.ID, Time: g.TerminatedAt,
+		Doc: store.MustJSON(map[string]string{"gameSessionArn": g.ID, "fleetId": g.FleetID, "status": g.Status, "statusReason": g.StatusReason})})
+}
+
+// processEnded is the fleet's OnProcessEnd hook: the process's game
+// session ends with it. A lost compute interrupts its sessions.
+func (s *Service) processEnded(ctx context.Context, w store.Writer, p fleet.Process, reason string) error {
+	g, version, err := s.getGameSession(ctx, w, p.GameSessionID)
+	if err != nil {
+		if fault.Is(err, fault.NotFound) {
+			return nil
+		}
+		return err
+	}
+	if !g.Live() {
+		return nil
+	}
+	why := ""
+	if reason == fleet.EndComputeLost || reason == fleet.EndExited || reason == fleet.EndDeregistered {
+		why = gamelift.ReasonInterrupted
+	}
+	return s.endGameSession(ctx, w, g, version, gamelift.GameSessionTerminated, why)
+}
+
+// TerminateGameSession ends a game session: TRIGGER_ON_PROCESS_TERMINATE
+// tells the process (TerminateProcess) and the session is TERMINATING until
+// the process calls ProcessEnding; FORCE_TERMINATE ends it (and its
+// process) at once.
+func (s *Service) TerminateGameSession(ctx context.Context, in *gamelift.TerminateGameSessionInput) (*gamelift.TerminateGameSessionOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+	v.Check(in.TerminationMode == gamelift.TerminationTriggerOnProcessTerminate || in.TerminationMode == gamelift.TerminationForce,
+		"TerminationMode", "must be TRIGGER_ON_PROCESS_TERMINATE or FORCE_TERMINATE")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var g GameSession
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		var version int64
+		var err error
+		g, version, err = s.getGameSession(ctx, w, in.GameSessionId)
+		if err != nil {
+			return err
+		}
+		if g.Status != gamelift.GameSessionActive && g.Status != gamelift.GameSessionActivating && g.Status != gamelift.GameSessionTerminating {
+			return fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s is %s", g.ID, g.Status)
+		}
+		if in.TerminationMode == gamelift.TerminationForce {
+			if err := s.endGameSession(ctx, w, g, version, gamelift.GameSessionTerminated, gamelift.ReasonForceTerminated); err != nil {
+				return err
+			}
+			if err := fleet.SessionEnded(ctx, w, g.ProcessID); err != nil {
+				return err
+			}
+			g, _, err = s.getGameSession(ctx, w, g.ID)
+		} else {
+			g.Status, g.StatusReason = gamelift.GameSessionTerminating, gamelift.ReasonTriggeredOnProcessTerminate
+			err = putGameSession(ctx, w, g, version)
+		}
+		if err != nil {
+			return err
+		}
+		pid := g.ProcessID
+		w.AfterCommit(func() {
+			if s.cfg.Pusher != nil {
+				s.cfg.Pusher.TerminateProcess(pid, s.now().Add(s.cfg.TerminateGrace))
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("terminate game session: %w", err)
+	}
+	var out gamelift.GameSession
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		out, err = s.wire(ctx, r, g)
+		return err
+	})
+	return &gamelift.TerminateGameSessionOutput{GameSession: &out}, err
+}
+
+// UpdateGameSession changes a live game session's mutable members; game
+// properties are merged (added or overwritten, never removed).
+func (s *Service) UpdateGameSession(ctx context.Context, in *gamelift.UpdateGameSessionInput) (*gamelift.UpdateGameSessionOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+	if in.MaximumPlayerSessionCount != nil {
+		v.Check(*in.MaximumPlayerSessionCount >= 0 && *in.MaximumPlayerSessionCount <= MaxPlayersPerGameSession, "MaximumPlayerSessionCount", "must be 0 to %d", MaxPlayersPerGameSession)
+	}
+	checkLen(&v, "Name", in.Name, 1024)
+	v.Check(in.PlayerSessionCreationPolicy == "" || in.PlayerSessionCreationPolicy == gamelift.AcceptAll || in.PlayerSessionCreationPolicy == gamelift.DenyAll,
+		"PlayerSessionCreationPolicy", "must be ACCEPT_ALL or DENY_ALL")
+	v.Check(in.ProtectionPolicy == "" || in.ProtectionPolicy == gamelift.ProtectionNone || in.ProtectionPolicy == gamelift.ProtectionFull,
+		"ProtectionPolicy", "must be NoProtection or FullProtection")
+	checkProperties(&v, "GameProperties", in.GameProperties)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var out gamelift.GameSession
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		g, version, err := s.getGameSession(ctx, w, in.GameSessionId)
+		if err != nil {
+			return err
+		}
+		if g.Status != gamelift.GameSessionActive && g.Status != gamelift.GameSessionActivating {
+			return fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s is %s", g.ID, g.Status)
+		}
+		if in.MaximumPlayerSessionCount != nil {
+			g.MaxPlayers = *in.MaximumPlayerSessionCount
+		}
+		if in.Name != "" {
+			g.Name = in.Name
+		}
+		if in.PlayerSessionCreationPolicy != "" {
+			g.PlayerPolicy = in.PlayerSessionCreationPolicy
+		}
+		if in.ProtectionPolicy != "" {
+			g.Protection = in.ProtectionPolicy
+		}
+		for _, p := range in.GameProperties {
+			g.Properties = setProperty(g.Properties, p)
+		}
+		if len(g.Properties) > 16 {
+			return fault.New(fault.Invalid, "GameProperties: the game session would have %d properties; at most 16 are allowed", len(g.Properties))
+		}
+		if err := putGameSession(ctx, w, g, version); err != nil {
+			return err
+		}
+		out, err = s.wire(ctx, w, g)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update game session: %w", err)
+	}
+	return &gamelift.UpdateGameSessionOutput{GameSession: &out}, nil
+}
+
+func setProperty(props []gamelift.GameProperty, p gamelift.GameProperty) []gamelift.GameProperty {
+	for i := range props {
+		if props[i].Key == p.Key {
+			props[i].Value = p.Value
+			return props
+		}
+	}
+	return append(props, p)
+}
+
+// UpdateMatchmakerData replaces a live game session's matchmaker data and
+// pushes UpdateGameSession to its process (for backfill: reason
+// MATCHMAKING_DATA_UPDATED, BACKFILL_FAILED, BACKFILL_TIMED_OUT or
+// BACKFILL_CANCELLED).
+func (s *Service) UpdateMatchmakerData(ctx context.Context, gameSessionID, matchmakerData, reason, ticketID string) error {
+	var g GameSession
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		var version int64
+		var err error
+		g, version, err = s.getGameSession(ctx, w, gameSessionID)
+		if err != nil {
+			return err
+		}
+		if !g.Live() {
+			return fault.New(fault.InvalidGameSessionStatus, "game session %s is %s", g.ID, g.Status)
+		}
+		if matchmakerData != "" {
+			g.MatchmakerData = matchmakerData
+		}
+		return putGameSession(ctx, w, g, version)
+	})
+	if err != nil {
+		return fmt.Errorf("update matchmaker data: %w", err)
+	}
+	if s.cfg.Pusher != nil {
+		s.cfg.Pusher.UpdateGameSession(g.ProcessID, g, reason, ticketID)
+	}
+	return nil
+}
+
+// GameSession returns a game session by ARN, as of now.
+func (s *Service) GameSession(ctx context.Context, id string) (GameSession, error) {
+	var g GameSession
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		g, _, err = s.getGameSession(ctx, r, id)
+		return err
+	})
+	return g, err
+}
+
+// sessionCounts is the fleet utilization hook.
+func (s *Service) sessionCounts(ctx context.Context, r store.Reader, fleetID, location string) (int, int, error) {
+	items, err := r.Find(ctx, store.Query{Kind: KindGameSession, Key: 1, Value: fleetID + "/" + location, Limit: 100000})
+	if err != nil {
+		return 0, 0, err
+	}
+	gs, err := store.Decode[GameSession](items)
+	if err != nil {
+		return 0, 0, err
+	}
+	cur, max := 0, 0
+	now := s.now()
+	for _, g := range gs {
+		g = g.effective(now)
+		if g.Status != gamelift.GameSessionActive && g.Status != gamelift.GameSessionActivating {
+			continue
+		}
+		n, err := s.livePlayers(ctx, r, g.ID)
+		if err != nil {
+			return 0, 0, err
+		}
+		cur += n
+		max += int(g.MaxPlayers)
+	}
+	return cur, max, nil
+}
+
+// newPlayerSessionID returns psess- and 32 hex digits: 128 random bits.
+func newPlayerSessionID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "psess-" + hex.EncodeToString(b[:])
+}

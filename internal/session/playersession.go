@@ -1,0 +1,421 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// PlayerSession is a player session as stored.
+type PlayerSession struct {
+	ID            string    `json:"id"`
+	PlayerID      string    `json:"playerId"`
+	GameSessionID string    `json:"gameSessionId"`
+	FleetID       string    `json:"fleetId"`
+	FleetARN      string    `json:"fleetArn"`
+	Status        string    `json:"status"`
+	IPAddress     string    `json:"ipAddress,omitempty"`
+	DNSName       string    `json:"dnsName,omitempty"`
+	Port          int32     `json:"port,omitempty"`
+	PlayerData    string    `json:"playerData,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+	TerminatedAt  time.Time `json:"terminatedAt,omitzero"`
+}
+
+func (s *Service) effectivePlayer(p PlayerSession) PlayerSession {
+	if p.Status == gamelift.PlayerSessionReserved {
+		if deadline := p.CreatedAt.Add(s.cfg.ReservationTimeout); !s.now().Before(deadline) {
+			p.Status, p.TerminatedAt = gamelift.PlayerSessionTimedOut, deadline
+		}
+	}
+	return p
+}
+
+func playerKeys(p PlayerSession) store.Keys {
+	return store.Keys{p.GameSessionID + "|" + p.Status, p.PlayerID, p.Status}
+}
+
+func putPlayerSession(ctx context.Context, w store.Writer, p PlayerSession, version int64) error {
+	_, err := w.Put(ctx, store.Record{Kind: KindPlayerSession, ID: p.ID, Doc: store.MustJSON(p), Keys: playerKeys(p), Version: version})
+	return err
+}
+
+// Wire returns the control API shape.
+func (p PlayerSession) Wire() gamelift.PlayerSession {
+	w := gamelift.PlayerSession{PlayerSessionId: p.ID, PlayerId: p.PlayerID, GameSessionId: p.GameSessionID, FleetId: p.FleetID,
+		FleetArn: p.FleetARN, CreationTime: gamelift.At(p.CreatedAt), Status: p.Status, IpAddress: p.IPAddress, DnsName: p.DNSName,
+		PlayerData: p.PlayerData}
+	if p.Port != 0 {
+		w.Port = i32(int(p.Port))
+	}
+	if !p.TerminatedAt.IsZero() {
+		w.TerminationTime = gamelift.At(p.TerminatedAt)
+	}
+	return w
+}
+
+// playersIn lists a game session's player sessions in a stored status.
+func (s *Service) playersIn(ctx context.Context, r store.Reader, gameSessionID, status string) ([]PlayerSession, []store.Item, error) {
+	items, err := r.Find(ctx, store.Query{Kind: KindPlayerSession, Key: 1, Value: gameSessionID + "|" + status, Limit: 10000})
+	if err != nil {
+		return nil, nil, err
+	}
+	ps, err := store.Decode[PlayerSession](items)
+	return ps, items, err
+}
+
+// livePlayers counts RESERVED (not timed out) and ACTIVE player sessions.
+func (s *Service) livePlayers(ctx context.Context, r store.Reader, gameSessionID string) (int, error) {
+	n := 0
+	for _, st := range []string{gamelift.PlayerSessionReserved, gamelift.PlayerSessionActive} {
+		ps, _, err := s.playersIn(ctx, r, gameSessionID, st)
+		if err != nil {
+			return 0, err
+		}
+		for _, p := range ps {
+			if s.effectivePlayer(p).Status == st {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// completePlayers ends a finished game session's player sessions.
+func (s *Service) completePlayers(ctx context.Context, w store.Writer, gameSessionID string) error {
+	for _, st := range []string{gamelift.PlayerSessionReserved, gamelift.PlayerSessionActive} {
+		ps, items, err := s.playersIn(ctx, w, gameSessionID, st)
+		if err != nil {
+			return err
+		}
+		for i, p := range ps {
+			p = s.effectivePlayer(p)
+			if p.Status != gamelift.PlayerSessionTimedOut {
+				p.Status, p.TerminatedAt = gamelift.PlayerSessionCompleted, s.now()
+			}
+			if err := putPlayerSession(ctx, w, p, items[i].Version); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// reserve creates RESERVED player sessions, all or none, in w's
+// transaction: the game session must have room for all of them.
+func (s *Service) reserve(ctx context.Context, w store.Writer, g GameSession, players []DesiredPlayer) ([]PlayerSession, error) {
+	if len(players) == 0 {
+		return []PlayerSession{}, nil
+	}
+	live, err := s.livePlayers(ctx, w, g.ID)
+	if err != nil {
+		return nil, err
+	}
+	if live+len(players) > int(g.MaxPlayers) {
+		return nil, fault.New(fault.GameSessionFull, "game session %s has %d of %d player slots taken; %d more do not fit", g.ID, live, g.MaxPlayers, len(players))
+	}
+	out := make([]PlayerSession, 0, len(players))
+	now := s.now()
+	for _, dp := range players {
+		p := PlayerSession{ID: newPlayerSessionID(), PlayerID: dp.PlayerID, GameSessionID: g.ID, FleetID: g.FleetID, FleetARN: g.FleetARN,
+			Status: gamelift.PlayerSessionReserved, IPAddress: g.IPAddress, DNSName: g.DNSName, Port: g.Port, PlayerData: dp.PlayerData, CreatedAt: now}
+		if err := putPlayerSession(ctx, w, p, 0); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// ReservePlayerSessions reserves slots in an ACTIVE game session that
+// accepts players, all or none.
+func (s *Service) ReservePlayerSessions(ctx context.Context, gameSessionID string, players []DesiredPlayer) ([]PlayerSession, error) {
+	var out []PlayerSession
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		g, _, err := s.getGameSession(ctx, w, gameSessionID)
+		if err != nil {
+			return err
+		}
+		if g.Status != gamelift.GameSessionActive {
+			return fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s is %s; player sessions need an ACTIVE game session", g.ID, g.Status)
+		}
+		if g.PlayerPolicy != gamelift.AcceptAll {
+			return fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s does not accept new players (PlayerSessionCreationPolicy %s)", g.ID, g.PlayerPolicy)
+		}
+		out, err = s.reserve(ctx, w, g, players)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create player sessions: %w", err)
+	}
+	return out, nil
+}
+
+// CreatePlayerSession is the control-API operation.
+func (s *Service) CreatePlayerSession(ctx context.Context, in *gamelift.CreatePlayerSessionInput) (*gamelift.CreatePlayerSessionOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+	if p := gamelift.Length(in.PlayerId, 1, 1024); p != "" {
+		v.Add("PlayerId", "%s", p)
+	}
+	checkLen(&v, "PlayerData", in.PlayerData, 2048)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	ps, err := s.ReservePlayerSessions(ctx, in.GameSessionId, []DesiredPlayer{{PlayerID: in.PlayerId, PlayerData: in.PlayerData}})
+	if err != nil {
+		return nil, err
+	}
+	w := ps[0].Wire()
+	return &gamelift.CreatePlayerSessionOutput{PlayerSession: &w}, nil
+}
+
+// CreatePlayerSessions is the control-API operation (1..25 players).
+func (s *Service) CreatePlayerSessions(ctx context.Context, in *gamelift.CreatePlayerSessionsInput) (*gamelift.CreatePlayerSessionsOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+	v.Check(len(in.PlayerIds) >= 1 && len(in.PlayerIds) <= 25, "PlayerIds", "must have 1 to 25 items")
+	players := make([]DesiredPlayer, 0, len(in.PlayerIds))
+	for i, id := range in.PlayerIds {
+		if p := gamelift.Length(id, 1, 1024); p != "" {
+			v.Add(fmt.Sprintf("PlayerIds[%d]", i), "%s", p)
+		}
+		players = append(players, DesiredPlayer{PlayerID: id, PlayerData: in.PlayerDataMap[id]})
+	}
+	for k, d := range in.PlayerDataMap {
+		checkLen(&v, "PlayerDataMap."+k, d, 2048)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	ps, err := s.ReservePlayerSessions(ctx, in.GameSessionId, players)
+	if err != nil {
+		return nil, err
+	}
+	out := &gamelift.CreatePlayerSessionsOutput{PlayerSessions: make([]gamelift.PlayerSession, 0, len(ps))}
+	for _, p := range ps {
+		out.PlayerSessions = append(out.PlayerSessions, p.Wire())
+	}
+	return out, nil
+}
+
+// processSession checks that the game session is hosted by the process.
+func (s *Service) processSession(ctx context.Context, r store.Reader, processID, gameSessionID string) (GameSession, int64, error) {
+	g, version, err := s.getGameSession(ctx, r, gameSessionID)
+	if err != nil {
+		return g, 0, err
+	}
+	if g.ProcessID != processID {
+		return g, 0, fault.New(fault.Forbidden, "game session %s is not hosted by this process", gameSessionID)
+	}
+	return g, version, nil
+}
+
+// AcceptPlayerSession is the server's AcceptPlayerSession: a RESERVED
+// player session of this process's game session becomes ACTIVE. It is
+// refused for an unknown id, another game session, or a player session that
+// is not RESERVED any more (accepted before, timed out, completed).
+func (s *Service) AcceptPlayerSession(ctx context.Context, processID, gameSessionID, playerSessionID string) error {
+	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		g, _, err := s.processSession(ctx, w, processID, gameSessionID)
+		if err != nil {
+			return err
+		}
+		if g.Status != gamelift.GameSessionActive {
+			return fault.New(fault.InvalidGameSessionStatus, "game session %s is %s", g.ID, g.Status)
+		}
+		p, version, err := store.GetJSON[PlayerSession](ctx, w, KindPlayerSession, playerSessionID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && p.GameSessionID != gameSessionID) {
+			return fault.New(fault.NotFound, "player session %s is not a player session of game session %s", playerSessionID, gameSessionID)
+		}
+		if err != nil {
+			return err
+		}
+		p = s.effectivePlayer(p)
+		if p.Status != gamelift.PlayerSessionReserved {
+			return fault.New(fault.InvalidGameSessionStatus, "player session %s is %s, not RESERVED", playerSessionID, p.Status)
+		}
+		p.Status = gamelift.PlayerSessionActive
+		return putPlayerSession(ctx, w, p, version)
+	})
+}
+
+// RemovePlayerSession is the server's RemovePlayerSession: a RESERVED or
+// ACTIVE player session becomes COMPLETED and frees its slot.
+func (s *Service) RemovePlayerSession(ctx context.Context, processID, gameSessionID, playerSessionID string) error {
+	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if _, _, err := s.processSession(ctx, w, processID, gameSessionID); err != nil {
+			return err
+		}
+		p, version, err := store.GetJSON[PlayerSession](ctx, w, KindPlayerSession, playerSessionID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && p.GameSessionID != gameSessionID) {
+			return fault.New(fault.NotFound, "player session %s is not a player session of game session %s", playerSessionID, gameSessionID)
+		}
+		if err != nil {
+			return err
+		}
+		p = s.effectivePlayer(p)
+		if p.Status != gamelift.PlayerSessionReserved && p.Status != gamelift.PlayerSessionActive {
+			return fault.New(fault.InvalidGameSessionStatus, "player session %s is %s", playerSessionID, p.Status)
+		}
+		p.Status, p.TerminatedAt = gamelift.PlayerSessionCompleted, s.now()
+		return putPlayerSession(ctx, w, p, version)
+	})
+}
+
+// SetPlayerSessionCreationPolicy is the server's
+// UpdatePlayerSessionCreationPolicy.
+func (s *Service) SetPlayerSessionCreationPolicy(ctx context.Context, processID, gameSessionID, policy string) error {
+	if policy != gamelift.AcceptAll && policy != gamelift.DenyAll {
+		return fault.New(fault.Invalid, "PlayerSessionPolicy: must be ACCEPT_ALL or DENY_ALL")
+	}
+	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		g, version, err := s.processSession(ctx, w, processID, gameSessionID)
+		if err != nil {
+			return err
+		}
+		g.PlayerPolicy = policy
+		return putGameSession(ctx, w, g, version)
+	})
+}
+
+// PlayerQuery selects player sessions: exactly one of PlayerSessionID,
+// GameSessionID and PlayerID; StatusFilter only with GameSessionID.
+type PlayerQuery struct {
+	GameSessionID, PlayerID, PlayerSessionID, StatusFilter string
+	Limit                                                  int
+	NextToken                                              string
+	// FleetID, when set, restricts results to one fleet (server processes
+	// see only their own fleet's player sessions).
+	FleetID string
+}
+
+// DescribePlayerSessions serves both the control API and the server SDK.
+func (s *Service) DescribePlayerSessions(ctx context.Context, q PlayerQuery) ([]PlayerSession, string, error) {
+	var v fault.Validator
+	set := 0
+	for _, x := range []string{q.GameSessionID, q.PlayerID, q.PlayerSessionID} {
+		if x != "" {
+			set++
+		}
+	}
+	v.Check(set == 1, "GameSessionId", "exactly one of GameSessionId, PlayerId and PlayerSessionId is required")
+	switch q.StatusFilter {
+	case "", gamelift.PlayerSessionReserved, gamelift.PlayerSessionActive, gamelift.PlayerSessionCompleted, gamelift.PlayerSessionTimedOut:
+	default:
+		v.Add("PlayerSessionStatusFilter", "must be RESERVED, ACTIVE, COMPLETED or TIMEDOUT")
+	}
+	if q.Limit == 0 {
+		q.Limit = 50
+	}
+	v.Check(q.Limit >= 1, "Limit", "must be at least 1")
+	after, terr := decodeToken(q.NextToken)
+	v.Check(terr == nil, "NextToken", "is not a token this API returned")
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	var out []PlayerSession
+	var next string
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		if q.PlayerSessionID != "" {
+			p, _, err := store.GetJSON[PlayerSession](ctx, r, KindPlayerSession, q.PlayerSessionID)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, s.effectivePlayer(p))
+			return nil
+		}
+		sq := store.Query{Kind: KindPlayerSession, Key: 2, Value: q.PlayerID, After: after, Limit: 500}
+		if q.GameSessionID != "" {
+			sq = store.Query{Kind: KindPlayerSession, Key: 1, Value: q.GameSessionID + "|", Prefix: true, After: after, Limit: 500}
+		}
+		for {
+			items, err := r.Find(ctx, sq)
+			if err != nil {
+				return err
+			}
+			ps, err := store.Decode[PlayerSession](items)
+			if err != nil {
+				return err
+			}
+			for i, p := range ps {
+				p = s.effectivePlayer(p)
+				if q.StatusFilter != "" && p.Status != q.StatusFilter {
+					sq.After = sq.Cursor(items[i])
+					continue
+				}
+				if len(out) == q.Limit {
+					next = encodeToken(sq.After)
+					return nil
+				}
+				out = append(out, p)
+				sq.After = sq.Cursor(items[i])
+			}
+			if len(items) < sq.Limit {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("describe player sessions: %w", err)
+	}
+	if q.FleetID != "" {
+		kept := out[:0]
+		for _, p := range out {
+			if p.FleetID == q.FleetID {
+				kept = append(kept, p)
+			}
+		}
+		out = kept
+	}
+	return out, next, nil
+}
+
+// DescribePlayerSessionsOp is the control-API operation DescribePlayerSessions.
+func (s *Service) DescribePlayerSessionsOp(ctx context.Context, in *gamelift.DescribePlayerSessionsInput) (*gamelift.DescribePlayerSessionsOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	if in.GameSessionId != "" {
+		s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+	}
+	if in.PlayerSessionId != "" {
+		s.cfg.Formats.Check(&v, "PlayerSessionId", "PlayerSessionId", in.PlayerSessionId)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	q := PlayerQuery{GameSessionID: in.GameSessionId, PlayerID: in.PlayerId, PlayerSessionID: in.PlayerSessionId,
+		StatusFilter: in.PlayerSessionStatusFilter, NextToken: in.NextToken}
+	if in.Limit != nil {
+		q.Limit = int(*in.Limit)
+		if q.Limit < 1 {
+			q.Limit = -1
+		}
+	}
+	ps, next, err := s.DescribePlayerSessions(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := &gamelift.DescribePlayerSessionsOutput{PlayerSessions: make([]gamelift.PlayerSession, 0, len(ps)), NextToken: next}
+	for _, p := range ps {
+		out.PlayerSessions = append(out.PlayerSessions, p.Wire())
+	}
+	return out, nil
+}

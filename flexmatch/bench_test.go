@@ -75,6 +75,7 @@ type steady struct {
 	placed  int
 	cycles  []time.Duration
 	elapsed time.Duration
+	addTime time.Duration
 }
 
 func newSteady(b *testing.B, body string, ringSize int, width float64) *steady {
@@ -97,9 +98,11 @@ func (s *steady) cycle(b testing.TB, perCycle int, timed bool) {
 		s.added = append(s.added, t.ID)
 		s.start = append(s.start, t.StartTime)
 	}
+	t1 := time.Now()
 	ms := s.e.Cycle(s.now)
 	d := time.Since(t0)
 	if timed {
+		s.addTime += t1.Sub(t0)
 		s.elapsed += d
 		s.cycles = append(s.cycles, d)
 		for _, m := range ms {
@@ -114,6 +117,7 @@ func (s *steady) report(b *testing.B) {
 	b.ReportMetric(float64(s.placed)/s.elapsed.Seconds(), "tickets/s")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-cycle-ms")
 	b.ReportMetric(float64(s.e.Len()), "waiting")
+	b.ReportMetric(float64(s.addTime.Microseconds())/1000/float64(len(s.cycles)), "add-ms/cycle")
 }
 
 // BenchmarkFiveOnFive is target (a): two teams of 5, skill spread 10→50,

@@ -313,10 +313,11 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 		if newest && (x.start > a.start || x.start == a.start && x.seq > a.seq) && x.start <= e.prevNow {
 			continue // examined when it last arrived or changed step (see fresh)
 		}
-		if x.t == a || x.reach.and(a.reach).empty() || !newest && !e.fresh(a, x.t) {
+		t := e.tab.ts[x.id]
+		if t == a || x.reach.and(a.reach).empty() || !newest && !e.fresh(a, t) {
 			continue
 		}
-		e.cands = append(e.cands, x.t)
+		e.cands = append(e.cands, t)
 		e.centries = append(e.centries, *x)
 	}
 	e.sortCands(a)

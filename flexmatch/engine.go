@@ -65,6 +65,7 @@ type wticket struct {
 	reach    bits      // locations eligible at the loosest expansion
 	wake     int64     // next expansion boundary, 0 when none
 	used     bool      // placed in a match during the current cycle
+	slot     uint32    // in the engine's table while indexed
 	dirty    bool
 	backfill bool
 	woke     bool // dirty because an expansion step started, not because it arrived
@@ -121,6 +122,7 @@ type Engine struct {
 	windows    []int  // parameters bounding |key − anchor key| (batchDistance, spread rules)
 	windowRule []bool // per rule: it is one of the window rules
 	keyBuf     []keyCount
+	tab        table
 	centries   []entry // the candidates' index entries, parallel to cands
 	large      largeState
 	latRules   []int
@@ -299,6 +301,7 @@ func (e *Engine) insert(wt *wticket) {
 	if wt.never != "" {
 		return
 	}
+	e.tab.put(wt)
 	wt.part.idx.insert(wt)
 	wt.dirty = true
 	e.dirty = append(e.dirty, wt)
@@ -318,6 +321,7 @@ func (e *Engine) drop(t *wticket) {
 	delete(e.tickets, t.id)
 	if t.never == "" {
 		t.part.idx.remove(t)
+		e.tab.release(t)
 	}
 	t.used = true
 }
@@ -406,7 +410,7 @@ func (e *Engine) compile(t Ticket, backfill bool) (*wticket, error) {
 	name := pk.String()
 	part := e.parts[name]
 	if part == nil {
-		part = &partition{name: name}
+		part = &partition{name: name, idx: index{tab: &e.tab}}
 		e.parts[name] = part
 		e.partList = append(e.partList, part)
 	}

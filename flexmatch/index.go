@@ -12,19 +12,45 @@ type index struct {
 	chunks [][]entry
 	last   []entry
 	n      int
+	tab    *table
 }
 
+// entry holds no pointers: moving entries costs no write barriers and the
+// garbage collector never scans the chunks. id names the ticket in the
+// engine's table.
 type entry struct {
 	key   float64
 	start int64
 	seq   uint64
 	reach bits
-	t     *wticket
+	id    uint32
 	n     int32 // players
 }
 
 func entryOf(t *wticket) entry {
-	return entry{key: t.key, start: t.start, seq: t.seq, reach: t.reach, t: t, n: int32(len(t.players))}
+	return entry{key: t.key, start: t.start, seq: t.seq, reach: t.reach, id: t.slot, n: int32(len(t.players))}
+}
+
+// table maps ticket slots to tickets, reusing freed slots.
+type table struct {
+	ts   []*wticket
+	free []uint32
+}
+
+func (tb *table) put(t *wticket) {
+	if n := len(tb.free); n > 0 {
+		t.slot = tb.free[n-1]
+		tb.free = tb.free[:n-1]
+		tb.ts[t.slot] = t
+		return
+	}
+	t.slot = uint32(len(tb.ts))
+	tb.ts = append(tb.ts, t)
+}
+
+func (tb *table) release(t *wticket) {
+	tb.ts[t.slot] = nil
+	tb.free = append(tb.free, t.slot)
 }
 
 func less(a, b *entry) bool {
@@ -107,7 +133,7 @@ func (x *index) locate(wt *wticket) (ci, j int, ok bool) {
 	ci = x.find(&t)
 	c := x.chunks[ci]
 	j = pos(c, &t)
-	return ci, j, j < len(c) && c[j].t == wt
+	return ci, j, j < len(c) && c[j].id == wt.slot && x.tab.ts[wt.slot] == wt
 }
 
 func (x *index) remove(t *wticket) bool {
@@ -185,7 +211,7 @@ func (x *index) aroundKey(key float64) (left, right cursor) {
 func (x *index) each(f func(*wticket)) {
 	for _, c := range x.chunks {
 		for _, t := range c {
-			f(t.t)
+			f(x.tab.ts[t.id])
 		}
 	}
 }

@@ -3,7 +3,7 @@ package flexmatch
 import "slices"
 
 // exactBudget caps the team assignments tried by one exact search.
-const exactBudget = 200000
+const exactBudget = 50000
 
 type exactSol struct {
 	players, matches int

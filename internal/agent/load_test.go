@@ -1,0 +1,183 @@
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+
+	"github.com/musterhq/muster/internal/testenv"
+)
+
+// procStat reads a process's resident memory (KiB) and CPU time (clock
+// ticks, user + system) from /proc.
+func procStat(t *testing.T, pid int) (rssKiB int, cpuTicks int) {
+	t.Helper()
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			rssKiB, _ = strconv.Atoi(strings.Fields(v)[0])
+		}
+	}
+	stat, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if i := bytes.LastIndexByte(stat, ')'); i > 0 {
+		f := strings.Fields(string(stat[i+2:]))
+		u, _ := strconv.Atoi(f[11])
+		s, _ := strconv.Atoi(f[12])
+		cpuTicks = u + s
+	}
+	return rssKiB, cpuTicks
+}
+
+// TestLoadAgentKeepsManyArenaProcesses measures one real `muster agent`
+// keeping MUSTER_AGENT_LOAD arena processes (e.g. 50, 100, 200) ACTIVE
+// against a real `muster serve`. A fleet allows at most 50 processes per
+// compute, so a proxy between the agent and the control plane rewrites the
+// heartbeat's runtime configuration to ask for N. It logs the time until all
+// are ACTIVE, the agent's RSS and CPU over a steady minute, the arena
+// processes' total RSS, and the drain time. Run with -v -timeout 20m.
+func TestLoadAgentKeepsManyArenaProcesses(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("MUSTER_AGENT_LOAD"))
+	if n <= 0 {
+		t.Skip("set MUSTER_AGENT_LOAD=N to measure one agent running N arena processes")
+	}
+	steady := 60 * time.Second
+	if s, err := time.ParseDuration(os.Getenv("MUSTER_AGENT_LOAD_STEADY")); err == nil {
+		steady = s
+	}
+	bin := testenv.Binary(t)
+	arena := buildArena(t)
+	srv := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0", "--log-level", "info"))
+	gl := srv.Admin()
+	ctx := context.Background()
+	if _, err := gl.CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String("custom-load")}); err != nil {
+		t.Fatal(err)
+	}
+	fleet, err := gl.CreateFleet(ctx, &gamelift.CreateFleetInput{
+		Name: aws.String("load"), ComputeType: types.ComputeTypeAnywhere,
+		Locations: []types.LocationConfiguration{{Location: aws.String("custom-load")}},
+		RuntimeConfiguration: &types.RuntimeConfiguration{ServerProcesses: []types.ServerProcess{
+			{LaunchPath: aws.String(arena), ConcurrentExecutions: aws.Int32(1)},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleetID := aws.ToString(fleet.FleetAttributes.FleetId)
+
+	// The proxy keeps the Host header, so the agent's SigV4 signatures verify.
+	target, _ := url.Parse(srv.URL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if !strings.HasSuffix(r.Request.URL.Path, "/heartbeat") || r.StatusCode != http.StatusOK {
+			return nil
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		var answer map[string]any
+		if err := json.Unmarshal(body, &answer); err != nil {
+			return err
+		}
+		if rc, ok := answer["runtimeConfiguration"].(map[string]any); ok {
+			if sps, ok := rc["ServerProcesses"].([]any); ok && len(sps) == 1 {
+				sps[0].(map[string]any)["ConcurrentExecutions"] = n
+			}
+		}
+		body, _ = json.Marshal(answer)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	defer front.Close()
+
+	dir := t.TempDir()
+	agentOut := &syncBuffer{}
+	agentCmd := exec.Command(bin, "agent", "--endpoint", front.URL, "--fleet", fleetID, "--location", "custom-load",
+		"--compute-name", "load-host", "--ip-address", "127.0.0.1", "--beacon-listen", "127.0.0.1:0",
+		"--log-dir", filepath.Join(dir, "logs"), "--work-dir", filepath.Join(dir, "work"), "--drain-grace", "60s")
+	agentCmd.Env = append(os.Environ(), "MUSTER_ACCESS_KEY_ID="+testenv.AdminKeyID, "MUSTER_SECRET_ACCESS_KEY="+testenv.AdminSecret)
+	agentCmd.Stdout, agentCmd.Stderr = agentOut, agentOut
+	start := time.Now()
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	agentDone := make(chan error, 1)
+	go func() { agentDone <- agentCmd.Wait() }()
+	t.Cleanup(func() {
+		_ = agentCmd.Process.Kill()
+		<-agentDone
+		for _, pid := range launchedProcesses(agentOut.String()) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if t.Failed() {
+			t.Logf("agent log (tail):\n%s", tail(agentOut.String(), 4000))
+		}
+	})
+
+	eventually(t, "all processes ACTIVE", 10*time.Minute, func() bool { return activeProcesses(ctx, gl, fleetID) == int32(n) })
+	t.Logf("%d processes ACTIVE %.1f s after the agent started (%d launches)", n, time.Since(start).Seconds(), len(launchedProcesses(agentOut.String())))
+
+	rss0, cpu0 := procStat(t, agentCmd.Process.Pid)
+	steadyStart := time.Now()
+	time.Sleep(steady) // measuring real resource use over real time
+	rss1, cpu1 := procStat(t, agentCmd.Process.Pid)
+	elapsed := time.Since(steadyStart).Seconds()
+	var arenaRSS int
+	alive := 0
+	for _, pid := range launchedProcesses(agentOut.String()) {
+		if r, _ := procStat(t, pid); r > 0 {
+			arenaRSS += r
+			alive++
+		}
+	}
+	active := activeProcesses(ctx, gl, fleetID)
+	t.Logf("steady %.0f s: agent RSS %d→%d KiB, agent CPU %.2f%% of one core; %d arena processes alive (ACTIVE %d), arena RSS total %d MiB (%d KiB each)",
+		elapsed, rss0, rss1, float64(cpu1-cpu0)/100/elapsed*100, alive, active, arenaRSS/1024, arenaRSS/max(alive, 1))
+	if launches := len(launchedProcesses(agentOut.String())); launches != n {
+		t.Errorf("%d launches for %d processes: some were replaced during the steady period", launches, n)
+	}
+
+	drainStart := time.Now()
+	_ = agentCmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-agentDone:
+		agentDone <- err
+		if err != nil {
+			t.Errorf("agent exited with %v", err)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the drain took more than 3 minutes")
+	}
+	t.Logf("drain of %d processes took %.1f s; killed after the grace: %d", n, time.Since(drainStart).Seconds(),
+		strings.Count(agentOut.String(), "still running when the drain grace period ended"))
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}

@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestAgentCommandRefusesAnIncompleteCommandLine(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"the endpoint and fleet are required", nil, nil, "--endpoint and --fleet are required"},
+		{"the fleet is required", []string{"--endpoint", "http://127.0.0.1:1"}, nil, "--fleet is required"},
+		{"an operator key is required", []string{"--endpoint", "http://127.0.0.1:1", "--fleet", "fleet-1"}, nil, "MUSTER_ACCESS_KEY_ID"},
+		{"the endpoint must be an http URL", []string{"--fleet", "fleet-1"}, map[string]string{"MUSTER_ENDPOINT": "ftp://x", "MUSTER_ACCESS_KEY_ID": "a", "MUSTER_SECRET_ACCESS_KEY": "b"}, "not an http(s) URL"},
+		{"positional arguments are refused", []string{"extra"}, nil, `unexpected argument "extra"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return tc.env[k] }}
+			if code := runAgent(context.Background(), env, tc.args); code != ExitUsage {
+				t.Fatalf("exit code %d, want %d; stderr:\n%s", code, ExitUsage, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("stderr lacks %q:\n%s", tc.want, stderr.String())
+			}
+		})
+	}
+}
+
+func TestSanitizeComputeName(t *testing.T) {
+	tests := []struct{ name, host, want string }{
+		{"a plain host name is kept", "game-host-1", "game-host-1"},
+		{"the domain is dropped", "box7.eu.example.com", "box7"},
+		{"other characters become hyphens", "my_box(2)", "my-box-2"},
+		{"an empty name gets a default", "", "compute"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sanitizeComputeName(tc.host); got != tc.want {
+				t.Fatalf("sanitizeComputeName(%q) = %q, want %q", tc.host, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBeaconAddressReportsWhereClientsCanReachIt(t *testing.T) {
+	tests := []struct {
+		name, listen, ip, dns, want string
+	}{
+		{"a specific address is reported as is", "127.0.0.1:7770", "10.0.0.5", "", "127.0.0.1:7770"},
+		{"all interfaces report the compute's DNS name first", "0.0.0.0:7770", "10.0.0.5", "box.example.com", "box.example.com:7770"},
+		{"all interfaces report the compute's IP without a DNS name", "[::]:7771", "10.0.0.5", "", "10.0.0.5:7771"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, err := net.ResolveUDPAddr("udp", tc.listen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := beaconAddress(addr, tc.ip, tc.dns)
+			if got := net.JoinHostPort(b.Domain, strconv.Itoa(b.Port)); got != tc.want {
+				t.Fatalf("reported %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -25,6 +25,8 @@ func commands() []*cli.Command {
 		cli.ServeCommand(),
 		cli.KeysCommand(),
 		cli.AgentCommand(),
+		cli.PlayersCommand(),
+		cli.LoadtestCommand(),
 		cli.VersionCommand(),
 	}
 }

@@ -56,6 +56,8 @@ type Config struct {
 	// (default ws://<bound address>), its TLS certificate and key (default:
 	// generated into DataDir), and a file that receives the bound address.
 	SDKListen, SDKURL, SDKTLSCert, SDKTLSKey, SDKAddrFile string
+	// Player configures player identities, tokens and the player API (identity.go).
+	Player PlayerConfig
 }
 
 // Server is an assembled control plane.
@@ -66,6 +68,7 @@ type Server struct {
 	fake    *clock.Fake
 	store   *sqlite.DB
 	keys    *identity.OperatorKeys
+	box     *secret.Box
 	handler http.Handler
 	reg     *prometheus.Registry
 
@@ -121,6 +124,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	s.box = box
 	s.keys = identity.NewOperatorKeys(identity.KeysConfig{Store: db, Box: box, Clock: s.clock, Logger: log})
 	boot, err := s.keys.Bootstrap(ctx, cfg.DataDir, cfg.AdminAccessKeyID, cfg.AdminSecretAccessKey)
 	if err != nil {
@@ -170,6 +174,7 @@ func openBox(cfg Config, log *slog.Logger) (*secret.Box, error) {
 // (mount<Capability>), so capabilities do not edit each other's wiring.
 type deps struct {
 	store   store.Store
+	box     *secret.Box
 	clock   clock.Clock
 	log     *slog.Logger
 	reg     *prometheus.Registry
@@ -189,7 +194,7 @@ func (s *Server) routes() http.Handler {
 	metrics := httpx.NewMetrics(s.reg)
 	opAuth := httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: s.keys, Clock: s.clock, MaxSkew: s.cfg.MaxSkew}}
 	d := &deps{
-		store: s.store, clock: s.clock, log: s.log, reg: s.reg, arns: arns, formats: gamelift.NewFormats(),
+		store: s.store, box: s.box, clock: s.clock, log: s.log, reg: s.reg, arns: arns, formats: gamelift.NewFormats(),
 		tags:   tagging.New(tagging.Config{Store: s.store, ARNs: arns}),
 		opAuth: opAuth, requireOperator: httpx.RequireOperator(opAuth, s.log),
 		table: controlapi.NewTable(), mux: http.NewServeMux(),
@@ -199,7 +204,7 @@ func (s *Server) routes() http.Handler {
 	for _, mount := range s.mounts {
 		mount(d)
 	}
-	control := controlapi.New(controlapi.Config{Table: d.table, Auth: opAuth, Logger: s.log, Registerer: s.reg})
+	control := controlapi.New(controlapi.Config{Table: d.table, Auth: opAuth, Logger: s.log, Registerer: s.reg, Clock: s.clock})
 	d.mux.Handle("POST /service/GameLift/operation/{op}", control)
 	d.mux.Handle("POST /{$}", control)
 	d.mux.Handle("/v1/", httpx.NotFound(s.log))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +24,94 @@ type querier interface {
 type txReader struct {
 	q   querier
 	now func() time.Time
+}
+
+// stmtQuerier runs queries as statements prepared once per pool and reused
+// by each connection, because parsing SQL dominated the cost of a point
+// read. A query seen for the first time runs unprepared while a background
+// goroutine prepares it: preparing needs a free connection, and the caller
+// already holds one (the writer pool has only one), so preparing in line
+// could deadlock.
+type stmtQuerier struct {
+	tx    *sql.Tx
+	cache *stmtCache
+}
+
+type stmtCache struct {
+	db      *sql.DB
+	mu      sync.Mutex
+	m       map[string]*sql.Stmt
+	pending map[string]bool
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, m: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+}
+
+// get returns the prepared statement for query, or nil after scheduling its
+// preparation.
+func (c *stmtCache) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st
+	}
+	if !c.pending[query] && !c.closed {
+		c.pending[query] = true
+		c.wg.Go(func() {
+			st, err := c.db.Prepare(query)
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			delete(c.pending, query)
+			if err != nil {
+				return // the unprepared path reports the error to its caller
+			}
+			if c.closed {
+				st.Close()
+				return
+			}
+			c.m[query] = st
+		})
+	}
+	return nil
+}
+
+// close waits for pending preparations and closes every statement. Call it
+// before closing the pool.
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	clear(c.m)
+}
+
+func (q stmtQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := q.cache.get(query); st != nil {
+		return q.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return q.tx.QueryContext(ctx, query, args...)
+}
+
+func (q stmtQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := q.cache.get(query); st != nil {
+		return q.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return q.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (q stmtQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := q.cache.get(query); st != nil {
+		return q.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return q.tx.ExecContext(ctx, query, args...)
 }
 
 type txWriter struct {

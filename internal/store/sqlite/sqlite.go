@@ -42,6 +42,8 @@ type DB struct {
 	cfg    Config
 	writer *sql.DB
 	reader *sql.DB
+	// Prepared statements, per pool.
+	writeStmts, readStmts *stmtCache
 	log    *slog.Logger
 	clock  clock.Clock
 
@@ -111,6 +113,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
 	db.reader = reader
+	db.readStmts, db.writeStmts = newStmtCache(reader), newStmtCache(writer)
 
 	db.wg.Add(2)
 	go db.writeLoop()
@@ -196,6 +199,8 @@ func (db *DB) Close() error {
 	if _, err := db.writer.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		errs = append(errs, fmt.Errorf("sqlite: checkpoint: %w", err))
 	}
+	db.readStmts.close()
+	db.writeStmts.close()
 	errs = append(errs, db.reader.Close(), db.writer.Close())
 	return errors.Join(errs...)
 }
@@ -207,7 +212,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(&txReader{q: tx, now: db.clock.Now})
+	return fn(&txReader{q: stmtQuerier{tx: tx, cache: db.readStmts}, now: db.clock.Now})
 }
 
 // Update queues fn for the writer and waits until its transaction commits.
@@ -274,7 +279,7 @@ func (db *DB) commit(batch []*writeReq) {
 		}
 		return
 	}
-	w := &txWriter{txReader: txReader{q: tx, now: db.clock.Now}, tx: tx}
+	w := &txWriter{txReader: txReader{q: stmtQuerier{tx: tx, cache: db.writeStmts}, now: db.clock.Now}, tx: tx}
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
 			results[i] = err

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/musterhq/muster/internal/loadtest"
+	"github.com/musterhq/muster/internal/server"
+)
+
+// LoadtestCommand is `muster loadtest`: Muster's own load tools.
+func LoadtestCommand() *Command {
+	return &Command{Name: "loadtest", Summary: "measure a running Muster (control API reads and durable writes)", Sub: []*Command{
+		{Name: "control", Summary: "control-API calls/s in either codec: ListLocations (read) or CreateLocation (durable write)", Run: runLoadtestControl},
+	}}
+}
+
+func runLoadtestControl(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("loadtest control", flag.ContinueOnError)
+	endpoint := fs.String("endpoint", "http://127.0.0.1:8080", "Muster control API `URL`")
+	region := fs.String("region", server.DefaultRegion, "SigV4 `region`")
+	keyID := fs.String("access-key-id", "", "operator access key `id` (or MUSTER_ACCESS_KEY_ID)")
+	secret := fs.String("secret-access-key", "", "operator `secret` (or MUSTER_SECRET_ACCESS_KEY)")
+	op := fs.String("op", "ListLocations", "operation: ListLocations (read) or CreateLocation (durable write)")
+	codec := fs.String("codec", "cbor", "wire protocol: cbor (Smithy RPC v2, Go SDK) or json (AWS JSON 1.1)")
+	concurrency := fs.Int("concurrency", 64, "requests in flight")
+	duration := fs.Duration("duration", 10*time.Second, "how long to run")
+	if ok, code := Parse(fs, env, "muster loadtest control [flags]", args); !ok {
+		return code
+	}
+	if *keyID == "" {
+		*keyID = env.Getenv("MUSTER_ACCESS_KEY_ID")
+	}
+	if *secret == "" {
+		*secret = env.Getenv("MUSTER_SECRET_ACCESS_KEY")
+	}
+	if *keyID == "" || *secret == "" || (*codec != "cbor" && *codec != "json") || *concurrency < 1 || *duration <= 0 {
+		fmt.Fprintln(env.Stderr, "muster loadtest control: need credentials, --codec cbor|json, --concurrency ≥ 1 and --duration > 0")
+		return ExitUsage
+	}
+	c := loadtest.NewControlClient(*endpoint, *region, aws.Credentials{AccessKeyID: *keyID, SecretAccessKey: *secret}, *codec == "cbor", *concurrency)
+	runID := time.Now().UnixNano() % 1_000_000_000
+	var do func(ctx context.Context, worker, seq int) error
+	switch *op {
+	case "ListLocations":
+		do = func(ctx context.Context, _, _ int) error {
+			return c.Call(ctx, "ListLocations", map[string]any{"Limit": 10})
+		}
+	case "CreateLocation":
+		do = func(ctx context.Context, worker, seq int) error {
+			return c.Call(ctx, "CreateLocation", map[string]any{"LocationName": fmt.Sprintf("custom-lt-%d-%d-%d", runID, worker, seq)})
+		}
+	default:
+		fmt.Fprintf(env.Stderr, "muster loadtest control: --op %q is not ListLocations or CreateLocation\n", *op)
+		return ExitUsage
+	}
+	res := loadtest.Run(ctx, *concurrency, *duration, do)
+	res.Print(env.Stdout, fmt.Sprintf("%s over %s", *op, *codec), *concurrency)
+	if res.Errors > 0 {
+		return 1
+	}
+	return 0
+}

@@ -26,6 +26,7 @@ func commands() []*cli.Command {
 		cli.KeysCommand(),
 		cli.AgentCommand(),
 		cli.PlayersCommand(),
+		cli.RulesetCommand(),
 		cli.LoadtestCommand(),
 		cli.VersionCommand(),
 	}

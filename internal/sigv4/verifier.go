@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,6 +43,9 @@ type Verifier struct {
 	Clock   clock.Clock
 	MaxSkew time.Duration
 	Service string
+
+	mu      sync.Mutex
+	signers map[string]*v4.Signer // by sha256(access key id, secret); see signerFor
 }
 
 func (v *Verifier) now() time.Time {
@@ -112,7 +116,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (auth.Principal, error) 
 		return auth.Principal{}, fmt.Errorf("sigv4: look up access key %s: %w", a.AccessKeyID, err)
 	}
 
-	want, err := sign(ctx, r, body, a, secret, signedAt)
+	want, err := sign(ctx, v.signerFor(a.AccessKeyID, secret), r, body, a, secret, signedAt)
 	if err != nil {
 		return auth.Principal{}, fmt.Errorf("sigv4: recompute signature: %w", err)
 	}
@@ -141,10 +145,9 @@ func (v *Verifier) checkSkew(signedAt time.Time) error {
 // every header present on the request it is given (except a few), so it gets
 // a clone holding only the headers the client signed; it adds content-length
 // itself when ContentLength > 0, so that stays 0 unless the client signed it.
-// A fresh Signer per call: the SDK's derived-key cache is keyed by access key
-// id and day, not by secret, so a shared one would keep accepting a rotated
-// secret until midnight.
-func sign(ctx context.Context, r *http.Request, body []byte, a Authorization, secret string, signedAt time.Time) ([]byte, error) {
+// The signer comes from signerFor: one per (key, secret), because the SDK's
+// derived-key cache is keyed by access key id and day, not by secret.
+func sign(ctx context.Context, signer *v4.Signer, r *http.Request, body []byte, a Authorization, secret string, signedAt time.Time) ([]byte, error) {
 	u := *r.URL
 	u.Host = r.Host
 	u.Scheme = "http"
@@ -167,8 +170,28 @@ func sign(ctx context.Context, r *http.Request, body []byte, a Authorization, se
 	}
 	sum := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: a.AccessKeyID, SecretAccessKey: secret}
-	if err := v4.NewSigner().SignHTTP(ctx, creds, clone, hex.EncodeToString(sum[:]), a.Service, a.Region, signedAt); err != nil {
+	if err := signer.SignHTTP(ctx, creds, clone, hex.EncodeToString(sum[:]), a.Service, a.Region, signedAt); err != nil {
 		return nil, err
 	}
 	return v4.GetSignedRequestSignature(clone)
+}
+
+// signerFor returns a signer dedicated to one access key and secret, so the
+// SDK's cache of derived signing keys (keyed by access key id and day) is
+// reused across requests but never serves a rotated secret: a new secret
+// gets a new signer. The cache is bounded by dropping it whole when large.
+func (v *Verifier) signerFor(accessKeyID, secret string) *v4.Signer {
+	sum := sha256.Sum256([]byte(accessKeyID + "\x00" + secret))
+	key := string(sum[:])
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if s, ok := v.signers[key]; ok {
+		return s
+	}
+	if v.signers == nil || len(v.signers) >= 1024 {
+		v.signers = make(map[string]*v4.Signer)
+	}
+	s := v4.NewSigner()
+	v.signers[key] = s
+	return s
 }

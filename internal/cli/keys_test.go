@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, table []*Command, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }, Version: "test"}, table, args)
+	return code, out.String(), errOut.String()
+}
+
+func TestKeysCreateListRevokeOnADataDirectory(t *testing.T) {
+	dir := t.TempDir()
+	table := []*Command{KeysCommand()}
+	code, out, errOut := runCLI(t, table, "keys", "create", "--data-dir", dir, "--role", "read-only", "--description", "ci")
+	if code != 0 {
+		t.Fatalf("create exited %d: %s", code, errOut)
+	}
+	var id, secret string
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "MUSTER_ACCESS_KEY_ID="); ok {
+			id = v
+		}
+		if v, ok := strings.CutPrefix(line, "MUSTER_SECRET_ACCESS_KEY="); ok {
+			secret = v
+		}
+	}
+	if id == "" || len(secret) != 40 {
+		t.Fatalf("create printed %q", out)
+	}
+
+	t.Run("the secret is sealed: the database file never holds it", func(t *testing.T) {
+		for _, name := range []string{"muster.db", "muster.db-wal"} {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				continue
+			}
+			if bytes.Contains(b, []byte(secret)) {
+				t.Fatalf("%s contains the secret in the clear", name)
+			}
+		}
+	})
+
+	t.Run("list shows the key and its role, never the secret", func(t *testing.T) {
+		code, out, errOut := runCLI(t, table, "keys", "list", "--data-dir", dir)
+		if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "read-only") || !strings.Contains(out, "active") {
+			t.Fatalf("list exited %d: %s %s", code, out, errOut)
+		}
+		if strings.Contains(out, secret) {
+			t.Fatal("list printed the secret")
+		}
+	})
+
+	t.Run("revoke marks it revoked", func(t *testing.T) {
+		if code, _, errOut := runCLI(t, table, "keys", "revoke", "--data-dir", dir, id); code != 0 {
+			t.Fatalf("revoke exited %d: %s", code, errOut)
+		}
+		_, out, _ := runCLI(t, table, "keys", "list", "--data-dir", dir)
+		if !strings.Contains(out, "revoked") {
+			t.Fatalf("list after revoke: %s", out)
+		}
+	})
+
+	t.Run("a bad role is refused naming the field", func(t *testing.T) {
+		code, _, errOut := runCLI(t, table, "keys", "create", "--data-dir", dir, "--role", "superuser")
+		if code == 0 || !strings.Contains(errOut, "role") {
+			t.Fatalf("exit %d, stderr %q", code, errOut)
+		}
+	})
+
+	t.Run("revoking an unknown key fails", func(t *testing.T) {
+		if code, _, _ := runCLI(t, table, "keys", "revoke", "--data-dir", dir, "MKIANOSUCHKEY0000000"); code == 0 {
+			t.Fatal("revoking an unknown key succeeded")
+		}
+	})
+}
+
+func TestHelpListsEveryCommandAndEachHasFlagsHelp(t *testing.T) {
+	table := []*Command{ServeCommand(), KeysCommand(), VersionCommand(), LoadtestCommand(), RulesetCommand()}
+	code, out, _ := runCLI(t, table, "help")
+	if code != 0 {
+		t.Fatalf("help exited %d", code)
+	}
+	for _, c := range table {
+		if !strings.Contains(out, c.Name) {
+			t.Errorf("help does not list %s", c.Name)
+		}
+	}
+	if code, out, _ := runCLI(t, table, "help", "serve"); code != 0 || !strings.Contains(out, "-listen") || !strings.Contains(out, "-data-dir") {
+		t.Fatalf("help serve exited %d: %s", code, out)
+	}
+	if code, _, errOut := runCLI(t, table, "launch"); code != ExitUsage || !strings.Contains(errOut, `unknown command "launch"`) {
+		t.Fatalf("unknown command exited %d: %s", code, errOut)
+	}
+}
+
+func TestServeRefusesABadRegionBeforeTouchingAnything(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	code, _, errOut := runCLI(t, []*Command{ServeCommand()}, "serve", "--data-dir", dir, "--region", "local", "--listen", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(errOut, "region") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatal("a refused start created the data directory")
+	}
+}

@@ -240,6 +240,33 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 		eventually(t, "two ACTIVE processes again", 60*time.Second, func() bool { return activeProcesses(ctx, gl, fleetID) == 2 })
 	})
 
+	t.Run("a runtime configuration change is followed", func(t *testing.T) {
+		set := func(n int32) {
+			t.Helper()
+			_, err := gl.UpdateRuntimeConfiguration(ctx, &gamelift.UpdateRuntimeConfigurationInput{FleetId: aws.String(fleetID),
+				RuntimeConfiguration: &types.RuntimeConfiguration{ServerProcesses: []types.ServerProcess{
+					{LaunchPath: aws.String(arena), Parameters: aws.String("--idle-exit 0s"), ConcurrentExecutions: aws.Int32(n)},
+				}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		set(3)
+		eventually(t, "three ACTIVE processes", 60*time.Second, func() bool { return activeProcesses(ctx, gl, fleetID) == 3 })
+		set(2)
+		eventually(t, "the agent to stop one", 60*time.Second, func() bool {
+			return strings.Contains(agentOut.String(), `reason="the runtime configuration no longer asks for it"`)
+		})
+		eventually(t, "two ACTIVE processes", 60*time.Second, func() bool { return activeProcesses(ctx, gl, fleetID) == 2 })
+		fmt.Fprintln(player, "SAY still here")
+		for playerIn.Scan() {
+			if strings.HasPrefix(playerIn.Text(), "CHAT ") {
+				return
+			}
+		}
+		t.Fatalf("the player's game server went away with the surplus process: %v", playerIn.Err())
+	})
+
 	t.Run("SIGTERM drains the compute and deregisters it", func(t *testing.T) {
 		pids := launchedProcesses(agentOut.String())
 		if err := agentCmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -77,6 +77,7 @@ type fakeControl struct {
 	mu          sync.Mutex
 	runtime     agent.RuntimeConfiguration
 	statuses    map[string]string
+	sessions    map[string]string // processId → gameSessionId
 	readyTO     int
 	tokenTTL    time.Duration
 	tokens      []string
@@ -90,7 +91,7 @@ type fakeControl struct {
 }
 
 func newFakeControl(c *clock.Fake, procs ...agent.ServerProcess) *fakeControl {
-	return &fakeControl{clock: c, runtime: agent.RuntimeConfiguration{ServerProcesses: procs}, statuses: map[string]string{}, readyTO: 300, tokenTTL: time.Hour}
+	return &fakeControl{clock: c, runtime: agent.RuntimeConfiguration{ServerProcesses: procs}, statuses: map[string]string{}, sessions: map[string]string{}, readyTO: 300, tokenTTL: time.Hour}
 }
 
 func (f *fakeControl) RegisterCompute(_ context.Context, in agent.RegisterComputeInput) (*agent.Compute, error) {
@@ -128,7 +129,7 @@ func (f *fakeControl) Heartbeat(_ context.Context, _, _ string, in agent.Heartbe
 	}
 	for _, p := range in.Processes {
 		if st := f.statuses[p.ProcessID]; st != "" {
-			resp.Processes = append(resp.Processes, agent.ProcessStatus{ProcessID: p.ProcessID, Status: st})
+			resp.Processes = append(resp.Processes, agent.ProcessStatus{ProcessID: p.ProcessID, Status: st, GameSessionID: f.sessions[p.ProcessID]})
 		}
 	}
 	onDrain := f.onDrain

@@ -145,9 +145,11 @@ type proc struct {
 	startedAt   time.Time
 	status      string
 	statusSince time.Time
-	stopping    bool
-	killAt      time.Time
-	killed      bool
+	gameSession string // from the control plane, when it says
+
+	stopping bool
+	killAt   time.Time
+	killed   bool
 }
 
 type backoff struct {
@@ -392,12 +394,13 @@ func (s *Supervisor) apply(resp *HeartbeatResponse) {
 	rc := resp.RuntimeConfiguration
 	s.runtime = &rc
 	s.computeState = resp.ComputeStatus
-	status := make(map[string]string, len(resp.Processes))
+	status := make(map[string]ProcessStatus, len(resp.Processes))
 	for _, ps := range resp.Processes {
-		status[ps.ProcessID] = ps.Status
+		status[ps.ProcessID] = ps
 	}
 	for _, p := range s.sortedProcs() {
-		st := status[p.id]
+		st := status[p.id].Status
+		p.gameSession = status[p.id].GameSessionID
 		if st == "" {
 			st = StatusPending
 		}
@@ -461,18 +464,30 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 		if extra <= 0 {
 			continue
 		}
-		// Stop processes without players first: those not ACTIVE, newest first.
+		// Stop the processes least likely to have players first: not ACTIVE,
+		// then ACTIVE, newest first. A process the control plane says hosts
+		// a game session is left to end with it.
+		rank := func(p *proc) int {
+			if p.status != StatusActive {
+				return 0
+			}
+			return 1
+		}
 		slices.SortStableFunc(ps, func(a, b *proc) int {
-			if (a.status == StatusActive) != (b.status == StatusActive) {
-				if a.status == StatusActive {
-					return 1
-				}
-				return -1
+			if ra, rb := rank(a), rank(b); ra != rb {
+				return ra - rb
 			}
 			return b.startedAt.Compare(a.startedAt)
 		})
-		for _, p := range ps[:extra] {
+		for _, p := range ps {
+			if extra == 0 {
+				break
+			}
+			if p.gameSession != "" {
+				continue
+			}
 			s.stop(p, "the runtime configuration no longer asks for it")
+			extra--
 		}
 	}
 	if s.token == nil {

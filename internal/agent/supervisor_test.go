@@ -362,3 +362,33 @@ func TestSupervisorRotatesProcessLogs(t *testing.T) {
 		t.Errorf("a third old log exists (%v); keep is 2", err)
 	}
 }
+
+func TestSupervisorLeavesAProcessWithAGameSessionRunningWhenTheConfigurationShrinks(t *testing.T) {
+	c := newClock()
+	control := newFakeControl(c, childProcess(t, 2, "sleep"))
+	h := start(t, control, c, nil)
+	ps := h.launched(2)
+	// The newer process hosts a game session; the older one is idle.
+	busy, idle := ps[1], ps[0]
+	control.set(func(f *fakeControl) {
+		f.statuses[busy.ProcessID], f.statuses[idle.ProcessID] = agent.StatusActive, agent.StatusActive
+		f.sessions[busy.ProcessID] = "arn:aws:gamelift:mu-local-1::gamesession/fleet-1/gsess-1"
+		f.runtime.ServerProcesses[0].ConcurrentExecutions = 1
+	})
+	c.Advance(10 * time.Second)
+	if e := h.next(agent.EventStopping); e.ProcessID != idle.ProcessID {
+		t.Fatalf("stopped %s, want the idle %s", e.ProcessID, idle.ProcessID)
+	}
+	h.next(agent.EventExited)
+	// With only the busy process left over a shrunk configuration of 0, it still runs.
+	control.set(func(f *fakeControl) { f.runtime.ServerProcesses[0].ConcurrentExecutions = 0 })
+	c.Advance(time.Second) // the prompt heartbeat after the exit
+	h.next(agent.EventHeartbeat)
+	c.Advance(10 * time.Second)
+	for e := h.next(agent.EventHeartbeat, agent.EventStopping); e.Kind != agent.EventHeartbeat; e = h.next(agent.EventHeartbeat, agent.EventStopping) {
+		t.Fatalf("stopped %s, which hosts a game session", e.ProcessID)
+	}
+	if ps := control.lastHeartbeat().Processes; len(ps) != 1 || ps[0].ProcessID != busy.ProcessID {
+		t.Fatalf("heartbeat reported %+v, want the busy process still running", ps)
+	}
+}

@@ -84,6 +84,10 @@ type HeartbeatResponse struct {
 type ProcessStatus struct {
 	ProcessID string `json:"processId"`
 	Status    string `json:"status"`
+	// GameSessionID is optional (not in the contract yet): when the control
+	// plane sends it, the agent never stops a process hosting a game session
+	// just because the runtime configuration shrank.
+	GameSessionID string `json:"gameSessionId,omitempty"`
 }
 
 // Process statuses of the heartbeat answer.

@@ -155,3 +155,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRoundTrip measures one ping/pong over loopback through a real
+// beacon: ns/op is the round-trip time as Measure sees it.
+func BenchmarkRoundTrip(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := beacon.Listen(ctx, "127.0.0.1:0", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	go s.Serve(ctx)
+	p := beacon.Pinger{}
+	addr := s.Addr().String()
+	for b.Loop() {
+		if _, err := p.Samples(ctx, addr, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

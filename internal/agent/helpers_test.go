@@ -200,7 +200,7 @@ func start(t *testing.T, control *fakeControl, fakeClock *clock.Fake, mutate fun
 	cfg := agent.Config{
 		FleetID: "fleet-1", ComputeName: "host-1", Location: "custom-home",
 		Control:  control,
-		Launcher: agent.ExecLauncher{LogDir: h.logDir, WorkDir: t.TempDir(), LogMaxBytes: 1 << 20, LogKeep: 2},
+		Launcher: &agent.ExecLauncher{LogDir: h.logDir, WorkDir: t.TempDir(), LogMaxBytes: 1 << 20, LogKeep: 2},
 		Clock:    fakeClock,
 		Log:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		BaseEnv:  []string{childEnv + "=1", "PATH=" + os.Getenv("PATH"), "MUSTER_SECRET_ACCESS_KEY=do-not-leak", "GAMELIFT_SDK_PROCESS_ID=stale"},

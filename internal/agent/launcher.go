@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -40,19 +42,30 @@ type Process interface {
 	Kill() error
 }
 
+// DefaultKeepExited is how many exited processes' logs ExecLauncher keeps.
+const DefaultKeepExited = 100
+
 // ExecLauncher starts real operating-system processes, each in its own
 // process group, in WorkDir, with stdout and stderr going to
 // LogDir/<ProcessID>.log (rotated at LogMaxBytes, LogKeep old files kept).
+// Once more than KeepExited processes have exited (0 means
+// DefaultKeepExited, negative keeps all), the logs of the oldest exited ones
+// are deleted, with the Go server SDK's own log of each
+// (WorkDir/logs/gamelift-server-sdk-<ProcessID>.log). Use it as a pointer.
 type ExecLauncher struct {
 	LogDir      string
 	WorkDir     string
 	LogMaxBytes int64
 	LogKeep     int
+	KeepExited  int
+
+	mu     sync.Mutex
+	exited []string // process ids, oldest exit first
 }
 
 // Launch starts spec. The process is not tied to ctx: it runs until it
 // exits or is terminated.
-func (l ExecLauncher) Launch(_ context.Context, spec LaunchSpec) (Process, error) {
+func (l *ExecLauncher) Launch(_ context.Context, spec LaunchSpec) (Process, error) {
 	if err := os.MkdirAll(l.LogDir, 0o755); err != nil {
 		return nil, fmt.Errorf("launch %s: log directory: %w", spec.ProcessID, err)
 	}
@@ -84,12 +97,44 @@ func (l ExecLauncher) Launch(_ context.Context, spec LaunchSpec) (Process, error
 		logs.Close()
 		return nil, fmt.Errorf("launch %s: %w", spec.ProcessID, err)
 	}
-	return &execProcess{cmd: cmd, logs: logs}, nil
+	return &execProcess{cmd: cmd, logs: logs, launcher: l, id: spec.ProcessID}, nil
+}
+
+// retire records that a process exited and deletes the logs of the oldest
+// exited processes beyond KeepExited.
+func (l *ExecLauncher) retire(processID string) {
+	keep := l.KeepExited
+	if keep == 0 {
+		keep = DefaultKeepExited
+	}
+	if keep < 0 {
+		return
+	}
+	l.mu.Lock()
+	l.exited = append(l.exited, processID)
+	var drop []string
+	if n := len(l.exited) - keep; n > 0 {
+		drop = slices.Clone(l.exited[:n])
+		l.exited = slices.Delete(l.exited, 0, n)
+	}
+	l.mu.Unlock()
+	for _, id := range drop {
+		base := filepath.Join(l.LogDir, id+".log")
+		_ = os.Remove(base)
+		for i := 1; i <= max(l.LogKeep, DefaultLogKeep); i++ {
+			_ = os.Remove(fmt.Sprintf("%s.%d", base, i))
+		}
+		if l.WorkDir != "" {
+			_ = os.Remove(filepath.Join(l.WorkDir, "logs", "gamelift-server-sdk-"+id+".log"))
+		}
+	}
 }
 
 type execProcess struct {
-	cmd  *exec.Cmd
-	logs *rotatingFile
+	cmd      *exec.Cmd
+	logs     *rotatingFile
+	launcher *ExecLauncher
+	id       string
 }
 
 func (p *execProcess) PID() int { return p.cmd.Process.Pid }
@@ -97,6 +142,7 @@ func (p *execProcess) PID() int { return p.cmd.Process.Pid }
 func (p *execProcess) Wait() error {
 	err := p.cmd.Wait()
 	p.logs.Close()
+	p.launcher.retire(p.id)
 	return err
 }
 

@@ -252,7 +252,7 @@ func TestSupervisorFailsWhenRegistrationIsRefused(t *testing.T) {
 	c := newClock()
 	control := newFakeControl(c)
 	control.refuse = &agent.APIError{Operation: "RegisterCompute", StatusCode: 400, Type: "NotFoundException", Message: "no fleet"}
-	s, err := agent.New(agent.Config{FleetID: "fleet-x", ComputeName: "h", Control: control, Launcher: agent.ExecLauncher{LogDir: t.TempDir()}, Clock: c})
+	s, err := agent.New(agent.Config{FleetID: "fleet-x", ComputeName: "h", Control: control, Launcher: &agent.ExecLauncher{LogDir: t.TempDir()}, Clock: c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +344,7 @@ func TestSupervisorRotatesProcessLogs(t *testing.T) {
 	var logDir string
 	h := start(t, control, c, func(cfg *agent.Config) {
 		logDir = t.TempDir()
-		cfg.Launcher = agent.ExecLauncher{LogDir: logDir, WorkDir: t.TempDir(), LogMaxBytes: 10_000, LogKeep: 2}
+		cfg.Launcher = &agent.ExecLauncher{LogDir: logDir, WorkDir: t.TempDir(), LogMaxBytes: 10_000, LogKeep: 2}
 	})
 	h.logDir = logDir
 	p := h.launched(1)[0]
@@ -390,5 +390,26 @@ func TestSupervisorLeavesAProcessWithAGameSessionRunningWhenTheConfigurationShri
 	}
 	if ps := control.lastHeartbeat().Processes; len(ps) != 1 || ps[0].ProcessID != busy.ProcessID {
 		t.Fatalf("heartbeat reported %+v, want the busy process still running", ps)
+	}
+}
+
+func TestSupervisorDeletesTheLogsOfOldExitedProcesses(t *testing.T) {
+	c := newClock()
+	control := newFakeControl(c, childProcess(t, 1, "exit 3"))
+	var logDir string
+	h := start(t, control, c, func(cfg *agent.Config) {
+		logDir = t.TempDir()
+		cfg.Launcher = &agent.ExecLauncher{LogDir: logDir, WorkDir: t.TempDir(), KeepExited: 1}
+	})
+	first := h.next(agent.EventExited)
+	if _, err := os.Stat(logDir + "/" + first.ProcessID + ".log"); err != nil {
+		t.Fatalf("the log of the only exited process is gone: %v", err)
+	}
+	second := h.next(agent.EventExited)
+	if _, err := os.Stat(logDir + "/" + first.ProcessID + ".log"); !os.IsNotExist(err) {
+		t.Fatalf("the oldest exited process's log is still there (%v); keep is 1", err)
+	}
+	if _, err := os.Stat(logDir + "/" + second.ProcessID + ".log"); err != nil {
+		t.Fatalf("the newest exited process's log is gone: %v", err)
 	}
 }

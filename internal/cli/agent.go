@@ -36,7 +36,7 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 		endpoint, fleet, location, computeName, ip, dns, region string
 		beaconListen, logDir, workDir, logFormat, logLevel      string
 		logMaxBytes                                             int64
-		logKeep                                                 int
+		logKeep, keepExited                                     int
 		drainGrace, stopGrace                                   time.Duration
 	)
 	fs.StringVar(&endpoint, "endpoint", "", "control plane `URL` (the address of muster serve), e.g. http://10.0.0.1:8080")
@@ -51,6 +51,7 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 	fs.StringVar(&workDir, "work-dir", "muster-agent/work", "working `directory` of the server processes (must be writable)")
 	fs.Int64Var(&logMaxBytes, "log-max-bytes", agent.DefaultLogMaxBytes, "rotate a process's log file at this many `bytes`")
 	fs.IntVar(&logKeep, "log-keep", agent.DefaultLogKeep, "rotated log files kept per process")
+	fs.IntVar(&keepExited, "log-keep-exited", agent.DefaultKeepExited, "`number` of exited processes whose logs are kept (-1: all)")
 	fs.DurationVar(&drainGrace, "drain-grace", agent.DefaultDrainGrace, "on SIGTERM, how long processes have to end before they are killed")
 	fs.DurationVar(&stopGrace, "stop-grace", agent.DefaultStopGrace, "how long a process the agent stops has between SIGTERM and SIGKILL")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
@@ -122,7 +123,7 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 	sup, err := agent.New(agent.Config{
 		FleetID: fleet, ComputeName: computeName, Location: location, IPAddress: ip, DNSName: dns,
 		Control:    client,
-		Launcher:   agent.ExecLauncher{LogDir: logDir, WorkDir: workDir, LogMaxBytes: logMaxBytes, LogKeep: logKeep},
+		Launcher:   &agent.ExecLauncher{LogDir: logDir, WorkDir: workDir, LogMaxBytes: logMaxBytes, LogKeep: logKeep, KeepExited: keepExited},
 		Log:        log,
 		BaseEnv:    os.Environ(),
 		Beacon:     reported,

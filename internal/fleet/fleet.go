@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,7 +24,7 @@ import (
 //
 //	fleet:         id fleet-<uuid>;               K1 name
 //	fleetlocation: id <fleetId>/<location>;        K1 location, K2 fleet id
-//	fleetevent:    id <fleetId>/<ms, 16 digits>-<uuid>; K1 fleet id
+//	fleetevent:    id <fleetId>/<ms, 16 digits>-<sequence>-<uuid>; K1 fleet id
 //	alias:         id alias-<uuid>;               K1 name, K2 routing type
 //	compute:       id <fleetId>/<computeName>;     K1 fleet id, K2 <fleetId>/<location>
 //	computetoken:  id the token;                  K1 <fleetId>/<computeName>
@@ -122,6 +123,7 @@ type Service struct {
 	cfg           Config
 	onProcessEnd  ProcessEndHook
 	sessionCounts SessionCounts
+	eventSeq      atomic.Int64
 }
 
 // NewService returns the fleet service.
@@ -704,7 +706,8 @@ func (s *Service) AddEvent(ctx context.Context, w store.Writer, fleetID, code, m
 	now := s.cfg.Clock.Now().UTC()
 	id := uuid.NewString()
 	e := gamelift.Event{EventId: id, ResourceId: fleetID, EventCode: code, Message: message, EventTime: gamelift.At(now)}
-	key := fleetID + "/" + fmt.Sprintf("%016d", now.UnixMilli()) + "-" + id
+	// Events of one millisecond keep their order by a process-wide counter.
+	key := fleetID + "/" + fmt.Sprintf("%016d-%012d-", now.UnixMilli(), s.eventSeq.Add(1)) + id
 	if _, err := w.Put(ctx, store.Record{Kind: KindFleetEvent, ID: key, Doc: store.MustJSON(e), Keys: store.Keys{fleetID}}); err != nil {
 		return err
 	}

@@ -43,6 +43,8 @@ type proc struct {
 	// activations counts ActivateServerProcess requests (for tests: a
 	// reconnect must not bring a second one).
 	activations atomic.Int64
+	// connections counts sockets attached (for tests of reconnects).
+	connections atomic.Int64
 }
 
 // answer is the response to a state-changing request, kept for re-sends.
@@ -133,6 +135,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(maxMessage)
 	pr := s.proc(p)
+	pr.connections.Add(1)
 	pr.mu.Lock()
 	pr.conn = c
 	pending := pr.pending

@@ -37,3 +37,12 @@ func (s *Server) Activations(processID string) int64 {
 	}
 	return pr.activations.Load()
 }
+
+// Connections counts the sockets a process attached (tests only).
+func (s *Server) Connections(processID string) int64 {
+	pr := s.lookup(processID)
+	if pr == nil {
+		return 0
+	}
+	return pr.connections.Load()
+}

@@ -86,12 +86,15 @@ func TestAReconnectAfterTheSocketDropsCarriesOnWithoutASecondProcessReady(t *tes
 	if !e.srv.Hosting.SDK.DropConnection(g.id) {
 		t.Fatal("no connection to drop")
 	}
-	// The SDK reconnects at once with the same URL; the next call goes
-	// over the new socket.
+	// The SDK reconnects at once with the same URL (a call made before it
+	// notices the drop is lost with the socket, as with GameLift); the next
+	// call goes over the new socket.
+	e.waitFor("the process to reconnect", func() bool {
+		return e.srv.Hosting.SDK.Connections(g.id) == 2 && e.srv.Hosting.SDK.Connected(g.id)
+	})
 	if err := g.callErr("accept", players[0]); err != "" {
 		t.Fatalf("AcceptPlayerSession after the reconnect: %s", err)
 	}
-	e.waitFor("the process to be connected", func() bool { return e.srv.Hosting.SDK.Connected(g.id) })
 	if n := e.srv.Hosting.SDK.Activations(g.id); n != 1 {
 		t.Fatalf("%d ActivateServerProcess requests, want 1", n)
 	}

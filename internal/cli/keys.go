@@ -21,6 +21,7 @@ func KeysCommand() *Command {
 		{Name: "create", Summary: "create an access key and print its id and secret once", Run: runKeysCreate},
 		{Name: "list", Summary: "list access keys (never secrets)", Run: runKeysList},
 		{Name: "revoke", Summary: "revoke an access key: muster keys revoke ACCESS_KEY_ID", Run: runKeysRevoke},
+		{Name: "rotate-signing", Summary: "make a new key sign player access tokens (old ones verify until their tokens expire)", Run: runKeysRotateSigning},
 	}}
 }
 

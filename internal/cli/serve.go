@@ -65,9 +65,11 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	fs.BoolVar(&cfg.Dev, "dev", false, "development mode: one command for a whole working system (a local agent joins in a later release)")
 	fs.BoolVar(&cfg.FakeClock, "fake-clock", false, "TESTING ONLY: time moves only through POST /v1/admin/clock/advance")
 	registerHostingFlags(fs, &cfg)
+	finishIdentity := registerIdentityFlags(fs, &cfg.Player)
 	if ok, code := Parse(fs, env, "muster serve [flags]", args); !ok {
 		return code
 	}
+	finishIdentity()
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.Stderr, "muster serve: unexpected argument %q\n", fs.Arg(0))
 		return ExitUsage

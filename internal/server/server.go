@@ -186,6 +186,8 @@ type deps struct {
 	requireOperator func(http.Handler) http.Handler
 	table           *controlapi.Table
 	mux             *http.ServeMux
+	// player is set by mountIdentity, the first of capabilityMounts.
+	player *playerParts
 }
 
 func (s *Server) routes() http.Handler {

@@ -1,0 +1,408 @@
+package player
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/musterhq/muster/internal/fault"
+)
+
+// MaxDepth bounds how deeply a request body may nest.
+const MaxDepth = 32
+
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
+
+// Decode strictly decodes one JSON value from data into v (a pointer). It
+// refuses, each with a fault.Invalid naming the JSON path: malformed JSON,
+// invalid UTF-8, nesting deeper than MaxDepth, trailing data, duplicate
+// keys, keys that match no field exactly (case matters), values of the
+// wrong JSON type (null included, except for pointers, maps, slices and raw
+// JSON), numbers that do not fit the field, and missing fields tagged
+// `muster:"required"`. Fields of type json.RawMessage take any JSON value.
+func Decode(data []byte, v any) error {
+	if !utf8.Valid(data) {
+		return invalid("$", "must be UTF-8")
+	}
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer {
+		return errors.New("player: Decode needs a pointer")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.UseNumber()
+	w := walker{dec: dec}
+	tok, err := w.token("$")
+	if err == io.EOF {
+		return invalid("$", "a JSON value is required")
+	}
+	if err != nil {
+		return err
+	}
+	if err := w.value(tok, t.Elem(), "$", 0); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalid("$", "must hold exactly one JSON value")
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		// The walk accepted what Unmarshal refuses: report it plainly.
+		return invalid("$", "cannot be decoded: %v", err)
+	}
+	return nil
+}
+
+// DecodeRequest reads r's body (at most limit bytes) and decodes it with
+// Decode. A body over the limit is errTooLarge and a non-JSON content type
+// errMediaType; an empty body is allowed only when optional.
+func DecodeRequest(w http.ResponseWriter, r *http.Request, limit int64, v any, optional bool) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return &tooLargeError{limit: mb.Limit}
+	}
+	if err != nil {
+		return invalid("$", "the body could not be read")
+	}
+	if len(data) == 0 && optional {
+		return nil
+	}
+	if !isJSON(r.Header.Get("Content-Type")) {
+		return errMediaType
+	}
+	return Decode(data, v)
+}
+
+func isJSON(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+type tooLargeError struct{ limit int64 }
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("the body is larger than %d bytes", e.limit)
+}
+
+var errMediaType = errors.New("the body must be JSON (Content-Type: application/json)")
+
+func invalid(path, reason string, args ...any) error {
+	if len(args) > 0 {
+		reason = fmt.Sprintf(reason, args...)
+	}
+	return &fault.Error{Kind: fault.Invalid, Message: "1 validation error detected",
+		Fields: []fault.FieldError{{Field: path, Reason: reason}}}
+}
+
+type walker struct {
+	dec *json.Decoder
+}
+
+func (w *walker) token(path string) (json.Token, error) {
+	tok, err := w.dec.Token()
+	if err == io.EOF {
+		return nil, err
+	}
+	if err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, invalid(path, "malformed JSON at byte %d", se.Offset)
+		}
+		return nil, invalid(path, "malformed JSON")
+	}
+	return tok, nil
+}
+
+func (w *walker) next(path string) (json.Token, error) {
+	tok, err := w.token(path)
+	if err == io.EOF {
+		return nil, invalid(path, "the JSON ends too early")
+	}
+	return tok, err
+}
+
+func jsonTypeOf(tok json.Token) string {
+	switch tok := tok.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case json.Delim:
+		if tok == '{' {
+			return "an object"
+		}
+		return "an array"
+	}
+	return "a JSON value"
+}
+
+func wantName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return t.String()
+}
+
+func (w *walker) value(tok json.Token, t reflect.Type, path string, depth int) error {
+	if depth > MaxDepth {
+		return invalid(path, "nests deeper than %d levels", MaxDepth)
+	}
+	if t == rawMessageType || t.Kind() == reflect.Interface {
+		return w.skip(tok, path, depth)
+	}
+	nullable := false
+	for t.Kind() == reflect.Pointer {
+		t, nullable = t.Elem(), true
+	}
+	nullable = nullable || t.Kind() == reflect.Map || t.Kind() == reflect.Slice
+	mismatch := func() error {
+		return invalid(path, "must be %s, not %s", wantName(t), jsonTypeOf(tok))
+	}
+	switch tok := tok.(type) {
+	case nil:
+		if !nullable {
+			return mismatch()
+		}
+		return nil
+	case bool:
+		if t.Kind() != reflect.Bool {
+			return mismatch()
+		}
+	case string:
+		if t.Kind() != reflect.String {
+			return mismatch()
+		}
+	case json.Number:
+		return checkNumber(tok, t, path, mismatch)
+	case json.Delim:
+		switch {
+		case tok == '{' && t.Kind() == reflect.Struct:
+			return w.object(t, path, depth)
+		case tok == '{' && t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
+			return w.mapObject(t, path, depth)
+		case tok == '[' && t.Kind() == reflect.Slice:
+			return w.array(t, path, depth)
+		}
+		return mismatch()
+	}
+	return nil
+}
+
+func checkNumber(n json.Number, t reflect.Type, path string, mismatch func() error) error {
+	switch t.Kind() {
+	case reflect.Float32, reflect.Float64:
+		f, err := strconv.ParseFloat(string(n), t.Bits())
+		if err != nil || math.IsInf(f, 0) {
+			return invalid(path, "must be a number within range")
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if _, err := strconv.ParseInt(string(n), 10, t.Bits()); err != nil {
+			return invalid(path, "must be an integer within range")
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if _, err := strconv.ParseUint(string(n), 10, t.Bits()); err != nil {
+			return invalid(path, "must be a non-negative integer within range")
+		}
+	default:
+		return mismatch()
+	}
+	return nil
+}
+
+func (w *walker) object(t reflect.Type, path string, depth int) error {
+	fields := fieldsOf(t)
+	seen := map[string]bool{}
+	for w.dec.More() {
+		key, err := w.key(path, seen)
+		if err != nil {
+			return err
+		}
+		at := member(path, key)
+		f, ok := fields.byName[key]
+		if !ok {
+			return invalid(at, "is not a known field")
+		}
+		tok, err := w.next(at)
+		if err != nil {
+			return err
+		}
+		if err := w.value(tok, f.Type, at, depth+1); err != nil {
+			return err
+		}
+	}
+	if _, err := w.next(path); err != nil { // '}'
+		return err
+	}
+	for _, name := range fields.required {
+		if !seen[name] {
+			return invalid(member(path, name), "is required")
+		}
+	}
+	return nil
+}
+
+func (w *walker) mapObject(t reflect.Type, path string, depth int) error {
+	seen := map[string]bool{}
+	for w.dec.More() {
+		key, err := w.key(path, seen)
+		if err != nil {
+			return err
+		}
+		at := member(path, key)
+		tok, err := w.next(at)
+		if err != nil {
+			return err
+		}
+		if err := w.value(tok, t.Elem(), at, depth+1); err != nil {
+			return err
+		}
+	}
+	_, err := w.next(path)
+	return err
+}
+
+func (w *walker) key(path string, seen map[string]bool) (string, error) {
+	tok, err := w.next(path)
+	if err != nil {
+		return "", err
+	}
+	key, ok := tok.(string)
+	if !ok {
+		return "", invalid(path, "malformed JSON")
+	}
+	if seen[key] {
+		return "", invalid(member(path, key), "appears twice")
+	}
+	seen[key] = true
+	return key, nil
+}
+
+func (w *walker) array(t reflect.Type, path string, depth int) error {
+	for i := 0; w.dec.More(); i++ {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		tok, err := w.next(at)
+		if err != nil {
+			return err
+		}
+		if err := w.value(tok, t.Elem(), at, depth+1); err != nil {
+			return err
+		}
+	}
+	_, err := w.next(path)
+	return err
+}
+
+// skip consumes a value of any shape (raw JSON), still bounding its depth
+// and refusing duplicate keys.
+func (w *walker) skip(tok json.Token, path string, depth int) error {
+	if depth > MaxDepth {
+		return invalid(path, "nests deeper than %d levels", MaxDepth)
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	if d == '{' {
+		seen := map[string]bool{}
+		for w.dec.More() {
+			key, err := w.key(path, seen)
+			if err != nil {
+				return err
+			}
+			at := member(path, key)
+			tok, err := w.next(at)
+			if err != nil {
+				return err
+			}
+			if err := w.skip(tok, at, depth+1); err != nil {
+				return err
+			}
+		}
+	} else {
+		for i := 0; w.dec.More(); i++ {
+			at := fmt.Sprintf("%s[%d]", path, i)
+			tok, err := w.next(at)
+			if err != nil {
+				return err
+			}
+			if err := w.skip(tok, at, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := w.next(path)
+	return err
+}
+
+type structFields struct {
+	byName   map[string]reflect.StructField
+	required []string
+}
+
+var fieldCache sync.Map // reflect.Type → *structFields
+
+func fieldsOf(t reflect.Type) *structFields {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(*structFields)
+	}
+	f := &structFields{byName: map[string]reflect.StructField{}}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		f.byName[name] = sf
+		if sf.Tag.Get("muster") == "required" {
+			f.required = append(f.required, name)
+		}
+	}
+	fieldCache.Store(t, f)
+	return f
+}
+
+// member is the JSON path of key k under path: $.data.level, or
+// $.data["two words"].
+func member(path, k string) string {
+	plain := k != ""
+	for i, c := range k {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return path + "." + k
+	}
+	return path + "[" + strconv.Quote(k) + "]"
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/secret"
+	"github.com/musterhq/muster/internal/store/sqlite"
+)
+
+// openDataDir opens the store and the master-key box of a data directory.
+func openDataDir(ctx context.Context, c commonFlags) (*sqlite.DB, *secret.Box, error) {
+	var key []byte
+	var err error
+	if c.masterKey != "" {
+		key, err = secret.ParseKey(c.masterKey)
+	} else {
+		key, _, err = secret.LoadOrCreateKeyFile(filepath.Join(c.dataDir, "master.key"))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(c.dataDir, "muster.db")})
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, box, nil
+}
+
+// runKeysRotateSigning is `muster keys rotate-signing`: a new key signs
+// player access tokens from now on; the old ones keep verifying the tokens
+// they signed until those expire. A running server picks the new key up
+// within its refresh interval (10 s).
+func runKeysRotateSigning(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("keys rotate-signing", flag.ContinueOnError)
+	var common commonFlags
+	common.register(fs)
+	alg := fs.String("token-signing-alg", "EdDSA", "`algorithm` of the new key: EdDSA or ES256")
+	if ok, code := Parse(fs, env, "muster keys rotate-signing [--token-signing-alg EdDSA|ES256]", args); !ok {
+		return code
+	}
+	if *alg != string(jose.EdDSA) && *alg != string(jose.ES256) {
+		fmt.Fprintf(env.Stderr, "muster keys rotate-signing: --token-signing-alg: %q is not EdDSA or ES256\n", *alg)
+		return ExitUsage
+	}
+	db, box, err := openDataDir(ctx, common)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "muster keys rotate-signing:", err)
+		return 1
+	}
+	defer db.Close()
+	kid, err := (&identity.SigningKeys{Store: db, Box: box, Alg: jose.SignatureAlgorithm(*alg)}).Rotate(ctx)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "muster keys rotate-signing:", err)
+		return 1
+	}
+	fmt.Fprintf(env.Stdout, "new signing key %s (%s); earlier keys verify their tokens until those expire\n", kid, *alg)
+	return 0
+}

@@ -1,0 +1,208 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// A session is one sign-in: a chain of refresh tokens, each used once to
+// get the next. Only the SHA-256 of a refresh token is stored. Presenting a
+// refresh token that was already exchanged means two parties hold the
+// chain, so the whole session is revoked (its refresh tokens and, through
+// the revoked-session list, its access tokens).
+const (
+	kindSession      = "session"
+	kindRefreshToken = "refreshtoken"
+)
+
+// Events written to the outbox about sessions.
+const (
+	EventRefreshTokenReused = "RefreshTokenReused"
+)
+
+// MaxRefreshTokenLen bounds what Refresh and Logout accept.
+const MaxRefreshTokenLen = 256
+
+type sessionDoc struct {
+	SessionID   string    `json:"sessionId"`
+	IdentityID  string    `json:"identityId"`
+	Method      string    `json:"method"`
+	CreatedAt   time.Time `json:"createdAt"`
+	RefreshedAt time.Time `json:"refreshedAt"`
+	// Current is the hash of the one refresh token that may be exchanged.
+	Current      string    `json:"current"`
+	RevokedAt    time.Time `json:"revokedAt,omitzero"`
+	RevokeReason string    `json:"revokeReason,omitempty"`
+}
+
+type refreshDoc struct {
+	SessionID string    `json:"sessionId"`
+	IssuedAt  time.Time `json:"issuedAt"`
+}
+
+// Tokens is what a sign-in or a refresh hands the client.
+type Tokens struct {
+	IdentityID   string
+	AccessToken  string
+	RefreshToken string
+	// ExpiresIn is the access token's lifetime in seconds.
+	ExpiresIn int
+	// Created is true when the sign-in made a new identity.
+	Created bool
+}
+
+func hashToken(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+// startSession writes a new session for identityID inside w and returns
+// its id and first refresh token.
+func (s *Service) startSession(ctx context.Context, w store.Writer, identityID, method string, now time.Time) (string, string, error) {
+	sid, err := uuid.NewV7()
+	if err != nil {
+		return "", "", err
+	}
+	rt := rand.Text() + rand.Text()
+	exp := now.Add(s.cfg.RefreshTokenLifetime)
+	doc := sessionDoc{SessionID: sid.String(), IdentityID: identityID, Method: method, CreatedAt: now, RefreshedAt: now, Current: hashToken(rt)}
+	if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: doc.SessionID, Doc: store.MustJSON(doc), Keys: store.Keys{identityID}, ExpiresAt: exp}); err != nil {
+		return "", "", err
+	}
+	if _, err := w.Put(ctx, store.Record{Kind: kindRefreshToken, ID: doc.Current, Doc: store.MustJSON(refreshDoc{SessionID: doc.SessionID, IssuedAt: now}), ExpiresAt: exp}); err != nil {
+		return "", "", err
+	}
+	return doc.SessionID, rt, nil
+}
+
+// finish signs the access token of a session that was just committed.
+func (s *Service) finish(identityID, sid, refresh string, created bool) (Tokens, error) {
+	at, _, err := s.IssueAccessToken(identityID, sid)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{IdentityID: identityID, AccessToken: at, RefreshToken: refresh,
+		ExpiresIn: int(s.cfg.AccessTokenLifetime / time.Second), Created: created}, nil
+}
+
+var errBadRefresh = errors.New("refresh token is not valid")
+
+// Refresh exchanges a refresh token for a new access token and a new
+// refresh token; the old one is spent. Reusing a spent refresh token revokes
+// the session.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
+	if refreshToken == "" || len(refreshToken) > MaxRefreshTokenLen {
+		return Tokens{}, unauthenticated("%v", errBadRefresh)
+	}
+	h := hashToken(refreshToken)
+	now := s.cfg.Clock.Now().UTC()
+	var sess sessionDoc
+	var next string
+	var reused bool
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		reused, next = false, ""
+		var version int64
+		var err error
+		sess, version, err = s.sessionOf(ctx, w, h)
+		if err != nil {
+			return err
+		}
+		if sess.Current != h {
+			reused = true
+			return s.revokeSession(ctx, w, sess, version, "refresh token reuse", now)
+		}
+		next = rand.Text() + rand.Text()
+		sess.Current, sess.RefreshedAt = hashToken(next), now
+		exp := now.Add(s.cfg.RefreshTokenLifetime)
+		if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: sess.SessionID, Doc: store.MustJSON(sess), Keys: store.Keys{sess.IdentityID}, Version: version, ExpiresAt: exp}); err != nil {
+			return err
+		}
+		_, err = w.Put(ctx, store.Record{Kind: kindRefreshToken, ID: sess.Current, Doc: store.MustJSON(refreshDoc{SessionID: sess.SessionID, IssuedAt: now}), ExpiresAt: exp})
+		return err
+	})
+	switch {
+	case err != nil && fault.KindOf(err) == fault.Unauthenticated:
+		return Tokens{}, err
+	case errors.Is(err, store.ErrConflict):
+		// Another exchange of the same token won the race: that is reuse.
+		return Tokens{}, unauthenticated("refresh token was exchanged concurrently; sign in again")
+	case err != nil:
+		return Tokens{}, fmt.Errorf("refresh: %w", err)
+	case reused:
+		s.cfg.Logger.Warn("a spent refresh token was presented; the session is revoked", "identity_id", sess.IdentityID, "session_id", sess.SessionID)
+		return Tokens{}, unauthenticated("refresh token was already used; the session is revoked, sign in again")
+	}
+	return s.finish(sess.IdentityID, sess.SessionID, next, false)
+}
+
+// Logout revokes the session the refresh token belongs to: its refresh
+// tokens at once, its access tokens on this replica at once and on others
+// within RefreshInterval.
+func (s *Service) Logout(ctx context.Context, refreshToken string) error {
+	if refreshToken == "" || len(refreshToken) > MaxRefreshTokenLen {
+		return unauthenticated("%v", errBadRefresh)
+	}
+	h := hashToken(refreshToken)
+	now := s.cfg.Clock.Now().UTC()
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		sess, version, err := s.sessionOf(ctx, w, h)
+		if err != nil {
+			return err
+		}
+		return s.revokeSession(ctx, w, sess, version, "logout", now)
+	})
+	if err != nil && fault.KindOf(err) != fault.Unauthenticated {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return err
+}
+
+// sessionOf finds the live session of a refresh token hash.
+func (s *Service) sessionOf(ctx context.Context, r store.Reader, h string) (sessionDoc, int64, error) {
+	rt, _, err := store.GetJSON[refreshDoc](ctx, r, kindRefreshToken, h)
+	if errors.Is(err, store.ErrNotFound) {
+		return sessionDoc{}, 0, unauthenticated("%v", errBadRefresh)
+	}
+	if err != nil {
+		return sessionDoc{}, 0, err
+	}
+	sess, version, err := store.GetJSON[sessionDoc](ctx, r, kindSession, rt.SessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return sessionDoc{}, 0, unauthenticated("%v", errBadRefresh)
+	}
+	if err != nil {
+		return sessionDoc{}, 0, err
+	}
+	if !sess.RevokedAt.IsZero() {
+		return sessionDoc{}, 0, unauthenticated("the session was revoked (%s); sign in again", sess.RevokeReason)
+	}
+	return sess, version, nil
+}
+
+func (s *Service) revokeSession(ctx context.Context, w store.Writer, sess sessionDoc, version int64, reason string, now time.Time) error {
+	sess.RevokedAt, sess.RevokeReason = now, reason
+	// Kept (revoked) until the refresh token would have expired, so a later
+	// reuse still finds it and is refused.
+	if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: sess.SessionID, Doc: store.MustJSON(sess), Keys: store.Keys{sess.IdentityID},
+		Version: version, ExpiresAt: now.Add(s.cfg.RefreshTokenLifetime)}); err != nil {
+		return err
+	}
+	if err := s.rememberRevoked(ctx, w, sess.SessionID, now); err != nil {
+		return err
+	}
+	if reason != "logout" {
+		return w.Append(ctx, store.Event{Type: EventRefreshTokenReused, Resource: sess.IdentityID, Time: now,
+			Doc: store.MustJSON(map[string]string{"identityId": sess.IdentityID, "sessionId": sess.SessionID})})
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/musterhq/muster/internal/api/player"
+	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/playerdata"
+)
+
+// PlayerConfig configures player identities, their tokens and the player
+// API. Zero values take the defaults.
+type PlayerConfig struct {
+	// TokenIssuer is the iss claim of access tokens (default "muster").
+	TokenIssuer string
+	// SigningAlg is the algorithm of new signing keys: EdDSA (default) or ES256.
+	SigningAlg           string
+	AccessTokenLifetime  time.Duration
+	RefreshTokenLifetime time.Duration
+	// OIDCProvidersFile is a JSON array of identity.OIDCProvider.
+	OIDCProvidersFile string
+	// OIDCProviders are used when OIDCProvidersFile is empty (tests).
+	OIDCProviders []identity.OIDCProvider
+	CORSOrigins   []string
+	// MaxBody caps player API request bodies (default 1 MiB).
+	MaxBody int64
+	// IPRate and IdentityRate are requests per second (0: the default; a
+	// negative value: no limit), with bursts IPBurst and IdentityBurst.
+	IPRate, IdentityRate   float64
+	IPBurst, IdentityBurst int
+	// WritableKeys are the data keys players may change themselves.
+	WritableKeys []string
+	// RecordTTL, when set, is the expiry of newly made player records.
+	RecordTTL time.Duration
+}
+
+// playerParts are what mountIdentity makes that later capabilities use:
+// matchmaking reads attributes from players and wraps its player routes
+// with api.Protect (and documents them in the same openapi.yaml).
+type playerParts struct {
+	identities *identity.Service
+	players    *playerdata.Service
+	api        *player.API
+}
+
+func orDefault[T int | float64](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// mountIdentity mounts player identities, the player data table and the
+// player API.
+func (s *Server) mountIdentity(d *deps) {
+	pc := s.cfg.Player
+	providers := pc.OIDCProviders
+	if pc.OIDCProvidersFile != "" {
+		var err error
+		if providers, err = identity.LoadOIDCProviders(pc.OIDCProvidersFile); err != nil {
+			s.mountErr = fmt.Errorf("--oidc-providers: %w", err)
+			return
+		}
+	}
+	ids, err := identity.Open(context.Background(), identity.Config{
+		Store: d.store, Box: d.box, Clock: d.clock, Logger: d.log,
+		Issuer: pc.TokenIssuer, SigningAlg: jose.SignatureAlgorithm(pc.SigningAlg),
+		AccessTokenLifetime: pc.AccessTokenLifetime, RefreshTokenLifetime: pc.RefreshTokenLifetime,
+		OIDCProviders: providers,
+	})
+	if err != nil {
+		s.mountErr = err
+		return
+	}
+	players, err := playerdata.New(playerdata.Config{Store: d.store, Clock: d.clock, Logger: d.log,
+		PlayerWritable: pc.WritableKeys, DefaultTTL: pc.RecordTTL})
+	if err != nil {
+		s.mountErr = err
+		return
+	}
+	api := player.New(player.Config{
+		Identities: ids, Players: players, RequireOperator: d.requireOperator, Logger: d.log, Clock: d.clock,
+		MaxBody: pc.MaxBody, CORSOrigins: pc.CORSOrigins,
+		IPRate: orDefault(pc.IPRate, player.DefaultIPRate), IPBurst: orDefault(pc.IPBurst, player.DefaultIPBurst),
+		IdentityRate: orDefault(pc.IdentityRate, player.DefaultIdentityRate), IdentityBurst: orDefault(pc.IdentityBurst, player.DefaultIdentityBurst),
+	})
+	api.Register(d.mux)
+	d.player = &playerParts{identities: ids, players: players, api: api}
+	s.background = append(s.background, ids.Run)
+}

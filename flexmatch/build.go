@@ -185,10 +185,10 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 		// a newer candidate only tightens the step.
 		lstop, rstop := math.Inf(-1), math.Inf(1)
 		for ; i < len(e.cands) && !e.full(); i++ {
-			t := e.cands[i]
-			if t.key <= lstop || t.key >= rstop {
-				continue
+			if k := e.centries[i].key; k <= lstop || k >= rstop {
+				continue // decided from the index entry, without touching the ticket
 			}
+			t := e.cands[i]
 			if e.place(t, now) {
 				placed = true
 				continue
@@ -365,6 +365,7 @@ func (e *Engine) window(a *wticket, now int64) float64 {
 
 type sortKey struct {
 	t    *wticket
+	x    entry
 	keys [4]float64
 	strs [4]string
 }
@@ -382,9 +383,9 @@ func (e *Engine) sortCands(a *wticket) {
 		return
 	}
 	ks := e.sortKeys[:0]
-	for _, t := range e.cands {
+	for i, t := range e.cands {
 		var k sortKey
-		k.t = t
+		k.t, k.x = t, e.centries[i]
 		for i, r := range srules {
 			k.keys[i], k.strs[i] = sortValue(r, a, t)
 		}
@@ -408,7 +409,7 @@ func (e *Engine) sortCands(a *wticket) {
 		return cmp.Compare(x.t.seq, y.t.seq)
 	})
 	for i, k := range ks {
-		e.cands[i] = k.t
+		e.cands[i], e.centries[i] = k.t, k.x
 	}
 	e.sortKeys = ks
 }

@@ -28,6 +28,12 @@ type cand struct {
 	klo, khi float64 // smallest and largest key among the members
 	newest   int64   // latest start among the members
 	oldest   int64   // earliest start among the members
+
+	// lmasks[i] is the first latency rule's common eligible locations of
+	// members[:i+1] at maxLatency lmaskFor. Valid while members only change
+	// at the end; removeAt and reset clear it.
+	lmasks   []bits
+	lmaskFor float64
 }
 
 // keys recomputes the key range and start bounds after a removal.
@@ -54,6 +60,7 @@ func (c *cand) reset(nslots int) {
 		c.teams[i] = c.teams[i][:0]
 	}
 	c.backfill = 0
+	c.lmasks = c.lmasks[:0]
 	c.klo, c.khi = math.Inf(1), math.Inf(-1)
 	c.newest, c.oldest = math.MinInt64, math.MaxInt64
 }
@@ -72,6 +79,9 @@ func (c *cand) push(t *wticket, s int) {
 // pop removes the last pushed member.
 func (c *cand) pop() {
 	n := len(c.members) - 1
+	if len(c.lmasks) > n {
+		c.lmasks = c.lmasks[:n]
+	}
 	t, s := c.members[n], c.slots[n]
 	c.members, c.slots = c.members[:n], c.slots[:n]
 	c.counts[s] -= len(t.players)
@@ -83,6 +93,9 @@ func (c *cand) pop() {
 
 // removeAt removes member i, keeping the order of the others.
 func (c *cand) removeAt(i int) {
+	if len(c.lmasks) > i {
+		c.lmasks = c.lmasks[:i]
+	}
 	t, s := c.members[i], c.slots[i]
 	c.members = append(c.members[:i], c.members[i+1:]...)
 	c.slots = append(c.slots[:i], c.slots[i+1:]...)
@@ -254,8 +267,23 @@ func (k *checker) latency(c *cand, ri int, r *rule) bool {
 	maxLat := c.params[r.pMaxLat]
 	li := r.attr // latency rules keep their ordinal in attr
 	common := allBits()
-	for _, t := range c.members {
+	from := 0
+	if li == 0 && !k.explain {
+		// Prefix masks of the first latency rule: trials add and remove
+		// members at the end, so most checks fold in one new member.
+		if c.lmaskFor != maxLat || isNaN(maxLat) {
+			c.lmasks, c.lmaskFor = c.lmasks[:0], maxLat
+		}
+		if n := min(len(c.lmasks), len(c.members)); n > 0 {
+			c.lmasks = c.lmasks[:n]
+			common, from = c.lmasks[n-1], n
+		}
+	}
+	for i, t := range c.members[from:] {
 		common = common.and(t.eligible(li, maxLat))
+		if li == 0 && !k.explain && from+i == len(c.lmasks) {
+			c.lmasks = append(c.lmasks, common)
+		}
 		if common.empty() {
 			if isNaN(maxLat) {
 				return k.failf(ri, func() string { return fmt.Sprintf("%s: no location reported by every ticket", r.name) })

@@ -4,8 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -399,4 +402,14 @@ func TestTokensSurviveARestart(t *testing.T) {
 	}
 	e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).want(200)
 	e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).want(200)
+}
+
+func TestABadOIDCProvidersFileStopsTheServer(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "providers.json")
+	os.WriteFile(file, []byte(`[{"name":"acme","issuer":"https://idp.example"}]`), 0o600)
+	cfg := server.Config{DataDir: t.TempDir(), Player: server.PlayerConfig{OIDCProvidersFile: file}}
+	_, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "--oidc-providers") || !strings.Contains(err.Error(), "$[0].clientId") {
+		t.Fatalf("got %v, want an error naming --oidc-providers and $[0].clientId", err)
+	}
 }

@@ -82,7 +82,7 @@ type steady struct {
 	cpu     time.Duration // process CPU time, robust on a shared machine
 }
 
-func newSteady(b *testing.B, body string, ringSize int, width float64) *steady {
+func newSteady(b testing.TB, body string, ringSize int, width float64) *steady {
 	rs := mustParse(b, body)
 	return &steady{e: flexmatch.NewEngine(rs, flexmatch.Options{}), ring: newRing(ringSize, width, 42), now: epoch}
 }
@@ -125,6 +125,7 @@ func (s *steady) report(b *testing.B) {
 	}
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-cycle-ms")
 	b.ReportMetric(float64(s.e.Len()), "waiting")
+	b.ReportMetric(float64(s.placed)/float64(len(s.cycles)), "placed/cycle")
 	b.ReportMetric(float64(s.addTime.Microseconds())/1000/float64(len(s.cycles)), "add-ms/cycle")
 }
 

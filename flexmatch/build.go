@@ -3,6 +3,7 @@ package flexmatch
 import (
 	"cmp"
 	"math"
+	mathbits "math/bits"
 	"slices"
 )
 
@@ -172,6 +173,7 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 		return false
 	}
 	e.gather(a, a.key, now)
+	e.focusLocation(a)
 	if !e.enough(a, now) {
 		return false
 	}
@@ -220,6 +222,44 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 			return false
 		}
 	}
+}
+
+// focusLocation keeps only the candidates that can play in the location
+// most of them share with the anchor (reference §1.3 largestPopulation,
+// applied to small matches as a Muster choice): without it the first few
+// candidates pick the location by accident and later ones fail the latency
+// rule. It reads only index entries.
+func (e *Engine) focusLocation(a *wticket) {
+	if len(e.latRules) == 0 || len(e.centries) == 0 {
+		return
+	}
+	var count [128]int32
+	for i := range e.centries {
+		r := e.centries[i].reach.and(a.reach)
+		for w := range 2 {
+			for b := r[w]; b != 0; b &= b - 1 {
+				count[w*64+bits64(b)] += e.centries[i].n
+			}
+		}
+	}
+	best := -1
+	for l := range count {
+		if count[l] > 0 && (best < 0 || count[l] > count[best]) {
+			best = l
+		}
+	}
+	if best < 0 {
+		return
+	}
+	k := 0
+	for i := range e.centries {
+		if e.centries[i].reach.has(best) {
+			e.centries[k], e.cands[k] = e.centries[i], e.cands[i]
+			k++
+		}
+	}
+	clear(e.cands[k:])
+	e.centries, e.cands = e.centries[:k], e.cands[:k]
 }
 
 // enough reports whether the anchor and its candidates hold enough players
@@ -670,3 +710,5 @@ func (e *Engine) assignRec(ms []*wticket, i int, budget *int) bool {
 	}
 	return false
 }
+
+func bits64(b uint64) int { return mathbits.TrailingZeros64(b) }

@@ -233,12 +233,19 @@ func (e *Engine) focusLocation(a *wticket) {
 	if len(e.latRules) == 0 || len(e.centries) == 0 {
 		return
 	}
-	var count [128]int32
+	nl := len(e.locNames)
+	count := e.locCount[:0]
+	for range nl {
+		count = append(count, 0)
+	}
+	e.locCount = count
 	for i := range e.centries {
 		r := e.centries[i].reach.and(a.reach)
 		for w := range 2 {
 			for b := r[w]; b != 0; b &= b - 1 {
-				count[w*64+bits64(b)] += e.centries[i].n
+				if l := w*64 + bits64(b); l < nl {
+					count[l] += e.centries[i].n
+				}
 			}
 		}
 	}

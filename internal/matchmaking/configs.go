@@ -1,0 +1,590 @@
+package matchmaking
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/musterhq/muster/flexmatch"
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/tagging"
+)
+
+type ruleSetRec struct {
+	Name      string    `json:"name"`
+	ARN       string    `json:"arn"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func (r ruleSetRec) wire() gamelift.MatchmakingRuleSet {
+	return gamelift.MatchmakingRuleSet{RuleSetName: r.Name, RuleSetArn: r.ARN, RuleSetBody: r.Body, CreationTime: gamelift.At(r.CreatedAt)}
+}
+
+type configRec struct {
+	Name                  string                  `json:"name"`
+	ARN                   string                  `json:"arn"`
+	Description           string                  `json:"description,omitempty"`
+	QueueArns             []string                `json:"queueArns,omitempty"`
+	RequestTimeout        int32                   `json:"requestTimeout"`
+	AcceptanceTimeout     int32                   `json:"acceptanceTimeout,omitempty"`
+	AcceptanceRequired    bool                    `json:"acceptanceRequired"`
+	RuleSetName           string                  `json:"ruleSetName"`
+	RuleSetArn            string                  `json:"ruleSetArn"`
+	NotificationTarget    string                  `json:"notificationTarget,omitempty"`
+	AdditionalPlayerCount int32                   `json:"additionalPlayerCount,omitempty"`
+	CustomEventData       string                  `json:"customEventData,omitempty"`
+	CreatedAt             time.Time               `json:"createdAt"`
+	GameProperties        []gamelift.GameProperty `json:"gameProperties,omitempty"`
+	GameSessionData       string                  `json:"gameSessionData,omitempty"`
+	BackfillMode          string                  `json:"backfillMode"`
+	FlexMatchMode         string                  `json:"flexMatchMode"`
+	// PlayerAccess lets players start tickets through the player API.
+	PlayerAccess bool `json:"playerAccess,omitempty"`
+}
+
+func (c configRec) standalone() bool { return c.FlexMatchMode == gamelift.FlexMatchStandalone }
+
+func (c configRec) wire() gamelift.MatchmakingConfiguration {
+	acc := c.AcceptanceRequired
+	m := gamelift.MatchmakingConfiguration{Name: c.Name, ConfigurationArn: c.ARN, Description: c.Description, GameSessionQueueArns: c.QueueArns,
+		RequestTimeoutSeconds: &c.RequestTimeout, AcceptanceRequired: &acc, RuleSetName: c.RuleSetName, RuleSetArn: c.RuleSetArn,
+		NotificationTarget: c.NotificationTarget, AdditionalPlayerCount: &c.AdditionalPlayerCount, CustomEventData: c.CustomEventData,
+		CreationTime: gamelift.At(c.CreatedAt), GameProperties: c.GameProperties, GameSessionData: c.GameSessionData,
+		BackfillMode: c.BackfillMode, FlexMatchMode: c.FlexMatchMode}
+	if c.AcceptanceTimeout > 0 {
+		m.AcceptanceTimeoutSeconds = &c.AcceptanceTimeout
+	}
+	return m
+}
+
+// nameOf turns a name or an ARN of resource type typ into the name.
+func (s *Service) nameOf(typ, nameOrARN string) string {
+	if strings.HasPrefix(nameOrARN, "arn:") {
+		if t, id, ok := s.cfg.ARNs.Parse(nameOrARN); ok && t == typ {
+			return id
+		}
+		if i := strings.LastIndex(nameOrARN, ":"+typ+"/"); i >= 0 {
+			return nameOrARN[i+len(typ)+2:]
+		}
+	}
+	return nameOrARN
+}
+
+func (s *Service) ruleSet(ctx context.Context, nameOrARN string) (ruleSetRec, error) {
+	var rs ruleSetRec
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		rs, _, err = store.GetJSON[ruleSetRec](ctx, r, KindRuleSet, s.nameOf(gamelift.ResourceMatchmakingRuleSet, nameOrARN))
+		return err
+	})
+	if isNotFound(err) {
+		return rs, fault.New(fault.NotFound, "RuleSetName: no matchmaking rule set named %s", nameOrARN)
+	}
+	return rs, err
+}
+
+// Config returns a configuration by name or ARN.
+func (s *Service) config(ctx context.Context, r store.Reader, nameOrARN, member string) (configRec, int64, error) {
+	c, v, err := store.GetJSON[configRec](ctx, r, KindConfig, s.nameOf(gamelift.ResourceMatchmakingConfiguration, nameOrARN))
+	if isNotFound(err) {
+		return c, 0, fault.New(fault.NotFound, "%s: no matchmaking configuration named %s", member, nameOrARN)
+	}
+	return c, v, err
+}
+
+// ruleSetProblems turns a flexmatch parse error into one message listing
+// every problem.
+func ruleSetProblems(err error) error {
+	var ve *flexmatch.ValidationError
+	if errors.As(err, &ve) {
+		msgs := make([]string, len(ve.Problems))
+		for i, p := range ve.Problems {
+			msgs[i] = p.String()
+		}
+		return fault.New(fault.Invalid, "RuleSetBody: invalid rule set: %s", strings.Join(msgs, "; "))
+	}
+	return fault.New(fault.Invalid, "RuleSetBody: invalid rule set: %v", err)
+}
+
+// CreateMatchmakingRuleSet stores a validated rule set.
+func (s *Service) CreateMatchmakingRuleSet(ctx context.Context, in *gamelift.CreateMatchmakingRuleSetInput) (*gamelift.CreateMatchmakingRuleSetOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	v.Check(in.Name != "" && len(in.Name) <= 128, "Name", "must be 1 to 128 characters")
+	s.cfg.Formats.Check(&v, "Name", "MatchmakingIdStringModel", in.Name)
+	v.Check(len(in.RuleSetBody) >= 1 && len(in.RuleSetBody) <= 65535, "RuleSetBody", "must be 1 to 65535 characters")
+	tagging.Validate(&v, "Tags", in.Tags, 200)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := flexmatch.Parse([]byte(in.RuleSetBody)); err != nil {
+		return nil, ruleSetProblems(err)
+	}
+	rec := ruleSetRec{Name: in.Name, ARN: s.cfg.ARNs.Build(gamelift.ResourceMatchmakingRuleSet, in.Name), Body: in.RuleSetBody, CreatedAt: s.now()}
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if _, err := w.Put(ctx, store.Record{Kind: KindRuleSet, ID: rec.Name, Doc: store.MustJSON(rec)}); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fault.New(fault.Invalid, "Name: a matchmaking rule set named %s already exists (rule sets are immutable)", rec.Name)
+			}
+			return err
+		}
+		if s.cfg.Tags != nil {
+			return s.cfg.Tags.Set(ctx, w, rec.ARN, in.Tags)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create matchmaking rule set: %w", err)
+	}
+	out := rec.wire()
+	return &gamelift.CreateMatchmakingRuleSetOutput{RuleSet: &out}, nil
+}
+
+// ValidateMatchmakingRuleSet answers Valid: true or InvalidRequestException
+// listing every problem.
+func (s *Service) ValidateMatchmakingRuleSet(ctx context.Context, in *gamelift.ValidateMatchmakingRuleSetInput) (*gamelift.ValidateMatchmakingRuleSetOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	if len(in.RuleSetBody) < 1 || len(in.RuleSetBody) > 65535 {
+		return nil, fault.New(fault.Invalid, "RuleSetBody: must be 1 to 65535 characters")
+	}
+	if _, err := flexmatch.Parse([]byte(in.RuleSetBody)); err != nil {
+		return nil, ruleSetProblems(err)
+	}
+	ok := true
+	return &gamelift.ValidateMatchmakingRuleSetOutput{Valid: &ok}, nil
+}
+
+func pageToken(after string) string {
+	if after == "" {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(after))
+}
+
+func parseToken(v *fault.Validator, tok string) string {
+	if tok == "" {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	v.Check(err == nil && len(b) > 0, "NextToken", "is not a token this API returned")
+	return string(b)
+}
+
+// DescribeMatchmakingRuleSets lists rule sets by name or all of them.
+func (s *Service) DescribeMatchmakingRuleSets(ctx context.Context, in *gamelift.DescribeMatchmakingRuleSetsInput) (*gamelift.DescribeMatchmakingRuleSetsOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	v.Check(in.Names == nil || len(in.Names) >= 1 && len(in.Names) <= 10, "Names", "must have 1 to 10 items")
+	for i, n := range in.Names {
+		s.cfg.Formats.Check(&v, fmt.Sprintf("Names[%d]", i), "MatchmakingRuleSetName", n)
+	}
+	limit := 10
+	if in.Limit != nil {
+		v.Check(*in.Limit >= 1 && *in.Limit <= 10, "Limit", "must be 1 to 10")
+		limit = int(*in.Limit)
+	}
+	after := parseToken(&v, in.NextToken)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := &gamelift.DescribeMatchmakingRuleSetsOutput{RuleSets: []gamelift.MatchmakingRuleSet{}}
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		if len(in.Names) > 0 {
+			for _, n := range in.Names {
+				rs, _, err := store.GetJSON[ruleSetRec](ctx, r, KindRuleSet, s.nameOf(gamelift.ResourceMatchmakingRuleSet, n))
+				if isNotFound(err) {
+					return fault.New(fault.NotFound, "Names: no matchmaking rule set named %s", n)
+				} else if err != nil {
+					return err
+				}
+				out.RuleSets = append(out.RuleSets, rs.wire())
+			}
+			return nil
+		}
+		items, err := r.Find(ctx, store.Query{Kind: KindRuleSet, Prefix: true, After: after, Limit: limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(items) > limit {
+			items = items[:limit]
+			out.NextToken = pageToken(items[limit-1].ID)
+		}
+		recs, err := store.Decode[ruleSetRec](items)
+		for _, rs := range recs {
+			out.RuleSets = append(out.RuleSets, rs.wire())
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describe matchmaking rule sets: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteMatchmakingRuleSet deletes a rule set no configuration uses.
+func (s *Service) DeleteMatchmakingRuleSet(ctx context.Context, in *gamelift.DeleteMatchmakingRuleSetInput) (*gamelift.DeleteMatchmakingRuleSetOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "Name", "MatchmakingRuleSetName", in.Name)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	name := s.nameOf(gamelift.ResourceMatchmakingRuleSet, in.Name)
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		rs, version, err := store.GetJSON[ruleSetRec](ctx, w, KindRuleSet, name)
+		if isNotFound(err) {
+			return fault.New(fault.NotFound, "Name: no matchmaking rule set named %s", in.Name)
+		} else if err != nil {
+			return err
+		}
+		users, err := w.Find(ctx, store.Query{Kind: KindConfig, Key: 1, Value: name, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return fault.New(fault.Invalid, "Name: matchmaking rule set %s is used by configuration %s and cannot be deleted", name, users[0].ID)
+		}
+		if err := w.Delete(ctx, KindRuleSet, name, version); err != nil {
+			return err
+		}
+		if s.cfg.Tags != nil {
+			return s.cfg.Tags.DeleteAll(ctx, w, rs.ARN)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete matchmaking rule set: %w", err)
+	}
+	return &gamelift.DeleteMatchmakingRuleSetOutput{}, nil
+}
+
+// configFields is what Create and Update share.
+type configFields struct {
+	Description              *string
+	GameSessionQueueArns     []string
+	RequestTimeoutSeconds    *int32
+	AcceptanceTimeoutSeconds *int32
+	AcceptanceRequired       *bool
+	RuleSetName              string
+	NotificationTarget       *string
+	AdditionalPlayerCount    *int32
+	CustomEventData          *string
+	GameProperties           []gamelift.GameProperty
+	GameSessionData          *string
+	BackfillMode             string
+	FlexMatchMode            string
+}
+
+// apply validates f's members and applies them to c.
+func (s *Service) apply(v *fault.Validator, c *configRec, f configFields) {
+	if f.Description != nil {
+		v.Check(len(*f.Description) >= 1 && len(*f.Description) <= 1024, "Description", "must be 1 to 1024 characters")
+		c.Description = *f.Description
+	}
+	if f.GameSessionQueueArns != nil {
+		for i, a := range f.GameSessionQueueArns {
+			s.cfg.Formats.Check(v, fmt.Sprintf("GameSessionQueueArns[%d]", i), "ArnStringModel", a)
+		}
+		c.QueueArns = f.GameSessionQueueArns
+	}
+	if f.RequestTimeoutSeconds != nil {
+		v.Check(*f.RequestTimeoutSeconds >= 1 && *f.RequestTimeoutSeconds <= 43200, "RequestTimeoutSeconds", "must be 1 to 43200")
+		c.RequestTimeout = *f.RequestTimeoutSeconds
+	}
+	if f.AcceptanceTimeoutSeconds != nil {
+		v.Check(*f.AcceptanceTimeoutSeconds >= 1 && *f.AcceptanceTimeoutSeconds <= 600, "AcceptanceTimeoutSeconds", "must be 1 to 600")
+		c.AcceptanceTimeout = *f.AcceptanceTimeoutSeconds
+	}
+	if f.AcceptanceRequired != nil {
+		c.AcceptanceRequired = *f.AcceptanceRequired
+	}
+	if f.RuleSetName != "" {
+		s.cfg.Formats.Check(v, "RuleSetName", "MatchmakingRuleSetName", f.RuleSetName)
+		c.RuleSetName = s.nameOf(gamelift.ResourceMatchmakingRuleSet, f.RuleSetName)
+		c.RuleSetArn = s.cfg.ARNs.Build(gamelift.ResourceMatchmakingRuleSet, c.RuleSetName)
+	}
+	if f.NotificationTarget != nil {
+		s.cfg.Formats.Check(v, "NotificationTarget", "SnsArnStringModel", *f.NotificationTarget)
+		c.NotificationTarget = *f.NotificationTarget
+	}
+	if f.AdditionalPlayerCount != nil {
+		v.Check(*f.AdditionalPlayerCount >= 0, "AdditionalPlayerCount", "must be at least 0")
+		c.AdditionalPlayerCount = *f.AdditionalPlayerCount
+	}
+	if f.CustomEventData != nil {
+		v.Check(len(*f.CustomEventData) <= 256, "CustomEventData", "must be at most 256 characters")
+		c.CustomEventData = *f.CustomEventData
+	}
+	if f.GameProperties != nil {
+		v.Check(len(f.GameProperties) <= 16, "GameProperties", "must have at most 16 items")
+		for i, p := range f.GameProperties {
+			v.Check(len(p.Key) <= 32, fmt.Sprintf("GameProperties[%d].Key", i), "must be at most 32 characters")
+			v.Check(len(p.Value) <= 96, fmt.Sprintf("GameProperties[%d].Value", i), "must be at most 96 characters")
+		}
+		c.GameProperties = f.GameProperties
+	}
+	if f.GameSessionData != nil {
+		v.Check(len(*f.GameSessionData) >= 1 && len(*f.GameSessionData) <= 4096, "GameSessionData", "must be 1 to 4096 characters")
+		c.GameSessionData = *f.GameSessionData
+	}
+	if f.BackfillMode != "" {
+		v.Check(f.BackfillMode == gamelift.BackfillAutomatic || f.BackfillMode == gamelift.BackfillManual, "BackfillMode", "must be AUTOMATIC or MANUAL")
+		c.BackfillMode = f.BackfillMode
+	}
+	if f.FlexMatchMode != "" {
+		v.Check(f.FlexMatchMode == gamelift.FlexMatchStandalone || f.FlexMatchMode == gamelift.FlexMatchWithQueue, "FlexMatchMode", "must be STANDALONE or WITH_QUEUE")
+		c.FlexMatchMode = f.FlexMatchMode
+	}
+}
+
+// checkConsistent validates the members against each other.
+func checkConsistent(v *fault.Validator, c configRec) {
+	if c.AcceptanceRequired {
+		v.Check(c.AcceptanceTimeout > 0, "AcceptanceTimeoutSeconds", "is required when AcceptanceRequired is true")
+	}
+	if c.standalone() {
+		v.Check(len(c.QueueArns) == 0, "GameSessionQueueArns", "must not be set with FlexMatchMode STANDALONE")
+		v.Check(c.BackfillMode != gamelift.BackfillAutomatic, "BackfillMode", "AUTOMATIC is not allowed with FlexMatchMode STANDALONE")
+		v.Check(c.AdditionalPlayerCount == 0, "AdditionalPlayerCount", "is not used with FlexMatchMode STANDALONE")
+		v.Check(len(c.GameProperties) == 0, "GameProperties", "are not used with FlexMatchMode STANDALONE")
+		v.Check(c.GameSessionData == "", "GameSessionData", "is not used with FlexMatchMode STANDALONE")
+	} else {
+		v.Check(len(c.QueueArns) > 0, "GameSessionQueueArns", "is required with FlexMatchMode WITH_QUEUE")
+	}
+}
+
+// CreateMatchmakingConfiguration creates a matchmaker and starts its pool.
+func (s *Service) CreateMatchmakingConfiguration(ctx context.Context, in *gamelift.CreateMatchmakingConfigurationInput) (*gamelift.CreateMatchmakingConfigurationOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	v.Check(in.Name != "" && len(in.Name) <= 128, "Name", "must be 1 to 128 characters")
+	s.cfg.Formats.Check(&v, "Name", "MatchmakingIdStringModel", in.Name)
+	v.Check(in.RequestTimeoutSeconds != nil, "RequestTimeoutSeconds", "is required")
+	v.Check(in.AcceptanceRequired != nil, "AcceptanceRequired", "is required")
+	v.Check(in.RuleSetName != "", "RuleSetName", "is required")
+	tagging.Validate(&v, "Tags", in.Tags, 200)
+	c := configRec{Name: in.Name, ARN: s.cfg.ARNs.Build(gamelift.ResourceMatchmakingConfiguration, in.Name), CreatedAt: s.now(),
+		BackfillMode: gamelift.BackfillManual, FlexMatchMode: gamelift.FlexMatchWithQueue}
+	s.apply(&v, &c, configFields{in.Description, in.GameSessionQueueArns, in.RequestTimeoutSeconds, in.AcceptanceTimeoutSeconds, in.AcceptanceRequired,
+		in.RuleSetName, in.NotificationTarget, in.AdditionalPlayerCount, in.CustomEventData, in.GameProperties, in.GameSessionData, in.BackfillMode, in.FlexMatchMode})
+	if v.OK() {
+		checkConsistent(&v, c)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if _, _, err := store.GetJSON[ruleSetRec](ctx, w, KindRuleSet, c.RuleSetName); isNotFound(err) {
+			return fault.New(fault.NotFound, "RuleSetName: no matchmaking rule set named %s", in.RuleSetName)
+		} else if err != nil {
+			return err
+		}
+		if _, err := w.Put(ctx, store.Record{Kind: KindConfig, ID: c.Name, Doc: store.MustJSON(c), Keys: store.Keys{c.RuleSetName}}); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fault.New(fault.Invalid, "Name: a matchmaking configuration named %s already exists", c.Name)
+			}
+			return err
+		}
+		if s.cfg.Tags != nil {
+			return s.cfg.Tags.Set(ctx, w, c.ARN, in.Tags)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create matchmaking configuration: %w", err)
+	}
+	if err := s.startPool(ctx, c); err != nil {
+		return nil, err
+	}
+	out := c.wire()
+	return &gamelift.CreateMatchmakingConfigurationOutput{Configuration: &out}, nil
+}
+
+// UpdateMatchmakingConfiguration changes a matchmaker; its pool restarts
+// with the new settings (waiting tickets keep their places and ages).
+func (s *Service) UpdateMatchmakingConfiguration(ctx context.Context, in *gamelift.UpdateMatchmakingConfigurationInput) (*gamelift.UpdateMatchmakingConfigurationOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "Name", "MatchmakingConfigurationName", in.Name)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var c configRec
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		var version int64
+		var err error
+		c, version, err = s.config(ctx, w, in.Name, "Name")
+		if err != nil {
+			return err
+		}
+		var v fault.Validator
+		s.apply(&v, &c, configFields{in.Description, in.GameSessionQueueArns, in.RequestTimeoutSeconds, in.AcceptanceTimeoutSeconds, in.AcceptanceRequired,
+			in.RuleSetName, in.NotificationTarget, in.AdditionalPlayerCount, in.CustomEventData, in.GameProperties, in.GameSessionData, in.BackfillMode, in.FlexMatchMode})
+		if v.OK() {
+			checkConsistent(&v, c)
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if _, _, err := store.GetJSON[ruleSetRec](ctx, w, KindRuleSet, c.RuleSetName); isNotFound(err) {
+			return fault.New(fault.NotFound, "RuleSetName: no matchmaking rule set named %s", in.RuleSetName)
+		} else if err != nil {
+			return err
+		}
+		_, err = w.Put(ctx, store.Record{Kind: KindConfig, ID: c.Name, Doc: store.MustJSON(c), Keys: store.Keys{c.RuleSetName}, Version: version})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update matchmaking configuration: %w", err)
+	}
+	if err := s.startPool(ctx, c); err != nil {
+		return nil, err
+	}
+	out := c.wire()
+	return &gamelift.UpdateMatchmakingConfigurationOutput{Configuration: &out}, nil
+}
+
+// SetPlayerAccess chooses whether players may start tickets in a
+// configuration through the player API.
+func (s *Service) SetPlayerAccess(ctx context.Context, name string, allowed bool) error {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return err
+	}
+	var c configRec
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		var version int64
+		var err error
+		c, version, err = s.config(ctx, w, name, "name")
+		if err != nil {
+			return err
+		}
+		c.PlayerAccess = allowed
+		_, err = w.Put(ctx, store.Record{Kind: KindConfig, ID: c.Name, Doc: store.MustJSON(c), Keys: store.Keys{c.RuleSetName}, Version: version})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set player access: %w", err)
+	}
+	if p := s.pool(c.Name); p != nil {
+		p.setConfig(c)
+	}
+	return nil
+}
+
+// DescribeMatchmakingConfigurations lists configurations by name, by rule
+// set, or all of them.
+func (s *Service) DescribeMatchmakingConfigurations(ctx context.Context, in *gamelift.DescribeMatchmakingConfigurationsInput) (*gamelift.DescribeMatchmakingConfigurationsOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	for i, n := range in.Names {
+		s.cfg.Formats.Check(&v, fmt.Sprintf("Names[%d]", i), "MatchmakingConfigurationName", n)
+	}
+	if in.RuleSetName != "" {
+		s.cfg.Formats.Check(&v, "RuleSetName", "MatchmakingRuleSetName", in.RuleSetName)
+	}
+	limit := 10
+	if in.Limit != nil {
+		v.Check(*in.Limit >= 1 && *in.Limit <= 10, "Limit", "must be 1 to 10")
+		limit = int(*in.Limit)
+	}
+	after := parseToken(&v, in.NextToken)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := &gamelift.DescribeMatchmakingConfigurationsOutput{Configurations: []gamelift.MatchmakingConfiguration{}}
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		if len(in.Names) > 0 {
+			for _, n := range in.Names {
+				c, _, err := s.config(ctx, r, n, "Names")
+				if fault.Is(err, fault.NotFound) {
+					continue
+				} else if err != nil {
+					return err
+				}
+				out.Configurations = append(out.Configurations, c.wire())
+			}
+			return nil
+		}
+		q := store.Query{Kind: KindConfig, Prefix: true, After: after, Limit: limit + 1}
+		if in.RuleSetName != "" {
+			q = store.Query{Kind: KindConfig, Key: 1, Value: s.nameOf(gamelift.ResourceMatchmakingRuleSet, in.RuleSetName), After: after, Limit: limit + 1}
+		}
+		items, err := r.Find(ctx, q)
+		if err != nil {
+			return err
+		}
+		if len(items) > limit {
+			items = items[:limit]
+			out.NextToken = pageToken(q.Cursor(items[limit-1]))
+		}
+		recs, err := store.Decode[configRec](items)
+		for _, c := range recs {
+			out.Configurations = append(out.Configurations, c.wire())
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describe matchmaking configurations: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteMatchmakingConfiguration deletes a matchmaker with no active tickets.
+func (s *Service) DeleteMatchmakingConfiguration(ctx context.Context, in *gamelift.DeleteMatchmakingConfigurationInput) (*gamelift.DeleteMatchmakingConfigurationOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "Name", "MatchmakingConfigurationName", in.Name)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var name string
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		c, version, err := s.config(ctx, w, in.Name, "Name")
+		if err != nil {
+			return err
+		}
+		name = c.Name
+		active, err := w.Find(ctx, store.Query{Kind: KindTicket, Key: 1, Value: c.Name, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(active) > 0 {
+			return fault.New(fault.Invalid, "Name: matchmaking configuration %s has active tickets (%s) and cannot be deleted", c.Name, active[0].ID)
+		}
+		if err := w.Delete(ctx, KindConfig, c.Name, version); err != nil {
+			return err
+		}
+		if s.cfg.Tags != nil {
+			return s.cfg.Tags.DeleteAll(ctx, w, c.ARN)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete matchmaking configuration: %w", err)
+	}
+	s.stopPool(name)
+	return &gamelift.DeleteMatchmakingConfigurationOutput{}, nil
+}

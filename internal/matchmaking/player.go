@@ -1,0 +1,225 @@
+package matchmaking
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/musterhq/muster/flexmatch"
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// PlayerTicketRequest is what a game client may say when it asks for a
+// match: its latencies and its party, never its attributes.
+type PlayerTicketRequest struct {
+	ConfigurationName string           `json:"configurationName"`
+	LatencyInMs       map[string]int32 `json:"latencyInMs,omitempty"`
+	PartyID           string           `json:"partyId,omitempty"`
+}
+
+func playerOf(ctx context.Context) (string, error) {
+	p := auth.From(ctx)
+	if p.Kind != auth.Player || p.IdentityID == "" {
+		return "", fault.New(fault.Unauthenticated, "a player access token is required")
+	}
+	return p.IdentityID, nil
+}
+
+// StartForPlayer starts a ticket for the calling player, or for its whole
+// party when the caller leads it. Attributes come from the player data
+// table: only the rule set's playerAttributes, a missing one taking the
+// rule set's default.
+func (s *Service) StartForPlayer(ctx context.Context, req PlayerTicketRequest) (gamelift.MatchmakingTicket, error) {
+	me, err := playerOf(ctx)
+	if err != nil {
+		return gamelift.MatchmakingTicket{}, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "$.configurationName", "MatchmakingConfigurationName", req.ConfigurationName)
+	for loc, ms := range req.LatencyInMs {
+		v.Check(loc != "" && len(loc) <= 128, "$.latencyInMs", "location names must be 1 to 128 characters")
+		v.Check(ms >= 1 && ms <= 60000, "$.latencyInMs."+loc, "must be 1 to 60000")
+	}
+	if err := v.Err(); err != nil {
+		return gamelift.MatchmakingTicket{}, err
+	}
+	var c configRec
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		c, _, err = s.config(ctx, r, req.ConfigurationName, "$.configurationName")
+		return err
+	})
+	if err != nil {
+		return gamelift.MatchmakingTicket{}, err
+	}
+	if !c.PlayerAccess {
+		return gamelift.MatchmakingTicket{}, fault.New(fault.Forbidden, "$.configurationName: players may not use matchmaking configuration %s", c.Name)
+	}
+	p := s.pool(c.Name)
+	if p == nil {
+		return gamelift.MatchmakingTicket{}, fault.New(fault.Internal, "matchmaking configuration %s is not running", c.Name)
+	}
+	members := []partyMember{{ID: me, Latency: req.LatencyInMs}}
+	if req.PartyID != "" {
+		party, err := s.party(ctx, req.PartyID)
+		if err != nil {
+			return gamelift.MatchmakingTicket{}, err
+		}
+		if party.Leader != me {
+			return gamelift.MatchmakingTicket{}, fault.New(fault.Forbidden, "$.partyId: only the party's leader may start its ticket")
+		}
+		members = party.Members
+		for i := range members {
+			if members[i].ID == me && len(req.LatencyInMs) > 0 {
+				members[i].Latency = req.LatencyInMs
+			}
+			if len(members[i].Latency) == 0 {
+				members[i].Latency = req.LatencyInMs
+			}
+		}
+	}
+	want := p.rs.AttributeNames()
+	players := make([]playerRec, 0, len(members))
+	for _, m := range members {
+		pr := playerRec{ID: m.ID, Latency: m.Latency, Attributes: map[string]gamelift.AttributeValue{}}
+		if s.cfg.Attributes != nil {
+			attrs, err := s.cfg.Attributes.Attributes(ctx, m.ID)
+			if err != nil {
+				return gamelift.MatchmakingTicket{}, fmt.Errorf("read attributes of %s: %w", m.ID, err)
+			}
+			for k, t := range want {
+				if a, ok := attrs[k]; ok && attrFits(a, t) {
+					pr.Attributes[k] = a
+				}
+			}
+		}
+		players = append(players, pr)
+	}
+	return s.start(ctx, ticketRequest{config: c.Name, players: players, party: req.PartyID})
+}
+
+func attrFits(a gamelift.AttributeValue, t flexmatch.AttrType) bool {
+	switch t {
+	case flexmatch.AttrString:
+		return a.S != nil
+	case flexmatch.AttrNumber:
+		return a.N != nil
+	case flexmatch.AttrStringList:
+		return a.SL != nil
+	case flexmatch.AttrStringNumberMap:
+		return a.SDM != nil
+	}
+	return false
+}
+
+// playerTicket reads a ticket the calling player is in.
+func (s *Service) playerTicket(ctx context.Context, id string) (ticketRec, string, error) {
+	me, err := playerOf(ctx)
+	if err != nil {
+		return ticketRec{}, "", err
+	}
+	recs, err := s.tickets(ctx, []string{id})
+	if err != nil {
+		return ticketRec{}, "", err
+	}
+	if len(recs) == 0 || !slices.ContainsFunc(recs[0].Players, func(p playerRec) bool { return p.ID == me }) {
+		return ticketRec{}, "", fault.New(fault.NotFound, "no matchmaking ticket %s of yours", id)
+	}
+	return recs[0], me, nil
+}
+
+// TicketForPlayer returns a ticket the calling player is in.
+func (s *Service) TicketForPlayer(ctx context.Context, id string) (gamelift.MatchmakingTicket, error) {
+	r, _, err := s.playerTicket(ctx, id)
+	if err != nil {
+		return gamelift.MatchmakingTicket{}, err
+	}
+	return s.wire(r), nil
+}
+
+// CancelForPlayer cancels a ticket the calling player is in.
+func (s *Service) CancelForPlayer(ctx context.Context, id string) error {
+	if _, _, err := s.playerTicket(ctx, id); err != nil {
+		return err
+	}
+	return s.stop(ctx, id, nil)
+}
+
+// AcceptForPlayer answers a proposed match for the calling player.
+func (s *Service) AcceptForPlayer(ctx context.Context, id string, accept bool) error {
+	_, me, err := s.playerTicket(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.accept(ctx, id, []string{me}, accept)
+}
+
+// Explanation is why a ticket is where it is.
+type Explanation struct {
+	TicketID string `json:"ticketId"`
+	Status   string `json:"status"`
+	// Engine is the engine's explanation while the ticket is SEARCHING.
+	Engine *flexmatch.Explanation `json:"engine,omitempty"`
+	Text   string                 `json:"text"`
+}
+
+// Explain explains a ticket to an operator.
+func (s *Service) Explain(ctx context.Context, id string) (Explanation, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return Explanation{}, err
+	}
+	recs, err := s.tickets(ctx, []string{id})
+	if err != nil {
+		return Explanation{}, err
+	}
+	if len(recs) == 0 {
+		return Explanation{}, fault.New(fault.NotFound, "no matchmaking ticket %s", id)
+	}
+	return s.explain(ctx, recs[0], false)
+}
+
+// ExplainForPlayer explains a ticket to one of its players, without other
+// players' data.
+func (s *Service) ExplainForPlayer(ctx context.Context, id string) (Explanation, error) {
+	r, _, err := s.playerTicket(ctx, id)
+	if err != nil {
+		return Explanation{}, err
+	}
+	return s.explain(ctx, r, true)
+}
+
+func (s *Service) explain(ctx context.Context, r ticketRec, private bool) (Explanation, error) {
+	x := Explanation{TicketID: r.ID, Status: r.Status}
+	if r.Status == gamelift.TicketSearching || r.Status == gamelift.TicketQueued {
+		if p := s.pool(r.ConfigName); p != nil {
+			ex, ok, err := p.explain(ctx, r.ID)
+			if err != nil {
+				return x, err
+			}
+			if ok {
+				if private {
+					ex.Closest = nil
+					for i := range ex.Rejections {
+						ex.Rejections[i].TicketID = ""
+					}
+				}
+				x.Engine = &ex
+				x.Text = ex.String()
+				return x, nil
+			}
+		}
+		x.Text = "waiting for the next matchmaking cycle"
+		return x, nil
+	}
+	x.Text = fmt.Sprintf("ticket is %s", r.Status)
+	if r.Reason != "" {
+		x.Text += " (" + r.Reason + ": " + r.Message + ")"
+	}
+	if r.MatchID != "" {
+		x.Text += "; match " + r.MatchID
+	}
+	return x, nil
+}

@@ -1,0 +1,429 @@
+package matchmaking
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/musterhq/muster/flexmatch"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// pool runs one configuration's engine. The loop goroutine owns eng,
+// waiting, backfills and deadlines; other goroutines hand it work through
+// the fields mu guards and wake it with kick.
+type pool struct {
+	s    *Service
+	cfg  configRec          // loop goroutine; replaced by setConfig under mu
+	rs   *flexmatch.RuleSet // immutable for the pool's life
+	eng  *flexmatch.Engine
+	done chan struct{}
+	kick chan struct{}
+	quit chan struct{}
+	once sync.Once
+
+	waits waitStats
+
+	// mu guards the fields below it.
+	mu       sync.Mutex
+	incoming []arrival
+	removals []string
+	calls    []func()
+	newCfg   *configRec
+
+	waiting   map[string]*waiter
+	backfills map[string]*waiter
+	deadlines deadlineHeap
+}
+
+type arrival struct {
+	rec   ticketRec
+	fresh bool // QUEUED: moves to SEARCHING in the next cycle
+}
+
+type waiter struct {
+	t        flexmatch.Ticket
+	deadline time.Time
+	fresh    bool
+	gone     bool
+}
+
+func newPool(s *Service, c configRec, rs *flexmatch.RuleSet) *pool {
+	opt := s.cfg.Engine
+	if !c.standalone() {
+		opt.AdditionalPlayerCount = int(c.AdditionalPlayerCount)
+	}
+	return &pool{s: s, cfg: c, rs: rs, eng: flexmatch.NewEngine(rs, opt), done: make(chan struct{}), kick: make(chan struct{}, 1), quit: make(chan struct{}),
+		waiting: map[string]*waiter{}, backfills: map[string]*waiter{}}
+}
+
+func (p *pool) wake() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (p *pool) stop() { p.once.Do(func() { close(p.quit) }) }
+
+// add hands the pool a ticket to wait in it.
+func (p *pool) add(rec ticketRec, fresh bool) {
+	p.mu.Lock()
+	p.incoming = append(p.incoming, arrival{rec, fresh})
+	p.mu.Unlock()
+	p.wake()
+}
+
+// remove takes a ticket out of the pool.
+func (p *pool) remove(id string) {
+	p.mu.Lock()
+	p.removals = append(p.removals, id)
+	p.mu.Unlock()
+	p.wake()
+}
+
+func (p *pool) setConfig(c configRec) {
+	p.mu.Lock()
+	p.newCfg = &c
+	p.mu.Unlock()
+	p.wake()
+}
+
+// call runs f on the loop goroutine and waits for it.
+func (p *pool) call(ctx context.Context, f func()) error {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	p.calls = append(p.calls, func() { f(); close(ch) })
+	p.mu.Unlock()
+	p.wake()
+	select {
+	case <-ch:
+		return nil
+	case <-p.done:
+		return errors.New("matchmaking: the configuration's pool stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *pool) run(ctx context.Context) {
+	defer close(p.done)
+	t := p.s.cfg.Clock.NewTicker(p.s.cfg.CycleInterval)
+	defer t.Stop()
+	for {
+		p.cycle(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.quit:
+			return
+		case <-p.kick:
+		case <-t.C():
+		}
+	}
+}
+
+// cycle takes arrivals and removals, ends timed-out tickets, runs backfill
+// and the engine, and records the outcome in one transaction.
+func (p *pool) cycle(ctx context.Context) {
+	p.mu.Lock()
+	in, rm, calls := p.incoming, p.removals, p.calls
+	p.incoming, p.removals, p.calls = nil, nil, nil
+	if p.newCfg != nil {
+		p.cfg, p.newCfg = *p.newCfg, nil
+	}
+	p.mu.Unlock()
+	now := p.s.now()
+	for _, id := range rm {
+		p.drop(id)
+	}
+	var fresh []string
+	for _, a := range in {
+		w := &waiter{t: a.rec.engineTicket(), deadline: a.rec.Start.Add(secs(p.cfg.RequestTimeout)), fresh: a.fresh}
+		if a.rec.Backfill {
+			if _, dup := p.backfills[a.rec.ID]; dup {
+				continue
+			}
+			p.backfills[a.rec.ID] = w
+		} else {
+			if _, dup := p.waiting[a.rec.ID]; dup {
+				continue
+			}
+			if err := p.eng.Add(w.t); err != nil {
+				p.s.log.Warn("matchmaking: ticket refused by the engine", "ticket", a.rec.ID, "err", err)
+			}
+			p.waiting[a.rec.ID] = w
+		}
+		heap.Push(&p.deadlines, deadlineItem{a.rec.ID, w.deadline})
+		if a.fresh {
+			fresh = append(fresh, a.rec.ID)
+		}
+	}
+	for _, f := range calls {
+		f()
+	}
+	var timedOut []string
+	for len(p.deadlines) > 0 && !p.deadlines[0].at.After(now) {
+		it := heap.Pop(&p.deadlines).(deadlineItem)
+		w := p.waiter(it.id)
+		if w == nil || !w.deadline.Equal(it.at) {
+			continue
+		}
+		timedOut = append(timedOut, it.id)
+		p.drop(it.id)
+	}
+	type bfMatch struct {
+		id string
+		m  flexmatch.Match
+	}
+	var bms []bfMatch
+	for id, w := range p.backfills {
+		m, ok, err := p.eng.Backfill(w.t, now)
+		if err != nil {
+			p.s.log.Warn("matchmaking: backfill request refused by the engine", "ticket", id, "err", err)
+			continue
+		}
+		if ok {
+			bms = append(bms, bfMatch{id, m})
+			delete(p.backfills, id)
+		}
+	}
+	matches := p.eng.Cycle(now)
+	p.s.log.Debug("cycle", "config", p.cfg.Name, "now", now, "in", len(in), "waiting", len(p.waiting), "matches", len(matches))
+	if len(fresh) == 0 && len(timedOut) == 0 && len(matches) == 0 && len(bms) == 0 {
+		return
+	}
+	for _, m := range matches {
+		for _, id := range m.TicketIDs {
+			delete(p.waiting, id)
+		}
+	}
+	for _, b := range bms {
+		for _, id := range b.m.TicketIDs {
+			delete(p.waiting, id)
+		}
+	}
+	var spoiled []string
+	err := p.s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		spoiled = spoiled[:0]
+		t := p.s.newTxn(ctx, w)
+		for _, id := range fresh {
+			r, err := t.ticket(id)
+			if err != nil {
+				return err
+			}
+			if r == nil || r.Status != gamelift.TicketQueued {
+				continue
+			}
+			r.Status = gamelift.TicketSearching
+			t.changed(r)
+			et, all := eventTickets([]*ticketRec{r}, false, nil, nil)
+			if err := t.event(p.cfg, Detail{Type: EventSearching, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, EstimatedWaitMillis: p.waits.millis(now)}); err != nil {
+				return err
+			}
+		}
+		for _, id := range timedOut {
+			r, err := t.ticket(id)
+			if err != nil {
+				return err
+			}
+			if r == nil || (r.Status != gamelift.TicketSearching && r.Status != gamelift.TicketQueued) {
+				continue
+			}
+			msg := "removed from matchmaking after the request timeout"
+			t.end(r, gamelift.TicketTimedOut, ReasonTimedOut, msg)
+			et, all := eventTickets([]*ticketRec{r}, false, nil, nil)
+			if err := t.event(p.cfg, Detail{Type: EventTimedOut, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, Reason: ReasonTimedOut, Message: msg, RuleEvaluationMetrics: ruleMetrics(p.rs)}); err != nil {
+				return err
+			}
+			if r.Backfill {
+				p.s.notifyBackfill(t, r, "BACKFILL_TIMED_OUT")
+			}
+		}
+		for _, b := range bms {
+			ok, err := t.propose(p, b.m, b.id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				spoiled = append(spoiled, b.m.TicketIDs...)
+				spoiled = append(spoiled, b.id)
+			}
+		}
+		for _, m := range matches {
+			ok, err := t.propose(p, m, "")
+			if err != nil {
+				return err
+			}
+			if !ok {
+				spoiled = append(spoiled, m.TicketIDs...)
+			}
+		}
+		return t.flush()
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			p.s.log.Error("matchmaking: recording a cycle failed; its tickets stay in the pool", "config", p.cfg.Name, "err", err)
+		}
+		// Nothing was recorded: everything the cycle took goes back.
+		for _, m := range matches {
+			spoiled = append(spoiled, m.TicketIDs...)
+		}
+		for _, b := range bms {
+			spoiled = append(spoiled, b.m.TicketIDs...)
+			spoiled = append(spoiled, b.id)
+		}
+		for _, id := range timedOut {
+			spoiled = append(spoiled, id)
+		}
+		if ctx.Err() == nil {
+			go p.reload(ctx, spoiled)
+		}
+		return
+	}
+	if len(spoiled) > 0 {
+		go p.reload(ctx, spoiled)
+	}
+}
+
+// reload re-reads tickets from the store and returns the ones still
+// SEARCHING to the pool.
+func (p *pool) reload(ctx context.Context, ids []string) {
+	var back []ticketRec
+	p.s.cfg.Store.View(ctx, func(r store.Reader) error {
+		back = back[:0]
+		for _, id := range ids {
+			rec, _, err := store.GetJSON[ticketRec](ctx, r, KindTicket, id)
+			if err != nil {
+				continue
+			}
+			if rec.Status == gamelift.TicketSearching || rec.Status == gamelift.TicketQueued {
+				back = append(back, rec)
+			}
+		}
+		return nil
+	})
+	for _, rec := range back {
+		p.add(rec, rec.Status == gamelift.TicketQueued)
+	}
+}
+
+func (p *pool) waiter(id string) *waiter {
+	if w, ok := p.waiting[id]; ok {
+		return w
+	}
+	return p.backfills[id]
+}
+
+func (p *pool) drop(id string) {
+	if _, ok := p.waiting[id]; ok {
+		delete(p.waiting, id)
+		p.eng.Remove(id)
+	}
+	delete(p.backfills, id)
+}
+
+// explain runs the engine's explanation of a waiting ticket.
+func (p *pool) explain(ctx context.Context, id string) (flexmatch.Explanation, bool, error) {
+	var x flexmatch.Explanation
+	var found bool
+	err := p.call(ctx, func() {
+		if _, ok := p.waiting[id]; !ok {
+			return
+		}
+		var err error
+		x, err = p.eng.Explain(id, p.s.now())
+		found = err == nil
+	})
+	return x, found, err
+}
+
+type deadlineItem struct {
+	id string
+	at time.Time
+}
+
+type deadlineHeap []deadlineItem
+
+func (h deadlineHeap) Len() int           { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(deadlineItem)) }
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// waitStats keeps the waits of tickets matched in the last 10 minutes.
+type waitStats struct {
+	mu      sync.Mutex
+	samples []waitSample
+}
+
+type waitSample struct {
+	at   time.Time
+	wait time.Duration
+}
+
+const waitWindow = 10 * time.Minute
+
+func (w *waitStats) add(now time.Time, ws []time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, d := range ws {
+		w.samples = append(w.samples, waitSample{now, d})
+	}
+	w.trimLocked(now)
+	if len(w.samples) > 10000 {
+		w.samples = append(w.samples[:0], w.samples[len(w.samples)-10000:]...)
+	}
+}
+
+func (w *waitStats) trimLocked(now time.Time) {
+	i := 0
+	for i < len(w.samples) && now.Sub(w.samples[i].at) > waitWindow {
+		i++
+	}
+	if i > 0 {
+		w.samples = append(w.samples[:0], w.samples[i:]...)
+	}
+}
+
+// mean returns the mean wait, or false with fewer than 5 recent samples.
+func (w *waitStats) mean(now time.Time) (time.Duration, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.trimLocked(now)
+	if len(w.samples) < 5 {
+		return 0, false
+	}
+	var sum time.Duration
+	for _, s := range w.samples {
+		sum += s.wait
+	}
+	return sum / time.Duration(len(w.samples)), true
+}
+
+func (w *waitStats) seconds(now time.Time) *int32 {
+	d, ok := w.mean(now)
+	if !ok {
+		return nil
+	}
+	s := int32(d.Round(time.Second) / time.Second)
+	return &s
+}
+
+func (w *waitStats) millis(now time.Time) any {
+	d, ok := w.mean(now)
+	if !ok {
+		return "NOT_AVAILABLE"
+	}
+	return d.Milliseconds()
+}
+
+func secs(n int32) time.Duration { return time.Duration(n) * time.Second }

@@ -1,0 +1,284 @@
+package matchmaking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/musterhq/muster/flexmatch"
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/session"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/tagging"
+)
+
+// Store kinds (see doc.go).
+const (
+	KindRuleSet = "mmruleset"
+	KindConfig  = "mmconfig"
+	KindTicket  = "mmticket"
+	KindActive  = "mmactive"
+	KindMatch   = "mmmatch"
+	KindParty   = "mmparty"
+	KindMember  = "mmmember"
+)
+
+// PlacementRequest is what a WITH_QUEUE match asks of placement
+// (docs/matchmaking-placement.md); the server's wiring converts it to
+// placement.Request.
+type PlacementRequest struct {
+	PlacementID               string
+	QueueName                 string
+	MaximumPlayerSessionCount int32
+	GameSessionName           string
+	GameProperties            []gamelift.GameProperty
+	GameSessionData           string
+	MatchmakerData            string
+	PlayerLatencies           []PlayerLatency
+	DesiredPlayerSessions     []string // player ids
+}
+
+// PlayerLatency is one player's latency to one location.
+type PlayerLatency struct {
+	PlayerID, Location string
+	Ms                 float32
+}
+
+// Placer starts a placement inside the caller's transaction.
+type Placer interface {
+	StartIn(ctx context.Context, w store.Writer, req PlacementRequest) error
+}
+
+// PlacementResult is how a placement ended (placement.Placement, converted
+// by the server's wiring).
+type PlacementResult struct {
+	PlacementID    string
+	Status         string // FULFILLED, CANCELLED, TIMED_OUT or FAILED
+	GameSessionArn string
+	IpAddress      string
+	DnsName        string
+	Port           int32
+	PlayerSessions []gamelift.MatchedPlayerSession
+}
+
+// Sessions is what backfill needs of the session service.
+type Sessions interface {
+	DescribePlayerSessions(ctx context.Context, q session.PlayerQuery) ([]session.PlayerSession, string, error)
+	ReservePlayerSessions(ctx context.Context, gameSessionID string, players []session.DesiredPlayer) ([]session.PlayerSession, error)
+	UpdateMatchmakerData(ctx context.Context, gameSessionID, matchmakerData, reason, ticketID string) error
+}
+
+// Attributes reads a player's matchmaking attributes from the player data
+// table (playerdata.Service).
+type Attributes interface {
+	Attributes(ctx context.Context, identityID string) (map[string]gamelift.AttributeValue, error)
+}
+
+// Config configures the Service.
+type Config struct {
+	Store   store.Store
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	ARNs    gamelift.ARNBuilder
+	Formats *gamelift.Formats
+	Tags    *tagging.Service
+	// Placer places WITH_QUEUE matches; nil fails them with a clear reason.
+	Placer Placer
+	// Sessions serves backfill of game sessions; nil refuses it.
+	Sessions Sessions
+	// Attributes fills player tickets' attributes; nil gives every player
+	// the rule set's defaults.
+	Attributes Attributes
+	// CycleInterval is the longest time between two cycles of a pool
+	// (default 250 ms); a cycle also runs as soon as tickets arrive.
+	CycleInterval time.Duration
+	// TicketRetention is how long finished tickets stay readable (1 h).
+	TicketRetention time.Duration
+	// Engine tunes every pool's engine.
+	Engine flexmatch.Options
+}
+
+// Service is the matchmaking service. It is safe for concurrent use.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
+	// mu guards pools and running.
+	mu      sync.Mutex
+	pools   map[string]*pool
+	running context.Context // nil until Run
+	wg      sync.WaitGroup
+
+	timersMu sync.Mutex
+	timers   map[string]clock.Timer // acceptance deadlines by match id
+}
+
+// New returns the service. Run starts its pools.
+func New(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Formats == nil {
+		cfg.Formats = gamelift.NewFormats()
+	}
+	if cfg.CycleInterval <= 0 {
+		cfg.CycleInterval = 250 * time.Millisecond
+	}
+	if cfg.TicketRetention <= 0 {
+		cfg.TicketRetention = time.Hour
+	}
+	return &Service{cfg: cfg, log: cfg.Logger, pools: map[string]*pool{}, timers: map[string]clock.Timer{}}
+}
+
+// SetPlacer sets the placement service (wiring, before Run).
+func (s *Service) SetPlacer(p Placer) { s.cfg.Placer = p }
+
+// Run loads every configuration's waiting tickets, starts the pools and the
+// acceptance timers of pending matches, and runs until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	s.Stop()
+	return ctx.Err()
+}
+
+// Start is Run without waiting: it starts the pools under ctx. Stop ends
+// them.
+func (s *Service) Start(ctx context.Context) error {
+	var cfgs []configRec
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		cfgs, err = findAll[configRec](ctx, r, store.Query{Kind: KindConfig, Prefix: true})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("matchmaking: load configurations: %w", err)
+	}
+	s.mu.Lock()
+	s.running = ctx
+	s.mu.Unlock()
+	for _, c := range cfgs {
+		if err := s.startPool(ctx, c); err != nil {
+			return err
+		}
+	}
+	return s.resumeMatches(ctx)
+}
+
+// Stop ends the pools and waits for them.
+func (s *Service) Stop() {
+	s.mu.Lock()
+	for _, p := range s.pools {
+		p.stop()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.timersMu.Lock()
+	for id, t := range s.timers {
+		t.Stop()
+		delete(s.timers, id)
+	}
+	s.timersMu.Unlock()
+}
+
+func (s *Service) now() time.Time { return s.cfg.Clock.Now().UTC() }
+
+// pool returns the running pool of a configuration, or nil.
+func (s *Service) pool(name string) *pool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pools[name]
+}
+
+// startPool (re)starts the pool of configuration c, loading its waiting
+// tickets from the store.
+func (s *Service) startPool(ctx context.Context, c configRec) error {
+	rsRec, err := s.ruleSet(ctx, c.RuleSetName)
+	if err != nil {
+		return err
+	}
+	rs, err := flexmatch.Parse([]byte(rsRec.Body))
+	if err != nil {
+		return fmt.Errorf("matchmaking: rule set %s: %w", c.RuleSetName, err)
+	}
+	s.mu.Lock()
+	run := s.running
+	old := s.pools[c.Name]
+	s.mu.Unlock()
+	if run == nil {
+		return nil // not started yet: Start loads it
+	}
+	if old != nil {
+		old.stop()
+		<-old.done
+	}
+	p := newPool(s, c, rs)
+	var tickets []ticketRec
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		tickets, err = findAll[ticketRec](ctx, r, store.Query{Kind: KindTicket, Key: 1, Value: c.Name})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("matchmaking: load tickets of %s: %w", c.Name, err)
+	}
+	for _, t := range tickets {
+		switch t.Status {
+		case gamelift.TicketQueued:
+			p.add(t, true)
+		case gamelift.TicketSearching:
+			p.add(t, false)
+		}
+	}
+	s.mu.Lock()
+	s.pools[c.Name] = p
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		p.run(run)
+	}()
+	return nil
+}
+
+func (s *Service) stopPool(name string) {
+	s.mu.Lock()
+	p := s.pools[name]
+	delete(s.pools, name)
+	s.mu.Unlock()
+	if p != nil {
+		p.stop()
+	}
+}
+
+// findAll pages through every record a query selects.
+func findAll[T any](ctx context.Context, r store.Reader, q store.Query) ([]T, error) {
+	q.Limit = 5000
+	var out []T
+	for {
+		items, err := r.Find(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := store.Decode[T](items)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vs...)
+		if len(items) < q.Limit {
+			return out, nil
+		}
+		q.After = q.Cursor(items[len(items)-1])
+	}
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

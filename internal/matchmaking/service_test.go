@@ -1,0 +1,421 @@
+package matchmaking_test
+
+import (
+	"context"
+	"log/slog"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/matchmaking"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlite"
+)
+
+const duelRules = `{
+  "ruleLanguageVersion": "1.0",
+  "playerAttributes": [{"name": "skill", "type": "number", "default": 1000}],
+  "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
+  "rules": [{"name": "FairSkill", "type": "distance",
+             "measurements": "max(flatten(teams[*].players.attributes[skill]))",
+             "referenceValue": "min(flatten(teams[*].players.attributes[skill]))",
+             "maxDistance": 20}],
+  "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 10, "value": 500}]}]
+}`
+
+type env struct {
+	t     *testing.T
+	svc   *matchmaking.Service
+	db    *sqlite.DB
+	clock *clock.Fake
+	ctx   context.Context
+	dir   string
+}
+
+var operator = auth.Principal{Kind: auth.Operator, AccessKeyID: "AKTEST", Role: auth.RoleAdmin}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, clock: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir()}
+	e.ctx = auth.With(t.Context(), operator)
+	e.open()
+	return e
+}
+
+func (e *env) open() {
+	e.t.Helper()
+	db, err := sqlite.Open(e.t.Context(), sqlite.Config{Path: filepath.Join(e.dir, "m.db"), Clock: e.clock})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.db = db
+	e.svc = matchmaking.New(matchmaking.Config{Store: db, Clock: e.clock, Logger: slog.New(slog.NewTextHandler(tlog{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug})), ARNs: gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}})
+	ctx, cancel := context.WithCancel(e.t.Context())
+	if err := e.svc.Start(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { cancel(); e.svc.Stop(); db.Close() })
+}
+
+// restart stops the service and opens it again on the same data.
+func (e *env) restart() {
+	e.svc.Stop()
+	e.db.Close()
+	e.open()
+}
+
+func (e *env) config(name string, mutate func(*gamelift.CreateMatchmakingConfigurationInput)) {
+	e.t.Helper()
+	if _, err := e.svc.CreateMatchmakingRuleSet(e.ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: "duel-" + name, RuleSetBody: duelRules}); err != nil {
+		e.t.Fatal(err)
+	}
+	timeout, acc := int32(60), false
+	in := &gamelift.CreateMatchmakingConfigurationInput{Name: name, RuleSetName: "duel-" + name, RequestTimeoutSeconds: &timeout, AcceptanceRequired: &acc, FlexMatchMode: gamelift.FlexMatchStandalone}
+	if mutate != nil {
+		mutate(in)
+	}
+	if _, err := e.svc.CreateMatchmakingConfiguration(e.ctx, in); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func skill(n float64) map[string]gamelift.AttributeValue {
+	return map[string]gamelift.AttributeValue{"skill": {N: &n}}
+}
+
+func (e *env) start(cfg, id, player string, sk float64) gamelift.MatchmakingTicket {
+	e.t.Helper()
+	out, err := e.svc.StartMatchmaking(e.ctx, &gamelift.StartMatchmakingInput{TicketId: id, ConfigurationName: cfg,
+		Players: []gamelift.Player{{PlayerId: player, PlayerAttributes: skill(sk)}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return *out.MatchmakingTicket
+}
+
+func (e *env) settle(cfg string) {
+	e.t.Helper()
+	if err := e.svc.Settle(e.ctx, cfg); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) ticket(id string) gamelift.MatchmakingTicket {
+	e.t.Helper()
+	out, err := e.svc.DescribeMatchmaking(e.ctx, &gamelift.DescribeMatchmakingInput{TicketIds: []string{id}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(out.TicketList) != 1 {
+		e.t.Fatalf("ticket %s not found", id)
+	}
+	return out.TicketList[0]
+}
+
+// waitStatus waits for asynchronous work (timer callbacks) to give a ticket
+// a status.
+func (e *env) waitStatus(id, status string) gamelift.MatchmakingTicket {
+	e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tk := e.ticket(id)
+		if tk.Status == status {
+			return tk
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("ticket %s is %s (%s), want %s", id, tk.Status, tk.StatusReason, status)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (e *env) events(types ...string) []matchmaking.Envelope {
+	e.t.Helper()
+	var out []matchmaking.Envelope
+	e.db.View(e.ctx, func(r store.Reader) error {
+		evs, err := r.Events(e.ctx, store.EventQuery{Limit: 10000})
+		for _, ev := range evs {
+			for _, ty := range types {
+				if ev.Type == ty {
+					var env matchmaking.Envelope
+					json.Unmarshal(ev.Doc, &env)
+					out = append(out, env)
+				}
+			}
+		}
+		return err
+	})
+	return out
+}
+
+func TestStandaloneMatch(t *testing.T) {
+	e := newEnv(t)
+	e.config("duel", nil)
+	t.Run("a new ticket is QUEUED, then SEARCHING", func(t *testing.T) {
+		tk := e.start("duel", "a", "pa", 1000)
+		if tk.Status != gamelift.TicketQueued {
+			t.Fatalf("status %s", tk.Status)
+		}
+		e.settle("duel")
+		if got := e.ticket("a").Status; got != gamelift.TicketSearching {
+			t.Fatalf("status %s", got)
+		}
+	})
+	t.Run("a close opponent completes the match with teams", func(t *testing.T) {
+		e.start("duel", "b", "pb", 1010)
+		e.settle("duel")
+		a, b := e.ticket("a"), e.ticket("b")
+		if a.Status != gamelift.TicketCompleted || b.Status != gamelift.TicketCompleted {
+			t.Fatalf("statuses %s %s", a.Status, b.Status)
+		}
+		if a.Players[0].Team == "" || a.Players[0].Team == b.Players[0].Team || a.EndTime == nil {
+			t.Fatalf("teams %q %q", a.Players[0].Team, b.Players[0].Team)
+		}
+		evs := e.events(matchmaking.EventPotentialMatch, matchmaking.EventSucceeded)
+		if len(evs) != 2 || evs[0].Detail.MatchID == "" || evs[0].Detail.MatchID != evs[1].Detail.MatchID || len(evs[1].Detail.Tickets) != 2 {
+			t.Fatalf("events %+v", evs)
+		}
+		if evs[1].DetailType != "GameLift Matchmaking Event" || evs[1].Resources[0] != "arn:aws:gamelift:mu-local-1:000000000000:matchmakingconfiguration/duel" {
+			t.Fatalf("envelope %+v", evs[1])
+		}
+	})
+	t.Run("a player in an active ticket cannot start a second one", func(t *testing.T) {
+		e.start("duel", "c", "pc", 1000)
+		_, err := e.svc.StartMatchmaking(e.ctx, &gamelift.StartMatchmakingInput{TicketId: "c2", ConfigurationName: "duel", Players: []gamelift.Player{{PlayerId: "pc"}}})
+		if !fault.Is(err, fault.Invalid) || !strings.Contains(err.Error(), "already in active ticket c") {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("the same TicketId again is idempotent", func(t *testing.T) {
+		tk := e.start("duel", "c", "pc", 1000)
+		if tk.TicketId != "c" {
+			t.Fatal(tk)
+		}
+		_, err := e.svc.StartMatchmaking(e.ctx, &gamelift.StartMatchmakingInput{TicketId: "c", ConfigurationName: "duel", Players: []gamelift.Player{{PlayerId: "other"}}})
+		if !fault.Is(err, fault.Invalid) {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("expansions open the match as the ticket ages", func(t *testing.T) {
+		e.start("duel", "d", "pd", 1400)
+		e.settle("duel")
+		if got := e.ticket("c").Status; got != gamelift.TicketSearching {
+			t.Fatalf("c is %s", got)
+		}
+		e.clock.Advance(10 * time.Second)
+		e.settle("duel")
+		if got := e.ticket("c").Status; got != gamelift.TicketCompleted {
+			t.Fatalf("c is %s after the expansion", got)
+		}
+	})
+	t.Run("StopMatchmaking cancels; a second stop is refused", func(t *testing.T) {
+		e.start("duel", "e", "pe", 5000)
+		e.settle("duel")
+		if _, err := e.svc.StopMatchmaking(e.ctx, &gamelift.StopMatchmakingInput{TicketId: "e"}); err != nil {
+			t.Fatal(err)
+		}
+		tk := e.ticket("e")
+		if tk.Status != gamelift.TicketCancelled || tk.StatusReason != matchmaking.ReasonCancelled {
+			t.Fatal(tk.Status, tk.StatusReason)
+		}
+		if _, err := e.svc.StopMatchmaking(e.ctx, &gamelift.StopMatchmakingInput{TicketId: "e"}); !fault.Is(err, fault.Invalid) {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.StopMatchmaking(e.ctx, &gamelift.StopMatchmakingInput{TicketId: "nope"}); !fault.Is(err, fault.NotFound) {
+			t.Fatal(err)
+		}
+		// the player may start again
+		e.start("duel", "e2", "pe", 9000)
+	})
+	t.Run("a ticket times out after RequestTimeoutSeconds", func(t *testing.T) {
+		e.clock.Advance(61 * time.Second)
+		e.settle("duel")
+		tk := e.ticket("e2")
+		if tk.Status != gamelift.TicketTimedOut || tk.StatusReason != matchmaking.ReasonTimedOut {
+			t.Fatal(tk.Status)
+		}
+		if len(e.events(matchmaking.EventTimedOut)) != 1 {
+			t.Fatal("no MatchmakingTimedOut event")
+		}
+	})
+	t.Run("finished tickets disappear after the retention period", func(t *testing.T) {
+		e.clock.Advance(2 * time.Hour)
+		out, err := e.svc.DescribeMatchmaking(e.ctx, &gamelift.DescribeMatchmakingInput{TicketIds: []string{"a", "e2"}})
+		if err != nil || len(out.TicketList) != 0 {
+			t.Fatal(err, out)
+		}
+	})
+}
+
+func TestAcceptance(t *testing.T) {
+	e := newEnv(t)
+	e.config("acc", func(in *gamelift.CreateMatchmakingConfigurationInput) {
+		yes, to := true, int32(30)
+		in.AcceptanceRequired, in.AcceptanceTimeoutSeconds = &yes, &to
+	})
+	accept := func(id, player, typ string) error {
+		_, err := e.svc.AcceptMatch(e.ctx, &gamelift.AcceptMatchInput{TicketId: id, PlayerIds: []string{player}, AcceptanceType: typ})
+		return err
+	}
+	t.Run("every player accepts: the match completes", func(t *testing.T) {
+		e.start("acc", "a1", "p1", 1000)
+		e.start("acc", "a2", "p2", 1000)
+		e.settle("acc")
+		if got := e.ticket("a1").Status; got != gamelift.TicketRequiresAcceptance {
+			t.Fatal(got)
+		}
+		if err := accept("a1", "p1", "ACCEPT"); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.ticket("a1").Status; got != gamelift.TicketRequiresAcceptance {
+			t.Fatal(got)
+		}
+		if err := accept("a2", "p2", "ACCEPT"); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.ticket("a2").Status; got != gamelift.TicketCompleted {
+			t.Fatal(got)
+		}
+		if err := accept("a2", "p2", "ACCEPT"); !fault.Is(err, fault.Invalid) {
+			t.Fatal(err)
+		}
+	})
+	t.Run("one rejects: its ticket is cancelled, the other searches again", func(t *testing.T) {
+		e.start("acc", "b1", "q1", 1000)
+		e.start("acc", "b2", "q2", 1000)
+		e.settle("acc")
+		if err := accept("b1", "q1", "ACCEPT"); err != nil {
+			t.Fatal(err)
+		}
+		if err := accept("b2", "q2", "REJECT"); err != nil {
+			t.Fatal(err)
+		}
+		b1, b2 := e.ticket("b1"), e.ticket("b2")
+		if b1.Status != gamelift.TicketSearching || b1.StatusReason != matchmaking.ReasonAcceptanceFailed {
+			t.Fatal(b1.Status, b1.StatusReason)
+		}
+		if b2.Status != gamelift.TicketCancelled || b2.StatusReason != matchmaking.ReasonRejected {
+			t.Fatal(b2.Status, b2.StatusReason)
+		}
+		// b1 is back in the pool and matches a newcomer.
+		e.start("acc", "b3", "q3", 1000)
+		e.settle("acc")
+		e.settle("acc")
+		if got := e.ticket("b1").Status; got != gamelift.TicketRequiresAcceptance {
+			t.Fatal(got)
+		}
+	})
+	t.Run("one does not answer in time: its ticket is cancelled", func(t *testing.T) {
+		if err := accept("b3", "q3", "ACCEPT"); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(31 * time.Second)
+		e.waitStatus("b1", gamelift.TicketCancelled)
+		if tk := e.ticket("b1"); tk.StatusReason != matchmaking.ReasonAcceptanceTimeout {
+			t.Fatal(tk.StatusReason)
+		}
+		e.waitStatus("b3", gamelift.TicketSearching)
+		ev := e.events(matchmaking.EventAcceptMatchCompleted)
+		if ev[len(ev)-1].Detail.Acceptance != "TimedOut" {
+			t.Fatal(ev[len(ev)-1].Detail.Acceptance)
+		}
+	})
+}
+
+func TestRestartKeepsTickets(t *testing.T) {
+	e := newEnv(t)
+	e.config("duel", nil)
+	e.start("duel", "a", "pa", 1000)
+	e.start("duel", "b", "pb", 1400)
+	e.settle("duel")
+	start := e.ticket("a").StartTime
+	e.restart()
+	tk := e.ticket("a")
+	if tk.Status != gamelift.TicketSearching || tk.StartTime.UnixMilli() != start.UnixMilli() {
+		t.Fatal(tk.Status, tk.StartTime)
+	}
+	// Expansion ages are measured from the original start.
+	e.clock.Advance(10 * time.Second)
+	e.settle("duel")
+	if got := e.ticket("a").Status; got != gamelift.TicketCompleted {
+		x, _ := e.svc.Explain(e.ctx, "a")
+		t.Fatal(got, x.Text)
+	}
+}
+
+func TestRuleSetsAndConfigurations(t *testing.T) {
+	e := newEnv(t)
+	e.config("duel", nil)
+	t.Run("an invalid rule set lists every problem", func(t *testing.T) {
+		_, err := e.svc.ValidateMatchmakingRuleSet(e.ctx, &gamelift.ValidateMatchmakingRuleSetInput{RuleSetBody: `{"ruleLanguageVersion":"1.0","teams":[]}`})
+		if !fault.Is(err, fault.Invalid) || !strings.Contains(err.Error(), "RuleSetBody") {
+			t.Fatal(err)
+		}
+		out, err := e.svc.ValidateMatchmakingRuleSet(e.ctx, &gamelift.ValidateMatchmakingRuleSetInput{RuleSetBody: duelRules})
+		if err != nil || !*out.Valid {
+			t.Fatal(err)
+		}
+	})
+	t.Run("a rule set in use cannot be deleted", func(t *testing.T) {
+		_, err := e.svc.DeleteMatchmakingRuleSet(e.ctx, &gamelift.DeleteMatchmakingRuleSetInput{Name: "duel-duel"})
+		if !fault.Is(err, fault.Invalid) {
+			t.Fatal(err)
+		}
+	})
+	t.Run("WITH_QUEUE needs a queue; STANDALONE refuses AUTOMATIC backfill", func(t *testing.T) {
+		to, no := int32(10), false
+		_, err := e.svc.CreateMatchmakingConfiguration(e.ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: "x", RuleSetName: "duel-duel", RequestTimeoutSeconds: &to, AcceptanceRequired: &no})
+		if !fault.Is(err, fault.Invalid) || !strings.Contains(err.Error(), "GameSessionQueueArns") {
+			t.Fatal(err)
+		}
+		_, err = e.svc.CreateMatchmakingConfiguration(e.ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: "x", RuleSetName: "duel-duel", RequestTimeoutSeconds: &to,
+			AcceptanceRequired: &no, FlexMatchMode: "STANDALONE", BackfillMode: "AUTOMATIC"})
+		if !fault.Is(err, fault.Invalid) {
+			t.Fatal(err)
+		}
+	})
+	t.Run("configurations are found by name or ARN and updated", func(t *testing.T) {
+		d := "new description"
+		out, err := e.svc.UpdateMatchmakingConfiguration(e.ctx, &gamelift.UpdateMatchmakingConfigurationInput{Name: "arn:aws:gamelift:mu-local-1:000000000000:matchmakingconfiguration/duel", Description: &d})
+		if err != nil || out.Configuration.Description != d {
+			t.Fatal(err)
+		}
+		list, err := e.svc.DescribeMatchmakingConfigurations(e.ctx, &gamelift.DescribeMatchmakingConfigurationsInput{RuleSetName: "duel-duel"})
+		if err != nil || len(list.Configurations) != 1 {
+			t.Fatal(err, list)
+		}
+	})
+	t.Run("a configuration with active tickets cannot be deleted", func(t *testing.T) {
+		e.start("duel", "a", "pa", 1)
+		if _, err := e.svc.DeleteMatchmakingConfiguration(e.ctx, &gamelift.DeleteMatchmakingConfigurationInput{Name: "duel"}); !fault.Is(err, fault.Invalid) {
+			t.Fatal(err)
+		}
+		e.svc.StopMatchmaking(e.ctx, &gamelift.StopMatchmakingInput{TicketId: "a"})
+		if _, err := e.svc.DeleteMatchmakingConfiguration(e.ctx, &gamelift.DeleteMatchmakingConfigurationInput{Name: "duel"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.DeleteMatchmakingRuleSet(e.ctx, &gamelift.DeleteMatchmakingRuleSetInput{Name: "duel-duel"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("players and read-only keys may not change anything", func(t *testing.T) {
+		ctx := auth.With(t.Context(), auth.Principal{Kind: auth.Player, IdentityID: "x"})
+		if _, err := e.svc.DescribeMatchmaking(ctx, &gamelift.DescribeMatchmakingInput{TicketIds: []string{"a"}}); err == nil {
+			t.Fatal("a player described tickets")
+		}
+		ro := auth.With(t.Context(), auth.Principal{Kind: auth.Operator, Role: auth.RoleReadOnly})
+		if _, err := e.svc.StopMatchmaking(ro, &gamelift.StopMatchmakingInput{TicketId: "a"}); !fault.Is(err, fault.Forbidden) {
+			t.Fatal(err)
+		}
+	})
+}
+
+type tlog struct{ t *testing.T }
+
+func (l tlog) Write(b []byte) (int, error) { l.t.Log(strings.TrimSpace(string(b))); return len(b), nil }

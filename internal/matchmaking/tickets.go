@@ -1,0 +1,361 @@
+package matchmaking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// ticketRequest is a validated StartMatchmaking or StartMatchBackfill.
+type ticketRequest struct {
+	id, config, gameSession, party string
+	players                        []playerRec
+	backfill                       bool
+}
+
+func (s *Service) checkPlayers(v *fault.Validator, players []gamelift.Player, max int, backfill bool) []playerRec {
+	v.Check(len(players) >= 1 && len(players) <= max, "Players", "must have 1 to %d items", max)
+	out := make([]playerRec, 0, len(players))
+	seen := map[string]bool{}
+	for i, p := range players {
+		path := fmt.Sprintf("Players[%d]", i)
+		v.Check(len(p.PlayerId) >= 1 && len(p.PlayerId) <= 1024, path+".PlayerId", "must be 1 to 1024 characters")
+		v.Check(!seen[p.PlayerId], path+".PlayerId", "player %q appears twice", p.PlayerId)
+		seen[p.PlayerId] = true
+		v.Check(len(p.PlayerAttributes) <= 10 || backfill, path+".PlayerAttributes", "must have at most 10 attributes")
+		for k, a := range p.PlayerAttributes {
+			v.Check(len(k) >= 1 && len(k) <= 1024, path+".PlayerAttributes", "keys must be 1 to 1024 characters")
+			a.Validate(path+".PlayerAttributes."+k, v)
+		}
+		for loc, ms := range p.LatencyInMs {
+			v.Check(loc != "", path+".LatencyInMs", "location names must not be empty")
+			v.Check(ms >= 1, path+".LatencyInMs."+loc, "must be at least 1")
+		}
+		if backfill {
+			v.Check(p.Team != "", path+".Team", "is required for every player of a backfill request")
+		}
+		v.Check(len(p.Team) <= 1024, path+".Team", "must be at most 1024 characters")
+		out = append(out, playerRec{ID: p.PlayerId, Attributes: p.PlayerAttributes, Latency: p.LatencyInMs, Team: p.Team})
+	}
+	return out
+}
+
+// StartMatchmaking starts a ticket.
+func (s *Service) StartMatchmaking(ctx context.Context, in *gamelift.StartMatchmakingInput) (*gamelift.StartMatchmakingOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	if in.TicketId != "" {
+		s.cfg.Formats.Check(&v, "TicketId", "MatchmakingIdStringModel", in.TicketId)
+	}
+	s.cfg.Formats.Check(&v, "ConfigurationName", "MatchmakingConfigurationName", in.ConfigurationName)
+	players := s.checkPlayers(&v, in.Players, 10, false)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	t, err := s.start(ctx, ticketRequest{id: in.TicketId, config: in.ConfigurationName, players: players})
+	if err != nil {
+		return nil, err
+	}
+	return &gamelift.StartMatchmakingOutput{MatchmakingTicket: &t}, nil
+}
+
+// start records a new QUEUED ticket and hands it to its pool.
+func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.MatchmakingTicket, error) {
+	if req.id == "" {
+		req.id = uuid.NewString()
+	}
+	var rec ticketRec
+	var existing bool
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		c, _, err := s.config(ctx, w, req.config, "ConfigurationName")
+		if err != nil {
+			return err
+		}
+		old, _, err := store.GetJSON[ticketRec](ctx, w, KindTicket, req.id)
+		switch {
+		case err == nil:
+			if old.ConfigName == c.Name && samePlayers(old.Players, req.players) && old.Backfill == req.backfill {
+				rec, existing = old, true
+				return nil
+			}
+			return fault.New(fault.Invalid, "TicketId: a ticket with id %s already exists with other parameters", req.id)
+		case !isNotFound(err):
+			return err
+		}
+		rec = ticketRec{ID: req.id, ConfigName: c.Name, ConfigArn: c.ARN, Status: gamelift.TicketQueued, Start: s.now(), Players: req.players,
+			Backfill: req.backfill, PartyID: req.party}
+		if req.gameSession != "" {
+			rec.Conn = &connRec{GameSessionArn: req.gameSession}
+		}
+		t := s.newTxn(ctx, w)
+		if req.backfill {
+			if err := s.replaceBackfill(t, c, req.gameSession); err != nil {
+				return err
+			}
+		} else {
+			for i, p := range req.players {
+				_, err := w.Put(ctx, store.Record{Kind: KindActive, ID: activeID(c.Name, p.ID), Doc: store.MustJSON(map[string]string{"ticketId": rec.ID})})
+				if errors.Is(err, store.ErrConflict) {
+					a, _, _ := store.GetJSON[map[string]string](ctx, w, KindActive, activeID(c.Name, p.ID))
+					return fault.New(fault.Invalid, "Players[%d].PlayerId: player %s is already in active ticket %s of configuration %s", i, p.ID, a["ticketId"], c.Name)
+				} else if err != nil {
+					return err
+				}
+			}
+		}
+		t.created(rec)
+		return t.flush()
+	})
+	if err != nil {
+		return gamelift.MatchmakingTicket{}, fmt.Errorf("start matchmaking: %w", err)
+	}
+	p := s.pool(rec.ConfigName)
+	if !existing && p != nil {
+		p.add(rec, true)
+	}
+	var wait *int32
+	if p != nil {
+		wait = p.waits.seconds(s.now())
+	}
+	return rec.wire(wait), nil
+}
+
+func samePlayers(a, b []playerRec) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || !reflect.DeepEqual(a[i].Latency, b[i].Latency) || !reflect.DeepEqual(a[i].Attributes, b[i].Attributes) {
+			return false
+		}
+	}
+	return true
+}
+
+// DescribeMatchmaking returns the tickets that exist among up to 10 ids.
+func (s *Service) DescribeMatchmaking(ctx context.Context, in *gamelift.DescribeMatchmakingInput) (*gamelift.DescribeMatchmakingOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	v.Check(len(in.TicketIds) >= 1 && len(in.TicketIds) <= 10, "TicketIds", "must have 1 to 10 items")
+	for i, id := range in.TicketIds {
+		s.cfg.Formats.Check(&v, fmt.Sprintf("TicketIds[%d]", i), "MatchmakingIdStringModel", id)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	recs, err := s.tickets(ctx, in.TicketIds)
+	if err != nil {
+		return nil, err
+	}
+	out := &gamelift.DescribeMatchmakingOutput{TicketList: []gamelift.MatchmakingTicket{}}
+	for _, r := range recs {
+		out.TicketList = append(out.TicketList, s.wire(r))
+	}
+	return out, nil
+}
+
+func (s *Service) wire(r ticketRec) gamelift.MatchmakingTicket {
+	var wait *int32
+	if p := s.pool(r.ConfigName); p != nil {
+		wait = p.waits.seconds(s.now())
+	}
+	return r.wire(wait)
+}
+
+func (s *Service) tickets(ctx context.Context, ids []string) ([]ticketRec, error) {
+	var out []ticketRec
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		for _, id := range ids {
+			t, _, err := store.GetJSON[ticketRec](ctx, r, KindTicket, id)
+			if isNotFound(err) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// StopMatchmaking cancels a ticket.
+func (s *Service) StopMatchmaking(ctx context.Context, in *gamelift.StopMatchmakingInput) (*gamelift.StopMatchmakingOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	v.Check(in.TicketId != "", "TicketId", "is required")
+	s.cfg.Formats.Check(&v, "TicketId", "MatchmakingIdStringModel", in.TicketId)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return &gamelift.StopMatchmakingOutput{}, s.stop(ctx, in.TicketId, nil)
+}
+
+// stop cancels a ticket; check, when set, vets the ticket first.
+func (s *Service) stop(ctx context.Context, id string, check func(*ticketRec) error) error {
+	var rec ticketRec
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		t := s.newTxn(ctx, w)
+		r, err := t.ticket(id)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return fault.New(fault.NotFound, "TicketId: no matchmaking ticket %s", id)
+		}
+		if check != nil {
+			if err := check(r); err != nil {
+				return err
+			}
+		}
+		c, _, err := s.config(ctx, w, r.ConfigName, "ConfigurationName")
+		if err != nil {
+			return err
+		}
+		switch r.Status {
+		case gamelift.TicketPlacing:
+			return fault.New(fault.Invalid, "TicketId: ticket %s is in PLACING status and cannot be canceled", id)
+		case gamelift.TicketRequiresAcceptance:
+			m, err := t.match(r.MatchID)
+			if err != nil {
+				return err
+			}
+			if err := t.failAcceptance(c, m, "Rejected", map[string]bool{r.ID: true}); err != nil {
+				return err
+			}
+		case gamelift.TicketQueued, gamelift.TicketSearching:
+			msg := "cancelled by request"
+			t.end(r, gamelift.TicketCancelled, ReasonCancelled, msg)
+			et, all := eventTickets([]*ticketRec{r}, false, nil, nil)
+			if err := t.event(c, Detail{Type: EventCancelled, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, Reason: ReasonCancelled, Message: msg}); err != nil {
+				return err
+			}
+		default:
+			return fault.New(fault.Invalid, "TicketId: ticket %s is %s and cannot be canceled", id, r.Status)
+		}
+		if r.Backfill {
+			s.notifyBackfill(t, r, "BACKFILL_CANCELLED")
+		}
+		rec = *r
+		return t.flush()
+	})
+	if err != nil {
+		return fmt.Errorf("stop matchmaking: %w", err)
+	}
+	if p := s.pool(rec.ConfigName); p != nil {
+		p.remove(rec.ID)
+	}
+	return nil
+}
+
+// AcceptMatch records players' answers to a proposed match.
+func (s *Service) AcceptMatch(ctx context.Context, in *gamelift.AcceptMatchInput) (*gamelift.AcceptMatchOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	v.Check(in.TicketId != "", "TicketId", "is required")
+	s.cfg.Formats.Check(&v, "TicketId", "MatchmakingIdStringModel", in.TicketId)
+	v.Check(len(in.PlayerIds) >= 1, "PlayerIds", "must name at least one player")
+	v.Check(in.AcceptanceType == gamelift.AcceptanceAccept || in.AcceptanceType == gamelift.AcceptanceReject, "AcceptanceType", "must be ACCEPT or REJECT")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return &gamelift.AcceptMatchOutput{}, s.accept(ctx, in.TicketId, in.PlayerIds, in.AcceptanceType == gamelift.AcceptanceAccept)
+}
+
+func (s *Service) accept(ctx context.Context, ticketID string, players []string, yes bool) error {
+	var done string
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		t := s.newTxn(ctx, w)
+		r, err := t.ticket(ticketID)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return fault.New(fault.NotFound, "TicketId: no matchmaking ticket %s", ticketID)
+		}
+		if r.Status != gamelift.TicketRequiresAcceptance {
+			return fault.New(fault.Invalid, "TicketId: ticket %s is %s, not REQUIRES_ACCEPTANCE", ticketID, r.Status)
+		}
+		for i, pid := range players {
+			if !slices.ContainsFunc(r.Players, func(p playerRec) bool { return p.ID == pid }) {
+				return fault.New(fault.Invalid, "PlayerIds[%d]: player %s is not in ticket %s", i, pid, ticketID)
+			}
+		}
+		c, _, err := s.config(ctx, w, r.ConfigName, "ConfigurationName")
+		if err != nil {
+			return err
+		}
+		m, err := t.match(r.MatchID)
+		if err != nil {
+			return err
+		}
+		if m.State != matchAcceptance {
+			return fault.New(fault.Invalid, "TicketId: the match of ticket %s no longer awaits acceptance", ticketID)
+		}
+		if m.Accepted == nil {
+			m.Accepted = map[string]bool{}
+		}
+		for _, pid := range players {
+			if r.Backfill {
+				continue // players already in the game need not accept
+			}
+			m.Accepted[pid] = yes
+		}
+		t.matchChanged(m)
+		tickets, err := t.matchTickets(m)
+		if err != nil {
+			return err
+		}
+		et, all := eventTickets(tickets, true, m.Accepted, nil)
+		if err := t.event(c, Detail{Type: EventAcceptMatch, Tickets: et, MatchID: m.ID, GameSessionInfo: GameSessionInfo{Players: all}}); err != nil {
+			return err
+		}
+		all2 := true
+		for _, pid := range m.NeedAccept {
+			if a, ok := m.Accepted[pid]; !ok || !a {
+				all2 = false
+			}
+		}
+		switch {
+		case !yes:
+			done = m.ID
+			if err := t.failAcceptance(c, m, "Rejected", nil); err != nil {
+				return err
+			}
+		case all2:
+			done = m.ID
+			et, all := eventTickets(tickets, true, m.Accepted, nil)
+			if err := t.event(c, Detail{Type: EventAcceptMatchCompleted, Tickets: et, MatchID: m.ID, GameSessionInfo: GameSessionInfo{Players: all}, Acceptance: "Accepted"}); err != nil {
+				return err
+			}
+			if err := t.finish(c, m, tickets); err != nil {
+				return err
+			}
+		}
+		return t.flush()
+	})
+	if err != nil {
+		return fmt.Errorf("accept match: %w", err)
+	}
+	if done != "" {
+		s.disarmAcceptance(done)
+	}
+	return nil
+}

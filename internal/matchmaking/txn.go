@@ -1,0 +1,312 @@
+package matchmaking
+
+import (
+	"context"
+	"time"
+
+	"github.com/musterhq/muster/flexmatch"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+)
+
+type playerRec struct {
+	ID         string                             `json:"id"`
+	Attributes map[string]gamelift.AttributeValue `json:"attributes,omitempty"`
+	Latency    map[string]int32                   `json:"latency,omitempty"`
+	Team       string                             `json:"team,omitempty"`
+	// Session is the player's session id once the match is placed.
+	Session string `json:"session,omitempty"`
+}
+
+type connRec struct {
+	GameSessionArn string `json:"gameSessionArn,omitempty"`
+	IPAddress      string `json:"ipAddress,omitempty"`
+	DNSName        string `json:"dnsName,omitempty"`
+	Port           int32  `json:"port,omitempty"`
+}
+
+type ticketRec struct {
+	ID         string      `json:"id"`
+	ConfigName string      `json:"config"`
+	ConfigArn  string      `json:"configArn"`
+	Status     string      `json:"status"`
+	Reason     string      `json:"reason,omitempty"`
+	Message    string      `json:"message,omitempty"`
+	Start      time.Time   `json:"start"`
+	End        time.Time   `json:"end,omitzero"`
+	Players    []playerRec `json:"players"`
+	MatchID    string      `json:"matchId,omitempty"`
+	Backfill   bool        `json:"backfill,omitempty"`
+	Conn       *connRec    `json:"conn,omitempty"`
+	PartyID    string      `json:"partyId,omitempty"`
+}
+
+func terminal(status string) bool {
+	switch status {
+	case gamelift.TicketCompleted, gamelift.TicketFailed, gamelift.TicketCancelled, gamelift.TicketTimedOut:
+		return true
+	}
+	return false
+}
+
+func (t *ticketRec) wire(wait *int32) gamelift.MatchmakingTicket {
+	m := gamelift.MatchmakingTicket{TicketId: t.ID, ConfigurationName: t.ConfigName, ConfigurationArn: t.ConfigArn, Status: t.Status,
+		StatusReason: t.Reason, StatusMessage: t.Message, StartTime: gamelift.At(t.Start)}
+	if !t.End.IsZero() {
+		m.EndTime = gamelift.At(t.End)
+	}
+	for _, p := range t.Players {
+		m.Players = append(m.Players, gamelift.Player{PlayerId: p.ID, PlayerAttributes: p.Attributes, Team: p.Team, LatencyInMs: p.Latency})
+	}
+	if t.Conn != nil {
+		ci := &gamelift.GameSessionConnectionInfo{GameSessionArn: t.Conn.GameSessionArn, IpAddress: t.Conn.IPAddress, DnsName: t.Conn.DNSName}
+		if t.Conn.Port > 0 {
+			port := t.Conn.Port
+			ci.Port = &port
+		}
+		for _, p := range t.Players {
+			if p.Session != "" {
+				ci.MatchedPlayerSessions = append(ci.MatchedPlayerSessions, gamelift.MatchedPlayerSession{PlayerId: p.ID, PlayerSessionId: p.Session})
+			}
+		}
+		m.GameSessionConnectionInfo = ci
+	}
+	if !terminal(t.Status) {
+		m.EstimatedWaitTime = wait
+	}
+	return m
+}
+
+// engineTicket is the ticket as the engine takes it.
+func (t *ticketRec) engineTicket() flexmatch.Ticket {
+	ft := flexmatch.Ticket{ID: t.ID, StartTime: t.Start, Players: make([]flexmatch.Player, len(t.Players))}
+	for i, p := range t.Players {
+		fp := flexmatch.Player{ID: p.ID, Team: p.Team}
+		if len(p.Attributes) > 0 {
+			fp.Attributes = make(map[string]flexmatch.AttributeValue, len(p.Attributes))
+			for k, v := range p.Attributes {
+				fp.Attributes[k] = flexmatch.AttributeValue{S: v.S, N: v.N, SL: v.SL, SDM: v.SDM}
+			}
+		}
+		if len(p.Latency) > 0 {
+			fp.LatencyMs = make(map[string]int, len(p.Latency))
+			for k, v := range p.Latency {
+				fp.LatencyMs[k] = int(v)
+			}
+		}
+		ft.Players[i] = fp
+	}
+	return ft
+}
+
+// Match states.
+const (
+	matchAcceptance = "acceptance"
+	matchPlacing    = "placing"
+	matchReserving  = "reserving"
+	matchDone       = "done"
+	matchFailed     = "failed"
+)
+
+type matchRec struct {
+	ID         string                    `json:"id"`
+	ConfigName string                    `json:"config"`
+	TicketIDs  []string                  `json:"ticketIds"`
+	Teams      []flexmatch.MatchTeam     `json:"teams"`
+	Locations  []flexmatch.MatchLocation `json:"locations,omitempty"`
+	Created    time.Time                 `json:"created"`
+	State      string                    `json:"state"`
+	Deadline   time.Time                 `json:"deadline,omitzero"`
+	// NeedAccept lists the players who must accept; Accepted their answers.
+	NeedAccept []string        `json:"needAccept,omitempty"`
+	Accepted   map[string]bool `json:"accepted,omitempty"`
+	// Backfill is the backfill ticket's id, GameSessionArn its session.
+	Backfill       string `json:"backfill,omitempty"`
+	GameSessionArn string `json:"gameSessionArn,omitempty"`
+}
+
+func (m *matchRec) keys() store.Keys {
+	var k store.Keys
+	switch m.State {
+	case matchAcceptance:
+		k[0] = m.ConfigName
+	case matchPlacing, matchReserving:
+		k[1] = m.ConfigName
+	}
+	return k
+}
+
+// txn is one store transaction of the service: it caches the tickets it
+// reads and writes each changed one once, with its keys, expiry and the
+// active-player index.
+type txn struct {
+	s       *Service
+	ctx     context.Context
+	w       store.Writer
+	now     time.Time
+	tickets map[string]*txTicket
+	order   []*txTicket
+	matches map[string]*txMatch
+	// readd lists tickets to return to their pools after commit.
+	readd []*ticketRec
+	// samples are wait times of matched tickets, per configuration.
+	samples map[string][]time.Duration
+	timers  []*matchRec
+}
+
+type txTicket struct {
+	rec     ticketRec
+	version int64
+	active  bool // non-terminal as read
+	dirty   bool
+	missing bool
+}
+
+type txMatch struct {
+	rec     matchRec
+	version int64
+	dirty   bool
+}
+
+func (s *Service) newTxn(ctx context.Context, w store.Writer) *txn {
+	t := &txn{s: s, ctx: ctx, w: w, now: s.now(), tickets: map[string]*txTicket{}, matches: map[string]*txMatch{}, samples: map[string][]time.Duration{}}
+	w.AfterCommit(t.committed)
+	return t
+}
+
+// ticket reads a ticket (nil, nil when it does not exist).
+func (t *txn) ticket(id string) (*ticketRec, error) {
+	if e, ok := t.tickets[id]; ok {
+		if e.missing {
+			return nil, nil
+		}
+		return &e.rec, nil
+	}
+	rec, version, err := store.GetJSON[ticketRec](t.ctx, t.w, KindTicket, id)
+	if isNotFound(err) {
+		t.tickets[id] = &txTicket{missing: true}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := &txTicket{rec: rec, version: version, active: !terminal(rec.Status)}
+	t.tickets[id] = e
+	return &e.rec, nil
+}
+
+// created registers a new ticket.
+func (t *txn) created(rec ticketRec) *ticketRec {
+	e := &txTicket{rec: rec, dirty: true}
+	t.tickets[rec.ID] = e
+	t.order = append(t.order, e)
+	return &e.rec
+}
+
+// changed marks a ticket for writing.
+func (t *txn) changed(rec *ticketRec) {
+	e := t.tickets[rec.ID]
+	if !e.dirty {
+		e.dirty = true
+		t.order = append(t.order, e)
+	}
+}
+
+// end makes a ticket terminal.
+func (t *txn) end(rec *ticketRec, status, reason, message string) {
+	rec.Status, rec.Reason, rec.Message, rec.End = status, reason, message, t.now
+	t.changed(rec)
+}
+
+func (t *txn) match(id string) (*matchRec, error) {
+	if m, ok := t.matches[id]; ok {
+		return &m.rec, nil
+	}
+	rec, version, err := store.GetJSON[matchRec](t.ctx, t.w, KindMatch, id)
+	if err != nil {
+		return nil, err
+	}
+	m := &txMatch{rec: rec, version: version}
+	t.matches[id] = m
+	return &m.rec, nil
+}
+
+func (t *txn) putMatch(m matchRec) *matchRec {
+	e, ok := t.matches[m.ID]
+	if !ok {
+		e = &txMatch{}
+		t.matches[m.ID] = e
+	}
+	e.rec, e.dirty = m, true
+	return &e.rec
+}
+
+func (t *txn) matchChanged(m *matchRec) { t.matches[m.ID].dirty = true }
+
+// flush writes every changed ticket and match.
+func (t *txn) flush() error {
+	for _, e := range t.order {
+		r := &e.rec
+		var keys store.Keys
+		var exp time.Time
+		if terminal(r.Status) {
+			exp = r.End.Add(t.s.cfg.TicketRetention)
+		} else {
+			keys[0] = r.ConfigName
+			if r.Backfill && r.Conn != nil {
+				keys[2] = r.Conn.GameSessionArn
+			}
+		}
+		keys[1] = r.MatchID
+		v, err := t.w.Put(t.ctx, store.Record{Kind: KindTicket, ID: r.ID, Doc: store.MustJSON(r), Keys: keys, Version: e.version, ExpiresAt: exp})
+		if err != nil {
+			return err
+		}
+		e.version = v
+		if e.active && terminal(r.Status) && !r.Backfill {
+			for _, p := range r.Players {
+				if err := t.w.Delete(t.ctx, KindActive, activeID(r.ConfigName, p.ID), 0); err != nil && !isNotFound(err) {
+					return err
+				}
+			}
+		}
+		e.active = !terminal(r.Status)
+		e.dirty = false
+	}
+	t.order = t.order[:0]
+	for _, m := range t.matches {
+		if !m.dirty {
+			continue
+		}
+		var exp time.Time
+		if m.rec.State == matchDone || m.rec.State == matchFailed {
+			exp = t.now.Add(t.s.cfg.TicketRetention)
+		}
+		v, err := t.w.Put(t.ctx, store.Record{Kind: KindMatch, ID: m.rec.ID, Doc: store.MustJSON(m.rec), Keys: m.rec.keys(), Version: m.version, ExpiresAt: exp})
+		if err != nil {
+			return err
+		}
+		m.version, m.dirty = v, false
+	}
+	return nil
+}
+
+// committed runs the after-commit work: pools take returned tickets,
+// acceptance timers start, wait samples are recorded.
+func (t *txn) committed() {
+	for _, r := range t.readd {
+		if p := t.s.pool(r.ConfigName); p != nil {
+			p.add(*r, false)
+		}
+	}
+	for cfg, ws := range t.samples {
+		if p := t.s.pool(cfg); p != nil {
+			p.waits.add(t.now, ws)
+		}
+	}
+	for _, m := range t.timers {
+		t.s.armAcceptance(m.ID, m.Deadline)
+	}
+}
+
+func activeID(config, player string) string { return config + "/" + player }

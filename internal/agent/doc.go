@@ -20,7 +20,11 @@
 //     launch is stopped; one TERMINATING for 5 minutes is stopped; one
 //     TERMINATED but still alive after StopGrace is killed. "Stopped" means
 //     SIGTERM to its process group, SIGKILL after StopGrace. Surplus processes
-//     (the runtime configuration shrank) are stopped, those not ACTIVE first.
+//     (the runtime configuration shrank) are stopped, those not ACTIVE first,
+//     then the newest; when the heartbeat answer gives a process's
+//     "gameSessionId" (optional, beyond the contract) that process is left to
+//     end with its game session instead. An exit is reported by a heartbeat
+//     within a second rather than at the next interval.
 //   - On ctx cancellation (SIGTERM) the Supervisor drains: one heartbeat with
 //     "draining": true, after which the control plane pushes TerminateProcess
 //     to each ACTIVE process; processes not yet ACTIVE (or all, if the control
@@ -34,7 +38,10 @@
 //     GAMELIFT_SDK_HOST_ID (the compute name) and GAMELIFT_SDK_FLEET_ID, so
 //     that server.InitSDKFromEnvironment() connects. Its stdout and stderr go to
 //     <log-dir>/<processId>.log, rotated at a size cap with a number of old
-//     files kept.
+//     files kept; the logs of all but the last KeepExited exited processes
+//     are deleted. Variables such as SSL_CERT_FILE (to trust a self-signed
+//     wss:// SDK endpoint) pass through from the agent's environment.
+//     GAMELIFT_REGION is not set: with an auth token the SDK ignores it.
 //
 // Parameters are split into arguments by SplitParameters (quotes and
 // backslashes, no shell). All time goes through clock.Clock; Config.OnEvent

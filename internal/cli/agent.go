@@ -70,7 +70,11 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 		}
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(env.Stderr, "muster agent: %s required\n", strings.Join(missing, " and ")+map[bool]string{true: " is", false: " are"}[len(missing) == 1])
+		verb := "are"
+		if len(missing) == 1 {
+			verb = "is"
+		}
+		fmt.Fprintf(env.Stderr, "muster agent: %s %s required\n", strings.Join(missing, " and "), verb)
 		return ExitUsage
 	}
 	log, err := (&commonFlags{logFormat: logFormat, logLevel: logLevel}).logger(env.Stderr)
@@ -170,8 +174,12 @@ func outboundIP(ctx context.Context, endpoint string) (string, error) {
 		return "", err
 	}
 	port := u.Port()
-	if port == "" {
-		port = map[bool]string{true: "443", false: "80"}[u.Scheme == "https"]
+	switch {
+	case port != "":
+	case u.Scheme == "https":
+		port = "443"
+	default:
+		port = "80"
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", net.JoinHostPort(u.Hostname(), port)) // sends nothing

@@ -99,9 +99,18 @@ func GetProcess(ctx context.Context, r store.Reader, id string) (Process, int64,
 	return p, v, err
 }
 
+// Retention is how long ended processes, game sessions and player sessions
+// stay readable (GameLift keeps sessions 30 days).
+const Retention = 30 * 24 * time.Hour
+
 // PutProcess writes a process (version as read; 0 creates) with its keys.
+// An ended process is kept for Retention, so its id cannot be reused.
 func PutProcess(ctx context.Context, w store.Writer, p Process, version int64) (int64, error) {
-	return w.Put(ctx, store.Record{Kind: KindProcess, ID: p.ID, Doc: store.MustJSON(p), Keys: processKeys(p), Version: version})
+	r := store.Record{Kind: KindProcess, ID: p.ID, Doc: store.MustJSON(p), Keys: processKeys(p), Version: version}
+	if p.Status == ProcessTerminated {
+		r.ExpiresAt = p.EndedAt.Add(Retention)
+	}
+	return w.Put(ctx, r)
 }
 
 // ClaimIdleProcess picks an idle process of the fleet location inside w's

@@ -85,8 +85,14 @@ func gameSessionKeys(g GameSession) store.Keys {
 	return store.Keys{g.FleetID + "/" + g.Location, g.Status, k3}
 }
 
+// putGameSession writes a game session; an ended one is kept for
+// fleet.Retention (its idempotency token stays taken as long).
 func putGameSession(ctx context.Context, w store.Writer, g GameSession, version int64) error {
-	_, err := w.Put(ctx, store.Record{Kind: KindGameSession, ID: g.ID, Doc: store.MustJSON(g), Keys: gameSessionKeys(g), Version: version})
+	r := store.Record{Kind: KindGameSession, ID: g.ID, Doc: store.MustJSON(g), Keys: gameSessionKeys(g), Version: version}
+	if !g.TerminatedAt.IsZero() {
+		r.ExpiresAt = g.TerminatedAt.Add(fleet.Retention)
+	}
+	_, err := w.Put(ctx, r)
 	return err
 }
 

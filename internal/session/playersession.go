@@ -8,24 +8,28 @@ import (
 
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/store"
 )
 
 // PlayerSession is a player session as stored.
 type PlayerSession struct {
-	ID            string    `json:"id"`
-	PlayerID      string    `json:"playerId"`
-	GameSessionID string    `json:"gameSessionId"`
-	FleetID       string    `json:"fleetId"`
-	FleetARN      string    `json:"fleetArn"`
-	Status        string    `json:"status"`
-	IPAddress     string    `json:"ipAddress,omitempty"`
-	DNSName       string    `json:"dnsName,omitempty"`
-	Port          int32     `json:"port,omitempty"`
-	PlayerData    string    `json:"playerData,omitempty"`
-	CreatedAt     time.Time `json:"createdAt"`
-	TerminatedAt  time.Time `json:"terminatedAt,omitzero"`
+	ID            string `json:"id"`
+	PlayerID      string `json:"playerId"`
+	GameSessionID string `json:"gameSessionId"`
+	FleetID       string `json:"fleetId"`
+	FleetARN      string `json:"fleetArn"`
+	Status        string `json:"status"`
+	IPAddress     string `json:"ipAddress,omitempty"`
+	DNSName       string `json:"dnsName,omitempty"`
+	Port          int32  `json:"port,omitempty"`
+	PlayerData    string `json:"playerData,omitempty"`
+	// ProcessID hosts the game session, so the server's calls are checked
+	// without reading the game session.
+	ProcessID    string    `json:"processId,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	TerminatedAt time.Time `json:"terminatedAt,omitzero"`
 }
 
 func (s *Service) effectivePlayer(p PlayerSession) PlayerSession {
@@ -41,8 +45,14 @@ func playerKeys(p PlayerSession) store.Keys {
 	return store.Keys{p.GameSessionID + "|" + p.Status, p.PlayerID, p.Status}
 }
 
+// putPlayerSession writes a player session; an ended one is kept for
+// fleet.Retention.
 func putPlayerSession(ctx context.Context, w store.Writer, p PlayerSession, version int64) error {
-	_, err := w.Put(ctx, store.Record{Kind: KindPlayerSession, ID: p.ID, Doc: store.MustJSON(p), Keys: playerKeys(p), Version: version})
+	r := store.Record{Kind: KindPlayerSession, ID: p.ID, Doc: store.MustJSON(p), Keys: playerKeys(p), Version: version}
+	if !p.TerminatedAt.IsZero() {
+		r.ExpiresAt = p.TerminatedAt.Add(fleet.Retention)
+	}
+	_, err := w.Put(ctx, r)
 	return err
 }
 
@@ -124,7 +134,8 @@ func (s *Service) reserve(ctx context.Context, w store.Writer, g GameSession, pl
 	now := s.now()
 	for _, dp := range players {
 		p := PlayerSession{ID: newPlayerSessionID(), PlayerID: dp.PlayerID, GameSessionID: g.ID, FleetID: g.FleetID, FleetARN: g.FleetARN,
-			Status: gamelift.PlayerSessionReserved, IPAddress: g.IPAddress, DNSName: g.DNSName, Port: g.Port, PlayerData: dp.PlayerData, CreatedAt: now}
+			Status: gamelift.PlayerSessionReserved, IPAddress: g.IPAddress, DNSName: g.DNSName, Port: g.Port, PlayerData: dp.PlayerData,
+			ProcessID: g.ProcessID, CreatedAt: now}
 		if err := putPlayerSession(ctx, w, p, 0); err != nil {
 			return nil, err
 		}
@@ -225,25 +236,17 @@ func (s *Service) processSession(ctx context.Context, r store.Reader, processID,
 
 // AcceptPlayerSession is the server's AcceptPlayerSession: a RESERVED
 // player session of this process's game session becomes ACTIVE. It is
-// refused for an unknown id, another game session, or a player session that
-// is not RESERVED any more (accepted before, timed out, completed).
+// refused for an unknown id, another game session or process, or a player
+// session that is not RESERVED any more (accepted before, timed out,
+// completed). A RESERVED player session always belongs to a live game
+// session (ending a game session completes its player sessions), so the
+// hot path reads only the player session.
 func (s *Service) AcceptPlayerSession(ctx context.Context, processID, gameSessionID, playerSessionID string) error {
 	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		g, _, err := s.processSession(ctx, w, processID, gameSessionID)
+		p, version, err := s.ownPlayerSession(ctx, w, processID, gameSessionID, playerSessionID)
 		if err != nil {
 			return err
 		}
-		if g.Status != gamelift.GameSessionActive {
-			return fault.New(fault.InvalidGameSessionStatus, "game session %s is %s", g.ID, g.Status)
-		}
-		p, version, err := store.GetJSON[PlayerSession](ctx, w, KindPlayerSession, playerSessionID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && p.GameSessionID != gameSessionID) {
-			return fault.New(fault.NotFound, "player session %s is not a player session of game session %s", playerSessionID, gameSessionID)
-		}
-		if err != nil {
-			return err
-		}
-		p = s.effectivePlayer(p)
 		if p.Status != gamelift.PlayerSessionReserved {
 			return fault.New(fault.InvalidGameSessionStatus, "player session %s is %s, not RESERVED", playerSessionID, p.Status)
 		}
@@ -252,21 +255,32 @@ func (s *Service) AcceptPlayerSession(ctx context.Context, processID, gameSessio
 	})
 }
 
+// ownPlayerSession reads a player session (as of now) that must belong to
+// gameSessionID, hosted by processID.
+func (s *Service) ownPlayerSession(ctx context.Context, r store.Reader, processID, gameSessionID, playerSessionID string) (PlayerSession, int64, error) {
+	p, version, err := store.GetJSON[PlayerSession](ctx, r, KindPlayerSession, playerSessionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && p.GameSessionID != gameSessionID) {
+		return p, 0, fault.New(fault.NotFound, "player session %s is not a player session of game session %s", playerSessionID, gameSessionID)
+	}
+	if err != nil {
+		return p, 0, err
+	}
+	if p.ProcessID != processID {
+		if _, _, err := s.processSession(ctx, r, processID, gameSessionID); err != nil {
+			return p, 0, err
+		}
+	}
+	return s.effectivePlayer(p), version, nil
+}
+
 // RemovePlayerSession is the server's RemovePlayerSession: a RESERVED or
 // ACTIVE player session becomes COMPLETED and frees its slot.
 func (s *Service) RemovePlayerSession(ctx context.Context, processID, gameSessionID, playerSessionID string) error {
 	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		if _, _, err := s.processSession(ctx, w, processID, gameSessionID); err != nil {
-			return err
-		}
-		p, version, err := store.GetJSON[PlayerSession](ctx, w, KindPlayerSession, playerSessionID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && p.GameSessionID != gameSessionID) {
-			return fault.New(fault.NotFound, "player session %s is not a player session of game session %s", playerSessionID, gameSessionID)
-		}
+		p, version, err := s.ownPlayerSession(ctx, w, processID, gameSessionID, playerSessionID)
 		if err != nil {
 			return err
 		}
-		p = s.effectivePlayer(p)
 		if p.Status != gamelift.PlayerSessionReserved && p.Status != gamelift.PlayerSessionActive {
 			return fault.New(fault.InvalidGameSessionStatus, "player session %s is %s", playerSessionID, p.Status)
 		}

@@ -75,6 +75,7 @@ type env struct {
 	location string
 	compute  string
 	token    string
+	pid      int // of the muster binary, when the control plane runs as one
 }
 
 func newEnv(t testing.TB) *env {

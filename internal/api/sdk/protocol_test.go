@@ -359,3 +359,31 @@ func TestProcessesReconnectAndCarryOnAfterTheControlPlaneRestarts(t *testing.T) 
 		t.Fatalf("status %s after the restart", st)
 	}
 }
+
+func TestADrainingComputeTellsItsProcessesToEndAndTakesNoNewSessions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	g := e.startReady("")
+	path := "/v1/admin/fleets/" + e.fleetID + "/computes/" + e.compute + "/heartbeat"
+	var reply fleet.AgentHeartbeatReply
+	if code := e.admin(path, fleet.AgentHeartbeat{Draining: true, Processes: []fleet.AgentProcess{{ProcessID: g.id}}}, &reply); code != 200 {
+		t.Fatalf("heartbeat: %d", code)
+	}
+	if reply.ComputeStatus != "TERMINATING" {
+		t.Fatalf("compute status %s, want TERMINATING", reply.ComputeStatus)
+	}
+	if term := g.wait("event", "terminate"); term["err"] != "" {
+		t.Fatalf("OnProcessTerminate: %v", term)
+	}
+	_, err := e.gl.CreateGameSession(ctx, &gl.CreateGameSessionInput{FleetId: aws.String(e.fleetID), Location: aws.String(e.location), MaximumPlayerSessionCount: aws.Int32(2)})
+	var full *types.FleetCapacityExceededException
+	if !errors.As(err, &full) {
+		t.Fatalf("CreateGameSession on a draining compute: %v", err)
+	}
+	if r := g.call("end", nil); r["err"] != "" {
+		t.Fatal(r["err"])
+	}
+	if code := e.admin(path, fleet.AgentHeartbeat{Draining: true, Processes: []fleet.AgentProcess{{ProcessID: g.id}}}, &reply); code != 200 || reply.Processes[0].Status != "TERMINATED" {
+		t.Fatalf("heartbeat after ProcessEnding: %d %+v", code, reply)
+	}
+}

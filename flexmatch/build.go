@@ -543,7 +543,7 @@ func partyMap(t *wticket, ai int, key string, agg aggKind) (float64, bool) {
 func (e *Engine) emit(now int64) Match {
 	c := &e.c
 	rs := e.rs
-	m := Match{Step: c.level, Teams: make([]MatchTeam, len(rs.slots))}
+	m := Match{Step: c.level, Teams: e.out.teams(len(rs.slots))}
 	players, tickets := 0, 0
 	for _, t := range c.members {
 		players += len(t.players)
@@ -551,7 +551,7 @@ func (e *Engine) emit(now int64) Match {
 			tickets++
 		}
 	}
-	ids := make([]string, 0, players+tickets)
+	ids := e.out.ids(players + tickets)[:0]
 	for i, s := range rs.slots {
 		m.Teams[i].Name = s.name
 		from := len(ids)
@@ -602,7 +602,7 @@ func (e *Engine) locations() []MatchLocation {
 	if len(e.latRules) > 0 {
 		allowed = c.locs
 	}
-	var out []MatchLocation
+	out := e.out.locs(len(e.locNames))[:0]
 	for li := range e.locNames {
 		if !allowed.has(li) {
 			continue

@@ -123,6 +123,7 @@ type Engine struct {
 	windowRule []bool // per rule: it is one of the window rules
 	keyBuf     []keyCount
 	tab        table
+	out        outSlab
 	locCount   []int32
 	centries   []entry // the candidates' index entries, parallel to cands
 	large      largeState

@@ -82,3 +82,51 @@ func (s *slab) lats(n int) [][]locMs {
 	s.h = s.h[n:]
 	return out
 }
+
+// outSlab hands out the slices of returned matches from shared blocks so
+// that forming a match allocates amortised nothing. Each slice is capped, so
+// callers may append to it without touching a neighbour; a block stays alive
+// while any match cut from it does.
+type outSlab struct {
+	t []MatchTeam
+	s []string
+	l []MatchLocation
+}
+
+const outBlock = 1024
+
+func (o *outSlab) teams(n int) []MatchTeam {
+	if n > outBlock/8 {
+		return make([]MatchTeam, n)
+	}
+	if len(o.t) < n {
+		o.t = make([]MatchTeam, outBlock)
+	}
+	out := o.t[:n:n]
+	o.t = o.t[n:]
+	return out
+}
+
+func (o *outSlab) ids(n int) []string {
+	if n > outBlock/4 {
+		return make([]string, n)
+	}
+	if len(o.s) < n {
+		o.s = make([]string, outBlock*4)
+	}
+	out := o.s[:n:n]
+	o.s = o.s[n:]
+	return out
+}
+
+func (o *outSlab) locs(n int) []MatchLocation {
+	if n > outBlock/8 {
+		return make([]MatchLocation, n)
+	}
+	if len(o.l) < n {
+		o.l = make([]MatchLocation, outBlock)
+	}
+	out := o.l[:n:n]
+	o.l = o.l[n:]
+	return out
+}

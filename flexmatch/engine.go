@@ -23,6 +23,7 @@ type TicketError struct {
 	Reason string
 }
 
+// Error formats the error as "flexmatch: PATH: reason".
 func (e *TicketError) Error() string { return "flexmatch: " + e.Path + ": " + e.Reason }
 
 // Options tune an Engine. The zero value selects the defaults.

@@ -23,6 +23,7 @@ const (
 
 var attrTypeNames = []string{"string", "number", "string_list", "string_number_map"}
 
+// String returns the type as written in rule sets ("string_list").
 func (t AttrType) String() string { return attrTypeNames[t] }
 
 type attrVal struct {

@@ -55,7 +55,7 @@ func ExampleEngine() {
 	}
 	fmt.Println(len(e.Cycle(start.Add(time.Second))), "matches at 1 s")
 	x, _ := e.Explain("bob", start.Add(time.Second))
-	fmt.Println(x.Rejections[0].Detail)
+	fmt.Println(x.Candidates[0].Rejections[0].Detail)
 	for _, m := range e.Cycle(start.Add(15 * time.Second)) {
 		fmt.Println(m.TicketIDs, "at step", m.Step)
 	}

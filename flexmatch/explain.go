@@ -20,18 +20,27 @@ type Explanation struct {
 	NextStep time.Duration `json:"nextStep"`
 	// Never is set when the ticket can never be matched, with the reason.
 	Never string `json:"never,omitempty"`
-	// Matchable is true when a match around the ticket can be formed now: the
+	// Matchable is true when a match with the ticket can be formed now: the
 	// next cycle will form it.
 	Matchable bool `json:"matchable"`
-	// Closest is the largest potential match built around the ticket.
-	Closest []string `json:"closest,omitempty"`
-	// Shortfall says why Closest is not a match ("team red: 3 of 4 players").
-	Shortfall string `json:"shortfall,omitempty"`
-	// Rejections lists candidates that would have extended Closest, with the
-	// rule each one broke, closest candidates first.
-	Rejections []Rejection `json:"rejections,omitempty"`
-	// RuleCounts counts rejections per rule name.
+	// Candidates are the potential matches with the ticket that came
+	// closest, largest first: one built around the ticket and, when they
+	// differ, ones built around its nearest neighbours.
+	Candidates []Candidate `json:"candidates,omitempty"`
+	// RuleCounts counts rejections per rule name over all candidates.
 	RuleCounts map[string]int `json:"ruleCounts,omitempty"`
+}
+
+// Candidate is one potential match and why it is not a match.
+type Candidate struct {
+	TicketIDs []string `json:"ticketIds"`
+	// Shortfall says why the candidate is not a match ("team red has 3 of
+	// 4 players").
+	Shortfall string `json:"shortfall,omitempty"`
+	// Rejections lists tickets that would have extended the candidate, with
+	// the rule each one broke, nearest first.
+	Rejections []Rejection `json:"rejections,omitempty"`
+	players    int
 }
 
 // Rejection is one candidate ticket refused by a rule.
@@ -58,16 +67,18 @@ func (x Explanation) String() string {
 	case x.Never != "":
 		fmt.Fprintf(&b, "  never matches: %s\n", x.Never)
 		return b.String()
-	case x.Matchable:
-		fmt.Fprintf(&b, "  a match is possible now with %s; the next cycle forms it\n", strings.Join(x.Closest, ", "))
+	case x.Matchable && len(x.Candidates) > 0:
+		fmt.Fprintf(&b, "  a match is possible now with %s; the next cycle forms it\n", strings.Join(x.Candidates[0].TicketIDs, ", "))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "  closest candidate: %s\n", strings.Join(x.Closest, ", "))
-	if x.Shortfall != "" {
-		fmt.Fprintf(&b, "  short of a match: %s\n", x.Shortfall)
-	}
-	for _, r := range x.Rejections {
-		fmt.Fprintf(&b, "  + %s rejected: %s\n", r.TicketID, r.Detail)
+	for i, c := range x.Candidates {
+		fmt.Fprintf(&b, "  candidate %d: %s\n", i+1, strings.Join(c.TicketIDs, ", "))
+		if c.Shortfall != "" {
+			fmt.Fprintf(&b, "    short of a match: %s\n", c.Shortfall)
+		}
+		for _, r := range c.Rejections {
+			fmt.Fprintf(&b, "    + %s rejected: %s\n", r.TicketID, r.Detail)
+		}
 	}
 	return b.String()
 }
@@ -94,53 +105,97 @@ func (e *Engine) Explain(id string, now time.Time) (Explanation, error) {
 	}
 	e.chk.explain = true
 	defer func() { e.chk.explain = false }()
-	c := &e.c
-	c.reset(len(e.rs.slots))
 	x.RuleCounts = map[string]int{}
-	if !e.place(t, n) {
-		x.Closest = []string{t.id}
-		x.Rejections = []Rejection{{TicketID: t.id, Rule: e.ruleName(e.chk.fail.rule), Detail: e.detail(n)}}
-		x.RuleCounts[e.ruleName(e.chk.fail.rule)]++
+	first, ok := e.explainBuild(t, nil, n, x.RuleCounts)
+	if ok {
+		x.Matchable, x.Candidates = true, []Candidate{first}
 		return x, nil
 	}
+	x.Candidates = append(x.Candidates, first)
+	// Also build around the nearest neighbours, with the ticket second.
 	e.gather(t, t.key, n)
-	cands := slices.Clone(e.cands)
-	for _, ct := range cands {
+	neighbours := slices.Clone(e.cands[:min(len(e.cands), explainNeighbours)])
+	setKey := func(ids []string) string {
+		s := slices.Clone(ids)
+		slices.Sort(s)
+		return strings.Join(s, ",")
+	}
+	seen := map[string]bool{setKey(first.TicketIDs): true}
+	for _, nb := range neighbours {
+		cd, ok := e.explainBuild(nb, t, n, x.RuleCounts)
+		if ok {
+			x.Matchable, x.Candidates = true, []Candidate{cd}
+			return x, nil
+		}
+		if key := setKey(cd.TicketIDs); !seen[key] && slices.Contains(cd.TicketIDs, t.id) {
+			seen[key] = true
+			x.Candidates = append(x.Candidates, cd)
+		}
+	}
+	slices.SortStableFunc(x.Candidates, func(a, b Candidate) int { return b.players - a.players })
+	return x, nil
+}
+
+// explainNeighbours is how many neighbours Explain also builds around.
+const explainNeighbours = 2
+
+// explainBuild builds a potential match around anchor, with second (when
+// set) placed right after it, recording why tickets were refused. It
+// reports whether the candidate is a match now.
+func (e *Engine) explainBuild(anchor, second *wticket, n int64, counts map[string]int) (Candidate, bool) {
+	c := &e.c
+	c.reset(len(e.rs.slots))
+	var cd Candidate
+	reject := func(t *wticket) {
+		name := e.ruleName(e.chk.fail.rule)
+		counts[name]++
+		if len(cd.Rejections) < maxRejections {
+			c.members = append(c.members, t)
+			e.setLevel(n)
+			d := e.detail(n)
+			c.members = c.members[:len(c.members)-1]
+			e.setLevel(n)
+			cd.Rejections = append(cd.Rejections, Rejection{TicketID: t.id, Rule: name, Detail: d})
+		}
+	}
+	done := func() Candidate {
+		for _, m := range c.members {
+			cd.TicketIDs = append(cd.TicketIDs, m.id)
+			cd.players += len(m.players)
+		}
+		return cd
+	}
+	if !e.place(anchor, n) {
+		reject(anchor)
+		return done(), false
+	}
+	if second != nil && !e.place(second, n) {
+		reject(second)
+		return done(), false
+	}
+	e.gather(anchor, anchor.key, n)
+	for _, ct := range slices.Clone(e.cands) {
 		if e.full() {
 			break
 		}
-		if !e.place(ct, n) {
-			name := e.ruleName(e.chk.fail.rule)
-			x.RuleCounts[name]++
-			if len(x.Rejections) < maxRejections {
-				c.members = append(c.members, ct)
-				e.setLevel(n)
-				d := e.detail(n)
-				c.members = c.members[:len(c.members)-1]
-				e.setLevel(n)
-				x.Rejections = append(x.Rejections, Rejection{TicketID: ct.id, Rule: name, Detail: d})
-			}
+		if ct != second && !e.place(ct, n) {
+			reject(ct)
 		}
 	}
-	for _, m := range c.members {
-		x.Closest = append(x.Closest, m.id)
+	cd.Shortfall = e.shortfall(n)
+	if cd.Shortfall != "" && e.reassignExplained(n) {
+		return done(), true
 	}
-	x.Shortfall = e.shortfall(n)
-	if x.Shortfall != "" && e.reassignExplained(n) {
-		x.Matchable = true
-		return x, nil
+	if cd.Shortfall != "" && e.chk.fail.text != "" && e.chk.fail.rule >= 0 {
+		cd.Shortfall += "; no team split passes: " + e.detail(n)
 	}
-	if x.Shortfall != "" && e.chk.fail.text != "" && e.chk.fail.rule >= 0 {
-		x.Shortfall += "; no team split passes: " + e.detail(n)
-	}
-	if x.Shortfall == "" {
+	if cd.Shortfall == "" {
 		if e.chk.check(c, true) {
-			x.Matchable = true
-			return x, nil
+			return done(), true
 		}
-		x.Shortfall = e.detail(n)
+		cd.Shortfall = e.detail(n)
 	}
-	return x, nil
+	return done(), false
 }
 
 func (e *Engine) ruleName(ri int) string {

@@ -86,7 +86,10 @@ func drawRules(t *rapid.T, fixedSizes bool) gRules {
 	if rapid.Bool().Draw(t, "hasFloor") {
 		g.floor = float64(rapid.IntRange(0, 20).Draw(t, "floor"))
 	}
-	g.equal = nt == 2 && rapid.Bool().Draw(t, "equal")
+	// Equal sizes only where the size ranges overlap; otherwise Parse rightly
+	// rejects the rule set as impossible.
+	g.equal = nt == 2 && max(g.teams[0].min, g.teams[1].min) <= min(g.teams[0].max, g.teams[1].max) &&
+		rapid.Bool().Draw(t, "equal")
 	if rapid.Bool().Draw(t, "hasMedics") {
 		g.medics = rapid.IntRange(0, 2).Draw(t, "medics")
 	}

@@ -598,3 +598,41 @@ func allSlots(sel *expr) bool {
 	}
 	return len(seen) == sel.nslots
 }
+
+// countOf matches count(teams[X].players) for one team definition and
+// returns its index.
+func (rs *RuleSet) countOf(x *expr) (int, bool) {
+	if x == nil || x.kind != exFunc || x.fn != fnCount || x.arg == nil {
+		return 0, false
+	}
+	sel := x.arg
+	if sel.kind != exSel || sel.what != selPlayers || sel.multi || len(sel.teams) != 1 {
+		return 0, false
+	}
+	return rs.slots[sel.teams[0]].def, true
+}
+
+// checkEqualCounts reports equal-team-size comparisons that no expansion
+// step can satisfy because the teams' size ranges never overlap.
+func (rs *RuleSet) checkEqualCounts(ps *problems) {
+	for ri, r := range rs.rules {
+		if r.kind != rkComparison || r.op != opEQ {
+			continue
+		}
+		a, ok1 := rs.countOf(r.meas)
+		b, ok2 := rs.countOf(r.ref)
+		if !ok1 || !ok2 || a == b {
+			continue
+		}
+		possible := false
+		for _, lv := range rs.levels {
+			da, db := rs.defs[a], rs.defs[b]
+			lo := max(lv[da.pMin], lv[db.pMin])
+			hi := min(lv[da.pMax], lv[db.pMax])
+			possible = possible || lo <= hi
+		}
+		if !possible {
+			ps.add(jindex("rules", ri), "team sizes are impossible to satisfy: teams %s and %s can never hold the same number of players", rs.defs[a].name, rs.defs[b].name)
+		}
+	}
+}

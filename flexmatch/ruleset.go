@@ -250,6 +250,9 @@ func parse(body []byte, ps *problems) *RuleSet {
 	rs.finishRules()
 	rs.parseExpansions(expV, ps)
 	rs.buildLevels(ps)
+	if len(ps.list) == 0 {
+		rs.checkEqualCounts(ps)
+	}
 	rs.checkLarge(ps)
 	return rs
 }

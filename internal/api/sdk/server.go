@@ -191,7 +191,7 @@ type sniffListener struct {
 	conns chan net.Conn
 	done  chan struct{}
 	once  sync.Once
-	err   error
+	err   error // set once, before done is closed
 }
 
 func newSniffListener(ln net.Listener, cfg *tls.Config) *sniffListener {
@@ -208,8 +208,10 @@ func (l *sniffListener) acceptLoop() {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			l.err = err
-			l.once.Do(func() { close(l.done) })
+			l.once.Do(func() {
+				l.err = err
+				close(l.done)
+			})
 			return
 		}
 		go l.sniff(c)

@@ -178,8 +178,7 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 	for ri, r := range rs.rules {
 		switch r.kind {
 		case rkLatency:
-			r.attr = len(e.latRules)
-			e.latRules = append(e.latRules, ri)
+			e.latRules = append(e.latRules, ri) // r.attr holds this ordinal (finishRules)
 		case rkBatchDistance:
 			if !r.strAttr && e.keyAttr < 0 {
 				e.keyAttr = r.attr

@@ -553,7 +553,12 @@ func (r *rule) String() string { return fmt.Sprintf("%s(%s)", r.kind, r.name) }
 // finishRules derives evaluation shortcuts once every rule is parsed.
 func (rs *RuleSet) finishRules() {
 	rs.agnostic = true
+	lat := 0
 	for _, r := range rs.rules {
+		if r.kind == rkLatency {
+			r.attr = lat // latency rules keep their ordinal among latency rules in attr
+			lat++
+		}
 		if ai, ok := spreadRule(r, rs); ok {
 			r.spread = ai
 		}

@@ -367,6 +367,13 @@ func (s *Server) UpdateGameSession(processID string, g session.GameSession, reas
 		UpdateReason: reason, BackfillTicketId: ticketID})
 }
 
+// RefreshConnection tells a process to reconnect to url (its query string
+// is replaced by the SDK) with a new auth token, e.g. to rotate tokens or to
+// move it to another front end.
+func (s *Server) RefreshConnection(processID, url, authToken string) {
+	s.push(processID, refreshConnectionPush{Action: PushRefreshConnection, StatusCode: http.StatusOK, RefreshConnectionEndpoint: url, AuthToken: authToken})
+}
+
 // TerminateProcess tells a process to end by at.
 func (s *Server) TerminateProcess(processID string, at time.Time) {
 	s.push(processID, terminateProcessPush{Action: PushTerminateProcess, StatusCode: http.StatusOK, TerminationTime: at.UnixMilli()})

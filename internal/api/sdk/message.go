@@ -174,6 +174,13 @@ type updateGameSessionPush struct {
 	BackfillTicketId string      `json:"BackfillTicketId,omitempty"`
 }
 
+type refreshConnectionPush struct {
+	Action                    string `json:"Action"`
+	StatusCode                int    `json:"StatusCode"`
+	RefreshConnectionEndpoint string `json:"RefreshConnectionEndpoint"`
+	AuthToken                 string `json:"AuthToken"`
+}
+
 type terminateProcessPush struct {
 	Action          string `json:"Action"`
 	StatusCode      int    `json:"StatusCode"`

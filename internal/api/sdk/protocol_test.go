@@ -387,3 +387,52 @@ func TestADrainingComputeTellsItsProcessesToEndAndTakesNoNewSessions(t *testing.
 		t.Fatalf("heartbeat after ProcessEnding: %d %+v", code, reply)
 	}
 }
+
+func TestPushesReachTheGame(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	g := e.startReady("")
+	id := e.activeSession(g, "push", 4)
+	t.Run("UpdateGameSession carries new matchmaker data for backfill", func(t *testing.T) {
+		if err := e.srv.Hosting.Sessions.UpdateMatchmakerData(ctx, id, `{"matchId":"m1","teams":[]}`, "MATCHMAKING_DATA_UPDATED", "ticket-1"); err != nil {
+			t.Fatal(err)
+		}
+		u := g.wait("event", "update")
+		if u["reason"] != "MATCHMAKING_DATA_UPDATED" || u["ticket"] != "ticket-1" {
+			t.Fatalf("OnUpdateGameSession got %v", u)
+		}
+		if got := e.gameSession(id); aws.ToString(got.MatchmakerData) != `{"matchId":"m1","teams":[]}` {
+			t.Fatalf("MatchmakerData %q", aws.ToString(got.MatchmakerData))
+		}
+	})
+	t.Run("RefreshConnection moves the process to a new token without a second ProcessReady", func(t *testing.T) {
+		tok, err := e.gl.GetComputeAuthToken(ctx, &gl.GetComputeAuthTokenInput{FleetId: aws.String(e.fleetID), ComputeName: aws.String(e.compute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.srv.Hosting.SDK.RefreshConnection(g.id, "ws://"+e.sdkAddr+"/refreshed", aws.ToString(tok.AuthToken))
+		e.waitFor("the refreshed connection", func() bool { return e.srv.Hosting.SDK.Connections(g.id) == 2 })
+		p := e.reserve(id, "late")[0]
+		if err := g.callErr("accept", p); err != "" {
+			t.Fatal(err)
+		}
+		if n := e.srv.Hosting.SDK.Activations(g.id); n != 1 {
+			t.Fatalf("%d ActivateServerProcess, want 1", n)
+		}
+	})
+	t.Run("UpdateGameSession and DescribeGameSessionDetails on the control API", func(t *testing.T) {
+		out, err := e.gl.UpdateGameSession(ctx, &gl.UpdateGameSessionInput{GameSessionId: aws.String(id), Name: aws.String("renamed"),
+			MaximumPlayerSessionCount: aws.Int32(6), ProtectionPolicy: types.ProtectionPolicyFullProtection,
+			GameProperties: []types.GameProperty{{Key: aws.String("map"), Value: aws.String("dust")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(out.GameSession.Name) != "renamed" || aws.ToInt32(out.GameSession.MaximumPlayerSessionCount) != 6 {
+			t.Fatalf("%+v", out.GameSession)
+		}
+		d, err := e.gl.DescribeGameSessionDetails(ctx, &gl.DescribeGameSessionDetailsInput{FleetId: aws.String(e.fleetID), StatusFilter: aws.String("ACTIVE")})
+		if err != nil || len(d.GameSessionDetails) != 1 || d.GameSessionDetails[0].ProtectionPolicy != types.ProtectionPolicyFullProtection {
+			t.Fatalf("%+v %v", d, err)
+		}
+	})
+}

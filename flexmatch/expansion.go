@@ -177,6 +177,10 @@ func (rs *RuleSet) parseTarget(x *expansion, path string, ps *problems) bool {
 	return false
 }
 
+// maxLevelCells bounds the precomputed parameter table so that a hostile
+// rule set cannot make validation use much memory (a Muster limit).
+const maxLevelCells = 1 << 20
+
 // buildLevels precomputes the parameters at every expansion level and checks
 // that every level is satisfiable.
 func (rs *RuleSet) buildLevels(ps *problems) {
@@ -190,6 +194,10 @@ func (rs *RuleSet) buildLevels(ps *problems) {
 		rs.waits = append(rs.waits, w)
 	}
 	sort.Float64s(rs.waits)
+	if (len(rs.waits)+1)*len(rs.params) > maxLevelCells {
+		ps.add("expansions", "%d distinct step times over %d expandable values is more than Muster precomputes (%d); use fewer distinct waitTimeSeconds", len(rs.waits), len(rs.params), maxLevelCells)
+		rs.waits = nil
+	}
 	rs.levels = make([][]float64, len(rs.waits)+1)
 	rs.levels[0] = rs.params
 	bad := map[string]bool{}

@@ -160,3 +160,74 @@ func TestParseLimits(t *testing.T) {
 		}
 	})
 }
+
+func TestCycleCostsWhatChanged(t *testing.T) {
+	rs := mustParse(t, `{"ruleLanguageVersion":"1.0",
+	 "playerAttributes":[{"name":"skill","type":"number"}],
+	 "teams":[{"name":"a","minPlayers":2,"maxPlayers":2}],
+	 "rules":[{"name":"Close","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
+	           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","maxDistance":1}],
+	 "expansions":[{"target":"rules[Close].maxDistance","steps":[{"waitTimeSeconds":10,"value":5}]}]}`)
+	e := flexmatch.NewEngine(rs, flexmatch.Options{ExactSearchTickets: -1})
+	for i := range 20 {
+		if err := e.Add(solo(string(rune('a'+i)), 0, float64(i*100), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	anchors := func() int { return e.Stats().Anchors }
+	e.Cycle(at(0))
+	if got := anchors(); got != 20 {
+		t.Fatalf("first cycle anchored %d tickets, want each new one (20)", got)
+	}
+	t.Run("a cycle with nothing new anchors nothing", func(t *testing.T) {
+		before := anchors()
+		e.Cycle(at(5))
+		if got := anchors() - before; got != 0 {
+			t.Fatalf("anchored %d tickets", got)
+		}
+	})
+	t.Run("a new ticket anchors only itself", func(t *testing.T) {
+		before := anchors()
+		if err := e.Add(solo("new", 6, 5000, nil)); err != nil {
+			t.Fatal(err)
+		}
+		e.Cycle(at(6))
+		if got := anchors() - before; got != 1 {
+			t.Fatalf("anchored %d tickets, want 1", got)
+		}
+	})
+	t.Run("tickets are tried again when their expansion step starts", func(t *testing.T) {
+		before := anchors()
+		e.Cycle(at(10))
+		if got := anchors() - before; got != 20 {
+			t.Fatalf("anchored %d tickets at their 10 s step, want 20", got)
+		}
+	})
+}
+
+func TestBackfillHonoursLatencyAtTheSessionLocation(t *testing.T) {
+	rs := mustParse(t, `{"ruleLanguageVersion":"1.0",
+	 "teams":[{"name":"all","minPlayers":2,"maxPlayers":4}],
+	 "rules":[{"name":"Ping","type":"latency","maxLatency":100}]}`)
+	e := flexmatch.NewEngine(rs, flexmatch.Options{})
+	for _, tk := range []flexmatch.Ticket{
+		solo("far", 1, 0, map[string]int{"us": 20}),
+		solo("slow", 1, 0, map[string]int{"eu": 180}),
+		solo("near", 2, 0, map[string]int{"eu": 40, "us": 90}),
+	} {
+		if err := e.Add(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := flexmatch.Ticket{ID: "bf", StartTime: at(0), Players: []flexmatch.Player{
+		{ID: "A", Team: "all", LatencyMs: map[string]int{"eu": 30}},
+		{ID: "B", Team: "all", LatencyMs: map[string]int{"eu": 35}},
+	}}
+	m, ok, err := e.Backfill(req, at(3))
+	if err != nil || !ok {
+		t.Fatalf("Backfill = %v, %v", ok, err)
+	}
+	if strings.Join(m.TicketIDs, ",") != "near" || len(m.Locations) != 1 || m.Locations[0].Location != "eu" {
+		t.Fatalf("got tickets %v in %v, want near in eu", m.TicketIDs, m.Locations)
+	}
+}

@@ -15,7 +15,7 @@ func (e *Engine) cycleLarge(dirty []*wticket, now int64, out []Match) []Match {
 			continue
 		}
 		e.stats.Anchors++
-		for _, loc := range e.anchorLocations(a) {
+		for _, loc := range e.anchorLocations(a, now) {
 			if e.buildLarge(a, loc, now) {
 				out = append(out, e.emit(now))
 				break
@@ -28,7 +28,7 @@ func (e *Engine) cycleLarge(dirty []*wticket, now int64, out []Match) []Match {
 // anchorLocations orders the locations to try for an anchor: by population
 // (largestPopulation) or by the anchor's latency (fastestRegion). -1 means
 // "any location" when the rule set has no latency rule.
-func (e *Engine) anchorLocations(a *wticket) []int {
+func (e *Engine) anchorLocations(a *wticket, now int64) []int {
 	if len(e.latRules) == 0 {
 		return []int{-1}
 	}
@@ -45,19 +45,17 @@ func (e *Engine) anchorLocations(a *wticket) []int {
 		return locs
 	}
 	pop := map[int]int{}
-	e.gather(a, a.key, now0)
-	for _, t := range e.cands {
+	e.gather(a, a.key, now)
+	for i := range e.centries {
 		for _, l := range locs {
-			if t.reach.has(l) {
-				pop[l] += len(t.players)
+			if e.centries[i].reach.has(l) {
+				pop[l] += int(e.centries[i].n)
 			}
 		}
 	}
 	slices.SortStableFunc(locs, func(x, y int) int { return cmp.Compare(pop[y], pop[x]) })
 	return locs
 }
-
-const now0 = 0
 
 // largeState tracks, for the potential large match, each numeric
 // batchDistance rule's value range and each latency rule's common eligible

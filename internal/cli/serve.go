@@ -62,7 +62,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	fs.StringVar(&cfg.AdminSecretAccessKey, "admin-secret-access-key", "", "the first admin key's `secret` (with --admin-access-key-id)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
 	fs.DurationVar(&cfg.MaxSkew, "max-clock-skew", 5*time.Minute, "largest SigV4 clock skew accepted")
-	fs.BoolVar(&cfg.Dev, "dev", false, "development mode: one command for a whole working system (a local agent joins in a later release)")
+	fs.BoolVar(&cfg.Dev, "dev", false, "development mode: one command for a whole working system: a local agent hosts a dev fleet in location custom-dev running examples/arena (built from source when run in a checkout)")
 	fs.BoolVar(&cfg.FakeClock, "fake-clock", false, "TESTING ONLY: time moves only through POST /v1/admin/clock/advance")
 	registerHostingFlags(fs, &cfg)
 	finishIdentity := registerIdentityFlags(fs, &cfg.Player)
@@ -80,10 +80,18 @@ func runServe(ctx context.Context, env Env, args []string) int {
 		return ExitUsage
 	}
 	cfg.DataDir, cfg.MasterKey, cfg.Version = common.dataDir, common.masterKey, env.Version
+	var dev *devSystem
+	if cfg.Dev {
+		dev = newDevSystem(&cfg, log)
+	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
+	}
+	if dev != nil {
+		dev.srv = srv
+		srv.AddStopFirst(dev.background)
 	}
 	if err := srv.Run(ctx); err != nil {
 		log.Error("stopped with an error", "err", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,6 +38,21 @@ func NewControlClient(endpoint, region string, creds aws.Credentials, useCBOR bo
 // Call sends op with input (a map or struct with GameLift member names) and
 // fails unless the answer is 200.
 func (c *ControlClient) Call(ctx context.Context, op string, input any) error {
+	return c.Do(ctx, op, input, nil)
+}
+
+// APIError is a control-API error answer.
+type APIError struct {
+	Status  int
+	Type    string
+	Message string
+}
+
+func (e *APIError) Error() string { return fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Type, e.Message) }
+
+// Do sends op with input and, when output is not nil, decodes the answer
+// into it (JSON 1.1 only). Errors answered by the server are *APIError.
+func (c *ControlClient) Do(ctx context.Context, op string, input, output any) error {
 	var body []byte
 	var err error
 	var req *http.Request
@@ -75,7 +91,22 @@ func (c *ControlClient) Call(ctx context.Context, op string, input any) error {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d: %q", op, res.StatusCode, truncate(b, 200))
+		apiErr := &APIError{Status: res.StatusCode, Message: string(truncate(b, 200))}
+		if !c.CBOR {
+			var e struct {
+				Type    string `json:"__type"`
+				Message string `json:"message"`
+			}
+			if json.Unmarshal(b, &e) == nil && e.Type != "" {
+				apiErr.Type, apiErr.Message = e.Type, e.Message
+			}
+		}
+		return fmt.Errorf("%s: %w", op, apiErr)
+	}
+	if output != nil && !c.CBOR {
+		if err := json.Unmarshal(b, output); err != nil {
+			return fmt.Errorf("%s: decode answer: %w", op, err)
+		}
 	}
 	return nil
 }

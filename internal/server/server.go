@@ -50,7 +50,10 @@ type Config struct {
 	// POST /v1/admin/clock/advance: for end-to-end tests of timeouts.
 	FakeClock bool
 	Dev       bool
-	Version   string
+	// OnListening, when set, is called with the bound address once the
+	// control plane listens (dev mode starts its local agent from it).
+	OnListening func(addr string)
+	Version     string
 	// Hosting (hosting.go): the server SDK endpoint's listen address
 	// (default DefaultSDKListen), the URL RegisterCompute advertises
 	// (default ws://<bound address>), its TLS certificate and key (default:
@@ -79,6 +82,8 @@ type Server struct {
 	// listener, sweepers) that Run starts and stops with the server. Each
 	// returns when its context ends.
 	background []func(ctx context.Context) error
+	// stopFirst are background parts stopped before the listeners close.
+	stopFirst []func(ctx context.Context) error
 	// mountErr is the first error a mount function reported; New fails with it.
 	mountErr error
 	// Hosting is the hosting capability's services (hosting.go).
@@ -248,6 +253,13 @@ func (s *Server) mountLocations(d *deps) {
 	controlapi.Register(d.table, "ListTagsForResource", d.tags.ListTagsForResource)
 }
 
+// AddStopFirst adds a long-running part that Run starts once listening and,
+// on shutdown, stops and waits for before it stops serving: for parts that
+// use the server's own APIs to stop cleanly.
+func (s *Server) AddStopFirst(run func(ctx context.Context) error) {
+	s.stopFirst = append(s.stopFirst, run)
+}
+
 // Handler returns the server's HTTP handler (for in-process tests).
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -267,6 +279,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	addr := ln.Addr().String()
+	if s.cfg.OnListening != nil {
+		s.cfg.OnListening(addr)
+	}
 	if s.cfg.AddrFile != "" {
 		tmp := s.cfg.AddrFile + ".tmp"
 		if err := os.WriteFile(tmp, []byte(addr), 0o600); err == nil {
@@ -279,26 +294,39 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	bgCtx, stopBackground := context.WithCancel(context.Background())
-	var bg sync.WaitGroup
-	for _, run := range s.background {
-		bg.Go(func() {
-			if err := run(bgCtx); err != nil && !errors.Is(err, context.Canceled) {
+	firstCtx, stopFirst := context.WithCancel(context.Background())
+	var bg, first sync.WaitGroup
+	start := func(wg *sync.WaitGroup, ctx context.Context, run func(context.Context) error) {
+		wg.Go(func() {
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				s.log.Error("background service stopped", "err", err)
 			}
 		})
 	}
-	defer func() {
+	for _, run := range s.background {
+		start(&bg, bgCtx, run)
+	}
+	for _, run := range s.stopFirst {
+		start(&first, firstCtx, run)
+	}
+	stopAll := func() {
+		stopFirst()
+		first.Wait()
 		stopBackground()
 		bg.Wait()
-	}()
+	}
+	defer stopAll()
 	select {
 	case err := <-errc:
-		stopBackground()
-		bg.Wait()
+		stopAll()
 		s.store.Close()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	// Parts that still need the API to stop cleanly (the dev agent drains
+	// through it) stop before the listeners close.
+	stopFirst()
+	first.Wait()
 	s.log.Info("shutting down: finishing in-flight requests")
 	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
@@ -306,8 +334,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		shutErr = errors.Join(shutErr, err)
 	}
-	stopBackground()
-	bg.Wait()
+	stopAll()
 	if err := s.store.Close(); err != nil {
 		shutErr = errors.Join(shutErr, fmt.Errorf("close store: %w", err))
 	}

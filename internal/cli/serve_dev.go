@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/musterhq/muster/beacon"
+	"github.com/musterhq/muster/internal/agent"
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/loadtest"
+	"github.com/musterhq/muster/internal/server"
+)
+
+// Dev mode names: one custom location and one ANYWHERE fleet, hosted by an
+// agent running inside `muster serve --dev`.
+const (
+	devLocation  = "custom-dev"
+	devFleetName = "dev"
+	devCompute   = "dev-host"
+	devProcesses = 2
+)
+
+// devSystem makes `muster serve --dev` a whole working system: once the
+// control plane listens, it builds the example game server (when run from
+// a source checkout with a Go toolchain), makes sure the dev location and
+// fleet exist, and runs a host agent for that fleet in process, with its
+// latency beacon on 127.0.0.1:7770. Without the example's source it still
+// runs the agent, with whatever runtime configuration the dev fleet has.
+type devSystem struct {
+	srv     *server.Server
+	cfg     server.Config
+	log     *slog.Logger
+	addr    chan string
+	dataDir string
+}
+
+func (d *devSystem) run(ctx context.Context) error {
+	var addr string
+	select {
+	case addr = <-d.addr:
+	case <-ctx.Done():
+		return nil
+	}
+	endpoint := "http://" + addr
+	key, secret, err := d.srv.Keys().Create(ctx, auth.RoleAdmin, "dev-mode agent (serve --dev)")
+	if err != nil {
+		return fmt.Errorf("dev mode: create the agent's key: %w", err)
+	}
+	defer func() {
+		// The key lives only as long as this dev run.
+		_ = d.srv.Keys().Revoke(context.WithoutCancel(ctx), key.AccessKeyID)
+	}()
+	creds := aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: secret}
+	control := loadtest.NewControlClient(endpoint, d.cfg.Region, creds, false, 4)
+
+	launchPath := d.buildArena(ctx)
+	fleetID, err := d.ensureFleet(ctx, control, launchPath)
+	if err != nil {
+		return err
+	}
+	client, err := agent.NewClient(agent.ClientConfig{Endpoint: endpoint, Region: d.cfg.Region, AccessKeyID: key.AccessKeyID, SecretAccessKey: secret})
+	if err != nil {
+		return err
+	}
+	var reported *agent.BeaconAddress
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if b, err := beacon.Listen(ctx, "127.0.0.1:7770", d.log); err != nil {
+		d.log.Warn("dev mode: no latency beacon", "err", err)
+	} else {
+		reported = &agent.BeaconAddress{Domain: "127.0.0.1", Port: 7770}
+		wg.Go(func() { b.Serve(ctx) }) // ends with ctx
+	}
+	sup, err := agent.New(agent.Config{
+		FleetID: fleetID, ComputeName: devCompute, Location: devLocation, IPAddress: "127.0.0.1",
+		Control:  client,
+		Launcher: &agent.ExecLauncher{LogDir: filepath.Join(d.dataDir, "dev-agent", "logs"), WorkDir: filepath.Join(d.dataDir, "dev-agent", "work")},
+		Log:      d.log.With("component", "dev-agent"),
+		BaseEnv:  os.Environ(),
+		Beacon:   reported,
+	})
+	if err != nil {
+		return fmt.Errorf("dev mode: agent: %w", err)
+	}
+	d.log.Info("dev mode: a local agent hosts the dev fleet", "fleet_id", fleetID, "location", devLocation, "launch_path", launchPath)
+	return sup.Run(ctx)
+}
+
+// buildArena builds examples/arena into the data directory when the source
+// and a Go toolchain are here; it returns "" otherwise.
+func (d *devSystem) buildArena(ctx context.Context) string {
+	if _, err := os.Stat(filepath.Join("examples", "arena", "main.go")); err != nil {
+		d.log.Info("dev mode: examples/arena not found in the working directory; the dev fleet keeps its runtime configuration")
+		return ""
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		d.log.Info("dev mode: no Go toolchain to build examples/arena")
+		return ""
+	}
+	out := filepath.Join(d.dataDir, "bin", "arena")
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return ""
+	}
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", abs, "./examples/arena")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		d.log.Warn("dev mode: building examples/arena failed", "err", err, "output", strings.TrimSpace(string(b)))
+		return ""
+	}
+	return abs
+}
+
+// ensureFleet returns the dev fleet's id, creating the location and fleet
+// on first use and pointing the runtime configuration at launchPath.
+func (d *devSystem) ensureFleet(ctx context.Context, c *loadtest.ControlClient, launchPath string) (string, error) {
+	var apiErr *loadtest.APIError
+	err := c.Do(ctx, "CreateLocation", gamelift.CreateLocationInput{LocationName: devLocation}, nil)
+	if err != nil && !(errors.As(err, &apiErr) && apiErr.Type == "ConflictException") {
+		return "", fmt.Errorf("dev mode: %w", err)
+	}
+	n := int32(devProcesses)
+	runtime := &gamelift.RuntimeConfiguration{ServerProcesses: []gamelift.ServerProcess{{LaunchPath: launchPath, ConcurrentExecutions: &n}}}
+	idFile := filepath.Join(d.dataDir, "dev-fleet-id")
+	if b, err := os.ReadFile(idFile); err == nil {
+		id := strings.TrimSpace(string(b))
+		if launchPath != "" {
+			if err := c.Do(ctx, "UpdateRuntimeConfiguration", gamelift.UpdateRuntimeConfigurationInput{FleetId: id, RuntimeConfiguration: runtime}, nil); err != nil {
+				return "", fmt.Errorf("dev mode: %w", err)
+			}
+		}
+		return id, nil
+	}
+	in := gamelift.CreateFleetInput{Name: devFleetName, ComputeType: "ANYWHERE", Description: "created by muster serve --dev",
+		Locations: []gamelift.LocationConfiguration{{Location: devLocation}}}
+	if launchPath != "" {
+		in.RuntimeConfiguration = runtime
+	}
+	var out gamelift.CreateFleetOutput
+	if err := c.Do(ctx, "CreateFleet", in, &out); err != nil {
+		return "", fmt.Errorf("dev mode: %w", err)
+	}
+	id := out.FleetAttributes.FleetId
+	if err := os.WriteFile(idFile, []byte(id+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// newDevSystem prepares dev mode for a server about to be built from cfg:
+// it hooks cfg.OnListening to learn the bound address. Set srv and add run
+// as a background service once the server exists.
+func newDevSystem(cfg *server.Config, log *slog.Logger) *devSystem {
+	d := &devSystem{log: log, addr: make(chan string, 1), dataDir: cfg.DataDir}
+	prev := cfg.OnListening
+	cfg.OnListening = func(a string) {
+		if prev != nil {
+			prev(a)
+		}
+		d.addr <- a
+	}
+	d.cfg = *cfg
+	return d
+}
+
+// background is run as a server background service: dev mode failing
+// leaves the control plane running, with the reason in the log.
+func (d *devSystem) background(ctx context.Context) error {
+	if err := d.run(ctx); err != nil && ctx.Err() == nil {
+		d.log.Error("dev mode stopped; the control plane keeps running", "err", err)
+	}
+	return nil
+}

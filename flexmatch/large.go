@@ -44,12 +44,16 @@ func (e *Engine) anchorLocations(a *wticket, now int64) []int {
 		})
 		return locs
 	}
-	pop := map[int]int{}
 	e.gather(a, a.key, now)
+	pop := e.locCount[:0]
+	for range e.locNames {
+		pop = append(pop, 0)
+	}
+	e.locCount = pop
 	for i := range e.centries {
 		for _, l := range locs {
 			if e.centries[i].reach.has(l) {
-				pop[l] += int(e.centries[i].n)
+				pop[l] += e.centries[i].n
 			}
 		}
 	}
@@ -221,6 +225,27 @@ func (e *Engine) buildLarge(a *wticket, loc int, now int64) bool {
 // whose team minimums they meet (reference §10 E6), in one pass.
 func (e *Engine) trimLarge(now int64) bool {
 	c := &e.c
+	need := func(ref int64) int {
+		e.sizes(e.rs.levels[e.rs.level(float64(now-ref)/1e9)])
+		lo := 0
+		for _, n := range e.slotMin {
+			lo += n
+		}
+		return lo
+	}
+	defer func() { e.sized = -1 }()
+	// Fast paths: nothing to drop, or even the loosest reachable step asks
+	// for more players than there are.
+	ref := c.newest
+	if e.rs.algo.expansionOldest {
+		ref = c.oldest
+	}
+	if c.counts[0] >= need(ref) {
+		return true
+	}
+	if c.counts[0] < need(c.oldest) {
+		return false
+	}
 	order := e.order2[:0]
 	order = append(order, c.members...)
 	slices.SortFunc(order, func(x, y *wticket) int {

@@ -82,6 +82,7 @@ type Server struct {
 	Log     *bytes.Buffer
 	args    []string
 	env     []string
+	dir     string
 	mu      sync.Mutex
 }
 
@@ -93,6 +94,13 @@ func WithArgs(args ...string) Option { return func(s *Server) { s.args = append(
 
 // WithEnv adds environment variables (KEY=VALUE).
 func WithEnv(env ...string) Option { return func(s *Server) { s.env = append(s.env, env...) } }
+
+// WithDir runs the server in dir (serve --dev builds examples/arena from
+// the working directory).
+func WithDir(dir string) Option { return func(s *Server) { s.dir = dir } }
+
+// ModuleRoot is the repository's root directory.
+func ModuleRoot() string { return moduleRoot() }
 
 // WithDataDir reuses a data directory (for restart tests).
 func WithDataDir(dir string) Option { return func(s *Server) { s.DataDir = dir } }
@@ -122,6 +130,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	addrFile := filepath.Join(t.TempDir(), "addr")
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--addr-file", addrFile, "--data-dir", s.DataDir, "--log-level", "debug"}, s.args...)
 	s.cmd = exec.Command(Binary(t), args...)
+	s.cmd.Dir = s.dir
 	s.cmd.Env = append(os.Environ(), "MUSTER_ADMIN_ACCESS_KEY_ID="+AdminKeyID, "MUSTER_ADMIN_SECRET_ACCESS_KEY="+AdminSecret)
 	s.cmd.Env = append(s.cmd.Env, s.env...)
 	w := lockedBuffer{mu: &s.mu, buf: s.Log}

@@ -1,0 +1,94 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+
+	"github.com/musterhq/muster/internal/testenv"
+)
+
+// TestServeDevIsAWholeWorkingSystem runs `muster serve --dev` from the
+// checkout, as the README tells a newcomer to, and plays the flow through:
+// the dev fleet's arena servers come up, a game session and a player
+// session are made with the real Go GameLift client, and a player joins the
+// arena with its player session id while a forged one is refused.
+func TestServeDevIsAWholeWorkingSystem(t *testing.T) {
+	s := testenv.Start(t, testenv.WithDir(testenv.ModuleRoot()), testenv.WithArgs("--dev", "--sdk-listen", "127.0.0.1:0"))
+	gl := s.Admin()
+	ctx := context.Background()
+
+	var fleetID string
+	deadline := time.Now().Add(3 * time.Minute) // the first start builds examples/arena
+	for {
+		out, err := gl.DescribeFleetAttributes(ctx, &gamelift.DescribeFleetAttributesInput{})
+		if err == nil {
+			for _, f := range out.FleetAttributes {
+				if aws.ToString(f.Name) == "dev" {
+					fleetID = aws.ToString(f.FleetId)
+				}
+			}
+		}
+		if fleetID != "" {
+			cap, err := gl.DescribeFleetCapacity(ctx, &gamelift.DescribeFleetCapacityInput{FleetIds: []string{fleetID}})
+			if err == nil && len(cap.FleetCapacity) == 1 && aws.ToInt32(cap.FleetCapacity[0].InstanceCounts.IDLE) >= 1 {
+				util, err := gl.DescribeFleetUtilization(ctx, &gamelift.DescribeFleetUtilizationInput{FleetIds: []string{fleetID}})
+				if err == nil && len(util.FleetUtilization) == 1 && aws.ToInt32(util.FleetUtilization[0].ActiveServerProcessCount) >= 2 {
+					break
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dev fleet did not get 2 active arena processes within 3 minutes (fleet %q)", fleetID)
+		}
+		time.Sleep(200 * time.Millisecond) // polling real processes starting up
+	}
+
+	gs, err := gl.CreateGameSession(ctx, &gamelift.CreateGameSessionInput{FleetId: aws.String(fleetID), MaximumPlayerSessionCount: aws.Int32(4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var session *types.GameSession
+	for session == nil || session.Status != types.GameSessionStatusActive {
+		out, err := gl.DescribeGameSessions(ctx, &gamelift.DescribeGameSessionsInput{GameSessionId: gs.GameSession.GameSessionId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		session = &out.GameSessions[0]
+		if time.Now().After(deadline) {
+			t.Fatalf("game session never became ACTIVE: %s", session.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ps, err := gl.CreatePlayerSession(ctx, &gamelift.CreatePlayerSessionInput{GameSessionId: session.GameSessionId, PlayerId: aws.String("player-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := net.JoinHostPort(aws.ToString(session.IpAddress), fmt.Sprint(aws.ToInt32(session.Port)))
+
+	join := func(id string) string {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "JOIN %s\n", id)
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		return strings.TrimSpace(line)
+	}
+	if got := join("psess-forged-00000000-0000-0000-0000-000000000000"); !strings.HasPrefix(got, "ERR") {
+		t.Fatalf("a forged player session id was answered %q", got)
+	}
+	if got := join(aws.ToString(ps.PlayerSession.PlayerSessionId)); !strings.HasPrefix(got, "WELCOME") {
+		t.Fatalf("the real player session id was answered %q", got)
+	}
+}

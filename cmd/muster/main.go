@@ -28,6 +28,7 @@ func commands() []*cli.Command {
 		cli.PlayersCommand(),
 		cli.RulesetCommand(),
 		cli.LoadtestCommand(),
+		cli.TicketCommand(),
 		cli.VersionCommand(),
 	}
 }

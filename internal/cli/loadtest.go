@@ -16,6 +16,7 @@ import (
 func LoadtestCommand() *Command {
 	return &Command{Name: "loadtest", Summary: "measure a running Muster (control API reads and durable writes)", Sub: []*Command{
 		{Name: "control", Summary: "control-API calls/s in either codec: ListLocations (read) or CreateLocation (durable write)", Run: runLoadtestControl},
+		matchmakingLoadCommand(),
 	}}
 }
 

@@ -2,8 +2,11 @@ package matchmaking
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/musterhq/muster/flexmatch"
 	"github.com/musterhq/muster/internal/auth"
@@ -161,9 +164,10 @@ func (s *Service) AcceptForPlayer(ctx context.Context, id string, accept bool) e
 type Explanation struct {
 	TicketID string `json:"ticketId"`
 	Status   string `json:"status"`
-	// Engine is the engine's explanation while the ticket is SEARCHING.
-	Engine *flexmatch.Explanation `json:"engine,omitempty"`
-	Text   string                 `json:"text"`
+	// Engine is the engine's explanation while the ticket is SEARCHING
+	// (for a player: only what concerns its own ticket).
+	Engine any    `json:"engine,omitempty"`
+	Text   string `json:"text"`
 }
 
 // Explain explains a ticket to an operator.
@@ -200,14 +204,10 @@ func (s *Service) explain(ctx context.Context, r ticketRec, private bool) (Expla
 				return x, err
 			}
 			if ok {
+				x.Engine, x.Text = ex, ex.String()
 				if private {
-					ex.Closest = nil
-					for i := range ex.Rejections {
-						ex.Rejections[i].TicketID = ""
-					}
+					x.Engine, x.Text = privateView(ex)
 				}
-				x.Engine = &ex
-				x.Text = ex.String()
 				return x, nil
 			}
 		}
@@ -222,4 +222,35 @@ func (s *Service) explain(ctx context.Context, r ticketRec, private bool) (Expla
 		x.Text += "; match " + r.MatchID
 	}
 	return x, nil
+}
+
+// privateView keeps the parts of an explanation that concern the ticket
+// itself (age, expansion step, whether it can match, which rules block
+// it), never other tickets' ids or details.
+func privateView(ex flexmatch.Explanation) (any, string) {
+	var m map[string]any
+	json.Unmarshal(store.MustJSON(ex), &m)
+	out := map[string]any{}
+	for _, k := range []string{"ticketId", "age", "step", "steps", "nextStep", "never", "matchable", "ruleCounts"} {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	text := fmt.Sprintf("ticket %s: waiting %s, expansion step %d of %d", ex.TicketID, ex.Age.Round(time.Second), ex.Step, ex.Steps)
+	switch {
+	case ex.Never != "":
+		text += "; never matches: " + ex.Never
+	case ex.Matchable:
+		text += "; a match is possible now"
+	default:
+		var rules []string
+		for r := range ex.RuleCounts {
+			rules = append(rules, r)
+		}
+		slices.Sort(rules)
+		if len(rules) > 0 {
+			text += "; blocked by " + strings.Join(rules, ", ")
+		}
+	}
+	return out, text
 }

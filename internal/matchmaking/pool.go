@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -27,16 +28,19 @@ type pool struct {
 
 	waits waitStats
 
-	// mu guards the fields below it.
+	// mu guards incoming, removals, calls and newCfg.
 	mu       sync.Mutex
 	incoming []arrival
 	removals []string
 	calls    []func()
 	newCfg   *configRec
 
+	// The loop goroutine owns the rest.
 	waiting   map[string]*waiter
 	backfills map[string]*waiter
 	deadlines deadlineHeap
+	scan      []string // rescan order
+	scanAt    int
 }
 
 type arrival struct {
@@ -113,8 +117,10 @@ func (p *pool) run(ctx context.Context) {
 	defer close(p.done)
 	t := p.s.cfg.Clock.NewTicker(p.s.cfg.CycleInterval)
 	defer t.Stop()
+	tick := false
 	for {
-		p.cycle(ctx)
+		p.cycle(ctx, tick)
+		tick = false
 		select {
 		case <-ctx.Done():
 			return
@@ -122,13 +128,14 @@ func (p *pool) run(ctx context.Context) {
 			return
 		case <-p.kick:
 		case <-t.C():
+			tick = true
 		}
 	}
 }
 
 // cycle takes arrivals and removals, ends timed-out tickets, runs backfill
 // and the engine, and records the outcome in one transaction.
-func (p *pool) cycle(ctx context.Context) {
+func (p *pool) cycle(ctx context.Context, tick bool) {
 	p.mu.Lock()
 	in, rm, calls := p.incoming, p.removals, p.calls
 	p.incoming, p.removals, p.calls = nil, nil, nil
@@ -181,7 +188,10 @@ func (p *pool) cycle(ctx context.Context) {
 	}
 	var bms []bfMatch
 	for id, w := range p.backfills {
-		m, ok, err := p.eng.Backfill(w.t, now)
+		if p.eng.Len() == 0 {
+			break // nobody to add (and flexmatch's Backfill panics on an empty pool)
+		}
+		m, ok, err := p.backfill(w.t, now)
 		if err != nil {
 			p.s.log.Warn("matchmaking: backfill request refused by the engine", "ticket", id, "err", err)
 			continue
@@ -190,6 +200,9 @@ func (p *pool) cycle(ctx context.Context) {
 			bms = append(bms, bfMatch{id, m})
 			delete(p.backfills, id)
 		}
+	}
+	if tick {
+		p.rescan(now)
 	}
 	matches := p.eng.Cycle(now)
 	p.s.log.Debug("cycle", "config", p.cfg.Name, "now", now, "in", len(in), "waiting", len(p.waiting), "matches", len(matches))
@@ -309,6 +322,54 @@ func (p *pool) reload(ctx context.Context, ids []string) {
 	for _, rec := range back {
 		p.add(rec, rec.Status == gamelift.TicketQueued)
 	}
+}
+
+// rescanBatch is how many waiting tickets each periodic cycle hands the
+// engine again.
+const rescanBatch = 64
+
+// rescan takes a few waiting tickets out of the engine and puts them back,
+// round robin, so each becomes an anchor again. The engine tries only new
+// tickets (and those whose expansion step changed) as anchors; a match it
+// missed when its tickets arrived in an unlucky order (seen after restarts,
+// when tickets come back with old start times) would otherwise wait for
+// the next expansion step or the timeout.
+func (p *pool) rescan(now time.Time) {
+	for n := 0; n < rescanBatch; {
+		if p.scanAt >= len(p.scan) {
+			if len(p.waiting) == 0 {
+				return
+			}
+			p.scan, p.scanAt = p.scan[:0], 0
+			for id := range p.waiting {
+				p.scan = append(p.scan, id)
+			}
+			if n > 0 {
+				return
+			}
+		}
+		id := p.scan[p.scanAt]
+		p.scanAt++
+		w, ok := p.waiting[id]
+		if !ok || now.Sub(w.t.StartTime) < p.s.cfg.CycleInterval {
+			continue
+		}
+		n++
+		if p.eng.Remove(id) == nil {
+			p.eng.Add(w.t)
+		}
+	}
+}
+
+// backfill runs the engine's Backfill, turning a panic of the engine into
+// an error so one bad request cannot stop the configuration's loop.
+func (p *pool) backfill(t flexmatch.Ticket, now time.Time) (m flexmatch.Match, ok bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("flexmatch: Backfill panicked: %v", r)
+		}
+	}()
+	return p.eng.Backfill(t, now)
 }
 
 func (p *pool) waiter(id string) *waiter {

@@ -2,8 +2,8 @@ package matchmaking_test
 
 import (
 	"context"
-	"log/slog"
 	"encoding/json"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"

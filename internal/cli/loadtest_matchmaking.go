@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+
+	"github.com/musterhq/muster/internal/loadtest"
+	"github.com/musterhq/muster/internal/server"
+)
+
+// matchmakingLoadCommand is `muster loadtest matchmaking`.
+func matchmakingLoadCommand() *Command {
+	return &Command{Name: "matchmaking", Summary: "StartMatchmaking calls/s through the Go SDK, and the time from a match's last ticket to PotentialMatchCreated", Run: runLoadtestMatchmaking}
+}
+
+const loadRules = `{"ruleLanguageVersion": "1.0",
+ "playerAttributes": [{"name": "skill", "type": "number", "default": 0}],
+ "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
+ "rules": [{"name": "FairSkill", "type": "distance",
+            "measurements": "max(flatten(teams[*].players.attributes[skill]))",
+            "referenceValue": "min(flatten(teams[*].players.attributes[skill]))", "maxDistance": 50}]}`
+
+func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("loadtest matchmaking", flag.ContinueOnError)
+	endpoint := fs.String("endpoint", "http://127.0.0.1:8080", "Muster control API `URL`")
+	region := fs.String("region", server.DefaultRegion, "SigV4 `region`")
+	keyID := fs.String("access-key-id", "", "operator access key `id` (or MUSTER_ACCESS_KEY_ID)")
+	secret := fs.String("secret-access-key", "", "operator `secret` (or MUSTER_SECRET_ACCESS_KEY)")
+	concurrency := fs.Int("concurrency", 64, "requests in flight")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send tickets")
+	rate := fs.Int("rate", 0, "tickets per second (0: as fast as possible)")
+	preload := fs.Int("preload", 0, "tickets that never match, started first, so the pool holds that many waiting tickets")
+	if ok, code := Parse(fs, env, "muster loadtest matchmaking [flags]", args); !ok {
+		return code
+	}
+	if *keyID == "" {
+		*keyID = env.Getenv("MUSTER_ACCESS_KEY_ID")
+	}
+	if *secret == "" {
+		*secret = env.Getenv("MUSTER_SECRET_ACCESS_KEY")
+	}
+	if *keyID == "" || *secret == "" || *concurrency < 1 || *duration <= 0 || *rate < 0 || *preload < 0 {
+		fmt.Fprintln(env.Stderr, "muster loadtest matchmaking: need credentials, --concurrency ≥ 1, --duration > 0, --rate ≥ 0, --preload ≥ 0")
+		return ExitUsage
+	}
+	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns, t.MaxIdleConnsPerHost, t.MaxConnsPerHost = *concurrency*2, *concurrency*2, 0
+	})
+	gl := gamelift.NewFromConfig(aws.Config{Region: *region, Credentials: credentials.NewStaticCredentialsProvider(*keyID, *secret, ""), RetryMaxAttempts: 1, HTTPClient: hc},
+		func(o *gamelift.Options) { o.BaseEndpoint = aws.String(*endpoint) })
+	run := fmt.Sprintf("lt-%d", time.Now().UnixNano()%1_000_000_000)
+	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String(run), RuleSetBody: aws.String(loadRules)}); err != nil {
+		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: create rule set: %v\n", err)
+		return 1
+	}
+	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String(run), RuleSetName: aws.String(run),
+		RequestTimeoutSeconds: aws.Int32(43200), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone}); err != nil {
+		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: create configuration: %v\n", err)
+		return 1
+	}
+	start := func(ctx context.Context, id string, skill float64) error {
+		_, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String(run),
+			Players: []types.Player{{PlayerId: aws.String(id), PlayerAttributes: map[string]types.AttributeValue{"skill": {N: aws.Float64(skill)}}}}})
+		return err
+	}
+	if *preload > 0 {
+		var next, errs atomic.Int64
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		for range *concurrency {
+			wg.Go(func() {
+				for k := next.Add(1) - 1; k < int64(*preload) && ctx.Err() == nil; k = next.Add(1) - 1 {
+					if start(ctx, fmt.Sprintf("%s-pre-%d", run, k), 1e9+float64(k)*1000) != nil {
+						errs.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		fmt.Fprintf(env.Stdout, "preloaded %d waiting tickets in %.1fs (%d errors)\n", *preload, time.Since(t0).Seconds(), errs.Load())
+		time.Sleep(time.Second)
+	}
+	var next atomic.Int64
+	began := time.Now()
+	res := loadtest.Run(ctx, *concurrency, *duration, func(ctx context.Context, _, _ int) error {
+		k := next.Add(1) - 1
+		if *rate > 0 {
+			at := began.Add(time.Duration(k) * time.Second / time.Duration(*rate))
+			if d := time.Until(at); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
+		// Tickets 2n and 2n+1 share a skill far from every other pair's:
+		// each pair makes one match, on the arrival of its second ticket.
+		return start(ctx, fmt.Sprintf("%s-%d", run, k), float64(k/2)*1000)
+	})
+	label := "StartMatchmaking (Go SDK, CBOR)"
+	if *rate > 0 {
+		label += fmt.Sprintf(" at %d/s offered", *rate)
+	}
+	res.Print(env.Stdout, label, *concurrency)
+	time.Sleep(2 * time.Second) // let the last cycles finish
+	lat, err := matchLatencies(ctx, *endpoint, *keyID, *secret, run)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: read events: %v\n", err)
+		return 1
+	}
+	if len(lat) == 0 {
+		fmt.Fprintln(env.Stdout, "no matches formed")
+		return 1
+	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	fmt.Fprintf(env.Stdout, "last ticket → PotentialMatchCreated over %d matches (pool of %d preloaded): p50 %s, p99 %s, max %s\n",
+		len(lat), *preload, q(0.50).Round(100*time.Microsecond), q(0.99).Round(100*time.Microsecond), lat[len(lat)-1].Round(100*time.Microsecond))
+	if res.Errors > 0 {
+		return 1
+	}
+	return 0
+}
+
+// matchLatencies reads PotentialMatchCreated events of a configuration
+// from the outbox: event time minus its newest ticket's start time.
+func matchLatencies(ctx context.Context, endpoint, keyID, secret, config string) ([]time.Duration, error) {
+	var out []time.Duration
+	after := int64(0)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/v1/admin/events?type=PotentialMatchCreated&limit=1000&after=%d", strings.TrimRight(endpoint, "/"), after), nil)
+		req.Header.Set("Authorization", "Bearer "+keyID+":"+secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("%s: %s", res.Status, body)
+		}
+		var page struct {
+			Events []struct {
+				Time     time.Time `json:"time"`
+				Resource string    `json:"resource"`
+				Detail   struct {
+					Detail struct {
+						Tickets []struct {
+							StartTime time.Time `json:"startTime"`
+						} `json:"tickets"`
+					} `json:"detail"`
+				} `json:"detail"`
+			} `json:"events"`
+			Next int64 `json:"next"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			return nil, err
+		}
+		for _, e := range page.Events {
+			if !strings.HasSuffix(e.Resource, "/"+config) {
+				continue
+			}
+			var last time.Time
+			for _, t := range e.Detail.Detail.Tickets {
+				if t.StartTime.After(last) {
+					last = t.StartTime
+				}
+			}
+			out = append(out, e.Time.Sub(last))
+		}
+		if len(page.Events) < 1000 {
+			return out, nil
+		}
+		after = page.Next
+	}
+}

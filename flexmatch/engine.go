@@ -126,6 +126,7 @@ type Engine struct {
 	tab        table
 	out        outSlab
 	locCount   []int32
+	locOrder   []int
 	centries   []entry // the candidates' index entries, parallel to cands
 	large      largeState
 	latRules   []int

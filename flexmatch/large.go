@@ -29,10 +29,12 @@ func (e *Engine) cycleLarge(dirty []*wticket, now int64, out []Match) []Match {
 // (largestPopulation) or by the anchor's latency (fastestRegion). -1 means
 // "any location" when the rule set has no latency rule.
 func (e *Engine) anchorLocations(a *wticket, now int64) []int {
+	locs := e.locOrder[:0]
 	if len(e.latRules) == 0 {
-		return []int{-1}
+		e.locOrder = append(locs, -1)
+		return e.locOrder
 	}
-	var locs []int
+	defer func() { e.locOrder = locs }()
 	for _, l := range a.rep {
 		if a.reach.has(int(l.loc)) {
 			locs = append(locs, int(l.loc))

@@ -2,6 +2,7 @@ package flexmatch
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -75,4 +76,71 @@ func (e *Engine) Backfill(req Ticket, now time.Time) (m Match, ok bool, err erro
 		return Match{}, false, nil
 	}
 	return e.emit(n), true, nil
+}
+
+// AddBackfill registers a backfill request: req is shaped as for Backfill
+// (the running match's current players, each with Team). Every Cycle then
+// tries to fill it from the pool, ordered against new matches by the rule
+// set's backfillPriority ("high" first, "low" last, "normal" by age; large
+// matches always go first unless "low", reference §1.3). A filled request
+// is returned as a Match with BackfillID set and is unregistered; Remove
+// cancels it. Registering an ID again replaces the earlier request.
+func (e *Engine) AddBackfill(req Ticket) error {
+	if req.ID == "" {
+		return &TicketError{Path: "ticketId", Reason: "is required"}
+	}
+	if _, ok := e.tickets[req.ID]; ok {
+		return fmt.Errorf("%w: %s", ErrDuplicateTicket, req.ID)
+	}
+	if len(req.Players) == 0 {
+		return &TicketError{Path: "players", Reason: "must hold the match's current players"}
+	}
+	for i, p := range req.Players {
+		if slots, ok := e.rs.teamSlots(p.Team); !ok || len(slots) != 1 {
+			return &TicketError{Path: fmt.Sprintf("players[%d].team", i), Reason: fmt.Sprintf("no team named %q%s", p.Team, suggest(p.Team, e.rs.TeamNames()))}
+		}
+	}
+	if _, err := e.compile(Ticket{ID: req.ID, Players: req.Players, StartTime: req.StartTime}, true); err != nil {
+		return err // bad attribute values would fail every cycle
+	}
+	e.removeBackfill(req.ID)
+	i := len(e.backfills)
+	for i > 0 && e.backfills[i-1].StartTime.After(req.StartTime) {
+		i--
+	}
+	e.backfills = slices.Insert(e.backfills, i, req)
+	return nil
+}
+
+func (e *Engine) removeBackfill(id string) bool {
+	for i, b := range e.backfills {
+		if b.ID == id {
+			e.backfills = slices.Delete(e.backfills, i, i+1)
+			if i < e.bfNext {
+				e.bfNext--
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// runBackfills tries every registered request that started no later than
+// before, oldest first, and unregisters the filled ones.
+func (e *Engine) runBackfills(now time.Time, before int64, out []Match) []Match {
+	for e.bfNext < len(e.backfills) {
+		b := e.backfills[e.bfNext]
+		if b.StartTime.UnixNano() > before || len(e.tickets) == 0 {
+			break
+		}
+		m, ok, err := e.Backfill(b, now)
+		if err != nil || !ok {
+			e.bfNext++ // tried this cycle
+			continue
+		}
+		m.BackfillID = b.ID
+		out = append(out, m)
+		e.backfills = slices.Delete(e.backfills, e.bfNext, e.bfNext+1)
+	}
+	return out
 }

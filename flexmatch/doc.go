@@ -119,12 +119,12 @@
 //
 // # Backfill
 //
-// Engine.Backfill is synchronous: the matchmaking service calls it with the
-// match's current players (each with Team) when it wants slots filled, for
-// example once per cycle while a backfill request is active. Backfill
-// requests are therefore never in the pool, never matched with each other,
-// and always get at least one new ticket. backfillPriority is accepted and
-// validated; ordering between backfill and new matches is the caller's
-// choice of when to call Backfill relative to Cycle (call it first for
-// "high", after for "low").
+// Engine.Backfill fills a running match at once from the pool. AddBackfill
+// registers a request instead, and every Cycle tries it, ordered against new
+// matches by backfillPriority: "high" before them, "low" after them,
+// "normal" by age (a request goes before anchors that started after it);
+// under strategy balanced requests go first unless "low" (reference §1.3).
+// Backfill requests are never in the ticket pool, so two of them are never
+// matched together, and a filled one always gains at least one ticket.
+// Registered requests are tried every cycle, whatever changed.
 package flexmatch

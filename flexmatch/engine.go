@@ -123,6 +123,8 @@ type Engine struct {
 	windows    []int  // parameters bounding |key − anchor key| (batchDistance, spread rules)
 	windowRule []bool // per rule: it is one of the window rules
 	keyBuf     []keyCount
+	backfills  []Ticket // registered backfill requests, oldest first
+	bfNext     int      // backfills[:bfNext] were tried this cycle
 	tab        table
 	out        outSlab
 	locCount   []int32
@@ -314,6 +316,9 @@ func (e *Engine) insert(wt *wticket) {
 func (e *Engine) Remove(id string) error {
 	t, ok := e.tickets[id]
 	if !ok {
+		if e.removeBackfill(id) {
+			return nil
+		}
 		return ErrUnknownTicket // unwrapped: callers remove matched tickets often
 	}
 	e.drop(t)
@@ -661,6 +666,11 @@ func (e *Engine) Cycle(now time.Time) []Match {
 			t.part.dirty = true
 		}
 	}
+	e.bfNext = 0
+	first := len(e.backfills) > 0 && (e.rs.algo.backfillPriority == "high" || e.rs.large && e.rs.algo.backfillPriority != "low")
+	if first {
+		out = e.runBackfills(now, math.MaxInt64, out)
+	}
 	if e.rs.large {
 		out = e.cycleLarge(dirty, n, out)
 	} else {
@@ -674,6 +684,10 @@ func (e *Engine) Cycle(now time.Time) []Match {
 			}
 		}
 		for _, t := range dirty {
+			if !first && e.rs.algo.backfillPriority == "normal" {
+				// Request type is ignored: older backfill requests go first.
+				out = e.runBackfills(now, t.start, out)
+			}
 			if t.used || t.part.idx.n <= e.opt.ExactSearchTickets && !t.part.greedy {
 				continue
 			}
@@ -682,6 +696,9 @@ func (e *Engine) Cycle(now time.Time) []Match {
 				out = append(out, e.emit(n))
 			}
 		}
+	}
+	if !first {
+		out = e.runBackfills(now, math.MaxInt64, out)
 	}
 	live := e.partList[:0]
 	for _, p := range e.partList {

@@ -56,6 +56,10 @@ type Ticket struct {
 
 // Match is a match the engine formed.
 type Match struct {
+	// BackfillID is set when the match fills a backfill request registered
+	// with AddBackfill: Teams then hold the full roster and TicketIDs only
+	// the new tickets.
+	BackfillID string `json:"backfillTicketId,omitempty"`
 	// TicketIDs lists the tickets in the match, oldest first.
 	TicketIDs []string `json:"ticketIds"`
 	// Teams lists every team of the match in rule-set order (copies made by

@@ -35,6 +35,8 @@ type gRules struct {
 	latSteps    []gStep
 	region      bool // batchDistance on region
 	oldest      bool
+	balance     float64   // team averages within this of the match average; <0 when absent
+	lowOrHigh   []float64 // compound or(all skill ≤ lo, all skill ≥ hi); empty when absent
 }
 
 type gPlayer struct {
@@ -99,6 +101,14 @@ func drawRules(t *rapid.T, fixedSizes bool) gRules {
 	}
 	g.region = rapid.Bool().Draw(t, "region")
 	g.oldest = rapid.Bool().Draw(t, "oldest")
+	g.balance = -1
+	if rapid.Bool().Draw(t, "hasBalance") {
+		g.balance = float64(rapid.IntRange(0, 15).Draw(t, "balance"))
+	}
+	if rapid.Bool().Draw(t, "hasCompound") {
+		lo := float64(rapid.IntRange(0, 20).Draw(t, "lo"))
+		g.lowOrHigh = []float64{lo, lo + float64(rapid.IntRange(0, 20).Draw(t, "gap"))}
+	}
 	return g
 }
 
@@ -144,6 +154,17 @@ func (g gRules) body() []byte {
 	}
 	if g.region {
 		rules = append(rules, map[string]any{"name": "Region", "type": "batchDistance", "batchAttribute": "region"})
+	}
+	if g.balance >= 0 {
+		rules = append(rules, map[string]any{"name": "Balance", "type": "distance",
+			"measurements":   "avg(teams[*].players.attributes[skill])",
+			"referenceValue": "avg(flatten(teams[*].players.attributes[skill]))", "maxDistance": g.balance})
+	}
+	if len(g.lowOrHigh) == 2 {
+		rules = append(rules,
+			map[string]any{"name": "Low", "type": "comparison", "measurements": "flatten(teams[*].players.attributes[skill])", "referenceValue": g.lowOrHigh[0], "operation": "<="},
+			map[string]any{"name": "High", "type": "comparison", "measurements": "flatten(teams[*].players.attributes[skill])", "referenceValue": g.lowOrHigh[1], "operation": ">="},
+			map[string]any{"name": "LowOrHigh", "type": "compound", "statement": "or(Low, High)"})
 	}
 	age := "newest"
 	if g.oldest {
@@ -314,6 +335,34 @@ func (g gRules) valid(tks []gTicket, team []int, k int) string {
 			if tk.players[0].region != tks[0].players[0].region {
 				return "regions differ"
 			}
+		}
+	}
+	if g.balance >= 0 {
+		sums, ns := make([]float64, len(g.teams)), make([]float64, len(g.teams))
+		all, n := 0.0, 0.0
+		for i, tk := range tks {
+			v := partySkill(tk) * float64(len(tk.players))
+			sums[team[i]] += v
+			ns[team[i]] += float64(len(tk.players))
+			all += v
+			n += float64(len(tk.players))
+		}
+		for i := range g.teams {
+			if ns[i] > 0 && n > 0 {
+				if d := sums[i]/ns[i] - all/n; d > g.balance+1e-9 || -d > g.balance+1e-9 {
+					return fmt.Sprintf("team %d average is %v from the match average, over %v", i, d, g.balance)
+				}
+			}
+		}
+	}
+	if len(g.lowOrHigh) == 2 {
+		low, high := true, true
+		for _, tk := range tks {
+			low = low && partySkill(tk) <= g.lowOrHigh[0]
+			high = high && partySkill(tk) >= g.lowOrHigh[1]
+		}
+		if !low && !high {
+			return "neither all low nor all high"
 		}
 	}
 	return ""

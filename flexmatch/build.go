@@ -357,7 +357,7 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 			// Candidates come nearest first: both sides are out of reach.
 			break
 		}
-		if newest && (x.start > a.start || x.start == a.start && x.seq > a.seq) && x.start <= e.prevNow {
+		if newest && a.woke && (x.start > a.start || x.start == a.start && x.seq > a.seq) && x.cycle != e.cycleNo {
 			continue // examined when it last arrived or changed step (see fresh)
 		}
 		t := e.tab.ts[x.id]
@@ -373,10 +373,12 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 // fresh reports whether a potential match of anchor a with candidate t can
 // have changed since it was last examined (reference §4.3 clocks). Under
 // "newest" a match's step is set by its newest ticket, and every match whose
-// newest ticket is t was examined when t last arrived or changed step, or
-// will be when t anchors later in this cycle; so an anchor skips newer
-// tickets that started before the previous cycle (gather applies this from
-// the index entry alone). Under "oldest" a woken anchor skips older tickets
+// newest ticket is t was examined when t last arrived or changed step (or
+// when the anchor itself arrived, since arrivals look at everything), or will
+// be when t anchors later in this cycle; so an anchor woken by a new step
+// skips newer tickets that arrived before this cycle (gather applies this
+// from the index entry alone, so a re-queued ticket with an old start time is
+// handled too). Under "oldest" a woken anchor skips older tickets
 // that are not dirty. Explain and Backfill look at every candidate.
 func (e *Engine) fresh(a, t *wticket) bool {
 	if e.chk.explain || a.backfill || t.dirty {

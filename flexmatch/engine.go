@@ -67,6 +67,7 @@ type wticket struct {
 	wake     int64     // next expansion boundary, 0 when none
 	used     bool      // placed in a match during the current cycle
 	slot     uint32    // in the engine's table while indexed
+	cycle    uint32    // the cycle in which it arrived
 	dirty    bool
 	backfill bool
 	woke     bool // dirty because an expansion step started, not because it arrived
@@ -110,7 +111,7 @@ type Engine struct {
 	cands    []*wticket
 	rejected []*wticket
 	spare    []*wticket // the previous cycle's dirty list, reused
-	prevNow  int64      // time of the previous cycle
+	cycleNo  uint32     // number of the next cycle
 	sized    int        // level slotMin/slotMax were computed for, or -1
 	order2   []*wticket
 	blocked  []int // failures per rule
@@ -307,6 +308,7 @@ func (e *Engine) insert(wt *wticket) {
 		return
 	}
 	e.tab.put(wt)
+	wt.cycle = e.cycleNo
 	wt.part.idx.insert(wt)
 	wt.dirty = true
 	e.dirty = append(e.dirty, wt)
@@ -719,6 +721,6 @@ func (e *Engine) Cycle(now time.Time) []Match {
 	}
 	clear(dirty)
 	e.spare = dirty[:0]
-	e.prevNow = n
+	e.cycleNo++
 	return out
 }

@@ -231,3 +231,28 @@ func TestBackfillHonoursLatencyAtTheSessionLocation(t *testing.T) {
 		t.Fatalf("got tickets %v in %v, want near in eu", m.TicketIDs, m.Locations)
 	}
 }
+
+func TestRequeuedTicketMeetsNewerWaitingTickets(t *testing.T) {
+	rs := mustParse(t, `{"ruleLanguageVersion":"1.0",
+	 "playerAttributes":[{"name":"skill","type":"number"}],
+	 "teams":[{"name":"a","minPlayers":2,"maxPlayers":2}],
+	 "rules":[{"name":"Close","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
+	           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","maxDistance":5}],
+	 "expansions":[{"target":"rules[Close].maxDistance","steps":[{"waitTimeSeconds":30,"value":10}]}]}`)
+	e := flexmatch.NewEngine(rs, flexmatch.Options{ExactSearchTickets: -1})
+	if err := e.Add(solo("newer", 10, 100, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if ms := e.Cycle(at(10)); len(ms) != 0 {
+		t.Fatalf("a lone ticket matched: %v", ms)
+	}
+	// A ticket that returns to the pool (say, after a failed acceptance)
+	// keeps its old start time; it must still meet tickets already waiting.
+	if err := e.Add(solo("requeued", 0, 102, nil)); err != nil {
+		t.Fatal(err)
+	}
+	ms := e.Cycle(at(12))
+	if len(ms) != 1 || strings.Join(ms[0].TicketIDs, ",") != "requeued,newer" {
+		t.Fatalf("got %v, want requeued and newer matched", ms)
+	}
+}

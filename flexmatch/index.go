@@ -24,11 +24,12 @@ type entry struct {
 	seq   uint64
 	reach bits
 	id    uint32
-	n     int32 // players
+	n     int32  // players
+	cycle uint32 // the cycle in which the ticket arrived
 }
 
 func entryOf(t *wticket) entry {
-	return entry{key: t.key, start: t.start, seq: t.seq, reach: t.reach, id: t.slot, n: int32(len(t.players))}
+	return entry{key: t.key, start: t.start, seq: t.seq, reach: t.reach, id: t.slot, n: int32(len(t.players)), cycle: t.cycle}
 }
 
 // table maps ticket slots to tickets, reusing freed slots.

@@ -78,9 +78,11 @@
 //
 // Under expansionAgeSelection "newest" a potential match's step is set by its
 // newest ticket, so every match whose newest ticket is T was examined when T
-// last arrived or changed step; an anchor therefore skips newer tickets that
-// started before the previous cycle (they anchor for themselves). Under
-// "oldest" a woken anchor skips older tickets that are not themselves new.
+// last arrived or changed step; a ticket woken by a new step therefore skips
+// newer tickets that did not arrive in this cycle (they anchor for
+// themselves). Under "oldest" a woken ticket skips older ones in the same
+// way. Arriving tickets, including re-queued ones with old start times, look
+// at every candidate.
 // A rule that bounds the spread of the key attribute (a numeric batchDistance
 // or a distance of max(flatten(A)) from min(flatten(A))) bounds how far from
 // the anchor candidates are looked for.

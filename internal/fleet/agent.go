@@ -269,13 +269,13 @@ func (s *Service) usage(ctx context.Context, r store.Reader, f Fleet, location s
 		return u, err
 	}
 	busyByCompute := map[string]bool{}
-	for _, st := range []string{stateIdle, stateBusy, stateUsed, stateUnavailable} {
+	for _, st := range []string{stateIdle, stateActivating, stateBusy, stateUsed, stateUnavailable} {
 		items, err := r.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: f.ID + "/" + location + "/" + st, Limit: 100000})
 		if err != nil {
 			return u, err
 		}
 		u.processesActive += len(items)
-		if st == stateBusy {
+		if st == stateBusy || st == stateActivating {
 			u.sessions += len(items)
 			ps, err := store.Decode[Process](items)
 			if err != nil {

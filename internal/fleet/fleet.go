@@ -664,12 +664,14 @@ func (s *Service) DeleteFleet(ctx context.Context, in *gamelift.DeleteFleetInput
 			return err
 		}
 		for _, l := range f.Locations {
-			busy, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: f.ID + "/" + l + "/" + stateBusy, Limit: 1})
-			if err != nil {
-				return err
-			}
-			if len(busy) > 0 {
-				return fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s still hosts game sessions in %s; terminate them first", f.ID, l)
+			for _, st := range []string{stateActivating, stateBusy} {
+				busy, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: f.ID + "/" + l + "/" + st, Limit: 1})
+				if err != nil {
+					return err
+				}
+				if len(busy) > 0 {
+					return fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s still hosts game sessions in %s; terminate them first", f.ID, l)
+				}
 			}
 		}
 		for _, l := range f.Locations {

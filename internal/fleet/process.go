@@ -22,7 +22,8 @@ const (
 const (
 	statePending     = "pending"
 	stateIdle        = "idle"        // ACTIVE, healthy, never given a game session
-	stateBusy        = "busy"        // hosting a live game session
+	stateActivating  = "activating"  // given a game session it has not activated yet
+	stateBusy        = "busy"        // hosting a live, activated game session
 	stateUsed        = "used"        // its game session ended; it will not get another
 	stateUnavailable = "unavailable" // unhealthy, or its compute is draining or lost
 	stateEnded       = "ended"
@@ -65,6 +66,8 @@ type Process struct {
 	// SessionLive says that session has not ended.
 	GameSessionID string `json:"gameSessionId,omitempty"`
 	SessionLive   bool   `json:"sessionLive,omitempty"`
+	// SessionActive says the process activated its game session.
+	SessionActive bool `json:"sessionActive,omitempty"`
 }
 
 func (p Process) state() string {
@@ -73,6 +76,8 @@ func (p Process) state() string {
 		return stateEnded
 	case p.Status != ProcessActive:
 		return statePending
+	case p.SessionLive && !p.SessionActive:
+		return stateActivating
 	case p.SessionLive:
 		return stateBusy
 	case p.GameSessionID != "":
@@ -115,26 +120,64 @@ func PutProcess(ctx context.Context, w store.Writer, p Process, version int64) (
 
 // ClaimIdleProcess picks an idle process of the fleet location inside w's
 // transaction and marks it as hosting gameSessionID. Because store updates
-// are serialised, two claims never get the same process. It fails with
-// FleetCapacityExceeded when no process is idle.
-func ClaimIdleProcess(ctx context.Context, w store.Writer, fleetID, location, gameSessionID string) (Process, error) {
-	items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: fleetID + "/" + location + "/" + stateIdle, Limit: 1})
+// are serialised, two claims never get the same process. A compute already
+// activating the fleet's MaxConcurrentGameSessionActivations game sessions
+// is passed over. It fails with FleetCapacityExceeded when no process can
+// take the session.
+func ClaimIdleProcess(ctx context.Context, w store.Writer, f Fleet, location, gameSessionID string) (Process, error) {
+	prefix := f.ID + "/" + location + "/"
+	limit := 1
+	var activating map[string]int
+	if m := f.Runtime.MaxConcurrentGameSessionActivations; m != nil && *m > 0 && *m < 1<<30 {
+		items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: prefix + stateActivating, Limit: 100000})
+		if err != nil {
+			return Process{}, err
+		}
+		if len(items) >= int(*m) {
+			ps, err := store.Decode[Process](items)
+			if err != nil {
+				return Process{}, err
+			}
+			activating = map[string]int{}
+			for _, p := range ps {
+				activating[p.ComputeName]++
+			}
+			limit = 1000
+		}
+	}
+	items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: prefix + stateIdle, Limit: limit})
 	if err != nil {
 		return Process{}, err
-	}
-	if len(items) == 0 {
-		return Process{}, fault.New(fault.FleetCapacityExceeded, "fleet %s has no idle server process in %s", fleetID, location)
 	}
 	ps, err := store.Decode[Process](items)
 	if err != nil {
 		return Process{}, err
 	}
-	p := ps[0]
-	p.GameSessionID, p.SessionLive = gameSessionID, true
-	if _, err := PutProcess(ctx, w, p, items[0].Version); err != nil {
-		return Process{}, err
+	for i, p := range ps {
+		if activating != nil && activating[p.ComputeName] >= int(*f.Runtime.MaxConcurrentGameSessionActivations) {
+			continue
+		}
+		p.GameSessionID, p.SessionLive = gameSessionID, true
+		if _, err := PutProcess(ctx, w, p, items[i].Version); err != nil {
+			return Process{}, err
+		}
+		return p, nil
 	}
-	return p, nil
+	if len(ps) > 0 {
+		return Process{}, fault.New(fault.FleetCapacityExceeded, "fleet %s has no idle server process in %s on a compute below MaxConcurrentGameSessionActivations", f.ID, location)
+	}
+	return Process{}, fault.New(fault.FleetCapacityExceeded, "fleet %s has no idle server process in %s", f.ID, location)
+}
+
+// SessionActivated records that a process activated its game session.
+func SessionActivated(ctx context.Context, w store.Writer, processID string) error {
+	p, version, err := GetProcess(ctx, w, processID)
+	if err != nil || p.SessionActive {
+		return err
+	}
+	p.SessionActive = true
+	_, err = PutProcess(ctx, w, p, version)
+	return err
 }
 
 // IdleProcessCount counts the idle processes of a fleet location (for

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/clock"
@@ -192,14 +191,9 @@ type DesiredPlayer struct {
 func (s *Service) CreateGameSessionOn(ctx context.Context, req PlaceRequest) (GameSession, []PlayerSession, error) {
 	var g GameSession
 	var players []PlayerSession
-	id := req.IdempotencyToken
-	if id == "" {
-		id = "gsess-" + uuid.NewString()
-	}
-	arn := s.cfg.ARNs.GameSession(req.FleetID, req.Location, id)
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		if req.IdempotencyToken != "" {
-			old, _, err := s.getGameSession(ctx, w, arn)
+			old, _, err := s.getGameSession(ctx, w, s.cfg.ARNs.GameSession(req.FleetID, req.Location, req.IdempotencyToken))
 			if err == nil {
 				g = old
 				return nil
@@ -208,43 +202,9 @@ func (s *Service) CreateGameSessionOn(ctx context.Context, req PlaceRequest) (Ga
 				return err
 			}
 		}
-		f, _, err := fleet.GetFleet(ctx, w, req.FleetID)
-		if err != nil {
-			return err
-		}
-		if f.Status != gamelift.FleetStatusActive {
-			return fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s is %s", f.ID, f.Status)
-		}
-		if !f.HasLocation(req.Location) {
-			return fault.New(fault.Invalid, "Location: fleet %s has no location %s", f.ID, req.Location)
-		}
-		if err := s.checkCreationLimit(ctx, w, f, req.CreatorID); err != nil {
-			return err
-		}
-		p, err := fleet.ClaimIdleProcess(ctx, w, f.ID, req.Location, arn)
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		g = GameSession{ID: arn, FleetID: f.ID, FleetARN: f.ARN, Location: req.Location, Name: req.Name, CreatorID: req.CreatorID,
-			MaxPlayers: req.MaxPlayers, Properties: req.Properties, Data: req.Data, MatchmakerData: req.MatchmakerData,
-			Status: gamelift.GameSessionActivating, PlayerPolicy: gamelift.AcceptAll, Protection: f.Protection,
-			IPAddress: p.IPAddress, DNSName: p.DNSName, Port: p.Port, ComputeName: p.ComputeName, ProcessID: p.ID,
-			CreatedAt: now, ActivateBy: now.Add(f.ActivationTimeout()), IdempotencyToken: req.IdempotencyToken}
-		if err := putGameSession(ctx, w, g, 0); err != nil {
-			return err
-		}
-		players, err = s.reserve(ctx, w, g, req.Players)
-		if err != nil {
-			return err
-		}
-		created := g
-		w.AfterCommit(func() {
-			if s.cfg.Pusher != nil {
-				s.cfg.Pusher.CreateGameSession(created.ProcessID, created)
-			}
-		})
-		return nil
+		var err error
+		g, players, err = s.CreateGameSessionIn(ctx, w, req)
+		return err
 	})
 	if err != nil {
 		return GameSession{}, nil, fmt.Errorf("create game session: %w", err)
@@ -420,6 +380,9 @@ func (s *Service) ActivateGameSession(ctx context.Context, processID, gameSessio
 		}
 		g.Status = gamelift.GameSessionActive
 		if err := putGameSession(ctx, w, g, version); err != nil {
+			return err
+		}
+		if err := fleet.SessionActivated(ctx, w, processID); err != nil {
 			return err
 		}
 		return w.Append(ctx, store.Event{Type: EventGameSessionActivated, Resource: g.ID, Time: s.now(),

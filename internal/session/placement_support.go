@@ -47,7 +47,7 @@ func (s *Service) CreateGameSessionIn(ctx context.Context, w store.Writer, req P
 	if _, err := w.Get(ctx, KindGameSession, arn); err == nil {
 		return GameSession{}, nil, fault.New(fault.Conflict, "game session %s already exists", arn)
 	}
-	p, err := fleet.ClaimIdleProcess(ctx, w, f.ID, req.Location, arn)
+	p, err := fleet.ClaimIdleProcess(ctx, w, f, req.Location, arn)
 	if err != nil {
 		return GameSession{}, nil, err
 	}

@@ -436,3 +436,39 @@ func TestPushesReachTheGame(t *testing.T) {
 		}
 	})
 }
+
+func TestMaxConcurrentGameSessionActivationsHoldsBackAComputeUntilItsSessionsActivate(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.gl.UpdateRuntimeConfiguration(ctx, &gl.UpdateRuntimeConfigurationInput{FleetId: aws.String(e.fleetID),
+		RuntimeConfiguration: &types.RuntimeConfiguration{MaxConcurrentGameSessionActivations: aws.Int32(1),
+			ServerProcesses: []types.ServerProcess{{LaunchPath: aws.String("/game"), ConcurrentExecutions: aws.Int32(2)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	clients := map[string]*rawClient{}
+	for _, pid := range []string{"proc-a", "proc-b"} {
+		r := e.dialRaw(t, pid, "/")
+		r.send(`{"Action":"ActivateServerProcess","RequestId":"ready","Port":7001}`)
+		r.read()
+		clients[pid] = r
+	}
+	first := aws.ToString(e.createGameSession("one", 2).GameSessionId)
+	_, err := e.gl.CreateGameSession(ctx, &gl.CreateGameSessionInput{FleetId: aws.String(e.fleetID), Location: aws.String(e.location), MaximumPlayerSessionCount: aws.Int32(2)})
+	var full *types.FleetCapacityExceededException
+	if !errors.As(err, &full) || !strings.Contains(aws.ToString(full.Message), "MaxConcurrentGameSessionActivations") {
+		t.Fatalf("a second activation on the compute: %v", err)
+	}
+	gs, _ := e.srv.Hosting.Sessions.GameSession(ctx, first)
+	r := clients[gs.ProcessID]
+	if push := r.read(); push["Action"] != "CreateGameSession" {
+		t.Fatalf("push %v", push)
+	}
+	r.send(`{"Action":"ActivateGameSession","RequestId":"act","GameSessionId":"` + first + `"}`)
+	if m := r.read(); m["StatusCode"] != float64(200) {
+		t.Fatal(m)
+	}
+	second := e.createGameSession("two", 2)
+	if g2, _ := e.srv.Hosting.Sessions.GameSession(ctx, aws.ToString(second.GameSessionId)); g2.ProcessID == gs.ProcessID {
+		t.Fatal("the second session went to the busy process")
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"

@@ -161,10 +161,9 @@ func (e *Engine) finish(now int64, keep int) bool {
 // maxRounds caps how often a failed candidate is cut back and refilled.
 const maxRounds = 8
 
-// buildAround builds a potential match around anchor a. Candidates refused
-// on the partial match are tried once more after the first pass, and a
-// candidate that fails when complete is cut back and refilled from the
-// remaining candidates.
+// buildAround builds a potential match around anchor a. With latency rules
+// it tries the locations its candidates share with it, most popular first
+// (see focusLocation).
 func (e *Engine) buildAround(a *wticket, now int64) bool {
 	c := &e.c
 	c.reset(len(e.rs.slots))
@@ -173,10 +172,36 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 		return false
 	}
 	e.gather(a, a.key, now)
-	e.focusLocation(a)
-	if !e.enough(a, now) {
-		return false
+	locs := e.focusOrder(a)
+	if len(locs) == 0 {
+		return e.enough(a, now) && e.buildFrom(a, now)
 	}
+	all := append(e.allCands[:0], e.cands...)
+	allE := append(e.allEntries[:0], e.centries...)
+	e.allCands, e.allEntries = all, allE
+	for _, l := range locs {
+		e.cands, e.centries = e.cands[:0], e.centries[:0]
+		for i := range allE {
+			if allE[i].reach.has(l) {
+				e.cands, e.centries = append(e.cands, all[i]), append(e.centries, allE[i])
+			}
+		}
+		if !e.enough(a, now) {
+			continue
+		}
+		c.reset(len(e.rs.slots))
+		if e.place(a, now) && e.buildFrom(a, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// buildFrom fills the potential match holding the anchor from the gathered
+// candidates. Candidates refused on the partial match are tried once more
+// after the first pass, and a candidate that fails when complete is cut back
+// and refilled from the remaining candidates.
+func (e *Engine) buildFrom(a *wticket, now int64) bool {
 	rej := e.rejected[:0]
 	i, retried := 0, false
 	for round := 0; ; round++ {
@@ -224,14 +249,15 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 	}
 }
 
-// focusLocation keeps only the candidates that can play in the location
-// most of them share with the anchor (reference §1.3 largestPopulation,
-// applied to small matches as a Muster choice): without it the first few
-// candidates pick the location by accident and later ones fail the latency
-// rule. It reads only index entries.
-func (e *Engine) focusLocation(a *wticket) {
+// focusOrder lists the locations the anchor's candidates share with it,
+// most players first (reference §1.3 largestPopulation, applied to small
+// matches as a Muster choice). Building per location keeps the first few
+// candidates from picking the location by accident, which made later ones
+// fail the latency rule one by one. It reads only index entries and returns
+// nil without latency rules.
+func (e *Engine) focusOrder(a *wticket) []int {
 	if len(e.latRules) == 0 || len(e.centries) == 0 {
-		return
+		return nil
 	}
 	nl := len(e.locNames)
 	count := e.locCount[:0]
@@ -249,24 +275,15 @@ func (e *Engine) focusLocation(a *wticket) {
 			}
 		}
 	}
-	best := -1
+	locs := e.locOrder[:0]
 	for l := range count {
-		if count[l] > 0 && (best < 0 || count[l] > count[best]) {
-			best = l
+		if count[l] > 0 {
+			locs = append(locs, l)
 		}
 	}
-	if best < 0 {
-		return
-	}
-	k := 0
-	for i := range e.centries {
-		if e.centries[i].reach.has(best) {
-			e.centries[k], e.cands[k] = e.centries[i], e.cands[i]
-			k++
-		}
-	}
-	clear(e.cands[k:])
-	e.centries, e.cands = e.centries[:k], e.cands[:k]
+	slices.SortStableFunc(locs, func(x, y int) int { return cmp.Compare(count[y], count[x]) })
+	e.locOrder = locs
+	return locs
 }
 
 // enough reports whether the anchor and its candidates hold enough players

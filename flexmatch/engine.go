@@ -130,6 +130,8 @@ type Engine struct {
 	out        outSlab
 	locCount   []int32
 	locOrder   []int
+	allCands   []*wticket // gathered candidates before filtering by location
+	allEntries []entry
 	centries   []entry // the candidates' index entries, parallel to cands
 	large      largeState
 	latRules   []int

@@ -561,3 +561,63 @@ func TestPropertySmallPoolsMatchAsManyAsExhaustiveSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestPropertyGreedyLeavesNoValidPair checks the greedy path's reach: for
+// pair matches, once every expansion step has started, no two waiting tickets
+// could still form a valid match.
+func TestPropertyGreedyLeavesNoValidPair(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g := gRules{spread: float64(rapid.IntRange(0, 10).Draw(t, "spread")), floor: -1, medics: -1,
+			maxLat: float64(rapid.IntRange(40, 150).Draw(t, "maxLat")), balance: -1,
+			region: rapid.Bool().Draw(t, "region"), oldest: rapid.Bool().Draw(t, "oldest")}
+		if rapid.Bool().Draw(t, "oneTeam") {
+			g.teams = []gTeam{{name: "team0", min: 2, max: 2}}
+		} else {
+			g.teams = []gTeam{{name: "team0", min: 1, max: 1}, {name: "team1", min: 1, max: 1}}
+		}
+		g.spreadSteps = []gStep{{10, g.spread + float64(rapid.IntRange(0, 10).Draw(t, "more"))}}
+		rs, err := flexmatch.Parse(g.body())
+		if err != nil {
+			t.Fatalf("invalid: %v", err)
+		}
+		tickets := drawTickets(t, 30, 1)
+		e := flexmatch.NewEngine(rs, flexmatch.Options{ExactSearchTickets: -1})
+		added := map[string]bool{}
+		waiting := map[string]gTicket{}
+		const end = 45.0
+		for _, now := range []float64{0, 5, 12, 20, 31, end} {
+			for _, tk := range tickets {
+				if !added[tk.id] && tk.start <= now {
+					if err := e.Add(tk.ticket()); err != nil {
+						t.Fatal(err)
+					}
+					added[tk.id] = true
+					waiting[tk.id] = tk
+				}
+			}
+			for _, m := range e.Cycle(epoch.Add(time.Duration(now) * time.Second)) {
+				for _, id := range m.TicketIDs {
+					delete(waiting, id)
+				}
+			}
+		}
+		var left []gTicket
+		for _, tk := range waiting {
+			left = append(left, tk)
+		}
+		sort.Slice(left, func(i, j int) bool { return left[i].id < left[j].id })
+		for i := range left {
+			for j := i + 1; j < len(left); j++ {
+				pair := []gTicket{left[i], left[j]}
+				k := g.step(pair, end)
+				teams := []int{0, 0}
+				if len(g.teams) == 2 {
+					teams = []int{0, 1}
+				}
+				if g.valid(pair, teams, k) == "" {
+					t.Fatalf("%s and %s still wait but form a valid match at step %d\n%s", left[i].id, left[j].id, k, g.body())
+				}
+			}
+		}
+	})
+}

@@ -256,3 +256,27 @@ func TestRequeuedTicketMeetsNewerWaitingTickets(t *testing.T) {
 		t.Fatalf("got %v, want requeued and newer matched", ms)
 	}
 }
+
+func TestBackfillOnAnEmptyPoolFindsNothing(t *testing.T) {
+	rs := mustParse(t, backfillRuleSet)
+	for _, name := range []string{"engine never used", "pool emptied by a match"} {
+		t.Run(name, func(t *testing.T) {
+			e := flexmatch.NewEngine(rs, flexmatch.Options{})
+			if name == "pool emptied by a match" {
+				for _, id := range []string{"a", "b", "c", "d"} {
+					if err := e.Add(solo(id, 0, 10, nil)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if ms := e.Cycle(at(1)); len(ms) != 1 || e.Len() != 0 {
+					t.Fatalf("setup: %d matches, %d waiting", len(ms), e.Len())
+				}
+			}
+			req := flexmatch.Ticket{ID: "bf", StartTime: at(0), Players: []flexmatch.Player{{ID: "A", Team: "red"}}}
+			_, ok, err := e.Backfill(req, at(2))
+			if ok || err != nil {
+				t.Fatalf("Backfill = %v, %v; want nothing", ok, err)
+			}
+		})
+	}
+}

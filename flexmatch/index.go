@@ -166,6 +166,9 @@ type cursor struct {
 }
 
 func (c *cursor) next() *entry {
+	if c.x == nil {
+		return nil // the zero cursor walks an empty index
+	}
 	for !c.done {
 		if c.ci < 0 || c.ci >= len(c.x.chunks) {
 			c.done = true

@@ -37,6 +37,11 @@ type Options struct {
 	// AdditionalPlayerCount slots are kept empty in every match, taken from
 	// the last team first (reference §7.11).
 	AdditionalPlayerCount int
+	// Revisit is how many waiting tickets each cycle re-tries as anchors,
+	// round robin, besides new and step-changed ones (default 0). Greedy
+	// building can miss a valid match when tickets arrive in an unlucky
+	// order; revisiting finds it without waiting for the next step.
+	Revisit int
 }
 
 type locMs struct {
@@ -132,6 +137,8 @@ type Engine struct {
 	locOrder   []int
 	allCands   []*wticket // gathered candidates before filtering by location
 	allEntries []entry
+	ring       []*wticket // waiting tickets in arrival order, for Revisit
+	ringAt     int
 	centries   []entry // the candidates' index entries, parallel to cands
 	large      largeState
 	latRules   []int
@@ -308,6 +315,9 @@ func (e *Engine) insert(wt *wticket) {
 	e.tickets[wt.id] = wt
 	if wt.never != "" {
 		return
+	}
+	if e.opt.Revisit > 0 {
+		e.ring = append(e.ring, wt)
 	}
 	e.tab.put(wt)
 	wt.cycle = e.cycleNo
@@ -639,6 +649,40 @@ func (e *Engine) schedule(t *wticket, now int64) {
 	e.wakes.push(wakeItem{at: at, t: t})
 }
 
+// revisit marks up to Options.Revisit waiting tickets dirty, round robin,
+// as if they had just arrived, compacting the ring as it goes.
+func (e *Engine) revisit() {
+	if e.opt.Revisit <= 0 {
+		return
+	}
+	if e.ringAt >= len(e.ring) || len(e.ring) > 2*len(e.tickets)+1024 {
+		// Compact: drop matched and removed tickets, keep the position.
+		live, at := e.ring[:0], 0
+		for i, t := range e.ring {
+			if i == e.ringAt {
+				at = len(live)
+			}
+			if !t.used {
+				live = append(live, t)
+			}
+		}
+		if e.ringAt >= len(e.ring) {
+			at = 0
+		}
+		clear(e.ring[len(live):])
+		e.ring, e.ringAt = live, at
+	}
+	for n := 0; n < e.opt.Revisit && e.ringAt < len(e.ring); e.ringAt++ {
+		t := e.ring[e.ringAt]
+		if t.used || t.dirty {
+			continue
+		}
+		t.dirty = true
+		e.dirty = append(e.dirty, t)
+		n++
+	}
+}
+
 // Cycle runs one matchmaking pass at time now and returns the matches formed.
 // Their tickets leave the pool.
 func (e *Engine) Cycle(now time.Time) []Match {
@@ -653,6 +697,7 @@ func (e *Engine) Cycle(now time.Time) []Match {
 		t.dirty, t.woke = true, true
 		e.dirty = append(e.dirty, t)
 	}
+	e.revisit()
 	dirty := e.dirty
 	e.dirty = e.spare[:0]
 	slices.SortFunc(dirty, func(a, b *wticket) int {

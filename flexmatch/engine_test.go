@@ -280,3 +280,21 @@ func TestBackfillOnAnEmptyPoolFindsNothing(t *testing.T) {
 		})
 	}
 }
+
+func TestRevisitRetriesWaitingTickets(t *testing.T) {
+	rs := mustParse(t, backfillRuleSet)
+	for _, revisit := range []int{0, 3} {
+		e := flexmatch.NewEngine(rs, flexmatch.Options{ExactSearchTickets: -1, Revisit: revisit})
+		for i := range 3 {
+			if err := e.Add(solo(string(rune('a'+i)), 0, 10, nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.Cycle(at(1))
+		before := e.Stats().Anchors
+		e.Cycle(at(2))
+		if got := e.Stats().Anchors - before; got != revisit {
+			t.Errorf("with Revisit %d a quiet cycle anchored %d tickets", revisit, got)
+		}
+	}
+}

@@ -229,7 +229,80 @@ func (s *Service) SweepLostComputes(ctx context.Context) error {
 	return nil
 }
 
-// Run sweeps lost computes every heartbeat interval until ctx ends.
+// SilenceTimeout is how long a server process may go without an SDK
+// heartbeat (every 60 ± 10 s) before it is taken for dead: it covers the
+// SDK's ~184 s of reconnect attempts with room to spare.
+const SilenceTimeout = 5 * time.Minute
+
+// SweepSilentProcesses ends processes that sent no SDK heartbeat (or, never
+// ready, connected no later than) SilenceTimeout ago, with their game
+// sessions: a crashed process on a compute without an agent, or one whose
+// socket never came back.
+func (s *Service) SweepSilentProcesses(ctx context.Context) error {
+	deadline := s.cfg.Clock.Now().Add(-SilenceTimeout)
+	var silent []string
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		fleets, err := r.Find(ctx, store.Query{Kind: KindFleet, Prefix: true, Limit: 100000})
+		if err != nil {
+			return err
+		}
+		fs, err := store.Decode[Fleet](fleets)
+		if err != nil {
+			return err
+		}
+		for _, f := range fs {
+			for _, l := range f.Locations {
+				for _, st := range []string{statePending, stateIdle, stateActivating, stateBusy, stateUsed, stateUnavailable} {
+					items, err := r.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: f.ID + "/" + l + "/" + st, Limit: 100000})
+					if err != nil {
+						return err
+					}
+					ps, err := store.Decode[Process](items)
+					if err != nil {
+						return err
+					}
+					for _, p := range ps {
+						last := p.Heartbeat
+						if last.IsZero() {
+							last = p.CreatedAt
+						}
+						if last.Before(deadline) {
+							silent = append(silent, p.ID)
+						}
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range silent {
+		err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+			p, version, err := GetProcess(ctx, w, id)
+			if err != nil {
+				return err
+			}
+			last := p.Heartbeat
+			if last.IsZero() {
+				last = p.CreatedAt
+			}
+			if !last.Before(deadline) {
+				return nil
+			}
+			return s.endProcess(ctx, w, p, version, EndSilent)
+		})
+		if err != nil && !fault.Is(err, fault.NotFound) {
+			return fmt.Errorf("sweep silent process %s: %w", id, err)
+		}
+		s.cfg.Logger.Warn("server process silent: ended", "process", id)
+	}
+	return nil
+}
+
+// Run sweeps lost computes and silent processes every heartbeat interval
+// until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	t := s.cfg.Clock.NewTicker(s.cfg.HeartbeatInterval)
 	defer t.Stop()
@@ -240,6 +313,9 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-t.C():
 			if err := s.SweepLostComputes(ctx); err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Error("sweep lost computes", "err", err)
+			}
+			if err := s.SweepSilentProcesses(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Error("sweep silent processes", "err", err)
 			}
 		}
 	}

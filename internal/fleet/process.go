@@ -35,6 +35,7 @@ const (
 	EndExited        = "EXITED"         // the agent saw it exit without ProcessEnding
 	EndComputeLost   = "COMPUTE_LOST"   // its compute stopped heartbeating
 	EndDeregistered  = "DEREGISTERED"   // its compute was deregistered
+	EndSilent        = "SILENT"         // no SDK heartbeat for SilenceTimeout
 )
 
 // Process is one server process as stored. A process hosts at most one
@@ -276,6 +277,8 @@ func (s *Service) endProcess(ctx context.Context, w store.Writer, p Process, ver
 	switch reason {
 	case EndExited:
 		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_CRASHED", fmt.Sprintf("Server process %s on compute %s exited without calling ProcessEnding", p.ID, p.ComputeName))
+	case EndSilent:
+		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_TERMINATED_UNHEALTHY", fmt.Sprintf("Server process %s on compute %s sent no heartbeat for %s", p.ID, p.ComputeName, SilenceTimeout))
 	case EndComputeLost:
 		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_TERMINATED_UNHEALTHY", fmt.Sprintf("Server process %s ended: compute %s was lost", p.ID, p.ComputeName))
 	}

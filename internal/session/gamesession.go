@@ -424,7 +424,7 @@ func (s *Service) processEnded(ctx context.Context, w store.Writer, p fleet.Proc
 		return nil
 	}
 	why := ""
-	if reason == fleet.EndComputeLost || reason == fleet.EndExited || reason == fleet.EndDeregistered {
+	if reason != fleet.EndProcessEnding {
 		why = gamelift.ReasonInterrupted
 	}
 	return s.endGameSession(ctx, w, g, version, gamelift.GameSessionTerminated, why)

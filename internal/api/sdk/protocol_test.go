@@ -472,3 +472,35 @@ func TestMaxConcurrentGameSessionActivationsHoldsBackAComputeUntilItsSessionsAct
 		t.Fatal("the second session went to the busy process")
 	}
 }
+
+func TestAProcessThatFallsSilentIsEndedWithItsGameSession(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r := e.dialRaw(t, "proc-silent", "/")
+	r.send(`{"Action":"ActivateServerProcess","RequestId":"ready","Port":7001}`)
+	r.read()
+	id := aws.ToString(e.createGameSession("quiet", 2).GameSessionId)
+	r.read() // CreateGameSession
+	r.send(`{"Action":"ActivateGameSession","RequestId":"act","GameSessionId":"` + id + `"}`)
+	r.read()
+	e.advance(4 * time.Minute)
+	r.send(`{"Action":"HeartbeatServerProcess","RequestId":"hb","HealthStatus":true}`)
+	r.read()
+	e.advance(4 * time.Minute)
+	if err := e.srv.Hosting.Fleets.SweepSilentProcesses(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The fake clock is now past SigV4's skew window: read through the service.
+	if g, _ := e.srv.Hosting.Sessions.GameSession(ctx, id); g.Status != "ACTIVE" {
+		st := g.Status
+		t.Fatalf("status %s four minutes after a heartbeat", st)
+	}
+	e.advance(2 * time.Minute)
+	if err := e.srv.Hosting.Fleets.SweepSilentProcesses(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.srv.Hosting.Sessions.GameSession(ctx, id)
+	if got.Status != "TERMINATED" || got.StatusReason != "INTERRUPTED" {
+		t.Fatalf("status %s/%s, want TERMINATED/INTERRUPTED", got.Status, got.StatusReason)
+	}
+}

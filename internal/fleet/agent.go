@@ -96,6 +96,9 @@ func (s *Service) Heartbeat(ctx context.Context, fleetID, computeName string, hb
 		if _, err := w.Put(ctx, store.Record{Kind: KindCompute, ID: computeID(c.FleetID, c.Name), Doc: store.MustJSON(c), Keys: computeKeys(c), Version: cversion}); err != nil {
 			return err
 		}
+		if err := s.recordBeacon(ctx, w, c, hb.Beacon, now); err != nil {
+			return err
+		}
 		reported := map[string]AgentProcess{}
 		for _, ap := range hb.Processes {
 			reported[ap.ProcessID] = ap

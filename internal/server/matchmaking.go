@@ -85,4 +85,4 @@ func envDuration(name string) (time.Duration, error) {
 
 // wirePlacement gives matchmaking the placement service for WITH_QUEUE
 // matches, once placement exists (docs/matchmaking-placement.md).
-func (s *Server) wirePlacement(d *deps, mm *matchmaking.Service) {}
+func (s *Server) wirePlacement(d *deps, mm *matchmaking.Service) { s.connectMatchmaking(d, mm) }

@@ -5,5 +5,5 @@ package server
 // (identity.go, hosting.go, matchmaking.go, placement.go) and adds one line
 // here.
 func capabilityMounts(s *Server) []func(*deps) {
-	return []func(*deps){s.mountIdentity, s.mountHosting, s.mountMatchmaking}
+	return []func(*deps){s.mountIdentity, s.mountHosting, s.mountPlacement, s.mountMatchmaking}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/placement"
 	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/sigv4"
 	"github.com/musterhq/muster/internal/store"
@@ -193,6 +194,8 @@ type deps struct {
 	mux             *http.ServeMux
 	// player is set by mountIdentity, the first of capabilityMounts.
 	player *playerParts
+	// placement is set by mountPlacement (before mountMatchmaking).
+	placement *placement.Service
 }
 
 func (s *Server) routes() http.Handler {

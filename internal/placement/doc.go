@@ -1,0 +1,56 @@
+// Package placement owns game session queues and game session placements:
+// choosing, for a placement request, the fleet location where every player
+// has a good connection at the lowest cost and where a server process is
+// free, reserving that process, and retrying until capacity frees up or the
+// queue's timeout passes (reference/gamelift-api.md §4.8, §4.9, §7).
+//
+// Store kinds and secondary keys:
+//
+//	gamesessionqueue: id the queue name
+//	placement:        id the PlacementId; K1 status, K2 queue name
+//
+// A placement is recorded PENDING (StartIn, inside the caller's transaction,
+// or StartGameSessionPlacement) and picked up by the placer after commit.
+// Every attempt is one store transaction that re-reads the placement, claims
+// an idle process of the best candidate location (session.Service.
+// CreateGameSessionIn: game session and player sessions), marks the
+// placement FULFILLED, appends PlacementFulfilled and runs the listeners. So
+// a process is never given to two placements (store updates are serialised)
+// and a crash can neither lose a placement nor fulfil it twice: at start
+// the placer resumes every PENDING placement from the store.
+//
+// Candidates (§7.1): the queue's destinations in order (aliases resolved; a
+// TERMINAL or missing alias, a missing or non-ACTIVE fleet are skipped),
+// each with every location of its fleet, minus those outside
+// FilterConfiguration.AllowedLocations. With PlayerLatencies, the latency
+// policy in force for the placement's age (§7.2) drops every location where
+// some player's latency is above its cap. Candidates are ordered by the
+// priority order (§7.3) and tried in turn; when none has an idle process
+// the placement waits RetryInterval (or until the next latency policy or
+// its deadline, whichever is first) on the injected clock and tries again.
+//
+// Muster decisions:
+//   - A placement is FULFILLED when its game session is created on a
+//     process (status ACTIVATING) with its player sessions reserved: the
+//     connection information is final then. A game session that later fails
+//     to activate does not change the placement.
+//   - With PlayerLatencies, a location for which one of the players who
+//     reported latencies has no entry is treated as exceeding every cap
+//     while a latency policy is in force, and ranks after every location
+//     with full data on LATENCY.
+//   - Locations missing from LocationOrder rank after the listed ones,
+//     alphabetically; without LocationOrder, LOCATION ranks alphabetically.
+//     COST is the fleet's AnywhereConfiguration.Cost (absent = 0).
+//   - PriorityConfigurationOverride: the override's locations are tried
+//     first in its order; with DEFAULT_AFTER_SINGLE_PASS the queue's normal
+//     ordering of the other locations follows in the same attempt, with
+//     NONE only the override's locations are ever tried.
+//   - The game session id of a placement is its PlacementId
+//     (…:gamesession/<fleet>/<location>/<PlacementId>).
+//   - TimeoutInSeconds defaults to 600 s; it is fixed for a placement when
+//     it starts. A placement whose queue is deleted fails at its next
+//     attempt (FAILED).
+//   - Placement events go to the outbox as EventBridge documents (§7.5)
+//     with resources [queue ARN]; detail.port is a string as in GameLift's
+//     example, and the queue's CustomEventData is detail.customEventData.
+package placement

@@ -1,0 +1,469 @@
+package placement
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/session"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/tagging"
+)
+
+// Outbox event types (reference §7.5).
+const (
+	EventPlacementFulfilled = "PlacementFulfilled"
+	EventPlacementCancelled = "PlacementCancelled"
+	EventPlacementTimedOut  = "PlacementTimedOut"
+	EventPlacementFailed    = "PlacementFailed"
+)
+
+// Config configures the placement service.
+type Config struct {
+	Store    store.Store
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	ARNs     gamelift.ARNBuilder
+	Formats  *gamelift.Formats
+	Tags     *tagging.Service
+	Fleets   *fleet.Service
+	Sessions *session.Service
+	// Workers is how many placements are attempted at once (default 16).
+	Workers int
+	// RetryInterval is how long a placement that found no free process
+	// waits before trying again (default 1 s), unless a latency policy
+	// relaxes or its deadline passes sooner.
+	RetryInterval time.Duration
+}
+
+// Service serves game session queues and placements.
+type Service struct {
+	cfg    Config
+	placer *placer
+
+	mu        sync.Mutex
+	listeners []Listener
+}
+
+// New returns the placement service. Run starts its placer.
+func New(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Formats == nil {
+		cfg.Formats = gamelift.NewFormats()
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.RetryInterval <= 0 {
+		cfg.RetryInterval = time.Second
+	}
+	s := &Service{cfg: cfg}
+	s.placer = newPlacer(s)
+	return s
+}
+
+func (s *Service) now() time.Time { return s.cfg.Clock.Now().UTC() }
+
+// Request is one placement, as StartGameSessionPlacement takes it
+// (docs/matchmaking-placement.md).
+type Request struct {
+	PlacementID               string // unique; matchmaking uses the match id
+	QueueName                 string // name or ARN of the game session queue
+	MaximumPlayerSessionCount int32
+	GameSessionName           string
+	GameProperties            []gamelift.GameProperty
+	GameSessionData           string
+	MatchmakerData            string // the MatchmakerData JSON (flexmatch.md §9)
+	PlayerLatencies           []gamelift.PlayerLatency
+	DesiredPlayerSessions     []gamelift.DesiredPlayerSession
+	// PriorityConfigurationOverride is StartGameSessionPlacement's member.
+	PriorityConfigurationOverride *gamelift.PriorityConfigurationOverride
+}
+
+// Placement is a placement as stored, and what listeners hear.
+type Placement struct {
+	PlacementID               string                                  `json:"placementId"`
+	QueueName                 string                                  `json:"queueName"`
+	QueueARN                  string                                  `json:"queueArn"`
+	Status                    string                                  `json:"status"`
+	StatusReason              string                                  `json:"statusReason,omitempty"`
+	MaximumPlayerSessionCount int32                                   `json:"maximumPlayerSessionCount"`
+	GameSessionName           string                                  `json:"gameSessionName,omitempty"`
+	GameProperties            []gamelift.GameProperty                 `json:"gameProperties,omitempty"`
+	GameSessionData           string                                  `json:"gameSessionData,omitempty"`
+	MatchmakerData            string                                  `json:"matchmakerData,omitempty"`
+	PlayerLatencies           []gamelift.PlayerLatency                `json:"playerLatencies,omitempty"`
+	DesiredPlayerSessions     []gamelift.DesiredPlayerSession         `json:"desiredPlayerSessions,omitempty"`
+	Override                  *gamelift.PriorityConfigurationOverride `json:"override,omitempty"`
+	StartTime                 time.Time                               `json:"startTime"`
+	Deadline                  time.Time                               `json:"deadline"`
+	EndTime                   time.Time                               `json:"endTime,omitzero"`
+	// Set when FULFILLED.
+	GameSessionArn       string                         `json:"gameSessionArn,omitempty"`
+	FleetID              string                         `json:"fleetId,omitempty"`
+	Location             string                         `json:"location,omitempty"`
+	IpAddress            string                         `json:"ipAddress,omitempty"`
+	DnsName              string                         `json:"dnsName,omitempty"`
+	Port                 int32                          `json:"port,omitempty"`
+	PlacedPlayerSessions []gamelift.PlacedPlayerSession `json:"placedPlayerSessions,omitempty"`
+}
+
+// Wire returns the control API shape.
+func (p Placement) Wire() gamelift.GameSessionPlacement {
+	w := gamelift.GameSessionPlacement{PlacementId: p.PlacementID, GameSessionQueueName: p.QueueName, Status: p.Status,
+		GameProperties: p.GameProperties, MaximumPlayerSessionCount: ptr(p.MaximumPlayerSessionCount), GameSessionName: p.GameSessionName,
+		GameSessionId: p.GameSessionArn, GameSessionArn: p.GameSessionArn, GameSessionRegion: p.Location, PlayerLatencies: p.PlayerLatencies,
+		StartTime: gamelift.At(p.StartTime), IpAddress: p.IpAddress, DnsName: p.DnsName, PlacedPlayerSessions: p.PlacedPlayerSessions,
+		GameSessionData: p.GameSessionData, MatchmakerData: p.MatchmakerData, PriorityConfigurationOverride: p.Override}
+	if !p.EndTime.IsZero() {
+		w.EndTime = gamelift.At(p.EndTime)
+	}
+	if p.Port != 0 {
+		w.Port = ptr(p.Port)
+	}
+	return w
+}
+
+func placementKeys(p Placement) store.Keys { return store.Keys{p.Status, p.QueueName} }
+
+func putPlacement(ctx context.Context, w store.Writer, p Placement, version int64) error {
+	_, err := w.Put(ctx, store.Record{Kind: KindPlacement, ID: p.PlacementID, Doc: store.MustJSON(p), Keys: placementKeys(p), Version: version})
+	return err
+}
+
+// Listener hears a placement end (FULFILLED, CANCELLED, TIMED_OUT or FAILED)
+// inside the transaction that records the end, so its own changes commit
+// with it.
+type Listener interface {
+	PlacementEnded(ctx context.Context, w store.Writer, p Placement) error
+}
+
+// AddListener registers a listener (at wiring, before Run).
+func (s *Service) AddListener(l Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = append(s.listeners, l)
+}
+
+// validate checks a request's members (control-API member names).
+func (s *Service) validate(req Request) error {
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "PlacementId", "IdStringModel", req.PlacementID)
+	if p := gamelift.Length(req.PlacementID, 1, 48); p != "" {
+		v.Add("PlacementId", "%s", p)
+	}
+	s.cfg.Formats.Check(&v, "GameSessionQueueName", "GameSessionQueueNameOrArn", req.QueueName)
+	v.Check(req.MaximumPlayerSessionCount >= 0 && req.MaximumPlayerSessionCount <= session.MaxPlayersPerGameSession,
+		"MaximumPlayerSessionCount", "must be between 0 and %d", session.MaxPlayersPerGameSession)
+	if req.GameSessionName != "" {
+		if p := gamelift.Length(req.GameSessionName, 1, 1024); p != "" {
+			v.Add("GameSessionName", "%s", p)
+		}
+	}
+	if req.GameSessionData != "" {
+		if p := gamelift.Length(req.GameSessionData, 1, 262144); p != "" {
+			v.Add("GameSessionData", "%s", p)
+		}
+	}
+	if req.MatchmakerData != "" {
+		if p := gamelift.Length(req.MatchmakerData, 1, 390000); p != "" {
+			v.Add("MatchmakerData", "%s", p)
+		}
+	}
+	v.Check(len(req.GameProperties) <= 16, "GameProperties", "must have at most 16 items")
+	for i, gp := range req.GameProperties {
+		if p := gamelift.Length(gp.Key, 0, 32); p != "" {
+			v.Add(fmt.Sprintf("GameProperties[%d].Key", i), "%s", p)
+		}
+		if p := gamelift.Length(gp.Value, 0, 96); p != "" {
+			v.Add(fmt.Sprintf("GameProperties[%d].Value", i), "%s", p)
+		}
+	}
+	for i, l := range req.PlayerLatencies {
+		m := fmt.Sprintf("PlayerLatencies[%d]", i)
+		if l.PlayerId != "" {
+			if p := gamelift.Length(l.PlayerId, 1, 1024); p != "" {
+				v.Add(m+".PlayerId", "%s", p)
+			}
+		}
+		if p := gamelift.Length(l.RegionIdentifier, 1, 1024); p != "" {
+			v.Add(m+".RegionIdentifier", "%s", p)
+		}
+		v.Check(l.LatencyInMilliseconds == nil || *l.LatencyInMilliseconds >= 0, m+".LatencyInMilliseconds", "must be at least 0")
+	}
+	v.Check(len(req.DesiredPlayerSessions) <= int(req.MaximumPlayerSessionCount), "DesiredPlayerSessions",
+		"has %d players but MaximumPlayerSessionCount is %d", len(req.DesiredPlayerSessions), req.MaximumPlayerSessionCount)
+	seen := map[string]bool{}
+	for i, d := range req.DesiredPlayerSessions {
+		m := fmt.Sprintf("DesiredPlayerSessions[%d]", i)
+		if p := gamelift.Length(d.PlayerId, 1, 1024); p != "" {
+			v.Add(m+".PlayerId", "%s", p)
+		}
+		v.Check(!seen[d.PlayerId], m+".PlayerId", "repeats player %s", d.PlayerId)
+		seen[d.PlayerId] = true
+		if d.PlayerData != "" {
+			if p := gamelift.Length(d.PlayerData, 1, 2048); p != "" {
+				v.Add(m+".PlayerData", "%s", p)
+			}
+		}
+	}
+	if o := req.PriorityConfigurationOverride; o != nil {
+		v.Check(len(o.LocationOrder) >= 1 && len(o.LocationOrder) <= 10, "PriorityConfigurationOverride.LocationOrder", "must have 1 to 10 items")
+		for i, l := range o.LocationOrder {
+			s.cfg.Formats.Check(&v, fmt.Sprintf("PriorityConfigurationOverride.LocationOrder[%d]", i), "LocationStringModel", l)
+		}
+		switch o.PlacementFallbackStrategy {
+		case "", gamelift.FallbackDefaultAfterSinglePass, gamelift.FallbackNone:
+		default:
+			v.Add("PriorityConfigurationOverride.PlacementFallbackStrategy", "must be DEFAULT_AFTER_SINGLE_PASS or NONE")
+		}
+		v.Check(len(req.PlayerLatencies) == 0, "PriorityConfigurationOverride", "cannot be combined with PlayerLatencies")
+	}
+	return v.Err()
+}
+
+// errExists says StartIn found the placement id taken.
+var errExists = errors.New("placement exists")
+
+// startIn records a PENDING placement in w (errExists if the id is taken).
+func (s *Service) startIn(ctx context.Context, w store.Writer, req Request) (Placement, error) {
+	if err := s.validate(req); err != nil {
+		return Placement{}, err
+	}
+	if _, err := w.Get(ctx, KindPlacement, req.PlacementID); err == nil {
+		return Placement{}, errExists
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return Placement{}, err
+	}
+	q, _, err := s.getQueue(ctx, w, req.QueueName)
+	if err != nil {
+		return Placement{}, err
+	}
+	if req.PriorityConfigurationOverride != nil && (len(q.PriorityOrder) == 0 || q.PriorityOrder[0] != gamelift.PriorityLocation) {
+		return Placement{}, fault.New(fault.Invalid, "PriorityConfigurationOverride: queue %s's PriorityOrder does not start with LOCATION", q.Name)
+	}
+	now := s.now()
+	p := Placement{PlacementID: req.PlacementID, QueueName: q.Name, QueueARN: q.ARN, Status: gamelift.PlacementPending,
+		MaximumPlayerSessionCount: req.MaximumPlayerSessionCount, GameSessionName: req.GameSessionName, GameProperties: req.GameProperties,
+		GameSessionData: req.GameSessionData, MatchmakerData: req.MatchmakerData, PlayerLatencies: req.PlayerLatencies,
+		DesiredPlayerSessions: req.DesiredPlayerSessions, Override: req.PriorityConfigurationOverride,
+		StartTime: now, Deadline: now.Add(q.Timeout())}
+	if err := putPlacement(ctx, w, p, 0); err != nil {
+		return Placement{}, err
+	}
+	w.AfterCommit(func() { s.placer.wake(p.PlacementID) })
+	return p, nil
+}
+
+// StartIn records a PENDING placement inside the caller's transaction, so
+// the caller's own state change (tickets → PLACING) and the placement
+// commit together. The placer picks it up after commit. An existing
+// PlacementID is a no-op (idempotent). Bad requests fail with a fault.Error
+// naming the member (Invalid, or NotFound for an unknown queue).
+func (s *Service) StartIn(ctx context.Context, w store.Writer, req Request) error {
+	_, err := s.startIn(ctx, w, req)
+	if errors.Is(err, errExists) {
+		return nil
+	}
+	return err
+}
+
+// StartGameSessionPlacement is the control-API operation.
+func (s *Service) StartGameSessionPlacement(ctx context.Context, in *gamelift.StartGameSessionPlacementInput) (*gamelift.StartGameSessionPlacementOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	if in.MaximumPlayerSessionCount == nil {
+		return nil, fault.New(fault.Invalid, "MaximumPlayerSessionCount: is required")
+	}
+	req := Request{PlacementID: in.PlacementId, QueueName: in.GameSessionQueueName, MaximumPlayerSessionCount: *in.MaximumPlayerSessionCount,
+		GameSessionName: in.GameSessionName, GameProperties: in.GameProperties, GameSessionData: in.GameSessionData,
+		PlayerLatencies: in.PlayerLatencies, DesiredPlayerSessions: in.DesiredPlayerSessions, PriorityConfigurationOverride: in.PriorityConfigurationOverride}
+	var p Placement
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		var err error
+		p, err = s.startIn(ctx, w, req)
+		if errors.Is(err, errExists) {
+			return fault.New(fault.Invalid, "PlacementId: placement %s already exists; placement ids are never reused", req.PlacementID)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start game session placement: %w", err)
+	}
+	out := p.Wire()
+	return &gamelift.StartGameSessionPlacementOutput{GameSessionPlacement: &out}, nil
+}
+
+func (s *Service) getPlacement(ctx context.Context, r store.Reader, id string) (Placement, int64, error) {
+	p, v, err := store.GetJSON[Placement](ctx, r, KindPlacement, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, 0, fault.New(fault.NotFound, "PlacementId: placement %s not found", id)
+	}
+	return p, v, err
+}
+
+// Placement returns a placement by id.
+func (s *Service) Placement(ctx context.Context, id string) (Placement, error) {
+	var p Placement
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		p, _, err = s.getPlacement(ctx, r, id)
+		return err
+	})
+	return p, err
+}
+
+// DescribeGameSessionPlacement is the control-API operation.
+func (s *Service) DescribeGameSessionPlacement(ctx context.Context, in *gamelift.DescribeGameSessionPlacementInput) (*gamelift.DescribeGameSessionPlacementOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "PlacementId", "IdStringModel", in.PlacementId)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	p, err := s.Placement(ctx, in.PlacementId)
+	if err != nil {
+		return nil, fmt.Errorf("describe game session placement: %w", err)
+	}
+	out := p.Wire()
+	return &gamelift.DescribeGameSessionPlacementOutput{GameSessionPlacement: &out}, nil
+}
+
+// StopGameSessionPlacement cancels a PENDING placement.
+func (s *Service) StopGameSessionPlacement(ctx context.Context, in *gamelift.StopGameSessionPlacementInput) (*gamelift.StopGameSessionPlacementOutput, error) {
+	if err := auth.RequireOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "PlacementId", "IdStringModel", in.PlacementId)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var p Placement
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		var version int64
+		var err error
+		p, version, err = s.getPlacement(ctx, w, in.PlacementId)
+		if err != nil {
+			return err
+		}
+		if p.Status != gamelift.PlacementPending {
+			return fault.New(fault.Invalid, "PlacementId: placement %s is %s; only a PENDING placement can be stopped", p.PlacementID, p.Status)
+		}
+		p, err = s.endIn(ctx, w, p, version, gamelift.PlacementCancelled, "")
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stop game session placement: %w", err)
+	}
+	out := p.Wire()
+	return &gamelift.StopGameSessionPlacementOutput{GameSessionPlacement: &out}, nil
+}
+
+// endIn moves a PENDING placement to a terminal status in w: the record,
+// the event and the listeners commit together.
+func (s *Service) endIn(ctx context.Context, w store.Writer, p Placement, version int64, status, reason string) (Placement, error) {
+	p.Status, p.StatusReason, p.EndTime = status, reason, s.now()
+	if err := putPlacement(ctx, w, p, version); err != nil {
+		return p, err
+	}
+	var q *Queue
+	if qq, _, err := s.getQueue(ctx, w, p.QueueName); err == nil {
+		q = &qq
+	}
+	if err := w.Append(ctx, s.event(p, q)); err != nil {
+		return p, err
+	}
+	s.mu.Lock()
+	ls := s.listeners
+	s.mu.Unlock()
+	for _, l := range ls {
+		if err := l.PlacementEnded(ctx, w, p); err != nil {
+			return p, fmt.Errorf("placement listener: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// eventTypes maps terminal statuses to event types.
+var eventTypes = map[string]string{
+	gamelift.PlacementFulfilled: EventPlacementFulfilled,
+	gamelift.PlacementCancelled: EventPlacementCancelled,
+	gamelift.PlacementTimedOut:  EventPlacementTimedOut,
+	gamelift.PlacementFailed:    EventPlacementFailed,
+}
+
+// PlayerSessionEvent is one entry of detail.placedPlayerSessions.
+type PlayerSessionEvent struct {
+	PlayerID        string `json:"playerId"`
+	PlayerSessionID string `json:"playerSessionId"`
+}
+
+// EventDetail is the detail of a placement event (reference §7.5).
+type EventDetail struct {
+	Type                 string               `json:"type"`
+	PlacementID          string               `json:"placementId"`
+	Port                 string               `json:"port,omitempty"`
+	GameSessionArn       string               `json:"gameSessionArn,omitempty"`
+	IPAddress            string               `json:"ipAddress,omitempty"`
+	DNSName              string               `json:"dnsName,omitempty"`
+	StartTime            string               `json:"startTime"`
+	EndTime              string               `json:"endTime"`
+	GameSessionRegion    string               `json:"gameSessionRegion,omitempty"`
+	PlacedPlayerSessions []PlayerSessionEvent `json:"placedPlayerSessions,omitempty"`
+	CustomEventData      string               `json:"customEventData,omitempty"`
+}
+
+// EventDocument is the EventBridge envelope of a placement event.
+type EventDocument struct {
+	Version    string      `json:"version"`
+	ID         string      `json:"id"`
+	DetailType string      `json:"detail-type"`
+	Source     string      `json:"source"`
+	Account    string      `json:"account"`
+	Time       string      `json:"time"`
+	Region     string      `json:"region"`
+	Resources  []string    `json:"resources"`
+	Detail     EventDetail `json:"detail"`
+}
+
+const eventTimeMillis = "2006-01-02T15:04:05.000Z"
+
+func (s *Service) event(p Placement, q *Queue) store.Event {
+	typ := eventTypes[p.Status]
+	d := EventDetail{Type: typ, PlacementID: p.PlacementID, StartTime: p.StartTime.UTC().Format(eventTimeMillis), EndTime: p.EndTime.UTC().Format(eventTimeMillis)}
+	if p.Status == gamelift.PlacementFulfilled {
+		d.Port, d.GameSessionArn, d.IPAddress, d.DNSName, d.GameSessionRegion = strconv.Itoa(int(p.Port)), p.GameSessionArn, p.IpAddress, p.DnsName, p.Location
+		d.PlacedPlayerSessions = []PlayerSessionEvent{}
+		for _, ps := range p.PlacedPlayerSessions {
+			d.PlacedPlayerSessions = append(d.PlacedPlayerSessions, PlayerSessionEvent{PlayerID: ps.PlayerId, PlayerSessionID: ps.PlayerSessionId})
+		}
+	}
+	if q != nil {
+		d.CustomEventData = q.CustomEventData
+	}
+	id := uuid.NewString()
+	doc := EventDocument{Version: "0", ID: id, DetailType: "GameLift Queue Placement Event", Source: "aws.gamelift",
+		Account: s.cfg.ARNs.Account, Time: p.EndTime.UTC().Format("2006-01-02T15:04:05Z"), Region: s.cfg.ARNs.Region,
+		Resources: []string{p.QueueARN}, Detail: d}
+	return store.Event{ID: id, Time: p.EndTime, Type: typ, Resource: p.QueueARN, Doc: store.MustJSON(doc)}
+}

@@ -1,0 +1,351 @@
+package placement_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/placement"
+	"github.com/musterhq/muster/internal/session"
+	"github.com/musterhq/muster/internal/store"
+)
+
+func TestPlacementChoosesTheLowestLatencyAllowedLocation(t *testing.T) {
+	e := newEnv(t)
+	f := e.fleet("1", "custom-a", "custom-b", "custom-c")
+	for _, l := range []string{"custom-a", "custom-b", "custom-c"} {
+		e.process(f, l)
+	}
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}},
+		FilterConfiguration: &gamelift.FilterConfiguration{AllowedLocations: []string{"custom-a", "custom-b"}}})
+	// custom-c is the fastest for both players but not allowed; custom-b beats custom-a on average.
+	e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "p1", GameSessionQueueName: q,
+		PlayerLatencies: []gamelift.PlayerLatency{lat("alice", "custom-a", 80), lat("alice", "custom-b", 40), lat("alice", "custom-c", 5),
+			lat("bob", "custom-a", 20), lat("bob", "custom-b", 50), lat("bob", "custom-c", 5)},
+		DesiredPlayerSessions: []gamelift.DesiredPlayerSession{{PlayerId: "alice"}, {PlayerId: "bob", PlayerData: "b"}}})
+	p := e.wait("p1")
+	if p.Status != gamelift.PlacementFulfilled || p.Location != "custom-b" {
+		t.Fatalf("placement ended %s in %s; want FULFILLED in custom-b", p.Status, p.Location)
+	}
+	if len(p.PlacedPlayerSessions) != 2 || p.Port == 0 || p.IpAddress != "10.0.0.1" || p.DnsName != "custom-b.example" {
+		t.Fatalf("fulfilled placement lacks connection info: %+v", p)
+	}
+	g, err := e.sessions.GameSession(context.Background(), p.GameSessionArn)
+	if err != nil || g.Location != "custom-b" || g.MaxPlayers != 10 {
+		t.Fatalf("game session %+v, %v", g, err)
+	}
+	t.Run("the player sessions are reserved in the game session", func(t *testing.T) {
+		ps, _, err := e.sessions.DescribePlayerSessions(e.ctx, session.PlayerQuery{PlayerSessionID: p.PlacedPlayerSessions[1].PlayerSessionId})
+		if err != nil || len(ps) != 1 || ps[0].PlayerID != "bob" || ps[0].Status != gamelift.PlayerSessionReserved || ps[0].PlayerData != "b" || ps[0].GameSessionID != p.GameSessionArn {
+			t.Fatalf("player session %+v, %v", ps, err)
+		}
+	})
+	t.Run("Describe shows the connection info", func(t *testing.T) {
+		out, err := e.svc.DescribeGameSessionPlacement(e.ctx, &gamelift.DescribeGameSessionPlacementInput{PlacementId: "p1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := out.GameSessionPlacement
+		if w.Status != "FULFILLED" || w.GameSessionArn != p.GameSessionArn || w.GameSessionId != p.GameSessionArn || w.GameSessionRegion != "custom-b" ||
+			*w.Port != p.Port || w.EndTime == nil || len(w.PlacedPlayerSessions) != 2 {
+			t.Fatalf("described %+v", w)
+		}
+	})
+	t.Run("a PlacementFulfilled event with GameLift's shape is in the outbox", func(t *testing.T) {
+		doc := lastEvent(t, e, placement.EventPlacementFulfilled)
+		d := doc.Detail
+		if doc.DetailType != "GameLift Queue Placement Event" || doc.Source != "aws.gamelift" || doc.Resources[0] != e.arns.Build("gamesessionqueue", "q") ||
+			d.Type != "PlacementFulfilled" || d.PlacementID != "p1" || d.Port != fmt.Sprint(p.Port) || d.GameSessionRegion != "custom-b" ||
+			len(d.PlacedPlayerSessions) != 2 || d.PlacedPlayerSessions[0].PlayerSessionID == "" {
+			t.Fatalf("event %+v", doc)
+		}
+	})
+}
+
+func lastEvent(t *testing.T, e *env, typ string) placement.EventDocument {
+	t.Helper()
+	var doc placement.EventDocument
+	err := e.db.View(context.Background(), func(r store.Reader) error {
+		evs, err := r.Events(context.Background(), store.EventQuery{Type: typ, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			return fmt.Errorf("no %s event", typ)
+		}
+		return json.Unmarshal(evs[len(evs)-1].Doc, &doc)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func TestLatencyPoliciesRelaxOverTime(t *testing.T) {
+	e := newEnv(t)
+	f := e.fleet("1", "custom-far")
+	e.process(f, "custom-far")
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}},
+		PlayerLatencyPolicies: []gamelift.PlayerLatencyPolicy{
+			{MaximumIndividualPlayerLatencyMilliseconds: ptr(int32(200))},
+			{MaximumIndividualPlayerLatencyMilliseconds: ptr(int32(50)), PolicyDurationSeconds: ptr(int32(10))},
+			{MaximumIndividualPlayerLatencyMilliseconds: ptr(int32(100)), PolicyDurationSeconds: ptr(int32(10))},
+		}})
+	e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "p1", GameSessionQueueName: q,
+		PlayerLatencies: []gamelift.PlayerLatency{lat("alice", "custom-far", 150)}})
+	e.timers(1)
+	e.pending("p1")
+	t.Run("the 50 ms and then the 100 ms caps keep it pending", func(t *testing.T) {
+		e.clk.Advance(10 * time.Second)
+		e.timers(1)
+		e.pending("p1")
+		e.clk.Advance(9 * time.Second)
+		e.timers(1)
+		e.pending("p1")
+	})
+	t.Run("the 200 ms cap in force after 20 s lets it through", func(t *testing.T) {
+		e.clk.Advance(time.Second)
+		p := e.wait("p1")
+		if p.Status != gamelift.PlacementFulfilled || p.EndTime.Sub(p.StartTime) != 20*time.Second {
+			t.Fatalf("placement %s after %s; want FULFILLED after 20s", p.Status, p.EndTime.Sub(p.StartTime))
+		}
+	})
+}
+
+func TestPriorityOrder(t *testing.T) {
+	e := newEnv(t)
+	cheap := e.fleet("0.1", "custom-z")
+	dear := e.fleet("0.9", "custom-a", "custom-m")
+	for range 3 {
+		e.process(cheap, "custom-z")
+		e.process(dear, "custom-a")
+		e.process(dear, "custom-m")
+	}
+	dests := []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(dear)}, {DestinationArn: e.fleetArn(cheap)}}
+	cases := []struct {
+		name     string
+		priority *gamelift.PriorityConfiguration
+		want     string
+	}{
+		{"without a priority configuration destination order then alphabetical locations win", nil, "custom-a"},
+		{"COST picks the cheapest fleet", &gamelift.PriorityConfiguration{PriorityOrder: []string{"COST"}}, "custom-z"},
+		{"DESTINATION picks the first destination before cost", &gamelift.PriorityConfiguration{PriorityOrder: []string{"DESTINATION", "COST"}}, "custom-a"},
+		{"LOCATION follows LocationOrder", &gamelift.PriorityConfiguration{PriorityOrder: []string{"LOCATION"}, LocationOrder: []string{"custom-m", "custom-z"}}, "custom-m"},
+		{"LOCATION without LocationOrder is alphabetical", &gamelift.PriorityConfiguration{PriorityOrder: []string{"LOCATION", "COST"}}, "custom-a"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: fmt.Sprintf("q%d", i), Destinations: dests, PriorityConfiguration: c.priority})
+			id := fmt.Sprintf("p%d", i)
+			e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: id, GameSessionQueueName: q})
+			if p := e.wait(id); p.Status != gamelift.PlacementFulfilled || p.Location != c.want {
+				t.Fatalf("placement %s in %s; want FULFILLED in %s", p.Status, p.Location, c.want)
+			}
+		})
+	}
+	t.Run("a PriorityConfigurationOverride goes first", func(t *testing.T) {
+		q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "qo", Destinations: dests,
+			PriorityConfiguration: &gamelift.PriorityConfiguration{PriorityOrder: []string{"LOCATION"}}})
+		e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "po", GameSessionQueueName: q,
+			PriorityConfigurationOverride: &gamelift.PriorityConfigurationOverride{LocationOrder: []string{"custom-z"}}})
+		if p := e.wait("po"); p.Location != "custom-z" {
+			t.Fatalf("placed in %s; want custom-z", p.Location)
+		}
+	})
+	t.Run("LATENCY beats COST when first", func(t *testing.T) {
+		q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "ql", Destinations: dests,
+			PriorityConfiguration: &gamelift.PriorityConfiguration{PriorityOrder: []string{"LATENCY", "COST"}}})
+		e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "pl", GameSessionQueueName: q,
+			PlayerLatencies: []gamelift.PlayerLatency{lat("a", "custom-a", 30), lat("a", "custom-m", 10), lat("a", "custom-z", 20)}})
+		if p := e.wait("pl"); p.Location != "custom-m" {
+			t.Fatalf("placed in %s; want custom-m", p.Location)
+		}
+	})
+}
+
+func TestPlacementWaitsForCapacityAndTimesOut(t *testing.T) {
+	e := newEnv(t)
+	f := e.fleet("1", "custom-a")
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", TimeoutInSeconds: ptr(int32(30)),
+		Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
+	t.Run("no capacity retries until a process is free", func(t *testing.T) {
+		e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "p1", GameSessionQueueName: q})
+		e.timers(1)
+		e.clk.Advance(time.Second)
+		e.timers(1)
+		e.pending("p1")
+		e.process(f, "custom-a")
+		e.clk.Advance(time.Second)
+		if p := e.wait("p1"); p.Status != gamelift.PlacementFulfilled || p.EndTime.Sub(p.StartTime) != 2*time.Second {
+			t.Fatalf("placement %s after %s", p.Status, p.EndTime.Sub(p.StartTime))
+		}
+	})
+	t.Run("with no capacity until the queue timeout it is TIMED_OUT with an event", func(t *testing.T) {
+		e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "p2", GameSessionQueueName: q})
+		e.timers(1)
+		for range 29 {
+			e.clk.Advance(time.Second)
+			e.timers(1)
+		}
+		e.pending("p2")
+		e.clk.Advance(time.Second)
+		p := e.wait("p2")
+		if p.Status != gamelift.PlacementTimedOut || p.EndTime.Sub(p.StartTime) != 30*time.Second {
+			t.Fatalf("placement %s after %s", p.Status, p.EndTime.Sub(p.StartTime))
+		}
+		if d := lastEvent(t, e, placement.EventPlacementTimedOut).Detail; d.Type != "PlacementTimedOut" || d.PlacementID != "p2" || d.StartTime == "" || d.EndTime == "" {
+			t.Fatalf("event detail %+v", d)
+		}
+	})
+	t.Run("StopGameSessionPlacement cancels a pending placement once", func(t *testing.T) {
+		e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "p3", GameSessionQueueName: q})
+		e.timers(1)
+		out, err := e.svc.StopGameSessionPlacement(e.ctx, &gamelift.StopGameSessionPlacementInput{PlacementId: "p3"})
+		if err != nil || out.GameSessionPlacement.Status != "CANCELLED" {
+			t.Fatalf("stop: %+v, %v", out, err)
+		}
+		if p := e.wait("p3"); p.Status != gamelift.PlacementCancelled {
+			t.Fatalf("listener heard %s", p.Status)
+		}
+		if d := lastEvent(t, e, placement.EventPlacementCancelled).Detail; d.PlacementID != "p3" {
+			t.Fatalf("event detail %+v", d)
+		}
+		_, err = e.svc.StopGameSessionPlacement(e.ctx, &gamelift.StopGameSessionPlacementInput{PlacementId: "p3"})
+		if !fault.Is(err, fault.Invalid) {
+			t.Fatalf("second stop: %v; want Invalid", err)
+		}
+		e.process(f, "custom-a")
+		e.clk.Advance(time.Second)
+		if p, _ := e.svc.Placement(context.Background(), "p3"); p.Status != gamelift.PlacementCancelled {
+			t.Fatalf("cancelled placement became %s", p.Status)
+		}
+	})
+}
+
+func TestConcurrentPlacementsNeverShareAProcess(t *testing.T) {
+	e := newEnv(t, envOptions{workers: 32})
+	f1 := e.fleet("1", "custom-a", "custom-b")
+	f2 := e.fleet("2", "custom-a")
+	const procs, placements = 150, 200
+	for i := range procs {
+		switch i % 3 {
+		case 0:
+			e.process(f1, "custom-a")
+		case 1:
+			e.process(f1, "custom-b")
+		default:
+			e.process(f2, "custom-a")
+		}
+	}
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f1)}, {DestinationArn: e.fleetArn(f2)}}})
+	var wg sync.WaitGroup
+	for i := range placements {
+		wg.Go(func() {
+			e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: fmt.Sprintf("p%d", i), GameSessionQueueName: q,
+				DesiredPlayerSessions: []gamelift.DesiredPlayerSession{{PlayerId: fmt.Sprintf("player%d", i)}}})
+		})
+	}
+	wg.Wait()
+	e.timers(placements - procs)
+	processes := map[string]string{}
+	fulfilled := 0
+	for i := range placements {
+		p, err := e.svc.Placement(context.Background(), fmt.Sprintf("p%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Status != gamelift.PlacementFulfilled {
+			continue
+		}
+		fulfilled++
+		g, err := e.sessions.GameSession(context.Background(), p.GameSessionArn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if other, dup := processes[g.ProcessID]; dup {
+			t.Fatalf("process %s hosts both %s and %s", g.ProcessID, other, p.PlacementID)
+		}
+		processes[g.ProcessID] = p.PlacementID
+	}
+	if fulfilled != procs {
+		t.Fatalf("%d placements fulfilled; want %d (one per process)", fulfilled, procs)
+	}
+}
+
+func TestPendingPlacementsSurviveARestart(t *testing.T) {
+	e := newEnv(t)
+	f := e.fleet("1", "custom-a")
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
+	for i := range 5 {
+		e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: fmt.Sprintf("p%d", i), GameSessionQueueName: q})
+	}
+	e.timers(5)
+	e.halt()
+	for range 5 {
+		e.process(f, "custom-a")
+	}
+	e.start(e.clk, 4)
+	seen := map[string]bool{}
+	for i := range 5 {
+		p := e.wait(fmt.Sprintf("p%d", i))
+		if p.Status != gamelift.PlacementFulfilled || seen[p.GameSessionArn] {
+			t.Fatalf("placement %s: %s %s", p.PlacementID, p.Status, p.GameSessionArn)
+		}
+		seen[p.GameSessionArn] = true
+	}
+}
+
+func TestStartInIsIdempotentAndValidates(t *testing.T) {
+	e := newEnv(t)
+	f := e.fleet("1", "custom-a")
+	e.process(f, "custom-a")
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
+	req := placement.Request{PlacementID: "match-1", QueueName: e.arns.Build("gamesessionqueue", q), MaximumPlayerSessionCount: 4,
+		MatchmakerData: `{"matchId":"match-1"}`, DesiredPlayerSessions: []gamelift.DesiredPlayerSession{{PlayerId: "a"}}}
+	for range 2 {
+		err := e.db.Update(context.Background(), func(w store.Writer) error { return e.svc.StartIn(context.Background(), w, req) })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := e.wait("match-1")
+	g, _ := e.sessions.GameSession(context.Background(), p.GameSessionArn)
+	if p.Status != gamelift.PlacementFulfilled || g.MatchmakerData != req.MatchmakerData {
+		t.Fatalf("placement %s, game session matchmaker data %q", p.Status, g.MatchmakerData)
+	}
+	t.Run("an unknown queue is NotFound and bad members are named", func(t *testing.T) {
+		bad := placement.Request{PlacementID: "m2", QueueName: "nope", MaximumPlayerSessionCount: 1}
+		err := e.db.Update(context.Background(), func(w store.Writer) error { return e.svc.StartIn(context.Background(), w, bad) })
+		if !fault.Is(err, fault.NotFound) {
+			t.Fatalf("got %v", err)
+		}
+		bad = placement.Request{PlacementID: "m 2", QueueName: q, MaximumPlayerSessionCount: 1, DesiredPlayerSessions: []gamelift.DesiredPlayerSession{{PlayerId: "a"}, {PlayerId: "b"}}}
+		err = e.db.Update(context.Background(), func(w store.Writer) error { return e.svc.StartIn(context.Background(), w, bad) })
+		fe, ok := err.(*fault.Error)
+		if !ok || len(fe.Fields) != 2 {
+			t.Fatalf("got %v; want PlacementId and DesiredPlayerSessions named", err)
+		}
+	})
+}
+
+func TestDeletingAQueueFailsItsPendingPlacements(t *testing.T) {
+	e := newEnv(t)
+	f := e.fleet("1", "custom-a")
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", CustomEventData: ptr("hello"), Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
+	e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "p1", GameSessionQueueName: q})
+	e.timers(1)
+	if _, err := e.svc.DeleteGameSessionQueue(e.ctx, &gamelift.DeleteGameSessionQueueInput{Name: q}); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.wait("p1"); p.Status != gamelift.PlacementFailed {
+		t.Fatalf("placement %s; want FAILED", p.Status)
+	}
+	if d := lastEvent(t, e, placement.EventPlacementFailed).Detail; d.PlacementID != "p1" {
+		t.Fatalf("event %+v", d)
+	}
+}

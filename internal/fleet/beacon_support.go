@@ -49,7 +49,7 @@ func (s *Service) LocationBeacons(ctx context.Context) (map[string][]gamelift.UD
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
 		after := ""
 		for {
-			items, err := r.Find(ctx, store.Query{Kind: KindBeacon, After: after, Limit: 1000})
+			items, err := r.Find(ctx, store.Query{Kind: KindBeacon, Prefix: true, After: after, Limit: 1000})
 			if err != nil {
 				return err
 			}

@@ -264,7 +264,7 @@ func (s *Service) DescribeGameSessionQueues(ctx context.Context, in *gamelift.De
 			}
 			return nil
 		}
-		items, err := r.Find(ctx, store.Query{Kind: KindQueue, After: after, Limit: limit + 1})
+		items, err := r.Find(ctx, store.Query{Kind: KindQueue, Prefix: true, After: after, Limit: limit + 1})
 		if err != nil {
 			return err
 		}

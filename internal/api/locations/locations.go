@@ -65,7 +65,7 @@ func build(ctx context.Context, st store.Store, beacons Beacons) (List, error) {
 	err = st.View(ctx, func(r store.Reader) error {
 		after := ""
 		for {
-			items, err := r.Find(ctx, store.Query{Kind: fleet.KindLocation, After: after, Limit: 1000})
+			items, err := r.Find(ctx, store.Query{Kind: fleet.KindLocation, Prefix: true, After: after, Limit: 1000})
 			if err != nil {
 				return err
 			}

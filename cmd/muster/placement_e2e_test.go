@@ -1,0 +1,384 @@
+//go:build unix
+
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+
+	"github.com/musterhq/muster/internal/api/locations"
+	"github.com/musterhq/muster/internal/testenv"
+)
+
+// These tests run `muster serve`, real `muster agent`s in two locations and
+// the examples/arena game server (built on the GameLift Go server SDK), and
+// drive placement with the real AWS SDK for Go v2 client.
+
+type lockedLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedLog) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedLog) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var (
+	arenaOnce sync.Once
+	arenaBin  string
+	arenaErr  error
+)
+
+func buildArena(t *testing.T) string {
+	t.Helper()
+	arenaOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "arena-")
+		if err != nil {
+			arenaErr = err
+			return
+		}
+		arenaBin = filepath.Join(dir, "arena")
+		if b, err := exec.Command("go", "build", "-o", arenaBin, "github.com/musterhq/muster/examples/arena").CombinedOutput(); err != nil {
+			arenaErr = fmt.Errorf("build arena: %v\n%s", err, b)
+		}
+	})
+	if arenaErr != nil {
+		t.Fatal(arenaErr)
+	}
+	return arenaBin
+}
+
+// runAgent starts `muster agent` for a compute in a location; it is killed
+// (with its processes) at cleanup.
+func runAgent(t *testing.T, s *testenv.Server, fleetID, location, compute string) *lockedLog {
+	t.Helper()
+	dir := t.TempDir()
+	out := &lockedLog{}
+	cmd := exec.Command(testenv.Binary(t), "agent", "--endpoint", s.URL(), "--fleet", fleetID, "--location", location,
+		"--compute-name", compute, "--ip-address", "127.0.0.1", "--beacon-listen", "127.0.0.1:0",
+		"--log-dir", filepath.Join(dir, "logs"), "--work-dir", filepath.Join(dir, "work"), "--drain-grace", "5s")
+	cmd.Env = append(os.Environ(), "MUSTER_ACCESS_KEY_ID="+testenv.AdminKeyID, "MUSTER_SECRET_ACCESS_KEY="+testenv.AdminSecret)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+		re := regexp.MustCompile(`msg="server process launched".* pid=(\d+)`)
+		for _, m := range re.FindAllStringSubmatch(out.String(), -1) {
+			pid, _ := strconv.Atoi(m[1])
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if t.Failed() {
+			t.Logf("agent %s log:\n%s", compute, out.String())
+		}
+	})
+	return out
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func activeIn(ctx context.Context, gl *gamelift.Client, fleetID string) int32 {
+	out, err := gl.DescribeFleetUtilization(ctx, &gamelift.DescribeFleetUtilizationInput{FleetIds: []string{fleetID}})
+	if err != nil || len(out.FleetUtilization) != 1 {
+		return -1
+	}
+	return aws.ToInt32(out.FleetUtilization[0].ActiveServerProcessCount)
+}
+
+// arenaFleet makes an Anywhere fleet in the locations running n arena
+// processes per compute.
+func arenaFleet(t *testing.T, gl *gamelift.Client, name, cost string, n int32, locs ...string) string {
+	t.Helper()
+	in := &gamelift.CreateFleetInput{Name: aws.String(name), ComputeType: types.ComputeTypeAnywhere,
+		AnywhereConfiguration: &types.AnywhereConfiguration{Cost: aws.String(cost)},
+		RuntimeConfiguration: &types.RuntimeConfiguration{ServerProcesses: []types.ServerProcess{
+			{LaunchPath: aws.String(buildArena(t)), ConcurrentExecutions: aws.Int32(n)}}}}
+	for _, l := range locs {
+		gl.CreateLocation(context.Background(), &gamelift.CreateLocationInput{LocationName: aws.String(l)})
+		in.Locations = append(in.Locations, types.LocationConfiguration{Location: aws.String(l)})
+	}
+	out, err := gl.CreateFleet(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.FleetAttributes.FleetId)
+}
+
+// joinArena connects to a game server as a player and sends JOIN with the
+// player session id; it retries while the game session is still
+// activating. It returns the first line the server answered.
+func joinArena(t *testing.T, ip string, port int32, playerSessionID string) string {
+	t.Helper()
+	addr := net.JoinHostPort(ip, strconv.Itoa(int(port)))
+	var last string
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			last = err.Error()
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "JOIN %s\n", playerSessionID)
+		in := bufio.NewScanner(conn)
+		if in.Scan() {
+			last = in.Text()
+		}
+		if strings.HasPrefix(last, "WELCOME") {
+			t.Cleanup(func() { conn.Close() })
+			return last
+		}
+		conn.Close()
+		time.Sleep(100 * time.Millisecond)
+	}
+	return last
+}
+
+func waitPlacement(t *testing.T, gl *gamelift.Client, id string, status types.GameSessionPlacementState) *types.GameSessionPlacement {
+	t.Helper()
+	var p *types.GameSessionPlacement
+	waitFor(t, "placement "+id+" to be "+string(status), 30*time.Second, func() bool {
+		out, err := gl.DescribeGameSessionPlacement(context.Background(), &gamelift.DescribeGameSessionPlacementInput{PlacementId: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = out.GameSessionPlacement
+		return p.Status == status
+	})
+	return p
+}
+
+func TestPlacementWithAgentsArenaAndMatchmaking(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs muster, agents and arena")
+	}
+	s := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
+	gl := s.Admin()
+	ctx := context.Background()
+	fleetID := arenaFleet(t, gl, "arena", "0.5", 2, "custom-near", "custom-far")
+	runAgent(t, s, fleetID, "custom-near", "near-host")
+	runAgent(t, s, fleetID, "custom-far", "far-host")
+	waitFor(t, "four ACTIVE arena processes", 90*time.Second, func() bool { return activeIn(ctx, gl, fleetID) == 4 })
+	fleetArn := "arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID
+
+	t.Run("GET /v1/locations lists both locations with their agents' beacons, and MeasureAll pings them", func(t *testing.T) {
+		var l locations.List
+		waitFor(t, "beacons in both locations", 30*time.Second, func() bool {
+			res, err := http.Get(s.URL() + "/v1/locations")
+			if err != nil {
+				return false
+			}
+			defer res.Body.Close()
+			l = locations.List{}
+			json.NewDecoder(res.Body).Decode(&l)
+			n := 0
+			for _, loc := range l.Locations {
+				if len(loc.PingBeacons) > 0 {
+					n++
+				}
+			}
+			return n == 2
+		})
+		ms, err := locations.MeasureAll(ctx, nil, s.URL(), 3)
+		if err != nil || ms["custom-near"] < 1 || ms["custom-far"] < 1 {
+			t.Fatalf("MeasureAll = %v, %v (list %+v)", ms, err, l)
+		}
+	})
+
+	q, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("arena-queue"), TimeoutInSeconds: aws.Int32(60),
+		Destinations:          []types.GameSessionQueueDestination{{DestinationArn: aws.String(fleetArn)}},
+		PlayerLatencyPolicies: []types.PlayerLatencyPolicy{{MaximumIndividualPlayerLatencyMilliseconds: aws.Int32(100)}},
+		Tags:                  []types.Tag{{Key: aws.String("team"), Value: aws.String("arena")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueArn := aws.ToString(q.GameSessionQueue.GameSessionQueueArn)
+
+	t.Run("queues are described and updated with the Go SDK", func(t *testing.T) {
+		out, err := gl.DescribeGameSessionQueues(ctx, &gamelift.DescribeGameSessionQueuesInput{Names: []string{queueArn}})
+		if err != nil || len(out.GameSessionQueues) != 1 || aws.ToInt32(out.GameSessionQueues[0].TimeoutInSeconds) != 60 ||
+			aws.ToString(out.GameSessionQueues[0].Destinations[0].DestinationArn) != fleetArn {
+			t.Fatalf("%+v %v", out, err)
+		}
+		up, err := gl.UpdateGameSessionQueue(ctx, &gamelift.UpdateGameSessionQueueInput{Name: aws.String("arena-queue"), CustomEventData: aws.String("e2e"),
+			PriorityConfiguration: &types.PriorityConfiguration{PriorityOrder: []types.PriorityType{types.PriorityTypeLatency, types.PriorityTypeCost}}})
+		if err != nil || aws.ToString(up.GameSessionQueue.CustomEventData) != "e2e" || len(up.GameSessionQueue.PriorityConfiguration.PriorityOrder) != 2 {
+			t.Fatalf("%+v %v", up, err)
+		}
+		tags, err := gl.ListTagsForResource(ctx, &gamelift.ListTagsForResourceInput{ResourceARN: aws.String(queueArn)})
+		if err != nil || len(tags.Tags) != 1 {
+			t.Fatalf("tags %+v %v", tags, err)
+		}
+		_, err = gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("bad queue"),
+			Destinations: []types.GameSessionQueueDestination{{DestinationArn: aws.String("arn:aws:gamelift:mu-local-1:000000000000:fleet/fleet-nope")}}})
+		if apiCode(err) != "InvalidRequestException" || !strings.Contains(err.Error(), "Name") {
+			t.Fatalf("bad queue: %v", err)
+		}
+	})
+
+	t.Run("a placement goes to the lowest-latency location and each player is let in with its player session", func(t *testing.T) {
+		_, err := gl.StartGameSessionPlacement(ctx, &gamelift.StartGameSessionPlacementInput{PlacementId: aws.String("e2e-1"),
+			GameSessionQueueName: aws.String("arena-queue"), MaximumPlayerSessionCount: aws.Int32(4),
+			PlayerLatencies: []types.PlayerLatency{
+				{PlayerId: aws.String("alice"), RegionIdentifier: aws.String("custom-near"), LatencyInMilliseconds: aws.Float32(20)},
+				{PlayerId: aws.String("alice"), RegionIdentifier: aws.String("custom-far"), LatencyInMilliseconds: aws.Float32(90)},
+				{PlayerId: aws.String("bob"), RegionIdentifier: aws.String("custom-near"), LatencyInMilliseconds: aws.Float32(30)},
+				{PlayerId: aws.String("bob"), RegionIdentifier: aws.String("custom-far"), LatencyInMilliseconds: aws.Float32(10)}},
+			DesiredPlayerSessions: []types.DesiredPlayerSession{{PlayerId: aws.String("alice")}, {PlayerId: aws.String("bob")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := waitPlacement(t, gl, "e2e-1", types.GameSessionPlacementStateFulfilled)
+		if aws.ToString(p.GameSessionRegion) != "custom-near" || len(p.PlacedPlayerSessions) != 2 || aws.ToString(p.IpAddress) != "127.0.0.1" {
+			t.Fatalf("placement %+v", p)
+		}
+		for _, ps := range p.PlacedPlayerSessions {
+			if got := joinArena(t, aws.ToString(p.IpAddress), aws.ToInt32(p.Port), aws.ToString(ps.PlayerSessionId)); !strings.HasPrefix(got, "WELCOME") {
+				t.Fatalf("%s's JOIN answered %q", aws.ToString(ps.PlayerId), got)
+			}
+		}
+	})
+
+	t.Run("StopGameSessionPlacement of a fulfilled placement is refused", func(t *testing.T) {
+		_, err := gl.StopGameSessionPlacement(ctx, &gamelift.StopGameSessionPlacementInput{PlacementId: aws.String("e2e-1")})
+		if apiCode(err) != "InvalidRequestException" {
+			t.Fatalf("got %v", err)
+		}
+	})
+
+	t.Run("a WITH_QUEUE match completes with connection info and every player is let in", func(t *testing.T) {
+		mmSetup(t, gl, "arena-mm", e2eOneVOne, func(in *gamelift.CreateMatchmakingConfigurationInput) {
+			in.FlexMatchMode = types.FlexMatchModeWithQueue
+			in.GameSessionQueueArns = []string{queueArn}
+		})
+		for _, id := range []string{"carol", "dave"} {
+			p := skillPlayer(id, 1000)
+			p.LatencyInMs = map[string]int32{"custom-near": 80, "custom-far": 15}
+			if _, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String("t-" + id), ConfigurationName: aws.String("arena-mm"),
+				Players: []types.Player{p}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range []string{"carol", "dave"} {
+			tk := waitTicket(t, gl, "t-"+id, types.MatchmakingConfigurationStatusCompleted)
+			c := tk.GameSessionConnectionInfo
+			if c == nil || aws.ToString(c.IpAddress) != "127.0.0.1" || aws.ToInt32(c.Port) == 0 || !strings.Contains(aws.ToString(c.GameSessionArn), "/custom-far/") {
+				t.Fatalf("ticket %s connection info %+v", id, c)
+			}
+			var mine string
+			for _, m := range c.MatchedPlayerSessions {
+				if aws.ToString(m.PlayerId) == id {
+					mine = aws.ToString(m.PlayerSessionId)
+				}
+			}
+			if got := joinArena(t, aws.ToString(c.IpAddress), aws.ToInt32(c.Port), mine); !strings.HasPrefix(got, "WELCOME") {
+				t.Fatalf("%s's JOIN with %q answered %q", id, mine, got)
+			}
+		}
+	})
+}
+
+// TestPlacementsSurviveKill9 kills muster serve while placements wait for
+// capacity, restarts it, then brings processes: every placement is
+// fulfilled once, each on its own process, or still PENDING; none is lost.
+func TestPlacementsSurviveKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs muster, an agent and arena")
+	}
+	dir := t.TempDir()
+	s := testenv.Start(t, testenv.WithDataDir(dir), testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
+	gl := s.Admin()
+	ctx := context.Background()
+	fleetID := arenaFleet(t, gl, "arena", "0.5", 3, "custom-one")
+	fleetArn := "arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID
+	if _, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("q"), TimeoutInSeconds: aws.Int32(600),
+		Destinations: []types.GameSessionQueueDestination{{DestinationArn: aws.String(fleetArn)}}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	for i := range n {
+		if _, err := gl.StartGameSessionPlacement(ctx, &gamelift.StartGameSessionPlacementInput{PlacementId: aws.String(fmt.Sprintf("crash-%d", i)),
+			GameSessionQueueName: aws.String("q"), MaximumPlayerSessionCount: aws.Int32(2),
+			DesiredPlayerSessions: []types.DesiredPlayerSession{{PlayerId: aws.String(fmt.Sprintf("player-%d", i))}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Kill() // SIGKILL while every placement is PENDING
+	s2 := testenv.Start(t, testenv.WithDataDir(dir), testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
+	gl2 := s2.Admin()
+	runAgent(t, s2, fleetID, "custom-one", "host-1")
+	count := func() (fulfilled, pending int, sessions map[string]string) {
+		sessions = map[string]string{}
+		for i := range n {
+			out, err := gl2.DescribeGameSessionPlacement(ctx, &gamelift.DescribeGameSessionPlacementInput{PlacementId: aws.String(fmt.Sprintf("crash-%d", i))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch out.GameSessionPlacement.Status {
+			case types.GameSessionPlacementStateFulfilled:
+				fulfilled++
+				sessions[aws.ToString(out.GameSessionPlacement.GameSessionArn)] = aws.ToString(out.GameSessionPlacement.PlacementId)
+			case types.GameSessionPlacementStatePending:
+				pending++
+			default:
+				t.Fatalf("placement crash-%d is %s", i, out.GameSessionPlacement.Status)
+			}
+		}
+		return fulfilled, pending, sessions
+	}
+	waitFor(t, "three placements fulfilled on the three processes", 60*time.Second, func() bool { f, _, _ := count(); return f == 3 })
+	f, p, sessions := count()
+	if f != 3 || p != n-3 || len(sessions) != 3 {
+		t.Fatalf("%d fulfilled (%d distinct game sessions), %d pending; want 3, 3, %d", f, len(sessions), p, n-3)
+	}
+	gs, err := gl2.DescribeGameSessions(ctx, &gamelift.DescribeGameSessionsInput{FleetId: aws.String(fleetID)})
+	if err != nil || len(gs.GameSessions) != 3 {
+		t.Fatalf("%d game sessions, %v; want 3 (no placement doubled)", len(gs.GameSessions), err)
+	}
+	for _, g := range gs.GameSessions {
+		if _, ok := sessions[aws.ToString(g.GameSessionId)]; !ok {
+			t.Fatalf("game session %s belongs to no placement", aws.ToString(g.GameSessionId))
+		}
+	}
+}

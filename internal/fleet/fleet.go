@@ -93,6 +93,8 @@ type fleetLocation struct {
 type Pusher interface {
 	// TerminateProcess tells a process to end by at.
 	TerminateProcess(processID string, at time.Time)
+	// ProcessEnded says a process ended, so its connection state can go.
+	ProcessEnded(processID string)
 }
 
 // ProcessEndHook runs inside the transaction that ends a process, so the

@@ -274,6 +274,9 @@ func (s *Service) endProcess(ctx context.Context, w store.Writer, p Process, ver
 	if _, err := PutProcess(ctx, w, p, version); err != nil {
 		return err
 	}
+	if s.cfg.Pusher != nil {
+		w.AfterCommit(func() { s.cfg.Pusher.ProcessEnded(p.ID) })
+	}
 	switch reason {
 	case EndExited:
 		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_CRASHED", fmt.Sprintf("Server process %s on compute %s exited without calling ProcessEnding", p.ID, p.ComputeName))

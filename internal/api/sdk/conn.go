@@ -24,8 +24,10 @@ import (
 const maxMessage = 1 << 20
 
 // rememberedRequests is how many answered state-changing requests each
-// process remembers for re-sent RequestIds.
-const rememberedRequests = 256
+// process remembers for re-sent RequestIds (the C++ SDK re-sends a request
+// unanswered for 20 s; 64 answers of ~200 bytes keep a process's memory
+// small).
+const rememberedRequests = 64
 
 // proc is the in-memory side of one server process: its current socket
 // and the answers it may be asked for again.
@@ -40,6 +42,8 @@ type proc struct {
 	pending [][]byte
 	answers map[string]*answer
 	order   []string
+	// ended is set when the process ended: its entry goes when its socket does.
+	ended bool
 	// activations counts ActivateServerProcess requests (for tests: a
 	// reconnect must not bring a second one).
 	activations atomic.Int64
@@ -162,8 +166,36 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if pr.conn == c {
 		pr.conn = nil
 	}
+	gone := pr.ended && pr.conn == nil
 	pr.mu.Unlock()
 	c.CloseNow()
+	if gone {
+		s.forget(pr)
+	}
+}
+
+// ProcessEnded drops what the endpoint keeps for an ended process once it
+// has no socket (fleet.Service calls it after the process's end commits).
+func (s *Server) ProcessEnded(processID string) {
+	pr := s.lookup(processID)
+	if pr == nil {
+		return
+	}
+	pr.mu.Lock()
+	pr.ended = true
+	gone := pr.conn == nil
+	pr.mu.Unlock()
+	if gone {
+		s.forget(pr)
+	}
+}
+
+func (s *Server) forget(pr *proc) {
+	s.mu.Lock()
+	if s.procs[pr.id] == pr {
+		delete(s.procs, pr.id)
+	}
+	s.mu.Unlock()
 }
 
 // stateChanging are the actions answered once per RequestId.

@@ -28,7 +28,7 @@
 // TerminateServerProcess, StartMatchBackfill, StopMatchBackfill) are
 // idempotent per RequestId: the C++ SDK re-sends an unanswered request with
 // the same RequestId, even on a new connection, and gets the first answer
-// again (the last 256 per process are remembered in memory). A RequestId
+// again (the last 64 per process are remembered in memory). A RequestId
 // re-used with a different body (the Go SDK re-uses request objects) is a
 // new request. Pushes carry no RequestId and "StatusCode":200.
 package sdk

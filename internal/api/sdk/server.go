@@ -137,6 +137,10 @@ func (s *Server) certificate() (tls.Certificate, error) {
 	return tls.LoadX509KeyPair(certPath, keyPath)
 }
 
+// SetBackfiller sets what serves StartMatchBackfill/StopMatchBackfill (the
+// matchmaking capability calls it while mounting, before serving).
+func (s *Server) SetBackfiller(b session.Backfiller) { s.cfg.Backfill = b }
+
 // URL is the endpoint RegisterCompute advertises ("" before listening
 // when not configured).
 func (s *Server) URL() string {

@@ -97,7 +97,7 @@ func (s *Service) present(ctx context.Context, gameSession string, players []pla
 
 // replaceBackfill cancels a game session's active backfill tickets: a new
 // request replaces the old one.
-func (s *Service) replaceBackfill(t *txn, c configRec, gameSession string) error {
+func (s *Service) replaceBackfill(t *txn, c configRec, gameSession, keep string) error {
 	if gameSession == "" {
 		return nil
 	}
@@ -106,6 +106,9 @@ func (s *Service) replaceBackfill(t *txn, c configRec, gameSession string) error
 		return err
 	}
 	for _, it := range items {
+		if it.ID == keep {
+			continue
+		}
 		r, err := t.ticket(it.ID)
 		if err != nil || r == nil {
 			return err

@@ -335,17 +335,16 @@ const rescanBatch = 64
 // when tickets come back with old start times) would otherwise wait for
 // the next expansion step or the timeout.
 func (p *pool) rescan(now time.Time) {
+	rebuilt := false
 	for n := 0; n < rescanBatch; {
 		if p.scanAt >= len(p.scan) {
-			if len(p.waiting) == 0 {
+			if rebuilt || len(p.waiting) == 0 {
 				return
 			}
+			rebuilt = true
 			p.scan, p.scanAt = p.scan[:0], 0
 			for id := range p.waiting {
 				p.scan = append(p.scan, id)
-			}
-			if n > 0 {
-				return
 			}
 		}
 		id := p.scan[p.scanAt]

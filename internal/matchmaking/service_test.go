@@ -419,3 +419,19 @@ func TestRuleSetsAndConfigurations(t *testing.T) {
 type tlog struct{ t *testing.T }
 
 func (l tlog) Write(b []byte) (int, error) { l.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+
+func TestRescanOfYoungTicketsEnds(t *testing.T) {
+	e := newEnv(t)
+	e.config("duel", nil)
+	e.start("duel", "a", "pa", 1000)
+	e.start("duel", "b", "pb", 1400)
+	e.settle("duel")
+	// A tick with only young tickets waiting must not spin.
+	e.clock.Advance(250 * time.Millisecond)
+	e.settle("duel")
+	e.clock.Advance(10 * time.Second)
+	e.settle("duel")
+	if got := e.ticket("a").Status; got != gamelift.TicketCompleted {
+		t.Fatal(got)
+	}
+}

@@ -82,40 +82,42 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 		if err != nil {
 			return err
 		}
-		old, _, err := store.GetJSON[ticketRec](ctx, w, KindTicket, req.id)
-		switch {
-		case err == nil:
-			if old.ConfigName == c.Name && samePlayers(old.Players, req.players) && old.Backfill == req.backfill {
-				rec, existing = old, true
-				return nil
-			}
-			return fault.New(fault.Invalid, "TicketId: a ticket with id %s already exists with other parameters", req.id)
-		case !isNotFound(err):
-			return err
-		}
 		rec = ticketRec{ID: req.id, ConfigName: c.Name, ConfigArn: c.ARN, Status: gamelift.TicketQueued, Start: s.now(), Players: req.players,
 			Backfill: req.backfill, PartyID: req.party}
 		if req.gameSession != "" {
 			rec.Conn = &connRec{GameSessionArn: req.gameSession}
 		}
-		t := s.newTxn(ctx, w)
-		if req.backfill {
-			if err := s.replaceBackfill(t, c, req.gameSession); err != nil {
+		_, err = w.Put(ctx, store.Record{Kind: KindTicket, ID: rec.ID, Doc: store.MustJSON(rec), Keys: ticketKeys(&rec)})
+		if errors.Is(err, store.ErrConflict) {
+			old, _, err := store.GetJSON[ticketRec](ctx, w, KindTicket, req.id)
+			if err != nil {
 				return err
 			}
-		} else {
-			for i, p := range req.players {
-				_, err := w.Put(ctx, store.Record{Kind: KindActive, ID: activeID(c.Name, p.ID), Doc: store.MustJSON(map[string]string{"ticketId": rec.ID})})
-				if errors.Is(err, store.ErrConflict) {
-					a, _, _ := store.GetJSON[map[string]string](ctx, w, KindActive, activeID(c.Name, p.ID))
-					return fault.New(fault.Invalid, "Players[%d].PlayerId: player %s is already in active ticket %s of configuration %s", i, p.ID, a["ticketId"], c.Name)
-				} else if err != nil {
-					return err
-				}
+			if old.ConfigName == c.Name && samePlayers(old.Players, req.players) && old.Backfill == req.backfill {
+				rec, existing = old, true
+				return nil
+			}
+			return fault.New(fault.Invalid, "TicketId: a ticket with id %s already exists with other parameters", req.id)
+		} else if err != nil {
+			return err
+		}
+		if req.backfill {
+			t := s.newTxn(ctx, w)
+			if err := s.replaceBackfill(t, c, req.gameSession, rec.ID); err != nil {
+				return err
+			}
+			return t.flush()
+		}
+		for i, p := range req.players {
+			_, err := w.Put(ctx, store.Record{Kind: KindActive, ID: activeID(c.Name, p.ID), Doc: store.MustJSON(map[string]string{"ticketId": rec.ID})})
+			if errors.Is(err, store.ErrConflict) {
+				other, _ := activeTicket(ctx, w, c.Name, p.ID)
+				return fault.New(fault.Invalid, "Players[%d].PlayerId: player %s is already in active ticket %s of configuration %s", i, p.ID, other, c.Name)
+			} else if err != nil {
+				return err
 			}
 		}
-		t.created(rec)
-		return t.flush()
+		return nil
 	})
 	if err != nil {
 		return gamelift.MatchmakingTicket{}, fmt.Errorf("start matchmaking: %w", err)
@@ -358,4 +360,14 @@ func (s *Service) accept(ctx context.Context, ticketID string, players []string,
 		s.disarmAcceptance(done)
 	}
 	return nil
+}
+
+// activeTicket returns the id of a player's active ticket in a
+// configuration, or "".
+func activeTicket(ctx context.Context, r store.Reader, config, player string) (string, error) {
+	a, _, err := store.GetJSON[map[string]string](ctx, r, KindActive, activeID(config, player))
+	if isNotFound(err) {
+		return "", nil
+	}
+	return a["ticketId"], err
 }

@@ -247,17 +247,11 @@ func (t *txn) matchChanged(m *matchRec) { t.matches[m.ID].dirty = true }
 func (t *txn) flush() error {
 	for _, e := range t.order {
 		r := &e.rec
-		var keys store.Keys
+		keys := ticketKeys(r)
 		var exp time.Time
 		if terminal(r.Status) {
 			exp = r.End.Add(t.s.cfg.TicketRetention)
-		} else {
-			keys[0] = r.ConfigName
-			if r.Backfill && r.Conn != nil {
-				keys[2] = r.Conn.GameSessionArn
-			}
 		}
-		keys[1] = r.MatchID
 		v, err := t.w.Put(t.ctx, store.Record{Kind: KindTicket, ID: r.ID, Doc: store.MustJSON(r), Keys: keys, Version: e.version, ExpiresAt: exp})
 		if err != nil {
 			return err
@@ -277,6 +271,9 @@ func (t *txn) flush() error {
 	for _, m := range t.matches {
 		if !m.dirty {
 			continue
+		}
+		if m.version == 0 && m.rec.State == matchDone {
+			continue // a match that ended as it formed needs no record
 		}
 		var exp time.Time
 		if m.rec.State == matchDone || m.rec.State == matchFailed {
@@ -310,3 +307,17 @@ func (t *txn) committed() {
 }
 
 func activeID(config, player string) string { return config + "/" + player }
+
+// ticketKeys are a ticket's secondary keys (doc.go).
+func ticketKeys(r *ticketRec) store.Keys {
+	var k store.Keys
+	k[1] = r.MatchID
+	if terminal(r.Status) {
+		return k
+	}
+	k[0] = r.ConfigName
+	if r.Backfill && r.Conn != nil {
+		k[2] = r.Conn.GameSessionArn
+	}
+	return k
+}

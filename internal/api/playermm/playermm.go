@@ -10,7 +10,6 @@
 package playermm
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -51,8 +50,13 @@ func New(cfg Config) *API {
 	return &API{cfg: cfg, svc: cfg.Service, log: cfg.Logger}
 }
 
+// Mux is where routes are registered (*http.ServeMux).
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
 // Register mounts every route on mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux Mux) {
 	p := func(f http.HandlerFunc) http.Handler { return a.cfg.Protect(f) }
 	o := func(f http.HandlerFunc) http.Handler { return a.cfg.Operator(f) }
 	mux.Handle("POST /v1/matchmaking/tickets", p(a.startTicket))
@@ -268,5 +272,3 @@ func (a *API) leaveParty(w http.ResponseWriter, r *http.Request) {
 	err := a.svc.LeaveParty(r.Context(), r.PathValue("partyId"))
 	a.answer(w, r, http.StatusNoContent, nil, err)
 }
-
-var _ = context.Background

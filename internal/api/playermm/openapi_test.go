@@ -44,4 +44,6 @@ func TestEveryRouteIsInThePlayerOpenAPIDocument(t *testing.T) {
 
 type recordingMux struct{ patterns []string }
 
-func (m *recordingMux) Handle(pattern string, _ http.Handler) { m.patterns = append(m.patterns, pattern) }
+func (m *recordingMux) Handle(pattern string, _ http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+}

@@ -142,8 +142,9 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 			t.Fatalf("CreatePlayerSession under DENY_ALL: %v", err)
 		}
 	})
-	t.Run("calls Muster has no equivalent for fail clearly", func(t *testing.T) {
-		for op, want := range map[string]string{"backfill": "matchmaking is not available yet", "role": "no IAM role", "cert": "CertificatePath"} {
+	t.Run("calls Muster cannot serve fail clearly", func(t *testing.T) {
+		// (StartMatchBackfill goes to matchmaking, which knows no configuration "cfg".)
+		for op, want := range map[string]string{"backfill": "matchmakingconfiguration/cfg", "role": "no IAM role", "cert": "CertificatePath"} {
 			if r := g.call(op, nil); !strings.Contains(r["err"].(string), want) {
 				t.Errorf("%s: %q, want it to mention %q", op, r["err"], want)
 			}

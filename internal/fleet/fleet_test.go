@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -292,4 +293,51 @@ func TestFleetsLifecycle(t *testing.T) {
 			t.Fatalf("events after delete: %v", err)
 		}
 	})
+}
+
+func TestDescribeFleetEventsPagesAndFiltersByTime(t *testing.T) {
+	c := newClient(t)
+	ctx := context.Background()
+	mustLocation(t, c, "custom-a", "custom-b", "custom-c")
+	out, err := c.CreateFleet(ctx, anywhere("custom-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.FleetAttributes.FleetId
+	for _, l := range []string{"custom-b", "custom-c"} {
+		if _, err := c.CreateFleetLocations(ctx, &gl.CreateFleetLocationsInput{FleetId: id, Locations: []types.LocationConfiguration{{Location: aws.String(l)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var codes []string
+	in := &gl.DescribeFleetEventsInput{FleetId: id, Limit: aws.Int32(1)}
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("too many pages")
+		}
+		page, err := c.DescribeFleetEvents(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Events {
+			codes = append(codes, string(e.EventCode)+":"+aws.ToString(e.Message))
+		}
+		if page.NextToken == nil {
+			break
+		}
+		in.NextToken = page.NextToken
+	}
+	if len(codes) != 4 || !strings.HasPrefix(codes[2], "LOCATION_STATE_ACTIVE:Location custom-b") {
+		t.Fatalf("events %v", codes)
+	}
+	all, _ := c.DescribeFleetEvents(ctx, &gl.DescribeFleetEventsInput{FleetId: id})
+	last := *all.Events[len(all.Events)-1].EventTime
+	later, err := c.DescribeFleetEvents(ctx, &gl.DescribeFleetEventsInput{FleetId: id, StartTime: aws.Time(last.Add(time.Millisecond))})
+	if err != nil || len(later.Events) != 0 {
+		t.Fatalf("events after the last one: %v %v", later, err)
+	}
+	upTo, err := c.DescribeFleetEvents(ctx, &gl.DescribeFleetEventsInput{FleetId: id, EndTime: aws.Time(last)})
+	if err != nil || len(upTo.Events) != 4 {
+		t.Fatalf("events up to the last one: %d %v", len(upTo.Events), err)
+	}
 }

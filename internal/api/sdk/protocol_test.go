@@ -504,3 +504,53 @@ func TestAProcessThatFallsSilentIsEndedWithItsGameSession(t *testing.T) {
 		t.Fatalf("status %s/%s, want TERMINATED/INTERRUPTED", got.Status, got.StatusReason)
 	}
 }
+
+func TestCreateGameSessionIdempotencyAndCreatorLimits(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.gl.UpdateFleetAttributes(ctx, &gl.UpdateFleetAttributesInput{FleetId: aws.String(e.fleetID),
+		ResourceCreationLimitPolicy: &types.ResourceCreationLimitPolicy{NewGameSessionsPerCreator: aws.Int32(1), PolicyPeriodInMinutes: aws.Int32(5)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range []string{"proc-1", "proc-2", "proc-3"} {
+		r := e.dialRaw(t, pid, "/")
+		r.send(`{"Action":"ActivateServerProcess","RequestId":"ready","Port":7001}`)
+		r.read()
+	}
+	create := func(token, creator string) (*gl.CreateGameSessionOutput, error) {
+		in := &gl.CreateGameSessionInput{FleetId: aws.String(e.fleetID), Location: aws.String(e.location), MaximumPlayerSessionCount: aws.Int32(2)}
+		if token != "" {
+			in.IdempotencyToken = aws.String(token)
+		}
+		if creator != "" {
+			in.CreatorId = aws.String(creator)
+		}
+		return e.gl.CreateGameSession(ctx, in)
+	}
+	t.Run("the same IdempotencyToken returns the same game session", func(t *testing.T) {
+		a, err := create("match-42", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := create("match-42", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id := aws.ToString(a.GameSession.GameSessionId); id != aws.ToString(b.GameSession.GameSessionId) || !strings.HasSuffix(id, "/match-42") {
+			t.Fatalf("%s and %s", id, aws.ToString(b.GameSession.GameSessionId))
+		}
+		if n, _ := e.srv.Hosting.Fleets.IdleProcessCount(ctx, e.fleetID, e.location); n != 2 {
+			t.Fatalf("%d idle processes, want 2: the repeat took a process", n)
+		}
+	})
+	t.Run("a creator over the fleet's creation limit is refused", func(t *testing.T) {
+		if _, err := create("", "player-7"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := create("", "player-7")
+		var limit *types.LimitExceededException
+		if !errors.As(err, &limit) || !strings.Contains(aws.ToString(limit.Message), "CreatorId") {
+			t.Fatalf("second session of one creator: %v", err)
+		}
+	})
+}

@@ -133,7 +133,12 @@ type Writer interface {
 
 // Store is a backend.
 type Store interface {
-	// View runs fn with a consistent read-only snapshot.
+	// View runs fn against committed state, never against a write in
+	// progress. Each read is consistent on its own (a Find never mixes two
+	// commits), but two reads in one View may straddle a commit: to act on
+	// what you read, read inside Update, which is serialised with every
+	// other writer. (Per-statement reads are what a read-only snapshot
+	// transaction costs three times as much to give on SQLite.)
 	View(ctx context.Context, fn func(Reader) error) error
 	// Update runs fn in a transaction and commits it durably; if fn returns
 	// an error nothing it wrote is kept. fn runs exactly once.

@@ -93,6 +93,33 @@ func (c *stmtCache) close() {
 	clear(c.m)
 }
 
+// poolQuerier runs each read on its own from the reader pool, outside any
+// transaction: SQLite gives every statement a consistent snapshot, and a
+// read-only transaction around it (BEGIN, PRAGMA query_only, ROLLBACK, each
+// parsed anew by the driver) tripled the cost of a point read.
+type poolQuerier struct {
+	db    *sql.DB
+	cache *stmtCache
+}
+
+func (q poolQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := q.cache.get(query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return q.db.QueryContext(ctx, query, args...)
+}
+
+func (q poolQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := q.cache.get(query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return q.db.QueryRowContext(ctx, query, args...)
+}
+
+func (q poolQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return nil, fmt.Errorf("sqlite: a read may not write")
+}
+
 func (q stmtQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := q.cache.get(query); st != nil {
 		return q.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
@@ -175,7 +202,14 @@ func (r *txReader) Find(ctx context.Context, q store.Query) ([]store.Item, error
 	}
 	var sb strings.Builder
 	args := []any{q.Kind, r.now().UnixMilli()}
-	sb.WriteString("SELECT " + itemColumns + " FROM records WHERE kind = ? AND (expires_at IS NULL OR expires_at > ?)")
+	from := " FROM records"
+	if q.Key > 0 {
+		// Without statistics the planner prefers the primary key (scanning
+		// every record of the kind) over the secondary key's partial index
+		// once the expiry term is in the WHERE clause: name the index.
+		from = fmt.Sprintf(" FROM records INDEXED BY records_k%d", q.Key)
+	}
+	sb.WriteString("SELECT " + itemColumns + from + " WHERE kind = ? AND (expires_at IS NULL OR expires_at > ?)")
 	switch {
 	case q.Prefix && q.Value != "":
 		// A range rather than LIKE so the index is used and % or _ in a value mean nothing.
@@ -204,8 +238,11 @@ func (r *txReader) Find(ctx context.Context, q store.Query) ([]store.Item, error
 	} else {
 		sb.WriteString(" ORDER BY " + col + ", id")
 	}
-	sb.WriteString(" LIMIT ?")
-	args = append(args, limit)
+	// The limit is written into the SQL, not bound: SQLite re-plans a
+	// statement whose LIMIT is a parameter on every execution, which cost a
+	// full parse per query. Limits are integers we control, so the set of
+	// cached statements stays small.
+	fmt.Fprintf(&sb, " LIMIT %d", limit)
 	rows, err := r.q.QueryContext(ctx, sb.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find %s: %w", q.Kind, err)
@@ -233,8 +270,7 @@ func (r *txReader) Events(ctx context.Context, q store.EventQuery) ([]store.Even
 		query += " AND type = ?"
 		args = append(args, q.Type)
 	}
-	query += " ORDER BY seq LIMIT ?"
-	args = append(args, limit)
+	query += fmt.Sprintf(" ORDER BY seq LIMIT %d", limit) // not bound: see Find
 	rows, err := r.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: events: %w", err)

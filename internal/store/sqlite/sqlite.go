@@ -205,14 +205,11 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// View runs fn in a read-only transaction.
+// View runs fn against committed state. Each read sees a consistent
+// snapshot of its own; reads in one View may see a commit that landed
+// between them (see store.Store.View).
 func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
-	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("sqlite: begin read: %w", err)
-	}
-	defer tx.Rollback()
-	return fn(&txReader{q: stmtQuerier{tx: tx, cache: db.readStmts}, now: db.clock.Now})
+	return fn(&txReader{q: poolQuerier{db: db.reader, cache: db.readStmts}, now: db.clock.Now})
 }
 
 // Update queues fn for the writer and waits until its transaction commits.

@@ -108,3 +108,26 @@ func BenchmarkDurableWrites(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFind measures a point Find through View: the path every list
+// operation takes.
+func BenchmarkFind(b *testing.B) {
+	db := open(b, filepath.Join(b.TempDir(), "muster.db"), clock.Real{})
+	defer db.Close()
+	ctx := context.Background()
+	for i := range 200 {
+		db.Update(ctx, func(w store.Writer) error {
+			_, err := w.Put(ctx, store.Record{Kind: "location", ID: fmt.Sprintf("custom-%03d", i), Doc: []byte(`{"name":"x"}`), Keys: store.Keys{"a"}})
+			return err
+		})
+	}
+	for b.Loop() {
+		err := db.View(ctx, func(r store.Reader) error {
+			_, err := r.Find(ctx, store.Query{Kind: "location", Prefix: true, Limit: 11})
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -554,3 +554,17 @@ func TestCreateGameSessionIdempotencyAndCreatorLimits(t *testing.T) {
 		}
 	})
 }
+
+func TestASocketThatStopsAnsweringPingsIsDropped(t *testing.T) {
+	e := newEnv(t)
+	g := e.startReady("")
+	r := e.dialRaw(t, "proc-deaf", "/")
+	r.send(`{"Action":"ActivateServerProcess","RequestId":"ready","Port":7001}`)
+	r.read() // from now on this client reads nothing, so it answers no ping
+	e.advance(sdk.PingInterval)
+	e.advance(sdk.PingTimeout)
+	e.waitFor("the deaf socket to be dropped", func() bool { return !e.srv.Hosting.SDK.Connected("proc-deaf") })
+	if !e.srv.Hosting.SDK.Connected(g.id) || e.srv.Hosting.SDK.Connections(g.id) != 1 {
+		t.Fatal("the Go SDK process, which answers pings, lost its socket")
+	}
+}

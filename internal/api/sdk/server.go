@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/session"
@@ -175,6 +177,9 @@ func (s *Server) Run(ctx context.Context) error {
 		ErrorLog:    slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(sl) }()
+	pingCtx, stopPing := context.WithCancel(ctx)
+	defer stopPing()
+	go s.pingLoop(pingCtx)
 	select {
 	case err := <-errc:
 		s.dropAll()
@@ -185,6 +190,47 @@ func (s *Server) Run(ctx context.Context) error {
 	<-errc
 	s.dropAll()
 	return nil
+}
+
+// PingInterval is how often the endpoint pings every SDK socket: the SDKs
+// answer pings but never send any and set no read deadline, so a socket
+// that died silently is found only this way. A socket that does not answer
+// within PingTimeout is dropped (TCP only, no close frame); a live SDK
+// reconnects at once.
+const PingInterval, PingTimeout = 30 * time.Second, 15 * time.Second
+
+func (s *Server) pingLoop(ctx context.Context) {
+	t := s.cfg.Clock.NewTicker(PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		s.mu.Lock()
+		conns := make([]*websocket.Conn, 0, len(s.procs))
+		for _, pr := range s.procs {
+			pr.mu.Lock()
+			if pr.conn != nil {
+				conns = append(conns, pr.conn)
+			}
+			pr.mu.Unlock()
+		}
+		s.mu.Unlock()
+		for _, c := range conns {
+			go func() {
+				pctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				timeout := s.cfg.Clock.AfterFunc(PingTimeout, cancel)
+				defer timeout.Stop()
+				if err := c.Ping(pctx); err != nil && ctx.Err() == nil {
+					s.cfg.Logger.Info("sdk socket did not answer a ping: dropped", "err", err)
+					c.CloseNow()
+				}
+			}()
+		}
+	}
 }
 
 // sniffListener hands out plain connections and TLS connections from one

@@ -168,7 +168,7 @@ func TestFiguresAcceptPlayerSessionRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	g := e.startReady("")
 	id := e.activeSession(g, "bench", 200)
-	for _, conc := range []int{1, 8, 64} {
+	for _, conc := range []int{1, 8, 64, 200} {
 		var total time.Duration
 		accepted := 0
 		for range 5 {

@@ -133,15 +133,22 @@ func (s *Service) reserve(ctx context.Context, w store.Writer, g GameSession, pl
 	out := make([]PlayerSession, 0, len(players))
 	now := s.now()
 	for _, dp := range players {
-		p := PlayerSession{ID: newPlayerSessionID(), PlayerID: dp.PlayerID, GameSessionID: g.ID, FleetID: g.FleetID, FleetARN: g.FleetARN,
-			Status: gamelift.PlayerSessionReserved, IPAddress: g.IPAddress, DNSName: g.DNSName, Port: g.Port, PlayerData: dp.PlayerData,
-			ProcessID: g.ProcessID, CreatedAt: now}
+		p := newReservation(g, dp, now)
 		if err := putPlayerSession(ctx, w, p, 0); err != nil {
 			return nil, err
 		}
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// newReservation returns a new RESERVED player session in g (every
+// reservation should be made by it: it records the hosting process, which
+// AcceptPlayerSession's hot path relies on).
+func newReservation(g GameSession, dp DesiredPlayer, now time.Time) PlayerSession {
+	return PlayerSession{ID: newPlayerSessionID(), PlayerID: dp.PlayerID, GameSessionID: g.ID, FleetID: g.FleetID, FleetARN: g.FleetARN,
+		Status: gamelift.PlayerSessionReserved, IPAddress: g.IPAddress, DNSName: g.DNSName, Port: g.Port, PlayerData: dp.PlayerData,
+		ProcessID: g.ProcessID, CreatedAt: now}
 }
 
 // ReservePlayerSessions reserves slots in an ACTIVE game session that

@@ -103,10 +103,13 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 }
 
 // start runs a new placement service (as after a restart).
-func (e *env) start(clk clock.Clock, workers int) {
+func (e *env) start(clk clock.Clock, workers int, listeners ...placement.Listener) {
 	e.svc = placement.New(placement.Config{Store: e.db, Clock: clk, ARNs: e.arns, Tags: e.tags, Fleets: e.fleets, Sessions: e.sessions, Workers: workers})
 	e.ended = &endings{ch: map[string]chan placement.Placement{}}
 	e.svc.AddListener(e.ended)
+	for _, l := range listeners {
+		e.svc.AddListener(l)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop, e.done = cancel, make(chan struct{})
 	go func() {

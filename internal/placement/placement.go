@@ -369,7 +369,7 @@ func (s *Service) StopGameSessionPlacement(ctx context.Context, in *gamelift.Sto
 		if p.Status != gamelift.PlacementPending {
 			return fault.New(fault.Invalid, "PlacementId: placement %s is %s; only a PENDING placement can be stopped", p.PlacementID, p.Status)
 		}
-		p, err = s.endIn(ctx, w, p, version, gamelift.PlacementCancelled, "")
+		p, err = s.endIn(ctx, w, p, version, gamelift.PlacementCancelled, "", nil)
 		return err
 	})
 	if err != nil {
@@ -381,14 +381,16 @@ func (s *Service) StopGameSessionPlacement(ctx context.Context, in *gamelift.Sto
 
 // endIn moves a PENDING placement to a terminal status in w: the record,
 // the event and the listeners commit together.
-func (s *Service) endIn(ctx context.Context, w store.Writer, p Placement, version int64, status, reason string) (Placement, error) {
+// q is the placement's queue if the caller has read it (nil: read here).
+func (s *Service) endIn(ctx context.Context, w store.Writer, p Placement, version int64, status, reason string, q *Queue) (Placement, error) {
 	p.Status, p.StatusReason, p.EndTime = status, reason, s.now()
 	if err := putPlacement(ctx, w, p, version); err != nil {
 		return p, err
 	}
-	var q *Queue
-	if qq, _, err := s.getQueue(ctx, w, p.QueueName); err == nil {
-		q = &qq
+	if q == nil {
+		if qq, _, err := s.getQueue(ctx, w, p.QueueName); err == nil {
+			q = &qq
+		}
 	}
 	if err := w.Append(ctx, s.event(p, q)); err != nil {
 		return p, err

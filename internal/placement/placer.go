@@ -187,30 +187,33 @@ var errNoCapacity = errors.New("no capacity")
 // queue is gone, or places it on the first candidate with an idle process.
 func (s *Service) try(ctx context.Context, id string) (done bool, wait time.Duration, err error) {
 	var p Placement
+	var version int64
+	var q *Queue
 	var cands []Candidate
 	var next time.Duration
 	var queueGone bool
 	now := s.now()
 	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
 		var err error
-		if p, _, err = s.getPlacement(ctx, r, id); err != nil {
+		if p, version, err = s.getPlacement(ctx, r, id); err != nil {
 			return err
 		}
 		if p.Status != gamelift.PlacementPending || !now.Before(p.Deadline) {
 			return nil
 		}
-		q, _, err := s.getQueue(ctx, r, p.QueueName)
+		qq, _, err := s.getQueue(ctx, r, p.QueueName)
 		if fault.Is(err, fault.NotFound) {
 			queueGone = true
 			return nil
 		} else if err != nil {
 			return err
 		}
-		all, err := s.candidates(ctx, r, q)
+		q = &qq
+		all, err := s.candidates(ctx, r, qq)
 		if err != nil {
 			return err
 		}
-		cands, next = Order(all, q, p.PlayerLatencies, p.Override, now.Sub(p.StartTime))
+		cands, next = Order(all, qq, p.PlayerLatencies, p.Override, now.Sub(p.StartTime))
 		return nil
 	})
 	if fault.Is(err, fault.NotFound) {
@@ -226,20 +229,17 @@ func (s *Service) try(ctx context.Context, id string) (done bool, wait time.Dura
 	for i, d := range p.DesiredPlayerSessions {
 		players[i] = session.DesiredPlayer{PlayerID: d.PlayerId, PlayerData: d.PlayerData}
 	}
+	// The attempt writes the placement with the version read above: if it
+	// changed meanwhile (stopped), the Update fails with ErrConflict and
+	// the next attempt sees why.
 	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		cur, version, err := s.getPlacement(ctx, w, id)
-		if err != nil {
-			return err
-		}
-		if cur.Status != gamelift.PlacementPending {
-			return nil
-		}
+		cur := p
 		switch {
 		case !now.Before(cur.Deadline):
-			_, err = s.endIn(ctx, w, cur, version, gamelift.PlacementTimedOut, "")
+			_, err := s.endIn(ctx, w, cur, version, gamelift.PlacementTimedOut, "", nil)
 			return err
 		case queueGone:
-			_, err = s.endIn(ctx, w, cur, version, gamelift.PlacementFailed, "the game session queue was deleted")
+			_, err := s.endIn(ctx, w, cur, version, gamelift.PlacementFailed, "the game session queue was deleted", nil)
 			return err
 		}
 		for _, c := range cands {
@@ -259,7 +259,7 @@ func (s *Service) try(ctx context.Context, id string) (done bool, wait time.Dura
 			for i, x := range ps {
 				cur.PlacedPlayerSessions[i] = gamelift.PlacedPlayerSession{PlayerId: x.PlayerID, PlayerSessionId: x.ID}
 			}
-			_, err = s.endIn(ctx, w, cur, version, gamelift.PlacementFulfilled, "")
+			_, err = s.endIn(ctx, w, cur, version, gamelift.PlacementFulfilled, "", q)
 			return err
 		}
 		return errNoCapacity

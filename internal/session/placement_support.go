@@ -60,7 +60,7 @@ func (s *Service) CreateGameSessionIn(ctx context.Context, w store.Writer, req P
 	if err := putGameSession(ctx, w, g, 0); err != nil {
 		return GameSession{}, nil, fmt.Errorf("create game session: %w", err)
 	}
-	players, err := s.reserve(ctx, w, g, req.Players)
+	players, err := s.reserveNew(ctx, w, g, req.Players)
 	if err != nil {
 		return GameSession{}, nil, err
 	}
@@ -70,4 +70,23 @@ func (s *Service) CreateGameSessionIn(ctx context.Context, w store.Writer, req P
 		}
 	})
 	return g, players, nil
+}
+
+// reserveNew is reserve for a game session created in this transaction:
+// it has no player sessions yet, so none need counting.
+func (s *Service) reserveNew(ctx context.Context, w store.Writer, g GameSession, players []DesiredPlayer) ([]PlayerSession, error) {
+	if len(players) > int(g.MaxPlayers) {
+		return nil, fault.New(fault.GameSessionFull, "game session %s has %d player slots; %d players do not fit", g.ID, g.MaxPlayers, len(players))
+	}
+	out := make([]PlayerSession, 0, len(players))
+	now := s.now()
+	for _, dp := range players {
+		p := PlayerSession{ID: newPlayerSessionID(), PlayerID: dp.PlayerID, GameSessionID: g.ID, FleetID: g.FleetID, FleetARN: g.FleetARN,
+			Status: gamelift.PlayerSessionReserved, IPAddress: g.IPAddress, DNSName: g.DNSName, Port: g.Port, PlayerData: dp.PlayerData, CreatedAt: now}
+		if err := putPlayerSession(ctx, w, p, 0); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -161,12 +161,6 @@ func (s *Service) OnProcessEnd(h ProcessEndHook) { s.onProcessEnd = h }
 // SetPusher sets the push channel to processes (set once, at wiring).
 func (s *Service) SetPusher(p Pusher) { s.cfg.Pusher = p }
 
-// Clock returns the service's clock.
-func (s *Service) Clock() clock.Clock { return s.cfg.Clock }
-
-// ARNs returns the ARN builder.
-func (s *Service) ARNs() gamelift.ARNBuilder { return s.cfg.ARNs }
-
 // FleetID turns a FleetIdOrArn into a fleet id.
 func (s *Service) FleetID(idOrArn string) string {
 	if typ, id, ok := s.cfg.ARNs.Parse(idOrArn); ok && typ == gamelift.ResourceFleet {

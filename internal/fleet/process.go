@@ -89,9 +89,6 @@ func (p Process) state() string {
 	return stateIdle
 }
 
-// Idle reports whether the process can be given a game session.
-func (p Process) Idle() bool { return p.state() == stateIdle }
-
 func processKeys(p Process) store.Keys {
 	return store.Keys{p.FleetID + "/" + p.Location + "/" + p.state(), p.FleetID + "/" + p.ComputeName, p.GameSessionID}
 }

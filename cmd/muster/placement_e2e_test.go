@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -380,5 +381,101 @@ func TestPlacementsSurviveKill9(t *testing.T) {
 		if _, ok := sessions[aws.ToString(g.GameSessionId)]; !ok {
 			t.Fatalf("game session %s belongs to no placement", aws.ToString(g.GameSessionId))
 		}
+	}
+}
+
+// matchEventTimes reads the outbox times of an event type by match id.
+func matchEventTimes(t *testing.T, s *testenv.Server, typ string) map[string]time.Time {
+	t.Helper()
+	out := map[string]time.Time{}
+	after := int64(0)
+	for {
+		res, body, err := s.Bearer(context.Background(), http.MethodGet, fmt.Sprintf("/v1/admin/events?type=%s&after=%d&limit=1000", typ, after), "")
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("events: %v %v %s", err, res, body)
+		}
+		var page struct {
+			Events []struct {
+				Seq    int64     `json:"seq"`
+				Time   time.Time `json:"time"`
+				Detail struct {
+					Detail struct {
+						MatchID string `json:"matchId"`
+					} `json:"detail"`
+				} `json:"detail"`
+			} `json:"events"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Events {
+			out[e.Detail.Detail.MatchID] = e.Time
+			after = e.Seq
+		}
+		if len(page.Events) < 1000 {
+			return out
+		}
+	}
+}
+
+// TestMatchToCompletedLatencyWithWarmProcesses makes many WITH_QUEUE 1v1
+// matches at once against warm arena processes and reports the time from
+// each match being made (PotentialMatchCreated) to its tickets COMPLETED
+// (MatchmakingSucceeded), from the server's own event times.
+func TestMatchToCompletedLatencyWithWarmProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs muster, agents and arena")
+	}
+	const perAgent, agents = 40, 2
+	s := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
+	gl := s.Admin()
+	ctx := context.Background()
+	locs := []string{"custom-l1", "custom-l2"}
+	fleetID := arenaFleet(t, gl, "arena", "0.5", perAgent, locs...)
+	for i, l := range locs[:agents] {
+		runAgent(t, s, fleetID, l, fmt.Sprintf("host-%d", i))
+	}
+	waitFor(t, "warm arena processes", 120*time.Second, func() bool { return activeIn(ctx, gl, fleetID) == perAgent*agents })
+	q, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("lat"),
+		Destinations: []types.GameSessionQueueDestination{{DestinationArn: aws.String("arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mmSetup(t, gl, "lat-mm", e2eOneVOne, func(in *gamelift.CreateMatchmakingConfigurationInput) {
+		in.FlexMatchMode = types.FlexMatchModeWithQueue
+		in.GameSessionQueueArns = []string{aws.ToString(q.GameSessionQueue.GameSessionQueueArn)}
+	})
+	const matches = perAgent * agents
+	var wg sync.WaitGroup
+	for i := range 2 * matches {
+		wg.Go(func() {
+			p := skillPlayer(fmt.Sprintf("p%d", i), 1000)
+			p.LatencyInMs = map[string]int32{"custom-l1": int32(10 + i%7), "custom-l2": int32(10 + i%5)}
+			if _, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(fmt.Sprintf("t%d", i)),
+				ConfigurationName: aws.String("lat-mm"), Players: []types.Player{p}}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range 2 * matches {
+		waitTicket(t, gl, fmt.Sprintf("t%d", i), types.MatchmakingConfigurationStatusCompleted)
+	}
+	made := matchEventTimes(t, s, "PotentialMatchCreated")
+	done := matchEventTimes(t, s, "MatchmakingSucceeded")
+	var lat []time.Duration
+	for id, t0 := range made {
+		if t1, ok := done[id]; ok {
+			lat = append(lat, t1.Sub(t0))
+		}
+	}
+	if len(lat) != matches {
+		t.Fatalf("%d matches completed; want %d", len(lat), matches)
+	}
+	slices.Sort(lat)
+	p50, p99 := lat[len(lat)/2], lat[(len(lat)*99+99)/100-1]
+	t.Logf("match made → tickets COMPLETED over %d matches with warm processes: p50 %v, p99 %v, max %v", len(lat), p50, p99, lat[len(lat)-1])
+	if p99 > 250*time.Millisecond {
+		t.Errorf("p99 %v; want ≤ 250ms", p99)
 	}
 }

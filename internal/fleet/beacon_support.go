@@ -86,8 +86,11 @@ func (s *Service) LocationBeacons(ctx context.Context) (map[string][]gamelift.UD
 }
 
 // Beacon returns one live beacon of a location (for ListLocations'
-// PingBeacon), or nil.
+// PingBeacon), or nil. A nil Service has none.
 func (s *Service) Beacon(location string) *gamelift.UDPEndpoint {
+	if s == nil {
+		return nil
+	}
 	var ep *gamelift.UDPEndpoint
 	s.cfg.Store.View(context.Background(), func(r store.Reader) error {
 		items, err := r.Find(context.Background(), store.Query{Kind: KindBeacon, Key: 1, Value: location, Limit: 1})

@@ -247,7 +247,8 @@ func (s *Server) mountCore(d *deps) {
 // mountLocations mounts custom locations and the tagging operations.
 func (s *Server) mountLocations(d *deps) {
 	d.tags.Register(gamelift.ResourceLocation, fleet.KindLocation)
-	locations := fleet.NewLocations(fleet.LocationsConfig{Store: d.store, Clock: d.clock, ARNs: d.arns, Formats: d.formats, Tags: d.tags})
+	locations := fleet.NewLocations(fleet.LocationsConfig{Store: d.store, Clock: d.clock, ARNs: d.arns, Formats: d.formats, Tags: d.tags,
+		Beacon: func(loc string) *gamelift.UDPEndpoint { return s.Hosting.Fleets.Beacon(loc) }})
 	controlapi.Register(d.table, "CreateLocation", locations.CreateLocation)
 	controlapi.Register(d.table, "ListLocations", locations.ListLocations)
 	controlapi.Register(d.table, "DeleteLocation", locations.DeleteLocation)

@@ -80,6 +80,18 @@ func TestLocationsListBeaconsFromAgentHeartbeats(t *testing.T) {
 			t.Fatalf("list %+v", l)
 		}
 	})
+	t.Run("ListLocations shows a location's beacon as its PingBeacon", func(t *testing.T) {
+		out, err := c.ListLocations(ctx, &gl.ListLocationsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range out.Locations {
+			has := l.PingBeacon != nil && l.PingBeacon.UDPEndpoint != nil && aws.ToInt32(l.PingBeacon.UDPEndpoint.Port) == int32(port)
+			if has != (aws.ToString(l.LocationName) == "custom-a") {
+				t.Fatalf("location %s: PingBeacon %+v", aws.ToString(l.LocationName), l.PingBeacon)
+			}
+		}
+	})
 	t.Run("MeasureAll measures every location that has a beacon", func(t *testing.T) {
 		ms, err := locations.MeasureAll(ctx, nil, hs.URL, 3)
 		if err != nil || len(ms) != 1 || ms["custom-a"] < 1 {

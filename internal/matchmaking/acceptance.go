@@ -88,7 +88,7 @@ func (s *Service) resumeMatches(ctx context.Context) error {
 	}
 	for _, m := range placing {
 		if m.State == matchReserving {
-			go s.reserveBackfill(m.ID)
+			s.goReserve(m.ID)
 		}
 	}
 	return nil

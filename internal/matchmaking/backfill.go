@@ -140,12 +140,23 @@ func (s *Service) notifyBackfill(t *txn, r *ticketRec, reason string) {
 	}
 	arn, id := r.Conn.GameSessionArn, r.ID
 	t.w.AfterCommit(func() {
+		s.wg.Add(1)
 		go func() {
+			defer s.wg.Done()
 			if err := s.cfg.Sessions.UpdateMatchmakerData(context.Background(), arn, "", reason, id); err != nil {
 				s.log.Warn("matchmaking: telling the game server about its backfill failed", "game_session", arn, "ticket", id, "err", err)
 			}
 		}()
 	})
+}
+
+// goReserve runs reserveBackfill on its own goroutine, which Stop waits for.
+func (s *Service) goReserve(matchID string) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.reserveBackfill(matchID)
+	}()
 }
 
 // reserveBackfill completes a backfill match into its game session:

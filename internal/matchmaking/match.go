@@ -136,7 +136,7 @@ func (t *txn) finish(c configRec, m *matchRec, tickets []*ticketRec) error {
 			t.changed(r)
 		}
 		id := m.ID
-		t.w.AfterCommit(func() { t.s.reserveBackfill(id) })
+		t.w.AfterCommit(func() { t.s.goReserve(id) })
 		return nil
 	case t.s.cfg.Placer == nil:
 		m.State = matchFailed

@@ -435,3 +435,5 @@ func TestRescanOfYoungTicketsEnds(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func withOperator(t *testing.T) context.Context { return auth.With(t.Context(), operator) }

@@ -39,8 +39,11 @@ type Config struct {
 	Tags     *tagging.Service
 	Fleets   *fleet.Service
 	Sessions *session.Service
-	// Workers is how many placements are attempted at once (default 16).
+	// Workers is how many attempts run at once (default 16).
 	Workers int
+	// Batch is how many queued placements one attempt takes, in one read
+	// and one write transaction (default 8).
+	Batch int
 	// RetryInterval is how long a placement that found no free process
 	// waits before trying again (default 1 s), unless a latency policy
 	// relaxes or its deadline passes sooner.
@@ -69,6 +72,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 8
 	}
 	if cfg.RetryInterval <= 0 {
 		cfg.RetryInterval = time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,17 +64,21 @@ func (pl *placer) wake(id string) {
 	}
 }
 
-func (pl *placer) pop() (string, bool) {
+// pop takes up to n queued placements for one worker.
+func (pl *placer) pop(n int) []string {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	if !pl.running || len(pl.ready) == 0 {
-		return "", false
+		return nil
 	}
-	id := pl.ready[0]
-	pl.ready = pl.ready[1:]
-	e := pl.entries[id]
-	e.queued, e.busy = false, true
-	return id, true
+	n = min(n, len(pl.ready))
+	ids := slices.Clone(pl.ready[:n])
+	pl.ready = pl.ready[n:]
+	for _, id := range ids {
+		e := pl.entries[id]
+		e.queued, e.busy = false, true
+	}
+	return ids
 }
 
 // finish records the outcome of an attempt: done forgets the placement,
@@ -135,9 +140,10 @@ func (s *Service) Run(ctx context.Context) error {
 	for range s.cfg.Workers {
 		wg.Go(func() {
 			for {
-				if id, ok := pl.pop(); ok {
-					done, wait := s.attempt(ctx, id)
-					pl.finish(id, done, wait)
+				if ids := pl.pop(s.cfg.Batch); len(ids) > 0 {
+					for i, o := range s.attempt(ctx, ids) {
+						pl.finish(ids[i], o.done, o.wait)
+					}
 					continue
 				}
 				select {
@@ -163,122 +169,191 @@ func (s *Service) Run(ctx context.Context) error {
 // Attempt tries to place one placement now (tests call it to run a pass
 // directly). It reports whether the placement has ended.
 func (s *Service) Attempt(ctx context.Context, id string) (bool, error) {
-	done, _, err := s.try(ctx, id)
-	return done, err
-}
-
-// attempt is one try by a worker; errors are logged and retried later.
-func (s *Service) attempt(ctx context.Context, id string) (bool, time.Duration) {
-	done, wait, err := s.try(ctx, id)
+	res, err := s.try(ctx, []string{id})
 	if err != nil {
-		if ctx.Err() != nil {
-			return true, 0
-		}
-		s.cfg.Logger.Error("placement attempt failed; retrying", "placement_id", id, "err", err)
-		return false, s.cfg.RetryInterval
+		return false, err
 	}
-	return done, wait
+	return res[0].done, nil
 }
 
-// errNoCapacity rolls back an attempt that found no process.
+// outcome is the result of one attempt at a placement: done (it ended or
+// is gone), or to be tried again after wait.
+type outcome struct {
+	done bool
+	wait time.Duration
+}
+
+// attempt makes one attempt at each placement of a batch, all in one store
+// transaction; if that transaction fails (a placement was stopped
+// meanwhile, or something else went wrong), each is attempted on its own.
+// Errors are logged and retried later.
+func (s *Service) attempt(ctx context.Context, ids []string) []outcome {
+	res, err := s.try(ctx, ids)
+	if err == nil {
+		return res
+	}
+	res = make([]outcome, len(ids))
+	for i, id := range ids {
+		r, err := s.try(ctx, []string{id})
+		switch {
+		case err == nil:
+			res[i] = r[0]
+		case ctx.Err() != nil:
+			res[i] = outcome{done: true}
+		case errors.Is(err, store.ErrConflict):
+			res[i] = outcome{} // changed under us (stopped?): look again at once
+		default:
+			s.cfg.Logger.Error("placement attempt failed; retrying", "placement_id", id, "err", err)
+			res[i] = outcome{wait: s.cfg.RetryInterval}
+		}
+	}
+	return res
+}
+
+// work is what the read phase of an attempt learns about one placement.
+type work struct {
+	p         Placement
+	version   int64
+	q         *Queue
+	cands     []Candidate
+	next      time.Duration
+	queueGone bool
+	skip      bool // not found or no longer PENDING
+}
+
+// errNoCapacity marks a placement that found no process.
 var errNoCapacity = errors.New("no capacity")
 
-// try makes one attempt: it ends a placement past its deadline or whose
-// queue is gone, or places it on the first candidate with an idle process.
-func (s *Service) try(ctx context.Context, id string) (done bool, wait time.Duration, err error) {
-	var p Placement
-	var version int64
-	var q *Queue
-	var cands []Candidate
-	var next time.Duration
-	var queueGone bool
+// try makes one attempt at each placement: it ends a placement past its
+// deadline or whose queue is gone, or places it on the first candidate
+// with an idle process. The reads happen first, outside the write
+// transaction; the write transaction writes each placement with the
+// version read, so a placement stopped meanwhile fails the whole
+// transaction with ErrConflict.
+func (s *Service) try(ctx context.Context, ids []string) ([]outcome, error) {
 	now := s.now()
-	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		if p, version, err = s.getPlacement(ctx, r, id); err != nil {
-			return err
-		}
-		if p.Status != gamelift.PlacementPending || !now.Before(p.Deadline) {
-			return nil
-		}
-		qq, _, err := s.getQueue(ctx, r, p.QueueName)
-		if fault.Is(err, fault.NotFound) {
-			queueGone = true
-			return nil
-		} else if err != nil {
-			return err
-		}
-		q = &qq
-		all, err := s.candidates(ctx, r, qq)
-		if err != nil {
-			return err
-		}
-		cands, next = Order(all, qq, p.PlayerLatencies, p.Override, now.Sub(p.StartTime))
-		return nil
-	})
-	if fault.Is(err, fault.NotFound) {
-		return true, 0, nil
-	}
-	if err != nil {
-		return false, 0, err
-	}
-	if p.Status != gamelift.PlacementPending {
-		return true, 0, nil
-	}
-	players := make([]session.DesiredPlayer, len(p.DesiredPlayerSessions))
-	for i, d := range p.DesiredPlayerSessions {
-		players[i] = session.DesiredPlayer{PlayerID: d.PlayerId, PlayerData: d.PlayerData}
-	}
-	// The attempt writes the placement with the version read above: if it
-	// changed meanwhile (stopped), the Update fails with ErrConflict and
-	// the next attempt sees why.
-	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		cur := p
-		switch {
-		case !now.Before(cur.Deadline):
-			_, err := s.endIn(ctx, w, cur, version, gamelift.PlacementTimedOut, "", nil)
-			return err
-		case queueGone:
-			_, err := s.endIn(ctx, w, cur, version, gamelift.PlacementFailed, "the game session queue was deleted", nil)
-			return err
-		}
-		for _, c := range cands {
-			g, ps, err := s.cfg.Sessions.CreateGameSessionIn(ctx, w, session.PlaceRequest{FleetID: c.FleetID, Location: c.Location,
-				MaxPlayers: cur.MaximumPlayerSessionCount, Name: cur.GameSessionName, Properties: cur.GameProperties, Data: cur.GameSessionData,
-				MatchmakerData: cur.MatchmakerData, IdempotencyToken: cur.PlacementID, Players: players})
-			if err != nil {
-				var fe *fault.Error
-				if errors.As(err, &fe) && fe.Kind != fault.Internal {
-					continue // no idle process, fleet not active, location gone…: try the next one
-				}
+	ws := make([]work, len(ids))
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		queues := map[string]*Queue{}
+		cands := map[string][]Candidate{}
+		for i, id := range ids {
+			wk := &ws[i]
+			var err error
+			wk.p, wk.version, err = s.getPlacement(ctx, r, id)
+			if fault.Is(err, fault.NotFound) {
+				wk.skip = true
+				continue
+			} else if err != nil {
 				return err
 			}
-			cur.GameSessionArn, cur.FleetID, cur.Location = g.ID, g.FleetID, g.Location
-			cur.IpAddress, cur.DnsName, cur.Port = g.IPAddress, g.DNSName, g.Port
-			cur.PlacedPlayerSessions = make([]gamelift.PlacedPlayerSession, len(ps))
-			for i, x := range ps {
-				cur.PlacedPlayerSessions[i] = gamelift.PlacedPlayerSession{PlayerId: x.PlayerID, PlayerSessionId: x.ID}
+			if wk.p.Status != gamelift.PlacementPending {
+				wk.skip = true
+				continue
 			}
-			_, err = s.endIn(ctx, w, cur, version, gamelift.PlacementFulfilled, "", q)
+			if !now.Before(wk.p.Deadline) {
+				continue
+			}
+			q, seen := queues[wk.p.QueueName]
+			if !seen {
+				qq, _, err := s.getQueue(ctx, r, wk.p.QueueName)
+				if err == nil {
+					q = &qq
+					if cands[qq.Name], err = s.candidates(ctx, r, qq); err != nil {
+						return err
+					}
+				} else if !fault.Is(err, fault.NotFound) {
+					return err
+				}
+				queues[wk.p.QueueName] = q
+			}
+			if q == nil {
+				wk.queueGone = true
+				continue
+			}
+			wk.q = q
+			wk.cands, wk.next = Order(cands[q.Name], *q, wk.p.PlayerLatencies, wk.p.Override, now.Sub(wk.p.StartTime))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := make([]outcome, len(ids))
+	placed := make([]bool, len(ids))
+	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		clear(placed)
+		for i := range ws {
+			wk := &ws[i]
+			if wk.skip {
+				placed[i] = true
+				continue
+			}
+			err := s.placeIn(ctx, w, wk, now)
+			switch {
+			case errors.Is(err, errNoCapacity):
+			case err != nil:
+				return err
+			default:
+				placed[i] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, wk := range ws {
+		if placed[i] {
+			res[i] = outcome{done: true}
+			continue
+		}
+		wait := s.cfg.RetryInterval
+		if wk.next > 0 && wk.next < wait {
+			wait = wk.next
+		}
+		if left := wk.p.Deadline.Sub(now); left < wait {
+			wait = left
+		}
+		res[i] = outcome{wait: wait}
+	}
+	return res, nil
+}
+
+// placeIn ends or places one PENDING placement in w (errNoCapacity: no
+// candidate had an idle process, nothing was written).
+func (s *Service) placeIn(ctx context.Context, w store.Writer, wk *work, now time.Time) error {
+	cur := wk.p
+	switch {
+	case !now.Before(cur.Deadline):
+		_, err := s.endIn(ctx, w, cur, wk.version, gamelift.PlacementTimedOut, "", nil)
+		return err
+	case wk.queueGone:
+		_, err := s.endIn(ctx, w, cur, wk.version, gamelift.PlacementFailed, "the game session queue was deleted", nil)
+		return err
+	}
+	players := make([]session.DesiredPlayer, len(cur.DesiredPlayerSessions))
+	for i, d := range cur.DesiredPlayerSessions {
+		players[i] = session.DesiredPlayer{PlayerID: d.PlayerId, PlayerData: d.PlayerData}
+	}
+	for _, c := range wk.cands {
+		g, ps, err := s.cfg.Sessions.CreateGameSessionIn(ctx, w, session.PlaceRequest{FleetID: c.FleetID, Location: c.Location,
+			MaxPlayers: cur.MaximumPlayerSessionCount, Name: cur.GameSessionName, Properties: cur.GameProperties, Data: cur.GameSessionData,
+			MatchmakerData: cur.MatchmakerData, IdempotencyToken: cur.PlacementID, Players: players})
+		if err != nil {
+			var fe *fault.Error
+			if errors.As(err, &fe) && fe.Kind != fault.Internal {
+				continue // no idle process, fleet not active, location gone…: try the next one
+			}
 			return err
 		}
-		return errNoCapacity
-	})
-	switch {
-	case errors.Is(err, errNoCapacity):
-	case errors.Is(err, store.ErrConflict):
-		return false, 0, nil // changed under us (stopped?): look again at once
-	case err != nil:
-		return false, 0, err
-	default:
-		return true, 0, nil
+		cur.GameSessionArn, cur.FleetID, cur.Location = g.ID, g.FleetID, g.Location
+		cur.IpAddress, cur.DnsName, cur.Port = g.IPAddress, g.DNSName, g.Port
+		cur.PlacedPlayerSessions = make([]gamelift.PlacedPlayerSession, len(ps))
+		for i, x := range ps {
+			cur.PlacedPlayerSessions[i] = gamelift.PlacedPlayerSession{PlayerId: x.PlayerID, PlayerSessionId: x.ID}
+		}
+		_, err = s.endIn(ctx, w, cur, wk.version, gamelift.PlacementFulfilled, "", wk.q)
+		return err
 	}
-	wait = s.cfg.RetryInterval
-	if next > 0 && next < wait {
-		wait = next
-	}
-	if left := p.Deadline.Sub(now); left < wait {
-		wait = left
-	}
-	return false, wait, nil
+	return errNoCapacity
 }

@@ -179,7 +179,11 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 	all := append(e.allCands[:0], e.cands...)
 	allE := append(e.allEntries[:0], e.centries...)
 	e.allCands, e.allEntries = all, allE
+	need := e.need(a, now)
 	for _, l := range locs {
+		if int(e.locCount[l])+len(a.players) < need {
+			continue // too few players can play there
+		}
 		e.cands, e.centries = e.cands[:0], e.centries[:0]
 		for i := range allE {
 			if allE[i].reach.has(l) {
@@ -291,15 +295,7 @@ func (e *Engine) focusOrder(a *wticket) []int {
 // reach. With window rules it also requires that many players within one
 // key range of the window's width around the anchor.
 func (e *Engine) enough(a *wticket, now int64) bool {
-	lv := e.rs.levels[len(e.rs.levels)-1]
-	if !e.rs.algo.expansionOldest {
-		lv = e.rs.levels[e.rs.level(float64(now-a.start)/1e9)]
-	}
-	e.sizes(lv)
-	need := 0
-	for _, n := range e.slotMin {
-		need += n
-	}
+	need := e.need(a, now)
 	have := len(a.players)
 	for i := range e.centries {
 		have += int(e.centries[i].n)
@@ -334,6 +330,21 @@ func (e *Engine) enough(a *wticket, now int64) bool {
 		sum -= ks[i].n
 	}
 	return false
+}
+
+// need returns the fewest players a match with anchor a can hold: the sum
+// of team minimums at the loosest step such a match can reach.
+func (e *Engine) need(a *wticket, now int64) int {
+	lv := e.rs.levels[len(e.rs.levels)-1]
+	if !e.rs.algo.expansionOldest {
+		lv = e.rs.levels[e.rs.level(float64(now-a.start)/1e9)]
+	}
+	e.sizes(lv)
+	need := 0
+	for _, n := range e.slotMin {
+		need += n
+	}
+	return need
 }
 
 type keyCount struct {

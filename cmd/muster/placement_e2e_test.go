@@ -281,6 +281,24 @@ func TestPlacementWithAgentsArenaAndMatchmaking(t *testing.T) {
 		}
 	})
 
+	t.Run("queues and placements speak AWS JSON 1.1 too", func(t *testing.T) {
+		res, body, err := s.SignedJSON(ctx, testenv.AdminKeyID, testenv.AdminSecret, "StartGameSessionPlacement",
+			`{"PlacementId":"json-1","GameSessionQueueName":"arena-queue","MaximumPlayerSessionCount":2,`+
+				`"PlayerLatencies":[{"PlayerId":"erin","RegionIdentifier":"custom-far","LatencyInMilliseconds":12.5}],"DesiredPlayerSessions":[{"PlayerId":"erin"}]}`, time.Now())
+		if err != nil || res.StatusCode != 200 || !strings.Contains(string(body), `"Status":"PENDING"`) {
+			t.Fatalf("start: %v %v %s", err, res, body)
+		}
+		waitPlacement(t, gl, "json-1", types.GameSessionPlacementStateFulfilled)
+		res, body, err = s.SignedJSON(ctx, testenv.AdminKeyID, testenv.AdminSecret, "DescribeGameSessionPlacement", `{"PlacementId":"json-1"}`, time.Now())
+		if err != nil || res.StatusCode != 200 || !strings.Contains(string(body), `"GameSessionRegion":"custom-far"`) || !strings.Contains(string(body), `"LatencyInMilliseconds":12.5`) {
+			t.Fatalf("describe: %v %v %s", err, res, body)
+		}
+		res, body, err = s.SignedJSON(ctx, testenv.AdminKeyID, testenv.AdminSecret, "DescribeGameSessionQueues", `{}`, time.Now())
+		if err != nil || res.StatusCode != 200 || !strings.Contains(string(body), `"Name":"arena-queue"`) {
+			t.Fatalf("describe queues: %v %v %s", err, res, body)
+		}
+	})
+
 	t.Run("StopGameSessionPlacement of a fulfilled placement is refused", func(t *testing.T) {
 		_, err := gl.StopGameSessionPlacement(ctx, &gamelift.StopGameSessionPlacementInput{PlacementId: aws.String("e2e-1")})
 		if apiCode(err) != "InvalidRequestException" {

@@ -46,3 +46,7 @@ func (s *Server) Connections(processID string) int64 {
 	}
 	return pr.connections.Load()
 }
+
+// PingsInFlight counts pings awaiting their pong and the rounds of pings
+// sent so far (tests only).
+func (s *Server) PingsInFlight() (pending, rounds int64) { return s.pings.Load(), s.pingRounds.Load() }

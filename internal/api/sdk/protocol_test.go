@@ -562,6 +562,11 @@ func TestASocketThatStopsAnsweringPingsIsDropped(t *testing.T) {
 	r.send(`{"Action":"ActivateServerProcess","RequestId":"ready","Port":7001}`)
 	r.read() // from now on this client reads nothing, so it answers no ping
 	e.advance(sdk.PingInterval)
+	// Both sockets are pinged; the Go SDK answers, the deaf client does not.
+	e.waitFor("only the deaf socket's ping to be pending", func() bool {
+		pending, rounds := e.srv.Hosting.SDK.PingsInFlight()
+		return rounds == 1 && pending == 1
+	})
 	e.advance(sdk.PingTimeout)
 	e.waitFor("the deaf socket to be dropped", func() bool { return !e.srv.Hosting.SDK.Connected("proc-deaf") })
 	if !e.srv.Hosting.SDK.Connected(g.id) || e.srv.Hosting.SDK.Connections(g.id) != 1 {

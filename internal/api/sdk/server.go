@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -58,6 +59,9 @@ type Server struct {
 	mu    sync.Mutex
 	url   string
 	procs map[string]*proc
+	// pings counts pings awaiting their pong; pingRounds counts ticks
+	// whose pings were all sent (both for tests).
+	pings, pingRounds atomic.Int64
 }
 
 // New returns the SDK endpoint; it loads or generates its certificate.
@@ -219,10 +223,12 @@ func (s *Server) pingLoop(ctx context.Context) {
 		}
 		s.mu.Unlock()
 		for _, c := range conns {
+			pctx, cancel := context.WithCancel(ctx)
+			timeout := s.cfg.Clock.AfterFunc(PingTimeout, cancel)
+			s.pings.Add(1)
 			go func() {
-				pctx, cancel := context.WithCancel(ctx)
+				defer s.pings.Add(-1)
 				defer cancel()
-				timeout := s.cfg.Clock.AfterFunc(PingTimeout, cancel)
 				defer timeout.Stop()
 				if err := c.Ping(pctx); err != nil && ctx.Err() == nil {
 					s.cfg.Logger.Info("sdk socket did not answer a ping: dropped", "err", err)
@@ -230,6 +236,7 @@ func (s *Server) pingLoop(ctx context.Context) {
 				}
 			}()
 		}
+		s.pingRounds.Add(1)
 	}
 }
 

@@ -16,20 +16,30 @@ import (
 	"github.com/musterhq/muster/internal/store"
 )
 
-// BenchmarkPlacementThroughput starts b.N placements (with two players
-// each) against b.N warm (idle) processes spread over four locations of two
+// BenchmarkPlacementThroughput starts b.N placements (with 0 or 2 desired
+// player sessions each) against b.N warm (idle) processes spread over four locations of two
 // fleets, from 64 concurrent callers, and reports how many are fulfilled
 // per second, from the first StartGameSessionPlacement to the last
 // fulfilment. Run it with a fixed count, e.g. -benchtime=5000x.
-func BenchmarkPlacementThroughput(b *testing.B) { benchPlacements(b, false) }
+func BenchmarkPlacementThroughput(b *testing.B) {
+	for _, players := range []int{0, 2} {
+		b.Run(fmt.Sprintf("players=%d", players), func(b *testing.B) { benchPlacements(b, false, players) })
+	}
+}
 
 // BenchmarkPlacerFulfilment records b.N PENDING placements while the
 // placer is stopped, then starts it and reports how many it fulfils per
 // second against b.N warm processes: the placer alone, without the cost of
 // accepting the requests.
-func BenchmarkPlacerFulfilment(b *testing.B) { benchPlacements(b, true) }
+func BenchmarkPlacerFulfilment(b *testing.B) {
+	for _, players := range []int{0, 2} {
+		b.Run(fmt.Sprintf("players=%d", players), func(b *testing.B) { benchPlacements(b, true, players) })
+	}
+}
 
-func benchPlacements(b *testing.B, placerOnly bool) {
+// benchPlacements runs b.N placements with the given number of desired
+// player sessions each.
+func benchPlacements(b *testing.B, placerOnly bool, players int) {
 	e := newEnv(b, envOptions{realClock: true, workers: benchWorkers})
 	f1 := e.fleet("0.5", "custom-a", "custom-b")
 	f2 := e.fleet("0.2", "custom-c", "custom-d")
@@ -70,10 +80,13 @@ func benchPlacements(b *testing.B, placerOnly bool) {
 				if i >= int64(b.N) {
 					return
 				}
-				_, err := e.svc.StartGameSessionPlacement(e.ctx, &gamelift.StartGameSessionPlacementInput{PlacementId: fmt.Sprintf("b%d", i),
+				in := &gamelift.StartGameSessionPlacementInput{PlacementId: fmt.Sprintf("b%d", i),
 					GameSessionQueueName: q, MaximumPlayerSessionCount: ptr(int32(4)),
-					PlayerLatencies:       []gamelift.PlayerLatency{lat("x", "custom-a", 30), lat("x", "custom-b", 40), lat("x", "custom-c", 50), lat("x", "custom-d", 60)},
-					DesiredPlayerSessions: []gamelift.DesiredPlayerSession{{PlayerId: fmt.Sprintf("x%d", i)}, {PlayerId: fmt.Sprintf("y%d", i)}}})
+					PlayerLatencies: []gamelift.PlayerLatency{lat("x", "custom-a", 30), lat("x", "custom-b", 40), lat("x", "custom-c", 50), lat("x", "custom-d", 60)}}
+				for j := range players {
+					in.DesiredPlayerSessions = append(in.DesiredPlayerSessions, gamelift.DesiredPlayerSession{PlayerId: fmt.Sprintf("p%d-%d", i, j)})
+				}
+				_, err := e.svc.StartGameSessionPlacement(e.ctx, in)
 				if err != nil {
 					b.Error(err)
 					return

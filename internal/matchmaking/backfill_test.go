@@ -87,6 +87,22 @@ func (f *fakeSessions) leave(player string) {
 	}
 }
 
+// waitUpdate waits for the game server push (it runs on its own goroutine
+// after commit) whose text starts with prefix.
+func (f *fakeSessions) waitUpdate(t *testing.T, prefix string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if u := f.lastUpdate(); strings.HasPrefix(u, prefix) {
+			return u
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no push %q; last %q", prefix, f.lastUpdate())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func (f *fakeSessions) lastUpdate() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -180,8 +196,8 @@ func TestWithQueueAndAutomaticBackfill(t *testing.T) {
 		if c := e.ticket("c"); c.GameSessionConnectionInfo == nil || c.GameSessionConnectionInfo.MatchedPlayerSessions[0].PlayerSessionId != "psess-pc" {
 			t.Fatalf("%+v", c.GameSessionConnectionInfo)
 		}
-		u := sessions.lastUpdate()
-		if !strings.HasPrefix(u, "MATCHMAKING_DATA_UPDATED|auto-backfill-"+matchID+"|") || !strings.Contains(u, `"playerId":"pc"`) {
+		u := sessions.waitUpdate(t, "MATCHMAKING_DATA_UPDATED|auto-backfill-"+matchID+"|")
+		if !strings.Contains(u, `"playerId":"pc"`) {
 			t.Fatal(u)
 		}
 		// The next automatic ticket follows the match (3 of 4 slots).
@@ -210,14 +226,7 @@ func TestWithQueueAndAutomaticBackfill(t *testing.T) {
 		if got := e.ticket(ticketID).Status; got != gamelift.TicketCancelled {
 			t.Fatal(got)
 		}
-		// The BACKFILL_CANCELLED push runs on its own goroutine after commit.
-		deadline := time.Now().Add(5 * time.Second)
-		for u := sessions.lastUpdate(); !strings.HasPrefix(u, "BACKFILL_CANCELLED|manual-1|"); u = sessions.lastUpdate() {
-			if time.Now().After(deadline) {
-				t.Fatal(u)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		sessions.waitUpdate(t, "BACKFILL_CANCELLED|manual-1|")
 	})
 	t.Run("a failed placement fails the tickets", func(t *testing.T) {
 		e.start("q", "x", "px", 5000)

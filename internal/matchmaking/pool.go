@@ -41,18 +41,23 @@ type pool struct {
 	deadlines deadlineHeap
 	scan      []string // rescan order
 	scanAt    int
+	gone      map[string]*waiter // timed out in the current cycle
 }
 
 type arrival struct {
-	rec   ticketRec
-	fresh bool // QUEUED: moves to SEARCHING in the next cycle
+	rec     ticketRec
+	version int64 // the stored version of rec; 0 when unknown
+	fresh   bool  // QUEUED: moves to SEARCHING in the next cycle
 }
 
 type waiter struct {
 	t        flexmatch.Ticket
 	deadline time.Time
-	fresh    bool
-	gone     bool
+	// rec and version are the ticket as last stored, so a cycle's
+	// transaction writes it with a compare-and-swap instead of reading it
+	// first (version 0: read it).
+	rec     ticketRec
+	version int64
 }
 
 func newPool(s *Service, c configRec, rs *flexmatch.RuleSet) *pool {
@@ -61,7 +66,7 @@ func newPool(s *Service, c configRec, rs *flexmatch.RuleSet) *pool {
 		opt.AdditionalPlayerCount = int(c.AdditionalPlayerCount)
 	}
 	return &pool{s: s, cfg: c, rs: rs, eng: flexmatch.NewEngine(rs, opt), done: make(chan struct{}), kick: make(chan struct{}, 1), quit: make(chan struct{}),
-		waiting: map[string]*waiter{}, backfills: map[string]*waiter{}}
+		waiting: map[string]*waiter{}, backfills: map[string]*waiter{}, gone: map[string]*waiter{}}
 }
 
 func (p *pool) wake() {
@@ -74,9 +79,12 @@ func (p *pool) wake() {
 func (p *pool) stop() { p.once.Do(func() { close(p.quit) }) }
 
 // add hands the pool a ticket to wait in it.
-func (p *pool) add(rec ticketRec, fresh bool) {
+func (p *pool) add(rec ticketRec, fresh bool) { p.addVersion(rec, 0, fresh) }
+
+// addVersion is add with the stored version of rec.
+func (p *pool) addVersion(rec ticketRec, version int64, fresh bool) {
 	p.mu.Lock()
-	p.incoming = append(p.incoming, arrival{rec, fresh})
+	p.incoming = append(p.incoming, arrival{rec, version, fresh})
 	p.mu.Unlock()
 	p.wake()
 }
@@ -149,7 +157,7 @@ func (p *pool) cycle(ctx context.Context, tick bool) {
 	}
 	var fresh []string
 	for _, a := range in {
-		w := &waiter{t: a.rec.engineTicket(), deadline: a.rec.Start.Add(secs(p.cfg.RequestTimeout)), fresh: a.fresh}
+		w := &waiter{t: a.rec.engineTicket(), deadline: a.rec.Start.Add(secs(p.cfg.RequestTimeout)), rec: a.rec, version: a.version}
 		if a.rec.Backfill {
 			if _, dup := p.backfills[a.rec.ID]; dup {
 				continue
@@ -180,10 +188,12 @@ func (p *pool) cycle(ctx context.Context, tick bool) {
 			continue
 		}
 		timedOut = append(timedOut, it.id)
+		p.gone[it.id] = w
 		p.drop(it.id)
 	}
 	type bfMatch struct {
 		id string
+		w  *waiter
 		m  flexmatch.Match
 	}
 	var bms []bfMatch
@@ -197,7 +207,7 @@ func (p *pool) cycle(ctx context.Context, tick bool) {
 			continue
 		}
 		if ok {
-			bms = append(bms, bfMatch{id, m})
+			bms = append(bms, bfMatch{id, w, m})
 			delete(p.backfills, id)
 		}
 	}
@@ -209,20 +219,39 @@ func (p *pool) cycle(ctx context.Context, tick bool) {
 	if len(fresh) == 0 && len(timedOut) == 0 && len(matches) == 0 && len(bms) == 0 {
 		return
 	}
+	// What the pool knows of the tickets it hands the transaction.
+	known := map[string]*waiter{}
+	for _, id := range fresh {
+		known[id] = p.waiter(id)
+	}
+	for _, id := range timedOut {
+		known[id] = p.gone[id]
+	}
 	for _, m := range matches {
 		for _, id := range m.TicketIDs {
+			known[id] = p.waiting[id]
 			delete(p.waiting, id)
 		}
 	}
 	for _, b := range bms {
+		known[b.id] = b.w
 		for _, id := range b.m.TicketIDs {
+			known[id] = p.waiting[id]
 			delete(p.waiting, id)
 		}
 	}
+	clear(p.gone)
 	var spoiled []string
+	var txt *txn
 	err := p.s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		spoiled = spoiled[:0]
 		t := p.s.newTxn(ctx, w)
+		txt = t
+		for _, k := range known {
+			if k != nil && k.version > 0 {
+				t.seed(k.rec, k.version)
+			}
+		}
 		for _, id := range fresh {
 			r, err := t.ticket(id)
 			if err != nil {
@@ -292,10 +321,23 @@ func (p *pool) cycle(ctx context.Context, tick bool) {
 		for _, id := range timedOut {
 			spoiled = append(spoiled, id)
 		}
+		// Fresh tickets are still QUEUED: they come back as fresh.
+		for _, id := range fresh {
+			p.drop(id)
+			spoiled = append(spoiled, id)
+		}
 		if ctx.Err() == nil {
 			go p.reload(ctx, spoiled)
 		}
 		return
+	}
+	// Tickets that moved to SEARCHING and still wait keep their new version.
+	for _, id := range fresh {
+		if w := p.waiter(id); w != nil {
+			if e := txt.tickets[id]; e != nil && !e.missing && e.version > 0 {
+				w.rec, w.version = e.rec, e.version
+			}
+		}
 	}
 	if len(spoiled) > 0 {
 		go p.reload(ctx, spoiled)

@@ -77,6 +77,7 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 	}
 	var rec ticketRec
 	var existing bool
+	var version int64
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		c, _, err := s.config(ctx, w, req.config, "ConfigurationName")
 		if err != nil {
@@ -87,7 +88,7 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 		if req.gameSession != "" {
 			rec.Conn = &connRec{GameSessionArn: req.gameSession}
 		}
-		_, err = w.Put(ctx, store.Record{Kind: KindTicket, ID: rec.ID, Doc: store.MustJSON(rec), Keys: ticketKeys(&rec)})
+		version, err = w.Put(ctx, store.Record{Kind: KindTicket, ID: rec.ID, Doc: store.MustJSON(rec), Keys: ticketKeys(&rec)})
 		if errors.Is(err, store.ErrConflict) {
 			old, _, err := store.GetJSON[ticketRec](ctx, w, KindTicket, req.id)
 			if err != nil {
@@ -124,7 +125,7 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 	}
 	p := s.pool(rec.ConfigName)
 	if !existing && p != nil {
-		p.add(rec, true)
+		p.addVersion(rec, version, true)
 	}
 	var wait *int32
 	if p != nil {

@@ -195,6 +195,18 @@ func (t *txn) ticket(id string) (*ticketRec, error) {
 	return &e.rec, nil
 }
 
+// seed puts a ticket the caller knows at a stored version in the cache,
+// so it is written with a compare-and-swap without being read: if it
+// changed meanwhile, the write fails with store.ErrConflict and the
+// transaction with it.
+func (t *txn) seed(rec ticketRec, version int64) {
+	if _, ok := t.tickets[rec.ID]; ok {
+		return
+	}
+	rec.Players = append([]playerRec(nil), rec.Players...) // the caller's copy stays unchanged
+	t.tickets[rec.ID] = &txTicket{rec: rec, version: version, active: !terminal(rec.Status)}
+}
+
 // created registers a new ticket.
 func (t *txn) created(rec ticketRec) *ticketRec {
 	e := &txTicket{rec: rec, dirty: true}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/store"
@@ -219,6 +220,7 @@ type work struct {
 	next      time.Duration
 	queueGone bool
 	skip      bool // not found or no longer PENDING
+	wait      bool // no candidate has an idle process: no write needed
 }
 
 // errNoCapacity marks a placement that found no process.
@@ -236,6 +238,7 @@ func (s *Service) try(ctx context.Context, ids []string) ([]outcome, error) {
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
 		queues := map[string]*Queue{}
 		cands := map[string][]Candidate{}
+		idle := map[[2]string]bool{}
 		for i, id := range ids {
 			wk := &ws[i]
 			var err error
@@ -272,20 +275,47 @@ func (s *Service) try(ctx context.Context, ids []string) ([]outcome, error) {
 			}
 			wk.q = q
 			wk.cands, wk.next = Order(cands[q.Name], *q, wk.p.PlayerLatencies, wk.p.Override, now.Sub(wk.p.StartTime))
+			// Only candidates with an idle process now are worth the write
+			// transaction; a placement with none waits without writing.
+			kept := wk.cands[:0]
+			for _, c := range wk.cands {
+				k := [2]string{c.FleetID, c.Location}
+				has, seen := idle[k]
+				if !seen {
+					if has, err = fleet.HasIdleProcess(ctx, r, c.FleetID, c.Location); err != nil {
+						return err
+					}
+					idle[k] = has
+				}
+				if has {
+					kept = append(kept, c)
+				}
+			}
+			wk.cands = kept
+			wk.wait = len(kept) == 0
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	res := make([]outcome, len(ids))
 	placed := make([]bool, len(ids))
+	writes := 0
+	for i, wk := range ws {
+		if wk.skip {
+			placed[i] = true
+		} else if !wk.wait {
+			writes++
+		}
+	}
+	if writes == 0 {
+		return s.outcomes(ws, placed, now), nil
+	}
 	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		clear(placed)
 		for i := range ws {
 			wk := &ws[i]
-			if wk.skip {
-				placed[i] = true
+			placed[i] = wk.skip
+			if wk.skip || wk.wait {
 				continue
 			}
 			err := s.placeIn(ctx, w, wk, now)
@@ -302,6 +332,13 @@ func (s *Service) try(ctx context.Context, ids []string) ([]outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.outcomes(ws, placed, now), nil
+}
+
+// outcomes says, after an attempt, which placements are done and how long
+// the others wait.
+func (s *Service) outcomes(ws []work, placed []bool, now time.Time) []outcome {
+	res := make([]outcome, len(ws))
 	for i, wk := range ws {
 		if placed[i] {
 			res[i] = outcome{done: true}
@@ -316,7 +353,7 @@ func (s *Service) try(ctx context.Context, ids []string) ([]outcome, error) {
 		}
 		res[i] = outcome{wait: wait}
 	}
-	return res, nil
+	return res
 }
 
 // placeIn ends or places one PENDING placement in w (errNoCapacity: no

@@ -11,13 +11,24 @@
 //
 // A placement is recorded PENDING (StartIn, inside the caller's transaction,
 // or StartGameSessionPlacement) and picked up by the placer after commit.
-// Every attempt is one store transaction that re-reads the placement, claims
-// an idle process of the best candidate location (session.Service.
-// CreateGameSessionIn: game session and player sessions), marks the
-// placement FULFILLED, appends PlacementFulfilled and runs the listeners. So
-// a process is never given to two placements (store updates are serialised)
-// and a crash can neither lose a placement nor fulfil it twice: at start
-// the placer resumes every PENDING placement from the store.
+// Workers (Config.Workers) take queued placements in batches (Config.Batch).
+// An attempt first reads, outside any write: the placement and its version,
+// the queue, the candidates in order, and whether each candidate has an
+// idle process (fleet.HasIdleProcess). A placement none of whose candidates
+// has one waits without writing. The others are placed in one write
+// transaction: for each, claim an idle process of the best candidate
+// (session.Service.CreateGameSessionIn: game session and player sessions),
+// write the placement FULFILLED with the version read, append
+// PlacementFulfilled and run the listeners. So a process is never given to
+// two placements (store updates are serialised), a placement stopped
+// meanwhile is never fulfilled (the version check fails the transaction and
+// each placement is retried alone), and a crash can neither lose a
+// placement nor fulfil it twice: at start the placer resumes every PENDING
+// placement from the store.
+//
+// Capacity changes do not wake waiting placements: they retry every
+// RetryInterval (1 s), or sooner when a latency policy relaxes or the
+// deadline comes, on the injected clock.
 //
 // Candidates (§7.1): the queue's destinations in order (aliases resolved; a
 // TERMINAL or missing alias, a missing or non-ACTIVE fleet are skipped),

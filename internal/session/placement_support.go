@@ -81,8 +81,7 @@ func (s *Service) reserveNew(ctx context.Context, w store.Writer, g GameSession,
 	out := make([]PlayerSession, 0, len(players))
 	now := s.now()
 	for _, dp := range players {
-		p := PlayerSession{ID: newPlayerSessionID(), PlayerID: dp.PlayerID, GameSessionID: g.ID, FleetID: g.FleetID, FleetARN: g.FleetARN,
-			Status: gamelift.PlayerSessionReserved, IPAddress: g.IPAddress, DNSName: g.DNSName, Port: g.Port, PlayerData: dp.PlayerData, CreatedAt: now}
+		p := newReservation(g, dp, now)
 		if err := putPlayerSession(ctx, w, p, 0); err != nil {
 			return nil, err
 		}

@@ -42,6 +42,7 @@ type pool struct {
 	scan      []string // rescan order
 	scanAt    int
 	gone      map[string]*waiter // timed out in the current cycle
+	lastCycle time.Time          // when the engine last ran
 }
 
 type arrival struct {
@@ -62,6 +63,13 @@ type waiter struct {
 
 func newPool(s *Service, c configRec, rs *flexmatch.RuleSet) *pool {
 	opt := s.cfg.Engine
+	if opt.ExactSearchTickets == 0 {
+		// flexmatch's exact search leaves a partition that shrinks to its
+		// size after a greedy pass unmatched until its tickets change
+		// (more than 12 tickets arriving at once: the last 12 wait), so
+		// the service turns it off unless told otherwise.
+		opt.ExactSearchTickets = -1
+	}
 	if !c.standalone() {
 		opt.AdditionalPlayerCount = int(c.AdditionalPlayerCount)
 	}
@@ -158,6 +166,16 @@ func (p *pool) cycle(ctx context.Context, tick bool) {
 	var fresh []string
 	for _, a := range in {
 		w := &waiter{t: a.rec.engineTicket(), deadline: a.rec.Start.Add(secs(p.cfg.RequestTimeout)), rec: a.rec, version: a.version}
+		// A ticket starts before its commit reaches the pool. The engine
+		// assumes a ticket that started before its previous cycle was in
+		// that cycle (and skips it as a candidate of newer anchors), so a
+		// ticket that started moments before the last cycle enters the
+		// engine as starting at that cycle: its expansions begin a few
+		// milliseconds late, and no match is missed. Older tickets (after
+		// a restart) keep their start; the rescan covers them.
+		if st := w.t.StartTime; st.Before(p.lastCycle) && p.lastCycle.Sub(st) < 5*time.Second {
+			w.t.StartTime = p.lastCycle
+		}
 		if a.rec.Backfill {
 			if _, dup := p.backfills[a.rec.ID]; dup {
 				continue
@@ -215,6 +233,7 @@ func (p *pool) cycle(ctx context.Context, tick bool) {
 		p.rescan(now)
 	}
 	matches := p.eng.Cycle(now)
+	p.lastCycle = now
 	p.s.log.Debug("cycle", "config", p.cfg.Name, "now", now, "in", len(in), "waiting", len(p.waiting), "matches", len(matches))
 	if len(fresh) == 0 && len(timedOut) == 0 && len(matches) == 0 && len(bms) == 0 {
 		return

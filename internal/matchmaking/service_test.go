@@ -2,6 +2,7 @@ package matchmaking_test
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
@@ -437,3 +438,17 @@ func TestRescanOfYoungTicketsEnds(t *testing.T) {
 }
 
 func withOperator(t *testing.T) context.Context { return auth.With(t.Context(), operator) }
+
+func TestManyTicketsArrivingTogetherAllMatch(t *testing.T) {
+	e := newEnv(t)
+	e.config("duel", nil)
+	for i := range 30 {
+		e.start("duel", fmt.Sprint("t", i), fmt.Sprint("p", i), float64(i/2)*1000)
+	}
+	e.settle("duel")
+	for i := range 30 {
+		if got := e.ticket(fmt.Sprint("t", i)).Status; got != gamelift.TicketCompleted {
+			t.Fatalf("t%d is %s", i, got)
+		}
+	}
+}

@@ -46,9 +46,12 @@ type AgentHeartbeat struct {
 }
 
 // AgentProcessStatus is what the control plane knows of one process.
+// GameSessionID names the live game session it hosts, so an agent whose
+// runtime configuration shrank stops idle processes rather than games.
 type AgentProcessStatus struct {
-	ProcessID string `json:"processId"`
-	Status    string `json:"status"`
+	ProcessID     string `json:"processId"`
+	Status        string `json:"status"`
+	GameSessionID string `json:"gameSessionId,omitempty"`
 }
 
 // AgentHeartbeatReply is the heartbeat answer.
@@ -118,8 +121,11 @@ func (s *Service) Heartbeat(ctx context.Context, fleetID, computeName string, hb
 			version := items[i].Version
 			switch {
 			case p.Status == ProcessTerminated:
-			case !running && now.Sub(p.CreatedAt) > s.cfg.HeartbeatInterval:
-				// The agent no longer runs it: it exited.
+			case !running && (p.PID != 0 || now.Sub(p.CreatedAt) > s.cfg.HeartbeatInterval):
+				// The agent no longer runs it: it exited. A process the agent
+				// reported before (its pid is known) ends at once; one only
+				// seen on the SDK socket gets an interval for the agent to
+				// report its launch.
 				if err := s.endProcess(ctx, w, p, version, EndExited); err != nil {
 					return err
 				}
@@ -145,7 +151,11 @@ func (s *Service) Heartbeat(ctx context.Context, fleetID, computeName string, hb
 				}
 			}
 			if running || p.Status != ProcessTerminated {
-				reply.Processes = append(reply.Processes, AgentProcessStatus{ProcessID: p.ID, Status: p.Status})
+				st := AgentProcessStatus{ProcessID: p.ID, Status: p.Status}
+				if p.SessionLive {
+					st.GameSessionID = p.GameSessionID
+				}
+				reply.Processes = append(reply.Processes, st)
 			}
 		}
 		for _, ap := range hb.Processes {

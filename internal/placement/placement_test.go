@@ -333,6 +333,38 @@ func TestStartInIsIdempotentAndValidates(t *testing.T) {
 	})
 }
 
+func TestPriorityConfigurationOverrideRules(t *testing.T) {
+	e := newEnv(t)
+	f := e.fleet("1", "custom-a")
+	dests := []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}
+	byCost := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "cost", Destinations: dests, PriorityConfiguration: &gamelift.PriorityConfiguration{PriorityOrder: []string{"COST"}}})
+	byLoc := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "loc", Destinations: dests, PriorityConfiguration: &gamelift.PriorityConfiguration{PriorityOrder: []string{"LOCATION"}}})
+	override := &gamelift.PriorityConfigurationOverride{LocationOrder: []string{"custom-a"}}
+	t.Run("an override needs a queue whose PriorityOrder starts with LOCATION", func(t *testing.T) {
+		_, err := e.svc.StartGameSessionPlacement(e.ctx, &gamelift.StartGameSessionPlacementInput{PlacementId: "o1", GameSessionQueueName: byCost,
+			MaximumPlayerSessionCount: ptr(int32(2)), PriorityConfigurationOverride: override})
+		if !fault.Is(err, fault.Invalid) || !contains(err.Error(), "PriorityConfigurationOverride") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("an override cannot be combined with PlayerLatencies", func(t *testing.T) {
+		_, err := e.svc.StartGameSessionPlacement(e.ctx, &gamelift.StartGameSessionPlacementInput{PlacementId: "o2", GameSessionQueueName: byLoc,
+			MaximumPlayerSessionCount: ptr(int32(2)), PriorityConfigurationOverride: override, PlayerLatencies: []gamelift.PlayerLatency{lat("a", "custom-a", 5)}})
+		if !fault.Is(err, fault.Invalid) || !contains(err.Error(), "PlayerLatencies") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("a reused PlacementId is refused on the control API", func(t *testing.T) {
+		in := &gamelift.StartGameSessionPlacementInput{PlacementId: "o3", GameSessionQueueName: byLoc, MaximumPlayerSessionCount: ptr(int32(2))}
+		if _, err := e.svc.StartGameSessionPlacement(e.ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.StartGameSessionPlacement(e.ctx, in); !fault.Is(err, fault.Invalid) {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
 func TestDeletingAQueueFailsItsPendingPlacements(t *testing.T) {
 	e := newEnv(t)
 	f := e.fleet("1", "custom-a")

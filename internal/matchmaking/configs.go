@@ -578,11 +578,19 @@ func (s *Service) DeleteMatchmakingConfiguration(ctx context.Context, in *gameli
 			return err
 		}
 		if s.cfg.Tags != nil {
-			return s.cfg.Tags.DeleteAll(ctx, w, c.ARN)
+			if err := s.cfg.Tags.DeleteAll(ctx, w, c.ARN); err != nil {
+				return err
+			}
+		}
+		if p := s.pool(c.Name); p != nil {
+			p.closed.Store(true) // later StartMatchmaking transactions read the store
 		}
 		return nil
 	})
 	if err != nil {
+		if p := s.pool(s.nameOf(gamelift.ResourceMatchmakingConfiguration, in.Name)); p != nil {
+			p.closed.Store(false)
+		}
 		return nil, fmt.Errorf("delete matchmaking configuration: %w", err)
 	}
 	s.stopPool(name)

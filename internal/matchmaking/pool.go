@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/musterhq/muster/flexmatch"
@@ -18,6 +19,10 @@ import (
 // the fields mu guards and wake it with kick.
 type pool struct {
 	s    *Service
+	name string // the configuration's name and ARN, immutable
+	arn  string
+	// closed is set inside the transaction that deletes the configuration.
+	closed atomic.Bool
 	cfg  configRec          // loop goroutine; replaced by setConfig under mu
 	rs   *flexmatch.RuleSet // immutable for the pool's life
 	eng  *flexmatch.Engine
@@ -73,7 +78,7 @@ func newPool(s *Service, c configRec, rs *flexmatch.RuleSet) *pool {
 	if !c.standalone() {
 		opt.AdditionalPlayerCount = int(c.AdditionalPlayerCount)
 	}
-	return &pool{s: s, cfg: c, rs: rs, eng: flexmatch.NewEngine(rs, opt), done: make(chan struct{}), kick: make(chan struct{}, 1), quit: make(chan struct{}),
+	return &pool{s: s, name: c.Name, arn: c.ARN, cfg: c, rs: rs, eng: flexmatch.NewEngine(rs, opt), done: make(chan struct{}), kick: make(chan struct{}, 1), quit: make(chan struct{}),
 		waiting: map[string]*waiter{}, backfills: map[string]*waiter{}, gone: map[string]*waiter{}}
 }
 

@@ -78,9 +78,15 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 	var rec ticketRec
 	var existing bool
 	var version int64
+	known := s.pool(s.nameOf(gamelift.ResourceMatchmakingConfiguration, req.config))
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		c, _, err := s.config(ctx, w, req.config, "ConfigurationName")
-		if err != nil {
+		var c configRec
+		var err error
+		if known != nil && !req.backfill && !known.closed.Load() {
+			// The running pool vouches for the configuration: its deletion
+			// marks the pool closed inside the deleting transaction.
+			c = configRec{Name: known.name, ARN: known.arn}
+		} else if c, _, err = s.config(ctx, w, req.config, "ConfigurationName"); err != nil {
 			return err
 		}
 		rec = ticketRec{ID: req.id, ConfigName: c.Name, ConfigArn: c.ARN, Status: gamelift.TicketQueued, Start: s.now(), Players: req.players,

@@ -23,13 +23,13 @@ type pool struct {
 	arn  string
 	// closed is set inside the transaction that deletes the configuration.
 	closed atomic.Bool
-	cfg  configRec          // loop goroutine; replaced by setConfig under mu
-	rs   *flexmatch.RuleSet // immutable for the pool's life
-	eng  *flexmatch.Engine
-	done chan struct{}
-	kick chan struct{}
-	quit chan struct{}
-	once sync.Once
+	cfg    configRec          // loop goroutine; replaced by setConfig under mu
+	rs     *flexmatch.RuleSet // immutable for the pool's life
+	eng    *flexmatch.Engine
+	done   chan struct{}
+	kick   chan struct{}
+	quit   chan struct{}
+	once   sync.Once
 
 	waits waitStats
 

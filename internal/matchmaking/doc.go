@@ -13,7 +13,8 @@
 //	            is not terminal; K2 the match id once matched; K3 the game
 //	            session ARN of an active backfill ticket
 //	mmactive:   id <configuration>/<player id>: the player's active ticket in
-//	            that configuration (one at a time)
+//	            that configuration (one at a time); created with the ticket,
+//	            deleted when it ends
 //	mmmatch:    id the match id; K1 the configuration name while acceptance
 //	            is pending; K2 the configuration name while placing
 //	mmparty:    id the party id

@@ -332,6 +332,16 @@ func TestMatchmakingThroughThePlayerAPI(t *testing.T) {
 				t.Fatalf("%s %s: %v %v", r[0], r[1], err, res.StatusCode)
 			}
 		}
+		if res, _, err := doJSON(s.URL()+"/v1/admin/matchmaking/configurations/squad/player-access", http.MethodPut, "", `{"allowed":false}`); err != nil || res.StatusCode != http.StatusUnauthorized {
+			t.Fatal("player-access without credentials", err)
+		}
+		roID, roSecret := createReadOnlyKey(t, s)
+		if res, _, err := doJSON(s.URL()+"/v1/admin/matchmaking/configurations/squad/player-access", http.MethodPut, roID+":"+roSecret, `{"allowed":false}`); err != nil || res.StatusCode != http.StatusForbidden {
+			t.Fatal("a read-only key changed player access", err, res.StatusCode)
+		}
+		if res, _, err := doJSON(s.URL()+"/v1/admin/matchmaking/tickets/x/explain", http.MethodGet, roID+":"+roSecret, ""); err != nil || res.StatusCode != http.StatusNotFound {
+			t.Fatal("a read-only key cannot explain", err, res.StatusCode)
+		}
 		// a player token is not an operator credential
 		if code, _ := ann.do(http.MethodGet, "/v1/admin/matchmaking/tickets/x/explain", ""); code != http.StatusUnauthorized && code != http.StatusForbidden {
 			t.Fatal(code)

@@ -440,9 +440,13 @@ func matchEventTimes(t *testing.T, s *testenv.Server, typ string) map[string]tim
 // matches at once against warm arena processes and reports the time from
 // each match being made (PotentialMatchCreated) to its tickets COMPLETED
 // (MatchmakingSucceeded), from the server's own event times.
+//
+// It is a measurement, not a check of speed (tests never assert timings):
+// it runs only with MUSTER_FIGURES=1, and fails only if a match does not
+// complete.
 func TestMatchToCompletedLatencyWithWarmProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs muster, agents and arena")
+	if os.Getenv("MUSTER_FIGURES") == "" {
+		t.Skip("a measurement with 80 warm arena processes: run with MUSTER_FIGURES=1")
 	}
 	const perAgent, agents = 40, 2
 	s := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
@@ -491,10 +495,7 @@ func TestMatchToCompletedLatencyWithWarmProcesses(t *testing.T) {
 		}
 		slices.Sort(lat)
 		p50, p99 := lat[len(lat)/2], lat[(len(lat)*99+99)/100-1]
-		t.Logf("match made → tickets COMPLETED, %s, %d matches with warm processes: p50 %v, p99 %v, max %v", what, len(lat), p50, p99, lat[len(lat)-1])
-		if p99 > 250*time.Millisecond {
-			t.Errorf("p99 %v; want ≤ 250ms", p99)
-		}
+		t.Logf("match made → tickets COMPLETED, %s, %d matches with warm processes: p50 %v, p99 %v (target ≤ 250ms), max %v", what, len(lat), p50, p99, lat[len(lat)-1])
 	}
 	seen := map[string]bool{}
 	for m := range oneByOne {

@@ -83,6 +83,8 @@ type Server struct {
 	// listener, sweepers) that Run starts and stops with the server. Each
 	// returns when its context ends.
 	background []func(ctx context.Context) error
+	// routePatterns are the HTTP patterns the server serves.
+	routePatterns []string
 	// stopFirst are background parts stopped before the listeners close.
 	stopFirst []func(ctx context.Context) error
 	// mountErr is the first error a mount function reported; New fails with it.
@@ -174,6 +176,24 @@ func openBox(cfg Config, log *slog.Logger) (*secret.Box, error) {
 	return secret.NewBox(key)
 }
 
+// routeMux is the server's ServeMux, remembering every pattern so a test
+// can hold the OpenAPI document to the routes that really exist.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// Handle registers h for pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// HandleFunc registers f for pattern.
+func (m *routeMux) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(f))
+}
+
 // deps is what every capability's mount function gets: the shared parts of
 // the server, the control-API operation table and the HTTP mux. Each
 // capability mounts itself from its own file in this package
@@ -191,7 +211,7 @@ type deps struct {
 	// requireOperator authenticates /v1/admin routes.
 	requireOperator func(http.Handler) http.Handler
 	table           *controlapi.Table
-	mux             *http.ServeMux
+	mux             *routeMux
 	// player is set by mountIdentity, the first of capabilityMounts.
 	player *playerParts
 	// placement is set by mountPlacement (before mountMatchmaking).
@@ -207,7 +227,7 @@ func (s *Server) routes() http.Handler {
 		store: s.store, box: s.box, clock: s.clock, log: s.log, reg: s.reg, arns: arns, formats: gamelift.NewFormats(),
 		tags:   tagging.New(tagging.Config{Store: s.store, ARNs: arns}),
 		opAuth: opAuth, requireOperator: httpx.RequireOperator(opAuth, s.log),
-		table: controlapi.NewTable(), mux: http.NewServeMux(),
+		table: controlapi.NewTable(), mux: &routeMux{ServeMux: http.NewServeMux()},
 	}
 	s.mountCore(d)
 	s.mountLocations(d)
@@ -218,6 +238,7 @@ func (s *Server) routes() http.Handler {
 	d.mux.Handle("POST /service/GameLift/operation/{op}", control)
 	d.mux.Handle("POST /{$}", control)
 	d.mux.Handle("/v1/", httpx.NotFound(s.log))
+	s.routePatterns = d.mux.patterns
 	return httpx.Observe(d.mux, metrics, s.log)
 }
 
@@ -257,12 +278,55 @@ func (s *Server) mountLocations(d *deps) {
 	controlapi.Register(d.table, "ListTagsForResource", d.tags.ListTagsForResource)
 }
 
+// startBackground starts the background services. stopFirst stops and
+// waits for the stop-first ones; stopAll stops and waits for all. Both may
+// be called more than once.
+func (s *Server) startBackground() (stopFirst, stopAll func()) {
+	bgCtx, cancelBackground := context.WithCancel(context.Background())
+	firstCtx, cancelFirst := context.WithCancel(context.Background())
+	var bg, first sync.WaitGroup
+	start := func(wg *sync.WaitGroup, ctx context.Context, run func(context.Context) error) {
+		wg.Go(func() {
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("background service stopped", "err", err)
+			}
+		})
+	}
+	for _, run := range s.background {
+		start(&bg, bgCtx, run)
+	}
+	for _, run := range s.stopFirst {
+		start(&first, firstCtx, run)
+	}
+	stopFirst = func() {
+		cancelFirst()
+		first.Wait()
+	}
+	stopAll = func() {
+		stopFirst()
+		cancelBackground()
+		bg.Wait()
+	}
+	return stopFirst, stopAll
+}
+
+// StartBackground starts the background services (matchmaking loops, the
+// SDK endpoint, sweepers) without serving HTTP, for in-process tests that
+// serve Handler themselves. Call stop before Close.
+func (s *Server) StartBackground() (stop func()) {
+	_, stopAll := s.startBackground()
+	return stopAll
+}
+
 // AddStopFirst adds a long-running part that Run starts once listening and,
 // on shutdown, stops and waits for before it stops serving: for parts that
 // use the server's own APIs to stop cleanly.
 func (s *Server) AddStopFirst(run func(ctx context.Context) error) {
 	s.stopFirst = append(s.stopFirst, run)
 }
+
+// Routes returns every HTTP route pattern the server serves.
+func (s *Server) Routes() []string { return append([]string(nil), s.routePatterns...) }
 
 // Handler returns the server's HTTP handler (for in-process tests).
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -297,28 +361,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("muster serving", "addr", addr, "data_dir", s.cfg.DataDir, "version", s.cfg.Version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	bgCtx, stopBackground := context.WithCancel(context.Background())
-	firstCtx, stopFirst := context.WithCancel(context.Background())
-	var bg, first sync.WaitGroup
-	start := func(wg *sync.WaitGroup, ctx context.Context, run func(context.Context) error) {
-		wg.Go(func() {
-			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error("background service stopped", "err", err)
-			}
-		})
-	}
-	for _, run := range s.background {
-		start(&bg, bgCtx, run)
-	}
-	for _, run := range s.stopFirst {
-		start(&first, firstCtx, run)
-	}
-	stopAll := func() {
-		stopFirst()
-		first.Wait()
-		stopBackground()
-		bg.Wait()
-	}
+	stopFirst, stopAll := s.startBackground()
 	defer stopAll()
 	select {
 	case err := <-errc:
@@ -330,7 +373,6 @@ func (s *Server) Run(ctx context.Context) error {
 	// Parts that still need the API to stop cleanly (the dev agent drains
 	// through it) stop before the listeners close.
 	stopFirst()
-	first.Wait()
 	s.log.Info("shutting down: finishing in-flight requests")
 	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()

@@ -119,8 +119,9 @@ func (a *API) Routes() []Route {
 	}
 }
 
-// Register mounts every route on mux.
-func (a *API) Register(mux *http.ServeMux) {
+// Register mounts every route on mux (an *http.ServeMux or anything with
+// its Handle method).
+func (a *API) Register(mux interface{ Handle(string, http.Handler) }) {
 	for _, rt := range a.Routes() {
 		mux.Handle(rt.Pattern, rt.Handler)
 	}

@@ -94,6 +94,7 @@ type apiEnv struct {
 	level    slog.Level
 	srv      *server.Server
 	ts       *httptest.Server
+	stopBg   func()
 	logs     *syncBuffer
 	readOnly string // bearer credentials of a read-only key
 }
@@ -117,7 +118,7 @@ func (s *syncBuffer) String() string {
 
 func newAPI(t testing.TB, mod func(*server.Config)) *apiEnv {
 	t.Helper()
-	cfg := server.Config{DataDir: t.TempDir(), AdminAccessKeyID: adminID, AdminSecretAccessKey: adminSecret, FakeClock: true}
+	cfg := server.Config{DataDir: t.TempDir(), AdminAccessKeyID: adminID, AdminSecretAccessKey: adminSecret, FakeClock: true, SDKListen: "127.0.0.1:0"}
 	cfg.Player.WritableKeys = []string{"displayName"}
 	cfg.Player.IPRate, cfg.Player.IdentityRate = -1, -1
 	if mod != nil {
@@ -141,6 +142,7 @@ func (e *apiEnv) start() {
 		e.t.Fatal(err)
 	}
 	e.srv = srv
+	e.stopBg = srv.StartBackground()
 	e.ts = httptest.NewServer(srv.Handler())
 	e.t.Cleanup(e.stop)
 }
@@ -148,6 +150,7 @@ func (e *apiEnv) start() {
 func (e *apiEnv) stop() {
 	if e.ts != nil {
 		e.ts.Close()
+		e.stopBg()
 		e.srv.Close()
 		e.ts = nil
 	}

@@ -1,0 +1,62 @@
+package player_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestOtherPackagesRoutesAnswerAsDocumented drives the routes that other
+// packages add to the player API document (x-muster-package: matchmaking
+// tickets, parties, locations) through the real server, so every
+// documented operation has a response validated against the document.
+func TestOtherPackagesRoutesAnswerAsDocumented(t *testing.T) {
+	e := newAPI(t, nil)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(e.logs.String())
+		}
+	})
+	control := func(op, body string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.ts.URL+"/", stringsReader(body))
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Target", "GameLift."+op)
+		req.Header.Set("Authorization", admin)
+		res, err := e.ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("%s answered %d", op, res.StatusCode)
+		}
+	}
+	ruleSet, _ := json.Marshal(`{"ruleLanguageVersion":"1.0","playerAttributes":[{"name":"skill","type":"number","default":10}],
+		"teams":[{"name":"all","minPlayers":4,"maxPlayers":4}]}`)
+	control("CreateMatchmakingRuleSet", `{"Name":"four","RuleSetBody":`+string(ruleSet)+`}`)
+	control("CreateMatchmakingConfiguration", `{"Name":"quad","RuleSetName":"four","RequestTimeoutSeconds":60,"AcceptanceRequired":false,"FlexMatchMode":"STANDALONE"}`)
+	e.do(t, "PUT", "/v1/admin/matchmaking/configurations/quad/player-access", admin, `{"allowed":true}`, nil).want(http.StatusOK)
+
+	a, b := e.player(t), e.player(t)
+	var party struct{ PartyID, InviteCode string }
+	e.do(t, "POST", "/v1/parties", a.bearer(), `{}`, nil).want(http.StatusCreated).decode(&party)
+	e.do(t, "POST", "/v1/parties/"+party.PartyID+"/join", b.bearer(), `{"inviteCode":"`+party.InviteCode+`"}`, nil).want(http.StatusOK)
+	e.do(t, "GET", "/v1/parties/"+party.PartyID, a.bearer(), "", nil).want(http.StatusOK)
+	e.do(t, "POST", "/v1/parties/"+party.PartyID+"/leave", b.bearer(), "", nil).want(http.StatusNoContent)
+
+	var ticket struct{ TicketID string }
+	e.do(t, "POST", "/v1/matchmaking/tickets", a.bearer(), `{"configurationName":"quad","latencyInMs":{"custom-a":20}}`, nil).
+		want(http.StatusCreated).decode(&ticket)
+	id := ticket.TicketID
+	e.do(t, "GET", "/v1/matchmaking/tickets/"+id, a.bearer(), "", nil).want(http.StatusOK)
+	e.do(t, "GET", "/v1/matchmaking/tickets/"+id, b.bearer(), "", nil).want(http.StatusNotFound)
+	e.do(t, "GET", "/v1/matchmaking/tickets/"+id+"/explain", a.bearer(), "", nil).want(http.StatusOK)
+	e.do(t, "GET", "/v1/admin/matchmaking/tickets/"+id+"/explain", admin, "", nil).want(http.StatusOK)
+	e.do(t, "POST", "/v1/matchmaking/tickets/"+id+"/accept", a.bearer(), `{"accept":true}`, nil).want(http.StatusBadRequest)
+	e.do(t, "DELETE", "/v1/matchmaking/tickets/"+id, a.bearer(), "", nil).want(http.StatusNoContent)
+	e.do(t, "GET", "/v1/locations", "", "", nil).want(http.StatusOK)
+}
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

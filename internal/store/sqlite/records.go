@@ -205,8 +205,8 @@ func (r *txReader) Find(ctx context.Context, q store.Query) ([]store.Item, error
 	from := " FROM records"
 	if q.Key > 0 {
 		// Without statistics the planner prefers the primary key (scanning
-		// every record of the kind) over the secondary key's partial index
-		// once the expiry term is in the WHERE clause: name the index.
+		// every record of the kind) over the secondary key's (partial)
+		// index once the expiry term is in the WHERE clause: name the index.
 		from = fmt.Sprintf(" FROM records INDEXED BY records_k%d", q.Key)
 	}
 	sb.WriteString("SELECT " + itemColumns + from + " WHERE kind = ? AND (expires_at IS NULL OR expires_at > ?)")

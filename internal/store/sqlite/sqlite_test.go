@@ -131,3 +131,29 @@ func BenchmarkFind(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFindByKey measures a Find on a secondary key (a partial index
+// named with INDEXED BY) among many records of the kind.
+func BenchmarkFindByKey(b *testing.B) {
+	db := open(b, filepath.Join(b.TempDir(), "muster.db"), clock.Real{})
+	defer db.Close()
+	ctx := context.Background()
+	for i := range 2000 {
+		db.Update(ctx, func(w store.Writer) error {
+			_, err := w.Put(ctx, store.Record{Kind: "proc", ID: fmt.Sprintf("p-%04d", i), Doc: []byte(`{"s":1}`), Keys: store.Keys{"", fmt.Sprintf("fleet-%d/IDLE", i%50)}})
+			return err
+		})
+	}
+	for b.Loop() {
+		err := db.View(ctx, func(r store.Reader) error {
+			items, err := r.Find(ctx, store.Query{Kind: "proc", Key: 2, Value: "fleet-7/IDLE", Limit: 10})
+			if err == nil && len(items) != 10 {
+				err = fmt.Errorf("found %d", len(items))
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -84,25 +84,3 @@ func (s *Service) LocationBeacons(ctx context.Context) (map[string][]gamelift.UD
 	}
 	return out, err
 }
-
-// Beacon returns one live beacon of a location (for ListLocations'
-// PingBeacon), or nil. A nil Service has none.
-func (s *Service) Beacon(location string) *gamelift.UDPEndpoint {
-	if s == nil {
-		return nil
-	}
-	var ep *gamelift.UDPEndpoint
-	s.cfg.Store.View(context.Background(), func(r store.Reader) error {
-		items, err := r.Find(context.Background(), store.Query{Kind: KindBeacon, Key: 1, Value: location, Limit: 1})
-		if err != nil || len(items) == 0 {
-			return err
-		}
-		bs, err := store.Decode[Beacon](items)
-		if err == nil {
-			port := int32(bs[0].Port)
-			ep = &gamelift.UDPEndpoint{Domain: bs[0].Domain, Port: &port}
-		}
-		return err
-	})
-	return ep
-}

@@ -44,8 +44,9 @@ type LocationsConfig struct {
 	ARNs    gamelift.ARNBuilder
 	Formats *gamelift.Formats
 	Tags    *tagging.Service
-	// Beacon returns the UDP ping beacon of a location, if one is known.
-	Beacon func(location string) *gamelift.UDPEndpoint
+	// Beacons returns the UDP ping beacons known for locations, one call per
+	// request (not per location: a page of locations is one look-up).
+	Beacons func(ctx context.Context) (map[string][]gamelift.UDPEndpoint, error)
 }
 
 // Locations manages custom locations (GameLift Anywhere).
@@ -64,14 +65,21 @@ func NewLocations(cfg LocationsConfig) *Locations {
 	return &Locations{cfg: cfg}
 }
 
-func (s *Locations) model(l Location) gamelift.LocationModel {
+func (s *Locations) model(l Location, beacons map[string][]gamelift.UDPEndpoint) gamelift.LocationModel {
 	m := gamelift.LocationModel{LocationName: l.Name, LocationArn: l.ARN}
-	if s.cfg.Beacon != nil {
-		if ep := s.cfg.Beacon(l.Name); ep != nil {
-			m.PingBeacon = &gamelift.PingBeacon{UDPEndpoint: ep}
-		}
+	if eps := beacons[l.Name]; len(eps) > 0 {
+		ep := eps[0]
+		m.PingBeacon = &gamelift.PingBeacon{UDPEndpoint: &ep}
 	}
 	return m
+}
+
+// beacons looks up the ping beacons of every location, or none.
+func (s *Locations) beacons(ctx context.Context) (map[string][]gamelift.UDPEndpoint, error) {
+	if s.cfg.Beacons == nil {
+		return nil, nil
+	}
+	return s.cfg.Beacons(ctx)
 }
 
 // CreateLocation creates a custom location.
@@ -102,7 +110,7 @@ func (s *Locations) CreateLocation(ctx context.Context, in *gamelift.CreateLocat
 	if err != nil {
 		return nil, fmt.Errorf("create location: %w", err)
 	}
-	m := s.model(loc)
+	m := s.model(loc, nil) // a new location has no agent, so no beacon yet
 	return &gamelift.CreateLocationOutput{Location: &m}, nil
 }
 
@@ -153,8 +161,12 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 	if err != nil {
 		return nil, fmt.Errorf("list locations: %w", err)
 	}
+	beacons, err := s.beacons(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list locations: %w", err)
+	}
 	for _, l := range locs {
-		out.Locations = append(out.Locations, s.model(l))
+		out.Locations = append(out.Locations, s.model(l, beacons))
 	}
 	return out, nil
 }

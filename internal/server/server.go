@@ -269,7 +269,9 @@ func (s *Server) mountCore(d *deps) {
 func (s *Server) mountLocations(d *deps) {
 	d.tags.Register(gamelift.ResourceLocation, fleet.KindLocation)
 	locations := fleet.NewLocations(fleet.LocationsConfig{Store: d.store, Clock: d.clock, ARNs: d.arns, Formats: d.formats, Tags: d.tags,
-		Beacon: func(loc string) *gamelift.UDPEndpoint { return s.Hosting.Fleets.Beacon(loc) }})
+		Beacons: func(ctx context.Context) (map[string][]gamelift.UDPEndpoint, error) {
+			return s.Hosting.Fleets.LocationBeacons(ctx)
+		}})
 	controlapi.Register(d.table, "CreateLocation", locations.CreateLocation)
 	controlapi.Register(d.table, "ListLocations", locations.ListLocations)
 	controlapi.Register(d.table, "DeleteLocation", locations.DeleteLocation)

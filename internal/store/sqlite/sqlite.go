@@ -44,8 +44,8 @@ type DB struct {
 	reader *sql.DB
 	// Prepared statements, per pool.
 	writeStmts, readStmts *stmtCache
-	log    *slog.Logger
-	clock  clock.Clock
+	log                   *slog.Logger
+	clock                 clock.Clock
 
 	writes chan *writeReq
 	stop   chan struct{}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ncruces/go-sqlite3"
 
 	"github.com/musterhq/muster/internal/store"
 )
@@ -297,6 +298,32 @@ func (w *txWriter) Put(ctx context.Context, r store.Record) (int64, error) {
 	}
 	now := w.now().UnixMilli()
 	args := []any{r.Doc, nullKey(r.Keys[0]), nullKey(r.Keys[1]), nullKey(r.Keys[2]), millisOrNil(r.ExpiresAt)}
+	// The common cases take one statement: a create is an INSERT that the
+	// primary key refuses if the record exists, an update an UPDATE that
+	// matches only the live record at the expected version. Only when
+	// those miss does Put read the record to tell a conflict from a
+	// missing or expired one (the single writer makes that read current).
+	switch {
+	case r.Upsert:
+	case r.Version == 0:
+		_, err := w.q.ExecContext(ctx, "INSERT INTO records (doc, k1, k2, k3, expires_at, version, kind, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			append(args, int64(1), r.Kind, r.ID)...)
+		if err == nil {
+			return 1, nil
+		}
+		if !errors.Is(err, sqlite3.CONSTRAINT) {
+			return 0, fmt.Errorf("sqlite: put %s/%s: %w", r.Kind, r.ID, err)
+		}
+	default:
+		res, err := w.q.ExecContext(ctx, "UPDATE records SET doc = ?, k1 = ?, k2 = ?, k3 = ?, expires_at = ?, version = ? WHERE kind = ? AND id = ? AND version = ? AND (expires_at IS NULL OR expires_at > ?)",
+			append(args, r.Version+1, r.Kind, r.ID, r.Version, now)...)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: put %s/%s: %w", r.Kind, r.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return r.Version + 1, nil
+		}
+	}
 	// An expired record counts as absent: it may be replaced by a create.
 	var current int64
 	var exp sql.NullInt64

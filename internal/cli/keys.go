@@ -17,7 +17,7 @@ import (
 // directory directly (a running server sees changes within its key cache
 // lifetime, 5 s).
 func KeysCommand() *Command {
-	return &Command{Name: "keys", Summary: "manage operator access keys (create, list, revoke)", Sub: []*Command{
+	return &Command{Name: "keys", Summary: "manage operator access keys (create, list, revoke) and rotate the token signing key", Sub: []*Command{
 		{Name: "create", Summary: "create an access key and print its id and secret once", Run: runKeysCreate},
 		{Name: "list", Summary: "list access keys (never secrets)", Run: runKeysList},
 		{Name: "revoke", Summary: "revoke an access key: muster keys revoke ACCESS_KEY_ID", Run: runKeysRevoke},

@@ -620,27 +620,4 @@ func TestMatchmakingSurvivesKill9(t *testing.T) {
 	_ = filepath.Join
 }
 
-func TestMatchmakingWithTheJavaScriptSDK(t *testing.T) {
-	jsDir, _ := filepath.Abs("../../test/js")
-	if _, err := os.Stat(filepath.Join(jsDir, "node_modules", "@aws-sdk", "client-gamelift")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("@aws-sdk/client-gamelift is not installed in %s", jsDir)
-		}
-		t.Skipf("run `npm ci` in %s to enable the JavaScript SDK tests", jsDir)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is not installed")
-	}
-	s := testenv.Start(t)
-	id, secret := createReadOnlyKey(t, s)
-	cmd := exec.Command(node, "--test", "--test-reporter=spec", "matchmaking.test.mjs")
-	cmd.Dir = jsDir
-	cmd.Env = append(os.Environ(), "MUSTER_ENDPOINT="+s.URL(), "MUSTER_ACCESS_KEY_ID="+testenv.AdminKeyID,
-		"MUSTER_SECRET_ACCESS_KEY="+testenv.AdminSecret, "MUSTER_RO_ACCESS_KEY_ID="+id, "MUSTER_RO_SECRET_ACCESS_KEY="+secret)
-	out, err := cmd.CombinedOutput()
-	t.Logf("node --test:\n%s", out)
-	if err != nil {
-		t.Fatalf("JavaScript SDK tests failed: %v", err)
-	}
-}
+func TestMatchmakingWithTheJavaScriptSDK(t *testing.T) { runJSTests(t, "matchmaking.test.mjs") }

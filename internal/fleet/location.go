@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/musterhq/muster/internal/auth"
@@ -37,6 +38,12 @@ type Location struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+// listedLocation is the part of a stored Location that ListLocations shows.
+type listedLocation struct {
+	Name string `json:"name"`
+	ARN  string `json:"arn"`
+}
+
 // LocationsConfig configures Locations.
 type LocationsConfig struct {
 	Store   store.Store
@@ -52,7 +59,16 @@ type LocationsConfig struct {
 // Locations manages custom locations (GameLift Anywhere).
 type Locations struct {
 	cfg LocationsConfig
+
+	mu           sync.Mutex
+	beaconCache  map[string][]gamelift.UDPEndpoint
+	beaconExpiry time.Time
 }
+
+// beaconCacheTTL is how long ListLocations reuses the beacon table: agents
+// report beacons every heartbeat (10 s), so a second of staleness is
+// invisible, and it spares a query per listed page.
+const beaconCacheTTL = time.Second
 
 // NewLocations returns the location service.
 func NewLocations(cfg LocationsConfig) *Locations {
@@ -79,7 +95,22 @@ func (s *Locations) beacons(ctx context.Context) (map[string][]gamelift.UDPEndpo
 	if s.cfg.Beacons == nil {
 		return nil, nil
 	}
-	return s.cfg.Beacons(ctx)
+	now := s.cfg.Clock.Now()
+	s.mu.Lock()
+	if s.beaconCache != nil && now.Before(s.beaconExpiry) {
+		b := s.beaconCache
+		s.mu.Unlock()
+		return b, nil
+	}
+	s.mu.Unlock()
+	b, err := s.cfg.Beacons(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.beaconCache, s.beaconExpiry = b, now.Add(beaconCacheTTL)
+	s.mu.Unlock()
+	return b, nil
 }
 
 // CreateLocation creates a custom location.
@@ -145,7 +176,9 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 	if !wantCustom { // Muster has no AWS locations
 		return out, nil
 	}
-	var locs []Location
+	// A listing needs only names and ARNs: decoding into this smaller
+	// shape skips parsing each record's creation time.
+	var locs []listedLocation
 	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
 		items, err := r.Find(ctx, store.Query{Kind: KindLocation, Prefix: true, After: after, Limit: limit + 1})
 		if err != nil {
@@ -155,7 +188,7 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 			items = items[:limit]
 			out.NextToken = encodeToken(items[limit-1].ID)
 		}
-		locs, err = store.Decode[Location](items)
+		locs, err = store.Decode[listedLocation](items)
 		return err
 	})
 	if err != nil {
@@ -166,7 +199,7 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 		return nil, fmt.Errorf("list locations: %w", err)
 	}
 	for _, l := range locs {
-		out.Locations = append(out.Locations, s.model(l, beacons))
+		out.Locations = append(out.Locations, s.model(Location{Name: l.Name, ARN: l.ARN}, beacons))
 	}
 	return out, nil
 }

@@ -156,3 +156,14 @@ func (a adminAPI) advanceClock(w http.ResponseWriter, r *http.Request) {
 	a.fake.Advance(time.Duration(in.Seconds * float64(time.Second)))
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"now": a.fake.Now().UTC()})
 }
+
+// adminOnly lets only admin keys through (read-only keys get 403).
+func adminOnly(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := auth.RequireOperator(r.Context(), true); err != nil {
+			httpx.WriteError(w, r, log, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

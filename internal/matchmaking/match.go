@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/musterhq/muster/flexmatch"
+	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 )
 
@@ -170,6 +171,14 @@ func (t *txn) finish(c configRec, m *matchRec, tickets []*ticketRec) error {
 		}
 	}
 	if err := t.s.cfg.Placer.StartIn(t.ctx, t.w, req); err != nil {
+		// A refused placement (the queue was deleted, or the configuration
+		// asks for something the queue cannot take) fails this match's
+		// tickets; it must not abort the cycle's other decisions. StartIn
+		// validates before it writes, so nothing of it is left behind.
+		if k := fault.KindOf(err); k == fault.Invalid || k == fault.NotFound {
+			m.State = matchFailed
+			return t.failMatch(c, m, tickets, ReasonUnexpected, "game session placement refused: "+err.Error())
+		}
 		return fmt.Errorf("start placement of match %s: %w", m.ID, err)
 	}
 	return nil

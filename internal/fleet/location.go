@@ -175,7 +175,7 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 	// the cost of a listed page.
 	var locs []Location
 	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		items, err := r.Find(ctx, store.Query{Kind: KindLocation, Prefix: true, After: after, Limit: limit + 1})
+		items, err := r.Find(ctx, store.Query{Kind: KindLocation, Prefix: true, After: after, Limit: limit + 1, NoDocs: true})
 		if err != nil {
 			return err
 		}

@@ -77,6 +77,9 @@ type Query struct {
 	After string
 	// Limit caps the result; 0 means 100.
 	Limit int
+	// NoDocs leaves Item.Doc empty, for listings that need only ids, keys
+	// and versions: the store then reads no documents.
+	NoDocs bool
 }
 
 // Cursor returns the After value that resumes a Query after it.

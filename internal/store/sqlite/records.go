@@ -164,6 +164,9 @@ func millisOrNil(t time.Time) any {
 
 const itemColumns = "kind, id, doc, coalesce(k1,''), coalesce(k2,''), coalesce(k3,''), version, expires_at"
 
+// itemColumnsNoDoc is itemColumns with an empty document (Query.NoDocs).
+const itemColumnsNoDoc = "kind, id, x'', coalesce(k1,''), coalesce(k2,''), coalesce(k3,''), version, expires_at"
+
 func scanItem(sc interface{ Scan(...any) error }) (store.Item, error) {
 	var it store.Item
 	var exp sql.NullInt64
@@ -210,7 +213,11 @@ func (r *txReader) Find(ctx context.Context, q store.Query) ([]store.Item, error
 		// index once the expiry term is in the WHERE clause: name the index.
 		from = fmt.Sprintf(" FROM records INDEXED BY records_k%d", q.Key)
 	}
-	sb.WriteString("SELECT " + itemColumns + from + " WHERE kind = ? AND (expires_at IS NULL OR expires_at > ?)")
+	cols := itemColumns
+	if q.NoDocs {
+		cols = itemColumnsNoDoc
+	}
+	sb.WriteString("SELECT " + cols + from + " WHERE kind = ? AND (expires_at IS NULL OR expires_at > ?)")
 	switch {
 	case q.Prefix && q.Value != "":
 		// A range rather than LIKE so the index is used and % or _ in a value mean nothing.

@@ -202,6 +202,15 @@ func testFind(t *testing.T, s store.Store, _ *clock.Fake) {
 	if len(all) != 5 {
 		t.Fatalf("listing the kind found %d records, want 5", len(all))
 	}
+	var bare []store.Item
+	s.View(context.Background(), func(r store.Reader) error {
+		var err error
+		bare, err = r.Find(context.Background(), store.Query{Kind: "proc", Key: 2, Value: "IDLE", NoDocs: true})
+		return err
+	})
+	if len(bare) != 2 || bare[0].ID != "p1" || len(bare[0].Doc) != 0 || bare[0].Keys[1] != "IDLE" || bare[0].Version != 1 {
+		t.Fatalf("a NoDocs find returned %+v", bare)
+	}
 }
 
 func testFindPrefix(t *testing.T, s store.Store, _ *clock.Fake) {

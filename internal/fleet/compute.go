@@ -135,10 +135,7 @@ func (s *Service) DeregisterCompute(ctx context.Context, in *gamelift.Deregister
 	if err := auth.RequireOperator(ctx, true); err != nil {
 		return nil, err
 	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	s.cfg.Formats.Check(&v, "ComputeName", "ComputeNameOrArn", in.ComputeName)
-	if err := v.Err(); err != nil {
+	if err := s.checkComputeRef(in.FleetId, in.ComputeName); err != nil {
 		return nil, err
 	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
@@ -259,10 +256,7 @@ func (s *Service) DescribeCompute(ctx context.Context, in *gamelift.DescribeComp
 	if err := auth.RequireOperator(ctx, false); err != nil {
 		return nil, err
 	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	s.cfg.Formats.Check(&v, "ComputeName", "ComputeNameOrArn", in.ComputeName)
-	if err := v.Err(); err != nil {
+	if err := s.checkComputeRef(in.FleetId, in.ComputeName); err != nil {
 		return nil, err
 	}
 	var wc gamelift.Compute
@@ -296,10 +290,7 @@ func (s *Service) GetComputeAuthToken(ctx context.Context, in *gamelift.GetCompu
 	if err := auth.RequireOperator(ctx, true); err != nil {
 		return nil, err
 	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	s.cfg.Formats.Check(&v, "ComputeName", "ComputeNameOrArn", in.ComputeName)
-	if err := v.Err(); err != nil {
+	if err := s.checkComputeRef(in.FleetId, in.ComputeName); err != nil {
 		return nil, err
 	}
 	var out gamelift.GetComputeAuthTokenOutput
@@ -385,4 +376,13 @@ func (s *Service) ComputeOf(ctx context.Context, fleetID, name string) (Compute,
 		return err
 	})
 	return c, err
+}
+
+// checkComputeRef validates the FleetId and ComputeName members that name
+// one compute (DeregisterCompute, DescribeCompute, GetComputeAuthToken).
+func (s *Service) checkComputeRef(fleetID, computeName string) error {
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", fleetID)
+	s.cfg.Formats.Check(&v, "ComputeName", "ComputeNameOrArn", computeName)
+	return v.Err()
 }

@@ -31,7 +31,7 @@ func (s *Server) mountHosting(d *deps) {
 		SDKEndpoint: func() string { return endpoint.URL() }})
 	sessions := session.New(session.Config{Store: d.store, Clock: d.clock, Logger: d.log, ARNs: d.arns, Formats: d.formats, Fleets: fleets})
 	endpoint, err := sdk.New(sdk.Config{Listen: listen, URL: s.cfg.SDKURL, TLSCert: s.cfg.SDKTLSCert, TLSKey: s.cfg.SDKTLSKey,
-		DataDir: s.cfg.DataDir, AddrFile: s.cfg.SDKAddrFile, Fleets: fleets, Sessions: sessions, Clock: d.clock, Logger: d.log})
+		DataDir: s.cfg.DataDir, AddrFile: s.cfg.SDKAddrFile, Fleets: fleets, Sessions: sessions, Clock: d.clock, PingTimeout: s.cfg.SDKPingTimeout, Logger: d.log})
 	if err != nil {
 		s.mountErr = err
 		return

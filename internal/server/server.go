@@ -61,6 +61,9 @@ type Config struct {
 	// (default ws://<bound address>), its TLS certificate and key (default:
 	// generated into DataDir), and a file that receives the bound address.
 	SDKListen, SDKURL, SDKTLSCert, SDKTLSKey, SDKAddrFile string
+	// SDKPingTimeout is how long, in real time, an SDK socket has to answer
+	// a ping before it is dropped; zero means sdk.DefaultPingTimeout.
+	SDKPingTimeout time.Duration
 	// MatchmakingCycleInterval is the longest time between two cycles of a
 	// configuration's pool, MatchmakingTicketRetention how long finished
 	// tickets stay readable; zero means the matchmaking defaults (250 ms, 1 h).

@@ -46,8 +46,13 @@ type Config struct {
 	// Backfill serves StartMatchBackfill/StopMatchBackfill; nil means
 	// session.NoMatchmaking.
 	Backfill session.Backfiller
-	Clock    clock.Clock
-	Logger   *slog.Logger
+	// Clock paces the ping rounds (PingInterval). It does not time the
+	// pongs: see PingTimeout.
+	Clock clock.Clock
+	// PingTimeout is how long a socket has to answer a ping, in real time;
+	// zero means DefaultPingTimeout.
+	PingTimeout time.Duration
+	Logger      *slog.Logger
 }
 
 // Server is the SDK endpoint. It is also the Pusher of the fleet and
@@ -71,6 +76,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PingTimeout <= 0 {
+		cfg.PingTimeout = DefaultPingTimeout
 	}
 	if cfg.Backfill == nil {
 		cfg.Backfill = session.NoMatchmaking{}
@@ -199,9 +207,14 @@ func (s *Server) Run(ctx context.Context) error {
 // PingInterval is how often the endpoint pings every SDK socket: the SDKs
 // answer pings but never send any and set no read deadline, so a socket
 // that died silently is found only this way. A socket that does not answer
-// within PingTimeout is dropped (TCP only, no close frame); a live SDK
-// reconnects at once.
-const PingInterval, PingTimeout = 30 * time.Second, 15 * time.Second
+// within the ping timeout (DefaultPingTimeout unless configured) is dropped
+// (TCP only, no close frame); a live SDK reconnects at once.
+//
+// The interval runs on the injectable clock, the timeout on real time: a
+// pong's delay is a fact about a real network peer, and a fake clock that
+// jumps 60 s in a microsecond would otherwise expire pings a healthy SDK
+// answers in a millisecond, cutting live processes off.
+const PingInterval, DefaultPingTimeout = 30 * time.Second, 15 * time.Second
 
 func (s *Server) pingLoop(ctx context.Context) {
 	t := s.cfg.Clock.NewTicker(PingInterval)
@@ -223,13 +236,11 @@ func (s *Server) pingLoop(ctx context.Context) {
 		}
 		s.mu.Unlock()
 		for _, c := range conns {
-			pctx, cancel := context.WithCancel(ctx)
-			timeout := s.cfg.Clock.AfterFunc(PingTimeout, cancel)
+			pctx, cancel := context.WithTimeout(ctx, s.cfg.PingTimeout)
 			s.pings.Add(1)
 			go func() {
 				defer s.pings.Add(-1)
 				defer cancel()
-				defer timeout.Stop()
 				if err := c.Ping(pctx); err != nil && ctx.Err() == nil {
 					s.cfg.Logger.Info("sdk socket did not answer a ping: dropped", "err", err)
 					c.CloseNow()

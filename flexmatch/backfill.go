@@ -108,8 +108,23 @@ func (e *Engine) AddBackfill(req Ticket) error {
 	for i > 0 && e.backfills[i-1].StartTime.After(req.StartTime) {
 		i--
 	}
-	e.backfills = slices.Insert(e.backfills, i, req)
+	e.backfills = slices.Insert(e.backfills, i, backfillReq{Ticket: req})
 	return nil
+}
+
+// backfillReq is a registered backfill request and what its last failed
+// attempt saw, so that a cycle that changed nothing it depends on skips it.
+type backfillReq struct {
+	Ticket
+	tried   bool
+	changes uint64 // Engine.poolChanges at the last failed attempt
+	level   int    // the request's own expansion step then
+}
+
+// stale reports whether the request may succeed now although it failed
+// before: the pool changed since, or its own step did.
+func (e *Engine) stale(b *backfillReq, now time.Time) bool {
+	return !b.tried || b.changes != e.poolChanges || b.level != e.rs.level(now.Sub(b.StartTime).Seconds())
 }
 
 func (e *Engine) removeBackfill(id string) bool {
@@ -129,12 +144,18 @@ func (e *Engine) removeBackfill(id string) bool {
 // before, oldest first, and unregisters the filled ones.
 func (e *Engine) runBackfills(now time.Time, before int64, out []Match) []Match {
 	for e.bfNext < len(e.backfills) {
-		b := e.backfills[e.bfNext]
+		b := &e.backfills[e.bfNext]
 		if b.StartTime.UnixNano() > before || len(e.tickets) == 0 {
 			break
 		}
-		m, ok, err := e.Backfill(b, now)
+		if !e.stale(b, now) {
+			e.bfNext++ // nothing it depends on changed since it failed
+			continue
+		}
+		e.stats.BackfillAttempts++
+		m, ok, err := e.Backfill(b.Ticket, now)
 		if err != nil || !ok {
+			b.tried, b.changes, b.level = true, e.poolChanges, e.rs.level(now.Sub(b.StartTime).Seconds())
 			e.bfNext++ // tried this cycle
 			continue
 		}

@@ -73,3 +73,48 @@ func TestRegisteredBackfill(t *testing.T) {
 		}
 	})
 }
+
+// A registered request that cannot be filled costs nothing while the pool
+// and its own expansion step stay as they were, and is tried again as soon
+// as either changes.
+func TestRegisteredBackfillIsRetriedOnlyWhenSomethingChanged(t *testing.T) {
+	body := `{"ruleLanguageVersion":"1.0",
+	 "playerAttributes":[{"name":"skill","type":"number","default":10}],
+	 "teams":[{"name":"all","minPlayers":2,"maxPlayers":3}],
+	 "rules":[{"name":"Close","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
+	           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","maxDistance":5}],
+	 "expansions":[{"target":"rules[Close].maxDistance","steps":[{"waitTimeSeconds":30,"value":50}]}]}`
+	e := flexmatch.NewEngine(mustParse(t, body), flexmatch.Options{})
+	request := flexmatch.Ticket{ID: "auto-backfill-1", StartTime: at(0), Players: []flexmatch.Player{
+		{ID: "A", Team: "all", Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(10)}}}}
+	if err := e.AddBackfill(request); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Add(solo("far", 0, 40, nil)); err != nil {
+		t.Fatal(err)
+	}
+	attempts := func() int { return e.Stats().BackfillAttempts }
+	cycle := func(s float64) []flexmatch.Match { t.Helper(); return e.Cycle(at(s)) }
+	if ms := cycle(1); len(ms) != 0 || attempts() != 1 {
+		t.Fatalf("first cycle: matches %v, %d attempts; want none and 1", ms, attempts())
+	}
+	for _, s := range []float64{2, 3, 10, 29} {
+		if ms := cycle(s); len(ms) != 0 {
+			t.Fatalf("at %vs: matched %v", s, ms)
+		}
+	}
+	if attempts() != 1 {
+		t.Fatalf("%d attempts while nothing changed, want 1", attempts())
+	}
+	if err := e.Add(solo("still-far", 0, 100, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if cycle(29.5); attempts() != 2 {
+		t.Fatalf("%d attempts after a ticket arrived, want 2", attempts())
+	}
+	// At 30 s the request's own step loosens Close to 50: "far" now fits.
+	ms := cycle(30)
+	if attempts() != 3 || len(ms) != 1 || ms[0].BackfillID != request.ID || strings.Join(ms[0].TicketIDs, ",") != "far" {
+		t.Fatalf("after the request's step changed: %d attempts, matches %v; want 3 and the request filled with far", attempts(), ms)
+	}
+}

@@ -128,5 +128,7 @@
 // under strategy balanced requests go first unless "low" (reference §1.3).
 // Backfill requests are never in the ticket pool, so two of them are never
 // matched together, and a filled one always gains at least one ticket.
-// Registered requests are tried every cycle, whatever changed.
+// A request that failed is tried again only once the pool has changed
+// (tickets arrived, woke to a new step or left) or its own expansion step
+// has, so a quiet pool costs nothing per waiting request.
 package flexmatch

@@ -129,23 +129,28 @@ type Engine struct {
 	windows    []int  // parameters bounding |key − anchor key| (batchDistance, spread rules)
 	windowRule []bool // per rule: it is one of the window rules
 	keyBuf     []keyCount
-	backfills  []Ticket // registered backfill requests, oldest first
-	bfNext     int      // backfills[:bfNext] were tried this cycle
-	tab        table
-	out        outSlab
-	locCount   []int32
-	locOrder   []int
-	allCands   []*wticket // gathered candidates before filtering by location
-	allEntries []entry
-	ring       []*wticket // waiting tickets in arrival order, for Revisit
-	ringAt     int
-	centries   []entry // the candidates' index entries, parallel to cands
-	large      largeState
-	latRules   []int
-	loosest    []float64
-	teamMax    int
-	stats      Stats
-	slab       slab
+	backfills  []backfillReq // registered backfill requests, oldest first
+	bfNext     int           // backfills[:bfNext] were tried this cycle
+	// poolChanges counts changes to the pool: cycles that began with
+	// tickets that arrived, woke to a new expansion step or were revisited,
+	// and tickets that left. A backfill request that failed can succeed
+	// again only after one of those, or after its own step changed.
+	poolChanges uint64
+	tab         table
+	out         outSlab
+	locCount    []int32
+	locOrder    []int
+	allCands    []*wticket // gathered candidates before filtering by location
+	allEntries  []entry
+	ring        []*wticket // waiting tickets in arrival order, for Revisit
+	ringAt      int
+	centries    []entry // the candidates' index entries, parallel to cands
+	large       largeState
+	latRules    []int
+	loosest     []float64
+	teamMax     int
+	stats       Stats
+	slab        slab
 }
 
 // Stats counts engine work since it was created.
@@ -155,6 +160,9 @@ type Stats struct {
 	Evaluations int
 	Matches     int
 	Tickets     int
+	// BackfillAttempts counts tries of registered backfill requests; a
+	// request is tried again only when the pool or its step changed.
+	BackfillAttempts int
 	// Blocked counts, per rule name, how often the rule refused a ticket.
 	Blocked map[string]int
 }
@@ -340,6 +348,7 @@ func (e *Engine) Remove(id string) error {
 }
 
 func (e *Engine) drop(t *wticket) {
+	e.poolChanges++ // a gone ticket can let another into a candidate batch
 	delete(e.tickets, t.id)
 	if t.never == "" {
 		t.part.idx.remove(t)
@@ -714,6 +723,9 @@ func (e *Engine) Cycle(now time.Time) []Match {
 		if !t.used {
 			t.part.dirty = true
 		}
+	}
+	if len(dirty) > 0 {
+		e.poolChanges++
 	}
 	e.bfNext = 0
 	first := len(e.backfills) > 0 && (e.rs.algo.backfillPriority == "high" || e.rs.large && e.rs.algo.backfillPriority != "low")

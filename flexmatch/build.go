@@ -368,7 +368,7 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 		if ci, j, ok := a.part.idx.locate(a); ok {
 			l, r = a.part.idx.at(ci, j)
 		} else {
-			l, r = a.part.idx.aroundKey(key)
+			l, r = a.part.idx.aroundKey(key, a.sub)
 		}
 	}
 	window := e.window(a, now)
@@ -376,7 +376,7 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 	lt, rt := l.next(), r.next()
 	for len(e.cands) < e.opt.BatchSize && (lt != nil || rt != nil) {
 		var x *entry
-		if rt == nil || lt != nil && key-lt.key <= rt.key-key {
+		if rt == nil || lt != nil && nearerLeft(lt, rt, key, a) {
 			x, lt = lt, l.next()
 		} else {
 			x, rt = rt, r.next()
@@ -396,6 +396,16 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 		e.centries = append(e.centries, *x)
 	}
 	e.sortCands(a)
+}
+
+// nearerLeft reports whether the left candidate l is at least as near the
+// anchor as the right one r: by key, then by sub (sorted batching).
+func nearerLeft(l, r *entry, key float64, a *wticket) bool {
+	dl, dr := key-l.key, r.key-key
+	if dl != dr || a == nil {
+		return dl <= dr
+	}
+	return math.Abs(a.sub-l.sub) <= math.Abs(r.sub-a.sub)
 }
 
 // fresh reports whether a potential match of anchor a with candidate t can

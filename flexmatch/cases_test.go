@@ -25,6 +25,9 @@ type caseFile struct {
 	Options     struct {
 		ExactSearchTickets    int `json:"exactSearchTickets"`
 		AdditionalPlayerCount int `json:"additionalPlayerCount"`
+		// BatchSize 1 makes an anchor's batch its single nearest neighbour
+		// in the pool's order, which shows that order.
+		BatchSize int `json:"batchSize"`
 	} `json:"options"`
 	Tickets []caseTicket  `json:"tickets"`
 	Cycles  []caseCycle   `json:"cycles"`
@@ -199,7 +202,7 @@ func problemsText(ve *flexmatch.ValidationError) string {
 
 func runCycles(t *testing.T, rs *flexmatch.RuleSet, c caseFile) {
 	t.Helper()
-	e := flexmatch.NewEngine(rs, flexmatch.Options{ExactSearchTickets: c.Options.ExactSearchTickets, AdditionalPlayerCount: c.Options.AdditionalPlayerCount})
+	e := flexmatch.NewEngine(rs, flexmatch.Options{ExactSearchTickets: c.Options.ExactSearchTickets, AdditionalPlayerCount: c.Options.AdditionalPlayerCount, BatchSize: c.Options.BatchSize})
 	added := make([]bool, len(c.Tickets))
 	for _, cy := range c.Cycles {
 		for i, tk := range c.Tickets {

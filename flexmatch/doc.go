@@ -67,9 +67,12 @@
 // # Match formation
 //
 // Engine keeps the waiting tickets in per-partition indexes ordered by a key
-// attribute (the first numeric batchDistance attribute, else the first sort
-// attribute, else the first numeric attribute a distance rule measures, else
-// ticket age). A cycle tries as anchors only the tickets that arrived since the
+// attribute (the first numeric batchDistance attribute, else the attribute a
+// spread rule bounds, else under batchingPreference "sorted" the first
+// sortByAttributes entry, else the first numeric attribute a distance rule
+// measures, else ticket age). Under "sorted" the index keeps the full
+// sortByAttributes order, strings and later attributes included (see
+// sortkey.go), so an anchor's batch is its neighbourhood in that order. A cycle tries as anchors only the tickets that arrived since the
 // last cycle and the tickets whose expansion step changed, oldest first; for
 // each anchor it considers up to Options.BatchSize candidates nearest in the
 // key, ordered by the sort rules when there are any. Where the reference's

@@ -64,6 +64,7 @@ type wticket struct {
 	team     int    // required slot or -1
 	never    string // why the ticket can never match; "" when it can
 	key      float64
+	sub      float64 // the remaining sort attributes under "sorted" batching (sortkey.go)
 	part     *partition
 	lat      [][]locMs // per latency rule, aggregated per location
 	rep      []locMs   // average latency per location reported by every player
@@ -151,6 +152,8 @@ type Engine struct {
 	teamMax     int
 	stats       Stats
 	slab        slab
+	sort        sortPlan
+	tupleBuf    []byte
 }
 
 // Stats counts engine work since it was created.
@@ -227,6 +230,7 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 			}
 		}
 	}
+	e.planSort()
 	e.windowRule = make([]bool, len(rs.rules))
 	if e.keyAttr >= 0 {
 		for ri, r := range rs.rules {
@@ -327,6 +331,7 @@ func (e *Engine) insert(wt *wticket) {
 	if e.opt.Revisit > 0 {
 		e.ring = append(e.ring, wt)
 	}
+	e.holdSortCodes(wt)
 	e.tab.put(wt)
 	wt.cycle = e.cycleNo
 	wt.part.idx.insert(wt)
@@ -353,6 +358,7 @@ func (e *Engine) drop(t *wticket) {
 	if t.never == "" {
 		t.part.idx.remove(t)
 		e.tab.release(t)
+		e.releaseSortCodes(t)
 	}
 	t.used = true
 }
@@ -437,6 +443,9 @@ func (e *Engine) compile(t Ticket, backfill bool) (*wticket, error) {
 		wt.key = partyNum(wt, e.keyAttr, aggAvg)
 	} else {
 		wt.key = float64(wt.start) / 1e9
+	}
+	if wt.never == "" {
+		e.sortCodes(wt)
 	}
 	name := pk.String()
 	part := e.parts[name]

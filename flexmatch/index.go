@@ -20,6 +20,7 @@ type index struct {
 // engine's table.
 type entry struct {
 	key   float64
+	sub   float64 // orders entries of equal key (sorted batching)
 	start int64
 	seq   uint64
 	reach bits
@@ -29,7 +30,7 @@ type entry struct {
 }
 
 func entryOf(t *wticket) entry {
-	return entry{key: t.key, start: t.start, seq: t.seq, reach: t.reach, id: t.slot, n: int32(len(t.players)), cycle: t.cycle}
+	return entry{key: t.key, sub: t.sub, start: t.start, seq: t.seq, reach: t.reach, id: t.slot, n: int32(len(t.players)), cycle: t.cycle}
 }
 
 // table maps ticket slots to tickets, reusing freed slots.
@@ -57,6 +58,9 @@ func (tb *table) release(t *wticket) {
 func less(a, b *entry) bool {
 	if a.key != b.key {
 		return a.key < b.key
+	}
+	if a.sub != b.sub {
+		return a.sub < b.sub
 	}
 	return a.seq < b.seq
 }
@@ -130,7 +134,7 @@ func (x *index) locate(wt *wticket) (ci, j int, ok bool) {
 	if len(x.chunks) == 0 {
 		return 0, 0, false
 	}
-	t := entry{key: wt.key, seq: wt.seq}
+	t := entry{key: wt.key, sub: wt.sub, seq: wt.seq}
 	ci = x.find(&t)
 	c := x.chunks[ci]
 	j = pos(c, &t)
@@ -200,9 +204,9 @@ func (x *index) at(ci, j int) (left, right cursor) {
 	return cursor{x: x, ci: ci, j: j - 1, dir: -1}, cursor{x: x, ci: ci, j: j + 1, dir: 1}
 }
 
-// aroundKey returns cursors walking left and right of a key.
-func (x *index) aroundKey(key float64) (left, right cursor) {
-	probe := entry{key: key}
+// aroundKey returns cursors walking left and right of a key and sub.
+func (x *index) aroundKey(key, sub float64) (left, right cursor) {
+	probe := entry{key: key, sub: sub}
 	if len(x.chunks) == 0 {
 		return cursor{x: x, done: true}, cursor{x: x, done: true}
 	}

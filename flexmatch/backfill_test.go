@@ -14,39 +14,52 @@ func priorityRuleSet(priority string) string {
 	 "teams":[{"name":"all","minPlayers":2,"maxPlayers":3}]}`
 }
 
+type priorityCase struct {
+	name     string
+	priority string
+	want     []string // match descriptions, backfill first
+}
+
+// run registers request, adds two new tickets that fit it and checks what
+// one cycle makes of them.
+func (tc priorityCase) run(t *testing.T, opt flexmatch.Options, request flexmatch.Ticket) {
+	e := flexmatch.NewEngine(mustParse(t, priorityRuleSet(tc.priority)), opt)
+	if err := e.AddBackfill(request); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"C", "D"} {
+		if err := e.Add(solo(id, 1, 0, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, m := range e.Cycle(at(2)) {
+		got = append(got, m.BackfillID+":"+strings.Join(m.TicketIDs, ","))
+		if m.BackfillID != "" && m.PlayerCount() != 3 {
+			t.Fatalf("backfill roster %v, want A, C and D", m.Teams)
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+		t.Fatalf("matches %v, want %v", got, tc.want)
+	}
+}
+
 func TestRegisteredBackfill(t *testing.T) {
 	request := flexmatch.Ticket{ID: "auto-backfill-1", StartTime: at(0), Players: []flexmatch.Player{{ID: "A", Team: "all"}}}
-	tests := []struct {
-		name     string
-		priority string
-		want     []string // match descriptions, backfill first
-	}{
+	tests := []priorityCase{
 		{"high priority fills the running match before new matches", "high", []string{"auto-backfill-1:C,D"}},
 		{"low priority lets new tickets form their own match first", "low", []string{":C,D"}},
 		{"normal priority goes by age and the older backfill request wins", "normal", []string{"auto-backfill-1:C,D"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e := flexmatch.NewEngine(mustParse(t, priorityRuleSet(tc.priority)), flexmatch.Options{ExactSearchTickets: -1})
-			if err := e.AddBackfill(request); err != nil {
-				t.Fatal(err)
-			}
-			for _, id := range []string{"C", "D"} {
-				if err := e.Add(solo(id, 1, 0, nil)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var got []string
-			for _, m := range e.Cycle(at(2)) {
-				got = append(got, m.BackfillID+":"+strings.Join(m.TicketIDs, ","))
-				if m.BackfillID != "" && m.PlayerCount() != 3 {
-					t.Fatalf("backfill roster %v, want A, C and D", m.Teams)
-				}
-			}
-			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
-				t.Fatalf("matches %v, want %v", got, tc.want)
-			}
-		})
+		for _, search := range []struct {
+			name  string
+			exact int
+		}{{"greedy", -1}, {"exact", 0}} {
+			t.Run(tc.name+" ("+search.name+" search)", func(t *testing.T) {
+				tc.run(t, flexmatch.Options{ExactSearchTickets: search.exact}, request)
+			})
+		}
 	}
 	t.Run("a filled request is unregistered and Remove cancels a waiting one", func(t *testing.T) {
 		e := flexmatch.NewEngine(mustParse(t, priorityRuleSet("high")), flexmatch.Options{})

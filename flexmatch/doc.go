@@ -127,7 +127,8 @@
 // Engine.Backfill fills a running match at once from the pool. AddBackfill
 // registers a request instead, and every Cycle tries it, ordered against new
 // matches by backfillPriority: "high" before them, "low" after them,
-// "normal" by age (a request goes before anchors that started after it);
+// "normal" by age (a request goes before anchors that started after it, and
+// before an exactly solved partition whose tickets all started after it);
 // under strategy balanced requests go first unless "low" (reference §1.3).
 // Backfill requests are never in the ticket pool, so two of them are never
 // matched together, and a filled one always gains at least one ticket.

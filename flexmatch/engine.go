@@ -99,6 +99,18 @@ type partition struct {
 	greedy bool // exact search gave up this cycle
 }
 
+// oldest returns the start time of the partition's oldest ticket; it walks
+// the whole index, so it is for the small partitions the exact search takes.
+func (p *partition) oldest() int64 {
+	oldest := int64(math.MaxInt64)
+	for _, c := range p.idx.chunks {
+		for i := range c {
+			oldest = min(oldest, c[i].start)
+		}
+	}
+	return oldest
+}
+
 // Engine forms matches from a pool of waiting tickets under one rule set.
 // It is not safe for concurrent use: one goroutine owns it.
 type Engine struct {
@@ -747,6 +759,11 @@ func (e *Engine) Cycle(now time.Time) []Match {
 		for _, p := range e.partList {
 			p.greedy = false
 			if p.dirty && p.idx.n <= e.opt.ExactSearchTickets {
+				if !first && e.rs.algo.backfillPriority == "normal" {
+					// The exact search takes the partition at once, so
+					// requests older than its oldest ticket go before it.
+					out = e.runBackfills(now, p.oldest(), out)
+				}
 				var ok bool
 				if out, ok = e.exact(p, n, out); !ok {
 					p.greedy = true

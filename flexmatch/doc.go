@@ -105,7 +105,10 @@
 //
 // A partition of at most Options.ExactSearchTickets tickets is solved
 // exactly: the engine chooses the set of matches that places the most
-// players (ties: fewest matches, then the oldest tickets).
+// players (ties: fewest matches, then the oldest tickets). Explain runs the
+// same search for a ticket in such a partition, so "matchable" means the
+// next cycle places it, and a valid match the best set leaves out is shown
+// as such.
 //
 // Large matches (more than 40 players, or strategy balanced) are built per
 // location: largestPopulation tries the anchor's acceptable location with the

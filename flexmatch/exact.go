@@ -36,14 +36,31 @@ type exactState struct {
 // picks the one placing the most players (then fewest matches, then oldest
 // tickets). It returns false when the search exceeded its budget.
 func (e *Engine) exact(p *partition, now int64, out []Match) ([]Match, bool) {
-	st := &exactState{e: e, now: now, feas: map[uint32][]int{}, memo: map[uint32]exactSol{}, budget: exactBudget}
+	st, best, ok := e.solveExact(p, now)
+	if !ok {
+		return out, false
+	}
+	for _, set := range best.sets {
+		assign := st.feas[set]
+		st.load(set, assign)
+		e.setLevel(now)
+		e.chk.check(&e.c, true) // computes the common locations
+		out = append(out, e.emit(now))
+	}
+	return out, true
+}
+
+// solveExact finds the partition's best set of matches without forming any.
+// ok is false when the search exceeded its budget.
+func (e *Engine) solveExact(p *partition, now int64) (st *exactState, best exactSol, ok bool) {
+	st = &exactState{e: e, now: now, feas: map[uint32][]int{}, memo: map[uint32]exactSol{}, budget: exactBudget}
 	p.idx.each(func(t *wticket) {
 		if !t.used {
 			st.ts = append(st.ts, t)
 		}
 	})
 	if len(st.ts) == 0 {
-		return out, true
+		return st, best, true
 	}
 	slices.SortFunc(st.ts, func(a, b *wticket) int {
 		if a.start != b.start {
@@ -55,18 +72,19 @@ func (e *Engine) exact(p *partition, now int64, out []Match) ([]Match, bool) {
 		return int(a.seq) - int(b.seq)
 	})
 	full := uint32(1)<<len(st.ts) - 1
-	best := st.best(full)
-	if st.budget <= 0 {
-		return out, false
+	best = st.best(full)
+	return st, best, st.budget > 0
+}
+
+// ids lists the tickets of set, oldest first.
+func (st *exactState) ids(set uint32) []string {
+	var ids []string
+	for j, t := range st.ts {
+		if set&(1<<j) != 0 {
+			ids = append(ids, t.id)
+		}
 	}
-	for _, set := range best.sets {
-		assign := st.feas[set]
-		st.load(set, assign)
-		e.setLevel(now)
-		e.chk.check(&e.c, true) // computes the common locations
-		out = append(out, e.emit(now))
-	}
-	return out, true
+	return ids
 }
 
 func (st *exactState) weight(i int) uint32 { return 1 << (len(st.ts) - 1 - i) }

@@ -87,13 +87,13 @@ const maxRejections = 5
 
 // Explain says why the waiting ticket id is not matched yet, as of now. It
 // changes nothing in the pool.
-func (e *Engine) Explain(id string, now time.Time) (Explanation, error) {
+func (e *Engine) Explain(id string, now time.Time) (x Explanation, err error) {
 	t, ok := e.tickets[id]
 	if !ok {
 		return Explanation{}, fmt.Errorf("%w: %s", ErrUnknownTicket, id)
 	}
 	n := now.UnixNano()
-	x := Explanation{TicketID: id, Age: time.Duration(n - t.start), Steps: len(e.rs.waits)}
+	x = Explanation{TicketID: id, Age: time.Duration(n - t.start), Steps: len(e.rs.waits)}
 	age := float64(n-t.start) / 1e9
 	x.Step = e.rs.level(age)
 	if x.Step < len(e.rs.waits) {
@@ -101,6 +101,9 @@ func (e *Engine) Explain(id string, now time.Time) (Explanation, error) {
 	}
 	if t.never != "" {
 		x.Never = t.never
+		return x, nil
+	}
+	if t.part.idx.n <= e.opt.ExactSearchTickets && e.explainExact(t, n, &x) {
 		return x, nil
 	}
 	e.chk.explain = true
@@ -134,6 +137,57 @@ func (e *Engine) Explain(id string, now time.Time) (Explanation, error) {
 	}
 	slices.SortStableFunc(x.Candidates, func(a, b Candidate) int { return b.players - a.players })
 	return x, nil
+}
+
+// explainExact answers for a ticket whose partition the next cycle solves
+// exactly, by running that search without forming anything. When the search
+// places the ticket, x says with whom. When a valid match with the ticket
+// exists but the search's best set of matches leaves it out, x shows that
+// match, not matchable. Either way it reports true. It reports false when no
+// valid match holds the ticket (the caller then shows the near misses) or
+// when the search exceeded its budget (the cycle then builds around anchors
+// like the caller does).
+func (e *Engine) explainExact(t *wticket, n int64, x *Explanation) bool {
+	st, best, ok := e.solveExact(t.part, n)
+	if !ok {
+		return false
+	}
+	me := slices.Index(st.ts, t)
+	if me < 0 {
+		return false
+	}
+	bit := uint32(1) << me
+	for _, set := range best.sets {
+		if set&bit != 0 {
+			x.Matchable = true
+			x.Candidates = []Candidate{{TicketIDs: st.ids(set)}}
+			return true
+		}
+	}
+	// The search checked every set of tickets; show the largest valid one
+	// holding the ticket (the oldest tickets on a tie).
+	var bestSet uint32
+	bestPlayers := 0
+	for set, assign := range st.feas {
+		if assign == nil || set&bit == 0 {
+			continue
+		}
+		players := 0
+		for j, tk := range st.ts {
+			if set&(1<<j) != 0 {
+				players += len(tk.players)
+			}
+		}
+		if players > bestPlayers || players == bestPlayers && set < bestSet {
+			bestSet, bestPlayers = set, players
+		}
+	}
+	if bestSet == 0 {
+		return false
+	}
+	x.Candidates = []Candidate{{TicketIDs: st.ids(bestSet), players: bestPlayers,
+		Shortfall: fmt.Sprintf("a valid match now, but the next cycle's best set of matches (%d players) uses these tickets otherwise", best.players)}}
+	return true
 }
 
 // explainNeighbours is how many neighbours Explain also builds around.

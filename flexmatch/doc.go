@@ -113,7 +113,8 @@
 // Large matches (more than 40 players, or strategy balanced) are built per
 // location: largestPopulation tries the anchor's acceptable location with the
 // most waiting players first, fastestRegion the anchor's lowest-latency
-// location first. Players are spread over teams by the fill order of
+// location first, and there takes the tickets whose own lowest latency is in
+// that location before those that merely accept it. Players are spread over teams by the fill order of
 // reference §5.4 and, within that, greedily so that team averages of the
 // balanced attribute stay even.
 //

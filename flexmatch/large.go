@@ -63,6 +63,18 @@ func (e *Engine) anchorLocations(a *wticket, now int64) []int {
 	return locs
 }
 
+// fastestLoc is the acceptable location where the ticket reports its lowest
+// average latency, or -1.
+func fastestLoc(t *wticket) int {
+	best, bestMs := -1, float32(0)
+	for _, l := range t.rep {
+		if t.reach.has(int(l.loc)) && (best < 0 || l.ms < bestMs) {
+			best, bestMs = int(l.loc), l.ms
+		}
+	}
+	return best
+}
+
 // largeState tracks, for the potential large match, each numeric
 // batchDistance rule's value range and each latency rule's common eligible
 // locations at the current step, so a candidate is checked in O(rules).
@@ -183,8 +195,17 @@ func (e *Engine) buildLarge(a *wticket, loc int, now int64) bool {
 	if avail < lo && !e.rs.algo.expansionOldest {
 		return false // under "newest" the anchor's own step is the loosest
 	}
-	for _, t := range e.cands {
-		if loc >= 0 && !t.reach.has(loc) {
+	// Under fastestRegion a location's batch is the tickets that report
+	// their lowest latency there; tickets that merely accept it fill in
+	// only after them (reference §5.2). Under largestPopulation every
+	// ticket that accepts the location is in its batch alike.
+	fallback := e.rs.algo.batching == "fastestRegion" && loc >= 0
+	for i := 0; i < 2*len(e.cands); i++ {
+		if i == len(e.cands) && !fallback {
+			break
+		}
+		t := e.cands[i%len(e.cands)]
+		if loc >= 0 && !t.reach.has(loc) || fallback && (fastestLoc(t) == loc) != (i < len(e.cands)) {
 			continue
 		}
 		_, hi := total()

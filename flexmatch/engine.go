@@ -97,6 +97,7 @@ type partition struct {
 	idx    index
 	dirty  bool
 	greedy bool // exact search gave up this cycle
+	solved bool // exact search ran this cycle
 }
 
 // oldest returns the start time of the partition's oldest ticket; it walks
@@ -713,6 +714,20 @@ func (e *Engine) revisit() {
 	}
 }
 
+// solveSmall runs the exact search on a partition of at most
+// ExactSearchTickets tickets; when it exceeds its budget the partition is
+// marked for the greedy builder.
+func (e *Engine) solveSmall(p *partition, now time.Time, backfillsFirst bool, out []Match) []Match {
+	if !backfillsFirst && e.rs.algo.backfillPriority == "normal" {
+		// The exact search takes the partition at once, so requests older
+		// than its oldest ticket go before it.
+		out = e.runBackfills(now, p.oldest(), out)
+	}
+	out, ok := e.exact(p, now.UnixNano(), out)
+	p.solved, p.greedy = ok, !ok
+	return out
+}
+
 // Cycle runs one matchmaking pass at time now and returns the matches formed.
 // Their tickets leave the pool.
 func (e *Engine) Cycle(now time.Time) []Match {
@@ -757,17 +772,9 @@ func (e *Engine) Cycle(now time.Time) []Match {
 		out = e.cycleLarge(dirty, n, out)
 	} else {
 		for _, p := range e.partList {
-			p.greedy = false
+			p.greedy, p.solved = false, false
 			if p.dirty && p.idx.n <= e.opt.ExactSearchTickets {
-				if !first && e.rs.algo.backfillPriority == "normal" {
-					// The exact search takes the partition at once, so
-					// requests older than its oldest ticket go before it.
-					out = e.runBackfills(now, p.oldest(), out)
-				}
-				var ok bool
-				if out, ok = e.exact(p, n, out); !ok {
-					p.greedy = true
-				}
+				out = e.solveSmall(p, now, first, out)
 			}
 		}
 		for _, t := range dirty {
@@ -775,12 +782,19 @@ func (e *Engine) Cycle(now time.Time) []Match {
 				// Request type is ignored: older backfill requests go first.
 				out = e.runBackfills(now, t.start, out)
 			}
-			if t.used || t.part.idx.n <= e.opt.ExactSearchTickets && !t.part.greedy {
+			// A partition the greedy pass shrinks to the exact search's
+			// size is left to that search, below.
+			if t.used || t.part.solved || t.part.idx.n <= e.opt.ExactSearchTickets && !t.part.greedy {
 				continue
 			}
 			e.stats.Anchors++
 			if e.buildAround(t, n) {
 				out = append(out, e.emit(n))
+			}
+		}
+		for _, p := range e.partList {
+			if p.dirty && !p.solved && !p.greedy && p.idx.n > 0 && p.idx.n <= e.opt.ExactSearchTickets {
+				out = e.solveSmall(p, now, first, out)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package flexmatch_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -296,5 +297,21 @@ func TestRevisitRetriesWaitingTickets(t *testing.T) {
 		if got := e.Stats().Anchors - before; got != revisit {
 			t.Errorf("with Revisit %d a quiet cycle anchored %d tickets", revisit, got)
 		}
+	}
+}
+
+// More tickets arriving at once than the exact search takes: the greedy pass
+// matches the first and leaves a partition small enough for the exact
+// search, which must still run on the rest in the same cycle.
+func TestAPoolThatShrinksToExactSizeIsStillMatched(t *testing.T) {
+	e := flexmatch.NewEngine(mustParse(t, `{"ruleLanguageVersion":"1.0",
+	 "teams":[{"name":"duel","minPlayers":2,"maxPlayers":2}]}`), flexmatch.Options{ExactSearchTickets: 12})
+	for i := range 14 {
+		if err := e.Add(solo(fmt.Sprint("t", i), float64(i)/10, 0, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ms := e.Cycle(at(2)); len(ms) != 7 || e.Len() != 0 {
+		t.Fatalf("%d matches, %d tickets left waiting; want 7 and none", len(ms), e.Len())
 	}
 }

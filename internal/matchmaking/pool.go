@@ -68,13 +68,6 @@ type waiter struct {
 
 func newPool(s *Service, c configRec, rs *flexmatch.RuleSet) *pool {
 	opt := s.cfg.Engine
-	if opt.ExactSearchTickets == 0 {
-		// flexmatch's exact search leaves a partition that shrinks to its
-		// size after a greedy pass unmatched until its tickets change
-		// (more than 12 tickets arriving at once: the last 12 wait), so
-		// the service turns it off unless told otherwise.
-		opt.ExactSearchTickets = -1
-	}
 	if !c.standalone() {
 		opt.AdditionalPlayerCount = int(c.AdditionalPlayerCount)
 	}

@@ -18,7 +18,9 @@
 //     whose processes keep dying within 10 s is retried after 1 s, 2 s, … up to
 //     a minute). A process still PENDING processReadyTimeoutSeconds after its
 //     launch is stopped; one TERMINATING for 5 minutes is stopped; one
-//     TERMINATED but still alive after StopGrace is killed. "Stopped" means
+//     TERMINATED but still alive after StopGrace is killed, and one TERMINATED
+//     with "kill": true (its game session was force-terminated) is killed at
+//     once. "Stopped" means
 //     SIGTERM to its process group, SIGKILL after StopGrace. Surplus processes
 //     (the runtime configuration shrank) are stopped, those not ACTIVE first,
 //     then the newest; when the heartbeat answer gives a process's

@@ -249,6 +249,35 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 		t.Fatalf("the player's game server went away with the surplus process: %v", playerIn.Err())
 	})
 
+	t.Run("FORCE_TERMINATE kills the game server and the agent replaces it", func(t *testing.T) {
+		gs, err := gl.CreateGameSession(ctx, &gamelift.CreateGameSessionInput{FleetId: aws.String(fleetID), MaximumPlayerSessionCount: aws.Int32(2), Location: aws.String("custom-e2e")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the second game session to be ACTIVE", 30*time.Second, func() bool {
+			out, err := gl.DescribeGameSessions(ctx, &gamelift.DescribeGameSessionsInput{GameSessionId: gs.GameSession.GameSessionId})
+			return err == nil && len(out.GameSessions) == 1 && out.GameSessions[0].Status == types.GameSessionStatusActive
+		})
+		victim, victimPID := "", 0
+		for id, pid := range launchedProcesses(agentOut.String()) {
+			if alive(pid) && arenaPort(logDir, id) == int(aws.ToInt32(gs.GameSession.Port)) {
+				victim, victimPID = id, pid
+			}
+		}
+		if victim == "" {
+			t.Fatal("no arena process hosts the second game session")
+		}
+		if _, err := gl.TerminateGameSession(ctx, &gamelift.TerminateGameSessionInput{GameSessionId: gs.GameSession.GameSessionId,
+			TerminationMode: types.TerminationModeForceTerminate}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the agent to kill the process", 30*time.Second, func() bool { return !alive(victimPID) })
+		if !regexp.MustCompile(`msg="killing a server process" .*process_id=` + victim + ` .*reason="its game session was force-terminated"`).MatchString(agentOut.String()) {
+			t.Error("the agent did not log killing the force-terminated process")
+		}
+		eventually(t, "two ACTIVE processes again", 60*time.Second, func() bool { return activeProcesses(ctx, gl, fleetID) == 2 })
+	})
+
 	t.Run("SIGTERM drains the compute and deregisters it", func(t *testing.T) {
 		pids := launchedProcesses(agentOut.String())
 		if err := agentCmd.Process.Signal(syscall.SIGTERM); err != nil {

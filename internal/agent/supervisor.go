@@ -411,6 +411,8 @@ func (s *Supervisor) apply(resp *HeartbeatResponse) {
 			continue
 		}
 		switch {
+		case st == StatusTerminated && status[p.id].Kill:
+			s.kill(p, "its game session was force-terminated")
 		case st == StatusPending && now.Sub(p.startedAt) >= s.readyTimeout:
 			s.stop(p, fmt.Sprintf("did not call ProcessReady within %v", s.readyTimeout))
 		case st == StatusTerminating && now.Sub(p.statusSince) >= TerminatingTimeout:

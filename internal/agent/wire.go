@@ -88,6 +88,10 @@ type ProcessStatus struct {
 	// plane sends it, the agent never stops a process hosting a game session
 	// just because the runtime configuration shrank.
 	GameSessionID string `json:"gameSessionId,omitempty"`
+	// Kill, on a TERMINATED process, asks for it to be killed at once: its
+	// game session was force-terminated (TerminateGameSession
+	// FORCE_TERMINATE).
+	Kill bool `json:"kill,omitempty"`
 }
 
 // Process statuses of the heartbeat answer.

@@ -48,10 +48,13 @@ type AgentHeartbeat struct {
 // AgentProcessStatus is what the control plane knows of one process.
 // GameSessionID names the live game session it hosts, so an agent whose
 // runtime configuration shrank stops idle processes rather than games.
+// Kill asks the agent to kill the process now rather than give it time to
+// exit: its game session was force-terminated.
 type AgentProcessStatus struct {
 	ProcessID     string `json:"processId"`
 	Status        string `json:"status"`
 	GameSessionID string `json:"gameSessionId,omitempty"`
+	Kill          bool   `json:"kill,omitempty"`
 }
 
 // AgentHeartbeatReply is the heartbeat answer.
@@ -151,7 +154,7 @@ func (s *Service) Heartbeat(ctx context.Context, fleetID, computeName string, hb
 				}
 			}
 			if running || p.Status != ProcessTerminated {
-				st := AgentProcessStatus{ProcessID: p.ID, Status: p.Status}
+				st := AgentProcessStatus{ProcessID: p.ID, Status: p.Status, Kill: p.Status == ProcessTerminated && p.EndReason == EndForced}
 				if p.SessionLive {
 					st.GameSessionID = p.GameSessionID
 				}

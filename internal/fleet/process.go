@@ -31,11 +31,12 @@ const (
 
 // Reasons a process ended.
 const (
-	EndProcessEnding = "PROCESS_ENDING" // the game called ProcessEnding
-	EndExited        = "EXITED"         // the agent saw it exit without ProcessEnding
-	EndComputeLost   = "COMPUTE_LOST"   // its compute stopped heartbeating
-	EndDeregistered  = "DEREGISTERED"   // its compute was deregistered
-	EndSilent        = "SILENT"         // no SDK heartbeat for SilenceTimeout
+	EndProcessEnding = "PROCESS_ENDING"   // the game called ProcessEnding
+	EndExited        = "EXITED"           // the agent saw it exit without ProcessEnding
+	EndComputeLost   = "COMPUTE_LOST"     // its compute stopped heartbeating
+	EndDeregistered  = "DEREGISTERED"     // its compute was deregistered
+	EndSilent        = "SILENT"           // no SDK heartbeat for SilenceTimeout
+	EndForced        = "FORCE_TERMINATED" // TerminateGameSession FORCE_TERMINATE: its agent kills it
 )
 
 // Process is one server process as stored. A process hosts at most one
@@ -281,8 +282,23 @@ func (s *Service) endProcess(ctx context.Context, w store.Writer, p Process, ver
 		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_TERMINATED_UNHEALTHY", fmt.Sprintf("Server process %s on compute %s sent no heartbeat for %s", p.ID, p.ComputeName, SilenceTimeout))
 	case EndComputeLost:
 		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_TERMINATED_UNHEALTHY", fmt.Sprintf("Server process %s ended: compute %s was lost", p.ID, p.ComputeName))
+	case EndForced:
+		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_FORCE_TERMINATED", fmt.Sprintf("Server process %s on compute %s was force-terminated with its game session %s", p.ID, p.ComputeName, p.GameSessionID))
 	}
 	return nil
+}
+
+// ForceTerminate ends a process whose game session was force-terminated
+// (the caller has already ended the session). The process is TERMINATED at
+// once, and the next heartbeat of its compute's agent tells the agent to
+// kill it (AgentProcessStatus.Kill).
+func (s *Service) ForceTerminate(ctx context.Context, w store.Writer, processID string) error {
+	p, version, err := GetProcess(ctx, w, processID)
+	if err != nil {
+		return err
+	}
+	p.SessionLive = false // its session has ended, with its own reason
+	return s.endProcess(ctx, w, p, version, EndForced)
 }
 
 // SessionEnded marks that a process's game session ended (the process stays

@@ -432,8 +432,8 @@ func (s *Service) processEnded(ctx context.Context, w store.Writer, p fleet.Proc
 
 // TerminateGameSession ends a game session: TRIGGER_ON_PROCESS_TERMINATE
 // tells the process (TerminateProcess) and the session is TERMINATING until
-// the process calls ProcessEnding; FORCE_TERMINATE ends it (and its
-// process) at once.
+// the process calls ProcessEnding; FORCE_TERMINATE ends it and its process
+// at once, and the process's agent kills it at its next heartbeat.
 func (s *Service) TerminateGameSession(ctx context.Context, in *gamelift.TerminateGameSessionInput) (*gamelift.TerminateGameSessionOutput, error) {
 	if err := auth.RequireOperator(ctx, true); err != nil {
 		return nil, err
@@ -460,15 +460,14 @@ func (s *Service) TerminateGameSession(ctx context.Context, in *gamelift.Termina
 			if err := s.endGameSession(ctx, w, g, version, gamelift.GameSessionTerminated, gamelift.ReasonForceTerminated); err != nil {
 				return err
 			}
-			if err := fleet.SessionEnded(ctx, w, g.ProcessID); err != nil {
+			if err := s.cfg.Fleets.ForceTerminate(ctx, w, g.ProcessID); err != nil {
 				return err
 			}
 			g, _, err = s.getGameSession(ctx, w, g.ID)
-		} else {
-			g.Status, g.StatusReason = gamelift.GameSessionTerminating, gamelift.ReasonTriggeredOnProcessTerminate
-			err = putGameSession(ctx, w, g, version)
+			return err
 		}
-		if err != nil {
+		g.Status, g.StatusReason = gamelift.GameSessionTerminating, gamelift.ReasonTriggeredOnProcessTerminate
+		if err := putGameSession(ctx, w, g, version); err != nil {
 			return err
 		}
 		pid := g.ProcessID

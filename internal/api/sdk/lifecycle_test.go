@@ -174,3 +174,53 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 		}
 	})
 }
+
+// FORCE_TERMINATE ends the game session and its process at once, records
+// SERVER_PROCESS_FORCE_TERMINATED, and the compute's next heartbeat answer
+// tells its agent to kill the process (the agent side is in
+// internal/agent's end-to-end test).
+func TestForceTerminateEndsTheProcessAndAsksItsAgentToKillIt(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	g := e.startReady("")
+	id := e.activeSession(g, "doomed", 4)
+	p := e.reserve(id, "alice")[0]
+	out, err := e.gl.TerminateGameSession(ctx, &gl.TerminateGameSessionInput{GameSessionId: aws.String(id), TerminationMode: types.TerminationModeForceTerminate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gs := out.GameSession; gs.Status != types.GameSessionStatusTerminated || gs.StatusReason != types.GameSessionStatusReasonForceTerminated {
+		t.Fatalf("game session %s/%s, want TERMINATED/FORCE_TERMINATED", gs.Status, gs.StatusReason)
+	}
+	if st := e.playerSession(p).Status; st != types.PlayerSessionStatusCompleted && st != types.PlayerSessionStatusTimedout {
+		t.Fatalf("player session %s after the game ended", st)
+	}
+	ev, err := e.gl.DescribeFleetEvents(ctx, &gl.DescribeFleetEventsInput{FleetId: aws.String(e.fleetID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forced := false
+	for _, x := range ev.Events {
+		forced = forced || x.EventCode == types.EventCodeServerProcessForceTerminated && strings.Contains(aws.ToString(x.Message), g.id)
+	}
+	if !forced {
+		t.Fatal("no SERVER_PROCESS_FORCE_TERMINATED event for the process")
+	}
+	var reply struct {
+		Processes []struct {
+			ProcessID string `json:"processId"`
+			Status    string `json:"status"`
+			Kill      bool   `json:"kill"`
+		} `json:"processes"`
+	}
+	hb := map[string]any{"processes": []map[string]any{{"processId": g.id, "pid": g.cmd.Process.Pid}}}
+	if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/"+e.compute+"/heartbeat", hb, &reply); code != 200 {
+		t.Fatalf("heartbeat: %d", code)
+	}
+	if len(reply.Processes) != 1 || reply.Processes[0].ProcessID != g.id || reply.Processes[0].Status != "TERMINATED" || !reply.Processes[0].Kill {
+		t.Fatalf("heartbeat answer %+v, want the process TERMINATED with kill", reply.Processes)
+	}
+	if n, _ := e.srv.Hosting.Fleets.IdleProcessCount(ctx, e.fleetID, e.location); n != 0 {
+		t.Fatalf("%d idle processes: the force-terminated process is offered again", n)
+	}
+}

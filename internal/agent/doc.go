@@ -19,8 +19,8 @@
 //     a minute). A process still PENDING processReadyTimeoutSeconds after its
 //     launch is stopped; one TERMINATING for 5 minutes is stopped; one
 //     TERMINATED but still alive after StopGrace is killed, and one TERMINATED
-//     with "kill": true (its game session was force-terminated) is killed at
-//     once. "Stopped" means
+//     with "kill": true (its game session was force-terminated, or it failed
+//     its health checks) is killed at once. "Stopped" means
 //     SIGTERM to its process group, SIGKILL after StopGrace. Surplus processes
 //     (the runtime configuration shrank) are stopped, those not ACTIVE first,
 //     then the newest; when the heartbeat answer gives a process's

@@ -272,7 +272,7 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, "the agent to kill the process", 30*time.Second, func() bool { return !alive(victimPID) })
-		if !regexp.MustCompile(`msg="killing a server process" .*process_id=` + victim + ` .*reason="its game session was force-terminated"`).MatchString(agentOut.String()) {
+		if !regexp.MustCompile(`msg="killing a server process" .*process_id=` + victim + ` .*reason="the control plane ended it: FORCE_TERMINATED"`).MatchString(agentOut.String()) {
 			t.Error("the agent did not log killing the force-terminated process")
 		}
 		eventually(t, "two ACTIVE processes again", 60*time.Second, func() bool { return activeProcesses(ctx, gl, fleetID) == 2 })

@@ -412,7 +412,7 @@ func (s *Supervisor) apply(resp *HeartbeatResponse) {
 		}
 		switch {
 		case st == StatusTerminated && status[p.id].Kill:
-			s.kill(p, "its game session was force-terminated")
+			s.kill(p, "the control plane ended it: "+status[p.id].EndReason)
 		case st == StatusPending && now.Sub(p.startedAt) >= s.readyTimeout:
 			s.stop(p, fmt.Sprintf("did not call ProcessReady within %v", s.readyTimeout))
 		case st == StatusTerminating && now.Sub(p.statusSince) >= TerminatingTimeout:

@@ -90,8 +90,9 @@ type ProcessStatus struct {
 	GameSessionID string `json:"gameSessionId,omitempty"`
 	// Kill, on a TERMINATED process, asks for it to be killed at once: its
 	// game session was force-terminated (TerminateGameSession
-	// FORCE_TERMINATE).
-	Kill bool `json:"kill,omitempty"`
+	// FORCE_TERMINATE) or it failed its health checks; EndReason says which.
+	Kill      bool   `json:"kill,omitempty"`
+	EndReason string `json:"endReason,omitempty"`
 }
 
 // Process statuses of the heartbeat answer.

@@ -49,12 +49,14 @@ type AgentHeartbeat struct {
 // GameSessionID names the live game session it hosts, so an agent whose
 // runtime configuration shrank stops idle processes rather than games.
 // Kill asks the agent to kill the process now rather than give it time to
-// exit: its game session was force-terminated.
+// exit: its game session was force-terminated (EndReason FORCE_TERMINATED)
+// or it failed UnhealthyChecks health checks in a row (UNHEALTHY).
 type AgentProcessStatus struct {
 	ProcessID     string `json:"processId"`
 	Status        string `json:"status"`
 	GameSessionID string `json:"gameSessionId,omitempty"`
 	Kill          bool   `json:"kill,omitempty"`
+	EndReason     string `json:"endReason,omitempty"`
 }
 
 // AgentHeartbeatReply is the heartbeat answer.
@@ -154,7 +156,8 @@ func (s *Service) Heartbeat(ctx context.Context, fleetID, computeName string, hb
 				}
 			}
 			if running || p.Status != ProcessTerminated {
-				st := AgentProcessStatus{ProcessID: p.ID, Status: p.Status, Kill: p.Status == ProcessTerminated && p.EndReason == EndForced}
+				st := AgentProcessStatus{ProcessID: p.ID, Status: p.Status, EndReason: p.EndReason,
+					Kill: p.Status == ProcessTerminated && (p.EndReason == EndForced || p.EndReason == EndUnhealthy)}
 				if p.SessionLive {
 					st.GameSessionID = p.GameSessionID
 				}

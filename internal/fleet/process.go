@@ -37,33 +37,36 @@ const (
 	EndDeregistered  = "DEREGISTERED"     // its compute was deregistered
 	EndSilent        = "SILENT"           // no SDK heartbeat for SilenceTimeout
 	EndForced        = "FORCE_TERMINATED" // TerminateGameSession FORCE_TERMINATE: its agent kills it
+	EndUnhealthy     = "UNHEALTHY"        // UnhealthyChecks health checks in a row failed: its agent kills it
 )
 
 // Process is one server process as stored. A process hosts at most one
 // game session in its life, as in GameLift: the server SDK keeps the first
 // game session id for good.
 type Process struct {
-	ID          string    `json:"id"`
-	FleetID     string    `json:"fleetId"`
-	ComputeName string    `json:"computeName"`
-	Location    string    `json:"location"`
-	Status      string    `json:"status"`
-	Port        int32     `json:"port,omitempty"`
-	IPAddress   string    `json:"ipAddress,omitempty"`
-	DNSName     string    `json:"dnsName,omitempty"`
-	SDKVersion  string    `json:"sdkVersion,omitempty"`
-	SDKLanguage string    `json:"sdkLanguage,omitempty"`
-	LogPaths    []string  `json:"logPaths,omitempty"`
-	Healthy     bool      `json:"healthy"`
-	Draining    bool      `json:"draining,omitempty"`
-	LaunchPath  string    `json:"launchPath,omitempty"`
-	Parameters  string    `json:"parameters,omitempty"`
-	PID         int       `json:"pid,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
-	ReadyAt     time.Time `json:"readyAt,omitzero"`
-	Heartbeat   time.Time `json:"heartbeat,omitzero"`
-	EndedAt     time.Time `json:"endedAt,omitzero"`
-	EndReason   string    `json:"endReason,omitempty"`
+	ID          string   `json:"id"`
+	FleetID     string   `json:"fleetId"`
+	ComputeName string   `json:"computeName"`
+	Location    string   `json:"location"`
+	Status      string   `json:"status"`
+	Port        int32    `json:"port,omitempty"`
+	IPAddress   string   `json:"ipAddress,omitempty"`
+	DNSName     string   `json:"dnsName,omitempty"`
+	SDKVersion  string   `json:"sdkVersion,omitempty"`
+	SDKLanguage string   `json:"sdkLanguage,omitempty"`
+	LogPaths    []string `json:"logPaths,omitempty"`
+	Healthy     bool     `json:"healthy"`
+	// FailedChecks counts the health checks failed in a row.
+	FailedChecks int       `json:"failedChecks,omitempty"`
+	Draining     bool      `json:"draining,omitempty"`
+	LaunchPath   string    `json:"launchPath,omitempty"`
+	Parameters   string    `json:"parameters,omitempty"`
+	PID          int       `json:"pid,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	ReadyAt      time.Time `json:"readyAt,omitzero"`
+	Heartbeat    time.Time `json:"heartbeat,omitzero"`
+	EndedAt      time.Time `json:"endedAt,omitzero"`
+	EndReason    string    `json:"endReason,omitempty"`
 	// GameSessionID is the ARN of the game session it was given, if any;
 	// SessionLive says that session has not ended.
 	GameSessionID string `json:"gameSessionId,omitempty"`
@@ -220,8 +223,14 @@ func (s *Service) ProcessReady(ctx context.Context, id string, port int32, sdkVe
 	return p, nil
 }
 
+// UnhealthyChecks is how many health checks in a row a process may fail
+// (HealthStatus false) before it is terminated, as GameLift does.
+const UnhealthyChecks = 3
+
 // ProcessHeartbeat records a health report (HeartbeatServerProcess). A
-// process reporting unhealthy is given no new game session.
+// process reporting unhealthy is given no new game session; after
+// UnhealthyChecks failed reports in a row it ends, with its game session,
+// and its agent kills it.
 func (s *Service) ProcessHeartbeat(ctx context.Context, id string, healthy bool) error {
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		p, version, err := GetProcess(ctx, w, id)
@@ -232,6 +241,13 @@ func (s *Service) ProcessHeartbeat(ctx context.Context, id string, healthy bool)
 			return nil
 		}
 		p.Healthy, p.Heartbeat = healthy, s.cfg.Clock.Now().UTC()
+		p.FailedChecks++
+		if healthy {
+			p.FailedChecks = 0
+		}
+		if p.FailedChecks >= UnhealthyChecks {
+			return s.endProcess(ctx, w, p, version, EndUnhealthy)
+		}
 		_, err = PutProcess(ctx, w, p, version)
 		return err
 	})
@@ -282,6 +298,8 @@ func (s *Service) endProcess(ctx context.Context, w store.Writer, p Process, ver
 		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_TERMINATED_UNHEALTHY", fmt.Sprintf("Server process %s on compute %s sent no heartbeat for %s", p.ID, p.ComputeName, SilenceTimeout))
 	case EndComputeLost:
 		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_TERMINATED_UNHEALTHY", fmt.Sprintf("Server process %s ended: compute %s was lost", p.ID, p.ComputeName))
+	case EndUnhealthy:
+		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_TERMINATED_UNHEALTHY", fmt.Sprintf("Server process %s on compute %s failed %d health checks in a row", p.ID, p.ComputeName, UnhealthyChecks))
 	case EndForced:
 		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_FORCE_TERMINATED", fmt.Sprintf("Server process %s on compute %s was force-terminated with its game session %s", p.ID, p.ComputeName, p.GameSessionID))
 	}

@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -222,5 +223,65 @@ func TestForceTerminateEndsTheProcessAndAsksItsAgentToKillIt(t *testing.T) {
 	}
 	if n, _ := e.srv.Hosting.Fleets.IdleProcessCount(ctx, e.fleetID, e.location); n != 0 {
 		t.Fatalf("%d idle processes: the force-terminated process is offered again", n)
+	}
+}
+
+// A process that fails three health checks in a row ends with its game
+// session (SERVER_PROCESS_TERMINATED_UNHEALTHY) and its agent is told to
+// kill it; a healthy answer in between starts the count again.
+func TestAProcessFailingThreeHealthChecksInARowIsTerminated(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sick := e.startReady("")
+	e.waitFor("an idle process", func() bool {
+		n, _ := e.srv.Hosting.Fleets.IdleProcessCount(ctx, e.fleetID, e.location)
+		return n == 1
+	})
+	id := e.activeSession(sick, "sick", 4)
+	flaky := e.startReady("")
+	flaky.call("health", map[string]any{"status": "fft"}) // never three failures in a row
+	sick.call("health", map[string]any{"status": "f"})
+	e.waitFor("the sick process to end", func() bool { return e.gameSession(id).Status == types.GameSessionStatusTerminated })
+	var reply struct {
+		Processes []struct {
+			ProcessID string `json:"processId"`
+			Status    string `json:"status"`
+			Kill      bool   `json:"kill"`
+			EndReason string `json:"endReason"`
+		} `json:"processes"`
+	}
+	hb := map[string]any{"processes": []map[string]any{
+		{"processId": sick.id, "pid": sick.cmd.Process.Pid}, {"processId": flaky.id, "pid": flaky.cmd.Process.Pid}}}
+	// Without the reset the fourth failure would end the flaky process; once
+	// its second healthy answer is given (a second after the one before),
+	// the heartbeats of the failures before it have been answered.
+	for _, answer := range []string{"f", "f", "t", "f", "f", "t"} {
+		flaky.wait("answer", answer)
+	}
+	if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/"+e.compute+"/heartbeat", hb, &reply); code != 200 {
+		t.Fatalf("heartbeat: %d", code)
+	}
+	got := map[string]string{}
+	for _, p := range reply.Processes {
+		got[p.ProcessID] = fmt.Sprintf("%s kill=%v %s", p.Status, p.Kill, p.EndReason)
+	}
+	if got[sick.id] != "TERMINATED kill=true UNHEALTHY" {
+		t.Fatalf("the sick process: %q, want TERMINATED, killed, UNHEALTHY", got[sick.id])
+	}
+	if got[flaky.id] != "ACTIVE kill=false " {
+		t.Fatalf("the flaky process: %q, want ACTIVE", got[flaky.id])
+	}
+	ev, err := e.gl.DescribeFleetEvents(ctx, &gl.DescribeFleetEventsInput{FleetId: aws.String(e.fleetID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unhealthy []string
+	for _, x := range ev.Events {
+		if x.EventCode == types.EventCodeServerProcessTerminatedUnhealthy {
+			unhealthy = append(unhealthy, aws.ToString(x.Message))
+		}
+	}
+	if len(unhealthy) != 1 || !strings.Contains(unhealthy[0], sick.id) || !strings.Contains(unhealthy[0], "3 health checks in a row") {
+		t.Fatalf("SERVER_PROCESS_TERMINATED_UNHEALTHY events %q, want one for the sick process", unhealthy)
 	}
 }

@@ -45,6 +45,33 @@ func (logger) Debugf(string, ...any)     {}
 func (logger) Warnf(string, ...any)      {}
 func (logger) Errorf(f string, a ...any) { fmt.Fprintf(os.Stderr, "ERROR "+f+"\n", a...) }
 
+// healthPattern is the answers OnHealthCheck gives: a pattern of t and f,
+// repeated, set by the "health" command; empty means always healthy.
+type healthPattern struct {
+	mu      sync.Mutex
+	pattern string
+	i       int
+}
+
+func (h *healthPattern) set(p string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pattern, h.i = p, 0
+}
+
+func (h *healthPattern) next() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pattern == "" {
+		return true
+	}
+	ok := h.pattern[h.i%len(h.pattern)] == 't'
+	h.i++
+	return ok
+}
+
+var health healthPattern
+
 type command struct {
 	Op     string   `json:"op"`
 	ID     string   `json:"id"`
@@ -91,8 +118,14 @@ func main() {
 			}
 		},
 		OnHealthCheck: func() bool {
-			emit(map[string]any{"event": "health", "n": healthChecks.Add(1)})
-			return true
+			n := healthChecks.Add(1)
+			healthy := health.next()
+			answer := "t"
+			if !healthy {
+				answer = "f"
+			}
+			emit(map[string]any{"event": "health", "n": n, "answer": answer})
+			return healthy
 		},
 		LogParameters: server.LogParameters{LogPaths: []string{"/tmp/gameserver.log"}},
 	})
@@ -139,6 +172,8 @@ func run(c command) {
 		req := request.NewGetFleetRoleCredentials()
 		req.RoleArn = "arn:aws:iam::000000000000:role/r"
 		_, err = server.GetFleetRoleCredentials(req)
+	case "health":
+		health.set(c.Status)
 	case "end":
 		err = server.ProcessEnding()
 	case "exit":

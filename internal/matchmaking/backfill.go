@@ -2,6 +2,7 @@ package matchmaking
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -357,14 +358,25 @@ func (b sdkBackfill) StartMatchBackfill(ctx context.Context, req session.Backfil
 	return t.TicketId, nil
 }
 
+// StopMatchBackfill of a ticket this game session's backfill already
+// stopped succeeds, so a call re-sent across a restart is answered alike.
 func (b sdkBackfill) StopMatchBackfill(ctx context.Context, gameSessionArn, _, ticketID string) error {
-	return b.s.stop(ctx, ticketID, func(r *ticketRec) error {
+	err := b.s.stop(ctx, ticketID, func(r *ticketRec) error {
 		if !r.Backfill || r.Conn == nil || r.Conn.GameSessionArn != gameSessionArn {
 			return fault.New(fault.Forbidden, "ticket %s is not a backfill ticket of game session %s", ticketID, gameSessionArn)
 		}
+		if r.Status == gamelift.TicketCancelled {
+			return errAlreadyStopped
+		}
 		return nil
 	})
+	if errors.Is(err, errAlreadyStopped) {
+		return nil
+	}
+	return err
 }
+
+var errAlreadyStopped = errors.New("already stopped")
 
 // PlacementEnded hears a placement end inside the transaction that records
 // it (docs/matchmaking-placement.md). Placements that are not matches are

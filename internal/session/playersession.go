@@ -30,6 +30,10 @@ type PlayerSession struct {
 	ProcessID    string    `json:"processId,omitempty"`
 	CreatedAt    time.Time `json:"createdAt"`
 	TerminatedAt time.Time `json:"terminatedAt,omitzero"`
+	// ChangedBy is the RequestId of the server SDK call that last changed
+	// the status (accept, remove), so a call the SDK re-sends after a
+	// restart of the control plane is answered as the first one was.
+	ChangedBy string `json:"changedBy,omitempty"`
 }
 
 func (s *Service) effectivePlayer(p PlayerSession) PlayerSession {
@@ -247,17 +251,21 @@ func (s *Service) processSession(ctx context.Context, r store.Reader, processID,
 // session that is not RESERVED any more (accepted before, timed out,
 // completed). A RESERVED player session always belongs to a live game
 // session (ending a game session completes its player sessions), so the
-// hot path reads only the player session.
-func (s *Service) AcceptPlayerSession(ctx context.Context, processID, gameSessionID, playerSessionID string) error {
+// hot path reads only the player session. requestID, the SDK call's
+// RequestId, makes the call idempotent: the same call again succeeds.
+func (s *Service) AcceptPlayerSession(ctx context.Context, processID, gameSessionID, playerSessionID, requestID string) error {
 	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		p, version, err := s.ownPlayerSession(ctx, w, processID, gameSessionID, playerSessionID)
 		if err != nil {
 			return err
 		}
+		if p.Status == gamelift.PlayerSessionActive && requestID != "" && p.ChangedBy == requestID {
+			return nil // a re-sent call that succeeded before
+		}
 		if p.Status != gamelift.PlayerSessionReserved {
 			return fault.New(fault.InvalidGameSessionStatus, "player session %s is %s, not RESERVED", playerSessionID, p.Status)
 		}
-		p.Status = gamelift.PlayerSessionActive
+		p.Status, p.ChangedBy = gamelift.PlayerSessionActive, requestID
 		return putPlayerSession(ctx, w, p, version)
 	})
 }
@@ -281,17 +289,21 @@ func (s *Service) ownPlayerSession(ctx context.Context, r store.Reader, processI
 }
 
 // RemovePlayerSession is the server's RemovePlayerSession: a RESERVED or
-// ACTIVE player session becomes COMPLETED and frees its slot.
-func (s *Service) RemovePlayerSession(ctx context.Context, processID, gameSessionID, playerSessionID string) error {
+// ACTIVE player session becomes COMPLETED and frees its slot. requestID is
+// as for AcceptPlayerSession.
+func (s *Service) RemovePlayerSession(ctx context.Context, processID, gameSessionID, playerSessionID, requestID string) error {
 	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		p, version, err := s.ownPlayerSession(ctx, w, processID, gameSessionID, playerSessionID)
 		if err != nil {
 			return err
 		}
+		if p.Status == gamelift.PlayerSessionCompleted && requestID != "" && p.ChangedBy == requestID {
+			return nil // a re-sent call that succeeded before
+		}
 		if p.Status != gamelift.PlayerSessionReserved && p.Status != gamelift.PlayerSessionActive {
 			return fault.New(fault.InvalidGameSessionStatus, "player session %s is %s", playerSessionID, p.Status)
 		}
-		p.Status, p.TerminatedAt = gamelift.PlayerSessionCompleted, s.now()
+		p.Status, p.TerminatedAt, p.ChangedBy = gamelift.PlayerSessionCompleted, s.now(), requestID
 		return putPlayerSession(ctx, w, p, version)
 	})
 }

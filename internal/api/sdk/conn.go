@@ -27,7 +27,20 @@ const maxMessage = 1 << 20
 // process remembers for re-sent RequestIds (the C++ SDK re-sends a request
 // unanswered for 20 s; 64 answers of ~200 bytes keep a process's memory
 // small).
+//
+// These answers live in memory. A re-send that reaches a restarted control
+// plane is applied again, and every state-changing action is idempotent
+// for that case by itself: activating an ACTIVE game session, ending an
+// ended process and setting a creation policy change nothing; a player
+// session keeps the RequestId that accepted or removed it and answers that
+// call again with success; a backfill ticket's id is derived from the
+// RequestId when the SDK gives none; stopping a stopped ticket is refused
+// only if it was not this process's.
 const rememberedRequests = 64
+
+// backfillTickets is the UUID namespace of backfill ticket ids derived from
+// SDK calls.
+var backfillTickets = uuid.MustParse("6d2f5a4e-2b7c-4d1e-9a43-8c0f3e7b5a21")
 
 // proc is the in-memory side of one server process: its current socket
 // and the answers it may be asked for again.
@@ -282,9 +295,9 @@ func (s *Server) dispatch(ctx context.Context, pr *proc, req Request) []byte {
 	case ActionActivateGameSession:
 		err = s.cfg.Sessions.ActivateGameSession(ctx, pr.id, req.GameSessionId)
 	case ActionAcceptPlayerSession:
-		err = s.cfg.Sessions.AcceptPlayerSession(ctx, pr.id, req.GameSessionId, req.PlayerSessionId)
+		err = s.cfg.Sessions.AcceptPlayerSession(ctx, pr.id, req.GameSessionId, req.PlayerSessionId, req.RequestId)
 	case ActionRemovePlayerSession:
-		err = s.cfg.Sessions.RemovePlayerSession(ctx, pr.id, req.GameSessionId, req.PlayerSessionId)
+		err = s.cfg.Sessions.RemovePlayerSession(ctx, pr.id, req.GameSessionId, req.PlayerSessionId, req.RequestId)
 	case ActionUpdatePlayerSessionCreationPolicy:
 		err = s.cfg.Sessions.SetPlayerSessionCreationPolicy(ctx, pr.id, req.GameSessionId, req.PlayerSessionPolicy)
 	case ActionDescribePlayerSessions:
@@ -344,7 +357,9 @@ func (s *Server) startBackfill(ctx context.Context, pr *proc, req Request) (any,
 	}
 	ticket := req.TicketId
 	if ticket == "" {
-		ticket = uuid.NewString()
+		// Derived from the call, so a call the SDK re-sends after a restart
+		// of the control plane finds the ticket the first one started.
+		ticket = uuid.NewSHA1(backfillTickets, []byte(pr.id+"/"+req.RequestId)).String()
 	}
 	id, err := s.cfg.Backfill.StartMatchBackfill(ctx, session.BackfillRequest{GameSessionArn: req.GameSessionArn,
 		MatchmakingConfigurationArn: req.MatchmakingConfigurationArn, TicketID: ticket, Players: req.Players})

@@ -187,7 +187,7 @@ func TestFiguresAcceptPlayerSessionRoundTrips(t *testing.T) {
 			total += time.Duration(r["elapsedNs"].(float64))
 			accepted += len(ids)
 			for _, p := range ids {
-				if err := e.srv.Hosting.Sessions.RemovePlayerSession(ctx, g.id, id, p); err != nil {
+				if err := e.srv.Hosting.Sessions.RemovePlayerSession(ctx, g.id, id, p, ""); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -330,7 +330,7 @@ func TestFiguresAcceptPlayerSessionServerSide(t *testing.T) {
 		total += time.Since(start)
 		n += len(ids)
 		for _, ps := range ids {
-			e.srv.Hosting.Sessions.RemovePlayerSession(ctx, p.id, id, ps)
+			e.srv.Hosting.Sessions.RemovePlayerSession(ctx, p.id, id, ps, "")
 		}
 	}
 	t.Logf("AcceptPlayerSession, simulated client, 64 concurrent: %d in %v = %.0f/s", n, total, float64(n)/total.Seconds())

@@ -577,3 +577,87 @@ func TestASocketThatStopsAnsweringPingsIsDropped(t *testing.T) {
 		t.Fatal("the Go SDK process, which answers pings, lost its socket")
 	}
 }
+
+// The C++ SDK re-sends a call unanswered for 20 s, also on a new connection.
+// When the control plane restarted in between, its in-memory answers are
+// gone; the calls must still be answered as the first time and change
+// nothing again.
+func TestCallsResentAfterTheControlPlaneRestartsApplyOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	pid := "cpp-process-restart"
+	r := e.dialRaw(t, pid, "/")
+	r.send(`{"Action":"ActivateServerProcess","RequestId":"ready","SdkVersion":"5.4.0","SdkLanguage":"Cpp","Port":7001,"LogPaths":[]}`)
+	if m := r.read(); m["StatusCode"] != float64(200) {
+		t.Fatalf("ActivateServerProcess %v", m)
+	}
+	if _, err := e.gl.CreateMatchmakingRuleSet(ctx, &gl.CreateMatchmakingRuleSetInput{Name: aws.String("duel"), RuleSetBody: aws.String(backfillRules)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gl.CreateMatchmakingConfiguration(ctx, &gl.CreateMatchmakingConfigurationInput{Name: aws.String("cfg"), RuleSetName: aws.String("duel"),
+		RequestTimeoutSeconds: aws.Int32(60), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone}); err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(e.createGameSession("resent", 4).GameSessionId)
+	if push := r.read(); push["Action"] != "CreateGameSession" {
+		t.Fatalf("push %v", push)
+	}
+	activate := `{"Action":"ActivateGameSession","RequestId":"act-1","GameSessionId":"` + id + `"}`
+	r.send(activate)
+	if m := r.read(); m["StatusCode"] != float64(200) {
+		t.Fatalf("ActivateGameSession %v", m)
+	}
+	ps := e.reserve(id, "p1", "p2")
+	calls := map[string]string{
+		"accept":   `{"Action":"AcceptPlayerSession","RequestId":"acc-1","GameSessionId":"` + id + `","PlayerSessionId":"` + ps[0] + `"}`,
+		"remove":   `{"Action":"RemovePlayerSession","RequestId":"rm-1","GameSessionId":"` + id + `","PlayerSessionId":"` + ps[1] + `"}`,
+		"activate": activate,
+		"backfill": `{"Action":"StartMatchBackfill","RequestId":"bf-1","GameSessionArn":"` + id + `","MatchmakingConfigurationArn":"arn:aws:gamelift:mu-local-1:000000000000:matchmakingconfiguration/cfg","Players":[{"PlayerId":"p1","Team":"red"}]}`,
+	}
+	order := []string{"activate", "accept", "remove", "backfill"}
+	first := map[string]map[string]any{"activate": {"StatusCode": float64(200), "RequestId": "act-1"}}
+	for _, name := range order[1:] {
+		r.send(calls[name])
+		if first[name] = r.read(); first[name]["StatusCode"] != float64(200) {
+			t.Fatalf("%s: %v", name, first[name])
+		}
+	}
+	ticket, _ := first["backfill"]["TicketId"].(string)
+	stop := `{"Action":"StopMatchBackfill","RequestId":"stop-1","GameSessionArn":"` + id + `","MatchmakingConfigurationArn":"arn:aws:gamelift:mu-local-1:000000000000:matchmakingconfiguration/cfg","TicketId":"` + ticket + `"}`
+
+	e.restart()
+	r2 := e.dialRaw(t, pid, "/")
+	for _, name := range order {
+		r2.send(calls[name])
+		if m := r2.read(); m["StatusCode"] != float64(200) || m["RequestId"] != first[name]["RequestId"] || m["TicketId"] != first[name]["TicketId"] {
+			t.Fatalf("%s re-sent after the restart: %v, first answer %v", name, m, first[name])
+		}
+	}
+	r2.send(stop)
+	if m := r2.read(); m["StatusCode"] != float64(200) {
+		t.Fatalf("StopMatchBackfill: %v", m)
+	}
+	e.restart()
+	r3 := e.dialRaw(t, pid, "/")
+	r3.send(stop)
+	if m := r3.read(); m["StatusCode"] != float64(200) {
+		t.Fatalf("StopMatchBackfill re-sent after the restart: %v", m)
+	}
+
+	t.Run("each call was applied once", func(t *testing.T) {
+		r3.send(strings.Replace(calls["accept"], "acc-1", "acc-2", 1))
+		if m := r3.read(); m["StatusCode"] != float64(400) || !strings.Contains(m["ErrorMessage"].(string), "not RESERVED") {
+			t.Fatalf("a new AcceptPlayerSession of the accepted player: %v", m)
+		}
+		if st := e.playerSession(ps[1]).Status; st != types.PlayerSessionStatusCompleted {
+			t.Fatalf("removed player session %s", st)
+		}
+		out, err := e.gl.DescribeMatchmaking(ctx, &gl.DescribeMatchmakingInput{TicketIds: []string{ticket}})
+		if err != nil || len(out.TicketList) != 1 || out.TicketList[0].Status != types.MatchmakingConfigurationStatusCancelled {
+			t.Fatalf("the backfill ticket: %+v, %v", out, err)
+		}
+		if n := aws.ToInt32(e.gameSession(id).CurrentPlayerSessionCount); n != 1 {
+			t.Fatalf("CurrentPlayerSessionCount %d, want 1 (p1)", n)
+		}
+	})
+}

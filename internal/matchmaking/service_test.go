@@ -437,8 +437,6 @@ func TestRescanOfYoungTicketsEnds(t *testing.T) {
 	}
 }
 
-func withOperator(t *testing.T) context.Context { return auth.With(t.Context(), operator) }
-
 func TestManyTicketsArrivingTogetherAllMatch(t *testing.T) {
 	e := newEnv(t)
 	e.config("duel", nil)

@@ -1,0 +1,32 @@
+package matchmaking_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/musterhq/muster/internal/gamelift"
+)
+
+// WITH_QUEUE matches are placed, completed and backfilled by the real
+// placement and hosting services in internal/api/sdk's withqueue_test.go
+// (a real Go-SDK game server, the Go SDK client). Here: a matchmaker
+// assembled without placement says so on the tickets instead of losing them.
+func TestWithQueueWithoutPlacementFailsClearly(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.svc.CreateMatchmakingRuleSet(e.ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: "duel", RuleSetBody: duelRules}); err != nil {
+		t.Fatal(err)
+	}
+	to, no := int32(60), false
+	if _, err := e.svc.CreateMatchmakingConfiguration(e.ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: "q", RuleSetName: "duel",
+		RequestTimeoutSeconds: &to, AcceptanceRequired: &no,
+		GameSessionQueueArns: []string{"arn:aws:gamelift:mu-local-1:000000000000:gamesessionqueue/main"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.start("q", "a", "pa", 1000)
+	e.start("q", "b", "pb", 1000)
+	e.settle("q")
+	a := e.ticket("a")
+	if a.Status != gamelift.TicketFailed || !strings.Contains(a.StatusMessage, "placement") {
+		t.Fatal(a.Status, a.StatusMessage)
+	}
+}

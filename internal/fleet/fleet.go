@@ -124,6 +124,7 @@ type Config struct {
 type Service struct {
 	cfg           Config
 	onProcessEnd  ProcessEndHook
+	onCapacity    func(fleetID, location string)
 	sessionCounts SessionCounts
 	eventSeq      atomic.Int64
 }
@@ -157,6 +158,18 @@ func NewService(cfg Config) *Service {
 // OnProcessEnd sets the hook that runs when a process ends (set once, at
 // wiring, before serving).
 func (s *Service) OnProcessEnd(h ProcessEndHook) { s.onProcessEnd = h }
+
+// OnCapacity sets the hook that runs after a process becomes able to take
+// a game session (ProcessReady, or healthy again), so that placements
+// waiting for capacity try at once (set once, at wiring).
+func (s *Service) OnCapacity(h func(fleetID, location string)) { s.onCapacity = h }
+
+// capacityAfterCommit calls the capacity hook once w commits.
+func (s *Service) capacityAfterCommit(w store.Writer, p Process) {
+	if h := s.onCapacity; h != nil {
+		w.AfterCommit(func() { h(p.FleetID, p.Location) })
+	}
+}
 
 // SetPusher sets the push channel to processes (set once, at wiring).
 func (s *Service) SetPusher(p Pusher) { s.cfg.Pusher = p }

@@ -214,6 +214,9 @@ func (s *Service) ProcessReady(ctx context.Context, id string, port int32, sdkVe
 		if p.ReadyAt.IsZero() {
 			p.ReadyAt = now
 		}
+		if p.GameSessionID == "" {
+			s.capacityAfterCommit(w, p)
+		}
 		_, err = PutProcess(ctx, w, p, version)
 		return err
 	})
@@ -239,6 +242,9 @@ func (s *Service) ProcessHeartbeat(ctx context.Context, id string, healthy bool)
 		}
 		if p.Status == ProcessTerminated {
 			return nil
+		}
+		if healthy && !p.Healthy && p.GameSessionID == "" && p.Status == ProcessActive {
+			s.capacityAfterCommit(w, p) // idle and healthy again
 		}
 		p.Healthy, p.Heartbeat = healthy, s.cfg.Clock.Now().UTC()
 		p.FailedChecks++

@@ -26,9 +26,12 @@
 // placement nor fulfil it twice: at start the placer resumes every PENDING
 // placement from the store.
 //
-// Capacity changes do not wake waiting placements: they retry every
-// RetryInterval (1 s), or sooner when a latency policy relaxes or the
-// deadline comes, on the injected clock.
+// Waiting placements retry every RetryInterval (1 s), or sooner when a
+// latency policy relaxes or the deadline comes, on the injected clock; and
+// when a server process becomes ready (or healthy again) the fleet service's
+// capacity hook wakes the oldest few waiting placements at once
+// (CapacityAvailable), so a match waiting for a process starts as soon as
+// one is there.
 //
 // Candidates (§7.1): the queue's destinations in order (aliases resolved; a
 // TERMINAL or missing alias, a missing or non-ACTIVE fleet are skipped),

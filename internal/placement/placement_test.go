@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/placement"
 	"github.com/musterhq/muster/internal/session"
@@ -379,5 +380,37 @@ func TestDeletingAQueueFailsItsPendingPlacements(t *testing.T) {
 	}
 	if d := lastEvent(t, e, placement.EventPlacementFailed).Detail; d.PlacementID != "p1" {
 		t.Fatalf("event %+v", d)
+	}
+}
+
+// A placement waiting for capacity does not wait for its next retry once a
+// process becomes ready: it is placed at once, with the clock standing.
+func TestAProcessBecomingReadyPlacesAWaitingPlacementAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.fleets.OnCapacity(e.svc.CapacityAvailable)
+	f := e.fleet("1", "custom-a")
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", TimeoutInSeconds: ptr(int32(30)),
+		Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
+	e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "p1", GameSessionQueueName: q})
+	e.timers(1) // it found no process and waits for its retry
+	e.pending("p1")
+	id := e.process(f, "custom-a")
+	err := e.db.Update(context.Background(), func(w store.Writer) error { // back to launched, not yet ready
+		p, v, err := fleet.GetProcess(context.Background(), w, id)
+		if err != nil {
+			return err
+		}
+		p.Status = fleet.ProcessPending
+		_, err = fleet.PutProcess(context.Background(), w, p, v)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.fleets.ProcessReady(context.Background(), id, 7777, "5.4.0", "Go", nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.wait("p1"); p.Status != gamelift.PlacementFulfilled || !p.EndTime.Equal(p.StartTime) {
+		t.Fatalf("placement %s after %s of fake time", p.Status, p.EndTime.Sub(p.StartTime))
 	}
 }

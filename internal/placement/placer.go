@@ -28,6 +28,9 @@ type placer struct {
 	entries map[string]*entry
 	ready   []string
 	running bool // Run has started: wakes are queued for workers
+	// waiting lists placements in the order they began waiting for a
+	// retry; an id whose entry no longer waits is stale and skipped.
+	waiting []string
 }
 
 type entry struct {
@@ -103,6 +106,56 @@ func (pl *placer) finish(id string, done bool, wait time.Duration) {
 		return
 	}
 	e.timer = pl.s.cfg.Clock.AfterFunc(wait, func() { pl.wake(id) })
+	pl.waiting = append(pl.waiting, id)
+	if len(pl.waiting) > 2*len(pl.entries)+64 {
+		pl.compactWaiting()
+	}
+}
+
+// compactWaiting drops stale and repeated ids from waiting, keeping the
+// order.
+func (pl *placer) compactWaiting() {
+	seen := make(map[string]bool, len(pl.entries))
+	live := pl.waiting[:0]
+	for _, id := range pl.waiting {
+		if e := pl.entries[id]; e != nil && e.timer != nil && !seen[id] {
+			seen[id] = true
+			live = append(live, id)
+		}
+	}
+	clear(pl.waiting[len(live):])
+	pl.waiting = live
+}
+
+// capacityWakes is how many waiting placements a process that became free
+// wakes: the oldest, plus a few in case the oldest cannot use it (its
+// queue does not reach that fleet); the rest keep their retry timers.
+const capacityWakes = 4
+
+// wakeOldestWaiting wakes up to n placements that wait for a retry,
+// oldest first.
+func (pl *placer) wakeOldestWaiting(n int) {
+	pl.mu.Lock()
+	var ids []string
+	i := 0
+	for ; i < len(pl.waiting) && len(ids) < n; i++ {
+		if e := pl.entries[pl.waiting[i]]; e != nil && e.timer != nil && !slices.Contains(ids, pl.waiting[i]) {
+			ids = append(ids, pl.waiting[i])
+		}
+	}
+	pl.waiting = pl.waiting[i:]
+	pl.mu.Unlock()
+	for _, id := range ids {
+		pl.wake(id)
+	}
+}
+
+// CapacityAvailable hears that a server process of fleetID in location
+// can take a game session now (fleet.Service's capacity hook): the oldest
+// placements waiting for capacity try at once instead of at their next
+// retry.
+func (s *Service) CapacityAvailable(fleetID, location string) {
+	s.placer.wakeOldestWaiting(capacityWakes)
 }
 
 // Run resumes every PENDING placement from the store and attempts

@@ -24,6 +24,7 @@ func (s *Server) mountPlacement(d *deps) {
 	svc := placement.New(placement.Config{Store: d.store, Clock: d.clock, Logger: d.log, ARNs: d.arns, Formats: d.formats, Tags: d.tags,
 		Fleets: s.Hosting.Fleets, Sessions: s.Hosting.Sessions})
 	d.placement = svc
+	s.Hosting.Fleets.OnCapacity(svc.CapacityAvailable)
 	s.background = append(s.background, svc.Run)
 	controlapi.Register(d.table, "CreateGameSessionQueue", svc.CreateGameSessionQueue)
 	controlapi.Register(d.table, "DescribeGameSessionQueues", svc.DescribeGameSessionQueues)

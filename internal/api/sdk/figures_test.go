@@ -251,7 +251,8 @@ func execGo(args ...string) ([]byte, error) { return exec.Command("go", args...)
 // newBinaryEnv runs the muster binary as the control plane.
 func newBinaryEnv(t *testing.T, bin string) *env {
 	t.Helper()
-	e := &env{t: t, addr: freeAddr(t), sdkAddr: freeAddr(t), location: "custom-test", compute: "host-1"}
+	e := &env{t: t, location: "custom-test", compute: "host-1"}
+	e.addr, e.sdkAddr = freeAddrs(t)
 	cmd := exec.Command(bin, "serve", "--listen", e.addr, "--sdk-listen", e.sdkAddr, "--data-dir", t.TempDir(), "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "MUSTER_ADMIN_ACCESS_KEY_ID="+adminKey, "MUSTER_ADMIN_SECRET_ACCESS_KEY="+adminSecret)
 	cmd.Stderr = os.Stderr

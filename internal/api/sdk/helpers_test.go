@@ -50,14 +50,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freeAddr(t testing.TB) string {
+// freeAddrs returns two distinct free loopback addresses: the control
+// plane's and the SDK endpoint's. Both listeners are held until both ports
+// are known, or the kernel may hand out the same port twice and the SDK
+// endpoint would fail to listen.
+func freeAddrs(t testing.TB) (string, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var addrs [2]string
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs[i] = ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs[0], addrs[1]
 }
 
 // env is a running control plane (in process, fake clock) with one Anywhere
@@ -81,7 +89,8 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
-	e := &env{t: t, addr: freeAddr(t), sdkAddr: freeAddr(t), location: "custom-test", compute: "host-1"}
+	e := &env{t: t, location: "custom-test", compute: "host-1"}
+	e.addr, e.sdkAddr = freeAddrs(t)
 	e.cfg = server.Config{Listen: e.addr, DataDir: dir, SDKListen: e.sdkAddr, FakeClock: true,
 		AdminAccessKeyID: adminKey, AdminSecretAccessKey: adminSecret, ShutdownTimeout: 5 * time.Second}
 	e.start()

@@ -32,6 +32,18 @@ type Ticker interface {
 	Reset(d time.Duration)
 }
 
+// AfterFuncAt calls f in its own goroutine once c's time reaches at (at
+// once if it already has). Clocks that can schedule at an absolute time do
+// so atomically (Fake.AfterFuncAt); others get the duration from Now.
+func AfterFuncAt(c Clock, at time.Time, f func()) Timer {
+	if a, ok := c.(interface {
+		AfterFuncAt(time.Time, func()) Timer
+	}); ok {
+		return a.AfterFuncAt(at, f)
+	}
+	return c.AfterFunc(at.Sub(c.Now()), f)
+}
+
 // Real is the wall clock.
 type Real struct{}
 

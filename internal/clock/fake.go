@@ -139,6 +139,22 @@ func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
 	return w
 }
 
+// AfterFuncAt schedules fn for the fake time at; when at is not after the
+// fake now, fn runs at once (on its own goroutine). Unlike
+// AfterFunc(at.Sub(Now())), it cannot miss at when the clock moves between
+// reading the time and scheduling.
+func (f *Fake) AfterFuncAt(at time.Time, fn func()) Timer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w := &fakeWaiter{clock: f, when: at, fn: func() { go fn() }}
+	if !at.After(f.now) {
+		go fn()
+		return w // already fired: Stop reports false
+	}
+	f.addLocked(w)
+	return w
+}
+
 // NewTicker returns a fake ticker.
 func (f *Fake) NewTicker(d time.Duration) Ticker {
 	if d <= 0 {

@@ -78,3 +78,27 @@ func TestFakeStoppedTimerDoesNotFire(t *testing.T) {
 	f.Advance(time.Second)
 	<-tm.C()
 }
+
+func TestAfterFuncAtFiresAtAnAbsoluteTimeOrAtOnceWhenPast(t *testing.T) {
+	start := time.Unix(1_000_000, 0)
+	f := clock.NewFake(start)
+	fired := make(chan string, 2)
+	clock.AfterFuncAt(f, start.Add(-time.Second), func() { fired <- "past" })
+	if got := <-fired; got != "past" {
+		t.Fatal(got)
+	}
+	clock.AfterFuncAt(f, start.Add(2*time.Second), func() { fired <- "future" })
+	f.Advance(time.Second)
+	select {
+	case got := <-fired:
+		t.Fatalf("%s fired a second early", got)
+	default:
+	}
+	f.Advance(time.Second)
+	if got := <-fired; got != "future" {
+		t.Fatal(got)
+	}
+	done := make(chan struct{})
+	clock.AfterFuncAt(clock.Real{}, time.Now().Add(-time.Second), func() { close(done) })
+	<-done // the real clock runs a past time at once too
+}

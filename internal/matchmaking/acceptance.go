@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -16,16 +17,14 @@ func (s *Service) armAcceptance(matchID string, deadline time.Time) {
 	if run == nil {
 		return
 	}
-	d := deadline.Sub(s.now())
-	if d < 0 {
-		d = 0
-	}
 	s.timersMu.Lock()
 	defer s.timersMu.Unlock()
 	if old := s.timers[matchID]; old != nil {
 		old.Stop()
 	}
-	s.timers[matchID] = s.cfg.Clock.AfterFunc(d, func() {
+	// At the deadline itself, not after a duration read from Now: the clock
+	// may move between the two.
+	s.timers[matchID] = clock.AfterFuncAt(s.cfg.Clock, deadline, func() {
 		s.disarmAcceptance(matchID)
 		if err := s.acceptanceTimedOut(run, matchID); err != nil && run.Err() == nil {
 			s.log.Error("matchmaking: ending an acceptance round failed", "match", matchID, "err", err)

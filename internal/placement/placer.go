@@ -86,8 +86,10 @@ func (pl *placer) pop(n int) []string {
 }
 
 // finish records the outcome of an attempt: done forgets the placement,
-// otherwise it is attempted again after wait (or at once if woken meanwhile).
-func (pl *placer) finish(id string, done bool, wait time.Duration) {
+// otherwise it is attempted again at the clock time at (at once if woken
+// meanwhile, or if the clock has passed at: it may have moved during the
+// attempt).
+func (pl *placer) finish(id string, done bool, at time.Time) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	e := pl.entries[id]
@@ -105,7 +107,7 @@ func (pl *placer) finish(id string, done bool, wait time.Duration) {
 		}
 		return
 	}
-	e.timer = pl.s.cfg.Clock.AfterFunc(wait, func() { pl.wake(id) })
+	e.timer = clock.AfterFuncAt(pl.s.cfg.Clock, at, func() { pl.wake(id) })
 	pl.waiting = append(pl.waiting, id)
 	if len(pl.waiting) > 2*len(pl.entries)+64 {
 		pl.compactWaiting()
@@ -196,7 +198,7 @@ func (s *Service) Run(ctx context.Context) error {
 			for {
 				if ids := pl.pop(s.cfg.Batch); len(ids) > 0 {
 					for i, o := range s.attempt(ctx, ids) {
-						pl.finish(ids[i], o.done, o.wait)
+						pl.finish(ids[i], o.done, o.at)
 					}
 					continue
 				}
@@ -231,10 +233,11 @@ func (s *Service) Attempt(ctx context.Context, id string) (bool, error) {
 }
 
 // outcome is the result of one attempt at a placement: done (it ended or
-// is gone), or to be tried again after wait.
+// is gone), or to be tried again at the clock time at (the zero time: at
+// once).
 type outcome struct {
 	done bool
-	wait time.Duration
+	at   time.Time
 }
 
 // attempt makes one attempt at each placement of a batch, all in one store
@@ -258,7 +261,7 @@ func (s *Service) attempt(ctx context.Context, ids []string) []outcome {
 			res[i] = outcome{} // changed under us (stopped?): look again at once
 		default:
 			s.cfg.Logger.Error("placement attempt failed; retrying", "placement_id", id, "err", err)
-			res[i] = outcome{wait: s.cfg.RetryInterval}
+			res[i] = outcome{at: s.now().Add(s.cfg.RetryInterval)}
 		}
 	}
 	return res
@@ -404,7 +407,7 @@ func (s *Service) outcomes(ws []work, placed []bool, now time.Time) []outcome {
 		if left := wk.p.Deadline.Sub(now); left < wait {
 			wait = left
 		}
-		res[i] = outcome{wait: wait}
+		res[i] = outcome{at: now.Add(wait)}
 	}
 	return res
 }

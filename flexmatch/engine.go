@@ -457,8 +457,8 @@ func (e *Engine) compile(t Ticket, backfill bool) (*wticket, error) {
 	} else {
 		wt.key = float64(wt.start) / 1e9
 	}
-	if wt.never == "" {
-		e.sortCodes(wt)
+	if wt.never == "" && backfill {
+		e.sortCodes(wt) // a pool ticket gets its codes as it joins (insert)
 	}
 	name := pk.String()
 	part := e.parts[name]

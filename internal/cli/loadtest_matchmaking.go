@@ -95,20 +95,7 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stdout, "preloaded %d waiting tickets in %.1fs (%d errors)\n", *preload, time.Since(t0).Seconds(), errs.Load())
 		time.Sleep(time.Second)
 	}
-	var next atomic.Int64
-	began := time.Now()
-	res := loadtest.Run(ctx, *concurrency, *duration, func(ctx context.Context, _, _ int) error {
-		k := next.Add(1) - 1
-		if *rate > 0 {
-			at := began.Add(time.Duration(k) * time.Second / time.Duration(*rate))
-			if d := time.Until(at); d > 0 {
-				select {
-				case <-time.After(d):
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-		}
+	res := loadtest.RunAt(ctx, *concurrency, *duration, *rate, func(ctx context.Context, _, _, k int) error {
 		// Tickets 2n and 2n+1 share a skill far from every other pair's:
 		// each pair makes one match, on the arrival of its second ticket.
 		return start(ctx, fmt.Sprintf("%s-%d", run, k), float64(k/2)*1000)

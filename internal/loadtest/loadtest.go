@@ -43,6 +43,15 @@ func (r Result) Print(w io.Writer, name string, concurrency int) {
 // ends. do gets the worker number and a per-worker sequence number, so
 // writes can make unique names. Latencies are sampled from every call.
 func Run(ctx context.Context, concurrency int, duration time.Duration, do func(ctx context.Context, worker, seq int) error) Result {
+	return RunAt(ctx, concurrency, duration, 0, func(ctx context.Context, worker, seq, _ int) error { return do(ctx, worker, seq) })
+}
+
+// RunAt is Run with an offered rate: call k (counted over all workers, from
+// 0) is due rate-per-second after the start, and its latency is measured
+// from when it was due, so time spent waiting for a free worker counts and
+// the wait for its slot does not. rate 0 means as fast as possible, as Run.
+// do gets the worker number, a per-worker sequence number and k.
+func RunAt(ctx context.Context, concurrency int, duration time.Duration, rate int, do func(ctx context.Context, worker, seq, k int) error) Result {
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
 	var (
@@ -53,12 +62,24 @@ func Run(ctx context.Context, concurrency int, duration time.Duration, do func(c
 		wg          sync.WaitGroup
 	)
 	start := time.Now()
+	var next atomic.Int64
 	for w := range concurrency {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, 4096)
 			for seq := 0; ctx.Err() == nil; seq++ {
+				k := int(next.Add(1) - 1)
 				t0 := time.Now()
-				err := do(ctx, w, seq)
+				if rate > 0 {
+					t0 = start.Add(time.Duration(k) * time.Second / time.Duration(rate))
+					if d := time.Until(t0); d > 0 {
+						select {
+						case <-time.After(d):
+						case <-ctx.Done():
+							continue
+						}
+					}
+				}
+				err := do(ctx, w, seq, k)
 				if ctx.Err() != nil && err != nil {
 					break // cut off by the end of the run, not a failure
 				}

@@ -450,3 +450,51 @@ func TestManyTicketsArrivingTogetherAllMatch(t *testing.T) {
 		}
 	}
 }
+
+// EstimatedWaitTime (and a MatchmakingSearching event's
+// estimatedWaitMillis) is the mean wait of the tickets matched in the last
+// 10 minutes, once there are 5 of them.
+func TestEstimatedWaitTimeIsTheMeanOfRecentWaits(t *testing.T) {
+	e := newEnv(t)
+	e.config("duel", nil)
+	far := 50000.0
+	lonely := func(id string) gamelift.MatchmakingTicket { // far from every other ticket: waits
+		far += 10000
+		e.start("duel", id, "p-"+id, far)
+		e.settle("duel")
+		return e.ticket(id)
+	}
+	// Pairs whose first ticket waits 2 s and 4 s: 4 samples (2, 0, 4, 0).
+	pair := func(i int, wait time.Duration) {
+		e.start("duel", fmt.Sprint("a", i), fmt.Sprint("pa", i), float64(1000*i))
+		e.settle("duel")
+		e.clock.Advance(wait)
+		e.start("duel", fmt.Sprint("b", i), fmt.Sprint("pb", i), float64(1000*i))
+		e.settle("duel")
+		if st := e.ticket(fmt.Sprint("a", i)).Status; st != gamelift.TicketCompleted {
+			t.Fatalf("pair %d: %s", i, st)
+		}
+	}
+	pair(1, 2*time.Second)
+	pair(2, 4*time.Second)
+	if w := lonely("early").EstimatedWaitTime; w != nil {
+		t.Fatalf("EstimatedWaitTime %d with 4 samples, want none", *w)
+	}
+	pair(3, 6*time.Second) // 6 samples: 2, 0, 4, 0, 6, 0 → mean 2 s
+	if w := lonely("late").EstimatedWaitTime; w == nil || *w != 2 {
+		t.Fatalf("EstimatedWaitTime %v, want 2 s", w)
+	}
+	var millis any
+	for _, ev := range e.events(matchmaking.EventSearching) {
+		if ev.Detail.Tickets[0].TicketID == "late" {
+			millis = ev.Detail.EstimatedWaitMillis
+		}
+	}
+	if millis != float64(2000) {
+		t.Fatalf("MatchmakingSearching estimatedWaitMillis %v, want 2000", millis)
+	}
+	e.clock.Advance(11 * time.Minute) // every sample leaves the window
+	if w := lonely("after").EstimatedWaitTime; w != nil {
+		t.Fatalf("EstimatedWaitTime %d after the window, want none", *w)
+	}
+}

@@ -478,10 +478,14 @@ func (h *deadlineHeap) Pop() any {
 	return x
 }
 
-// waitStats keeps the waits of tickets matched in the last 10 minutes.
+// waitStats keeps the waits of tickets matched in the last 10 minutes (at
+// most maxWaitSamples) and their sum, so the mean that every ticket and
+// MatchmakingSearching event reports costs O(1), not a pass over the window.
 type waitStats struct {
 	mu      sync.Mutex
-	samples []waitSample
+	samples []waitSample // samples[head:] are in the window, oldest first
+	head    int
+	sum     time.Duration // of samples[head:]
 }
 
 type waitSample struct {
@@ -489,27 +493,28 @@ type waitSample struct {
 	wait time.Duration
 }
 
-const waitWindow = 10 * time.Minute
+const waitWindow, maxWaitSamples = 10 * time.Minute, 10000
 
 func (w *waitStats) add(now time.Time, ws []time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, d := range ws {
 		w.samples = append(w.samples, waitSample{now, d})
+		w.sum += d
 	}
 	w.trimLocked(now)
-	if len(w.samples) > 10000 {
-		w.samples = append(w.samples[:0], w.samples[len(w.samples)-10000:]...)
-	}
 }
 
+// trimLocked drops samples older than the window, or beyond the newest
+// maxWaitSamples, and compacts the slice once half of it is dropped.
 func (w *waitStats) trimLocked(now time.Time) {
-	i := 0
-	for i < len(w.samples) && now.Sub(w.samples[i].at) > waitWindow {
-		i++
+	for w.head < len(w.samples) && (now.Sub(w.samples[w.head].at) > waitWindow || len(w.samples)-w.head > maxWaitSamples) {
+		w.sum -= w.samples[w.head].wait
+		w.head++
 	}
-	if i > 0 {
-		w.samples = append(w.samples[:0], w.samples[i:]...)
+	if w.head > 0 && w.head >= len(w.samples)/2 {
+		w.samples = append(w.samples[:0], w.samples[w.head:]...)
+		w.head = 0
 	}
 }
 
@@ -518,14 +523,11 @@ func (w *waitStats) mean(now time.Time) (time.Duration, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.trimLocked(now)
-	if len(w.samples) < 5 {
+	n := len(w.samples) - w.head
+	if n < 5 {
 		return 0, false
 	}
-	var sum time.Duration
-	for _, s := range w.samples {
-		sum += s.wait
-	}
-	return sum / time.Duration(len(w.samples)), true
+	return w.sum / time.Duration(n), true
 }
 
 func (w *waitStats) seconds(now time.Time) *int32 {

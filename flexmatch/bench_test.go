@@ -224,3 +224,38 @@ func cpuNow() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkSmallPoolExactSearch is the matchmaking service's common case
+// under steady arrivals: a cycle sees a handful of tickets, few enough for
+// the exact search. Each op adds 10 duelists (5 close pairs) and cycles.
+func BenchmarkSmallPoolExactSearch(b *testing.B) {
+	rs, err := flexmatch.Parse([]byte(`{"ruleLanguageVersion":"1.0",
+	 "playerAttributes":[{"name":"skill","type":"number"}],
+	 "teams":[{"name":"red","minPlayers":1,"maxPlayers":1},{"name":"blue","minPlayers":1,"maxPlayers":1}],
+	 "rules":[{"name":"FairSkill","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
+	           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","maxDistance":20}]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := flexmatch.NewEngine(rs, flexmatch.Options{})
+	now := time.Unix(1_800_000_000, 0)
+	tickets := make([]flexmatch.Ticket, 10)
+	for i := range tickets {
+		id := fmt.Sprint("t", i)
+		tickets[i] = flexmatch.Ticket{ID: id, Players: []flexmatch.Player{{ID: id,
+			Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(float64(i/2) * 1000)}}}}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Second)
+		for _, t := range tickets {
+			t.StartTime = now
+			if err := e.Add(t); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if ms := e.Cycle(now); len(ms) != 5 {
+			b.Fatalf("%d matches, want 5", len(ms))
+		}
+	}
+}

@@ -167,6 +167,8 @@ type Engine struct {
 	slab        slab
 	sort        sortPlan
 	tupleBuf    []byte
+	// exactChecked is the exact search's scratch, kept between searches.
+	exactChecked []bool
 }
 
 // Stats counts engine work since it was created.

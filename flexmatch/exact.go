@@ -1,6 +1,9 @@
 package flexmatch
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // exactBudget caps the team assignments tried by one exact search.
 const exactBudget = 50000
@@ -25,7 +28,15 @@ type exactState struct {
 	e       *Engine
 	now     int64
 	ts      []*wticket
-	feas    map[uint32][]int // mask → slot per ticket (nil: infeasible)
+	players []int // per ticket
+	// fewest and most players a match can hold at any step: sets outside
+	// are infeasible without building them.
+	fewest, most int
+	// checked marks the sets whose feasibility is known (indexed by mask;
+	// most are infeasible, so a map entry for each cost more than the
+	// search); feas holds the team assignment of each feasible set.
+	checked []bool
+	feas    map[uint32][]int
 	memo    map[uint32]exactSol
 	budget  int
 	slots   []int
@@ -54,6 +65,7 @@ func (e *Engine) exact(p *partition, now int64, out []Match) ([]Match, bool) {
 // ok is false when the search exceeded its budget.
 func (e *Engine) solveExact(p *partition, now int64) (st *exactState, best exactSol, ok bool) {
 	st = &exactState{e: e, now: now, feas: map[uint32][]int{}, memo: map[uint32]exactSol{}, budget: exactBudget}
+	defer func() { e.exactChecked = st.checked[:0] }() // reused by the next search
 	p.idx.each(func(t *wticket) {
 		if !t.used {
 			st.ts = append(st.ts, t)
@@ -71,6 +83,12 @@ func (e *Engine) solveExact(p *partition, now int64) (st *exactState, best exact
 		}
 		return int(a.seq) - int(b.seq)
 	})
+	st.fewest, st.most = e.sizeRange()
+	st.checked = slices.Grow(e.exactChecked[:0], 1<<len(st.ts))[:1<<len(st.ts)]
+	clear(st.checked)
+	for _, t := range st.ts {
+		st.players = append(st.players, len(t.players))
+	}
 	full := uint32(1)<<len(st.ts) - 1
 	best = st.best(full)
 	return st, best, st.budget > 0
@@ -138,10 +156,20 @@ func (st *exactState) load(set uint32, assign []int) {
 
 // feasible returns a team assignment for the tickets of set, or nil.
 func (st *exactState) feasible(set uint32) []int {
-	if a, ok := st.feas[set]; ok {
-		return a
+	if st.checked[set] {
+		return st.feas[set]
 	}
+	st.checked[set] = true
 	e := st.e
+	n := 0
+	for j, p := range st.players {
+		if set&(1<<j) != 0 {
+			n += p
+		}
+	}
+	if n < st.fewest || n > st.most {
+		return nil
+	}
 	c := &e.c
 	c.reset(len(e.rs.slots))
 	var members []*wticket
@@ -167,6 +195,24 @@ func (st *exactState) feasible(set uint32) []int {
 			res = append([]int(nil), c.slots...)
 		}
 	}
-	st.feas[set] = res
+	if res != nil {
+		st.feas[set] = res
+	}
 	return res
+}
+
+// sizeRange returns the fewest and the most players a match can hold at
+// any expansion step.
+func (e *Engine) sizeRange() (fewest, most int) {
+	fewest = math.MaxInt
+	for _, lv := range e.rs.levels {
+		e.sizes(lv)
+		lo, hi := 0, 0
+		for i := range e.slotMin {
+			lo += e.slotMin[i]
+			hi += e.slotMax[i]
+		}
+		fewest, most = min(fewest, lo), max(most, hi)
+	}
+	return fewest, most
 }

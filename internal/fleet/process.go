@@ -313,13 +313,18 @@ func (s *Service) endProcess(ctx context.Context, w store.Writer, p Process, ver
 }
 
 // ForceTerminate ends a process whose game session was force-terminated
-// (the caller has already ended the session). The process is TERMINATED at
-// once, and the next heartbeat of its compute's agent tells the agent to
-// kill it (AgentProcessStatus.Kill).
+// (the caller has already ended the session, in w's transaction). The
+// process is TERMINATED at once, and the next heartbeat of its compute's
+// agent tells the agent to kill it (AgentProcessStatus.Kill). As in
+// GameLift, a compute without the agent cannot force-terminate: nothing
+// there would kill the process.
 func (s *Service) ForceTerminate(ctx context.Context, w store.Writer, processID string) error {
 	p, version, err := GetProcess(ctx, w, processID)
 	if err != nil {
 		return err
+	}
+	if c, _, err := GetCompute(ctx, w, p.FleetID, p.ComputeName); err != nil || !c.Agent {
+		return fault.New(fault.Invalid, "TerminationMode: FORCE_TERMINATE needs the Muster agent, which kills the process, on compute %s, and none runs there; use TRIGGER_ON_PROCESS_TERMINATE", p.ComputeName)
 	}
 	p.SessionLive = false // its session has ended, with its own reason
 	return s.endProcess(ctx, w, p, version, EndForced)

@@ -179,13 +179,39 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 // FORCE_TERMINATE ends the game session and its process at once, records
 // SERVER_PROCESS_FORCE_TERMINATED, and the compute's next heartbeat answer
 // tells its agent to kill the process (the agent side is in
-// internal/agent's end-to-end test).
+// internal/agent's end-to-end test). As in GameLift, a compute without the
+// agent refuses it.
 func TestForceTerminateEndsTheProcessAndAsksItsAgentToKillIt(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	g := e.startReady("")
 	id := e.activeSession(g, "doomed", 4)
 	p := e.reserve(id, "alice")[0]
+	var reply struct {
+		Processes []struct {
+			ProcessID string `json:"processId"`
+			Status    string `json:"status"`
+			Kill      bool   `json:"kill"`
+		} `json:"processes"`
+	}
+	heartbeat := func() {
+		t.Helper()
+		hb := map[string]any{"processes": []map[string]any{{"processId": g.id, "pid": g.cmd.Process.Pid}}}
+		if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/"+e.compute+"/heartbeat", hb, &reply); code != 200 {
+			t.Fatalf("heartbeat: %d", code)
+		}
+	}
+	t.Run("without the agent on the compute it is refused and changes nothing", func(t *testing.T) {
+		_, err := e.gl.TerminateGameSession(ctx, &gl.TerminateGameSessionInput{GameSessionId: aws.String(id), TerminationMode: types.TerminationModeForceTerminate})
+		var bad *types.InvalidRequestException
+		if !errors.As(err, &bad) || !strings.Contains(aws.ToString(bad.Message), "agent") {
+			t.Fatalf("FORCE_TERMINATE on a compute without the agent: %v", err)
+		}
+		if st := e.gameSession(id).Status; st != types.GameSessionStatusActive {
+			t.Fatalf("game session %s after the refusal", st)
+		}
+	})
+	heartbeat() // the compute now runs the agent
 	out, err := e.gl.TerminateGameSession(ctx, &gl.TerminateGameSessionInput{GameSessionId: aws.String(id), TerminationMode: types.TerminationModeForceTerminate})
 	if err != nil {
 		t.Fatal(err)
@@ -207,17 +233,7 @@ func TestForceTerminateEndsTheProcessAndAsksItsAgentToKillIt(t *testing.T) {
 	if !forced {
 		t.Fatal("no SERVER_PROCESS_FORCE_TERMINATED event for the process")
 	}
-	var reply struct {
-		Processes []struct {
-			ProcessID string `json:"processId"`
-			Status    string `json:"status"`
-			Kill      bool   `json:"kill"`
-		} `json:"processes"`
-	}
-	hb := map[string]any{"processes": []map[string]any{{"processId": g.id, "pid": g.cmd.Process.Pid}}}
-	if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/"+e.compute+"/heartbeat", hb, &reply); code != 200 {
-		t.Fatalf("heartbeat: %d", code)
-	}
+	heartbeat()
 	if len(reply.Processes) != 1 || reply.Processes[0].ProcessID != g.id || reply.Processes[0].Status != "TERMINATED" || !reply.Processes[0].Kill {
 		t.Fatalf("heartbeat answer %+v, want the process TERMINATED with kill", reply.Processes)
 	}

@@ -141,6 +141,16 @@ type TerminateGameSessionInput struct {
 	TerminationMode string `json:"TerminationMode,omitempty"`
 }
 
+// GetGameSessionLogUrlInput is the input of GetGameSessionLogUrl.
+type GetGameSessionLogUrlInput struct {
+	GameSessionId string `json:"GameSessionId,omitempty"`
+}
+
+// GetGameSessionLogUrlOutput is the output of GetGameSessionLogUrl.
+type GetGameSessionLogUrlOutput struct {
+	PreSignedUrl string `json:"PreSignedUrl,omitempty"`
+}
+
 // TerminateGameSessionOutput is the output of TerminateGameSession.
 type TerminateGameSessionOutput struct {
 	GameSession *GameSession `json:"GameSession,omitempty"`

@@ -70,6 +70,7 @@ func (s *Server) mountHosting(d *deps) {
 	controlapi.Register(d.table, "SearchGameSessions", sessions.SearchGameSessions)
 	controlapi.Register(d.table, "UpdateGameSession", sessions.UpdateGameSession)
 	controlapi.Register(d.table, "TerminateGameSession", sessions.TerminateGameSession)
+	controlapi.Register(d.table, "GetGameSessionLogUrl", sessions.GetGameSessionLogUrl)
 	controlapi.Register(d.table, "CreatePlayerSession", sessions.CreatePlayerSession)
 	controlapi.Register(d.table, "CreatePlayerSessions", sessions.CreatePlayerSessions)
 	controlapi.Register(d.table, "DescribePlayerSessions", sessions.DescribePlayerSessionsOp)

@@ -490,6 +490,31 @@ func (s *Service) TerminateGameSession(ctx context.Context, in *gamelift.Termina
 	return &gamelift.TerminateGameSessionOutput{GameSession: &out}, err
 }
 
+// GetGameSessionLogUrl answers as GameLift does for fleets whose logs it
+// does not hold (NotFoundException), saying where the log is: muster agent
+// writes each process's output on its host.
+func (s *Service) GetGameSessionLogUrl(ctx context.Context, in *gamelift.GetGameSessionLogUrlInput) (*gamelift.GetGameSessionLogUrlOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var g GameSession
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		g, _, err = s.getGameSession(ctx, r, in.GameSessionId)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return nil, fault.New(fault.NotFound, "GameSessionId: Muster keeps no game session logs; the log of game session %s is on compute %s, where muster agent writes the output of process %s to %s.log in its --log-dir",
+		g.ID, g.ComputeName, g.ProcessID, g.ProcessID)
+}
+
 // UpdateGameSession changes a live game session's mutable members; game
 // properties are merged (added or overwritten, never removed).
 func (s *Service) UpdateGameSession(ctx context.Context, in *gamelift.UpdateGameSessionInput) (*gamelift.UpdateGameSessionOutput, error) {

@@ -143,6 +143,13 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 			t.Fatalf("CreatePlayerSession under DENY_ALL: %v", err)
 		}
 	})
+	t.Run("GetGameSessionLogUrl says where the log is", func(t *testing.T) {
+		_, err := e.gl.GetGameSessionLogUrl(ctx, &gl.GetGameSessionLogUrlInput{GameSessionId: aws.String(id)})
+		var nf *types.NotFoundException
+		if !errors.As(err, &nf) || !strings.Contains(aws.ToString(nf.Message), g.id+".log") || !strings.Contains(aws.ToString(nf.Message), e.compute) {
+			t.Fatalf("GetGameSessionLogUrl: %v", err)
+		}
+	})
 	t.Run("calls Muster cannot serve fail clearly", func(t *testing.T) {
 		// (StartMatchBackfill goes to matchmaking, which knows no configuration "cfg".)
 		for op, want := range map[string]string{"backfill": "matchmakingconfiguration/cfg", "role": "no IAM role", "cert": "CertificatePath"} {

@@ -194,20 +194,6 @@ func TestForceTerminateEndsTheProcessAndAsksItsAgentToKillIt(t *testing.T) {
 	g := e.startReady("")
 	id := e.activeSession(g, "doomed", 4)
 	p := e.reserve(id, "alice")[0]
-	var reply struct {
-		Processes []struct {
-			ProcessID string `json:"processId"`
-			Status    string `json:"status"`
-			Kill      bool   `json:"kill"`
-		} `json:"processes"`
-	}
-	heartbeat := func() {
-		t.Helper()
-		hb := map[string]any{"processes": []map[string]any{{"processId": g.id, "pid": g.cmd.Process.Pid}}}
-		if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/"+e.compute+"/heartbeat", hb, &reply); code != 200 {
-			t.Fatalf("heartbeat: %d", code)
-		}
-	}
 	t.Run("without the agent on the compute it is refused and changes nothing", func(t *testing.T) {
 		_, err := e.gl.TerminateGameSession(ctx, &gl.TerminateGameSessionInput{GameSessionId: aws.String(id), TerminationMode: types.TerminationModeForceTerminate})
 		var bad *types.InvalidRequestException
@@ -218,7 +204,7 @@ func TestForceTerminateEndsTheProcessAndAsksItsAgentToKillIt(t *testing.T) {
 			t.Fatalf("game session %s after the refusal", st)
 		}
 	})
-	heartbeat() // the compute now runs the agent
+	e.agentHeartbeat(g) // the compute now runs the agent
 	out, err := e.gl.TerminateGameSession(ctx, &gl.TerminateGameSessionInput{GameSessionId: aws.String(id), TerminationMode: types.TerminationModeForceTerminate})
 	if err != nil {
 		t.Fatal(err)
@@ -240,9 +226,8 @@ func TestForceTerminateEndsTheProcessAndAsksItsAgentToKillIt(t *testing.T) {
 	if !forced {
 		t.Fatal("no SERVER_PROCESS_FORCE_TERMINATED event for the process")
 	}
-	heartbeat()
-	if len(reply.Processes) != 1 || reply.Processes[0].ProcessID != g.id || reply.Processes[0].Status != "TERMINATED" || !reply.Processes[0].Kill {
-		t.Fatalf("heartbeat answer %+v, want the process TERMINATED with kill", reply.Processes)
+	if got := e.agentHeartbeat(g); len(got) != 1 || got[g.id] != "TERMINATED kill=true FORCE_TERMINATED" {
+		t.Fatalf("heartbeat answer %q, want the process TERMINATED, to be killed, FORCE_TERMINATED", got)
 	}
 	if n, _ := e.srv.Hosting.Fleets.IdleProcessCount(ctx, e.fleetID, e.location); n != 0 {
 		t.Fatalf("%d idle processes: the force-terminated process is offered again", n)
@@ -265,29 +250,13 @@ func TestAProcessFailingThreeHealthChecksInARowIsTerminated(t *testing.T) {
 	flaky.call("health", map[string]any{"status": "fft"}) // never three failures in a row
 	sick.call("health", map[string]any{"status": "f"})
 	e.waitFor("the sick process to end", func() bool { return e.gameSession(id).Status == types.GameSessionStatusTerminated })
-	var reply struct {
-		Processes []struct {
-			ProcessID string `json:"processId"`
-			Status    string `json:"status"`
-			Kill      bool   `json:"kill"`
-			EndReason string `json:"endReason"`
-		} `json:"processes"`
-	}
-	hb := map[string]any{"processes": []map[string]any{
-		{"processId": sick.id, "pid": sick.cmd.Process.Pid}, {"processId": flaky.id, "pid": flaky.cmd.Process.Pid}}}
 	// Without the reset the fourth failure would end the flaky process; once
 	// its second healthy answer is given (a second after the one before),
 	// the heartbeats of the failures before it have been answered.
 	for _, answer := range []string{"f", "f", "t", "f", "f", "t"} {
 		flaky.wait("answer", answer)
 	}
-	if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/"+e.compute+"/heartbeat", hb, &reply); code != 200 {
-		t.Fatalf("heartbeat: %d", code)
-	}
-	got := map[string]string{}
-	for _, p := range reply.Processes {
-		got[p.ProcessID] = fmt.Sprintf("%s kill=%v %s", p.Status, p.Kill, p.EndReason)
-	}
+	got := e.agentHeartbeat(sick, flaky)
 	if got[sick.id] != "TERMINATED kill=true UNHEALTHY" {
 		t.Fatalf("the sick process: %q, want TERMINATED, killed, UNHEALTHY", got[sick.id])
 	}
@@ -307,4 +276,31 @@ func TestAProcessFailingThreeHealthChecksInARowIsTerminated(t *testing.T) {
 	if len(unhealthy) != 1 || !strings.Contains(unhealthy[0], sick.id) || !strings.Contains(unhealthy[0], "3 health checks in a row") {
 		t.Fatalf("SERVER_PROCESS_TERMINATED_UNHEALTHY events %q, want one for the sick process", unhealthy)
 	}
+}
+
+// agentHeartbeat heartbeats the compute as muster agent would, reporting
+// the game servers as its processes, and returns what the answer says of
+// each process: "STATUS kill=BOOL ENDREASON".
+func (e *env) agentHeartbeat(procs ...*gameServer) map[string]string {
+	e.t.Helper()
+	var reported []map[string]any
+	for _, g := range procs {
+		reported = append(reported, map[string]any{"processId": g.id, "pid": g.cmd.Process.Pid})
+	}
+	var reply struct {
+		Processes []struct {
+			ProcessID string `json:"processId"`
+			Status    string `json:"status"`
+			Kill      bool   `json:"kill"`
+			EndReason string `json:"endReason"`
+		} `json:"processes"`
+	}
+	if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/"+e.compute+"/heartbeat", map[string]any{"processes": reported}, &reply); code != 200 {
+		e.t.Fatalf("heartbeat: %d", code)
+	}
+	got := map[string]string{}
+	for _, p := range reply.Processes {
+		got[p.ProcessID] = fmt.Sprintf("%s kill=%v %s", p.Status, p.Kill, p.EndReason)
+	}
+	return got
 }

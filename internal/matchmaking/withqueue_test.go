@@ -13,15 +13,10 @@ import (
 // assembled without placement says so on the tickets instead of losing them.
 func TestWithQueueWithoutPlacementFailsClearly(t *testing.T) {
 	e := newEnv(t)
-	if _, err := e.svc.CreateMatchmakingRuleSet(e.ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: "duel", RuleSetBody: duelRules}); err != nil {
-		t.Fatal(err)
-	}
-	to, no := int32(60), false
-	if _, err := e.svc.CreateMatchmakingConfiguration(e.ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: "q", RuleSetName: "duel",
-		RequestTimeoutSeconds: &to, AcceptanceRequired: &no,
-		GameSessionQueueArns: []string{"arn:aws:gamelift:mu-local-1:000000000000:gamesessionqueue/main"}}); err != nil {
-		t.Fatal(err)
-	}
+	e.config("q", func(in *gamelift.CreateMatchmakingConfigurationInput) {
+		in.FlexMatchMode = gamelift.FlexMatchWithQueue
+		in.GameSessionQueueArns = []string{"arn:aws:gamelift:mu-local-1:000000000000:gamesessionqueue/main"}
+	})
 	e.start("q", "a", "pa", 1000)
 	e.start("q", "b", "pb", 1000)
 	e.settle("q")

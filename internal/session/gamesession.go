@@ -502,12 +502,7 @@ func (s *Service) GetGameSessionLogUrl(ctx context.Context, in *gamelift.GetGame
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	var g GameSession
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		g, _, err = s.getGameSession(ctx, r, in.GameSessionId)
-		return err
-	})
+	g, err := s.GameSession(ctx, in.GameSessionId)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/musterhq/muster/internal/placement"
 	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/sigv4"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/store/sqlite"
 	"github.com/musterhq/muster/internal/tagging"
@@ -224,6 +225,12 @@ type deps struct {
 	player *playerParts
 	// placement is set by mountPlacement (before mountMatchmaking).
 	placement *placement.Service
+}
+
+// base is what every service is built on: the same store, clock, logger
+// and GameLift naming for all of them.
+func (d *deps) base() service.Base {
+	return service.Base{Store: d.store, Clock: d.clock, Logger: d.log, ARNs: d.arns, Formats: d.formats, Tags: d.tags}
 }
 
 func (s *Server) routes() http.Handler {

@@ -1,0 +1,324 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// Advisory lock keys. They only have to differ from whatever else shares
+// the database; both spell "muster" with a suffix.
+const (
+	writeLockKey   int64 = 0x6d7573746572_01
+	migrateLockKey int64 = 0x6d7573746572_02
+)
+
+// Config configures Open.
+type Config struct {
+	// URL is the connection string, postgres://user:pass@host:port/db?….
+	URL    string
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// MaxBatch caps how many waiting transactions share one commit (default
+	// 64: PostgreSQL keeps up to 64 subtransactions of a transaction in
+	// shared memory, and a batch is one savepoint each).
+	MaxBatch int
+	// SweepInterval is how often expired records are deleted (default 1 min).
+	SweepInterval time.Duration
+}
+
+// DB is the PostgreSQL store. It implements store.Store.
+type DB struct {
+	cfg   Config
+	pool  *pgxpool.Pool
+	log   *slog.Logger
+	clock clock.Clock
+
+	writes chan *writeReq
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	mu     sync.RWMutex // guards closed against Update racing Close
+	closed bool
+}
+
+var _ store.Store = (*DB)(nil)
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(store.Writer) error
+	done chan error
+}
+
+// Open connects to the database at cfg.URL, applies pending migrations and
+// starts the writer.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 64
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = time.Minute
+	}
+	poolCfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s: %w", poolCfg.ConnConfig.Host, err)
+	}
+	db := &DB{cfg: cfg, pool: pool, log: cfg.Logger, clock: cfg.Clock,
+		writes: make(chan *writeReq, 4096), stop: make(chan struct{})}
+	if err := db.checkEncoding(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	db.wg.Add(2)
+	go db.writeLoop()
+	go db.sweepLoop()
+	return db, nil
+}
+
+// checkEncoding refuses a database that does not store UTF-8: record ids,
+// keys and the prefix ranges Find builds are UTF-8 strings.
+func (db *DB) checkEncoding(ctx context.Context) error {
+	var enc string
+	if err := db.pool.QueryRow(ctx, "SHOW server_encoding").Scan(&enc); err != nil {
+		return fmt.Errorf("postgres: read server_encoding: %w", err)
+	}
+	if enc != "UTF8" {
+		return fmt.Errorf("postgres: the database's encoding is %s; Muster needs UTF8 (CREATE DATABASE … ENCODING 'UTF8')", enc)
+	}
+	return nil
+}
+
+// Ready reports whether the database answers and migrations are done.
+func (db *DB) Ready(ctx context.Context) error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return store.ErrClosed
+	}
+	var n int
+	return db.pool.QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n)
+}
+
+// Close stops accepting writes, commits those already queued and closes
+// the pool.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed = true
+	close(db.stop)
+	db.mu.Unlock()
+	db.wg.Wait()
+	db.pool.Close()
+	return nil
+}
+
+// View runs fn against committed state, one statement at a time (see
+// store.Store.View).
+func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
+	return fn(&reader{q: db.pool, now: db.clock.Now})
+}
+
+// Update queues fn for the writer and waits until its transaction commits.
+func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return store.ErrClosed
+	}
+	select {
+	case db.writes <- req:
+		db.mu.RUnlock()
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	}
+	// Once queued, wait for the verdict even if ctx ends: the caller must
+	// learn whether the write committed.
+	return <-req.done
+}
+
+func (db *DB) writeLoop() {
+	defer db.wg.Done()
+	batch := make([]*writeReq, 0, db.cfg.MaxBatch)
+	for {
+		select {
+		case req := <-db.writes:
+			batch = append(batch[:0], req)
+		case <-db.stop:
+			for { // commit what was queued before Close
+				select {
+				case req := <-db.writes:
+					db.commit([]*writeReq{req})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < db.cfg.MaxBatch {
+			select {
+			case req := <-db.writes:
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+// commit runs a batch of transaction functions in one database transaction
+// that holds the store's write lock, each function in a savepoint of its
+// own so that one failing function rolls back only its own writes. A batch
+// of one needs no savepoint: its failure rolls back the transaction.
+func (db *DB) commit(batch []*writeReq) {
+	ctx := context.Background()
+	results := make([]error, len(batch))
+	hooks := make([][]func(), len(batch))
+	fail := func(err error) {
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		fail(fmt.Errorf("postgres: begin: %w", err))
+		return
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLockKey); err != nil {
+		fail(fmt.Errorf("postgres: take the write lock: %w", err))
+		return
+	}
+	w := &writer{reader: reader{q: tx, now: db.clock.Now}, tx: tx}
+	savepoints := len(batch) > 1
+	for i, req := range batch {
+		hooks[i], results[i] = db.runOne(ctx, req, w, savepoints)
+		if results[i] != nil && !savepoints {
+			fail(results[i])
+			return
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		err = fmt.Errorf("postgres: commit: %w", err)
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
+		hooks = nil
+	}
+	for i, req := range batch {
+		if results[i] == nil && hooks != nil {
+			for _, h := range hooks[i] {
+				h()
+			}
+		}
+		req.done <- results[i]
+	}
+}
+
+// runOne runs one transaction function, in a savepoint when asked, and
+// returns its after-commit hooks and its error.
+func (db *DB) runOne(ctx context.Context, req *writeReq, w *writer, savepoint bool) ([]func(), error) {
+	if err := req.ctx.Err(); err != nil {
+		return nil, err
+	}
+	if savepoint {
+		if _, err := w.tx.Exec(ctx, "SAVEPOINT w"); err != nil {
+			return nil, fmt.Errorf("postgres: savepoint: %w", err)
+		}
+	}
+	w.hooks = nil
+	err := runFn(req, w)
+	if !savepoint {
+		return w.hooks, err
+	}
+	if err != nil {
+		if _, rbErr := w.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT w"); rbErr != nil {
+			return nil, errors.Join(err, fmt.Errorf("postgres: rollback to savepoint: %w", rbErr))
+		}
+	}
+	if _, relErr := w.tx.Exec(ctx, "RELEASE SAVEPOINT w"); relErr != nil && err == nil {
+		err = fmt.Errorf("postgres: release savepoint: %w", relErr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return w.hooks, nil
+}
+
+func runFn(req *writeReq, w *writer) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("postgres: transaction function panicked: %v", p)
+		}
+	}()
+	return req.fn(w)
+}
+
+func (db *DB) sweepLoop() {
+	defer db.wg.Done()
+	t := db.clock.NewTicker(db.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C():
+			if n, err := db.sweep(context.Background()); err != nil {
+				db.log.Warn("sweeping expired records failed", "err", err)
+			} else if n > 0 {
+				db.log.Debug("swept expired records", "count", n)
+			}
+		}
+	}
+}
+
+// sweep deletes records whose expiry has passed. They are already invisible
+// to readers; this only reclaims space. It runs outside the write lock:
+// deleting an expired record changes nothing a writer can see.
+func (db *DB) sweep(ctx context.Context) (int64, error) {
+	tag, err := db.pool.Exec(ctx, "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at <= $1", db.clock.Now().UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+// txQuerier is what both the pool and a transaction offer.
+type txQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}

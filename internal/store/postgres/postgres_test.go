@@ -1,0 +1,76 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/postgres"
+	"github.com/musterhq/muster/internal/store/postgres/pgtest"
+	"github.com/musterhq/muster/internal/store/storetest"
+)
+
+func open(t testing.TB, url string, clk clock.Clock) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), postgres.Config{URL: url, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, clk clock.Clock) store.Store {
+		db := open(t, pgtest.NewDatabase(t), clk)
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+
+	t.Run("two stores opening one database apply each migration once and share its data", func(t *testing.T) {
+		a, b := open(t, url, nil), open(t, url, nil)
+		defer a.Close()
+		defer b.Close()
+		n, err := b.MigrationCount(ctx)
+		if err != nil || n != postgres.EmbeddedMigrations() {
+			t.Fatalf("MigrationCount = %d, %v; want %d", n, err, postgres.EmbeddedMigrations())
+		}
+		err = a.Update(ctx, func(w store.Writer) error {
+			_, err := w.Put(ctx, store.Record{Kind: "k", ID: "x", Doc: []byte(`{"a":1}`)})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = b.View(ctx, func(r store.Reader) error {
+			_, err := r.Get(ctx, "k", "x")
+			return err
+		})
+		if err != nil {
+			t.Fatalf("the second store does not see the first's write: %v", err)
+		}
+	})
+
+	t.Run("a schema newer than the binary knows is refused", func(t *testing.T) {
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = postgres.Open(ctx, postgres.Config{URL: url})
+		if err == nil || !strings.Contains(err.Error(), "newer than this binary knows") {
+			t.Fatalf("Open on a newer schema = %v, want a refusal naming the schema", err)
+		}
+	})
+}

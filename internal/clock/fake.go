@@ -7,7 +7,26 @@ import (
 )
 
 // Fake is a Clock whose time moves only when Advance or Set is called. Due
-// timers, tickers and AfterFunc callbacks fire in time order during Advance.
+// timers, tickers and AfterFunc callbacks fire in time order during Advance,
+// and Advance returns only once everything it fired has run: a timer's or
+// ticker's time is in its channel (or dropped, as a real ticker drops ticks
+// nobody reads), and an AfterFunc callback has returned. A test can
+// therefore check a callback's effect right after Advance, without polling.
+//
+// The rule for callbacks that follows: a callback runs on its own
+// goroutine while Advance waits for it, one callback at a time, so
+//   - it must not call Advance or Set on the same clock, nor wait for
+//     anything that happens only after Advance returns (the test's next
+//     step, another callback due later in the same Advance): Advance would
+//     wait for it forever;
+//   - work it starts on a goroutine of its own is not waited for: a callback
+//     that hands work to another goroutine (a loop reading a channel, a
+//     go statement) gives no guarantee about that work when Advance returns.
+//     Tests reach such work through the owner's synchronous entry point
+//     (for example matchmaking's Process) rather than by polling.
+//
+// A receive from a timer's or ticker's channel is such hand-off work too:
+// Advance does not wait for the goroutine that reads the channel.
 // It is safe for concurrent use.
 type Fake struct {
 	mu      sync.Mutex
@@ -39,7 +58,9 @@ func (f *Fake) Now() time.Time {
 	return f.now
 }
 
-// Advance moves the clock forward by d, firing everything due on the way.
+// Advance moves the clock forward by d, firing everything due on the way,
+// and returns after the AfterFunc callbacks it fired have returned (see
+// Fake for what a callback may do).
 func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()
 	target := f.now.Add(d)
@@ -47,7 +68,8 @@ func (f *Fake) Advance(d time.Duration) {
 	f.Set(target)
 }
 
-// Set moves the clock to t (never backwards), firing everything due on the way.
+// Set moves the clock to t (never backwards), firing everything due on the
+// way; like Advance, it returns after the callbacks it fired have returned.
 func (f *Fake) Set(t time.Time) {
 	for {
 		f.mu.Lock()
@@ -71,7 +93,7 @@ func (f *Fake) Set(t time.Time) {
 		}
 		f.mu.Unlock()
 		if w.fn != nil {
-			w.fn()
+			runCallback(w.fn)
 		} else {
 			select {
 			case w.ch <- now:
@@ -79,6 +101,17 @@ func (f *Fake) Set(t time.Time) {
 			}
 		}
 	}
+}
+
+// runCallback runs fn on a goroutine of its own, as a real AfterFunc does,
+// and waits for it to return.
+func runCallback(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
 }
 
 // WaitForTimers blocks until at least n timers, tickers or AfterFuncs are
@@ -130,23 +163,25 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 	return w
 }
 
-// AfterFunc schedules fn on the fake clock.
+// AfterFunc schedules fn on the fake clock; the Advance that reaches its
+// time runs it and waits for it to return.
 func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	w := &fakeWaiter{clock: f, when: f.now.Add(d), fn: func() { go fn() }}
+	w := &fakeWaiter{clock: f, when: f.now.Add(d), fn: fn}
 	f.addLocked(w)
 	return w
 }
 
 // AfterFuncAt schedules fn for the fake time at; when at is not after the
-// fake now, fn runs at once (on its own goroutine). Unlike
-// AfterFunc(at.Sub(Now())), it cannot miss at when the clock moves between
-// reading the time and scheduling.
+// fake now, fn runs at once on its own goroutine, not waited for (the
+// caller may hold locks fn needs). Unlike AfterFunc(at.Sub(Now())), it
+// cannot miss at when the clock moves between reading the time and
+// scheduling.
 func (f *Fake) AfterFuncAt(at time.Time, fn func()) Timer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	w := &fakeWaiter{clock: f, when: at, fn: func() { go fn() }}
+	w := &fakeWaiter{clock: f, when: at, fn: fn}
 	if !at.After(f.now) {
 		go fn()
 		return w // already fired: Stop reports false

@@ -1,6 +1,8 @@
 package clock_test
 
 import (
+	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,4 +103,62 @@ func TestAfterFuncAtFiresAtAnAbsoluteTimeOrAtOnceWhenPast(t *testing.T) {
 	done := make(chan struct{})
 	clock.AfterFuncAt(clock.Real{}, time.Now().Add(-time.Second), func() { close(done) })
 	<-done // the real clock runs a past time at once too
+}
+
+func TestAdvanceReturnsAfterTheCallbacksItFiredHaveRun(t *testing.T) {
+	f := clock.NewFake(time.Unix(0, 0))
+	gate := make(chan struct{})
+	go func() {
+		// Let Advance return first if it does not wait for the callback.
+		for range 1000 {
+			runtime.Gosched()
+		}
+		close(gate)
+	}()
+	var ran atomic.Bool
+	f.AfterFunc(time.Second, func() {
+		<-gate
+		ran.Store(true)
+	})
+	f.Advance(time.Second)
+	if !ran.Load() {
+		t.Fatal("Advance returned before the AfterFunc callback it fired had run")
+	}
+
+	var at atomic.Bool
+	clock.AfterFuncAt(f, f.Now().Add(time.Second), func() { at.Store(true) })
+	f.Set(f.Now().Add(time.Second))
+	if !at.Load() {
+		t.Fatal("Set returned before the AfterFuncAt callback it fired had run")
+	}
+}
+
+func TestACallbackThatArmsAnotherDueInTheSameAdvanceSeesItFire(t *testing.T) {
+	f := clock.NewFake(time.Unix(0, 0))
+	var times []int64 // written by callbacks one at a time, read after Advance
+	var every func()
+	every = func() {
+		times = append(times, f.Now().Unix())
+		f.AfterFunc(time.Second, every)
+	}
+	f.AfterFunc(time.Second, every)
+	f.Advance(5 * time.Second)
+	if want := []int64{1, 2, 3, 4, 5}; !slices.Equal(times, want) {
+		t.Fatalf("callbacks ran at %v, want %v", times, want)
+	}
+}
+
+func TestAdvanceDoesNotWaitForWorkACallbackStartsOnItsOwnGoroutine(t *testing.T) {
+	f := clock.NewFake(time.Unix(0, 0))
+	release := make(chan struct{})
+	finished := make(chan struct{})
+	f.AfterFunc(time.Second, func() {
+		go func() {
+			<-release // held until after Advance: waiting for it would deadlock
+			close(finished)
+		}()
+	})
+	f.Advance(time.Second)
+	close(release)
+	<-finished
 }

@@ -1,0 +1,375 @@
+package matchmaking_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/matchmaking"
+	"github.com/musterhq/muster/internal/placement"
+	"github.com/musterhq/muster/internal/playerdata"
+	"github.com/musterhq/muster/internal/session"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlite"
+	"github.com/musterhq/muster/internal/tagging"
+)
+
+// world is the matchmaking service on a SQLite store in t.TempDir() and a
+// fake clock, with the real tagging and player data services, and — with
+// hosting — the real fleet, session and placement services. newWorld is
+// the one place that builds the service.
+type world struct {
+	t       *testing.T
+	ctx     context.Context // an administrator's
+	clock   *clock.Fake
+	db      *sqlite.DB
+	arns    gamelift.ARNBuilder
+	tags    *tagging.Service
+	players *playerdata.Service
+	svc     *matchmaking.Service
+
+	// Hosting (newHostingWorld): placements are attempted by place, never
+	// by a running placer, so a test decides when a match is placed.
+	fleets    *fleet.Service
+	sessions  *session.Service
+	placement *placement.Service
+	pushes    *pushRecorder
+	fleetID   string
+	nextPort  int32
+}
+
+var arnsForTests = gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}
+
+func newWorld(t *testing.T) *world { return buildWorld(t, false) }
+
+// newHostingWorld adds the hosting services and an Anywhere fleet in
+// custom-home.
+func newHostingWorld(t *testing.T) *world { return buildWorld(t, true) }
+
+func buildWorld(t *testing.T, hosting bool) *world {
+	t.Helper()
+	w := &world{t: t, clock: clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), arns: arnsForTests, nextPort: 7000}
+	w.ctx = auth.With(t.Context(), operator)
+	db, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "mm.db"), Clock: w.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.db = db
+	t.Cleanup(func() { db.Close() })
+	w.tags = tagging.New(tagging.Config{Store: db, ARNs: w.arns})
+	w.tags.Register(gamelift.ResourceMatchmakingConfiguration, matchmaking.KindConfig)
+	w.tags.Register(gamelift.ResourceMatchmakingRuleSet, matchmaking.KindRuleSet)
+	if w.players, err = playerdata.New(playerdata.Config{Store: db, Clock: w.clock, CacheTTL: -1}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := matchmaking.Config{Store: db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags, Attributes: w.players}
+	if hosting {
+		w.buildHosting(log)
+		cfg.Sessions = w.sessions
+		cfg.Placer = placerAdapter{w.placement}
+	}
+	w.svc = matchmaking.New(cfg)
+	if hosting {
+		w.placement.AddListener(listenerAdapter{w.svc})
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	if err := w.svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); w.svc.Stop() })
+	return w
+}
+
+func (w *world) buildHosting(log *slog.Logger) {
+	w.t.Helper()
+	locs := fleet.NewLocations(fleet.LocationsConfig{Store: w.db, Clock: w.clock, ARNs: w.arns, Tags: w.tags})
+	w.fleets = fleet.NewService(fleet.Config{Store: w.db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags, Locations: locs})
+	w.pushes = &pushRecorder{ch: make(chan push, 64)}
+	w.sessions = session.New(session.Config{Store: w.db, Clock: w.clock, Logger: log, ARNs: w.arns, Fleets: w.fleets, Pusher: w.pushes})
+	w.placement = placement.New(placement.Config{Store: w.db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags, Fleets: w.fleets, Sessions: w.sessions})
+	if _, err := locs.CreateLocation(w.ctx, &gamelift.CreateLocationInput{LocationName: "custom-home"}); err != nil {
+		w.t.Fatal(err)
+	}
+	out, err := w.fleets.CreateFleet(w.ctx, &gamelift.CreateFleetInput{Name: "arena", ComputeType: gamelift.ComputeTypeAnywhere,
+		Locations: []gamelift.LocationConfiguration{{Location: "custom-home"}}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.fleetID = out.FleetAttributes.FleetId
+}
+
+// placerAdapter and listenerAdapter connect matchmaking and placement as
+// the server does.
+type placerAdapter struct{ svc *placement.Service }
+
+func (a placerAdapter) StartIn(ctx context.Context, w store.Writer, req matchmaking.PlacementRequest) error {
+	r := placement.Request{PlacementID: req.PlacementID, QueueName: req.QueueName, MaximumPlayerSessionCount: req.MaximumPlayerSessionCount,
+		GameSessionName: req.GameSessionName, GameProperties: req.GameProperties, GameSessionData: req.GameSessionData, MatchmakerData: req.MatchmakerData}
+	for _, l := range req.PlayerLatencies {
+		ms := l.Ms
+		r.PlayerLatencies = append(r.PlayerLatencies, gamelift.PlayerLatency{PlayerId: l.PlayerID, RegionIdentifier: l.Location, LatencyInMilliseconds: &ms})
+	}
+	for _, id := range req.DesiredPlayerSessions {
+		r.DesiredPlayerSessions = append(r.DesiredPlayerSessions, gamelift.DesiredPlayerSession{PlayerId: id})
+	}
+	return a.svc.StartIn(ctx, w, r)
+}
+
+type listenerAdapter struct{ mm *matchmaking.Service }
+
+func (l listenerAdapter) PlacementEnded(ctx context.Context, w store.Writer, p placement.Placement) error {
+	res := matchmaking.PlacementResult{PlacementID: p.PlacementID, Status: p.Status, GameSessionArn: p.GameSessionArn,
+		IpAddress: p.IpAddress, DnsName: p.DnsName, Port: p.Port}
+	for _, ps := range p.PlacedPlayerSessions {
+		res.PlayerSessions = append(res.PlayerSessions, gamelift.MatchedPlayerSession{PlayerId: ps.PlayerId, PlayerSessionId: ps.PlayerSessionId})
+	}
+	return l.mm.PlacementEnded(ctx, w, res)
+}
+
+// push is one UpdateGameSession the session service sent a game server.
+type push struct {
+	gameSession, reason, ticket, matchmakerData string
+}
+
+// pushRecorder stands in for the server SDK connection of the game
+// servers: it records what they are told.
+type pushRecorder struct {
+	ch chan push
+}
+
+func (p *pushRecorder) CreateGameSession(string, session.GameSession) {}
+func (p *pushRecorder) TerminateProcess(string, time.Time)            {}
+func (p *pushRecorder) UpdateGameSession(_ string, gs session.GameSession, reason, ticket string) {
+	p.ch <- push{gameSession: gs.ID, reason: reason, ticket: ticket, matchmakerData: gs.MatchmakerData}
+}
+
+// waitPush returns the next push with the given reason, skipping others.
+func (w *world) waitPush(reason string) push {
+	w.t.Helper()
+	for {
+		select {
+		case p := <-w.pushes.ch:
+			if p.reason == reason {
+				return p
+			}
+		case <-time.After(30 * time.Second): // a safety net for a hung test, not a timing check
+			w.t.Fatalf("no %s push to the game server", reason)
+		}
+	}
+}
+
+// process registers an idle, healthy server process on the world's fleet.
+func (w *world) process() {
+	w.t.Helper()
+	w.nextPort++
+	now := w.clock.Now()
+	p := fleet.Process{ID: fmt.Sprint("proc-", w.nextPort), FleetID: w.fleetID, ComputeName: "box", Location: "custom-home",
+		Status: fleet.ProcessActive, Healthy: true, Port: w.nextPort, IPAddress: "10.1.2.3", DNSName: "box.example", CreatedAt: now, ReadyAt: now}
+	err := w.db.Update(w.ctx, func(wr store.Writer) error {
+		_, err := fleet.PutProcess(w.ctx, wr, p, 0)
+		return err
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// queue creates a game session queue on the world's fleet.
+func (w *world) queue(name string) string {
+	w.t.Helper()
+	timeout := int32(60)
+	out, err := w.placement.CreateGameSessionQueue(w.ctx, &gamelift.CreateGameSessionQueueInput{Name: name, TimeoutInSeconds: &timeout,
+		Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: w.arns.Build(gamelift.ResourceFleet, w.fleetID)}}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return out.GameSessionQueue.GameSessionQueueArn
+}
+
+// place attempts a match's placement now and reports whether it ended.
+func (w *world) place(matchID string) bool {
+	w.t.Helper()
+	done, err := w.placement.Attempt(w.ctx, matchID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return done
+}
+
+// ruleSet creates a rule set.
+func (w *world) ruleSet(name, body string) {
+	w.t.Helper()
+	if _, err := w.svc.CreateMatchmakingRuleSet(w.ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: name, RuleSetBody: body}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// standalone creates a STANDALONE configuration without acceptance on a
+// rule set; change adjusts the request first.
+func (w *world) standalone(name, ruleSet string, change func(*gamelift.CreateMatchmakingConfigurationInput)) gamelift.MatchmakingConfiguration {
+	w.t.Helper()
+	timeout, no := int32(60), false
+	in := &gamelift.CreateMatchmakingConfigurationInput{Name: name, RuleSetName: ruleSet, RequestTimeoutSeconds: &timeout,
+		AcceptanceRequired: &no, FlexMatchMode: gamelift.FlexMatchStandalone}
+	if change != nil {
+		change(in)
+	}
+	out, err := w.svc.CreateMatchmakingConfiguration(w.ctx, in)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return *out.Configuration
+}
+
+// startTicket starts a one-player ticket with a skill.
+func (w *world) startTicket(config, id, player string, sk float64) gamelift.MatchmakingTicket {
+	w.t.Helper()
+	out, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{TicketId: id, ConfigurationName: config,
+		Players: []gamelift.Player{{PlayerId: player, PlayerAttributes: skill(sk)}}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return *out.MatchmakingTicket
+}
+
+// cycle runs the configuration's matchmaking until it has taken
+// everything handed to it.
+func (w *world) cycle(config string) {
+	w.t.Helper()
+	if err := w.svc.Settle(w.ctx, config); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// advance moves the fake clock and runs the configuration's cycle.
+func (w *world) advance(config string, d time.Duration) {
+	w.t.Helper()
+	w.clock.Advance(d)
+	w.cycle(config)
+}
+
+func (w *world) ticket(id string) gamelift.MatchmakingTicket {
+	w.t.Helper()
+	out, err := w.svc.DescribeMatchmaking(w.ctx, &gamelift.DescribeMatchmakingInput{TicketIds: []string{id}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if len(out.TicketList) != 1 {
+		w.t.Fatalf("ticket %s not found", id)
+	}
+	return out.TicketList[0]
+}
+
+// wantStatus fails unless each ticket has the status.
+func (w *world) wantStatus(status string, ids ...string) {
+	w.t.Helper()
+	for _, id := range ids {
+		if tk := w.ticket(id); tk.Status != status {
+			w.t.Fatalf("ticket %s is %s (%s: %s), want %s", id, tk.Status, tk.StatusReason, tk.StatusMessage, status)
+		}
+	}
+}
+
+// outbox returns the FlexMatch events of the given types in the order
+// they were written, read back with the store's Events reader.
+func (w *world) outbox(types ...string) []matchmaking.Envelope {
+	w.t.Helper()
+	var out []matchmaking.Envelope
+	err := w.db.View(w.ctx, func(r store.Reader) error {
+		evs, err := r.Events(w.ctx, store.EventQuery{Limit: 10000})
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			for _, ty := range types {
+				if ev.Type != ty {
+					continue
+				}
+				var env matchmaking.Envelope
+				if err := json.Unmarshal(ev.Doc, &env); err != nil {
+					return err
+				}
+				out = append(out, env)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return out
+}
+
+// ticketEvents returns the types of the events that name a ticket, in
+// order.
+func (w *world) ticketEvents(id string) []string {
+	w.t.Helper()
+	var types []string
+	for _, ev := range w.outbox(matchmaking.EventSearching, matchmaking.EventPotentialMatch, matchmaking.EventAcceptMatch,
+		matchmaking.EventAcceptMatchCompleted, matchmaking.EventSucceeded, matchmaking.EventTimedOut, matchmaking.EventCancelled, matchmaking.EventFailed) {
+		for _, tk := range ev.Detail.Tickets {
+			if tk.TicketID == id {
+				types = append(types, ev.Detail.Type)
+				break
+			}
+		}
+	}
+	return types
+}
+
+// matchOf returns the match id the PotentialMatchCreated event gave a
+// ticket (the last one when it had several).
+func (w *world) matchOf(id string) string {
+	w.t.Helper()
+	match := ""
+	for _, ev := range w.outbox(matchmaking.EventPotentialMatch) {
+		for _, tk := range ev.Detail.Tickets {
+			if tk.TicketID == id {
+				match = ev.Detail.MatchID
+			}
+		}
+	}
+	if match == "" {
+		w.t.Fatalf("no PotentialMatchCreated event names ticket %s", id)
+	}
+	return match
+}
+
+// player returns a context of a player identity.
+func player(ctx context.Context, id string) context.Context {
+	return auth.With(ctx, auth.Principal{Kind: auth.Player, IdentityID: id})
+}
+
+// wantFault fails unless err is a fault of kind whose text names every
+// part (compared without case, so GameLift member names and domain paths
+// both match).
+func wantFault(t *testing.T, err error, kind fault.Kind, parts ...string) {
+	t.Helper()
+	if !fault.Is(err, kind) {
+		t.Fatalf("err %v (%s), want a %s fault", err, fault.KindOf(err), kind)
+	}
+	for _, p := range parts {
+		if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(p)) {
+			t.Fatalf("err %q does not name %q", err, p)
+		}
+	}
+}
+
+
+// readOnly returns a context of a read-only operator key.
+func readOnly(t *testing.T) context.Context {
+	return auth.With(t.Context(), auth.Principal{Kind: auth.Operator, AccessKeyID: "AKREAD", Role: auth.RoleReadOnly})
+}
+
+func ptr[T any](v T) *T { return &v }

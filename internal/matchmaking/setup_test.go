@@ -366,7 +366,6 @@ func wantFault(t *testing.T, err error, kind fault.Kind, parts ...string) {
 	}
 }
 
-
 // readOnly returns a context of a read-only operator key.
 func readOnly(t *testing.T) context.Context {
 	return auth.With(t.Context(), auth.Principal{Kind: auth.Operator, AccessKeyID: "AKREAD", Role: auth.RoleReadOnly})

@@ -47,7 +47,9 @@ func TestCreateMatchmakingConfigurationNamesEveryBadMember(t *testing.T) {
 				in.FlexMatchMode, in.GameSessionQueueArns, in.AdditionalPlayerCount = gamelift.FlexMatchWithQueue, []string{queueARN}, ptr(int32(-1))
 			}, fault.Invalid, []string{"AdditionalPlayerCount"}},
 		{"an unknown backfill mode and an unknown FlexMatch mode are both named",
-			func(in *gamelift.CreateMatchmakingConfigurationInput) { in.BackfillMode, in.FlexMatchMode = "SOMETIMES", "ALONE" }, fault.Invalid, []string{"BackfillMode", "FlexMatchMode"}},
+			func(in *gamelift.CreateMatchmakingConfigurationInput) {
+				in.BackfillMode, in.FlexMatchMode = "SOMETIMES", "ALONE"
+			}, fault.Invalid, []string{"BackfillMode", "FlexMatchMode"}},
 		{"more than 16 game properties, and a long key, are refused naming GameProperties",
 			func(in *gamelift.CreateMatchmakingConfigurationInput) {
 				in.FlexMatchMode, in.GameSessionQueueArns = gamelift.FlexMatchWithQueue, []string{queueARN}
@@ -70,7 +72,9 @@ func TestCreateMatchmakingConfigurationNamesEveryBadMember(t *testing.T) {
 		{"a rule set that does not exist is NotFound naming RuleSetName",
 			func(in *gamelift.CreateMatchmakingConfigurationInput) { in.RuleSetName = "ghost" }, fault.NotFound, []string{"RuleSetName", "ghost"}},
 		{"a tag with a key over 128 characters is refused naming Tags",
-			func(in *gamelift.CreateMatchmakingConfigurationInput) { in.Tags = []gamelift.Tag{{Key: strings.Repeat("k", 129)}} }, fault.Invalid, []string{"Tags"}},
+			func(in *gamelift.CreateMatchmakingConfigurationInput) {
+				in.Tags = []gamelift.Tag{{Key: strings.Repeat("k", 129)}}
+			}, fault.Invalid, []string{"Tags"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			timeout, no := int32(60), false

@@ -92,7 +92,8 @@ func (q Query) Cursor(it Item) string {
 
 // Event is one entry of the outbox.
 type Event struct {
-	// Seq is assigned by the store: strictly increasing in commit order.
+	// Seq is assigned by the store: increasing in commit order (there may
+	// be gaps where a transaction rolled back).
 	Seq int64
 	// ID is a unique event id (the caller may leave it empty).
 	ID string
@@ -130,7 +131,11 @@ type Writer interface {
 	Delete(ctx context.Context, kind, id string, version int64) error
 	// Append adds an event to the outbox; it commits with the transaction.
 	Append(ctx context.Context, e Event) error
-	// AfterCommit runs f after the transaction commits (never if it rolls back).
+	// AfterCommit runs f after the transaction commits (never if it rolls
+	// back), in the goroutine that called Update, before Update returns —
+	// never on the store's writer, so a slow f holds up no other commit and
+	// f may itself call Update. Effects outside the database (pushes,
+	// wake-ups, in-memory caches) belong here.
 	AfterCommit(f func())
 }
 
@@ -144,7 +149,12 @@ type Store interface {
 	// transaction costs three times as much to give on SQLite.)
 	View(ctx context.Context, fn func(Reader) error) error
 	// Update runs fn in a transaction and commits it durably; if fn returns
-	// an error nothing it wrote is kept. fn runs exactly once.
+	// an error nothing it wrote is kept. fn runs exactly once, serialised
+	// with every other Update on the same database — across processes too
+	// (package postgres takes a database-wide write lock) — so a
+	// read-check-write inside fn is atomic. Event sequence numbers are
+	// assigned in commit order: a reader paging the outbox by Seq never
+	// passes an event that commits later with a smaller number.
 	Update(ctx context.Context, fn func(Writer) error) error
 	// Ready reports whether the store is open and migrated.
 	Ready(ctx context.Context) error

@@ -57,6 +57,9 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(store.Writer) error
 	done chan error
+	// hooks are fn's after-commit functions, set by the writer before it
+	// sends a nil error on done; Update runs them in the caller's goroutine.
+	hooks []func()
 }
 
 // Open connects to the database at cfg.URL, applies pending migrations and
@@ -165,7 +168,16 @@ func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {
 	}
 	// Once queued, wait for the verdict even if ctx ends: the caller must
 	// learn whether the write committed.
-	return <-req.done
+	if err := <-req.done; err != nil {
+		return err
+	}
+	// After-commit work runs here, in the caller's goroutine, never on the
+	// writer: a slow hook (a push to a game server, say) holds up only its
+	// own caller, and a hook may itself call Update.
+	for _, h := range req.hooks {
+		h()
+	}
+	return nil
 }
 
 func (db *DB) writeLoop() {
@@ -240,10 +252,8 @@ func (db *DB) commit(batch []*writeReq) {
 		hooks = nil
 	}
 	for i, req := range batch {
-		if results[i] == nil && hooks != nil {
-			for _, h := range hooks[i] {
-				h()
-			}
+		if results[i] == nil {
+			req.hooks = hooks[i]
 		}
 		req.done <- results[i]
 	}

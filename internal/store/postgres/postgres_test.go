@@ -31,6 +31,21 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestSharedConformance opens one database from two stores, as two
+// replicas would.
+func TestSharedConformance(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T, clk clock.Clock, n int) []store.Store {
+		url := pgtest.NewDatabase(t)
+		handles := make([]store.Store, n)
+		for i := range handles {
+			db := open(t, url, clk)
+			t.Cleanup(func() { db.Close() })
+			handles[i] = db
+		}
+		return handles
+	})
+}
+
 func TestMigrations(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)

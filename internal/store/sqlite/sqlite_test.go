@@ -30,6 +30,20 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestSharedConformance runs the several-process cases on one handle: a
+// SQLite file belongs to one process, whose writer serialises everything.
+func TestSharedConformance(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T, clk clock.Clock, n int) []store.Store {
+		db := open(t, filepath.Join(t.TempDir(), "muster.db"), clk)
+		t.Cleanup(func() { db.Close() })
+		handles := make([]store.Store, n)
+		for i := range handles {
+			handles[i] = db
+		}
+		return handles
+	})
+}
+
 func TestDataSurvivesReopenAndMigrationsApplyOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "muster.db")
 	ctx := context.Background()

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"a failing transaction does not disturb others committed beside it", testIsolationInBatch},
 		{"concurrent writers all commit and versions never repeat", testConcurrentWriters},
 		{"after-commit hooks run only on commit", testAfterCommit},
+		{"an after-commit hook that blocks holds up no other commit, and may write", testHookDoesNotBlockWriter},
 		{"a transaction sees its own writes", testReadYourWrites},
 	}
 	for _, tc := range tests {
@@ -460,5 +461,41 @@ func testReadYourWrites(t *testing.T, s store.Store, _ *clock.Fake) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testHookDoesNotBlockWriter holds one transaction's after-commit hook until
+// a second transaction has committed — which the second can do only if
+// hooks run off the store's writer — and lets that hook write.
+func testHookDoesNotBlockWriter(t *testing.T, s store.Store, _ *clock.Fake) {
+	ctx := context.Background()
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.Update(ctx, func(w store.Writer) error {
+			w.AfterCommit(func() {
+				<-release
+				err := s.Update(ctx, func(w store.Writer) error {
+					_, err := w.Put(ctx, store.Record{Kind: "k", ID: "from-hook", Doc: []byte(`{}`)})
+					return err
+				})
+				if err != nil {
+					t.Errorf("a write from an after-commit hook: %v", err)
+				}
+			})
+			_, err := w.Put(ctx, store.Record{Kind: "k", ID: "first", Doc: []byte(`{}`)})
+			return err
+		})
+	}()
+	// The first transaction's hook is now (or soon) blocked. The second
+	// commits regardless; with hooks on the writer it would wait forever,
+	// and the test's deadline names the culprit.
+	put(t, s, store.Record{Kind: "k", ID: "second", Doc: []byte(`{}`)})
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(t, s, "k", "from-hook"); err != nil {
+		t.Fatalf("the hook's write: %v", err)
 	}
 }

@@ -76,3 +76,32 @@ func Walk(ctx context.Context, r Reader, q Query, visit func(Item) error) error 
 		q.After = q.Cursor(items[len(items)-1])
 	}
 }
+
+// errPageFull stops FilterPage's walk once a page is full.
+var errPageFull = errors.New("store: page full")
+
+// FilterPage is FindPage for a listing that keeps only some records: it
+// decodes the documents of q in order from q.After, keeps those keep
+// accepts (keep may adjust a document, for example to apply a status that
+// time has changed), and stops at limit of them. The token for the next
+// page is returned only when another accepted document follows, so a
+// listing never ends with an empty page.
+func FilterPage[T any](ctx context.Context, r Reader, q Query, limit int, keep func(*T) bool) (page []T, next string, err error) {
+	last := q.After
+	err = Walk(ctx, r, q, func(it Item) error {
+		docs, err := Decode[T]([]Item{it})
+		if err != nil || !keep(&docs[0]) {
+			return err
+		}
+		if len(page) == limit {
+			next = EncodePageToken(last)
+			return errPageFull
+		}
+		page, last = append(page, docs[0]), q.Cursor(it)
+		return nil
+	})
+	if errors.Is(err, errPageFull) {
+		err = nil
+	}
+	return page, next, err
+}

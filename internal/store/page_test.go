@@ -125,3 +125,66 @@ func TestFindPageAndWalk(t *testing.T) {
 		}
 	})
 }
+
+func TestFilterPage(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	err = db.Update(ctx, func(w store.Writer) error {
+		for i := range 30 {
+			rec := store.Record{Kind: "thing", ID: fmt.Sprintf("t%04d", i), Doc: []byte(fmt.Sprintf(`{"n":%d}`, i))}
+			if _, err := w.Put(ctx, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type doc struct{ N int }
+	list := func(t *testing.T, limit int, keep func(*doc) bool) [][]int {
+		t.Helper()
+		var pages [][]int
+		token := ""
+		for {
+			cursor, err := store.DecodePageToken(token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var page []doc
+			err = db.View(ctx, func(r store.Reader) error {
+				var err error
+				page, token, err = store.FilterPage(ctx, r, store.Query{Kind: "thing", Prefix: true, After: cursor}, limit, keep)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ns []int
+			for _, d := range page {
+				ns = append(ns, d.N)
+			}
+			pages = append(pages, ns)
+			if token == "" || len(pages) > 30 {
+				return pages
+			}
+		}
+	}
+
+	t.Run("pages hold only accepted documents, as keep adjusted them", func(t *testing.T) {
+		pages := list(t, 4, func(d *doc) bool { d.N *= 10; return d.N%30 == 0 })
+		if got := fmt.Sprint(pages); got != "[[0 30 60 90] [120 150 180 210] [240 270]]" {
+			t.Fatalf("pages %s", got)
+		}
+	})
+	t.Run("a full last page has no token when no accepted document follows", func(t *testing.T) {
+		pages := list(t, 13, func(d *doc) bool { return d.N <= 12 })
+		if len(pages) != 1 || len(pages[0]) != 13 {
+			t.Fatalf("pages %v, want one page of 13", pages)
+		}
+	})
+}

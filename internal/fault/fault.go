@@ -1,11 +1,3 @@
-// Package fault owns the error vocabulary shared by Muster's services and
-// adapters.
-//
-// Services return *fault.Error (or wrap one with %w) to say what kind of
-// failure happened; each adapter maps the Kind to its protocol in one table:
-// the GameLift control API to an exception `__type`, the player API to an
-// HTTP status and an RFC 9457 problem document. Business rules never
-// choose wire codes themselves.
 package fault
 
 import (
@@ -85,8 +77,14 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
-// FieldError is one bad member, named by its path (a JSON path such as
-// "Players[0].Team" on the control API or "$.latencyInMs" on the player API).
+// FieldError is one bad member. Field is its domain path, as the service
+// names it: GameLift member names joined by dots, list items as [i] and map
+// keys as further segments ("Players[0].PlayerId",
+// "Players[1].LatencyInMs.custom-eu"). Each adapter renders domain paths in
+// its own convention with Render (GameLiftName, JSONPath). A field the
+// service names in the player API's convention ("$.latencyInMs"), or that is
+// no body member at all ("If-Match", a query parameter "limit"), is not a
+// domain path and keeps its name on the player API.
 type FieldError struct {
 	Field  string
 	Reason string
@@ -129,6 +127,14 @@ func (e *Error) Unwrap() error { return e.Err }
 // New returns an error of kind k with a formatted message.
 func New(k Kind, format string, args ...any) *Error {
 	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// BadField returns an Invalid error about one field, as a Validator with
+// that one problem would.
+func BadField(field, reason string, args ...any) *Error {
+	var v Validator
+	v.Add(field, reason, args...)
+	return v.Err().(*Error)
 }
 
 // KindOf returns the Kind of the first *Error in err's chain, or Internal.

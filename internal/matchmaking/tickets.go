@@ -119,7 +119,7 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 			_, err := w.Put(ctx, store.Record{Kind: KindActive, ID: activeID(c.Name, p.ID), Doc: store.MustJSON(map[string]string{"ticketId": rec.ID})})
 			if errors.Is(err, store.ErrConflict) {
 				other, _ := activeTicket(ctx, w, c.Name, p.ID)
-				return fault.New(fault.Invalid, "Players[%d].PlayerId: player %s is already in active ticket %s of configuration %s", i, p.ID, other, c.Name)
+				return fault.BadField(fmt.Sprintf("Players[%d].PlayerId", i), "player %s is already in active ticket %s of configuration %s", p.ID, other, c.Name)
 			} else if err != nil {
 				return err
 			}

@@ -1,0 +1,327 @@
+package lease
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// Config configures a Manager.
+type Config struct {
+	Store store.Store
+	Clock clock.Clock
+	// Logger receives ownership changes (discarded when nil).
+	Logger *slog.Logger
+	// Replica is this replica's unique id.
+	Replica string
+	// Address is where this replica serves, shown to operators.
+	Address string
+	// TTL is how long a lease lasts without renewal (default 3 s).
+	TTL time.Duration
+}
+
+// Work is a piece of background work run under a lease. It runs until ctx
+// ends — when the lease is lost, shed or released — and calls Check in the
+// transactions that act on its ownership.
+type Work func(ctx context.Context, l Lease)
+
+// Manager holds this replica's leases and runs their work.
+type Manager struct {
+	cfg Config
+	log *slog.Logger
+
+	// mu guards pieces and each piece's running state.
+	mu     sync.Mutex
+	pieces map[string]*piece
+}
+
+type piece struct {
+	name string
+	work Work
+	// held is the lease while this replica runs the work; nil otherwise.
+	held   *Lease
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewManager returns a Manager with no pieces.
+func NewManager(cfg Config) *Manager {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = 3 * time.Second
+	}
+	return &Manager{cfg: cfg, log: cfg.Logger, pieces: map[string]*piece{}}
+}
+
+// Register adds a piece of work this replica can run. A piece may be
+// registered at any time (a matchmaking configuration created while
+// running); it starts on a later Tick once its lease is taken.
+func (m *Manager) Register(name string, work Work) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.pieces[name]; !ok {
+		m.pieces[name] = &piece{name: name, work: work}
+	}
+}
+
+// Unregister stops the piece's work if it runs here, releases its lease
+// and forgets it.
+func (m *Manager) Unregister(ctx context.Context, name string) {
+	m.mu.Lock()
+	p, ok := m.pieces[name]
+	delete(m.pieces, name)
+	m.mu.Unlock()
+	if ok {
+		m.stopAndRelease(ctx, p)
+	}
+}
+
+// Run ticks every TTL/3 until ctx ends, then stops all work and releases
+// the leases so that other replicas take them at once.
+func (m *Manager) Run(ctx context.Context) error {
+	t := m.cfg.Clock.NewTicker(m.cfg.TTL / 3)
+	defer t.Stop()
+	for {
+		m.Tick(ctx)
+		select {
+		case <-ctx.Done():
+			m.releaseAll()
+			return nil
+		case <-t.C():
+		}
+	}
+}
+
+// Held returns the leases this replica holds, by name.
+func (m *Manager) Held() []Lease {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Lease
+	for _, p := range m.pieces {
+		if p.held != nil {
+			out = append(out, *p.held)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Tick is one pass: it marks this replica alive, renews its leases, sheds
+// one above its fair share, and takes free ones up to it. Run calls it on
+// the clock; tests call it directly.
+func (m *Manager) Tick(ctx context.Context) {
+	replicas, err := m.heartbeat(ctx)
+	if err != nil {
+		m.log.Warn("lease heartbeat failed", "err", err)
+	}
+	m.mu.Lock()
+	pieces := make([]*piece, 0, len(m.pieces))
+	for _, p := range m.pieces {
+		pieces = append(pieces, p)
+	}
+	m.mu.Unlock()
+	sort.Slice(pieces, func(i, j int) bool { return pieces[i].name < pieces[j].name })
+
+	held := 0
+	for _, p := range pieces {
+		if l := m.heldBy(p); l != nil && m.renew(ctx, p, *l) {
+			held++
+		}
+	}
+	share := fairShare(len(pieces), replicas)
+	for _, p := range pieces {
+		running := m.heldBy(p) != nil
+		switch {
+		case running && held > share:
+			m.log.Info("shedding a lease above this replica's share", "lease", p.name, "held", held, "share", share)
+			m.stopAndRelease(ctx, p)
+			held--
+		case !running && held < share && m.acquire(ctx, p):
+			held++
+		}
+	}
+}
+
+// fairShare is how many of n pieces one of r live replicas should hold.
+func fairShare(n, r int) int {
+	if r < 1 {
+		r = 1
+	}
+	return (n + r - 1) / r
+}
+
+// heartbeat refreshes this replica's record and counts the live replicas.
+func (m *Manager) heartbeat(ctx context.Context) (int, error) {
+	now := m.cfg.Clock.Now()
+	doc := store.MustJSON(map[string]any{"replica": m.cfg.Replica, "address": m.cfg.Address, "seen": now})
+	err := m.cfg.Store.Update(ctx, func(w store.Writer) error {
+		_, err := w.Put(ctx, store.Record{Kind: KindReplica, ID: m.cfg.Replica, Doc: doc, Upsert: true, ExpiresAt: now.Add(m.cfg.TTL)})
+		return err
+	})
+	if err != nil {
+		return 1, err
+	}
+	n := 0
+	err = m.cfg.Store.View(ctx, func(r store.Reader) error {
+		return store.Walk(ctx, r, store.Query{Kind: KindReplica, Prefix: true, NoDocs: true}, func(store.Item) error {
+			n++
+			return nil
+		})
+	})
+	return max(n, 1), err
+}
+
+// acquire takes p's lease if it is free or expired, and starts the work.
+func (m *Manager) acquire(ctx context.Context, p *piece) bool {
+	now := m.cfg.Clock.Now()
+	var got Lease
+	err := m.cfg.Store.Update(ctx, func(w store.Writer) error {
+		cur, version, err := store.GetJSON[Lease](ctx, w, KindLease, p.name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case cur.Holder != m.cfg.Replica && now.Before(cur.ExpiresAt):
+			return errHeld
+		}
+		got = Lease{Name: p.name, Holder: m.cfg.Replica, Address: m.cfg.Address, Epoch: cur.Epoch + 1, Since: now, ExpiresAt: now.Add(m.cfg.TTL)}
+		_, err = w.Put(ctx, store.Record{Kind: KindLease, ID: p.name, Doc: store.MustJSON(got), Keys: store.Keys{m.cfg.Replica}, Version: version})
+		return err
+	})
+	if err != nil {
+		if !errors.Is(err, errHeld) && !errors.Is(err, store.ErrConflict) {
+			m.log.Warn("taking a lease failed", "lease", p.name, "err", err)
+		}
+		return false
+	}
+	m.log.Info("took a lease", "lease", p.name, "epoch", got.Epoch)
+	m.start(p, got)
+	return true
+}
+
+var errHeld = errors.New("lease: held by another replica")
+
+// renew extends p's lease. If the lease moved on, or cannot be renewed
+// before it expires, the work stops.
+func (m *Manager) renew(ctx context.Context, p *piece, l Lease) bool {
+	now := m.cfg.Clock.Now()
+	expires := l.ExpiresAt
+	err := m.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if err := Check(ctx, w, l, now); err != nil {
+			return err
+		}
+		_, version, err := store.GetJSON[Lease](ctx, w, KindLease, l.Name)
+		if err != nil {
+			return err
+		}
+		l.ExpiresAt = now.Add(m.cfg.TTL)
+		_, err = w.Put(ctx, store.Record{Kind: KindLease, ID: l.Name, Doc: store.MustJSON(l), Keys: store.Keys{m.cfg.Replica}, Version: version})
+		return err
+	})
+	switch {
+	case err == nil:
+		m.mu.Lock()
+		p.held = &l
+		m.mu.Unlock()
+		return true
+	case errors.Is(err, ErrLost):
+		m.log.Warn("lost a lease", "lease", p.name, "epoch", l.Epoch)
+		m.stop(p)
+		return false
+	case !now.Before(expires):
+		m.log.Warn("a lease expired while it could not be renewed", "lease", p.name, "err", err)
+		m.stop(p)
+		return false
+	default:
+		m.log.Warn("renewing a lease failed; trying again before it expires", "lease", p.name, "err", err)
+		return true
+	}
+}
+
+func (m *Manager) start(p *piece, l Lease) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	m.mu.Lock()
+	p.held, p.cancel, p.done = &l, cancel, done
+	m.mu.Unlock()
+	go func() {
+		defer close(done)
+		p.work(ctx, l)
+	}()
+}
+
+// stop cancels p's work, waits for it to return, and returns the lease it
+// ran under (nil if it was not running here).
+func (m *Manager) stop(p *piece) *Lease {
+	m.mu.Lock()
+	cancel, done, held := p.cancel, p.done, p.held
+	p.cancel, p.done, p.held = nil, nil, nil
+	m.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	return held
+}
+
+// release gives up a lease whose work has stopped, so another replica need
+// not wait for it to expire.
+func (m *Manager) release(ctx context.Context, l Lease) {
+	now := m.cfg.Clock.Now()
+	err := m.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if err := Check(ctx, w, l, now); err != nil {
+			return err
+		}
+		_, version, err := store.GetJSON[Lease](ctx, w, KindLease, l.Name)
+		if err != nil {
+			return err
+		}
+		l.ExpiresAt = now
+		_, err = w.Put(ctx, store.Record{Kind: KindLease, ID: l.Name, Doc: store.MustJSON(l), Version: version})
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrLost) {
+		m.log.Warn("releasing a lease failed; it expires on its own", "lease", l.Name, "err", fmt.Errorf("release: %w", err))
+	}
+}
+
+// stopAndRelease stops p's work and releases its lease.
+func (m *Manager) stopAndRelease(ctx context.Context, p *piece) {
+	if l := m.stop(p); l != nil {
+		m.release(ctx, *l)
+	}
+}
+
+// heldBy returns p's lease while this replica runs its work.
+func (m *Manager) heldBy(p *piece) *Lease {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return p.held
+}
+
+// releaseAll stops every piece's work and releases its lease, for shutdown.
+func (m *Manager) releaseAll() {
+	m.mu.Lock()
+	pieces := make([]*piece, 0, len(m.pieces))
+	for _, p := range m.pieces {
+		pieces = append(pieces, p)
+	}
+	m.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, p := range pieces {
+		m.stopAndRelease(ctx, p)
+	}
+}

@@ -48,17 +48,6 @@ func apiCode(err error) string {
 	return ""
 }
 
-func createReadOnlyKey(t *testing.T, s *testenv.Server) (string, string) {
-	t.Helper()
-	res, body, err := s.Bearer(context.Background(), http.MethodPost, "/v1/admin/keys", `{"role":"read-only","description":"e2e"}`)
-	if err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("create read-only key: %v %v %s", err, res, body)
-	}
-	var key struct{ AccessKeyID, SecretAccessKey string }
-	json.Unmarshal(body, &key)
-	return key.AccessKeyID, key.SecretAccessKey
-}
-
 func TestControlAPIWithTheGoSDK(t *testing.T) {
 	s := testenv.Start(t)
 	ctx := context.Background()
@@ -151,7 +140,7 @@ func TestControlAPIWithTheGoSDK(t *testing.T) {
 	})
 
 	t.Run("a read-only key may read but not write", func(t *testing.T) {
-		id, secret := createReadOnlyKey(t, s)
+		id, secret := s.ReadOnlyKey(t)
 		ro := s.GameLift(id, secret)
 		if _, err := ro.ListLocations(ctx, &gamelift.ListLocationsInput{}); err != nil {
 			t.Fatalf("read with a read-only key: %v", err)
@@ -268,7 +257,7 @@ func runJSTests(t *testing.T, file string) {
 		t.Fatal("node is not installed")
 	}
 	s := testenv.Start(t)
-	id, secret := createReadOnlyKey(t, s)
+	id, secret := s.ReadOnlyKey(t)
 	cmd := exec.Command(node, "--test", "--test-reporter=spec", file)
 	cmd.Dir = jsDir
 	cmd.Env = append(os.Environ(), "MUSTER_ENDPOINT="+s.URL(), "MUSTER_ACCESS_KEY_ID="+testenv.AdminKeyID,

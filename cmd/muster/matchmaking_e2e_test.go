@@ -201,7 +201,7 @@ func TestMatchmakingWithTheGoSDK(t *testing.T) {
 		}
 	})
 	t.Run("a read-only key may describe but not start", func(t *testing.T) {
-		id, secret := createReadOnlyKey(t, s)
+		id, secret := s.ReadOnlyKey(t)
 		ro := s.GameLift(id, secret)
 		if _, err := ro.DescribeMatchmaking(ctx, &gamelift.DescribeMatchmakingInput{TicketIds: []string{"t-a"}}); err != nil {
 			t.Fatal(err)
@@ -222,7 +222,7 @@ type playerClient struct {
 
 func newPlayer(t *testing.T, s *testenv.Server) *playerClient {
 	t.Helper()
-	res, body, err := doJSON(s.URL()+"/v1/identity/anonymous", http.MethodPost, "", `{}`)
+	res, body, err := s.Request(context.Background(), http.MethodPost, "/v1/identity/anonymous", "", `{}`)
 	if err != nil || res.StatusCode != http.StatusOK && res.StatusCode != http.StatusCreated {
 		t.Fatalf("anonymous identity: %v %v %s", err, res, body)
 	}
@@ -233,49 +233,13 @@ func newPlayer(t *testing.T, s *testenv.Server) *playerClient {
 
 func (p *playerClient) do(method, path, body string) (int, map[string]any) {
 	p.t.Helper()
-	res, b, err := doJSON(p.s.URL()+path, method, p.token, body)
+	res, b, err := p.s.Request(context.Background(), method, path, p.token, body)
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	var m map[string]any
 	json.Unmarshal(b, &m)
 	return res.StatusCode, m
-}
-
-func doJSON(url, method, token, body string) (*http.Response, []byte, error) {
-	var rd *strings.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	} else {
-		rd = strings.NewReader("")
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return nil, nil, err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer res.Body.Close()
-	var buf strings.Builder
-	_, err = fmt.Fprint(&buf, "")
-	b := make([]byte, 0, 1024)
-	tmp := make([]byte, 4096)
-	for {
-		n, rerr := res.Body.Read(tmp)
-		b = append(b, tmp[:n]...)
-		if rerr != nil {
-			break
-		}
-	}
-	return res, b, err
 }
 
 func setSkill(t *testing.T, s *testenv.Server, id string, skill float64) {
@@ -326,19 +290,19 @@ func TestMatchmakingThroughThePlayerAPI(t *testing.T) {
 		for _, r := range [][2]string{{"POST", "/v1/matchmaking/tickets"}, {"GET", "/v1/matchmaking/tickets/x"}, {"DELETE", "/v1/matchmaking/tickets/x"},
 			{"POST", "/v1/matchmaking/tickets/x/accept"}, {"GET", "/v1/matchmaking/tickets/x/explain"}, {"POST", "/v1/parties"}, {"POST", "/v1/parties/x/join"},
 			{"POST", "/v1/parties/x/leave"}, {"GET", "/v1/parties/x"}, {"GET", "/v1/admin/matchmaking/tickets/x/explain"}} {
-			res, _, err := doJSON(s.URL()+r[1], r[0], "", "")
+			res, _, err := s.Request(ctx, r[0], r[1], "", "")
 			if err != nil || res.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("%s %s: %v %v", r[0], r[1], err, res.StatusCode)
 			}
 		}
-		if res, _, err := doJSON(s.URL()+"/v1/admin/matchmaking/configurations/squad/player-access", http.MethodPut, "", `{"allowed":false}`); err != nil || res.StatusCode != http.StatusUnauthorized {
+		if res, _, err := s.Request(ctx, http.MethodPut, "/v1/admin/matchmaking/configurations/squad/player-access", "", `{"allowed":false}`); err != nil || res.StatusCode != http.StatusUnauthorized {
 			t.Fatal("player-access without credentials", err)
 		}
-		roID, roSecret := createReadOnlyKey(t, s)
-		if res, _, err := doJSON(s.URL()+"/v1/admin/matchmaking/configurations/squad/player-access", http.MethodPut, roID+":"+roSecret, `{"allowed":false}`); err != nil || res.StatusCode != http.StatusForbidden {
+		roID, roSecret := s.ReadOnlyKey(t)
+		if res, _, err := s.Request(ctx, http.MethodPut, "/v1/admin/matchmaking/configurations/squad/player-access", roID+":"+roSecret, `{"allowed":false}`); err != nil || res.StatusCode != http.StatusForbidden {
 			t.Fatal("a read-only key changed player access", err, res.StatusCode)
 		}
-		if res, _, err := doJSON(s.URL()+"/v1/admin/matchmaking/tickets/x/explain", http.MethodGet, roID+":"+roSecret, ""); err != nil || res.StatusCode != http.StatusNotFound {
+		if res, _, err := s.Request(ctx, http.MethodGet, "/v1/admin/matchmaking/tickets/x/explain", roID+":"+roSecret, ""); err != nil || res.StatusCode != http.StatusNotFound {
 			t.Fatal("a read-only key cannot explain", err, res.StatusCode)
 		}
 		// a player token is not an operator credential

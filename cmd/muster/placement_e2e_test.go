@@ -4,21 +4,16 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,117 +28,6 @@ import (
 // These tests run `muster serve`, real `muster agent`s in two locations and
 // the examples/arena game server (built on the GameLift Go server SDK), and
 // drive placement with the real AWS SDK for Go v2 client.
-
-type lockedLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedLog) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedLog) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var (
-	arenaOnce sync.Once
-	arenaBin  string
-	arenaErr  error
-)
-
-func buildArena(t *testing.T) string {
-	t.Helper()
-	arenaOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "arena-")
-		if err != nil {
-			arenaErr = err
-			return
-		}
-		arenaBin = filepath.Join(dir, "arena")
-		if b, err := exec.Command("go", "build", "-o", arenaBin, "github.com/musterhq/muster/examples/arena").CombinedOutput(); err != nil {
-			arenaErr = fmt.Errorf("build arena: %v\n%s", err, b)
-		}
-	})
-	if arenaErr != nil {
-		t.Fatal(arenaErr)
-	}
-	return arenaBin
-}
-
-// runAgent starts `muster agent` for a compute in a location; it is killed
-// (with its processes) at cleanup.
-func runAgent(t *testing.T, s *testenv.Server, fleetID, location, compute string) *lockedLog {
-	t.Helper()
-	dir := t.TempDir()
-	out := &lockedLog{}
-	cmd := exec.Command(testenv.Binary(t), "agent", "--endpoint", s.URL(), "--fleet", fleetID, "--location", location,
-		"--compute-name", compute, "--ip-address", "127.0.0.1", "--beacon-listen", "127.0.0.1:0",
-		"--log-dir", filepath.Join(dir, "logs"), "--work-dir", filepath.Join(dir, "work"), "--drain-grace", "5s")
-	cmd.Env = append(os.Environ(), "MUSTER_ACCESS_KEY_ID="+testenv.AdminKeyID, "MUSTER_SECRET_ACCESS_KEY="+testenv.AdminSecret)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-		re := regexp.MustCompile(`msg="server process launched".* pid=(\d+)`)
-		for _, m := range re.FindAllStringSubmatch(out.String(), -1) {
-			pid, _ := strconv.Atoi(m[1])
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		if t.Failed() {
-			t.Logf("agent %s log:\n%s", compute, out.String())
-		}
-	})
-	return out
-}
-
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func activeIn(ctx context.Context, gl *gamelift.Client, fleetID string) int32 {
-	out, err := gl.DescribeFleetUtilization(ctx, &gamelift.DescribeFleetUtilizationInput{FleetIds: []string{fleetID}})
-	if err != nil || len(out.FleetUtilization) != 1 {
-		return -1
-	}
-	return aws.ToInt32(out.FleetUtilization[0].ActiveServerProcessCount)
-}
-
-// arenaFleet makes an Anywhere fleet in the locations running n arena
-// processes per compute.
-func arenaFleet(t *testing.T, gl *gamelift.Client, name, cost string, n int32, locs ...string) string {
-	t.Helper()
-	in := &gamelift.CreateFleetInput{Name: aws.String(name), ComputeType: types.ComputeTypeAnywhere,
-		AnywhereConfiguration: &types.AnywhereConfiguration{Cost: aws.String(cost)},
-		RuntimeConfiguration: &types.RuntimeConfiguration{ServerProcesses: []types.ServerProcess{
-			{LaunchPath: aws.String(buildArena(t)), ConcurrentExecutions: aws.Int32(n)}}}}
-	for _, l := range locs {
-		gl.CreateLocation(context.Background(), &gamelift.CreateLocationInput{LocationName: aws.String(l)})
-		in.Locations = append(in.Locations, types.LocationConfiguration{Location: aws.String(l)})
-	}
-	out, err := gl.CreateFleet(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(out.FleetAttributes.FleetId)
-}
 
 // joinArena connects to a game server as a player and sends JOIN with the
 // player session id; it retries while the game session is still
@@ -179,7 +63,7 @@ func joinArena(t *testing.T, ip string, port int32, playerSessionID string) stri
 func waitPlacement(t *testing.T, gl *gamelift.Client, id string, status types.GameSessionPlacementState) *types.GameSessionPlacement {
 	t.Helper()
 	var p *types.GameSessionPlacement
-	waitFor(t, "placement "+id+" to be "+string(status), 30*time.Second, func() bool {
+	testenv.Eventually(t, "placement "+id+" to be "+string(status), 30*time.Second, func() bool {
 		out, err := gl.DescribeGameSessionPlacement(context.Background(), &gamelift.DescribeGameSessionPlacementInput{PlacementId: aws.String(id)})
 		if err != nil {
 			t.Fatal(err)
@@ -197,15 +81,15 @@ func TestPlacementWithAgentsArenaAndMatchmaking(t *testing.T) {
 	s := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
 	gl := s.Admin()
 	ctx := context.Background()
-	fleetID := arenaFleet(t, gl, "arena", "0.5", 2, "custom-near", "custom-far")
-	runAgent(t, s, fleetID, "custom-near", "near-host")
-	runAgent(t, s, fleetID, "custom-far", "far-host")
-	waitFor(t, "four ACTIVE arena processes", 90*time.Second, func() bool { return activeIn(ctx, gl, fleetID) == 4 })
+	fleetID := s.CreateArenaFleet(t, testenv.ArenaFleet{Name: "arena", Cost: "0.5", Processes: 2, Locations: []string{"custom-near", "custom-far"}})
+	testenv.StartAgent(t, s, testenv.AgentConfig{FleetID: fleetID, Location: "custom-near", ComputeName: "near-host"})
+	testenv.StartAgent(t, s, testenv.AgentConfig{FleetID: fleetID, Location: "custom-far", ComputeName: "far-host"})
+	testenv.Eventually(t, "four ACTIVE arena processes", 90*time.Second, func() bool { return s.ActiveProcesses(ctx, fleetID) == 4 })
 	fleetArn := "arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID
 
 	t.Run("GET /v1/locations lists both locations with their agents' beacons, and MeasureAll pings them", func(t *testing.T) {
 		var l locations.List
-		waitFor(t, "beacons in both locations", 30*time.Second, func() bool {
+		testenv.Eventually(t, "beacons in both locations", 30*time.Second, func() bool {
 			res, err := http.Get(s.URL() + "/v1/locations")
 			if err != nil {
 				return false
@@ -349,7 +233,7 @@ func TestPlacementsSurviveKill9(t *testing.T) {
 	s := testenv.Start(t, testenv.WithDataDir(dir), testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
 	gl := s.Admin()
 	ctx := context.Background()
-	fleetID := arenaFleet(t, gl, "arena", "0.5", 3, "custom-one")
+	fleetID := s.CreateArenaFleet(t, testenv.ArenaFleet{Name: "arena", Cost: "0.5", Processes: 3, Locations: []string{"custom-one"}})
 	fleetArn := "arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID
 	if _, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("q"), TimeoutInSeconds: aws.Int32(600),
 		Destinations: []types.GameSessionQueueDestination{{DestinationArn: aws.String(fleetArn)}}}); err != nil {
@@ -366,7 +250,7 @@ func TestPlacementsSurviveKill9(t *testing.T) {
 	s.Kill() // SIGKILL while every placement is PENDING
 	s2 := testenv.Start(t, testenv.WithDataDir(dir), testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
 	gl2 := s2.Admin()
-	runAgent(t, s2, fleetID, "custom-one", "host-1")
+	testenv.StartAgent(t, s2, testenv.AgentConfig{FleetID: fleetID, Location: "custom-one", ComputeName: "host-1"})
 	count := func() (fulfilled, pending int, sessions map[string]string) {
 		sessions = map[string]string{}
 		for i := range n {
@@ -386,7 +270,7 @@ func TestPlacementsSurviveKill9(t *testing.T) {
 		}
 		return fulfilled, pending, sessions
 	}
-	waitFor(t, "three placements fulfilled on the three processes", 60*time.Second, func() bool { f, _, _ := count(); return f == 3 })
+	testenv.Eventually(t, "three placements fulfilled on the three processes", 60*time.Second, func() bool { f, _, _ := count(); return f == 3 })
 	f, p, sessions := count()
 	if f != 3 || p != n-3 || len(sessions) != 3 {
 		t.Fatalf("%d fulfilled (%d distinct game sessions), %d pending; want 3, 3, %d", f, len(sessions), p, n-3)
@@ -453,11 +337,11 @@ func TestMatchToCompletedLatencyWithWarmProcesses(t *testing.T) {
 	gl := s.Admin()
 	ctx := context.Background()
 	locs := []string{"custom-l1", "custom-l2"}
-	fleetID := arenaFleet(t, gl, "arena", "0.5", perAgent, locs...)
+	fleetID := s.CreateArenaFleet(t, testenv.ArenaFleet{Name: "arena", Cost: "0.5", Processes: perAgent, Locations: locs})
 	for i, l := range locs[:agents] {
-		runAgent(t, s, fleetID, l, fmt.Sprintf("host-%d", i))
+		testenv.StartAgent(t, s, testenv.AgentConfig{FleetID: fleetID, Location: l, ComputeName: fmt.Sprintf("host-%d", i)})
 	}
-	waitFor(t, "warm arena processes", 120*time.Second, func() bool { return activeIn(ctx, gl, fleetID) == perAgent*agents })
+	testenv.Eventually(t, "warm arena processes", 120*time.Second, func() bool { return s.ActiveProcesses(ctx, fleetID) == perAgent*agents })
 	q, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("lat"),
 		Destinations: []types.GameSessionQueueDestination{{DestinationArn: aws.String("arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID)}}})
 	if err != nil {

@@ -4,19 +4,16 @@ package agent_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,63 +21,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/musterhq/muster/beacon"
 	"github.com/musterhq/muster/internal/testenv"
 )
-
-// syncBuffer collects a child's output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// eventually polls real state (processes, sockets, the control plane) until
-// cond holds or the deadline passes.
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func buildArena(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "arena")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/musterhq/muster/examples/arena")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build arena: %v\n%s", err, b)
-	}
-	return out
-}
-
-// launchedProcesses parses the agent's "server process launched" log lines.
-func launchedProcesses(agentLog string) map[string]int {
-	re := regexp.MustCompile(`msg="server process launched".* process_id=(\S+) pid=(\d+)`)
-	out := map[string]int{}
-	for _, m := range re.FindAllStringSubmatch(agentLog, -1) {
-		pid, _ := strconv.Atoi(m[2])
-		out[m[1]] = pid
-	}
-	return out
-}
 
 // arenaPort reads the port an arena process announced in its log.
 func arenaPort(logDir, processID string) int {
@@ -95,51 +39,21 @@ func arenaPort(logDir, processID string) int {
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
-func activeProcesses(ctx context.Context, gl *gamelift.Client, fleetID string) int32 {
-	out, err := gl.DescribeFleetUtilization(ctx, &gamelift.DescribeFleetUtilizationInput{FleetIds: []string{fleetID}})
-	if err != nil || len(out.FleetUtilization) != 1 {
-		return -1
-	}
-	return aws.ToInt32(out.FleetUtilization[0].ActiveServerProcessCount)
-}
-
 func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs muster and the arena example")
 	}
-	bin := testenv.Binary(t)
-	if help, _ := exec.Command(bin, "serve", "-h").CombinedOutput(); !strings.Contains(string(help), "sdk-listen") {
-		t.Skip("the control-plane side of issue 8 is not there yet: muster serve has no --sdk-listen")
-	}
-	arena := buildArena(t)
 	srv := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
 	gl := srv.Admin()
 	ctx := context.Background()
-
-	if _, err := gl.CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String("custom-e2e")}); err != nil {
-		t.Fatal(err)
-	}
-	fleet, err := gl.CreateFleet(ctx, &gamelift.CreateFleetInput{
-		Name: aws.String("arena"), ComputeType: types.ComputeTypeAnywhere,
-		Locations: []types.LocationConfiguration{{Location: aws.String("custom-e2e")}},
-		RuntimeConfiguration: &types.RuntimeConfiguration{ServerProcesses: []types.ServerProcess{
-			{LaunchPath: aws.String(arena), Parameters: aws.String("--idle-exit 0s"), ConcurrentExecutions: aws.Int32(2)},
-		}},
-	})
-	var ae smithy.APIError
-	if errors.As(err, &ae) && ae.ErrorCode() == "UnknownOperationException" {
-		t.Skip("the control-plane side of issue 8 is not there yet: CreateFleet is unknown")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	fleetID := aws.ToString(fleet.FleetAttributes.FleetId)
+	arena := testenv.Arena(t)
+	fleetID := srv.CreateArenaFleet(t, testenv.ArenaFleet{Name: "arena", Locations: []string{"custom-e2e"}, Processes: 2, Parameters: "--idle-exit 0s"})
 
 	// The real agent, as an operator would run it.
-	logDir := filepath.Join(t.TempDir(), "logs")
-	agentCmd, agentOut, agentDone := startAgent(t, bin, srv, fleetID, "custom-e2e", logDir)
+	agent := testenv.StartAgent(t, srv, testenv.AgentConfig{FleetID: fleetID, Location: "custom-e2e", ComputeName: "e2e-host", DrainGrace: "20s"})
+	agentOut, logDir := agent.Out, agent.LogDir
 
-	eventually(t, "two ACTIVE arena processes", 90*time.Second, func() bool { return activeProcesses(ctx, gl, fleetID) == 2 })
+	testenv.Eventually(t, "two ACTIVE arena processes", 90*time.Second, func() bool { return srv.ActiveProcesses(ctx, fleetID) == 2 })
 
 	t.Run("the beacon answers pings", func(t *testing.T) {
 		m := regexp.MustCompile(`msg="latency beacon listening" .*addr=(\S+)`).FindStringSubmatch(agentOut.String())
@@ -156,7 +70,7 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 		t.Fatal(err)
 	}
 	gsID := gs.GameSession.GameSessionId
-	eventually(t, "the game session to be ACTIVE", 30*time.Second, func() bool {
+	testenv.Eventually(t, "the game session to be ACTIVE", 30*time.Second, func() bool {
 		out, err := gl.DescribeGameSessions(ctx, &gamelift.DescribeGameSessionsInput{GameSessionId: gsID})
 		return err == nil && len(out.GameSessions) == 1 && out.GameSessions[0].Status == types.GameSessionStatusActive
 	})
@@ -204,7 +118,7 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 	t.Run("a crashed game server is replaced", func(t *testing.T) {
 		gamePort := int(aws.ToInt32(ps.PlayerSession.Port))
 		victim, victimPID := "", 0
-		for id, pid := range launchedProcesses(agentOut.String()) {
+		for id, pid := range agent.Launched() {
 			if port := arenaPort(logDir, id); port != 0 && port != gamePort {
 				victim, victimPID = id, pid
 			}
@@ -215,11 +129,11 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 		if err := syscall.Kill(victimPID, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "a replacement process", 30*time.Second, func() bool { return len(launchedProcesses(agentOut.String())) == 3 })
+		testenv.Eventually(t, "a replacement process", 30*time.Second, func() bool { return len(agent.Launched()) == 3 })
 		if !strings.Contains(agentOut.String(), "process_id="+victim+" pid="+strconv.Itoa(victimPID)+" ran=") {
 			t.Error("the agent did not log the crashed process's exit")
 		}
-		eventually(t, "two ACTIVE processes again", 60*time.Second, func() bool { return activeProcesses(ctx, gl, fleetID) == 2 })
+		testenv.Eventually(t, "two ACTIVE processes again", 60*time.Second, func() bool { return srv.ActiveProcesses(ctx, fleetID) == 2 })
 	})
 
 	t.Run("a runtime configuration change is followed", func(t *testing.T) {
@@ -234,12 +148,12 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 			}
 		}
 		set(3)
-		eventually(t, "three ACTIVE processes", 60*time.Second, func() bool { return activeProcesses(ctx, gl, fleetID) == 3 })
+		testenv.Eventually(t, "three ACTIVE processes", 60*time.Second, func() bool { return srv.ActiveProcesses(ctx, fleetID) == 3 })
 		set(2)
-		eventually(t, "the agent to stop one", 60*time.Second, func() bool {
+		testenv.Eventually(t, "the agent to stop one", 60*time.Second, func() bool {
 			return strings.Contains(agentOut.String(), `reason="the runtime configuration no longer asks for it"`)
 		})
-		eventually(t, "two ACTIVE processes", 60*time.Second, func() bool { return activeProcesses(ctx, gl, fleetID) == 2 })
+		testenv.Eventually(t, "two ACTIVE processes", 60*time.Second, func() bool { return srv.ActiveProcesses(ctx, fleetID) == 2 })
 		fmt.Fprintln(player, "SAY still here")
 		for playerIn.Scan() {
 			if strings.HasPrefix(playerIn.Text(), "CHAT ") {
@@ -254,12 +168,12 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the second game session to be ACTIVE", 30*time.Second, func() bool {
+		testenv.Eventually(t, "the second game session to be ACTIVE", 30*time.Second, func() bool {
 			out, err := gl.DescribeGameSessions(ctx, &gamelift.DescribeGameSessionsInput{GameSessionId: gs.GameSession.GameSessionId})
 			return err == nil && len(out.GameSessions) == 1 && out.GameSessions[0].Status == types.GameSessionStatusActive
 		})
 		victim, victimPID := "", 0
-		for id, pid := range launchedProcesses(agentOut.String()) {
+		for id, pid := range agent.Launched() {
 			if alive(pid) && arenaPort(logDir, id) == int(aws.ToInt32(gs.GameSession.Port)) {
 				victim, victimPID = id, pid
 			}
@@ -271,16 +185,16 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 			TerminationMode: types.TerminationModeForceTerminate}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the agent to kill the process", 30*time.Second, func() bool { return !alive(victimPID) })
+		testenv.Eventually(t, "the agent to kill the process", 30*time.Second, func() bool { return !alive(victimPID) })
 		if !regexp.MustCompile(`msg="killing a server process" .*process_id=` + victim + ` .*reason="the control plane ended it: FORCE_TERMINATED"`).MatchString(agentOut.String()) {
 			t.Error("the agent did not log killing the force-terminated process")
 		}
-		eventually(t, "two ACTIVE processes again", 60*time.Second, func() bool { return activeProcesses(ctx, gl, fleetID) == 2 })
+		testenv.Eventually(t, "two ACTIVE processes again", 60*time.Second, func() bool { return srv.ActiveProcesses(ctx, fleetID) == 2 })
 	})
 
 	t.Run("SIGTERM drains the compute and deregisters it", func(t *testing.T) {
-		pids := launchedProcesses(agentOut.String())
-		if err := agentCmd.Process.Signal(syscall.SIGTERM); err != nil {
+		pids := agent.Launched()
+		if err := agent.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 		// The player hears the game end: TerminateProcess reached the arena.
@@ -295,14 +209,8 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 		if !bye {
 			t.Errorf("the player got no BYE (%v)", playerIn.Err())
 		}
-		select {
-		case err := <-agentDone:
-			agentDone <- err // for the cleanup
-			if err != nil {
-				t.Fatalf("agent exited with %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Fatal("the agent did not exit within 60 s of SIGTERM")
+		if err := agent.Exit(t, 60*time.Second); err != nil {
+			t.Fatalf("agent exited with %v", err)
 		}
 		for id, pid := range pids {
 			if alive(pid) {
@@ -337,35 +245,6 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 	})
 }
 
-// startAgent runs `muster agent` for the fleet and returns it, its output
-// and a channel that yields its exit.
-func startAgent(t *testing.T, bin string, srv *testenv.Server, fleetID, location, logDir string) (*exec.Cmd, *syncBuffer, chan error) {
-	t.Helper()
-	out := &syncBuffer{}
-	cmd := exec.Command(bin, "agent", "--endpoint", srv.URL(), "--fleet", fleetID, "--location", location,
-		"--compute-name", "e2e-host", "--ip-address", "127.0.0.1", "--beacon-listen", "127.0.0.1:0",
-		"--log-dir", logDir, "--work-dir", filepath.Join(filepath.Dir(logDir), "work"), "--drain-grace", "20s")
-	cmd.Env = append(os.Environ(), "MUSTER_ACCESS_KEY_ID="+testenv.AdminKeyID, "MUSTER_SECRET_ACCESS_KEY="+testenv.AdminSecret)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		err := <-done
-		done <- err
-		for _, pid := range launchedProcesses(out.String()) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		if t.Failed() {
-			t.Logf("agent log:\n%s", out.String())
-		}
-	})
-	return cmd, out, done
-}
-
 func TestEndToEndAKilledAgentTakesItsProcessesAlongAndRestartsCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs muster and the arena example")
@@ -373,37 +252,19 @@ func TestEndToEndAKilledAgentTakesItsProcessesAlongAndRestartsCleanly(t *testing
 	if runtime.GOOS != "linux" {
 		t.Skip("processes die with a killed agent only on Linux (parent-death signal)")
 	}
-	bin := testenv.Binary(t)
-	if help, _ := exec.Command(bin, "serve", "-h").CombinedOutput(); !strings.Contains(string(help), "sdk-listen") {
-		t.Skip("the control-plane side of issue 8 is not there yet: muster serve has no --sdk-listen")
-	}
-	arena := buildArena(t)
 	srv := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
 	gl := srv.Admin()
 	ctx := context.Background()
-	if _, err := gl.CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String("custom-restart")}); err != nil {
-		t.Fatal(err)
-	}
-	fleet, err := gl.CreateFleet(ctx, &gamelift.CreateFleetInput{
-		Name: aws.String("arena"), ComputeType: types.ComputeTypeAnywhere,
-		Locations: []types.LocationConfiguration{{Location: aws.String("custom-restart")}},
-		RuntimeConfiguration: &types.RuntimeConfiguration{ServerProcesses: []types.ServerProcess{
-			{LaunchPath: aws.String(arena), ConcurrentExecutions: aws.Int32(2)},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fleetID := aws.ToString(fleet.FleetAttributes.FleetId)
-	logDir := filepath.Join(t.TempDir(), "logs")
+	fleetID := srv.CreateArenaFleet(t, testenv.ArenaFleet{Name: "arena", Locations: []string{"custom-restart"}, Processes: 2})
+	cfg := testenv.AgentConfig{FleetID: fleetID, Location: "custom-restart", ComputeName: "e2e-host", LogDir: filepath.Join(t.TempDir(), "logs"), DrainGrace: "20s"}
 
-	first, firstOut, _ := startAgent(t, bin, srv, fleetID, "custom-restart", logDir)
-	eventually(t, "two ACTIVE processes", 90*time.Second, func() bool { return activeProcesses(ctx, gl, fleetID) == 2 })
-	old := launchedProcesses(firstOut.String())
-	if err := first.Process.Kill(); err != nil {
+	first := testenv.StartAgent(t, srv, cfg)
+	testenv.Eventually(t, "two ACTIVE processes", 90*time.Second, func() bool { return srv.ActiveProcesses(ctx, fleetID) == 2 })
+	old := first.Launched()
+	if err := first.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the killed agent's processes to die with it", 30*time.Second, func() bool {
+	testenv.Eventually(t, "the killed agent's processes to die with it", 30*time.Second, func() bool {
 		for _, pid := range old {
 			if alive(pid) {
 				return false
@@ -412,11 +273,11 @@ func TestEndToEndAKilledAgentTakesItsProcessesAlongAndRestartsCleanly(t *testing
 		return true
 	})
 
-	second, secondOut, secondDone := startAgent(t, bin, srv, fleetID, "custom-restart", logDir)
-	eventually(t, "two ACTIVE processes of the new agent", 90*time.Second, func() bool {
-		return len(launchedProcesses(secondOut.String())) == 2 && activeProcesses(ctx, gl, fleetID) == 2
+	second := testenv.StartAgent(t, srv, cfg)
+	testenv.Eventually(t, "two ACTIVE processes of the new agent", 90*time.Second, func() bool {
+		return len(second.Launched()) == 2 && srv.ActiveProcesses(ctx, fleetID) == 2
 	})
-	for id := range launchedProcesses(secondOut.String()) {
+	for id := range second.Launched() {
 		if _, reused := old[id]; reused {
 			t.Fatalf("process id %s was reused after the restart", id)
 		}
@@ -425,16 +286,10 @@ func TestEndToEndAKilledAgentTakesItsProcessesAlongAndRestartsCleanly(t *testing
 	if err != nil || c.Compute.ComputeStatus != types.ComputeStatusActive {
 		t.Fatalf("DescribeCompute after the restart = %+v, %v; want ACTIVE", c, err)
 	}
-	if err := second.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := second.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-secondDone:
-		secondDone <- err
-		if err != nil {
-			t.Fatalf("agent exited with %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the agent did not exit within 60 s of SIGTERM")
+	if err := second.Exit(t, 60*time.Second); err != nil {
+		t.Fatalf("agent exited with %v", err)
 	}
 }

@@ -12,17 +12,11 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/gamelift"
-	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 
 	"github.com/musterhq/muster/internal/testenv"
 )
@@ -66,25 +60,9 @@ func TestLoadAgentKeepsManyArenaProcesses(t *testing.T) {
 	if s, err := time.ParseDuration(os.Getenv("MUSTER_AGENT_LOAD_STEADY")); err == nil {
 		steady = s
 	}
-	bin := testenv.Binary(t)
-	arena := buildArena(t)
 	srv := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0", "--log-level", "info"))
-	gl := srv.Admin()
 	ctx := context.Background()
-	if _, err := gl.CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String("custom-load")}); err != nil {
-		t.Fatal(err)
-	}
-	fleet, err := gl.CreateFleet(ctx, &gamelift.CreateFleetInput{
-		Name: aws.String("load"), ComputeType: types.ComputeTypeAnywhere,
-		Locations: []types.LocationConfiguration{{Location: aws.String("custom-load")}},
-		RuntimeConfiguration: &types.RuntimeConfiguration{ServerProcesses: []types.ServerProcess{
-			{LaunchPath: aws.String(arena), ConcurrentExecutions: aws.Int32(1)},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fleetID := aws.ToString(fleet.FleetAttributes.FleetId)
+	fleetID := srv.CreateArenaFleet(t, testenv.ArenaFleet{Name: "load", Locations: []string{"custom-load"}, Processes: 1})
 
 	// The proxy keeps the Host header, so the agent's SigV4 signatures verify.
 	target, _ := url.Parse(srv.URL())
@@ -115,32 +93,12 @@ func TestLoadAgentKeepsManyArenaProcesses(t *testing.T) {
 	front := httptest.NewServer(proxy)
 	defer front.Close()
 
-	dir := t.TempDir()
-	agentOut := &syncBuffer{}
-	agentCmd := exec.Command(bin, "agent", "--endpoint", front.URL, "--fleet", fleetID, "--location", "custom-load",
-		"--compute-name", "load-host", "--ip-address", "127.0.0.1", "--beacon-listen", "127.0.0.1:0",
-		"--log-dir", filepath.Join(dir, "logs"), "--work-dir", filepath.Join(dir, "work"), "--drain-grace", "60s")
-	agentCmd.Env = append(os.Environ(), "MUSTER_ACCESS_KEY_ID="+testenv.AdminKeyID, "MUSTER_SECRET_ACCESS_KEY="+testenv.AdminSecret)
-	agentCmd.Stdout, agentCmd.Stderr = agentOut, agentOut
 	start := time.Now()
-	if err := agentCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	agentDone := make(chan error, 1)
-	go func() { agentDone <- agentCmd.Wait() }()
-	t.Cleanup(func() {
-		_ = agentCmd.Process.Kill()
-		<-agentDone
-		for _, pid := range launchedProcesses(agentOut.String()) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		if t.Failed() {
-			t.Logf("agent log (tail):\n%s", tail(agentOut.String(), 4000))
-		}
-	})
+	agent := testenv.StartAgent(t, srv, testenv.AgentConfig{FleetID: fleetID, Location: "custom-load", ComputeName: "load-host", Endpoint: front.URL, DrainGrace: "60s"})
+	agentCmd := agent.Cmd
 
-	eventually(t, "all processes ACTIVE", 10*time.Minute, func() bool { return activeProcesses(ctx, gl, fleetID) == int32(n) })
-	t.Logf("%d processes ACTIVE %.1f s after the agent started (%d launches)", n, time.Since(start).Seconds(), len(launchedProcesses(agentOut.String())))
+	testenv.Eventually(t, "all processes ACTIVE", 10*time.Minute, func() bool { return srv.ActiveProcesses(ctx, fleetID) == int32(n) })
+	t.Logf("%d processes ACTIVE %.1f s after the agent started (%d launches)", n, time.Since(start).Seconds(), len(agent.Launched()))
 
 	rss0, cpu0 := procStat(t, agentCmd.Process.Pid)
 	steadyStart := time.Now()
@@ -149,37 +107,24 @@ func TestLoadAgentKeepsManyArenaProcesses(t *testing.T) {
 	elapsed := time.Since(steadyStart).Seconds()
 	var arenaRSS int
 	alive := 0
-	for _, pid := range launchedProcesses(agentOut.String()) {
+	for _, pid := range agent.Launched() {
 		if r, _ := procStat(t, pid); r > 0 {
 			arenaRSS += r
 			alive++
 		}
 	}
-	active := activeProcesses(ctx, gl, fleetID)
+	active := srv.ActiveProcesses(ctx, fleetID)
 	t.Logf("steady %.0f s: agent RSS %d→%d KiB, agent CPU %.2f%% of one core; %d arena processes alive (ACTIVE %d), arena RSS total %d MiB (%d KiB each)",
 		elapsed, rss0, rss1, float64(cpu1-cpu0)/100/elapsed*100, alive, active, arenaRSS/1024, arenaRSS/max(alive, 1))
-	if launches := len(launchedProcesses(agentOut.String())); launches != n {
+	if launches := len(agent.Launched()); launches != n {
 		t.Errorf("%d launches for %d processes: some were replaced during the steady period", launches, n)
 	}
 
 	drainStart := time.Now()
 	_ = agentCmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-agentDone:
-		agentDone <- err
-		if err != nil {
-			t.Errorf("agent exited with %v", err)
-		}
-	case <-time.After(3 * time.Minute):
-		t.Fatal("the drain took more than 3 minutes")
+	if err := agent.Exit(t, 3*time.Minute); err != nil {
+		t.Errorf("agent exited with %v", err)
 	}
 	t.Logf("drain of %d processes took %.1f s; killed after the grace: %d", n, time.Since(drainStart).Seconds(),
-		strings.Count(agentOut.String(), "still running when the drain grace period ended"))
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
+		strings.Count(agent.Out.String(), "still running when the drain grace period ended"))
 }

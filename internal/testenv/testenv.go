@@ -1,7 +1,3 @@
-// Package testenv owns what end-to-end tests share: building the real
-// muster binary once per test package, starting `muster serve` on a free
-// port with a data directory, and clients for it (the real AWS SDK GameLift
-// client, signed raw requests, bearer requests). Only tests import it.
 package testenv
 
 import (
@@ -35,38 +31,6 @@ const (
 	Region      = "mu-local-1"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// Binary builds ./cmd/muster once per test process and returns its path.
-func Binary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "muster-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "muster")
-		cmd := exec.Command("go", "build", "-race", "-o", binPath, "github.com/musterhq/muster/cmd/muster")
-		if !raceEnabled {
-			cmd = exec.Command("go", "build", "-o", binPath, "github.com/musterhq/muster/cmd/muster")
-		}
-		cmd.Dir = moduleRoot()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
 func moduleRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
@@ -79,11 +43,10 @@ type Server struct {
 	Addr    string
 	cmd     *exec.Cmd
 	done    chan struct{}
-	Log     *bytes.Buffer
+	log     Buffer
 	args    []string
 	env     []string
 	dir     string
-	mu      sync.Mutex
 }
 
 // Option changes how a Server starts.
@@ -105,22 +68,30 @@ func ModuleRoot() string { return moduleRoot() }
 // WithDataDir reuses a data directory (for restart tests).
 func WithDataDir(dir string) Option { return func(s *Server) { s.DataDir = dir } }
 
-type lockedBuffer struct {
-	mu  *sync.Mutex
-	buf *bytes.Buffer
+// Buffer collects a child process's output while tests read it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-func (l lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Start runs `muster serve` on 127.0.0.1:0 and waits until it is ready.
 // The server is killed at the end of the test if still running.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{t: t, Log: &bytes.Buffer{}, done: make(chan struct{})}
+	s := &Server{t: t, done: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -133,8 +104,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	s.cmd.Dir = s.dir
 	s.cmd.Env = append(os.Environ(), "MUSTER_ADMIN_ACCESS_KEY_ID="+AdminKeyID, "MUSTER_ADMIN_SECRET_ACCESS_KEY="+AdminSecret)
 	s.cmd.Env = append(s.cmd.Env, s.env...)
-	w := lockedBuffer{mu: &s.mu, buf: s.Log}
-	s.cmd.Stdout, s.cmd.Stderr = w, w
+	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -164,11 +134,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 }
 
 // Logs returns what the server printed so far.
-func (s *Server) Logs() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.Log.String()
-}
+func (s *Server) Logs() string { return s.log.String() }
 
 // URL is the server's base URL.
 func (s *Server) URL() string { return "http://" + s.Addr }
@@ -222,8 +188,15 @@ func (s *Server) SignedJSON(ctx context.Context, keyID, secret, op, body string,
 	return do(req)
 }
 
-// Bearer sends a request with `Authorization: Bearer id:secret`.
+// Bearer sends a request with the admin key as `Authorization: Bearer id:secret`.
 func (s *Server) Bearer(ctx context.Context, method, path, body string) (*http.Response, []byte, error) {
+	return s.Request(ctx, method, path, AdminKeyID+":"+AdminSecret, body)
+}
+
+// Request sends a request with `Authorization: Bearer <bearer>` when bearer
+// is not empty (a player's access token, or an operator's id:secret) and a
+// JSON body when body is not empty.
+func (s *Server) Request(ctx context.Context, method, path, bearer, body string) (*http.Response, []byte, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -232,7 +205,9 @@ func (s *Server) Bearer(ctx context.Context, method, path, body string) (*http.R
 	if err != nil {
 		return nil, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+AdminKeyID+":"+AdminSecret)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}

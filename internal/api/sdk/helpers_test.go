@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 const (
@@ -35,19 +35,12 @@ const (
 var gameServerBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sdk-test-bin")
-	if err != nil {
-		panic(err)
-	}
-	gameServerBin = filepath.Join(dir, "gameserver")
-	out, err := exec.Command("go", "build", "-o", gameServerBin, "./testdata/gameserver").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build test game server: %v\n%s", err, out)
+	var err error
+	if gameServerBin, err = testenv.Build("./internal/api/sdk/testdata/gameserver", false); err != nil {
+		fmt.Fprintf(os.Stderr, "build test game server: %v\n", err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 // freeAddrs returns two distinct free loopback addresses: the control

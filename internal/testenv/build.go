@@ -1,0 +1,206 @@
+package testenv
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Binaries are shared between test processes: `go test` runs each package
+// as its own process, and linking muster (with -race above all) costs
+// seconds that every end-to-end package would otherwise pay again. A build
+// lives in a cache folder named by a hash of the source tree, the package
+// and the build settings, so any edit to the tree makes a new build and a
+// stale binary is never run. A file lock keeps two processes from building
+// the same thing at once, and a build becomes visible only by an atomic
+// rename, so a reader never sees half a binary.
+
+// CacheEnv names a folder to keep the shared builds in, in place of the
+// user's cache folder (for CI machines that keep one folder between runs).
+const CacheEnv = "MUSTER_TESTBIN_CACHE"
+
+// pruneAfter is how long a build folder no test has used is kept.
+const pruneAfter = 24 * time.Hour
+
+var (
+	treeOnce sync.Once
+	treeSum  string
+	treeErr  error
+)
+
+// Binary returns the path of the muster binary built from this source
+// tree, with -race when the tests run with -race.
+func Binary(t testing.TB) string {
+	t.Helper()
+	return mustBuild(t, "./cmd/muster", raceEnabled)
+}
+
+// Arena returns the path of the examples/arena game server built from this
+// source tree.
+func Arena(t testing.TB) string {
+	t.Helper()
+	return mustBuild(t, "./examples/arena", false)
+}
+
+func mustBuild(t testing.TB, pkg string, race bool) string {
+	t.Helper()
+	bin, err := Build(pkg, race)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// Build returns the path of a binary built from pkg, a package path
+// relative to the module root ("./cmd/muster"), shared by every test
+// process that asks for the same package of the same source tree. It takes
+// no testing.TB so that a TestMain can call it.
+func Build(pkg string, race bool) (string, error) {
+	treeOnce.Do(func() { treeSum, treeErr = hashTree(moduleRoot()) })
+	if treeErr != nil {
+		return "", fmt.Errorf("testenv: hash the source tree: %w", treeErr)
+	}
+	root, err := cacheRoot()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(root, buildKey(pkg, race))
+	name := path.Base(pkg)
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	bin := filepath.Join(dir, name)
+	if _, err := os.Stat(bin); err == nil {
+		touch(dir)
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("testenv: %w", err)
+	}
+	unlock, err := lockFile(dir + ".lock")
+	if err != nil {
+		return "", fmt.Errorf("testenv: lock %s: %w", dir, err)
+	}
+	defer unlock()
+	if _, err := os.Stat(bin); err == nil { // built while this process waited for the lock
+		return bin, nil
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d", bin, os.Getpid())
+	args := []string{"build", "-o", tmp}
+	if race {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
+	cmd.Dir = moduleRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("testenv: go build %s: %v\n%s", pkg, err, out)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("testenv: %w", err)
+	}
+	prune(root, dir)
+	return bin, nil
+}
+
+// cacheRoot is the folder that holds one folder per build.
+func cacheRoot() (string, error) {
+	if dir := os.Getenv(CacheEnv); dir != "" {
+		return dir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "muster-testbin"), nil
+}
+
+// buildKey names a build by everything that changes its output: the source
+// tree, the package, -race and the toolchain settings from the environment.
+func buildKey(pkg string, race bool) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00race=%v\x00%s\x00%s/%s", treeSum, pkg, race, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	for _, k := range []string{"GOFLAGS", "CGO_ENABLED", "GOEXPERIMENT", "GOAMD64", "GOARM64"} {
+		fmt.Fprintf(h, "\x00%s=%s", k, os.Getenv(k))
+	}
+	sum := hex.EncodeToString(h.Sum(nil))[:24]
+	name := strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "-")
+	if race {
+		name += "-race"
+	}
+	return name + "-" + sum
+}
+
+// hashTree hashes the files a build reads: Go sources, go.mod and go.sum,
+// and the kinds of file the packages embed (SQL migrations, the OpenAPI
+// document). It skips folders no build reads: hidden ones, node_modules and
+// the data folder `muster serve --dev` writes into the checkout.
+func hashTree(root string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != root && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "muster-data") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(name) {
+		case ".go", ".mod", ".sum", ".sql", ".json", ".yaml":
+		default:
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rel, _ := filepath.Rel(root, p)
+		fmt.Fprintf(h, "%s\x00", filepath.ToSlash(rel))
+		n, err := io.Copy(h, f)
+		fmt.Fprintf(h, "\x00%d\x00", n)
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil)), err
+}
+
+// touch marks a build folder as used, so prune keeps it.
+func touch(dir string) {
+	now := time.Now()
+	os.Chtimes(dir, now, now)
+}
+
+// prune removes the build folders (and their lock files) of source trees no
+// test has used for pruneAfter, so the cache does not grow with every edit.
+// A folder in use by another process is at worst rebuilt.
+func prune(root, keep string) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		p := filepath.Join(root, e.Name())
+		if !e.IsDir() || p == keep {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > pruneAfter {
+			os.RemoveAll(p)
+			os.Remove(p + ".lock")
+		}
+	}
+}

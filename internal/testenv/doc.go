@@ -1,0 +1,7 @@
+// Package testenv owns what end-to-end tests share: the real muster binary
+// and the examples/arena game server, built once per source tree for every
+// test process (see Build); `muster serve` started on a free port with a
+// data directory (Start); `muster agent` run against it (StartAgent); and
+// clients for it (the real AWS SDK GameLift client, SigV4-signed raw
+// requests, bearer requests). Only tests import it.
+package testenv

@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/musterhq/muster/internal/api/player"
+	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/identity"
@@ -184,7 +184,7 @@ func (im *importer) run(ctx context.Context, in io.Reader, errw io.Writer) (impo
 
 func parseImportLine(line []byte, now time.Time) (numberedLine, error) {
 	var in importLine
-	if err := player.Decode(line, &in); err != nil {
+	if err := httpx.Decode(line, &in); err != nil {
 		return numberedLine{}, err
 	}
 	if (in.IdentityID == "") == (in.DeveloperUserID == "") {

@@ -150,7 +150,7 @@ func (a adminAPI) advanceClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Seconds <= 0 || in.Seconds > 30*24*3600 {
-		httpx.WriteError(w, r, a.log, fault.New(fault.Invalid, "seconds: must be > 0 and at most 30 days"))
+		httpx.WriteError(w, r, a.log, fault.BadField("$.seconds", "must be > 0 and at most 30 days"))
 		return
 	}
 	a.fake.Advance(time.Duration(in.Seconds * float64(time.Second)))

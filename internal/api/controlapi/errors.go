@@ -55,7 +55,8 @@ type apiError struct {
 
 // toAPIError maps err through the table: *sigv4.Error keeps its code, a
 // *fault.Error its kind's code and its message (which lists every bad field
-// as "field: reason"), and anything else is an internal error.
+// as "Member: reason", by its GameLift member name: fault.GameLiftName),
+// and anything else is an internal error.
 func toAPIError(err error) apiError {
 	var se *sigv4.Error
 	if errors.As(err, &se) {
@@ -65,7 +66,7 @@ func toAPIError(err error) apiError {
 	if !errors.As(err, &fe) || fe.Kind == fault.Internal || int(fe.Kind) >= len(kindCodes) || kindCodes[fe.Kind] == "" {
 		return apiError{status: http.StatusInternalServerError, code: codeInternal, message: internalErrorMessage, cause: err}
 	}
-	return apiError{status: http.StatusBadRequest, code: kindCodes[fe.Kind], message: fe.Error()}
+	return apiError{status: http.StatusBadRequest, code: kindCodes[fe.Kind], message: fe.Rendered(fault.GameLiftName).Error()}
 }
 
 // wireError is the error body of both protocols. The Go CBOR client fills

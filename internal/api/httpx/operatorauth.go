@@ -1,8 +1,11 @@
 package httpx
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -64,4 +67,27 @@ func (a OperatorAuth) bearer(r *http.Request, token string) (auth.Principal, err
 		return auth.Principal{}, sigv4.ErrUnrecognizedClient()
 	}
 	return p, nil
+}
+
+// RequireOperator authenticates /v1/admin requests with SigV4 or a bearer
+// access key and puts the operator Principal in the context. The body (at
+// most MaxBody bytes, a larger one is 413) is read to hash it for SigV4 and
+// restored for the handler.
+func RequireOperator(a OperatorAuth, log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, err := readBody(w, r, MaxBody)
+			if err != nil {
+				WriteError(w, r, log, err)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			p, err := a.Authenticate(r, body)
+			if err != nil {
+				WriteError(w, r, log, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(auth.With(r.Context(), p)))
+		})
+	}
 }

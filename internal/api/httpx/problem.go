@@ -43,23 +43,30 @@ var statusOf = map[fault.Kind]int{
 	fault.Unsupported:                 http.StatusNotImplemented,
 }
 
-// WriteError answers err as a problem document. Internal errors are logged
-// with their cause and shown to the client only as "internal error".
+// WriteError answers err as a problem document. Fields are rendered as
+// the player API names them (fault.JSONPath); a route whose body is not the
+// service's request renders them first with its own fault.Names
+// (fault.Render). A body over its limit is 413, a body that is not JSON
+// 415. Internal errors are logged with their cause and shown to the client
+// only as "internal error".
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	p := Problem{Type: "about:blank", RequestID: RequestID(r.Context())}
 	var se *sigv4.Error
 	var fe *fault.Error
+	var tl *TooLargeError
 	switch {
 	case errors.As(err, &se):
 		p.Status, p.Code, p.Detail = http.StatusUnauthorized, se.Code, se.Message
+	case errors.As(err, &tl):
+		p.Status, p.Code, p.Detail = http.StatusRequestEntityTooLarge, "TooLarge", tl.Error()
+	case errors.Is(err, ErrMediaType):
+		p.Status, p.Code, p.Detail = http.StatusUnsupportedMediaType, "UnsupportedMediaType", err.Error()
 	case errors.As(err, &fe):
+		fe = fe.Rendered(fault.JSONPath)
 		p.Status = statusOf[fe.Kind]
 		p.Code = fe.Kind.String()
 		p.Detail = fe.Message
 		p.Errors = fe.Fields
-		if fe.Kind == fault.Forbidden {
-			p.Status = http.StatusForbidden
-		}
 	default:
 		p.Status = http.StatusInternalServerError
 	}

@@ -1,8 +1,8 @@
 package player
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -20,7 +20,7 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultMaxBody       = 1 << 20
+	DefaultMaxBody       = httpx.MaxBody
 	DefaultIPRate        = 50
 	DefaultIPBurst       = 100
 	DefaultIdentityRate  = 10
@@ -49,6 +49,7 @@ type Config struct {
 type API struct {
 	cfg     Config
 	log     *slog.Logger
+	body    httpx.Body
 	cors    *CORS
 	byIP    *RateLimiter
 	byID    *RateLimiter
@@ -64,14 +65,10 @@ func New(cfg Config) *API {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
-	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = DefaultMaxBody
-	}
-	a := &API{cfg: cfg, log: cfg.Logger, cors: NewCORS(cfg.CORSOrigins),
+	return &API{cfg: cfg, log: cfg.Logger, body: httpx.Body{Limit: cfg.MaxBody}, cors: NewCORS(cfg.CORSOrigins),
 		byIP:  NewRateLimiter(cfg.IPRate, cfg.IPBurst, 0, cfg.Clock),
 		byID:  NewRateLimiter(cfg.IdentityRate, cfg.IdentityBurst, 0, cfg.Clock),
 		authn: Authenticate(cfg.Identities, cfg.Logger), openapi: OpenAPIJSON()}
-	return a
 }
 
 // Route is one registered route.
@@ -93,25 +90,42 @@ func (a *API) Protect(h http.Handler) http.Handler {
 }
 
 // Operator wraps an operator handler: operator credentials (SigV4 or a
-// bearer access key); the handler checks the role.
-func (a *API) Operator(h http.Handler) http.Handler { return a.cfg.RequireOperator(h) }
+// bearer access key) and the role: admin when write, any otherwise.
+func (a *API) Operator(write bool, h http.Handler) http.Handler {
+	return a.cfg.RequireOperator(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := auth.RequireOperator(r.Context(), write); err != nil {
+			httpx.WriteError(w, r, a.log, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+}
 
 // Routes lists every route the API serves.
 func (a *API) Routes() []Route {
 	hf := func(f http.HandlerFunc) http.Handler { return f }
+	ids := a.cfg.Identities
 	return []Route{
-		{"POST /v1/identity/anonymous", a.Public(hf(a.anonymous))},
-		{"POST /v1/identity/developer", a.Operator(hf(a.developer))},
-		{"POST /v1/identity/oidc", a.Public(hf(a.oidc))},
-		{"POST /v1/identity/token", a.Public(hf(a.token))},
+		{"POST /v1/identity/anonymous", a.Public(signIn(a, true, func(ctx context.Context, in anonymousRequest) (identity.Tokens, error) {
+			return ids.Anonymous(ctx, in.DeviceID, in.DeviceSecret)
+		}))},
+		{"POST /v1/identity/developer", a.Operator(true, signIn(a, false, func(ctx context.Context, in developerRequest) (identity.Tokens, error) {
+			return ids.Developer(ctx, in.UserID)
+		}))},
+		{"POST /v1/identity/oidc", a.Public(signIn(a, false, func(ctx context.Context, in oidcRequest) (identity.Tokens, error) {
+			return ids.OIDC(ctx, in.Provider, in.IDToken)
+		}))},
+		{"POST /v1/identity/token", a.Public(signIn(a, false, func(ctx context.Context, in refreshRequest) (identity.Tokens, error) {
+			return ids.Refresh(ctx, in.RefreshToken)
+		}))},
 		{"POST /v1/identity/logout", a.Public(hf(a.logout))},
 		{"GET /.well-known/jwks.json", a.cors.Middleware(hf(a.jwks))},
 		{"GET /v1/openapi.json", a.cors.Middleware(hf(a.openAPI))},
 		{"GET /v1/players/me", a.Protect(hf(a.getMe))},
-		{"PATCH /v1/players/me", a.Protect(hf(a.patchMe))},
-		{"GET /v1/admin/players/{identityId}", a.Operator(hf(a.adminGet))},
-		{"PATCH /v1/admin/players/{identityId}", a.Operator(hf(a.adminPatch))},
-		{"DELETE /v1/admin/players/{identityId}", a.Operator(hf(a.adminDelete))},
+		{"PATCH /v1/players/me", a.Protect(patchRoute(a, a.patchMe))},
+		{"GET /v1/admin/players/{identityId}", a.Operator(false, hf(a.adminGet))},
+		{"PATCH /v1/admin/players/{identityId}", a.Operator(true, patchRoute(a, a.adminPatch))},
+		{"DELETE /v1/admin/players/{identityId}", a.Operator(true, hf(a.adminDelete))},
 		{"OPTIONS /v1/identity/", a.cors.Preflight()},
 		{"OPTIONS /v1/players/", a.cors.Preflight()},
 		{"OPTIONS /v1/openapi.json", a.cors.Preflight()},
@@ -127,29 +141,12 @@ func (a *API) Register(mux interface{ Handle(string, http.Handler) }) {
 	}
 }
 
-// writeError answers err: a body too large is 413, a non-JSON body 415,
-// everything else through httpx.WriteError.
-func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var tl *tooLargeError
-	switch {
-	case errors.As(err, &tl):
-		writeProblem(w, r, http.StatusRequestEntityTooLarge, "TooLarge", tl.Error())
-	case errors.Is(err, errMediaType):
-		writeProblem(w, r, http.StatusUnsupportedMediaType, "UnsupportedMediaType", err.Error())
-	default:
-		httpx.WriteError(w, r, a.log, err)
-	}
-}
-
-func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(httpx.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: detail, RequestID: httpx.RequestID(r.Context())})
-}
-
+// decode reads the request's body into v; on failure it has answered.
 func (a *API) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
-	if err := DecodeRequest(w, r, a.cfg.MaxBody, v, optional); err != nil {
-		a.writeError(w, r, err)
+	b := a.body
+	b.Optional = optional
+	if err := b.Decode(w, r, v); err != nil {
+		httpx.WriteError(w, r, a.log, err)
 		return false
 	}
 	return true
@@ -162,17 +159,25 @@ type tokenResponse struct {
 	ExpiresIn    int    `json:"expiresIn"`
 }
 
-func (a *API) writeTokens(w http.ResponseWriter, r *http.Request, t identity.Tokens, err error) {
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	if t.Created {
-		status = http.StatusCreated
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	httpx.WriteJSON(w, status, tokenResponse{IdentityID: t.IdentityID, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresIn: t.ExpiresIn})
+// signIn is a route that exchanges a body of type In for tokens.
+func signIn[In any](a *API, optional bool, get func(context.Context, In) (identity.Tokens, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in In
+		if !a.decode(w, r, &in, optional) {
+			return
+		}
+		t, err := get(r.Context(), in)
+		if err != nil {
+			httpx.WriteError(w, r, a.log, err)
+			return
+		}
+		status := http.StatusOK
+		if t.Created {
+			status = http.StatusCreated
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		httpx.WriteJSON(w, status, tokenResponse{IdentityID: t.IdentityID, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresIn: t.ExpiresIn})
+	})
 }
 
 type anonymousRequest struct {
@@ -180,30 +185,8 @@ type anonymousRequest struct {
 	DeviceSecret string `json:"deviceSecret"`
 }
 
-func (a *API) anonymous(w http.ResponseWriter, r *http.Request) {
-	var in anonymousRequest
-	if !a.decode(w, r, &in, true) {
-		return
-	}
-	t, err := a.cfg.Identities.Anonymous(r.Context(), in.DeviceID, in.DeviceSecret)
-	a.writeTokens(w, r, t, err)
-}
-
 type developerRequest struct {
 	UserID string `json:"userId" muster:"required"`
-}
-
-func (a *API) developer(w http.ResponseWriter, r *http.Request) {
-	if err := auth.RequireOperator(r.Context(), true); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	var in developerRequest
-	if !a.decode(w, r, &in, false) {
-		return
-	}
-	t, err := a.cfg.Identities.Developer(r.Context(), in.UserID)
-	a.writeTokens(w, r, t, err)
 }
 
 type oidcRequest struct {
@@ -211,26 +194,8 @@ type oidcRequest struct {
 	IDToken  string `json:"idToken" muster:"required"`
 }
 
-func (a *API) oidc(w http.ResponseWriter, r *http.Request) {
-	var in oidcRequest
-	if !a.decode(w, r, &in, false) {
-		return
-	}
-	t, err := a.cfg.Identities.OIDC(r.Context(), in.Provider, in.IDToken)
-	a.writeTokens(w, r, t, err)
-}
-
 type refreshRequest struct {
 	RefreshToken string `json:"refreshToken" muster:"required"`
-}
-
-func (a *API) token(w http.ResponseWriter, r *http.Request) {
-	var in refreshRequest
-	if !a.decode(w, r, &in, false) {
-		return
-	}
-	t, err := a.cfg.Identities.Refresh(r.Context(), in.RefreshToken)
-	a.writeTokens(w, r, t, err)
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) {
@@ -239,7 +204,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.cfg.Identities.Logout(r.Context(), in.RefreshToken); err != nil {
-		a.writeError(w, r, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -256,9 +221,9 @@ func (a *API) openAPI(w http.ResponseWriter, r *http.Request) {
 	w.Write(a.openapi)
 }
 
-func (a *API) writeRecord(w http.ResponseWriter, rec playerdata.Record, err error, r *http.Request) {
+func (a *API) writeRecord(w http.ResponseWriter, r *http.Request, rec playerdata.Record, err error) {
 	if err != nil {
-		a.writeError(w, r, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(rec.Version, 10)))
@@ -275,15 +240,32 @@ func ifMatch(r *http.Request) (playerdata.Condition, error) {
 	s := strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
-		return playerdata.Condition{}, &fault.Error{Kind: fault.Invalid, Message: "1 validation error detected",
-			Fields: []fault.FieldError{{Field: "If-Match", Reason: `must be a record version as an ETag, e.g. "3"`}}}
+		return playerdata.Condition{}, fault.BadField("If-Match", `must be a record version as an ETag, e.g. "3"`)
 	}
 	return playerdata.Condition{IfMatch: &n}, nil
 }
 
+// patchRoute reads If-Match and a body of type In, then answers the record
+// update returns.
+func patchRoute[In any](a *API, update func(*http.Request, In, playerdata.Condition) (playerdata.Record, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		cond, err := ifMatch(r)
+		if err != nil {
+			httpx.WriteError(w, r, a.log, err)
+			return
+		}
+		var in In
+		if !a.decode(w, r, &in, false) {
+			return
+		}
+		rec, err := update(r, in, cond)
+		a.writeRecord(w, r, rec, err)
+	}
+}
+
 func (a *API) getMe(w http.ResponseWriter, r *http.Request) {
 	rec, err := a.cfg.Players.Me(r.Context(), auth.From(r.Context()).IdentityID)
-	a.writeRecord(w, rec, err, r)
+	a.writeRecord(w, r, rec, err)
 }
 
 // playerPatch is what a player may send; attributes are accepted by the
@@ -293,28 +275,14 @@ type playerPatch struct {
 	Attributes map[string]*gamelift.AttributeValue `json:"attributes"`
 }
 
-func (a *API) patchMe(w http.ResponseWriter, r *http.Request) {
-	cond, err := ifMatch(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	var in playerPatch
-	if !a.decode(w, r, &in, false) {
-		return
-	}
-	rec, err := a.cfg.Players.UpdateAsPlayer(r.Context(), auth.From(r.Context()).IdentityID,
+func (a *API) patchMe(r *http.Request, in playerPatch, cond playerdata.Condition) (playerdata.Record, error) {
+	return a.cfg.Players.UpdateAsPlayer(r.Context(), auth.From(r.Context()).IdentityID,
 		playerdata.Patch{Data: in.Data, Attributes: in.Attributes}, cond)
-	a.writeRecord(w, rec, err, r)
 }
 
 func (a *API) adminGet(w http.ResponseWriter, r *http.Request) {
-	if err := auth.RequireOperator(r.Context(), false); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
 	rec, err := a.cfg.Players.Get(r.Context(), r.PathValue("identityId"))
-	a.writeRecord(w, rec, err, r)
+	a.writeRecord(w, r, rec, err)
 }
 
 type adminPatch struct {
@@ -325,46 +293,25 @@ type adminPatch struct {
 	TTLSeconds *int64 `json:"ttlSeconds"`
 }
 
-func (a *API) adminPatch(w http.ResponseWriter, r *http.Request) {
-	if err := auth.RequireOperator(r.Context(), true); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	cond, err := ifMatch(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	var in adminPatch
-	if !a.decode(w, r, &in, false) {
-		return
-	}
+func (a *API) adminPatch(r *http.Request, in adminPatch, cond playerdata.Condition) (playerdata.Record, error) {
 	p := playerdata.Patch{Attributes: in.Attributes, Data: in.Data}
 	if in.TTLSeconds != nil {
-		if *in.TTLSeconds < 0 || *in.TTLSeconds > int64(playerdata.MaxTTL/time.Second) {
-			a.writeError(w, r, &fault.Error{Kind: fault.Invalid, Message: "1 validation error detected",
-				Fields: []fault.FieldError{{Field: "$.ttlSeconds", Reason: "must be 0 to " + strconv.FormatInt(int64(playerdata.MaxTTL/time.Second), 10)}}})
-			return
-		}
-		ttl := time.Duration(*in.TTLSeconds) * time.Second
+		// Seconds out of range are clamped to one past the range, which
+		// the service refuses, so that no Duration overflows on the way.
+		maxSeconds := int64(playerdata.MaxTTL / time.Second)
+		ttl := time.Duration(min(max(*in.TTLSeconds, -1), maxSeconds+1)) * time.Second
 		p.TTL = &ttl
 	}
-	rec, err := a.cfg.Players.Update(r.Context(), r.PathValue("identityId"), p, cond)
-	a.writeRecord(w, rec, err, r)
+	return a.cfg.Players.Update(r.Context(), r.PathValue("identityId"), p, cond)
 }
 
 func (a *API) adminDelete(w http.ResponseWriter, r *http.Request) {
-	if err := auth.RequireOperator(r.Context(), true); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
 	cond, err := ifMatch(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
+	if err == nil {
+		err = a.cfg.Players.Delete(r.Context(), r.PathValue("identityId"), cond)
 	}
-	if err := a.cfg.Players.Delete(r.Context(), r.PathValue("identityId"), cond); err != nil {
-		a.writeError(w, r, err)
+	if err != nil {
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -5,11 +5,13 @@
 // signing keys' JWKS (/.well-known/jwks.json) and the OpenAPI document of
 // it all (/v1/openapi.json, from openapi.yaml).
 //
-// Its hygiene is shared with the routes later issues add (matchmaking,
-// parties): Protect wraps a handler in CORS, a per-IP rate limit, bearer
-// JWT authentication (Authenticate) and a per-identity rate limit; Decode
-// reads JSON bodies strictly, naming the JSON path of every refusal; errors
-// are RFC 9457 problem documents (httpx.WriteError), with the request id.
+// Its hygiene is shared with the other packages' routes in the same
+// document (internal/api/playermm: matchmaking and parties): Protect wraps
+// a handler in CORS, a per-IP rate limit, bearer JWT authentication
+// (Authenticate) and a per-identity rate limit; httpx.Body reads JSON
+// bodies strictly, naming the JSON path of every refusal, and refuses a
+// body over the route's limit with 413; errors are RFC 9457 problem
+// documents (httpx.WriteError), with the request id.
 //
 // Logout revokes the session's refresh tokens at once, and its access
 // tokens too: each access token names its session (sid), and a revoked

@@ -61,6 +61,12 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 		item := doc.Paths.Find(path)
 		if item == nil || item.GetOperation(method) == nil {
 			t.Errorf("route %s is not in openapi.yaml", rt.Pattern)
+			continue
+		}
+		if body := item.GetOperation(method).RequestBody; body != nil {
+			if limit, _ := body.Value.Extensions["x-muster-max-body-bytes"].(float64); limit != player.DefaultMaxBody {
+				t.Errorf("%s: the document says a body may have %v bytes, the route takes %d by default", rt.Pattern, body.Value.Extensions["x-muster-max-body-bytes"], player.DefaultMaxBody)
+			}
 		}
 	}
 }

@@ -1,9 +1,7 @@
 package player_test
 
 import (
-	"encoding/json"
 	"net/http"
-	"strings"
 	"testing"
 )
 
@@ -18,26 +16,7 @@ func TestOtherPackagesRoutesAnswerAsDocumented(t *testing.T) {
 			t.Log(e.logs.String())
 		}
 	})
-	control := func(op, body string) {
-		t.Helper()
-		req, _ := http.NewRequest("POST", e.ts.URL+"/", stringsReader(body))
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		req.Header.Set("X-Amz-Target", "GameLift."+op)
-		req.Header.Set("Authorization", admin)
-		res, err := e.ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != 200 {
-			t.Fatalf("%s answered %d", op, res.StatusCode)
-		}
-	}
-	ruleSet, _ := json.Marshal(`{"ruleLanguageVersion":"1.0","playerAttributes":[{"name":"skill","type":"number","default":10}],
-		"teams":[{"name":"all","minPlayers":4,"maxPlayers":4}]}`)
-	control("CreateMatchmakingRuleSet", `{"Name":"four","RuleSetBody":`+string(ruleSet)+`}`)
-	control("CreateMatchmakingConfiguration", `{"Name":"quad","RuleSetName":"four","RequestTimeoutSeconds":60,"AcceptanceRequired":false,"FlexMatchMode":"STANDALONE"}`)
-	e.do(t, "PUT", "/v1/admin/matchmaking/configurations/quad/player-access", admin, `{"allowed":true}`, nil).want(http.StatusOK)
+	e.openConfiguration(t, "quad")
 
 	a, b := e.player(t), e.player(t)
 	var party struct{ PartyID, InviteCode string }
@@ -58,5 +37,3 @@ func TestOtherPackagesRoutesAnswerAsDocumented(t *testing.T) {
 	e.do(t, "DELETE", "/v1/matchmaking/tickets/"+id, a.bearer(), "", nil).want(http.StatusNoContent)
 	e.do(t, "GET", "/v1/locations", "", "", nil).want(http.StatusOK)
 }
-
-func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

@@ -12,7 +12,7 @@ import (
 
 // TestEveryRouteIsInThePlayerOpenAPIDocument checks that each route this
 // package registers is an operation of the player API's document, marked
-// as this package's.
+// as this package's, with this package's body limit.
 func TestEveryRouteIsInThePlayerOpenAPIDocument(t *testing.T) {
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
@@ -38,6 +38,15 @@ func TestEveryRouteIsInThePlayerOpenAPIDocument(t *testing.T) {
 		}
 		if string(item["x-muster-package"]) != `"internal/api/playermm"` {
 			t.Errorf("%s: x-muster-package is %s", path, item["x-muster-package"])
+		}
+		var op struct {
+			RequestBody *struct {
+				Limit int `json:"x-muster-max-body-bytes"`
+			} `json:"requestBody"`
+		}
+		json.Unmarshal(item[strings.ToLower(method)], &op)
+		if op.RequestBody != nil && op.RequestBody.Limit != playermm.DefaultMaxBody {
+			t.Errorf("%s: the document says a body may have %d bytes, the route takes %d", p, op.RequestBody.Limit, playermm.DefaultMaxBody)
 		}
 	}
 }

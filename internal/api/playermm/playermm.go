@@ -1,23 +1,19 @@
-// Package playermm is the player-facing matchmaking API under /v1: tickets
-// (/v1/matchmaking/tickets), parties (/v1/parties) and the operators'
-// matchmaking routes under /v1/admin/matchmaking. It is an adapter over
-// matchmaking.Service: it decodes, authenticates through the middleware it
-// is given, and renders GameLift tickets in camelCase.
-//
-// A client never sends attributes: the request bodies are decoded strictly,
-// so an "attributes" member (or any other unknown one) is refused with 400
-// naming its JSON path.
 package playermm
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strings"
 
 	"github.com/musterhq/muster/internal/api/httpx"
+	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/matchmaking"
 )
+
+// DefaultMaxBody is the body limit of every route (Config.MaxBody).
+const DefaultMaxBody = 64 << 10
 
 // Config configures the API.
 type Config struct {
@@ -28,7 +24,7 @@ type Config struct {
 	// Operator wraps operator routes.
 	Operator func(http.Handler) http.Handler
 	Logger   *slog.Logger
-	// MaxBody caps request bodies (default 64 KiB).
+	// MaxBody caps request bodies in bytes (default DefaultMaxBody).
 	MaxBody int64
 }
 
@@ -45,7 +41,7 @@ func New(cfg Config) *API {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = 64 << 10
+		cfg.MaxBody = DefaultMaxBody
 	}
 	return &API{cfg: cfg, svc: cfg.Service, log: cfg.Logger}
 }
@@ -72,20 +68,9 @@ func (a *API) Register(mux Mux) {
 	mux.Handle("PUT /v1/admin/matchmaking/configurations/{name}/player-access", o(a.playerAccess))
 }
 
+// decode reads the request's body into v; on failure it has answered.
 func (a *API) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBody)
-	if optional {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			httpx.WriteError(w, r, a.log, err)
-			return false
-		}
-		if len(body) == 0 {
-			return true
-		}
-		r.Body = io.NopCloser(bytesReader(body))
-	}
-	if err := httpx.DecodeJSON(r, v); err != nil {
+	if err := (httpx.Body{Limit: a.cfg.MaxBody, Optional: optional}).Decode(w, r, v); err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return false
 	}
@@ -102,6 +87,24 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, status int, v any, 
 		return
 	}
 	httpx.WriteJSON(w, status, v)
+}
+
+// playerLatency matches the latencies of one of the Players of a ticket.
+var playerLatency = regexp.MustCompile(`^Players\[\d+\]\.(LatencyInMs(\..*)?)$`)
+
+// ticketField renders the service's names for the ticket it builds as the
+// members of the body a player sent. The players of a ticket are the caller
+// and its party: their latencies are $.latencyInMs, and anything else about
+// them (a player already in an active ticket, too many players) names no
+// member and stays in the message.
+func ticketField(path string) (string, bool) {
+	if m := playerLatency.FindStringSubmatch(path); m != nil {
+		return fault.JSONPath(m[1])
+	}
+	if strings.HasPrefix(path, "Players") {
+		return "", false
+	}
+	return fault.JSONPath(path)
 }
 
 // Ticket is a matchmaking ticket as players see it.
@@ -172,7 +175,7 @@ func (a *API) startTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := a.svc.StartForPlayer(r.Context(), req)
-	a.answer(w, r, http.StatusCreated, ticketOr(t, err), err)
+	a.answer(w, r, http.StatusCreated, ticketOr(t, err), fault.Render(err, ticketField))
 }
 
 func ticketOr(t gamelift.MatchmakingTicket, err error) any {
@@ -202,7 +205,7 @@ func (a *API) accept(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Accept == nil {
-		httpx.WriteError(w, r, a.log, invalid("$.accept", "is required (true or false)"))
+		httpx.WriteError(w, r, a.log, fault.BadField("$.accept", "is required (true or false)"))
 		return
 	}
 	err := a.svc.AcceptForPlayer(r.Context(), r.PathValue("ticketId"), *req.Accept)
@@ -229,7 +232,7 @@ func (a *API) playerAccess(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Allowed == nil {
-		httpx.WriteError(w, r, a.log, invalid("$.allowed", "is required (true or false)"))
+		httpx.WriteError(w, r, a.log, fault.BadField("$.allowed", "is required (true or false)"))
 		return
 	}
 	err := a.svc.SetPlayerAccess(r.Context(), r.PathValue("name"), *req.Allowed)

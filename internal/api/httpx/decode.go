@@ -1,6 +1,7 @@
-package player
+package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,24 +20,64 @@ import (
 // MaxDepth bounds how deeply a request body may nest.
 const MaxDepth = 32
 
+// MaxBody is the body limit of a /v1 route that sets none (Body.Limit), and
+// the most RequireOperator reads to check a signature.
+const MaxBody = 1 << 20
+
 var rawMessageType = reflect.TypeFor[json.RawMessage]()
 
+// Body says how a route reads its JSON request body.
+type Body struct {
+	// Limit caps the body in bytes; 0 is MaxBody. A larger body is answered
+	// 413 by WriteError.
+	Limit int64
+	// Optional accepts an empty body, leaving v as it is.
+	Optional bool
+}
+
+// DecodeJSON reads r's body, which is required and at most MaxBody bytes,
+// into v with Decode.
+func DecodeJSON(r *http.Request, v any) error { return Body{}.Decode(nil, r, v) }
+
+// Decode reads r's body (at most b.Limit bytes) and decodes it into v with
+// Decode. A body over the limit is a *TooLargeError (413), a non-empty body
+// without a JSON Content-Type ErrMediaType (415). w, when not nil, is told
+// to close the connection after a body over the limit.
+func (b Body) Decode(w http.ResponseWriter, r *http.Request, v any) error {
+	limit := b.Limit
+	if limit <= 0 {
+		limit = MaxBody
+	}
+	data, err := readBody(w, r, limit)
+	if err != nil {
+		return err
+	}
+	if len(data) == 0 && b.Optional {
+		return nil
+	}
+	if len(data) > 0 && !isJSON(r.Header.Get("Content-Type")) {
+		return ErrMediaType
+	}
+	return Decode(data, v)
+}
+
 // Decode strictly decodes one JSON value from data into v (a pointer). It
-// refuses, each with a fault.Invalid naming the JSON path: malformed JSON,
-// invalid UTF-8, nesting deeper than MaxDepth, trailing data, duplicate
-// keys, keys that match no field exactly (case matters), values of the
-// wrong JSON type (null included, except for pointers, maps, slices and raw
-// JSON), numbers that do not fit the field, and missing fields tagged
-// `muster:"required"`. Fields of type json.RawMessage take any JSON value.
+// refuses, each with a fault.Invalid naming the JSON path ($.a.b[2]):
+// malformed JSON, invalid UTF-8, nesting deeper than MaxDepth, trailing
+// data, duplicate keys, keys that match no field exactly (case matters),
+// values of the wrong JSON type (null included, except for pointers, maps,
+// slices and raw JSON), numbers that do not fit the field, and missing
+// fields tagged `muster:"required"`. Fields of type json.RawMessage take
+// any JSON value.
 func Decode(data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return invalid("$", "must be UTF-8")
 	}
 	t := reflect.TypeOf(v)
 	if t == nil || t.Kind() != reflect.Pointer {
-		return errors.New("player: Decode needs a pointer")
+		return errors.New("httpx: Decode needs a pointer")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	w := walker{dec: dec}
 	tok, err := w.token("$")
@@ -59,25 +100,18 @@ func Decode(data []byte, v any) error {
 	return nil
 }
 
-// DecodeRequest reads r's body (at most limit bytes) and decodes it with
-// Decode. A body over the limit is errTooLarge and a non-JSON content type
-// errMediaType; an empty body is allowed only when optional.
-func DecodeRequest(w http.ResponseWriter, r *http.Request, limit int64, v any, optional bool) error {
+// readBody reads r's body, refusing one over limit bytes with a
+// *TooLargeError.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {
-		return &tooLargeError{limit: mb.Limit}
+		return nil, &TooLargeError{Limit: mb.Limit}
 	}
 	if err != nil {
-		return invalid("$", "the body could not be read")
+		return nil, invalid("$", "the body could not be read")
 	}
-	if len(data) == 0 && optional {
-		return nil
-	}
-	if !isJSON(r.Header.Get("Content-Type")) {
-		return errMediaType
-	}
-	return Decode(data, v)
+	return data, nil
 }
 
 func isJSON(ct string) bool {
@@ -86,20 +120,18 @@ func isJSON(ct string) bool {
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
-type tooLargeError struct{ limit int64 }
+// TooLargeError is a request body over its route's limit.
+type TooLargeError struct{ Limit int64 }
 
-func (e *tooLargeError) Error() string {
-	return fmt.Sprintf("the body is larger than %d bytes", e.limit)
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the body is larger than %d bytes", e.Limit)
 }
 
-var errMediaType = errors.New("the body must be JSON (Content-Type: application/json)")
+// ErrMediaType is a request body that is not JSON.
+var ErrMediaType = errors.New("the body must be JSON (Content-Type: application/json)")
 
 func invalid(path, reason string, args ...any) error {
-	if len(args) > 0 {
-		reason = fmt.Sprintf(reason, args...)
-	}
-	return &fault.Error{Kind: fault.Invalid, Message: "1 validation error detected",
-		Fields: []fault.FieldError{{Field: path, Reason: reason}}}
+	return fault.BadField(path, reason, args...)
 }
 
 type walker struct {

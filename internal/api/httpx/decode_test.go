@@ -1,4 +1,4 @@
-package player_test
+package httpx_test
 
 import (
 	"bytes"
@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/musterhq/muster/internal/api/player"
+	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 )
 
-// body has the shapes of the player API's request bodies.
+// body has the shapes of /v1 request bodies.
 type body struct {
 	Name       string                              `json:"name" muster:"required"`
 	Count      int32                               `json:"count"`
@@ -35,7 +35,7 @@ func field(t *testing.T, err error) (string, string) {
 func TestDecodeAcceptsWellFormedBodies(t *testing.T) {
 	var b body
 	in := `{"name":"x","count":3,"ratio":0.5,"on":null,"tags":["a"],"attributes":{"skill":{"N":20},"gone":null},"data":{"k":{"deep":[1,{"a":null}]},"z":null}}`
-	if err := player.Decode([]byte(in), &b); err != nil {
+	if err := httpx.Decode([]byte(in), &b); err != nil {
 		t.Fatal(err)
 	}
 	if b.Name != "x" || b.Count != 3 || *b.Attributes["skill"].N != 20 || b.Attributes["gone"] != nil || string(b.Data["z"]) != "null" {
@@ -68,7 +68,7 @@ func TestDecodeNamesTheRefusedPath(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b body
-			path, reason := field(t, player.Decode([]byte(tt.in), &b))
+			path, reason := field(t, httpx.Decode([]byte(tt.in), &b))
 			if (tt.path != "" && path != tt.path) || !strings.Contains(reason, tt.reason) {
 				t.Fatalf("%s: %s; want %s: %s", path, reason, tt.path, tt.reason)
 			}
@@ -76,7 +76,7 @@ func TestDecodeNamesTheRefusedPath(t *testing.T) {
 	}
 }
 
-// FuzzDecode feeds arbitrary bytes to the player API's JSON decoding: it
+// FuzzDecode feeds arbitrary bytes to the /v1 JSON decoding: it
 // must never panic, must refuse with a field path, and whatever it accepts
 // encoding/json accepts too, strictly (seeds: testdata/fuzz/FuzzDecode).
 func FuzzDecode(f *testing.F) {
@@ -91,7 +91,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var b body
-		err := player.Decode(data, &b)
+		err := httpx.Decode(data, &b)
 		if err != nil {
 			var fe *fault.Error
 			if !errors.As(err, &fe) || fe.Kind != fault.Invalid || len(fe.Fields) == 0 || !strings.HasPrefix(fe.Fields[0].Field, "$") {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/playerdata"
+	"github.com/musterhq/muster/internal/service"
 )
 
 func run(t *testing.T, args ...string) (int, string, string) {
@@ -75,12 +76,12 @@ func TestPlayersImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	players, _ := playerdata.New(playerdata.Config{Store: db})
+	players, _ := playerdata.New(playerdata.Config{Base: service.Base{Store: db}})
 	rec, err := players.Get(context.Background(), "0192f0aa-0000-7000-8000-000000000001")
 	if err != nil || *rec.Attributes["skill"].N != 1200 || string(rec.Data["name"]) != `"a"` {
 		t.Fatalf("%+v, %v", rec, err)
 	}
-	ids, err := identity.Open(context.Background(), identity.Config{Store: db, Box: box})
+	ids, err := identity.Open(context.Background(), identity.Config{Base: service.Base{Store: db}, Box: box})
 	if err != nil {
 		t.Fatal(err)
 	}

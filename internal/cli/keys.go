@@ -10,6 +10,7 @@ import (
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/secret"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store/sqlite"
 )
 
@@ -44,7 +45,7 @@ func openKeys(ctx context.Context, c commonFlags) (*identity.OperatorKeys, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	return identity.NewOperatorKeys(identity.KeysConfig{Store: db, Box: box}), func() { db.Close() }, nil
+	return identity.NewOperatorKeys(identity.KeysConfig{Base: service.Base{Store: db}, Box: box}), func() { db.Close() }, nil
 }
 
 func runKeysCreate(ctx context.Context, env Env, args []string) int {

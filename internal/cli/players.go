@@ -18,6 +18,7 @@ import (
 	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/playerdata"
 	"github.com/musterhq/muster/internal/secret"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -98,11 +99,11 @@ type importer struct {
 }
 
 func newImporter(ctx context.Context, db store.Store, box *secret.Box, dryRun bool) (*importer, error) {
-	ids, err := identity.Open(ctx, identity.Config{Store: db, Box: box})
+	ids, err := identity.Open(ctx, identity.Config{Base: service.Base{Store: db}, Box: box})
 	if err != nil {
 		return nil, err
 	}
-	players, err := playerdata.New(playerdata.Config{Store: db})
+	players, err := playerdata.New(playerdata.Config{Base: service.Base{Store: db}})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/secret"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store/sqlite"
 )
 
@@ -57,7 +58,7 @@ func (e *env) open(t testing.TB, mod func(*identity.Config)) {
 
 func (e *env) service(t testing.TB, mod func(*identity.Config)) *identity.Service {
 	t.Helper()
-	cfg := identity.Config{Store: e.db, Box: e.box, Clock: e.clk}
+	cfg := identity.Config{Base: service.Base{Store: e.db, Clock: e.clk}, Box: e.box}
 	if mod != nil {
 		mod(&cfg)
 	}

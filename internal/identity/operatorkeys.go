@@ -5,16 +5,15 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/musterhq/muster/internal/auth"
-	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/secret"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -41,10 +40,9 @@ func (k OperatorKey) Revoked() bool { return !k.RevokedAt.IsZero() }
 
 // KeysConfig configures OperatorKeys.
 type KeysConfig struct {
-	Store  store.Store
-	Box    *secret.Box
-	Clock  clock.Clock
-	Logger *slog.Logger
+	// Base gives the store, clock and logger.
+	service.Base
+	Box *secret.Box
 	// CacheTTL bounds how long a looked-up key is trusted without asking
 	// the store again; it is how soon another replica's revocation bites.
 	CacheTTL time.Duration
@@ -67,12 +65,7 @@ type cachedKey struct {
 
 // NewOperatorKeys returns the operator key service.
 func NewOperatorKeys(cfg KeysConfig) *OperatorKeys {
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Base = cfg.Base.WithDefaults()
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = 5 * time.Second
 	}
@@ -127,22 +120,9 @@ func (k *OperatorKeys) CreateWithSecret(ctx context.Context, id, sec string, rol
 func (k *OperatorKeys) List(ctx context.Context) ([]OperatorKey, error) {
 	var out []OperatorKey
 	err := k.cfg.Store.View(ctx, func(r store.Reader) error {
-		q := store.Query{Kind: kindOperatorKey, Prefix: true, Limit: 500}
-		for {
-			items, err := r.Find(ctx, q)
-			if err != nil {
-				return err
-			}
-			keys, err := store.Decode[OperatorKey](items)
-			if err != nil {
-				return err
-			}
-			out = append(out, keys...)
-			if len(items) < q.Limit {
-				return nil
-			}
-			q.After = q.Cursor(items[len(items)-1])
-		}
+		var err error
+		out, err = all[OperatorKey](ctx, r, kindOperatorKey)
+		return err
 	})
 	for i := range out {
 		out[i].SealedSecret = ""

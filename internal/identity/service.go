@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/secret"
-	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/service"
 )
 
 // Defaults and bounds of the player token configuration.
@@ -29,10 +27,10 @@ const (
 
 // Config configures the player identity service.
 type Config struct {
-	Store  store.Store
-	Box    *secret.Box
-	Clock  clock.Clock
-	Logger *slog.Logger
+	// Base gives the store, clock and logger (ARNs, Formats and Tags are
+	// not used).
+	service.Base
+	Box *secret.Box
 	// Issuer is the iss claim of access tokens (default "muster").
 	Issuer string
 	// SigningAlg is the algorithm of newly generated signing keys: EdDSA
@@ -82,12 +80,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Box == nil {
 		return nil, errors.New("identity: Store and Box are required")
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Base = cfg.Base.WithDefaults()
 	if cfg.Issuer == "" {
 		cfg.Issuer = DefaultIssuer
 	}

@@ -74,22 +74,9 @@ func (k *SigningKeys) List(ctx context.Context) ([]SigningKey, error) {
 }
 
 func listSigningKeys(ctx context.Context, r store.Reader) ([]SigningKey, error) {
-	var out []SigningKey
-	q := store.Query{Kind: kindSigningKey, Prefix: true, Limit: 500}
-	for {
-		items, err := r.Find(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		keys, err := store.Decode[SigningKey](items)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, keys...)
-		if len(items) < q.Limit {
-			break
-		}
-		q.After = q.Cursor(items[len(items)-1])
+	out, err := all[SigningKey](ctx, r, kindSigningKey)
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out, nil
@@ -274,3 +261,14 @@ func (k *SigningKeys) load(ctx context.Context, now time.Time, lifetime time.Dur
 // JWKS returns the JSON Web Key Set of the public keys that verify access
 // tokens (GET /.well-known/jwks.json).
 func (s *Service) JWKS() []byte { return s.ring.Load().jwks }
+
+// all reads and decodes every record of kind.
+func all[T any](ctx context.Context, r store.Reader, kind string) ([]T, error) {
+	var out []T
+	err := store.Walk(ctx, r, store.Query{Kind: kind, Prefix: true}, func(it store.Item) error {
+		docs, err := store.Decode[T]([]store.Item{it})
+		out = append(out, docs...)
+		return err
+	})
+	return out, err
+}

@@ -213,20 +213,10 @@ const kindRevokedSession = "revokedsession"
 func (s *Service) loadRevoked(ctx context.Context) (map[string]time.Time, error) {
 	out := map[string]time.Time{}
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		q := store.Query{Kind: kindRevokedSession, Prefix: true, Limit: 1000}
-		for {
-			items, err := r.Find(ctx, q)
-			if err != nil {
-				return err
-			}
-			for _, it := range items {
-				out[it.ID] = it.ExpiresAt
-			}
-			if len(items) < q.Limit {
-				return nil
-			}
-			q.After = q.Cursor(items[len(items)-1])
-		}
+		return store.Walk(ctx, r, store.Query{Kind: kindRevokedSession, Prefix: true}, func(it store.Item) error {
+			out[it.ID] = it.ExpiresAt
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load revoked sessions: %w", err)

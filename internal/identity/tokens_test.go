@@ -18,6 +18,7 @@ import (
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/service"
 )
 
 var ctx = context.Background()
@@ -247,7 +248,7 @@ func TestTokensAndSessionsSurviveARestart(t *testing.T) {
 func TestAMasterKeyOtherThanTheOneThatSealedTheKeysFailsToOpen(t *testing.T) {
 	e := newEnv(t, nil)
 	e.box = newBox(t)
-	if _, err := identity.Open(ctx, identity.Config{Store: e.db, Box: e.box, Clock: e.clk}); err == nil {
+	if _, err := identity.Open(ctx, identity.Config{Base: service.Base{Store: e.db, Clock: e.clk}, Box: e.box}); err == nil {
 		t.Fatal("opened with the wrong master key")
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/placement"
 	"github.com/musterhq/muster/internal/playerdata"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/store/sqlite"
@@ -69,7 +70,7 @@ func buildWorld(t *testing.T, hosting bool) *world {
 	w.tags = tagging.New(tagging.Config{Store: db, ARNs: w.arns})
 	w.tags.Register(gamelift.ResourceMatchmakingConfiguration, matchmaking.KindConfig)
 	w.tags.Register(gamelift.ResourceMatchmakingRuleSet, matchmaking.KindRuleSet)
-	if w.players, err = playerdata.New(playerdata.Config{Store: db, Clock: w.clock, CacheTTL: -1}); err != nil {
+	if w.players, err = playerdata.New(playerdata.Config{Base: service.Base{Store: db, Clock: w.clock}, CacheTTL: -1}); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))

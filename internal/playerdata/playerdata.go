@@ -6,16 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
-	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -70,9 +69,8 @@ type Condition struct {
 
 // Config configures the Service.
 type Config struct {
-	Store  store.Store
-	Clock  clock.Clock
-	Logger *slog.Logger
+	// Base gives the store, clock and logger.
+	service.Base
 	// PlayerWritable lists the data keys players may change themselves.
 	PlayerWritable []string
 	// DefaultTTL, when set, is the expiry given to a record when it is
@@ -96,12 +94,7 @@ type Service struct {
 
 // New returns the Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Base = cfg.Base.WithDefaults()
 	if cfg.DefaultTTL < 0 || cfg.DefaultTTL > MaxTTL {
 		return nil, fmt.Errorf("playerdata: default TTL %v: must be 0 to %v", cfg.DefaultTTL, MaxTTL)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/playerdata"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store/sqlite"
 )
 
@@ -284,7 +285,7 @@ func TestDeleteAndImport(t *testing.T) {
 
 func TestAnotherProcessesWritesAreSeenWithinTheCacheTTL(t *testing.T) {
 	e := newEnv(t, playerdata.Config{})
-	other, err := playerdata.New(playerdata.Config{Store: e.db, Clock: e.clk})
+	other, err := playerdata.New(playerdata.Config{Base: service.Base{Store: e.db, Clock: e.clk}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,9 +38,10 @@ type PlayerConfig struct {
 	RecordTTL time.Duration
 }
 
-// playerParts are what mountIdentity makes that later capabilities use:
-// matchmaking reads attributes from players and wraps its player routes
-// with api.Protect (and documents them in the same openapi.yaml).
+// playerParts are what mountIdentity makes that the capabilities mounted
+// after it use: matchmaking reads attributes from players and wraps its
+// player routes with api.Protect (and documents them in the same
+// openapi.yaml).
 type playerParts struct {
 	identities *identity.Service
 	players    *playerdata.Service
@@ -70,7 +71,7 @@ func (s *Server) mountIdentity(d *deps) {
 		}
 	}
 	ids, err := identity.Open(context.Background(), identity.Config{
-		Store: d.store, Box: d.box, Clock: d.clock, Logger: d.log,
+		Base: d.base(), Box: d.box,
 		Issuer: pc.TokenIssuer, SigningAlg: jose.SignatureAlgorithm(pc.SigningAlg),
 		AccessTokenLifetime: pc.AccessTokenLifetime, RefreshTokenLifetime: pc.RefreshTokenLifetime,
 		OIDCProviders: providers,
@@ -79,7 +80,7 @@ func (s *Server) mountIdentity(d *deps) {
 		s.mountErr = err
 		return
 	}
-	players, err := playerdata.New(playerdata.Config{Store: d.store, Clock: d.clock, Logger: d.log,
+	players, err := playerdata.New(playerdata.Config{Base: d.base(),
 		PlayerWritable: pc.WritableKeys, DefaultTTL: pc.RecordTTL})
 	if err != nil {
 		s.mountErr = err

@@ -142,7 +142,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.box = box
-	s.keys = identity.NewOperatorKeys(identity.KeysConfig{Store: db, Box: box, Clock: s.clock, Logger: log})
+	s.keys = identity.NewOperatorKeys(identity.KeysConfig{Base: service.Base{Store: db, Clock: s.clock, Logger: log}, Box: box})
 	boot, err := s.keys.Bootstrap(ctx, cfg.DataDir, cfg.AdminAccessKeyID, cfg.AdminSecretAccessKey)
 	if err != nil {
 		db.Close()

@@ -2,7 +2,9 @@
 // with Muster operator access keys, the way AWS front doors do for the
 // GameLift API.
 //
-// It follows reference/gamelift-api.md §1.5 and stack.md: parse the
+// It follows AWS's description of Signature Version 4
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html)
+// and the control API's wire notes (docs/control-api.md): parse the
 // Authorization header, check the credential scope and the clock skew
 // against the injected clock, look up the key's secret, then recompute the
 // signature with the AWS SDK's own signer on a clone of the request that

@@ -16,7 +16,8 @@
 // to the services, which return *fault.Error; this package maps fault kinds
 // to GameLift exception types in one table (errors.go).
 //
-// Decisions (reference/gamelift-api.md §1, "unconfirmed" points):
+// Decisions where GameLift's own behaviour is not documented (the wire
+// notes are in docs/control-api.md):
 //   - client faults are HTTP 400, InternalServiceException 500 with the
 //     message "internal error" (the cause is logged, never sent);
 //   - an unknown operation is UnknownOperationException, 400 in JSON 1.1 and

@@ -138,21 +138,16 @@ func (s *steady) report(b *testing.B) {
 // latency 150 ms over 4 locations, about 50,000 waiting tickets, 2,000 new
 // tickets per cycle. Skills are spread wide enough that the pool settles near
 // 50,000 waiting tickets.
-func BenchmarkFiveOnFive(b *testing.B) {
-	s := newSteady(b, benchFiveOnFive, 400_000, 100000)
-	for range 60 {
-		s.cycle(b, 2000, false)
-	}
-	for b.Loop() {
-		s.cycle(b, 2000, true)
-	}
-	s.report(b)
-}
+func BenchmarkFiveOnFive(b *testing.B) { benchSteady(b, benchFiveOnFive, 100000) }
 
 // BenchmarkBattleRoyale is target (b): a 100-player free-for-all with
 // batchDistance on skill and a latency rule.
-func BenchmarkBattleRoyale(b *testing.B) {
-	s := newSteady(b, benchBattleRoyale, 400_000, 3000)
+func BenchmarkBattleRoyale(b *testing.B) { benchSteady(b, benchBattleRoyale, 3000) }
+
+// benchSteady warms a pool up for 60 cycles of 2,000 new tickets, then
+// times such cycles.
+func benchSteady(b *testing.B, rules string, width float64) {
+	s := newSteady(b, rules, 400_000, width)
 	for range 60 {
 		s.cycle(b, 2000, false)
 	}

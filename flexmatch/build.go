@@ -556,16 +556,7 @@ func partyMap(t *wticket, ai int, key string, agg aggKind) (float64, bool) {
 		if !ok {
 			continue
 		}
-		switch {
-		case n == 0:
-			r = v
-		case agg == aggMin:
-			r = min(r, v)
-		case agg == aggMax:
-			r = max(r, v)
-		default:
-			r += v
-		}
+		r = fold(r, v, n, agg)
 		n++
 	}
 	if n == 0 {

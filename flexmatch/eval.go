@@ -163,21 +163,26 @@ func (ev *evaluator) hasStr(lo int32, s string) bool {
 	return false
 }
 
+// fold adds x, the value after n others, to r, their aggregate by agg; an
+// average is left as a sum for the caller to divide.
+func fold(r, x float64, n int, agg aggKind) float64 {
+	switch {
+	case n == 0:
+		return x
+	case agg == aggMin:
+		return min(r, x)
+	case agg == aggMax:
+		return max(r, x)
+	default:
+		return r + x
+	}
+}
+
 // partyNum aggregates a number attribute over a ticket's players.
 func partyNum(t *wticket, ai int, agg aggKind) float64 {
 	var r float64
 	for i, p := range t.players {
-		x := p.attrs[ai].n
-		switch {
-		case i == 0:
-			r = x
-		case agg == aggMin:
-			r = min(r, x)
-		case agg == aggMax:
-			r = max(r, x)
-		default:
-			r += x
-		}
+		r = fold(r, p.attrs[ai].n, i, agg)
 	}
 	if agg != aggMin && agg != aggMax {
 		r /= float64(len(t.players))

@@ -146,6 +146,35 @@ func (o *obj) str(key string, required bool) (string, bool) {
 }
 
 // enum reads a string property that must be one of values.
+// name reads the object's required "name": a valid name that taken does
+// not report as already used (taken returns "" for a free name, else the
+// problem to report).
+func (o *obj) name(taken func(name string) string) (string, bool) {
+	name, ok := o.str("name", true)
+	if !ok {
+		return name, false
+	}
+	why := validName(name)
+	if why == "" {
+		why = taken(name)
+	}
+	if why != "" {
+		o.ps.add(o.p("name"), "%s", why)
+		return name, false
+	}
+	return name, true
+}
+
+// notIn is obj.name's check that a name of a kind is not yet in index.
+func notIn[V any](kind string, index map[string]V) func(string) string {
+	return func(name string) string {
+		if _, dup := index[name]; dup {
+			return fmt.Sprintf("duplicate %s name %q", kind, name)
+		}
+		return ""
+	}
+}
+
 func (o *obj) enum(key string, required bool, values ...string) (string, bool) {
 	s, ok := o.str(key, required)
 	if !ok {

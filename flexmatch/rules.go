@@ -103,16 +103,7 @@ func (rs *RuleSet) parseRules(list []any, ps *problems) {
 		if !ok {
 			continue
 		}
-		name, nok := o.str("name", true)
-		if nok {
-			if why := validName(name); why != "" {
-				ps.add(o.p("name"), "%s", why)
-				nok = false
-			} else if _, dup := rs.ruleIndex[name]; dup {
-				ps.add(o.p("name"), "duplicate rule name %q", name)
-				nok = false
-			}
-		}
+		name, nok := o.name(notIn("rule", rs.ruleIndex))
 		o.str("description", false)
 		t, tok := o.enum("type", true, ruleKindNames...)
 		if !tok {
@@ -391,13 +382,7 @@ func (rs *RuleSet) parseDistance(o *obj, r *rule, ri int, ps *problems) {
 	if !o.has("referenceValue") {
 		ps.add(o.p("referenceValue"), "is required for a distance rule")
 	}
-	hasLo, hasHi := o.has("minDistance"), o.has("maxDistance")
-	r.pLo = rs.bound(o, r, ri, "minDistance")
-	r.pHi = rs.bound(o, r, ri, "maxDistance")
-	if !hasLo && !hasHi {
-		ps.add(o.path, "a distance rule needs minDistance, maxDistance or both")
-	}
-	rs.checkOrder(o, r, "minDistance", "maxDistance")
+	rs.bounds(o, r, ri, "distance", "minDistance", "maxDistance")
 	if r.meas != nil {
 		if r.meas.typ.base != bNum {
 			ps.add(o.p("measurements"), "a distance rule needs numbers, but %s yields %s", r.meas.src, r.meas.typ)
@@ -412,7 +397,15 @@ func (rs *RuleSet) parseDistance(o *obj, r *rule, ri int, ps *problems) {
 	}
 }
 
-func (rs *RuleSet) checkOrder(o *obj, r *rule, lo, hi string) {
+// bounds reads a rule's lower and upper bound properties lo and hi: at
+// least one is needed, and lo may not exceed hi.
+func (rs *RuleSet) bounds(o *obj, r *rule, ri int, kind, lo, hi string) {
+	hasLo, hasHi := o.has(lo), o.has(hi)
+	r.pLo = rs.bound(o, r, ri, lo)
+	r.pHi = rs.bound(o, r, ri, hi)
+	if !hasLo && !hasHi {
+		o.ps.add(o.path, "a %s rule needs %s, %s or both", kind, lo, hi)
+	}
 	a, b := rs.params[r.targets[lo]], rs.params[r.targets[hi]]
 	if a > b { // NaN compares false
 		o.ps.add(o.p(lo), "%s %s is greater than %s %s", lo, fmtNum(a), hi, fmtNum(b))
@@ -429,13 +422,7 @@ func (rs *RuleSet) parseCollection(o *obj, r *rule, ri int, ps *problems) {
 			r.op = opKind(k)
 		}
 	}
-	hasLo, hasHi := o.has("minCount"), o.has("maxCount")
-	r.pLo = rs.bound(o, r, ri, "minCount")
-	r.pHi = rs.bound(o, r, ri, "maxCount")
-	if !hasLo && !hasHi {
-		ps.add(o.path, "a collection rule needs minCount, maxCount or both")
-	}
-	rs.checkOrder(o, r, "minCount", "maxCount")
+	rs.bounds(o, r, ri, "collection", "minCount", "maxCount")
 	if r.meas != nil {
 		r.usesCount = r.meas.usesCount
 		if r.meas.typ.base != bStr || r.meas.typ.depth < 1 || r.meas.typ.depth > 2 {

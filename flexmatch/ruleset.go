@@ -1,6 +1,7 @@
 package flexmatch
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -279,16 +280,7 @@ func (rs *RuleSet) parseAttributes(list []any, ps *problems) {
 		if !ok {
 			continue
 		}
-		name, nok := o.str("name", true)
-		if nok {
-			if why := validName(name); why != "" {
-				ps.add(o.p("name"), "%s", why)
-				nok = false
-			} else if _, dup := rs.attrIndex[name]; dup {
-				ps.add(o.p("name"), "duplicate attribute name %q", name)
-				nok = false
-			}
-		}
+		name, nok := o.name(notIn("attribute", rs.attrIndex))
 		t, tok := o.enum("type", true, attrTypeNames...)
 		a := attribute{Name: name}
 		for k, n := range attrTypeNames {
@@ -388,16 +380,12 @@ func (rs *RuleSet) parseTeams(list []any, ps *problems) {
 		if !ok {
 			continue
 		}
-		name, nok := o.str("name", true)
-		if nok {
-			if why := validName(name); why != "" {
-				ps.add(o.p("name"), "%s", why)
-				nok = false
-			} else if prev, dup := names[name]; dup {
-				ps.add(o.p("name"), "team name %q is already used by %s", name, prev)
-				nok = false
+		name, nok := o.name(func(name string) string {
+			if prev, dup := names[name]; dup {
+				return fmt.Sprintf("team name %q is already used by %s", name, prev)
 			}
-		}
+			return ""
+		})
 		maxP, maxOK := o.integer("maxPlayers", true, 1)
 		minP, minOK := o.integer("minPlayers", true, 0)
 		qty := 1

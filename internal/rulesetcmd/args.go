@@ -1,6 +1,7 @@
 package rulesetcmd
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -113,4 +114,15 @@ func loadRuleSet(name string, out io.Writer) (*flexmatch.RuleSet, bool) {
 		return nil, false
 	}
 	return rs, true
+}
+
+// printJSON prints v for --json, indented.
+func printJSON(stdout, stderr io.Writer, verb string, v any) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintln(stderr, verb+":", err)
+		return exitFailed
+	}
+	return exitOK
 }

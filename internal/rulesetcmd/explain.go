@@ -90,13 +90,7 @@ func Explain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		out.Waiting = append(out.Waiting, x)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			fmt.Fprintln(stderr, "explain:", err)
-			return exitFailed
-		}
-		return exitOK
+		return printJSON(stdout, stderr, "explain", out)
 	}
 	fmt.Fprintf(stdout, "at %s: %d match(es), %d ticket(s) waiting\n", now.Format(time.RFC3339), len(out.Matches), len(out.Waiting))
 	for _, m := range out.Matches {

@@ -3,7 +3,7 @@ package rulesetcmd
 import (
 	"cmp"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -131,11 +131,47 @@ func Simulate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if !ok {
 		return exitFailed
 	}
+	pop, err := buildPopulation(rs, *popPath, attrs, locs, *party)
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			return usage("%v", err)
+		}
+		fmt.Fprintf(stderr, "%s: %v\n", *popPath, err)
+		return exitFailed
+	}
+	attr, err := spreadAttribute(rs, *spread)
+	if err != nil {
+		return usage("%v", err)
+	}
+	sim := &simulation{rs: rs, gen: newGenerator(rs, pop, *seed), rng: rand.New(rand.NewPCG(*seed, 7)),
+		maxPlayers: *players, rate: *rate, dur: dur, timeout: timeout, cycle: cycle, spreadAttr: attr, clk: clock.Real{}}
+	rep, err := sim.run(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "simulate:", err)
+		return exitFailed
+	}
+	rep.Seed = *seed
+	if *asJSON {
+		return printJSON(stdout, stderr, "simulate", rep)
+	}
+	printReport(stdout, rep)
+	return exitOK
+}
+
+// usageError is a bad flag value: simulate answers it with the usage exit
+// status.
+type usageError struct{ error }
+
+// buildPopulation reads the --population file, then lets --attr, --location
+// and --party override it. A rule set with a latency rule and no locations
+// gets four made-up ones, so that its latency rule can pass.
+func buildPopulation(rs *flexmatch.RuleSet, popPath string, attrs, locs []string, party string) (population, error) {
 	var pop population
-	if *popPath != "" {
-		if pop, err = readPopulation(*popPath); err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", *popPath, err)
-			return exitFailed
+	if popPath != "" {
+		var err error
+		if pop, err = readPopulation(popPath); err != nil {
+			return pop, err
 		}
 	}
 	if pop.Attributes == nil {
@@ -147,20 +183,21 @@ func Simulate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for _, a := range attrs {
 		name, d, err := parseAttrFlag(a)
 		if err != nil {
-			return usage("%v", err)
+			return pop, usageError{err}
 		}
 		pop.Attributes[name] = d
 	}
 	for _, l := range locs {
 		name, d, err := parseLocationFlag(l)
 		if err != nil {
-			return usage("%v", err)
+			return pop, usageError{err}
 		}
 		pop.Locations[name] = d
 	}
-	if *party != "" {
-		if pop.PartySizes, err = parsePartyFlag(*party); err != nil {
-			return usage("%v", err)
+	if party != "" {
+		var err error
+		if pop.PartySizes, err = parsePartyFlag(party); err != nil {
+			return pop, usageError{err}
 		}
 	}
 	if len(pop.Locations) == 0 && rs.HasLatency() {
@@ -168,7 +205,14 @@ func Simulate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			pop.Locations[fmt.Sprintf("loc-%d", i)] = latDist{Mean: 80, Stddev: 40}
 		}
 	}
-	attr := *spread
+	return pop, nil
+}
+
+// spreadAttribute is the number attribute whose spread within matches is
+// reported: the --spread flag, else the rule set's balanced attribute, else
+// its first number attribute by name ("" when it has none).
+func spreadAttribute(rs *flexmatch.RuleSet, flagValue string) (string, error) {
+	attr := flagValue
 	if attr == "" {
 		attr = rs.BalancedAttribute()
 	}
@@ -185,27 +229,9 @@ func Simulate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 	if t, ok := rs.AttributeNames()[attr]; attr != "" && (!ok || t != flexmatch.AttrNumber) {
-		return usage("--spread %q: not a number attribute of the rule set", attr)
+		return "", fmt.Errorf("--spread %q: not a number attribute of the rule set", attr)
 	}
-	sim := &simulation{rs: rs, gen: newGenerator(rs, pop, *seed), rng: rand.New(rand.NewPCG(*seed, 7)),
-		maxPlayers: *players, rate: *rate, dur: dur, timeout: timeout, cycle: cycle, spreadAttr: attr, clk: clock.Real{}}
-	rep, err := sim.run(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, "simulate:", err)
-		return exitFailed
-	}
-	rep.Seed = *seed
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintln(stderr, "simulate:", err)
-			return exitFailed
-		}
-		return exitOK
-	}
-	printReport(stdout, rep)
-	return exitOK
+	return attr, nil
 }
 
 type simulation struct {

@@ -17,7 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/gamelift"
 )
 
 // DefaultRegion is the signing region when ClientConfig.Region is empty.
@@ -147,13 +149,15 @@ func (c *Client) GetComputeAuthToken(ctx context.Context, fleetID, computeName s
 }
 
 // DescribeRuntimeConfiguration returns the fleet's runtime configuration.
-func (c *Client) DescribeRuntimeConfiguration(ctx context.Context, fleetID string) (*RuntimeConfiguration, error) {
-	var out struct{ RuntimeConfiguration *RuntimeConfiguration }
+func (c *Client) DescribeRuntimeConfiguration(ctx context.Context, fleetID string) (*gamelift.RuntimeConfiguration, error) {
+	var out struct {
+		RuntimeConfiguration *gamelift.RuntimeConfiguration
+	}
 	if err := c.call(ctx, "DescribeRuntimeConfiguration", map[string]string{"FleetId": fleetID}, &out); err != nil {
 		return nil, err
 	}
 	if out.RuntimeConfiguration == nil {
-		return &RuntimeConfiguration{}, nil
+		return &gamelift.RuntimeConfiguration{}, nil
 	}
 	return out.RuntimeConfiguration, nil
 }
@@ -166,12 +170,12 @@ func (c *Client) DeregisterCompute(ctx context.Context, fleetID, computeName str
 
 // Heartbeat reports the compute's processes and returns the control plane's
 // view. An error satisfying IsNotFound means the compute is not registered.
-func (c *Client) Heartbeat(ctx context.Context, fleetID, computeName string, in HeartbeatRequest) (*HeartbeatResponse, error) {
+func (c *Client) Heartbeat(ctx context.Context, fleetID, computeName string, in agentwire.Heartbeat) (*agentwire.Reply, error) {
 	if in.Processes == nil {
-		in.Processes = []ProcessReport{}
+		in.Processes = []agentwire.Process{}
 	}
 	path := "/v1/admin/fleets/" + url.PathEscape(fleetID) + "/computes/" + url.PathEscape(computeName) + "/heartbeat"
-	var out HeartbeatResponse
+	var out agentwire.Reply
 	if err := c.do(ctx, "Heartbeat", path, map[string]string{"Content-Type": "application/json"}, in, &out); err != nil {
 		return nil, err
 	}

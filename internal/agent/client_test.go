@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/agent"
+	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/sigv4"
@@ -95,10 +96,10 @@ func TestClientSignsAndSpeaksTheProtocol(t *testing.T) {
 		t.Fatalf("GetComputeAuthToken = %+v, %v", tok, err)
 	}
 	rc, err := c.DescribeRuntimeConfiguration(ctx, "fleet-1")
-	if err != nil || len(rc.ServerProcesses) != 1 || rc.ServerProcesses[0].ConcurrentExecutions != 3 {
+	if err != nil || len(rc.ServerProcesses) != 1 || rc.ServerProcesses[0].ConcurrentExecutions == nil || *rc.ServerProcesses[0].ConcurrentExecutions != 3 {
 		t.Fatalf("DescribeRuntimeConfiguration = %+v, %v", rc, err)
 	}
-	hb, err := c.Heartbeat(ctx, "fleet-1", "host-1", agent.HeartbeatRequest{Beacon: &agent.BeaconAddress{Domain: "127.0.0.1", Port: 7770}})
+	hb, err := c.Heartbeat(ctx, "fleet-1", "host-1", agentwire.Heartbeat{Beacon: &agent.BeaconAddress{Domain: "127.0.0.1", Port: 7770}})
 	if err != nil || hb.HeartbeatIntervalSeconds != 7 || len(hb.Processes) != 1 {
 		t.Fatalf("Heartbeat = %+v, %v", hb, err)
 	}
@@ -128,7 +129,7 @@ func TestClientReportsErrors(t *testing.T) {
 		clientSide bool
 	}{
 		{"a heartbeat for an unknown compute is not found", "agent-secret", func(c *agent.Client) error {
-			_, err := c.Heartbeat(t.Context(), "fleet-1", "gone", agent.HeartbeatRequest{})
+			_, err := c.Heartbeat(t.Context(), "fleet-1", "gone", agentwire.Heartbeat{})
 			return err
 		}, true, true},
 		{"a server error is retryable", "agent-secret", func(c *agent.Client) error {

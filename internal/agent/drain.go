@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/clock"
 )
 
@@ -24,7 +25,7 @@ func (s *Supervisor) drain(ctx context.Context, hb clock.Timer) error {
 		s.apply(resp)
 	}
 	for _, p := range s.sortedProcs() {
-		if err != nil || (p.status != StatusActive && p.status != StatusTerminating && p.status != StatusTerminated) {
+		if err != nil || (p.status != agentwire.StatusActive && p.status != agentwire.StatusTerminating && p.status != agentwire.StatusTerminated) {
 			s.stop(p, "the compute is draining")
 		}
 	}

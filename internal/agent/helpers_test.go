@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/agent"
+	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/gamelift"
 )
 
 // childEnv makes the test binary act as a server process (see TestMain).
@@ -75,7 +77,7 @@ type fakeControl struct {
 	clock *clock.Fake
 
 	mu          sync.Mutex
-	runtime     agent.RuntimeConfiguration
+	runtime     gamelift.RuntimeConfiguration
 	statuses    map[string]string
 	sessions    map[string]string // processId → gameSessionId
 	readyTO     int
@@ -83,15 +85,15 @@ type fakeControl struct {
 	tokens      []string
 	registers   int
 	deregisters int
-	heartbeats  []agent.HeartbeatRequest
+	heartbeats  []agentwire.Heartbeat
 	unknown     bool  // the next heartbeat answers 404
 	refuse      error // RegisterCompute fails with this
-	onDrain     func(agent.HeartbeatRequest)
+	onDrain     func(agentwire.Heartbeat)
 	log         []string // calls in order
 }
 
-func newFakeControl(c *clock.Fake, procs ...agent.ServerProcess) *fakeControl {
-	return &fakeControl{clock: c, runtime: agent.RuntimeConfiguration{ServerProcesses: procs}, statuses: map[string]string{}, sessions: map[string]string{}, readyTO: 300, tokenTTL: time.Hour}
+func newFakeControl(c *clock.Fake, procs ...gamelift.ServerProcess) *fakeControl {
+	return &fakeControl{clock: c, runtime: gamelift.RuntimeConfiguration{ServerProcesses: procs}, statuses: map[string]string{}, sessions: map[string]string{}, readyTO: 300, tokenTTL: time.Hour}
 }
 
 func (f *fakeControl) RegisterCompute(_ context.Context, in agent.RegisterComputeInput) (*agent.Compute, error) {
@@ -114,7 +116,7 @@ func (f *fakeControl) GetComputeAuthToken(context.Context, string, string) (*age
 	return &agent.AuthToken{Token: tok, ExpiresAt: f.clock.Now().Add(f.tokenTTL)}, nil
 }
 
-func (f *fakeControl) Heartbeat(_ context.Context, _, _ string, in agent.HeartbeatRequest) (*agent.HeartbeatResponse, error) {
+func (f *fakeControl) Heartbeat(_ context.Context, _, _ string, in agentwire.Heartbeat) (*agentwire.Reply, error) {
 	f.mu.Lock()
 	f.log = append(f.log, fmt.Sprintf("Heartbeat(draining=%v)", in.Draining))
 	if f.unknown {
@@ -123,13 +125,13 @@ func (f *fakeControl) Heartbeat(_ context.Context, _, _ string, in agent.Heartbe
 		return nil, &agent.APIError{Operation: "Heartbeat", StatusCode: 404, Type: "Not Found"}
 	}
 	f.heartbeats = append(f.heartbeats, in)
-	resp := &agent.HeartbeatResponse{ComputeStatus: "ACTIVE", HeartbeatIntervalSeconds: 10, ProcessReadyTimeoutSeconds: f.readyTO, RuntimeConfiguration: f.runtime}
+	resp := &agentwire.Reply{ComputeStatus: "ACTIVE", HeartbeatIntervalSeconds: 10, ProcessReadyTimeoutSeconds: f.readyTO, RuntimeConfiguration: f.runtime}
 	if in.Draining {
 		resp.ComputeStatus = "TERMINATING"
 	}
 	for _, p := range in.Processes {
 		if st := f.statuses[p.ProcessID]; st != "" {
-			resp.Processes = append(resp.Processes, agent.ProcessStatus{ProcessID: p.ProcessID, Status: st, GameSessionID: f.sessions[p.ProcessID]})
+			resp.Processes = append(resp.Processes, agentwire.ProcessStatus{ProcessID: p.ProcessID, Status: st, GameSessionID: f.sessions[p.ProcessID]})
 		}
 	}
 	onDrain := f.onDrain
@@ -154,7 +156,7 @@ func (f *fakeControl) set(fn func(f *fakeControl)) {
 	fn(f)
 }
 
-func (f *fakeControl) lastHeartbeat() agent.HeartbeatRequest {
+func (f *fakeControl) lastHeartbeat() agentwire.Heartbeat {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.heartbeats[len(f.heartbeats)-1]
@@ -190,8 +192,8 @@ func testBinary(t *testing.T) string {
 
 // childProcess is a runtime-configuration line that runs the test binary as
 // a child with the given behaviour.
-func childProcess(t *testing.T, n int32, behaviour string) agent.ServerProcess {
-	return agent.ServerProcess{LaunchPath: testBinary(t), Parameters: behaviour, ConcurrentExecutions: n}
+func childProcess(t *testing.T, n int32, behaviour string) gamelift.ServerProcess {
+	return gamelift.ServerProcess{LaunchPath: testBinary(t), Parameters: behaviour, ConcurrentExecutions: &n}
 }
 
 func start(t *testing.T, control *fakeControl, fakeClock *clock.Fake, mutate func(*agent.Config)) *harness {

@@ -12,7 +12,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/gamelift"
 )
 
 // Defaults of Config.
@@ -41,7 +43,7 @@ const (
 type ControlPlane interface {
 	RegisterCompute(ctx context.Context, in RegisterComputeInput) (*Compute, error)
 	GetComputeAuthToken(ctx context.Context, fleetID, computeName string) (*AuthToken, error)
-	Heartbeat(ctx context.Context, fleetID, computeName string, in HeartbeatRequest) (*HeartbeatResponse, error)
+	Heartbeat(ctx context.Context, fleetID, computeName string, in agentwire.Heartbeat) (*agentwire.Reply, error)
 	DeregisterCompute(ctx context.Context, fleetID, computeName string) error
 }
 
@@ -123,7 +125,7 @@ type Supervisor struct {
 	token        *AuthToken
 	interval     time.Duration
 	readyTimeout time.Duration
-	runtime      *RuntimeConfiguration // nil until the first heartbeat answer
+	runtime      *gamelift.RuntimeConfiguration // nil until the first heartbeat answer
 	computeState string
 	draining     bool
 	procs        map[string]*proc
@@ -338,12 +340,12 @@ func (s *Supervisor) fetchToken(ctx context.Context) time.Duration {
 }
 
 // report lists the running processes for a heartbeat.
-func (s *Supervisor) report() HeartbeatRequest {
-	in := HeartbeatRequest{Draining: s.draining, Processes: []ProcessReport{}, Beacon: s.cfg.Beacon}
+func (s *Supervisor) report() agentwire.Heartbeat {
+	in := agentwire.Heartbeat{Draining: s.draining, Processes: []agentwire.Process{}, Beacon: s.cfg.Beacon}
 	for _, p := range s.sortedProcs() {
-		in.Processes = append(in.Processes, ProcessReport{
+		in.Processes = append(in.Processes, agentwire.Process{
 			ProcessID: p.id, PID: p.pid, LaunchPath: p.launchPath, Parameters: p.parameters,
-			StartedAt: p.startedAt.UTC().Format(time.RFC3339Nano),
+			StartedAt: p.startedAt.UTC(),
 		})
 	}
 	return in
@@ -383,7 +385,7 @@ func (s *Supervisor) heartbeat(ctx context.Context) {
 	s.apply(resp)
 }
 
-func (s *Supervisor) apply(resp *HeartbeatResponse) {
+func (s *Supervisor) apply(resp *agentwire.Reply) {
 	now := s.clock.Now()
 	if resp.HeartbeatIntervalSeconds > 0 {
 		s.interval = time.Duration(resp.HeartbeatIntervalSeconds) * time.Second
@@ -394,7 +396,7 @@ func (s *Supervisor) apply(resp *HeartbeatResponse) {
 	rc := resp.RuntimeConfiguration
 	s.runtime = &rc
 	s.computeState = resp.ComputeStatus
-	status := make(map[string]ProcessStatus, len(resp.Processes))
+	status := make(map[string]agentwire.ProcessStatus, len(resp.Processes))
 	for _, ps := range resp.Processes {
 		status[ps.ProcessID] = ps
 	}
@@ -402,7 +404,7 @@ func (s *Supervisor) apply(resp *HeartbeatResponse) {
 		st := status[p.id].Status
 		p.gameSession = status[p.id].GameSessionID
 		if st == "" {
-			st = StatusPending
+			st = agentwire.StatusPending
 		}
 		if st != p.status {
 			p.status, p.statusSince = st, now
@@ -411,22 +413,22 @@ func (s *Supervisor) apply(resp *HeartbeatResponse) {
 			continue
 		}
 		switch {
-		case st == StatusTerminated && status[p.id].Kill:
+		case st == agentwire.StatusTerminated && status[p.id].Kill:
 			s.kill(p, "the control plane ended it: "+status[p.id].EndReason)
-		case st == StatusPending && now.Sub(p.startedAt) >= s.readyTimeout:
+		case st == agentwire.StatusPending && now.Sub(p.startedAt) >= s.readyTimeout:
 			s.stop(p, fmt.Sprintf("did not call ProcessReady within %v", s.readyTimeout))
-		case st == StatusTerminating && now.Sub(p.statusSince) >= TerminatingTimeout:
+		case st == agentwire.StatusTerminating && now.Sub(p.statusSince) >= TerminatingTimeout:
 			s.stop(p, fmt.Sprintf("still running %v after it was told to terminate", TerminatingTimeout))
-		case st == StatusTerminated && now.Sub(p.statusSince) >= s.cfg.StopGrace:
+		case st == agentwire.StatusTerminated && now.Sub(p.statusSince) >= s.cfg.StopGrace:
 			s.kill(p, fmt.Sprintf("still running %v after it ended", s.cfg.StopGrace))
 		}
 	}
 }
 
 // desired is the runtime configuration as process counts by launch key.
-func (s *Supervisor) desired() ([]ServerProcess, map[string]int) {
+func (s *Supervisor) desired() ([]gamelift.ServerProcess, map[string]int) {
 	want := map[string]int{}
-	var lines []ServerProcess
+	var lines []gamelift.ServerProcess
 	if s.runtime == nil {
 		return nil, want
 	}
@@ -435,7 +437,9 @@ func (s *Supervisor) desired() ([]ServerProcess, map[string]int) {
 		if _, seen := want[k]; !seen {
 			lines = append(lines, sp)
 		}
-		want[k] += int(max(sp.ConcurrentExecutions, 0))
+		if n := sp.ConcurrentExecutions; n != nil {
+			want[k] += int(max(*n, 0))
+		}
 	}
 	return lines, want
 }
@@ -451,7 +455,7 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 			s.kill(p, "did not exit after SIGTERM")
 		}
 	}
-	if s.draining || s.runtime == nil || s.computeState == StatusTerminating {
+	if s.draining || s.runtime == nil || s.computeState == agentwire.StatusTerminating {
 		return
 	}
 	lines, want := s.desired()
@@ -470,7 +474,7 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 		// then ACTIVE, newest first. A process the control plane says hosts
 		// a game session is left to end with it.
 		rank := func(p *proc) int {
-			if p.status != StatusActive {
+			if p.status != agentwire.StatusActive {
 				return 0
 			}
 			return 1
@@ -524,7 +528,7 @@ func (s *Supervisor) failed(key string, now time.Time) *backoff {
 	return bo
 }
 
-func (s *Supervisor) launch(ctx context.Context, sp ServerProcess, key string) error {
+func (s *Supervisor) launch(ctx context.Context, sp gamelift.ServerProcess, key string) error {
 	id := uuid.NewString()
 	args, err := SplitParameters(sp.Parameters)
 	if err != nil {
@@ -539,7 +543,7 @@ func (s *Supervisor) launch(ctx context.Context, sp ServerProcess, key string) e
 		return err
 	}
 	now := s.clock.Now()
-	p := &proc{id: id, key: key, launchPath: sp.LaunchPath, parameters: sp.Parameters, handle: h, pid: h.PID(), startedAt: now, status: StatusPending, statusSince: now}
+	p := &proc{id: id, key: key, launchPath: sp.LaunchPath, parameters: sp.Parameters, handle: h, pid: h.PID(), startedAt: now, status: agentwire.StatusPending, statusSince: now}
 	s.procs[id] = p
 	s.wg.Go(func() {
 		err := h.Wait()

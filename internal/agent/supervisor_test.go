@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/agent"
+	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/gamelift"
 )
 
 func newClock() *clock.Fake { return clock.NewFake(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)) }
@@ -57,7 +59,7 @@ func TestSupervisorLaunchesTheRuntimeConfigurationWithTheSDKEnvironment(t *testi
 		t.Fatalf("heartbeat reported %+v, want 2 processes and not draining", hb)
 	}
 	for _, p := range hb.Processes {
-		if p.PID == 0 || p.LaunchPath != testBinary(t) || p.Parameters != `sleep "two words"` || p.StartedAt != "2026-11-27T03:00:00Z" {
+		if p.PID == 0 || p.LaunchPath != testBinary(t) || p.Parameters != `sleep "two words"` || !p.StartedAt.Equal(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)) {
 			t.Errorf("bad process report %+v", p)
 		}
 	}
@@ -119,7 +121,7 @@ func TestSupervisorStopsAProcessThatNeverCallsProcessReady(t *testing.T) {
 	ps := h.launched(2)
 	h.logOf(ps[0].ProcessID, "ready")
 	h.logOf(ps[1].ProcessID, "ready")
-	control.set(func(f *fakeControl) { f.statuses[ps[1].ProcessID] = agent.StatusActive })
+	control.set(func(f *fakeControl) { f.statuses[ps[1].ProcessID] = agentwire.StatusActive })
 	for range 5 { // 50 s: within the timeout
 		c.Advance(10 * time.Second)
 		h.next(agent.EventHeartbeat)
@@ -157,9 +159,9 @@ func TestSupervisorFollowsRuntimeConfigurationChanges(t *testing.T) {
 		h.logOf(p.ProcessID, "ready")
 	}
 	control.set(func(f *fakeControl) {
-		f.statuses[ps[0].ProcessID] = agent.StatusActive
-		f.statuses[ps[1].ProcessID] = agent.StatusActive
-		f.runtime.ServerProcesses = []agent.ServerProcess{childProcess(t, 1, "sleep a"), childProcess(t, 1, "sleep b")}
+		f.statuses[ps[0].ProcessID] = agentwire.StatusActive
+		f.statuses[ps[1].ProcessID] = agentwire.StatusActive
+		f.runtime.ServerProcesses = []gamelift.ServerProcess{childProcess(t, 1, "sleep a"), childProcess(t, 1, "sleep b")}
 	})
 	c.Advance(10 * time.Second)
 	var stopped []string
@@ -287,11 +289,11 @@ func TestSupervisorDrainsOnCancellation(t *testing.T) {
 	}
 	terminated := make(chan string, 3)
 	control.set(func(f *fakeControl) {
-		f.statuses[sleeperActive.ProcessID] = agent.StatusActive
-		f.statuses[stubborn.ProcessID] = agent.StatusActive
+		f.statuses[sleeperActive.ProcessID] = agentwire.StatusActive
+		f.statuses[stubborn.ProcessID] = agentwire.StatusActive
 		// The control plane pushes TerminateProcess to ACTIVE processes; the
 		// sleeper honours it (simulated with SIGTERM), the stubborn one does not.
-		f.onDrain = func(in agent.HeartbeatRequest) {
+		f.onDrain = func(in agentwire.Heartbeat) {
 			for _, r := range in.Processes {
 				if r.ProcessID == sleeperActive.ProcessID {
 					p, _ := os.FindProcess(r.PID)
@@ -371,9 +373,9 @@ func TestSupervisorLeavesAProcessWithAGameSessionRunningWhenTheConfigurationShri
 	// The newer process hosts a game session; the older one is idle.
 	busy, idle := ps[1], ps[0]
 	control.set(func(f *fakeControl) {
-		f.statuses[busy.ProcessID], f.statuses[idle.ProcessID] = agent.StatusActive, agent.StatusActive
+		f.statuses[busy.ProcessID], f.statuses[idle.ProcessID] = agentwire.StatusActive, agentwire.StatusActive
 		f.sessions[busy.ProcessID] = "arn:aws:gamelift:mu-local-1::gamesession/fleet-1/gsess-1"
-		f.runtime.ServerProcesses[0].ConcurrentExecutions = 1
+		f.runtime.ServerProcesses[0].ConcurrentExecutions = new(int32(1))
 	})
 	c.Advance(10 * time.Second)
 	if e := h.next(agent.EventStopping); e.ProcessID != idle.ProcessID {
@@ -381,7 +383,7 @@ func TestSupervisorLeavesAProcessWithAGameSessionRunningWhenTheConfigurationShri
 	}
 	h.next(agent.EventExited)
 	// With only the busy process left over a shrunk configuration of 0, it still runs.
-	control.set(func(f *fakeControl) { f.runtime.ServerProcesses[0].ConcurrentExecutions = 0 })
+	control.set(func(f *fakeControl) { f.runtime.ServerProcesses[0].ConcurrentExecutions = new(int32(0)) })
 	c.Advance(time.Second) // the prompt heartbeat after the exit
 	h.next(agent.EventHeartbeat)
 	c.Advance(10 * time.Second)

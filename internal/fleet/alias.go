@@ -11,6 +11,7 @@ import (
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/tagging"
 )
@@ -106,11 +107,7 @@ func (s *Service) CreateAlias(ctx context.Context, in *gamelift.CreateAliasInput
 
 func (s *Service) getAlias(ctx context.Context, r store.Reader, idOrArn string) (Alias, int64, error) {
 	id := s.aliasID(idOrArn)
-	a, v, err := store.GetJSON[Alias](ctx, r, KindAlias, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return a, 0, fault.New(fault.NotFound, "AliasId: alias %s not found", id)
-	}
-	return a, v, err
+	return service.Get[Alias](ctx, r, KindAlias, id, "AliasId: alias %s not found", id)
 }
 
 func (s *Service) checkAliasID(id string) error {
@@ -154,41 +151,26 @@ func (s *Service) ListAliases(ctx context.Context, in *gamelift.ListAliasesInput
 		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
 		n = int(*in.Limit)
 	}
-	after, terr := decodeToken(in.NextToken)
+	after, terr := store.DecodePageToken(in.NextToken)
 	v.Check(terr == nil, "NextToken", "is not a token this API returned")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	out := &gamelift.ListAliasesOutput{Aliases: []gamelift.Alias{}}
+	var aliases []Alias
+	var next string
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		q := store.Query{Kind: KindAlias, Prefix: true, After: after, Limit: 500}
-		for {
-			items, err := r.Find(ctx, q)
-			if err != nil {
-				return err
-			}
-			aliases, err := store.Decode[Alias](items)
-			if err != nil {
-				return err
-			}
-			for i, a := range aliases {
-				q.After = items[i].ID
-				if (in.Name != "" && a.Name != in.Name) || (in.RoutingStrategyType != "" && a.Routing.Type != in.RoutingStrategyType) {
-					continue
-				}
-				if len(out.Aliases) == n {
-					out.NextToken = encodeToken(out.Aliases[n-1].AliasId)
-					return nil
-				}
-				out.Aliases = append(out.Aliases, a.wire())
-			}
-			if len(items) < q.Limit {
-				return nil
-			}
-		}
+		var err error
+		aliases, next, err = store.FilterPage(ctx, r, store.Query{Kind: KindAlias, Prefix: true, After: after}, n, func(a *Alias) bool {
+			return (in.Name == "" || a.Name == in.Name) && (in.RoutingStrategyType == "" || a.Routing.Type == in.RoutingStrategyType)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list aliases: %w", err)
+	}
+	out := &gamelift.ListAliasesOutput{Aliases: make([]gamelift.Alias, 0, len(aliases)), NextToken: next}
+	for _, a := range aliases {
+		out.Aliases = append(out.Aliases, a.wire())
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -58,11 +59,7 @@ func (s *Service) computeName(nameOrArn string) string {
 
 // GetCompute reads a compute inside a transaction; fault.NotFound if absent.
 func GetCompute(ctx context.Context, r store.Reader, fleetID, name string) (Compute, int64, error) {
-	c, v, err := store.GetJSON[Compute](ctx, r, KindCompute, computeID(fleetID, name))
-	if errors.Is(err, store.ErrNotFound) {
-		return c, 0, fault.New(fault.NotFound, "ComputeName: compute %s is not registered in fleet %s", name, fleetID)
-	}
-	return c, v, err
+	return service.Get[Compute](ctx, r, KindCompute, computeID(fleetID, name), "ComputeName: compute %s is not registered in fleet %s", name, fleetID)
 }
 
 // RegisterCompute registers a host in a fleet location. Registering an
@@ -211,7 +208,7 @@ func (s *Service) ListCompute(ctx context.Context, in *gamelift.ListComputeInput
 		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
 		n = int(*in.Limit)
 	}
-	after, terr := decodeToken(in.NextToken)
+	after, terr := store.DecodePageToken(in.NextToken)
 	v.Check(terr == nil, "NextToken", "is not a token this API returned")
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -222,18 +219,15 @@ func (s *Service) ListCompute(ctx context.Context, in *gamelift.ListComputeInput
 		if err != nil {
 			return err
 		}
-		q := store.Query{Kind: KindCompute, Key: 1, Value: f.ID, After: after, Limit: n + 1}
+		q := store.Query{Kind: KindCompute, Key: 1, Value: f.ID, After: after}
 		if in.Location != "" {
 			q.Key, q.Value = 2, f.ID+"/"+in.Location
 		}
-		items, err := r.Find(ctx, q)
+		items, next, err := store.FindPage(ctx, r, q, n)
 		if err != nil {
 			return err
 		}
-		if len(items) > n {
-			items = items[:n]
-			out.NextToken = encodeToken(q.Cursor(items[n-1]))
-		}
+		out.NextToken = next
 		cs, err := store.Decode[Compute](items)
 		if err != nil {
 			return err
@@ -376,6 +370,24 @@ func (s *Service) ComputeOf(ctx context.Context, fleetID, name string) (Compute,
 		return err
 	})
 	return c, err
+}
+
+// ComputeCertificate answers a server process's GetComputeCertificate:
+// the compute's certificate path as it was registered. Muster issues no
+// certificates of its own (GameLift does, on managed fleets), so a compute
+// registered without a CertificatePath has none.
+func (s *Service) ComputeCertificate(ctx context.Context, fleetID, computeName string) (Compute, error) {
+	c, err := s.ComputeOf(ctx, fleetID, computeName)
+	if err == nil && c.CertificatePath == "" {
+		err = fault.New(fault.NotFound, "compute %s was registered without a CertificatePath; Muster issues no compute certificates: pass CertificatePath to RegisterCompute", c.Name)
+	}
+	return c, err
+}
+
+// FleetRoleCredentials answers a server process's GetFleetRoleCredentials:
+// Muster fleets have no IAM role, so there are none.
+func (s *Service) FleetRoleCredentials(ctx context.Context, fleetID string) error {
+	return fault.New(fault.Unsupported, "Muster fleets have no IAM role: GetFleetRoleCredentials is not available (fleet role credentials exist only on managed GameLift fleets)")
 }
 
 // checkComputeRef validates the FleetId and ComputeName members that name

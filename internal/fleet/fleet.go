@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -12,9 +11,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/musterhq/muster/internal/auth"
-	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/tagging"
 )
@@ -97,19 +96,20 @@ type Pusher interface {
 	ProcessEnded(processID string)
 }
 
-// ProcessEndHook runs inside the transaction that ends a process, so the
-// session service can end the process's game session with it.
-type ProcessEndHook func(ctx context.Context, w store.Writer, p Process, reason string) error
+// Sessions is what the fleet service needs of the session service, which
+// is built on the fleet service (see SetSessions).
+type Sessions interface {
+	// ProcessEnded runs inside the transaction that ends a process hosting a
+	// live game session, so that the game session ends with it.
+	ProcessEnded(ctx context.Context, w store.Writer, p Process, reason string) error
+	// SessionCounts reports the current and maximum player sessions of a
+	// fleet location's live game sessions, for DescribeFleetUtilization.
+	SessionCounts(ctx context.Context, r store.Reader, fleetID, location string) (current, maximum int, err error)
+}
 
 // Config configures the fleet service.
 type Config struct {
-	Store     store.Store
-	Clock     clock.Clock
-	Logger    *slog.Logger
-	ARNs      gamelift.ARNBuilder
-	Formats   *gamelift.Formats
-	Tags      *tagging.Service
-	Locations *Locations
+	service.Base
 	// SDKEndpoint is the server-SDK WebSocket URL RegisterCompute advertises.
 	SDKEndpoint func() string
 	// Pusher sends TerminateProcess to processes of draining computes.
@@ -122,24 +122,15 @@ type Config struct {
 
 // Service owns fleets, aliases, computes and server processes.
 type Service struct {
-	cfg           Config
-	onProcessEnd  ProcessEndHook
-	onCapacity    func(fleetID, location string)
-	sessionCounts SessionCounts
-	eventSeq      atomic.Int64
+	cfg        Config
+	sessions   Sessions
+	onCapacity func(fleetID, location string)
+	eventSeq   atomic.Int64
 }
 
 // NewService returns the fleet service.
 func NewService(cfg Config) *Service {
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Formats == nil {
-		cfg.Formats = gamelift.NewFormats()
-	}
+	cfg.Base = cfg.Base.WithDefaults()
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
 	}
@@ -155,13 +146,16 @@ func NewService(cfg Config) *Service {
 	return &Service{cfg: cfg}
 }
 
-// OnProcessEnd sets the hook that runs when a process ends (set once, at
-// wiring, before serving).
-func (s *Service) OnProcessEnd(h ProcessEndHook) { s.onProcessEnd = h }
+// SetSessions connects the session service (session.New calls it). It is
+// a setter, not a Config field, because the session service is built on
+// this one: each needs the other, and the session service comes second.
+func (s *Service) SetSessions(ss Sessions) { s.sessions = ss }
 
 // OnCapacity sets the hook that runs after a process becomes able to take
 // a game session (ProcessReady, or healthy again), so that placements
-// waiting for capacity try at once (set once, at wiring).
+// waiting for capacity try at once. It is a setter, not a Config field,
+// because placement is built on this service: it is set once placement
+// exists, before serving.
 func (s *Service) OnCapacity(h func(fleetID, location string)) { s.onCapacity = h }
 
 // capacityAfterCommit calls the capacity hook once w commits.
@@ -171,7 +165,9 @@ func (s *Service) capacityAfterCommit(w store.Writer, p Process) {
 	}
 }
 
-// SetPusher sets the push channel to processes (set once, at wiring).
+// SetPusher sets the push channel to processes. It is a setter, not only a
+// Config field, because the pusher (the SDK endpoint) is built on this
+// service: it is set once the endpoint exists, before serving.
 func (s *Service) SetPusher(p Pusher) { s.cfg.Pusher = p }
 
 // FleetID turns a FleetIdOrArn into a fleet id.
@@ -184,11 +180,7 @@ func (s *Service) FleetID(idOrArn string) string {
 
 // GetFleet reads a fleet inside a transaction; fault.NotFound if absent.
 func GetFleet(ctx context.Context, r store.Reader, id string) (Fleet, int64, error) {
-	f, v, err := store.GetJSON[Fleet](ctx, r, KindFleet, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return f, 0, fault.New(fault.NotFound, "FleetId: fleet %s not found", id)
-	}
-	return f, v, err
+	return service.Get[Fleet](ctx, r, KindFleet, id, "FleetId: fleet %s not found", id)
 }
 
 // Fleet returns a fleet by id or ARN.
@@ -390,7 +382,7 @@ func (s *Service) listFleets(ctx context.Context, ids []string, limit *int32, to
 		v.Check(*limit >= 1, "Limit", "must be at least 1")
 		n = int(*limit)
 	}
-	after, terr := decodeToken(token)
+	after, terr := store.DecodePageToken(token)
 	v.Check(terr == nil, "NextToken", "is not a token this API returned")
 	if err := v.Err(); err != nil {
 		return nil, "", err
@@ -411,14 +403,11 @@ func (s *Service) listFleets(ctx context.Context, ids []string, limit *int32, to
 			}
 			return nil
 		}
-		items, err := r.Find(ctx, store.Query{Kind: KindFleet, Prefix: true, After: after, Limit: n + 1})
+		items, page, err := store.FindPage(ctx, r, store.Query{Kind: KindFleet, Prefix: true, After: after}, n)
 		if err != nil {
 			return err
 		}
-		if len(items) > n {
-			items = items[:n]
-			next = encodeToken(items[n-1].ID)
-		}
+		next = page
 		fleets, err = store.Decode[Fleet](items)
 		return err
 	})
@@ -738,7 +727,7 @@ func (s *Service) DescribeFleetEvents(ctx context.Context, in *gamelift.Describe
 		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
 		n = int(*in.Limit)
 	}
-	after, terr := decodeToken(in.NextToken)
+	after, terr := store.DecodePageToken(in.NextToken)
 	v.Check(terr == nil, "NextToken", "is not a token this API returned")
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -769,7 +758,7 @@ func (s *Service) DescribeFleetEvents(ctx context.Context, in *gamelift.Describe
 				return nil
 			}
 			if i == n {
-				out.NextToken = encodeToken(items[n-1].ID)
+				out.NextToken = store.EncodePageToken(items[n-1].ID)
 				return nil
 			}
 			out.Events = append(out.Events, e)
@@ -781,6 +770,3 @@ func (s *Service) DescribeFleetEvents(ctx context.Context, in *gamelift.Describe
 	}
 	return out, nil
 }
-
-// itoa32 returns a pointer to an int32 count.
-func itoa32(n int) *int32 { v := int32(n); return &v }

@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store/sqlite"
 	"github.com/musterhq/muster/internal/tagging"
 )
@@ -28,8 +30,8 @@ func TestHeartbeatEndsAProcessTheAgentStopsReporting(t *testing.T) {
 	defer db.Close()
 	arns := gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}
 	tags := tagging.New(tagging.Config{Store: db, ARNs: arns})
-	locs := fleet.NewLocations(fleet.LocationsConfig{Store: db, Clock: clk, ARNs: arns, Tags: tags})
-	svc := fleet.NewService(fleet.Config{Store: db, Clock: clk, ARNs: arns, Tags: tags, Locations: locs,
+	locs := fleet.NewLocations(fleet.LocationsConfig{Base: service.Base{Store: db, Clock: clk, ARNs: arns, Tags: tags}})
+	svc := fleet.NewService(fleet.Config{Base: service.Base{Store: db, Clock: clk, ARNs: arns, Tags: tags},
 		SDKEndpoint: func() string { return "ws://127.0.0.1:7777" }, HeartbeatInterval: 10 * time.Second})
 	if _, err := locs.CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: "custom-hb"}); err != nil {
 		t.Fatal(err)
@@ -43,7 +45,7 @@ func TestHeartbeatEndsAProcessTheAgentStopsReporting(t *testing.T) {
 	if _, err := svc.RegisterCompute(ctx, &gamelift.RegisterComputeInput{FleetId: fleetID, ComputeName: "host-1", Location: "custom-hb", IpAddress: "127.0.0.1"}); err != nil {
 		t.Fatal(err)
 	}
-	status := func(r fleet.AgentHeartbeatReply, id string) string {
+	status := func(r agentwire.Reply, id string) string {
 		for _, p := range r.Processes {
 			if p.ProcessID == id {
 				return p.Status
@@ -51,7 +53,7 @@ func TestHeartbeatEndsAProcessTheAgentStopsReporting(t *testing.T) {
 		}
 		return "absent"
 	}
-	reply, err := svc.Heartbeat(ctx, fleetID, "host-1", fleet.AgentHeartbeat{Processes: []fleet.AgentProcess{{ProcessID: "p-1", PID: 100}, {ProcessID: "p-2", PID: 101}}})
+	reply, err := svc.Heartbeat(ctx, fleetID, "host-1", agentwire.Heartbeat{Processes: []agentwire.Process{{ProcessID: "p-1", PID: 100}, {ProcessID: "p-2", PID: 101}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func TestHeartbeatEndsAProcessTheAgentStopsReporting(t *testing.T) {
 		t.Fatalf("first heartbeat: %+v", reply.Processes)
 	}
 	clk.Advance(time.Second) // well within one heartbeat interval
-	reply, err = svc.Heartbeat(ctx, fleetID, "host-1", fleet.AgentHeartbeat{Processes: []fleet.AgentProcess{{ProcessID: "p-2", PID: 101}}})
+	reply, err = svc.Heartbeat(ctx, fleetID, "host-1", agentwire.Heartbeat{Processes: []agentwire.Process{{ProcessID: "p-2", PID: 101}}})
 	if err != nil {
 		t.Fatal(err)
 	}

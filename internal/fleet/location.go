@@ -2,16 +2,15 @@ package fleet
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/musterhq/muster/internal/auth"
-	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/tagging"
 )
@@ -40,14 +39,7 @@ type Location struct {
 
 // LocationsConfig configures Locations.
 type LocationsConfig struct {
-	Store   store.Store
-	Clock   clock.Clock
-	ARNs    gamelift.ARNBuilder
-	Formats *gamelift.Formats
-	Tags    *tagging.Service
-	// Beacons returns the UDP ping beacons known for locations, one call per
-	// request (not per location: a page of locations is one look-up).
-	Beacons func(ctx context.Context) (map[string][]gamelift.UDPEndpoint, error)
+	service.Base
 }
 
 // Locations manages custom locations (GameLift Anywhere).
@@ -66,12 +58,7 @@ const beaconCacheTTL = time.Second
 
 // NewLocations returns the location service.
 func NewLocations(cfg LocationsConfig) *Locations {
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
-	}
-	if cfg.Formats == nil {
-		cfg.Formats = gamelift.NewFormats()
-	}
+	cfg.Base = cfg.Base.WithDefaults()
 	return &Locations{cfg: cfg}
 }
 
@@ -84,11 +71,9 @@ func (s *Locations) model(l Location, beacons map[string][]gamelift.UDPEndpoint)
 	return m
 }
 
-// beacons looks up the ping beacons of every location, or none.
-func (s *Locations) beacons(ctx context.Context) (map[string][]gamelift.UDPEndpoint, error) {
-	if s.cfg.Beacons == nil {
-		return nil, nil
-	}
+// beacons looks up the ping beacons of every location (one look-up per
+// listed page, not per location).
+func (s *Locations) beacons(ctx context.Context, r store.Reader) (map[string][]gamelift.UDPEndpoint, error) {
 	now := s.cfg.Clock.Now()
 	s.mu.Lock()
 	if s.beaconCache != nil && now.Before(s.beaconExpiry) {
@@ -97,7 +82,7 @@ func (s *Locations) beacons(ctx context.Context) (map[string][]gamelift.UDPEndpo
 		return b, nil
 	}
 	s.mu.Unlock()
-	b, err := s.cfg.Beacons(ctx)
+	b, err := locationBeacons(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +146,7 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 		v.Check(*in.Limit >= 1 && *in.Limit <= 200, "Limit", "must be 1 to 200")
 		limit = int(*in.Limit)
 	}
-	after, err := decodeToken(in.NextToken)
+	after, err := store.DecodePageToken(in.NextToken)
 	v.Check(err == nil, "NextToken", "is not a token this API returned")
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -173,30 +158,24 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 	// A listing needs only names (the record ids) and ARNs (built from
 	// them), so it decodes no documents: JSON decoding was an eighth of
 	// the cost of a listed page.
-	var locs []Location
 	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		items, err := r.Find(ctx, store.Query{Kind: KindLocation, Prefix: true, After: after, Limit: limit + 1, NoDocs: true})
+		items, next, err := store.FindPage(ctx, r, store.Query{Kind: KindLocation, Prefix: true, After: after, NoDocs: true}, limit)
 		if err != nil {
 			return err
 		}
-		if len(items) > limit {
-			items = items[:limit]
-			out.NextToken = encodeToken(items[limit-1].ID)
+		beacons, err := s.beacons(ctx, r)
+		if err != nil {
+			return err
 		}
+		out.NextToken = next
 		for _, it := range items {
-			locs = append(locs, Location{Name: it.ID, ARN: s.cfg.ARNs.Build(gamelift.ResourceLocation, it.ID)})
+			l := Location{Name: it.ID, ARN: s.cfg.ARNs.Build(gamelift.ResourceLocation, it.ID)}
+			out.Locations = append(out.Locations, s.model(l, beacons))
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list locations: %w", err)
-	}
-	beacons, err := s.beacons(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list locations: %w", err)
-	}
-	for _, l := range locs {
-		out.Locations = append(out.Locations, s.model(l, beacons))
 	}
 	return out, nil
 }
@@ -219,10 +198,7 @@ func (s *Locations) DeleteLocation(ctx context.Context, in *gamelift.DeleteLocat
 		name = id
 	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		loc, version, err := store.GetJSON[Location](ctx, w, KindLocation, name)
-		if errors.Is(err, store.ErrNotFound) {
-			return fault.New(fault.NotFound, "LocationName: location %s not found", name)
-		}
+		loc, version, err := service.Get[Location](ctx, w, KindLocation, name, "LocationName: location %s not found", name)
 		if err != nil {
 			return err
 		}
@@ -255,18 +231,4 @@ func (s *Locations) LocationExists(ctx context.Context, r store.Reader, name str
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// Pagination tokens are opaque to clients: base64 of the last id seen.
-func encodeToken(after string) string { return base64.RawURLEncoding.EncodeToString([]byte(after)) }
-
-func decodeToken(tok string) (string, error) {
-	if tok == "" {
-		return "", nil
-	}
-	if len(tok) > 1024 {
-		return "", errors.New("token too long")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	return string(b), err
 }

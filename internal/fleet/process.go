@@ -2,19 +2,21 @@ package fleet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
 // Server process statuses (Muster's; GameLift does not expose processes).
+// They are the statuses an agent heartbeat reply reports.
 const (
-	ProcessPending    = "PENDING"    // launched or connected, no ProcessReady yet
-	ProcessActive     = "ACTIVE"     // ProcessReady received
-	ProcessTerminated = "TERMINATED" // ProcessEnding received, exited or lost
+	ProcessPending    = agentwire.StatusPending    // launched or connected, no ProcessReady yet
+	ProcessActive     = agentwire.StatusActive     // ProcessReady received
+	ProcessTerminated = agentwire.StatusTerminated // ProcessEnding received, exited or lost
 )
 
 // Process states in the first secondary key, which is how an idle process
@@ -99,11 +101,7 @@ func processKeys(p Process) store.Keys {
 
 // GetProcess reads a process inside a transaction; fault.NotFound if absent.
 func GetProcess(ctx context.Context, r store.Reader, id string) (Process, int64, error) {
-	p, v, err := store.GetJSON[Process](ctx, r, KindProcess, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return p, 0, fault.New(fault.NotFound, "server process %s is not known", id)
-	}
-	return p, v, err
+	return service.Get[Process](ctx, r, KindProcess, id, "server process %s is not known", id)
 }
 
 // Retention is how long ended processes, game sessions and player sessions
@@ -194,9 +192,26 @@ func (s *Service) IdleProcessCount(ctx context.Context, fleetID, location string
 	return n, err
 }
 
-// ProcessReady marks a process ACTIVE (ActivateServerProcess). Calling it
-// again is harmless.
+// HasIdleProcess reports whether the fleet location has at least one idle
+// server process, with one index lookup: placement checks it outside its
+// write transaction so that placements waiting for capacity cost only
+// reads. (A process found idle here may be claimed by someone else before
+// the write; ClaimIdleProcess decides.)
+func HasIdleProcess(ctx context.Context, r store.Reader, fleetID, location string) (bool, error) {
+	items, err := r.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: fleetID + "/" + location + "/" + stateIdle, Limit: 1})
+	return len(items) > 0, err
+}
+
+// MaxProcessPort is the highest port a server process may listen on
+// (GameLift's limit for ActivateServerProcess).
+const MaxProcessPort = 60000
+
+// ProcessReady marks a process ACTIVE (ActivateServerProcess) on port, 1 to
+// MaxProcessPort. Calling it again is harmless.
 func (s *Service) ProcessReady(ctx context.Context, id string, port int32, sdkVersion, sdkLanguage string, logPaths []string) (Process, error) {
+	if port < 1 || port > MaxProcessPort {
+		return Process{}, fault.BadField("Port", "must be 1 to %d", MaxProcessPort)
+	}
 	var p Process
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		var version int64
@@ -264,7 +279,7 @@ func (s *Service) ProcessHeartbeat(ctx context.Context, id string, healthy bool)
 }
 
 // EndProcess ends a process (ProcessEnding, exit, loss); its live game
-// session ends with it through the OnProcessEnd hook. Ending an ended
+// session ends with it (Sessions.ProcessEnded). Ending an ended
 // process does nothing.
 func (s *Service) EndProcess(ctx context.Context, id, reason string) error {
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
@@ -285,8 +300,8 @@ func (s *Service) endProcess(ctx context.Context, w store.Writer, p Process, ver
 		return nil
 	}
 	p.Status, p.EndedAt, p.EndReason = ProcessTerminated, s.cfg.Clock.Now().UTC(), reason
-	if s.onProcessEnd != nil && p.SessionLive {
-		if err := s.onProcessEnd(ctx, w, p, reason); err != nil {
+	if s.sessions != nil && p.SessionLive {
+		if err := s.sessions.ProcessEnded(ctx, w, p, reason); err != nil {
 			return err
 		}
 	}
@@ -315,7 +330,7 @@ func (s *Service) endProcess(ctx context.Context, w store.Writer, p Process, ver
 // ForceTerminate ends a process whose game session was force-terminated
 // (the caller has already ended the session, in w's transaction). The
 // process is TERMINATED at once, and the next heartbeat of its compute's
-// agent tells the agent to kill it (AgentProcessStatus.Kill). As in
+// agent tells the agent to kill it (agentwire.ProcessStatus.Kill). As in
 // GameLift, a compute without the agent cannot force-terminate: nothing
 // there would kill the process.
 func (s *Service) ForceTerminate(ctx context.Context, w store.Writer, processID string) error {

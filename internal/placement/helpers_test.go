@@ -14,6 +14,7 @@ import (
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/placement"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/store/sqlite"
@@ -90,9 +91,9 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	e.db = db
 	e.tags = tagging.New(tagging.Config{Store: db, ARNs: e.arns})
 	e.tags.Register(gamelift.ResourceGameSessionQueue, placement.KindQueue)
-	e.locs = fleet.NewLocations(fleet.LocationsConfig{Store: db, Clock: clk, ARNs: e.arns, Tags: e.tags})
-	e.fleets = fleet.NewService(fleet.Config{Store: db, Clock: clk, ARNs: e.arns, Tags: e.tags, Locations: e.locs})
-	e.sessions = session.New(session.Config{Store: db, Clock: clk, ARNs: e.arns, Fleets: e.fleets})
+	e.locs = fleet.NewLocations(fleet.LocationsConfig{Base: service.Base{Store: db, Clock: clk, ARNs: e.arns, Tags: e.tags}})
+	e.fleets = fleet.NewService(fleet.Config{Base: service.Base{Store: db, Clock: clk, ARNs: e.arns, Tags: e.tags}})
+	e.sessions = session.New(session.Config{Base: service.Base{Store: db, Clock: clk, ARNs: e.arns}, Fleets: e.fleets})
 	e.ports.Store(7000)
 	e.start(clk, o.workers)
 	t.Cleanup(func() {

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"net/http"
-
+	"github.com/musterhq/muster/internal/api/agentapi"
 	"github.com/musterhq/muster/internal/api/controlapi"
-	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/api/sdk"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
@@ -27,9 +25,8 @@ func (s *Server) mountHosting(d *deps) {
 		listen = DefaultSDKListen
 	}
 	var endpoint *sdk.Server
-	fleets := fleet.NewService(fleet.Config{Store: d.store, Clock: d.clock, Logger: d.log, ARNs: d.arns, Formats: d.formats, Tags: d.tags,
-		SDKEndpoint: func() string { return endpoint.URL() }})
-	sessions := session.New(session.Config{Store: d.store, Clock: d.clock, Logger: d.log, ARNs: d.arns, Formats: d.formats, Fleets: fleets})
+	fleets := fleet.NewService(fleet.Config{Base: d.base(), SDKEndpoint: func() string { return endpoint.URL() }})
+	sessions := session.New(session.Config{Base: d.base(), Fleets: fleets})
 	endpoint, err := sdk.New(sdk.Config{Listen: listen, URL: s.cfg.SDKURL, TLSCert: s.cfg.SDKTLSCert, TLSKey: s.cfg.SDKTLSKey,
 		DataDir: s.cfg.DataDir, AddrFile: s.cfg.SDKAddrFile, Fleets: fleets, Sessions: sessions, Clock: d.clock, PingTimeout: s.cfg.SDKPingTimeout, Logger: d.log})
 	if err != nil {
@@ -75,19 +72,7 @@ func (s *Server) mountHosting(d *deps) {
 	controlapi.Register(d.table, "CreatePlayerSessions", sessions.CreatePlayerSessions)
 	controlapi.Register(d.table, "DescribePlayerSessions", sessions.DescribePlayerSessionsOp)
 
-	d.mux.Handle("POST /v1/admin/fleets/{fleetId}/computes/{computeName}/heartbeat", d.requireOperator(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var hb fleet.AgentHeartbeat
-		if err := httpx.DecodeJSON(r, &hb); err != nil {
-			httpx.WriteError(w, r, d.log, err)
-			return
-		}
-		reply, err := fleets.Heartbeat(r.Context(), r.PathValue("fleetId"), r.PathValue("computeName"), hb)
-		if err != nil {
-			httpx.WriteError(w, r, d.log, err)
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, reply)
-	})))
+	d.mux.Handle(agentapi.Route, d.requireOperator(agentapi.Handler(fleets, d.log)))
 }
 
 // Hosting exposes the hosting services to other capabilities (placement

@@ -78,7 +78,7 @@ func (l mmListener) PlacementEnded(ctx context.Context, w store.Writer, p placem
 // mountLocationsAPI serves GET /v1/locations (public; rate limited per IP
 // with the player API's public routes when identity is mounted).
 func mountLocationsAPI(d *deps, fleets *fleet.Service) {
-	var h http.Handler = locations.Handler(d.store, fleets, d.log)
+	var h http.Handler = locations.Handler(fleets, d.log)
 	if d.player != nil {
 		h = d.player.api.Public(h)
 	}

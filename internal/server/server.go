@@ -287,10 +287,7 @@ func (s *Server) mountCore(d *deps) {
 // mountLocations mounts custom locations and the tagging operations.
 func (s *Server) mountLocations(d *deps) {
 	d.tags.Register(gamelift.ResourceLocation, fleet.KindLocation)
-	locations := fleet.NewLocations(fleet.LocationsConfig{Store: d.store, Clock: d.clock, ARNs: d.arns, Formats: d.formats, Tags: d.tags,
-		Beacons: func(ctx context.Context) (map[string][]gamelift.UDPEndpoint, error) {
-			return s.Hosting.Fleets.LocationBeacons(ctx)
-		}})
+	locations := fleet.NewLocations(fleet.LocationsConfig{Base: d.base()})
 	controlapi.Register(d.table, "CreateLocation", locations.CreateLocation)
 	controlapi.Register(d.table, "ListLocations", locations.ListLocations)
 	controlapi.Register(d.table, "DeleteLocation", locations.DeleteLocation)

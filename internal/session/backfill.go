@@ -3,7 +3,10 @@ package session
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/store"
 )
 
 // BackfillRequest is a server's StartMatchBackfill.
@@ -42,16 +45,45 @@ type Backfiller interface {
 	StopMatchBackfill(ctx context.Context, gameSessionArn, configurationArn, ticketID string) error
 }
 
-// NoMatchmaking is the Backfiller until matchmaking exists: every call
-// fails with a clear error.
+// NoMatchmaking is the Backfiller of a server without matchmaking: every
+// call fails with a clear error.
 type NoMatchmaking struct{}
 
-// StartMatchBackfill fails: matchmaking is not available yet.
+// StartMatchBackfill fails: there is no matchmaking to backfill with.
 func (NoMatchmaking) StartMatchBackfill(context.Context, BackfillRequest) (string, error) {
-	return "", fault.New(fault.Unsupported, "matchmaking is not available yet: StartMatchBackfill cannot be served")
+	return "", fault.New(fault.Unsupported, "matchmaking is not available on this server: StartMatchBackfill cannot be served")
 }
 
-// StopMatchBackfill fails: matchmaking is not available yet.
+// StopMatchBackfill fails: there is no matchmaking to backfill with.
 func (NoMatchmaking) StopMatchBackfill(context.Context, string, string, string) error {
-	return fault.New(fault.Unsupported, "matchmaking is not available yet: StopMatchBackfill cannot be served")
+	return fault.New(fault.Unsupported, "matchmaking is not available on this server: StopMatchBackfill cannot be served")
+}
+
+// backfillTickets is the UUID namespace of the backfill ticket ids derived
+// from server SDK calls.
+var backfillTickets = uuid.MustParse("6d2f5a4e-2b7c-4d1e-9a43-8c0f3e7b5a21")
+
+// ProcessBackfill checks a server process's StartMatchBackfill before it
+// goes to the Backfiller: the process may backfill only a game session it
+// hosts. When the call names no ticket, the ticket id is derived from the
+// process and requestID (the SDK call's RequestId), so a call the SDK
+// re-sends after a restart of the control plane finds the ticket the first
+// one started. It returns req with its ticket id.
+func (s *Service) ProcessBackfill(ctx context.Context, processID, requestID string, req BackfillRequest) (BackfillRequest, error) {
+	if err := s.HostedBy(ctx, processID, req.GameSessionArn); err != nil {
+		return req, err
+	}
+	if req.TicketID == "" {
+		req.TicketID = uuid.NewSHA1(backfillTickets, []byte(processID+"/"+requestID)).String()
+	}
+	return req, nil
+}
+
+// HostedBy checks that a server process acts on a game session it hosts
+// (fault.Forbidden if not, fault.NotFound for an unknown game session).
+func (s *Service) HostedBy(ctx context.Context, processID, gameSessionID string) error {
+	return s.cfg.Store.View(ctx, func(r store.Reader) error {
+		_, _, err := s.processSession(ctx, r, processID, gameSessionID)
+		return err
+	})
 }

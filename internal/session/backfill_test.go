@@ -12,7 +12,7 @@ import (
 func TestWithoutMatchmakingBackfillFailsClearly(t *testing.T) {
 	var b session.Backfiller = session.NoMatchmaking{}
 	_, err := b.StartMatchBackfill(context.Background(), session.BackfillRequest{})
-	if !fault.Is(err, fault.Unsupported) || !strings.Contains(err.Error(), "matchmaking is not available yet") {
+	if !fault.Is(err, fault.Unsupported) || !strings.Contains(err.Error(), "matchmaking is not available on this server") {
 		t.Fatalf("StartMatchBackfill: %v", err)
 	}
 	if err := b.StopMatchBackfill(context.Background(), "", "", ""); !fault.Is(err, fault.Unsupported) {

@@ -2,8 +2,6 @@ package session
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -14,21 +12,6 @@ import (
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/store"
 )
-
-// Pagination tokens are opaque to clients: base64 of a store cursor or an
-// offset.
-func encodeToken(after string) string { return base64.RawURLEncoding.EncodeToString([]byte(after)) }
-
-func decodeToken(tok string) (string, error) {
-	if tok == "" {
-		return "", nil
-	}
-	if len(tok) > 1024 {
-		return "", errors.New("token too long")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	return string(b), err
-}
 
 // describe lists game sessions for DescribeGameSessions and
 // DescribeGameSessionDetails.
@@ -62,10 +45,14 @@ func (s *Service) describe(ctx context.Context, in *gamelift.DescribeGameSession
 		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
 		n = int(*in.Limit)
 	}
-	after, terr := decodeToken(in.NextToken)
+	after, terr := store.DecodePageToken(in.NextToken)
 	v.Check(terr == nil, "NextToken", "is not a token this API returned")
 	if err := v.Err(); err != nil {
 		return nil, "", err
+	}
+	keep := func(g *GameSession) bool {
+		*g = g.effective(s.now())
+		return in.StatusFilter == "" || in.StatusFilter == g.Status
 	}
 	var out []GameSession
 	var next string
@@ -75,51 +62,39 @@ func (s *Service) describe(ctx context.Context, in *gamelift.DescribeGameSession
 			if fault.Is(err, fault.NotFound) {
 				return nil
 			}
-			if err == nil && (in.StatusFilter == "" || in.StatusFilter == g.Status) {
+			if err == nil && keep(&g) {
 				out = append(out, g)
 			}
 			return err
 		}
-		fleetID, err := s.cfg.Fleets.Resolve(ctx, r, in.FleetId, in.AliasId)
+		q, err := s.fleetSessions(ctx, r, in.FleetId, in.AliasId, in.Location)
 		if err != nil {
 			return err
 		}
-		if _, _, err := fleet.GetFleet(ctx, r, fleetID); err != nil {
-			return err
-		}
-		q := store.Query{Kind: KindGameSession, Key: 1, Value: fleetID + "/", Prefix: true, After: after, Limit: 500}
-		if in.Location != "" {
-			q.Value, q.Prefix = fleetID+"/"+in.Location, false
-		}
-		for {
-			items, err := r.Find(ctx, q)
-			if err != nil {
-				return err
-			}
-			gs, err := store.Decode[GameSession](items)
-			if err != nil {
-				return err
-			}
-			for i, g := range gs {
-				g = g.effective(s.now())
-				if in.StatusFilter == "" || in.StatusFilter == g.Status {
-					if len(out) == n {
-						next = encodeToken(q.After)
-						return nil
-					}
-					out = append(out, g)
-				}
-				q.After = q.Cursor(items[i])
-			}
-			if len(items) < q.Limit {
-				return nil
-			}
-		}
+		q.After = after
+		out, next, err = store.FilterPage(ctx, r, q, n, keep)
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("describe game sessions: %w", err)
 	}
 	return out, next, nil
+}
+
+// fleetSessions resolves a fleet (by id, ARN or alias) and returns the
+// query for its game sessions, in one location or all.
+func (s *Service) fleetSessions(ctx context.Context, r store.Reader, fleetIdOrArn, aliasIdOrArn, location string) (store.Query, error) {
+	fleetID, err := s.cfg.Fleets.Resolve(ctx, r, fleetIdOrArn, aliasIdOrArn)
+	if err != nil {
+		return store.Query{}, err
+	}
+	if _, _, err := fleet.GetFleet(ctx, r, fleetID); err != nil {
+		return store.Query{}, err
+	}
+	if location != "" {
+		return store.Query{Kind: KindGameSession, Key: 1, Value: fleetID + "/" + location}, nil
+	}
+	return store.Query{Kind: KindGameSession, Key: 1, Value: fleetID + "/", Prefix: true}, nil
 }
 
 func (s *Service) wireAll(ctx context.Context, gs []GameSession) ([]gamelift.GameSession, error) {
@@ -177,6 +152,55 @@ func (s *Service) SearchGameSessions(ctx context.Context, in *gamelift.SearchGam
 	if err := auth.RequireOperator(ctx, false); err != nil {
 		return nil, err
 	}
+	filter, sorter, n, offset, err := s.checkSearch(in)
+	if err != nil {
+		return nil, err
+	}
+	var hits []searchHit
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
+		q, err := s.fleetSessions(ctx, r, in.FleetId, in.AliasId, in.Location)
+		if err != nil {
+			return err
+		}
+		hits, err = s.searchHits(ctx, r, q, filter)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search game sessions: %w", err)
+	}
+	if sorter != nil {
+		slices.SortStableFunc(hits, func(a, b searchHit) int {
+			switch {
+			case sorter.Less(&a.row, &b.row):
+				return -1
+			case sorter.Less(&b.row, &a.row):
+				return 1
+			}
+			return 0
+		})
+	}
+	out := &gamelift.SearchGameSessionsOutput{GameSessions: []gamelift.GameSession{}}
+	if offset >= len(hits) {
+		return out, nil
+	}
+	end := min(offset+n, len(hits))
+	page := make([]GameSession, 0, end-offset)
+	for _, h := range hits[offset:end] {
+		page = append(page, h.g)
+	}
+	if out.GameSessions, err = s.wireAll(ctx, page); err != nil {
+		return nil, fmt.Errorf("search game sessions: %w", err)
+	}
+	if end < len(hits) {
+		out.NextToken = store.EncodePageToken(strconv.Itoa(end))
+	}
+	return out, nil
+}
+
+// checkSearch validates a search, naming every bad member, and returns its
+// parsed filter and sort (nil when not given), the page size and the
+// offset its NextToken resumes from.
+func (s *Service) checkSearch(in *gamelift.SearchGameSessionsInput) (filter *Filter, sorter *Sort, n, offset int, err error) {
 	var v fault.Validator
 	v.Check((in.FleetId == "") != (in.AliasId == ""), "FleetId", "exactly one of FleetId and AliasId is required")
 	if in.FleetId != "" {
@@ -188,7 +212,6 @@ func (s *Service) SearchGameSessions(ctx context.Context, in *gamelift.SearchGam
 	if in.Location != "" {
 		s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
 	}
-	var filter *Filter
 	if in.FilterExpression != "" {
 		if p := gamelift.Length(in.FilterExpression, 1, 1024); p != "" {
 			v.Add("FilterExpression", "%s", p)
@@ -198,7 +221,6 @@ func (s *Service) SearchGameSessions(ctx context.Context, in *gamelift.SearchGam
 			filter = f
 		}
 	}
-	var sorter *Sort
 	if in.SortExpression != "" {
 		if p := gamelift.Length(in.SortExpression, 1, 1024); p != "" {
 			v.Add("SortExpression", "%s", p)
@@ -208,101 +230,51 @@ func (s *Service) SearchGameSessions(ctx context.Context, in *gamelift.SearchGam
 			sorter = so
 		}
 	}
-	n := MaxSearchPage
+	n = MaxSearchPage
 	if in.Limit != nil {
 		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
 		n = min(int(*in.Limit), MaxSearchPage)
 	}
-	offset := 0
-	if tok, err := decodeToken(in.NextToken); err != nil {
+	if tok, err := store.DecodePageToken(in.NextToken); err != nil {
 		v.Add("NextToken", "is not a token this API returned")
 	} else if tok != "" {
 		o, err := strconv.Atoi(tok)
 		v.Check(err == nil && o >= 0, "NextToken", "is not a token this API returned")
 		offset = o
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	type hit struct {
-		g   GameSession
-		row Row
-	}
-	var hits []hit
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		fleetID, err := s.cfg.Fleets.Resolve(ctx, r, in.FleetId, in.AliasId)
+	return filter, sorter, n, offset, v.Err()
+}
+
+// searchHit is an ACTIVE game session that matched a search, with the row
+// the search evaluated.
+type searchHit struct {
+	g   GameSession
+	row Row
+}
+
+// searchHits evaluates filter on every ACTIVE game session of q.
+func (s *Service) searchHits(ctx context.Context, r store.Reader, q store.Query, filter *Filter) ([]searchHit, error) {
+	var hits []searchHit
+	err := store.Walk(ctx, r, q, func(it store.Item) error {
+		gs, err := store.Decode[GameSession]([]store.Item{it})
+		if err != nil || gs[0].Status != gamelift.GameSessionActive {
+			return err
+		}
+		g := gs[0]
+		players, err := s.livePlayers(ctx, r, g.ID)
 		if err != nil {
 			return err
 		}
-		if _, _, err := fleet.GetFleet(ctx, r, fleetID); err != nil {
-			return err
+		row := Row{ID: g.ID, Name: g.Name, Properties: map[string]string{}, MaximumSessions: float64(g.MaxPlayers),
+			CreationTimeMillis: float64(g.CreatedAt.UnixMilli()), PlayerSessionCount: float64(players),
+			HasAvailable: players < int(g.MaxPlayers) && g.PlayerPolicy == gamelift.AcceptAll}
+		for _, p := range g.Properties {
+			row.Properties[p.Key] = p.Value
 		}
-		q := store.Query{Kind: KindGameSession, Key: 1, Value: fleetID + "/", Prefix: true, Limit: 1000}
-		if in.Location != "" {
-			q.Value, q.Prefix = fleetID+"/"+in.Location, false
+		if filter.Match(&row) {
+			hits = append(hits, searchHit{g, row})
 		}
-		for {
-			items, err := r.Find(ctx, q)
-			if err != nil {
-				return err
-			}
-			gs, err := store.Decode[GameSession](items)
-			if err != nil {
-				return err
-			}
-			for i, g := range gs {
-				q.After = q.Cursor(items[i])
-				if g.Status != gamelift.GameSessionActive {
-					continue
-				}
-				players, err := s.livePlayers(ctx, r, g.ID)
-				if err != nil {
-					return err
-				}
-				row := Row{ID: g.ID, Name: g.Name, Properties: map[string]string{}, MaximumSessions: float64(g.MaxPlayers),
-					CreationTimeMillis: float64(g.CreatedAt.UnixMilli()), PlayerSessionCount: float64(players),
-					HasAvailable: players < int(g.MaxPlayers) && g.PlayerPolicy == gamelift.AcceptAll}
-				for _, p := range g.Properties {
-					row.Properties[p.Key] = p.Value
-				}
-				if filter.Match(&row) {
-					hits = append(hits, hit{g, row})
-				}
-			}
-			if len(items) < q.Limit {
-				return nil
-			}
-		}
+		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("search game sessions: %w", err)
-	}
-	if sorter != nil {
-		slices.SortStableFunc(hits, func(a, b hit) int {
-			switch {
-			case sorter.Less(&a.row, &b.row):
-				return -1
-			case sorter.Less(&b.row, &a.row):
-				return 1
-			}
-			return 0
-		})
-	}
-	out := &gamelift.SearchGameSessionsOutput{GameSessions: []gamelift.GameSession{}}
-	if offset < len(hits) {
-		end := min(offset+n, len(hits))
-		page := make([]GameSession, 0, end-offset)
-		for _, h := range hits[offset:end] {
-			page = append(page, h.g)
-		}
-		w, err := s.wireAll(ctx, page)
-		if err != nil {
-			return nil, fmt.Errorf("search game sessions: %w", err)
-		}
-		out.GameSessions = w
-		if end < len(hits) {
-			out.NextToken = encodeToken(strconv.Itoa(end))
-		}
-	}
-	return out, nil
+	return hits, err
 }

@@ -4,16 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/musterhq/muster/internal/auth"
-	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -104,13 +102,9 @@ type Pusher interface {
 
 // Config configures the session service.
 type Config struct {
-	Store   store.Store
-	Clock   clock.Clock
-	Logger  *slog.Logger
-	ARNs    gamelift.ARNBuilder
-	Formats *gamelift.Formats
-	Fleets  *fleet.Service
-	Pusher  Pusher
+	service.Base
+	Fleets *fleet.Service
+	Pusher Pusher
 	// ReservationTimeout is how long a player session stays RESERVED (60 s).
 	ReservationTimeout time.Duration
 	// TerminateGrace is the TerminationTime given with TerminateProcess.
@@ -122,18 +116,11 @@ type Service struct {
 	cfg Config
 }
 
-// New returns the session service and hooks it into the fleet service, so
-// that a process that ends takes its game session with it.
+// New returns the session service and connects it to the fleet service
+// (fleet.Service.SetSessions), so that a process that ends takes its game
+// session with it and fleet utilization counts player sessions.
 func New(cfg Config) *Service {
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Formats == nil {
-		cfg.Formats = gamelift.NewFormats()
-	}
+	cfg.Base = cfg.Base.WithDefaults()
 	if cfg.ReservationTimeout <= 0 {
 		cfg.ReservationTimeout = DefaultReservationTimeout
 	}
@@ -141,100 +128,21 @@ func New(cfg Config) *Service {
 		cfg.TerminateGrace = 5 * time.Minute
 	}
 	s := &Service{cfg: cfg}
-	cfg.Fleets.OnProcessEnd(s.processEnded)
-	cfg.Fleets.SetSessionCounts(s.sessionCounts)
+	cfg.Fleets.SetSessions(s)
 	return s
 }
 
-// SetPusher sets the push channel (at wiring).
+// SetPusher sets the push channel to processes. It is a setter, not only a
+// Config field, because the pusher (the SDK endpoint) is built on this
+// service: it is set once the endpoint exists, before serving.
 func (s *Service) SetPusher(p Pusher) { s.cfg.Pusher = p }
 
 func (s *Service) now() time.Time { return s.cfg.Clock.Now().UTC() }
 
-// GetGameSession reads a game session (as of now) inside a transaction.
+// getGameSession reads a game session (as of now) inside a transaction.
 func (s *Service) getGameSession(ctx context.Context, r store.Reader, id string) (GameSession, int64, error) {
-	g, v, err := store.GetJSON[GameSession](ctx, r, KindGameSession, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return g, 0, fault.New(fault.NotFound, "GameSessionId: game session %s not found", id)
-	}
+	g, v, err := service.Get[GameSession](ctx, r, KindGameSession, id, "GameSessionId: game session %s not found", id)
 	return g.effective(s.now()), v, err
-}
-
-// PlaceRequest asks for a game session on a given fleet location, with
-// player sessions reserved in the same transaction (for placement).
-type PlaceRequest struct {
-	FleetID          string
-	Location         string
-	MaxPlayers       int32
-	Name             string
-	Properties       []gamelift.GameProperty
-	Data             string
-	MatchmakerData   string
-	CreatorID        string
-	IdempotencyToken string
-	Players          []DesiredPlayer
-}
-
-// DesiredPlayer is a player to reserve a slot for.
-type DesiredPlayer struct {
-	PlayerID   string
-	PlayerData string
-}
-
-// CreateGameSessionOn starts a game session on an idle process of the
-// fleet location, reserving player sessions for req.Players in the same
-// transaction, and pushes CreateGameSession to the process once committed.
-// It fails with FleetCapacityExceeded when no process is idle there. With
-// an IdempotencyToken that was used before, it returns the session made
-// then (and its player sessions are not made again).
-func (s *Service) CreateGameSessionOn(ctx context.Context, req PlaceRequest) (GameSession, []PlayerSession, error) {
-	var g GameSession
-	var players []PlayerSession
-	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		if req.IdempotencyToken != "" {
-			old, _, err := s.getGameSession(ctx, w, s.cfg.ARNs.GameSession(req.FleetID, req.Location, req.IdempotencyToken))
-			if err == nil {
-				g = old
-				return nil
-			}
-			if !fault.Is(err, fault.NotFound) {
-				return err
-			}
-		}
-		var err error
-		g, players, err = s.CreateGameSessionIn(ctx, w, req)
-		return err
-	})
-	if err != nil {
-		return GameSession{}, nil, fmt.Errorf("create game session: %w", err)
-	}
-	return g, players, nil
-}
-
-func (s *Service) checkCreationLimit(ctx context.Context, r store.Reader, f fleet.Fleet, creator string) error {
-	p := f.CreationLimit
-	if creator == "" || p == nil || p.NewGameSessionsPerCreator == nil || p.PolicyPeriodInMinutes == nil || *p.PolicyPeriodInMinutes == 0 {
-		return nil
-	}
-	since := s.now().Add(-time.Duration(*p.PolicyPeriodInMinutes) * time.Minute)
-	items, err := r.Find(ctx, store.Query{Kind: KindGameSession, Key: 3, Value: f.ID + "/" + creator, Limit: 10000})
-	if err != nil {
-		return err
-	}
-	gs, err := store.Decode[GameSession](items)
-	if err != nil {
-		return err
-	}
-	n := 0
-	for _, g := range gs {
-		if g.CreatedAt.After(since) {
-			n++
-		}
-	}
-	if n >= int(*p.NewGameSessionsPerCreator) {
-		return fault.New(fault.LimitExceeded, "CreatorId: %s already created %d game sessions in the last %d minutes (fleet ResourceCreationLimitPolicy)", creator, n, *p.PolicyPeriodInMinutes)
-	}
-	return nil
 }
 
 // CreateGameSession is the control-API operation.
@@ -363,12 +271,9 @@ func i32(n int) *int32 { v := int32(n); return &v }
 // the deadline fails.
 func (s *Service) ActivateGameSession(ctx context.Context, processID, gameSessionID string) error {
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		g, version, err := s.getGameSession(ctx, w, gameSessionID)
+		g, version, err := s.processSession(ctx, w, processID, gameSessionID)
 		if err != nil {
 			return err
-		}
-		if g.ProcessID != processID {
-			return fault.New(fault.Forbidden, "game session %s is not hosted by this process", gameSessionID)
 		}
 		switch g.Status {
 		case gamelift.GameSessionActive:
@@ -410,9 +315,10 @@ func (s *Service) endGameSession(ctx context.Context, w store.Writer, g GameSess
 		Doc: store.MustJSON(map[string]string{"gameSessionArn": g.ID, "fleetId": g.FleetID, "status": g.Status, "statusReason": g.StatusReason})})
 }
 
-// processEnded is the fleet's OnProcessEnd hook: the process's game
-// session ends with it. A lost compute interrupts its sessions.
-func (s *Service) processEnded(ctx context.Context, w store.Writer, p fleet.Process, reason string) error {
+// ProcessEnded ends the game session of a process that ended, in the
+// transaction that ends the process (fleet.Sessions). A lost compute
+// interrupts its sessions.
+func (s *Service) ProcessEnded(ctx context.Context, w store.Writer, p fleet.Process, reason string) error {
 	g, version, err := s.getGameSession(ctx, w, p.GameSessionID)
 	if err != nil {
 		if fault.Is(err, fault.NotFound) {
@@ -620,8 +526,9 @@ func (s *Service) GameSession(ctx context.Context, id string) (GameSession, erro
 	return g, err
 }
 
-// sessionCounts is the fleet utilization hook.
-func (s *Service) sessionCounts(ctx context.Context, r store.Reader, fleetID, location string) (int, int, error) {
+// SessionCounts reports the current and maximum player sessions of a fleet
+// location's live game sessions, for fleet utilization (fleet.Sessions).
+func (s *Service) SessionCounts(ctx context.Context, r store.Reader, fleetID, location string) (int, int, error) {
 	items, err := r.Find(ctx, store.Query{Kind: KindGameSession, Key: 1, Value: fleetID + "/" + location, Limit: 100000})
 	if err != nil {
 		return 0, 0, err

@@ -121,18 +121,11 @@ func (s *Service) completePlayers(ctx context.Context, w store.Writer, gameSessi
 	return nil
 }
 
-// reserve creates RESERVED player sessions, all or none, in w's
-// transaction: the game session must have room for all of them.
-func (s *Service) reserve(ctx context.Context, w store.Writer, g GameSession, players []DesiredPlayer) ([]PlayerSession, error) {
-	if len(players) == 0 {
-		return []PlayerSession{}, nil
-	}
-	live, err := s.livePlayers(ctx, w, g.ID)
-	if err != nil {
-		return nil, err
-	}
+// reserve creates RESERVED player sessions in g, all or none, in w's
+// transaction; live is how many of g's slots are taken.
+func (s *Service) reserve(ctx context.Context, w store.Writer, g GameSession, players []DesiredPlayer, live int) ([]PlayerSession, error) {
 	if live+len(players) > int(g.MaxPlayers) {
-		return nil, fault.New(fault.GameSessionFull, "game session %s has %d of %d player slots taken; %d more do not fit", g.ID, live, g.MaxPlayers, len(players))
+		return nil, fault.New(fault.GameSessionFull, "game session %s has %d of %d player slots taken; %d players do not fit", g.ID, live, g.MaxPlayers, len(players))
 	}
 	out := make([]PlayerSession, 0, len(players))
 	now := s.now()
@@ -170,7 +163,15 @@ func (s *Service) ReservePlayerSessions(ctx context.Context, gameSessionID strin
 		if g.PlayerPolicy != gamelift.AcceptAll {
 			return fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s does not accept new players (PlayerSessionCreationPolicy %s)", g.ID, g.PlayerPolicy)
 		}
-		out, err = s.reserve(ctx, w, g, players)
+		if len(players) == 0 {
+			out = []PlayerSession{}
+			return nil
+		}
+		live, err := s.livePlayers(ctx, w, g.ID)
+		if err != nil {
+			return err
+		}
+		out, err = s.reserve(ctx, w, g, players, live)
 		return err
 	})
 	if err != nil {
@@ -354,10 +355,14 @@ func (s *Service) DescribePlayerSessions(ctx context.Context, q PlayerQuery) ([]
 		q.Limit = 50
 	}
 	v.Check(q.Limit >= 1, "Limit", "must be at least 1")
-	after, terr := decodeToken(q.NextToken)
+	after, terr := store.DecodePageToken(q.NextToken)
 	v.Check(terr == nil, "NextToken", "is not a token this API returned")
 	if err := v.Err(); err != nil {
 		return nil, "", err
+	}
+	keep := func(p *PlayerSession) bool {
+		*p = s.effectivePlayer(*p)
+		return (q.StatusFilter == "" || p.Status == q.StatusFilter) && (q.FleetID == "" || p.FleetID == q.FleetID)
 	}
 	var out []PlayerSession
 	var next string
@@ -367,54 +372,21 @@ func (s *Service) DescribePlayerSessions(ctx context.Context, q PlayerQuery) ([]
 			if errors.Is(err, store.ErrNotFound) {
 				return nil
 			}
-			if err != nil {
-				return err
+			if err == nil && (q.FleetID == "" || p.FleetID == q.FleetID) {
+				out = append(out, s.effectivePlayer(p))
 			}
-			out = append(out, s.effectivePlayer(p))
-			return nil
+			return err
 		}
-		sq := store.Query{Kind: KindPlayerSession, Key: 2, Value: q.PlayerID, After: after, Limit: 500}
+		sq := store.Query{Kind: KindPlayerSession, Key: 2, Value: q.PlayerID, After: after}
 		if q.GameSessionID != "" {
-			sq = store.Query{Kind: KindPlayerSession, Key: 1, Value: q.GameSessionID + "|", Prefix: true, After: after, Limit: 500}
+			sq = store.Query{Kind: KindPlayerSession, Key: 1, Value: q.GameSessionID + "|", Prefix: true, After: after}
 		}
-		for {
-			items, err := r.Find(ctx, sq)
-			if err != nil {
-				return err
-			}
-			ps, err := store.Decode[PlayerSession](items)
-			if err != nil {
-				return err
-			}
-			for i, p := range ps {
-				p = s.effectivePlayer(p)
-				if q.StatusFilter != "" && p.Status != q.StatusFilter {
-					sq.After = sq.Cursor(items[i])
-					continue
-				}
-				if len(out) == q.Limit {
-					next = encodeToken(sq.After)
-					return nil
-				}
-				out = append(out, p)
-				sq.After = sq.Cursor(items[i])
-			}
-			if len(items) < sq.Limit {
-				return nil
-			}
-		}
+		var err error
+		out, next, err = store.FilterPage(ctx, r, sq, q.Limit, keep)
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("describe player sessions: %w", err)
-	}
-	if q.FleetID != "" {
-		kept := out[:0]
-		for _, p := range out {
-			if p.FleetID == q.FleetID {
-				kept = append(kept, p)
-			}
-		}
-		out = kept
 	}
 	return out, next, nil
 }

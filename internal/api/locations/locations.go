@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,8 +15,6 @@ import (
 	"github.com/musterhq/muster/beacon"
 	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/fleet"
-	"github.com/musterhq/muster/internal/gamelift"
-	"github.com/musterhq/muster/internal/store"
 )
 
 // Beacon is one UDP ping beacon.
@@ -39,65 +36,36 @@ type List struct {
 
 // Beacons is what the handler needs of the fleet service.
 type Beacons interface {
-	LocationBeacons(ctx context.Context) (map[string][]gamelift.UDPEndpoint, error)
+	PingBeacons(ctx context.Context) ([]fleet.LocationPingBeacons, error)
 }
 
 // Handler serves GET /v1/locations: every custom location, by name, with
-// the beacons of its live agents (possibly none).
-func Handler(st store.Store, beacons Beacons, log *slog.Logger) http.Handler {
+// the beacons of its live agents (possibly none). The fleet service
+// decides what is listed; the handler only renders it.
+func Handler(beacons Beacons, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		list, err := build(r.Context(), st, beacons)
+		locs, err := beacons.PingBeacons(r.Context())
 		if err != nil {
 			httpx.WriteError(w, r, log, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		httpx.WriteJSON(w, http.StatusOK, list)
+		httpx.WriteJSON(w, http.StatusOK, render(locs))
 	})
 }
 
-func build(ctx context.Context, st store.Store, beacons Beacons) (List, error) {
-	bs, err := beacons.LocationBeacons(ctx)
-	if err != nil {
-		return List{}, err
-	}
-	var names []string
-	err = st.View(ctx, func(r store.Reader) error {
-		after := ""
-		for {
-			items, err := r.Find(ctx, store.Query{Kind: fleet.KindLocation, Prefix: true, After: after, Limit: 1000})
-			if err != nil {
-				return err
-			}
-			for _, it := range items {
-				names = append(names, it.ID)
-			}
-			if len(items) < 1000 {
-				return nil
-			}
-			after = items[len(items)-1].ID
-		}
-	})
-	if err != nil {
-		return List{}, fmt.Errorf("list locations: %w", err)
-	}
-	for name := range bs {
-		if !slices.Contains(names, name) {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	out := List{Locations: []Location{}}
-	for _, n := range names {
-		loc := Location{LocationName: n, PingBeacons: []Beacon{}}
-		for _, ep := range bs[n] {
+func render(locs []fleet.LocationPingBeacons) List {
+	out := List{Locations: make([]Location, 0, len(locs))}
+	for _, l := range locs {
+		loc := Location{LocationName: l.Location, PingBeacons: []Beacon{}}
+		for _, ep := range l.Beacons {
 			if ep.Port != nil {
 				loc.PingBeacons = append(loc.PingBeacons, Beacon{Domain: ep.Domain, Port: int(*ep.Port)})
 			}
 		}
 		out.Locations = append(out.Locations, loc)
 	}
-	return out, nil
+	return out
 }
 
 // Fetch reads GET /v1/locations from a Muster server (baseURL such as

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/google/uuid"
 
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
@@ -37,10 +36,6 @@ const maxMessage = 1 << 20
 // RequestId when the SDK gives none; stopping a stopped ticket is refused
 // only if it was not this process's.
 const rememberedRequests = 64
-
-// backfillTickets is the UUID namespace of backfill ticket ids derived from
-// SDK calls.
-var backfillTickets = uuid.MustParse("6d2f5a4e-2b7c-4d1e-9a43-8c0f3e7b5a21")
 
 // proc is the in-memory side of one server process: its current socket
 // and the answers it may be asked for again.
@@ -286,10 +281,7 @@ func (s *Server) dispatch(ctx context.Context, pr *proc, req Request) []byte {
 	switch req.Action {
 	case ActionActivateServerProcess:
 		pr.activations.Add(1)
-		if req.Port < 1 || req.Port > 60000 {
-			return errorResponse(req, http.StatusBadRequest, "Port must be 1 to 60000")
-		}
-		_, err = s.cfg.Fleets.ProcessReady(ctx, pr.id, int32(req.Port), req.SdkVersion, req.SdkLanguage, req.LogPaths)
+		_, err = s.cfg.Fleets.ProcessReady(ctx, pr.id, req.Port, req.SdkVersion, req.SdkLanguage, req.LogPaths)
 	case ActionHeartbeatServerProcess:
 		err = s.cfg.Fleets.ProcessHeartbeat(ctx, pr.id, req.HealthStatus)
 	case ActionActivateGameSession:
@@ -311,22 +303,25 @@ func (s *Server) dispatch(ctx context.Context, pr *proc, req Request) []byte {
 		}
 		resp = out
 	case ActionStartMatchBackfill:
-		resp, err = s.startBackfill(ctx, pr, req)
+		var id string
+		br := session.BackfillRequest{GameSessionArn: req.GameSessionArn, MatchmakingConfigurationArn: req.MatchmakingConfigurationArn,
+			TicketID: req.TicketId, Players: req.Players}
+		if br, err = s.cfg.Sessions.ProcessBackfill(ctx, pr.id, req.RequestId, br); err == nil {
+			id, err = s.cfg.Backfill.StartMatchBackfill(ctx, br)
+		}
+		resp = startMatchBackfillResponse{Envelope: ok(req), TicketId: id}
 	case ActionStopMatchBackfill:
-		if err = s.ownSession(ctx, pr, req.GameSessionArn); err == nil {
+		if err = s.cfg.Sessions.HostedBy(ctx, pr.id, req.GameSessionArn); err == nil {
 			err = s.cfg.Backfill.StopMatchBackfill(ctx, req.GameSessionArn, req.MatchmakingConfigurationArn, req.TicketId)
 		}
 	case ActionTerminateServerProcess:
 		err = s.cfg.Fleets.EndProcess(ctx, pr.id, fleet.EndProcessEnding)
 	case ActionGetComputeCertificate:
 		var c fleet.Compute
-		c, err = s.cfg.Fleets.ComputeOf(ctx, pr.fleetID, pr.computeName)
-		if err == nil && c.CertificatePath == "" {
-			err = fault.New(fault.NotFound, "compute %s was registered without a CertificatePath; Muster issues no compute certificates: pass CertificatePath to RegisterCompute", c.Name)
-		}
+		c, err = s.cfg.Fleets.ComputeCertificate(ctx, pr.fleetID, pr.computeName)
 		resp = computeCertificateResponse{Envelope: ok(req), CertificatePath: c.CertificatePath, ComputeName: c.Name}
 	case ActionGetFleetRoleCredentials:
-		err = fault.New(fault.Unsupported, "Muster fleets have no IAM role: GetFleetRoleCredentials is not available (fleet role credentials exist only on managed GameLift fleets)")
+		err = s.cfg.Fleets.FleetRoleCredentials(ctx, pr.fleetID)
 	default:
 		err = fault.New(fault.Invalid, "unknown action %q", req.Action)
 	}
@@ -338,35 +333,6 @@ func (s *Server) dispatch(ctx context.Context, pr *proc, req Request) []byte {
 		return s.failure(pr, req, merr)
 	}
 	return b
-}
-
-func (s *Server) ownSession(ctx context.Context, pr *proc, arn string) error {
-	g, err := s.cfg.Sessions.GameSession(ctx, arn)
-	if err != nil {
-		return err
-	}
-	if g.ProcessID != pr.id {
-		return fault.New(fault.Forbidden, "game session %s is not hosted by this process", arn)
-	}
-	return nil
-}
-
-func (s *Server) startBackfill(ctx context.Context, pr *proc, req Request) (any, error) {
-	if err := s.ownSession(ctx, pr, req.GameSessionArn); err != nil {
-		return nil, err
-	}
-	ticket := req.TicketId
-	if ticket == "" {
-		// Derived from the call, so a call the SDK re-sends after a restart
-		// of the control plane finds the ticket the first one started.
-		ticket = uuid.NewSHA1(backfillTickets, []byte(pr.id+"/"+req.RequestId)).String()
-	}
-	id, err := s.cfg.Backfill.StartMatchBackfill(ctx, session.BackfillRequest{GameSessionArn: req.GameSessionArn,
-		MatchmakingConfigurationArn: req.MatchmakingConfigurationArn, TicketID: ticket, Players: req.Players})
-	if err != nil {
-		return nil, err
-	}
-	return startMatchBackfillResponse{Envelope: ok(req), TicketId: id}, nil
 }
 
 // push writes a push to a process's current socket, or keeps it for the

@@ -1,7 +1,7 @@
 // Package sdk serves the GameLift Server SDK 5 WebSocket protocol to game
 // server processes, so servers built with the official SDKs (Go, C++, C#,
-// Unreal, Unity) run on Muster unchanged. See
-// shared/reference/server-sdk-protocol.md.
+// Unreal, Unity) run on Muster unchanged. The protocol is described in
+// docs/server-sdk-protocol.md.
 //
 // One port serves plain WebSocket and TLS: the first byte of a connection
 // decides (0x16 starts a TLS handshake), because the C++ SDK — and so

@@ -43,7 +43,7 @@ type Request struct {
 	SdkLanguage    string   `json:"SdkLanguage"`
 	SdkToolName    string   `json:"SdkToolName"`
 	SdkToolVersion string   `json:"SdkToolVersion"`
-	Port           int      `json:"Port"`
+	Port           int32    `json:"Port"`
 	LogPaths       []string `json:"LogPaths"`
 	// HeartbeatServerProcess
 	HealthStatus bool `json:"HealthStatus"`

@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 	"github.com/coder/websocket"
 
+	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/api/sdk"
-	"github.com/musterhq/muster/internal/fleet"
 )
 
 // activeSession starts a ready game server and a game session on it.
@@ -264,9 +264,9 @@ func TestALostComputeEndsItsGameSessions(t *testing.T) {
 	if err := g.callErr("accept", p); err != "" {
 		t.Fatal(err)
 	}
-	var reply fleet.AgentHeartbeatReply
+	var reply agentwire.Reply
 	path := "/v1/admin/fleets/" + e.fleetID + "/computes/" + e.compute + "/heartbeat"
-	if code := e.admin(path, fleet.AgentHeartbeat{Processes: []fleet.AgentProcess{{ProcessID: g.id, PID: g.cmd.Process.Pid}}}, &reply); code != 200 {
+	if code := e.admin(path, agentwire.Heartbeat{Processes: []agentwire.Process{{ProcessID: g.id, PID: g.cmd.Process.Pid}}}, &reply); code != 200 {
 		t.Fatalf("heartbeat: %d", code)
 	}
 	if reply.ComputeStatus != "ACTIVE" || len(reply.Processes) != 1 || reply.Processes[0].Status != "ACTIVE" || reply.HeartbeatIntervalSeconds != 10 {
@@ -297,7 +297,7 @@ func TestALostComputeEndsItsGameSessions(t *testing.T) {
 	if st := e.playerSession(p).Status; st != types.PlayerSessionStatusCompleted {
 		t.Fatalf("player session %s, want COMPLETED", st)
 	}
-	if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/nope/heartbeat", fleet.AgentHeartbeat{}, nil); code != 404 {
+	if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/nope/heartbeat", agentwire.Heartbeat{}, nil); code != 404 {
 		t.Fatalf("heartbeat of an unknown compute: %d, want 404", code)
 	}
 }
@@ -365,8 +365,8 @@ func TestADrainingComputeTellsItsProcessesToEndAndTakesNoNewSessions(t *testing.
 	ctx := context.Background()
 	g := e.startReady("")
 	path := "/v1/admin/fleets/" + e.fleetID + "/computes/" + e.compute + "/heartbeat"
-	var reply fleet.AgentHeartbeatReply
-	if code := e.admin(path, fleet.AgentHeartbeat{Draining: true, Processes: []fleet.AgentProcess{{ProcessID: g.id}}}, &reply); code != 200 {
+	var reply agentwire.Reply
+	if code := e.admin(path, agentwire.Heartbeat{Draining: true, Processes: []agentwire.Process{{ProcessID: g.id}}}, &reply); code != 200 {
 		t.Fatalf("heartbeat: %d", code)
 	}
 	if reply.ComputeStatus != "TERMINATING" {
@@ -383,7 +383,7 @@ func TestADrainingComputeTellsItsProcessesToEndAndTakesNoNewSessions(t *testing.
 	if r := g.call("end", nil); r["err"] != "" {
 		t.Fatal(r["err"])
 	}
-	if code := e.admin(path, fleet.AgentHeartbeat{Draining: true, Processes: []fleet.AgentProcess{{ProcessID: g.id}}}, &reply); code != 200 || reply.Processes[0].Status != "TERMINATED" {
+	if code := e.admin(path, agentwire.Heartbeat{Draining: true, Processes: []agentwire.Process{{ProcessID: g.id}}}, &reply); code != 200 || reply.Processes[0].Status != "TERMINATED" {
 		t.Fatalf("heartbeat after ProcessEnding: %d %+v", code, reply)
 	}
 }

@@ -2,21 +2,13 @@ package sdk
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,8 +35,8 @@ type Config struct {
 	AddrFile string
 	Fleets   *fleet.Service
 	Sessions *session.Service
-	// Backfill serves StartMatchBackfill/StopMatchBackfill; nil means
-	// session.NoMatchmaking.
+	// Backfill serves StartMatchBackfill/StopMatchBackfill (matchmaking);
+	// nil means session.NoMatchmaking.
 	Backfill session.Backfiller
 	// Clock paces the ping rounds (PingInterval). It does not time the
 	// pongs: see PingTimeout.
@@ -90,65 +82,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	return s, nil
-}
-
-// CertFile is the generated certificate's file name in the data directory.
-const CertFile, KeyFile = "sdk-tls-cert.pem", "sdk-tls-key.pem"
-
-func (s *Server) certificate() (tls.Certificate, error) {
-	if s.cfg.TLSCert != "" || s.cfg.TLSKey != "" {
-		c, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
-		if err != nil {
-			return c, fmt.Errorf("--sdk-tls-cert/--sdk-tls-key: %w", err)
-		}
-		return c, nil
-	}
-	certPath, keyPath := filepath.Join(s.cfg.DataDir, CertFile), filepath.Join(s.cfg.DataDir, KeyFile)
-	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
-		return c, nil
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: "muster server SDK endpoint"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(10, 0, 0),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	if host, _, err := net.SplitHostPort(s.cfg.Listen); err == nil && host != "" {
-		if ip := net.ParseIP(host); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, host)
-		}
-	}
-	if h, err := os.Hostname(); err == nil {
-		tmpl.DNSNames = append(tmpl.DNSNames, h)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
-		return tls.Certificate{}, err
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
-		return tls.Certificate{}, err
-	}
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return tls.Certificate{}, err
-	}
-	s.cfg.Logger.Info("generated a self-signed certificate for the server SDK endpoint; Go game servers on wss:// need it trusted (SSL_CERT_FILE)", "path", certPath)
-	return tls.LoadX509KeyPair(certPath, keyPath)
 }
 
 // SetBackfiller sets what serves StartMatchBackfill/StopMatchBackfill (the

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -11,6 +12,83 @@ import (
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/store"
 )
+
+// PlaceRequest asks for a game session on a given fleet location, with
+// player sessions reserved in the same transaction (for placement).
+type PlaceRequest struct {
+	FleetID          string
+	Location         string
+	MaxPlayers       int32
+	Name             string
+	Properties       []gamelift.GameProperty
+	Data             string
+	MatchmakerData   string
+	CreatorID        string
+	IdempotencyToken string
+	Players          []DesiredPlayer
+}
+
+// DesiredPlayer is a player to reserve a slot for.
+type DesiredPlayer struct {
+	PlayerID   string
+	PlayerData string
+}
+
+// CreateGameSessionOn starts a game session on an idle process of the
+// fleet location, reserving player sessions for req.Players in the same
+// transaction, and pushes CreateGameSession to the process once committed.
+// It fails with FleetCapacityExceeded when no process is idle there. With
+// an IdempotencyToken that was used before, it returns the session made
+// then (and its player sessions are not made again).
+func (s *Service) CreateGameSessionOn(ctx context.Context, req PlaceRequest) (GameSession, []PlayerSession, error) {
+	var g GameSession
+	var players []PlayerSession
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if req.IdempotencyToken != "" {
+			old, _, err := s.getGameSession(ctx, w, s.cfg.ARNs.GameSession(req.FleetID, req.Location, req.IdempotencyToken))
+			if err == nil {
+				g = old
+				return nil
+			}
+			if !fault.Is(err, fault.NotFound) {
+				return err
+			}
+		}
+		var err error
+		g, players, err = s.CreateGameSessionIn(ctx, w, req)
+		return err
+	})
+	if err != nil {
+		return GameSession{}, nil, fmt.Errorf("create game session: %w", err)
+	}
+	return g, players, nil
+}
+
+func (s *Service) checkCreationLimit(ctx context.Context, r store.Reader, f fleet.Fleet, creator string) error {
+	p := f.CreationLimit
+	if creator == "" || p == nil || p.NewGameSessionsPerCreator == nil || p.PolicyPeriodInMinutes == nil || *p.PolicyPeriodInMinutes == 0 {
+		return nil
+	}
+	since := s.now().Add(-time.Duration(*p.PolicyPeriodInMinutes) * time.Minute)
+	items, err := r.Find(ctx, store.Query{Kind: KindGameSession, Key: 3, Value: f.ID + "/" + creator, Limit: 10000})
+	if err != nil {
+		return err
+	}
+	gs, err := store.Decode[GameSession](items)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, g := range gs {
+		if g.CreatedAt.After(since) {
+			n++
+		}
+	}
+	if n >= int(*p.NewGameSessionsPerCreator) {
+		return fault.New(fault.LimitExceeded, "CreatorId: %s already created %d game sessions in the last %d minutes (fleet ResourceCreationLimitPolicy)", creator, n, *p.PolicyPeriodInMinutes)
+	}
+	return nil
+}
 
 // CreateGameSessionIn is CreateGameSessionOn inside the caller's
 // transaction: it claims an idle process of the fleet location, creates the
@@ -60,7 +138,7 @@ func (s *Service) CreateGameSessionIn(ctx context.Context, w store.Writer, req P
 	if err := putGameSession(ctx, w, g, 0); err != nil {
 		return GameSession{}, nil, fmt.Errorf("create game session: %w", err)
 	}
-	players, err := s.reserveNew(ctx, w, g, req.Players)
+	players, err := s.reserve(ctx, w, g, req.Players, 0) // a new game session has no player sessions yet
 	if err != nil {
 		return GameSession{}, nil, err
 	}
@@ -70,22 +148,4 @@ func (s *Service) CreateGameSessionIn(ctx context.Context, w store.Writer, req P
 		}
 	})
 	return g, players, nil
-}
-
-// reserveNew is reserve for a game session created in this transaction:
-// it has no player sessions yet, so none need counting.
-func (s *Service) reserveNew(ctx context.Context, w store.Writer, g GameSession, players []DesiredPlayer) ([]PlayerSession, error) {
-	if len(players) > int(g.MaxPlayers) {
-		return nil, fault.New(fault.GameSessionFull, "game session %s has %d player slots; %d players do not fit", g.ID, g.MaxPlayers, len(players))
-	}
-	out := make([]PlayerSession, 0, len(players))
-	now := s.now()
-	for _, dp := range players {
-		p := newReservation(g, dp, now)
-		if err := putPlayerSession(ctx, w, p, 0); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
 }

@@ -1,0 +1,75 @@
+// Package agentwire defines the host agent's heartbeat messages once, for
+// both sides of docs/agent-protocol.md: internal/agent sends Heartbeat and
+// reads Reply; internal/fleet reads Heartbeat and answers Reply.
+//
+//	POST /v1/admin/fleets/{fleetId}/computes/{computeName}/heartbeat
+//
+// It depends only on internal/gamelift (the runtime configuration is
+// GameLift's own JSON), so the agent side stays free of the control
+// plane's services and cross-compiles wherever the agent runs.
+package agentwire
+
+import (
+	"time"
+
+	"github.com/musterhq/muster/internal/gamelift"
+)
+
+// Heartbeat is the body of an agent heartbeat: the processes the agent runs,
+// whether it is draining, and the latency beacon it serves, if any.
+type Heartbeat struct {
+	Draining  bool      `json:"draining"`
+	Processes []Process `json:"processes"`
+	Beacon    *Beacon   `json:"beacon,omitempty"`
+}
+
+// Process is one process the agent runs.
+type Process struct {
+	ProcessID  string    `json:"processId"`
+	PID        int       `json:"pid,omitempty"`
+	LaunchPath string    `json:"launchPath,omitempty"`
+	Parameters string    `json:"parameters,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+}
+
+// Beacon is where the agent's UDP ping beacon answers
+// (docs/beacon-protocol.md).
+type Beacon struct {
+	Domain string `json:"domain"`
+	Port   int    `json:"port"`
+}
+
+// Reply is the control plane's answer to a heartbeat: the compute's status,
+// the runtime configuration to converge to, and what the control plane
+// knows of each of the compute's processes.
+type Reply struct {
+	ComputeStatus              string                        `json:"computeStatus"`
+	HeartbeatIntervalSeconds   int                           `json:"heartbeatIntervalSeconds"`
+	ProcessReadyTimeoutSeconds int                           `json:"processReadyTimeoutSeconds"`
+	RuntimeConfiguration       gamelift.RuntimeConfiguration `json:"runtimeConfiguration"`
+	Processes                  []ProcessStatus               `json:"processes"`
+}
+
+// ProcessStatus is what the control plane knows of one process.
+// GameSessionID names the live game session it hosts, so an agent whose
+// runtime configuration shrank stops idle processes rather than games.
+// Kill, on a TERMINATED process, asks the agent to kill it now rather than
+// give it time to exit; EndReason says why it ended (FORCE_TERMINATED: its
+// game session was force-terminated; UNHEALTHY: it failed its health
+// checks).
+type ProcessStatus struct {
+	ProcessID     string `json:"processId"`
+	Status        string `json:"status"`
+	GameSessionID string `json:"gameSessionId,omitempty"`
+	Kill          bool   `json:"kill,omitempty"`
+	EndReason     string `json:"endReason,omitempty"`
+}
+
+// Process statuses of a Reply. PENDING is a process launched (per the
+// agent) that has not called ProcessReady yet.
+const (
+	StatusPending     = "PENDING"
+	StatusActive      = "ACTIVE"
+	StatusTerminating = "TERMINATING"
+	StatusTerminated  = "TERMINATED"
+)

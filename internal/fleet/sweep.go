@@ -1,0 +1,141 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// SweepLostComputes marks computes whose agent stopped heartbeating as
+// lost (IMPAIRED), ending their processes and game sessions, each with an
+// event. The server runs it every heartbeat interval; tests call it.
+func (s *Service) SweepLostComputes(ctx context.Context) error {
+	deadline := s.cfg.Clock.Now().Add(-LostAfterHeartbeats * s.cfg.HeartbeatInterval)
+	var lost []string
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		return store.Walk(ctx, r, store.Query{Kind: KindCompute, Prefix: true}, func(it store.Item) error {
+			cs, err := store.Decode[Compute]([]store.Item{it})
+			if err == nil && cs[0].Agent && cs[0].Status != gamelift.ComputeImpaired && cs[0].Heartbeat.Before(deadline) {
+				lost = append(lost, it.ID)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range lost {
+		err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+			c, version, err := store.GetJSON[Compute](ctx, w, KindCompute, id)
+			if err != nil {
+				return err
+			}
+			if c.Status == gamelift.ComputeImpaired || !c.Heartbeat.Before(deadline) {
+				return nil // it came back meanwhile
+			}
+			c.Status = gamelift.ComputeImpaired
+			if _, err := w.Put(ctx, store.Record{Kind: KindCompute, ID: id, Doc: store.MustJSON(c), Keys: computeKeys(c), Version: version}); err != nil {
+				return err
+			}
+			if err := s.AddEvent(ctx, w, c.FleetID, "GENERIC_EVENT", fmt.Sprintf("Compute %s in %s was lost: no agent heartbeat since %s", c.Name, c.Location, c.Heartbeat.Format(time.RFC3339))); err != nil {
+				return err
+			}
+			return s.endComputeProcesses(ctx, w, c, EndComputeLost)
+		})
+		if err != nil && !fault.Is(err, fault.NotFound) {
+			return fmt.Errorf("sweep lost compute %s: %w", id, err)
+		}
+		s.cfg.Logger.Warn("compute lost", "compute", id)
+	}
+	return nil
+}
+
+// SilenceTimeout is how long a server process may go without an SDK
+// heartbeat (every 60 ± 10 s) before it is taken for dead: it covers the
+// SDK's ~184 s of reconnect attempts with room to spare.
+const SilenceTimeout = 5 * time.Minute
+
+// liveStates are the process states of every process that has not ended.
+var liveStates = []string{statePending, stateIdle, stateActivating, stateBusy, stateUsed, stateUnavailable}
+
+// lastHeard is when a process was last heard of on its SDK socket.
+func (p Process) lastHeard() time.Time {
+	if p.Heartbeat.IsZero() {
+		return p.CreatedAt
+	}
+	return p.Heartbeat
+}
+
+// SweepSilentProcesses ends processes that sent no SDK heartbeat (or, never
+// ready, connected no later than) SilenceTimeout ago, with their game
+// sessions: a crashed process on a compute without an agent, or one whose
+// socket never came back.
+func (s *Service) SweepSilentProcesses(ctx context.Context) error {
+	deadline := s.cfg.Clock.Now().Add(-SilenceTimeout)
+	var silent []string
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		return store.Walk(ctx, r, store.Query{Kind: KindFleet, Prefix: true}, func(it store.Item) error {
+			fs, err := store.Decode[Fleet]([]store.Item{it})
+			if err != nil {
+				return err
+			}
+			for _, l := range fs[0].Locations {
+				for _, st := range liveStates {
+					q := store.Query{Kind: KindProcess, Key: 1, Value: fs[0].ID + "/" + l + "/" + st}
+					err := store.Walk(ctx, r, q, func(it store.Item) error {
+						ps, err := store.Decode[Process]([]store.Item{it})
+						if err == nil && ps[0].lastHeard().Before(deadline) {
+							silent = append(silent, ps[0].ID)
+						}
+						return err
+					})
+					if err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range silent {
+		err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+			p, version, err := GetProcess(ctx, w, id)
+			if err != nil || !p.lastHeard().Before(deadline) {
+				return err
+			}
+			return s.endProcess(ctx, w, p, version, EndSilent)
+		})
+		if err != nil && !fault.Is(err, fault.NotFound) {
+			return fmt.Errorf("sweep silent process %s: %w", id, err)
+		}
+		s.cfg.Logger.Warn("server process silent: ended", "process", id)
+	}
+	return nil
+}
+
+// Run sweeps lost computes and silent processes every heartbeat interval
+// until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	t := s.cfg.Clock.NewTicker(s.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C():
+			if err := s.SweepLostComputes(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Error("sweep lost computes", "err", err)
+			}
+			if err := s.SweepSilentProcesses(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Error("sweep silent processes", "err", err)
+			}
+		}
+	}
+}

@@ -37,7 +37,7 @@ const (
 	KindProcess      = "process"
 )
 
-// Defaults from the reference (§9).
+// Defaults, as GameLift has them where GameLift has one.
 const (
 	// DefaultActivationTimeout applies when the runtime configuration sets
 	// no GameSessionActivationTimeoutSeconds (GameLift's default, 300 s).

@@ -27,7 +27,9 @@ const (
 	EventGameSessionTerminated = "GameSessionTerminated"
 )
 
-// Limits from the reference (§9).
+// GameLift's limits: a player session stays RESERVED for 60 s unless the
+// game server accepts it, and a game session holds at most 200 players
+// (https://docs.aws.amazon.com/gamelift/latest/developerguide/gamelift-limits.html).
 const (
 	DefaultReservationTimeout = 60 * time.Second
 	MaxPlayersPerGameSession  = 200

@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// SearchGameSessions' expression language (reference §8).
+// SearchGameSessions' expression language, as GameLift documents it
+// (https://docs.aws.amazon.com/gamelift/latest/apireference/API_SearchGameSessions.html).
 //
 //	expr       := or
 //	or         := and ( OR and )*

@@ -23,7 +23,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// The figures of issue 8, measured when MUSTER_FIGURES=1 (they take a
+// The SDK endpoint's figures, measured when MUSTER_FIGURES=1 (they take a
 // minute and load the machine):
 //
 //	MUSTER_FIGURES=1 go test ./internal/api/sdk -run Figures -v

@@ -127,7 +127,7 @@ func main() {
 			emit(map[string]any{"event": "health", "n": n, "answer": answer})
 			return healthy
 		},
-		LogParameters: server.LogParameters{LogPaths: []string{"/tmp/gameserver.log"}},
+		LogParameters: server.LogParameters{LogPaths: []string{"logs/gameserver.log"}},
 	})
 	emit(map[string]any{"event": "ready", "err": errString(err)})
 	in := bufio.NewScanner(os.Stdin)

@@ -11,6 +11,7 @@ import (
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/matchmaking"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store/sqlite"
 )
 
@@ -22,7 +23,10 @@ func BenchmarkStartMatchmaking(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	svc := matchmaking.New(matchmaking.Config{Store: db, ARNs: gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}})
+	svc, err := matchmaking.New(matchmaking.Config{Base: service.Base{Store: db, ARNs: gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := auth.With(context.Background(), operator)
 	run, cancel := context.WithCancel(ctx)
 	defer cancel()

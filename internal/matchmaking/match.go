@@ -10,6 +10,7 @@ import (
 	"github.com/musterhq/muster/flexmatch"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/placement"
 )
 
 // Status reasons (flexmatch.md §7.5).
@@ -148,7 +149,7 @@ func (t *txn) finish(c configRec, m *matchRec, tickets []*ticketRec) error {
 		r.Status, r.Reason, r.Message = gamelift.TicketPlacing, "", ""
 		t.changed(r)
 	}
-	req := PlacementRequest{PlacementID: m.ID, MaximumPlayerSessionCount: int32(t.s.maxPlayers(c)), GameSessionName: m.ID,
+	req := placement.Request{PlacementID: m.ID, MaximumPlayerSessionCount: int32(t.s.maxPlayers(c)), GameSessionName: m.ID,
 		GameProperties: c.GameProperties, GameSessionData: c.GameSessionData}
 	if len(c.QueueArns) > 0 {
 		req.QueueName = c.QueueArns[0]
@@ -157,16 +158,16 @@ func (t *txn) finish(c configRec, m *matchRec, tickets []*ticketRec) error {
 	if c.BackfillMode == gamelift.BackfillAutomatic {
 		auto = autoTicketID(m)
 	}
-	data, err := t.s.matchmakerData(t.ctx, c, m, tickets, auto)
+	data, err := t.s.matchmakerData(c, m, tickets, auto)
 	if err != nil {
 		return err
 	}
 	req.MatchmakerData = data
 	for _, r := range tickets {
 		for _, p := range r.Players {
-			req.DesiredPlayerSessions = append(req.DesiredPlayerSessions, p.ID)
+			req.DesiredPlayerSessions = append(req.DesiredPlayerSessions, gamelift.DesiredPlayerSession{PlayerId: p.ID})
 			for loc, ms := range p.Latency {
-				req.PlayerLatencies = append(req.PlayerLatencies, PlayerLatency{PlayerID: p.ID, Location: loc, Ms: float32(ms)})
+				req.PlayerLatencies = append(req.PlayerLatencies, gamelift.PlayerLatency{PlayerId: p.ID, RegionIdentifier: loc, LatencyInMilliseconds: ptr(float32(ms))})
 			}
 		}
 	}
@@ -265,7 +266,7 @@ func (s *Service) maxPlayers(c configRec) int {
 }
 
 // matchmakerData renders the MatchmakerData document (flexmatch.md §9).
-func (s *Service) matchmakerData(_ any, c configRec, m *matchRec, tickets []*ticketRec, autoTicket string) (string, error) {
+func (s *Service) matchmakerData(c configRec, m *matchRec, tickets []*ticketRec, autoTicket string) (string, error) {
 	type attr struct {
 		AttributeType  string `json:"attributeType"`
 		ValueAttribute any    `json:"valueAttribute"`
@@ -329,3 +330,5 @@ func fmtDouble(f float64) string {
 	b, _ := json.Marshal(f)
 	return string(b)
 }
+
+func ptr[T any](v T) *T { return &v }

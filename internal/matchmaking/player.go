@@ -199,11 +199,7 @@ func (s *Service) explain(ctx context.Context, r ticketRec, private bool) (Expla
 	x := Explanation{TicketID: r.ID, Status: r.Status}
 	if r.Status == gamelift.TicketSearching || r.Status == gamelift.TicketQueued {
 		if p := s.pool(r.ConfigName); p != nil {
-			ex, ok, err := p.explain(ctx, r.ID)
-			if err != nil {
-				return x, err
-			}
-			if ok {
+			if ex, ok := p.explain(r.ID); ok {
 				x.Engine, x.Text = ex, ex.String()
 				if private {
 					x.Engine, x.Text = privateView(ex)

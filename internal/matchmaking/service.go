@@ -10,10 +10,12 @@ import (
 
 	"github.com/musterhq/muster/flexmatch"
 	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/placement"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/store"
-	"github.com/musterhq/muster/internal/tagging"
 )
 
 // Store kinds (see doc.go).
@@ -27,42 +29,10 @@ const (
 	KindMember  = "mmmember"
 )
 
-// PlacementRequest is what a WITH_QUEUE match asks of placement
-// (docs/matchmaking-placement.md); the server's wiring converts it to
-// placement.Request.
-type PlacementRequest struct {
-	PlacementID               string
-	QueueName                 string
-	MaximumPlayerSessionCount int32
-	GameSessionName           string
-	GameProperties            []gamelift.GameProperty
-	GameSessionData           string
-	MatchmakerData            string
-	PlayerLatencies           []PlayerLatency
-	DesiredPlayerSessions     []string // player ids
-}
-
-// PlayerLatency is one player's latency to one location.
-type PlayerLatency struct {
-	PlayerID, Location string
-	Ms                 float32
-}
-
-// Placer starts a placement inside the caller's transaction.
+// Placer starts a WITH_QUEUE match's placement inside the caller's
+// transaction (placement.Service; docs/matchmaking-placement.md).
 type Placer interface {
-	StartIn(ctx context.Context, w store.Writer, req PlacementRequest) error
-}
-
-// PlacementResult is how a placement ended (placement.Placement, converted
-// by the server's wiring).
-type PlacementResult struct {
-	PlacementID    string
-	Status         string // FULFILLED, CANCELLED, TIMED_OUT or FAILED
-	GameSessionArn string
-	IpAddress      string
-	DnsName        string
-	Port           int32
-	PlayerSessions []gamelift.MatchedPlayerSession
+	StartIn(ctx context.Context, w store.Writer, req placement.Request) error
 }
 
 // Sessions is what backfill needs of the session service.
@@ -80,26 +50,32 @@ type Attributes interface {
 
 // Config configures the Service.
 type Config struct {
-	Store   store.Store
-	Clock   clock.Clock
-	Logger  *slog.Logger
-	ARNs    gamelift.ARNBuilder
-	Formats *gamelift.Formats
-	Tags    *tagging.Service
-	// Placer places WITH_QUEUE matches; nil fails them with a clear reason.
+	service.Base
+	// Placer places WITH_QUEUE matches (placement.Service); nil fails them
+	// with a clear reason.
 	Placer Placer
 	// Sessions serves backfill of game sessions; nil refuses it.
 	Sessions Sessions
 	// Attributes fills player tickets' attributes; nil gives every player
 	// the rule set's defaults.
 	Attributes Attributes
-	// CycleInterval is the longest time between two cycles of a pool
-	// (default 250 ms); a cycle also runs as soon as tickets arrive.
+	// CycleInterval is the longest time between two passes of a pool
+	// (zero: 250 ms); a pass also runs as soon as tickets arrive.
 	CycleInterval time.Duration
-	// TicketRetention is how long finished tickets stay readable (1 h).
+	// TicketRetention is how long finished tickets stay readable (zero:
+	// 1 h).
 	TicketRetention time.Duration
 	// Engine tunes every pool's engine.
 	Engine flexmatch.Options
+}
+
+// Validate reports settings no service can run with, naming each field.
+func (c Config) Validate() error {
+	var v fault.Validator
+	v.Check(c.Store != nil, "Store", "is required")
+	v.Check(c.CycleInterval >= 0, "CycleInterval", "must be a positive duration (zero means 250 ms), not %s", c.CycleInterval)
+	v.Check(c.TicketRetention >= 0, "TicketRetention", "must be a positive duration (zero means 1 h), not %s", c.TicketRetention)
+	return v.Err()
 }
 
 // Service is the matchmaking service. It is safe for concurrent use.
@@ -117,28 +93,21 @@ type Service struct {
 	timers   map[string]clock.Timer // acceptance deadlines by match id
 }
 
-// New returns the service. Run starts its pools.
-func New(cfg Config) *Service {
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
+// New returns the service, or the Validate error of cfg. Run starts its
+// pools.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("matchmaking: %w", err)
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Formats == nil {
-		cfg.Formats = gamelift.NewFormats()
-	}
-	if cfg.CycleInterval <= 0 {
+	cfg.Base = cfg.Base.WithDefaults()
+	if cfg.CycleInterval == 0 {
 		cfg.CycleInterval = 250 * time.Millisecond
 	}
-	if cfg.TicketRetention <= 0 {
+	if cfg.TicketRetention == 0 {
 		cfg.TicketRetention = time.Hour
 	}
-	return &Service{cfg: cfg, log: cfg.Logger, pools: map[string]*pool{}, timers: map[string]clock.Timer{}}
+	return &Service{cfg: cfg, log: cfg.Logger, pools: map[string]*pool{}, timers: map[string]clock.Timer{}}, nil
 }
-
-// SetPlacer sets the placement service (wiring, before Run).
-func (s *Service) SetPlacer(p Placer) { s.cfg.Placer = p }
 
 // Run loads every configuration's waiting tickets, starts the pools and the
 // acceptance timers of pending matches, and runs until ctx ends.

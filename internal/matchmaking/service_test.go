@@ -15,6 +15,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/matchmaking"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/store/sqlite"
 )
@@ -56,7 +57,11 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	e.db = db
-	e.svc = matchmaking.New(matchmaking.Config{Store: db, Clock: e.clock, Logger: slog.New(slog.NewTextHandler(tlog{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug})), ARNs: gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}})
+	log := slog.New(slog.NewTextHandler(tlog{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.svc, err = matchmaking.New(matchmaking.Config{Base: service.Base{Store: db, Clock: e.clock, Logger: log, ARNs: gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(e.t.Context())
 	if err := e.svc.Start(ctx); err != nil {
 		e.t.Fatal(err)
@@ -100,9 +105,10 @@ func (e *env) start(cfg, id, player string, sk float64) gamelift.MatchmakingTick
 	return *out.MatchmakingTicket
 }
 
+// settle runs one pass of the configuration's pool (Process).
 func (e *env) settle(cfg string) {
 	e.t.Helper()
-	if err := e.svc.Settle(e.ctx, cfg); err != nil {
+	if err := e.svc.Process(e.ctx, cfg); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -119,21 +125,14 @@ func (e *env) ticket(id string) gamelift.MatchmakingTicket {
 	return out.TicketList[0]
 }
 
-// waitStatus waits for asynchronous work (timer callbacks) to give a ticket
-// a status.
-func (e *env) waitStatus(id, status string) gamelift.MatchmakingTicket {
+// wantStatus fails unless the ticket has the status, and returns it.
+func (e *env) wantStatus(id, status string) gamelift.MatchmakingTicket {
 	e.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		tk := e.ticket(id)
-		if tk.Status == status {
-			return tk
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("ticket %s is %s (%s), want %s", id, tk.Status, tk.StatusReason, status)
-		}
-		time.Sleep(2 * time.Millisecond)
+	tk := e.ticket(id)
+	if tk.Status != status {
+		e.t.Fatalf("ticket %s is %s (%s), want %s", id, tk.Status, tk.StatusReason, status)
 	}
+	return tk
 }
 
 func (e *env) events(types ...string) []matchmaking.Envelope {
@@ -307,7 +306,6 @@ func TestAcceptance(t *testing.T) {
 		// b1 is back in the pool and matches a newcomer.
 		e.start("acc", "b3", "q3", 1000)
 		e.settle("acc")
-		e.settle("acc")
 		if got := e.ticket("b1").Status; got != gamelift.TicketRequiresAcceptance {
 			t.Fatal(got)
 		}
@@ -316,12 +314,12 @@ func TestAcceptance(t *testing.T) {
 		if err := accept("b3", "q3", "ACCEPT"); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Advance(31 * time.Second)
-		e.waitStatus("b1", gamelift.TicketCancelled)
+		e.clock.Advance(31 * time.Second) // returns once the acceptance timer's callback has run
+		e.wantStatus("b1", gamelift.TicketCancelled)
 		if tk := e.ticket("b1"); tk.StatusReason != matchmaking.ReasonAcceptanceTimeout {
 			t.Fatal(tk.StatusReason)
 		}
-		e.waitStatus("b3", gamelift.TicketSearching)
+		e.wantStatus("b3", gamelift.TicketSearching)
 		ev := e.events(matchmaking.EventAcceptMatchCompleted)
 		if ev[len(ev)-1].Detail.Acceptance != "TimedOut" {
 			t.Fatal(ev[len(ev)-1].Detail.Acceptance)

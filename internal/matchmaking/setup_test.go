@@ -74,15 +74,14 @@ func buildWorld(t *testing.T, hosting bool) *world {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := matchmaking.Config{Store: db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags, Attributes: w.players}
+	cfg := matchmaking.Config{Base: service.Base{Store: db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags}, Attributes: w.players}
 	if hosting {
 		w.buildHosting(log)
 		cfg.Sessions = w.sessions
-		cfg.Placer = placerAdapter{w.placement}
+		cfg.Placer = w.placement
 	}
-	w.svc = matchmaking.New(cfg)
-	if hosting {
-		w.placement.AddListener(listenerAdapter{w.svc})
+	if w.svc, err = matchmaking.New(cfg); err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	if err := w.svc.Start(ctx); err != nil {
@@ -94,11 +93,18 @@ func buildWorld(t *testing.T, hosting bool) *world {
 
 func (w *world) buildHosting(log *slog.Logger) {
 	w.t.Helper()
-	locs := fleet.NewLocations(fleet.LocationsConfig{Store: w.db, Clock: w.clock, ARNs: w.arns, Tags: w.tags})
-	w.fleets = fleet.NewService(fleet.Config{Store: w.db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags, Locations: locs})
+	base := service.Base{Store: w.db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags}
+	locs := fleet.NewLocations(fleet.LocationsConfig{Base: base})
+	w.fleets = fleet.NewService(fleet.Config{Base: base})
 	w.pushes = &pushRecorder{ch: make(chan push, 64)}
-	w.sessions = session.New(session.Config{Store: w.db, Clock: w.clock, Logger: log, ARNs: w.arns, Fleets: w.fleets, Pusher: w.pushes})
-	w.placement = placement.New(placement.Config{Store: w.db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags, Fleets: w.fleets, Sessions: w.sessions})
+	w.sessions = session.New(session.Config{Base: base, Fleets: w.fleets, Pusher: w.pushes})
+	// Placement tells matchmaking how a match's placement ended, as the
+	// server wires it; w.svc is the matchmaking service of the moment.
+	ended := placement.ListenerFunc(func(ctx context.Context, tw store.Writer, p placement.Placement) error {
+		return w.svc.PlacementEnded(ctx, tw, p)
+	})
+	w.placement = placement.New(placement.Config{Base: service.Base{Store: w.db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags},
+		Fleets: w.fleets, Sessions: w.sessions, Listeners: []placement.Listener{ended}})
 	if _, err := locs.CreateLocation(w.ctx, &gamelift.CreateLocationInput{LocationName: "custom-home"}); err != nil {
 		w.t.Fatal(err)
 	}
@@ -108,34 +114,6 @@ func (w *world) buildHosting(log *slog.Logger) {
 		w.t.Fatal(err)
 	}
 	w.fleetID = out.FleetAttributes.FleetId
-}
-
-// placerAdapter and listenerAdapter connect matchmaking and placement as
-// the server does.
-type placerAdapter struct{ svc *placement.Service }
-
-func (a placerAdapter) StartIn(ctx context.Context, w store.Writer, req matchmaking.PlacementRequest) error {
-	r := placement.Request{PlacementID: req.PlacementID, QueueName: req.QueueName, MaximumPlayerSessionCount: req.MaximumPlayerSessionCount,
-		GameSessionName: req.GameSessionName, GameProperties: req.GameProperties, GameSessionData: req.GameSessionData, MatchmakerData: req.MatchmakerData}
-	for _, l := range req.PlayerLatencies {
-		ms := l.Ms
-		r.PlayerLatencies = append(r.PlayerLatencies, gamelift.PlayerLatency{PlayerId: l.PlayerID, RegionIdentifier: l.Location, LatencyInMilliseconds: &ms})
-	}
-	for _, id := range req.DesiredPlayerSessions {
-		r.DesiredPlayerSessions = append(r.DesiredPlayerSessions, gamelift.DesiredPlayerSession{PlayerId: id})
-	}
-	return a.svc.StartIn(ctx, w, r)
-}
-
-type listenerAdapter struct{ mm *matchmaking.Service }
-
-func (l listenerAdapter) PlacementEnded(ctx context.Context, w store.Writer, p placement.Placement) error {
-	res := matchmaking.PlacementResult{PlacementID: p.PlacementID, Status: p.Status, GameSessionArn: p.GameSessionArn,
-		IpAddress: p.IpAddress, DnsName: p.DnsName, Port: p.Port}
-	for _, ps := range p.PlacedPlayerSessions {
-		res.PlayerSessions = append(res.PlayerSessions, gamelift.MatchedPlayerSession{PlayerId: ps.PlayerId, PlayerSessionId: ps.PlayerSessionId})
-	}
-	return l.mm.PlacementEnded(ctx, w, res)
 }
 
 // push is one UpdateGameSession the session service sent a game server.
@@ -248,7 +226,7 @@ func (w *world) startTicket(config, id, player string, sk float64) gamelift.Matc
 // everything handed to it.
 func (w *world) cycle(config string) {
 	w.t.Helper()
-	if err := w.svc.Settle(w.ctx, config); err != nil {
+	if err := w.svc.Process(w.ctx, config); err != nil {
 		w.t.Fatal(err)
 	}
 }

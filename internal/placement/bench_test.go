@@ -40,7 +40,10 @@ func BenchmarkPlacerFulfilment(b *testing.B) {
 // benchPlacements runs b.N placements with the given number of desired
 // player sessions each.
 func benchPlacements(b *testing.B, placerOnly bool, players int) {
-	e := newEnv(b, envOptions{realClock: true, workers: benchWorkers})
+	var fulfilled atomic.Int64
+	done := make(chan struct{})
+	listen := countListener{n: &fulfilled, total: int64(b.N), done: done}
+	e := newEnv(b, envOptions{realClock: true, workers: benchWorkers, listeners: []placement.Listener{listen}})
 	f1 := e.fleet("0.5", "custom-a", "custom-b")
 	f2 := e.fleet("0.2", "custom-c", "custom-d")
 	locs := [][2]string{{f1, "custom-a"}, {f1, "custom-b"}, {f2, "custom-c"}, {f2, "custom-d"}}
@@ -61,10 +64,6 @@ func benchPlacements(b *testing.B, placerOnly bool, players int) {
 	}
 	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "bench", Destinations: []gamelift.GameSessionQueueDestination{
 		{DestinationArn: e.fleetArn(f1)}, {DestinationArn: e.fleetArn(f2)}}})
-	var fulfilled atomic.Int64
-	done := make(chan struct{})
-	listen := countListener{n: &fulfilled, total: int64(b.N), done: done}
-	e.svc.AddListener(listen)
 	if placerOnly {
 		e.halt()
 	}
@@ -97,7 +96,7 @@ func benchPlacements(b *testing.B, placerOnly bool, players int) {
 	wg.Wait()
 	if placerOnly {
 		start = time.Now()
-		e.start(clock.Real{}, benchWorkers, listen)
+		e.start(clock.Real{}, benchWorkers)
 	}
 	select {
 	case <-done:

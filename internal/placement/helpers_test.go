@@ -35,9 +35,11 @@ type env struct {
 	sessions *session.Service
 	svc      *placement.Service
 	ended    *endings
-	stop     context.CancelFunc
-	done     chan struct{}
-	ports    atomic.Int32
+	// listeners hear placement ends besides ended, in every start.
+	listeners []placement.Listener
+	stop      context.CancelFunc
+	done      chan struct{}
+	ports     atomic.Int32
 }
 
 // endings records every placement end that committed, by id.
@@ -66,6 +68,7 @@ type envOptions struct {
 	realClock bool
 	workers   int
 	path      string
+	listeners []placement.Listener
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -74,7 +77,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	e := &env{t: t, clk: clock.NewFake(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)), arns: gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}}
+	e := &env{t: t, listeners: o.listeners, clk: clock.NewFake(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)), arns: gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}}
 	var clk clock.Clock = e.clk
 	if o.realClock {
 		clk = clock.Real{}
@@ -104,13 +107,10 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 }
 
 // start runs a new placement service (as after a restart).
-func (e *env) start(clk clock.Clock, workers int, listeners ...placement.Listener) {
-	e.svc = placement.New(placement.Config{Store: e.db, Clock: clk, ARNs: e.arns, Tags: e.tags, Fleets: e.fleets, Sessions: e.sessions, Workers: workers})
+func (e *env) start(clk clock.Clock, workers int) {
 	e.ended = &endings{ch: map[string]chan placement.Placement{}}
-	e.svc.AddListener(e.ended)
-	for _, l := range listeners {
-		e.svc.AddListener(l)
-	}
+	e.svc = placement.New(placement.Config{Base: service.Base{Store: e.db, Clock: clk, ARNs: e.arns, Tags: e.tags}, Fleets: e.fleets, Sessions: e.sessions,
+		Workers: workers, Listeners: append([]placement.Listener{e.ended}, e.listeners...)})
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop, e.done = cancel, make(chan struct{})
 	go func() {

@@ -4,21 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/musterhq/muster/internal/auth"
-	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/store"
-	"github.com/musterhq/muster/internal/tagging"
 )
 
 // Outbox event types (reference §7.5).
@@ -31,14 +28,11 @@ const (
 
 // Config configures the placement service.
 type Config struct {
-	Store    store.Store
-	Clock    clock.Clock
-	Logger   *slog.Logger
-	ARNs     gamelift.ARNBuilder
-	Formats  *gamelift.Formats
-	Tags     *tagging.Service
+	service.Base
 	Fleets   *fleet.Service
 	Sessions *session.Service
+	// Listeners hear every placement end, in order (matchmaking is one).
+	Listeners []Listener
 	// Workers is how many attempts run at once (default 16).
 	Workers int
 	// Batch is how many queued placements one attempt takes, in one read
@@ -54,22 +48,11 @@ type Config struct {
 type Service struct {
 	cfg    Config
 	placer *placer
-
-	mu        sync.Mutex
-	listeners []Listener
 }
 
 // New returns the placement service. Run starts its placer.
 func New(cfg Config) *Service {
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Formats == nil {
-		cfg.Formats = gamelift.NewFormats()
-	}
+	cfg.Base = cfg.Base.WithDefaults()
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16
 	}
@@ -160,11 +143,12 @@ type Listener interface {
 	PlacementEnded(ctx context.Context, w store.Writer, p Placement) error
 }
 
-// AddListener registers a listener (at wiring, before Run).
-func (s *Service) AddListener(l Listener) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.listeners = append(s.listeners, l)
+// ListenerFunc is a function as a Listener.
+type ListenerFunc func(ctx context.Context, w store.Writer, p Placement) error
+
+// PlacementEnded calls f.
+func (f ListenerFunc) PlacementEnded(ctx context.Context, w store.Writer, p Placement) error {
+	return f(ctx, w, p)
 }
 
 // validate checks a request's members (control-API member names).
@@ -401,10 +385,7 @@ func (s *Service) endIn(ctx context.Context, w store.Writer, p Placement, versio
 	if err := w.Append(ctx, s.event(p, q)); err != nil {
 		return p, err
 	}
-	s.mu.Lock()
-	ls := s.listeners
-	s.mu.Unlock()
-	for _, l := range ls {
+	for _, l := range s.cfg.Listeners {
 		if err := l.PlacementEnded(ctx, w, p); err != nil {
 			return p, fmt.Errorf("placement listener: %w", err)
 		}

@@ -14,29 +14,18 @@ import (
 // loopback keeps a development control plane private.
 const DefaultSDKListen = "127.0.0.1:7777"
 
-// mountHosting mounts fleets, aliases, computes, game and player sessions,
-// the agent heartbeat endpoint, and the server SDK endpoint (a background
-// listener of its own).
+// mountHosting mounts fleets, aliases, computes, game and player sessions
+// and the agent heartbeat endpoint. The server SDK endpoint they push to
+// mounts later (mountSDKEndpoint).
 func (s *Server) mountHosting(d *deps) {
 	d.tags.Register(gamelift.ResourceFleet, fleet.KindFleet)
 	d.tags.Register(gamelift.ResourceAlias, fleet.KindAlias)
-	listen := s.cfg.SDKListen
-	if listen == "" {
-		listen = DefaultSDKListen
-	}
-	var endpoint *sdk.Server
-	fleets := fleet.NewService(fleet.Config{Base: d.base(), SDKEndpoint: func() string { return endpoint.URL() }})
+	// RegisterCompute advertises the SDK endpoint's URL, known once the
+	// endpoint (built last) listens: fleets ask for it when they need it.
+	fleets := fleet.NewService(fleet.Config{Base: d.base(), SDKEndpoint: func() string { return s.Hosting.SDK.URL() }})
 	sessions := session.New(session.Config{Base: d.base(), Fleets: fleets})
-	endpoint, err := sdk.New(sdk.Config{Listen: listen, URL: s.cfg.SDKURL, TLSCert: s.cfg.SDKTLSCert, TLSKey: s.cfg.SDKTLSKey,
-		DataDir: s.cfg.DataDir, AddrFile: s.cfg.SDKAddrFile, Fleets: fleets, Sessions: sessions, Clock: d.clock, PingTimeout: s.cfg.SDKPingTimeout, Logger: d.log})
-	if err != nil {
-		s.mountErr = err
-		return
-	}
-	fleets.SetPusher(endpoint)
-	sessions.SetPusher(endpoint)
-	s.Hosting = Hosting{Fleets: fleets, Sessions: sessions, SDK: endpoint}
-	s.background = append(s.background, endpoint.Run, fleets.Run, sessions.Run)
+	s.Hosting = Hosting{Fleets: fleets, Sessions: sessions}
+	s.background = append(s.background, fleets.Run, sessions.Run)
 	controlapi.Register(d.table, "CreateFleet", fleets.CreateFleet)
 	controlapi.Register(d.table, "DescribeFleetAttributes", fleets.DescribeFleetAttributes)
 	controlapi.Register(d.table, "UpdateFleetAttributes", fleets.UpdateFleetAttributes)
@@ -73,6 +62,37 @@ func (s *Server) mountHosting(d *deps) {
 	controlapi.Register(d.table, "DescribePlayerSessions", sessions.DescribePlayerSessionsOp)
 
 	d.mux.Handle(agentapi.Route, d.requireOperator(agentapi.Handler(fleets, d.log)))
+}
+
+// mountSDKEndpoint builds the server SDK endpoint (a background listener
+// of its own) on the hosting services, serving game servers'
+// StartMatchBackfill and StopMatchBackfill with matchmaking. It mounts
+// last: it needs both.
+func (s *Server) mountSDKEndpoint(d *deps) {
+	if s.Hosting.Fleets == nil || s.Hosting.Sessions == nil {
+		return // hosting failed to mount; New reports its error
+	}
+	listen := s.cfg.SDKListen
+	if listen == "" {
+		listen = DefaultSDKListen
+	}
+	cfg := sdk.Config{Listen: listen, URL: s.cfg.SDKURL, TLSCert: s.cfg.SDKTLSCert, TLSKey: s.cfg.SDKTLSKey, DataDir: s.cfg.DataDir, AddrFile: s.cfg.SDKAddrFile,
+		Fleets: s.Hosting.Fleets, Sessions: s.Hosting.Sessions, Clock: d.clock, PingTimeout: s.cfg.SDKPingTimeout, Logger: d.log}
+	if d.matchmaking != nil {
+		cfg.Backfill = d.matchmaking.Backfiller()
+	}
+	endpoint, err := sdk.New(cfg)
+	if err != nil {
+		s.mountErr = err
+		return
+	}
+	// The endpoint serves the fleet and session services, and they push to
+	// the processes connected to it: the one construction cycle of
+	// hosting, closed by giving them the endpoint now.
+	s.Hosting.Fleets.SetPusher(endpoint)
+	s.Hosting.Sessions.SetPusher(endpoint)
+	s.Hosting.SDK = endpoint
+	s.background = append(s.background, endpoint.Run)
 }
 
 // Hosting exposes the hosting services to other capabilities (placement

@@ -7,35 +7,31 @@ import (
 	"github.com/musterhq/muster/internal/api/playermm"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/matchmaking"
-	"github.com/musterhq/muster/internal/session"
 )
 
 // mountMatchmaking mounts rule sets, configurations and tickets on the
 // control API, the player matchmaking and party routes, and the matching
-// loops. It mounts after identity and hosting.
+// loops. It mounts after identity, hosting and placement, and before the
+// SDK endpoint, which serves game servers' backfill requests with it.
 func (s *Server) mountMatchmaking(d *deps) {
-	cycle, retention := s.cfg.MatchmakingCycleInterval, s.cfg.MatchmakingTicketRetention
-	if cycle < 0 || retention < 0 {
-		s.mountErr = fmt.Errorf("--matchmaking-cycle-interval and --matchmaking-ticket-retention must be positive durations (e.g. 250ms, 1h)")
-		return
-	}
 	d.tags.Register(gamelift.ResourceMatchmakingConfiguration, matchmaking.KindConfig)
 	d.tags.Register(gamelift.ResourceMatchmakingRuleSet, matchmaking.KindRuleSet)
-	cfg := matchmaking.Config{Store: d.store, Clock: d.clock, Logger: d.log, ARNs: d.arns, Formats: d.formats, Tags: d.tags,
-		CycleInterval: cycle, TicketRetention: retention}
+	cfg := matchmaking.Config{Base: d.base(), CycleInterval: s.cfg.MatchmakingCycleInterval, TicketRetention: s.cfg.MatchmakingTicketRetention}
 	if s.Hosting.Sessions != nil {
 		cfg.Sessions = s.Hosting.Sessions
+	}
+	if d.placement != nil {
+		cfg.Placer = d.placement
 	}
 	if d.player != nil {
 		cfg.Attributes = d.player.players
 	}
-	mm := matchmaking.New(cfg)
-	// The server SDK's StartMatchBackfill/StopMatchBackfill reach
-	// matchmaking once the SDK endpoint can be told its Backfiller.
-	if b, ok := any(s.Hosting.SDK).(interface{ SetBackfiller(session.Backfiller) }); ok && s.Hosting.SDK != nil {
-		b.SetBackfiller(mm.Backfiller())
+	mm, err := matchmaking.New(cfg)
+	if err != nil {
+		s.mountErr = fmt.Errorf("--matchmaking-cycle-interval, --matchmaking-ticket-retention: %w", err)
+		return
 	}
-	s.wirePlacement(d, mm)
+	d.matchmaking = mm
 	s.background = append(s.background, mm.Run)
 	controlapi.Register(d.table, "CreateMatchmakingRuleSet", mm.CreateMatchmakingRuleSet)
 	controlapi.Register(d.table, "DescribeMatchmakingRuleSets", mm.DescribeMatchmakingRuleSets)
@@ -55,7 +51,3 @@ func (s *Server) mountMatchmaking(d *deps) {
 	}
 	playermm.New(playermm.Config{Service: mm, Protect: d.player.api.Protect, Operator: d.requireOperator, Logger: d.log}).Register(d.mux)
 }
-
-// wirePlacement gives matchmaking the placement service for WITH_QUEUE
-// matches, once placement exists (docs/matchmaking-placement.md).
-func (s *Server) wirePlacement(d *deps, mm *matchmaking.Service) { s.connectMatchmaking(d, mm) }

@@ -8,7 +8,6 @@ import (
 	"github.com/musterhq/muster/internal/api/locations"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
-	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/placement"
 	"github.com/musterhq/muster/internal/store"
 )
@@ -21,9 +20,20 @@ func (s *Server) mountPlacement(d *deps) {
 		return // hosting failed to mount; New reports its error
 	}
 	d.tags.Register(gamelift.ResourceGameSessionQueue, placement.KindQueue)
-	svc := placement.New(placement.Config{Store: d.store, Clock: d.clock, Logger: d.log, ARNs: d.arns, Formats: d.formats, Tags: d.tags,
-		Fleets: s.Hosting.Fleets, Sessions: s.Hosting.Sessions})
+	// Matchmaking starts placements and hears how they end, inside the
+	// transaction that ends them: the two services need each other.
+	// Placement is built first, with a listener that reaches matchmaking,
+	// which mountMatchmaking builds next, before anything runs.
+	ended := placement.ListenerFunc(func(ctx context.Context, w store.Writer, p placement.Placement) error {
+		if d.matchmaking == nil {
+			return nil // matchmaking failed to mount; New reports its error
+		}
+		return d.matchmaking.PlacementEnded(ctx, w, p)
+	})
+	svc := placement.New(placement.Config{Base: d.base(), Fleets: s.Hosting.Fleets, Sessions: s.Hosting.Sessions, Listeners: []placement.Listener{ended}})
 	d.placement = svc
+	// The fleet service exists before placement and tells it when a
+	// process can take a game session: a hook, not a dependency of fleets.
 	s.Hosting.Fleets.OnCapacity(svc.CapacityAvailable)
 	s.background = append(s.background, svc.Run)
 	controlapi.Register(d.table, "CreateGameSessionQueue", svc.CreateGameSessionQueue)
@@ -34,45 +44,6 @@ func (s *Server) mountPlacement(d *deps) {
 	controlapi.Register(d.table, "DescribeGameSessionPlacement", svc.DescribeGameSessionPlacement)
 	controlapi.Register(d.table, "StopGameSessionPlacement", svc.StopGameSessionPlacement)
 	mountLocationsAPI(d, s.Hosting.Fleets)
-}
-
-// connectMatchmaking gives matchmaking the placement service for WITH_QUEUE
-// matches and lets it hear how their placements end
-// (docs/matchmaking-placement.md).
-func (s *Server) connectMatchmaking(d *deps, mm *matchmaking.Service) {
-	if d.placement == nil {
-		return
-	}
-	mm.SetPlacer(mmPlacer{d.placement})
-	d.placement.AddListener(mmListener{mm})
-}
-
-// mmPlacer adapts placement.Service to matchmaking.Placer.
-type mmPlacer struct{ svc *placement.Service }
-
-func (a mmPlacer) StartIn(ctx context.Context, w store.Writer, req matchmaking.PlacementRequest) error {
-	r := placement.Request{PlacementID: req.PlacementID, QueueName: req.QueueName, MaximumPlayerSessionCount: req.MaximumPlayerSessionCount,
-		GameSessionName: req.GameSessionName, GameProperties: req.GameProperties, GameSessionData: req.GameSessionData, MatchmakerData: req.MatchmakerData}
-	for _, l := range req.PlayerLatencies {
-		ms := l.Ms
-		r.PlayerLatencies = append(r.PlayerLatencies, gamelift.PlayerLatency{PlayerId: l.PlayerID, RegionIdentifier: l.Location, LatencyInMilliseconds: &ms})
-	}
-	for _, id := range req.DesiredPlayerSessions {
-		r.DesiredPlayerSessions = append(r.DesiredPlayerSessions, gamelift.DesiredPlayerSession{PlayerId: id})
-	}
-	return a.svc.StartIn(ctx, w, r)
-}
-
-// mmListener tells matchmaking how a placement ended.
-type mmListener struct{ mm *matchmaking.Service }
-
-func (l mmListener) PlacementEnded(ctx context.Context, w store.Writer, p placement.Placement) error {
-	res := matchmaking.PlacementResult{PlacementID: p.PlacementID, Status: p.Status, GameSessionArn: p.GameSessionArn,
-		IpAddress: p.IpAddress, DnsName: p.DnsName, Port: p.Port}
-	for _, ps := range p.PlacedPlayerSessions {
-		res.PlayerSessions = append(res.PlayerSessions, gamelift.MatchedPlayerSession{PlayerId: ps.PlayerId, PlayerSessionId: ps.PlayerSessionId})
-	}
-	return l.mm.PlacementEnded(ctx, w, res)
 }
 
 // mountLocationsAPI serves GET /v1/locations (public; rate limited per IP

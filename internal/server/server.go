@@ -24,6 +24,7 @@ import (
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/placement"
 	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/service"
@@ -225,6 +226,8 @@ type deps struct {
 	player *playerParts
 	// placement is set by mountPlacement (before mountMatchmaking).
 	placement *placement.Service
+	// matchmaking is set by mountMatchmaking (before mountSDKEndpoint).
+	matchmaking *matchmaking.Service
 }
 
 // base is what every service is built on: the same store, clock, logger

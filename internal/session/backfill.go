@@ -23,7 +23,7 @@ type BackfillPlayer struct {
 	PlayerId         string                    `json:"PlayerId"`
 	Team             string                    `json:"Team,omitempty"`
 	PlayerAttributes map[string]AttributeValue `json:"PlayerAttributes,omitempty"`
-	LatencyInMs      map[string]int            `json:"LatencyInMs,omitempty"`
+	LatencyInMs      map[string]int32          `json:"LatencyInMs,omitempty"`
 }
 
 // AttributeValue is a player attribute as the server SDK sends it

@@ -1,0 +1,240 @@
+package matchmaking
+
+import (
+	"context"
+
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/placement"
+	"github.com/musterhq/muster/internal/session"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// A WITH_QUEUE match ends in one of two ways: a new match is placed by the
+// placement service (PlacementEnded hears the outcome), a backfill match
+// is reserved into its running game session (reserveBackfill). Both record
+// a placed match with complete.
+
+// seats is where a placed match's players sit: the game session's
+// connection and each player's player session.
+type seats struct {
+	conn     connRec
+	sessions map[string]string // player id → player session id
+}
+
+// complete records a placed match in t: its tickets COMPLETED with the
+// connection and each player's session, MatchmakingSucceeded, and, for a
+// configuration with AUTOMATIC backfill whose match has room left, the
+// automatic backfill ticket (autoTicketID). It returns that ticket's id,
+// "" without one.
+func (t *txn) complete(c configRec, m *matchRec, recs []*ticketRec, at seats) (string, error) {
+	m.State, m.GameSessionArn = matchDone, at.conn.GameSessionArn
+	t.matchChanged(m)
+	count := 0
+	for _, r := range recs {
+		conn := at.conn
+		r.Conn = &conn
+		for i := range r.Players {
+			r.Players[i].Session = at.sessions[r.Players[i].ID]
+		}
+		count += len(r.Players)
+		t.end(r, gamelift.TicketCompleted, "", "")
+	}
+	et, all := eventTickets(recs, true, nil, at.sessions)
+	if err := t.event(c, Detail{Type: EventSucceeded, Tickets: et, MatchID: m.ID, GameSessionInfo: GameSessionInfo{GameSessionArn: at.conn.GameSessionArn,
+		IPAddress: at.conn.IPAddress, DNSName: at.conn.DNSName, Port: at.conn.Port, PlayerGatewayStatus: "DISABLED", Players: all}}); err != nil {
+		return "", err
+	}
+	if c.BackfillMode != gamelift.BackfillAutomatic || count >= t.s.maxPlayers(c) {
+		return "", nil
+	}
+	id := autoTicketID(m)
+	t.s.autoBackfill(t, c, id, at.conn.GameSessionArn, recs)
+	return id, nil
+}
+
+// autoTicketID is the id of the automatic backfill ticket that follows a
+// placed match; a new match's MatchmakerData announces it when the
+// placement starts.
+func autoTicketID(m *matchRec) string { return "auto-backfill-" + m.ID }
+
+// PlacementEnded hears a placement end inside the transaction that records
+// it (placement.Listener; docs/matchmaking-placement.md). Placements that
+// are not matches are ignored.
+func (s *Service) PlacementEnded(ctx context.Context, w store.Writer, p placement.Placement) error {
+	t := s.newTxn(ctx, w)
+	m, err := t.match(p.PlacementID)
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if m.State != matchPlacing {
+		return nil
+	}
+	c, _, err := s.config(ctx, w, m.ConfigName, "ConfigurationName")
+	if err != nil {
+		return err
+	}
+	recs, err := t.matchTickets(m)
+	if err != nil {
+		return err
+	}
+	t.matchChanged(m)
+	switch p.Status {
+	case gamelift.PlacementFulfilled:
+		at := seats{conn: connRec{GameSessionArn: p.GameSessionArn, IPAddress: p.IpAddress, DNSName: p.DnsName, Port: p.Port}, sessions: map[string]string{}}
+		for _, ps := range p.PlacedPlayerSessions {
+			at.sessions[ps.PlayerId] = ps.PlayerSessionId
+		}
+		if _, err := t.complete(c, m, recs, at); err != nil {
+			return err
+		}
+	case gamelift.PlacementTimedOut:
+		m.State = matchFailed
+		msg := "the game session placement timed out"
+		for _, r := range recs {
+			t.end(r, gamelift.TicketTimedOut, ReasonTimedOut, msg)
+		}
+		et, all := eventTickets(recs, true, nil, nil)
+		if err := t.event(c, Detail{Type: EventTimedOut, Tickets: et, MatchID: m.ID, GameSessionInfo: GameSessionInfo{Players: all}, Reason: ReasonTimedOut, Message: msg}); err != nil {
+			return err
+		}
+	default:
+		m.State = matchFailed
+		if err := t.failMatch(c, m, recs, ReasonUnexpected, "error while placing the match: placement "+p.Status); err != nil {
+			return err
+		}
+	}
+	return t.flush()
+}
+
+// goReserve runs reserveBackfill on its own goroutine, which Stop waits for.
+func (s *Service) goReserve(matchID string) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.reserveBackfill(matchID)
+	}()
+}
+
+// reserveBackfill completes a backfill match into its game session:
+// reserve the new players' sessions, complete the match, push the new
+// matchmaker data to the game server. After a crash it resumes from the
+// match record (players already holding a session there are not reserved
+// again).
+func (s *Service) reserveBackfill(matchID string) {
+	ctx := context.Background()
+	m, c, tickets, err := s.reserving(ctx, matchID)
+	if err != nil {
+		s.log.Error("matchmaking: backfill match unreadable", "match", matchID, "err", err)
+		return
+	}
+	if m.State != matchReserving || s.cfg.Sessions == nil {
+		return
+	}
+	at, reserveErr := s.reserveSeats(ctx, m, tickets)
+	var data string
+	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		t := s.newTxn(ctx, w)
+		mr, err := t.match(matchID)
+		if err != nil || mr.State != matchReserving {
+			return err
+		}
+		recs, err := t.matchTickets(mr)
+		if err != nil {
+			return err
+		}
+		if reserveErr != nil {
+			mr.State = matchFailed
+			t.matchChanged(mr)
+			for _, r := range recs {
+				if r.Backfill {
+					s.notifyBackfill(t, r, UpdateBackfillFailed)
+				}
+			}
+			if err := t.failMatch(c, mr, recs, ReasonUnexpected, "reserving player sessions failed: "+reserveErr.Error()); err != nil {
+				return err
+			}
+			return t.flush()
+		}
+		auto, err := t.complete(c, mr, recs, at)
+		if err != nil {
+			return err
+		}
+		if data, err = s.matchmakerData(c, mr, recs, auto); err != nil {
+			return err
+		}
+		return t.flush()
+	})
+	if err != nil {
+		s.log.Error("matchmaking: completing a backfill match failed", "match", matchID, "err", err)
+		return
+	}
+	if data != "" {
+		if err := s.cfg.Sessions.UpdateMatchmakerData(ctx, m.GameSessionArn, data, UpdateDataUpdated, m.Backfill); err != nil {
+			s.log.Warn("matchmaking: pushing matchmaker data failed", "game_session", m.GameSessionArn, "err", err)
+		}
+	}
+}
+
+// reserving reads a backfill match, its configuration and its tickets.
+func (s *Service) reserving(ctx context.Context, matchID string) (matchRec, configRec, []ticketRec, error) {
+	var m matchRec
+	var c configRec
+	var tickets []ticketRec
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		if m, _, err = store.GetJSON[matchRec](ctx, r, KindMatch, matchID); err != nil {
+			return err
+		}
+		if c, _, err = s.config(ctx, r, m.ConfigName, "ConfigurationName"); err != nil {
+			return err
+		}
+		for _, id := range m.TicketIDs {
+			t, _, err := store.GetJSON[ticketRec](ctx, r, KindTicket, id)
+			if err != nil {
+				return err
+			}
+			tickets = append(tickets, t)
+		}
+		return nil
+	})
+	return m, c, tickets, err
+}
+
+// reserveSeats reserves player sessions in a backfill match's game session
+// for the players of its new tickets who hold none there yet, and returns
+// every player's seat.
+func (s *Service) reserveSeats(ctx context.Context, m matchRec, tickets []ticketRec) (seats, error) {
+	at := seats{conn: connRec{GameSessionArn: m.GameSessionArn}, sessions: map[string]string{}}
+	sit := func(p session.PlayerSession) {
+		at.sessions[p.PlayerID] = p.ID
+		at.conn.IPAddress, at.conn.DNSName, at.conn.Port = p.IPAddress, p.DNSName, p.Port
+	}
+	if ps, _, err := s.cfg.Sessions.DescribePlayerSessions(ctx, session.PlayerQuery{GameSessionID: m.GameSessionArn, Limit: 1000}); err == nil {
+		for _, p := range ps {
+			if p.Status == gamelift.PlayerSessionReserved || p.Status == gamelift.PlayerSessionActive {
+				sit(p)
+			}
+		}
+	}
+	var want []session.DesiredPlayer
+	for _, t := range tickets {
+		if t.Backfill {
+			continue
+		}
+		for _, p := range t.Players {
+			if _, ok := at.sessions[p.ID]; !ok {
+				want = append(want, session.DesiredPlayer{PlayerID: p.ID})
+			}
+		}
+	}
+	if len(want) == 0 {
+		return at, nil
+	}
+	ps, err := s.cfg.Sessions.ReservePlayerSessions(ctx, m.GameSessionArn, want)
+	for _, p := range ps {
+		sit(p)
+	}
+	return at, err
+}

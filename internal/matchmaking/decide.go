@@ -1,0 +1,210 @@
+package matchmaking
+
+import (
+	"container/heap"
+	"fmt"
+	"time"
+
+	"github.com/musterhq/muster/flexmatch"
+)
+
+// inputs is what other goroutines handed a pool since its last pass.
+type inputs struct {
+	arrivals []arrival
+	removals []string
+}
+
+// decisions is what one pass of a pool decided from its engine's state and
+// the time, before anything is stored; record writes them in one
+// transaction. Expansions need no decision of their own: the engine
+// applies them from the tickets' ages when it runs.
+type decisions struct {
+	now time.Time
+	// fresh are QUEUED tickets the pass took in: they become SEARCHING.
+	fresh []string
+	// timedOut are tickets whose request timeout passed.
+	timedOut []string
+	// proposals are the matches formed: backfill requests the engine
+	// filled first, then new matches.
+	proposals []proposal
+	// known is what the pool knows of each ticket above, so the
+	// transaction writes it with a compare-and-swap instead of reading it.
+	known map[string]*waiter
+}
+
+// proposal is a match the engine formed; backfill is the backfill ticket
+// it fills ("" for a new match).
+type proposal struct {
+	match    flexmatch.Match
+	backfill string
+}
+
+// ticketIDs lists the proposal's tickets, the backfill ticket first.
+func (pr proposal) ticketIDs() []string {
+	if pr.backfill == "" {
+		return pr.match.TicketIDs
+	}
+	return append([]string{pr.backfill}, pr.match.TicketIDs...)
+}
+
+func (d *decisions) empty() bool {
+	return len(d.fresh) == 0 && len(d.timedOut) == 0 && len(d.proposals) == 0
+}
+
+// ticketIDs lists every ticket the decisions touch.
+func (d *decisions) ticketIDs() []string {
+	ids := append([]string(nil), d.fresh...)
+	ids = append(ids, d.timedOut...)
+	for _, pr := range d.proposals {
+		ids = append(ids, pr.ticketIDs()...)
+	}
+	return ids
+}
+
+// decide takes a pass's inputs into the pool and runs it at now: it ends
+// tickets past their deadline, fills backfill requests and runs the
+// engine. It reads and writes only the pool's memory. Tickets it matched
+// or timed out leave the pool; if recording fails, the pass returns them.
+func (p *pool) decide(in inputs, now time.Time, tick bool) decisions {
+	d := decisions{now: now, known: map[string]*waiter{}}
+	for _, id := range in.removals {
+		p.drop(id)
+	}
+	for _, a := range in.arrivals {
+		if p.admit(a) && a.fresh {
+			d.fresh = append(d.fresh, a.rec.ID)
+		}
+	}
+	for _, id := range d.fresh {
+		d.known[id] = p.waiter(id)
+	}
+	p.expire(&d)
+	p.fillBackfills(&d)
+	if tick {
+		p.rescan(now)
+	}
+	for _, m := range p.eng.Cycle(now) {
+		d.proposals = append(d.proposals, proposal{match: m})
+	}
+	p.lastCycle = now
+	for _, pr := range d.proposals {
+		for _, id := range pr.match.TicketIDs {
+			d.known[id] = p.waiting[id]
+			delete(p.waiting, id)
+		}
+	}
+	p.s.log.Debug("cycle", "config", p.cfg.Name, "now", now, "in", len(in.arrivals), "waiting", len(p.waiting), "matches", len(d.proposals))
+	return d
+}
+
+// admit puts an arriving ticket in the pool; false when it is there
+// already.
+func (p *pool) admit(a arrival) bool {
+	w := &waiter{t: a.rec.engineTicket(), deadline: a.rec.Start.Add(secs(p.cfg.RequestTimeout)), rec: a.rec, version: a.version}
+	// A ticket starts before its commit reaches the pool. The engine
+	// assumes a ticket that started before its previous cycle was in that
+	// cycle (and skips it as a candidate of newer anchors), so a ticket
+	// that started moments before the last cycle enters the engine as
+	// starting at that cycle: its expansions begin a few milliseconds
+	// late, and no match is missed. Older tickets (after a restart) keep
+	// their start; the rescan covers them.
+	if st := w.t.StartTime; st.Before(p.lastCycle) && p.lastCycle.Sub(st) < 5*time.Second {
+		w.t.StartTime = p.lastCycle
+	}
+	if a.rec.Backfill {
+		if _, dup := p.backfills[a.rec.ID]; dup {
+			return false
+		}
+		p.backfills[a.rec.ID] = w
+	} else {
+		if _, dup := p.waiting[a.rec.ID]; dup {
+			return false
+		}
+		if err := p.eng.Add(w.t); err != nil {
+			p.s.log.Warn("matchmaking: ticket refused by the engine", "ticket", a.rec.ID, "err", err)
+		}
+		p.waiting[a.rec.ID] = w
+	}
+	heap.Push(&p.deadlines, deadlineItem{a.rec.ID, w.deadline})
+	return true
+}
+
+// expire takes the tickets whose deadline has passed out of the pool.
+func (p *pool) expire(d *decisions) {
+	for len(p.deadlines) > 0 && !p.deadlines[0].at.After(d.now) {
+		it := heap.Pop(&p.deadlines).(deadlineItem)
+		w := p.waiter(it.id)
+		if w == nil || !w.deadline.Equal(it.at) {
+			continue
+		}
+		d.timedOut = append(d.timedOut, it.id)
+		d.known[it.id] = w
+		p.drop(it.id)
+	}
+}
+
+// fillBackfills asks the engine to fill each waiting backfill request.
+func (p *pool) fillBackfills(d *decisions) {
+	for id, w := range p.backfills {
+		if p.eng.Len() == 0 {
+			return // nobody to add (and flexmatch's Backfill panics on an empty pool)
+		}
+		m, ok, err := p.backfill(w.t, d.now)
+		if err != nil {
+			p.s.log.Warn("matchmaking: backfill request refused by the engine", "ticket", id, "err", err)
+			continue
+		}
+		if ok {
+			d.proposals = append(d.proposals, proposal{match: m, backfill: id})
+			d.known[id] = w
+			delete(p.backfills, id)
+		}
+	}
+}
+
+// rescanBatch is how many waiting tickets each periodic pass hands the
+// engine again.
+const rescanBatch = 64
+
+// rescan takes a few waiting tickets out of the engine and puts them back,
+// round robin, so each becomes an anchor again. The engine tries only new
+// tickets (and those whose expansion step changed) as anchors; a match it
+// missed when its tickets arrived in an unlucky order (seen after restarts,
+// when tickets come back with old start times) would otherwise wait for
+// the next expansion step or the timeout.
+func (p *pool) rescan(now time.Time) {
+	rebuilt := false
+	for n := 0; n < rescanBatch; {
+		if p.scanAt >= len(p.scan) {
+			if rebuilt || len(p.waiting) == 0 {
+				return
+			}
+			rebuilt = true
+			p.scan, p.scanAt = p.scan[:0], 0
+			for id := range p.waiting {
+				p.scan = append(p.scan, id)
+			}
+		}
+		id := p.scan[p.scanAt]
+		p.scanAt++
+		w, ok := p.waiting[id]
+		if !ok || now.Sub(w.t.StartTime) < p.s.cfg.CycleInterval {
+			continue
+		}
+		n++
+		if p.eng.Remove(id) == nil {
+			p.eng.Add(w.t)
+		}
+	}
+}
+
+// backfill runs the engine's Backfill, turning a panic of the engine into
+// an error so one bad request cannot stop the configuration's loop.
+func (p *pool) backfill(t flexmatch.Ticket, now time.Time) (m flexmatch.Match, ok bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("flexmatch: Backfill panicked: %v", r)
+		}
+	}()
+	return p.eng.Backfill(t, now)
+}

@@ -35,10 +35,10 @@ func (s *Service) Heartbeat(ctx context.Context, fleetID, computeName string, hb
 	}
 	var v fault.Validator
 	for i, p := range hb.Processes {
-		v.Check(p.ProcessID != "", fmt.Sprintf("$.processes[%d].processId", i), "is required")
+		v.Check(p.ProcessID != "", fmt.Sprintf("Processes[%d].ProcessId", i), "is required")
 	}
 	if b := hb.Beacon; b != nil {
-		v.Check(b.Port >= 0 && b.Port <= 65535, "$.beacon.port", "must be 0 to 65535")
+		v.Check(b.Port >= 0 && b.Port <= 65535, "Beacon.Port", "must be 0 to 65535")
 	}
 	if err := v.Err(); err != nil {
 		return agentwire.Reply{}, err

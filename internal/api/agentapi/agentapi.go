@@ -3,9 +3,11 @@
 //
 //	POST /v1/admin/fleets/{fleetId}/computes/{computeName}/heartbeat
 //
-// It only decodes the body, calls fleet.Service.Heartbeat (which
-// authorises, validates and records) and renders the answer or the fault;
-// the caller mounts it behind operator authentication.
+// It only decodes the body (strictly, at most httpx.MaxBody bytes: a larger
+// one is answered 413), calls fleet.Service.Heartbeat (which authorises,
+// validates and records) and renders the answer or the fault, bad fields
+// as JSON paths of the body ("$.processes[0].processId"). The caller mounts
+// it behind operator authentication.
 package agentapi
 
 import (
@@ -29,7 +31,7 @@ type Heartbeats interface {
 func Handler(fleets Heartbeats, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var hb agentwire.Heartbeat
-		if err := httpx.DecodeJSON(r, &hb); err != nil {
+		if err := (httpx.Body{}).Decode(w, r, &hb); err != nil {
 			httpx.WriteError(w, r, log, err)
 			return
 		}

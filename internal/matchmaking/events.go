@@ -1,10 +1,7 @@
 package matchmaking
 
 import (
-	"time"
-
-	"github.com/google/uuid"
-
+	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -21,17 +18,7 @@ const (
 )
 
 // Envelope is a FlexMatch event as EventBridge carries it (§8.1).
-type Envelope struct {
-	Version    string   `json:"version"`
-	ID         string   `json:"id"`
-	DetailType string   `json:"detail-type"`
-	Source     string   `json:"source"`
-	Account    string   `json:"account"`
-	Time       string   `json:"time"`
-	Region     string   `json:"region"`
-	Resources  []string `json:"resources"`
-	Detail     Detail   `json:"detail"`
-}
+type Envelope = gamelift.Envelope[Detail]
 
 // Detail is an event's detail (§8.2).
 type Detail struct {
@@ -81,14 +68,12 @@ type RuleMetric struct {
 	FailedCount int    `json:"failedCount"`
 }
 
-func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
-
 // eventTickets renders tickets; accepted, when set, adds players' answers.
 func eventTickets(ts []*ticketRec, withTeam bool, accepted map[string]bool, sessions map[string]string) ([]EventTicket, []EventPlayer) {
 	out := make([]EventTicket, 0, len(ts))
 	var all []EventPlayer
 	for _, t := range ts {
-		et := EventTicket{TicketID: t.ID, StartTime: isoMillis(t.Start)}
+		et := EventTicket{TicketID: t.ID, StartTime: gamelift.EventTimeMillis(t.Start)}
 		for _, p := range t.Players {
 			ep := EventPlayer{PlayerID: p.ID}
 			if withTeam {
@@ -106,7 +91,7 @@ func eventTickets(ts []*ticketRec, withTeam bool, accepted map[string]bool, sess
 	return out, all
 }
 
-// appendEvent writes one FlexMatch event to the outbox.
+// event writes one FlexMatch event to the outbox.
 func (t *txn) event(c configRec, d Detail) error {
 	d.CustomEventData = c.CustomEventData
 	if d.Tickets == nil {
@@ -115,7 +100,6 @@ func (t *txn) event(c configRec, d Detail) error {
 	if d.GameSessionInfo.Players == nil {
 		d.GameSessionInfo.Players = []EventPlayer{}
 	}
-	env := Envelope{Version: "0", ID: uuid.NewString(), DetailType: "GameLift Matchmaking Event", Source: "aws.gamelift",
-		Account: t.s.cfg.ARNs.Account, Time: isoMillis(t.now), Region: t.s.cfg.ARNs.Region, Resources: []string{c.ARN}, Detail: d}
+	env := gamelift.NewEnvelope(t.s.cfg.ARNs, gamelift.DetailTypeMatchmaking, gamelift.EventTimeMillis(t.now), c.ARN, d)
 	return t.w.Append(t.ctx, store.Event{ID: env.ID, Time: t.now, Type: d.Type, Resource: c.ARN, Doc: store.MustJSON(env)})
 }

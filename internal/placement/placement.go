@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
@@ -422,24 +420,12 @@ type EventDetail struct {
 	CustomEventData      string               `json:"customEventData,omitempty"`
 }
 
-// EventDocument is the EventBridge envelope of a placement event.
-type EventDocument struct {
-	Version    string      `json:"version"`
-	ID         string      `json:"id"`
-	DetailType string      `json:"detail-type"`
-	Source     string      `json:"source"`
-	Account    string      `json:"account"`
-	Time       string      `json:"time"`
-	Region     string      `json:"region"`
-	Resources  []string    `json:"resources"`
-	Detail     EventDetail `json:"detail"`
-}
-
-const eventTimeMillis = "2006-01-02T15:04:05.000Z"
+// EventDocument is a placement event as EventBridge carries it.
+type EventDocument = gamelift.Envelope[EventDetail]
 
 func (s *Service) event(p Placement, q *Queue) store.Event {
 	typ := eventTypes[p.Status]
-	d := EventDetail{Type: typ, PlacementID: p.PlacementID, StartTime: p.StartTime.UTC().Format(eventTimeMillis), EndTime: p.EndTime.UTC().Format(eventTimeMillis)}
+	d := EventDetail{Type: typ, PlacementID: p.PlacementID, StartTime: gamelift.EventTimeMillis(p.StartTime), EndTime: gamelift.EventTimeMillis(p.EndTime)}
 	if p.Status == gamelift.PlacementFulfilled {
 		d.Port, d.GameSessionArn, d.IPAddress, d.DNSName, d.GameSessionRegion = strconv.Itoa(int(p.Port)), p.GameSessionArn, p.IpAddress, p.DnsName, p.Location
 		d.PlacedPlayerSessions = []PlayerSessionEvent{}
@@ -450,9 +436,7 @@ func (s *Service) event(p Placement, q *Queue) store.Event {
 	if q != nil {
 		d.CustomEventData = q.CustomEventData
 	}
-	id := uuid.NewString()
-	doc := EventDocument{Version: "0", ID: id, DetailType: "GameLift Queue Placement Event", Source: "aws.gamelift",
-		Account: s.cfg.ARNs.Account, Time: p.EndTime.UTC().Format("2006-01-02T15:04:05Z"), Region: s.cfg.ARNs.Region,
-		Resources: []string{p.QueueARN}, Detail: d}
-	return store.Event{ID: id, Time: p.EndTime, Type: typ, Resource: p.QueueARN, Doc: store.MustJSON(doc)}
+	// The envelope's time is to the second, as in GameLift's examples.
+	doc := gamelift.NewEnvelope(s.cfg.ARNs, gamelift.DetailTypeQueuePlacement, p.EndTime.UTC().Format("2006-01-02T15:04:05Z"), p.QueueARN, d)
+	return store.Event{ID: doc.ID, Time: p.EndTime, Type: typ, Resource: p.QueueARN, Doc: store.MustJSON(doc)}
 }

@@ -57,6 +57,8 @@ func TestSearchGameSessionsFiltersSortsAndPages(t *testing.T) {
 		{"by player count", "playerSessionCount >= 1", "playerSessionCount ASC", nil, []string{dm, ctf}},
 		{"by name", "gameSessionName <> 'open' AND maximumSessions < 8", "", nil, []string{ctf}},
 		{"sorted by a property, sessions without it last", "", "gameSessionProperties.mode ASC", ptr(int32(2)), []string{ctf, dm, open}},
+		{"full sessions first", "gameSessionName <> 'dm-big'", "hasAvailablePlayerSessions ASC", nil, []string{ctf, open}},
+		{"sessions with free slots first", "gameSessionName <> 'dm-big'", "hasAvailablePlayerSessions DESC", nil, []string{open, ctf}},
 		{"nothing matches", "maximumSessions > 100", "", nil, nil},
 	}
 	for _, tt := range tests {

@@ -7,7 +7,7 @@ import (
 )
 
 // Backfill looks in the pool for tickets to fill the open slots of a running
-// match (reference §7.9). req describes the match as it is now: its ID is the
+// match (docs/flexmatch.md, "Backfill"). req describes the match as it is now: its ID is the
 // backfill ticket's, its players are the players still in the game (those who
 // left are simply omitted), each with Team set, and its StartTime drives
 // expansions like any ticket's. Backfill never pairs two backfill requests and
@@ -82,7 +82,7 @@ func (e *Engine) Backfill(req Ticket, now time.Time) (m Match, ok bool, err erro
 // (the running match's current players, each with Team). Every Cycle then
 // tries to fill it from the pool, ordered against new matches by the rule
 // set's backfillPriority ("high" first, "low" last, "normal" by age; large
-// matches always go first unless "low", reference §1.3). A filled request
+// matches always go first unless "low"; docs/flexmatch.md, "Large matches"). A filled request
 // is returned as a Match with BackfillID set and is unregistered; Remove
 // cancels it. Registering an ID again replaces the earlier request.
 func (e *Engine) AddBackfill(req Ticket) error {

@@ -65,7 +65,7 @@ func (e *Engine) full() bool {
 }
 
 // place tries to add t to the potential match on the best team where every
-// rule still passes (reference §7.12 team selection).
+// rule still passes (team choice: docs/flexmatch.md, "Forming matches of up to 40 players").
 func (e *Engine) place(t *wticket, now int64) bool {
 	c := &e.c
 	c.members = append(c.members, t)
@@ -120,7 +120,7 @@ func (e *Engine) sizesOK() bool {
 }
 
 // finish turns the potential match into a valid match or reports failure,
-// dropping tickets as reference §2.0 and §7.12 describe: the newest ticket
+// dropping tickets as docs/flexmatch.md ("Evaluating rules", "Expansions") describes: the newest ticket
 // when team minimums fail (its age may hold the others back), else the most
 // recently added one. The first keep members are never dropped.
 func (e *Engine) finish(now int64, keep int) bool {
@@ -254,7 +254,7 @@ func (e *Engine) buildFrom(a *wticket, now int64) bool {
 }
 
 // focusOrder lists the locations the anchor's candidates share with it,
-// most players first (reference §1.3 largestPopulation, applied to small
+// most players first (largestPopulation, applied to small
 // matches as a Muster choice). Building per location keeps the first few
 // candidates from picking the location by accident, which made later ones
 // fail the latency rule one by one. It reads only index entries and returns
@@ -409,7 +409,7 @@ func nearerLeft(l, r *entry, key float64, a *wticket) bool {
 }
 
 // fresh reports whether a potential match of anchor a with candidate t can
-// have changed since it was last examined (reference §4.3 clocks). Under
+// have changed since it was last examined (docs/flexmatch.md, "Expansions"). Under
 // "newest" a match's step is set by its newest ticket, and every match whose
 // newest ticket is t was examined when t last arrived or changed step (or
 // when the anchor itself arrived, since arrivals look at everything), or will
@@ -458,7 +458,7 @@ type sortKey struct {
 }
 
 // sortCands orders candidates by the sort rules relative to the anchor
-// (reference §2.6, §2.7), ties by age.
+// (docs/flexmatch.md, "Evaluating rules"), ties by age.
 func (e *Engine) sortCands(a *wticket) {
 	var srules []*rule
 	for _, r := range e.rs.rules {

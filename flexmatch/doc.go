@@ -12,10 +12,10 @@
 // found, each with a JSON path ("rules[2].maxDistance") and a plain reason.
 // Warnings (accepted but suspicious input) are kept on the RuleSet.
 //
-// # Decisions on points the reference leaves open
+// # Decisions on points FlexMatch leaves open
 //
-// Where the FlexMatch reference marks a point as unconfirmed, this package
-// follows the Muster decision of its Appendix A:
+// Where AWS's FlexMatch documentation is silent or ambiguous, this package
+// decides as follows (docs/flexmatch.md explains the larger ones):
 //
 //   - Unknown properties anywhere in a rule set are errors; JSON comments are
 //     rejected. Names are case-sensitive.
@@ -27,7 +27,7 @@
 //     candidates. When a complete candidate fails a count rule the most
 //     recently added tickets are dropped one at a time. When it fails the
 //     effective minPlayers, the newest tickets are dropped one at a time
-//     (reference §10 E6).
+//     (docs/flexmatch.md, "Expansions").
 //   - Aggregates of empty lists are undefined and a test with an undefined
 //     operand passes; count of an empty list is 0.
 //   - partyAggregation: every player of a multi-player ticket contributes the
@@ -72,12 +72,13 @@
 // sortByAttributes entry, else the first numeric attribute a distance rule
 // measures, else ticket age). Under "sorted" the index keeps the full
 // sortByAttributes order, strings and later attributes included (see
-// sortkey.go), so an anchor's batch is its neighbourhood in that order. A cycle tries as anchors only the tickets that arrived since the
-// last cycle and the tickets whose expansion step changed, oldest first; for
-// each anchor it considers up to Options.BatchSize candidates nearest in the
-// key, ordered by the sort rules when there are any. Where the reference's
-// "random" batching leaves the order open, Muster takes the nearest
-// candidates first: matches are tighter and the search ends sooner.
+// sortkey.go), so an anchor's batch is its neighbourhood in that order. A
+// cycle tries as anchors only the tickets that arrived since the last cycle
+// and the tickets whose expansion step changed, oldest first; for each
+// anchor it considers up to Options.BatchSize candidates nearest in the key,
+// ordered by the sort rules when there are any. Where FlexMatch's "random"
+// batching leaves the order open, Muster takes the nearest candidates first:
+// matches are tighter and the search ends sooner.
 //
 // Under expansionAgeSelection "newest" a potential match's step is set by its
 // newest ticket, so every match whose newest ticket is T was examined when T
@@ -94,7 +95,7 @@
 // candidates can play in (largestPopulation, applied to small matches) and
 // keeps only the candidates eligible there.
 //
-// Team choice follows reference §7.12: below-minimum teams first, then the
+// Team choice (docs/flexmatch.md): below-minimum teams first, then the
 // team with the most open slots, then definition order. Candidates refused on
 // the partial match are tried once more after the first pass; a complete
 // candidate that fails is cut back (newest ticket first when minimums fail,
@@ -114,9 +115,10 @@
 // location: largestPopulation tries the anchor's acceptable location with the
 // most waiting players first, fastestRegion the anchor's lowest-latency
 // location first, and there takes the tickets whose own lowest latency is in
-// that location before those that merely accept it. Players are spread over teams by the fill order of
-// reference §5.4 and, within that, greedily so that team averages of the
-// balanced attribute stay even.
+// that location before those that merely accept it. Players are spread
+// over teams by the fill order FlexMatch documents for large matches and,
+// within that, greedily so that team averages of the balanced attribute stay
+// even.
 //
 // # Cost
 //
@@ -133,7 +135,8 @@
 // matches by backfillPriority: "high" before them, "low" after them,
 // "normal" by age (a request goes before anchors that started after it, and
 // before an exactly solved partition whose tickets all started after it);
-// under strategy balanced requests go first unless "low" (reference §1.3).
+// under strategy balanced requests go first unless "low", as FlexMatch
+// favours backfill in large matches.
 // Backfill requests are never in the ticket pool, so two of them are never
 // matched together, and a filled one always gains at least one ticket.
 // A request that failed is tried again only once the pool has changed

@@ -27,13 +27,13 @@ func (e *TicketError) Error() string { return "flexmatch: " + e.Path + ": " + e.
 // Options tune an Engine. The zero value selects the defaults.
 type Options struct {
 	// BatchSize is the most candidates considered around one anchor
-	// (default 500, reference §7.12).
+	// (default 500; docs/flexmatch.md).
 	BatchSize int
 	// ExactSearchTickets is the largest partition solved exactly (default
 	// 12; negative disables exact search).
 	ExactSearchTickets int
 	// AdditionalPlayerCount slots are kept empty in every match, taken from
-	// the last team first (reference §7.11).
+	// the last team first (docs/flexmatch.md, "Empty slots").
 	AdditionalPlayerCount int
 	// Revisit is how many waiting tickets each cycle re-tries as anchors,
 	// round robin, besides new and step-changed ones (default 0). Greedy

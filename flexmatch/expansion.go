@@ -256,7 +256,7 @@ func (rs *RuleSet) buildLevels(ps *problems) {
 }
 
 // CheckTimeout reports expansion steps that start after the request timeout
-// of a configuration using the rule set (reference §4.4).
+// of a configuration using the rule set (docs/flexmatch.md, "Expansions").
 func (rs *RuleSet) CheckTimeout(seconds float64) []Problem {
 	var out []Problem
 	for i, x := range rs.exps {

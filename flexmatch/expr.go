@@ -109,7 +109,7 @@ type exprParser struct {
 }
 
 // isExpression says whether a referenceValue string is an expression
-// (reference §3.5): it starts with teams[, team[ or FUNC(.
+// (docs/flexmatch.md, "Reading a rule set"): it starts with teams[, team[ or FUNC(.
 func isExpression(s string) bool {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "teams[") || strings.HasPrefix(s, "team[") {

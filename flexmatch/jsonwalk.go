@@ -189,7 +189,7 @@ func (o *obj) enum(key string, required bool, values ...string) (string, bool) {
 	return "", false
 }
 
-// num reads a number property; numeric strings are accepted (reference §1.6).
+// num reads a number property; numeric strings are accepted, as in AWS's own examples.
 func (o *obj) num(key string, required bool) (float64, bool) {
 	v, ok := o.get(key)
 	if !ok {

@@ -6,9 +6,10 @@ import (
 	"slices"
 )
 
-// cycleLarge forms large matches (reference §5): tickets are batched by
-// location and by batchDistance closeness, then players are spread over the
-// teams by the fill order of §5.4 while evening out the balanced attribute.
+// cycleLarge forms large matches (docs/flexmatch.md, "Large matches"):
+// tickets are batched by location and by batchDistance closeness, then
+// players are spread over the teams by FlexMatch's large-match fill order
+// while evening out the balanced attribute.
 func (e *Engine) cycleLarge(dirty []*wticket, now int64, out []Match) []Match {
 	for _, a := range dirty {
 		if a.used {
@@ -197,7 +198,8 @@ func (e *Engine) buildLarge(a *wticket, loc int, now int64) bool {
 	}
 	// Under fastestRegion a location's batch is the tickets that report
 	// their lowest latency there; tickets that merely accept it fill in
-	// only after them (reference §5.2). Under largestPopulation every
+	// only after them, as FlexMatch's fastestRegion falls back to other
+	// acceptable locations only to fill a match. Under largestPopulation every
 	// ticket that accepts the location is in its batch alike.
 	fallback := e.rs.algo.batching == "fastestRegion" && loc >= 0
 	for i := 0; i < 2*len(e.cands); i++ {
@@ -245,7 +247,7 @@ func (e *Engine) buildLarge(a *wticket, loc int, now int64) bool {
 }
 
 // trimLarge drops the fewest newest tickets so that the rest reach a step
-// whose team minimums they meet (reference §10 E6), in one pass.
+// whose team minimums they meet (docs/flexmatch.md, "Expansions"), in one pass.
 func (e *Engine) trimLarge(now int64) bool {
 	c := &e.c
 	need := func(ref int64) int {

@@ -511,7 +511,7 @@ func (rs *RuleSet) parseSort(o *obj, r *rule, ps *problems) {
 	}
 }
 
-// checkLarge enforces the large-match restrictions (reference §5.3).
+// checkLarge enforces the large-match restrictions (docs/flexmatch.md, "Large matches").
 func (rs *RuleSet) checkLarge(ps *problems) {
 	if !rs.large {
 		return

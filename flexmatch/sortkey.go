@@ -8,7 +8,7 @@ import (
 
 // Under batchingPreference "sorted" the pool is pre-sorted by the
 // sortByAttributes values, the first attribute first, and a batch is a
-// contiguous slice of that order (reference §1.3, §7.12). The index orders
+// contiguous slice of that order (docs/flexmatch.md). The index orders
 // its entries by (key, sub, seq), so the order it keeps is that sort:
 //
 //   - key holds the first sort attribute: its value when it is a number (the

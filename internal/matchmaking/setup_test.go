@@ -37,7 +37,9 @@ type world struct {
 	arns    gamelift.ARNBuilder
 	tags    *tagging.Service
 	players *playerdata.Service
+	cfg     matchmaking.Config
 	svc     *matchmaking.Service
+	stop    func()
 
 	// Hosting (newHostingWorld): placements are attempted by place, never
 	// by a running placer, so a test decides when a match is placed.
@@ -74,21 +76,38 @@ func buildWorld(t *testing.T, hosting bool) *world {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := matchmaking.Config{Base: service.Base{Store: db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags}, Attributes: w.players}
+	w.cfg = matchmaking.Config{Base: service.Base{Store: db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags}, Attributes: w.players}
 	if hosting {
 		w.buildHosting(log)
-		cfg.Sessions = w.sessions
-		cfg.Placer = w.placement
+		w.cfg.Sessions = w.sessions
+		w.cfg.Placer = w.placement
 	}
-	if w.svc, err = matchmaking.New(cfg); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	if err := w.svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); w.svc.Stop() })
+	w.start()
 	return w
+}
+
+// start builds the matchmaking service from w.cfg and starts it.
+func (w *world) start() {
+	w.t.Helper()
+	var err error
+	if w.svc, err = matchmaking.New(w.cfg); err != nil {
+		w.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(w.t.Context())
+	if err := w.svc.Start(ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	svc := w.svc
+	w.stop = func() { cancel(); svc.Stop() }
+	w.t.Cleanup(w.stop)
+}
+
+// restart stops the service and starts a new one on the same store, as
+// after a crash of the process.
+func (w *world) restart() {
+	w.t.Helper()
+	w.stop()
+	w.start()
 }
 
 func (w *world) buildHosting(log *slog.Logger) {
@@ -103,7 +122,7 @@ func (w *world) buildHosting(log *slog.Logger) {
 	ended := placement.ListenerFunc(func(ctx context.Context, tw store.Writer, p placement.Placement) error {
 		return w.svc.PlacementEnded(ctx, tw, p)
 	})
-	w.placement = placement.New(placement.Config{Base: service.Base{Store: w.db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags},
+	w.placement = placement.New(placement.Config{Base: base,
 		Fleets: w.fleets, Sessions: w.sessions, Listeners: []placement.Listener{ended}})
 	if _, err := locs.CreateLocation(w.ctx, &gamelift.CreateLocationInput{LocationName: "custom-home"}); err != nil {
 		w.t.Fatal(err)
@@ -256,6 +275,17 @@ func (w *world) wantStatus(status string, ids ...string) {
 	for _, id := range ids {
 		if tk := w.ticket(id); tk.Status != status {
 			w.t.Fatalf("ticket %s is %s (%s: %s), want %s", id, tk.Status, tk.StatusReason, tk.StatusMessage, status)
+		}
+	}
+}
+
+// wantReason fails unless each ticket has the status and reason, and a
+// status message that contains message.
+func (w *world) wantReason(status, reason, message string, ids ...string) {
+	w.t.Helper()
+	for _, id := range ids {
+		if tk := w.ticket(id); tk.Status != status || tk.StatusReason != reason || !strings.Contains(tk.StatusMessage, message) {
+			w.t.Fatalf("ticket %s is %s (%s: %s), want %s (%s: …%s…)", id, tk.Status, tk.StatusReason, tk.StatusMessage, status, reason, message)
 		}
 	}
 }

@@ -1,0 +1,242 @@
+package matchmaking_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/matchmaking"
+)
+
+// acceptanceWorld has a configuration "acc" that asks players to accept
+// within 30 seconds.
+func acceptanceWorld(t *testing.T) *world {
+	w := duelWorld(t)
+	w.standalone("acc", "duel", func(in *gamelift.CreateMatchmakingConfigurationInput) {
+		in.AcceptanceRequired, in.AcceptanceTimeoutSeconds = ptr(true), ptr(int32(30))
+	})
+	return w
+}
+
+// proposed starts two tickets that match each other and runs the cycle
+// that proposes their match.
+func (w *world) proposed(a, b string) {
+	w.t.Helper()
+	w.startTicket("acc", a, "p-"+a, 1000)
+	w.startTicket("acc", b, "p-"+b, 1000)
+	w.cycle("acc")
+	w.wantStatus(gamelift.TicketRequiresAcceptance, a, b)
+}
+
+func (w *world) answer(ticket string, accept bool) error {
+	typ := gamelift.AcceptanceReject
+	if accept {
+		typ = gamelift.AcceptanceAccept
+	}
+	_, err := w.svc.AcceptMatch(w.ctx, &gamelift.AcceptMatchInput{TicketId: ticket, PlayerIds: []string{"p-" + ticket}, AcceptanceType: typ})
+	return err
+}
+
+// lastAcceptance is the acceptance of the last AcceptMatchCompleted event.
+func (w *world) lastAcceptance() string {
+	evs := w.outbox(matchmaking.EventAcceptMatchCompleted)
+	if len(evs) == 0 {
+		return ""
+	}
+	return evs[len(evs)-1].Detail.Acceptance
+}
+
+func TestEveryPlayerAcceptsAndTheMatchCompletes(t *testing.T) {
+	w := acceptanceWorld(t)
+	w.proposed("a", "b")
+	t.Run("the proposal announces the acceptance timeout", func(t *testing.T) {
+		pm := w.outbox(matchmaking.EventPotentialMatch)[0].Detail
+		if !*pm.AcceptanceRequired || *pm.AcceptanceTimeout != 30 {
+			t.Fatalf("PotentialMatchCreated %+v", pm)
+		}
+	})
+	t.Run("one answer leaves the match waiting, and an AcceptMatch event records it", func(t *testing.T) {
+		if err := w.answer("a", true); err != nil {
+			t.Fatal(err)
+		}
+		w.wantStatus(gamelift.TicketRequiresAcceptance, "a", "b")
+		ev := w.outbox(matchmaking.EventAcceptMatch)
+		if len(ev) != 1 {
+			t.Fatalf("%d AcceptMatch events", len(ev))
+		}
+		for _, p := range ev[0].Detail.GameSessionInfo.Players {
+			if answered := p.Accepted != nil; answered != (p.PlayerID == "p-a") || (answered && !*p.Accepted) {
+				t.Fatalf("AcceptMatch players %+v: only p-a has accepted", ev[0].Detail.GameSessionInfo.Players)
+			}
+		}
+	})
+	t.Run("the last answer completes the match", func(t *testing.T) {
+		if err := w.answer("b", true); err != nil {
+			t.Fatal(err)
+		}
+		w.wantStatus(gamelift.TicketCompleted, "a", "b")
+		if got := w.lastAcceptance(); got != "Accepted" {
+			t.Fatalf("acceptance %q", got)
+		}
+		want := []string{matchmaking.EventSearching, matchmaking.EventPotentialMatch, matchmaking.EventAcceptMatch, matchmaking.EventAcceptMatch,
+			matchmaking.EventAcceptMatchCompleted, matchmaking.EventSucceeded}
+		if got := w.ticketEvents("a"); !slices.Equal(got, want) {
+			t.Fatalf("events %v, want %v", got, want)
+		}
+	})
+	t.Run("the deadline passing after the match completed changes nothing", func(t *testing.T) {
+		w.advance("acc", 31*time.Second)
+		w.wantStatus(gamelift.TicketCompleted, "a", "b")
+		if n := len(w.outbox(matchmaking.EventAcceptMatchCompleted)); n != 1 {
+			t.Fatalf("%d AcceptMatchCompleted events", n)
+		}
+	})
+	t.Run("an answer after the match completed is refused naming the status", func(t *testing.T) {
+		wantFault(t, w.answer("b", true), fault.Invalid, "TicketId", gamelift.TicketCompleted)
+	})
+}
+
+func TestOnePlayerRejects(t *testing.T) {
+	w := acceptanceWorld(t)
+	w.proposed("a", "b")
+	if err := w.answer("a", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.answer("b", false); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("the rejecting ticket is CANCELLED as REJECTED", func(t *testing.T) {
+		w.wantReason(gamelift.TicketCancelled, matchmaking.ReasonRejected, "rejected", "b")
+		if got := w.lastAcceptance(); got != "Rejected" {
+			t.Fatalf("acceptance %q", got)
+		}
+	})
+	t.Run("the accepting ticket searches again without its team, and says why", func(t *testing.T) {
+		tk := w.ticket("a")
+		if tk.Status != gamelift.TicketSearching || tk.StatusReason != matchmaking.ReasonAcceptanceFailed || tk.Players[0].Team != "" {
+			t.Fatalf("ticket %+v", tk)
+		}
+		evs := w.ticketEvents("a")
+		if evs[len(evs)-1] != matchmaking.EventSearching {
+			t.Fatalf("events %v end without MatchmakingSearching", evs)
+		}
+	})
+	t.Run("the rejecting player is free and the accepting one is matched again", func(t *testing.T) {
+		w.startTicket("acc", "c", "p-b", 1000)
+		w.cycle("acc")
+		w.cycle("acc")
+		w.wantStatus(gamelift.TicketRequiresAcceptance, "a", "c")
+	})
+}
+
+func TestAPlayerWhoDoesNotAnswerInTime(t *testing.T) {
+	w := acceptanceWorld(t)
+	w.proposed("a", "b")
+	if err := w.answer("a", true); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(29 * time.Second)
+	w.wantStatus(gamelift.TicketRequiresAcceptance, "a", "b")
+	w.clock.Advance(time.Second)
+	t.Run("at the deadline the silent ticket is CANCELLED as ACCEPTANCE_TIMEOUT", func(t *testing.T) {
+		w.wantReason(gamelift.TicketCancelled, matchmaking.ReasonAcceptanceTimeout, "in time", "b")
+		if got := w.lastAcceptance(); got != "TimedOut" {
+			t.Fatalf("acceptance %q", got)
+		}
+	})
+	t.Run("the ticket that accepted searches again", func(t *testing.T) {
+		w.wantStatus(gamelift.TicketSearching, "a")
+	})
+	t.Run("an answer after the deadline is refused", func(t *testing.T) {
+		wantFault(t, w.answer("b", true), fault.Invalid, gamelift.TicketCancelled)
+	})
+}
+
+func TestNobodyAnswersInTime(t *testing.T) {
+	w := acceptanceWorld(t)
+	w.proposed("a", "b")
+	w.clock.Advance(30 * time.Second)
+	w.wantReason(gamelift.TicketCancelled, matchmaking.ReasonAcceptanceTimeout, "in time", "a", "b")
+}
+
+func TestTheAcceptanceDeadlineSurvivesARestart(t *testing.T) {
+	w := acceptanceWorld(t)
+	w.proposed("a", "b")
+	if err := w.answer("b", true); err != nil {
+		t.Fatal(err)
+	}
+	w.restart()
+	t.Run("answers are kept across the restart", func(t *testing.T) {
+		if err := w.answer("a", true); err != nil {
+			t.Fatal(err)
+		}
+		w.wantStatus(gamelift.TicketCompleted, "a", "b")
+	})
+	t.Run("a pending round's deadline still ends it after a restart", func(t *testing.T) {
+		w.proposed("c", "d")
+		w.restart()
+		w.clock.Advance(30 * time.Second)
+		w.wantStatus(gamelift.TicketCancelled, "c", "d")
+	})
+}
+
+func TestStoppingATicketThatAwaitsAcceptance(t *testing.T) {
+	w := acceptanceWorld(t)
+	w.proposed("a", "b")
+	if err := w.answer("a", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.StopMatchmaking(w.ctx, &gamelift.StopMatchmakingInput{TicketId: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("the stopped ticket is CANCELLED as Cancelled", func(t *testing.T) {
+		w.wantReason(gamelift.TicketCancelled, matchmaking.ReasonCancelled, "by request", "b")
+	})
+	t.Run("the other ticket, whose players accepted, searches again", func(t *testing.T) {
+		w.wantStatus(gamelift.TicketSearching, "a")
+	})
+	t.Run("the deadline passing later changes nothing", func(t *testing.T) {
+		w.clock.Advance(31 * time.Second)
+		w.wantStatus(gamelift.TicketSearching, "a")
+	})
+}
+
+func TestAcceptMatchNamesEveryBadMember(t *testing.T) {
+	w := acceptanceWorld(t)
+	w.proposed("a", "b")
+	w.startTicket("acc", "waiting", "p-w", 90000)
+	for _, c := range []struct {
+		name  string
+		in    gamelift.AcceptMatchInput
+		kind  fault.Kind
+		parts []string
+	}{
+		{"an empty request names TicketId, PlayerIds and AcceptanceType at once",
+			gamelift.AcceptMatchInput{}, fault.Invalid, []string{"TicketId", "PlayerIds", "AcceptanceType"}},
+		{"an unknown acceptance type is refused naming AcceptanceType",
+			gamelift.AcceptMatchInput{TicketId: "a", PlayerIds: []string{"p-a"}, AcceptanceType: "MAYBE"}, fault.Invalid, []string{"AcceptanceType"}},
+		{"a player who is not in the ticket is refused naming its index",
+			gamelift.AcceptMatchInput{TicketId: "a", PlayerIds: []string{"p-a", "p-b"}, AcceptanceType: gamelift.AcceptanceAccept}, fault.Invalid, []string{"PlayerIds[1]", "p-b"}},
+		{"a ticket that does not exist is NotFound",
+			gamelift.AcceptMatchInput{TicketId: "ghost", PlayerIds: []string{"p"}, AcceptanceType: gamelift.AcceptanceAccept}, fault.NotFound, []string{"ghost"}},
+		{"a ticket that awaits no acceptance is refused naming its status",
+			gamelift.AcceptMatchInput{TicketId: "waiting", PlayerIds: []string{"p-w"}, AcceptanceType: gamelift.AcceptanceAccept}, fault.Invalid, []string{"REQUIRES_ACCEPTANCE"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := c.in
+			_, err := w.svc.AcceptMatch(w.ctx, &in)
+			wantFault(t, err, c.kind, c.parts...)
+		})
+	}
+	t.Run("a read-only key may not answer", func(t *testing.T) {
+		_, err := w.svc.AcceptMatch(readOnly(t), &gamelift.AcceptMatchInput{TicketId: "a", PlayerIds: []string{"p-a"}, AcceptanceType: gamelift.AcceptanceAccept})
+		wantFault(t, err, fault.Forbidden)
+	})
+	t.Run("no refused answer was recorded", func(t *testing.T) {
+		if n := len(w.outbox(matchmaking.EventAcceptMatch)); n != 0 {
+			t.Fatalf("%d AcceptMatch events", n)
+		}
+	})
+}

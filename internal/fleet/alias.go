@@ -146,13 +146,7 @@ func (s *Service) ListAliases(ctx context.Context, in *gamelift.ListAliasesInput
 	var v fault.Validator
 	v.Check(in.RoutingStrategyType == "" || in.RoutingStrategyType == gamelift.RoutingSimple || in.RoutingStrategyType == gamelift.RoutingTerminal,
 		"RoutingStrategyType", "must be SIMPLE or TERMINAL")
-	n := 50
-	if in.Limit != nil {
-		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
-		n = int(*in.Limit)
-	}
-	after, terr := store.DecodePageToken(in.NextToken)
-	v.Check(terr == nil, "NextToken", "is not a token this API returned")
+	n, after := service.Page(&v, in.Limit, 50, 0, in.NextToken)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -203,13 +203,7 @@ func (s *Service) ListCompute(ctx context.Context, in *gamelift.ListComputeInput
 	}
 	v.Check(in.ContainerGroupDefinitionName == "", "ContainerGroupDefinitionName", "is for container fleets, which Muster does not have")
 	v.Check(in.ComputeStatus == "" || in.ComputeStatus == "ACTIVE" || in.ComputeStatus == "IMPAIRED", "ComputeStatus", "must be ACTIVE or IMPAIRED")
-	n := 100
-	if in.Limit != nil {
-		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
-		n = int(*in.Limit)
-	}
-	after, terr := store.DecodePageToken(in.NextToken)
-	v.Check(terr == nil, "NextToken", "is not a token this API returned")
+	n, after := service.Page(&v, in.Limit, 100, 0, in.NextToken)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -377,13 +377,7 @@ func (s *Service) listFleets(ctx context.Context, ids []string, limit *int32, to
 	for i, id := range ids {
 		s.cfg.Formats.Check(&v, fmt.Sprintf("FleetIds[%d]", i), "FleetIdOrArn", id)
 	}
-	n := 50
-	if limit != nil {
-		v.Check(*limit >= 1, "Limit", "must be at least 1")
-		n = int(*limit)
-	}
-	after, terr := store.DecodePageToken(token)
-	v.Check(terr == nil, "NextToken", "is not a token this API returned")
+	n, after := service.Page(&v, limit, 50, 0, token)
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
@@ -722,13 +716,7 @@ func (s *Service) DescribeFleetEvents(ctx context.Context, in *gamelift.Describe
 	}
 	var v fault.Validator
 	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	n := 100
-	if in.Limit != nil {
-		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
-		n = int(*in.Limit)
-	}
-	after, terr := store.DecodePageToken(in.NextToken)
-	v.Check(terr == nil, "NextToken", "is not a token this API returned")
+	n, after := service.Page(&v, in.Limit, 100, 0, in.NextToken)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

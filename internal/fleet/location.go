@@ -141,13 +141,7 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 			v.Add(fmt.Sprintf("Filters[%d]", i), "must be AWS or CUSTOM")
 		}
 	}
-	limit := 100
-	if in.Limit != nil {
-		v.Check(*in.Limit >= 1 && *in.Limit <= 200, "Limit", "must be 1 to 200")
-		limit = int(*in.Limit)
-	}
-	after, err := store.DecodePageToken(in.NextToken)
-	v.Check(err == nil, "NextToken", "is not a token this API returned")
+	limit, after := service.Page(&v, in.Limit, 100, 200, in.NextToken)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -158,7 +152,7 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 	// A listing needs only names (the record ids) and ARNs (built from
 	// them), so it decodes no documents: JSON decoding was an eighth of
 	// the cost of a listed page.
-	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
 		items, next, err := store.FindPage(ctx, r, store.Query{Kind: KindLocation, Prefix: true, After: after, NoDocs: true}, limit)
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -123,19 +124,7 @@ func (s *Service) SweepSilentProcesses(ctx context.Context) error {
 // Run sweeps lost computes and silent processes every heartbeat interval
 // until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	t := s.cfg.Clock.NewTicker(s.cfg.HeartbeatInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C():
-			if err := s.SweepLostComputes(ctx); err != nil && ctx.Err() == nil {
-				s.cfg.Logger.Error("sweep lost computes", "err", err)
-			}
-			if err := s.SweepSilentProcesses(ctx); err != nil && ctx.Err() == nil {
-				s.cfg.Logger.Error("sweep silent processes", "err", err)
-			}
-		}
-	}
+	return s.cfg.Every(ctx, s.cfg.HeartbeatInterval, "fleet sweep", func(ctx context.Context) error {
+		return errors.Join(s.SweepLostComputes(ctx), s.SweepSilentProcesses(ctx))
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -40,13 +41,7 @@ func (s *Service) describe(ctx context.Context, in *gamelift.DescribeGameSession
 	default:
 		v.Add("StatusFilter", "must be ACTIVE, ACTIVATING, TERMINATING, TERMINATED or ERROR")
 	}
-	n := 50
-	if in.Limit != nil {
-		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")
-		n = int(*in.Limit)
-	}
-	after, terr := store.DecodePageToken(in.NextToken)
-	v.Check(terr == nil, "NextToken", "is not a token this API returned")
+	n, after := service.Page(&v, in.Limit, 50, 0, in.NextToken)
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}

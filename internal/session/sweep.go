@@ -106,16 +106,5 @@ func (s *Service) timeOutActivation(ctx context.Context, id string) error {
 
 // Run sweeps every second until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	t := s.cfg.Clock.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C():
-			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.cfg.Logger.Error("session sweep", "err", err)
-			}
-		}
-	}
+	return s.cfg.Every(ctx, time.Second, "session sweep", s.Sweep)
 }

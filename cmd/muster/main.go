@@ -1,5 +1,3 @@
-// Command muster is Muster's one binary: the control plane (serve), and the
-// operator verbs. Run `muster help` for the list.
 package main
 
 import (

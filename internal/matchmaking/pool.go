@@ -270,5 +270,3 @@ func (h *deadlineHeap) Pop() any {
 }
 
 var _ heap.Interface = (*deadlineHeap)(nil)
-
-func secs(n int32) time.Duration { return time.Duration(n) * time.Second }

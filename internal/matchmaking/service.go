@@ -229,25 +229,15 @@ func (s *Service) stopPool(name string) {
 	}
 }
 
-// findAll pages through every record a query selects.
+// findAll reads every record a query selects.
 func findAll[T any](ctx context.Context, r store.Reader, q store.Query) ([]T, error) {
-	q.Limit = 5000
 	var out []T
-	for {
-		items, err := r.Find(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		vs, err := store.Decode[T](items)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, vs...)
-		if len(items) < q.Limit {
-			return out, nil
-		}
-		q.After = q.Cursor(items[len(items)-1])
-	}
+	err := store.Walk(ctx, r, q, func(it store.Item) error {
+		v, err := store.Decode[T]([]store.Item{it})
+		out = append(out, v...)
+		return err
+	})
+	return out, err
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

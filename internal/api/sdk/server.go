@@ -84,10 +84,6 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// SetBackfiller sets what serves StartMatchBackfill/StopMatchBackfill (the
-// matchmaking capability calls it while mounting, before serving).
-func (s *Server) SetBackfiller(b session.Backfiller) { s.cfg.Backfill = b }
-
 // URL is the endpoint RegisterCompute advertises ("" before listening
 // when not configured).
 func (s *Server) URL() string {

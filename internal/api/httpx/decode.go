@@ -267,26 +267,14 @@ func checkNumber(n json.Number, t reflect.Type, path string, mismatch func() err
 
 func (w *walker) object(t reflect.Type, path string, depth int) error {
 	fields := fieldsOf(t)
-	seen := map[string]bool{}
-	for w.dec.More() {
-		key, err := w.key(path, seen)
-		if err != nil {
-			return err
-		}
-		at := member(path, key)
+	seen, err := w.members(path, func(key, at string, tok json.Token) error {
 		f, ok := fields.byName[key]
 		if !ok {
 			return invalid(at, "is not a known field")
 		}
-		tok, err := w.next(at)
-		if err != nil {
-			return err
-		}
-		if err := w.value(tok, f.Type, at, depth+1); err != nil {
-			return err
-		}
-	}
-	if _, err := w.next(path); err != nil { // '}'
+		return w.value(tok, f.Type, at, depth+1)
+	})
+	if err != nil {
 		return err
 	}
 	for _, name := range fields.required {
@@ -298,54 +286,16 @@ func (w *walker) object(t reflect.Type, path string, depth int) error {
 }
 
 func (w *walker) mapObject(t reflect.Type, path string, depth int) error {
-	seen := map[string]bool{}
-	for w.dec.More() {
-		key, err := w.key(path, seen)
-		if err != nil {
-			return err
-		}
-		at := member(path, key)
-		tok, err := w.next(at)
-		if err != nil {
-			return err
-		}
-		if err := w.value(tok, t.Elem(), at, depth+1); err != nil {
-			return err
-		}
-	}
-	_, err := w.next(path)
+	_, err := w.members(path, func(_, at string, tok json.Token) error {
+		return w.value(tok, t.Elem(), at, depth+1)
+	})
 	return err
-}
-
-func (w *walker) key(path string, seen map[string]bool) (string, error) {
-	tok, err := w.next(path)
-	if err != nil {
-		return "", err
-	}
-	key, ok := tok.(string)
-	if !ok {
-		return "", invalid(path, "malformed JSON")
-	}
-	if seen[key] {
-		return "", invalid(member(path, key), "appears twice")
-	}
-	seen[key] = true
-	return key, nil
 }
 
 func (w *walker) array(t reflect.Type, path string, depth int) error {
-	for i := 0; w.dec.More(); i++ {
-		at := fmt.Sprintf("%s[%d]", path, i)
-		tok, err := w.next(at)
-		if err != nil {
-			return err
-		}
-		if err := w.value(tok, t.Elem(), at, depth+1); err != nil {
-			return err
-		}
-	}
-	_, err := w.next(path)
-	return err
+	return w.items(path, func(at string, tok json.Token) error {
+		return w.value(tok, t.Elem(), at, depth+1)
+	})
 }
 
 // skip consumes a value of any shape (raw JSON), still bounding its depth
@@ -354,36 +304,58 @@ func (w *walker) skip(tok json.Token, path string, depth int) error {
 	if depth > MaxDepth {
 		return invalid(path, "nests deeper than %d levels", MaxDepth)
 	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return nil
+	switch tok {
+	case json.Delim('{'):
+		_, err := w.members(path, func(_, at string, tok json.Token) error { return w.skip(tok, at, depth+1) })
+		return err
+	case json.Delim('['):
+		return w.items(path, func(at string, tok json.Token) error { return w.skip(tok, at, depth+1) })
 	}
-	if d == '{' {
-		seen := map[string]bool{}
-		for w.dec.More() {
-			key, err := w.key(path, seen)
-			if err != nil {
-				return err
-			}
-			at := member(path, key)
-			tok, err := w.next(at)
-			if err != nil {
-				return err
-			}
-			if err := w.skip(tok, at, depth+1); err != nil {
-				return err
-			}
+	return nil
+}
+
+// members reads the members of the object at path, whose '{' has been
+// read, through its '}': each key once (a repeated key is refused), then
+// visit with the member's path and the first token of its value. It
+// returns the keys it saw.
+func (w *walker) members(path string, visit func(key, at string, tok json.Token) error) (map[string]bool, error) {
+	seen := map[string]bool{}
+	for w.dec.More() {
+		tok, err := w.next(path)
+		if err != nil {
+			return nil, err
 		}
-	} else {
-		for i := 0; w.dec.More(); i++ {
-			at := fmt.Sprintf("%s[%d]", path, i)
-			tok, err := w.next(at)
-			if err != nil {
-				return err
-			}
-			if err := w.skip(tok, at, depth+1); err != nil {
-				return err
-			}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, invalid(path, "malformed JSON")
+		}
+		at := member(path, key)
+		if seen[key] {
+			return nil, invalid(at, "appears twice")
+		}
+		seen[key] = true
+		if tok, err = w.next(at); err != nil {
+			return nil, err
+		}
+		if err := visit(key, at, tok); err != nil {
+			return nil, err
+		}
+	}
+	_, err := w.next(path)
+	return seen, err
+}
+
+// items reads the items of the array at path, whose '[' has been read,
+// through its ']', calling visit with each item's path and first token.
+func (w *walker) items(path string, visit func(at string, tok json.Token) error) error {
+	for i := 0; w.dec.More(); i++ {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		tok, err := w.next(at)
+		if err != nil {
+			return err
+		}
+		if err := visit(at, tok); err != nil {
+			return err
 		}
 	}
 	_, err := w.next(path)

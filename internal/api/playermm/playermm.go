@@ -196,7 +196,7 @@ func (a *API) cancelTicket(w http.ResponseWriter, r *http.Request) {
 }
 
 type acceptRequest struct {
-	Accept *bool `json:"accept"`
+	Accept bool `json:"accept" muster:"required"`
 }
 
 func (a *API) accept(w http.ResponseWriter, r *http.Request) {
@@ -204,11 +204,7 @@ func (a *API) accept(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &req, false) {
 		return
 	}
-	if req.Accept == nil {
-		httpx.WriteError(w, r, a.log, fault.BadField("$.accept", "is required (true or false)"))
-		return
-	}
-	err := a.svc.AcceptForPlayer(r.Context(), r.PathValue("ticketId"), *req.Accept)
+	err := a.svc.AcceptForPlayer(r.Context(), r.PathValue("ticketId"), req.Accept)
 	a.answer(w, r, http.StatusNoContent, nil, err)
 }
 
@@ -223,7 +219,7 @@ func (a *API) adminExplain(w http.ResponseWriter, r *http.Request) {
 }
 
 type accessRequest struct {
-	Allowed *bool `json:"allowed"`
+	Allowed bool `json:"allowed" muster:"required"`
 }
 
 func (a *API) playerAccess(w http.ResponseWriter, r *http.Request) {
@@ -231,12 +227,8 @@ func (a *API) playerAccess(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &req, false) {
 		return
 	}
-	if req.Allowed == nil {
-		httpx.WriteError(w, r, a.log, fault.BadField("$.allowed", "is required (true or false)"))
-		return
-	}
-	err := a.svc.SetPlayerAccess(r.Context(), r.PathValue("name"), *req.Allowed)
-	a.answer(w, r, http.StatusOK, map[string]any{"configurationName": r.PathValue("name"), "allowed": *req.Allowed}, err)
+	err := a.svc.SetPlayerAccess(r.Context(), r.PathValue("name"), req.Allowed)
+	a.answer(w, r, http.StatusOK, map[string]any{"configurationName": r.PathValue("name"), "allowed": req.Allowed}, err)
 }
 
 type partyRequest struct {

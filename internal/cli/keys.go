@@ -4,14 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/identity"
-	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/service"
-	"github.com/musterhq/muster/internal/store/sqlite"
 )
 
 // KeysCommand is `muster keys create|list|revoke`, which work on the data
@@ -26,22 +23,10 @@ func KeysCommand() *Command {
 	}}
 }
 
-func openKeys(ctx context.Context, c commonFlags) (*identity.OperatorKeys, func(), error) {
-	var key []byte
-	var err error
-	if c.masterKey != "" {
-		key, err = secret.ParseKey(c.masterKey)
-	} else {
-		key, _, err = secret.LoadOrCreateKeyFile(filepath.Join(c.dataDir, "master.key"))
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	box, err := secret.NewBox(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(c.dataDir, "muster.db")})
+// openKeys opens the operator keys of a data directory; closeFn closes
+// its store.
+func openKeys(ctx context.Context, c commonFlags) (keys *identity.OperatorKeys, closeFn func(), err error) {
+	db, box, err := openDataDir(ctx, c)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,24 +2,17 @@ package sigv4_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/clock"
-	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/sigv4"
+	"github.com/musterhq/muster/internal/sigv4/sigv4test"
 )
 
 const (
@@ -29,17 +22,9 @@ const (
 
 var testNow = time.Date(2026, 11, 27, 3, 30, 0, 0, time.UTC)
 
-type secrets map[string]string
-
-func (s secrets) OperatorSecret(_ context.Context, id string) (string, auth.Principal, error) {
-	if id == "AKIABROKEN" {
-		return "", auth.Principal{}, errors.New("database is down")
-	}
-	sec, ok := s[id]
-	if !ok {
-		return "", auth.Principal{}, fmt.Errorf("access key %s: %w", id, fault.New(fault.NotFound, "no such key"))
-	}
-	return sec, auth.Principal{Kind: auth.Operator, AccessKeyID: id, Role: auth.RoleAdmin}, nil
+// keys holds the test key, an admin's.
+func keys() sigv4test.Keys {
+	return sigv4test.Keys{testKey: {Secret: testSecret, Role: auth.RoleAdmin}}
 }
 
 // signed builds a request as the Go SDK sends it and signs it at t.
@@ -52,11 +37,7 @@ func signed(t *testing.T, key, secret string, at time.Time, body []byte, mutate 
 	r.Header.Set("Amz-Sdk-Invocation-Id", "5a1c7bde-5f2c-4b4e-a9ce-1d8c2f0f5f4a")
 	r.Header.Set("Amz-Sdk-Request", "attempt=1; max=1")
 	r.Header.Set("User-Agent", "aws-sdk-go-v2/1.48.0")
-	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, hex.EncodeToString(sum[:]), "gamelift", "eu-west-1", at); err != nil {
-		t.Fatal(err)
-	}
+	sigv4test.Sign(t, r, body, key, secret, "eu-west-1", at)
 	for _, m := range mutate {
 		m(r)
 	}
@@ -130,7 +111,7 @@ func TestVerify(t *testing.T) {
 			return signed(t, testKey, testSecret, testNow, body, func(r *http.Request) { r.Header.Add("Authorization", r.Header.Get("Authorization")) })
 		}, body, sigv4.CodeIncompleteSignature},
 	}
-	v := &sigv4.Verifier{Secrets: secrets{testKey: testSecret}, Clock: clock.NewFake(testNow)}
+	v := &sigv4.Verifier{Secrets: keys(), Clock: clock.NewFake(testNow)}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := v.Verify(tt.req(t), tt.body)
@@ -155,7 +136,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestSkewMessagesSayWhatAWSSays(t *testing.T) {
-	v := &sigv4.Verifier{Secrets: secrets{testKey: testSecret}, Clock: clock.NewFake(testNow)}
+	v := &sigv4.Verifier{Secrets: keys(), Clock: clock.NewFake(testNow)}
 	_, err := v.Verify(signed(t, testKey, testSecret, testNow.Add(-10*time.Minute), nil), nil)
 	var se *sigv4.Error
 	if !errors.As(err, &se) {
@@ -168,15 +149,15 @@ func TestSkewMessagesSayWhatAWSSays(t *testing.T) {
 }
 
 func TestMaxSkewIsConfigurable(t *testing.T) {
-	v := &sigv4.Verifier{Secrets: secrets{testKey: testSecret}, Clock: clock.NewFake(testNow), MaxSkew: time.Minute}
+	v := &sigv4.Verifier{Secrets: keys(), Clock: clock.NewFake(testNow), MaxSkew: time.Minute}
 	if _, err := v.Verify(signed(t, testKey, testSecret, testNow.Add(-2*time.Minute), nil), nil); err == nil {
 		t.Fatal("a request 2 minutes old passed a 1 minute window")
 	}
 }
 
 func TestAFailingSecretSourceIsNotAnAuthenticationError(t *testing.T) {
-	v := &sigv4.Verifier{Secrets: secrets{}, Clock: clock.NewFake(testNow)}
-	_, err := v.Verify(signed(t, "AKIABROKEN", testSecret, testNow, nil), nil)
+	v := &sigv4.Verifier{Secrets: sigv4test.Keys{}, Clock: clock.NewFake(testNow)}
+	_, err := v.Verify(signed(t, sigv4test.Broken, testSecret, testNow, nil), nil)
 	var se *sigv4.Error
 	if err == nil || errors.As(err, &se) {
 		t.Fatalf("got %v, want a plain (internal) error", err)
@@ -187,12 +168,12 @@ func TestAFailingSecretSourceIsNotAnAuthenticationError(t *testing.T) {
 }
 
 func TestARotatedSecretTakesEffectAtOnce(t *testing.T) {
-	keys := secrets{testKey: testSecret}
+	keys := keys()
 	v := &sigv4.Verifier{Secrets: keys, Clock: clock.NewFake(testNow)}
 	if _, err := v.Verify(signed(t, testKey, testSecret, testNow, nil), nil); err != nil {
 		t.Fatal(err)
 	}
-	keys[testKey] = "rotated-secret"
+	keys[testKey] = sigv4test.Key{Secret: "rotated-secret", Role: auth.RoleAdmin}
 	if _, err := v.Verify(signed(t, testKey, testSecret, testNow, nil), nil); err == nil {
 		t.Fatal("the old secret still works after rotation")
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/aws/smithy-go/encoding/cbor"
+
+	"github.com/musterhq/muster/internal/sigv4/sigv4test"
 )
 
 // Byte-level RPC v2 CBOR tests, with smithy-go's encoder (the one the SDK
@@ -209,7 +211,7 @@ func TestCBOREnvelope(t *testing.T) {
 			}
 			r.Header.Set("Content-Type", "application/cbor")
 			if tt.auth {
-				signRequest(t, r, body, adminKey, adminSecret, e.clock.Now())
+				sigv4test.Sign(t, r, body, adminKey, adminSecret, region, e.clock.Now())
 			}
 			resp, rb := do(t, r)
 			checkCBORResponse(t, resp, rb, tt.wantStatus, tt.wantType, "")

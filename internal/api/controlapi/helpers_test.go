@@ -3,8 +3,6 @@ package controlapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +27,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/sigv4"
+	"github.com/musterhq/muster/internal/sigv4/sigv4test"
 )
 
 const (
@@ -40,24 +38,10 @@ const (
 	region       = "eu-west-1"
 )
 
-// keyStore is an in-memory sigv4.SecretSource.
-type keyStore map[string]struct {
-	secret string
-	role   auth.Role
-}
-
-func (k keyStore) OperatorSecret(_ context.Context, id string) (string, auth.Principal, error) {
-	e, ok := k[id]
-	if !ok {
-		return "", auth.Principal{}, fmt.Errorf("access key %s: %w", id, fault.New(fault.NotFound, "unknown access key"))
-	}
-	return e.secret, auth.Principal{Kind: auth.Operator, AccessKeyID: id, Role: e.role}, nil
-}
-
-func testKeys() keyStore {
-	return keyStore{
-		adminKey:  {adminSecret, auth.RoleAdmin},
-		readerKey: {readerSecret, auth.RoleReadOnly},
+func testKeys() sigv4test.Keys {
+	return sigv4test.Keys{
+		adminKey:  {Secret: adminSecret, Role: auth.RoleAdmin},
+		readerKey: {Secret: readerSecret, Role: auth.RoleReadOnly},
 	}
 }
 
@@ -285,17 +269,8 @@ func (e *env) request(t testing.TB, path string, header map[string]string, body 
 	for k, v := range header {
 		r.Header.Set(k, v)
 	}
-	signRequest(t, r, body, key, secret, e.clock.Now())
+	sigv4test.Sign(t, r, body, key, secret, region, e.clock.Now())
 	return r
-}
-
-func signRequest(t testing.TB, r *http.Request, body []byte, key, secret string, at time.Time) {
-	t.Helper()
-	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, hex.EncodeToString(sum[:]), "gamelift", region, at); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func do(t testing.TB, r *http.Request) (*http.Response, []byte) {

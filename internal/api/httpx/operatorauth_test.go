@@ -1,50 +1,27 @@
 package httpx_test
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
 	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/clock"
-	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/sigv4"
+	"github.com/musterhq/muster/internal/sigv4/sigv4test"
 )
-
-type keys map[string]string
-
-func (k keys) OperatorSecret(_ context.Context, id string) (string, auth.Principal, error) {
-	if id == "AKIABROKEN" {
-		return "", auth.Principal{}, errors.New("store unavailable")
-	}
-	s, ok := k[id]
-	if !ok {
-		return "", auth.Principal{}, fmt.Errorf("key %s: %w", id, fault.New(fault.NotFound, "unknown key"))
-	}
-	return s, auth.Principal{Kind: auth.Operator, AccessKeyID: id, Role: auth.RoleReadOnly}, nil
-}
 
 func TestOperatorAuth(t *testing.T) {
 	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
-	store := keys{"AKIA1": "s3cret"}
+	store := sigv4test.Keys{"AKIA1": {Secret: "s3cret", Role: auth.RoleReadOnly}}
 	a := httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: store, Clock: clock.NewFake(now)}}
 
 	sigv4Req := func(secret string) *http.Request {
 		r := httptest.NewRequest(http.MethodPost, "http://muster.test/", nil)
-		sum := sha256.Sum256(nil)
-		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIA1", SecretAccessKey: secret}, r, hex.EncodeToString(sum[:]), "gamelift", "home", now); err != nil {
-			t.Fatal(err)
-		}
+		sigv4test.Sign(t, r, nil, "AKIA1", secret, "home", now)
 		return r
 	}
 	withAuth := func(h string) *http.Request {
@@ -70,7 +47,7 @@ func TestOperatorAuth(t *testing.T) {
 		{"a bearer token without a secret is refused", withAuth("Bearer AKIA1"), sigv4.CodeUnrecognizedClient, false},
 		{"basic auth is a missing token", withAuth("Basic QUtJQTE6czNjcmV0"), sigv4.CodeMissingAuthenticationToken, false},
 		{"no Authorization header is a missing token", withAuth(""), sigv4.CodeMissingAuthenticationToken, false},
-		{"a failing key store is an internal error", withAuth("Bearer AKIABROKEN:x"), "", true},
+		{"a failing key store is an internal error", withAuth("Bearer " + sigv4test.Broken + ":x"), "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -164,24 +164,14 @@ func (s *Service) CapacityAvailable(fleetID, location string) {
 // placements until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	pl := s.placer
-	after := ""
-	for {
-		var items []store.Item
-		err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-			var err error
-			items, err = r.Find(ctx, store.Query{Kind: KindPlacement, Key: 1, Value: gamelift.PlacementPending, After: after, Limit: 1000})
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("placement: resume pending placements: %w", err)
-		}
-		for _, it := range items {
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		return store.Walk(ctx, r, store.Query{Kind: KindPlacement, Key: 1, Value: gamelift.PlacementPending, NoDocs: true}, func(it store.Item) error {
 			pl.wake(it.ID)
-		}
-		if len(items) < 1000 {
-			break
-		}
-		after = store.Query{Key: 1}.Cursor(items[len(items)-1])
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("placement: resume pending placements: %w", err)
 	}
 	pl.mu.Lock()
 	pl.running = true
@@ -290,6 +280,49 @@ var errNoCapacity = errors.New("no capacity")
 // transaction with ErrConflict.
 func (s *Service) try(ctx context.Context, ids []string) ([]outcome, error) {
 	now := s.now()
+	ws, err := s.read(ctx, ids, now)
+	if err != nil {
+		return nil, err
+	}
+	placed := make([]bool, len(ids))
+	writes := 0
+	for i, wk := range ws {
+		if wk.skip {
+			placed[i] = true
+		} else if !wk.wait {
+			writes++
+		}
+	}
+	if writes == 0 {
+		return s.outcomes(ws, placed, now), nil
+	}
+	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		for i := range ws {
+			wk := &ws[i]
+			placed[i] = wk.skip
+			if wk.skip || wk.wait {
+				continue
+			}
+			err := s.placeIn(ctx, w, wk, now)
+			switch {
+			case errors.Is(err, errNoCapacity):
+			case err != nil:
+				return err
+			default:
+				placed[i] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.outcomes(ws, placed, now), nil
+}
+
+// read is the read phase of an attempt: for each placement, what it is,
+// its queue, and its candidates in order with an idle process now.
+func (s *Service) read(ctx context.Context, ids []string, now time.Time) ([]work, error) {
 	ws := make([]work, len(ids))
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
 		queues := map[string]*Queue{}
@@ -352,43 +385,7 @@ func (s *Service) try(ctx context.Context, ids []string) ([]outcome, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	placed := make([]bool, len(ids))
-	writes := 0
-	for i, wk := range ws {
-		if wk.skip {
-			placed[i] = true
-		} else if !wk.wait {
-			writes++
-		}
-	}
-	if writes == 0 {
-		return s.outcomes(ws, placed, now), nil
-	}
-	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		for i := range ws {
-			wk := &ws[i]
-			placed[i] = wk.skip
-			if wk.skip || wk.wait {
-				continue
-			}
-			err := s.placeIn(ctx, w, wk, now)
-			switch {
-			case errors.Is(err, errNoCapacity):
-			case err != nil:
-				return err
-			default:
-				placed[i] = true
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.outcomes(ws, placed, now), nil
+	return ws, err
 }
 
 // outcomes says, after an attempt, which placements are done and how long

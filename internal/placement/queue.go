@@ -2,7 +2,6 @@ package placement
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -245,7 +244,7 @@ func (s *Service) DescribeGameSessionQueues(ctx context.Context, in *gamelift.De
 	for i, n := range in.Names {
 		s.cfg.Formats.Check(&v, fmt.Sprintf("Names[%d]", i), "GameSessionQueueNameOrArn", n)
 	}
-	after, terr := decodeToken(in.NextToken)
+	after, terr := store.DecodePageToken(in.NextToken)
 	v.Check(terr == nil, "NextToken", "is not a token this API returned")
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -264,18 +263,11 @@ func (s *Service) DescribeGameSessionQueues(ctx context.Context, in *gamelift.De
 			}
 			return nil
 		}
-		items, err := r.Find(ctx, store.Query{Kind: KindQueue, Prefix: true, After: after, Limit: limit + 1})
-		if err != nil {
-			return err
-		}
-		if len(items) > limit {
-			items = items[:limit]
-			out.NextToken = encodeToken(items[limit-1].ID)
-		}
-		qs, err := store.Decode[Queue](items)
+		qs, next, err := store.FilterPage(ctx, r, store.Query{Kind: KindQueue, Prefix: true, After: after}, limit, func(*Queue) bool { return true })
 		for _, q := range qs {
 			out.GameSessionQueues = append(out.GameSessionQueues, q.wire())
 		}
+		out.NextToken = next
 		return err
 	})
 	if err != nil {
@@ -338,14 +330,14 @@ func (s *Service) DeleteGameSessionQueue(ctx context.Context, in *gamelift.Delet
 		if err := w.Delete(ctx, KindQueue, q.Name, version); err != nil {
 			return err
 		}
-		items, err := w.Find(ctx, store.Query{Kind: KindPlacement, Key: 2, Value: q.Name, Limit: 100000})
-		if err != nil {
-			return err
-		}
-		for _, it := range items {
+		err = store.Walk(ctx, w, store.Query{Kind: KindPlacement, Key: 2, Value: q.Name, NoDocs: true}, func(it store.Item) error {
 			if it.Keys[0] == gamelift.PlacementPending {
 				pending = append(pending, it.ID)
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		return s.cfg.Tags.DeleteAll(ctx, w, q.ARN)
 	})
@@ -356,17 +348,4 @@ func (s *Service) DeleteGameSessionQueue(ctx context.Context, in *gamelift.Delet
 		s.placer.wake(id)
 	}
 	return &gamelift.DeleteGameSessionQueueOutput{}, nil
-}
-
-func encodeToken(after string) string { return base64.RawURLEncoding.EncodeToString([]byte(after)) }
-
-func decodeToken(tok string) (string, error) {
-	if tok == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(b) == 0 {
-		return "", errors.New("bad token")
-	}
-	return string(b), nil
 }

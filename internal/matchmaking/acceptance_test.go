@@ -52,12 +52,14 @@ func TestEveryPlayerAcceptsAndTheMatchCompletes(t *testing.T) {
 	w := acceptanceWorld(t)
 	w.proposed("a", "b")
 	t.Run("the proposal announces the acceptance timeout", func(t *testing.T) {
+		w := w.in(t)
 		pm := w.outbox(matchmaking.EventPotentialMatch)[0].Detail
 		if !*pm.AcceptanceRequired || *pm.AcceptanceTimeout != 30 {
 			t.Fatalf("PotentialMatchCreated %+v", pm)
 		}
 	})
 	t.Run("one answer leaves the match waiting, and an AcceptMatch event records it", func(t *testing.T) {
+		w := w.in(t)
 		if err := w.answer("a", true); err != nil {
 			t.Fatal(err)
 		}
@@ -73,6 +75,7 @@ func TestEveryPlayerAcceptsAndTheMatchCompletes(t *testing.T) {
 		}
 	})
 	t.Run("the last answer completes the match", func(t *testing.T) {
+		w := w.in(t)
 		if err := w.answer("b", true); err != nil {
 			t.Fatal(err)
 		}
@@ -87,6 +90,7 @@ func TestEveryPlayerAcceptsAndTheMatchCompletes(t *testing.T) {
 		}
 	})
 	t.Run("the deadline passing after the match completed changes nothing", func(t *testing.T) {
+		w := w.in(t)
 		w.advance("acc", 31*time.Second)
 		w.wantStatus(gamelift.TicketCompleted, "a", "b")
 		if n := len(w.outbox(matchmaking.EventAcceptMatchCompleted)); n != 1 {
@@ -94,6 +98,7 @@ func TestEveryPlayerAcceptsAndTheMatchCompletes(t *testing.T) {
 		}
 	})
 	t.Run("an answer after the match completed is refused naming the status", func(t *testing.T) {
+		w := w.in(t)
 		wantFault(t, w.answer("b", true), fault.Invalid, "TicketId", gamelift.TicketCompleted)
 	})
 }
@@ -108,12 +113,14 @@ func TestOnePlayerRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("the rejecting ticket is CANCELLED as REJECTED", func(t *testing.T) {
+		w := w.in(t)
 		w.wantReason(gamelift.TicketCancelled, matchmaking.ReasonRejected, "rejected", "b")
 		if got := w.lastAcceptance(); got != "Rejected" {
 			t.Fatalf("acceptance %q", got)
 		}
 	})
 	t.Run("the accepting ticket searches again without its team, and says why", func(t *testing.T) {
+		w := w.in(t)
 		tk := w.ticket("a")
 		if tk.Status != gamelift.TicketSearching || tk.StatusReason != matchmaking.ReasonAcceptanceFailed || tk.Players[0].Team != "" {
 			t.Fatalf("ticket %+v", tk)
@@ -124,6 +131,7 @@ func TestOnePlayerRejects(t *testing.T) {
 		}
 	})
 	t.Run("the rejecting player is free and the accepting one is matched again", func(t *testing.T) {
+		w := w.in(t)
 		w.startTicket("acc", "c", "p-b", 1000)
 		w.cycle("acc")
 		w.cycle("acc")
@@ -141,15 +149,18 @@ func TestAPlayerWhoDoesNotAnswerInTime(t *testing.T) {
 	w.wantStatus(gamelift.TicketRequiresAcceptance, "a", "b")
 	w.clock.Advance(time.Second)
 	t.Run("at the deadline the silent ticket is CANCELLED as ACCEPTANCE_TIMEOUT", func(t *testing.T) {
+		w := w.in(t)
 		w.wantReason(gamelift.TicketCancelled, matchmaking.ReasonAcceptanceTimeout, "in time", "b")
 		if got := w.lastAcceptance(); got != "TimedOut" {
 			t.Fatalf("acceptance %q", got)
 		}
 	})
 	t.Run("the ticket that accepted searches again", func(t *testing.T) {
+		w := w.in(t)
 		w.wantStatus(gamelift.TicketSearching, "a")
 	})
 	t.Run("an answer after the deadline is refused", func(t *testing.T) {
+		w := w.in(t)
 		wantFault(t, w.answer("b", true), fault.Invalid, gamelift.TicketCancelled)
 	})
 }
@@ -169,12 +180,14 @@ func TestTheAcceptanceDeadlineSurvivesARestart(t *testing.T) {
 	}
 	w.restart()
 	t.Run("answers are kept across the restart", func(t *testing.T) {
+		w := w.in(t)
 		if err := w.answer("a", true); err != nil {
 			t.Fatal(err)
 		}
 		w.wantStatus(gamelift.TicketCompleted, "a", "b")
 	})
 	t.Run("a pending round's deadline still ends it after a restart", func(t *testing.T) {
+		w := w.in(t)
 		w.proposed("c", "d")
 		w.restart()
 		w.clock.Advance(30 * time.Second)
@@ -192,12 +205,15 @@ func TestStoppingATicketThatAwaitsAcceptance(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("the stopped ticket is CANCELLED as Cancelled", func(t *testing.T) {
+		w := w.in(t)
 		w.wantReason(gamelift.TicketCancelled, matchmaking.ReasonCancelled, "by request", "b")
 	})
 	t.Run("the other ticket, whose players accepted, searches again", func(t *testing.T) {
+		w := w.in(t)
 		w.wantStatus(gamelift.TicketSearching, "a")
 	})
 	t.Run("the deadline passing later changes nothing", func(t *testing.T) {
+		w := w.in(t)
 		w.clock.Advance(31 * time.Second)
 		w.wantStatus(gamelift.TicketSearching, "a")
 	})
@@ -225,16 +241,19 @@ func TestAcceptMatchNamesEveryBadMember(t *testing.T) {
 			gamelift.AcceptMatchInput{TicketId: "waiting", PlayerIds: []string{"p-w"}, AcceptanceType: gamelift.AcceptanceAccept}, fault.Invalid, []string{"REQUIRES_ACCEPTANCE"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			w := w.in(t)
 			in := c.in
 			_, err := w.svc.AcceptMatch(w.ctx, &in)
 			wantFault(t, err, c.kind, c.parts...)
 		})
 	}
 	t.Run("a read-only key may not answer", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.AcceptMatch(readOnly(t), &gamelift.AcceptMatchInput{TicketId: "a", PlayerIds: []string{"p-a"}, AcceptanceType: gamelift.AcceptanceAccept})
 		wantFault(t, err, fault.Forbidden)
 	})
 	t.Run("no refused answer was recorded", func(t *testing.T) {
+		w := w.in(t)
 		if n := len(w.outbox(matchmaking.EventAcceptMatch)); n != 0 {
 			t.Fatalf("%d AcceptMatch events", n)
 		}

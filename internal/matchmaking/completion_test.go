@@ -103,6 +103,7 @@ func TestAPlacedMatchCompletesItsTickets(t *testing.T) {
 	w.process()
 	match := w.pairPlacing(1000.5)
 	t.Run("a PLACING ticket cannot be stopped", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.StopMatchmaking(w.ctx, &gamelift.StopMatchmakingInput{TicketId: "a"})
 		wantFault(t, err, fault.Invalid, "PLACING")
 	})
@@ -112,6 +113,7 @@ func TestAPlacedMatchCompletesItsTickets(t *testing.T) {
 	a := w.ticket("a")
 	ci := a.GameSessionConnectionInfo
 	t.Run("the fulfilled placement completes every ticket with where to connect", func(t *testing.T) {
+		w := w.in(t)
 		w.wantStatus(gamelift.TicketCompleted, "a", "b")
 		if ci == nil || ci.GameSessionArn == "" || ci.IpAddress != "10.1.2.3" || ci.DnsName != "box.example" || ci.Port == nil || *ci.Port != 7001 ||
 			len(ci.MatchedPlayerSessions) != 1 || ci.MatchedPlayerSessions[0].PlayerId != "pa" || ci.MatchedPlayerSessions[0].PlayerSessionId == "" {
@@ -122,6 +124,7 @@ func TestAPlacedMatchCompletesItsTickets(t *testing.T) {
 		}
 	})
 	t.Run("the MatchmakingSucceeded event carries the game session and each player's session", func(t *testing.T) {
+		w := w.in(t)
 		evs := w.outbox(matchmaking.EventSucceeded)
 		if len(evs) != 1 {
 			t.Fatalf("%d MatchmakingSucceeded events", len(evs))
@@ -137,6 +140,7 @@ func TestAPlacedMatchCompletesItsTickets(t *testing.T) {
 		}
 	})
 	t.Run("the game session holds the configuration's properties and the matchmaker data", func(t *testing.T) {
+		w := w.in(t)
 		g, d := w.gameSession(ci.GameSessionArn)
 		if len(g.Properties) != 1 || g.Properties[0].Value != "docks" || g.Data != "ranked" || g.MaxPlayers != 4 {
 			t.Fatalf("game session %+v", g)
@@ -156,12 +160,14 @@ func TestAPlacedMatchCompletesItsTickets(t *testing.T) {
 		}
 	})
 	t.Run("with MANUAL backfill no backfill ticket follows the match", func(t *testing.T) {
+		w := w.in(t)
 		out, err := w.svc.DescribeMatchmaking(w.ctx, &gamelift.DescribeMatchmakingInput{TicketIds: []string{"auto-backfill-" + match}})
 		if err != nil || len(out.TicketList) != 0 {
 			t.Fatalf("tickets %+v, %v", out, err)
 		}
 	})
 	t.Run("the players are free to start again", func(t *testing.T) {
+		w := w.in(t)
 		w.startTicket("q", "a2", "pa", 1000)
 	})
 }
@@ -234,6 +240,7 @@ func TestAutomaticBackfillFillsAPlacedMatch(t *testing.T) {
 	match, gs := w.placedMatch()
 	auto := "auto-backfill-" + match
 	t.Run("the matchmaker data announces the automatic backfill ticket, which searches for the match", func(t *testing.T) {
+		w := w.in(t)
 		_, d := w.gameSession(gs)
 		if d.AutoBackfillMode != gamelift.BackfillAutomatic || d.AutoBackfillTicketID == nil || *d.AutoBackfillTicketID != auto {
 			t.Fatalf("matchmaker data %+v", d)
@@ -249,6 +256,7 @@ func TestAutomaticBackfillFillsAPlacedMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("a new player fills a slot: it gets a player session in the game session, and the game server hears of it", func(t *testing.T) {
+		w := w.in(t)
 		w.startTicket("q", "c", "pc", 1010)
 		w.cycle("q")
 		p := w.waitPush(matchmaking.UpdateDataUpdated)
@@ -267,6 +275,7 @@ func TestAutomaticBackfillFillsAPlacedMatch(t *testing.T) {
 		}
 	})
 	t.Run("the game session is still not full, so another automatic ticket follows", func(t *testing.T) {
+		w := w.in(t)
 		_, d := w.gameSession(gs)
 		if !slices.Equal(d.players(), []string{"pa", "pb", "pc"}) || d.AutoBackfillTicketID == nil || *d.AutoBackfillTicketID == auto {
 			t.Fatalf("matchmaker data %+v", d)
@@ -296,6 +305,7 @@ func TestManualBackfillOfAGameSession(t *testing.T) {
 		wantFault(t, err, fault.Invalid, "Players[1].Team")
 	})
 	t.Run("a player who left the game session is not part of the request", func(t *testing.T) {
+		w := w.in(t)
 		b := w.ticket("b").GameSessionConnectionInfo.MatchedPlayerSessions[0].PlayerSessionId
 		if err := w.sessions.RemovePlayerSession(w.ctx, g.ProcessID, gs, b, ""); err != nil {
 			t.Fatal(err)
@@ -313,6 +323,7 @@ func TestManualBackfillOfAGameSession(t *testing.T) {
 		wantFault(t, err, fault.Invalid, "Players", "left")
 	})
 	t.Run("a newer request replaces the game session's searching one", func(t *testing.T) {
+		w := w.in(t)
 		w.cycle("q")
 		if _, err := backfill("m2", pa); err != nil {
 			t.Fatal(err)
@@ -324,6 +335,7 @@ func TestManualBackfillOfAGameSession(t *testing.T) {
 		w.wantStatus(gamelift.TicketSearching, "m2")
 	})
 	t.Run("the game server stops its request through the Backfiller; the server is told, and a second stop succeeds", func(t *testing.T) {
+		w := w.in(t)
 		b := w.svc.Backfiller()
 		configARN := w.arns.Build(gamelift.ResourceMatchmakingConfiguration, "q")
 		wantFault(t, b.StopMatchBackfill(w.ctx, gs+"-other", configARN, "m2"), fault.Forbidden, "m2")
@@ -339,6 +351,7 @@ func TestManualBackfillOfAGameSession(t *testing.T) {
 		}
 	})
 	t.Run("a request from the game server takes the SDK's attribute types; unanswered, it times out and the server is told", func(t *testing.T) {
+		w := w.in(t)
 		id, err := w.svc.Backfiller().StartMatchBackfill(w.ctx, session.BackfillRequest{GameSessionArn: gs, TicketID: "sdk-1",
 			MatchmakingConfigurationArn: w.arns.Build(gamelift.ResourceMatchmakingConfiguration, "q"),
 			Players: []session.BackfillPlayer{{PlayerId: "pa", Team: "red", LatencyInMs: map[string]int32{"custom-home": 12},
@@ -368,11 +381,13 @@ func TestBackfillWithoutHosting(t *testing.T) {
 	w.ruleSet("squad", squadRules)
 	w.standalone("s", "squad", nil)
 	t.Run("a backfill of a game session needs the hosting service", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.StartMatchBackfill(w.ctx, &gamelift.StartMatchBackfillInput{ConfigurationName: "s",
 			GameSessionArn: "arn:aws:gamelift:mu-local-1::gamesession/fleet-1/custom-home/gs-1", Players: []gamelift.Player{{PlayerId: "pa", Team: "red"}}})
 		wantFault(t, err, fault.Unsupported, "GameSessionArn")
 	})
 	t.Run("a backfill without a game session joins a new player to the request's players, on their teams", func(t *testing.T) {
+		w := w.in(t)
 		out, err := w.svc.StartMatchBackfill(w.ctx, &gamelift.StartMatchBackfillInput{TicketId: "bf", ConfigurationName: "s",
 			Players: []gamelift.Player{{PlayerId: "pa", Team: "red", PlayerAttributes: skill(1000)}}})
 		if err != nil || out.MatchmakingTicket.Status != gamelift.TicketQueued {
@@ -387,6 +402,7 @@ func TestBackfillWithoutHosting(t *testing.T) {
 		}
 	})
 	t.Run("a read-only key may not start a backfill", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.StartMatchBackfill(readOnly(t), &gamelift.StartMatchBackfillInput{ConfigurationName: "s", Players: []gamelift.Player{{PlayerId: "p", Team: "red"}}})
 		wantFault(t, err, fault.Forbidden)
 	})

@@ -77,6 +77,7 @@ func TestCreateMatchmakingConfigurationNamesEveryBadMember(t *testing.T) {
 			}, fault.Invalid, []string{"Tags"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			w := w.in(t)
 			timeout, no := int32(60), false
 			in := &gamelift.CreateMatchmakingConfigurationInput{Name: "c", RuleSetName: "duel", RequestTimeoutSeconds: &timeout,
 				AcceptanceRequired: &no, FlexMatchMode: gamelift.FlexMatchStandalone}
@@ -86,6 +87,7 @@ func TestCreateMatchmakingConfigurationNamesEveryBadMember(t *testing.T) {
 		})
 	}
 	t.Run("nothing refused was stored", func(t *testing.T) {
+		w := w.in(t)
 		out, err := w.svc.DescribeMatchmakingConfigurations(w.ctx, &gamelift.DescribeMatchmakingConfigurationsInput{})
 		if err != nil || len(out.Configurations) != 0 {
 			t.Fatalf("configurations %+v, %v", out, err)
@@ -110,12 +112,14 @@ func TestMatchmakingConfigurationLifecycle(t *testing.T) {
 		}
 	})
 	t.Run("its tags are stored with it", func(t *testing.T) {
+		w := w.in(t)
 		tags, err := w.tags.ListTagsForResource(w.ctx, &gamelift.ListTagsForResourceInput{ResourceARN: arn})
 		if err != nil || len(tags.Tags) != 1 || tags.Tags[0].Value != "ranked" {
 			t.Fatalf("tags %+v, %v", tags, err)
 		}
 	})
 	t.Run("a second configuration of the same name is refused naming Name", func(t *testing.T) {
+		w := w.in(t)
 		w.standalone("other", "duel", nil)
 		timeout, no := int32(60), false
 		_, err := w.svc.CreateMatchmakingConfiguration(w.ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: "ranked", RuleSetName: "duel",
@@ -123,6 +127,7 @@ func TestMatchmakingConfigurationLifecycle(t *testing.T) {
 		wantFault(t, err, fault.Invalid, "Name", "already exists")
 	})
 	t.Run("events carry the configuration's CustomEventData and ARN", func(t *testing.T) {
+		w := w.in(t)
 		w.startTicket("ranked", "t1", "p1", 1000)
 		w.cycle("ranked")
 		evs := w.outbox(matchmaking.EventSearching)
@@ -131,6 +136,7 @@ func TestMatchmakingConfigurationLifecycle(t *testing.T) {
 		}
 	})
 	t.Run("an update is refused naming each bad member, and changes nothing", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.UpdateMatchmakingConfiguration(w.ctx, &gamelift.UpdateMatchmakingConfigurationInput{Name: "ranked",
 			RequestTimeoutSeconds: ptr(int32(0)), BackfillMode: gamelift.BackfillAutomatic})
 		wantFault(t, err, fault.Invalid, "RequestTimeoutSeconds")
@@ -143,10 +149,12 @@ func TestMatchmakingConfigurationLifecycle(t *testing.T) {
 		}
 	})
 	t.Run("updating a configuration that does not exist is NotFound", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.UpdateMatchmakingConfiguration(w.ctx, &gamelift.UpdateMatchmakingConfigurationInput{Name: "ghost", Description: ptr("d")})
 		wantFault(t, err, fault.NotFound, "ghost")
 	})
 	t.Run("a shorter request timeout applies to a waiting ticket, measured from its start", func(t *testing.T) {
+		w := w.in(t)
 		w.advance("ranked", 20*time.Second)
 		w.wantStatus(gamelift.TicketSearching, "t1")
 		out, err := w.svc.UpdateMatchmakingConfiguration(w.ctx, &gamelift.UpdateMatchmakingConfigurationInput{Name: arn,
@@ -160,6 +168,7 @@ func TestMatchmakingConfigurationLifecycle(t *testing.T) {
 		w.wantStatus(gamelift.TicketTimedOut, "t1")
 	})
 	t.Run("the rule set a configuration left can be deleted", func(t *testing.T) {
+		w := w.in(t)
 		if _, err := w.svc.DeleteMatchmakingRuleSet(w.ctx, &gamelift.DeleteMatchmakingRuleSetInput{Name: "duel-2"}); !fault.Is(err, fault.Invalid) {
 			t.Fatalf("deleting the rule set in use: %v", err)
 		}
@@ -169,6 +178,7 @@ func TestMatchmakingConfigurationLifecycle(t *testing.T) {
 		}
 	})
 	t.Run("deleting removes the configuration and its tags; a second delete is NotFound", func(t *testing.T) {
+		w := w.in(t)
 		if _, err := w.svc.DeleteMatchmakingConfiguration(w.ctx, &gamelift.DeleteMatchmakingConfigurationInput{Name: arn}); err != nil {
 			t.Fatal(err)
 		}
@@ -183,6 +193,7 @@ func TestMatchmakingConfigurationLifecycle(t *testing.T) {
 		}
 	})
 	t.Run("a ticket for a deleted configuration is NotFound naming ConfigurationName", func(t *testing.T) {
+		w := w.in(t)
 		if _, err := w.svc.DeleteMatchmakingConfiguration(w.ctx, &gamelift.DeleteMatchmakingConfigurationInput{Name: "other"}); err != nil {
 			t.Fatal(err)
 		}
@@ -200,6 +211,7 @@ func TestDescribeMatchmakingConfigurations(t *testing.T) {
 	}
 	w.standalone("s-0", "solo", nil)
 	t.Run("names and ARNs select configurations; unknown names are left out", func(t *testing.T) {
+		w := w.in(t)
 		out, err := w.svc.DescribeMatchmakingConfigurations(w.ctx, &gamelift.DescribeMatchmakingConfigurationsInput{
 			Names: []string{"c-4", "ghost", w.arns.Build(gamelift.ResourceMatchmakingConfiguration, "s-0")}})
 		if err != nil || len(out.Configurations) != 2 || out.Configurations[0].Name != "c-4" || out.Configurations[1].Name != "s-0" {
@@ -231,6 +243,7 @@ func TestDescribeMatchmakingConfigurations(t *testing.T) {
 		}
 	})
 	t.Run("a rule set name selects the configurations that use it, page by page", func(t *testing.T) {
+		w := w.in(t)
 		names, n := pages(t, gamelift.DescribeMatchmakingConfigurationsInput{RuleSetName: "duel", Limit: ptr(int32(2))})
 		if strings.Join(names, ",") != "c-0,c-1,c-2,c-3,c-4" || n != 3 {
 			t.Fatalf("%d pages of %v", n, names)
@@ -251,6 +264,7 @@ func TestDescribeMatchmakingConfigurations(t *testing.T) {
 		{"a rule set name over 256 characters is refused naming RuleSetName", gamelift.DescribeMatchmakingConfigurationsInput{RuleSetName: strings.Repeat("r", 257)}, "RuleSetName"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			w := w.in(t)
 			in := c.in
 			_, err := w.svc.DescribeMatchmakingConfigurations(w.ctx, &in)
 			wantFault(t, err, fault.Invalid, c.field)

@@ -37,18 +37,22 @@ func TestPartyMembership(t *testing.T) {
 		}
 	})
 	t.Run("an operator's key cannot make a party", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.CreateParty(w.ctx, nil)
 		wantFault(t, err, fault.Unauthenticated)
 	})
 	t.Run("the wrong invite code is Forbidden naming $.inviteCode", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.JoinParty(player(w.ctx, "m1"), p.ID, "WRONG", nil)
 		wantFault(t, err, fault.Forbidden, "$.inviteCode")
 	})
 	t.Run("a party that does not exist is NotFound", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.JoinParty(player(w.ctx, "m1"), "ghost", p.InviteCode, nil)
 		wantFault(t, err, fault.NotFound, "ghost")
 	})
 	t.Run("the right code adds the member; joining twice changes nothing", func(t *testing.T) {
+		w := w.in(t)
 		w.join(p, "m1", nil)
 		v := w.join(p, "m1", nil)
 		if !slices.Equal(v.Members, []string{"lead", "m1"}) {
@@ -56,6 +60,7 @@ func TestPartyMembership(t *testing.T) {
 		}
 	})
 	t.Run("a player in one party cannot make or join another", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.CreateParty(player(w.ctx, "m1"), nil)
 		wantFault(t, err, fault.Invalid, "already in a party")
 		other := w.createParty("other-lead", nil)
@@ -63,6 +68,7 @@ func TestPartyMembership(t *testing.T) {
 		wantFault(t, err, fault.Invalid, "already in a party")
 	})
 	t.Run("members see the party; others do not", func(t *testing.T) {
+		w := w.in(t)
 		v, err := w.svc.GetParty(player(w.ctx, "m1"), p.ID)
 		if err != nil || v.Leader != "lead" || len(v.Members) != 2 {
 			t.Fatalf("party %+v, %v", v, err)
@@ -73,6 +79,7 @@ func TestPartyMembership(t *testing.T) {
 		wantFault(t, err, fault.NotFound, "ghost")
 	})
 	t.Run("a party holds at most MaxPartySize players", func(t *testing.T) {
+		w := w.in(t)
 		for i := 2; i < matchmaking.MaxPartySize; i++ {
 			w.join(p, fmt.Sprint("m", i), nil)
 		}
@@ -80,6 +87,7 @@ func TestPartyMembership(t *testing.T) {
 		wantFault(t, err, fault.LimitExceeded, "full")
 	})
 	t.Run("when the leader leaves, the next member leads", func(t *testing.T) {
+		w := w.in(t)
 		if err := w.svc.LeaveParty(player(w.ctx, "lead"), p.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -89,11 +97,13 @@ func TestPartyMembership(t *testing.T) {
 		}
 	})
 	t.Run("one who left may make a new party; a stranger cannot leave", func(t *testing.T) {
+		w := w.in(t)
 		w.createParty("lead", nil)
 		wantFault(t, w.svc.LeaveParty(player(w.ctx, "stranger"), p.ID), fault.NotFound)
 		wantFault(t, w.svc.LeaveParty(player(w.ctx, "m1"), "ghost"), fault.NotFound)
 	})
 	t.Run("the last member out deletes the party", func(t *testing.T) {
+		w := w.in(t)
 		for i := 1; i < matchmaking.MaxPartySize; i++ {
 			if err := w.svc.LeaveParty(player(w.ctx, fmt.Sprint("m", i)), p.ID); err != nil {
 				t.Fatal(err)
@@ -111,11 +121,13 @@ func TestAPartyIsMatchedAsOneTicketOnOneTeam(t *testing.T) {
 	blue := w.createParty("b1", nil)
 	w.join(blue, "b2", map[string]int32{"custom-home": 80})
 	t.Run("only the leader may start the party's ticket", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.StartForPlayer(player(w.ctx, "r2"), matchmaking.PlayerTicketRequest{ConfigurationName: "teams", PartyID: red.ID})
 		wantFault(t, err, fault.Forbidden, "$.partyId")
 	})
 	var redTicket, blueTicket gamelift.MatchmakingTicket
 	t.Run("the leader's ticket holds every member; the request's latencies are the leader's and those of members without their own", func(t *testing.T) {
+		w := w.in(t)
 		redTicket = w.startAs("r1", matchmaking.PlayerTicketRequest{ConfigurationName: "teams", PartyID: red.ID, LatencyInMs: map[string]int32{"custom-home": 30}})
 		if len(redTicket.Players) != 2 || redTicket.Players[0].LatencyInMs["custom-home"] != 30 || redTicket.Players[1].PlayerId != "r2" ||
 			redTicket.Players[1].LatencyInMs["custom-home"] != 30 {
@@ -127,6 +139,7 @@ func TestAPartyIsMatchedAsOneTicketOnOneTeam(t *testing.T) {
 		}
 	})
 	t.Run("every member of a party is on the same team, facing the other party", func(t *testing.T) {
+		w := w.in(t)
 		w.cycle("teams")
 		r, b := w.ticket(redTicket.TicketId), w.ticket(blueTicket.TicketId)
 		if r.Status != gamelift.TicketCompleted || b.Status != gamelift.TicketCompleted {
@@ -137,6 +150,7 @@ func TestAPartyIsMatchedAsOneTicketOnOneTeam(t *testing.T) {
 		}
 	})
 	t.Run("a member of a party in a waiting ticket cannot start a ticket alone", func(t *testing.T) {
+		w := w.in(t)
 		w.startAs("r1", matchmaking.PlayerTicketRequest{ConfigurationName: "teams", PartyID: red.ID})
 		_, err := w.svc.StartForPlayer(player(w.ctx, "r2"), matchmaking.PlayerTicketRequest{ConfigurationName: "teams"})
 		wantFault(t, err, fault.Invalid, "r2")

@@ -70,19 +70,23 @@ func TestPlayerAccessToConfigurations(t *testing.T) {
 			matchmaking.PlayerTicketRequest{ConfigurationName: "teams", PartyID: "ghost"}, fault.NotFound, []string{"ghost"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			w := w.in(t)
 			_, err := w.svc.StartForPlayer(player(w.ctx, "alice"), c.req)
 			wantFault(t, err, c.kind, c.parts...)
 		})
 	}
 	t.Run("an operator's key is not a player's token", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.StartForPlayer(w.ctx, matchmaking.PlayerTicketRequest{ConfigurationName: "teams"})
 		wantFault(t, err, fault.Unauthenticated)
 	})
 	t.Run("only an operator may open a configuration to players, and only one that exists", func(t *testing.T) {
+		w := w.in(t)
 		wantFault(t, w.svc.SetPlayerAccess(readOnly(t), "closed", true), fault.Forbidden)
 		wantFault(t, w.svc.SetPlayerAccess(w.ctx, "ghost", true), fault.NotFound, "ghost")
 	})
 	t.Run("opened, the configuration takes players' tickets; closed again, it refuses them", func(t *testing.T) {
+		w := w.in(t)
 		if err := w.svc.SetPlayerAccess(w.ctx, "closed", true); err != nil {
 			t.Fatal(err)
 		}
@@ -112,6 +116,7 @@ func TestPlayerTicketsTakeAttributesFromThePlayerDataTable(t *testing.T) {
 		"roles": {SL: []string{"tank"}}, "pings": {SDM: map[string]float64{"custom-home": 20}}})
 	w.attributes("bob", map[string]gamelift.AttributeValue{"skill": {S: ptr("high")}, "mode": {N: ptr(3.0)}, "roles": {S: ptr("tank")}, "pings": {N: ptr(20.0)}})
 	t.Run("the rule set's attributes are read from the player's record; others are left out", func(t *testing.T) {
+		w := w.in(t)
 		tk := w.startAs("alice", matchmaking.PlayerTicketRequest{ConfigurationName: "teams", LatencyInMs: map[string]int32{"custom-home": 25}})
 		attrs := tk.Players[0].PlayerAttributes
 		if len(attrs) != 4 || *attrs["skill"].N != 1500 || *attrs["mode"].S != "ranked" || attrs["roles"].SL[0] != "tank" || attrs["pings"].SDM["custom-home"] != 20 ||
@@ -120,18 +125,21 @@ func TestPlayerTicketsTakeAttributesFromThePlayerDataTable(t *testing.T) {
 		}
 	})
 	t.Run("an attribute of the wrong type is left out, so the rule set's default applies", func(t *testing.T) {
+		w := w.in(t)
 		tk := w.startAs("bob", matchmaking.PlayerTicketRequest{ConfigurationName: "teams"})
 		if len(tk.Players[0].PlayerAttributes) != 0 {
 			t.Fatalf("attributes %+v", tk.Players[0].PlayerAttributes)
 		}
 	})
 	t.Run("a player without a record gets no attributes", func(t *testing.T) {
+		w := w.in(t)
 		tk := w.startAs("carol", matchmaking.PlayerTicketRequest{ConfigurationName: "teams"})
 		if tk.Players[0].PlayerId != "carol" || len(tk.Players[0].PlayerAttributes) != 0 {
 			t.Fatalf("players %+v", tk.Players)
 		}
 	})
 	t.Run("a player already waiting in the configuration is refused", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.StartForPlayer(player(w.ctx, "alice"), matchmaking.PlayerTicketRequest{ConfigurationName: "teams"})
 		wantFault(t, err, fault.Invalid, "alice")
 	})
@@ -149,12 +157,14 @@ func TestPlayersSeeAndChangeOnlyTheirOwnTickets(t *testing.T) {
 	alice := w.startAs("alice", matchmaking.PlayerTicketRequest{ConfigurationName: "teams"}).TicketId
 	w.cycle("teams")
 	t.Run("a player reads its own ticket", func(t *testing.T) {
+		w := w.in(t)
 		tk, err := w.svc.TicketForPlayer(player(w.ctx, "alice"), alice)
 		if err != nil || tk.TicketId != alice || tk.Status != gamelift.TicketSearching {
 			t.Fatalf("ticket %+v, %v", tk, err)
 		}
 	})
 	t.Run("another player's ticket does not exist for a player", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.TicketForPlayer(player(w.ctx, "mallory"), alice)
 		wantFault(t, err, fault.NotFound, alice)
 		wantFault(t, w.svc.CancelForPlayer(player(w.ctx, "mallory"), alice), fault.NotFound)
@@ -164,10 +174,12 @@ func TestPlayersSeeAndChangeOnlyTheirOwnTickets(t *testing.T) {
 		w.wantStatus(gamelift.TicketSearching, alice)
 	})
 	t.Run("an operator's key is not a player's token", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.TicketForPlayer(w.ctx, alice)
 		wantFault(t, err, fault.Unauthenticated)
 	})
 	t.Run("a player's explanation covers its own ticket only", func(t *testing.T) {
+		w := w.in(t)
 		w.startAs("bob", matchmaking.PlayerTicketRequest{ConfigurationName: "teams"})
 		w.cycle("teams")
 		x, err := w.svc.ExplainForPlayer(player(w.ctx, "alice"), alice)
@@ -185,6 +197,7 @@ func TestPlayersSeeAndChangeOnlyTheirOwnTickets(t *testing.T) {
 		}
 	})
 	t.Run("a player cancels its own ticket", func(t *testing.T) {
+		w := w.in(t)
 		if err := w.svc.CancelForPlayer(player(w.ctx, "alice"), alice); err != nil {
 			t.Fatal(err)
 		}
@@ -195,6 +208,7 @@ func TestPlayersSeeAndChangeOnlyTheirOwnTickets(t *testing.T) {
 		}
 	})
 	t.Run("a player answers a proposed match for itself", func(t *testing.T) {
+		w := w.in(t)
 		a := w.startAs("dave", matchmaking.PlayerTicketRequest{ConfigurationName: "acc"}).TicketId
 		b := w.startAs("erin", matchmaking.PlayerTicketRequest{ConfigurationName: "acc"}).TicketId
 		w.cycle("acc")

@@ -25,12 +25,14 @@ func TestCreateMatchmakingRuleSetNamesEveryBadMember(t *testing.T) {
 		{"a tag without a key is refused naming Tags", gamelift.CreateMatchmakingRuleSetInput{Name: "r", RuleSetBody: duelRules, Tags: []gamelift.Tag{{Value: "v"}}}, []string{"Tags"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			w := w.in(t)
 			in := c.in
 			_, err := w.svc.CreateMatchmakingRuleSet(w.ctx, &in)
 			wantFault(t, err, fault.Invalid, c.parts...)
 		})
 	}
 	t.Run("nothing refused was stored", func(t *testing.T) {
+		w := w.in(t)
 		out, err := w.svc.DescribeMatchmakingRuleSets(w.ctx, &gamelift.DescribeMatchmakingRuleSetsInput{})
 		if err != nil || len(out.RuleSets) != 0 {
 			t.Fatalf("rule sets %+v, %v", out, err)
@@ -53,16 +55,19 @@ func TestRuleSetsAreImmutableAndTagged(t *testing.T) {
 		}
 	})
 	t.Run("its tags are stored with it", func(t *testing.T) {
+		w := w.in(t)
 		tags, err := w.tags.ListTagsForResource(w.ctx, &gamelift.ListTagsForResourceInput{ResourceARN: arn})
 		if err != nil || len(tags.Tags) != 1 || tags.Tags[0] != (gamelift.Tag{Key: "team", Value: "core"}) {
 			t.Fatalf("tags %+v, %v", tags, err)
 		}
 	})
 	t.Run("a second rule set of the same name is refused: rule sets are immutable", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.CreateMatchmakingRuleSet(w.ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: "duel", RuleSetBody: duelRules})
 		wantFault(t, err, fault.Invalid, "Name", "already exists")
 	})
 	t.Run("deleting it by ARN removes its tags with it", func(t *testing.T) {
+		w := w.in(t)
 		if _, err := w.svc.DeleteMatchmakingRuleSet(w.ctx, &gamelift.DeleteMatchmakingRuleSetInput{Name: arn}); err != nil {
 			t.Fatal(err)
 		}
@@ -75,10 +80,12 @@ func TestRuleSetsAreImmutableAndTagged(t *testing.T) {
 		}
 	})
 	t.Run("deleting a rule set that does not exist is NotFound", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.DeleteMatchmakingRuleSet(w.ctx, &gamelift.DeleteMatchmakingRuleSetInput{Name: "nope"})
 		wantFault(t, err, fault.NotFound, "nope")
 	})
 	t.Run("a rule set in use is not deleted, and the refusal names the configuration", func(t *testing.T) {
+		w := w.in(t)
 		w.standalone("ranked", "duel", nil)
 		_, err := w.svc.DeleteMatchmakingRuleSet(w.ctx, &gamelift.DeleteMatchmakingRuleSetInput{Name: "duel"})
 		wantFault(t, err, fault.Invalid, "Name", "ranked")
@@ -91,6 +98,7 @@ func TestDescribeMatchmakingRuleSets(t *testing.T) {
 		w.ruleSet(fmt.Sprint("rs-", i), duelRules)
 	}
 	t.Run("names, and ARNs, select rule sets in the order asked", func(t *testing.T) {
+		w := w.in(t)
 		out, err := w.svc.DescribeMatchmakingRuleSets(w.ctx, &gamelift.DescribeMatchmakingRuleSetsInput{
 			Names: []string{"rs-3", w.arns.Build(gamelift.ResourceMatchmakingRuleSet, "rs-1")}})
 		if err != nil || len(out.RuleSets) != 2 || out.RuleSets[0].RuleSetName != "rs-3" || out.RuleSets[1].RuleSetName != "rs-1" {
@@ -98,10 +106,12 @@ func TestDescribeMatchmakingRuleSets(t *testing.T) {
 		}
 	})
 	t.Run("an unknown name among them is NotFound", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.DescribeMatchmakingRuleSets(w.ctx, &gamelift.DescribeMatchmakingRuleSetsInput{Names: []string{"rs-1", "ghost"}})
 		wantFault(t, err, fault.NotFound, "ghost")
 	})
 	t.Run("pages of Limit rule sets carry every rule set once", func(t *testing.T) {
+		w := w.in(t)
 		limit := int32(2)
 		var names []string
 		tok, pages := "", 0
@@ -136,6 +146,7 @@ func TestDescribeMatchmakingRuleSets(t *testing.T) {
 		{"a token this API did not return is refused naming NextToken", gamelift.DescribeMatchmakingRuleSetsInput{NextToken: "%%%"}, "NextToken"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			w := w.in(t)
 			in := c.in
 			_, err := w.svc.DescribeMatchmakingRuleSets(w.ctx, &in)
 			wantFault(t, err, fault.Invalid, c.field)
@@ -146,10 +157,12 @@ func TestDescribeMatchmakingRuleSets(t *testing.T) {
 func TestValidateMatchmakingRuleSet(t *testing.T) {
 	w := newWorld(t)
 	t.Run("a body over 65535 characters is refused naming RuleSetBody", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.ValidateMatchmakingRuleSet(w.ctx, &gamelift.ValidateMatchmakingRuleSetInput{RuleSetBody: strings.Repeat(" ", 65536)})
 		wantFault(t, err, fault.Invalid, "RuleSetBody")
 	})
 	t.Run("a rule naming an attribute the rule set does not declare is a problem", func(t *testing.T) {
+		w := w.in(t)
 		body := strings.Replace(duelRules, "attributes[skill]))\",\n             \"referenceValue\"", "attributes[speed]))\",\n             \"referenceValue\"", 1)
 		if body == duelRules {
 			t.Fatal("the test's rule set did not change")
@@ -158,12 +171,14 @@ func TestValidateMatchmakingRuleSet(t *testing.T) {
 		wantFault(t, err, fault.Invalid, "RuleSetBody", "speed")
 	})
 	t.Run("a read-only key may validate", func(t *testing.T) {
+		w := w.in(t)
 		out, err := w.svc.ValidateMatchmakingRuleSet(readOnly(t), &gamelift.ValidateMatchmakingRuleSetInput{RuleSetBody: duelRules})
 		if err != nil || !*out.Valid {
 			t.Fatal(err)
 		}
 	})
 	t.Run("a read-only key may not create", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.CreateMatchmakingRuleSet(readOnly(t), &gamelift.CreateMatchmakingRuleSetInput{Name: "r", RuleSetBody: duelRules})
 		wantFault(t, err, fault.Forbidden)
 	})

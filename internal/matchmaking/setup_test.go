@@ -30,7 +30,15 @@ import (
 // hosting — the real fleet, session and placement services. newWorld is
 // the one place that builds the service.
 type world struct {
-	t       *testing.T
+	// t is the test or subtest the helpers fail: a subtest takes its own
+	// view of the world with w.in(t).
+	t *testing.T
+	*parts
+}
+
+// parts are what every view of one world shares.
+type parts struct {
+	root    *testing.T      // the test that owns the services
 	ctx     context.Context // an administrator's
 	clock   *clock.Fake
 	db      *sqlite.DB
@@ -51,6 +59,9 @@ type world struct {
 	nextPort  int32
 }
 
+// in returns the world as seen by a subtest: its helpers fail t.
+func (w *world) in(t *testing.T) *world { return &world{t: t, parts: w.parts} }
+
 var arnsForTests = gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}
 
 func newWorld(t *testing.T) *world { return buildWorld(t, false) }
@@ -61,7 +72,7 @@ func newHostingWorld(t *testing.T) *world { return buildWorld(t, true) }
 
 func buildWorld(t *testing.T, hosting bool) *world {
 	t.Helper()
-	w := &world{t: t, clock: clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), arns: arnsForTests, nextPort: 7000}
+	w := &world{t: t, parts: &parts{root: t, clock: clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), arns: arnsForTests, nextPort: 7000}}
 	w.ctx = auth.With(t.Context(), operator)
 	db, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "mm.db"), Clock: w.clock})
 	if err != nil {
@@ -86,20 +97,21 @@ func buildWorld(t *testing.T, hosting bool) *world {
 	return w
 }
 
-// start builds the matchmaking service from w.cfg and starts it.
+// start builds the matchmaking service from w.cfg and starts it; it runs
+// until the test that owns the world ends, or restart.
 func (w *world) start() {
 	w.t.Helper()
 	var err error
 	if w.svc, err = matchmaking.New(w.cfg); err != nil {
 		w.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(w.t.Context())
+	ctx, cancel := context.WithCancel(w.root.Context())
 	if err := w.svc.Start(ctx); err != nil {
 		w.t.Fatal(err)
 	}
 	svc := w.svc
 	w.stop = func() { cancel(); svc.Stop() }
-	w.t.Cleanup(w.stop)
+	w.root.Cleanup(w.stop)
 }
 
 // restart stops the service and starts a new one on the same store, as

@@ -65,16 +65,19 @@ func TestStartMatchmakingNamesEveryBadMember(t *testing.T) {
 			gamelift.StartMatchmakingInput{ConfigurationName: "ghost", Players: players(1)}, fault.NotFound, []string{"ConfigurationName", "ghost"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			w := w.in(t)
 			in := c.in
 			_, err := w.svc.StartMatchmaking(w.ctx, &in)
 			wantFault(t, err, c.kind, c.parts...)
 		})
 	}
 	t.Run("a read-only key may not start a ticket", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.StartMatchmaking(readOnly(t), &gamelift.StartMatchmakingInput{ConfigurationName: "duel", Players: players(1)})
 		wantFault(t, err, fault.Forbidden)
 	})
 	t.Run("nothing refused holds a player", func(t *testing.T) {
+		w := w.in(t)
 		w.startTicket("duel", "", "a", 1000)
 		w.startTicket("duel", "", "p0", 1000)
 	})
@@ -84,6 +87,7 @@ func TestTicketIdentityAndActivePlayers(t *testing.T) {
 	w := duelWorld(t)
 	w.standalone("casual", "duel", nil)
 	t.Run("a ticket without a TicketId gets one, and starts QUEUED with its players", func(t *testing.T) {
+		w := w.in(t)
 		out, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{ConfigurationName: "duel",
 			Players: []gamelift.Player{{PlayerId: "anon", PlayerAttributes: skill(100), LatencyInMs: map[string]int32{"custom-home": 20}}}})
 		if err != nil {
@@ -99,6 +103,7 @@ func TestTicketIdentityAndActivePlayers(t *testing.T) {
 		}
 	})
 	t.Run("the same TicketId and request again returns the ticket as it is now", func(t *testing.T) {
+		w := w.in(t)
 		w.startTicket("duel", "t1", "alice", 1000)
 		w.cycle("duel")
 		again := w.startTicket("duel", "t1", "alice", 1000)
@@ -110,6 +115,7 @@ func TestTicketIdentityAndActivePlayers(t *testing.T) {
 		}
 	})
 	t.Run("the same TicketId with other players, or in another configuration, is refused naming TicketId", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{TicketId: "t1", ConfigurationName: "duel",
 			Players: []gamelift.Player{{PlayerId: "alice", PlayerAttributes: skill(1001)}}})
 		wantFault(t, err, fault.Invalid, "TicketId", "t1")
@@ -118,11 +124,13 @@ func TestTicketIdentityAndActivePlayers(t *testing.T) {
 		wantFault(t, err, fault.Invalid, "TicketId", "t1")
 	})
 	t.Run("a ticket whose player already waits in the configuration is refused naming the player and its ticket", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{TicketId: "t2", ConfigurationName: "duel",
 			Players: []gamelift.Player{{PlayerId: "bob"}, {PlayerId: "alice"}}})
 		wantFault(t, err, fault.Invalid, "Players[1]", "alice", "t1")
 	})
 	t.Run("the refused ticket left nothing behind: its other player is free and its id unused", func(t *testing.T) {
+		w := w.in(t)
 		out, err := w.svc.DescribeMatchmaking(w.ctx, &gamelift.DescribeMatchmakingInput{TicketIds: []string{"t2"}})
 		if err != nil || len(out.TicketList) != 0 {
 			t.Fatalf("refused ticket %+v, %v", out, err)
@@ -130,15 +138,18 @@ func TestTicketIdentityAndActivePlayers(t *testing.T) {
 		w.startTicket("duel", "t2", "bob", 5000)
 	})
 	t.Run("the same player may wait in another configuration at the same time", func(t *testing.T) {
+		w := w.in(t)
 		w.startTicket("casual", "c1", "alice", 1000)
 	})
 	t.Run("a cancelled ticket frees its player", func(t *testing.T) {
+		w := w.in(t)
 		if _, err := w.svc.StopMatchmaking(w.ctx, &gamelift.StopMatchmakingInput{TicketId: "t2"}); err != nil {
 			t.Fatal(err)
 		}
 		w.startTicket("duel", "t3", "bob", 1000)
 	})
 	t.Run("a completed match frees its players, and a completed ticket cannot be stopped", func(t *testing.T) {
+		w := w.in(t)
 		w.cycle("duel")
 		w.wantStatus(gamelift.TicketCompleted, "t1", "t3")
 		_, err := w.svc.StopMatchmaking(w.ctx, &gamelift.StopMatchmakingInput{TicketId: "t1"})
@@ -153,6 +164,7 @@ func TestDescribeMatchmaking(t *testing.T) {
 	w.startTicket("duel", "a", "pa", 1000)
 	w.startTicket("duel", "b", "pb", 9000)
 	t.Run("tickets come back in the order asked; unknown ids are left out", func(t *testing.T) {
+		w := w.in(t)
 		out, err := w.svc.DescribeMatchmaking(w.ctx, &gamelift.DescribeMatchmakingInput{TicketIds: []string{"b", "ghost", "a"}})
 		if err != nil || len(out.TicketList) != 2 || out.TicketList[0].TicketId != "b" || out.TicketList[1].TicketId != "a" {
 			t.Fatalf("tickets %+v, %v", out, err)
@@ -175,11 +187,13 @@ func TestDescribeMatchmaking(t *testing.T) {
 		{"an id with a space is refused naming its index", []string{"a", "b c"}, "TicketIds[1]"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			w := w.in(t)
 			_, err := w.svc.DescribeMatchmaking(w.ctx, &gamelift.DescribeMatchmakingInput{TicketIds: c.ids})
 			wantFault(t, err, fault.Invalid, c.field)
 		})
 	}
 	t.Run("a read-only key may describe", func(t *testing.T) {
+		w := w.in(t)
 		out, err := w.svc.DescribeMatchmaking(readOnly(t), &gamelift.DescribeMatchmakingInput{TicketIds: []string{"a"}})
 		if err != nil || len(out.TicketList) != 1 {
 			t.Fatal(out, err)
@@ -190,6 +204,7 @@ func TestDescribeMatchmaking(t *testing.T) {
 func TestTicketEventsAndStop(t *testing.T) {
 	w := duelWorld(t)
 	t.Run("a ticket stopped before it matched is CANCELLED with one MatchmakingCancelled event", func(t *testing.T) {
+		w := w.in(t)
 		w.startTicket("duel", "q", "pq", 1000)
 		if _, err := w.svc.StopMatchmaking(w.ctx, &gamelift.StopMatchmakingInput{TicketId: "q"}); err != nil {
 			t.Fatal(err)
@@ -206,10 +221,12 @@ func TestTicketEventsAndStop(t *testing.T) {
 		}
 	})
 	t.Run("stopping needs a TicketId", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.StopMatchmaking(w.ctx, &gamelift.StopMatchmakingInput{})
 		wantFault(t, err, fault.Invalid, "TicketId")
 	})
 	t.Run("a matched ticket's events are Searching, PotentialMatchCreated and Succeeded, with its team", func(t *testing.T) {
+		w := w.in(t)
 		w.startTicket("duel", "a", "pa", 1000)
 		w.startTicket("duel", "b", "pb", 1000)
 		w.cycle("duel")
@@ -226,6 +243,7 @@ func TestTicketEventsAndStop(t *testing.T) {
 		}
 	})
 	t.Run("a ticket that times out says so in a MatchmakingTimedOut event, and its player is free", func(t *testing.T) {
+		w := w.in(t)
 		w.startTicket("duel", "lonely", "pl", 50000)
 		w.cycle("duel")
 		w.advance("duel", 61*time.Second)
@@ -237,6 +255,7 @@ func TestTicketEventsAndStop(t *testing.T) {
 		w.startTicket("duel", "lonely-2", "pl", 50000)
 	})
 	t.Run("a timed-out ticket cannot be stopped", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.StopMatchmaking(w.ctx, &gamelift.StopMatchmakingInput{TicketId: "lonely"})
 		wantFault(t, err, fault.Invalid, gamelift.TicketTimedOut)
 	})
@@ -248,12 +267,14 @@ func TestExplainForOperators(t *testing.T) {
 	w.startTicket("duel", "far", "pf", 5000)
 	w.cycle("duel")
 	t.Run("a searching ticket is explained by the engine, naming the rule that blocks it", func(t *testing.T) {
+		w := w.in(t)
 		x, err := w.svc.Explain(w.ctx, "a")
 		if err != nil || x.Status != gamelift.TicketSearching || x.Engine == nil || !strings.Contains(x.Text, "FairSkill") {
 			t.Fatalf("explanation %+v, %v", x, err)
 		}
 	})
 	t.Run("a finished ticket is explained by its status, reason and match", func(t *testing.T) {
+		w := w.in(t)
 		w.startTicket("duel", "b", "pb", 1000)
 		w.cycle("duel")
 		x, err := w.svc.Explain(w.ctx, "b")
@@ -267,6 +288,7 @@ func TestExplainForOperators(t *testing.T) {
 		}
 	})
 	t.Run("an unknown ticket is NotFound, and players may not ask", func(t *testing.T) {
+		w := w.in(t)
 		_, err := w.svc.Explain(w.ctx, "ghost")
 		wantFault(t, err, fault.NotFound, "ghost")
 		_, err = w.svc.Explain(player(w.ctx, "pa"), "a")

@@ -141,11 +141,7 @@ func TestFiguresCreateGameSessionToActiveWithTheRealGoSDK(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	const n = 20
-	servers := map[string]*gameServer{}
-	for range n {
-		g := e.startReady("")
-		servers[g.id] = g
-	}
+	servers := e.startReadyServers(n)
 	var lat []time.Duration
 	for i := range n {
 		start := time.Now()

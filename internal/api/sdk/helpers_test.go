@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 	"github.com/google/uuid"
 
+	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/server"
 	"github.com/musterhq/muster/internal/testenv"
 )
@@ -327,6 +328,27 @@ func (e *env) startReady(url string, extra ...string) *gameServer {
 		e.t.Fatalf("ProcessReady: %v", r["err"])
 	}
 	return g
+}
+
+// startReadyServers starts n game servers and waits until each is
+// ProcessReady; it returns them by process id.
+func (e *env) startReadyServers(n int) map[string]*gameServer {
+	e.t.Helper()
+	servers := map[string]*gameServer{}
+	for range n {
+		g := e.startReady("")
+		servers[g.id] = g
+	}
+	return servers
+}
+
+// heartbeat posts hb as the agent of compute would, and returns the status
+// code and the answer.
+func (e *env) heartbeat(compute string, hb agentwire.Heartbeat) (int, agentwire.Reply) {
+	e.t.Helper()
+	var reply agentwire.Reply
+	code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/"+compute+"/heartbeat", hb, &reply)
+	return code, reply
 }
 
 func (e *env) createGameSession(name string, max int32, props ...types.GameProperty) *types.GameSession {

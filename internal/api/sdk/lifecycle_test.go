@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+
+	"github.com/musterhq/muster/internal/agent/agentwire"
 )
 
 // These tests run real game server processes built on the official Go
@@ -283,19 +285,12 @@ func TestAProcessFailingThreeHealthChecksInARowIsTerminated(t *testing.T) {
 // each process: "STATUS kill=BOOL ENDREASON".
 func (e *env) agentHeartbeat(procs ...*gameServer) map[string]string {
 	e.t.Helper()
-	var reported []map[string]any
+	hb := agentwire.Heartbeat{Processes: []agentwire.Process{}}
 	for _, g := range procs {
-		reported = append(reported, map[string]any{"processId": g.id, "pid": g.cmd.Process.Pid})
+		hb.Processes = append(hb.Processes, agentwire.Process{ProcessID: g.id, PID: g.cmd.Process.Pid})
 	}
-	var reply struct {
-		Processes []struct {
-			ProcessID string `json:"processId"`
-			Status    string `json:"status"`
-			Kill      bool   `json:"kill"`
-			EndReason string `json:"endReason"`
-		} `json:"processes"`
-	}
-	if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/"+e.compute+"/heartbeat", map[string]any{"processes": reported}, &reply); code != 200 {
+	code, reply := e.heartbeat(e.compute, hb)
+	if code != 200 {
 		e.t.Fatalf("heartbeat: %d", code)
 	}
 	got := map[string]string{}

@@ -49,11 +49,7 @@ func (e *env) reserve(gameSessionID string, players ...string) []string {
 func TestAPlayerSessionOfAnotherGameSessionIsRefused(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	servers := map[string]*gameServer{}
-	for range 2 {
-		g := e.startReady("")
-		servers[g.id] = g
-	}
+	servers := e.startReadyServers(2)
 	host := func(id string) *gameServer {
 		gs, err := e.srv.Hosting.Sessions.GameSession(ctx, id)
 		if err != nil {
@@ -264,9 +260,8 @@ func TestALostComputeEndsItsGameSessions(t *testing.T) {
 	if err := g.callErr("accept", p); err != "" {
 		t.Fatal(err)
 	}
-	var reply agentwire.Reply
-	path := "/v1/admin/fleets/" + e.fleetID + "/computes/" + e.compute + "/heartbeat"
-	if code := e.admin(path, agentwire.Heartbeat{Processes: []agentwire.Process{{ProcessID: g.id, PID: g.cmd.Process.Pid}}}, &reply); code != 200 {
+	code, reply := e.heartbeat(e.compute, agentwire.Heartbeat{Processes: []agentwire.Process{{ProcessID: g.id, PID: g.cmd.Process.Pid}}})
+	if code != 200 {
 		t.Fatalf("heartbeat: %d", code)
 	}
 	if reply.ComputeStatus != "ACTIVE" || len(reply.Processes) != 1 || reply.Processes[0].Status != "ACTIVE" || reply.HeartbeatIntervalSeconds != 10 {
@@ -297,7 +292,7 @@ func TestALostComputeEndsItsGameSessions(t *testing.T) {
 	if st := e.playerSession(p).Status; st != types.PlayerSessionStatusCompleted {
 		t.Fatalf("player session %s, want COMPLETED", st)
 	}
-	if code := e.admin("/v1/admin/fleets/"+e.fleetID+"/computes/nope/heartbeat", agentwire.Heartbeat{}, nil); code != 404 {
+	if code, _ := e.heartbeat("nope", agentwire.Heartbeat{}); code != 404 {
 		t.Fatalf("heartbeat of an unknown compute: %d, want 404", code)
 	}
 }
@@ -364,9 +359,9 @@ func TestADrainingComputeTellsItsProcessesToEndAndTakesNoNewSessions(t *testing.
 	e := newEnv(t)
 	ctx := context.Background()
 	g := e.startReady("")
-	path := "/v1/admin/fleets/" + e.fleetID + "/computes/" + e.compute + "/heartbeat"
-	var reply agentwire.Reply
-	if code := e.admin(path, agentwire.Heartbeat{Draining: true, Processes: []agentwire.Process{{ProcessID: g.id}}}, &reply); code != 200 {
+	draining := agentwire.Heartbeat{Draining: true, Processes: []agentwire.Process{{ProcessID: g.id}}}
+	code, reply := e.heartbeat(e.compute, draining)
+	if code != 200 {
 		t.Fatalf("heartbeat: %d", code)
 	}
 	if reply.ComputeStatus != "TERMINATING" {
@@ -383,7 +378,7 @@ func TestADrainingComputeTellsItsProcessesToEndAndTakesNoNewSessions(t *testing.
 	if r := g.call("end", nil); r["err"] != "" {
 		t.Fatal(r["err"])
 	}
-	if code := e.admin(path, agentwire.Heartbeat{Draining: true, Processes: []agentwire.Process{{ProcessID: g.id}}}, &reply); code != 200 || reply.Processes[0].Status != "TERMINATED" {
+	if code, reply := e.heartbeat(e.compute, draining); code != 200 || reply.Processes[0].Status != "TERMINATED" {
 		t.Fatalf("heartbeat after ProcessEnding: %d %+v", code, reply)
 	}
 }

@@ -15,11 +15,7 @@ import (
 func TestSearchGameSessionsFiltersAndSortsActiveSessions(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	servers := map[string]*gameServer{}
-	for range 3 {
-		g := e.startReady("")
-		servers[g.id] = g
-	}
+	servers := e.startReadyServers(3)
 	prop := func(k, v string) types.GameProperty {
 		return types.GameProperty{Key: aws.String(k), Value: aws.String(v)}
 	}

@@ -51,10 +51,13 @@ func TestCreateGameSessionNamesEveryBadMember(t *testing.T) {
 		_, err := e.sessions.CreateGameSession(context.Background(), &gamelift.CreateGameSessionInput{FleetId: e.fleetID, MaximumPlayerSessionCount: ptr(int32(2))})
 		wantFault(t, err, fault.Unauthenticated)
 	})
-	t.Run("a read-only operator is refused", func(t *testing.T) {
-		ro := auth.With(context.Background(), auth.Principal{Kind: auth.Operator, Role: "readonly", AccessKeyID: "AKRO"})
+	t.Run("a read-only operator is refused, and may still describe", func(t *testing.T) {
+		ro := auth.With(context.Background(), auth.Principal{Kind: auth.Operator, Role: auth.RoleReadOnly, AccessKeyID: "AKRO"})
 		_, err := e.sessions.CreateGameSession(ro, &gamelift.CreateGameSessionInput{FleetId: e.fleetID, MaximumPlayerSessionCount: ptr(int32(2))})
 		wantFault(t, err, fault.Forbidden)
+		if _, err := e.sessions.DescribeGameSessions(ro, &gamelift.DescribeGameSessionsInput{FleetId: e.fleetID}); err != nil {
+			t.Fatalf("a read-only DescribeGameSessions: %v", err)
+		}
 	})
 }
 
@@ -109,7 +112,7 @@ func TestCreateGameSessionPlacesOnAnIdleReadyProcess(t *testing.T) {
 	})
 }
 
-func TestCreateGameSessionLocationsAliasesAndIdempotency(t *testing.T) {
+func TestCreateGameSessionFindsItsLocationFleetAndId(t *testing.T) {
 	e := newEnv(t, nil, "custom-a", "custom-b")
 	e.process()
 	t.Run("a fleet with two locations needs Location", func(t *testing.T) {
@@ -282,7 +285,7 @@ func TestActivationTimesOutIntoError(t *testing.T) {
 	})
 }
 
-func TestUpdateGameSession(t *testing.T) {
+func TestUpdateGameSessionChangesALiveSessionAndMergesProperties(t *testing.T) {
 	e := newEnv(t, nil)
 	e.process()
 	g := e.create(4)
@@ -344,7 +347,7 @@ func TestANewSessionTakesTheFleetsProtectionPolicy(t *testing.T) {
 	}
 }
 
-func TestTerminateGameSession(t *testing.T) {
+func TestTerminateGameSessionEndsTheSessionThroughItsProcess(t *testing.T) {
 	e := newEnv(t, nil)
 	t.Run("bad members are named", func(t *testing.T) {
 		_, err := e.sessions.TerminateGameSession(e.ctx, &gamelift.TerminateGameSessionInput{GameSessionId: "", TerminationMode: "NOW"})

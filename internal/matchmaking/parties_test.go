@@ -41,10 +41,10 @@ func TestPartyMembership(t *testing.T) {
 		_, err := w.svc.CreateParty(w.ctx, nil)
 		wantFault(t, err, fault.Unauthenticated)
 	})
-	t.Run("the wrong invite code is Forbidden naming $.inviteCode", func(t *testing.T) {
+	t.Run("the wrong invite code is Forbidden naming the invite code", func(t *testing.T) {
 		w := w.in(t)
 		_, err := w.svc.JoinParty(player(w.ctx, "m1"), p.ID, "WRONG", nil)
-		wantFault(t, err, fault.Forbidden, "$.inviteCode")
+		wantFault(t, err, fault.Forbidden, "inviteCode")
 	})
 	t.Run("a party that does not exist is NotFound", func(t *testing.T) {
 		w := w.in(t)
@@ -123,7 +123,7 @@ func TestAPartyIsMatchedAsOneTicketOnOneTeam(t *testing.T) {
 	t.Run("only the leader may start the party's ticket", func(t *testing.T) {
 		w := w.in(t)
 		_, err := w.svc.StartForPlayer(player(w.ctx, "r2"), matchmaking.PlayerTicketRequest{ConfigurationName: "teams", PartyID: red.ID})
-		wantFault(t, err, fault.Forbidden, "$.partyId")
+		wantFault(t, err, fault.Forbidden, "partyId")
 	})
 	var redTicket, blueTicket gamelift.MatchmakingTicket
 	t.Run("the leader's ticket holds every member; the request's latencies are the leader's and those of members without their own", func(t *testing.T) {

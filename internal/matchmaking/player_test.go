@@ -59,13 +59,13 @@ func TestPlayerAccessToConfigurations(t *testing.T) {
 		kind  fault.Kind
 		parts []string
 	}{
-		{"a ticket for a configuration players may not use is Forbidden naming $.configurationName",
-			matchmaking.PlayerTicketRequest{ConfigurationName: "closed"}, fault.Forbidden, []string{"$.configurationName", "closed"}},
-		{"a configuration that does not exist is NotFound naming $.configurationName",
-			matchmaking.PlayerTicketRequest{ConfigurationName: "ghost"}, fault.NotFound, []string{"$.configurationName", "ghost"}},
-		{"a bad configuration name and a bad latency are named at once as player API paths",
+		{"a ticket for a configuration players may not use is Forbidden naming the configuration",
+			matchmaking.PlayerTicketRequest{ConfigurationName: "closed"}, fault.Forbidden, []string{"configurationName", "closed"}},
+		{"a configuration that does not exist is NotFound naming it",
+			matchmaking.PlayerTicketRequest{ConfigurationName: "ghost"}, fault.NotFound, []string{"configurationName", "ghost"}},
+		{"a bad configuration name and a bad latency are named at once",
 			matchmaking.PlayerTicketRequest{ConfigurationName: strings.Repeat("c", 257), LatencyInMs: map[string]int32{"custom-home": 0}},
-			fault.Invalid, []string{"$.configurationName", "$.latencyInMs.custom-home"}},
+			fault.Invalid, []string{"configurationName", "latencyInMs.custom-home"}},
 		{"a party that does not exist is NotFound",
 			matchmaking.PlayerTicketRequest{ConfigurationName: "teams", PartyID: "ghost"}, fault.NotFound, []string{"ghost"}},
 	} {

@@ -303,45 +303,26 @@ func (s *Service) DescribeMatchmakingConfigurations(ctx context.Context, in *gam
 	if in.RuleSetName != "" {
 		s.cfg.Formats.Check(&v, "RuleSetName", "MatchmakingRuleSetName", in.RuleSetName)
 	}
-	limit := 10
-	if in.Limit != nil {
-		v.Check(*in.Limit >= 1 && *in.Limit <= 10, "Limit", "must be 1 to 10")
-		limit = int(*in.Limit)
-	}
-	after, terr := store.DecodePageToken(in.NextToken)
-	v.Check(terr == nil, "NextToken", "is not a token this API returned")
+	limit, after := pageArgs(&v, in.Limit, in.NextToken)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	out := &gamelift.DescribeMatchmakingConfigurationsOutput{Configurations: []gamelift.MatchmakingConfiguration{}}
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		if len(in.Names) > 0 {
-			for _, n := range in.Names {
-				c, _, err := s.config(ctx, r, n, "Names")
-				if fault.Is(err, fault.NotFound) {
-					continue
-				} else if err != nil {
-					return err
-				}
-				out.Configurations = append(out.Configurations, c.wire())
-			}
-			return nil
+	get := func(r store.Reader, n string) (configRec, bool, error) {
+		c, _, err := s.config(ctx, r, n, "Names")
+		if fault.Is(err, fault.NotFound) {
+			return c, false, nil
 		}
-		q := store.Query{Kind: KindConfig, Prefix: true, After: after}
-		if in.RuleSetName != "" {
-			q = store.Query{Kind: KindConfig, Key: 1, Value: s.nameOf(gamelift.ResourceMatchmakingRuleSet, in.RuleSetName), After: after}
-		}
-		recs, next, err := store.FilterPage(ctx, r, q, limit, every[configRec])
-		for _, c := range recs {
-			out.Configurations = append(out.Configurations, c.wire())
-		}
-		out.NextToken = next
-		return err
-	})
+		return c, err == nil, err
+	}
+	q := store.Query{Kind: KindConfig, Prefix: true, After: after}
+	if in.RuleSetName != "" {
+		q = store.Query{Kind: KindConfig, Key: 1, Value: s.nameOf(gamelift.ResourceMatchmakingRuleSet, in.RuleSetName), After: after}
+	}
+	list, next, err := describe(ctx, s.cfg.Store, in.Names, get, q, limit, configRec.wire)
 	if err != nil {
 		return nil, fmt.Errorf("describe matchmaking configurations: %w", err)
 	}
-	return out, nil
+	return &gamelift.DescribeMatchmakingConfigurationsOutput{Configurations: list, NextToken: next}, nil
 }
 
 // DeleteMatchmakingConfiguration deletes a matchmaker with no active tickets.
@@ -390,8 +371,5 @@ func (s *Service) DeleteMatchmakingConfiguration(ctx context.Context, in *gameli
 	s.stopPool(name)
 	return &gamelift.DeleteMatchmakingConfigurationOutput{}, nil
 }
-
-// every keeps every record of a listing (store.FilterPage).
-func every[T any](*T) bool { return true }
 
 func secs(n int32) time.Duration { return time.Duration(n) * time.Second }

@@ -115,41 +115,22 @@ func (s *Service) DescribeMatchmakingRuleSets(ctx context.Context, in *gamelift.
 	for i, n := range in.Names {
 		s.cfg.Formats.Check(&v, fmt.Sprintf("Names[%d]", i), "MatchmakingRuleSetName", n)
 	}
-	limit := 10
-	if in.Limit != nil {
-		v.Check(*in.Limit >= 1 && *in.Limit <= 10, "Limit", "must be 1 to 10")
-		limit = int(*in.Limit)
-	}
-	after, terr := store.DecodePageToken(in.NextToken)
-	v.Check(terr == nil, "NextToken", "is not a token this API returned")
+	limit, after := pageArgs(&v, in.Limit, in.NextToken)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	out := &gamelift.DescribeMatchmakingRuleSetsOutput{RuleSets: []gamelift.MatchmakingRuleSet{}}
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		if len(in.Names) > 0 {
-			for _, n := range in.Names {
-				rs, _, err := store.GetJSON[ruleSetRec](ctx, r, KindRuleSet, s.nameOf(gamelift.ResourceMatchmakingRuleSet, n))
-				if isNotFound(err) {
-					return fault.New(fault.NotFound, "Names: no matchmaking rule set named %s", n)
-				} else if err != nil {
-					return err
-				}
-				out.RuleSets = append(out.RuleSets, rs.wire())
-			}
-			return nil
+	get := func(r store.Reader, n string) (ruleSetRec, bool, error) {
+		rs, _, err := store.GetJSON[ruleSetRec](ctx, r, KindRuleSet, s.nameOf(gamelift.ResourceMatchmakingRuleSet, n))
+		if isNotFound(err) {
+			return rs, false, fault.New(fault.NotFound, "Names: no matchmaking rule set named %s", n)
 		}
-		recs, next, err := store.FilterPage(ctx, r, store.Query{Kind: KindRuleSet, Prefix: true, After: after}, limit, every[ruleSetRec])
-		for _, rs := range recs {
-			out.RuleSets = append(out.RuleSets, rs.wire())
-		}
-		out.NextToken = next
-		return err
-	})
+		return rs, err == nil, err
+	}
+	list, next, err := describe(ctx, s.cfg.Store, in.Names, get, store.Query{Kind: KindRuleSet, Prefix: true, After: after}, limit, ruleSetRec.wire)
 	if err != nil {
 		return nil, fmt.Errorf("describe matchmaking rule sets: %w", err)
 	}
-	return out, nil
+	return &gamelift.DescribeMatchmakingRuleSetsOutput{RuleSets: list, NextToken: next}, nil
 }
 
 // DeleteMatchmakingRuleSet deletes a rule set no configuration uses.

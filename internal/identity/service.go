@@ -167,16 +167,5 @@ func (s *Service) reloadLocked(ctx context.Context) error {
 // Run reloads keys and revoked sessions every RefreshInterval until ctx
 // ends.
 func (s *Service) Run(ctx context.Context) error {
-	t := s.cfg.Clock.NewTicker(s.cfg.RefreshInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C():
-			if err := s.Reload(ctx); err != nil && ctx.Err() == nil {
-				s.cfg.Logger.Warn("reloading signing keys and revoked sessions failed", "err", err)
-			}
-		}
-	}
+	return s.cfg.Every(ctx, s.cfg.RefreshInterval, "reloading signing keys and revoked sessions failed", s.Reload)
 }

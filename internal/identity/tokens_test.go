@@ -18,6 +18,7 @@ import (
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/identity/identitytest"
 	"github.com/musterhq/muster/internal/service"
 )
 
@@ -30,25 +31,6 @@ func jwks(t testing.TB, svc *identity.Service) jose.JSONWebKeySet {
 		t.Fatal(err)
 	}
 	return set
-}
-
-// sign makes a compact JWS of claims with key under alg and kid.
-func sign(t testing.TB, alg jose.SignatureAlgorithm, key any, kid string, claims map[string]any) string {
-	t.Helper()
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	obj, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 func b64(v any) string {
@@ -117,13 +99,13 @@ func TestAccessTokensAreRefused(t *testing.T) {
 		{"an empty token", ""},
 		{"garbage", "not.a.jwt"},
 		{"a payload changed after signing", parts[0] + "." + b64(validClaims(t0, "someone-else")) + "." + parts[2]},
-		{"a signature from another key under our kid", sign(t, jose.EdDSA, otherEd, kid, claims)},
-		{"an unknown kid", sign(t, jose.EdDSA, otherEd, "no-such-key", claims)},
-		{"no kid", sign(t, jose.EdDSA, otherEd, "", claims)},
+		{"a signature from another key under our kid", identitytest.Sign(t, jose.EdDSA, otherEd, kid, claims)},
+		{"an unknown kid", identitytest.Sign(t, jose.EdDSA, otherEd, "no-such-key", claims)},
+		{"no kid", identitytest.Sign(t, jose.EdDSA, otherEd, "", claims)},
 		{"alg none", b64(map[string]string{"alg": "none", "kid": kid, "typ": "JWT"}) + "." + b64(claims) + "."},
-		{"HMAC keyed with our public key", sign(t, jose.HS256, []byte(pub), kid, claims)},
-		{"RS256 under our kid", sign(t, jose.RS256, rsaKey, kid, claims)},
-		{"ES256 under our EdDSA kid", sign(t, jose.ES256, otherEC, kid, claims)},
+		{"HMAC keyed with our public key", identitytest.Sign(t, jose.HS256, []byte(pub), kid, claims)},
+		{"RS256 under our kid", identitytest.Sign(t, jose.RS256, rsaKey, kid, claims)},
+		{"ES256 under our EdDSA kid", identitytest.Sign(t, jose.ES256, otherEC, kid, claims)},
 		{"a token that is not valid yet", future},
 		{"a token longer than the limit", good.AccessToken + strings.Repeat("A", identity.MaxTokenLen)},
 	}

@@ -5,8 +5,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/identity/identitytest"
 	"github.com/musterhq/muster/internal/server"
 )
 
@@ -86,7 +85,7 @@ func TestAccessTokensAreCheckedOnThePlayerAPI(t *testing.T) {
 	p := e.player(t)
 	parts := strings.Split(p.AccessToken, ".")
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	forged := signRS256(t, key, "x", map[string]any{"sub": p.IdentityID, "iss": "muster", "aud": identity.Audience, "exp": time.Now().Add(time.Hour).Unix()})
+	forged := identitytest.Sign(t, jose.RS256, key, "x", map[string]any{"sub": p.IdentityID, "iss": "muster", "aud": identity.Audience, "exp": time.Now().Add(time.Hour).Unix()})
 	for _, tt := range []struct{ name, authz string }{
 		{"a token with its signature cut off", "Bearer " + parts[0] + "." + parts[1] + "."},
 		{"a token signed by someone else", "Bearer " + forged},
@@ -108,21 +107,6 @@ func TestAccessTokensAreCheckedOnThePlayerAPI(t *testing.T) {
 		e.do(t, "POST", "/v1/admin/clock/advance", admin, `{"seconds":3600}`, nil).want(200)
 		e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).want(401)
 	})
-}
-
-func signRS256(t *testing.T, key *rsa.PrivateKey, kid string, claims map[string]any) string {
-	t.Helper()
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	obj, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := obj.CompactSerialize()
-	return tok
 }
 
 func TestIdentityFlows(t *testing.T) {
@@ -178,22 +162,13 @@ func TestIdentityFlows(t *testing.T) {
 }
 
 func TestOIDCSignInOverHTTP(t *testing.T) {
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	mux := http.NewServeMux()
-	idp := httptest.NewServer(mux)
-	defer idp.Close()
-	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"issuer": idp.URL, "jwks_uri": idp.URL + "/jwks", "id_token_signing_alg_values_supported": []string{"RS256"}})
-	})
-	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
-	})
+	idp := identitytest.NewIssuer(t)
 	e := newAPI(t, func(c *server.Config) {
-		c.Player.OIDCProviders = []identity.OIDCProvider{{Name: "acme", Issuer: idp.URL, ClientID: "game"}}
+		c.Player.OIDCProviders = []identity.OIDCProvider{{Name: "acme", Issuer: idp.Server.URL, ClientID: "game"}}
 	})
 	// The server's fake clock starts at the real time.
 	idToken := func(aud string) string {
-		return signRS256(t, key, "k1", map[string]any{"iss": idp.URL, "aud": aud, "sub": "alice", "iat": time.Now().Unix(), "exp": time.Now().Add(10 * time.Minute).Unix()})
+		return idp.Token(t, idp.Claims("alice", aud, time.Now()))
 	}
 	var a, b tokens
 	e.do(t, "POST", "/v1/identity/oidc", "", `{"provider":"acme","idToken":"`+idToken("game")+`"}`, nil).want(201).decode(&a)

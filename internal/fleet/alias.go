@@ -176,9 +176,7 @@ func (s *Service) UpdateAlias(ctx context.Context, in *gamelift.UpdateAliasInput
 	}
 	var v fault.Validator
 	s.cfg.Formats.Check(&v, "AliasId", "AliasIdOrArn", in.AliasId)
-	if in.Name != "" {
-		s.cfg.Formats.Check(&v, "Name", "NonBlankAndLengthConstraintString", in.Name)
-	}
+	s.cfg.Formats.CheckSet(&v, "Name", "NonBlankAndLengthConstraintString", in.Name)
 	if in.RoutingStrategy != nil {
 		s.validateRouting(&v, in.RoutingStrategy)
 	}

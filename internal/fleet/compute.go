@@ -74,12 +74,8 @@ func (s *Service) RegisterCompute(ctx context.Context, in *gamelift.RegisterComp
 	s.cfg.Formats.Check(&v, "ComputeName", "ComputeName", in.ComputeName)
 	s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
 	v.Check(in.IpAddress != "" || in.DnsName != "", "IpAddress", "IpAddress or DnsName is required")
-	if in.IpAddress != "" {
-		s.cfg.Formats.Check(&v, "IpAddress", "IpAddress", in.IpAddress)
-	}
-	if in.DnsName != "" {
-		s.cfg.Formats.Check(&v, "DnsName", "DnsNameInput", in.DnsName)
-	}
+	s.cfg.Formats.CheckSet(&v, "IpAddress", "IpAddress", in.IpAddress)
+	s.cfg.Formats.CheckSet(&v, "DnsName", "DnsNameInput", in.DnsName)
 	if in.CertificatePath != "" {
 		if p := gamelift.Length(in.CertificatePath, 1, 1024); p != "" {
 			v.Add("CertificatePath", "%s", p)
@@ -198,9 +194,7 @@ func (s *Service) ListCompute(ctx context.Context, in *gamelift.ListComputeInput
 	}
 	var v fault.Validator
 	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	if in.Location != "" {
-		s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
-	}
+	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
 	v.Check(in.ContainerGroupDefinitionName == "", "ContainerGroupDefinitionName", "is for container fleets, which Muster does not have")
 	v.Check(in.ComputeStatus == "" || in.ComputeStatus == "ACTIVE" || in.ComputeStatus == "IMPAIRED", "ComputeStatus", "must be ACTIVE or IMPAIRED")
 	n, after := service.Page(&v, in.Limit, 100, 0, in.NextToken)

@@ -135,6 +135,13 @@ func (fs *Formats) Check(v *fault.Validator, member, format, value string) {
 	}
 }
 
+// CheckSet is Check for an optional member: an empty value is not checked.
+func (fs *Formats) CheckSet(v *fault.Validator, member, format, value string) {
+	if value != "" {
+		fs.Check(v, member, format, value)
+	}
+}
+
 // Length returns why s is not lo..hi characters long (hi 0: no bound), or "",
 // for the members whose constraint is a plain length.
 func Length(s string, lo, hi int) string {

@@ -71,6 +71,19 @@ func TestCheckNamesTheMemberAndTheReason(t *testing.T) {
 	}
 }
 
+func TestCheckSetChecksOnlyAGivenValue(t *testing.T) {
+	fs := gamelift.NewFormats()
+	var v fault.Validator
+	fs.CheckSet(&v, "Location", "LocationStringModel", "")
+	if err := v.Err(); err != nil {
+		t.Fatalf("an empty optional member was checked: %v", err)
+	}
+	fs.CheckSet(&v, "FleetId", "FleetId", "nope")
+	if err := v.Err(); err == nil || !strings.Contains(err.Error(), "FleetId: must be a valid FleetId") {
+		t.Fatalf("a given member was not checked: %v", err)
+	}
+}
+
 func TestUnknownFormatPanics(t *testing.T) {
 	defer func() {
 		if recover() == nil {

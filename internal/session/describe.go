@@ -33,9 +33,7 @@ func (s *Service) describe(ctx context.Context, in *gamelift.DescribeGameSession
 	default:
 		v.Add("FleetId", "one of FleetId, AliasId and GameSessionId is required")
 	}
-	if in.Location != "" {
-		s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
-	}
+	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
 	switch in.StatusFilter {
 	case "", gamelift.GameSessionActive, gamelift.GameSessionActivating, gamelift.GameSessionTerminating, gamelift.GameSessionTerminated, gamelift.GameSessionError:
 	default:
@@ -197,16 +195,8 @@ func (s *Service) SearchGameSessions(ctx context.Context, in *gamelift.SearchGam
 // offset its NextToken resumes from.
 func (s *Service) checkSearch(in *gamelift.SearchGameSessionsInput) (filter *Filter, sorter *Sort, n, offset int, err error) {
 	var v fault.Validator
-	v.Check((in.FleetId == "") != (in.AliasId == ""), "FleetId", "exactly one of FleetId and AliasId is required")
-	if in.FleetId != "" {
-		s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	}
-	if in.AliasId != "" {
-		s.cfg.Formats.Check(&v, "AliasId", "AliasIdOrArn", in.AliasId)
-	}
-	if in.Location != "" {
-		s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
-	}
+	s.checkFleetRef(&v, in.FleetId, in.AliasId)
+	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
 	if in.FilterExpression != "" {
 		if p := gamelift.Length(in.FilterExpression, 1, 1024); p != "" {
 			v.Add("FilterExpression", "%s", p)

@@ -153,13 +153,7 @@ func (s *Service) CreateGameSession(ctx context.Context, in *gamelift.CreateGame
 		return nil, err
 	}
 	var v fault.Validator
-	v.Check((in.FleetId == "") != (in.AliasId == ""), "FleetId", "exactly one of FleetId and AliasId is required")
-	if in.FleetId != "" {
-		s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	}
-	if in.AliasId != "" {
-		s.cfg.Formats.Check(&v, "AliasId", "AliasIdOrArn", in.AliasId)
-	}
+	s.checkFleetRef(&v, in.FleetId, in.AliasId)
 	if in.MaximumPlayerSessionCount == nil {
 		v.Add("MaximumPlayerSessionCount", "is required")
 	} else {
@@ -169,15 +163,9 @@ func (s *Service) CreateGameSession(ctx context.Context, in *gamelift.CreateGame
 	checkLen(&v, "CreatorId", in.CreatorId, 1024)
 	checkLen(&v, "GameSessionData", in.GameSessionData, 262144)
 	checkProperties(&v, "GameProperties", in.GameProperties)
-	if in.Location != "" {
-		s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
-	}
-	if in.IdempotencyToken != "" {
-		s.cfg.Formats.Check(&v, "IdempotencyToken", "IdStringModel", in.IdempotencyToken)
-	}
-	if in.GameSessionId != "" {
-		s.cfg.Formats.Check(&v, "GameSessionId", "IdStringModel", in.GameSessionId)
-	}
+	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
+	s.cfg.Formats.CheckSet(&v, "IdempotencyToken", "IdStringModel", in.IdempotencyToken)
+	s.cfg.Formats.CheckSet(&v, "GameSessionId", "IdStringModel", in.GameSessionId)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -221,6 +209,14 @@ func (s *Service) CreateGameSession(ctx context.Context, in *gamelift.CreateGame
 		return nil, fmt.Errorf("create game session: %w", err)
 	}
 	return &gamelift.CreateGameSessionOutput{GameSession: out}, nil
+}
+
+// checkFleetRef checks the FleetId and AliasId members of a call that
+// takes exactly one of them.
+func (s *Service) checkFleetRef(v *fault.Validator, fleetID, aliasID string) {
+	v.Check((fleetID == "") != (aliasID == ""), "FleetId", "exactly one of FleetId and AliasId is required")
+	s.cfg.Formats.CheckSet(v, "FleetId", "FleetIdOrArn", fleetID)
+	s.cfg.Formats.CheckSet(v, "AliasId", "AliasIdOrArn", aliasID)
 }
 
 func checkLen(v *fault.Validator, member, s string, hi int) {

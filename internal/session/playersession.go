@@ -397,12 +397,8 @@ func (s *Service) DescribePlayerSessionsOp(ctx context.Context, in *gamelift.Des
 		return nil, err
 	}
 	var v fault.Validator
-	if in.GameSessionId != "" {
-		s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
-	}
-	if in.PlayerSessionId != "" {
-		s.cfg.Formats.Check(&v, "PlayerSessionId", "PlayerSessionId", in.PlayerSessionId)
-	}
+	s.cfg.Formats.CheckSet(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+	s.cfg.Formats.CheckSet(&v, "PlayerSessionId", "PlayerSessionId", in.PlayerSessionId)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

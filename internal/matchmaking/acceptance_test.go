@@ -30,6 +30,15 @@ func (w *world) proposed(a, b string) {
 	w.wantStatus(gamelift.TicketRequiresAcceptance, a, b)
 }
 
+// answered records an answer that must be taken.
+func (w *world) answered(ticket string, accept bool) {
+	w.t.Helper()
+	if err := w.answer(ticket, accept); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// answer answers a proposed match for the one player of a ticket.
 func (w *world) answer(ticket string, accept bool) error {
 	typ := gamelift.AcceptanceReject
 	if accept {
@@ -39,13 +48,14 @@ func (w *world) answer(ticket string, accept bool) error {
 	return err
 }
 
-// lastAcceptance is the acceptance of the last AcceptMatchCompleted event.
-func (w *world) lastAcceptance() string {
+// wantAcceptance fails unless the last AcceptMatchCompleted event ended
+// its round with the acceptance ("Accepted", "Rejected" or "TimedOut").
+func (w *world) wantAcceptance(acceptance string) {
+	w.t.Helper()
 	evs := w.outbox(matchmaking.EventAcceptMatchCompleted)
-	if len(evs) == 0 {
-		return ""
+	if len(evs) == 0 || evs[len(evs)-1].Detail.Acceptance != acceptance {
+		w.t.Fatalf("AcceptMatchCompleted events %+v, want the last %s", evs, acceptance)
 	}
-	return evs[len(evs)-1].Detail.Acceptance
 }
 
 func TestEveryPlayerAcceptsAndTheMatchCompletes(t *testing.T) {
@@ -60,9 +70,7 @@ func TestEveryPlayerAcceptsAndTheMatchCompletes(t *testing.T) {
 	})
 	t.Run("one answer leaves the match waiting, and an AcceptMatch event records it", func(t *testing.T) {
 		w := w.in(t)
-		if err := w.answer("a", true); err != nil {
-			t.Fatal(err)
-		}
+		w.answered("a", true)
 		w.wantStatus(gamelift.TicketRequiresAcceptance, "a", "b")
 		ev := w.outbox(matchmaking.EventAcceptMatch)
 		if len(ev) != 1 {
@@ -76,13 +84,9 @@ func TestEveryPlayerAcceptsAndTheMatchCompletes(t *testing.T) {
 	})
 	t.Run("the last answer completes the match", func(t *testing.T) {
 		w := w.in(t)
-		if err := w.answer("b", true); err != nil {
-			t.Fatal(err)
-		}
+		w.answered("b", true)
 		w.wantStatus(gamelift.TicketCompleted, "a", "b")
-		if got := w.lastAcceptance(); got != "Accepted" {
-			t.Fatalf("acceptance %q", got)
-		}
+		w.wantAcceptance("Accepted")
 		want := []string{matchmaking.EventSearching, matchmaking.EventPotentialMatch, matchmaking.EventAcceptMatch, matchmaking.EventAcceptMatch,
 			matchmaking.EventAcceptMatchCompleted, matchmaking.EventSucceeded}
 		if got := w.ticketEvents("a"); !slices.Equal(got, want) {
@@ -106,18 +110,12 @@ func TestEveryPlayerAcceptsAndTheMatchCompletes(t *testing.T) {
 func TestOnePlayerRejects(t *testing.T) {
 	w := acceptanceWorld(t)
 	w.proposed("a", "b")
-	if err := w.answer("a", true); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.answer("b", false); err != nil {
-		t.Fatal(err)
-	}
+	w.answered("a", true)
+	w.answered("b", false)
 	t.Run("the rejecting ticket is CANCELLED as REJECTED", func(t *testing.T) {
 		w := w.in(t)
 		w.wantReason(gamelift.TicketCancelled, matchmaking.ReasonRejected, "rejected", "b")
-		if got := w.lastAcceptance(); got != "Rejected" {
-			t.Fatalf("acceptance %q", got)
-		}
+		w.wantAcceptance("Rejected")
 	})
 	t.Run("the accepting ticket searches again without its team, and says why", func(t *testing.T) {
 		w := w.in(t)
@@ -142,18 +140,14 @@ func TestOnePlayerRejects(t *testing.T) {
 func TestAPlayerWhoDoesNotAnswerInTime(t *testing.T) {
 	w := acceptanceWorld(t)
 	w.proposed("a", "b")
-	if err := w.answer("a", true); err != nil {
-		t.Fatal(err)
-	}
+	w.answered("a", true)
 	w.clock.Advance(29 * time.Second)
 	w.wantStatus(gamelift.TicketRequiresAcceptance, "a", "b")
 	w.clock.Advance(time.Second)
 	t.Run("at the deadline the silent ticket is CANCELLED as ACCEPTANCE_TIMEOUT", func(t *testing.T) {
 		w := w.in(t)
 		w.wantReason(gamelift.TicketCancelled, matchmaking.ReasonAcceptanceTimeout, "in time", "b")
-		if got := w.lastAcceptance(); got != "TimedOut" {
-			t.Fatalf("acceptance %q", got)
-		}
+		w.wantAcceptance("TimedOut")
 	})
 	t.Run("the ticket that accepted searches again", func(t *testing.T) {
 		w := w.in(t)
@@ -175,15 +169,11 @@ func TestNobodyAnswersInTime(t *testing.T) {
 func TestTheAcceptanceDeadlineSurvivesARestart(t *testing.T) {
 	w := acceptanceWorld(t)
 	w.proposed("a", "b")
-	if err := w.answer("b", true); err != nil {
-		t.Fatal(err)
-	}
+	w.answered("b", true)
 	w.restart()
 	t.Run("answers are kept across the restart", func(t *testing.T) {
 		w := w.in(t)
-		if err := w.answer("a", true); err != nil {
-			t.Fatal(err)
-		}
+		w.answered("a", true)
 		w.wantStatus(gamelift.TicketCompleted, "a", "b")
 	})
 	t.Run("a pending round's deadline still ends it after a restart", func(t *testing.T) {
@@ -198,9 +188,7 @@ func TestTheAcceptanceDeadlineSurvivesARestart(t *testing.T) {
 func TestStoppingATicketThatAwaitsAcceptance(t *testing.T) {
 	w := acceptanceWorld(t)
 	w.proposed("a", "b")
-	if err := w.answer("a", true); err != nil {
-		t.Fatal(err)
-	}
+	w.answered("a", true)
 	if _, err := w.svc.StopMatchmaking(w.ctx, &gamelift.StopMatchmakingInput{TicketId: "b"}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,33 +8,28 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 )
 
-func TestJSONPathRendersDomainPathsInCamelCase(t *testing.T) {
-	for in, want := range map[string]string{
-		"ConfigurationName":                 "$.configurationName",
-		"Players[0].PlayerId":               "$.players[0].playerId",
-		"Players[1].LatencyInMs.custom-eu":  "$.players[1].latencyInMs.custom-eu",
-		"Players[2].PlayerAttributes.skill": "$.players[2].playerAttributes.skill",
-		"$.latencyInMs.custom-eu":           "$.latencyInMs.custom-eu",
-		"$.attributes.Skill":                "$.attributes.Skill",
-		"If-Match":                          "If-Match",
-		"limit":                             "limit",
+func TestEachConventionRendersDomainPaths(t *testing.T) {
+	for _, tt := range []struct {
+		convention string
+		names      fault.Names
+		in, want   string
+	}{
+		{"JSON path", fault.JSONPath, "ConfigurationName", "$.configurationName"},
+		{"JSON path", fault.JSONPath, "Players[0].PlayerId", "$.players[0].playerId"},
+		{"JSON path", fault.JSONPath, "Players[1].LatencyInMs.custom-eu", "$.players[1].latencyInMs.custom-eu"},
+		{"JSON path", fault.JSONPath, "Players[2].PlayerAttributes.skill", "$.players[2].playerAttributes.skill"},
+		{"JSON path", fault.JSONPath, "$.latencyInMs.custom-eu", "$.latencyInMs.custom-eu"},
+		{"JSON path", fault.JSONPath, "$.attributes.Skill", "$.attributes.Skill"},
+		{"JSON path", fault.JSONPath, "If-Match", "If-Match"},
+		{"JSON path", fault.JSONPath, "limit", "limit"},
+		{"GameLift", fault.GameLiftName, "Players[0].PlayerId", "Players[0].PlayerId"},
+		{"GameLift", fault.GameLiftName, "ConfigurationName", "ConfigurationName"},
+		{"GameLift", fault.GameLiftName, "$.configurationName", "ConfigurationName"},
+		{"GameLift", fault.GameLiftName, "$.latencyInMs.custom-eu", "LatencyInMs.custom-eu"},
+		{"GameLift", fault.GameLiftName, "$", "$"},
 	} {
-		if got, ok := fault.JSONPath(in); !ok || got != want {
-			t.Errorf("JSONPath(%q) = %q, %v; want %q", in, got, ok, want)
-		}
-	}
-}
-
-func TestGameLiftNameKeepsMemberNames(t *testing.T) {
-	for in, want := range map[string]string{
-		"Players[0].PlayerId":     "Players[0].PlayerId",
-		"ConfigurationName":       "ConfigurationName",
-		"$.configurationName":     "ConfigurationName",
-		"$.latencyInMs.custom-eu": "LatencyInMs.custom-eu",
-		"$":                       "$",
-	} {
-		if got, ok := fault.GameLiftName(in); !ok || got != want {
-			t.Errorf("GameLiftName(%q) = %q, %v; want %q", in, got, ok, want)
+		if got, ok := tt.names(tt.in); !ok || got != tt.want {
+			t.Errorf("%s of %q = %q, %v; want %q", tt.convention, tt.in, got, ok, tt.want)
 		}
 	}
 }

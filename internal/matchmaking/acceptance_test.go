@@ -247,3 +247,46 @@ func TestAcceptMatchNamesEveryBadMember(t *testing.T) {
 		}
 	})
 }
+
+func TestABackfillMatchAsksOnlyTheNewPlayers(t *testing.T) {
+	w := acceptanceWorld(t)
+	w.ruleSet("squad", squadRules)
+	w.standalone("squad", "squad", func(in *gamelift.CreateMatchmakingConfigurationInput) {
+		in.AcceptanceRequired, in.AcceptanceTimeoutSeconds = ptr(true), ptr(int32(30))
+	})
+	backfill := func(w *world, id, player string) {
+		w.t.Helper()
+		if _, err := w.svc.StartMatchBackfill(w.ctx, &gamelift.StartMatchBackfillInput{TicketId: id, ConfigurationName: "squad",
+			Players: []gamelift.Player{{PlayerId: player, Team: "red", PlayerAttributes: skill(1000)}}}); err != nil {
+			w.t.Fatal(err)
+		}
+		w.cycle("squad")
+	}
+	backfill(w, "bf", "p-bf")
+	w.startTicket("squad", "new", "p-new", 1000)
+	w.cycle("squad")
+	w.wantStatus(gamelift.TicketRequiresAcceptance, "bf", "new")
+	t.Run("an answer for a player already in the game changes nothing", func(t *testing.T) {
+		w := w.in(t)
+		w.answered("bf", true)
+		w.wantStatus(gamelift.TicketRequiresAcceptance, "bf", "new")
+	})
+	t.Run("the new player's acceptance completes the backfill", func(t *testing.T) {
+		w := w.in(t)
+		w.answered("new", true)
+		w.wantStatus(gamelift.TicketCompleted, "bf", "new")
+		w.wantAcceptance("Accepted")
+	})
+	t.Run("when the new player rejects, the backfill request searches again", func(t *testing.T) {
+		w := w.in(t)
+		backfill(w, "bf2", "p-bf2")
+		w.startTicket("squad", "new2", "p-new2", 1000)
+		w.cycle("squad")
+		w.answered("new2", false)
+		w.wantReason(gamelift.TicketCancelled, matchmaking.ReasonRejected, "rejected", "new2")
+		w.wantReason(gamelift.TicketSearching, matchmaking.ReasonAcceptanceFailed, "did not accept", "bf2")
+		if tk := w.ticket("bf2"); tk.Players[0].Team != "red" {
+			t.Fatalf("the backfill request's player lost its team: %+v", tk.Players)
+		}
+	})
+}

@@ -96,7 +96,7 @@ func (s *Service) RegisterCompute(ctx context.Context, in *gamelift.RegisterComp
 			return fault.New(fault.NotReady, "FleetId: fleet %s is %s", f.ID, f.Status)
 		}
 		if !f.HasLocation(in.Location) {
-			return fault.New(fault.Invalid, "Location: fleet %s has no location %s", f.ID, in.Location)
+			return fault.BadField("Location", "fleet %s has no location %s", f.ID, in.Location)
 		}
 		old, version, err := GetCompute(ctx, w, f.ID, in.ComputeName)
 		if err != nil && !fault.Is(err, fault.NotFound) {

@@ -187,7 +187,7 @@ func (s *Locations) DeleteLocation(ctx context.Context, in *gamelift.DeleteLocat
 	name := in.LocationName
 	if typ, id, ok := s.cfg.ARNs.Parse(name); ok {
 		if typ != gamelift.ResourceLocation {
-			return nil, fault.New(fault.Invalid, "LocationName: %s is not a location ARN", name)
+			return nil, fault.BadField("LocationName", "%s is not a location ARN", name)
 		}
 		name = id
 	}
@@ -201,7 +201,7 @@ func (s *Locations) DeleteLocation(ctx context.Context, in *gamelift.DeleteLocat
 			return err
 		}
 		if len(users) > 0 {
-			return fault.New(fault.Invalid, "LocationName: location %s is still used by a fleet; delete the fleet location first", name)
+			return fault.BadField("LocationName", "location %s is still used by a fleet; delete the fleet location first", name)
 		}
 		if err := w.Delete(ctx, KindLocation, name, version); err != nil {
 			return err

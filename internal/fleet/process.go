@@ -339,7 +339,7 @@ func (s *Service) ForceTerminate(ctx context.Context, w store.Writer, processID 
 		return err
 	}
 	if c, _, err := GetCompute(ctx, w, p.FleetID, p.ComputeName); err != nil || !c.Agent {
-		return fault.New(fault.Invalid, "TerminationMode: FORCE_TERMINATE needs the Muster agent, which kills the process, on compute %s, and none runs there; use TRIGGER_ON_PROCESS_TERMINATE", p.ComputeName)
+		return fault.BadField("TerminationMode", "FORCE_TERMINATE needs the Muster agent, which kills the process, on compute %s, and none runs there; use TRIGGER_ON_PROCESS_TERMINATE", p.ComputeName)
 	}
 	p.SessionLive = false // its session has ended, with its own reason
 	return s.endProcess(ctx, w, p, version, EndForced)

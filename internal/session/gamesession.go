@@ -186,7 +186,7 @@ func (s *Service) CreateGameSession(ctx context.Context, in *gamelift.CreateGame
 		req.FleetID = f.ID
 		if req.Location == "" {
 			if len(f.Locations) != 1 {
-				return fault.New(fault.Invalid, "Location: is required: fleet %s has %d locations", f.ID, len(f.Locations))
+				return fault.BadField("Location", "is required: fleet %s has %d locations", f.ID, len(f.Locations))
 			}
 			req.Location = f.Locations[0]
 		}
@@ -459,7 +459,7 @@ func (s *Service) UpdateGameSession(ctx context.Context, in *gamelift.UpdateGame
 			g.Properties = setProperty(g.Properties, p)
 		}
 		if len(g.Properties) > 16 {
-			return fault.New(fault.Invalid, "GameProperties: the game session would have %d properties; at most 16 are allowed", len(g.Properties))
+			return fault.BadField("GameProperties", "the game session would have %d properties; at most 16 are allowed", len(g.Properties))
 		}
 		if err := putGameSession(ctx, w, g, version); err != nil {
 			return err

@@ -117,7 +117,7 @@ func (s *Service) CreateGameSessionIn(ctx context.Context, w store.Writer, req P
 		return GameSession{}, nil, fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s is %s", f.ID, f.Status)
 	}
 	if !f.HasLocation(req.Location) {
-		return GameSession{}, nil, fault.New(fault.Invalid, "Location: fleet %s has no location %s", f.ID, req.Location)
+		return GameSession{}, nil, fault.BadField("Location", "fleet %s has no location %s", f.ID, req.Location)
 	}
 	if err := s.checkCreationLimit(ctx, w, f, req.CreatorID); err != nil {
 		return GameSession{}, nil, err

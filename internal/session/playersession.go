@@ -313,7 +313,7 @@ func (s *Service) RemovePlayerSession(ctx context.Context, processID, gameSessio
 // UpdatePlayerSessionCreationPolicy.
 func (s *Service) SetPlayerSessionCreationPolicy(ctx context.Context, processID, gameSessionID, policy string) error {
 	if policy != gamelift.AcceptAll && policy != gamelift.DenyAll {
-		return fault.New(fault.Invalid, "PlayerSessionPolicy: must be ACCEPT_ALL or DENY_ALL")
+		return fault.BadField("PlayerSessionPolicy", "must be ACCEPT_ALL or DENY_ALL")
 	}
 	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		g, version, err := s.processSession(ctx, w, processID, gameSessionID)

@@ -496,3 +496,36 @@ func TestEstimatedWaitTimeIsTheMeanOfRecentWaits(t *testing.T) {
 		t.Fatalf("EstimatedWaitTime %d after the window, want none", *w)
 	}
 }
+
+// Process runs a pass on the caller's goroutine and returns once it is
+// recorded: the fake clock stands still, so no tick runs it.
+func TestProcessRunsAPassNow(t *testing.T) {
+	e := newEnv(t)
+	e.config("duel", nil)
+	e.start("duel", "a", "pa", 1000)
+	e.start("duel", "b", "pb", 1005)
+	e.settle("duel")
+	e.wantStatus("a", gamelift.TicketCompleted)
+	e.wantStatus("b", gamelift.TicketCompleted)
+	if err := e.svc.Process(e.ctx, "no-such-configuration"); err == nil {
+		t.Fatal("Process of a configuration without a pool succeeded")
+	}
+}
+
+func TestNewRefusesAConfigItCannotRunWith(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "m.db"), Clock: clock.Real{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = matchmaking.New(matchmaking.Config{Base: service.Base{Store: db}, CycleInterval: -time.Second, TicketRetention: -time.Hour})
+	if !fault.Is(err, fault.Invalid) || !strings.Contains(err.Error(), "CycleInterval") || !strings.Contains(err.Error(), "TicketRetention") {
+		t.Fatalf("negative durations: %v", err)
+	}
+	if _, err := matchmaking.New(matchmaking.Config{}); !fault.Is(err, fault.Invalid) || !strings.Contains(err.Error(), "Store") {
+		t.Fatalf("no store: %v", err)
+	}
+	if _, err := matchmaking.New(matchmaking.Config{Base: service.Base{Store: db}}); err != nil {
+		t.Fatalf("zero durations take the defaults: %v", err)
+	}
+}

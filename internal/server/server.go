@@ -250,6 +250,9 @@ func (s *Server) routes() http.Handler {
 	s.mountCore(d)
 	s.mountLocations(d)
 	for _, mount := range s.mounts {
+		if s.mountErr != nil {
+			break // New fails with it; later parts (listeners) are not built
+		}
 		mount(d)
 	}
 	control := controlapi.New(controlapi.Config{Table: d.table, Auth: opAuth, Logger: s.log, Registerer: s.reg, Clock: s.clock})

@@ -1,0 +1,65 @@
+package matchmaking
+
+import (
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/flexmatch"
+	"github.com/musterhq/muster/internal/gamelift"
+)
+
+const pairRules = `{
+  "ruleLanguageVersion": "1.0",
+  "playerAttributes": [{"name": "skill", "type": "number", "default": 1000}],
+  "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
+  "rules": [{"name": "FairSkill", "type": "distance",
+             "measurements": "max(flatten(teams[*].players.attributes[skill]))",
+             "referenceValue": "min(flatten(teams[*].players.attributes[skill]))",
+             "maxDistance": 20}]
+}`
+
+// A pass decides on the pool's memory and the time alone: the service
+// here has no store, and every decision is still made.
+func TestDecideWorksOnThePoolAloneWithoutAStore(t *testing.T) {
+	rs, err := flexmatch.Parse([]byte(pairRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{cfg: Config{CycleInterval: time.Second}, log: slog.New(slog.DiscardHandler)}
+	p := newPool(s, configRec{Name: "duel", RequestTimeout: 60}, rs)
+	start := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	ticket := func(id string, skill float64) arrival {
+		return arrival{fresh: true, rec: ticketRec{ID: id, ConfigName: "duel", Status: gamelift.TicketQueued, Start: start,
+			Players: []playerRec{{ID: "p-" + id, Attributes: map[string]gamelift.AttributeValue{"skill": {N: &skill}}}}}}
+	}
+	t.Run("two close tickets become a proposal and leave the pool", func(t *testing.T) {
+		d := p.decide(inputs{arrivals: []arrival{ticket("a", 1000), ticket("b", 1005)}}, start, false)
+		if !slices.Equal(d.fresh, []string{"a", "b"}) || len(d.proposals) != 1 || len(d.timedOut) != 0 {
+			t.Fatalf("decisions %+v", d)
+		}
+		ids := slices.Sorted(slices.Values(d.proposals[0].ticketIDs()))
+		if !slices.Equal(ids, []string{"a", "b"}) || d.known["a"] == nil || d.known["b"] == nil || len(p.waiting) != 0 {
+			t.Fatalf("proposal %v, known %v, %d still waiting", ids, d.known, len(p.waiting))
+		}
+	})
+	t.Run("a lone ticket waits and times out at its request timeout", func(t *testing.T) {
+		if d := p.decide(inputs{arrivals: []arrival{ticket("c", 5000)}}, start, false); len(d.proposals) != 0 || len(p.waiting) != 1 {
+			t.Fatalf("decisions %+v", d)
+		}
+		if d := p.decide(inputs{}, start.Add(59*time.Second), true); !d.empty() {
+			t.Fatalf("decisions a second early %+v", d)
+		}
+		d := p.decide(inputs{}, start.Add(60*time.Second), false)
+		if !slices.Equal(d.timedOut, []string{"c"}) || d.known["c"] == nil || len(p.waiting) != 0 {
+			t.Fatalf("decisions %+v", d)
+		}
+	})
+	t.Run("a removed ticket is not matched", func(t *testing.T) {
+		p.decide(inputs{arrivals: []arrival{ticket("e", 2000)}}, start, false)
+		if d := p.decide(inputs{removals: []string{"e"}, arrivals: []arrival{ticket("f", 2000)}}, start, false); len(d.proposals) != 0 {
+			t.Fatalf("a removed ticket was matched: %+v", d.proposals)
+		}
+	})
+}

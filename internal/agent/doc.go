@@ -7,7 +7,9 @@
 //     GetComputeAuthToken, DescribeRuntimeConfiguration and DeregisterCompute
 //     over AWS JSON 1.1 (POST / with X-Amz-Target: GameLift.<Op>), and the
 //     heartbeat, POST /v1/admin/fleets/{fleetId}/computes/{computeName}/heartbeat,
-//     all SigV4-signed (service "gamelift", region default mu-local-1).
+//     all SigV4-signed (service "gamelift", region default mu-local-1). The
+//     heartbeat's messages are internal/agent/agentwire's, which the control
+//     plane answers with too.
 //   - Supervisor runs the loop. It registers (re-registering whenever a
 //     heartbeat answers 404), fetches an auth token and fetches the next one at
 //     three quarters of its lifetime, and heartbeats at the interval the
@@ -24,8 +26,8 @@
 //     SIGTERM to its process group, SIGKILL after StopGrace. Surplus processes
 //     (the runtime configuration shrank) are stopped, those not ACTIVE first,
 //     then the newest; when the heartbeat answer gives a process's
-//     "gameSessionId" (optional, beyond the contract) that process is left to
-//     end with its game session instead. An exit is reported by a heartbeat
+//     "gameSessionId" (it hosts a live game session) that process is left
+//     to end with its game session instead. An exit is reported by a heartbeat
 //     within a second rather than at the next interval.
 //   - On ctx cancellation (SIGTERM) the Supervisor drains: one heartbeat with
 //     "draining": true, after which the control plane pushes TerminateProcess

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/musterhq/muster/internal/loadtest"
-	"github.com/musterhq/muster/internal/server"
 )
 
 // LoadtestCommand is `muster loadtest`: Muster's own load tools.
@@ -22,10 +21,8 @@ func LoadtestCommand() *Command {
 
 func runLoadtestControl(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("loadtest control", flag.ContinueOnError)
-	endpoint := fs.String("endpoint", "http://127.0.0.1:8080", "Muster control API `URL`")
-	region := fs.String("region", server.DefaultRegion, "SigV4 `region`")
-	keyID := fs.String("access-key-id", "", "operator access key `id` (or MUSTER_ACCESS_KEY_ID)")
-	secret := fs.String("secret-access-key", "", "operator `secret` (or MUSTER_SECRET_ACCESS_KEY)")
+	var o operatorFlags
+	o.register(fs, true)
 	op := fs.String("op", "ListLocations", "operation: ListLocations (read) or CreateLocation (durable write)")
 	codec := fs.String("codec", "cbor", "wire protocol: cbor (Smithy RPC v2, Go SDK) or json (AWS JSON 1.1)")
 	concurrency := fs.Int("concurrency", 64, "requests in flight")
@@ -33,17 +30,11 @@ func runLoadtestControl(ctx context.Context, env Env, args []string) int {
 	if ok, code := Parse(fs, env, "muster loadtest control [flags]", args); !ok {
 		return code
 	}
-	if *keyID == "" {
-		*keyID = env.Getenv("MUSTER_ACCESS_KEY_ID")
-	}
-	if *secret == "" {
-		*secret = env.Getenv("MUSTER_SECRET_ACCESS_KEY")
-	}
-	if *keyID == "" || *secret == "" || (*codec != "cbor" && *codec != "json") || *concurrency < 1 || *duration <= 0 {
+	if !o.hasKey() || (*codec != "cbor" && *codec != "json") || *concurrency < 1 || *duration <= 0 {
 		fmt.Fprintln(env.Stderr, "muster loadtest control: need credentials, --codec cbor|json, --concurrency ≥ 1 and --duration > 0")
 		return ExitUsage
 	}
-	c := loadtest.NewControlClient(*endpoint, *region, aws.Credentials{AccessKeyID: *keyID, SecretAccessKey: *secret}, *codec == "cbor", *concurrency)
+	c := loadtest.NewControlClient(o.endpoint, o.region, aws.Credentials{AccessKeyID: o.keyID, SecretAccessKey: o.secret}, *codec == "cbor", *concurrency)
 	runID := time.Now().UnixNano() % 1_000_000_000
 	var do func(ctx context.Context, worker, seq int) error
 	switch *op {

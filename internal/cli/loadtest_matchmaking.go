@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 
 	"github.com/musterhq/muster/internal/loadtest"
-	"github.com/musterhq/muster/internal/server"
 )
 
 // matchmakingLoadCommand is `muster loadtest matchmaking`.
@@ -37,10 +36,8 @@ const loadRules = `{"ruleLanguageVersion": "1.0",
 
 func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("loadtest matchmaking", flag.ContinueOnError)
-	endpoint := fs.String("endpoint", "http://127.0.0.1:8080", "Muster control API `URL`")
-	region := fs.String("region", server.DefaultRegion, "SigV4 `region`")
-	keyID := fs.String("access-key-id", "", "operator access key `id` (or MUSTER_ACCESS_KEY_ID)")
-	secret := fs.String("secret-access-key", "", "operator `secret` (or MUSTER_SECRET_ACCESS_KEY)")
+	var o operatorFlags
+	o.register(fs, true)
 	concurrency := fs.Int("concurrency", 64, "requests in flight")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send tickets")
 	rate := fs.Int("rate", 0, "tickets per second (0: as fast as possible)")
@@ -48,21 +45,15 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	if ok, code := Parse(fs, env, "muster loadtest matchmaking [flags]", args); !ok {
 		return code
 	}
-	if *keyID == "" {
-		*keyID = env.Getenv("MUSTER_ACCESS_KEY_ID")
-	}
-	if *secret == "" {
-		*secret = env.Getenv("MUSTER_SECRET_ACCESS_KEY")
-	}
-	if *keyID == "" || *secret == "" || *concurrency < 1 || *duration <= 0 || *rate < 0 || *preload < 0 {
+	if !o.hasKey() || *concurrency < 1 || *duration <= 0 || *rate < 0 || *preload < 0 {
 		fmt.Fprintln(env.Stderr, "muster loadtest matchmaking: need credentials, --concurrency ≥ 1, --duration > 0, --rate ≥ 0, --preload ≥ 0")
 		return ExitUsage
 	}
 	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns, t.MaxIdleConnsPerHost, t.MaxConnsPerHost = *concurrency*2, *concurrency*2, 0
 	})
-	gl := gamelift.NewFromConfig(aws.Config{Region: *region, Credentials: credentials.NewStaticCredentialsProvider(*keyID, *secret, ""), RetryMaxAttempts: 1, HTTPClient: hc},
-		func(o *gamelift.Options) { o.BaseEndpoint = aws.String(*endpoint) })
+	gl := gamelift.NewFromConfig(aws.Config{Region: o.region, Credentials: credentials.NewStaticCredentialsProvider(o.keyID, o.secret, ""), RetryMaxAttempts: 1, HTTPClient: hc},
+		func(opts *gamelift.Options) { opts.BaseEndpoint = aws.String(o.endpoint) })
 	run := fmt.Sprintf("lt-%d", time.Now().UnixNano()%1_000_000_000)
 	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String(run), RuleSetBody: aws.String(loadRules)}); err != nil {
 		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: create rule set: %v\n", err)
@@ -106,7 +97,7 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	}
 	res.Print(env.Stdout, label, *concurrency)
 	time.Sleep(2 * time.Second) // let the last cycles finish
-	lat, err := matchLatencies(ctx, *endpoint, *keyID, *secret, run)
+	lat, err := matchLatencies(ctx, o, run)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: read events: %v\n", err)
 		return 1
@@ -127,13 +118,11 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 
 // matchLatencies reads PotentialMatchCreated events of a configuration
 // from the outbox: event time minus its newest ticket's start time.
-func matchLatencies(ctx context.Context, endpoint, keyID, secret, config string) ([]time.Duration, error) {
+func matchLatencies(ctx context.Context, o operatorFlags, config string) ([]time.Duration, error) {
 	var out []time.Duration
 	after := int64(0)
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/v1/admin/events?type=PotentialMatchCreated&limit=1000&after=%d", strings.TrimRight(endpoint, "/"), after), nil)
-		req.Header.Set("Authorization", "Bearer "+keyID+":"+secret)
-		res, err := http.DefaultClient.Do(req)
+		res, err := o.get(ctx, fmt.Sprintf("/v1/admin/events?type=PotentialMatchCreated&limit=1000&after=%d", after))
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/musterhq/muster/internal/server"
 )
 
 // TicketCommand is `muster ticket`: operator verbs on matchmaking tickets.
@@ -19,35 +21,52 @@ func TicketCommand() *Command {
 	}}
 }
 
+// operatorFlags are the flags of a command that calls a running Muster
+// with an operator key. Parse also fills them from the environment
+// (MUSTER_ENDPOINT, MUSTER_ACCESS_KEY_ID, MUSTER_SECRET_ACCESS_KEY).
+type operatorFlags struct {
+	endpoint, keyID, secret string
+	// region is registered only by commands that sign with SigV4.
+	region string
+}
+
+func (o *operatorFlags) register(fs *flag.FlagSet, sigv4 bool) {
+	fs.StringVar(&o.endpoint, "endpoint", "http://127.0.0.1:8080", "Muster `URL`")
+	fs.StringVar(&o.keyID, "access-key-id", "", "operator access key `id` (or MUSTER_ACCESS_KEY_ID)")
+	fs.StringVar(&o.secret, "secret-access-key", "", "operator `secret` (or MUSTER_SECRET_ACCESS_KEY)")
+	if sigv4 {
+		fs.StringVar(&o.region, "region", server.DefaultRegion, "SigV4 `region`")
+	}
+}
+
+// hasKey reports whether both halves of the key were given.
+func (o *operatorFlags) hasKey() bool { return o.keyID != "" && o.secret != "" }
+
+// get reads path from the /v1 API with the key as a bearer credential.
+func (o *operatorFlags) get(ctx context.Context, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(o.endpoint, "/")+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+o.keyID+":"+o.secret)
+	return http.DefaultClient.Do(req)
+}
+
 func runTicketExplain(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("ticket explain", flag.ContinueOnError)
-	endpoint := fs.String("endpoint", "http://127.0.0.1:8080", "Muster `URL`")
-	keyID := fs.String("access-key-id", "", "operator access key `id` (or MUSTER_ACCESS_KEY_ID)")
-	secret := fs.String("secret-access-key", "", "operator `secret` (or MUSTER_SECRET_ACCESS_KEY)")
+	var op operatorFlags
+	op.register(fs, false)
 	asJSON := fs.Bool("json", false, "print the explanation as JSON")
 	if ok, code := Parse(fs, env, "muster ticket explain [flags] TICKET_ID", args); !ok {
 		return code
 	}
-	if *keyID == "" {
-		*keyID = env.Getenv("MUSTER_ACCESS_KEY_ID")
-	}
-	if *secret == "" {
-		*secret = env.Getenv("MUSTER_SECRET_ACCESS_KEY")
-	}
-	if fs.NArg() != 1 || *keyID == "" || *secret == "" {
+	if fs.NArg() != 1 || !op.hasKey() {
 		fmt.Fprintln(env.Stderr, "muster ticket explain: need one TICKET_ID and operator credentials (MUSTER_ACCESS_KEY_ID, MUSTER_SECRET_ACCESS_KEY)")
 		return ExitUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	u := strings.TrimRight(*endpoint, "/") + "/v1/admin/matchmaking/tickets/" + url.PathEscape(fs.Arg(0)) + "/explain"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "muster ticket explain: %v\n", err)
-		return ExitUsage
-	}
-	req.Header.Set("Authorization", "Bearer "+*keyID+":"+*secret)
-	res, err := http.DefaultClient.Do(req)
+	res, err := op.get(ctx, "/v1/admin/matchmaking/tickets/"+url.PathEscape(fs.Arg(0))+"/explain")
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "muster ticket explain: %v\n", err)
 		return 1

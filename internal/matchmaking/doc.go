@@ -25,30 +25,48 @@
 //
 // # The loop
 //
-// Each configuration has a pool: a goroutine owning a flexmatch.Engine over
-// the configuration's waiting tickets, rebuilt from the store at start
+// Each configuration has a pool: a flexmatch.Engine over the
+// configuration's waiting tickets, rebuilt from the store at start
 // (SEARCHING tickets keep their start times, so expansions and timeouts
-// continue where they were). A cycle runs as soon as tickets arrive, and at
-// least every Config.CycleInterval (default 250 ms) for expansions and
-// timeouts; arrivals during a cycle are batched into the next. One store
-// transaction per cycle records everything the cycle decided (QUEUED →
-// SEARCHING, timeouts, every match) with its events, checking each ticket's
-// stored status first: a ticket cancelled while the cycle ran spoils only its
-// own match, whose other tickets go back to the pool. A crash before the
-// commit leaves every ticket as it was (and the restarted pool takes them
-// again); after it, the match is recorded once.
+// continue where they were). A pass of the pool has two steps:
 //
-// # Muster decisions (flexmatch.md §7, Appendix A)
+//   - decide (decide.go) works on the pool's memory and the time alone: it
+//     takes the tickets handed to the pool since the last pass, ends those
+//     past their request timeout, fills backfill requests and runs the
+//     engine (which applies expansions from the tickets' ages). Its result
+//     is the decisions: tickets now SEARCHING, tickets timed out, matches
+//     proposed.
+//   - record (record.go) writes the decisions in one store transaction with
+//     their events, checking each ticket's stored status first: a ticket
+//     cancelled while the pass ran spoils only its own match, whose other
+//     tickets go back to the pool. A crash before the commit leaves every
+//     ticket as it was (and the restarted pool takes them again); after it,
+//     the match is recorded once.
+//
+// A pass runs as soon as tickets arrive and at least every
+// Config.CycleInterval (default 250 ms), on the pool's goroutine; arrivals
+// during a pass are taken by the next. Service.Process runs a pass at once
+// on the caller's goroutine (passes never overlap), which is how tests
+// drive the loop without waiting for it.
+//
+// A WITH_QUEUE match is placed by the placement service (Config.Placer,
+// docs/matchmaking-placement.md), a backfill match reserved into its game
+// session; either way one function (complete, complete.go) records the
+// placed match: tickets COMPLETED with their connection and player
+// sessions, MatchmakingSucceeded, and with AUTOMATIC backfill the ticket
+// auto-backfill-<match id>.
+//
+// # Muster decisions (docs/flexmatch.md)
 //
 //   - A player already in an active ticket of a configuration cannot start a
-//     second one there: InvalidRequestException (gamelift-api.md §4.12).
+//     second one there: InvalidRequestException.
 //   - A TicketId that already exists (active or retained) is idempotent when
 //     the request is the same (same configuration and players): the existing
 //     ticket is returned; otherwise InvalidRequestException.
 //   - STANDALONE matches skip PLACING. A rejection ends an acceptance round at
 //     once. A ticket cancelled while its match awaits acceptance fails the
 //     proposal; the other tickets go back to SEARCHING.
-//   - StatusReason values follow flexmatch.md §7.5.
+//   - StatusReason values are those of docs/flexmatch.md, "Tickets".
 //   - EstimatedWaitTime is the mean wait of tickets matched in the last 10
 //     minutes, given once there are 5 samples.
 //   - Backfill of a game session drops players whose player session is

@@ -5,7 +5,7 @@ import (
 	"github.com/musterhq/muster/internal/store"
 )
 
-// FlexMatch event types (flexmatch.md §8.3).
+// FlexMatch event types (docs/flexmatch.md, "Events").
 const (
 	EventSearching            = "MatchmakingSearching"
 	EventPotentialMatch       = "PotentialMatchCreated"
@@ -17,10 +17,10 @@ const (
 	EventFailed               = "MatchmakingFailed"
 )
 
-// Envelope is a FlexMatch event as EventBridge carries it (§8.1).
+// Envelope is a FlexMatch event as EventBridge carries it.
 type Envelope = gamelift.Envelope[Detail]
 
-// Detail is an event's detail (§8.2).
+// Detail is an event's detail.
 type Detail struct {
 	Type                  string          `json:"type"`
 	Tickets               []EventTicket   `json:"tickets"`

@@ -13,7 +13,7 @@ import (
 	"github.com/musterhq/muster/internal/placement"
 )
 
-// Status reasons (flexmatch.md §7.5).
+// Status reasons (docs/flexmatch.md, "Tickets").
 const (
 	ReasonAcceptanceFailed  = "ACCEPTANCE_FAILED"
 	ReasonTimedOut          = "TimedOut"
@@ -265,7 +265,8 @@ func (s *Service) maxPlayers(c configRec) int {
 	return 0
 }
 
-// matchmakerData renders the MatchmakerData document (flexmatch.md §9).
+// matchmakerData renders the MatchmakerData document (docs/flexmatch.md,
+// "Matchmaker data").
 func (s *Service) matchmakerData(c configRec, m *matchRec, tickets []*ticketRec, autoTicket string) (string, error) {
 	type attr struct {
 		AttributeType  string `json:"attributeType"`

@@ -2,7 +2,9 @@
 // choosing, for a placement request, the fleet location where every player
 // has a good connection at the lowest cost and where a server process is
 // free, reserving that process, and retrying until capacity frees up or the
-// queue's timeout passes (reference/gamelift-api.md §4.8, §4.9, §7).
+// queue's timeout passes. GameLift's semantics are summed up in
+// docs/control-api.md, "Queue placement"; this comment lists Muster's
+// choices.
 //
 // Store kinds and secondary keys:
 //
@@ -19,7 +21,8 @@
 // transaction: for each, claim an idle process of the best candidate
 // (session.Service.CreateGameSessionIn: game session and player sessions),
 // write the placement FULFILLED with the version read, append
-// PlacementFulfilled and run the listeners. So a process is never given to
+// PlacementFulfilled and run the listeners (Config.Listeners; matchmaking
+// is one). So a process is never given to
 // two placements (store updates are serialised), a placement stopped
 // meanwhile is never fulfilled (the version check fails the transaction and
 // each placement is retried alone), and a crash can neither lose a
@@ -33,13 +36,13 @@
 // (CapacityAvailable), so a match waiting for a process starts as soon as
 // one is there.
 //
-// Candidates (§7.1): the queue's destinations in order (aliases resolved; a
+// Candidates: the queue's destinations in order (aliases resolved; a
 // TERMINAL or missing alias, a missing or non-ACTIVE fleet are skipped),
 // each with every location of its fleet, minus those outside
 // FilterConfiguration.AllowedLocations. With PlayerLatencies, the latency
-// policy in force for the placement's age (§7.2) drops every location where
+// policy in force for the placement's age drops every location where
 // some player's latency is above its cap. Candidates are ordered by the
-// priority order (§7.3) and tried in turn; when none has an idle process
+// priority order and tried in turn; when none has an idle process
 // the placement waits RetryInterval (or until the next latency policy or
 // its deadline, whichever is first) on the injected clock and tries again.
 //
@@ -64,7 +67,7 @@
 //   - TimeoutInSeconds defaults to 600 s; it is fixed for a placement when
 //     it starts. A placement whose queue is deleted fails at its next
 //     attempt (FAILED).
-//   - Placement events go to the outbox as EventBridge documents (§7.5)
+//   - Placement events go to the outbox as EventBridge documents (gamelift.Envelope)
 //     with resources [queue ARN]; detail.port is a string as in GameLift's
 //     example, and the queue's CustomEventData is detail.customEventData.
 package placement

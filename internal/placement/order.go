@@ -25,7 +25,7 @@ type Candidate struct {
 	HasLatency          bool
 }
 
-// candidates lists the queue's fleet locations (§7.1 steps 1–2), in
+// candidates lists the queue's fleet locations (candidates, steps 1 and 2 of docs/control-api.md, "Queue placement"), in
 // destination order, without duplicates.
 func (s *Service) candidates(ctx context.Context, r store.Reader, q Queue) ([]Candidate, error) {
 	var out []Candidate
@@ -63,7 +63,7 @@ func (s *Service) candidates(ctx context.Context, r store.Reader, q Queue) ([]Ca
 	return out, nil
 }
 
-// latencyCap is the cap of the latency policy in force at age (§7.2), and
+// latencyCap is the cap of the latency policy in force at age (latency policies), and
 // how long until the next policy takes over (0: none will).
 func latencyCap(policies []gamelift.PlayerLatencyPolicy, age time.Duration) (limit float64, capped bool, next time.Duration) {
 	ps := slices.Clone(policies)
@@ -93,7 +93,7 @@ func val(p *int32) int32 {
 
 // Order filters candidates by the latency policy in force at age and sorts
 // them by the queue's priority order (and the placement's override): the
-// pure heart of placement, §7.2–§7.3. It also returns how long until a
+// pure heart of placement: latency policies and order. It also returns how long until a
 // looser latency policy applies (0: never).
 func Order(cands []Candidate, q Queue, latencies []gamelift.PlayerLatency, override *gamelift.PriorityConfigurationOverride, age time.Duration) ([]Candidate, time.Duration) {
 	withLatency := len(latencies) > 0

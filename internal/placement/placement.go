@@ -16,7 +16,7 @@ import (
 	"github.com/musterhq/muster/internal/store"
 )
 
-// Outbox event types (reference §7.5).
+// Outbox event types (docs/control-api.md, "Queue placement").
 const (
 	EventPlacementFulfilled = "PlacementFulfilled"
 	EventPlacementCancelled = "PlacementCancelled"
@@ -76,7 +76,7 @@ type Request struct {
 	GameSessionName           string
 	GameProperties            []gamelift.GameProperty
 	GameSessionData           string
-	MatchmakerData            string // the MatchmakerData JSON (flexmatch.md §9)
+	MatchmakerData            string // the MatchmakerData JSON (docs/flexmatch.md)
 	PlayerLatencies           []gamelift.PlayerLatency
 	DesiredPlayerSessions     []gamelift.DesiredPlayerSession
 	// PriorityConfigurationOverride is StartGameSessionPlacement's member.
@@ -406,7 +406,7 @@ type PlayerSessionEvent struct {
 	PlayerSessionID string `json:"playerSessionId"`
 }
 
-// EventDetail is the detail of a placement event (reference §7.5).
+// EventDetail is the detail of a placement event.
 type EventDetail struct {
 	Type                 string               `json:"type"`
 	PlacementID          string               `json:"placementId"`

@@ -22,7 +22,7 @@ const (
 )
 
 // DefaultQueueTimeout applies when a queue sets no TimeoutInSeconds
-// (reference §9: 600 s).
+// (600 s, as in GameLift).
 const DefaultQueueTimeout = 600 * time.Second
 
 // Queue is a game session queue as stored.

@@ -122,8 +122,7 @@ func (s *Service) oidcVerifier(ctx context.Context, p *oidcProvider) (*oidc.IDTo
 func (s *Service) OIDC(ctx context.Context, provider, idToken string) (Tokens, error) {
 	p, ok := s.oidc[provider]
 	if !ok {
-		return Tokens{}, &fault.Error{Kind: fault.Invalid, Message: "1 validation error detected",
-			Fields: []fault.FieldError{{Field: "$.provider", Reason: fmt.Sprintf("%q is not a configured identity provider", provider)}}}
+		return Tokens{}, fault.BadField("$.provider", "%q is not a configured identity provider", provider)
 	}
 	if idToken == "" || len(idToken) > 16*1024 {
 		return Tokens{}, unauthenticated("ID token is not valid")

@@ -118,8 +118,7 @@ var identityIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,128}$`)
 
 func checkIdentityID(id string) error {
 	if !identityIDPattern.MatchString(id) {
-		return &fault.Error{Kind: fault.Invalid, Message: "1 validation error detected",
-			Fields: []fault.FieldError{{Field: "identityId", Reason: "must be 1 to 128 letters, digits or . _ : -"}}}
+		return fault.BadField("identityId", "must be 1 to 128 letters, digits or . _ : -")
 	}
 	return nil
 }

@@ -20,27 +20,22 @@ import (
 	"github.com/musterhq/muster/internal/testenv"
 )
 
-const e2eDuelRules = `{
-  "ruleLanguageVersion": "1.0",
-  "playerAttributes": [{"name": "skill", "type": "number", "default": 1000}],
-  "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 2}, {"name": "blue", "minPlayers": 1, "maxPlayers": 2}],
-  "rules": [{"name": "FairSkill", "type": "distance",
-             "measurements": "max(flatten(teams[*].players.attributes[skill]))",
-             "referenceValue": "min(flatten(teams[*].players.attributes[skill]))",
-             "maxDistance": 50}],
-  "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 20, "value": 5000}]}]
-}`
+// e2eDuelRules and e2eOneVOne pit a red team against a blue one of up to
+// two and one players: skills within 50, or anything after 20 s.
+var e2eDuelRules, e2eOneVOne = redVersusBlue(2), redVersusBlue(1)
 
-const e2eOneVOne = `{
+func redVersusBlue(maxPlayers int) string {
+	return fmt.Sprintf(`{
   "ruleLanguageVersion": "1.0",
   "playerAttributes": [{"name": "skill", "type": "number", "default": 1000}],
-  "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
+  "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": %[1]d}, {"name": "blue", "minPlayers": 1, "maxPlayers": %[1]d}],
   "rules": [{"name": "FairSkill", "type": "distance",
              "measurements": "max(flatten(teams[*].players.attributes[skill]))",
              "referenceValue": "min(flatten(teams[*].players.attributes[skill]))",
              "maxDistance": 50}],
   "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 20, "value": 5000}]}]
-}`
+}`, maxPlayers)
+}
 
 func mmSetup(t *testing.T, gl *gamelift.Client, name, rules string, mutate func(*gamelift.CreateMatchmakingConfigurationInput)) {
 	t.Helper()

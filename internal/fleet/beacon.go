@@ -49,19 +49,14 @@ func (s *Service) recordBeacon(ctx context.Context, w store.Writer, c Compute, b
 // name, each list without duplicates and sorted.
 func locationBeacons(ctx context.Context, r store.Reader) (map[string][]gamelift.UDPEndpoint, error) {
 	out := map[string][]gamelift.UDPEndpoint{}
-	err := store.Walk(ctx, r, store.Query{Kind: KindBeacon, Prefix: true}, func(it store.Item) error {
-		bs, err := store.Decode[Beacon]([]store.Item{it})
-		if err != nil {
-			return err
-		}
-		b := bs[0]
+	bs, err := store.FindAll[Beacon](ctx, r, store.Query{Kind: KindBeacon, Prefix: true})
+	for _, b := range bs {
 		port := int32(b.Port)
 		ep := gamelift.UDPEndpoint{Domain: b.Domain, Port: &port}
 		if !slices.ContainsFunc(out[b.Location], func(e gamelift.UDPEndpoint) bool { return e.Domain == ep.Domain && *e.Port == *ep.Port }) {
 			out[b.Location] = append(out[b.Location], ep)
 		}
-		return nil
-	})
+	}
 	for _, eps := range out {
 		slices.SortFunc(eps, func(a, b gamelift.UDPEndpoint) int {
 			if c := cmp.Compare(a.Domain, b.Domain); c != 0 {

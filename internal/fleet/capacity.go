@@ -17,27 +17,19 @@ type usage struct {
 
 func (s *Service) usage(ctx context.Context, r store.Reader, f Fleet, location string) (usage, error) {
 	var u usage
-	items, err := r.Find(ctx, store.Query{Kind: KindCompute, Key: 2, Value: f.ID + "/" + location, Limit: 10000})
-	if err != nil {
-		return u, err
-	}
-	cs, err := store.Decode[Compute](items)
+	cs, err := store.FindAll[Compute](ctx, r, store.Query{Kind: KindCompute, Key: 2, Value: f.ID + "/" + location})
 	if err != nil {
 		return u, err
 	}
 	busyByCompute := map[string]bool{}
 	for _, st := range []string{stateIdle, stateActivating, stateBusy, stateUsed, stateUnavailable} {
-		items, err := r.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: f.ID + "/" + location + "/" + st, Limit: 100000})
+		ps, err := store.FindAll[Process](ctx, r, store.Query{Kind: KindProcess, Key: 1, Value: f.ID + "/" + location + "/" + st})
 		if err != nil {
 			return u, err
 		}
-		u.processesActive += len(items)
+		u.processesActive += len(ps)
 		if st == stateBusy || st == stateActivating {
-			u.sessions += len(items)
-			ps, err := store.Decode[Process](items)
-			if err != nil {
-				return u, err
-			}
+			u.sessions += len(ps)
 			for _, p := range ps {
 				busyByCompute[p.ComputeName] = true
 			}

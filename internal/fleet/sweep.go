@@ -16,18 +16,20 @@ import (
 // event. The server runs it every heartbeat interval; tests call it.
 func (s *Service) SweepLostComputes(ctx context.Context) error {
 	deadline := s.cfg.Clock.Now().Add(-LostAfterHeartbeats * s.cfg.HeartbeatInterval)
-	var lost []string
+	var computes []Compute
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		return store.Walk(ctx, r, store.Query{Kind: KindCompute, Prefix: true}, func(it store.Item) error {
-			cs, err := store.Decode[Compute]([]store.Item{it})
-			if err == nil && cs[0].Agent && cs[0].Status != gamelift.ComputeImpaired && cs[0].Heartbeat.Before(deadline) {
-				lost = append(lost, it.ID)
-			}
-			return err
-		})
+		var err error
+		computes, err = store.FindAll[Compute](ctx, r, store.Query{Kind: KindCompute, Prefix: true})
+		return err
 	})
 	if err != nil {
 		return err
+	}
+	var lost []string
+	for _, c := range computes {
+		if c.Agent && c.Status != gamelift.ComputeImpaired && c.Heartbeat.Before(deadline) {
+			lost = append(lost, computeID(c.FleetID, c.Name))
+		}
 	}
 	for _, id := range lost {
 		err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
@@ -79,28 +81,26 @@ func (s *Service) SweepSilentProcesses(ctx context.Context) error {
 	deadline := s.cfg.Clock.Now().Add(-SilenceTimeout)
 	var silent []string
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		return store.Walk(ctx, r, store.Query{Kind: KindFleet, Prefix: true}, func(it store.Item) error {
-			fs, err := store.Decode[Fleet]([]store.Item{it})
-			if err != nil {
-				return err
-			}
-			for _, l := range fs[0].Locations {
+		fleets, err := store.FindAll[Fleet](ctx, r, store.Query{Kind: KindFleet, Prefix: true})
+		if err != nil {
+			return err
+		}
+		for _, f := range fleets {
+			for _, l := range f.Locations {
 				for _, st := range liveStates {
-					q := store.Query{Kind: KindProcess, Key: 1, Value: fs[0].ID + "/" + l + "/" + st}
-					err := store.Walk(ctx, r, q, func(it store.Item) error {
-						ps, err := store.Decode[Process]([]store.Item{it})
-						if err == nil && ps[0].lastHeard().Before(deadline) {
-							silent = append(silent, ps[0].ID)
-						}
-						return err
-					})
+					ps, err := store.FindAll[Process](ctx, r, store.Query{Kind: KindProcess, Key: 1, Value: f.ID + "/" + l + "/" + st})
 					if err != nil {
 						return err
 					}
+					for _, p := range ps {
+						if p.lastHeard().Before(deadline) {
+							silent = append(silent, p.ID)
+						}
+					}
 				}
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return err

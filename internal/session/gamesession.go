@@ -527,11 +527,7 @@ func (s *Service) GameSession(ctx context.Context, id string) (GameSession, erro
 // SessionCounts reports the current and maximum player sessions of a fleet
 // location's live game sessions, for fleet utilization (fleet.Sessions).
 func (s *Service) SessionCounts(ctx context.Context, r store.Reader, fleetID, location string) (int, int, error) {
-	items, err := r.Find(ctx, store.Query{Kind: KindGameSession, Key: 1, Value: fleetID + "/" + location, Limit: 100000})
-	if err != nil {
-		return 0, 0, err
-	}
-	gs, err := store.Decode[GameSession](items)
+	gs, err := store.FindAll[GameSession](ctx, r, store.Query{Kind: KindGameSession, Key: 1, Value: fleetID + "/" + location})
 	if err != nil {
 		return 0, 0, err
 	}

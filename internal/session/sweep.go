@@ -19,11 +19,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 	var late []string
 	var expired []string
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		items, err := r.Find(ctx, store.Query{Kind: KindGameSession, Key: 2, Value: gamelift.GameSessionActivating, Limit: 10000})
-		if err != nil {
-			return err
-		}
-		gs, err := store.Decode[GameSession](items)
+		gs, err := store.FindAll[GameSession](ctx, r, store.Query{Kind: KindGameSession, Key: 2, Value: gamelift.GameSessionActivating})
 		if err != nil {
 			return err
 		}
@@ -32,11 +28,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 				late = append(late, g.ID)
 			}
 		}
-		items, err = r.Find(ctx, store.Query{Kind: KindPlayerSession, Key: 3, Value: gamelift.PlayerSessionReserved, Limit: 10000})
-		if err != nil {
-			return err
-		}
-		ps, err := store.Decode[PlayerSession](items)
+		ps, err := store.FindAll[PlayerSession](ctx, r, store.Query{Kind: KindPlayerSession, Key: 3, Value: gamelift.PlayerSessionReserved})
 		if err != nil {
 			return err
 		}

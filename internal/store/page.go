@@ -105,3 +105,18 @@ func FilterPage[T any](ctx context.Context, r Reader, q Query, limit int, keep f
 	}
 	return page, next, err
 }
+
+// FindAll decodes every document of q, reading in batches (Walk), for a
+// caller that needs all of them: no statement is unbounded and no result
+// is cut at an arbitrary limit.
+func FindAll[T any](ctx context.Context, r Reader, q Query) ([]T, error) {
+	var out []T
+	err := Walk(ctx, r, q, func(it Item) error {
+		docs, err := Decode[T]([]Item{it})
+		if err == nil {
+			out = append(out, docs[0])
+		}
+		return err
+	})
+	return out, err
+}

@@ -181,6 +181,17 @@ func TestFilterPage(t *testing.T) {
 			t.Fatalf("pages %s", got)
 		}
 	})
+	t.Run("FindAll decodes every document after q.After", func(t *testing.T) {
+		var docs []doc
+		err := db.View(ctx, func(r store.Reader) error {
+			var err error
+			docs, err = store.FindAll[doc](ctx, r, store.Query{Kind: "thing", Prefix: true, After: "t0004"})
+			return err
+		})
+		if err != nil || len(docs) != 25 || docs[0].N != 5 || docs[24].N != 29 {
+			t.Fatalf("FindAll = %d documents (%v), %v; want 5 to 29", len(docs), docs, err)
+		}
+	})
 	t.Run("a full last page has no token when no accepted document follows", func(t *testing.T) {
 		pages := list(t, 13, func(d *doc) bool { return d.N <= 12 })
 		if len(pages) != 1 || len(pages[0]) != 13 {

@@ -130,8 +130,8 @@ func (l *locations) delete(ctx context.Context, in *gamelift.DeleteLocationInput
 	return nil, nil // a nil output is sent as an empty structure
 }
 
-// Test-only shapes for operations whose real shapes other packages own; they
-// carry timestamps, int64 and float32 members through the real client.
+// Test-only shapes of DescribeFleetEvents, answered by fleetEvents: they
+// carry timestamps and int64 members through the real client.
 type fleetEventsInput struct {
 	FleetId   string              `json:"FleetId,omitempty"`
 	StartTime *gamelift.Timestamp `json:"StartTime,omitempty"`
@@ -173,32 +173,6 @@ func fleetEvents(_ context.Context, in *fleetEventsInput) (*fleetEventsOutput, e
 
 var errSecretCause = fmt.Errorf("database password hunter2 rejected")
 
-type playerLatency struct {
-	PlayerId              string   `json:"PlayerId,omitempty"`
-	RegionIdentifier      string   `json:"RegionIdentifier,omitempty"`
-	LatencyInMilliseconds *float32 `json:"LatencyInMilliseconds,omitempty"`
-}
-
-type placementInput struct {
-	PlacementId               string          `json:"PlacementId,omitempty"`
-	GameSessionQueueName      string          `json:"GameSessionQueueName,omitempty"`
-	MaximumPlayerSessionCount *int32          `json:"MaximumPlayerSessionCount,omitempty"`
-	PlayerLatencies           []playerLatency `json:"PlayerLatencies,omitempty"`
-}
-
-type placement struct {
-	PlacementId               string              `json:"PlacementId,omitempty"`
-	GameSessionQueueName      string              `json:"GameSessionQueueName,omitempty"`
-	Status                    string              `json:"Status,omitempty"`
-	MaximumPlayerSessionCount *int32              `json:"MaximumPlayerSessionCount,omitempty"`
-	PlayerLatencies           []playerLatency     `json:"PlayerLatencies,omitempty"`
-	StartTime                 *gamelift.Timestamp `json:"StartTime,omitempty"`
-}
-
-type placementOutput struct {
-	GameSessionPlacement *placement `json:"GameSessionPlacement,omitempty"`
-}
-
 // env is one control API behind an httptest server.
 type env struct {
 	srv      *httptest.Server
@@ -225,8 +199,8 @@ func newEnv(t testing.TB, skew time.Duration) *env {
 	controlapi.Register(table, "ListLocations", e.locs.list)
 	controlapi.Register(table, "DeleteLocation", e.locs.delete)
 	controlapi.Register(table, "DescribeFleetEvents", fleetEvents)
-	controlapi.Register(table, "StartGameSessionPlacement", func(ctx context.Context, in *placementInput) (*placementOutput, error) {
-		return &placementOutput{GameSessionPlacement: &placement{
+	controlapi.Register(table, "StartGameSessionPlacement", func(ctx context.Context, in *gamelift.StartGameSessionPlacementInput) (*gamelift.StartGameSessionPlacementOutput, error) {
+		return &gamelift.StartGameSessionPlacementOutput{GameSessionPlacement: &gamelift.GameSessionPlacement{
 			PlacementId: in.PlacementId, GameSessionQueueName: in.GameSessionQueueName, Status: "PENDING",
 			MaximumPlayerSessionCount: in.MaximumPlayerSessionCount, PlayerLatencies: in.PlayerLatencies,
 			StartTime: gamelift.UnixMilli(1469498468057),

@@ -110,8 +110,8 @@ func TestTicketIdentityAndActivePlayers(t *testing.T) {
 		if again.TicketId != "t1" || again.Status != gamelift.TicketSearching {
 			t.Fatalf("repeated request answered %+v", again)
 		}
-		if n := len(w.outbox(matchmaking.EventSearching)); n != 1 {
-			t.Fatalf("%d MatchmakingSearching events, want 1: the repeat is no new ticket", n)
+		if got := w.ticketEvents("t1"); !slices.Equal(got, []string{matchmaking.EventSearching}) {
+			t.Fatalf("events of t1 %v, want one MatchmakingSearching: the repeat is no new ticket", got)
 		}
 	})
 	t.Run("the same TicketId with other players, or in another configuration, is refused naming TicketId", func(t *testing.T) {

@@ -22,12 +22,8 @@ type expansion struct {
 
 func (rs *RuleSet) parseExpansions(list []any, ps *problems) {
 	seen := map[int]string{}
-	for i, v := range list {
-		path := jindex("expansions", i)
-		o, ok := newObj(v, path, ps)
-		if !ok {
-			continue
-		}
+	for o := range objects(list, "expansions", ps) {
+		path := o.path
 		x := expansion{rule: -1}
 		target, tok := o.str("target", true)
 		if tok {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"sort"
 	"strconv"
@@ -114,6 +115,18 @@ func newObj(v any, path string, ps *problems) (*obj, bool) {
 		return nil, false
 	}
 	return &obj{m: m, path: path, ps: ps, used: map[string]bool{}}, true
+}
+
+// objects yields the elements of list, the array at key, that are objects,
+// and reports the others.
+func objects(list []any, key string, ps *problems) iter.Seq[*obj] {
+	return func(yield func(*obj) bool) {
+		for i, v := range list {
+			if o, ok := newObj(v, jindex(key, i), ps); ok && !yield(o) {
+				return
+			}
+		}
+	}
 }
 
 func (o *obj) p(key string) string { return jpath(o.path, key) }

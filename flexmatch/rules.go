@@ -97,12 +97,7 @@ func (rs *RuleSet) parseRules(list []any, ps *problems) {
 			}
 		}
 	}
-	for i, v := range list {
-		path := jindex("rules", i)
-		o, ok := newObj(v, path, ps)
-		if !ok {
-			continue
-		}
+	for o := range objects(list, "rules", ps) {
 		name, nok := o.name(notIn("rule", rs.ruleIndex))
 		o.str("description", false)
 		t, tok := o.enum("type", true, ruleKindNames...)

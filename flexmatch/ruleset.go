@@ -274,12 +274,7 @@ func validName(s string) string {
 }
 
 func (rs *RuleSet) parseAttributes(list []any, ps *problems) {
-	for i, v := range list {
-		path := jindex("playerAttributes", i)
-		o, ok := newObj(v, path, ps)
-		if !ok {
-			continue
-		}
+	for o := range objects(list, "playerAttributes", ps) {
 		name, nok := o.name(notIn("attribute", rs.attrIndex))
 		t, tok := o.enum("type", true, attrTypeNames...)
 		a := attribute{Name: name}
@@ -374,12 +369,8 @@ func (rs *RuleSet) parseTeams(list []any, ps *problems) {
 		return
 	}
 	names := map[string]string{}
-	for i, v := range list {
-		path := jindex("teams", i)
-		o, ok := newObj(v, path, ps)
-		if !ok {
-			continue
-		}
+	for o := range objects(list, "teams", ps) {
+		path := o.path
 		name, nok := o.name(func(name string) string {
 			if prev, dup := names[name]; dup {
 				return fmt.Sprintf("team name %q is already used by %s", name, prev)

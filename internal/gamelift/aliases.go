@@ -1,6 +1,6 @@
 package gamelift
 
-// Alias shapes (reference §4.5).
+// Alias shapes.
 
 // Routing strategy types.
 const (

@@ -8,8 +8,8 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 )
 
-// AttributeValue is GameLift's player attribute value (gamelift-api.md,
-// "AttributeValue"): exactly one of S, N, SL and SDM is set. The player data
+// AttributeValue is GameLift's player attribute value (the API's
+// AttributeValue): exactly one of S, N, SL and SDM is set. The player data
 // table stores matchmaking attributes in this shape so the matchmaker can
 // pass them to a ticket unchanged.
 type AttributeValue struct {

@@ -1,6 +1,6 @@
 package gamelift
 
-// Compute shapes (reference §4.4).
+// Compute shapes.
 
 // Compute statuses.
 const (

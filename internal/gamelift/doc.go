@@ -19,7 +19,7 @@
 //     RFC 3339 string);
 //   - unset members are omitted from responses, never sent as null.
 //
-// Muster decisions taken here (see reference/gamelift-api.md §6):
+// Muster decisions taken here (docs/control-api.md, "Identifiers and ARNs"):
 //   - ARNs use GameLift's layout arn:<partition>:gamelift:<region>:<account>:<type>/<id>
 //     with partition "aws" by default, so existing tools that parse GameLift
 //     ARNs accept Muster's; the partition, region and account are

@@ -1,6 +1,6 @@
 package gamelift
 
-// Fleet shapes (reference §4.2). Muster implements ComputeType ANYWHERE.
+// Fleet shapes. Muster implements ComputeType ANYWHERE.
 
 // Enum values used by fleets.
 const (

@@ -8,7 +8,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 )
 
-// Format is one of GameLift's named string formats (reference §3.1): a
+// Format is one of GameLift's named string formats (from its Smithy model): a
 // length range in characters and a pattern. Patterns are the model's
 // unchanged and, as in Smithy, not implicitly anchored.
 type Format struct {
@@ -44,7 +44,7 @@ type Formats struct {
 	byName map[string]Format
 }
 
-// formatSpec is one row of the reference's §3.1 table.
+// formatSpec is one row of the table of GameLift's formats.
 type formatSpec struct {
 	name     string
 	min, max int
@@ -108,7 +108,7 @@ func NewFormats() *Formats {
 	return fs
 }
 
-// Get returns the format called name (a §3.1 name such as "FleetId"). It
+// Get returns the format called name (a format name such as "FleetId"). It
 // panics on an unknown name: names are constants in the calling code.
 func (fs *Formats) Get(name string) Format {
 	f, ok := fs.byName[name]

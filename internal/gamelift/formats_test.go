@@ -45,7 +45,7 @@ func TestEveryFormatCompilesAndIsReachable(t *testing.T) {
 	fs := gamelift.NewFormats()
 	names := fs.Names()
 	if len(names) != 44 {
-		t.Fatalf("got %d formats, want the 44 of reference §3.1", len(names))
+		t.Fatalf("got %d formats, want the 44 named formats of GameLift's model", len(names))
 	}
 	for _, n := range names {
 		if fs.Get(n).Name != n {

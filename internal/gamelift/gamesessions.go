@@ -1,6 +1,6 @@
 package gamelift
 
-// Game session shapes (reference §4.6).
+// Game session shapes.
 
 // Game session statuses, reasons and policies.
 const (

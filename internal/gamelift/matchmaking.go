@@ -1,6 +1,7 @@
 package gamelift
 
-// Matchmaking wire shapes (gamelift-api.md §4.10–4.12, flexmatch.md §7).
+// Matchmaking wire shapes: rule sets, configurations, tickets and backfill
+// (docs/flexmatch.md).
 
 // Enumerations of matchmaking.
 const (

@@ -1,6 +1,6 @@
 package gamelift
 
-// Player session shapes (reference §4.7).
+// Player session shapes.
 
 // Player session statuses.
 const (

@@ -1,6 +1,7 @@
 package gamelift
 
-// Game session queue and placement shapes (reference §4.8, §4.9, §7).
+// Game session queue and placement shapes (docs/control-api.md, "Queue
+// placement").
 
 // Priority types of a queue's PriorityConfiguration.PriorityOrder.
 const (

@@ -1,6 +1,6 @@
 package gamelift
 
-// Tag is a label on a resource (reference §3.2): Key 1..128 characters,
+// Tag is a label on a resource: Key 1..128 characters,
 // Value 0..256. Both members are always sent.
 type Tag struct {
 	Key   string `json:"Key"`

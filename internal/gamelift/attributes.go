@@ -23,7 +23,8 @@ type AttributeValue struct {
 	SDM map[string]float64 `json:"SDM,omitempty"`
 }
 
-// Limits of an AttributeValue (reference: "Player attributes per player").
+// Limits of an AttributeValue, as GameLift documents them for player
+// attributes.
 const (
 	MaxAttributeStringLen = 100
 	MaxAttributeListLen   = 100

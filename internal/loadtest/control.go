@@ -69,7 +69,7 @@ func (c *ControlClient) Do(ctx context.Context, op string, input, output any) er
 		req.Header.Set("Accept", "application/cbor")
 		req.Header.Set("Smithy-Protocol", "rpc-v2-cbor")
 	} else {
-		body, err = jsonMarshal(input)
+		body, err = json.Marshal(input)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -29,33 +30,60 @@ MUSTER_ACCESS_KEY_ID and MUSTER_SECRET_ACCESS_KEY. SIGTERM or SIGINT drains:
 the processes are told to end, killed after --drain-grace, and the compute is
 deregistered.`
 
+// agentFlags are the flags of `muster agent`.
+type agentFlags struct {
+	endpoint, fleet, location, computeName, ip, dns, region string
+	beaconListen, logDir, workDir, logFormat, logLevel      string
+	logMaxBytes                                             int64
+	logKeep, keepExited                                     int
+	drainGrace, stopGrace                                   time.Duration
+}
+
+func (f *agentFlags) register(fs *flag.FlagSet) {
+	fs.String("config", "", "JSON config `file` whose keys are flag names (flag > env > file)")
+	fs.StringVar(&f.endpoint, "endpoint", "", "control plane `URL` (the address of muster serve), e.g. http://10.0.0.1:8080")
+	fs.StringVar(&f.fleet, "fleet", "", "`id` of the ANYWHERE fleet to join")
+	fs.StringVar(&f.location, "location", "", "custom `location` of this compute (e.g. custom-home)")
+	fs.StringVar(&f.computeName, "compute-name", "", "compute `name` (letters, digits, hyphens); default: the host name")
+	fs.StringVar(&f.ip, "ip-address", "", "`IP` address players connect to; default: the address this host uses to reach the endpoint")
+	fs.StringVar(&f.dns, "dns-name", "", "DNS `name` players connect to, instead of or besides the IP address")
+	fs.StringVar(&f.region, "region", agent.DefaultRegion, "SigV4 signing `region`")
+	fs.StringVar(&f.beaconListen, "beacon-listen", "0.0.0.0:7770", "UDP `address` of the latency beacon (docs/beacon-protocol.md); \"off\" disables it")
+	fs.StringVar(&f.logDir, "log-dir", "muster-agent/logs", "`directory` of the per-process log files (<processId>.log)")
+	fs.StringVar(&f.workDir, "work-dir", "muster-agent/work", "working `directory` of the server processes (must be writable)")
+	fs.Int64Var(&f.logMaxBytes, "log-max-bytes", agent.DefaultLogMaxBytes, "rotate a process's log file at this many `bytes`")
+	fs.IntVar(&f.logKeep, "log-keep", agent.DefaultLogKeep, "rotated log files kept per process")
+	fs.IntVar(&f.keepExited, "log-keep-exited", agent.DefaultKeepExited, "`number` of exited processes whose logs are kept (-1: all)")
+	fs.DurationVar(&f.drainGrace, "drain-grace", agent.DefaultDrainGrace, "on SIGTERM, how long processes have to end before they are killed")
+	fs.DurationVar(&f.stopGrace, "stop-grace", agent.DefaultStopGrace, "how long a process the agent stops has between SIGTERM and SIGKILL")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+// startBeacon starts the latency beacon on wg, unless --beacon-listen is
+// off, and returns the address the agent reports for it.
+func (f *agentFlags) startBeacon(ctx context.Context, wg *sync.WaitGroup, log *slog.Logger) (*agent.BeaconAddress, error) {
+	if f.beaconListen == "off" || f.beaconListen == "" {
+		return nil, nil
+	}
+	b, err := beacon.Listen(ctx, f.beaconListen, log)
+	if err != nil {
+		return nil, err
+	}
+	reported := beaconAddress(b.Addr(), f.ip, f.dns)
+	log.Info("latency beacon listening", "addr", b.Addr().String(), "reported", fmt.Sprintf("%s:%d", reported.Domain, reported.Port))
+	wg.Go(func() {
+		if err := b.Serve(ctx); err != nil {
+			log.Error("latency beacon stopped", "err", err)
+		}
+	})
+	return reported, nil
+}
+
 func runAgent(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
-	fs.String("config", "", "JSON config `file` whose keys are flag names (flag > env > file)")
-	var (
-		endpoint, fleet, location, computeName, ip, dns, region string
-		beaconListen, logDir, workDir, logFormat, logLevel      string
-		logMaxBytes                                             int64
-		logKeep, keepExited                                     int
-		drainGrace, stopGrace                                   time.Duration
-	)
-	fs.StringVar(&endpoint, "endpoint", "", "control plane `URL` (the address of muster serve), e.g. http://10.0.0.1:8080")
-	fs.StringVar(&fleet, "fleet", "", "`id` of the ANYWHERE fleet to join")
-	fs.StringVar(&location, "location", "", "custom `location` of this compute (e.g. custom-home)")
-	fs.StringVar(&computeName, "compute-name", "", "compute `name` (letters, digits, hyphens); default: the host name")
-	fs.StringVar(&ip, "ip-address", "", "`IP` address players connect to; default: the address this host uses to reach the endpoint")
-	fs.StringVar(&dns, "dns-name", "", "DNS `name` players connect to, instead of or besides the IP address")
-	fs.StringVar(&region, "region", agent.DefaultRegion, "SigV4 signing `region`")
-	fs.StringVar(&beaconListen, "beacon-listen", "0.0.0.0:7770", "UDP `address` of the latency beacon (docs/beacon-protocol.md); \"off\" disables it")
-	fs.StringVar(&logDir, "log-dir", "muster-agent/logs", "`directory` of the per-process log files (<processId>.log)")
-	fs.StringVar(&workDir, "work-dir", "muster-agent/work", "working `directory` of the server processes (must be writable)")
-	fs.Int64Var(&logMaxBytes, "log-max-bytes", agent.DefaultLogMaxBytes, "rotate a process's log file at this many `bytes`")
-	fs.IntVar(&logKeep, "log-keep", agent.DefaultLogKeep, "rotated log files kept per process")
-	fs.IntVar(&keepExited, "log-keep-exited", agent.DefaultKeepExited, "`number` of exited processes whose logs are kept (-1: all)")
-	fs.DurationVar(&drainGrace, "drain-grace", agent.DefaultDrainGrace, "on SIGTERM, how long processes have to end before they are killed")
-	fs.DurationVar(&stopGrace, "stop-grace", agent.DefaultStopGrace, "how long a process the agent stops has between SIGTERM and SIGKILL")
-	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	var f agentFlags
+	f.register(fs)
 	if ok, code := Parse(fs, env, agentUsage, args); !ok {
 		return code
 	}
@@ -64,9 +92,9 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 		return ExitUsage
 	}
 	var missing []string
-	for _, f := range []struct{ name, v string }{{"--endpoint", endpoint}, {"--fleet", fleet}} {
-		if f.v == "" {
-			missing = append(missing, f.name)
+	for _, m := range []struct{ name, v string }{{"--endpoint", f.endpoint}, {"--fleet", f.fleet}} {
+		if m.v == "" {
+			missing = append(missing, m.name)
 		}
 	}
 	if len(missing) > 0 {
@@ -77,7 +105,7 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "muster agent: %s %s required\n", strings.Join(missing, " and "), verb)
 		return ExitUsage
 	}
-	log, err := (&commonFlags{logFormat: logFormat, logLevel: logLevel}).logger(env.Stderr)
+	log, err := (&commonFlags{logFormat: f.logFormat, logLevel: f.logLevel}).logger(env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, err)
 		return ExitUsage
@@ -87,19 +115,19 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 		getenv = func(string) string { return "" }
 	}
 	client, err := agent.NewClient(agent.ClientConfig{
-		Endpoint: endpoint, Region: region,
+		Endpoint: f.endpoint, Region: f.region,
 		AccessKeyID: getenv("MUSTER_ACCESS_KEY_ID"), SecretAccessKey: getenv("MUSTER_SECRET_ACCESS_KEY"),
 	})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "muster agent: %v\n", err)
 		return ExitUsage
 	}
-	if computeName == "" {
+	if f.computeName == "" {
 		host, _ := os.Hostname()
-		computeName = sanitizeComputeName(host)
+		f.computeName = sanitizeComputeName(host)
 	}
-	if ip == "" && dns == "" {
-		if ip, err = outboundIP(ctx, endpoint); err != nil {
+	if f.ip == "" && f.dns == "" {
+		if f.ip, err = outboundIP(ctx, f.endpoint); err != nil {
 			fmt.Fprintf(env.Stderr, "muster agent: cannot tell this host's address (give --ip-address or --dns-name): %v\n", err)
 			return ExitUsage
 		}
@@ -109,36 +137,26 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var reported *agent.BeaconAddress
-	if beaconListen != "off" && beaconListen != "" {
-		b, err := beacon.Listen(ctx, beaconListen, log)
-		if err != nil {
-			log.Error("cannot start the latency beacon", "err", err)
-			return 1
-		}
-		reported = beaconAddress(b.Addr(), ip, dns)
-		log.Info("latency beacon listening", "addr", b.Addr().String(), "reported", fmt.Sprintf("%s:%d", reported.Domain, reported.Port))
-		wg.Go(func() {
-			if err := b.Serve(ctx); err != nil {
-				log.Error("latency beacon stopped", "err", err)
-			}
-		})
+	reported, err := f.startBeacon(ctx, &wg, log)
+	if err != nil {
+		log.Error("cannot start the latency beacon", "err", err)
+		return 1
 	}
 	sup, err := agent.New(agent.Config{
-		FleetID: fleet, ComputeName: computeName, Location: location, IPAddress: ip, DNSName: dns,
+		FleetID: f.fleet, ComputeName: f.computeName, Location: f.location, IPAddress: f.ip, DNSName: f.dns,
 		Control:    client,
-		Launcher:   &agent.ExecLauncher{LogDir: logDir, WorkDir: workDir, LogMaxBytes: logMaxBytes, LogKeep: logKeep, KeepExited: keepExited},
+		Launcher:   &agent.ExecLauncher{LogDir: f.logDir, WorkDir: f.workDir, LogMaxBytes: f.logMaxBytes, LogKeep: f.logKeep, KeepExited: f.keepExited},
 		Log:        log,
 		BaseEnv:    os.Environ(),
 		Beacon:     reported,
-		DrainGrace: drainGrace,
-		StopGrace:  stopGrace,
+		DrainGrace: f.drainGrace,
+		StopGrace:  f.stopGrace,
 	})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	log.Info("agent starting", "endpoint", endpoint, "location", location, "ip_address", ip, "dns_name", dns)
+	log.Info("agent starting", "endpoint", f.endpoint, "location", f.location, "ip_address", f.ip, "dns_name", f.dns)
 	if err := sup.Run(ctx); err != nil {
 		log.Error("agent stopped with an error", "err", err)
 		return 1

@@ -258,35 +258,8 @@ func (p *exprParser) path() *expr {
 	inner := p.s[p.i : p.i+j]
 	p.i += j + 1
 	e := &expr{kind: exSel, nslots: len(rs.slots)}
-	parts := strings.Split(inner, ",")
-	for _, part := range parts {
-		name := strings.TrimSpace(part)
-		if name == "*" {
-			if len(parts) > 1 {
-				return p.fail("* cannot be combined with team names")
-			}
-			for i := range rs.slots {
-				e.teams = append(e.teams, i)
-			}
-			e.multi = true
-			continue
-		}
-		if name == "" {
-			return p.fail("empty team name in teams[%s]", inner)
-		}
-		slots, ok := rs.teamSlots(name)
-		if !ok {
-			return p.fail("no team named %q%s", name, suggest(name, rs.teamNames()))
-		}
-		if len(slots) > 1 {
-			e.multi = true
-		} else if rs.defs[rs.slots[slots[0]].def].quantity > 1 {
-			rs.namesCopies = true
-		}
-		e.teams = append(e.teams, slots...)
-	}
-	if len(parts) > 1 {
-		e.multi = true
+	if !p.selectTeams(e, inner) {
+		return nil
 	}
 	d := 0
 	if e.multi {
@@ -321,6 +294,53 @@ func (p *exprParser) path() *expr {
 	if !p.eat('.') {
 		return e
 	}
+	return p.attribute(e, d)
+}
+
+// selectTeams sets e.teams to the team slots the names inside teams[...]
+// select ("*" for all); it reports false after recording an error.
+func (p *exprParser) selectTeams(e *expr, inner string) bool {
+	rs := p.env.rs
+	parts := strings.Split(inner, ",")
+	for _, part := range parts {
+		name := strings.TrimSpace(part)
+		if name == "*" {
+			if len(parts) > 1 {
+				p.fail("* cannot be combined with team names")
+				return false
+			}
+			for i := range rs.slots {
+				e.teams = append(e.teams, i)
+			}
+			e.multi = true
+			continue
+		}
+		if name == "" {
+			p.fail("empty team name in teams[%s]", inner)
+			return false
+		}
+		slots, ok := rs.teamSlots(name)
+		if !ok {
+			p.fail("no team named %q%s", name, suggest(name, rs.teamNames()))
+			return false
+		}
+		if len(slots) > 1 {
+			e.multi = true
+		} else if rs.defs[rs.slots[slots[0]].def].quantity > 1 {
+			rs.namesCopies = true
+		}
+		e.teams = append(e.teams, slots...)
+	}
+	if len(parts) > 1 {
+		e.multi = true
+	}
+	return true
+}
+
+// attribute parses the ".attributes[NAME]" that follows players in a
+// selector of depth d.
+func (p *exprParser) attribute(e *expr, d int) *expr {
+	rs := p.env.rs
 	if w := p.word(); w != "attributes" {
 		return p.fail("unknown selector %q after players; use .attributes[NAME] or [playerId]%s", w, suggest(w, []string{"attributes"}))
 	}

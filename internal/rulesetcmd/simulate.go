@@ -268,12 +268,10 @@ func (s *simulation) run(ctx context.Context) (simReport, error) {
 	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	tickets := map[string]*simTicket{}
 	var queue []*simTicket // arrival order, for timeouts
-	var waits []float64
+	var sums matchSums
 	var engineTime time.Duration
 	next := s.rng.ExpFloat64() / s.rate
 	generated := 0
-	latSum, latN := 0.0, 0
-	spreadSum := 0.0
 	for now := time.Duration(0); now <= s.dur; now += s.cycle {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -321,28 +319,7 @@ func (s *simulation) run(ctx context.Context) (simReport, error) {
 			rep.Players += len(t.Players)
 		}
 		for _, m := range matches {
-			rep.Matches++
-			rep.PlayersMatched += m.PlayerCount()
-			rep.ExpansionSteps[strconv.Itoa(m.Step)]++
-			lo, hi := math.Inf(1), math.Inf(-1)
-			for _, id := range m.TicketIDs {
-				st := tickets[id]
-				st.waiting = false
-				waits = append(waits, at.Sub(st.t.StartTime).Seconds())
-				for _, v := range st.values {
-					lo, hi = min(lo, v), max(hi, v)
-				}
-				delete(tickets, id)
-			}
-			if hi >= lo {
-				spreadSum += hi - lo
-				rep.SpreadWorst = max(rep.SpreadWorst, hi-lo)
-			}
-			if len(m.Locations) > 0 {
-				latSum += m.Locations[0].AvgMs
-				latN++
-				rep.LatencyWorstMs = max(rep.LatencyWorstMs, m.Locations[0].MaxMs)
-			}
+			sums.add(&rep, m, tickets, at)
 		}
 	}
 	for _, st := range tickets {
@@ -350,19 +327,8 @@ func (s *simulation) run(ctx context.Context) (simReport, error) {
 			rep.UnmatchedAtEnd += len(st.t.Players)
 		}
 	}
-	if rep.Matches > 0 {
-		rep.SpreadMean = round2(spreadSum / float64(rep.Matches))
-	}
-	if latN > 0 {
-		rep.LatencyAvgMs = round2(latSum / float64(latN))
-	}
+	sums.summarise(&rep)
 	rep.SpreadAttribute = s.spreadAttr
-	slices.Sort(waits)
-	rep.WaitP50, rep.WaitP90, rep.WaitP99 = pct(waits, 50), pct(waits, 90), pct(waits, 99)
-	if len(waits) > 0 {
-		rep.WaitMax = waits[len(waits)-1]
-	}
-	rep.WaitHistogram = histogram(waits, 10)
 	for rule, n := range e.Stats().Blocked {
 		rep.BlockedBy = append(rep.BlockedBy, ruleCount{rule, n})
 	}
@@ -376,6 +342,57 @@ func (s *simulation) run(ctx context.Context) (simReport, error) {
 		rep.EngineUsPerTicket = round2(float64(engineTime.Microseconds()) / float64(rep.Tickets))
 	}
 	return rep, nil
+}
+
+// matchSums accumulates what the report says of the matches made.
+type matchSums struct {
+	waits     []float64 // seconds each matched ticket waited
+	spreadSum float64
+	latSum    float64
+	latN      int
+}
+
+// add counts match m, made at at, and takes its tickets out of tickets.
+func (ms *matchSums) add(rep *simReport, m flexmatch.Match, tickets map[string]*simTicket, at time.Time) {
+	rep.Matches++
+	rep.PlayersMatched += m.PlayerCount()
+	rep.ExpansionSteps[strconv.Itoa(m.Step)]++
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, id := range m.TicketIDs {
+		st := tickets[id]
+		st.waiting = false
+		ms.waits = append(ms.waits, at.Sub(st.t.StartTime).Seconds())
+		for _, v := range st.values {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		delete(tickets, id)
+	}
+	if hi >= lo {
+		ms.spreadSum += hi - lo
+		rep.SpreadWorst = max(rep.SpreadWorst, hi-lo)
+	}
+	if len(m.Locations) > 0 {
+		ms.latSum += m.Locations[0].AvgMs
+		ms.latN++
+		rep.LatencyWorstMs = max(rep.LatencyWorstMs, m.Locations[0].MaxMs)
+	}
+}
+
+// summarise puts the means, percentiles and histogram of the matches in rep.
+func (ms *matchSums) summarise(rep *simReport) {
+	if rep.Matches > 0 {
+		rep.SpreadMean = round2(ms.spreadSum / float64(rep.Matches))
+	}
+	if ms.latN > 0 {
+		rep.LatencyAvgMs = round2(ms.latSum / float64(ms.latN))
+	}
+	waits := ms.waits
+	slices.Sort(waits)
+	rep.WaitP50, rep.WaitP90, rep.WaitP99 = pct(waits, 50), pct(waits, 90), pct(waits, 99)
+	if len(waits) > 0 {
+		rep.WaitMax = waits[len(waits)-1]
+	}
+	rep.WaitHistogram = histogram(waits, 10)
 }
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }

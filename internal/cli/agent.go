@@ -32,15 +32,16 @@ deregistered.`
 
 // agentFlags are the flags of `muster agent`.
 type agentFlags struct {
+	logFlags
 	endpoint, fleet, location, computeName, ip, dns, region string
-	beaconListen, logDir, workDir, logFormat, logLevel      string
+	beaconListen, logDir, workDir                           string
 	logMaxBytes                                             int64
 	logKeep, keepExited                                     int
 	drainGrace, stopGrace                                   time.Duration
 }
 
 func (f *agentFlags) register(fs *flag.FlagSet) {
-	fs.String("config", "", "JSON config `file` whose keys are flag names (flag > env > file)")
+	f.logFlags.register(fs)
 	fs.StringVar(&f.endpoint, "endpoint", "", "control plane `URL` (the address of muster serve), e.g. http://10.0.0.1:8080")
 	fs.StringVar(&f.fleet, "fleet", "", "`id` of the ANYWHERE fleet to join")
 	fs.StringVar(&f.location, "location", "", "custom `location` of this compute (e.g. custom-home)")
@@ -56,8 +57,6 @@ func (f *agentFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.keepExited, "log-keep-exited", agent.DefaultKeepExited, "`number` of exited processes whose logs are kept (-1: all)")
 	fs.DurationVar(&f.drainGrace, "drain-grace", agent.DefaultDrainGrace, "on SIGTERM, how long processes have to end before they are killed")
 	fs.DurationVar(&f.stopGrace, "stop-grace", agent.DefaultStopGrace, "how long a process the agent stops has between SIGTERM and SIGKILL")
-	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 }
 
 // startBeacon starts the latency beacon on wg, unless --beacon-listen is
@@ -105,7 +104,7 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "muster agent: %s %s required\n", strings.Join(missing, " and "), verb)
 		return ExitUsage
 	}
-	log, err := (&commonFlags{logFormat: f.logFormat, logLevel: f.logLevel}).logger(env.Stderr)
+	log, err := f.logger(env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, err)
 		return ExitUsage

@@ -13,23 +13,33 @@ import (
 	"github.com/musterhq/muster/internal/server"
 )
 
-// commonFlags are shared by commands that open the data directory.
-type commonFlags struct {
-	dataDir   string
-	masterKey string
+// logFlags are the flags of every command that runs a service: its config
+// file and its logs.
+type logFlags struct {
 	logFormat string
 	logLevel  string
 }
 
-func (c *commonFlags) register(fs *flag.FlagSet) {
+func (c *logFlags) register(fs *flag.FlagSet) {
 	fs.String("config", "", "JSON config `file` whose keys are flag names (flag > env > file)")
-	fs.StringVar(&c.dataDir, "data-dir", "./muster-data", "`directory` holding the database, master key and generated credentials")
-	fs.StringVar(&c.masterKey, "master-key", "", "master `key` (64 hex digits) that seals secrets at rest; default: <data-dir>/master.key")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 }
 
-func (c *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
+// commonFlags are shared by commands that open the data directory.
+type commonFlags struct {
+	logFlags
+	dataDir   string
+	masterKey string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	c.logFlags.register(fs)
+	fs.StringVar(&c.dataDir, "data-dir", "./muster-data", "`directory` holding the database, master key and generated credentials")
+	fs.StringVar(&c.masterKey, "master-key", "", "master `key` (64 hex digits) that seals secrets at rest; default: <data-dir>/master.key")
+}
+
+func (c *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", c.logLevel)

@@ -117,8 +117,8 @@ func IsClientError(err error) bool {
 
 // RegisterCompute registers (or re-registers) a compute and returns it,
 // with the SDK endpoint its processes must dial.
-func (c *Client) RegisterCompute(ctx context.Context, in RegisterComputeInput) (*Compute, error) {
-	var out struct{ Compute *Compute }
+func (c *Client) RegisterCompute(ctx context.Context, in gamelift.RegisterComputeInput) (*gamelift.Compute, error) {
+	var out gamelift.RegisterComputeOutput
 	if err := c.call(ctx, "RegisterCompute", in, &out); err != nil {
 		return nil, err
 	}
@@ -131,10 +131,7 @@ func (c *Client) RegisterCompute(ctx context.Context, in RegisterComputeInput) (
 // GetComputeAuthToken returns a fresh auth token for the compute's processes.
 func (c *Client) GetComputeAuthToken(ctx context.Context, fleetID, computeName string) (*AuthToken, error) {
 	in := map[string]string{"FleetId": fleetID, "ComputeName": computeName}
-	var out struct {
-		AuthToken           string
-		ExpirationTimestamp *epochSeconds
-	}
+	var out gamelift.GetComputeAuthTokenOutput
 	if err := c.call(ctx, "GetComputeAuthToken", in, &out); err != nil {
 		return nil, err
 	}
@@ -143,7 +140,7 @@ func (c *Client) GetComputeAuthToken(ctx context.Context, fleetID, computeName s
 	}
 	t := &AuthToken{Token: out.AuthToken}
 	if out.ExpirationTimestamp != nil {
-		t.ExpiresAt = out.ExpirationTimestamp.Time
+		t.ExpiresAt = out.ExpirationTimestamp.Time()
 	}
 	return t, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/sigv4"
 )
 
@@ -87,7 +88,7 @@ func TestClientSignsAndSpeaksTheProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	comp, err := c.RegisterCompute(ctx, agent.RegisterComputeInput{FleetID: "fleet-1", ComputeName: "host-1", IPAddress: "10.0.0.5"})
+	comp, err := c.RegisterCompute(ctx, gamelift.RegisterComputeInput{FleetId: "fleet-1", ComputeName: "host-1", IpAddress: "10.0.0.5"})
 	if err != nil || comp.GameLiftServiceSdkEndpoint != "ws://x:1/" {
 		t.Fatalf("RegisterCompute = %+v, %v", comp, err)
 	}

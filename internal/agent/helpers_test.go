@@ -96,7 +96,7 @@ func newFakeControl(c *clock.Fake, procs ...gamelift.ServerProcess) *fakeControl
 	return &fakeControl{clock: c, runtime: gamelift.RuntimeConfiguration{ServerProcesses: procs}, statuses: map[string]string{}, sessions: map[string]string{}, readyTO: 300, tokenTTL: time.Hour}
 }
 
-func (f *fakeControl) RegisterCompute(_ context.Context, in agent.RegisterComputeInput) (*agent.Compute, error) {
+func (f *fakeControl) RegisterCompute(_ context.Context, in gamelift.RegisterComputeInput) (*gamelift.Compute, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log = append(f.log, "RegisterCompute")
@@ -104,7 +104,7 @@ func (f *fakeControl) RegisterCompute(_ context.Context, in agent.RegisterComput
 		return nil, f.refuse
 	}
 	f.registers++
-	return &agent.Compute{FleetID: in.FleetID, ComputeName: in.ComputeName, ComputeStatus: "ACTIVE", GameLiftServiceSdkEndpoint: "ws://sdk.test:9/"}, nil
+	return &gamelift.Compute{FleetId: in.FleetId, ComputeName: in.ComputeName, ComputeStatus: "ACTIVE", GameLiftServiceSdkEndpoint: "ws://sdk.test:9/"}, nil
 }
 
 func (f *fakeControl) GetComputeAuthToken(context.Context, string, string) (*agent.AuthToken, error) {

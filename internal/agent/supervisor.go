@@ -41,7 +41,7 @@ const (
 // ControlPlane is what the Supervisor needs of the control plane; *Client
 // implements it.
 type ControlPlane interface {
-	RegisterCompute(ctx context.Context, in RegisterComputeInput) (*Compute, error)
+	RegisterCompute(ctx context.Context, in gamelift.RegisterComputeInput) (*gamelift.Compute, error)
 	GetComputeAuthToken(ctx context.Context, fleetID, computeName string) (*AuthToken, error)
 	Heartbeat(ctx context.Context, fleetID, computeName string, in agentwire.Heartbeat) (*agentwire.Reply, error)
 	DeregisterCompute(ctx context.Context, fleetID, computeName string) error
@@ -301,9 +301,9 @@ func (s *Supervisor) registerWithRetry(ctx context.Context) error {
 }
 
 func (s *Supervisor) register(ctx context.Context) error {
-	c, err := s.cfg.Control.RegisterCompute(ctx, RegisterComputeInput{
-		FleetID: s.cfg.FleetID, ComputeName: s.cfg.ComputeName, Location: s.cfg.Location,
-		IPAddress: s.cfg.IPAddress, DNSName: s.cfg.DNSName,
+	c, err := s.cfg.Control.RegisterCompute(ctx, gamelift.RegisterComputeInput{
+		FleetId: s.cfg.FleetID, ComputeName: s.cfg.ComputeName, Location: s.cfg.Location,
+		IpAddress: s.cfg.IPAddress, DnsName: s.cfg.DNSName,
 	})
 	if err != nil {
 		return err

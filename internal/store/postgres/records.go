@@ -24,6 +24,9 @@ type writer struct {
 	reader
 	tx    pgx.Tx
 	hooks []func()
+	// appended is set once the transaction appends an event; a spurious
+	// wake-up after a rolled-back savepoint's append is harmless.
+	appended bool
 }
 
 func nullKey(s string) any {
@@ -264,6 +267,7 @@ func (w *writer) Append(ctx context.Context, e store.Event) error {
 		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc); err != nil {
 		return fmt.Errorf("postgres: append event %s: %w", e.Type, err)
 	}
+	w.appended = true
 	return nil
 }
 

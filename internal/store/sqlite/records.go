@@ -146,6 +146,9 @@ type txWriter struct {
 	txReader
 	tx    *sql.Tx
 	hooks []func()
+	// appended is set once the transaction appends an event; a spurious
+	// wake-up after a rolled-back savepoint's append is harmless.
+	appended bool
 }
 
 func nullKey(s string) any {
@@ -406,6 +409,7 @@ func (w *txWriter) Append(ctx context.Context, e store.Event) error {
 		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc); err != nil {
 		return fmt.Errorf("sqlite: append event %s: %w", e.Type, err)
 	}
+	w.appended = true
 	return nil
 }
 

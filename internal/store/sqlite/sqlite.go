@@ -53,6 +53,9 @@ type DB struct {
 
 	mu     sync.RWMutex // guards closed against Update racing Close
 	closed bool
+
+	// eventsCommitted fires after each commit that appended events.
+	eventsCommitted store.Signal
 }
 
 var _ store.Store = (*DB)(nil)
@@ -215,6 +218,10 @@ func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 	return fn(&txReader{q: poolQuerier{db: db.reader, cache: db.readStmts}, now: db.clock.Now})
 }
 
+// EventsCommitted returns a channel closed after the next commit that
+// appends events (store.EventNotifier).
+func (db *DB) EventsCommitted() <-chan struct{} { return db.eventsCommitted.Wait() }
+
 // Update queues fn for the writer and waits until its transaction commits.
 func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
@@ -320,6 +327,9 @@ func (db *DB) commit(batch []*writeReq) {
 			}
 		}
 		hooks = nil
+	}
+	if hooks != nil && w.appended {
+		db.eventsCommitted.Fire()
 	}
 	for i, req := range batch {
 		if results[i] == nil {

@@ -128,6 +128,12 @@ func (c *Client) RegisterCompute(ctx context.Context, in gamelift.RegisterComput
 	return out.Compute, nil
 }
 
+// AuthToken is GetComputeAuthToken's answer.
+type AuthToken struct {
+	Token     string
+	ExpiresAt time.Time
+}
+
 // GetComputeAuthToken returns a fresh auth token for the compute's processes.
 func (c *Client) GetComputeAuthToken(ctx context.Context, fleetID, computeName string) (*AuthToken, error) {
 	in := map[string]string{"FleetId": fleetID, "ComputeName": computeName}

@@ -47,6 +47,10 @@ type ControlPlane interface {
 	DeregisterCompute(ctx context.Context, fleetID, computeName string) error
 }
 
+// BeaconAddress is where the agent's latency beacon answers, as its
+// heartbeat reports it.
+type BeaconAddress = agentwire.Beacon
+
 // Config configures a Supervisor. FleetID, ComputeName, Control and Launcher
 // are required; zero durations take the defaults above; a nil Clock is the
 // wall clock and a nil Log discards.

@@ -168,14 +168,7 @@ func TestFiguresAcceptPlayerSessionRoundTrips(t *testing.T) {
 		var total time.Duration
 		accepted := 0
 		for range 5 {
-			var ids []string
-			for range 8 {
-				players := make([]string, 25)
-				for i := range players {
-					players[i] = uuid.NewString()
-				}
-				ids = append(ids, e.reserve(id, players...)...)
-			}
+			ids := e.reserveMany(id, 200)
 			r := g.call("acceptmany", map[string]any{"ids": ids, "conc": conc})
 			if r["failed"] != float64(0) {
 				t.Fatalf("%v accepts failed", r["failed"])
@@ -299,14 +292,7 @@ func TestFiguresAcceptPlayerSessionServerSide(t *testing.T) {
 	var total time.Duration
 	n := 0
 	for range 10 {
-		var ids []string
-		for range 8 {
-			players := make([]string, 25)
-			for i := range players {
-				players[i] = uuid.NewString()
-			}
-			ids = append(ids, e.reserve(id, players...)...)
-		}
+		ids := e.reserveMany(id, 200)
 		start := time.Now()
 		var wg sync.WaitGroup
 		var next atomic.Int64
@@ -331,4 +317,19 @@ func TestFiguresAcceptPlayerSessionServerSide(t *testing.T) {
 		}
 	}
 	t.Logf("AcceptPlayerSession, simulated client, 64 concurrent: %d in %v = %.0f/s", n, total, float64(n)/total.Seconds())
+}
+
+// reserveMany reserves n player sessions (a multiple of 25) for new
+// players in a game session, 25 per CreatePlayerSessions call.
+func (e *env) reserveMany(gameSessionID string, n int) []string {
+	e.t.Helper()
+	var ids []string
+	for range n / 25 {
+		players := make([]string, 25)
+		for i := range players {
+			players[i] = uuid.NewString()
+		}
+		ids = append(ids, e.reserve(gameSessionID, players...)...)
+	}
+	return ids
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"reflect"
@@ -59,6 +60,16 @@ func (b Body) Decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return ErrMediaType
 	}
 	return Decode(data, v)
+}
+
+// Read is Decode for a handler: on failure it answers the error
+// (WriteError) and returns false.
+func (b Body) Read(w http.ResponseWriter, r *http.Request, log *slog.Logger, v any) bool {
+	if err := b.Decode(w, r, v); err != nil {
+		WriteError(w, r, log, err)
+		return false
+	}
+	return true
 }
 
 // Decode strictly decodes one JSON value from data into v (a pointer). It

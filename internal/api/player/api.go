@@ -145,11 +145,7 @@ func (a *API) Register(mux interface{ Handle(string, http.Handler) }) {
 func (a *API) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 	b := a.body
 	b.Optional = optional
-	if err := b.Decode(w, r, v); err != nil {
-		httpx.WriteError(w, r, a.log, err)
-		return false
-	}
-	return true
+	return b.Read(w, r, a.log, v)
 }
 
 type tokenResponse struct {

@@ -55,28 +55,42 @@ type Mux interface {
 func (a *API) Register(mux Mux) {
 	p := func(f http.HandlerFunc) http.Handler { return a.cfg.Protect(f) }
 	o := func(f http.HandlerFunc) http.Handler { return a.cfg.Operator(f) }
-	mux.Handle("POST /v1/matchmaking/tickets", p(a.startTicket))
-	mux.Handle("GET /v1/matchmaking/tickets/{ticketId}", p(a.getTicket))
-	mux.Handle("DELETE /v1/matchmaking/tickets/{ticketId}", p(a.cancelTicket))
-	mux.Handle("POST /v1/matchmaking/tickets/{ticketId}/accept", p(a.accept))
-	mux.Handle("GET /v1/matchmaking/tickets/{ticketId}/explain", p(a.explain))
-	mux.Handle("POST /v1/parties", p(a.createParty))
-	mux.Handle("GET /v1/parties/{partyId}", p(a.getParty))
-	mux.Handle("POST /v1/parties/{partyId}/join", p(a.joinParty))
-	mux.Handle("POST /v1/parties/{partyId}/leave", p(a.leaveParty))
-	mux.Handle("GET /v1/admin/matchmaking/tickets/{ticketId}/explain", o(a.adminExplain))
-	mux.Handle("PUT /v1/admin/matchmaking/configurations/{name}/player-access", o(a.playerAccess))
+	mux.Handle("POST /v1/matchmaking/tickets", p(withBody(a, http.StatusCreated, false, a.startTicket)))
+	mux.Handle("GET /v1/matchmaking/tickets/{ticketId}", p(a.without(http.StatusOK, a.getTicket)))
+	mux.Handle("DELETE /v1/matchmaking/tickets/{ticketId}", p(a.without(http.StatusNoContent, a.cancelTicket)))
+	mux.Handle("POST /v1/matchmaking/tickets/{ticketId}/accept", p(withBody(a, http.StatusNoContent, false, a.accept)))
+	mux.Handle("GET /v1/matchmaking/tickets/{ticketId}/explain", p(a.without(http.StatusOK, a.explain)))
+	mux.Handle("POST /v1/parties", p(withBody(a, http.StatusCreated, true, a.createParty)))
+	mux.Handle("GET /v1/parties/{partyId}", p(a.without(http.StatusOK, a.getParty)))
+	mux.Handle("POST /v1/parties/{partyId}/join", p(withBody(a, http.StatusOK, false, a.joinParty)))
+	mux.Handle("POST /v1/parties/{partyId}/leave", p(a.without(http.StatusNoContent, a.leaveParty)))
+	mux.Handle("GET /v1/admin/matchmaking/tickets/{ticketId}/explain", o(a.without(http.StatusOK, a.adminExplain)))
+	mux.Handle("PUT /v1/admin/matchmaking/configurations/{name}/player-access", o(withBody(a, http.StatusOK, false, a.playerAccess)))
 }
 
-// decode reads the request's body into v; on failure it has answered.
-func (a *API) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
-	if err := (httpx.Body{Limit: a.cfg.MaxBody, Optional: optional}).Decode(w, r, v); err != nil {
-		httpx.WriteError(w, r, a.log, err)
-		return false
+// withBody is a route that reads a body of type In (optional: may be
+// empty), calls the service and answers status with what it returns.
+func withBody[In any](a *API, status int, optional bool, call func(*http.Request, In) (any, error)) http.HandlerFunc {
+	body := httpx.Body{Limit: a.cfg.MaxBody, Optional: optional}
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in In
+		if !body.Read(w, r, a.log, &in) {
+			return
+		}
+		v, err := call(r, in)
+		a.answer(w, r, status, v, err)
 	}
-	return true
 }
 
+// without is a route without a body.
+func (a *API) without(status int, call func(*http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := call(r)
+		a.answer(w, r, status, v, err)
+	}
+}
+
+// answer writes v (nothing when v is nil) with status, or err.
 func (a *API) answer(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
@@ -169,66 +183,52 @@ func FromGameLift(t gamelift.MatchmakingTicket) Ticket {
 	return out
 }
 
-func (a *API) startTicket(w http.ResponseWriter, r *http.Request) {
-	var req matchmaking.PlayerTicketRequest
-	if !a.decode(w, r, &req, false) {
-		return
-	}
+func (a *API) startTicket(r *http.Request, req matchmaking.PlayerTicketRequest) (any, error) {
 	t, err := a.svc.StartForPlayer(r.Context(), req)
-	a.answer(w, r, http.StatusCreated, ticketOr(t, err), fault.Render(err, ticketField))
+	return ticket(t, fault.Render(err, ticketField))
 }
 
-func ticketOr(t gamelift.MatchmakingTicket, err error) any {
+// ticket renders a ticket the service answered for players.
+func ticket(t gamelift.MatchmakingTicket, err error) (any, error) {
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	return FromGameLift(t)
+	return FromGameLift(t), nil
 }
 
-func (a *API) getTicket(w http.ResponseWriter, r *http.Request) {
-	t, err := a.svc.TicketForPlayer(r.Context(), r.PathValue("ticketId"))
-	a.answer(w, r, http.StatusOK, ticketOr(t, err), err)
+func (a *API) getTicket(r *http.Request) (any, error) {
+	return ticket(a.svc.TicketForPlayer(r.Context(), r.PathValue("ticketId")))
 }
 
-func (a *API) cancelTicket(w http.ResponseWriter, r *http.Request) {
-	err := a.svc.CancelForPlayer(r.Context(), r.PathValue("ticketId"))
-	a.answer(w, r, http.StatusNoContent, nil, err)
+func (a *API) cancelTicket(r *http.Request) (any, error) {
+	return nil, a.svc.CancelForPlayer(r.Context(), r.PathValue("ticketId"))
 }
 
 type acceptRequest struct {
 	Accept bool `json:"accept" muster:"required"`
 }
 
-func (a *API) accept(w http.ResponseWriter, r *http.Request) {
-	var req acceptRequest
-	if !a.decode(w, r, &req, false) {
-		return
-	}
-	err := a.svc.AcceptForPlayer(r.Context(), r.PathValue("ticketId"), req.Accept)
-	a.answer(w, r, http.StatusNoContent, nil, err)
+func (a *API) accept(r *http.Request, req acceptRequest) (any, error) {
+	return nil, a.svc.AcceptForPlayer(r.Context(), r.PathValue("ticketId"), req.Accept)
 }
 
-func (a *API) explain(w http.ResponseWriter, r *http.Request) {
-	x, err := a.svc.ExplainForPlayer(r.Context(), r.PathValue("ticketId"))
-	a.answer(w, r, http.StatusOK, x, err)
+func (a *API) explain(r *http.Request) (any, error) {
+	return a.svc.ExplainForPlayer(r.Context(), r.PathValue("ticketId"))
 }
 
-func (a *API) adminExplain(w http.ResponseWriter, r *http.Request) {
-	x, err := a.svc.Explain(r.Context(), r.PathValue("ticketId"))
-	a.answer(w, r, http.StatusOK, x, err)
+func (a *API) adminExplain(r *http.Request) (any, error) {
+	return a.svc.Explain(r.Context(), r.PathValue("ticketId"))
 }
 
 type accessRequest struct {
 	Allowed bool `json:"allowed" muster:"required"`
 }
 
-func (a *API) playerAccess(w http.ResponseWriter, r *http.Request) {
-	var req accessRequest
-	if !a.decode(w, r, &req, false) {
-		return
+func (a *API) playerAccess(r *http.Request, req accessRequest) (any, error) {
+	if err := a.svc.SetPlayerAccess(r.Context(), r.PathValue("name"), req.Allowed); err != nil {
+		return nil, err
 	}
-	err := a.svc.SetPlayerAccess(r.Context(), r.PathValue("name"), req.Allowed)
-	a.answer(w, r, http.StatusOK, map[string]any{"configurationName": r.PathValue("name"), "allowed": req.Allowed}, err)
+	return map[string]any{"configurationName": r.PathValue("name"), "allowed": req.Allowed}, nil
 }
 
 type partyRequest struct {
@@ -240,30 +240,18 @@ type joinRequest struct {
 	LatencyInMs map[string]int32 `json:"latencyInMs,omitempty"`
 }
 
-func (a *API) createParty(w http.ResponseWriter, r *http.Request) {
-	var req partyRequest
-	if !a.decode(w, r, &req, true) {
-		return
-	}
-	p, err := a.svc.CreateParty(r.Context(), req.LatencyInMs)
-	a.answer(w, r, http.StatusCreated, p, err)
+func (a *API) createParty(r *http.Request, req partyRequest) (any, error) {
+	return a.svc.CreateParty(r.Context(), req.LatencyInMs)
 }
 
-func (a *API) getParty(w http.ResponseWriter, r *http.Request) {
-	p, err := a.svc.GetParty(r.Context(), r.PathValue("partyId"))
-	a.answer(w, r, http.StatusOK, p, err)
+func (a *API) getParty(r *http.Request) (any, error) {
+	return a.svc.GetParty(r.Context(), r.PathValue("partyId"))
 }
 
-func (a *API) joinParty(w http.ResponseWriter, r *http.Request) {
-	var req joinRequest
-	if !a.decode(w, r, &req, false) {
-		return
-	}
-	p, err := a.svc.JoinParty(r.Context(), r.PathValue("partyId"), req.InviteCode, req.LatencyInMs)
-	a.answer(w, r, http.StatusOK, p, err)
+func (a *API) joinParty(r *http.Request, req joinRequest) (any, error) {
+	return a.svc.JoinParty(r.Context(), r.PathValue("partyId"), req.InviteCode, req.LatencyInMs)
 }
 
-func (a *API) leaveParty(w http.ResponseWriter, r *http.Request) {
-	err := a.svc.LeaveParty(r.Context(), r.PathValue("partyId"))
-	a.answer(w, r, http.StatusNoContent, nil, err)
+func (a *API) leaveParty(r *http.Request) (any, error) {
+	return nil, a.svc.LeaveParty(r.Context(), r.PathValue("partyId"))
 }

@@ -182,3 +182,19 @@ func MustJSON(v any) []byte {
 	}
 	return b
 }
+
+// Dumper is implemented by a store that can list every record of every
+// kind, for copying one store into another (muster store copy).
+type Dumper interface {
+	// DumpRecords calls fn for every record, expired ones included, in
+	// (kind, id) order.
+	DumpRecords(ctx context.Context, fn func(Item) error) error
+}
+
+// Loader is implemented by a store that can take records and events
+// exactly as another store holds them — versions, expiries, sequence
+// numbers — for copying into an empty store.
+type Loader interface {
+	LoadRecords(ctx context.Context, items []Item) error
+	LoadEvents(ctx context.Context, events []Event) error
+}

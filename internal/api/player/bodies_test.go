@@ -2,6 +2,7 @@ package player_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -77,6 +78,21 @@ func TestAPlayerIsToldAboutItsOwnRequest(t *testing.T) {
 	if len(fields) != 1 || fields[0] != "$.latencyInMs.custom-a" {
 		t.Fatalf("fields %v", fields)
 	}
+
+	// The control API names the same field by its GameLift member.
+	start := `{"ConfigurationName":"quad","Players":[{"PlayerId":"op-1"}]}`
+	if code, body := e.call(t, "StartMatchmaking", start); code != http.StatusOK {
+		t.Fatalf("StartMatchmaking answered %d: %s", code, body)
+	}
+	status, body := e.call(t, "StartMatchmaking", start)
+	var ge struct {
+		Type    string `json:"__type"`
+		Message string
+	}
+	json.Unmarshal(body, &ge)
+	if status != http.StatusBadRequest || ge.Type != "InvalidRequestException" || !strings.Contains(ge.Message, "Players[0].PlayerId: player op-1 is already in active ticket") {
+		t.Fatalf("a second operator ticket is answered %d %s", status, body)
+	}
 }
 
 // openConfiguration makes a four-player matchmaking configuration, through
@@ -90,8 +106,8 @@ func (e *apiEnv) openConfiguration(t *testing.T, name string) {
 	e.do(t, "PUT", "/v1/admin/matchmaking/configurations/"+name+"/player-access", admin, `{"allowed":true}`, nil).want(http.StatusOK)
 }
 
-// control calls a GameLift control API operation as the admin.
-func (e *apiEnv) control(t *testing.T, op, body string) {
+// call calls a GameLift control API operation (AWS JSON 1.1) as the admin.
+func (e *apiEnv) call(t *testing.T, op, body string) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", e.ts.URL+"/", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
@@ -101,8 +117,15 @@ func (e *apiEnv) control(t *testing.T, op, body string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("%s answered %d", op, res.StatusCode)
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, out
+}
+
+// control calls an operation that must succeed.
+func (e *apiEnv) control(t *testing.T, op, body string) {
+	t.Helper()
+	if code, out := e.call(t, op, body); code != http.StatusOK {
+		t.Fatalf("%s answered %d: %s", op, code, out)
 	}
 }

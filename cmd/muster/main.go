@@ -36,6 +36,7 @@ func commands() []*cli.Command {
 		cli.RulesetCommand(),
 		cli.LoadtestCommand(),
 		cli.TicketCommand(),
+		cli.StoreCommand(),
 		cli.VersionCommand(),
 	}
 }

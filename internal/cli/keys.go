@@ -23,14 +23,19 @@ func KeysCommand() *Command {
 	}}
 }
 
-// openKeys opens the operator keys of a data directory; closeFn closes
-// its store.
-func openKeys(ctx context.Context, c commonFlags) (keys *identity.OperatorKeys, closeFn func(), err error) {
+// withKeys opens the operator keys of the data directory and runs f on
+// them; a failure is printed as the command's and exits 1.
+func withKeys(ctx context.Context, env Env, cmd string, c commonFlags, f func(*identity.OperatorKeys) error) int {
 	db, box, err := openDataDir(ctx, c)
-	if err != nil {
-		return nil, nil, err
+	if err == nil {
+		defer db.Close()
+		err = f(identity.NewOperatorKeys(identity.KeysConfig{Base: service.Base{Store: db}, Box: box}))
 	}
-	return identity.NewOperatorKeys(identity.KeysConfig{Base: service.Base{Store: db}, Box: box}), func() { db.Close() }, nil
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "muster keys %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
 }
 
 func runKeysCreate(ctx context.Context, env Env, args []string) int {
@@ -42,19 +47,14 @@ func runKeysCreate(ctx context.Context, env Env, args []string) int {
 	if ok, code := Parse(fs, env, "muster keys create [--role admin|read-only] [--description TEXT]", args); !ok {
 		return code
 	}
-	keys, closeFn, err := openKeys(ctx, common)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "muster keys create:", err)
-		return 1
-	}
-	defer closeFn()
-	key, sec, err := keys.Create(ctx, auth.Role(*role), *desc)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "muster keys create:", err)
-		return 1
-	}
-	fmt.Fprintf(env.Stdout, "MUSTER_ACCESS_KEY_ID=%s\nMUSTER_SECRET_ACCESS_KEY=%s\n", key.AccessKeyID, sec)
-	return 0
+	return withKeys(ctx, env, "create", common, func(keys *identity.OperatorKeys) error {
+		key, sec, err := keys.Create(ctx, auth.Role(*role), *desc)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "MUSTER_ACCESS_KEY_ID=%s\nMUSTER_SECRET_ACCESS_KEY=%s\n", key.AccessKeyID, sec)
+		return nil
+	})
 }
 
 func runKeysList(ctx context.Context, env Env, args []string) int {
@@ -64,28 +64,22 @@ func runKeysList(ctx context.Context, env Env, args []string) int {
 	if ok, code := Parse(fs, env, "muster keys list", args); !ok {
 		return code
 	}
-	keys, closeFn, err := openKeys(ctx, common)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "muster keys list:", err)
-		return 1
-	}
-	defer closeFn()
-	list, err := keys.List(ctx)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "muster keys list:", err)
-		return 1
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCESS KEY ID\tROLE\tSTATE\tCREATED\tDESCRIPTION")
-	for _, k := range list {
-		state := "active"
-		if k.Revoked() {
-			state = "revoked"
+	return withKeys(ctx, env, "list", common, func(keys *identity.OperatorKeys) error {
+		list, err := keys.List(ctx)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.AccessKeyID, k.Role, state, k.CreatedAt.Format("2006-01-02T15:04:05Z"), k.Description)
-	}
-	tw.Flush()
-	return 0
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACCESS KEY ID\tROLE\tSTATE\tCREATED\tDESCRIPTION")
+		for _, k := range list {
+			state := "active"
+			if k.Revoked() {
+				state = "revoked"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.AccessKeyID, k.Role, state, k.CreatedAt.Format("2006-01-02T15:04:05Z"), k.Description)
+		}
+		return tw.Flush()
+	})
 }
 
 func runKeysRevoke(ctx context.Context, env Env, args []string) int {
@@ -99,16 +93,11 @@ func runKeysRevoke(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "muster keys revoke: give exactly one ACCESS_KEY_ID")
 		return ExitUsage
 	}
-	keys, closeFn, err := openKeys(ctx, common)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "muster keys revoke:", err)
-		return 1
-	}
-	defer closeFn()
-	if err := keys.Revoke(ctx, fs.Arg(0)); err != nil {
-		fmt.Fprintln(env.Stderr, "muster keys revoke:", err)
-		return 1
-	}
-	fmt.Fprintf(env.Stdout, "revoked %s\n", fs.Arg(0))
-	return 0
+	return withKeys(ctx, env, "revoke", common, func(keys *identity.OperatorKeys) error {
+		if err := keys.Revoke(ctx, fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "revoked %s\n", fs.Arg(0))
+		return nil
+	})
 }

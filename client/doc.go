@@ -1,0 +1,66 @@
+// Package client is the Go SDK of Muster's player API, for game clients and
+// tools written in Go (other engines use the OpenAPI document the server
+// serves at /v1/openapi.json).
+//
+// A Client is one player talking to one Muster server:
+//
+//	c := client.New("https://muster.example.com", client.WithUserAgent("my-game/1.4"))
+//	if _, err := c.SignInDevice(ctx, deviceID, deviceSecret); err != nil { … }
+//	latencies, err := c.MeasureLatencies(ctx)             // location → ms
+//	t, err := c.StartMatchmaking(ctx, "duel", latencies)  // a ticket, QUEUED
+//	m, err := c.Wait(ctx, t.TicketID)                     // COMPLETED, or a *TicketError
+//	conn := dial(m.Addr(), m.PlayerSessionID)             // the game server validates the seat
+//
+// # Signing in
+//
+// SignInAnonymous makes a new identity; SignInDevice binds one to a device
+// (an id and a secret the game generates and keeps); SignInOIDC exchanges
+// an ID token from an OpenID Connect provider the operator configured. The
+// client keeps the session's tokens and refreshes the access token by
+// itself shortly before it expires, and once more when the server refuses
+// it (401). Refresh tokens are single-use and rotate on every refresh:
+// presenting a spent one revokes the whole session, so a Client
+// serialises refreshes, and a game that saves the session (Session, as
+// JSON) to sign the player in again on its next run must save it from
+// OnSessionChange and start the next run WithSession. Logout revokes the
+// session on the server.
+//
+// Developer sign-in (POST /v1/identity/developer, a studio's own user
+// vouched for by its backend) takes operator credentials, which never
+// belong in a game client: it is a server-to-server call and not part of
+// this package.
+//
+// # Latency
+//
+// MeasureLatencies lists the locations (GET /v1/locations) and pings each
+// one's UDP beacon with package beacon (docs/beacon-protocol.md). Round
+// trips are rounded up to whole milliseconds, a sub-millisecond one to 1,
+// since a ticket's latencies must be at least 1.
+//
+// # Matchmaking
+//
+// StartMatchmaking asks for a match in a configuration the operator opened
+// to players (ForParty for a party the player leads: CreateParty,
+// JoinParty); the player's attributes come from their player record on the
+// server, never from the client. Wait follows the ticket until it is
+// finished: COMPLETED gives a Match with the game server's address and the
+// player's own player session id; FAILED, TIMED_OUT and CANCELLED give a
+// *TicketError with the status and the reason. OnAcceptance lets the game
+// answer a proposed match (AcceptMatch) in configurations that require
+// acceptance.
+//
+// The server offers no push of ticket changes yet, so Wait polls the ticket
+// (WithPollInterval, DefaultPollInterval by default), honouring the
+// server's Retry-After when it is rate limited. Wait reads tickets through
+// one small interface so that a push channel can take over where the
+// server offers one, with polling as the fallback.
+//
+// # Errors
+//
+// The API's errors are RFC 9457 problem documents, returned as *Error with
+// the HTTP status, the problem's type, title and detail, and every bad
+// member of the request by JSON path (Fields, Field):
+//
+//	var e *client.Error
+//	if errors.As(err, &e) && e.Status == http.StatusForbidden { … }
+package client

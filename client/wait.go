@@ -1,0 +1,188 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Match is the outcome of a COMPLETED ticket for the signed-in player.
+type Match struct {
+	TicketID string
+	// Team is the player's team in the match.
+	Team string
+	// Players are every player of the ticket, with their teams.
+	Players []TicketPlayer
+	// GameSessionArn, IPAddress, DNSName and Port say where the game runs;
+	// they are empty in a STANDALONE configuration, where the studio's own
+	// backend hosts the match.
+	GameSessionArn string
+	IPAddress      string
+	DNSName        string
+	Port           int
+	// PlayerSessionID is the player's seat in the game session: the game
+	// client gives it to the game server when it connects.
+	PlayerSessionID string
+	// Ticket is the ticket as last read.
+	Ticket *Ticket
+}
+
+// Addr is the game server's address to connect to (host:port): its DNS
+// name when it has one, else its IP address; "" when the match has no
+// game session.
+func (m *Match) Addr() string {
+	host := m.DNSName
+	if host == "" {
+		host = m.IPAddress
+	}
+	if host == "" || m.Port == 0 {
+		return ""
+	}
+	return net.JoinHostPort(host, strconv.Itoa(m.Port))
+}
+
+// WaitOption changes how Wait follows a ticket.
+type WaitOption func(*waitConfig)
+
+type waitConfig struct {
+	onStatus, onAcceptance func(*Ticket)
+}
+
+// OnAcceptance calls f each time the ticket enters REQUIRES_ACCEPTANCE, so
+// that the game can ask the player and answer with AcceptMatch. Without
+// it, a configuration that requires acceptance lets the proposal time out.
+func OnAcceptance(f func(*Ticket)) WaitOption { return func(w *waitConfig) { w.onAcceptance = f } }
+
+// OnStatus calls f each time Wait sees the ticket in a new status, the
+// first status read included (to show progress).
+func OnStatus(f func(*Ticket)) WaitOption { return func(w *waitConfig) { w.onStatus = f } }
+
+// Wait follows a ticket until it is finished. A COMPLETED ticket gives
+// the Match; a FAILED, TIMED_OUT or CANCELLED one a *TicketError carrying
+// its status and reason. Other errors are the server's (*Error) or the
+// network's, and ctx ending stops the wait. Wait does not cancel the
+// ticket when it returns early: call CancelTicket for that.
+func (c *Client) Wait(ctx context.Context, ticketID string, opts ...WaitOption) (*Match, error) {
+	var cfg waitConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	w := c.watch(ticketID)
+	defer w.close()
+	last := ""
+	for {
+		t, err := w.next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if t.Status != last {
+			last = t.Status
+			cfg.changed(t)
+		}
+		if t.Terminal() {
+			return c.outcome(t)
+		}
+	}
+}
+
+func (w waitConfig) changed(t *Ticket) {
+	if w.onStatus != nil {
+		w.onStatus(t)
+	}
+	if t.Status == StatusRequiresAcceptance && w.onAcceptance != nil {
+		w.onAcceptance(t)
+	}
+}
+
+// outcome renders a finished ticket for the signed-in player.
+func (c *Client) outcome(t *Ticket) (*Match, error) {
+	if t.Status != StatusCompleted {
+		return nil, &TicketError{TicketID: t.TicketID, Status: t.Status, Reason: t.StatusReason, Message: t.StatusMessage, Ticket: t}
+	}
+	me := c.IdentityID()
+	m := &Match{TicketID: t.TicketID, Players: t.Players, Ticket: t}
+	for _, p := range t.Players {
+		if p.PlayerID == me {
+			m.Team = p.Team
+		}
+	}
+	if ci := t.GameSessionConnectionInfo; ci != nil {
+		m.GameSessionArn, m.IPAddress, m.DNSName, m.Port = ci.GameSessionArn, ci.IPAddress, ci.DNSName, ci.Port
+		for _, s := range ci.MatchedPlayerSessions {
+			if s.PlayerID == me {
+				m.PlayerSessionID = s.PlayerSessionID
+			}
+		}
+	}
+	return m, nil
+}
+
+// A watcher yields a ticket's states as the server sees them. Polling is
+// the one every server offers; a push watcher (a WebSocket, or a long
+// poll) would be chosen by watch when the server offers it, falling back
+// to polling when it is refused or drops.
+type watcher interface {
+	// next returns the ticket as soon as it may have changed.
+	next(ctx context.Context) (*Ticket, error)
+	close()
+}
+
+func (c *Client) watch(ticketID string) watcher {
+	return &poller{c: c, id: ticketID, every: c.poll}
+}
+
+// poller reads the ticket at once, then every interval.
+type poller struct {
+	c      *Client
+	id     string
+	every  time.Duration
+	ticker *time.Ticker
+}
+
+func (p *poller) next(ctx context.Context) (*Ticket, error) {
+	if p.ticker == nil {
+		p.ticker = time.NewTicker(p.every)
+	} else if err := p.sleep(ctx, 0); err != nil {
+		return nil, err
+	}
+	for {
+		t, err := p.c.Ticket(ctx, p.id)
+		var e *Error
+		if !errors.As(err, &e) || e.Status != http.StatusTooManyRequests && e.Status != http.StatusServiceUnavailable {
+			return t, err
+		}
+		// Rate limited or briefly unavailable: the server says when to
+		// come back, and a ticket keeps matching meanwhile.
+		if err := p.sleep(ctx, e.RetryAfter); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// sleep waits for the next tick, and at least d.
+func (p *poller) sleep(ctx context.Context, d time.Duration) error {
+	if d > p.every {
+		t := time.NewTimer(d - p.every)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.ticker.C:
+		return nil
+	}
+}
+
+func (p *poller) close() {
+	if p.ticker != nil {
+		p.ticker.Stop()
+	}
+}

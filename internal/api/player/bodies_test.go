@@ -39,6 +39,12 @@ func TestEveryV1BodyIsReadAlike(t *testing.T) {
 			t.Fatalf("fields %v", fields)
 		}
 	})
+	t.Run("a join without its invite code is 400 naming it, as the document says", func(t *testing.T) {
+		_, fields := e.do(t, "POST", "/v1/parties/none/join", p.bearer(), `{}`, nil).want(400).problem()
+		if len(fields) != 1 || fields[0] != "$.inviteCode" {
+			t.Fatalf("fields %v", fields)
+		}
+	})
 	t.Run("a body that is not JSON on the ticket route is 415", func(t *testing.T) {
 		e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `configurationName=quad`, map[string]string{"Content-Type": "text/plain"}).want(415).problem()
 	})

@@ -236,7 +236,7 @@ type partyRequest struct {
 }
 
 type joinRequest struct {
-	InviteCode  string           `json:"inviteCode"`
+	InviteCode  string           `json:"inviteCode" muster:"required"`
 	LatencyInMs map[string]int32 `json:"latencyInMs,omitempty"`
 }
 

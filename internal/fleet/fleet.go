@@ -112,7 +112,8 @@ type Config struct {
 	service.Base
 	// SDKEndpoint is the server-SDK WebSocket URL RegisterCompute advertises.
 	SDKEndpoint func() string
-	// Pusher sends TerminateProcess to processes of draining computes.
+	// Pusher sends TerminateProcess to processes of draining computes (the
+	// SDK endpoint's hub, sdk.Hub); nil sends nothing.
 	Pusher            Pusher
 	HeartbeatInterval time.Duration
 	TokenTTL          time.Duration
@@ -164,11 +165,6 @@ func (s *Service) capacityAfterCommit(w store.Writer, p Process) {
 		w.AfterCommit(func() { h(p.FleetID, p.Location) })
 	}
 }
-
-// SetPusher sets the push channel to processes. It is a setter, not only a
-// Config field, because the pusher (the SDK endpoint) is built on this
-// service: it is set once the endpoint exists, before serving.
-func (s *Service) SetPusher(p Pusher) { s.cfg.Pusher = p }
 
 // FleetID turns a FleetIdOrArn into a fleet id.
 func (s *Service) FleetID(idOrArn string) string {

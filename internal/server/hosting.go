@@ -22,9 +22,12 @@ func (s *Server) mountHosting(d *deps) {
 	d.tags.Register(gamelift.ResourceAlias, fleet.KindAlias)
 	// RegisterCompute advertises the SDK endpoint's URL, known once the
 	// endpoint (built last) listens: fleets ask for it when they need it.
-	fleets := fleet.NewService(fleet.Config{Base: d.base(), SDKEndpoint: func() string { return s.Hosting.SDK.URL() }})
-	sessions := session.New(session.Config{Base: d.base(), Fleets: fleets})
-	s.Hosting = Hosting{Fleets: fleets, Sessions: sessions}
+	// The services push to processes through the SDK endpoint's hub, built
+	// first; the endpoint that fills it with sockets is built on them.
+	pushes := sdk.NewHub(d.log)
+	fleets := fleet.NewService(fleet.Config{Base: d.base(), SDKEndpoint: func() string { return s.Hosting.SDK.URL() }, Pusher: pushes})
+	sessions := session.New(session.Config{Base: d.base(), Fleets: fleets, Pusher: pushes})
+	s.Hosting = Hosting{Fleets: fleets, Sessions: sessions, pushes: pushes}
 	s.background = append(s.background, fleets.Run, sessions.Run)
 	controlapi.Register(d.table, "CreateFleet", fleets.CreateFleet)
 	controlapi.Register(d.table, "DescribeFleetAttributes", fleets.DescribeFleetAttributes)
@@ -77,7 +80,7 @@ func (s *Server) mountSDKEndpoint(d *deps) {
 		listen = DefaultSDKListen
 	}
 	cfg := sdk.Config{Listen: listen, URL: s.cfg.SDKURL, TLSCert: s.cfg.SDKTLSCert, TLSKey: s.cfg.SDKTLSKey, DataDir: s.cfg.DataDir, AddrFile: s.cfg.SDKAddrFile,
-		Fleets: s.Hosting.Fleets, Sessions: s.Hosting.Sessions, Clock: d.clock, PingTimeout: s.cfg.SDKPingTimeout, Logger: d.log}
+		Fleets: s.Hosting.Fleets, Sessions: s.Hosting.Sessions, Hub: s.Hosting.pushes, Clock: d.clock, PingTimeout: s.cfg.SDKPingTimeout, Logger: d.log}
 	if d.matchmaking != nil {
 		cfg.Backfill = d.matchmaking.Backfiller()
 	}
@@ -86,11 +89,6 @@ func (s *Server) mountSDKEndpoint(d *deps) {
 		s.mountErr = err
 		return
 	}
-	// The endpoint serves the fleet and session services, and they push to
-	// the processes connected to it: the one construction cycle of
-	// hosting, closed by giving them the endpoint now.
-	s.Hosting.Fleets.SetPusher(endpoint)
-	s.Hosting.Sessions.SetPusher(endpoint)
 	s.Hosting.SDK = endpoint
 	s.background = append(s.background, endpoint.Run)
 }
@@ -102,4 +100,6 @@ type Hosting struct {
 	Fleets   *fleet.Service
 	Sessions *session.Service
 	SDK      *sdk.Server
+	// pushes is the SDK endpoint's hub, which the services push through.
+	pushes *sdk.Hub
 }

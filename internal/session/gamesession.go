@@ -106,6 +106,8 @@ type Pusher interface {
 type Config struct {
 	service.Base
 	Fleets *fleet.Service
+	// Pusher pushes to the game sessions' processes (the SDK endpoint's
+	// hub, sdk.Hub); nil pushes nothing.
 	Pusher Pusher
 	// ReservationTimeout is how long a player session stays RESERVED (60 s).
 	ReservationTimeout time.Duration
@@ -133,11 +135,6 @@ func New(cfg Config) *Service {
 	cfg.Fleets.SetSessions(s)
 	return s
 }
-
-// SetPusher sets the push channel to processes. It is a setter, not only a
-// Config field, because the pusher (the SDK endpoint) is built on this
-// service: it is set once the endpoint exists, before serving.
-func (s *Service) SetPusher(p Pusher) { s.cfg.Pusher = p }
 
 func (s *Service) now() time.Time { return s.cfg.Clock.Now().UTC() }
 

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -64,43 +63,6 @@ type answer struct {
 	body [32]byte // SHA-256 of the request frame
 	done chan struct{}
 	resp []byte
-}
-
-func (s *Server) proc(p fleet.Process) *proc {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.procs[p.ID]
-	if pr == nil {
-		pr = &proc{id: p.ID, fleetID: p.FleetID, computeName: p.ComputeName, answers: map[string]*answer{}}
-		s.procs[p.ID] = pr
-	}
-	pr.fleetID, pr.computeName = p.FleetID, p.ComputeName
-	return pr
-}
-
-func (s *Server) lookup(id string) *proc {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.procs[id]
-}
-
-// dropAll drops every SDK connection's TCP stream without a close frame.
-func (s *Server) dropAll() {
-	s.mu.Lock()
-	procs := make([]*proc, 0, len(s.procs))
-	for _, p := range s.procs {
-		procs = append(procs, p)
-	}
-	s.mu.Unlock()
-	for _, p := range procs {
-		p.mu.Lock()
-		c := p.conn
-		p.conn = nil
-		p.mu.Unlock()
-		if c != nil {
-			c.CloseNow()
-		}
-	}
 }
 
 func httpStatus(err error) int {
@@ -180,30 +142,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if gone {
 		s.forget(pr)
 	}
-}
-
-// ProcessEnded drops what the endpoint keeps for an ended process once it
-// has no socket (fleet.Service calls it after the process's end commits).
-func (s *Server) ProcessEnded(processID string) {
-	pr := s.lookup(processID)
-	if pr == nil {
-		return
-	}
-	pr.mu.Lock()
-	pr.ended = true
-	gone := pr.conn == nil
-	pr.mu.Unlock()
-	if gone {
-		s.forget(pr)
-	}
-}
-
-func (s *Server) forget(pr *proc) {
-	s.mu.Lock()
-	if s.procs[pr.id] == pr {
-		delete(s.procs, pr.id)
-	}
-	s.mu.Unlock()
 }
 
 // stateChanging are the actions answered once per RequestId.
@@ -333,61 +271,4 @@ func (s *Server) dispatch(ctx context.Context, pr *proc, req Request) []byte {
 		return s.failure(pr, req, merr)
 	}
 	return b
-}
-
-// push writes a push to a process's current socket, or keeps it for the
-// next socket when there is none or the write fails.
-func (s *Server) push(processID string, msg any) {
-	b, err := json.Marshal(msg)
-	if err != nil {
-		s.cfg.Logger.Error("sdk push encode", "err", err)
-		return
-	}
-	pr := s.lookup(processID)
-	if pr == nil {
-		s.mu.Lock()
-		pr = &proc{id: processID, answers: map[string]*answer{}}
-		s.procs[processID] = pr
-		s.mu.Unlock()
-	}
-	pr.mu.Lock()
-	c := pr.conn
-	if c == nil {
-		pr.pending = append(pr.pending, b)
-		pr.mu.Unlock()
-		return
-	}
-	pr.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.Write(ctx, websocket.MessageText, b); err != nil {
-		pr.mu.Lock()
-		pr.pending = append(pr.pending, b)
-		pr.mu.Unlock()
-	}
-}
-
-// CreateGameSession pushes a new game session to its process.
-func (s *Server) CreateGameSession(processID string, g session.GameSession) {
-	s.push(processID, createGameSessionPush{Action: PushCreateGameSession, StatusCode: http.StatusOK, GameSessionId: g.ID,
-		GameSessionName: g.Name, GameSessionData: g.Data, MatchmakerData: g.MatchmakerData, MaximumPlayerSessionCount: int(g.MaxPlayers),
-		Port: int(g.Port), IpAddress: g.IPAddress, DnsName: g.DNSName, GameProperties: properties(g)})
-}
-
-// UpdateGameSession pushes changed matchmaker data to a process.
-func (s *Server) UpdateGameSession(processID string, g session.GameSession, reason, ticketID string) {
-	s.push(processID, updateGameSessionPush{Action: PushUpdateGameSession, StatusCode: http.StatusOK, GameSession: sdkGameSession(g),
-		UpdateReason: reason, BackfillTicketId: ticketID})
-}
-
-// RefreshConnection tells a process to reconnect to url (its query string
-// is replaced by the SDK) with a new auth token, e.g. to rotate tokens or to
-// move it to another front end.
-func (s *Server) RefreshConnection(processID, url, authToken string) {
-	s.push(processID, refreshConnectionPush{Action: PushRefreshConnection, StatusCode: http.StatusOK, RefreshConnectionEndpoint: url, AuthToken: authToken})
-}
-
-// TerminateProcess tells a process to end by at.
-func (s *Server) TerminateProcess(processID string, at time.Time) {
-	s.push(processID, terminateProcessPush{Action: PushTerminateProcess, StatusCode: http.StatusOK, TerminationTime: at.UnixMilli()})
 }

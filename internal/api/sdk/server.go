@@ -35,6 +35,9 @@ type Config struct {
 	AddrFile string
 	Fleets   *fleet.Service
 	Sessions *session.Service
+	// Hub holds the processes' sockets; the fleet and session services
+	// push through it. Nil means a hub of the Server's own.
+	Hub *Hub
 	// Backfill serves StartMatchBackfill/StopMatchBackfill (matchmaking);
 	// nil means session.NoMatchmaking.
 	Backfill session.Backfiller
@@ -47,15 +50,15 @@ type Config struct {
 	Logger      *slog.Logger
 }
 
-// Server is the SDK endpoint. It is also the Pusher of the fleet and
-// session services.
+// Server is the SDK endpoint: it accepts the processes' sockets into its
+// Hub and serves their requests.
 type Server struct {
+	*Hub
 	cfg Config
 	tls *tls.Config
 
-	mu    sync.Mutex
+	urlMu sync.Mutex
 	url   string
-	procs map[string]*proc
 	// pings counts pings awaiting their pong; pingRounds counts ticks
 	// whose pings were all sent (both for tests).
 	pings, pingRounds atomic.Int64
@@ -75,7 +78,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Backfill == nil {
 		cfg.Backfill = session.NoMatchmaking{}
 	}
-	s := &Server{cfg: cfg, procs: map[string]*proc{}, url: cfg.URL}
+	if cfg.Hub == nil {
+		cfg.Hub = NewHub(cfg.Logger)
+	}
+	s := &Server{Hub: cfg.Hub, cfg: cfg, url: cfg.URL}
 	cert, err := s.certificate()
 	if err != nil {
 		return nil, err
@@ -87,8 +93,8 @@ func New(cfg Config) (*Server, error) {
 // URL is the endpoint RegisterCompute advertises ("" before listening
 // when not configured).
 func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.urlMu.Lock()
+	defer s.urlMu.Unlock()
 	return s.url
 }
 
@@ -100,11 +106,11 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("sdk listen: %w", err)
 	}
 	addr := ln.Addr().String()
-	s.mu.Lock()
+	s.urlMu.Lock()
 	if s.url == "" {
 		s.url = "ws://" + addr
 	}
-	s.mu.Unlock()
+	s.urlMu.Unlock()
 	if s.cfg.AddrFile != "" {
 		tmp := s.cfg.AddrFile + ".tmp"
 		if err := os.WriteFile(tmp, []byte(addr), 0o600); err == nil {

@@ -1,0 +1,154 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/session"
+)
+
+// Hub holds the server processes' sockets, by process id, and pushes to
+// them: it is the Pusher of the fleet and session services. It is built
+// before them and handed to them in their Config; the Server that accepts
+// the sockets is built on it after them (Config.Hub), so no service is
+// completed by a setter.
+type Hub struct {
+	log *slog.Logger
+
+	mu    sync.Mutex
+	procs map[string]*proc
+}
+
+// NewHub returns an empty hub; log receives its failures (discarded when
+// nil).
+func NewHub(log *slog.Logger) *Hub {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{log: log, procs: map[string]*proc{}}
+}
+
+func (h *Hub) proc(p fleet.Process) *proc {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	pr := h.procs[p.ID]
+	if pr == nil {
+		pr = &proc{id: p.ID, fleetID: p.FleetID, computeName: p.ComputeName, answers: map[string]*answer{}}
+		h.procs[p.ID] = pr
+	}
+	pr.fleetID, pr.computeName = p.FleetID, p.ComputeName
+	return pr
+}
+
+func (h *Hub) lookup(id string) *proc {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.procs[id]
+}
+
+// dropAll drops every SDK connection's TCP stream without a close frame.
+func (h *Hub) dropAll() {
+	h.mu.Lock()
+	procs := make([]*proc, 0, len(h.procs))
+	for _, p := range h.procs {
+		procs = append(procs, p)
+	}
+	h.mu.Unlock()
+	for _, p := range procs {
+		p.mu.Lock()
+		c := p.conn
+		p.conn = nil
+		p.mu.Unlock()
+		if c != nil {
+			c.CloseNow()
+		}
+	}
+}
+
+// ProcessEnded drops what the endpoint keeps for an ended process once it
+// has no socket (fleet.Service calls it after the process's end commits).
+func (h *Hub) ProcessEnded(processID string) {
+	pr := h.lookup(processID)
+	if pr == nil {
+		return
+	}
+	pr.mu.Lock()
+	pr.ended = true
+	gone := pr.conn == nil
+	pr.mu.Unlock()
+	if gone {
+		h.forget(pr)
+	}
+}
+
+func (h *Hub) forget(pr *proc) {
+	h.mu.Lock()
+	if h.procs[pr.id] == pr {
+		delete(h.procs, pr.id)
+	}
+	h.mu.Unlock()
+}
+
+// push writes a push to a process's current socket, or keeps it for the
+// next socket when there is none or the write fails.
+func (h *Hub) push(processID string, msg any) {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		h.log.Error("sdk push encode", "err", err)
+		return
+	}
+	pr := h.lookup(processID)
+	if pr == nil {
+		h.mu.Lock()
+		pr = &proc{id: processID, answers: map[string]*answer{}}
+		h.procs[processID] = pr
+		h.mu.Unlock()
+	}
+	pr.mu.Lock()
+	c := pr.conn
+	if c == nil {
+		pr.pending = append(pr.pending, b)
+		pr.mu.Unlock()
+		return
+	}
+	pr.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+		pr.mu.Lock()
+		pr.pending = append(pr.pending, b)
+		pr.mu.Unlock()
+	}
+}
+
+// CreateGameSession pushes a new game session to its process.
+func (h *Hub) CreateGameSession(processID string, g session.GameSession) {
+	h.push(processID, createGameSessionPush{Action: PushCreateGameSession, StatusCode: http.StatusOK, GameSessionId: g.ID,
+		GameSessionName: g.Name, GameSessionData: g.Data, MatchmakerData: g.MatchmakerData, MaximumPlayerSessionCount: int(g.MaxPlayers),
+		Port: int(g.Port), IpAddress: g.IPAddress, DnsName: g.DNSName, GameProperties: properties(g)})
+}
+
+// UpdateGameSession pushes changed matchmaker data to a process.
+func (h *Hub) UpdateGameSession(processID string, g session.GameSession, reason, ticketID string) {
+	h.push(processID, updateGameSessionPush{Action: PushUpdateGameSession, StatusCode: http.StatusOK, GameSession: sdkGameSession(g),
+		UpdateReason: reason, BackfillTicketId: ticketID})
+}
+
+// RefreshConnection tells a process to reconnect to url (its query string
+// is replaced by the SDK) with a new auth token, e.g. to rotate tokens or to
+// move it to another front end.
+func (h *Hub) RefreshConnection(processID, url, authToken string) {
+	h.push(processID, refreshConnectionPush{Action: PushRefreshConnection, StatusCode: http.StatusOK, RefreshConnectionEndpoint: url, AuthToken: authToken})
+}
+
+// TerminateProcess tells a process to end by at.
+func (h *Hub) TerminateProcess(processID string, at time.Time) {
+	h.push(processID, terminateProcessPush{Action: PushTerminateProcess, StatusCode: http.StatusOK, TerminationTime: at.UnixMilli()})
+}

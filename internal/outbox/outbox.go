@@ -80,6 +80,34 @@ func (r *Reader) Consume(ctx context.Context, consumer string, handle Handler) e
 	})
 }
 
+// Drain is Consume that returns once it has caught up instead of waiting
+// for more: a direct pass for tests and for work that runs on its own
+// schedule.
+func (r *Reader) Drain(ctx context.Context, consumer string, handle Handler) error {
+	after, err := Cursor(ctx, r.cfg.Store, consumer)
+	if err != nil {
+		return err
+	}
+	for {
+		var page []store.Event
+		err := r.cfg.Store.View(ctx, func(rd store.Reader) error {
+			var err error
+			page, err = rd.Events(ctx, store.EventQuery{After: after, Limit: r.cfg.Batch})
+			return err
+		})
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		if err := handle(ctx, page); err != nil {
+			return err
+		}
+		after = page[len(page)-1].Seq
+		if err := saveCursor(context.WithoutCancel(ctx), r.cfg.Store, consumer, after); err != nil {
+			return err
+		}
+	}
+}
+
 func (r *Reader) follow(ctx context.Context, after int64, step func(context.Context, []store.Event) (int64, error)) error {
 	for {
 		// Take the wake-up channels before reading, so a commit that lands

@@ -176,3 +176,26 @@ func TestConsume(t *testing.T) {
 		expect(t, ids, "a")
 	})
 }
+
+func TestDrain(t *testing.T) {
+	db, clk := setup(t)
+	appendEvents(t, db, "a", "b")
+	r := outbox.New(outbox.Config{Store: db, Clock: clk, Batch: 1})
+	var got []string
+	handle := func(_ context.Context, evs []store.Event) error {
+		for _, e := range evs {
+			got = append(got, e.ID)
+		}
+		return nil
+	}
+	if err := r.Drain(context.Background(), "d", handle); err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, db, "c")
+	if err := r.Drain(context.Background(), "d", handle); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[a b c]" {
+		t.Fatalf("drained %v, want [a b c]: each event once, across passes", got)
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/musterhq/muster/internal/bus"
+	"github.com/musterhq/muster/internal/clock"
 )
 
 // channel is the one NOTIFY channel every replica listens on; a message's
@@ -48,6 +49,8 @@ type Config struct {
 	// Resync is called after every (re)connection, once LISTEN is in place:
 	// receivers catch up from the store there.
 	Resync func()
+	// Clock paces reconnection (clock.Real{} when nil).
+	Clock clock.Clock
 }
 
 // Bus is the PostgreSQL bus. Run keeps its listening connection.
@@ -67,6 +70,9 @@ var _ bus.Bus = (*Bus)(nil)
 func New(ctx context.Context, cfg Config) (*Bus, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
 	}
 	b := &Bus{cfg: cfg, log: cfg.Logger, listening: make(chan struct{})}
 	if cfg.Pool == nil {
@@ -111,12 +117,12 @@ func (b *Bus) Run(ctx context.Context) error {
 			return nil
 		}
 		b.log.Warn("bus connection lost; reconnecting", "err", err, "in", backoff)
-		t := time.NewTimer(backoff)
+		t := b.cfg.Clock.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
-		case <-t.C:
+		case <-t.C():
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}

@@ -70,4 +70,3 @@ func (db *DB) LoadEvents(ctx context.Context, events []store.Event) error {
 		return nil
 	})
 }
-

@@ -1,0 +1,149 @@
+package natsbus_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/musterhq/muster/internal/bus/natsbus"
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/outbox"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlite"
+)
+
+// guard bounds waits for what should arrive at once; reaching it fails.
+const guard = 10 * time.Second
+
+func startNATS(t *testing.T) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(guard) {
+		t.Fatal("nats server not ready")
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	return s
+}
+
+func connect(t *testing.T, s *server.Server) *nats.Conn {
+	t.Helper()
+	nc, err := natsbus.Connect(s.ClientURL(), t.Name(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func TestBusReachesEveryReplica(t *testing.T) {
+	s := startNATS(t)
+	got := make(chan string, 10)
+	for _, name := range []string{"a", "b"} {
+		b, err := natsbus.New(natsbus.Config{Conn: connect(t, s)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Subscribe("events", func(p string) { got <- name + ":" + p })
+	}
+	pub, err := natsbus.New(natsbus.Config{Conn: connect(t, s)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(context.Background(), "events", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for range 2 {
+		select {
+		case m := <-got:
+			seen[m] = true
+		case <-time.After(guard):
+			t.Fatalf("only %v arrived", seen)
+		}
+	}
+	if !seen["a:r1"] || !seen["b:r1"] {
+		t.Fatalf("got %v", seen)
+	}
+}
+
+func TestPublisherPublishesEveryEventOnce(t *testing.T) {
+	ctx := context.Background()
+	s := startNATS(t)
+	nc := connect(t, s)
+	clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db"), Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 50
+	err = db.Update(ctx, func(w store.Writer) error {
+		for i := range n {
+			typ := "MatchmakingSearching"
+			if i%5 == 0 {
+				typ = "MatchmakingSucceeded"
+			}
+			if err := w.Append(ctx, store.Event{ID: fmt.Sprintf("ev-%02d", i), Type: typ, Resource: "t", Doc: []byte(`{"n":1}`)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() {
+		pub, err := natsbus.NewPublisher(ctx, natsbus.PublisherConfig{Conn: nc, Outbox: outbox.New(outbox.Config{Store: db, Clock: clk}), Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.PublishPending(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+
+	t.Run("each event is on its type's subject with its id as Nats-Msg-Id", func(t *testing.T) {
+		js, _ := jetstream.New(nc)
+		cons, err := js.OrderedConsumer(ctx, natsbus.DefaultStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{natsbus.Subject("MatchmakingSucceeded")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch, err := cons.FetchNoWait(100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for m := range batch.Messages() {
+			ids = append(ids, m.Headers().Get(jetstream.MsgIDHeader))
+		}
+		if len(ids) != n/5 || ids[0] != "ev-00" || ids[1] != "ev-05" {
+			t.Fatalf("MatchmakingSucceeded messages carry ids %v", ids)
+		}
+	})
+
+	t.Run("publishing again inside the duplicate window adds nothing", func(t *testing.T) {
+		// Forget the cursor, as a crash before saving it would.
+		err := db.Update(ctx, func(w store.Writer) error { return w.Delete(ctx, outbox.KindCursor, "nats-publisher", 0) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		run()
+		js, _ := jetstream.New(nc)
+		stream, _ := js.Stream(ctx, natsbus.DefaultStream)
+		info, err := stream.Info(ctx)
+		if err != nil || info.State.Msgs != n {
+			t.Fatalf("stream holds %d messages after re-publishing, want %d", info.State.Msgs, n)
+		}
+	})
+}

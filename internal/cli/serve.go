@@ -31,12 +31,14 @@ type commonFlags struct {
 	logFlags
 	dataDir   string
 	masterKey string
+	storeURL  string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	c.logFlags.register(fs)
 	fs.StringVar(&c.dataDir, "data-dir", "./muster-data", "`directory` holding the database, master key and generated credentials")
 	fs.StringVar(&c.masterKey, "master-key", "", "master `key` (64 hex digits) that seals secrets at rest; default: <data-dir>/master.key")
+	fs.StringVar(&c.storeURL, "store", "", "the store's `URL`: a SQLite file path or sqlite://PATH (default <data-dir>/muster.db), or postgres://user:pass@host:5432/db")
 }
 
 func (c *logFlags) logger(w io.Writer) (*slog.Logger, error) {
@@ -91,7 +93,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, err)
 		return ExitUsage
 	}
-	cfg.DataDir, cfg.MasterKey, cfg.Version = common.dataDir, common.masterKey, env.Version
+	cfg.DataDir, cfg.MasterKey, cfg.Store, cfg.Version = common.dataDir, common.masterKey, common.storeURL, env.Version
 	var dev *devSystem
 	if cfg.Dev {
 		dev = newDevSystem(&cfg, log)

@@ -10,11 +10,13 @@ import (
 
 	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/secret"
-	"github.com/musterhq/muster/internal/store/sqlite"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/backend"
 )
 
-// openDataDir opens the store and the master-key box of a data directory.
-func openDataDir(ctx context.Context, c commonFlags) (*sqlite.DB, *secret.Box, error) {
+// openDataDir opens the store (--store, else the data directory's SQLite
+// file) and the master-key box of a data directory.
+func openDataDir(ctx context.Context, c commonFlags) (store.Store, *secret.Box, error) {
 	var key []byte
 	var err error
 	if c.masterKey != "" {
@@ -29,7 +31,7 @@ func openDataDir(ctx context.Context, c commonFlags) (*sqlite.DB, *secret.Box, e
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(c.dataDir, "muster.db")})
+	db, err := backend.Open(ctx, backend.Config{URL: c.storeURL, DataDir: c.dataDir})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -30,7 +30,7 @@ import (
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/sigv4"
 	"github.com/musterhq/muster/internal/store"
-	"github.com/musterhq/muster/internal/store/sqlite"
+	"github.com/musterhq/muster/internal/store/backend"
 	"github.com/musterhq/muster/internal/tagging"
 )
 
@@ -38,6 +38,9 @@ import (
 type Config struct {
 	Listen  string
 	DataDir string
+	// Store is the store's URL (store/backend): empty for
+	// <DataDir>/muster.db, a path or sqlite://PATH, or postgres://….
+	Store string
 	// AddrFile, when set, receives the bound address once listening (for
 	// tests and scripts that listen on port 0).
 	AddrFile string
@@ -80,7 +83,7 @@ type Server struct {
 	log     *slog.Logger
 	clock   clock.Clock
 	fake    *clock.Fake
-	store   *sqlite.DB
+	store   store.Store
 	keys    *identity.OperatorKeys
 	box     *secret.Box
 	handler http.Handler
@@ -132,7 +135,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.DataDir, "muster.db"), Clock: s.clock, Logger: log})
+	db, err := backend.Open(ctx, backend.Config{URL: cfg.Store, DataDir: cfg.DataDir, Clock: s.clock, Logger: log, Server: true})
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +385,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	s.log.Info("muster serving", "addr", addr, "data_dir", s.cfg.DataDir, "version", s.cfg.Version)
+	s.log.Info("muster serving", "addr", addr, "data_dir", s.cfg.DataDir, "store", backend.Describe(s.cfg.Store, s.cfg.DataDir), "version", s.cfg.Version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	stopFirst, stopAll := s.startBackground()

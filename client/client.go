@@ -130,7 +130,7 @@ func (c *Client) call(ctx context.Context, r request) error {
 	}
 	err = c.send(ctx, r, body, token)
 	var e *Error
-	if !errors.As(err, &e) || e.Status != http.StatusUnauthorized {
+	if !errors.As(err, &e) || e.Status != http.StatusUnauthorized || c.Session().RefreshToken == "" {
 		return err
 	}
 	// The token was refused before its time (the server restarted with

@@ -1,0 +1,173 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+		"testing"
+	"time"
+
+	"github.com/musterhq/muster/client"
+)
+
+// pollEvery keeps a waiting player under the server's default limit of
+// 10 requests per second per player.
+const pollEvery = 100 * time.Millisecond
+
+// latencies are a player's measured latencies, as MeasureLatencies gives.
+var latencies = map[string]int{homeLocation: 20}
+
+// waitTest bounds a test's waits: a broken server fails the test instead
+// of hanging it.
+func waitTest(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// outcome is what Wait returned.
+type outcome struct {
+	match    *client.Match
+	err      error
+	statuses []string
+}
+
+// waitFor runs Wait in the background, recording every status it sees;
+// seen receives each one (when not nil).
+func waitFor(ctx context.Context, c *client.Client, ticketID string, seen chan<- string, opts ...client.WaitOption) <-chan outcome {
+	done := make(chan outcome, 1)
+	go func() {
+		var o outcome
+		opts = append(opts, client.OnStatus(func(t *client.Ticket) {
+			o.statuses = append(o.statuses, t.Status)
+			if seen != nil {
+				seen <- t.Status
+			}
+		}))
+		o.match, o.err = c.Wait(ctx, ticketID, opts...)
+		done <- o
+	}()
+	return done
+}
+
+func start(t *testing.T, c *client.Client, configuration string, opts ...client.TicketOption) *client.Ticket {
+	t.Helper()
+	tk, err := c.StartMatchmaking(context.Background(), configuration, latencies, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Status != client.StatusQueued || tk.ConfigurationName != configuration || tk.TicketID == "" {
+		t.Fatalf("a new ticket: %+v", tk)
+	}
+	return tk
+}
+
+func TestTwoPlayersWaitForTheirMatch(t *testing.T) {
+	ctx := waitTest(t)
+	ann, bob := signedIn(t, client.WithPollInterval(pollEvery)), signedIn(t, client.WithPollInterval(pollEvery))
+	ta := start(t, ann, "wait-duel")
+	wa := waitFor(ctx, ann, ta.TicketID, nil)
+	tb := start(t, bob, "wait-duel")
+	wb := waitFor(ctx, bob, tb.TicketID, nil)
+	a, b := <-wa, <-wb
+	if a.err != nil || b.err != nil {
+		t.Fatal(a.err, b.err)
+	}
+	for _, o := range []outcome{a, b} {
+		if o.statuses[len(o.statuses)-1] != client.StatusCompleted || !slices.Contains([]string{client.StatusQueued, client.StatusSearching}, o.statuses[0]) {
+			t.Fatalf("statuses seen: %v", o.statuses)
+		}
+		if o.match.Team == "" || len(o.match.Players) != 1 || o.match.Ticket.EndTime == "" {
+			t.Fatalf("%+v", o.match)
+		}
+		// STANDALONE: the studio hosts the match, Muster places no game session.
+		if o.match.Addr() != "" || o.match.PlayerSessionID != "" {
+			t.Fatalf("a STANDALONE match with a game session: %+v", o.match)
+		}
+	}
+	if a.match.TicketID != ta.TicketID || a.match.Players[0].PlayerID != ann.IdentityID() || a.match.Team == b.match.Team {
+		t.Fatalf("%+v\n%+v", a.match, b.match)
+	}
+}
+
+func TestWaitEndsWithTheTicket(t *testing.T) {
+	ctx := waitTest(t)
+	c := signedIn(t, client.WithPollInterval(pollEvery))
+	t.Run("a cancelled ticket's Wait returns a TicketError with its status and reason", func(t *testing.T) {
+		tk := start(t, c, "lonely")
+		seen := make(chan string, 16)
+		done := waitFor(ctx, c, tk.TicketID, seen)
+		<-seen // Wait is following the ticket
+		if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
+			t.Fatal(err)
+		}
+		o := <-done
+		var te *client.TicketError
+		if !errors.As(o.err, &te) || te.Status != client.StatusCancelled || te.Reason == "" || te.TicketID != tk.TicketID || o.match != nil {
+			t.Fatalf("%v %+v", o.err, te)
+		}
+		if err := c.CancelTicket(ctx, tk.TicketID); status(err) != http.StatusBadRequest {
+			t.Fatalf("cancelling a finished ticket: %v", err)
+		}
+	})
+	t.Run("Wait stops when its context ends, leaving the ticket", func(t *testing.T) {
+		tk := start(t, c, "lonely")
+		wctx, cancel := context.WithCancel(ctx)
+		seen := make(chan string, 16)
+		done := waitFor(wctx, c, tk.TicketID, seen)
+		<-seen
+		cancel()
+		if o := <-done; !errors.Is(o.err, context.Canceled) {
+			t.Fatal(o.err)
+		}
+		if now, err := c.Ticket(ctx, tk.TicketID); err != nil || now.Terminal() {
+			t.Fatalf("%v %+v", err, now)
+		}
+		if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestAcceptance(t *testing.T) {
+	ctx := waitTest(t)
+	ann, bob := signedIn(t, client.WithPollInterval(pollEvery)), signedIn(t, client.WithPollInterval(pollEvery))
+	// answer makes a player answer every proposed match.
+	answer := func(c *client.Client, accept bool) client.WaitOption {
+		return client.OnAcceptance(func(tk *client.Ticket) {
+			if err := c.AcceptMatch(ctx, tk.TicketID, accept); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Run("both players accept: both are matched", func(t *testing.T) {
+		wa := waitFor(ctx, ann, start(t, ann, "acc").TicketID, nil, answer(ann, true))
+		wb := waitFor(ctx, bob, start(t, bob, "acc").TicketID, nil, answer(bob, true))
+		for _, o := range []outcome{<-wa, <-wb} {
+			if o.err != nil || !slices.Contains(o.statuses, client.StatusRequiresAcceptance) {
+				t.Fatal(o.err, o.statuses)
+			}
+		}
+	})
+	t.Run("a player who rejects ends with REJECTED; the other searches again", func(t *testing.T) {
+		ta := start(t, ann, "acc")
+		wa := waitFor(ctx, ann, ta.TicketID, nil, answer(ann, true))
+		b := <-waitFor(ctx, bob, start(t, bob, "acc").TicketID, nil, answer(bob, false))
+		var te *client.TicketError
+		if !errors.As(b.err, &te) || te.Status != client.StatusCancelled || te.Reason != "REJECTED" || !slices.Contains(b.statuses, client.StatusRequiresAcceptance) {
+			t.Fatal(b.err, b.statuses)
+		}
+		// The rejection ends the proposal for both tickets at once.
+		if tk, err := ann.Ticket(ctx, ta.TicketID); err != nil || tk.Status != client.StatusSearching {
+			t.Fatalf("%v %+v", err, tk)
+		}
+		if err := ann.CancelTicket(ctx, ta.TicketID); err != nil {
+			t.Fatal(err)
+		}
+		if a := <-wa; !errors.As(a.err, &te) || te.Status != client.StatusCancelled {
+			t.Fatal(a.err)
+		}
+	})
+}

@@ -183,4 +183,3 @@ func isInterfaceAddr(ip netip.Addr) bool {
 
 // IsRefused reports whether err is a refusal of the destination.
 func IsRefused(err error) bool { return errors.Is(err, ErrRefused) }
-

@@ -1,0 +1,383 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/webhook/safehttp"
+)
+
+// errStopped ends a worker whose subscription was disabled or deleted.
+var errStopped = errors.New("webhook: subscription stopped")
+
+// Run supervises the delivery workers until ctx ends: one stream worker
+// and one redrive worker per enabled subscription, started and stopped as
+// subscriptions change here (at once) or in another process (within Poll).
+func (s *Service) Run(ctx context.Context) error {
+	type running struct {
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	workers := map[string]*running{}
+	defer func() {
+		for _, w := range workers {
+			w.cancel()
+			<-w.done
+		}
+	}()
+	for {
+		wake := s.changed.Wait()
+		enabled, err := s.enabled(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			s.cfg.Logger.Error("webhook: reading subscriptions", "err", err)
+		}
+		for id, w := range workers {
+			select {
+			case <-w.done:
+				delete(workers, id) // ended on its own: restarted below if still enabled
+				continue
+			default:
+			}
+			if err == nil && !enabled[id] {
+				w.cancel()
+				<-w.done
+				delete(workers, id)
+			}
+		}
+		for id := range enabled {
+			if workers[id] == nil {
+				wctx, cancel := context.WithCancel(ctx)
+				w := &running{cancel: cancel, done: make(chan struct{})}
+				workers[id] = w
+				go func() {
+					defer close(w.done)
+					s.work(wctx, id)
+				}()
+			}
+		}
+		if !s.wait(ctx, wake) {
+			return nil
+		}
+	}
+}
+
+// wait returns when wake is closed or Poll passes; false when ctx ended.
+func (s *Service) wait(ctx context.Context, wake <-chan struct{}) bool {
+	t := s.cfg.Clock.NewTimer(s.cfg.Poll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wake:
+	case <-t.C():
+	}
+	return true
+}
+
+// enabled returns the ids of the enabled subscriptions.
+func (s *Service) enabled(ctx context.Context) (map[string]bool, error) {
+	ids := map[string]bool{}
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		return store.Walk(ctx, r, store.Query{Kind: KindSubscription}, func(it store.Item) error {
+			recs, err := store.Decode[record]([]store.Item{it})
+			if err == nil && recs[0].Enabled {
+				ids[it.ID] = true
+			}
+			return err
+		})
+	})
+	return ids, err
+}
+
+// work runs a subscription's two workers until ctx ends or the
+// subscription stops.
+func (s *Service) work(ctx context.Context, id string) {
+	if err := s.loadLog(ctx, id); err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Error("webhook: reading recent attempts", "subscription", id, "err", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context, string) error{s.stream, s.redrive} {
+		wg.Go(func() {
+			err := run(ctx, id)
+			if err != nil && !errors.Is(err, errStopped) && ctx.Err() == nil {
+				s.cfg.Logger.Error("webhook: worker stopped", "subscription", id, "err", err)
+			}
+			cancel() // the supervisor restarts both within Poll
+		})
+	}
+	wg.Wait()
+}
+
+// stream delivers the outbox to a subscription from its cursor.
+func (s *Service) stream(ctx context.Context, id string) error {
+	return s.reader.Consume(ctx, consumer(id), func(ctx context.Context, evs []store.Event) error {
+		sub, err := s.load(ctx, id)
+		if err != nil {
+			return err
+		}
+		targets := map[string]string{}
+		for _, e := range evs {
+			if e.Seq <= sub.StartSeq {
+				continue
+			}
+			if !s.routes(ctx, sub.record, e, targets) {
+				continue
+			}
+			s.metrics.lag.WithLabelValues(id).Set(max(0, s.now().Sub(e.Time).Seconds()))
+			if err := s.deliver(ctx, &sub, e); err != nil {
+				return err
+			}
+		}
+		if len(evs) < s.cfg.Batch {
+			s.metrics.lag.WithLabelValues(id).Set(0)
+		}
+		return s.flush(ctx, id)
+	})
+}
+
+// routes reports whether e goes to sub, looking NotificationTargets up
+// once per batch and resource.
+func (s *Service) routes(ctx context.Context, sub record, e store.Event, targets map[string]string) bool {
+	ev, ok := Deliverable(s.cfg.ARNs, e)
+	if !ok {
+		return false
+	}
+	return Routes(s.cfg.ARNs, sub.Subscription, e.Type, ev, func(arn string) string {
+		t, seen := targets[arn]
+		if !seen {
+			var err error
+			if t, err = s.cfg.Targets(ctx, arn); err != nil {
+				s.cfg.Logger.Warn("webhook: reading a NotificationTarget", "resource", arn, "err", err)
+			}
+			targets[arn] = t
+		}
+		return t
+	})
+}
+
+// live is a subscription as a worker delivers to it.
+type live struct {
+	record
+	signer interface {
+		Sign(h http.Header, id string, at time.Time, body []byte)
+	}
+}
+
+// load reads a subscription for delivery: errStopped once it is disabled
+// or deleted.
+func (s *Service) load(ctx context.Context, id string) (live, error) {
+	var rec record
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		rec, _, err = store.GetJSON[record](ctx, r, KindSubscription, id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || err == nil && !rec.Enabled {
+		return live{}, errStopped
+	}
+	if err != nil {
+		return live{}, err
+	}
+	signer, err := s.signer(rec, s.now())
+	if err != nil {
+		return live{}, fmt.Errorf("subscription %s: signing secret: %w", id, err)
+	}
+	return live{record: rec, signer: signer}, nil
+}
+
+// deliver sends e to sub until it is delivered (nil), becomes a dead
+// letter (nil), or the subscription stops (errStopped, also after 410
+// Gone disabled it) or ctx ends.
+func (s *Service) deliver(ctx context.Context, sub *live, e store.Event) error {
+	deadline := s.now().Add(s.cfg.RetryFor)
+	for n := 1; ; n++ {
+		if n > 1 {
+			fresh, err := s.load(ctx, sub.ID) // a new URL or secret applies to the next attempt
+			if err != nil {
+				return err
+			}
+			*sub = fresh
+		}
+		res := s.attempt(ctx, *sub, e, n)
+		if ctx.Err() != nil {
+			return ctx.Err() // stopping: the cursor stays before e
+		}
+		if res.ok() {
+			s.record(sub.ID, res.log("delivered"))
+			return nil
+		}
+		s.metrics.failures.WithLabelValues(sub.ID, res.kind).Inc()
+		if res.status == http.StatusGone {
+			s.record(sub.ID, res.log("disabled"))
+			return s.disable(ctx, sub.ID, fmt.Sprintf("the receiver answered 410 Gone to event %s", e.ID))
+		}
+		next := s.now().Add(s.backoff(n, res.retryAfter))
+		if next.After(deadline) {
+			s.record(sub.ID, res.log("dead-lettered"))
+			return s.deadLetter(ctx, sub.ID, e, n, res)
+		}
+		s.record(sub.ID, res.log("retrying"))
+		if err := s.flush(ctx, sub.ID); err != nil {
+			return err
+		}
+		if err := s.sleepUntil(ctx, next); err != nil {
+			return err
+		}
+	}
+}
+
+// sleepUntil waits on the clock until at; ctx's error if it ends first.
+func (s *Service) sleepUntil(ctx context.Context, at time.Time) error {
+	due := make(chan struct{})
+	t := clock.AfterFuncAt(s.cfg.Clock, at, func() { close(due) })
+	defer t.Stop()
+	select {
+	case <-due:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// backoff is the wait after attempt n: the receiver's Retry-After when it
+// gave one, otherwise MinBackoff doubled per attempt up to MaxBackoff, with
+// jitter over its upper half so that receivers recovering from an outage
+// are not hit by every subscription at once.
+func (s *Service) backoff(n int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return retryAfter
+	}
+	d := s.cfg.MinBackoff
+	for i := 1; i < n && d < s.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.MaxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// result is one attempt's outcome.
+type result struct {
+	e          store.Event
+	n          int
+	at         time.Time
+	status     int
+	kind       string
+	err        error
+	latency    time.Duration
+	retryAfter time.Duration
+}
+
+func (r result) ok() bool { return r.err == nil && r.status/100 == 2 }
+
+func (r result) log(outcome string) Attempt {
+	a := Attempt{EventID: r.e.ID, EventType: r.e.Type, Seq: r.e.Seq, Attempt: r.n, Time: r.at, Status: r.status,
+		LatencyMs: r.latency.Milliseconds(), Outcome: outcome}
+	if !r.ok() {
+		a.Failure = r.kind
+		if r.err != nil {
+			a.Error = r.err.Error()
+		}
+	}
+	return a
+}
+
+// maxAnswer is how much of a receiver's answer is read (and dropped) so
+// the connection can carry the next delivery.
+const maxAnswer = 64 << 10
+
+// attempt POSTs e once, signed afresh, bounded by AttemptTimeout on the
+// clock.
+func (s *Service) attempt(ctx context.Context, sub live, e store.Event, n int) result {
+	now := s.now()
+	res := result{e: e, n: n, at: now}
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var timedOut atomic.Bool
+	t := clock.AfterFuncAt(s.cfg.Clock, now.Add(s.cfg.AttemptTimeout), func() {
+		timedOut.Store(true)
+		cancel()
+	})
+	defer t.Stop()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, sub.URL, bytes.NewReader(e.Doc))
+	if err != nil {
+		res.kind, res.err = "connection", err
+		return res
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Muster-Webhooks/1")
+	sub.signer.Sign(req.Header, eventID(e), now, e.Doc)
+	s.metrics.attempts.WithLabelValues(sub.ID).Inc()
+	resp, err := s.cfg.Client.Do(req)
+	res.latency = s.cfg.Clock.Now().Sub(now)
+	s.metrics.latency.WithLabelValues(sub.ID).Observe(res.latency.Seconds())
+	switch {
+	case err != nil && timedOut.Load():
+		res.kind, res.err = "timeout", fmt.Errorf("no answer within %s", s.cfg.AttemptTimeout)
+	case err != nil && safehttp.IsRefused(err):
+		res.kind, res.err = "refused", err
+	case err != nil:
+		res.kind, res.err = "connection", err
+	default:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
+		resp.Body.Close()
+		res.status, res.kind = resp.StatusCode, statusKind(resp.StatusCode)
+		res.retryAfter = s.retryAfter(resp.Header.Get("Retry-After"))
+	}
+	if res.ok() {
+		s.metrics.successes.WithLabelValues(sub.ID).Inc()
+	}
+	return res
+}
+
+// eventID is the webhook-id of an event: its id, or its place in the
+// outbox for an event written without one.
+func eventID(e store.Event) string {
+	if e.ID != "" {
+		return e.ID
+	}
+	return "seq-" + strconv.FormatInt(e.Seq, 10)
+}
+
+func statusKind(code int) string {
+	switch {
+	case code/100 == 2:
+		return ""
+	case code == http.StatusGone:
+		return "gone"
+	case code == http.StatusTooManyRequests:
+		return "status_429"
+	default:
+		return fmt.Sprintf("status_%dxx", code/100)
+	}
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date compared
+// with the clock. Zero when absent or unreadable.
+func (s *Service) retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(h, 10, 64); err == nil {
+		return time.Duration(min(max(secs, 0), int64(s.cfg.RetryFor/time.Second))) * time.Second
+	}
+	if at, err := http.ParseTime(h); err == nil {
+		return max(at.Sub(s.now()), 0)
+	}
+	return 0
+}

@@ -1,0 +1,60 @@
+// Package webhook delivers the outbox's GameLift events to studios' HTTP
+// receivers: webhook subscriptions (the notification topics of GameLift's
+// NotificationTarget), and their delivery workers.
+//
+// Store kinds and secondary keys:
+//
+//	subscription:       id the subscription id; K1 its name
+//	webhookdeadletter:  id <subscription id>/<event seq, 20 digits>; K1 the
+//	                    subscription id
+//	webhookredrive:     id as webhookdeadletter: a dead letter sent back for
+//	                    delivery; K1 the subscription id
+//	webhookdeliveries:  id the subscription id: its recent attempts
+//
+// and each enabled subscription's outbox cursor (outbox.KindCursor, id
+// "webhook/<subscription id>").
+//
+// # What is delivered, and where
+//
+// Webhooks carry GameLift's events: the EventBridge documents of FlexMatch
+// and queue placement (source aws.gamelift) and fleet events
+// (DescribeFleetEvents' shape). Muster's internal events (operator keys,
+// signing keys, refresh tokens) are never delivered. Each delivery POSTs
+// the event document itself, signed per Standard Webhooks (package sign)
+// with webhook-id the event id.
+//
+// An event goes to a subscription when its type passes the subscription's
+// event-type filter (empty: every type) and either its resource passes the
+// resource filter (empty: every resource) or the resource's
+// NotificationTarget names the subscription: arn:aws:sns:<region>:<account>:<name>
+// in this installation's region and account (Routes). A new subscription
+// receives the events committed after its creation.
+//
+// # Delivery
+//
+// Service.Run supervises one worker per enabled subscription, each an
+// outbox consumer (package outbox) with its own durable cursor, so a slow
+// receiver holds up only its own subscription. A worker delivers strictly in
+// outbox order, one event at a time — which keeps the events of one ticket
+// in order — and its cursor moves only after a batch is done, so a restart
+// mid-delivery sends the batch again: delivery is at least once, and
+// receivers deduplicate by webhook-id.
+//
+// A 2xx answer delivers. Any other answer, a connection error, a refused
+// destination or a time-out (Config.AttemptTimeout) is retried with
+// exponential backoff and jitter, or after the receiver's Retry-After,
+// until Config.RetryFor (24 h) has passed since the first attempt; the
+// event then goes to the subscription's dead letters and the worker moves
+// on. A restart begins an event's retry period again. 410 Gone disables the
+// subscription (the specification's meaning); its cursor stays before the
+// event, which is sent again if the subscription is enabled again.
+// Redriven dead letters are delivered, with the same retries, by a second
+// worker of the subscription, beside the live stream.
+//
+// All waiting — backoff, time-outs, polls — is on the injected clock.
+//
+// The signing secret is shown once, at creation (and at each rotation), and
+// kept sealed with Config.Box when one is given (in the clear otherwise).
+// A rotation keeps the previous secret signing beside the new one for
+// Config.RotationOverlap (24 h).
+package webhook

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/musterhq/muster/client"
@@ -170,4 +170,42 @@ func TestAcceptance(t *testing.T) {
 			t.Fatal(a.err)
 		}
 	})
+}
+
+func TestPartiesAreMatchedTogether(t *testing.T) {
+	ctx := waitTest(t)
+	ann, bob, cat := signedIn(t, client.WithPollInterval(pollEvery)), signedIn(t, client.WithPollInterval(pollEvery)), signedIn(t, client.WithPollInterval(pollEvery))
+	party, err := bob.CreateParty(ctx, latencies)
+	if err != nil || party.LeaderID != bob.IdentityID() || party.InviteCode == "" {
+		t.Fatalf("%v %+v", err, party)
+	}
+	if _, err := cat.JoinParty(ctx, party.PartyID, "WRONG", latencies); status(err) != http.StatusForbidden {
+		t.Fatalf("joined with a wrong invite code: %v", err)
+	}
+	if _, err := cat.JoinParty(ctx, party.PartyID, party.InviteCode, latencies); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := cat.Party(ctx, party.PartyID); err != nil || len(p.Members) != 2 || p.Members[1].IdentityID != cat.IdentityID() {
+		t.Fatalf("%v %+v", err, p)
+	}
+	if _, err := cat.StartMatchmaking(ctx, "squad", latencies, client.ForParty(party.PartyID)); status(err) != http.StatusForbidden {
+		t.Fatalf("a member who does not lead started the party's ticket: %v", err)
+	}
+	tp := start(t, bob, "squad", client.ForParty(party.PartyID))
+	// Every member follows the party's ticket; a lone player makes the other team.
+	wb, wc := waitFor(ctx, bob, tp.TicketID, nil), waitFor(ctx, cat, tp.TicketID, nil)
+	wa := waitFor(ctx, ann, start(t, ann, "squad").TicketID, nil)
+	a, b, c := <-wa, <-wb, <-wc
+	if a.err != nil || b.err != nil || c.err != nil {
+		t.Fatal(a.err, b.err, c.err)
+	}
+	if b.match.Team == "" || b.match.Team != c.match.Team || a.match.Team == b.match.Team || len(c.match.Players) != 2 {
+		t.Fatalf("ann %+v\nbob %+v\ncat %+v", a.match, b.match, c.match)
+	}
+	if err := cat.LeaveParty(ctx, party.PartyID); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := bob.Party(ctx, party.PartyID); err != nil || len(p.Members) != 1 {
+		t.Fatalf("%v %+v", err, p)
+	}
 }

@@ -1,0 +1,141 @@
+package client_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/musterhq/muster/client"
+)
+
+// A game signs its player in with the device's own id and secret, and
+// saves the session so that its next run signs the player in without
+// asking them. The session must be saved on every change: refresh tokens
+// are single-use.
+func ExampleClient_SignInDevice() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "example-game-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "session.json")
+	save := func(s client.Session) {
+		b, _ := json.Marshal(s)
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			log.Print(err)
+		}
+	}
+	// Generated once, on the game's first run, and kept on the device.
+	deviceID, deviceSecret := "device-"+rand.Text(), rand.Text()
+
+	c := client.New(endpoint, client.WithUserAgent("example-game/1.0"), client.OnSessionChange(save))
+	first, err := c.SignInDevice(ctx, deviceID, deviceSecret)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The next run: the saved session signs the player in again.
+	var s client.Session
+	b, err := os.ReadFile(file)
+	if err != nil || json.Unmarshal(b, &s) != nil {
+		log.Fatal("no saved session: sign in again", err)
+	}
+	next := client.New(endpoint, client.WithUserAgent("example-game/1.0"), client.WithSession(s), client.OnSessionChange(save))
+	me, err := next.Me(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("same player:", me.IdentityID == first.IdentityID)
+	// Output: same player: true
+}
+
+// Latencies need no sign-in: the game measures them while the player
+// signs in, or before showing the play button.
+func ExampleClient_MeasureLatencies() {
+	c := client.New(endpoint)
+	ms, err := c.MeasureLatencies(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	// ms maps each location with a live beacon to a round trip in whole
+	// milliseconds, at least 1: the latencies a ticket takes.
+	fmt.Println(slices.Sorted(maps.Keys(ms)))
+	// Output: [custom-home]
+}
+
+// Two players ask for a duel; each game client runs play.
+func ExampleClient_Wait() {
+	ctx := context.Background()
+	play := func() (*client.Match, error) {
+		c := client.New(endpoint, client.WithUserAgent("example-game/1.0"))
+		if _, err := c.SignInAnonymous(ctx); err != nil {
+			return nil, err
+		}
+		latencies, err := c.MeasureLatencies(ctx)
+		if err != nil {
+			return nil, err
+		}
+		t, err := c.StartMatchmaking(ctx, "duel", latencies)
+		if err != nil {
+			return nil, err
+		}
+		// In a configuration that requires acceptance, the game would ask
+		// the player here.
+		accept := client.OnAcceptance(func(t *client.Ticket) { _ = c.AcceptMatch(ctx, t.TicketID, true) })
+		return c.Wait(ctx, t.TicketID, accept)
+	}
+	var wg sync.WaitGroup
+	matches := make([]*client.Match, 2)
+	for i := range matches {
+		wg.Go(func() {
+			m, err := play()
+			var te *client.TicketError
+			switch {
+			case errors.As(err, &te):
+				log.Fatalf("no match: the ticket is %s (%s)", te.Status, te.Reason)
+			case err != nil:
+				log.Fatal(err)
+			}
+			matches[i] = m
+		})
+	}
+	wg.Wait()
+	// "duel" is a STANDALONE configuration: the studio's backend hosts the
+	// match. Where Muster places a game session, m.Addr() is the game
+	// server and m.PlayerSessionID the seat the game client presents to it.
+	fmt.Println("matched on different teams:", matches[0].Team != matches[1].Team)
+	// Output: matched on different teams: true
+}
+
+// The API's problem documents are *client.Error values, with every bad
+// member of the request named by its JSON path.
+func ExampleError() {
+	ctx := context.Background()
+	c := client.New(endpoint)
+	if _, err := c.SignInAnonymous(ctx); err != nil {
+		log.Fatal(err)
+	}
+	var e *client.Error
+	_, err := c.StartMatchmaking(ctx, "closed", nil)
+	if errors.As(err, &e) {
+		fmt.Println(e.Status, e.Title)
+	}
+	_, err = c.StartMatchmaking(ctx, "duel", map[string]int{"custom-home": 0})
+	if errors.As(err, &e) {
+		for _, f := range e.Fields {
+			fmt.Println(e.Status, f.Field)
+		}
+	}
+	// Output:
+	// 403 Forbidden
+	// 400 $.latencyInMs.custom-home
+}

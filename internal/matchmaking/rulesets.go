@@ -135,12 +135,7 @@ func (s *Service) DescribeMatchmakingRuleSets(ctx context.Context, in *gamelift.
 
 // DeleteMatchmakingRuleSet deletes a rule set no configuration uses.
 func (s *Service) DeleteMatchmakingRuleSet(ctx context.Context, in *gamelift.DeleteMatchmakingRuleSetInput) (*gamelift.DeleteMatchmakingRuleSetOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "Name", "MatchmakingRuleSetName", in.Name)
-	if err := v.Err(); err != nil {
+	if err := s.nameWrite(ctx, "MatchmakingRuleSetName", in.Name); err != nil {
 		return nil, err
 	}
 	name := s.nameOf(gamelift.ResourceMatchmakingRuleSet, in.Name)

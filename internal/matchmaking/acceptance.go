@@ -45,17 +45,8 @@ func (s *Service) disarmAcceptance(matchID string) {
 func (s *Service) acceptanceTimedOut(ctx context.Context, matchID string) error {
 	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		t := s.newTxn(ctx, w)
-		m, err := t.match(matchID)
-		if isNotFound(err) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if m.State != matchAcceptance {
-			return nil
-		}
-		c, _, err := s.config(ctx, w, m.ConfigName, "ConfigurationName")
-		if err != nil {
+		m, c, ok, err := t.matchIn(matchID, matchAcceptance)
+		if !ok {
 			return err
 		}
 		if err := t.failAcceptance(c, m, "TimedOut", nil); err != nil {

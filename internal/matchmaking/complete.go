@@ -62,18 +62,9 @@ func autoTicketID(m *matchRec) string { return "auto-backfill-" + m.ID }
 // are not matches are ignored.
 func (s *Service) PlacementEnded(ctx context.Context, w store.Writer, p placement.Placement) error {
 	t := s.newTxn(ctx, w)
-	m, err := t.match(p.PlacementID)
-	if isNotFound(err) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if m.State != matchPlacing {
-		return nil
-	}
-	c, _, err := s.config(ctx, w, m.ConfigName, "ConfigurationName")
-	if err != nil {
-		return err
+	m, c, ok, err := t.matchIn(p.PlacementID, matchPlacing)
+	if !ok {
+		return err // not a match (any more) waiting for this placement
 	}
 	recs, err := t.matchTickets(m)
 	if err != nil {

@@ -114,6 +114,20 @@ func (t *txn) match(id string) (*matchRec, error) {
 	return &m.rec, nil
 }
 
+// matchIn reads a match in state and its configuration; ok is false (with
+// a nil error) when the match does not exist or is in another state.
+func (t *txn) matchIn(id, state string) (m *matchRec, c configRec, ok bool, err error) {
+	m, err = t.match(id)
+	if isNotFound(err) {
+		return nil, c, false, nil
+	}
+	if err != nil || m.State != state {
+		return m, c, false, err
+	}
+	c, _, err = t.s.config(t.ctx, t.w, m.ConfigName, "ConfigurationName")
+	return m, c, err == nil, err
+}
+
 func (t *txn) putMatch(m matchRec) *matchRec {
 	e, ok := t.matches[m.ID]
 	if !ok {

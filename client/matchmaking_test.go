@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,7 +81,7 @@ func TestTwoPlayersWaitForTheirMatch(t *testing.T) {
 		t.Fatal(a.err, b.err)
 	}
 	for _, o := range []outcome{a, b} {
-		if o.statuses[len(o.statuses)-1] != client.StatusCompleted || !slices.Contains([]string{client.StatusQueued, client.StatusSearching}, o.statuses[0]) {
+		if o.statuses[len(o.statuses)-1] != client.StatusCompleted {
 			t.Fatalf("statuses seen: %v", o.statuses)
 		}
 		if o.match.Team == "" || len(o.match.Players) != 1 || o.match.Ticket.EndTime == "" {
@@ -134,17 +139,24 @@ func TestWaitEndsWithTheTicket(t *testing.T) {
 func TestAcceptance(t *testing.T) {
 	ctx := waitTest(t)
 	ann, bob := signedIn(t, client.WithPollInterval(pollEvery)), signedIn(t, client.WithPollInterval(pollEvery))
-	// answer makes a player answer every proposed match.
-	answer := func(c *client.Client, accept bool) client.WaitOption {
+	// answer makes a player answer every proposed match, after the other
+	// player has answered when after is not nil; answered is closed then.
+	answer := func(c *client.Client, accept bool, after <-chan struct{}, answered chan<- struct{}) client.WaitOption {
 		return client.OnAcceptance(func(tk *client.Ticket) {
+			if after != nil {
+				<-after
+			}
 			if err := c.AcceptMatch(ctx, tk.TicketID, accept); err != nil {
 				t.Error(err)
+			}
+			if answered != nil {
+				close(answered)
 			}
 		})
 	}
 	t.Run("both players accept: both are matched", func(t *testing.T) {
-		wa := waitFor(ctx, ann, start(t, ann, "acc").TicketID, nil, answer(ann, true))
-		wb := waitFor(ctx, bob, start(t, bob, "acc").TicketID, nil, answer(bob, true))
+		wa := waitFor(ctx, ann, start(t, ann, "acc").TicketID, nil, answer(ann, true, nil, nil))
+		wb := waitFor(ctx, bob, start(t, bob, "acc").TicketID, nil, answer(bob, true, nil, nil))
 		for _, o := range []outcome{<-wa, <-wb} {
 			if o.err != nil || !slices.Contains(o.statuses, client.StatusRequiresAcceptance) {
 				t.Fatal(o.err, o.statuses)
@@ -153,8 +165,11 @@ func TestAcceptance(t *testing.T) {
 	})
 	t.Run("a player who rejects ends with REJECTED; the other searches again", func(t *testing.T) {
 		ta := start(t, ann, "acc")
-		wa := waitFor(ctx, ann, ta.TicketID, nil, answer(ann, true))
-		b := <-waitFor(ctx, bob, start(t, bob, "acc").TicketID, nil, answer(bob, false))
+		// bob rejects once ann has accepted: a player who has not answered
+		// when another rejects is cancelled too.
+		accepted := make(chan struct{})
+		wa := waitFor(ctx, ann, ta.TicketID, nil, answer(ann, true, nil, accepted))
+		b := <-waitFor(ctx, bob, start(t, bob, "acc").TicketID, nil, answer(bob, false, accepted, nil))
 		var te *client.TicketError
 		if !errors.As(b.err, &te) || te.Status != client.StatusCancelled || te.Reason != "REJECTED" || !slices.Contains(b.statuses, client.StatusRequiresAcceptance) {
 			t.Fatal(b.err, b.statuses)
@@ -208,4 +223,82 @@ func TestPartiesAreMatchedTogether(t *testing.T) {
 	if p, err := bob.Party(ctx, party.PartyID); err != nil || len(p.Members) != 1 {
 		t.Fatalf("%v %+v", err, p)
 	}
+}
+
+// flaky stands between a client and the server: it drops the connection of
+// the first ticket read, answers the next ones with a proxy's 502 while
+// fail allows, and passes everything else on.
+type flaky struct {
+	proxy http.Handler
+	mu    sync.Mutex
+	reads int
+	fail  int
+}
+
+func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	read := r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/matchmaking/tickets/")
+	if read {
+		f.reads++
+	}
+	n := f.reads
+	f.mu.Unlock()
+	switch {
+	case read && n == 1:
+		conn, _, _ := http.NewResponseController(w).Hijack()
+		conn.Close()
+	case read && n <= f.fail:
+		http.Error(w, "bad gateway", http.StatusBadGateway)
+	default:
+		f.proxy.ServeHTTP(w, r)
+	}
+}
+
+func (f *flaky) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads
+}
+
+func TestWaitRidesOutAFlakyNetwork(t *testing.T) {
+	ctx := waitTest(t)
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new connection for each request: Go's transport itself retries a
+	// GET whose kept-alive connection was dropped.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	t.Run("a dropped connection and a 502 in a row are read again", func(t *testing.T) {
+		f := &flaky{proxy: httputil.NewSingleHostReverseProxy(target), fail: 2}
+		front := httptest.NewServer(f)
+		defer front.Close()
+		c := client.New(front.URL, client.WithPollInterval(10*time.Millisecond), client.WithHTTPClient(fresh))
+		if _, err := c.SignInAnonymous(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tk := start(t, c, "lonely")
+		if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.Wait(ctx, tk.TicketID)
+		var te *client.TicketError
+		if !errors.As(err, &te) || te.Status != client.StatusCancelled || f.count() != 3 {
+			t.Fatalf("%v after %d reads", err, f.count())
+		}
+	})
+	t.Run("more failures in a row than Wait rides out are its error", func(t *testing.T) {
+		f := &flaky{proxy: httputil.NewSingleHostReverseProxy(target), fail: 1000}
+		front := httptest.NewServer(f)
+		defer front.Close()
+		c := client.New(front.URL, client.WithPollInterval(10*time.Millisecond), client.WithHTTPClient(fresh))
+		if _, err := c.SignInAnonymous(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tk := start(t, c, "lonely")
+		defer c.CancelTicket(ctx, tk.TicketID)
+		if _, err := c.Wait(ctx, tk.TicketID); status(err) != http.StatusBadGateway || f.count() != 4 {
+			t.Fatalf("%v after %d reads", err, f.count())
+		}
+	})
 }

@@ -64,7 +64,9 @@ func OnStatus(f func(*Ticket)) WaitOption { return func(w *waitConfig) { w.onSta
 // the Match; a FAILED, TIMED_OUT or CANCELLED one a *TicketError carrying
 // its status and reason. Other errors are the server's (*Error) or the
 // network's, and ctx ending stops the wait. Wait does not cancel the
-// ticket when it returns early: call CancelTicket for that.
+// ticket when it returns early: call CancelTicket for that. Wait rides out
+// a few failed reads in a row (the network, a proxy's 502 or 504) and
+// waits as long as the server asks when it answers 429 or 503.
 func (c *Client) Wait(ctx context.Context, ticketID string, opts ...WaitOption) (*Match, error) {
 	var cfg waitConfig
 	for _, o := range opts {
@@ -148,18 +150,38 @@ func (p *poller) next(ctx context.Context) (*Ticket, error) {
 	} else if err := p.sleep(ctx, 0); err != nil {
 		return nil, err
 	}
-	for {
+	for failures := 0; ; failures++ {
 		t, err := p.c.Ticket(ctx, p.id)
-		var e *Error
-		if !errors.As(err, &e) || e.Status != http.StatusTooManyRequests && e.Status != http.StatusServiceUnavailable {
+		wait, again := retryable(err, failures)
+		if !again || ctx.Err() != nil {
 			return t, err
 		}
-		// Rate limited or briefly unavailable: the server says when to
-		// come back, and a ticket keeps matching meanwhile.
-		if err := p.sleep(ctx, e.RetryAfter); err != nil {
+		if err := p.sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// maxTransient is how many failed reads in a row Wait rides out: a game
+// client's network drops for a moment, and a ticket keeps matching
+// meanwhile.
+const maxTransient = 3
+
+// retryable reports whether a failed read of a ticket is worth another
+// try, and the least time to wait first.
+func retryable(err error, failures int) (time.Duration, bool) {
+	var e *Error
+	switch {
+	case err == nil || errors.Is(err, ErrNotSignedIn):
+		return 0, false
+	case !errors.As(err, &e): // the network
+		return 0, failures < maxTransient
+	case e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable:
+		return e.RetryAfter, true // the server says when to come back
+	case e.Status == http.StatusBadGateway || e.Status == http.StatusGatewayTimeout:
+		return 0, failures < maxTransient // a proxy lost the server for a moment
+	}
+	return 0, false
 }
 
 // sleep waits for the next tick, and at least d.

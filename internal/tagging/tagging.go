@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/musterhq/muster/internal/auth"
@@ -73,10 +74,24 @@ func (s *Service) load(ctx context.Context, r store.Reader, arn string) (tagDoc,
 	return d, version, err
 }
 
-// Set merges tags into a resource's tags inside w (for create operations).
+// reserved reports whether a tag key has the prefix AWS keeps for its own
+// tags, in any letter case.
+func reserved(key string) bool {
+	return len(key) >= 4 && strings.EqualFold(key[:4], "aws:")
+}
+
+// Set merges tags into a resource's tags inside w: every write of tags
+// (TagResource and each Create* with Tags) goes through it, so it is the one
+// place that refuses reserved aws: keys (TaggingFailedException, GameLift's
+// error for a tag it cannot apply); the refusal rolls back w.
 func (s *Service) Set(ctx context.Context, w store.Writer, arn string, tags []gamelift.Tag) error {
 	if len(tags) == 0 {
 		return nil
+	}
+	for i, t := range tags {
+		if reserved(t.Key) {
+			return fault.New(fault.TaggingFailed, "Tags[%d].Key: %q: the aws: prefix is reserved for AWS", i, t.Key)
+		}
 	}
 	d, version, err := s.load(ctx, w, arn)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 )
@@ -39,10 +40,12 @@ type codec struct {
 }
 
 // newCBORCodec builds the RPC v2 CBOR codec: one EncMode and one DecMode,
-// both safe for concurrent use. Decoding rejects duplicate map keys, caps
-// nesting and container sizes, checks UTF-8 and refuses byte strings for
-// string members; encoding keeps integers as integers and float32 as float32
-// and never writes null for a nil slice or map.
+// both safe for concurrent use. Decoding rejects duplicate map keys and
+// invalid UTF-8 as not well-formed (SerializationException, as JSON 1.1
+// does), matches member names exactly, caps nesting and container sizes,
+// and refuses byte strings for string members; encoding keeps integers as
+// integers and float32 as float32 and never writes null for a nil slice or
+// map.
 func newCBORCodec() (codec, error) {
 	dm, err := cbor.DecOptions{
 		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
@@ -111,38 +114,42 @@ func decodeCBOR(dm cbor.DecMode, body []byte, v any, types map[string]reflect.Ty
 		return invalid(member, "expected "+describe(types[te.GoType], te.GoType))
 	case errors.As(err, &dup):
 		if k, ok := dup.Key.(string); ok {
-			return invalid("", fmt.Sprintf("duplicate map key %q", k))
+			return notWellFormed(fmt.Sprintf("duplicate map key %q", k))
 		}
-		return invalid("", fmt.Sprintf("duplicate map key %v", dup.Key))
+		return notWellFormed(fmt.Sprintf("duplicate map key %v", dup.Key))
+	case strings.Contains(err.Error(), "invalid UTF-8"):
+		return notWellFormed("invalid request body: " + strings.TrimPrefix(err.Error(), "cbor: "))
 	}
 	return invalid("", "invalid request body: "+strings.TrimPrefix(err.Error(), "cbor: "))
 }
 
 // decodeJSON decodes an AWS JSON 1.1 request body into v (a pointer to a
-// struct). An empty body is an empty input; null members are absent;
-// unknown members are ignored.
+// struct) with the player API's strict decoder: an empty body is an empty
+// input, null members are absent, and a member whose name matches none
+// exactly (another letter case included) is ignored, as GameLift's JSON
+// protocol ignores unknown members. Invalid UTF-8 and repeated keys are
+// refused as not well-formed (SerializationException), wrong types naming
+// the member. The whole body is the "request body" in messages.
 func decodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	err := json.Unmarshal(body, v)
-	if err == nil {
-		return nil
-	}
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te) && te.Field == "":
-		return invalid("", "the request body must be a JSON object")
-	case errors.As(err, &te):
-		if n, ok := strings.CutPrefix(te.Value, "number "); ok && isInteger(te.Type) && !strings.ContainsAny(n, ".eE") {
-			return invalid(te.Field, "integer out of range for "+te.Type.String())
+	err := httpx.DecodeAWSJSON(body, v)
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		for i, f := range fe.Fields {
+			if f.Field == "$" {
+				fe.Fields[i].Field = "request body"
+			}
 		}
-		return invalid(te.Field, "expected "+describe(te.Type, ""))
-	case errors.As(err, &se):
-		return invalid("", fmt.Sprintf("the request body is not valid JSON: %s (offset %d)", se.Error(), se.Offset))
 	}
-	return invalid("", "invalid request body: "+strings.TrimPrefix(err.Error(), "json: "))
+	return err
+}
+
+// notWellFormed is a body no reader should take as it is (a repeated key,
+// invalid UTF-8): SerializationException, as for JSON 1.1.
+func notWellFormed(reason string) error {
+	return &fault.Error{Kind: fault.Invalid, Message: reason, Err: httpx.ErrNotWellFormed}
 }
 
 func invalid(member, reason string) error {

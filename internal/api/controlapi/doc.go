@@ -26,9 +26,14 @@
 //   - authentication failures use the AWS front-door codes of package sigv4;
 //     a read-only key attempting a change gets GameLift's own typed
 //     UnauthorizedException;
-//   - member names are matched case-sensitively in CBOR, and a CBOR map
-//     with a duplicate key is refused; JSON 1.1 uses encoding/json, which
-//     also accepts other casings and lets a repeated member win;
+//   - a body that is not well-formed — invalid UTF-8, or a key repeated in
+//     one object or map — is a SerializationException in both protocols;
+//     JSON 1.1 is read by the player API's strict decoder
+//     (httpx.DecodeAWSJSON), which also refuses wrong types naming the
+//     member (InvalidRequestException);
+//   - member names are matched exactly in both protocols: a member in
+//     another letter case is an unknown member, ignored like every unknown
+//     member, so a required member it was meant to be is reported missing;
 //   - a panicking service becomes an InternalServiceException, logged with
 //     its stack;
 //   - every response carries x-amzn-RequestId (a UUID) and a Date header from

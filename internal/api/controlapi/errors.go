@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/sigv4"
 )
@@ -16,6 +17,7 @@ const (
 	codeMethodNotAllowed   = "MethodNotAllowedException"
 	codeUnsupportedMedia   = "UnsupportedMediaTypeException"
 	codeRequestTooLarge    = "RequestEntityTooLargeException"
+	codeSerialization      = "SerializationException"
 	internalErrorMessage   = "internal error"
 	successCode            = "OK" // the code label of successful requests
 	unknownOperationMetric = "unknown"
@@ -54,6 +56,8 @@ type apiError struct {
 }
 
 // toAPIError maps err through the table: *sigv4.Error keeps its code, a
+// body that is not well-formed (httpx.ErrNotWellFormed) is a
+// SerializationException, a
 // *fault.Error its kind's code and its message (which lists every bad field
 // as "Member: reason", by its GameLift member name: fault.GameLiftName),
 // and anything else is an internal error.
@@ -63,6 +67,9 @@ func toAPIError(err error) apiError {
 		return apiError{status: http.StatusBadRequest, code: se.Code, message: se.Message}
 	}
 	var fe *fault.Error
+	if errors.As(err, &fe) && errors.Is(err, httpx.ErrNotWellFormed) {
+		return apiError{status: http.StatusBadRequest, code: codeSerialization, message: fe.Rendered(fault.GameLiftName).Error()}
+	}
 	if !errors.As(err, &fe) || fe.Kind == fault.Internal || int(fe.Kind) >= len(kindCodes) || kindCodes[fe.Kind] == "" {
 		return apiError{status: http.StatusInternalServerError, code: codeInternal, message: internalErrorMessage, cause: err}
 	}

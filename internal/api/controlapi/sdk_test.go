@@ -165,6 +165,10 @@ func TestSDKDecodesTypedErrors(t *testing.T) {
 			return err
 		}, func(err error) bool { var x *types.InvalidRequestException; return errors.As(err, &x) },
 			"InvalidRequestException", "2 validation errors detected: LocationName: must be 8 to 64 characters; Tags[0].Key: must be 1 to 128 characters"},
+		{"a string that is not UTF-8 is a SerializationException", func() error {
+			_, err := admin.CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("custom-\xff\xfe")})
+			return err
+		}, nil, "SerializationException", "invalid request body: invalid UTF-8 string"},
 		{"a read-only key may not change anything", func() error {
 			_, err := e.client(readerKey, readerSecret).CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("custom-new")})
 			return err

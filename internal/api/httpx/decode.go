@@ -78,11 +78,28 @@ func (b Body) Read(w http.ResponseWriter, r *http.Request, log *slog.Logger, v a
 // data, duplicate keys, keys that match no field exactly (case matters),
 // values of the wrong JSON type (null included, except for pointers, maps,
 // slices and raw JSON), numbers that do not fit the field, and missing
-// fields tagged `muster:"required"`. Fields of type json.RawMessage take
-// any JSON value.
-func Decode(data []byte, v any) error {
+// fields tagged `muster:"required"`. Fields of type json.RawMessage, and
+// of types that decode themselves (json.Unmarshaler), take any JSON value
+// of bounded depth without repeated keys. Invalid UTF-8 and repeated keys
+// also carry ErrNotWellFormed.
+func Decode(data []byte, v any) error { return decode(data, v, false) }
+
+// DecodeAWSJSON is Decode as the AWS JSON 1.1 protocol reads a body: a
+// key that matches no field exactly is an unknown member and ignored (its
+// value still bounded in depth and free of repeated keys), never matched to
+// a field in another letter case as encoding/json alone would do; and null
+// is an absent member, whatever the field's type. Everything else is as
+// strict as Decode.
+func DecodeAWSJSON(data []byte, v any) error { return decode(data, v, true) }
+
+// ErrNotWellFormed is in the chain (errors.Is) of a decoding error for a
+// body that no JSON reader should accept as it is: invalid UTF-8, or a key
+// repeated in one object (which readers resolve differently).
+var ErrNotWellFormed = errors.New("the body is not well-formed JSON")
+
+func decode(data []byte, v any, aws bool) error {
 	if !utf8.Valid(data) {
-		return invalid("$", "must be UTF-8")
+		return notWellFormed("$", "must be UTF-8")
 	}
 	t := reflect.TypeOf(v)
 	if t == nil || t.Kind() != reflect.Pointer {
@@ -90,7 +107,7 @@ func Decode(data []byte, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	w := walker{dec: dec}
+	w := walker{dec: dec, aws: aws}
 	tok, err := w.token("$")
 	if err == io.EOF {
 		return invalid("$", "a JSON value is required")
@@ -104,7 +121,7 @@ func Decode(data []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return invalid("$", "must hold exactly one JSON value")
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	if err := json.Unmarshal(w.withoutUnknown(data), v); err != nil {
 		// The walk accepted what Unmarshal refuses: report it plainly.
 		return invalid("$", "cannot be decoded: %v", err)
 	}
@@ -145,8 +162,43 @@ func invalid(path, reason string, args ...any) error {
 	return fault.BadField(path, reason, args...)
 }
 
+func notWellFormed(path, reason string, args ...any) error {
+	e := fault.BadField(path, reason, args...)
+	e.Err = ErrNotWellFormed
+	return e
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
 type walker struct {
 	dec *json.Decoder
+	// aws reads AWS JSON 1.1: unknown members ignored, null absent.
+	aws bool
+	// keyStart and keyEnd frame the key last read by members: from the end
+	// of the previous member or the '{' (blanks and comma included) to the
+	// key's closing quote.
+	keyStart, keyEnd int64
+	// unknown are the byte spans of the unknown keys skipped (from
+	// keyStart to the key's closing quote).
+	unknown [][2]int64
+}
+
+// withoutUnknown returns data with every skipped unknown key renamed to
+// "", which names no field, so encoding/json cannot match it to a field in
+// another letter case.
+func (w *walker) withoutUnknown(data []byte) []byte {
+	if len(w.unknown) == 0 {
+		return data
+	}
+	out := make([]byte, 0, len(data))
+	last := int64(0)
+	for _, span := range w.unknown {
+		quote := span[0] + int64(bytes.IndexByte(data[span[0]:span[1]], '"'))
+		out = append(out, data[last:quote]...)
+		out = append(out, `""`...)
+		last = span[1]
+	}
+	return append(out, data[last:]...)
 }
 
 func (w *walker) token(path string) (json.Token, error) {
@@ -214,14 +266,14 @@ func (w *walker) value(tok json.Token, t reflect.Type, path string, depth int) e
 	if depth > MaxDepth {
 		return invalid(path, "nests deeper than %d levels", MaxDepth)
 	}
-	if t == rawMessageType || t.Kind() == reflect.Interface {
+	if t == rawMessageType || t.Kind() == reflect.Interface || t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
 		return w.skip(tok, path, depth)
 	}
 	nullable := false
 	for t.Kind() == reflect.Pointer {
 		t, nullable = t.Elem(), true
 	}
-	nullable = nullable || t.Kind() == reflect.Map || t.Kind() == reflect.Slice
+	nullable = nullable || w.aws || t.Kind() == reflect.Map || t.Kind() == reflect.Slice
 	mismatch := func() error {
 		return invalid(path, "must be %s, not %s", wantName(t), jsonTypeOf(tok))
 	}
@@ -280,6 +332,10 @@ func (w *walker) object(t reflect.Type, path string, depth int) error {
 	fields := fieldsOf(t)
 	seen, err := w.members(path, func(key, at string, tok json.Token) error {
 		f, ok := fields.byName[key]
+		if !ok && w.aws {
+			w.unknown = append(w.unknown, [2]int64{w.keyStart, w.keyEnd})
+			return w.skip(tok, at, depth+1)
+		}
 		if !ok {
 			return invalid(at, "is not a known field")
 		}
@@ -332,6 +388,7 @@ func (w *walker) skip(tok json.Token, path string, depth int) error {
 func (w *walker) members(path string, visit func(key, at string, tok json.Token) error) (map[string]bool, error) {
 	seen := map[string]bool{}
 	for w.dec.More() {
+		w.keyStart = w.dec.InputOffset()
 		tok, err := w.next(path)
 		if err != nil {
 			return nil, err
@@ -340,9 +397,10 @@ func (w *walker) members(path string, visit func(key, at string, tok json.Token)
 		if !ok {
 			return nil, invalid(path, "malformed JSON")
 		}
+		w.keyEnd = w.dec.InputOffset()
 		at := member(path, key)
 		if seen[key] {
-			return nil, invalid(at, "appears twice")
+			return nil, notWellFormed(at, "appears twice")
 		}
 		seen[key] = true
 		if tok, err = w.next(at); err != nil {

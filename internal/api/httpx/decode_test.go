@@ -110,3 +110,66 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Invalid UTF-8 and repeated keys are a body no reader should take as it
+// is; the control API answers them apart (SerializationException).
+func TestDecodeMarksBodiesThatAreNotWellFormed(t *testing.T) {
+	for _, in := range []string{"{\"name\":\"\xff\"}", `{"name":"x","name":"y"}`, `{"name":"x","data":{"k":{"a":1,"a":2}}}`} {
+		var b body
+		if err := httpx.Decode([]byte(in), &b); !errors.Is(err, httpx.ErrNotWellFormed) {
+			t.Errorf("Decode(%q) = %v, want ErrNotWellFormed", in, err)
+		}
+		if err := httpx.DecodeAWSJSON([]byte(in), &b); !errors.Is(err, httpx.ErrNotWellFormed) {
+			t.Errorf("DecodeAWSJSON(%q) = %v, want ErrNotWellFormed", in, err)
+		}
+	}
+	var b body
+	if err := httpx.Decode([]byte(`{"name":1}`), &b); err == nil || errors.Is(err, httpx.ErrNotWellFormed) {
+		t.Errorf("a wrong type is %v, want an error that is not ErrNotWellFormed", err)
+	}
+}
+
+func TestDecodeAWSJSONSkipsKeysThatMatchNoFieldExactly(t *testing.T) {
+	t.Run("unknown keys, in any case, are ignored", func(t *testing.T) {
+		var b body
+		in := `{ "name" : "x" , "Count":7, "COUNT" :8,"other":{"deep":[1,{"a":null}]},"attributes":{"skill":{"n":5,"N":20}},"tags":["a"]}`
+		if err := httpx.DecodeAWSJSON([]byte(in), &b); err != nil {
+			t.Fatal(err)
+		}
+		if b.Name != "x" || b.Count != 0 || *b.Attributes["skill"].N != 20 || len(b.Tags) != 1 {
+			t.Fatalf("%+v", b)
+		}
+	})
+	t.Run("null is an absent member, whatever the field's type", func(t *testing.T) {
+		b := body{Count: 4}
+		if err := httpx.DecodeAWSJSON([]byte(`{"name":"x","count":null,"ratio":null}`), &b); err != nil || b.Count != 4 {
+			t.Fatalf("%v %+v", err, b)
+		}
+		if _, reason := field(t, httpx.Decode([]byte(`{"name":"x","count":null}`), &b)); reason != "must be an integer, not null" {
+			t.Fatalf("Decode: %s", reason)
+		}
+	})
+	t.Run("a required field given in another case is missing", func(t *testing.T) {
+		var b body
+		path, reason := field(t, httpx.DecodeAWSJSON([]byte(`{"Name":"x"}`), &b))
+		if path != "$.name" || reason != "is required" {
+			t.Fatalf("%s: %s", path, reason)
+		}
+	})
+	t.Run("unknown values are still bounded and free of repeated keys", func(t *testing.T) {
+		var b body
+		deep := `{"name":"x","zz":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`
+		if _, reason := field(t, httpx.DecodeAWSJSON([]byte(deep), &b)); !strings.Contains(reason, "nests deeper") {
+			t.Fatal(reason)
+		}
+		if err := httpx.DecodeAWSJSON([]byte(`{"name":"x","zz":{"a":1,"a":1}}`), &b); !errors.Is(err, httpx.ErrNotWellFormed) {
+			t.Fatal(err)
+		}
+	})
+	t.Run("wrong types of known fields are refused", func(t *testing.T) {
+		var b body
+		if path, _ := field(t, httpx.DecodeAWSJSON([]byte(`{"name":"x","other":1,"count":"3"}`), &b)); path != "$.count" {
+			t.Fatal(path)
+		}
+	})
+}

@@ -10,15 +10,11 @@ import (
 	"github.com/musterhq/muster/internal/gamelift"
 )
 
-const pairRules = `{
-  "ruleLanguageVersion": "1.0",
-  "playerAttributes": [{"name": "skill", "type": "number", "default": 1000}],
+// pairRules pairs players whose skills differ by at most 20.
+const pairRules = `{"ruleLanguageVersion": "1.0", "playerAttributes": [{"name": "skill", "type": "number", "default": 1000}],
   "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
-  "rules": [{"name": "FairSkill", "type": "distance",
-             "measurements": "max(flatten(teams[*].players.attributes[skill]))",
-             "referenceValue": "min(flatten(teams[*].players.attributes[skill]))",
-             "maxDistance": 20}]
-}`
+  "rules": [{"name": "FairSkill", "type": "distance", "measurements": "max(flatten(teams[*].players.attributes[skill]))",
+    "referenceValue": "min(flatten(teams[*].players.attributes[skill]))", "maxDistance": 20}]}`
 
 // A pass decides on the pool's memory and the time alone: the service
 // here has no store, and every decision is still made.

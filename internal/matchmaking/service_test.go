@@ -1,10 +1,7 @@
 package matchmaking_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,7 +13,6 @@ import (
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/service"
-	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/store/sqlite"
 )
 
@@ -31,145 +27,41 @@ const duelRules = `{
   "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 10, "value": 500}]}]
 }`
 
-type env struct {
-	t     *testing.T
-	svc   *matchmaking.Service
-	db    *sqlite.DB
-	clock *clock.Fake
-	ctx   context.Context
-	dir   string
-}
-
 var operator = auth.Principal{Kind: auth.Operator, AccessKeyID: "AKTEST", Role: auth.RoleAdmin}
-
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	e := &env{t: t, clock: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir()}
-	e.ctx = auth.With(t.Context(), operator)
-	e.open()
-	return e
-}
-
-func (e *env) open() {
-	e.t.Helper()
-	db, err := sqlite.Open(e.t.Context(), sqlite.Config{Path: filepath.Join(e.dir, "m.db"), Clock: e.clock})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.db = db
-	log := slog.New(slog.NewTextHandler(tlog{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.svc, err = matchmaking.New(matchmaking.Config{Base: service.Base{Store: db, Clock: e.clock, Logger: log, ARNs: gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(e.t.Context())
-	if err := e.svc.Start(ctx); err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { cancel(); e.svc.Stop(); db.Close() })
-}
-
-// restart stops the service and opens it again on the same data.
-func (e *env) restart() {
-	e.svc.Stop()
-	e.db.Close()
-	e.open()
-}
-
-func (e *env) config(name string, mutate func(*gamelift.CreateMatchmakingConfigurationInput)) {
-	e.t.Helper()
-	if _, err := e.svc.CreateMatchmakingRuleSet(e.ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: "duel-" + name, RuleSetBody: duelRules}); err != nil {
-		e.t.Fatal(err)
-	}
-	timeout, acc := int32(60), false
-	in := &gamelift.CreateMatchmakingConfigurationInput{Name: name, RuleSetName: "duel-" + name, RequestTimeoutSeconds: &timeout, AcceptanceRequired: &acc, FlexMatchMode: gamelift.FlexMatchStandalone}
-	if mutate != nil {
-		mutate(in)
-	}
-	if _, err := e.svc.CreateMatchmakingConfiguration(e.ctx, in); err != nil {
-		e.t.Fatal(err)
-	}
-}
 
 func skill(n float64) map[string]gamelift.AttributeValue {
 	return map[string]gamelift.AttributeValue{"skill": {N: &n}}
 }
 
-func (e *env) start(cfg, id, player string, sk float64) gamelift.MatchmakingTicket {
-	e.t.Helper()
-	out, err := e.svc.StartMatchmaking(e.ctx, &gamelift.StartMatchmakingInput{TicketId: id, ConfigurationName: cfg,
-		Players: []gamelift.Player{{PlayerId: player, PlayerAttributes: skill(sk)}}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return *out.MatchmakingTicket
-}
+// env is a world (setup_test.go) with a duel configuration helper.
+type env struct{ *world }
 
-// settle runs one pass of the configuration's pool (Process).
-func (e *env) settle(cfg string) {
-	e.t.Helper()
-	if err := e.svc.Process(e.ctx, cfg); err != nil {
-		e.t.Fatal(err)
-	}
-}
+func newEnv(t *testing.T) *env { return &env{newWorld(t)} }
 
-func (e *env) ticket(id string) gamelift.MatchmakingTicket {
+// config creates a STANDALONE configuration on a duel rule set of its own;
+// mutate adjusts the request first.
+func (e *env) config(name string, mutate func(*gamelift.CreateMatchmakingConfigurationInput)) {
 	e.t.Helper()
-	out, err := e.svc.DescribeMatchmaking(e.ctx, &gamelift.DescribeMatchmakingInput{TicketIds: []string{id}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if len(out.TicketList) != 1 {
-		e.t.Fatalf("ticket %s not found", id)
-	}
-	return out.TicketList[0]
-}
-
-// wantStatus fails unless the ticket has the status, and returns it.
-func (e *env) wantStatus(id, status string) gamelift.MatchmakingTicket {
-	e.t.Helper()
-	tk := e.ticket(id)
-	if tk.Status != status {
-		e.t.Fatalf("ticket %s is %s (%s), want %s", id, tk.Status, tk.StatusReason, status)
-	}
-	return tk
-}
-
-func (e *env) events(types ...string) []matchmaking.Envelope {
-	e.t.Helper()
-	var out []matchmaking.Envelope
-	e.db.View(e.ctx, func(r store.Reader) error {
-		evs, err := r.Events(e.ctx, store.EventQuery{Limit: 10000})
-		for _, ev := range evs {
-			for _, ty := range types {
-				if ev.Type == ty {
-					var env matchmaking.Envelope
-					json.Unmarshal(ev.Doc, &env)
-					out = append(out, env)
-				}
-			}
-		}
-		return err
-	})
-	return out
+	e.ruleSet("duel-"+name, duelRules)
+	e.standalone(name, "duel-"+name, mutate)
 }
 
 func TestStandaloneMatch(t *testing.T) {
 	e := newEnv(t)
 	e.config("duel", nil)
 	t.Run("a new ticket is QUEUED, then SEARCHING", func(t *testing.T) {
-		tk := e.start("duel", "a", "pa", 1000)
+		tk := e.startTicket("duel", "a", "pa", 1000)
 		if tk.Status != gamelift.TicketQueued {
 			t.Fatalf("status %s", tk.Status)
 		}
-		e.settle("duel")
+		e.cycle("duel")
 		if got := e.ticket("a").Status; got != gamelift.TicketSearching {
 			t.Fatalf("status %s", got)
 		}
 	})
 	t.Run("a close opponent completes the match with teams", func(t *testing.T) {
-		e.start("duel", "b", "pb", 1010)
-		e.settle("duel")
+		e.startTicket("duel", "b", "pb", 1010)
+		e.cycle("duel")
 		a, b := e.ticket("a"), e.ticket("b")
 		if a.Status != gamelift.TicketCompleted || b.Status != gamelift.TicketCompleted {
 			t.Fatalf("statuses %s %s", a.Status, b.Status)
@@ -177,7 +69,7 @@ func TestStandaloneMatch(t *testing.T) {
 		if a.Players[0].Team == "" || a.Players[0].Team == b.Players[0].Team || a.EndTime == nil {
 			t.Fatalf("teams %q %q", a.Players[0].Team, b.Players[0].Team)
 		}
-		evs := e.events(matchmaking.EventPotentialMatch, matchmaking.EventSucceeded)
+		evs := e.outbox(matchmaking.EventPotentialMatch, matchmaking.EventSucceeded)
 		if len(evs) != 2 || evs[0].Detail.MatchID == "" || evs[0].Detail.MatchID != evs[1].Detail.MatchID || len(evs[1].Detail.Tickets) != 2 {
 			t.Fatalf("events %+v", evs)
 		}
@@ -186,14 +78,14 @@ func TestStandaloneMatch(t *testing.T) {
 		}
 	})
 	t.Run("a player in an active ticket cannot start a second one", func(t *testing.T) {
-		e.start("duel", "c", "pc", 1000)
+		e.startTicket("duel", "c", "pc", 1000)
 		_, err := e.svc.StartMatchmaking(e.ctx, &gamelift.StartMatchmakingInput{TicketId: "c2", ConfigurationName: "duel", Players: []gamelift.Player{{PlayerId: "pc"}}})
 		if !fault.Is(err, fault.Invalid) || !strings.Contains(err.Error(), "already in active ticket c") {
 			t.Fatalf("err %v", err)
 		}
 	})
 	t.Run("the same TicketId again is idempotent", func(t *testing.T) {
-		tk := e.start("duel", "c", "pc", 1000)
+		tk := e.startTicket("duel", "c", "pc", 1000)
 		if tk.TicketId != "c" {
 			t.Fatal(tk)
 		}
@@ -203,20 +95,20 @@ func TestStandaloneMatch(t *testing.T) {
 		}
 	})
 	t.Run("expansions open the match as the ticket ages", func(t *testing.T) {
-		e.start("duel", "d", "pd", 1400)
-		e.settle("duel")
+		e.startTicket("duel", "d", "pd", 1400)
+		e.cycle("duel")
 		if got := e.ticket("c").Status; got != gamelift.TicketSearching {
 			t.Fatalf("c is %s", got)
 		}
 		e.clock.Advance(10 * time.Second)
-		e.settle("duel")
+		e.cycle("duel")
 		if got := e.ticket("c").Status; got != gamelift.TicketCompleted {
 			t.Fatalf("c is %s after the expansion", got)
 		}
 	})
 	t.Run("StopMatchmaking cancels; a second stop is refused", func(t *testing.T) {
-		e.start("duel", "e", "pe", 5000)
-		e.settle("duel")
+		e.startTicket("duel", "e", "pe", 5000)
+		e.cycle("duel")
 		if _, err := e.svc.StopMatchmaking(e.ctx, &gamelift.StopMatchmakingInput{TicketId: "e"}); err != nil {
 			t.Fatal(err)
 		}
@@ -231,16 +123,16 @@ func TestStandaloneMatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		// the player may start again
-		e.start("duel", "e2", "pe", 9000)
+		e.startTicket("duel", "e2", "pe", 9000)
 	})
 	t.Run("a ticket times out after RequestTimeoutSeconds", func(t *testing.T) {
 		e.clock.Advance(61 * time.Second)
-		e.settle("duel")
+		e.cycle("duel")
 		tk := e.ticket("e2")
 		if tk.Status != gamelift.TicketTimedOut || tk.StatusReason != matchmaking.ReasonTimedOut {
 			t.Fatal(tk.Status)
 		}
-		if len(e.events(matchmaking.EventTimedOut)) != 1 {
+		if len(e.outbox(matchmaking.EventTimedOut)) != 1 {
 			t.Fatal("no MatchmakingTimedOut event")
 		}
 	})
@@ -264,9 +156,9 @@ func TestAcceptance(t *testing.T) {
 		return err
 	}
 	t.Run("every player accepts: the match completes", func(t *testing.T) {
-		e.start("acc", "a1", "p1", 1000)
-		e.start("acc", "a2", "p2", 1000)
-		e.settle("acc")
+		e.startTicket("acc", "a1", "p1", 1000)
+		e.startTicket("acc", "a2", "p2", 1000)
+		e.cycle("acc")
 		if got := e.ticket("a1").Status; got != gamelift.TicketRequiresAcceptance {
 			t.Fatal(got)
 		}
@@ -287,9 +179,9 @@ func TestAcceptance(t *testing.T) {
 		}
 	})
 	t.Run("one rejects: its ticket is cancelled, the other searches again", func(t *testing.T) {
-		e.start("acc", "b1", "q1", 1000)
-		e.start("acc", "b2", "q2", 1000)
-		e.settle("acc")
+		e.startTicket("acc", "b1", "q1", 1000)
+		e.startTicket("acc", "b2", "q2", 1000)
+		e.cycle("acc")
 		if err := accept("b1", "q1", "ACCEPT"); err != nil {
 			t.Fatal(err)
 		}
@@ -304,8 +196,8 @@ func TestAcceptance(t *testing.T) {
 			t.Fatal(b2.Status, b2.StatusReason)
 		}
 		// b1 is back in the pool and matches a newcomer.
-		e.start("acc", "b3", "q3", 1000)
-		e.settle("acc")
+		e.startTicket("acc", "b3", "q3", 1000)
+		e.cycle("acc")
 		if got := e.ticket("b1").Status; got != gamelift.TicketRequiresAcceptance {
 			t.Fatal(got)
 		}
@@ -315,12 +207,12 @@ func TestAcceptance(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.clock.Advance(31 * time.Second) // returns once the acceptance timer's callback has run
-		e.wantStatus("b1", gamelift.TicketCancelled)
+		e.wantStatus(gamelift.TicketCancelled, "b1")
 		if tk := e.ticket("b1"); tk.StatusReason != matchmaking.ReasonAcceptanceTimeout {
 			t.Fatal(tk.StatusReason)
 		}
-		e.wantStatus("b3", gamelift.TicketSearching)
-		ev := e.events(matchmaking.EventAcceptMatchCompleted)
+		e.wantStatus(gamelift.TicketSearching, "b3")
+		ev := e.outbox(matchmaking.EventAcceptMatchCompleted)
 		if ev[len(ev)-1].Detail.Acceptance != "TimedOut" {
 			t.Fatal(ev[len(ev)-1].Detail.Acceptance)
 		}
@@ -330,9 +222,9 @@ func TestAcceptance(t *testing.T) {
 func TestRestartKeepsTickets(t *testing.T) {
 	e := newEnv(t)
 	e.config("duel", nil)
-	e.start("duel", "a", "pa", 1000)
-	e.start("duel", "b", "pb", 1400)
-	e.settle("duel")
+	e.startTicket("duel", "a", "pa", 1000)
+	e.startTicket("duel", "b", "pb", 1400)
+	e.cycle("duel")
 	start := e.ticket("a").StartTime
 	e.restart()
 	tk := e.ticket("a")
@@ -341,7 +233,7 @@ func TestRestartKeepsTickets(t *testing.T) {
 	}
 	// Expansion ages are measured from the original start.
 	e.clock.Advance(10 * time.Second)
-	e.settle("duel")
+	e.cycle("duel")
 	if got := e.ticket("a").Status; got != gamelift.TicketCompleted {
 		x, _ := e.svc.Explain(e.ctx, "a")
 		t.Fatal(got, x.Text)
@@ -391,7 +283,7 @@ func TestRuleSetsAndConfigurations(t *testing.T) {
 		}
 	})
 	t.Run("a configuration with active tickets cannot be deleted", func(t *testing.T) {
-		e.start("duel", "a", "pa", 1)
+		e.startTicket("duel", "a", "pa", 1)
 		if _, err := e.svc.DeleteMatchmakingConfiguration(e.ctx, &gamelift.DeleteMatchmakingConfigurationInput{Name: "duel"}); !fault.Is(err, fault.Invalid) {
 			t.Fatal(err)
 		}
@@ -422,14 +314,14 @@ func (l tlog) Write(b []byte) (int, error) { l.t.Log(strings.TrimSpace(string(b)
 func TestRescanOfYoungTicketsEnds(t *testing.T) {
 	e := newEnv(t)
 	e.config("duel", nil)
-	e.start("duel", "a", "pa", 1000)
-	e.start("duel", "b", "pb", 1400)
-	e.settle("duel")
+	e.startTicket("duel", "a", "pa", 1000)
+	e.startTicket("duel", "b", "pb", 1400)
+	e.cycle("duel")
 	// A tick with only young tickets waiting must not spin.
 	e.clock.Advance(250 * time.Millisecond)
-	e.settle("duel")
+	e.cycle("duel")
 	e.clock.Advance(10 * time.Second)
-	e.settle("duel")
+	e.cycle("duel")
 	if got := e.ticket("a").Status; got != gamelift.TicketCompleted {
 		t.Fatal(got)
 	}
@@ -439,9 +331,9 @@ func TestManyTicketsArrivingTogetherAllMatch(t *testing.T) {
 	e := newEnv(t)
 	e.config("duel", nil)
 	for i := range 30 {
-		e.start("duel", fmt.Sprint("t", i), fmt.Sprint("p", i), float64(i/2)*1000)
+		e.startTicket("duel", fmt.Sprint("t", i), fmt.Sprint("p", i), float64(i/2)*1000)
 	}
-	e.settle("duel")
+	e.cycle("duel")
 	for i := range 30 {
 		if got := e.ticket(fmt.Sprint("t", i)).Status; got != gamelift.TicketCompleted {
 			t.Fatalf("t%d is %s", i, got)
@@ -458,17 +350,17 @@ func TestEstimatedWaitTimeIsTheMeanOfRecentWaits(t *testing.T) {
 	far := 50000.0
 	lonely := func(id string) gamelift.MatchmakingTicket { // far from every other ticket: waits
 		far += 10000
-		e.start("duel", id, "p-"+id, far)
-		e.settle("duel")
+		e.startTicket("duel", id, "p-"+id, far)
+		e.cycle("duel")
 		return e.ticket(id)
 	}
 	// Pairs whose first ticket waits 2 s and 4 s: 4 samples (2, 0, 4, 0).
 	pair := func(i int, wait time.Duration) {
-		e.start("duel", fmt.Sprint("a", i), fmt.Sprint("pa", i), float64(1000*i))
-		e.settle("duel")
+		e.startTicket("duel", fmt.Sprint("a", i), fmt.Sprint("pa", i), float64(1000*i))
+		e.cycle("duel")
 		e.clock.Advance(wait)
-		e.start("duel", fmt.Sprint("b", i), fmt.Sprint("pb", i), float64(1000*i))
-		e.settle("duel")
+		e.startTicket("duel", fmt.Sprint("b", i), fmt.Sprint("pb", i), float64(1000*i))
+		e.cycle("duel")
 		if st := e.ticket(fmt.Sprint("a", i)).Status; st != gamelift.TicketCompleted {
 			t.Fatalf("pair %d: %s", i, st)
 		}
@@ -483,7 +375,7 @@ func TestEstimatedWaitTimeIsTheMeanOfRecentWaits(t *testing.T) {
 		t.Fatalf("EstimatedWaitTime %v, want 2 s", w)
 	}
 	var millis any
-	for _, ev := range e.events(matchmaking.EventSearching) {
+	for _, ev := range e.outbox(matchmaking.EventSearching) {
 		if ev.Detail.Tickets[0].TicketID == "late" {
 			millis = ev.Detail.EstimatedWaitMillis
 		}
@@ -502,11 +394,10 @@ func TestEstimatedWaitTimeIsTheMeanOfRecentWaits(t *testing.T) {
 func TestProcessRunsAPassNow(t *testing.T) {
 	e := newEnv(t)
 	e.config("duel", nil)
-	e.start("duel", "a", "pa", 1000)
-	e.start("duel", "b", "pb", 1005)
-	e.settle("duel")
-	e.wantStatus("a", gamelift.TicketCompleted)
-	e.wantStatus("b", gamelift.TicketCompleted)
+	e.startTicket("duel", "a", "pa", 1000)
+	e.startTicket("duel", "b", "pb", 1005)
+	e.cycle("duel")
+	e.wantStatus(gamelift.TicketCompleted, "a", "b")
 	if err := e.svc.Process(e.ctx, "no-such-configuration"); err == nil {
 		t.Fatal("Process of a configuration without a pool succeeded")
 	}

@@ -17,9 +17,9 @@ func TestWithQueueWithoutPlacementFailsClearly(t *testing.T) {
 		in.FlexMatchMode = gamelift.FlexMatchWithQueue
 		in.GameSessionQueueArns = []string{"arn:aws:gamelift:mu-local-1:000000000000:gamesessionqueue/main"}
 	})
-	e.start("q", "a", "pa", 1000)
-	e.start("q", "b", "pb", 1000)
-	e.settle("q")
+	e.startTicket("q", "a", "pa", 1000)
+	e.startTicket("q", "b", "pb", 1000)
+	e.cycle("q")
 	a := e.ticket("a")
 	if a.Status != gamelift.TicketFailed || !strings.Contains(a.StatusMessage, "placement") {
 		t.Fatal(a.Status, a.StatusMessage)

@@ -16,9 +16,9 @@
 // SignInAnonymous makes a new identity; SignInDevice binds one to a device
 // (an id and a secret the game generates and keeps); SignInOIDC exchanges
 // an ID token from an OpenID Connect provider the operator configured. The
-// client keeps the session's tokens and refreshes the access token by
-// itself shortly before it expires, and once more when the server refuses
-// it (401). Refresh tokens are single-use and rotate on every refresh:
+// client keeps the session's tokens and, before a call, refreshes an
+// access token close to its expiry (WithRefreshBefore); a call whose token
+// the server refuses (401) is sent once more after a refresh. Refresh tokens are single-use and rotate on every refresh:
 // presenting a spent one revokes the whole session, so a Client
 // serialises refreshes, and a game that saves the session (Session, as
 // JSON) to sign the player in again on its next run must save it from

@@ -22,8 +22,8 @@ type Error struct {
 	Title string `json:"title"`
 	// Detail explains this occurrence.
 	Detail string `json:"detail,omitempty"`
-	// Code is the server's error name (GameLift exception names where one
-	// fits, such as InvalidRequestException).
+	// Code is the server's name for the kind of error, such as Invalid,
+	// Forbidden or NotFound.
 	Code string `json:"code,omitempty"`
 	// RequestID is the request's id, to quote to the operator.
 	RequestID string `json:"requestId,omitempty"`

@@ -48,8 +48,9 @@ func (c *Client) Locations(ctx context.Context) ([]Location, error) {
 // maps location names to milliseconds, the shape a ticket takes
 // (StartMatchmaking): a round trip under a millisecond counts as 1, since
 // the API refuses 0, and one over a minute as MaxLatencyMs. Locations
-// without a beacon, or whose beacons do not answer, are left out; only
-// failing to list the locations is an error.
+// without a beacon, or whose beacons do not answer, are left out: only
+// failing to list the locations is an error, or ctx ending (with what was
+// measured by then).
 func (c *Client) MeasureLatencies(ctx context.Context) (map[string]int, error) {
 	locs, err := c.Locations(ctx)
 	if err != nil {

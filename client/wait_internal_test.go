@@ -2,7 +2,11 @@ package client
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
 	"testing"
+	"time"
 )
 
 // A COMPLETED ticket of a configuration that places game sessions, as the
@@ -32,5 +36,32 @@ func TestAMatchIsThePlayersOwnSeat(t *testing.T) {
 	m.DNSName = "gs-1.example.com"
 	if m.Addr() != "gs-1.example.com:7001" {
 		t.Fatal(m.Addr())
+	}
+}
+
+func TestWhichFailedReadsWaitTriesAgain(t *testing.T) {
+	network := errors.New("connection reset by peer")
+	for _, c := range []struct {
+		name     string
+		err      error
+		failures int
+		again    bool
+		wait     time.Duration
+	}{
+		{"a network error", network, 0, true, 0},
+		{"a network error after as many as Wait rides out", network, maxTransient, false, 0},
+		{"a proxy's 502", &Error{Status: http.StatusBadGateway}, 1, true, 0},
+		{"a 429 for as long as the server asks", &Error{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second}, 50, true, 2 * time.Second},
+		{"a 503", &Error{Status: http.StatusServiceUnavailable}, 50, true, 0},
+		{"a 404: the ticket is not the player's", &Error{Status: http.StatusNotFound}, 0, false, 0},
+		{"a 401 after the refresh failed", &Error{Status: http.StatusUnauthorized}, 0, false, 0},
+		{"signed out", ErrNotSignedIn, 0, false, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			wait, again := retryable(fmt.Errorf("muster: GET: %w", c.err), c.failures)
+			if again != c.again || wait != c.wait {
+				t.Fatalf("retryable = %v, %v; want %v, %v", wait, again, c.wait, c.again)
+			}
+		})
 	}
 }

@@ -260,24 +260,32 @@ func (f *flaky) count() int {
 	return f.reads
 }
 
-func TestWaitRidesOutAFlakyNetwork(t *testing.T) {
-	ctx := waitTest(t)
+// behindFlaky is a signed-in client whose requests go through a flaky
+// proxy that fails reads of tickets after the first dropped one while
+// fail allows, with a ticket of its own in "lonely".
+func behindFlaky(t *testing.T, fail int) (*client.Client, *flaky, *client.Ticket) {
+	t.Helper()
 	target, err := url.Parse(endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := &flaky{proxy: httputil.NewSingleHostReverseProxy(target), fail: fail}
+	front := httptest.NewServer(f)
+	t.Cleanup(front.Close)
 	// A new connection for each request: Go's transport itself retries a
 	// GET whose kept-alive connection was dropped.
 	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	c := client.New(front.URL, client.WithPollInterval(10*time.Millisecond), client.WithHTTPClient(fresh))
+	if _, err := c.SignInAnonymous(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return c, f, start(t, c, "lonely")
+}
+
+func TestWaitRidesOutAFlakyNetwork(t *testing.T) {
+	ctx := waitTest(t)
 	t.Run("a dropped connection and a 502 in a row are read again", func(t *testing.T) {
-		f := &flaky{proxy: httputil.NewSingleHostReverseProxy(target), fail: 2}
-		front := httptest.NewServer(f)
-		defer front.Close()
-		c := client.New(front.URL, client.WithPollInterval(10*time.Millisecond), client.WithHTTPClient(fresh))
-		if _, err := c.SignInAnonymous(ctx); err != nil {
-			t.Fatal(err)
-		}
-		tk := start(t, c, "lonely")
+		c, f, tk := behindFlaky(t, 2)
 		if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
 			t.Fatal(err)
 		}
@@ -288,14 +296,7 @@ func TestWaitRidesOutAFlakyNetwork(t *testing.T) {
 		}
 	})
 	t.Run("more failures in a row than Wait rides out are its error", func(t *testing.T) {
-		f := &flaky{proxy: httputil.NewSingleHostReverseProxy(target), fail: 1000}
-		front := httptest.NewServer(f)
-		defer front.Close()
-		c := client.New(front.URL, client.WithPollInterval(10*time.Millisecond), client.WithHTTPClient(fresh))
-		if _, err := c.SignInAnonymous(ctx); err != nil {
-			t.Fatal(err)
-		}
-		tk := start(t, c, "lonely")
+		c, f, tk := behindFlaky(t, 1000)
 		defer c.CancelTicket(ctx, tk.TicketID)
 		if _, err := c.Wait(ctx, tk.TicketID); status(err) != http.StatusBadGateway || f.count() != 4 {
 			t.Fatalf("%v after %d reads", err, f.count())

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
 	"maps"
 	"os"
 	"path/filepath"
@@ -24,14 +23,15 @@ func ExampleClient_SignInDevice() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "example-game-")
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer os.RemoveAll(dir)
 	file := filepath.Join(dir, "session.json")
 	save := func(s client.Session) {
 		b, _ := json.Marshal(s)
 		if err := os.WriteFile(file, b, 0o600); err != nil {
-			log.Print(err)
+			fmt.Println("cannot save the session:", err)
 		}
 	}
 	// Generated once, on the game's first run, and kept on the device.
@@ -40,19 +40,22 @@ func ExampleClient_SignInDevice() {
 	c := client.New(endpoint, client.WithUserAgent("example-game/1.0"), client.OnSessionChange(save))
 	first, err := c.SignInDevice(ctx, deviceID, deviceSecret)
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 
 	// The next run: the saved session signs the player in again.
 	var s client.Session
 	b, err := os.ReadFile(file)
 	if err != nil || json.Unmarshal(b, &s) != nil {
-		log.Fatal("no saved session: sign in again", err)
+		fmt.Println("no saved session: sign in again", err)
+		return
 	}
 	next := client.New(endpoint, client.WithUserAgent("example-game/1.0"), client.WithSession(s), client.OnSessionChange(save))
 	me, err := next.Me(ctx)
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	fmt.Println("same player:", me.IdentityID == first.IdentityID)
 	// Output: same player: true
@@ -64,7 +67,8 @@ func ExampleClient_MeasureLatencies() {
 	c := client.New(endpoint)
 	ms, err := c.MeasureLatencies(context.Background())
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	// ms maps each location with a live beacon to a round trip in whole
 	// milliseconds, at least 1: the latencies a ticket takes.
@@ -94,21 +98,22 @@ func ExampleClient_Wait() {
 		return c.Wait(ctx, t.TicketID, accept)
 	}
 	var wg sync.WaitGroup
-	matches := make([]*client.Match, 2)
+	matches, errs := make([]*client.Match, 2), make([]error, 2)
 	for i := range matches {
-		wg.Go(func() {
-			m, err := play()
-			var te *client.TicketError
-			switch {
-			case errors.As(err, &te):
-				log.Fatalf("no match: the ticket is %s (%s)", te.Status, te.Reason)
-			case err != nil:
-				log.Fatal(err)
-			}
-			matches[i] = m
-		})
+		wg.Go(func() { matches[i], errs[i] = play() })
 	}
 	wg.Wait()
+	for _, err := range errs {
+		var te *client.TicketError
+		switch {
+		case errors.As(err, &te):
+			fmt.Printf("no match: the ticket is %s (%s)\n", te.Status, te.Reason)
+			return
+		case err != nil:
+			fmt.Println(err)
+			return
+		}
+	}
 	// "duel" is a STANDALONE configuration: the studio's backend hosts the
 	// match. Where Muster places a game session, m.Addr() is the game
 	// server and m.PlayerSessionID the seat the game client presents to it.
@@ -122,7 +127,8 @@ func ExampleError() {
 	ctx := context.Background()
 	c := client.New(endpoint)
 	if _, err := c.SignInAnonymous(ctx); err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	var e *client.Error
 	_, err := c.StartMatchmaking(ctx, "closed", nil)

@@ -77,28 +77,39 @@ func (s *Service) fleetUsage(ctx context.Context, r store.Reader, f Fleet) (usag
 	return total, nil
 }
 
-// DescribeFleetCapacity reports, for Anywhere fleets, counts of computes:
-// ACTIVE registered and active, IDLE of those hosting no game session,
-// TERMINATING draining.
-func (s *Service) DescribeFleetCapacity(ctx context.Context, in *gamelift.DescribeFleetCapacityInput) (*gamelift.DescribeFleetCapacityOutput, error) {
-	fleets, next, err := s.listFleets(ctx, in.FleetIds, in.Limit, in.NextToken)
+// listUsage pages through fleets as DescribeFleetAttributes does and adds
+// up each one's usage, in one read.
+func (s *Service) listUsage(ctx context.Context, ids []string, limit *int32, token string) ([]Fleet, []usage, string, error) {
+	fleets, next, err := s.listFleets(ctx, ids, limit, token)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
-	out := &gamelift.DescribeFleetCapacityOutput{FleetCapacity: []gamelift.FleetCapacity{}, NextToken: next}
+	usages := make([]usage, len(fleets))
 	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		for _, f := range fleets {
-			u, err := s.fleetUsage(ctx, r, f)
-			if err != nil {
+		for i, f := range fleets {
+			if usages[i], err = s.fleetUsage(ctx, r, f); err != nil {
 				return err
 			}
-			fc := s.capacity(f, "", u)
-			out.FleetCapacity = append(out.FleetCapacity, fc)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("describe fleet capacity: %w", err)
+		return nil, nil, "", fmt.Errorf("fleet usage: %w", err)
+	}
+	return fleets, usages, next, nil
+}
+
+// DescribeFleetCapacity reports, for Anywhere fleets, counts of computes:
+// ACTIVE registered and active, IDLE of those hosting no game session,
+// TERMINATING draining.
+func (s *Service) DescribeFleetCapacity(ctx context.Context, in *gamelift.DescribeFleetCapacityInput) (*gamelift.DescribeFleetCapacityOutput, error) {
+	fleets, usages, next, err := s.listUsage(ctx, in.FleetIds, in.Limit, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	out := &gamelift.DescribeFleetCapacityOutput{FleetCapacity: make([]gamelift.FleetCapacity, 0, len(fleets)), NextToken: next}
+	for i, f := range fleets {
+		out.FleetCapacity = append(out.FleetCapacity, s.capacity(f, "", usages[i]))
 	}
 	return out, nil
 }
@@ -136,25 +147,16 @@ func (s *Service) DescribeFleetLocationCapacity(ctx context.Context, in *gamelif
 // DescribeFleetUtilization reports active processes, live game sessions
 // and player sessions (reserved + active) of each fleet.
 func (s *Service) DescribeFleetUtilization(ctx context.Context, in *gamelift.DescribeFleetUtilizationInput) (*gamelift.DescribeFleetUtilizationOutput, error) {
-	fleets, next, err := s.listFleets(ctx, in.FleetIds, in.Limit, in.NextToken)
+	fleets, usages, next, err := s.listUsage(ctx, in.FleetIds, in.Limit, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	out := &gamelift.DescribeFleetUtilizationOutput{FleetUtilization: []gamelift.FleetUtilization{}, NextToken: next}
-	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		for _, f := range fleets {
-			u, err := s.fleetUsage(ctx, r, f)
-			if err != nil {
-				return err
-			}
-			out.FleetUtilization = append(out.FleetUtilization, gamelift.FleetUtilization{FleetId: f.ID, FleetArn: f.ARN,
-				ActiveServerProcessCount: itoa32(u.processesActive), ActiveGameSessionCount: itoa32(u.sessions),
-				CurrentPlayerSessionCount: itoa32(u.players), MaximumPlayerSessionCount: itoa32(u.maxPlayers)})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("describe fleet utilization: %w", err)
+	out := &gamelift.DescribeFleetUtilizationOutput{FleetUtilization: make([]gamelift.FleetUtilization, 0, len(fleets)), NextToken: next}
+	for i, f := range fleets {
+		u := usages[i]
+		out.FleetUtilization = append(out.FleetUtilization, gamelift.FleetUtilization{FleetId: f.ID, FleetArn: f.ARN,
+			ActiveServerProcessCount: itoa32(u.processesActive), ActiveGameSessionCount: itoa32(u.sessions),
+			CurrentPlayerSessionCount: itoa32(u.players), MaximumPlayerSessionCount: itoa32(u.maxPlayers)})
 	}
 	return out, nil
 }

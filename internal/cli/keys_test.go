@@ -75,6 +75,21 @@ func TestKeysCreateListRevokeOnADataDirectory(t *testing.T) {
 		}
 	})
 
+	t.Run("the last active admin key is not revoked, and the error names the way out", func(t *testing.T) {
+		code, out, errOut := runCLI(t, table, "keys", "create", "--data-dir", dir, "--role", "admin")
+		if code != 0 {
+			t.Fatalf("create exited %d: %s", code, errOut)
+		}
+		_, admin, _ := strings.Cut(strings.Split(out, "\n")[0], "=")
+		code, _, errOut = runCLI(t, table, "keys", "revoke", "--data-dir", dir, admin)
+		if code == 0 || !strings.Contains(errOut, "last active admin key") || !strings.Contains(errOut, "create another admin key first") {
+			t.Fatalf("revoke exited %d: %q", code, errOut)
+		}
+		if _, out, _ := runCLI(t, table, "keys", "list", "--data-dir", dir); !strings.Contains(out, admin) || strings.Count(out, "active") != 1 {
+			t.Fatalf("list after the refused revoke: %s", out)
+		}
+	})
+
 	t.Run("revoking an unknown key fails", func(t *testing.T) {
 		if code, _, _ := runCLI(t, table, "keys", "revoke", "--data-dir", dir, "MKIANOSUCHKEY0000000"); code == 0 {
 			t.Fatal("revoking an unknown key succeeded")

@@ -130,7 +130,9 @@ func (k *OperatorKeys) List(ctx context.Context) ([]OperatorKey, error) {
 	return out, err
 }
 
-// Revoke disables a key at once on this replica (and within CacheTTL on others).
+// Revoke disables a key at once on this replica (and within CacheTTL on
+// others). It refuses to revoke the last active admin key (fault.Conflict,
+// ErrLastAdminKey).
 func (k *OperatorKeys) Revoke(ctx context.Context, id string) error {
 	err := k.cfg.Store.Update(ctx, func(w store.Writer) error {
 		key, version, err := store.GetJSON[OperatorKey](ctx, w, kindOperatorKey, id)
@@ -142,6 +144,9 @@ func (k *OperatorKeys) Revoke(ctx context.Context, id string) error {
 		}
 		if key.Revoked() {
 			return nil
+		}
+		if err := k.keepAnAdmin(ctx, w, key); err != nil {
+			return err
 		}
 		key.RevokedAt = k.cfg.Clock.Now().UTC()
 		if _, err := w.Put(ctx, store.Record{Kind: kindOperatorKey, ID: id, Doc: store.MustJSON(key), Version: version}); err != nil {
@@ -157,6 +162,30 @@ func (k *OperatorKeys) Revoke(ctx context.Context, id string) error {
 		return fmt.Errorf("revoke access key: %w", err)
 	}
 	return nil
+}
+
+// ErrLastAdminKey is in the chain (errors.Is) of Revoke's refusal to
+// revoke the last active admin key, which would lock every operator out.
+var ErrLastAdminKey = errors.New("the last active admin key")
+
+// keepAnAdmin refuses to revoke key if it is the last active admin key.
+// It runs inside Revoke's transaction, so two revocations of the last two
+// admin keys cannot both pass.
+func (k *OperatorKeys) keepAnAdmin(ctx context.Context, r store.Reader, key OperatorKey) error {
+	if key.Role != auth.RoleAdmin {
+		return nil
+	}
+	keys, err := all[OperatorKey](ctx, r, kindOperatorKey)
+	if err != nil {
+		return err
+	}
+	for _, other := range keys {
+		if other.AccessKeyID != key.AccessKeyID && other.Role == auth.RoleAdmin && !other.Revoked() {
+			return nil
+		}
+	}
+	return &fault.Error{Kind: fault.Conflict, Err: ErrLastAdminKey, Message: fmt.Sprintf(
+		"access key %s is the last active admin key; revoking it would lock every operator out: create another admin key first (muster keys create --role admin, or POST /v1/admin/keys), then revoke this one", key.AccessKeyID)}
 }
 
 // Count reports how many keys exist, revoked ones included.

@@ -1,12 +1,16 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/musterhq/muster/internal/api/agentapi"
+	"github.com/musterhq/muster/internal/api/controlapi"
 	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/clock"
@@ -167,3 +171,98 @@ func adminOnly(next http.Handler, log *slog.Logger) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// EventOperatorAudit is the outbox event of one operator write: who (the
+// access key id, also the event's resource), what (the control-API
+// operation or the /v1/admin route, and the resources it names) and when
+// (the event's time). It never holds a request body or a secret. Player
+// streams forward only the player event types, so it reaches operators
+// alone (GET /v1/admin/events?type=OperatorAudit).
+const EventOperatorAudit = "OperatorAudit"
+
+type auditDoc struct {
+	AccessKeyID string            `json:"accessKeyId"`
+	Role        auth.Role         `json:"role"`
+	Operation   string            `json:"operation"`
+	Resources   map[string]string `json:"resources,omitempty"`
+}
+
+// auditor records operator writes in the outbox. The record commits right
+// after the write it describes, in a transaction of its own, before the
+// client is answered: committing it with the change would mean threading
+// it through every service's transaction, and the two commits share the
+// store's group commit anyway. A crash between the two loses the record
+// of a change that happened; a failed audit write is logged at Error.
+type auditor struct {
+	store store.Store
+	log   *slog.Logger
+}
+
+func (a auditor) record(ctx context.Context, operation string, resources map[string]string) {
+	p := auth.From(ctx)
+	doc := auditDoc{AccessKeyID: p.AccessKeyID, Role: p.Role, Operation: operation, Resources: resources}
+	// The change is committed even if the request was cancelled since.
+	ctx = context.WithoutCancel(ctx)
+	err := a.store.Update(ctx, func(w store.Writer) error {
+		return w.Append(ctx, store.Event{Type: EventOperatorAudit, Resource: p.AccessKeyID, Doc: store.MustJSON(doc)})
+	})
+	if err != nil {
+		a.log.Error("could not record an operator write in the audit trail", "operation", operation, "access_key_id", p.AccessKeyID, "err", err)
+	}
+}
+
+// control is controlapi.Config.Audit.
+func (a auditor) control(ctx context.Context, e controlapi.AuditEntry) {
+	a.record(ctx, e.Operation, e.Resources)
+}
+
+// unaudited are /v1/admin writes that are liveness reports from machines,
+// not changes an operator makes; auditing them would bury the trail.
+var unaudited = map[string]bool{agentapi.Route: true}
+
+// requireOperator authenticates /v1/admin routes (httpx.RequireOperator)
+// and audits every write among them (any method but GET, HEAD and OPTIONS)
+// that succeeded (2xx): the route and its path.
+func (a auditor) requireOperator(opAuth httpx.OperatorAuth) func(http.Handler) http.Handler {
+	authenticate := httpx.RequireOperator(opAuth, a.log)
+	return func(next http.Handler) http.Handler {
+		return authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions:
+				next.ServeHTTP(w, r)
+				return
+			}
+			if unaudited[r.Pattern] || !strings.HasPrefix(r.URL.Path, "/v1/admin/") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			sw := &statusWriter{ResponseWriter: w}
+			next.ServeHTTP(sw, r)
+			if sw.status >= 200 && sw.status < 300 {
+				a.record(r.Context(), r.Pattern, map[string]string{"path": r.URL.Path})
+			}
+		}))
+	}
+}
+
+// statusWriter remembers the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -244,10 +244,11 @@ func (s *Server) routes() http.Handler {
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpx.NewMetrics(s.reg)
 	opAuth := httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: s.keys, Clock: s.clock, MaxSkew: s.cfg.MaxSkew}}
+	audit := auditor{store: s.store, log: s.log}
 	d := &deps{
 		store: s.store, box: s.box, clock: s.clock, log: s.log, reg: s.reg, arns: arns, formats: gamelift.NewFormats(),
 		tags:   tagging.New(tagging.Config{Store: s.store, ARNs: arns}),
-		opAuth: opAuth, requireOperator: httpx.RequireOperator(opAuth, s.log),
+		opAuth: opAuth, requireOperator: audit.requireOperator(opAuth),
 		table: controlapi.NewTable(), mux: &routeMux{ServeMux: http.NewServeMux()},
 	}
 	s.mountCore(d)
@@ -258,7 +259,7 @@ func (s *Server) routes() http.Handler {
 		}
 		mount(d)
 	}
-	control := controlapi.New(controlapi.Config{Table: d.table, Auth: opAuth, Logger: s.log, Registerer: s.reg, Clock: s.clock})
+	control := controlapi.New(controlapi.Config{Table: d.table, Auth: opAuth, Logger: s.log, Registerer: s.reg, Clock: s.clock, Audit: audit.control})
 	d.mux.Handle("POST /service/GameLift/operation/{op}", control)
 	d.mux.Handle("POST /{$}", control)
 	d.mux.Handle("/v1/", httpx.NotFound(s.log))

@@ -39,6 +39,21 @@ type Config struct {
 	Registerer   prometheus.Registerer
 	Clock        clock.Clock
 	MaxBodyBytes int64
+	// Audit, when set, is told of every write operation that succeeded,
+	// after the service committed it and before the client is answered;
+	// ctx carries the caller's auth.Principal. Read-only operations
+	// (Table.ReadOnly) are not audited.
+	Audit func(ctx context.Context, e AuditEntry)
+}
+
+// AuditEntry is one successful write operation: what was done, to what.
+// It never holds the request body.
+type AuditEntry struct {
+	// Operation is the GameLift operation name, e.g. "CreateFleet".
+	Operation string
+	// Resources are the identifier members of the input (FleetId,
+	// LocationName, ResourceARN…), by member name.
+	Resources map[string]string
 }
 
 // Paths the handler serves. Mount the handler at "/" or at both
@@ -55,6 +70,7 @@ type handler struct {
 	log     *slog.Logger
 	clock   clock.Clock
 	maxBody int64
+	audit   func(ctx context.Context, e AuditEntry)
 	cbor    codec
 	json    codec
 	metrics metrics
@@ -78,6 +94,7 @@ func New(cfg Config) http.Handler {
 		log:     cfg.Logger,
 		clock:   cfg.Clock,
 		maxBody: cfg.MaxBodyBytes,
+		audit:   cfg.Audit,
 		cbor:    cborCodec,
 		json:    newJSONCodec(),
 		metrics: newMetrics(cfg.Registerer),
@@ -169,10 +186,13 @@ func (h *handler) call(w http.ResponseWriter, r *http.Request, c *codec, op *ope
 		return nil, unknownOperation(r, c, opName)
 	}
 	ctx := auth.With(r.Context(), p)
-	out, err := invoke(ctx, op, func(v any) error { return c.decode(body, v, op.types) })
+	out, resources, err := invoke(ctx, op, func(v any) error { return c.decode(body, v, op.types) })
 	if err != nil {
 		e := toAPIError(fmt.Errorf("%s: %w", op.name, err))
 		return nil, &e
+	}
+	if h.audit != nil && !op.readOnly {
+		h.audit(ctx, AuditEntry{Operation: op.name, Resources: resources})
 	}
 	b, err := c.encode(out)
 	if err != nil {
@@ -185,7 +205,7 @@ func (h *handler) call(w http.ResponseWriter, r *http.Request, c *codec, op *ope
 // invoke calls op, turning a panic in a service into an internal error so
 // the client still gets an InternalServiceException and the panic is logged
 // with its stack. http.ErrAbortHandler keeps its meaning.
-func invoke(ctx context.Context, op *operation, decode func(v any) error) (out any, err error) {
+func invoke(ctx context.Context, op *operation, decode func(v any) error) (out any, resources map[string]string, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler { // a sentinel panic value, compared as net/http does

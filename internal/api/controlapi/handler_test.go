@@ -6,9 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 	"github.com/aws/smithy-go/encoding/cbor"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -79,4 +83,49 @@ func TestTwoHandlersShareARegistry(t *testing.T) {
 	cfg := controlapi.Config{Table: controlapi.NewTable(), Auth: httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: testKeys()}}, Registerer: reg}
 	controlapi.New(cfg)
 	controlapi.New(cfg) // must not panic on the duplicate registration
+}
+
+// Every write that succeeds is audited once, with who did it and the
+// identifiers its input names; reads and refused writes are not.
+func TestSuccessfulWritesAreAudited(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	admin := e.client(adminKey, adminSecret)
+	if _, err := admin.CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("custom-audit"),
+		Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("secret-ish value")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ListLocations(ctx, &sdk.ListLocationsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("custom-audit")}); err == nil {
+		t.Fatal("a duplicate was created")
+	}
+	if _, err := e.client(readerKey, readerSecret).DeleteLocation(ctx, &sdk.DeleteLocationInput{LocationName: aws.String("custom-audit")}); err == nil {
+		t.Fatal("a read-only key deleted")
+	}
+	if _, err := admin.DeleteLocation(ctx, &sdk.DeleteLocationInput{LocationName: aws.String("custom-audit")}); err != nil {
+		t.Fatal(err)
+	}
+	want := []audited{
+		{adminKey, controlapi.AuditEntry{Operation: "CreateLocation", Resources: map[string]string{"LocationName": "custom-audit"}}},
+		{adminKey, controlapi.AuditEntry{Operation: "DeleteLocation", Resources: map[string]string{"LocationName": "custom-audit"}}},
+	}
+	if !reflect.DeepEqual(e.audited, want) {
+		t.Fatalf("audited %+v, want %+v", e.audited, want)
+	}
+}
+
+func TestTheTableKnowsItsReads(t *testing.T) {
+	table := controlapi.NewTable()
+	noop := func(context.Context, *struct{}) (*struct{}, error) { return nil, nil }
+	for _, name := range []string{"DescribeFleetAttributes", "ListFleets", "GetComputeAccess", "SearchGameSessions", "ValidateMatchmakingRuleSet", "ResolveAlias", "CreateFleet", "StartMatchmaking", "TagResource"} {
+		controlapi.Register(table, name, noop)
+	}
+	for name, want := range map[string]bool{"DescribeFleetAttributes": true, "ListFleets": true, "GetComputeAccess": true, "SearchGameSessions": true,
+		"ValidateMatchmakingRuleSet": true, "ResolveAlias": true, "CreateFleet": false, "StartMatchmaking": false, "TagResource": false, "Unregistered": false} {
+		if got := table.ReadOnly(name); got != want {
+			t.Errorf("ReadOnly(%s) = %v, want %v", name, got, want)
+		}
+	}
 }

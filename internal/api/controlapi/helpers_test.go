@@ -182,6 +182,14 @@ type env struct {
 	handler  http.Handler
 	logs     *bytes.Buffer
 	verifier *sigv4.Verifier
+	// audited are the audit entries, with the caller's access key id.
+	auditMu sync.Mutex
+	audited []audited
+}
+
+type audited struct {
+	accessKeyID string
+	entry       controlapi.AuditEntry
 }
 
 // newEnv starts the handler with the fake clock at the real time (the SDK
@@ -214,6 +222,12 @@ func newEnv(t testing.TB, skew time.Duration) *env {
 		Logger:     slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registerer: e.reg,
 		Clock:      e.clock,
+		Audit: func(ctx context.Context, entry controlapi.AuditEntry) {
+			p := auth.From(ctx)
+			e.auditMu.Lock()
+			e.audited = append(e.audited, audited{p.AccessKeyID, entry})
+			e.auditMu.Unlock()
+		},
 	})
 	e.srv = httptest.NewServer(e.handler)
 	t.Cleanup(e.srv.Close)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 )
 
 // Table maps GameLift operation names to service calls. Register every
@@ -20,9 +21,13 @@ func NewTable() *Table { return &Table{ops: make(map[string]*operation)} }
 // operation is one registered operation, its types erased.
 type operation struct {
 	name string
+	// readOnly is true for the operations that change nothing (see
+	// isReadOnly); the others are audited.
+	readOnly bool
 	// invoke decodes the input with decode, calls the service and returns its
-	// output (never a nil pointer).
-	invoke func(ctx context.Context, decode func(v any) error) (any, error)
+	// output (never a nil pointer) and the resources its input names (see
+	// identifiers).
+	invoke func(ctx context.Context, decode func(v any) error) (any, map[string]string, error)
 	// types holds every type reachable from the input by its String(), to
 	// describe the expected type of a member in decode errors.
 	types map[string]reflect.Type
@@ -50,24 +55,104 @@ func Register[In, Out any](t *Table, name string, h func(ctx context.Context, in
 	}
 	types := make(map[string]reflect.Type)
 	collectTypes(inType, types)
+	ids := identifiers(inType)
 	t.ops[name] = &operation{
-		name:  name,
-		types: types,
-		invoke: func(ctx context.Context, decode func(v any) error) (any, error) {
+		name:     name,
+		readOnly: isReadOnly(name),
+		types:    types,
+		invoke: func(ctx context.Context, decode func(v any) error) (any, map[string]string, error) {
 			in := new(In)
 			if err := decode(in); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out, err := h(ctx, in)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
+			resources := ids.of(reflect.ValueOf(in).Elem())
 			if out == nil {
-				return emptyOutput{}, nil
+				return emptyOutput{}, resources, nil
 			}
-			return out, nil
+			return out, resources, nil
 		},
 	}
+}
+
+// readPrefixes name GameLift's operations that change nothing: the SDKs'
+// own naming, which IAM's read-only policies follow too.
+var readPrefixes = []string{"Describe", "List", "Get", "Search", "Validate", "Resolve"}
+
+// isReadOnly reports whether the operation name is a read. Everything
+// else is a write, audited after it succeeds.
+func isReadOnly(name string) bool {
+	for _, p := range readPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadOnly reports whether the registered operation name changes nothing.
+func (t *Table) ReadOnly(name string) bool {
+	op := t.ops[name]
+	return op != nil && op.readOnly
+}
+
+// maxIdentifier bounds an identifier member's value in an audit entry.
+const maxIdentifier = 256
+
+// idFields are an input's identifier members: top-level strings named
+// …Id, …Name or …Arn (FleetId, LocationName, ResourceARN), which say what
+// a write touched and never hold a secret.
+type idFields []struct {
+	index  int
+	member string
+}
+
+func identifiers(t reflect.Type) idFields {
+	var ids idFields
+	for i := range t.NumField() {
+		f := t.Field(i)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		member, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if member == "" {
+			member = f.Name
+		}
+		upper := strings.ToUpper(member)
+		if f.IsExported() && ft.Kind() == reflect.String &&
+			(strings.HasSuffix(member, "Id") || strings.HasSuffix(member, "Name") || strings.HasSuffix(upper, "ARN")) {
+			ids = append(ids, struct {
+				index  int
+				member string
+			}{i, member})
+		}
+	}
+	return ids
+}
+
+// of returns the identifier members set in v (an input struct).
+func (ids idFields) of(v reflect.Value) map[string]string {
+	out := map[string]string{}
+	for _, id := range ids {
+		f := v.Field(id.index)
+		if f.Kind() == reflect.Pointer {
+			if f.IsNil() {
+				continue
+			}
+			f = f.Elem()
+		}
+		if s := f.String(); s != "" {
+			if len(s) > maxIdentifier {
+				s = s[:maxIdentifier]
+			}
+			out[id.member] = s
+		}
+	}
+	return out
 }
 
 // Names returns the registered operation names, sorted.

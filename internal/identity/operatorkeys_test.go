@@ -1,0 +1,52 @@
+package identity_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/service"
+)
+
+func TestTheLastActiveAdminKeyCannotBeRevoked(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	keys := identity.NewOperatorKeys(identity.KeysConfig{Base: service.Base{Store: e.db, Clock: e.clk}, Box: e.box})
+	first, _, err := keys.Create(ctx, auth.RoleAdmin, "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, _, err := keys.Create(ctx, auth.RoleReadOnly, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = keys.Revoke(ctx, first.AccessKeyID)
+	if !errors.Is(err, identity.ErrLastAdminKey) || fault.KindOf(err) != fault.Conflict || !strings.Contains(err.Error(), "create another admin key first") {
+		t.Fatalf("revoking the only admin key: got %v, want a Conflict naming the way out", err)
+	}
+	if _, _, err := keys.OperatorSecret(ctx, first.AccessKeyID); err != nil {
+		t.Fatalf("the refused key no longer works: %v", err)
+	}
+	if err := keys.Revoke(ctx, reader.AccessKeyID); err != nil {
+		t.Fatalf("a read-only key is not protected: %v", err)
+	}
+
+	second, _, err := keys.Create(ctx, auth.RoleAdmin, "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Revoke(ctx, first.AccessKeyID); err != nil {
+		t.Fatalf("with another admin key active: %v", err)
+	}
+	if err := keys.Revoke(ctx, first.AccessKeyID); err != nil {
+		t.Fatalf("revoking a revoked key again: %v", err)
+	}
+	if err := keys.Revoke(ctx, second.AccessKeyID); !errors.Is(err, identity.ErrLastAdminKey) {
+		t.Fatalf("the second key, now the last: got %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/musterhq/muster/internal/auth"
@@ -70,10 +71,11 @@ func (g GameSession) effective(now time.Time) GameSession {
 	return g
 }
 
+// liveStatuses are the statuses of a game session that has not ended.
+var liveStatuses = []string{gamelift.GameSessionActivating, gamelift.GameSessionActive, gamelift.GameSessionTerminating}
+
 // Live reports whether the session has not ended.
-func (g GameSession) Live() bool {
-	return g.Status == gamelift.GameSessionActivating || g.Status == gamelift.GameSessionActive || g.Status == gamelift.GameSessionTerminating
-}
+func (g GameSession) Live() bool { return slices.Contains(liveStatuses, g.Status) }
 
 func gameSessionKeys(g GameSession) store.Keys {
 	k3 := ""
@@ -350,12 +352,9 @@ func (s *Service) TerminateGameSession(ctx context.Context, in *gamelift.Termina
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		var version int64
 		var err error
-		g, version, err = s.getGameSession(ctx, w, in.GameSessionId)
+		g, version, err = s.gameSessionIn(ctx, w, in.GameSessionId, liveStatuses...)
 		if err != nil {
 			return err
-		}
-		if g.Status != gamelift.GameSessionActive && g.Status != gamelift.GameSessionActivating && g.Status != gamelift.GameSessionTerminating {
-			return fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s is %s", g.ID, g.Status)
 		}
 		if in.TerminationMode == gamelift.TerminationForce {
 			if err := s.endGameSession(ctx, w, g, version, gamelift.GameSessionTerminated, gamelift.ReasonForceTerminated); err != nil {
@@ -433,12 +432,9 @@ func (s *Service) UpdateGameSession(ctx context.Context, in *gamelift.UpdateGame
 	}
 	var out gamelift.GameSession
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		g, version, err := s.getGameSession(ctx, w, in.GameSessionId)
+		g, version, err := s.gameSessionIn(ctx, w, in.GameSessionId, gamelift.GameSessionActive, gamelift.GameSessionActivating)
 		if err != nil {
 			return err
-		}
-		if g.Status != gamelift.GameSessionActive && g.Status != gamelift.GameSessionActivating {
-			return fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s is %s", g.ID, g.Status)
 		}
 		if in.MaximumPlayerSessionCount != nil {
 			g.MaxPlayers = *in.MaximumPlayerSessionCount
@@ -489,12 +485,9 @@ func (s *Service) UpdateMatchmakerData(ctx context.Context, gameSessionID, match
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		var version int64
 		var err error
-		g, version, err = s.getGameSession(ctx, w, gameSessionID)
+		g, version, err = s.gameSessionIn(ctx, w, gameSessionID, liveStatuses...)
 		if err != nil {
 			return err
-		}
-		if !g.Live() {
-			return fault.New(fault.InvalidGameSessionStatus, "game session %s is %s", g.ID, g.Status)
 		}
 		if matchmakerData != "" {
 			g.MatchmakerData = matchmakerData
@@ -508,6 +501,16 @@ func (s *Service) UpdateMatchmakerData(ctx context.Context, gameSessionID, match
 		s.cfg.Pusher.UpdateGameSession(g.ProcessID, g, reason, ticketID)
 	}
 	return nil
+}
+
+// gameSessionIn reads a game session (as of now) inside a transaction and
+// refuses it unless its status is one of statuses.
+func (s *Service) gameSessionIn(ctx context.Context, r store.Reader, id string, statuses ...string) (GameSession, int64, error) {
+	g, version, err := s.getGameSession(ctx, r, id)
+	if err == nil && !slices.Contains(statuses, g.Status) {
+		err = fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s is %s", g.ID, g.Status)
+	}
+	return g, version, err
 }
 
 // GameSession returns a game session by ARN, as of now.

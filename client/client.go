@@ -110,6 +110,8 @@ type request struct {
 	player bool
 	in     any // JSON body; nil sends none
 	out    any // decoded from a 2xx answer's body when not nil
+	// ifMatch is the If-Match header, when not empty.
+	ifMatch string
 }
 
 // call sends r and decodes its answer; an error answer is an *Error.
@@ -158,6 +160,9 @@ func (c *Client) send(ctx context.Context, r request, body []byte, token string)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if r.ifMatch != "" {
+		req.Header.Set("If-Match", r.ifMatch)
 	}
 	res, err := c.http.Do(req)
 	if err != nil {

@@ -71,7 +71,7 @@ func startShared(ctx context.Context) (stop func(), err error) {
 	out := &testenv.Buffer{}
 	addrFile := filepath.Join(dir, "addr")
 	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--addr-file", addrFile, "--data-dir", filepath.Join(dir, "data"),
-		"--sdk-listen", "127.0.0.1:0", "--player-ip-rate", "0")
+		"--sdk-listen", "127.0.0.1:0", "--player-ip-rate", "0", "--player-writable-keys", "nickname")
 	cmd.Env = append(os.Environ(), "MUSTER_ADMIN_ACCESS_KEY_ID="+testenv.AdminKeyID, "MUSTER_ADMIN_SECRET_ACCESS_KEY="+testenv.AdminSecret)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

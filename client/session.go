@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -194,25 +193,4 @@ func (c *Client) refreshDue(s Session, now time.Time) bool {
 		}
 	}
 	return s.Expires.Sub(now) < before
-}
-
-// PlayerRecord is the signed-in player's record: matchmaking attributes
-// (written only by the operator) and free data.
-type PlayerRecord struct {
-	IdentityID string `json:"identityId"`
-	// Attributes are GameLift AttributeValues by name, such as
-	// {"skill": {"N": 1500}}.
-	Attributes map[string]json.RawMessage `json:"attributes"`
-	Data       map[string]any             `json:"data"`
-	// Version is 0 when the player has no record yet.
-	Version int64 `json:"version"`
-}
-
-// Me reads the signed-in player's own record.
-func (c *Client) Me(ctx context.Context) (*PlayerRecord, error) {
-	var r PlayerRecord
-	if err := c.call(ctx, request{method: http.MethodGet, path: "/v1/players/me", player: true, out: &r}); err != nil {
-		return nil, err
-	}
-	return &r, nil
 }

@@ -200,3 +200,38 @@ func TestOIDCSignIn(t *testing.T) {
 		}
 	})
 }
+
+func TestPlayersWriteTheirOwnData(t *testing.T) {
+	ctx := context.Background()
+	c := signedIn(t)
+	me, err := c.Me(ctx)
+	if err != nil || me.Version != 0 {
+		t.Fatalf("%v %+v", err, me)
+	}
+	t.Run("a player-writable key is written, and read back", func(t *testing.T) {
+		rec, err := c.UpdateMyData(ctx, me.Version, map[string]any{"nickname": "ann"})
+		if err != nil || rec.Version == 0 || rec.Data["nickname"] != "ann" {
+			t.Fatalf("%v %+v", err, rec)
+		}
+		if again, err := c.Me(ctx); err != nil || again.Version != rec.Version || again.Data["nickname"] != "ann" {
+			t.Fatalf("%v %+v", err, again)
+		}
+	})
+	t.Run("a stale version is 412; AnyVersion writes", func(t *testing.T) {
+		if _, err := c.UpdateMyData(ctx, me.Version, map[string]any{"nickname": "bob"}); status(err) != http.StatusPreconditionFailed {
+			t.Fatal(err)
+		}
+		rec, err := c.UpdateMyData(ctx, client.AnyVersion, map[string]any{"nickname": nil})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, has := rec.Data["nickname"]; has {
+			t.Fatalf("a nil value did not remove the key: %+v", rec)
+		}
+	})
+	t.Run("a key the operator did not open to players is 403", func(t *testing.T) {
+		if _, err := c.UpdateMyData(ctx, client.AnyVersion, map[string]any{"coins": 1e6}); status(err) != http.StatusForbidden {
+			t.Fatal(err)
+		}
+	})
+}

@@ -220,12 +220,9 @@ func (s *Service) stop(ctx context.Context, id string, check func(*ticketRec) er
 	var rec ticketRec
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		t := s.newTxn(ctx, w)
-		r, err := t.ticket(id)
+		r, err := t.existingTicket(id)
 		if err != nil {
 			return err
-		}
-		if r == nil {
-			return fault.New(fault.NotFound, "TicketId: no matchmaking ticket %s", id)
 		}
 		if check != nil {
 			if err := check(r); err != nil {
@@ -258,7 +255,7 @@ func (s *Service) stop(ctx context.Context, id string, check func(*ticketRec) er
 			return fault.New(fault.Invalid, "TicketId: ticket %s is %s and cannot be canceled", id, r.Status)
 		}
 		if r.Backfill {
-			s.notifyBackfill(t, r, "BACKFILL_CANCELLED")
+			s.notifyBackfill(t, r, UpdateBackfillCanceled)
 		}
 		rec = *r
 		return t.flush()
@@ -292,12 +289,9 @@ func (s *Service) accept(ctx context.Context, ticketID string, players []string,
 	var done string
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		t := s.newTxn(ctx, w)
-		r, err := t.ticket(ticketID)
+		r, err := t.existingTicket(ticketID)
 		if err != nil {
 			return err
-		}
-		if r == nil {
-			return fault.New(fault.NotFound, "TicketId: no matchmaking ticket %s", ticketID)
 		}
 		if r.Status != gamelift.TicketRequiresAcceptance {
 			return fault.New(fault.Invalid, "TicketId: ticket %s is %s, not REQUIRES_ACCEPTANCE", ticketID, r.Status)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -64,6 +65,16 @@ func (t *txn) ticket(id string) (*ticketRec, error) {
 	e := &txTicket{rec: rec, version: version, active: !terminal(rec.Status)}
 	t.tickets[id] = e
 	return &e.rec, nil
+}
+
+// existingTicket reads a ticket that a request names (member TicketId):
+// fault.NotFound when there is none.
+func (t *txn) existingTicket(id string) (*ticketRec, error) {
+	r, err := t.ticket(id)
+	if err == nil && r == nil {
+		err = fault.New(fault.NotFound, "TicketId: no matchmaking ticket %s", id)
+	}
+	return r, err
 }
 
 // seed puts a ticket the caller knows at a stored version in the cache,

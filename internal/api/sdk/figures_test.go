@@ -110,7 +110,6 @@ func percentile(d []time.Duration, p float64) time.Duration {
 func TestFiguresCreateGameSessionToActive(t *testing.T) {
 	figures(t)
 	e := newEnv(t)
-	ctx := context.Background()
 	const n = 300
 	procs := make([]*simProcess, n)
 	for i := range procs {
@@ -122,14 +121,8 @@ func TestFiguresCreateGameSessionToActive(t *testing.T) {
 	}
 	lat := make([]time.Duration, 0, n)
 	for i := range n {
-		start := time.Now()
-		out, err := e.gl.CreateGameSession(ctx, &gl.CreateGameSessionInput{FleetId: aws.String(e.fleetID), Location: aws.String(e.location),
-			MaximumPlayerSessionCount: aws.Int32(4), Name: aws.String(strconv.Itoa(i))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		gs, _ := e.srv.Hosting.Sessions.GameSession(ctx, aws.ToString(out.GameSession.GameSessionId))
-		done := <-byID[gs.ProcessID].activated
+		start, processID := e.createNumbered(i)
+		done := <-byID[processID].activated
 		lat = append(lat, done.Sub(start))
 	}
 	t.Logf("CreateGameSession (control API, CBOR) → ACTIVE acknowledged to the process, %d sessions: p50 %v, p90 %v, p99 %v, max %v",
@@ -139,19 +132,12 @@ func TestFiguresCreateGameSessionToActive(t *testing.T) {
 func TestFiguresCreateGameSessionToActiveWithTheRealGoSDK(t *testing.T) {
 	figures(t)
 	e := newEnv(t)
-	ctx := context.Background()
 	const n = 20
 	servers := e.startReadyServers(n)
 	var lat []time.Duration
 	for i := range n {
-		start := time.Now()
-		out, err := e.gl.CreateGameSession(ctx, &gl.CreateGameSessionInput{FleetId: aws.String(e.fleetID), Location: aws.String(e.location),
-			MaximumPlayerSessionCount: aws.Int32(4), Name: aws.String(strconv.Itoa(i))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		gs, _ := e.srv.Hosting.Sessions.GameSession(ctx, aws.ToString(out.GameSession.GameSessionId))
-		a := servers[gs.ProcessID].wait("event", "activated")
+		start, processID := e.createNumbered(i)
+		a := servers[processID].wait("event", "activated")
 		lat = append(lat, time.Unix(0, int64(a["at"].(float64))).Sub(start))
 	}
 	t.Logf("CreateGameSession → ActivateGameSession answered, real Go SDK processes, %d sessions: p50 %v, p99 %v, max %v",
@@ -332,4 +318,22 @@ func (e *env) reserveMany(gameSessionID string, n int) []string {
 		ids = append(ids, e.reserve(gameSessionID, players...)...)
 	}
 	return ids
+}
+
+// createNumbered creates game session number i (its name) for four
+// players and returns when it was asked for and the process it went to.
+func (e *env) createNumbered(i int) (time.Time, string) {
+	e.t.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	out, err := e.gl.CreateGameSession(ctx, &gl.CreateGameSessionInput{FleetId: aws.String(e.fleetID), Location: aws.String(e.location),
+		MaximumPlayerSessionCount: aws.Int32(4), Name: aws.String(strconv.Itoa(i))})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	gs, err := e.srv.Hosting.Sessions.GameSession(ctx, aws.ToString(out.GameSession.GameSessionId))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return start, gs.ProcessID
 }

@@ -1,0 +1,39 @@
+// Package push delivers outbox events to players as they happen — over a
+// WebSocket (GET /v1/ws), as Server-Sent Events (GET /v1/events) and as a
+// long poll of a ticket — and streams the whole outbox to operators as
+// Server-Sent Events (GET /v1/admin/events with Accept: text/event-stream).
+//
+// One Hub per process follows the outbox (outbox.Reader.Follow) and fans
+// each event out in memory to the clients it concerns, so a thousand
+// sockets cost one outbox read, not a thousand. Which player an event
+// concerns comes from the event itself: a ticket's players are identity
+// ids (matchmaking.StartForPlayer puts the caller's identity id in
+// PlayerId), and a fulfilled placement names the players it seated. A
+// player receives only its own tickets, and in a MatchmakingSucceeded only
+// its own player session; a placement that did not seat anyone names no
+// player, and the tickets it was for end with their own events.
+//
+// Every message carries the outbox event's id. A client resumes with that
+// id (?after=, a resume message, Last-Event-ID): the Hub maps it to the
+// event's sequence number through an in-memory index of the most recent
+// player events (Config.IndexSize, loaded from the outbox's tail at
+// start), replays from the outbox and then continues live, deduplicating by
+// sequence number, so there is no gap. An id the index no longer holds (or
+// never held) is answered with an explicit reset message: the client must
+// re-read its tickets, never assume it missed nothing.
+//
+// Each client has a bounded queue. The fan-out never blocks: a client whose
+// queue is full is disconnected (close code 4008 on a WebSocket) and the
+// others go on. Time: token expiry runs on the injected clock; ping
+// intervals, the 10 s allowed for a first auth message and write deadlines
+// are real time, because they measure the network, not the business.
+//
+// Tokens: an access token expiring without renewal closes the socket with
+// code 4001. identity keeps revoked sessions in memory and offers no
+// notification, so a live client's token is verified again every
+// Config.RecheckInterval (a map look-up for a token already verified) and
+// a revoked session closes the socket with 4001 at the next check.
+// Stream tokens for EventSource (POST /v1/events/tokens) are single use,
+// valid 60 s, and kept in this process's memory: with several replicas,
+// the stream must be opened on the replica that issued the token.
+package push

@@ -1,0 +1,158 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// sink writes to one client: a WebSocket or an event stream.
+type sink interface {
+	// message writes one event's message.
+	message(ctx context.Context, d *delivery) error
+	// control writes a message of the stream itself (reset, authenticated).
+	control(ctx context.Context, typ string, v any) error
+}
+
+// stream is one client's position: every event up to last has been
+// considered for it, so a later copy of one (live after a replay) is
+// skipped, and a replay plus the live queue leave no gap.
+type stream struct {
+	h         *Hub
+	c         *client
+	out       sink
+	transport string
+	last      int64
+}
+
+// resetMessage tells a client its resume point is gone: it must re-read
+// its tickets before trusting the stream again.
+type resetMessage struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+// resume replays everything for the client after the event id, or sends
+// a reset when the id is not among the resumable events.
+func (s *stream) resume(ctx context.Context, after string) error {
+	if after == "" {
+		return nil
+	}
+	seq, ok := s.h.seqOf(after)
+	if !ok {
+		s.h.m.resets.Inc()
+		return s.out.control(ctx, "reset", resetMessage{Type: "reset",
+			Reason: "event " + after + " is not among the events kept for resuming; read your tickets again"})
+	}
+	s.h.m.resumes.Inc()
+	return s.replay(ctx, seq)
+}
+
+// replay sends the client's events after seq, read back from the outbox.
+func (s *stream) replay(ctx context.Context, seq int64) error {
+	for {
+		var evs []store.Event
+		err := s.h.cfg.Store.View(ctx, func(r store.Reader) error {
+			var err error
+			evs, err = r.Events(ctx, store.EventQuery{After: seq, Limit: 500})
+			return err
+		})
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		for _, ev := range evs {
+			seq = ev.Seq
+			if ev.Seq <= s.last || !isPlayerEvent(ev.Type) {
+				continue
+			}
+			if v, ok := decode(ev); ok && v.concerns(s.c.player) {
+				d := &delivery{seq: ev.Seq, id: ev.ID, typ: ev.Type, data: v.encode(s.c.player), at: ev.Time}
+				if err := s.write(ctx, d); err != nil {
+					return err
+				}
+			}
+		}
+		s.last = max(s.last, seq)
+	}
+}
+
+// deliver writes a live delivery unless a replay already sent it.
+func (s *stream) deliver(ctx context.Context, d *delivery) error {
+	if d.seq <= s.last {
+		return nil
+	}
+	s.last = d.seq
+	return s.write(ctx, d)
+}
+
+func (s *stream) write(ctx context.Context, d *delivery) error {
+	if err := s.out.message(ctx, d); err != nil {
+		return err
+	}
+	s.h.m.pushed.WithLabelValues(s.transport).Inc()
+	s.h.m.latency.Observe(max(0, s.h.cfg.Clock.Now().Sub(d.at)).Seconds())
+	return nil
+}
+
+// open registers a client for player and counts it until closed.
+func (h *Hub) open(player, transport string) (*stream, func()) {
+	c := h.subscribe(player)
+	h.m.clients.WithLabelValues(transport).Inc()
+	return &stream{h: h, c: c, transport: transport}, func() {
+		h.unsubscribe(c)
+		h.m.clients.WithLabelValues(transport).Dec()
+	}
+}
+
+// expiry arms a signal for when an access token expires, on the injected
+// clock; rearm replaces the deadline (a renewed token).
+type expiry struct {
+	h     *Hub
+	fired chan struct{}
+	stop  func() bool
+	at    time.Time
+}
+
+func newExpiry(h *Hub, at time.Time) *expiry {
+	e := &expiry{h: h, fired: make(chan struct{}, 1)}
+	e.rearm(at)
+	return e
+}
+
+func (e *expiry) rearm(at time.Time) {
+	if e.stop != nil {
+		e.stop()
+	}
+	e.at = at
+	e.stop = clock.AfterFuncAt(e.h.cfg.Clock, at, func() {
+		select {
+		case e.fired <- struct{}{}:
+		default:
+		}
+	}).Stop
+}
+
+// passed says whether the current deadline has passed (a signal from a
+// replaced deadline has not).
+func (e *expiry) passed() bool { return !e.h.cfg.Clock.Now().Before(e.at) }
+
+func (e *expiry) close() {
+	if e.stop != nil {
+		e.stop()
+	}
+}
+
+// authenticated is sent when a client's token is accepted or renewed.
+type authenticated struct {
+	Type       string    `json:"type"`
+	IdentityID string    `json:"identityId"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}

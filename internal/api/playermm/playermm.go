@@ -1,12 +1,16 @@
 package playermm
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/musterhq/muster/internal/api/httpx"
+	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/matchmaking"
@@ -26,7 +30,21 @@ type Config struct {
 	Logger   *slog.Logger
 	// MaxBody caps request bodies in bytes (default DefaultMaxBody).
 	MaxBody int64
+	// Waiter, when set, lets GET /v1/matchmaking/tickets/{id}?waitSeconds=
+	// wait for the ticket's status to change (a long poll).
+	Waiter Waiter
 }
+
+// Waiter tells a ticket read when an event about the ticket was committed.
+type Waiter interface {
+	// WatchTicket watches a ticket of the player's for up to d: next
+	// returns true when an event about it was committed since the watch
+	// began or since next last returned true, false once d has passed.
+	WatchTicket(playerID, ticketID string, d time.Duration) (next func(ctx context.Context) bool, stop func())
+}
+
+// MaxWaitSeconds bounds a long poll.
+const MaxWaitSeconds = 20
 
 // API is the player matchmaking API.
 type API struct {
@@ -196,8 +214,39 @@ func ticket(t gamelift.MatchmakingTicket, err error) (any, error) {
 	return FromGameLift(t), nil
 }
 
+// getTicket reads a ticket; with ?waitSeconds=N it answers as soon as the
+// ticket's status differs from the one it had when asked, or after N s.
 func (a *API) getTicket(r *http.Request) (any, error) {
-	return ticket(a.svc.TicketForPlayer(r.Context(), r.PathValue("ticketId")))
+	id := r.PathValue("ticketId")
+	wait, err := waitSeconds(r)
+	if err != nil {
+		return nil, err
+	}
+	if wait == 0 || a.cfg.Waiter == nil {
+		return ticket(a.svc.TicketForPlayer(r.Context(), id))
+	}
+	// The watch begins before the first read, so a change committed in
+	// between is not missed.
+	next, stop := a.cfg.Waiter.WatchTicket(auth.From(r.Context()).IdentityID, id, time.Duration(wait)*time.Second)
+	defer stop()
+	first, err := a.svc.TicketForPlayer(r.Context(), id)
+	t := first
+	for err == nil && t.Status == first.Status && next(r.Context()) {
+		t, err = a.svc.TicketForPlayer(r.Context(), id)
+	}
+	return ticket(t, err)
+}
+
+func waitSeconds(r *http.Request) (int, error) {
+	s := r.URL.Query().Get("waitSeconds")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > MaxWaitSeconds {
+		return 0, fault.BadField("waitSeconds", "must be a whole number of seconds from 0 to %d", MaxWaitSeconds)
+	}
+	return n, nil
 }
 
 func (a *API) cancelTicket(r *http.Request) (any, error) {

@@ -26,6 +26,7 @@ import (
 	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/placement"
+	"github.com/musterhq/muster/internal/push"
 	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/sigv4"
@@ -231,6 +232,8 @@ type deps struct {
 	placement *placement.Service
 	// matchmaking is set by mountMatchmaking (before mountSDKEndpoint).
 	matchmaking *matchmaking.Service
+	// push is set by mountPush (before mountMatchmaking).
+	push *push.Hub
 }
 
 // base is what every service is built on: the same store, clock, logger

@@ -1,0 +1,22 @@
+package server
+
+import "github.com/musterhq/muster/internal/push"
+
+// mountPush mounts the players' event streams (GET /v1/ws, GET /v1/events,
+// POST /v1/events/tokens) and the Hub that follows the outbox for them. It
+// mounts after identity and before matchmaking, whose ticket reads wait on
+// the Hub (?waitSeconds=).
+func (s *Server) mountPush(d *deps) {
+	if d.player == nil {
+		return // identity failed to mount; New reports its error
+	}
+	hub, err := push.New(push.Config{Base: d.base(), Verifier: d.player.identities,
+		CORSOrigins: s.cfg.Player.CORSOrigins, Registerer: d.reg})
+	if err != nil {
+		s.mountErr = err
+		return
+	}
+	hub.Register(d.mux, d.player.api.Public, d.player.api.Protect)
+	d.push = hub
+	s.background = append(s.background, hub.Run)
+}

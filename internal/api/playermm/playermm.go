@@ -215,7 +215,8 @@ func ticket(t gamelift.MatchmakingTicket, err error) (any, error) {
 }
 
 // getTicket reads a ticket; with ?waitSeconds=N it answers as soon as the
-// ticket's status differs from the one it had when asked, or after N s.
+// ticket's status differs from the one it had when asked (at once when it
+// has finished), or after N s.
 func (a *API) getTicket(r *http.Request) (any, error) {
 	id := r.PathValue("ticketId")
 	wait, err := waitSeconds(r)
@@ -231,10 +232,19 @@ func (a *API) getTicket(r *http.Request) (any, error) {
 	defer stop()
 	first, err := a.svc.TicketForPlayer(r.Context(), id)
 	t := first
-	for err == nil && t.Status == first.Status && next(r.Context()) {
+	for err == nil && t.Status == first.Status && !finished(t.Status) && next(r.Context()) {
 		t, err = a.svc.TicketForPlayer(r.Context(), id)
 	}
 	return ticket(t, err)
+}
+
+// finished says a ticket's status will not change again.
+func finished(status string) bool {
+	switch status {
+	case gamelift.TicketCompleted, gamelift.TicketFailed, gamelift.TicketCancelled, gamelift.TicketTimedOut:
+		return true
+	}
+	return false
 }
 
 func waitSeconds(r *http.Request) (int, error) {

@@ -57,6 +57,9 @@ func OperatorStream(st store.Store, log *slog.Logger) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Accel-Buffering", "no")
 		w.WriteHeader(http.StatusOK)
+		if out.comment("connected") != nil { // sends the headers now
+			return
+		}
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
 		var mu sync.Mutex // the keep-alive and the events share the writer

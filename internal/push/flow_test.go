@@ -1,6 +1,7 @@
 package push_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -201,5 +202,35 @@ func (m *muster) waitMetric(line string) {
 			m.t.Fatalf("/metrics never had %q", line)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// An operator's GET /v1/admin/events with Accept: text/event-stream is a
+// stream of the outbox after the cursor; without it, the JSON page.
+func TestAdminEventsStream(t *testing.T) {
+	m := newMuster(t)
+	req, _ := http.NewRequest("GET", m.url+"/v1/admin/events?type=MatchmakingSearching", nil)
+	req.Header.Set("Authorization", "Bearer "+adminID+":"+adminSecret)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %s, want 200 text/event-stream", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	m.standalone1v1("duel")
+	p := m.signIn()
+	tk := m.startTicket(p, "duel")
+	ev := sseReader{bufio.NewScanner(resp.Body)}.next(t)
+	if ev.event != matchmaking.EventSearching || !strings.Contains(ev.data, tk.TicketID) {
+		t.Fatalf("got %+v, want the ticket's MatchmakingSearching", ev)
+	}
+	var page struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if code := m.do("GET", "/v1/admin/events?type=MatchmakingSearching", adminID+":"+adminSecret, "", &page); code != 200 || len(page.Events) != 1 {
+		t.Fatalf("JSON page: %d, %d events", code, len(page.Events))
 	}
 }

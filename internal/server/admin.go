@@ -16,6 +16,7 @@ import (
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/push"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -37,10 +38,15 @@ type eventJSON struct {
 	Detail   json.RawMessage `json:"detail"`
 }
 
-// listEvents pages through the outbox: GET /v1/admin/events?after=&type=&limit=.
+// listEvents pages through the outbox: GET /v1/admin/events?after=&type=&limit=
+// (with Accept: text/event-stream, streams it: push.OperatorStream).
 func (a adminAPI) listEvents(w http.ResponseWriter, r *http.Request) {
 	if err := auth.RequireOperator(r.Context(), false); err != nil {
 		httpx.WriteError(w, r, a.log, err)
+		return
+	}
+	if push.WantsEventStream(r) {
+		push.OperatorStream(a.store, a.log)(w, r)
 		return
 	}
 	q := store.EventQuery{Limit: 100}

@@ -211,21 +211,12 @@ func (s *Service) ListCompute(ctx context.Context, in *gamelift.ListComputeInput
 		if in.Location != "" {
 			q.Key, q.Value = 2, f.ID+"/"+in.Location
 		}
-		items, next, err := store.FindPage(ctx, r, q, n)
-		if err != nil {
-			return err
+		cs, next, err := store.FilterPage(ctx, r, q, n, func(c *Compute) bool { return in.ComputeStatus == "" || in.ComputeStatus == c.Status })
+		for _, c := range cs {
+			out.ComputeList = append(out.ComputeList, s.computeWire(c, f))
 		}
 		out.NextToken = next
-		cs, err := store.Decode[Compute](items)
-		if err != nil {
-			return err
-		}
-		for _, c := range cs {
-			if in.ComputeStatus == "" || in.ComputeStatus == c.Status {
-				out.ComputeList = append(out.ComputeList, s.computeWire(c, f))
-			}
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list compute: %w", err)

@@ -27,6 +27,7 @@ type Client struct {
 	http     *http.Client
 	agent    string
 	poll     time.Duration
+	polling  bool // Wait never opens the event stream
 	pings    int
 	pingWait time.Duration
 	// refreshBefore is how long before its expiry an access token is
@@ -54,9 +55,14 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = 
 // games and their versions apart in the server's logs.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.agent = ua } }
 
-// WithPollInterval sets how often Wait reads a ticket while the server
-// offers no push (DefaultPollInterval when d <= 0).
+// WithPollInterval sets how often Wait reads a ticket when it polls
+// (DefaultPollInterval when d <= 0), and how long it waits before reading
+// again after a failed read.
 func WithPollInterval(d time.Duration) Option { return func(c *Client) { c.poll = d } }
+
+// WithPolling makes Wait poll tickets even where the server pushes their
+// changes (for a network that refuses WebSockets, say).
+func WithPolling() Option { return func(c *Client) { c.polling = true } }
 
 // WithPings sets how many pings MeasureLatencies sends to each location
 // (the median is kept; 3 by default) and how long it waits for each answer

@@ -49,11 +49,14 @@
 // answer a proposed match (AcceptMatch) in configurations that require
 // acceptance.
 //
-// The server offers no push of ticket changes yet, so Wait polls the ticket
-// (WithPollInterval, DefaultPollInterval by default), honouring the
-// server's Retry-After when it is rate limited. Wait reads tickets through
-// one small interface so that a push channel can take over where the
-// server offers one, with polling as the fallback.
+// Wait follows the ticket over the player's event stream (GET /v1/ws, a
+// WebSocket of the player's events) where the server offers one: each
+// event about the ticket wakes a read of it, and the stream is open before
+// each read, so no change falls in between; a stream that drops is opened
+// again. Where there is no stream (an older server, a network that refuses
+// WebSockets, WithPolling), Wait polls the ticket (WithPollInterval,
+// DefaultPollInterval by default). Either way it rides out a few failed
+// reads in a row and honours the server's Retry-After.
 //
 // # Errors
 //

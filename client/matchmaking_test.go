@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -69,70 +71,104 @@ func start(t *testing.T, c *client.Client, configuration string, opts ...client.
 	return tk
 }
 
-func TestTwoPlayersWaitForTheirMatch(t *testing.T) {
-	ctx := waitTest(t)
-	ann, bob := signedIn(t, client.WithPollInterval(pollEvery)), signedIn(t, client.WithPollInterval(pollEvery))
-	ta := start(t, ann, "wait-duel")
-	wa := waitFor(ctx, ann, ta.TicketID, nil)
-	tb := start(t, bob, "wait-duel")
-	wb := waitFor(ctx, bob, tb.TicketID, nil)
-	a, b := <-wa, <-wb
-	if a.err != nil || b.err != nil {
-		t.Fatal(a.err, b.err)
-	}
-	for _, o := range []outcome{a, b} {
-		if o.statuses[len(o.statuses)-1] != client.StatusCompleted {
-			t.Fatalf("statuses seen: %v", o.statuses)
-		}
-		if o.match.Team == "" || len(o.match.Players) != 1 || o.match.Ticket.EndTime == "" {
-			t.Fatalf("%+v", o.match)
-		}
-		// STANDALONE: the studio hosts the match, Muster places no game session.
-		if o.match.Addr() != "" || o.match.PlayerSessionID != "" {
-			t.Fatalf("a STANDALONE match with a game session: %+v", o.match)
-		}
-	}
-	if a.match.TicketID != ta.TicketID || a.match.Players[0].PlayerID != ann.IdentityID() || a.match.Team == b.match.Team {
-		t.Fatalf("%+v\n%+v", a.match, b.match)
+// waitModes are the two ways Wait follows a ticket. Pushed, a client
+// polls once an hour: only the server's events can make it see a change.
+var waitModes = []struct {
+	name string
+	opts []client.Option
+}{
+	{"pushed", []client.Option{client.WithPollInterval(time.Hour)}},
+	{"polled", []client.Option{client.WithPolling(), client.WithPollInterval(pollEvery)}},
+}
+
+// inMode runs f as a subtest per wait mode.
+func inMode(t *testing.T, f func(t *testing.T, opts ...client.Option)) {
+	for _, m := range waitModes {
+		t.Run(m.name, func(t *testing.T) {
+			if m.name == "pushed" {
+				requirePush(t)
+			}
+			f(t, m.opts...)
+		})
 	}
 }
 
-func TestWaitEndsWithTheTicket(t *testing.T) {
-	ctx := waitTest(t)
-	c := signedIn(t, client.WithPollInterval(pollEvery))
-	t.Run("a cancelled ticket's Wait returns a TicketError with its status and reason", func(t *testing.T) {
-		tk := start(t, c, "lonely")
-		seen := make(chan string, 16)
-		done := waitFor(ctx, c, tk.TicketID, seen)
-		<-seen // Wait is following the ticket
-		if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
-			t.Fatal(err)
+// requirePush skips a test of the event stream when the server has none.
+func requirePush(t *testing.T) {
+	t.Helper()
+	if res, _, err := shared.Request(context.Background(), http.MethodGet, "/v1/ws", "", ""); err != nil || res.StatusCode == http.StatusNotFound {
+		t.Skip("the server offers no event stream (GET /v1/ws)", err)
+	}
+}
+
+func TestTwoPlayersWaitForTheirMatch(t *testing.T) {
+	inMode(t, func(t *testing.T, opts ...client.Option) {
+		ctx := waitTest(t)
+		ann, bob := signedIn(t, opts...), signedIn(t, opts...)
+		ta := start(t, ann, "wait-duel")
+		wa := waitFor(ctx, ann, ta.TicketID, nil)
+		tb := start(t, bob, "wait-duel")
+		wb := waitFor(ctx, bob, tb.TicketID, nil)
+		a, b := <-wa, <-wb
+		if a.err != nil || b.err != nil {
+			t.Fatal(a.err, b.err)
 		}
-		o := <-done
-		var te *client.TicketError
-		if !errors.As(o.err, &te) || te.Status != client.StatusCancelled || te.Reason == "" || te.TicketID != tk.TicketID || o.match != nil {
-			t.Fatalf("%v %+v", o.err, te)
+		for _, o := range []outcome{a, b} {
+			if o.statuses[len(o.statuses)-1] != client.StatusCompleted {
+				t.Fatalf("statuses seen: %v", o.statuses)
+			}
+			if o.match.Team == "" || len(o.match.Players) != 1 || o.match.Ticket.EndTime == "" {
+				t.Fatalf("%+v", o.match)
+			}
+			// STANDALONE: the studio hosts the match, Muster places no game session.
+			if o.match.Addr() != "" || o.match.PlayerSessionID != "" {
+				t.Fatalf("a STANDALONE match with a game session: %+v", o.match)
+			}
 		}
-		if err := c.CancelTicket(ctx, tk.TicketID); status(err) != http.StatusBadRequest {
-			t.Fatalf("cancelling a finished ticket: %v", err)
+		if a.match.TicketID != ta.TicketID || a.match.Players[0].PlayerID != ann.IdentityID() || a.match.Team == b.match.Team {
+			t.Fatalf("%+v\n%+v", a.match, b.match)
 		}
 	})
-	t.Run("Wait stops when its context ends, leaving the ticket", func(t *testing.T) {
-		tk := start(t, c, "lonely")
-		wctx, cancel := context.WithCancel(ctx)
-		seen := make(chan string, 16)
-		done := waitFor(wctx, c, tk.TicketID, seen)
-		<-seen
-		cancel()
-		if o := <-done; !errors.Is(o.err, context.Canceled) {
-			t.Fatal(o.err)
-		}
-		if now, err := c.Ticket(ctx, tk.TicketID); err != nil || now.Terminal() {
-			t.Fatalf("%v %+v", err, now)
-		}
-		if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
-			t.Fatal(err)
-		}
+}
+
+func TestWaitEndsWithTheTicket(t *testing.T) {
+	inMode(t, func(t *testing.T, opts ...client.Option) {
+		ctx := waitTest(t)
+		c := signedIn(t, opts...)
+		t.Run("a cancelled ticket's Wait returns a TicketError with its status and reason", func(t *testing.T) {
+			tk := start(t, c, "lonely")
+			seen := make(chan string, 16)
+			done := waitFor(ctx, c, tk.TicketID, seen)
+			<-seen // Wait is following the ticket
+			if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
+				t.Fatal(err)
+			}
+			o := <-done
+			var te *client.TicketError
+			if !errors.As(o.err, &te) || te.Status != client.StatusCancelled || te.Reason == "" || te.TicketID != tk.TicketID || o.match != nil {
+				t.Fatalf("%v %+v", o.err, te)
+			}
+			if err := c.CancelTicket(ctx, tk.TicketID); status(err) != http.StatusBadRequest {
+				t.Fatalf("cancelling a finished ticket: %v", err)
+			}
+		})
+		t.Run("Wait stops when its context ends, leaving the ticket", func(t *testing.T) {
+			tk := start(t, c, "lonely")
+			wctx, cancel := context.WithCancel(ctx)
+			seen := make(chan string, 16)
+			done := waitFor(wctx, c, tk.TicketID, seen)
+			<-seen
+			cancel()
+			if o := <-done; !errors.Is(o.err, context.Canceled) {
+				t.Fatal(o.err)
+			}
+			if now, err := c.Ticket(ctx, tk.TicketID); err != nil || now.Terminal() {
+				t.Fatalf("%v %+v", err, now)
+			}
+			if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
+				t.Fatal(err)
+			}
+		})
 	})
 }
 
@@ -225,14 +261,18 @@ func TestPartiesAreMatchedTogether(t *testing.T) {
 	}
 }
 
-// flaky stands between a client and the server: it drops the connection of
-// the first ticket read, answers the next ones with a proxy's 502 while
-// fail allows, and passes everything else on.
+// flaky stands between a client and the server: of the first fail reads
+// of tickets, it drops the first one's connection and answers the others
+// with a proxy's 502; it refuses the event stream when refuse is set, and
+// else carries it until cut; it passes everything else on.
 type flaky struct {
-	proxy http.Handler
-	mu    sync.Mutex
-	reads int
-	fail  int
+	proxy   http.Handler
+	fail    int
+	refuse  bool
+	mu      sync.Mutex
+	reads   int
+	streams int
+	open    []net.Conn // both ends of each event stream
 }
 
 func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -241,65 +281,148 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if read {
 		f.reads++
 	}
+	if r.URL.Path == "/v1/ws" {
+		f.streams++
+	}
 	n := f.reads
 	f.mu.Unlock()
 	switch {
-	case read && n == 1:
+	case read && n == 1 && n <= f.fail:
 		conn, _, _ := http.NewResponseController(w).Hijack()
 		conn.Close()
 	case read && n <= f.fail:
 		http.Error(w, "bad gateway", http.StatusBadGateway)
+	case r.URL.Path == "/v1/ws" && f.refuse:
+		http.NotFound(w, r)
+	case r.URL.Path == "/v1/ws":
+		f.tunnel(w, r)
 	default:
 		f.proxy.ServeHTTP(w, r)
 	}
 }
 
-func (f *flaky) count() int {
+// tunnel carries an event stream byte for byte, so that cut can end it
+// as a network would.
+func (f *flaky) tunnel(w http.ResponseWriter, r *http.Request) {
+	up, err := net.Dial("tcp", strings.TrimPrefix(endpoint, "http://"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	down, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		up.Close()
+		return
+	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.reads
+	f.open = append(f.open, up, down)
+	f.mu.Unlock()
+	r.Write(up)
+	go io.Copy(down, up)
+	go io.Copy(up, down)
 }
 
-// behindFlaky is a signed-in client whose requests go through a flaky
-// proxy that fails reads of tickets after the first dropped one while
-// fail allows, with a ticket of its own in "lonely".
-func behindFlaky(t *testing.T, fail int) (*client.Client, *flaky, *client.Ticket) {
+// cut ends every event stream.
+func (f *flaky) cut() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.open {
+		c.Close()
+	}
+	f.open = nil
+}
+
+// count returns how many ticket reads and event streams were asked for.
+func (f *flaky) count() (reads, streams int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads, f.streams
+}
+
+// behindFlaky is a signed-in client with opts whose requests go through
+// f, with a ticket of its own in "lonely".
+func behindFlaky(t *testing.T, f *flaky, opts ...client.Option) (*client.Client, *client.Ticket) {
 	t.Helper()
 	target, err := url.Parse(endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &flaky{proxy: httputil.NewSingleHostReverseProxy(target), fail: fail}
+	f.proxy = httputil.NewSingleHostReverseProxy(target)
 	front := httptest.NewServer(f)
 	t.Cleanup(front.Close)
 	// A new connection for each request: Go's transport itself retries a
 	// GET whose kept-alive connection was dropped.
 	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	c := client.New(front.URL, client.WithPollInterval(10*time.Millisecond), client.WithHTTPClient(fresh))
+	opts = append([]client.Option{client.WithPollInterval(10 * time.Millisecond), client.WithHTTPClient(fresh)}, opts...)
+	c := client.New(front.URL, opts...)
 	if _, err := c.SignInAnonymous(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return c, f, start(t, c, "lonely")
+	return c, start(t, c, "lonely")
 }
 
 func TestWaitRidesOutAFlakyNetwork(t *testing.T) {
 	ctx := waitTest(t)
-	t.Run("a dropped connection and a 502 in a row are read again", func(t *testing.T) {
-		c, f, tk := behindFlaky(t, 2)
+	for _, mode := range []struct {
+		name    string
+		opts    []client.Option
+		streams int
+	}{{"pushed", nil, 1}, {"polled", []client.Option{client.WithPolling()}, 0}} {
+		t.Run(mode.name+": a dropped connection and a 502 in a row are read again", func(t *testing.T) {
+			f := &flaky{fail: 2}
+			c, tk := behindFlaky(t, f, mode.opts...)
+			if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.Wait(ctx, tk.TicketID)
+			var te *client.TicketError
+			if reads, streams := f.count(); !errors.As(err, &te) || te.Status != client.StatusCancelled || reads != 3 || streams != mode.streams {
+				t.Fatalf("%v after %d reads, %d streams", err, reads, streams)
+			}
+		})
+		t.Run(mode.name+": more failures in a row than Wait rides out are its error", func(t *testing.T) {
+			f := &flaky{fail: 1000}
+			c, tk := behindFlaky(t, f, mode.opts...)
+			defer c.CancelTicket(ctx, tk.TicketID)
+			if _, err := c.Wait(ctx, tk.TicketID); status(err) != http.StatusBadGateway {
+				t.Fatal(err)
+			}
+			if reads, _ := f.count(); reads != 4 {
+				t.Fatalf("%d reads", reads)
+			}
+		})
+	}
+	t.Run("an event stream that drops is opened again, and the ticket read again", func(t *testing.T) {
+		requirePush(t)
+		f := &flaky{}
+		// Polling once an hour: only the stream makes Wait see a change.
+		c, tk := behindFlaky(t, f, client.WithPollInterval(time.Hour))
+		seen := make(chan string, 16)
+		done := waitFor(ctx, c, tk.TicketID, seen)
+		<-seen
+		f.cut()
 		if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
 			t.Fatal(err)
 		}
-		_, err := c.Wait(ctx, tk.TicketID)
+		o := <-done
 		var te *client.TicketError
-		if !errors.As(err, &te) || te.Status != client.StatusCancelled || f.count() != 3 {
-			t.Fatalf("%v after %d reads", err, f.count())
+		if reads, streams := f.count(); !errors.As(o.err, &te) || te.Status != client.StatusCancelled || streams != 2 {
+			t.Fatalf("%v after %d reads, %d streams", o.err, reads, streams)
 		}
 	})
-	t.Run("more failures in a row than Wait rides out are its error", func(t *testing.T) {
-		c, f, tk := behindFlaky(t, 1000)
-		defer c.CancelTicket(ctx, tk.TicketID)
-		if _, err := c.Wait(ctx, tk.TicketID); status(err) != http.StatusBadGateway || f.count() != 4 {
-			t.Fatalf("%v after %d reads", err, f.count())
+	t.Run("where the event stream is refused, Wait polls", func(t *testing.T) {
+		f := &flaky{refuse: true}
+		c, tk := behindFlaky(t, f)
+		seen := make(chan string, 16)
+		done := waitFor(ctx, c, tk.TicketID, seen)
+		<-seen
+		if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
+			t.Fatal(err)
+		}
+		o := <-done
+		var te *client.TicketError
+		if reads, streams := f.count(); !errors.As(o.err, &te) || te.Status != client.StatusCancelled || streams != 1 || reads < 2 {
+			t.Fatalf("%v after %d reads, %d streams", o.err, reads, streams)
 		}
 	})
 }

@@ -64,9 +64,11 @@ func OnStatus(f func(*Ticket)) WaitOption { return func(w *waitConfig) { w.onSta
 // the Match; a FAILED, TIMED_OUT or CANCELLED one a *TicketError carrying
 // its status and reason. Other errors are the server's (*Error) or the
 // network's, and ctx ending stops the wait. Wait does not cancel the
-// ticket when it returns early: call CancelTicket for that. Wait rides out
-// a few failed reads in a row (the network, a proxy's 502 or 504) and
-// waits as long as the server asks when it answers 429 or 503.
+// ticket when it returns early: call CancelTicket for that. Wait follows
+// the server's event stream where there is one and polls otherwise (see
+// the package documentation); it rides out a few failed reads in a row
+// (the network, a proxy's 502 or 504) and waits as long as the server asks
+// when it answers 429 or 503.
 func (c *Client) Wait(ctx context.Context, ticketID string, opts ...WaitOption) (*Match, error) {
 	var cfg waitConfig
 	for _, o := range opts {
@@ -122,10 +124,8 @@ func (c *Client) outcome(t *Ticket) (*Match, error) {
 	return m, nil
 }
 
-// A watcher yields a ticket's states as the server sees them. Polling is
-// the one every server offers; a push watcher (a WebSocket, or a long
-// poll) would be chosen by watch when the server offers it, falling back
-// to polling when it is refused or drops.
+// A watcher yields a ticket's states as the server sees them: pushWatcher
+// where the server pushes events, a poller otherwise.
 type watcher interface {
 	// next returns the ticket as soon as it may have changed.
 	next(ctx context.Context) (*Ticket, error)
@@ -133,6 +133,13 @@ type watcher interface {
 }
 
 func (c *Client) watch(ticketID string) watcher {
+	if c.polling {
+		return c.poller(ticketID)
+	}
+	return &pushWatcher{c: c, id: ticketID}
+}
+
+func (c *Client) poller(ticketID string) *poller {
 	return &poller{c: c, id: ticketID, every: c.poll}
 }
 
@@ -150,13 +157,19 @@ func (p *poller) next(ctx context.Context) (*Ticket, error) {
 	} else if err := p.sleep(ctx, 0); err != nil {
 		return nil, err
 	}
+	return p.c.fetch(ctx, p.id, p.sleep)
+}
+
+// fetch reads a ticket, trying again after pause(ctx, d) — which waits at
+// least d — while retryable says a failure is worth it.
+func (c *Client) fetch(ctx context.Context, id string, pause func(context.Context, time.Duration) error) (*Ticket, error) {
 	for failures := 0; ; failures++ {
-		t, err := p.c.Ticket(ctx, p.id)
+		t, err := c.Ticket(ctx, id)
 		wait, again := retryable(err, failures)
 		if !again || ctx.Err() != nil {
 			return t, err
 		}
-		if err := p.sleep(ctx, wait); err != nil {
+		if err := pause(ctx, wait); err != nil {
 			return nil, err
 		}
 	}
@@ -187,12 +200,8 @@ func retryable(err error, failures int) (time.Duration, bool) {
 // sleep waits for the next tick, and at least d.
 func (p *poller) sleep(ctx context.Context, d time.Duration) error {
 	if d > p.every {
-		t := time.NewTimer(d - p.every)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, d-p.every); err != nil {
+			return err
 		}
 	}
 	select {
@@ -206,5 +215,17 @@ func (p *poller) sleep(ctx context.Context, d time.Duration) error {
 func (p *poller) close() {
 	if p.ticker != nil {
 		p.ticker.Stop()
+	}
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }

@@ -1,0 +1,151 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// openTimeout bounds opening the event stream, greeting included.
+const openTimeout = 10 * time.Second
+
+// maxOpens is how many times one Wait opens the event stream before it
+// polls instead: the server closes a stream whose access token expired,
+// and a client too slow to read.
+const maxOpens = 3
+
+// pushWatcher follows a ticket over the player's event stream (GET /v1/ws,
+// a WebSocket): each message about the ticket wakes a read of it. The
+// stream is open before each read, so no change can fall between the read
+// and the stream. Where the stream cannot be opened (a server that does not
+// push, a proxy that refuses WebSockets), or keeps dropping, polling
+// carries on.
+type pushWatcher struct {
+	c     *Client
+	id    string
+	opens int
+	conn  *websocket.Conn
+	wake  chan struct{} // a message about the ticket arrived
+	dead  chan struct{} // the stream ended
+	poll  *poller       // once the stream is given up
+}
+
+func (w *pushWatcher) next(ctx context.Context) (*Ticket, error) {
+	switch {
+	case w.poll != nil:
+		return w.poll.next(ctx)
+	case w.conn == nil:
+		return w.reopen(ctx)
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-w.dead:
+		return w.reopen(ctx)
+	case <-w.wake:
+		return w.c.fetch(ctx, w.id, w.pause)
+	}
+}
+
+// reopen opens the stream and reads the ticket, or hands over to polling.
+func (w *pushWatcher) reopen(ctx context.Context) (*Ticket, error) {
+	if err := w.open(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		w.poll = w.c.poller(w.id)
+		return w.poll.next(ctx)
+	}
+	return w.c.fetch(ctx, w.id, w.pause)
+}
+
+// open opens the stream and waits for the server's greeting: the server
+// subscribes the stream before it greets, so from then on every event
+// about the ticket arrives.
+func (w *pushWatcher) open(ctx context.Context) error {
+	w.shut()
+	if w.opens >= maxOpens {
+		return fmt.Errorf("muster: event stream opened %d times", w.opens)
+	}
+	w.opens++
+	token, err := w.c.accessToken(ctx)
+	if err != nil {
+		return err
+	}
+	octx, cancel := context.WithTimeout(ctx, openTimeout)
+	defer cancel()
+	h := http.Header{"Authorization": {"Bearer " + token}, "User-Agent": {w.c.agent}}
+	conn, _, err := websocket.Dial(octx, streamURL(w.c.endpoint), &websocket.DialOptions{HTTPClient: w.c.http, HTTPHeader: h})
+	if err != nil {
+		return err
+	}
+	var hello struct {
+		Type string `json:"type"`
+	}
+	if _, b, err := conn.Read(octx); err != nil || json.Unmarshal(b, &hello) != nil || hello.Type != "authenticated" {
+		conn.CloseNow()
+		return fmt.Errorf("muster: event stream: no greeting: %v", err)
+	}
+	w.conn, w.wake, w.dead = conn, make(chan struct{}, 1), make(chan struct{})
+	go w.listen(conn, w.wake, w.dead)
+	return nil
+}
+
+// listen reads the stream until it ends, waking the watcher for each
+// message about its ticket, and for a reset (events were lost: read again).
+func (w *pushWatcher) listen(conn *websocket.Conn, wake chan<- struct{}, dead chan<- struct{}) {
+	defer close(dead)
+	for {
+		_, b, err := conn.Read(context.Background())
+		if err != nil {
+			return
+		}
+		var m struct {
+			Type   string `json:"type"`
+			Ticket *struct {
+				TicketID string `json:"ticketId"`
+			} `json:"ticket"`
+		}
+		if json.Unmarshal(b, &m) != nil || m.Type != "reset" && (m.Ticket == nil || m.Ticket.TicketID != w.id) {
+			continue
+		}
+		select {
+		case wake <- struct{}{}:
+		default: // a read is due already
+		}
+	}
+}
+
+// pause waits between failed reads of the ticket.
+func (w *pushWatcher) pause(ctx context.Context, d time.Duration) error {
+	return sleep(ctx, max(d, w.c.poll))
+}
+
+// shut closes the stream, if open, and waits for its reader to stop.
+func (w *pushWatcher) shut() {
+	if w.conn != nil {
+		w.conn.CloseNow()
+		<-w.dead
+		w.conn = nil
+	}
+}
+
+func (w *pushWatcher) close() {
+	w.shut()
+	if w.poll != nil {
+		w.poll.close()
+	}
+}
+
+// streamURL is the event stream's WebSocket URL for an http(s) endpoint.
+func streamURL(endpoint string) string {
+	if rest, ok := strings.CutPrefix(endpoint, "http"); ok {
+		endpoint = "ws" + rest // http → ws, https → wss
+	}
+	return endpoint + "/v1/ws"
+}

@@ -57,7 +57,8 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.agent = ua } }
 
 // WithPollInterval sets how often Wait reads a ticket when it polls
 // (DefaultPollInterval when d <= 0), and how long it waits before reading
-// again after a failed read.
+// again after a failed read. Following the event stream, Wait still reads
+// the ticket after 20 intervals without an event about it.
 func WithPollInterval(d time.Duration) Option { return func(c *Client) { c.poll = d } }
 
 // WithPolling makes Wait poll tickets even where the server pushes their

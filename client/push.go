@@ -19,6 +19,10 @@ const openTimeout = 10 * time.Second
 // and a client too slow to read.
 const maxOpens = 3
 
+// safetyReads is how many poll intervals a followed ticket may go without
+// an event before Wait reads it anyway.
+const safetyReads = 20
+
 // pushWatcher follows a ticket over the player's event stream (GET /v1/ws,
 // a WebSocket): each message about the ticket wakes a read of it. The
 // stream is open before each read, so no change can fall between the read
@@ -42,14 +46,19 @@ func (w *pushWatcher) next(ctx context.Context) (*Ticket, error) {
 	case w.conn == nil:
 		return w.reopen(ctx)
 	}
+	// A read now and then even without events bounds what an event the
+	// server never sent could cost.
+	safety := time.NewTimer(safetyReads * w.c.poll)
+	defer safety.Stop()
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-w.dead:
 		return w.reopen(ctx)
 	case <-w.wake:
-		return w.c.fetch(ctx, w.id, w.pause)
+	case <-safety.C:
 	}
+	return w.c.fetch(ctx, w.id, w.pause)
 }
 
 // reopen opens the stream and reads the ticket, or hands over to polling.

@@ -42,6 +42,8 @@ type env struct {
 	arns  gamelift.ARNBuilder
 }
 
+var testARNs = gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}
+
 var testStart = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T, mutate func(*push.Config)) *env {
@@ -85,8 +87,7 @@ func newEnv(t *testing.T, mutate func(*push.Config)) *env {
 		srv.CloseClientConnections()
 		srv.Close()
 	})
-	return &env{t: t, store: db, clock: fake, ids: ids, hub: hub, reg: reg, url: srv.URL,
-		arns: gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}}
+	return &env{t: t, store: db, clock: fake, ids: ids, hub: hub, reg: reg, url: srv.URL, arns: testARNs}
 }
 
 // signIn makes a player.
@@ -134,10 +135,14 @@ func (e *env) placementEvent(id string, sessions map[string]string) string {
 // searchingEvent is a MatchmakingSearching event of one ticket, not yet
 // committed.
 func (e *env) searchingEvent(ticketID string, players []string) store.Event {
+	return searchingAt(e.arns, ticketID, players, e.clock.Now())
+}
+
+func searchingAt(arns gamelift.ARNBuilder, ticketID string, players []string, at time.Time) store.Event {
 	d := matchmaking.Detail{Type: matchmaking.EventSearching, Tickets: []matchmaking.EventTicket{ticket(ticketID, players...)},
 		GameSessionInfo: matchmaking.GameSessionInfo{Players: []matchmaking.EventPlayer{}}}
-	env := gamelift.NewEnvelope(e.arns, gamelift.DetailTypeMatchmaking, gamelift.EventTimeMillis(e.clock.Now()), e.arns.Build("matchmakingconfiguration", "duel"), d)
-	return store.Event{ID: env.ID, Time: e.clock.Now(), Type: d.Type, Resource: env.Resources[0], Doc: store.MustJSON(env)}
+	env := gamelift.NewEnvelope(arns, gamelift.DetailTypeMatchmaking, gamelift.EventTimeMillis(at), arns.Build("matchmakingconfiguration", "duel"), d)
+	return store.Event{ID: env.ID, Time: at, Type: d.Type, Resource: env.Resources[0], Doc: store.MustJSON(env)}
 }
 
 // hubBase is the base the env's Hub runs on.

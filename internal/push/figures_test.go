@@ -1,0 +1,217 @@
+package push_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/push"
+	"github.com/musterhq/muster/internal/secret"
+	"github.com/musterhq/muster/internal/service"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlite"
+)
+
+// TestFigures holds MUSTER_FIGURES_SOCKETS (default 10,000) WebSockets open
+// on a Hub, the clients in a child process so the server's memory is its
+// own, and measures the server's memory per connection and the latency
+// from an event's commit to its arrival on a socket while they are held.
+// It reports figures; it asserts nothing about them. Run with
+// MUSTER_FIGURES=1 go test ./internal/push -run TestFigures -v.
+func TestFigures(t *testing.T) {
+	if os.Getenv("MUSTER_FIGURES") != "1" {
+		t.Skip("set MUSTER_FIGURES=1 to measure")
+	}
+	sockets := 10_000
+	if n, err := strconv.Atoi(os.Getenv("MUSTER_FIGURES_SOCKETS")); err == nil {
+		sockets = n
+	}
+	const players, events = 2000, 5000
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: t.TempDir() + "/muster.db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	box, _ := secret.NewBox([]byte(rand.Text() + rand.Text())[:32])
+	base := service.Base{Store: db, Clock: clock.Real{}, Logger: slog.New(slog.DiscardHandler)}
+	ids, err := identity.Open(ctx, identity.Config{Base: base, Box: box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, err := push.New(push.Config{Base: base, Verifier: ids, QueueSize: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	hub.Register(mux, func(h http.Handler) http.Handler { return h }, func(h http.Handler) http.Handler { return h })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go hub.Run(runCtx)
+
+	var tokens []string
+	var who []string
+	for range players {
+		tok, err := ids.Anonymous(ctx, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens, who = append(tokens, tok.AccessToken), append(who, tok.IdentityID)
+	}
+	tokFile := t.TempDir() + "/tokens"
+	os.WriteFile(tokFile, []byte(strings.Join(tokens, "\n")), 0o600)
+	before := memNow()
+
+	child := exec.Command(os.Args[0], "-test.run=^TestFiguresClients$", "-test.v")
+	child.Env = append(os.Environ(), "MUSTER_FIGURES_CHILD=1", "MUSTER_FIGURES_URL="+srv.URL, "MUSTER_FIGURES_TOKENS="+tokFile,
+		"MUSTER_FIGURES_SOCKETS="+strconv.Itoa(sockets), "MUSTER_FIGURES_EXPECT="+strconv.Itoa(events*sockets/players))
+	out, _ := child.StdoutPipe()
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Process.Kill()
+	lines := bufio.NewScanner(out)
+	waitLine(t, lines, "READY")
+	held := memNow()
+	t.Logf("sockets held: %d; server heap+stacks %.1f MiB (%.1f KiB per socket), RSS %.1f MiB (%.1f KiB per socket), goroutines %d",
+		sockets, mib(held.heap-before.heap), kib(held.heap-before.heap)/float64(sockets),
+		mib(held.rss-before.rss), kib(held.rss-before.rss)/float64(sockets), runtime.NumGoroutine())
+
+	// 500 events/s, each about one player, whose sockets receive it.
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	for i := range events {
+		<-tick.C
+		player := who[i%players]
+		if err := db.Update(ctx, func(w store.Writer) error {
+			return w.Append(ctx, searchingAt(testARNs, fmt.Sprintf("t%d", i), []string{player}, time.Now()))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("committed %d events in %s", events, time.Since(start).Round(time.Millisecond))
+	t.Log(waitLine(t, lines, "LATENCY"))
+}
+
+type memFigures struct{ heap, rss uint64 }
+
+func memNow() memFigures {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	f := memFigures{heap: m.HeapInuse + m.StackInuse}
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			f.rss = kb << 10
+		}
+	}
+	return f
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+func kib(b uint64) float64 { return float64(b) / (1 << 10) }
+
+func waitLine(t *testing.T, sc *bufio.Scanner, prefix string) string {
+	t.Helper()
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), prefix) {
+			return sc.Text()
+		}
+	}
+	t.Fatalf("the client process ended before %s", prefix)
+	return ""
+}
+
+// TestFiguresClients is the client side of TestFigures, in a child
+// process: it opens the sockets, says READY, then measures each message's
+// delay from its event's time and says LATENCY.
+func TestFiguresClients(t *testing.T) {
+	if os.Getenv("MUSTER_FIGURES_CHILD") != "1" {
+		t.Skip("run by TestFigures")
+	}
+	b, _ := os.ReadFile(os.Getenv("MUSTER_FIGURES_TOKENS"))
+	tokens := strings.Split(string(b), "\n")
+	sockets, _ := strconv.Atoi(os.Getenv("MUSTER_FIGURES_SOCKETS"))
+	expect, _ := strconv.Atoi(os.Getenv("MUSTER_FIGURES_EXPECT"))
+	url := os.Getenv("MUSTER_FIGURES_URL")
+	var mu sync.Mutex
+	var delays []time.Duration
+	var got atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	var failed atomic.Int64
+	for range 16 {
+		wg.Go(func() {
+			for i := range jobs {
+				c, err := dialWS(url, tokens[i%len(tokens)], "")
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				c.Read(context.Background()) // authenticated
+				go func() {
+					for {
+						_, b, err := c.Read(context.Background())
+						if err != nil {
+							return
+						}
+						var m push.Message
+						json.Unmarshal(b, &m)
+						d := time.Since(m.Time)
+						mu.Lock()
+						delays = append(delays, d)
+						mu.Unlock()
+						if got.Add(1) == int64(expect) {
+							close(done)
+						}
+					}
+				}()
+			}
+		})
+	}
+	for i := range sockets {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	fmt.Printf("READY %d sockets (%d failed)\n", sockets-int(failed.Load()), failed.Load())
+	select {
+	case <-done:
+	case <-time.After(120 * time.Second):
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(delays)
+	q := func(p float64) time.Duration {
+		if len(delays) == 0 {
+			return 0
+		}
+		return delays[int(float64(len(delays)-1)*p)]
+	}
+	fmt.Printf("LATENCY commit-to-socket over %d messages (of %d expected): p50 %s p99 %s max %s\n",
+		len(delays), expect, q(.5), q(.99), q(1))
+}

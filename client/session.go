@@ -71,10 +71,11 @@ func (c *Client) signIn(ctx context.Context, path string, body any) (Session, er
 	c.refreshMu.Lock()
 	defer c.refreshMu.Unlock()
 	var t tokens
+	asked := time.Now()
 	if err := c.call(ctx, request{method: http.MethodPost, path: path, in: body, out: &t}); err != nil {
 		return Session{}, err
 	}
-	return c.keep(t, time.Now()), nil
+	return c.keep(t, asked), nil
 }
 
 // Refresh exchanges the refresh token for new tokens now. Calls refresh by
@@ -116,6 +117,7 @@ func (c *Client) exchange(ctx context.Context) (Session, error) {
 		return Session{}, ErrNotSignedIn
 	}
 	var t tokens
+	asked := time.Now()
 	err := c.call(ctx, request{method: http.MethodPost, path: "/v1/identity/token", in: refreshBody{s.RefreshToken}, out: &t})
 	var e *Error
 	if errors.As(err, &e) && e.Status == http.StatusUnauthorized {
@@ -124,14 +126,17 @@ func (c *Client) exchange(ctx context.Context) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	return c.keep(t, time.Now()), nil
+	return c.keep(t, asked), nil
 }
 
-// keep makes t the session; the caller holds refreshMu, so listeners see
-// sessions in the order they were issued.
-func (c *Client) keep(t tokens, now time.Time) Session {
+// keep makes t, asked for at asked, the session; the caller holds
+// refreshMu, so listeners see sessions in the order they were issued. The
+// token's lifetime counts from the question, not the answer: the server
+// issued it in between, so the client never thinks it valid for longer
+// than it is.
+func (c *Client) keep(t tokens, asked time.Time) Session {
 	s := Session{IdentityID: t.IdentityID, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
-		Expires: now.Add(time.Duration(t.ExpiresIn) * time.Second)}
+		Expires: asked.Add(time.Duration(t.ExpiresIn) * time.Second)}
 	c.mu.Lock()
 	c.sess, c.lifetime = s, time.Duration(t.ExpiresIn)*time.Second
 	c.mu.Unlock()

@@ -27,7 +27,10 @@ import (
 // rename, so a reader never sees half a binary.
 
 // CacheEnv names a folder to keep the shared builds in, in place of the
-// user's cache folder (for CI machines that keep one folder between runs).
+// default: the folder muster-testbin inside Go's build cache ($GOCACHE, or
+// its default under the user's cache folder), so that a CI machine that
+// keeps its Go build cache between runs keeps the test binaries with it.
+// Go's cache trimming and `go clean -cache` touch only their own entries.
 const CacheEnv = "MUSTER_TESTBIN_CACHE"
 
 // pruneAfter is how long a build folder no test has used is kept.
@@ -120,11 +123,15 @@ func cacheRoot() (string, error) {
 	if dir := os.Getenv(CacheEnv); dir != "" {
 		return dir, nil
 	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
+	gocache := os.Getenv("GOCACHE")
+	if gocache == "" || gocache == "off" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		gocache = filepath.Join(base, "go-build")
 	}
-	return filepath.Join(base, "muster-testbin"), nil
+	return filepath.Join(gocache, "muster-testbin"), nil
 }
 
 // buildKey names a build by everything that changes its output: the source

@@ -19,9 +19,20 @@ func TestMeasureLatencies(t *testing.T) {
 		}
 	})
 	t.Run("a local beacon's sub-millisecond round trip is 1 ms; a location without a beacon is left out", func(t *testing.T) {
-		ms, err := c.MeasureLatencies(ctx)
-		if err != nil || len(ms) != 1 || ms[homeLocation] != 1 {
-			t.Fatalf("%v %v", err, ms)
+		// A loaded machine may delay one measurement past a millisecond;
+		// five in a row are not all delayed.
+		var ms map[string]int
+		for range 5 {
+			var err error
+			if ms, err = c.MeasureLatencies(ctx); err != nil || len(ms) != 1 || ms[homeLocation] < 1 {
+				t.Fatalf("%v %v", err, ms)
+			}
+			if ms[homeLocation] == 1 {
+				break
+			}
+		}
+		if ms[homeLocation] != 1 {
+			t.Fatalf("a local beacon measured %d ms five times in a row", ms[homeLocation])
 		}
 		// What was measured is what a ticket takes.
 		p := signedIn(t)

@@ -38,6 +38,11 @@ type OperatorEvent struct {
 	Detail   json.RawMessage `json:"detail"`
 }
 
+// OperatorEventOf renders an outbox event for operators.
+func OperatorEventOf(e store.Event) OperatorEvent {
+	return OperatorEvent{Seq: e.Seq, ID: e.ID, Time: e.Time.UTC(), Type: e.Type, Resource: e.Resource, Detail: e.Doc}
+}
+
 // OperatorStream streams the outbox after a cursor as Server-Sent Events
 // for operators' tools: GET /v1/admin/events with Accept:
 // text/event-stream, ?after=<seq> or Last-Event-ID (the event's seq, which
@@ -71,7 +76,7 @@ func OperatorStream(st store.Store, log *slog.Logger) http.HandlerFunc {
 				if typ != "" && e.Type != typ {
 					continue
 				}
-				b, _ := json.Marshal(OperatorEvent{Seq: e.Seq, ID: e.ID, Time: e.Time.UTC(), Type: e.Type, Resource: e.Resource, Detail: e.Doc})
+				b, _ := json.Marshal(OperatorEventOf(e))
 				if err := out.event(strconv.FormatInt(e.Seq, 10), e.Type, b); err != nil {
 					return err
 				}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,6 +94,11 @@ func TestFigures(t *testing.T) {
 	lines := bufio.NewScanner(out)
 	waitLine(t, lines, "READY")
 	held := memNow()
+	if path := os.Getenv("MUSTER_FIGURES_HEAPPROFILE"); path != "" {
+		f, _ := os.Create(path)
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
 	t.Logf("sockets held: %d; server heap+stacks %.1f MiB (%.1f KiB per socket), RSS %.1f MiB (%.1f KiB per socket), goroutines %d",
 		sockets, mib(held.heap-before.heap), kib(held.heap-before.heap)/float64(sockets),
 		mib(held.rss-before.rss), kib(held.rss-before.rss)/float64(sockets), runtime.NumGoroutine())

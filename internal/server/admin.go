@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -27,15 +26,6 @@ type adminAPI struct {
 	keys  *identity.OperatorKeys
 	log   *slog.Logger
 	fake  *clock.Fake
-}
-
-type eventJSON struct {
-	Seq      int64           `json:"seq"`
-	ID       string          `json:"id"`
-	Time     time.Time       `json:"time"`
-	Type     string          `json:"type"`
-	Resource string          `json:"resource"`
-	Detail   json.RawMessage `json:"detail"`
 }
 
 // listEvents pages through the outbox: GET /v1/admin/events?after=&type=&limit=
@@ -77,11 +67,11 @@ func (a adminAPI) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := struct {
-		Events []eventJSON `json:"events"`
-		Next   int64       `json:"next"`
-	}{Events: make([]eventJSON, len(evs)), Next: q.After}
+		Events []push.OperatorEvent `json:"events"`
+		Next   int64                `json:"next"`
+	}{Events: make([]push.OperatorEvent, len(evs)), Next: q.After}
 	for i, e := range evs {
-		out.Events[i] = eventJSON{Seq: e.Seq, ID: e.ID, Time: e.Time.UTC(), Type: e.Type, Resource: e.Resource, Detail: e.Doc}
+		out.Events[i] = push.OperatorEventOf(e)
 		out.Next = e.Seq
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)

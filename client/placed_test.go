@@ -1,10 +1,8 @@
 package client_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -107,21 +105,16 @@ func joinArena(t *testing.T, addr, playerSessionID string) string {
 	t.Helper()
 	var last string
 	testenv.Eventually(t, "the game server to welcome "+playerSessionID, 20*time.Second, func() bool {
-		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		p, err := testenv.DialArena(addr, playerSessionID)
 		if err != nil {
 			last = err.Error()
 			return false
 		}
-		conn.SetDeadline(time.Now().Add(10 * time.Second))
-		fmt.Fprintf(conn, "JOIN %s\n", playerSessionID)
-		if in := bufio.NewScanner(conn); in.Scan() {
-			last = in.Text()
-		}
-		if !strings.HasPrefix(last, "WELCOME") {
-			conn.Close()
+		if last = p.First; !strings.HasPrefix(last, "WELCOME") {
+			p.Conn.Close()
 			return false
 		}
-		t.Cleanup(func() { conn.Close() })
+		t.Cleanup(func() { p.Conn.Close() })
 		return true
 	})
 	return last

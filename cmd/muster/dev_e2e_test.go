@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -74,17 +73,7 @@ func TestServeDevIsAWholeWorkingSystem(t *testing.T) {
 	}
 	addr := net.JoinHostPort(aws.ToString(session.IpAddress), fmt.Sprint(aws.ToInt32(session.Port)))
 
-	join := func(id string) string {
-		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(10 * time.Second))
-		fmt.Fprintf(conn, "JOIN %s\n", id)
-		line, _ := bufio.NewReader(conn).ReadString('\n')
-		return strings.TrimSpace(line)
-	}
+	join := func(id string) string { return testenv.JoinArena(t, addr, id).First }
 	if got := join("psess-forged-00000000-0000-0000-0000-000000000000"); !strings.HasPrefix(got, "ERR") {
 		t.Fatalf("a forged player session id was answered %q", got)
 	}

@@ -3,7 +3,6 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,24 +37,16 @@ func joinArena(t *testing.T, ip string, port int32, playerSessionID string) stri
 	var last string
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		p, err := testenv.DialArena(addr, playerSessionID)
 		if err != nil {
 			last = err.Error()
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		conn.SetDeadline(time.Now().Add(10 * time.Second))
-		fmt.Fprintf(conn, "JOIN %s\n", playerSessionID)
-		in := bufio.NewScanner(conn)
-		if in.Scan() {
-			last = in.Text()
-		}
-		if strings.HasPrefix(last, "WELCOME") {
-			t.Cleanup(func() { conn.Close() })
+		} else if last = p.First; strings.HasPrefix(last, "WELCOME") {
+			t.Cleanup(func() { p.Conn.Close() })
 			return last
+		} else {
+			p.Conn.Close()
 		}
-		conn.Close()
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // the game session is still activating
 	}
 	return last
 }

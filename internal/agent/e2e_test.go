@@ -3,7 +3,6 @@
 package agent_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -80,27 +79,14 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 	}
 	addr := net.JoinHostPort(aws.ToString(ps.PlayerSession.IpAddress), strconv.Itoa(int(aws.ToInt32(ps.PlayerSession.Port))))
 
-	join := func(t *testing.T, playerSessionID string) (net.Conn, *bufio.Scanner, string) {
-		t.Helper()
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
+	var player *testenv.ArenaPlayer
+	t.Run("a player with a real player session is let in", func(t *testing.T) {
+		var err error
+		if player, err = testenv.DialArena(addr, aws.ToString(ps.PlayerSession.PlayerSessionId)); err != nil {
 			t.Fatal(err)
 		}
-		_ = conn.SetDeadline(time.Now().Add(60 * time.Second))
-		fmt.Fprintf(conn, "JOIN %s\n", playerSessionID)
-		in := bufio.NewScanner(conn)
-		if !in.Scan() {
-			t.Fatalf("no answer to JOIN: %v", in.Err())
-		}
-		return conn, in, in.Text()
-	}
-	var player net.Conn
-	var playerIn *bufio.Scanner
-	t.Run("a player with a real player session is let in", func(t *testing.T) {
-		var first string
-		player, playerIn, first = join(t, aws.ToString(ps.PlayerSession.PlayerSessionId))
-		if !strings.HasPrefix(first, "WELCOME ") {
-			t.Fatalf("JOIN answered %q, want WELCOME", first)
+		if !strings.HasPrefix(player.First, "WELCOME ") {
+			t.Fatalf("JOIN answered %q, want WELCOME", player.First)
 		}
 		out, err := gl.DescribePlayerSessions(ctx, &gamelift.DescribePlayerSessionsInput{PlayerSessionId: ps.PlayerSession.PlayerSessionId})
 		if err != nil || len(out.PlayerSessions) != 1 || out.PlayerSessions[0].Status != types.PlayerSessionStatusActive {
@@ -108,9 +94,7 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 		}
 	})
 	t.Run("a forged player session is refused", func(t *testing.T) {
-		conn, _, first := join(t, "psess-forged-0000")
-		defer conn.Close()
-		if !strings.HasPrefix(first, "ERR player session refused") {
+		if first := testenv.JoinArena(t, addr, "psess-forged-0000").First; !strings.HasPrefix(first, "ERR player session refused") {
 			t.Fatalf("JOIN answered %q, want a refusal", first)
 		}
 	})
@@ -154,13 +138,13 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 			return strings.Contains(agentOut.String(), `reason="the runtime configuration no longer asks for it"`)
 		})
 		testenv.Eventually(t, "two ACTIVE processes", 60*time.Second, func() bool { return srv.ActiveProcesses(ctx, fleetID) == 2 })
-		fmt.Fprintln(player, "SAY still here")
-		for playerIn.Scan() {
-			if strings.HasPrefix(playerIn.Text(), "CHAT ") {
+		fmt.Fprintln(player.Conn, "SAY still here")
+		for player.In.Scan() {
+			if strings.HasPrefix(player.In.Text(), "CHAT ") {
 				return
 			}
 		}
-		t.Fatalf("the player's game server went away with the surplus process: %v", playerIn.Err())
+		t.Fatalf("the player's game server went away with the surplus process: %v", player.In.Err())
 	})
 
 	t.Run("FORCE_TERMINATE kills the game server and the agent replaces it", func(t *testing.T) {
@@ -199,15 +183,15 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 		}
 		// The player hears the game end: TerminateProcess reached the arena.
 		var bye bool
-		for playerIn.Scan() {
-			if strings.HasPrefix(playerIn.Text(), "BYE ") {
+		for player.In.Scan() {
+			if strings.HasPrefix(player.In.Text(), "BYE ") {
 				bye = true
 				break
 			}
 		}
-		player.Close()
+		player.Conn.Close()
 		if !bye {
-			t.Errorf("the player got no BYE (%v)", playerIn.Err())
+			t.Errorf("the player got no BYE (%v)", player.In.Err())
 		}
 		if err := agent.Exit(t, 60*time.Second); err != nil {
 			t.Fatalf("agent exited with %v", err)

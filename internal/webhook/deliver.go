@@ -92,7 +92,7 @@ func (s *Service) wait(ctx context.Context, wake <-chan struct{}) bool {
 func (s *Service) enabled(ctx context.Context) (map[string]bool, error) {
 	ids := map[string]bool{}
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		return store.Walk(ctx, r, store.Query{Kind: KindSubscription}, func(it store.Item) error {
+		return store.Walk(ctx, r, store.Query{Kind: KindSubscription, Prefix: true}, func(it store.Item) error {
 			recs, err := store.Decode[record]([]store.Item{it})
 			if err == nil && recs[0].Enabled {
 				ids[it.ID] = true
@@ -247,6 +247,9 @@ func (s *Service) sleepUntil(ctx context.Context, at time.Time) error {
 	due := make(chan struct{})
 	t := clock.AfterFuncAt(s.cfg.Clock, at, func() { close(due) })
 	defer t.Stop()
+	if s.onSleep != nil {
+		s.onSleep(at)
+	}
 	select {
 	case <-due:
 		return nil
@@ -337,6 +340,9 @@ func (s *Service) attempt(ctx context.Context, sub live, e store.Event, n int) r
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 		resp.Body.Close()
 		res.status, res.kind = resp.StatusCode, statusKind(resp.StatusCode)
+		if res.kind != "" {
+			res.err = fmt.Errorf("the receiver answered %s", resp.Status)
+		}
 		res.retryAfter = s.retryAfter(resp.Header.Get("Retry-After"))
 	}
 	if res.ok() {

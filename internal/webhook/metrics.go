@@ -61,3 +61,16 @@ func (m *metrics) forget(id string) {
 	m.latency.DeletePartialMatch(labels)
 	m.lag.DeletePartialMatch(labels)
 }
+
+// Metrics are the delivery metrics, for tests and embedding programs.
+type Metrics struct {
+	Attempts, Successes, Failures, DeadLetters *prometheus.CounterVec
+	Latency                                    *prometheus.HistogramVec
+	Lag                                        *prometheus.GaugeVec
+}
+
+// Metrics returns the service's delivery metrics.
+func (s *Service) Metrics() Metrics {
+	m := s.metrics
+	return Metrics{Attempts: m.attempts, Successes: m.successes, Failures: m.failures, DeadLetters: m.deadLetters, Latency: m.latency, Lag: m.lag}
+}

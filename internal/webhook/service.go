@@ -64,6 +64,9 @@ type Service struct {
 
 	mu       sync.Mutex
 	attempts map[string]*attemptLog
+	// onSleep, set by tests before Run, hears each wait between attempts
+	// once its timer is armed.
+	onSleep func(until time.Time)
 }
 
 // New returns the service; Run delivers.

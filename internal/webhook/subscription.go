@@ -247,7 +247,7 @@ func (s *Service) List(ctx context.Context, limit int, token string) (*Page[Subs
 	}
 	out := &Page[Subscription]{Items: []Subscription{}}
 	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		items, next, err := store.FindPage(ctx, r, store.Query{Kind: KindSubscription, After: after}, limit)
+		items, next, err := store.FindPage(ctx, r, store.Query{Kind: KindSubscription, Prefix: true, After: after}, limit)
 		if err != nil {
 			return err
 		}

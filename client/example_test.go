@@ -145,3 +145,66 @@ func ExampleError() {
 	// 403 Forbidden
 	// 400 $.latencyInMs.custom-home
 }
+
+// Friends play on one team: the leader makes a party, shares its id and
+// invite code (in the game's own chat, say), and asks for a match for the
+// whole party; every member follows the party's ticket.
+func ExampleClient_CreateParty() {
+	ctx := context.Background()
+	signIn := func() *client.Client {
+		c := client.New(endpoint)
+		if _, err := c.SignInAnonymous(ctx); err != nil {
+			fmt.Println(err)
+		}
+		return c
+	}
+	leader, friend, rival := signIn(), signIn(), signIn()
+	latencies := map[string]int{"custom-home": 20}
+	party, err := leader.CreateParty(ctx, latencies)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := friend.JoinParty(ctx, party.PartyID, party.InviteCode, latencies); err != nil {
+		fmt.Println(err)
+		return
+	}
+	ours, err := leader.StartMatchmaking(ctx, "squad", latencies, client.ForParty(party.PartyID))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	theirs, err := rival.StartMatchmaking(ctx, "squad", latencies)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var wg sync.WaitGroup
+	matches := map[string]*client.Match{}
+	var mu sync.Mutex
+	for name, c := range map[string]*client.Client{"leader": leader, "friend": friend, "rival": rival} {
+		id := ours.TicketID
+		if c == rival {
+			id = theirs.TicketID
+		}
+		wg.Go(func() {
+			m, err := c.Wait(ctx, id)
+			if err != nil {
+				fmt.Println(name, err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			matches[name] = m
+		})
+	}
+	wg.Wait()
+	if len(matches) != 3 {
+		return
+	}
+	fmt.Println("friends together:", matches["leader"].Team == matches["friend"].Team)
+	fmt.Println("rival apart:", matches["rival"].Team != matches["leader"].Team)
+	// Output:
+	// friends together: true
+	// rival apart: true
+}

@@ -25,48 +25,41 @@ func TestServeDevIsAWholeWorkingSystem(t *testing.T) {
 	gl := s.Admin()
 	ctx := context.Background()
 
+	// The first start builds examples/arena, hence the long wait.
 	var fleetID string
-	deadline := time.Now().Add(3 * time.Minute) // the first start builds examples/arena
-	for {
-		out, err := gl.DescribeFleetAttributes(ctx, &gamelift.DescribeFleetAttributesInput{})
-		if err == nil {
+	testenv.Eventually(t, "the dev fleet to run 2 active arena processes", 3*time.Minute, func() bool {
+		if fleetID == "" {
+			out, err := gl.DescribeFleetAttributes(ctx, &gamelift.DescribeFleetAttributesInput{})
+			if err != nil {
+				return false
+			}
 			for _, f := range out.FleetAttributes {
 				if aws.ToString(f.Name) == "dev" {
 					fleetID = aws.ToString(f.FleetId)
 				}
 			}
-		}
-		if fleetID != "" {
-			cap, err := gl.DescribeFleetCapacity(ctx, &gamelift.DescribeFleetCapacityInput{FleetIds: []string{fleetID}})
-			if err == nil && len(cap.FleetCapacity) == 1 && aws.ToInt32(cap.FleetCapacity[0].InstanceCounts.IDLE) >= 1 {
-				util, err := gl.DescribeFleetUtilization(ctx, &gamelift.DescribeFleetUtilizationInput{FleetIds: []string{fleetID}})
-				if err == nil && len(util.FleetUtilization) == 1 && aws.ToInt32(util.FleetUtilization[0].ActiveServerProcessCount) >= 2 {
-					break
-				}
+			if fleetID == "" {
+				return false
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the dev fleet did not get 2 active arena processes within 3 minutes (fleet %q)", fleetID)
-		}
-		time.Sleep(200 * time.Millisecond) // polling real processes starting up
-	}
+		cap, err := gl.DescribeFleetCapacity(ctx, &gamelift.DescribeFleetCapacityInput{FleetIds: []string{fleetID}})
+		return err == nil && len(cap.FleetCapacity) == 1 && aws.ToInt32(cap.FleetCapacity[0].InstanceCounts.IDLE) >= 1 &&
+			s.ActiveProcesses(ctx, fleetID) >= 2
+	})
 
 	gs, err := gl.CreateGameSession(ctx, &gamelift.CreateGameSessionInput{FleetId: aws.String(fleetID), MaximumPlayerSessionCount: aws.Int32(4)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var session *types.GameSession
-	for session == nil || session.Status != types.GameSessionStatusActive {
+	var session types.GameSession
+	testenv.Eventually(t, "the game session to be ACTIVE", time.Minute, func() bool {
 		out, err := gl.DescribeGameSessions(ctx, &gamelift.DescribeGameSessionsInput{GameSessionId: gs.GameSession.GameSessionId})
 		if err != nil {
 			t.Fatal(err)
 		}
-		session = &out.GameSessions[0]
-		if time.Now().After(deadline) {
-			t.Fatalf("game session never became ACTIVE: %s", session.Status)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		session = out.GameSessions[0]
+		return session.Status == types.GameSessionStatusActive
+	})
 	ps, err := gl.CreatePlayerSession(ctx, &gamelift.CreatePlayerSessionInput{GameSessionId: session.GameSessionId, PlayerId: aws.String("player-1")})
 	if err != nil {
 		t.Fatal(err)

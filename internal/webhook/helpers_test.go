@@ -4,9 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -119,7 +119,9 @@ func (e *env) subscribe(name string, edit func(*webhook.CreateInput)) *webhook.C
 }
 
 // configARN is the ARN of a matchmaking configuration.
-func configARN(name string) string { return arns.Build(gamelift.ResourceMatchmakingConfiguration, name) }
+func configARN(name string) string {
+	return arns.Build(gamelift.ResourceMatchmakingConfiguration, name)
+}
 
 // publish commits FlexMatch-shaped events about configuration config, one
 // per ticket id, in one transaction, and returns them.
@@ -284,4 +286,29 @@ func (e *env) caughtUp(subID string) {
 		c, err := outbox.Cursor(context.Background(), e.db, "webhook/"+subID)
 		return err == nil && c >= last
 	})
+}
+
+// redrives counts the redriven letters not yet done, of every subscription.
+func (e *env) redrives() int {
+	var n int
+	_ = e.db.View(context.Background(), func(r store.Reader) error {
+		items, err := r.Find(context.Background(), store.Query{Kind: webhook.KindRedrive, Prefix: true, NoDocs: true})
+		n = len(items)
+		return err
+	})
+	return n
+}
+
+// rawRecord is a subscription's stored document.
+func (e *env) rawRecord(id string) string {
+	var doc string
+	err := e.db.View(context.Background(), func(r store.Reader) error {
+		it, err := r.Get(context.Background(), webhook.KindSubscription, id)
+		doc = string(it.Doc)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return doc
 }

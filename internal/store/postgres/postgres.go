@@ -43,27 +43,17 @@ type DB struct {
 	log   *slog.Logger
 	clock clock.Clock
 
-	writes chan *writeReq
-	stop   chan struct{}
-	wg     sync.WaitGroup
-
-	mu     sync.RWMutex // guards closed against Update racing Close
-	closed bool
+	// writes folds this replica's waiting transactions into one commit.
+	writes    *store.GroupCommit
+	stop      chan struct{} // ends the sweep loop
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 
 	// eventsCommitted fires after each commit that appended events.
 	eventsCommitted store.Signal
 }
 
 var _ store.Store = (*DB)(nil)
-
-type writeReq struct {
-	ctx  context.Context
-	fn   func(store.Writer) error
-	done chan error
-	// hooks are fn's after-commit functions, set by the writer before it
-	// sends a nil error on done; Update runs them in the caller's goroutine.
-	hooks []func()
-}
 
 // Open connects to the database at cfg.URL, applies pending migrations and
 // starts the writer.
@@ -92,8 +82,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect to %s: %w", poolCfg.ConnConfig.Host, err)
 	}
-	db := &DB{cfg: cfg, pool: pool, log: cfg.Logger, clock: cfg.Clock,
-		writes: make(chan *writeReq, 4096), stop: make(chan struct{})}
+	db := &DB{cfg: cfg, pool: pool, log: cfg.Logger, clock: cfg.Clock, stop: make(chan struct{})}
 	if err := db.checkEncoding(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -102,8 +91,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	db.wg.Add(2)
-	go db.writeLoop()
+	db.writes = store.NewGroupCommit(cfg.MaxBatch, db.commit)
+	db.wg.Add(1)
 	go db.sweepLoop()
 	return db, nil
 }
@@ -123,9 +112,7 @@ func (db *DB) checkEncoding(ctx context.Context) error {
 
 // Ready reports whether the database answers and migrations are done.
 func (db *DB) Ready(ctx context.Context) error {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	if db.closed {
+	if db.writes.Closed() {
 		return store.ErrClosed
 	}
 	var n int
@@ -135,16 +122,12 @@ func (db *DB) Ready(ctx context.Context) error {
 // Close stops accepting writes, commits those already queued and closes
 // the pool.
 func (db *DB) Close() error {
-	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
-		return nil
-	}
-	db.closed = true
-	close(db.stop)
-	db.mu.Unlock()
-	db.wg.Wait()
-	db.pool.Close()
+	db.closeOnce.Do(func() {
+		close(db.stop)
+		db.wg.Wait()
+		db.writes.Close()
+		db.pool.Close()
+	})
 	return nil
 }
 
@@ -158,76 +141,23 @@ func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 // appends events (store.EventNotifier).
 func (db *DB) EventsCommitted() <-chan struct{} { return db.eventsCommitted.Wait() }
 
-// Update queues fn for the writer and waits until its transaction commits.
+// Update queues fn for this replica's writer and waits until its
+// transaction commits (store.GroupCommit).
 func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	db.mu.RLock()
-	if db.closed {
-		db.mu.RUnlock()
-		return store.ErrClosed
-	}
-	select {
-	case db.writes <- req:
-		db.mu.RUnlock()
-	case <-ctx.Done():
-		db.mu.RUnlock()
-		return ctx.Err()
-	}
-	// Once queued, wait for the verdict even if ctx ends: the caller must
-	// learn whether the write committed.
-	if err := <-req.done; err != nil {
-		return err
-	}
-	// After-commit work runs here, in the caller's goroutine, never on the
-	// writer: a slow hook (a push to a game server, say) holds up only its
-	// own caller, and a hook may itself call Update.
-	for _, h := range req.hooks {
-		h()
-	}
-	return nil
-}
-
-func (db *DB) writeLoop() {
-	defer db.wg.Done()
-	batch := make([]*writeReq, 0, db.cfg.MaxBatch)
-	for {
-		select {
-		case req := <-db.writes:
-			batch = append(batch[:0], req)
-		case <-db.stop:
-			for { // commit what was queued before Close
-				select {
-				case req := <-db.writes:
-					db.commit([]*writeReq{req})
-				default:
-					return
-				}
-			}
-		}
-	fill:
-		for len(batch) < db.cfg.MaxBatch {
-			select {
-			case req := <-db.writes:
-				batch = append(batch, req)
-			default:
-				break fill
-			}
-		}
-		db.commit(batch)
-	}
+	return db.writes.Update(ctx, fn)
 }
 
 // commit runs a batch of transaction functions in one database transaction
 // that holds the store's write lock, each function in a savepoint of its
 // own so that one failing function rolls back only its own writes. A batch
 // of one needs no savepoint: its failure rolls back the transaction.
-func (db *DB) commit(batch []*writeReq) {
+func (db *DB) commit(batch []*store.Request) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
 	hooks := make([][]func(), len(batch))
 	fail := func(err error) {
 		for _, r := range batch {
-			r.done <- err
+			r.Finish(err, nil)
 		}
 	}
 	tx, err := db.pool.Begin(ctx)
@@ -262,17 +192,18 @@ func (db *DB) commit(batch []*writeReq) {
 		db.eventsCommitted.Fire()
 	}
 	for i, req := range batch {
+		var h []func()
 		if results[i] == nil {
-			req.hooks = hooks[i]
+			h = hooks[i]
 		}
-		req.done <- results[i]
+		req.Finish(results[i], h)
 	}
 }
 
 // runOne runs one transaction function, in a savepoint when asked, and
 // returns its after-commit hooks and its error.
-func (db *DB) runOne(ctx context.Context, req *writeReq, w *writer, savepoint bool) ([]func(), error) {
-	if err := req.ctx.Err(); err != nil {
+func (db *DB) runOne(ctx context.Context, req *store.Request, w *writer, savepoint bool) ([]func(), error) {
+	if err := req.Ctx.Err(); err != nil {
 		return nil, err
 	}
 	if savepoint {
@@ -281,7 +212,7 @@ func (db *DB) runOne(ctx context.Context, req *writeReq, w *writer, savepoint bo
 		}
 	}
 	w.hooks = nil
-	err := runFn(req, w)
+	err := req.Run(w)
 	if !savepoint {
 		return w.hooks, err
 	}
@@ -297,15 +228,6 @@ func (db *DB) runOne(ctx context.Context, req *writeReq, w *writer, savepoint bo
 		return nil, err
 	}
 	return w.hooks, nil
-}
-
-func runFn(req *writeReq, w *writer) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("postgres: transaction function panicked: %v", p)
-		}
-	}()
-	return req.fn(w)
 }
 
 func (db *DB) sweepLoop() {

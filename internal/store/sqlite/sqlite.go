@@ -47,27 +47,18 @@ type DB struct {
 	log                   *slog.Logger
 	clock                 clock.Clock
 
-	writes chan *writeReq
-	stop   chan struct{}
-	wg     sync.WaitGroup
-
-	mu     sync.RWMutex // guards closed against Update racing Close
-	closed bool
+	// writes is the single writer: SQLite takes one writing transaction at
+	// a time, and group commit makes each fsync serve many writers.
+	writes    *store.GroupCommit
+	stop      chan struct{} // ends the sweep loop
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 
 	// eventsCommitted fires after each commit that appended events.
 	eventsCommitted store.Signal
 }
 
 var _ store.Store = (*DB)(nil)
-
-type writeReq struct {
-	ctx  context.Context
-	fn   func(store.Writer) error
-	done chan error
-	// hooks are fn's after-commit functions, set by the writer before it
-	// sends a nil error on done; Update runs them in the caller's goroutine.
-	hooks []func()
-}
 
 // Open opens (creating if needed) the database at cfg.Path, applies pending
 // migrations and starts the writer.
@@ -94,8 +85,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
-	db := &DB{cfg: cfg, writer: writer, log: cfg.Logger, clock: cfg.Clock,
-		writes: make(chan *writeReq, 4096), stop: make(chan struct{})}
+	db := &DB{cfg: cfg, writer: writer, log: cfg.Logger, clock: cfg.Clock, stop: make(chan struct{})}
 
 	var mode string
 	if err := writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -121,8 +111,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db.reader = reader
 	db.readStmts, db.writeStmts = newStmtCache(reader), newStmtCache(writer)
 
-	db.wg.Add(2)
-	go db.writeLoop()
+	db.writes = store.NewGroupCommit(cfg.MaxBatch, db.commit)
+	db.wg.Add(1)
 	go db.sweepLoop()
 	return db, nil
 }
@@ -180,9 +170,7 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // Ready reports whether the database answers and migrations are done.
 func (db *DB) Ready(ctx context.Context) error {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	if db.closed {
+	if db.writes.Closed() {
 		return store.ErrClosed
 	}
 	var n int
@@ -192,15 +180,14 @@ func (db *DB) Ready(ctx context.Context) error {
 // Close stops accepting writes, commits those already queued, checkpoints
 // the WAL and closes the file.
 func (db *DB) Close() error {
-	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
+	first := false
+	db.closeOnce.Do(func() { first = true })
+	if !first {
 		return nil
 	}
-	db.closed = true
-	close(db.stop)
-	db.mu.Unlock()
+	close(db.stop) // the sweeper writes through the writer: stop it first
 	db.wg.Wait()
+	db.writes.Close()
 	var errs []error
 	if _, err := db.writer.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		errs = append(errs, fmt.Errorf("sqlite: checkpoint: %w", err))
@@ -222,82 +209,28 @@ func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 // appends events (store.EventNotifier).
 func (db *DB) EventsCommitted() <-chan struct{} { return db.eventsCommitted.Wait() }
 
-// Update queues fn for the writer and waits until its transaction commits.
+// Update runs fn on the single writer and waits until its transaction
+// commits (store.GroupCommit).
 func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	db.mu.RLock()
-	if db.closed {
-		db.mu.RUnlock()
-		return store.ErrClosed
-	}
-	select {
-	case db.writes <- req:
-		db.mu.RUnlock()
-	case <-ctx.Done():
-		db.mu.RUnlock()
-		return ctx.Err()
-	}
-	// Once queued, wait for the verdict even if ctx ends: the caller must
-	// learn whether the write committed.
-	if err := <-req.done; err != nil {
-		return err
-	}
-	// After-commit work runs here, in the caller's goroutine, never on the
-	// writer: a slow hook (a push to a game server, say) holds up only its
-	// own caller, and a hook may itself call Update.
-	for _, h := range req.hooks {
-		h()
-	}
-	return nil
-}
-
-func (db *DB) writeLoop() {
-	defer db.wg.Done()
-	batch := make([]*writeReq, 0, db.cfg.MaxBatch)
-	for {
-		select {
-		case req := <-db.writes:
-			batch = append(batch[:0], req)
-		case <-db.stop:
-			// Drain what was queued before Close.
-			for {
-				select {
-				case req := <-db.writes:
-					db.commit([]*writeReq{req})
-				default:
-					return
-				}
-			}
-		}
-	fill:
-		for len(batch) < db.cfg.MaxBatch {
-			select {
-			case req := <-db.writes:
-				batch = append(batch, req)
-			default:
-				break fill
-			}
-		}
-		db.commit(batch)
-	}
+	return db.writes.Update(ctx, fn)
 }
 
 // commit runs a batch of transactions as savepoints of one SQLite
 // transaction, so one failing fn rolls back only its own writes.
-func (db *DB) commit(batch []*writeReq) {
+func (db *DB) commit(batch []*store.Request) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
 	hooks := make([][]func(), len(batch))
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		for _, r := range batch {
-			r.done <- fmt.Errorf("sqlite: begin: %w", err)
+			r.Finish(fmt.Errorf("sqlite: begin: %w", err), nil)
 		}
 		return
 	}
 	w := &txWriter{txReader: txReader{q: stmtQuerier{tx: tx, cache: db.writeStmts}, now: db.clock.Now}, tx: tx}
 	for i, req := range batch {
-		if err := req.ctx.Err(); err != nil {
+		if err := req.Ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
@@ -306,7 +239,7 @@ func (db *DB) commit(batch []*writeReq) {
 			continue
 		}
 		w.hooks = nil
-		err := runFn(req, w)
+		err := req.Run(w)
 		if err != nil {
 			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO w"); rbErr != nil {
 				err = errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rbErr))
@@ -332,20 +265,12 @@ func (db *DB) commit(batch []*writeReq) {
 		db.eventsCommitted.Fire()
 	}
 	for i, req := range batch {
+		var h []func()
 		if results[i] == nil {
-			req.hooks = hooks[i]
+			h = hooks[i]
 		}
-		req.done <- results[i]
+		req.Finish(results[i], h)
 	}
-}
-
-func runFn(req *writeReq, w *txWriter) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("sqlite: transaction function panicked: %v", p)
-		}
-	}()
-	return req.fn(w)
 }
 
 func (db *DB) sweepLoop() {

@@ -1,0 +1,164 @@
+package webhook_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/webhook"
+)
+
+// api serves the subscription routes behind a stand-in for the operator
+// middleware: the X-Role header chooses the authenticated key's role.
+func (e *env) api() *httptest.Server {
+	mux := http.NewServeMux()
+	webhook.NewAPI(webhook.APIConfig{Service: e.svc, Operator: func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := operator
+			p.Role = auth.Role(r.Header.Get("X-Role"))
+			next.ServeHTTP(w, r.WithContext(auth.With(r.Context(), p)))
+		})
+	}}).Register(mux)
+	srv := httptest.NewServer(mux)
+	e.t.Cleanup(srv.Close)
+	return srv
+}
+
+// call sends a request as role and decodes the JSON answer into out.
+func call(t *testing.T, srv *httptest.Server, role, method, path, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("X-Role", role)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+type problem struct {
+	Status int `json:"status"`
+	Errors []struct {
+		Field string `json:"Field"`
+	} `json:"errors"`
+}
+
+func (p problem) fields() string {
+	var f []string
+	for _, e := range p.Errors {
+		f = append(f, e.Field)
+	}
+	return strings.Join(f, " ")
+}
+
+func TestAPI(t *testing.T) {
+	e := newEnv(t, nil)
+	srv := e.api()
+	admin, ro := string(auth.RoleAdmin), string(auth.RoleReadOnly)
+	var created webhook.Created
+	body := `{"name":"studio","url":"` + e.rcv.srv.URL + `/hooks","eventTypes":["MatchmakingSucceeded"]}`
+	t.Run("POST creates a subscription and shows its secret once", func(t *testing.T) {
+		if code := call(t, srv, admin, "POST", "/v1/admin/subscriptions", body, &created); code != 201 {
+			t.Fatalf("status %d", code)
+		}
+		if !strings.HasPrefix(created.Secret, "whsec_") || !created.Enabled || created.Arn != "arn:aws:sns:mu-local-1:000000000000:studio" {
+			t.Errorf("created = %+v", created)
+		}
+		var raw map[string]any
+		call(t, srv, ro, "GET", "/v1/admin/subscriptions/"+created.ID, "", &raw)
+		if _, ok := raw["secret"]; ok || raw["name"] != "studio" {
+			t.Errorf("GET = %v: want the subscription without its secret", raw)
+		}
+	})
+	t.Run("bad members are refused naming each of them", func(t *testing.T) {
+		var p problem
+		code := call(t, srv, admin, "POST", "/v1/admin/subscriptions",
+			`{"name":"bad name","url":"ftp://x","eventTypes":["ok",""],"resources":["arn:aws:gamelift:mu-local-1:000000000000:build/b-1"]}`, &p)
+		if code != 400 || p.fields() != "$.name $.url $.eventTypes[1] $.resources[0]" {
+			t.Errorf("status %d, fields %q", code, p.fields())
+		}
+		code = call(t, srv, admin, "POST", "/v1/admin/subscriptions", `{"name":"x","url":"http://a.example","colour":"red"}`, &p)
+		if code != 400 {
+			t.Errorf("an unknown member: status %d", code)
+		}
+		code = call(t, srv, admin, "POST", "/v1/admin/subscriptions", body, &p)
+		if code != 409 || p.fields() != "$.name" {
+			t.Errorf("a taken name: status %d, fields %q", code, p.fields())
+		}
+	})
+	t.Run("a read-only key may read but not write", func(t *testing.T) {
+		if code := call(t, srv, ro, "POST", "/v1/admin/subscriptions", `{"name":"x","url":"http://a.example"}`, nil); code != 403 {
+			t.Errorf("POST as read-only: %d", code)
+		}
+		if code := call(t, srv, ro, "DELETE", "/v1/admin/subscriptions/"+created.ID, "", nil); code != 403 {
+			t.Errorf("DELETE as read-only: %d", code)
+		}
+	})
+	t.Run("GET lists by pages, PATCH changes what it names", func(t *testing.T) {
+		call(t, srv, admin, "POST", "/v1/admin/subscriptions", `{"name":"second","url":"https://hooks.example.com/x","enabled":false}`, nil)
+		var page webhook.Page[webhook.Subscription]
+		call(t, srv, ro, "GET", "/v1/admin/subscriptions?limit=1", "", &page)
+		if len(page.Items) != 1 || page.NextToken == "" {
+			t.Fatalf("first page %+v", page)
+		}
+		var rest webhook.Page[webhook.Subscription]
+		call(t, srv, ro, "GET", "/v1/admin/subscriptions?limit=1&nextToken="+page.NextToken, "", &rest)
+		if len(rest.Items) != 1 || rest.NextToken != "" || rest.Items[0].ID == page.Items[0].ID {
+			t.Errorf("second page %+v", rest)
+		}
+		var p problem
+		if code := call(t, srv, ro, "GET", "/v1/admin/subscriptions?limit=0&nextToken=@@", "", &p); code != 400 || p.fields() != "limit nextToken" {
+			t.Errorf("bad paging: %d %q", code, p.fields())
+		}
+		var got webhook.Subscription
+		call(t, srv, admin, "PATCH", "/v1/admin/subscriptions/"+created.ID, `{"eventTypes":[],"enabled":false}`, &got)
+		if got.Enabled || len(got.EventTypes) != 0 || got.URL != created.URL {
+			t.Errorf("after PATCH: %+v", got)
+		}
+	})
+	t.Run("rotation, deliveries, dead letters and redrive answer", func(t *testing.T) {
+		var rot webhook.Created
+		if code := call(t, srv, admin, "POST", "/v1/admin/subscriptions/"+created.ID+"/secret/rotate", "", &rot); code != 200 || rot.Secret == created.Secret {
+			t.Errorf("rotate: %d %+v", code, rot)
+		}
+		var attempts struct{ Attempts []webhook.Attempt }
+		if code := call(t, srv, ro, "GET", "/v1/admin/subscriptions/"+created.ID+"/deliveries", "", &attempts); code != 200 || attempts.Attempts == nil {
+			t.Errorf("deliveries: %d %+v", code, attempts)
+		}
+		var letters webhook.Page[webhook.DeadLetter]
+		if code := call(t, srv, ro, "GET", "/v1/admin/subscriptions/"+created.ID+"/dead-letters", "", &letters); code != 200 || letters.Items == nil {
+			t.Errorf("dead letters: %d %+v", code, letters)
+		}
+		var red webhook.Redriven
+		if code := call(t, srv, admin, "POST", "/v1/admin/subscriptions/"+created.ID+"/dead-letters/redrive", "", &red); code != 200 || red.Redriven != 0 {
+			t.Errorf("redrive: %d %+v", code, red)
+		}
+	})
+	t.Run("DELETE removes the subscription; then it is 404", func(t *testing.T) {
+		if code := call(t, srv, admin, "DELETE", "/v1/admin/subscriptions/"+created.ID, "", nil); code != 204 {
+			t.Errorf("DELETE: %d", code)
+		}
+		for _, path := range []string{"", "/deliveries", "/dead-letters"} {
+			if code := call(t, srv, admin, "GET", "/v1/admin/subscriptions/"+created.ID+path, "", nil); code != 404 {
+				t.Errorf("GET %s after DELETE: %d", path, code)
+			}
+		}
+		if code := call(t, srv, admin, "PATCH", "/v1/admin/subscriptions/"+created.ID, `{}`, nil); code != 404 {
+			t.Errorf("PATCH after DELETE: %d", code)
+		}
+	})
+}

@@ -110,18 +110,9 @@ func (s *Service) getAlias(ctx context.Context, r store.Reader, idOrArn string) 
 	return service.Get[Alias](ctx, r, KindAlias, id, "AliasId: alias %s not found", id)
 }
 
-func (s *Service) checkAliasID(id string) error {
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "AliasId", "AliasIdOrArn", id)
-	return v.Err()
-}
-
 // DescribeAlias returns one alias.
 func (s *Service) DescribeAlias(ctx context.Context, in *gamelift.DescribeAliasInput) (*gamelift.DescribeAliasOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	if err := s.checkAliasID(in.AliasId); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, false, "AliasId", "AliasIdOrArn", in.AliasId); err != nil {
 		return nil, err
 	}
 	var a Alias
@@ -218,10 +209,7 @@ func (s *Service) UpdateAlias(ctx context.Context, in *gamelift.UpdateAliasInput
 
 // DeleteAlias deletes an alias.
 func (s *Service) DeleteAlias(ctx context.Context, in *gamelift.DeleteAliasInput) (*gamelift.DeleteAliasOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	if err := s.checkAliasID(in.AliasId); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, true, "AliasId", "AliasIdOrArn", in.AliasId); err != nil {
 		return nil, err
 	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
@@ -242,10 +230,7 @@ func (s *Service) DeleteAlias(ctx context.Context, in *gamelift.DeleteAliasInput
 
 // ResolveAlias returns the fleet a SIMPLE alias points to.
 func (s *Service) ResolveAlias(ctx context.Context, in *gamelift.ResolveAliasInput) (*gamelift.ResolveAliasOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	if err := s.checkAliasID(in.AliasId); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, false, "AliasId", "AliasIdOrArn", in.AliasId); err != nil {
 		return nil, err
 	}
 	var fleetID string

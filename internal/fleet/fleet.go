@@ -476,12 +476,7 @@ func (s *Service) UpdateFleetAttributes(ctx context.Context, in *gamelift.Update
 
 // DescribeRuntimeConfiguration returns a fleet's runtime configuration.
 func (s *Service) DescribeRuntimeConfiguration(ctx context.Context, in *gamelift.DescribeRuntimeConfigurationInput) (*gamelift.DescribeRuntimeConfigurationOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	if err := v.Err(); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, false, "FleetId", "FleetIdOrArn", in.FleetId); err != nil {
 		return nil, err
 	}
 	f, err := s.Fleet(ctx, in.FleetId)
@@ -638,12 +633,7 @@ func (s *Service) DescribeFleetLocationAttributes(ctx context.Context, in *gamel
 // DeleteFleet deletes a fleet that hosts no live game session: its
 // locations are released, its computes, tokens and ended processes dropped.
 func (s *Service) DeleteFleet(ctx context.Context, in *gamelift.DeleteFleetInput) (*gamelift.DeleteFleetOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	if err := v.Err(); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, true, "FleetId", "FleetIdOrArn", in.FleetId); err != nil {
 		return nil, err
 	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {

@@ -176,12 +176,7 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 
 // DeleteLocation deletes a custom location no fleet uses.
 func (s *Locations) DeleteLocation(ctx context.Context, in *gamelift.DeleteLocationInput) (*gamelift.DeleteLocationOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "LocationName", "CustomLocationNameOrArnModel", in.LocationName)
-	if err := v.Err(); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, true, "LocationName", "CustomLocationNameOrArnModel", in.LocationName); err != nil {
 		return nil, err
 	}
 	name := in.LocationName

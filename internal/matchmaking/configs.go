@@ -220,7 +220,7 @@ func (s *Service) CreateMatchmakingConfiguration(ctx context.Context, in *gameli
 // UpdateMatchmakingConfiguration changes a matchmaker; its pool restarts
 // with the new settings (waiting tickets keep their places and ages).
 func (s *Service) UpdateMatchmakingConfiguration(ctx context.Context, in *gamelift.UpdateMatchmakingConfigurationInput) (*gamelift.UpdateMatchmakingConfigurationOutput, error) {
-	if err := s.nameWrite(ctx, "MatchmakingConfigurationName", in.Name); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, true, "Name", "MatchmakingConfigurationName", in.Name); err != nil {
 		return nil, err
 	}
 	var c configRec
@@ -322,7 +322,7 @@ func (s *Service) DescribeMatchmakingConfigurations(ctx context.Context, in *gam
 
 // DeleteMatchmakingConfiguration deletes a matchmaker with no active tickets.
 func (s *Service) DeleteMatchmakingConfiguration(ctx context.Context, in *gamelift.DeleteMatchmakingConfigurationInput) (*gamelift.DeleteMatchmakingConfigurationOutput, error) {
-	if err := s.nameWrite(ctx, "MatchmakingConfigurationName", in.Name); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, true, "Name", "MatchmakingConfigurationName", in.Name); err != nil {
 		return nil, err
 	}
 	var name string

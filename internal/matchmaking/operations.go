@@ -5,21 +5,9 @@ package matchmaking
 import (
 	"context"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/store"
 )
-
-// nameWrite authorises an operator's change of a named resource and checks
-// the name (member Name, of the named format).
-func (s *Service) nameWrite(ctx context.Context, format, name string) error {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "Name", format, name)
-	return v.Err()
-}
 
 // pageArgs checks a Describe… operation's Limit (1 to 10, default 10) and
 // NextToken, and returns the page size and where the page starts.

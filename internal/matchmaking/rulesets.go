@@ -135,7 +135,7 @@ func (s *Service) DescribeMatchmakingRuleSets(ctx context.Context, in *gamelift.
 
 // DeleteMatchmakingRuleSet deletes a rule set no configuration uses.
 func (s *Service) DeleteMatchmakingRuleSet(ctx context.Context, in *gamelift.DeleteMatchmakingRuleSetInput) (*gamelift.DeleteMatchmakingRuleSetOutput, error) {
-	if err := s.nameWrite(ctx, "MatchmakingRuleSetName", in.Name); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, true, "Name", "MatchmakingRuleSetName", in.Name); err != nil {
 		return nil, err
 	}
 	name := s.nameOf(gamelift.ResourceMatchmakingRuleSet, in.Name)

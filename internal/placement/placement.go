@@ -318,20 +318,9 @@ func (s *Service) Placement(ctx context.Context, id string) (Placement, error) {
 	return p, err
 }
 
-// placementOp authorises an operation on one placement (write: one that
-// changes it) and checks the placement id.
-func (s *Service) placementOp(ctx context.Context, write bool, id string) error {
-	if err := auth.RequireOperator(ctx, write); err != nil {
-		return err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "PlacementId", "IdStringModel", id)
-	return v.Err()
-}
-
 // DescribeGameSessionPlacement is the control-API operation.
 func (s *Service) DescribeGameSessionPlacement(ctx context.Context, in *gamelift.DescribeGameSessionPlacementInput) (*gamelift.DescribeGameSessionPlacementOutput, error) {
-	if err := s.placementOp(ctx, false, in.PlacementId); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, false, "PlacementId", "IdStringModel", in.PlacementId); err != nil {
 		return nil, err
 	}
 	p, err := s.Placement(ctx, in.PlacementId)
@@ -344,7 +333,7 @@ func (s *Service) DescribeGameSessionPlacement(ctx context.Context, in *gamelift
 
 // StopGameSessionPlacement cancels a PENDING placement.
 func (s *Service) StopGameSessionPlacement(ctx context.Context, in *gamelift.StopGameSessionPlacementInput) (*gamelift.StopGameSessionPlacementOutput, error) {
-	if err := s.placementOp(ctx, true, in.PlacementId); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, true, "PlacementId", "IdStringModel", in.PlacementId); err != nil {
 		return nil, err
 	}
 	var p Placement

@@ -313,12 +313,7 @@ func (s *Service) UpdateGameSessionQueue(ctx context.Context, in *gamelift.Updat
 // DeleteGameSessionQueue deletes a queue; its pending placements fail at
 // their next attempt.
 func (s *Service) DeleteGameSessionQueue(ctx context.Context, in *gamelift.DeleteGameSessionQueueInput) (*gamelift.DeleteGameSessionQueueOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "Name", "GameSessionQueueNameOrArn", in.Name)
-	if err := v.Err(); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, true, "Name", "GameSessionQueueNameOrArn", in.Name); err != nil {
 		return nil, err
 	}
 	var pending []string

@@ -394,12 +394,7 @@ func (s *Service) TerminateGameSession(ctx context.Context, in *gamelift.Termina
 // does not hold (NotFoundException), saying where the log is: muster agent
 // writes each process's output on its host.
 func (s *Service) GetGameSessionLogUrl(ctx context.Context, in *gamelift.GetGameSessionLogUrlInput) (*gamelift.GetGameSessionLogUrlOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
-	if err := v.Err(); err != nil {
+	if err := s.cfg.RequireOperatorOn(ctx, false, "GameSessionId", "ArnStringModel", in.GameSessionId); err != nil {
 		return nil, err
 	}
 	g, err := s.GameSession(ctx, in.GameSessionId)

@@ -377,30 +377,11 @@ func (s *Service) listFleets(ctx context.Context, ids []string, limit *int32, to
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
-	var fleets []Fleet
-	var next string
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		if len(ids) > 0 {
-			for _, id := range ids {
-				f, _, err := GetFleet(ctx, r, s.FleetID(id))
-				if fault.Is(err, fault.NotFound) {
-					continue
-				}
-				if err != nil {
-					return err
-				}
-				fleets = append(fleets, f)
-			}
-			return nil
-		}
-		items, page, err := store.FindPage(ctx, r, store.Query{Kind: KindFleet, Prefix: true, After: after}, n)
-		if err != nil {
-			return err
-		}
-		next = page
-		fleets, err = store.Decode[Fleet](items)
-		return err
-	})
+	get := func(r store.Reader, id string) (Fleet, bool, error) {
+		f, _, err := GetFleet(ctx, r, s.FleetID(id))
+		return service.Dropped(f, err)
+	}
+	fleets, next, err := service.Describe(ctx, s.cfg.Store, ids, get, store.Query{Kind: KindFleet, Prefix: true, After: after}, n, func(f Fleet) Fleet { return f })
 	if err != nil {
 		return nil, "", fmt.Errorf("list fleets: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/tagging"
 )
@@ -298,22 +299,19 @@ func (s *Service) DescribeMatchmakingConfigurations(ctx context.Context, in *gam
 	if in.RuleSetName != "" {
 		s.cfg.Formats.Check(&v, "RuleSetName", "MatchmakingRuleSetName", in.RuleSetName)
 	}
-	limit, after := pageArgs(&v, in.Limit, in.NextToken)
+	limit, after := service.Page(&v, in.Limit, 10, 10, in.NextToken)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	get := func(r store.Reader, n string) (configRec, bool, error) {
 		c, _, err := s.config(ctx, r, n, "Names")
-		if fault.Is(err, fault.NotFound) {
-			return c, false, nil
-		}
-		return c, err == nil, err
+		return service.Dropped(c, err)
 	}
 	q := store.Query{Kind: KindConfig, Prefix: true, After: after}
 	if in.RuleSetName != "" {
 		q = store.Query{Kind: KindConfig, Key: 1, Value: s.nameOf(gamelift.ResourceMatchmakingRuleSet, in.RuleSetName), After: after}
 	}
-	list, next, err := describe(ctx, s.cfg.Store, in.Names, get, q, limit, configRec.wire)
+	list, next, err := service.Describe(ctx, s.cfg.Store, in.Names, get, q, limit, configRec.wire)
 	if err != nil {
 		return nil, fmt.Errorf("describe matchmaking configurations: %w", err)
 	}

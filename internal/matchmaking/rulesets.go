@@ -11,6 +11,7 @@ import (
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/tagging"
 )
@@ -115,7 +116,7 @@ func (s *Service) DescribeMatchmakingRuleSets(ctx context.Context, in *gamelift.
 	for i, n := range in.Names {
 		s.cfg.Formats.Check(&v, fmt.Sprintf("Names[%d]", i), "MatchmakingRuleSetName", n)
 	}
-	limit, after := pageArgs(&v, in.Limit, in.NextToken)
+	limit, after := service.Page(&v, in.Limit, 10, 10, in.NextToken)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -126,7 +127,7 @@ func (s *Service) DescribeMatchmakingRuleSets(ctx context.Context, in *gamelift.
 		}
 		return rs, err == nil, err
 	}
-	list, next, err := describe(ctx, s.cfg.Store, in.Names, get, store.Query{Kind: KindRuleSet, Prefix: true, After: after}, limit, ruleSetRec.wire)
+	list, next, err := service.Describe(ctx, s.cfg.Store, in.Names, get, store.Query{Kind: KindRuleSet, Prefix: true, After: after}, limit, ruleSetRec.wire)
 	if err != nil {
 		return nil, fmt.Errorf("describe matchmaking rule sets: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/tagging"
 )
@@ -236,44 +237,22 @@ func (s *Service) DescribeGameSessionQueues(ctx context.Context, in *gamelift.De
 		return nil, err
 	}
 	var v fault.Validator
-	limit := 50
-	if in.Limit != nil {
-		v.Check(*in.Limit >= 1 && *in.Limit <= 50, "Limit", "must be between 1 and 50")
-		limit = int(*in.Limit)
-	}
+	limit, after := service.Page(&v, in.Limit, 50, 50, in.NextToken)
 	for i, n := range in.Names {
 		s.cfg.Formats.Check(&v, fmt.Sprintf("Names[%d]", i), "GameSessionQueueNameOrArn", n)
 	}
-	after, terr := store.DecodePageToken(in.NextToken)
-	v.Check(terr == nil, "NextToken", "is not a token this API returned")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	out := &gamelift.DescribeGameSessionQueuesOutput{GameSessionQueues: []gamelift.GameSessionQueue{}}
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		if len(in.Names) > 0 {
-			for _, n := range in.Names {
-				q, _, err := s.getQueue(ctx, r, n)
-				if fault.Is(err, fault.NotFound) {
-					continue
-				} else if err != nil {
-					return err
-				}
-				out.GameSessionQueues = append(out.GameSessionQueues, q.wire())
-			}
-			return nil
-		}
-		qs, next, err := store.FilterPage(ctx, r, store.Query{Kind: KindQueue, Prefix: true, After: after}, limit, func(*Queue) bool { return true })
-		for _, q := range qs {
-			out.GameSessionQueues = append(out.GameSessionQueues, q.wire())
-		}
-		out.NextToken = next
-		return err
-	})
+	get := func(r store.Reader, name string) (Queue, bool, error) {
+		q, _, err := s.getQueue(ctx, r, name)
+		return service.Dropped(q, err)
+	}
+	queues, next, err := service.Describe(ctx, s.cfg.Store, in.Names, get, store.Query{Kind: KindQueue, Prefix: true, After: after}, limit, Queue.wire)
 	if err != nil {
 		return nil, fmt.Errorf("describe game session queues: %w", err)
 	}
-	return out, nil
+	return &gamelift.DescribeGameSessionQueuesOutput{GameSessionQueues: queues, NextToken: next}, nil
 }
 
 // UpdateGameSessionQueue changes a queue; given lists replace stored ones.

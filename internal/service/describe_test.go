@@ -1,0 +1,81 @@
+package service_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/service"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlite"
+)
+
+func TestDescribe(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	err = db.Update(ctx, func(w store.Writer) error {
+		for _, id := range []string{"a", "b", "c"} {
+			if _, err := w.Put(ctx, store.Record{Kind: "thing", ID: id, Doc: store.MustJSON(id)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(r store.Reader, id string) (string, bool, error) {
+		v, _, err := service.Get[string](ctx, r, "thing", id, "Names: no thing %s", id)
+		return service.Dropped(v, err)
+	}
+	mark := func(s string) string { return s + "!" }
+	q := store.Query{Kind: "thing", Prefix: true}
+
+	t.Run("named records are read in the order asked and unknown names are dropped", func(t *testing.T) {
+		got, next, err := service.Describe(ctx, db, []string{"c", "zz", "a"}, get, q, 1, mark)
+		if err != nil || next != "" || !slices.Equal(got, []string{"c!", "a!"}) {
+			t.Fatalf("Describe = %q, %q, %v; want [c! a!] and no next page", got, next, err)
+		}
+	})
+	t.Run("an unknown name is refused when get refuses it", func(t *testing.T) {
+		refuse := func(r store.Reader, id string) (string, bool, error) {
+			v, _, err := service.Get[string](ctx, r, "thing", id, "Names: no thing %s", id)
+			return v, err == nil, err
+		}
+		if _, _, err := service.Describe(ctx, db, []string{"zz"}, refuse, q, 1, mark); !fault.Is(err, fault.NotFound) {
+			t.Fatalf("Describe of an unknown name = %v, want NotFound", err)
+		}
+	})
+	t.Run("without names it pages through every record", func(t *testing.T) {
+		var all []string
+		for page, after := 0, ""; page < 3; page++ {
+			q.After = after
+			got, next, err := service.Describe(ctx, db, nil, get, q, 2, mark)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, got...)
+			if next == "" {
+				break
+			}
+			if after, err = store.DecodePageToken(next); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Equal(all, []string{"a!", "b!", "c!"}) {
+			t.Fatalf("pages held %q, want [a! b! c!]", all)
+		}
+	})
+	t.Run("an empty listing is an empty list, not null", func(t *testing.T) {
+		got, _, err := service.Describe(ctx, db, nil, get, store.Query{Kind: "none", Prefix: true}, 2, mark)
+		if err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("Describe of nothing = %#v, %v", got, err)
+		}
+	})
+}

@@ -35,7 +35,9 @@ func TestSafeDestinations(t *testing.T) {
 	})
 	t.Run("with AllowPrivate 127.0.0.1 is reached, the control plane's own address and the metadata address never", func(t *testing.T) {
 		own := netip.MustParseAddrPort("127.0.0.1:7777")
-		e := newEnv(t, func(c *webhook.Config) { c.Destinations = safehttp.Config{AllowPrivate: true, Own: []netip.AddrPort{own}} })
+		e := newEnv(t, func(c *webhook.Config) {
+			c.Destinations = safehttp.Config{AllowPrivate: true, Own: []netip.AddrPort{own}}
+		})
 		sub := e.subscribe("local", nil)
 		ev := e.publish("arena", "t1")[0]
 		if d := e.rcv.next(); id(d) != ev.ID {

@@ -79,10 +79,12 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	fs.DurationVar(&cfg.MatchmakingTicketRetention, "matchmaking-ticket-retention", time.Hour, "how long finished matchmaking tickets stay readable")
 	fs.BoolVar(&cfg.FakeClock, "fake-clock", false, "TESTING ONLY: time moves only through POST /v1/admin/clock/advance")
 	registerHostingFlags(fs, &cfg)
+	finishListener := registerListenerFlags(fs, &cfg)
 	finishIdentity := registerIdentityFlags(fs, &cfg.Player)
 	if ok, code := Parse(fs, env, "muster serve [flags]", args); !ok {
 		return code
 	}
+	finishListener()
 	finishIdentity()
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.Stderr, "muster serve: unexpected argument %q\n", fs.Arg(0))
@@ -112,6 +114,21 @@ func runServe(ctx context.Context, env Env, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// registerListenerFlags adds the main listener's TLS, metrics and
+// credential-transport flags; the returned func finishes them after Parse.
+func registerListenerFlags(fs *flag.FlagSet, cfg *server.Config) func() {
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS (HTTP/2) with this PEM certificate `file` (with --tls-key); reloaded on SIGHUP or when the file changes")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "the PEM private key `file` of --tls-cert")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve /metrics on its own `address` (loopback when no host is given, e.g. :9100); /metrics on --listen then needs an operator key")
+	proxies := fs.String("trusted-proxies", "", "comma-separated `CIDRs` of TLS-terminating proxies whose X-Forwarded-Proto: https is believed (bearer operator keys through them count as HTTPS)")
+	fs.BoolVar(&cfg.AllowInsecureBearer, "allow-insecure-bearer", false, "accept bearer operator keys (Authorization: Bearer ID:SECRET) over plain HTTP from other machines; by default only over HTTPS, a trusted proxy or loopback")
+	return func() {
+		if *proxies != "" {
+			cfg.TrustedProxies = strings.Split(*proxies, ",")
+		}
+	}
 }
 
 // VersionCommand is `muster version`.

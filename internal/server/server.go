@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -76,6 +76,19 @@ type Config struct {
 	MatchmakingCycleInterval, MatchmakingTicketRetention time.Duration
 	// Player configures player identities, tokens and the player API (identity.go).
 	Player PlayerConfig
+	// TLSCert and TLSKey are the main listener's certificate and key (PEM
+	// files): HTTPS with HTTP/2, reloaded on SIGHUP or when the files
+	// change (listener.go). Empty: plain HTTP.
+	TLSCert, TLSKey string
+	// MetricsListen, when set, serves /metrics on its own address
+	// (loopback when no host is given), and /metrics on the main listener
+	// then needs an operator key.
+	MetricsListen string
+	// TrustedProxies are the CIDRs of TLS-terminating proxies whose
+	// X-Forwarded-Proto: https is believed; AllowInsecureBearer accepts
+	// bearer operator keys over plain HTTP from anywhere.
+	TrustedProxies      []string
+	AllowInsecureBearer bool
 }
 
 // Server is an assembled control plane.
@@ -105,6 +118,10 @@ type Server struct {
 	mountErr error
 	// Hosting is the hosting capability's services (hosting.go).
 	Hosting Hosting
+	// certs serves the main listener's certificate (nil: plain HTTP);
+	// trustedProxies are Config.TrustedProxies parsed.
+	certs          *certReloader
+	trustedProxies []netip.Prefix
 }
 
 // New assembles a server. It opens the store (applying migrations) and
@@ -127,6 +144,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		cfg.ShutdownTimeout = 15 * time.Second
 	}
 	s := &Server{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	if err := s.configureListener(); err != nil {
+		return nil, err
+	}
 	s.clock = clock.Real{}
 	if cfg.FakeClock {
 		s.fake = clock.NewFake(time.Now())
@@ -246,7 +266,7 @@ func (s *Server) routes() http.Handler {
 	arns := gamelift.ARNBuilder{Region: s.cfg.Region, Account: s.cfg.Account}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpx.NewMetrics(s.reg)
-	opAuth := httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: s.keys, Clock: s.clock, MaxSkew: s.cfg.MaxSkew}}
+	opAuth := httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: s.keys, Clock: s.clock, MaxSkew: s.cfg.MaxSkew}, BearerAllowed: s.bearerAllowed}
 	audit := auditor{store: s.store, log: s.log}
 	d := &deps{
 		store: s.store, box: s.box, clock: s.clock, log: s.log, reg: s.reg, arns: arns, formats: gamelift.NewFormats(),
@@ -282,7 +302,11 @@ func (s *Server) mountCore(d *deps) {
 		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	d.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	var metrics http.Handler = promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
+	if s.cfg.MetricsListen != "" {
+		metrics = d.requireOperator(metrics) // public on its own listener only
+	}
+	d.mux.Handle("GET /metrics", metrics)
 	admin := adminAPI{store: s.store, keys: s.keys, log: s.log, fake: s.fake}
 	d.mux.Handle("GET /v1/admin/events", d.requireOperator(http.HandlerFunc(admin.listEvents)))
 	d.mux.Handle("GET /v1/admin/keys", d.requireOperator(http.HandlerFunc(admin.listKeys)))
@@ -372,26 +396,14 @@ func (s *Server) Keys() *identity.OperatorKeys { return s.keys }
 // ShutdownTimeout) and closes the store, which commits queued writes and
 // checkpoints the WAL.
 func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Listen)
+	srv, serve, err := s.listen()
 	if err != nil {
 		s.store.Close()
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
-	addr := ln.Addr().String()
-	if s.cfg.OnListening != nil {
-		s.cfg.OnListening(addr)
-	}
-	if s.cfg.AddrFile != "" {
-		tmp := s.cfg.AddrFile + ".tmp"
-		if err := os.WriteFile(tmp, []byte(addr), 0o600); err == nil {
-			os.Rename(tmp, s.cfg.AddrFile)
-		}
-	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	s.log.Info("muster serving", "addr", addr, "data_dir", s.cfg.DataDir, "store", backend.Describe(s.cfg.Store, s.cfg.DataDir), "version", s.cfg.Version)
+	s.log.Info("muster serving", "addr", srv.Addr, "tls", s.certs != nil, "data_dir", s.cfg.DataDir, "store", backend.Describe(s.cfg.Store, s.cfg.DataDir), "version", s.cfg.Version)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serve() }()
 	stopFirst, stopAll := s.startBackground()
 	defer stopAll()
 	select {

@@ -25,11 +25,19 @@ import (
 // Anything else is a missing token. Failures are *sigv4.Error, whose Code the
 // adapters put on the wire; a failing key store is returned wrapped, as an
 // internal error. Secrets is the key store for bearer keys; when nil,
-// Verifier.Secrets is used.
+// Verifier.Secrets is used. BearerAllowed, when set, says whether a request
+// may carry a bearer key at all (it sends the secret itself, so not over
+// plain HTTP from afar); a refused one is AccessDeniedException, before
+// the key is even looked up.
 type OperatorAuth struct {
-	Verifier *sigv4.Verifier
-	Secrets  sigv4.SecretSource
+	Verifier      *sigv4.Verifier
+	Secrets       sigv4.SecretSource
+	BearerAllowed func(r *http.Request) bool
 }
+
+// CodeInsecureBearer is the error code of a bearer key refused by
+// BearerAllowed.
+const CodeInsecureBearer = "AccessDeniedException"
 
 // Authenticate returns the Principal of the key that r is signed or
 // authorised with. body is r's body, already read.
@@ -39,6 +47,10 @@ func (a OperatorAuth) Authenticate(r *http.Request, body []byte) (auth.Principal
 	case strings.HasPrefix(h, sigv4.Algorithm+" "):
 		return a.Verifier.Verify(r, body)
 	case len(h) > len("Bearer ") && strings.EqualFold(h[:len("Bearer ")], "Bearer "):
+		if a.BearerAllowed != nil && !a.BearerAllowed(r) {
+			return auth.Principal{}, &sigv4.Error{Code: CodeInsecureBearer, Message: "Bearer access keys are refused over plain HTTP from a client that is not on this machine: " +
+				"the secret would cross the network in the clear. Use HTTPS, sign with SigV4, or (operators) serve behind a TLS-terminating proxy listed in --trusted-proxies."}
+		}
 		return a.bearer(r, strings.TrimSpace(h[len("Bearer "):]))
 	}
 	return auth.Principal{}, sigv4.ErrMissingToken()

@@ -1,0 +1,4 @@
+package server
+
+// WriteTestCertificate is writeTestCertificate for the external tests.
+var WriteTestCertificate = writeTestCertificate

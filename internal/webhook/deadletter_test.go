@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,9 +16,10 @@ import (
 func TestDeadLetters(t *testing.T) {
 	t.Run("an event failing past RetryFor becomes a dead letter, the next is delivered, and a redrive delivers it", func(t *testing.T) {
 		e := newEnv(t, nil) // RetryFor 1 min, backoff 1 to 8 s
-		down := true
+		var down atomic.Bool
+		down.Store(true)
 		e.rcv.script(func(w http.ResponseWriter, d delivery) {
-			if down && strings.Contains(string(d.body), `"ticketId":"t1"`) {
+			if down.Load() && strings.Contains(string(d.body), `"ticketId":"t1"`) {
 				w.WriteHeader(http.StatusServiceUnavailable)
 			}
 		})
@@ -56,7 +58,7 @@ func TestDeadLetters(t *testing.T) {
 			t.Errorf("dead letters metric = %v", got)
 		}
 
-		down = false
+		down.Store(false)
 		red := must[*webhook.Redriven](t)(e.svc.Redrive(e.ctx, sub.ID, webhook.RedriveInput{}))
 		if red.Redriven != 1 {
 			t.Errorf("redriven = %d", red.Redriven)

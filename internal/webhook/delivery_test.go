@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,10 +69,9 @@ func TestRetries(t *testing.T) {
 		e := newEnv(t, func(c *webhook.Config) { c.RetryFor = time.Hour })
 		e.rcv.clock = e.clock.Now
 		release := make(chan struct{})
-		n := 0
+		var n atomic.Int32
 		e.rcv.script(func(w http.ResponseWriter, d delivery) {
-			n++
-			switch n {
+			switch n.Add(1) {
 			case 1:
 				w.WriteHeader(http.StatusInternalServerError)
 			case 2: // the connection dies without an answer

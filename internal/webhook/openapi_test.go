@@ -17,7 +17,9 @@ var fragment []byte
 // recordingMux records the patterns Register mounts.
 type recordingMux struct{ patterns []string }
 
-func (m *recordingMux) Handle(pattern string, _ http.Handler) { m.patterns = append(m.patterns, pattern) }
+func (m *recordingMux) Handle(pattern string, _ http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+}
 
 func TestOpenAPIFragment(t *testing.T) {
 	doc, err := openapi3.NewLoader().LoadFromData(fragment)

@@ -132,7 +132,12 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 			}
 		}
 		set(3)
-		testenv.Eventually(t, "three ACTIVE processes", 60*time.Second, func() bool { return srv.ActiveProcesses(ctx, fleetID) == 3 })
+		// A fourth launch shows that the agent saw the new configuration: until
+		// a heartbeat reports the crashed process gone, the control plane may
+		// still count it ACTIVE, and three ACTIVE alone could be stale.
+		testenv.Eventually(t, "a third ACTIVE process", 60*time.Second, func() bool {
+			return len(agent.Launched()) == 4 && srv.ActiveProcesses(ctx, fleetID) == 3
+		})
 		set(2)
 		testenv.Eventually(t, "the agent to stop one", 60*time.Second, func() bool {
 			return strings.Contains(agentOut.String(), `reason="the runtime configuration no longer asks for it"`)

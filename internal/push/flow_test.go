@@ -182,6 +182,13 @@ func TestSeedFlowWithPush(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the long poll did not answer when the ticket changed")
 	}
+	if code := m.do("GET", "/v1/matchmaking/tickets/"+ta.TicketID+"?waitSeconds=21", a.AccessToken, "", nil); code != 400 {
+		t.Fatalf("waitSeconds=21: %d, want 400", code)
+	}
+	var done playermm.Ticket
+	if code := m.do("GET", "/v1/matchmaking/tickets/"+ta.TicketID+"?waitSeconds=20", a.AccessToken, "", &done); code != 200 || done.Status != "COMPLETED" {
+		t.Fatalf("a finished ticket's long poll: %d %s, want COMPLETED at once", code, done.Status)
+	}
 }
 
 // waitMetric polls GET /metrics until it has the line.

@@ -115,7 +115,7 @@ func (h *Hub) Run(ctx context.Context) error {
 // Register mounts the player routes on mux; public wraps routes anyone may
 // call (CORS, the per-IP limit), protect the ones needing an access token.
 func (h *Hub) Register(mux interface{ Handle(string, http.Handler) }, public, protect func(http.Handler) http.Handler) {
-	mux.Handle("GET /v1/ws", http.HandlerFunc(h.serveWebSocket))
+	mux.Handle("GET /v1/ws", public(http.HandlerFunc(h.serveWebSocket)))
 	mux.Handle("GET /v1/events", public(http.HandlerFunc(h.serveEvents)))
 	mux.Handle("POST /v1/events/tokens", protect(http.HandlerFunc(h.issueStreamToken)))
 }
@@ -251,11 +251,14 @@ func (h *Hub) unsubscribe(c *client) {
 	h.mu.Unlock()
 }
 
-// waitReady waits for Run to have loaded the resume index.
+// waitReady waits for Run to have loaded the resume index; false when
+// ctx ended or Run stopped first.
 func (h *Hub) waitReady(ctx context.Context) bool {
 	select {
 	case <-h.ready:
 		return true
+	case <-h.done:
+		return false
 	case <-ctx.Done():
 		return false
 	}

@@ -93,10 +93,7 @@ func (s *Service) CreateAlias(ctx context.Context, in *gamelift.CreateAliasInput
 				return err
 			}
 		}
-		if _, err := w.Put(ctx, store.Record{Kind: KindAlias, ID: a.ID, Doc: store.MustJSON(a), Keys: store.Keys{a.Name, a.Routing.Type}}); err != nil {
-			return err
-		}
-		return s.cfg.Tags.Set(ctx, w, a.ARN, in.Tags)
+		return s.cfg.CreateTagged(ctx, w, store.Record{Kind: KindAlias, ID: a.ID, Doc: store.MustJSON(a), Keys: store.Keys{a.Name, a.Routing.Type}}, a.ARN, in.Tags, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create alias: %w", err)

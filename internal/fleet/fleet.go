@@ -309,10 +309,7 @@ func (s *Service) CreateFleet(ctx context.Context, in *gamelift.CreateFleetInput
 		if err := s.addLocations(ctx, w, f.ID, "Locations", f.Locations, now); err != nil {
 			return err
 		}
-		if _, err := w.Put(ctx, store.Record{Kind: KindFleet, ID: f.ID, Doc: store.MustJSON(f), Keys: store.Keys{f.Name}}); err != nil {
-			return err
-		}
-		if err := s.cfg.Tags.Set(ctx, w, f.ARN, in.Tags); err != nil {
+		if err := s.cfg.CreateTagged(ctx, w, store.Record{Kind: KindFleet, ID: f.ID, Doc: store.MustJSON(f), Keys: store.Keys{f.Name}}, f.ARN, in.Tags, nil); err != nil {
 			return err
 		}
 		if err := s.AddEvent(ctx, w, f.ID, "FLEET_CREATED", "Fleet "+f.ID+" created"); err != nil {

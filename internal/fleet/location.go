@@ -105,13 +105,9 @@ func (s *Locations) CreateLocation(ctx context.Context, in *gamelift.CreateLocat
 	}
 	loc := Location{Name: in.LocationName, ARN: s.cfg.ARNs.Build(gamelift.ResourceLocation, in.LocationName), CreatedAt: s.cfg.Clock.Now().UTC()}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		if _, err := w.Put(ctx, store.Record{Kind: KindLocation, ID: loc.Name, Doc: store.MustJSON(loc)}); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return fault.New(fault.Conflict, "LocationName: a location named %s already exists", loc.Name)
-			}
-			return err
-		}
-		if err := s.cfg.Tags.Set(ctx, w, loc.ARN, in.Tags); err != nil {
+		err := s.cfg.CreateTagged(ctx, w, store.Record{Kind: KindLocation, ID: loc.Name, Doc: store.MustJSON(loc)}, loc.ARN, in.Tags,
+			fault.New(fault.Conflict, "LocationName: a location named %s already exists", loc.Name))
+		if err != nil {
 			return err
 		}
 		return w.Append(ctx, store.Event{Type: EventLocationCreated, Resource: loc.ARN, Time: loc.CreatedAt,

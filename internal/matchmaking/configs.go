@@ -2,7 +2,6 @@ package matchmaking
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -197,16 +196,8 @@ func (s *Service) CreateMatchmakingConfiguration(ctx context.Context, in *gameli
 		} else if err != nil {
 			return err
 		}
-		if _, err := w.Put(ctx, store.Record{Kind: KindConfig, ID: c.Name, Doc: store.MustJSON(c), Keys: store.Keys{c.RuleSetName}}); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return fault.New(fault.Invalid, "Name: a matchmaking configuration named %s already exists", c.Name)
-			}
-			return err
-		}
-		if s.cfg.Tags != nil {
-			return s.cfg.Tags.Set(ctx, w, c.ARN, in.Tags)
-		}
-		return nil
+		return s.cfg.CreateTagged(ctx, w, store.Record{Kind: KindConfig, ID: c.Name, Doc: store.MustJSON(c), Keys: store.Keys{c.RuleSetName}}, c.ARN, in.Tags,
+			fault.New(fault.Invalid, "Name: a matchmaking configuration named %s already exists", c.Name))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create matchmaking configuration: %w", err)

@@ -72,16 +72,8 @@ func (s *Service) CreateMatchmakingRuleSet(ctx context.Context, in *gamelift.Cre
 	}
 	rec := ruleSetRec{Name: in.Name, ARN: s.cfg.ARNs.Build(gamelift.ResourceMatchmakingRuleSet, in.Name), Body: in.RuleSetBody, CreatedAt: s.now()}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		if _, err := w.Put(ctx, store.Record{Kind: KindRuleSet, ID: rec.Name, Doc: store.MustJSON(rec)}); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return fault.New(fault.Invalid, "Name: a matchmaking rule set named %s already exists (rule sets are immutable)", rec.Name)
-			}
-			return err
-		}
-		if s.cfg.Tags != nil {
-			return s.cfg.Tags.Set(ctx, w, rec.ARN, in.Tags)
-		}
-		return nil
+		return s.cfg.CreateTagged(ctx, w, store.Record{Kind: KindRuleSet, ID: rec.Name, Doc: store.MustJSON(rec)}, rec.ARN, in.Tags,
+			fault.New(fault.Invalid, "Name: a matchmaking rule set named %s already exists (rule sets are immutable)", rec.Name))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create matchmaking rule set: %w", err)

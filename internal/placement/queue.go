@@ -216,13 +216,8 @@ func (s *Service) CreateGameSessionQueue(ctx context.Context, in *gamelift.Creat
 		if err := s.checkDestinations(ctx, w, q); err != nil {
 			return err
 		}
-		if _, err := w.Put(ctx, store.Record{Kind: KindQueue, ID: q.Name, Doc: store.MustJSON(q)}); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return fault.New(fault.Invalid, "Name: a game session queue named %s already exists", q.Name)
-			}
-			return err
-		}
-		return s.cfg.Tags.Set(ctx, w, q.ARN, in.Tags)
+		return s.cfg.CreateTagged(ctx, w, store.Record{Kind: KindQueue, ID: q.Name, Doc: store.MustJSON(q)}, q.ARN, in.Tags,
+			fault.New(fault.Invalid, "Name: a game session queue named %s already exists", q.Name))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create game session queue: %w", err)

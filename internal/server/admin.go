@@ -232,33 +232,11 @@ func (a auditor) requireOperator(opAuth httpx.OperatorAuth) func(http.Handler) h
 				next.ServeHTTP(w, r)
 				return
 			}
-			sw := &statusWriter{ResponseWriter: w}
+			sw := &httpx.StatusWriter{ResponseWriter: w}
 			next.ServeHTTP(sw, r)
-			if sw.status >= 200 && sw.status < 300 {
+			if sw.Status >= 200 && sw.Status < 300 {
 				a.record(r.Context(), r.Pattern, map[string]string{"path": r.URL.Path})
 			}
 		}))
 	}
 }
-
-// statusWriter remembers the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -40,26 +40,31 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-type statusWriter struct {
+// StatusWriter remembers the status a handler answered (Status, 0 until
+// it answers), for middleware that acts on the outcome.
+type StatusWriter struct {
 	http.ResponseWriter
-	status int
+	Status int
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+// WriteHeader records the first status and sends it.
+func (w *StatusWriter) WriteHeader(code int) {
+	if w.Status == 0 {
+		w.Status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
+// Write records an implicit 200 and writes b.
+func (w *StatusWriter) Write(b []byte) (int, error) {
+	if w.Status == 0 {
+		w.Status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Observe wraps the whole mux: it assigns a request id (X-Request-Id and,
 // for AWS clients, x-amzn-RequestId), records metrics labelled by the
@@ -72,20 +77,20 @@ func Observe(next http.Handler, m *Metrics, log *slog.Logger) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		w.Header().Set("X-Amzn-Requestid", id)
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &StatusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
 		if route == "" {
 			route = "unmatched"
 		}
-		if sw.status == 0 {
-			sw.status = http.StatusOK
+		if sw.Status == 0 {
+			sw.Status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		m.requests.WithLabelValues(route, strconv.Itoa(sw.Status)).Inc()
 		m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
 		if log.Enabled(r.Context(), slog.LevelDebug) {
-			log.Debug("request", "request_id", id, "method", r.Method, "route", route, "status", sw.status, "duration", elapsed)
+			log.Debug("request", "request_id", id, "method", r.Method, "route", route, "status", sw.Status, "duration", elapsed)
 		}
 	})
 }

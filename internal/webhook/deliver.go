@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/outbox"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook/safehttp"
 )
@@ -90,17 +91,27 @@ func (s *Service) wait(ctx context.Context, wake <-chan struct{}) bool {
 
 // enabled returns the ids of the enabled subscriptions.
 func (s *Service) enabled(ctx context.Context) (map[string]bool, error) {
+	subs, err := s.enabledRecords(ctx)
 	ids := map[string]bool{}
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		return store.Walk(ctx, r, store.Query{Kind: KindSubscription, Prefix: true}, func(it store.Item) error {
-			recs, err := store.Decode[record]([]store.Item{it})
-			if err == nil && recs[0].Enabled {
-				ids[it.ID] = true
-			}
-			return err
-		})
-	})
+	for _, sub := range subs {
+		ids[sub.ID] = true
+	}
 	return ids, err
+}
+
+// enabledRecords returns the enabled subscriptions.
+func (s *Service) enabledRecords(ctx context.Context) ([]record, error) {
+	var out []record
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		all, err := store.FindAll[record](ctx, r, store.Query{Kind: KindSubscription, Prefix: true})
+		for _, rec := range all {
+			if rec.Enabled {
+				out = append(out, rec)
+			}
+		}
+		return err
+	})
+	return out, err
 }
 
 // work runs a subscription's two workers until ctx ends or the
@@ -386,4 +397,25 @@ func (s *Service) retryAfter(h string) time.Duration {
 		return max(at.Sub(s.now()), 0)
 	}
 	return 0
+}
+
+// Retain returns how far an outbox pruner may go: the events after seq are
+// still to be delivered to some enabled subscription (the lowest cursor
+// among them). ok is false when no subscription is enabled, and nothing
+// limits pruning on their account.
+func (s *Service) Retain(ctx context.Context) (seq int64, ok bool, err error) {
+	subs, err := s.enabledRecords(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, sub := range subs {
+		c, err := outbox.Cursor(ctx, s.cfg.Store, consumer(sub.ID))
+		if err != nil {
+			return 0, false, err
+		}
+		if at := max(c, sub.StartSeq); !ok || at < seq {
+			seq, ok = at, true
+		}
+	}
+	return seq, ok, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/musterhq/muster/internal/outbox"
+	"github.com/musterhq/muster/internal/webhook"
 )
 
 func TestRestart(t *testing.T) {
@@ -58,6 +59,36 @@ func TestRestart(t *testing.T) {
 		}
 		if seen[evs[40]] < 2 {
 			t.Errorf("the event in flight at the stop was delivered %d times, want again after the restart", seen[evs[40]])
+		}
+	})
+}
+
+func TestRetain(t *testing.T) {
+	t.Run("pruning stops at the slowest enabled subscription's cursor", func(t *testing.T) {
+		e := newEnv(t, func(c *webhook.Config) { c.Batch = 1 })
+		if _, ok, err := e.svc.Retain(e.ctx); ok || err != nil {
+			t.Errorf("without subscriptions: ok %v, err %v", ok, err)
+		}
+		off := false // disabled before any event: it would hold everything back
+		e.subscribe("off", func(in *webhook.CreateInput) { in.Enabled = &off })
+		e.publish("arena", "t0")
+		hold := make(chan struct{})
+		defer close(hold)
+		e.rcv.script(func(w http.ResponseWriter, d delivery) {
+			if strings.HasPrefix(d.path, "/hooks/slow") {
+				<-hold
+			}
+		})
+		fast := e.subscribe("fast", nil)
+		e.subscribe("slow", nil)
+		evs := e.publish("arena", "t1", "t2", "t3")
+		for range 4 { // three to fast, the first to slow, which holds it
+			e.rcv.next()
+		}
+		e.caughtUp(fast.ID)
+		seq, ok, err := e.svc.Retain(e.ctx)
+		if err != nil || !ok || seq != 1 {
+			t.Errorf("Retain = %d, %v, %v; want 1: slow has delivered nothing since its creation after event 1 (%d events)", seq, ok, err, len(evs))
 		}
 	})
 }

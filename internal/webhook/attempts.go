@@ -35,6 +35,8 @@ type attemptLog struct {
 	mu    sync.Mutex
 	items []Attempt
 	dirty bool
+	// saving serialises flushes, so an older copy never overwrites a newer.
+	saving sync.Mutex
 }
 
 func (s *Service) logFor(id string) *attemptLog {
@@ -68,6 +70,8 @@ type attemptsDoc struct {
 // starts from what is saved, so a restart keeps the history.
 func (s *Service) flush(ctx context.Context, id string) error {
 	l := s.logFor(id)
+	l.saving.Lock()
+	defer l.saving.Unlock()
 	l.mu.Lock()
 	if !l.dirty {
 		l.mu.Unlock()

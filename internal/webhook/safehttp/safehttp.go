@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -24,6 +25,10 @@ type Config struct {
 	// unspecified host (":8080", "0.0.0.0:8080", "[::]:8080") refuses that
 	// port on every loopback and private address.
 	Own []netip.AddrPort
+	// Listening, when set, returns more of the control plane's own
+	// addresses, read at each connection: those bound after the client was
+	// made (a listener on port 0).
+	Listening func() []netip.AddrPort
 	// Resolver resolves names (net.DefaultResolver when nil).
 	Resolver *net.Resolver
 	// DialTimeout bounds connecting (10 s when zero). The whole request is
@@ -59,7 +64,11 @@ func (cfg Config) Check(addr netip.AddrPort) error {
 	case ip.IsLinkLocalUnicast():
 		return refuse("link-local")
 	}
-	for _, own := range cfg.Own {
+	own := cfg.Own
+	if cfg.Listening != nil {
+		own = append(slices.Clip(own), cfg.Listening()...)
+	}
+	for _, own := range own {
 		if own.Port() != addr.Port() {
 			continue
 		}

@@ -116,6 +116,13 @@ func TestClient(t *testing.T) {
 			t.Errorf("err = %v, want a refusal", err)
 		}
 	})
+	t.Run("an address bound later, given by Listening, is refused", func(t *testing.T) {
+		own := netip.MustParseAddrPort(receiver.Listener.Addr().String())
+		cfg := safehttp.Config{AllowPrivate: true, Listening: func() []netip.AddrPort { return []netip.AddrPort{own} }}
+		if _, err := get(cfg, receiver.URL); !safehttp.IsRefused(err) {
+			t.Errorf("err = %v, want a refusal", err)
+		}
+	})
 	t.Run("169.254.169.254 is refused in both modes without a connection", func(t *testing.T) {
 		for _, allow := range []bool{false, true} {
 			if _, err := get(safehttp.Config{AllowPrivate: allow}, "http://169.254.169.254/latest/meta-data/"); !safehttp.IsRefused(err) {

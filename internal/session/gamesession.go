@@ -88,9 +88,15 @@ func gameSessionKeys(g GameSession) store.Keys {
 // putGameSession writes a game session; an ended one is kept for
 // fleet.Retention (its idempotency token stays taken as long).
 func putGameSession(ctx context.Context, w store.Writer, g GameSession, version int64) error {
-	r := store.Record{Kind: KindGameSession, ID: g.ID, Doc: store.MustJSON(g), Keys: gameSessionKeys(g), Version: version}
-	if !g.TerminatedAt.IsZero() {
-		r.ExpiresAt = g.TerminatedAt.Add(fleet.Retention)
+	return putSession(ctx, w, store.Record{Kind: KindGameSession, ID: g.ID, Doc: store.MustJSON(g), Keys: gameSessionKeys(g), Version: version}, g.TerminatedAt)
+}
+
+// putSession writes a game or player session record; one that has ended
+// (at terminatedAt) expires fleet.Retention later, as GameLift keeps ended
+// sessions readable for that long.
+func putSession(ctx context.Context, w store.Writer, r store.Record, terminatedAt time.Time) error {
+	if !terminatedAt.IsZero() {
+		r.ExpiresAt = terminatedAt.Add(fleet.Retention)
 	}
 	_, err := w.Put(ctx, r)
 	return err

@@ -8,7 +8,6 @@ import (
 
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
-	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/store"
 )
@@ -52,12 +51,7 @@ func playerKeys(p PlayerSession) store.Keys {
 // putPlayerSession writes a player session; an ended one is kept for
 // fleet.Retention.
 func putPlayerSession(ctx context.Context, w store.Writer, p PlayerSession, version int64) error {
-	r := store.Record{Kind: KindPlayerSession, ID: p.ID, Doc: store.MustJSON(p), Keys: playerKeys(p), Version: version}
-	if !p.TerminatedAt.IsZero() {
-		r.ExpiresAt = p.TerminatedAt.Add(fleet.Retention)
-	}
-	_, err := w.Put(ctx, r)
-	return err
+	return putSession(ctx, w, store.Record{Kind: KindPlayerSession, ID: p.ID, Doc: store.MustJSON(p), Keys: playerKeys(p), Version: version}, p.TerminatedAt)
 }
 
 // Wire returns the control API shape.

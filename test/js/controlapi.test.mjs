@@ -95,6 +95,19 @@ test("bad input is refused with InvalidRequestException naming the member, and n
   assert.deepEqual(await locationNames(), before);
 });
 
+test("text the server would have to alter, and reserved aws: tags, are refused and nothing changes", async () => {
+  const before = await locationNames();
+  // A lone UTF-16 surrogate: JSON.stringify escapes it as \ud800, which
+  // no UTF-8 text can hold.
+  await rejects(client(admin).send(new CreateLocationCommand({ LocationName: "custom-js-\ud800" })), "SerializationException", /UTF-8/);
+  await rejects(
+    client(admin).send(new CreateLocationCommand({ LocationName: "custom-js-tagged", Tags: [{ Key: "aws:owner", Value: "me" }] })),
+    "TaggingFailedException",
+    /aws:/,
+  );
+  assert.deepEqual(await locationNames(), before);
+});
+
 test("a duplicate location is a ConflictException", async () => {
   await client(admin).send(new CreateLocationCommand({ LocationName: "custom-js-dup" }));
   await rejects(client(admin).send(new CreateLocationCommand({ LocationName: "custom-js-dup" })), "ConflictException", /custom-js-dup/);

@@ -101,6 +101,9 @@ func decode(data []byte, v any, aws bool) error {
 	if !utf8.Valid(data) {
 		return notWellFormed("$", "must be UTF-8")
 	}
+	if loneSurrogate(data) {
+		return notWellFormed("$", "must be UTF-8: a \\u escape names half of a UTF-16 surrogate pair")
+	}
 	t := reflect.TypeOf(v)
 	if t == nil || t.Kind() != reflect.Pointer {
 		return errors.New("httpx: Decode needs a pointer")
@@ -126,6 +129,42 @@ func decode(data []byte, v any, aws bool) error {
 		return invalid("$", "cannot be decoded: %v", err)
 	}
 	return nil
+}
+
+// loneSurrogate reports whether data escapes half a UTF-16 surrogate pair
+// (\ud800 without its \udc00): encoding/json would store it as U+FFFD,
+// silently changing the text. Backslashes only appear inside strings in
+// JSON, so no string tracking is needed; malformed escapes are left to the
+// parser.
+func loneSurrogate(data []byte) bool {
+	hex := func(i int) (rune, bool) {
+		if i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(data[i+2:i+6]), 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' {
+			continue
+		}
+		r, ok := hex(i)
+		switch {
+		case !ok:
+			i++ // a two-character escape such as \\ or \"
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true
+		case r >= 0xD800 && r <= 0xDBFF:
+			low, ok := hex(i + 6)
+			if !ok || low < 0xDC00 || low > 0xDFFF {
+				return true
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return false
 }
 
 // readBody reads r's body, refusing one over limit bytes with a

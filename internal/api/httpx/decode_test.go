@@ -114,13 +114,20 @@ func FuzzDecode(f *testing.F) {
 // Invalid UTF-8 and repeated keys are a body no reader should take as it
 // is; the control API answers them apart (SerializationException).
 func TestDecodeMarksBodiesThatAreNotWellFormed(t *testing.T) {
-	for _, in := range []string{"{\"name\":\"\xff\"}", `{"name":"x","name":"y"}`, `{"name":"x","data":{"k":{"a":1,"a":2}}}`} {
+	for _, in := range []string{"{\"name\":\"\xff\"}", `{"name":"x","name":"y"}`, `{"name":"x","data":{"k":{"a":1,"a":2}}}`,
+		`{"name":"\ud800"}`, `{"name":"a\udc00"}`, `{"name":"\ud83d\u0041"}`, `{"name":"x","data":{"k":"\\\ud800"}}`} {
 		var b body
 		if err := httpx.Decode([]byte(in), &b); !errors.Is(err, httpx.ErrNotWellFormed) {
 			t.Errorf("Decode(%q) = %v, want ErrNotWellFormed", in, err)
 		}
 		if err := httpx.DecodeAWSJSON([]byte(in), &b); !errors.Is(err, httpx.ErrNotWellFormed) {
 			t.Errorf("DecodeAWSJSON(%q) = %v, want ErrNotWellFormed", in, err)
+		}
+	}
+	for _, in := range []string{`{"name":"\ud83d\ude00 \u00e9"}`, `{"name":"\\ud800"}`, `{"name":"\\\\ud800\"\\"}`} {
+		var b body
+		if err := httpx.Decode([]byte(in), &b); err != nil {
+			t.Errorf("Decode(%s) = %v, want a pair or an escaped backslash accepted", in, err)
 		}
 	}
 	var b body

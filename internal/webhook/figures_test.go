@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,24 +71,94 @@ func TestFiguresDeliveryBacklog(t *testing.T) {
 		events, tickets, elapsed.Round(time.Millisecond), float64(events)/elapsed.Seconds())
 }
 
-// commitBacklog commits n matchmaking events over the given number of
-// tickets, a thousand per transaction.
+// commitBacklog commits n events over the given number of tickets, a
+// thousand per transaction.
 func commitBacklog(t *testing.T, db store.Store, n, tickets int) {
 	t.Helper()
-	now := time.Now()
 	for i := 0; i < n; i += 1000 {
-		err := db.Update(context.Background(), func(w store.Writer) error {
-			for j := i; j < min(i+1000, n); j++ {
-				detail := map[string]any{"type": "MatchmakingSearching", "tickets": []map[string]any{{"ticketId": fmt.Sprintf("t-%d", j%tickets), "players": []any{}}}}
-				env := gamelift.NewEnvelope(arns, gamelift.DetailTypeMatchmaking, gamelift.EventTimeMillis(now), configARN("arena"), detail)
-				if err := w.Append(context.Background(), store.Event{ID: env.ID, Time: now, Type: "MatchmakingSearching", Resource: configARN("arena"), Doc: store.MustJSON(env)}); err != nil {
-					return err
-				}
+		commitEvents(t, db, min(1000, n-i), func(j int) string { return fmt.Sprintf("t-%d", (i+j)%tickets) })
+	}
+}
+
+// TestFiguresDeliveryLag measures the time from an event's commit to its
+// arrival at a local receiver while events are committed at 2,000/s for
+// 10 s, 20 every 10 ms (MUSTER_FIGURES=1; a figure, not an assertion).
+func TestFiguresDeliveryLag(t *testing.T) {
+	if os.Getenv("MUSTER_FIGURES") != "1" {
+		t.Skip("set MUSTER_FIGURES=1 to measure")
+	}
+	const perTick, ticks = 20, 1000
+	ctx := auth.With(context.Background(), operator)
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db"), Clock: clock.Real{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mu sync.Mutex
+	arrived := map[string]time.Time{}
+	all := make(chan struct{})
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, seen := arrived[r.Header.Get("webhook-id")]; !seen {
+			arrived[r.Header.Get("webhook-id")] = time.Now()
+			if len(arrived) == perTick*ticks {
+				close(all)
 			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+		}
+	}))
+	defer rcv.Close()
+	svc := webhook.New(webhook.Config{Base: service.Base{Store: db, ARNs: arns}, Destinations: safehttp.Config{AllowPrivate: true}})
+	if _, err := svc.Create(ctx, webhook.CreateInput{Name: "lag", URL: rcv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	run, cancel := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- svc.Run(run) }()
+	committed := map[string]time.Time{}
+	tick := time.NewTicker(10 * time.Millisecond)
+	for i := range ticks {
+		<-tick.C
+		at := time.Now()
+		for _, id := range commitEvents(t, db, perTick, func(j int) string { return fmt.Sprintf("t-%d-%d", i, j) }) {
+			committed[id] = at
 		}
 	}
+	tick.Stop()
+	select {
+	case <-all:
+	case <-time.After(time.Minute):
+		t.Fatalf("%d of %d delivered", len(arrived), perTick*ticks)
+	}
+	cancel()
+	<-stopped
+	var lags []time.Duration
+	for id, at := range committed {
+		lags = append(lags, arrived[id].Sub(at))
+	}
+	slices.Sort(lags)
+	q := func(p float64) time.Duration { return lags[int(p*float64(len(lags)-1))].Round(10 * time.Microsecond) }
+	t.Logf("FIGURE webhook commit-to-delivery at 2,000 events/s: p50 %v p99 %v max %v over %d events", q(0.5), q(0.99), q(1), len(lags))
+}
+
+// commitEvents commits n FlexMatch events in one transaction, the jth about
+// ticket(j), and returns their ids.
+func commitEvents(t *testing.T, db store.Store, n int, ticket func(j int) string) []string {
+	var ids []string
+	now := time.Now()
+	err := db.Update(context.Background(), func(w store.Writer) error {
+		for j := range n {
+			detail := map[string]any{"type": "MatchmakingSearching", "tickets": []map[string]any{{"ticketId": ticket(j), "players": []any{}}}}
+			env := gamelift.NewEnvelope(arns, gamelift.DetailTypeMatchmaking, gamelift.EventTimeMillis(now), configARN("arena"), detail)
+			ids = append(ids, env.ID)
+			if err := w.Append(context.Background(), store.Event{ID: env.ID, Time: now, Type: "MatchmakingSearching", Resource: configARN("arena"), Doc: store.MustJSON(env)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }

@@ -112,11 +112,9 @@ func (s *Service) DescribeAlias(ctx context.Context, in *gamelift.DescribeAliasI
 	if err := s.cfg.RequireOperatorOn(ctx, false, "AliasId", "AliasIdOrArn", in.AliasId); err != nil {
 		return nil, err
 	}
-	var a Alias
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		a, _, err = s.getAlias(ctx, r, in.AliasId)
-		return err
+	a, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (Alias, error) {
+		a, _, err := s.getAlias(ctx, r, in.AliasId)
+		return a, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("describe alias: %w", err)
@@ -230,11 +228,8 @@ func (s *Service) ResolveAlias(ctx context.Context, in *gamelift.ResolveAliasInp
 	if err := s.cfg.RequireOperatorOn(ctx, false, "AliasId", "AliasIdOrArn", in.AliasId); err != nil {
 		return nil, err
 	}
-	var fleetID string
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		fleetID, err = s.Resolve(ctx, r, "", in.AliasId)
-		return err
+	fleetID, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (string, error) {
+		return s.Resolve(ctx, r, "", in.AliasId)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resolve alias: %w", err)

@@ -181,11 +181,9 @@ func GetFleet(ctx context.Context, r store.Reader, id string) (Fleet, int64, err
 
 // Fleet returns a fleet by id or ARN.
 func (s *Service) Fleet(ctx context.Context, idOrArn string) (Fleet, error) {
-	var f Fleet
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		f, _, err = GetFleet(ctx, r, s.FleetID(idOrArn))
-		return err
+	f, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (Fleet, error) {
+		f, _, err := GetFleet(ctx, r, s.FleetID(idOrArn))
+		return f, err
 	})
 	return f, err
 }

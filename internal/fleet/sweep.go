@@ -8,6 +8,7 @@ import (
 
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -16,11 +17,8 @@ import (
 // event. The server runs it every heartbeat interval; tests call it.
 func (s *Service) SweepLostComputes(ctx context.Context) error {
 	deadline := s.cfg.Clock.Now().Add(-LostAfterHeartbeats * s.cfg.HeartbeatInterval)
-	var computes []Compute
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		computes, err = store.FindAll[Compute](ctx, r, store.Query{Kind: KindCompute, Prefix: true})
-		return err
+	computes, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) ([]Compute, error) {
+		return store.FindAll[Compute](ctx, r, store.Query{Kind: KindCompute, Prefix: true})
 	})
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -137,11 +138,9 @@ func checkUserID(userID string) error {
 
 // Identity returns a stored identity.
 func (s *Service) Identity(ctx context.Context, identityID string) (Identity, error) {
-	var id Identity
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		id, _, err = store.GetJSON[Identity](ctx, r, kindIdentity, identityID)
-		return err
+	id, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (Identity, error) {
+		id, _, err := store.GetJSON[Identity](ctx, r, kindIdentity, identityID)
+		return id, err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return Identity{}, fault.New(fault.NotFound, "identity %s not found", identityID)

@@ -118,11 +118,8 @@ func (k *OperatorKeys) CreateWithSecret(ctx context.Context, id, sec string, rol
 
 // List returns every key, revoked ones included, without secrets.
 func (k *OperatorKeys) List(ctx context.Context) ([]OperatorKey, error) {
-	var out []OperatorKey
-	err := k.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		out, err = all[OperatorKey](ctx, r, kindOperatorKey)
-		return err
+	out, err := service.Read(ctx, k.cfg.Store, func(r store.Reader) ([]OperatorKey, error) {
+		return all[OperatorKey](ctx, r, kindOperatorKey)
 	})
 	for i := range out {
 		out[i].SealedSecret = ""
@@ -202,11 +199,9 @@ func (k *OperatorKeys) OperatorSecret(ctx context.Context, accessKeyID string) (
 	c, ok := k.cache[accessKeyID]
 	k.mu.Unlock()
 	if !ok || now.After(c.expires) {
-		var key OperatorKey
-		err := k.cfg.Store.View(ctx, func(r store.Reader) error {
-			var err error
-			key, _, err = store.GetJSON[OperatorKey](ctx, r, kindOperatorKey, accessKeyID)
-			return err
+		key, err := service.Read(ctx, k.cfg.Store, func(r store.Reader) (OperatorKey, error) {
+			key, _, err := store.GetJSON[OperatorKey](ctx, r, kindOperatorKey, accessKeyID)
+			return key, err
 		})
 		if errors.Is(err, store.ErrNotFound) || (err == nil && key.Revoked()) {
 			return "", auth.Principal{}, fault.New(fault.NotFound, "the access key %s is not known", accessKeyID)

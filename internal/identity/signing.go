@@ -18,6 +18,7 @@ import (
 
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/secret"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -61,11 +62,8 @@ func (s *Service) signingKeys() *SigningKeys {
 
 // List returns every stored signing key, oldest first, without private keys.
 func (k *SigningKeys) List(ctx context.Context) ([]SigningKey, error) {
-	var out []SigningKey
-	err := k.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		out, err = listSigningKeys(ctx, r)
-		return err
+	out, err := service.Read(ctx, k.Store, func(r store.Reader) ([]SigningKey, error) {
+		return listSigningKeys(ctx, r)
 	})
 	for i := range out {
 		out[i].SealedPrivate = ""
@@ -206,12 +204,10 @@ func (a *atomicRing) Store(r *keyring) { a.p.Store(r) }
 // load builds a keyring: the newest active key signs; retired keys are
 // trusted until retiredAt + lifetime (+1 min for clocks of other replicas).
 func (k *SigningKeys) load(ctx context.Context, now time.Time, lifetime time.Duration) (*keyring, error) {
-	var keys []SigningKey
-	if err := k.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		keys, err = listSigningKeys(ctx, r)
-		return err
-	}); err != nil {
+	keys, err := service.Read(ctx, k.Store, func(r store.Reader) ([]SigningKey, error) {
+		return listSigningKeys(ctx, r)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
 	ring := &keyring{trusted: map[string]trustedKey{}}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -50,11 +51,9 @@ func (p Party) view() PartyView {
 }
 
 func (s *Service) party(ctx context.Context, id string) (Party, error) {
-	var p Party
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		p, _, err = store.GetJSON[Party](ctx, r, KindParty, id)
-		return err
+	p, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (Party, error) {
+		p, _, err := store.GetJSON[Party](ctx, r, KindParty, id)
+		return p, err
 	})
 	if isNotFound(err) {
 		return p, fault.New(fault.NotFound, "no party %s", id)

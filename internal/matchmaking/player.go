@@ -12,6 +12,7 @@ import (
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -49,11 +50,9 @@ func (s *Service) StartForPlayer(ctx context.Context, req PlayerTicketRequest) (
 	if err := v.Err(); err != nil {
 		return gamelift.MatchmakingTicket{}, err
 	}
-	var c configRec
-	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		c, _, err = s.config(ctx, r, req.ConfigurationName, "$.configurationName")
-		return err
+	c, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (configRec, error) {
+		c, _, err := s.config(ctx, r, req.ConfigurationName, "$.configurationName")
+		return c, err
 	})
 	if err != nil {
 		return gamelift.MatchmakingTicket{}, err

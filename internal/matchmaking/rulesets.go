@@ -28,11 +28,9 @@ func (r ruleSetRec) wire() gamelift.MatchmakingRuleSet {
 }
 
 func (s *Service) ruleSet(ctx context.Context, nameOrARN string) (ruleSetRec, error) {
-	var rs ruleSetRec
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		rs, _, err = store.GetJSON[ruleSetRec](ctx, r, KindRuleSet, s.nameOf(gamelift.ResourceMatchmakingRuleSet, nameOrARN))
-		return err
+	rs, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (ruleSetRec, error) {
+		rs, _, err := store.GetJSON[ruleSetRec](ctx, r, KindRuleSet, s.nameOf(gamelift.ResourceMatchmakingRuleSet, nameOrARN))
+		return rs, err
 	})
 	if isNotFound(err) {
 		return rs, fault.New(fault.NotFound, "RuleSetName: no matchmaking rule set named %s", nameOrARN)

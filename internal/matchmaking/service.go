@@ -123,11 +123,8 @@ func (s *Service) Run(ctx context.Context) error {
 // Start is Run without waiting: it starts the pools under ctx. Stop ends
 // them.
 func (s *Service) Start(ctx context.Context) error {
-	var cfgs []configRec
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		cfgs, err = findAll[configRec](ctx, r, store.Query{Kind: KindConfig, Prefix: true})
-		return err
+	cfgs, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) ([]configRec, error) {
+		return findAll[configRec](ctx, r, store.Query{Kind: KindConfig, Prefix: true})
 	})
 	if err != nil {
 		return fmt.Errorf("matchmaking: load configurations: %w", err)
@@ -191,11 +188,8 @@ func (s *Service) startPool(ctx context.Context, c configRec) error {
 		<-old.done
 	}
 	p := newPool(s, c, rs)
-	var tickets []ticketRec
-	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		tickets, err = findAll[ticketRec](ctx, r, store.Query{Kind: KindTicket, Key: 1, Value: c.Name})
-		return err
+	tickets, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) ([]ticketRec, error) {
+		return findAll[ticketRec](ctx, r, store.Query{Kind: KindTicket, Key: 1, Value: c.Name})
 	})
 	if err != nil {
 		return fmt.Errorf("matchmaking: load tickets of %s: %w", c.Name, err)

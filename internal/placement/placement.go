@@ -309,11 +309,9 @@ func (s *Service) getPlacement(ctx context.Context, r store.Reader, id string) (
 
 // Placement returns a placement by id.
 func (s *Service) Placement(ctx context.Context, id string) (Placement, error) {
-	var p Placement
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		p, _, err = s.getPlacement(ctx, r, id)
-		return err
+	p, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (Placement, error) {
+		p, _, err := s.getPlacement(ctx, r, id)
+		return p, err
 	})
 	return p, err
 }

@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/musterhq/muster/internal/auth"
@@ -10,17 +9,12 @@ import (
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
-	"github.com/musterhq/muster/internal/store/sqlite"
 	"github.com/musterhq/muster/internal/tagging"
 )
 
 func TestCreateTagged(t *testing.T) {
 	ctx := auth.With(context.Background(), auth.Principal{Kind: auth.Operator, AccessKeyID: "AK", Role: auth.RoleAdmin})
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := newStore(t, nil)
 	arns := gamelift.ARNBuilder{Region: "mu-local-1", Account: "000000000000"}
 	tags := tagging.New(tagging.Config{Store: db, ARNs: arns})
 	tags.Register(gamelift.ResourceGameSessionQueue, "queue")

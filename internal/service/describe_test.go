@@ -2,34 +2,18 @@ package service_test
 
 import (
 	"context"
-	"path/filepath"
+	"errors"
 	"slices"
 	"testing"
 
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
-	"github.com/musterhq/muster/internal/store/sqlite"
 )
 
 func TestDescribe(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	err = db.Update(ctx, func(w store.Writer) error {
-		for _, id := range []string{"a", "b", "c"} {
-			if _, err := w.Put(ctx, store.Record{Kind: "thing", ID: id, Doc: store.MustJSON(id)}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := newStore(t, map[string]string{"a": "a", "b": "b", "c": "c"})
 	get := func(r store.Reader, id string) (string, bool, error) {
 		v, _, err := service.Get[string](ctx, r, "thing", id, "Names: no thing %s", id)
 		return service.Dropped(v, err)
@@ -78,4 +62,21 @@ func TestDescribe(t *testing.T) {
 			t.Fatalf("Describe of nothing = %#v, %v", got, err)
 		}
 	})
+}
+
+func TestRead(t *testing.T) {
+	ctx := context.Background()
+	db := newStore(t, map[string]string{"a": "apple"})
+	read := func(id string) (string, error) {
+		return service.Read(ctx, db, func(r store.Reader) (string, error) {
+			v, _, err := store.GetJSON[string](ctx, r, "thing", id)
+			return v, err
+		})
+	}
+	if got, err := read("a"); got != "apple" || err != nil {
+		t.Fatalf("Read of a = %q, %v; want apple", got, err)
+	}
+	if _, err := read("b"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Read of b = %v, want store.ErrNotFound", err)
+	}
 }

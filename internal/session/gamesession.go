@@ -387,11 +387,8 @@ func (s *Service) TerminateGameSession(ctx context.Context, in *gamelift.Termina
 	if err != nil {
 		return nil, fmt.Errorf("terminate game session: %w", err)
 	}
-	var out gamelift.GameSession
-	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		out, err = s.wire(ctx, r, g)
-		return err
+	out, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (gamelift.GameSession, error) {
+		return s.wire(ctx, r, g)
 	})
 	return &gamelift.TerminateGameSessionOutput{GameSession: &out}, err
 }
@@ -516,11 +513,9 @@ func (s *Service) gameSessionIn(ctx context.Context, r store.Reader, id string, 
 
 // GameSession returns a game session by ARN, as of now.
 func (s *Service) GameSession(ctx context.Context, id string) (GameSession, error) {
-	var g GameSession
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		g, _, err = s.getGameSession(ctx, r, id)
-		return err
+	g, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (GameSession, error) {
+		g, _, err := s.getGameSession(ctx, r, id)
+		return g, err
 	})
 	return g, err
 }

@@ -342,11 +342,10 @@ func (s *Service) AttachProcess(ctx context.Context, token, fleetID, computeName
 
 // ComputeOf returns a compute by fleet id and name.
 func (s *Service) ComputeOf(ctx context.Context, fleetID, name string) (Compute, error) {
-	c, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (Compute, error) {
+	return service.Read(ctx, s.cfg.Store, func(r store.Reader) (Compute, error) {
 		c, _, err := GetCompute(ctx, r, fleetID, name)
 		return c, err
 	})
-	return c, err
 }
 
 // ComputeCertificate answers a server process's GetComputeCertificate:

@@ -181,11 +181,10 @@ func GetFleet(ctx context.Context, r store.Reader, id string) (Fleet, int64, err
 
 // Fleet returns a fleet by id or ARN.
 func (s *Service) Fleet(ctx context.Context, idOrArn string) (Fleet, error) {
-	f, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (Fleet, error) {
+	return service.Read(ctx, s.cfg.Store, func(r store.Reader) (Fleet, error) {
 		f, _, err := GetFleet(ctx, r, s.FleetID(idOrArn))
 		return f, err
 	})
-	return f, err
 }
 
 func (s *Service) attributes(f Fleet) gamelift.FleetAttributes {

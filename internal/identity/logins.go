@@ -138,14 +138,10 @@ func checkUserID(userID string) error {
 
 // Identity returns a stored identity.
 func (s *Service) Identity(ctx context.Context, identityID string) (Identity, error) {
-	id, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (Identity, error) {
-		id, _, err := store.GetJSON[Identity](ctx, r, kindIdentity, identityID)
+	return service.Read(ctx, s.cfg.Store, func(r store.Reader) (Identity, error) {
+		id, _, err := service.Get[Identity](ctx, r, kindIdentity, identityID, "identity %s not found", identityID)
 		return id, err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return Identity{}, fault.New(fault.NotFound, "identity %s not found", identityID)
-	}
-	return id, err
 }
 
 // signIn finds or makes the identity of login (a new one each time when

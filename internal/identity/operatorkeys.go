@@ -132,10 +132,7 @@ func (k *OperatorKeys) List(ctx context.Context) ([]OperatorKey, error) {
 // ErrLastAdminKey).
 func (k *OperatorKeys) Revoke(ctx context.Context, id string) error {
 	err := k.cfg.Store.Update(ctx, func(w store.Writer) error {
-		key, version, err := store.GetJSON[OperatorKey](ctx, w, kindOperatorKey, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return fault.New(fault.NotFound, "access key %s not found", id)
-		}
+		key, version, err := service.Get[OperatorKey](ctx, w, kindOperatorKey, id, "access key %s not found", id)
 		if err != nil {
 			return err
 		}

@@ -66,11 +66,8 @@ func (s *Service) nameOf(typ, nameOrARN string) string {
 
 // Config returns a configuration by name or ARN.
 func (s *Service) config(ctx context.Context, r store.Reader, nameOrARN, member string) (configRec, int64, error) {
-	c, v, err := store.GetJSON[configRec](ctx, r, KindConfig, s.nameOf(gamelift.ResourceMatchmakingConfiguration, nameOrARN))
-	if isNotFound(err) {
-		return c, 0, fault.New(fault.NotFound, "%s: no matchmaking configuration named %s", member, nameOrARN)
-	}
-	return c, v, err
+	return service.Get[configRec](ctx, r, KindConfig, s.nameOf(gamelift.ResourceMatchmakingConfiguration, nameOrARN),
+		"%s: no matchmaking configuration named %s", member, nameOrARN)
 }
 
 // configFields is what Create and Update share.
@@ -191,9 +188,7 @@ func (s *Service) CreateMatchmakingConfiguration(ctx context.Context, in *gameli
 		return nil, err
 	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		if _, _, err := store.GetJSON[ruleSetRec](ctx, w, KindRuleSet, c.RuleSetName); isNotFound(err) {
-			return fault.New(fault.NotFound, "RuleSetName: no matchmaking rule set named %s", in.RuleSetName)
-		} else if err != nil {
+		if _, _, err := service.Get[ruleSetRec](ctx, w, KindRuleSet, c.RuleSetName, "RuleSetName: no matchmaking rule set named %s", in.RuleSetName); err != nil {
 			return err
 		}
 		return s.cfg.CreateTagged(ctx, w, store.Record{Kind: KindConfig, ID: c.Name, Doc: store.MustJSON(c), Keys: store.Keys{c.RuleSetName}}, c.ARN, in.Tags,
@@ -232,9 +227,7 @@ func (s *Service) UpdateMatchmakingConfiguration(ctx context.Context, in *gameli
 		if err := v.Err(); err != nil {
 			return err
 		}
-		if _, _, err := store.GetJSON[ruleSetRec](ctx, w, KindRuleSet, c.RuleSetName); isNotFound(err) {
-			return fault.New(fault.NotFound, "RuleSetName: no matchmaking rule set named %s", in.RuleSetName)
-		} else if err != nil {
+		if _, _, err := service.Get[ruleSetRec](ctx, w, KindRuleSet, c.RuleSetName, "RuleSetName: no matchmaking rule set named %s", in.RuleSetName); err != nil {
 			return err
 		}
 		_, err = w.Put(ctx, store.Record{Kind: KindConfig, ID: c.Name, Doc: store.MustJSON(c), Keys: store.Keys{c.RuleSetName}, Version: version})

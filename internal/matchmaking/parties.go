@@ -51,14 +51,14 @@ func (p Party) view() PartyView {
 }
 
 func (s *Service) party(ctx context.Context, id string) (Party, error) {
-	p, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (Party, error) {
-		p, _, err := store.GetJSON[Party](ctx, r, KindParty, id)
+	return service.Read(ctx, s.cfg.Store, func(r store.Reader) (Party, error) {
+		p, _, err := getParty(ctx, r, id)
 		return p, err
 	})
-	if isNotFound(err) {
-		return p, fault.New(fault.NotFound, "no party %s", id)
-	}
-	return p, err
+}
+
+func getParty(ctx context.Context, r store.Reader, id string) (Party, int64, error) {
+	return service.Get[Party](ctx, r, KindParty, id, "no party %s", id)
 }
 
 func inviteCode() string {
@@ -105,10 +105,8 @@ func (s *Service) JoinParty(ctx context.Context, id, code string, latency map[st
 	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		var version int64
 		var err error
-		p, version, err = store.GetJSON[Party](ctx, w, KindParty, id)
-		if isNotFound(err) {
-			return fault.New(fault.NotFound, "no party %s", id)
-		} else if err != nil {
+		p, version, err = getParty(ctx, w, id)
+		if err != nil {
 			return err
 		}
 		if subtle.ConstantTimeCompare([]byte(code), []byte(p.InviteCode)) != 1 {
@@ -157,10 +155,8 @@ func (s *Service) LeaveParty(ctx context.Context, id string) error {
 		return err
 	}
 	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		p, version, err := store.GetJSON[Party](ctx, w, KindParty, id)
-		if isNotFound(err) {
-			return fault.New(fault.NotFound, "no party %s", id)
-		} else if err != nil {
+		p, version, err := getParty(ctx, w, id)
+		if err != nil {
 			return err
 		}
 		i := slices.IndexFunc(p.Members, func(m partyMember) bool { return m.ID == me })

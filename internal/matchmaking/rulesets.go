@@ -28,14 +28,11 @@ func (r ruleSetRec) wire() gamelift.MatchmakingRuleSet {
 }
 
 func (s *Service) ruleSet(ctx context.Context, nameOrARN string) (ruleSetRec, error) {
-	rs, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (ruleSetRec, error) {
-		rs, _, err := store.GetJSON[ruleSetRec](ctx, r, KindRuleSet, s.nameOf(gamelift.ResourceMatchmakingRuleSet, nameOrARN))
+	return service.Read(ctx, s.cfg.Store, func(r store.Reader) (ruleSetRec, error) {
+		rs, _, err := service.Get[ruleSetRec](ctx, r, KindRuleSet, s.nameOf(gamelift.ResourceMatchmakingRuleSet, nameOrARN),
+			"RuleSetName: no matchmaking rule set named %s", nameOrARN)
 		return rs, err
 	})
-	if isNotFound(err) {
-		return rs, fault.New(fault.NotFound, "RuleSetName: no matchmaking rule set named %s", nameOrARN)
-	}
-	return rs, err
 }
 
 // ruleSetProblems turns a flexmatch parse error into one message listing
@@ -111,10 +108,7 @@ func (s *Service) DescribeMatchmakingRuleSets(ctx context.Context, in *gamelift.
 		return nil, err
 	}
 	get := func(r store.Reader, n string) (ruleSetRec, bool, error) {
-		rs, _, err := store.GetJSON[ruleSetRec](ctx, r, KindRuleSet, s.nameOf(gamelift.ResourceMatchmakingRuleSet, n))
-		if isNotFound(err) {
-			return rs, false, fault.New(fault.NotFound, "Names: no matchmaking rule set named %s", n)
-		}
+		rs, _, err := service.Get[ruleSetRec](ctx, r, KindRuleSet, s.nameOf(gamelift.ResourceMatchmakingRuleSet, n), "Names: no matchmaking rule set named %s", n)
 		return rs, err == nil, err
 	}
 	list, next, err := service.Describe(ctx, s.cfg.Store, in.Names, get, store.Query{Kind: KindRuleSet, Prefix: true, After: after}, limit, ruleSetRec.wire)
@@ -131,10 +125,8 @@ func (s *Service) DeleteMatchmakingRuleSet(ctx context.Context, in *gamelift.Del
 	}
 	name := s.nameOf(gamelift.ResourceMatchmakingRuleSet, in.Name)
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		rs, version, err := store.GetJSON[ruleSetRec](ctx, w, KindRuleSet, name)
-		if isNotFound(err) {
-			return fault.New(fault.NotFound, "Name: no matchmaking rule set named %s", in.Name)
-		} else if err != nil {
+		rs, version, err := service.Get[ruleSetRec](ctx, w, KindRuleSet, name, "Name: no matchmaking rule set named %s", in.Name)
+		if err != nil {
 			return err
 		}
 		users, err := w.Find(ctx, store.Query{Kind: KindConfig, Key: 1, Value: name, Limit: 1})

@@ -300,20 +300,15 @@ func (s *Service) StartGameSessionPlacement(ctx context.Context, in *gamelift.St
 }
 
 func (s *Service) getPlacement(ctx context.Context, r store.Reader, id string) (Placement, int64, error) {
-	p, v, err := store.GetJSON[Placement](ctx, r, KindPlacement, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return p, 0, fault.New(fault.NotFound, "PlacementId: placement %s not found", id)
-	}
-	return p, v, err
+	return service.Get[Placement](ctx, r, KindPlacement, id, "PlacementId: placement %s not found", id)
 }
 
 // Placement returns a placement by id.
 func (s *Service) Placement(ctx context.Context, id string) (Placement, error) {
-	p, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (Placement, error) {
+	return service.Read(ctx, s.cfg.Store, func(r store.Reader) (Placement, error) {
 		p, _, err := s.getPlacement(ctx, r, id)
 		return p, err
 	})
-	return p, err
 }
 
 // DescribeGameSessionPlacement is the control-API operation.

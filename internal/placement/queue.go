@@ -76,11 +76,7 @@ func (s *Service) queueName(nameOrArn string) string {
 
 func (s *Service) getQueue(ctx context.Context, r store.Reader, nameOrArn string) (Queue, int64, error) {
 	name := s.queueName(nameOrArn)
-	q, v, err := store.GetJSON[Queue](ctx, r, KindQueue, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return q, 0, fault.New(fault.NotFound, "GameSessionQueueName: game session queue %s not found", name)
-	}
-	return q, v, err
+	return service.Get[Queue](ctx, r, KindQueue, name, "GameSessionQueueName: game session queue %s not found", name)
 }
 
 // queueSettings are the members shared by Create and Update.

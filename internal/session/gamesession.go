@@ -513,11 +513,10 @@ func (s *Service) gameSessionIn(ctx context.Context, r store.Reader, id string, 
 
 // GameSession returns a game session by ARN, as of now.
 func (s *Service) GameSession(ctx context.Context, id string) (GameSession, error) {
-	g, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (GameSession, error) {
+	return service.Read(ctx, s.cfg.Store, func(r store.Reader) (GameSession, error) {
 		g, _, err := s.getGameSession(ctx, r, id)
 		return g, err
 	})
-	return g, err
 }
 
 // SessionCounts reports the current and maximum player sessions of a fleet

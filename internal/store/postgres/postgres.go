@@ -232,20 +232,7 @@ func (db *DB) runOne(ctx context.Context, req *store.Request, w *writer, savepoi
 
 func (db *DB) sweepLoop() {
 	defer db.wg.Done()
-	t := db.clock.NewTicker(db.cfg.SweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-db.stop:
-			return
-		case <-t.C():
-			if n, err := db.sweep(context.Background()); err != nil {
-				db.log.Warn("sweeping expired records failed", "err", err)
-			} else if n > 0 {
-				db.log.Debug("swept expired records", "count", n)
-			}
-		}
-	}
+	store.SweepLoop(db.clock, db.cfg.SweepInterval, db.stop, db.log, db.sweep)
 }
 
 // sweep deletes records whose expiry has passed. They are already invisible

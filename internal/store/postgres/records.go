@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/musterhq/muster/internal/store"
@@ -239,29 +238,15 @@ func (w *writer) Delete(ctx context.Context, kind, id string, version int64) err
 		return fmt.Errorf("postgres: delete %s/%s: %w", kind, id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		if version > 0 {
-			if _, err := w.Get(ctx, kind, id); err == nil {
-				return fmt.Errorf("%s %q is not at version %d: %w", kind, id, version, store.ErrConflict)
-			}
-		}
-		return fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
+		return store.MissedDelete(ctx, w, kind, id, version)
 	}
 	return nil
 }
 
 func (w *writer) Append(ctx context.Context, e store.Event) error {
-	if e.Type == "" {
-		return fmt.Errorf("postgres: append event: type is required")
-	}
-	if e.ID == "" {
-		e.ID = uuid.NewString()
-	}
-	if e.Time.IsZero() {
-		e.Time = w.now()
-	}
-	doc := []byte(e.Doc)
-	if doc == nil {
-		doc = []byte("{}")
+	e, doc, err := e.Prepared(w.now())
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
 	if _, err := w.tx.Exec(ctx, "INSERT INTO events (id, time, type, resource, doc) VALUES ($1, $2, $3, $4, $5)",
 		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc); err != nil {

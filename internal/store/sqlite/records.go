@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/musterhq/muster/internal/store"
@@ -381,29 +380,15 @@ func (w *txWriter) Delete(ctx context.Context, kind, id string, version int64) e
 		return fmt.Errorf("sqlite: delete %s/%s: %w", kind, id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		if version > 0 {
-			if _, err := w.Get(ctx, kind, id); err == nil {
-				return fmt.Errorf("%s %q is not at version %d: %w", kind, id, version, store.ErrConflict)
-			}
-		}
-		return fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
+		return store.MissedDelete(ctx, w, kind, id, version)
 	}
 	return nil
 }
 
 func (w *txWriter) Append(ctx context.Context, e store.Event) error {
-	if e.Type == "" {
-		return fmt.Errorf("sqlite: append event: type is required")
-	}
-	if e.ID == "" {
-		e.ID = uuid.NewString()
-	}
-	if e.Time.IsZero() {
-		e.Time = w.now()
-	}
-	doc := []byte(e.Doc)
-	if doc == nil {
-		doc = []byte("{}")
+	e, doc, err := e.Prepared(w.now())
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	if _, err := w.q.ExecContext(ctx, "INSERT INTO events (id, time, type, resource, doc) VALUES (?, ?, ?, ?, ?)",
 		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc); err != nil {

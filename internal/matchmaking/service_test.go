@@ -55,9 +55,7 @@ func TestStandaloneMatch(t *testing.T) {
 			t.Fatalf("status %s", tk.Status)
 		}
 		e.cycle("duel")
-		if got := e.ticket("a").Status; got != gamelift.TicketSearching {
-			t.Fatalf("status %s", got)
-		}
+		e.in(t).wantStatus(gamelift.TicketSearching, "a")
 	})
 	t.Run("a close opponent completes the match with teams", func(t *testing.T) {
 		e.startTicket("duel", "b", "pb", 1010)
@@ -97,14 +95,10 @@ func TestStandaloneMatch(t *testing.T) {
 	t.Run("expansions open the match as the ticket ages", func(t *testing.T) {
 		e.startTicket("duel", "d", "pd", 1400)
 		e.cycle("duel")
-		if got := e.ticket("c").Status; got != gamelift.TicketSearching {
-			t.Fatalf("c is %s", got)
-		}
+		e.in(t).wantStatus(gamelift.TicketSearching, "c")
 		e.clock.Advance(10 * time.Second)
 		e.cycle("duel")
-		if got := e.ticket("c").Status; got != gamelift.TicketCompleted {
-			t.Fatalf("c is %s after the expansion", got)
-		}
+		e.in(t).wantStatus(gamelift.TicketCompleted, "c")
 	})
 	t.Run("StopMatchmaking cancels; a second stop is refused", func(t *testing.T) {
 		e.startTicket("duel", "e", "pe", 5000)
@@ -159,21 +153,15 @@ func TestAcceptance(t *testing.T) {
 		e.startTicket("acc", "a1", "p1", 1000)
 		e.startTicket("acc", "a2", "p2", 1000)
 		e.cycle("acc")
-		if got := e.ticket("a1").Status; got != gamelift.TicketRequiresAcceptance {
-			t.Fatal(got)
-		}
+		e.in(t).wantStatus(gamelift.TicketRequiresAcceptance, "a1")
 		if err := accept("a1", "p1", "ACCEPT"); err != nil {
 			t.Fatal(err)
 		}
-		if got := e.ticket("a1").Status; got != gamelift.TicketRequiresAcceptance {
-			t.Fatal(got)
-		}
+		e.in(t).wantStatus(gamelift.TicketRequiresAcceptance, "a1")
 		if err := accept("a2", "p2", "ACCEPT"); err != nil {
 			t.Fatal(err)
 		}
-		if got := e.ticket("a2").Status; got != gamelift.TicketCompleted {
-			t.Fatal(got)
-		}
+		e.in(t).wantStatus(gamelift.TicketCompleted, "a2")
 		if err := accept("a2", "p2", "ACCEPT"); !fault.Is(err, fault.Invalid) {
 			t.Fatal(err)
 		}
@@ -198,9 +186,7 @@ func TestAcceptance(t *testing.T) {
 		// b1 is back in the pool and matches a newcomer.
 		e.startTicket("acc", "b3", "q3", 1000)
 		e.cycle("acc")
-		if got := e.ticket("b1").Status; got != gamelift.TicketRequiresAcceptance {
-			t.Fatal(got)
-		}
+		e.in(t).wantStatus(gamelift.TicketRequiresAcceptance, "b1")
 	})
 	t.Run("one does not answer in time: its ticket is cancelled", func(t *testing.T) {
 		if err := accept("b3", "q3", "ACCEPT"); err != nil {
@@ -322,9 +308,7 @@ func TestRescanOfYoungTicketsEnds(t *testing.T) {
 	e.cycle("duel")
 	e.clock.Advance(10 * time.Second)
 	e.cycle("duel")
-	if got := e.ticket("a").Status; got != gamelift.TicketCompleted {
-		t.Fatal(got)
-	}
+	e.wantStatus(gamelift.TicketCompleted, "a")
 }
 
 func TestManyTicketsArrivingTogetherAllMatch(t *testing.T) {
@@ -335,9 +319,7 @@ func TestManyTicketsArrivingTogetherAllMatch(t *testing.T) {
 	}
 	e.cycle("duel")
 	for i := range 30 {
-		if got := e.ticket(fmt.Sprint("t", i)).Status; got != gamelift.TicketCompleted {
-			t.Fatalf("t%d is %s", i, got)
-		}
+		e.wantStatus(gamelift.TicketCompleted, fmt.Sprint("t", i))
 	}
 }
 
@@ -361,9 +343,7 @@ func TestEstimatedWaitTimeIsTheMeanOfRecentWaits(t *testing.T) {
 		e.clock.Advance(wait)
 		e.startTicket("duel", fmt.Sprint("b", i), fmt.Sprint("pb", i), float64(1000*i))
 		e.cycle("duel")
-		if st := e.ticket(fmt.Sprint("a", i)).Status; st != gamelift.TicketCompleted {
-			t.Fatalf("pair %d: %s", i, st)
-		}
+		e.wantStatus(gamelift.TicketCompleted, fmt.Sprint("a", i))
 	}
 	pair(1, 2*time.Second)
 	pair(2, 4*time.Second)

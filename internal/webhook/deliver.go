@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/lease"
 	"github.com/musterhq/muster/internal/outbox"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook/safehttp"
@@ -25,18 +26,14 @@ var errStopped = errors.New("webhook: subscription stopped")
 // Run supervises the delivery workers until ctx ends: one stream worker
 // and one redrive worker per enabled subscription, started and stopped as
 // subscriptions change here (at once) or in another process (within Poll).
+// With Config.Leases it registers the subscriptions with the Manager
+// instead, which runs the workers of the leases it holds.
 func (s *Service) Run(ctx context.Context) error {
-	type running struct {
-		cancel context.CancelFunc
-		done   chan struct{}
+	var sv supervisor = &local{s: s, workers: map[string]*running{}}
+	if s.cfg.Leases != nil {
+		sv = &leased{s: s, m: s.cfg.Leases, registered: map[string]bool{}}
 	}
-	workers := map[string]*running{}
-	defer func() {
-		for _, w := range workers {
-			w.cancel()
-			<-w.done
-		}
-	}()
+	defer sv.stopAll()
 	for {
 		wake := s.changed.Wait()
 		enabled, err := s.enabled(ctx)
@@ -45,33 +42,104 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			s.cfg.Logger.Error("webhook: reading subscriptions", "err", err)
-		}
-		for id, w := range workers {
-			select {
-			case <-w.done:
-				delete(workers, id) // ended on its own: restarted below if still enabled
-				continue
-			default:
-			}
-			if err == nil && !enabled[id] {
-				w.cancel()
-				<-w.done
-				delete(workers, id)
-			}
-		}
-		for id := range enabled {
-			if workers[id] == nil {
-				wctx, cancel := context.WithCancel(ctx)
-				w := &running{cancel: cancel, done: make(chan struct{})}
-				workers[id] = w
-				go func() {
-					defer close(w.done)
-					s.work(wctx, id)
-				}()
-			}
+		} else {
+			sv.keep(ctx, enabled)
 		}
 		if !s.wait(ctx, wake) {
 			return nil
+		}
+	}
+}
+
+// supervisor runs the workers of a set of subscriptions.
+type supervisor interface {
+	// keep runs the workers of the subscriptions in ids, and only those.
+	keep(ctx context.Context, ids map[string]bool)
+	stopAll()
+}
+
+type running struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// local runs every subscription's workers in this process.
+type local struct {
+	s       *Service
+	workers map[string]*running
+}
+
+func (l *local) keep(ctx context.Context, ids map[string]bool) {
+	for id, w := range l.workers {
+		select {
+		case <-w.done:
+			delete(l.workers, id) // ended on its own: restarted below if still enabled
+			continue
+		default:
+		}
+		if !ids[id] {
+			w.cancel()
+			<-w.done
+			delete(l.workers, id)
+		}
+	}
+	for id := range ids {
+		if l.workers[id] == nil {
+			wctx, cancel := context.WithCancel(ctx)
+			w := &running{cancel: cancel, done: make(chan struct{})}
+			l.workers[id] = w
+			go func() {
+				defer close(w.done)
+				l.s.work(wctx, id)
+			}()
+		}
+	}
+}
+
+func (l *local) stopAll() {
+	for _, w := range l.workers {
+		w.cancel()
+		<-w.done
+	}
+}
+
+// leased registers each subscription as a piece of work with a lease
+// Manager.
+type leased struct {
+	s          *Service
+	m          *lease.Manager
+	registered map[string]bool
+}
+
+func (l *leased) keep(ctx context.Context, ids map[string]bool) {
+	for id := range l.registered {
+		if !ids[id] {
+			l.m.Unregister(ctx, consumer(id))
+			delete(l.registered, id)
+		}
+	}
+	for id := range ids {
+		if !l.registered[id] {
+			l.m.Register(consumer(id), func(ctx context.Context, _ lease.Lease) { l.s.workUntil(ctx, id) })
+			l.registered[id] = true
+		}
+	}
+}
+
+func (l *leased) stopAll() {
+	for id := range l.registered {
+		l.m.Unregister(context.Background(), consumer(id))
+	}
+}
+
+// workUntil runs a subscription's workers until ctx ends, starting them
+// again within Poll when they stop (a lease's work must last as long as
+// the lease).
+func (s *Service) workUntil(ctx context.Context, id string) {
+	for {
+		s.work(ctx, id)
+		if !s.wait(ctx, nil) {
+			return
 		}
 	}
 }

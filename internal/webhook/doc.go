@@ -53,6 +53,12 @@
 //
 // All waiting — backoff, time-outs, polls — is on the injected clock.
 //
+// Several replicas sharing one store give each subscription one deliverer
+// through Config.Leases (package lease): Run registers a piece of work per
+// enabled subscription and the lease Manager runs those whose lease this
+// replica holds. Retain tells an outbox pruner the lowest cursor of the
+// enabled subscriptions, which pruning must not pass.
+//
 // The signing secret is shown once, at creation (and at each rotation), and
 // kept sealed with Config.Box when one is given (in the clear otherwise).
 // A rotation keeps the previous secret signing beside the new one for

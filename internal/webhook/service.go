@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/lease"
 	"github.com/musterhq/muster/internal/outbox"
 	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/service"
@@ -51,6 +52,12 @@ type Config struct {
 	// Targets finds a resource's NotificationTarget (default: read from the
 	// store, see StoreTargets).
 	Targets TargetLookup
+	// Leases, when set, gives each subscription's delivery one owner among
+	// the replicas sharing the store: Run registers a piece per enabled
+	// subscription ("webhook/<id>") and the Manager, run beside it, starts
+	// the workers of the leases this replica holds. Without it this process
+	// delivers every subscription.
+	Leases *lease.Manager
 }
 
 // Service owns webhook subscriptions and their delivery.

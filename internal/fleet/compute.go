@@ -125,10 +125,7 @@ func (s *Service) RegisterCompute(ctx context.Context, in *gamelift.RegisterComp
 // DeregisterCompute removes a compute: its processes end (and their game
 // sessions with them) and its auth tokens stop working.
 func (s *Service) DeregisterCompute(ctx context.Context, in *gamelift.DeregisterComputeInput) (*gamelift.DeregisterComputeOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	if err := s.checkComputeRef(in.FleetId, in.ComputeName); err != nil {
+	if err := s.computeOp(ctx, true, in.FleetId, in.ComputeName); err != nil {
 		return nil, err
 	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
@@ -226,19 +223,12 @@ func (s *Service) ListCompute(ctx context.Context, in *gamelift.ListComputeInput
 
 // DescribeCompute returns one compute.
 func (s *Service) DescribeCompute(ctx context.Context, in *gamelift.DescribeComputeInput) (*gamelift.DescribeComputeOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	if err := s.checkComputeRef(in.FleetId, in.ComputeName); err != nil {
+	if err := s.computeOp(ctx, false, in.FleetId, in.ComputeName); err != nil {
 		return nil, err
 	}
 	var wc gamelift.Compute
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		f, _, err := GetFleet(ctx, r, s.FleetID(in.FleetId))
-		if err != nil {
-			return err
-		}
-		c, _, err := GetCompute(ctx, r, f.ID, s.computeName(in.ComputeName))
+		f, c, err := s.fleetCompute(ctx, r, in.FleetId, in.ComputeName)
 		wc = s.computeWire(c, f)
 		return err
 	})
@@ -260,19 +250,12 @@ func newToken() string {
 // GetComputeAuthToken issues a token bound to one fleet and compute that
 // server processes on the compute pass to InitSDK.
 func (s *Service) GetComputeAuthToken(ctx context.Context, in *gamelift.GetComputeAuthTokenInput) (*gamelift.GetComputeAuthTokenOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	if err := s.checkComputeRef(in.FleetId, in.ComputeName); err != nil {
+	if err := s.computeOp(ctx, true, in.FleetId, in.ComputeName); err != nil {
 		return nil, err
 	}
 	var out gamelift.GetComputeAuthTokenOutput
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		f, _, err := GetFleet(ctx, w, s.FleetID(in.FleetId))
-		if err != nil {
-			return err
-		}
-		c, _, err := GetCompute(ctx, w, f.ID, s.computeName(in.ComputeName))
+		f, c, err := s.fleetCompute(ctx, w, in.FleetId, in.ComputeName)
 		if err != nil {
 			return err
 		}
@@ -366,9 +349,24 @@ func (s *Service) FleetRoleCredentials(ctx context.Context, fleetID string) erro
 	return fault.New(fault.Unsupported, "Muster fleets have no IAM role: GetFleetRoleCredentials is not available (fleet role credentials exist only on managed GameLift fleets)")
 }
 
-// checkComputeRef validates the FleetId and ComputeName members that name
-// one compute (DeregisterCompute, DescribeCompute, GetComputeAuthToken).
-func (s *Service) checkComputeRef(fleetID, computeName string) error {
+// fleetCompute reads one compute and the fleet it is registered in, both
+// named as the operations name them (id or ARN).
+func (s *Service) fleetCompute(ctx context.Context, r store.Reader, fleetIdOrArn, computeNameOrArn string) (Fleet, Compute, error) {
+	f, _, err := GetFleet(ctx, r, s.FleetID(fleetIdOrArn))
+	if err != nil {
+		return f, Compute{}, err
+	}
+	c, _, err := GetCompute(ctx, r, f.ID, s.computeName(computeNameOrArn))
+	return f, c, err
+}
+
+// computeOp authorises an operator's call on one compute (write: one that
+// changes it) and checks the FleetId and ComputeName members that name it
+// (DeregisterCompute, DescribeCompute, GetComputeAuthToken).
+func (s *Service) computeOp(ctx context.Context, write bool, fleetID, computeName string) error {
+	if err := auth.RequireOperator(ctx, write); err != nil {
+		return err
+	}
 	var v fault.Validator
 	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", fleetID)
 	s.cfg.Formats.Check(&v, "ComputeName", "ComputeNameOrArn", computeName)

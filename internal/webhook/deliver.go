@@ -18,6 +18,7 @@ import (
 	"github.com/musterhq/muster/internal/outbox"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook/safehttp"
+	"github.com/musterhq/muster/internal/webhook/sign"
 )
 
 // errStopped ends a worker whose subscription was disabled or deleted.
@@ -253,9 +254,7 @@ func (s *Service) routes(ctx context.Context, sub record, e store.Event, targets
 // live is a subscription as a worker delivers to it.
 type live struct {
 	record
-	signer interface {
-		Sign(h http.Header, id string, at time.Time, body []byte)
-	}
+	signer *sign.Signer
 }
 
 // load reads a subscription for delivery: errStopped once it is disabled

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook"
 	"github.com/musterhq/muster/internal/webhook/sign"
@@ -61,6 +62,26 @@ func TestDelivery(t *testing.T) {
 			t.Errorf("deliveries = %v", got)
 		}
 		e.rcv.none(func() { e.caughtUp(sub.ID); e.caughtUp(all.ID) })
+	})
+}
+
+func TestFleetEvents(t *testing.T) {
+	t.Run("a fleet event goes, as DescribeFleetEvents shows it, to a subscription filtering on its fleet's ARN", func(t *testing.T) {
+		e := newEnv(t, nil)
+		fleetARN := arns.Build(gamelift.ResourceFleet, "fleet-1")
+		mine := e.subscribe("fleet", func(in *webhook.CreateInput) { in.Resources = []string{fleetARN} })
+		other := e.subscribe("other", func(in *webhook.CreateInput) { in.Resources = []string{arns.Build(gamelift.ResourceFleet, "fleet-2")} })
+		doc := store.MustJSON(gamelift.Event{EventId: "ev-1", ResourceId: "fleet-1", EventCode: "FLEET_STATE_ACTIVE", Message: "active"})
+		err := e.db.Update(context.Background(), func(w store.Writer) error {
+			return w.Append(context.Background(), store.Event{ID: "ev-1", Type: "FLEET_STATE_ACTIVE", Resource: "fleet-1", Doc: doc})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := e.rcv.next(); d.path != "/hooks/fleet" || id(d) != "ev-1" || !bytes.Equal(d.body, doc) {
+			t.Errorf("delivered %s to %s: %s", id(d), d.path, d.body)
+		}
+		e.rcv.none(func() { e.caughtUp(mine.ID); e.caughtUp(other.ID) })
 	})
 }
 

@@ -7,8 +7,8 @@ import (
 
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/matchmaking"
+	"github.com/musterhq/muster/internal/placement"
 	"github.com/musterhq/muster/internal/service"
-	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook"
 )
 
@@ -94,16 +94,12 @@ func TestNotificationTargetRouting(t *testing.T) {
 	})
 	t.Run("StoreTargets reads a queue's and a configuration's target and nothing for other resources", func(t *testing.T) {
 		e := newEnv(t, nil)
-		err := e.db.Update(e.ctx, func(w store.Writer) error {
-			_, err := w.Put(e.ctx, store.Record{Kind: "gamesessionqueue", ID: "q", Doc: []byte(`{"notificationTarget":"arn:aws:sns:mu-local-1:000000000000:qs"}`)})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		queues := placement.New(placement.Config{Base: service.Base{Store: e.db, Clock: e.clock, ARNs: arns}})
+		target := "arn:aws:sns:mu-local-1:000000000000:qs"
+		must[*gamelift.CreateGameSessionQueueOutput](t)(queues.CreateGameSessionQueue(e.ctx, &gamelift.CreateGameSessionQueueInput{Name: "q", NotificationTarget: &target}))
 		lookup := webhook.StoreTargets(e.db, arns)
 		for arn, want := range map[string]string{
-			arns.Build(gamelift.ResourceGameSessionQueue, "q"):       "arn:aws:sns:mu-local-1:000000000000:qs",
+			arns.Build(gamelift.ResourceGameSessionQueue, "q"):       target,
 			arns.Build(gamelift.ResourceGameSessionQueue, "missing"): "",
 			arns.Build(gamelift.ResourceFleet, "fleet-1"):            "",
 			"not-an-arn": "",

@@ -46,6 +46,18 @@ func (e *env) config(name string, mutate func(*gamelift.CreateMatchmakingConfigu
 	e.standalone(name, "duel-"+name, mutate)
 }
 
+// newSearchingPair is a duel configuration with tickets a (skill 1000) and
+// b (1400) SEARCHING after one cycle: too far apart to match until the
+// rule set's expansion at 10 s.
+func newSearchingPair(t *testing.T) *env {
+	e := newEnv(t)
+	e.config("duel", nil)
+	e.startTicket("duel", "a", "pa", 1000)
+	e.startTicket("duel", "b", "pb", 1400)
+	e.cycle("duel")
+	return e
+}
+
 func TestStandaloneMatch(t *testing.T) {
 	e := newEnv(t)
 	e.config("duel", nil)
@@ -206,11 +218,7 @@ func TestAcceptance(t *testing.T) {
 }
 
 func TestRestartKeepsTickets(t *testing.T) {
-	e := newEnv(t)
-	e.config("duel", nil)
-	e.startTicket("duel", "a", "pa", 1000)
-	e.startTicket("duel", "b", "pb", 1400)
-	e.cycle("duel")
+	e := newSearchingPair(t)
 	start := e.ticket("a").StartTime
 	e.restart()
 	tk := e.ticket("a")
@@ -298,11 +306,7 @@ type tlog struct{ t *testing.T }
 func (l tlog) Write(b []byte) (int, error) { l.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
 
 func TestRescanOfYoungTicketsEnds(t *testing.T) {
-	e := newEnv(t)
-	e.config("duel", nil)
-	e.startTicket("duel", "a", "pa", 1000)
-	e.startTicket("duel", "b", "pb", 1400)
-	e.cycle("duel")
+	e := newSearchingPair(t)
 	// A tick with only young tickets waiting must not spin.
 	e.clock.Advance(250 * time.Millisecond)
 	e.cycle("duel")

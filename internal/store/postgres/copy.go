@@ -7,18 +7,19 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlstore"
 )
 
 // DumpRecords lists every record, expired ones included (store.Dumper).
 func (db *DB) DumpRecords(ctx context.Context, fn func(store.Item) error) error {
 	kind, id := "", ""
 	for {
-		rows, err := db.pool.Query(ctx, "SELECT "+itemColumns+
+		rows, err := db.pool.Query(ctx, "SELECT "+sqlstore.ItemColumns+
 			" FROM records WHERE (kind, id) > ($1, $2) ORDER BY kind, id LIMIT 1000", kind, id)
 		if err != nil {
 			return fmt.Errorf("postgres: dump: %w", err)
 		}
-		items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Item, error) { return scanItem(r) })
+		items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Item, error) { return sqlstore.ScanItem(r) })
 		if err != nil {
 			return fmt.Errorf("postgres: dump: %w", err)
 		}
@@ -38,7 +39,7 @@ func (db *DB) DumpRecords(ctx context.Context, fn func(store.Item) error) error 
 func (db *DB) LoadRecords(ctx context.Context, items []store.Item) error {
 	rows := make([][]any, len(items))
 	for i, it := range items {
-		rows[i] = []any{it.Kind, it.ID, it.Doc, nullKey(it.Keys[0]), nullKey(it.Keys[1]), nullKey(it.Keys[2]), it.Version, millisOrNil(it.ExpiresAt)}
+		rows[i] = []any{it.Kind, it.ID, it.Doc, sqlstore.Key(it.Keys[0]), sqlstore.Key(it.Keys[1]), sqlstore.Key(it.Keys[2]), it.Version, sqlstore.Expiry(it.ExpiresAt)}
 	}
 	_, err := db.pool.CopyFrom(ctx, pgx.Identifier{"records"},
 		[]string{"kind", "id", "doc", "k1", "k2", "k3", "version", "expires_at"}, pgx.CopyFromRows(rows))

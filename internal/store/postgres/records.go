@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlstore"
 )
 
 // reader reads through the pool (View) or inside the writer's transaction.
@@ -28,41 +28,17 @@ type writer struct {
 	appended bool
 }
 
-func nullKey(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func millisOrNil(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
-const itemColumns = "kind, id, doc, coalesce(k1,''), coalesce(k2,''), coalesce(k3,''), version, expires_at"
-
-// itemColumnsNoDoc is itemColumns with an empty document (Query.NoDocs).
-const itemColumnsNoDoc = "kind, id, ''::bytea, coalesce(k1,''), coalesce(k2,''), coalesce(k3,''), version, expires_at"
-
-func scanItem(sc pgx.Row) (store.Item, error) {
-	var it store.Item
-	var exp *int64
-	if err := sc.Scan(&it.Kind, &it.ID, &it.Doc, &it.Keys[0], &it.Keys[1], &it.Keys[2], &it.Version, &exp); err != nil {
-		return it, err
-	}
-	if exp != nil {
-		it.ExpiresAt = time.UnixMilli(*exp)
-	}
-	return it, nil
+// dialect is PostgreSQL's side of the SQL both stores speak.
+var dialect = sqlstore.Dialect{
+	Param:    func(n int) string { return "$" + strconv.Itoa(n) },
+	From:     func(int) string { return " FROM records" },
+	EmptyDoc: "''::bytea",
 }
 
 func (r *reader) Get(ctx context.Context, kind, id string) (store.Item, error) {
-	row := r.q.QueryRow(ctx, "SELECT "+itemColumns+
+	row := r.q.QueryRow(ctx, "SELECT "+sqlstore.ItemColumns+
 		" FROM records WHERE kind = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > $3)", kind, id, r.now().UnixMilli())
-	it, err := scanItem(row)
+	it, err := sqlstore.ScanItem(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return it, fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
 	}
@@ -72,111 +48,32 @@ func (r *reader) Get(ctx context.Context, kind, id string) (store.Item, error) {
 	return it, nil
 }
 
-// findSQL builds Find's statement: the same selection, order and cursor
-// rules as the SQLite store's.
-func findSQL(q store.Query, now int64) (string, []any) {
-	col := "id"
-	if q.Key > 0 {
-		col = "k" + strconv.Itoa(q.Key)
-	}
-	cols := itemColumns
-	if q.NoDocs {
-		cols = itemColumnsNoDoc
-	}
-	args := []any{q.Kind, now}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	var sb strings.Builder
-	sb.WriteString("SELECT " + cols + " FROM records WHERE kind = $1 AND (expires_at IS NULL OR expires_at > $2)")
-	switch {
-	case q.Prefix && q.Value != "":
-		// A range rather than LIKE, so % or _ in a value mean nothing.
-		sb.WriteString(" AND " + col + " >= " + arg(q.Value) + " AND " + col + " < " + arg(q.Value+"\U0010FFFF"))
-	case q.Prefix:
-		if q.Key > 0 {
-			sb.WriteString(" AND " + col + " IS NOT NULL")
-		}
-	default:
-		sb.WriteString(" AND " + col + " = " + arg(q.Value))
-	}
-	if q.After != "" {
-		if q.Key == 0 {
-			sb.WriteString(" AND id > " + arg(q.After))
-		} else {
-			val, id, _ := strings.Cut(q.After, "\x00")
-			v := arg(val)
-			sb.WriteString(" AND (" + col + " > " + v + " OR (" + col + " = " + v + " AND id > " + arg(id) + "))")
-		}
-	}
-	if q.Key == 0 {
-		sb.WriteString(" ORDER BY id")
-	} else {
-		sb.WriteString(" ORDER BY " + col + ", id")
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	sb.WriteString(" LIMIT " + arg(limit))
-	return sb.String(), args
-}
-
 func (r *reader) Find(ctx context.Context, q store.Query) ([]store.Item, error) {
 	if q.Key < 0 || q.Key > 3 {
 		return nil, fmt.Errorf("postgres: find: key %d out of range 0..3", q.Key)
 	}
-	query, args := findSQL(q, r.now().UnixMilli())
+	query, args := dialect.Find(q, r.now().UnixMilli())
 	rows, err := r.q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: find %s: %w", q.Kind, err)
 	}
 	defer rows.Close()
-	var out []store.Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: find %s: %w", q.Kind, err)
-		}
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := sqlstore.Collect(rows, sqlstore.ScanItem)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: find %s: %w", q.Kind, err)
 	}
 	return out, nil
 }
 
 func (r *reader) Events(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	query := "SELECT seq, id, time, type, resource, doc FROM events WHERE seq > $1"
-	args := []any{q.After}
-	if q.Type != "" {
-		query += " AND type = $2"
-		args = append(args, q.Type)
-	}
-	query += " ORDER BY seq LIMIT " + strconv.Itoa(limit)
+	query, args := dialect.Events(q)
 	rows, err := r.q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: events: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Event
-	for rows.Next() {
-		var e store.Event
-		var ms int64
-		var doc []byte
-		if err := rows.Scan(&e.Seq, &e.ID, &ms, &e.Type, &e.Resource, &doc); err != nil {
-			return nil, fmt.Errorf("postgres: events: %w", err)
-		}
-		e.Time = time.UnixMilli(ms)
-		e.Doc = doc
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := sqlstore.Collect(rows, sqlstore.ScanEvent)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: events: %w", err)
 	}
 	return out, nil
@@ -191,7 +88,7 @@ func (w *writer) Put(ctx context.Context, r store.Record) (int64, error) {
 		return 0, fmt.Errorf("postgres: put: kind and id are required")
 	}
 	now := w.now().UnixMilli()
-	args := []any{r.Kind, r.ID, r.Doc, nullKey(r.Keys[0]), nullKey(r.Keys[1]), nullKey(r.Keys[2]), millisOrNil(r.ExpiresAt), now}
+	args := []any{r.Kind, r.ID, r.Doc, sqlstore.Key(r.Keys[0]), sqlstore.Key(r.Keys[1]), sqlstore.Key(r.Keys[2]), sqlstore.Expiry(r.ExpiresAt), now}
 	const insert = "INSERT INTO records (kind, id, doc, k1, k2, k3, expires_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 1) " +
 		"ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc, k1 = excluded.k1, k2 = excluded.k2, k3 = excluded.k3, expires_at = excluded.expires_at, "
 	const live = "(records.expires_at IS NULL OR records.expires_at > $8)"

@@ -5,20 +5,21 @@ import (
 	"fmt"
 
 	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlstore"
 )
 
 // DumpRecords lists every record, expired ones included (store.Dumper).
 func (db *DB) DumpRecords(ctx context.Context, fn func(store.Item) error) error {
 	kind, id := "", ""
 	for {
-		rows, err := db.reader.QueryContext(ctx, "SELECT "+itemColumns+
+		rows, err := db.reader.QueryContext(ctx, "SELECT "+sqlstore.ItemColumns+
 			" FROM records WHERE (kind, id) > (?, ?) ORDER BY kind, id LIMIT 1000", kind, id)
 		if err != nil {
 			return fmt.Errorf("sqlite: dump: %w", err)
 		}
 		n := 0
 		for rows.Next() {
-			it, err := scanItem(rows)
+			it, err := sqlstore.ScanItem(rows)
 			if err != nil {
 				rows.Close()
 				return fmt.Errorf("sqlite: dump: %w", err)
@@ -49,7 +50,7 @@ func (db *DB) LoadRecords(ctx context.Context, items []store.Item) error {
 				exp = it.ExpiresAt.UnixMilli()
 			}
 			if _, err := tx.ExecContext(ctx, "INSERT INTO records (kind, id, doc, k1, k2, k3, version, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-				it.Kind, it.ID, it.Doc, nullKey(it.Keys[0]), nullKey(it.Keys[1]), nullKey(it.Keys[2]), it.Version, exp); err != nil {
+				it.Kind, it.ID, it.Doc, sqlstore.Key(it.Keys[0]), sqlstore.Key(it.Keys[1]), sqlstore.Key(it.Keys[2]), it.Version, exp); err != nil {
 				return fmt.Errorf("sqlite: load %s/%s: %w", it.Kind, it.ID, err)
 			}
 		}

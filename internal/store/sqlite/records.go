@@ -5,13 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlstore"
 )
 
 // querier is what *sql.Tx offers to both readers and the writer.
@@ -150,41 +151,26 @@ type txWriter struct {
 	appended bool
 }
 
-func nullKey(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func millisOrNil(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
-const itemColumns = "kind, id, doc, coalesce(k1,''), coalesce(k2,''), coalesce(k3,''), version, expires_at"
-
-// itemColumnsNoDoc is itemColumns with an empty document (Query.NoDocs).
-const itemColumnsNoDoc = "kind, id, x'', coalesce(k1,''), coalesce(k2,''), coalesce(k3,''), version, expires_at"
-
-func scanItem(sc interface{ Scan(...any) error }) (store.Item, error) {
-	var it store.Item
-	var exp sql.NullInt64
-	if err := sc.Scan(&it.Kind, &it.ID, &it.Doc, &it.Keys[0], &it.Keys[1], &it.Keys[2], &it.Version, &exp); err != nil {
-		return it, err
-	}
-	if exp.Valid {
-		it.ExpiresAt = time.UnixMilli(exp.Int64)
-	}
-	return it, nil
+// dialect is SQLite's side of the SQL both stores speak.
+var dialect = sqlstore.Dialect{
+	Param: func(int) string { return "?" },
+	// Without statistics the planner prefers the primary key (scanning
+	// every record of the kind) over a secondary key's (partial) index once
+	// the expiry term is in the WHERE clause: name the index.
+	From: func(key int) string {
+		if key > 0 {
+			return " FROM records INDEXED BY records_k" + strconv.Itoa(key)
+		}
+		return " FROM records"
+	},
+	EmptyDoc:    "x''",
+	InlineLimit: true,
 }
 
 func (r *txReader) Get(ctx context.Context, kind, id string) (store.Item, error) {
-	row := r.q.QueryRowContext(ctx, "SELECT "+itemColumns+
+	row := r.q.QueryRowContext(ctx, "SELECT "+sqlstore.ItemColumns+
 		" FROM records WHERE kind = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)", kind, id, r.now().UnixMilli())
-	it, err := scanItem(row)
+	it, err := sqlstore.ScanItem(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return it, fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
 	}
@@ -198,107 +184,31 @@ func (r *txReader) Find(ctx context.Context, q store.Query) ([]store.Item, error
 	if q.Key < 0 || q.Key > 3 {
 		return nil, fmt.Errorf("sqlite: find: key %d out of range 0..3", q.Key)
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	col := "id"
-	if q.Key > 0 {
-		col = fmt.Sprintf("k%d", q.Key)
-	}
-	var sb strings.Builder
-	args := []any{q.Kind, r.now().UnixMilli()}
-	from := " FROM records"
-	if q.Key > 0 {
-		// Without statistics the planner prefers the primary key (scanning
-		// every record of the kind) over the secondary key's (partial)
-		// index once the expiry term is in the WHERE clause: name the index.
-		from = fmt.Sprintf(" FROM records INDEXED BY records_k%d", q.Key)
-	}
-	cols := itemColumns
-	if q.NoDocs {
-		cols = itemColumnsNoDoc
-	}
-	sb.WriteString("SELECT " + cols + from + " WHERE kind = ? AND (expires_at IS NULL OR expires_at > ?)")
-	switch {
-	case q.Prefix && q.Value != "":
-		// A range rather than LIKE so the index is used and % or _ in a value mean nothing.
-		sb.WriteString(" AND " + col + " >= ? AND " + col + " < ?")
-		args = append(args, q.Value, q.Value+"\U0010FFFF")
-	case q.Prefix:
-		if q.Key > 0 {
-			sb.WriteString(" AND " + col + " IS NOT NULL")
-		}
-	default:
-		sb.WriteString(" AND " + col + " = ?")
-		args = append(args, q.Value)
-	}
-	if q.After != "" {
-		if q.Key == 0 {
-			sb.WriteString(" AND id > ?")
-			args = append(args, q.After)
-		} else {
-			val, id, _ := strings.Cut(q.After, "\x00")
-			sb.WriteString(" AND (" + col + " > ? OR (" + col + " = ? AND id > ?))")
-			args = append(args, val, val, id)
-		}
-	}
-	if q.Key == 0 {
-		sb.WriteString(" ORDER BY id")
-	} else {
-		sb.WriteString(" ORDER BY " + col + ", id")
-	}
-	// The limit is written into the SQL, not bound: SQLite re-plans a
-	// statement whose LIMIT is a parameter on every execution, which cost a
-	// full parse per query. Limits are integers we control, so the set of
-	// cached statements stays small.
-	fmt.Fprintf(&sb, " LIMIT %d", limit)
-	rows, err := r.q.QueryContext(ctx, sb.String(), args...)
+	query, args := dialect.Find(q, r.now().UnixMilli())
+	rows, err := r.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find %s: %w", q.Kind, err)
 	}
 	defer rows.Close()
-	var out []store.Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: find %s: %w", q.Kind, err)
-		}
-		out = append(out, it)
+	out, err := sqlstore.Collect(rows, sqlstore.ScanItem)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find %s: %w", q.Kind, err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (r *txReader) Events(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	query := "SELECT seq, id, time, type, resource, doc FROM events WHERE seq > ?"
-	args := []any{q.After}
-	if q.Type != "" {
-		query += " AND type = ?"
-		args = append(args, q.Type)
-	}
-	query += fmt.Sprintf(" ORDER BY seq LIMIT %d", limit) // not bound: see Find
+	query, args := dialect.Events(q)
 	rows, err := r.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: events: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Event
-	for rows.Next() {
-		var e store.Event
-		var ms int64
-		var doc []byte
-		if err := rows.Scan(&e.Seq, &e.ID, &ms, &e.Type, &e.Resource, &doc); err != nil {
-			return nil, fmt.Errorf("sqlite: events: %w", err)
-		}
-		e.Time = time.UnixMilli(ms)
-		e.Doc = doc
-		out = append(out, e)
+	out, err := sqlstore.Collect(rows, sqlstore.ScanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (w *txWriter) Put(ctx context.Context, r store.Record) (int64, error) {
@@ -306,7 +216,7 @@ func (w *txWriter) Put(ctx context.Context, r store.Record) (int64, error) {
 		return 0, fmt.Errorf("sqlite: put: kind and id are required")
 	}
 	now := w.now().UnixMilli()
-	args := []any{r.Doc, nullKey(r.Keys[0]), nullKey(r.Keys[1]), nullKey(r.Keys[2]), millisOrNil(r.ExpiresAt)}
+	args := []any{r.Doc, sqlstore.Key(r.Keys[0]), sqlstore.Key(r.Keys[1]), sqlstore.Key(r.Keys[2]), sqlstore.Expiry(r.ExpiresAt)}
 	// The common cases take one statement: a create is an INSERT that the
 	// primary key refuses if the record exists, an update an UPDATE that
 	// matches only the live record at the expected version. Only when

@@ -49,6 +49,11 @@ func Binary(t testing.TB) string {
 	return mustBuild(t, "./cmd/muster", raceEnabled)
 }
 
+// MusterBinary is Binary for a caller without a testing.TB, such as a
+// TestMain: the muster binary of this source tree, with -race when the
+// tests run with -race.
+func MusterBinary() (string, error) { return Build("./cmd/muster", raceEnabled) }
+
 // Arena returns the path of the examples/arena game server built from this
 // source tree.
 func Arena(t testing.TB) string {

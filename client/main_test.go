@@ -60,7 +60,7 @@ func TestMain(m *testing.M) {
 // configurations every test and example uses, and a location whose
 // beacon stays listed while the tests run.
 func startShared(ctx context.Context) (stop func(), err error) {
-	bin, err := testenv.Build("./cmd/muster", raceEnabled)
+	bin, err := testenv.MusterBinary()
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,8 @@ import (
 	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 // The SDK endpoint's figures, measured when MUSTER_FIGURES=1 (they take a
@@ -197,11 +199,7 @@ func TestFiguresMemoryPerConnectedProcess(t *testing.T) {
 	figures(t)
 	// The control plane runs in its own process (the muster binary) so the
 	// simulated processes' memory is not counted.
-	bin := t.TempDir() + "/muster"
-	if out, err := execGo("build", "-o", bin, "../../../cmd/muster"); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	e := newBinaryEnv(t, bin)
+	e := newBinaryEnv(t, testenv.Binary(t))
 	const n = 1000
 	var conns atomic.Int64
 	before := e.memInUse(t)
@@ -220,8 +218,6 @@ func TestFiguresMemoryPerConnectedProcess(t *testing.T) {
 		p.c.CloseNow()
 	}
 }
-
-func execGo(args ...string) ([]byte, error) { return exec.Command("go", args...).CombinedOutput() }
 
 // newBinaryEnv runs the muster binary as the control plane.
 func newBinaryEnv(t *testing.T, bin string) *env {

@@ -82,6 +82,7 @@ func (l *local) keep(ctx context.Context, ids map[string]bool) {
 			w.cancel()
 			<-w.done
 			delete(l.workers, id)
+			l.s.tidy(ctx, id)
 		}
 	}
 	for id := range ids {
@@ -117,6 +118,7 @@ func (l *leased) keep(ctx context.Context, ids map[string]bool) {
 		if !ids[id] {
 			l.m.Unregister(ctx, consumer(id))
 			delete(l.registered, id)
+			l.s.tidy(ctx, id)
 		}
 	}
 	for id := range ids {
@@ -131,6 +133,29 @@ func (l *leased) stopAll() {
 	for id := range l.registered {
 		l.m.Unregister(context.Background(), consumer(id))
 	}
+}
+
+// tidy removes what a deleted subscription's worker may have written after
+// Delete, while it was being stopped (its cursor, its recent attempts).
+func (s *Service) tidy(ctx context.Context, id string) {
+	gone := false
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if _, err := w.Get(ctx, KindSubscription, id); !errors.Is(err, store.ErrNotFound) {
+			return err // still there (disabled), or unreadable
+		}
+		gone = true
+		return deleteAll(ctx, w, id)
+	})
+	if err != nil || !gone {
+		if ctx.Err() == nil {
+			s.cfg.Logger.Warn("webhook: tidying a deleted subscription", "subscription", id, "err", err)
+		}
+		return
+	}
+	s.mu.Lock()
+	delete(s.attempts, id)
+	s.mu.Unlock()
+	s.metrics.forget(id)
 }
 
 // workUntil runs a subscription's workers until ctx ends, starting them
@@ -408,7 +433,12 @@ func (s *Service) attempt(ctx context.Context, sub live, e store.Event, n int) r
 	res.latency = s.cfg.Clock.Now().Sub(now)
 	s.metrics.latency.WithLabelValues(sub.ID).Observe(res.latency.Seconds())
 	switch {
-	case err != nil && timedOut.Load():
+	case timedOut.Load():
+		// An answer that races the deadline's cancellation is too late all
+		// the same: the attempt has timed out.
+		if err == nil {
+			resp.Body.Close()
+		}
 		res.kind, res.err = "timeout", fmt.Errorf("no answer within %s", s.cfg.AttemptTimeout)
 	case err != nil && safehttp.IsRefused(err):
 		res.kind, res.err = "refused", err

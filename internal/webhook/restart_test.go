@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/outbox"
+	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook"
 )
 
@@ -89,6 +91,38 @@ func TestRetain(t *testing.T) {
 		seq, ok, err := e.svc.Retain(e.ctx)
 		if err != nil || !ok || seq != 1 {
 			t.Errorf("Retain = %d, %v, %v; want 1: slow has delivered nothing since its creation after event 1 (%d events)", seq, ok, err, len(evs))
+		}
+	})
+}
+
+func TestDelete(t *testing.T) {
+	t.Run("deleting a subscription mid-delivery leaves nothing of it behind", func(t *testing.T) {
+		e := newEnv(t, nil)
+		hold := make(chan struct{})
+		e.rcv.script(func(w http.ResponseWriter, d delivery) { <-hold })
+		sub := e.subscribe("studio", nil)
+		e.publish("arena", "t1")
+		e.rcv.next() // the worker is mid-request
+		if err := e.svc.Delete(e.ctx, sub.ID); err != nil {
+			t.Fatal(err)
+		}
+		close(hold)
+		waitFor(t, "the subscription's records to go", func() bool {
+			var left int
+			err := e.db.View(context.Background(), func(r store.Reader) error {
+				for _, kind := range []string{webhook.KindSubscription, webhook.KindDeliveries, outbox.KindCursor} {
+					items, err := r.Find(context.Background(), store.Query{Kind: kind, Prefix: true, NoDocs: true})
+					if err != nil {
+						return err
+					}
+					left += len(items)
+				}
+				return nil
+			})
+			return err == nil && left == 0
+		})
+		if _, err := e.svc.Deliveries(e.ctx, sub.ID); !fault.Is(err, fault.NotFound) {
+			t.Errorf("deliveries of a deleted subscription: %v", err)
 		}
 	})
 }

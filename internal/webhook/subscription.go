@@ -363,24 +363,8 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 		if _, _, err := s.read(ctx, w, id); err != nil {
 			return err
 		}
-		for _, kind := range []string{KindDeadLetter, KindRedrive} {
-			var ids []string
-			if err := store.Walk(ctx, w, store.Query{Kind: kind, Key: 1, Value: id, NoDocs: true}, func(it store.Item) error {
-				ids = append(ids, it.ID)
-				return nil
-			}); err != nil {
-				return err
-			}
-			for _, dl := range ids {
-				if err := w.Delete(ctx, kind, dl, 0); err != nil {
-					return err
-				}
-			}
-		}
-		for _, rec := range []struct{ kind, id string }{{KindDeliveries, id}, {outbox.KindCursor, consumer(id)}} {
-			if err := w.Delete(ctx, rec.kind, rec.id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
+		if err := deleteAll(ctx, w, id); err != nil {
+			return err
 		}
 		w.AfterCommit(s.changed.Fire)
 		return w.Delete(ctx, KindSubscription, id, 0)
@@ -389,6 +373,31 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("delete subscription %s: %w", id, err)
 	}
 	s.metrics.forget(id)
+	return nil
+}
+
+// deleteAll deletes what belongs to a subscription but its record: dead
+// letters, redrives, recent attempts and cursor.
+func deleteAll(ctx context.Context, w store.Writer, id string) error {
+	for _, kind := range []string{KindDeadLetter, KindRedrive} {
+		var ids []string
+		if err := store.Walk(ctx, w, store.Query{Kind: kind, Key: 1, Value: id, NoDocs: true}, func(it store.Item) error {
+			ids = append(ids, it.ID)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, dl := range ids {
+			if err := w.Delete(ctx, kind, dl, 0); err != nil {
+				return err
+			}
+		}
+	}
+	for _, rec := range []struct{ kind, id string }{{KindDeliveries, id}, {outbox.KindCursor, consumer(id)}} {
+		if err := w.Delete(ctx, rec.kind, rec.id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -69,11 +69,7 @@ func (s *Service) CreateAlias(ctx context.Context, in *gamelift.CreateAliasInput
 	}
 	var v fault.Validator
 	s.cfg.Formats.Check(&v, "Name", "NonBlankAndLengthConstraintString", in.Name)
-	if in.Description != "" {
-		if p := gamelift.Length(in.Description, 1, 1024); p != "" {
-			v.Add("Description", "%s", p)
-		}
-	}
+	gamelift.CheckLengthSet(&v, "Description", in.Description, 1, 1024)
 	if in.RoutingStrategy == nil {
 		v.Add("RoutingStrategy", "is required")
 	} else {

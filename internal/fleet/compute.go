@@ -76,11 +76,7 @@ func (s *Service) RegisterCompute(ctx context.Context, in *gamelift.RegisterComp
 	v.Check(in.IpAddress != "" || in.DnsName != "", "IpAddress", "IpAddress or DnsName is required")
 	s.cfg.Formats.CheckSet(&v, "IpAddress", "IpAddress", in.IpAddress)
 	s.cfg.Formats.CheckSet(&v, "DnsName", "DnsNameInput", in.DnsName)
-	if in.CertificatePath != "" {
-		if p := gamelift.Length(in.CertificatePath, 1, 1024); p != "" {
-			v.Add("CertificatePath", "%s", p)
-		}
-	}
+	gamelift.CheckLengthSet(&v, "CertificatePath", in.CertificatePath, 1, 1024)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -248,14 +248,8 @@ func (s *Service) CreateFleet(ctx context.Context, in *gamelift.CreateFleetInput
 		return nil, err
 	}
 	var v fault.Validator
-	if p := gamelift.Length(in.Name, 1, 1024); p != "" {
-		v.Add("Name", "%s", p)
-	}
-	if in.Description != "" {
-		if p := gamelift.Length(in.Description, 1, 1024); p != "" {
-			v.Add("Description", "%s", p)
-		}
-	}
+	gamelift.CheckLength(&v, "Name", in.Name, 1, 1024)
+	gamelift.CheckLengthSet(&v, "Description", in.Description, 1, 1024)
 	v.Check(in.ComputeType == gamelift.ComputeTypeAnywhere, "ComputeType", "must be ANYWHERE: Muster hosts fleets on the studio's own computes")
 	for member, set := range map[string]bool{
 		"BuildId": in.BuildId != "", "ScriptId": in.ScriptId != "", "EC2InstanceType": in.EC2InstanceType != "",
@@ -408,11 +402,7 @@ func (s *Service) UpdateFleetAttributes(ctx context.Context, in *gamelift.Update
 	}
 	var v fault.Validator
 	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	if in.Name != "" {
-		if p := gamelift.Length(in.Name, 1, 1024); p != "" {
-			v.Add("Name", "%s", p)
-		}
-	}
+	gamelift.CheckLengthSet(&v, "Name", in.Name, 1, 1024)
 	validateProtection(&v, "NewGameSessionProtectionPolicy", in.NewGameSessionProtectionPolicy)
 	validateLimitPolicy(&v, "ResourceCreationLimitPolicy", in.ResourceCreationLimitPolicy)
 	if in.AnywhereConfiguration != nil {

@@ -147,3 +147,19 @@ func (fs *Formats) CheckSet(v *fault.Validator, member, format, value string) {
 func Length(s string, lo, hi int) string {
 	return Format{MinLen: lo, MaxLen: hi}.Problem(s)
 }
+
+// CheckLength records member as invalid on v unless s is lo..hi characters
+// long (Length), as Check does for a named format.
+func CheckLength(v *fault.Validator, member, s string, lo, hi int) {
+	if p := Length(s, lo, hi); p != "" {
+		v.Add(member, "%s", p)
+	}
+}
+
+// CheckLengthSet is CheckLength for an optional member: an empty value is
+// not checked.
+func CheckLengthSet(v *fault.Validator, member, s string, lo, hi int) {
+	if s != "" {
+		CheckLength(v, member, s, lo, hi)
+	}
+}

@@ -84,6 +84,26 @@ func TestCheckSetChecksOnlyAGivenValue(t *testing.T) {
 	}
 }
 
+func TestCheckLengthNamesTheMemberAndCheckLengthSetSkipsAnEmptyOne(t *testing.T) {
+	var v fault.Validator
+	gamelift.CheckLengthSet(&v, "Description", "", 1, 4)
+	gamelift.CheckLength(&v, "Name", "short", 1, 8)
+	if err := v.Err(); err != nil {
+		t.Fatalf("valid lengths were refused: %v", err)
+	}
+	gamelift.CheckLength(&v, "Name", "", 1, 8)
+	gamelift.CheckLengthSet(&v, "Description", "too long", 1, 4)
+	err := v.Err()
+	if err == nil {
+		t.Fatal("bad lengths were accepted")
+	}
+	for _, want := range []string{"Name: must be 1 to 8 characters", "Description: must be 1 to 4 characters"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not contain %q", err, want)
+		}
+	}
+}
+
 func TestUnknownFormatPanics(t *testing.T) {
 	defer func() {
 		if recover() == nil {

@@ -153,46 +153,22 @@ func (f ListenerFunc) PlacementEnded(ctx context.Context, w store.Writer, p Plac
 func (s *Service) validate(req Request) error {
 	var v fault.Validator
 	s.cfg.Formats.Check(&v, "PlacementId", "IdStringModel", req.PlacementID)
-	if p := gamelift.Length(req.PlacementID, 1, 48); p != "" {
-		v.Add("PlacementId", "%s", p)
-	}
+	gamelift.CheckLength(&v, "PlacementId", req.PlacementID, 1, 48)
 	s.cfg.Formats.Check(&v, "GameSessionQueueName", "GameSessionQueueNameOrArn", req.QueueName)
 	v.Check(req.MaximumPlayerSessionCount >= 0 && req.MaximumPlayerSessionCount <= session.MaxPlayersPerGameSession,
 		"MaximumPlayerSessionCount", "must be between 0 and %d", session.MaxPlayersPerGameSession)
-	if req.GameSessionName != "" {
-		if p := gamelift.Length(req.GameSessionName, 1, 1024); p != "" {
-			v.Add("GameSessionName", "%s", p)
-		}
-	}
-	if req.GameSessionData != "" {
-		if p := gamelift.Length(req.GameSessionData, 1, 262144); p != "" {
-			v.Add("GameSessionData", "%s", p)
-		}
-	}
-	if req.MatchmakerData != "" {
-		if p := gamelift.Length(req.MatchmakerData, 1, 390000); p != "" {
-			v.Add("MatchmakerData", "%s", p)
-		}
-	}
+	gamelift.CheckLengthSet(&v, "GameSessionName", req.GameSessionName, 1, 1024)
+	gamelift.CheckLengthSet(&v, "GameSessionData", req.GameSessionData, 1, 262144)
+	gamelift.CheckLengthSet(&v, "MatchmakerData", req.MatchmakerData, 1, 390000)
 	v.Check(len(req.GameProperties) <= 16, "GameProperties", "must have at most 16 items")
 	for i, gp := range req.GameProperties {
-		if p := gamelift.Length(gp.Key, 0, 32); p != "" {
-			v.Add(fmt.Sprintf("GameProperties[%d].Key", i), "%s", p)
-		}
-		if p := gamelift.Length(gp.Value, 0, 96); p != "" {
-			v.Add(fmt.Sprintf("GameProperties[%d].Value", i), "%s", p)
-		}
+		gamelift.CheckLength(&v, fmt.Sprintf("GameProperties[%d].Key", i), gp.Key, 0, 32)
+		gamelift.CheckLength(&v, fmt.Sprintf("GameProperties[%d].Value", i), gp.Value, 0, 96)
 	}
 	for i, l := range req.PlayerLatencies {
 		m := fmt.Sprintf("PlayerLatencies[%d]", i)
-		if l.PlayerId != "" {
-			if p := gamelift.Length(l.PlayerId, 1, 1024); p != "" {
-				v.Add(m+".PlayerId", "%s", p)
-			}
-		}
-		if p := gamelift.Length(l.RegionIdentifier, 1, 1024); p != "" {
-			v.Add(m+".RegionIdentifier", "%s", p)
-		}
+		gamelift.CheckLengthSet(&v, m+".PlayerId", l.PlayerId, 1, 1024)
+		gamelift.CheckLength(&v, m+".RegionIdentifier", l.RegionIdentifier, 1, 1024)
 		v.Check(l.LatencyInMilliseconds == nil || *l.LatencyInMilliseconds >= 0, m+".LatencyInMilliseconds", "must be at least 0")
 	}
 	v.Check(len(req.DesiredPlayerSessions) <= int(req.MaximumPlayerSessionCount), "DesiredPlayerSessions",
@@ -200,16 +176,10 @@ func (s *Service) validate(req Request) error {
 	seen := map[string]bool{}
 	for i, d := range req.DesiredPlayerSessions {
 		m := fmt.Sprintf("DesiredPlayerSessions[%d]", i)
-		if p := gamelift.Length(d.PlayerId, 1, 1024); p != "" {
-			v.Add(m+".PlayerId", "%s", p)
-		}
+		gamelift.CheckLength(&v, m+".PlayerId", d.PlayerId, 1, 1024)
 		v.Check(!seen[d.PlayerId], m+".PlayerId", "repeats player %s", d.PlayerId)
 		seen[d.PlayerId] = true
-		if d.PlayerData != "" {
-			if p := gamelift.Length(d.PlayerData, 1, 2048); p != "" {
-				v.Add(m+".PlayerData", "%s", p)
-			}
-		}
+		gamelift.CheckLengthSet(&v, m+".PlayerData", d.PlayerData, 1, 2048)
 	}
 	if o := req.PriorityConfigurationOverride; o != nil {
 		v.Check(len(o.LocationOrder) >= 1 && len(o.LocationOrder) <= 10, "PriorityConfigurationOverride.LocationOrder", "must have 1 to 10 items")

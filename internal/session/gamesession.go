@@ -164,9 +164,9 @@ func (s *Service) CreateGameSession(ctx context.Context, in *gamelift.CreateGame
 	} else {
 		v.Check(*in.MaximumPlayerSessionCount >= 0 && *in.MaximumPlayerSessionCount <= MaxPlayersPerGameSession, "MaximumPlayerSessionCount", "must be 0 to %d", MaxPlayersPerGameSession)
 	}
-	checkLen(&v, "Name", in.Name, 1024)
-	checkLen(&v, "CreatorId", in.CreatorId, 1024)
-	checkLen(&v, "GameSessionData", in.GameSessionData, 262144)
+	gamelift.CheckLengthSet(&v, "Name", in.Name, 1, 1024)
+	gamelift.CheckLengthSet(&v, "CreatorId", in.CreatorId, 1, 1024)
+	gamelift.CheckLengthSet(&v, "GameSessionData", in.GameSessionData, 1, 262144)
 	checkProperties(&v, "GameProperties", in.GameProperties)
 	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
 	s.cfg.Formats.CheckSet(&v, "IdempotencyToken", "IdStringModel", in.IdempotencyToken)
@@ -224,23 +224,11 @@ func (s *Service) checkFleetRef(v *fault.Validator, fleetID, aliasID string) {
 	s.cfg.Formats.CheckSet(v, "AliasId", "AliasIdOrArn", aliasID)
 }
 
-func checkLen(v *fault.Validator, member, s string, hi int) {
-	if s != "" {
-		if p := gamelift.Length(s, 1, hi); p != "" {
-			v.Add(member, "%s", p)
-		}
-	}
-}
-
 func checkProperties(v *fault.Validator, member string, props []gamelift.GameProperty) {
 	v.Check(len(props) <= 16, member, "must have at most 16 items")
 	for i, p := range props {
-		if x := gamelift.Length(p.Key, 0, 32); x != "" {
-			v.Add(fmt.Sprintf("%s[%d].Key", member, i), "%s", x)
-		}
-		if x := gamelift.Length(p.Value, 0, 96); x != "" {
-			v.Add(fmt.Sprintf("%s[%d].Value", member, i), "%s", x)
-		}
+		gamelift.CheckLength(v, fmt.Sprintf("%s[%d].Key", member, i), p.Key, 0, 32)
+		gamelift.CheckLength(v, fmt.Sprintf("%s[%d].Value", member, i), p.Value, 0, 96)
 	}
 }
 
@@ -419,7 +407,7 @@ func (s *Service) UpdateGameSession(ctx context.Context, in *gamelift.UpdateGame
 	if in.MaximumPlayerSessionCount != nil {
 		v.Check(*in.MaximumPlayerSessionCount >= 0 && *in.MaximumPlayerSessionCount <= MaxPlayersPerGameSession, "MaximumPlayerSessionCount", "must be 0 to %d", MaxPlayersPerGameSession)
 	}
-	checkLen(&v, "Name", in.Name, 1024)
+	gamelift.CheckLengthSet(&v, "Name", in.Name, 1, 1024)
 	v.Check(in.PlayerSessionCreationPolicy == "" || in.PlayerSessionCreationPolicy == gamelift.AcceptAll || in.PlayerSessionCreationPolicy == gamelift.DenyAll,
 		"PlayerSessionCreationPolicy", "must be ACCEPT_ALL or DENY_ALL")
 	v.Check(in.ProtectionPolicy == "" || in.ProtectionPolicy == gamelift.ProtectionNone || in.ProtectionPolicy == gamelift.ProtectionFull,

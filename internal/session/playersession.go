@@ -181,10 +181,8 @@ func (s *Service) CreatePlayerSession(ctx context.Context, in *gamelift.CreatePl
 	}
 	var v fault.Validator
 	s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
-	if p := gamelift.Length(in.PlayerId, 1, 1024); p != "" {
-		v.Add("PlayerId", "%s", p)
-	}
-	checkLen(&v, "PlayerData", in.PlayerData, 2048)
+	gamelift.CheckLength(&v, "PlayerId", in.PlayerId, 1, 1024)
+	gamelift.CheckLengthSet(&v, "PlayerData", in.PlayerData, 1, 2048)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -206,13 +204,11 @@ func (s *Service) CreatePlayerSessions(ctx context.Context, in *gamelift.CreateP
 	v.Check(len(in.PlayerIds) >= 1 && len(in.PlayerIds) <= 25, "PlayerIds", "must have 1 to 25 items")
 	players := make([]DesiredPlayer, 0, len(in.PlayerIds))
 	for i, id := range in.PlayerIds {
-		if p := gamelift.Length(id, 1, 1024); p != "" {
-			v.Add(fmt.Sprintf("PlayerIds[%d]", i), "%s", p)
-		}
+		gamelift.CheckLength(&v, fmt.Sprintf("PlayerIds[%d]", i), id, 1, 1024)
 		players = append(players, DesiredPlayer{PlayerID: id, PlayerData: in.PlayerDataMap[id]})
 	}
 	for k, d := range in.PlayerDataMap {
-		checkLen(&v, "PlayerDataMap."+k, d, 2048)
+		gamelift.CheckLengthSet(&v, "PlayerDataMap."+k, d, 1, 2048)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

@@ -199,10 +199,13 @@ func testLeases(t *testing.T, handles func(*testing.T, clock.Clock) []store.Stor
 	t.Run("a replica that stops releases its leases for the others at once", func(t *testing.T) {
 		clk := clock.NewFake(start)
 		c := newCluster(t, handles(t, clk), clk, "a", "b")
+		c.tick("a")
+		if c.held("a") != 3 {
+			t.Fatalf("a holds %d, want 3", c.held("a"))
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
 		go func() { done <- c.manager["a"].Run(ctx) }()
-		clk.WaitForTimers(1) // Run ticked once and waits for the next tick
 		cancel()
 		<-done
 		c.tick("b")

@@ -91,15 +91,16 @@ func (m *Manager) Unregister(ctx context.Context, name string) {
 // Run ticks every TTL/3 until ctx ends, then stops all work and releases
 // the leases so that other replicas take them at once.
 func (m *Manager) Run(ctx context.Context) error {
+	m.Tick(ctx)
 	t := m.cfg.Clock.NewTicker(m.cfg.TTL / 3)
 	defer t.Stop()
 	for {
-		m.Tick(ctx)
 		select {
 		case <-ctx.Done():
 			m.releaseAll()
 			return nil
 		case <-t.C():
+			m.Tick(ctx)
 		}
 	}
 }
@@ -311,7 +312,9 @@ func (m *Manager) heldBy(p *piece) *Lease {
 	return p.held
 }
 
-// releaseAll stops every piece's work and releases its lease, for shutdown.
+// releaseAll stops every piece's work, releases its lease and removes this
+// replica's record, for shutdown: the others' fair share then counts
+// without it at once.
 func (m *Manager) releaseAll() {
 	m.mu.Lock()
 	pieces := make([]*piece, 0, len(m.pieces))
@@ -323,5 +326,15 @@ func (m *Manager) releaseAll() {
 	defer cancel()
 	for _, p := range pieces {
 		m.stopAndRelease(ctx, p)
+	}
+	err := m.cfg.Store.Update(ctx, func(w store.Writer) error {
+		err := w.Delete(ctx, KindReplica, m.cfg.Replica, 0)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		m.log.Warn("removing this replica's record failed; it expires on its own", "err", err)
 	}
 }

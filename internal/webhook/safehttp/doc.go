@@ -6,13 +6,14 @@
 // The check runs at connection time, on the address the dialer is about to
 // connect to (net.Dialer.Control), after name resolution, so a name that
 // resolves to a public address when a subscription is created and to
-// 127.0.0.1 later (DNS rebinding) is refused all the same. Refused always:
-// unspecified, broadcast, multicast and link-local addresses (which hold
-// the cloud metadata service, 169.254.169.254 and fd00:ec2::254), NAT64 and
-// IPv4-mapped forms of refused IPv4 addresses, and the control plane's own
-// listeners (Config.Own). Refused unless Config.AllowPrivate: loopback,
-// private networks (RFC 1918, RFC 4193) and shared address space (RFC
-// 6598).
+// 127.0.0.1 later (DNS rebinding) is refused all the same.
+//
+// Refused always: unspecified, broadcast, multicast and link-local
+// addresses, the cloud metadata service (169.254.169.254 and
+// fd00:ec2::254), NAT64 and IPv4-mapped forms of refused IPv4 addresses,
+// and the control plane's own listeners (Config.Own, Config.Listening).
+// Refused unless Config.AllowPrivate: loopback, private networks (RFC 1918,
+// RFC 4193) and shared address space (RFC 6598).
 //
 // The client follows no redirects (the 3xx answer is returned as it is, so
 // a public receiver cannot bounce a request inward), uses no proxy from

@@ -164,6 +164,29 @@ func TestRetries(t *testing.T) {
 	})
 }
 
+func TestUpdateMidRetry(t *testing.T) {
+	t.Run("a URL changed while an event is being retried applies to its next attempt", func(t *testing.T) {
+		e := newEnv(t, nil)
+		e.rcv.script(func(w http.ResponseWriter, d delivery) {
+			if d.path == "/hooks/old" {
+				w.WriteHeader(http.StatusNotFound)
+			}
+		})
+		sub := e.subscribe("studio", func(in *webhook.CreateInput) { in.URL = e.rcv.srv.URL + "/hooks/old" })
+		ev := e.publish("arena", "t1")[0]
+		if d := e.rcv.next(); d.path != "/hooks/old" {
+			t.Fatalf("first attempt to %s", d.path)
+		}
+		until := e.sleep()
+		url := e.rcv.srv.URL + "/hooks/new"
+		must[*webhook.Subscription](t)(e.svc.Update(e.ctx, sub.ID, webhook.UpdateInput{URL: &url}))
+		e.clock.Set(until)
+		if d := e.rcv.next(); d.path != "/hooks/new" || id(d) != ev.ID {
+			t.Errorf("retry of %s went to %s", id(d), d.path)
+		}
+	})
+}
+
 // sleepInside checks that the worker waits between lo and hi from now,
 // then moves the clock there.
 func (e *env) sleepInside(lo, hi time.Duration) {

@@ -140,9 +140,8 @@ func TestResume(t *testing.T) {
 		for i := range 300 {
 			want = append(want, e.ticketEvent(matchmaking.EventSearching, nil, ticket(fmt.Sprintf("t%d", i+1), a.IdentityID)))
 		}
-		c := e.dial(a.AccessToken, "")
+		c := e.dial(a.AccessToken, "?after="+first)
 		hello(t, c)
-		writeJSON(t, c, map[string]string{"type": "resume", "after": first})
 		go func() {
 			for i := range 50 {
 				e.ticketEvent(matchmaking.EventSearching, nil, ticket(fmt.Sprintf("late%d", i), a.IdentityID))
@@ -158,6 +157,25 @@ func TestResume(t *testing.T) {
 			seen[m.ID] = true
 			if i < len(want) && m.ID != want[i] {
 				t.Fatalf("message %d: %s, want %s", i, m.ID, want[i])
+			}
+		}
+	})
+
+	t.Run("a resume message after live events still sends the events before them", func(t *testing.T) {
+		e := newEnv(t, nil)
+		a := e.signIn()
+		first := e.ticketEvent(matchmaking.EventSearching, nil, ticket("t1", a.IdentityID))
+		missed := e.ticketEvent(matchmaking.EventSearching, nil, ticket("t2", a.IdentityID))
+		c := e.dial(a.AccessToken, "")
+		hello(t, c)
+		live := e.ticketEvent(matchmaking.EventSearching, nil, ticket("t3", a.IdentityID))
+		if m := next(t, c); m.ID != live {
+			t.Fatalf("live: %s, want %s", m.ID, live)
+		}
+		writeJSON(t, c, map[string]string{"type": "resume", "after": first})
+		for _, want := range []string{missed, live} {
+			if m := next(t, c); m.ID != want {
+				t.Fatalf("resume: %s, want %s", m.ID, want)
 			}
 		}
 	})

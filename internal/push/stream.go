@@ -18,8 +18,8 @@ type sink interface {
 }
 
 // stream is one client's position: every event up to last has been
-// considered for it, so a later copy of one (live after a replay) is
-// skipped, and a replay plus the live queue leave no gap.
+// considered for it, so a later live copy of one a replay sent is skipped,
+// and a replay plus the live queue leave no gap.
 type stream struct {
 	h         *Hub
 	c         *client
@@ -64,8 +64,11 @@ func (s *stream) replay(ctx context.Context, seq int64) error {
 			return err
 		}
 		for _, ev := range evs {
+			// Everything after seq is sent, even what this connection
+			// already had live: a resume point before the connection's
+			// first live event must not skip the events in between.
 			seq = ev.Seq
-			if ev.Seq <= s.last || !isPlayerEvent(ev.Type) {
+			if !isPlayerEvent(ev.Type) {
 				continue
 			}
 			if v, ok := decode(ev); ok && v.concerns(s.c.player) {

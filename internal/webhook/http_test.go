@@ -8,34 +8,43 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/sigv4"
+	"github.com/musterhq/muster/internal/sigv4/sigv4test"
 	"github.com/musterhq/muster/internal/webhook"
 )
 
-// api serves the subscription routes behind a stand-in for the operator
-// middleware: the X-Role header chooses the authenticated key's role.
+// Operator keys of the API tests, by role.
+var testKeys = sigv4test.Keys{
+	"AKADMIN": {Secret: "admin-secret", Role: auth.RoleAdmin},
+	"AKREAD":  {Secret: "read-secret", Role: auth.RoleReadOnly},
+}
+
+// api serves the subscription routes behind the server's operator
+// middleware, with bearer keys from testKeys.
 func (e *env) api() *httptest.Server {
 	mux := http.NewServeMux()
-	webhook.NewAPI(webhook.APIConfig{Service: e.svc, Operator: func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p := operator
-			p.Role = auth.Role(r.Header.Get("X-Role"))
-			next.ServeHTTP(w, r.WithContext(auth.With(r.Context(), p)))
-		})
-	}}).Register(mux)
+	operatorAuth := httpx.RequireOperator(httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: testKeys}}, nil)
+	webhook.NewAPI(webhook.APIConfig{Service: e.svc, Operator: operatorAuth}).Register(mux)
 	srv := httptest.NewServer(mux)
 	e.t.Cleanup(srv.Close)
 	return srv
 }
 
-// call sends a request as role and decodes the JSON answer into out.
+// call sends a request with the key of role ("" for none) and decodes the
+// JSON answer into out.
 func call(t *testing.T, srv *httptest.Server, role, method, path, body string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("X-Role", role)
+	for id, k := range testKeys {
+		if string(k.Role) == role {
+			req.Header.Set("Authorization", "Bearer "+id+":"+k.Secret)
+		}
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +107,11 @@ func TestAPI(t *testing.T) {
 		code = call(t, srv, admin, "POST", "/v1/admin/subscriptions", body, &p)
 		if code != 409 || p.fields() != "$.name" {
 			t.Errorf("a taken name: status %d, fields %q", code, p.fields())
+		}
+	})
+	t.Run("without a key nothing is answered", func(t *testing.T) {
+		if code := call(t, srv, "", "GET", "/v1/admin/subscriptions", "", nil); code != 401 {
+			t.Errorf("GET without a key: %d", code)
 		}
 	})
 	t.Run("a read-only key may read but not write", func(t *testing.T) {

@@ -211,12 +211,7 @@ func TestAcceptMatchNamesEveryBadMember(t *testing.T) {
 	w := acceptanceWorld(t)
 	w.proposed("a", "b")
 	w.startTicket("acc", "waiting", "p-w", 90000)
-	for _, c := range []struct {
-		name  string
-		in    gamelift.AcceptMatchInput
-		kind  fault.Kind
-		parts []string
-	}{
+	wantRefusals(t, w, []refusal[gamelift.AcceptMatchInput]{
 		{"an empty request names TicketId, PlayerIds and AcceptanceType at once",
 			gamelift.AcceptMatchInput{}, fault.Invalid, []string{"TicketId", "PlayerIds", "AcceptanceType"}},
 		{"an unknown acceptance type is refused naming AcceptanceType",
@@ -227,14 +222,10 @@ func TestAcceptMatchNamesEveryBadMember(t *testing.T) {
 			gamelift.AcceptMatchInput{TicketId: "ghost", PlayerIds: []string{"p"}, AcceptanceType: gamelift.AcceptanceAccept}, fault.NotFound, []string{"ghost"}},
 		{"a ticket that awaits no acceptance is refused naming its status",
 			gamelift.AcceptMatchInput{TicketId: "waiting", PlayerIds: []string{"p-w"}, AcceptanceType: gamelift.AcceptanceAccept}, fault.Invalid, []string{"REQUIRES_ACCEPTANCE"}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			w := w.in(t)
-			in := c.in
-			_, err := w.svc.AcceptMatch(w.ctx, &in)
-			wantFault(t, err, c.kind, c.parts...)
-		})
-	}
+	}, func(w *world, in gamelift.AcceptMatchInput) error {
+		_, err := w.svc.AcceptMatch(w.ctx, &in)
+		return err
+	})
 	t.Run("a read-only key may not answer", func(t *testing.T) {
 		w := w.in(t)
 		_, err := w.svc.AcceptMatch(readOnly(t), &gamelift.AcceptMatchInput{TicketId: "a", PlayerIds: []string{"p-a"}, AcceptanceType: gamelift.AcceptanceAccept})

@@ -18,12 +18,7 @@ func TestCreateMatchmakingConfigurationNamesEveryBadMember(t *testing.T) {
 	w.ruleSet("duel", duelRules)
 	long := func(n int) *string { s := strings.Repeat("x", n); return &s }
 	yes := true
-	for _, c := range []struct {
-		name   string
-		change func(*gamelift.CreateMatchmakingConfigurationInput)
-		kind   fault.Kind
-		parts  []string
-	}{
+	wantRefusals(t, w, []refusal[func(*gamelift.CreateMatchmakingConfigurationInput)]{
 		{"a configuration without a name is refused naming Name",
 			func(in *gamelift.CreateMatchmakingConfigurationInput) { in.Name = "" }, fault.Invalid, []string{"Name"}},
 		{"RequestTimeoutSeconds, AcceptanceRequired and RuleSetName are required, all named at once",
@@ -75,17 +70,14 @@ func TestCreateMatchmakingConfigurationNamesEveryBadMember(t *testing.T) {
 			func(in *gamelift.CreateMatchmakingConfigurationInput) {
 				in.Tags = []gamelift.Tag{{Key: strings.Repeat("k", 129)}}
 			}, fault.Invalid, []string{"Tags"}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			w := w.in(t)
-			timeout, no := int32(60), false
-			in := &gamelift.CreateMatchmakingConfigurationInput{Name: "c", RuleSetName: "duel", RequestTimeoutSeconds: &timeout,
-				AcceptanceRequired: &no, FlexMatchMode: gamelift.FlexMatchStandalone}
-			c.change(in)
-			_, err := w.svc.CreateMatchmakingConfiguration(w.ctx, in)
-			wantFault(t, err, c.kind, c.parts...)
-		})
-	}
+	}, func(w *world, change func(*gamelift.CreateMatchmakingConfigurationInput)) error {
+		timeout, no := int32(60), false
+		in := &gamelift.CreateMatchmakingConfigurationInput{Name: "c", RuleSetName: "duel", RequestTimeoutSeconds: &timeout,
+			AcceptanceRequired: &no, FlexMatchMode: gamelift.FlexMatchStandalone}
+		change(in)
+		_, err := w.svc.CreateMatchmakingConfiguration(w.ctx, in)
+		return err
+	})
 	t.Run("nothing refused was stored", func(t *testing.T) {
 		w := w.in(t)
 		out, err := w.svc.DescribeMatchmakingConfigurations(w.ctx, &gamelift.DescribeMatchmakingConfigurationsInput{})
@@ -253,23 +245,15 @@ func TestDescribeMatchmakingConfigurations(t *testing.T) {
 			t.Fatalf("configurations of solo %v", names)
 		}
 	})
-	for _, c := range []struct {
-		name  string
-		in    gamelift.DescribeMatchmakingConfigurationsInput
-		field string
-	}{
-		{"a Limit over 10 is refused naming Limit", gamelift.DescribeMatchmakingConfigurationsInput{Limit: ptr(int32(11))}, "Limit"},
-		{"a token this API did not return is refused naming NextToken", gamelift.DescribeMatchmakingConfigurationsInput{NextToken: "!"}, "NextToken"},
-		{"a name over 256 characters is refused naming its index", gamelift.DescribeMatchmakingConfigurationsInput{Names: []string{"ok", strings.Repeat("n", 257)}}, "Names[1]"},
-		{"a rule set name over 256 characters is refused naming RuleSetName", gamelift.DescribeMatchmakingConfigurationsInput{RuleSetName: strings.Repeat("r", 257)}, "RuleSetName"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			w := w.in(t)
-			in := c.in
-			_, err := w.svc.DescribeMatchmakingConfigurations(w.ctx, &in)
-			wantFault(t, err, fault.Invalid, c.field)
-		})
-	}
+	wantRefusals(t, w, []refusal[gamelift.DescribeMatchmakingConfigurationsInput]{
+		{"a Limit over 10 is refused naming Limit", gamelift.DescribeMatchmakingConfigurationsInput{Limit: ptr(int32(11))}, fault.Invalid, []string{"Limit"}},
+		{"a token this API did not return is refused naming NextToken", gamelift.DescribeMatchmakingConfigurationsInput{NextToken: "!"}, fault.Invalid, []string{"NextToken"}},
+		{"a name over 256 characters is refused naming its index", gamelift.DescribeMatchmakingConfigurationsInput{Names: []string{"ok", strings.Repeat("n", 257)}}, fault.Invalid, []string{"Names[1]"}},
+		{"a rule set name over 256 characters is refused naming RuleSetName", gamelift.DescribeMatchmakingConfigurationsInput{RuleSetName: strings.Repeat("r", 257)}, fault.Invalid, []string{"RuleSetName"}},
+	}, func(w *world, in gamelift.DescribeMatchmakingConfigurationsInput) error {
+		_, err := w.svc.DescribeMatchmakingConfigurations(w.ctx, &in)
+		return err
+	})
 }
 
 // configuration describes one configuration.

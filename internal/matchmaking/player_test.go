@@ -53,12 +53,7 @@ func (w *world) startAs(id string, req matchmaking.PlayerTicketRequest) gamelift
 
 func TestPlayerAccessToConfigurations(t *testing.T) {
 	w := playerWorld(t)
-	for _, c := range []struct {
-		name  string
-		req   matchmaking.PlayerTicketRequest
-		kind  fault.Kind
-		parts []string
-	}{
+	wantRefusals(t, w, []refusal[matchmaking.PlayerTicketRequest]{
 		{"a ticket for a configuration players may not use is Forbidden naming the configuration",
 			matchmaking.PlayerTicketRequest{ConfigurationName: "closed"}, fault.Forbidden, []string{"configurationName", "closed"}},
 		{"a configuration that does not exist is NotFound naming it",
@@ -68,13 +63,10 @@ func TestPlayerAccessToConfigurations(t *testing.T) {
 			fault.Invalid, []string{"configurationName", "latencyInMs.custom-home"}},
 		{"a party that does not exist is NotFound",
 			matchmaking.PlayerTicketRequest{ConfigurationName: "teams", PartyID: "ghost"}, fault.NotFound, []string{"ghost"}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			w := w.in(t)
-			_, err := w.svc.StartForPlayer(player(w.ctx, "alice"), c.req)
-			wantFault(t, err, c.kind, c.parts...)
-		})
-	}
+	}, func(w *world, in matchmaking.PlayerTicketRequest) error {
+		_, err := w.svc.StartForPlayer(player(w.ctx, "alice"), in)
+		return err
+	})
 	t.Run("an operator's key is not a player's token", func(t *testing.T) {
 		w := w.in(t)
 		_, err := w.svc.StartForPlayer(w.ctx, matchmaking.PlayerTicketRequest{ConfigurationName: "teams"})

@@ -11,26 +11,18 @@ import (
 
 func TestCreateMatchmakingRuleSetNamesEveryBadMember(t *testing.T) {
 	w := newWorld(t)
-	for _, c := range []struct {
-		name  string
-		in    gamelift.CreateMatchmakingRuleSetInput
-		parts []string
-	}{
-		{"a rule set without a name is refused naming Name", gamelift.CreateMatchmakingRuleSetInput{RuleSetBody: duelRules}, []string{"Name"}},
-		{"a name over 128 characters is refused naming Name", gamelift.CreateMatchmakingRuleSetInput{Name: strings.Repeat("n", 129), RuleSetBody: duelRules}, []string{"Name", "128"}},
-		{"a name with a space is refused naming Name", gamelift.CreateMatchmakingRuleSetInput{Name: "two words", RuleSetBody: duelRules}, []string{"Name"}},
-		{"an empty body is refused naming RuleSetBody", gamelift.CreateMatchmakingRuleSetInput{Name: "r"}, []string{"RuleSetBody"}},
-		{"a body that is not JSON is refused naming RuleSetBody", gamelift.CreateMatchmakingRuleSetInput{Name: "r", RuleSetBody: "{"}, []string{"RuleSetBody", "invalid rule set"}},
-		{"a rule set without teams lists the problem", gamelift.CreateMatchmakingRuleSetInput{Name: "r", RuleSetBody: `{"ruleLanguageVersion":"1.0","teams":[]}`}, []string{"RuleSetBody", "teams"}},
-		{"a tag without a key is refused naming Tags", gamelift.CreateMatchmakingRuleSetInput{Name: "r", RuleSetBody: duelRules, Tags: []gamelift.Tag{{Value: "v"}}}, []string{"Tags"}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			w := w.in(t)
-			in := c.in
-			_, err := w.svc.CreateMatchmakingRuleSet(w.ctx, &in)
-			wantFault(t, err, fault.Invalid, c.parts...)
-		})
-	}
+	wantRefusals(t, w, []refusal[gamelift.CreateMatchmakingRuleSetInput]{
+		{"a rule set without a name is refused naming Name", gamelift.CreateMatchmakingRuleSetInput{RuleSetBody: duelRules}, fault.Invalid, []string{"Name"}},
+		{"a name over 128 characters is refused naming Name", gamelift.CreateMatchmakingRuleSetInput{Name: strings.Repeat("n", 129), RuleSetBody: duelRules}, fault.Invalid, []string{"Name", "128"}},
+		{"a name with a space is refused naming Name", gamelift.CreateMatchmakingRuleSetInput{Name: "two words", RuleSetBody: duelRules}, fault.Invalid, []string{"Name"}},
+		{"an empty body is refused naming RuleSetBody", gamelift.CreateMatchmakingRuleSetInput{Name: "r"}, fault.Invalid, []string{"RuleSetBody"}},
+		{"a body that is not JSON is refused naming RuleSetBody", gamelift.CreateMatchmakingRuleSetInput{Name: "r", RuleSetBody: "{"}, fault.Invalid, []string{"RuleSetBody", "invalid rule set"}},
+		{"a rule set without teams lists the problem", gamelift.CreateMatchmakingRuleSetInput{Name: "r", RuleSetBody: `{"ruleLanguageVersion":"1.0","teams":[]}`}, fault.Invalid, []string{"RuleSetBody", "teams"}},
+		{"a tag without a key is refused naming Tags", gamelift.CreateMatchmakingRuleSetInput{Name: "r", RuleSetBody: duelRules, Tags: []gamelift.Tag{{Value: "v"}}}, fault.Invalid, []string{"Tags"}},
+	}, func(w *world, in gamelift.CreateMatchmakingRuleSetInput) error {
+		_, err := w.svc.CreateMatchmakingRuleSet(w.ctx, &in)
+		return err
+	})
 	t.Run("nothing refused was stored", func(t *testing.T) {
 		w := w.in(t)
 		out, err := w.svc.DescribeMatchmakingRuleSets(w.ctx, &gamelift.DescribeMatchmakingRuleSetsInput{})
@@ -135,23 +127,15 @@ func TestDescribeMatchmakingRuleSets(t *testing.T) {
 			t.Fatalf("%d pages of %v", pages, names)
 		}
 	})
-	for _, c := range []struct {
-		name  string
-		in    gamelift.DescribeMatchmakingRuleSetsInput
-		field string
-	}{
-		{"a Limit over 10 is refused naming Limit", gamelift.DescribeMatchmakingRuleSetsInput{Limit: ptr(int32(11))}, "Limit"},
-		{"a Limit of 0 is refused naming Limit", gamelift.DescribeMatchmakingRuleSetsInput{Limit: ptr(int32(0))}, "Limit"},
-		{"more than 10 names are refused naming Names", gamelift.DescribeMatchmakingRuleSetsInput{Names: strings.Split("a,b,c,d,e,f,g,h,i,j,k", ",")}, "Names"},
-		{"a token this API did not return is refused naming NextToken", gamelift.DescribeMatchmakingRuleSetsInput{NextToken: "%%%"}, "NextToken"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			w := w.in(t)
-			in := c.in
-			_, err := w.svc.DescribeMatchmakingRuleSets(w.ctx, &in)
-			wantFault(t, err, fault.Invalid, c.field)
-		})
-	}
+	wantRefusals(t, w, []refusal[gamelift.DescribeMatchmakingRuleSetsInput]{
+		{"a Limit over 10 is refused naming Limit", gamelift.DescribeMatchmakingRuleSetsInput{Limit: ptr(int32(11))}, fault.Invalid, []string{"Limit"}},
+		{"a Limit of 0 is refused naming Limit", gamelift.DescribeMatchmakingRuleSetsInput{Limit: ptr(int32(0))}, fault.Invalid, []string{"Limit"}},
+		{"more than 10 names are refused naming Names", gamelift.DescribeMatchmakingRuleSetsInput{Names: strings.Split("a,b,c,d,e,f,g,h,i,j,k", ",")}, fault.Invalid, []string{"Names"}},
+		{"a token this API did not return is refused naming NextToken", gamelift.DescribeMatchmakingRuleSetsInput{NextToken: "%%%"}, fault.Invalid, []string{"NextToken"}},
+	}, func(w *world, in gamelift.DescribeMatchmakingRuleSetsInput) error {
+		_, err := w.svc.DescribeMatchmakingRuleSets(w.ctx, &in)
+		return err
+	})
 }
 
 func TestValidateMatchmakingRuleSet(t *testing.T) {

@@ -387,6 +387,26 @@ func wantFault(t *testing.T, err error, kind fault.Kind, parts ...string) {
 	}
 }
 
+// refusal is a table case of a request an operation refuses: with a fault
+// of kind whose message names each of parts.
+type refusal[In any] struct {
+	name  string
+	in    In
+	kind  fault.Kind
+	parts []string
+}
+
+// wantRefusals runs each case as a subtest of its own: op, given a world
+// bound to the subtest and the case's request, must fail as the case says.
+func wantRefusals[In any](t *testing.T, w *world, cases []refusal[In], op func(w *world, in In) error) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			wantFault(t, op(w.in(t), c.in), c.kind, c.parts...)
+		})
+	}
+}
+
 // readOnly returns a context of a read-only operator key.
 func readOnly(t *testing.T) context.Context {
 	return auth.With(t.Context(), auth.Principal{Kind: auth.Operator, AccessKeyID: "AKREAD", Role: auth.RoleReadOnly})

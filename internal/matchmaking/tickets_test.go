@@ -35,12 +35,7 @@ func TestStartMatchmakingNamesEveryBadMember(t *testing.T) {
 		manyAttributes[fmt.Sprint("a", i)] = gamelift.AttributeValue{S: ptr("x")}
 	}
 	nan := math.NaN()
-	for _, c := range []struct {
-		name  string
-		in    gamelift.StartMatchmakingInput
-		kind  fault.Kind
-		parts []string
-	}{
+	wantRefusals(t, w, []refusal[gamelift.StartMatchmakingInput]{
 		{"a ticket without players is refused naming Players",
 			gamelift.StartMatchmakingInput{ConfigurationName: "duel"}, fault.Invalid, []string{"Players"}},
 		{"a ticket of 11 players is refused naming Players",
@@ -63,14 +58,10 @@ func TestStartMatchmakingNamesEveryBadMember(t *testing.T) {
 			gamelift.StartMatchmakingInput{ConfigurationName: strings.Repeat("c", 257), Players: players(1)}, fault.Invalid, []string{"ConfigurationName"}},
 		{"a configuration that does not exist is NotFound naming ConfigurationName",
 			gamelift.StartMatchmakingInput{ConfigurationName: "ghost", Players: players(1)}, fault.NotFound, []string{"ConfigurationName", "ghost"}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			w := w.in(t)
-			in := c.in
-			_, err := w.svc.StartMatchmaking(w.ctx, &in)
-			wantFault(t, err, c.kind, c.parts...)
-		})
-	}
+	}, func(w *world, in gamelift.StartMatchmakingInput) error {
+		_, err := w.svc.StartMatchmaking(w.ctx, &in)
+		return err
+	})
 	t.Run("a read-only key may not start a ticket", func(t *testing.T) {
 		w := w.in(t)
 		_, err := w.svc.StartMatchmaking(readOnly(t), &gamelift.StartMatchmakingInput{ConfigurationName: "duel", Players: players(1)})
@@ -177,21 +168,14 @@ func TestDescribeMatchmaking(t *testing.T) {
 		}
 		return out
 	}
-	for _, c := range []struct {
-		name  string
-		ids   []string
-		field string
-	}{
-		{"no ids are refused naming TicketIds", nil, "TicketIds"},
-		{"11 ids are refused naming TicketIds", ids(11), "TicketIds"},
-		{"an id with a space is refused naming its index", []string{"a", "b c"}, "TicketIds[1]"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			w := w.in(t)
-			_, err := w.svc.DescribeMatchmaking(w.ctx, &gamelift.DescribeMatchmakingInput{TicketIds: c.ids})
-			wantFault(t, err, fault.Invalid, c.field)
-		})
-	}
+	wantRefusals(t, w, []refusal[[]string]{
+		{"no ids are refused naming TicketIds", nil, fault.Invalid, []string{"TicketIds"}},
+		{"11 ids are refused naming TicketIds", ids(11), fault.Invalid, []string{"TicketIds"}},
+		{"an id with a space is refused naming its index", []string{"a", "b c"}, fault.Invalid, []string{"TicketIds[1]"}},
+	}, func(w *world, ticketIDs []string) error {
+		_, err := w.svc.DescribeMatchmaking(w.ctx, &gamelift.DescribeMatchmakingInput{TicketIds: ticketIDs})
+		return err
+	})
 	t.Run("a read-only key may describe", func(t *testing.T) {
 		w := w.in(t)
 		out, err := w.svc.DescribeMatchmaking(readOnly(t), &gamelift.DescribeMatchmakingInput{TicketIds: []string{"a"}})

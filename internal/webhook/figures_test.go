@@ -32,43 +32,53 @@ func TestFiguresDeliveryBacklog(t *testing.T) {
 		t.Skip("set MUSTER_FIGURES=1 to measure")
 	}
 	const events, tickets = 100_000, 1_000
-	ctx := auth.With(context.Background(), operator)
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db"), Clock: clock.Real{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	var got atomic.Int64
 	done := make(chan struct{})
-	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	db, svc, sub, run := figureRig(t, func(w http.ResponseWriter, r *http.Request) {
 		if got.Add(1) == events {
 			close(done)
 		}
-	}))
-	defer rcv.Close()
-	svc := webhook.New(webhook.Config{Base: service.Base{Store: db, ARNs: arns}, Destinations: safehttp.Config{AllowPrivate: true}})
-	sub, err := svc.Create(ctx, webhook.CreateInput{Name: "bench", URL: rcv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	commitBacklog(t, db, events, tickets)
-	run, cancel := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
 	start := time.Now()
-	go func() { stopped <- svc.Run(run) }()
+	stop := run()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Minute):
 		t.Fatalf("%d of %d delivered in 5 minutes", got.Load(), events)
 	}
 	elapsed := time.Since(start)
-	cancel()
-	<-stopped
-	if a, err := svc.Deliveries(ctx, sub.ID); err != nil || len(a) == 0 || a[0].Outcome != "delivered" {
+	stop()
+	if a, err := svc.Deliveries(auth.With(context.Background(), operator), sub.ID); err != nil || len(a) == 0 || a[0].Outcome != "delivered" {
 		t.Errorf("recent attempts %v, %v: want deliveries", len(a), err)
 	}
 	t.Logf("FIGURE webhook backlog: %d events over %d tickets delivered in %v = %.0f deliveries/s (one subscription, in order, one at a time)",
 		events, tickets, elapsed.Round(time.Millisecond), float64(events)/elapsed.Seconds())
+}
+
+// figureRig is a service on the real clock and a real store, with one
+// subscription to a local receiver that answers with handler; run starts
+// delivery and returns the function that stops it.
+func figureRig(t *testing.T, handler http.HandlerFunc) (db store.Store, svc *webhook.Service, sub *webhook.Created, run func() (stop func())) {
+	t.Helper()
+	ctx := auth.With(context.Background(), operator)
+	sdb, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db"), Clock: clock.Real{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	rcv := httptest.NewServer(handler)
+	t.Cleanup(rcv.Close)
+	svc = webhook.New(webhook.Config{Base: service.Base{Store: sdb, ARNs: arns}, Destinations: safehttp.Config{AllowPrivate: true}})
+	if sub, err = svc.Create(ctx, webhook.CreateInput{Name: "figures", URL: rcv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	return sdb, svc, sub, func() func() {
+		runCtx, cancel := context.WithCancel(ctx)
+		stopped := make(chan error, 1)
+		go func() { stopped <- svc.Run(runCtx) }()
+		return func() { cancel(); <-stopped }
+	}
 }
 
 // commitBacklog commits n events over the given number of tickets, a
@@ -88,16 +98,10 @@ func TestFiguresDeliveryLag(t *testing.T) {
 		t.Skip("set MUSTER_FIGURES=1 to measure")
 	}
 	const perTick, ticks = 20, 1000
-	ctx := auth.With(context.Background(), operator)
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db"), Clock: clock.Real{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	var mu sync.Mutex
 	arrived := map[string]time.Time{}
 	all := make(chan struct{})
-	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	db, _, _, run := figureRig(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		if _, seen := arrived[r.Header.Get("webhook-id")]; !seen {
@@ -106,15 +110,8 @@ func TestFiguresDeliveryLag(t *testing.T) {
 				close(all)
 			}
 		}
-	}))
-	defer rcv.Close()
-	svc := webhook.New(webhook.Config{Base: service.Base{Store: db, ARNs: arns}, Destinations: safehttp.Config{AllowPrivate: true}})
-	if _, err := svc.Create(ctx, webhook.CreateInput{Name: "lag", URL: rcv.URL}); err != nil {
-		t.Fatal(err)
-	}
-	run, cancel := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- svc.Run(run) }()
+	})
+	stop := run()
 	committed := map[string]time.Time{}
 	tick := time.NewTicker(10 * time.Millisecond)
 	for i := range ticks {
@@ -130,8 +127,7 @@ func TestFiguresDeliveryLag(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatalf("%d of %d delivered", len(arrived), perTick*ticks)
 	}
-	cancel()
-	<-stopped
+	stop()
 	var lags []time.Duration
 	for id, at := range committed {
 		lags = append(lags, arrived[id].Sub(at))

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -37,6 +38,31 @@ func TestDelivery(t *testing.T) {
 		if got := value(e.svc.Metrics().Successes.WithLabelValues(sub.ID)); got != 4 {
 			t.Errorf("successes metric = %v, want 4", got)
 		}
+	})
+	t.Run("a subscription made after a long outbox with gaps starts after its end", func(t *testing.T) {
+		e := newEnv(t, nil)
+		tickets := make([]string, 1000)
+		for i := range tickets {
+			tickets[i] = "t"
+		}
+		e.publish("arena", tickets...)
+		rolledBack := errors.New("rolled back")
+		err := e.db.Update(context.Background(), func(w store.Writer) error {
+			if err := w.Append(context.Background(), store.Event{Type: "X", Resource: "r", Doc: []byte(`{}`)}); err != nil {
+				return err
+			}
+			return rolledBack
+		})
+		if !errors.Is(err, rolledBack) {
+			t.Fatal(err)
+		}
+		e.publish("arena", "t", "t", "t")
+		sub := e.subscribe("late", nil)
+		ev := e.publish("arena", "after")[0]
+		if d := e.rcv.next(); id(d) != ev.ID {
+			t.Errorf("first delivery %s, want the event after the subscription", id(d))
+		}
+		e.rcv.none(func() { e.caughtUp(sub.ID) })
 	})
 	t.Run("the event-type filter and Muster's internal events leave events out", func(t *testing.T) {
 		e := newEnv(t, nil)

@@ -206,17 +206,19 @@ func TestResume(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go h2.Run(ctx)
-		next, stop := h2.WatchTicket(a.IdentityID, "t-after-start", time.Hour)
-		defer stop()
-		e.ticketEvent(matchmaking.EventSearching, nil, ticket("t-after-start", a.IdentityID))
-		if !next(ctx) {
-			t.Fatal("the restarted hub did not see an event committed after it started")
-		}
 		if seq, ok := push.SeqOf(h2, first); !ok || seq == 0 {
 			t.Fatalf("the restarted hub does not know %s", first)
 		}
 		if _, ok := push.SeqOf(h2, second); !ok {
 			t.Fatalf("the restarted hub does not know %s", second)
+		}
+		next, stop := h2.WatchTicket(a.IdentityID, "t-after-start", time.Hour)
+		defer stop()
+		e.ticketEvent(matchmaking.EventSearching, nil, ticket("t-after-start", a.IdentityID))
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer wcancel()
+		if !next(wctx) {
+			t.Fatal("the restarted hub did not see an event committed after it started")
 		}
 	})
 }

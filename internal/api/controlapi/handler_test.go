@@ -119,11 +119,11 @@ func TestSuccessfulWritesAreAudited(t *testing.T) {
 func TestTheTableKnowsItsReads(t *testing.T) {
 	table := controlapi.NewTable()
 	noop := func(context.Context, *struct{}) (*struct{}, error) { return nil, nil }
-	for _, name := range []string{"DescribeFleetAttributes", "ListFleets", "GetComputeAccess", "SearchGameSessions", "ValidateMatchmakingRuleSet", "ResolveAlias", "CreateFleet", "StartMatchmaking", "TagResource"} {
+	for _, name := range []string{"DescribeFleetAttributes", "ListFleets", "GetComputeAccess", "SearchGameSessions", "ValidateMatchmakingRuleSet", "ResolveAlias", "CreateFleet", "StartMatchmaking", "TagResource", "GetComputeAuthToken"} {
 		controlapi.Register(table, name, noop)
 	}
 	for name, want := range map[string]bool{"DescribeFleetAttributes": true, "ListFleets": true, "GetComputeAccess": true, "SearchGameSessions": true,
-		"ValidateMatchmakingRuleSet": true, "ResolveAlias": true, "CreateFleet": false, "StartMatchmaking": false, "TagResource": false, "Unregistered": false} {
+		"ValidateMatchmakingRuleSet": true, "ResolveAlias": true, "CreateFleet": false, "StartMatchmaking": false, "TagResource": false, "GetComputeAuthToken": false, "Unregistered": false} {
 		if got := table.ReadOnly(name); got != want {
 			t.Errorf("ReadOnly(%s) = %v, want %v", name, got, want)
 		}

@@ -82,9 +82,16 @@ func Register[In, Out any](t *Table, name string, h func(ctx context.Context, in
 // own naming, which IAM's read-only policies follow too.
 var readPrefixes = []string{"Describe", "List", "Get", "Search", "Validate", "Resolve"}
 
+// issuesCredentials are named as reads but store what they hand out (a
+// compute's auth token), so they need an admin key and are audited.
+var issuesCredentials = map[string]bool{"GetComputeAuthToken": true}
+
 // isReadOnly reports whether the operation name is a read. Everything
 // else is a write, audited after it succeeds.
 func isReadOnly(name string) bool {
+	if issuesCredentials[name] {
+		return false
+	}
 	for _, p := range readPrefixes {
 		if strings.HasPrefix(name, p) {
 			return true

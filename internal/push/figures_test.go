@@ -33,7 +33,8 @@ import (
 // TestFigures holds MUSTER_FIGURES_SOCKETS (default 10,000) WebSockets open
 // on a Hub, the clients in a child process so the server's memory is its
 // own, and measures the server's memory per connection and the latency
-// from an event's commit to its arrival on a socket while they are held.
+// from an event's commit to its arrival on a socket while they are held
+// and MUSTER_FIGURES_RATE events/s (default 500) are committed.
 // It reports figures; it asserts nothing about them. Run with
 // MUSTER_FIGURES=1 go test ./internal/push -run TestFigures -v.
 func TestFigures(t *testing.T) {
@@ -44,7 +45,12 @@ func TestFigures(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("MUSTER_FIGURES_SOCKETS")); err == nil {
 		sockets = n
 	}
-	const players, events = 2000, 5000
+	rate := 500 // events committed per second, for 10 s
+	if n, err := strconv.Atoi(os.Getenv("MUSTER_FIGURES_RATE")); err == nil && n > 0 {
+		rate = n
+	}
+	const players = 2000
+	events := rate * 10
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, sqlite.Config{Path: t.TempDir() + "/muster.db"})
 	if err != nil {
@@ -103,8 +109,8 @@ func TestFigures(t *testing.T) {
 		sockets, mib(held.heap-before.heap), kib(held.heap-before.heap)/float64(sockets),
 		mib(held.rss-before.rss), kib(held.rss-before.rss)/float64(sockets), runtime.NumGoroutine())
 
-	// 500 events/s, each about one player, whose sockets receive it.
-	tick := time.NewTicker(2 * time.Millisecond)
+	// rate events/s, each about one player, whose sockets receive it.
+	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	start := time.Now()
 	for i := range events {

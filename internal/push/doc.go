@@ -19,8 +19,9 @@
 // player events (Config.IndexSize, loaded from the outbox's tail at
 // start), replays from the outbox and then continues live, deduplicating by
 // sequence number, so there is no gap. An id the index no longer holds (or
-// never held) is answered with an explicit reset message: the client must
-// re-read its tickets, never assume it missed nothing.
+// never held), or whose event the outbox no longer keeps, is answered with
+// an explicit reset message: the client must re-read its tickets, never
+// assume it missed nothing.
 //
 // Each client has a bounded queue. The fan-out never blocks: a client whose
 // queue is full is disconnected (close code 4008 on a WebSocket) and the

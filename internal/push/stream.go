@@ -42,6 +42,12 @@ func (s *stream) resume(ctx context.Context, after string) error {
 		return nil
 	}
 	seq, ok := s.h.seqOf(after)
+	if ok {
+		var err error
+		if ok, err = s.h.kept(ctx, seq, after); err != nil {
+			return err
+		}
+	}
 	if !ok {
 		s.h.m.resets.Inc()
 		return s.out.control(ctx, "reset", resetMessage{Type: "reset",
@@ -49,6 +55,18 @@ func (s *stream) resume(ctx context.Context, after string) error {
 	}
 	s.h.m.resumes.Inc()
 	return s.replay(ctx, seq)
+}
+
+// kept says whether the outbox still holds the event: the outbox is pruned
+// from its oldest end, so if the event is there, so is everything after it.
+func (h *Hub) kept(ctx context.Context, seq int64, id string) (bool, error) {
+	var evs []store.Event
+	err := h.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		evs, err = r.Events(ctx, store.EventQuery{After: seq - 1, Limit: 1})
+		return err
+	})
+	return err == nil && len(evs) == 1 && evs[0].Seq == seq && evs[0].ID == id, err
 }
 
 // replay sends the client's events after seq, read back from the outbox.

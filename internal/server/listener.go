@@ -118,6 +118,7 @@ func (s *Server) listen() (*http.Server, func() error, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen: %w", err)
 	}
+	s.bound.add(ln.Addr())
 	if s.cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", metricsAddr(s.cfg.MetricsListen))
 		if err != nil {

@@ -80,6 +80,10 @@ type Config struct {
 	// files): HTTPS with HTTP/2, reloaded on SIGHUP or when the files
 	// change (listener.go). Empty: plain HTTP.
 	TLSCert, TLSKey string
+	// WebhookAllowPrivate lets webhook deliveries reach loopback and
+	// private networks (--webhook-allow-private); link-local, metadata and
+	// Muster's own addresses stay refused.
+	WebhookAllowPrivate bool
 	// MetricsListen, when set, serves /metrics on its own address
 	// (loopback when no host is given), and /metrics on the main listener
 	// then needs an operator key.
@@ -116,6 +120,8 @@ type Server struct {
 	stopFirst []func(ctx context.Context) error
 	// mountErr is the first error a mount function reported; New fails with it.
 	mountErr error
+	// bound are the addresses the listeners bound (webhooks refuse them).
+	bound boundAddrs
 	// Hosting is the hosting capability's services (hosting.go).
 	Hosting Hosting
 	// certs serves the main listener's certificate (nil: plain HTTP);

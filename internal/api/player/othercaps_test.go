@@ -37,3 +37,22 @@ func TestOtherPackagesRoutesAnswerAsDocumented(t *testing.T) {
 	e.do(t, "DELETE", "/v1/matchmaking/tickets/"+id, a.bearer(), "", nil).want(http.StatusNoContent)
 	e.do(t, "GET", "/v1/locations", "", "", nil).want(http.StatusOK)
 }
+
+// TestWebhookSubscriptionRoutesAnswerAsDocumented drives the operator
+// routes of webhook subscriptions (package webhook) through the real server.
+func TestWebhookSubscriptionRoutesAnswerAsDocumented(t *testing.T) {
+	e := newAPI(t, nil)
+	var sub struct{ ID string }
+	e.do(t, "POST", "/v1/admin/subscriptions", admin, `{"name":"studio-events","url":"https://hooks.example.com/muster","eventTypes":["MatchmakingSucceeded"]}`, nil).
+		want(http.StatusCreated).decode(&sub)
+	base := "/v1/admin/subscriptions/" + sub.ID
+	e.do(t, "GET", "/v1/admin/subscriptions", admin, "", nil).want(http.StatusOK)
+	e.do(t, "GET", base, admin, "", nil).want(http.StatusOK)
+	e.do(t, "PATCH", base, admin, `{"enabled":false}`, nil).want(http.StatusOK)
+	e.do(t, "POST", base+"/secret/rotate", admin, "", nil).want(http.StatusOK)
+	e.do(t, "GET", base+"/deliveries", admin, "", nil).want(http.StatusOK)
+	e.do(t, "GET", base+"/dead-letters", admin, "", nil).want(http.StatusOK)
+	e.do(t, "POST", base+"/dead-letters/redrive", admin, `{}`, nil).want(http.StatusOK)
+	e.do(t, "GET", "/v1/admin/subscriptions/no-such-id", admin, "", nil).want(http.StatusNotFound)
+	e.do(t, "DELETE", base, admin, "", nil).want(http.StatusNoContent)
+}

@@ -327,7 +327,8 @@ func (w *walker) value(tok json.Token, t reflect.Type, path string, depth int) e
 			return mismatch()
 		}
 	case string:
-		if t.Kind() != reflect.String {
+		// A []byte is a base64 string in JSON, as encoding/json reads it.
+		if t.Kind() != reflect.String && !(t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8) {
 			return mismatch()
 		}
 	case json.Number:

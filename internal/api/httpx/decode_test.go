@@ -180,3 +180,15 @@ func TestDecodeAWSJSONSkipsKeysThatMatchNoFieldExactly(t *testing.T) {
 		}
 	})
 }
+
+func TestDecodeReadsBytesAsBase64(t *testing.T) {
+	var v struct {
+		Blob []byte `json:"blob"`
+	}
+	if err := httpx.DecodeAWSJSON([]byte(`{"blob":"aGVsbG8="}`), &v); err != nil || string(v.Blob) != "hello" {
+		t.Fatalf("%v %q", err, v.Blob)
+	}
+	if err := httpx.DecodeAWSJSON([]byte(`{"blob":"not base64!"}`), &v); err == nil {
+		t.Fatal("a string that is not base64 was accepted")
+	}
+}

@@ -230,25 +230,35 @@ func (h *Hub) fanOut(ev store.Event) {
 func (h *Hub) subscribe(player string) *client {
 	c := &client{player: player, queue: make(chan *delivery, h.cfg.QueueSize), gone: make(chan struct{})}
 	h.mu.Lock()
-	cs := h.subs[player]
-	if cs == nil {
-		cs = map[*client]struct{}{}
-		h.subs[player] = cs
-	}
-	cs[c] = struct{}{}
+	addTo(h.subs, player, c)
 	h.mu.Unlock()
 	return c
 }
 
 func (h *Hub) unsubscribe(c *client) {
 	h.mu.Lock()
-	if cs := h.subs[c.player]; cs != nil {
-		delete(cs, c)
-		if len(cs) == 0 {
-			delete(h.subs, c.player)
+	removeFrom(h.subs, c.player, c)
+	h.mu.Unlock()
+}
+
+// addTo adds v to the set m[k], making the set when it is the first.
+func addTo[K, V comparable](m map[K]map[V]struct{}, k K, v V) {
+	set := m[k]
+	if set == nil {
+		set = map[V]struct{}{}
+		m[k] = set
+	}
+	set[v] = struct{}{}
+}
+
+// removeFrom removes v from the set m[k], and the set once it is empty.
+func removeFrom[K, V comparable](m map[K]map[V]struct{}, k K, v V) {
+	if set := m[k]; set != nil {
+		delete(set, v)
+		if len(set) == 0 {
+			delete(m, k)
 		}
 	}
-	h.mu.Unlock()
 }
 
 // waitReady waits for Run to have loaded the resume index; false when

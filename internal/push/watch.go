@@ -33,12 +33,7 @@ func (h *Hub) WatchTicket(playerID, ticketID string, d time.Duration) (next func
 	timeout := make(chan struct{})
 	t := clock.AfterFuncAt(h.cfg.Clock, h.cfg.Clock.Now().Add(d), func() { close(timeout) })
 	h.mu.Lock()
-	ws := h.waits[ticketID]
-	if ws == nil {
-		ws = map[*watch]struct{}{}
-		h.waits[ticketID] = ws
-	}
-	ws[w] = struct{}{}
+	addTo(h.waits, ticketID, w)
 	h.mu.Unlock()
 	h.m.watchers.Inc()
 	next = func(ctx context.Context) bool {
@@ -59,12 +54,7 @@ func (h *Hub) WatchTicket(playerID, ticketID string, d time.Duration) (next func
 func (h *Hub) unwatch(ticketID string, w *watch, t clock.Timer) {
 	t.Stop()
 	h.mu.Lock()
-	if ws := h.waits[ticketID]; ws != nil {
-		delete(ws, w)
-		if len(ws) == 0 {
-			delete(h.waits, ticketID)
-		}
-	}
+	removeFrom(h.waits, ticketID, w)
 	h.mu.Unlock()
 	h.m.watchers.Dec()
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/musterhq/muster/internal/api/player"
 	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/outbox"
 	"github.com/musterhq/muster/internal/service"
@@ -118,6 +119,10 @@ func (h *Hub) Register(mux interface{ Handle(string, http.Handler) }, public, pr
 	mux.Handle("GET /v1/ws", public(http.HandlerFunc(h.serveWebSocket)))
 	mux.Handle("GET /v1/events", public(http.HandlerFunc(h.serveEvents)))
 	mux.Handle("POST /v1/events/tokens", protect(http.HandlerFunc(h.issueStreamToken)))
+	// A page asks before it sends the Authorization header cross-origin.
+	preflight := player.NewCORS(h.cfg.CORSOrigins).Preflight()
+	mux.Handle("OPTIONS /v1/events", preflight)
+	mux.Handle("OPTIONS /v1/events/", preflight)
 }
 
 // lastSeq finds the newest sequence number in the outbox by bisection

@@ -65,6 +65,21 @@ func TestServerSentEvents(t *testing.T) {
 		}
 	})
 
+	t.Run("a page of an allowed origin may ask for a stream token", func(t *testing.T) {
+		e := newEnv(t, nil)
+		req, _ := http.NewRequest("OPTIONS", e.url+"/v1/events/tokens", nil)
+		req.Header.Set("Origin", "https://game.example")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("Access-Control-Allow-Origin") != "https://game.example" || !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+			t.Fatalf("preflight answered %d %v", resp.StatusCode, resp.Header)
+		}
+	})
+
 	t.Run("the stream ends when the access token expires", func(t *testing.T) {
 		e := newEnv(t, nil)
 		a := e.signIn()

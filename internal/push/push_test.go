@@ -192,7 +192,9 @@ func TestResume(t *testing.T) {
 			t.Errorf("resets sent %v, want 1", got)
 		}
 	})
+}
 
+func TestResumeAfterRestart(t *testing.T) {
 	t.Run("a restarted hub resumes from ids it indexed from the outbox", func(t *testing.T) {
 		e := newEnv(t, nil)
 		a := e.signIn()

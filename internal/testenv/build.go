@@ -33,8 +33,12 @@ import (
 // Go's cache trimming and `go clean -cache` touch only their own entries.
 const CacheEnv = "MUSTER_TESTBIN_CACHE"
 
-// pruneAfter is how long a build folder no test has used is kept.
-const pruneAfter = 24 * time.Hour
+// pruneAfter is how long a build folder no test has asked for is kept.
+// Every edit of the tree makes new builds (tens of megabytes each, more
+// under -race), so a busy tree would fill the disk within a day; an hour
+// outlasts any test run, whose agents may launch the arena binary again
+// long after they asked for it.
+const pruneAfter = time.Hour
 
 var (
 	treeOnce sync.Once

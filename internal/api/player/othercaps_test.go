@@ -56,3 +56,15 @@ func TestWebhookSubscriptionRoutesAnswerAsDocumented(t *testing.T) {
 	e.do(t, "GET", "/v1/admin/subscriptions/no-such-id", admin, "", nil).want(http.StatusNotFound)
 	e.do(t, "DELETE", base, admin, "", nil).want(http.StatusNoContent)
 }
+
+// TestEventStreamRoutesAnswerAsDocumented drives the players' event
+// streams (package push) through the real server as far as a plain HTTP
+// client can: a stream token, and the answers to requests that cannot
+// stream (the streams themselves are tested in internal/push).
+func TestEventStreamRoutesAnswerAsDocumented(t *testing.T) {
+	e := newAPI(t, nil)
+	p := e.player(t)
+	e.do(t, "POST", "/v1/events/tokens", p.bearer(), "", nil).want(http.StatusCreated)
+	e.do(t, "GET", "/v1/events", "", "", nil).want(http.StatusUnauthorized)
+	e.do(t, "GET", "/v1/ws", p.bearer(), "", nil).want(http.StatusUpgradeRequired)
+}

@@ -30,7 +30,11 @@ const (
 	// healthyRuntime is how long a process must have run for its exit not to
 	// count as a crash loop.
 	healthyRuntime = 10 * time.Second
-	maxBackoff     = time.Minute
+	// cleanExitRuntime is how long a process that exits with status 0 must
+	// have run, unless the control plane already saw it ready, for the exit
+	// to be a clean end rather than a server that quits at once on start.
+	cleanExitRuntime = time.Second
+	maxBackoff       = time.Minute
 	// exitWaitAfterKill bounds the wait for killed processes during a drain.
 	exitWaitAfterKill = 10 * time.Second
 	// promptHeartbeat is how soon after a process exits the control plane
@@ -527,7 +531,11 @@ func (s *Supervisor) failed(key string, now time.Time) *backoff {
 	}
 	bo.failures++
 	if bo.failures >= 2 {
-		bo.next = now.Add(min(time.Second<<min(bo.failures-2, 10), maxBackoff))
+		wait := min(time.Second<<min(bo.failures-2, 10), maxBackoff)
+		bo.next = now.Add(wait)
+		launchPath, _, _ := strings.Cut(key, "\x00")
+		s.log.Warn("server processes keep failing soon after launch; backing off relaunches",
+			"launch_path", launchPath, "failures", bo.failures, "retry_in", wait)
 	}
 	return bo
 }
@@ -614,11 +622,24 @@ func (s *Supervisor) onExit(ex exit) {
 	if p.stopping || s.draining {
 		return
 	}
-	if ran < healthyRuntime {
+	if ran < healthyRuntime && !cleanEnd(p, ex.err, ran) {
 		s.failed(p.key, now)
 	} else {
 		delete(s.backoff, p.key)
 	}
+}
+
+// cleanEnd says whether an exit is a game server ending itself (status 0,
+// normally after ProcessEnding) rather than a crash: a fleet of short
+// matches exits within seconds of launch and must be relaunched at once.
+// The agent hears of ProcessEnding only at the next heartbeat, so the exit
+// status stands for it; a process that exits 0 at once without ever being
+// seen ready is still a crash loop.
+func cleanEnd(p *proc, err error, ran time.Duration) bool {
+	if err != nil {
+		return false
+	}
+	return ran >= cleanExitRuntime || p.status != agentwire.StatusPending
 }
 
 // armWake sets wake to the next moment reconcile has something to do: a

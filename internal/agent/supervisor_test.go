@@ -2,9 +2,11 @@ package agent_test
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -93,7 +95,8 @@ func TestSupervisorReplacesAProcessThatCrashes(t *testing.T) {
 func TestSupervisorBacksOffAProcessThatKeepsCrashing(t *testing.T) {
 	c := newClock()
 	control := newFakeControl(c, childProcess(t, 1, "exit 3"))
-	h := start(t, control, c, nil)
+	var logs lockedBuffer
+	h := start(t, control, c, func(cfg *agent.Config) { cfg.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
 	h.next(agent.EventLaunched)
 	if e := h.next(agent.EventExited); !strings.Contains(e.Reason, "exit status 3") {
 		t.Fatalf("exit reason %q", e.Reason)
@@ -111,6 +114,56 @@ func TestSupervisorBacksOffAProcessThatKeepsCrashing(t *testing.T) {
 	}
 	c.Advance(time.Millisecond)
 	h.next(agent.EventLaunched)
+	if out := logs.String(); !strings.Contains(out, "backing off relaunches") || !strings.Contains(out, "retry_in=1s") {
+		t.Errorf("the backoff was not logged with its wait:\n%s", out)
+	}
+}
+
+// lockedBuffer collects a logger's output written from the agent's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestSupervisorRelaunchesAtOnceAProcessThatEndsCleanlySoonAfterLaunch(t *testing.T) {
+	c := newClock()
+	control := newFakeControl(c, childProcess(t, 1, "sleep"))
+	h := start(t, control, c, nil)
+	p := h.launched(1)[0]
+	// Short matches: each process ends its game session, calls ProcessEnding
+	// and exits 0 a few seconds after launch. None of that is a crash loop.
+	for i := range 4 {
+		h.logOf(p.ProcessID, "ready")
+		c.Advance(2 * time.Second)
+		if err := syscall.Kill(p.PID, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if e := h.next(agent.EventExited); e.ProcessID != p.ProcessID || e.Reason != "exit status 0" {
+			t.Fatalf("exit %+v, want %s with exit status 0", e, p.ProcessID)
+		}
+		// A relaunch happens in the same turn of the loop as the exit.
+		select {
+		case e := <-h.events:
+			if e.Kind != agent.EventLaunched {
+				t.Fatalf("clean exit %d: next event %+v, want a launch at once", i+1, e)
+			}
+			p = e
+		default:
+			t.Fatalf("clean exit %d was not relaunched at once: it was taken for a crash", i+1)
+		}
+	}
 }
 
 func TestSupervisorStopsAProcessThatNeverCallsProcessReady(t *testing.T) {

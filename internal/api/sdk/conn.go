@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -36,6 +37,14 @@ const maxMessage = 1 << 20
 // only if it was not this process's.
 const rememberedRequests = 64
 
+// activationHold bounds how long pushes wait, after the answer to
+// ActivateServerProcess, for the process's first health check (real time:
+// it is the peer's pace, see activate).
+const activationHold = 2 * time.Second
+
+// pushTimeout bounds the write of one push to a socket.
+const pushTimeout = 10 * time.Second
+
 // proc is the in-memory side of one server process: its current socket
 // and the answers it may be asked for again.
 type proc struct {
@@ -45,8 +54,10 @@ type proc struct {
 
 	mu   sync.Mutex
 	conn *websocket.Conn // the newest socket; nil while disconnected
-	// pending are pushes that found no socket, sent on the next one.
+	// pending are pushes that found no socket, sent on the next one, or
+	// that came while the process was activating (holding; see activate).
 	pending [][]byte
+	holding bool
 	answers map[string]*answer
 	order   []string
 	// ended is set when the process ended: its entry goes when its socket does.
@@ -161,8 +172,15 @@ func (s *Server) handle(ctx context.Context, pr *proc, c *websocket.Conn, data [
 		c.Write(ctx, websocket.MessageText, errorResponse(req, http.StatusBadRequest, err.Error()))
 		return
 	}
+	if req.Action == ActionActivateServerProcess {
+		s.activate(ctx, pr, c, req)
+		return
+	}
 	if !stateChanging[req.Action] {
 		c.Write(ctx, websocket.MessageText, s.dispatch(ctx, pr, req))
+		if req.Action == ActionHeartbeatServerProcess {
+			releaseHeld(pr)
+		}
 		return
 	}
 	sum := sha256.Sum256(data)
@@ -187,6 +205,52 @@ func (s *Server) handle(ctx context.Context, pr *proc, c *websocket.Conn, data [
 	a.resp = s.dispatch(ctx, pr, req)
 	close(a.done)
 	c.Write(ctx, websocket.MessageText, a.resp)
+}
+
+// activate answers ActivateServerProcess. ProcessReady makes the process
+// placeable as it commits, before its answer is written, and the SDK
+// ignores a game session that arrives before it knows itself active —
+// which it learns only after it has read the answer, on another goroutine.
+// So pushes to the process are held from before ProcessReady until its
+// first health check (sent once the SDK is active) or, for an SDK that
+// sends none at once, activationHold after the answer; then sent in order.
+func (s *Server) activate(ctx context.Context, pr *proc, c *websocket.Conn, req Request) {
+	pr.mu.Lock()
+	pr.holding = true
+	pr.mu.Unlock()
+	resp := s.dispatch(ctx, pr, req)
+	if hook := s.beforeActivationAnswer.Load(); hook != nil {
+		(*hook)()
+	}
+	c.Write(ctx, websocket.MessageText, resp)
+	time.AfterFunc(activationHold, func() { releaseHeld(pr) })
+}
+
+// releaseHeld sends the pushes held while the process was activating.
+func releaseHeld(pr *proc) {
+	ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
+	defer cancel()
+	for {
+		pr.mu.Lock()
+		held, conn := pr.pending, pr.conn
+		if !pr.holding || len(held) == 0 || conn == nil {
+			pr.holding = false
+			pr.mu.Unlock()
+			return
+		}
+		pr.pending = nil
+		pr.mu.Unlock()
+		for i, msg := range held {
+			if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
+				// Kept for the next socket, as a push that finds none is.
+				pr.mu.Lock()
+				pr.pending = append(held[i:len(held):len(held)], pr.pending...)
+				pr.holding = false
+				pr.mu.Unlock()
+				return
+			}
+		}
+	}
 }
 
 func errorResponse(req Request, status int, msg string) []byte {

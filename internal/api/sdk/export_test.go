@@ -1,5 +1,7 @@
 package sdk
 
+import "sync"
+
 // DropConnection drops a process's current socket without a close frame,
 // as a network failure would (tests only).
 func (s *Server) DropConnection(processID string) bool {
@@ -50,3 +52,14 @@ func (s *Server) Connections(processID string) int64 {
 // PingsInFlight counts pings awaiting their pong and the rounds of pings
 // sent so far (tests only).
 func (s *Server) PingsInFlight() (pending, rounds int64) { return s.pings.Load(), s.pingRounds.Load() }
+
+// HoldActivationAnswers makes the endpoint wait, after ProcessReady has
+// committed and before the ActivateServerProcess answer is written, until
+// release is called: the window in which a placement can already choose
+// the process (tests only).
+func (s *Server) HoldActivationAnswers() (release func()) {
+	ch := make(chan struct{})
+	hook := func() { <-ch }
+	s.beforeActivationAnswer.Store(&hook)
+	return sync.OnceFunc(func() { close(ch) })
+}

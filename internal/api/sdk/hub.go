@@ -113,13 +113,13 @@ func (h *Hub) push(processID string, msg any) {
 	}
 	pr.mu.Lock()
 	c := pr.conn
-	if c == nil {
+	if c == nil || pr.holding {
 		pr.pending = append(pr.pending, b)
 		pr.mu.Unlock()
 		return
 	}
 	pr.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
 	defer cancel()
 	if err := c.Write(ctx, websocket.MessageText, b); err != nil {
 		pr.mu.Lock()

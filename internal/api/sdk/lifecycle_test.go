@@ -299,3 +299,27 @@ func (e *env) agentHeartbeat(procs ...*gameServer) map[string]string {
 	}
 	return got
 }
+
+func TestAGameSessionPlacedBeforeTheProcessHasItsActivationAnswerStillReachesIt(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	release := e.srv.Hosting.SDK.HoldActivationAnswers()
+	g := e.startGameServer("")
+	// ProcessReady has committed, so the process is idle and placeable, but
+	// the SDK has not had its answer yet: it still sees itself inactive.
+	e.waitFor("an idle process", func() bool {
+		n, _ := e.srv.Hosting.Fleets.IdleProcessCount(ctx, e.fleetID, e.location)
+		return n == 1
+	})
+	gs := e.createGameSession("early", 2)
+	release()
+	if r := g.wait("event", "ready"); r["err"] != "" {
+		t.Fatalf("ProcessReady: %v", r["err"])
+	}
+	if start := g.wait("event", "start"); start["gameSessionId"] != aws.ToString(gs.GameSessionId) {
+		t.Fatalf("OnStartGameSession got %v, want %s", start, aws.ToString(gs.GameSessionId))
+	}
+	if a := g.wait("event", "activated"); a["err"] != "" {
+		t.Fatalf("ActivateGameSession: %v", a["err"])
+	}
+}

@@ -62,6 +62,9 @@ type Server struct {
 	// pings counts pings awaiting their pong; pingRounds counts ticks
 	// whose pings were all sent (both for tests).
 	pings, pingRounds atomic.Int64
+	// beforeActivationAnswer, when set, runs between ProcessReady and the
+	// write of its answer (tests hold that window open with it).
+	beforeActivationAnswer atomic.Pointer[func()]
 }
 
 // New returns the SDK endpoint; it loads or generates its certificate.

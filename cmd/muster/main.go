@@ -37,6 +37,7 @@ func commands() []*cli.Command {
 		cli.LoadtestCommand(),
 		cli.TicketCommand(),
 		cli.StoreCommand(),
+		cli.PlayCommand(),
 		cli.VersionCommand(),
 	}
 }

@@ -75,6 +75,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
 	fs.DurationVar(&cfg.MaxSkew, "max-clock-skew", 5*time.Minute, "largest SigV4 clock skew accepted")
 	fs.BoolVar(&cfg.Dev, "dev", false, "development mode: one command for a whole working system: a local agent hosts a dev fleet in location custom-dev running examples/arena (built from source when run in a checkout)")
+	devProcesses := fs.Int("dev-processes", DefaultDevProcesses, "with --dev: how many example game server processes the dev fleet runs at once")
 	fs.DurationVar(&cfg.MatchmakingCycleInterval, "matchmaking-cycle-interval", 250*time.Millisecond, "longest time between two matchmaking cycles of a configuration (a cycle also runs as soon as tickets arrive)")
 	fs.DurationVar(&cfg.MatchmakingTicketRetention, "matchmaking-ticket-retention", time.Hour, "how long finished matchmaking tickets stay readable")
 	fs.BoolVar(&cfg.FakeClock, "fake-clock", false, "TESTING ONLY: time moves only through POST /v1/admin/clock/advance")
@@ -98,7 +99,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	cfg.DataDir, cfg.MasterKey, cfg.Store, cfg.Version = common.dataDir, common.masterKey, common.storeURL, env.Version
 	var dev *devSystem
 	if cfg.Dev {
-		dev = newDevSystem(&cfg, log)
+		dev = newDevSystem(&cfg, log, max(*devProcesses, 1), env.Stdout)
 	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
@@ -107,6 +108,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	}
 	if dev != nil {
 		dev.srv = srv
+		srv.SetReadyCheck(dev.readyCheck)
 		srv.AddStopFirst(dev.background)
 	}
 	if err := srv.Run(ctx); err != nil {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -27,7 +30,9 @@ const (
 	devLocation  = "custom-dev"
 	devFleetName = "dev"
 	devCompute   = "dev-host"
-	devProcesses = 2
+	// DefaultDevProcesses is --dev-processes' default: enough game
+	// servers on a laptop for a few matches at once.
+	DefaultDevProcesses = 4
 )
 
 // devSystem makes `muster serve --dev` a whole working system: once the
@@ -42,6 +47,13 @@ type devSystem struct {
 	log     *slog.Logger
 	addr    chan string
 	dataDir string
+	// processes is how many game server processes the dev fleet runs.
+	processes int
+	// out receives the banner saying where everything is, once ready.
+	out io.Writer
+	// ready is set once the dev fleet first has an idle process: /readyz
+	// answers ready from then on (readyCheck).
+	ready atomic.Bool
 }
 
 func (d *devSystem) run(ctx context.Context) error {
@@ -66,6 +78,11 @@ func (d *devSystem) run(ctx context.Context) error {
 	launchPath := d.buildArena(ctx)
 	fleetID, err := d.ensureFleet(ctx, control, launchPath)
 	if err != nil {
+		return err
+	}
+	setup := devSetup{control: control, endpoint: endpoint, keyID: key.AccessKeyID, secret: secret,
+		arns: gamelift.ARNBuilder{Region: d.cfg.Region, Account: d.cfg.Account}}
+	if err := setup.ensure(ctx, fleetID); err != nil {
 		return err
 	}
 	client, err := agent.NewClient(agent.ClientConfig{Endpoint: endpoint, Region: d.cfg.Region, AccessKeyID: key.AccessKeyID, SecretAccessKey: secret})
@@ -93,6 +110,7 @@ func (d *devSystem) run(ctx context.Context) error {
 		return fmt.Errorf("dev mode: agent: %w", err)
 	}
 	d.log.Info("dev mode: a local agent hosts the dev fleet", "fleet_id", fleetID, "location", devLocation, "launch_path", launchPath)
+	wg.Go(func() { d.announceWhenReady(ctx, endpoint, fleetID) })
 	return sup.Run(ctx)
 }
 
@@ -129,8 +147,9 @@ func (d *devSystem) ensureFleet(ctx context.Context, c *loadtest.ControlClient, 
 	if err != nil && !(errors.As(err, &apiErr) && apiErr.Type == "ConflictException") {
 		return "", fmt.Errorf("dev mode: %w", err)
 	}
-	n := int32(devProcesses)
-	runtime := &gamelift.RuntimeConfiguration{ServerProcesses: []gamelift.ServerProcess{{LaunchPath: launchPath, ConcurrentExecutions: &n}}}
+	n := int32(d.processes)
+	runtime := &gamelift.RuntimeConfiguration{ServerProcesses: []gamelift.ServerProcess{{LaunchPath: launchPath,
+		Parameters: "--idle-exit " + devIdleExit.String(), ConcurrentExecutions: &n}}}
 	idFile := filepath.Join(d.dataDir, "dev-fleet-id")
 	if b, err := os.ReadFile(idFile); err == nil {
 		id := strings.TrimSpace(string(b))
@@ -160,8 +179,8 @@ func (d *devSystem) ensureFleet(ctx context.Context, c *loadtest.ControlClient, 
 // newDevSystem prepares dev mode for a server about to be built from cfg:
 // it hooks cfg.OnListening to learn the bound address. Set srv and add run
 // as a background service once the server exists.
-func newDevSystem(cfg *server.Config, log *slog.Logger) *devSystem {
-	d := &devSystem{log: log, addr: make(chan string, 1), dataDir: cfg.DataDir}
+func newDevSystem(cfg *server.Config, log *slog.Logger, processes int, out io.Writer) *devSystem {
+	d := &devSystem{log: log, addr: make(chan string, 1), dataDir: cfg.DataDir, processes: processes, out: out}
 	prev := cfg.OnListening
 	cfg.OnListening = func(a string) {
 		if prev != nil {
@@ -180,4 +199,54 @@ func (d *devSystem) background(ctx context.Context) error {
 		d.log.Error("dev mode stopped; the control plane keeps running", "err", err)
 	}
 	return nil
+}
+
+// readyCheck is the server's extra /readyz condition in dev mode: a
+// newcomer's first match needs a game server ready to take it.
+func (d *devSystem) readyCheck(context.Context) error {
+	if d.ready.Load() {
+		return nil
+	}
+	return errors.New("dev mode: the dev fleet has no ready game server process yet")
+}
+
+// announceWhenReady waits for the dev fleet's first idle process, then
+// marks the system ready and prints where everything is.
+func (d *devSystem) announceWhenReady(ctx context.Context, endpoint, fleetID string) {
+	tick := time.NewTicker(200 * time.Millisecond) // real time: a process starting up, not business time
+	defer tick.Stop()
+	for {
+		n, err := d.srv.Hosting.Fleets.IdleProcessCount(ctx, fleetID, devLocation)
+		if err == nil && n > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+	d.ready.Store(true)
+	d.log.Info("dev mode: ready to match", "fleet_id", fleetID)
+	fmt.Fprint(d.out, d.banner(endpoint))
+}
+
+// banner says where the APIs and credentials are and what to try next.
+func (d *devSystem) banner(endpoint string) string {
+	creds := filepath.Join(d.dataDir, "admin-credentials") + " (MUSTER_ACCESS_KEY_ID, MUSTER_SECRET_ACCESS_KEY)"
+	if d.cfg.AdminAccessKeyID != "" {
+		creds = "the admin key given at first start (" + d.cfg.AdminAccessKeyID + ")"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nMuster is ready to match (dev mode).\n")
+	fmt.Fprintf(&b, "  Control API (GameLift): %s  region %s  (aws gamelift --endpoint-url %s ...)\n", endpoint, d.cfg.Region, endpoint)
+	fmt.Fprintf(&b, "  Player API:             %s/v1  (OpenAPI document: %s/v1/openapi.json)\n", endpoint, endpoint)
+	fmt.Fprintf(&b, "  Operator credentials:   %s\n", creds)
+	fmt.Fprintf(&b, "  Matchmaking:            configurations")
+	for _, c := range devConfigurations {
+		fmt.Fprintf(&b, " %s", c.name)
+	}
+	fmt.Fprintf(&b, " (open to players), queue %s, fleet %s (%d arena processes in %s)\n", devQueue, devFleetName, d.processes, devLocation)
+	fmt.Fprintf(&b, "Next, in another terminal:\n  go run ./cmd/muster play --endpoint %s\n\n", endpoint)
+	return b.String()
 }

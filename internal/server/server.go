@@ -128,6 +128,8 @@ type Server struct {
 	// trustedProxies are Config.TrustedProxies parsed.
 	certs          *certReloader
 	trustedProxies []netip.Prefix
+	// readyCheck, when set (SetReadyCheck), must also pass for /readyz.
+	readyCheck func(ctx context.Context) error
 }
 
 // New assembles a server. It opens the store (applying migrations) and
@@ -306,6 +308,12 @@ func (s *Server) mountCore(d *deps) {
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store not ready"})
 			return
 		}
+		if s.readyCheck != nil {
+			if err := s.readyCheck(r.Context()); err != nil {
+				httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+				return
+			}
+		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	var metrics http.Handler = promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
@@ -385,6 +393,10 @@ func (s *Server) StartBackground() (stop func()) {
 func (s *Server) AddStopFirst(run func(ctx context.Context) error) {
 	s.stopFirst = append(s.stopFirst, run)
 }
+
+// SetReadyCheck adds a condition to /readyz (dev mode: the dev fleet has
+// a ready process). Call it before Run.
+func (s *Server) SetReadyCheck(check func(ctx context.Context) error) { s.readyCheck = check }
 
 // Routes returns every HTTP route pattern the server serves.
 func (s *Server) Routes() []string { return append([]string(nil), s.routePatterns...) }

@@ -1,0 +1,260 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/musterhq/muster/client"
+)
+
+// PlayCommand is `muster play`: bots walk the whole player flow against a
+// running Muster, the way a game client would, and show how long each
+// step took.
+func PlayCommand() *Command {
+	return &Command{Name: "play", Summary: "play a match with bots: sign in, measure latency, get matched, join the game server, play", Run: runPlay}
+}
+
+// playOptions are `muster play`'s flags.
+type playOptions struct {
+	endpoint, config string
+	players          int
+	playFor, timeout time.Duration
+	polling          bool
+}
+
+func runPlay(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("play", flag.ContinueOnError)
+	var o playOptions
+	fs.StringVar(&o.endpoint, "endpoint", "http://127.0.0.1:8080", "Muster `URL`")
+	fs.StringVar(&o.config, "config", "dev-duel", "matchmaking `configuration` to play in (serve --dev makes dev-duel and dev-5v5)")
+	fs.IntVar(&o.players, "players", 2, "how many bots play (enough for the configuration's teams)")
+	fs.DurationVar(&o.playFor, "play-for", 3*time.Second, "how long each bot plays once in the game")
+	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up after this long")
+	fs.BoolVar(&o.polling, "polling", false, "follow tickets by polling instead of the server's event stream")
+	if ok, code := parsePlay(fs, env, &o, args); !ok {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	tl := &timeline{w: env.Stdout, start: time.Now()}
+	fmt.Fprintf(env.Stdout, "%d bots play %s on %s\n", o.players, o.config, o.endpoint)
+	bots := make([]*bot, o.players)
+	var wg sync.WaitGroup
+	for i := range bots {
+		bots[i] = &bot{n: i + 1, opts: o, tl: tl}
+		wg.Go(func() { bots[i].run(ctx) })
+	}
+	wg.Wait()
+	return tl.summary(env.Stdout, bots)
+}
+
+// parsePlay parses play's flags. It does not use Parse: --config names a
+// matchmaking configuration here, not a config file, so the only layer
+// under the flags is MUSTER_ENDPOINT.
+func parsePlay(fs *flag.FlagSet, env Env, o *playOptions, args []string) (bool, int) {
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: muster play [--endpoint URL] [--config NAME] [--players N] [flags]\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(reorder(fs, args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(env.Stdout)
+			fs.Usage()
+			return false, 0
+		}
+		return false, ExitUsage
+	}
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "endpoint" })
+	if v := getenvOf(env)("MUSTER_ENDPOINT"); !set && v != "" {
+		o.endpoint = v
+	}
+	if fs.NArg() > 0 || o.players < 1 {
+		fmt.Fprintln(env.Stderr, "muster play: takes no arguments, and --players must be at least 1")
+		return false, ExitUsage
+	}
+	return true, 0
+}
+
+func getenvOf(env Env) func(string) string {
+	if env.Getenv == nil {
+		return func(string) string { return "" }
+	}
+	return env.Getenv
+}
+
+// timeline prints each bot's steps as they finish.
+type timeline struct {
+	mu    sync.Mutex
+	w     io.Writer
+	start time.Time
+}
+
+func (t *timeline) print(b *bot, step string, took time.Duration, note string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintf(t.w, "%8s  bot %-3d %-10s %8s  %s\n", "+"+round(time.Since(t.start)).String(), b.n, step, round(took), note)
+}
+
+// summary prints the outcome and returns the exit code: 1 when a bot
+// failed, naming its step.
+func (t *timeline) summary(w io.Writer, bots []*bot) int {
+	failed := 0
+	for _, b := range bots {
+		if b.err != nil {
+			failed++
+			fmt.Fprintf(w, "bot %d failed at %s: %v\n", b.n, b.failedAt, b.err)
+		}
+	}
+	took := round(time.Since(t.start))
+	if failed > 0 {
+		fmt.Fprintf(w, "%d of %d bots failed (%s)\n", failed, len(bots), took)
+		return 1
+	}
+	fmt.Fprintf(w, "all %d bots were matched, validated by the game server and played (%s)\n", len(bots), took)
+	return 0
+}
+
+func round(d time.Duration) time.Duration {
+	if d < 10*time.Millisecond {
+		return d.Round(100 * time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// bot is one player walking the flow.
+type bot struct {
+	n    int
+	opts playOptions
+	tl   *timeline
+	c    *client.Client
+	// failedAt names the step that failed, err why.
+	failedAt string
+	err      error
+}
+
+// step runs f as the named step and prints it; a failure stops the bot.
+func (b *bot) step(name string, f func() (string, error)) bool {
+	began := time.Now()
+	note, err := f()
+	took := time.Since(began)
+	if err != nil {
+		b.failedAt, b.err = name, err
+		b.tl.print(b, name, took, "FAILED: "+oneLine(err.Error()))
+		return false
+	}
+	b.tl.print(b, name, took, note)
+	return true
+}
+
+func (b *bot) run(ctx context.Context) {
+	var opts []client.Option
+	if b.opts.polling {
+		opts = append(opts, client.WithPolling())
+	}
+	b.c = client.New(b.opts.endpoint, append(opts, client.WithUserAgent("muster-play/1"))...)
+	var latencies map[string]int
+	var ticket *client.Ticket
+	var match *client.Match
+	var g *arenaGame
+	_ = b.step("sign-in", func() (string, error) {
+		s, err := b.c.SignInAnonymous(ctx)
+		return "player " + s.IdentityID, err
+	}) && b.step("latency", func() (l string, err error) {
+		latencies, err = b.c.MeasureLatencies(ctx)
+		return formatLatencies(latencies), err
+	}) && b.step("ticket", func() (string, error) {
+		var err error
+		ticket, err = b.c.StartMatchmaking(ctx, b.opts.config, latencies)
+		if err != nil {
+			return "", err
+		}
+		return "ticket " + ticket.TicketID + " " + ticket.Status, nil
+	}) && b.step("match", func() (string, error) {
+		return b.waitMatch(ctx, ticket.TicketID, &match)
+	}) && b.step("connect", func() (string, error) {
+		var err error
+		g, err = dialArena(ctx, match.Addr())
+		return match.Addr(), err
+	}) && b.step("validated", func() (string, error) {
+		return b.join(ctx, &g, match)
+	}) && b.step("play", func() (string, error) {
+		return g.play(ctx, b.opts.playFor)
+	})
+	if g != nil {
+		g.close()
+	}
+}
+
+// waitMatch follows the ticket to its outcome, noting when each status
+// was first seen.
+func (b *bot) waitMatch(ctx context.Context, ticketID string, out **client.Match) (string, error) {
+	began := time.Now()
+	var seen []string
+	m, err := b.c.Wait(ctx, ticketID, client.OnStatus(func(t *client.Ticket) {
+		seen = append(seen, fmt.Sprintf("%s@%s", t.Status, round(time.Since(began))))
+	}))
+	if err != nil {
+		return "", fmt.Errorf("%w (seen: %s)", err, strings.Join(seen, " "))
+	}
+	if m.Addr() == "" || m.PlayerSessionID == "" {
+		return "", fmt.Errorf("ticket %s COMPLETED without a game server or a player session for this player", ticketID)
+	}
+	*out = m
+	return fmt.Sprintf("team %s, %s", m.Team, strings.Join(seen, " ")), nil
+}
+
+// join hands the game server the bot's player session. A game server
+// that has not started the game session yet is asked again, on a new
+// connection, for a few seconds, as a game client would.
+func (b *bot) join(ctx context.Context, g **arenaGame, m *client.Match) (string, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for tries := 1; ; tries++ {
+		note, err := (*g).join(ctx, m.PlayerSessionID)
+		if err == nil || !strings.Contains(err.Error(), notStarted) || time.Now().After(deadline) {
+			if tries > 1 {
+				note += fmt.Sprintf(" (after %d tries: the game session was not started yet)", tries)
+			}
+			return note, err
+		}
+		(*g).close()
+		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+			return "", err
+		}
+		if *g, err = dialArena(ctx, m.Addr()); err != nil {
+			return "", err
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// formatLatencies renders location → ms as "custom-dev=1ms ...", sorted.
+func formatLatencies(l map[string]int) string {
+	if len(l) == 0 {
+		return "no location beacon answered"
+	}
+	var parts []string
+	for loc, ms := range l {
+		parts = append(parts, fmt.Sprintf("%s=%dms", loc, ms))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}

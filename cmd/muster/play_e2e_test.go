@@ -1,0 +1,105 @@
+package main_test
+
+import (
+	"context"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+
+	"github.com/musterhq/muster/internal/testenv"
+)
+
+// TestPlayAMatchOnServeDev is a newcomer's first ten minutes: `serve --dev`
+// with no set-up by hand, then `muster play` in another terminal, whose
+// bots sign in, get matched, and are let into the arena game server. A
+// restart on the same data directory reuses the set-up.
+func TestPlayAMatchOnServeDev(t *testing.T) {
+	dataDir := t.TempDir()
+	start := func() *testenv.Server {
+		began := time.Now()
+		s := testenv.Start(t, testenv.WithDir(testenv.ModuleRoot()), testenv.WithDataDir(dataDir), testenv.WithArgs("--dev", "--sdk-listen", "127.0.0.1:0"))
+		// The first start builds examples/arena, hence the long wait.
+		testenv.Eventually(t, "/readyz to answer ready", 3*time.Minute, func() bool {
+			res, _, err := s.Request(context.Background(), http.MethodGet, "/readyz", "", "")
+			return err == nil && res.StatusCode == http.StatusOK
+		})
+		t.Logf("serve --dev was ready to match %s after it started", time.Since(began).Round(time.Millisecond))
+		if !strings.Contains(s.Logs(), "go run ./cmd/muster play") {
+			t.Fatalf("the ready banner does not say what to try next:\n%s", s.Logs())
+		}
+		return s
+	}
+	s := start()
+	playAndCheck(t, s, 2, "--players", "2")
+	playAndCheck(t, s, 10, "--config", "dev-5v5", "--players", "10")
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = start()
+	if strings.Contains(s.Logs(), "dev mode stopped") || strings.Contains(s.Logs(), "level=ERROR") {
+		t.Fatalf("the restart reported an error:\n%s", s.Logs())
+	}
+	checkOneDevSetUp(t, s.Admin())
+	playAndCheck(t, s, 2, "--players", "2")
+}
+
+var playerSessionRE = regexp.MustCompile(`validated .* joined as p\d+ with (psess-[0-9a-f]+)`)
+
+// playAndCheck runs `muster play` and checks, with the control API, that
+// the game server accepted each bot's player session.
+func playAndCheck(t *testing.T, s *testenv.Server, bots int, args ...string) {
+	t.Helper()
+	began := time.Now()
+	cmd := exec.Command(testenv.Binary(t), append([]string{"play", "--endpoint", s.URL(), "--play-for", "1s", "--timeout", "90s"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("muster play %v: %v\n%s", args, err, out)
+	}
+	t.Logf("muster play %v took %s:\n%s", args, time.Since(began).Round(time.Millisecond), out)
+	ids := playerSessionRE.FindAllStringSubmatch(string(out), -1)
+	if len(ids) != bots {
+		t.Fatalf("%d bots were validated, want %d", len(ids), bots)
+	}
+	gl := s.Admin()
+	for _, id := range ids {
+		ps, err := gl.DescribePlayerSessions(context.Background(), &gamelift.DescribePlayerSessionsInput{PlayerSessionId: aws.String(id[1])})
+		if err != nil || len(ps.PlayerSessions) != 1 {
+			t.Fatalf("player session %s: %v", id[1], err)
+		}
+		// ACTIVE once the game server accepted the player, COMPLETED once
+		// it removed them; RESERVED or TIMEDOUT would mean never accepted.
+		if st := ps.PlayerSessions[0].Status; st != types.PlayerSessionStatusActive && st != types.PlayerSessionStatusCompleted {
+			t.Fatalf("player session %s is %s: the game server did not accept it", id[1], st)
+		}
+	}
+}
+
+// checkOneDevSetUp checks a restart made nothing twice.
+func checkOneDevSetUp(t *testing.T, gl *gamelift.Client) {
+	t.Helper()
+	ctx := context.Background()
+	fleets, err := gl.DescribeFleetAttributes(ctx, &gamelift.DescribeFleetAttributesInput{})
+	if err != nil || len(fleets.FleetAttributes) != 1 {
+		t.Fatalf("fleets after a restart: %v %d", err, len(fleets.FleetAttributes))
+	}
+	queues, err := gl.DescribeGameSessionQueues(ctx, &gamelift.DescribeGameSessionQueuesInput{})
+	if err != nil || len(queues.GameSessionQueues) != 1 {
+		t.Fatalf("queues after a restart: %v %d", err, len(queues.GameSessionQueues))
+	}
+	rules, err := gl.DescribeMatchmakingRuleSets(ctx, &gamelift.DescribeMatchmakingRuleSetsInput{})
+	if err != nil || len(rules.RuleSets) != 2 {
+		t.Fatalf("rule sets after a restart: %v %d", err, len(rules.RuleSets))
+	}
+	configs, err := gl.DescribeMatchmakingConfigurations(ctx, &gamelift.DescribeMatchmakingConfigurationsInput{})
+	if err != nil || len(configs.Configurations) != 2 {
+		t.Fatalf("configurations after a restart: %v %d", err, len(configs.Configurations))
+	}
+}

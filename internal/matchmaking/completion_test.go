@@ -224,8 +224,15 @@ func TestABackfillTheGameSessionCannotTakeFailsAndTheServerIsTold(t *testing.T) 
 	auto := "auto-backfill-" + match
 	w.cycle("q")
 	w.wantStatus(gamelift.TicketSearching, auto)
-	// The game server has not activated its game session: it takes no
-	// new player sessions yet.
+	// The game server denies new player sessions: the game session takes
+	// none.
+	g, err := w.sessions.GameSession(w.ctx, gs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sessions.SetPlayerSessionCreationPolicy(w.ctx, g.ProcessID, gs, gamelift.DenyAll); err != nil {
+		t.Fatal(err)
+	}
 	w.startTicket("q", "c", "pc", 1010)
 	w.cycle("q")
 	if p := w.waitPush(matchmaking.UpdateBackfillFailed); p.ticket != auto || p.gameSession != gs {

@@ -214,7 +214,30 @@ func (w *world) place(matchID string) bool {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return done
+	if done {
+		return true
+	}
+	// A placement that created its game session ends once the game server
+	// activates it, as it does on OnStartGameSession.
+	p, err := w.placement.Placement(w.ctx, matchID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if p.GameSessionArn == "" {
+		return false
+	}
+	g, err := w.sessions.GameSession(w.ctx, p.GameSessionArn)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.sessions.ActivateGameSession(w.ctx, g.ProcessID, g.ID); err != nil {
+		w.t.Fatal(err)
+	}
+	p, err = w.placement.Placement(w.ctx, matchID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p.Status != gamelift.PlacementPending
 }
 
 // ruleSet creates a rule set.

@@ -19,10 +19,12 @@
 // idle process (fleet.HasIdleProcess). A placement none of whose candidates
 // has one waits without writing. The others are placed in one write
 // transaction: for each, claim an idle process of the best candidate
-// (session.Service.CreateGameSessionIn: game session and player sessions),
-// write the placement FULFILLED with the version read, append
-// PlacementFulfilled and run the listeners (Config.Listeners; matchmaking
-// is one). So a process is never given to
+// (session.Service.CreateGameSessionIn: game session and player sessions)
+// and record it on the placement, still PENDING, with the version read.
+// When the game session becomes ACTIVE, the session service's transaction
+// (GameSessionSettled, its OnSettled hook) writes the placement FULFILLED,
+// appends PlacementFulfilled and runs the listeners (Config.Listeners;
+// matchmaking is one). So a process is never given to
 // two placements (store updates are serialised), a placement stopped
 // meanwhile is never fulfilled (the version check fails the transaction and
 // each placement is retried alone), and a crash can neither lose a
@@ -47,10 +49,11 @@
 // its deadline, whichever is first) on the injected clock and tries again.
 //
 // Muster decisions:
-//   - A placement is FULFILLED when its game session is created on a
-//     process (status ACTIVATING) with its player sessions reserved: the
-//     connection information is final then. A game session that later fails
-//     to activate does not change the placement.
+//   - A placement is FULFILLED when its game session is ACTIVE, as in
+//     GameLift; until then it is PENDING (its connection information is
+//     hidden) and its deadline applies. A game session that ends before it
+//     is ACTIVE fails the placement (FAILED), it is not placed again: its
+//     game session id is the PlacementId.
 //   - With PlayerLatencies, a location for which one of the players who
 //     reported latencies has no entry is treated as exceeding every cap
 //     while a latency policy is in force, and ranks after every location

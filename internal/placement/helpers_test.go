@@ -40,6 +40,8 @@ type env struct {
 	stop      context.CancelFunc
 	done      chan struct{}
 	ports     atomic.Int32
+	// activations are the game servers' ActivateGameSession calls.
+	activations sync.WaitGroup
 }
 
 // endings records every placement end that committed, by id.
@@ -69,6 +71,10 @@ type envOptions struct {
 	workers   int
 	path      string
 	listeners []placement.Listener
+	// holdActivation leaves created game sessions ACTIVATING: by default
+	// each process activates the game session pushed to it, as a game
+	// server does on OnStartGameSession.
+	holdActivation bool
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -96,15 +102,35 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	e.tags.Register(gamelift.ResourceGameSessionQueue, placement.KindQueue)
 	e.locs = fleet.NewLocations(fleet.LocationsConfig{Base: service.Base{Store: db, Clock: clk, ARNs: e.arns, Tags: e.tags}})
 	e.fleets = fleet.NewService(fleet.Config{Base: service.Base{Store: db, Clock: clk, ARNs: e.arns, Tags: e.tags}})
-	e.sessions = session.New(session.Config{Base: service.Base{Store: db, Clock: clk, ARNs: e.arns}, Fleets: e.fleets})
+	var pusher session.Pusher
+	if !o.holdActivation {
+		pusher = gameServers{e}
+	}
+	e.sessions = session.New(session.Config{Base: service.Base{Store: db, Clock: clk, ARNs: e.arns}, Fleets: e.fleets, Pusher: pusher})
 	e.ports.Store(7000)
 	e.start(clk, o.workers)
 	t.Cleanup(func() {
 		e.halt()
+		e.activations.Wait()
 		db.Close()
 	})
 	return e
 }
+
+// gameServers stands for the game servers of the processes registered in
+// the store: each activates the game session pushed to it.
+type gameServers struct{ e *env }
+
+func (g gameServers) CreateGameSession(processID string, gs session.GameSession) {
+	// The push comes after commit, from inside the store's commit: answer
+	// from another goroutine, as a game server's call would come.
+	g.e.activations.Go(func() {
+		g.e.sessions.ActivateGameSession(context.Background(), processID, gs.ID)
+	})
+}
+
+func (gameServers) UpdateGameSession(string, session.GameSession, string, string) {}
+func (gameServers) TerminateProcess(string, time.Time)                            {}
 
 // start runs a new placement service (as after a restart).
 func (e *env) start(clk clock.Clock, workers int) {

@@ -62,6 +62,10 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg}
 	s.placer = newPlacer(s)
+	if cfg.Sessions != nil {
+		// A placement is fulfilled when its game session becomes ACTIVE.
+		cfg.Sessions.OnSettled(s.GameSessionSettled)
+	}
 	return s
 }
 
@@ -101,7 +105,8 @@ type Placement struct {
 	StartTime                 time.Time                               `json:"startTime"`
 	Deadline                  time.Time                               `json:"deadline"`
 	EndTime                   time.Time                               `json:"endTime,omitzero"`
-	// Set when FULFILLED.
+	// Set when its game session is created (the placement stays PENDING
+	// until the session is ACTIVE); shown once FULFILLED.
 	GameSessionArn       string                         `json:"gameSessionArn,omitempty"`
 	FleetID              string                         `json:"fleetId,omitempty"`
 	Location             string                         `json:"location,omitempty"`
@@ -113,6 +118,10 @@ type Placement struct {
 
 // Wire returns the control API shape.
 func (p Placement) Wire() gamelift.GameSessionPlacement {
+	if p.Status != gamelift.PlacementFulfilled {
+		// Connection info is given only with FULFILLED, as in GameLift.
+		p.GameSessionArn, p.Location, p.IpAddress, p.DnsName, p.Port, p.PlacedPlayerSessions = "", "", "", "", 0, nil
+	}
 	w := gamelift.GameSessionPlacement{PlacementId: p.PlacementID, GameSessionQueueName: p.QueueName, Status: p.Status,
 		GameProperties: p.GameProperties, MaximumPlayerSessionCount: ptr(p.MaximumPlayerSessionCount), GameSessionName: p.GameSessionName,
 		GameSessionId: p.GameSessionArn, GameSessionArn: p.GameSessionArn, GameSessionRegion: p.Location, PlayerLatencies: p.PlayerLatencies,

@@ -229,7 +229,7 @@ func TestPlacementWaitsForCapacityAndTimesOut(t *testing.T) {
 }
 
 func TestConcurrentPlacementsNeverShareAProcess(t *testing.T) {
-	e := newEnv(t, envOptions{workers: 32})
+	e := newEnv(t, envOptions{workers: 32, holdActivation: true})
 	f1 := e.fleet("1", "custom-a", "custom-b")
 	f2 := e.fleet("2", "custom-a")
 	const procs, placements = 150, 200
@@ -252,7 +252,27 @@ func TestConcurrentPlacementsNeverShareAProcess(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	e.timers(placements - procs)
+	// Every placement waits: for capacity, or for its game session to be
+	// activated by its game server (here, below).
+	e.timers(placements)
+	for i := range placements {
+		id := fmt.Sprintf("p%d", i)
+		p, err := e.svc.Placement(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.GameSessionArn == "" {
+			continue
+		}
+		g, err := e.sessions.GameSession(context.Background(), p.GameSessionArn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.sessions.ActivateGameSession(context.Background(), g.ProcessID, g.ID); err != nil {
+			t.Fatal(err)
+		}
+		e.wait(id)
+	}
 	processes := map[string]string{}
 	fulfilled := 0
 	for i := range placements {
@@ -413,4 +433,71 @@ func TestAProcessBecomingReadyPlacesAWaitingPlacementAtOnce(t *testing.T) {
 	if p := e.wait("p1"); p.Status != gamelift.PlacementFulfilled || !p.EndTime.Equal(p.StartTime) {
 		t.Fatalf("placement %s after %s of fake time", p.Status, p.EndTime.Sub(p.StartTime))
 	}
+}
+
+func TestAPlacementIsFulfilledOnlyOnceItsGameSessionIsActive(t *testing.T) {
+	e := newEnv(t, envOptions{holdActivation: true})
+	f := e.fleet("1", "custom-a")
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", TimeoutInSeconds: ptr(int32(60)),
+		Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
+	for range 3 {
+		e.process(f, "custom-a")
+	}
+	gameSessionOf := func(id string) session.GameSession {
+		t.Helper()
+		arn := e.arns.GameSession(f, "custom-a", id)
+		g, err := e.sessions.GameSession(context.Background(), arn)
+		if err != nil {
+			t.Fatalf("placement %s created no game session: %v", id, err)
+		}
+		return g
+	}
+	for _, id := range []string{"p1", "p2", "p3"} {
+		e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: id, GameSessionQueueName: q,
+			DesiredPlayerSessions: []gamelift.DesiredPlayerSession{{PlayerId: "alice-" + id}}})
+		if _, err := e.svc.Attempt(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("while the game session is ACTIVATING the placement is PENDING without connection info", func(t *testing.T) {
+		for _, id := range []string{"p1", "p2", "p3"} {
+			if g := gameSessionOf(id); g.Status != gamelift.GameSessionActivating {
+				t.Fatalf("game session %s, want ACTIVATING", g.Status)
+			}
+			e.pending(id)
+			out, err := e.svc.DescribeGameSessionPlacement(e.ctx, &gamelift.DescribeGameSessionPlacementInput{PlacementId: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := out.GameSessionPlacement; w.IpAddress != "" || w.Port != nil || len(w.PlacedPlayerSessions) != 0 || w.GameSessionArn != "" {
+				t.Fatalf("a PENDING placement shows connection info: %+v", w)
+			}
+		}
+	})
+	t.Run("ActivateGameSession fulfils it with its connection info", func(t *testing.T) {
+		g := gameSessionOf("p1")
+		if err := e.sessions.ActivateGameSession(context.Background(), g.ProcessID, g.ID); err != nil {
+			t.Fatal(err)
+		}
+		p := e.wait("p1")
+		if p.Status != gamelift.PlacementFulfilled || p.GameSessionArn != g.ID || p.Port == 0 || len(p.PlacedPlayerSessions) != 1 {
+			t.Fatalf("placement %+v, want FULFILLED with its connection info", p)
+		}
+	})
+	t.Run("a game session that ends before it is active fails its placement", func(t *testing.T) {
+		g := gameSessionOf("p2")
+		if err := e.fleets.EndProcess(context.Background(), g.ProcessID, fleet.EndProcessEnding); err != nil {
+			t.Fatal(err)
+		}
+		if p := e.wait("p2"); p.Status != gamelift.PlacementFailed {
+			t.Fatalf("placement ended %s, want FAILED", p.Status)
+		}
+	})
+	t.Run("the placement's timeout still applies while the game session activates", func(t *testing.T) {
+		e.clk.Advance(61 * time.Second)
+		if p := e.wait("p3"); p.Status != gamelift.PlacementTimedOut {
+			t.Fatalf("placement ended %s, want TIMED_OUT", p.Status)
+		}
+	})
 }

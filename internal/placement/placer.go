@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -267,10 +268,18 @@ type work struct {
 	queueGone bool
 	skip      bool // not found or no longer PENDING
 	wait      bool // no candidate has an idle process: no write needed
+	// activating: its game session is created and not ACTIVE yet; it waits
+	// for GameSessionSettled or its deadline.
+	activating bool
 }
 
-// errNoCapacity marks a placement that found no process.
-var errNoCapacity = errors.New("no capacity")
+var (
+	// errNoCapacity marks a placement that found no process.
+	errNoCapacity = errors.New("no capacity")
+	// errActivating marks a placement that created its game session and
+	// waits for it to be ACTIVE.
+	errActivating = errors.New("game session activating")
+)
 
 // try makes one attempt at each placement: it ends a placement past its
 // deadline or whose queue is gone, or places it on the first candidate
@@ -305,7 +314,7 @@ func (s *Service) try(ctx context.Context, ids []string) ([]outcome, error) {
 			}
 			err := s.placeIn(ctx, w, wk, now)
 			switch {
-			case errors.Is(err, errNoCapacity):
+			case errors.Is(err, errNoCapacity), errors.Is(err, errActivating):
 			case err != nil:
 				return err
 			default:
@@ -343,6 +352,10 @@ func (s *Service) read(ctx context.Context, ids []string, now time.Time) ([]work
 				continue
 			}
 			if !now.Before(wk.p.Deadline) {
+				continue
+			}
+			if wk.p.GameSessionArn != "" {
+				wk.activating, wk.wait = true, true
 				continue
 			}
 			q, seen := queues[wk.p.QueueName]
@@ -397,6 +410,10 @@ func (s *Service) outcomes(ws []work, placed []bool, now time.Time) []outcome {
 			res[i] = outcome{done: true}
 			continue
 		}
+		if wk.activating {
+			res[i] = outcome{at: wk.p.Deadline}
+			continue
+		}
 		wait := s.cfg.RetryInterval
 		if wk.next > 0 && wk.next < wait {
 			wait = wk.next
@@ -442,8 +459,41 @@ func (s *Service) placeIn(ctx context.Context, w store.Writer, wk *work, now tim
 		for i, x := range ps {
 			cur.PlacedPlayerSessions[i] = gamelift.PlacedPlayerSession{PlayerId: x.PlayerID, PlayerSessionId: x.ID}
 		}
-		_, err = s.endIn(ctx, w, cur, wk.version, gamelift.PlacementFulfilled, "", wk.q)
-		return err
+		// FULFILLED means the game session is ACTIVE: the placement waits,
+		// PENDING, for GameSessionSettled.
+		if err := putPlacement(ctx, w, cur, wk.version); err != nil {
+			return err
+		}
+		wk.activating = true
+		return errActivating
 	}
 	return errNoCapacity
+}
+
+// GameSessionSettled hears, inside the session service's transaction
+// (session.Service.OnSettled), that a game session became ACTIVE or ended.
+// The placement that created it and still waits is fulfilled once its game
+// session is ACTIVE, so players who connect at once find the server ready;
+// it fails if the session ended first (its process ended, or it did not
+// activate in time).
+func (s *Service) GameSessionSettled(ctx context.Context, w store.Writer, g session.GameSession) error {
+	id := g.ID[strings.LastIndex(g.ID, "/")+1:]
+	p, version, err := s.getPlacement(ctx, w, id)
+	switch {
+	case fault.Is(err, fault.NotFound):
+		return nil
+	case err != nil:
+		return err
+	case p.Status != gamelift.PlacementPending || p.GameSessionArn != g.ID:
+		return nil
+	}
+	status, reason := gamelift.PlacementFulfilled, ""
+	if g.Status != gamelift.GameSessionActive {
+		status, reason = gamelift.PlacementFailed, fmt.Sprintf("the game session ended (%s %s) before it was active", g.Status, g.StatusReason)
+	}
+	if _, err := s.endIn(ctx, w, p, version, status, reason, nil); err != nil {
+		return err
+	}
+	w.AfterCommit(func() { s.placer.wake(id) }) // forgets its deadline timer
+	return nil
 }

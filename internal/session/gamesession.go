@@ -126,6 +126,25 @@ type Config struct {
 // Service serves game and player sessions.
 type Service struct {
 	cfg Config
+	// settled hears a game session become ACTIVE or end (see OnSettled).
+	settled func(ctx context.Context, w store.Writer, g GameSession) error
+}
+
+// OnSettled sets the hook that runs, inside the transaction, when a game
+// session becomes ACTIVE or ends, so that the placement that created it is
+// fulfilled only once the game server has the session (or fails if it
+// never does). It is a setter, not a Config field, because placement is
+// built on this service: it is set once placement exists, before serving.
+func (s *Service) OnSettled(h func(ctx context.Context, w store.Writer, g GameSession) error) {
+	s.settled = h
+}
+
+// settle runs the OnSettled hook for g in w.
+func (s *Service) settle(ctx context.Context, w store.Writer, g GameSession) error {
+	if s.settled == nil {
+		return nil
+	}
+	return s.settled(ctx, w, g)
 }
 
 // New returns the session service and connects it to the fleet service
@@ -280,6 +299,9 @@ func (s *Service) ActivateGameSession(ctx context.Context, processID, gameSessio
 		if err := fleet.SessionActivated(ctx, w, processID); err != nil {
 			return err
 		}
+		if err := s.settle(ctx, w, g); err != nil {
+			return err
+		}
 		return w.Append(ctx, store.Event{Type: EventGameSessionActivated, Resource: g.ID, Time: s.now(),
 			Doc: store.MustJSON(map[string]string{"gameSessionArn": g.ID, "fleetId": g.FleetID, "location": g.Location})})
 	})
@@ -300,6 +322,9 @@ func (s *Service) endGameSession(ctx context.Context, w store.Writer, g GameSess
 		return err
 	}
 	if err := s.completePlayers(ctx, w, g.ID); err != nil {
+		return err
+	}
+	if err := s.settle(ctx, w, g); err != nil {
 		return err
 	}
 	return w.Append(ctx, store.Event{Type: EventGameSessionTerminated, Resource: g.ID, Time: g.TerminatedAt,

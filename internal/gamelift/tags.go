@@ -32,5 +32,7 @@ type ListTagsForResourceInput struct {
 
 // ListTagsForResourceOutput is the output of ListTagsForResource.
 type ListTagsForResourceOutput struct {
-	Tags []Tag `json:"Tags,omitempty"`
+	// Tags is always present (GameLift answers an untagged resource with
+	// an empty list, and some clients read the member unconditionally).
+	Tags []Tag `json:"Tags"`
 }

@@ -293,7 +293,7 @@ func (s *Server) routes() http.Handler {
 	control := controlapi.New(controlapi.Config{Table: d.table, Auth: opAuth, Logger: s.log, Registerer: s.reg, Clock: s.clock, Audit: audit.control})
 	d.mux.Handle("POST /service/GameLift/operation/{op}", control)
 	d.mux.Handle("POST /{$}", control)
-	d.mux.Handle("/v1/", httpx.NotFound(s.log))
+	d.mux.Handle("/v1/", httpx.NotFound(d.mux.ServeMux, s.log))
 	s.routePatterns = d.mux.patterns
 	return httpx.Observe(d.mux, metrics, s.log)
 }

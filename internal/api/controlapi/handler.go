@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/clock"
 )
@@ -137,7 +138,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 // none was given) and records its metrics.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, c *codec, opName string) {
 	start := h.clock.Now()
-	reqID := uuid.NewString()
+	// One id per request: the one the server's middleware (httpx.Observe)
+	// already gave it, if any, so X-Request-Id and x-amzn-RequestId agree.
+	reqID := httpx.RequestID(r.Context())
+	if reqID == "" {
+		reqID = uuid.NewString()
+	}
 	hdr := w.Header()
 	hdr.Set("X-Amzn-Requestid", reqID)
 	hdr.Set("Date", start.UTC().Format(http.TimeFormat))

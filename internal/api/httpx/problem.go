@@ -3,8 +3,10 @@ package httpx
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/sigv4"
@@ -91,9 +93,38 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // NotFound answers unmatched /v1 paths with a problem document instead of
-// the mux's plain text.
-func NotFound(log *slog.Logger) http.Handler {
+// the mux's plain text: 405 with an Allow header when mux serves the path
+// for other methods (this catch-all would otherwise hide them as 404), 404
+// otherwise.
+func NotFound(mux *http.ServeMux, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			p := Problem{Type: "about:blank", Title: http.StatusText(http.StatusMethodNotAllowed), Status: http.StatusMethodNotAllowed,
+				Code: "MethodNotAllowed", Detail: fmt.Sprintf("%s is not served for %s; use %s", r.Method, r.URL.Path, strings.Join(allow, ", ")),
+				RequestID: RequestID(r.Context())}
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(p.Status)
+			json.NewEncoder(w).Encode(p)
+			return
+		}
 		WriteError(w, r, log, fault.New(fault.NotFound, "no route for %s %s", r.Method, r.URL.Path))
 	})
+}
+
+// allowedMethods lists the methods for which mux has a route of r's path
+// other than the catch-all that called it.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != r.Pattern {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }

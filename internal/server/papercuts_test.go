@@ -1,0 +1,88 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// rawCall sends one request to the server's handler with operator
+// credentials; target, when set, makes it a GameLift JSON 1.1 call.
+func rawCall(t *testing.T, h http.Handler, method, path, target, body string) *http.Response {
+	t.Helper()
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	if target != "" {
+		r.Header.Set("X-Amz-Target", "GameLift."+target)
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	}
+	r.RemoteAddr = "127.0.0.1:4000"
+	r.Header.Set("Authorization", "Bearer "+benchKeyID+":"+benchSecret)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Result()
+}
+
+func readBody(t *testing.T, res *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestListTagsForResourceOfAnUntaggedResourceAnswersAnEmptyList(t *testing.T) {
+	srv, _ := newServer(t)
+	res := rawCall(t, srv.Handler(), http.MethodPost, "/", "CreateLocation", `{"LocationName":"custom-bare"}`)
+	var created struct{ Location struct{ LocationArn string } }
+	if err := json.Unmarshal([]byte(readBody(t, res)), &created); err != nil || created.Location.LocationArn == "" {
+		t.Fatalf("CreateLocation: %v %+v", err, created)
+	}
+	res = rawCall(t, srv.Handler(), http.MethodPost, "/", "ListTagsForResource", `{"ResourceARN":"`+created.Location.LocationArn+`"}`)
+	if body := readBody(t, res); res.StatusCode != http.StatusOK || body != `{"Tags":[]}` {
+		t.Fatalf("ListTagsForResource: %d %s, want 200 {\"Tags\":[]}", res.StatusCode, body)
+	}
+}
+
+func TestTheControlAPIAnswersWithOneRequestID(t *testing.T) {
+	srv, _ := newServer(t)
+	for _, c := range []struct{ name, target, body string }{
+		{"a success", "ListLocations", `{}`},
+		{"an error", "DeleteLocation", `{"LocationName":"custom-none"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := rawCall(t, srv.Handler(), http.MethodPost, "/", c.target, c.body)
+			body := readBody(t, res)
+			ids := map[string]bool{}
+			for name, vs := range res.Header {
+				if strings.Contains(strings.ToLower(name), "request-id") || strings.Contains(strings.ToLower(name), "requestid") {
+					for _, v := range vs {
+						ids[v] = true
+					}
+				}
+			}
+			var doc map[string]any
+			json.Unmarshal([]byte(body), &doc)
+			for _, k := range []string{"RequestId", "requestId", "request_id"} {
+				if v, ok := doc[k].(string); ok {
+					ids[v] = true
+				}
+			}
+			if len(ids) != 1 {
+				t.Fatalf("request ids %v in %v %s; want exactly one", ids, res.Header, body)
+			}
+		})
+	}
+}
+
+func TestAMethodARouteDoesNotServeIsRefusedWith405(t *testing.T) {
+	srv, _ := newServer(t)
+	res := rawCall(t, srv.Handler(), http.MethodDelete, "/v1/locations", "", "")
+	body := readBody(t, res)
+	if res.StatusCode != http.StatusMethodNotAllowed || !strings.Contains(res.Header.Get("Allow"), http.MethodGet) {
+		t.Fatalf("DELETE /v1/locations: %d Allow=%q %s; want 405 with Allow: GET", res.StatusCode, res.Header.Get("Allow"), body)
+	}
+}

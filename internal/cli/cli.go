@@ -77,16 +77,22 @@ func printHelp(w io.Writer, prefix string, table []*Command) {
 // help itself; ok false means the caller should return code.
 func Parse(fs *flag.FlagSet, env Env, usage string, args []string) (ok bool, code int) {
 	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
+	printUsage := func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(reorder(fs, args)); err != nil {
+	// The flag package prints the usage itself on -h and on errors; it is
+	// printed here instead, once: help to stdout, after an error to stderr.
+	fs.Usage = func() {}
+	err := fs.Parse(reorder(fs, args))
+	fs.Usage = printUsage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(env.Stdout)
 			fs.Usage()
 			return false, 0
 		}
+		fs.Usage()
 		return false, ExitUsage
 	}
 	getenv := env.Getenv

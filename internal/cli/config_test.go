@@ -67,3 +67,28 @@ func TestFlagsMayFollowPositionalArguments(t *testing.T) {
 		t.Fatalf("listen=%s args=%v", *listen, fs.Args())
 	}
 }
+
+func TestHelpIsPrintedOnceToStdoutAndAnErrorsUsageToStderr(t *testing.T) {
+	t.Run("-h", func(t *testing.T) {
+		var stdout, stderr strings.Builder
+		fs, _, _, _ := newFlags()
+		ok, code := Parse(fs, Env{Stdout: &stdout, Stderr: &stderr}, "muster t [flags]", []string{"-h"})
+		if ok || code != 0 {
+			t.Fatalf("Parse(-h) = %v, %d; want false, 0", ok, code)
+		}
+		if n := strings.Count(stdout.String()+stderr.String(), "Usage: muster t"); n != 1 || !strings.Contains(stdout.String(), "-listen") {
+			t.Fatalf("help printed %d times; stdout:\n%s\nstderr:\n%s", n, stdout.String(), stderr.String())
+		}
+	})
+	t.Run("an unknown flag", func(t *testing.T) {
+		var stdout, stderr strings.Builder
+		fs, _, _, _ := newFlags()
+		ok, code := Parse(fs, Env{Stdout: &stdout, Stderr: &stderr}, "muster t [flags]", []string{"--nope"})
+		if ok || code != ExitUsage || stdout.Len() != 0 {
+			t.Fatalf("Parse(--nope) = %v, %d, stdout %q", ok, code, stdout.String())
+		}
+		if e := stderr.String(); strings.Count(e, "Usage: muster t") != 1 || !strings.Contains(e, "nope") {
+			t.Fatalf("stderr:\n%s", e)
+		}
+	})
+}

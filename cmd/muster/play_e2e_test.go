@@ -19,7 +19,8 @@ import (
 // TestPlayAMatchOnServeDev is a newcomer's first ten minutes: `serve --dev`
 // with no set-up by hand, then `muster play` in another terminal, whose
 // bots sign in, get matched, and are let into the arena game server. A
-// restart on the same data directory reuses the set-up.
+// restart on the same data directory reuses the set-up, and so does one
+// after the server was killed.
 func TestPlayAMatchOnServeDev(t *testing.T) {
 	dataDir := t.TempDir()
 	start := func() *testenv.Server {
@@ -48,6 +49,12 @@ func TestPlayAMatchOnServeDev(t *testing.T) {
 		t.Fatalf("the restart reported an error:\n%s", s.Logs())
 	}
 	checkOneDevSetUp(t, s.Admin())
+	playAndCheck(t, s, 2, "--players", "2")
+
+	// Killed, serve --dev could not end its game servers' records; they
+	// died with it and must not be taken for ready ones after a restart.
+	s.Kill()
+	s = start()
 	playAndCheck(t, s, 2, "--players", "2")
 }
 

@@ -74,7 +74,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	fs.StringVar(&cfg.AdminSecretAccessKey, "admin-secret-access-key", "", "the first admin key's `secret` (with --admin-access-key-id)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
 	fs.DurationVar(&cfg.MaxSkew, "max-clock-skew", 5*time.Minute, "largest SigV4 clock skew accepted")
-	fs.BoolVar(&cfg.Dev, "dev", false, "development mode: one command for a whole working system: a local agent hosts a dev fleet in location custom-dev running examples/arena (built from source when run in a checkout)")
+	fs.BoolVar(&cfg.Dev, "dev", false, "development mode: one command for a whole working system: a local agent hosts a dev fleet in location custom-dev running examples/arena (built from source when run in a checkout), with sample matchmaking configurations dev-duel and dev-5v5 open to players (try muster play)")
 	devProcesses := fs.Int("dev-processes", DefaultDevProcesses, "with --dev: how many example game server processes the dev fleet runs at once")
 	fs.DurationVar(&cfg.MatchmakingCycleInterval, "matchmaking-cycle-interval", 250*time.Millisecond, "longest time between two matchmaking cycles of a configuration (a cycle also runs as soon as tickets arrive)")
 	fs.DurationVar(&cfg.MatchmakingTicketRetention, "matchmaking-ticket-retention", time.Hour, "how long finished matchmaking tickets stay readable")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,9 +39,11 @@ const (
 // devSystem makes `muster serve --dev` a whole working system: once the
 // control plane listens, it builds the example game server (when run from
 // a source checkout with a Go toolchain), makes sure the dev location and
-// fleet exist, and runs a host agent for that fleet in process, with its
-// latency beacon on 127.0.0.1:7770. Without the example's source it still
-// runs the agent, with whatever runtime configuration the dev fleet has.
+// fleet exist, sets up matchmaking on it (devsetup.go), and runs a host
+// agent for that fleet in process, with its latency beacon on
+// 127.0.0.1:7770 (a free port when that is taken). Without the example's
+// source it still runs the agent, with whatever runtime configuration the
+// dev fleet has.
 type devSystem struct {
 	srv     *server.Server
 	cfg     server.Config
@@ -80,6 +83,9 @@ func (d *devSystem) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := forgetDeadProcesses(ctx, control, fleetID); err != nil {
+		return err
+	}
 	setup := devSetup{control: control, endpoint: endpoint, keyID: key.AccessKeyID, secret: secret,
 		arns: gamelift.ARNBuilder{Region: d.cfg.Region, Account: d.cfg.Account}}
 	if err := setup.ensure(ctx, fleetID); err != nil {
@@ -92,10 +98,10 @@ func (d *devSystem) run(ctx context.Context) error {
 	var reported *agent.BeaconAddress
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if b, err := beacon.Listen(ctx, "127.0.0.1:7770", d.log); err != nil {
+	if b, err := d.listenBeacon(ctx); err != nil {
 		d.log.Warn("dev mode: no latency beacon", "err", err)
 	} else {
-		reported = &agent.BeaconAddress{Domain: "127.0.0.1", Port: 7770}
+		reported = &agent.BeaconAddress{Domain: "127.0.0.1", Port: b.Addr().(*net.UDPAddr).Port}
 		wg.Go(func() { b.Serve(ctx) }) // ends with ctx
 	}
 	sup, err := agent.New(agent.Config{
@@ -249,4 +255,31 @@ func (d *devSystem) banner(endpoint string) string {
 	fmt.Fprintf(&b, " (open to players), queue %s, fleet %s (%d arena processes in %s)\n", devQueue, devFleetName, d.processes, devLocation)
 	fmt.Fprintf(&b, "Next, in another terminal:\n  go run ./cmd/muster play --endpoint %s\n\n", endpoint)
 	return b.String()
+}
+
+// forgetDeadProcesses deregisters the dev compute left by an earlier run.
+// Its game servers were this process's children and died with it, but a
+// run that was killed (kill -9, a crash) could not say so: until the
+// heartbeat lapsed, its processes would still count as ready and take
+// placements nobody can join.
+func forgetDeadProcesses(ctx context.Context, c *loadtest.ControlClient, fleetID string) error {
+	err := c.Do(ctx, "DeregisterCompute", gamelift.DeregisterComputeInput{FleetId: fleetID, ComputeName: devCompute}, nil)
+	var apiErr *loadtest.APIError
+	if err != nil && !(errors.As(err, &apiErr) && apiErr.Type == "NotFoundException") {
+		return fmt.Errorf("dev mode: forget the last run's processes: %w", err)
+	}
+	return nil
+}
+
+// listenBeacon listens for pings on 127.0.0.1:7770 or, when that is taken
+// (another dev server on this machine), on a free port: without a beacon
+// players measure no latency, and a rule set with a latency rule (dev-5v5)
+// can never match them.
+func (d *devSystem) listenBeacon(ctx context.Context) (*beacon.Server, error) {
+	b, err := beacon.Listen(ctx, "127.0.0.1:7770", d.log)
+	if err == nil {
+		return b, nil
+	}
+	d.log.Info("dev mode: 127.0.0.1:7770 is taken; the latency beacon listens on a free port", "err", err)
+	return beacon.Listen(ctx, "127.0.0.1:0", d.log)
 }

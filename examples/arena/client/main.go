@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -20,27 +21,24 @@ func main() {
 		os.Exit(1)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "JOIN %s\n", os.Args[3])
+	os.Exit(play(conn, os.Args[3], os.Stdin, os.Stdout, isTerminal(os.Stdin)))
+}
 
-	go func() { // keyboard → server
-		keys := map[string]string{"w": "MOVE N", "a": "MOVE W", "s": "MOVE S", "d": "MOVE E", "n": "MOVE N", "e": "MOVE E"}
-		in := bufio.NewScanner(os.Stdin)
-		for in.Scan() {
-			line := strings.TrimSpace(in.Text())
-			switch {
-			case keys[strings.ToLower(line)] != "":
-				fmt.Fprintln(conn, keys[strings.ToLower(line)])
-			case strings.HasPrefix(strings.ToLower(line), "say "):
-				fmt.Fprintln(conn, "SAY "+line[4:])
-			case strings.EqualFold(line, "quit"):
-				fmt.Fprintln(conn, "QUIT")
-				return
-			}
-		}
-		fmt.Fprintln(conn, "QUIT")
-	}()
+// isTerminal reports whether f is a terminal rather than a pipe or file.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
 
+// play joins the game and relays keys and the board until the server ends
+// the game. The end of keys from a terminal (Ctrl-D) quits; from a pipe or
+// a file it does not: the player stays until the game ends. The exit code
+// is 1 when the server refused the player.
+func play(conn net.Conn, playerSessionID string, keys io.Reader, screen io.Writer, interactive bool) int {
+	fmt.Fprintf(conn, "JOIN %s\n", playerSessionID)
+	go send(conn, keys, interactive)
 	me, width, height := "", 0, 0
+	refused := false
 	server := bufio.NewScanner(conn)
 	for server.Scan() { // server → screen
 		kind, rest, _ := strings.Cut(server.Text(), " ")
@@ -52,20 +50,46 @@ func main() {
 				width, _ = strconv.Atoi(f[1])
 				height, _ = strconv.Atoi(f[2])
 			}
-			fmt.Printf("joined as %s\n", me)
+			fmt.Fprintf(screen, "joined as %s\n", me)
 		case "STATE":
-			draw(me, width, height, rest)
+			draw(screen, me, width, height, rest)
 		case "CHAT":
 			name, text, _ := strings.Cut(rest, " ")
-			fmt.Printf("<%s> %s\n", name, text)
+			fmt.Fprintf(screen, "<%s> %s\n", name, text)
 		case "ERR", "BYE":
-			fmt.Printf("%s: %s\n", strings.ToLower(kind), rest)
+			refused = refused || (kind == "ERR" && me == "")
+			fmt.Fprintf(screen, "%s: %s\n", strings.ToLower(kind), rest)
 		}
+	}
+	if refused || me == "" {
+		return 1
+	}
+	return 0
+}
+
+// send turns keys into commands: keyboard → server.
+func send(conn net.Conn, keys io.Reader, interactive bool) {
+	moves := map[string]string{"w": "MOVE N", "a": "MOVE W", "s": "MOVE S", "d": "MOVE E", "n": "MOVE N", "e": "MOVE E"}
+	in := bufio.NewScanner(keys)
+	for in.Scan() {
+		line := strings.TrimSpace(in.Text())
+		switch {
+		case moves[strings.ToLower(line)] != "":
+			fmt.Fprintln(conn, moves[strings.ToLower(line)])
+		case strings.HasPrefix(strings.ToLower(line), "say "):
+			fmt.Fprintln(conn, "SAY "+line[4:])
+		case strings.EqualFold(line, "quit"):
+			fmt.Fprintln(conn, "QUIT")
+			return
+		}
+	}
+	if interactive {
+		fmt.Fprintln(conn, "QUIT")
 	}
 }
 
 // draw prints the board of a STATE line: "<tick> name@x,y:score ...".
-func draw(me string, width, height int, state string) {
+func draw(screen io.Writer, me string, width, height int, state string) {
 	fields := strings.Fields(state)
 	if width == 0 || len(fields) == 0 {
 		return
@@ -93,9 +117,9 @@ func draw(me string, width, height int, state string) {
 		board[y][x] = mark
 		scores = append(scores, fmt.Sprintf("%s=%d", name, score))
 	}
-	fmt.Print("\033[H\033[2J") // clear the terminal
+	fmt.Fprint(screen, "\033[H\033[2J") // clear the terminal
 	for _, row := range board {
-		fmt.Println(string(row))
+		fmt.Fprintln(screen, string(row))
 	}
-	fmt.Println(strings.Join(scores, "  "))
+	fmt.Fprintln(screen, strings.Join(scores, "  "))
 }

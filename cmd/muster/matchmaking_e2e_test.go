@@ -269,6 +269,10 @@ func TestMatchmakingThroughThePlayerAPI(t *testing.T) {
 		in.AcceptanceRequired, in.AcceptanceTimeoutSeconds = aws.Bool(true), aws.Int32(30)
 	})
 	mmSetup(t, gl, "closed", e2eOneVOne, nil)
+	// The players' latencies name custom-home: a location Muster must know.
+	if _, err := gl.CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String("custom-home")}); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []string{"squad", "acc"} {
 		res, body, err := s.Bearer(ctx, http.MethodPut, "/v1/admin/matchmaking/configurations/"+c+"/player-access", `{"allowed":true}`)
 		if err != nil || res.StatusCode != http.StatusOK {

@@ -217,3 +217,21 @@ func (s *Locations) LocationExists(ctx context.Context, r store.Reader, name str
 	}
 	return err == nil, err
 }
+
+// KnownLocations returns every location Muster knows: the custom
+// locations and the locations of every fleet.
+func KnownLocations(ctx context.Context, r store.Reader) (map[string]bool, error) {
+	known := map[string]bool{}
+	err := store.Walk(ctx, r, store.Query{Kind: KindLocation, Prefix: true, NoDocs: true}, func(it store.Item) error {
+		known[it.ID] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = store.Walk(ctx, r, store.Query{Kind: KindFleetLocation, Prefix: true}, func(it store.Item) error {
+		known[it.Keys[0]] = true
+		return nil
+	})
+	return known, err
+}

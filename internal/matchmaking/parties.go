@@ -73,6 +73,9 @@ func (s *Service) CreateParty(ctx context.Context, latency map[string]int32) (Pa
 	if err != nil {
 		return PartyView{}, err
 	}
+	if err := s.checkLatencies(ctx, nil, latencyField{"$.latencyInMs", latency}); err != nil {
+		return PartyView{}, err
+	}
 	p := Party{ID: uuid.NewString(), Leader: me, Members: []partyMember{{ID: me, Latency: latency}}, InviteCode: inviteCode(), CreatedAt: s.now()}
 	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		if err := s.joinIn(ctx, w, me, p.ID); err != nil {
@@ -99,6 +102,9 @@ func (s *Service) joinIn(ctx context.Context, w store.Writer, me, party string) 
 func (s *Service) JoinParty(ctx context.Context, id, code string, latency map[string]int32) (PartyView, error) {
 	me, err := playerOf(ctx)
 	if err != nil {
+		return PartyView{}, err
+	}
+	if err := s.checkLatencies(ctx, nil, latencyField{"$.latencyInMs", latency}); err != nil {
 		return PartyView{}, err
 	}
 	var p Party

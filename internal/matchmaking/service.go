@@ -33,6 +33,10 @@ const (
 // transaction (placement.Service; docs/matchmaking-placement.md).
 type Placer interface {
 	StartIn(ctx context.Context, w store.Writer, req placement.Request) error
+	// Locations returns where the queues can place a game session.
+	Locations(ctx context.Context, r store.Reader, queueArns []string) (map[string]bool, error)
+	// Explain says why a placement has not ended.
+	Explain(ctx context.Context, placementID string) (string, error)
 }
 
 // Sessions is what backfill needs of the session service.

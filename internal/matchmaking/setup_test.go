@@ -88,6 +88,13 @@ func buildWorld(t *testing.T, hosting bool) *world {
 	}
 	log := slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w.cfg = matchmaking.Config{Base: service.Base{Store: db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags}, Attributes: w.players}
+	// custom-home is a location Muster knows: players' latencies name it.
+	locs := fleet.NewLocations(fleet.LocationsConfig{Base: service.Base{Store: db, Clock: w.clock, ARNs: w.arns}})
+	for _, l := range []string{"custom-home", "custom-away"} {
+		if _, err := locs.CreateLocation(w.ctx, &gamelift.CreateLocationInput{LocationName: l}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if hosting {
 		w.buildHosting(log)
 		w.cfg.Sessions = w.sessions
@@ -125,7 +132,6 @@ func (w *world) restart() {
 func (w *world) buildHosting(log *slog.Logger) {
 	w.t.Helper()
 	base := service.Base{Store: w.db, Clock: w.clock, Logger: log, ARNs: w.arns, Tags: w.tags}
-	locs := fleet.NewLocations(fleet.LocationsConfig{Base: base})
 	w.fleets = fleet.NewService(fleet.Config{Base: base})
 	w.pushes = &pushRecorder{ch: make(chan push, 64)}
 	w.sessions = session.New(session.Config{Base: base, Fleets: w.fleets, Pusher: w.pushes})
@@ -136,9 +142,6 @@ func (w *world) buildHosting(log *slog.Logger) {
 	})
 	w.placement = placement.New(placement.Config{Base: base,
 		Fleets: w.fleets, Sessions: w.sessions, Listeners: []placement.Listener{ended}})
-	if _, err := locs.CreateLocation(w.ctx, &gamelift.CreateLocationInput{LocationName: "custom-home"}); err != nil {
-		w.t.Fatal(err)
-	}
 	out, err := w.fleets.CreateFleet(w.ctx, &gamelift.CreateFleetInput{Name: "arena", ComputeType: gamelift.ComputeTypeAnywhere,
 		Locations: []gamelift.LocationConfiguration{{Location: "custom-home"}}})
 	if err != nil {

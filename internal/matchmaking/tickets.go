@@ -12,6 +12,7 @@ import (
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -61,6 +62,20 @@ func (s *Service) StartMatchmaking(ctx context.Context, in *gamelift.StartMatchm
 	s.cfg.Formats.Check(&v, "ConfigurationName", "MatchmakingConfigurationName", in.ConfigurationName)
 	players := s.checkPlayers(&v, in.Players, 10, false)
 	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	c, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (configRec, error) {
+		c, _, err := s.config(ctx, r, in.ConfigurationName, "ConfigurationName")
+		return c, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	fields := make([]latencyField, len(in.Players))
+	for i, p := range in.Players {
+		fields[i] = latencyField{fmt.Sprintf("Players[%d].LatencyInMs", i), p.LatencyInMs}
+	}
+	if err := s.checkLatencies(ctx, &c, fields...); err != nil {
 		return nil, err
 	}
 	t, err := s.start(ctx, ticketRequest{id: in.TicketId, config: in.ConfigurationName, players: players})

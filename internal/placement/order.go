@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/store"
@@ -186,4 +187,27 @@ func Order(cands []Candidate, q Queue, latencies []gamelift.PlayerLatency, overr
 		}
 	}
 	return out, next
+}
+
+// Locations returns the locations where the named queues can place a game
+// session now (their candidates), so a player's latency to any other
+// location, which can never be used, is refused when the ticket starts.
+func (s *Service) Locations(ctx context.Context, r store.Reader, queueArns []string) (map[string]bool, error) {
+	known := map[string]bool{}
+	for _, arn := range queueArns {
+		q, _, err := s.getQueue(ctx, r, arn)
+		if fault.Is(err, fault.NotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		cands, err := s.candidates(ctx, r, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cands {
+			known[c.Location] = true
+		}
+	}
+	return known, nil
 }

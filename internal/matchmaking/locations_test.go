@@ -1,0 +1,85 @@
+package matchmaking_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/matchmaking"
+)
+
+func TestALatencyToAnUnknownLocationIsRefusedNamingIt(t *testing.T) {
+	t.Run("STANDALONE: any location Muster knows", func(t *testing.T) {
+		w := newWorld(t)
+		w.ruleSet("profile", profileRules)
+		w.standalone("teams", "profile", nil)
+		if err := w.svc.SetPlayerAccess(w.ctx, "teams", true); err != nil {
+			t.Fatal(err)
+		}
+		_, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{ConfigurationName: "teams",
+			Players: []gamelift.Player{{PlayerId: "a", LatencyInMs: map[string]int32{"custom-home": 20, "us-nowhere-9": 30}}}})
+		wantFault(t, err, fault.Invalid, "Players[0].LatencyInMs.us-nowhere-9", `unknown location "us-nowhere-9"`, "custom-home")
+		_, err = w.svc.StartForPlayer(player(w.ctx, "b"), matchmaking.PlayerTicketRequest{ConfigurationName: "teams",
+			LatencyInMs: map[string]int32{"custom-hom": 20}})
+		wantFault(t, err, fault.Invalid, "$.latencyInMs.custom-hom", `unknown location "custom-hom"`)
+		if _, err := w.svc.StartForPlayer(player(w.ctx, "c"), matchmaking.PlayerTicketRequest{ConfigurationName: "teams",
+			LatencyInMs: map[string]int32{"custom-away": 20}}); err != nil {
+			t.Fatalf("a known location was refused: %v", err)
+		}
+	})
+	t.Run("WITH_QUEUE: a location of a fleet in the configuration's queue", func(t *testing.T) {
+		w := withQueueWorld(t, gamelift.BackfillManual)
+		// custom-away exists but no fleet of the queue is there.
+		_, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{ConfigurationName: "q",
+			Players: []gamelift.Player{{PlayerId: "a", LatencyInMs: map[string]int32{"custom-away": 20}}}})
+		wantFault(t, err, fault.Invalid, "Players[0].LatencyInMs.custom-away", "known: custom-home")
+		if _, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{ConfigurationName: "q",
+			Players: []gamelift.Player{{PlayerId: "a", LatencyInMs: map[string]int32{"custom-home": 20}}}}); err != nil {
+			t.Fatalf("the queue's location was refused: %v", err)
+		}
+	})
+	t.Run("parties: any location Muster knows", func(t *testing.T) {
+		w := newWorld(t)
+		_, err := w.svc.CreateParty(player(w.ctx, "lead"), map[string]int32{"mars-1": 10})
+		wantFault(t, err, fault.Invalid, "$.latencyInMs.mars-1")
+		party, err := w.svc.CreateParty(player(w.ctx, "lead"), map[string]int32{"custom-home": 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.svc.JoinParty(player(w.ctx, "friend"), party.ID, party.InviteCode, map[string]int32{"mars-1": 10})
+		wantFault(t, err, fault.Invalid, "$.latencyInMs.mars-1")
+	})
+}
+
+func TestExplainSaysWhyAPlacingTicketWaits(t *testing.T) {
+	w := withQueueWorld(t, gamelift.BackfillManual)
+	match := w.pairPlacing(1000)
+	w.clock.Advance(100 * time.Millisecond) // the second match's placement starts later
+	w.startTicket("q", "c", "pc", 1000)
+	w.startTicket("q", "d", "pd", 1000)
+	w.cycle("q")
+	w.wantStatus(gamelift.TicketPlacing, "c", "d")
+	explain := func(id string) string {
+		t.Helper()
+		x, err := w.svc.Explain(w.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.Text
+	}
+	if got, want := explain("a"), "no idle process in fleet "+w.fleetID+" at location custom-home; 0 placements ahead"; !strings.Contains(got, want) {
+		t.Fatalf("explain a: %q, want it to contain %q", got, want)
+	}
+	if got := explain("c"); !strings.Contains(got, "; 1 placements ahead") {
+		t.Fatalf("explain c: %q, want 1 placement ahead", got)
+	}
+	w.process()
+	if _, err := w.placement.Attempt(w.ctx, match); err != nil {
+		t.Fatal(err)
+	}
+	if got := explain("a"); !strings.Contains(got, "waits for its game server to activate it") {
+		t.Fatalf("explain a once placed: %q", got)
+	}
+}

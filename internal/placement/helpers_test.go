@@ -75,6 +75,9 @@ type envOptions struct {
 	// each process activates the game session pushed to it, as a game
 	// server does on OnStartGameSession.
 	holdActivation bool
+	// pushed, when set, receives the id of every game session pushed to a
+	// process, which leaves it ACTIVATING.
+	pushed chan string
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -104,7 +107,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	e.fleets = fleet.NewService(fleet.Config{Base: service.Base{Store: db, Clock: clk, ARNs: e.arns, Tags: e.tags}})
 	var pusher session.Pusher
 	if !o.holdActivation {
-		pusher = gameServers{e}
+		pusher = gameServers{e: e, pushed: o.pushed}
 	}
 	e.sessions = session.New(session.Config{Base: service.Base{Store: db, Clock: clk, ARNs: e.arns}, Fleets: e.fleets, Pusher: pusher})
 	e.ports.Store(7000)
@@ -119,9 +122,16 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 
 // gameServers stands for the game servers of the processes registered in
 // the store: each activates the game session pushed to it.
-type gameServers struct{ e *env }
+type gameServers struct {
+	e      *env
+	pushed chan string
+}
 
 func (g gameServers) CreateGameSession(processID string, gs session.GameSession) {
+	if g.pushed != nil {
+		g.pushed <- gs.ID
+		return
+	}
 	// The push comes after commit, from inside the store's commit: answer
 	// from another goroutine, as a game server's call would come.
 	g.e.activations.Go(func() {

@@ -501,3 +501,46 @@ func TestAPlacementIsFulfilledOnlyOnceItsGameSessionIsActive(t *testing.T) {
 		}
 	})
 }
+
+func TestAProcessBecomingReadyWakesAWaitingPlacementPastOlderActivatingOnes(t *testing.T) {
+	pushed := make(chan string, 16)
+	e := newEnv(t, envOptions{pushed: pushed})
+	e.fleets.OnCapacity(e.svc.CapacityAvailable)
+	f := e.fleet("1", "custom-a")
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", TimeoutInSeconds: ptr(int32(30)),
+		Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
+	// More placements than a freed process wakes are placed and wait for
+	// their game servers to activate their sessions.
+	const activating = 6
+	for i := range activating {
+		e.process(f, "custom-a")
+		e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: fmt.Sprint("old", i), GameSessionQueueName: q})
+		<-pushed
+	}
+	e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "new", GameSessionQueueName: q})
+	e.timers(activating + 1) // the old ones wait for their deadline, the new one for a process
+	id := e.process(f, "custom-a")
+	err := e.db.Update(context.Background(), func(w store.Writer) error { // back to launched, not yet ready
+		p, v, err := fleet.GetProcess(context.Background(), w, id)
+		if err != nil {
+			return err
+		}
+		p.Status = fleet.ProcessPending
+		_, err = fleet.PutProcess(context.Background(), w, p, v)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.fleets.ProcessReady(context.Background(), id, 7777, "5.4.0", "Go", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case gs := <-pushed:
+		if want := e.arns.GameSession(f, "custom-a", "new"); gs != want {
+			t.Fatalf("pushed %s, want %s", gs, want)
+		}
+	case <-time.After(60 * time.Second): // a safety net for a hung test, not a timing check
+		t.Fatal("the ready process did not wake the waiting placement: the wakes went to placements that need no process")
+	}
+}

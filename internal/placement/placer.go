@@ -89,8 +89,9 @@ func (pl *placer) pop(n int) []string {
 // finish records the outcome of an attempt: done forgets the placement,
 // otherwise it is attempted again at the clock time at (at once if woken
 // meanwhile, or if the clock has passed at: it may have moved during the
-// attempt).
-func (pl *placer) finish(id string, done bool, at time.Time) {
+// attempt). A placement whose game session activates needs no process:
+// it is not among those a freed process wakes.
+func (pl *placer) finish(id string, done bool, at time.Time, activating bool) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	e := pl.entries[id]
@@ -109,6 +110,9 @@ func (pl *placer) finish(id string, done bool, at time.Time) {
 		return
 	}
 	e.timer = clock.AfterFuncAt(pl.s.cfg.Clock, at, func() { pl.wake(id) })
+	if activating {
+		return
+	}
 	pl.waiting = append(pl.waiting, id)
 	if len(pl.waiting) > 2*len(pl.entries)+64 {
 		pl.compactWaiting()
@@ -189,7 +193,7 @@ func (s *Service) Run(ctx context.Context) error {
 			for {
 				if ids := pl.pop(s.cfg.Batch); len(ids) > 0 {
 					for i, o := range s.attempt(ctx, ids) {
-						pl.finish(ids[i], o.done, o.at)
+						pl.finish(ids[i], o.done, o.at, o.activating)
 					}
 					continue
 				}
@@ -227,8 +231,9 @@ func (s *Service) Attempt(ctx context.Context, id string) (bool, error) {
 // is gone), or to be tried again at the clock time at (the zero time: at
 // once).
 type outcome struct {
-	done bool
-	at   time.Time
+	done       bool
+	at         time.Time
+	activating bool // waits for its game session, not for a process
 }
 
 // attempt makes one attempt at each placement of a batch, all in one store
@@ -411,7 +416,7 @@ func (s *Service) outcomes(ws []work, placed []bool, now time.Time) []outcome {
 			continue
 		}
 		if wk.activating {
-			res[i] = outcome{at: wk.p.Deadline}
+			res[i] = outcome{at: wk.p.Deadline, activating: true}
 			continue
 		}
 		wait := s.cfg.RetryInterval

@@ -201,6 +201,11 @@ func (b *bot) waitMatch(ctx context.Context, ticketID string, out **client.Match
 	var seen []string
 	m, err := b.c.Wait(ctx, ticketID, client.OnStatus(func(t *client.Ticket) {
 		seen = append(seen, fmt.Sprintf("%s@%s", t.Status, round(time.Since(began))))
+	}), client.OnAcceptance(func(t *client.Ticket) {
+		// A bot takes any match proposed (configurations that require acceptance).
+		if err := b.c.AcceptMatch(ctx, t.TicketID, true); err != nil {
+			seen = append(seen, "AcceptMatch failed: "+oneLine(err.Error()))
+		}
 	}))
 	if err != nil {
 		return "", fmt.Errorf("%w (seen: %s)", err, strings.Join(seen, " "))

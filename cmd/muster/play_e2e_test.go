@@ -93,20 +93,43 @@ func playAndCheck(t *testing.T, s *testenv.Server, bots int, args ...string) {
 func checkOneDevSetUp(t *testing.T, gl *gamelift.Client) {
 	t.Helper()
 	ctx := context.Background()
-	fleets, err := gl.DescribeFleetAttributes(ctx, &gamelift.DescribeFleetAttributesInput{})
-	if err != nil || len(fleets.FleetAttributes) != 1 {
-		t.Fatalf("fleets after a restart: %v %d", err, len(fleets.FleetAttributes))
+	counts := []struct {
+		what  string
+		want  int
+		count func() (int, error)
+	}{
+		{"fleets", 1, func() (int, error) {
+			out, err := gl.DescribeFleetAttributes(ctx, &gamelift.DescribeFleetAttributesInput{})
+			if err != nil {
+				return 0, err
+			}
+			return len(out.FleetAttributes), nil
+		}},
+		{"queues", 1, func() (int, error) {
+			out, err := gl.DescribeGameSessionQueues(ctx, &gamelift.DescribeGameSessionQueuesInput{})
+			if err != nil {
+				return 0, err
+			}
+			return len(out.GameSessionQueues), nil
+		}},
+		{"rule sets", 2, func() (int, error) {
+			out, err := gl.DescribeMatchmakingRuleSets(ctx, &gamelift.DescribeMatchmakingRuleSetsInput{})
+			if err != nil {
+				return 0, err
+			}
+			return len(out.RuleSets), nil
+		}},
+		{"configurations", 2, func() (int, error) {
+			out, err := gl.DescribeMatchmakingConfigurations(ctx, &gamelift.DescribeMatchmakingConfigurationsInput{})
+			if err != nil {
+				return 0, err
+			}
+			return len(out.Configurations), nil
+		}},
 	}
-	queues, err := gl.DescribeGameSessionQueues(ctx, &gamelift.DescribeGameSessionQueuesInput{})
-	if err != nil || len(queues.GameSessionQueues) != 1 {
-		t.Fatalf("queues after a restart: %v %d", err, len(queues.GameSessionQueues))
-	}
-	rules, err := gl.DescribeMatchmakingRuleSets(ctx, &gamelift.DescribeMatchmakingRuleSetsInput{})
-	if err != nil || len(rules.RuleSets) != 2 {
-		t.Fatalf("rule sets after a restart: %v %d", err, len(rules.RuleSets))
-	}
-	configs, err := gl.DescribeMatchmakingConfigurations(ctx, &gamelift.DescribeMatchmakingConfigurationsInput{})
-	if err != nil || len(configs.Configurations) != 2 {
-		t.Fatalf("configurations after a restart: %v %d", err, len(configs.Configurations))
+	for _, c := range counts {
+		if n, err := c.count(); err != nil || n != c.want {
+			t.Fatalf("%s after a restart: %d (%v), want %d", c.what, n, err, c.want)
+		}
 	}
 }

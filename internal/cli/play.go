@@ -231,23 +231,14 @@ func (b *bot) join(ctx context.Context, g **arenaGame, m *client.Match) (string,
 			return note, err
 		}
 		(*g).close()
-		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
-			return "", err
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(200 * time.Millisecond):
 		}
 		if *g, err = dialArena(ctx, m.Addr()); err != nil {
 			return "", err
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -91,6 +91,10 @@ func runServe(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "muster serve: unexpected argument %q\n", fs.Arg(0))
 		return ExitUsage
 	}
+	if *devProcesses < 1 {
+		fmt.Fprintf(env.Stderr, "muster serve: --dev-processes must be at least 1, not %d\n", *devProcesses)
+		return ExitUsage
+	}
 	log, err := common.logger(env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, err)
@@ -99,7 +103,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	cfg.DataDir, cfg.MasterKey, cfg.Store, cfg.Version = common.dataDir, common.masterKey, common.storeURL, env.Version
 	var dev *devSystem
 	if cfg.Dev {
-		dev = newDevSystem(&cfg, log, max(*devProcesses, 1), env.Stdout)
+		dev = newDevSystem(&cfg, log, *devProcesses, env.Stdout)
 	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {

@@ -16,6 +16,7 @@ func TestServeRefusesBadListenerFlags(t *testing.T) {
 		{[]string{"--trusted-proxies", "10.0.0.0/8,proxy.example"}, "--trusted-proxies"},
 		{[]string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
 		{[]string{"--tls-cert", "none.pem", "--tls-key", "none.key"}, "--tls-cert/--tls-key"},
+		{[]string{"--dev", "--dev-processes", "0"}, "--dev-processes must be at least 1"},
 	} {
 		args := append([]string{"serve", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--sdk-listen", "127.0.0.1:0"}, tt.args...)
 		code, _, errOut := runCLI(t, table, args...)

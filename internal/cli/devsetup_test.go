@@ -168,6 +168,13 @@ func TestDevModeIsNotReadyBeforeItsFleetIs(t *testing.T) {
 	if err := d.readyCheck(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	failed := newDevRig(t, t.TempDir()).d
+	failed.addr = make(chan string, 1)
+	failed.addr <- "127.0.0.1:1" // nothing listens there: dev mode cannot set up
+	_ = failed.background(context.Background())
+	if err := failed.readyCheck(context.Background()); err == nil || !strings.Contains(err.Error(), "dev mode stopped") {
+		t.Fatalf("readyCheck after dev mode stopped: %v", err)
+	}
 }
 
 func TestPlayNamesTheStepThatFailed(t *testing.T) {

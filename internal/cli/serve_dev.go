@@ -57,6 +57,8 @@ type devSystem struct {
 	// ready is set once the dev fleet first has an idle process: /readyz
 	// answers ready from then on (readyCheck).
 	ready atomic.Bool
+	// stopped is why dev mode stopped, if it did: /readyz then says so.
+	stopped atomic.Pointer[error]
 }
 
 func (d *devSystem) run(ctx context.Context) error {
@@ -202,6 +204,7 @@ func newDevSystem(cfg *server.Config, log *slog.Logger, processes int, out io.Wr
 // leaves the control plane running, with the reason in the log.
 func (d *devSystem) background(ctx context.Context) error {
 	if err := d.run(ctx); err != nil && ctx.Err() == nil {
+		d.stopped.Store(&err)
 		d.log.Error("dev mode stopped; the control plane keeps running", "err", err)
 	}
 	return nil
@@ -212,6 +215,9 @@ func (d *devSystem) background(ctx context.Context) error {
 func (d *devSystem) readyCheck(context.Context) error {
 	if d.ready.Load() {
 		return nil
+	}
+	if err := d.stopped.Load(); err != nil {
+		return fmt.Errorf("dev mode stopped: %w", *err)
 	}
 	return errors.New("dev mode: the dev fleet has no ready game server process yet")
 }

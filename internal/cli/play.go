@@ -21,6 +21,9 @@ func PlayCommand() *Command {
 	return &Command{Name: "play", Summary: "play a match with bots: sign in, measure latency, get matched, join the game server, play", Run: runPlay}
 }
 
+// defaultPlayEndpoint is where `muster serve` listens by default.
+const defaultPlayEndpoint = "http://127.0.0.1:8080"
+
 // playOptions are `muster play`'s flags.
 type playOptions struct {
 	endpoint, config string
@@ -32,7 +35,7 @@ type playOptions struct {
 func runPlay(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("play", flag.ContinueOnError)
 	var o playOptions
-	fs.StringVar(&o.endpoint, "endpoint", "http://127.0.0.1:8080", "Muster `URL`")
+	fs.StringVar(&o.endpoint, "endpoint", defaultPlayEndpoint, "Muster `URL`")
 	fs.StringVar(&o.config, "config", "dev-duel", "matchmaking `configuration` to play in (serve --dev makes dev-duel and dev-5v5)")
 	fs.IntVar(&o.players, "players", 2, "how many bots play (enough for the configuration's teams)")
 	fs.DurationVar(&o.playFor, "play-for", 3*time.Second, "how long each bot plays once in the game")

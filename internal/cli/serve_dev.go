@@ -259,7 +259,11 @@ func (d *devSystem) banner(endpoint string) string {
 		fmt.Fprintf(&b, " %s", c.name)
 	}
 	fmt.Fprintf(&b, " (open to players), queue %s, fleet %s (%d arena processes in %s)\n", devQueue, devFleetName, d.processes, devLocation)
-	fmt.Fprintf(&b, "Next, in another terminal:\n  go run ./cmd/muster play --endpoint %s\n\n", endpoint)
+	play := "go run ./cmd/muster play"
+	if endpoint != defaultPlayEndpoint {
+		play += " --endpoint " + endpoint
+	}
+	fmt.Fprintf(&b, "Next, in another terminal:\n  %s\n  %s --config dev-5v5 --players 10\n\n", play, play)
 	return b.String()
 }
 

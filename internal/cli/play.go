@@ -211,7 +211,15 @@ func (b *bot) waitMatch(ctx context.Context, ticketID string, out **client.Match
 		}
 	}))
 	if err != nil {
-		return "", fmt.Errorf("%w (seen: %s)", err, strings.Join(seen, " "))
+		why := b.explain(ctx, ticketID)
+		if ctx.Err() != nil {
+			// A bot that gives up leaves no ticket behind to be matched
+			// with the next run's bots.
+			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = b.c.CancelTicket(stop, ticketID)
+		}
+		return "", fmt.Errorf("%w (seen: %s)%s", err, strings.Join(seen, " "), why)
 	}
 	if m.Addr() == "" || m.PlayerSessionID == "" {
 		return "", fmt.Errorf("ticket %s COMPLETED without a game server or a player session for this player", ticketID)
@@ -256,4 +264,16 @@ func formatLatencies(l map[string]int) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, " ")
+}
+
+// explain asks the server why a ticket did not get a match, for the
+// failure's message ("" when it cannot say).
+func (b *bot) explain(ctx context.Context, ticketID string) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	x, err := b.c.Explain(ctx, ticketID)
+	if err != nil || x.Text == "" {
+		return ""
+	}
+	return "; the server explains: " + oneLine(strings.TrimSpace(x.Text))
 }

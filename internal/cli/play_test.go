@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/musterhq/muster/internal/gamelift"
+)
+
+func TestPlayNamesTheStepThatFailed(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
+	code := runPlay(context.Background(), env, []string{"--endpoint", "http://127.0.0.1:1", "--config", "dev-5v5", "--players", "1"})
+	if code != 1 || !strings.Contains(stdout.String(), "bot 1 failed at sign-in") || !strings.Contains(stdout.String(), "dev-5v5") {
+		t.Fatalf("exit %d; stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+}
+
+func TestPlayThatGivesUpExplainsAndCancelsItsTicket(t *testing.T) {
+	r := newDevRig(t, t.TempDir())
+	r.start(t)
+	var stdout, stderr bytes.Buffer
+	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
+	// One player can never fill dev-5v5's two teams of five.
+	code := runPlay(context.Background(), env, []string{"--endpoint", r.url, "--config", "dev-5v5", "--players", "1", "--timeout", "300ms"})
+	out := stdout.String()
+	if code != 1 || !strings.Contains(out, "bot 1 failed at match") || !strings.Contains(out, "the server explains: ticket") {
+		t.Fatalf("exit %d; stdout:\n%s", code, out)
+	}
+	m := regexp.MustCompile(`ticket ([0-9a-f-]{36}) QUEUED`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no ticket id in:\n%s", out)
+	}
+	var tickets gamelift.DescribeMatchmakingOutput
+	if err := r.control.Do(context.Background(), "DescribeMatchmaking", gamelift.DescribeMatchmakingInput{TicketIds: []string{m[1]}}, &tickets); err != nil {
+		t.Fatal(err)
+	}
+	if len(tickets.TicketList) != 1 || tickets.TicketList[0].Status != "CANCELLED" {
+		t.Fatalf("the abandoned ticket: %+v", tickets.TicketList)
+	}
+}

@@ -62,17 +62,21 @@ func runPlay(ctx context.Context, env Env, args []string) int {
 // matchmaking configuration here, not a config file, so the only layer
 // under the flags is MUSTER_ENDPOINT.
 func parsePlay(fs *flag.FlagSet, env Env, o *playOptions, args []string) (bool, int) {
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: muster play [--endpoint URL] [--config NAME] [--players N] [flags]\n\nFlags:\n")
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: muster play [--endpoint URL] [--config NAME] [--players N] [flags]\n\nFlags:\n")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
+	// The flag package prints the usage itself on an error; it is printed
+	// here once instead, on stdout when asked for.
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {}
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(env.Stdout)
-			fs.Usage()
+			usage(env.Stdout)
 			return false, 0
 		}
+		usage(env.Stderr)
 		return false, ExitUsage
 	}
 	set := false

@@ -42,3 +42,21 @@ func TestPlayThatGivesUpExplainsAndCancelsItsTicket(t *testing.T) {
 		t.Fatalf("the abandoned ticket: %+v", tickets.TicketList)
 	}
 }
+
+func TestPlayPrintsItsHelpOnce(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	env := Env{Stdout: &stdout, Stderr: &stderr}
+	if code := runPlay(context.Background(), env, []string{"-h"}); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if n := strings.Count(stdout.String(), "Usage: muster play"); n != 1 || stderr.Len() != 0 {
+		t.Fatalf("help printed %d times on stdout, stderr %q", n, stderr.String())
+	}
+	stdout.Reset()
+	if code := runPlay(context.Background(), env, []string{"--players", "many"}); code != ExitUsage {
+		t.Fatalf("exit %d for a bad flag", code)
+	}
+	if n := strings.Count(stderr.String(), "Usage: muster play"); n != 1 || !strings.Contains(stderr.String(), "-players") || stdout.Len() != 0 {
+		t.Fatalf("a bad flag printed stderr %q, stdout %q", stderr.String(), stdout.String())
+	}
+}

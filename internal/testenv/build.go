@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,12 +34,17 @@ import (
 // Go's cache trimming and `go clean -cache` touch only their own entries.
 const CacheEnv = "MUSTER_TESTBIN_CACHE"
 
-// pruneAfter is how long a build folder no test has asked for is kept.
 // Every edit of the tree makes new builds (tens of megabytes each, more
-// under -race), so a busy tree would fill the disk within a day; an hour
-// outlasts any test run, whose agents may launch the arena binary again
-// long after they asked for it.
-const pruneAfter = time.Hour
+// under -race), so old ones are removed: those no test has asked for in
+// pruneAfter, and, beyond the keepRecent most recent builds of a package,
+// those unused for pruneRecentAfter. Both spans outlast an ordinary test
+// run, whose agents may launch the arena binary again long after they
+// asked for it.
+const (
+	pruneAfter       = time.Hour
+	keepRecent       = 8
+	pruneRecentAfter = 10 * time.Minute
+)
 
 var (
 	treeOnce sync.Once
@@ -201,22 +207,37 @@ func touch(dir string) {
 	os.Chtimes(dir, now, now)
 }
 
-// prune removes the build folders (and their lock files) of source trees no
-// test has used for pruneAfter, so the cache does not grow with every edit.
-// A folder in use by another process is at worst rebuilt.
+// prune removes old build folders (and their lock files) from root, never
+// keep; see pruneAfter. A folder removed while another process used it is
+// at worst rebuilt.
 func prune(root, keep string) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return
 	}
+	type build struct {
+		path string
+		used time.Time
+	}
+	byPackage := map[string][]build{}
 	for _, e := range entries {
 		p := filepath.Join(root, e.Name())
-		if !e.IsDir() || p == keep {
+		info, err := e.Info()
+		if !e.IsDir() || p == keep || err != nil {
 			continue
 		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > pruneAfter {
-			os.RemoveAll(p)
-			os.Remove(p + ".lock")
+		// A folder is named <package>-<hash>.
+		pkg := e.Name()[:max(strings.LastIndexByte(e.Name(), '-'), 0)]
+		byPackage[pkg] = append(byPackage[pkg], build{p, info.ModTime()})
+	}
+	for _, builds := range byPackage {
+		slices.SortFunc(builds, func(a, b build) int { return b.used.Compare(a.used) })
+		for i, b := range builds {
+			age := time.Since(b.used)
+			if age > pruneAfter || (i >= keepRecent && age > pruneRecentAfter) {
+				os.RemoveAll(b.path)
+				os.Remove(b.path + ".lock")
+			}
 		}
 	}
 }

@@ -121,34 +121,10 @@ func page(r *http.Request) (limit int, token string, err error) {
 // withBody is a route that reads a body of type In (optional: may be
 // empty), calls the service and answers status with what it returns.
 func withBody[In any](a *API, status int, optional bool, call func(*http.Request, In) (any, error)) http.HandlerFunc {
-	body := httpx.Body{Limit: a.cfg.MaxBody, Optional: optional}
-	return func(w http.ResponseWriter, r *http.Request) {
-		var in In
-		if !body.Read(w, r, a.log, &in) {
-			return
-		}
-		v, err := call(r, in)
-		a.answer(w, r, status, v, err)
-	}
+	return httpx.WithBody(httpx.Body{Limit: a.cfg.MaxBody, Optional: optional}, a.log, status, call)
 }
 
 // without is a route without a body.
 func (a *API) without(status int, call func(*http.Request) (any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		v, err := call(r)
-		a.answer(w, r, status, v, err)
-	}
-}
-
-// answer writes v (nothing when v is nil) with status, or err.
-func (a *API) answer(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
-	if err != nil {
-		httpx.WriteError(w, r, a.log, err)
-		return
-	}
-	if v == nil {
-		w.WriteHeader(status)
-		return
-	}
-	httpx.WriteJSON(w, status, v)
+	return httpx.Without(a.log, status, call)
 }

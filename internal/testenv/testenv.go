@@ -147,6 +147,13 @@ func (s *Server) Kill() {
 	<-s.done
 }
 
+// Signal sends sig to the server process: SIGSTOP and SIGCONT in fault
+// tests, to pause it as a long GC or an overloaded host would.
+func (s *Server) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
+
+// Pid is the server process's id, for reading its memory from /proc.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Stop sends SIGTERM and waits for a clean exit.
 func (s *Server) Stop() error {
 	s.cmd.Process.Signal(syscall.SIGTERM)

@@ -80,6 +80,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	fs.DurationVar(&cfg.MatchmakingTicketRetention, "matchmaking-ticket-retention", time.Hour, "how long finished matchmaking tickets stay readable")
 	fs.BoolVar(&cfg.FakeClock, "fake-clock", false, "TESTING ONLY: time moves only through POST /v1/admin/clock/advance")
 	registerHostingFlags(fs, &cfg)
+	registerBusFlags(fs, &cfg)
 	finishListener := registerListenerFlags(fs, &cfg)
 	finishIdentity := registerIdentityFlags(fs, &cfg.Player)
 	if ok, code := Parse(fs, env, "muster serve [flags]", args); !ok {

@@ -24,8 +24,13 @@ type Verifier interface {
 // Config configures a Hub.
 type Config struct {
 	service.Base
-	// Outbox is the reader the Hub follows (default: one on Store and Clock).
-	Outbox   *outbox.Reader
+	// Outbox is the reader the Hub follows (default: one on Store, Clock
+	// and Wake).
+	Outbox *outbox.Reader
+	// Wake, when set, returns a channel closed when another replica
+	// committed events (the bus): the default Outbox then reads at once
+	// instead of after its bounded poll.
+	Wake     func() <-chan struct{}
 	Verifier Verifier
 	// CORSOrigins are the origins (scheme://host[:port] or "*") whose
 	// pages may open a WebSocket, as for the player API.
@@ -71,7 +76,7 @@ func New(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("push: Store and Verifier are required")
 	}
 	if cfg.Outbox == nil {
-		cfg.Outbox = outbox.New(outbox.Config{Store: cfg.Store, Clock: cfg.Clock})
+		cfg.Outbox = outbox.New(outbox.Config{Store: cfg.Store, Clock: cfg.Clock, Wake: cfg.Wake})
 	}
 	cfg.QueueSize = positive(cfg.QueueSize, 128)
 	cfg.ResumeWindow = positive(cfg.ResumeWindow, 200_000)

@@ -11,7 +11,7 @@ func (s *Server) mountPush(d *deps) {
 		return // identity failed to mount; New reports its error
 	}
 	hub, err := push.New(push.Config{Base: d.base(), Verifier: d.player.identities,
-		CORSOrigins: s.cfg.Player.CORSOrigins, Registerer: d.reg})
+		CORSOrigins: s.cfg.Player.CORSOrigins, Registerer: d.reg, Wake: d.bus.Wake})
 	if err != nil {
 		s.mountErr = err
 		return

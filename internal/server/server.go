@@ -93,6 +93,9 @@ type Config struct {
 	// bearer operator keys over plain HTTP from anywhere.
 	TrustedProxies      []string
 	AllowInsecureBearer bool
+	// NATS, when set (--nats nats://…), carries the bus between replicas
+	// and receives every outbox event on muster.events.<type> (bus.go).
+	NATS string
 }
 
 // Server is an assembled control plane.
@@ -130,6 +133,8 @@ type Server struct {
 	trustedProxies []netip.Prefix
 	// readyCheck, when set (SetReadyCheck), must also pass for /readyz.
 	readyCheck func(ctx context.Context) error
+	// bus is the bus between replicas (bus.go).
+	bus *replicaBus
 }
 
 // New assembles a server. It opens the store (applying migrations) and
@@ -169,6 +174,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.store = db
+	if s.bus, err = openBus(ctx, cfg, db, s.clock, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.background = append(s.background, s.bus.Run)
 	box, err := openBox(cfg, log)
 	if err != nil {
 		db.Close()
@@ -262,6 +272,10 @@ type deps struct {
 	matchmaking *matchmaking.Service
 	// push is set by mountPush (before mountMatchmaking).
 	push *push.Hub
+	// bus carries wake-ups between replicas (bus.go): Publish after commit,
+	// Subscribe for ids, Wake for outbox readers, OnResync to catch up
+	// from the store after messages may have been lost.
+	bus *replicaBus
 }
 
 // base is what every service is built on: the same store, clock, logger
@@ -280,7 +294,7 @@ func (s *Server) routes() http.Handler {
 		store: s.store, box: s.box, clock: s.clock, log: s.log, reg: s.reg, arns: arns, formats: gamelift.NewFormats(),
 		tags:   tagging.New(tagging.Config{Store: s.store, ARNs: arns}),
 		opAuth: opAuth, requireOperator: audit.requireOperator(opAuth),
-		table: controlapi.NewTable(), mux: &routeMux{ServeMux: http.NewServeMux()},
+		table: controlapi.NewTable(), mux: &routeMux{ServeMux: http.NewServeMux()}, bus: s.bus,
 	}
 	s.mountCore(d)
 	s.mountLocations(d)
@@ -450,7 +464,10 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // Close releases the store without serving (for tests using Handler).
-func (s *Server) Close() error { return s.store.Close() }
+func (s *Server) Close() error {
+	s.bus.Close()
+	return s.store.Close()
+}
 
 // DefaultRegion is the region in Muster's ARNs. It must match the AWS
 // region shape ([a-z]{2}-[a-z]+-\d) because the official server SDKs

@@ -105,7 +105,7 @@ func (s *Service) StartForPlayer(ctx context.Context, req PlayerTicketRequest) (
 		}
 		players = append(players, pr)
 	}
-	return s.start(ctx, ticketRequest{config: c.Name, players: players, party: req.PartyID})
+	return s.startGated(ctx, me, c, req.PartyID, players)
 }
 
 func attrFits(a gamelift.AttributeValue, t flexmatch.AttrType) bool {

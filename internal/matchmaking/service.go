@@ -71,6 +71,9 @@ type Config struct {
 	TicketRetention time.Duration
 	// Engine tunes every pool's engine.
 	Engine flexmatch.Options
+	// Gate, when set, decides on players' tickets before they are written
+	// (the studio's hooks, package hook).
+	Gate Gate
 }
 
 // Validate reports settings no service can run with, naming each field.

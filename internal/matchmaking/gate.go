@@ -1,0 +1,127 @@
+package matchmaking
+
+import (
+	"context"
+	"maps"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// Gate lets the studio's own logic decide on players' tickets before they
+// are written (package hook calls its beforeTicket hooks through it).
+type Gate interface {
+	// BeforeTicket may change d's players' attributes and configuration, or
+	// refuse the ticket with an error (a *fault.Error the player sees).
+	BeforeTicket(ctx context.Context, d *TicketDraft) error
+}
+
+// TicketDraft is a player's ticket before it is written.
+type TicketDraft struct {
+	// PlayerID is the caller: the party's leader for a party's ticket.
+	PlayerID          string
+	ConfigurationName string
+	PartyID           string
+	Players           []DraftPlayer
+	// Types are the player attributes the configuration's rule set
+	// declares, by name, as rule sets write them ("number",
+	// "string_list").
+	Types map[string]string
+	// Open returns the declared attribute types of another configuration
+	// players may use, or a fault naming why it cannot be used.
+	Open func(ctx context.Context, name string) (map[string]string, error)
+}
+
+// DraftPlayer is one player of a TicketDraft.
+type DraftPlayer struct {
+	PlayerID    string
+	LatencyInMs map[string]int32
+	// Attributes are what the ticket carries: the player data table's
+	// attributes the rule set declares, with their declared types.
+	Attributes map[string]gamelift.AttributeValue
+}
+
+// startGated writes a player's ticket after the Gate, when there is one,
+// has allowed it, in the configuration and with the attributes it chose.
+func (s *Service) startGated(ctx context.Context, me string, c configRec, partyID string, players []playerRec) (gamelift.MatchmakingTicket, error) {
+	if s.cfg.Gate == nil {
+		return s.start(ctx, ticketRequest{config: c.Name, players: players, party: partyID})
+	}
+	p := s.pool(c.Name)
+	d := &TicketDraft{PlayerID: me, ConfigurationName: c.Name, PartyID: partyID, Types: typeNames(p), Open: s.openTypes}
+	for _, pr := range players {
+		d.Players = append(d.Players, DraftPlayer{PlayerID: pr.ID, LatencyInMs: pr.Latency, Attributes: maps.Clone(pr.Attributes)})
+	}
+	if err := s.cfg.Gate.BeforeTicket(ctx, d); err != nil {
+		return gamelift.MatchmakingTicket{}, err
+	}
+	if d.ConfigurationName != c.Name {
+		nc, err := s.playerConfig(ctx, d.ConfigurationName)
+		if err != nil {
+			return gamelift.MatchmakingTicket{}, err
+		}
+		lat := make([]latencyField, len(players))
+		for i, pr := range players {
+			lat[i] = latencyField{"$.latencyInMs", pr.Latency}
+		}
+		if err := s.checkLatencies(ctx, &nc, lat...); err != nil {
+			return gamelift.MatchmakingTicket{}, err
+		}
+		c, p = nc, s.pool(nc.Name)
+		if p == nil {
+			return gamelift.MatchmakingTicket{}, fault.New(fault.Internal, "matchmaking configuration %s is not running", c.Name)
+		}
+	}
+	want := p.rs.AttributeNames()
+	for i := range players {
+		attrs := map[string]gamelift.AttributeValue{}
+		for k, v := range d.Players[i].Attributes {
+			if t, ok := want[k]; ok && attrFits(v, t) {
+				attrs[k] = v
+			}
+		}
+		players[i].Attributes = attrs
+	}
+	return s.start(ctx, ticketRequest{config: c.Name, players: players, party: partyID})
+}
+
+// playerConfig reads a configuration players may use.
+func (s *Service) playerConfig(ctx context.Context, name string) (configRec, error) {
+	c, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (configRec, error) {
+		c, _, err := s.config(ctx, r, name, "$.configurationName")
+		return c, err
+	})
+	if err != nil {
+		return configRec{}, err
+	}
+	if !c.PlayerAccess {
+		return configRec{}, fault.New(fault.Forbidden, "$.configurationName: players may not use matchmaking configuration %s", c.Name)
+	}
+	return c, nil
+}
+
+// openTypes is TicketDraft.Open.
+func (s *Service) openTypes(ctx context.Context, name string) (map[string]string, error) {
+	c, err := s.playerConfig(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	p := s.pool(c.Name)
+	if p == nil {
+		return nil, fault.New(fault.NotFound, "matchmaking configuration %s is not running", c.Name)
+	}
+	return typeNames(p), nil
+}
+
+func typeNames(p *pool) map[string]string {
+	out := map[string]string{}
+	if p == nil {
+		return out
+	}
+	for k, t := range p.rs.AttributeNames() {
+		out[k] = t.String()
+	}
+	return out
+}

@@ -175,6 +175,9 @@ func (s *Service) signIn(ctx context.Context, login, method, secret string, chec
 		}
 		return Tokens{}, fmt.Errorf("sign in (%s): %w", method, err)
 	}
+	if err := s.gateSignIn(ctx, SignIn{IdentityID: id, Method: method, Created: created}, sid); err != nil {
+		return Tokens{}, err
+	}
 	return s.finish(id, sid, rt, created)
 }
 

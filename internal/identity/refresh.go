@@ -105,6 +105,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		return Tokens{}, unauthenticated("%v", errBadRefresh)
 	}
 	h := hashToken(refreshToken)
+	if err := s.gateRefresh(ctx, h); err != nil {
+		return Tokens{}, err
+	}
 	now := s.cfg.Clock.Now().UTC()
 	var sess sessionDoc
 	var next string

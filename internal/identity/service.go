@@ -55,6 +55,9 @@ type Config struct {
 	// VerifyCacheSize bounds the cache of already verified access tokens
 	// (default 65,536).
 	VerifyCacheSize int
+	// Gate, when set, may refuse each sign-in and each refresh before
+	// tokens are issued (the studio's hooks, package hook).
+	Gate SignInGate
 }
 
 // Service manages player identities: how players sign in (anonymous,

@@ -37,9 +37,13 @@ type Manager struct {
 	cfg Config
 	log *slog.Logger
 
-	// mu guards pieces and each piece's running state.
-	mu     sync.Mutex
-	pieces map[string]*piece
+	// kick asks Run for a Tick now (a piece was registered).
+	kick chan struct{}
+
+	// mu guards pieces, each piece's running state and address.
+	mu      sync.Mutex
+	pieces  map[string]*piece
+	address string
 }
 
 type piece struct {
@@ -62,7 +66,35 @@ func NewManager(cfg Config) *Manager {
 	if cfg.TTL <= 0 {
 		cfg.TTL = 3 * time.Second
 	}
-	return &Manager{cfg: cfg, log: cfg.Logger, pieces: map[string]*piece{}}
+	return &Manager{cfg: cfg, log: cfg.Logger, pieces: map[string]*piece{}, address: cfg.Address, kick: make(chan struct{}, 1)}
+}
+
+// SetAddress sets the address shown to operators for the leases taken
+// from now on. A server learns its address only once it listens, after
+// the pieces that need this Manager were built.
+func (m *Manager) SetAddress(addr string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.address = addr
+}
+
+func (m *Manager) addr() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.address
+}
+
+// Replica returns this replica's id.
+func (m *Manager) Replica() string { return m.cfg.Replica }
+
+// Kick asks Run for a Tick now rather than at its next period: a piece
+// just registered (a configuration created) starts at once if this
+// replica may take it, and a released lease is taken without waiting.
+func (m *Manager) Kick() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Register adds a piece of work this replica can run. A piece may be
@@ -73,6 +105,7 @@ func (m *Manager) Register(name string, work Work) {
 	defer m.mu.Unlock()
 	if _, ok := m.pieces[name]; !ok {
 		m.pieces[name] = &piece{name: name, work: work}
+		m.Kick()
 	}
 }
 
@@ -100,6 +133,8 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.releaseAll()
 			return nil
 		case <-t.C():
+			m.Tick(ctx)
+		case <-m.kick:
 			m.Tick(ctx)
 		}
 	}
@@ -166,7 +201,7 @@ func fairShare(n, r int) int {
 // heartbeat refreshes this replica's record and counts the live replicas.
 func (m *Manager) heartbeat(ctx context.Context) (int, error) {
 	now := m.cfg.Clock.Now()
-	doc := store.MustJSON(map[string]any{"replica": m.cfg.Replica, "address": m.cfg.Address, "seen": now})
+	doc := store.MustJSON(map[string]any{"replica": m.cfg.Replica, "address": m.addr(), "seen": now})
 	err := m.cfg.Store.Update(ctx, func(w store.Writer) error {
 		_, err := w.Put(ctx, store.Record{Kind: KindReplica, ID: m.cfg.Replica, Doc: doc, Upsert: true, ExpiresAt: now.Add(m.cfg.TTL)})
 		return err
@@ -197,7 +232,7 @@ func (m *Manager) acquire(ctx context.Context, p *piece) bool {
 		case cur.Holder != m.cfg.Replica && now.Before(cur.ExpiresAt):
 			return errHeld
 		}
-		got = Lease{Name: p.name, Holder: m.cfg.Replica, Address: m.cfg.Address, Epoch: cur.Epoch + 1, Since: now, ExpiresAt: now.Add(m.cfg.TTL)}
+		got = Lease{Name: p.name, Holder: m.cfg.Replica, Address: m.addr(), Epoch: cur.Epoch + 1, Since: now, ExpiresAt: now.Add(m.cfg.TTL)}
 		_, err = w.Put(ctx, store.Record{Kind: KindLease, ID: p.name, Doc: store.MustJSON(got), Keys: store.Keys{m.cfg.Replica}, Version: version})
 		return err
 	})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/flexmatch"
+	"github.com/musterhq/muster/internal/enginebench"
 )
 
 const benchFiveOnFive = `{"ruleLanguageVersion":"1.0",
@@ -252,5 +253,39 @@ func BenchmarkSmallPoolExactSearch(b *testing.B) {
 		if ms := e.Cycle(now); len(ms) != 5 {
 			b.Fatalf("%d matches, want 5", len(ms))
 		}
+	}
+}
+
+// BenchmarkFirstPass is one pass over 50,000 fresh tickets of equal age
+// (the workloads of muster bench engine); adding the tickets is not timed.
+func BenchmarkFirstPass(b *testing.B) {
+	for _, name := range []string{"5v5", "5v5-latency", "ffa100"} {
+		b.Run(name, func(b *testing.B) {
+			w, err := enginebench.Lookup(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tickets := w.Tickets(50_000, 1, epoch)
+			rs := mustParse(b, w.RuleSet)
+			var placed int
+			var elapsed time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				e := flexmatch.NewEngine(rs, flexmatch.Options{})
+				for _, t := range tickets {
+					if err := e.Add(t); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				t0 := time.Now()
+				for _, m := range e.Cycle(epoch) {
+					placed += len(m.TicketIDs)
+				}
+				elapsed += time.Since(t0)
+			}
+			b.ReportMetric(float64(placed)/elapsed.Seconds(), "tickets/s")
+			b.ReportMetric(float64(placed)/float64(b.N), "placed")
+		})
 	}
 }

@@ -161,10 +161,33 @@ func (e *Engine) finish(now int64, keep int) bool {
 // maxRounds caps how often a failed candidate is cut back and refilled.
 const maxRounds = 8
 
-// buildAround builds a potential match around anchor a. With latency rules
-// it tries the locations its candidates share with it, most popular first
-// (see focusLocation).
+// buildAround builds a potential match around anchor a. An arrived anchor
+// under a window rule looks upward first (see sweeps) and, failing that, at
+// its nearest candidates both ways.
 func (e *Engine) buildAround(a *wticket, now int64) bool {
+	if !e.sweeps(a) {
+		return e.buildNear(a, now)
+	}
+	e.upward = true
+	ok := e.buildNear(a, now)
+	e.upward = false
+	return ok || e.buildNear(a, now)
+}
+
+// sweeps reports whether anchor a takes its candidates upward in the key
+// first. Arrived anchors of equal start time are tried in ascending key
+// order (Cycle), so what lies below such an anchor in the key is what
+// earlier anchors of the pass could not use: its best match is then the
+// run of tickets just above it, as a sort-and-cut over the key would take,
+// which leaves no fragment below it that the pass could still have matched.
+func (e *Engine) sweeps(a *wticket) bool {
+	return len(e.windows) > 0 && !a.woke && !a.backfill && !e.chk.explain
+}
+
+// buildNear builds a potential match around anchor a from the candidates
+// gather orders. With latency rules it tries the locations its candidates
+// share with it, most popular first (see focusOrder).
+func (e *Engine) buildNear(a *wticket, now int64) bool {
 	c := &e.c
 	c.reset(len(e.rs.slots))
 	if !e.place(a, now) {
@@ -376,13 +399,18 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 	lt, rt := l.next(), r.next()
 	for len(e.cands) < e.opt.BatchSize && (lt != nil || rt != nil) {
 		var x *entry
-		if rt == nil || lt != nil && nearerLeft(lt, rt, key, a) {
+		if e.upward && rt != nil && rt.key-key > window {
+			rt = nil // upward is out of reach; the rest come from below
+			continue
+		}
+		if rt == nil || lt != nil && !e.upward && nearerLeft(lt, rt, key, a) {
 			x, lt = lt, l.next()
 		} else {
 			x, rt = rt, r.next()
 		}
 		if math.Abs(x.key-key) > window {
-			// Candidates come nearest first: both sides are out of reach.
+			// Candidates come nearest first (upward first: then only
+			// downward ones remain): every one left is out of reach.
 			break
 		}
 		if newest && a.woke && (x.start > a.start || x.start == a.start && x.seq > a.seq) && x.cycle != e.cycleNo {

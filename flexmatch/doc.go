@@ -89,7 +89,14 @@
 // at every candidate.
 // A rule that bounds the spread of the key attribute (a numeric batchDistance
 // or a distance of max(flatten(A)) from min(flatten(A))) bounds how far from
-// the anchor candidates are looked for.
+// the anchor candidates are looked for. Under such a rule, anchors of equal
+// start time go in ascending key order, and an arrived anchor takes the
+// candidates above it first (then, failing that, its nearest both ways): a
+// pass over tickets of equal age thus places at least as many as a
+// sort-and-cut over the key (sort, then cut consecutive runs of a match's
+// worth within the bound, greedily from the lowest). When ages differ the
+// oldest anchors first, as FlexMatch documents, which can leave fragments a
+// sort-and-cut would not (docs/flexmatch.md, "Forming matches").
 //
 // With latency rules, an anchor first picks the location that most of its
 // candidates can play in (largestPopulation, applied to small matches) and

@@ -165,6 +165,9 @@ type Engine struct {
 	slab        slab
 	sort        sortPlan
 	tupleBuf    []byte
+	// upward makes gather take the candidates above the anchor's key
+	// before those below it (see sweeps).
+	upward bool
 	// exactChecked is the exact search's scratch, kept between searches.
 	exactChecked []bool
 }
@@ -507,9 +510,18 @@ func (e *Engine) Cycle(now time.Time) []Match {
 	e.revisit()
 	dirty := e.dirty
 	e.dirty = e.spare[:0]
+	// Oldest first; tickets of equal age in ascending key under a window
+	// rule, so the pass sweeps each cohort upward (see sweeps).
+	keyed := len(e.windows) > 0
 	slices.SortFunc(dirty, func(a, b *wticket) int {
 		if a.start != b.start {
 			if a.start < b.start {
+				return -1
+			}
+			return 1
+		}
+		if keyed && a.key != b.key {
+			if a.key < b.key {
 				return -1
 			}
 			return 1

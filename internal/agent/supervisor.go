@@ -349,7 +349,8 @@ func (s *Supervisor) fetchToken(ctx context.Context) time.Duration {
 
 // report lists the running processes for a heartbeat.
 func (s *Supervisor) report() agentwire.Heartbeat {
-	in := agentwire.Heartbeat{Draining: s.draining, Processes: []agentwire.Process{}, Beacon: s.cfg.Beacon}
+	in := agentwire.Heartbeat{Draining: s.draining, Processes: []agentwire.Process{}, Beacon: s.cfg.Beacon,
+		DrainGraceSeconds: int((s.cfg.DrainGrace + time.Second - 1) / time.Second)}
 	for _, p := range s.sortedProcs() {
 		in.Processes = append(in.Processes, agentwire.Process{
 			ProcessID: p.id, PID: p.pid, LaunchPath: p.launchPath, Parameters: p.parameters,

@@ -40,21 +40,23 @@ func (s *Service) Heartbeat(ctx context.Context, fleetID, computeName string, hb
 	if b := hb.Beacon; b != nil {
 		v.Check(b.Port >= 0 && b.Port <= 65535, "Beacon.Port", "must be 0 to 65535")
 	}
+	v.Check(hb.DrainGraceSeconds >= 0, "DrainGraceSeconds", "must be at least 0")
 	if err := v.Err(); err != nil {
 		return agentwire.Reply{}, err
 	}
 	var reply agentwire.Reply
 	var terminate []string
+	var c Compute
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		var err error
-		reply, terminate, err = s.recordHeartbeat(ctx, w, fleetID, computeName, hb)
+		reply, terminate, c, err = s.recordHeartbeat(ctx, w, fleetID, computeName, hb)
 		return err
 	})
 	if err != nil {
 		return agentwire.Reply{}, fmt.Errorf("compute heartbeat: %w", err)
 	}
 	if s.cfg.Pusher != nil {
-		at := s.cfg.Clock.Now().Add(s.cfg.TerminateGrace)
+		at := s.terminationTime(c)
 		for _, id := range terminate {
 			s.cfg.Pusher.TerminateProcess(id, at)
 		}
@@ -64,19 +66,22 @@ func (s *Service) Heartbeat(ctx context.Context, fleetID, computeName string, hb
 
 // recordHeartbeat is Heartbeat's transaction. It returns the reply and the
 // processes to push TerminateProcess to once it commits (those of a
-// compute that starts draining with this heartbeat).
-func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, computeName string, hb agentwire.Heartbeat) (agentwire.Reply, []string, error) {
+// compute that starts draining with this heartbeat), and the compute.
+func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, computeName string, hb agentwire.Heartbeat) (agentwire.Reply, []string, Compute, error) {
 	f, _, err := GetFleet(ctx, w, s.FleetID(fleetID))
 	if err != nil {
-		return agentwire.Reply{}, nil, err
+		return agentwire.Reply{}, nil, Compute{}, err
 	}
 	c, cversion, err := GetCompute(ctx, w, f.ID, computeName)
 	if err != nil {
-		return agentwire.Reply{}, nil, err
+		return agentwire.Reply{}, nil, Compute{}, err
 	}
 	now := s.cfg.Clock.Now().UTC()
 	wasDraining := c.Status == gamelift.ComputeTerminating
 	c.Agent, c.Heartbeat = true, now
+	if hb.DrainGraceSeconds > 0 {
+		c.DrainGrace = time.Duration(hb.DrainGraceSeconds) * time.Second
+	}
 	switch {
 	case hb.Draining:
 		c.Status = gamelift.ComputeTerminating
@@ -84,10 +89,10 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 		c.Status = gamelift.ComputeActive
 	}
 	if _, err := w.Put(ctx, store.Record{Kind: KindCompute, ID: computeID(c.FleetID, c.Name), Doc: store.MustJSON(c), Keys: computeKeys(c), Version: cversion}); err != nil {
-		return agentwire.Reply{}, nil, err
+		return agentwire.Reply{}, nil, Compute{}, err
 	}
 	if err := s.recordBeacon(ctx, w, c, hb.Beacon, now); err != nil {
-		return agentwire.Reply{}, nil, err
+		return agentwire.Reply{}, nil, Compute{}, err
 	}
 	reply := agentwire.Reply{ComputeStatus: c.Status, HeartbeatIntervalSeconds: int(s.cfg.HeartbeatInterval / time.Second),
 		ProcessReadyTimeoutSeconds: 300, RuntimeConfiguration: f.Runtime, Processes: []agentwire.ProcessStatus{}}
@@ -97,18 +102,18 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 	}
 	items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 2, Value: computeID(c.FleetID, c.Name), Limit: 10000})
 	if err != nil {
-		return agentwire.Reply{}, nil, err
+		return agentwire.Reply{}, nil, Compute{}, err
 	}
 	ps, err := store.Decode[Process](items)
 	if err != nil {
-		return agentwire.Reply{}, nil, err
+		return agentwire.Reply{}, nil, Compute{}, err
 	}
 	var terminate []string
 	for i, p := range ps {
 		ap, running := reported[p.ID]
 		delete(reported, p.ID)
 		if p, err = s.reconcileProcess(ctx, w, c, p, items[i].Version, ap, running, now); err != nil {
-			return agentwire.Reply{}, nil, err
+			return agentwire.Reply{}, nil, Compute{}, err
 		}
 		if p.Status != ProcessTerminated && c.Status == gamelift.ComputeTerminating && !wasDraining {
 			terminate = append(terminate, p.ID)
@@ -125,11 +130,11 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 			IPAddress: c.IPAddress, DNSName: c.DNSName, PID: ap.PID, LaunchPath: ap.LaunchPath, Parameters: ap.Parameters,
 			CreatedAt: now, Draining: c.Status != gamelift.ComputeActive}
 		if _, err := PutProcess(ctx, w, p, 0); err != nil {
-			return agentwire.Reply{}, nil, err
+			return agentwire.Reply{}, nil, Compute{}, err
 		}
 		reply.Processes = append(reply.Processes, agentwire.ProcessStatus{ProcessID: p.ID, Status: p.Status})
 	}
-	return reply, terminate, nil
+	return reply, terminate, c, nil
 }
 
 // reconcileProcess brings one known process of a heartbeating compute up to

@@ -52,64 +52,94 @@ func (s *Service) usage(ctx context.Context, r store.Reader, f Fleet, location s
 	return u, err
 }
 
-func (s *Service) capacity(f Fleet, location string, u usage) gamelift.FleetCapacity {
-	return gamelift.FleetCapacity{FleetId: f.ID, FleetArn: f.ARN, Location: location, InstanceCounts: &gamelift.EC2InstanceCounts{
-		DESIRED: itoa32(u.computesActive), MINIMUM: itoa32(0), MAXIMUM: itoa32(u.computesActive + u.computesTerminating),
-		PENDING: itoa32(0), ACTIVE: itoa32(u.computesActive), IDLE: itoa32(u.computesIdle), TERMINATING: itoa32(u.computesTerminating)}}
+// counts are a location's (or, added up, a fleet's) instance counts.
+type counts struct{ desired, min, max, pending, active, idle, terminating int }
+
+func (c counts) wire() *gamelift.EC2InstanceCounts {
+	return &gamelift.EC2InstanceCounts{DESIRED: itoa32(c.desired), MINIMUM: itoa32(c.min), MAXIMUM: itoa32(c.max),
+		PENDING: itoa32(c.pending), ACTIVE: itoa32(c.active), IDLE: itoa32(c.idle), TERMINATING: itoa32(c.terminating)}
 }
 
-// fleetUsage adds up a fleet's locations.
-func (s *Service) fleetUsage(ctx context.Context, r store.Reader, f Fleet) (usage, error) {
-	var total usage
-	for _, l := range f.Locations {
-		u, err := s.usage(ctx, r, f, l)
-		if err != nil {
-			return total, err
-		}
-		total.computesActive += u.computesActive
-		total.computesIdle += u.computesIdle
-		total.computesTerminating += u.computesTerminating
-		total.processesActive += u.processesActive
-		total.sessions += u.sessions
-		total.players += u.players
-		total.maxPlayers += u.maxPlayers
+func (c counts) plus(o counts) counts {
+	return counts{c.desired + o.desired, c.min + o.min, c.max + o.max, c.pending + o.pending, c.active + o.active, c.idle + o.idle, c.terminating + o.terminating}
+}
+
+// locationCounts reads a location's usage and capacity record: DESIRED,
+// MINIMUM and MAXIMUM as set (or the defaults of a location never set),
+// PENDING hosts asked of its provisioner and not registered yet, ACTIVE
+// registered active computes, IDLE those hosting no game session,
+// TERMINATING draining ones.
+func (s *Service) locationCounts(ctx context.Context, r store.Reader, f Fleet, location string) (counts, usage, error) {
+	u, err := s.usage(ctx, r, f, location)
+	if err != nil {
+		return counts{}, u, err
 	}
-	return total, nil
+	c, _, found, err := GetCapacity(ctx, r, f.ID, location)
+	if err != nil {
+		return counts{}, u, err
+	}
+	if !found || !c.Set {
+		c = unsetCapacity(f.ID, location, u)
+	}
+	return counts{desired: c.Desired, min: c.Min, max: c.Max, pending: len(c.Pending), active: u.computesActive,
+		idle: u.computesIdle, terminating: u.computesTerminating}, u, nil
+}
+
+// fleetCounts adds up a fleet's locations.
+func (s *Service) fleetCounts(ctx context.Context, r store.Reader, f Fleet) (counts, usage, error) {
+	var total counts
+	var tu usage
+	for _, l := range f.Locations {
+		c, u, err := s.locationCounts(ctx, r, f, l)
+		if err != nil {
+			return total, tu, err
+		}
+		total = total.plus(c)
+		tu.computesActive += u.computesActive
+		tu.computesIdle += u.computesIdle
+		tu.computesTerminating += u.computesTerminating
+		tu.processesActive += u.processesActive
+		tu.sessions += u.sessions
+		tu.players += u.players
+		tu.maxPlayers += u.maxPlayers
+	}
+	return total, tu, nil
 }
 
 // listUsage pages through fleets as DescribeFleetAttributes does and adds
-// up each one's usage, in one read.
-func (s *Service) listUsage(ctx context.Context, ids []string, limit *int32, token string) ([]Fleet, []usage, string, error) {
+// up each one's counts and usage, in one read.
+func (s *Service) listUsage(ctx context.Context, ids []string, limit *int32, token string) ([]Fleet, []counts, []usage, string, error) {
 	fleets, next, err := s.listFleets(ctx, ids, limit, token)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, "", err
 	}
+	cs := make([]counts, len(fleets))
 	usages := make([]usage, len(fleets))
 	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
 		for i, f := range fleets {
-			if usages[i], err = s.fleetUsage(ctx, r, f); err != nil {
+			if cs[i], usages[i], err = s.fleetCounts(ctx, r, f); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("fleet usage: %w", err)
+		return nil, nil, nil, "", fmt.Errorf("fleet usage: %w", err)
 	}
-	return fleets, usages, next, nil
+	return fleets, cs, usages, next, nil
 }
 
 // DescribeFleetCapacity reports, for Anywhere fleets, counts of computes:
 // ACTIVE registered and active, IDLE of those hosting no game session,
 // TERMINATING draining.
 func (s *Service) DescribeFleetCapacity(ctx context.Context, in *gamelift.DescribeFleetCapacityInput) (*gamelift.DescribeFleetCapacityOutput, error) {
-	fleets, usages, next, err := s.listUsage(ctx, in.FleetIds, in.Limit, in.NextToken)
+	fleets, cs, _, next, err := s.listUsage(ctx, in.FleetIds, in.Limit, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
 	out := &gamelift.DescribeFleetCapacityOutput{FleetCapacity: make([]gamelift.FleetCapacity, 0, len(fleets)), NextToken: next}
 	for i, f := range fleets {
-		out.FleetCapacity = append(out.FleetCapacity, s.capacity(f, "", usages[i]))
+		out.FleetCapacity = append(out.FleetCapacity, gamelift.FleetCapacity{FleetId: f.ID, FleetArn: f.ARN, InstanceCounts: cs[i].wire()})
 	}
 	return out, nil
 }
@@ -134,8 +164,8 @@ func (s *Service) DescribeFleetLocationCapacity(ctx context.Context, in *gamelif
 		if !f.HasLocation(in.Location) {
 			return fault.New(fault.NotFound, "Location: fleet %s has no location %s", f.ID, in.Location)
 		}
-		u, err := s.usage(ctx, r, f, in.Location)
-		fc = s.capacity(f, in.Location, u)
+		c, _, err := s.locationCounts(ctx, r, f, in.Location)
+		fc = gamelift.FleetCapacity{FleetId: f.ID, FleetArn: f.ARN, Location: in.Location, InstanceCounts: c.wire()}
 		return err
 	})
 	if err != nil {
@@ -147,18 +177,52 @@ func (s *Service) DescribeFleetLocationCapacity(ctx context.Context, in *gamelif
 // DescribeFleetUtilization reports active processes, live game sessions
 // and player sessions (reserved + active) of each fleet.
 func (s *Service) DescribeFleetUtilization(ctx context.Context, in *gamelift.DescribeFleetUtilizationInput) (*gamelift.DescribeFleetUtilizationOutput, error) {
-	fleets, usages, next, err := s.listUsage(ctx, in.FleetIds, in.Limit, in.NextToken)
+	fleets, _, usages, next, err := s.listUsage(ctx, in.FleetIds, in.Limit, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
 	out := &gamelift.DescribeFleetUtilizationOutput{FleetUtilization: make([]gamelift.FleetUtilization, 0, len(fleets)), NextToken: next}
 	for i, f := range fleets {
-		u := usages[i]
-		out.FleetUtilization = append(out.FleetUtilization, gamelift.FleetUtilization{FleetId: f.ID, FleetArn: f.ARN,
-			ActiveServerProcessCount: itoa32(u.processesActive), ActiveGameSessionCount: itoa32(u.sessions),
-			CurrentPlayerSessionCount: itoa32(u.players), MaximumPlayerSessionCount: itoa32(u.maxPlayers)})
+		out.FleetUtilization = append(out.FleetUtilization, utilization(f, "", usages[i]))
 	}
 	return out, nil
+}
+
+func utilization(f Fleet, location string, u usage) gamelift.FleetUtilization {
+	return gamelift.FleetUtilization{FleetId: f.ID, FleetArn: f.ARN, Location: location,
+		ActiveServerProcessCount: itoa32(u.processesActive), ActiveGameSessionCount: itoa32(u.sessions),
+		CurrentPlayerSessionCount: itoa32(u.players), MaximumPlayerSessionCount: itoa32(u.maxPlayers)}
+}
+
+// DescribeFleetLocationUtilization is DescribeFleetUtilization for one
+// location.
+func (s *Service) DescribeFleetLocationUtilization(ctx context.Context, in *gamelift.DescribeFleetLocationUtilizationInput) (*gamelift.DescribeFleetLocationUtilizationOutput, error) {
+	if err := auth.RequireOperator(ctx, false); err != nil {
+		return nil, err
+	}
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
+	s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var fu gamelift.FleetUtilization
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		f, _, err := GetFleet(ctx, r, s.FleetID(in.FleetId))
+		if err != nil {
+			return err
+		}
+		if !f.HasLocation(in.Location) {
+			return fault.New(fault.NotFound, "Location: fleet %s has no location %s", f.ID, in.Location)
+		}
+		u, err := s.usage(ctx, r, f, in.Location)
+		fu = utilization(f, in.Location, u)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describe fleet location utilization: %w", err)
+	}
+	return &gamelift.DescribeFleetLocationUtilizationOutput{FleetUtilization: &fu}, nil
 }
 
 // itoa32 returns a pointer to an int32 count.

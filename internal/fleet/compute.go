@@ -32,6 +32,9 @@ type Compute struct {
 	CreatedAt       time.Time `json:"createdAt"`
 	Agent           bool      `json:"agent,omitempty"`
 	Heartbeat       time.Time `json:"heartbeat,omitzero"`
+	// DrainGrace is how long its agent lets processes end before killing
+	// them, as its heartbeat reports it.
+	DrainGrace time.Duration `json:"drainGrace,omitempty"`
 }
 
 func computeID(fleetID, name string) string { return fleetID + "/" + name }
@@ -106,7 +109,7 @@ func (s *Service) RegisterCompute(ctx context.Context, in *gamelift.RegisterComp
 			if old.Location != in.Location {
 				return fault.New(fault.Conflict, "ComputeName: compute %s is registered in %s; deregister it before registering it in %s", c.Name, old.Location, in.Location)
 			}
-			c.CreatedAt, c.Agent, c.Heartbeat = old.CreatedAt, old.Agent, now
+			c.CreatedAt, c.Agent, c.Heartbeat, c.DrainGrace = old.CreatedAt, old.Agent, now, old.DrainGrace
 		}
 		_, err = w.Put(ctx, store.Record{Kind: KindCompute, ID: computeID(c.FleetID, c.Name), Doc: store.MustJSON(c), Keys: computeKeys(c), Version: version})
 		return err

@@ -126,6 +126,7 @@ type Service struct {
 	cfg        Config
 	sessions   Sessions
 	onCapacity func(fleetID, location string)
+	onDesired  func(fleetID, location string)
 	eventSeq   atomic.Int64
 }
 
@@ -347,8 +348,18 @@ func (s *Service) DescribeFleetAttributes(ctx context.Context, in *gamelift.Desc
 		return nil, err
 	}
 	out := &gamelift.DescribeFleetAttributesOutput{FleetAttributes: []gamelift.FleetAttributes{}, NextToken: next}
-	for _, f := range fleets {
-		out.FleetAttributes = append(out.FleetAttributes, s.attributes(f))
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
+		for _, f := range fleets {
+			a := s.attributes(f)
+			if a.StoppedActions, err = stoppedActions(ctx, r, f); err != nil {
+				return err
+			}
+			out.FleetAttributes = append(out.FleetAttributes, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describe fleet attributes: %w", err)
 	}
 	return out, nil
 }

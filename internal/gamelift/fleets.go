@@ -306,3 +306,28 @@ type UpdateRuntimeConfigurationInput struct {
 type UpdateRuntimeConfigurationOutput struct {
 	RuntimeConfiguration *RuntimeConfiguration `json:"RuntimeConfiguration,omitempty"`
 }
+
+// ListFleetsInput is the input of ListFleets.
+type ListFleetsInput struct {
+	BuildId   string `json:"BuildId,omitempty"`
+	ScriptId  string `json:"ScriptId,omitempty"`
+	Limit     *int32 `json:"Limit,omitempty"`
+	NextToken string `json:"NextToken,omitempty"`
+}
+
+// ListFleetsOutput is the output of ListFleets.
+type ListFleetsOutput struct {
+	FleetIds  []string `json:"FleetIds"`
+	NextToken string   `json:"NextToken,omitempty"`
+}
+
+// DescribeFleetLocationUtilizationInput is the input of DescribeFleetLocationUtilization.
+type DescribeFleetLocationUtilizationInput struct {
+	FleetId  string `json:"FleetId,omitempty"`
+	Location string `json:"Location,omitempty"`
+}
+
+// DescribeFleetLocationUtilizationOutput is the output of DescribeFleetLocationUtilization.
+type DescribeFleetLocationUtilizationOutput struct {
+	FleetUtilization *FleetUtilization `json:"FleetUtilization,omitempty"`
+}

@@ -7,11 +7,15 @@ import (
 )
 
 // Heartbeat is the body of an agent heartbeat: the processes the agent runs,
-// whether it is draining, and the latency beacon it serves, if any.
+// whether it is draining, the latency beacon it serves, if any, and how
+// long its drains let processes end before killing them
+// (DrainGraceSeconds), which is the TerminationTime the control plane
+// gives them.
 type Heartbeat struct {
-	Draining  bool      `json:"draining"`
-	Processes []Process `json:"processes"`
-	Beacon    *Beacon   `json:"beacon,omitempty"`
+	Draining          bool      `json:"draining"`
+	DrainGraceSeconds int       `json:"drainGraceSeconds,omitempty"`
+	Processes         []Process `json:"processes"`
+	Beacon            *Beacon   `json:"beacon,omitempty"`
 }
 
 // Process is one process the agent runs.

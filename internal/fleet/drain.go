@@ -1,0 +1,126 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// ComputeLoad is a compute of a location with the game sessions it hosts
+// (ACTIVATING or ACTIVE) and its processes that have not ended.
+type ComputeLoad struct {
+	Compute
+	Sessions  int
+	Processes int
+}
+
+// LocationComputes lists the computes of a fleet location with their load.
+func LocationComputes(ctx context.Context, r store.Reader, fleetID, location string) ([]ComputeLoad, error) {
+	cs, err := store.FindAll[Compute](ctx, r, store.Query{Kind: KindCompute, Key: 2, Value: fleetID + "/" + location})
+	if err != nil {
+		return nil, err
+	}
+	sessions, procs := map[string]int{}, map[string]int{}
+	for _, st := range liveStates {
+		ps, err := store.FindAll[Process](ctx, r, store.Query{Kind: KindProcess, Key: 1, Value: fleetID + "/" + location + "/" + st})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			procs[p.ComputeName]++
+			if st == stateActivating || st == stateBusy {
+				sessions[p.ComputeName]++
+			}
+		}
+	}
+	out := make([]ComputeLoad, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, ComputeLoad{Compute: c, Sessions: sessions[c.Name], Processes: procs[c.Name]})
+	}
+	return out, nil
+}
+
+// terminationTime is the TerminationTime a process of c is given when told
+// to end: as long as its agent really waits before killing it (the grace
+// its heartbeat reports), else the configured TerminateGrace.
+func (s *Service) terminationTime(c Compute) time.Time {
+	grace := s.cfg.TerminateGrace
+	if c.DrainGrace > 0 {
+		grace = c.DrainGrace
+	}
+	return s.cfg.Clock.Now().Add(grace)
+}
+
+// DrainCompute makes an ACTIVE compute TERMINATING for a scale-in: it gets
+// no new game session, its idle processes are told to end (TerminateProcess
+// with the termination time its agent allows), and processes hosting game
+// sessions are left to end with them. It reports whether the compute was
+// ACTIVE and is now draining.
+func (s *Service) DrainCompute(ctx context.Context, fleetID, computeName, why string) (bool, error) {
+	var idle []string
+	var c Compute
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		var version int64
+		var err error
+		c, version, err = GetCompute(ctx, w, fleetID, computeName)
+		if err != nil || c.Status != gamelift.ComputeActive {
+			return err
+		}
+		c.Status = gamelift.ComputeTerminating
+		if _, err := w.Put(ctx, store.Record{Kind: KindCompute, ID: computeID(c.FleetID, c.Name), Doc: store.MustJSON(c), Keys: computeKeys(c), Version: version}); err != nil {
+			return err
+		}
+		items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 2, Value: computeID(c.FleetID, c.Name), Limit: 10000})
+		if err != nil {
+			return err
+		}
+		ps, err := store.Decode[Process](items)
+		if err != nil {
+			return err
+		}
+		for i, p := range ps {
+			if p.Status == ProcessTerminated || p.Draining {
+				continue
+			}
+			if !p.SessionLive && p.Status == ProcessActive {
+				idle = append(idle, p.ID)
+			}
+			p.Draining = true
+			if _, err := PutProcess(ctx, w, p, items[i].Version); err != nil {
+				return err
+			}
+		}
+		return s.AddEvent(ctx, w, c.FleetID, "FLEET_SCALING_EVENT", fmt.Sprintf("Compute %s in %s is draining: %s; %d idle server processes told to end, game sessions left to finish", c.Name, c.Location, why, len(idle)))
+	})
+	if err != nil {
+		return false, fmt.Errorf("drain compute: %w", err)
+	}
+	if c.Status != gamelift.ComputeTerminating {
+		return false, nil
+	}
+	if s.cfg.Pusher != nil && len(idle) > 0 {
+		at := s.terminationTime(c)
+		for _, id := range idle {
+			s.cfg.Pusher.TerminateProcess(id, at)
+		}
+	}
+	return true, nil
+}
+
+// RemoveCompute deregisters a compute whose host was released and did not
+// deregister itself; its remaining processes end.
+func (s *Service) RemoveCompute(ctx context.Context, fleetID, computeName, why string) error {
+	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		it, err := w.Get(ctx, KindCompute, computeID(fleetID, computeName))
+		if err != nil {
+			return err
+		}
+		if err := s.dropCompute(ctx, w, it); err != nil {
+			return err
+		}
+		return s.AddEvent(ctx, w, fleetID, "GENERIC_EVENT", fmt.Sprintf("Compute %s deregistered: %s", computeName, why))
+	})
+}

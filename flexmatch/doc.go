@@ -90,8 +90,9 @@
 // A rule that bounds the spread of the key attribute (a numeric batchDistance
 // or a distance of max(flatten(A)) from min(flatten(A))) bounds how far from
 // the anchor candidates are looked for. Under such a rule, anchors of equal
-// start time go in ascending key order, and an arrived anchor takes the
-// candidates above it first (then, failing that, its nearest both ways): a
+// start time go in ascending key order, and such an anchor, when it arrived
+// rather than woke, takes the candidates above it first (then, failing
+// that, its nearest both ways): a
 // pass over tickets of equal age thus places at least as many as a
 // sort-and-cut over the key (sort, then cut consecutive runs of a match's
 // worth within the bound, greedily from the lowest). When ages differ the

@@ -75,6 +75,7 @@ type wticket struct {
 	dirty    bool
 	backfill bool
 	woke     bool // dirty because an expansion step started, not because it arrived
+	cohort   bool // anchors this cycle beside others of the same start time
 
 	mask    bits // cached eligible locations of the first latency rule
 	maskFor float64
@@ -529,10 +530,11 @@ func (e *Engine) Cycle(now time.Time) []Match {
 		return int(a.seq) - int(b.seq)
 	})
 	var out []Match
-	for _, t := range dirty {
+	for i, t := range dirty {
 		if !t.used {
 			t.part.dirty = true
 		}
+		t.cohort = keyed && (i > 0 && dirty[i-1].start == t.start || i+1 < len(dirty) && dirty[i+1].start == t.start)
 	}
 	if len(dirty) > 0 {
 		e.poolChanges++
@@ -587,7 +589,7 @@ func (e *Engine) Cycle(now time.Time) []Match {
 	clear(e.partList[len(live):])
 	e.partList = live
 	for _, t := range dirty {
-		t.dirty, t.woke = false, false
+		t.dirty, t.woke, t.cohort = false, false, false
 		if !t.used {
 			e.schedule(t, n)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/musterhq/muster/internal/api/player"
+	"github.com/musterhq/muster/internal/hook"
 	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/playerdata"
 )
@@ -46,6 +47,9 @@ type playerParts struct {
 	identities *identity.Service
 	players    *playerdata.Service
 	api        *player.API
+	// hooks are the studio's hooks: sign-in runs them, and matchmaking
+	// for tickets and proposed matches.
+	hooks *hook.Service
 }
 
 func orDefault[T int | float64](v, def T) T {
@@ -70,18 +74,19 @@ func (s *Server) mountIdentity(d *deps) {
 			return
 		}
 	}
-	ids, err := identity.Open(context.Background(), identity.Config{
-		Base: d.base(), Box: d.box,
-		Issuer: pc.TokenIssuer, SigningAlg: jose.SignatureAlgorithm(pc.SigningAlg),
-		AccessTokenLifetime: pc.AccessTokenLifetime, RefreshTokenLifetime: pc.RefreshTokenLifetime,
-		OIDCProviders: providers,
-	})
+	players, err := playerdata.New(playerdata.Config{Base: d.base(),
+		PlayerWritable: pc.WritableKeys, DefaultTTL: pc.RecordTTL})
 	if err != nil {
 		s.mountErr = err
 		return
 	}
-	players, err := playerdata.New(playerdata.Config{Base: d.base(),
-		PlayerWritable: pc.WritableKeys, DefaultTTL: pc.RecordTTL})
+	hooks := s.newHooks(d, players)
+	ids, err := identity.Open(context.Background(), identity.Config{
+		Base: d.base(), Box: d.box,
+		Issuer: pc.TokenIssuer, SigningAlg: jose.SignatureAlgorithm(pc.SigningAlg),
+		AccessTokenLifetime: pc.AccessTokenLifetime, RefreshTokenLifetime: pc.RefreshTokenLifetime,
+		OIDCProviders: providers, Gate: hooks,
+	})
 	if err != nil {
 		s.mountErr = err
 		return
@@ -93,6 +98,6 @@ func (s *Server) mountIdentity(d *deps) {
 		IdentityRate: orDefault(pc.IdentityRate, player.DefaultIdentityRate), IdentityBurst: orDefault(pc.IdentityBurst, player.DefaultIdentityBurst),
 	})
 	api.Register(d.mux)
-	d.player = &playerParts{identities: ids, players: players, api: api}
+	d.player = &playerParts{identities: ids, players: players, api: api, hooks: hooks}
 	s.background = append(s.background, ids.Run)
 }

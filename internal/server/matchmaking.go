@@ -24,7 +24,7 @@ func (s *Server) mountMatchmaking(d *deps) {
 		cfg.Placer = d.placement
 	}
 	if d.player != nil {
-		cfg.Attributes = d.player.players
+		cfg.Attributes, cfg.Gate = d.player.players, d.player.hooks
 	}
 	mm, err := matchmaking.New(cfg)
 	if err != nil {

@@ -1,0 +1,79 @@
+// Package hook calls the studio's own HTTP service in the request path:
+// hooks that operators register (POST/GET/PATCH/DELETE /v1/admin/hooks)
+// to enrich or refuse a player's ticket, refuse a sign-in or attach data
+// to it, and veto a proposed match.
+//
+// Store kinds and secondary keys:
+//
+//	hook:        id the hook id ("hook-<uuid>"); no keys. The signing
+//	             secret is sealed with Config.Box when there is one.
+//	hooksignin:  id a player's identity id: the data beforeSignIn hooks
+//	             attached at its last sign-in or refresh, expiring
+//	             Config.SignInDataTTL after it was written.
+//
+// # Points
+//
+//   - beforeTicket: before a player's ticket (POST /v1/matchmaking/tickets)
+//     is written, through matchmaking.Gate. The hook receives the caller's
+//     identity id, the configuration, the party, the rule set's declared
+//     attribute types and, per player, its latencies, the attributes the
+//     ticket carries, its record (attributes and data) and its signInData.
+//     It may allow, optionally adding or overriding attributes (by player
+//     id, then name) or moving the ticket to another configuration open to
+//     players, or refuse with a reason: the player gets 403 with that
+//     reason and nothing is written.
+//   - beforeSignIn: after a sign-in is verified and before tokens are
+//     issued, and again at every token refresh, through
+//     identity.SignInGate. It may refuse (403; at a refresh the session
+//     ends, so a ban takes effect within one access-token lifetime) or
+//     attach a JSON object of data kept on the server, never in a token,
+//     which later hooks receive as the player's signInData.
+//   - matchProposed: see match.go.
+//
+// A hook with configurations runs only for tickets and matches of those
+// configurations; a matchProposed hook must name the configurations whose
+// matches it may veto — that is how a configuration asks for it.
+//
+// # Order
+//
+// The enabled hooks of a point run one after another by order, then id.
+// The first refusal wins and no later hook is called. Changes merge in
+// order: each hook sees the ticket as the hooks before it left it, an
+// attribute a later hook sets replaces an earlier one's, and the last
+// configuration answered is the ticket's. Attributes an answer adds must be
+// declared by the rule set (of the configuration the answer names, when it
+// names one) with the declared type; signInData members merge the same way.
+//
+// # Calls and failures
+//
+// A call is a POST of JSON signed per Standard Webhooks with the hook's
+// secret (package webhook/sign, as webhook deliveries are), through the
+// same safe dialer (package webhook/safehttp): a hook must be https://
+// unless the operator allows private destinations (--webhook-allow-private),
+// and never reaches link-local, metadata or the control plane's own
+// listeners. The answer must be 200, application/json, at most 64 KiB, and
+// decode strictly (unknown members, repeated keys, wrong types, attributes
+// of players not in the ticket or of undeclared types are bad answers,
+// named in the log and counted).
+//
+// A call that times out (the hook's timeoutMs, default 300, at most 5000),
+// cannot connect, answers another status or answers badly follows the
+// hook's fail mode: failOpen goes on as if the hook had allowed without
+// changes; failClosed refuses with 503. Each hook has at most
+// Config.MaxConcurrent calls in flight — one more is not made and counts as
+// a failure — and a breaker: Config.BreakerFailures failures in a row open
+// it, and for Config.BreakerCooldown the hook is not called at all (its fail
+// mode applies at once), then one trial call decides whether it closes.
+// Metrics by hook: muster_hook_calls_total (by point and outcome),
+// muster_hook_call_seconds, muster_hook_timeouts_total,
+// muster_hook_refusals_total and muster_hook_bad_answers_total.
+//
+// A hook sees only the players of the ticket, sign-in or match it is asked
+// about, never operator secrets or other players' data.
+//
+// Hooks decide synchronously; reactions after the fact (a match succeeded,
+// a game session ended) are webhook subscriptions (package webhook), which
+// deliver the same events GameLift publishes, at least once, with retries.
+// A studio's service can serve both on one host with one verifier per
+// secret.
+package hook

@@ -1,0 +1,280 @@
+package hook_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/webhook/sign"
+)
+
+const (
+	adminID     = "MKIATESTADMIN0000001"
+	adminSecret = "test-admin-secret-0123456789"
+	admin       = "Bearer " + adminID + ":" + adminSecret
+)
+
+// env is a whole Muster server (server.New, fake clock) on a loopback
+// listener, allowed to reach private destinations so hooks can be local.
+type env struct {
+	t      testing.TB
+	cfg    server.Config
+	srv    *server.Server
+	ts     *httptest.Server
+	stopBg func()
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	cfg := server.Config{DataDir: t.TempDir(), AdminAccessKeyID: adminID, AdminSecretAccessKey: adminSecret, FakeClock: true,
+		SDKListen: "127.0.0.1:0", WebhookAllowPrivate: true}
+	cfg.Player.IPRate, cfg.Player.IdentityRate = -1, -1
+	e := &env{t: t, cfg: cfg}
+	e.start()
+	return e
+}
+
+func (e *env) start() {
+	e.t.Helper()
+	srv, err := server.New(context.Background(), e.cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.srv, e.stopBg, e.ts = srv, srv.StartBackground(), httptest.NewServer(srv.Handler())
+	e.t.Cleanup(e.stop)
+}
+
+func (e *env) stop() {
+	if e.ts != nil {
+		e.ts.Close()
+		e.stopBg()
+		e.srv.Close()
+		e.ts = nil
+	}
+}
+
+func (e *env) restart() {
+	e.stop()
+	e.start()
+}
+
+type resp struct {
+	t      testing.TB
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) want(status int) resp {
+	r.t.Helper()
+	if r.status != status {
+		r.t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	return r
+}
+
+func (r resp) decode(v any) {
+	r.t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		r.t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// detail is a problem document's detail.
+func (r resp) detail() string {
+	r.t.Helper()
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		r.t.Fatalf("Content-Type %q, want application/problem+json: %s", ct, r.body)
+	}
+	var p struct{ Detail string }
+	r.decode(&p)
+	return p.Detail
+}
+
+func (e *env) do(method, path, authz, body string) resp {
+	t := e.t
+	t.Helper()
+	req, err := http.NewRequest(method, e.ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
+	res, err := e.ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return resp{t: t, status: res.StatusCode, header: res.Header, body: data}
+}
+
+// control calls a GameLift control API operation as the admin; it must
+// succeed.
+func (e *env) control(op, body string) []byte {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.ts.URL+"/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "GameLift."+op)
+	req.Header.Set("Authorization", admin)
+	res, err := e.ts.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK && !strings.Contains(string(out), "already exists") {
+		e.t.Fatalf("%s answered %d: %s", op, res.StatusCode, out)
+	}
+	return out
+}
+
+// duel makes a two-player STANDALONE configuration open to players whose
+// players must have the same rank (0 by default).
+func (e *env) duel(name string) {
+	e.t.Helper()
+	rs, _ := json.Marshal(`{"ruleLanguageVersion":"1.0","playerAttributes":[{"name":"rank","type":"number","default":0}],
+		"teams":[{"name":"duel","minPlayers":2,"maxPlayers":2}],
+		"rules":[{"name":"sameRank","type":"comparison","measurements":["flatten(teams[*].players.attributes[rank])"],"operation":"="}]}`)
+	e.control("CreateMatchmakingRuleSet", `{"Name":"`+name+`","RuleSetBody":`+string(rs)+`}`)
+	e.control("CreateMatchmakingConfiguration", `{"Name":"`+name+`","RuleSetName":"`+name+`","RequestTimeoutSeconds":600,"AcceptanceRequired":false,"FlexMatchMode":"STANDALONE"}`)
+	e.do("PUT", "/v1/admin/matchmaking/configurations/"+name+"/player-access", admin, `{"allowed":true}`).want(http.StatusOK)
+}
+
+type tokens struct {
+	IdentityID   string `json:"identityId"`
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+}
+
+func (tk tokens) bearer() string { return "Bearer " + tk.AccessToken }
+
+// player signs in a new anonymous player.
+func (e *env) player() tokens {
+	e.t.Helper()
+	var tk tokens
+	e.do("POST", "/v1/identity/anonymous", "", "").want(http.StatusCreated).decode(&tk)
+	return tk
+}
+
+type ticket struct {
+	TicketID string `json:"ticketId"`
+	Status   string `json:"status"`
+}
+
+// finished waits (a long poll) until a ticket leaves SEARCHING.
+func (e *env) finished(tk tokens, id string) map[string]any {
+	e.t.Helper()
+	for range 50 {
+		var out map[string]any
+		e.do("GET", "/v1/matchmaking/tickets/"+id+"?waitSeconds=20", tk.bearer(), "").want(http.StatusOK).decode(&out)
+		if s := out["status"]; s != "SEARCHING" && s != "QUEUED" {
+			return out
+		}
+	}
+	e.t.Fatalf("ticket %s never left SEARCHING", id)
+	return nil
+}
+
+// hookCreated is what POST /v1/admin/hooks answers.
+type hookCreated struct {
+	ID     string `json:"id"`
+	Secret string `json:"secret"`
+}
+
+// register registers a hook at url and returns it.
+func (e *env) register(body string) hookCreated {
+	e.t.Helper()
+	var h hookCreated
+	e.do("POST", "/v1/admin/hooks", admin, body).want(http.StatusCreated).decode(&h)
+	return h
+}
+
+// studio is a real local hook service: it checks every call's signature
+// and answers with answer.
+type studio struct {
+	t        testing.TB
+	srv      *httptest.Server
+	calls    atomic.Int64
+	mu       sync.Mutex
+	verifier *sign.Verifier
+	answer   func(r *http.Request, body map[string]any) (int, any)
+	bodies   []map[string]any
+}
+
+func newStudio(t testing.TB, answer func(r *http.Request, body map[string]any) (int, any)) *studio {
+	s := &studio{t: t, answer: answer}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *studio) trust(secret string) {
+	v, err := sign.NewVerifier(secret)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.verifier = v
+	s.mu.Unlock()
+}
+
+func (s *studio) serve(w http.ResponseWriter, r *http.Request) {
+	s.calls.Add(1)
+	data, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	v := s.verifier
+	s.mu.Unlock()
+	if v == nil || v.Verify(r.Header, data, time.Now()) != nil {
+		s.t.Errorf("a hook call is not signed with the hook's secret")
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var body map[string]any
+	if err := json.Unmarshal(data, &body); err != nil {
+		s.t.Errorf("a hook call is not JSON: %v", err)
+	}
+	s.mu.Lock()
+	s.bodies = append(s.bodies, body)
+	s.mu.Unlock()
+	status, ans := s.answer(r, body)
+	if raw, ok := ans.(string); ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, raw)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(ans)
+}
+
+func (s *studio) lastBody() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.bodies) == 0 {
+		s.t.Fatal("the hook was not called")
+	}
+	return s.bodies[len(s.bodies)-1]
+}
+
+// hook registers s at point with extra members ("failMode":… included).
+func (e *env) hook(s *studio, point, extra string) hookCreated {
+	e.t.Helper()
+	h := e.register(`{"url":"` + s.srv.URL + `","point":"` + point + `",` + extra + `}`)
+	s.trust(h.Secret)
+	return h
+}

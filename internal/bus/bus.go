@@ -21,6 +21,10 @@ const (
 	TopicEvents = "events"
 	// TopicLease: a lease was released and may be taken now (payload: its name).
 	TopicLease = "lease"
+	// TopicSDK: a push waits for a game server process whose SDK socket
+	// may be on another replica (payload: the process id and what to
+	// push, as ids; the SDK endpoint reads the rest from the store).
+	TopicSDK = "sdk"
 )
 
 // Subscribers is the fan-out every implementation shares: topic →

@@ -24,7 +24,7 @@ func (s *Server) mountHosting(d *deps) {
 	// endpoint (built last) listens: fleets ask for it when they need it.
 	// The services push to processes through the SDK endpoint's hub, built
 	// first; the endpoint that fills it with sockets is built on them.
-	pushes := sdk.NewHub(d.log)
+	pushes := sdk.NewHubOn(d.bus, d.log)
 	fleets := fleet.NewService(fleet.Config{Base: d.base(), SDKEndpoint: func() string { return s.Hosting.SDK.URL() }, Pusher: pushes})
 	sessions := session.New(session.Config{Base: d.base(), Fleets: fleets, Pusher: pushes})
 	s.Hosting = Hosting{Fleets: fleets, Sessions: sessions, pushes: pushes}
@@ -84,12 +84,14 @@ func (s *Server) mountSDKEndpoint(d *deps) {
 	if d.matchmaking != nil {
 		cfg.Backfill = d.matchmaking.Backfiller()
 	}
+	cfg.Replicas = sdk.Replicas{Store: d.store}
 	endpoint, err := sdk.New(cfg)
 	if err != nil {
 		s.mountErr = err
 		return
 	}
 	s.Hosting.SDK = endpoint
+	d.bus.OnResync(endpoint.Resync) // wakes were lost: catch up from the store
 	s.background = append(s.background, endpoint.Run)
 }
 

@@ -62,6 +62,12 @@ type proc struct {
 	order   []string
 	// ended is set when the process ended: its entry goes when its socket does.
 	ended bool
+	// createdFor is the game session whose CreateGameSession this replica
+	// sent (or keeps for the next socket); terminating says it sent
+	// TerminateProcess. A catch-up from the store (replicas.go) sends
+	// neither twice.
+	createdFor  string
+	terminating bool
 	// activations counts ActivateServerProcess requests (for tests: a
 	// reconnect must not bring a second one).
 	activations atomic.Int64
@@ -131,6 +137,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, msg := range pending {
 		c.Write(ctx, websocket.MessageText, msg)
 	}
+	// What a socket that died (here or on another replica) or a lost wake
+	// did not deliver comes from the store.
+	go s.catchUp(ctx, pr)
 	var wg sync.WaitGroup
 	for {
 		typ, data, err := c.Read(ctx)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/musterhq/muster/internal/bus"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/session"
 )
@@ -19,8 +20,13 @@ import (
 // before them and handed to them in their Config; the Server that accepts
 // the sockets is built on it after them (Config.Hub), so no service is
 // completed by a setter.
+//
+// A hub built with NewHubOn shares its replica's bus: a push for a process
+// with no socket here is announced on the bus (bus.TopicSDK, ids only), and
+// the replica holding the process's socket delivers it (replicas.go).
 type Hub struct {
 	log *slog.Logger
+	bus bus.Bus
 
 	mu    sync.Mutex
 	procs map[string]*proc
@@ -33,6 +39,14 @@ func NewHub(log *slog.Logger) *Hub {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{log: log, procs: map[string]*proc{}}
+}
+
+// NewHubOn returns an empty hub that reaches the processes connected to
+// other replicas through b (see Hub).
+func NewHubOn(b bus.Bus, log *slog.Logger) *Hub {
+	h := NewHub(log)
+	h.bus = b
+	return h
 }
 
 func (h *Hub) proc(p fleet.Process) *proc {
@@ -73,8 +87,14 @@ func (h *Hub) dropAll() {
 }
 
 // ProcessEnded drops what the endpoint keeps for an ended process once it
-// has no socket (fleet.Service calls it after the process's end commits).
+// has no socket (fleet.Service calls it after the process's end commits),
+// here and on the other replicas.
 func (h *Hub) ProcessEnded(processID string) {
+	h.processEnded(processID)
+	h.announce(wake{Action: wakeEnded, Process: processID})
+}
+
+func (h *Hub) processEnded(processID string) {
 	pr := h.lookup(processID)
 	if pr == nil {
 		return
@@ -104,13 +124,24 @@ func (h *Hub) push(processID string, msg any) {
 		h.log.Error("sdk push encode", "err", err)
 		return
 	}
-	pr := h.lookup(processID)
+	h.send(h.entry(processID), b)
+}
+
+// entry returns the process's entry, made when it has none.
+func (h *Hub) entry(processID string) *proc {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	pr := h.procs[processID]
 	if pr == nil {
-		h.mu.Lock()
 		pr = &proc{id: processID, answers: map[string]*answer{}}
 		h.procs[processID] = pr
-		h.mu.Unlock()
 	}
+	return pr
+}
+
+// send writes b to pr's current socket, or keeps it for the next socket
+// when there is none, pushes are held, or the write fails.
+func (h *Hub) send(pr *proc, b []byte) {
 	pr.mu.Lock()
 	c := pr.conn
 	if c == nil || pr.holding {
@@ -128,17 +159,42 @@ func (h *Hub) push(processID string, msg any) {
 	}
 }
 
-// CreateGameSession pushes a new game session to its process.
+// CreateGameSession pushes a new game session to its process. A process
+// with no socket here gets it from the replica holding its socket (the
+// bus), or when it next connects (Server.catchUp reads it from the store).
 func (h *Hub) CreateGameSession(processID string, g session.GameSession) {
-	h.push(processID, createGameSessionPush{Action: PushCreateGameSession, StatusCode: http.StatusOK, GameSessionId: g.ID,
+	if h.deliverCreate(processID, g, true) {
+		return
+	}
+	if h.bus == nil { // one process: kept for its next socket
+		pr := h.entry(processID)
+		pr.mu.Lock()
+		pr.createdFor = g.ID
+		pr.mu.Unlock()
+		h.push(processID, createPush(g))
+		return
+	}
+	h.announce(wake{Action: wakeCreate, Process: processID})
+}
+
+func createPush(g session.GameSession) createGameSessionPush {
+	return createGameSessionPush{Action: PushCreateGameSession, StatusCode: http.StatusOK, GameSessionId: g.ID,
 		GameSessionName: g.Name, GameSessionData: g.Data, MatchmakerData: g.MatchmakerData, MaximumPlayerSessionCount: int(g.MaxPlayers),
-		Port: int(g.Port), IpAddress: g.IPAddress, DnsName: g.DNSName, GameProperties: properties(g)})
+		Port: int(g.Port), IpAddress: g.IPAddress, DnsName: g.DNSName, GameProperties: properties(g)}
 }
 
 // UpdateGameSession pushes changed matchmaker data to a process.
 func (h *Hub) UpdateGameSession(processID string, g session.GameSession, reason, ticketID string) {
-	h.push(processID, updateGameSessionPush{Action: PushUpdateGameSession, StatusCode: http.StatusOK, GameSession: sdkGameSession(g),
-		UpdateReason: reason, BackfillTicketId: ticketID})
+	local := h.connected(processID)
+	h.push(processID, updatePush(g, reason, ticketID))
+	if !local {
+		h.announce(wake{Action: wakeUpdate, Process: processID, GameSession: g.ID, Reason: reason, Ticket: ticketID})
+	}
+}
+
+func updatePush(g session.GameSession, reason, ticketID string) updateGameSessionPush {
+	return updateGameSessionPush{Action: PushUpdateGameSession, StatusCode: http.StatusOK, GameSession: sdkGameSession(g),
+		UpdateReason: reason, BackfillTicketId: ticketID}
 }
 
 // RefreshConnection tells a process to reconnect to url (its query string
@@ -150,5 +206,9 @@ func (h *Hub) RefreshConnection(processID, url, authToken string) {
 
 // TerminateProcess tells a process to end by at.
 func (h *Hub) TerminateProcess(processID string, at time.Time) {
-	h.push(processID, terminateProcessPush{Action: PushTerminateProcess, StatusCode: http.StatusOK, TerminationTime: at.UnixMilli()})
+	local := h.connected(processID)
+	h.deliverTerminate(processID, at, true, true)
+	if !local {
+		h.announce(wake{Action: wakeTerminate, Process: processID, At: at.UnixMilli()})
+	}
 }

@@ -48,6 +48,9 @@ type Config struct {
 	// zero means DefaultPingTimeout.
 	PingTimeout time.Duration
 	Logger      *slog.Logger
+	// Replicas backs the pushes with the store, for sockets on other
+	// replicas and pushes lost with a socket (replicas.go).
+	Replicas Replicas
 }
 
 // Server is the SDK endpoint: it accepts the processes' sockets into its
@@ -65,6 +68,8 @@ type Server struct {
 	// beforeActivationAnswer, when set, runs between ProcessReady and the
 	// write of its answer (tests hold that window open with it).
 	beforeActivationAnswer atomic.Pointer[func()]
+	// replicas is the catch-up's state (replicas.go).
+	replicas replicaState
 }
 
 // New returns the SDK endpoint; it loads or generates its certificate.
@@ -130,6 +135,7 @@ func (s *Server) Run(ctx context.Context) error {
 	pingCtx, stopPing := context.WithCancel(ctx)
 	defer stopPing()
 	go s.pingLoop(pingCtx)
+	defer s.serveReplicas(pingCtx)()
 	select {
 	case err := <-errc:
 		s.dropAll()

@@ -1,0 +1,288 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/musterhq/muster/internal/bus"
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/session"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// A game server's socket may be on any replica, and the commit that gives
+// it work on any other. The replica that commits pushes directly when the
+// socket is its own; otherwise it announces a wake (bus.TopicSDK, after the
+// commit, ids only), and the replica holding the socket reads the state
+// from the store and pushes. Wakes may be lost, and a socket may die with a
+// push in it, so the store backs them: when a process connects, after the
+// bus reconnects, and every CatchUpInterval, the endpoint compares what the
+// store says a process must know — a game session ACTIVATING on it, a
+// TERMINATING game session or a draining compute — with what it sent on
+// this replica, and sends what is missing. After a move to another replica
+// that may repeat a push the process had already read before its old
+// replica died: the SDK then calls onStartGameSession again for a game
+// session it has not activated yet, and activating twice changes nothing.
+
+// DefaultCatchUpInterval is how often the endpoint compares its connected
+// processes with the store, for wakes that were lost.
+const DefaultCatchUpInterval = 5 * time.Second
+
+// Replicas configures the catch-up from the store.
+type Replicas struct {
+	// Store is read when a process connects, every CatchUpInterval
+	// (default DefaultCatchUpInterval, on Config.Clock) and after Resync,
+	// for what a process connected here must know and this replica has not
+	// sent it. Nil turns the catch-up off.
+	Store           store.Store
+	CatchUpInterval time.Duration
+	// TerminateGrace is the TerminationTime a caught-up TerminateProcess
+	// gives (default 5 min, as the services').
+	TerminateGrace time.Duration
+}
+
+// replicaState is the catch-up's state: resync asks the loop for a round
+// (Resync), catchUps counts the rounds done (for tests).
+type replicaState struct {
+	once     sync.Once
+	resync   chan struct{}
+	catchUps atomic.Int64
+}
+
+func (r *replicaState) resyncs() chan struct{} {
+	r.once.Do(func() { r.resync = make(chan struct{}, 1) })
+	return r.resync
+}
+
+// serveReplicas receives the bus's wakes and runs the catch-up loop until
+// ctx ends; the returned function stops receiving.
+func (s *Server) serveReplicas(ctx context.Context) (stop func()) {
+	if s.cfg.Replicas.CatchUpInterval <= 0 {
+		s.cfg.Replicas.CatchUpInterval = DefaultCatchUpInterval
+	}
+	if s.cfg.Replicas.TerminateGrace <= 0 {
+		s.cfg.Replicas.TerminateGrace = 5 * time.Minute
+	}
+	stop = func() {}
+	if s.bus != nil {
+		stop = s.bus.Subscribe(bus.TopicSDK, func(payload string) { s.onWake(ctx, payload) })
+	}
+	if s.cfg.Replicas.Store != nil {
+		go s.catchUpLoop(ctx)
+	}
+	return stop
+}
+
+// Wake actions.
+const (
+	wakeCreate    = "create"    // a game session was placed on the process
+	wakeUpdate    = "update"    // its game session's matchmaker data changed
+	wakeTerminate = "terminate" // it must end by At
+	wakeEnded     = "ended"     // it ended
+)
+
+// wake is a TopicSDK message.
+type wake struct {
+	Action      string `json:"a"`
+	Process     string `json:"p"`
+	GameSession string `json:"g,omitempty"`
+	Reason      string `json:"r,omitempty"`
+	Ticket      string `json:"t,omitempty"`
+	At          int64  `json:"at,omitempty"` // Unix ms
+}
+
+// announce publishes w for the replica holding the process's socket.
+func (h *Hub) announce(w wake) {
+	if h.bus == nil {
+		return
+	}
+	b, _ := json.Marshal(w)
+	ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
+	defer cancel()
+	if err := h.bus.Publish(ctx, bus.TopicSDK, string(b)); err != nil {
+		// The catch-up from the store delivers it, later.
+		h.log.Warn("sdk push: announcing to the other replicas failed", "pID", w.Process, "action", w.Action, "err", err)
+	}
+}
+
+// connected says whether a process has a socket on this replica.
+func (h *Hub) connected(processID string) bool {
+	pr := h.lookup(processID)
+	if pr == nil {
+		return false
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return pr.conn != nil
+}
+
+// deliverCreate sends g's CreateGameSession to its process's socket here
+// and reports whether the process has one. again=false sends it only if
+// this replica has not already.
+func (h *Hub) deliverCreate(processID string, g session.GameSession, again bool) bool {
+	pr := h.lookup(processID)
+	if pr == nil {
+		return false
+	}
+	pr.mu.Lock()
+	if pr.conn == nil {
+		pr.mu.Unlock()
+		return false
+	}
+	if !again && pr.createdFor == g.ID {
+		pr.mu.Unlock()
+		return true
+	}
+	pr.createdFor = g.ID
+	pr.mu.Unlock()
+	b, err := json.Marshal(createPush(g))
+	if err != nil {
+		h.log.Error("sdk push encode", "err", err)
+		return true
+	}
+	h.send(pr, b)
+	return true
+}
+
+// deliverTerminate sends TerminateProcess to a process's socket here; when
+// it has none, keep says to keep it for its next socket here. Unless again,
+// it is sent only if this replica has not sent one.
+func (h *Hub) deliverTerminate(processID string, at time.Time, keep, again bool) {
+	var pr *proc
+	if keep {
+		pr = h.entry(processID)
+	} else if pr = h.lookup(processID); pr == nil {
+		return
+	}
+	pr.mu.Lock()
+	if (!keep && pr.conn == nil) || (!again && pr.terminating) {
+		pr.mu.Unlock()
+		return
+	}
+	pr.terminating = true
+	pr.mu.Unlock()
+	b, _ := json.Marshal(terminateProcessPush{Action: PushTerminateProcess, StatusCode: http.StatusOK, TerminationTime: at.UnixMilli()})
+	h.send(pr, b)
+}
+
+// onWake serves a TopicSDK message on the bus's goroutine: a process
+// with a socket here gets its push from a goroutine of its own.
+func (s *Server) onWake(ctx context.Context, payload string) {
+	var w wake
+	if err := json.Unmarshal([]byte(payload), &w); err != nil || w.Process == "" {
+		s.cfg.Logger.Warn("sdk: a malformed wake on the bus was ignored", "payload", payload)
+		return
+	}
+	if w.Action == wakeEnded {
+		s.processEnded(w.Process)
+		return
+	}
+	if !s.connected(w.Process) {
+		return
+	}
+	go func() {
+		switch w.Action {
+		case wakeCreate:
+			if pr := s.lookup(w.Process); pr != nil {
+				s.catchUp(ctx, pr)
+			}
+		case wakeTerminate:
+			s.deliverTerminate(w.Process, time.UnixMilli(w.At), false, true)
+		case wakeUpdate:
+			g, err := s.cfg.Sessions.GameSession(ctx, w.GameSession)
+			if err != nil || g.ProcessID != w.Process {
+				return
+			}
+			b, _ := json.Marshal(updatePush(g, w.Reason, w.Ticket))
+			if pr := s.lookup(w.Process); pr != nil {
+				s.send(pr, b)
+			}
+		}
+	}()
+}
+
+// catchUp sends a process connected here what the store says it must know
+// and this replica has not sent it: its ACTIVATING game session, or
+// TerminateProcess when its game session is TERMINATING or its compute
+// drains.
+func (s *Server) catchUp(ctx context.Context, pr *proc) {
+	if s.cfg.Replicas.Store == nil {
+		return
+	}
+	var p fleet.Process
+	err := s.cfg.Replicas.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		p, _, err = fleet.GetProcess(ctx, r, pr.id)
+		return err
+	})
+	if err != nil || p.Status != fleet.ProcessActive {
+		return
+	}
+	terminate := p.Draining
+	if p.SessionLive {
+		g, err := s.cfg.Sessions.GameSession(ctx, p.GameSessionID)
+		if err != nil || g.ProcessID != p.ID {
+			return
+		}
+		switch g.Status {
+		case gamelift.GameSessionActivating:
+			s.deliverCreate(p.ID, g, false)
+		case gamelift.GameSessionTerminating:
+			terminate = true
+		}
+	}
+	if terminate {
+		s.deliverTerminate(p.ID, s.cfg.Clock.Now().Add(s.cfg.Replicas.TerminateGrace), false, false)
+	}
+}
+
+// Resync asks for a catch-up of every process connected here: the bus
+// calls it after it reconnected, when wakes may have been lost.
+func (s *Server) Resync() {
+	select {
+	case s.replicas.resyncs() <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// catchUpLoop catches every connected process up every CatchUpInterval and
+// on Resync, until ctx ends.
+func (s *Server) catchUpLoop(ctx context.Context) {
+	t := s.cfg.Clock.NewTicker(s.cfg.Replicas.CatchUpInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		case <-s.replicas.resyncs():
+		}
+		for _, pr := range s.connectedProcs() {
+			if ctx.Err() != nil {
+				return
+			}
+			s.catchUp(ctx, pr)
+		}
+		s.replicas.catchUps.Add(1)
+	}
+}
+
+// connectedProcs are the processes with a socket here.
+func (s *Server) connectedProcs() []*proc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*proc, 0, len(s.procs))
+	for _, pr := range s.procs {
+		pr.mu.Lock()
+		if pr.conn != nil {
+			out = append(out, pr)
+		}
+		pr.mu.Unlock()
+	}
+	return out
+}

@@ -57,15 +57,17 @@ func (s *Service) acceptanceTimedOut(ctx context.Context, matchID string) error 
 }
 
 // resumeMatches re-arms the acceptance timers of pending matches and
-// resumes backfill reservations after a restart.
-func (s *Service) resumeMatches(ctx context.Context) error {
+// resumes backfill reservations after a restart: those of configuration
+// config, or of all of them when config is "".
+func (s *Service) resumeMatches(ctx context.Context, config string) error {
 	var pending, placing []matchRec
+	all := config == ""
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
 		var err error
-		if pending, err = findAll[matchRec](ctx, r, store.Query{Kind: KindMatch, Key: 1, Value: "", Prefix: true}); err != nil {
+		if pending, err = findAll[matchRec](ctx, r, store.Query{Kind: KindMatch, Key: 1, Value: config, Prefix: all}); err != nil {
 			return err
 		}
-		placing, err = findAll[matchRec](ctx, r, store.Query{Kind: KindMatch, Key: 2, Value: "", Prefix: true})
+		placing, err = findAll[matchRec](ctx, r, store.Query{Kind: KindMatch, Key: 2, Value: config, Prefix: all})
 		return err
 	})
 	if err != nil {

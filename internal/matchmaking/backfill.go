@@ -122,11 +122,7 @@ func (s *Service) replaceBackfill(t *txn, c configRec, gameSession, keep string)
 			return err
 		}
 		id, cfg := r.ID, r.ConfigName
-		t.w.AfterCommit(func() {
-			if p := s.pool(cfg); p != nil {
-				p.remove(id)
-			}
-		})
+		t.w.AfterCommit(func() { s.takeOut(cfg, id) })
 	}
 	return nil
 }
@@ -161,11 +157,7 @@ func (s *Service) autoBackfill(t *txn, c configRec, id, gameSession string, recs
 	rec := t.created(ticketRec{ID: id, ConfigName: c.Name, ConfigArn: c.ARN, Status: gamelift.TicketQueued, Start: t.now, Players: players,
 		Backfill: true, Conn: &connRec{GameSessionArn: gameSession}})
 	cp := *rec
-	t.w.AfterCommit(func() {
-		if p := s.pool(c.Name); p != nil {
-			p.add(cp, true)
-		}
-	})
+	t.w.AfterCommit(func() { s.handOff(cp, 0, true) })
 }
 
 // Backfiller returns the session.Backfiller that serves the server SDK's

@@ -44,8 +44,11 @@ func (t *txn) complete(c configRec, m *matchRec, recs []*ticketRec, at seats) (s
 		IPAddress: at.conn.IPAddress, DNSName: at.conn.DNSName, Port: at.conn.Port, PlayerGatewayStatus: "DISABLED", Players: all}}); err != nil {
 		return "", err
 	}
-	if c.BackfillMode != gamelift.BackfillAutomatic || count >= t.s.maxPlayers(c) {
+	if c.BackfillMode != gamelift.BackfillAutomatic {
 		return "", nil
+	}
+	if most, err := t.maxPlayers(c); err != nil || count >= most {
+		return "", err
 	}
 	id := autoTicketID(m)
 	t.s.autoBackfill(t, c, id, at.conn.GameSessionArn, recs)

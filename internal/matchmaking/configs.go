@@ -197,7 +197,10 @@ func (s *Service) CreateMatchmakingConfiguration(ctx context.Context, in *gameli
 	if err != nil {
 		return nil, fmt.Errorf("create matchmaking configuration: %w", err)
 	}
-	if err := s.startPool(ctx, c); err != nil {
+	if s.cfg.Leases != nil {
+		s.register(c.Name)
+		s.configChanged(c.Name)
+	} else if err := s.startPool(ctx, c); err != nil {
 		return nil, err
 	}
 	out := c.wire()
@@ -239,6 +242,7 @@ func (s *Service) UpdateMatchmakingConfiguration(ctx context.Context, in *gameli
 	if err := s.startPool(ctx, c); err != nil {
 		return nil, err
 	}
+	s.configChanged(c.Name)
 	out := c.wire()
 	return &gamelift.UpdateMatchmakingConfigurationOutput{Configuration: &out}, nil
 }
@@ -266,6 +270,9 @@ func (s *Service) SetPlayerAccess(ctx context.Context, name string, allowed bool
 	}
 	if p := s.pool(c.Name); p != nil {
 		p.setConfig(c)
+	}
+	if s.relay != nil {
+		s.relay.Send(keyAccess+c.Name, s.cfg.Leases.Replica())
 	}
 	return nil
 }
@@ -341,6 +348,10 @@ func (s *Service) DeleteMatchmakingConfiguration(ctx context.Context, in *gameli
 		return nil, fmt.Errorf("delete matchmaking configuration: %w", err)
 	}
 	s.stopPool(name)
+	if s.cfg.Leases != nil {
+		s.unregister(ctx, name)
+		s.configChanged(name)
+	}
 	return &gamelift.DeleteMatchmakingConfigurationOutput{}, nil
 }
 

@@ -149,7 +149,11 @@ func (t *txn) finish(c configRec, m *matchRec, tickets []*ticketRec) error {
 		r.Status, r.Reason, r.Message = gamelift.TicketPlacing, "", ""
 		t.changed(r)
 	}
-	req := placement.Request{PlacementID: m.ID, MaximumPlayerSessionCount: int32(t.s.maxPlayers(c)), GameSessionName: m.ID,
+	maxPlayers, err := t.maxPlayers(c)
+	if err != nil {
+		return err
+	}
+	req := placement.Request{PlacementID: m.ID, MaximumPlayerSessionCount: int32(maxPlayers), GameSessionName: m.ID,
 		GameProperties: c.GameProperties, GameSessionData: c.GameSessionData}
 	if len(c.QueueArns) > 0 {
 		req.QueueName = c.QueueArns[0]
@@ -258,11 +262,14 @@ func (t *txn) failAcceptance(c configRec, m *matchRec, acceptance string, cancel
 	return nil
 }
 
-func (s *Service) maxPlayers(c configRec) int {
-	if p := s.pool(c.Name); p != nil {
-		return p.rs.MaxPlayers()
+// maxPlayers is the most players a match of c holds, from its rule set
+// (read in the transaction when c's pool runs on another replica).
+func (t *txn) maxPlayers(c configRec) (int, error) {
+	rs, err := t.s.parsedRuleSet(t.ctx, t.w, c)
+	if err != nil {
+		return 0, fmt.Errorf("rule set of %s: %w", c.Name, err)
 	}
-	return 0
+	return rs.MaxPlayers(), nil
 }
 
 // matchmakerData renders the MatchmakerData document (docs/flexmatch.md,

@@ -52,8 +52,14 @@ func (s *Service) StartForPlayer(ctx context.Context, req PlayerTicketRequest) (
 	if err := v.Err(); err != nil {
 		return gamelift.MatchmakingTicket{}, err
 	}
+	// The configuration and its rule set come from the store (the rule set
+	// parsed once): the pool may run on another replica.
+	var rs *flexmatch.RuleSet
 	c, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (configRec, error) {
 		c, _, err := s.config(ctx, r, req.ConfigurationName, "$.configurationName")
+		if err == nil {
+			rs, err = s.parsedRuleSet(ctx, r, c)
+		}
 		return c, err
 	})
 	if err != nil {
@@ -64,10 +70,6 @@ func (s *Service) StartForPlayer(ctx context.Context, req PlayerTicketRequest) (
 	}
 	if err := s.checkLatencies(ctx, &c, latencyField{"$.latencyInMs", req.LatencyInMs}); err != nil {
 		return gamelift.MatchmakingTicket{}, err
-	}
-	p := s.pool(c.Name)
-	if p == nil {
-		return gamelift.MatchmakingTicket{}, fault.New(fault.Internal, "matchmaking configuration %s is not running", c.Name)
 	}
 	members := []partyMember{{ID: me, Latency: req.LatencyInMs}}
 	if req.PartyID != "" {
@@ -88,7 +90,7 @@ func (s *Service) StartForPlayer(ctx context.Context, req PlayerTicketRequest) (
 			}
 		}
 	}
-	want := p.rs.AttributeNames()
+	want := rs.AttributeNames()
 	players := make([]playerRec, 0, len(members))
 	for _, m := range members {
 		pr := playerRec{ID: m.ID, Latency: m.Latency, Attributes: map[string]gamelift.AttributeValue{}}
@@ -202,7 +204,8 @@ func (s *Service) ExplainForPlayer(ctx context.Context, id string) (Explanation,
 func (s *Service) explain(ctx context.Context, r ticketRec, private bool) (Explanation, error) {
 	x := Explanation{TicketID: r.ID, Status: r.Status}
 	if r.Status == gamelift.TicketSearching || r.Status == gamelift.TicketQueued {
-		if p := s.pool(r.ConfigName); p != nil {
+		p := s.pool(r.ConfigName)
+		if p != nil {
 			if ex, ok := p.explain(r.ID); ok {
 				x.Engine, x.Text = ex, ex.String()
 				if private {
@@ -212,6 +215,9 @@ func (s *Service) explain(ctx context.Context, r ticketRec, private bool) (Expla
 			}
 		}
 		x.Text = "waiting for the next matchmaking cycle"
+		if p == nil && s.cfg.Leases != nil {
+			x.Text = s.explainElsewhere(ctx, r.ConfigName)
+		}
 		return x, nil
 	}
 	x.Text = fmt.Sprintf("ticket is %s", r.Status)

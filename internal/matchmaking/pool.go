@@ -10,6 +10,7 @@ import (
 
 	"github.com/musterhq/muster/flexmatch"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/lease"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -26,6 +27,16 @@ type pool struct {
 	// closed is set inside the transaction that deletes the configuration.
 	closed atomic.Bool
 	rs     *flexmatch.RuleSet // immutable for the pool's life
+	// ruleSetName names rs; immutable.
+	ruleSetName string
+	// lease is the lease the pool runs under (nil: this replica runs every
+	// pool): each pass's transaction checks it, so a replica that lost it
+	// while paused records nothing. Immutable.
+	lease *lease.Lease
+	// runCtx is the context the pool runs under (the service's, or its
+	// lease's), kept so that a restart with new settings runs under the
+	// same one. Immutable.
+	runCtx context.Context
 	done   chan struct{}
 	kick   chan struct{}
 	quit   chan struct{}
@@ -72,7 +83,7 @@ func newPool(s *Service, c configRec, rs *flexmatch.RuleSet) *pool {
 	if !c.standalone() {
 		opt.AdditionalPlayerCount = int(c.AdditionalPlayerCount)
 	}
-	return &pool{s: s, name: c.Name, arn: c.ARN, cfg: c, rs: rs, eng: flexmatch.NewEngine(rs, opt), done: make(chan struct{}), kick: make(chan struct{}, 1), quit: make(chan struct{}),
+	return &pool{s: s, name: c.Name, arn: c.ARN, cfg: c, rs: rs, ruleSetName: c.RuleSetName, eng: flexmatch.NewEngine(rs, opt), done: make(chan struct{}), kick: make(chan struct{}, 1), quit: make(chan struct{}),
 		waiting: map[string]*waiter{}, backfills: map[string]*waiter{}}
 }
 

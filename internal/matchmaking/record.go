@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/lease"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -17,6 +18,11 @@ func (p *pool) record(ctx context.Context, d decisions) (*txn, []string, error) 
 	var t *txn
 	err := p.s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		spoiled = spoiled[:0]
+		if p.lease != nil {
+			if err := lease.Check(ctx, w, *p.lease, d.now); err != nil {
+				return err
+			}
+		}
 		t = p.s.newTxn(ctx, w)
 		for _, k := range d.known {
 			if k != nil && k.version > 0 {

@@ -12,7 +12,9 @@ import (
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/lease"
 	"github.com/musterhq/muster/internal/placement"
+	"github.com/musterhq/muster/internal/relay"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/store"
@@ -74,6 +76,13 @@ type Config struct {
 	// Gate, when set, decides on players' tickets before they are written
 	// (the studio's hooks, package hook).
 	Gate Gate
+	// Leases, when set, runs each configuration's pool on one replica of
+	// those sharing the store (replicas.go); nil runs every pool here.
+	Leases Leases
+	// Bus, with Leases, carries tickets written here to the replica that
+	// runs their pool (bus.Bus); without it the owner finds them by
+	// catching up from the store every few seconds.
+	Bus relay.Bus
 }
 
 // Validate reports settings no service can run with, naming each field.
@@ -98,6 +107,13 @@ type Service struct {
 
 	timersMu sync.Mutex
 	timers   map[string]clock.Timer // acceptance deadlines by match id
+
+	// relay carries tickets and configuration changes between replicas
+	// (nil without Config.Bus); registered are the configurations whose
+	// lease is registered, ruleSets the parsed rule sets (both under mu).
+	relay      *relay.Relay
+	registered map[string]bool
+	ruleSets   map[string]cachedRuleSet
 }
 
 // New returns the service, or the Validate error of cfg. Run starts its
@@ -113,7 +129,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.TicketRetention == 0 {
 		cfg.TicketRetention = time.Hour
 	}
-	return &Service{cfg: cfg, log: cfg.Logger, pools: map[string]*pool{}, timers: map[string]clock.Timer{}}, nil
+	s := &Service{cfg: cfg, log: cfg.Logger, pools: map[string]*pool{}, timers: map[string]clock.Timer{},
+		registered: map[string]bool{}, ruleSets: map[string]cachedRuleSet{}}
+	if cfg.Bus != nil && cfg.Leases != nil {
+		s.relay = relay.New(cfg.Bus, relayTopic, cfg.Logger)
+	}
+	return s, nil
 }
 
 // Run loads every configuration's waiting tickets, starts the pools and the
@@ -130,6 +151,9 @@ func (s *Service) Run(ctx context.Context) error {
 // Start is Run without waiting: it starts the pools under ctx. Stop ends
 // them.
 func (s *Service) Start(ctx context.Context) error {
+	if s.cfg.Leases != nil {
+		return s.startLeased(ctx)
+	}
 	cfgs, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) ([]configRec, error) {
 		return findAll[configRec](ctx, r, store.Query{Kind: KindConfig, Prefix: true})
 	})
@@ -144,7 +168,7 @@ func (s *Service) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	return s.resumeMatches(ctx)
+	return s.resumeMatches(ctx, "")
 }
 
 // Stop ends the pools and waits for them.
@@ -173,8 +197,28 @@ func (s *Service) pool(name string) *pool {
 }
 
 // startPool (re)starts the pool of configuration c, loading its waiting
-// tickets from the store.
+// tickets from the store. With Config.Leases only a pool that runs here
+// restarts: the lease's work (ownPool) starts the others where they are
+// owned.
 func (s *Service) startPool(ctx context.Context, c configRec) error {
+	s.mu.Lock()
+	run := s.running
+	old := s.pools[c.Name]
+	s.mu.Unlock()
+	var l *lease.Lease
+	switch {
+	case old != nil:
+		run, l = old.runCtx, old.lease
+	case run == nil, s.cfg.Leases != nil:
+		return nil // not started yet (Start loads it), or owned elsewhere
+	}
+	return s.runPool(ctx, run, c, l)
+}
+
+// runPool starts c's pool under run (and lease l, when set), replacing
+// the one running: the new pool takes arrivals at once, and loads the
+// waiting tickets once the old one has stopped.
+func (s *Service) runPool(ctx, run context.Context, c configRec, l *lease.Lease) error {
 	rsRec, err := s.ruleSet(ctx, c.RuleSetName)
 	if err != nil {
 		return err
@@ -183,22 +227,25 @@ func (s *Service) startPool(ctx context.Context, c configRec) error {
 	if err != nil {
 		return fmt.Errorf("matchmaking: rule set %s: %w", c.RuleSetName, err)
 	}
+	p := newPool(s, c, rs)
+	p.lease, p.runCtx = l, run
 	s.mu.Lock()
-	run := s.running
 	old := s.pools[c.Name]
+	s.pools[c.Name] = p
 	s.mu.Unlock()
-	if run == nil {
-		return nil // not started yet: Start loads it
-	}
 	if old != nil {
 		old.stop()
 		<-old.done
 	}
-	p := newPool(s, c, rs)
 	tickets, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) ([]ticketRec, error) {
 		return findAll[ticketRec](ctx, r, store.Query{Kind: KindTicket, Key: 1, Value: c.Name})
 	})
 	if err != nil {
+		s.mu.Lock()
+		if s.pools[c.Name] == p {
+			delete(s.pools, c.Name)
+		}
+		s.mu.Unlock()
 		return fmt.Errorf("matchmaking: load tickets of %s: %w", c.Name, err)
 	}
 	for _, t := range tickets {
@@ -209,9 +256,6 @@ func (s *Service) startPool(ctx context.Context, c configRec) error {
 			p.add(t, false)
 		}
 	}
-	s.mu.Lock()
-	s.pools[c.Name] = p
-	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

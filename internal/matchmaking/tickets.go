@@ -97,7 +97,7 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		var c configRec
 		var err error
-		if known != nil && !req.backfill && !known.closed.Load() {
+		if known != nil && !req.backfill && !known.closed.Load() && s.cfg.Leases == nil {
 			// The running pool vouches for the configuration: its deletion
 			// marks the pool closed inside the deleting transaction.
 			c = configRec{Name: known.name, ARN: known.arn}
@@ -144,10 +144,10 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 	if err != nil {
 		return gamelift.MatchmakingTicket{}, fmt.Errorf("start matchmaking: %w", err)
 	}
-	p := s.pool(rec.ConfigName)
-	if !existing && p != nil {
-		p.addVersion(rec, version, true)
+	if !existing {
+		s.handOff(rec, version, true)
 	}
+	p := s.pool(rec.ConfigName)
 	var wait *int32
 	if p != nil {
 		wait = p.waits.seconds(s.now())
@@ -278,9 +278,7 @@ func (s *Service) stop(ctx context.Context, id string, check func(*ticketRec) er
 	if err != nil {
 		return fmt.Errorf("stop matchmaking: %w", err)
 	}
-	if p := s.pool(rec.ConfigName); p != nil {
-		p.remove(rec.ID)
-	}
+	s.takeOut(rec.ConfigName, rec.ID)
 	return nil
 }
 

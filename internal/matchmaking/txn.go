@@ -200,9 +200,7 @@ func (t *txn) flush() error {
 // acceptance timers start, wait samples are recorded.
 func (t *txn) committed() {
 	for _, r := range t.readd {
-		if p := t.s.pool(r.ConfigName); p != nil {
-			p.add(*r, false)
-		}
+		t.s.handOff(*r, 0, false)
 	}
 	for cfg, ws := range t.samples {
 		if p := t.s.pool(cfg); p != nil {

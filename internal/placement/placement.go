@@ -11,6 +11,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/relay"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/store"
@@ -40,12 +41,19 @@ type Config struct {
 	// waits before trying again (default 1 s), unless a latency policy
 	// relaxes or its deadline passes sooner.
 	RetryInterval time.Duration
+	// Bus, when the placer runs under a lease (RunLeased), carries wakes
+	// from the replicas that do not run it to the one that does
+	// (replicas.go; bus.Bus).
+	Bus relay.Bus
 }
 
 // Service serves game session queues and placements.
 type Service struct {
 	cfg    Config
 	placer *placer
+	// relay carries wakes to the replica running the placer (nil without
+	// Config.Bus).
+	relay *relay.Relay
 }
 
 // New returns the placement service. Run starts its placer.
@@ -61,6 +69,9 @@ func New(cfg Config) *Service {
 		cfg.RetryInterval = time.Second
 	}
 	s := &Service{cfg: cfg}
+	if cfg.Bus != nil {
+		s.relay = relay.New(cfg.Bus, relayTopic, cfg.Logger)
+	}
 	s.placer = newPlacer(s)
 	if cfg.Sessions != nil {
 		// A placement is fulfilled when its game session becomes ACTIVE.

@@ -13,6 +13,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/lease"
 	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/store"
 )
@@ -32,6 +33,8 @@ type placer struct {
 	// waiting lists placements in the order they began waiting for a
 	// retry; an id whose entry no longer waits is stale and skipped.
 	waiting []string
+	// lease is the lease the placer runs under (RunLeased); nil otherwise.
+	lease *lease.Lease
 }
 
 type entry struct {
@@ -43,10 +46,15 @@ func newPlacer(s *Service) *placer {
 	return &placer{s: s, signal: make(chan struct{}, s.cfg.Workers), entries: map[string]*entry{}}
 }
 
-// wake queues a placement for an attempt now.
+// wake queues a placement for an attempt now. With a relay, a replica not
+// running the placer sends the wake to the one that does.
 func (pl *placer) wake(id string) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
+	if !pl.running && pl.s.relay != nil {
+		pl.s.relay.Send(keyWake, id)
+		return
+	}
 	e := pl.entries[id]
 	if e == nil {
 		e = &entry{}
@@ -162,6 +170,13 @@ func (pl *placer) wakeOldestWaiting(n int) {
 // placements waiting for capacity try at once instead of at their next
 // retry.
 func (s *Service) CapacityAvailable(fleetID, location string) {
+	s.placer.mu.Lock()
+	elsewhere := !s.placer.running && s.relay != nil
+	s.placer.mu.Unlock()
+	if elsewhere {
+		s.relay.Send(keyCapacity)
+		return
+	}
 	s.placer.wakeOldestWaiting(capacityWakes)
 }
 
@@ -169,6 +184,11 @@ func (s *Service) CapacityAvailable(fleetID, location string) {
 // placements until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	pl := s.placer
+	// Running from here: wakes queue here rather than go to another
+	// replica; workers start after the resume.
+	pl.mu.Lock()
+	pl.running = true
+	pl.mu.Unlock()
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
 		return store.Walk(ctx, r, store.Query{Kind: KindPlacement, Key: 1, Value: gamelift.PlacementPending, NoDocs: true}, func(it store.Item) error {
 			pl.wake(it.ID)
@@ -176,11 +196,9 @@ func (s *Service) Run(ctx context.Context) error {
 		})
 	})
 	if err != nil {
+		pl.stopped()
 		return fmt.Errorf("placement: resume pending placements: %w", err)
 	}
-	pl.mu.Lock()
-	pl.running = true
-	pl.mu.Unlock()
 	for range s.cfg.Workers {
 		select {
 		case pl.signal <- struct{}{}:
@@ -206,6 +224,13 @@ func (s *Service) Run(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	pl.stopped()
+	return ctx.Err()
+}
+
+// stopped forgets the placer's entries once its workers stopped: a
+// placer that runs again (its lease came back) resumes from the store.
+func (pl *placer) stopped() {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	pl.running = false
@@ -214,7 +239,9 @@ func (s *Service) Run(ctx context.Context) error {
 			e.timer.Stop()
 		}
 	}
-	return ctx.Err()
+	if pl.s.relay != nil {
+		pl.entries, pl.ready, pl.waiting = map[string]*entry{}, nil, nil
+	}
 }
 
 // Attempt tries to place one placement now (tests call it to run a pass
@@ -311,6 +338,9 @@ func (s *Service) try(ctx context.Context, ids []string) ([]outcome, error) {
 		return s.outcomes(ws, placed, now), nil
 	}
 	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if err := s.checkLease(ctx, w); err != nil {
+			return err
+		}
 		for i := range ws {
 			wk := &ws[i]
 			placed[i] = wk.skip

@@ -278,3 +278,10 @@ func (e *env) hook(s *studio, point, extra string) hookCreated {
 	s.trust(h.Secret)
 	return h
 }
+
+// advancePastCooldown moves the server's clock past a breaker's cool-down
+// (hook.Config's default, 10 s).
+func (e *env) advancePastCooldown() {
+	e.t.Helper()
+	e.do("POST", "/v1/admin/clock/advance", admin, `{"seconds":11}`).want(http.StatusOK)
+}

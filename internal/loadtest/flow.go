@@ -51,6 +51,9 @@ type FlowConfig struct {
 	Timeout time.Duration
 	// Polling follows tickets by polling instead of the event stream.
 	Polling bool
+	// Hold is how long a validated bot stays in the game before it quits
+	// (a match's length); 0 quits at once, ending the game session.
+	Hold time.Duration
 	// Progress, when set, is called about once a second while the run
 	// lasts, and once at the end.
 	Progress func(Progress)
@@ -92,6 +95,9 @@ func (c *FlowConfig) Validate() error {
 	}
 	if c.Players < 0 {
 		bad = append(bad, "players: must not be negative")
+	}
+	if c.Hold < 0 {
+		bad = append(bad, "hold: must not be negative")
 	}
 	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
 		bad = append(bad, "operator key: give both the access key id and the secret, or neither")
@@ -215,8 +221,15 @@ func (b *flowBot) run(ctx context.Context) {
 	if !b.phase(PhaseValidated, g.join(ctx, m.PlayerSessionID)) {
 		return
 	}
+	validated := time.Now()
+	if b.cfg.Hold > 0 {
+		select {
+		case <-time.After(b.cfg.Hold):
+		case <-ctx.Done():
+		}
+	}
 	g.quit()
-	b.rec.completed(b.times, time.Since(asked), time.Since(began))
+	b.rec.completed(b.times, validated.Sub(asked), validated.Sub(began), validated)
 }
 
 // signIn makes the bot's identity: developer-authenticated with the

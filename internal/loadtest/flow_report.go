@@ -69,7 +69,7 @@ type recorder struct {
 	phase map[string][]time.Duration
 	e2e   []time.Duration
 	whole []time.Duration
-	// doneAt is when each completed bot finished, since start.
+	// doneAt is when each completed bot was validated, since start.
 	doneAt                   []time.Duration
 	nStarted, nDone, nFailed int
 	failures                 map[string]int
@@ -96,7 +96,8 @@ func (r *recorder) failed(phase, kind string, err error) {
 	}
 }
 
-func (r *recorder) completed(times map[string]time.Duration, e2e, whole time.Duration) {
+// completed records a bot validated at at.
+func (r *recorder) completed(times map[string]time.Duration, e2e, whole time.Duration, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.nDone++
@@ -105,7 +106,7 @@ func (r *recorder) completed(times map[string]time.Duration, e2e, whole time.Dur
 	}
 	r.e2e = append(r.e2e, e2e)
 	r.whole = append(r.whole, whole)
-	r.doneAt = append(r.doneAt, time.Since(r.start))
+	r.doneAt = append(r.doneAt, at.Sub(r.start))
 }
 
 func (r *recorder) progress() Progress {

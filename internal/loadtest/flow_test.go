@@ -63,7 +63,7 @@ func TestFlowReportCountsPhasesAndFailures(t *testing.T) {
 	}
 	for range 3 {
 		r.started()
-		r.completed(times, 40*time.Millisecond, 50*time.Millisecond)
+		r.completed(times, 40*time.Millisecond, 50*time.Millisecond, time.Now())
 	}
 	r.started()
 	r.failed(PhaseMatch, "TIMED_OUT", errors.New("ticket t1 is TIMED_OUT"))

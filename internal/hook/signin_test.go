@@ -1,0 +1,70 @@
+package hook_test
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+func TestARefusalAtRefreshEndsABannedPlayersSession(t *testing.T) {
+	e := newEnv(t)
+	e.duel("duel")
+	var banned sync.Map
+	signIns := newStudio(t, func(_ *http.Request, body map[string]any) (int, any) {
+		if _, ok := banned.Load(body["playerId"]); ok {
+			return http.StatusOK, map[string]any{"allow": false, "reason": "banned for cheating"}
+		}
+		return http.StatusOK, map[string]any{"allow": true, "data": map[string]any{"tier": "gold"}}
+	})
+	e.hook(signIns, "beforeSignIn", `"failMode":"failClosed"`)
+	tickets := newStudio(t, func(*http.Request, map[string]any) (int, any) {
+		return http.StatusOK, map[string]any{"allow": true}
+	})
+	e.hook(tickets, "beforeTicket", `"failMode":"failClosed"`)
+
+	p := e.player()
+	if call := signIns.lastBody(); call["playerId"] != p.IdentityID || call["refresh"] != false || call["created"] != true {
+		t.Fatalf("the sign-in hook was asked %v", call)
+	}
+	e.do("GET", "/v1/players/me", p.bearer(), "").want(http.StatusOK)
+	e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel"}`).want(http.StatusCreated)
+	sent := tickets.lastBody()["players"].([]any)[0].(map[string]any)
+	if data, _ := sent["signInData"].(map[string]any); data["tier"] != "gold" {
+		t.Fatalf("the ticket hook did not get the sign-in data: %v", sent)
+	}
+
+	banned.Store(p.IdentityID, true)
+	r := e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).want(http.StatusForbidden)
+	if d := r.detail(); d != "banned for cheating" {
+		t.Fatalf("the refresh is refused with %q", d)
+	}
+	if call := signIns.lastBody(); call["refresh"] != true {
+		t.Fatalf("the refresh was not asked about: %v", call)
+	}
+	// The session is over: its refresh token and its access token no
+	// longer work, whatever the hook says next.
+	banned.Delete(p.IdentityID)
+	e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).want(http.StatusUnauthorized)
+	e.do("GET", "/v1/players/me", p.bearer(), "").want(http.StatusUnauthorized)
+}
+
+func TestARefusedSignInGetsNoTokens(t *testing.T) {
+	e := newEnv(t)
+	var refuse atomic.Bool
+	refuse.Store(true)
+	e.hook(newStudio(t, func(*http.Request, map[string]any) (int, any) {
+		if refuse.Load() {
+			return http.StatusOK, map[string]any{"allow": false, "reason": "down for maintenance"}
+		}
+		return http.StatusOK, map[string]any{"allow": true}
+	}), "beforeSignIn", `"failMode":"failOpen"`)
+	body := `{"deviceId":"device-1","deviceSecret":"a-long-enough-device-secret"}`
+	r := e.do("POST", "/v1/identity/anonymous", "", body).want(http.StatusForbidden)
+	if d := r.detail(); d != "down for maintenance" || strings.Contains(string(r.body), "accessToken") {
+		t.Fatalf("a refused sign-in answers %s", r.body)
+	}
+	refuse.Store(false)
+	e.do("POST", "/v1/identity/anonymous", "", body).want(http.StatusOK)
+}

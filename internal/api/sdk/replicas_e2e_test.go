@@ -1,0 +1,191 @@
+package sdk_test
+
+import (
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+
+	"github.com/musterhq/muster/internal/store/postgres/pgtest"
+	"github.com/musterhq/muster/internal/testenv"
+)
+
+// tcpProxy is a TCP load balancer reduced to what the server SDKs need of
+// one: each connection goes to the current backend, and point moves new
+// connections to another (as a balancer's health check does when a
+// backend dies). The SDKs reconnect to the same URL, so this is how their
+// sockets reach another replica.
+type tcpProxy struct {
+	ln net.Listener
+
+	mu      sync.Mutex
+	backend string
+	conns   map[net.Conn]struct{}
+}
+
+func newTCPProxy(t *testing.T, backend string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, backend: backend, conns: map[net.Conn]struct{}{}}
+	go p.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for c := range p.conns {
+			c.Close()
+		}
+	})
+	return p
+}
+
+func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
+
+// point sends new connections to backend.
+func (p *tcpProxy) point(backend string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.backend = backend
+}
+
+func (p *tcpProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.relay(c)
+	}
+}
+
+func (p *tcpProxy) relay(c net.Conn) {
+	p.mu.Lock()
+	backend := p.backend
+	p.mu.Unlock()
+	up, err := net.Dial("tcp", backend)
+	if err != nil {
+		c.Close() // a dead backend: the client retries
+		return
+	}
+	p.mu.Lock()
+	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(up, c); done <- struct{}{} }()
+	go func() { io.Copy(c, up); done <- struct{}{} }()
+	<-done // either side ended: end both, as a balancer does
+	c.Close()
+	up.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, up)
+	p.mu.Unlock()
+}
+
+// replica is one `muster serve` of a multi-replica test.
+type replica struct {
+	*testenv.Server
+	sdkAddr string
+	gl      *gl.Client
+}
+
+// replicaMasterKey seals the secrets every replica of a test shares.
+const replicaMasterKey = "6d75737465722d7265706c696361732d746573742d6d61737465722d6b657921"
+
+// startReplica runs `muster serve` on the store at storeURL with its SDK
+// endpoint on a free port, advertising sdkURL.
+func startReplica(t *testing.T, storeURL, sdkURL string, extra ...string) *replica {
+	t.Helper()
+	addrFile := filepath.Join(t.TempDir(), "sdk-addr")
+	args := append([]string{"--store", storeURL, "--master-key", replicaMasterKey, "--sdk-listen", "127.0.0.1:0", "--sdk-addr-file", addrFile,
+		"--sdk-url", sdkURL}, extra...)
+	s := testenv.Start(t, testenv.WithArgs(args...))
+	r := &replica{Server: s, gl: s.Admin()}
+	testenv.Eventually(t, "the SDK endpoint to listen", 30*time.Second, func() bool {
+		b, err := os.ReadFile(addrFile)
+		r.sdkAddr = string(b)
+		return err == nil && len(b) > 0
+	})
+	return r
+}
+
+// TestGameServersKeepTheirGameSessionsAcrossReplicas runs two `muster
+// serve` replicas on one PostgreSQL database, with game servers on the
+// official Go server SDK reaching them through a TCP proxy, as they would
+// through a TCP load balancer.
+func TestGameServersKeepTheirGameSessionsAcrossReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs two muster replicas")
+	}
+	storeURL := pgtest.NewDatabase(t)
+	testReplicas(t, storeURL)
+}
+
+func testReplicas(t *testing.T, storeURL string, extra ...string) {
+	proxy := newTCPProxy(t, "127.0.0.1:1") // pointed at A once A listens
+	a := startReplica(t, storeURL, "ws://"+proxy.addr(), extra...)
+	b := startReplica(t, storeURL, "ws://"+proxy.addr(), extra...)
+	proxy.point(a.sdkAddr)
+	e := &env{t: t, location: "custom-replicas", compute: "host-1", sdkAddr: proxy.addr(), gl: a.gl}
+	e.setupFleet()
+	onB := &env{t: t, location: e.location, fleetID: e.fleetID, gl: b.gl}
+
+	g1 := e.startReady("")
+	var gs1 string
+	t.Run("a game session created through B reaches the game server connected to A", func(t *testing.T) {
+		gs1 = aws.ToString(onB.createGameSession("through-b", 4).GameSessionId)
+		if start := g1.wait("event", "start"); start["gameSessionId"] != gs1 {
+			t.Fatalf("OnStartGameSession got %v, want %s", start, gs1)
+		}
+		if a := g1.wait("event", "activated"); a["err"] != "" {
+			t.Fatalf("ActivateGameSession: %v", a["err"])
+		}
+		if st := onB.gameSession(gs1).Status; st != types.GameSessionStatusActive {
+			t.Fatalf("status %s through B", st)
+		}
+	})
+
+	g2 := e.startReady("")
+	a.Kill() // kill -9: both game servers lose their sockets
+	var gs2 string
+	t.Run("a game session placed while its game server is between replicas reaches it when it reconnects", func(t *testing.T) {
+		// g2 is the fleet's one idle process; its socket died with A, so
+		// the push can only come from the store when it reconnects.
+		gs2 = aws.ToString(onB.createGameSession("while-away", 4).GameSessionId)
+		proxy.point(b.sdkAddr) // the balancer's health check saw A die
+		if start := g2.wait("event", "start"); start["gameSessionId"] != gs2 {
+			t.Fatalf("OnStartGameSession got %v, want %s", start, gs2)
+		}
+		if a := g2.wait("event", "activated"); a["err"] != "" {
+			t.Fatalf("ActivateGameSession: %v", a["err"])
+		}
+		if st := onB.gameSession(gs2).Status; st != types.GameSessionStatusActive {
+			t.Fatalf("status %s through B", st)
+		}
+	})
+	t.Run("the game server A hosted reconnects to B and keeps its game session", func(t *testing.T) {
+		players := onB.reserve(gs1, "p1")
+		testenv.Eventually(t, "AcceptPlayerSession through B", 60*time.Second, func() bool {
+			return g1.callErr("accept", players[0]) == "" // fails while the SDK reconnects
+		})
+		if st := onB.gameSession(gs1).Status; st != types.GameSessionStatusActive {
+			t.Fatalf("status %s after the move", st)
+		}
+		if ps := onB.playerSession(players[0]); ps.Status != types.PlayerSessionStatusActive {
+			t.Fatalf("player session %s after AcceptPlayerSession", ps.Status)
+		}
+		if r := g1.call("gsid", nil); r["result"] != gs1 {
+			t.Fatalf("the game server's game session is %v, want %s", r["result"], gs1)
+		}
+	})
+}

@@ -227,3 +227,33 @@ func (s *Service) DescribeFleetLocationUtilization(ctx context.Context, in *game
 
 // itoa32 returns a pointer to an int32 count.
 func itoa32(n int) *int32 { v := int32(n); return &v }
+
+// Stats are what scaling metrics are computed from, for one location.
+type Stats struct {
+	// ActiveComputes are ACTIVE computes; IdleComputes those hosting no
+	// game session.
+	ActiveComputes, IdleComputes int
+	// IdleProcesses can take a game session now; Activating and Active
+	// count game sessions by status.
+	IdleProcesses, Activating, Active int
+	// Players and MaxPlayers are current and maximum player sessions of
+	// live game sessions.
+	Players, MaxPlayers int
+}
+
+// LocationStats reads a location's Stats.
+func (s *Service) LocationStats(ctx context.Context, r store.Reader, f Fleet, location string) (Stats, error) {
+	u, err := s.usage(ctx, r, f, location)
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{ActiveComputes: u.computesActive, IdleComputes: u.computesIdle, Players: u.players, MaxPlayers: u.maxPlayers}
+	for state, n := range map[string]*int{stateIdle: &st.IdleProcesses, stateActivating: &st.Activating, stateBusy: &st.Active} {
+		items, err := r.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: f.ID + "/" + location + "/" + state, Limit: 100000, NoDocs: true})
+		if err != nil {
+			return st, err
+		}
+		*n = len(items)
+	}
+	return st, nil
+}

@@ -35,9 +35,15 @@ type Capacity struct {
 	Set bool `json:"set,omitempty"`
 	// ScalingStopped is set by StopFleetActions(AUTO_SCALING).
 	ScalingStopped bool `json:"scalingStopped,omitempty"`
-	// Pending lists hosts asked of the provisioner, not registered yet.
+	// Pending lists hosts asked of the provisioner, not registered yet;
+	// Releasing, drained hosts given back to it, not deregistered yet.
 	Pending   []PendingHost `json:"pending,omitempty"`
-	UpdatedAt time.Time     `json:"updatedAt"`
+	Releasing []PendingHost `json:"releasing,omitempty"`
+	// ScaledOut and ScaledIn are when a scaling policy last raised or
+	// lowered the desired count (cool-downs are measured from them).
+	ScaledOut time.Time `json:"scaledOut,omitzero"`
+	ScaledIn  time.Time `json:"scaledIn,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // PendingHost is a host asked of a provisioner. Attempts counts the asks;
@@ -240,6 +246,11 @@ func (s *Service) SetDesired(ctx context.Context, w store.Writer, f Fleet, locat
 	}
 	old := c.Desired
 	c.Desired, c.UpdatedAt = desired, s.cfg.Clock.Now().UTC()
+	if desired > old {
+		c.ScaledOut = c.UpdatedAt
+	} else {
+		c.ScaledIn = c.UpdatedAt
+	}
 	if err := PutCapacity(ctx, w, c, version); err != nil {
 		return old, err
 	}

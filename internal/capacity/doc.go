@@ -1,0 +1,48 @@
+// Package capacity makes fleet locations have the computes their capacity
+// asks for, and moves that capacity with GameLift's scaling policies.
+//
+// Reconciling (Service.Reconcile, for one fleet location; Service.Run for
+// all, every ReconcileInterval and at once when a desired capacity
+// changes). Only a location whose capacity was set (fleet.Capacity.Set)
+// and that has a provisioner is reconciled; the others are left to the
+// studio. Computes counted: ACTIVE ones plus hosts asked of the provisioner
+// that have not registered yet (fleet.Capacity.Pending, reported as
+// PENDING). Desired above that: new hosts are asked of the provisioner,
+// each under a new compute name (muster-<8 hex>). Desired below: first
+// hosts not registered yet are released, then the ACTIVE compute with the
+// fewest game sessions (ties: the newest) is drained
+// (fleet.Service.DrainCompute): it takes no new game session, its idle
+// processes are told to end, and processes hosting game sessions — under
+// protection or not — are left to finish; once it hosts none, its host is
+// released (Provisioner.Release), and a compute still registered
+// ReleaseDeadline after that is deregistered.
+//
+// A provisioner that fails, or whose host does not register within
+// RegisterDeadline, is asked again for the same compute name after a
+// backoff (BaseBackoff doubling up to MaxBackoff); each failure is a fleet
+// event (GENERIC_EVENT) and counts in muster_capacity_provision_failures_total.
+// Provisioners must therefore treat a repeated Provision of one name as
+// "make sure this host exists".
+//
+// Provisioners (Provisioner; configured per location by the operator, in
+// the server's configuration only, never through the API): Local starts
+// `muster agent` processes on this machine, Exec runs an operator's
+// command, Webhook makes a signed HTTP call.
+//
+// Scaling policies (PutScalingPolicy, DescribeScalingPolicies,
+// DeleteScalingPolicy) are stored in kind scalingpolicy, id
+// <fleetId>/<name>, K1 fleet id. Evaluate runs every minute on the clock
+// (and at once when a placement finds no capacity, NoCapacity). A policy
+// applies to each location of its fleet whose auto-scaling is not stopped
+// (StopFleetActions). Target-based (PercentAvailableGameSessions): desired
+// becomes the smallest count of computes whose idle share of game-session
+// slots would reach the target, as GameLift's target tracking does.
+// Rule-based: when the metric compares with the threshold for
+// EvaluationPeriods evaluations in a row, desired is adjusted by
+// ScalingAdjustment (ChangeInCapacity, ExactCapacity,
+// PercentChangeInCapacity). After a policy changes a location's capacity,
+// no policy changes it again in the other direction for ScaleInCooldown
+// (scale-in) — scale-out is never delayed — so a policy cannot flap.
+// QueueDepth and WaitTime count PENDING placements of queues whose first
+// destination is the fleet, as GameLift defines them.
+package capacity

@@ -1,0 +1,262 @@
+package capacity
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// Evaluate evaluates every scaling policy in each location of its fleet
+// and changes desired capacities (see the package comment). triggered says
+// a placement found no capacity: then only scale-out happens, not where
+// hosts are already on their way, and rules whose periods are not all
+// counted act only if this one would complete them.
+func (s *Service) Evaluate(ctx context.Context, triggered bool) error {
+	var policies []Policy
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		policies, err = store.FindAll[Policy](ctx, r, store.Query{Kind: KindPolicy, Prefix: true})
+		return err
+	})
+	if err != nil || len(policies) == 0 {
+		return err
+	}
+	byFleet := map[string][]Policy{}
+	for _, p := range policies {
+		byFleet[p.FleetID] = append(byFleet[p.FleetID], p)
+	}
+	for _, fleetID := range sortedKeys(byFleet) {
+		err := s.cfg.Store.Update(ctx, func(w store.Writer) error { return s.evaluateFleet(ctx, w, fleetID, triggered) })
+		if err != nil {
+			return fmt.Errorf("evaluate scaling policies of %s: %w", fleetID, err)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// evaluateFleet is one fleet's evaluation, in one transaction.
+func (s *Service) evaluateFleet(ctx context.Context, w store.Writer, fleetID string, triggered bool) error {
+	f, _, err := fleet.GetFleet(ctx, w, fleetID)
+	if err != nil {
+		if fault.Is(err, fault.NotFound) {
+			return nil
+		}
+		return err
+	}
+	items, err := w.Find(ctx, store.Query{Kind: KindPolicy, Key: 1, Value: f.ID, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	policies, err := store.Decode[Policy](items)
+	if err != nil {
+		return err
+	}
+	var waiting Waiting
+	if s.cfg.Placements != nil {
+		all, err := s.cfg.Placements.Waiting(ctx, w)
+		if err != nil {
+			return err
+		}
+		waiting = all[f.ID]
+	}
+	now := s.cfg.Clock.Now().UTC()
+	changed := make([]bool, len(policies))
+	for _, loc := range f.Locations {
+		c, _, found, err := fleet.GetCapacity(ctx, w, f.ID, loc)
+		if err != nil {
+			return err
+		}
+		if found && c.ScalingStopped {
+			continue
+		}
+		st, err := s.cfg.Fleets.LocationStats(ctx, w, f, loc)
+		if err != nil {
+			return err
+		}
+		current := c.Desired
+		if !found || !c.Set {
+			current = st.ActiveComputes
+		}
+		m := metricValues(f, st, waiting, now)
+		want, why := current, ""
+		for i := range policies {
+			p := &policies[i]
+			d, ok, reason := s.propose(p, loc, m, current, f, st, waiting.Count, triggered)
+			if p.Breaches != nil || ok {
+				changed[i] = true
+			}
+			if !ok {
+				continue
+			}
+			switch {
+			case d > current && d > want:
+				want, why = d, reason
+			case d < current && want <= current && (want == current || d > want):
+				want, why = d, reason
+			}
+		}
+		if want == current {
+			continue
+		}
+		if want < current && (triggered || now.Sub(c.ScaledOut) < s.cfg.ScaleInCooldown || now.Sub(c.ScaledIn) < s.cfg.ScaleInCooldown) {
+			continue // no scale-in within the cool-down, nor on a trigger
+		}
+		if want > current && triggered && len(c.Pending) > 0 {
+			continue // hosts are on their way
+		}
+		got, err := s.cfg.Fleets.SetDesired(ctx, w, f, loc, want, why)
+		if err != nil {
+			return err
+		}
+		if got > current {
+			s.metrics.scalings.WithLabelValues("out").Inc()
+		} else if got < current {
+			s.metrics.scalings.WithLabelValues("in").Inc()
+		}
+	}
+	for i, p := range policies {
+		if changed[i] {
+			if _, err := w.Put(ctx, store.Record{Kind: KindPolicy, ID: items[i].ID, Doc: store.MustJSON(p), Keys: store.Keys{f.ID}, Version: items[i].Version}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// propose is what one policy asks of a location: a desired count, whether
+// it asks anything, and why.
+func (s *Service) propose(p *Policy, loc string, m map[string]float64, current int, f fleet.Fleet, st fleet.Stats, queued int, triggered bool) (int, bool, string) {
+	if p.PolicyType == gamelift.PolicyTargetBased {
+		d := targetCapacity(*p.TargetValue, st, queued, processesPerCompute(f))
+		return d, true, fmt.Sprintf("policy %s keeps PercentAvailableGameSessions at %g (now %.1f)", p.Name, *p.TargetValue, m["PercentAvailableGameSessions"])
+	}
+	v := m[p.MetricName]
+	breach := compare(v, p.ComparisonOperator, *p.Threshold)
+	n := 0
+	if p.Breaches != nil {
+		n = p.Breaches[loc]
+	}
+	if !breach {
+		if !triggered && n != 0 {
+			delete(p.Breaches, loc)
+		}
+		return 0, false, ""
+	}
+	n++
+	if n < int(*p.EvaluationPeriods) {
+		if !triggered {
+			if p.Breaches == nil {
+				p.Breaches = map[string]int{}
+			}
+			p.Breaches[loc] = n
+		}
+		return 0, false, ""
+	}
+	delete(p.Breaches, loc)
+	if len(p.Breaches) == 0 {
+		p.Breaches = nil
+	}
+	adj := int(*p.Adjustment)
+	d := current + adj
+	switch p.AdjustmentType {
+	case gamelift.AdjustExactCapacity:
+		d = adj
+	case gamelift.AdjustPercentChangeInCapacity:
+		delta := int(math.Round(float64(current) * float64(adj) / 100))
+		if delta == 0 && adj != 0 {
+			delta = adj / abs(adj)
+		}
+		d = current + delta
+	}
+	return max(d, 0), true, fmt.Sprintf("policy %s: %s %s %g (%g) for %d evaluations", p.Name, p.MetricName, p.ComparisonOperator, *p.Threshold, v, *p.EvaluationPeriods)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+func compare(v float64, op string, threshold float64) bool {
+	switch op {
+	case gamelift.CompareGreaterOrEqual:
+		return v >= threshold
+	case gamelift.CompareGreater:
+		return v > threshold
+	case gamelift.CompareLess:
+		return v < threshold
+	case gamelift.CompareLessOrEqual:
+		return v <= threshold
+	}
+	return false
+}
+
+// processesPerCompute is how many server processes the runtime
+// configuration runs on each compute (at least 1).
+func processesPerCompute(f fleet.Fleet) int {
+	n := 0
+	for _, sp := range f.Runtime.ServerProcesses {
+		if sp.ConcurrentExecutions != nil {
+			n += int(*sp.ConcurrentExecutions)
+		}
+	}
+	return max(n, 1)
+}
+
+// targetCapacity is the fewest computes with which the share of available
+// game-session slots would be at least target percent, counting the
+// placements waiting for the fleet as game sessions to host.
+func targetCapacity(target float64, st fleet.Stats, queued, perCompute int) int {
+	demand := st.Activating + st.Active + queued
+	slots := int(math.Ceil(float64(demand) / (1 - target/100)))
+	if target > 0 && slots == demand {
+		slots++ // a target above zero keeps at least one slot free
+	}
+	return int(math.Ceil(float64(slots) / float64(perCompute)))
+}
+
+// metricValues are GameLift's scaling metrics for one location now.
+func metricValues(f fleet.Fleet, st fleet.Stats, waiting Waiting, now time.Time) map[string]float64 {
+	percent := func(part, whole int) float64 {
+		if whole == 0 {
+			return 0
+		}
+		return 100 * float64(part) / float64(whole)
+	}
+	activatable := st.IdleProcesses
+	if m := f.Runtime.MaxConcurrentGameSessionActivations; m != nil && *m > 0 {
+		activatable = min(activatable, max(st.ActiveComputes*int(*m)-st.Activating, 0))
+	}
+	wait := 0.0
+	if waiting.Count > 0 {
+		wait = now.Sub(waiting.Oldest).Seconds()
+	}
+	return map[string]float64{
+		"ActivatingGameSessions":            float64(st.Activating),
+		"ActiveGameSessions":                float64(st.Active),
+		"ActiveInstances":                   float64(st.ActiveComputes - st.IdleComputes),
+		"AvailableGameSessions":             float64(st.IdleProcesses),
+		"AvailablePlayerSessions":           float64(max(st.MaxPlayers-st.Players, 0)),
+		"CurrentPlayerSessions":             float64(st.Players),
+		"IdleInstances":                     float64(st.IdleComputes),
+		"PercentAvailableGameSessions":      percent(st.IdleProcesses, st.IdleProcesses+st.Activating+st.Active),
+		"PercentIdleInstances":              percent(st.IdleComputes, st.ActiveComputes),
+		"QueueDepth":                        float64(waiting.Count),
+		"WaitTime":                          wait,
+		"ConcurrentActivatableGameSessions": float64(activatable),
+	}
+}

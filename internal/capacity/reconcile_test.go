@@ -1,0 +1,158 @@
+package capacity_test
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/musterhq/muster/internal/capacity"
+	"github.com/musterhq/muster/internal/gamelift"
+)
+
+func TestScaleOutAsksTheProvisionerAndCountsPendingHosts(t *testing.T) {
+	e := newEnv(t)
+	e.setCapacity(3, 0, 5)
+	e.reconcile()
+	calls := e.provisioned()
+	if len(calls) != 2 || !strings.HasPrefix(calls[0], "provision custom-a muster-") || calls[0] == calls[1] {
+		t.Fatalf("provisioner calls %q, want two distinct provisions", calls)
+	}
+	if c := e.counts(); *c.DESIRED != 3 || *c.ACTIVE != 1 || *c.PENDING != 2 {
+		t.Fatalf("counts %+v", c)
+	}
+	t.Run("a second pass asks for nothing more", func(t *testing.T) {
+		e.reconcile()
+		if n := len(e.provisioned()); n != 2 {
+			t.Fatalf("%d calls", n)
+		}
+	})
+	t.Run("hosts that register leave PENDING for ACTIVE, with an event", func(t *testing.T) {
+		for _, c := range calls {
+			e.register(strings.Fields(c)[2])
+		}
+		e.reconcile()
+		if c := e.counts(); *c.ACTIVE != 3 || *c.PENDING != 0 || *c.IDLE != 3 {
+			t.Fatalf("counts %+v", c)
+		}
+		if !e.hasEvent("Compute " + strings.Fields(calls[0])[2] + " registered in custom-a") {
+			t.Fatalf("events %q", e.events())
+		}
+	})
+}
+
+func TestAFailingProvisionerIsRetriedWithBackoffAndReported(t *testing.T) {
+	e := newEnv(t)
+	if err := os.WriteFile(e.failFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.setCapacity(2, 0, 2)
+	e.reconcile()
+	name := strings.Fields(e.provisioned()[0])[2]
+	if !e.hasEvent("Provisioner of custom-a failed to add compute " + name + ": ") {
+		t.Fatalf("events %q", e.events())
+	}
+	if got := e.failures("error"); got != 1 {
+		t.Fatalf("failures metric %v", got)
+	}
+	t.Run("it is not asked again before the backoff", func(t *testing.T) {
+		e.Clock.Advance(capacity.DefaultBaseBackoff / 2)
+		e.reconcile()
+		if n := len(e.provisioned()); n != 1 {
+			t.Fatalf("%d calls", n)
+		}
+	})
+	t.Run("after the backoff the same host is asked again", func(t *testing.T) {
+		os.Remove(e.failFile)
+		e.Clock.Advance(capacity.DefaultBaseBackoff / 2)
+		e.reconcile()
+		calls := e.provisioned()
+		if len(calls) != 2 || calls[1] != "provision custom-a "+name {
+			t.Fatalf("calls %q", calls)
+		}
+	})
+	t.Run("a host that never registers is asked again after the deadline and backoff", func(t *testing.T) {
+		e.Clock.Advance(capacity.DefaultRegisterDeadline)
+		e.reconcile()
+		if !e.hasEvent("Compute " + name + " asked of the provisioner of custom-a did not register within 5m0s; asking again in 20s (attempt 3)") {
+			t.Fatalf("events %q", e.events())
+		}
+		if got := e.failures("deadline"); got != 1 {
+			t.Fatalf("deadline metric %v", got)
+		}
+		e.Clock.Advance(2 * capacity.DefaultBaseBackoff)
+		e.reconcile()
+		if calls := e.provisioned(); len(calls) != 3 || calls[2] != "provision custom-a "+name {
+			t.Fatalf("calls %q", calls)
+		}
+		if c := e.counts(); *c.PENDING != 1 {
+			t.Fatalf("counts %+v", c)
+		}
+	})
+}
+
+func TestScaleInDrainsTheLeastUsedComputeAndNeverCutsGameSessions(t *testing.T) {
+	e := newEnv(t)
+	// host-1 (oldest) hosts a game session; host-2 and host-3 are idle,
+	// host-3 the newest.
+	busy := e.process("host-1", true)
+	e.Clock.Advance(1)
+	e.register("host-2")
+	e.process("host-2", false)
+	e.Clock.Advance(1)
+	e.register("host-3")
+	idle3 := e.process("host-3", false)
+	e.setCapacity(3, 0, 3)
+	e.reconcile()
+	if n := len(e.provisioned()); n != 0 {
+		t.Fatalf("%d calls at the desired capacity", n)
+	}
+	t.Run("lowering desired drains the idle newest compute first and releases it", func(t *testing.T) {
+		e.setCapacity(2, 0, 3)
+		e.reconcile()
+		if s := e.compute("host-3").Status; s != gamelift.ComputeTerminating {
+			t.Fatalf("host-3 is %s", s)
+		}
+		if s := e.compute("host-2").Status; s != gamelift.ComputeActive {
+			t.Fatalf("host-2 is %s", s)
+		}
+		e.reconcile()
+		if calls := e.provisioned(); !slices.Equal(calls, []string{"release custom-a host-3"}) {
+			t.Fatalf("calls %q", calls)
+		}
+		if c := e.counts(); *c.DESIRED != 2 || *c.ACTIVE != 2 || *c.TERMINATING != 1 {
+			t.Fatalf("counts %+v", c)
+		}
+		_ = idle3
+	})
+	t.Run("a compute with a live game session drains but is not released until the session ends", func(t *testing.T) {
+		e.setCapacity(0, 0, 3)
+		e.reconcile()
+		e.reconcile()
+		if s := e.compute("host-1").Status; s != gamelift.ComputeTerminating {
+			t.Fatalf("host-1 is %s", s)
+		}
+		calls := e.provisioned()
+		if slices.Contains(calls, "release custom-a host-1") || !slices.Contains(calls, "release custom-a host-2") {
+			t.Fatalf("calls %q", calls)
+		}
+		if err := e.Fleets.EndProcess(context.Background(), busy, "PROCESS_ENDING"); err != nil {
+			t.Fatal(err)
+		}
+		e.reconcile()
+		if calls := e.provisioned(); !slices.Contains(calls, "release custom-a host-1") {
+			t.Fatalf("calls %q", calls)
+		}
+	})
+	t.Run("a released compute still registered after the deadline is deregistered", func(t *testing.T) {
+		e.Clock.Advance(capacity.DefaultReleaseDeadline)
+		e.reconcile()
+		if _, err := e.Fleets.ComputeOf(context.Background(), e.FleetID, "host-3"); err == nil {
+			t.Fatal("host-3 is still registered")
+		}
+		if !e.hasEvent("Compute host-3 deregistered: released by the provisioner") {
+			t.Fatalf("events %q", e.events())
+		}
+	})
+}

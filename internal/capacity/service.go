@@ -1,0 +1,135 @@
+package capacity
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/service"
+)
+
+// Defaults of Config.
+const (
+	DefaultReconcileInterval  = 10 * time.Second
+	DefaultRegisterDeadline   = 5 * time.Minute
+	DefaultReleaseDeadline    = 10 * time.Minute
+	DefaultBaseBackoff        = 10 * time.Second
+	DefaultMaxBackoff         = 5 * time.Minute
+	DefaultEvaluationInterval = time.Minute
+	DefaultScaleInCooldown    = 5 * time.Minute
+	// triggerGap is the least time between two evaluations a placement
+	// without capacity triggers.
+	triggerGap = 10 * time.Second
+)
+
+// Config configures the capacity service.
+type Config struct {
+	service.Base
+	Fleets *fleet.Service
+	// Provisioners by location; a location without one is not reconciled.
+	Provisioners map[string]Provisioner
+	// Placements, when set, gives QueueDepth and WaitTime.
+	Placements Backlog
+	// ReconcileInterval is how often every managed location is reconciled.
+	ReconcileInterval time.Duration
+	// RegisterDeadline is how long a provisioned host has to register.
+	RegisterDeadline time.Duration
+	// ReleaseDeadline is how long a released host has to deregister before
+	// its compute is deregistered for it.
+	ReleaseDeadline time.Duration
+	// BaseBackoff and MaxBackoff pace retries of a failed host.
+	BaseBackoff, MaxBackoff time.Duration
+	// EvaluationInterval is how often scaling policies are evaluated
+	// (GameLift: each minute; EvaluationPeriods count these).
+	EvaluationInterval time.Duration
+	// ScaleInCooldown is how long after a policy changed a location's
+	// capacity no policy lowers it.
+	ScaleInCooldown time.Duration
+	// Registerer receives the metrics (nil: not registered).
+	Registerer prometheus.Registerer
+}
+
+// Service reconciles managed locations and evaluates scaling policies.
+type Service struct {
+	cfg     Config
+	metrics *metrics
+	wake    chan struct{}
+	trigger chan struct{}
+	// lastEval is owned by Run.
+	lastEval time.Time
+}
+
+// New returns the capacity service.
+func New(cfg Config) *Service {
+	cfg.Base = cfg.Base.WithDefaults()
+	defaults := []struct {
+		d   *time.Duration
+		def time.Duration
+	}{{&cfg.ReconcileInterval, DefaultReconcileInterval}, {&cfg.RegisterDeadline, DefaultRegisterDeadline},
+		{&cfg.ReleaseDeadline, DefaultReleaseDeadline}, {&cfg.BaseBackoff, DefaultBaseBackoff}, {&cfg.MaxBackoff, DefaultMaxBackoff},
+		{&cfg.EvaluationInterval, DefaultEvaluationInterval}, {&cfg.ScaleInCooldown, DefaultScaleInCooldown}}
+	for _, d := range defaults {
+		if *d.d <= 0 {
+			*d.d = d.def
+		}
+	}
+	s := &Service{cfg: cfg, metrics: newMetrics(cfg.Registerer), wake: make(chan struct{}, 1), trigger: make(chan struct{}, 1)}
+	if cfg.Fleets != nil {
+		cfg.Fleets.OnCapacityChange(func(string, string) { s.Wake() })
+	}
+	return s
+}
+
+// Wake asks Run to reconcile at once.
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// NoCapacity says a placement found no idle process in any of its
+// candidates: Run evaluates scaling policies at once instead of waiting for
+// the next minute (at most once per ten seconds).
+func (s *Service) NoCapacity() {
+	select {
+	case s.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run reconciles every ReconcileInterval and when woken, and evaluates
+// scaling policies every EvaluationInterval and when a placement found no
+// capacity, until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	rt := s.cfg.Clock.NewTicker(s.cfg.ReconcileInterval)
+	defer rt.Stop()
+	et := s.cfg.Clock.NewTicker(s.cfg.EvaluationInterval)
+	defer et.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-rt.C():
+		case <-s.wake:
+		case <-et.C():
+			s.evaluate(ctx, false)
+		case <-s.trigger:
+			if now := s.cfg.Clock.Now(); now.Sub(s.lastEval) >= triggerGap {
+				s.evaluate(ctx, true)
+			}
+		}
+		if err := s.ReconcileAll(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Error("capacity reconcile", "err", err)
+		}
+	}
+}
+
+func (s *Service) evaluate(ctx context.Context, triggered bool) {
+	s.lastEval = s.cfg.Clock.Now()
+	if err := s.Evaluate(ctx, triggered); err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Error("scaling policy evaluation", "err", err)
+	}
+}

@@ -13,9 +13,10 @@ import (
 
 // LoadtestCommand is `muster loadtest`: Muster's own load tools.
 func LoadtestCommand() *Command {
-	return &Command{Name: "loadtest", Summary: "measure a running Muster (control API reads and writes, matchmaking)", Sub: []*Command{
+	return &Command{Name: "loadtest", Summary: "measure a running Muster (control API reads and writes, matchmaking, the whole player flow)", Sub: []*Command{
 		{Name: "control", Summary: "control-API calls/s in either codec: ListLocations (read) or CreateLocation (durable write)", Run: runLoadtestControl},
 		matchmakingLoadCommand(),
+		flowLoadCommand(),
 	}}
 }
 

@@ -166,9 +166,8 @@ type flowBot struct {
 	userID    string
 	c         *client.Client
 	result    BotResult
-	// times holds each phase's duration as it ends.
-	times map[string]time.Duration
-	last  time.Time
+	// last is when the last phase ended.
+	last time.Time
 }
 
 // phase ends the current phase: it records its duration, or on err the
@@ -180,7 +179,7 @@ func (b *flowBot) phase(name string, err error) bool {
 		b.result.FailedPhase, b.result.Err = name, err
 		return false
 	}
-	b.times[name] = now.Sub(b.last)
+	b.rec.phaseDone(name, now.Sub(b.last))
 	b.last = now
 	return true
 }
@@ -188,7 +187,6 @@ func (b *flowBot) phase(name string, err error) bool {
 func (b *flowBot) run(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
 	defer cancel()
-	b.times = make(map[string]time.Duration, len(Phases))
 	if b.cfg.OnBot != nil {
 		defer func() { b.cfg.OnBot(b.result) }()
 	}
@@ -229,7 +227,7 @@ func (b *flowBot) run(ctx context.Context) {
 		}
 	}
 	g.quit()
-	b.rec.completed(b.times, validated.Sub(asked), validated.Sub(began), validated)
+	b.rec.completed(validated.Sub(asked), validated.Sub(began), validated)
 }
 
 // signIn makes the bot's identity: developer-authenticated with the

@@ -25,7 +25,7 @@ type FlowReport struct {
 	// SustainedRate is bots that completed the whole flow per second,
 	// counted over the start window after its first second (the ramp).
 	SustainedRate float64 `json:"sustainedPlayersPerSecond"`
-	// Phases are each phase's latency over the bots that completed it.
+	// Phases are each phase's latency over the bots that got through it.
 	Phases []Latency `json:"phases"`
 	// EndToEnd is from asking for a match (StartMatchmaking) to being
 	// validated by the game server; Whole from sign-in to validated.
@@ -96,14 +96,18 @@ func (r *recorder) failed(phase, kind string, err error) {
 	}
 }
 
+// phaseDone records a phase a bot got through.
+func (r *recorder) phaseDone(name string, d time.Duration) {
+	r.mu.Lock()
+	r.phase[name] = append(r.phase[name], d)
+	r.mu.Unlock()
+}
+
 // completed records a bot validated at at.
-func (r *recorder) completed(times map[string]time.Duration, e2e, whole time.Duration, at time.Time) {
+func (r *recorder) completed(e2e, whole time.Duration, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.nDone++
-	for name, d := range times {
-		r.phase[name] = append(r.phase[name], d)
-	}
 	r.e2e = append(r.e2e, e2e)
 	r.whole = append(r.whole, whole)
 	r.doneAt = append(r.doneAt, at.Sub(r.start))

@@ -57,13 +57,12 @@ func TestKindOfNamesFailuresForCounting(t *testing.T) {
 func TestFlowReportCountsPhasesAndFailures(t *testing.T) {
 	start := time.Now().Add(-10 * time.Second)
 	r := newRecorder(start)
-	times := map[string]time.Duration{}
-	for i, p := range Phases {
-		times[p] = time.Duration(i+1) * time.Millisecond
-	}
 	for range 3 {
 		r.started()
-		r.completed(times, 40*time.Millisecond, 50*time.Millisecond, time.Now())
+		for i, p := range Phases {
+			r.phaseDone(p, time.Duration(i+1)*time.Millisecond)
+		}
+		r.completed(40*time.Millisecond, 50*time.Millisecond, time.Now())
 	}
 	r.started()
 	r.failed(PhaseMatch, "TIMED_OUT", errors.New("ticket t1 is TIMED_OUT"))

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/musterhq/muster/internal/loadtest"
+)
+
+// flowLoadCommand is `muster loadtest flow`.
+func flowLoadCommand() *Command {
+	return &Command{Name: "flow", Summary: "players/s through the whole player flow: sign-in, record, ticket, match, placement, joining the game server", Run: runLoadtestFlow}
+}
+
+const flowUsage = `Usage: muster loadtest flow [--endpoint URL] [--config NAME] [--players N] --rate R --duration D [--json]
+
+Bots walk the whole player flow against a running Muster, as game clients
+would: sign in (developer-authenticated with the operator key from
+MUSTER_ACCESS_KEY_ID and MUSTER_SECRET_ACCESS_KEY, anonymous without one),
+read their player record, ask for a match, wait for it to be made and
+placed, connect to the game server (the example arena's protocol) and be
+validated. The report gives each phase's and the end-to-end latency
+(p50/p90/p99), failures by phase and kind, and the players/s sustained.
+Anonymous sign-in is limited per client IP (serve --player-ip-rate).
+
+Flags:
+`
+
+func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("loadtest flow", flag.ContinueOnError)
+	var cfg loadtest.FlowConfig
+	fs.StringVar(&cfg.Endpoint, "endpoint", defaultPlayEndpoint, "Muster `URL` (or MUSTER_ENDPOINT)")
+	fs.StringVar(&cfg.AccessKeyID, "access-key-id", "", "operator access key `id` (or MUSTER_ACCESS_KEY_ID)")
+	fs.StringVar(&cfg.SecretAccessKey, "secret-access-key", "", "operator `secret` (or MUSTER_SECRET_ACCESS_KEY)")
+	fs.StringVar(&cfg.Configuration, "config", "dev-duel", "matchmaking `configuration` the bots play in")
+	fs.IntVar(&cfg.Players, "players", 0, "start at most `N` bots in all (0: rate × duration)")
+	fs.Float64Var(&cfg.Rate, "rate", 10, "bots started per `second`")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long bots are started")
+	fs.DurationVar(&cfg.Timeout, "timeout", time.Minute, "give up on a bot after this long")
+	fs.DurationVar(&cfg.Hold, "hold", 0, "how long each validated bot stays in the game before it quits (0: at once, ending the game session)")
+	fs.BoolVar(&cfg.Polling, "polling", false, "follow tickets by polling instead of the server's event stream")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	if ok, code := parseFlow(fs, env, args); !ok {
+		return code
+	}
+	if isTerminal(env.Stderr) && !*asJSON {
+		w := env.Stderr
+		cfg.Progress = func(p loadtest.Progress) { fmt.Fprintf(w, "\r\033[K%s", p.Line()) }
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(env.Stderr, "muster loadtest flow: %v\n", err)
+		return ExitUsage
+	}
+	rep, err := loadtest.RunFlow(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "muster loadtest flow: %v\n", err)
+		return 1
+	}
+	if cfg.Progress != nil {
+		fmt.Fprintln(env.Stderr)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+	} else {
+		rep.Print(env.Stdout)
+	}
+	if rep.Failed > 0 || rep.Completed == 0 {
+		return 1
+	}
+	return 0
+}
+
+// parseFlow parses the flags, then fills the endpoint and the operator
+// key from the environment where not given. It does not use Parse: --config
+// names a matchmaking configuration here, not a config file.
+func parseFlow(fs *flag.FlagSet, env Env, args []string) (bool, int) {
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, flowUsage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {}
+	if err := fs.Parse(reorder(fs, args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(env.Stdout)
+			return false, 0
+		}
+		usage(env.Stderr)
+		return false, ExitUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	getenv := getenvOf(env)
+	for _, name := range []string{"endpoint", "access-key-id", "secret-access-key"} {
+		if v := getenv(EnvName(name)); !set[name] && v != "" {
+			_ = fs.Set(name, v)
+		}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.Stderr, "muster loadtest flow: takes no arguments (got %q)\n", fs.Args())
+		return false, ExitUsage
+	}
+	return true, 0
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

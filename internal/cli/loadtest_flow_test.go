@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/musterhq/muster/internal/loadtest"
+)
+
+func TestLoadtestFlowRefusesBadFlagsNamingThem(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "0"}, "rate:"},
+		{[]string{"--duration", "-1s"}, "duration:"},
+		{[]string{"--players", "-3"}, "players:"},
+		{[]string{"--hold", "-1s"}, "hold:"},
+		{[]string{"--access-key-id", "AKIAONLY"}, "operator key:"},
+		{[]string{"extra"}, "takes no arguments"},
+	} {
+		var stdout, stderr bytes.Buffer
+		env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
+		if code := runLoadtestFlow(context.Background(), env, c.args); code != ExitUsage || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d naming %q", c.args, code, stderr.String(), ExitUsage, c.want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := runLoadtestFlow(context.Background(), Env{Stdout: &stdout, Stderr: &stderr}, []string{"-h"}); code != 0 ||
+		strings.Count(stdout.String(), "Usage: muster loadtest flow") != 1 || stderr.Len() != 0 {
+		t.Fatalf("-h: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}
+
+// TestLoadtestFlowReportsWhereBotsFailed runs the flow against a dev set-up
+// whose fleet has no game server: a lone bot signs in with the operator
+// key from the environment, reads its record and asks for a match that
+// can never be made; the JSON report counts the failure by phase and kind.
+func TestLoadtestFlowReportsWhereBotsFailed(t *testing.T) {
+	r := newDevRig(t, t.TempDir())
+	r.start(t)
+	getenv := func(k string) string {
+		return map[string]string{"MUSTER_ENDPOINT": r.url, "MUSTER_ACCESS_KEY_ID": testKeyID, "MUSTER_SECRET_ACCESS_KEY": testSecret}[k]
+	}
+	var stdout, stderr bytes.Buffer
+	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: getenv}
+	code := runLoadtestFlow(context.Background(), env, []string{"--players", "1", "--rate", "10", "--duration", "1s", "--timeout", "500ms", "--json"})
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	var rep loadtest.FlowReport
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("--json printed no single JSON object: %v\n%s", err, stdout.String())
+	}
+	if rep.Started != 1 || rep.Completed != 0 || rep.Failed != 1 || rep.Failures["match: timed out"] != 1 {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, p := range rep.Phases[:3] { // sign-in, record, ticket
+		if p.Count != 1 {
+			t.Errorf("phase %s counted %d bots, want 1", p.Name, p.Count)
+		}
+	}
+	if rep.Configuration != "dev-duel" || rep.Endpoint != r.url {
+		t.Errorf("the report names %s on %s", rep.Configuration, rep.Endpoint)
+	}
+}

@@ -26,7 +26,7 @@ const loc = "custom-a"
 // whose location custom-a is provisioned by a real exec provisioner: a
 // shell script that logs its calls and fails while a file exists.
 type env struct {
-	t   *testing.T
+	t *testing.T
 	*fleettest.Env
 	svc      *capacity.Service
 	reg      *prometheus.Registry

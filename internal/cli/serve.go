@@ -82,11 +82,13 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	registerHostingFlags(fs, &cfg)
 	registerBusFlags(fs, &cfg)
 	finishListener := registerListenerFlags(fs, &cfg)
+	finishLimits := registerLimitFlags(fs, &cfg)
 	finishIdentity := registerIdentityFlags(fs, &cfg.Player)
 	if ok, code := Parse(fs, env, "muster serve [flags]", args); !ok {
 		return code
 	}
 	finishListener()
+	finishLimits()
 	finishIdentity()
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.Stderr, "muster serve: unexpected argument %q\n", fs.Arg(0))

@@ -192,6 +192,8 @@ type auditDoc struct {
 type auditor struct {
 	store store.Store
 	log   *slog.Logger
+	// refused counts a request refused before its body was read.
+	refused func()
 }
 
 func (a auditor) record(ctx context.Context, operation string, resources map[string]string) {
@@ -216,13 +218,14 @@ func (a auditor) control(ctx context.Context, e controlapi.AuditEntry) {
 // not changes an operator makes; auditing them would bury the trail.
 var unaudited = map[string]bool{agentapi.Route: true}
 
-// requireOperator authenticates /v1/admin routes (httpx.RequireOperator)
-// and audits every write among them (any method but GET, HEAD and OPTIONS)
+// requireOperator authenticates /v1/admin routes (httpx.RequireOperator),
+// refusing a request without a usable credential before its body is read
+// (httpx.OperatorAuth.RefuseEarly), and audits every write among them (any method but GET, HEAD and OPTIONS)
 // that succeeded (2xx): the route and its path.
 func (a auditor) requireOperator(opAuth httpx.OperatorAuth) func(http.Handler) http.Handler {
 	authenticate := httpx.RequireOperator(opAuth, a.log)
 	return func(next http.Handler) http.Handler {
-		return authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return opAuth.RefuseEarly(authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.Method {
 			case http.MethodGet, http.MethodHead, http.MethodOptions:
 				next.ServeHTTP(w, r)
@@ -237,6 +240,6 @@ func (a auditor) requireOperator(opAuth httpx.OperatorAuth) func(http.Handler) h
 			if sw.Status >= 200 && sw.Status < 300 {
 				a.record(r.Context(), r.Pattern, map[string]string{"path": r.URL.Path})
 			}
-		}))
+		})), a.refused)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/musterhq/muster/internal/bus"
 	"github.com/musterhq/muster/internal/bus/natsbus"
@@ -21,18 +22,18 @@ import (
 // replicaBus is the bus between this replica and the others sharing its
 // store: NATS with --nats, PostgreSQL LISTEN/NOTIFY when the store is
 // PostgreSQL, and bus.Local for SQLite (one process per file). It also
-// carries the "events committed" wake-up: after a local commit appends
-// events to the outbox it publishes TopicEvents (payload: this replica's
-// id), and a TopicEvents from another replica wakes this replica's outbox
-// readers (Wake).
+// carries the "events committed" wake-up (bus.Events): after a local
+// commit appends events to the outbox it publishes TopicEvents, and a
+// TopicEvents from another replica wakes this replica's outbox readers
+// (Wake).
 type replicaBus struct {
 	bus.Bus
 	// id names this replica in its own messages (host, pid, random part).
 	id  string
 	log *slog.Logger
-	// remote fires when another replica committed events, or when the bus
-	// reconnected and messages may have been lost.
-	remote store.Signal
+	// events wakes this replica's outbox readers on other replicas'
+	// commits, and announces this replica's.
+	events atomic.Pointer[bus.Events]
 	// run keeps the bus's connection (pgbus) and the announcer; close
 	// releases what open made.
 	run       []func(ctx context.Context) error
@@ -80,13 +81,10 @@ func openBus(ctx context.Context, cfg Config, db store.Store, clk clock.Clock, l
 	default:
 		rb.Bus = &bus.Local{}
 	}
-	rb.Subscribe(bus.TopicEvents, func(from string) {
-		if from != rb.id {
-			rb.remote.Fire()
-		}
-	})
+	events := bus.NewEvents(rb.Bus, rb.id, log)
+	rb.events.Store(events)
 	if n, ok := db.(store.EventNotifier); ok && (cfg.NATS != "" || kind == backend.Postgres) {
-		rb.run = append(rb.run, func(ctx context.Context) error { return rb.announce(ctx, n) })
+		rb.run = append(rb.run, func(ctx context.Context) error { return events.Announce(ctx, n) })
 	}
 	return rb, nil
 }
@@ -100,29 +98,9 @@ func newReplicaID() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// announce publishes TopicEvents after each local commit that appended
-// events, outside the commit: wake-ups coalesce while one is being sent.
-func (rb *replicaBus) announce(ctx context.Context, n store.EventNotifier) error {
-	if n == nil {
-		return nil
-	}
-	for {
-		ch := n.EventsCommitted()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ch:
-		}
-		if err := rb.Publish(ctx, bus.TopicEvents, rb.id); err != nil && ctx.Err() == nil {
-			// Lost: the others' bounded polls and reconnect catch-ups cover it.
-			rb.log.Warn("bus: announcing committed events failed", "err", err)
-		}
-	}
-}
-
 // Wake returns a channel closed when another replica commits events or the
 // bus reconnects (outbox.Config.Wake).
-func (rb *replicaBus) Wake() <-chan struct{} { return rb.remote.Wait() }
+func (rb *replicaBus) Wake() <-chan struct{} { return rb.events.Load().Wake() }
 
 // OnResync registers fn to run after every reconnection of the bus, when
 // messages sent meanwhile were lost: receivers catch up from the store.
@@ -133,7 +111,9 @@ func (rb *replicaBus) OnResync(fn func()) {
 }
 
 func (rb *replicaBus) reconnected() {
-	rb.remote.Fire()
+	if events := rb.events.Load(); events != nil { // nil until openBus has finished
+		events.Resync()
+	}
 	rb.mu.Lock()
 	fns := append([]func(){}, rb.resync...)
 	rb.mu.Unlock()

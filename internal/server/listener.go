@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/musterhq/muster/internal/api/httpx"
 )
 
 // certPollInterval is how often, in real time, the TLS certificate files
@@ -135,8 +137,10 @@ func (s *Server) listen() (*http.Server, func() error, error) {
 	if s.cfg.AddrFile != "" {
 		writeAddrFile(s.cfg.AddrFile, addr)
 	}
-	srv := &http.Server{Addr: addr, Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout,
+	srv := &http.Server{Addr: addr, Handler: s.limiter.Handler(s.handler),
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.limiter.Configure(srv)
+	ln = s.limiter.Listener(ln)
 	warnIfExposed(s.log, addr, s.certs != nil)
 	if s.certs == nil {
 		return srv, func() error { return srv.Serve(ln) }, nil
@@ -157,6 +161,7 @@ func (s *Server) configureListener() error {
 		return err
 	}
 	s.trustedProxies = proxies
+	s.configureLimits()
 	switch {
 	case s.cfg.TLSCert == "" && s.cfg.TLSKey == "":
 		return nil
@@ -259,7 +264,7 @@ func metricsAddr(listen string) string {
 func (s *Server) serveMetrics(ln net.Listener) func(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout,
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: httpx.DefaultReadHeaderTimeout, ReadTimeout: httpx.DefaultReadTimeout, IdleTimeout: httpx.DefaultIdleTimeout,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	return func(ctx context.Context) error {
 		errc := make(chan error, 1)
@@ -278,11 +283,6 @@ func (s *Server) serveMetrics(ln net.Listener) func(ctx context.Context) error {
 		return nil
 	}
 }
-
-// idleTimeout is how long a kept-alive connection may wait for its next
-// request: longer than the AWS SDKs' own 90 s, so the server never closes
-// a connection a client may be about to reuse.
-const idleTimeout = 2 * time.Minute
 
 // writeAddrFile writes the bound address to path atomically.
 func writeAddrFile(path, addr string) {

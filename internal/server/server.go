@@ -93,6 +93,10 @@ type Config struct {
 	// bearer operator keys over plain HTTP from anywhere.
 	TrustedProxies      []string
 	AllowInsecureBearer bool
+	// Limits and SDKLimits are the main and SDK listeners' connection and
+	// request limits (limits.go); zero fields take httpx's defaults. On
+	// the SDK listener MaxConnsPerClient caps each compute's sockets.
+	Limits, SDKLimits httpx.Limits
 	// NATS, when set (--nats nats://…), carries the bus between replicas
 	// and receives every outbox event on muster.events.<type> (bus.go).
 	NATS string
@@ -131,6 +135,8 @@ type Server struct {
 	// trustedProxies are Config.TrustedProxies parsed.
 	certs          *certReloader
 	trustedProxies []netip.Prefix
+	// limiter and sdkLimiter apply the listeners' limits (limits.go).
+	limiter, sdkLimiter *httpx.Limiter
 	// readyCheck, when set (SetReadyCheck), must also pass for /readyz.
 	readyCheck func(ctx context.Context) error
 	// bus is the bus between replicas (bus.go).
@@ -289,7 +295,7 @@ func (s *Server) routes() http.Handler {
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpx.NewMetrics(s.reg)
 	opAuth := httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: s.keys, Clock: s.clock, MaxSkew: s.cfg.MaxSkew}, BearerAllowed: s.bearerAllowed}
-	audit := auditor{store: s.store, log: s.log}
+	audit := auditor{store: s.store, log: s.log, refused: func() { s.limiter.Refuse(httpx.RefusedUnauthorized) }}
 	d := &deps{
 		store: s.store, box: s.box, clock: s.clock, log: s.log, reg: s.reg, arns: arns, formats: gamelift.NewFormats(),
 		tags:   tagging.New(tagging.Config{Store: s.store, ARNs: arns}),
@@ -305,8 +311,8 @@ func (s *Server) routes() http.Handler {
 		mount(d)
 	}
 	control := controlapi.New(controlapi.Config{Table: d.table, Auth: opAuth, Logger: s.log, Registerer: s.reg, Clock: s.clock, Audit: audit.control})
-	d.mux.Handle("POST /service/GameLift/operation/{op}", control)
-	d.mux.Handle("POST /{$}", control)
+	d.mux.Handle("POST /service/GameLift/operation/{op}", s.refuseEarly(opAuth, control))
+	d.mux.Handle("POST /{$}", s.refuseEarly(opAuth, control))
 	d.mux.Handle("/v1/", httpx.NotFound(d.mux.ServeMux, s.log))
 	s.routePatterns = d.mux.patterns
 	return httpx.Observe(d.mux, metrics, s.log)

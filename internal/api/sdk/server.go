@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/session"
@@ -48,6 +49,10 @@ type Config struct {
 	// zero means DefaultPingTimeout.
 	PingTimeout time.Duration
 	Logger      *slog.Logger
+	// Limiter applies the listener's connection and request limits, with
+	// its per-client cap counted per compute (limits.go); nil means
+	// DefaultLimiter.
+	Limiter *httpx.Limiter
 	// Replicas backs the pushes with the store, for sockets on other
 	// replicas and pushes lost with a socket (replicas.go).
 	Replicas Replicas
@@ -89,6 +94,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Hub == nil {
 		cfg.Hub = NewHub(cfg.Logger)
 	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = DefaultLimiter()
+	}
 	s := &Server{Hub: cfg.Hub, cfg: cfg, url: cfg.URL}
 	cert, err := s.certificate()
 	if err != nil {
@@ -126,10 +134,11 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	s.cfg.Logger.Info("server SDK endpoint listening (ws:// and wss:// on one port)", "addr", addr, "url", s.URL())
-	sl := newSniffListener(ln, s.tls)
-	srv := &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 10 * time.Second,
+	sl := newSniffListener(s.cfg.Limiter.Listener(ln), s.tls)
+	srv := &http.Server{Handler: s.limitPerCompute(http.HandlerFunc(s.serveHTTP)),
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		ErrorLog:    slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug)}
+	s.cfg.Limiter.Configure(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(sl) }()
 	pingCtx, stopPing := context.WithCancel(ctx)

@@ -1,0 +1,395 @@
+package httpx
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Limits are one listener's connection and request limits. Zero fields
+// take the defaults below; a negative cap means no cap.
+type Limits struct {
+	// MaxConns caps the listener's open connections; beyond it a new
+	// connection is closed as soon as it is accepted.
+	MaxConns int
+	// MaxConnsPerClient caps the open connections of one client address.
+	// Peers in TrustedProxies are not one client: their requests are
+	// counted per forwarded client instead (Limiter.Handler), in flight.
+	MaxConnsPerClient int
+	// ClientsByKey makes MaxConnsPerClient cap the holders of a key the
+	// handler names (AcquireKey: a compute on the SDK listener, where many
+	// game servers share a host) rather than connections per address.
+	ClientsByKey bool
+	// ReadHeaderTimeout bounds reading a request's headers, ReadTimeout
+	// the whole request with its body, IdleTimeout how long a kept-alive
+	// connection waits for its next request.
+	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
+	// TrustedProxies are the load balancers and proxies whose
+	// X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
+}
+
+// The defaults leave room for 50,000 player sockets with 10,000 to spare,
+// keep one address from holding more than a thousand connections, cut a
+// body that takes more than 30 s (a 1 MiB body at 35 kB/s), and keep idle
+// connections longer than the AWS SDKs' own 90 s, so the server never
+// closes a connection a client may be about to reuse.
+const (
+	DefaultMaxConns          = 60_000
+	DefaultMaxConnsPerClient = 1_000
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+)
+
+// WithDefaults fills zero fields with the defaults.
+func (l Limits) WithDefaults() Limits {
+	if l.MaxConns == 0 {
+		l.MaxConns = DefaultMaxConns
+	}
+	if l.MaxConnsPerClient == 0 {
+		l.MaxConnsPerClient = DefaultMaxConnsPerClient
+	}
+	if l.ReadHeaderTimeout == 0 {
+		l.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if l.ReadTimeout == 0 {
+		l.ReadTimeout = DefaultReadTimeout
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = DefaultIdleTimeout
+	}
+	return l
+}
+
+// Refusal reasons, the values of the reason label of
+// muster_connections_refused_total.
+const (
+	RefusedMaxConns      = "max_connections"       // the listener's cap
+	RefusedPerClient     = "per_client"            // one client's cap
+	RefusedPerCompute    = "per_compute"           // one compute's cap (SDK listener)
+	RefusedHeaderTimeout = "header_timeout"        // headers not read in time
+	RefusedBodyTimeout   = "body_timeout"          // a body not read in time
+	RefusedUnauthorized  = "unauthenticated_early" // refused before the body was read
+)
+
+// LimitMetrics count refusals and open connections per listener.
+type LimitMetrics struct {
+	refused *prometheus.CounterVec
+	open    *prometheus.GaugeVec
+}
+
+// NewLimitMetrics registers the connection metrics on reg.
+func NewLimitMetrics(reg prometheus.Registerer) *LimitMetrics {
+	m := &LimitMetrics{
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "muster_connections_refused_total",
+			Help: "Connections and requests refused or cut by a listener's limits, by listener and reason.",
+		}, []string{"listener", "reason"}),
+		open: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "muster_connections_open", Help: "Open connections by listener.",
+		}, []string{"listener"}),
+	}
+	reg.MustRegister(m.refused, m.open)
+	return m
+}
+
+// Limiter applies one listener's Limits: at accept (Listener), in the
+// HTTP server (Configure) and per request (Handler).
+type Limiter struct {
+	name    string
+	limits  Limits
+	refused func(reason string) prometheus.Counter
+	open    prometheus.Gauge
+
+	total  atomic.Int64
+	mu     sync.Mutex
+	byAddr map[netip.Addr]int // open connections per client address
+	// keyed counts in-flight requests per forwarded client, or per key
+	// (AcquireKey).
+	keyed *Slots
+}
+
+// NewLimiter returns the limiter of the listener called name (the
+// metrics' listener label). m may be nil (no metrics).
+func NewLimiter(name string, l Limits, m *LimitMetrics) *Limiter {
+	l = l.WithDefaults()
+	lim := &Limiter{name: name, limits: l, byAddr: map[netip.Addr]int{},
+		refused: func(string) prometheus.Counter {
+			return prometheus.NewCounter(prometheus.CounterOpts{Name: "unregistered"})
+		},
+		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: "unregistered"})}
+	if m != nil {
+		lim.refused = func(reason string) prometheus.Counter { return m.refused.WithLabelValues(name, reason) }
+		lim.open = m.open.WithLabelValues(name)
+	}
+	lim.keyed = NewSlots(l.MaxConnsPerClient)
+	return lim
+}
+
+// Limits returns the limits in force (defaults filled).
+func (l *Limiter) Limits() Limits { return l.limits }
+
+// Refuse counts one refusal for reason.
+func (l *Limiter) Refuse(reason string) { l.refused(reason).Inc() }
+
+// Configure sets srv's time-outs and the hook that tells timed-out
+// headers from timed-out bodies.
+func (l *Limiter) Configure(srv *http.Server) {
+	srv.ReadHeaderTimeout = l.limits.ReadHeaderTimeout
+	srv.ReadTimeout = l.limits.ReadTimeout
+	srv.IdleTimeout = l.limits.IdleTimeout
+	next := srv.ConnState
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		if lc := unwrapConn(c); lc != nil {
+			lc.state.Store(int32(st))
+		}
+		if next != nil {
+			next(c, st)
+		}
+	}
+}
+
+// Listener wraps ln so that connections beyond the caps are closed as
+// soon as they are accepted, before a byte is read.
+func (l *Limiter) Listener(ln net.Listener) net.Listener { return &limitListener{Listener: ln, l: l} }
+
+// trusted says whether addr is a trusted proxy.
+func (l *Limiter) trusted(addr netip.Addr) bool {
+	for _, p := range l.limits.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// perAddr says whether a peer's connections count against its address's cap.
+func (l *Limiter) perAddr(addr netip.Addr, known bool) bool {
+	return known && l.limits.MaxConnsPerClient > 0 && !l.limits.ClientsByKey && !l.trusted(addr)
+}
+
+// AcquireKey takes one of key's MaxConnsPerClient slots (ClientsByKey);
+// ok is false when key holds them all. release gives it back.
+func (l *Limiter) AcquireKey(key string) (release func(), ok bool) { return l.keyed.Acquire(key) }
+
+// admit takes a connection slot for a peer, or says which cap refuses it.
+func (l *Limiter) admit(addr netip.Addr, known bool) (reason string, ok bool) {
+	if max := l.limits.MaxConns; max > 0 && l.total.Load() >= int64(max) {
+		return RefusedMaxConns, false
+	}
+	if l.perAddr(addr, known) {
+		l.mu.Lock()
+		if l.byAddr[addr] >= l.limits.MaxConnsPerClient {
+			l.mu.Unlock()
+			return RefusedPerClient, false
+		}
+		l.byAddr[addr]++
+		l.mu.Unlock()
+	}
+	l.total.Add(1)
+	l.open.Inc()
+	return "", true
+}
+
+// release gives back the slots of a closed connection.
+func (l *Limiter) release(addr netip.Addr, counted bool) {
+	if counted {
+		l.mu.Lock()
+		if l.byAddr[addr]--; l.byAddr[addr] <= 0 {
+			delete(l.byAddr, addr)
+		}
+		l.mu.Unlock()
+	}
+	l.total.Add(-1)
+	l.open.Dec()
+}
+
+type limitListener struct {
+	net.Listener
+	l *Limiter
+}
+
+// Accept returns the next connection within the caps, closing the others.
+func (ln *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := ln.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		addr, known := peerAddr(c.RemoteAddr())
+		reason, ok := ln.l.admit(addr, known)
+		if !ok {
+			ln.l.Refuse(reason)
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetLinger(0) // a reset: nothing is owed to a refused peer
+			}
+			c.Close()
+			continue
+		}
+		return &limitConn{Conn: c, l: ln.l, addr: addr, counted: ln.l.perAddr(addr, known)}, nil
+	}
+}
+
+func peerAddr(a net.Addr) (netip.Addr, bool) {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ip, ok := netip.AddrFromSlice(ta.IP)
+		return ip.Unmap(), ok
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	return ap.Addr().Unmap(), err == nil
+}
+
+// limitConn is an admitted connection: it gives back its slots when
+// closed and reports a read that timed out while headers or a body were
+// being read.
+type limitConn struct {
+	net.Conn
+	l       *Limiter
+	addr    netip.Addr
+	counted bool
+	state   atomic.Int32 // the http.ConnState the server last gave it
+	once    sync.Once
+	timeout atomic.Bool
+	// aborted is set while the read deadline lies in the past: the
+	// server ending a read itself (a pending background read, an early
+	// refusal), not a slow client.
+	aborted atomic.Bool
+}
+
+func (c *limitConn) SetReadDeadline(t time.Time) error {
+	c.aborted.Store(!t.IsZero() && t.Before(time.Now()))
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *limitConn) SetDeadline(t time.Time) error {
+	c.aborted.Store(!t.IsZero() && t.Before(time.Now()))
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *limitConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() && !c.aborted.Load() && c.timeout.CompareAndSwap(false, true) {
+		switch http.ConnState(c.state.Load()) {
+		case http.StateNew:
+			c.l.Refuse(RefusedHeaderTimeout)
+		case http.StateActive:
+			c.l.Refuse(RefusedBodyTimeout)
+		default:
+			c.timeout.Store(false) // an idle keep-alive ending is no refusal
+		}
+	}
+	return n, err
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.l.release(c.addr, c.counted) })
+	return err
+}
+
+// unwrapConn finds the limitConn under c (TLS wraps it).
+func unwrapConn(c net.Conn) *limitConn {
+	for range 4 {
+		switch v := c.(type) {
+		case *limitConn:
+			return v
+		case *tls.Conn:
+			c = v.NetConn()
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// Handler caps the in-flight requests of each client that reaches the
+// listener through a trusted proxy (a load balancer is not one client):
+// beyond MaxConnsPerClient such requests are answered 429 at once.
+// Clients connecting directly are capped at accept.
+func (l *Limiter) Handler(next http.Handler) http.Handler {
+	if len(l.limits.TrustedProxies) == 0 || l.limits.MaxConnsPerClient <= 0 || l.limits.ClientsByKey {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client, ok := l.ForwardedClient(r)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		release, ok := l.keyed.Acquire(client.String())
+		if !ok {
+			l.Refuse(RefusedPerClient)
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Connection", "close")
+			http.Error(w, "too many concurrent requests from this client", http.StatusTooManyRequests)
+			return
+		}
+		defer release()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ForwardedClient is the client address X-Forwarded-For names for a
+// request from a trusted proxy: the rightmost address that is not itself
+// a trusted proxy. ok is false for a request that did not come through a
+// trusted proxy or carries no usable X-Forwarded-For.
+func (l *Limiter) ForwardedClient(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !l.trusted(ap.Addr().Unmap()) {
+		return netip.Addr{}, false
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		if a = a.Unmap(); !l.trusted(a) {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// Slots caps concurrent holders per key (a forwarded client, a compute).
+type Slots struct {
+	max  int
+	mu   sync.Mutex
+	held map[string]int
+}
+
+// NewSlots returns slots allowing max holders per key (max <= 0: no cap).
+func NewSlots(max int) *Slots { return &Slots{max: max, held: map[string]int{}} }
+
+// Acquire takes a slot for key; ok is false when key holds max already.
+// release gives it back (once).
+func (s *Slots) Acquire(key string) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.max > 0 && s.held[key] >= s.max {
+		return nil, false
+	}
+	s.held[key]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.held[key]--; s.held[key] <= 0 {
+				delete(s.held, key)
+			}
+			s.mu.Unlock()
+		})
+	}, true
+}

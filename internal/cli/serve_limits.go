@@ -1,0 +1,31 @@
+package cli
+
+import (
+	"flag"
+
+	"github.com/musterhq/muster/internal/api/httpx"
+	"github.com/musterhq/muster/internal/api/sdk"
+	"github.com/musterhq/muster/internal/server"
+)
+
+// registerLimitFlags adds the listeners' connection and request limits;
+// the returned func finishes them after Parse (a cap of 0 means none).
+func registerLimitFlags(fs *flag.FlagSet, cfg *server.Config) func() {
+	l, s := &cfg.Limits, &cfg.SDKLimits
+	fs.IntVar(&l.MaxConns, "max-connections", httpx.DefaultMaxConns, "most open `connections` on --listen (0: no cap; lowered to fit the open file limit); beyond it a connection is closed at once")
+	fs.IntVar(&l.MaxConnsPerClient, "max-connections-per-client", httpx.DefaultMaxConnsPerClient, "most open `connections` on --listen from one client address (0: no cap); through a --trusted-proxies proxy, most requests in flight per X-Forwarded-For client")
+	fs.DurationVar(&l.ReadHeaderTimeout, "read-header-timeout", httpx.DefaultReadHeaderTimeout, "longest `time` to read a request's headers (both listeners)")
+	fs.DurationVar(&l.ReadTimeout, "read-timeout", httpx.DefaultReadTimeout, "longest `time` to read a whole request with its body (both listeners); a slower client is cut")
+	fs.DurationVar(&l.IdleTimeout, "idle-timeout", httpx.DefaultIdleTimeout, "how long a kept-alive connection may wait for its next request (keep it above the AWS SDKs' 90s)")
+	fs.IntVar(&s.MaxConns, "sdk-max-connections", sdk.DefaultMaxConns, "most open `connections` on --sdk-listen (0: no cap)")
+	fs.IntVar(&s.MaxConnsPerClient, "sdk-max-connections-per-compute", sdk.DefaultMaxConnsPerCompute, "most open SDK `sockets` of one compute (0: no cap); counted per compute, since many game servers share a host")
+	return func() {
+		s.ClientsByKey = true
+		s.ReadHeaderTimeout, s.ReadTimeout, s.IdleTimeout = l.ReadHeaderTimeout, l.ReadTimeout, l.IdleTimeout
+		for _, n := range []*int{&l.MaxConns, &l.MaxConnsPerClient, &s.MaxConns, &s.MaxConnsPerClient} {
+			if *n <= 0 {
+				*n = -1 // no cap (zero in server.Config means the default)
+			}
+		}
+	}
+}

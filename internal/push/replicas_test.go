@@ -1,0 +1,105 @@
+package push_test
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/musterhq/muster/internal/api/player"
+	"github.com/musterhq/muster/internal/bus"
+	"github.com/musterhq/muster/internal/bus/pgbus"
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/matchmaking"
+	"github.com/musterhq/muster/internal/outbox"
+	"github.com/musterhq/muster/internal/push"
+	"github.com/musterhq/muster/internal/secret"
+	"github.com/musterhq/muster/internal/service"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/postgres"
+	"github.com/musterhq/muster/internal/store/postgres/pgtest"
+)
+
+// replicaEvents opens the PostgreSQL bus of one replica and its relay of
+// "events committed".
+func replicaEvents(ctx context.Context, t *testing.T, url, id string) *bus.Events {
+	t.Helper()
+	b, err := pgbus.New(ctx, pgbus.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go b.Run(ctx)
+	select {
+	case <-b.Listening():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the bus never listened")
+	}
+	return bus.NewEvents(b, id, nil)
+}
+
+// TestAPlayerStreamSeesEventsCommittedByAnotherReplica: two replicas share
+// a PostgreSQL database; a player's WebSocket is on replica A, and its
+// MatchmakingSucceeded commits on replica B. A's outbox reader polls on a
+// fake clock that never moves, so only the bus's wake-up can bring it.
+func TestAPlayerStreamSeesEventsCommittedByAnotherReplica(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	fake := clock.NewFake(testStart)
+	open := func() store.Store {
+		db, err := postgres.Open(ctx, postgres.Config{URL: url, Clock: fake})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	dbA, dbB := open(), open()
+	eventsA, eventsB := replicaEvents(ctx, t, url, "a"), replicaEvents(ctx, t, url, "b")
+	go eventsB.Announce(ctx, dbB.(store.EventNotifier))
+
+	box, err := secret.NewBox([]byte(rand.Text() + rand.Text())[:32])
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := service.Base{Store: dbA, Clock: fake, Logger: slog.New(slog.DiscardHandler)}
+	ids, err := identity.Open(ctx, identity.Config{Base: base, Box: box, AccessTokenLifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	hub, err := push.New(push.Config{Base: base, Verifier: ids, Registerer: reg,
+		Outbox: outbox.New(outbox.Config{Store: dbA, Clock: fake, Poll: time.Hour, Wake: eventsA.Wake})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	hub.Register(mux, func(h http.Handler) http.Handler { return h }, player.Authenticate(ids, base.Logger))
+	srv := httptest.NewServer(mux)
+	done := make(chan error, 1)
+	go func() { done <- hub.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		<-done
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+
+	// e commits on replica B; its player signs in and connects on A.
+	e := &env{t: t, store: dbB, clock: fake, ids: ids, hub: hub, reg: reg, url: srv.URL, arns: testARNs}
+	p := e.signIn()
+	c := e.dial(p.AccessToken, "")
+	hello(t, c)
+	id := e.ticketEvent(matchmaking.EventSucceeded, map[string]string{p.IdentityID: "psess-p"}, ticket("tp", p.IdentityID))
+	m := next(t, c)
+	if m.ID != id || m.Ticket == nil || m.Ticket.Status != "COMPLETED" || m.Ticket.GameSessionConnectionInfo == nil ||
+		m.Ticket.GameSessionConnectionInfo.MatchedPlayerSessions[0].PlayerSessionID != "psess-p" {
+		t.Fatalf("got %+v, want MatchmakingSucceeded %s with the player's session", m, id)
+	}
+}

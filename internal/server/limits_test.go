@@ -1,0 +1,246 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+
+	"github.com/musterhq/muster/internal/api/httpx"
+	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/testenv"
+)
+
+// raiseFileLimit lifts the soft RLIMIT_NOFILE to the hard limit, so a
+// test can hold thousands of sockets at both ends.
+func raiseFileLimit(t *testing.T) uint64 {
+	t.Helper()
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	rl.Cur = rl.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	return rl.Cur
+}
+
+// dialFrom connects to addr from the loopback address src (127.0.0.x),
+// so one machine can be several clients.
+func dialFrom(t *testing.T, src, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial from %s: %v", src, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// slowRequest is the start of a signed-in control-API request that
+// promises a 1,000-byte body and sends one byte of it.
+func slowRequest(addr string) string {
+	return "POST / HTTP/1.1\r\nHost: " + addr + "\r\nAuthorization: Bearer " + benchKeyID + ":" + benchSecret +
+		"\r\nX-Amz-Target: GameLift.DescribeMatchmakingConfigurations\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 1000\r\n\r\n{"
+}
+
+// metric reads one sample of the server's /metrics ("" labels: the
+// first sample of the name), 0 when absent.
+func metric(t *testing.T, addr, name, labels string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+labels+" ") {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[len(name+labels):]), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	return 0
+}
+
+// closedByServer reads c until the server closes it (or 10 s pass, a
+// failure), returning what it answered.
+func closedByServer(t *testing.T, c net.Conn) string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the server kept the connection open (read %q)", b)
+	}
+	return string(b)
+}
+
+// A well-behaved client keeps being served while 2,000 connections, from
+// four addresses, each hold a request whose body trickles in a byte a
+// second. The p99 of its requests is logged, a figure (the issue's target
+// is 100 ms), never asserted. MUSTER_SLOW_CONNS sets the number of slow
+// connections, MUSTER_SLOW_REQUESTS the normal client's requests.
+func TestSlowBodiesDoNotStarveAWellBehavedClient(t *testing.T) {
+	raiseFileLimit(t)
+	slow := envInt(t, "MUSTER_SLOW_CONNS", 2000)
+	requests := envInt(t, "MUSTER_SLOW_REQUESTS", 1000)
+	addr := runServer(t, func(c *server.Config) { c.Limits.ReadTimeout = 10 * time.Minute })
+	conns := make([]net.Conn, slow)
+	for i := range conns {
+		conns[i] = dialFrom(t, fmt.Sprintf("127.0.0.%d", 10+i%4), addr)
+		if _, err := io.WriteString(conns[i], slowRequest(addr)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // the trickle: one more byte of each body every second
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for _, c := range conns {
+				c.Write([]byte(" "))
+			}
+		}
+	})
+	defer func() { close(stop); wg.Wait() }()
+	testenv.Eventually(t, "the slow connections to be accepted", time.Minute, func() bool {
+		return metric(t, addr, "muster_connections_open", `{listener="main"}`) >= float64(slow)
+	})
+
+	gl := sdkClient("http://"+addr, bufferedBodies)
+	latencies := make([]time.Duration, 0, requests)
+	for range requests {
+		start := time.Now()
+		if _, err := gl.DescribeMatchmakingConfigurations(context.Background(), &gamelift.DescribeMatchmakingConfigurationsInput{}); err != nil {
+			t.Fatalf("a well-behaved client's request failed with %d slow connections open: %v", slow, err)
+		}
+		latencies = append(latencies, time.Since(start))
+	}
+	if open := metric(t, addr, "muster_connections_open", `{listener="main"}`); open < float64(slow) {
+		t.Fatalf("only %v connections open: the slow ones were dropped, not served alongside", open)
+	}
+	slices.Sort(latencies)
+	t.Logf("%d requests with %d slow connections open: p50 %v, p99 %v, max %v", requests, slow,
+		latencies[len(latencies)/2], latencies[len(latencies)*99/100], latencies[len(latencies)-1])
+}
+
+// A body that does not arrive within the read time-out is cut, and so
+// are headers that do not; each is counted by its reason.
+func TestSlowHeadersAndBodiesAreCut(t *testing.T) {
+	addr := runServer(t, func(c *server.Config) {
+		c.Limits.ReadTimeout, c.Limits.ReadHeaderTimeout = 300*time.Millisecond, 300*time.Millisecond
+	})
+	body := dialFrom(t, "127.0.0.1", addr)
+	io.WriteString(body, slowRequest(addr))
+	closedByServer(t, body)
+	headers := dialFrom(t, "127.0.0.1", addr)
+	io.WriteString(headers, "POST / HTTP/1.1\r\nHost: x\r\n")
+	closedByServer(t, headers)
+	for _, reason := range []string{httpx.RefusedBodyTimeout, httpx.RefusedHeaderTimeout} {
+		if n := metric(t, addr, "muster_connections_refused_total", `{listener="main",reason="`+reason+`"}`); n != 1 {
+			t.Errorf("%s refusals: %v, want 1", reason, n)
+		}
+	}
+}
+
+// Connections beyond one address's cap, and beyond the listener's, are
+// closed at once; others' are accepted; each refusal is counted.
+func TestConnectionsBeyondTheCapsAreRefused(t *testing.T) {
+	addr := runServer(t, func(c *server.Config) { c.Limits.MaxConns, c.Limits.MaxConnsPerClient = 5, 3 })
+	served := func(c net.Conn) bool {
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	var held []net.Conn
+	for range 3 {
+		c := dialFrom(t, "127.0.0.20", addr)
+		if !served(c) {
+			t.Fatal("a connection within the per-client cap was not served")
+		}
+		held = append(held, c)
+	}
+	if served(dialFrom(t, "127.0.0.20", addr)) {
+		t.Fatal("a fourth connection from one address was served with a cap of 3")
+	}
+	for range 2 {
+		c := dialFrom(t, "127.0.0.21", addr)
+		if !served(c) {
+			t.Fatal("another client's connection was not served")
+		}
+		held = append(held, c)
+	}
+	if served(dialFrom(t, "127.0.0.22", addr)) {
+		t.Fatal("a sixth connection was served with a cap of 5")
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	testenv.Eventually(t, "the closed connections to be released", 10*time.Second, func() bool {
+		// Only the scrape's own connection is left open.
+		return metric(t, addr, "muster_connections_open", `{listener="main"}`) <= 1
+	})
+	for _, reason := range []string{httpx.RefusedPerClient, httpx.RefusedMaxConns} {
+		if n := metric(t, addr, "muster_connections_refused_total", `{listener="main",reason="`+reason+`"}`); n != 1 {
+			t.Errorf("%s refusals: %v, want 1", reason, n)
+		}
+	}
+}
+
+// An operator request without a usable credential is answered, in its
+// own protocol, before its body is read, and its connection closed.
+func TestARequestWithoutACredentialIsRefusedBeforeItsBody(t *testing.T) {
+	addr := runServer(t, nil)
+	now := time.Now().UTC()
+	for _, c := range []struct{ name, head, want string }{
+		{"the control API without a key", "POST / HTTP/1.1\r\nX-Amz-Target: GameLift.ListFleets\r\nContent-Type: application/x-amz-json-1.1\r\n", "MissingAuthenticationToken"},
+		{"the control API with an unknown key", "POST / HTTP/1.1\r\nX-Amz-Target: GameLift.ListFleets\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Date: " + now.Format("20060102T150405Z") + "\r\n" +
+			"Authorization: AWS4-HMAC-SHA256 Credential=MKIANOSUCHKEY/" + now.Format("20060102") + "/mu-local-1/gamelift/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + strings.Repeat("0", 64) + "\r\n", "UnrecognizedClient"},
+		{"the admin API with a wrong secret", "POST /v1/admin/keys HTTP/1.1\r\nContent-Type: application/json\r\nAuthorization: Bearer " + benchKeyID + ":wrong\r\n", "UnrecognizedClient"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn := dialFrom(t, "127.0.0.1", addr)
+			io.WriteString(conn, c.head+"Host: x\r\nContent-Length: 100000\r\n\r\n")
+			got := closedByServer(t, conn)
+			if !strings.Contains(got, c.want) || !strings.Contains(got, "Connection: close") {
+				t.Fatalf("answer %q, want %s and Connection: close", got, c.want)
+			}
+		})
+	}
+	if n := metric(t, addr, "muster_connections_refused_total", `{listener="main",reason="`+httpx.RefusedUnauthorized+`"}`); n != 3 {
+		t.Errorf("early refusals: %v, want 3", n)
+	}
+	if n := metric(t, addr, "muster_connections_refused_total", `{listener="main",reason="`+httpx.RefusedBodyTimeout+`"}`); n != 0 {
+		t.Errorf("early refusals counted as body time-outs: %v", n)
+	}
+}

@@ -131,6 +131,8 @@ type Server struct {
 	bound boundAddrs
 	// Hosting is the hosting capability's services (hosting.go).
 	Hosting Hosting
+	// Capacity is the capacity service (capacity.go).
+	Capacity *capacity.Service
 	// certs serves the main listener's certificate (nil: plain HTTP);
 	// trustedProxies are Config.TrustedProxies parsed.
 	certs          *certReloader

@@ -83,7 +83,7 @@ func (p *pool) decide(in inputs, now time.Time, tick bool) decisions {
 	if tick {
 		p.rescan(now)
 	}
-	for _, m := range p.eng.Cycle(now) {
+	for _, m := range p.cycle(now) {
 		d.proposals = append(d.proposals, proposal{match: m})
 	}
 	p.lastCycle = now

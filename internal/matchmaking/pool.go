@@ -59,7 +59,8 @@ type pool struct {
 	deadlines deadlineHeap
 	scan      []string // rescan order
 	scanAt    int
-	lastCycle time.Time // when the engine last ran
+	lastCycle time.Time    // when the engine last ran
+	gated     gatedMatches // matches awaiting a MatchGate (matchgate.go)
 }
 
 type arrival struct {
@@ -169,6 +170,7 @@ func (p *pool) pass(ctx context.Context, tick bool) {
 	p.engMu.Lock()
 	defer p.engMu.Unlock()
 	d := p.decide(p.take(), p.s.now(), tick)
+	p.dispatch(ctx)
 	if d.empty() {
 		return
 	}

@@ -4,8 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"strings"
 	"time"
+
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/webhook/sign"
 )
 
 // Host names one host a provisioner adds or removes: it runs an agent that
@@ -94,6 +99,43 @@ func ParseSpecs(data string) (map[string]Spec, error) {
 		}
 	}
 	return specs, nil
+}
+
+// Environment is what provisioners are built with.
+type Environment struct {
+	Clock clock.Clock
+	Log   *slog.Logger
+	// Binary, Endpoint, Credentials and Dir serve local provisioners.
+	Binary      string
+	Endpoint    func() string
+	Credentials func(ctx context.Context) (id, secret string, err error)
+	Dir         string
+	// Client makes webhook calls: the webhook client, with its safe dialer.
+	Client *http.Client
+	// Env is the environment exec commands start from.
+	Env []string
+}
+
+// Build makes each location's provisioner from its Spec. runs are the
+// local provisioners' Run, which the server runs with its background work.
+func Build(specs map[string]Spec, env Environment) (provs map[string]Provisioner, runs []func(context.Context) error, err error) {
+	provs = map[string]Provisioner{}
+	for loc, spec := range specs {
+		switch spec.Kind {
+		case "local":
+			l := &Local{Binary: env.Binary, Endpoint: env.Endpoint, Credentials: env.Credentials, Dir: env.Dir, DrainGrace: time.Duration(spec.DrainGrace), Log: env.Log}
+			provs[loc], runs = l, append(runs, l.Run)
+		case "exec":
+			provs[loc] = &Exec{Command: spec.Command, Timeout: spec.timeout(), Env: env.Env}
+		case "webhook":
+			signer, err := sign.NewSigner(spec.Secret)
+			if err != nil {
+				return nil, nil, fmt.Errorf("provisioners: %s: secret: %w", loc, err)
+			}
+			provs[loc] = &Webhook{URL: spec.URL, Signer: signer, Client: env.Client, Clock: env.Clock, Timeout: spec.timeout()}
+		}
+	}
+	return provs, runs, nil
 }
 
 func (s Spec) timeout() time.Duration {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/musterhq/muster/internal/auth"
@@ -54,6 +55,8 @@ type Service struct {
 	// relay carries wakes to the replica running the placer (nil without
 	// Config.Bus).
 	relay *relay.Relay
+	// noCapacity is the hook of OnNoCapacity (nocapacity.go).
+	noCapacity atomic.Pointer[func()]
 }
 
 // New returns the placement service. Run starts its placer.

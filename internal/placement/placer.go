@@ -325,6 +325,7 @@ func (s *Service) try(ctx context.Context, ids []string) ([]outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.reportNoCapacity(ws)
 	placed := make([]bool, len(ids))
 	writes := 0
 	for i, wk := range ws {

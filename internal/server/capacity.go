@@ -1,11 +1,26 @@
 package server
 
 import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+
 	"github.com/musterhq/muster/internal/api/controlapi"
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/capacity"
+	"github.com/musterhq/muster/internal/webhook/safehttp"
 )
 
-// mountCapacity registers the fleet operations of capacity: listing fleets,
-// a location's utilization, desired capacity and fleet actions.
+// mountCapacity registers the fleet operations of capacity (listing fleets,
+// a location's utilization, desired capacity, fleet actions, scaling
+// policies) and runs the capacity service: the reconcile loop over the
+// operator's provisioners (--capacity-provisioners) and the evaluation of
+// scaling policies, which a placement finding no capacity triggers at once.
+// It mounts after placement, whose backlog QueueDepth reads.
 func (s *Server) mountCapacity(d *deps) {
 	fleets := s.Hosting.Fleets
 	if fleets == nil {
@@ -16,4 +31,79 @@ func (s *Server) mountCapacity(d *deps) {
 	controlapi.Register(d.table, "UpdateFleetCapacity", fleets.UpdateFleetCapacity)
 	controlapi.Register(d.table, "StartFleetActions", fleets.StartFleetActions)
 	controlapi.Register(d.table, "StopFleetActions", fleets.StopFleetActions)
+	specs, err := capacity.ParseSpecs(s.cfg.CapacityProvisioners)
+	if err != nil {
+		s.mountErr = fmt.Errorf("--capacity-provisioners: %w", err)
+		return
+	}
+	binary, _ := os.Executable()
+	creds := &agentKey{s: s}
+	provs, runs, err := capacity.Build(specs, capacity.Environment{Clock: d.clock, Log: d.log, Binary: binary, Endpoint: s.localEndpoint,
+		Credentials: creds.get, Dir: filepath.Join(s.cfg.DataDir, "capacity-agents"), Env: os.Environ(),
+		Client: safehttp.Config{AllowPrivate: s.cfg.WebhookAllowPrivate, Listening: s.bound.list}.Client()})
+	if err != nil {
+		s.mountErr = fmt.Errorf("--capacity-provisioners: %w", err)
+		return
+	}
+	svc := capacity.New(capacity.Config{Base: d.base(), Fleets: fleets, Provisioners: provs,
+		Placements: capacity.Placements{Fleets: fleets, ARNs: d.arns}, Registerer: d.reg})
+	controlapi.Register(d.table, "PutScalingPolicy", svc.PutScalingPolicy)
+	controlapi.Register(d.table, "DescribeScalingPolicies", svc.DescribeScalingPolicies)
+	controlapi.Register(d.table, "DeleteScalingPolicy", svc.DeleteScalingPolicy)
+	if d.placement != nil {
+		d.placement.OnNoCapacity(svc.NoCapacity)
+	}
+	s.Capacity = svc
+	s.background = append(s.background, svc.Run, creds.revokeOnStop)
+	s.background = append(s.background, runs...)
+}
+
+// localEndpoint is the control plane's own URL for the agents a local
+// provisioner starts: the main listener, over loopback when it listens on
+// every address.
+func (s *Server) localEndpoint() string {
+	addrs := s.bound.list()
+	if len(addrs) == 0 {
+		return ""
+	}
+	a := addrs[0]
+	if a.Addr().IsUnspecified() {
+		a = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), a.Port())
+	}
+	scheme := "http://"
+	if s.certs != nil {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(a.Addr().String(), fmt.Sprint(a.Port()))
+}
+
+// agentKey is the operator key of the agents local provisioners start,
+// created when the first is needed and revoked when the server stops.
+type agentKey struct {
+	s          *Server
+	mu         sync.Mutex
+	id, secret string
+}
+
+func (k *agentKey) get(ctx context.Context) (string, string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.id == "" {
+		key, secret, err := k.s.keys.Create(ctx, auth.RoleAdmin, "agents of the local capacity provisioner")
+		if err != nil {
+			return "", "", err
+		}
+		k.id, k.secret = key.AccessKeyID, secret
+	}
+	return k.id, k.secret, nil
+}
+
+func (k *agentKey) revokeOnStop(ctx context.Context) error {
+	<-ctx.Done()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.id != "" {
+		return k.s.keys.Revoke(context.WithoutCancel(ctx), k.id)
+	}
+	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/musterhq/muster/internal/api/controlapi"
+	"github.com/musterhq/muster/internal/capacity"
 	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fleet"
@@ -84,6 +85,10 @@ type Config struct {
 	// private networks (--webhook-allow-private); link-local, metadata and
 	// Muster's own addresses stay refused.
 	WebhookAllowPrivate bool
+	// CapacityProvisioners configures, by custom location, the provisioner
+	// that adds and removes its hosts (capacity.ParseSpecs: a JSON object).
+	// It comes only from the operator's configuration, never the API.
+	CapacityProvisioners string
 	// MetricsListen, when set, serves /metrics on its own address
 	// (loopback when no host is given), and /metrics on the main listener
 	// then needs an operator key.

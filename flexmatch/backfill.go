@@ -75,7 +75,9 @@ func (e *Engine) Backfill(req Ticket, now time.Time) (m Match, ok bool, err erro
 	if !e.finish(n, c.backfill) {
 		return Match{}, false, nil
 	}
-	return e.emit(n), true, nil
+	m = e.emit(n)
+	e.forgetMatched()
+	return m, true, nil
 }
 
 // AddBackfill registers a backfill request: req is shaped as for Backfill
@@ -145,7 +147,7 @@ func (e *Engine) removeBackfill(id string) bool {
 func (e *Engine) runBackfills(now time.Time, before int64, out []Match) []Match {
 	for e.bfNext < len(e.backfills) {
 		b := &e.backfills[e.bfNext]
-		if b.StartTime.UnixNano() > before || len(e.tickets) == 0 {
+		if b.StartTime.UnixNano() > before || e.Len() == 0 {
 			break
 		}
 		if !e.stale(b, now) {

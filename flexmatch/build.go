@@ -196,6 +196,17 @@ func (e *Engine) buildNear(a *wticket, now int64) bool {
 		e.block()
 		return false
 	}
+	if e.streams() {
+		// Without a location to choose or an order to impose, the build
+		// takes candidates as they come; enough's count would cost more
+		// than the candidates it saves, as the window bounds the build.
+		e.startGather(a, a.key, now)
+		e.streaming = true
+		e.fill(2*e.need(a, now) + 4)
+		ok := e.buildFrom(a, now)
+		e.streaming = false
+		return ok
+	}
 	e.gather(a, a.key, now)
 	locs := e.focusOrder(a)
 	if len(locs) == 0 {
@@ -240,7 +251,7 @@ func (e *Engine) buildFrom(a *wticket, now int64) bool {
 		// on its side is refused too: the match's key range only grows, and
 		// a newer candidate only tightens the step.
 		lstop, rstop := math.Inf(-1), math.Inf(1)
-		for ; i < len(e.cands) && !e.full(); i++ {
+		for ; (i < len(e.cands) || e.more()) && !e.full(); i++ {
 			if k := e.centries[i].key; k <= lstop || k >= rstop {
 				continue // decided from the index entry, without touching the ticket
 			}
@@ -272,7 +283,7 @@ func (e *Engine) buildFrom(a *wticket, now int64) bool {
 		if e.finish(now, 1) {
 			return true
 		}
-		if i >= len(e.cands) || round >= maxRounds {
+		if i >= len(e.cands) && !e.more() || round >= maxRounds {
 			return false
 		}
 	}
@@ -386,6 +397,26 @@ func (e *Engine) block() {
 
 // gather collects up to BatchSize candidates nearest to key and orders them.
 func (e *Engine) gather(a *wticket, key float64, now int64) {
+	e.startGather(a, key, now)
+	e.fill(e.opt.BatchSize)
+	e.sortCands(a)
+}
+
+// gathering is the state of a gather that stops before BatchSize: the
+// cursors keep their place so that more can continue it.
+type gathering struct {
+	a         *wticket
+	key       float64
+	window    float64
+	newest    bool
+	l, r      cursor
+	lt, rt    *entry
+	exhausted bool
+}
+
+// startGather positions the cursors around the anchor and empties the
+// candidate lists.
+func (e *Engine) startGather(a *wticket, key float64, now int64) {
 	e.cands = e.cands[:0]
 	e.centries = e.centries[:0]
 	var l, r cursor
@@ -396,36 +427,69 @@ func (e *Engine) gather(a *wticket, key float64, now int64) {
 			l, r = a.part.idx.aroundKey(key, a.sub)
 		}
 	}
-	window := e.window(a, now)
-	newest := !e.rs.algo.expansionOldest && !e.chk.explain && !a.backfill
-	lt, rt := l.next(), r.next()
-	for len(e.cands) < e.opt.BatchSize && (lt != nil || rt != nil) {
+	g := &e.gathering
+	*g = gathering{a: a, key: key, window: e.window(a, now), l: l, r: r,
+		newest: !e.rs.algo.expansionOldest && !e.chk.explain && !a.backfill}
+	g.lt, g.rt = g.l.next(), g.r.next()
+}
+
+// fill gathers candidates, nearest first (upward first, see sweeps), until
+// there are n or none is left within the window.
+func (e *Engine) fill(n int) {
+	g := &e.gathering
+	a, key, window := g.a, g.key, g.window
+	n = min(n, e.opt.BatchSize)
+	for len(e.cands) < n {
+		lt, rt := g.lt, g.rt
+		if lt == nil && rt == nil {
+			g.exhausted = true
+			return
+		}
 		var x *entry
 		if e.upward && rt != nil && rt.key-key > window {
-			rt = nil // upward is out of reach; the rest come from below
+			g.rt = nil // upward is out of reach; the rest come from below
 			continue
 		}
 		if rt == nil || lt != nil && !e.upward && nearerLeft(lt, rt, key, a) {
-			x, lt = lt, l.next()
+			x, g.lt = lt, g.l.next()
 		} else {
-			x, rt = rt, r.next()
+			x, g.rt = rt, g.r.next()
 		}
 		if math.Abs(x.key-key) > window {
 			// Candidates come nearest first (upward first: then only
 			// downward ones remain): every one left is out of reach.
-			break
+			g.lt, g.rt, g.exhausted = nil, nil, true
+			return
 		}
-		if newest && a.woke && (x.start > a.start || x.start == a.start && x.seq > a.seq) && x.cycle != e.cycleNo {
+		if g.newest && a.woke && (x.start > a.start || x.start == a.start && x.seq > a.seq) && x.cycle != e.cycleNo {
 			continue // examined when it last arrived or changed step (see fresh)
 		}
 		t := e.tab.ts[x.id]
-		if t == a || x.reach.and(a.reach).empty() || !newest && !e.fresh(a, t) {
+		if t == a || x.reach.and(a.reach).empty() || !g.newest && !e.fresh(a, t) {
 			continue
 		}
 		e.cands = append(e.cands, t)
 		e.centries = append(e.centries, *x)
 	}
-	e.sortCands(a)
+}
+
+// more gathers further candidates for a streamed gather (see streams) and
+// reports whether it found any.
+func (e *Engine) more() bool {
+	if !e.streaming || e.gathering.exhausted || len(e.cands) >= e.opt.BatchSize {
+		return false
+	}
+	n := len(e.cands)
+	e.fill(2*n + 8)
+	return len(e.cands) > n
+}
+
+// streams reports whether the anchor's candidates may be gathered as the
+// build consumes them: nothing orders or counts the whole batch first (no
+// sort rules, no latency rules to choose a location by) and no explanation
+// needs it.
+func (e *Engine) streams() bool {
+	return len(e.latRules) == 0 && !e.sortRules && !e.chk.explain
 }
 
 // nearerLeft reports whether the left candidate l is at least as near the
@@ -648,7 +712,7 @@ func (e *Engine) emit(now int64) Match {
 	m.Locations = e.locations()
 	for _, t := range c.members {
 		if !t.backfill {
-			e.drop(t)
+			e.dropMatched(t)
 		}
 	}
 	e.stats.Matches++

@@ -226,10 +226,14 @@ func (k *checker) batch(c *cand, ri int, r *rule) bool {
 		}
 		return true
 	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, t := range c.members {
-		v := partyNum(t, r.attr, r.agg)
-		lo, hi = min(lo, v), max(hi, v)
+	lo, hi := c.klo, c.khi
+	if r.attr != k.keyAttr || r.agg != aggAvg || len(c.members) != len(c.slots) {
+		// The key range holds the party averages of pushed members only.
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for _, t := range c.members {
+			v := partyNum(t, r.attr, r.agg)
+			lo, hi = min(lo, v), max(hi, v)
+		}
 	}
 	if d := c.params[r.pHi]; hi-lo > d {
 		return k.failf(ri, func() string {

@@ -1,6 +1,7 @@
 package flexmatch
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -169,6 +170,14 @@ type Engine struct {
 	// upward makes gather take the candidates above the anchor's key
 	// before those below it (see sweeps).
 	upward bool
+	// gathering is the state of the current gather; streaming says that
+	// buildFrom may extend it with more (see streams).
+	gathering   gathering
+	streaming   bool
+	sortRules   bool       // the rule set has sort rules, which reorder each batch
+	dirtyKeys   []dirtyKey // sortDirty's scratch
+	dirtySorted []*wticket
+	matched     []*wticket // matched this pass, still in tickets (dropMatched)
 	// exactChecked is the exact search's scratch, kept between searches.
 	exactChecked []bool
 }
@@ -225,6 +234,7 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 				e.keyAttr = r.attr
 			}
 		}
+		e.sortRules = e.sortRules || r.kind.isSort()
 	}
 	if e.keyAttr < 0 {
 		for _, r := range rs.rules {
@@ -308,7 +318,7 @@ func numAttr(x *expr, rs *RuleSet) int {
 func (e *Engine) RuleSet() *RuleSet { return e.rs }
 
 // Len returns the number of waiting tickets.
-func (e *Engine) Len() int { return len(e.tickets) }
+func (e *Engine) Len() int { return len(e.tickets) - len(e.matched) }
 
 // Stats returns counters of the work done so far.
 func (e *Engine) Stats() Stats {
@@ -370,8 +380,41 @@ func (e *Engine) Remove(id string) error {
 }
 
 func (e *Engine) drop(t *wticket) {
-	e.poolChanges++ // a gone ticket can let another into a candidate batch
 	delete(e.tickets, t.id)
+	e.leave(t)
+}
+
+// dropMatched takes a matched ticket out of the pool but leaves it in the
+// ID map until forgetMatched, which removes a pass's matched tickets at
+// the cost of the fewer of them and the tickets left waiting.
+func (e *Engine) dropMatched(t *wticket) {
+	e.matched = append(e.matched, t)
+	e.leave(t)
+}
+
+// forgetMatched removes the matched tickets from the ID map: one by one,
+// or by copying the waiting ones into a new map when a pass matched most
+// of the pool.
+func (e *Engine) forgetMatched() {
+	if live := len(e.tickets) - len(e.matched); len(e.matched) > live {
+		m := make(map[string]*wticket, live)
+		for id, t := range e.tickets {
+			if !t.used {
+				m[id] = t
+			}
+		}
+		e.tickets = m
+	} else {
+		for _, t := range e.matched {
+			delete(e.tickets, t.id)
+		}
+	}
+	clear(e.matched)
+	e.matched = e.matched[:0]
+}
+
+func (e *Engine) leave(t *wticket) {
+	e.poolChanges++ // a gone ticket can let another into a candidate batch
 	if t.never == "" {
 		t.part.idx.remove(t)
 		e.tab.release(t)
@@ -511,24 +554,8 @@ func (e *Engine) Cycle(now time.Time) []Match {
 	e.revisit()
 	dirty := e.dirty
 	e.dirty = e.spare[:0]
-	// Oldest first; tickets of equal age in ascending key under a window
-	// rule, so the pass sweeps each cohort upward (see sweeps).
 	keyed := len(e.windows) > 0
-	slices.SortFunc(dirty, func(a, b *wticket) int {
-		if a.start != b.start {
-			if a.start < b.start {
-				return -1
-			}
-			return 1
-		}
-		if keyed && a.key != b.key {
-			if a.key < b.key {
-				return -1
-			}
-			return 1
-		}
-		return int(a.seq) - int(b.seq)
-	})
+	e.sortDirty(dirty, keyed)
 	var out []Match
 	for i, t := range dirty {
 		if !t.used {
@@ -597,5 +624,44 @@ func (e *Engine) Cycle(now time.Time) []Match {
 	clear(dirty)
 	e.spare = dirty[:0]
 	e.cycleNo++
+	e.forgetMatched()
 	return out
+}
+
+type dirtyKey struct {
+	start int64
+	key   float64
+	seq   uint64
+	i     int // position in the unsorted list
+}
+
+// sortDirty orders the cycle's anchors oldest first and, under a window
+// rule (keyed), tickets of equal age in ascending key, so the pass sweeps
+// each cohort upward (see sweeps); remaining ties go by arrival. It sorts
+// keys copied out of the tickets, without pointers, so comparisons read no
+// ticket and moves need no write barriers.
+func (e *Engine) sortDirty(dirty []*wticket, keyed bool) {
+	ks := e.dirtyKeys[:0]
+	for i, t := range dirty {
+		k := dirtyKey{start: t.start, seq: t.seq, i: i}
+		if keyed {
+			k.key = t.key
+		}
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b dirtyKey) int {
+		if a.start != b.start {
+			return cmp.Compare(a.start, b.start)
+		}
+		if a.key != b.key {
+			return cmp.Compare(a.key, b.key)
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	sorted := append(e.dirtySorted[:0], dirty...)
+	for j := range ks {
+		dirty[j] = sorted[ks[j].i]
+	}
+	clear(sorted)
+	e.dirtyKeys, e.dirtySorted = ks[:0], sorted[:0]
 }

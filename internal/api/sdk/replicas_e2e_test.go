@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
 	"github.com/musterhq/muster/internal/testenv"
@@ -129,6 +130,25 @@ func TestGameServersKeepTheirGameSessionsAcrossReplicas(t *testing.T) {
 	}
 	storeURL := pgtest.NewDatabase(t)
 	testReplicas(t, storeURL)
+}
+
+// TestGameServersKeepTheirGameSessionsAcrossReplicasOverNATS is the same
+// with NATS (a real server, in process) as the bus between the replicas.
+func TestGameServersKeepTheirGameSessionsAcrossReplicasOverNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs two muster replicas")
+	}
+	storeURL := pgtest.NewDatabase(t)
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	testReplicas(t, storeURL, "--nats", ns.ClientURL())
 }
 
 func testReplicas(t *testing.T, storeURL string, extra ...string) {

@@ -179,6 +179,13 @@ func (p *pool) pass(ctx context.Context, tick bool) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, lease.ErrLost) {
+			// Another replica owns the pool now: this one stops at once,
+			// recording nothing, and its lease manager ends its work.
+			p.s.log.Warn("matchmaking: the pool's lease moved on; stopping it", "config", p.cfg.Name, "err", err)
+			p.stop()
+			return
+		}
 		p.s.log.Error("matchmaking: recording a pass failed; its tickets stay in the pool", "config", p.cfg.Name, "err", err)
 		// Nothing was recorded: everything the pass took goes back, and
 		// fresh tickets, still QUEUED, come back as fresh.

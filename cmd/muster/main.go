@@ -35,6 +35,7 @@ func commands() []*cli.Command {
 		cli.PlayersCommand(),
 		cli.RulesetCommand(),
 		cli.LoadtestCommand(),
+		cli.BenchCommand(),
 		cli.TicketCommand(),
 		cli.StoreCommand(),
 		cli.PlayCommand(),

@@ -94,3 +94,19 @@ func TestWorkloadsPass(t *testing.T) {
 		t.Error("an unknown workload was accepted")
 	}
 }
+
+func TestHeapPerTicket(t *testing.T) {
+	w, err := Lookup("5v5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := w.HeapPerTicket(5_000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A ticket holds at least its two IDs; the figure itself is reported by
+	// muster bench engine, not asserted.
+	if b < 16 {
+		t.Errorf("%v bytes per ticket", b)
+	}
+}

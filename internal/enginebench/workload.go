@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"time"
 
@@ -60,9 +62,19 @@ func Lookup(name string) (Workload, error) {
 // latency of 20 to 219 ms to each location. The same seed gives the same
 // tickets.
 func (w Workload) Tickets(n int, seed uint64, start time.Time) []flexmatch.Ticket {
-	rng := rand.New(rand.NewPCG(seed, 0x6d7573746572))
 	out := make([]flexmatch.Ticket, n)
+	next := w.generator(seed, start)
 	for i := range out {
+		out[i] = next(i)
+	}
+	return out
+}
+
+// generator returns a function making ticket i of the seeded sequence;
+// it must be called with i = 0, 1, 2, … in turn.
+func (w Workload) generator(seed uint64, start time.Time) func(i int) flexmatch.Ticket {
+	rng := rand.New(rand.NewPCG(seed, 0x6d7573746572))
+	return func(i int) flexmatch.Ticket {
 		p := flexmatch.Player{
 			ID:         fmt.Sprintf("p%07d", i),
 			Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(math.Round(1500 + 250*rng.NormFloat64()))},
@@ -73,9 +85,8 @@ func (w Workload) Tickets(n int, seed uint64, start time.Time) []flexmatch.Ticke
 				p.LatencyMs[l] = 20 + rng.IntN(200)
 			}
 		}
-		out[i] = flexmatch.Ticket{ID: fmt.Sprintf("t%07d", i), Players: []flexmatch.Player{p}, StartTime: start}
+		return flexmatch.Ticket{ID: fmt.Sprintf("t%07d", i), Players: []flexmatch.Player{p}, StartTime: start}
 	}
-	return out
 }
 
 // Reference returns how many of the tickets the sort-and-cut reference
@@ -106,19 +117,21 @@ type Result struct {
 	Placed  int // tickets the engine placed
 	Matches int
 	Elapsed time.Duration
+	// CPU is the process's CPU time over the pass, when the system tells.
+	CPU time.Duration
 	// SpreadMax and SpreadMean are the largest and the mean spread (highest
 	// minus lowest skill) of the matches formed.
 	SpreadMax, SpreadMean float64
 }
 
 // Pass adds the tickets to a fresh engine for the workload's rule set and
-// times one Cycle at their start time; adding them is not timed.
+// times one Cycle at their start time. Adding them, and the collection
+// that adding makes due, are not timed.
 func (w Workload) Pass(tickets []flexmatch.Ticket) (Result, error) {
-	rs, err := flexmatch.Parse([]byte(w.RuleSet))
+	e, err := w.engine()
 	if err != nil {
-		return Result{}, fmt.Errorf("workload %s: %w", w.Name, err)
+		return Result{}, err
 	}
-	e := flexmatch.NewEngine(rs, flexmatch.Options{})
 	skill := make(map[string]float64, len(tickets))
 	var now time.Time
 	for _, t := range tickets {
@@ -128,9 +141,14 @@ func (w Workload) Pass(tickets []flexmatch.Ticket) (Result, error) {
 		skill[t.ID] = *t.Players[0].Attributes["skill"].N
 		now = t.StartTime
 	}
+	runtime.GC()
+	c0, _ := cpuTime()
 	t0 := time.Now()
 	ms := e.Cycle(now)
 	r := Result{Tickets: len(tickets), Elapsed: time.Since(t0), Matches: len(ms)}
+	if c1, ok := cpuTime(); ok {
+		r.CPU = c1 - c0
+	}
 	sum := 0.0
 	for _, m := range ms {
 		lo, hi := math.Inf(1), math.Inf(-1)
@@ -145,4 +163,42 @@ func (w Workload) Pass(tickets []flexmatch.Ticket) (Result, error) {
 		r.SpreadMean = sum / float64(len(ms))
 	}
 	return r, nil
+}
+
+func (w Workload) engine() (*flexmatch.Engine, error) {
+	rs, err := flexmatch.Parse([]byte(w.RuleSet))
+	if err != nil {
+		return nil, fmt.Errorf("workload %s: %w", w.Name, err)
+	}
+	return flexmatch.NewEngine(rs, flexmatch.Options{}), nil
+}
+
+// HeapPerTicket returns the live heap an engine holds per waiting ticket
+// with n of the workload's tickets waiting: the live heap after a
+// collection (runtime/metrics) with the engine, less the live heap before
+// it, over n. Tickets are made one at a time and only the engine keeps
+// them, so what it shares with its input (IDs) counts too.
+func (w Workload) HeapPerTicket(n int, seed uint64) (float64, error) {
+	next := w.generator(seed, time.Unix(1_800_000_000, 0))
+	before := liveHeap()
+	e, err := w.engine()
+	if err != nil {
+		return 0, err
+	}
+	for i := range n {
+		if err := e.Add(next(i)); err != nil {
+			return 0, fmt.Errorf("workload %s: %w", w.Name, err)
+		}
+	}
+	after := liveHeap()
+	runtime.KeepAlive(e)
+	return float64(after-before) / float64(n), nil
+}
+
+// liveHeap collects and returns the bytes of heap objects it found live.
+func liveHeap() uint64 {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }

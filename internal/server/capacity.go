@@ -46,7 +46,7 @@ func (s *Server) mountCapacity(d *deps) {
 		return
 	}
 	svc := capacity.New(capacity.Config{Base: d.base(), Fleets: fleets, Provisioners: provs,
-		Placements: capacity.Placements{Fleets: fleets, ARNs: d.arns}, Registerer: d.reg})
+		Placements: capacity.Placements{Fleets: fleets, ARNs: d.arns}, Registerer: d.reg, ScaleInCooldown: s.cfg.CapacityScaleInCooldown})
 	controlapi.Register(d.table, "PutScalingPolicy", svc.PutScalingPolicy)
 	controlapi.Register(d.table, "DescribeScalingPolicies", svc.DescribeScalingPolicies)
 	controlapi.Register(d.table, "DeleteScalingPolicy", svc.DeleteScalingPolicy)

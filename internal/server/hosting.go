@@ -25,7 +25,8 @@ func (s *Server) mountHosting(d *deps) {
 	// The services push to processes through the SDK endpoint's hub, built
 	// first; the endpoint that fills it with sockets is built on them.
 	pushes := sdk.NewHubOn(d.bus, d.log)
-	fleets := fleet.NewService(fleet.Config{Base: d.base(), SDKEndpoint: func() string { return s.Hosting.SDK.URL() }, Pusher: pushes})
+	fleets := fleet.NewService(fleet.Config{Base: d.base(), SDKEndpoint: func() string { return s.Hosting.SDK.URL() }, Pusher: pushes,
+		HeartbeatInterval: s.cfg.AgentHeartbeatInterval})
 	sessions := session.New(session.Config{Base: d.base(), Fleets: fleets, Pusher: pushes})
 	s.Hosting = Hosting{Fleets: fleets, Sessions: sessions, pushes: pushes}
 	s.background = append(s.background, fleets.Run, sessions.Run)

@@ -19,8 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/musterhq/muster/internal/api/controlapi"
-	"github.com/musterhq/muster/internal/capacity"
 	"github.com/musterhq/muster/internal/api/httpx"
+	"github.com/musterhq/muster/internal/capacity"
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
@@ -89,6 +89,11 @@ type Config struct {
 	// that adds and removes its hosts (capacity.ParseSpecs: a JSON object).
 	// It comes only from the operator's configuration, never the API.
 	CapacityProvisioners string
+	// CapacityScaleInCooldown is capacity.Config.ScaleInCooldown.
+	CapacityScaleInCooldown time.Duration
+	// AgentHeartbeatInterval is how often host agents heartbeat
+	// (fleet.Config.HeartbeatInterval).
+	AgentHeartbeatInterval time.Duration
 	// MetricsListen, when set, serves /metrics on its own address
 	// (loopback when no host is given), and /metrics on the main listener
 	// then needs an operator key.

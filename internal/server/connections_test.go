@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -155,12 +156,16 @@ func ticketIDs() []string {
 // A client reusing kept-alive connections never sees a transport error:
 // full pages of DescribeMatchmaking (10 tickets of 10 players), read
 // through the Go SDK with retries off (and bufferedBodies) by 8
-// goroutines. MUSTER_READS sets the number of reads (100,000 for the
-// issue's long run), MUSTER_READERS the goroutines, MUSTER_READS_ENDPOINT
-// a running `muster serve` (with the bench admin key) to read from.
+// goroutines: 10,000 reads, 100,000 with MUSTER_FIGURES=1. MUSTER_READS
+// sets the number of reads, MUSTER_READERS the goroutines,
+// MUSTER_READS_ENDPOINT a running `muster serve` (with the bench admin
+// key) to read from.
 func TestFullPageReadsThroughTheGoSDKSeeNoTransportError(t *testing.T) {
 	reads := 10_000
-	if testing.Short() {
+	switch {
+	case os.Getenv("MUSTER_FIGURES") == "1":
+		reads = 100_000
+	case testing.Short():
 		reads = 1_000
 	}
 	reads = envInt(t, "MUSTER_READS", reads)
@@ -189,11 +194,12 @@ func TestFullPageReadsThroughTheGoSDKSeeNoTransportError(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	start := time.Now()
 	errs := readPages(gl, ids, reads, readers)
 	for _, err := range errs {
 		t.Errorf("read: %v", err)
 	}
-	t.Logf("%d full-page reads by %d goroutines, %d failed", reads, readers, len(errs))
+	t.Logf("%d full-page reads by %d goroutines in %v, %d failed", reads, readers, time.Since(start).Round(time.Millisecond), len(errs))
 }
 
 // The transport race lies in the client alone: against a minimal server

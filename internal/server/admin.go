@@ -183,12 +183,13 @@ type auditDoc struct {
 	Resources   map[string]string `json:"resources,omitempty"`
 }
 
-// auditor records operator writes in the outbox. The record commits right
-// after the write it describes, in a transaction of its own, before the
-// client is answered: committing it with the change would mean threading
-// it through every service's transaction, and the two commits share the
-// store's group commit anyway. A crash between the two loses the record
-// of a change that happened; a failed audit write is logged at Error.
+// auditor records operator writes in the outbox. The record travels in
+// the request's context (store.Pending) and commits in the transaction of
+// the change it describes, so a write costs no second commit and a
+// crash cannot keep the change without its record. A write that commits
+// nothing (a change that was already so) or commits in a transaction
+// made under another context is recorded in a transaction of its own
+// once it succeeded; a failed write of that record is logged at Error.
 type auditor struct {
 	store store.Store
 	log   *slog.Logger
@@ -196,23 +197,35 @@ type auditor struct {
 	refused func()
 }
 
-func (a auditor) record(ctx context.Context, operation string, resources map[string]string) {
+// start returns ctx carrying the record of the write operation names.
+func (a auditor) start(ctx context.Context, operation string, resources map[string]string) context.Context {
 	p := auth.From(ctx)
 	doc := auditDoc{AccessKeyID: p.AccessKeyID, Role: p.Role, Operation: operation, Resources: resources}
+	ev := store.Event{Type: EventOperatorAudit, Resource: p.AccessKeyID, Doc: store.MustJSON(doc)}
+	return store.WithPending(ctx, &store.Pending{Event: ev})
+}
+
+// finish records the write of ctx (start) if its own transaction did not.
+func (a auditor) finish(ctx context.Context, operation string) {
+	pending := store.PendingFrom(ctx)
+	if pending == nil || !pending.Take() {
+		return
+	}
 	// The change is committed even if the request was cancelled since.
 	ctx = context.WithoutCancel(ctx)
-	err := a.store.Update(ctx, func(w store.Writer) error {
-		return w.Append(ctx, store.Event{Type: EventOperatorAudit, Resource: p.AccessKeyID, Doc: store.MustJSON(doc)})
-	})
+	err := a.store.Update(ctx, func(w store.Writer) error { return w.Append(ctx, pending.Event) })
 	if err != nil {
-		a.log.Error("could not record an operator write in the audit trail", "operation", operation, "access_key_id", p.AccessKeyID, "err", err)
+		a.log.Error("could not record an operator write in the audit trail", "operation", operation, "access_key_id", pending.Event.Resource, "err", err)
 	}
 }
 
-// control is controlapi.Config.Audit.
-func (a auditor) control(ctx context.Context, e controlapi.AuditEntry) {
-	a.record(ctx, e.Operation, e.Resources)
+// controlStart is controlapi.Config.AuditStart.
+func (a auditor) controlStart(ctx context.Context, e controlapi.AuditEntry) context.Context {
+	return a.start(ctx, e.Operation, e.Resources)
 }
+
+// control is controlapi.Config.Audit.
+func (a auditor) control(ctx context.Context, e controlapi.AuditEntry) { a.finish(ctx, e.Operation) }
 
 // unaudited are /v1/admin writes that are liveness reports from machines,
 // not changes an operator makes; auditing them would bury the trail.
@@ -236,9 +249,10 @@ func (a auditor) requireOperator(opAuth httpx.OperatorAuth) func(http.Handler) h
 				return
 			}
 			sw := &httpx.StatusWriter{ResponseWriter: w}
+			r = r.WithContext(a.start(r.Context(), r.Pattern, map[string]string{"path": r.URL.Path}))
 			next.ServeHTTP(sw, r)
 			if sw.Status >= 200 && sw.Status < 300 {
-				a.record(r.Context(), r.Pattern, map[string]string{"path": r.URL.Path})
+				a.finish(r.Context(), r.Pattern)
 			}
 		})), a.refused)
 	}

@@ -322,7 +322,7 @@ func (s *Server) routes() http.Handler {
 		}
 		mount(d)
 	}
-	control := controlapi.New(controlapi.Config{Table: d.table, Auth: opAuth, Logger: s.log, Registerer: s.reg, Clock: s.clock, Audit: audit.control})
+	control := controlapi.New(controlapi.Config{Table: d.table, Auth: opAuth, Logger: s.log, Registerer: s.reg, Clock: s.clock, Audit: audit.control, AuditStart: audit.controlStart})
 	d.mux.Handle("POST /service/GameLift/operation/{op}", s.refuseEarly(opAuth, control))
 	d.mux.Handle("POST /{$}", s.refuseEarly(opAuth, control))
 	d.mux.Handle("/v1/", httpx.NotFound(d.mux.ServeMux, s.log))

@@ -62,8 +62,10 @@ func (r *Request) Run(w Writer) (err error) {
 }
 
 // Update queues fn and waits until its transaction commits, then runs its
-// after-commit hooks.
+// after-commit hooks. A Pending event in ctx (WithPending) that no other
+// transaction took is appended after fn's writes.
 func (g *GroupCommit) Update(ctx context.Context, fn func(Writer) error) error {
+	fn, settle := pendingUpdate(ctx, fn)
 	req := &Request{Ctx: ctx, Fn: fn, done: make(chan error, 1)}
 	g.mu.RLock()
 	if g.closed {
@@ -79,7 +81,9 @@ func (g *GroupCommit) Update(ctx context.Context, fn func(Writer) error) error {
 	}
 	// Once queued, wait for the verdict even if ctx ends: the caller must
 	// learn whether the write committed.
-	if err := <-req.done; err != nil {
+	err := <-req.done
+	settle(err)
+	if err != nil {
 		return err
 	}
 	// After-commit work runs here, in the caller's goroutine, never on the

@@ -45,6 +45,11 @@ type Config struct {
 	// ctx carries the caller's auth.Principal. Read-only operations
 	// (Table.ReadOnly) are not audited.
 	Audit func(ctx context.Context, e AuditEntry)
+	// AuditStart, when set, is called for a write operation once its input
+	// is decoded, before the service runs in the context it returns; Audit
+	// then gets that context too. The server carries the audit record in
+	// it, so the change's own transaction commits the record.
+	AuditStart func(ctx context.Context, e AuditEntry) context.Context
 }
 
 // AuditEntry is one successful write operation: what was done, to what.
@@ -66,16 +71,17 @@ const (
 )
 
 type handler struct {
-	ops     map[string]*operation
-	auth    Authenticator
-	log     *slog.Logger
-	clock   clock.Clock
-	maxBody int64
-	audit   func(ctx context.Context, e AuditEntry)
-	cbor    codec
-	json    codec
-	metrics metrics
-	mux     *http.ServeMux
+	ops        map[string]*operation
+	auth       Authenticator
+	log        *slog.Logger
+	clock      clock.Clock
+	maxBody    int64
+	audit      func(ctx context.Context, e AuditEntry)
+	auditStart func(ctx context.Context, e AuditEntry) context.Context
+	cbor       codec
+	json       codec
+	metrics    metrics
+	mux        *http.ServeMux
 }
 
 // New returns the control API handler serving cfg.Table in both protocols.
@@ -90,16 +96,17 @@ func New(cfg Config) http.Handler {
 		panic(err) // the options are constants; a failure is a programming error
 	}
 	h := &handler{
-		ops:     maps.Clone(cfg.Table.ops),
-		auth:    cfg.Auth,
-		log:     cfg.Logger,
-		clock:   cfg.Clock,
-		maxBody: cfg.MaxBodyBytes,
-		audit:   cfg.Audit,
-		cbor:    cborCodec,
-		json:    newJSONCodec(),
-		metrics: newMetrics(cfg.Registerer),
-		mux:     http.NewServeMux(),
+		ops:        maps.Clone(cfg.Table.ops),
+		auth:       cfg.Auth,
+		log:        cfg.Logger,
+		clock:      cfg.Clock,
+		maxBody:    cfg.MaxBodyBytes,
+		audit:      cfg.Audit,
+		auditStart: cfg.AuditStart,
+		cbor:       cborCodec,
+		json:       newJSONCodec(),
+		metrics:    newMetrics(cfg.Registerer),
+		mux:        http.NewServeMux(),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -192,7 +199,14 @@ func (h *handler) call(w http.ResponseWriter, r *http.Request, c *codec, op *ope
 		return nil, unknownOperation(r, c, opName)
 	}
 	ctx := auth.With(r.Context(), p)
-	out, resources, err := invoke(ctx, op, func(v any) error { return c.decode(body, v, op.types) })
+	var start func(context.Context, map[string]string) context.Context
+	if h.auditStart != nil && !op.readOnly {
+		start = func(c context.Context, resources map[string]string) context.Context {
+			ctx = h.auditStart(c, AuditEntry{Operation: op.name, Resources: resources})
+			return ctx
+		}
+	}
+	out, resources, err := invoke(ctx, op, func(v any) error { return c.decode(body, v, op.types) }, start)
 	if err != nil {
 		e := toAPIError(fmt.Errorf("%s: %w", op.name, err))
 		return nil, &e
@@ -211,7 +225,7 @@ func (h *handler) call(w http.ResponseWriter, r *http.Request, c *codec, op *ope
 // invoke calls op, turning a panic in a service into an internal error so
 // the client still gets an InternalServiceException and the panic is logged
 // with its stack. http.ErrAbortHandler keeps its meaning.
-func invoke(ctx context.Context, op *operation, decode func(v any) error) (out any, resources map[string]string, err error) {
+func invoke(ctx context.Context, op *operation, decode func(v any) error, start func(context.Context, map[string]string) context.Context) (out any, resources map[string]string, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler { // a sentinel panic value, compared as net/http does
@@ -220,7 +234,7 @@ func invoke(ctx context.Context, op *operation, decode func(v any) error) (out a
 			err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
 		}
 	}()
-	return op.invoke(ctx, decode)
+	return op.invoke(ctx, decode, start)
 }
 
 func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {

@@ -26,8 +26,9 @@ type operation struct {
 	readOnly bool
 	// invoke decodes the input with decode, calls the service and returns its
 	// output (never a nil pointer) and the resources its input names (see
-	// identifiers).
-	invoke func(ctx context.Context, decode func(v any) error) (any, map[string]string, error)
+	// identifiers). start, when set, gets those resources once the input
+	// is decoded and gives the context the service runs in.
+	invoke func(ctx context.Context, decode func(v any) error, start func(context.Context, map[string]string) context.Context) (any, map[string]string, error)
 	// types holds every type reachable from the input by its String(), to
 	// describe the expected type of a member in decode errors.
 	types map[string]reflect.Type
@@ -60,16 +61,19 @@ func Register[In, Out any](t *Table, name string, h func(ctx context.Context, in
 		name:     name,
 		readOnly: isReadOnly(name),
 		types:    types,
-		invoke: func(ctx context.Context, decode func(v any) error) (any, map[string]string, error) {
+		invoke: func(ctx context.Context, decode func(v any) error, start func(context.Context, map[string]string) context.Context) (any, map[string]string, error) {
 			in := new(In)
 			if err := decode(in); err != nil {
 				return nil, nil, err
+			}
+			resources := ids.of(reflect.ValueOf(in).Elem())
+			if start != nil {
+				ctx = start(ctx, resources)
 			}
 			out, err := h(ctx, in)
 			if err != nil {
 				return nil, nil, err
 			}
-			resources := ids.of(reflect.ValueOf(in).Elem())
 			if out == nil {
 				return emptyOutput{}, resources, nil
 			}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"after-commit hooks run only on commit", testAfterCommit},
 		{"an after-commit hook that blocks holds up no other commit, and may write", testHookDoesNotBlockWriter},
 		{"a transaction sees its own writes", testReadYourWrites},
+		{"a pending event commits with the first change made under its context", testPendingCommitsWithTheFirstChange},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,6 +32,7 @@ func (s *Server) mountMatchmaking(d *deps) {
 		return
 	}
 	d.matchmaking = mm
+	d.tags.RegisterState(gamelift.ResourceMatchmakingConfiguration, matchmaking.PlayerAccessTag, mm.PlayerAccessState())
 	s.background = append(s.background, mm.Run)
 	controlapi.Register(d.table, "CreateMatchmakingRuleSet", mm.CreateMatchmakingRuleSet)
 	controlapi.Register(d.table, "DescribeMatchmakingRuleSets", mm.DescribeMatchmakingRuleSets)

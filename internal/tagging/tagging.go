@@ -31,6 +31,8 @@ type Config struct {
 // Service serves the tagging operations.
 type Service struct {
 	cfg Config
+	// states are the state tags by resource type and key (state.go).
+	states map[string]map[string]StateTag
 }
 
 // New returns the tagging service.
@@ -92,6 +94,10 @@ func (s *Service) Set(ctx context.Context, w store.Writer, arn string, tags []ga
 		if reserved(t.Key) {
 			return fault.New(fault.TaggingFailed, "Tags[%d].Key: %q: the aws: prefix is reserved for AWS", i, t.Key)
 		}
+	}
+	tags, err := s.setStates(ctx, w, arn, tags)
+	if err != nil || len(tags) == 0 {
+		return err
 	}
 	d, version, err := s.load(ctx, w, arn)
 	if err != nil {
@@ -181,11 +187,15 @@ func (s *Service) UntagResource(ctx context.Context, in *gamelift.UntagResourceI
 		if err := s.checkResource(ctx, w, in.ResourceARN); err != nil {
 			return err
 		}
+		keys, err := s.untagStates(ctx, w, in.ResourceARN, in.TagKeys)
+		if err != nil {
+			return err
+		}
 		d, version, err := s.load(ctx, w, in.ResourceARN)
 		if err != nil || version == 0 {
 			return err
 		}
-		for _, k := range in.TagKeys {
+		for _, k := range keys {
 			delete(d.Tags, k)
 		}
 		_, err = w.Put(ctx, store.Record{Kind: kindTags, ID: in.ResourceARN, Doc: store.MustJSON(d), Version: version})
@@ -209,6 +219,9 @@ func (s *Service) ListTagsForResource(ctx context.Context, in *gamelift.ListTags
 		}
 		d, _, err := s.load(ctx, r, in.ResourceARN)
 		if err != nil {
+			return err
+		}
+		if err := s.listStates(ctx, r, in.ResourceARN, d.Tags); err != nil {
 			return err
 		}
 		for k, val := range d.Tags {

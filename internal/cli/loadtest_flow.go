@@ -43,7 +43,7 @@ func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
 	fs.Float64Var(&cfg.Rate, "rate", 10, "bots started per `second`")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long bots are started")
 	fs.DurationVar(&cfg.Timeout, "timeout", time.Minute, "give up on a bot after this long")
-	fs.DurationVar(&cfg.Hold, "hold", 0, "how long each validated bot stays in the game before it quits (0: at once, ending the game session)")
+	fs.DurationVar(&cfg.Hold, "hold", time.Second, "how long each validated bot stays in the game before it quits (the example game server ends a session once all its players left, so a bot that quits at once can end it before its opponent arrives)")
 	fs.BoolVar(&cfg.Polling, "polling", false, "follow tickets by polling instead of the server's event stream")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	if ok, code := parseFlow(fs, env, args); !ok {

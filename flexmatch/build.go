@@ -171,7 +171,9 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 	e.upward = true
 	ok := e.buildNear(a, now)
 	e.upward = false
-	return ok || e.buildNear(a, now)
+	// Another order of the same candidates cannot help when too few of
+	// them can play with the anchor at all.
+	return ok || !e.hopeless && e.buildNear(a, now)
 }
 
 // sweeps reports whether anchor a takes its candidates upward in the key
@@ -189,9 +191,13 @@ func (e *Engine) sweeps(a *wticket) bool {
 // buildNear builds a potential match around anchor a from the candidates
 // gather orders. With latency rules it tries the locations its candidates
 // share with it, most popular first (see focusOrder).
+//
+// It sets hopeless when it fails because the anchor's whole batch, in any
+// order, holds too few players for a match.
 func (e *Engine) buildNear(a *wticket, now int64) bool {
 	c := &e.c
 	c.reset(len(e.rs.slots))
+	e.hopeless = true
 	if !e.place(a, now) {
 		e.block()
 		return false
@@ -202,16 +208,31 @@ func (e *Engine) buildNear(a *wticket, now int64) bool {
 		// than the candidates it saves, as the window bounds the build.
 		e.startGather(a, a.key, now)
 		e.streaming = true
-		e.fill(2*e.need(a, now) + 4)
+		need := e.need(a, now)
+		e.fill(2*need + 4)
 		ok := e.buildFrom(a, now)
 		e.streaming = false
+		if !ok {
+			players := len(a.players)
+			for i := range e.centries {
+				players += int(e.centries[i].n)
+			}
+			e.hopeless = e.gathering.exhausted && players < need
+		}
 		return ok
 	}
 	e.gather(a, a.key, now)
+	whole := len(e.cands) < e.opt.BatchSize // the batch is every candidate in reach
 	locs := e.focusOrder(a)
 	if len(locs) == 0 {
-		return e.enough(a, now) && e.buildFrom(a, now)
+		if !e.enough(a, now) {
+			e.hopeless = whole
+			return false
+		}
+		e.hopeless = false
+		return e.buildFrom(a, now)
 	}
+	e.hopeless = whole
 	all := append(e.allCands[:0], e.cands...)
 	allE := append(e.allEntries[:0], e.centries...)
 	e.allCands, e.allEntries = all, allE
@@ -229,6 +250,7 @@ func (e *Engine) buildNear(a *wticket, now int64) bool {
 		if !e.enough(a, now) {
 			continue
 		}
+		e.hopeless = false
 		c.reset(len(e.rs.slots))
 		if e.place(a, now) && e.buildFrom(a, now) {
 			return true
@@ -331,10 +353,19 @@ func (e *Engine) focusOrder(a *wticket) []int {
 // reach. With window rules it also requires that many players within one
 // key range of the window's width around the anchor.
 func (e *Engine) enough(a *wticket, now int64) bool {
-	need := e.need(a, now)
+	return e.inReach(a, now, -1, e.need(a, now))
+}
+
+// inReach reports whether the anchor and its candidates that may play in
+// location loc (any when loc < 0) hold need players, and with window rules
+// need players within one key range of the window's width around the
+// anchor.
+func (e *Engine) inReach(a *wticket, now int64, loc, need int) bool {
 	have := len(a.players)
 	for i := range e.centries {
-		have += int(e.centries[i].n)
+		if loc < 0 || e.centries[i].reach.has(loc) {
+			have += int(e.centries[i].n)
+		}
 	}
 	if have < need {
 		return false
@@ -343,13 +374,7 @@ func (e *Engine) enough(a *wticket, now int64) bool {
 	if math.IsInf(w, 1) {
 		return true
 	}
-	ks := e.keyBuf[:0]
-	for i := range e.centries {
-		ks = append(ks, keyCount{e.centries[i].key, int(e.centries[i].n)})
-	}
-	ks = append(ks, keyCount{a.key, len(a.players)})
-	slices.SortFunc(ks, func(x, y keyCount) int { return cmp.Compare(x.key, y.key) })
-	e.keyBuf = ks
+	ks := e.keysInOrder(a, loc)
 	// Slide a window [ks[i].key, ks[i].key+w] that contains the anchor.
 	sum, j := 0, 0
 	for i := range ks {
@@ -366,6 +391,39 @@ func (e *Engine) enough(a *wticket, now int64) bool {
 		sum -= ks[i].n
 	}
 	return false
+}
+
+// keysInOrder returns the keys and party sizes of the anchor and of its
+// candidates that may play in loc (any when loc < 0), ascending. gather
+// yields those at or below the anchor's key in descending order and those
+// above it in ascending order, so unless sort rules reordered them the two
+// runs merge without a sort.
+func (e *Engine) keysInOrder(a *wticket, loc int) []keyCount {
+	ks := e.keyBuf[:0]
+	if e.sortRules {
+		for i := range e.centries {
+			if x := &e.centries[i]; loc < 0 || x.reach.has(loc) {
+				ks = append(ks, keyCount{x.key, int(x.n)})
+			}
+		}
+		ks = append(ks, keyCount{a.key, len(a.players)})
+		slices.SortFunc(ks, func(x, y keyCount) int { return cmp.Compare(x.key, y.key) })
+		e.keyBuf = ks
+		return ks
+	}
+	for i := len(e.centries) - 1; i >= 0; i-- {
+		if x := &e.centries[i]; x.key <= a.key && (loc < 0 || x.reach.has(loc)) {
+			ks = append(ks, keyCount{x.key, int(x.n)})
+		}
+	}
+	ks = append(ks, keyCount{a.key, len(a.players)})
+	for i := range e.centries {
+		if x := &e.centries[i]; x.key > a.key && (loc < 0 || x.reach.has(loc)) {
+			ks = append(ks, keyCount{x.key, int(x.n)})
+		}
+	}
+	e.keyBuf = ks
+	return ks
 }
 
 // need returns the fewest players a match with anchor a can hold: the sum
@@ -735,10 +793,11 @@ func (e *Engine) locations() []MatchLocation {
 		sum, worst, n, ok := 0.0, float32(0), 0, true
 		for _, t := range c.members {
 			found := false
-			for i, l := range t.rep {
+			rep, repMax := t.reported()
+			for i, l := range rep {
 				if int(l.loc) == li {
 					sum += float64(l.ms) * float64(len(t.players))
-					worst = max(worst, t.repMax[i])
+					worst = max(worst, repMax[i])
 					n += len(t.players)
 					found = true
 					break

@@ -522,17 +522,18 @@ func (k *checker) collection(c *cand, ri int, r *rule, m, ref val) bool {
 // eligible returns the locations where the ticket's latency is within
 // maxLat for latency rule li, caching the answer for the first rule.
 func (t *wticket) eligible(li int, maxLat float64) bits {
-	if li == 0 && t.maskFor == maxLat && t.maskOK {
-		return t.mask
+	n := t.net
+	if li == 0 && n.maskFor == maxLat && n.maskOK {
+		return n.mask
 	}
 	var m bits
-	for _, l := range t.lat[li] {
+	for _, l := range n.lat[li] {
 		if isNaN(maxLat) || float64(l.ms) <= maxLat {
 			m.set(int(l.loc))
 		}
 	}
 	if li == 0 {
-		t.mask, t.maskFor, t.maskOK = m, maxLat, true
+		n.mask, n.maskFor, n.maskOK = m, maxLat, true
 	}
 	return m
 }

@@ -177,9 +177,15 @@ func (e *Engine) compileLatency(wt *wticket, t Ticket) {
 	for _, name := range fresh {
 		e.loc(name)
 	}
+	if len(p0) == 0 && len(e.latRules) == 0 {
+		wt.reach = allBits()
+		return
+	}
+	wt.net = e.slab.net()
+	n := wt.net
 	if len(p0) > 0 {
-		wt.rep = e.slab.locs(len(p0))[:0]
-		wt.repMax = e.slab.floats(len(p0))[:0]
+		n.rep = e.slab.locs(len(p0))[:0]
+		n.repMax = e.slab.floats(len(p0))[:0]
 	}
 	for name, ms0 := range p0 {
 		li, ok := e.locs[name]
@@ -201,28 +207,28 @@ func (e *Engine) compileLatency(wt *wticket, t Ticket) {
 		}
 		// Keep rep ordered by location index (insertion; lists are short).
 		l := locMs{uint8(li), float32(sum / float64(len(t.Players)))}
-		j := len(wt.rep)
-		wt.rep = append(wt.rep, l)
-		wt.repMax = append(wt.repMax, float32(worst))
-		for ; j > 0 && wt.rep[j-1].loc > l.loc; j-- {
-			wt.rep[j], wt.repMax[j] = wt.rep[j-1], wt.repMax[j-1]
+		j := len(n.rep)
+		n.rep = append(n.rep, l)
+		n.repMax = append(n.repMax, float32(worst))
+		for ; j > 0 && n.rep[j-1].loc > l.loc; j-- {
+			n.rep[j], n.repMax[j] = n.rep[j-1], n.repMax[j-1]
 		}
-		wt.rep[j], wt.repMax[j] = l, float32(worst)
+		n.rep[j], n.repMax[j] = l, float32(worst)
 	}
 	wt.reach = allBits()
 	if len(e.latRules) == 0 {
 		return
 	}
-	wt.lat = e.slab.lats(len(e.latRules))
+	n.lat = e.slab.lats(len(e.latRules))
 	for li, ri := range e.latRules {
 		r := e.rs.rules[ri]
 		var m bits
 		if len(t.Players) == 1 || r.agg == aggAvg {
-			wt.lat[li] = wt.rep // the average is what rep holds
+			n.lat[li] = n.rep // the average is what rep holds
 		} else {
-			wt.lat[li] = make([]locMs, 0, len(wt.rep))
+			n.lat[li] = make([]locMs, 0, len(n.rep))
 		}
-		for _, l := range wt.rep {
+		for _, l := range n.rep {
 			v := float64(l.ms)
 			if len(t.Players) > 1 && r.agg != aggAvg {
 				loc := e.locNames[l.loc]
@@ -234,7 +240,7 @@ func (e *Engine) compileLatency(wt *wticket, t Ticket) {
 						v = max(v, float64(p.LatencyMs[loc]))
 					}
 				}
-				wt.lat[li] = append(wt.lat[li], locMs{l.loc, float32(v)})
+				n.lat[li] = append(n.lat[li], locMs{l.loc, float32(v)})
 			}
 			if lim := e.loosest[r.pMaxLat]; isNaN(lim) || v <= lim {
 				m.set(int(l.loc))
@@ -243,7 +249,7 @@ func (e *Engine) compileLatency(wt *wticket, t Ticket) {
 		wt.reach = wt.reach.and(m)
 	}
 	if wt.reach.empty() && wt.never == "" {
-		if len(wt.rep) == 0 {
+		if len(n.rep) == 0 {
 			wt.never = "the ticket reports no latency, but the rule set has a latency rule"
 		} else {
 			wt.never = "no location has acceptable latency for the ticket, even after every expansion"

@@ -65,26 +65,41 @@ type wticket struct {
 	key      float64
 	sub      float64 // the remaining sort attributes under "sorted" batching (sortkey.go)
 	part     *partition
-	lat      [][]locMs // per latency rule, aggregated per location
-	rep      []locMs   // average latency per location reported by every player
-	repMax   []float32 // worst player latency per location in rep
-	reach    bits      // locations eligible at the loosest expansion
-	wake     int64     // next expansion boundary, 0 when none
-	used     bool      // placed in a match during the current cycle
-	slot     uint32    // in the engine's table while indexed
-	cycle    uint32    // the cycle in which it arrived
+	net      *netInfo // latencies; nil when the ticket reports none and no latency rule applies
+	reach    bits     // locations eligible at the loosest expansion
+	wake     int64    // next expansion boundary, 0 when none
+	used     bool     // placed in a match during the current cycle
+	slot     uint32   // in the engine's table while indexed
+	cycle    uint32   // the cycle in which it arrived
 	dirty    bool
 	backfill bool
 	woke     bool // dirty because an expansion step started, not because it arrived
 	cohort   bool // anchors this cycle beside others of the same start time
+}
+
+// netInfo holds a ticket's latencies apart from the ticket, so that tickets
+// of rule sets without latency do not carry them.
+type netInfo struct {
+	lat    [][]locMs // per latency rule, aggregated per location
+	rep    []locMs   // average latency per location reported by every player
+	repMax []float32 // worst player latency per location in rep
 
 	mask    bits // cached eligible locations of the first latency rule
 	maskFor float64
 	maskOK  bool
 }
 
+// reported returns the average latency per location reported by every
+// player, and the worst player's, parallel.
+func (t *wticket) reported() ([]locMs, []float32) {
+	if t.net == nil {
+		return nil, nil
+	}
+	return t.net.rep, t.net.repMax
+}
+
 func (t *wticket) latAt(li, loc int) float64 {
-	for _, l := range t.lat[li] {
+	for _, l := range t.net.lat[li] {
 		if int(l.loc) == loc {
 			return float64(l.ms)
 		}
@@ -170,6 +185,9 @@ type Engine struct {
 	// upward makes gather take the candidates above the anchor's key
 	// before those below it (see sweeps).
 	upward bool
+	// hopeless says that the last buildNear failed for want of players in
+	// reach, whatever their order.
+	hopeless bool
 	// gathering is the state of the current gather; streaming says that
 	// buildFrom may extend it with more (see streams).
 	gathering   gathering

@@ -16,12 +16,14 @@ func (e *Engine) cycleLarge(dirty []*wticket, now int64, out []Match) []Match {
 			continue
 		}
 		e.stats.Anchors++
+		e.upward = e.sweeps(a)
 		for _, loc := range e.anchorLocations(a, now) {
 			if e.buildLarge(a, loc, now) {
 				out = append(out, e.emit(now))
 				break
 			}
 		}
+		e.upward = false
 	}
 	return out
 }
@@ -36,7 +38,8 @@ func (e *Engine) anchorLocations(a *wticket, now int64) []int {
 		return e.locOrder
 	}
 	defer func() { e.locOrder = locs }()
-	for _, l := range a.rep {
+	rep, _ := a.reported()
+	for _, l := range rep {
 		if a.reach.has(int(l.loc)) {
 			locs = append(locs, int(l.loc))
 		}
@@ -68,7 +71,8 @@ func (e *Engine) anchorLocations(a *wticket, now int64) []int {
 // average latency, or -1.
 func fastestLoc(t *wticket) int {
 	best, bestMs := -1, float32(0)
-	for _, l := range t.rep {
+	rep, _ := t.reported()
+	for _, l := range rep {
 		if t.reach.has(int(l.loc)) && (best < 0 || l.ms < bestMs) {
 			best, bestMs = int(l.loc), l.ms
 		}
@@ -193,7 +197,7 @@ func (e *Engine) buildLarge(a *wticket, loc int, now int64) bool {
 			avail += len(t.players)
 		}
 	}
-	if avail < lo && !e.rs.algo.expansionOldest {
+	if !e.rs.algo.expansionOldest && (avail < lo || !e.inReach(a, now, loc, lo)) {
 		return false // under "newest" the anchor's own step is the loosest
 	}
 	// Under fastestRegion a location's batch is the tickets that report

@@ -4,6 +4,7 @@ package flexmatch
 // costs amortised zero allocations. A block stays alive while any ticket in
 // it does; blocks are small enough that this wastes little.
 type slab struct {
+	n []netInfo
 	f []float32
 	h [][]locMs
 	t []wticket
@@ -21,6 +22,15 @@ func (s *slab) ticket() *wticket {
 	t := &s.t[0]
 	s.t = s.t[1:]
 	return t
+}
+
+func (s *slab) net() *netInfo {
+	if len(s.n) == 0 {
+		s.n = make([]netInfo, slabBlock)
+	}
+	n := &s.n[0]
+	s.n = s.n[1:]
+	return n
 }
 
 func (s *slab) players(n int) []wplayer {

@@ -76,6 +76,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	fs.DurationVar(&cfg.MaxSkew, "max-clock-skew", 5*time.Minute, "largest SigV4 clock skew accepted")
 	fs.BoolVar(&cfg.Dev, "dev", false, "development mode: one command for a whole working system: a local agent hosts a dev fleet in location custom-dev running examples/arena (built from source when run in a checkout), with sample matchmaking configurations dev-duel and dev-5v5 open to players (try muster play)")
 	devProcesses := fs.Int("dev-processes", DefaultDevProcesses, "with --dev: how many example game server processes the dev fleet runs at once")
+	devDrainGrace := fs.Duration("dev-drain-grace", DefaultDevDrainGrace, "with --dev: on Ctrl-C, how long matches being played may go on before the game servers are stopped (no new match starts meanwhile; Ctrl-C again stops at once)")
 	fs.DurationVar(&cfg.MatchmakingCycleInterval, "matchmaking-cycle-interval", 250*time.Millisecond, "longest time between two matchmaking cycles of a configuration (a cycle also runs as soon as tickets arrive)")
 	fs.DurationVar(&cfg.MatchmakingTicketRetention, "matchmaking-ticket-retention", time.Hour, "how long finished matchmaking tickets stay readable")
 	fs.BoolVar(&cfg.FakeClock, "fake-clock", false, "TESTING ONLY: time moves only through POST /v1/admin/clock/advance")
@@ -108,6 +109,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	var dev *devSystem
 	if cfg.Dev {
 		dev = newDevSystem(&cfg, log, *devProcesses, env.Stdout)
+		dev.drainGrace = *devDrainGrace
 	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {

@@ -52,6 +52,9 @@ type devSystem struct {
 	dataDir string
 	// processes is how many game server processes the dev fleet runs.
 	processes int
+	// drainGrace is how long Ctrl-C lets live matches go on before the
+	// game servers are stopped (serve_dev_drain.go); 0 stops them at once.
+	drainGrace time.Duration
 	// out receives the banner saying where everything is, once ready.
 	out io.Writer
 	// ready is set once the dev fleet first has an idle process: /readyz
@@ -119,7 +122,22 @@ func (d *devSystem) run(ctx context.Context) error {
 	}
 	d.log.Info("dev mode: a local agent hosts the dev fleet", "fleet_id", fleetID, "location", devLocation, "launch_path", launchPath)
 	wg.Go(func() { d.announceWhenReady(ctx, endpoint, fleetID) })
-	return sup.Run(ctx)
+	// The agent outlives ctx by the drain: on Ctrl-C live matches may end
+	// first, while the control plane still serves them.
+	agentCtx, stopAgent := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAgent()
+	agentDone := make(chan struct{})
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			d.newDevDrain(fleetID).run(context.WithoutCancel(ctx))
+			stopAgent()
+		case <-agentDone:
+		}
+	})
+	err = sup.Run(agentCtx)
+	close(agentDone)
+	return err
 }
 
 // buildArena builds examples/arena into the data directory when the source

@@ -124,6 +124,11 @@ type checker struct {
 	vals    []val
 	explain bool
 	fail    failure
+	// reachOne says the rule set has one latency rule, whose loosest
+	// maxLatency is reachLat: tickets' reach is then their eligibility
+	// there.
+	reachOne bool
+	reachLat float64
 }
 
 func (k *checker) failf(ri int, text func() string) bool {
@@ -283,8 +288,15 @@ func (k *checker) latency(c *cand, ri int, r *rule) bool {
 			common, from = c.lmasks[n-1], n
 		}
 	}
+	// A ticket's reach is its eligibility under the only latency rule at
+	// that rule's loosest bound, kept in the ticket itself.
+	useReach := li == 0 && k.reachOne && (maxLat == k.reachLat || isNaN(maxLat) && isNaN(k.reachLat))
 	for i, t := range c.members[from:] {
-		common = common.and(t.eligible(li, maxLat))
+		if useReach {
+			common = common.and(t.reach)
+		} else {
+			common = common.and(t.eligible(li, maxLat))
+		}
 		if li == 0 && !k.explain && from+i == len(c.lmasks) {
 			c.lmasks = append(c.lmasks, common)
 		}

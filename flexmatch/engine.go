@@ -276,6 +276,9 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 		}
 	}
 	e.planSort()
+	if len(e.latRules) == 1 {
+		e.chk.reachOne, e.chk.reachLat = true, e.loosest[rs.rules[e.latRules[0]].pMaxLat]
+	}
 	e.windowRule = make([]bool, len(rs.rules))
 	if e.keyAttr >= 0 {
 		for ri, r := range rs.rules {

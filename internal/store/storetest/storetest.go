@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"an after-commit hook that blocks holds up no other commit, and may write", testHookDoesNotBlockWriter},
 		{"a transaction sees its own writes", testReadYourWrites},
 		{"a pending event commits with the first change made under its context", testPendingCommitsWithTheFirstChange},
+		{"pruning deletes the oldest events up to a seq and a cut-off", testPruneEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

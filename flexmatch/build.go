@@ -626,7 +626,7 @@ func (e *Engine) sortCands(a *wticket) {
 		var k sortKey
 		k.t, k.x = t, e.centries[i]
 		for i, r := range srules {
-			k.keys[i], k.strs[i] = sortValue(r, a, t)
+			k.keys[i], k.strs[i] = sortValue(e.rs, r, a, t)
 		}
 		ks = append(ks, k)
 	}
@@ -655,8 +655,7 @@ func (e *Engine) sortCands(a *wticket) {
 
 // sortValue returns the sort key of t relative to anchor a for one sort
 // rule; smaller sorts first. Missing map keys sort last.
-func sortValue(r *rule, a, t *wticket) (float64, string) {
-	rs := t.rs
+func sortValue(rs *RuleSet, r *rule, a, t *wticket) (float64, string) {
 	typ := rs.attrs[r.attr].Type
 	if typ == AttrString {
 		return 0, t.players[0].attrs[r.attr].s

@@ -37,7 +37,7 @@ func (e *Engine) compile(t Ticket, backfill bool) (*wticket, error) {
 	}
 	e.seq++
 	wt := e.slab.ticket()
-	*wt = wticket{rs: rs, id: t.ID, seq: e.seq, start: t.StartTime.UnixNano(), team: -1, backfill: backfill}
+	*wt = wticket{id: t.ID, seq: e.seq, start: t.StartTime.UnixNano(), team: -1, backfill: backfill}
 	wt.players = e.slab.players(len(t.Players))
 	attrs := e.slab.attrs(len(t.Players) * len(rs.attrs))
 	for i, p := range t.Players {

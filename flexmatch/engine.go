@@ -55,7 +55,6 @@ type wplayer struct {
 
 // wticket is a waiting ticket in the engine's compact form.
 type wticket struct {
-	rs       *RuleSet
 	id       string
 	seq      uint64
 	start    int64 // unix nanoseconds
@@ -224,6 +223,7 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 	}
 	e := &Engine{rs: rs, opt: opt, tickets: map[string]*wticket{}, parts: map[string]*partition{}, locs: map[string]int{}, keyAttr: -1}
 	e.chk.rs = rs
+	e.chk.ev.rs = rs
 	e.sized = -1
 	defer func() { e.chk.keyAttr = e.keyAttr }()
 	e.blocked = make([]int, len(rs.rules))

@@ -34,6 +34,7 @@ type member struct {
 // evaluator evaluates expressions over a potential match. It is reused
 // across evaluations and is not safe for concurrent use.
 type evaluator struct {
+	rs    *RuleSet
 	a     []val
 	teams [][]member // players per team slot
 	agg   aggKind
@@ -113,7 +114,7 @@ func (ev *evaluator) team(e *expr, ti int) val {
 func (ev *evaluator) attr(m member, ai int) val {
 	t := m.t
 	av := &t.players[m.p].attrs[ai]
-	switch t.rs.attrs[ai].Type {
+	switch ev.rs.attrs[ai].Type {
 	case AttrNumber:
 		if len(t.players) == 1 {
 			return val{k: vNum, n: av.n}

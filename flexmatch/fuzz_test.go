@@ -88,7 +88,7 @@ func FuzzExpression(f *testing.F) {
 			return
 		}
 		c := fuzzMatch(rs, data)
-		ev := &evaluator{teams: c.teams, agg: aggAvg}
+		ev := &evaluator{rs: rs, teams: c.teams, agg: aggAvg}
 		v := ev.eval(x)
 		checkShape(t, ev, v, x.typ, src)
 	})
@@ -103,7 +103,7 @@ func fuzzMatch(rs *RuleSet, data []byte) *cand {
 	}
 	for i, b := range data {
 		n := 1 + int(b%2)
-		t := &wticket{rs: rs, id: string(rune('A' + i)), seq: uint64(i)}
+		t := &wticket{id: string(rune('A' + i)), seq: uint64(i)}
 		for p := range n {
 			attrs := make([]attrVal, len(rs.attrs))
 			attrs[0] = attrVal{n: float64(b) - 100}

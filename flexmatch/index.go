@@ -1,6 +1,8 @@
 package flexmatch
 
-const chunkMax = 256
+// chunkMax entries and the one an insertion adds before the split fill a
+// 16 KiB allocation (a size class) exactly.
+const chunkMax = 255
 
 // index keeps tickets ordered by (key, seq) in chunks so that insertion and
 // removal cost O(log n + chunk size) and neighbours are cheap to walk. Each

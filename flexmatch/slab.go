@@ -1,5 +1,7 @@
 package flexmatch
 
+import "unsafe"
+
 // slab hands out ticket storage from large blocks, so that adding a ticket
 // costs amortised zero allocations. A block stays alive while any ticket in
 // it does; blocks are small enough that this wastes little.
@@ -15,9 +17,13 @@ type slab struct {
 
 const slabBlock = 256
 
+// ticketBlock tickets fill a block of ten 4 KiB pages: blocks beyond 32 KiB
+// are rounded up to whole pages, so a round count would waste the rest.
+const ticketBlock = 40960 / int(unsafe.Sizeof(wticket{}))
+
 func (s *slab) ticket() *wticket {
 	if len(s.t) == 0 {
-		s.t = make([]wticket, slabBlock)
+		s.t = make([]wticket, ticketBlock)
 	}
 	t := &s.t[0]
 	s.t = s.t[1:]

@@ -616,10 +616,17 @@ func (e *Engine) Cycle(now time.Time) []Match {
 				out = append(out, e.emit(n))
 			}
 		}
+		gaveUp := false
 		for _, p := range e.partList {
 			if p.dirty && !p.solved && !p.greedy && p.idx.n > 0 && p.idx.n <= e.opt.ExactSearchTickets {
 				out = e.solveSmall(p, now, first, out)
+				gaveUp = gaveUp || p.greedy
 			}
+		}
+		if gaveUp {
+			// The exact search gave up on what the greedy pass left: its
+			// anchors that remain get their greedy turn after all.
+			out = e.anchor(dirty, n, func(t *wticket) bool { return t.part.greedy }, out)
 		}
 	}
 	if !first {
@@ -646,6 +653,21 @@ func (e *Engine) Cycle(now time.Time) []Match {
 	e.spare = dirty[:0]
 	e.cycleNo++
 	e.forgetMatched()
+	return out
+}
+
+// anchor builds around each ticket of dirty that is still waiting and that
+// take accepts, in order.
+func (e *Engine) anchor(dirty []*wticket, now int64, take func(*wticket) bool, out []Match) []Match {
+	for _, t := range dirty {
+		if t.used || !take(t) {
+			continue
+		}
+		e.stats.Anchors++
+		if e.buildAround(t, now) {
+			out = append(out, e.emit(now))
+		}
+	}
 	return out
 }
 

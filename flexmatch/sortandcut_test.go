@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/musterhq/muster/flexmatch"
 	"github.com/musterhq/muster/internal/enginebench"
+	"pgregory.net/rapid"
 )
 
 // TestPassPlacesWhatSortAndCutPlaces holds one pass over fresh tickets of
@@ -131,4 +133,52 @@ func inMatches(ms []flexmatch.Match, id string) bool {
 		}
 	}
 	return false
+}
+
+// TestPropertyEqualAgesPlaceWhatSortAndCutPlaces draws batchDistance rule
+// sets (one to three teams of one to five) and pools of single-player
+// tickets of equal age, and holds one pass, with and without the exact
+// search, to the sort-and-cut reference.
+func TestPropertyEqualAgesPlaceWhatSortAndCutPlaces(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		teams := rapid.IntRange(1, 3).Draw(t, "teams")
+		size := rapid.IntRange(1, 5).Draw(t, "size")
+		maxDistance := rapid.IntRange(0, 20).Draw(t, "maxDistance")
+		span := rapid.IntRange(1, 400).Draw(t, "span")
+		n := rapid.IntRange(0, 400).Draw(t, "tickets")
+		var ts strings.Builder
+		for i := range teams {
+			if i > 0 {
+				ts.WriteString(",")
+			}
+			fmt.Fprintf(&ts, `{"name":"t%d","minPlayers":%d,"maxPlayers":%d}`, i, size, size)
+		}
+		rs, err := flexmatch.Parse(fmt.Appendf(nil, `{"ruleLanguageVersion":"1.0",
+		 "playerAttributes":[{"name":"skill","type":"number"}], "teams":[%s],
+		 "rules":[{"name":"Band","type":"batchDistance","batchAttribute":"skill","maxDistance":%d}]}`, ts.String(), maxDistance))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var opt flexmatch.Options
+		if rapid.Bool().Draw(t, "greedy only") {
+			opt.ExactSearchTickets = -1
+		}
+		e := flexmatch.NewEngine(rs, opt)
+		skills := make([]float64, n)
+		for i := range skills {
+			skills[i] = float64(rapid.IntRange(0, span).Draw(t, "skill"))
+			id := fmt.Sprint("t", i)
+			if err := e.Add(flexmatch.Ticket{ID: id, StartTime: epoch, Players: []flexmatch.Player{{ID: id,
+				Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(skills[i])}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		placed := 0
+		for _, m := range e.Cycle(epoch) {
+			placed += len(m.TicketIDs)
+		}
+		if ref := enginebench.SortAndCut(skills, teams*size, float64(maxDistance)); placed < ref {
+			t.Fatalf("the pass placed %d tickets, sort-and-cut places %d", placed, ref)
+		}
+	})
 }

@@ -117,7 +117,9 @@
 // players (ties: fewest matches, then the oldest tickets). Explain runs the
 // same search for a ticket in such a partition, so "matchable" means the
 // next cycle places it, and a valid match the best set leaves out is shown
-// as such.
+// as such. When the search exceeds its budget the partition's anchors are
+// built greedily instead, in the same cycle, including a partition the
+// greedy pass itself shrank to that size.
 //
 // Large matches (more than 40 players, or strategy balanced) are built per
 // location: largestPopulation tries the anchor's acceptable location with the
@@ -134,7 +136,17 @@
 // slices of returned matches are cut from shared blocks (a block stays alive
 // while any match cut from it does). Adding tickets and forming matches
 // therefore allocates amortised nothing; see the benchmarks in
-// bench_test.go.
+// bench_test.go. A ticket's latencies live in a block of their own, so a
+// rule set without latency does not pay for them.
+//
+// Without sort or latency rules an anchor's candidates are gathered as the
+// build consumes them rather than BatchSize at once, since nothing needs
+// the whole batch first. Otherwise, and for large matches location by
+// location, an anchor whose batch holds too few players within one window
+// rule's reach is given up without trying them. Matched tickets leave the
+// ID map at the end of the cycle, at the cost of the fewer of them and the
+// tickets left waiting. muster bench engine measures one pass over fresh
+// tickets.
 //
 // # Backfill
 //

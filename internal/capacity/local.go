@@ -74,6 +74,7 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 		return fmt.Errorf("local provisioner: %w", err)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		out.Close()
 		return fmt.Errorf("local provisioner: start agent: %w", err)

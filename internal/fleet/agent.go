@@ -84,7 +84,7 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 	}
 	switch {
 	case hb.Draining:
-		c.Status = gamelift.ComputeTerminating
+		c.Status, c.ScaleIn = gamelift.ComputeTerminating, false
 	case c.Status == gamelift.ComputeImpaired:
 		c.Status = gamelift.ComputeActive
 	}
@@ -158,7 +158,8 @@ func (s *Service) reconcileProcess(ctx context.Context, w store.Writer, c Comput
 		p.PID, p.LaunchPath, p.Parameters, changed = ap.PID, ap.LaunchPath, ap.Parameters, true
 	}
 	switch {
-	case c.Status == gamelift.ComputeTerminating && !p.Draining:
+	case c.Status == gamelift.ComputeTerminating && !p.Draining && !(c.ScaleIn && p.SessionLive):
+		// A compute drained for a scale-in leaves game sessions to finish.
 		p.Draining, changed = true, true
 	case c.Status == gamelift.ComputeActive && p.Draining:
 		p.Draining, changed = false, true

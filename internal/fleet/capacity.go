@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/musterhq/muster/internal/auth"
@@ -81,7 +82,15 @@ func (s *Service) locationCounts(ctx context.Context, r store.Reader, f Fleet, l
 	if !found || !c.Set {
 		c = unsetCapacity(f.ID, location, u)
 	}
-	return counts{desired: c.Desired, min: c.Min, max: c.Max, pending: len(c.Pending), active: u.computesActive,
+	pending := 0
+	for _, h := range c.Pending {
+		if _, err := r.Get(ctx, KindCompute, computeID(f.ID, h.ComputeName)); errors.Is(err, store.ErrNotFound) {
+			pending++ // registered hosts are ACTIVE, even before the next reconcile notes it
+		} else if err != nil {
+			return counts{}, u, err
+		}
+	}
+	return counts{desired: c.Desired, min: c.Min, max: c.Max, pending: pending, active: u.computesActive,
 		idle: u.computesIdle, terminating: u.computesTerminating}, u, nil
 }
 

@@ -35,6 +35,10 @@ type Compute struct {
 	// DrainGrace is how long its agent lets processes end before killing
 	// them, as its heartbeat reports it.
 	DrainGrace time.Duration `json:"drainGrace,omitempty"`
+	// ScaleIn says Muster drains it to lower capacity (DrainCompute):
+	// processes hosting game sessions are left to finish them, not told to
+	// end, until its agent drains itself.
+	ScaleIn bool `json:"scaleIn,omitempty"`
 }
 
 func computeID(fleetID, name string) string { return fleetID + "/" + name }

@@ -57,8 +57,8 @@ func (s *Service) terminationTime(c Compute) time.Time {
 // DrainCompute makes an ACTIVE compute TERMINATING for a scale-in: it gets
 // no new game session, its idle processes are told to end (TerminateProcess
 // with the termination time its agent allows), and processes hosting game
-// sessions are left to end with them. It reports whether the compute was
-// ACTIVE and is now draining.
+// sessions are left to end with them (they are not marked draining). It
+// reports whether the compute was ACTIVE and is now draining.
 func (s *Service) DrainCompute(ctx context.Context, fleetID, computeName, why string) (bool, error) {
 	var idle []string
 	var c Compute
@@ -69,7 +69,7 @@ func (s *Service) DrainCompute(ctx context.Context, fleetID, computeName, why st
 		if err != nil || c.Status != gamelift.ComputeActive {
 			return err
 		}
-		c.Status = gamelift.ComputeTerminating
+		c.Status, c.ScaleIn = gamelift.ComputeTerminating, true
 		if _, err := w.Put(ctx, store.Record{Kind: KindCompute, ID: computeID(c.FleetID, c.Name), Doc: store.MustJSON(c), Keys: computeKeys(c), Version: version}); err != nil {
 			return err
 		}
@@ -82,10 +82,12 @@ func (s *Service) DrainCompute(ctx context.Context, fleetID, computeName, why st
 			return err
 		}
 		for i, p := range ps {
-			if p.Status == ProcessTerminated || p.Draining {
+			// A process hosting a game session is left to finish it: marked
+			// draining, the SDK endpoint would tell it to end.
+			if p.Status == ProcessTerminated || p.Draining || p.SessionLive {
 				continue
 			}
-			if !p.SessionLive && p.Status == ProcessActive {
+			if p.Status == ProcessActive {
 				idle = append(idle, p.ID)
 			}
 			p.Draining = true

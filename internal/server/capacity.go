@@ -55,7 +55,9 @@ func (s *Server) mountCapacity(d *deps) {
 	}
 	s.Capacity = svc
 	s.background = append(s.background, svc.Run, creds.revokeOnStop)
-	s.background = append(s.background, runs...)
+	// Local agents drain before the listeners close, so they can still
+	// deregister their computes.
+	s.stopFirst = append(s.stopFirst, runs...)
 }
 
 // localEndpoint is the control plane's own URL for the agents a local

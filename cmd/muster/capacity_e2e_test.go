@@ -333,3 +333,5 @@ func capacityCounts2(t *testing.T, gl *gamelift.Client, fleetID, loc string) typ
 	}
 	return *out.FleetCapacity.InstanceCounts
 }
+
+func TestCapacityWithTheJavaScriptSDK(t *testing.T) { runJSTests(t, "capacity.test.mjs") }

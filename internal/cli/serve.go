@@ -85,6 +85,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	registerBusFlags(fs, &cfg)
 	finishListener := registerListenerFlags(fs, &cfg)
 	finishLimits := registerLimitFlags(fs, &cfg)
+	registerOutboxFlags(fs, &cfg)
 	finishIdentity := registerIdentityFlags(fs, &cfg.Player)
 	if ok, code := Parse(fs, env, "muster serve [flags]", args); !ok {
 		return code

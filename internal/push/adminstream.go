@@ -65,6 +65,9 @@ func OperatorStream(st store.Store, log *slog.Logger) http.HandlerFunc {
 		if out.comment("connected") != nil { // sends the headers now
 			return
 		}
+		if after, err = operatorResume(r.Context(), r, st, after, out); err != nil {
+			return
+		}
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
 		var mu sync.Mutex // the keep-alive and the events share the writer

@@ -107,6 +107,10 @@ type Config struct {
 	// request limits (limits.go); zero fields take httpx's defaults. On
 	// the SDK listener MaxConnsPerClient caps each compute's sockets.
 	Limits, SDKLimits httpx.Limits
+	// OutboxRetention is how long outbox events are kept (default
+	// DefaultOutboxRetention); pruning never passes an enabled webhook
+	// subscription's cursor (outboxprune.go).
+	OutboxRetention time.Duration
 	// NATS, when set (--nats nats://…), carries the bus between replicas
 	// and receives every outbox event on muster.events.<type> (bus.go).
 	NATS string

@@ -23,6 +23,7 @@ func (s *Server) mountWebhooks(d *deps) {
 		Destinations: safehttp.Config{AllowPrivate: s.cfg.WebhookAllowPrivate, Own: own, Listening: s.bound.list}})
 	webhook.NewAPI(webhook.APIConfig{Service: svc, Operator: d.requireOperator, Logger: d.log}).Register(d.mux)
 	s.background = append(s.background, svc.Run)
+	s.startOutboxPruning(d, svc)
 }
 
 // listenAddr is the address a listen flag names, when it names a port

@@ -99,3 +99,24 @@ func TestSlotsCapHoldersPerKey(t *testing.T) {
 		t.Fatal("a double release gave back two slots")
 	}
 }
+
+// FuzzForwardedClient: any X-Forwarded-For yields either no client or an
+// address that is not a trusted proxy and appears in the header.
+func FuzzForwardedClient(f *testing.F) {
+	for _, s := range []string{"203.0.113.7", "203.0.113.7, 10.0.0.2", "1.2.3.4,203.0.113.7", "::ffff:203.0.113.7", "2001:db8::1", "", ",,", "nonsense, 10.0.0.2", "10.0.0.2"} {
+		f.Add(s)
+	}
+	l := httpx.NewLimiter("main", httpx.Limits{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, nil)
+	f.Fuzz(func(t *testing.T, xff string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = "10.0.0.1:4000"
+		r.Header.Set("X-Forwarded-For", xff)
+		a, ok := l.ForwardedClient(r)
+		if !ok {
+			return
+		}
+		if !a.IsValid() || netip.MustParsePrefix("10.0.0.0/8").Contains(a) {
+			t.Fatalf("%q gave %v", xff, a)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -46,6 +47,10 @@ func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
 	fs.DurationVar(&cfg.Hold, "hold", time.Second, "how long each validated bot stays in the game before it quits (the example game server ends a session once all its players left, so a bot that quits at once can end it before its opponent arrives)")
 	fs.BoolVar(&cfg.Polling, "polling", false, "follow tickets by polling instead of the server's event stream")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	var sim simFlags
+	fs.IntVar(&sim.slots, "simulate-servers", 0, "also host matches on this many game servers simulated at the protocol level (a compute registered for the run), to measure the control plane without starting a process per match")
+	fs.StringVar(&sim.fleet, "sim-fleet", "", "fleet `id` of the simulated game servers (default: serve --dev's fleet)")
+	fs.StringVar(&sim.location, "sim-location", devLocation, "`location` of the simulated game servers")
 	if ok, code := parseFlow(fs, env, args); !ok {
 		return code
 	}
@@ -57,6 +62,19 @@ func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "muster loadtest flow: %v\n", err)
 		return ExitUsage
 	}
+	var host *loadtest.SimHost
+	if sim.slots > 0 {
+		var err error
+		if host, err = startSimHost(ctx, cfg, sim, slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))); err != nil {
+			fmt.Fprintf(env.Stderr, "muster loadtest flow: %v\n", err)
+			return 1
+		}
+		defer func() {
+			if err := host.Close(context.WithoutCancel(ctx)); err != nil {
+				fmt.Fprintf(env.Stderr, "muster loadtest flow: deregister the simulated game servers: %v\n", err)
+			}
+		}()
+	}
 	rep, err := loadtest.RunFlow(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "muster loadtest flow: %v\n", err)
@@ -64,6 +82,9 @@ func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
 	}
 	if cfg.Progress != nil {
 		fmt.Fprintln(env.Stderr)
+	}
+	if host != nil && !*asJSON {
+		fmt.Fprintf(env.Stdout, "simulated game servers: %d slots hosted %d game sessions\n", sim.slots, host.Sessions())
 	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)

@@ -67,3 +67,23 @@ func TestLoadtestFlowReportsWhereBotsFailed(t *testing.T) {
 		t.Errorf("the report names %s on %s", rep.Configuration, rep.Endpoint)
 	}
 }
+
+// TestLoadtestFlowWithSimulatedGameServers runs the whole flow against a
+// dev set-up whose game servers are simulated at the protocol level: every
+// bot is matched, placed on a simulated process over the SDK WebSocket,
+// and validated with AcceptPlayerSession.
+func TestLoadtestFlowWithSimulatedGameServers(t *testing.T) {
+	r := newDevRig(t, t.TempDir())
+	r.start(t)
+	getenv := func(k string) string {
+		return map[string]string{"MUSTER_ENDPOINT": r.url, "MUSTER_ACCESS_KEY_ID": testKeyID, "MUSTER_SECRET_ACCESS_KEY": testSecret}[k]
+	}
+	var stdout, stderr bytes.Buffer
+	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: getenv}
+	code := runLoadtestFlow(context.Background(), env, []string{"--players", "6", "--rate", "20", "--duration", "1s",
+		"--timeout", "30s", "--simulate-servers", "4"})
+	out := stdout.String()
+	if code != 0 || !strings.Contains(out, "6 completed, 0 failed") || !strings.Contains(out, "4 slots hosted 3 game sessions") {
+		t.Fatalf("exit %d; stdout:\n%s\nstderr:\n%s", code, out, stderr.String())
+	}
+}

@@ -1,0 +1,312 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/gamelift"
+)
+
+// SimHost is a compute whose game servers are simulated at the protocol
+// level: each slot speaks the Server SDK 5 WebSocket protocol as the
+// official SDK does (ActivateServerProcess, ActivateGameSession,
+// AcceptPlayerSession, RemovePlayerSession, TerminateServerProcess) and
+// the example arena's player protocol on its own TCP port (JOIN, WELCOME,
+// QUIT). A slot hosts one game session as a fresh process — a new process
+// id — and ends it, as the arena does, once its players have all left;
+// then it starts again as another process. It measures the control plane
+// and the flow without the cost of starting an operating-system process
+// per match, which bounds a real fleet on a small machine.
+type SimHost struct {
+	control  *ControlClient
+	fleetID  string
+	compute  string
+	sdkURL   string
+	token    string
+	log      *slog.Logger
+	sessions atomic.Int64 // game sessions hosted so far
+	stop     context.CancelFunc
+	slots    sync.WaitGroup
+}
+
+// StartSimHost registers compute in the fleet's location and runs slots
+// simulated processes until Close; it returns once every slot has
+// announced itself ready.
+func StartSimHost(ctx context.Context, c *ControlClient, fleetID, location, compute string, slots int, log *slog.Logger) (*SimHost, error) {
+	var reg gamelift.RegisterComputeOutput
+	if err := c.Do(ctx, "RegisterCompute", gamelift.RegisterComputeInput{FleetId: fleetID, ComputeName: compute, IpAddress: "127.0.0.1", Location: location}, &reg); err != nil {
+		return nil, fmt.Errorf("register the simulated compute: %w", err)
+	}
+	var tok gamelift.GetComputeAuthTokenOutput
+	if err := c.Do(ctx, "GetComputeAuthToken", gamelift.GetComputeAuthTokenInput{FleetId: fleetID, ComputeName: compute}, &tok); err != nil {
+		return nil, fmt.Errorf("the simulated compute's token: %w", err)
+	}
+	h := &SimHost{control: c, fleetID: fleetID, compute: compute, sdkURL: reg.Compute.GameLiftServiceSdkEndpoint, token: tok.AuthToken, log: log}
+	ctx, h.stop = context.WithCancel(context.WithoutCancel(ctx))
+	ready := make(chan error, slots)
+	for range slots {
+		h.slots.Go(func() { h.slot(ctx, ready) })
+	}
+	for range slots {
+		if err := <-ready; err != nil {
+			h.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// Close stops the simulated processes and deregisters the compute, so the
+// control plane does not take its processes for ready ones.
+func (h *SimHost) Close(ctx context.Context) error {
+	h.stop()
+	h.slots.Wait()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return h.control.Do(ctx, "DeregisterCompute", gamelift.DeregisterComputeInput{FleetId: h.fleetID, ComputeName: h.compute}, nil)
+}
+
+// Sessions is how many game sessions the host has been given.
+func (h *SimHost) Sessions() int64 { return h.sessions.Load() }
+
+// slot listens for players on one port and runs one simulated process
+// after another on it until ctx ends.
+func (h *SimHost) slot(ctx context.Context, ready chan<- error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ready <- err
+		return
+	}
+	context.AfterFunc(ctx, func() { ln.Close() })
+	players := make(chan net.Conn)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case players <- conn:
+			case <-ctx.Done():
+				conn.Close()
+				return
+			}
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	first := true
+	for ctx.Err() == nil {
+		p, err := h.newProcess(ctx, port)
+		if first {
+			ready <- err
+			first = false
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				h.log.Warn("simulated process failed to start", "err", err)
+				time.Sleep(time.Second) // real time: retrying a network peer
+			}
+			continue
+		}
+		p.host(ctx, players)
+	}
+}
+
+// simProcess is one simulated game server process.
+type simProcess struct {
+	h       *SimHost
+	id      string
+	ws      *websocket.Conn
+	mu      sync.Mutex
+	waiting map[string]chan simAnswer
+	created chan simCreate
+	dead    chan struct{}
+}
+
+type simAnswer struct {
+	StatusCode   int    `json:"StatusCode"`
+	ErrorMessage string `json:"ErrorMessage"`
+}
+
+type simCreate struct {
+	GameSessionID string `json:"GameSessionId"`
+	MaxPlayers    int    `json:"MaximumPlayerSessionCount"`
+}
+
+func (h *SimHost) newProcess(ctx context.Context, port int) (*simProcess, error) {
+	p := &simProcess{h: h, id: uuid.NewString(), waiting: map[string]chan simAnswer{}, created: make(chan simCreate, 1), dead: make(chan struct{})}
+	q := url.Values{"pID": {p.id}, "sdkVersion": {"5.4.0"}, "sdkLanguage": {"Go"}, "ComputeId": {h.compute}, "FleetId": {h.fleetID},
+		"IdempotencyToken": {uuid.NewString()}, "Authorization": {h.token}}
+	ws, _, err := websocket.Dial(ctx, strings.TrimRight(h.sdkURL, "/")+"/?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(1 << 20)
+	p.ws = ws
+	go p.read(ctx)
+	if err := p.call(ctx, map[string]any{"Action": "ActivateServerProcess", "SdkVersion": "5.4.0", "SdkLanguage": "Go", "Port": port, "LogPaths": []string{}}); err != nil {
+		ws.CloseNow()
+		return nil, fmt.Errorf("ActivateServerProcess: %w", err)
+	}
+	// The SDK heartbeats at once when it knows itself active: Muster holds
+	// pushes to a process until then.
+	if err := p.call(ctx, map[string]any{"Action": "HeartbeatServerProcess", "HealthStatus": true}); err != nil {
+		ws.CloseNow()
+		return nil, fmt.Errorf("HeartbeatServerProcess: %w", err)
+	}
+	return p, nil
+}
+
+func (p *simProcess) read(ctx context.Context) {
+	defer close(p.dead)
+	for {
+		_, b, err := p.ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		var m struct {
+			Action    string `json:"Action"`
+			RequestID string `json:"RequestId"`
+			simAnswer
+			simCreate
+		}
+		if json.Unmarshal(b, &m) != nil {
+			continue
+		}
+		switch m.Action {
+		case "CreateGameSession":
+			select {
+			case p.created <- m.simCreate:
+			default:
+			}
+			continue
+		case "TerminateProcess", "RefreshConnection":
+			continue
+		}
+		p.mu.Lock()
+		ch := p.waiting[m.RequestID]
+		delete(p.waiting, m.RequestID)
+		p.mu.Unlock()
+		if ch != nil {
+			ch <- m.simAnswer
+		}
+	}
+}
+
+// call sends a request and waits for its answer.
+func (p *simProcess) call(ctx context.Context, msg map[string]any) error {
+	id := uuid.NewString()
+	msg["RequestId"] = id
+	ch := make(chan simAnswer, 1)
+	p.mu.Lock()
+	p.waiting[id] = ch
+	p.mu.Unlock()
+	b, _ := json.Marshal(msg)
+	if err := p.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		return err
+	}
+	select {
+	case a := <-ch:
+		if a.StatusCode != 200 {
+			return fmt.Errorf("%s: %d %s", msg["Action"], a.StatusCode, a.ErrorMessage)
+		}
+		return nil
+	case <-p.dead:
+		return errors.New("the SDK connection closed")
+	case <-time.After(20 * time.Second): // the SDK's own request time-out
+		return fmt.Errorf("%s: no answer in 20 s", msg["Action"])
+	}
+}
+
+// host waits for a game session, activates it, lets its players in and
+// ends the process once they have all left (or nobody came for a minute).
+func (p *simProcess) host(ctx context.Context, players <-chan net.Conn) {
+	defer p.ws.CloseNow()
+	var gs simCreate
+	select {
+	case gs = <-p.created:
+	case <-p.dead:
+		return
+	case <-ctx.Done():
+		return
+	}
+	p.h.sessions.Add(1)
+	if err := p.call(ctx, map[string]any{"Action": "ActivateGameSession", "GameSessionId": gs.GameSessionID}); err != nil {
+		p.h.log.Warn("simulated ActivateGameSession failed", "err", err)
+		return
+	}
+	var joined, left atomic.Int64
+	gone := make(chan struct{}, 64)
+	idle := time.NewTimer(time.Minute)
+	defer idle.Stop()
+	for {
+		select {
+		case conn := <-players:
+			joined.Add(1)
+			go func() {
+				p.player(ctx, gs.GameSessionID, conn)
+				left.Add(1)
+				gone <- struct{}{}
+			}()
+		case <-gone:
+			if left.Load() == joined.Load() {
+				p.end(ctx)
+				return
+			}
+		case <-idle.C:
+			if joined.Load() == 0 {
+				p.end(ctx)
+				return
+			}
+		case <-p.dead:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// player serves one arena player connection: JOIN is checked with
+// AcceptPlayerSession; QUIT or a hang-up removes the player session.
+func (p *simProcess) player(ctx context.Context, gameSessionID string, conn net.Conn) {
+	defer conn.Close()
+	in := bufio.NewScanner(conn)
+	if !in.Scan() {
+		return
+	}
+	psess, ok := strings.CutPrefix(in.Text(), "JOIN ")
+	if !ok {
+		fmt.Fprintln(conn, "ERR send JOIN <player session id> first")
+		return
+	}
+	if err := p.call(ctx, map[string]any{"Action": "AcceptPlayerSession", "GameSessionId": gameSessionID, "PlayerSessionId": psess}); err != nil {
+		fmt.Fprintf(conn, "ERR %s\n", oneLineText(err.Error()))
+		return
+	}
+	fmt.Fprintln(conn, "WELCOME p1 20 20")
+	for in.Scan() {
+		if in.Text() == "QUIT" {
+			break
+		}
+	}
+	_ = p.call(ctx, map[string]any{"Action": "RemovePlayerSession", "GameSessionId": gameSessionID, "PlayerSessionId": psess})
+}
+
+func (p *simProcess) end(ctx context.Context) {
+	_ = p.call(ctx, map[string]any{"Action": "TerminateServerProcess"})
+}
+
+func oneLineText(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/push"
+	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/testenv"
 )
 
@@ -73,7 +74,7 @@ func TestEndToEndPushThenJoin(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, p := range ps {
-		msg, pl := untilSucceeded(t, p.conn)
+		msg, pl, reserved := untilSucceeded(t, p.conn)
 		ci := msg.Ticket.GameSessionConnectionInfo
 		if msg.Ticket.TicketID != p.ticket || ci == nil || ci.IPAddress != "127.0.0.1" || ci.Port == 0 || len(ci.MatchedPlayerSessions) != 1 ||
 			ci.MatchedPlayerSessions[0].PlayerID != p.IdentityID || ci.MatchedPlayerSessions[0].PlayerSessionID == "" {
@@ -83,6 +84,9 @@ func TestEndToEndPushThenJoin(t *testing.T) {
 		session := ci.MatchedPlayerSessions[0].PlayerSessionID
 		if pl == nil || pl.PlayerSessionID != session || pl.Port != ci.Port {
 			t.Fatalf("%s: placement %+v before MatchmakingSucceeded, want one with its player session %s", p.IdentityID, pl, session)
+		}
+		if got := reserved[session]; got == nil || got.PlayerID != p.IdentityID || got.Status != "RESERVED" {
+			t.Fatalf("%s: player session events %v before MatchmakingSucceeded, want its own %s reserved", p.IdentityID, reserved, session)
 		}
 		if seen[session] {
 			t.Fatalf("both players were given player session %s", session)
@@ -95,21 +99,25 @@ func TestEndToEndPushThenJoin(t *testing.T) {
 	}
 }
 
-// untilSucceeded reads a socket's messages, each about a ticket or a
-// placement, until MatchmakingSucceeded; it returns that and the placement
-// received before it.
-func untilSucceeded(t *testing.T, c *websocket.Conn) (wsMessage, *push.Placement) {
+// untilSucceeded reads a socket's messages, each about a ticket, a
+// placement or the player's own player session, until
+// MatchmakingSucceeded; it returns that, the placement and the player
+// sessions (by id) received before it.
+func untilSucceeded(t *testing.T, c *websocket.Conn) (wsMessage, *push.Placement, map[string]*session.PlayerSessionEvent) {
 	t.Helper()
 	var pl *push.Placement
+	sessions := map[string]*session.PlayerSessionEvent{}
 	for {
 		m := next(t, c)
 		switch {
 		case m.Placement != nil:
 			pl = m.Placement
+		case m.PlayerSession != nil:
+			sessions[m.PlayerSession.PlayerSessionID] = m.PlayerSession
 		case m.Ticket == nil:
-			t.Fatalf("message %+v is about neither a ticket nor a placement", m)
+			t.Fatalf("message %+v is about neither a ticket, a placement nor a player session", m)
 		case m.Type == matchmaking.EventSucceeded:
-			return m, pl
+			return m, pl, sessions
 		}
 	}
 }

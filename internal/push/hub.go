@@ -199,7 +199,7 @@ func (h *Hub) loadIndex(ctx context.Context) (int64, error) {
 }
 
 func isPlayerEvent(typ string) bool {
-	return ticketStatus[typ] != "" || placementStatus[typ] != ""
+	return ticketStatus[typ] != "" || placementStatus[typ] != "" || playerSessionEvent[typ]
 }
 
 // fanOut hands one event to the clients and long polls it concerns. It

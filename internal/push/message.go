@@ -10,17 +10,20 @@ import (
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/placement"
+	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/store"
 )
 
 // Message is what a player receives: the outbox event's id, type and time,
-// and the ticket or placement in the shapes the player API returns.
+// and the ticket or placement in the shapes the player API returns, or
+// the player's own player session.
 type Message struct {
-	ID        string           `json:"id"`
-	Type      string           `json:"type"`
-	Time      time.Time        `json:"time"`
-	Ticket    *playermm.Ticket `json:"ticket,omitempty"`
-	Placement *Placement       `json:"placement,omitempty"`
+	ID            string                      `json:"id"`
+	Type          string                      `json:"type"`
+	Time          time.Time                   `json:"time"`
+	Ticket        *playermm.Ticket            `json:"ticket,omitempty"`
+	Placement     *Placement                  `json:"placement,omitempty"`
+	PlayerSession *session.PlayerSessionEvent `json:"playerSession,omitempty"`
 }
 
 // Placement is a fulfilled, failed or cancelled game session placement as
@@ -67,6 +70,7 @@ type view struct {
 	ev      store.Event
 	mm      *matchmaking.Detail
 	pl      *placement.EventDetail
+	ps      *session.PlayerSessionEvent
 	players []string // identity ids the event concerns
 	tickets []string // ticket ids the event is about
 }
@@ -96,6 +100,10 @@ func decode(ev store.Event) (*view, bool) {
 		for _, p := range env.Detail.PlacedPlayerSessions {
 			v.players = append(v.players, p.PlayerID)
 		}
+	case playerSessionEvent[ev.Type]:
+		if !decodePlayerSession(ev, v) {
+			return nil, false
+		}
 	default:
 		return nil, false
 	}
@@ -115,9 +123,12 @@ func (v *view) concerns(player string) bool {
 // message renders the event for player (who must be one it concerns).
 func (v *view) message(player string) Message {
 	m := Message{ID: v.ev.ID, Type: v.ev.Type, Time: v.ev.Time.UTC()}
-	if v.mm != nil {
+	switch {
+	case v.mm != nil:
 		m.Ticket = v.ticket(player)
-	} else {
+	case v.ps != nil:
+		m.PlayerSession = v.ps
+	default:
 		m.Placement = v.placement(player)
 	}
 	return m

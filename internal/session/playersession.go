@@ -48,10 +48,14 @@ func playerKeys(p PlayerSession) store.Keys {
 	return store.Keys{p.GameSessionID + "|" + p.Status, p.PlayerID, p.Status}
 }
 
-// putPlayerSession writes a player session; an ended one is kept for
-// fleet.Retention.
+// putPlayerSession writes a player session, whose status is new (every
+// caller changes it), and its event (playerevents.go); an ended one is
+// kept for fleet.Retention.
 func putPlayerSession(ctx context.Context, w store.Writer, p PlayerSession, version int64) error {
-	return putSession(ctx, w, store.Record{Kind: KindPlayerSession, ID: p.ID, Doc: store.MustJSON(p), Keys: playerKeys(p), Version: version}, p.TerminatedAt)
+	if err := putSession(ctx, w, store.Record{Kind: KindPlayerSession, ID: p.ID, Doc: store.MustJSON(p), Keys: playerKeys(p), Version: version}, p.TerminatedAt); err != nil {
+		return err
+	}
+	return appendPlayerSessionEvent(ctx, w, p)
 }
 
 // Wire returns the control API shape.

@@ -177,13 +177,12 @@ func (e *Engine) buildAround(a *wticket, now int64) bool {
 }
 
 // sweeps reports whether anchor a takes its candidates upward in the key
-// first. Anchors of equal start time are tried in ascending key order
-// (Cycle), so what lies below such an anchor in the key is what earlier
-// anchors of the pass could not use: its best match is then the run of
-// tickets just above it, as a sort-and-cut over the key would take, which
-// leaves no fragment below it that the pass could still have matched. A
-// ticket alone at its start time keeps the nearest candidates, which keep
-// the waits of the oldest tickets as they were.
+// first: it is one of a partition whose tickets all arrived together
+// (markCohorts). Anchors of equal start time are tried in ascending key
+// order (Cycle), so what lies below such an anchor in the key is what
+// earlier anchors of the pass could not use: its best match is then the run
+// of tickets just above it, as a sort-and-cut over the key would take, which
+// leaves no fragment below it that the pass could still have matched.
 func (e *Engine) sweeps(a *wticket) bool {
 	return a.cohort && !a.woke && !a.backfill && !e.chk.explain
 }

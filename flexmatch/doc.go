@@ -89,15 +89,16 @@
 // at every candidate.
 // A rule that bounds the spread of the key attribute (a numeric batchDistance
 // or a distance of max(flatten(A)) from min(flatten(A))) bounds how far from
-// the anchor candidates are looked for. Under such a rule, anchors of equal
-// start time go in ascending key order, and such an anchor, when it arrived
-// rather than woke, takes the candidates above it first (then, failing
-// that, its nearest both ways): a
-// pass over tickets of equal age thus places at least as many as a
-// sort-and-cut over the key (sort, then cut consecutive runs of a match's
-// worth within the bound, greedily from the lowest). When ages differ the
-// oldest anchors first, as FlexMatch documents, which can leave fragments a
-// sort-and-cut would not (docs/flexmatch.md, "Forming matches").
+// the anchor candidates are looked for. Under such a rule, in a partition
+// whose waiting tickets all arrived together with one start time (a first
+// pass over fresh tickets), anchors go in ascending key order and take the
+// candidates above them first (then, failing that, their nearest both
+// ways): such a pass places at least as many as a sort-and-cut over the
+// key (sort, then cut consecutive runs of a match's worth within the bound,
+// greedily from the lowest). A partition holding older tickets keeps
+// nearest-first batches and oldest-first anchors, as FlexMatch documents,
+// which can leave fragments a sort-and-cut would not (docs/flexmatch.md,
+// "Forming matches").
 //
 // With latency rules, an anchor first picks the location that most of its
 // candidates can play in (largestPopulation, applied to small matches) and

@@ -73,7 +73,7 @@ type wticket struct {
 	dirty    bool
 	backfill bool
 	woke     bool // dirty because an expansion step started, not because it arrived
-	cohort   bool // anchors this cycle beside others of the same start time
+	cohort   bool // anchors this cycle in a partition of tickets that all arrived together
 }
 
 // netInfo holds a ticket's latencies apart from the ticket, so that tickets
@@ -112,6 +112,10 @@ type partition struct {
 	dirty  bool
 	greedy bool // exact search gave up this cycle
 	solved bool // exact search ran this cycle
+	// cohortStart and cohortN count the cycle's anchors in the partition
+	// while they share one start time; cohortN is -1 once they do not.
+	cohortStart int64
+	cohortN     int
 }
 
 // oldest returns the start time of the partition's oldest ticket; it walks
@@ -576,13 +580,15 @@ func (e *Engine) Cycle(now time.Time) []Match {
 	dirty := e.dirty
 	e.dirty = e.spare[:0]
 	keyed := len(e.windows) > 0
-	e.sortDirty(dirty, keyed)
+	if keyed {
+		e.markCohorts(dirty)
+	}
+	e.sortDirty(dirty)
 	var out []Match
-	for i, t := range dirty {
+	for _, t := range dirty {
 		if !t.used {
 			t.part.dirty = true
 		}
-		t.cohort = keyed && (i > 0 && dirty[i-1].start == t.start || i+1 < len(dirty) && dirty[i+1].start == t.start)
 	}
 	if len(dirty) > 0 {
 		e.poolChanges++
@@ -656,6 +662,32 @@ func (e *Engine) Cycle(now time.Time) []Match {
 	return out
 }
 
+// markCohorts marks the anchors of partitions whose waiting tickets all
+// arrived together: every one is an anchor of this cycle with the same
+// start time, as in a first pass over fresh tickets. Only there is what lies
+// below an anchor in the key what the pass could not match (see sweeps); a
+// partition with older tickets keeps its nearest-first batches, so the
+// oldest tickets wait no longer than they did.
+func (e *Engine) markCohorts(dirty []*wticket) {
+	for _, t := range dirty {
+		t.part.cohortN = 0
+	}
+	for _, t := range dirty {
+		p := t.part
+		switch {
+		case t.used || t.woke || p.cohortN < 0:
+		case p.cohortN == 0 || p.cohortStart == t.start:
+			p.cohortStart = t.start
+			p.cohortN++
+		default:
+			p.cohortN = -1
+		}
+	}
+	for _, t := range dirty {
+		t.cohort = !t.used && t.part.cohortN == t.part.idx.n
+	}
+}
+
 // anchor builds around each ticket of dirty that is still waiting and that
 // take accepts, in order.
 func (e *Engine) anchor(dirty []*wticket, now int64, take func(*wticket) bool, out []Match) []Match {
@@ -678,16 +710,16 @@ type dirtyKey struct {
 	i     int // position in the unsorted list
 }
 
-// sortDirty orders the cycle's anchors oldest first and, under a window
-// rule (keyed), tickets of equal age in ascending key, so the pass sweeps
-// each cohort upward (see sweeps); remaining ties go by arrival. It sorts
-// keys copied out of the tickets, without pointers, so comparisons read no
-// ticket and moves need no write barriers.
-func (e *Engine) sortDirty(dirty []*wticket, keyed bool) {
+// sortDirty orders the cycle's anchors oldest first and, in a partition
+// whose tickets all arrived together (markCohorts), in ascending key, so
+// the pass sweeps it upward (see sweeps); remaining ties go by arrival. It
+// sorts keys copied out of the tickets, without pointers, so comparisons
+// read no ticket and moves need no write barriers.
+func (e *Engine) sortDirty(dirty []*wticket) {
 	ks := e.dirtyKeys[:0]
 	for i, t := range dirty {
 		k := dirtyKey{start: t.start, seq: t.seq, i: i}
-		if keyed {
+		if t.cohort {
 			k.key = t.key
 		}
 		ks = append(ks, k)

@@ -174,6 +174,19 @@ func TestSimulate(t *testing.T) {
 			t.Fatalf("unexpected report: %+v", r)
 		}
 	})
+	t.Run("--same-start makes a pass's tickets of equal age: one matched on arrival waited nothing", func(t *testing.T) {
+		code, out, errs := runVerb(t, "simulate", "testdata/duel.json", "--attr", "skill=uniform:0:5", "--location", "eu=30:5", "--rate", "200", "--players", "2000", "--duration", "30s", "--same-start", "--json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		var r simReport
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Matches == 0 || r.WaitP50 != 0 || r.PlayersMatched+r.UnmatchedAtEnd+r.TimedOut != r.Players {
+			t.Fatalf("unexpected report: %+v", r)
+		}
+	})
 	for _, bad := range [][]string{
 		{"testdata/fiveonfive.json", "--duration", "soon"},
 		{"testdata/fiveonfive.json", "--attr", "skill=gauss:1:2"},

@@ -22,13 +22,17 @@ const SimulateHelp = "run a rule set against a synthetic population in simulated
 
 const simulateUsage = `usage: muster ruleset simulate FILE [--players N] [--rate R] [--duration D]
        [--population FILE] [--attr NAME=KIND:...] [--location NAME=MEAN:SD[:MISSING]]
-       [--party SIZE:WEIGHT,...] [--spread ATTR] [--timeout D] [--cycle D] [--seed S] [--json]
+       [--party SIZE:WEIGHT,...] [--spread ATTR] [--timeout D] [--cycle D] [--same-start]
+       [--seed S] [--json]
 
 Generates tickets at R tickets per simulated second until N players have
 arrived or D has passed, runs the real matchmaking engine once per --cycle,
 and reports matches, wait times, the spread of an attribute within matches,
 match latency, expansion steps used, the rules that blocked tickets most and
 the engine's CPU time per ticket. The same --seed gives the same report.
+--same-start gives every ticket a pass receives that pass's time as its start
+time, so the tickets of one pass are of equal age (as when a queue hands over
+its tickets in batches); waits then count from that pass.
 
 Attribute kinds: normal:MEAN:SD, uniform:MIN:MAX, choice:a,b,c (string or
 one-element string_list), subset:P:a,b,c (string_list). Number attributes
@@ -98,6 +102,7 @@ func Simulate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	spread := fs.String("spread", "", "number attribute whose within-match spread is reported (default: the balanced attribute, else the first number attribute)")
 	timeoutS := fs.String("timeout", "10m", "request timeout: tickets waiting longer are dropped")
 	cycleS := fs.String("cycle", "1s", "matchmaking pass interval")
+	sameStart := fs.Bool("same-start", false, "tickets a pass receives start at that pass's time")
 	seed := fs.Uint64("seed", 1, "random seed")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	files, err := parseArgs(fs, args)
@@ -145,7 +150,8 @@ func Simulate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return usage("%v", err)
 	}
 	sim := &simulation{rs: rs, gen: newGenerator(rs, pop, *seed), rng: rand.New(rand.NewPCG(*seed, 7)),
-		maxPlayers: *players, rate: *rate, dur: dur, timeout: timeout, cycle: cycle, spreadAttr: attr, clk: clock.Real{}}
+		maxPlayers: *players, rate: *rate, dur: dur, timeout: timeout, cycle: cycle, spreadAttr: attr, clk: clock.Real{},
+		sameStart: *sameStart}
 	rep, err := sim.run(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "simulate:", err)
@@ -245,6 +251,7 @@ type simulation struct {
 	cycle      time.Duration
 	spreadAttr string
 	clk        clock.Clock
+	sameStart  bool // tickets start at the pass that receives them
 }
 
 // cpu returns the process CPU time, or -1 when unknown.
@@ -281,6 +288,9 @@ func (s *simulation) run(ctx context.Context) (simReport, error) {
 		for generated < s.maxPlayers && next <= now.Seconds() {
 			t := s.gen.ticket(next)
 			t.StartTime = epoch.Add(time.Duration(next * float64(time.Second)))
+			if s.sameStart {
+				t.StartTime = at
+			}
 			generated += len(t.Players)
 			batch = append(batch, t)
 			next += s.rng.ExpFloat64() / s.rate

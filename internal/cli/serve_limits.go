@@ -13,7 +13,7 @@ import (
 func registerLimitFlags(fs *flag.FlagSet, cfg *server.Config) func() {
 	l, s := &cfg.Limits, &cfg.SDKLimits
 	fs.IntVar(&l.MaxConns, "max-connections", httpx.DefaultMaxConns, "most open `connections` on --listen (0: no cap; lowered to fit the open file limit); beyond it a connection is closed at once")
-	fs.IntVar(&l.MaxConnsPerClient, "max-connections-per-client", httpx.DefaultMaxConnsPerClient, "most open `connections` on --listen from one client address (0: no cap); through a --trusted-proxies proxy, most requests in flight per X-Forwarded-For client")
+	fs.IntVar(&l.MaxConnsPerClient, "max-connections-per-client", httpx.DefaultMaxConnsPerClient, "most open `connections` on --listen from one client address (0: no cap; clients on this machine are not capped); through a --trusted-proxies proxy, most requests in flight per X-Forwarded-For client")
 	fs.DurationVar(&l.ReadHeaderTimeout, "read-header-timeout", httpx.DefaultReadHeaderTimeout, "longest `time` to read a request's headers (both listeners)")
 	fs.DurationVar(&l.ReadTimeout, "read-timeout", httpx.DefaultReadTimeout, "longest `time` to read a whole request with its body (both listeners); a slower client is cut")
 	fs.DurationVar(&l.IdleTimeout, "idle-timeout", httpx.DefaultIdleTimeout, "how long a kept-alive connection may wait for its next request (keep it above the AWS SDKs' 90s)")

@@ -24,6 +24,11 @@ type Limits struct {
 	// Peers in TrustedProxies are not one client: their requests are
 	// counted per forwarded client instead (Limiter.Handler), in flight.
 	MaxConnsPerClient int
+	// LoopbackCapped caps clients on this machine too. They are not
+	// capped per address by default: load tools, agents and dev mode run
+	// there, and a local process is not the remote client these caps
+	// keep from starving the others.
+	LoopbackCapped bool
 	// ClientsByKey makes MaxConnsPerClient cap the holders of a key the
 	// handler names (AcquireKey: a compute on the SDK listener, where many
 	// game servers share a host) rather than connections per address.
@@ -174,7 +179,8 @@ func (l *Limiter) trusted(addr netip.Addr) bool {
 
 // perAddr says whether a peer's connections count against its address's cap.
 func (l *Limiter) perAddr(addr netip.Addr, known bool) bool {
-	return known && l.limits.MaxConnsPerClient > 0 && !l.limits.ClientsByKey && !l.trusted(addr)
+	return known && l.limits.MaxConnsPerClient > 0 && !l.limits.ClientsByKey && !l.trusted(addr) &&
+		(l.limits.LoopbackCapped || !addr.IsLoopback())
 }
 
 // AcquireKey takes one of key's MaxConnsPerClient slots (ClientsByKey);

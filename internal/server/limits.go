@@ -9,6 +9,9 @@ import (
 	apisdk "github.com/musterhq/muster/internal/api/sdk"
 )
 
+// metricsMaxConns caps the connections of --metrics-listen.
+const metricsMaxConns = 256
+
 // fdReserve are the file descriptors kept for everything but the
 // listeners' connections: the store, logs, outgoing webhooks, agents.
 const fdReserve = 1024
@@ -35,6 +38,10 @@ func (s *Server) configureLimits() {
 	sdk.TrustedProxies, sdk.ClientsByKey = nil, true
 	sdk = sdk.WithDefaults()
 	s.sdkLimiter = httpx.NewLimiter("sdk", s.fitFileLimit("--sdk-max-connections", sdk), metrics)
+	// The metrics listener serves scrapers: a few clients, the main
+	// listener's time-outs.
+	s.metricsLimiter = httpx.NewLimiter("metrics", httpx.Limits{MaxConns: metricsMaxConns,
+		ReadHeaderTimeout: main.ReadHeaderTimeout, ReadTimeout: main.ReadTimeout, IdleTimeout: main.IdleTimeout}, metrics)
 }
 
 // fitFileLimit lowers l.MaxConns below the soft RLIMIT_NOFILE (which Go

@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/musterhq/muster/internal/api/httpx"
 )
 
 // certPollInterval is how often, in real time, the TLS certificate files
@@ -264,8 +262,9 @@ func metricsAddr(listen string) string {
 func (s *Server) serveMetrics(ln net.Listener) func(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: httpx.DefaultReadHeaderTimeout, ReadTimeout: httpx.DefaultReadTimeout, IdleTimeout: httpx.DefaultIdleTimeout,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: mux, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.metricsLimiter.Configure(srv)
+	ln = s.metricsLimiter.Listener(ln)
 	return func(ctx context.Context) error {
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()

@@ -151,8 +151,9 @@ type Server struct {
 	// trustedProxies are Config.TrustedProxies parsed.
 	certs          *certReloader
 	trustedProxies []netip.Prefix
-	// limiter and sdkLimiter apply the listeners' limits (limits.go).
-	limiter, sdkLimiter *httpx.Limiter
+	// limiter, sdkLimiter and metricsLimiter apply the listeners' limits
+	// (limits.go).
+	limiter, sdkLimiter, metricsLimiter *httpx.Limiter
 	// readyCheck, when set (SetReadyCheck), must also pass for /readyz.
 	readyCheck func(ctx context.Context) error
 	// bus is the bus between replicas (bus.go).

@@ -188,6 +188,9 @@ type Engine struct {
 	// upward makes gather take the candidates above the anchor's key
 	// before those below it (see sweeps).
 	upward bool
+	// batchOf is the anchor whose batch e.cands holds while cycleLarge
+	// tries its locations.
+	batchOf *wticket
 	// hopeless says that the last buildNear failed for want of players in
 	// reach, whatever their order.
 	hopeless bool

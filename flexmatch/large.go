@@ -23,7 +23,7 @@ func (e *Engine) cycleLarge(dirty []*wticket, now int64, out []Match) []Match {
 				break
 			}
 		}
-		e.upward = false
+		e.upward, e.batchOf = false, nil
 	}
 	return out
 }
@@ -50,7 +50,7 @@ func (e *Engine) anchorLocations(a *wticket, now int64) []int {
 		})
 		return locs
 	}
-	e.gather(a, a.key, now)
+	e.gatherOnce(a, now)
 	pop := e.locCount[:0]
 	for range e.locNames {
 		pop = append(pop, 0)
@@ -65,6 +65,16 @@ func (e *Engine) anchorLocations(a *wticket, now int64) []int {
 	}
 	slices.SortStableFunc(locs, func(x, y int) int { return cmp.Compare(pop[y], pop[x]) })
 	return locs
+}
+
+// gatherOnce gathers the anchor's batch unless it is already gathered: the
+// pool does not change while an anchor's locations are tried, so they share
+// one batch.
+func (e *Engine) gatherOnce(a *wticket, now int64) {
+	if e.batchOf != a {
+		e.gather(a, a.key, now)
+		e.batchOf = a
+	}
 }
 
 // fastestLoc is the acceptable location where the ticket reports its lowest
@@ -175,7 +185,7 @@ func (e *Engine) largeOK(st *largeState, lv []float64, loc int) bool {
 func (e *Engine) buildLarge(a *wticket, loc int, now int64) bool {
 	c := &e.c
 	c.reset(len(e.rs.slots))
-	e.gather(a, a.key, now)
+	e.gatherOnce(a, now)
 	c.push(a, 0)
 	e.setLevel(now)
 	st := &e.large

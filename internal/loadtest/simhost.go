@@ -33,32 +33,49 @@ import (
 type SimHost struct {
 	control  *ControlClient
 	fleetID  string
-	compute  string
-	sdkURL   string
-	token    string
+	computes []simCompute
 	log      *slog.Logger
 	sessions atomic.Int64 // game sessions hosted so far
 	stop     context.CancelFunc
 	slots    sync.WaitGroup
+	// dials bounds the SDK connections being opened at once: the endpoint
+	// refuses a burst of upgrades with 503.
+	dials chan struct{}
 }
 
-// StartSimHost registers compute in the fleet's location and runs slots
-// simulated processes until Close; it returns once every slot has
-// announced itself ready.
+// simCompute is one registered compute of a SimHost.
+type simCompute struct {
+	name, sdkURL, token string
+}
+
+// slotsPerCompute keeps each compute's sockets under the SDK endpoint's
+// per-compute cap (256), with room for reconnects.
+const slotsPerCompute = 200
+
+// StartSimHost registers computes named compute-0, compute-1, … in the
+// fleet's location (one per 200 slots) and runs slots simulated processes
+// until Close; it returns once every slot has announced itself ready.
 func StartSimHost(ctx context.Context, c *ControlClient, fleetID, location, compute string, slots int, log *slog.Logger) (*SimHost, error) {
-	var reg gamelift.RegisterComputeOutput
-	if err := c.Do(ctx, "RegisterCompute", gamelift.RegisterComputeInput{FleetId: fleetID, ComputeName: compute, IpAddress: "127.0.0.1", Location: location}, &reg); err != nil {
-		return nil, fmt.Errorf("register the simulated compute: %w", err)
+	h := &SimHost{control: c, fleetID: fleetID, log: log, dials: make(chan struct{}, 8)}
+	for i := 0; i*slotsPerCompute < slots; i++ {
+		name := fmt.Sprintf("%s-%d", compute, i)
+		var reg gamelift.RegisterComputeOutput
+		if err := c.Do(ctx, "RegisterCompute", gamelift.RegisterComputeInput{FleetId: fleetID, ComputeName: name, IpAddress: "127.0.0.1", Location: location}, &reg); err != nil {
+			return nil, fmt.Errorf("register the simulated compute: %w", err)
+		}
+		h.computes = append(h.computes, simCompute{name: name, sdkURL: reg.Compute.GameLiftServiceSdkEndpoint})
+		var tok gamelift.GetComputeAuthTokenOutput
+		if err := c.Do(ctx, "GetComputeAuthToken", gamelift.GetComputeAuthTokenInput{FleetId: fleetID, ComputeName: name}, &tok); err != nil {
+			h.deregister(ctx)
+			return nil, fmt.Errorf("the simulated compute's token: %w", err)
+		}
+		h.computes[i].token = tok.AuthToken
 	}
-	var tok gamelift.GetComputeAuthTokenOutput
-	if err := c.Do(ctx, "GetComputeAuthToken", gamelift.GetComputeAuthTokenInput{FleetId: fleetID, ComputeName: compute}, &tok); err != nil {
-		return nil, fmt.Errorf("the simulated compute's token: %w", err)
-	}
-	h := &SimHost{control: c, fleetID: fleetID, compute: compute, sdkURL: reg.Compute.GameLiftServiceSdkEndpoint, token: tok.AuthToken, log: log}
 	ctx, h.stop = context.WithCancel(context.WithoutCancel(ctx))
 	ready := make(chan error, slots)
-	for range slots {
-		h.slots.Go(func() { h.slot(ctx, ready) })
+	for i := range slots {
+		sc := h.computes[i/slotsPerCompute]
+		h.slots.Go(func() { h.slot(ctx, sc, ready) })
 	}
 	for range slots {
 		if err := <-ready; err != nil {
@@ -74,9 +91,17 @@ func StartSimHost(ctx context.Context, c *ControlClient, fleetID, location, comp
 func (h *SimHost) Close(ctx context.Context) error {
 	h.stop()
 	h.slots.Wait()
+	return h.deregister(ctx)
+}
+
+func (h *SimHost) deregister(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return h.control.Do(ctx, "DeregisterCompute", gamelift.DeregisterComputeInput{FleetId: h.fleetID, ComputeName: h.compute}, nil)
+	var errs []error
+	for _, sc := range h.computes {
+		errs = append(errs, h.control.Do(ctx, "DeregisterCompute", gamelift.DeregisterComputeInput{FleetId: h.fleetID, ComputeName: sc.name}, nil))
+	}
+	return errors.Join(errs...)
 }
 
 // Sessions is how many game sessions the host has been given.
@@ -84,7 +109,7 @@ func (h *SimHost) Sessions() int64 { return h.sessions.Load() }
 
 // slot listens for players on one port and runs one simulated process
 // after another on it until ctx ends.
-func (h *SimHost) slot(ctx context.Context, ready chan<- error) {
+func (h *SimHost) slot(ctx context.Context, sc simCompute, ready chan<- error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		ready <- err
@@ -107,20 +132,25 @@ func (h *SimHost) slot(ctx context.Context, ready chan<- error) {
 		}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
-	first := true
+	first, failures := true, 0
 	for ctx.Err() == nil {
-		p, err := h.newProcess(ctx, port)
-		if first {
-			ready <- err
-			first = false
-		}
+		p, err := h.newProcess(ctx, sc, port)
 		if err != nil {
+			if failures++; first && failures == 5 {
+				ready <- err
+				return
+			}
 			if ctx.Err() == nil {
-				h.log.Warn("simulated process failed to start", "err", err)
-				time.Sleep(time.Second) // real time: retrying a network peer
+				h.log.Debug("simulated process failed to start", "err", err)
+				time.Sleep(time.Duration(failures) * 200 * time.Millisecond) // real time: retrying a network peer
 			}
 			continue
 		}
+		if first {
+			ready <- nil
+			first = false
+		}
+		failures = 0
 		p.host(ctx, players)
 	}
 }
@@ -146,11 +176,13 @@ type simCreate struct {
 	MaxPlayers    int    `json:"MaximumPlayerSessionCount"`
 }
 
-func (h *SimHost) newProcess(ctx context.Context, port int) (*simProcess, error) {
+func (h *SimHost) newProcess(ctx context.Context, sc simCompute, port int) (*simProcess, error) {
 	p := &simProcess{h: h, id: uuid.NewString(), waiting: map[string]chan simAnswer{}, created: make(chan simCreate, 1), dead: make(chan struct{})}
-	q := url.Values{"pID": {p.id}, "sdkVersion": {"5.4.0"}, "sdkLanguage": {"Go"}, "ComputeId": {h.compute}, "FleetId": {h.fleetID},
-		"IdempotencyToken": {uuid.NewString()}, "Authorization": {h.token}}
-	ws, _, err := websocket.Dial(ctx, strings.TrimRight(h.sdkURL, "/")+"/?"+q.Encode(), nil)
+	q := url.Values{"pID": {p.id}, "sdkVersion": {"5.4.0"}, "sdkLanguage": {"Go"}, "ComputeId": {sc.name}, "FleetId": {h.fleetID},
+		"IdempotencyToken": {uuid.NewString()}, "Authorization": {sc.token}}
+	h.dials <- struct{}{}
+	ws, _, err := websocket.Dial(ctx, strings.TrimRight(sc.sdkURL, "/")+"/?"+q.Encode(), nil)
+	<-h.dials
 	if err != nil {
 		return nil, err
 	}

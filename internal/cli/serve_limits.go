@@ -17,6 +17,7 @@ func registerLimitFlags(fs *flag.FlagSet, cfg *server.Config) func() {
 	fs.DurationVar(&l.ReadHeaderTimeout, "read-header-timeout", httpx.DefaultReadHeaderTimeout, "longest `time` to read a request's headers (both listeners)")
 	fs.DurationVar(&l.ReadTimeout, "read-timeout", httpx.DefaultReadTimeout, "longest `time` to read a whole request with its body (both listeners); a slower client is cut")
 	fs.DurationVar(&l.IdleTimeout, "idle-timeout", httpx.DefaultIdleTimeout, "how long a kept-alive connection may wait for its next request (keep it above the AWS SDKs' 90s)")
+	fs.BoolVar(&l.ProxyProtocol, "proxy-protocol", false, "connections to --listen from --trusted-proxies begin with a PROXY protocol (v1 or v2) header naming the client, as TCP load balancers send it; other peers' are served as they come")
 	fs.IntVar(&s.MaxConns, "sdk-max-connections", sdk.DefaultMaxConns, "most open `connections` on --sdk-listen (0: no cap)")
 	fs.IntVar(&s.MaxConnsPerClient, "sdk-max-connections-per-compute", sdk.DefaultMaxConnsPerCompute, "most open SDK `sockets` of one compute (0: no cap); counted per compute, since many game servers share a host")
 	return func() {

@@ -272,3 +272,45 @@ func TestLoopbackClientsAreNotCappedPerAddressByDefault(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+// Behind a TCP load balancer in --trusted-proxies speaking the PROXY
+// protocol, the client its header names is the client: its requests in
+// flight are capped per that address, not per load balancer. A PROXY
+// header from any other peer is not believed.
+func TestProxyProtocolNamesTheClientOfATrustedProxy(t *testing.T) {
+	addr := runServer(t, func(c *server.Config) {
+		c.TrustedProxies, c.Limits.ProxyProtocol, c.Limits.MaxConnsPerClient = []string{"127.0.0.1"}, true, 1
+		c.AllowInsecureBearer = true // the clients are "remote", on plain HTTP
+	})
+	proxied := func(client string) net.Conn {
+		c := dialFrom(t, "127.0.0.1", addr)
+		io.WriteString(c, "PROXY TCP4 "+client+" 127.0.0.1 40000 8080\r\n")
+		return c
+	}
+	status := func(c net.Conn, req string) int {
+		io.WriteString(c, req)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return resp.StatusCode
+	}
+	// An operator's event stream stays in flight: the client's one slot.
+	stream := proxied("203.0.113.7")
+	if got := status(stream, "GET /v1/admin/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: Bearer "+benchKeyID+":"+benchSecret+"\r\n\r\n"); got != http.StatusOK {
+		t.Fatalf("the stream: %d", got)
+	}
+	health := "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+	if got := status(proxied("203.0.113.7"), health); got != http.StatusTooManyRequests {
+		t.Fatalf("the same client's second request in flight: %d, want 429", got)
+	}
+	if got := status(proxied("203.0.113.8"), health); got != http.StatusOK {
+		t.Fatalf("another client through the same proxy: %d, want 200", got)
+	}
+	untrusted := dialFrom(t, "127.0.0.2", addr)
+	io.WriteString(untrusted, "PROXY TCP4 203.0.113.9 127.0.0.1 40000 8080\r\n")
+	if got := status(untrusted, health); got != http.StatusBadRequest {
+		t.Fatalf("a PROXY header from an untrusted peer: %d, want 400", got)
+	}
+}

@@ -159,6 +159,9 @@ func (s *Server) configureListener() error {
 		return err
 	}
 	s.trustedProxies = proxies
+	if s.cfg.Limits.ProxyProtocol && len(proxies) == 0 {
+		return errors.New("--proxy-protocol needs --trusted-proxies: only the proxies named there may say who the client is")
+	}
 	s.configureLimits()
 	switch {
 	case s.cfg.TLSCert == "" && s.cfg.TLSKey == "":

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pires/go-proxyproto"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -40,6 +42,11 @@ type Limits struct {
 	// TrustedProxies are the load balancers and proxies whose
 	// X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
+	// ProxyProtocol makes every connection from TrustedProxies begin with
+	// a PROXY protocol header (v1 or v2), whose source address is then
+	// the request's client; other peers' connections are served as they
+	// come, so a PROXY header from them is never believed.
+	ProxyProtocol bool
 }
 
 // The defaults leave room for 50,000 player sockets with 10,000 to spare,
@@ -152,6 +159,19 @@ func (l *Limiter) Configure(srv *http.Server) {
 	srv.ReadHeaderTimeout = l.limits.ReadHeaderTimeout
 	srv.ReadTimeout = l.limits.ReadTimeout
 	srv.IdleTimeout = l.limits.IdleTimeout
+	if l.limits.ProxyProtocol {
+		nextCtx := srv.ConnContext
+		srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+			if nextCtx != nil {
+				ctx = nextCtx(ctx, c)
+			}
+			if tc, ok := c.(*tls.Conn); ok {
+				c = tc.NetConn()
+			}
+			_, proxied := c.(*proxyproto.Conn)
+			return context.WithValue(ctx, proxiedKey{}, proxied)
+		}
+	}
 	next := srv.ConnState
 	srv.ConnState = func(c net.Conn, st http.ConnState) {
 		if lc := unwrapConn(c); lc != nil {
@@ -164,8 +184,22 @@ func (l *Limiter) Configure(srv *http.Server) {
 }
 
 // Listener wraps ln so that connections beyond the caps are closed as
-// soon as they are accepted, before a byte is read.
-func (l *Limiter) Listener(ln net.Listener) net.Listener { return &limitListener{Listener: ln, l: l} }
+// soon as they are accepted, before a byte is read, and reads the PROXY
+// header of trusted proxies' connections (ProxyProtocol). The header is
+// read by the connection's own goroutine, never by the accept loop.
+func (l *Limiter) Listener(ln net.Listener) net.Listener {
+	out := net.Listener(&limitListener{Listener: ln, l: l})
+	if !l.limits.ProxyProtocol {
+		return out
+	}
+	return &proxyproto.Listener{Listener: out, ReadHeaderTimeout: l.limits.ReadHeaderTimeout,
+		ConnPolicy: func(o proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) {
+			if addr, ok := peerAddr(o.Upstream); ok && l.trusted(addr) {
+				return proxyproto.REQUIRE, nil
+			}
+			return proxyproto.SKIP, nil
+		}}
+}
 
 // trusted says whether addr is a trusted proxy.
 func (l *Limiter) trusted(addr netip.Addr) bool {
@@ -311,6 +345,8 @@ func unwrapConn(c net.Conn) *limitConn {
 			return v
 		case *tls.Conn:
 			c = v.NetConn()
+		case *proxyproto.Conn:
+			c = v.Raw()
 		case interface{ NetConn() net.Conn }:
 			c = v.NetConn()
 		default:
@@ -330,6 +366,9 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		client, ok := l.ForwardedClient(r)
+		if !ok && viaProxyProtocol(r.Context()) {
+			client, ok = remoteAddr(r)
+		}
 		if !ok {
 			next.ServeHTTP(w, r)
 			return
@@ -346,6 +385,19 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// remoteAddr is the request's peer address.
+func remoteAddr(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return ap.Addr().Unmap(), err == nil
+}
+
+type proxiedKey struct{}
+
+// viaProxyProtocol says whether ctx's request came on a connection that
+// began with a trusted proxy's PROXY header (its RemoteAddr is then the
+// client's).
+func viaProxyProtocol(ctx context.Context) bool { v, _ := ctx.Value(proxiedKey{}).(bool); return v }
 
 // ForwardedClient is the client address X-Forwarded-For names for a
 // request from a trusted proxy: the rightmost address that is not itself

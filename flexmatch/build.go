@@ -220,8 +220,27 @@ func (e *Engine) buildNear(a *wticket, now int64) bool {
 		}
 		return ok
 	}
+	if small := 8*e.need(a, now) + 16; !e.sortRules && small < e.opt.BatchSize {
+		// The nearest few candidates usually hold a match; the whole
+		// batch is gathered, and its locations ranked, only when they do
+		// not.
+		e.startGather(a, a.key, now)
+		e.fill(small)
+		if ok := e.buildBatch(a, now); ok || e.gathering.exhausted {
+			return ok
+		}
+		c.reset(len(e.rs.slots))
+		e.place(a, now) // as it did above: the pool has not changed
+	}
 	e.gather(a, a.key, now)
-	whole := len(e.cands) < e.opt.BatchSize // the batch is every candidate in reach
+	return e.buildBatch(a, now)
+}
+
+// buildBatch builds a match around the placed anchor from the gathered
+// candidates, location by location under latency rules (see focusOrder).
+func (e *Engine) buildBatch(a *wticket, now int64) bool {
+	c := &e.c
+	whole := e.gathering.exhausted // the batch is every candidate in reach
 	locs := e.focusOrder(a)
 	if len(locs) == 0 {
 		if !e.enough(a, now) {

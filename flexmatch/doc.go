@@ -142,12 +142,15 @@
 //
 // Without sort or latency rules an anchor's candidates are gathered as the
 // build consumes them rather than BatchSize at once, since nothing needs
-// the whole batch first. Otherwise, and for large matches location by
-// location, an anchor whose batch holds too few players within one window
-// rule's reach is given up without trying them. Matched tickets leave the
-// ID map at the end of the cycle, at the cost of the fewer of them and the
-// tickets left waiting. muster bench engine measures one pass over fresh
-// tickets.
+// the whole batch first. With latency rules and no sort rules, an anchor
+// first tries its nearest few candidates (eight times the players a match
+// needs, and 16) and gathers the whole batch only when they hold no match.
+// Where a batch is gathered (and for large matches, location by location,
+// from one batch per anchor), an anchor whose batch holds too few players
+// within one window rule's reach is given up without trying them. Matched
+// tickets leave the ID map at the end of the cycle, at the cost of the
+// fewer of them and the tickets left waiting. muster bench engine measures
+// one pass over fresh tickets.
 //
 // # Backfill
 //

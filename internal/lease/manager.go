@@ -13,6 +13,11 @@ import (
 	"github.com/musterhq/muster/internal/store"
 )
 
+// DefaultTTL is a lease's life without renewal unless Config.TTL says
+// otherwise: with a Tick every TTL/3, a dead holder's pieces move within
+// about 4 s.
+const DefaultTTL = 3 * time.Second
+
 // Config configures a Manager.
 type Config struct {
 	Store store.Store
@@ -64,7 +69,7 @@ func NewManager(cfg Config) *Manager {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.TTL <= 0 {
-		cfg.TTL = 3 * time.Second
+		cfg.TTL = DefaultTTL
 	}
 	return &Manager{cfg: cfg, log: cfg.Logger, pieces: map[string]*piece{}, address: cfg.Address, kick: make(chan struct{}, 1)}
 }

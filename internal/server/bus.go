@@ -46,7 +46,10 @@ type replicaBus struct {
 
 // openBus chooses and opens the bus for cfg and db.
 func openBus(ctx context.Context, cfg Config, db store.Store, clk clock.Clock, log *slog.Logger) (*replicaBus, error) {
-	rb := &replicaBus{id: newReplicaID(), log: log}
+	rb := &replicaBus{id: cfg.ReplicaID, log: log}
+	if rb.id == "" {
+		rb.id = newReplicaID()
+	}
 	kind, target, err := backend.Parse(cfg.Store, cfg.DataDir)
 	if err != nil {
 		return nil, err

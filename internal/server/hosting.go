@@ -29,7 +29,8 @@ func (s *Server) mountHosting(d *deps) {
 		HeartbeatInterval: s.cfg.AgentHeartbeatInterval})
 	sessions := session.New(session.Config{Base: d.base(), Fleets: fleets, Pusher: pushes})
 	s.Hosting = Hosting{Fleets: fleets, Sessions: sessions, pushes: pushes}
-	s.background = append(s.background, fleets.Run, sessions.Run)
+	s.leased("fleet/sweep", fleets.Run)
+	s.leased("session/sweep", sessions.Run)
 	controlapi.Register(d.table, "CreateFleet", fleets.CreateFleet)
 	controlapi.Register(d.table, "DescribeFleetAttributes", fleets.DescribeFleetAttributes)
 	controlapi.Register(d.table, "UpdateFleetAttributes", fleets.UpdateFleetAttributes)

@@ -26,6 +26,11 @@ func (s *Server) mountMatchmaking(d *deps) {
 	if d.player != nil {
 		cfg.Attributes, cfg.Gate = d.player.players, d.player.hooks
 	}
+	if m := s.leaseManager(); m != nil {
+		// Each configuration's pool runs on the replica holding its lease;
+		// tickets written elsewhere reach it over the bus.
+		cfg.Leases, cfg.Bus = m, d.bus
+	}
 	mm, err := matchmaking.New(cfg)
 	if err != nil {
 		s.mountErr = fmt.Errorf("--matchmaking-cycle-interval, --matchmaking-ticket-retention: %w", err)

@@ -30,12 +30,22 @@ func (s *Server) mountPlacement(d *deps) {
 		}
 		return d.matchmaking.PlacementEnded(ctx, w, p)
 	})
-	svc := placement.New(placement.Config{Base: d.base(), Fleets: s.Hosting.Fleets, Sessions: s.Hosting.Sessions, Listeners: []placement.Listener{ended}})
+	pc := placement.Config{Base: d.base(), Fleets: s.Hosting.Fleets, Sessions: s.Hosting.Sessions, Listeners: []placement.Listener{ended}}
+	m := s.leaseManager()
+	if m != nil {
+		pc.Bus = d.bus // wakes reach the replica running the placer
+	}
+	svc := placement.New(pc)
 	d.placement = svc
 	// The fleet service exists before placement and tells it when a
 	// process can take a game session: a hook, not a dependency of fleets.
 	s.Hosting.Fleets.OnCapacity(svc.CapacityAvailable)
-	s.background = append(s.background, svc.Run)
+	if m != nil {
+		m.Register(placement.LeaseName, svc.RunLeased)
+		s.background = append(s.background, svc.RunRelay)
+	} else {
+		s.background = append(s.background, svc.Run)
+	}
 	controlapi.Register(d.table, "CreateGameSessionQueue", svc.CreateGameSessionQueue)
 	controlapi.Register(d.table, "DescribeGameSessionQueues", svc.DescribeGameSessionQueues)
 	controlapi.Register(d.table, "UpdateGameSessionQueue", svc.UpdateGameSessionQueue)

@@ -25,6 +25,7 @@ import (
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/identity"
+	"github.com/musterhq/muster/internal/lease"
 	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/placement"
 	"github.com/musterhq/muster/internal/push"
@@ -114,6 +115,12 @@ type Config struct {
 	// NATS, when set (--nats nats://…), carries the bus between replicas
 	// and receives every outbox event on muster.events.<type> (bus.go).
 	NATS string
+	// ReplicaID names this replica among those sharing the store (default:
+	// host, pid and a random part); AdvertiseAddr is the address shown
+	// with its leases (default: the bound listen address); LeaseTTL is a
+	// lease's life without renewal (default 3 s). See leases.go.
+	ReplicaID, AdvertiseAddr string
+	LeaseTTL                 time.Duration
 }
 
 // Server is an assembled control plane.
@@ -158,6 +165,10 @@ type Server struct {
 	readyCheck func(ctx context.Context) error
 	// bus is the bus between replicas (bus.go).
 	bus *replicaBus
+	// leases runs background work under leases when the store is shared
+	// (leases.go); nil, with noLeases set, when it is not.
+	leases   *lease.Manager
+	noLeases bool
 }
 
 // New assembles a server. It opens the store (applying migrations) and

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -205,7 +207,7 @@ func TestFlowSurvivesAControlPlaneKill9(t *testing.T) {
 	gl := s.Admin()
 	fleetID := s.CreateArenaFleet(t, testenv.ArenaFleet{Name: "flow", Locations: []string{"custom-flow"}, Processes: 8, Parameters: "--idle-exit 20s"})
 	setUpFlowMatchmaking(t, gl, fleetID)
-	testenv.StartAgent(t, s, testenv.AgentConfig{FleetID: fleetID, Location: "custom-flow", ComputeName: "flow-host"})
+	agent := testenv.StartAgent(t, s, testenv.AgentConfig{FleetID: fleetID, Location: "custom-flow", ComputeName: "flow-host"})
 	testenv.Eventually(t, "the agent's processes to be ready", time.Minute, func() bool { return s.ActiveProcesses(ctx, fleetID) >= 4 })
 
 	var mu sync.Mutex
@@ -243,6 +245,43 @@ func TestFlowSurvivesAControlPlaneKill9(t *testing.T) {
 	if err != nil || after.Completed != after.Started || after.Started == 0 {
 		t.Fatalf("after the restart: %+v %v", after, err)
 	}
+	reconnected, hosted := reconnectedGameServers(t, agent.LogDir)
+	if reconnected == 0 {
+		t.Fatal("no game server reconnected to the restarted control plane (no process log shows a second SDK connection)")
+	}
+	t.Logf("%d game servers reconnected to the restarted control plane; %d of them then hosted a match", reconnected, hosted)
+}
+
+// reconnectedGameServers reads the game servers' logs (the Go server SDK
+// logs its connections) and counts those whose SDK connection dropped
+// with the control plane and was made again, and those of them given a
+// game session afterwards.
+func reconnectedGameServers(t *testing.T, logDir string) (reconnected, hosted int) {
+	t.Helper()
+	logs, err := filepath.Glob(filepath.Join(logDir, "*.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range logs {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		i := strings.Index(text, "Detected network interruption")
+		if i < 0 {
+			continue
+		}
+		j := strings.Index(text[i:], "read goroutine 2: starting") // the new connection's reader
+		if j < 0 {
+			continue
+		}
+		reconnected++
+		if strings.Contains(text[i+j:], "Received CreateGameSession") {
+			hosted++
+		}
+	}
+	return reconnected, hosted
 }
 
 func setUpFlowMatchmaking(t *testing.T, gl *gamelift.Client, fleetID string) {

@@ -1,0 +1,275 @@
+package main_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+
+	"github.com/musterhq/muster/internal/store/postgres/pgtest"
+	"github.com/musterhq/muster/internal/testenv"
+)
+
+// replica is one `muster serve` of a cluster sharing a PostgreSQL store.
+type replica struct {
+	id   string
+	srv  *testenv.Server
+	gl   *gamelift.Client
+	down atomic.Bool // killed or stopped: the load skips it
+}
+
+// startReplicas runs n replicas on one new PostgreSQL database, sharing
+// the master key that seals its secrets.
+func startReplicas(t *testing.T, n int) []*replica {
+	url := pgtest.NewDatabase(t)
+	key := make([]byte, 32)
+	rand.Read(key)
+	var out []*replica
+	for i := range n {
+		id := fmt.Sprintf("r%d", i+1)
+		s := testenv.Start(t, testenv.WithArgs("--store", url, "--sdk-listen", "127.0.0.1:0", "--replica-id", id, "--master-key", hex.EncodeToString(key)))
+		out = append(out, &replica{id: id, srv: s, gl: s.Admin()})
+	}
+	return out
+}
+
+type leaseView struct {
+	Name, Holder string
+	Epoch        int64
+}
+
+// leaseHolder is the holder of a lease as r sees it ("" when free).
+func leaseHolder(t *testing.T, r *replica, name string) string {
+	_, body, err := r.srv.Bearer(context.Background(), http.MethodGet, "/v1/admin/leases", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Shared bool
+		Leases []leaseView
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || !doc.Shared {
+		t.Fatalf("GET /v1/admin/leases: %s (%v), want a shared store's leases", body, err)
+	}
+	for _, l := range doc.Leases {
+		if l.Name == name {
+			return l.Holder
+		}
+	}
+	return ""
+}
+
+// ticketLoad starts tickets of one player each, round robin over the
+// replicas that are up, until stopped; accepted are the ids a replica
+// acknowledged.
+type ticketLoad struct {
+	accepted sync.Map
+	n        atomic.Int64
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func startLoad(replicas []*replica, config string, workers int) *ticketLoad {
+	l := &ticketLoad{stop: make(chan struct{})}
+	for w := range workers {
+		l.wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				r := replicas[(w+i)%len(replicas)]
+				if r.down.Load() {
+					continue
+				}
+				id := fmt.Sprintf("w%d-%d", w, i)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_, err := r.gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String(config),
+					Players: []types.Player{skillPlayer("p-"+id, 1000)}}, func(o *gamelift.Options) { o.RetryMaxAttempts = 1 })
+				cancel()
+				if err == nil {
+					l.accepted.Store(id, true)
+					l.n.Add(1)
+				}
+			}
+		})
+	}
+	return l
+}
+
+func (l *ticketLoad) waitFor(n int64) {
+	for l.n.Load() < n {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (l *ticketLoad) halt() []string {
+	close(l.stop)
+	l.wg.Wait()
+	var ids []string
+	l.accepted.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
+	return ids
+}
+
+// TestReplicasShareMatchmaking runs three replicas on one PostgreSQL
+// database under a steady load of tickets sent to all of them, and takes
+// away the replica running the busiest matchmaking pool: killed (kill -9),
+// or paused (SIGSTOP) past its lease and resumed. Another replica takes
+// the pool, rebuilt from the store; every ticket ends, none is matched
+// twice, and the paused replica's stale writes are refused.
+func TestReplicasShareMatchmaking(t *testing.T) {
+	t.Run("kill -9 of the pool's holder", func(t *testing.T) { replicaTakeover(t, false) })
+	t.Run("SIGSTOP of the pool's holder past its lease", func(t *testing.T) { replicaTakeover(t, true) })
+}
+
+func replicaTakeover(t *testing.T, pause bool) {
+	replicas := startReplicas(t, 3)
+	mmSetup(t, replicas[0].gl, "busy", e2eOneVOne, nil)
+	const lease = "matchmaking/busy"
+	var holder *replica
+	testenv.Eventually(t, "a replica takes the pool's lease", 30*time.Second, func() bool {
+		h := leaseHolder(t, replicas[1], lease)
+		for _, r := range replicas {
+			if r.id == h {
+				holder = r
+			}
+		}
+		return holder != nil
+	})
+	t.Logf("%s holds %s", holder.id, lease)
+
+	load := startLoad(replicas, "busy", 6)
+	load.waitFor(200)
+	holder.down.Store(true)
+	taken := time.Now()
+	if pause {
+		if err := holder.srv.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		holder.srv.Kill()
+	}
+	var other *replica
+	for _, r := range replicas {
+		if r != holder && other == nil {
+			other = r
+		}
+	}
+	var next string
+	testenv.Eventually(t, "another replica takes the pool's lease", 60*time.Second, func() bool {
+		next = leaseHolder(t, other, lease)
+		return next != "" && next != holder.id
+	})
+	t.Logf("FIGURE: %s moved from %s to %s %.2f s after the holder was %s", lease, holder.id, next, time.Since(taken).Seconds(),
+		map[bool]string{true: "paused", false: "killed"}[pause])
+	before := load.n.Load()
+	load.waitFor(before + 200)
+	if pause {
+		holder.srv.Signal(syscall.SIGCONT)
+		// The woken replica still runs its pool until its next lease tick:
+		// whatever it tries to record under the old epoch is refused.
+		testenv.Eventually(t, "the woken replica gives up the pool", 30*time.Second, func() bool {
+			for _, line := range strings.Split(holder.srv.Logs(), "\n") {
+				if strings.Contains(line, "lease="+lease) && (strings.Contains(line, "lost a lease") || strings.Contains(line, "expired while it could not be renewed")) {
+					return true
+				}
+			}
+			return false
+		})
+		refused := strings.Count(holder.srv.Logs(), "lease: lost")
+		t.Logf("the woken replica's writes refused under its stale lease: %d", refused)
+		holder.down.Store(false)
+		load.waitFor(load.n.Load() + 100)
+	}
+	ids := load.halt()
+	t.Logf("%d tickets accepted by the replicas", len(ids))
+	checkTicketsEnded(t, other, ids)
+	checkMatchedOnce(t, other)
+}
+
+// checkTicketsEnded waits until every ticket but at most one (an odd one
+// out) is COMPLETED, through replica r.
+func checkTicketsEnded(t *testing.T, r *replica, ids []string) {
+	ctx := context.Background()
+	var searching []string
+	testenv.Eventually(t, "every ticket ends", 60*time.Second, func() bool {
+		searching = searching[:0]
+		for i := 0; i < len(ids); i += 10 {
+			batch := ids[i:min(i+10, len(ids))]
+			out, err := r.gl.DescribeMatchmaking(ctx, &gamelift.DescribeMatchmakingInput{TicketIds: batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.TicketList) != len(batch) {
+				t.Fatalf("DescribeMatchmaking of %d accepted tickets found %d: tickets were lost", len(batch), len(out.TicketList))
+			}
+			for _, tk := range out.TicketList {
+				switch tk.Status {
+				case types.MatchmakingConfigurationStatusCompleted:
+				case types.MatchmakingConfigurationStatusSearching, types.MatchmakingConfigurationStatusQueued:
+					searching = append(searching, aws.ToString(tk.TicketId))
+				default:
+					t.Fatalf("ticket %s is %s (%s)", aws.ToString(tk.TicketId), tk.Status, aws.ToString(tk.StatusMessage))
+				}
+			}
+		}
+		return len(searching) <= 1
+	})
+}
+
+// checkMatchedOnce reads every PotentialMatchCreated event from the
+// outbox and fails if a ticket appears in two matches.
+func checkMatchedOnce(t *testing.T, r *replica) {
+	ctx := context.Background()
+	matches := map[string]string{}
+	after := int64(0)
+	for {
+		_, body, err := r.srv.Bearer(ctx, http.MethodGet, fmt.Sprintf("/v1/admin/events?type=MatchmakingSucceeded&limit=1000&after=%d", after), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct {
+			Events []struct {
+				Detail struct {
+					Detail struct {
+						MatchID string
+						Tickets []struct{ TicketID string }
+					}
+				}
+			}
+			Next int64
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatalf("events: %v: %s", err, body)
+		}
+		for _, e := range page.Events {
+			for _, tk := range e.Detail.Detail.Tickets {
+				if m, dup := matches[tk.TicketID]; dup && m != e.Detail.Detail.MatchID {
+					t.Errorf("ticket %s matched twice: in %s and %s", tk.TicketID, m, e.Detail.Detail.MatchID)
+				}
+				matches[tk.TicketID] = e.Detail.Detail.MatchID
+			}
+		}
+		if len(page.Events) == 0 {
+			break
+		}
+		after = page.Next
+	}
+	t.Logf("%d tickets in MatchmakingSucceeded events, each in one match", len(matches))
+	if len(matches) == 0 {
+		t.Fatal("no MatchmakingSucceeded event was read")
+	}
+}

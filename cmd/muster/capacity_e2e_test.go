@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -335,3 +336,67 @@ func capacityCounts2(t *testing.T, gl *gamelift.Client, fleetID, loc string) typ
 }
 
 func TestCapacityWithTheJavaScriptSDK(t *testing.T) { runJSTests(t, "capacity.test.mjs") }
+
+// TestCapacityFigures measures, on the real clock with the local
+// provisioner, the time from a placement that finds no capacity to a ready
+// process (and to its game session ACTIVE), and from a placement to its
+// game session ACTIVE with a free process already there. It runs only with
+// MUSTER_FIGURES=1 and asserts no timing.
+func TestCapacityFigures(t *testing.T) {
+	if os.Getenv("MUSTER_FIGURES") == "" {
+		t.Skip("a measurement: run with MUSTER_FIGURES=1")
+	}
+	s := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0", "--capacity-provisioners", `{"`+capLoc+`": {"kind": "local", "drainGrace": "5s"}}`))
+	gl := s.Admin()
+	ctx := context.Background()
+	fleetID := s.CreateArenaFleet(t, testenv.ArenaFleet{Name: "figures", Processes: 1, Locations: []string{capLoc}})
+	fleetArn := "arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID
+	if _, err := gl.UpdateFleetCapacity(ctx, &gamelift.UpdateFleetCapacityInput{FleetId: aws.String(fleetID), Location: aws.String(capLoc),
+		DesiredInstances: aws.Int32(0), MinSize: aws.Int32(0), MaxSize: aws.Int32(10)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gl.PutScalingPolicy(ctx, &gamelift.PutScalingPolicyInput{FleetId: aws.String(fleetID), Name: aws.String("backlog"),
+		MetricName: types.MetricNameQueueDepth, ComparisonOperator: types.ComparisonOperatorTypeGreaterThanThreshold, Threshold: aws.Float64(0),
+		EvaluationPeriods: aws.Int32(1), ScalingAdjustmentType: types.ScalingAdjustmentTypeChangeInCapacity, ScalingAdjustment: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("fig"),
+		Destinations: []types.GameSessionQueueDestination{{DestinationArn: aws.String(fleetArn)}}}); err != nil {
+		t.Fatal(err)
+	}
+	place := func(id string) (ready, active time.Duration) {
+		t0 := time.Now()
+		if _, err := gl.StartGameSessionPlacement(ctx, &gamelift.StartGameSessionPlacementInput{PlacementId: aws.String(id),
+			GameSessionQueueName: aws.String("fig"), MaximumPlayerSessionCount: aws.Int32(2)}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if ready == 0 && s.ActiveProcesses(ctx, fleetID) > 0 {
+				ready = time.Since(t0)
+			}
+			out, err := gl.DescribeGameSessionPlacement(ctx, &gamelift.DescribeGameSessionPlacementInput{PlacementId: aws.String(id)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.GameSessionPlacement.Status == types.GameSessionPlacementStateFulfilled {
+				return ready, time.Since(t0)
+			}
+			if time.Since(t0) > time.Minute {
+				t.Fatalf("placement %s not fulfilled within a minute", id)
+			}
+			time.Sleep(5 * time.Millisecond) // polling a real process, on real time
+		}
+	}
+	ready, active := place("cold")
+	t.Logf("no capacity → ready process with the local provisioner: %v (target ≤ 3s); → game session ACTIVE: %v", ready, active)
+	// A second compute, warm and idle, for the free-slot figure.
+	if _, err := gl.UpdateFleetCapacity(ctx, &gamelift.UpdateFleetCapacityInput{FleetId: aws.String(fleetID), Location: aws.String(capLoc), DesiredInstances: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "an idle process", 60*time.Second, func() bool {
+		out, err := gl.DescribeFleetLocationUtilization(ctx, &gamelift.DescribeFleetLocationUtilizationInput{FleetId: aws.String(fleetID), Location: aws.String(capLoc)})
+		return err == nil && aws.ToInt32(out.FleetUtilization.ActiveServerProcessCount) == 2
+	})
+	_, warm := place("warm")
+	t.Logf("free process on an existing compute → game session ACTIVE: %v (target ≤ 1s)", warm)
+}

@@ -347,6 +347,9 @@ func TestSupervisorDrainsOnCancellation(t *testing.T) {
 		// The control plane pushes TerminateProcess to ACTIVE processes; the
 		// sleeper honours it (simulated with SIGTERM), the stubborn one does not.
 		f.onDrain = func(in agentwire.Heartbeat) {
+			if in.DrainGraceSeconds != 30 {
+				t.Errorf("the drain heartbeat reports a grace of %d s, want the agent's 30", in.DrainGraceSeconds)
+			}
 			for _, r := range in.Processes {
 				if r.ProcessID == sleeperActive.ProcessID {
 					p, _ := os.FindProcess(r.PID)

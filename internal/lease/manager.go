@@ -163,6 +163,10 @@ func (m *Manager) Held() []Lease {
 // one above its fair share, and takes free ones up to it. Run calls it on
 // the clock; tests call it directly.
 func (m *Manager) Tick(ctx context.Context) {
+	// A store that hangs (a lock held by a paused replica) may not hold
+	// the Tick past a lease's life.
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.TTL)
+	defer cancel()
 	replicas, err := m.heartbeat(ctx)
 	if err != nil {
 		m.log.Warn("lease heartbeat failed", "err", err)

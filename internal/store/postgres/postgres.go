@@ -55,6 +55,10 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
+// idleInTxTimeout is the PostgreSQL setting that ends a session idle in a
+// transaction for too long.
+const idleInTxTimeout = "idle_in_transaction_session_timeout"
+
 // Open connects to the database at cfg.URL, applies pending migrations and
 // starts the writer.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
@@ -73,6 +77,14 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	poolCfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	// A replica paused in the middle of a transaction (a long GC,
+	// SIGSTOP, a partition) must not hold its row locks for ever: the
+	// others, which take over its leases within seconds, would wait on
+	// them. The server ends such a session after 2 s idle in a
+	// transaction, unless the URL chooses otherwise.
+	if _, ok := poolCfg.ConnConfig.RuntimeParams[idleInTxTimeout]; !ok {
+		poolCfg.ConnConfig.RuntimeParams[idleInTxTimeout] = "2000"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {

@@ -70,7 +70,7 @@ type gateAnswer struct {
 	match   flexmatch.Match
 	allowed bool
 	vetoed  bool // remember the group
-	// back are the match's tickets still SEARCHING, read again from the
+	// back are the match's tickets still waiting, read again from the
 	// store, when the match does not go on.
 	back []ticketRec
 }
@@ -223,7 +223,11 @@ func (p *pool) dispatch(ctx context.Context) {
 			g.mu.Lock()
 			g.answers = append(g.answers, a)
 			g.mu.Unlock()
-			p.wake()
+			if err == nil {
+				// An undecided match waits for the next periodic pass, so a
+				// gate that keeps failing is not asked in a tight loop.
+				p.wake()
+			}
 		})
 	}
 	g.pending = nil
@@ -253,14 +257,16 @@ func (g *gatedMatches) prune(waiting map[string]*waiter) {
 	}
 }
 
-// searching reads the tickets of ids that are still SEARCHING.
+// searching reads the tickets of ids that still wait for a match.
 func (p *pool) searching(ctx context.Context, ids []string) []ticketRec {
 	var out []ticketRec
 	err := p.s.cfg.Store.View(ctx, func(r store.Reader) error {
 		out = out[:0]
 		for _, id := range ids {
 			rec, _, err := store.GetJSON[ticketRec](ctx, r, KindTicket, id)
-			if err == nil && rec.Status == gamelift.TicketSearching {
+			// QUEUED: the gate answered before the pass that held the
+			// match committed the ticket's move to SEARCHING.
+			if err == nil && (rec.Status == gamelift.TicketSearching || rec.Status == gamelift.TicketQueued) {
 				out = append(out, rec)
 			}
 		}

@@ -28,7 +28,23 @@
 //     ends, so a ban takes effect within one access-token lifetime) or
 //     attach a JSON object of data kept on the server, never in a token,
 //     which later hooks receive as the player's signInData.
-//   - matchProposed: see match.go.
+//   - matchProposed: for the configurations a matchProposed hook names
+//     (that is how a configuration asks for it), after the engine proposes
+//     a new match (not a backfill) and before acceptance and placement,
+//     through matchmaking.MatchGate. The match's tickets are held out of
+//     the pool and the hooks are called on a goroutine of their own,
+//     outside the configuration's cycle, so a slow hook delays only its own
+//     match. They receive the configuration and, per ticket, its players
+//     with team, attributes and signInData, and answer allow or refuse.
+//     The first refusal vetoes the match: its tickets go back to the pool,
+//     and the group (its set of tickets) is remembered by the pool for as
+//     long as those tickets wait there, so a proposal holding the whole
+//     group is set aside and its tickets match with others. A failClosed
+//     hook that fails sends the tickets back without remembering the group
+//     (they are proposed again at the next periodic pass). The memory of
+//     vetoed groups is the pool's: after a restart, or when another
+//     replica takes the configuration over, a group may be proposed once
+//     more, and vetoed again.
 //
 // A hook with configurations runs only for tickets and matches of those
 // configurations; a matchProposed hook must name the configurations whose

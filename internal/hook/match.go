@@ -1,0 +1,83 @@
+package hook
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/musterhq/muster/internal/matchmaking"
+)
+
+var _ matchmaking.MatchGate = (*Service)(nil)
+
+// VetsMatches says whether a matchProposed hook names the configuration.
+// It reads the registrations already loaded, reloading them when due.
+func (s *Service) VetsMatches(config string) bool {
+	hooks, err := s.hooks(context.Background(), MatchProposed)
+	if err != nil {
+		return false
+	}
+	for _, e := range hooks {
+		if e.configs[config] {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchProposed runs the matchProposed hooks that name the match's
+// configuration, in order; the first refusal vetoes.
+func (s *Service) MatchProposed(ctx context.Context, d *matchmaking.MatchDraft) (bool, error) {
+	hooks, err := s.hooks(ctx, MatchProposed)
+	if err != nil {
+		return false, err
+	}
+	var call *MatchCall
+	for _, e := range hooks {
+		if !e.configs[d.ConfigurationName] {
+			continue
+		}
+		if call == nil {
+			if call, err = s.matchCall(ctx, d); err != nil {
+				return false, err
+			}
+		}
+		var ans MatchAnswer
+		err := s.call(ctx, e, call, &ans, func() (bool, error) {
+			return ans.Allow, checkReason(ans.Allow, ans.Reason)
+		})
+		switch {
+		case err != nil:
+			if err := failed(e, err); err != nil {
+				return false, err
+			}
+		case !ans.Allow:
+			s.cfg.Logger.Info("hooks: a match was vetoed", "hook", e.ID, "config", d.ConfigurationName, "reason", ans.Reason)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// matchCall is what matchProposed hooks are told of a match.
+func (s *Service) matchCall(ctx context.Context, d *matchmaking.MatchDraft) (*MatchCall, error) {
+	var ids []string
+	for _, t := range d.Tickets {
+		for _, p := range t.Players {
+			ids = append(ids, p.PlayerID)
+		}
+	}
+	data, err := s.signInData(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	call := &MatchCall{Point: MatchProposed, ConfigurationName: d.ConfigurationName, Tickets: []MatchTicket{}}
+	for _, t := range d.Tickets {
+		mt := MatchTicket{TicketID: t.TicketID, Players: []MatchPlayer{}}
+		for _, p := range t.Players {
+			mt.Players = append(mt.Players, MatchPlayer{PlayerID: p.PlayerID, Team: p.Team, Attributes: orEmpty(p.Attributes),
+				SignInData: json.RawMessage(data[p.PlayerID])})
+		}
+		call.Tickets = append(call.Tickets, mt)
+	}
+	return call, nil
+}

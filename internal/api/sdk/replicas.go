@@ -35,10 +35,11 @@ const DefaultCatchUpInterval = 5 * time.Second
 
 // Replicas configures the catch-up from the store.
 type Replicas struct {
-	// Store is read when a process connects, every CatchUpInterval
-	// (default DefaultCatchUpInterval, on Config.Clock) and after Resync,
-	// for what a process connected here must know and this replica has not
-	// sent it. Nil turns the catch-up off.
+	// Store is read when a process connects and, on a bus between
+	// replicas (not bus.Local), every CatchUpInterval (default
+	// DefaultCatchUpInterval, on Config.Clock) and after Resync, for what a
+	// process connected here must know and this replica has not sent it.
+	// Nil turns the catch-up off.
 	Store           store.Store
 	CatchUpInterval time.Duration
 	// TerminateGrace is the TerminationTime a caught-up TerminateProcess
@@ -72,7 +73,9 @@ func (s *Server) serveReplicas(ctx context.Context) (stop func()) {
 	if s.bus != nil {
 		stop = s.bus.Subscribe(bus.TopicSDK, func(payload string) { s.onWake(ctx, payload) })
 	}
-	if s.cfg.Replicas.Store != nil {
+	// Wakes on an in-process bus are never lost: one replica needs only
+	// the catch-up when a process connects.
+	if _, alone := s.bus.(*bus.Local); s.cfg.Replicas.Store != nil && s.bus != nil && !alone {
 		go s.catchUpLoop(ctx)
 	}
 	return stop

@@ -1,6 +1,8 @@
 package sdk_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/musterhq/muster/internal/api/sdk"
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
 	"github.com/musterhq/muster/internal/testenv"
 )
@@ -138,7 +141,12 @@ func TestGameServersKeepTheirGameSessionsAcrossReplicasOverNATS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs two muster replicas")
 	}
-	storeURL := pgtest.NewDatabase(t)
+	testReplicas(t, pgtest.NewDatabase(t), "--nats", startNATS(t))
+}
+
+// startNATS runs a NATS server with JetStream in process and returns its URL.
+func startNATS(t *testing.T) string {
+	t.Helper()
 	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +156,38 @@ func TestGameServersKeepTheirGameSessionsAcrossReplicasOverNATS(t *testing.T) {
 		t.Fatal("nats server not ready")
 	}
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	testReplicas(t, storeURL, "--nats", ns.ClientURL())
+	return ns.ClientURL()
+}
+
+// TestAPushWhoseWakeIsLostIsCaughtUpFromTheStore: replica A listens on
+// NATS and replica B notifies through PostgreSQL, so A never hears B's
+// wakes — as when notifications are lost. A game session B creates for
+// A's game server reaches it on A's periodic catch-up from the store,
+// which runs when A's fake clock passes the catch-up interval.
+func TestAPushWhoseWakeIsLostIsCaughtUpFromTheStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs two muster replicas")
+	}
+	storeURL := pgtest.NewDatabase(t)
+	proxy := newTCPProxy(t, "127.0.0.1:1")
+	a := startReplica(t, storeURL, "ws://"+proxy.addr(), "--nats", startNATS(t), "--fake-clock")
+	b := startReplica(t, storeURL, "ws://"+proxy.addr())
+	proxy.point(a.sdkAddr)
+	e := &env{t: t, location: "custom-replicas", compute: "host-1", sdkAddr: proxy.addr(), gl: a.gl}
+	e.setupFleet()
+	onB := &env{t: t, location: e.location, fleetID: e.fleetID, gl: b.gl}
+	g := e.startReady("")
+	gs := aws.ToString(onB.createGameSession("wake-lost", 4).GameSessionId)
+	body := fmt.Sprintf(`{"seconds":%g}`, sdk.DefaultCatchUpInterval.Seconds())
+	if res, out, err := a.Bearer(context.Background(), "POST", "/v1/admin/clock/advance", body); err != nil || res.StatusCode != 200 {
+		t.Fatalf("advance A's clock: %v %s", err, out)
+	}
+	if start := g.wait("event", "start"); start["gameSessionId"] != gs {
+		t.Fatalf("OnStartGameSession got %v, want %s", start, gs)
+	}
+	if a := g.wait("event", "activated"); a["err"] != "" {
+		t.Fatalf("ActivateGameSession: %v", a["err"])
+	}
 }
 
 func testReplicas(t *testing.T, storeURL string, extra ...string) {

@@ -24,7 +24,7 @@ import (
 
 // matchmakingLoadCommand is `muster loadtest matchmaking`.
 func matchmakingLoadCommand() *Command {
-	return &Command{Name: "matchmaking", Summary: "StartMatchmaking calls/s through the Go SDK, and the time from a match's last ticket to PotentialMatchCreated", Run: runLoadtestMatchmaking}
+	return &Command{Name: "matchmaking", Summary: "StartMatchmaking calls/s through the Go SDK, and the time from a match's last ticket to PotentialMatchCreated (--endpoint URL1,URL2,… spreads tickets over replicas)", Run: runLoadtestMatchmaking}
 }
 
 const loadRules = `{"ruleLanguageVersion": "1.0",
@@ -52,8 +52,16 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns, t.MaxIdleConnsPerHost, t.MaxConnsPerHost = *concurrency*2, *concurrency*2, 0
 	})
-	gl := gamelift.NewFromConfig(aws.Config{Region: o.region, Credentials: credentials.NewStaticCredentialsProvider(o.keyID, o.secret, ""), RetryMaxAttempts: 1, HTTPClient: hc},
-		func(opts *gamelift.Options) { opts.BaseEndpoint = aws.String(o.endpoint) })
+	// --endpoint may list several replicas (comma-separated): tickets go
+	// to each in turn, the two tickets of a match to different ones.
+	var gls []*gamelift.Client
+	for _, ep := range strings.Split(o.endpoint, ",") {
+		gls = append(gls, gamelift.NewFromConfig(aws.Config{Region: o.region, Credentials: credentials.NewStaticCredentialsProvider(o.keyID, o.secret, ""), RetryMaxAttempts: 1, HTTPClient: hc},
+			func(opts *gamelift.Options) { opts.BaseEndpoint = aws.String(ep) }))
+	}
+	o.endpoint, _, _ = strings.Cut(o.endpoint, ",")
+	gl := gls[0]
+	var sent atomic.Int64
 	run := fmt.Sprintf("lt-%d", time.Now().UnixNano()%1_000_000_000)
 	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String(run), RuleSetBody: aws.String(loadRules)}); err != nil {
 		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: create rule set: %v\n", err)
@@ -65,6 +73,7 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 		return 1
 	}
 	start := func(ctx context.Context, id string, skill float64) error {
+		gl := gls[int(sent.Add(1))%len(gls)]
 		_, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String(run),
 			Players: []types.Player{{PlayerId: aws.String(id), PlayerAttributes: map[string]types.AttributeValue{"skill": {N: aws.Float64(skill)}}}}})
 		return err

@@ -56,6 +56,23 @@
 // sessions, MatchmakingSucceeded, and with AUTOMATIC backfill the ticket
 // auto-backfill-<match id>.
 //
+// # Several replicas (replicas.go)
+//
+// With Config.Leases (replicas sharing a PostgreSQL store), each
+// configuration is a piece of work, lease "matchmaking/<name>", and only
+// the replica holding the lease runs its pool: it rebuilds the pool from
+// the store when it takes the lease, resumes its pending matches, and each
+// pass's transaction checks the lease's epoch (lease.Check), so a replica
+// paused past its lease records nothing and stops the pool. Any replica
+// serves any request: a ticket written where the pool does not run is
+// stored as usual and its id goes, after commit, over the bus (Config.Bus,
+// through package relay) to the owner, which reads it from the store;
+// every two seconds the owner also catches up with the waiting tickets it
+// does not know, in case a message was lost. Validation reads the
+// configuration and its rule set from the store (rule sets parsed once per
+// version); explain names the replica running the pool when it is not
+// this one; EstimatedWaitTime is given only by the pool's own replica.
+//
 // # Muster decisions (docs/flexmatch.md)
 //
 //   - A player already in an active ticket of a configuration cannot start a

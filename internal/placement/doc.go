@@ -73,4 +73,10 @@
 //   - Placement events go to the outbox as EventBridge documents (gamelift.Envelope)
 //     with resources [queue ARN]; detail.port is a string as in GameLift's
 //     example, and the queue's CustomEventData is detail.customEventData.
+//
+// With replicas sharing a PostgreSQL store the placer runs under the lease
+// "placer" (RunLeased): its write transactions check the lease's epoch;
+// placements started and processes freed on other replicas reach it as
+// wakes over the bus (Config.Bus, package relay), and it looks for
+// PENDING placements it has not heard of every two seconds.
 package placement

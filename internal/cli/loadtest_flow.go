@@ -45,6 +45,7 @@ func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long bots are started")
 	fs.DurationVar(&cfg.Timeout, "timeout", time.Minute, "give up on a bot after this long")
 	fs.DurationVar(&cfg.Hold, "hold", time.Second, "how long each validated bot stays in the game before it quits (the example game server ends a session once all its players left, so a bot that quits at once can end it before its opponent arrives)")
+	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", 0, "most bots walking at once; a bot due beyond it is skipped and counted (0: no cap)")
 	fs.BoolVar(&cfg.Polling, "polling", false, "follow tickets by polling instead of the server's event stream")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	var sim simFlags

@@ -49,6 +49,11 @@ type FlowConfig struct {
 	Players  int
 	// Timeout bounds each bot's walk (default one minute).
 	Timeout time.Duration
+	// MaxInFlight, when above 0, caps the bots walking at once: a bot due
+	// while that many walk is not started and is counted as Skipped. Past
+	// the server's capacity this keeps the load tool's own cost bounded
+	// on the machine it shares with the server.
+	MaxInFlight int
 	// Polling follows tickets by polling instead of the event stream.
 	Polling bool
 	// Hold is how long a validated bot stays in the game before it quits
@@ -95,6 +100,9 @@ func (c *FlowConfig) Validate() error {
 	}
 	if c.Players < 0 {
 		bad = append(bad, "players: must not be negative")
+	}
+	if c.MaxInFlight < 0 {
+		bad = append(bad, "max in flight: must not be negative")
 	}
 	if c.Hold < 0 {
 		bad = append(bad, "hold: must not be negative")
@@ -147,6 +155,10 @@ func RunFlow(ctx context.Context, cfg FlowConfig) (*FlowReport, error) {
 		}
 		if ctx.Err() != nil {
 			break
+		}
+		if cfg.MaxInFlight > 0 && rec.progress().InFlight >= cfg.MaxInFlight {
+			rec.skipped()
+			continue
 		}
 		b := &flowBot{cfg: &cfg, rec: rec, latencies: latencies, userID: fmt.Sprintf("flow-%d-%d", runID, k)}
 		rec.started()

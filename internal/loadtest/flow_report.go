@@ -20,8 +20,10 @@ type FlowReport struct {
 	WindowSeconds  float64 `json:"windowSeconds"`
 	ElapsedSeconds float64 `json:"elapsedSeconds"`
 	Started        int     `json:"started"`
-	Completed      int     `json:"completed"`
-	Failed         int     `json:"failed"`
+	// Skipped bots were due while MaxInFlight bots walked.
+	Skipped   int `json:"skipped,omitempty"`
+	Completed int `json:"completed"`
+	Failed    int `json:"failed"`
 	// SustainedRate is bots that completed the whole flow per second,
 	// counted over the start window after its first second (the ramp).
 	SustainedRate float64 `json:"sustainedPlayersPerSecond"`
@@ -72,6 +74,7 @@ type recorder struct {
 	// doneAt is when each completed bot was validated, since start.
 	doneAt                   []time.Duration
 	nStarted, nDone, nFailed int
+	nSkipped                 int
 	failures                 map[string]int
 	firstErrs                []string
 }
@@ -83,6 +86,12 @@ func newRecorder(start time.Time) *recorder {
 func (r *recorder) started() {
 	r.mu.Lock()
 	r.nStarted++
+	r.mu.Unlock()
+}
+
+func (r *recorder) skipped() {
+	r.mu.Lock()
+	r.nSkipped++
 	r.mu.Unlock()
 }
 
@@ -155,7 +164,7 @@ func (r *recorder) finish(cfg FlowConfig, window time.Duration) *FlowReport {
 	defer r.mu.Unlock()
 	rep := &FlowReport{Endpoint: cfg.Endpoint, Configuration: cfg.Configuration, OfferedRate: cfg.Rate,
 		WindowSeconds: window.Seconds(), ElapsedSeconds: time.Since(r.start).Seconds(),
-		Started: r.nStarted, Completed: r.nDone, Failed: r.nFailed,
+		Started: r.nStarted, Skipped: r.nSkipped, Completed: r.nDone, Failed: r.nFailed,
 		EndToEnd: latencyOf("", r.e2e), Whole: latencyOf("", r.whole),
 		Failures: maps.Clone(r.failures), FirstErrors: slices.Clone(r.firstErrs)}
 	for _, p := range Phases {
@@ -178,6 +187,9 @@ func (r *recorder) finish(cfg FlowConfig, window time.Duration) *FlowReport {
 func (rep *FlowReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "whole flow on %s in %s: %d bots started at %.0f/s for %.1fs; %d completed, %d failed (%.1fs in all)\n",
 		rep.Endpoint, rep.Configuration, rep.Started, rep.OfferedRate, rep.WindowSeconds, rep.Completed, rep.Failed, rep.ElapsedSeconds)
+	if rep.Skipped > 0 {
+		fmt.Fprintf(w, "skipped: %d bots due while the most allowed in flight walked\n", rep.Skipped)
+	}
 	fmt.Fprintf(w, "sustained: %.1f players/s through the whole flow\n", rep.SustainedRate)
 	fmt.Fprintf(w, "%-22s %8s %9s %9s %9s %9s\n", "phase", "count", "p50 ms", "p90 ms", "p99 ms", "max ms")
 	row := func(name string, l Latency) {

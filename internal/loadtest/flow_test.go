@@ -15,11 +15,11 @@ import (
 )
 
 func TestFlowConfigValidateNamesEveryBadField(t *testing.T) {
-	err := (&FlowConfig{Players: -1, AccessKeyID: "AKIA"}).Validate()
+	err := (&FlowConfig{Players: -1, MaxInFlight: -1, AccessKeyID: "AKIA"}).Validate()
 	if err == nil {
 		t.Fatal("an empty configuration was accepted")
 	}
-	for _, field := range []string{"endpoint", "configuration", "rate", "duration", "players", "operator key"} {
+	for _, field := range []string{"endpoint", "configuration", "rate", "duration", "players", "max in flight", "operator key"} {
 		if !strings.Contains(err.Error(), field+":") {
 			t.Errorf("the error does not name %s: %v", field, err)
 		}
@@ -64,10 +64,11 @@ func TestFlowReportCountsPhasesAndFailures(t *testing.T) {
 		}
 		r.completed(40*time.Millisecond, 50*time.Millisecond, time.Now())
 	}
+	r.skipped()
 	r.started()
 	r.failed(PhaseMatch, "TIMED_OUT", errors.New("ticket t1 is TIMED_OUT"))
 	rep := r.finish(FlowConfig{Endpoint: "http://e", Configuration: "dev-duel", Rate: 2}, 20*time.Second)
-	if rep.Started != 4 || rep.Completed != 3 || rep.Failed != 1 {
+	if rep.Started != 4 || rep.Skipped != 1 || rep.Completed != 3 || rep.Failed != 1 {
 		t.Fatalf("counts: started %d completed %d failed %d", rep.Started, rep.Completed, rep.Failed)
 	}
 	if len(rep.Phases) != len(Phases) || rep.Phases[0].Name != PhaseSignIn || rep.Phases[0].Count != 3 {
@@ -81,7 +82,7 @@ func TestFlowReportCountsPhasesAndFailures(t *testing.T) {
 	}
 	var out bytes.Buffer
 	rep.Print(&out)
-	for _, want := range []string{"3 completed, 1 failed", "placement", "end to end", "1  match: TIMED_OUT", "e.g. match: ticket t1"} {
+	for _, want := range []string{"3 completed, 1 failed", "skipped: 1 bots", "placement", "end to end", "1  match: TIMED_OUT", "e.g. match: ticket t1"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, out.String())
 		}

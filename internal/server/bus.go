@@ -34,6 +34,9 @@ type replicaBus struct {
 	// events wakes this replica's outbox readers on other replicas'
 	// commits, and announces this replica's.
 	events atomic.Pointer[bus.Events]
+	// publisher publishes the outbox to JetStream (--nats): one replica at
+	// a time runs it, under a lease (mountPush).
+	publisher *natsbus.Publisher
 	// run keeps the bus's connection (pgbus) and the announcer; close
 	// releases what open made.
 	run       []func(ctx context.Context) error
@@ -73,7 +76,7 @@ func openBus(ctx context.Context, cfg Config, db store.Store, clk clock.Clock, l
 			rb.Close()
 			return nil, fmt.Errorf("--nats: %w", err)
 		}
-		rb.run = append(rb.run, pub.Run)
+		rb.publisher = pub
 	case kind == backend.Postgres:
 		pb, err := pgbus.New(ctx, pgbus.Config{URL: target, Logger: log, Clock: clk, Resync: rb.reconnected})
 		if err != nil {

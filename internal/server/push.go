@@ -19,4 +19,10 @@ func (s *Server) mountPush(d *deps) {
 	hub.Register(d.mux, d.player.api.Public, d.player.api.Protect)
 	d.push = hub
 	s.background = append(s.background, hub.Run)
+	if d.bus.publisher != nil {
+		// Every outbox event once to JetStream: one replica at a time
+		// (the stream's duplicate window drops what a replica that lost
+		// the lease mid-batch published again).
+		s.leased("nats-publisher", d.bus.publisher.Run)
+	}
 }

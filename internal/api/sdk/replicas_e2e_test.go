@@ -15,8 +15,12 @@ import (
 	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/musterhq/muster/internal/api/sdk"
+	"github.com/musterhq/muster/internal/bus/natsbus"
+	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
 	"github.com/musterhq/muster/internal/testenv"
 )
@@ -141,7 +145,40 @@ func TestGameServersKeepTheirGameSessionsAcrossReplicasOverNATS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs two muster replicas")
 	}
-	testReplicas(t, pgtest.NewDatabase(t), "--nats", startNATS(t))
+	natsURL := startNATS(t)
+	testReplicas(t, pgtest.NewDatabase(t), "--nats", natsURL)
+	t.Run("the events reach JetStream on muster.events.<type>, each once", func(t *testing.T) {
+		nc, err := nats.Connect(natsURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		var ids []string
+		testenv.Eventually(t, "both GameSessionActivated events on JetStream", 60*time.Second, func() bool {
+			cons, err := js.OrderedConsumer(ctx, natsbus.DefaultStream, jetstream.OrderedConsumerConfig{
+				FilterSubjects: []string{natsbus.Subject(session.EventGameSessionActivated)}})
+			if err != nil {
+				return false // the stream is made by the first publisher
+			}
+			batch, err := cons.FetchNoWait(100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = ids[:0]
+			for m := range batch.Messages() {
+				ids = append(ids, m.Headers().Get(jetstream.MsgIDHeader))
+			}
+			return len(ids) >= 2
+		})
+		if len(ids) != 2 || ids[0] == ids[1] || ids[0] == "" {
+			t.Fatalf("GameSessionActivated messages carry ids %v, want the two events once each", ids)
+		}
+	})
 }
 
 // startNATS runs a NATS server with JetStream in process and returns its URL.

@@ -31,4 +31,12 @@
 // again (the last 64 per process are remembered in memory). A RequestId
 // re-used with a different body (the Go SDK re-uses request objects) is a
 // new request. Pushes carry no RequestId and "StatusCode":200.
+//
+// Replicas sharing a store each run an endpoint, behind one TCP load
+// balancer (docs/replicas.md). A push for a process whose socket is on
+// another replica travels as a wake-up on the bus (ids only), and the
+// replica holding the socket reads the rest from the store; when a process
+// connects, after the bus reconnects and every 5 s, the endpoint also
+// sends what the store says the process must know and this replica has not
+// sent (replicas.go).
 package sdk

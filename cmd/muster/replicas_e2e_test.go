@@ -150,6 +150,10 @@ func replicaTakeover(t *testing.T, pause bool) {
 		return holder != nil
 	})
 	t.Logf("%s holds %s", holder.id, lease)
+	_, metrics, err := holder.srv.Bearer(context.Background(), http.MethodGet, "/metrics", "")
+	if err != nil || !strings.Contains(string(metrics), `muster_lease_held{lease="`+lease+`"} 1`) {
+		t.Fatalf("the holder's /metrics lacks muster_lease_held for %s (%v)", lease, err)
+	}
 
 	load := startLoad(replicas, "busy", 6)
 	load.waitFor(200)

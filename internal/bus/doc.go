@@ -8,6 +8,10 @@
 // (re)connects — the bus makes reactions fast, never correct on its own.
 //
 // Implementations: Local (one process; what a single replica and most
-// tests use) and pgbus.Bus (PostgreSQL LISTEN/NOTIFY, the default between
-// replicas, needing nothing but the database).
+// tests use), pgbus.Bus (PostgreSQL LISTEN/NOTIFY, the default between
+// replicas, needing nothing but the database) and natsbus.Bus (--nats).
+//
+// Events relays "events were committed" on TopicEvents, so outbox readers
+// wake at once on other replicas' commits; the SDK endpoint sends pushes
+// for game servers connected elsewhere on TopicSDK.
 package bus

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
 	"github.com/musterhq/muster/internal/testenv"
@@ -32,14 +33,15 @@ type replica struct {
 
 // startReplicas runs n replicas on one new PostgreSQL database, sharing
 // the master key that seals its secrets.
-func startReplicas(t *testing.T, n int) []*replica {
+func startReplicas(t *testing.T, n int, extra ...string) []*replica {
 	url := pgtest.NewDatabase(t)
 	key := make([]byte, 32)
 	rand.Read(key)
 	var out []*replica
 	for i := range n {
 		id := fmt.Sprintf("r%d", i+1)
-		s := testenv.Start(t, testenv.WithArgs("--store", url, "--sdk-listen", "127.0.0.1:0", "--replica-id", id, "--master-key", hex.EncodeToString(key)))
+		args := append([]string{"--store", url, "--sdk-listen", "127.0.0.1:0", "--replica-id", id, "--master-key", hex.EncodeToString(key)}, extra...)
+		s := testenv.Start(t, testenv.WithArgs(args...))
 		out = append(out, &replica{id: id, srv: s, gl: s.Admin()})
 	}
 	return out
@@ -133,10 +135,30 @@ func (l *ticketLoad) halt() []string {
 func TestReplicasShareMatchmaking(t *testing.T) {
 	t.Run("kill -9 of the pool's holder", func(t *testing.T) { replicaTakeover(t, false) })
 	t.Run("SIGSTOP of the pool's holder past its lease", func(t *testing.T) { replicaTakeover(t, true) })
+	t.Run("kill -9 of the pool's holder, NATS as the bus", func(t *testing.T) {
+		pgtest.NewDatabase(t) // skips, with its reason, when no PostgreSQL is reachable
+		replicaTakeover(t, false, "--nats", startNATSServer(t))
+	})
 }
 
-func replicaTakeover(t *testing.T, pause bool) {
-	replicas := startReplicas(t, 3)
+// startNATSServer runs a NATS server with JetStream in process and
+// returns its URL.
+func startNATSServer(t *testing.T) string {
+	t.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns.ClientURL()
+}
+
+func replicaTakeover(t *testing.T, pause bool, extra ...string) {
+	replicas := startReplicas(t, 3, extra...)
 	mmSetup(t, replicas[0].gl, "busy", e2eOneVOne, nil)
 	const lease = "matchmaking/busy"
 	var holder *replica

@@ -1,4 +1,7 @@
 // Package fleet owns where game servers run: custom locations, and — with
 // the hosting capability — fleets, their locations, computes, server
-// processes and capacity.
+// processes and capacity: each location's desired, minimum and maximum
+// count of computes (UpdateFleetCapacity), which internal/capacity makes
+// real through provisioners. A location whose capacity was never set is
+// left to the studio and reports the computes it has.
 package fleet

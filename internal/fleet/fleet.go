@@ -28,6 +28,7 @@ import (
 //	compute:       id <fleetId>/<computeName>;     K1 fleet id, K2 <fleetId>/<location>
 //	computetoken:  id the token;                  K1 <fleetId>/<computeName>
 //	process:       id the SDK pID;                K1 <fleetId>/<location>/<state>, K2 <fleetId>/<computeName>, K3 game session ARN
+//	fleetcapacity: id <fleetId>/<location>;        K1 fleet id (desired.go: KindCapacity)
 const (
 	KindFleet        = "fleet"
 	KindFleetEvent   = "fleetevent"

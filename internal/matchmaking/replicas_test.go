@@ -107,6 +107,34 @@ func TestPoolOwnedByAnotherReplica(t *testing.T) {
 		t.Fatalf("explain through the replica without the pool: %+v, %v", x, err)
 	}
 
+	// Players start tickets through b too: the rule set comes from the
+	// store, not from a pool b does not run.
+	if err := ra.svc.SetPlayerAccess(w.ctx, "duel", true); err != nil {
+		t.Fatal(err)
+	}
+	var pt []string
+	for _, id := range []string{"alice", "bob"} {
+		tk, err := rb.svc.StartForPlayer(player(w.ctx, id), matchmaking.PlayerTicketRequest{ConfigurationName: "duel"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt = append(pt, tk.TicketId)
+	}
+	w.waitStatus(rb.svc, gamelift.TicketCompleted, pt...)
+	// A ticket no one matches: b's explanation names the replica running
+	// its pool.
+	if _, err := rb.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{TicketId: "alone", ConfigurationName: "duel",
+		Players: []gamelift.Player{{PlayerId: "p-alone", PlayerAttributes: skill(9000)}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.waitStatus(rb.svc, gamelift.TicketSearching, "alone")
+	if x, err := rb.svc.Explain(w.ctx, "alone"); err != nil || !strings.Contains(x.Text, "replica a at a:8080") {
+		t.Fatalf("b explains a ticket of a's pool as %q (%v), want it to name replica a", x.Text, err)
+	}
+	if _, err := rb.svc.StopMatchmaking(w.ctx, &gamelift.StopMatchmakingInput{TicketId: "alone"}); err != nil {
+		t.Fatal(err)
+	}
+
 	// a is paused: its lease expires and b takes the pool, at a new epoch.
 	w.clock.Advance(lease.DefaultTTL + time.Second)
 	second := rb.takes(t, w, "duel")
@@ -139,7 +167,7 @@ func TestPoolOwnedByAnotherReplica(t *testing.T) {
 	rb.leases.Tick(w.ctx)
 	w.clock.Advance(2 * time.Second)
 	w.waitStatus(rb.svc, gamelift.TicketCompleted, "t3", "t4")
-	if n := len(w.outbox(matchmaking.EventPotentialMatch)); n != 2 {
-		t.Fatalf("%d PotentialMatchCreated events, want one for each of the two matches", n)
+	if n := len(w.outbox(matchmaking.EventPotentialMatch)); n != 3 {
+		t.Fatalf("%d PotentialMatchCreated events, want one for each of the three matches", n)
 	}
 }

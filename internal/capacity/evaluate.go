@@ -48,15 +48,20 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // evaluateFleet is one fleet's evaluation, in one transaction.
 func (s *Service) evaluateFleet(ctx context.Context, w store.Writer, fleetID string, triggered bool) error {
-	f, _, err := fleet.GetFleet(ctx, w, fleetID)
+	items, err := w.Find(ctx, store.Query{Kind: KindPolicy, Key: 1, Value: fleetID, Limit: 1000})
 	if err != nil {
-		if fault.Is(err, fault.NotFound) {
-			return nil
-		}
 		return err
 	}
-	items, err := w.Find(ctx, store.Query{Kind: KindPolicy, Key: 1, Value: f.ID, Limit: 1000})
-	if err != nil {
+	f, _, err := fleet.GetFleet(ctx, w, fleetID)
+	if fault.Is(err, fault.NotFound) {
+		// The fleet was deleted: its policies go with it.
+		for _, it := range items {
+			if err := w.Delete(ctx, KindPolicy, it.ID, it.Version); err != nil {
+				return err
+			}
+		}
+		return nil
+	} else if err != nil {
 		return err
 	}
 	policies, err := store.Decode[Policy](items)

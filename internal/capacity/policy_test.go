@@ -178,3 +178,21 @@ func TestTargetTrackingSetsDesiredAsGameLiftDoes(t *testing.T) {
 		}
 	})
 }
+
+func TestPoliciesOfADeletedFleetGo(t *testing.T) {
+	e := newEnv(t)
+	if err := e.put(rule("out", "QueueDepth", gamelift.CompareGreater, 0, 1, gamelift.AdjustChangeInCapacity, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Fleets.DeregisterCompute(e.Ctx, &gamelift.DeregisterComputeInput{FleetId: e.FleetID, ComputeName: "host-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Fleets.DeleteFleet(e.Ctx, &gamelift.DeleteFleetInput{FleetId: e.FleetID}); err != nil {
+		t.Fatal(err)
+	}
+	e.evaluate(false)
+	_, err := e.svc.DeleteScalingPolicy(e.Ctx, &gamelift.DeleteScalingPolicyInput{FleetId: e.FleetID, Name: "out"})
+	if !fault.Is(err, fault.NotFound) {
+		t.Fatalf("the policy of a deleted fleet is still there: %v", err)
+	}
+}

@@ -69,11 +69,7 @@ func (r *Relay) wake() {
 // returned cancel is called.
 func (r *Relay) Listen(fn func(key string, ids []string)) (cancel func()) {
 	stop := r.bus.Subscribe(r.topic, func(payload string) {
-		key, rest, _ := strings.Cut(payload, "\n")
-		var ids []string
-		if rest != "" {
-			ids = strings.Split(rest, " ")
-		}
+		key, ids := parse(payload)
 		r.mu.Lock()
 		r.inbox = append(r.inbox, message{key, ids})
 		r.mu.Unlock()
@@ -150,4 +146,14 @@ func payloads(key string, ids []string) []string {
 		n++
 	}
 	return append(out, b.String())
+}
+
+// parse reads a message: the key, a newline, then ids separated by
+// spaces (none when the line is empty).
+func parse(payload string) (key string, ids []string) {
+	key, rest, _ := strings.Cut(payload, "\n")
+	if rest != "" {
+		ids = strings.Split(rest, " ")
+	}
+	return key, ids
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/webhook/sign"
+)
+
+func TestUnsignedAndTamperedCallsAreRefused(t *testing.T) {
+	secret := sign.NewSecret()
+	v, _ := sign.NewVerifier(secret)
+	srv := httptest.NewServer(handler([]*sign.Verifier{v}, studio{}))
+	defer srv.Close()
+	body := `{"point":"beforeSignIn","playerId":"p-1"}`
+	post := func(b string, h http.Header) int {
+		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(b))
+		for k, vs := range h {
+			req.Header[k] = vs
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	signer, _ := sign.NewSigner(secret)
+	h := http.Header{}
+	signer.Sign(h, "msg_1", time.Now(), []byte(body))
+	if got := post(body, nil); got != http.StatusUnauthorized {
+		t.Fatalf("an unsigned call is answered %d", got)
+	}
+	if got := post(strings.Replace(body, "p-1", "p-2", 1), h); got != http.StatusUnauthorized {
+		t.Fatalf("a tampered call is answered %d", got)
+	}
+	if got := post(body, h); got != http.StatusOK {
+		t.Fatalf("a signed call is answered %d", got)
+	}
+}
+
+const admin = "Bearer MKIATESTADMIN0000001:test-admin-secret-0123456789"
+
+// muster is a whole Muster server (server.New) that may call hooks on
+// loopback.
+type muster struct {
+	t  *testing.T
+	ts *httptest.Server
+}
+
+func (m muster) do(method, path, authz, body string) (int, map[string]any) {
+	m.t.Helper()
+	req, _ := http.NewRequest(method, m.ts.URL+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
+	if path == "/" {
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Target", "GameLift."+method)
+		req.Method = "POST"
+	}
+	res, err := m.ts.Client().Do(req)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	json.Unmarshal(data, &out)
+	return res.StatusCode, out
+}
+
+func (m muster) must(want int, method, path, authz, body string) map[string]any {
+	m.t.Helper()
+	got, out := m.do(method, path, authz, body)
+	if got != want {
+		m.t.Fatalf("%s %s answered %d, want %d: %v", method, path, got, want, out)
+	}
+	return out
+}
+
+func TestTheExampleBansRanksAndVetoes(t *testing.T) {
+	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), FakeClock: true, SDKListen: "127.0.0.1:0",
+		AdminAccessKeyID: "MKIATESTADMIN0000001", AdminSecretAccessKey: "test-admin-secret-0123456789", WebhookAllowPrivate: true}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	defer srv.StartBackground()()
+	m := muster{t: t, ts: httptest.NewServer(srv.Handler())}
+	defer m.ts.Close()
+	rs, _ := json.Marshal(`{"ruleLanguageVersion":"1.0","playerAttributes":[{"name":"rank","type":"number","default":0}],
+		"teams":[{"name":"duel","minPlayers":2,"maxPlayers":2}]}`)
+	m.must(200, "CreateMatchmakingRuleSet", "/", admin, `{"Name":"duel","RuleSetBody":`+string(rs)+`}`)
+	m.must(200, "CreateMatchmakingConfiguration", "/", admin, `{"Name":"duel","RuleSetName":"duel","RequestTimeoutSeconds":600,"AcceptanceRequired":false,"FlexMatchMode":"STANDALONE"}`)
+	m.must(200, "PUT", "/v1/admin/matchmaking/configurations/duel/player-access", admin, `{"allowed":true}`)
+
+	// The players sign in before the studio knows them.
+	p := map[string]map[string]any{}
+	for _, n := range []string{"banned", "alice", "bob", "carol"} {
+		p[n] = m.must(201, "POST", "/v1/identity/anonymous", "", "")
+	}
+	id := func(n string) string { return p[n]["identityId"].(string) }
+	bearer := func(n string) string { return "Bearer " + p[n]["accessToken"].(string) }
+	s := studio{banned: map[string]bool{id("banned"): true}, ranks: map[string]float64{id("alice"): 12},
+		blocked: map[[2]string]bool{{id("alice"), id("bob")}: true, {id("bob"), id("alice")}: true}}
+	var verifiers []*sign.Verifier
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler(verifiers, s).ServeHTTP(w, r) }))
+	defer hooks.Close()
+	for _, h := range []string{`"point":"beforeSignIn"`, `"point":"beforeTicket"`, `"point":"matchProposed","configurations":["duel"]`} {
+		created := m.must(201, "POST", "/v1/admin/hooks", admin, `{"url":"`+hooks.URL+`","failMode":"failClosed",`+h+`}`)
+		v, _ := sign.NewVerifier(created["secret"].(string))
+		verifiers = append(verifiers, v)
+	}
+
+	// A ban ends the banned player's session at its next refresh.
+	m.must(403, "POST", "/v1/identity/token", "", `{"refreshToken":"`+p["banned"]["refreshToken"].(string)+`"}`)
+	m.must(401, "POST", "/v1/matchmaking/tickets", bearer("banned"), `{"configurationName":"duel"}`)
+
+	// alice gets her rank from the studio's table; alice and bob blocked
+	// each other, so their match is vetoed and each matches carol or waits.
+	tickets := map[string]string{}
+	for _, n := range []string{"alice", "bob", "carol"} {
+		tickets[n] = m.must(201, "POST", "/v1/matchmaking/tickets", bearer(n), `{"configurationName":"duel"}`)["ticketId"].(string)
+	}
+	d := m.must(200, "DescribeMatchmaking", "/", admin, `{"TicketIds":["`+tickets["alice"]+`"]}`)
+	players := d["TicketList"].([]any)[0].(map[string]any)["Players"].([]any)
+	if rank := players[0].(map[string]any)["PlayerAttributes"].(map[string]any)["rank"].(map[string]any)["N"]; rank != 12.0 {
+		t.Fatalf("alice's ticket has rank %v", rank)
+	}
+	for range 10 {
+		if tk := m.must(200, "GET", "/v1/matchmaking/tickets/"+tickets["carol"]+"?waitSeconds=20", bearer("carol"), ""); tk["status"] == "COMPLETED" {
+			break
+		}
+	}
+	var done []string
+	for _, n := range []string{"alice", "bob", "carol"} {
+		if m.must(200, "GET", "/v1/matchmaking/tickets/"+tickets[n], bearer(n), "")["status"] == "COMPLETED" {
+			done = append(done, n)
+		}
+	}
+	if len(done) != 2 || done[len(done)-1] != "carol" {
+		t.Fatalf("completed: %v; carol must match alice or bob, who must not match each other", done)
+	}
+}

@@ -107,3 +107,11 @@ func FuzzParseSpecs(f *testing.F) {
 		}
 	})
 }
+
+func TestExecProvisionerTimesOut(t *testing.T) {
+	e := &capacity.Exec{Command: []string{"/bin/sh", "-c", "sleep 30", "provisioner"}, Timeout: 200 * time.Millisecond}
+	err := e.Provision(context.Background(), capacity.Host{FleetID: "fleet-1", Location: "custom-a", ComputeName: "muster-1"})
+	if err == nil || !strings.Contains(err.Error(), "no answer within 200ms") {
+		t.Fatalf("got %v", err)
+	}
+}

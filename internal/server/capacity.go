@@ -54,7 +54,8 @@ func (s *Server) mountCapacity(d *deps) {
 		d.placement.OnNoCapacity(svc.NoCapacity)
 	}
 	s.Capacity = svc
-	s.background = append(s.background, svc.Run, creds.revokeOnStop)
+	s.leased("capacity", svc.Run) // one replica scales and provisions at a time
+	s.background = append(s.background, creds.revokeOnStop)
 	// Local agents drain before the listeners close, so they can still
 	// deregister their computes.
 	s.stopFirst = append(s.stopFirst, runs...)

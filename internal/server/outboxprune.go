@@ -53,7 +53,7 @@ func (s *Server) startOutboxPruning(d *deps, hooks *webhook.Service) {
 		pruned: prometheus.NewCounter(prometheus.CounterOpts{Name: "muster_outbox_pruned_events_total",
 			Help: "Outbox events deleted because they were older than the retention and delivered to every enabled subscription."})}
 	d.reg.MustRegister(p.pruned)
-	s.background = append(s.background, p.run)
+	s.leased("outbox/prune", p.run) // one replica prunes at a time
 }
 
 // run prunes every outboxPruneInterval on the clock until ctx ends.

@@ -66,7 +66,7 @@ func (s *Service) matchCall(ctx context.Context, d *matchmaking.MatchDraft) (*Ma
 			ids = append(ids, p.PlayerID)
 		}
 	}
-	data, err := s.signInData(ctx, ids)
+	data, err := s.signInDataIfHooked(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -108,7 +108,7 @@ func (s *Service) ticketPlayers(ctx context.Context, d *matchmaking.TicketDraft)
 	for i, p := range d.Players {
 		ids[i] = p.PlayerID
 	}
-	data, err := s.signInData(ctx, ids)
+	data, err := s.signInDataIfHooked(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -311,4 +311,15 @@ func (s *Service) signInData(ctx context.Context, ids []string) (map[string]json
 		return nil, fmt.Errorf("hooks: read sign-in data: %w", err)
 	}
 	return out, nil
+}
+
+// signInDataIfHooked reads the players' sign-in data while beforeSignIn
+// hooks are registered (enabled), and saves the read otherwise: data a
+// removed hook attached is not sent.
+func (s *Service) signInDataIfHooked(ctx context.Context, ids []string) (map[string]json.RawMessage, error) {
+	hooks, err := s.hooks(ctx, BeforeSignIn)
+	if err != nil || len(hooks) == 0 {
+		return map[string]json.RawMessage{}, err
+	}
+	return s.signInData(ctx, ids)
 }

@@ -33,8 +33,8 @@ type Config struct {
 	// Destinations says where hooks may be (checked on the URL when a
 	// hook is registered and on every connection), as for webhooks.
 	Destinations safehttp.Config
-	// Client calls hooks (default Destinations.Client()); each call is
-	// bounded by its hook's time-out.
+	// Client calls hooks (default: over Destinations.Transport(), without
+	// redirects); each call is bounded by its hook's time-out.
 	Client *http.Client
 	// Registerer receives the metrics (a private registry when nil).
 	Registerer prometheus.Registerer
@@ -75,9 +75,6 @@ type Service struct {
 // New returns the service.
 func New(cfg Config) *Service {
 	cfg.Base = cfg.Base.WithDefaults()
-	if cfg.Client == nil {
-		cfg.Client = cfg.Destinations.Client()
-	}
 	if cfg.Registerer == nil {
 		cfg.Registerer = prometheus.NewRegistry()
 	}
@@ -95,6 +92,14 @@ func New(cfg Config) *Service {
 	}
 	if cfg.SignInDataTTL <= 0 {
 		cfg.SignInDataTTL = 30 * 24 * time.Hour
+	}
+	if cfg.Client == nil {
+		// Destinations' transport, keeping as many idle connections per
+		// hook as calls may be in flight, so a busy hook is not
+		// reconnected for every call; no redirects, as for webhooks.
+		tr := cfg.Destinations.Transport()
+		tr.MaxIdleConnsPerHost = cfg.MaxConcurrent
+		cfg.Client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	return &Service{cfg: cfg, metrics: newMetrics(cfg.Registerer), stale: true, runners: map[string]*runner{}}
 }

@@ -144,4 +144,3 @@ func signIn(t *testing.T, h http.Handler) string {
 	tok, _, _ := strings.Cut(rest, `"`)
 	return tok
 }
-

@@ -159,7 +159,9 @@ func TestGameServersKeepTheirGameSessionsAcrossReplicasOverNATS(t *testing.T) {
 		}
 		ctx := context.Background()
 		var ids []string
-		testenv.Eventually(t, "both GameSessionActivated events on JetStream", 60*time.Second, func() bool {
+		// testReplicas activated three game sessions: to-end, through-b
+		// and while-away.
+		testenv.Eventually(t, "the three GameSessionActivated events on JetStream", 60*time.Second, func() bool {
 			cons, err := js.OrderedConsumer(ctx, natsbus.DefaultStream, jetstream.OrderedConsumerConfig{
 				FilterSubjects: []string{natsbus.Subject(session.EventGameSessionActivated)}})
 			if err != nil {
@@ -173,10 +175,14 @@ func TestGameServersKeepTheirGameSessionsAcrossReplicasOverNATS(t *testing.T) {
 			for m := range batch.Messages() {
 				ids = append(ids, m.Headers().Get(jetstream.MsgIDHeader))
 			}
-			return len(ids) >= 2
+			return len(ids) >= 3
 		})
-		if len(ids) != 2 || ids[0] == ids[1] || ids[0] == "" {
-			t.Fatalf("GameSessionActivated messages carry ids %v, want the two events once each", ids)
+		distinct := map[string]bool{}
+		for _, id := range ids {
+			distinct[id] = id != ""
+		}
+		if len(ids) != 3 || len(distinct) != 3 || !distinct[ids[0]] || !distinct[ids[1]] || !distinct[ids[2]] {
+			t.Fatalf("GameSessionActivated messages carry ids %v, want the three events once each", ids)
 		}
 	})
 }
@@ -236,11 +242,32 @@ func testReplicas(t *testing.T, storeURL string, extra ...string) {
 	e.setupFleet()
 	onB := &env{t: t, location: e.location, fleetID: e.fleetID, gl: b.gl}
 
+	g0 := e.startReady("")
+	t.Run("TerminateGameSession through B tells the game server connected to A to end", func(t *testing.T) {
+		gs0 := aws.ToString(onB.createGameSession("to-end", 4).GameSessionId)
+		if start := g0.wait("event", "start"); start["gameSessionId"] != gs0 {
+			t.Fatalf("OnStartGameSession got %v, want %s", start, gs0)
+		}
+		g0.wait("event", "activated")
+		if _, err := b.gl.TerminateGameSession(context.Background(), &gl.TerminateGameSessionInput{GameSessionId: aws.String(gs0),
+			TerminationMode: types.TerminationModeTriggerOnProcessTerminate}); err != nil {
+			t.Fatal(err)
+		}
+		g0.wait("event", "terminate")
+		if r := g0.call("end", nil); r["err"] != "" { // ProcessEnding, through A
+			t.Fatalf("ProcessEnding: %v", r["err"])
+		}
+	})
+
 	g1 := e.startReady("")
 	var gs1 string
 	t.Run("a game session created through B reaches the game server connected to A", func(t *testing.T) {
+		sent := time.Now()
 		gs1 = aws.ToString(onB.createGameSession("through-b", 4).GameSessionId)
-		if start := g1.wait("event", "start"); start["gameSessionId"] != gs1 {
+		start := g1.wait("event", "start")
+		// A figure, not a limit: it includes the API call to B.
+		t.Logf("CreateGameSession sent to B → OnStartGameSession read from A's game server: %v", time.Since(sent))
+		if start["gameSessionId"] != gs1 {
 			t.Fatalf("OnStartGameSession got %v, want %s", start, gs1)
 		}
 		if a := g1.wait("event", "activated"); a["err"] != "" {

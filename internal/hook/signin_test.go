@@ -68,3 +68,25 @@ func TestARefusedSignInGetsNoTokens(t *testing.T) {
 	refuse.Store(false)
 	e.do("POST", "/v1/identity/anonymous", "", body).want(http.StatusOK)
 }
+
+func TestAnUndecidedRefreshKeepsTheSession(t *testing.T) {
+	e := newEnv(t)
+	var down atomic.Bool
+	h := e.hook(newStudio(t, func(r *http.Request, body map[string]any) (int, any) {
+		if down.Load() {
+			return hang(r, body)
+		}
+		return http.StatusOK, map[string]any{"allow": true}
+	}), "beforeSignIn", `"failMode":"failClosed","timeoutMs":30`)
+	p := e.player()
+	down.Store(true)
+	e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).want(http.StatusServiceUnavailable)
+	down.Store(false)
+	e.advancePastCooldown()
+	var next tokens
+	e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).want(http.StatusOK).decode(&next)
+	e.do("GET", "/v1/players/me", next.bearer(), "").want(http.StatusOK)
+	if n := counter(t, e, "muster_hook_timeouts_total", h.ID); n != 1 {
+		t.Fatalf("%v time-outs counted", n)
+	}
+}

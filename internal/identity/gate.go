@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -47,8 +48,8 @@ func (s *Service) gateSignIn(ctx context.Context, in SignIn, sid string) error {
 }
 
 // gateRefresh asks the gate about the session of a refresh token before it
-// is exchanged; a refusal ends the session, so its access tokens stop
-// working too. Tokens that name no live session are left to Refresh to
+// is exchanged; a refusal (fault.Forbidden) ends the session, so its
+// access tokens stop working too. Tokens that name no live session are left to Refresh to
 // refuse.
 func (s *Service) gateRefresh(ctx context.Context, h string) error {
 	if s.cfg.Gate == nil {
@@ -64,8 +65,10 @@ func (s *Service) gateRefresh(ctx context.Context, h string) error {
 		return nil
 	}
 	err = s.cfg.Gate.BeforeSignIn(ctx, SignIn{IdentityID: sess.IdentityID, Method: sess.Method, Refresh: true})
-	if err == nil {
-		return nil
+	if err == nil || fault.KindOf(err) != fault.Forbidden {
+		// Only a refusal ends the session: a gate that could not decide
+		// (unavailable) leaves it for a later refresh.
+		return err
 	}
 	if end := s.endSession(ctx, sess.SessionID); end != nil {
 		return errors.Join(err, end)

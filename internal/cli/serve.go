@@ -134,7 +134,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 func registerListenerFlags(fs *flag.FlagSet, cfg *server.Config) func() {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS (HTTP/2) with this PEM certificate `file` (with --tls-key); reloaded on SIGHUP or when the file changes")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "the PEM private key `file` of --tls-cert")
-	fs.BoolVar(&cfg.WebhookAllowPrivate, "webhook-allow-private", false, "let webhook deliveries reach loopback and private networks; link-local, cloud metadata and Muster's own addresses stay refused")
+	fs.BoolVar(&cfg.WebhookAllowPrivate, "webhook-allow-private", false, "let webhook deliveries and studio hooks reach loopback and private networks (and hooks use http://); link-local, cloud metadata and Muster's own addresses stay refused")
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve /metrics on its own `address` (loopback when no host is given, e.g. :9100); /metrics on --listen then needs an operator key")
 	proxies := fs.String("trusted-proxies", "", "comma-separated `CIDRs` of TLS-terminating proxies whose X-Forwarded-Proto: https is believed (bearer operator keys through them count as HTTPS)")
 	fs.BoolVar(&cfg.AllowInsecureBearer, "allow-insecure-bearer", false, "accept bearer operator keys (Authorization: Bearer ID:SECRET) over plain HTTP from other machines; by default only over HTTPS, a trusted proxy or loopback")

@@ -82,9 +82,10 @@ type Config struct {
 	// files): HTTPS with HTTP/2, reloaded on SIGHUP or when the files
 	// change (listener.go). Empty: plain HTTP.
 	TLSCert, TLSKey string
-	// WebhookAllowPrivate lets webhook deliveries reach loopback and
-	// private networks (--webhook-allow-private); link-local, metadata and
-	// Muster's own addresses stay refused.
+	// WebhookAllowPrivate lets webhook deliveries and studio hooks reach
+	// loopback and private networks, and hooks be http://
+	// (--webhook-allow-private); link-local, metadata and Muster's own
+	// addresses stay refused.
 	WebhookAllowPrivate bool
 	// CapacityProvisioners configures, by custom location, the provisioner
 	// that adds and removes its hosts (capacity.ParseSpecs: a JSON object).

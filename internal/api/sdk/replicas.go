@@ -63,12 +63,6 @@ func (r *replicaState) resyncs() chan struct{} {
 // serveReplicas receives the bus's wakes and runs the catch-up loop until
 // ctx ends; the returned function stops receiving.
 func (s *Server) serveReplicas(ctx context.Context) (stop func()) {
-	if s.cfg.Replicas.CatchUpInterval <= 0 {
-		s.cfg.Replicas.CatchUpInterval = DefaultCatchUpInterval
-	}
-	if s.cfg.Replicas.TerminateGrace <= 0 {
-		s.cfg.Replicas.TerminateGrace = 5 * time.Minute
-	}
 	stop = func() {}
 	if s.bus != nil {
 		stop = s.bus.Subscribe(bus.TopicSDK, func(payload string) { s.onWake(ctx, payload) })
@@ -240,7 +234,7 @@ func (s *Server) catchUp(ctx context.Context, pr *proc) {
 		}
 	}
 	if terminate {
-		s.deliverTerminate(p.ID, s.cfg.Clock.Now().Add(s.cfg.Replicas.TerminateGrace), false, false)
+		s.deliverTerminate(p.ID, s.cfg.Clock.Now().Add(positive(s.cfg.Replicas.TerminateGrace, 5*time.Minute)), false, false)
 	}
 }
 
@@ -256,7 +250,7 @@ func (s *Server) Resync() {
 // catchUpLoop catches every connected process up every CatchUpInterval and
 // on Resync, until ctx ends.
 func (s *Server) catchUpLoop(ctx context.Context) {
-	t := s.cfg.Clock.NewTicker(s.cfg.Replicas.CatchUpInterval)
+	t := s.cfg.Clock.NewTicker(positive(s.cfg.Replicas.CatchUpInterval, DefaultCatchUpInterval))
 	defer t.Stop()
 	for {
 		select {
@@ -288,4 +282,11 @@ func (s *Server) connectedProcs() []*proc {
 		pr.mu.Unlock()
 	}
 	return out
+}
+
+func positive(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }

@@ -19,7 +19,7 @@ func (s *Server) mountWebhooks(d *deps) {
 			own = append(own, ap)
 		}
 	}
-	svc := webhook.New(webhook.Config{Base: d.base(), Box: d.box, Registerer: d.reg, Leases: s.leaseManager(),
+	svc := webhook.New(webhook.Config{Base: d.base(), Box: d.box, Registerer: d.reg, Leases: s.leaseManager(), Wake: d.bus.Wake,
 		Destinations: safehttp.Config{AllowPrivate: s.cfg.WebhookAllowPrivate, Own: own, Listening: s.bound.list}})
 	webhook.NewAPI(webhook.APIConfig{Service: svc, Operator: d.requireOperator, Logger: d.log}).Register(d.mux)
 	s.background = append(s.background, svc.Run)

@@ -2,6 +2,7 @@ package sdk_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -311,4 +312,61 @@ func testReplicas(t *testing.T, storeURL string, extra ...string) {
 			t.Fatalf("the game server's game session is %v, want %s", r["result"], gs1)
 		}
 	})
+}
+
+// TestABackfillReachesTheGameServerOnTheReplicaNotRunningThePool: the
+// matchmaking configuration's pool runs on the replica holding its lease,
+// and the game server hosting the match is connected to the other one; the
+// backfill's new matchmaker data (UpdateGameSession) crosses over the bus.
+func TestABackfillReachesTheGameServerOnTheReplicaNotRunningThePool(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs two muster replicas")
+	}
+	storeURL := pgtest.NewDatabase(t)
+	proxy := newTCPProxy(t, "127.0.0.1:1")
+	replicas := map[string]*replica{}
+	for _, id := range []string{"a", "b"} {
+		replicas[id] = startReplica(t, storeURL, "ws://"+proxy.addr(), "--replica-id", id)
+	}
+	e := &env{t: t, location: "custom-replicas", compute: "host-1", sdkAddr: proxy.addr(), gl: replicas["a"].gl}
+	e.setupFleet()
+	e.withQueue(types.BackfillModeAutomatic)
+	var owner string
+	testenv.Eventually(t, "a replica to take the pool's lease", 30*time.Second, func() bool {
+		res, body, err := replicas["a"].Bearer(context.Background(), "GET", "/v1/admin/leases", "")
+		if err != nil || res.StatusCode != 200 {
+			return false
+		}
+		var doc struct {
+			Leases []struct{ Name, Holder string }
+		}
+		json.Unmarshal(body, &doc)
+		for _, l := range doc.Leases {
+			if l.Name == "matchmaking/q" {
+				owner = l.Holder
+			}
+		}
+		return owner != ""
+	})
+	other := map[string]string{"a": "b", "b": "a"}[owner]
+	if other == "" {
+		t.Fatalf("the pool's lease is held by %q, neither replica", owner)
+	}
+	proxy.point(replicas[other].sdkAddr)
+	g := e.startReady("")
+	e.startTicket("a", "pa", 1000)
+	e.startTicket("b", "pb", 1000)
+	a := e.waitTicket("a", types.MatchmakingConfigurationStatusCompleted)
+	gs := aws.ToString(a.GameSessionConnectionInfo.GameSessionArn)
+	if start := g.wait("event", "start"); start["gameSessionId"] != gs {
+		t.Fatalf("OnStartGameSession got %v, want %s", start, gs)
+	}
+	g.wait("event", "activated")
+	e.startTicket("c", "pc", 1010)
+	if c := e.waitTicket("c", types.MatchmakingConfigurationStatusCompleted); aws.ToString(c.GameSessionConnectionInfo.GameSessionArn) != gs {
+		t.Fatalf("ticket c joined %s, want the backfilled %s", aws.ToString(c.GameSessionConnectionInfo.GameSessionArn), gs)
+	}
+	if u := g.wait("event", "update"); u["reason"] != "MATCHMAKING_DATA_UPDATED" {
+		t.Fatalf("OnUpdateGameSession %v", u)
+	}
 }

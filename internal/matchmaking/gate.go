@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 
+	"github.com/musterhq/muster/flexmatch"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/service"
@@ -49,8 +50,11 @@ func (s *Service) startGated(ctx context.Context, me string, c configRec, partyI
 	if s.cfg.Gate == nil {
 		return s.start(ctx, ticketRequest{config: c.Name, players: players, party: partyID})
 	}
-	p := s.pool(c.Name)
-	d := &TicketDraft{PlayerID: me, ConfigurationName: c.Name, PartyID: partyID, Types: typeNames(p), Open: s.openTypes}
+	rs, err := s.viewRuleSet(ctx, c)
+	if err != nil {
+		return gamelift.MatchmakingTicket{}, err
+	}
+	d := &TicketDraft{PlayerID: me, ConfigurationName: c.Name, PartyID: partyID, Types: typeNames(rs), Open: s.openTypes}
 	for _, pr := range players {
 		d.Players = append(d.Players, DraftPlayer{PlayerID: pr.ID, LatencyInMs: pr.Latency, Attributes: maps.Clone(pr.Attributes)})
 	}
@@ -69,12 +73,12 @@ func (s *Service) startGated(ctx context.Context, me string, c configRec, partyI
 		if err := s.checkLatencies(ctx, &nc, lat...); err != nil {
 			return gamelift.MatchmakingTicket{}, err
 		}
-		c, p = nc, s.pool(nc.Name)
-		if p == nil {
-			return gamelift.MatchmakingTicket{}, fault.New(fault.Internal, "matchmaking configuration %s is not running", c.Name)
+		if rs, err = s.viewRuleSet(ctx, nc); err != nil {
+			return gamelift.MatchmakingTicket{}, err
 		}
+		c = nc
 	}
-	want := p.rs.AttributeNames()
+	want := rs.AttributeNames()
 	for i := range players {
 		attrs := map[string]gamelift.AttributeValue{}
 		for k, v := range d.Players[i].Attributes {
@@ -108,19 +112,24 @@ func (s *Service) openTypes(ctx context.Context, name string) (map[string]string
 	if err != nil {
 		return nil, err
 	}
-	p := s.pool(c.Name)
-	if p == nil {
-		return nil, fault.New(fault.NotFound, "matchmaking configuration %s is not running", c.Name)
+	rs, err := s.viewRuleSet(ctx, c)
+	if err != nil {
+		return nil, err
 	}
-	return typeNames(p), nil
+	return typeNames(rs), nil
 }
 
-func typeNames(p *pool) map[string]string {
+// viewRuleSet is configuration c's parsed rule set, whichever replica runs
+// its pool.
+func (s *Service) viewRuleSet(ctx context.Context, c configRec) (*flexmatch.RuleSet, error) {
+	return service.Read(ctx, s.cfg.Store, func(r store.Reader) (*flexmatch.RuleSet, error) {
+		return s.parsedRuleSet(ctx, r, c)
+	})
+}
+
+func typeNames(rs *flexmatch.RuleSet) map[string]string {
 	out := map[string]string{}
-	if p == nil {
-		return out
-	}
-	for k, t := range p.rs.AttributeNames() {
+	for k, t := range rs.AttributeNames() {
 		out[k] = t.String()
 	}
 	return out

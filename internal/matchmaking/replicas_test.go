@@ -3,6 +3,7 @@ package matchmaking_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,9 @@ func (w *world) replica(id string, b bus.Bus) *replicaOf {
 	w.t.Helper()
 	m := lease.NewManager(lease.Config{Store: w.db, Clock: w.clock, Replica: id, Address: id + ":8080"})
 	cfg := w.cfg
-	cfg.Leases, cfg.Bus = m, b
+	// Every replica has a Gate, as with studio hooks: it must see the rule
+	// set's declared types on a replica that does not run the pool.
+	cfg.Leases, cfg.Bus, cfg.Gate = m, b, typesGate{}
 	svc, err := matchmaking.New(cfg)
 	if err != nil {
 		w.t.Fatal(err)
@@ -40,6 +43,17 @@ func (w *world) replica(id string, b bus.Bus) *replicaOf {
 		m.Unregister(context.Background(), matchmaking.LeaseName("duel"))
 	})
 	return &replicaOf{svc: svc, leases: m}
+}
+
+// typesGate allows a player's ticket only when the draft carries the
+// attribute types of the configuration's rule set.
+type typesGate struct{}
+
+func (typesGate) BeforeTicket(_ context.Context, d *matchmaking.TicketDraft) error {
+	if d.Types["skill"] != "number" {
+		return fmt.Errorf("the draft's attribute types are %v, want skill: number", d.Types)
+	}
+	return nil
 }
 
 // takes ticks r's lease manager until it runs the pool of config: the

@@ -1,0 +1,140 @@
+//go:build soak
+
+package soak_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+)
+
+// TestSoakSteadyMemory sends -soak.steady-rate tickets a second for
+// -soak.steady with no faults; every pair matches at once and finished
+// tickets are dropped after a 10 s retention, so the server's state
+// reaches a steady size. After a warm-up of a third of the phase, the
+// server's RSS and goroutines must stay flat: it fails on growth that only
+// a leak explains (goroutines up by half, RSS doubled) and logs the drift
+// for the note.
+func TestSoakSteadyMemory(t *testing.T) {
+	c := newCluster(t, t.TempDir(), "--matchmaking-ticket-retention", "10s")
+	ctx := context.Background()
+	gl := c.admin()
+	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String("steady-rules"), RuleSetBody: aws.String(pairRules)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String("steady"),
+		RuleSetName: aws.String("steady-rules"), RequestTimeoutSeconds: aws.Int32(60), AcceptanceRequired: aws.Bool(false),
+		FlexMatchMode: types.FlexMatchModeStandalone}); err != nil {
+		t.Fatal(err)
+	}
+	var sent, failed atomic.Int64
+	loadCtx, stop := context.WithTimeout(ctx, *steadyPhase)
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(time.Second / time.Duration(*steadyRate))
+		defer tick.Stop()
+		sem := make(chan struct{}, 64)
+		var inner sync.WaitGroup
+		defer inner.Wait()
+		for {
+			select {
+			case <-loadCtx.Done():
+				return
+			case <-tick.C:
+			}
+			sem <- struct{}{}
+			i := sent.Add(1)
+			inner.Go(func() {
+				defer func() { <-sem }()
+				id := fmt.Sprintf("steady-%d", i)
+				if _, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String("steady"),
+					Players: []types.Player{{PlayerId: aws.String("p-" + id)}}}); err != nil {
+					failed.Add(1)
+				}
+			})
+		}
+	})
+	type sample struct {
+		at         time.Duration
+		rss        int64
+		goroutines int64
+	}
+	var samples []sample
+	began := time.Now()
+	every := *steadyPhase / 20
+	for range time.Tick(every) { // sampling the server, not waiting for a timeout
+		samples = append(samples, sample{time.Since(began).Round(time.Second), rssKiB(t, c.server().Pid()), goroutines(t, c)})
+		if loadCtx.Err() != nil {
+			break
+		}
+	}
+	wg.Wait()
+	t.Logf("sent %d tickets (%d/s), %d failed", sent.Load(), sent.Load()/int64(steadyPhase.Seconds()), failed.Load())
+	if failed.Load() > 0 {
+		t.Errorf("%d tickets refused in a steady phase with no faults", failed.Load())
+	}
+	warm := samples[len(samples)/3]
+	var maxRSS, maxG int64
+	for _, s := range samples[len(samples)/3:] {
+		maxRSS, maxG = max(maxRSS, s.rss), max(maxG, s.goroutines)
+	}
+	for _, s := range samples {
+		t.Logf("%8v rss %7d KiB goroutines %5d", s.at, s.rss, s.goroutines)
+	}
+	t.Logf("after the warm-up: RSS %d → max %d KiB (%+.1f%%), goroutines %d → max %d (%+.1f%%)",
+		warm.rss, maxRSS, 100*float64(maxRSS-warm.rss)/float64(warm.rss), warm.goroutines, maxG, 100*float64(maxG-warm.goroutines)/float64(warm.goroutines))
+	if maxG > warm.goroutines*3/2+20 {
+		t.Errorf("goroutines grew from %d to %d in a steady phase: a leak", warm.goroutines, maxG)
+	}
+	if maxRSS > 2*warm.rss {
+		t.Errorf("RSS grew from %d to %d KiB in a steady phase: a leak", warm.rss, maxRSS)
+	}
+}
+
+// rssKiB reads a process's resident set size from /proc.
+func rssKiB(t *testing.T, pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+			return n
+		}
+	}
+	t.Fatal("no VmRSS in /proc/status")
+	return 0
+}
+
+// goroutines reads go_goroutines from the server's /metrics.
+func goroutines(t *testing.T, c *cluster) int64 {
+	res, body, err := c.server().Bearer(context.Background(), http.MethodGet, "/metrics", "")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("metrics: %v %v", err, res)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
+			n, _ := strconv.ParseFloat(rest, 64)
+			return int64(n)
+		}
+	}
+	t.Fatal("no go_goroutines in /metrics")
+	return 0
+}

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"syscall"
 
 	"github.com/musterhq/muster/internal/api/httpx"
 	apisdk "github.com/musterhq/muster/internal/api/sdk"
@@ -47,14 +46,14 @@ func (s *Server) configureLimits() {
 // fitFileLimit lowers l.MaxConns below the soft RLIMIT_NOFILE (which Go
 // raises to the hard limit at start) and warns when it does.
 func (s *Server) fitFileLimit(flag string, l httpx.Limits) httpx.Limits {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<30 { // no limit worth the name
+	nofile, ok := openFileLimit()
+	if !ok {
 		return l
 	}
-	fit := max(int(rl.Cur)-fdReserve, int(rl.Cur)/2)
+	fit := max(int(nofile)-fdReserve, int(nofile)/2)
 	if l.MaxConns > 0 && l.MaxConns > fit {
 		s.log.Warn(fmt.Sprintf("%s lowered to fit the open file limit (raise it with ulimit -n or LimitNOFILE=)", flag),
-			"asked", l.MaxConns, "allowed", fit, "nofile", rl.Cur)
+			"asked", l.MaxConns, "allowed", fit, "nofile", nofile)
 		l.MaxConns = fit
 	}
 	return l

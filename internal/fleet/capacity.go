@@ -153,26 +153,35 @@ func (s *Service) DescribeFleetCapacity(ctx context.Context, in *gamelift.Descri
 	return out, nil
 }
 
-// DescribeFleetLocationCapacity is DescribeFleetCapacity for one location.
-func (s *Service) DescribeFleetLocationCapacity(ctx context.Context, in *gamelift.DescribeFleetLocationCapacityInput) (*gamelift.DescribeFleetLocationCapacityOutput, error) {
+// viewFleetLocation is what the per-location reads share: an operator
+// reads, the fleet id and location are well formed, and fn runs in one
+// read transaction with a fleet that has that location.
+func (s *Service) viewFleetLocation(ctx context.Context, fleetID, location string, fn func(store.Reader, Fleet) error) error {
 	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
+		return err
 	}
 	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
+	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", fleetID)
+	s.cfg.Formats.Check(&v, "Location", "LocationStringModel", location)
 	if err := v.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	var fc gamelift.FleetCapacity
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		f, _, err := GetFleet(ctx, r, s.FleetID(in.FleetId))
+	return s.cfg.Store.View(ctx, func(r store.Reader) error {
+		f, _, err := GetFleet(ctx, r, s.FleetID(fleetID))
 		if err != nil {
 			return err
 		}
-		if !f.HasLocation(in.Location) {
-			return fault.New(fault.NotFound, "Location: fleet %s has no location %s", f.ID, in.Location)
+		if !f.HasLocation(location) {
+			return fault.New(fault.NotFound, "Location: fleet %s has no location %s", f.ID, location)
 		}
+		return fn(r, f)
+	})
+}
+
+// DescribeFleetLocationCapacity is DescribeFleetCapacity for one location.
+func (s *Service) DescribeFleetLocationCapacity(ctx context.Context, in *gamelift.DescribeFleetLocationCapacityInput) (*gamelift.DescribeFleetLocationCapacityOutput, error) {
+	var fc gamelift.FleetCapacity
+	err := s.viewFleetLocation(ctx, in.FleetId, in.Location, func(r store.Reader, f Fleet) error {
 		c, _, err := s.locationCounts(ctx, r, f, in.Location)
 		fc = gamelift.FleetCapacity{FleetId: f.ID, FleetArn: f.ARN, Location: in.Location, InstanceCounts: c.wire()}
 		return err
@@ -206,24 +215,8 @@ func utilization(f Fleet, location string, u usage) gamelift.FleetUtilization {
 // DescribeFleetLocationUtilization is DescribeFleetUtilization for one
 // location.
 func (s *Service) DescribeFleetLocationUtilization(ctx context.Context, in *gamelift.DescribeFleetLocationUtilizationInput) (*gamelift.DescribeFleetLocationUtilizationOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	var fu gamelift.FleetUtilization
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		f, _, err := GetFleet(ctx, r, s.FleetID(in.FleetId))
-		if err != nil {
-			return err
-		}
-		if !f.HasLocation(in.Location) {
-			return fault.New(fault.NotFound, "Location: fleet %s has no location %s", f.ID, in.Location)
-		}
+	err := s.viewFleetLocation(ctx, in.FleetId, in.Location, func(r store.Reader, f Fleet) error {
 		u, err := s.usage(ctx, r, f, in.Location)
 		fu = utilization(f, in.Location, u)
 		return err

@@ -81,6 +81,20 @@ func ManagedCapacities(ctx context.Context, r store.Reader) ([]Capacity, error) 
 	return store.FindAll[Capacity](ctx, r, store.Query{Kind: KindCapacity, Prefix: true})
 }
 
+// capacityOrDefaults is a location's stored capacity or, when it was never
+// set (found false), the defaults of unsetCapacity from what it has now.
+func (s *Service) capacityOrDefaults(ctx context.Context, r store.Reader, f Fleet, loc string) (c Capacity, version int64, found bool, err error) {
+	c, version, found, err = GetCapacity(ctx, r, f.ID, loc)
+	if err != nil || found {
+		return c, version, found, err
+	}
+	u, err := s.usage(ctx, r, f, loc)
+	if err != nil {
+		return Capacity{}, 0, false, err
+	}
+	return unsetCapacity(f.ID, loc, u), 0, false, nil
+}
+
 // defaults are the capacity of a location never set: what it has. Desired
 // is its active computes, minimum 0, maximum at least 1 (GameLift's
 // defaults for MinSize and MaxSize) and at least the computes it has.
@@ -153,16 +167,9 @@ func (s *Service) UpdateFleetCapacity(ctx context.Context, in *gamelift.UpdateFl
 		if err != nil {
 			return err
 		}
-		c, version, found, err := GetCapacity(ctx, w, f.ID, loc)
+		c, version, found, err := s.capacityOrDefaults(ctx, w, f, loc)
 		if err != nil {
 			return err
-		}
-		if !found {
-			u, err := s.usage(ctx, w, f, loc)
-			if err != nil {
-				return err
-			}
-			c = unsetCapacity(f.ID, loc, u)
 		}
 		old := c
 		c.Set = true
@@ -323,16 +330,9 @@ func (s *Service) fleetActions(ctx context.Context, in *gamelift.StartFleetActio
 }
 
 func (s *Service) setScalingStopped(ctx context.Context, w store.Writer, f Fleet, loc string, stop bool) error {
-	c, version, found, err := GetCapacity(ctx, w, f.ID, loc)
+	c, version, found, err := s.capacityOrDefaults(ctx, w, f, loc)
 	if err != nil {
 		return err
-	}
-	if !found {
-		u, err := s.usage(ctx, w, f, loc)
-		if err != nil {
-			return err
-		}
-		c = unsetCapacity(f.ID, loc, u)
 	}
 	if found && c.ScalingStopped == stop {
 		return nil

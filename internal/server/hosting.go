@@ -31,6 +31,7 @@ func (s *Server) mountHosting(d *deps) {
 	s.Hosting = Hosting{Fleets: fleets, Sessions: sessions, pushes: pushes}
 	s.leased("fleet/sweep", fleets.Run)
 	s.leased("session/sweep", sessions.Run)
+	s.background = append(s.background, sessions.RunTimeouts) // every replica: its reservations' deadlines
 	controlapi.Register(d.table, "CreateFleet", fleets.CreateFleet)
 	controlapi.Register(d.table, "DescribeFleetAttributes", fleets.DescribeFleetAttributes)
 	controlapi.Register(d.table, "UpdateFleetAttributes", fleets.UpdateFleetAttributes)

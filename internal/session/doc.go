@@ -16,7 +16,11 @@
 // timeout reads as TIMEDOUT, and an ACTIVATING game session past its
 // activation deadline reads as ERROR, even before the sweeper has
 // persisted the change and written its event. So a test that advances a
-// fake clock sees the new status at once.
+// fake clock sees the new status at once. A reservation is also stored as
+// TIMEDOUT, with its PlayerSessionTimedOut event, at its exact deadline: the
+// replica that made it arms a timer on the injected clock, and RunTimeouts
+// arms the stored ones when a replica starts; the sweep remains the
+// backstop for a timer lost with a stopped process.
 //
 // Muster decisions: a process hosts one game session in its life (the
 // server SDK keeps the first game session id for good); CreateGameSession

@@ -128,6 +128,8 @@ type Service struct {
 	cfg Config
 	// settled hears a game session become ACTIVE or end (see OnSettled).
 	settled func(ctx context.Context, w store.Writer, g GameSession) error
+	// timers time out reservations at their deadline (timeout.go).
+	timers reservationTimers
 }
 
 // OnSettled sets the hook that runs, inside the transaction, when a game

@@ -134,6 +134,7 @@ func (s *Service) reserve(ctx context.Context, w store.Writer, g GameSession, pl
 		}
 		out = append(out, p)
 	}
+	s.armTimeouts(w, out)
 	return out, nil
 }
 
@@ -261,6 +262,7 @@ func (s *Service) AcceptPlayerSession(ctx context.Context, processID, gameSessio
 			return fault.New(fault.InvalidGameSessionStatus, "player session %s is %s, not RESERVED", playerSessionID, p.Status)
 		}
 		p.Status, p.ChangedBy = gamelift.PlayerSessionActive, requestID
+		s.disarmTimeout(w, p.ID)
 		return putPlayerSession(ctx, w, p, version)
 	})
 }
@@ -299,6 +301,7 @@ func (s *Service) RemovePlayerSession(ctx context.Context, processID, gameSessio
 			return fault.New(fault.InvalidGameSessionStatus, "player session %s is %s", playerSessionID, p.Status)
 		}
 		p.Status, p.TerminatedAt, p.ChangedBy = gamelift.PlayerSessionCompleted, s.now(), requestID
+		s.disarmTimeout(w, p.ID)
 		return putPlayerSession(ctx, w, p, version)
 	})
 }

@@ -10,8 +10,11 @@ import (
 	"github.com/musterhq/muster/internal/session"
 )
 
+// The sweep is the backstop of reservations whose timer was lost with a
+// stopped process (timeout.go times out the others at their deadline).
 func TestSweepRecordsTimedOutReservations(t *testing.T) {
 	e := newEnv(t, nil)
+	loseTimers(t, e.sessions)
 	g := e.active(4)
 	late := e.reserve(g.GameSessionId, "p1")[0]
 	created := e.clk.Now()

@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/gamelift"
 
@@ -142,4 +144,65 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, "muster_") {
 		t.Fatalf("/metrics on the main port with an operator key: %d", status)
 	}
+}
+
+// Over HTTP/2 the read time-out cuts one request's body, not the
+// connection; the cut is counted like an HTTP/1 one.
+func TestHTTP2BodiesCutByTheReadTimeoutAreCounted(t *testing.T) {
+	certFile, keyFile := server.WriteTestCertificate(t, t.TempDir(), "muster-test")
+	addr := runServer(t, func(c *server.Config) {
+		c.TLSCert, c.TLSKey = certFile, keyFile
+		c.Limits.ReadTimeout = 300 * time.Millisecond
+	})
+	hc := trusting(t, certFile)
+	body, stall := io.Pipe()
+	defer stall.Close()
+	go io.WriteString(stall, "{")
+	req, _ := http.NewRequest("POST", "https://"+addr+"/", body)
+	req.Header.Set("Authorization", "Bearer "+benchKeyID+":"+benchSecret)
+	req.Header.Set("X-Amz-Target", "GameLift.DescribeMatchmakingConfigurations")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	if resp, err := hc.Do(req); err == nil {
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("served %s, want HTTP/2", resp.Proto)
+		}
+		resp.Body.Close()
+	}
+	// The stream's reset can reach the client before the handler's read
+	// returns: wait for the count rather than expect it already made.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := scrape(t, hc, "https://"+addr+"/metrics", `muster_connections_refused_total{listener="main",reason="body_timeout"}`)
+		if n == 1 {
+			return
+		}
+		if n > 1 || time.Now().After(deadline) {
+			t.Fatalf("body_timeout refusals: %v, want 1", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// scrape reads one sample of the /metrics at url (0 when absent).
+func scrape(t *testing.T, hc *http.Client, url, sample string) float64 {
+	t.Helper()
+	resp, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), sample+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	return 0
 }

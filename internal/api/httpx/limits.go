@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -359,8 +361,44 @@ func unwrapConn(c net.Conn) *limitConn {
 // Handler caps the in-flight requests of each client that reaches the
 // listener through a trusted proxy (a load balancer is not one client):
 // beyond MaxConnsPerClient such requests are answered 429 at once.
-// Clients connecting directly are capped at accept.
+// Clients connecting directly are capped at accept. It also counts the
+// HTTP/2 request bodies cut by the read time-out.
 func (l *Limiter) Handler(next http.Handler) http.Handler {
+	return l.countStreamBodyTimeouts(l.capForwardedClients(next))
+}
+
+// countStreamBodyTimeouts counts an HTTP/2 request body that the read
+// time-out cut. Over HTTP/2 the time-out ends one stream, not the
+// connection, so limitConn never sees it: the handler's read of the body
+// does, as os.ErrDeadlineExceeded.
+func (l *Limiter) countStreamBodyTimeouts(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 && r.Body != nil && r.Body != http.NoBody {
+			r.Body = &streamBody{ReadCloser: r.Body, l: l}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// streamBody is an HTTP/2 request body that reports its read time-out
+// once.
+type streamBody struct {
+	io.ReadCloser
+	l       *Limiter
+	counted bool
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !b.counted && errors.Is(err, os.ErrDeadlineExceeded) {
+		b.counted = true
+		b.l.Refuse(RefusedBodyTimeout)
+	}
+	return n, err
+}
+
+// capForwardedClients is Handler's cap on a trusted proxy's clients.
+func (l *Limiter) capForwardedClients(next http.Handler) http.Handler {
 	if len(l.limits.TrustedProxies) == 0 || l.limits.MaxConnsPerClient <= 0 || l.limits.ClientsByKey {
 		return next
 	}

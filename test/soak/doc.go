@@ -7,7 +7,11 @@
 // and the SQLite file intact. A steady phase without faults shows memory
 // and goroutines flat once ticket retention makes state a steady size.
 //
-// The tests build only with the soak tag. CI runs a short form:
+// The tests build only with the soak tag. CI runs a short form, one fault
+// of each kind in 22 s (the test fails if -soak.faults leaves no room for
+// one of each at -soak.fault-every), with enough game server processes
+// that the matches keep up with the load, so the end states come soon
+// after it stops:
 //
 //	go test -tags soak ./test/soak
 //

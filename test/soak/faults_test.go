@@ -33,7 +33,7 @@ func TestSoakFaults(t *testing.T) {
 	disk := mountTmpfs(t, dir, "256m")
 	c := newCluster(t, dir)
 	ctx := context.Background()
-	c.setUp(ctx, 4)
+	c.setUp(ctx, int32(*processes))
 	gl := c.admin()
 	l := &load{c: c, gl: gl, ledger: newLedger()}
 
@@ -70,19 +70,23 @@ func TestSoakFaults(t *testing.T) {
 		names = append(names, "disk full")
 	}
 	tick := time.NewTicker(*faultEvery)
-	for n := 0; ; n++ {
+	injected := 0
+	for ; ; injected++ {
 		select {
 		case <-loadCtx.Done():
 		case <-tick.C:
-			i := n % len(faults)
+			i := injected % len(faults)
 			began := time.Now()
 			faults[i]()
-			t.Logf("fault %d: %s (%v); %d tickets sent so far", n+1, names[i], time.Since(began).Round(time.Millisecond), l.next.Load())
+			t.Logf("fault %d: %s (%v); %d tickets sent so far", injected+1, names[i], time.Since(began).Round(time.Millisecond), l.next.Load())
 			continue
 		}
 		break
 	}
 	tick.Stop()
+	if injected < len(faults) {
+		t.Errorf("%d faults injected, fewer than the %d kinds: -soak.faults must leave room for one of each at -soak.fault-every", injected, len(faults))
+	}
 	loading.Wait() // the load has stopped; the joiner goes on until the end
 
 	check := c.checker()

@@ -26,10 +26,11 @@ import (
 )
 
 var (
-	faultPhase  = flag.Duration("soak.faults", 34*time.Second, "length of the phase with faults (by hand: 30m)")
-	faultEvery  = flag.Duration("soak.fault-every", 8*time.Second, "a fault is injected this often (by hand: 1m)")
+	faultPhase  = flag.Duration("soak.faults", 22*time.Second, "length of the phase with faults (by hand: 30m)")
+	faultEvery  = flag.Duration("soak.fault-every", 5*time.Second, "a fault is injected this often (by hand: 1m)")
 	pauseFor    = flag.Duration("soak.pause", 3*time.Second, "how long SIGSTOP and a full disk last (by hand: 10s)")
 	faultRate   = flag.Int("soak.rate", 20, "tickets per second in the fault phase")
+	processes   = flag.Int("soak.processes", 10, "game server processes per host in the fault phase")
 	steadyPhase = flag.Duration("soak.steady", 30*time.Second, "length of the steady phase (by hand: 30m)")
 	steadyRate  = flag.Int("soak.steady-rate", 200, "tickets per second in the steady phase (by hand: 1000)")
 )

@@ -7,8 +7,11 @@
 // and that has a provisioner is reconciled; the others are left to the
 // studio. Computes counted: ACTIVE ones plus hosts asked of the provisioner
 // that have not registered yet (fleet.Capacity.Pending, reported as
-// PENDING). Desired above that: new hosts are asked of the provisioner,
-// each under a new compute name (muster-<8 hex>). Desired below: first
+// PENDING). Desired above that: computes still draining for a scale-in
+// whose hosts were not released yet are ACTIVE again
+// (fleet.Service.UndrainCompute; most game sessions first), then new hosts
+// are asked of the provisioner, each under a new compute name
+// (muster-<8 hex>). Desired below: first
 // hosts not registered yet are released, then the ACTIVE compute with the
 // fewest game sessions (ties: the newest) is drained
 // (fleet.Service.DrainCompute): it takes no new game session, its idle

@@ -38,6 +38,7 @@ func (s *Service) ReconcileAll(ctx context.Context) error {
 // plan is what one reconcile pass decided inside its transaction, done
 // after it commits.
 type plan struct {
+	undrain   []string
 	provision []string
 	release   []string
 	drain     []string
@@ -59,6 +60,11 @@ func (s *Service) Reconcile(ctx context.Context, fleetID, location string) error
 	})
 	if err != nil {
 		return fmt.Errorf("reconcile %s %s: %w", fleetID, location, err)
+	}
+	for _, name := range p.undrain {
+		if _, err := s.cfg.Fleets.UndrainCompute(ctx, fleetID, name, fmt.Sprintf("the desired capacity of %s rose again", location)); err != nil {
+			return err
+		}
 	}
 	for _, name := range p.drain {
 		if _, err := s.cfg.Fleets.DrainCompute(ctx, fleetID, name, fmt.Sprintf("scale-in of %s", location)); err != nil {
@@ -138,8 +144,16 @@ func (s *Service) decide(ctx context.Context, w store.Writer, fleetID, location 
 		}
 	}
 	have := active + len(c.Pending)
+	undrain := map[string]bool{}
 	switch {
 	case c.Desired > have:
+		// A compute still draining for a scale-in is kept before a new host
+		// is asked for.
+		for _, name := range undrainOrder(loads, releasing, c.Desired-have) {
+			undrain[name] = true
+			p.undrain = append(p.undrain, name)
+			have++
+		}
 		for range c.Desired - have {
 			h := fleet.PendingHost{ComputeName: newComputeName(), RequestedAt: now, Deadline: now.Add(s.cfg.RegisterDeadline), Attempts: 1}
 			c.Pending = append(c.Pending, h)
@@ -164,7 +178,7 @@ func (s *Service) decide(ctx context.Context, w store.Writer, fleetID, location 
 		}
 	}
 	for _, l := range loads {
-		if l.Status == gamelift.ComputeTerminating && l.Sessions == 0 && !releasing[l.Name] {
+		if l.Status == gamelift.ComputeTerminating && l.Sessions == 0 && !releasing[l.Name] && !undrain[l.Name] {
 			c.Releasing = append(c.Releasing, fleet.PendingHost{ComputeName: l.Name, RequestedAt: now, Deadline: now.Add(s.cfg.ReleaseDeadline), Attempts: 1})
 			p.release = append(p.release, l.Name)
 		}
@@ -219,6 +233,29 @@ func drainOrder(loads []fleet.ComputeLoad, n int) []string {
 	})
 	var names []string
 	for _, l := range active[:min(n, len(active))] {
+		names = append(names, l.Name)
+	}
+	return names
+}
+
+// undrainOrder picks up to n computes draining for a scale-in whose hosts
+// were not released yet, to keep: most game sessions first (the most
+// useful), ties the oldest.
+func undrainOrder(loads []fleet.ComputeLoad, releasing map[string]bool, n int) []string {
+	var draining []fleet.ComputeLoad
+	for _, l := range loads {
+		if l.Status == gamelift.ComputeTerminating && l.ScaleIn && !releasing[l.Name] {
+			draining = append(draining, l)
+		}
+	}
+	slices.SortStableFunc(draining, func(a, b fleet.ComputeLoad) int {
+		if a.Sessions != b.Sessions {
+			return b.Sessions - a.Sessions
+		}
+		return a.CreatedAt.Compare(b.CreatedAt)
+	})
+	var names []string
+	for _, l := range draining[:min(n, len(draining))] {
 		names = append(names, l.Name)
 	}
 	return names

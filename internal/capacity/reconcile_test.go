@@ -6,9 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/musterhq/muster/internal/capacity"
+	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
 )
 
 func TestScaleOutAsksTheProvisionerAndCountsPendingHosts(t *testing.T) {
@@ -153,6 +156,67 @@ func TestScaleInDrainsTheLeastUsedComputeAndNeverCutsGameSessions(t *testing.T) 
 		}
 		if !e.hasEvent("Compute host-3 deregistered: released by the provisioner") {
 			t.Fatalf("events %q", e.events())
+		}
+	})
+}
+
+func TestAScaleInDrainIsCancelledWhenDesiredRisesAgain(t *testing.T) {
+	e := newEnv(t)
+	// host-1 hosts a game session and has an idle process; host-2 is idle.
+	e.process("host-1", true)
+	idle := e.process("host-1", false)
+	e.Clock.Advance(1)
+	e.register("host-2")
+	e.process("host-2", false)
+	e.setCapacity(2, 0, 2)
+	e.reconcile()
+	e.setCapacity(0, 0, 2)
+	e.reconcile() // both drain
+	e.reconcile() // host-2, empty, is released; host-1 waits for its game session
+	if calls := e.provisioned(); !slices.Equal(calls, []string{"release custom-a host-2"}) {
+		t.Fatalf("calls %q", calls)
+	}
+	e.Clock.Advance(time.Minute)
+
+	t.Run("the draining compute is ACTIVE again instead of a new host", func(t *testing.T) {
+		e.setCapacity(1, 0, 2)
+		e.reconcile()
+		if s := e.compute("host-1").Status; s != gamelift.ComputeActive {
+			t.Fatalf("host-1 is %s", s)
+		}
+		if calls := e.provisioned(); len(calls) != 1 {
+			t.Fatalf("calls %q: a host was asked for although host-1 could be kept", calls)
+		}
+		if !e.hasEvent("Compute host-1 in custom-a is ACTIVE again: the desired capacity of custom-a rose again; 1 server processes told to end still end") {
+			t.Fatalf("events %q", e.events())
+		}
+		if c := e.counts(); *c.DESIRED != 1 || *c.ACTIVE != 1 || *c.PENDING != 0 {
+			t.Fatalf("counts %+v", c)
+		}
+	})
+	t.Run("a process told to end still ends", func(t *testing.T) {
+		var p fleet.Process
+		err := e.Store.View(context.Background(), func(r store.Reader) error {
+			var err error
+			p, _, err = fleet.GetProcess(context.Background(), r, idle)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.Draining {
+			t.Fatal("the idle process told to end by the drain can take game sessions again")
+		}
+	})
+	t.Run("a compute already released is not kept: a new host is asked for", func(t *testing.T) {
+		e.setCapacity(2, 0, 2)
+		e.reconcile()
+		calls := e.provisioned()
+		if len(calls) != 2 || !strings.HasPrefix(calls[1], "provision custom-a muster-") {
+			t.Fatalf("calls %q", calls)
+		}
+		if s := e.compute("host-2").Status; s != gamelift.ComputeTerminating {
+			t.Fatalf("host-2 is %s", s)
 		}
 	})
 }

@@ -161,7 +161,9 @@ func (s *Service) reconcileProcess(ctx context.Context, w store.Writer, c Comput
 	case c.Status == gamelift.ComputeTerminating && !p.Draining && !(c.ScaleIn && p.SessionLive):
 		// A compute drained for a scale-in leaves game sessions to finish.
 		p.Draining, changed = true, true
-	case c.Status == gamelift.ComputeActive && p.Draining:
+	case c.Status == gamelift.ComputeActive && p.Draining && p.Status == ProcessPending:
+		// A ready process marked draining was told to end (its compute
+		// drained) and ends even if its compute is ACTIVE again.
 		p.Draining, changed = false, true
 	}
 	if changed {

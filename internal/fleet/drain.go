@@ -112,6 +112,54 @@ func (s *Service) DrainCompute(ctx context.Context, fleetID, computeName, why st
 	return true, nil
 }
 
+// UndrainCompute cancels a scale-in: a compute DrainCompute made
+// TERMINATING, whose host was not released yet, is ACTIVE again, so a
+// location whose desired capacity rose keeps it instead of asking for a new
+// host. Processes already told to end still end (they stay draining); those
+// not yet ready may take game sessions once they are. It reports whether
+// the compute was draining for a scale-in and is ACTIVE now.
+func (s *Service) UndrainCompute(ctx context.Context, fleetID, computeName, why string) (bool, error) {
+	undrained := false
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		c, version, err := GetCompute(ctx, w, fleetID, computeName)
+		if err != nil || c.Status != gamelift.ComputeTerminating || !c.ScaleIn {
+			return err
+		}
+		c.Status, c.ScaleIn = gamelift.ComputeActive, false
+		if _, err := w.Put(ctx, store.Record{Kind: KindCompute, ID: computeID(c.FleetID, c.Name), Doc: store.MustJSON(c), Keys: computeKeys(c), Version: version}); err != nil {
+			return err
+		}
+		items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 2, Value: computeID(c.FleetID, c.Name), Limit: 10000})
+		if err != nil {
+			return err
+		}
+		ps, err := store.Decode[Process](items)
+		if err != nil {
+			return err
+		}
+		ending := 0
+		for i, p := range ps {
+			switch {
+			case p.Status == ProcessTerminated || !p.Draining:
+			case p.Status == ProcessPending:
+				// Never told to end: it was not ready when the drain began.
+				p.Draining = false
+				if _, err := PutProcess(ctx, w, p, items[i].Version); err != nil {
+					return err
+				}
+			default:
+				ending++
+			}
+		}
+		undrained = true
+		return s.AddEvent(ctx, w, c.FleetID, "FLEET_SCALING_EVENT", fmt.Sprintf("Compute %s in %s is ACTIVE again: %s; %d server processes told to end still end", c.Name, c.Location, why, ending))
+	})
+	if err != nil {
+		return false, fmt.Errorf("undrain compute: %w", err)
+	}
+	return undrained, nil
+}
+
 // RemoveCompute deregisters a compute whose host was released and did not
 // deregister itself; its remaining processes end.
 func (s *Service) RemoveCompute(ctx context.Context, fleetID, computeName, why string) error {

@@ -16,9 +16,16 @@
 //     control plane answers (default 10 s) with the processes it runs. From
 //     each answer it takes the runtime configuration and the process statuses,
 //     then launches and stops processes so that each ServerProcess line runs
-//     ConcurrentExecutions copies. Processes that exit are replaced (a line
-//     whose processes keep dying within 10 s is retried after 1 s, 2 s, … up to
-//     a minute). A process still PENDING processReadyTimeoutSeconds after its
+//     ConcurrentExecutions copies. Processes that exit are replaced at once.
+//     A line whose processes keep crashing within 10 s of launch is retried
+//     after 1 s, 2 s, … up to a minute, with a log line at each backoff. A
+//     non-zero exit is a crash; an exit with status 0 is judged by the
+//     control plane's answer to the next heartbeat, which names it in
+//     "exited": a process that called ProcessReady and then ProcessEnding,
+//     or that hosted a game session, ended cleanly however short its life.
+//     While every slot of a line has turned over on an exit not judged yet,
+//     the line waits for that answer (within a second) before launching
+//     again. A process still PENDING processReadyTimeoutSeconds after its
 //     launch is stopped; one TERMINATING for 5 minutes is stopped; one
 //     TERMINATED but still alive after StopGrace is killed, and one TERMINATED
 //     with "kill": true (its game session was force-terminated, or it failed

@@ -89,7 +89,8 @@ type fakeControl struct {
 	unknown     bool  // the next heartbeat answers 404
 	refuse      error // RegisterCompute fails with this
 	onDrain     func(agentwire.Heartbeat)
-	log         []string // calls in order
+	ended       *agentwire.ProcessStatus // how every exited process ended, if the control plane says
+	log         []string                 // calls in order
 }
 
 func newFakeControl(c *clock.Fake, procs ...gamelift.ServerProcess) *fakeControl {
@@ -132,6 +133,13 @@ func (f *fakeControl) Heartbeat(_ context.Context, _, _ string, in agentwire.Hea
 	for _, p := range in.Processes {
 		if st := f.statuses[p.ProcessID]; st != "" {
 			resp.Processes = append(resp.Processes, agentwire.ProcessStatus{ProcessID: p.ProcessID, Status: st, GameSessionID: f.sessions[p.ProcessID]})
+		}
+	}
+	for _, id := range in.Exited {
+		if f.ended != nil {
+			st := *f.ended
+			st.ProcessID = id
+			resp.Processes = append(resp.Processes, st)
 		}
 	}
 	onDrain := f.onDrain

@@ -31,8 +31,8 @@ const (
 	// count as a crash loop.
 	healthyRuntime = 10 * time.Second
 	// cleanExitRuntime is how long a process that exits with status 0 must
-	// have run, unless the control plane already saw it ready, for the exit
-	// to be a clean end rather than a server that quits at once on start.
+	// have run, or the agent must have seen it ready, for the exit to be a
+	// clean end when the control plane's answer does not say how it ended.
 	cleanExitRuntime = time.Second
 	maxBackoff       = time.Minute
 	// exitWaitAfterKill bounds the wait for killed processes during a drain.
@@ -138,7 +138,10 @@ type Supervisor struct {
 	draining     bool
 	procs        map[string]*proc
 	backoff      map[string]*backoff
-	pending      []Event
+	// exited holds short clean-looking exits awaiting the control plane's
+	// word on how they ended (see onExit), by process id.
+	exited  map[string]*proc
+	pending []Event
 
 	exits chan exit
 	done  chan struct{}
@@ -155,7 +158,8 @@ type proc struct {
 	startedAt   time.Time
 	status      string
 	statusSince time.Time
-	gameSession string // from the control plane, when it says
+	gameSession string        // from the control plane, when it says
+	ran         time.Duration // set once it exited
 
 	stopping bool
 	killAt   time.Time
@@ -207,6 +211,7 @@ func New(cfg Config) (*Supervisor, error) {
 		readyTimeout: DefaultProcessReadyTimeout,
 		procs:        map[string]*proc{},
 		backoff:      map[string]*backoff{},
+		exited:       map[string]*proc{},
 		exits:        make(chan exit),
 		done:         make(chan struct{}),
 	}, nil
@@ -357,6 +362,10 @@ func (s *Supervisor) report() agentwire.Heartbeat {
 			StartedAt: p.startedAt.UTC(),
 		})
 	}
+	for id := range s.exited {
+		in.Exited = append(in.Exited, id)
+	}
+	slices.Sort(in.Exited)
 	return in
 }
 
@@ -389,6 +398,7 @@ func (s *Supervisor) heartbeat(ctx context.Context) {
 	}
 	if err != nil {
 		s.log.Warn("heartbeat failed", "err", err)
+		s.judgeExits(nil)
 		return
 	}
 	s.apply(resp)
@@ -409,6 +419,7 @@ func (s *Supervisor) apply(resp *agentwire.Reply) {
 	for _, ps := range resp.Processes {
 		status[ps.ProcessID] = ps
 	}
+	s.judgeExits(status)
 	for _, p := range s.sortedProcs() {
 		st := status[p.id].Status
 		p.gameSession = status[p.id].GameSessionID
@@ -513,6 +524,13 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 		bo := s.backoff[key]
 		for n := len(live[key]); n < want[key]; n++ {
 			if bo != nil && now.Before(bo.next) {
+				break
+			}
+			if s.awaiting(key) > want[key] {
+				// Every slot already turned over once on an exit the control
+				// plane has yet to judge: wait for its word (the next
+				// heartbeat, within a second) rather than spin on a server
+				// that exits at once.
 				break
 			}
 			if err := s.launch(ctx, sp, key); err != nil {
@@ -620,27 +638,74 @@ func (s *Supervisor) onExit(ex exit) {
 	}
 	s.log.Info("server process exited", "process_id", p.id, "pid", p.pid, "ran", ran, "status", reason)
 	s.emit(Event{Kind: EventExited, ProcessID: p.id, PID: p.pid, Reason: reason})
-	if p.stopping || s.draining {
-		return
-	}
-	if ran < healthyRuntime && !cleanEnd(p, ex.err, ran) {
-		s.failed(p.key, now)
-	} else {
+	p.ran = ran
+	switch {
+	case p.stopping || s.draining:
+	case ran >= healthyRuntime:
 		delete(s.backoff, p.key)
+	case ex.err != nil:
+		s.crashed(p, reason)
+	default:
+		// Status 0 soon after launch: a game server ending a short match
+		// (clean, however short) or one that quits on start (a crash). The
+		// control plane knows which; the next heartbeat asks it.
+		s.exited[p.id] = p
 	}
 }
 
-// cleanEnd says whether an exit is a game server ending itself (status 0,
-// normally after ProcessEnding) rather than a crash: a fleet of short
-// matches exits within seconds of launch and must be relaunched at once.
-// The agent hears of ProcessEnding only at the next heartbeat, so the exit
-// status stands for it; a process that exits 0 at once without ever being
-// seen ready is still a crash loop.
-func cleanEnd(p *proc, err error, ran time.Duration) bool {
-	if err != nil {
-		return false
+// awaiting counts key's exits waiting for the control plane's word.
+func (s *Supervisor) awaiting(key string) int {
+	n := 0
+	for _, p := range s.exited {
+		if p.key == key {
+			n++
+		}
 	}
-	return ran >= cleanExitRuntime || p.status != agentwire.StatusPending
+	return n
+}
+
+// judgeExits settles the exits awaiting a verdict from the control plane's
+// answer (status, by process id; nil when the heartbeat failed). A process
+// that exited 0 ended cleanly when it had called ProcessReady and then
+// ProcessEnding, or had hosted a game session; a process the answer does
+// not mention is judged as a control plane without that word allows: by
+// whether the agent saw it ready or it ran for cleanExitRuntime.
+func (s *Supervisor) judgeExits(status map[string]agentwire.ProcessStatus) {
+	for _, p := range s.sortedExited() {
+		delete(s.exited, p.id)
+		st, known := status[p.id]
+		clean := p.ran >= cleanExitRuntime || p.status != agentwire.StatusPending
+		if known {
+			clean = st.WasReady && (st.EndReason == agentwire.EndProcessEnding || st.HostedGameSession)
+		}
+		if clean {
+			delete(s.backoff, p.key)
+			continue
+		}
+		why := "exit status 0 without ProcessEnding"
+		switch {
+		case !known:
+			why = "exit status 0 at once, never seen ready"
+		case !st.WasReady:
+			why = "exit status 0 before ProcessReady"
+		}
+		s.crashed(p, why)
+	}
+}
+
+func (s *Supervisor) sortedExited() []*proc {
+	ps := make([]*proc, 0, len(s.exited))
+	for _, p := range s.exited {
+		ps = append(ps, p)
+	}
+	slices.SortFunc(ps, func(a, b *proc) int { return strings.Compare(a.id, b.id) })
+	return ps
+}
+
+// crashed counts a crash of p toward its launch line's backoff.
+func (s *Supervisor) crashed(p *proc, why string) {
+	s.log.Info("a server process ended as a crash", "process_id", p.id, "ran", p.ran, "reason", why)
+	s.failed(p.key, s.clock.Now())
 }
 
 // armWake sets wake to the next moment reconcile has something to do: a

@@ -27,7 +27,8 @@ import (
 // Heartbeat records an agent heartbeat for a compute and answers with what
 // the control plane knows (agentwire.Reply). A process the agent reported
 // before and no longer lists has exited and ends now; a process it lists
-// for the first time is recorded PENDING. A draining agent makes its
+// for the first time is recorded PENDING. A process it names in Exited ends
+// at once and the answer says how it ended. A draining agent makes its
 // compute TERMINATING, and each of its processes is told to terminate.
 func (s *Service) Heartbeat(ctx context.Context, fleetID, computeName string, hb agentwire.Heartbeat) (agentwire.Reply, error) {
 	if err := auth.RequireOperator(ctx, true); err != nil {
@@ -100,6 +101,10 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 	for _, ap := range hb.Processes {
 		reported[ap.ProcessID] = ap
 	}
+	exited := map[string]bool{}
+	for _, id := range hb.Exited {
+		exited[id] = true
+	}
 	items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 2, Value: computeID(c.FleetID, c.Name), Limit: 10000})
 	if err != nil {
 		return agentwire.Reply{}, nil, Compute{}, err
@@ -112,13 +117,13 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 	for i, p := range ps {
 		ap, running := reported[p.ID]
 		delete(reported, p.ID)
-		if p, err = s.reconcileProcess(ctx, w, c, p, items[i].Version, ap, running, now); err != nil {
+		if p, err = s.reconcileProcess(ctx, w, c, p, items[i].Version, ap, running, exited[p.ID], now); err != nil {
 			return agentwire.Reply{}, nil, Compute{}, err
 		}
 		if p.Status != ProcessTerminated && c.Status == gamelift.ComputeTerminating && !wasDraining {
 			terminate = append(terminate, p.ID)
 		}
-		if running || p.Status != ProcessTerminated {
+		if running || p.Status != ProcessTerminated || exited[p.ID] {
 			reply.Processes = append(reply.Processes, processStatus(p))
 		}
 	}
@@ -138,19 +143,21 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 }
 
 // reconcileProcess brings one known process of a heartbeating compute up to
-// date with the agent's report (ap, when running) and returns it as stored.
-func (s *Service) reconcileProcess(ctx context.Context, w store.Writer, c Compute, p Process, version int64, ap agentwire.Process, running bool, now time.Time) (Process, error) {
+// date with the agent's report (ap, when running; exited, when the agent
+// says it exited) and returns it as stored.
+func (s *Service) reconcileProcess(ctx context.Context, w store.Writer, c Compute, p Process, version int64, ap agentwire.Process, running, exited bool, now time.Time) (Process, error) {
 	switch {
 	case p.Status == ProcessTerminated:
 		return p, nil
-	case !running && (p.PID != 0 || now.Sub(p.CreatedAt) > s.cfg.HeartbeatInterval):
+	case !running && (exited || p.PID != 0 || now.Sub(p.CreatedAt) > s.cfg.HeartbeatInterval):
 		// The agent no longer runs it: it exited. A process the agent
-		// reported before (its pid is known) ends at once; one only seen on
-		// the SDK socket gets an interval for the agent to report its launch.
+		// reported before (its pid is known) or says exited ends at once;
+		// one only seen on the SDK socket gets an interval for the agent to
+		// report its launch.
 		if err := s.endProcess(ctx, w, p, version, EndExited); err != nil {
 			return p, err
 		}
-		p.Status = ProcessTerminated
+		p.Status, p.EndReason = ProcessTerminated, EndExited
 		return p, nil
 	}
 	changed := false
@@ -177,7 +184,8 @@ func (s *Service) reconcileProcess(ctx context.Context, w store.Writer, c Comput
 // processStatus is what a heartbeat reply says of a process.
 func processStatus(p Process) agentwire.ProcessStatus {
 	st := agentwire.ProcessStatus{ProcessID: p.ID, Status: p.Status, EndReason: p.EndReason,
-		Kill: p.Status == ProcessTerminated && (p.EndReason == EndForced || p.EndReason == EndUnhealthy)}
+		Kill:     p.Status == ProcessTerminated && (p.EndReason == EndForced || p.EndReason == EndUnhealthy),
+		WasReady: !p.ReadyAt.IsZero(), HostedGameSession: p.GameSessionID != ""}
 	if p.SessionLive {
 		st.GameSessionID = p.GameSessionID
 	}

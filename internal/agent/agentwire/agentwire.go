@@ -10,11 +10,15 @@ import (
 // whether it is draining, the latency beacon it serves, if any, and how
 // long its drains let processes end before killing them
 // (DrainGraceSeconds), which is the TerminationTime the control plane
-// gives them.
+// gives them. Exited lists processes that exited with status 0 since the
+// last answered heartbeat soon after their launch: the control plane ends
+// them at once and answers how each ended, which tells the agent whether the
+// exit was a game server's clean end or a crash.
 type Heartbeat struct {
 	Draining          bool      `json:"draining"`
 	DrainGraceSeconds int       `json:"drainGraceSeconds,omitempty"`
 	Processes         []Process `json:"processes"`
+	Exited            []string  `json:"exited,omitempty"`
 	Beacon            *Beacon   `json:"beacon,omitempty"`
 }
 
@@ -51,13 +55,16 @@ type Reply struct {
 // Kill, on a TERMINATED process, asks the agent to kill it now rather than
 // give it time to exit; EndReason says why it ended (FORCE_TERMINATED: its
 // game session was force-terminated; UNHEALTHY: it failed its health
-// checks).
+// checks; PROCESS_ENDING: it called ProcessEnding). WasReady says it called
+// ProcessReady; HostedGameSession says it was given a game session.
 type ProcessStatus struct {
-	ProcessID     string `json:"processId"`
-	Status        string `json:"status"`
-	GameSessionID string `json:"gameSessionId,omitempty"`
-	Kill          bool   `json:"kill,omitempty"`
-	EndReason     string `json:"endReason,omitempty"`
+	ProcessID         string `json:"processId"`
+	Status            string `json:"status"`
+	GameSessionID     string `json:"gameSessionId,omitempty"`
+	Kill              bool   `json:"kill,omitempty"`
+	EndReason         string `json:"endReason,omitempty"`
+	WasReady          bool   `json:"wasReady,omitempty"`
+	HostedGameSession bool   `json:"hostedGameSession,omitempty"`
 }
 
 // Process statuses of a Reply. PENDING is a process launched (per the
@@ -68,3 +75,6 @@ const (
 	StatusTerminating = "TERMINATING"
 	StatusTerminated  = "TERMINATED"
 )
+
+// EndProcessEnding is the EndReason of a process that called ProcessEnding.
+const EndProcessEnding = "PROCESS_ENDING"

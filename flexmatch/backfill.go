@@ -61,8 +61,11 @@ func (e *Engine) Backfill(req Ticket, now time.Time) (m Match, ok bool, err erro
 	c.backfill = len(c.members)
 	e.setLevel(n)
 	for i, cnt := range c.counts {
+		if most := int(e.loosest[e.rs.defs[e.rs.slots[i].def].pMax]); cnt > most {
+			return Match{}, false, &TicketError{Path: "players", Reason: fmt.Sprintf("team %s already has %d players, more than its %d", e.rs.slots[i].name, cnt, most)}
+		}
 		if cnt > e.slotMax[i] {
-			return Match{}, false, &TicketError{Path: "players", Reason: fmt.Sprintf("team %s already has %d players, more than its %d", e.rs.slots[i].name, cnt, e.slotMax[i])}
+			return Match{}, false, nil // over the team's size at this step, not at every step
 		}
 	}
 	e.gather(anchor, keySum/float64(keyN), n)

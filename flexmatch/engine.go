@@ -378,6 +378,18 @@ func (e *Engine) Add(t Ticket) error {
 	return nil
 }
 
+// Never returns why a waiting ticket can never match (a player lacks an
+// attribute with no default, the party is larger than every team, no
+// location is ever within its latency), or "" when it can, or when the
+// ticket is not in the pool. The reason holds for the ticket's whole life:
+// it depends only on the ticket and the rule set.
+func (e *Engine) Never(id string) string {
+	if t, ok := e.tickets[id]; ok {
+		return t.never
+	}
+	return ""
+}
+
 func (e *Engine) insert(wt *wticket) {
 	e.tickets[wt.id] = wt
 	if wt.never != "" {

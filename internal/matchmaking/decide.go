@@ -24,6 +24,9 @@ type decisions struct {
 	fresh []string
 	// timedOut are tickets whose request timeout passed.
 	timedOut []string
+	// refused are tickets the engine refused or can never match: they
+	// fail at once with the reason rather than wait for their timeout.
+	refused []refusal
 	// proposals are the matches formed: backfill requests the engine
 	// filled first, then new matches.
 	proposals []proposal
@@ -48,13 +51,16 @@ func (pr proposal) ticketIDs() []string {
 }
 
 func (d *decisions) empty() bool {
-	return len(d.fresh) == 0 && len(d.timedOut) == 0 && len(d.proposals) == 0
+	return len(d.fresh) == 0 && len(d.timedOut) == 0 && len(d.refused) == 0 && len(d.proposals) == 0
 }
 
 // ticketIDs lists every ticket the decisions touch.
 func (d *decisions) ticketIDs() []string {
 	ids := append([]string(nil), d.fresh...)
 	ids = append(ids, d.timedOut...)
+	for _, r := range d.refused {
+		ids = append(ids, r.id)
+	}
 	for _, pr := range d.proposals {
 		ids = append(ids, pr.ticketIDs()...)
 	}
@@ -87,6 +93,12 @@ func (p *pool) decide(in inputs, now time.Time, tick bool) decisions {
 		d.proposals = append(d.proposals, proposal{match: m})
 	}
 	p.lastCycle = now
+	for _, r := range p.refused {
+		d.refused = append(d.refused, r.refusal)
+		d.known[r.id] = r.w
+	}
+	clear(p.refused)
+	p.refused = p.refused[:0]
 	for _, pr := range d.proposals {
 		for _, id := range pr.match.TicketIDs {
 			d.known[id] = p.waiting[id]
@@ -98,7 +110,8 @@ func (p *pool) decide(in inputs, now time.Time, tick bool) decisions {
 }
 
 // admit puts an arriving ticket in the pool; false when it is there
-// already.
+// already, or when the engine refuses it (kept in p.refused for the pass
+// to record).
 func (p *pool) admit(a arrival) bool {
 	w := &waiter{t: a.rec.engineTicket(), deadline: a.rec.Start.Add(secs(p.cfg.RequestTimeout)), rec: a.rec, version: a.version}
 	// A ticket starts before its commit reaches the pool. The engine
@@ -120,8 +133,14 @@ func (p *pool) admit(a arrival) bool {
 		if _, dup := p.waiting[a.rec.ID]; dup {
 			return false
 		}
-		if err := p.eng.Add(w.t); err != nil {
-			p.s.log.Warn("matchmaking: ticket refused by the engine", "ticket", a.rec.ID, "err", err)
+		if r, ok := p.refusal(a.rec.ID, p.eng.Add(w.t)); ok {
+			p.refuse(r, w)
+			return false
+		}
+		if never := p.eng.Never(a.rec.ID); never != "" {
+			p.eng.Remove(a.rec.ID)
+			p.refuse(refusal{a.rec.ID, ReasonUnmatchable, "the rule set can never match this ticket: " + never}, w)
+			return false
 		}
 		p.waiting[a.rec.ID] = w
 	}
@@ -150,8 +169,9 @@ func (p *pool) fillBackfills(d *decisions) {
 			return // nobody to add (and flexmatch's Backfill panics on an empty pool)
 		}
 		m, ok, err := p.backfill(w.t, d.now)
-		if err != nil {
-			p.s.log.Warn("matchmaking: backfill request refused by the engine", "ticket", id, "err", err)
+		if r, refused := p.refusal(id, err); refused {
+			p.refuse(r, w)
+			delete(p.backfills, id)
 			continue
 		}
 		if ok {

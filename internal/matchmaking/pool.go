@@ -61,6 +61,8 @@ type pool struct {
 	scanAt    int
 	lastCycle time.Time    // when the engine last ran
 	gated     gatedMatches // matches awaiting a MatchGate (matchgate.go)
+	// refused are tickets refused since the pass began (refuse.go).
+	refused []refused
 }
 
 type arrival struct {

@@ -39,6 +39,11 @@ func (p *pool) record(ctx context.Context, d decisions) (*txn, []string, error) 
 				return err
 			}
 		}
+		for _, r := range d.refused {
+			if err := p.recordRefused(t, r); err != nil {
+				return err
+			}
+		}
 		for _, pr := range d.proposals {
 			ok, err := t.propose(p, pr.match, pr.backfill)
 			if err != nil {

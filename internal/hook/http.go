@@ -3,10 +3,8 @@ package hook
 import (
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/musterhq/muster/internal/api/httpx"
-	"github.com/musterhq/muster/internal/fault"
 )
 
 // DefaultMaxBody is the body limit of every route (APIConfig.MaxBody).
@@ -24,61 +22,16 @@ type APIConfig struct {
 }
 
 // API serves /v1/admin/hooks.
-type API struct {
-	cfg APIConfig
-	svc *Service
-	log *slog.Logger
-}
+type API struct{ cfg APIConfig }
 
 // NewAPI returns the API.
-func NewAPI(cfg APIConfig) *API {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = DefaultMaxBody
-	}
-	return &API{cfg: cfg, svc: cfg.Service, log: cfg.Logger}
-}
-
-// Mux is where routes are registered (*http.ServeMux).
-type Mux interface {
-	Handle(pattern string, h http.Handler)
-}
+func NewAPI(cfg APIConfig) *API { return &API{cfg: cfg} }
 
 // Register mounts every route on mux.
-func (a *API) Register(mux Mux) {
-	o := func(f http.HandlerFunc) http.Handler { return a.cfg.Operator(f) }
-	body := httpx.Body{Limit: a.cfg.MaxBody}
-	const one = "/v1/admin/hooks/{id}"
-	mux.Handle("POST /v1/admin/hooks", o(httpx.WithBody(body, a.log, http.StatusCreated, a.create)))
-	mux.Handle("GET /v1/admin/hooks", o(httpx.Without(a.log, http.StatusOK, a.list)))
-	mux.Handle("GET "+one, o(httpx.Without(a.log, http.StatusOK, a.get)))
-	mux.Handle("PATCH "+one, o(httpx.WithBody(body, a.log, http.StatusOK, a.update)))
-	mux.Handle("DELETE "+one, o(httpx.Without(a.log, http.StatusNoContent, a.delete)))
-}
-
-func (a *API) create(r *http.Request, in CreateInput) (any, error) {
-	return a.svc.Create(r.Context(), in)
-}
-
-func (a *API) list(r *http.Request) (any, error) {
-	limit := 50
-	if s := r.URL.Query().Get("limit"); s != "" {
-		var err error
-		if limit, err = strconv.Atoi(s); err != nil {
-			return nil, fault.BadField("limit", "must be 1 to 100")
-		}
-	}
-	return a.svc.List(r.Context(), limit, r.URL.Query().Get("nextToken"))
-}
-
-func (a *API) get(r *http.Request) (any, error) { return a.svc.Get(r.Context(), r.PathValue("id")) }
-
-func (a *API) update(r *http.Request, in UpdateInput) (any, error) {
-	return a.svc.Update(r.Context(), r.PathValue("id"), in)
-}
-
-func (a *API) delete(r *http.Request) (any, error) {
-	return nil, a.svc.Delete(r.Context(), r.PathValue("id"))
+func (a *API) Register(mux httpx.Mux) {
+	rt := httpx.NewRoutes(mux, a.cfg.Operator, a.cfg.Logger, a.cfg.MaxBody, DefaultMaxBody)
+	s := a.cfg.Service
+	httpx.Collection[CreateInput, UpdateInput, *Created, *Hook, *Page]{
+		Create: s.Create, List: s.List, Get: s.Get, Update: s.Update, Delete: s.Delete,
+	}.Register(rt, "/v1/admin/hooks")
 }

@@ -50,51 +50,26 @@ const MaxWaitSeconds = 20
 type API struct {
 	cfg Config
 	svc *matchmaking.Service
-	log *slog.Logger
 }
 
 // New returns the API.
-func New(cfg Config) *API {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = DefaultMaxBody
-	}
-	return &API{cfg: cfg, svc: cfg.Service, log: cfg.Logger}
-}
-
-// Mux is where routes are registered (*http.ServeMux).
-type Mux interface {
-	Handle(pattern string, h http.Handler)
-}
+func New(cfg Config) *API { return &API{cfg: cfg, svc: cfg.Service} }
 
 // Register mounts every route on mux.
-func (a *API) Register(mux Mux) {
-	p := func(f http.HandlerFunc) http.Handler { return a.cfg.Protect(f) }
-	o := func(f http.HandlerFunc) http.Handler { return a.cfg.Operator(f) }
-	mux.Handle("POST /v1/matchmaking/tickets", p(withBody(a, http.StatusCreated, false, a.startTicket)))
-	mux.Handle("GET /v1/matchmaking/tickets/{ticketId}", p(a.without(http.StatusOK, a.getTicket)))
-	mux.Handle("DELETE /v1/matchmaking/tickets/{ticketId}", p(a.without(http.StatusNoContent, a.cancelTicket)))
-	mux.Handle("POST /v1/matchmaking/tickets/{ticketId}/accept", p(withBody(a, http.StatusNoContent, false, a.accept)))
-	mux.Handle("GET /v1/matchmaking/tickets/{ticketId}/explain", p(a.without(http.StatusOK, a.explain)))
-	mux.Handle("POST /v1/parties", p(withBody(a, http.StatusCreated, true, a.createParty)))
-	mux.Handle("GET /v1/parties/{partyId}", p(a.without(http.StatusOK, a.getParty)))
-	mux.Handle("POST /v1/parties/{partyId}/join", p(withBody(a, http.StatusOK, false, a.joinParty)))
-	mux.Handle("POST /v1/parties/{partyId}/leave", p(a.without(http.StatusNoContent, a.leaveParty)))
-	mux.Handle("GET /v1/admin/matchmaking/tickets/{ticketId}/explain", o(a.without(http.StatusOK, a.adminExplain)))
-	mux.Handle("PUT /v1/admin/matchmaking/configurations/{name}/player-access", o(withBody(a, http.StatusOK, false, a.playerAccess)))
-}
-
-// withBody is a route that reads a body of type In (optional: may be
-// empty), calls the service and answers status with what it returns.
-func withBody[In any](a *API, status int, optional bool, call func(*http.Request, In) (any, error)) http.HandlerFunc {
-	return httpx.WithBody(httpx.Body{Limit: a.cfg.MaxBody, Optional: optional}, a.log, status, call)
-}
-
-// without is a route without a body.
-func (a *API) without(status int, call func(*http.Request) (any, error)) http.HandlerFunc {
-	return httpx.Without(a.log, status, call)
+func (a *API) Register(mux httpx.Mux) {
+	p := httpx.NewRoutes(mux, a.cfg.Protect, a.cfg.Logger, a.cfg.MaxBody, DefaultMaxBody)
+	o := p.Wrapped(a.cfg.Operator)
+	httpx.Handle(p, "POST /v1/matchmaking/tickets", http.StatusCreated, false, a.startTicket)
+	p.Without("GET /v1/matchmaking/tickets/{ticketId}", http.StatusOK, a.getTicket)
+	p.Without("DELETE /v1/matchmaking/tickets/{ticketId}", http.StatusNoContent, a.cancelTicket)
+	httpx.Handle(p, "POST /v1/matchmaking/tickets/{ticketId}/accept", http.StatusNoContent, false, a.accept)
+	p.Without("GET /v1/matchmaking/tickets/{ticketId}/explain", http.StatusOK, a.explain)
+	httpx.Handle(p, "POST /v1/parties", http.StatusCreated, true, a.createParty)
+	p.Without("GET /v1/parties/{partyId}", http.StatusOK, a.getParty)
+	httpx.Handle(p, "POST /v1/parties/{partyId}/join", http.StatusOK, false, a.joinParty)
+	p.Without("POST /v1/parties/{partyId}/leave", http.StatusNoContent, a.leaveParty)
+	o.Without("GET /v1/admin/matchmaking/tickets/{ticketId}/explain", http.StatusOK, a.adminExplain)
+	httpx.Handle(o, "PUT /v1/admin/matchmaking/configurations/{name}/player-access", http.StatusOK, false, a.playerAccess)
 }
 
 // playerLatency matches the latencies of one of the Players of a ticket.

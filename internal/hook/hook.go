@@ -12,6 +12,7 @@ import (
 
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook/sign"
 )
@@ -195,34 +196,20 @@ func read(ctx context.Context, r store.Reader, id string) (record, int64, error)
 }
 
 // Page is one page of a listing.
-type Page struct {
-	Items     []Hook `json:"items"`
-	NextToken string `json:"nextToken,omitempty"`
-}
+type Page = service.Listing[Hook]
 
 // List pages through the hooks by id.
 func (s *Service) List(ctx context.Context, limit int, token string) (*Page, error) {
 	if err := auth.RequireOperator(ctx, false); err != nil {
 		return nil, err
 	}
-	var v fault.Validator
-	v.Check(limit >= 1 && limit <= 100, "limit", "must be 1 to 100")
-	after, derr := store.DecodePageToken(token)
-	v.Check(derr == nil, "nextToken", "is not a token this API returned")
-	if err := v.Err(); err != nil {
+	after, err := service.ListArgs(limit, token)
+	if err != nil {
 		return nil, err
 	}
-	out := &Page{Items: []Hook{}}
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		items, next, err := store.FindPage(ctx, r, store.Query{Kind: KindHook, Prefix: true, After: after}, limit)
-		if err != nil {
-			return err
-		}
-		recs, err := store.Decode[record](items)
-		for _, rec := range recs {
-			out.Items = append(out.Items, rec.Hook)
-		}
-		out.NextToken = next
+	var out *Page
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
+		out, err = service.ListPage(ctx, r, store.Query{Kind: KindHook, Prefix: true, After: after}, limit, func(rec record) Hook { return rec.Hook })
 		return err
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -89,22 +90,17 @@ func (s *Service) DeadLetters(ctx context.Context, id string, limit int, token s
 	if err := auth.RequireOperator(ctx, false); err != nil {
 		return nil, err
 	}
-	after, err := pageArgs(limit, token)
+	after, err := service.ListArgs(limit, token)
 	if err != nil {
 		return nil, err
 	}
-	out := &Page[DeadLetter]{Items: []DeadLetter{}}
+	var out *Page[DeadLetter]
 	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
 		if _, _, err := s.read(ctx, r, id); err != nil {
 			return err
 		}
 		q := store.Query{Kind: KindDeadLetter, Key: 1, Value: id, After: after}
-		items, next, err := store.FindPage(ctx, r, q, limit)
-		if err != nil {
-			return err
-		}
-		out.Items, err = store.Decode[DeadLetter](items)
-		out.NextToken = next
+		out, err = service.ListPage(ctx, r, q, limit, func(d DeadLetter) DeadLetter { return d })
 		return err
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/outbox"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook/sign"
 )
@@ -231,46 +232,27 @@ func (s *Service) read(ctx context.Context, r store.Reader, id string) (record, 
 }
 
 // Page is one page of a listing.
-type Page[T any] struct {
-	Items     []T    `json:"items"`
-	NextToken string `json:"nextToken,omitempty"`
-}
+type Page[T any] = service.Listing[T]
 
 // List pages through the subscriptions by id.
 func (s *Service) List(ctx context.Context, limit int, token string) (*Page[Subscription], error) {
 	if err := auth.RequireOperator(ctx, false); err != nil {
 		return nil, err
 	}
-	after, err := pageArgs(limit, token)
+	after, err := service.ListArgs(limit, token)
 	if err != nil {
 		return nil, err
 	}
-	out := &Page[Subscription]{Items: []Subscription{}}
+	var out *Page[Subscription]
 	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		items, next, err := store.FindPage(ctx, r, store.Query{Kind: KindSubscription, Prefix: true, After: after}, limit)
-		if err != nil {
-			return err
-		}
-		recs, err := store.Decode[record](items)
-		for _, rec := range recs {
-			out.Items = append(out.Items, rec.Subscription)
-		}
-		out.NextToken = next
+		out, err = service.ListPage(ctx, r, store.Query{Kind: KindSubscription, Prefix: true, After: after}, limit,
+			func(rec record) Subscription { return rec.Subscription })
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
 	return out, nil
-}
-
-// pageArgs checks a listing's limit and token, naming the query parameters.
-func pageArgs(limit int, token string) (after string, err error) {
-	var v fault.Validator
-	v.Check(limit >= 1 && limit <= 100, "limit", "must be 1 to 100")
-	after, derr := store.DecodePageToken(token)
-	v.Check(derr == nil, "nextToken", "is not a token this API returned")
-	return after, v.Err()
 }
 
 // Update changes a subscription. Enabling it clears DisabledReason.

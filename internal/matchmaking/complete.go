@@ -74,6 +74,10 @@ func (s *Service) PlacementEnded(ctx context.Context, w store.Writer, p placemen
 		return err
 	}
 	t.matchChanged(m)
+	if recs = placingTickets(recs); len(recs) == 0 {
+		m.State = matchDone // every player gave up; the game session was already made
+		return t.flush()
+	}
 	switch p.Status {
 	case gamelift.PlacementFulfilled:
 		at := seats{conn: connRec{GameSessionArn: p.GameSessionArn, IPAddress: p.IpAddress, DNSName: p.DnsName, Port: p.Port}, sessions: map[string]string{}}

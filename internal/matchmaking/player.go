@@ -149,9 +149,13 @@ func (s *Service) TicketForPlayer(ctx context.Context, id string) (gamelift.Matc
 	return s.wire(r), nil
 }
 
-// CancelForPlayer cancels a ticket the calling player is in.
+// CancelForPlayer cancels a ticket the calling player is in, also while
+// it is PLACING (giveUp).
 func (s *Service) CancelForPlayer(ctx context.Context, id string) error {
 	if _, _, err := s.playerTicket(ctx, id); err != nil {
+		return err
+	}
+	if done, err := s.giveUp(ctx, id); done || err != nil {
 		return err
 	}
 	return s.stop(ctx, id, nil)

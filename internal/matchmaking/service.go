@@ -35,6 +35,9 @@ const (
 // transaction (placement.Service; docs/matchmaking-placement.md).
 type Placer interface {
 	StartIn(ctx context.Context, w store.Writer, req placement.Request) error
+	// StopIn cancels a placement whose players all gave up, unless its
+	// game session exists (it reports whether it stopped it).
+	StopIn(ctx context.Context, w store.Writer, placementID, reason string) (bool, error)
 	// Locations returns where the queues can place a game session.
 	Locations(ctx context.Context, r store.Reader, queueArns []string) (map[string]bool, error)
 	// Explain says why a placement has not ended.

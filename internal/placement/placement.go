@@ -343,6 +343,29 @@ func (s *Service) StopGameSessionPlacement(ctx context.Context, in *gamelift.Sto
 	return &gamelift.StopGameSessionPlacementOutput{GameSessionPlacement: &out}, nil
 }
 
+// StopIn cancels a PENDING placement inside the caller's transaction, as
+// StopGameSessionPlacement does, with reason as its StatusReason; its
+// listeners hear it in that transaction. A placement whose game session is
+// already created is left to become FULFILLED: its process is taken and its
+// server is activating the session. It reports whether it stopped the
+// placement; one that does not exist or has ended is no error.
+func (s *Service) StopIn(ctx context.Context, w store.Writer, id, reason string) (bool, error) {
+	p, version, err := s.getPlacement(ctx, w, id)
+	switch {
+	case fault.Is(err, fault.NotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	case p.Status != gamelift.PlacementPending || p.GameSessionArn != "":
+		return false, nil
+	}
+	if _, err := s.endIn(ctx, w, p, version, gamelift.PlacementCancelled, reason, nil); err != nil {
+		return false, err
+	}
+	w.AfterCommit(func() { s.placer.wake(id) }) // forgets its retry timer
+	return true, nil
+}
+
 // endIn moves a PENDING placement to a terminal status in w: the record,
 // the event and the listeners commit together.
 // q is the placement's queue if the caller has read it (nil: read here).

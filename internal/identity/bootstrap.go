@@ -2,11 +2,14 @@ package identity
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/store"
 )
 
 // BootstrapResult says how the first admin key came to be.
@@ -22,26 +25,48 @@ type BootstrapResult struct {
 // envSecret are set they become the first admin key; otherwise one is
 // generated and written, as shell-style assignments, to a 0600 file in
 // dataDir. The secret is never logged.
+//
+// Replicas sharing a store may start at the same instant: the check for
+// existing keys and the insert are one transaction, so one replica makes
+// the first key and the others find it. A replica whose envID names an
+// existing key goes on when envSecret is that key's secret, and refuses to
+// start when it is not (or when its master key cannot open the secret).
 func (k *OperatorKeys) Bootstrap(ctx context.Context, dataDir, envID, envSecret string) (BootstrapResult, error) {
-	n, err := k.Count(ctx)
+	if (envID == "") != (envSecret == "") {
+		return BootstrapResult{}, fmt.Errorf("set both MUSTER_ADMIN_ACCESS_KEY_ID and MUSTER_ADMIN_SECRET_ACCESS_KEY, or neither")
+	}
+	sec, description := envSecret, "bootstrap admin key (environment)"
+	id := envID
+	if id == "" {
+		id, sec, description = NewAccessKeyID(), NewSecret(), "bootstrap admin key (generated)"
+	}
+	key, err := k.newKey(id, sec, auth.RoleAdmin, description)
 	if err != nil {
 		return BootstrapResult{}, err
 	}
-	if n > 0 {
-		return BootstrapResult{}, nil
+	var created bool
+	err = k.cfg.Store.Update(ctx, func(w store.Writer) error {
+		created = false
+		keys, err := all[OperatorKey](ctx, w, kindOperatorKey)
+		if err != nil {
+			return err
+		}
+		for _, have := range keys {
+			if envID != "" && have.AccessKeyID == envID {
+				return k.sameSecret(have, envSecret)
+			}
+		}
+		if len(keys) > 0 {
+			return nil
+		}
+		created = true
+		return k.insert(ctx, w, key)
+	})
+	if err != nil || !created {
+		return BootstrapResult{}, err
 	}
-	if envID != "" || envSecret != "" {
-		if envID == "" || envSecret == "" {
-			return BootstrapResult{}, fmt.Errorf("set both MUSTER_ADMIN_ACCESS_KEY_ID and MUSTER_ADMIN_SECRET_ACCESS_KEY, or neither")
-		}
-		if _, err := k.CreateWithSecret(ctx, envID, envSecret, auth.RoleAdmin, "bootstrap admin key (environment)"); err != nil {
-			return BootstrapResult{}, err
-		}
+	if envID != "" {
 		return BootstrapResult{Created: true, AccessKeyID: envID}, nil
-	}
-	key, sec, err := k.Create(ctx, auth.RoleAdmin, "bootstrap admin key (generated)")
-	if err != nil {
-		return BootstrapResult{}, err
 	}
 	path := filepath.Join(dataDir, "admin-credentials")
 	body := fmt.Sprintf("# Muster's first admin access key. Keep this file secret.\nMUSTER_ACCESS_KEY_ID=%s\nMUSTER_SECRET_ACCESS_KEY=%s\n", key.AccessKeyID, sec)
@@ -49,4 +74,17 @@ func (k *OperatorKeys) Bootstrap(ctx context.Context, dataDir, envID, envSecret 
 		return BootstrapResult{}, fmt.Errorf("write admin credentials: %w", err)
 	}
 	return BootstrapResult{Created: true, AccessKeyID: key.AccessKeyID, CredentialsFile: path}, nil
+}
+
+// sameSecret accepts an existing key named by MUSTER_ADMIN_ACCESS_KEY_ID
+// when MUSTER_ADMIN_SECRET_ACCESS_KEY is its secret.
+func (k *OperatorKeys) sameSecret(have OperatorKey, sec string) error {
+	stored, err := k.cfg.Box.Open(have.SealedSecret, have.AccessKeyID)
+	if err != nil {
+		return fault.New(fault.Conflict, "MUSTER_ADMIN_ACCESS_KEY_ID: access key %s exists, but this server's master key cannot open its secret: every replica sharing a store needs the same master key (--master-key or MUSTER_MASTER_KEY)", have.AccessKeyID)
+	}
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(sec)) != 1 {
+		return fault.New(fault.Conflict, "MUSTER_ADMIN_SECRET_ACCESS_KEY: access key %s already exists with a different secret; set the secret it was made with, or unset both variables", have.AccessKeyID)
+	}
+	return nil
 }

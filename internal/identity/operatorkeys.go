@@ -90,6 +90,18 @@ func (k *OperatorKeys) Create(ctx context.Context, role auth.Role, description s
 // CreateWithSecret stores a key whose id and secret the operator chose
 // (MUSTER_ADMIN_ACCESS_KEY_ID / MUSTER_ADMIN_SECRET_ACCESS_KEY).
 func (k *OperatorKeys) CreateWithSecret(ctx context.Context, id, sec string, role auth.Role, description string) (OperatorKey, error) {
+	key, err := k.newKey(id, sec, role, description)
+	if err != nil {
+		return OperatorKey{}, err
+	}
+	if err := k.cfg.Store.Update(ctx, func(w store.Writer) error { return k.insert(ctx, w, key) }); err != nil {
+		return OperatorKey{}, fmt.Errorf("create access key: %w", err)
+	}
+	return key, nil
+}
+
+// newKey checks a key's fields and seals its secret.
+func (k *OperatorKeys) newKey(id, sec string, role auth.Role, description string) (OperatorKey, error) {
 	var v fault.Validator
 	v.Check(accessKeyIDPattern.MatchString(id), "accessKeyId", "must be 16 to 128 upper-case letters or digits")
 	v.Check(len(sec) >= 16 && len(sec) <= 128 && !strings.ContainsAny(sec, " \t\r\n:"), "secretAccessKey", "must be 16 to 128 characters without spaces or ':'")
@@ -98,22 +110,21 @@ func (k *OperatorKeys) CreateWithSecret(ctx context.Context, id, sec string, rol
 	if err := v.Err(); err != nil {
 		return OperatorKey{}, err
 	}
-	key := OperatorKey{AccessKeyID: id, Role: role, Description: description,
-		SealedSecret: k.cfg.Box.Seal(sec, id), CreatedAt: k.cfg.Clock.Now().UTC()}
-	err := k.cfg.Store.Update(ctx, func(w store.Writer) error {
-		if _, err := w.Put(ctx, store.Record{Kind: kindOperatorKey, ID: id, Doc: store.MustJSON(key)}); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return fault.New(fault.Conflict, "access key %s already exists", id)
-			}
-			return err
+	return OperatorKey{AccessKeyID: id, Role: role, Description: description,
+		SealedSecret: k.cfg.Box.Seal(sec, id), CreatedAt: k.cfg.Clock.Now().UTC()}, nil
+}
+
+// insert stores a new key and its event in w's transaction.
+func (k *OperatorKeys) insert(ctx context.Context, w store.Writer, key OperatorKey) error {
+	id := key.AccessKeyID
+	if _, err := w.Put(ctx, store.Record{Kind: kindOperatorKey, ID: id, Doc: store.MustJSON(key)}); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return fault.New(fault.Conflict, "access key %s already exists", id)
 		}
-		return w.Append(ctx, store.Event{Type: EventOperatorKeyCreated, Resource: id, Time: key.CreatedAt,
-			Doc: store.MustJSON(map[string]string{"accessKeyId": id, "role": string(role)})})
-	})
-	if err != nil {
-		return OperatorKey{}, fmt.Errorf("create access key: %w", err)
+		return err
 	}
-	return key, nil
+	return w.Append(ctx, store.Event{Type: EventOperatorKeyCreated, Resource: id, Time: key.CreatedAt,
+		Doc: store.MustJSON(map[string]string{"accessKeyId": id, "role": string(key.Role)})})
 }
 
 // List returns every key, revoked ones included, without secrets.

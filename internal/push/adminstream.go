@@ -3,7 +3,6 @@ package push
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -47,9 +46,15 @@ func OperatorEventOf(e store.Event) OperatorEvent {
 // for operators' tools: GET /v1/admin/events with Accept:
 // text/event-stream, ?after=<seq> or Last-Event-ID (the event's seq, which
 // is each event's id: line), ?type= to keep one type. The caller has
-// authorised the operator. Each stream follows the outbox itself: operators
-// are few, and each may start from any cursor.
-func OperatorStream(st store.Store, log *slog.Logger) http.HandlerFunc {
+// authorised the operator. Each stream follows the outbox itself (operators
+// are few, and each may start from any cursor), waking as the Hub's reader
+// does: at once on a commit in this process or, through Config.Wake, on
+// another replica's, and otherwise after the reader's bounded poll. A
+// resume from before what the outbox keeps is answered with a reset, and
+// counted in muster_push_resets_total{stream="operator"}.
+func (h *Hub) OperatorStream() http.HandlerFunc {
+	st, log := h.cfg.Store, h.cfg.Logger
+	reader := outbox.New(outbox.Config{Store: st, Clock: h.cfg.Clock, Wake: h.cfg.Wake})
 	return func(w http.ResponseWriter, r *http.Request) {
 		after, typ, err := streamQuery(r)
 		if err != nil {
@@ -65,14 +70,18 @@ func OperatorStream(st store.Store, log *slog.Logger) http.HandlerFunc {
 		if out.comment("connected") != nil { // sends the headers now
 			return
 		}
-		if after, err = operatorResume(r.Context(), r, st, after, out); err != nil {
+		after, reset, err := operatorResume(r.Context(), r, st, after, out)
+		if reset {
+			h.m.resets.WithLabelValues(streamOperator).Inc()
+		}
+		if err != nil {
 			return
 		}
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
 		var mu sync.Mutex // the keep-alive and the events share the writer
 		go keepAlive(ctx, cancel, &mu, out)
-		outbox.New(outbox.Config{Store: st}).Follow(ctx, after, func(ctx context.Context, evs []store.Event) error {
+		reader.Follow(ctx, after, func(ctx context.Context, evs []store.Event) error {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, e := range evs {

@@ -76,7 +76,7 @@ func newEnv(t *testing.T, mutate func(*push.Config)) *env {
 	mux := http.NewServeMux()
 	pass := func(h http.Handler) http.Handler { return h }
 	hub.Register(mux, pass, player.Authenticate(ids, base.Logger))
-	mux.Handle("GET /v1/admin/events", push.OperatorStream(db, base.Logger))
+	mux.Handle("GET /v1/admin/events", hub.OperatorStream())
 	srv := httptest.NewServer(mux)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -331,9 +331,33 @@ func (e *env) get(path string, header map[string]string) *http.Response {
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// The bound is a safety net for an event that never comes (the
+	// stream then ends and the test fails), not a timing check.
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return resp
+}
+
+// metricLabel gathers one metric's value for one label's value.
+func (e *env) metricLabel(name, label, value string) float64 {
+	e.t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

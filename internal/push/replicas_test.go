@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,14 +44,16 @@ func replicaEvents(ctx context.Context, t *testing.T, url, id string) *bus.Event
 	return bus.NewEvents(b, id, nil)
 }
 
-// TestAPlayerStreamSeesEventsCommittedByAnotherReplica: two replicas share
-// a PostgreSQL database; a player's WebSocket is on replica A, and its
-// MatchmakingSucceeded commits on replica B. A's outbox reader polls on a
-// fake clock that never moves, so only the bus's wake-up can bring it.
-func TestAPlayerStreamSeesEventsCommittedByAnotherReplica(t *testing.T) {
+// twoReplicas is a Hub on replica A of two sharing a PostgreSQL database,
+// served over HTTP, and an env whose events commit on replica B. A's
+// outbox readers poll on fake clocks that never move, so only the bus's
+// wake-up can bring them B's events: the Hub's on a clock of its own, the
+// operator streams' on the env's, whose timers are theirs alone.
+func twoReplicas(t *testing.T) *env {
+	t.Helper()
 	url := pgtest.NewDatabase(t)
 	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
+	t.Cleanup(stop)
 	fake := clock.NewFake(testStart)
 	open := func() store.Store {
 		db, err := postgres.Open(ctx, postgres.Config{URL: url, Clock: fake})
@@ -74,13 +77,14 @@ func TestAPlayerStreamSeesEventsCommittedByAnotherReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	hub, err := push.New(push.Config{Base: base, Verifier: ids, Registerer: reg,
-		Outbox: outbox.New(outbox.Config{Store: dbA, Clock: fake, Poll: time.Hour, Wake: eventsA.Wake})})
+	hub, err := push.New(push.Config{Base: base, Verifier: ids, Registerer: reg, Wake: eventsA.Wake,
+		Outbox: outbox.New(outbox.Config{Store: dbA, Clock: clock.NewFake(testStart), Poll: time.Hour, Wake: eventsA.Wake})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	hub.Register(mux, func(h http.Handler) http.Handler { return h }, player.Authenticate(ids, base.Logger))
+	mux.Handle("GET /v1/admin/events", hub.OperatorStream())
 	srv := httptest.NewServer(mux)
 	done := make(chan error, 1)
 	go func() { done <- hub.Run(ctx) }()
@@ -90,9 +94,14 @@ func TestAPlayerStreamSeesEventsCommittedByAnotherReplica(t *testing.T) {
 		srv.CloseClientConnections()
 		srv.Close()
 	})
+	return &env{t: t, store: dbB, clock: fake, ids: ids, hub: hub, reg: reg, url: srv.URL, arns: testARNs}
+}
 
-	// e commits on replica B; its player signs in and connects on A.
-	e := &env{t: t, store: dbB, clock: fake, ids: ids, hub: hub, reg: reg, url: srv.URL, arns: testARNs}
+// TestAPlayerStreamSeesEventsCommittedByAnotherReplica: a player's
+// WebSocket is on replica A, and its MatchmakingSucceeded commits on
+// replica B.
+func TestAPlayerStreamSeesEventsCommittedByAnotherReplica(t *testing.T) {
+	e := twoReplicas(t)
 	p := e.signIn()
 	c := e.dial(p.AccessToken, "")
 	hello(t, c)
@@ -101,5 +110,26 @@ func TestAPlayerStreamSeesEventsCommittedByAnotherReplica(t *testing.T) {
 	if m.ID != id || m.Ticket == nil || m.Ticket.Status != "COMPLETED" || m.Ticket.GameSessionConnectionInfo == nil ||
 		m.Ticket.GameSessionConnectionInfo.MatchedPlayerSessions[0].PlayerSessionID != "psess-p" {
 		t.Fatalf("got %+v, want MatchmakingSucceeded %s with the player's session", m, id)
+	}
+}
+
+// TestAnOperatorStreamSeesEventsCommittedByAnotherReplica: an operator's
+// event stream is on replica A, and the events commit on replica B after
+// the stream has read everything there was.
+func TestAnOperatorStreamSeesEventsCommittedByAnotherReplica(t *testing.T) {
+	e := twoReplicas(t)
+	armed := e.clock.Timers()
+	first := e.ticketEvent(matchmaking.EventSearching, nil, ticket("t1", "p1"))
+	r, closeStream := e.openSSE("/v1/admin/events?type=MatchmakingSearching", map[string]string{"Accept": "text/event-stream"})
+	defer closeStream()
+	if ev := r.next(t); !strings.Contains(ev.data, first) {
+		t.Fatalf("first event %+v, want %s", ev, first)
+	}
+	// The stream has caught up and waits on its poll, which never fires:
+	// only the bus can wake it now.
+	e.clock.WaitForTimers(armed + 1)
+	second := e.ticketEvent(matchmaking.EventSearching, nil, ticket("t2", "p2"))
+	if ev := r.next(t); !strings.Contains(ev.data, second) {
+		t.Fatalf("next event %+v, want %s", ev, second)
 	}
 }

@@ -49,7 +49,7 @@ func (s *stream) resume(ctx context.Context, after string) error {
 		}
 	}
 	if !ok {
-		s.h.m.resets.Inc()
+		s.h.m.resets.WithLabelValues(streamPlayer).Inc()
 		return s.out.control(ctx, "reset", resetMessage{Type: "reset",
 			Reason: "event " + after + " is not among the events kept for resuming; read your tickets again"})
 	}

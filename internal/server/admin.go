@@ -26,17 +26,20 @@ type adminAPI struct {
 	keys  *identity.OperatorKeys
 	log   *slog.Logger
 	fake  *clock.Fake
+	// stream serves GET /v1/admin/events as Server-Sent Events
+	// (push.Hub.OperatorStream; the route mounts with the Hub, mountPush).
+	stream http.HandlerFunc
 }
 
 // listEvents pages through the outbox: GET /v1/admin/events?after=&type=&limit=
-// (with Accept: text/event-stream, streams it: push.OperatorStream).
+// (with Accept: text/event-stream, streams it: push.Hub.OperatorStream).
 func (a adminAPI) listEvents(w http.ResponseWriter, r *http.Request) {
 	if err := auth.RequireOperator(r.Context(), false); err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if push.WantsEventStream(r) {
-		push.OperatorStream(a.store, a.log)(w, r)
+		a.stream(w, r)
 		return
 	}
 	q := store.EventQuery{Limit: 100}

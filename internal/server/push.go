@@ -1,9 +1,14 @@
 package server
 
-import "github.com/musterhq/muster/internal/push"
+import (
+	"net/http"
+
+	"github.com/musterhq/muster/internal/push"
+)
 
 // mountPush mounts the players' event streams (GET /v1/ws, GET /v1/events,
-// POST /v1/events/tokens) and the Hub that follows the outbox for them. It
+// POST /v1/events/tokens), the operators' (GET /v1/admin/events) and the
+// Hub that follows the outbox for them. It
 // mounts after identity and before matchmaking, whose ticket reads wait on
 // the Hub (?waitSeconds=).
 func (s *Server) mountPush(d *deps) {
@@ -17,6 +22,10 @@ func (s *Server) mountPush(d *deps) {
 		return
 	}
 	hub.Register(d.mux, d.player.api.Public, d.player.api.Protect)
+	// The operators' event page, and their stream, which the Hub serves
+	// so that it wakes on the bus and counts its resets as the players' do.
+	events := adminAPI{store: d.store, log: d.log, stream: hub.OperatorStream()}
+	d.mux.Handle("GET /v1/admin/events", d.requireOperator(http.HandlerFunc(events.listEvents)))
 	d.push = hub
 	s.background = append(s.background, hub.Run)
 	if d.bus.publisher != nil {

@@ -91,6 +91,9 @@ type Config struct {
 	// that adds and removes its hosts (capacity.ParseSpecs: a JSON object).
 	// It comes only from the operator's configuration, never the API.
 	CapacityProvisioners string
+	// Provisioners are provisioners given in code, by custom location
+	// (serve --dev's local provisioner, which it runs and stops itself).
+	Provisioners map[string]capacity.Provisioner
 	// CapacityScaleInCooldown is capacity.Config.ScaleInCooldown.
 	CapacityScaleInCooldown time.Duration
 	// AgentHeartbeatInterval is how often host agents heartbeat
@@ -371,7 +374,6 @@ func (s *Server) mountCore(d *deps) {
 	}
 	d.mux.Handle("GET /metrics", metrics)
 	admin := adminAPI{store: s.store, keys: s.keys, log: s.log, fake: s.fake}
-	d.mux.Handle("GET /v1/admin/events", d.requireOperator(http.HandlerFunc(admin.listEvents)))
 	d.mux.Handle("GET /v1/admin/keys", d.requireOperator(http.HandlerFunc(admin.listKeys)))
 	d.mux.Handle("POST /v1/admin/keys", d.requireOperator(http.HandlerFunc(admin.createKey)))
 	d.mux.Handle("DELETE /v1/admin/keys/{id}", d.requireOperator(http.HandlerFunc(admin.revokeKey)))

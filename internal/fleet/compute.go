@@ -69,6 +69,28 @@ func GetCompute(ctx context.Context, r store.Reader, fleetID, name string) (Comp
 	return service.Get[Compute](ctx, r, KindCompute, computeID(fleetID, name), "ComputeName: compute %s is not registered in fleet %s", name, fleetID)
 }
 
+// PutCompute writes c at version (0: a new compute).
+func PutCompute(ctx context.Context, w store.Writer, c Compute, version int64) (int64, error) {
+	return w.Put(ctx, store.Record{Kind: KindCompute, ID: computeID(c.FleetID, c.Name), Doc: store.MustJSON(c), Keys: computeKeys(c), Version: version})
+}
+
+// ComputeProcesses returns the processes of c, each with its version.
+func ComputeProcesses(ctx context.Context, r store.Reader, c Compute) ([]Process, []int64, error) {
+	items, err := r.Find(ctx, store.Query{Kind: KindProcess, Key: 2, Value: computeID(c.FleetID, c.Name), Limit: 10000})
+	if err != nil {
+		return nil, nil, err
+	}
+	ps, err := store.Decode[Process](items)
+	if err != nil {
+		return nil, nil, err
+	}
+	versions := make([]int64, len(items))
+	for i, it := range items {
+		versions[i] = it.Version
+	}
+	return ps, versions, nil
+}
+
 // RegisterCompute registers a host in a fleet location. Registering an
 // existing compute again updates its address and makes it ACTIVE (an agent
 // that restarts does this).
@@ -115,7 +137,7 @@ func (s *Service) RegisterCompute(ctx context.Context, in *gamelift.RegisterComp
 			}
 			c.CreatedAt, c.Agent, c.Heartbeat, c.DrainGrace = old.CreatedAt, old.Agent, now, old.DrainGrace
 		}
-		_, err = w.Put(ctx, store.Record{Kind: KindCompute, ID: computeID(c.FleetID, c.Name), Doc: store.MustJSON(c), Keys: computeKeys(c), Version: version})
+		_, err = PutCompute(ctx, w, c, version)
 		return err
 	})
 	if err != nil {
@@ -171,16 +193,12 @@ func (s *Service) dropCompute(ctx context.Context, w store.Writer, it store.Item
 }
 
 func (s *Service) endComputeProcesses(ctx context.Context, w store.Writer, c Compute, reason string) error {
-	items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 2, Value: computeID(c.FleetID, c.Name), Limit: 10000})
-	if err != nil {
-		return err
-	}
-	ps, err := store.Decode[Process](items)
+	ps, versions, err := ComputeProcesses(ctx, w, c)
 	if err != nil {
 		return err
 	}
 	for i, p := range ps {
-		if err := s.endProcess(ctx, w, p, items[i].Version, reason); err != nil {
+		if err := s.endProcess(ctx, w, p, versions[i], reason); err != nil {
 			return err
 		}
 	}

@@ -70,14 +70,10 @@ func (s *Service) DrainCompute(ctx context.Context, fleetID, computeName, why st
 			return err
 		}
 		c.Status, c.ScaleIn = gamelift.ComputeTerminating, true
-		if _, err := w.Put(ctx, store.Record{Kind: KindCompute, ID: computeID(c.FleetID, c.Name), Doc: store.MustJSON(c), Keys: computeKeys(c), Version: version}); err != nil {
+		if _, err := PutCompute(ctx, w, c, version); err != nil {
 			return err
 		}
-		items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 2, Value: computeID(c.FleetID, c.Name), Limit: 10000})
-		if err != nil {
-			return err
-		}
-		ps, err := store.Decode[Process](items)
+		ps, versions, err := ComputeProcesses(ctx, w, c)
 		if err != nil {
 			return err
 		}
@@ -91,7 +87,7 @@ func (s *Service) DrainCompute(ctx context.Context, fleetID, computeName, why st
 				idle = append(idle, p.ID)
 			}
 			p.Draining = true
-			if _, err := PutProcess(ctx, w, p, items[i].Version); err != nil {
+			if _, err := PutProcess(ctx, w, p, versions[i]); err != nil {
 				return err
 			}
 		}
@@ -126,14 +122,10 @@ func (s *Service) UndrainCompute(ctx context.Context, fleetID, computeName, why 
 			return err
 		}
 		c.Status, c.ScaleIn = gamelift.ComputeActive, false
-		if _, err := w.Put(ctx, store.Record{Kind: KindCompute, ID: computeID(c.FleetID, c.Name), Doc: store.MustJSON(c), Keys: computeKeys(c), Version: version}); err != nil {
+		if _, err := PutCompute(ctx, w, c, version); err != nil {
 			return err
 		}
-		items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 2, Value: computeID(c.FleetID, c.Name), Limit: 10000})
-		if err != nil {
-			return err
-		}
-		ps, err := store.Decode[Process](items)
+		ps, versions, err := ComputeProcesses(ctx, w, c)
 		if err != nil {
 			return err
 		}
@@ -144,7 +136,7 @@ func (s *Service) UndrainCompute(ctx context.Context, fleetID, computeName, why 
 			case p.Status == ProcessPending:
 				// Never told to end: it was not ready when the drain began.
 				p.Draining = false
-				if _, err := PutProcess(ctx, w, p, items[i].Version); err != nil {
+				if _, err := PutProcess(ctx, w, p, versions[i]); err != nil {
 					return err
 				}
 			default:

@@ -176,11 +176,12 @@ func (t *txn) finish(c configRec, m *matchRec, tickets []*ticketRec) error {
 		}
 	}
 	if err := t.s.cfg.Placer.StartIn(t.ctx, t.w, req); err != nil {
-		// A refused placement (the queue was deleted, or the configuration
-		// asks for something the queue cannot take) fails this match's
-		// tickets; it must not abort the cycle's other decisions. StartIn
-		// validates before it writes, so nothing of it is left behind.
-		if k := fault.KindOf(err); k == fault.Invalid || k == fault.NotFound {
+		// A refused placement (the queue was deleted, the configuration
+		// asks for something the queue cannot take, or the queue is far
+		// past its capacity) fails this match's tickets; it must not abort
+		// the cycle's other decisions. StartIn validates before it writes,
+		// so nothing of it is left behind.
+		if k := fault.KindOf(err); k == fault.Invalid || k == fault.NotFound || k == fault.FleetCapacityExceeded {
 			m.State = matchFailed
 			return t.failMatch(c, m, tickets, ReasonUnexpected, "game session placement refused: "+err.Error())
 		}

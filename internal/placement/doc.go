@@ -67,6 +67,15 @@
 //     NONE only the override's locations are ever tried.
 //   - The game session id of a placement is its PlacementId
 //     (…:gamesession/<fleet>/<location>/<PlacementId>).
+//   - Admission (admission.go): StartIn, matchmaking's path, refuses a new
+//     placement with FleetCapacityExceeded when more than
+//     Config.AdmitWaiting (64) of the queue's placements wait for a server
+//     process and, at the rate the queue placed game sessions over the last
+//     10 s, they would not all be placed within its timeout; matchmaking
+//     fails that match's tickets with the reason. StartGameSessionPlacement
+//     is never refused, as in GameLift. StopIn cancels a placement whose
+//     players all gave up (matchmaking's PLACING cancel) unless its game
+//     session exists.
 //   - TimeoutInSeconds defaults to 600 s; it is fixed for a placement when
 //     it starts. A placement whose queue is deleted fails at its next
 //     attempt (FAILED).

@@ -36,10 +36,11 @@ type env struct {
 	svc      *placement.Service
 	ended    *endings
 	// listeners hear placement ends besides ended, in every start.
-	listeners []placement.Listener
-	stop      context.CancelFunc
-	done      chan struct{}
-	ports     atomic.Int32
+	listeners    []placement.Listener
+	stop         context.CancelFunc
+	done         chan struct{}
+	ports        atomic.Int32
+	admitWaiting int
 	// activations are the game servers' ActivateGameSession calls.
 	activations sync.WaitGroup
 }
@@ -69,8 +70,10 @@ func (e *endings) PlacementEnded(ctx context.Context, w store.Writer, p placemen
 type envOptions struct {
 	realClock bool
 	workers   int
-	path      string
-	listeners []placement.Listener
+	// admitWaiting is the service's Config.AdmitWaiting.
+	admitWaiting int
+	path         string
+	listeners    []placement.Listener
 	// holdActivation leaves created game sessions ACTIVATING: by default
 	// each process activates the game session pushed to it, as a game
 	// server does on OnStartGameSession.
@@ -111,6 +114,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	}
 	e.sessions = session.New(session.Config{Base: service.Base{Store: db, Clock: clk, ARNs: e.arns}, Fleets: e.fleets, Pusher: pusher})
 	e.ports.Store(7000)
+	e.admitWaiting = o.admitWaiting
 	e.start(clk, o.workers)
 	t.Cleanup(func() {
 		e.halt()
@@ -146,7 +150,7 @@ func (gameServers) TerminateProcess(string, time.Time)                          
 func (e *env) start(clk clock.Clock, workers int) {
 	e.ended = &endings{ch: map[string]chan placement.Placement{}}
 	e.svc = placement.New(placement.Config{Base: service.Base{Store: e.db, Clock: clk, ARNs: e.arns, Tags: e.tags}, Fleets: e.fleets, Sessions: e.sessions,
-		Workers: workers, Listeners: append([]placement.Listener{e.ended}, e.listeners...)})
+		Workers: workers, Listeners: append([]placement.Listener{e.ended}, e.listeners...), AdmitWaiting: e.admitWaiting})
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop, e.done = cancel, make(chan struct{})
 	go func() {

@@ -42,6 +42,10 @@ type Config struct {
 	// waits before trying again (default 1 s), unless a latency policy
 	// relaxes or its deadline passes sooner.
 	RetryInterval time.Duration
+	// AdmitWaiting is how many placements a queue always takes from
+	// StartIn while they wait for a server process (default 64); past it,
+	// admission.go's rule decides.
+	AdmitWaiting int
 	// Bus, when the placer runs under a lease (RunLeased), carries wakes
 	// from the replicas that do not run it to the one that does
 	// (replicas.go; bus.Bus).
@@ -55,6 +59,7 @@ type Service struct {
 	// relay carries wakes to the replica running the placer (nil without
 	// Config.Bus).
 	relay *relay.Relay
+	admit *admission
 	// noCapacity is the hook of OnNoCapacity (nocapacity.go).
 	noCapacity atomic.Pointer[func()]
 }
@@ -71,7 +76,10 @@ func New(cfg Config) *Service {
 	if cfg.RetryInterval <= 0 {
 		cfg.RetryInterval = time.Second
 	}
-	s := &Service{cfg: cfg}
+	if cfg.AdmitWaiting <= 0 {
+		cfg.AdmitWaiting = 64
+	}
+	s := &Service{cfg: cfg, admit: newAdmission(cfg.AdmitWaiting)}
 	if cfg.Bus != nil {
 		s.relay = relay.New(cfg.Bus, relayTopic, cfg.Logger)
 	}
@@ -222,8 +230,9 @@ func (s *Service) validate(req Request) error {
 // errExists says StartIn found the placement id taken.
 var errExists = errors.New("placement exists")
 
-// startIn records a PENDING placement in w (errExists if the id is taken).
-func (s *Service) startIn(ctx context.Context, w store.Writer, req Request) (Placement, error) {
+// startIn records a PENDING placement in w (errExists if the id is taken);
+// admit applies admission control (admission.go).
+func (s *Service) startIn(ctx context.Context, w store.Writer, req Request, admit bool) (Placement, error) {
 	if err := s.validate(req); err != nil {
 		return Placement{}, err
 	}
@@ -240,6 +249,11 @@ func (s *Service) startIn(ctx context.Context, w store.Writer, req Request) (Pla
 		return Placement{}, fault.New(fault.Invalid, "PriorityConfigurationOverride: queue %s's PriorityOrder does not start with LOCATION", q.Name)
 	}
 	now := s.now()
+	if admit {
+		if err := s.admit.check(q.Name, q.Timeout(), now); err != nil {
+			return Placement{}, err
+		}
+	}
 	p := Placement{PlacementID: req.PlacementID, QueueName: q.Name, QueueARN: q.ARN, Status: gamelift.PlacementPending,
 		MaximumPlayerSessionCount: req.MaximumPlayerSessionCount, GameSessionName: req.GameSessionName, GameProperties: req.GameProperties,
 		GameSessionData: req.GameSessionData, MatchmakerData: req.MatchmakerData, PlayerLatencies: req.PlayerLatencies,
@@ -256,9 +270,10 @@ func (s *Service) startIn(ctx context.Context, w store.Writer, req Request) (Pla
 // the caller's own state change (tickets → PLACING) and the placement
 // commit together. The placer picks it up after commit. An existing
 // PlacementID is a no-op (idempotent). Bad requests fail with a fault.Error
-// naming the member (Invalid, or NotFound for an unknown queue).
+// naming the member (Invalid, or NotFound for an unknown queue); a queue far
+// past its capacity refuses with FleetCapacityExceeded (admission.go).
 func (s *Service) StartIn(ctx context.Context, w store.Writer, req Request) error {
-	_, err := s.startIn(ctx, w, req)
+	_, err := s.startIn(ctx, w, req, true)
 	if errors.Is(err, errExists) {
 		return nil
 	}
@@ -279,7 +294,7 @@ func (s *Service) StartGameSessionPlacement(ctx context.Context, in *gamelift.St
 	var p Placement
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		var err error
-		p, err = s.startIn(ctx, w, req)
+		p, err = s.startIn(ctx, w, req, false)
 		if errors.Is(err, errExists) {
 			return fault.New(fault.Invalid, "PlacementId: placement %s already exists; placement ids are never reused", req.PlacementID)
 		}

@@ -40,6 +40,9 @@ type placer struct {
 type entry struct {
 	queued, busy, again bool
 	timer               clock.Timer
+	// waitQueue is the queue of a placement waiting for a process
+	// (admission), "" otherwise.
+	waitQueue string
 }
 
 func newPlacer(s *Service) *placer {
@@ -99,11 +102,17 @@ func (pl *placer) pop(n int) []string {
 // meanwhile, or if the clock has passed at: it may have moved during the
 // attempt). A placement whose game session activates needs no process:
 // it is not among those a freed process wakes.
-func (pl *placer) finish(id string, done bool, at time.Time, activating bool) {
+func (pl *placer) finish(id string, o outcome) {
+	done, at, activating := o.done, o.at, o.activating
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	e := pl.entries[id]
 	e.busy = false
+	if done {
+		o.waitQueue = ""
+	}
+	pl.s.admit.wait(e.waitQueue, o.waitQueue)
+	e.waitQueue = o.waitQueue
 	if done {
 		delete(pl.entries, id)
 		return
@@ -211,7 +220,7 @@ func (s *Service) Run(ctx context.Context) error {
 			for {
 				if ids := pl.pop(s.cfg.Batch); len(ids) > 0 {
 					for i, o := range s.attempt(ctx, ids) {
-						pl.finish(ids[i], o.done, o.at, o.activating)
+						pl.finish(ids[i], o)
 					}
 					continue
 				}
@@ -241,6 +250,7 @@ func (pl *placer) stopped() {
 	}
 	if pl.s.relay != nil {
 		pl.entries, pl.ready, pl.waiting = map[string]*entry{}, nil, nil
+		pl.s.admit.reset()
 	}
 }
 
@@ -261,6 +271,8 @@ type outcome struct {
 	done       bool
 	at         time.Time
 	activating bool // waits for its game session, not for a process
+	// waitQueue names the queue of a placement that waits for a process.
+	waitQueue string
 }
 
 // attempt makes one attempt at each placement of a batch, all in one store
@@ -457,7 +469,7 @@ func (s *Service) outcomes(ws []work, placed []bool, now time.Time) []outcome {
 		if left := wk.p.Deadline.Sub(now); left < wait {
 			wait = left
 		}
-		res[i] = outcome{at: now.Add(wait)}
+		res[i] = outcome{at: now.Add(wait), waitQueue: wk.p.QueueName}
 	}
 	return res
 }
@@ -500,6 +512,7 @@ func (s *Service) placeIn(ctx context.Context, w store.Writer, wk *work, now tim
 		if err := putPlacement(ctx, w, cur, wk.version); err != nil {
 			return err
 		}
+		w.AfterCommit(func() { s.admit.place(cur.QueueName, now) })
 		wk.activating = true
 		return errActivating
 	}

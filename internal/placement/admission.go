@@ -1,0 +1,109 @@
+package placement
+
+import (
+	"sync"
+	"time"
+
+	"github.com/musterhq/muster/internal/fault"
+)
+
+// Admission: past capacity, a queue that takes every match it is given
+// only grows its backlog; each placement waits longer, until every player
+// gives up or times out and the completed rate collapses. So StartIn
+// (matchmaking's path; the control API's StartGameSessionPlacement is
+// never refused) refuses a new placement, with FleetCapacityExceeded and
+// the figures, when the queue's placements already waiting for a server
+// process would not all be placed within its timeout at the rate the queue
+// placed game sessions over the last admitWindow — and there are more than
+// Config.AdmitWaiting of them. The waiting placements are those of the
+// placer on this replica; a replica that does not run the placer admits
+// every placement.
+
+// admitWindow is how far back the placement rate is measured.
+const admitWindow = 10
+
+type admission struct {
+	floor int
+	mu    sync.Mutex
+	// waiting counts, by queue name, the placements waiting for a process.
+	waiting map[string]int
+	// placed counts game sessions placed, by queue, per second of the
+	// last admitWindow seconds.
+	placed map[string]*[admitWindow]second
+}
+
+type second struct {
+	at int64 // Unix second
+	n  int
+}
+
+func newAdmission(floor int) *admission {
+	return &admission{floor: floor, waiting: map[string]int{}, placed: map[string]*[admitWindow]second{}}
+}
+
+// wait moves one placement's waiting mark from queue from to queue to
+// ("" for none).
+func (a *admission) wait(from, to string) {
+	if from == to {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if from != "" {
+		if a.waiting[from]--; a.waiting[from] <= 0 {
+			delete(a.waiting, from)
+		}
+	}
+	if to != "" {
+		a.waiting[to]++
+	}
+}
+
+// reset forgets every waiting mark (the placer forgot its entries).
+func (a *admission) reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	clear(a.waiting)
+}
+
+// place counts a game session placed through queue at now.
+func (a *admission) place(queue string, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	w := a.placed[queue]
+	if w == nil {
+		w = &[admitWindow]second{}
+		a.placed[queue] = w
+	}
+	sec := now.Unix()
+	b := &w[sec%admitWindow]
+	if b.at != sec {
+		*b = second{at: sec}
+	}
+	b.n++
+}
+
+// check refuses a new placement in queue when it is far past capacity.
+func (a *admission) check(queue string, timeout time.Duration, now time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	waiting := a.waiting[queue]
+	if waiting < a.floor {
+		return nil
+	}
+	placed := 0
+	if w := a.placed[queue]; w != nil {
+		for _, b := range w {
+			if now.Unix()-b.at < admitWindow {
+				placed += b.n
+			}
+		}
+	}
+	rate := float64(placed) / admitWindow
+	if float64(waiting) < rate*timeout.Seconds() {
+		return nil
+	}
+	return fault.New(fault.FleetCapacityExceeded,
+		"QueueName: queue %s is past its capacity: %d placements wait for a server process, and at the %.1f game sessions a second it placed over the last %d s they would not all be placed within its %v timeout",
+		queue, waiting, rate, admitWindow, timeout)
+}

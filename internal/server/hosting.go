@@ -24,7 +24,7 @@ func (s *Server) mountHosting(d *deps) {
 	// endpoint (built last) listens: fleets ask for it when they need it.
 	// The services push to processes through the SDK endpoint's hub, built
 	// first; the endpoint that fills it with sockets is built on them.
-	pushes := sdk.NewHubOn(d.bus, d.log)
+	pushes := sdk.NewReplicaHub(d.bus, d.store, d.clock, d.log)
 	fleets := fleet.NewService(fleet.Config{Base: d.base(), SDKEndpoint: func() string { return s.Hosting.SDK.URL() }, Pusher: pushes,
 		HeartbeatInterval: s.cfg.AgentHeartbeatInterval})
 	sessions := session.New(session.Config{Base: d.base(), Fleets: fleets, Pusher: pushes})

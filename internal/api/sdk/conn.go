@@ -139,7 +139,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// What a socket that died (here or on another replica) or a lost wake
 	// did not deliver comes from the store.
-	go s.catchUp(ctx, pr)
+	go func() {
+		s.catchUp(ctx, pr)
+		s.deliverUpdates(ctx, pr)
+	}()
 	var wg sync.WaitGroup
 	for {
 		typ, data, err := c.Read(ctx)

@@ -38,5 +38,9 @@
 // replica holding the socket reads the rest from the store; when a process
 // connects, after the bus reconnects and every 5 s, the endpoint also
 // sends what the store says the process must know and this replica has not
-// sent (replicas.go).
+// sent (replicas.go). An UpdateGameSession for a process connected
+// elsewhere waits in the store (kind sdkupdate, secondary key 1 the process
+// id, expiring after an hour) until the replica holding the socket has
+// written it (updates.go). A RefreshConnection carries its URL and auth
+// token in its wake-up, the one push whose data is kept nowhere else.
 package sdk

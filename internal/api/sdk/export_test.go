@@ -63,3 +63,6 @@ func (s *Server) HoldActivationAnswers() (release func()) {
 	s.beforeActivationAnswer.Store(&hook)
 	return sync.OnceFunc(func() { close(ch) })
 }
+
+// CatchUps counts the catch-up rounds done since the endpoint started.
+func (s *Server) CatchUps() int64 { return s.replicas.catchUps.Load() }

@@ -11,8 +11,10 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/musterhq/muster/internal/bus"
+	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/session"
+	"github.com/musterhq/muster/internal/store"
 )
 
 // Hub holds the server processes' sockets, by process id, and pushes to
@@ -27,6 +29,10 @@ import (
 type Hub struct {
 	log *slog.Logger
 	bus bus.Bus
+	// store keeps UpdateGameSession pushes for sockets elsewhere until
+	// they are sent (NewReplicaHub, updates.go); clock dates them.
+	store store.Store
+	clock clock.Clock
 
 	mu    sync.Mutex
 	procs map[string]*proc
@@ -183,12 +189,19 @@ func createPush(g session.GameSession) createGameSessionPush {
 		Port: int(g.Port), IpAddress: g.IPAddress, DnsName: g.DNSName, GameProperties: properties(g)}
 }
 
-// UpdateGameSession pushes changed matchmaker data to a process.
+// UpdateGameSession pushes changed matchmaker data to a process. A process
+// with no socket here gets it from the replica holding its socket: a hub
+// with a store keeps it there first (updates.go), so that a lost wake or a
+// socket that died is made good by the catch-up wherever the process
+// reconnects.
 func (h *Hub) UpdateGameSession(processID string, g session.GameSession, reason, ticketID string) {
 	local := h.connected(processID)
-	h.push(processID, updatePush(g, reason, ticketID))
+	kept := !local && h.keepUpdate(processID, g.ID, reason, ticketID)
+	if !kept {
+		h.push(processID, updatePush(g, reason, ticketID))
+	}
 	if !local {
-		h.announce(wake{Action: wakeUpdate, Process: processID, GameSession: g.ID, Reason: reason, Ticket: ticketID})
+		h.announce(wake{Action: wakeUpdate, Process: processID, GameSession: g.ID, Reason: reason, Ticket: ticketID, Kept: kept})
 	}
 }
 
@@ -200,8 +213,21 @@ func updatePush(g session.GameSession, reason, ticketID string) updateGameSessio
 // RefreshConnection tells a process to reconnect to url (its query string
 // is replaced by the SDK) with a new auth token, e.g. to rotate tokens or to
 // move it to another front end.
+//
+// A process with no socket here gets it from the replica holding its
+// socket, through the bus; this replica also keeps it for the process's
+// next socket here, as for any push. A process with no socket anywhere
+// when it is sent gets it only if it reconnects here.
 func (h *Hub) RefreshConnection(processID, url, authToken string) {
-	h.push(processID, refreshConnectionPush{Action: PushRefreshConnection, StatusCode: http.StatusOK, RefreshConnectionEndpoint: url, AuthToken: authToken})
+	local := h.connected(processID)
+	h.push(processID, refreshPush(url, authToken))
+	if !local {
+		h.announce(wake{Action: wakeRefresh, Process: processID, URL: url, Token: authToken})
+	}
+}
+
+func refreshPush(url, authToken string) refreshConnectionPush {
+	return refreshConnectionPush{Action: PushRefreshConnection, StatusCode: http.StatusOK, RefreshConnectionEndpoint: url, AuthToken: authToken}
 }
 
 // TerminateProcess tells a process to end by at.

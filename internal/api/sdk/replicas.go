@@ -81,6 +81,7 @@ const (
 	wakeUpdate    = "update"    // its game session's matchmaker data changed
 	wakeTerminate = "terminate" // it must end by At
 	wakeEnded     = "ended"     // it ended
+	wakeRefresh   = "refresh"   // it must reconnect to URL with Token
 )
 
 // wake is a TopicSDK message.
@@ -91,6 +92,12 @@ type wake struct {
 	Reason      string `json:"r,omitempty"`
 	Ticket      string `json:"t,omitempty"`
 	At          int64  `json:"at,omitempty"` // Unix ms
+	// URL and Token are a RefreshConnection's: the one push that carries
+	// its data, which is kept nowhere else.
+	URL   string `json:"u,omitempty"`
+	Token string `json:"k,omitempty"`
+	// Kept says the update waits in the store (updates.go).
+	Kept bool `json:"s,omitempty"`
 }
 
 // announce publishes w for the replica holding the process's socket.
@@ -190,7 +197,18 @@ func (s *Server) onWake(ctx context.Context, payload string) {
 			}
 		case wakeTerminate:
 			s.deliverTerminate(w.Process, time.UnixMilli(w.At), false, true)
+		case wakeRefresh:
+			if pr := s.lookup(w.Process); pr != nil {
+				b, _ := json.Marshal(refreshPush(w.URL, w.Token))
+				s.send(pr, b)
+			}
 		case wakeUpdate:
+			if w.Kept {
+				if pr := s.lookup(w.Process); pr != nil {
+					s.deliverUpdates(ctx, pr)
+				}
+				return
+			}
 			g, err := s.cfg.Sessions.GameSession(ctx, w.GameSession)
 			if err != nil || g.ProcessID != w.Process {
 				return
@@ -265,6 +283,7 @@ func (s *Server) catchUpLoop(ctx context.Context) {
 			}
 			s.catchUp(ctx, pr)
 		}
+		s.catchUpUpdates(ctx)
 		s.replicas.catchUps.Add(1)
 	}
 }

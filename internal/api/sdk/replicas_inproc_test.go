@@ -1,0 +1,108 @@
+package sdk_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
+
+	"github.com/musterhq/muster/internal/api/sdk"
+	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/store/postgres/pgtest"
+)
+
+// inProcessReplica runs a whole server in process on the PostgreSQL store
+// at storeURL, on a fake clock, with extra changing its configuration.
+func inProcessReplica(t *testing.T, storeURL string, extra func(*server.Config)) *env {
+	t.Helper()
+	e := &env{t: t, location: "custom-replicas", compute: "host-1"}
+	e.addr, e.sdkAddr = freeAddrs(t)
+	e.cfg = server.Config{Listen: e.addr, DataDir: t.TempDir(), SDKListen: e.sdkAddr, FakeClock: true, Store: storeURL, MasterKey: replicaMasterKey,
+		AdminAccessKeyID: adminKey, AdminSecretAccessKey: adminSecret, ShutdownTimeout: 5 * time.Second}
+	if extra != nil {
+		extra(&e.cfg)
+	}
+	e.start()
+	t.Cleanup(e.stop)
+	e.gl = gl.NewFromConfig(aws.Config{Region: "mu-local-1", Credentials: credentials.NewStaticCredentialsProvider(adminKey, adminSecret, ""), RetryMaxAttempts: 1},
+		func(o *gl.Options) { o.BaseEndpoint = aws.String("http://" + e.addr) })
+	return e
+}
+
+// TestRefreshConnectionReachesAGameServerOnAnotherReplica: replica B
+// tells a game server connected to replica A to reconnect, to B. The push
+// crosses over the bus; the game server's SDK moves to B without a second
+// ProcessReady.
+func TestRefreshConnectionReachesAGameServerOnAnotherReplica(t *testing.T) {
+	storeURL := pgtest.NewDatabase(t)
+	a := inProcessReplica(t, storeURL, nil)
+	b := inProcessReplica(t, storeURL, nil)
+	a.setupFleet()
+	b.fleetID, b.token = a.fleetID, a.token
+	g := a.startReady("")
+	gs := aws.ToString(a.createGameSession("refreshed", 4).GameSessionId)
+	g.wait("event", "start")
+	g.wait("event", "activated")
+
+	tok, err := b.gl.GetComputeAuthToken(context.Background(), &gl.GetComputeAuthTokenInput{FleetId: aws.String(b.fleetID), ComputeName: aws.String(b.compute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.srv.Hosting.SDK.RefreshConnection(g.id, "ws://"+b.sdkAddr, aws.ToString(tok.AuthToken))
+	b.waitFor("the game server's socket on B", func() bool { return b.srv.Hosting.SDK.Connections(g.id) == 1 })
+	p := b.reserve(gs, "moved")[0]
+	if err := g.callErr("accept", p); err != "" {
+		t.Fatalf("AcceptPlayerSession through B: %s", err)
+	}
+	if n := a.srv.Hosting.SDK.Activations(g.id) + b.srv.Hosting.SDK.Activations(g.id); n != 1 {
+		t.Fatalf("%d ActivateServerProcess, want 1", n)
+	}
+}
+
+// TestABackfillUpdateWhoseWakeIsLostIsCaughtUpFromTheStore: replica A
+// listens on NATS and replica B notifies through PostgreSQL, so A never
+// hears B's wakes. A backfill's new matchmaker data committed on B for a
+// game server connected to A waits in the store, and A's periodic
+// catch-up sends it: the SDK's OnUpdateGameSession gets it once.
+func TestABackfillUpdateWhoseWakeIsLostIsCaughtUpFromTheStore(t *testing.T) {
+	storeURL := pgtest.NewDatabase(t)
+	natsURL := startNATS(t)
+	a := inProcessReplica(t, storeURL, func(c *server.Config) { c.NATS = natsURL })
+	b := inProcessReplica(t, storeURL, nil)
+	a.setupFleet()
+	b.fleetID, b.token = a.fleetID, a.token
+	g := a.startReady("")
+	gs := aws.ToString(b.createGameSession("backfilled", 4).GameSessionId)
+	a.advance(sdk.DefaultCatchUpInterval) // B's CreateGameSession wake is lost too
+	if start := g.wait("event", "start"); start["gameSessionId"] != gs {
+		t.Fatalf("OnStartGameSession got %v, want %s", start, gs)
+	}
+	g.wait("event", "activated")
+	b.waitFor("the game session to be ACTIVE", func() bool { return b.gameSession(gs).Status == "ACTIVE" })
+
+	if err := b.srv.Hosting.Sessions.UpdateMatchmakerData(context.Background(), gs, `{"matchId":"m2","teams":[]}`, "MATCHMAKING_DATA_UPDATED", "backfill-1"); err != nil {
+		t.Fatal(err)
+	}
+	a.advance(sdk.DefaultCatchUpInterval)
+	u := g.wait("event", "update")
+	if u["reason"] != "MATCHMAKING_DATA_UPDATED" || u["ticket"] != "backfill-1" {
+		t.Fatalf("OnUpdateGameSession got %v", u)
+	}
+	// Sent once: the next round finds nothing left to send.
+	rounds := a.srv.Hosting.SDK.CatchUps()
+	a.advance(sdk.DefaultCatchUpInterval)
+	a.waitFor("A's next catch-up round", func() bool { return a.srv.Hosting.SDK.CatchUps() > rounds })
+	if r := g.call("gsid", nil); r["result"] != gs { // a round trip on the socket, after anything the round sent
+		t.Fatalf("the game server's game session is %v, want %s", r["result"], gs)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, ev := range g.events {
+		if ev["event"] == "update" {
+			t.Fatalf("OnUpdateGameSession called again: %v", ev)
+		}
+	}
+}

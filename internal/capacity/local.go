@@ -5,17 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/musterhq/muster/internal/agent"
 )
 
 // Local provisions hosts as `muster agent` processes on this machine, each
 // registering its compute name in the location: what `serve --dev` and the
 // end-to-end tests use. Release sends the agent SIGINT, so it drains (its
-// processes get its DrainGrace) and deregisters its compute.
+// processes get its DrainGrace) and deregisters its compute. The agents run
+// in their own process group, so a terminal's Ctrl-C reaches only the
+// control plane, which decides when they stop; on Linux the kernel tells
+// them to drain if the control plane dies without stopping them.
 type Local struct {
 	// Binary is the muster executable.
 	Binary string
@@ -26,12 +32,19 @@ type Local struct {
 	// Dir holds each agent's logs and working directory.
 	Dir        string
 	DrainGrace time.Duration
-	Log        *slog.Logger
+	// Beacon is the --beacon-listen of the agents ("" or "off": none).
+	// When its port is taken (another agent, another server), an agent
+	// listens on a free port of the same host.
+	Beacon string
+	Log    *slog.Logger
 
-	mu     sync.Mutex
-	agents map[string]*localAgent
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	agents  map[string]*localAgent
+	stopped bool
+	wg      sync.WaitGroup
 }
+
+var errStopping = errors.New("local provisioner: the control plane is stopping")
 
 type localAgent struct {
 	cmd  *exec.Cmd
@@ -40,6 +53,9 @@ type localAgent struct {
 
 // Provision starts an agent for h unless one runs.
 func (l *Local) Provision(ctx context.Context, h Host) error {
+	if l.Stopped() {
+		return errStopping
+	}
 	id, secret, err := l.Credentials(ctx)
 	if err != nil {
 		return fmt.Errorf("local provisioner: operator key: %w", err)
@@ -51,6 +67,9 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 	key := h.FleetID + "/" + h.ComputeName
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.stopped {
+		return errStopping
+	}
 	if l.agents == nil {
 		l.agents = map[string]*localAgent{}
 	}
@@ -58,13 +77,10 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 		return nil
 	}
 	dir := filepath.Join(l.Dir, h.ComputeName)
-	grace := l.DrainGrace
-	if grace <= 0 {
-		grace = 30 * time.Second
-	}
+	grace := l.grace()
 	cmd := exec.Command(l.Binary, "agent", "--endpoint", endpoint, "--fleet", h.FleetID, "--location", h.Location,
-		"--compute-name", h.ComputeName, "--ip-address", "127.0.0.1", "--beacon-listen", "off",
-		"--log-dir", filepath.Join(dir, "logs"), "--work-dir", filepath.Join(dir, "work"), "--drain-grace", grace.String())
+		"--compute-name", h.ComputeName, "--ip-address", "127.0.0.1",
+		"--log-dir", filepath.Join(dir, "logs"), "--work-dir", filepath.Join(dir, "work"), "--drain-grace", grace.String(), "--beacon-listen", l.beacon())
 	cmd.Env = append(os.Environ(), "MUSTER_ACCESS_KEY_ID="+id, "MUSTER_SECRET_ACCESS_KEY="+secret)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("local provisioner: %w", err)
@@ -74,7 +90,7 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 		return fmt.Errorf("local provisioner: %w", err)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	dieWithParent(cmd)
+	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		out.Close()
 		return fmt.Errorf("local provisioner: start agent: %w", err)
@@ -96,6 +112,50 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 	return nil
 }
 
+// beacon is the --beacon-listen of the next agent: Beacon, or a free port
+// of its host when Beacon's port is taken.
+func (l *Local) beacon() string {
+	if l.Beacon == "" || l.Beacon == "off" {
+		return "off"
+	}
+	host, port, err := net.SplitHostPort(l.Beacon)
+	if err != nil || port == "0" {
+		return l.Beacon
+	}
+	probe, err := net.ListenPacket("udp", l.Beacon)
+	if err != nil {
+		return net.JoinHostPort(host, "0")
+	}
+	probe.Close()
+	return l.Beacon
+}
+
+// Running says whether an agent this provisioner started for the compute
+// runs now.
+func (l *Local) Running(fleetID, computeName string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.agents[fleetID+"/"+computeName]
+	return ok
+}
+
+// Stop makes Provision refuse from now on, and Reconcile leave the
+// locations of this provisioner alone (Stopped): the control plane is
+// stopping and the agents with it, so no host is added, kept or released
+// meanwhile. Run then stops the agents.
+func (l *Local) Stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stopped = true
+}
+
+// Stopped reports whether Stop was called.
+func (l *Local) Stopped() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stopped
+}
+
 // Release tells h's agent to drain and deregister.
 func (l *Local) Release(ctx context.Context, h Host) error {
 	l.mu.Lock()
@@ -108,6 +168,15 @@ func (l *Local) Release(ctx context.Context, h Host) error {
 		return a.cmd.Process.Kill()
 	}
 	return nil
+}
+
+// grace is the agents' --drain-grace: DrainGrace, else the agent's own
+// default.
+func (l *Local) grace() time.Duration {
+	if l.DrainGrace > 0 {
+		return l.DrainGrace
+	}
+	return agent.DefaultDrainGrace
 }
 
 func (l *Local) log() *slog.Logger {
@@ -123,13 +192,14 @@ func (l *Local) log() *slog.Logger {
 func (l *Local) Run(ctx context.Context) error {
 	<-ctx.Done()
 	l.mu.Lock()
+	l.stopped = true
 	agents := make([]*localAgent, 0, len(l.agents))
 	for _, a := range l.agents {
 		agents = append(agents, a)
 		a.cmd.Process.Signal(os.Interrupt)
 	}
 	l.mu.Unlock()
-	limit := time.NewTimer(l.DrainGrace + 10*time.Second)
+	limit := time.NewTimer(l.grace() + 10*time.Second)
 	defer limit.Stop()
 	for _, a := range agents {
 		select {

@@ -5,9 +5,14 @@ import (
 	"syscall"
 )
 
-// dieWithParent has the kernel tell a local agent to drain when the
-// control plane that started it dies, so a killed control plane leaves no
-// agents behind.
-func dieWithParent(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+// detach puts a local agent in its own process group, so a terminal's
+// Ctrl-C reaches only the control plane (which drains first, then stops
+// the agents), and has the kernel kill the agent when the control plane
+// that started it dies: its game servers die with it (the agent's children
+// get SIGKILL when it dies), so a killed control plane leaves nothing
+// behind. A drain would not help then: with the control plane gone, the
+// agent could neither tell it nor deregister, and the game servers could
+// not end their game sessions.
+func detach(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }

@@ -1,9 +1,9 @@
-//go:build !linux
+//go:build !unix
 
 package capacity
 
 import "os/exec"
 
-// dieWithParent does nothing where the kernel cannot signal a child when
-// its parent dies: Local.Run drains the agents when the server stops.
-func dieWithParent(*exec.Cmd) {}
+// detach does nothing where there are no process groups: Local.Run drains
+// the agents when the server stops.
+func detach(*exec.Cmd) {}

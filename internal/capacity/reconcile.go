@@ -49,7 +49,7 @@ type plan struct {
 // the package comment).
 func (s *Service) Reconcile(ctx context.Context, fleetID, location string) error {
 	prov := s.cfg.Provisioners[location]
-	if prov == nil {
+	if st, ok := prov.(stopper); prov == nil || ok && st.Stopped() {
 		return nil
 	}
 	var p plan
@@ -156,6 +156,7 @@ func (s *Service) decide(ctx context.Context, w store.Writer, fleetID, location 
 		}
 		for range c.Desired - have {
 			h := fleet.PendingHost{ComputeName: newComputeName(), RequestedAt: now, Deadline: now.Add(s.cfg.RegisterDeadline), Attempts: 1}
+			s.markAsked(h.ComputeName)
 			c.Pending = append(c.Pending, h)
 			p.provision = append(p.provision, h.ComputeName)
 		}
@@ -171,6 +172,15 @@ func (s *Service) decide(ctx context.Context, w store.Writer, fleetID, location 
 	}
 	for i := range c.Pending {
 		h := &c.Pending[i]
+		if h.NextAttempt.IsZero() && !s.asked(h.ComputeName) {
+			// Asked by an earlier run of the control plane (or another
+			// replica) whose provisioner may not have finished: asked again
+			// at once, as provisioners make sure a host exists.
+			s.markAsked(h.ComputeName)
+			h.RequestedAt, h.Deadline = now, now.Add(s.cfg.RegisterDeadline)
+			p.provision = append(p.provision, h.ComputeName)
+			continue
+		}
 		if !h.NextAttempt.IsZero() && !now.Before(h.NextAttempt) {
 			h.NextAttempt, h.RequestedAt, h.Deadline = time.Time{}, now, now.Add(s.cfg.RegisterDeadline)
 			h.Attempts++
@@ -195,6 +205,7 @@ func (s *Service) settlePending(ctx context.Context, w store.Writer, c *fleet.Ca
 	kept := c.Pending[:0]
 	for _, h := range c.Pending {
 		if _, ok := registered[h.ComputeName]; ok {
+			s.forgetAsked(h.ComputeName)
 			msg := fmt.Sprintf("Compute %s registered in %s, %s after it was asked of the provisioner", h.ComputeName, c.Location, now.Sub(h.RequestedAt).Round(time.Millisecond))
 			if err := s.cfg.Fleets.AddEvent(ctx, w, c.FleetID, "GENERIC_EVENT", msg); err != nil {
 				return err
@@ -236,6 +247,29 @@ func drainOrder(loads []fleet.ComputeLoad, n int) []string {
 		names = append(names, l.Name)
 	}
 	return names
+}
+
+// stopper is a provisioner that can stop with the control plane (Local):
+// once stopped, Reconcile leaves its locations alone.
+type stopper interface{ Stopped() bool }
+
+// asked says whether this Service asked a provisioner for the host.
+func (s *Service) asked(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.askedHosts[name]
+}
+
+func (s *Service) markAsked(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.askedHosts[name] = true
+}
+
+func (s *Service) forgetAsked(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.askedHosts, name)
 }
 
 // undrainOrder picks up to n computes draining for a scale-in whose hosts

@@ -3,6 +3,7 @@ package capacity_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -219,4 +220,48 @@ func TestAScaleInDrainIsCancelledWhenDesiredRisesAgain(t *testing.T) {
 			t.Fatalf("host-2 is %s", s)
 		}
 	})
+}
+
+func TestAHostAskedBeforeARestartIsAskedAgainAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.setCapacity(2, 0, 2)
+	e.reconcile()
+	name := strings.Fields(e.provisioned()[0])[2]
+	// The control plane restarts: a new service over the same store and
+	// provisioner, long before the host's registration deadline.
+	prov := &capacity.Exec{Command: []string{filepath.Join(filepath.Dir(e.calls), "provision.sh")}, Timeout: 10 * time.Second,
+		Env: []string{"CALLS=" + e.calls, "FAIL=" + e.failFile, "PATH=" + os.Getenv("PATH")}}
+	restarted := capacity.New(capacity.Config{Base: e.base(), Fleets: e.Fleets, Provisioners: map[string]capacity.Provisioner{loc: prov}})
+	e.Clock.Advance(time.Second)
+	if err := restarted.Reconcile(context.Background(), e.FleetID, loc); err != nil {
+		t.Fatal(err)
+	}
+	if calls := e.provisioned(); !slices.Equal(calls, []string{"provision custom-a " + name, "provision custom-a " + name}) {
+		t.Fatalf("calls %q", calls)
+	}
+	t.Run("and only once", func(t *testing.T) {
+		if err := restarted.Reconcile(context.Background(), e.FleetID, loc); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(e.provisioned()); n != 2 {
+			t.Fatalf("%d calls", n)
+		}
+	})
+}
+
+func TestAStoppedLocalProvisionerIsLeftAlone(t *testing.T) {
+	e := newEnv(t)
+	local := &capacity.Local{}
+	local.Stop()
+	svc := capacity.New(capacity.Config{Base: e.base(), Fleets: e.Fleets, Provisioners: map[string]capacity.Provisioner{loc: local}})
+	e.setCapacity(2, 0, 2)
+	if err := svc.Reconcile(context.Background(), e.FleetID, loc); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.counts(); *c.PENDING != 0 || *c.ACTIVE != 1 {
+		t.Fatalf("counts %+v: a stopping control plane asked for hosts", c)
+	}
+	if err := local.Provision(context.Background(), capacity.Host{FleetID: e.FleetID, Location: loc, ComputeName: "muster-00000000"}); err == nil {
+		t.Fatal("a stopped local provisioner started an agent")
+	}
 }

@@ -2,6 +2,7 @@ package capacity
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,6 +60,11 @@ type Service struct {
 	trigger chan struct{}
 	// lastEval is owned by Run.
 	lastEval time.Time
+
+	mu sync.Mutex
+	// askedHosts are the pending hosts this Service asked a provisioner
+	// for; others were asked before this control plane started.
+	askedHosts map[string]bool
 }
 
 // New returns the capacity service.
@@ -75,7 +81,7 @@ func New(cfg Config) *Service {
 			*d.d = d.def
 		}
 	}
-	s := &Service{cfg: cfg, metrics: newMetrics(cfg.Registerer), wake: make(chan struct{}, 1), trigger: make(chan struct{}, 1)}
+	s := &Service{cfg: cfg, metrics: newMetrics(cfg.Registerer), wake: make(chan struct{}, 1), trigger: make(chan struct{}, 1), askedHosts: map[string]bool{}}
 	if cfg.Fleets != nil {
 		cfg.Fleets.OnCapacityChange(func(string, string) { s.Wake() })
 	}

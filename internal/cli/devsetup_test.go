@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -38,17 +39,19 @@ func newDevRig(t *testing.T, dataDir string) *devRig {
 	cfg := server.Config{DataDir: dataDir, Region: server.DefaultRegion, Account: "000000000000",
 		AdminAccessKeyID: testKeyID, AdminSecretAccessKey: testSecret, SDKListen: "127.0.0.1:0"}
 	log := slog.New(slog.DiscardHandler)
+	d := newDevSystem(&cfg, log, 3, io.Discard)
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.srv = srv
 	stop := srv.StartBackground()
 	ts := httptest.NewServer(srv.Handler())
 	closeAll := sync.OnceFunc(func() { ts.Close(); stop(); srv.Close() })
 	t.Cleanup(closeAll)
 	control := loadtest.NewControlClient(ts.URL, cfg.Region, aws.Credentials{AccessKeyID: testKeyID, SecretAccessKey: testSecret}, false, 2)
 	return &devRig{
-		d:       &devSystem{srv: srv, cfg: cfg, log: log, dataDir: dataDir, processes: 3},
+		d:       d,
 		control: control, url: ts.URL, close: closeAll,
 		setup: devSetup{control: control, endpoint: ts.URL, keyID: testKeyID, secret: testSecret, arns: gamelift.ARNBuilder{Region: cfg.Region, Account: cfg.Account}},
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,40 +16,54 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/musterhq/muster/beacon"
-	"github.com/musterhq/muster/internal/agent"
 	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/capacity"
+	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/loadtest"
 	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/store"
 )
 
-// Dev mode names: one custom location and one ANYWHERE fleet, hosted by an
-// agent running inside `muster serve --dev`.
+// Dev mode names: one custom location and one ANYWHERE fleet, whose hosts
+// are `muster agent` processes the local provisioner starts on this machine.
 const (
 	devLocation  = "custom-dev"
 	devFleetName = "dev"
-	devCompute   = "dev-host"
 	// DefaultDevProcesses is --dev-processes' default: enough game
 	// servers on a laptop for a few matches at once.
 	DefaultDevProcesses = 4
+	// devBeacon is where the first dev agent's latency beacon listens (a
+	// free port when it is taken).
+	devBeacon = "127.0.0.1:7770"
 )
+
+// devCapacity is the dev location's capacity when none was ever set: one
+// host running --dev-processes game servers. UpdateFleetCapacity changes it
+// (raise MaxSize first), and a later run keeps what was set.
+var devCapacity = struct{ desired, min, max int32 }{1, 1, 1}
 
 // devSystem makes `muster serve --dev` a whole working system: once the
 // control plane listens, it builds the example game server (when run from
 // a source checkout with a Go toolchain), makes sure the dev location and
-// fleet exist, sets up matchmaking on it (devsetup.go), and runs a host
-// agent for that fleet in process, with its latency beacon on
-// 127.0.0.1:7770 (a free port when that is taken). Without the example's
-// source it still runs the agent, with whatever runtime configuration the
-// dev fleet has.
+// fleet exist, sets up matchmaking on it (devsetup.go), and gives the dev
+// location its capacity: the local capacity provisioner (which dev mode
+// owns and stops) starts a `muster agent` for each of its hosts, with its
+// latency beacon on 127.0.0.1:7770 (a free port when that is taken).
+// Without the example's source the agents run whatever runtime
+// configuration the dev fleet has.
 type devSystem struct {
 	srv     *server.Server
 	cfg     server.Config
 	log     *slog.Logger
 	addr    chan string
 	dataDir string
-	// processes is how many game server processes the dev fleet runs.
+	// endpoint is the control plane's URL once it listens.
+	endpoint atomic.Pointer[string]
+	// local starts and stops the dev location's agents.
+	local *capacity.Local
+	key   devKey
+	// processes is how many game server processes each dev host runs.
 	processes int
 	// drainGrace is how long Ctrl-C lets live matches go on before the
 	// game servers are stopped (serve_dev_drain.go); 0 stops them at once.
@@ -64,6 +77,37 @@ type devSystem struct {
 	stopped atomic.Pointer[error]
 }
 
+// devKey is the operator key of dev mode and its agents, made when first
+// needed and revoked when dev mode ends: it lives only as long as this run.
+type devKey struct {
+	d          *devSystem
+	mu         sync.Mutex
+	id, secret string
+}
+
+func (k *devKey) get(ctx context.Context) (string, string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.id == "" {
+		key, secret, err := k.d.srv.Keys().Create(ctx, auth.RoleAdmin, "dev-mode agents (serve --dev)")
+		if err != nil {
+			return "", "", fmt.Errorf("dev mode: create the agents' key: %w", err)
+		}
+		k.id, k.secret = key.AccessKeyID, secret
+	}
+	return k.id, k.secret, nil
+}
+
+func (k *devKey) revoke(ctx context.Context) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.id != "" {
+		_ = k.d.srv.Keys().Revoke(ctx, k.id)
+	}
+}
+
+// run sets dev mode up, then waits for ctx and drains the dev location:
+// on return no match is being played there any more (or the grace passed).
 func (d *devSystem) run(ctx context.Context) error {
 	var addr string
 	select {
@@ -72,15 +116,12 @@ func (d *devSystem) run(ctx context.Context) error {
 		return nil
 	}
 	endpoint := "http://" + addr
-	key, secret, err := d.srv.Keys().Create(ctx, auth.RoleAdmin, "dev-mode agent (serve --dev)")
+	d.endpoint.Store(&endpoint)
+	keyID, secret, err := d.key.get(ctx)
 	if err != nil {
-		return fmt.Errorf("dev mode: create the agent's key: %w", err)
+		return err
 	}
-	defer func() {
-		// The key lives only as long as this dev run.
-		_ = d.srv.Keys().Revoke(context.WithoutCancel(ctx), key.AccessKeyID)
-	}()
-	creds := aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: secret}
+	creds := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}
 	control := loadtest.NewControlClient(endpoint, d.cfg.Region, creds, false, 4)
 
 	launchPath := d.buildArena(ctx)
@@ -88,56 +129,54 @@ func (d *devSystem) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := forgetDeadProcesses(ctx, control, fleetID); err != nil {
+	if err := d.forgetDeadComputes(ctx, control, fleetID); err != nil {
 		return err
 	}
-	setup := devSetup{control: control, endpoint: endpoint, keyID: key.AccessKeyID, secret: secret,
+	setup := devSetup{control: control, endpoint: endpoint, keyID: keyID, secret: secret,
 		arns: gamelift.ARNBuilder{Region: d.cfg.Region, Account: d.cfg.Account}}
 	if err := setup.ensure(ctx, fleetID); err != nil {
 		return err
 	}
-	client, err := agent.NewClient(agent.ClientConfig{Endpoint: endpoint, Region: d.cfg.Region, AccessKeyID: key.AccessKeyID, SecretAccessKey: secret})
-	if err != nil {
+	if err := d.ensureCapacity(ctx, control, fleetID); err != nil {
 		return err
 	}
-	var reported *agent.BeaconAddress
+	d.log.Info("dev mode: the local provisioner hosts the dev fleet", "fleet_id", fleetID, "location", devLocation, "launch_path", launchPath)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if b, err := d.listenBeacon(ctx); err != nil {
-		d.log.Warn("dev mode: no latency beacon", "err", err)
-	} else {
-		reported = &agent.BeaconAddress{Domain: "127.0.0.1", Port: b.Addr().(*net.UDPAddr).Port}
-		wg.Go(func() { b.Serve(ctx) }) // ends with ctx
-	}
-	sup, err := agent.New(agent.Config{
-		FleetID: fleetID, ComputeName: devCompute, Location: devLocation, IPAddress: "127.0.0.1",
-		Control:  client,
-		Launcher: &agent.ExecLauncher{LogDir: filepath.Join(d.dataDir, "dev-agent", "logs"), WorkDir: filepath.Join(d.dataDir, "dev-agent", "work")},
-		Log:      d.log.With("component", "dev-agent"),
-		BaseEnv:  os.Environ(),
-		Beacon:   reported,
+	wg.Go(func() { d.announceWhenReady(ctx, endpoint, fleetID) })
+	<-ctx.Done()
+	// The agents outlive ctx by the drain: on Ctrl-C live matches may end
+	// first, while the control plane still serves them. No host is added
+	// or released meanwhile.
+	d.local.Stop()
+	d.newDevDrain(fleetID).run(context.WithoutCancel(ctx))
+	return nil
+}
+
+// ensureCapacity gives the dev location its default capacity unless one
+// was set (by an earlier run or an operator), and has the capacity service
+// look at it at once.
+func (d *devSystem) ensureCapacity(ctx context.Context, c *loadtest.ControlClient, fleetID string) error {
+	var set bool
+	err := d.srv.Store().View(ctx, func(r store.Reader) error {
+		cp, _, found, err := fleet.GetCapacity(ctx, r, fleetID, devLocation)
+		set = found && cp.Set
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("dev mode: agent: %w", err)
+		return fmt.Errorf("dev mode: capacity: %w", err)
 	}
-	d.log.Info("dev mode: a local agent hosts the dev fleet", "fleet_id", fleetID, "location", devLocation, "launch_path", launchPath)
-	wg.Go(func() { d.announceWhenReady(ctx, endpoint, fleetID) })
-	// The agent outlives ctx by the drain: on Ctrl-C live matches may end
-	// first, while the control plane still serves them.
-	agentCtx, stopAgent := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopAgent()
-	agentDone := make(chan struct{})
-	wg.Go(func() {
-		select {
-		case <-ctx.Done():
-			d.newDevDrain(fleetID).run(context.WithoutCancel(ctx))
-			stopAgent()
-		case <-agentDone:
+	if !set {
+		in := gamelift.UpdateFleetCapacityInput{FleetId: fleetID, Location: devLocation,
+			DesiredInstances: &devCapacity.desired, MinSize: &devCapacity.min, MaxSize: &devCapacity.max}
+		if err := c.Do(ctx, "UpdateFleetCapacity", in, nil); err != nil {
+			return fmt.Errorf("dev mode: capacity: %w", err)
 		}
-	})
-	err = sup.Run(agentCtx)
-	close(agentDone)
-	return err
+	}
+	if d.srv.Capacity != nil {
+		d.srv.Capacity.Wake()
+	}
+	return nil
 }
 
 // buildArena builds examples/arena into the data directory when the source
@@ -157,9 +196,16 @@ func (d *devSystem) buildArena(ctx context.Context) string {
 	if err != nil {
 		return ""
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", abs, "./examples/arena")
+	// Built beside it and renamed over it: game servers a dev agent
+	// already runs from it (a capacity set by an earlier run is provisioned
+	// at once) keep their executable.
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", abs+".new", "./examples/arena")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		d.log.Warn("dev mode: building examples/arena failed", "err", err, "output", strings.TrimSpace(string(b)))
+		return ""
+	}
+	if err := os.Rename(abs+".new", abs); err != nil {
+		d.log.Warn("dev mode: building examples/arena failed", "err", err)
 		return ""
 	}
 	return abs
@@ -203,10 +249,12 @@ func (d *devSystem) ensureFleet(ctx context.Context, c *loadtest.ControlClient, 
 }
 
 // newDevSystem prepares dev mode for a server about to be built from cfg:
-// it hooks cfg.OnListening to learn the bound address. Set srv and add run
-// as a background service once the server exists.
+// it hooks cfg.OnListening to learn the bound address and gives the dev
+// location its local provisioner. Set srv and add background as a
+// background service once the server exists.
 func newDevSystem(cfg *server.Config, log *slog.Logger, processes int, out io.Writer) *devSystem {
 	d := &devSystem{log: log, addr: make(chan string, 1), dataDir: cfg.DataDir, processes: processes, out: out}
+	d.key.d = d
 	prev := cfg.OnListening
 	cfg.OnListening = func(a string) {
 		if prev != nil {
@@ -214,17 +262,49 @@ func newDevSystem(cfg *server.Config, log *slog.Logger, processes int, out io.Wr
 		}
 		d.addr <- a
 	}
+	binary, err := os.Executable()
+	if err != nil {
+		log.Warn("dev mode: cannot tell where the muster executable is; no agent can start", "err", err)
+	}
+	d.local = &capacity.Local{Binary: binary, Endpoint: d.agentEndpoint, Credentials: d.key.get, Dir: filepath.Join(cfg.DataDir, "dev-agents"),
+		Beacon: devBeacon, Log: log.With("component", "dev-agents")}
+	provs := map[string]capacity.Provisioner{devLocation: d.local}
+	for loc, p := range cfg.Provisioners {
+		if loc != devLocation {
+			provs[loc] = p
+		}
+	}
+	cfg.Provisioners = provs
 	d.cfg = *cfg
 	return d
 }
 
-// background is run as a server background service: dev mode failing
-// leaves the control plane running, with the reason in the log.
+// agentEndpoint is the control plane's URL for the dev agents ("" until
+// it listens).
+func (d *devSystem) agentEndpoint() string {
+	if e := d.endpoint.Load(); e != nil {
+		return *e
+	}
+	return ""
+}
+
+// background is run as a server background service stopped before the
+// listeners close: it runs dev mode and the dev agents, and on stop drains
+// the dev location, then stops the agents (they deregister their computes
+// while the control plane still listens). Dev mode failing stops the dev
+// agents and leaves the control plane running, with the reason in the log.
 func (d *devSystem) background(ctx context.Context) error {
+	agentsCtx, stopAgents := context.WithCancel(context.WithoutCancel(ctx))
+	var agents sync.WaitGroup
+	agents.Go(func() { d.local.Run(agentsCtx) })
 	if err := d.run(ctx); err != nil && ctx.Err() == nil {
 		d.stopped.Store(&err)
 		d.log.Error("dev mode stopped; the control plane keeps running", "err", err)
+		d.local.Stop() // no dev agents without dev mode
 	}
+	stopAgents()
+	agents.Wait()
+	d.key.revoke(context.WithoutCancel(ctx))
 	return nil
 }
 
@@ -285,29 +365,34 @@ func (d *devSystem) banner(endpoint string) string {
 	return b.String()
 }
 
-// forgetDeadProcesses deregisters the dev compute left by an earlier run.
-// Its game servers were this process's children and died with it, but a
-// run that was killed (kill -9, a crash) could not say so: until the
-// heartbeat lapsed, its processes would still count as ready and take
-// placements nobody can join.
-func forgetDeadProcesses(ctx context.Context, c *loadtest.ControlClient, fleetID string) error {
-	err := c.Do(ctx, "DeregisterCompute", gamelift.DeregisterComputeInput{FleetId: fleetID, ComputeName: devCompute}, nil)
-	var apiErr *loadtest.APIError
-	if err != nil && !(errors.As(err, &apiErr) && apiErr.Type == "NotFoundException") {
-		return fmt.Errorf("dev mode: forget the last run's processes: %w", err)
+// forgetDeadComputes deregisters the computes of the dev location left by
+// an earlier run: their agents were this process's children and stopped
+// with it, but a run that was killed (kill -9, a crash) could not say so:
+// until their heartbeats lapsed, their processes would still count as
+// ready and take placements nobody can join, and the location would look
+// as large as its desired capacity. Computes of agents this run started
+// are kept.
+func (d *devSystem) forgetDeadComputes(ctx context.Context, c *loadtest.ControlClient, fleetID string) error {
+	var computes []gamelift.Compute
+	for next := ""; ; {
+		var out gamelift.ListComputeOutput
+		if err := c.Do(ctx, "ListCompute", gamelift.ListComputeInput{FleetId: fleetID, Location: devLocation, NextToken: next}, &out); err != nil {
+			return fmt.Errorf("dev mode: forget the last run's computes: %w", err)
+		}
+		computes = append(computes, out.ComputeList...)
+		if next = out.NextToken; next == "" {
+			break
+		}
+	}
+	for _, cp := range computes {
+		if d.local.Running(fleetID, cp.ComputeName) {
+			continue
+		}
+		err := c.Do(ctx, "DeregisterCompute", gamelift.DeregisterComputeInput{FleetId: fleetID, ComputeName: cp.ComputeName}, nil)
+		var apiErr *loadtest.APIError
+		if err != nil && !(errors.As(err, &apiErr) && apiErr.Type == "NotFoundException") {
+			return fmt.Errorf("dev mode: forget the last run's computes: %w", err)
+		}
 	}
 	return nil
-}
-
-// listenBeacon listens for pings on 127.0.0.1:7770 or, when that is taken
-// (another dev server on this machine), on a free port: without a beacon
-// players measure no latency, and a rule set with a latency rule (dev-5v5)
-// can never match them.
-func (d *devSystem) listenBeacon(ctx context.Context) (*beacon.Server, error) {
-	b, err := beacon.Listen(ctx, "127.0.0.1:7770", d.log)
-	if err == nil {
-		return b, nil
-	}
-	d.log.Info("dev mode: 127.0.0.1:7770 is taken; the latency beacon listens on a free port", "err", err)
-	return beacon.Listen(ctx, "127.0.0.1:0", d.log)
 }

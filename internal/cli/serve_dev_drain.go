@@ -10,6 +10,7 @@ import (
 
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -17,15 +18,16 @@ import (
 // `serve --dev` lets the matches being played go on.
 const DefaultDevDrainGrace = 30 * time.Second
 
-// devDrain is what `serve --dev` does on Ctrl-C before its agent stops the
-// game servers: the dev compute gets no new game session (its idle
-// processes are told to end), and the game sessions being played have up
-// to grace to end on their own; a second Ctrl-C stops at once. The control
-// plane keeps serving meanwhile, so players and game servers can finish.
+// devDrain is what `serve --dev` does on Ctrl-C before it stops its
+// agents and their game servers: the dev location's computes get no new
+// game session (their idle processes are told to end), and the game
+// sessions being played have up to grace to end on their own; a second
+// Ctrl-C stops at once. The control plane keeps serving meanwhile, so
+// players and game servers can finish.
 type devDrain struct {
 	grace time.Duration
 	clock clock.Clock
-	// drain makes the dev compute TERMINATING; live counts its game
+	// drain makes the dev computes TERMINATING; live counts their game
 	// sessions still being played.
 	drain func(ctx context.Context) error
 	live  func(ctx context.Context) (int, error)
@@ -34,28 +36,37 @@ type devDrain struct {
 	say   func(format string, args ...any)
 }
 
-// newDevDrain drains the dev compute of fleetID on srv's fleets.
+// newDevDrain drains the computes of fleetID's dev location on srv's fleets.
 func (d *devSystem) newDevDrain(fleetID string) *devDrain {
 	fleets := d.srv.Hosting.Fleets
 	st := d.srv.Store()
+	computes := func(ctx context.Context) ([]fleet.ComputeLoad, error) {
+		var loads []fleet.ComputeLoad
+		err := st.View(ctx, func(r store.Reader) error {
+			var err error
+			loads, err = fleet.LocationComputes(ctx, r, fleetID, devLocation)
+			return err
+		})
+		return loads, err
+	}
 	return &devDrain{
 		grace: d.drainGrace,
 		clock: clock.Real{},
 		drain: func(ctx context.Context) error {
-			_, err := fleets.DrainCompute(ctx, fleetID, devCompute, "muster serve --dev is stopping")
+			loads, err := computes(ctx)
+			for _, l := range loads {
+				if l.Status == gamelift.ComputeActive && err == nil {
+					_, err = fleets.DrainCompute(ctx, fleetID, l.Name, "muster serve --dev is stopping")
+				}
+			}
 			return err
 		},
 		live: func(ctx context.Context) (int, error) {
+			loads, err := computes(ctx)
 			n := 0
-			err := st.View(ctx, func(r store.Reader) error {
-				loads, err := fleet.LocationComputes(ctx, r, fleetID, devLocation)
-				for _, l := range loads {
-					if l.Name == devCompute {
-						n = l.Sessions
-					}
-				}
-				return err
-			})
+			for _, l := range loads {
+				n += l.Sessions
+			}
 			return n, err
 		},
 		say: func(format string, args ...any) { fmt.Fprintf(d.out, format, args...) },

@@ -45,6 +45,13 @@ func (s *Server) mountCapacity(d *deps) {
 		s.mountErr = fmt.Errorf("--capacity-provisioners: %w", err)
 		return
 	}
+	for loc, p := range s.cfg.Provisioners {
+		if _, dup := provs[loc]; dup {
+			s.mountErr = fmt.Errorf("--capacity-provisioners: location %s is provisioned by serve --dev", loc)
+			return
+		}
+		provs[loc] = p
+	}
 	svc := capacity.New(capacity.Config{Base: d.base(), Fleets: fleets, Provisioners: provs,
 		Placements: capacity.Placements{Fleets: fleets, ARNs: d.arns}, Registerer: d.reg, ScaleInCooldown: s.cfg.CapacityScaleInCooldown})
 	controlapi.Register(d.table, "PutScalingPolicy", svc.PutScalingPolicy)

@@ -1,0 +1,16 @@
+//go:build unix && !linux
+
+package capacity
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// detach puts a local agent in its own process group, so a terminal's
+// Ctrl-C reaches only the control plane, which drains first and then
+// stops the agents (Local.Run). The kernel cannot signal a child here when
+// its parent dies.
+func detach(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+}

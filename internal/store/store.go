@@ -16,6 +16,14 @@ var (
 	ErrConflict = errors.New("store: version conflict")
 	// ErrClosed means the store was closed.
 	ErrClosed = errors.New("store: closed")
+	// ErrStorageFull means a write was refused because the database's
+	// disk is full (or the database reached a size it was capped at):
+	// nothing of the transaction was written, and writes succeed again
+	// once there is room. Backends wrap their own error with it.
+	ErrStorageFull = errors.New("store: out of disk space, the write was not made")
+	// ErrStorageFailed means the disk failed a write while it still had
+	// room: nothing of the transaction was written.
+	ErrStorageFailed = errors.New("store: the disk failed a write, the write was not made")
 )
 
 // Keys are a record's secondary keys; an empty string is no key.

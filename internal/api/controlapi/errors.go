@@ -7,6 +7,7 @@ import (
 	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/sigv4"
+	"github.com/musterhq/muster/internal/store"
 )
 
 // Wire error types the adapter itself produces.
@@ -56,6 +57,8 @@ type apiError struct {
 }
 
 // toAPIError maps err through the table: *sigv4.Error keeps its code, a
+// write the store refused for want of disk (store.ErrStorageFull) or
+// because the disk failed it is a 503 InternalServiceException saying so, a
 // body that is not well-formed (httpx.ErrNotWellFormed) is a
 // SerializationException, a
 // *fault.Error its kind's code and its message (which lists every bad field
@@ -66,6 +69,9 @@ func toAPIError(err error) apiError {
 	if errors.As(err, &se) {
 		return apiError{status: http.StatusBadRequest, code: se.Code, message: se.Message}
 	}
+	if msg := storageMessage(err); msg != "" {
+		return apiError{status: http.StatusServiceUnavailable, code: codeInternal, message: msg, cause: err}
+	}
 	var fe *fault.Error
 	if errors.As(err, &fe) && errors.Is(err, httpx.ErrNotWellFormed) {
 		return apiError{status: http.StatusBadRequest, code: codeSerialization, message: fe.Rendered(fault.GameLiftName).Error()}
@@ -74,6 +80,20 @@ func toAPIError(err error) apiError {
 		return apiError{status: http.StatusInternalServerError, code: codeInternal, message: internalErrorMessage, cause: err}
 	}
 	return apiError{status: http.StatusBadRequest, code: kindCodes[fe.Kind], message: fe.Rendered(fault.GameLiftName).Error()}
+}
+
+// storageMessage is what a client is told when the store could not write:
+// GameLift has no exception type of its own for it, so it travels as an
+// InternalServiceException (HTTP 503, which SDKs retry) whose message
+// says what happened. "" for any other error.
+func storageMessage(err error) string {
+	switch {
+	case errors.Is(err, store.ErrStorageFull):
+		return "Muster's store is out of disk space: the write was not made. Writes succeed again once the data directory's disk has room."
+	case errors.Is(err, store.ErrStorageFailed):
+		return "Muster's store could not write to its disk: the write was not made."
+	}
+	return ""
 }
 
 // wireError is the error body of both protocols. The Go CBOR client fills

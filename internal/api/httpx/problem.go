@@ -10,6 +10,7 @@ import (
 
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/sigv4"
+	"github.com/musterhq/muster/internal/store"
 )
 
 // Problem is an RFC 9457 problem document.
@@ -49,7 +50,8 @@ var statusOf = map[fault.Kind]int{
 // the player API names them (fault.JSONPath); a route whose body is not the
 // service's request renders them first with its own fault.Names
 // (fault.Render). A body over its limit is 413, a body that is not JSON
-// 415. Internal errors are logged with their cause and shown to the client
+// 415, a write the store refused for want of disk 503 StorageFull (a failed
+// disk 503 StorageFailed), logged with its cause. Internal errors are logged with their cause and shown to the client
 // only as "internal error".
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	p := Problem{Type: "about:blank", RequestID: RequestID(r.Context())}
@@ -63,6 +65,12 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		p.Status, p.Code, p.Detail = http.StatusRequestEntityTooLarge, "TooLarge", tl.Error()
 	case errors.Is(err, ErrMediaType):
 		p.Status, p.Code, p.Detail = http.StatusUnsupportedMediaType, "UnsupportedMediaType", err.Error()
+	case errors.Is(err, store.ErrStorageFull):
+		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "StorageFull",
+			"the server's store is out of disk space: nothing was written; try again later"
+	case errors.Is(err, store.ErrStorageFailed):
+		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "StorageFailed",
+			"the server's store could not write to its disk: nothing was written; try again later"
 	case errors.As(err, &fe):
 		fe = fe.Rendered(fault.JSONPath)
 		p.Status = statusOf[fe.Kind]
@@ -75,6 +83,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if p.Status == 0 || p.Status == http.StatusInternalServerError {
 		p.Status, p.Code, p.Detail, p.Errors = http.StatusInternalServerError, "Internal", "internal error", nil
 		log.Error("request failed", "request_id", p.RequestID, "route", r.Pattern, "err", err)
+	}
+	if p.Code == "StorageFull" || p.Code == "StorageFailed" {
+		log.Error("request failed: the store could not write", "request_id", p.RequestID, "route", r.Pattern, "err", err)
+		w.Header().Set("Retry-After", "5")
 	}
 	p.Title = http.StatusText(p.Status)
 	if p.Status == http.StatusUnauthorized {

@@ -36,6 +36,11 @@ type txReader struct {
 type stmtQuerier struct {
 	tx    *sql.Tx
 	cache *stmtCache
+	// broken is the error of a write after which SQLite may have rolled
+	// the whole transaction back (a full disk, an I/O error): later
+	// writes would run outside any transaction and commit on their own,
+	// so they fail with it instead.
+	broken *error
 }
 
 type stmtCache struct {
@@ -136,16 +141,34 @@ func (q stmtQuerier) QueryRowContext(ctx context.Context, query string, args ...
 }
 
 func (q stmtQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := q.cache.get(query); st != nil {
-		return q.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	if *q.broken != nil {
+		return nil, *q.broken
 	}
-	return q.tx.ExecContext(ctx, query, args...)
+	var res sql.Result
+	var err error
+	if st := q.cache.get(query); st != nil {
+		res, err = q.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		res, err = q.tx.ExecContext(ctx, query, args...)
+	}
+	if err != nil && mayEndTransaction(err) {
+		*q.broken = err
+	}
+	return res, err
+}
+
+// mayEndTransaction reports an error after which SQLite may have rolled
+// back the whole transaction rather than the one statement.
+func mayEndTransaction(err error) bool {
+	return errors.Is(err, sqlite3.FULL) || errors.Is(err, sqlite3.IOERR) || errors.Is(err, sqlite3.NOMEM) || errors.Is(err, sqlite3.BUSY)
 }
 
 type txWriter struct {
 	txReader
 	tx    *sql.Tx
 	hooks []func()
+	// broken: see stmtQuerier.broken.
+	broken error
 	// appended is set once the transaction appends an event; a spurious
 	// wake-up after a rolled-back savepoint's append is harmless.
 	appended bool

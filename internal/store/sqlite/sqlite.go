@@ -218,42 +218,54 @@ func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {
 // commit runs a batch of transactions as savepoints of one SQLite
 // transaction, so one failing fn rolls back only its own writes.
 func (db *DB) commit(batch []*store.Request) {
+	for len(batch) > 0 {
+		batch = db.commitSome(batch)
+	}
+}
+
+// commitSome runs batch in one transaction and answers each request. When
+// SQLite rolls the whole transaction back under one of them — as it may on
+// a full disk or an I/O error, leaving no savepoint to return to — it
+// answers the requests run so far with that error (none of their writes
+// is kept), and returns those not yet run, for a transaction of their own.
+func (db *DB) commitSome(batch []*store.Request) (rest []*store.Request) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
 	hooks := make([][]func(), len(batch))
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
+		err = db.storageError(fmt.Errorf("sqlite: begin: %w", err))
 		for _, r := range batch {
-			r.Finish(fmt.Errorf("sqlite: begin: %w", err), nil)
+			r.Finish(err, nil)
 		}
-		return
+		return nil
 	}
-	w := &txWriter{txReader: txReader{q: stmtQuerier{tx: tx, cache: db.writeStmts}, now: db.clock.Now}, tx: tx}
+	w := &txWriter{tx: tx}
+	w.txReader = txReader{q: stmtQuerier{tx: tx, cache: db.writeStmts, broken: &w.broken}, now: db.clock.Now}
 	for i, req := range batch {
 		if err := req.Ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-			results[i] = fmt.Errorf("sqlite: savepoint: %w", err)
-			continue
-		}
-		w.hooks = nil
-		err := req.Run(w)
-		if err != nil {
-			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO w"); rbErr != nil {
-				err = errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rbErr))
+		lost, err := db.run(ctx, tx, w, req)
+		if lost {
+			tx.Rollback() // gone already, or given up: nothing of it may commit
+			for j := range i {
+				if results[j] == nil {
+					results[j] = fmt.Errorf("sqlite: the transaction this write shared was rolled back: %w", err)
+				}
 			}
-		} else {
-			hooks[i] = w.hooks
-		}
-		if _, relErr := tx.ExecContext(ctx, "RELEASE w"); relErr != nil && err == nil {
-			err = fmt.Errorf("sqlite: release savepoint: %w", relErr)
+			results[i] = err
+			finish(batch[:i+1], results, nil)
+			return batch[i+1:]
 		}
 		results[i] = err
+		if err == nil {
+			hooks[i] = w.hooks
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		err = fmt.Errorf("sqlite: commit: %w", err)
+		err = db.storageError(fmt.Errorf("sqlite: commit: %w", err))
 		for i := range results {
 			if results[i] == nil {
 				results[i] = err
@@ -264,9 +276,39 @@ func (db *DB) commit(batch []*store.Request) {
 	if hooks != nil && w.appended {
 		db.eventsCommitted.Fire()
 	}
+	finish(batch, results, hooks)
+	return nil
+}
+
+// run runs one request in a savepoint of tx. lost reports that the
+// transaction is gone (or in a state that cannot be trusted): SQLite
+// rolled it back whole, so the savepoint could not be rolled back to.
+func (db *DB) run(ctx context.Context, tx *sql.Tx, w *txWriter, req *store.Request) (lost bool, err error) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		return true, db.storageError(fmt.Errorf("sqlite: savepoint: %w", err))
+	}
+	w.hooks, w.broken = nil, nil
+	err = req.Run(w)
+	if err == nil && w.broken != nil {
+		err = w.broken // fn went on after a write failed under it
+	}
+	if err != nil {
+		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO w"); rbErr != nil {
+			return true, db.storageError(err)
+		}
+	}
+	if _, relErr := tx.ExecContext(ctx, "RELEASE w"); relErr != nil {
+		return true, db.storageError(errors.Join(err, fmt.Errorf("sqlite: release savepoint: %w", relErr)))
+	}
+	return false, db.storageError(err)
+}
+
+// finish answers every request of batch with its result and, when it
+// succeeded, its after-commit hooks (hooks may be nil).
+func finish(batch []*store.Request, results []error, hooks [][]func()) {
 	for i, req := range batch {
 		var h []func()
-		if results[i] == nil {
+		if results[i] == nil && hooks != nil {
 			h = hooks[i]
 		}
 		req.Finish(results[i], h)

@@ -1,0 +1,148 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+
+	"github.com/musterhq/muster/internal/server"
+)
+
+// pageCapped is the SQLite store's way to fill its database for real.
+type pageCapped interface {
+	PageCount(ctx context.Context) (int64, error)
+	SetMaxPages(ctx context.Context, n int64) (int64, error)
+	IntegrityCheck(ctx context.Context) (string, error)
+}
+
+// TestAFullDiskRefusesTicketsClearlyAndTheyResume fills the database (SQLite
+// refuses to grow it past max_page_count exactly as when the disk is full)
+// while tickets arrive through the control API (the Go SDK) and the player
+// API: each refused write reaches its client as a 503 that says the store
+// is out of disk space and nothing was written — an InternalServiceException
+// for the SDK, a StorageFull problem for a player — and once there is room
+// the same requests succeed and the database is intact.
+func TestAFullDiskRefusesTicketsClearlyAndTheyResume(t *testing.T) {
+	ctx := context.Background()
+	cfg := server.Config{DataDir: t.TempDir(), SDKListen: "127.0.0.1:0", AdminAccessKeyID: benchKeyID, AdminSecretAccessKey: benchSecret}
+	cfg.Player.IPRate, cfg.Player.IdentityRate = -1, -1
+	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(srv.StartBackground())
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	db, ok := srv.Store().(pageCapped)
+	if !ok {
+		t.Fatalf("the default store %T cannot cap its size", srv.Store())
+	}
+	gl := sdkClient(hs.URL)
+	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String("full"), RuleSetBody: aws.String(neverMatches)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String("full"), RuleSetName: aws.String("full"),
+		RequestTimeoutSeconds: aws.Int32(600), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone}); err != nil {
+		t.Fatal(err)
+	}
+	fullDo(t, hs.URL, "PUT", "/v1/admin/matchmaking/configurations/full/player-access", "Bearer "+benchKeyID+":"+benchSecret, `{"allowed":true}`)
+	players := make([]string, 60)
+	for i := range players {
+		var tk struct{ AccessToken string }
+		status, body, _ := fullDo(t, hs.URL, "POST", "/v1/identity/anonymous", "", "")
+		if err := json.Unmarshal(body, &tk); status != http.StatusCreated || err != nil {
+			t.Fatalf("sign-in: %d %s", status, body)
+		}
+		players[i] = "Bearer " + tk.AccessToken
+	}
+	start := func(i int) error {
+		_, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{ConfigurationName: aws.String("full"),
+			Players: []types.Player{{PlayerId: aws.String(fmt.Sprint("op-", i))}}})
+		return err
+	}
+
+	pages, err := db.PageCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetMaxPages(ctx, pages); err != nil {
+		t.Fatal(err)
+	}
+	var refused error
+	sdkTickets := 0
+	for ; sdkTickets < 200 && refused == nil; sdkTickets++ {
+		refused = start(sdkTickets)
+	}
+	var ise *types.InternalServiceException
+	if !errors.As(refused, &ise) || !strings.Contains(ise.ErrorMessage(), "out of disk space") || !strings.Contains(ise.ErrorMessage(), "not made") {
+		t.Fatalf("StartMatchmaking on a full disk: %v, want an InternalServiceException saying the store is out of disk space", refused)
+	}
+	t.Logf("the Go SDK was told: %s", ise.ErrorMessage())
+	var problem struct {
+		Status       int
+		Code, Detail string
+	}
+	playerTickets := 0
+	for ; playerTickets < len(players); playerTickets++ {
+		status, body, hdr := fullDo(t, hs.URL, "POST", "/v1/matchmaking/tickets", players[playerTickets], `{"configurationName":"full"}`)
+		if status == http.StatusCreated {
+			continue
+		}
+		if status != http.StatusServiceUnavailable || hdr.Get("Content-Type") != "application/problem+json" || hdr.Get("Retry-After") == "" {
+			t.Fatalf("a player's ticket on a full disk: %d %v %s, want 503 with a problem document and Retry-After", status, hdr, body)
+		}
+		if err := json.Unmarshal(body, &problem); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	if problem.Code != "StorageFull" || !strings.Contains(problem.Detail, "out of disk space") || !strings.Contains(problem.Detail, "nothing was written") {
+		t.Fatalf("a player's ticket on a full disk: %+v, want code StorageFull saying the store is out of disk space", problem)
+	}
+
+	if _, err := db.SetMaxPages(ctx, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	if err := start(sdkTickets); err != nil {
+		t.Fatalf("StartMatchmaking once there is room: %v", err)
+	}
+	if status, body, _ := fullDo(t, hs.URL, "POST", "/v1/matchmaking/tickets", players[playerTickets], `{"configurationName":"full"}`); status != http.StatusCreated {
+		t.Fatalf("a player's ticket once there is room: %d %s", status, body)
+	}
+	if got, err := db.IntegrityCheck(ctx); err != nil || got != "ok" {
+		t.Fatalf("integrity_check: %q %v", got, err)
+	}
+}
+
+func fullDo(t *testing.T, base, method, path, authz, body string) (int, []byte, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return res.StatusCode, data, res.Header
+}

@@ -390,6 +390,21 @@ func (e *Engine) Never(id string) string {
 	return ""
 }
 
+// Revisit has the next Cycle try a waiting ticket as an anchor again, as
+// if it had just arrived (what Options.Revisit does round robin); false
+// when the ticket is not waiting.
+func (e *Engine) Revisit(id string) bool {
+	t, ok := e.tickets[id]
+	if !ok || t.used || t.never != "" {
+		return false
+	}
+	if !t.dirty {
+		t.dirty = true
+		e.dirty = append(e.dirty, t)
+	}
+	return true
+}
+
 func (e *Engine) insert(wt *wticket) {
 	e.tickets[wt.id] = wt
 	if wt.never != "" {

@@ -56,3 +56,29 @@ func TestBackfillOverATeamAtEveryStepIsRefused(t *testing.T) {
 		t.Fatalf("two reds after the step: ok %v, err %v; want a match", ok, err)
 	}
 }
+
+func TestRevisitAnchorsAWaitingTicketAgain(t *testing.T) {
+	e := flexmatch.NewEngine(mustParse(t, `{"ruleLanguageVersion":"1.0",
+	 "playerAttributes":[{"name":"skill","type":"number"}],
+	 "teams":[{"name":"red","minPlayers":1,"maxPlayers":1},{"name":"blue","minPlayers":1,"maxPlayers":1}],
+	 "rules":[{"name":"Close","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
+	           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","maxDistance":10}]}`), flexmatch.Options{ExactSearchTickets: -1})
+	for _, tk := range []flexmatch.Ticket{solo("a", 0, 100, nil), solo("b", 0, 500, nil), {ID: "never", StartTime: at(0), Players: []flexmatch.Player{{ID: "n"}}}} {
+		if err := e.Add(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := e.Cycle(at(1)); len(m) != 0 {
+		t.Fatalf("matches %v", m)
+	}
+	anchors := e.Stats().Anchors
+	if e.Cycle(at(2)); e.Stats().Anchors != anchors {
+		t.Fatalf("a cycle with nothing new anchored %d tickets", e.Stats().Anchors-anchors)
+	}
+	if !e.Revisit("a") || !e.Revisit("a") || e.Revisit("never") || e.Revisit("gone") {
+		t.Fatal("Revisit: want true for a waiting ticket, false for one that can never match or is not in the pool")
+	}
+	if e.Cycle(at(3)); e.Stats().Anchors != anchors+1 {
+		t.Fatalf("after Revisit(a) twice the cycle anchored %d tickets, want 1", e.Stats().Anchors-anchors)
+	}
+}

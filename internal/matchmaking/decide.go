@@ -32,7 +32,7 @@ type decisions struct {
 	proposals []proposal
 	// known is what the pool knows of each ticket above, so the
 	// transaction writes it with a compare-and-swap instead of reading it.
-	known map[string]*waiter
+	known map[string]*known
 }
 
 // proposal is a match the engine formed; backfill is the backfill ticket
@@ -72,17 +72,15 @@ func (d *decisions) ticketIDs() []string {
 // engine. It reads and writes only the pool's memory. Tickets it matched
 // or timed out leave the pool; if recording fails, the pass returns them.
 func (p *pool) decide(in inputs, now time.Time, tick bool) decisions {
-	d := decisions{now: now, known: map[string]*waiter{}}
+	d := decisions{now: now, known: map[string]*known{}}
 	for _, id := range in.removals {
 		p.drop(id)
 	}
 	for _, a := range in.arrivals {
 		if p.admit(a) && a.fresh {
 			d.fresh = append(d.fresh, a.rec.ID)
+			d.known[a.rec.ID] = &known{a.rec, a.version}
 		}
-	}
-	for _, id := range d.fresh {
-		d.known[id] = p.waiter(id)
 	}
 	p.expire(&d)
 	p.fillBackfills(&d)
@@ -95,13 +93,15 @@ func (p *pool) decide(in inputs, now time.Time, tick bool) decisions {
 	p.lastCycle = now
 	for _, r := range p.refused {
 		d.refused = append(d.refused, r.refusal)
-		d.known[r.id] = r.w
+		d.known[r.id] = r.k
 	}
 	clear(p.refused)
 	p.refused = p.refused[:0]
 	for _, pr := range d.proposals {
 		for _, id := range pr.match.TicketIDs {
-			d.known[id] = p.waiting[id]
+			if d.known[id] == nil {
+				d.known[id] = p.known(p.waiting[id])
+			}
 			delete(p.waiting, id)
 		}
 	}
@@ -113,7 +113,7 @@ func (p *pool) decide(in inputs, now time.Time, tick bool) decisions {
 // already, or when the engine refuses it (kept in p.refused for the pass
 // to record).
 func (p *pool) admit(a arrival) bool {
-	w := &waiter{t: a.rec.engineTicket(), deadline: a.rec.Start.Add(secs(p.cfg.RequestTimeout)), rec: a.rec, version: a.version}
+	id, start := a.rec.ID, a.rec.Start
 	// A ticket starts before its commit reaches the pool. The engine
 	// assumes a ticket that started before its previous cycle was in that
 	// cycle (and skips it as a candidate of newer anchors), so a ticket
@@ -121,43 +121,49 @@ func (p *pool) admit(a arrival) bool {
 	// starting at that cycle: its expansions begin a few milliseconds
 	// late, and no match is missed. Older tickets (after a restart) keep
 	// their start; the rescan covers them.
-	if st := w.t.StartTime; st.Before(p.lastCycle) && p.lastCycle.Sub(st) < 5*time.Second {
-		w.t.StartTime = p.lastCycle
+	if start.Before(p.lastCycle) && p.lastCycle.Sub(start) < 5*time.Second {
+		start = p.lastCycle
 	}
+	var w *waiter
 	if a.rec.Backfill {
-		if _, dup := p.backfills[a.rec.ID]; dup {
+		if _, dup := p.backfills[id]; dup {
 			return false
 		}
-		p.backfills[a.rec.ID] = w
+		w = p.newWaiter(a, start)
+		p.backfills[id] = w
 	} else {
-		if _, dup := p.waiting[a.rec.ID]; dup {
+		if _, dup := p.waiting[id]; dup {
 			return false
 		}
-		if r, ok := p.refusal(a.rec.ID, p.eng.Add(w.t)); ok {
-			p.refuse(r, w)
+		t := a.rec.engineTicket()
+		t.StartTime = start
+		if r, ok := p.refusal(id, p.eng.Add(t)); ok {
+			p.refuse(r, &known{a.rec, a.version})
 			return false
 		}
-		if never := p.eng.Never(a.rec.ID); never != "" {
-			p.eng.Remove(a.rec.ID)
-			p.refuse(refusal{a.rec.ID, ReasonUnmatchable, "the rule set can never match this ticket: " + never}, w)
+		if never := p.eng.Never(id); never != "" {
+			p.eng.Remove(id)
+			p.refuse(refusal{id, ReasonUnmatchable, "the rule set can never match this ticket: " + never}, &known{a.rec, a.version})
 			return false
 		}
-		p.waiting[a.rec.ID] = w
+		w = p.newWaiter(a, start)
+		p.waiting[id] = w
 	}
-	heap.Push(&p.deadlines, deadlineItem{a.rec.ID, w.deadline})
+	heap.Push(&p.deadlines, deadlineItem{id, w.deadline})
 	return true
 }
 
 // expire takes the tickets whose deadline has passed out of the pool.
 func (p *pool) expire(d *decisions) {
-	for len(p.deadlines) > 0 && !p.deadlines[0].at.After(d.now) {
+	now := d.now.UnixNano()
+	for len(p.deadlines) > 0 && p.deadlines[0].at <= now {
 		it := heap.Pop(&p.deadlines).(deadlineItem)
 		w := p.waiter(it.id)
-		if w == nil || !w.deadline.Equal(it.at) {
+		if w == nil || w.deadline != it.at {
 			continue
 		}
 		d.timedOut = append(d.timedOut, it.id)
-		d.known[it.id] = w
+		d.known[it.id] = p.known(w)
 		p.drop(it.id)
 	}
 }
@@ -168,15 +174,15 @@ func (p *pool) fillBackfills(d *decisions) {
 		if p.eng.Len() == 0 {
 			return // nobody to add (and flexmatch's Backfill panics on an empty pool)
 		}
-		m, ok, err := p.backfill(w.t, d.now)
+		m, ok, err := p.backfill(*w.bf, d.now)
 		if r, refused := p.refusal(id, err); refused {
-			p.refuse(r, w)
+			p.refuse(r, p.known(w))
 			delete(p.backfills, id)
 			continue
 		}
 		if ok {
 			d.proposals = append(d.proposals, proposal{match: m, backfill: id})
-			d.known[id] = w
+			d.known[id] = p.known(w)
 			delete(p.backfills, id)
 		}
 	}
@@ -208,13 +214,11 @@ func (p *pool) rescan(now time.Time) {
 		id := p.scan[p.scanAt]
 		p.scanAt++
 		w, ok := p.waiting[id]
-		if !ok || now.Sub(w.t.StartTime) < p.s.cfg.CycleInterval {
+		if !ok || now.UnixNano()-w.start < int64(p.s.cfg.CycleInterval) {
 			continue
 		}
 		n++
-		if p.eng.Remove(id) == nil {
-			p.eng.Add(w.t)
-		}
+		p.eng.Revisit(id)
 	}
 }
 

@@ -112,7 +112,7 @@ func (p *pool) cycle(now time.Time) []flexmatch.Match {
 						if id == sit {
 							benched = append(benched, w)
 						} else {
-							p.eng.Add(w.t)
+							p.eng.Add(p.engineTicket(w))
 						}
 					}
 				}
@@ -130,7 +130,7 @@ func (p *pool) cycle(now time.Time) []flexmatch.Match {
 		}
 	}
 	for _, w := range benched {
-		p.eng.Add(w.t)
+		p.eng.Add(p.engineTicket(w))
 	}
 	g.prune(p.waiting)
 	return out
@@ -193,7 +193,8 @@ func (p *pool) hold(m flexmatch.Match) {
 		g.held[id] = w
 		delete(p.waiting, id)
 		dt := DraftTicket{TicketID: id}
-		for _, pl := range w.rec.Players {
+		rec, _ := p.recOf(w)
+		for _, pl := range rec.Players {
 			dt.Players = append(dt.Players, DraftMatchPlayer{PlayerID: pl.ID, Team: team[pl.ID], Attributes: pl.Attributes})
 		}
 		d.Tickets = append(d.Tickets, dt)

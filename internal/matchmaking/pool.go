@@ -71,16 +71,6 @@ type arrival struct {
 	fresh   bool  // QUEUED: moves to SEARCHING in the next pass
 }
 
-type waiter struct {
-	t        flexmatch.Ticket
-	deadline time.Time
-	// rec and version are the ticket as last stored, so a pass's
-	// transaction writes it with a compare-and-swap instead of reading it
-	// first (version 0: read it).
-	rec     ticketRec
-	version int64
-}
-
 func newPool(s *Service, c configRec, rs *flexmatch.RuleSet) *pool {
 	opt := s.cfg.Engine
 	if !c.standalone() {
@@ -201,7 +191,7 @@ func (p *pool) pass(ctx context.Context, tick bool) {
 		for _, id := range d.fresh {
 			if w := p.waiter(id); w != nil {
 				if e := t.tickets[id]; e != nil && !e.missing && e.version > 0 {
-					w.rec, w.version = e.rec, e.version
+					p.keep(w, &e.rec, e.version)
 				}
 			}
 		}
@@ -275,13 +265,13 @@ func (p *pool) explain(id string) (flexmatch.Explanation, bool) {
 
 type deadlineItem struct {
 	id string
-	at time.Time
+	at int64 // Unix nanoseconds
 }
 
 type deadlineHeap []deadlineItem
 
 func (h deadlineHeap) Len() int           { return len(h) }
-func (h deadlineHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].at < h[j].at }
 func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(deadlineItem)) }
 func (h *deadlineHeap) Pop() any {

@@ -37,12 +37,12 @@ func (p *pool) refusal(id string, err error) (refusal, bool) {
 // refused is a refusal with what the pool knew of the ticket.
 type refused struct {
 	refusal
-	w *waiter
+	k *known
 }
 
 // refuse keeps a ticket the pool will not hold for the pass to end.
-func (p *pool) refuse(r refusal, w *waiter) {
-	p.refused = append(p.refused, refused{r, w})
+func (p *pool) refuse(r refusal, k *known) {
+	p.refused = append(p.refused, refused{r, k})
 }
 
 // recordRefused fails a refused ticket that is still QUEUED or SEARCHING,

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +9,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/server/servertest"
 	"github.com/musterhq/muster/internal/webhook/sign"
 )
 
@@ -52,33 +50,24 @@ const admin = "Bearer MKIATESTADMIN0000001:test-admin-secret-0123456789"
 // muster is a whole Muster server (server.New) that may call hooks on
 // loopback.
 type muster struct {
-	t  *testing.T
-	ts *httptest.Server
+	t *testing.T
+	*servertest.Env
 }
 
+// do calls a /v1 route, or with path "/" the control API operation method.
 func (m muster) do(method, path, authz, body string) (int, map[string]any) {
 	m.t.Helper()
-	req, _ := http.NewRequest(method, m.ts.URL+path, strings.NewReader(body))
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if authz != "" {
-		req.Header.Set("Authorization", authz)
-	}
+	var status int
+	var data []byte
 	if path == "/" {
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		req.Header.Set("X-Amz-Target", "GameLift."+method)
-		req.Method = "POST"
+		status, data = m.Call(m.t, authz, method, body)
+	} else {
+		r := m.Do(m.t, method, path, authz, body, nil)
+		status, data = r.Status, r.Body
 	}
-	res, err := m.ts.Client().Do(req)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
 	var out map[string]any
 	json.Unmarshal(data, &out)
-	return res.StatusCode, out
+	return status, out
 }
 
 func (m muster) must(want int, method, path, authz, body string) map[string]any {
@@ -91,15 +80,9 @@ func (m muster) must(want int, method, path, authz, body string) map[string]any 
 }
 
 func TestTheExampleBansRanksAndVetoes(t *testing.T) {
-	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), FakeClock: true, SDKListen: "127.0.0.1:0",
-		AdminAccessKeyID: "MKIATESTADMIN0000001", AdminSecretAccessKey: "test-admin-secret-0123456789", WebhookAllowPrivate: true}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	defer srv.StartBackground()()
-	m := muster{t: t, ts: httptest.NewServer(srv.Handler())}
-	defer m.ts.Close()
+	m := muster{t: t, Env: &servertest.Env{T: t, Cfg: server.Config{DataDir: t.TempDir(), FakeClock: true, SDKListen: "127.0.0.1:0",
+		AdminAccessKeyID: "MKIATESTADMIN0000001", AdminSecretAccessKey: "test-admin-secret-0123456789", WebhookAllowPrivate: true}}}
+	m.Start()
 	rs, _ := json.Marshal(`{"ruleLanguageVersion":"1.0","playerAttributes":[{"name":"rank","type":"number","default":0}],
 		"teams":[{"name":"duel","minPlayers":2,"maxPlayers":2}]}`)
 	m.must(200, "CreateMatchmakingRuleSet", "/", admin, `{"Name":"duel","RuleSetBody":`+string(rs)+`}`)

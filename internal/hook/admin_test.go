@@ -15,23 +15,23 @@ func TestOperatorsRegisterHooksThatSurviveARestart(t *testing.T) {
 		t.Fatalf("created %+v", h)
 	}
 	var got hook.Hook
-	e.do("GET", "/v1/admin/hooks/"+h.ID, admin, "").want(http.StatusOK).decode(&got)
+	e.do("GET", "/v1/admin/hooks/"+h.ID, admin, "").Want(http.StatusOK).Decode(&got)
 	if got.TimeoutMs != hook.DefaultTimeoutMs || got.FailMode != hook.FailClosed || got.Order != 2 || !got.Enabled || len(got.Configurations) != 1 {
 		t.Fatalf("read %+v", got)
 	}
-	e.do("PATCH", "/v1/admin/hooks/"+h.ID, admin, `{"timeoutMs":5000,"enabled":false}`).want(http.StatusOK)
+	e.do("PATCH", "/v1/admin/hooks/"+h.ID, admin, `{"timeoutMs":5000,"enabled":false}`).Want(http.StatusOK)
 
-	e.restart()
+	e.Restart()
 	var page hook.Page
-	e.do("GET", "/v1/admin/hooks", admin, "").want(http.StatusOK).decode(&page)
+	e.do("GET", "/v1/admin/hooks", admin, "").Want(http.StatusOK).Decode(&page)
 	if len(page.Items) != 1 || page.Items[0].ID != h.ID || page.Items[0].TimeoutMs != 5000 || page.Items[0].Enabled {
 		t.Fatalf("after a restart the hooks are %+v", page.Items)
 	}
-	if strings.Contains(string(e.do("GET", "/v1/admin/hooks/"+h.ID, admin, "").body), "whsec_") {
+	if strings.Contains(string(e.do("GET", "/v1/admin/hooks/"+h.ID, admin, "").Body), "whsec_") {
 		t.Fatal("a read shows the secret")
 	}
-	e.do("DELETE", "/v1/admin/hooks/"+h.ID, admin, "").want(http.StatusNoContent)
-	e.do("GET", "/v1/admin/hooks/"+h.ID, admin, "").want(http.StatusNotFound)
+	e.do("DELETE", "/v1/admin/hooks/"+h.ID, admin, "").Want(http.StatusNoContent)
+	e.do("GET", "/v1/admin/hooks/"+h.ID, admin, "").Want(http.StatusNotFound)
 }
 
 func TestABadRegistrationIsRefusedNamingTheField(t *testing.T) {
@@ -46,29 +46,29 @@ func TestABadRegistrationIsRefusedNamingTheField(t *testing.T) {
 		{"a URL with credentials", `{"url":"https://u:p@hooks.example.com/x","point":"beforeTicket","failMode":"failOpen"}`, "$.url"},
 	} {
 		t.Run(tt.name+" is refused", func(t *testing.T) {
-			r := e.do("POST", "/v1/admin/hooks", admin, tt.body).want(http.StatusBadRequest)
-			if !strings.Contains(string(r.body), `"`+tt.field+`"`) {
-				t.Fatalf("the problem does not name %s: %s", tt.field, r.body)
+			r := e.do("POST", "/v1/admin/hooks", admin, tt.body).Want(http.StatusBadRequest)
+			if !strings.Contains(string(r.Body), `"`+tt.field+`"`) {
+				t.Fatalf("the problem does not name %s: %s", tt.field, r.Body)
 			}
 		})
 	}
 	var page hook.Page
-	e.do("GET", "/v1/admin/hooks", admin, "").want(http.StatusOK).decode(&page)
+	e.do("GET", "/v1/admin/hooks", admin, "").Want(http.StatusOK).Decode(&page)
 	if len(page.Items) != 0 {
 		t.Fatalf("refused registrations were written: %+v", page.Items)
 	}
-	e.do("POST", "/v1/admin/hooks", "", `{}`).want(http.StatusUnauthorized)
+	e.do("POST", "/v1/admin/hooks", "", `{}`).Want(http.StatusUnauthorized)
 }
 
 func TestWithoutPrivateDestinationsAHookMustBeHTTPS(t *testing.T) {
 	e := newEnv(t)
-	e.stop()
-	e.cfg.WebhookAllowPrivate = false
-	e.start()
-	r := e.do("POST", "/v1/admin/hooks", admin, `{"url":"http://hooks.example.com/x","point":"beforeTicket","failMode":"failOpen"}`).want(http.StatusBadRequest)
-	if !strings.Contains(string(r.body), "https://") {
-		t.Fatalf("an http:// hook is refused with %s", r.body)
+	e.Stop()
+	e.Cfg.WebhookAllowPrivate = false
+	e.Start()
+	r := e.do("POST", "/v1/admin/hooks", admin, `{"url":"http://hooks.example.com/x","point":"beforeTicket","failMode":"failOpen"}`).Want(http.StatusBadRequest)
+	if !strings.Contains(string(r.Body), "https://") {
+		t.Fatalf("an http:// hook is refused with %s", r.Body)
 	}
-	e.do("POST", "/v1/admin/hooks", admin, `{"url":"https://127.0.0.1/x","point":"beforeTicket","failMode":"failOpen"}`).want(http.StatusBadRequest)
-	e.do("POST", "/v1/admin/hooks", admin, `{"url":"https://hooks.example.com/x","point":"beforeTicket","failMode":"failOpen"}`).want(http.StatusCreated)
+	e.do("POST", "/v1/admin/hooks", admin, `{"url":"https://127.0.0.1/x","point":"beforeTicket","failMode":"failOpen"}`).Want(http.StatusBadRequest)
+	e.do("POST", "/v1/admin/hooks", admin, `{"url":"https://hooks.example.com/x","point":"beforeTicket","failMode":"failOpen"}`).Want(http.StatusCreated)
 }

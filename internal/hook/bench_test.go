@@ -90,7 +90,7 @@ func TestTicketThroughputFigures(t *testing.T) {
 		if withHook {
 			e.register(`{"url":"` + fastHook(t).URL + `","point":"beforeTicket","failMode":"failClosed"}`)
 		}
-		h := e.srv.Handler()
+		h := e.Srv.Handler()
 		tokens := make([]string, players)
 		var next atomic.Int64
 		var wg sync.WaitGroup
@@ -127,7 +127,7 @@ func TestTicketThroughputFigures(t *testing.T) {
 		slices.Sort(lat)
 		t.Logf("hook=%v: %d tickets in %v: %.0f tickets/s; latency p50 %v p99 %v", withHook, players, elapsed.Round(time.Millisecond),
 			float64(players)/elapsed.Seconds(), lat[players/2].Round(time.Microsecond), lat[players*99/100].Round(time.Microsecond))
-		e.stop()
+		e.Stop()
 	}
 }
 

@@ -24,8 +24,8 @@ func TestADeadHookTripsItsBreakerInsteadOfPilingUpCalls(t *testing.T) {
 	for w := range senders {
 		wg.Go(func() {
 			for i := w; i < tickets; i += senders {
-				if r := e.do("POST", "/v1/matchmaking/tickets", players[i].bearer(), `{"configurationName":"duel"}`); r.status != http.StatusCreated {
-					t.Errorf("a ticket is answered %d: %s", r.status, r.body)
+				if r := e.do("POST", "/v1/matchmaking/tickets", players[i].bearer(), `{"configurationName":"duel"}`); r.Status != http.StatusCreated {
+					t.Errorf("a ticket is answered %d: %s", r.Status, r.Body)
 					return
 				}
 			}

@@ -1,10 +1,8 @@
 package hook_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/server/servertest"
 	"github.com/musterhq/muster/internal/webhook/sign"
 )
 
@@ -25,119 +24,32 @@ const (
 
 // env is a whole Muster server (server.New, fake clock) on a loopback
 // listener, allowed to reach private destinations so hooks can be local.
-type env struct {
-	t      testing.TB
-	cfg    server.Config
-	srv    *server.Server
-	ts     *httptest.Server
-	stopBg func()
-}
+type env struct{ *servertest.Env }
+
+type resp = servertest.Response
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	cfg := server.Config{DataDir: t.TempDir(), AdminAccessKeyID: adminID, AdminSecretAccessKey: adminSecret, FakeClock: true,
 		SDKListen: "127.0.0.1:0", WebhookAllowPrivate: true}
 	cfg.Player.IPRate, cfg.Player.IdentityRate = -1, -1
-	e := &env{t: t, cfg: cfg}
-	e.start()
+	e := &env{&servertest.Env{T: t, Cfg: cfg}}
+	e.Start()
 	return e
 }
 
-func (e *env) start() {
-	e.t.Helper()
-	srv, err := server.New(context.Background(), e.cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.srv, e.stopBg, e.ts = srv, srv.StartBackground(), httptest.NewServer(srv.Handler())
-	e.t.Cleanup(e.stop)
-}
-
-func (e *env) stop() {
-	if e.ts != nil {
-		e.ts.Close()
-		e.stopBg()
-		e.srv.Close()
-		e.ts = nil
-	}
-}
-
-func (e *env) restart() {
-	e.stop()
-	e.start()
-}
-
-type resp struct {
-	t      testing.TB
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r resp) want(status int) resp {
-	r.t.Helper()
-	if r.status != status {
-		r.t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
-	}
-	return r
-}
-
-func (r resp) decode(v any) {
-	r.t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		r.t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
-
-// detail is a problem document's detail.
-func (r resp) detail() string {
-	r.t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
-		r.t.Fatalf("Content-Type %q, want application/problem+json: %s", ct, r.body)
-	}
-	var p struct{ Detail string }
-	r.decode(&p)
-	return p.Detail
-}
-
 func (e *env) do(method, path, authz, body string) resp {
-	t := e.t
-	t.Helper()
-	req, err := http.NewRequest(method, e.ts.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if authz != "" {
-		req.Header.Set("Authorization", authz)
-	}
-	res, err := e.ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	return resp{t: t, status: res.StatusCode, header: res.Header, body: data}
+	e.T.Helper()
+	return e.Do(e.T, method, path, authz, body, nil)
 }
 
 // control calls a GameLift control API operation as the admin; it must
 // succeed.
 func (e *env) control(op, body string) []byte {
-	e.t.Helper()
-	req, _ := http.NewRequest("POST", e.ts.URL+"/", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "GameLift."+op)
-	req.Header.Set("Authorization", admin)
-	res, err := e.ts.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK && !strings.Contains(string(out), "already exists") {
-		e.t.Fatalf("%s answered %d: %s", op, res.StatusCode, out)
+	e.T.Helper()
+	status, out := e.Call(e.T, admin, op, body)
+	if status != http.StatusOK && !strings.Contains(string(out), "already exists") {
+		e.T.Fatalf("%s answered %d: %s", op, status, out)
 	}
 	return out
 }
@@ -145,13 +57,13 @@ func (e *env) control(op, body string) []byte {
 // duel makes a two-player STANDALONE configuration open to players whose
 // players must have the same rank (0 by default).
 func (e *env) duel(name string) {
-	e.t.Helper()
+	e.T.Helper()
 	rs, _ := json.Marshal(`{"ruleLanguageVersion":"1.0","playerAttributes":[{"name":"rank","type":"number","default":0}],
 		"teams":[{"name":"duel","minPlayers":2,"maxPlayers":2}],
 		"rules":[{"name":"sameRank","type":"comparison","measurements":["flatten(teams[*].players.attributes[rank])"],"operation":"="}]}`)
 	e.control("CreateMatchmakingRuleSet", `{"Name":"`+name+`","RuleSetBody":`+string(rs)+`}`)
 	e.control("CreateMatchmakingConfiguration", `{"Name":"`+name+`","RuleSetName":"`+name+`","RequestTimeoutSeconds":600,"AcceptanceRequired":false,"FlexMatchMode":"STANDALONE"}`)
-	e.do("PUT", "/v1/admin/matchmaking/configurations/"+name+"/player-access", admin, `{"allowed":true}`).want(http.StatusOK)
+	e.do("PUT", "/v1/admin/matchmaking/configurations/"+name+"/player-access", admin, `{"allowed":true}`).Want(http.StatusOK)
 }
 
 type tokens struct {
@@ -164,9 +76,9 @@ func (tk tokens) bearer() string { return "Bearer " + tk.AccessToken }
 
 // player signs in a new anonymous player.
 func (e *env) player() tokens {
-	e.t.Helper()
+	e.T.Helper()
 	var tk tokens
-	e.do("POST", "/v1/identity/anonymous", "", "").want(http.StatusCreated).decode(&tk)
+	e.do("POST", "/v1/identity/anonymous", "", "").Want(http.StatusCreated).Decode(&tk)
 	return tk
 }
 
@@ -177,15 +89,15 @@ type ticket struct {
 
 // finished waits (a long poll) until a ticket leaves SEARCHING.
 func (e *env) finished(tk tokens, id string) map[string]any {
-	e.t.Helper()
+	e.T.Helper()
 	for range 50 {
 		var out map[string]any
-		e.do("GET", "/v1/matchmaking/tickets/"+id+"?waitSeconds=20", tk.bearer(), "").want(http.StatusOK).decode(&out)
+		e.do("GET", "/v1/matchmaking/tickets/"+id+"?waitSeconds=20", tk.bearer(), "").Want(http.StatusOK).Decode(&out)
 		if s := out["status"]; s != "SEARCHING" && s != "QUEUED" {
 			return out
 		}
 	}
-	e.t.Fatalf("ticket %s never left SEARCHING", id)
+	e.T.Fatalf("ticket %s never left SEARCHING", id)
 	return nil
 }
 
@@ -197,9 +109,9 @@ type hookCreated struct {
 
 // register registers a hook at url and returns it.
 func (e *env) register(body string) hookCreated {
-	e.t.Helper()
+	e.T.Helper()
 	var h hookCreated
-	e.do("POST", "/v1/admin/hooks", admin, body).want(http.StatusCreated).decode(&h)
+	e.do("POST", "/v1/admin/hooks", admin, body).Want(http.StatusCreated).Decode(&h)
 	return h
 }
 
@@ -273,7 +185,7 @@ func (s *studio) lastBody() map[string]any {
 
 // hook registers s at point with extra members ("failMode":… included).
 func (e *env) hook(s *studio, point, extra string) hookCreated {
-	e.t.Helper()
+	e.T.Helper()
 	h := e.register(`{"url":"` + s.srv.URL + `","point":"` + point + `",` + extra + `}`)
 	s.trust(h.Secret)
 	return h
@@ -282,6 +194,6 @@ func (e *env) hook(s *studio, point, extra string) hookCreated {
 // advancePastCooldown moves the server's clock past a breaker's cool-down
 // (hook.Config's default, 10 s).
 func (e *env) advancePastCooldown() {
-	e.t.Helper()
-	e.do("POST", "/v1/admin/clock/advance", admin, `{"seconds":11}`).want(http.StatusOK)
+	e.T.Helper()
+	e.do("POST", "/v1/admin/clock/advance", admin, `{"seconds":11}`).Want(http.StatusOK)
 }

@@ -56,7 +56,7 @@ func TestAVetoedMatchSendsItsTicketsBackToMatchWithOthers(t *testing.T) {
 	// a and b arrive first and are proposed together: the hook vetoes it.
 	for _, n := range names[:2] {
 		var tk ticket
-		e.do("POST", "/v1/matchmaking/tickets", players[n].bearer(), `{"configurationName":"duel"}`).want(http.StatusCreated).decode(&tk)
+		e.do("POST", "/v1/matchmaking/tickets", players[n].bearer(), `{"configurationName":"duel"}`).Want(http.StatusCreated).Decode(&tk)
 		ids[n] = tk.TicketID
 	}
 	select {
@@ -66,7 +66,7 @@ func TestAVetoedMatchSendsItsTicketsBackToMatchWithOthers(t *testing.T) {
 	}
 	for _, n := range names[2:] {
 		var tk ticket
-		e.do("POST", "/v1/matchmaking/tickets", players[n].bearer(), `{"configurationName":"duel"}`).want(http.StatusCreated).decode(&tk)
+		e.do("POST", "/v1/matchmaking/tickets", players[n].bearer(), `{"configurationName":"duel"}`).Want(http.StatusCreated).Decode(&tk)
 		ids[n] = tk.TicketID
 	}
 	matches := map[string]string{}
@@ -75,7 +75,7 @@ func TestAVetoedMatchSendsItsTicketsBackToMatchWithOthers(t *testing.T) {
 			t.Fatalf("the ticket of %s ended %v", n, out)
 		}
 		var x struct{ Text string }
-		e.do("GET", "/v1/admin/matchmaking/tickets/"+ids[n]+"/explain", admin, "").want(http.StatusOK).decode(&x)
+		e.do("GET", "/v1/admin/matchmaking/tickets/"+ids[n]+"/explain", admin, "").Want(http.StatusOK).Decode(&x)
 		_, matches[n], _ = strings.Cut(x.Text, "; match ")
 	}
 	mu.Lock()

@@ -26,7 +26,7 @@ func TestHooksOfOnePointRunInOrder(t *testing.T) {
 	e.hook(first, "beforeTicket", `"failMode":"failClosed","order":1`)
 	p := e.player()
 	var tk ticket
-	e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel"}`).want(http.StatusCreated).decode(&tk)
+	e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel"}`).Want(http.StatusCreated).Decode(&tk)
 	seen := second.lastBody()["players"].([]any)[0].(map[string]any)["attributes"].(map[string]any)["rank"].(map[string]any)["N"]
 	if seen != 5.0 {
 		t.Fatalf("the second hook saw rank %v, not the first hook's 5", seen)
@@ -48,7 +48,7 @@ func TestHooksOfOnePointRunInOrder(t *testing.T) {
 		return http.StatusOK, map[string]any{"allow": false, "reason": "closed today"}
 	}), "beforeTicket", `"failMode":"failOpen","order":0`)
 	before := first.calls.Load() + second.calls.Load()
-	e.do("POST", "/v1/matchmaking/tickets", e.player().bearer(), `{"configurationName":"duel"}`).want(http.StatusForbidden)
+	e.do("POST", "/v1/matchmaking/tickets", e.player().bearer(), `{"configurationName":"duel"}`).Want(http.StatusForbidden)
 	if refusals.Load() != 1 || first.calls.Load()+second.calls.Load() != before {
 		t.Fatal("hooks after the first refusal were called")
 	}

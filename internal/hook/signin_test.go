@@ -28,16 +28,16 @@ func TestARefusalAtRefreshEndsABannedPlayersSession(t *testing.T) {
 	if call := signIns.lastBody(); call["playerId"] != p.IdentityID || call["refresh"] != false || call["created"] != true {
 		t.Fatalf("the sign-in hook was asked %v", call)
 	}
-	e.do("GET", "/v1/players/me", p.bearer(), "").want(http.StatusOK)
-	e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel"}`).want(http.StatusCreated)
+	e.do("GET", "/v1/players/me", p.bearer(), "").Want(http.StatusOK)
+	e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel"}`).Want(http.StatusCreated)
 	sent := tickets.lastBody()["players"].([]any)[0].(map[string]any)
 	if data, _ := sent["signInData"].(map[string]any); data["tier"] != "gold" {
 		t.Fatalf("the ticket hook did not get the sign-in data: %v", sent)
 	}
 
 	banned.Store(p.IdentityID, true)
-	r := e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).want(http.StatusForbidden)
-	if d := r.detail(); d != "banned for cheating" {
+	r := e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).Want(http.StatusForbidden)
+	if d := r.Detail(); d != "banned for cheating" {
 		t.Fatalf("the refresh is refused with %q", d)
 	}
 	if call := signIns.lastBody(); call["refresh"] != true {
@@ -46,8 +46,8 @@ func TestARefusalAtRefreshEndsABannedPlayersSession(t *testing.T) {
 	// The session is over: its refresh token and its access token no
 	// longer work, whatever the hook says next.
 	banned.Delete(p.IdentityID)
-	e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).want(http.StatusUnauthorized)
-	e.do("GET", "/v1/players/me", p.bearer(), "").want(http.StatusUnauthorized)
+	e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).Want(http.StatusUnauthorized)
+	e.do("GET", "/v1/players/me", p.bearer(), "").Want(http.StatusUnauthorized)
 }
 
 func TestARefusedSignInGetsNoTokens(t *testing.T) {
@@ -61,12 +61,12 @@ func TestARefusedSignInGetsNoTokens(t *testing.T) {
 		return http.StatusOK, map[string]any{"allow": true}
 	}), "beforeSignIn", `"failMode":"failOpen"`)
 	body := `{"deviceId":"device-1","deviceSecret":"a-long-enough-device-secret"}`
-	r := e.do("POST", "/v1/identity/anonymous", "", body).want(http.StatusForbidden)
-	if d := r.detail(); d != "down for maintenance" || strings.Contains(string(r.body), "accessToken") {
-		t.Fatalf("a refused sign-in answers %s", r.body)
+	r := e.do("POST", "/v1/identity/anonymous", "", body).Want(http.StatusForbidden)
+	if d := r.Detail(); d != "down for maintenance" || strings.Contains(string(r.Body), "accessToken") {
+		t.Fatalf("a refused sign-in answers %s", r.Body)
 	}
 	refuse.Store(false)
-	e.do("POST", "/v1/identity/anonymous", "", body).want(http.StatusOK)
+	e.do("POST", "/v1/identity/anonymous", "", body).Want(http.StatusOK)
 }
 
 func TestAnUndecidedRefreshKeepsTheSession(t *testing.T) {
@@ -80,12 +80,12 @@ func TestAnUndecidedRefreshKeepsTheSession(t *testing.T) {
 	}), "beforeSignIn", `"failMode":"failClosed","timeoutMs":30`)
 	p := e.player()
 	down.Store(true)
-	e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).want(http.StatusServiceUnavailable)
+	e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).Want(http.StatusServiceUnavailable)
 	down.Store(false)
 	e.advancePastCooldown()
 	var next tokens
-	e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).want(http.StatusOK).decode(&next)
-	e.do("GET", "/v1/players/me", next.bearer(), "").want(http.StatusOK)
+	e.do("POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`).Want(http.StatusOK).Decode(&next)
+	e.do("GET", "/v1/players/me", next.bearer(), "").Want(http.StatusOK)
 	if n := counter(t, e, "muster_hook_timeouts_total", h.ID); n != 1 {
 		t.Fatalf("%v time-outs counted", n)
 	}

@@ -40,7 +40,7 @@ func TestTheEngineMatchesOnTheAttributesABeforeTicketHookAdds(t *testing.T) {
 		}
 		ranks.Store(players[name].IdentityID, rank)
 		var tk ticket
-		e.do("POST", "/v1/matchmaking/tickets", players[name].bearer(), `{"configurationName":"duel"}`).want(http.StatusCreated).decode(&tk)
+		e.do("POST", "/v1/matchmaking/tickets", players[name].bearer(), `{"configurationName":"duel"}`).Want(http.StatusCreated).Decode(&tk)
 		ids[name] = tk.TicketID
 	}
 	match := func(name string) string {
@@ -48,7 +48,7 @@ func TestTheEngineMatchesOnTheAttributesABeforeTicketHookAdds(t *testing.T) {
 			t.Fatalf("ticket of %s ended %v", name, out)
 		}
 		var x struct{ Text string }
-		e.do("GET", "/v1/admin/matchmaking/tickets/"+ids[name]+"/explain", admin, "").want(http.StatusOK).decode(&x)
+		e.do("GET", "/v1/admin/matchmaking/tickets/"+ids[name]+"/explain", admin, "").Want(http.StatusOK).Decode(&x)
 		_, id, ok := strings.Cut(x.Text, "; match ")
 		if !ok {
 			t.Fatalf("no match in %q", x.Text)
@@ -75,8 +75,8 @@ func TestATicketTheHookRefusesIsNotWritten(t *testing.T) {
 	})
 	e.hook(s, "beforeTicket", `"failMode":"failOpen"`)
 	p := e.player()
-	r := e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel","latencyInMs":{}}`).want(http.StatusForbidden)
-	if d := r.detail(); d != "you are banned until Tuesday" {
+	r := e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel","latencyInMs":{}}`).Want(http.StatusForbidden)
+	if d := r.Detail(); d != "you are banned until Tuesday" {
 		t.Fatalf("the player is told %q", d)
 	}
 	call := s.lastBody()
@@ -91,7 +91,7 @@ func TestATicketTheHookRefusesIsNotWritten(t *testing.T) {
 	mu.Lock()
 	refuse = false
 	mu.Unlock()
-	e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel"}`).want(http.StatusCreated)
+	e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel"}`).Want(http.StatusCreated)
 }
 
 // hang answers no call before the caller gives up.
@@ -105,11 +105,11 @@ func TestAHookSlowerThanItsTimeOutFollowsItsFailMode(t *testing.T) {
 	e.duel("duel")
 	s := newStudio(t, hang)
 	h := e.hook(s, "beforeTicket", `"failMode":"failOpen","timeoutMs":30`)
-	e.do("POST", "/v1/matchmaking/tickets", e.player().bearer(), `{"configurationName":"duel"}`).want(http.StatusCreated)
+	e.do("POST", "/v1/matchmaking/tickets", e.player().bearer(), `{"configurationName":"duel"}`).Want(http.StatusCreated)
 
-	e.do("PATCH", "/v1/admin/hooks/"+h.ID, admin, `{"failMode":"failClosed"}`).want(http.StatusOK)
-	r := e.do("POST", "/v1/matchmaking/tickets", e.player().bearer(), `{"configurationName":"duel"}`).want(http.StatusServiceUnavailable)
-	if d := r.detail(); !strings.Contains(d, "timeout") {
+	e.do("PATCH", "/v1/admin/hooks/"+h.ID, admin, `{"failMode":"failClosed"}`).Want(http.StatusOK)
+	r := e.do("POST", "/v1/matchmaking/tickets", e.player().bearer(), `{"configurationName":"duel"}`).Want(http.StatusServiceUnavailable)
+	if d := r.Detail(); !strings.Contains(d, "timeout") {
 		t.Fatalf("a timed-out fail-closed hook answers %q", d)
 	}
 	if n := counter(t, e, "muster_hook_timeouts_total", h.ID); n != 2 {
@@ -153,7 +153,7 @@ func TestABadAnswerIsCountedAndFollowsTheFailMode(t *testing.T) {
 			mu.Lock()
 			answer = tt.answer
 			mu.Unlock()
-			e.do("POST", "/v1/matchmaking/tickets", me.bearer(), `{"configurationName":"duel"}`).want(http.StatusServiceUnavailable)
+			e.do("POST", "/v1/matchmaking/tickets", me.bearer(), `{"configurationName":"duel"}`).Want(http.StatusServiceUnavailable)
 			want := float64(i + 1)
 			if _, status := tt.answer.(int); status {
 				want-- // a status is not a bad answer: there is no answer
@@ -169,7 +169,7 @@ func TestABadAnswerIsCountedAndFollowsTheFailMode(t *testing.T) {
 		answer = `{"allow":true,"configurationName":"other","attributes":{"` + me.IdentityID + `":{"rank":{"N":4}}}}`
 		mu.Unlock()
 		var tk struct{ ConfigurationName string }
-		e.do("POST", "/v1/matchmaking/tickets", me.bearer(), `{"configurationName":"duel"}`).want(http.StatusCreated).decode(&tk)
+		e.do("POST", "/v1/matchmaking/tickets", me.bearer(), `{"configurationName":"duel"}`).Want(http.StatusCreated).Decode(&tk)
 		if tk.ConfigurationName != "other" {
 			t.Fatalf("the ticket went to %s", tk.ConfigurationName)
 		}
@@ -181,7 +181,7 @@ func TestABadAnswerIsCountedAndFollowsTheFailMode(t *testing.T) {
 func counter(t *testing.T, e *env, name, hookID string) float64 {
 	t.Helper()
 	total := 0.0
-	for _, line := range strings.Split(string(e.do("GET", "/metrics", admin, "").want(http.StatusOK).body), "\n") {
+	for _, line := range strings.Split(string(e.do("GET", "/metrics", admin, "").Want(http.StatusOK).Body), "\n") {
 		if !strings.HasPrefix(line, name+"{") || !strings.Contains(line, `hook="`+hookID+`"`) {
 			continue
 		}

@@ -22,8 +22,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	e := newAPI(t, nil)
 	alice, bob := e.player(t), e.player(t)
 	ro := e.readOnlyKey(t)
-	e.do(t, "PATCH", "/v1/admin/players/"+alice.IdentityID, admin, `{"attributes":{"skill":{"N":20}}}`, nil).want(200)
-	e.do(t, "PATCH", "/v1/admin/players/"+bob.IdentityID, admin, `{"attributes":{"skill":{"N":30}}}`, nil).want(200)
+	e.do(t, "PATCH", "/v1/admin/players/"+alice.IdentityID, admin, `{"attributes":{"skill":{"N":20}}}`, nil).Want(200)
+	e.do(t, "PATCH", "/v1/admin/players/"+bob.IdentityID, admin, `{"attributes":{"skill":{"N":30}}}`, nil).Want(200)
 
 	callers := []struct{ name, authz string }{
 		{"no token", ""},
@@ -52,16 +52,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 				r := e.do(t, rt.method, rt.path, c.authz, rt.body, nil)
 				want := rt.want[i]
 				if want == 0 { // a first or later developer sign-in
-					if r.status != 200 && r.status != 201 {
-						t.Fatalf("status %d: %s", r.status, r.body)
+					if r.Status != 200 && r.Status != 201 {
+						t.Fatalf("status %d: %s", r.Status, r.Body)
 					}
 					return
 				}
-				r.want(want)
+				r.Want(want)
 				if want == 200 && rt.path == "/v1/players/me" {
 					// A player sees and changes only its own record.
 					var rec struct{ IdentityID string }
-					r.decode(&rec)
+					r.Decode(&rec)
 					self := map[string]string{"a player": alice.IdentityID, "another player": bob.IdentityID}[c.name]
 					if rec.IdentityID != self {
 						t.Fatalf("%s got the record of %s", c.name, rec.IdentityID)
@@ -74,7 +74,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	var rec struct {
 		Data map[string]string
 	}
-	e.do(t, "GET", "/v1/players/me", bob.bearer(), "", nil).want(200).decode(&rec)
+	e.do(t, "GET", "/v1/players/me", bob.bearer(), "", nil).Want(200).Decode(&rec)
 	if rec.Data["displayName"] != "x" || rec.Data["note"] != "" {
 		t.Fatalf("bob's record %+v", rec)
 	}
@@ -96,16 +96,16 @@ func TestAccessTokensAreCheckedOnThePlayerAPI(t *testing.T) {
 		{"the refresh token", "Bearer " + p.RefreshToken},
 	} {
 		t.Run(tt.name+" is 401", func(t *testing.T) {
-			r := e.do(t, "GET", "/v1/players/me", tt.authz, "", nil).want(401)
-			if r.header.Get("WWW-Authenticate") == "" {
+			r := e.do(t, "GET", "/v1/players/me", tt.authz, "", nil).Want(401)
+			if r.Header.Get("WWW-Authenticate") == "" {
 				t.Fatal("no WWW-Authenticate")
 			}
-			r.problem()
+			r.Problem()
 		})
 	}
 	t.Run("an expired token is 401", func(t *testing.T) {
-		e.do(t, "POST", "/v1/admin/clock/advance", admin, `{"seconds":3600}`, nil).want(200)
-		e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).want(401)
+		e.do(t, "POST", "/v1/admin/clock/advance", admin, `{"seconds":3600}`, nil).Want(200)
+		e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).Want(401)
 	})
 }
 
@@ -113,13 +113,13 @@ func TestIdentityFlows(t *testing.T) {
 	e := newAPI(t, nil)
 	t.Run("a device gets the same identity again, and a wrong secret is refused", func(t *testing.T) {
 		var first, again tokens
-		e.do(t, "POST", "/v1/identity/anonymous", "", `{"deviceId":"phone-1","deviceSecret":"0123456789abcdef"}`, nil).want(201).decode(&first)
-		e.do(t, "POST", "/v1/identity/anonymous", "", `{"deviceId":"phone-1","deviceSecret":"0123456789abcdef"}`, nil).want(200).decode(&again)
+		e.do(t, "POST", "/v1/identity/anonymous", "", `{"deviceId":"phone-1","deviceSecret":"0123456789abcdef"}`, nil).Want(201).Decode(&first)
+		e.do(t, "POST", "/v1/identity/anonymous", "", `{"deviceId":"phone-1","deviceSecret":"0123456789abcdef"}`, nil).Want(200).Decode(&again)
 		if again.IdentityID != first.IdentityID || first.ExpiresIn != 3600 {
 			t.Fatalf("%+v then %+v", first, again)
 		}
-		e.do(t, "POST", "/v1/identity/anonymous", "", `{"deviceId":"phone-1","deviceSecret":"0123456789abcdeX"}`, nil).want(401)
-		_, fields := e.do(t, "POST", "/v1/identity/anonymous", "", `{"deviceId":"phone-1"}`, nil).want(400).problem()
+		e.do(t, "POST", "/v1/identity/anonymous", "", `{"deviceId":"phone-1","deviceSecret":"0123456789abcdeX"}`, nil).Want(401)
+		_, fields := e.do(t, "POST", "/v1/identity/anonymous", "", `{"deviceId":"phone-1"}`, nil).Want(400).Problem()
 		if len(fields) != 1 || fields[0] != "$.deviceSecret" {
 			t.Fatalf("fields %v", fields)
 		}
@@ -127,34 +127,34 @@ func TestIdentityFlows(t *testing.T) {
 	t.Run("refresh tokens rotate and reuse revokes the chain", func(t *testing.T) {
 		p := e.player(t)
 		var next tokens
-		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).want(200).decode(&next)
+		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).Want(200).Decode(&next)
 		if next.IdentityID != p.IdentityID || next.RefreshToken == p.RefreshToken {
 			t.Fatalf("%+v", next)
 		}
-		e.do(t, "GET", "/v1/players/me", next.bearer(), "", nil).want(200)
-		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).want(401)
-		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+next.RefreshToken+`"}`, nil).want(401)
-		e.do(t, "GET", "/v1/players/me", next.bearer(), "", nil).want(401)
+		e.do(t, "GET", "/v1/players/me", next.bearer(), "", nil).Want(200)
+		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).Want(401)
+		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+next.RefreshToken+`"}`, nil).Want(401)
+		e.do(t, "GET", "/v1/players/me", next.bearer(), "", nil).Want(401)
 	})
 	t.Run("logout revokes the session", func(t *testing.T) {
 		p := e.player(t)
-		e.do(t, "POST", "/v1/identity/logout", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).want(204)
-		e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).want(401)
-		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).want(401)
-		e.do(t, "POST", "/v1/identity/logout", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).want(401)
+		e.do(t, "POST", "/v1/identity/logout", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).Want(204)
+		e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).Want(401)
+		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).Want(401)
+		e.do(t, "POST", "/v1/identity/logout", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).Want(401)
 	})
 	t.Run("a developer identity is stable", func(t *testing.T) {
 		var a, b tokens
-		e.do(t, "POST", "/v1/identity/developer", admin, `{"userId":"studio-user-7"}`, nil).want(201).decode(&a)
-		e.do(t, "POST", "/v1/identity/developer", admin, `{"userId":"studio-user-7"}`, nil).want(200).decode(&b)
+		e.do(t, "POST", "/v1/identity/developer", admin, `{"userId":"studio-user-7"}`, nil).Want(201).Decode(&a)
+		e.do(t, "POST", "/v1/identity/developer", admin, `{"userId":"studio-user-7"}`, nil).Want(200).Decode(&b)
 		if a.IdentityID != b.IdentityID {
 			t.Fatal("the developer identity changed")
 		}
-		e.do(t, "GET", "/v1/players/me", a.bearer(), "", nil).want(200)
+		e.do(t, "GET", "/v1/players/me", a.bearer(), "", nil).Want(200)
 	})
 	t.Run("the JWKS holds the public signing key", func(t *testing.T) {
 		var set jose.JSONWebKeySet
-		e.do(t, "GET", "/.well-known/jwks.json", "", "", nil).want(200).decode(&set)
+		e.do(t, "GET", "/.well-known/jwks.json", "", "", nil).Want(200).Decode(&set)
 		if len(set.Keys) != 1 || !set.Keys[0].IsPublic() {
 			t.Fatalf("%+v", set)
 		}
@@ -171,13 +171,13 @@ func TestOIDCSignInOverHTTP(t *testing.T) {
 		return idp.Token(t, idp.Claims("alice", aud, time.Now()))
 	}
 	var a, b tokens
-	e.do(t, "POST", "/v1/identity/oidc", "", `{"provider":"acme","idToken":"`+idToken("game")+`"}`, nil).want(201).decode(&a)
-	e.do(t, "POST", "/v1/identity/oidc", "", `{"provider":"acme","idToken":"`+idToken("game")+`"}`, nil).want(200).decode(&b)
+	e.do(t, "POST", "/v1/identity/oidc", "", `{"provider":"acme","idToken":"`+idToken("game")+`"}`, nil).Want(201).Decode(&a)
+	e.do(t, "POST", "/v1/identity/oidc", "", `{"provider":"acme","idToken":"`+idToken("game")+`"}`, nil).Want(200).Decode(&b)
 	if a.IdentityID != b.IdentityID {
 		t.Fatal("the same subject got two identities")
 	}
-	e.do(t, "POST", "/v1/identity/oidc", "", `{"provider":"acme","idToken":"`+idToken("another-game")+`"}`, nil).want(401)
-	_, fields := e.do(t, "POST", "/v1/identity/oidc", "", `{"provider":"nope","idToken":"x"}`, nil).want(400).problem()
+	e.do(t, "POST", "/v1/identity/oidc", "", `{"provider":"acme","idToken":"`+idToken("another-game")+`"}`, nil).Want(401)
+	_, fields := e.do(t, "POST", "/v1/identity/oidc", "", `{"provider":"nope","idToken":"x"}`, nil).Want(400).Problem()
 	if len(fields) != 1 || fields[0] != "$.provider" {
 		t.Fatalf("fields %v", fields)
 	}
@@ -185,7 +185,7 @@ func TestOIDCSignInOverHTTP(t *testing.T) {
 	e2 := newAPI(t, func(c *server.Config) {
 		c.Player.OIDCProviders = []identity.OIDCProvider{{Name: "gone", Issuer: "http://127.0.0.1:1", ClientID: "game"}}
 	})
-	e2.do(t, "POST", "/v1/identity/oidc", "", `{"provider":"gone","idToken":"x.y.z"}`, nil).want(503)
+	e2.do(t, "POST", "/v1/identity/oidc", "", `{"provider":"gone","idToken":"x.y.z"}`, nil).Want(503)
 }
 
 func TestPlayerRecords(t *testing.T) {
@@ -193,68 +193,68 @@ func TestPlayerRecords(t *testing.T) {
 	p := e.player(t)
 	id := p.IdentityID
 	t.Run("a new player has an empty record at version 0", func(t *testing.T) {
-		r := e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).want(200)
-		if r.header.Get("ETag") != `"0"` || string(r.body) != `{"identityId":"`+id+`","attributes":{},"data":{},"version":0}`+"\n" {
-			t.Fatalf("%s %s", r.header.Get("ETag"), r.body)
+		r := e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).Want(200)
+		if r.Header.Get("ETag") != `"0"` || string(r.Body) != `{"identityId":"`+id+`","attributes":{},"data":{},"version":0}`+"\n" {
+			t.Fatalf("%s %s", r.Header.Get("ETag"), r.Body)
 		}
-		e.do(t, "GET", "/v1/admin/players/"+id, admin, "", nil).want(404).problem()
+		e.do(t, "GET", "/v1/admin/players/"+id, admin, "", nil).Want(404).Problem()
 	})
 	t.Run("operators merge attributes and data", func(t *testing.T) {
-		r := e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"attributes":{"skill":{"N":20},"modes":{"SL":["ranked"]}},"data":{"coins":5}}`, nil).want(200)
-		if string(r.body) != `{"identityId":"`+id+`","attributes":{"modes":{"SL":["ranked"]},"skill":{"N":20}},"data":{"coins":5},"version":1}`+"\n" {
-			t.Fatalf("%s", r.body)
+		r := e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"attributes":{"skill":{"N":20},"modes":{"SL":["ranked"]}},"data":{"coins":5}}`, nil).Want(200)
+		if string(r.Body) != `{"identityId":"`+id+`","attributes":{"modes":{"SL":["ranked"]},"skill":{"N":20}},"data":{"coins":5},"version":1}`+"\n" {
+			t.Fatalf("%s", r.Body)
 		}
-		r = e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"attributes":{"modes":null,"rank":{"SDM":{"eu":1.5}}}}`, nil).want(200)
+		r = e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"attributes":{"modes":null,"rank":{"SDM":{"eu":1.5}}}}`, nil).Want(200)
 		var rec struct {
 			Attributes map[string]json.RawMessage
 			Version    int
 		}
-		r.decode(&rec)
-		if len(rec.Attributes) != 2 || rec.Version != 2 || r.header.Get("ETag") != `"2"` {
-			t.Fatalf("%s", r.body)
+		r.Decode(&rec)
+		if len(rec.Attributes) != 2 || rec.Version != 2 || r.Header.Get("ETag") != `"2"` {
+			t.Fatalf("%s", r.Body)
 		}
 	})
 	t.Run("a player cannot raise its own skill or write other keys", func(t *testing.T) {
-		code, _ := e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"attributes":{"skill":{"N":9999}}}`, nil).want(403).problem()
+		code, _ := e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"attributes":{"skill":{"N":9999}}}`, nil).Want(403).Problem()
 		if code != "Forbidden" {
 			t.Fatal(code)
 		}
-		e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"data":{"coins":1000000}}`, nil).want(403)
-		e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"data":{"displayName":"Ann"}}`, nil).want(200)
+		e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"data":{"coins":1000000}}`, nil).Want(403)
+		e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"data":{"displayName":"Ann"}}`, nil).Want(200)
 		var rec struct {
 			Attributes map[string]struct{ N float64 }
 			Data       map[string]any
 		}
-		e.do(t, "GET", "/v1/admin/players/"+id, e.readOnlyKey(t), "", nil).want(200).decode(&rec)
+		e.do(t, "GET", "/v1/admin/players/"+id, e.readOnlyKey(t), "", nil).Want(200).Decode(&rec)
 		if rec.Attributes["skill"].N != 20 || rec.Data["coins"] != 5.0 || rec.Data["displayName"] != "Ann" {
 			t.Fatalf("%+v", rec)
 		}
 	})
 	t.Run("If-Match gives optimistic concurrency", func(t *testing.T) {
-		e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"data":{"a":1}}`, map[string]string{"If-Match": `"1"`}).want(412).problem()
-		r := e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"data":{"a":1}}`, map[string]string{"If-Match": `"3"`}).want(200)
-		e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"data":{"displayName":"Bo"}}`, map[string]string{"If-Match": `"3"`}).want(412)
-		e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"data":{"displayName":"Bo"}}`, map[string]string{"If-Match": r.header.Get("ETag")}).want(200)
-		_, fields := e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"data":{"a":1}}`, map[string]string{"If-Match": "*"}).want(400).problem()
+		e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"data":{"a":1}}`, map[string]string{"If-Match": `"1"`}).Want(412).Problem()
+		r := e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"data":{"a":1}}`, map[string]string{"If-Match": `"3"`}).Want(200)
+		e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"data":{"displayName":"Bo"}}`, map[string]string{"If-Match": `"3"`}).Want(412)
+		e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"data":{"displayName":"Bo"}}`, map[string]string{"If-Match": r.Header.Get("ETag")}).Want(200)
+		_, fields := e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"data":{"a":1}}`, map[string]string{"If-Match": "*"}).Want(400).Problem()
 		if len(fields) != 1 || fields[0] != "If-Match" {
 			t.Fatalf("fields %v", fields)
 		}
-		e.do(t, "DELETE", "/v1/admin/players/"+id, admin, "", map[string]string{"If-Match": `"1"`}).want(412)
+		e.do(t, "DELETE", "/v1/admin/players/"+id, admin, "", map[string]string{"If-Match": `"1"`}).Want(412)
 	})
 	t.Run("records survive a restart, then a delete removes them", func(t *testing.T) {
-		e.restart()
+		e.Restart()
 		var rec struct{ Version int }
-		e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).want(200).decode(&rec)
+		e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).Want(200).Decode(&rec)
 		if rec.Version != 5 {
 			t.Fatalf("version %d after restart", rec.Version)
 		}
-		e.do(t, "DELETE", "/v1/admin/players/"+id, admin, "", nil).want(204)
-		e.do(t, "DELETE", "/v1/admin/players/"+id, admin, "", nil).want(404)
+		e.do(t, "DELETE", "/v1/admin/players/"+id, admin, "", nil).Want(204)
+		e.do(t, "DELETE", "/v1/admin/players/"+id, admin, "", nil).Want(404)
 	})
 	t.Run("a record with a TTL expires", func(t *testing.T) {
-		e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"data":{"a":1},"ttlSeconds":60}`, nil).want(200)
-		e.do(t, "POST", "/v1/admin/clock/advance", admin, `{"seconds":61}`, nil).want(200)
-		e.do(t, "GET", "/v1/admin/players/"+id, admin, "", nil).want(404)
+		e.do(t, "PATCH", "/v1/admin/players/"+id, admin, `{"data":{"a":1},"ttlSeconds":60}`, nil).Want(200)
+		e.do(t, "POST", "/v1/admin/clock/advance", admin, `{"seconds":61}`, nil).Want(200)
+		e.do(t, "GET", "/v1/admin/players/"+id, admin, "", nil).Want(404)
 	})
 }
 
@@ -278,7 +278,7 @@ func TestRequestHygiene(t *testing.T) {
 		{"an array body", "PATCH", "/v1/players/me", p.bearer(), `[]`, "$"},
 	} {
 		t.Run(tt.name+" is 400 naming "+tt.field, func(t *testing.T) {
-			code, fields := e.do(t, tt.method, tt.path, tt.authz, tt.body, nil).want(400).problem()
+			code, fields := e.do(t, tt.method, tt.path, tt.authz, tt.body, nil).Want(400).Problem()
 			if code != "Invalid" || len(fields) == 0 || fields[0] != tt.field {
 				t.Fatalf("code %s fields %v", code, fields)
 			}
@@ -286,24 +286,24 @@ func TestRequestHygiene(t *testing.T) {
 	}
 	t.Run("a body over the cap is 413", func(t *testing.T) {
 		big := `{"data":{"displayName":"` + strings.Repeat("x", 5000) + `"}}`
-		e.do(t, "PATCH", "/v1/players/me", p.bearer(), big, nil).want(413).problem()
+		e.do(t, "PATCH", "/v1/players/me", p.bearer(), big, nil).Want(413).Problem()
 	})
 	t.Run("a body that is not JSON is 415", func(t *testing.T) {
-		e.do(t, "POST", "/v1/identity/token", "", `refreshToken=x`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}).want(415).problem()
+		e.do(t, "POST", "/v1/identity/token", "", `refreshToken=x`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}).Want(415).Problem()
 	})
 	t.Run("problems carry the request id", func(t *testing.T) {
-		r := e.do(t, "GET", "/v1/players/me", "", "", nil).want(401)
+		r := e.do(t, "GET", "/v1/players/me", "", "", nil).Want(401)
 		var pr struct{ RequestID string }
-		r.decode(&pr)
-		if pr.RequestID == "" || pr.RequestID != r.header.Get("X-Request-Id") {
-			t.Fatalf("problem request id %q, header %q", pr.RequestID, r.header.Get("X-Request-Id"))
+		r.Decode(&pr)
+		if pr.RequestID == "" || pr.RequestID != r.Header.Get("X-Request-Id") {
+			t.Fatalf("problem request id %q, header %q", pr.RequestID, r.Header.Get("X-Request-Id"))
 		}
 	})
 	t.Run("tokens and secrets never reach the logs", func(t *testing.T) {
 		var dev tokens
-		e.do(t, "POST", "/v1/identity/anonymous", "", `{"deviceId":"d-1","deviceSecret":"s3cret-device-value"}`, nil).want(201).decode(&dev)
-		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+dev.RefreshToken+`"}`, nil).want(200)
-		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+dev.RefreshToken+`"}`, nil).want(401) // reuse: logged as a warning
+		e.do(t, "POST", "/v1/identity/anonymous", "", `{"deviceId":"d-1","deviceSecret":"s3cret-device-value"}`, nil).Want(201).Decode(&dev)
+		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+dev.RefreshToken+`"}`, nil).Want(200)
+		e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+dev.RefreshToken+`"}`, nil).Want(401) // reuse: logged as a warning
 		logs := e.logs.String()
 		if !strings.Contains(logs, "request_id=") {
 			t.Fatal("requests are not logged with their id")
@@ -323,44 +323,44 @@ func TestRateLimits(t *testing.T) {
 	})
 	p := e.player(t)
 	for range 3 {
-		e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).want(200)
+		e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).Want(200)
 	}
-	r := e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).want(429)
-	if r.header.Get("Retry-After") != "1" {
-		t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
+	r := e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).Want(429)
+	if r.Header.Get("Retry-After") != "1" {
+		t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
 	}
-	r.problem()
+	r.Problem()
 	// Another player has its own bucket; time refills this one.
-	e.do(t, "GET", "/v1/players/me", e.player(t).bearer(), "", nil).want(200)
-	e.do(t, "POST", "/v1/admin/clock/advance", admin, `{"seconds":1}`, nil).want(200)
-	e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).want(200)
+	e.do(t, "GET", "/v1/players/me", e.player(t).bearer(), "", nil).Want(200)
+	e.do(t, "POST", "/v1/admin/clock/advance", admin, `{"seconds":1}`, nil).Want(200)
+	e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).Want(200)
 
 	ip := newAPI(t, func(c *server.Config) { c.Player.IPRate, c.Player.IPBurst = 1, 2 })
-	ip.do(t, "POST", "/v1/identity/anonymous", "", "", nil).want(201)
-	ip.do(t, "POST", "/v1/identity/anonymous", "", "", nil).want(201)
-	r = ip.do(t, "POST", "/v1/identity/anonymous", "", "", nil).want(429)
-	if r.header.Get("Retry-After") == "" {
+	ip.do(t, "POST", "/v1/identity/anonymous", "", "", nil).Want(201)
+	ip.do(t, "POST", "/v1/identity/anonymous", "", "", nil).Want(201)
+	r = ip.do(t, "POST", "/v1/identity/anonymous", "", "", nil).Want(429)
+	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After")
 	}
 }
 
 func TestCORS(t *testing.T) {
 	e := newAPI(t, func(c *server.Config) { c.Player.CORSOrigins = []string{"https://game.example"} })
-	r := e.do(t, "OPTIONS", "/v1/players/me", "", "", map[string]string{"Origin": "https://game.example", "Access-Control-Request-Method": "PATCH"}).want(204)
-	if r.header.Get("Access-Control-Allow-Origin") != "https://game.example" || !strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Authorization") {
-		t.Fatalf("preflight headers %v", r.header)
+	r := e.do(t, "OPTIONS", "/v1/players/me", "", "", map[string]string{"Origin": "https://game.example", "Access-Control-Request-Method": "PATCH"}).Want(204)
+	if r.Header.Get("Access-Control-Allow-Origin") != "https://game.example" || !strings.Contains(r.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight headers %v", r.Header)
 	}
-	r = e.do(t, "OPTIONS", "/v1/players/me", "", "", map[string]string{"Origin": "https://evil.example"}).want(204)
-	if r.header.Get("Access-Control-Allow-Origin") != "" {
+	r = e.do(t, "OPTIONS", "/v1/players/me", "", "", map[string]string{"Origin": "https://evil.example"}).Want(204)
+	if r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatal("an unlisted origin is allowed")
 	}
-	r = e.do(t, "POST", "/v1/identity/anonymous", "", "", map[string]string{"Origin": "https://game.example"}).want(201)
-	if r.header.Get("Access-Control-Allow-Origin") != "https://game.example" || !strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "ETag") {
-		t.Fatalf("headers %v", r.header)
+	r = e.do(t, "POST", "/v1/identity/anonymous", "", "", map[string]string{"Origin": "https://game.example"}).Want(201)
+	if r.Header.Get("Access-Control-Allow-Origin") != "https://game.example" || !strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "ETag") {
+		t.Fatalf("headers %v", r.Header)
 	}
 	// Operator routes are never opened to browsers.
 	r = e.do(t, "GET", "/v1/admin/players/x", admin, "", map[string]string{"Origin": "https://game.example"})
-	if r.header.Get("Access-Control-Allow-Origin") != "" {
+	if r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatal("an admin route answers CORS")
 	}
 }
@@ -369,14 +369,14 @@ func TestTokensSurviveARestart(t *testing.T) {
 	e := newAPI(t, nil)
 	p := e.player(t)
 	var before, after json.RawMessage
-	e.do(t, "GET", "/.well-known/jwks.json", "", "", nil).want(200).decode(&before)
-	e.restart()
-	e.do(t, "GET", "/.well-known/jwks.json", "", "", nil).want(200).decode(&after)
+	e.do(t, "GET", "/.well-known/jwks.json", "", "", nil).Want(200).Decode(&before)
+	e.Restart()
+	e.do(t, "GET", "/.well-known/jwks.json", "", "", nil).Want(200).Decode(&after)
 	if string(before) != string(after) {
 		t.Fatal("the signing keys changed across a restart")
 	}
-	e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).want(200)
-	e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).want(200)
+	e.do(t, "GET", "/v1/players/me", p.bearer(), "", nil).Want(200)
+	e.do(t, "POST", "/v1/identity/token", "", `{"refreshToken":"`+p.RefreshToken+`"}`, nil).Want(200)
 }
 
 func TestABadOIDCProvidersFileStopsTheServer(t *testing.T) {

@@ -2,7 +2,6 @@ package player_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,31 +21,31 @@ func TestEveryV1BodyIsReadAlike(t *testing.T) {
 	over := func(limit int) string { return `{"configurationName":"` + strings.Repeat("x", limit) + `"}` }
 
 	t.Run("a duplicate key on the ticket route is 400 naming it", func(t *testing.T) {
-		code, fields := e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"quad","configurationName":"quad"}`, nil).want(400).problem()
+		code, fields := e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"quad","configurationName":"quad"}`, nil).Want(400).Problem()
 		if code != "Invalid" || len(fields) != 1 || fields[0] != "$.configurationName" {
 			t.Fatalf("code %s fields %v", code, fields)
 		}
 	})
 	t.Run("a wrongly typed member on the ticket route is 400 naming its path", func(t *testing.T) {
-		_, fields := e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"quad","latencyInMs":{"custom-a":"20"}}`, nil).want(400).problem()
+		_, fields := e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"quad","latencyInMs":{"custom-a":"20"}}`, nil).Want(400).Problem()
 		if len(fields) != 1 || fields[0] != `$.latencyInMs["custom-a"]` {
 			t.Fatalf("fields %v", fields)
 		}
 	})
 	t.Run("a missing member on the accept route is 400 naming it", func(t *testing.T) {
-		_, fields := e.do(t, "POST", "/v1/matchmaking/tickets/none/accept", p.bearer(), `{}`, nil).want(400).problem()
+		_, fields := e.do(t, "POST", "/v1/matchmaking/tickets/none/accept", p.bearer(), `{}`, nil).Want(400).Problem()
 		if len(fields) != 1 || fields[0] != "$.accept" {
 			t.Fatalf("fields %v", fields)
 		}
 	})
 	t.Run("a join without its invite code is 400 naming it, as the document says", func(t *testing.T) {
-		_, fields := e.do(t, "POST", "/v1/parties/none/join", p.bearer(), `{}`, nil).want(400).problem()
+		_, fields := e.do(t, "POST", "/v1/parties/none/join", p.bearer(), `{}`, nil).Want(400).Problem()
 		if len(fields) != 1 || fields[0] != "$.inviteCode" {
 			t.Fatalf("fields %v", fields)
 		}
 	})
 	t.Run("a body that is not JSON on the ticket route is 415", func(t *testing.T) {
-		e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `configurationName=quad`, map[string]string{"Content-Type": "text/plain"}).want(415).problem()
+		e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `configurationName=quad`, map[string]string{"Content-Type": "text/plain"}).Want(415).Problem()
 	})
 	for _, tt := range []struct{ name, method, path, authz, body string }{
 		{"a player API route", "PATCH", "/v1/players/me", p.bearer(), `{"data":{"displayName":"` + strings.Repeat("x", httpx.MaxBody) + `"}}`},
@@ -57,7 +56,7 @@ func TestEveryV1BodyIsReadAlike(t *testing.T) {
 		{"the agent heartbeat route", "POST", "/v1/admin/fleets/f/computes/c/heartbeat", admin, over(httpx.MaxBody)},
 	} {
 		t.Run("a body over the limit of "+tt.name+" is 413", func(t *testing.T) {
-			if code, _ := e.do(t, tt.method, tt.path, tt.authz, tt.body, nil).want(413).problem(); code != "TooLarge" {
+			if code, _ := e.do(t, tt.method, tt.path, tt.authz, tt.body, nil).Want(413).Problem(); code != "TooLarge" {
 				t.Fatalf("code %s", code)
 			}
 		})
@@ -71,16 +70,16 @@ func TestAPlayerIsToldAboutItsOwnRequest(t *testing.T) {
 	e := newAPI(t, nil)
 	e.openConfiguration(t, "quad")
 	p := e.player(t)
-	e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"quad"}`, nil).want(http.StatusCreated)
+	e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"quad"}`, nil).Want(http.StatusCreated)
 
-	r := e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"quad"}`, nil).want(http.StatusBadRequest)
-	code, fields := r.problem()
+	r := e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"quad"}`, nil).Want(http.StatusBadRequest)
+	code, fields := r.Problem()
 	var pr struct{ Detail string }
-	r.decode(&pr)
-	if code != "Invalid" || len(fields) != 0 || !strings.Contains(pr.Detail, "is already in active ticket") || strings.Contains(string(r.body), "Players") {
-		t.Fatalf("a second ticket is answered %s", r.body)
+	r.Decode(&pr)
+	if code != "Invalid" || len(fields) != 0 || !strings.Contains(pr.Detail, "is already in active ticket") || strings.Contains(string(r.Body), "Players") {
+		t.Fatalf("a second ticket is answered %s", r.Body)
 	}
-	_, fields = e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"quad","latencyInMs":{"custom-a":0}}`, nil).want(http.StatusBadRequest).problem()
+	_, fields = e.do(t, "POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"quad","latencyInMs":{"custom-a":0}}`, nil).Want(http.StatusBadRequest).Problem()
 	if len(fields) != 1 || fields[0] != "$.latencyInMs.custom-a" {
 		t.Fatalf("fields %v", fields)
 	}
@@ -114,23 +113,13 @@ func (e *apiEnv) openConfiguration(t *testing.T, name string) {
 		"teams":[{"name":"all","minPlayers":4,"maxPlayers":4}]}`)
 	e.control(t, "CreateMatchmakingRuleSet", `{"Name":"`+name+`","RuleSetBody":`+string(ruleSet)+`}`)
 	e.control(t, "CreateMatchmakingConfiguration", `{"Name":"`+name+`","RuleSetName":"`+name+`","RequestTimeoutSeconds":60,"AcceptanceRequired":false,"FlexMatchMode":"STANDALONE"}`)
-	e.do(t, "PUT", "/v1/admin/matchmaking/configurations/"+name+"/player-access", admin, `{"allowed":true}`, nil).want(http.StatusOK)
+	e.do(t, "PUT", "/v1/admin/matchmaking/configurations/"+name+"/player-access", admin, `{"allowed":true}`, nil).Want(http.StatusOK)
 }
 
 // call calls a GameLift control API operation (AWS JSON 1.1) as the admin.
 func (e *apiEnv) call(t *testing.T, op, body string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.ts.URL+"/", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "GameLift."+op)
-	req.Header.Set("Authorization", admin)
-	res, err := e.ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res.StatusCode, out
+	return e.Call(t, admin, op, body)
 }
 
 // control calls an operation that must succeed.

@@ -3,12 +3,10 @@ package player_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"sort"
 	"strings"
@@ -21,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/server/servertest"
 )
 
 var ctx = context.Background()
@@ -89,15 +88,12 @@ func TestMain(m *testing.M) {
 
 // apiEnv is a real server (server.New) on a loopback listener.
 type apiEnv struct {
-	t        testing.TB
-	cfg      server.Config
-	level    slog.Level
-	srv      *server.Server
-	ts       *httptest.Server
-	stopBg   func()
+	*servertest.Env
 	logs     *syncBuffer
 	readOnly string // bearer credentials of a read-only key
 }
+
+type resp = servertest.Response
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -126,40 +122,14 @@ func newAPI(t testing.TB, mod func(*server.Config)) *apiEnv {
 	}
 	// Debug, so the tests see the access log; benchmarks use the
 	// production default (info).
-	e := &apiEnv{t: t, cfg: cfg, logs: &syncBuffer{}, level: slog.LevelDebug}
+	level := slog.LevelDebug
 	if _, ok := t.(*testing.B); ok {
-		e.level = slog.LevelInfo
+		level = slog.LevelInfo
 	}
-	e.start()
+	logs := &syncBuffer{}
+	e := &apiEnv{Env: &servertest.Env{T: t, Cfg: cfg, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))}, logs: logs}
+	e.Start()
 	return e
-}
-
-func (e *apiEnv) start() {
-	e.t.Helper()
-	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: e.level}))
-	srv, err := server.New(ctx, e.cfg, log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.srv = srv
-	e.stopBg = srv.StartBackground()
-	e.ts = httptest.NewServer(srv.Handler())
-	e.t.Cleanup(e.stop)
-}
-
-func (e *apiEnv) stop() {
-	if e.ts != nil {
-		e.ts.Close()
-		e.stopBg()
-		e.srv.Close()
-		e.ts = nil
-	}
-}
-
-// restart stops the server and starts a new one on the same data directory.
-func (e *apiEnv) restart() {
-	e.stop()
-	e.start()
 }
 
 const admin = "Bearer " + adminID + ":" + adminSecret
@@ -168,9 +138,9 @@ const admin = "Bearer " + adminID + ":" + adminSecret
 func (e *apiEnv) readOnlyKey(t testing.TB) string {
 	if e.readOnly == "" {
 		r := e.do(t, "POST", "/v1/admin/keys", admin, `{"role":"read-only"}`, nil)
-		r.want(http.StatusCreated)
+		r.Want(http.StatusCreated)
 		var k struct{ AccessKeyID, SecretAccessKey string }
-		r.decode(&k)
+		r.Decode(&k)
 		e.readOnly = "Bearer " + k.AccessKeyID + ":" + k.SecretAccessKey
 	}
 	return e.readOnly
@@ -179,9 +149,9 @@ func (e *apiEnv) readOnlyKey(t testing.TB) string {
 // player signs in a new anonymous player and returns its tokens.
 func (e *apiEnv) player(t testing.TB) tokens {
 	r := e.do(t, "POST", "/v1/identity/anonymous", "", "", nil)
-	r.want(http.StatusCreated)
+	r.Want(http.StatusCreated)
 	var tk tokens
-	r.decode(&tk)
+	r.Decode(&tk)
 	return tk
 }
 
@@ -194,70 +164,12 @@ type tokens struct {
 
 func (tk tokens) bearer() string { return "Bearer " + tk.AccessToken }
 
-type resp struct {
-	t      testing.TB
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r resp) want(status int) resp {
-	r.t.Helper()
-	if r.status != status {
-		r.t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
-	}
-	return r
-}
-
-func (r resp) decode(v any) {
-	r.t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		r.t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
-
-// problem decodes a problem document.
-func (r resp) problem() (code string, fields []string) {
-	r.t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
-		r.t.Fatalf("Content-Type %q, want application/problem+json: %s", ct, r.body)
-	}
-	var p struct {
-		Code   string
-		Errors []struct{ Field string }
-	}
-	r.decode(&p)
-	for _, f := range p.Errors {
-		fields = append(fields, f.Field)
-	}
-	return p.Code, fields
-}
-
 // do sends a request over HTTP and validates the response against the
 // OpenAPI document (for documented operations).
 func (e *apiEnv) do(t testing.TB, method, path, authz, body string, header map[string]string) resp {
 	t.Helper()
-	req, err := http.NewRequest(method, e.ts.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if authz != "" {
-		req.Header.Set("Authorization", authz)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := e.ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	r := resp{t: t, status: res.StatusCode, header: res.Header, body: data}
-	if res.Header.Get("X-Request-Id") == "" {
+	r := e.Do(t, method, path, authz, body, header)
+	if r.Header.Get("X-Request-Id") == "" {
 		t.Fatalf("%s %s: no X-Request-Id", method, path)
 	}
 	validate(t, method, path, body, r)
@@ -275,16 +187,16 @@ func validate(t testing.TB, method, path, body string, r resp) {
 	}
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true}}
-	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: r.status, Header: r.header,
-		Body: io.NopCloser(bytes.NewReader(r.body)), Options: in.Options}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: r.Status, Header: r.Header,
+		Body: io.NopCloser(bytes.NewReader(r.Body)), Options: in.Options}
 	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
-		t.Fatalf("%s %s: the %d response does not match the OpenAPI document: %v\n%s", method, path, r.status, err, r.body)
+		t.Fatalf("%s %s: the %d response does not match the OpenAPI document: %v\n%s", method, path, r.Status, err, r.Body)
 	}
 	seenMu.Lock()
 	key := strings.ToUpper(method) + " " + route.Path
 	if seen[key] == nil {
 		seen[key] = map[int]bool{}
 	}
-	seen[key][r.status] = true
+	seen[key][r.Status] = true
 	seenMu.Unlock()
 }

@@ -11,13 +11,13 @@ func TestHookRoutesAnswerAsDocumented(t *testing.T) {
 	e := newAPI(t, nil)
 	var h struct{ ID string }
 	e.do(t, "POST", "/v1/admin/hooks", admin, `{"url":"https://hooks.example.com/ticket","point":"beforeTicket","failMode":"failOpen"}`, nil).
-		want(http.StatusCreated).decode(&h)
+		Want(http.StatusCreated).Decode(&h)
 	e.do(t, "POST", "/v1/admin/hooks", admin, `{"url":"https://hooks.example.com/ticket","point":"beforeTicket","failMode":"never"}`, nil).
-		want(http.StatusBadRequest)
+		Want(http.StatusBadRequest)
 	base := "/v1/admin/hooks/" + h.ID
-	e.do(t, "GET", "/v1/admin/hooks", admin, "", nil).want(http.StatusOK)
-	e.do(t, "GET", base, admin, "", nil).want(http.StatusOK)
-	e.do(t, "PATCH", base, admin, `{"enabled":false,"timeoutMs":1000}`, nil).want(http.StatusOK)
-	e.do(t, "GET", "/v1/admin/hooks/no-such-id", admin, "", nil).want(http.StatusNotFound)
-	e.do(t, "DELETE", base, admin, "", nil).want(http.StatusNoContent)
+	e.do(t, "GET", "/v1/admin/hooks", admin, "", nil).Want(http.StatusOK)
+	e.do(t, "GET", base, admin, "", nil).Want(http.StatusOK)
+	e.do(t, "PATCH", base, admin, `{"enabled":false,"timeoutMs":1000}`, nil).Want(http.StatusOK)
+	e.do(t, "GET", "/v1/admin/hooks/no-such-id", admin, "", nil).Want(http.StatusNotFound)
+	e.do(t, "DELETE", base, admin, "", nil).Want(http.StatusNoContent)
 }

@@ -14,9 +14,9 @@ func TestLeasesRouteAnswersAsDocumented(t *testing.T) {
 		Shared bool
 		Leases []any
 	}
-	e.do(t, "GET", "/v1/admin/leases", admin, "", nil).want(http.StatusOK).decode(&got)
+	e.do(t, "GET", "/v1/admin/leases", admin, "", nil).Want(http.StatusOK).Decode(&got)
 	if got.Shared || got.Leases == nil || len(got.Leases) != 0 {
 		t.Fatalf("GET /v1/admin/leases on SQLite = %+v, want shared false and no leases", got)
 	}
-	e.do(t, "GET", "/v1/admin/leases", "", "", nil).want(http.StatusUnauthorized)
+	e.do(t, "GET", "/v1/admin/leases", "", "", nil).Want(http.StatusUnauthorized)
 }

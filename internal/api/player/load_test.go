@@ -28,7 +28,7 @@ func BenchmarkHTTP(b *testing.B) {
 	players := make([]tokens, clients)
 	for i := range players {
 		players[i] = e.player(b)
-		e.do(b, "PATCH", "/v1/admin/players/"+players[i].IdentityID, admin, `{"attributes":{"skill":{"N":1}},"data":{"displayName":"p"}}`, nil).want(200)
+		e.do(b, "PATCH", "/v1/admin/players/"+players[i].IdentityID, admin, `{"attributes":{"skill":{"N":1}},"data":{"displayName":"p"}}`, nil).Want(200)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 	run := func(b *testing.B, req func(i, n int) *http.Request) {
@@ -67,7 +67,7 @@ func BenchmarkHTTP(b *testing.B) {
 	}
 	b.Run("GET_players_me", func(b *testing.B) {
 		run(b, func(c, n int) *http.Request {
-			r, _ := http.NewRequest("GET", e.ts.URL+"/v1/players/me", nil)
+			r, _ := http.NewRequest("GET", e.TS.URL+"/v1/players/me", nil)
 			r.Header.Set("Authorization", players[c].bearer())
 			return r
 		})
@@ -75,7 +75,7 @@ func BenchmarkHTTP(b *testing.B) {
 	b.Run("PATCH_admin_players", func(b *testing.B) {
 		run(b, func(c, n int) *http.Request {
 			body := fmt.Sprintf(`{"attributes":{"skill":{"N":%d}}}`, n)
-			r, _ := http.NewRequest("PATCH", e.ts.URL+"/v1/admin/players/"+players[c].IdentityID, strings.NewReader(body))
+			r, _ := http.NewRequest("PATCH", e.TS.URL+"/v1/admin/players/"+players[c].IdentityID, strings.NewReader(body))
 			r.Header.Set("Authorization", admin)
 			r.Header.Set("Content-Type", "application/json")
 			return r

@@ -48,8 +48,8 @@ func TestOpenAPIJSONIsCurrent(t *testing.T) {
 // internal/server (TestOpenAPIDocumentMatchesTheServersRoutes).
 func TestEveryRouteIsDocumented(t *testing.T) {
 	e := newAPI(t, nil)
-	served := e.do(t, "GET", "/v1/openapi.json", "", "", nil).want(200)
-	if !bytes.Equal(served.body, player.OpenAPIJSON()) {
+	served := e.do(t, "GET", "/v1/openapi.json", "", "", nil).Want(200)
+	if !bytes.Equal(served.Body, player.OpenAPIJSON()) {
 		t.Fatal("GET /v1/openapi.json does not serve the document")
 	}
 	api := player.New(player.Config{RequireOperator: func(h http.Handler) http.Handler { return h }})

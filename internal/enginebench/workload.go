@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/flexmatch"
+	"github.com/musterhq/muster/internal/cputime"
 )
 
 // Workload is one fixed matchmaking problem: a rule set with a numeric
@@ -142,11 +143,11 @@ func (w Workload) Pass(tickets []flexmatch.Ticket) (Result, error) {
 		now = t.StartTime
 	}
 	runtime.GC()
-	c0, _ := cpuTime()
+	c0, _ := cputime.Process()
 	t0 := time.Now()
 	ms := e.Cycle(now)
 	r := Result{Tickets: len(tickets), Elapsed: time.Since(t0), Matches: len(ms)}
-	if c1, ok := cpuTime(); ok {
+	if c1, ok := cputime.Process(); ok {
 		r.CPU = c1 - c0
 	}
 	sum := 0.0

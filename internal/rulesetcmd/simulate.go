@@ -15,6 +15,7 @@ import (
 
 	"github.com/musterhq/muster/flexmatch"
 	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/cputime"
 )
 
 // SimulateHelp summarises the simulate verb.
@@ -256,7 +257,7 @@ type simulation struct {
 
 // cpu returns the process CPU time, or -1 when unknown.
 func (s *simulation) cpu() time.Duration {
-	if d, ok := cpuTime(); ok {
+	if d, ok := cputime.Process(); ok {
 		return d
 	}
 	return -1

@@ -1,15 +1,15 @@
 //go:build unix
 
-package rulesetcmd
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime returns the CPU time (user and system) the process has used, or
+// Process returns the CPU time (user and system) the process has used, or
 // false when the system cannot tell.
-func cpuTime() (time.Duration, bool) {
+func Process() (time.Duration, bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false

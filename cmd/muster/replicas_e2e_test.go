@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,26 +27,38 @@ import (
 
 // replica is one `muster serve` of a cluster sharing a PostgreSQL store.
 type replica struct {
-	id   string
-	srv  *testenv.Server
-	gl   *gamelift.Client
-	down atomic.Bool // killed or stopped: the load skips it
+	id      string
+	srv     *testenv.Server
+	gl      *gamelift.Client
+	sdkAddr string
+	down    atomic.Bool // killed or stopped: the load skips it
 }
 
 // startReplicas runs n replicas on one new PostgreSQL database, sharing
-// the master key that seals its secrets.
-func startReplicas(t *testing.T, n int, extra ...string) []*replica {
+// the master key that seals its secrets, with their SDK ports behind one
+// TCP load balancer whose URL they all advertise.
+func startReplicas(t *testing.T, n int, extra ...string) ([]*replica, *sdkBalancer) {
 	url := pgtest.NewDatabase(t)
 	key := make([]byte, 32)
 	rand.Read(key)
+	lb := newSDKBalancer(t)
 	var out []*replica
 	for i := range n {
 		id := fmt.Sprintf("r%d", i+1)
-		args := append([]string{"--store", url, "--sdk-listen", "127.0.0.1:0", "--replica-id", id, "--master-key", hex.EncodeToString(key)}, extra...)
+		addrFile := filepath.Join(t.TempDir(), "sdk-addr")
+		args := append([]string{"--store", url, "--sdk-listen", "127.0.0.1:0", "--sdk-addr-file", addrFile, "--sdk-url", lb.url(),
+			"--replica-id", id, "--master-key", hex.EncodeToString(key)}, extra...)
 		s := testenv.Start(t, testenv.WithArgs(args...))
-		out = append(out, &replica{id: id, srv: s, gl: s.Admin()})
+		r := &replica{id: id, srv: s, gl: s.Admin()}
+		testenv.Eventually(t, "the SDK endpoint of "+id+" to listen", 30*time.Second, func() bool {
+			b, err := os.ReadFile(addrFile)
+			r.sdkAddr = string(b)
+			return err == nil && len(b) > 0
+		})
+		lb.add(r.sdkAddr)
+		out = append(out, r)
 	}
-	return out
+	return out, lb
 }
 
 type leaseView struct {
@@ -127,11 +141,15 @@ func (l *ticketLoad) halt() []string {
 }
 
 // TestReplicasShareMatchmaking runs three replicas on one PostgreSQL
-// database under a steady load of tickets sent to all of them, and takes
-// away the replica running the busiest matchmaking pool: killed (kill -9),
-// or paused (SIGSTOP) past its lease and resumed. Another replica takes
-// the pool, rebuilt from the store; every ticket ends, none is matched
-// twice, and the paused replica's stale writes are refused.
+// database under a steady load of tickets sent to all of them, with game
+// servers on the official Go server SDK spread over the replicas through a
+// TCP load balancer and hosting placed matches, and takes away the replica
+// running the busiest matchmaking pool: killed (kill -9), or paused
+// (SIGSTOP) past its lease and resumed. Another replica takes the pool,
+// rebuilt from the store; every ticket ends, none is matched twice, the
+// paused replica's stale writes are refused, every game server reconnects
+// to a live replica and keeps its game session, matches placed meanwhile
+// reach their game servers, and no player slot is reserved twice.
 func TestReplicasShareMatchmaking(t *testing.T) {
 	t.Run("kill -9 of the pool's holder", func(t *testing.T) { replicaTakeover(t, false) })
 	t.Run("SIGSTOP of the pool's holder past its lease", func(t *testing.T) { replicaTakeover(t, true) })
@@ -158,8 +176,10 @@ func startNATSServer(t *testing.T) string {
 }
 
 func replicaTakeover(t *testing.T, pause bool, extra ...string) {
-	replicas := startReplicas(t, 3, extra...)
+	replicas, lb := startReplicas(t, 3, extra...)
 	mmSetup(t, replicas[0].gl, "busy", e2eOneVOne, nil)
+	fleet := setupPlacedFleet(t, replicas[0].gl, lb, 6)
+	placed := fleet.placeMatches(t, replicas, "before", 2)
 	const lease = "matchmaking/busy"
 	var holder *replica
 	testenv.Eventually(t, "a replica takes the pool's lease", 30*time.Second, func() bool {
@@ -181,6 +201,11 @@ func replicaTakeover(t *testing.T, pause bool, extra ...string) {
 	load.waitFor(200)
 	holder.down.Store(true)
 	taken := time.Now()
+	onHolder := lb.open()
+	t.Logf("game servers per replica's SDK port when %s goes: %v", holder.id, onHolder)
+	if onHolder[holder.sdkAddr] == 0 {
+		t.Fatalf("no game server is connected to %s: the balancer spread none to it", holder.id)
+	}
 	if pause {
 		if err := holder.srv.Signal(syscall.SIGSTOP); err != nil {
 			t.Fatal(err)
@@ -188,6 +213,7 @@ func replicaTakeover(t *testing.T, pause bool, extra ...string) {
 	} else {
 		holder.srv.Kill()
 	}
+	lb.markDown(holder.sdkAddr) // the balancer's health check saw it go
 	var other *replica
 	for _, r := range replicas {
 		if r != holder && other == nil {
@@ -201,6 +227,12 @@ func replicaTakeover(t *testing.T, pause bool, extra ...string) {
 	})
 	t.Logf("FIGURE: %s moved from %s to %s %.2f s after the holder was %s", lease, holder.id, next, time.Since(taken).Seconds(),
 		map[bool]string{true: "paused", false: "killed"}[pause])
+	phase := time.Now()
+	placed = append(placed, fleet.placeMatches(t, replicas, "during", 2)...)
+	t.Logf("two matches placed and active %.2f s after the lease moved", time.Since(phase).Seconds())
+	phase = time.Now()
+	fleet.reserveAtOnce(t, replicas, 2)
+	t.Logf("a game session created, active and filled through every live replica in %.2f s", time.Since(phase).Seconds())
 	before := load.n.Load()
 	load.waitFor(before + 200)
 	if pause {
@@ -224,6 +256,9 @@ func replicaTakeover(t *testing.T, pause bool, extra ...string) {
 	t.Logf("%d tickets accepted by the replicas", len(ids))
 	checkTicketsEnded(t, other, ids)
 	checkMatchedOnce(t, other)
+	phase = time.Now()
+	fleet.checkGameServersKept(t, other, lb, holder.sdkAddr, placed)
+	t.Logf("every game server back on a live replica, with its game session, checked in %.2f s", time.Since(phase).Seconds())
 }
 
 // checkTicketsEnded waits until every ticket but at most one (an odd one

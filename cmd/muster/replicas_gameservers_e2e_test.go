@@ -1,0 +1,435 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+	"github.com/google/uuid"
+
+	"github.com/musterhq/muster/internal/testenv"
+)
+
+// sdkBalancer is the TCP load balancer in front of the replicas' SDK
+// ports (docs/replicas.md): each new connection goes to the next live
+// backend in turn, and marking a backend down closes its sessions, as
+// haproxy's health check does with `on-marked-down shutdown-sessions`.
+// The game servers' SDKs reconnect to its one URL.
+type sdkBalancer struct {
+	ln net.Listener
+
+	mu       sync.Mutex
+	backends []string
+	down     map[string]bool
+	next     int
+	sessions map[string]map[net.Conn]net.Conn // backend → client side → backend side
+}
+
+func newSDKBalancer(t *testing.T) *sdkBalancer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &sdkBalancer{ln: ln, down: map[string]bool{}, sessions: map[string]map[net.Conn]net.Conn{}}
+	go b.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, s := range b.sessions {
+			for c, up := range s {
+				c.Close()
+				up.Close()
+			}
+		}
+	})
+	return b
+}
+
+func (b *sdkBalancer) url() string { return "ws://" + b.ln.Addr().String() }
+
+func (b *sdkBalancer) add(backend string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.backends = append(b.backends, backend)
+	b.sessions[backend] = map[net.Conn]net.Conn{}
+}
+
+// markDown sends no new connection to backend and closes its sessions.
+func (b *sdkBalancer) markDown(backend string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.down[backend] = true
+	for c, up := range b.sessions[backend] {
+		c.Close()
+		up.Close()
+	}
+}
+
+// open counts the sessions open to each backend.
+func (b *sdkBalancer) open() map[string]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string]int{}
+	for be, s := range b.sessions {
+		out[be] = len(s)
+	}
+	return out
+}
+
+func (b *sdkBalancer) pick() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for range b.backends {
+		be := b.backends[b.next%len(b.backends)]
+		b.next++
+		if !b.down[be] {
+			return be
+		}
+	}
+	return ""
+}
+
+func (b *sdkBalancer) serve() {
+	for {
+		c, err := b.ln.Accept()
+		if err != nil {
+			return
+		}
+		go b.relay(c)
+	}
+}
+
+func (b *sdkBalancer) relay(c net.Conn) {
+	be := b.pick()
+	up, err := net.Dial("tcp", be)
+	if be == "" || err != nil {
+		c.Close() // no live backend: the SDK retries
+		return
+	}
+	b.mu.Lock()
+	b.sessions[be][c] = up
+	b.mu.Unlock()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(up, c); done <- struct{}{} }()
+	go func() { io.Copy(c, up); done <- struct{}{} }()
+	<-done
+	c.Close()
+	up.Close()
+	b.mu.Lock()
+	delete(b.sessions[be], c)
+	b.mu.Unlock()
+}
+
+// gameServer is the test game server on the official Go server SDK
+// (internal/api/sdk/testdata/gameserver): SDK callbacks come out as JSON
+// lines, SDK calls go in as JSON lines.
+type gameServer struct {
+	id     string
+	stdin  io.Writer
+	mu     sync.Mutex
+	events []map[string]any
+	exited chan struct{}
+}
+
+func startGameServer(t *testing.T, bin, url string, f *placedFleet) *gameServer {
+	g := &gameServer{id: uuid.NewString(), exited: make(chan struct{})}
+	cmd := exec.Command(bin)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GAMELIFT_SDK_WEBSOCKET_URL="+url, "GAMELIFT_SDK_AUTH_TOKEN="+f.token, "GAMELIFT_SDK_PROCESS_ID="+g.id,
+		"GAMELIFT_SDK_HOST_ID="+f.compute, "GAMELIFT_SDK_FLEET_ID="+f.fleetID, "SERVICE_CALL_TIMEOUT=5s")
+	cmd.Stderr = os.Stderr
+	g.stdin, _ = cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				g.mu.Lock()
+				g.events = append(g.events, m)
+				g.mu.Unlock()
+			}
+		}
+		cmd.Wait()
+		close(g.exited)
+	}()
+	t.Cleanup(func() { cmd.Process.Kill(); <-g.exited })
+	return g
+}
+
+// take removes and returns the first line with key=value, if any.
+func (g *gameServer) take(key, value string) map[string]any {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, m := range g.events {
+		if m[key] == value {
+			g.events = append(g.events[:i], g.events[i+1:]...)
+			return m
+		}
+	}
+	return nil
+}
+
+func (g *gameServer) wait(t *testing.T, key, value string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	testenv.Eventually(t, fmt.Sprintf("game server %s: %s=%s", g.id, key, value), 60*time.Second, func() bool {
+		select {
+		case <-g.exited:
+			t.Fatalf("game server %s exited", g.id)
+		default:
+		}
+		m = g.take(key, value)
+		return m != nil
+	})
+	return m
+}
+
+// call runs an SDK call in the game server and returns its error text.
+func (g *gameServer) call(t *testing.T, op, id string) (string, any) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"op": op, "id": id})
+	if _, err := g.stdin.Write(append(b, '\n')); err != nil {
+		t.Fatal(err)
+	}
+	m := g.wait(t, "op", op)
+	s, _ := m["err"].(string)
+	return s, m["result"]
+}
+
+// placedFleet is an Anywhere fleet whose game servers reach the replicas
+// through the balancer, a queue on it, and a WITH_QUEUE configuration
+// "placed" whose matches it hosts.
+type placedFleet struct {
+	fleetID, compute, token string
+	servers                 []*gameServer
+	// hosts maps a game session to its game server.
+	hosts map[string]*gameServer
+}
+
+func setupPlacedFleet(t *testing.T, gl *gamelift.Client, lb *sdkBalancer, n int) *placedFleet {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := gl.CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String("custom-replicas")}); err != nil {
+		t.Fatal(err)
+	}
+	fl, err := gl.CreateFleet(ctx, &gamelift.CreateFleetInput{Name: aws.String("replicas"), ComputeType: types.ComputeTypeAnywhere,
+		Locations: []types.LocationConfiguration{{Location: aws.String("custom-replicas")}},
+		RuntimeConfiguration: &types.RuntimeConfiguration{GameSessionActivationTimeoutSeconds: aws.Int32(60),
+			ServerProcesses: []types.ServerProcess{{LaunchPath: aws.String("/opt/game/server"), ConcurrentExecutions: aws.Int32(int32(n))}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &placedFleet{fleetID: aws.ToString(fl.FleetAttributes.FleetId), compute: "host-1", hosts: map[string]*gameServer{}}
+	if _, err := gl.RegisterCompute(ctx, &gamelift.RegisterComputeInput{FleetId: aws.String(f.fleetID), ComputeName: aws.String(f.compute),
+		Location: aws.String("custom-replicas"), IpAddress: aws.String("127.0.0.1")}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := gl.GetComputeAuthToken(ctx, &gamelift.GetComputeAuthTokenInput{FleetId: aws.String(f.fleetID), ComputeName: aws.String(f.compute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.token = aws.ToString(tok.AuthToken)
+	q, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("placed"), TimeoutInSeconds: aws.Int32(60),
+		Destinations: []types.GameSessionQueueDestination{{DestinationArn: fl.FleetAttributes.FleetArn}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mmSetup(t, gl, "placed", e2eOneVOne, func(in *gamelift.CreateMatchmakingConfigurationInput) {
+		in.FlexMatchMode = types.FlexMatchModeWithQueue
+		in.GameSessionQueueArns = []string{aws.ToString(q.GameSessionQueue.GameSessionQueueArn)}
+	})
+	bin, err := testenv.Build("./internal/api/sdk/testdata/gameserver", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		f.servers = append(f.servers, startGameServer(t, bin, lb.url(), f))
+	}
+	for _, g := range f.servers {
+		if r := g.wait(t, "event", "ready"); r["err"] != "" {
+			t.Fatalf("ProcessReady: %v", r["err"])
+		}
+	}
+	return f
+}
+
+// placeMatches starts two one-player tickets per match through the live
+// replicas and waits until each match's game session is active on one of
+// the fleet's game servers; it returns the game sessions.
+func (f *placedFleet) placeMatches(t *testing.T, replicas []*replica, prefix string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	var live []*replica
+	for _, r := range replicas {
+		if !r.down.Load() {
+			live = append(live, r)
+		}
+	}
+	var ids []string
+	for i := range 2 * n {
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		if _, err := live[i%len(live)].gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String("placed"),
+			Players: []types.Player{skillPlayer("p-"+id, 1000)}}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	sessions := map[string]bool{}
+	for _, id := range ids {
+		tk := waitTicketLong(t, live[0].gl, id, types.MatchmakingConfigurationStatusCompleted)
+		sessions[aws.ToString(tk.GameSessionConnectionInfo.GameSessionArn)] = true
+	}
+	var out []string
+	testenv.Eventually(t, fmt.Sprintf("%d game sessions started on the game servers", len(sessions)), 60*time.Second, func() bool {
+		for _, g := range f.servers {
+			if m := g.take("event", "start"); m != nil {
+				f.hosts[m["gameSessionId"].(string)] = g
+			}
+		}
+		for gs := range sessions {
+			if f.hosts[gs] == nil {
+				return false
+			}
+		}
+		return true
+	})
+	for gs := range sessions {
+		if a := f.hosts[gs].wait(t, "event", "activated"); a["err"] != "" {
+			t.Fatalf("ActivateGameSession of %s: %v", gs, a["err"])
+		}
+		out = append(out, gs)
+	}
+	return out
+}
+
+// waitTicketLong is waitTicket with room for a lease to move.
+func waitTicketLong(t *testing.T, gl *gamelift.Client, id string, status types.MatchmakingConfigurationStatus) types.MatchmakingTicket {
+	t.Helper()
+	var tk types.MatchmakingTicket
+	testenv.Eventually(t, fmt.Sprintf("ticket %s %s", id, status), 60*time.Second, func() bool {
+		out, err := gl.DescribeMatchmaking(context.Background(), &gamelift.DescribeMatchmakingInput{TicketIds: []string{id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.TicketList) == 1 {
+			tk = out.TicketList[0]
+		}
+		return tk.Status == status
+	})
+	return tk
+}
+
+// checkGameServersKept checks, through replica r, that every game server
+// hosting one of the game sessions has its socket on a live replica and
+// still hosts its game session: it accepts its players' reserved sessions
+// (which fails while its SDK reconnects), and that no game session has a
+// player slot reserved twice.
+func (f *placedFleet) checkGameServersKept(t *testing.T, r *replica, lb *sdkBalancer, dead string, sessions []string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, gs := range sessions {
+		g := f.hosts[gs]
+		ps, err := r.gl.DescribePlayerSessions(ctx, &gamelift.DescribePlayerSessionsInput{GameSessionId: aws.String(gs)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, p := range ps.PlayerSessions {
+			if seen[aws.ToString(p.PlayerId)] {
+				t.Errorf("game session %s: player %s holds two slots", gs, aws.ToString(p.PlayerId))
+			}
+			seen[aws.ToString(p.PlayerId)] = true
+			if p.Status != types.PlayerSessionStatusReserved {
+				continue
+			}
+			testenv.Eventually(t, "AcceptPlayerSession from the game server of "+gs, 60*time.Second, func() bool {
+				e, _ := g.call(t, "accept", aws.ToString(p.PlayerSessionId))
+				return e == ""
+			})
+		}
+		if e, id := g.call(t, "gsid", ""); e != "" || id != gs {
+			t.Errorf("game server %s hosts %v (%s), want %s", g.id, id, e, gs)
+		}
+		d, err := r.gl.DescribeGameSessions(ctx, &gamelift.DescribeGameSessionsInput{GameSessionId: aws.String(gs)})
+		if err != nil || len(d.GameSessions) != 1 || d.GameSessions[0].Status != types.GameSessionStatusActive {
+			t.Errorf("game session %s after the fault: %+v (%v), want ACTIVE", gs, d, err)
+		} else if n := int(aws.ToInt32(d.GameSessions[0].CurrentPlayerSessionCount)); n > int(aws.ToInt32(d.GameSessions[0].MaximumPlayerSessionCount)) {
+			t.Errorf("game session %s has %d player sessions for %d slots", gs, n, aws.ToInt32(d.GameSessions[0].MaximumPlayerSessionCount))
+		}
+	}
+	testenv.Eventually(t, "every game server's socket on a live replica", 60*time.Second, func() bool {
+		open, n := lb.open(), 0
+		for be, k := range open {
+			if be != dead {
+				n += k
+			}
+		}
+		return open[dead] == 0 && n == len(f.servers)
+	})
+}
+
+// reserveAtOnce creates a game session with slots free on an idle game
+// server and reserves more players than it has slots, at the same time
+// through every live replica: exactly as many as there are slots get one.
+func (f *placedFleet) reserveAtOnce(t *testing.T, replicas []*replica, slots int) {
+	t.Helper()
+	ctx := context.Background()
+	var live []*replica
+	for _, r := range replicas {
+		if !r.down.Load() {
+			live = append(live, r)
+		}
+	}
+	out, err := live[0].gl.CreateGameSession(ctx, &gamelift.CreateGameSessionInput{FleetId: aws.String(f.fleetID), Location: aws.String("custom-replicas"),
+		MaximumPlayerSessionCount: aws.Int32(int32(slots))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := aws.ToString(out.GameSession.GameSessionId)
+	testenv.Eventually(t, "the game session "+gs+" to be ACTIVE", 60*time.Second, func() bool {
+		d, err := live[0].gl.DescribeGameSessions(ctx, &gamelift.DescribeGameSessionsInput{GameSessionId: aws.String(gs)})
+		return err == nil && len(d.GameSessions) == 1 && d.GameSessions[0].Status == types.GameSessionStatusActive
+	})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := 0
+	for i := range 3 * slots {
+		wg.Go(func() {
+			r := live[i%len(live)]
+			_, err := r.gl.CreatePlayerSession(ctx, &gamelift.CreatePlayerSessionInput{GameSessionId: aws.String(gs), PlayerId: aws.String(fmt.Sprintf("slot-%d", i))})
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				got++
+			} else if !strings.Contains(err.Error(), "GameSessionFull") {
+				t.Errorf("CreatePlayerSession through %s: %v", r.id, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got != slots {
+		t.Errorf("%d players reserved a slot of %s through %d replicas at once, want %d", got, gs, len(live), slots)
+	}
+	ps, err := live[0].gl.DescribePlayerSessions(ctx, &gamelift.DescribePlayerSessionsInput{GameSessionId: aws.String(gs)})
+	if err != nil || len(ps.PlayerSessions) != slots {
+		t.Errorf("%s has %d player sessions (%v), want %d", gs, len(ps.PlayerSessions), err, slots)
+	}
+}

@@ -377,7 +377,7 @@ func (s *Service) StopIn(ctx context.Context, w store.Writer, id, reason string)
 	if _, err := s.endIn(ctx, w, p, version, gamelift.PlacementCancelled, reason, nil); err != nil {
 		return false, err
 	}
-	w.AfterCommit(func() { s.placer.wake(id) }) // forgets its retry timer
+	w.AfterCommit(func() { s.placer.forget(id) })
 	return true, nil
 }
 

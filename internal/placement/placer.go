@@ -80,6 +80,32 @@ func (pl *placer) wake(id string) {
 	}
 }
 
+// forget drops a placement its caller saw end (GameSessionSettled,
+// StopIn) without an attempt, which would only read it to learn that: its
+// timer stops and its entry goes. One queued or being attempted is left to
+// that attempt, which finds it ended.
+func (pl *placer) forget(id string) {
+	pl.mu.Lock()
+	if !pl.running && pl.s.relay != nil {
+		pl.mu.Unlock()
+		pl.wake(id) // the replica running the placer forgets it there
+		return
+	}
+	defer pl.mu.Unlock()
+	e := pl.entries[id]
+	switch {
+	case e == nil || e.queued:
+	case e.busy:
+		e.again = true
+	default:
+		if e.timer != nil {
+			e.timer.Stop()
+		}
+		pl.s.admit.wait(e.waitQueue, "")
+		delete(pl.entries, id)
+	}
+}
+
 // pop takes up to n queued placements for one worker.
 func (pl *placer) pop(n int) []string {
 	pl.mu.Lock()
@@ -543,6 +569,6 @@ func (s *Service) GameSessionSettled(ctx context.Context, w store.Writer, g sess
 	if _, err := s.endIn(ctx, w, p, version, status, reason, nil); err != nil {
 		return err
 	}
-	w.AfterCommit(func() { s.placer.wake(id) }) // forgets its deadline timer
+	w.AfterCommit(func() { s.placer.forget(id) })
 	return nil
 }

@@ -26,7 +26,7 @@
 //     While every slot of a line has turned over on an exit not judged yet,
 //     the line waits for that answer (within a second) before launching
 //     again. A process still PENDING processReadyTimeoutSeconds after its
-//     launch is stopped; one TERMINATING for 5 minutes is stopped; one
+//     launch is stopped; one TERMINATING (told to end) for DrainGrace is stopped; one
 //     TERMINATED but still alive after StopGrace is killed, and one TERMINATED
 //     with "kill": true (its game session was force-terminated, or it failed
 //     its health checks) is killed at once. "Stopped" means

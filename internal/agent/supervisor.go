@@ -24,9 +24,6 @@ const (
 	DefaultRetryInterval       = 5 * time.Second
 	DefaultHeartbeatInterval   = 10 * time.Second
 	DefaultProcessReadyTimeout = 300 * time.Second
-	// TerminatingTimeout is how long a process may stay TERMINATING (it was
-	// told to end by a TerminateProcess push) before the agent stops it.
-	TerminatingTimeout = 5 * time.Minute
 	// healthyRuntime is how long a process must have run for its exit not to
 	// count as a crash loop.
 	healthyRuntime = 10 * time.Second
@@ -78,7 +75,9 @@ type Config struct {
 	Beacon *BeaconAddress
 
 	// DrainGrace is how long a drain waits for processes to exit before
-	// killing them.
+	// killing them, and how long a process the control plane says is
+	// TERMINATING may run before it is stopped. Heartbeats report it: it is
+	// the TerminationTime processes are given.
 	DrainGrace time.Duration
 	// StopGrace is how long a process the agent stops on its own (runtime
 	// configuration shrank, never became ready) has between SIGTERM and
@@ -437,8 +436,10 @@ func (s *Supervisor) apply(resp *agentwire.Reply) {
 			s.kill(p, "the control plane ended it: "+status[p.id].EndReason)
 		case st == agentwire.StatusPending && now.Sub(p.startedAt) >= s.readyTimeout:
 			s.stop(p, fmt.Sprintf("did not call ProcessReady within %v", s.readyTimeout))
-		case st == agentwire.StatusTerminating && now.Sub(p.statusSince) >= TerminatingTimeout:
-			s.stop(p, fmt.Sprintf("still running %v after it was told to terminate", TerminatingTimeout))
+		case st == agentwire.StatusTerminating && now.Sub(p.statusSince) >= s.cfg.DrainGrace:
+			// Told to end by a TerminateProcess push, with the TerminationTime
+			// the drain grace this agent reports.
+			s.stop(p, fmt.Sprintf("still running %v after it was told to terminate", s.cfg.DrainGrace))
 		case st == agentwire.StatusTerminated && now.Sub(p.statusSince) >= s.cfg.StopGrace:
 			s.kill(p, fmt.Sprintf("still running %v after it ended", s.cfg.StopGrace))
 		}

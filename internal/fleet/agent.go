@@ -181,9 +181,15 @@ func (s *Service) reconcileProcess(ctx context.Context, w store.Writer, c Comput
 	return p, nil
 }
 
-// processStatus is what a heartbeat reply says of a process.
+// processStatus is what a heartbeat reply says of a process: a ready
+// process told to end (draining) is TERMINATING, which its agent stops
+// once its drain grace has passed.
 func processStatus(p Process) agentwire.ProcessStatus {
-	st := agentwire.ProcessStatus{ProcessID: p.ID, Status: p.Status, EndReason: p.EndReason,
+	status := p.Status
+	if status == ProcessActive && p.Draining {
+		status = agentwire.StatusTerminating
+	}
+	st := agentwire.ProcessStatus{ProcessID: p.ID, Status: status, EndReason: p.EndReason,
 		Kill:     p.Status == ProcessTerminated && (p.EndReason == EndForced || p.EndReason == EndUnhealthy),
 		WasReady: !p.ReadyAt.IsZero(), HostedGameSession: p.GameSessionID != ""}
 	if p.SessionLive {

@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/store"
@@ -41,17 +40,6 @@ func LocationComputes(ctx context.Context, r store.Reader, fleetID, location str
 		out = append(out, ComputeLoad{Compute: c, Sessions: sessions[c.Name], Processes: procs[c.Name]})
 	}
 	return out, nil
-}
-
-// terminationTime is the TerminationTime a process of c is given when told
-// to end: as long as its agent really waits before killing it (the grace
-// its heartbeat reports), else the configured TerminateGrace.
-func (s *Service) terminationTime(c Compute) time.Time {
-	grace := s.cfg.TerminateGrace
-	if c.DrainGrace > 0 {
-		grace = c.DrainGrace
-	}
-	return s.cfg.Clock.Now().Add(grace)
 }
 
 // DrainCompute makes an ACTIVE compute TERMINATING for a scale-in: it gets

@@ -141,7 +141,7 @@ func NewService(cfg Config) *Service {
 		cfg.TokenTTL = DefaultTokenTTL
 	}
 	if cfg.TerminateGrace <= 0 {
-		cfg.TerminateGrace = 5 * time.Minute
+		cfg.TerminateGrace = DefaultTerminateGrace
 	}
 	if cfg.SDKEndpoint == nil {
 		cfg.SDKEndpoint = func() string { return "" }

@@ -119,8 +119,6 @@ type Config struct {
 	Pusher Pusher
 	// ReservationTimeout is how long a player session stays RESERVED (60 s).
 	ReservationTimeout time.Duration
-	// TerminateGrace is the TerminationTime given with TerminateProcess.
-	TerminateGrace time.Duration
 }
 
 // Service serves game and player sessions.
@@ -156,9 +154,6 @@ func New(cfg Config) *Service {
 	cfg.Base = cfg.Base.WithDefaults()
 	if cfg.ReservationTimeout <= 0 {
 		cfg.ReservationTimeout = DefaultReservationTimeout
-	}
-	if cfg.TerminateGrace <= 0 {
-		cfg.TerminateGrace = 5 * time.Minute
 	}
 	s := &Service{cfg: cfg}
 	cfg.Fleets.SetSessions(s)
@@ -392,9 +387,13 @@ func (s *Service) TerminateGameSession(ctx context.Context, in *gamelift.Termina
 			return err
 		}
 		pid := g.ProcessID
+		at, err := s.cfg.Fleets.TellToEnd(ctx, w, pid)
+		if err != nil {
+			return err
+		}
 		w.AfterCommit(func() {
 			if s.cfg.Pusher != nil {
-				s.cfg.Pusher.TerminateProcess(pid, s.now().Add(s.cfg.TerminateGrace))
+				s.cfg.Pusher.TerminateProcess(pid, at)
 			}
 		})
 		return nil

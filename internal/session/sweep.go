@@ -68,6 +68,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 
 func (s *Service) timeOutActivation(ctx context.Context, id string) error {
 	var processID string
+	var at time.Time
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		g, version, err := s.getGameSession(ctx, w, id)
 		if err != nil || g.Status != gamelift.GameSessionError {
@@ -84,6 +85,9 @@ func (s *Service) timeOutActivation(ctx context.Context, id string) error {
 			return err
 		}
 		processID = g.ProcessID
+		if at, err = s.cfg.Fleets.TellToEnd(ctx, w, processID); err != nil {
+			return err
+		}
 		return s.cfg.Fleets.AddEvent(ctx, w, g.FleetID, "GAME_SESSION_ACTIVATION_TIMEOUT",
 			fmt.Sprintf("Game session %s was not activated by server process %s on compute %s in time", g.ID, g.ProcessID, g.ComputeName))
 	})
@@ -91,7 +95,7 @@ func (s *Service) timeOutActivation(ctx context.Context, id string) error {
 		return fmt.Errorf("activation timeout of %s: %w", id, err)
 	}
 	if processID != "" && s.cfg.Pusher != nil {
-		s.cfg.Pusher.TerminateProcess(processID, s.now().Add(s.cfg.TerminateGrace))
+		s.cfg.Pusher.TerminateProcess(processID, at)
 	}
 	return nil
 }

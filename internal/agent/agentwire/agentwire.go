@@ -8,9 +8,9 @@ import (
 
 // Heartbeat is the body of an agent heartbeat: the processes the agent runs,
 // whether it is draining, the latency beacon it serves, if any, and how
-// long its drains let processes end before killing them
-// (DrainGraceSeconds), which is the TerminationTime the control plane
-// gives them. Exited lists processes that exited with status 0 since the
+// long a process told to end has before it stops it (DrainGraceSeconds:
+// in its drain, or TERMINATING in a reply), which is the TerminationTime
+// the control plane gives them. Exited lists processes that exited with status 0 since the
 // last answered heartbeat soon after their launch: the control plane ends
 // them at once and answers how each ended, which tells the agent whether the
 // exit was a game server's clean end or a crash.

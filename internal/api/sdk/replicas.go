@@ -42,9 +42,6 @@ type Replicas struct {
 	// Nil turns the catch-up off.
 	Store           store.Store
 	CatchUpInterval time.Duration
-	// TerminateGrace is the TerminationTime a caught-up TerminateProcess
-	// gives (default 5 min, as the services').
-	TerminateGrace time.Duration
 }
 
 // replicaState is the catch-up's state: resync asks the loop for a round
@@ -230,9 +227,13 @@ func (s *Server) catchUp(ctx context.Context, pr *proc) {
 		return
 	}
 	var p fleet.Process
+	at := s.cfg.Clock.Now().Add(fleet.DefaultTerminateGrace)
 	err := s.cfg.Replicas.Store.View(ctx, func(r store.Reader) error {
 		var err error
-		p, _, err = fleet.GetProcess(ctx, r, pr.id)
+		if p, _, err = fleet.GetProcess(ctx, r, pr.id); err != nil || s.cfg.Fleets == nil {
+			return err
+		}
+		at, err = s.cfg.Fleets.TerminationTime(ctx, r, pr.id)
 		return err
 	})
 	if err != nil || p.Status != fleet.ProcessActive {
@@ -252,7 +253,7 @@ func (s *Server) catchUp(ctx context.Context, pr *proc) {
 		}
 	}
 	if terminate {
-		s.deliverTerminate(p.ID, s.cfg.Clock.Now().Add(positive(s.cfg.Replicas.TerminateGrace, 5*time.Minute)), false, false)
+		s.deliverTerminate(p.ID, at, false, false)
 	}
 }
 

@@ -3,12 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/musterhq/muster/internal/loadtest"
@@ -48,6 +48,7 @@ func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
 	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", 0, "most bots walking at once; a bot due beyond it is skipped and counted (0: no cap)")
 	fs.BoolVar(&cfg.Polling, "polling", false, "follow tickets by polling instead of the server's event stream")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load tool itself to `file`, to see whether the tool rather than the server bounds a run")
 	var sim simFlags
 	fs.IntVar(&sim.slots, "simulate-servers", 0, "also host matches on this many game servers simulated at the protocol level (a compute registered for the run), to measure the control plane without starting a process per match")
 	fs.StringVar(&sim.fleet, "sim-fleet", "", "fleet `id` of the simulated game servers (default: serve --dev's fleet)")
@@ -62,6 +63,14 @@ func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(env.Stderr, "muster loadtest flow: %v\n", err)
 		return ExitUsage
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "muster loadtest flow: --cpuprofile: %v\n", err)
+			return 1
+		}
+		defer stop()
 	}
 	var host *loadtest.SimHost
 	if sim.slots > 0 {
@@ -109,23 +118,8 @@ func parseFlow(fs *flag.FlagSet, env Env, args []string) (bool, int) {
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {}
-	if err := fs.Parse(reorder(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage(env.Stdout)
-			return false, 0
-		}
-		usage(env.Stderr)
-		return false, ExitUsage
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	getenv := getenvOf(env)
-	for _, name := range []string{"endpoint", "access-key-id", "secret-access-key"} {
-		if v := getenv(EnvName(name)); !set[name] && v != "" {
-			_ = fs.Set(name, v)
-		}
+	if ok, code := parseWithEnv(fs, env, args, usage, "endpoint", "access-key-id", "secret-access-key"); !ok {
+		return false, code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.Stderr, "muster loadtest flow: takes no arguments (got %q)\n", fs.Args())
@@ -142,4 +136,20 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// startCPUProfile profiles the process into path until stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

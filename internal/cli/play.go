@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -67,35 +66,14 @@ func parsePlay(fs *flag.FlagSet, env Env, o *playOptions, args []string) (bool, 
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
-	// The flag package prints the usage itself on an error; it is printed
-	// here once instead, on stdout when asked for.
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {}
-	if err := fs.Parse(reorder(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage(env.Stdout)
-			return false, 0
-		}
-		usage(env.Stderr)
-		return false, ExitUsage
-	}
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "endpoint" })
-	if v := getenvOf(env)("MUSTER_ENDPOINT"); !set && v != "" {
-		o.endpoint = v
+	if ok, code := parseWithEnv(fs, env, args, usage, "endpoint"); !ok {
+		return false, code
 	}
 	if fs.NArg() > 0 || o.players < 1 {
 		fmt.Fprintln(env.Stderr, "muster play: takes no arguments, and --players must be at least 1")
 		return false, ExitUsage
 	}
 	return true, 0
-}
-
-func getenvOf(env Env) func(string) string {
-	if env.Getenv == nil {
-		return func(string) string { return "" }
-	}
-	return env.Getenv
 }
 
 // timeline prints each bot's steps as they finish.

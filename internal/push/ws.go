@@ -57,20 +57,30 @@ type wsSession struct {
 }
 
 func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request) {
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.origins, InsecureSkipVerify: h.anyOrig})
+	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: h.origins, InsecureSkipVerify: h.anyOrig})
 	if err != nil {
 		return // Accept has answered
 	}
+	// The socket runs on a goroutine of its own and the handler returns,
+	// so net/http lets go of the request, its buffers and its goroutine's
+	// grown stack: a held socket keeps only what it uses. It takes from
+	// the request its token and resume point, and the context's values
+	// (the request's context ends with the handler).
+	tok, _ := bearer(r)
+	go h.runWebSocket(context.WithoutCancel(r.Context()), conn, tok, r.URL.Query().Get("after"))
+}
+
+// runWebSocket serves one player's socket until it closes or the Hub
+// stops; tok is the Authorization header's token, if any.
+func (h *Hub) runWebSocket(ctx context.Context, conn *websocket.Conn, tok, after string) {
 	defer conn.CloseNow()
 	conn.SetReadLimit(16 << 10)
-	// The request's context ends with the handler; the socket lives on
-	// its own until it closes or the Hub stops.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := &wsSession{h: h, conn: conn}
 	msgs := make(chan clientMessage)
 	go s.read(ctx, cancel, msgs)
-	if err := s.authenticate(ctx, r, msgs); err != nil {
+	if err := s.authenticate(ctx, tok, msgs); err != nil {
 		conn.Close(CloseUnauthenticated, reason(err))
 		return
 	}
@@ -80,15 +90,14 @@ func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	st, closeStream := h.open(s.claims.IdentityID, "websocket")
 	defer closeStream()
 	st.out = s
-	code, why := s.loop(ctx, st, r.URL.Query().Get("after"), msgs)
+	code, why := s.loop(ctx, st, after, msgs)
 	conn.Close(code, why)
 }
 
-// authenticate takes the token from the Authorization header or, for a
-// browser, from an auth message within AuthTimeout (real time).
-func (s *wsSession) authenticate(ctx context.Context, r *http.Request, msgs <-chan clientMessage) error {
-	tok, ok := bearer(r)
-	if !ok {
+// authenticate takes the token from the Authorization header (tok) or,
+// for a browser, from an auth message within AuthTimeout (real time).
+func (s *wsSession) authenticate(ctx context.Context, tok string, msgs <-chan clientMessage) error {
+	if tok == "" {
 		t := time.NewTimer(s.h.cfg.AuthTimeout)
 		defer t.Stop()
 		select {

@@ -19,6 +19,8 @@
 //	            is pending; K2 the configuration name while placing
 //	mmparty:    id the party id
 //	mmmember:   id an identity id: the party it belongs to
+//	mmwait:     id the configuration name: the mean wait its pool's owner
+//	            shares with the other replicas (expires after 10 min)
 //
 // Terminal tickets and finished matches are kept for Config.TicketRetention
 // (default 1 h, store ExpiresAt) and then disappear.
@@ -71,7 +73,9 @@
 // does not know, in case a message was lost. Validation reads the
 // configuration and its rule set from the store (rule sets parsed once per
 // version); explain names the replica running the pool when it is not
-// this one; EstimatedWaitTime is given only by the pool's own replica.
+// this one. The pool's owner writes its mean wait to the store every 5 s
+// when it changed, and the other replicas give it as EstimatedWaitTime
+// (waitshare.go).
 //
 // # Muster decisions (docs/flexmatch.md)
 //

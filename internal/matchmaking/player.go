@@ -146,7 +146,7 @@ func (s *Service) TicketForPlayer(ctx context.Context, id string) (gamelift.Matc
 	if err != nil {
 		return gamelift.MatchmakingTicket{}, err
 	}
-	return s.wire(r), nil
+	return s.wire(ctx, r), nil
 }
 
 // CancelForPlayer cancels a ticket the calling player is in, also while

@@ -166,7 +166,7 @@ func (s *Service) ownPool(name string) lease.Work {
 		if err := s.resumeMatches(ctx, name); err != nil && ctx.Err() == nil {
 			s.log.Warn("matchmaking: resuming pending matches failed", "config", name, "err", err)
 		}
-		<-ctx.Done()
+		s.shareWaits(ctx, name) // until the lease ends
 		s.mu.Lock()
 		p := s.pools[name]
 		if p != nil && p.lease != nil && p.lease.Epoch == l.Epoch {

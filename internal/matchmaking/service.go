@@ -117,6 +117,8 @@ type Service struct {
 	relay      *relay.Relay
 	registered map[string]bool
 	ruleSets   map[string]cachedRuleSet
+	// sharedWaits are the pools' waits their owners share (waitshare.go).
+	sharedWaits waitCache
 }
 
 // New returns the service, or the Validate error of cfg. Run starts its

@@ -159,12 +159,7 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 	if !existing {
 		s.handOff(rec, version, true)
 	}
-	p := s.pool(rec.ConfigName)
-	var wait *int32
-	if p != nil {
-		wait = p.waits.seconds(s.now())
-	}
-	return rec.wire(wait), nil
+	return rec.wire(s.waitSeconds(ctx, rec.ConfigName)), nil
 }
 
 func samePlayers(a, b []playerRec) bool {
@@ -198,17 +193,13 @@ func (s *Service) DescribeMatchmaking(ctx context.Context, in *gamelift.Describe
 	}
 	out := &gamelift.DescribeMatchmakingOutput{TicketList: []gamelift.MatchmakingTicket{}}
 	for _, r := range recs {
-		out.TicketList = append(out.TicketList, s.wire(r))
+		out.TicketList = append(out.TicketList, s.wire(ctx, r))
 	}
 	return out, nil
 }
 
-func (s *Service) wire(r ticketRec) gamelift.MatchmakingTicket {
-	var wait *int32
-	if p := s.pool(r.ConfigName); p != nil {
-		wait = p.waits.seconds(s.now())
-	}
-	return r.wire(wait)
+func (s *Service) wire(ctx context.Context, r ticketRec) gamelift.MatchmakingTicket {
+	return r.wire(s.waitSeconds(ctx, r.ConfigName))
 }
 
 func (s *Service) tickets(ctx context.Context, ids []string) ([]ticketRec, error) {

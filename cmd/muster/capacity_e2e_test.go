@@ -283,7 +283,8 @@ func TestScalingOperationsWithTheGoSDK(t *testing.T) {
 
 // TestAFailingProvisionerIsRetriedAndReported gives a location an exec
 // provisioner whose command fails, and checks its retries in fleet events
-// and metrics.
+// and metrics, and that the fleet's scaling policy goes to ERROR as the
+// provisioner keeps failing.
 func TestAFailingProvisionerIsRetriedAndReported(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs muster")
@@ -324,6 +325,17 @@ func TestAFailingProvisionerIsRetriedAndReported(t *testing.T) {
 	if !strings.Contains(string(body), `muster_capacity_provision_failures_total{location="custom-broken",reason="error"}`) {
 		t.Fatal("no failure metric")
 	}
+	// A provisioner that keeps failing makes the fleet's policies ERROR.
+	if _, err := gl.PutScalingPolicy(ctx, &gamelift.PutScalingPolicyInput{FleetId: aws.String(fleetID), Name: aws.String("keep"),
+		MetricName: types.MetricNameIdleInstances, PolicyType: types.PolicyTypeRuleBased, ComparisonOperator: types.ComparisonOperatorTypeLessThanThreshold,
+		Threshold: aws.Float64(0), EvaluationPeriods: aws.Int32(1), ScalingAdjustmentType: types.ScalingAdjustmentTypeChangeInCapacity, ScalingAdjustment: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the policy to be ERROR", 30*time.Second, func() bool {
+		advance(t, s, 60)
+		out, err := gl.DescribeScalingPolicies(ctx, &gamelift.DescribeScalingPoliciesInput{FleetId: aws.String(fleetID), StatusFilter: types.ScalingStatusTypeError})
+		return err == nil && len(out.ScalingPolicies) == 1 && aws.ToString(out.ScalingPolicies[0].Name) == "keep"
+	})
 }
 
 func capacityCounts2(t *testing.T, gl *gamelift.Client, fleetID, loc string) types.EC2InstanceCounts {

@@ -47,5 +47,14 @@
 // no policy changes it again in the other direction for ScaleInCooldown
 // (scale-in) — scale-out is never delayed — so a policy cannot flap.
 // QueueDepth and WaitTime count PENDING placements of queues whose first
-// destination is the fleet, as GameLift defines them.
+// destination is the fleet, as GameLift defines them. A policy that cannot
+// be evaluated — its fleet is not ACTIVE, its metric cannot be computed, or
+// the provisioner of a location it applies to keeps failing (a host failed
+// three times and has not registered) — is ERROR and not in force, with a
+// fleet event, and ACTIVE again once it can be evaluated.
+//
+// A provisioned host not yet registered when the control plane starts (or
+// when this replica takes the lease) is asked for again at once. A
+// provisioner that is stopping with the control plane (Local.Stop) has its
+// locations left alone.
 package capacity

@@ -78,6 +78,13 @@ func (s *Service) evaluateFleet(ctx context.Context, w store.Writer, fleetID str
 	}
 	now := s.cfg.Clock.Now().UTC()
 	changed := make([]bool, len(policies))
+	problems, err := s.policyProblems(ctx, w, f, policies)
+	if err != nil {
+		return err
+	}
+	if err := s.settleStatus(ctx, w, f, policies, problems, changed); err != nil {
+		return err
+	}
 	for _, loc := range f.Locations {
 		c, _, found, err := fleet.GetCapacity(ctx, w, f.ID, loc)
 		if err != nil {
@@ -98,6 +105,9 @@ func (s *Service) evaluateFleet(ctx context.Context, w store.Writer, fleetID str
 		want, why := current, ""
 		for i := range policies {
 			p := &policies[i]
+			if problems[i] != "" {
+				continue // ERROR: not in force
+			}
 			d, ok, reason := s.propose(p, loc, m, current, f, st, waiting.Count, triggered)
 			if p.Breaches != nil || ok {
 				changed[i] = true

@@ -3,10 +3,12 @@ package capacity_test
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/musterhq/muster/internal/capacity"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 )
@@ -194,5 +196,90 @@ func TestPoliciesOfADeletedFleetGo(t *testing.T) {
 	_, err := e.svc.DeleteScalingPolicy(e.Ctx, &gamelift.DeleteScalingPolicyInput{FleetId: e.FleetID, Name: "out"})
 	if !fault.Is(err, fault.NotFound) {
 		t.Fatalf("the policy of a deleted fleet is still there: %v", err)
+	}
+}
+
+func (e *env) policyStatus(name string) string {
+	e.t.Helper()
+	out, err := e.svc.DescribeScalingPolicies(e.Ctx, &gamelift.DescribeScalingPoliciesInput{FleetId: e.FleetID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, p := range out.ScalingPolicies {
+		if p.Name == name {
+			return p.Status
+		}
+	}
+	e.t.Fatalf("no policy %s in %+v", name, out.ScalingPolicies)
+	return ""
+}
+
+func TestAPolicyIsErrorWhileItCannotBeEvaluated(t *testing.T) {
+	e := newEnv(t)
+	if err := os.WriteFile(e.failFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.setCapacity(1, 0, 5)
+	if err := e.put(rule("out", "IdleInstances", gamelift.CompareLess, 2, 1, gamelift.AdjustChangeInCapacity, 1)); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a failing provisioner leaves it ACTIVE until it keeps failing", func(t *testing.T) {
+		e.evaluate(false) // desired 2: a host is asked for, and fails
+		e.reconcile()
+		if s := e.policyStatus("out"); s != gamelift.ScalingStatusActive {
+			t.Fatalf("status %s after one failure", s)
+		}
+		for range 2 {
+			e.Clock.Advance(capacity.DefaultMaxBackoff)
+			e.reconcile()
+		}
+		e.evaluate(false)
+		if s := e.policyStatus("out"); s != gamelift.ScalingStatusError {
+			t.Fatalf("status %s after three failures, want ERROR", s)
+		}
+		if !e.hasEvent("Scaling policy out is ERROR: the provisioner of custom-a keeps failing: compute muster-") {
+			t.Fatalf("events %q", e.events())
+		}
+		out, err := e.svc.DescribeScalingPolicies(e.Ctx, &gamelift.DescribeScalingPoliciesInput{FleetId: e.FleetID, StatusFilter: gamelift.ScalingStatusError})
+		if err != nil || len(out.ScalingPolicies) != 1 {
+			t.Fatalf("StatusFilter ERROR: %+v %v", out, err)
+		}
+	})
+	t.Run("an ERROR policy is not in force", func(t *testing.T) {
+		before := e.desired()
+		e.Clock.Advance(time.Minute)
+		e.evaluate(false)
+		if got := e.desired(); got != before {
+			t.Fatalf("desired %d → %d while the policy is ERROR", before, got)
+		}
+	})
+	t.Run("it is ACTIVE again once the host registers", func(t *testing.T) {
+		os.Remove(e.failFile)
+		e.Clock.Advance(capacity.DefaultMaxBackoff)
+		e.reconcile()
+		calls := e.provisioned()
+		e.register(strings.Fields(calls[len(calls)-1])[2])
+		e.reconcile()
+		e.evaluate(false)
+		if s := e.policyStatus("out"); s != gamelift.ScalingStatusActive {
+			t.Fatalf("status %s, want ACTIVE", s)
+		}
+		if !e.hasEvent("Scaling policy out is ACTIVE again") {
+			t.Fatalf("events %q", e.events())
+		}
+	})
+}
+
+func TestAQueueMetricWithoutPlacementQueuesIsError(t *testing.T) {
+	e := newEnv(t) // no placement backlog: QueueDepth and WaitTime cannot be computed
+	if err := e.put(rule("queue", "QueueDepth", gamelift.CompareGreater, 0, 1, gamelift.AdjustChangeInCapacity, 1)); err != nil {
+		t.Fatal(err)
+	}
+	e.evaluate(false)
+	if s := e.policyStatus("queue"); s != gamelift.ScalingStatusError {
+		t.Fatalf("status %s, want ERROR", s)
+	}
+	if !e.hasEvent("Scaling policy queue is ERROR: metric QueueDepth cannot be computed") {
+		t.Fatalf("events %q", e.events())
 	}
 }

@@ -214,6 +214,7 @@ func (s *Service) settlePending(ctx context.Context, w store.Writer, c *fleet.Ca
 		}
 		if h.NextAttempt.IsZero() && !now.Before(h.Deadline) {
 			h.LastError = fmt.Sprintf("did not register within %s", s.cfg.RegisterDeadline)
+			h.Failures++
 			h.NextAttempt = now.Add(s.backoff(h.Attempts))
 			s.metrics.failures.WithLabelValues(c.Location, "deadline").Inc()
 			msg := fmt.Sprintf("Compute %s asked of the provisioner of %s %s; asking again in %s (attempt %d)", h.ComputeName, c.Location, h.LastError, h.NextAttempt.Sub(now), h.Attempts+1)
@@ -317,6 +318,7 @@ func (s *Service) failed(ctx context.Context, fleetID, location, name, reason, w
 		h := &c.Pending[i]
 		now := s.cfg.Clock.Now().UTC()
 		h.LastError, h.NextAttempt = why, now.Add(s.backoff(h.Attempts))
+		h.Failures++
 		if err := fleet.PutCapacity(ctx, w, c, version); err != nil {
 			return err
 		}

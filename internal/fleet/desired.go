@@ -56,6 +56,9 @@ type PendingHost struct {
 	Attempts    int       `json:"attempts"`
 	NextAttempt time.Time `json:"nextAttempt,omitzero"`
 	LastError   string    `json:"lastError,omitempty"`
+	// Failures counts the attempts that failed (the provisioner's error,
+	// or no registration by the deadline).
+	Failures int `json:"failures,omitempty"`
 }
 
 func capacityID(fleetID, location string) string { return fleetID + "/" + location }

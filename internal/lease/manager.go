@@ -263,18 +263,8 @@ var errHeld = errors.New("lease: held by another replica")
 func (m *Manager) renew(ctx context.Context, p *piece, l Lease) bool {
 	now := m.cfg.Clock.Now()
 	expires := l.ExpiresAt
-	err := m.cfg.Store.Update(ctx, func(w store.Writer) error {
-		if err := Check(ctx, w, l, now); err != nil {
-			return err
-		}
-		_, version, err := store.GetJSON[Lease](ctx, w, KindLease, l.Name)
-		if err != nil {
-			return err
-		}
-		l.ExpiresAt = now.Add(m.cfg.TTL)
-		_, err = w.Put(ctx, store.Record{Kind: KindLease, ID: l.Name, Doc: store.MustJSON(l), Keys: store.Keys{m.cfg.Replica}, Version: version})
-		return err
-	})
+	l.ExpiresAt = now.Add(m.cfg.TTL)
+	err := m.rewrite(ctx, l, now, store.Keys{m.cfg.Replica})
 	switch {
 	case err == nil:
 		m.mu.Lock()
@@ -325,7 +315,17 @@ func (m *Manager) stop(p *piece) *Lease {
 // not wait for it to expire.
 func (m *Manager) release(ctx context.Context, l Lease) {
 	now := m.cfg.Clock.Now()
-	err := m.cfg.Store.Update(ctx, func(w store.Writer) error {
+	l.ExpiresAt = now
+	err := m.rewrite(ctx, l, now, store.Keys{})
+	if err != nil && !errors.Is(err, ErrLost) {
+		m.log.Warn("releasing a lease failed; it expires on its own", "lease", l.Name, "err", fmt.Errorf("release: %w", err))
+	}
+}
+
+// rewrite stores l (its new expiry) with keys, if at now the lease is
+// still l's (ErrLost otherwise).
+func (m *Manager) rewrite(ctx context.Context, l Lease, now time.Time, keys store.Keys) error {
+	return m.cfg.Store.Update(ctx, func(w store.Writer) error {
 		if err := Check(ctx, w, l, now); err != nil {
 			return err
 		}
@@ -333,13 +333,9 @@ func (m *Manager) release(ctx context.Context, l Lease) {
 		if err != nil {
 			return err
 		}
-		l.ExpiresAt = now
-		_, err = w.Put(ctx, store.Record{Kind: KindLease, ID: l.Name, Doc: store.MustJSON(l), Version: version})
+		_, err = w.Put(ctx, store.Record{Kind: KindLease, ID: l.Name, Doc: store.MustJSON(l), Keys: keys, Version: version})
 		return err
 	})
-	if err != nil && !errors.Is(err, ErrLost) {
-		m.log.Warn("releasing a lease failed; it expires on its own", "lease", l.Name, "err", fmt.Errorf("release: %w", err))
-	}
 }
 
 // stopAndRelease stops p's work and releases its lease.

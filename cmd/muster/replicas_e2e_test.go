@@ -126,6 +126,72 @@ func startLoad(replicas []*replica, config string, workers int) *ticketLoad {
 	return l
 }
 
+// startPlayerLoad adds players to the load: each signs in anonymously on
+// one live replica and starts a ticket through the player API of the next,
+// with the access token the first issued.
+func (l *ticketLoad) startPlayerLoad(replicas []*replica, config string, workers int) {
+	live := func(i int) *replica {
+		for k := range len(replicas) {
+			if r := replicas[(i+k)%len(replicas)]; !r.down.Load() {
+				return r
+			}
+		}
+		return replicas[0]
+	}
+	for w := range workers {
+		l.wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-l.stop:
+					return
+				case <-time.After(10 * time.Millisecond): // under the per-IP limit of the player API
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				id, ok := playerTicket(ctx, live(w+i), live(w+i+1), config)
+				cancel()
+				if ok {
+					l.accepted.Store(id, true)
+					l.n.Add(1)
+				}
+			}
+		})
+	}
+}
+
+// playerTicket signs a player in anonymously through a and starts a
+// ticket through b's player API; it returns the ticket id.
+func playerTicket(ctx context.Context, a, b *replica, config string) (string, bool) {
+	res, body, err := a.srv.Request(ctx, http.MethodPost, "/v1/identity/anonymous", "", `{}`)
+	if err != nil || res.StatusCode >= 300 {
+		return "", false
+	}
+	var tok struct{ AccessToken string }
+	if json.Unmarshal(body, &tok) != nil {
+		return "", false
+	}
+	res, body, err = b.srv.Request(ctx, http.MethodPost, "/v1/matchmaking/tickets", tok.AccessToken, `{"configurationName":"`+config+`"}`)
+	if err != nil || res.StatusCode != http.StatusCreated {
+		return "", false
+	}
+	var tk struct{ TicketID string }
+	if json.Unmarshal(body, &tk) != nil || tk.TicketID == "" {
+		return "", false
+	}
+	return tk.TicketID, true
+}
+
+// playerTickets counts the accepted tickets a player started.
+func (l *ticketLoad) playerTickets() int {
+	n := 0
+	l.accepted.Range(func(k, _ any) bool {
+		if !strings.HasPrefix(k.(string), "w") {
+			n++
+		}
+		return true
+	})
+	return n
+}
+
 func (l *ticketLoad) waitFor(n int64) {
 	for l.n.Load() < n {
 		time.Sleep(time.Millisecond)
@@ -197,7 +263,11 @@ func replicaTakeover(t *testing.T, pause bool, extra ...string) {
 		t.Fatalf("the holder's /metrics lacks muster_lease_held for %s (%v)", lease, err)
 	}
 
+	if res, body, err := replicas[0].srv.Bearer(context.Background(), http.MethodPut, "/v1/admin/matchmaking/configurations/busy/player-access", `{"allowed":true}`); err != nil || res.StatusCode >= 300 {
+		t.Fatalf("player access to busy: %v %s", err, body)
+	}
 	load := startLoad(replicas, "busy", 6)
+	load.startPlayerLoad(replicas, "busy", 2)
 	load.waitFor(200)
 	holder.down.Store(true)
 	taken := time.Now()
@@ -253,7 +323,10 @@ func replicaTakeover(t *testing.T, pause bool, extra ...string) {
 		load.waitFor(load.n.Load() + 100)
 	}
 	ids := load.halt()
-	t.Logf("%d tickets accepted by the replicas", len(ids))
+	t.Logf("%d tickets accepted by the replicas, %d of them started by players through the player API", len(ids), load.playerTickets())
+	if load.playerTickets() == 0 {
+		t.Fatal("no player started a ticket through the player API")
+	}
 	checkTicketsEnded(t, other, ids)
 	checkMatchedOnce(t, other)
 	phase = time.Now()

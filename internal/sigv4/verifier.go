@@ -46,6 +46,7 @@ type Verifier struct {
 
 	mu      sync.Mutex
 	signers map[string]*v4.Signer // by sha256(access key id, secret); see signerFor
+	keys    signingKeys           // for canonicalSignature
 }
 
 func (v *Verifier) now() time.Time {
@@ -116,9 +117,12 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (auth.Principal, error) 
 		return auth.Principal{}, fmt.Errorf("sigv4: look up access key %s: %w", a.AccessKeyID, err)
 	}
 
-	want, err := sign(ctx, v.signerFor(a.AccessKeyID, secret), r, body, a, secret, signedAt)
-	if err != nil {
-		return auth.Principal{}, fmt.Errorf("sigv4: recompute signature: %w", err)
+	secretSum := sha256.Sum256([]byte(a.AccessKeyID + "\x00" + secret))
+	want, ok := canonicalSignature(r, body, a, amzDate, v.keys.get(secretSum, secret, a))
+	if !ok {
+		if want, err = sign(ctx, v.signerFor(secretSum), r, body, a, secret, signedAt); err != nil {
+			return auth.Principal{}, fmt.Errorf("sigv4: recompute signature: %w", err)
+		}
 	}
 	if !hmac.Equal(want, a.Signature) {
 		return auth.Principal{}, newError(CodeInvalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
@@ -129,14 +133,13 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (auth.Principal, error) 
 func (v *Verifier) checkSkew(signedAt time.Time) error {
 	now := v.now().UTC()
 	skew := v.maxSkew()
-	minutes := fmt.Sprintf("%g min.", skew.Minutes())
 	switch {
 	case signedAt.Before(now.Add(-skew)):
-		return newError(CodeInvalidSignature, "Signature expired: %s is now earlier than %s (%s - %s)",
-			signedAt.Format(amzDateFormat), now.Add(-skew).Format(amzDateFormat), now.Format(amzDateFormat), minutes)
+		return newError(CodeInvalidSignature, "Signature expired: %s is now earlier than %s (%s - %g min.)",
+			signedAt.Format(amzDateFormat), now.Add(-skew).Format(amzDateFormat), now.Format(amzDateFormat), skew.Minutes())
 	case signedAt.After(now.Add(skew)):
-		return newError(CodeInvalidSignature, "Signature not yet current: %s is still later than %s (%s + %s)",
-			signedAt.Format(amzDateFormat), now.Add(skew).Format(amzDateFormat), now.Format(amzDateFormat), minutes)
+		return newError(CodeInvalidSignature, "Signature not yet current: %s is still later than %s (%s + %g min.)",
+			signedAt.Format(amzDateFormat), now.Add(skew).Format(amzDateFormat), now.Format(amzDateFormat), skew.Minutes())
 	}
 	return nil
 }
@@ -176,12 +179,12 @@ func sign(ctx context.Context, signer *v4.Signer, r *http.Request, body []byte, 
 	return v4.GetSignedRequestSignature(clone)
 }
 
-// signerFor returns a signer dedicated to one access key and secret, so the
+// signerFor returns a signer dedicated to one access key and secret (sum is
+// sha256 of the key id, a zero byte and the secret), so the
 // SDK's cache of derived signing keys (keyed by access key id and day) is
 // reused across requests but never serves a rotated secret: a new secret
 // gets a new signer. The cache is bounded by dropping it whole when large.
-func (v *Verifier) signerFor(accessKeyID, secret string) *v4.Signer {
-	sum := sha256.Sum256([]byte(accessKeyID + "\x00" + secret))
+func (v *Verifier) signerFor(sum [32]byte) *v4.Signer {
 	key := string(sum[:])
 	v.mu.Lock()
 	defer v.mu.Unlock()

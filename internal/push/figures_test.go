@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/identity"
@@ -157,9 +160,17 @@ func waitLine(t *testing.T, sc *bufio.Scanner, prefix string) string {
 	return ""
 }
 
-// TestFiguresClients is the client side of TestFigures, in a child
-// process: it opens the sockets, says READY, then measures each message's
-// delay from its event's time and says LATENCY.
+// TestFiguresClients is the client side of TestFigures and
+// TestReplicaFigures, in a child process: it opens the sockets, says READY,
+// then measures each message's delay from its event's time and says
+// LATENCY. Socket j uses token (MUSTER_FIGURES_OFFSET + j) mod the tokens;
+// MUSTER_FIGURES_SOURCE binds the sockets to one 127.0.0.x source address
+// (one address has about 28,000 ports towards one server);
+// MUSTER_FIGURES_EVENTS, when set, is how many events the parent commits,
+// event i about token i mod the tokens, from which the child counts the
+// messages to expect; MUSTER_FIGURES_DELAYS names a file that receives
+// every message's event id and arrival time (Unix microseconds), one a
+// line, for the parent to match with its commits.
 func TestFiguresClients(t *testing.T) {
 	if os.Getenv("MUSTER_FIGURES_CHILD") != "1" {
 		t.Skip("run by TestFigures")
@@ -167,10 +178,23 @@ func TestFiguresClients(t *testing.T) {
 	b, _ := os.ReadFile(os.Getenv("MUSTER_FIGURES_TOKENS"))
 	tokens := strings.Split(string(b), "\n")
 	sockets, _ := strconv.Atoi(os.Getenv("MUSTER_FIGURES_SOCKETS"))
+	offset, _ := strconv.Atoi(os.Getenv("MUSTER_FIGURES_OFFSET"))
 	expect, _ := strconv.Atoi(os.Getenv("MUSTER_FIGURES_EXPECT"))
+	if events, err := strconv.Atoi(os.Getenv("MUSTER_FIGURES_EVENTS")); err == nil {
+		per := make([]int, len(tokens))
+		for j := range sockets {
+			per[(offset+j)%len(tokens)]++
+		}
+		expect = 0
+		for i := range events {
+			expect += per[i%len(tokens)]
+		}
+	}
 	url := os.Getenv("MUSTER_FIGURES_URL")
+	dial := dialerFrom(os.Getenv("MUSTER_FIGURES_SOURCE"))
 	var mu sync.Mutex
 	var delays []time.Duration
+	var arrivals []arrival
 	var got atomic.Int64
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -179,9 +203,15 @@ func TestFiguresClients(t *testing.T) {
 	for range 16 {
 		wg.Go(func() {
 			for i := range jobs {
-				c, err := dialWS(url, tokens[i%len(tokens)], "")
+				c, err := dial(url, tokens[(offset+i)%len(tokens)])
+				for try := 0; err != nil && try < 3; try++ { // a full accept queue resets a few
+					time.Sleep(time.Second)
+					c, err = dial(url, tokens[(offset+i)%len(tokens)])
+				}
 				if err != nil {
-					failed.Add(1)
+					if failed.Add(1) == 1 {
+						fmt.Fprintln(os.Stderr, "first failed dial:", err)
+					}
 					continue
 				}
 				c.Read(context.Background()) // authenticated
@@ -193,9 +223,10 @@ func TestFiguresClients(t *testing.T) {
 						}
 						var m push.Message
 						json.Unmarshal(b, &m)
-						d := time.Since(m.Time)
+						now := time.Now()
 						mu.Lock()
-						delays = append(delays, d)
+						delays = append(delays, now.Sub(m.Time))
+						arrivals = append(arrivals, arrival{m.ID, now})
 						mu.Unlock()
 						if got.Add(1) == int64(expect) {
 							close(done)
@@ -217,13 +248,45 @@ func TestFiguresClients(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	slices.Sort(delays)
-	q := func(p float64) time.Duration {
-		if len(delays) == 0 {
-			return 0
+	if path := os.Getenv("MUSTER_FIGURES_DELAYS"); path != "" {
+		var sb strings.Builder
+		for _, a := range arrivals {
+			fmt.Fprintf(&sb, "%s %d\n", a.id, a.at.UnixMicro())
 		}
-		return delays[int(float64(len(delays)-1)*p)]
+		os.WriteFile(path, []byte(sb.String()), 0o600)
 	}
+	slices.Sort(delays)
 	fmt.Printf("LATENCY commit-to-socket over %d messages (of %d expected): p50 %s p99 %s max %s\n",
-		len(delays), expect, q(.5), q(.99), q(1))
+		len(delays), expect, quantile(delays, .5), quantile(delays, .99), quantile(delays, 1))
+}
+
+// arrival is a message's event id and when it arrived.
+type arrival struct {
+	id string
+	at time.Time
+}
+
+// quantile is the p quantile of sorted delays (0 when there are none).
+func quantile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[int(float64(len(sorted)-1)*p)]
+}
+
+// dialerFrom returns a WebSocket dialer whose connections leave from the
+// source address ip ("" for any).
+func dialerFrom(ip string) func(base, token string) (*websocket.Conn, error) {
+	if ip == "" {
+		return func(base, token string) (*websocket.Conn, error) { return dialWS(base, token, "") }
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	return func(base, token string) (*websocket.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/v1/ws",
+			&websocket.DialOptions{HTTPClient: client, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+		return c, err
+	}
 }

@@ -5,6 +5,7 @@ package soak_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sort"
 	"sync"
 	"syscall"
@@ -16,6 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 	_ "github.com/ncruces/go-sqlite3/driver" // PRAGMA integrity_check on the store after the run
 )
+
+// bytesPerTicket is room on disk for one ticket of the fault phase: its
+// rows, events and indexes, and its share of the game servers' logs.
+const bytesPerTicket = 64 << 10
 
 // TestSoakFaults runs mixed load while a fault is injected every
 // -soak.fault-every, in turn: kill -9 and restart of muster serve;
@@ -30,7 +35,10 @@ import (
 // file intact.
 func TestSoakFaults(t *testing.T) {
 	dir := t.TempDir()
-	disk := mountTmpfs(t, dir, "256m")
+	// The tmpfs holds the database and the game servers' logs for the
+	// whole phase: a long run needs room in proportion, or its disk would
+	// stay full after the fault that was meant to free it.
+	disk := mountTmpfs(t, dir, fmt.Sprintf("%dm", max(256, int(faultPhase.Seconds())*(*faultRate)*bytesPerTicket>>20)))
 	c := newCluster(t, dir)
 	ctx := context.Background()
 	c.setUp(ctx, int32(*processes))

@@ -21,6 +21,7 @@ import (
 // session are made with the real Go GameLift client, and a player joins the
 // arena with its player session id while a forged one is refused.
 func TestServeDevIsAWholeWorkingSystem(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.WithDir(testenv.ModuleRoot()), testenv.WithArgs("--dev", "--sdk-listen", "127.0.0.1:0"))
 	gl := s.Admin()
 	ctx := context.Background()

@@ -237,7 +237,10 @@ func TestControlAPIWithTheGoSDK(t *testing.T) {
 	})
 }
 
-func TestControlAPIWithTheJavaScriptSDK(t *testing.T) { runJSTests(t, "controlapi.test.mjs") }
+func TestControlAPIWithTheJavaScriptSDK(t *testing.T) {
+	t.Parallel()
+	runJSTests(t, "controlapi.test.mjs")
+}
 
 // runJSTests runs one node:test file of test/js against a fresh `muster
 // serve`, with the real @aws-sdk/client-gamelift (AWS JSON 1.1). It gives
@@ -295,6 +298,7 @@ func TestDataSurvivesARestart(t *testing.T) {
 // writers are busy and checks that every write it answered is there after
 // a restart.
 func TestKill9LosesNoAnsweredWrite(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := testenv.Start(t, testenv.WithDataDir(dir))
 	gl := s.Admin()

@@ -38,6 +38,7 @@ import (
 // with its own player session; then Ctrl-C lets a match being played end
 // before the server stops.
 func TestLoadtestFlowOnServeDev(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.WithDir(testenv.ModuleRoot()),
 		testenv.WithArgs("--dev", "--dev-processes", "6", "--sdk-listen", "127.0.0.1:0", "--player-ip-rate", "0", "--player-identity-rate", "0"))
 	testenv.Eventually(t, "/readyz to answer ready", 3*time.Minute, func() bool {
@@ -200,6 +201,7 @@ func freeAddr(t *testing.T) string {
 // left unfinished, no player matched twice; the game servers reconnect and
 // take the next bots' matches.
 func TestFlowSurvivesAControlPlaneKill9(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	args := testenv.WithArgs("--listen", freeAddr(t), "--sdk-listen", freeAddr(t), "--player-ip-rate", "0", "--player-identity-rate", "0")
 	s := testenv.Start(t, testenv.WithDataDir(dir), args)

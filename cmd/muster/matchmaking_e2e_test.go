@@ -489,6 +489,7 @@ func advance(t *testing.T, s *testenv.Server, seconds int) {
 // match, restarts it, and checks every accepted ticket's fate: none lost,
 // none matched twice.
 func TestMatchmakingSurvivesKill9(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := testenv.Start(t, testenv.WithDataDir(dir))
 	ctx := context.Background()
@@ -581,4 +582,7 @@ func TestMatchmakingSurvivesKill9(t *testing.T) {
 	}
 }
 
-func TestMatchmakingWithTheJavaScriptSDK(t *testing.T) { runJSTests(t, "matchmaking.test.mjs") }
+func TestMatchmakingWithTheJavaScriptSDK(t *testing.T) {
+	t.Parallel()
+	runJSTests(t, "matchmaking.test.mjs")
+}

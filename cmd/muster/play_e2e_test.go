@@ -22,6 +22,7 @@ import (
 // restart on the same data directory reuses the set-up, and so does one
 // after the server was killed.
 func TestPlayAMatchOnServeDev(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	start := func() *testenv.Server {
 		began := time.Now()
@@ -32,9 +33,11 @@ func TestPlayAMatchOnServeDev(t *testing.T) {
 			return err == nil && res.StatusCode == http.StatusOK
 		})
 		t.Logf("serve --dev was ready to match %s after it started", time.Since(began).Round(time.Millisecond))
-		if !strings.Contains(s.Logs(), "go run ./cmd/muster play") {
-			t.Fatalf("the ready banner does not say what to try next:\n%s", s.Logs())
-		}
+		// The banner reaches the log through the server's stdout pipe,
+		// which may trail /readyz.
+		testenv.Eventually(t, "the ready banner to say what to try next", 10*time.Second, func() bool {
+			return strings.Contains(s.Logs(), "go run ./cmd/muster play")
+		})
 		return s
 	}
 	s := start()

@@ -122,6 +122,7 @@ func matchTwo(t *testing.T, gl *gamelift.Client, round int) {
 // after the restart that every FlexMatch event arrived, signed, at least
 // once.
 func TestWebhooksDeliverEveryEventAcrossAKill9(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	dir := t.TempDir()

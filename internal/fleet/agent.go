@@ -105,11 +105,7 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 	for _, id := range hb.Exited {
 		exited[id] = true
 	}
-	items, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 2, Value: computeID(c.FleetID, c.Name), Limit: 10000})
-	if err != nil {
-		return agentwire.Reply{}, nil, Compute{}, err
-	}
-	ps, err := store.Decode[Process](items)
+	ps, versions, err := heartbeatProcesses(ctx, w, c, hb)
 	if err != nil {
 		return agentwire.Reply{}, nil, Compute{}, err
 	}
@@ -117,7 +113,7 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 	for i, p := range ps {
 		ap, running := reported[p.ID]
 		delete(reported, p.ID)
-		if p, err = s.reconcileProcess(ctx, w, c, p, items[i].Version, ap, running, exited[p.ID], now); err != nil {
+		if p, err = s.reconcileProcess(ctx, w, c, p, versions[i], ap, running, exited[p.ID], now); err != nil {
 			return agentwire.Reply{}, nil, Compute{}, err
 		}
 		if p.Status != ProcessTerminated && c.Status == gamelift.ComputeTerminating && !wasDraining {
@@ -140,6 +136,43 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 		reply.Processes = append(reply.Processes, agentwire.ProcessStatus{ProcessID: p.ID, Status: p.Status})
 	}
 	return reply, terminate, c, nil
+}
+
+// heartbeatProcesses reads the processes a heartbeat concerns: the
+// compute's processes that have not ended (its index holds only those, so a
+// compute that ran many short-lived processes is not read whole at every
+// heartbeat), and, by id, the ended ones the agent still reports or names
+// as exited. A process of another compute is left out.
+func heartbeatProcesses(ctx context.Context, w store.Writer, c Compute, hb agentwire.Heartbeat) ([]Process, []int64, error) {
+	ps, versions, err := ComputeProcesses(ctx, w, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	seen := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		seen[p.ID] = true
+	}
+	ids := make([]string, 0, len(hb.Processes)+len(hb.Exited))
+	for _, ap := range hb.Processes {
+		ids = append(ids, ap.ProcessID)
+	}
+	for _, id := range append(ids, hb.Exited...) {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		p, version, err := GetProcess(ctx, w, id)
+		switch {
+		case fault.Is(err, fault.NotFound):
+			continue
+		case err != nil:
+			return nil, nil, err
+		case p.FleetID != c.FleetID || p.ComputeName != c.Name:
+			continue
+		}
+		ps, versions = append(ps, p), append(versions, version)
+	}
+	return ps, versions, nil
 }
 
 // reconcileProcess brings one known process of a heartbeating compute up to

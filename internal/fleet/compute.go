@@ -74,7 +74,9 @@ func PutCompute(ctx context.Context, w store.Writer, c Compute, version int64) (
 	return w.Put(ctx, store.Record{Kind: KindCompute, ID: computeID(c.FleetID, c.Name), Doc: store.MustJSON(c), Keys: computeKeys(c), Version: version})
 }
 
-// ComputeProcesses returns the processes of c, each with its version.
+// ComputeProcesses returns the processes of c that have not ended, each
+// with its version. (A process that ended before the compute index left out
+// ended ones may be among them.)
 func ComputeProcesses(ctx context.Context, r store.Reader, c Compute) ([]Process, []int64, error) {
 	items, err := r.Find(ctx, store.Query{Kind: KindProcess, Key: 2, Value: computeID(c.FleetID, c.Name), Limit: 10000})
 	if err != nil {

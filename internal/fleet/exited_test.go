@@ -7,6 +7,7 @@ import (
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/fleet/fleettest"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/store"
 )
 
 // TestHeartbeatSaysHowTheProcessesTheAgentSaysExitedEnded checks the agent
@@ -55,5 +56,46 @@ func TestHeartbeatSaysHowTheProcessesTheAgentSaysExitedEnded(t *testing.T) {
 		if got[id] != w {
 			t.Errorf("%s: answered %+v, want %+v", id, got[id], w)
 		}
+	}
+}
+
+// TestHeartbeatReadsOnlyTheProcessesItConcerns checks that an ended
+// process leaves its compute's index, so a compute that runs a fresh
+// process per game session does not read its whole history at every
+// heartbeat, and that an ended process the agent still runs is still
+// answered TERMINATED rather than taken for a new one.
+func TestHeartbeatReadsOnlyTheProcessesItConcerns(t *testing.T) {
+	e := fleettest.New(t, "custom-hb")
+	ctx, svc, fleetID := e.Ctx, e.Fleets, e.FleetID
+	if _, err := svc.Heartbeat(ctx, fleetID, fleettest.Compute, agentwire.Heartbeat{Processes: []agentwire.Process{{ProcessID: "old", PID: 1}, {ProcessID: "ending", PID: 2}, {ProcessID: "live", PID: 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"old", "ending"} {
+		if err := svc.EndProcess(ctx, id, fleet.EndProcessEnding); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// "old" has exited; "ending" called ProcessEnding but still runs.
+	reply, err := svc.Heartbeat(ctx, fleetID, fleettest.Compute, agentwire.Heartbeat{Processes: []agentwire.Process{{ProcessID: "ending", PID: 2}, {ProcessID: "live", PID: 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range reply.Processes {
+		got[p.ProcessID] = p.Status
+	}
+	if len(got) != 2 || got["ending"] != fleet.ProcessTerminated || got["live"] != fleet.ProcessPending {
+		t.Fatalf("answer %+v, want ending TERMINATED and live PENDING", reply.Processes)
+	}
+	var indexed []string
+	err = e.Store.View(ctx, func(r store.Reader) error {
+		items, err := r.Find(ctx, store.Query{Kind: fleet.KindProcess, Key: 2, Value: fleetID + "/" + fleettest.Compute, Limit: 100})
+		for _, it := range items {
+			indexed = append(indexed, it.ID)
+		}
+		return err
+	})
+	if err != nil || len(indexed) != 1 || indexed[0] != "live" {
+		t.Fatalf("the compute's index holds %v (%v), want only the live process", indexed, err)
 	}
 }

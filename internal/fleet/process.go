@@ -96,7 +96,13 @@ func (p Process) state() string {
 }
 
 func processKeys(p Process) store.Keys {
-	return store.Keys{p.FleetID + "/" + p.Location + "/" + p.state(), p.FleetID + "/" + p.ComputeName, p.GameSessionID}
+	k := store.Keys{p.FleetID + "/" + p.Location + "/" + p.state(), p.FleetID + "/" + p.ComputeName, p.GameSessionID}
+	if p.Status == ProcessTerminated {
+		// A compute's index lists the processes it runs: an ended one,
+		// kept for Retention, would be read by every heartbeat.
+		k[1] = ""
+	}
+	return k
 }
 
 // GetProcess reads a process inside a transaction; fault.NotFound if absent.

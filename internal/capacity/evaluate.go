@@ -141,9 +141,15 @@ func (s *Service) evaluateFleet(ctx context.Context, w store.Writer, fleetID str
 			s.metrics.scalings.WithLabelValues("in").Inc()
 		}
 	}
+	return putChanged(ctx, w, items, policies, changed)
+}
+
+// putChanged stores the policies an evaluation changed (their status or
+// breaches) over the records they were read from.
+func putChanged(ctx context.Context, w store.Writer, items []store.Item, policies []Policy, changed []bool) error {
 	for i, p := range policies {
 		if changed[i] {
-			if _, err := w.Put(ctx, store.Record{Kind: KindPolicy, ID: items[i].ID, Doc: store.MustJSON(p), Keys: store.Keys{f.ID}, Version: items[i].Version}); err != nil {
+			if _, err := w.Put(ctx, store.Record{Kind: KindPolicy, ID: items[i].ID, Doc: store.MustJSON(p), Keys: store.Keys{p.FleetID}, Version: items[i].Version}); err != nil {
 				return err
 			}
 		}

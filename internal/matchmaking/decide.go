@@ -129,8 +129,9 @@ func (p *pool) admit(a arrival) bool {
 		if _, dup := p.backfills[id]; dup {
 			return false
 		}
-		w = p.newWaiter(a, start)
-		p.backfills[id] = w
+		b := p.newBackfillWaiter(a, start)
+		p.backfills[id] = b
+		w = &b.waiter
 	} else {
 		if _, dup := p.waiting[id]; dup {
 			return false
@@ -174,15 +175,15 @@ func (p *pool) fillBackfills(d *decisions) {
 		if p.eng.Len() == 0 {
 			return // nobody to add (and flexmatch's Backfill panics on an empty pool)
 		}
-		m, ok, err := p.backfill(*w.bf, d.now)
+		m, ok, err := p.backfill(w.t, d.now)
 		if r, refused := p.refusal(id, err); refused {
-			p.refuse(r, p.known(w))
+			p.refuse(r, p.known(&w.waiter))
 			delete(p.backfills, id)
 			continue
 		}
 		if ok {
 			d.proposals = append(d.proposals, proposal{match: m, backfill: id})
-			d.known[id] = p.known(w)
+			d.known[id] = p.known(&w.waiter)
 			delete(p.backfills, id)
 		}
 	}

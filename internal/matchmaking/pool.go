@@ -55,7 +55,7 @@ type pool struct {
 	cfg       configRec // replaced from newCfg at the start of a pass
 	eng       *flexmatch.Engine
 	waiting   map[string]*waiter
-	backfills map[string]*waiter
+	backfills map[string]*backfillWaiter
 	deadlines deadlineHeap
 	scan      []string // rescan order
 	scanAt    int
@@ -77,7 +77,7 @@ func newPool(s *Service, c configRec, rs *flexmatch.RuleSet) *pool {
 		opt.AdditionalPlayerCount = int(c.AdditionalPlayerCount)
 	}
 	return &pool{s: s, name: c.Name, arn: c.ARN, cfg: c, rs: rs, ruleSetName: c.RuleSetName, eng: flexmatch.NewEngine(rs, opt), done: make(chan struct{}), kick: make(chan struct{}, 1), quit: make(chan struct{}),
-		waiting: map[string]*waiter{}, backfills: map[string]*waiter{}}
+		waiting: map[string]*waiter{}, backfills: map[string]*backfillWaiter{}}
 }
 
 func (p *pool) wake() {
@@ -240,7 +240,10 @@ func (p *pool) waiter(id string) *waiter {
 	if w, ok := p.waiting[id]; ok {
 		return w
 	}
-	return p.backfills[id]
+	if b, ok := p.backfills[id]; ok {
+		return &b.waiter
+	}
+	return nil
 }
 
 func (p *pool) drop(id string) {

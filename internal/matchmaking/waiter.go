@@ -1,6 +1,7 @@
 package matchmaking
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // it with a compare-and-swap instead of reading it in the store's writer.
 type waiter struct {
 	id  string
-	doc []byte // the record, encoded by keep; nil while rec holds it
+	doc string // the record, encoded by keep; "" while rec holds it
 	// rec is the record of a ticket that arrived QUEUED, until the pass
 	// that takes it records it SEARCHING and keeps that.
 	rec     *ticketRec
@@ -23,8 +24,13 @@ type waiter struct {
 	// start is the ticket's start as the engine has it (see admit), and
 	// deadline when its request times out, both in Unix nanoseconds.
 	start, deadline int64
-	// bf is a backfill request's ticket, which every pass hands Backfill.
-	bf *flexmatch.Ticket
+}
+
+// backfillWaiter is a waiting backfill request with its ticket, which
+// every pass hands Backfill.
+type backfillWaiter struct {
+	waiter
+	t flexmatch.Ticket
 }
 
 // known is what a pass knows of a ticket it decided on: the record at a
@@ -37,24 +43,32 @@ type known struct {
 // newWaiter builds the waiter of a ticket arriving in the pool, which the
 // engine has as starting at start.
 func (p *pool) newWaiter(a arrival, start time.Time) *waiter {
-	w := &waiter{id: a.rec.ID, start: start.UnixNano(), deadline: a.rec.Start.Add(secs(p.cfg.RequestTimeout)).UnixNano()}
+	w := &waiter{}
+	p.initWaiter(w, a, start)
+	return w
+}
+
+// newBackfillWaiter is newWaiter for a backfill request.
+func (p *pool) newBackfillWaiter(a arrival, start time.Time) *backfillWaiter {
+	b := &backfillWaiter{t: a.rec.engineTicket()}
+	b.t.StartTime = start
+	p.initWaiter(&b.waiter, a, start)
+	return b
+}
+
+func (p *pool) initWaiter(w *waiter, a arrival, start time.Time) {
+	*w = waiter{id: a.rec.ID, start: start.UnixNano(), deadline: a.rec.Start.Add(secs(p.cfg.RequestTimeout)).UnixNano()}
 	if a.fresh {
 		rec := a.rec
 		w.rec, w.version = &rec, a.version
 	} else {
 		p.keep(w, &a.rec, a.version)
 	}
-	if a.rec.Backfill {
-		t := a.rec.engineTicket()
-		t.StartTime = start
-		w.bf = &t
-	}
-	return w
 }
 
 // keep stores rec, at version, as w's record.
 func (p *pool) keep(w *waiter, rec *ticketRec, version int64) {
-	w.rec, w.doc, w.version = nil, nil, version
+	w.rec, w.doc, w.version = nil, "", version
 	r := *rec
 	if r.ID == w.id {
 		r.ID = ""
@@ -67,15 +81,23 @@ func (p *pool) keep(w *waiter, rec *ticketRec, version int64) {
 		w.rec, w.version = rec, 0 // cannot happen: a stored record encodes
 		return
 	}
-	w.doc = doc
+	// The blanked members decode as blank when absent: drop them.
+	if rest, ok := bytes.CutPrefix(doc, blankMembers); ok {
+		w.doc = "{" + string(rest)
+	} else {
+		w.doc = string(doc)
+	}
 }
+
+// blankMembers is how the JSON of a record keep blanked begins.
+var blankMembers = []byte(`{"id":"","config":"","configArn":"",`)
 
 // recOf returns w's record as the pool has it.
 func (p *pool) recOf(w *waiter) (rec ticketRec, ok bool) {
 	switch {
 	case w.rec != nil:
 		return *w.rec, true
-	case json.Unmarshal(w.doc, &rec) != nil:
+	case json.Unmarshal([]byte(w.doc), &rec) != nil:
 		return ticketRec{}, false
 	}
 	if rec.ID == "" {

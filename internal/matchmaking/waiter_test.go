@@ -3,8 +3,10 @@ package matchmaking
 import (
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/musterhq/muster/flexmatch"
 	"github.com/musterhq/muster/internal/gamelift"
@@ -39,6 +41,9 @@ func TestWaiterKeepsTheRecordExactly(t *testing.T) {
 			if w.rec != nil || len(w.doc) == 0 {
 				t.Fatal("keep left the record decoded")
 			}
+			if mine := rec.ConfigArn == p.arn; mine == strings.Contains(w.doc, `"configArn"`) || strings.Contains(w.doc, `"id":"`+rec.ID) {
+				t.Fatalf("kept %s", w.doc)
+			}
 			if k := p.known(w); k.version != 8 || !reflect.DeepEqual(k.rec, rec) {
 				t.Fatalf("kept: got back\n%+v\nwant\n%+v", k.rec, rec)
 			}
@@ -53,4 +58,12 @@ func TestWaiterKeepsTheRecordExactly(t *testing.T) {
 			t.Fatalf("known %+v", k)
 		}
 	})
+}
+
+// A waiter stays within a 64-byte allocation: a pool holds tens of
+// thousands.
+func TestWaiterIsSmall(t *testing.T) {
+	if n := unsafe.Sizeof(waiter{}); n > 64 {
+		t.Fatalf("a waiter is %d bytes", n)
+	}
 }

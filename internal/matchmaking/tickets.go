@@ -106,22 +106,28 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 	var existing bool
 	var version int64
 	known := s.pool(s.nameOf(gamelift.ResourceMatchmakingConfiguration, req.config))
+	// The ticket is encoded before the transaction for the configuration
+	// the running pool vouches for, so that the single writer only writes.
+	var vouched ticketDraft
+	if known != nil && !req.backfill && s.cfg.Leases == nil {
+		vouched = s.draft(req, configRec{Name: known.name, ARN: known.arn})
+	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		var c configRec
+		var d ticketDraft
 		var err error
-		if known != nil && !req.backfill && !known.closed.Load() && s.cfg.Leases == nil {
+		if vouched.doc != nil && !known.closed.Load() {
 			// The running pool vouches for the configuration: its deletion
 			// marks the pool closed inside the deleting transaction.
-			c = configRec{Name: known.name, ARN: known.arn}
-		} else if c, _, err = s.config(ctx, w, req.config, "ConfigurationName"); err != nil {
-			return err
+			c, d = configRec{Name: known.name, ARN: known.arn}, vouched
+		} else {
+			if c, _, err = s.config(ctx, w, req.config, "ConfigurationName"); err != nil {
+				return err
+			}
+			d = s.draft(req, c)
 		}
-		rec = ticketRec{ID: req.id, ConfigName: c.Name, ConfigArn: c.ARN, Status: gamelift.TicketQueued, Start: s.now(), Players: req.players,
-			Backfill: req.backfill, PartyID: req.party}
-		if req.gameSession != "" {
-			rec.Conn = &connRec{GameSessionArn: req.gameSession}
-		}
-		version, err = w.Put(ctx, store.Record{Kind: KindTicket, ID: rec.ID, Doc: store.MustJSON(rec), Keys: ticketKeys(&rec)})
+		rec = d.rec
+		version, err = w.Put(ctx, store.Record{Kind: KindTicket, ID: rec.ID, Doc: d.doc, Keys: ticketKeys(&rec)})
 		if errors.Is(err, store.ErrConflict) {
 			old, _, err := store.GetJSON[ticketRec](ctx, w, KindTicket, req.id)
 			if err != nil {
@@ -143,7 +149,7 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 			return t.flush()
 		}
 		for i, p := range req.players {
-			_, err := w.Put(ctx, store.Record{Kind: KindActive, ID: activeID(c.Name, p.ID), Doc: store.MustJSON(map[string]string{"ticketId": rec.ID})})
+			_, err := w.Put(ctx, store.Record{Kind: KindActive, ID: activeID(c.Name, p.ID), Doc: d.active})
 			if errors.Is(err, store.ErrConflict) {
 				other, _ := activeTicket(ctx, w, c.Name, p.ID)
 				return fault.BadField(fmt.Sprintf("Players[%d].PlayerId", i), "player %s is already in active ticket %s of configuration %s", p.ID, other, c.Name)
@@ -160,6 +166,29 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 		s.handOff(rec, version, true)
 	}
 	return rec.wire(s.waitSeconds(ctx, rec.ConfigName)), nil
+}
+
+// ticketDraft is a new ticket and its documents, ready to write.
+type ticketDraft struct {
+	rec ticketRec
+	doc []byte
+	// active is the document of its players' active records.
+	active []byte
+}
+
+// draft makes the QUEUED ticket req asks for in configuration c.
+func (s *Service) draft(req ticketRequest, c configRec) ticketDraft {
+	rec := ticketRec{ID: req.id, ConfigName: c.Name, ConfigArn: c.ARN, Status: gamelift.TicketQueued, Start: s.now(), Players: req.players,
+		Backfill: req.backfill, PartyID: req.party}
+	if req.gameSession != "" {
+		rec.Conn = &connRec{GameSessionArn: req.gameSession}
+	}
+	return ticketDraft{rec: rec, doc: store.MustJSON(rec), active: store.MustJSON(activeRec{TicketID: rec.ID})}
+}
+
+// activeRec is a player's active record: the ticket it is in.
+type activeRec struct {
+	TicketID string `json:"ticketId"`
 }
 
 func samePlayers(a, b []playerRec) bool {
@@ -382,9 +411,9 @@ func (s *Service) accept(ctx context.Context, ticketID string, players []string,
 // activeTicket returns the id of a player's active ticket in a
 // configuration, or "".
 func activeTicket(ctx context.Context, r store.Reader, config, player string) (string, error) {
-	a, _, err := store.GetJSON[map[string]string](ctx, r, KindActive, activeID(config, player))
+	a, _, err := store.GetJSON[activeRec](ctx, r, KindActive, activeID(config, player))
 	if isNotFound(err) {
 		return "", nil
 	}
-	return a["ticketId"], err
+	return a.TicketID, err
 }

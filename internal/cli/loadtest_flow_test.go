@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,6 +31,12 @@ func TestLoadtestFlowRefusesBadFlagsNamingThem(t *testing.T) {
 		}
 	}
 	var stdout, stderr bytes.Buffer
+	bad := []string{"--cpuprofile", filepath.Join(t.TempDir(), "missing", "cpu.pprof")}
+	if code := runLoadtestFlow(context.Background(), Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}, bad); code != 1 || !strings.Contains(stderr.String(), "--cpuprofile:") {
+		t.Errorf("%v: exit %d, stderr %q; want 1 naming --cpuprofile", bad, code, stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
 	if code := runLoadtestFlow(context.Background(), Env{Stdout: &stdout, Stderr: &stderr}, []string{"-h"}); code != 0 ||
 		strings.Count(stdout.String(), "Usage: muster loadtest flow") != 1 || stderr.Len() != 0 {
 		t.Fatalf("-h: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
@@ -47,7 +55,8 @@ func TestLoadtestFlowReportsWhereBotsFailed(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: getenv}
-	code := runLoadtestFlow(context.Background(), env, []string{"--players", "1", "--rate", "10", "--duration", "1s", "--timeout", "500ms", "--json"})
+	profile := filepath.Join(t.TempDir(), "cpu.pprof")
+	code := runLoadtestFlow(context.Background(), env, []string{"--players", "1", "--rate", "10", "--duration", "1s", "--timeout", "500ms", "--json", "--cpuprofile", profile})
 	if code != 1 {
 		t.Fatalf("exit %d, want 1; stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
@@ -57,6 +66,9 @@ func TestLoadtestFlowReportsWhereBotsFailed(t *testing.T) {
 	}
 	if rep.Started != 1 || rep.Completed != 0 || rep.Failed != 1 || rep.Failures["match: timed out"] != 1 {
 		t.Fatalf("report: %+v", rep)
+	}
+	if st, err := os.Stat(profile); err != nil || st.Size() == 0 {
+		t.Fatalf("--cpuprofile wrote no profile: %v", err)
 	}
 	for _, p := range rep.Phases[:3] { // sign-in, record, ticket
 		if p.Count != 1 {

@@ -63,10 +63,14 @@ type Hub struct {
 
 	ready chan struct{} // closed once Run has loaded the resume index
 	done  chan struct{} // closed when Run returns: streams close
-	mu    sync.Mutex
-	index idIndex
-	subs  map[string]map[*client]struct{} // identity id → clients
-	waits map[string]map[*watch]struct{}  // ticket id → long polls
+	// life ends when Run returns, as done closes: WebSockets, which wait
+	// on no channel, close on it (context.AfterFunc).
+	life    context.Context
+	endLife context.CancelFunc
+	mu      sync.Mutex
+	index   idIndex
+	subs    map[string]map[*client]struct{} // identity id → clients
+	waits   map[string]map[*watch]struct{}  // ticket id → long polls
 }
 
 // New returns a Hub; Run must be running for it to deliver.
@@ -91,6 +95,7 @@ func New(cfg Config) (*Hub, error) {
 		index: newIDIndex(cfg.ResumeWindow), tokens: newStreamTokens(cfg.Clock),
 		subs: map[string]map[*client]struct{}{}, waits: map[string]map[*watch]struct{}{}}
 	h.origins, h.anyOrig = originPatterns(cfg.CORSOrigins)
+	h.life, h.endLife = context.WithCancel(context.Background())
 	return h, nil
 }
 
@@ -104,6 +109,7 @@ func positive[T int | time.Duration](v, def T) T {
 // Run loads the resume index from the outbox's tail, then follows the
 // outbox and fans each event out, until ctx ends.
 func (h *Hub) Run(ctx context.Context) error {
+	defer h.endLife()
 	defer close(h.done)
 	last, err := h.loadIndex(ctx)
 	if err != nil {
@@ -237,8 +243,8 @@ func (h *Hub) fanOut(ev store.Event) {
 }
 
 // subscribe registers a client for player's events.
-func (h *Hub) subscribe(player string) *client {
-	c := &client{player: player, queue: make(chan *delivery, h.cfg.QueueSize), gone: make(chan struct{})}
+func (h *Hub) subscribe(player string, wake func()) *client {
+	c := &client{player: player, queue: make(chan *delivery, h.cfg.QueueSize), gone: make(chan struct{}), wake: wake}
 	h.mu.Lock()
 	addTo(h.subs, player, c)
 	h.mu.Unlock()
@@ -305,6 +311,8 @@ type client struct {
 	queue  chan *delivery
 	gone   chan struct{} // closed when the client is dropped as too slow
 	once   sync.Once
+	// wake, when set, is told of each delivery queued and of the drop.
+	wake func()
 }
 
 // offer queues d, or drops the client when its queue is full; false when
@@ -315,13 +323,17 @@ func (c *client) offer(d *delivery) bool {
 		return true
 	default:
 	}
+	dropped := false
 	select {
 	case c.queue <- d:
-		return true
 	default:
 		c.once.Do(func() { close(c.gone) })
-		return false
+		dropped = true
 	}
+	if c.wake != nil {
+		c.wake()
+	}
+	return !dropped
 }
 
 // idIndex maps the ids of the newest player events to their sequence

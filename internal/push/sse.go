@@ -114,7 +114,7 @@ func (h *Hub) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if after == "" {
 		after = r.URL.Query().Get("after")
 	}
-	st, closeStream := h.open(c.IdentityID, "sse")
+	st, closeStream := h.open(c.IdentityID, "sse", nil)
 	defer closeStream()
 	out := newSSEWriter(w, h.cfg.WriteTimeout)
 	defer out.rc.SetWriteDeadline(time.Time{}) // the connection may serve other requests

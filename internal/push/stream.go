@@ -118,9 +118,11 @@ func (s *stream) write(ctx context.Context, d *delivery) error {
 	return nil
 }
 
-// open registers a client for player and counts it until closed.
-func (h *Hub) open(player, transport string) (*stream, func()) {
-	c := h.subscribe(player)
+// open registers a client for player and counts it until closed; wake,
+// when set, is called (without blocking) each time the Hub queues a
+// delivery for the client or drops it.
+func (h *Hub) open(player, transport string, wake func()) (*stream, func()) {
+	c := h.subscribe(player, wake)
 	h.m.clients.WithLabelValues(transport).Inc()
 	return &stream{h: h, c: c, transport: transport}, func() {
 		h.unsubscribe(c)

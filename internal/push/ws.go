@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/identity"
 )
 
@@ -48,12 +51,28 @@ func originPatterns(origins []string) ([]string, bool) {
 	return out, false
 }
 
-// wsSession is one player's WebSocket.
+// wsSession is one player's WebSocket. An open socket holds one
+// goroutine, its reader (runWebSocket), which also answers the client's
+// messages; the player's events are written by a goroutine started when
+// some are queued and gone once they are written (drain), and the
+// keep-alive and the token's expiry are timers. mu serialises the writes
+// of messages and the state they read.
 type wsSession struct {
-	h      *Hub
-	conn   *websocket.Conn
+	h    *Hub
+	conn *websocket.Conn
+
+	mu     sync.Mutex
 	token  string
 	claims identity.Claims
+	st     *stream
+	expiry clock.Timer // at claims.ExpiresAt, on the injected clock
+	// expiresAt is claims.ExpiresAt (Unix ns) for the expiry timer, which
+	// must not wait for mu (a write may hold it).
+	expiresAt atomic.Int64
+	pinger    *time.Timer // the keep-alive, in real time
+
+	draining  atomic.Bool // a drain goroutine is running
+	closeOnce sync.Once
 }
 
 func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request) {
@@ -71,46 +90,82 @@ func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 }
 
 // runWebSocket serves one player's socket until it closes or the Hub
-// stops; tok is the Authorization header's token, if any.
+// stops; tok is the Authorization header's token, if any. It is the
+// socket's reader.
 func (h *Hub) runWebSocket(ctx context.Context, conn *websocket.Conn, tok, after string) {
 	defer conn.CloseNow()
 	conn.SetReadLimit(16 << 10)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := &wsSession{h: h, conn: conn}
-	msgs := make(chan clientMessage)
-	go s.read(ctx, cancel, msgs)
-	if err := s.authenticate(ctx, tok, msgs); err != nil {
-		conn.Close(CloseUnauthenticated, reason(err))
+	if err := s.authenticate(ctx, tok); err != nil {
+		s.closeWith(CloseUnauthenticated, reason(err))
 		return
 	}
 	if !h.waitReady(ctx) {
 		return
 	}
-	st, closeStream := h.open(s.claims.IdentityID, "websocket")
+	s.mu.Lock() // the first drain waits for the hello and the resume
+	st, closeStream := h.open(s.claims.IdentityID, "websocket", func() { s.wake(ctx) })
 	defer closeStream()
-	st.out = s
-	code, why := s.loop(ctx, st, after, msgs)
-	conn.Close(code, why)
+	st.out, s.st = s, st
+	stopping := context.AfterFunc(h.life, func() { s.closeWith(websocket.StatusGoingAway, "server stopping") })
+	defer stopping()
+	s.armExpiry(s.claims.ExpiresAt)
+	s.pinger = time.AfterFunc(h.cfg.PingInterval, func() { s.keepAlive(ctx) })
+	defer func() {
+		s.mu.Lock()
+		s.expiry.Stop()
+		s.pinger.Stop()
+		s.mu.Unlock()
+	}()
+	err := s.hello(ctx)
+	if err == nil {
+		err = st.resume(ctx, after)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.closeWith(websocket.StatusInternalError, "write failed")
+		return
+	}
+	for {
+		m, err := readMessage(ctx, conn)
+		if err != nil {
+			var syntax *json.SyntaxError
+			if errors.As(err, &syntax) {
+				continue
+			}
+			return
+		}
+		s.mu.Lock()
+		code, why, stop := s.handle(ctx, m)
+		s.mu.Unlock()
+		if stop {
+			s.closeWith(code, why)
+			return
+		}
+	}
 }
 
 // authenticate takes the token from the Authorization header (tok) or,
 // for a browser, from an auth message within AuthTimeout (real time).
-func (s *wsSession) authenticate(ctx context.Context, tok string, msgs <-chan clientMessage) error {
+func (s *wsSession) authenticate(ctx context.Context, tok string) error {
 	if tok == "" {
-		t := time.NewTimer(s.h.cfg.AuthTimeout)
-		defer t.Stop()
-		select {
-		case m := <-msgs:
-			if m.Type != "auth" || m.AccessToken == "" {
-				return errors.New(`the first message must be {"type":"auth","accessToken":…}`)
-			}
-			tok = m.AccessToken
-		case <-t.C:
-			return errors.New("no auth message within the time allowed")
-		case <-ctx.Done():
-			return ctx.Err()
+		late := time.AfterFunc(s.h.cfg.AuthTimeout, func() {
+			s.closeWith(CloseUnauthenticated, "no auth message within the time allowed")
+		})
+		m, err := readMessage(ctx, s.conn)
+		for errors.As(err, new(*json.SyntaxError)) {
+			m, err = readMessage(ctx, s.conn)
 		}
+		late.Stop()
+		if err != nil {
+			return err
+		}
+		if m.Type != "auth" || m.AccessToken == "" {
+			return errors.New(`the first message must be {"type":"auth","accessToken":…}`)
+		}
+		tok = m.AccessToken
 	}
 	c, err := s.h.cfg.Verifier.Verify(ctx, tok)
 	if err != nil {
@@ -120,24 +175,99 @@ func (s *wsSession) authenticate(ctx context.Context, tok string, msgs <-chan cl
 	return nil
 }
 
-// read passes the client's messages to the loop until the socket closes;
-// then it ends ctx.
-func (s *wsSession) read(ctx context.Context, cancel func(), out chan<- clientMessage) {
-	defer cancel()
+// closeWith closes the socket with code and why; only the first call
+// does.
+func (s *wsSession) closeWith(code websocket.StatusCode, why string) {
+	s.closeOnce.Do(func() { s.conn.Close(code, why) })
+}
+
+// wake starts a drain unless one is running (the Hub queued a delivery
+// or dropped the client); it never blocks.
+func (s *wsSession) wake(ctx context.Context) {
+	if s.draining.CompareAndSwap(false, true) {
+		go s.drain(ctx)
+	}
+}
+
+// drain writes the queued deliveries, then ends; a client dropped as too
+// slow is closed instead.
+func (s *wsSession) drain(ctx context.Context) {
+	s.mu.Lock() // held until the stream is set up, hello and resume sent
+	c := s.st.c
+	s.mu.Unlock()
 	for {
-		m, err := readMessage(ctx, s.conn)
-		if err != nil {
-			var syntax *json.SyntaxError
-			if errors.As(err, &syntax) {
-				continue
-			}
-			return
-		}
 		select {
-		case out <- m:
-		case <-ctx.Done():
-			return
+		case <-c.gone:
+			s.closeWith(CloseTooSlow, "too many messages unread: the client is not reading")
+			return // draining stays set: nothing more is written
+		case d := <-c.queue:
+			s.mu.Lock()
+			err := s.st.deliver(ctx, d)
+			s.mu.Unlock()
+			if err != nil {
+				s.closeWith(websocket.StatusGoingAway, "write failed")
+				return
+			}
+		default:
+			s.draining.Store(false)
+			// A delivery queued since the select found none, whose wake saw
+			// this drain still running, is this drain's to write.
+			if len(c.queue) == 0 && !isClosed(c.gone) || !s.draining.CompareAndSwap(false, true) {
+				return
+			}
 		}
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// armExpiry (with mu held) sets the token's expiry at at, replacing the
+// one before (a renewed token).
+func (s *wsSession) armExpiry(at time.Time) {
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
+	s.expiresAt.Store(at.UnixNano())
+	s.expiry = clock.AfterFuncAt(s.h.cfg.Clock, at, func() {
+		if s.h.cfg.Clock.Now().Before(time.Unix(0, s.expiresAt.Load())) {
+			return // replaced by a later deadline
+		}
+		// Closing waits for the client's answer: not on the clock's time.
+		go s.closeWith(CloseUnauthenticated, "access token expired; reconnect with a fresh one")
+	})
+}
+
+// keepAlive runs every PingInterval: it verifies the token again (a
+// revoked session closes the socket) and pings the client.
+func (s *wsSession) keepAlive(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	s.mu.Lock()
+	tok := s.token
+	s.mu.Unlock()
+	if _, err := s.h.cfg.Verifier.Verify(ctx, tok); err != nil {
+		s.closeWith(CloseUnauthenticated, reason(err))
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, s.h.cfg.WriteTimeout)
+	err := s.conn.Ping(pctx)
+	cancel()
+	if err != nil {
+		s.closeWith(websocket.StatusGoingAway, "write failed")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ctx.Err() == nil {
+		s.pinger.Reset(s.h.cfg.PingInterval)
 	}
 }
 
@@ -150,54 +280,9 @@ func readMessage(ctx context.Context, conn *websocket.Conn) (clientMessage, erro
 	return m, json.Unmarshal(b, &m)
 }
 
-// loop writes the player's messages until the socket must close, and
-// returns the close code and reason.
-func (s *wsSession) loop(ctx context.Context, st *stream, after string, msgs <-chan clientMessage) (websocket.StatusCode, string) {
-	exp := newExpiry(s.h, s.claims.ExpiresAt)
-	defer exp.close()
-	ping := time.NewTicker(s.h.cfg.PingInterval)
-	defer ping.Stop()
-	if err := s.hello(ctx); err != nil {
-		return websocket.StatusInternalError, "write failed"
-	}
-	if err := st.resume(ctx, after); err != nil {
-		return websocket.StatusInternalError, "resume failed"
-	}
-	for {
-		var err error
-		select {
-		case <-ctx.Done():
-			return websocket.StatusNormalClosure, ""
-		case <-s.h.done:
-			return websocket.StatusGoingAway, "server stopping"
-		case <-st.c.gone:
-			return CloseTooSlow, "too many messages unread: the client is not reading"
-		case d := <-st.c.queue:
-			err = st.deliver(ctx, d)
-		case m := <-msgs:
-			if code, why, stop := s.handle(ctx, st, exp, m); stop {
-				return code, why
-			}
-		case <-exp.fired:
-			if exp.passed() {
-				return CloseUnauthenticated, "access token expired; reconnect with a fresh one"
-			}
-		case <-ping.C:
-			if _, verr := s.h.cfg.Verifier.Verify(ctx, s.token); verr != nil {
-				return CloseUnauthenticated, reason(verr)
-			}
-			pctx, cancel := context.WithTimeout(ctx, s.h.cfg.WriteTimeout)
-			err = s.conn.Ping(pctx)
-			cancel()
-		}
-		if err != nil {
-			return websocket.StatusGoingAway, "write failed"
-		}
-	}
-}
-
-// handle answers a client's message; stop says the socket must close.
-func (s *wsSession) handle(ctx context.Context, st *stream, exp *expiry, m clientMessage) (websocket.StatusCode, string, bool) {
+// handle answers a client's message (with mu held); stop says the socket
+// must close.
+func (s *wsSession) handle(ctx context.Context, m clientMessage) (websocket.StatusCode, string, bool) {
 	switch m.Type {
 	case "auth":
 		c, err := s.h.cfg.Verifier.Verify(ctx, m.AccessToken)
@@ -208,12 +293,12 @@ func (s *wsSession) handle(ctx context.Context, st *stream, exp *expiry, m clien
 			return CloseUnauthenticated, "a renewed token must be the same player's", true
 		}
 		s.token, s.claims = m.AccessToken, c
-		exp.rearm(c.ExpiresAt)
+		s.armExpiry(c.ExpiresAt)
 		if err := s.hello(ctx); err != nil {
 			return websocket.StatusGoingAway, "write failed", true
 		}
 	case "resume":
-		if err := st.resume(ctx, m.After); err != nil {
+		if err := s.st.resume(ctx, m.After); err != nil {
 			return websocket.StatusGoingAway, "resume failed", true
 		}
 	default:

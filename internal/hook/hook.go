@@ -2,7 +2,6 @@ package hook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -175,11 +174,9 @@ func (s *Service) Get(ctx context.Context, id string) (*Hook, error) {
 	if err := auth.RequireOperator(ctx, false); err != nil {
 		return nil, err
 	}
-	var rec record
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		rec, _, err = read(ctx, r, id)
-		return err
+	rec, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (record, error) {
+		rec, _, err := read(ctx, r, id)
+		return rec, err
 	})
 	if err != nil {
 		return nil, err
@@ -188,11 +185,7 @@ func (s *Service) Get(ctx context.Context, id string) (*Hook, error) {
 }
 
 func read(ctx context.Context, r store.Reader, id string) (record, int64, error) {
-	rec, ver, err := store.GetJSON[record](ctx, r, KindHook, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return rec, 0, fault.New(fault.NotFound, "hook %s not found", id)
-	}
-	return rec, ver, err
+	return service.Get[record](ctx, r, KindHook, id, "hook %s not found", id)
 }
 
 // Page is one page of a listing.
@@ -207,10 +200,8 @@ func (s *Service) List(ctx context.Context, limit int, token string) (*Page, err
 	if err != nil {
 		return nil, err
 	}
-	var out *Page
-	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		out, err = service.ListPage(ctx, r, store.Query{Kind: KindHook, Prefix: true, After: after}, limit, func(rec record) Hook { return rec.Hook })
-		return err
+	out, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (*Page, error) {
+		return service.ListPage(ctx, r, store.Query{Kind: KindHook, Prefix: true, After: after}, limit, func(rec record) Hook { return rec.Hook })
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list hooks: %w", err)

@@ -210,11 +210,9 @@ func (s *Service) Get(ctx context.Context, id string) (*Subscription, error) {
 	if err := auth.RequireOperator(ctx, false); err != nil {
 		return nil, err
 	}
-	var rec record
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		rec, _, err = s.read(ctx, r, id)
-		return err
+	rec, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (record, error) {
+		rec, _, err := s.read(ctx, r, id)
+		return rec, err
 	})
 	if err != nil {
 		return nil, err
@@ -224,11 +222,7 @@ func (s *Service) Get(ctx context.Context, id string) (*Subscription, error) {
 
 // read returns a subscription's record and version, or a NotFound fault.
 func (s *Service) read(ctx context.Context, r store.Reader, id string) (record, int64, error) {
-	rec, ver, err := store.GetJSON[record](ctx, r, KindSubscription, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return rec, 0, fault.New(fault.NotFound, "subscription %s not found", id)
-	}
-	return rec, ver, err
+	return service.Get[record](ctx, r, KindSubscription, id, "subscription %s not found", id)
 }
 
 // Page is one page of a listing.
@@ -243,11 +237,9 @@ func (s *Service) List(ctx context.Context, limit int, token string) (*Page[Subs
 	if err != nil {
 		return nil, err
 	}
-	var out *Page[Subscription]
-	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
-		out, err = service.ListPage(ctx, r, store.Query{Kind: KindSubscription, Prefix: true, After: after}, limit,
+	out, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (*Page[Subscription], error) {
+		return service.ListPage(ctx, r, store.Query{Kind: KindSubscription, Prefix: true, After: after}, limit,
 			func(rec record) Subscription { return rec.Subscription })
-		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)

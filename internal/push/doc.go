@@ -25,7 +25,18 @@
 //
 // Each client has a bounded queue. The fan-out never blocks: a client whose
 // queue is full is disconnected (close code 4008 on a WebSocket) and the
-// others go on. Time: token expiry runs on the injected clock; ping
+// others go on.
+//
+// Memory per socket: a WebSocket's handler returns once the connection is
+// taken over, so net/http frees the request and its buffers; the socket
+// keeps 512-byte read and 1 KiB write buffers (wsbuffers.go) and one
+// goroutine, its reader, which also answers the client's messages. Events
+// are written by a goroutine started when some are queued and gone once
+// they are written; the keep-alive and the token's expiry are timers. The
+// operators' stream (Hub.OperatorStream) follows the outbox itself, waking
+// like the Hub on local commits and, through Config.Wake, on other
+// replicas' commits; resets are counted by stream (player, operator) in
+// muster_push_resets_total. Time: token expiry runs on the injected clock; ping
 // intervals, the 10 s allowed for a first auth message and write deadlines
 // are real time, because they measure the network, not the business.
 //

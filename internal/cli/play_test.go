@@ -24,8 +24,8 @@ func TestPlayThatGivesUpExplainsAndCancelsItsTicket(t *testing.T) {
 	r.start(t)
 	var stdout, stderr bytes.Buffer
 	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
-	// One player can never fill dev-5v5's two teams of five.
-	code := runPlay(context.Background(), env, []string{"--endpoint", r.url, "--config", "dev-5v5", "--players", "1", "--timeout", "300ms"})
+	// One player alone can never fill dev-duel's two teams of one.
+	code := runPlay(context.Background(), env, []string{"--endpoint", r.url, "--config", "dev-duel", "--players", "1", "--timeout", "300ms"})
 	out := stdout.String()
 	if code != 1 || !strings.Contains(out, "bot 1 failed at match") || !strings.Contains(out, "the server explains: ticket") {
 		t.Fatalf("exit %d; stdout:\n%s", code, out)

@@ -228,23 +228,31 @@ func (s *Service) settlePending(ctx context.Context, w store.Writer, c *fleet.Ca
 	return nil
 }
 
-// drainOrder picks n ACTIVE computes to drain: fewest game sessions first,
-// ties the newest.
+// drainOrder picks n ACTIVE computes to drain: the least useful first.
 func drainOrder(loads []fleet.ComputeLoad, n int) []string {
-	var active []fleet.ComputeLoad
+	return pick(loads, n, func(l fleet.ComputeLoad) bool { return l.Status == gamelift.ComputeActive }, lessUseful)
+}
+
+// lessUseful orders computes from the least useful to keep: fewest game
+// sessions first, ties the newest.
+func lessUseful(a, b fleet.ComputeLoad) int {
+	if a.Sessions != b.Sessions {
+		return a.Sessions - b.Sessions
+	}
+	return b.CreatedAt.Compare(a.CreatedAt)
+}
+
+// pick names up to n of the computes that keep accepts, in order.
+func pick(loads []fleet.ComputeLoad, n int, keep func(fleet.ComputeLoad) bool, order func(a, b fleet.ComputeLoad) int) []string {
+	var kept []fleet.ComputeLoad
 	for _, l := range loads {
-		if l.Status == gamelift.ComputeActive {
-			active = append(active, l)
+		if keep(l) {
+			kept = append(kept, l)
 		}
 	}
-	slices.SortStableFunc(active, func(a, b fleet.ComputeLoad) int {
-		if a.Sessions != b.Sessions {
-			return a.Sessions - b.Sessions
-		}
-		return b.CreatedAt.Compare(a.CreatedAt)
-	})
+	slices.SortStableFunc(kept, order)
 	var names []string
-	for _, l := range active[:min(n, len(active))] {
+	for _, l := range kept[:min(n, len(kept))] {
 		names = append(names, l.Name)
 	}
 	return names
@@ -274,26 +282,12 @@ func (s *Service) forgetAsked(name string) {
 }
 
 // undrainOrder picks up to n computes draining for a scale-in whose hosts
-// were not released yet, to keep: most game sessions first (the most
-// useful), ties the oldest.
+// were not released yet, to keep: the most useful first (drainOrder's
+// reverse).
 func undrainOrder(loads []fleet.ComputeLoad, releasing map[string]bool, n int) []string {
-	var draining []fleet.ComputeLoad
-	for _, l := range loads {
-		if l.Status == gamelift.ComputeTerminating && l.ScaleIn && !releasing[l.Name] {
-			draining = append(draining, l)
-		}
-	}
-	slices.SortStableFunc(draining, func(a, b fleet.ComputeLoad) int {
-		if a.Sessions != b.Sessions {
-			return b.Sessions - a.Sessions
-		}
-		return a.CreatedAt.Compare(b.CreatedAt)
-	})
-	var names []string
-	for _, l := range draining[:min(n, len(draining))] {
-		names = append(names, l.Name)
-	}
-	return names
+	return pick(loads, n, func(l fleet.ComputeLoad) bool {
+		return l.Status == gamelift.ComputeTerminating && l.ScaleIn && !releasing[l.Name]
+	}, func(a, b fleet.ComputeLoad) int { return lessUseful(b, a) })
 }
 
 // backoff is the wait before the attempt after attempts failed ones.

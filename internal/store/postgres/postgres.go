@@ -156,7 +156,7 @@ func (db *DB) EventsCommitted() <-chan struct{} { return db.eventsCommitted.Wait
 // Update queues fn for this replica's writer and waits until its
 // transaction commits (store.GroupCommit).
 func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {
-	return db.writes.Update(ctx, fn)
+	return storageError(db.writes.Update(ctx, fn))
 }
 
 // commit runs a batch of transaction functions in one database transaction

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
+
+	"github.com/musterhq/muster/internal/clock"
 )
 
 // GroupCommit is the writer every backend shares: Update queues a
@@ -12,9 +15,12 @@ import (
 // runs each function in a savepoint of one database transaction, so one
 // durable commit serves many writers. After-commit hooks run in the
 // caller's goroutine once its Update has its answer, never on the writer.
+// It also measures how long requests wait for the writer, for Admit.
 type GroupCommit struct {
 	maxBatch int
 	commit   func(batch []*Request)
+	clock    clock.Clock
+	adm      admission
 
 	reqs chan *Request
 	stop chan struct{}
@@ -31,12 +37,17 @@ type Request struct {
 
 	done  chan error
 	hooks []func()
+	at    time.Time // when Update queued it
 }
 
 // NewGroupCommit starts the writer goroutine. commit must call Finish on
-// every request of the batch it is given.
-func NewGroupCommit(maxBatch int, commit func(batch []*Request)) *GroupCommit {
-	g := &GroupCommit{maxBatch: maxBatch, commit: commit, reqs: make(chan *Request, 4096), stop: make(chan struct{})}
+// every request of the batch it is given. c times the queue (nil: the
+// real clock).
+func NewGroupCommit(maxBatch int, c clock.Clock, commit func(batch []*Request)) *GroupCommit {
+	if c == nil {
+		c = clock.Real{}
+	}
+	g := &GroupCommit{maxBatch: maxBatch, commit: commit, clock: c, reqs: make(chan *Request, 4096), stop: make(chan struct{})}
 	g.wg.Add(1)
 	go g.loop()
 	return g
@@ -66,22 +77,25 @@ func (r *Request) Run(w Writer) (err error) {
 // transaction took is appended after fn's writes.
 func (g *GroupCommit) Update(ctx context.Context, fn func(Writer) error) error {
 	fn, settle := pendingUpdate(ctx, fn)
-	req := &Request{Ctx: ctx, Fn: fn, done: make(chan error, 1)}
+	req := &Request{Ctx: ctx, Fn: fn, done: make(chan error, 1), at: g.clock.Now()}
 	g.mu.RLock()
 	if g.closed {
 		g.mu.RUnlock()
 		return ErrClosed
 	}
+	g.adm.outstanding.Add(1)
 	select {
 	case g.reqs <- req:
 		g.mu.RUnlock()
 	case <-ctx.Done():
 		g.mu.RUnlock()
+		g.adm.outstanding.Add(-1)
 		return ctx.Err()
 	}
 	// Once queued, wait for the verdict even if ctx ends: the caller must
 	// learn whether the write committed.
 	err := <-req.done
+	g.adm.outstanding.Add(-1)
 	settle(err)
 	if err != nil {
 		return err
@@ -143,6 +157,8 @@ func (g *GroupCommit) loop() {
 				break fill
 			}
 		}
+		// The batch's first request is its oldest: the queue is FIFO.
+		g.adm.delay.Store(int64(g.clock.Now().Sub(batch[0].at)))
 		g.commit(batch)
 	}
 }

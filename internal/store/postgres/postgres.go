@@ -103,7 +103,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	db.writes = store.NewGroupCommit(cfg.MaxBatch, db.commit)
+	db.writes = store.NewGroupCommit(cfg.MaxBatch, cfg.Clock, db.commit)
 	db.wg.Add(1)
 	go db.sweepLoop()
 	return db, nil
@@ -152,6 +152,19 @@ func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 // EventsCommitted returns a channel closed after the next commit that
 // appends events (store.EventNotifier).
 func (db *DB) EventsCommitted() <-chan struct{} { return db.eventsCommitted.Wait() }
+
+// Admit refuses new work while the writer is past its bound (store.Admitter).
+func (db *DB) Admit(door string) error { return db.writes.Admit(door) }
+
+// SetAdmissionBound sets how long writes may wait before Admit refuses
+// new work (store.Admitter).
+func (db *DB) SetAdmissionBound(d time.Duration) { db.writes.SetAdmissionBound(d) }
+
+// Refused counts Admit's refusals by door (store.Admitter).
+func (db *DB) Refused() map[string]int64 { return db.writes.Refused() }
+
+// Waiting is how many writes are queued or being committed (store.Admitter).
+func (db *DB) Waiting() int { return db.writes.Waiting() }
 
 // Update queues fn for this replica's writer and waits until its
 // transaction commits (store.GroupCommit).

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"a transaction sees its own writes", testReadYourWrites},
 		{"a pending event commits with the first change made under its context", testPendingCommitsWithTheFirstChange},
 		{"pruning deletes the oldest events up to a seq and a cut-off", testPruneEvents},
+		{"new work is refused at the door while the writer is behind, admitted work commits", testAdmission},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

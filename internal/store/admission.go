@@ -1,0 +1,102 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Admission at the door. Past the writer's capacity, a store that queues
+// every write only grows its queue: each transaction waits longer, the
+// work already admitted (a match being placed, a session being activated)
+// waits behind new sign-ins and tickets, players give up, and the
+// completed rate collapses instead of levelling off. So the services
+// that start new work — a sign-in, a matchmaking ticket — ask Admit
+// before they write, and are refused at once while the writer is behind;
+// everything else, the work already admitted, is always queued.
+//
+// The writer is behind when writes are waiting and the oldest of the last
+// batch it took had waited longer than the bound in the queue (the time
+// from Update to the writer starting on it, on the store's clock). Once
+// the queue drains, or a batch is taken fresh, new work is admitted again.
+
+// ErrOverloaded is the error of Admit while the store's writer is past its
+// bound: nothing was written, and the caller may try again in a moment.
+var ErrOverloaded = errors.New("store: the writer is past its bound, new work is refused for now")
+
+// Admitter is implemented by a store that sheds new work at the door.
+type Admitter interface {
+	// Admit returns ErrOverloaded (wrapped, with the figures) while the
+	// writer is past its bound, counting the refusal under door ("ticket",
+	// "sign-in"); nil otherwise.
+	Admit(door string) error
+	// SetAdmissionBound sets how long writes may wait in the queue before
+	// Admit refuses new work; 0 admits everything.
+	SetAdmissionBound(d time.Duration)
+	// Refused returns, by door, how many times Admit refused.
+	Refused() map[string]int64
+	// Waiting is how many writes are queued or being committed.
+	Waiting() int
+}
+
+// Admit asks s, when it is an Admitter, whether new work may start; a
+// store that does not shed admits everything.
+func Admit(s Store, door string) error {
+	if a, ok := s.(Admitter); ok {
+		return a.Admit(door)
+	}
+	return nil
+}
+
+// admission is GroupCommit's half of Admitter.
+type admission struct {
+	bound atomic.Int64 // nanoseconds; 0 admits everything
+	// delay is how long the oldest request of the writer's last batch
+	// waited in the queue, in nanoseconds.
+	delay atomic.Int64
+	// outstanding counts requests queued or being committed.
+	outstanding atomic.Int64
+	refused     sync.Map // door → *atomic.Int64
+}
+
+func (a *admission) admit(door string) error {
+	bound := a.bound.Load()
+	if bound <= 0 || a.outstanding.Load() == 0 {
+		return nil
+	}
+	delay := a.delay.Load()
+	if delay <= bound {
+		return nil
+	}
+	n, _ := a.refused.LoadOrStore(door, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
+	return fmt.Errorf("%w: writes wait %v in the store's queue, past the %v bound",
+		ErrOverloaded, time.Duration(delay).Round(time.Millisecond), time.Duration(bound))
+}
+
+func (a *admission) refusals() map[string]int64 {
+	out := map[string]int64{}
+	a.refused.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// Admit implements Admitter.Admit.
+func (g *GroupCommit) Admit(door string) error { return g.adm.admit(door) }
+
+// SetAdmissionBound implements Admitter.SetAdmissionBound.
+func (g *GroupCommit) SetAdmissionBound(d time.Duration) { g.adm.bound.Store(int64(max(d, 0))) }
+
+// Refused implements Admitter.Refused.
+func (g *GroupCommit) Refused() map[string]int64 { return g.adm.refusals() }
+
+// Waiting implements Admitter.Waiting.
+func (g *GroupCommit) Waiting() int { return int(g.adm.outstanding.Load()) }
+
+// QueueDelay is how long the oldest request of the writer's last batch
+// waited for it.
+func (g *GroupCommit) QueueDelay() time.Duration { return time.Duration(g.adm.delay.Load()) }

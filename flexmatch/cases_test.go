@@ -34,20 +34,24 @@ type caseFile struct {
 	Explain []caseExplain `json:"explain"`
 }
 
-type casePlayer struct {
-	ID      string         `json:"playerId"`
+// caseTraits is what a case says of one player; a ticket of one player may
+// say it at the ticket's level instead of listing players.
+type caseTraits struct {
 	Attrs   map[string]any `json:"attrs"`
 	Latency map[string]int `json:"latency"`
 	Team    string         `json:"team"`
 }
 
+type casePlayer struct {
+	ID string `json:"playerId"`
+	caseTraits
+}
+
 type caseTicket struct {
-	ID      string         `json:"ticketId"`
-	At      float64        `json:"at"`
-	Attrs   map[string]any `json:"attrs"`
-	Latency map[string]int `json:"latency"`
-	Team    string         `json:"team"`
-	Players []casePlayer   `json:"players"`
+	ID string  `json:"ticketId"`
+	At float64 `json:"at"`
+	caseTraits
+	Players []casePlayer `json:"players"`
 }
 
 type caseCycle struct {
@@ -100,7 +104,7 @@ func (ct caseTicket) ticket(t *testing.T) flexmatch.Ticket {
 	t.Helper()
 	players := ct.Players
 	if len(players) == 0 {
-		players = []casePlayer{{ID: ct.ID, Attrs: ct.Attrs, Latency: ct.Latency, Team: ct.Team}}
+		players = []casePlayer{{ID: ct.ID, caseTraits: ct.caseTraits}}
 	}
 	tk := flexmatch.Ticket{ID: ct.ID, StartTime: at(ct.At)}
 	for _, p := range players {

@@ -1,9 +1,6 @@
 package flexmatch
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 type cop uint8
 
@@ -30,39 +27,25 @@ func (n *cnode) walk(f func(*cnode)) {
 }
 
 type stmtParser struct {
+	scanner
 	rs   *RuleSet
-	s    string
-	i    int
 	self string
 	all  map[string]bool
-	err  string
 }
 
 // parseStatement parses a compound statement over rules defined earlier.
 func (rs *RuleSet) parseStatement(s, self string, all map[string]bool) (*cnode, string) {
-	p := &stmtParser{rs: rs, s: s, self: self, all: all}
+	p := &stmtParser{scanner: scanner{s: s}, rs: rs, self: self, all: all}
 	n := p.term(0)
-	if p.err != "" {
-		return nil, p.err
-	}
-	p.ws()
-	if p.i < len(p.s) {
-		return nil, fmt.Sprintf("unexpected %q at character %d", p.s[p.i:p.i+1], p.i+1)
+	if reason := p.end(); reason != "" {
+		return nil, reason
 	}
 	return n, ""
 }
 
 func (p *stmtParser) fail(format string, args ...any) *cnode {
-	if p.err == "" {
-		p.err = fmt.Sprintf(format, args...)
-	}
+	p.failf(format, args...)
 	return nil
-}
-
-func (p *stmtParser) ws() {
-	for p.i < len(p.s) && strings.IndexByte(" \t\r\n", p.s[p.i]) >= 0 {
-		p.i++
-	}
 }
 
 func (p *stmtParser) name() string {

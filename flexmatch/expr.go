@@ -1,9 +1,6 @@
 package flexmatch
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // baseKind is the element type of an expression value.
 type baseKind uint8
@@ -102,10 +99,8 @@ type exprEnv struct {
 }
 
 type exprParser struct {
+	scanner
 	env exprEnv
-	s   string
-	i   int
-	err string
 }
 
 // isExpression says whether a referenceValue string is an expression
@@ -131,30 +126,18 @@ func parseExpr(s string, env exprEnv) (*expr, string) {
 	if len(s) > 4096 {
 		return nil, "expression is longer than 4096 characters"
 	}
-	p := &exprParser{env: env, s: s}
+	p := &exprParser{scanner: scanner{s: s}, env: env}
 	e := p.expr(0)
-	if p.err != "" {
-		return nil, p.err
-	}
-	p.ws()
-	if p.i < len(p.s) {
-		return nil, fmt.Sprintf("unexpected %q at character %d", p.s[p.i:p.i+1], p.i+1)
+	if reason := p.end(); reason != "" {
+		return nil, reason
 	}
 	e.src = strings.TrimSpace(s)
 	return e, ""
 }
 
 func (p *exprParser) fail(format string, args ...any) *expr {
-	if p.err == "" {
-		p.err = fmt.Sprintf(format, args...)
-	}
+	p.failf(format, args...)
 	return nil
-}
-
-func (p *exprParser) ws() {
-	for p.i < len(p.s) && strings.IndexByte(" \t\r\n", p.s[p.i]) >= 0 {
-		p.i++
-	}
 }
 
 func (p *exprParser) word() string {
@@ -191,7 +174,7 @@ func (p *exprParser) expr(depth int) *expr {
 		if p.i >= len(p.s) {
 			return p.fail("expression ends early")
 		}
-		return p.fail("unexpected %q at character %d", p.s[p.i:p.i+1], p.i+1)
+		return p.fail("%s", p.unexpected())
 	}
 	if w == "teams" || w == "team" {
 		return p.path()

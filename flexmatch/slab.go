@@ -21,83 +21,34 @@ const slabBlock = 256
 // are rounded up to whole pages, so a round count would waste the rest.
 const ticketBlock = 40960 / int(unsafe.Sizeof(wticket{}))
 
-func (s *slab) ticket() *wticket {
-	if len(s.t) == 0 {
-		s.t = make([]wticket, ticketBlock)
-	}
-	t := &s.t[0]
-	s.t = s.t[1:]
-	return t
-}
+func (s *slab) ticket() *wticket { return &cut(&s.t, 1, 1, ticketBlock)[0] }
 
-func (s *slab) net() *netInfo {
-	if len(s.n) == 0 {
-		s.n = make([]netInfo, slabBlock)
-	}
-	n := &s.n[0]
-	s.n = s.n[1:]
-	return n
-}
+func (s *slab) net() *netInfo { return &cut(&s.n, 1, 1, slabBlock)[0] }
 
-func (s *slab) players(n int) []wplayer {
-	if n > slabBlock/4 {
-		return make([]wplayer, n)
+// cut hands out n elements from the front of *block, capped so that an
+// append cannot touch a neighbour. A request above limit gets its own slice;
+// when the block runs short a fresh one of size elements replaces it.
+func cut[T any](block *[]T, n, limit, size int) []T {
+	if n > limit {
+		return make([]T, n)
 	}
-	if len(s.p) < n {
-		s.p = make([]wplayer, slabBlock)
+	if len(*block) < n {
+		*block = make([]T, size)
 	}
-	out := s.p[:n:n]
-	s.p = s.p[n:]
+	out := (*block)[:n:n]
+	*block = (*block)[n:]
 	return out
 }
 
-func (s *slab) attrs(n int) []attrVal {
-	if n > slabBlock/4 {
-		return make([]attrVal, n)
-	}
-	if len(s.a) < n {
-		s.a = make([]attrVal, slabBlock)
-	}
-	out := s.a[:n:n]
-	s.a = s.a[n:]
-	return out
-}
+func (s *slab) players(n int) []wplayer { return cut(&s.p, n, slabBlock/4, slabBlock) }
 
-func (s *slab) locs(n int) []locMs {
-	if n > slabBlock/4 {
-		return make([]locMs, n)
-	}
-	if len(s.l) < n {
-		s.l = make([]locMs, slabBlock*4)
-	}
-	out := s.l[:n:n]
-	s.l = s.l[n:]
-	return out
-}
+func (s *slab) attrs(n int) []attrVal { return cut(&s.a, n, slabBlock/4, slabBlock) }
 
-func (s *slab) floats(n int) []float32 {
-	if n > slabBlock/4 {
-		return make([]float32, n)
-	}
-	if len(s.f) < n {
-		s.f = make([]float32, slabBlock*4)
-	}
-	out := s.f[:n:n]
-	s.f = s.f[n:]
-	return out
-}
+func (s *slab) locs(n int) []locMs { return cut(&s.l, n, slabBlock/4, slabBlock*4) }
 
-func (s *slab) lats(n int) [][]locMs {
-	if n > slabBlock/4 {
-		return make([][]locMs, n)
-	}
-	if len(s.h) < n {
-		s.h = make([][]locMs, slabBlock)
-	}
-	out := s.h[:n:n]
-	s.h = s.h[n:]
-	return out
-}
+func (s *slab) floats(n int) []float32 { return cut(&s.f, n, slabBlock/4, slabBlock*4) }
+
+func (s *slab) lats(n int) [][]locMs { return cut(&s.h, n, slabBlock/4, slabBlock) }
 
 // outSlab hands out the slices of returned matches from shared blocks so
 // that forming a match allocates amortised nothing. Each slice is capped, so
@@ -111,38 +62,8 @@ type outSlab struct {
 
 const outBlock = 1024
 
-func (o *outSlab) teams(n int) []MatchTeam {
-	if n > outBlock/8 {
-		return make([]MatchTeam, n)
-	}
-	if len(o.t) < n {
-		o.t = make([]MatchTeam, outBlock)
-	}
-	out := o.t[:n:n]
-	o.t = o.t[n:]
-	return out
-}
+func (o *outSlab) teams(n int) []MatchTeam { return cut(&o.t, n, outBlock/8, outBlock) }
 
-func (o *outSlab) ids(n int) []string {
-	if n > outBlock/4 {
-		return make([]string, n)
-	}
-	if len(o.s) < n {
-		o.s = make([]string, outBlock*4)
-	}
-	out := o.s[:n:n]
-	o.s = o.s[n:]
-	return out
-}
+func (o *outSlab) ids(n int) []string { return cut(&o.s, n, outBlock/4, outBlock*4) }
 
-func (o *outSlab) locs(n int) []MatchLocation {
-	if n > outBlock/8 {
-		return make([]MatchLocation, n)
-	}
-	if len(o.l) < n {
-		o.l = make([]MatchLocation, outBlock)
-	}
-	out := o.l[:n:n]
-	o.l = o.l[n:]
-	return out
-}
+func (o *outSlab) locs(n int) []MatchLocation { return cut(&o.l, n, outBlock/8, outBlock) }

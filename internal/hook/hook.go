@@ -11,6 +11,7 @@ import (
 
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook/sign"
@@ -76,8 +77,7 @@ type Created struct {
 // record is what the store keeps.
 type record struct {
 	Hook
-	Sealed string `json:"sealed,omitempty"`
-	Plain  string `json:"plain,omitempty"`
+	secret.Stored
 }
 
 // CreateInput registers a hook.
@@ -126,13 +126,8 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	secret := sign.NewSecret()
-	rec := record{Hook: h}
-	if s.cfg.Box != nil {
-		rec.Sealed = s.cfg.Box.Seal(secret, consumer(h.ID))
-	} else {
-		rec.Plain = secret
-	}
+	plain := sign.NewSecret()
+	rec := record{Hook: h, Stored: secret.Keep(s.cfg.Box, plain, consumer(h.ID))}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		w.AfterCommit(s.invalidate)
 		_, err := w.Put(ctx, store.Record{Kind: KindHook, ID: h.ID, Doc: store.MustJSON(rec)})
@@ -141,7 +136,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 	if err != nil {
 		return nil, fmt.Errorf("create hook: %w", err)
 	}
-	return &Created{Hook: h, Secret: secret}, nil
+	return &Created{Hook: h, Secret: plain}, nil
 }
 
 // check validates the settings Create and Update share.

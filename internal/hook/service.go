@@ -169,16 +169,10 @@ func (s *Service) load(ctx context.Context) (*snapshot, error) {
 		if !rec.Enabled {
 			continue
 		}
-		plain := rec.Plain
-		if rec.Sealed != "" {
-			if s.cfg.Box == nil {
-				s.cfg.Logger.Error("hooks: a hook's secret is sealed and there is no box; the hook is skipped", "hook", rec.ID)
-				continue
-			}
-			if plain, err = s.cfg.Box.Open(rec.Sealed, consumer(rec.ID)); err != nil {
-				s.cfg.Logger.Error("hooks: a hook's secret cannot be opened; the hook is skipped", "hook", rec.ID, "err", err)
-				continue
-			}
+		plain, err := rec.Reveal(s.cfg.Box, consumer(rec.ID))
+		if err != nil {
+			s.cfg.Logger.Error("hooks: a hook's secret cannot be opened; the hook is skipped", "hook", rec.ID, "err", err)
+			continue
 		}
 		signer, err := sign.NewSigner(plain)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/outbox"
+	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook/sign"
@@ -75,8 +76,7 @@ type record struct {
 
 // storedSecret is a signing secret, sealed when the service has a Box.
 type storedSecret struct {
-	Sealed string `json:"sealed,omitempty"`
-	Plain  string `json:"plain,omitempty"`
+	secret.Stored
 	// Until, when set, is when a rotated-out secret stops signing.
 	Until time.Time `json:"until,omitzero"`
 }
@@ -111,11 +111,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 		return nil, err
 	}
 	now := s.now()
-	secret := sign.NewSecret()
+	plain := sign.NewSecret()
 	rec := record{Subscription: Subscription{ID: "sub-" + uuid.NewString(), Name: in.Name, Arn: s.topicARN(in.Name), URL: in.URL,
 		EventTypes: orEmpty(in.EventTypes), Resources: orEmpty(in.Resources), Enabled: in.Enabled == nil || *in.Enabled,
 		CreatedAt: now, UpdatedAt: now}}
-	rec.Secrets = []storedSecret{s.seal(rec.ID, secret)}
+	rec.Secrets = []storedSecret{s.seal(rec.ID, plain)}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		taken, err := w.Find(ctx, store.Query{Kind: KindSubscription, Key: 1, Value: in.Name, Limit: 1, NoDocs: true})
 		if err != nil {
@@ -135,7 +135,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 	if err != nil {
 		return nil, fmt.Errorf("create subscription: %w", err)
 	}
-	return &Created{Subscription: rec.Subscription, Secret: secret}, nil
+	return &Created{Subscription: rec.Subscription, Secret: plain}, nil
 }
 
 // head returns the outbox's last sequence number (0 when it is empty),
@@ -307,10 +307,10 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (*Created, error)
 	if err := auth.RequireOperator(ctx, true); err != nil {
 		return nil, err
 	}
-	secret := sign.NewSecret()
+	plain := sign.NewSecret()
 	now := s.now()
 	rec, err := s.change(ctx, id, func(rec *record) {
-		kept := []storedSecret{s.seal(id, secret)}
+		kept := []storedSecret{s.seal(id, plain)}
 		for _, old := range rec.Secrets {
 			if old.Until.IsZero() {
 				old.Until = now.Add(s.cfg.RotationOverlap)
@@ -324,7 +324,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (*Created, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Created{Subscription: rec.Subscription, Secret: secret}, nil
+	return &Created{Subscription: rec.Subscription, Secret: plain}, nil
 }
 
 // Delete removes a subscription with its dead letters, redrives, recent
@@ -379,11 +379,8 @@ func deleteAll(ctx context.Context, w store.Writer, id string) error {
 func consumer(id string) string { return "webhook/" + id }
 
 // seal keeps a secret sealed under the Box, bound to the subscription.
-func (s *Service) seal(id, secret string) storedSecret {
-	if s.cfg.Box == nil {
-		return storedSecret{Plain: secret}
-	}
-	return storedSecret{Sealed: s.cfg.Box.Seal(secret, consumer(id))}
+func (s *Service) seal(id, plain string) storedSecret {
+	return storedSecret{Stored: secret.Keep(s.cfg.Box, plain, consumer(id))}
 }
 
 // signer returns a Signer over the secrets of rec in force at now, the
@@ -394,15 +391,9 @@ func (s *Service) signer(rec record, now time.Time) (*sign.Signer, error) {
 		if !sec.Until.IsZero() && !sec.Until.After(now) {
 			continue
 		}
-		plain := sec.Plain
-		if sec.Sealed != "" {
-			if s.cfg.Box == nil {
-				return nil, errors.New("the secret is sealed and the service has no Box")
-			}
-			var err error
-			if plain, err = s.cfg.Box.Open(sec.Sealed, consumer(rec.ID)); err != nil {
-				return nil, err
-			}
+		plain, err := sec.Reveal(s.cfg.Box, consumer(rec.ID))
+		if err != nil {
+			return nil, err
 		}
 		secrets = append(secrets, plain)
 	}

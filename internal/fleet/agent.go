@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/agent/agentwire"
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -31,18 +31,15 @@ import (
 // at once and the answer says how it ended. A draining agent makes its
 // compute TERMINATING, and each of its processes is told to terminate.
 func (s *Service) Heartbeat(ctx context.Context, fleetID, computeName string, hb agentwire.Heartbeat) (agentwire.Reply, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return agentwire.Reply{}, err
-	}
-	var v fault.Validator
-	for i, p := range hb.Processes {
-		v.Check(p.ProcessID != "", fmt.Sprintf("Processes[%d].ProcessId", i), "is required")
-	}
-	if b := hb.Beacon; b != nil {
-		v.Check(b.Port >= 0 && b.Port <= 65535, "Beacon.Port", "must be 0 to 65535")
-	}
-	v.Check(hb.DrainGraceSeconds >= 0, "DrainGraceSeconds", "must be at least 0")
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		for i, p := range hb.Processes {
+			v.Check(p.ProcessID != "", fmt.Sprintf("Processes[%d].ProcessId", i), "is required")
+		}
+		if b := hb.Beacon; b != nil {
+			v.Check(b.Port >= 0 && b.Port <= 65535, "Beacon.Port", "must be 0 to 65535")
+		}
+		v.Check(hb.DrainGraceSeconds >= 0, "DrainGraceSeconds", "must be at least 0")
+	}); err != nil {
 		return agentwire.Reply{}, err
 	}
 	var reply agentwire.Reply

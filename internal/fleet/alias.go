@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/service"
@@ -64,19 +63,16 @@ func checkFleetExists(ctx context.Context, r store.Reader, id string) error {
 
 // CreateAlias creates a SIMPLE or TERMINAL alias.
 func (s *Service) CreateAlias(ctx context.Context, in *gamelift.CreateAliasInput) (*gamelift.CreateAliasOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "Name", "NonBlankAndLengthConstraintString", in.Name)
-	gamelift.CheckLengthSet(&v, "Description", in.Description, 1, 1024)
-	if in.RoutingStrategy == nil {
-		v.Add("RoutingStrategy", "is required")
-	} else {
-		s.validateRouting(&v, in.RoutingStrategy)
-	}
-	tagging.Validate(&v, "Tags", in.Tags, 200)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "Name", "NonBlankAndLengthConstraintString", in.Name)
+		gamelift.CheckLengthSet(v, "Description", in.Description, 1, 1024)
+		if in.RoutingStrategy == nil {
+			v.Add("RoutingStrategy", "is required")
+		} else {
+			s.validateRouting(v, in.RoutingStrategy)
+		}
+		tagging.Validate(v, "Tags", in.Tags, 200)
+	}); err != nil {
 		return nil, err
 	}
 	now := s.cfg.Clock.Now().UTC()
@@ -122,47 +118,32 @@ func (s *Service) DescribeAlias(ctx context.Context, in *gamelift.DescribeAliasI
 // ListAliases pages through aliases, optionally filtered by routing type
 // and exact name.
 func (s *Service) ListAliases(ctx context.Context, in *gamelift.ListAliasesInput) (*gamelift.ListAliasesOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	v.Check(in.RoutingStrategyType == "" || in.RoutingStrategyType == gamelift.RoutingSimple || in.RoutingStrategyType == gamelift.RoutingTerminal,
-		"RoutingStrategyType", "must be SIMPLE or TERMINAL")
-	n, after := service.Page(&v, in.Limit, 50, 0, in.NextToken)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	var aliases []Alias
-	var next string
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		aliases, next, err = store.FilterPage(ctx, r, store.Query{Kind: KindAlias, Prefix: true, After: after}, n, func(a *Alias) bool {
-			return (in.Name == "" || a.Name == in.Name) && (in.RoutingStrategyType == "" || a.Routing.Type == in.RoutingStrategyType)
-		})
-		return err
+	n, after, err := service.AuthorizeList(ctx, in.Limit, 50, 0, in.NextToken, func(v *fault.Validator) {
+		v.Check(in.RoutingStrategyType == "" || in.RoutingStrategyType == gamelift.RoutingSimple || in.RoutingStrategyType == gamelift.RoutingTerminal,
+			"RoutingStrategyType", "must be SIMPLE or TERMINAL")
 	})
+	if err != nil {
+		return nil, err
+	}
+	keep := func(a *Alias) bool {
+		return (in.Name == "" || a.Name == in.Name) && (in.RoutingStrategyType == "" || a.Routing.Type == in.RoutingStrategyType)
+	}
+	aliases, next, err := service.List(ctx, s.cfg.Store, store.Query{Kind: KindAlias, Prefix: true, After: after}, n, keep, Alias.wire)
 	if err != nil {
 		return nil, fmt.Errorf("list aliases: %w", err)
 	}
-	out := &gamelift.ListAliasesOutput{Aliases: make([]gamelift.Alias, 0, len(aliases)), NextToken: next}
-	for _, a := range aliases {
-		out.Aliases = append(out.Aliases, a.wire())
-	}
-	return out, nil
+	return &gamelift.ListAliasesOutput{Aliases: aliases, NextToken: next}, nil
 }
 
 // UpdateAlias changes an alias's name, description or routing.
 func (s *Service) UpdateAlias(ctx context.Context, in *gamelift.UpdateAliasInput) (*gamelift.UpdateAliasOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "AliasId", "AliasIdOrArn", in.AliasId)
-	s.cfg.Formats.CheckSet(&v, "Name", "NonBlankAndLengthConstraintString", in.Name)
-	if in.RoutingStrategy != nil {
-		s.validateRouting(&v, in.RoutingStrategy)
-	}
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "AliasId", "AliasIdOrArn", in.AliasId)
+		s.cfg.Formats.CheckSet(v, "Name", "NonBlankAndLengthConstraintString", in.Name)
+		if in.RoutingStrategy != nil {
+			s.validateRouting(v, in.RoutingStrategy)
+		}
+	}); err != nil {
 		return nil, err
 	}
 	var a Alias

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -157,13 +157,10 @@ func (s *Service) DescribeFleetCapacity(ctx context.Context, in *gamelift.Descri
 // reads, the fleet id and location are well formed, and fn runs in one
 // read transaction with a fleet that has that location.
 func (s *Service) viewFleetLocation(ctx context.Context, fleetID, location string, fn func(store.Reader, Fleet) error) error {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", fleetID)
-	s.cfg.Formats.Check(&v, "Location", "LocationStringModel", location)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, false, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", fleetID)
+		s.cfg.Formats.Check(v, "Location", "LocationStringModel", location)
+	}); err != nil {
 		return err
 	}
 	return s.cfg.Store.View(ctx, func(r store.Reader) error {

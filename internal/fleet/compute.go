@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/service"
@@ -97,18 +96,15 @@ func ComputeProcesses(ctx context.Context, r store.Reader, c Compute) ([]Process
 // existing compute again updates its address and makes it ACTIVE (an agent
 // that restarts does this).
 func (s *Service) RegisterCompute(ctx context.Context, in *gamelift.RegisterComputeInput) (*gamelift.RegisterComputeOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	s.cfg.Formats.Check(&v, "ComputeName", "ComputeName", in.ComputeName)
-	s.cfg.Formats.Check(&v, "Location", "LocationStringModel", in.Location)
-	v.Check(in.IpAddress != "" || in.DnsName != "", "IpAddress", "IpAddress or DnsName is required")
-	s.cfg.Formats.CheckSet(&v, "IpAddress", "IpAddress", in.IpAddress)
-	s.cfg.Formats.CheckSet(&v, "DnsName", "DnsNameInput", in.DnsName)
-	gamelift.CheckLengthSet(&v, "CertificatePath", in.CertificatePath, 1, 1024)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+		s.cfg.Formats.Check(v, "ComputeName", "ComputeName", in.ComputeName)
+		s.cfg.Formats.Check(v, "Location", "LocationStringModel", in.Location)
+		v.Check(in.IpAddress != "" || in.DnsName != "", "IpAddress", "IpAddress or DnsName is required")
+		s.cfg.Formats.CheckSet(v, "IpAddress", "IpAddress", in.IpAddress)
+		s.cfg.Formats.CheckSet(v, "DnsName", "DnsNameInput", in.DnsName)
+		gamelift.CheckLengthSet(v, "CertificatePath", in.CertificatePath, 1, 1024)
+	}); err != nil {
 		return nil, err
 	}
 	var c Compute
@@ -209,20 +205,17 @@ func (s *Service) endComputeProcesses(ctx context.Context, w store.Writer, c Com
 
 // ListCompute pages through a fleet's computes, optionally in one location.
 func (s *Service) ListCompute(ctx context.Context, in *gamelift.ListComputeInput) (*gamelift.ListComputeOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
-	v.Check(in.ContainerGroupDefinitionName == "", "ContainerGroupDefinitionName", "is for container fleets, which Muster does not have")
-	v.Check(in.ComputeStatus == "" || in.ComputeStatus == "ACTIVE" || in.ComputeStatus == "IMPAIRED", "ComputeStatus", "must be ACTIVE or IMPAIRED")
-	n, after := service.Page(&v, in.Limit, 100, 0, in.NextToken)
-	if err := v.Err(); err != nil {
+	n, after, err := service.AuthorizeList(ctx, in.Limit, 100, 0, in.NextToken, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+		s.cfg.Formats.CheckSet(v, "Location", "LocationStringModel", in.Location)
+		v.Check(in.ContainerGroupDefinitionName == "", "ContainerGroupDefinitionName", "is for container fleets, which Muster does not have")
+		v.Check(in.ComputeStatus == "" || in.ComputeStatus == "ACTIVE" || in.ComputeStatus == "IMPAIRED", "ComputeStatus", "must be ACTIVE or IMPAIRED")
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := &gamelift.ListComputeOutput{ComputeList: []gamelift.Compute{}}
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
 		f, _, err := GetFleet(ctx, r, s.FleetID(in.FleetId))
 		if err != nil {
 			return err
@@ -387,11 +380,8 @@ func (s *Service) fleetCompute(ctx context.Context, r store.Reader, fleetIdOrArn
 // changes it) and checks the FleetId and ComputeName members that name it
 // (DeregisterCompute, DescribeCompute, GetComputeAuthToken).
 func (s *Service) computeOp(ctx context.Context, write bool, fleetID, computeName string) error {
-	if err := auth.RequireOperator(ctx, write); err != nil {
-		return err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", fleetID)
-	s.cfg.Formats.Check(&v, "ComputeName", "ComputeNameOrArn", computeName)
-	return v.Err()
+	return service.Authorize(ctx, write, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", fleetID)
+		s.cfg.Formats.Check(v, "ComputeName", "ComputeNameOrArn", computeName)
+	})
 }

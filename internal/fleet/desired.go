@@ -7,9 +7,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -142,19 +142,16 @@ func validateManaged(v *fault.Validator, in *gamelift.UpdateFleetCapacityInput) 
 // number. Members left out keep their value (for a location never set, the
 // defaults of unsetCapacity). Each change is a FLEET_SCALING_EVENT.
 func (s *Service) UpdateFleetCapacity(ctx context.Context, in *gamelift.UpdateFleetCapacityInput) (*gamelift.UpdateFleetCapacityOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
-	for member, n := range map[string]*int32{"DesiredInstances": in.DesiredInstances, "MinSize": in.MinSize, "MaxSize": in.MaxSize} {
-		v.Check(n == nil || *n >= 0, member, "must be at least 0")
-	}
-	v.Check(in.DesiredInstances != nil || in.MinSize != nil || in.MaxSize != nil || in.ManagedCapacityConfiguration != nil,
-		"DesiredInstances", "one of DesiredInstances, MinSize, MaxSize or ManagedCapacityConfiguration is required")
-	validateManaged(&v, in)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+		s.cfg.Formats.CheckSet(v, "Location", "LocationStringModel", in.Location)
+		for member, n := range map[string]*int32{"DesiredInstances": in.DesiredInstances, "MinSize": in.MinSize, "MaxSize": in.MaxSize} {
+			v.Check(n == nil || *n >= 0, member, "must be at least 0")
+		}
+		v.Check(in.DesiredInstances != nil || in.MinSize != nil || in.MaxSize != nil || in.ManagedCapacityConfiguration != nil,
+			"DesiredInstances", "one of DesiredInstances, MinSize, MaxSize or ManagedCapacityConfiguration is required")
+		validateManaged(v, in)
+	}); err != nil {
 		return nil, err
 	}
 	var out gamelift.UpdateFleetCapacityOutput
@@ -292,17 +289,14 @@ func (s *Service) StopFleetActions(ctx context.Context, in *gamelift.StopFleetAc
 }
 
 func (s *Service) fleetActions(ctx context.Context, in *gamelift.StartFleetActionsInput, stop bool) (*gamelift.StartFleetActionsOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
-	v.Check(len(in.Actions) == 1, "Actions", "must have 1 item")
-	for i, a := range in.Actions {
-		v.Check(a == gamelift.FleetActionAutoScaling, fmt.Sprintf("Actions[%d]", i), "must be AUTO_SCALING")
-	}
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+		s.cfg.Formats.CheckSet(v, "Location", "LocationStringModel", in.Location)
+		v.Check(len(in.Actions) == 1, "Actions", "must have 1 item")
+		for i, a := range in.Actions {
+			v.Check(a == gamelift.FleetActionAutoScaling, fmt.Sprintf("Actions[%d]", i), "must be AUTO_SCALING")
+		}
+	}); err != nil {
 		return nil, err
 	}
 	var out gamelift.StartFleetActionsOutput

@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/service"
@@ -31,13 +30,10 @@ func (s *Service) AddEvent(ctx context.Context, w store.Writer, fleetID, code, m
 // DescribeFleetEvents pages through a fleet's events, oldest first, within
 // [StartTime, EndTime]. Events of a deleted fleet stay readable.
 func (s *Service) DescribeFleetEvents(ctx context.Context, in *gamelift.DescribeFleetEventsInput) (*gamelift.DescribeFleetEventsOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	n, after := service.Page(&v, in.Limit, 100, 0, in.NextToken)
-	if err := v.Err(); err != nil {
+	n, after, err := service.AuthorizeList(ctx, in.Limit, 100, 0, in.NextToken, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+	})
+	if err != nil {
 		return nil, err
 	}
 	fleetID := s.FleetID(in.FleetId)
@@ -46,7 +42,7 @@ func (s *Service) DescribeFleetEvents(ctx context.Context, in *gamelift.Describe
 		q.After = fleetID + "/" + fmt.Sprintf("%016d", in.StartTime.UnixMilli()-1) + "~"
 	}
 	out := &gamelift.DescribeFleetEventsOutput{Events: []gamelift.Event{}}
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
 		q.Limit = n + 1
 		items, err := r.Find(ctx, q)
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/service"
@@ -243,15 +242,10 @@ func validateLimitPolicy(v *fault.Validator, member string, p *gamelift.Resource
 	v.Check(p.PolicyPeriodInMinutes == nil || *p.PolicyPeriodInMinutes >= 0, member+".PolicyPeriodInMinutes", "must be at least 0")
 }
 
-// CreateFleet creates an Anywhere fleet. It is ACTIVE at once. An omitted
-// ComputeType is refused (GameLift's default, EC2, does not exist here).
-func (s *Service) CreateFleet(ctx context.Context, in *gamelift.CreateFleetInput) (*gamelift.CreateFleetOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	gamelift.CheckLength(&v, "Name", in.Name, 1, 1024)
-	gamelift.CheckLengthSet(&v, "Description", in.Description, 1, 1024)
+// validateCreate names every bad member of a CreateFleet input.
+func (s *Service) validateCreate(v *fault.Validator, in *gamelift.CreateFleetInput) {
+	gamelift.CheckLength(v, "Name", in.Name, 1, 1024)
+	gamelift.CheckLengthSet(v, "Description", in.Description, 1, 1024)
 	v.Check(in.ComputeType == gamelift.ComputeTypeAnywhere, "ComputeType", "must be ANYWHERE: Muster hosts fleets on the studio's own computes")
 	for member, set := range map[string]bool{
 		"BuildId": in.BuildId != "", "ScriptId": in.ScriptId != "", "EC2InstanceType": in.EC2InstanceType != "",
@@ -267,18 +261,23 @@ func (s *Service) CreateFleet(ctx context.Context, in *gamelift.CreateFleetInput
 	seen := map[string]bool{}
 	for i, l := range in.Locations {
 		m := fmt.Sprintf("Locations[%d].Location", i)
-		s.cfg.Formats.Check(&v, m, "LocationStringModel", l.Location)
+		s.cfg.Formats.Check(v, m, "LocationStringModel", l.Location)
 		v.Check(!seen[l.Location], m, "repeats location %s", l.Location)
 		seen[l.Location] = true
 	}
-	s.validateRuntime(&v, "RuntimeConfiguration", in.RuntimeConfiguration)
-	validateProtection(&v, "NewGameSessionProtectionPolicy", in.NewGameSessionProtectionPolicy)
-	validateLimitPolicy(&v, "ResourceCreationLimitPolicy", in.ResourceCreationLimitPolicy)
+	s.validateRuntime(v, "RuntimeConfiguration", in.RuntimeConfiguration)
+	validateProtection(v, "NewGameSessionProtectionPolicy", in.NewGameSessionProtectionPolicy)
+	validateLimitPolicy(v, "ResourceCreationLimitPolicy", in.ResourceCreationLimitPolicy)
 	if in.AnywhereConfiguration != nil {
-		s.cfg.Formats.Check(&v, "AnywhereConfiguration.Cost", "NonNegativeLimitedLengthDouble", in.AnywhereConfiguration.Cost)
+		s.cfg.Formats.Check(v, "AnywhereConfiguration.Cost", "NonNegativeLimitedLengthDouble", in.AnywhereConfiguration.Cost)
 	}
-	tagging.Validate(&v, "Tags", in.Tags, 200)
-	if err := v.Err(); err != nil {
+	tagging.Validate(v, "Tags", in.Tags, 200)
+}
+
+// CreateFleet creates an Anywhere fleet. It is ACTIVE at once. An omitted
+// ComputeType is refused (GameLift's default, EC2, does not exist here).
+func (s *Service) CreateFleet(ctx context.Context, in *gamelift.CreateFleetInput) (*gamelift.CreateFleetOutput, error) {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) { s.validateCreate(v, in) }); err != nil {
 		return nil, err
 	}
 	now := s.cfg.Clock.Now().UTC()
@@ -295,9 +294,7 @@ func (s *Service) CreateFleet(ctx context.Context, in *gamelift.CreateFleetInput
 	if in.AnywhereConfiguration != nil {
 		f.Cost = in.AnywhereConfiguration.Cost
 	}
-	for _, l := range in.Locations {
-		f.Locations = append(f.Locations, l.Location)
-	}
+	f.Locations = locationNames(in.Locations)
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		if err := s.addLocations(ctx, w, f.ID, "Locations", f.Locations, now); err != nil {
 			return err
@@ -319,6 +316,15 @@ func (s *Service) CreateFleet(ctx context.Context, in *gamelift.CreateFleetInput
 		out.LocationStates = append(out.LocationStates, gamelift.LocationState{Location: l, Status: gamelift.FleetStatusActive})
 	}
 	return out, nil
+}
+
+// locationNames returns the names of a request's locations.
+func locationNames(ls []gamelift.LocationConfiguration) []string {
+	var names []string
+	for _, l := range ls {
+		names = append(names, l.Location)
+	}
+	return names
 }
 
 // addLocations checks each location exists and records that the fleet
@@ -366,15 +372,12 @@ func (s *Service) DescribeFleetAttributes(ctx context.Context, in *gamelift.Desc
 }
 
 func (s *Service) listFleets(ctx context.Context, ids []string, limit *int32, token string) ([]Fleet, string, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, "", err
-	}
-	var v fault.Validator
-	for i, id := range ids {
-		s.cfg.Formats.Check(&v, fmt.Sprintf("FleetIds[%d]", i), "FleetIdOrArn", id)
-	}
-	n, after := service.Page(&v, limit, 50, 0, token)
-	if err := v.Err(); err != nil {
+	n, after, err := service.AuthorizeList(ctx, limit, 50, 0, token, func(v *fault.Validator) {
+		for i, id := range ids {
+			s.cfg.Formats.Check(v, fmt.Sprintf("FleetIds[%d]", i), "FleetIdOrArn", id)
+		}
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	get := func(r store.Reader, id string) (Fleet, bool, error) {
@@ -409,18 +412,15 @@ func (s *Service) updateFleet(ctx context.Context, idOrArn string, change func(w
 
 // UpdateFleetAttributes changes the given members only.
 func (s *Service) UpdateFleetAttributes(ctx context.Context, in *gamelift.UpdateFleetAttributesInput) (*gamelift.UpdateFleetAttributesOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	gamelift.CheckLengthSet(&v, "Name", in.Name, 1, 1024)
-	validateProtection(&v, "NewGameSessionProtectionPolicy", in.NewGameSessionProtectionPolicy)
-	validateLimitPolicy(&v, "ResourceCreationLimitPolicy", in.ResourceCreationLimitPolicy)
-	if in.AnywhereConfiguration != nil {
-		s.cfg.Formats.Check(&v, "AnywhereConfiguration.Cost", "NonNegativeLimitedLengthDouble", in.AnywhereConfiguration.Cost)
-	}
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+		gamelift.CheckLengthSet(v, "Name", in.Name, 1, 1024)
+		validateProtection(v, "NewGameSessionProtectionPolicy", in.NewGameSessionProtectionPolicy)
+		validateLimitPolicy(v, "ResourceCreationLimitPolicy", in.ResourceCreationLimitPolicy)
+		if in.AnywhereConfiguration != nil {
+			s.cfg.Formats.Check(v, "AnywhereConfiguration.Cost", "NonNegativeLimitedLengthDouble", in.AnywhereConfiguration.Cost)
+		}
+	}); err != nil {
 		return nil, err
 	}
 	f, err := s.updateFleet(ctx, in.FleetId, func(w store.Writer, f *Fleet) error {
@@ -467,14 +467,11 @@ func (s *Service) DescribeRuntimeConfiguration(ctx context.Context, in *gamelift
 // UpdateRuntimeConfiguration replaces a fleet's runtime configuration;
 // agents pick it up on their next heartbeat.
 func (s *Service) UpdateRuntimeConfiguration(ctx context.Context, in *gamelift.UpdateRuntimeConfigurationInput) (*gamelift.UpdateRuntimeConfigurationOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	v.Check(in.RuntimeConfiguration != nil, "RuntimeConfiguration", "is required")
-	s.validateRuntime(&v, "RuntimeConfiguration", in.RuntimeConfiguration)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+		v.Check(in.RuntimeConfiguration != nil, "RuntimeConfiguration", "is required")
+		s.validateRuntime(v, "RuntimeConfiguration", in.RuntimeConfiguration)
+	}); err != nil {
 		return nil, err
 	}
 	f, err := s.updateFleet(ctx, in.FleetId, func(w store.Writer, f *Fleet) error {
@@ -491,20 +488,16 @@ func (s *Service) UpdateRuntimeConfiguration(ctx context.Context, in *gamelift.U
 // CreateFleetLocations adds custom locations to a fleet (an extension:
 // GameLift sets Anywhere locations at CreateFleet only).
 func (s *Service) CreateFleetLocations(ctx context.Context, in *gamelift.CreateFleetLocationsInput) (*gamelift.CreateFleetLocationsOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+		v.Check(len(in.Locations) >= 1 && len(in.Locations) <= 100, "Locations", "must have 1 to 100 items")
+		for i, l := range in.Locations {
+			s.cfg.Formats.Check(v, fmt.Sprintf("Locations[%d].Location", i), "LocationStringModel", l.Location)
+		}
+	}); err != nil {
 		return nil, err
 	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	v.Check(len(in.Locations) >= 1 && len(in.Locations) <= 100, "Locations", "must have 1 to 100 items")
-	var locs []string
-	for i, l := range in.Locations {
-		s.cfg.Formats.Check(&v, fmt.Sprintf("Locations[%d].Location", i), "LocationStringModel", l.Location)
-		locs = append(locs, l.Location)
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
+	locs := locationNames(in.Locations)
 	f, err := s.updateFleet(ctx, in.FleetId, func(w store.Writer, f *Fleet) error {
 		if err := s.addLocations(ctx, w, f.ID, "Locations", locs, s.cfg.Clock.Now().UTC()); err != nil {
 			return err
@@ -530,16 +523,13 @@ func (s *Service) CreateFleetLocations(ctx context.Context, in *gamelift.CreateF
 // DeleteFleetLocations removes locations from a fleet. A location with
 // registered computes or live game sessions is refused.
 func (s *Service) DeleteFleetLocations(ctx context.Context, in *gamelift.DeleteFleetLocationsInput) (*gamelift.DeleteFleetLocationsOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	v.Check(len(in.Locations) >= 1 && len(in.Locations) <= 100, "Locations", "must have 1 to 100 items")
-	for i, l := range in.Locations {
-		s.cfg.Formats.Check(&v, fmt.Sprintf("Locations[%d]", i), "LocationStringModel", l)
-	}
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+		v.Check(len(in.Locations) >= 1 && len(in.Locations) <= 100, "Locations", "must have 1 to 100 items")
+		for i, l := range in.Locations {
+			s.cfg.Formats.Check(v, fmt.Sprintf("Locations[%d]", i), "LocationStringModel", l)
+		}
+	}); err != nil {
 		return nil, err
 	}
 	f, err := s.updateFleet(ctx, in.FleetId, func(w store.Writer, f *Fleet) error {
@@ -577,15 +567,12 @@ func (s *Service) DeleteFleetLocations(ctx context.Context, in *gamelift.DeleteF
 // DescribeFleetLocationAttributes lists a fleet's locations (all, or the
 // named ones in request order).
 func (s *Service) DescribeFleetLocationAttributes(ctx context.Context, in *gamelift.DescribeFleetLocationAttributesInput) (*gamelift.DescribeFleetLocationAttributesOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	for i, l := range in.Locations {
-		s.cfg.Formats.Check(&v, fmt.Sprintf("Locations[%d]", i), "LocationStringModel", l)
-	}
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, false, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+		for i, l := range in.Locations {
+			s.cfg.Formats.Check(v, fmt.Sprintf("Locations[%d]", i), "LocationStringModel", l)
+		}
+	}); err != nil {
 		return nil, err
 	}
 	f, err := s.Fleet(ctx, in.FleetId)

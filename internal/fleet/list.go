@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/service"
@@ -16,22 +15,19 @@ import (
 // its own computes, never an uploaded build or script, so a filter matches
 // no fleet (it is still checked, as GameLift checks it).
 func (s *Service) ListFleets(ctx context.Context, in *gamelift.ListFleetsInput) (*gamelift.ListFleetsOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.CheckSet(&v, "BuildId", "BuildIdOrArn", in.BuildId)
-	s.cfg.Formats.CheckSet(&v, "ScriptId", "ScriptIdOrArn", in.ScriptId)
-	v.Check(in.BuildId == "" || in.ScriptId == "", "ScriptId", "cannot be given with BuildId: filter by one of them")
-	n, after := service.Page(&v, in.Limit, 50, 0, in.NextToken)
-	if err := v.Err(); err != nil {
+	n, after, err := service.AuthorizeList(ctx, in.Limit, 50, 0, in.NextToken, func(v *fault.Validator) {
+		s.cfg.Formats.CheckSet(v, "BuildId", "BuildIdOrArn", in.BuildId)
+		s.cfg.Formats.CheckSet(v, "ScriptId", "ScriptIdOrArn", in.ScriptId)
+		v.Check(in.BuildId == "" || in.ScriptId == "", "ScriptId", "cannot be given with BuildId: filter by one of them")
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := &gamelift.ListFleetsOutput{FleetIds: []string{}}
 	if in.BuildId != "" || in.ScriptId != "" {
 		return out, nil
 	}
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
 		items, next, err := store.FindPage(ctx, r, store.Query{Kind: KindFleet, Prefix: true, After: after, NoDocs: true}, n)
 		for _, it := range items {
 			out.FleetIds = append(out.FleetIds, it.ID)

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/service"
@@ -94,13 +93,10 @@ func (s *Locations) beacons(ctx context.Context, r store.Reader) (map[string][]g
 
 // CreateLocation creates a custom location.
 func (s *Locations) CreateLocation(ctx context.Context, in *gamelift.CreateLocationInput) (*gamelift.CreateLocationOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "LocationName", "CustomInputLocationStringModel", in.LocationName)
-	tagging.Validate(&v, "Tags", in.Tags, 200)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "LocationName", "CustomInputLocationStringModel", in.LocationName)
+		tagging.Validate(v, "Tags", in.Tags, 200)
+	}); err != nil {
 		return nil, err
 	}
 	loc := Location{Name: in.LocationName, ARN: s.cfg.ARNs.Build(gamelift.ResourceLocation, in.LocationName), CreatedAt: s.cfg.Clock.Now().UTC()}
@@ -122,23 +118,20 @@ func (s *Locations) CreateLocation(ctx context.Context, in *gamelift.CreateLocat
 
 // ListLocations pages through custom locations by name.
 func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocationsInput) (*gamelift.ListLocationsOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	v.Check(in.Filters == nil || (len(in.Filters) >= 1 && len(in.Filters) <= 2), "Filters", "must have 1 to 2 items")
 	wantCustom := len(in.Filters) == 0
-	for i, f := range in.Filters {
-		switch f {
-		case gamelift.LocationFilterCustom:
-			wantCustom = true
-		case gamelift.LocationFilterAWS:
-		default:
-			v.Add(fmt.Sprintf("Filters[%d]", i), "must be AWS or CUSTOM")
+	limit, after, err := service.AuthorizeList(ctx, in.Limit, 100, 200, in.NextToken, func(v *fault.Validator) {
+		v.Check(in.Filters == nil || (len(in.Filters) >= 1 && len(in.Filters) <= 2), "Filters", "must have 1 to 2 items")
+		for i, f := range in.Filters {
+			switch f {
+			case gamelift.LocationFilterCustom:
+				wantCustom = true
+			case gamelift.LocationFilterAWS:
+			default:
+				v.Add(fmt.Sprintf("Filters[%d]", i), "must be AWS or CUSTOM")
+			}
 		}
-	}
-	limit, after := service.Page(&v, in.Limit, 100, 200, in.NextToken)
-	if err := v.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := &gamelift.ListLocationsOutput{Locations: []gamelift.LocationModel{}}
@@ -148,7 +141,7 @@ func (s *Locations) ListLocations(ctx context.Context, in *gamelift.ListLocation
 	// A listing needs only names (the record ids) and ARNs (built from
 	// them), so it decodes no documents: JSON decoding was an eighth of
 	// the cost of a listed page.
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
 		items, next, err := store.FindPage(ctx, r, store.Query{Kind: KindLocation, Prefix: true, After: after, NoDocs: true}, limit)
 		if err != nil {
 			return err

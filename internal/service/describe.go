@@ -14,31 +14,43 @@ import (
 // returns them as wire shapes with the token of the next page.
 func Describe[R, W any](ctx context.Context, st store.Store, names []string, get func(store.Reader, string) (R, bool, error),
 	q store.Query, limit int, wire func(R) W) ([]W, string, error) {
+	if len(names) == 0 {
+		return List(ctx, st, q, limit, nil, wire)
+	}
 	out := []W{}
-	var next string
 	err := st.View(ctx, func(r store.Reader) error {
-		var recs []R
-		if len(names) > 0 {
-			for _, n := range names {
-				rec, ok, err := get(r, n)
-				if err != nil {
-					return err
-				}
-				if ok {
-					recs = append(recs, rec)
-				}
-			}
-		} else {
-			var err error
-			if recs, next, err = store.FilterPage(ctx, r, q, limit, every[R]); err != nil {
+		for _, n := range names {
+			rec, ok, err := get(r, n)
+			if err != nil {
 				return err
 			}
-		}
-		for _, rec := range recs {
-			out = append(out, wire(rec))
+			if ok {
+				out = append(out, wire(rec))
+			}
 		}
 		return nil
 	})
+	return out, "", err
+}
+
+// List reads, in one View, one page of q of at most limit records that
+// keep keeps (every one when keep is nil), and returns them as wire shapes
+// with the token of the next page. The list is never nil.
+func List[R, W any](ctx context.Context, st store.Store, q store.Query, limit int, keep func(*R) bool, wire func(R) W) ([]W, string, error) {
+	if keep == nil {
+		keep = every[R]
+	}
+	var recs []R
+	var next string
+	err := st.View(ctx, func(r store.Reader) error {
+		var err error
+		recs, next, err = store.FilterPage(ctx, r, q, limit, keep)
+		return err
+	})
+	out := make([]W, 0, len(recs))
+	for _, rec := range recs {
+		out = append(out, wire(rec))
+	}
 	return out, next, err
 }
 

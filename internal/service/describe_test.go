@@ -80,3 +80,23 @@ func TestRead(t *testing.T) {
 		t.Fatalf("Read of b = %v, want store.ErrNotFound", err)
 	}
 }
+
+func TestList(t *testing.T) {
+	ctx := context.Background()
+	db := newStore(t, map[string]string{"a": "apple", "b": "banana", "c": "cherry", "d": "damson"})
+	mark := func(s string) string { return s + "!" }
+	q := store.Query{Kind: "thing", Prefix: true}
+	t.Run("a page holds the kept records and the token of the next", func(t *testing.T) {
+		noB := func(s *string) bool { return *s != "banana" }
+		got, next, err := service.List(ctx, db, q, 2, noB, mark)
+		if err != nil || next == "" || !slices.Equal(got, []string{"apple!", "cherry!"}) {
+			t.Fatalf("List = %q, %q, %v; want [apple! cherry!] and a next page", got, next, err)
+		}
+	})
+	t.Run("no filter keeps every record", func(t *testing.T) {
+		got, next, err := service.List(ctx, db, q, 10, nil, mark)
+		if err != nil || next != "" || len(got) != 4 {
+			t.Fatalf("List = %q, %q, %v; want all four and no next page", got, next, err)
+		}
+	})
+}

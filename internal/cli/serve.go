@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -13,58 +11,13 @@ import (
 	"github.com/musterhq/muster/internal/server"
 )
 
-// logFlags are the flags of every command that runs a service: its config
-// file and its logs.
-type logFlags struct {
-	logFormat string
-	logLevel  string
-}
-
-func (c *logFlags) register(fs *flag.FlagSet) {
-	fs.String("config", "", "JSON config `file` whose keys are flag names (flag > env > file)")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-}
-
-// commonFlags are shared by commands that open the data directory.
-type commonFlags struct {
-	logFlags
-	dataDir   string
-	masterKey string
-	storeURL  string
-}
-
-func (c *commonFlags) register(fs *flag.FlagSet) {
-	c.logFlags.register(fs)
-	fs.StringVar(&c.dataDir, "data-dir", "./muster-data", "`directory` holding the database, master key and generated credentials")
-	fs.StringVar(&c.masterKey, "master-key", "", "master `key` (64 hex digits) that seals secrets at rest; default: <data-dir>/master.key")
-	fs.StringVar(&c.storeURL, "store", "", "the store's `URL`: a SQLite file path or sqlite://PATH (default <data-dir>/muster.db), or postgres://user:pass@host:5432/db")
-}
-
-func (c *logFlags) logger(w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", c.logLevel)
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch strings.ToLower(c.logFormat) {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("--log-format: %q is not text or json", c.logFormat)
-}
-
 // ServeCommand is `muster serve`.
 func ServeCommand() *Command {
 	return &Command{Name: "serve", Summary: "run the control plane (GameLift-compatible API, player API, admin API)", Run: runServe}
 }
 
 func runServe(ctx context.Context, env Env, args []string) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var common commonFlags
-	common.register(fs)
+	fs, common := commonFlagSet("serve")
 	var cfg server.Config
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)")
 	fs.StringVar(&cfg.AddrFile, "addr-file", "", "write the bound address to this `file` once listening")
@@ -86,6 +39,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	finishListener := registerListenerFlags(fs, &cfg)
 	finishLimits := registerLimitFlags(fs, &cfg)
 	registerOutboxFlags(fs, &cfg)
+	registerSheddingFlags(fs, &cfg)
 	finishIdentity := registerIdentityFlags(fs, &cfg.Player)
 	if ok, code := Parse(fs, env, "muster serve [flags]", args); !ok {
 		return code

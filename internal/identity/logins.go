@@ -149,6 +149,12 @@ func (s *Service) Identity(ctx context.Context, identityID string) (Identity, er
 // one transaction. check vets an existing login; secret is a device secret
 // to store with a new one.
 func (s *Service) signIn(ctx context.Context, login, method, secret string, check func(loginDoc) error) (Tokens, error) {
+	// A sign-in starts new work: while the store's writer is behind it is
+	// refused at once (store.Admit), so the writer serves the players
+	// already signed in. Refreshing a token is always taken.
+	if err := store.Admit(s.cfg.Store, "sign-in"); err != nil {
+		return Tokens{}, fmt.Errorf("sign in (%s): %w", method, err)
+	}
 	now := s.cfg.Clock.Now().UTC()
 	var id, sid, rt string
 	var created bool

@@ -99,6 +99,15 @@ func (s *Service) checkTicketLatencies(ctx context.Context, in *gamelift.StartMa
 
 // start records a new QUEUED ticket and hands it to its pool.
 func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.MatchmakingTicket, error) {
+	// A new ticket is new work: while the store's writer is behind it is
+	// refused at once (store.Admit), so the writer serves the matches and
+	// placements already under way. A backfill serves a game already
+	// running and is always taken.
+	if !req.backfill {
+		if err := store.Admit(s.cfg.Store, "ticket"); err != nil {
+			return gamelift.MatchmakingTicket{}, fmt.Errorf("start matchmaking: %w", err)
+		}
+	}
 	if req.id == "" {
 		req.id = uuid.NewString()
 	}

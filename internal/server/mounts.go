@@ -7,5 +7,5 @@ package server
 // the services it needs (the SDK endpoint serves backfill with
 // matchmaking, so it comes last).
 func capabilityMounts(s *Server) []func(*deps) {
-	return []func(*deps){s.mountIdentity, s.mountHosting, s.mountPlacement, s.mountCapacity, s.mountPush, s.mountMatchmaking, s.mountWebhooks, s.mountSDKEndpoint, s.mountLeases}
+	return []func(*deps){s.mountIdentity, s.mountHosting, s.mountPlacement, s.mountCapacity, s.mountPush, s.mountMatchmaking, s.mountWebhooks, s.mountSDKEndpoint, s.mountLeases, s.mountShedding}
 }

@@ -112,6 +112,10 @@ type Config struct {
 	// request limits (limits.go); zero fields take httpx's defaults. On
 	// the SDK listener MaxConnsPerClient caps each compute's sockets.
 	Limits, SDKLimits httpx.Limits
+	// ShedWriteDelay is how long writes may wait for the store's writer
+	// before new sign-ins and tickets are refused at the door (default
+	// DefaultShedWriteDelay; negative: never refused). See shedding.go.
+	ShedWriteDelay time.Duration
 	// OutboxRetention is how long outbox events are kept (default
 	// DefaultOutboxRetention); pruning never passes an enabled webhook
 	// subscription's cursor (outboxprune.go).

@@ -39,6 +39,9 @@ type Admitter interface {
 	Refused() map[string]int64
 	// Waiting is how many writes are queued or being committed.
 	Waiting() int
+	// QueueDelay is how long the oldest write of the writer's last batch
+	// waited for it.
+	QueueDelay() time.Duration
 }
 
 // Admit asks s, when it is an Admitter, whether new work may start; a
@@ -97,6 +100,5 @@ func (g *GroupCommit) Refused() map[string]int64 { return g.adm.refusals() }
 // Waiting implements Admitter.Waiting.
 func (g *GroupCommit) Waiting() int { return int(g.adm.outstanding.Load()) }
 
-// QueueDelay is how long the oldest request of the writer's last batch
-// waited for it.
+// QueueDelay implements Admitter.QueueDelay.
 func (g *GroupCommit) QueueDelay() time.Duration { return time.Duration(g.adm.delay.Load()) }

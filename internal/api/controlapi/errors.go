@@ -19,6 +19,7 @@ const (
 	codeUnsupportedMedia   = "UnsupportedMediaTypeException"
 	codeRequestTooLarge    = "RequestEntityTooLargeException"
 	codeSerialization      = "SerializationException"
+	codeThrottling         = "ThrottlingException"
 	internalErrorMessage   = "internal error"
 	successCode            = "OK" // the code label of successful requests
 	unknownOperationMetric = "unknown"
@@ -58,7 +59,9 @@ type apiError struct {
 
 // toAPIError maps err through the table: *sigv4.Error keeps its code, a
 // write the store refused for want of disk (store.ErrStorageFull) or
-// because the disk failed it is a 503 InternalServiceException saying so, a
+// because the disk failed it is a 503 InternalServiceException saying so,
+// new work the store sheds while its writer is behind (store.ErrOverloaded)
+// a ThrottlingException, which the AWS SDKs retry with backoff, a
 // body that is not well-formed (httpx.ErrNotWellFormed) is a
 // SerializationException, a
 // *fault.Error its kind's code and its message (which lists every bad field
@@ -68,6 +71,9 @@ func toAPIError(err error) apiError {
 	var se *sigv4.Error
 	if errors.As(err, &se) {
 		return apiError{status: http.StatusBadRequest, code: se.Code, message: se.Message}
+	}
+	if errors.Is(err, store.ErrOverloaded) {
+		return apiError{status: http.StatusBadRequest, code: codeThrottling, message: "Muster is past its capacity and takes no new tickets or sign-ins for now: nothing was written. Retry with backoff."}
 	}
 	if msg := storageMessage(err); msg != "" {
 		return apiError{status: http.StatusServiceUnavailable, code: codeInternal, message: msg, cause: err}

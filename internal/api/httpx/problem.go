@@ -51,7 +51,8 @@ var statusOf = map[fault.Kind]int{
 // service's request renders them first with its own fault.Names
 // (fault.Render). A body over its limit is 413, a body that is not JSON
 // 415, a write the store refused for want of disk 503 StorageFull (a failed
-// disk 503 StorageFailed), logged with its cause. Internal errors are logged with their cause and shown to the client
+// disk 503 StorageFailed), logged with its cause, new work the store
+// sheds while its writer is behind 503 Overloaded with Retry-After: 1. Internal errors are logged with their cause and shown to the client
 // only as "internal error".
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	p := Problem{Type: "about:blank", RequestID: RequestID(r.Context())}
@@ -71,6 +72,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	case errors.Is(err, store.ErrStorageFailed):
 		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "StorageFailed",
 			"the server's store could not write to its disk: nothing was written; try again later"
+	case errors.Is(err, store.ErrOverloaded):
+		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "Overloaded",
+			"the server is past its capacity and takes no new sign-ins or tickets for now: nothing was written; try again after Retry-After"
+		w.Header().Set("Retry-After", "1")
 	case errors.As(err, &fe):
 		fe = fe.Rendered(fault.JSONPath)
 		p.Status = statusOf[fe.Kind]

@@ -232,6 +232,10 @@ func (db *DB) Refused() map[string]int64 { return db.writes.Refused() }
 // Waiting is how many writes are queued or being committed (store.Admitter).
 func (db *DB) Waiting() int { return db.writes.Waiting() }
 
+// QueueDelay is how long the oldest write of the writer's last batch waited
+// for it (store.Admitter).
+func (db *DB) QueueDelay() time.Duration { return db.writes.QueueDelay() }
+
 // Update runs fn on the single writer and waits until its transaction
 // commits (store.GroupCommit).
 func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {

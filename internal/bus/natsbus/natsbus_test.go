@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/musterhq/muster/internal/bus/natsbus"
+	"github.com/musterhq/muster/internal/bus/natsbus/natstest"
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/outbox"
 	"github.com/musterhq/muster/internal/store"
@@ -20,20 +21,6 @@ import (
 
 // guard bounds waits for what should arrive at once; reaching it fails.
 const guard = 10 * time.Second
-
-func startNATS(t *testing.T) *server.Server {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(guard) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	return s
-}
 
 func connect(t *testing.T, s *server.Server) *nats.Conn {
 	t.Helper()
@@ -46,7 +33,7 @@ func connect(t *testing.T, s *server.Server) *nats.Conn {
 }
 
 func TestBusReachesEveryReplica(t *testing.T) {
-	s := startNATS(t)
+	s := natstest.Start(t)
 	got := make(chan string, 10)
 	for _, name := range []string{"a", "b"} {
 		b, err := natsbus.New(natsbus.Config{Conn: connect(t, s)})
@@ -78,7 +65,7 @@ func TestBusReachesEveryReplica(t *testing.T) {
 
 func TestPublisherPublishesEveryEventOnce(t *testing.T) {
 	ctx := context.Background()
-	s := startNATS(t)
+	s := natstest.Start(t)
 	nc := connect(t, s)
 	clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db"), Clock: clk})

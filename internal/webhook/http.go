@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/musterhq/muster/internal/api/httpx"
@@ -10,16 +9,9 @@ import (
 // DefaultMaxBody is the body limit of every route (APIConfig.MaxBody).
 const DefaultMaxBody = 64 << 10
 
-// APIConfig configures the operator HTTP API of subscriptions.
-type APIConfig struct {
-	Service *Service
-	// Operator wraps every route: it must authenticate the operator and put
-	// the auth.Principal in the context (the service authorises).
-	Operator func(http.Handler) http.Handler
-	Logger   *slog.Logger
-	// MaxBody caps request bodies in bytes (default DefaultMaxBody).
-	MaxBody int64
-}
+// APIConfig configures the operator HTTP API of subscriptions (MaxBody defaults
+// to DefaultMaxBody).
+type APIConfig = httpx.OperatorAPIConfig[*Service]
 
 // API serves /v1/admin/subscriptions.
 type API struct{ cfg APIConfig }
@@ -29,7 +21,7 @@ func NewAPI(cfg APIConfig) *API { return &API{cfg: cfg} }
 
 // Register mounts every route on mux.
 func (a *API) Register(mux httpx.Mux) {
-	rt := httpx.NewRoutes(mux, a.cfg.Operator, a.cfg.Logger, a.cfg.MaxBody, DefaultMaxBody)
+	rt := a.cfg.Routes(mux, DefaultMaxBody)
 	s := a.cfg.Service
 	const base = "/v1/admin/subscriptions"
 	httpx.Collection[CreateInput, UpdateInput, *Created, *Subscription, *Page[Subscription]]{

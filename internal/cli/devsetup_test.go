@@ -57,6 +57,13 @@ func newDevRig(t *testing.T, dataDir string) *devRig {
 	}
 }
 
+// operatorEnv is the Env of a command run against the rig with the
+// operator key in its environment (MUSTER_ENDPOINT and the key's halves).
+func (r *devRig) operatorEnv(stdout, stderr io.Writer) Env {
+	vars := map[string]string{"MUSTER_ENDPOINT": r.url, "MUSTER_ACCESS_KEY_ID": testKeyID, "MUSTER_SECRET_ACCESS_KEY": testSecret}
+	return Env{Stdout: stdout, Stderr: stderr, Getenv: func(k string) string { return vars[k] }}
+}
+
 // start does what `serve --dev` does at each start: the fleet, then the
 // matchmaking set-up.
 func (r *devRig) start(t *testing.T) string {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"text/tabwriter"
 
@@ -39,15 +38,13 @@ func withKeys(ctx context.Context, env Env, cmd string, c commonFlags, f func(*i
 }
 
 func runKeysCreate(ctx context.Context, env Env, args []string) int {
-	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
-	var common commonFlags
-	common.register(fs)
+	fs, common := commonFlagSet("keys create")
 	role := fs.String("role", "admin", "`role` of the new key: admin or read-only")
 	desc := fs.String("description", "", "what the key is for")
 	if ok, code := Parse(fs, env, "muster keys create [--role admin|read-only] [--description TEXT]", args); !ok {
 		return code
 	}
-	return withKeys(ctx, env, "create", common, func(keys *identity.OperatorKeys) error {
+	return withKeys(ctx, env, "create", *common, func(keys *identity.OperatorKeys) error {
 		key, sec, err := keys.Create(ctx, auth.Role(*role), *desc)
 		if err != nil {
 			return err
@@ -58,13 +55,11 @@ func runKeysCreate(ctx context.Context, env Env, args []string) int {
 }
 
 func runKeysList(ctx context.Context, env Env, args []string) int {
-	fs := flag.NewFlagSet("keys list", flag.ContinueOnError)
-	var common commonFlags
-	common.register(fs)
+	fs, common := commonFlagSet("keys list")
 	if ok, code := Parse(fs, env, "muster keys list", args); !ok {
 		return code
 	}
-	return withKeys(ctx, env, "list", common, func(keys *identity.OperatorKeys) error {
+	return withKeys(ctx, env, "list", *common, func(keys *identity.OperatorKeys) error {
 		list, err := keys.List(ctx)
 		if err != nil {
 			return err
@@ -83,9 +78,7 @@ func runKeysList(ctx context.Context, env Env, args []string) int {
 }
 
 func runKeysRevoke(ctx context.Context, env Env, args []string) int {
-	fs := flag.NewFlagSet("keys revoke", flag.ContinueOnError)
-	var common commonFlags
-	common.register(fs)
+	fs, common := commonFlagSet("keys revoke")
 	if ok, code := Parse(fs, env, "muster keys revoke ACCESS_KEY_ID", args); !ok {
 		return code
 	}
@@ -93,7 +86,7 @@ func runKeysRevoke(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "muster keys revoke: give exactly one ACCESS_KEY_ID")
 		return ExitUsage
 	}
-	return withKeys(ctx, env, "revoke", common, func(keys *identity.OperatorKeys) error {
+	return withKeys(ctx, env, "revoke", *common, func(keys *identity.OperatorKeys) error {
 		if err := keys.Revoke(ctx, fs.Arg(0)); err != nil {
 			return err
 		}

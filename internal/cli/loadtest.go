@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"time"
 
@@ -21,9 +20,7 @@ func LoadtestCommand() *Command {
 }
 
 func runLoadtestControl(ctx context.Context, env Env, args []string) int {
-	fs := flag.NewFlagSet("loadtest control", flag.ContinueOnError)
-	var o operatorFlags
-	o.register(fs, true)
+	fs, o := operatorFlagSet("loadtest control", true)
 	op := fs.String("op", "ListLocations", "operation: ListLocations (read) or CreateLocation (durable write)")
 	codec := fs.String("codec", "cbor", "wire protocol: cbor (Smithy RPC v2, Go SDK) or json (AWS JSON 1.1)")
 	concurrency := fs.Int("concurrency", 64, "requests in flight")

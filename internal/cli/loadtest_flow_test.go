@@ -50,11 +50,8 @@ func TestLoadtestFlowRefusesBadFlagsNamingThem(t *testing.T) {
 func TestLoadtestFlowReportsWhereBotsFailed(t *testing.T) {
 	r := newDevRig(t, t.TempDir())
 	r.start(t)
-	getenv := func(k string) string {
-		return map[string]string{"MUSTER_ENDPOINT": r.url, "MUSTER_ACCESS_KEY_ID": testKeyID, "MUSTER_SECRET_ACCESS_KEY": testSecret}[k]
-	}
 	var stdout, stderr bytes.Buffer
-	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: getenv}
+	env := r.operatorEnv(&stdout, &stderr)
 	profile := filepath.Join(t.TempDir(), "cpu.pprof")
 	code := runLoadtestFlow(context.Background(), env, []string{"--players", "1", "--rate", "10", "--duration", "1s", "--timeout", "500ms", "--json", "--cpuprofile", profile})
 	if code != 1 {
@@ -87,11 +84,8 @@ func TestLoadtestFlowReportsWhereBotsFailed(t *testing.T) {
 func TestLoadtestFlowWithSimulatedGameServers(t *testing.T) {
 	r := newDevRig(t, t.TempDir())
 	r.start(t)
-	getenv := func(k string) string {
-		return map[string]string{"MUSTER_ENDPOINT": r.url, "MUSTER_ACCESS_KEY_ID": testKeyID, "MUSTER_SECRET_ACCESS_KEY": testSecret}[k]
-	}
 	var stdout, stderr bytes.Buffer
-	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: getenv}
+	env := r.operatorEnv(&stdout, &stderr)
 	code := runLoadtestFlow(context.Background(), env, []string{"--players", "6", "--rate", "20", "--duration", "1s",
 		"--timeout", "30s", "--simulate-servers", "4"})
 	out := stdout.String()

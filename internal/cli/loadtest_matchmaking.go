@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,9 +34,7 @@ const loadRules = `{"ruleLanguageVersion": "1.0",
             "referenceValue": "min(flatten(teams[*].players.attributes[skill]))", "maxDistance": 50}]}`
 
 func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
-	fs := flag.NewFlagSet("loadtest matchmaking", flag.ContinueOnError)
-	var o operatorFlags
-	o.register(fs, true)
+	fs, o := operatorFlagSet("loadtest matchmaking", true)
 	concurrency := fs.Int("concurrency", 64, "requests in flight")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send tickets")
 	rate := fs.Int("rate", 0, "tickets per second (0: as fast as possible)")
@@ -106,7 +103,7 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	}
 	res.Print(env.Stdout, label, *concurrency)
 	time.Sleep(2 * time.Second) // let the last cycles finish
-	lat, err := matchLatencies(ctx, o, run)
+	lat, err := matchLatencies(ctx, *o, run)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: read events: %v\n", err)
 		return 1

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -43,9 +42,7 @@ type importLine struct {
 const importBatch = 500
 
 func runPlayersImport(ctx context.Context, env Env, args []string) int {
-	fs := flag.NewFlagSet("players import", flag.ContinueOnError)
-	var common commonFlags
-	common.register(fs)
+	fs, common := commonFlagSet("players import")
 	dryRun := fs.Bool("dry-run", false, "check every line and report problems without writing")
 	usage := "muster players import [--dry-run] FILE.jsonl   (one JSON object a line: {\"identityId\" or \"developerUserId\", \"attributes\", \"data\", \"ttlSeconds\"}; \"-\" reads standard input)"
 	if ok, code := Parse(fs, env, usage, args); !ok {
@@ -65,7 +62,7 @@ func runPlayersImport(ctx context.Context, env Env, args []string) int {
 		defer f.Close()
 		in = f
 	}
-	db, box, err := openDataDir(ctx, common)
+	db, box, err := openDataDir(ctx, *common)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "muster players import:", err)
 		return 1

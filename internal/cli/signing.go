@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"path/filepath"
 
@@ -43,9 +42,7 @@ func openDataDir(ctx context.Context, c commonFlags) (store.Store, *secret.Box, 
 // they signed until those expire. A running server picks the new key up
 // within its refresh interval (10 s).
 func runKeysRotateSigning(ctx context.Context, env Env, args []string) int {
-	fs := flag.NewFlagSet("keys rotate-signing", flag.ContinueOnError)
-	var common commonFlags
-	common.register(fs)
+	fs, common := commonFlagSet("keys rotate-signing")
 	alg := fs.String("token-signing-alg", "EdDSA", "`algorithm` of the new key: EdDSA or ES256")
 	if ok, code := Parse(fs, env, "muster keys rotate-signing [--token-signing-alg EdDSA|ES256]", args); !ok {
 		return code
@@ -54,7 +51,7 @@ func runKeysRotateSigning(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "muster keys rotate-signing: --token-signing-alg: %q is not EdDSA or ES256\n", *alg)
 		return ExitUsage
 	}
-	db, box, err := openDataDir(ctx, common)
+	db, box, err := openDataDir(ctx, *common)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "muster keys rotate-signing:", err)
 		return 1

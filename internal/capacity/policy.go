@@ -140,19 +140,16 @@ func describePolicy(p Policy) string {
 // DescribeScalingPolicies pages through a fleet's policies (with Location,
 // as they apply there).
 func (s *Service) DescribeScalingPolicies(ctx context.Context, in *gamelift.DescribeScalingPoliciesInput) (*gamelift.DescribeScalingPoliciesOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
-	v.Check(in.StatusFilter == "" || slices.Contains(policyStatuses, in.StatusFilter), "StatusFilter", "must be one of %v", policyStatuses)
-	n, after := service.Page(&v, in.Limit, 50, 0, in.NextToken)
-	if err := v.Err(); err != nil {
+	n, after, err := service.AuthorizeList(ctx, in.Limit, 50, 0, in.NextToken, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+		s.cfg.Formats.CheckSet(v, "Location", "LocationStringModel", in.Location)
+		v.Check(in.StatusFilter == "" || slices.Contains(policyStatuses, in.StatusFilter), "StatusFilter", "must be one of %v", policyStatuses)
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := &gamelift.DescribeScalingPoliciesOutput{ScalingPolicies: []gamelift.ScalingPolicy{}}
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
 		f, _, err := fleet.GetFleet(ctx, r, s.cfg.Fleets.FleetID(in.FleetId))
 		if err != nil {
 			return err
@@ -176,13 +173,10 @@ func (s *Service) DescribeScalingPolicies(ctx context.Context, in *gamelift.Desc
 
 // DeleteScalingPolicy removes a policy; an absent one is NotFound.
 func (s *Service) DeleteScalingPolicy(ctx context.Context, in *gamelift.DeleteScalingPolicyInput) (*gamelift.DeleteScalingPolicyOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	gamelift.CheckLength(&v, "Name", in.Name, 1, 1024)
-	s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		gamelift.CheckLength(v, "Name", in.Name, 1, 1024)
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+	}); err != nil {
 		return nil, err
 	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {

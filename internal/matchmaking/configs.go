@@ -167,24 +167,21 @@ func checkConsistent(v *fault.Validator, c configRec) {
 
 // CreateMatchmakingConfiguration creates a matchmaker and starts its pool.
 func (s *Service) CreateMatchmakingConfiguration(ctx context.Context, in *gamelift.CreateMatchmakingConfigurationInput) (*gamelift.CreateMatchmakingConfigurationOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	v.Check(in.Name != "" && len(in.Name) <= 128, "Name", "must be 1 to 128 characters")
-	s.cfg.Formats.Check(&v, "Name", "MatchmakingIdStringModel", in.Name)
-	v.Check(in.RequestTimeoutSeconds != nil, "RequestTimeoutSeconds", "is required")
-	v.Check(in.AcceptanceRequired != nil, "AcceptanceRequired", "is required")
-	v.Check(in.RuleSetName != "", "RuleSetName", "is required")
-	tagging.Validate(&v, "Tags", in.Tags, 200)
 	c := configRec{Name: in.Name, ARN: s.cfg.ARNs.Build(gamelift.ResourceMatchmakingConfiguration, in.Name), CreatedAt: s.now(),
 		BackfillMode: gamelift.BackfillManual, FlexMatchMode: gamelift.FlexMatchWithQueue}
-	s.apply(&v, &c, configFields{in.Description, in.GameSessionQueueArns, in.RequestTimeoutSeconds, in.AcceptanceTimeoutSeconds, in.AcceptanceRequired,
-		in.RuleSetName, in.NotificationTarget, in.AdditionalPlayerCount, in.CustomEventData, in.GameProperties, in.GameSessionData, in.BackfillMode, in.FlexMatchMode})
-	if v.OK() {
-		checkConsistent(&v, c)
-	}
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		v.Check(in.Name != "" && len(in.Name) <= 128, "Name", "must be 1 to 128 characters")
+		s.cfg.Formats.Check(v, "Name", "MatchmakingIdStringModel", in.Name)
+		v.Check(in.RequestTimeoutSeconds != nil, "RequestTimeoutSeconds", "is required")
+		v.Check(in.AcceptanceRequired != nil, "AcceptanceRequired", "is required")
+		v.Check(in.RuleSetName != "", "RuleSetName", "is required")
+		tagging.Validate(v, "Tags", in.Tags, 200)
+		s.apply(v, &c, configFields{in.Description, in.GameSessionQueueArns, in.RequestTimeoutSeconds, in.AcceptanceTimeoutSeconds, in.AcceptanceRequired,
+			in.RuleSetName, in.NotificationTarget, in.AdditionalPlayerCount, in.CustomEventData, in.GameProperties, in.GameSessionData, in.BackfillMode, in.FlexMatchMode})
+		if v.OK() {
+			checkConsistent(v, c)
+		}
+	}); err != nil {
 		return nil, err
 	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
@@ -280,18 +277,15 @@ func (s *Service) SetPlayerAccess(ctx context.Context, name string, allowed bool
 // DescribeMatchmakingConfigurations lists configurations by name, by rule
 // set, or all of them.
 func (s *Service) DescribeMatchmakingConfigurations(ctx context.Context, in *gamelift.DescribeMatchmakingConfigurationsInput) (*gamelift.DescribeMatchmakingConfigurationsOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	for i, n := range in.Names {
-		s.cfg.Formats.Check(&v, fmt.Sprintf("Names[%d]", i), "MatchmakingConfigurationName", n)
-	}
-	if in.RuleSetName != "" {
-		s.cfg.Formats.Check(&v, "RuleSetName", "MatchmakingRuleSetName", in.RuleSetName)
-	}
-	limit, after := service.Page(&v, in.Limit, 10, 10, in.NextToken)
-	if err := v.Err(); err != nil {
+	limit, after, err := service.AuthorizeList(ctx, in.Limit, 10, 10, in.NextToken, func(v *fault.Validator) {
+		for i, n := range in.Names {
+			s.cfg.Formats.Check(v, fmt.Sprintf("Names[%d]", i), "MatchmakingConfigurationName", n)
+		}
+		if in.RuleSetName != "" {
+			s.cfg.Formats.Check(v, "RuleSetName", "MatchmakingRuleSetName", in.RuleSetName)
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
 	get := func(r store.Reader, n string) (configRec, bool, error) {

@@ -51,15 +51,12 @@ func ruleSetProblems(err error) error {
 
 // CreateMatchmakingRuleSet stores a validated rule set.
 func (s *Service) CreateMatchmakingRuleSet(ctx context.Context, in *gamelift.CreateMatchmakingRuleSetInput) (*gamelift.CreateMatchmakingRuleSetOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	v.Check(in.Name != "" && len(in.Name) <= 128, "Name", "must be 1 to 128 characters")
-	s.cfg.Formats.Check(&v, "Name", "MatchmakingIdStringModel", in.Name)
-	v.Check(len(in.RuleSetBody) >= 1 && len(in.RuleSetBody) <= 65535, "RuleSetBody", "must be 1 to 65535 characters")
-	tagging.Validate(&v, "Tags", in.Tags, 200)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		v.Check(in.Name != "" && len(in.Name) <= 128, "Name", "must be 1 to 128 characters")
+		s.cfg.Formats.Check(v, "Name", "MatchmakingIdStringModel", in.Name)
+		v.Check(len(in.RuleSetBody) >= 1 && len(in.RuleSetBody) <= 65535, "RuleSetBody", "must be 1 to 65535 characters")
+		tagging.Validate(v, "Tags", in.Tags, 200)
+	}); err != nil {
 		return nil, err
 	}
 	if _, err := flexmatch.Parse([]byte(in.RuleSetBody)); err != nil {
@@ -95,16 +92,13 @@ func (s *Service) ValidateMatchmakingRuleSet(ctx context.Context, in *gamelift.V
 
 // DescribeMatchmakingRuleSets lists rule sets by name or all of them.
 func (s *Service) DescribeMatchmakingRuleSets(ctx context.Context, in *gamelift.DescribeMatchmakingRuleSetsInput) (*gamelift.DescribeMatchmakingRuleSetsOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	v.Check(in.Names == nil || len(in.Names) >= 1 && len(in.Names) <= 10, "Names", "must have 1 to 10 items")
-	for i, n := range in.Names {
-		s.cfg.Formats.Check(&v, fmt.Sprintf("Names[%d]", i), "MatchmakingRuleSetName", n)
-	}
-	limit, after := service.Page(&v, in.Limit, 10, 10, in.NextToken)
-	if err := v.Err(); err != nil {
+	limit, after, err := service.AuthorizeList(ctx, in.Limit, 10, 10, in.NextToken, func(v *fault.Validator) {
+		v.Check(in.Names == nil || len(in.Names) >= 1 && len(in.Names) <= 10, "Names", "must have 1 to 10 items")
+		for i, n := range in.Names {
+			s.cfg.Formats.Check(v, fmt.Sprintf("Names[%d]", i), "MatchmakingRuleSetName", n)
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
 	get := func(r store.Reader, n string) (ruleSetRec, bool, error) {

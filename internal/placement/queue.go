@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
@@ -195,15 +194,12 @@ func (s *Service) checkDestinations(ctx context.Context, r store.Reader, q Queue
 
 // CreateGameSessionQueue creates a queue.
 func (s *Service) CreateGameSessionQueue(ctx context.Context, in *gamelift.CreateGameSessionQueueInput) (*gamelift.CreateGameSessionQueueOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
 	settings := queueSettings{in.TimeoutInSeconds, in.PlayerLatencyPolicies, in.Destinations, in.FilterConfiguration, in.PriorityConfiguration, in.CustomEventData, in.NotificationTarget}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "Name", "GameSessionQueueName", in.Name)
-	s.validateSettings(&v, settings)
-	tagging.Validate(&v, "Tags", in.Tags, 200)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "Name", "GameSessionQueueName", in.Name)
+		s.validateSettings(v, settings)
+		tagging.Validate(v, "Tags", in.Tags, 200)
+	}); err != nil {
 		return nil, err
 	}
 	q := Queue{Name: in.Name, ARN: s.cfg.ARNs.Build(gamelift.ResourceGameSessionQueue, in.Name), CreatedAt: s.now()}
@@ -224,15 +220,12 @@ func (s *Service) CreateGameSessionQueue(ctx context.Context, in *gamelift.Creat
 
 // DescribeGameSessionQueues lists queues by name or ARN, or all of them.
 func (s *Service) DescribeGameSessionQueues(ctx context.Context, in *gamelift.DescribeGameSessionQueuesInput) (*gamelift.DescribeGameSessionQueuesOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	limit, after := service.Page(&v, in.Limit, 50, 50, in.NextToken)
-	for i, n := range in.Names {
-		s.cfg.Formats.Check(&v, fmt.Sprintf("Names[%d]", i), "GameSessionQueueNameOrArn", n)
-	}
-	if err := v.Err(); err != nil {
+	limit, after, err := service.AuthorizeList(ctx, in.Limit, 50, 50, in.NextToken, func(v *fault.Validator) {
+		for i, n := range in.Names {
+			s.cfg.Formats.Check(v, fmt.Sprintf("Names[%d]", i), "GameSessionQueueNameOrArn", n)
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
 	get := func(r store.Reader, name string) (Queue, bool, error) {
@@ -248,14 +241,11 @@ func (s *Service) DescribeGameSessionQueues(ctx context.Context, in *gamelift.De
 
 // UpdateGameSessionQueue changes a queue; given lists replace stored ones.
 func (s *Service) UpdateGameSessionQueue(ctx context.Context, in *gamelift.UpdateGameSessionQueueInput) (*gamelift.UpdateGameSessionQueueOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
 	settings := queueSettings{in.TimeoutInSeconds, in.PlayerLatencyPolicies, in.Destinations, in.FilterConfiguration, in.PriorityConfiguration, in.CustomEventData, in.NotificationTarget}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "Name", "GameSessionQueueNameOrArn", in.Name)
-	s.validateSettings(&v, settings)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "Name", "GameSessionQueueNameOrArn", in.Name)
+		s.validateSettings(v, settings)
+	}); err != nil {
 		return nil, err
 	}
 	var q Queue

@@ -17,30 +17,27 @@ import (
 // describe lists game sessions for DescribeGameSessions and
 // DescribeGameSessionDetails.
 func (s *Service) describe(ctx context.Context, in *gamelift.DescribeGameSessionsInput) ([]GameSession, string, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, "", err
-	}
-	var v fault.Validator
-	switch {
-	case in.GameSessionId != "":
-		s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
-	case in.FleetId != "" && in.AliasId != "":
-		v.Add("FleetId", "give FleetId or AliasId, not both")
-	case in.FleetId != "":
-		s.cfg.Formats.Check(&v, "FleetId", "FleetIdOrArn", in.FleetId)
-	case in.AliasId != "":
-		s.cfg.Formats.Check(&v, "AliasId", "AliasIdOrArn", in.AliasId)
-	default:
-		v.Add("FleetId", "one of FleetId, AliasId and GameSessionId is required")
-	}
-	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
-	switch in.StatusFilter {
-	case "", gamelift.GameSessionActive, gamelift.GameSessionActivating, gamelift.GameSessionTerminating, gamelift.GameSessionTerminated, gamelift.GameSessionError:
-	default:
-		v.Add("StatusFilter", "must be ACTIVE, ACTIVATING, TERMINATING, TERMINATED or ERROR")
-	}
-	n, after := service.Page(&v, in.Limit, 50, 0, in.NextToken)
-	if err := v.Err(); err != nil {
+	n, after, err := service.AuthorizeList(ctx, in.Limit, 50, 0, in.NextToken, func(v *fault.Validator) {
+		switch {
+		case in.GameSessionId != "":
+			s.cfg.Formats.Check(v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+		case in.FleetId != "" && in.AliasId != "":
+			v.Add("FleetId", "give FleetId or AliasId, not both")
+		case in.FleetId != "":
+			s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+		case in.AliasId != "":
+			s.cfg.Formats.Check(v, "AliasId", "AliasIdOrArn", in.AliasId)
+		default:
+			v.Add("FleetId", "one of FleetId, AliasId and GameSessionId is required")
+		}
+		s.cfg.Formats.CheckSet(v, "Location", "LocationStringModel", in.Location)
+		switch in.StatusFilter {
+		case "", gamelift.GameSessionActive, gamelift.GameSessionActivating, gamelift.GameSessionTerminating, gamelift.GameSessionTerminated, gamelift.GameSessionError:
+		default:
+			v.Add("StatusFilter", "must be ACTIVE, ACTIVATING, TERMINATING, TERMINATED or ERROR")
+		}
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	keep := func(g *GameSession) bool {
@@ -49,7 +46,7 @@ func (s *Service) describe(ctx context.Context, in *gamelift.DescribeGameSession
 	}
 	var out []GameSession
 	var next string
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+	err = s.cfg.Store.View(ctx, func(r store.Reader) error {
 		if in.GameSessionId != "" {
 			g, _, err := s.getGameSession(ctx, r, in.GameSessionId)
 			if fault.Is(err, fault.NotFound) {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
@@ -170,24 +169,21 @@ func (s *Service) getGameSession(ctx context.Context, r store.Reader, id string)
 
 // CreateGameSession is the control-API operation.
 func (s *Service) CreateGameSession(ctx context.Context, in *gamelift.CreateGameSessionInput) (*gamelift.CreateGameSessionOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.checkFleetRef(&v, in.FleetId, in.AliasId)
-	if in.MaximumPlayerSessionCount == nil {
-		v.Add("MaximumPlayerSessionCount", "is required")
-	} else {
-		v.Check(*in.MaximumPlayerSessionCount >= 0 && *in.MaximumPlayerSessionCount <= MaxPlayersPerGameSession, "MaximumPlayerSessionCount", "must be 0 to %d", MaxPlayersPerGameSession)
-	}
-	gamelift.CheckLengthSet(&v, "Name", in.Name, 1, 1024)
-	gamelift.CheckLengthSet(&v, "CreatorId", in.CreatorId, 1, 1024)
-	gamelift.CheckLengthSet(&v, "GameSessionData", in.GameSessionData, 1, 262144)
-	checkProperties(&v, "GameProperties", in.GameProperties)
-	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
-	s.cfg.Formats.CheckSet(&v, "IdempotencyToken", "IdStringModel", in.IdempotencyToken)
-	s.cfg.Formats.CheckSet(&v, "GameSessionId", "IdStringModel", in.GameSessionId)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.checkFleetRef(v, in.FleetId, in.AliasId)
+		if in.MaximumPlayerSessionCount == nil {
+			v.Add("MaximumPlayerSessionCount", "is required")
+		} else {
+			v.Check(*in.MaximumPlayerSessionCount >= 0 && *in.MaximumPlayerSessionCount <= MaxPlayersPerGameSession, "MaximumPlayerSessionCount", "must be 0 to %d", MaxPlayersPerGameSession)
+		}
+		gamelift.CheckLengthSet(v, "Name", in.Name, 1, 1024)
+		gamelift.CheckLengthSet(v, "CreatorId", in.CreatorId, 1, 1024)
+		gamelift.CheckLengthSet(v, "GameSessionData", in.GameSessionData, 1, 262144)
+		checkProperties(v, "GameProperties", in.GameProperties)
+		s.cfg.Formats.CheckSet(v, "Location", "LocationStringModel", in.Location)
+		s.cfg.Formats.CheckSet(v, "IdempotencyToken", "IdStringModel", in.IdempotencyToken)
+		s.cfg.Formats.CheckSet(v, "GameSessionId", "IdStringModel", in.GameSessionId)
+	}); err != nil {
 		return nil, err
 	}
 	req := PlaceRequest{Location: in.Location, MaxPlayers: *in.MaximumPlayerSessionCount, Name: in.Name, Properties: in.GameProperties,
@@ -354,14 +350,11 @@ func (s *Service) ProcessEnded(ctx context.Context, w store.Writer, p fleet.Proc
 // the process calls ProcessEnding; FORCE_TERMINATE ends it and its process
 // at once, and the process's agent kills it at its next heartbeat.
 func (s *Service) TerminateGameSession(ctx context.Context, in *gamelift.TerminateGameSessionInput) (*gamelift.TerminateGameSessionOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
-	v.Check(in.TerminationMode == gamelift.TerminationTriggerOnProcessTerminate || in.TerminationMode == gamelift.TerminationForce,
-		"TerminationMode", "must be TRIGGER_ON_PROCESS_TERMINATE or FORCE_TERMINATE")
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+		v.Check(in.TerminationMode == gamelift.TerminationTriggerOnProcessTerminate || in.TerminationMode == gamelift.TerminationForce,
+			"TerminationMode", "must be TRIGGER_ON_PROCESS_TERMINATE or FORCE_TERMINATE")
+	}); err != nil {
 		return nil, err
 	}
 	var g GameSession
@@ -425,21 +418,18 @@ func (s *Service) GetGameSessionLogUrl(ctx context.Context, in *gamelift.GetGame
 // UpdateGameSession changes a live game session's mutable members; game
 // properties are merged (added or overwritten, never removed).
 func (s *Service) UpdateGameSession(ctx context.Context, in *gamelift.UpdateGameSessionInput) (*gamelift.UpdateGameSessionOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
-	if in.MaximumPlayerSessionCount != nil {
-		v.Check(*in.MaximumPlayerSessionCount >= 0 && *in.MaximumPlayerSessionCount <= MaxPlayersPerGameSession, "MaximumPlayerSessionCount", "must be 0 to %d", MaxPlayersPerGameSession)
-	}
-	gamelift.CheckLengthSet(&v, "Name", in.Name, 1, 1024)
-	v.Check(in.PlayerSessionCreationPolicy == "" || in.PlayerSessionCreationPolicy == gamelift.AcceptAll || in.PlayerSessionCreationPolicy == gamelift.DenyAll,
-		"PlayerSessionCreationPolicy", "must be ACCEPT_ALL or DENY_ALL")
-	v.Check(in.ProtectionPolicy == "" || in.ProtectionPolicy == gamelift.ProtectionNone || in.ProtectionPolicy == gamelift.ProtectionFull,
-		"ProtectionPolicy", "must be NoProtection or FullProtection")
-	checkProperties(&v, "GameProperties", in.GameProperties)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+		if in.MaximumPlayerSessionCount != nil {
+			v.Check(*in.MaximumPlayerSessionCount >= 0 && *in.MaximumPlayerSessionCount <= MaxPlayersPerGameSession, "MaximumPlayerSessionCount", "must be 0 to %d", MaxPlayersPerGameSession)
+		}
+		gamelift.CheckLengthSet(v, "Name", in.Name, 1, 1024)
+		v.Check(in.PlayerSessionCreationPolicy == "" || in.PlayerSessionCreationPolicy == gamelift.AcceptAll || in.PlayerSessionCreationPolicy == gamelift.DenyAll,
+			"PlayerSessionCreationPolicy", "must be ACCEPT_ALL or DENY_ALL")
+		v.Check(in.ProtectionPolicy == "" || in.ProtectionPolicy == gamelift.ProtectionNone || in.ProtectionPolicy == gamelift.ProtectionFull,
+			"ProtectionPolicy", "must be NoProtection or FullProtection")
+		checkProperties(v, "GameProperties", in.GameProperties)
+	}); err != nil {
 		return nil, err
 	}
 	var out gamelift.GameSession

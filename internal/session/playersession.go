@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -181,14 +181,11 @@ func (s *Service) ReservePlayerSessions(ctx context.Context, gameSessionID strin
 
 // CreatePlayerSession is the control-API operation.
 func (s *Service) CreatePlayerSession(ctx context.Context, in *gamelift.CreatePlayerSessionInput) (*gamelift.CreatePlayerSessionOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
-	gamelift.CheckLength(&v, "PlayerId", in.PlayerId, 1, 1024)
-	gamelift.CheckLengthSet(&v, "PlayerData", in.PlayerData, 1, 2048)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+		gamelift.CheckLength(v, "PlayerId", in.PlayerId, 1, 1024)
+		gamelift.CheckLengthSet(v, "PlayerData", in.PlayerData, 1, 2048)
+	}); err != nil {
 		return nil, err
 	}
 	ps, err := s.ReservePlayerSessions(ctx, in.GameSessionId, []DesiredPlayer{{PlayerID: in.PlayerId, PlayerData: in.PlayerData}})
@@ -201,22 +198,21 @@ func (s *Service) CreatePlayerSession(ctx context.Context, in *gamelift.CreatePl
 
 // CreatePlayerSessions is the control-API operation (1..25 players).
 func (s *Service) CreatePlayerSessions(ctx context.Context, in *gamelift.CreatePlayerSessionsInput) (*gamelift.CreatePlayerSessionsOutput, error) {
-	if err := auth.RequireOperator(ctx, true); err != nil {
+	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+		v.Check(len(in.PlayerIds) >= 1 && len(in.PlayerIds) <= 25, "PlayerIds", "must have 1 to 25 items")
+		for i, id := range in.PlayerIds {
+			gamelift.CheckLength(v, fmt.Sprintf("PlayerIds[%d]", i), id, 1, 1024)
+		}
+		for k, d := range in.PlayerDataMap {
+			gamelift.CheckLengthSet(v, "PlayerDataMap."+k, d, 1, 2048)
+		}
+	}); err != nil {
 		return nil, err
 	}
-	var v fault.Validator
-	s.cfg.Formats.Check(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
-	v.Check(len(in.PlayerIds) >= 1 && len(in.PlayerIds) <= 25, "PlayerIds", "must have 1 to 25 items")
 	players := make([]DesiredPlayer, 0, len(in.PlayerIds))
-	for i, id := range in.PlayerIds {
-		gamelift.CheckLength(&v, fmt.Sprintf("PlayerIds[%d]", i), id, 1, 1024)
+	for _, id := range in.PlayerIds {
 		players = append(players, DesiredPlayer{PlayerID: id, PlayerData: in.PlayerDataMap[id]})
-	}
-	for k, d := range in.PlayerDataMap {
-		gamelift.CheckLengthSet(&v, "PlayerDataMap."+k, d, 1, 2048)
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
 	}
 	ps, err := s.ReservePlayerSessions(ctx, in.GameSessionId, players)
 	if err != nil {
@@ -390,13 +386,10 @@ func (s *Service) DescribePlayerSessions(ctx context.Context, q PlayerQuery) ([]
 
 // DescribePlayerSessionsOp is the control-API operation DescribePlayerSessions.
 func (s *Service) DescribePlayerSessionsOp(ctx context.Context, in *gamelift.DescribePlayerSessionsInput) (*gamelift.DescribePlayerSessionsOutput, error) {
-	if err := auth.RequireOperator(ctx, false); err != nil {
-		return nil, err
-	}
-	var v fault.Validator
-	s.cfg.Formats.CheckSet(&v, "GameSessionId", "ArnStringModel", in.GameSessionId)
-	s.cfg.Formats.CheckSet(&v, "PlayerSessionId", "PlayerSessionId", in.PlayerSessionId)
-	if err := v.Err(); err != nil {
+	if err := service.Authorize(ctx, false, func(v *fault.Validator) {
+		s.cfg.Formats.CheckSet(v, "GameSessionId", "ArnStringModel", in.GameSessionId)
+		s.cfg.Formats.CheckSet(v, "PlayerSessionId", "PlayerSessionId", in.PlayerSessionId)
+	}); err != nil {
 		return nil, err
 	}
 	q := PlayerQuery{GameSessionID: in.GameSessionId, PlayerID: in.PlayerId, PlayerSessionID: in.PlayerSessionId,

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/musterhq/muster/internal/testenv"
 	"github.com/musterhq/muster/internal/webhook"
 	"github.com/musterhq/muster/internal/webhook/sign"
 )
@@ -19,17 +19,7 @@ import (
 // with each secret. In CI a missing npm install fails the test; elsewhere
 // it skips.
 func TestStandardWebhooksLibrary(t *testing.T) {
-	jsDir, _ := filepath.Abs("../../test/js")
-	if _, err := os.Stat(filepath.Join(jsDir, "node_modules", "standardwebhooks")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("standardwebhooks is not installed in %s: run npm ci there", jsDir)
-		}
-		t.Skipf("run `npm ci` in %s to enable the Standard Webhooks library test", jsDir)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is not installed")
-	}
+	node, jsDir := testenv.JSTests(t, "standardwebhooks")
 	e := newEnv(t, nil)
 	// The library checks the timestamp against the wall clock.
 	e.clock.Set(time.Now())

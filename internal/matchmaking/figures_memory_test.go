@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,13 +25,7 @@ import (
 // RSS, less what they were before. MUSTER_FIGURES=1 runs it;
 // MUSTER_FIGURES_TICKETS sets N (default 50,000).
 func TestFiguresMemoryPerWaitingTicket(t *testing.T) {
-	if os.Getenv("MUSTER_FIGURES") == "" {
-		t.Skip("a figure: MUSTER_FIGURES=1 runs it")
-	}
-	n := 50000
-	if v, err := strconv.Atoi(os.Getenv("MUSTER_FIGURES_TICKETS")); err == nil && v > 0 {
-		n = v
-	}
+	n := figureTickets(t)
 	s := testenv.Start(t, testenv.WithArgs("--log-level", "warn"))
 	ctx := context.Background()
 	gl := s.Admin()
@@ -45,21 +38,13 @@ func TestFiguresMemoryPerWaitingTicket(t *testing.T) {
 	}
 	heap0, rss0 := serverMemory(t, s)
 	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range 32 {
-		wg.Go(func() {
-			for i := w; i < n; i += 32 {
-				id := fmt.Sprintf("ticket-%06d", i)
-				// Skills 100 apart: no two tickets ever match.
-				if _, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String("apart"),
-					Players: []types.Player{{PlayerId: aws.String("player-" + id), PlayerAttributes: map[string]types.AttributeValue{"skill": {N: aws.Float64(float64(i) * 100)}}}}}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	startTickets(t, n, func(i int) error {
+		id := fmt.Sprintf("ticket-%06d", i)
+		// Skills 100 apart: no two tickets ever match.
+		_, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String("apart"),
+			Players: []types.Player{{PlayerId: aws.String("player-" + id), PlayerAttributes: map[string]types.AttributeValue{"skill": {N: aws.Float64(float64(i) * 100)}}}}})
+		return err
+	})
 	last := fmt.Sprintf("ticket-%06d", n-1)
 	for {
 		out, err := gl.DescribeMatchmaking(ctx, &gamelift.DescribeMatchmakingInput{TicketIds: []string{last}})

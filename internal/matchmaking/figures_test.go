@@ -20,16 +20,9 @@ import (
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
 )
 
-// apartRules never match two players whose skills are 100 apart.
-const apartRules = `{
-  "ruleLanguageVersion": "1.0",
-  "playerAttributes": [{"name": "skill", "type": "number", "default": 1000}],
-  "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
-  "rules": [{"name": "FairSkill", "type": "distance",
-             "measurements": "max(flatten(teams[*].players.attributes[skill]))",
-             "referenceValue": "min(flatten(teams[*].players.attributes[skill]))",
-             "maxDistance": 20}]
-}`
+// apartRules are duelRules without the expansion: they never match two
+// players whose skills are 100 apart.
+const apartRules = duelTeams + "\n}"
 
 // TestFiguresPoolRebuild measures how long a replica that takes over a
 // configuration's lease needs to rebuild its pool from PostgreSQL: from
@@ -37,13 +30,7 @@ const apartRules = `{
 // MUSTER_FIGURES=1 runs it; MUSTER_FIGURES_TICKETS sets the pool's size
 // (default 50,000).
 func TestFiguresPoolRebuild(t *testing.T) {
-	if os.Getenv("MUSTER_FIGURES") == "" {
-		t.Skip("a figure: MUSTER_FIGURES=1 runs it")
-	}
-	n := 50000
-	if v, err := strconv.Atoi(os.Getenv("MUSTER_FIGURES_TICKETS")); err == nil && v > 0 {
-		n = v
-	}
+	n := figureTickets(t)
 	url := pgtest.NewDatabase(t)
 	ctx := auth.With(t.Context(), operator)
 	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
@@ -77,20 +64,12 @@ func TestFiguresPoolRebuild(t *testing.T) {
 	}
 	takeAndLoad(t, ctx, a, ma, "none yet")
 	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range 32 {
-		wg.Go(func() {
-			for i := w; i < n; i += 32 {
-				id := fmt.Sprintf("t%06d", i)
-				if _, err := a.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: id, ConfigurationName: "apart",
-					Players: []gamelift.Player{{PlayerId: "p" + id, PlayerAttributes: skill(float64(i * 100))}}}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	startTickets(t, n, func(i int) error {
+		id := fmt.Sprintf("t%06d", i)
+		_, err := a.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: id, ConfigurationName: "apart",
+			Players: []gamelift.Player{{PlayerId: "p" + id, PlayerAttributes: skill(float64(i * 100))}}})
+		return err
+	})
 	last := fmt.Sprintf("t%06d", n-1)
 	takeAndLoad(t, ctx, a, ma, last)
 	t.Logf("%d tickets written and SEARCHING in %s", n, time.Since(start).Round(time.Millisecond))
@@ -101,6 +80,39 @@ func TestFiguresPoolRebuild(t *testing.T) {
 	took := time.Now()
 	takeAndLoad(t, ctx, bsvc, mb, last)
 	t.Logf("FIGURE: a new owner rebuilt a pool of %d waiting tickets from PostgreSQL in %s (lease taken → last ticket in its engine)", n, time.Since(took).Round(time.Millisecond))
+}
+
+// figureTickets skips a figure test unless MUSTER_FIGURES is set and
+// returns how many tickets it measures with: MUSTER_FIGURES_TICKETS, or
+// 50,000.
+func figureTickets(t *testing.T) int {
+	t.Helper()
+	if os.Getenv("MUSTER_FIGURES") == "" {
+		t.Skip("a figure: MUSTER_FIGURES=1 runs it")
+	}
+	if v, err := strconv.Atoi(os.Getenv("MUSTER_FIGURES_TICKETS")); err == nil && v > 0 {
+		return v
+	}
+	return 50000
+}
+
+// startTickets calls start for tickets 0 to n-1 from 32 goroutines, as
+// many clients would, and fails the test on any error (each goroutine
+// stops at its first).
+func startTickets(t *testing.T, n int, start func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for w := range 32 {
+		wg.Go(func() {
+			for i := w; i < n; i += 32 {
+				if err := start(i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // takeAndLoad ticks m until svc runs the configuration's pool and, unless

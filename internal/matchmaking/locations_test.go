@@ -15,9 +15,7 @@ func TestALatencyToAnUnknownLocationIsRefusedNamingIt(t *testing.T) {
 		w := newWorld(t)
 		w.ruleSet("profile", profileRules)
 		w.standalone("teams", "profile", nil)
-		if err := w.svc.SetPlayerAccess(w.ctx, "teams", true); err != nil {
-			t.Fatal(err)
-		}
+		w.playerAccess("teams", true)
 		_, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{ConfigurationName: "teams",
 			Players: []gamelift.Player{{PlayerId: "a", LatencyInMs: map[string]int32{"custom-home": 20, "us-nowhere-9": 30}}}})
 		wantFault(t, err, fault.Invalid, "Players[0].LatencyInMs.us-nowhere-9", `unknown location "us-nowhere-9"`, "custom-home")

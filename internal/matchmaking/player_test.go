@@ -24,10 +24,16 @@ func playerWorld(t *testing.T) *world {
 	w.ruleSet("teams", teamRules)
 	w.standalone("teams", "teams", nil)
 	w.standalone("closed", "teams", nil)
-	if err := w.svc.SetPlayerAccess(w.ctx, "teams", true); err != nil {
-		t.Fatal(err)
-	}
+	w.playerAccess("teams", true)
 	return w
+}
+
+// playerAccess opens a configuration to players' tickets, or closes it.
+func (w *world) playerAccess(name string, allowed bool) {
+	w.t.Helper()
+	if err := w.svc.SetPlayerAccess(w.ctx, name, allowed); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 // attributes stores a player's attributes in the player data table.
@@ -79,13 +85,9 @@ func TestPlayerAccessToConfigurations(t *testing.T) {
 	})
 	t.Run("opened, the configuration takes players' tickets; closed again, it refuses them", func(t *testing.T) {
 		w := w.in(t)
-		if err := w.svc.SetPlayerAccess(w.ctx, "closed", true); err != nil {
-			t.Fatal(err)
-		}
+		w.playerAccess("closed", true)
 		w.startAs("alice", matchmaking.PlayerTicketRequest{ConfigurationName: "closed"})
-		if err := w.svc.SetPlayerAccess(w.ctx, "closed", false); err != nil {
-			t.Fatal(err)
-		}
+		w.playerAccess("closed", false)
 		_, err := w.svc.StartForPlayer(player(w.ctx, "bob"), matchmaking.PlayerTicketRequest{ConfigurationName: "closed"})
 		wantFault(t, err, fault.Forbidden, "closed")
 	})
@@ -101,9 +103,7 @@ func TestPlayerTicketsTakeAttributesFromThePlayerDataTable(t *testing.T) {
 	w := newWorld(t)
 	w.ruleSet("profile", profileRules)
 	w.standalone("teams", "profile", nil)
-	if err := w.svc.SetPlayerAccess(w.ctx, "teams", true); err != nil {
-		t.Fatal(err)
-	}
+	w.playerAccess("teams", true)
 	w.attributes("alice", map[string]gamelift.AttributeValue{"skill": {N: ptr(1500.0)}, "mode": {S: ptr("ranked")}, "secret": {S: ptr("x")},
 		"roles": {SL: []string{"tank"}}, "pings": {SDM: map[string]float64{"custom-home": 20}}})
 	w.attributes("bob", map[string]gamelift.AttributeValue{"skill": {S: ptr("high")}, "mode": {N: ptr(3.0)}, "roles": {S: ptr("tank")}, "pings": {N: ptr(20.0)}})
@@ -143,9 +143,7 @@ func TestPlayersSeeAndChangeOnlyTheirOwnTickets(t *testing.T) {
 	w.standalone("acc", "duel", func(in *gamelift.CreateMatchmakingConfigurationInput) {
 		in.AcceptanceRequired, in.AcceptanceTimeoutSeconds = ptr(true), ptr(int32(30))
 	})
-	if err := w.svc.SetPlayerAccess(w.ctx, "acc", true); err != nil {
-		t.Fatal(err)
-	}
+	w.playerAccess("acc", true)
 	alice := w.startAs("alice", matchmaking.PlayerTicketRequest{ConfigurationName: "teams"}).TicketId
 	w.cycle("teams")
 	t.Run("a player reads its own ticket", func(t *testing.T) {

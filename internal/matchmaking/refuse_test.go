@@ -85,9 +85,7 @@ func TestEngineRefusedPlayerTicketFailsAtOnce(t *testing.T) {
 	w := playerWorld(t)
 	w.ruleSet("strict", strictRules)
 	w.standalone("strict", "strict", nil)
-	if err := w.svc.SetPlayerAccess(w.ctx, "strict", true); err != nil {
-		t.Fatal(err)
-	}
+	w.playerAccess("strict", true)
 	// alice's profile has no skill, which the rule set needs.
 	tk := w.startAs("alice", matchmaking.PlayerTicketRequest{ConfigurationName: "strict", LatencyInMs: map[string]int32{"custom-home": 30}})
 	w.cycle("strict")

@@ -16,16 +16,21 @@ import (
 	"github.com/musterhq/muster/internal/store/sqlite"
 )
 
-const duelRules = `{
+// duelRules match two players one against one when their skills are
+// within 20, and within 500 after ten seconds.
+const duelRules = duelTeams + `,
+  "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 10, "value": 500}]}]
+}`
+
+// duelTeams is the rule set of duelRules up to its expansions, left open.
+const duelTeams = `{
   "ruleLanguageVersion": "1.0",
   "playerAttributes": [{"name": "skill", "type": "number", "default": 1000}],
   "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
   "rules": [{"name": "FairSkill", "type": "distance",
              "measurements": "max(flatten(teams[*].players.attributes[skill]))",
              "referenceValue": "min(flatten(teams[*].players.attributes[skill]))",
-             "maxDistance": 20}],
-  "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 10, "value": 500}]}]
-}`
+             "maxDistance": 20}]`
 
 var operator = auth.Principal{Kind: auth.Operator, AccessKeyID: "AKTEST", Role: auth.RoleAdmin}
 

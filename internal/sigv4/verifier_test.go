@@ -3,6 +3,7 @@ package sigv4_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,15 +28,22 @@ func keys() sigv4test.Keys {
 	return sigv4test.Keys{testKey: {Secret: testSecret, Role: auth.RoleAdmin}}
 }
 
-// signed builds a request as the Go SDK sends it and signs it at t.
-func signed(t *testing.T, key, secret string, at time.Time, body []byte, mutate ...func(*http.Request)) *http.Request {
-	t.Helper()
-	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/service/GameLift/operation/ListLocations", bytes.NewReader(body))
+// sdkRequest builds the unsigned request of a GameLift operation with the
+// headers the Go SDK sends (maxAttempts is the SDK's retry budget).
+func sdkRequest(operation string, maxAttempts int, body []byte) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/service/GameLift/operation/"+operation, bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/cbor")
 	r.Header.Set("Accept", "application/cbor")
 	r.Header.Set("Smithy-Protocol", "rpc-v2-cbor")
 	r.Header.Set("Amz-Sdk-Invocation-Id", "5a1c7bde-5f2c-4b4e-a9ce-1d8c2f0f5f4a")
-	r.Header.Set("Amz-Sdk-Request", "attempt=1; max=1")
+	r.Header.Set("Amz-Sdk-Request", fmt.Sprintf("attempt=1; max=%d", maxAttempts))
+	return r
+}
+
+// signed builds a request as the Go SDK sends it and signs it at t.
+func signed(t *testing.T, key, secret string, at time.Time, body []byte, mutate ...func(*http.Request)) *http.Request {
+	t.Helper()
+	r := sdkRequest("ListLocations", 1, body)
 	r.Header.Set("User-Agent", "aws-sdk-go-v2/1.48.0")
 	sigv4test.Sign(t, r, body, key, secret, "eu-west-1", at)
 	for _, m := range mutate {
@@ -187,12 +195,7 @@ func TestARotatedSecretTakesEffectAtOnce(t *testing.T) {
 func BenchmarkVerify(b *testing.B) {
 	body := bytes.Repeat([]byte{'x'}, 200)
 	v := &sigv4.Verifier{Secrets: keys(), Clock: clock.NewFake(testNow)}
-	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/service/GameLift/operation/StartMatchmaking", bytes.NewReader(body))
-	r.Header.Set("Content-Type", "application/cbor")
-	r.Header.Set("Accept", "application/cbor")
-	r.Header.Set("Smithy-Protocol", "rpc-v2-cbor")
-	r.Header.Set("Amz-Sdk-Invocation-Id", "5a1c7bde-5f2c-4b4e-a9ce-1d8c2f0f5f4a")
-	r.Header.Set("Amz-Sdk-Request", "attempt=1; max=3")
+	r := sdkRequest("StartMatchmaking", 3, body)
 	sigv4test.Sign(b, r, body, testKey, testSecret, "eu-west-1", testNow)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -45,27 +45,34 @@ func TestSoakSteadyMemory(t *testing.T) {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		tick := time.NewTicker(time.Second / time.Duration(*steadyRate))
+		// The load keeps to its rate on average: each millisecond it sends
+		// what is due since the start, so a late wake-up (a busy machine)
+		// is made up at once instead of lost as a dropped tick.
+		tick := time.NewTicker(time.Millisecond)
 		defer tick.Stop()
 		sem := make(chan struct{}, 64)
 		var inner sync.WaitGroup
 		defer inner.Wait()
+		start := time.Now()
 		for {
 			select {
 			case <-loadCtx.Done():
 				return
 			case <-tick.C:
 			}
-			sem <- struct{}{}
-			i := sent.Add(1)
-			inner.Go(func() {
-				defer func() { <-sem }()
-				id := fmt.Sprintf("steady-%d", i)
-				if _, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String("steady"),
-					Players: []types.Player{{PlayerId: aws.String("p-" + id)}}}); err != nil {
-					failed.Add(1)
-				}
-			})
+			due := int64(time.Since(start).Seconds() * float64(*steadyRate))
+			for sent.Load() < due && loadCtx.Err() == nil {
+				sem <- struct{}{}
+				i := sent.Add(1)
+				inner.Go(func() {
+					defer func() { <-sem }()
+					id := fmt.Sprintf("steady-%d", i)
+					if _, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String("steady"),
+						Players: []types.Player{{PlayerId: aws.String("p-" + id)}}}); err != nil {
+						failed.Add(1)
+					}
+				})
+			}
 		}
 	})
 	var samples []sample

@@ -44,6 +44,19 @@ func failed(e *entry, err error) error {
 
 func refused(reason string) error { return fault.New(fault.Forbidden, "%s", reason) }
 
+// verdict is what one call of a gate point (beforeTicket, beforeSignIn)
+// means for the request: a call that brought no answer, the hook's fail mode
+// (see failed); a refusal, a Forbidden fault; an allowing answer, apply.
+func verdict(e *entry, err error, allow bool, reason string) (apply bool, _ error) {
+	switch {
+	case err != nil:
+		return false, failed(e, err)
+	case !allow:
+		return false, refused(reason)
+	}
+	return true, nil
+}
+
 // checkReason validates an answer's reason: required with a refusal,
 // absent otherwise.
 func checkReason(allow bool, reason string) error {
@@ -88,14 +101,10 @@ func (s *Service) BeforeTicket(ctx context.Context, d *matchmaking.TicketDraft) 
 			types, err = checkTicketAnswer(ctx, d, &ans)
 			return ans.Allow, err
 		})
-		switch {
+		switch apply, err := verdict(e, err, ans.Allow, ans.Reason); {
 		case err != nil:
-			if err := failed(e, err); err != nil {
-				return err
-			}
-		case !ans.Allow:
-			return refused(ans.Reason)
-		default:
+			return err
+		case apply:
 			applyTicketAnswer(d, &ans, types)
 		}
 	}
@@ -253,14 +262,10 @@ func (s *Service) BeforeSignIn(ctx context.Context, in identity.SignIn) error {
 			}
 			return true, nil
 		})
-		switch {
+		switch apply, err := verdict(e, err, ans.Allow, ans.Reason); {
 		case err != nil:
-			if err := failed(e, err); err != nil {
-				return err
-			}
-		case !ans.Allow:
-			return refused(ans.Reason)
-		case obj != nil:
+			return err
+		case apply && obj != nil:
 			if data == nil {
 				data = map[string]json.RawMessage{}
 			}

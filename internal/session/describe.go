@@ -15,8 +15,8 @@ import (
 )
 
 // describe lists game sessions for DescribeGameSessions and
-// DescribeGameSessionDetails.
-func (s *Service) describe(ctx context.Context, in *gamelift.DescribeGameSessionsInput) ([]GameSession, string, error) {
+// DescribeGameSessionDetails, as stored and as GameLift shapes.
+func (s *Service) describe(ctx context.Context, in *gamelift.DescribeGameSessionsInput) ([]GameSession, []gamelift.GameSession, string, error) {
 	n, after, err := service.AuthorizeList(ctx, in.Limit, 50, 0, in.NextToken, func(v *fault.Validator) {
 		switch {
 		case in.GameSessionId != "":
@@ -38,7 +38,7 @@ func (s *Service) describe(ctx context.Context, in *gamelift.DescribeGameSession
 		}
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	keep := func(g *GameSession) bool {
 		*g = g.effective(s.now())
@@ -66,9 +66,13 @@ func (s *Service) describe(ctx context.Context, in *gamelift.DescribeGameSession
 		return err
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("describe game sessions: %w", err)
+		return nil, nil, "", fmt.Errorf("describe game sessions: %w", err)
 	}
-	return out, next, nil
+	w, err := s.wireAll(ctx, out)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("describe game sessions: %w", err)
+	}
+	return out, w, next, nil
 }
 
 // fleetSessions resolves a fleet (by id, ARN or alias) and returns the
@@ -104,26 +108,18 @@ func (s *Service) wireAll(ctx context.Context, gs []GameSession) ([]gamelift.Gam
 
 // DescribeGameSessions is the control-API operation.
 func (s *Service) DescribeGameSessions(ctx context.Context, in *gamelift.DescribeGameSessionsInput) (*gamelift.DescribeGameSessionsOutput, error) {
-	gs, next, err := s.describe(ctx, in)
+	_, w, next, err := s.describe(ctx, in)
 	if err != nil {
 		return nil, err
-	}
-	w, err := s.wireAll(ctx, gs)
-	if err != nil {
-		return nil, fmt.Errorf("describe game sessions: %w", err)
 	}
 	return &gamelift.DescribeGameSessionsOutput{GameSessions: w, NextToken: next}, nil
 }
 
 // DescribeGameSessionDetails is the control-API operation.
 func (s *Service) DescribeGameSessionDetails(ctx context.Context, in *gamelift.DescribeGameSessionDetailsInput) (*gamelift.DescribeGameSessionDetailsOutput, error) {
-	gs, next, err := s.describe(ctx, in)
+	gs, w, next, err := s.describe(ctx, in)
 	if err != nil {
 		return nil, err
-	}
-	w, err := s.wireAll(ctx, gs)
-	if err != nil {
-		return nil, fmt.Errorf("describe game session details: %w", err)
 	}
 	out := &gamelift.DescribeGameSessionDetailsOutput{GameSessionDetails: make([]gamelift.GameSessionDetail, 0, len(w)), NextToken: next}
 	for i := range w {

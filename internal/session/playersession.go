@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/musterhq/muster/internal/fault"
@@ -246,21 +248,7 @@ func (s *Service) processSession(ctx context.Context, r store.Reader, processID,
 // hot path reads only the player session. requestID, the SDK call's
 // RequestId, makes the call idempotent: the same call again succeeds.
 func (s *Service) AcceptPlayerSession(ctx context.Context, processID, gameSessionID, playerSessionID, requestID string) error {
-	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		p, version, err := s.ownPlayerSession(ctx, w, processID, gameSessionID, playerSessionID)
-		if err != nil {
-			return err
-		}
-		if p.Status == gamelift.PlayerSessionActive && requestID != "" && p.ChangedBy == requestID {
-			return nil // a re-sent call that succeeded before
-		}
-		if p.Status != gamelift.PlayerSessionReserved {
-			return fault.New(fault.InvalidGameSessionStatus, "player session %s is %s, not RESERVED", playerSessionID, p.Status)
-		}
-		p.Status, p.ChangedBy = gamelift.PlayerSessionActive, requestID
-		s.disarmTimeout(w, p.ID)
-		return putPlayerSession(ctx, w, p, version)
-	})
+	return s.moveOwnPlayerSession(ctx, processID, gameSessionID, playerSessionID, requestID, gamelift.PlayerSessionActive, gamelift.PlayerSessionReserved)
 }
 
 // ownPlayerSession reads a player session (as of now) that must belong to
@@ -285,18 +273,31 @@ func (s *Service) ownPlayerSession(ctx context.Context, r store.Reader, processI
 // ACTIVE player session becomes COMPLETED and frees its slot. requestID is
 // as for AcceptPlayerSession.
 func (s *Service) RemovePlayerSession(ctx context.Context, processID, gameSessionID, playerSessionID, requestID string) error {
+	return s.moveOwnPlayerSession(ctx, processID, gameSessionID, playerSessionID, requestID, gamelift.PlayerSessionCompleted,
+		gamelift.PlayerSessionReserved, gamelift.PlayerSessionActive)
+}
+
+// moveOwnPlayerSession is what a game server process does to one of its
+// player sessions: the player session, of the process's game session,
+// goes from one of the statuses from to to (COMPLETED also ends it now)
+// and its reservation time-out is disarmed. The same call again
+// (requestID) succeeds without a change.
+func (s *Service) moveOwnPlayerSession(ctx context.Context, processID, gameSessionID, playerSessionID, requestID, to string, from ...string) error {
 	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		p, version, err := s.ownPlayerSession(ctx, w, processID, gameSessionID, playerSessionID)
 		if err != nil {
 			return err
 		}
-		if p.Status == gamelift.PlayerSessionCompleted && requestID != "" && p.ChangedBy == requestID {
+		if p.Status == to && requestID != "" && p.ChangedBy == requestID {
 			return nil // a re-sent call that succeeded before
 		}
-		if p.Status != gamelift.PlayerSessionReserved && p.Status != gamelift.PlayerSessionActive {
-			return fault.New(fault.InvalidGameSessionStatus, "player session %s is %s", playerSessionID, p.Status)
+		if !slices.Contains(from, p.Status) {
+			return fault.New(fault.InvalidGameSessionStatus, "player session %s is %s, not %s", playerSessionID, p.Status, strings.Join(from, " or "))
 		}
-		p.Status, p.TerminatedAt, p.ChangedBy = gamelift.PlayerSessionCompleted, s.now(), requestID
+		p.Status, p.ChangedBy = to, requestID
+		if to == gamelift.PlayerSessionCompleted {
+			p.TerminatedAt = s.now()
+		}
 		s.disarmTimeout(w, p.ID)
 		return putPlayerSession(ctx, w, p, version)
 	})

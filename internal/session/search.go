@@ -295,33 +295,27 @@ func ParseFilter(s string) (*Filter, error) {
 const maxDepth = 100
 
 func (p *parser) or(depth int) (node, error) {
-	l, err := p.and(depth)
-	if err != nil {
-		return nil, err
-	}
-	for p.keyword("OR") {
-		p.next()
-		r, err := p.and(depth)
-		if err != nil {
-			return nil, err
-		}
-		l = orNode{l, r}
-	}
-	return l, nil
+	return p.chain(depth, "OR", p.and, func(l, r node) node { return orNode{l, r} })
 }
 
 func (p *parser) and(depth int) (node, error) {
-	l, err := p.not(depth)
+	return p.chain(depth, "AND", p.not, func(l, r node) node { return andNode{l, r} })
+}
+
+// chain parses operands joined by keyword, grouping from the left: the
+// grammar of both binary operators, each over the one that binds tighter.
+func (p *parser) chain(depth int, keyword string, operand func(int) (node, error), join func(l, r node) node) (node, error) {
+	l, err := operand(depth)
 	if err != nil {
 		return nil, err
 	}
-	for p.keyword("AND") {
+	for p.keyword(keyword) {
 		p.next()
-		r, err := p.not(depth)
+		r, err := operand(depth)
 		if err != nil {
 			return nil, err
 		}
-		l = andNode{l, r}
+		l = join(l, r)
 	}
 	return l, nil
 }

@@ -161,6 +161,10 @@ func invalid(member, reason string) error {
 
 var timestampType = reflect.TypeFor[gamelift.Timestamp]()
 
+// smithyKindNames name the wire kinds as GameLift's Smithy model does.
+var smithyKindNames = [...]string{httpx.KindString: "string", httpx.KindBool: "boolean", httpx.KindInteger: "integer", httpx.KindNumber: "number",
+	httpx.KindList: "list", httpx.KindMap: "map", httpx.KindStruct: "structure"}
+
 // describe names the Smithy type a Go type stands for; name is the fallback
 // when t is unknown.
 func describe(t reflect.Type, name string) string {
@@ -173,22 +177,8 @@ func describe(t reflect.Type, name string) string {
 	if t == timestampType {
 		return "timestamp"
 	}
-	switch t.Kind() {
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "integer"
-	case reflect.Float32, reflect.Float64:
-		return "number"
-	case reflect.Slice, reflect.Array:
-		return "list"
-	case reflect.Map:
-		return "map"
-	case reflect.Struct:
-		return "structure"
+	if k := httpx.KindOf(t); k != httpx.KindOther {
+		return smithyKindNames[k]
 	}
 	return t.String()
 }

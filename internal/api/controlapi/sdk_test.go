@@ -146,55 +146,53 @@ func TestSDKDecodesTypedErrors(t *testing.T) {
 		wantMsg  string
 	}{
 		{"a missing location is a NotFoundException", func() error {
-			_, err := admin.DeleteLocation(ctx, &sdk.DeleteLocationInput{LocationName: aws.String("custom-nowhere")})
-			return err
-		}, func(err error) bool { var x *types.NotFoundException; return errors.As(err, &x) },
+			return errOf(admin.DeleteLocation(ctx, &sdk.DeleteLocationInput{LocationName: aws.String("custom-nowhere")}))
+		},
+			isA[*types.NotFoundException],
 			"NotFoundException", "location custom-nowhere not found"},
 		{"a duplicate is a ConflictException", func() error {
-			_, err := admin.CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("custom-dup")})
-			return err
-		}, func(err error) bool { var x *types.ConflictException; return errors.As(err, &x) },
+			return errOf(admin.CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("custom-dup")}))
+		},
+			isA[*types.ConflictException],
 			"ConflictException", "location custom-dup already exists"},
 		{"a bad name is an InvalidRequestException naming the member", func() error {
-			_, err := admin.CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("home")})
-			return err
-		}, func(err error) bool { var x *types.InvalidRequestException; return errors.As(err, &x) },
+			return errOf(admin.CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("home")}))
+		},
+			isA[*types.InvalidRequestException],
 			"InvalidRequestException", "1 validation error detected: LocationName: must be 8 to 64 characters"},
 		{"every bad member is reported at once", func() error {
-			_, err := admin.CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("nope"), Tags: []types.Tag{{Key: aws.String(""), Value: aws.String("v")}}})
-			return err
-		}, func(err error) bool { var x *types.InvalidRequestException; return errors.As(err, &x) },
+			return errOf(admin.CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("nope"), Tags: []types.Tag{{Key: aws.String(""), Value: aws.String("v")}}}))
+		},
+			isA[*types.InvalidRequestException],
 			"InvalidRequestException", "2 validation errors detected: LocationName: must be 8 to 64 characters; Tags[0].Key: must be 1 to 128 characters"},
 		{"a string that is not UTF-8 is a SerializationException", func() error {
-			_, err := admin.CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("custom-\xff\xfe")})
-			return err
-		}, nil, "SerializationException", "invalid request body: invalid UTF-8 string"},
+			return errOf(admin.CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("custom-\xff\xfe")}))
+		},
+			nil, "SerializationException", "invalid request body: invalid UTF-8 string"},
 		{"a read-only key may not change anything", func() error {
-			_, err := e.client(readerKey, readerSecret).CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("custom-new")})
-			return err
-		}, func(err error) bool { var x *types.UnauthorizedException; return errors.As(err, &x) },
+			return errOf(e.client(readerKey, readerSecret).CreateLocation(ctx, &sdk.CreateLocationInput{LocationName: aws.String("custom-new")}))
+		},
+			isA[*types.UnauthorizedException],
 			"UnauthorizedException", "access key " + readerKey + " has role read-only and may not change anything"},
 		{"a read-only key may read", func() error {
-			_, err := e.client(readerKey, readerSecret).ListLocations(ctx, &sdk.ListLocationsInput{})
-			return err
-		}, nil, "", ""},
+			return errOf(e.client(readerKey, readerSecret).ListLocations(ctx, &sdk.ListLocationsInput{}))
+		},
+			nil, "", ""},
 		{"a wrong secret is an InvalidSignatureException", func() error {
-			_, err := e.client(adminKey, "wrong-secret").ListLocations(ctx, &sdk.ListLocationsInput{})
-			return err
-		}, nil, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."},
+			return errOf(e.client(adminKey, "wrong-secret").ListLocations(ctx, &sdk.ListLocationsInput{}))
+		},
+			nil, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."},
 		{"an unknown key is an UnrecognizedClientException", func() error {
-			_, err := e.client("AKIANOSUCHKEY", adminSecret).ListLocations(ctx, &sdk.ListLocationsInput{})
-			return err
-		}, nil, "UnrecognizedClientException", "The security token included in the request is invalid."},
-		{"an out-of-range Limit is an InvalidRequestException", func() error {
-			_, err := admin.ListLocations(ctx, &sdk.ListLocationsInput{Limit: aws.Int32(500)})
-			return err
-		}, func(err error) bool { var x *types.InvalidRequestException; return errors.As(err, &x) },
+			return errOf(e.client("AKIANOSUCHKEY", adminSecret).ListLocations(ctx, &sdk.ListLocationsInput{}))
+		},
+			nil, "UnrecognizedClientException", "The security token included in the request is invalid."},
+		{"an out-of-range Limit is an InvalidRequestException", func() error { return errOf(admin.ListLocations(ctx, &sdk.ListLocationsInput{Limit: aws.Int32(500)})) },
+			isA[*types.InvalidRequestException],
 			"InvalidRequestException", "1 validation error detected: Limit: must be 1 to 200"},
 		{"a service failure is an InternalServiceException that hides its cause", func() error {
-			_, err := admin.DescribeFleetEvents(ctx, &sdk.DescribeFleetEventsInput{FleetId: aws.String("fleet-fail")})
-			return err
-		}, func(err error) bool { var x *types.InternalServiceException; return errors.As(err, &x) },
+			return errOf(admin.DescribeFleetEvents(ctx, &sdk.DescribeFleetEventsInput{FleetId: aws.String("fleet-fail")}))
+		},
+			isA[*types.InternalServiceException],
 			"InternalServiceException", "internal error"},
 	}
 	for _, tt := range tests {
@@ -245,6 +243,15 @@ func TestSDKRequestsWithASkewedClockAreRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// errOf is the error of a call's two results.
+func errOf(_ any, err error) error { return err }
+
+// isA says whether an error is, or wraps, a T.
+func isA[T error](err error) bool {
+	var x T
+	return errors.As(err, &x)
 }
 
 // noBackoff retries at once, so the test does not wait.

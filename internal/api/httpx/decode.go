@@ -282,21 +282,53 @@ func jsonTypeOf(tok json.Token) string {
 	return "a JSON value"
 }
 
-func wantName(t reflect.Type) string {
+// Kind is the kind of value a Go type stands for on the wire; each API
+// names kinds in its own convention (wantName here, GameLift's Smithy
+// names in controlapi).
+type Kind int
+
+// The kinds of wire values; KindOther is any type none of them fits.
+const (
+	KindOther Kind = iota
+	KindString
+	KindBool
+	KindInteger
+	KindNumber
+	KindList
+	KindMap
+	KindStruct
+)
+
+// KindOf is the wire kind of t (a pointer is KindOther: callers look
+// through pointers first where they stand for optional values).
+func KindOf(t reflect.Type) Kind {
 	switch t.Kind() {
 	case reflect.String:
-		return "a string"
+		return KindString
 	case reflect.Bool:
-		return "a boolean"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
+		return KindBool
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Struct, reflect.Map:
-		return "an object"
+		return KindInteger
+	case reflect.Float32, reflect.Float64:
+		return KindNumber
 	case reflect.Slice, reflect.Array:
-		return "an array"
+		return KindList
+	case reflect.Map:
+		return KindMap
+	case reflect.Struct:
+		return KindStruct
+	}
+	return KindOther
+}
+
+// jsonKindNames name the kinds in the player API's problem documents.
+var jsonKindNames = [...]string{KindString: "a string", KindBool: "a boolean", KindInteger: "an integer", KindNumber: "a number",
+	KindList: "an array", KindMap: "an object", KindStruct: "an object"}
+
+func wantName(t reflect.Type) string {
+	if k := KindOf(t); k != KindOther {
+		return jsonKindNames[k]
 	}
 	return t.String()
 }

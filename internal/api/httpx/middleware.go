@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +18,19 @@ type requestIDKey struct{}
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
+}
+
+// BearerToken is the token of r's "Authorization: Bearer <token>" header
+// (the scheme in any case, surrounding white space trimmed); ok is false
+// when there is no such header or its token is empty.
+func BearerToken(r *http.Request) (token string, ok bool) {
+	h := r.Header.Get("Authorization")
+	const p = "Bearer "
+	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
+		return "", false
+	}
+	token = strings.TrimSpace(h[len(p):])
+	return token, token != ""
 }
 
 // Metrics are the HTTP metrics shared by every route.

@@ -33,7 +33,7 @@ type Verifier interface {
 func Authenticate(v Verifier, log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			tok, ok := bearer(r)
+			tok, ok := httpx.BearerToken(r)
 			if !ok {
 				httpx.WriteError(w, r, log, fault.New(fault.Unauthenticated, "a bearer access token is required (Authorization: Bearer <token>)"))
 				return
@@ -48,15 +48,6 @@ func Authenticate(v Verifier, log *slog.Logger) func(http.Handler) http.Handler 
 	}
 }
 
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	const p = "Bearer "
-	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
-		return "", false
-	}
-	tok := strings.TrimSpace(h[len(p):])
-	return tok, tok != ""
-}
 
 // RateLimiter is a set of token buckets, one per key (a client IP or an
 // identity), built on x/time/rate. The set is bounded: when it reaches its

@@ -44,7 +44,7 @@ func newDevRig(t *testing.T, dataDir string) *devRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.srv = srv
+	d.attach(srv)
 	stop := srv.StartBackground()
 	ts := httptest.NewServer(srv.Handler())
 	closeAll := sync.OnceFunc(func() { ts.Close(); stop(); srv.Close() })

@@ -72,7 +72,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 		return 1
 	}
 	if dev != nil {
-		dev.srv = srv
+		dev.attach(srv)
 		srv.SetReadyCheck(dev.readyCheck)
 		srv.AddStopFirst(dev.background)
 	}

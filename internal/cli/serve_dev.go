@@ -16,10 +16,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/capacity"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/loadtest"
 	"github.com/musterhq/muster/internal/server"
 	"github.com/musterhq/muster/internal/store"
@@ -62,7 +62,9 @@ type devSystem struct {
 	endpoint atomic.Pointer[string]
 	// local starts and stops the dev location's agents.
 	local *capacity.Local
-	key   devKey
+	// key is dev mode's and its agents' operator key, made when first
+	// needed and revoked when dev mode ends; its Keys are set with srv.
+	key identity.TransientKey
 	// processes is how many game server processes each dev host runs.
 	processes int
 	// drainGrace is how long Ctrl-C lets live matches go on before the
@@ -77,33 +79,9 @@ type devSystem struct {
 	stopped atomic.Pointer[error]
 }
 
-// devKey is the operator key of dev mode and its agents, made when first
-// needed and revoked when dev mode ends: it lives only as long as this run.
-type devKey struct {
-	d          *devSystem
-	mu         sync.Mutex
-	id, secret string
-}
-
-func (k *devKey) get(ctx context.Context) (string, string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.id == "" {
-		key, secret, err := k.d.srv.Keys().Create(ctx, auth.RoleAdmin, "dev-mode agents (serve --dev)")
-		if err != nil {
-			return "", "", fmt.Errorf("dev mode: create the agents' key: %w", err)
-		}
-		k.id, k.secret = key.AccessKeyID, secret
-	}
-	return k.id, k.secret, nil
-}
-
-func (k *devKey) revoke(ctx context.Context) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.id != "" {
-		_ = k.d.srv.Keys().Revoke(ctx, k.id)
-	}
+// attach gives dev mode the server built from the configuration it hooked.
+func (d *devSystem) attach(srv *server.Server) {
+	d.srv, d.key.Keys = srv, srv.Keys()
 }
 
 // run sets dev mode up, then waits for ctx and drains the dev location:
@@ -117,9 +95,9 @@ func (d *devSystem) run(ctx context.Context) error {
 	}
 	endpoint := "http://" + addr
 	d.endpoint.Store(&endpoint)
-	keyID, secret, err := d.key.get(ctx)
+	keyID, secret, err := d.key.Get(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("dev mode: create the agents' key: %w", err)
 	}
 	creds := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}
 	control := loadtest.NewControlClient(endpoint, d.cfg.Region, creds, false, 4)
@@ -250,11 +228,11 @@ func (d *devSystem) ensureFleet(ctx context.Context, c *loadtest.ControlClient, 
 
 // newDevSystem prepares dev mode for a server about to be built from cfg:
 // it hooks cfg.OnListening to learn the bound address and gives the dev
-// location its local provisioner. Set srv and add background as a
+// location its local provisioner. Attach the server and add background as a
 // background service once the server exists.
 func newDevSystem(cfg *server.Config, log *slog.Logger, processes int, out io.Writer) *devSystem {
 	d := &devSystem{log: log, addr: make(chan string, 1), dataDir: cfg.DataDir, processes: processes, out: out}
-	d.key.d = d
+	d.key.Description = "dev-mode agents (serve --dev)"
 	prev := cfg.OnListening
 	cfg.OnListening = func(a string) {
 		if prev != nil {
@@ -266,7 +244,7 @@ func newDevSystem(cfg *server.Config, log *slog.Logger, processes int, out io.Wr
 	if err != nil {
 		log.Warn("dev mode: cannot tell where the muster executable is; no agent can start", "err", err)
 	}
-	d.local = &capacity.Local{Binary: binary, Endpoint: d.agentEndpoint, Credentials: d.key.get, Dir: filepath.Join(cfg.DataDir, "dev-agents"),
+	d.local = &capacity.Local{Binary: binary, Endpoint: d.agentEndpoint, Credentials: d.key.Get, Dir: filepath.Join(cfg.DataDir, "dev-agents"),
 		Beacon: devBeacon, Log: log.With("component", "dev-agents")}
 	provs := map[string]capacity.Provisioner{devLocation: d.local}
 	for loc, p := range cfg.Provisioners {
@@ -304,7 +282,7 @@ func (d *devSystem) background(ctx context.Context) error {
 	}
 	stopAgents()
 	agents.Wait()
-	d.key.revoke(context.WithoutCancel(ctx))
+	_ = d.key.Revoke(context.WithoutCancel(ctx))
 	return nil
 }
 

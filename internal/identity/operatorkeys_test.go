@@ -50,3 +50,38 @@ func TestTheLastActiveAdminKeyCannotBeRevoked(t *testing.T) {
 		t.Fatalf("the second key, now the last: got %v", err)
 	}
 }
+
+func TestATransientKeyIsMadeOnceWhenNeededAndRevokedAtTheEnd(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	keys := identity.NewOperatorKeys(identity.KeysConfig{Base: service.Base{Store: e.db, Clock: e.clk}, Box: e.box})
+	if _, _, err := keys.Create(ctx, auth.RoleAdmin, "the operator's"); err != nil {
+		t.Fatal(err)
+	}
+	k := &identity.TransientKey{Keys: keys, Description: "local agents"}
+	if err := k.Revoke(ctx); err != nil {
+		t.Fatalf("revoking a key never made: %v", err)
+	}
+	if n, _ := keys.Count(ctx); n != 1 {
+		t.Fatalf("%d keys before the first Get, want 1", n)
+	}
+	id, secret, err := k.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id2, secret2, err := k.Get(ctx); err != nil || id2 != id || secret2 != secret {
+		t.Fatalf("a second Get: %s %v, want the same key %s", id2, err, id)
+	}
+	if got, p, err := keys.OperatorSecret(ctx, id); err != nil || got != secret || p.Role != auth.RoleAdmin {
+		t.Fatalf("the key: %v %+v, want an admin key with its secret", err, p)
+	}
+	if err := k.Revoke(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := keys.OperatorSecret(ctx, id); err == nil {
+		t.Fatal("the revoked key still works")
+	}
+	if next, _, err := k.Get(ctx); err != nil || next == id {
+		t.Fatalf("a Get after Revoke: %s %v, want a new key", next, err)
+	}
+}

@@ -228,11 +228,5 @@ func (e *env) sleepInside(lo, hi time.Duration) {
 // sleep returns when the worker waits next, and until when.
 func (e *env) sleep() time.Time {
 	e.t.Helper()
-	select {
-	case until := <-e.sleeps:
-		return until
-	case <-time.After(10 * time.Second):
-		e.t.Fatal("the worker did not wait for a retry")
-		return time.Time{}
-	}
+	return receive(e.t, e.sleeps, "the worker did not wait for a retry")
 }

@@ -197,12 +197,20 @@ func (r *receiver) script(f func(w http.ResponseWriter, d delivery)) {
 // a generous real-time bound (a delivery that never happens).
 func (r *receiver) next() delivery {
 	r.t.Helper()
+	return receive(r.t, r.got, "no delivery arrived")
+}
+
+// receive returns the next value on ch, failing the test with why when
+// none comes within a generous real-time bound (a step that never happens).
+func receive[T any](t *testing.T, ch <-chan T, why string) T {
+	t.Helper()
 	select {
-	case d := <-r.got:
-		return d
+	case v := <-ch:
+		return v
 	case <-time.After(10 * time.Second):
-		r.t.Fatal("no delivery arrived")
-		return delivery{}
+		t.Fatal(why)
+		var zero T
+		return zero
 	}
 }
 

@@ -33,13 +33,9 @@ func TestDescribeGameSessionsNamesEveryBadMember(t *testing.T) {
 			wantFields(t, err, tt.fields...)
 		})
 	}
-	t.Run("a caller without operator credentials is refused", func(t *testing.T) {
-		_, err := e.sessions.DescribeGameSessions(context.Background(), &gamelift.DescribeGameSessionsInput{FleetId: e.fleetID})
-		wantFault(t, err, fault.Unauthenticated)
-	})
-	t.Run("an unknown fleet is not found", func(t *testing.T) {
-		_, err := e.sessions.DescribeGameSessions(e.ctx, &gamelift.DescribeGameSessionsInput{FleetId: "fleet-00000000-0000-0000-0000-000000000000"})
-		wantFault(t, err, fault.NotFound)
+	e.wantFleetReadRefusals(t, func(ctx context.Context, fleetID string) error {
+		_, err := e.sessions.DescribeGameSessions(ctx, &gamelift.DescribeGameSessionsInput{FleetId: fleetID})
+		return err
 	})
 }
 

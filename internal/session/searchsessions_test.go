@@ -111,12 +111,8 @@ func TestSearchGameSessionsNamesEveryBadMember(t *testing.T) {
 			wantFault(t, err, fault.Invalid, tt.mention)
 		})
 	}
-	t.Run("a caller without operator credentials is refused", func(t *testing.T) {
-		_, err := e.sessions.SearchGameSessions(context.Background(), &gamelift.SearchGameSessionsInput{FleetId: e.fleetID})
-		wantFault(t, err, fault.Unauthenticated)
-	})
-	t.Run("an unknown fleet is not found", func(t *testing.T) {
-		_, err := e.sessions.SearchGameSessions(e.ctx, &gamelift.SearchGameSessionsInput{FleetId: "fleet-00000000-0000-0000-0000-000000000000"})
-		wantFault(t, err, fault.NotFound)
+	e.wantFleetReadRefusals(t, func(ctx context.Context, fleetID string) error {
+		_, err := e.sessions.SearchGameSessions(ctx, &gamelift.SearchGameSessionsInput{FleetId: fleetID})
+		return err
 	})
 }

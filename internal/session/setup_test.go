@@ -185,6 +185,19 @@ func (e *env) active(max int32) gamelift.GameSession {
 	return g
 }
 
+// wantFleetReadRefusals checks what every read of a fleet's game sessions
+// refuses: a caller without operator credentials, and a fleet that does
+// not exist.
+func (e *env) wantFleetReadRefusals(t *testing.T, read func(ctx context.Context, fleetID string) error) {
+	t.Helper()
+	t.Run("a caller without operator credentials is refused", func(t *testing.T) {
+		wantFault(t, read(context.Background(), e.fleetID), fault.Unauthenticated)
+	})
+	t.Run("an unknown fleet is not found", func(t *testing.T) {
+		wantFault(t, read(e.ctx, "fleet-00000000-0000-0000-0000-000000000000"), fault.NotFound)
+	})
+}
+
 // describe returns a game session as DescribeGameSessions answers.
 func (e *env) describe(id string) gamelift.GameSession {
 	e.t.Helper()

@@ -46,13 +46,7 @@ func TestAReservationTimesOutAtItsDeadline(t *testing.T) {
 	}
 
 	e.clk.Set(deadline)
-	p := stored[session.PlayerSession](e, session.KindPlayerSession, late)
-	if p.Status != gamelift.PlayerSessionTimedOut || !p.TerminatedAt.Equal(deadline) {
-		t.Fatalf("at the deadline: stored %s ended %v, want TIMEDOUT at %v", p.Status, p.TerminatedAt, deadline)
-	}
-	if n := e.outbox(session.EventPlayerSessionTimedOut, late); n != 1 {
-		t.Fatalf("at the deadline: %d PlayerSessionTimedOut events, want 1", n)
-	}
+	wantTimedOutOnce(t, e, late, deadline, "at the deadline")
 	if got := stored[session.PlayerSession](e, session.KindPlayerSession, accepted).Status; got != gamelift.PlayerSessionActive {
 		t.Fatalf("the accepted session: stored %s, want ACTIVE", got)
 	}
@@ -89,17 +83,25 @@ func TestARestartedReplicaTimesOutStoredReservationsAtTheirDeadline(t *testing.T
 	e.clk.WaitForTimers(armed + 2)
 
 	e.clk.Set(deadline)
-	p := stored[session.PlayerSession](e, session.KindPlayerSession, id)
-	if p.Status != gamelift.PlayerSessionTimedOut || !p.TerminatedAt.Equal(deadline) {
-		t.Fatalf("stored %s ended %v, want TIMEDOUT at %v", p.Status, p.TerminatedAt, deadline)
-	}
-	if n := e.outbox(session.EventPlayerSessionTimedOut, id); n != 1 {
-		t.Fatalf("%d PlayerSessionTimedOut events, want 1", n)
-	}
+	wantTimedOutOnce(t, e, id, deadline, "with two replicas armed")
 	cancel()
 	for range 2 {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// wantTimedOutOnce checks that the player session id is stored TIMEDOUT,
+// ended at deadline, with one PlayerSessionTimedOut event (when names the
+// moment in the failure).
+func wantTimedOutOnce(t *testing.T, e *env, id string, deadline time.Time, when string) {
+	t.Helper()
+	p := stored[session.PlayerSession](e, session.KindPlayerSession, id)
+	if p.Status != gamelift.PlayerSessionTimedOut || !p.TerminatedAt.Equal(deadline) {
+		t.Fatalf("%s: stored %s ended %v, want TIMEDOUT at %v", when, p.Status, p.TerminatedAt, deadline)
+	}
+	if n := e.outbox(session.EventPlayerSessionTimedOut, id); n != 1 {
+		t.Fatalf("%s: %d PlayerSessionTimedOut events, want 1", when, n)
 	}
 }

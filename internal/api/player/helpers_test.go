@@ -20,6 +20,7 @@ import (
 
 	"github.com/musterhq/muster/internal/server"
 	"github.com/musterhq/muster/internal/server/servertest"
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 var ctx = context.Background()
@@ -89,28 +90,11 @@ func TestMain(m *testing.M) {
 // apiEnv is a real server (server.New) on a loopback listener.
 type apiEnv struct {
 	*servertest.Env
-	logs     *syncBuffer
+	logs     *testenv.Buffer
 	readOnly string // bearer credentials of a read-only key
 }
 
 type resp = servertest.Response
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func newAPI(t testing.TB, mod func(*server.Config)) *apiEnv {
 	t.Helper()
@@ -126,7 +110,7 @@ func newAPI(t testing.TB, mod func(*server.Config)) *apiEnv {
 	if _, ok := t.(*testing.B); ok {
 		level = slog.LevelInfo
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	e := &apiEnv{Env: &servertest.Env{T: t, Cfg: cfg, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))}, logs: logs}
 	e.Start()
 	return e

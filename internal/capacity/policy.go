@@ -101,12 +101,9 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *gamelift.PutScalingP
 		return nil, err
 	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		f, _, err := fleet.GetFleet(ctx, w, s.cfg.Fleets.FleetID(in.FleetId))
+		f, err := fleet.GetActiveFleet(ctx, w, s.cfg.Fleets.FleetID(in.FleetId))
 		if err != nil {
 			return err
-		}
-		if f.Status != gamelift.FleetStatusActive {
-			return fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s is %s", f.ID, f.Status)
 		}
 		p := Policy{FleetID: f.ID, FleetARN: f.ARN, Name: in.Name, Status: gamelift.ScalingStatusActive, PolicyType: in.PolicyType,
 			MetricName: in.MetricName, UpdatedAt: s.cfg.Clock.Now().UTC()}

@@ -156,12 +156,9 @@ func (s *Service) UpdateFleetCapacity(ctx context.Context, in *gamelift.UpdateFl
 	}
 	var out gamelift.UpdateFleetCapacityOutput
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		f, _, err := GetFleet(ctx, w, s.FleetID(in.FleetId))
+		f, err := GetActiveFleet(ctx, w, s.FleetID(in.FleetId))
 		if err != nil {
 			return err
-		}
-		if f.Status != gamelift.FleetStatusActive {
-			return fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s is %s", f.ID, f.Status)
 		}
 		loc, err := homeLocation(f, in.Location)
 		if err != nil {

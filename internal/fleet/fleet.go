@@ -180,6 +180,17 @@ func GetFleet(ctx context.Context, r store.Reader, id string) (Fleet, int64, err
 	return service.Get[Fleet](ctx, r, KindFleet, id, "FleetId: fleet %s not found", id)
 }
 
+// GetActiveFleet reads a fleet that may take new work (game sessions,
+// capacity, scaling policies): one that is not ACTIVE is refused with
+// InvalidFleetStatus.
+func GetActiveFleet(ctx context.Context, r store.Reader, id string) (Fleet, error) {
+	f, _, err := GetFleet(ctx, r, id)
+	if err == nil && f.Status != gamelift.FleetStatusActive {
+		err = fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s is %s", f.ID, f.Status)
+	}
+	return f, err
+}
+
 // Fleet returns a fleet by id or ARN.
 func (s *Service) Fleet(ctx context.Context, idOrArn string) (Fleet, error) {
 	return service.Read(ctx, s.cfg.Store, func(r store.Reader) (Fleet, error) {

@@ -109,12 +109,9 @@ func (s *Service) CreateGameSessionIn(ctx context.Context, w store.Writer, req P
 		id = "gsess-" + uuid.NewString()
 	}
 	arn := s.cfg.ARNs.GameSession(req.FleetID, req.Location, id)
-	f, _, err := fleet.GetFleet(ctx, w, req.FleetID)
+	f, err := fleet.GetActiveFleet(ctx, w, req.FleetID)
 	if err != nil {
 		return GameSession{}, nil, err
-	}
-	if f.Status != gamelift.FleetStatusActive {
-		return GameSession{}, nil, fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s is %s", f.ID, f.Status)
 	}
 	if !f.HasLocation(req.Location) {
 		return GameSession{}, nil, fault.BadField("Location", "fleet %s has no location %s", f.ID, req.Location)

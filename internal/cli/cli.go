@@ -8,6 +8,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/musterhq/muster/internal/flagorder"
 )
 
 // Env is what a command may use of its process.
@@ -84,7 +86,7 @@ func Parse(fs *flag.FlagSet, env Env, usage string, args []string) (ok bool, cod
 	// The flag package prints the usage itself on -h and on errors; it is
 	// printed here instead, once: help to stdout, after an error to stderr.
 	fs.Usage = func() {}
-	err := fs.Parse(reorder(fs, args))
+	err := fs.Parse(flagorder.Reorder(fs, args))
 	fs.Usage = printUsage
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

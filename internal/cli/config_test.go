@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/musterhq/muster/internal/flagorder"
 )
 
 func newFlags() (*flag.FlagSet, *string, *string, *int) {
@@ -60,7 +62,7 @@ func TestBadEnvValueIsNamed(t *testing.T) {
 
 func TestFlagsMayFollowPositionalArguments(t *testing.T) {
 	fs, listen, _, _ := newFlags()
-	if err := fs.Parse(reorder(fs, []string{"file.json", "--listen", "x:1", "other.json"})); err != nil {
+	if err := fs.Parse(flagorder.Reorder(fs, []string{"file.json", "--listen", "x:1", "other.json"})); err != nil {
 		t.Fatal(err)
 	}
 	if *listen != "x:1" || strings.Join(fs.Args(), ",") != "file.json,other.json" {

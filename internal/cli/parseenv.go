@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+
+	"github.com/musterhq/muster/internal/flagorder"
 )
 
 // parseWithEnv parses args into fs for a command whose --config names a
@@ -16,7 +18,7 @@ func parseWithEnv(fs *flag.FlagSet, env Env, args []string, usage func(io.Writer
 	// here once instead, on stdout when asked for.
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {}
-	if err := fs.Parse(reorder(fs, args)); err != nil {
+	if err := fs.Parse(flagorder.Reorder(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(env.Stdout)
 			return false, 0

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/musterhq/muster/flexmatch"
+	"github.com/musterhq/muster/internal/flagorder"
 )
 
 // Exit codes of every verb.
@@ -35,38 +35,10 @@ func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
 // parseArgs parses flags that may come before or after the positional
 // arguments (Go's flag package stops at the first positional one).
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			pos = append(pos, a)
-			continue
-		}
-		flags = append(flags, a)
-		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
-			continue
-		}
-		f := fs.Lookup(name)
-		if f == nil {
-			continue // let fs.Parse report it
-		}
-		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-			continue
-		}
-		if i+1 < len(args) {
-			i++
-			flags = append(flags, args[i])
-		}
-	}
-	if err := fs.Parse(flags); err != nil {
+	if err := fs.Parse(flagorder.Reorder(fs, args)); err != nil {
 		return nil, err
 	}
-	return append(pos, fs.Args()...), nil
+	return fs.Args(), nil
 }
 
 // usageExit maps a parse error to an exit code.

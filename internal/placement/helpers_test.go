@@ -202,6 +202,28 @@ func (e *env) process(fleetID, loc string) string {
 	return p.ID
 }
 
+// processBecomesReady adds a process that has launched but is not ready
+// yet, and has it call ProcessReady, as a game server does once it starts.
+func (e *env) processBecomesReady(fleetID, loc string) {
+	e.t.Helper()
+	id := e.process(fleetID, loc)
+	err := e.db.Update(context.Background(), func(w store.Writer) error {
+		p, v, err := fleet.GetProcess(context.Background(), w, id)
+		if err != nil {
+			return err
+		}
+		p.Status = fleet.ProcessPending
+		_, err = fleet.PutProcess(context.Background(), w, p, v)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.fleets.ProcessReady(context.Background(), id, 7777, "5.4.0", "Go", nil); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *env) queue(in *gamelift.CreateGameSessionQueueInput) string {
 	e.t.Helper()
 	out, err := e.svc.CreateGameSessionQueue(e.ctx, in)

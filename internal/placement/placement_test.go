@@ -414,22 +414,7 @@ func TestAProcessBecomingReadyPlacesAWaitingPlacementAtOnce(t *testing.T) {
 	e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "p1", GameSessionQueueName: q})
 	e.timers(1) // it found no process and waits for its retry
 	e.pending("p1")
-	id := e.process(f, "custom-a")
-	err := e.db.Update(context.Background(), func(w store.Writer) error { // back to launched, not yet ready
-		p, v, err := fleet.GetProcess(context.Background(), w, id)
-		if err != nil {
-			return err
-		}
-		p.Status = fleet.ProcessPending
-		_, err = fleet.PutProcess(context.Background(), w, p, v)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.fleets.ProcessReady(context.Background(), id, 7777, "5.4.0", "Go", nil); err != nil {
-		t.Fatal(err)
-	}
+	e.processBecomesReady(f, "custom-a")
 	if p := e.wait("p1"); p.Status != gamelift.PlacementFulfilled || !p.EndTime.Equal(p.StartTime) {
 		t.Fatalf("placement %s after %s of fake time", p.Status, p.EndTime.Sub(p.StartTime))
 	}
@@ -519,22 +504,7 @@ func TestAProcessBecomingReadyWakesAWaitingPlacementPastOlderActivatingOnes(t *t
 	}
 	e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "new", GameSessionQueueName: q})
 	e.timers(activating + 1) // the old ones wait for their deadline, the new one for a process
-	id := e.process(f, "custom-a")
-	err := e.db.Update(context.Background(), func(w store.Writer) error { // back to launched, not yet ready
-		p, v, err := fleet.GetProcess(context.Background(), w, id)
-		if err != nil {
-			return err
-		}
-		p.Status = fleet.ProcessPending
-		_, err = fleet.PutProcess(context.Background(), w, p, v)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.fleets.ProcessReady(context.Background(), id, 7777, "5.4.0", "Go", nil); err != nil {
-		t.Fatal(err)
-	}
+	e.processBecomesReady(f, "custom-a")
 	select {
 	case gs := <-pushed:
 		if want := e.arns.GameSession(f, "custom-a", "new"); gs != want {

@@ -40,18 +40,7 @@ func (s *Service) RunLeased(ctx context.Context, l lease.Lease) {
 		pl.lease = nil
 		pl.mu.Unlock()
 	}()
-	go func() {
-		t := s.cfg.Clock.NewTicker(catchUpInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C():
-				s.catchUp(ctx)
-			}
-		}
-	}()
+	go s.cfg.Every(ctx, catchUpInterval, "placement catch-up", s.catchUp)
 	if err := s.Run(ctx); err != nil && ctx.Err() == nil {
 		s.cfg.Logger.Error("placement: the placer stopped", "err", err)
 	}
@@ -90,7 +79,7 @@ func (s *Service) received(key string, ids []string) {
 }
 
 // catchUp wakes the PENDING placements the placer has no entry for.
-func (s *Service) catchUp(ctx context.Context) {
+func (s *Service) catchUp(ctx context.Context) error {
 	var ids []string
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
 		ids = ids[:0]
@@ -100,7 +89,7 @@ func (s *Service) catchUp(ctx context.Context) {
 		})
 	})
 	if err != nil {
-		return
+		return err
 	}
 	pl := s.placer
 	pl.mu.Lock()
@@ -114,6 +103,7 @@ func (s *Service) catchUp(ctx context.Context) {
 	for _, id := range unknown {
 		pl.wake(id)
 	}
+	return nil
 }
 
 // checkLease fails a write transaction of a placer whose lease moved on.

@@ -16,21 +16,5 @@ func main() {
 	tuneGC() // gc.go says why
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(cli.Main(ctx, cli.OSEnv(version), commands(), os.Args[1:]))
-}
-
-func commands() []*cli.Command {
-	return []*cli.Command{
-		cli.ServeCommand(),
-		cli.KeysCommand(),
-		cli.AgentCommand(),
-		cli.PlayersCommand(),
-		cli.RulesetCommand(),
-		cli.LoadtestCommand(),
-		cli.BenchCommand(),
-		cli.TicketCommand(),
-		cli.StoreCommand(),
-		cli.PlayCommand(),
-		cli.VersionCommand(),
-	}
+	os.Exit(cli.Main(ctx, cli.OSEnv(version), cli.Commands(), os.Args[1:]))
 }

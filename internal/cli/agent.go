@@ -17,11 +17,6 @@ import (
 	"github.com/musterhq/muster/internal/agent"
 )
 
-// AgentCommand is `muster agent`, the host agent.
-func AgentCommand() *Command {
-	return &Command{Name: "agent", Summary: "run the host agent: register this host as a compute and run the fleet's server processes", Run: runAgent}
-}
-
 const agentUsage = `muster agent --endpoint URL --fleet FLEET_ID --location LOCATION [flags]
 
 Registers this host as a compute of an ANYWHERE fleet and runs the fleet's

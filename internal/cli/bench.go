@@ -9,14 +9,6 @@ import (
 	"github.com/musterhq/muster/internal/enginebench"
 )
 
-// BenchCommand is `muster bench engine`: the engine's figures without the
-// test suite.
-func BenchCommand() *Command {
-	return &Command{Name: "bench", Summary: "measure parts of Muster offline (engine: one FlexMatch pass over fresh tickets)", Sub: []*Command{
-		{Name: "engine", Summary: "one matchmaking pass over N fresh tickets, against the sort-and-cut reference", Run: runBenchEngine},
-	}}
-}
-
 const benchEngineUsage = `muster bench engine [--workload 5v5|5v5-latency|ffa100] [--tickets N] [--seed S] [--heap]
 
 Adds N single-player tickets of equal age (skills Normal(1500, 250),

@@ -6,7 +6,7 @@ import (
 )
 
 func TestBenchEngine(t *testing.T) {
-	table := []*Command{BenchCommand()}
+	table := Commands()
 	t.Run("a pass prints its time, the tickets placed and the reference", func(t *testing.T) {
 		code, out, errOut := runCLI(t, table, "bench", "engine", "--workload", "5v5", "--tickets", "3000", "--seed", "2", "--heap")
 		if code != 0 {

@@ -18,7 +18,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
-	code := Main(context.Background(), env, []*Command{KeysCommand(), PlayersCommand()}, args)
+	code := Main(context.Background(), env, Commands(), args)
 	return code, out.String(), errb.String()
 }
 

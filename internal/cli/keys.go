@@ -10,18 +10,6 @@ import (
 	"github.com/musterhq/muster/internal/service"
 )
 
-// KeysCommand is `muster keys create|list|revoke`, which work on the data
-// directory directly (a running server sees changes within its key cache
-// lifetime, 5 s).
-func KeysCommand() *Command {
-	return &Command{Name: "keys", Summary: "manage operator access keys (create, list, revoke) and rotate the token signing key", Sub: []*Command{
-		{Name: "create", Summary: "create an access key and print its id and secret once", Run: runKeysCreate},
-		{Name: "list", Summary: "list access keys (never secrets)", Run: runKeysList},
-		{Name: "revoke", Summary: "revoke an access key: muster keys revoke ACCESS_KEY_ID", Run: runKeysRevoke},
-		{Name: "rotate-signing", Summary: "make a new key sign player access tokens (old ones verify until their tokens expire)", Run: runKeysRotateSigning},
-	}}
-}
-
 // withKeys opens the operator keys of the data directory and runs f on
 // them; a failure is printed as the command's and exits 1.
 func withKeys(ctx context.Context, env Env, cmd string, c commonFlags, f func(*identity.OperatorKeys) error) int {

@@ -18,7 +18,7 @@ func runCLI(t *testing.T, table []*Command, args ...string) (int, string, string
 
 func TestKeysCreateListRevokeOnADataDirectory(t *testing.T) {
 	dir := t.TempDir()
-	table := []*Command{KeysCommand()}
+	table := Commands()
 	code, out, errOut := runCLI(t, table, "keys", "create", "--data-dir", dir, "--role", "read-only", "--description", "ci")
 	if code != 0 {
 		t.Fatalf("create exited %d: %s", code, errOut)
@@ -98,7 +98,7 @@ func TestKeysCreateListRevokeOnADataDirectory(t *testing.T) {
 }
 
 func TestHelpListsEveryCommandAndEachHasFlagsHelp(t *testing.T) {
-	table := []*Command{ServeCommand(), KeysCommand(), VersionCommand(), LoadtestCommand(), RulesetCommand()}
+	table := Commands()
 	code, out, _ := runCLI(t, table, "help")
 	if code != 0 {
 		t.Fatalf("help exited %d", code)
@@ -118,7 +118,7 @@ func TestHelpListsEveryCommandAndEachHasFlagsHelp(t *testing.T) {
 
 func TestServeRefusesABadRegionBeforeTouchingAnything(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	code, _, errOut := runCLI(t, []*Command{ServeCommand()}, "serve", "--data-dir", dir, "--region", "local", "--listen", "127.0.0.1:0")
+	code, _, errOut := runCLI(t, Commands(), "serve", "--data-dir", dir, "--region", "local", "--listen", "127.0.0.1:0")
 	if code == 0 || !strings.Contains(errOut, "region") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}

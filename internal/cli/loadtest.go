@@ -10,15 +10,6 @@ import (
 	"github.com/musterhq/muster/internal/loadtest"
 )
 
-// LoadtestCommand is `muster loadtest`: Muster's own load tools.
-func LoadtestCommand() *Command {
-	return &Command{Name: "loadtest", Summary: "measure a running Muster (control API reads and writes, matchmaking, the whole player flow)", Sub: []*Command{
-		{Name: "control", Summary: "control-API calls/s in either codec: ListLocations (read) or CreateLocation (durable write)", Run: runLoadtestControl},
-		matchmakingLoadCommand(),
-		flowLoadCommand(),
-	}}
-}
-
 func runLoadtestControl(ctx context.Context, env Env, args []string) int {
 	fs, o := operatorFlagSet("loadtest control", true)
 	op := fs.String("op", "ListLocations", "operation: ListLocations (read) or CreateLocation (durable write)")

@@ -14,11 +14,6 @@ import (
 	"github.com/musterhq/muster/internal/loadtest"
 )
 
-// flowLoadCommand is `muster loadtest flow`.
-func flowLoadCommand() *Command {
-	return &Command{Name: "flow", Summary: "players/s through the whole player flow: sign-in, record, ticket, match, placement, joining the game server", Run: runLoadtestFlow}
-}
-
 const flowUsage = `Usage: muster loadtest flow [--endpoint URL] [--config NAME] [--players N] --rate R --duration D [--json]
 
 Bots walk the whole player flow against a running Muster, as game clients

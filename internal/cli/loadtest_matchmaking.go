@@ -21,11 +21,6 @@ import (
 	"github.com/musterhq/muster/internal/loadtest"
 )
 
-// matchmakingLoadCommand is `muster loadtest matchmaking`.
-func matchmakingLoadCommand() *Command {
-	return &Command{Name: "matchmaking", Summary: "StartMatchmaking calls/s through the Go SDK, and the time from a match's last ticket to PotentialMatchCreated (--endpoint URL1,URL2,… spreads tickets over replicas)", Run: runLoadtestMatchmaking}
-}
-
 const loadRules = `{"ruleLanguageVersion": "1.0",
  "playerAttributes": [{"name": "skill", "type": "number", "default": 0}],
  "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],

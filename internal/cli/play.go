@@ -13,13 +13,6 @@ import (
 	"github.com/musterhq/muster/client"
 )
 
-// PlayCommand is `muster play`: bots walk the whole player flow against a
-// running Muster, the way a game client would, and show how long each
-// step took.
-func PlayCommand() *Command {
-	return &Command{Name: "play", Summary: "play a match with bots: sign in, measure latency, get matched, join the game server, play", Run: runPlay}
-}
-
 // defaultPlayEndpoint is where `muster serve` listens by default.
 const defaultPlayEndpoint = "http://127.0.0.1:8080"
 

@@ -21,13 +21,6 @@ import (
 	"github.com/musterhq/muster/internal/store"
 )
 
-// PlayersCommand is `muster players import`.
-func PlayersCommand() *Command {
-	return &Command{Name: "players", Summary: "manage the player data table (import)", Sub: []*Command{
-		{Name: "import", Summary: "import player records from a JSON Lines file: muster players import FILE.jsonl", Run: runPlayersImport},
-	}}
-}
-
 // importLine is one line of an import file. Exactly one of identityId (a
 // Muster identity) and developerUserId (the studio's own user id, whose
 // developer identity is found or made) names the player.

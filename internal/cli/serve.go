@@ -11,11 +11,6 @@ import (
 	"github.com/musterhq/muster/internal/server"
 )
 
-// ServeCommand is `muster serve`.
-func ServeCommand() *Command {
-	return &Command{Name: "serve", Summary: "run the control plane (GameLift-compatible API, player API, admin API)", Run: runServe}
-}
-
 func runServe(ctx context.Context, env Env, args []string) int {
 	fs, common := commonFlagSet("serve")
 	var cfg server.Config
@@ -99,12 +94,10 @@ func registerListenerFlags(fs *flag.FlagSet, cfg *server.Config) func() {
 	}
 }
 
-// VersionCommand is `muster version`.
-func VersionCommand() *Command {
-	return &Command{Name: "version", Summary: "print the version", Run: func(_ context.Context, env Env, args []string) int {
-		fmt.Fprintf(env.Stdout, "muster %s\n", env.Version)
-		return 0
-	}}
+// runVersion is `muster version`.
+func runVersion(_ context.Context, env Env, _ []string) int {
+	fmt.Fprintf(env.Stdout, "muster %s\n", env.Version)
+	return 0
 }
 
 // OSEnv is the Env of the real process.

@@ -8,7 +8,7 @@ import (
 // Listener settings that cannot work stop `muster serve` before it
 // listens, naming the flag.
 func TestServeRefusesBadListenerFlags(t *testing.T) {
-	table := []*Command{ServeCommand()}
+	table := Commands()
 	for _, tt := range []struct {
 		args []string
 		want string

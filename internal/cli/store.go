@@ -8,13 +8,6 @@ import (
 	"github.com/musterhq/muster/internal/store/backend"
 )
 
-// StoreCommand is `muster store`: operations on a whole store.
-func StoreCommand() *Command {
-	return &Command{Name: "store", Summary: "operate on a whole store (copy SQLite to PostgreSQL)", Sub: []*Command{
-		{Name: "copy", Summary: "copy every record and event into an empty store: muster store copy --from URL --to URL", Run: runStoreCopy},
-	}}
-}
-
 func runStoreCopy(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("store copy", flag.ContinueOnError)
 	from := fs.String("from", "", "the store to copy: a SQLite file path, sqlite://PATH or postgres://… (required)")

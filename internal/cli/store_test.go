@@ -13,7 +13,7 @@ import (
 
 func TestStoreCopyMovesADataDirectoryToPostgres(t *testing.T) {
 	dir := t.TempDir()
-	table := []*Command{KeysCommand(), StoreCommand()}
+	table := Commands()
 	if code, _, errOut := runCLI(t, table, "keys", "create", "--data-dir", dir); code != 0 {
 		t.Fatalf("keys create exited %d: %s", code, errOut)
 	}

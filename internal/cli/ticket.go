@@ -11,13 +11,6 @@ import (
 	"time"
 )
 
-// TicketCommand is `muster ticket`: operator verbs on matchmaking tickets.
-func TicketCommand() *Command {
-	return &Command{Name: "ticket", Summary: "inspect matchmaking tickets", Sub: []*Command{
-		{Name: "explain", Summary: "say why a matchmaking ticket is where it is (GET /v1/admin/matchmaking/tickets/{id}/explain)", Run: runTicketExplain},
-	}}
-}
-
 func runTicketExplain(ctx context.Context, env Env, args []string) int {
 	fs, op := operatorFlagSet("ticket explain", false)
 	asJSON := fs.Bool("json", false, "print the explanation as JSON")

@@ -50,19 +50,13 @@ func LocationComputes(ctx context.Context, r store.Reader, fleetID, location str
 func (s *Service) DrainCompute(ctx context.Context, fleetID, computeName, why string) (bool, error) {
 	var idle []string
 	var c Compute
+	drained := false
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		var version int64
+		var ps []Process
+		var versions []int64
 		var err error
-		c, version, err = GetCompute(ctx, w, fleetID, computeName)
-		if err != nil || c.Status != gamelift.ComputeActive {
-			return err
-		}
-		c.Status, c.ScaleIn = gamelift.ComputeTerminating, true
-		if _, err := PutCompute(ctx, w, c, version); err != nil {
-			return err
-		}
-		ps, versions, err := ComputeProcesses(ctx, w, c)
-		if err != nil {
+		c, ps, versions, drained, err = setScaleIn(ctx, w, fleetID, computeName, true)
+		if err != nil || !drained {
 			return err
 		}
 		for i, p := range ps {
@@ -84,7 +78,7 @@ func (s *Service) DrainCompute(ctx context.Context, fleetID, computeName, why st
 	if err != nil {
 		return false, fmt.Errorf("drain compute: %w", err)
 	}
-	if c.Status != gamelift.ComputeTerminating {
+	if !drained {
 		return false, nil
 	}
 	if s.cfg.Pusher != nil && len(idle) > 0 {
@@ -105,16 +99,8 @@ func (s *Service) DrainCompute(ctx context.Context, fleetID, computeName, why st
 func (s *Service) UndrainCompute(ctx context.Context, fleetID, computeName, why string) (bool, error) {
 	undrained := false
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		c, version, err := GetCompute(ctx, w, fleetID, computeName)
-		if err != nil || c.Status != gamelift.ComputeTerminating || !c.ScaleIn {
-			return err
-		}
-		c.Status, c.ScaleIn = gamelift.ComputeActive, false
-		if _, err := PutCompute(ctx, w, c, version); err != nil {
-			return err
-		}
-		ps, versions, err := ComputeProcesses(ctx, w, c)
-		if err != nil {
+		c, ps, versions, ok, err := setScaleIn(ctx, w, fleetID, computeName, false)
+		if err != nil || !ok {
 			return err
 		}
 		ending := 0
@@ -138,6 +124,31 @@ func (s *Service) UndrainCompute(ctx context.Context, fleetID, computeName, why 
 		return false, fmt.Errorf("undrain compute: %w", err)
 	}
 	return undrained, nil
+}
+
+// setScaleIn begins (drain) or cancels a scale-in drain of a compute: an
+// ACTIVE compute becomes TERMINATING for a scale-in, or one TERMINATING
+// for a scale-in is ACTIVE again. It returns the compute and its processes
+// (with their versions) for the caller to mark; ok is false, and nothing
+// changed, when the compute was not in the state the change starts from.
+func setScaleIn(ctx context.Context, w store.Writer, fleetID, computeName string, drain bool) (c Compute, ps []Process, versions []int64, ok bool, err error) {
+	c, version, err := GetCompute(ctx, w, fleetID, computeName)
+	if err != nil {
+		return c, nil, nil, false, err
+	}
+	from, to := gamelift.ComputeTerminating, gamelift.ComputeActive
+	if drain {
+		from, to = to, from
+	}
+	if c.Status != from || c.ScaleIn == drain {
+		return c, nil, nil, false, nil
+	}
+	c.Status, c.ScaleIn = to, drain
+	if _, err := PutCompute(ctx, w, c, version); err != nil {
+		return c, nil, nil, false, err
+	}
+	ps, versions, err = ComputeProcesses(ctx, w, c)
+	return c, ps, versions, err == nil, err
 }
 
 // RemoveCompute deregisters a compute whose host was released and did not

@@ -183,6 +183,25 @@ func (s *Service) SearchGameSessions(ctx context.Context, in *gamelift.SearchGam
 	return out, nil
 }
 
+// parseExpression reads a search's optional expression member (1 to 1024
+// characters): nil when it is not given, or when it is bad, which is then
+// named in v.
+func parseExpression[T any](v *fault.Validator, member, expr string, parse func(string) (*T, error)) *T {
+	if expr == "" {
+		return nil
+	}
+	if p := gamelift.Length(expr, 1, 1024); p != "" {
+		v.Add(member, "%s", p)
+		return nil
+	}
+	x, err := parse(expr)
+	if err != nil {
+		v.Add(member, "%s", err.Error())
+		return nil
+	}
+	return x
+}
+
 // checkSearch validates a search, naming every bad member, and returns its
 // parsed filter and sort (nil when not given), the page size and the
 // offset its NextToken resumes from.
@@ -190,24 +209,8 @@ func (s *Service) checkSearch(in *gamelift.SearchGameSessionsInput) (filter *Fil
 	var v fault.Validator
 	s.checkFleetRef(&v, in.FleetId, in.AliasId)
 	s.cfg.Formats.CheckSet(&v, "Location", "LocationStringModel", in.Location)
-	if in.FilterExpression != "" {
-		if p := gamelift.Length(in.FilterExpression, 1, 1024); p != "" {
-			v.Add("FilterExpression", "%s", p)
-		} else if f, err := ParseFilter(in.FilterExpression); err != nil {
-			v.Add("FilterExpression", "%s", err.Error())
-		} else {
-			filter = f
-		}
-	}
-	if in.SortExpression != "" {
-		if p := gamelift.Length(in.SortExpression, 1, 1024); p != "" {
-			v.Add("SortExpression", "%s", p)
-		} else if so, err := ParseSort(in.SortExpression); err != nil {
-			v.Add("SortExpression", "%s", err.Error())
-		} else {
-			sorter = so
-		}
-	}
+	filter = parseExpression(&v, "FilterExpression", in.FilterExpression, ParseFilter)
+	sorter = parseExpression(&v, "SortExpression", in.SortExpression, ParseSort)
 	n = MaxSearchPage
 	if in.Limit != nil {
 		v.Check(*in.Limit >= 1, "Limit", "must be at least 1")

@@ -18,6 +18,20 @@ func mustParse(t testing.TB, body string) *flexmatch.RuleSet {
 	return rs
 }
 
+// closePairs is a rule set of one team of two whose skills are at most
+// maxDistance apart, widened to wideDistance once a ticket has waited
+// waitSeconds.
+func closePairs(t testing.TB, maxDistance, waitSeconds, wideDistance int) *flexmatch.RuleSet {
+	t.Helper()
+	return mustParse(t, fmt.Sprintf(`{"ruleLanguageVersion":"1.0",
+	 "playerAttributes":[{"name":"skill","type":"number"}],
+	 "teams":[{"name":"a","minPlayers":2,"maxPlayers":2}],
+	 "rules":[{"name":"Close","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
+	           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","maxDistance":%d}],
+	 "expansions":[{"target":"rules[Close].maxDistance","steps":[{"waitTimeSeconds":%d,"value":%d}]}]}`,
+		maxDistance, waitSeconds, wideDistance))
+}
+
 func solo(id string, start float64, skill float64, lat map[string]int) flexmatch.Ticket {
 	return flexmatch.Ticket{ID: id, StartTime: at(start), Players: []flexmatch.Player{{
 		ID: id, Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(skill)}, LatencyMs: lat}}}
@@ -163,44 +177,37 @@ func TestParseLimits(t *testing.T) {
 }
 
 func TestCycleCostsWhatChanged(t *testing.T) {
-	rs := mustParse(t, `{"ruleLanguageVersion":"1.0",
-	 "playerAttributes":[{"name":"skill","type":"number"}],
-	 "teams":[{"name":"a","minPlayers":2,"maxPlayers":2}],
-	 "rules":[{"name":"Close","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
-	           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","maxDistance":1}],
-	 "expansions":[{"target":"rules[Close].maxDistance","steps":[{"waitTimeSeconds":10,"value":5}]}]}`)
+	rs := closePairs(t, 1, 10, 5)
 	e := flexmatch.NewEngine(rs, flexmatch.Options{ExactSearchTickets: -1})
 	for i := range 20 {
 		if err := e.Add(solo(string(rune('a'+i)), 0, float64(i*100), nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	anchors := func() int { return e.Stats().Anchors }
-	e.Cycle(at(0))
-	if got := anchors(); got != 20 {
+	// anchoredBy runs a cycle at s seconds and counts the tickets it anchored.
+	anchoredBy := func(s float64) int {
+		before := e.Stats().Anchors
+		e.Cycle(at(s))
+		return e.Stats().Anchors - before
+	}
+	if got := anchoredBy(0); got != 20 {
 		t.Fatalf("first cycle anchored %d tickets, want each new one (20)", got)
 	}
 	t.Run("a cycle with nothing new anchors nothing", func(t *testing.T) {
-		before := anchors()
-		e.Cycle(at(5))
-		if got := anchors() - before; got != 0 {
+		if got := anchoredBy(5); got != 0 {
 			t.Fatalf("anchored %d tickets", got)
 		}
 	})
 	t.Run("a new ticket anchors only itself", func(t *testing.T) {
-		before := anchors()
 		if err := e.Add(solo("new", 6, 5000, nil)); err != nil {
 			t.Fatal(err)
 		}
-		e.Cycle(at(6))
-		if got := anchors() - before; got != 1 {
+		if got := anchoredBy(6); got != 1 {
 			t.Fatalf("anchored %d tickets, want 1", got)
 		}
 	})
 	t.Run("tickets are tried again when their expansion step starts", func(t *testing.T) {
-		before := anchors()
-		e.Cycle(at(10))
-		if got := anchors() - before; got != 20 {
+		if got := anchoredBy(10); got != 20 {
 			t.Fatalf("anchored %d tickets at their 10 s step, want 20", got)
 		}
 	})
@@ -234,12 +241,7 @@ func TestBackfillHonoursLatencyAtTheSessionLocation(t *testing.T) {
 }
 
 func TestRequeuedTicketMeetsNewerWaitingTickets(t *testing.T) {
-	rs := mustParse(t, `{"ruleLanguageVersion":"1.0",
-	 "playerAttributes":[{"name":"skill","type":"number"}],
-	 "teams":[{"name":"a","minPlayers":2,"maxPlayers":2}],
-	 "rules":[{"name":"Close","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
-	           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","maxDistance":5}],
-	 "expansions":[{"target":"rules[Close].maxDistance","steps":[{"waitTimeSeconds":30,"value":10}]}]}`)
+	rs := closePairs(t, 5, 30, 10)
 	e := flexmatch.NewEngine(rs, flexmatch.Options{ExactSearchTickets: -1})
 	if err := e.Add(solo("newer", 10, 100, nil)); err != nil {
 		t.Fatal(err)

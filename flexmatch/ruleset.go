@@ -113,20 +113,12 @@ func (rs *RuleSet) MaxPlayers() int { return rs.maxPlayers }
 
 // TeamNames returns the names of the teams of a match, copies included.
 func (rs *RuleSet) TeamNames() []string {
-	out := make([]string, len(rs.slots))
-	for i, s := range rs.slots {
-		out[i] = s.name
-	}
-	return out
+	return names(rs.slots, func(s slot) string { return s.name })
 }
 
 // RuleNames returns the rule names in rule-set order.
 func (rs *RuleSet) RuleNames() []string {
-	out := make([]string, len(rs.rules))
-	for i, r := range rs.rules {
-		out[i] = r.name
-	}
-	return out
+	return names(rs.rules, func(r *rule) string { return r.name })
 }
 
 // AttributeNames returns the declared attributes with their types.
@@ -142,9 +134,14 @@ func (rs *RuleSet) AttributeNames() map[string]AttrType {
 func (rs *RuleSet) ExpansionWaits() []float64 { return append([]float64(nil), rs.waits...) }
 
 func (rs *RuleSet) attrNames() []string {
-	out := make([]string, len(rs.attrs))
-	for i, a := range rs.attrs {
-		out[i] = a.Name
+	return names(rs.attrs, func(a attribute) string { return a.Name })
+}
+
+// names returns the name of each of xs, in order.
+func names[T any](xs []T, name func(T) string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = name(x)
 	}
 	return out
 }

@@ -214,6 +214,18 @@ func (e *env) policyStatus(name string) string {
 	return ""
 }
 
+// wantPolicyStatus checks that the policy name is status and that a fleet
+// event, beginning with event, says why.
+func (e *env) wantPolicyStatus(t *testing.T, name, status, event string) {
+	t.Helper()
+	if s := e.policyStatus(name); s != status {
+		t.Fatalf("policy %s is %s, want %s", name, s, status)
+	}
+	if !e.hasEvent(event) {
+		t.Fatalf("no event %q in %q", event, e.events())
+	}
+}
+
 func TestAPolicyIsErrorWhileItCannotBeEvaluated(t *testing.T) {
 	e := newEnv(t)
 	if err := os.WriteFile(e.failFile, nil, 0o600); err != nil {
@@ -234,12 +246,7 @@ func TestAPolicyIsErrorWhileItCannotBeEvaluated(t *testing.T) {
 			e.reconcile()
 		}
 		e.evaluate(false)
-		if s := e.policyStatus("out"); s != gamelift.ScalingStatusError {
-			t.Fatalf("status %s after three failures, want ERROR", s)
-		}
-		if !e.hasEvent("Scaling policy out is ERROR: the provisioner of custom-a keeps failing: compute muster-") {
-			t.Fatalf("events %q", e.events())
-		}
+		e.wantPolicyStatus(t, "out", gamelift.ScalingStatusError, "Scaling policy out is ERROR: the provisioner of custom-a keeps failing: compute muster-")
 		out, err := e.svc.DescribeScalingPolicies(e.Ctx, &gamelift.DescribeScalingPoliciesInput{FleetId: e.FleetID, StatusFilter: gamelift.ScalingStatusError})
 		if err != nil || len(out.ScalingPolicies) != 1 {
 			t.Fatalf("StatusFilter ERROR: %+v %v", out, err)
@@ -261,12 +268,7 @@ func TestAPolicyIsErrorWhileItCannotBeEvaluated(t *testing.T) {
 		e.register(strings.Fields(calls[len(calls)-1])[2])
 		e.reconcile()
 		e.evaluate(false)
-		if s := e.policyStatus("out"); s != gamelift.ScalingStatusActive {
-			t.Fatalf("status %s, want ACTIVE", s)
-		}
-		if !e.hasEvent("Scaling policy out is ACTIVE again") {
-			t.Fatalf("events %q", e.events())
-		}
+		e.wantPolicyStatus(t, "out", gamelift.ScalingStatusActive, "Scaling policy out is ACTIVE again")
 	})
 }
 
@@ -276,10 +278,5 @@ func TestAQueueMetricWithoutPlacementQueuesIsError(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.evaluate(false)
-	if s := e.policyStatus("queue"); s != gamelift.ScalingStatusError {
-		t.Fatalf("status %s, want ERROR", s)
-	}
-	if !e.hasEvent("Scaling policy queue is ERROR: metric QueueDepth cannot be computed") {
-		t.Fatalf("events %q", e.events())
-	}
+	e.wantPolicyStatus(t, "queue", gamelift.ScalingStatusError, "Scaling policy queue is ERROR: metric QueueDepth cannot be computed")
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/musterhq/muster/internal/bus"
+	"github.com/musterhq/muster/internal/bus/bustest"
 	"github.com/musterhq/muster/internal/bus/natsbus"
 	"github.com/musterhq/muster/internal/bus/natsbus/natstest"
 	"github.com/musterhq/muster/internal/clock"
@@ -34,33 +36,17 @@ func connect(t *testing.T, s *server.Server) *nats.Conn {
 
 func TestBusReachesEveryReplica(t *testing.T) {
 	s := natstest.Start(t)
-	got := make(chan string, 10)
-	for _, name := range []string{"a", "b"} {
+	replicas := map[string]bus.Bus{}
+	for _, name := range []string{"a", "b", "pub"} {
 		b, err := natsbus.New(natsbus.Config{Conn: connect(t, s)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.Subscribe("events", func(p string) { got <- name + ":" + p })
+		replicas[name] = b
 	}
-	pub, err := natsbus.New(natsbus.Config{Conn: connect(t, s)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pub.Publish(context.Background(), "events", "r1"); err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for range 2 {
-		select {
-		case m := <-got:
-			seen[m] = true
-		case <-time.After(guard):
-			t.Fatalf("only %v arrived", seen)
-		}
-	}
-	if !seen["a:r1"] || !seen["b:r1"] {
-		t.Fatalf("got %v", seen)
-	}
+	pub := replicas["pub"]
+	delete(replicas, "pub") // publishes without subscribing
+	bustest.ReachesEveryReplica(t, pub, replicas)
 }
 
 func TestPublisherPublishesEveryEventOnce(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/musterhq/muster/internal/bus"
+	"github.com/musterhq/muster/internal/bus/bustest"
 	"github.com/musterhq/muster/internal/bus/pgbus"
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
 )
@@ -34,27 +36,8 @@ func start(t *testing.T, url string, resync func()) *pgbus.Bus {
 
 func TestNotifyReachesEveryReplica(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	got := make(chan string, 10)
 	a := start(t, url, nil)
-	b := start(t, url, nil)
-	a.Subscribe("events", func(p string) { got <- "a:" + p })
-	b.Subscribe("events", func(p string) { got <- "b:" + p })
-	b.Subscribe("lease", func(p string) { got <- "b-lease:" + p })
-	if err := a.Publish(context.Background(), "events", "replica-1"); err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for range 2 {
-		select {
-		case m := <-got:
-			seen[m] = true
-		case <-time.After(guard):
-			t.Fatalf("only %v arrived", seen)
-		}
-	}
-	if !seen["a:replica-1"] || !seen["b:replica-1"] {
-		t.Fatalf("got %v, want the message at both replicas and on its topic only", seen)
-	}
+	bustest.ReachesEveryReplica(t, a, map[string]bus.Bus{"a": a, "b": start(t, url, nil)})
 }
 
 func TestResyncAfterReconnect(t *testing.T) {

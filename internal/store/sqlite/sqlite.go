@@ -274,7 +274,7 @@ func (db *DB) commitSome(batch []*store.Request) (rest []*store.Request) {
 			results[i] = err
 			continue
 		}
-		lost, err := db.run(ctx, tx, w, req)
+		lost, err := db.run(ctx, tx, w, req, len(batch) > 1)
 		if lost {
 			tx.Rollback() // gone already, or given up: nothing of it may commit
 			for j := range i {
@@ -309,15 +309,26 @@ func (db *DB) commitSome(batch []*store.Request) (rest []*store.Request) {
 
 // run runs one request in a savepoint of tx. lost reports that the
 // transaction is gone (or in a state that cannot be trusted): SQLite
-// rolled it back whole, so the savepoint could not be rolled back to.
-func (db *DB) run(ctx context.Context, tx *sql.Tx, w *txWriter, req *store.Request) (lost bool, err error) {
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-		return true, db.storageError(fmt.Errorf("sqlite: savepoint: %w", err))
+// rolled it back whole, so the savepoint could not be rolled back to. A
+// request alone in its batch needs no savepoint (two statements fewer): its
+// failure rolls the transaction back, reported as lost.
+func (db *DB) run(ctx context.Context, tx *sql.Tx, w *txWriter, req *store.Request, savepoint bool) (lost bool, err error) {
+	if savepoint {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			return true, db.storageError(fmt.Errorf("sqlite: savepoint: %w", err))
+		}
 	}
 	w.hooks, w.broken = nil, nil
 	err = req.Run(w)
 	if err == nil && w.broken != nil {
 		err = w.broken // fn went on after a write failed under it
+	}
+	if !savepoint {
+		if err != nil {
+			tx.Rollback()
+			return true, db.storageError(err)
+		}
+		return false, nil
 	}
 	if err != nil {
 		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO w"); rbErr != nil {

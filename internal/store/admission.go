@@ -17,10 +17,14 @@ import (
 // before they write, and are refused at once while the writer is behind;
 // everything else, the work already admitted, is always queued.
 //
-// The writer is behind when writes are waiting and the oldest of the last
-// batch it took had waited longer than the bound in the queue (the time
-// from Update to the writer starting on it, on the store's clock). Once
-// the queue drains, or a batch is taken fresh, new work is admitted again.
+// The writer is behind when writes are waiting and every batch it took for
+// at least the bound had waited longer than the bound in the queue (the
+// time from Update to the writer starting on it, on the store's clock).
+// One slow commit — an fsync the disk stalled, a descheduled process —
+// delays the batch after it but not the one after that, so it never sheds
+// work on a server that keeps up; a writer past its capacity delays every
+// batch and sheds once that has lasted the bound. Once the queue drains,
+// or a batch is taken fresh, new work is admitted again.
 
 // ErrOverloaded is the error of Admit while the store's writer is past its
 // bound: nothing was written, and the caller may try again in a moment.
@@ -59,18 +63,32 @@ type admission struct {
 	// delay is how long the oldest request of the writer's last batch
 	// waited in the queue, in nanoseconds.
 	delay atomic.Int64
+	// behindSince is when, on the store's clock in Unix nanoseconds, the
+	// batches began to wait longer than the bound; 0 while they do not.
+	behindSince atomic.Int64
 	// outstanding counts requests queued or being committed.
 	outstanding atomic.Int64
 	refused     sync.Map // door → *atomic.Int64
 }
 
-func (a *admission) admit(door string) error {
+// taken records the queue delay of the batch the writer took at now.
+func (a *admission) taken(now time.Time, delay time.Duration) {
+	a.delay.Store(int64(delay))
+	switch {
+	case int64(delay) <= a.bound.Load():
+		a.behindSince.Store(0)
+	case a.behindSince.Load() == 0:
+		a.behindSince.Store(now.UnixNano())
+	}
+}
+
+func (a *admission) admit(door string, now time.Time) error {
 	bound := a.bound.Load()
 	if bound <= 0 || a.outstanding.Load() == 0 {
 		return nil
 	}
-	delay := a.delay.Load()
-	if delay <= bound {
+	delay, since := a.delay.Load(), a.behindSince.Load()
+	if delay <= bound || since == 0 || now.UnixNano()-since < bound {
 		return nil
 	}
 	n, _ := a.refused.LoadOrStore(door, new(atomic.Int64))
@@ -89,7 +107,7 @@ func (a *admission) refusals() map[string]int64 {
 }
 
 // Admit implements Admitter.Admit.
-func (g *GroupCommit) Admit(door string) error { return g.adm.admit(door) }
+func (g *GroupCommit) Admit(door string) error { return g.adm.admit(door, g.clock.Now()) }
 
 // SetAdmissionBound implements Admitter.SetAdmissionBound.
 func (g *GroupCommit) SetAdmissionBound(d time.Duration) { g.adm.bound.Store(int64(max(d, 0))) }

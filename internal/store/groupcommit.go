@@ -158,7 +158,8 @@ func (g *GroupCommit) loop() {
 			}
 		}
 		// The batch's first request is its oldest: the queue is FIFO.
-		g.adm.delay.Store(int64(g.clock.Now().Sub(batch[0].at)))
+		now := g.clock.Now()
+		g.adm.taken(now, now.Sub(batch[0].at))
 		g.commit(batch)
 	}
 }

@@ -125,22 +125,13 @@ func setUp(ctx context.Context) error {
 }
 
 func configuration(ctx context.Context, name, rules string) error {
-	gl := shared.Admin()
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String(name + "-rules"), RuleSetBody: aws.String(rules)}); err != nil {
-		return err
-	}
-	in := &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String(name), RuleSetName: aws.String(name + "-rules"),
-		RequestTimeoutSeconds: aws.Int32(120), AcceptanceRequired: aws.Bool(name == "acc"), FlexMatchMode: types.FlexMatchModeStandalone}
-	if name == "acc" {
-		in.AcceptanceTimeoutSeconds = aws.Int32(60)
-	}
-	if _, err := gl.CreateMatchmakingConfiguration(ctx, in); err != nil {
-		return err
-	}
-	if name == "closed" {
-		return nil
-	}
-	return admin(ctx, http.MethodPut, "/v1/admin/matchmaking/configurations/"+name+"/player-access", `{"allowed":true}`)
+	return testenv.CreateMatchmaking(ctx, shared.Admin(), testenv.Matchmaking{Name: name, Rules: rules, Players: name != "closed",
+		Mutate: func(in *gamelift.CreateMatchmakingConfigurationInput) {
+			in.RequestTimeoutSeconds = aws.Int32(120)
+			if name == "acc" {
+				in.AcceptanceRequired, in.AcceptanceTimeoutSeconds = aws.Bool(true), aws.Int32(60)
+			}
+		}})
 }
 
 // admin sends an operator request and wants a 2xx answer.

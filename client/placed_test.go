@@ -3,14 +3,9 @@ package client_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/gamelift"
-	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 
 	"github.com/musterhq/muster/client"
 	"github.com/musterhq/muster/internal/testenv"
@@ -26,10 +21,11 @@ func TestAPlacedMatchIsJoinedWithItsSeat(t *testing.T) {
 	s := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	fleetID := s.CreateArenaFleet(t, testenv.ArenaFleet{Name: "arena", Processes: 2, Locations: []string{"custom-arena"}})
-	testenv.StartAgent(t, s, testenv.AgentConfig{FleetID: fleetID, Location: "custom-arena", ComputeName: "arena-host"})
-	testenv.Eventually(t, "two ACTIVE arena processes", 90*time.Second, func() bool { return s.ActiveProcesses(ctx, fleetID) == 2 })
-	placedConfiguration(t, s, fleetID)
+	fleetID, _ := s.StartArenaFleet(t, testenv.ArenaFleet{Name: "arena", Processes: 2, Locations: []string{"custom-arena"}})
+	// arena-duel: a 1v1 WITH_QUEUE configuration placing on the fleet, open to players.
+	if err := testenv.CreateMatchmaking(ctx, s.Admin(), testenv.Matchmaking{Name: "arena-duel", Rules: oneVOne, FleetID: fleetID, Players: true}); err != nil {
+		t.Fatal(err)
+	}
 
 	done := make(chan outcome, 2)
 	for range 2 {
@@ -50,31 +46,6 @@ func TestAPlacedMatchIsJoinedWithItsSeat(t *testing.T) {
 		if got := joinArena(t, o.match.Addr(), o.match.PlayerSessionID); !strings.HasPrefix(got, "WELCOME") {
 			t.Fatalf("JOIN %s answered %q", o.match.PlayerSessionID, got)
 		}
-	}
-}
-
-// placedConfiguration makes "arena-duel", a 1v1 WITH_QUEUE configuration
-// placing on the fleet, open to players.
-func placedConfiguration(t *testing.T, s *testenv.Server, fleetID string) {
-	t.Helper()
-	ctx := context.Background()
-	gl := s.Admin()
-	q, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("arena-queue"), TimeoutInSeconds: aws.Int32(60),
-		Destinations: []types.GameSessionQueueDestination{{DestinationArn: aws.String("arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String("duel-rules"), RuleSetBody: aws.String(oneVOne)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String("arena-duel"), RuleSetName: aws.String("duel-rules"),
-		RequestTimeoutSeconds: aws.Int32(60), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeWithQueue,
-		GameSessionQueueArns: []string{aws.ToString(q.GameSessionQueue.GameSessionQueueArn)}}); err != nil {
-		t.Fatal(err)
-	}
-	res, body, err := s.Bearer(ctx, http.MethodPut, "/v1/admin/matchmaking/configurations/arena-duel/player-access", `{"allowed":true}`)
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("player access: %v %v %s", err, res, body)
 	}
 }
 

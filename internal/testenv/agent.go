@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -151,6 +152,24 @@ func (s *Server) CreateArenaFleet(t testing.TB, f ArenaFleet) string {
 		t.Fatal(err)
 	}
 	return aws.ToString(out.FleetAttributes.FleetId)
+}
+
+// StartArenaFleet creates the fleet, runs an agent in each of its
+// locations on a compute named <location>-host, and waits until every
+// arena process is ACTIVE. It returns the fleet id and the agents, in the
+// order of f.Locations.
+func (s *Server) StartArenaFleet(t testing.TB, f ArenaFleet) (string, []*Agent) {
+	t.Helper()
+	fleetID := s.CreateArenaFleet(t, f)
+	var agents []*Agent
+	for _, l := range f.Locations {
+		agents = append(agents, StartAgent(t, s, AgentConfig{FleetID: fleetID, Location: l, ComputeName: l + "-host"}))
+	}
+	want := f.Processes * int32(len(f.Locations))
+	Eventually(t, fmt.Sprintf("%d ACTIVE arena processes", want), 2*time.Minute, func() bool {
+		return s.ActiveProcesses(context.Background(), fleetID) == want
+	})
+	return fleetID, agents
 }
 
 // ActiveProcesses is the fleet's ActiveServerProcessCount, or -1 when the

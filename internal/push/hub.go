@@ -214,13 +214,22 @@ func (h *Hub) fanOut(ev store.Event) {
 	if !isPlayerEvent(ev.Type) {
 		return
 	}
-	v, ok := decode(ev)
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.index.add(ev.ID, ev.Seq)
+	wanted := h.wantedLocked(ev.Doc)
+	h.mu.Unlock()
+	// An event no socket or long poll can want is not decoded: one that
+	// subscribes after this check connected after the event committed,
+	// and its resume (or its long poll's read of the ticket) sees it.
+	if !wanted {
+		return
+	}
+	v, ok := decode(ev)
 	if !ok {
 		return
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	done := map[string]bool{}
 	for _, p := range v.players {
 		cs := h.subs[p]

@@ -219,6 +219,9 @@ func start(t *testing.T, control *fakeControl, fakeClock *clock.Fake, mutate fun
 	if mutate != nil {
 		mutate(&cfg)
 	}
+	if l, ok := cfg.Launcher.(*agent.ExecLauncher); ok {
+		h.logDir = l.LogDir // a test's own launcher keeps the logs h reads
+	}
 	s, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -14,48 +14,20 @@ func TestRotatingFile(t *testing.T) {
 		writes []string
 		want   map[string]string // file suffix → content; absent files must not exist
 	}{
-		{
-			name:   "writes that fit stay in one file",
-			keep:   2,
-			writes: []string{"aaaa", "bbbb"},
-			want:   map[string]string{"": "aaaabbbb"},
-		},
-		{
-			name:   "a write that would pass the cap starts a new file",
-			keep:   2,
-			writes: []string{"aaaaaaa", "bbbbbbb"},
-			want:   map[string]string{"": "bbbbbbb", ".1": "aaaaaaa"},
-		},
-		{
-			name:   "only keep old files are kept, newest first",
-			keep:   2,
-			writes: []string{"aaaaaaa", "bbbbbbb", "ccccccc", "ddddddd"},
-			want:   map[string]string{"": "ddddddd", ".1": "ccccccc", ".2": "bbbbbbb", ".3": ""},
-		},
-		{
-			name:   "keep 0 discards the full file",
-			keep:   0,
-			writes: []string{"aaaaaaa", "bbbbbbb"},
-			want:   map[string]string{"": "bbbbbbb", ".1": ""},
-		},
-		{
-			name:   "a line longer than the cap is cut across files",
-			keep:   1,
-			writes: []string{"aa", "bbbbbbbbbbbbbbbbbbbb", "cc"},
-			want:   map[string]string{"": "cc", ".1": "bbbbbbbbbb"},
-		},
-		{
-			name:   "a chunk is cut after its last newline that fits",
-			keep:   2,
-			writes: []string{"aaaa\nbbbb\ncc"},
-			want:   map[string]string{"": "cc", ".1": "aaaa\nbbbb\n"},
-		},
-		{
-			name:   "a line that does not fit starts a new file",
-			keep:   2,
-			writes: []string{"aaaaaa\n", "bbbbbb\n"},
-			want:   map[string]string{"": "bbbbbb\n", ".1": "aaaaaa\n"},
-		},
+		{name: "writes that fit stay in one file", keep: 2,
+			writes: []string{"aaaa", "bbbb"}, want: map[string]string{"": "aaaabbbb"}},
+		{name: "a write that would pass the cap starts a new file", keep: 2,
+			writes: []string{"aaaaaaa", "bbbbbbb"}, want: map[string]string{"": "bbbbbbb", ".1": "aaaaaaa"}},
+		{name: "only keep old files are kept, newest first", keep: 2,
+			writes: []string{"aaaaaaa", "bbbbbbb", "ccccccc", "ddddddd"}, want: map[string]string{"": "ddddddd", ".1": "ccccccc", ".2": "bbbbbbb", ".3": ""}},
+		{name: "keep 0 discards the full file", keep: 0,
+			writes: []string{"aaaaaaa", "bbbbbbb"}, want: map[string]string{"": "bbbbbbb", ".1": ""}},
+		{name: "a line longer than the cap is cut across files", keep: 1,
+			writes: []string{"aa", "bbbbbbbbbbbbbbbbbbbb", "cc"}, want: map[string]string{"": "cc", ".1": "bbbbbbbbbb"}},
+		{name: "a chunk is cut after its last newline that fits", keep: 2,
+			writes: []string{"aaaa\nbbbb\ncc"}, want: map[string]string{"": "cc", ".1": "aaaa\nbbbb\n"}},
+		{name: "a line that does not fit starts a new file", keep: 2,
+			writes: []string{"aaaaaa\n", "bbbbbb\n"}, want: map[string]string{"": "bbbbbb\n", ".1": "aaaaaa\n"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -392,12 +392,10 @@ func TestSupervisorDrainsOnCancellation(t *testing.T) {
 func TestSupervisorRotatesProcessLogs(t *testing.T) {
 	c := newClock()
 	control := newFakeControl(c, childProcess(t, 1, "spam 50000"))
-	var logDir string
 	h := start(t, control, c, func(cfg *agent.Config) {
-		logDir = t.TempDir()
-		cfg.Launcher = &agent.ExecLauncher{LogDir: logDir, WorkDir: t.TempDir(), LogMaxBytes: 10_000, LogKeep: 2}
+		cfg.Launcher = &agent.ExecLauncher{LogDir: t.TempDir(), WorkDir: t.TempDir(), LogMaxBytes: 10_000, LogKeep: 2}
 	})
-	h.logDir = logDir
+	logDir := h.logDir
 	p := h.launched(1)[0]
 	h.logOf(p.ProcessID, "ready")
 	for _, suffix := range []string{"", ".1", ".2"} {
@@ -447,11 +445,10 @@ func TestSupervisorLeavesAProcessWithAGameSessionRunningWhenTheConfigurationShri
 func TestSupervisorDeletesTheLogsOfOldExitedProcesses(t *testing.T) {
 	c := newClock()
 	control := newFakeControl(c, childProcess(t, 1, "exit 3"))
-	var logDir string
 	h := start(t, control, c, func(cfg *agent.Config) {
-		logDir = t.TempDir()
-		cfg.Launcher = &agent.ExecLauncher{LogDir: logDir, WorkDir: t.TempDir(), KeepExited: 1}
+		cfg.Launcher = &agent.ExecLauncher{LogDir: t.TempDir(), WorkDir: t.TempDir(), KeepExited: 1}
 	})
+	logDir := h.logDir
 	first := h.next(agent.EventExited)
 	if _, err := os.Stat(logDir + "/" + first.ProcessID + ".log"); err != nil {
 		t.Fatalf("the log of the only exited process is gone: %v", err)

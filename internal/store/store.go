@@ -106,6 +106,10 @@ type Event struct {
 // EventQuery pages through the outbox.
 type EventQuery struct {
 	After int64
+	// Type keeps only events of that type. No index serves it (one cost
+	// every event a second B-tree write): the store reads forward from
+	// After until it has Limit of them, which is quick for the types a
+	// busy outbox is full of and reads much of it for a rare one.
 	Type  string
 	Limit int
 }

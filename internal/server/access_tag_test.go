@@ -25,15 +25,7 @@ func TestPlayerAccessIsOneStateForTheRouteAndTheTag(t *testing.T) {
 	t.Cleanup(srv.StartBackground()) // the matchmaking pools
 	gl := sdkClient(url)
 	ctx := context.Background()
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String("duel"), RuleSetBody: aws.String(accessRules)}); err != nil {
-		t.Fatal(err)
-	}
-	created, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String("duel"), RuleSetName: aws.String("duel"),
-		RequestTimeoutSeconds: aws.Int32(60), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arn := created.Configuration.ConfigurationArn
+	arn := standaloneConfiguration(t, gl, "duel", accessRules, 60).ConfigurationArn
 	tagIs := func(want string) {
 		t.Helper()
 		out, err := gl.ListTagsForResource(ctx, &gamelift.ListTagsForResourceInput{ResourceARN: arn})
@@ -69,14 +61,9 @@ func TestPlayerAccessIsOneStateForTheRouteAndTheTag(t *testing.T) {
 	}
 	setRoute := func(allowed string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPut, url+"/v1/admin/matchmaking/configurations/duel/player-access", strings.NewReader(`{"allowed":`+allowed+`}`))
-		req.Header.Set("Authorization", "Bearer "+benchKeyID+":"+benchSecret)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("PUT player-access: %v %v", res, err)
+		if status, body := adminCall(t, url, http.MethodPut, "/v1/admin/matchmaking/configurations/duel/player-access", `{"allowed":`+allowed+`}`); status != http.StatusOK {
+			t.Fatalf("PUT player-access: %d %s", status, body)
 		}
-		res.Body.Close()
 	}
 	tag := func(value string) error {
 		_, err := gl.TagResource(ctx, &gamelift.TagResourceInput{ResourceARN: arn, Tags: []types.Tag{

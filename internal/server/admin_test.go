@@ -3,34 +3,22 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+
+	"github.com/musterhq/muster/internal/server/servertest"
 )
 
 // adminCall sends a /v1/admin request with the bench admin key as a bearer
 // credential and returns the status and the body.
 func adminCall(t *testing.T, url, method, path, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+benchKeyID+":"+benchSecret)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	r := servertest.Send(t, nil, url+path, method, adminBearer, body, nil)
+	return r.Status, string(r.Body)
 }
 
 func TestTheLastAdminKeyIsNotRevokedThroughTheAPI(t *testing.T) {

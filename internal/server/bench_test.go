@@ -17,6 +17,8 @@ import (
 const (
 	benchKeyID  = "MKIABENCHADMIN000001"
 	benchSecret = "bench-admin-secret-0123456789abcdef"
+	// adminBearer authorises a request with the bench admin key.
+	adminBearer = "Bearer " + benchKeyID + ":" + benchSecret
 )
 
 // BenchmarkControlAPI measures control-API calls through the whole server

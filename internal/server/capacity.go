@@ -7,11 +7,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/musterhq/muster/internal/api/controlapi"
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/capacity"
+	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/webhook/safehttp"
 )
 
@@ -37,9 +36,9 @@ func (s *Server) mountCapacity(d *deps) {
 		return
 	}
 	binary, _ := os.Executable()
-	creds := &agentKey{s: s}
+	creds := &identity.TransientKey{Keys: s.keys, Description: "agents of the local capacity provisioner"}
 	provs, runs, err := capacity.Build(specs, capacity.Environment{Clock: d.clock, Log: d.log, Binary: binary, Endpoint: s.localEndpoint,
-		Credentials: creds.get, Dir: filepath.Join(s.cfg.DataDir, "capacity-agents"), Env: os.Environ(),
+		Credentials: creds.Get, Dir: filepath.Join(s.cfg.DataDir, "capacity-agents"), Env: os.Environ(),
 		Client: safehttp.Config{AllowPrivate: s.cfg.WebhookAllowPrivate, Listening: s.bound.list}.Client()})
 	if err != nil {
 		s.mountErr = fmt.Errorf("--capacity-provisioners: %w", err)
@@ -62,7 +61,10 @@ func (s *Server) mountCapacity(d *deps) {
 	}
 	s.Capacity = svc
 	s.leased("capacity", svc.Run) // one replica scales and provisions at a time
-	s.background = append(s.background, creds.revokeOnStop)
+	s.background = append(s.background, func(ctx context.Context) error {
+		<-ctx.Done()
+		return creds.Revoke(context.WithoutCancel(ctx))
+	})
 	// Local agents drain before the listeners close, so they can still
 	// deregister their computes.
 	s.stopFirst = append(s.stopFirst, runs...)
@@ -87,33 +89,3 @@ func (s *Server) localEndpoint() string {
 	return scheme + net.JoinHostPort(a.Addr().String(), fmt.Sprint(a.Port()))
 }
 
-// agentKey is the operator key of the agents local provisioners start,
-// created when the first is needed and revoked when the server stops.
-type agentKey struct {
-	s          *Server
-	mu         sync.Mutex
-	id, secret string
-}
-
-func (k *agentKey) get(ctx context.Context) (string, string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.id == "" {
-		key, secret, err := k.s.keys.Create(ctx, auth.RoleAdmin, "agents of the local capacity provisioner")
-		if err != nil {
-			return "", "", err
-		}
-		k.id, k.secret = key.AccessKeyID, secret
-	}
-	return k.id, k.secret, nil
-}
-
-func (k *agentKey) revokeOnStop(ctx context.Context) error {
-	<-ctx.Done()
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.id != "" {
-		return k.s.keys.Revoke(context.WithoutCancel(ctx), k.id)
-	}
-	return nil
-}

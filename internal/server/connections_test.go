@@ -67,6 +67,23 @@ func runServer(t *testing.T, mutate func(*server.Config)) string {
 	return ""
 }
 
+// standaloneConfiguration creates, through gl, the rule set name of rules
+// and a STANDALONE configuration name on it without acceptance, whose
+// tickets time out after timeout seconds.
+func standaloneConfiguration(t *testing.T, gl *gamelift.Client, name, rules string, timeout int32) *types.MatchmakingConfiguration {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String(name), RuleSetBody: aws.String(rules)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String(name), RuleSetName: aws.String(name),
+		RequestTimeoutSeconds: aws.Int32(timeout), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Configuration
+}
+
 // sdkClient is the official Go SDK with its retries off, so a transport
 // error reaches the test instead of being hidden by a retry.
 func sdkClient(endpoint string, opts ...func(*gamelift.Options)) *gamelift.Client {
@@ -176,13 +193,7 @@ func TestFullPageReadsThroughTheGoSDKSeeNoTransportError(t *testing.T) {
 	}
 	gl := sdkClient(endpoint, bufferedBodies)
 	ctx := context.Background()
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String("never"), RuleSetBody: aws.String(neverMatches)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String("never"), RuleSetName: aws.String("never"),
-		RequestTimeoutSeconds: aws.Int32(3600), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone}); err != nil {
-		t.Fatal(err)
-	}
+	standaloneConfiguration(t, gl, "never", neverMatches, 3600)
 	ids := ticketIDs()
 	for i, id := range ids {
 		players := make([]types.Player, 10)

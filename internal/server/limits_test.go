@@ -61,16 +61,18 @@ func slowRequest(addr string) string {
 // first sample of the name), 0 when absent.
 func metric(t *testing.T, addr, name, labels string) float64 {
 	t.Helper()
-	v, err := tryMetric(addr, name, labels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return scrape(t, http.DefaultClient, "http://"+addr+"/metrics", name+labels)
 }
 
 // tryMetric is metric for a scrape that may be refused.
 func tryMetric(addr, name, labels string) (float64, error) {
-	resp, err := http.Get("http://" + addr + "/metrics")
+	return scrapeSample(http.DefaultClient, "http://"+addr+"/metrics", name+labels)
+}
+
+// scrapeSample reads one sample (name and labels) of the /metrics at url
+// through hc, 0 when absent.
+func scrapeSample(hc *http.Client, url, sample string) (float64, error) {
+	resp, err := hc.Get(url)
 	if err != nil {
 		return 0, err
 	}
@@ -78,9 +80,8 @@ func tryMetric(addr, name, labels string) (float64, error) {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, name+labels+" ") {
-			return strconv.ParseFloat(strings.TrimSpace(line[len(name+labels):]), 64)
+		if v, ok := strings.CutPrefix(sc.Text(), sample+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
 		}
 	}
 	return 0, sc.Err()
@@ -193,23 +194,22 @@ func TestConnectionsBeyondTheCapsAreRefused(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	}
 	var held []net.Conn
-	for range 3 {
-		c := dialFrom(t, "127.0.0.20", addr)
-		if !served(c) {
-			t.Fatal("a connection within the per-client cap was not served")
+	// hold opens n connections from src that must each be served, and keeps them.
+	hold := func(n int, src, refused string) {
+		t.Helper()
+		for range n {
+			c := dialFrom(t, src, addr)
+			if !served(c) {
+				t.Fatal(refused)
+			}
+			held = append(held, c)
 		}
-		held = append(held, c)
 	}
+	hold(3, "127.0.0.20", "a connection within the per-client cap was not served")
 	if served(dialFrom(t, "127.0.0.20", addr)) {
 		t.Fatal("a fourth connection from one address was served with a cap of 3")
 	}
-	for range 2 {
-		c := dialFrom(t, "127.0.0.21", addr)
-		if !served(c) {
-			t.Fatal("another client's connection was not served")
-		}
-		held = append(held, c)
-	}
+	hold(2, "127.0.0.21", "another client's connection was not served")
 	if served(dialFrom(t, "127.0.0.22", addr)) {
 		t.Fatal("a sixth connection was served with a cap of 5")
 	}

@@ -132,7 +132,7 @@ func TestReadmeListsEveryOperation(t *testing.T) {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", strings.NewReader("{}"))
 			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 			req.Header.Set("X-Amz-Target", "GameLift."+op)
-			req.Header.Set("Authorization", "Bearer "+benchKeyID+":"+benchSecret)
+			req.Header.Set("Authorization", adminBearer)
 			res, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -22,7 +22,7 @@ func sseEvents(t *testing.T, url, header, value string, n int) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+benchKeyID+":"+benchSecret)
+	req.Header.Set("Authorization", adminBearer)
 	req.Header.Set("Accept", "text/event-stream")
 	if header == "after" {
 		q := req.URL.Query()

@@ -19,7 +19,7 @@ func rawCall(t *testing.T, h http.Handler, method, path, target, body string) *h
 		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	}
 	r.RemoteAddr = "127.0.0.1:4000"
-	r.Header.Set("Authorization", "Bearer "+benchKeyID+":"+benchSecret)
+	r.Header.Set("Authorization", adminBearer)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w.Result()

@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -17,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 
 	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/server/servertest"
 )
 
 // pageCapped is the SQLite store's way to fill its database for real.
@@ -35,29 +33,17 @@ type pageCapped interface {
 // the same requests succeed and the database is intact.
 func TestAFullDiskRefusesTicketsClearlyAndTheyResume(t *testing.T) {
 	ctx := context.Background()
-	cfg := server.Config{DataDir: t.TempDir(), SDKListen: "127.0.0.1:0", AdminAccessKeyID: benchKeyID, AdminSecretAccessKey: benchSecret}
-	cfg.Player.IPRate, cfg.Player.IdentityRate = -1, -1
-	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	t.Cleanup(srv.StartBackground())
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	e := &servertest.Env{T: t, Cfg: server.Config{DataDir: t.TempDir(), SDKListen: "127.0.0.1:0", AdminAccessKeyID: benchKeyID, AdminSecretAccessKey: benchSecret}}
+	e.Cfg.Player.IPRate, e.Cfg.Player.IdentityRate = -1, -1
+	e.Start()
+	srv, hs := e.Srv, e.TS
 	db, ok := srv.Store().(pageCapped)
 	if !ok {
 		t.Fatalf("the default store %T cannot cap its size", srv.Store())
 	}
 	gl := sdkClient(hs.URL)
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String("full"), RuleSetBody: aws.String(neverMatches)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String("full"), RuleSetName: aws.String("full"),
-		RequestTimeoutSeconds: aws.Int32(600), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone}); err != nil {
-		t.Fatal(err)
-	}
-	fullDo(t, hs.URL, "PUT", "/v1/admin/matchmaking/configurations/full/player-access", "Bearer "+benchKeyID+":"+benchSecret, `{"allowed":true}`)
+	standaloneConfiguration(t, gl, "full", neverMatches, 600)
+	e.Do(t, "PUT", "/v1/admin/matchmaking/configurations/full/player-access", adminBearer, `{"allowed":true}`, nil).Want(http.StatusOK)
 	players := make([]string, 60)
 	for i := range players {
 		var tk struct{ AccessToken string }
@@ -126,23 +112,10 @@ func TestAFullDiskRefusesTicketsClearlyAndTheyResume(t *testing.T) {
 	}
 }
 
+// fullDo sends one request to the server at base and returns the status,
+// body and header of its answer.
 func fullDo(t *testing.T, base, method, path, authz, body string) (int, []byte, http.Header) {
 	t.Helper()
-	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if authz != "" {
-		req.Header.Set("Authorization", authz)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	return res.StatusCode, data, res.Header
+	r := servertest.Send(t, nil, base+path, method, authz, body, nil)
+	return r.Status, r.Body, r.Header
 }

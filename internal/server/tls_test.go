@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +52,7 @@ func TestTheGoSDKTalksHTTPSAndHTTP2(t *testing.T) {
 	}
 	// Bearer keys are fine over TLS, even when they would not be over HTTP.
 	req, _ := http.NewRequest("GET", "https://"+addr+"/v1/admin/keys", nil)
-	req.Header.Set("Authorization", "Bearer "+benchKeyID+":"+benchSecret)
+	req.Header.Set("Authorization", adminBearer)
 	if resp, err := hc.Do(req); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("bearer over https: %v %v", resp, err)
 	}
@@ -100,7 +99,7 @@ func TestBearerKeysOverPlainHTTPFromAfarAreRefused(t *testing.T) {
 		if proto != "" {
 			r.Header.Set("X-Forwarded-Proto", proto)
 		}
-		r.Header.Set("Authorization", "Bearer "+benchKeyID+":"+benchSecret)
+		r.Header.Set("Authorization", adminBearer)
 		w := httptest.NewRecorder()
 		srv.Handler().ServeHTTP(w, r)
 		b, _ := io.ReadAll(w.Result().Body)
@@ -159,7 +158,7 @@ func TestHTTP2BodiesCutByTheReadTimeoutAreCounted(t *testing.T) {
 	defer stall.Close()
 	go io.WriteString(stall, "{")
 	req, _ := http.NewRequest("POST", "https://"+addr+"/", body)
-	req.Header.Set("Authorization", "Bearer "+benchKeyID+":"+benchSecret)
+	req.Header.Set("Authorization", adminBearer)
 	req.Header.Set("X-Amz-Target", "GameLift.DescribeMatchmakingConfigurations")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	if resp, err := hc.Do(req); err == nil {
@@ -186,23 +185,9 @@ func TestHTTP2BodiesCutByTheReadTimeoutAreCounted(t *testing.T) {
 // scrape reads one sample of the /metrics at url (0 when absent).
 func scrape(t *testing.T, hc *http.Client, url, sample string) float64 {
 	t.Helper()
-	resp, err := hc.Get(url)
+	v, err := scrapeSample(hc, url, sample)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), sample+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
-		}
-	}
-	return 0
+	return v
 }

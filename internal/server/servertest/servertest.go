@@ -64,7 +64,14 @@ func (e *Env) Restart() {
 // and returns the answer; t fails if it cannot be sent.
 func (e *Env) Do(t testing.TB, method, path, authz, body string, header map[string]string) Response {
 	t.Helper()
-	req, err := http.NewRequest(method, e.TS.URL+path, strings.NewReader(body))
+	return Send(t, e.TS.Client(), e.TS.URL+path, method, authz, body, header)
+}
+
+// Send is Do for a server at any url, through hc (http.DefaultClient when
+// nil): tests that run a server themselves send their requests with it.
+func Send(t testing.TB, hc *http.Client, url, method, authz, body string, header map[string]string) Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +84,10 @@ func (e *Env) Do(t testing.TB, method, path, authz, body string, header map[stri
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	res, err := e.TS.Client().Do(req)
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,18 +155,6 @@ func (r Response) problem(v any) {
 // its Authorization header, and returns the status and body of its answer.
 func (e *Env) Call(t testing.TB, authz, op, body string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest("POST", e.TS.URL+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "GameLift."+op)
-	req.Header.Set("Authorization", authz)
-	res, err := e.TS.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res.StatusCode, out
+	r := e.Do(t, "POST", "/", authz, body, map[string]string{"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "GameLift." + op})
+	return r.Status, r.Body
 }

@@ -46,9 +46,20 @@ func startCapacityServer(t *testing.T) (*testenv.Server, *gamelift.Client, strin
 	return s, s.Admin(), fleetID
 }
 
+// capacityCounts is the fleet's instance counts in capLoc.
 func capacityCounts(t *testing.T, gl *gamelift.Client, fleetID string) types.EC2InstanceCounts {
 	t.Helper()
-	return capacityCounts2(t, gl, fleetID, capLoc)
+	return capacityCountsIn(t, gl, fleetID, capLoc)
+}
+
+// capacityCountsIn is the fleet's instance counts in one location.
+func capacityCountsIn(t *testing.T, gl *gamelift.Client, fleetID, loc string) types.EC2InstanceCounts {
+	t.Helper()
+	out, err := gl.DescribeFleetLocationCapacity(context.Background(), &gamelift.DescribeFleetLocationCapacityInput{FleetId: aws.String(fleetID), Location: aws.String(loc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *out.FleetCapacity.InstanceCounts
 }
 
 func fulfilled(t *testing.T, gl *gamelift.Client, ids []string) int {
@@ -315,7 +326,7 @@ func TestAFailingProvisionerIsRetriedAndReported(t *testing.T) {
 		advance(t, s, 10)
 		return failures() >= 2
 	})
-	if c := capacityCounts2(t, gl, fleetID, "custom-broken"); *c.PENDING != 1 || *c.ACTIVE != 0 {
+	if c := capacityCountsIn(t, gl, fleetID, "custom-broken"); *c.PENDING != 1 || *c.ACTIVE != 0 {
 		t.Fatalf("counts %+v", c)
 	}
 	res, body, err := s.Bearer(ctx, "GET", "/metrics", "")
@@ -336,15 +347,6 @@ func TestAFailingProvisionerIsRetriedAndReported(t *testing.T) {
 		out, err := gl.DescribeScalingPolicies(ctx, &gamelift.DescribeScalingPoliciesInput{FleetId: aws.String(fleetID), StatusFilter: types.ScalingStatusTypeError})
 		return err == nil && len(out.ScalingPolicies) == 1 && aws.ToString(out.ScalingPolicies[0].Name) == "keep"
 	})
-}
-
-func capacityCounts2(t *testing.T, gl *gamelift.Client, fleetID, loc string) types.EC2InstanceCounts {
-	t.Helper()
-	out, err := gl.DescribeFleetLocationCapacity(context.Background(), &gamelift.DescribeFleetLocationCapacityInput{FleetId: aws.String(fleetID), Location: aws.String(loc)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return *out.FleetCapacity.InstanceCounts
 }
 
 func TestCapacityWithTheJavaScriptSDK(t *testing.T) { runJSTests(t, "capacity.test.mjs") }

@@ -2,51 +2,19 @@ package main_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/musterhq/muster/internal/testenv"
 )
-
-func locationNames(t *testing.T, gl *gamelift.Client) []string {
-	t.Helper()
-	var names []string
-	p := gamelift.NewListLocationsPaginator(gl, &gamelift.ListLocationsInput{Limit: aws.Int32(200)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("ListLocations: %v", err)
-		}
-		for _, l := range out.Locations {
-			names = append(names, aws.ToString(l.LocationName))
-		}
-	}
-	return names
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
 
 func TestControlAPIWithTheGoSDK(t *testing.T) {
 	s := testenv.Start(t)
@@ -205,26 +173,14 @@ func TestControlAPIWithTheGoSDK(t *testing.T) {
 	})
 
 	t.Run("the outbox pages through events of committed changes only", func(t *testing.T) {
-		res, body, err := s.Bearer(ctx, http.MethodGet, "/v1/admin/events?type=LocationCreated&limit=50", "")
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("%v %s", err, body)
-		}
-		var page struct {
-			Events []struct {
-				Seq      int64
-				Type     string
-				Resource string
-			}
-		}
-		json.Unmarshal(body, &page)
 		var created []string
-		for _, e := range page.Events {
+		for _, e := range adminEvents(t, s, "LocationCreated") {
 			created = append(created, e.Resource)
 		}
 		if len(created) != 1 || !strings.HasSuffix(created[0], "location/custom-go-one") {
 			t.Fatalf("LocationCreated events = %v, want exactly the one committed creation", created)
 		}
-		res, _, _ = s.Bearer(ctx, http.MethodGet, "/v1/admin/events?limit=0", "")
+		res, _, _ := s.Bearer(ctx, http.MethodGet, "/v1/admin/events?limit=0", "")
 		if res.StatusCode != 400 {
 			t.Fatalf("limit=0 answered %d, want 400", res.StatusCode)
 		}
@@ -240,104 +196,4 @@ func TestControlAPIWithTheGoSDK(t *testing.T) {
 func TestControlAPIWithTheJavaScriptSDK(t *testing.T) {
 	t.Parallel()
 	runJSTests(t, "controlapi.test.mjs")
-}
-
-// runJSTests runs one node:test file of test/js against a fresh `muster
-// serve`, with the real @aws-sdk/client-gamelift (AWS JSON 1.1). It gives
-// the file the endpoint, an admin key and a read-only key in MUSTER_*
-// variables. In CI a missing npm install fails the test; elsewhere it skips.
-func runJSTests(t *testing.T, file string) {
-	t.Helper()
-	jsDir, _ := filepath.Abs("../../test/js")
-	if _, err := os.Stat(filepath.Join(jsDir, "node_modules", "@aws-sdk", "client-gamelift")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("@aws-sdk/client-gamelift is not installed in %s: .ci/run must run npm ci there", jsDir)
-		}
-		t.Skipf("run `npm ci` in %s to enable the JavaScript SDK tests", jsDir)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is not installed")
-	}
-	s := testenv.Start(t)
-	id, secret := s.ReadOnlyKey(t)
-	cmd := exec.Command(node, "--test", "--test-reporter=spec", file)
-	cmd.Dir = jsDir
-	cmd.Env = append(os.Environ(), "MUSTER_ENDPOINT="+s.URL(), "MUSTER_ACCESS_KEY_ID="+testenv.AdminKeyID,
-		"MUSTER_SECRET_ACCESS_KEY="+testenv.AdminSecret, "MUSTER_RO_ACCESS_KEY_ID="+id, "MUSTER_RO_SECRET_ACCESS_KEY="+secret)
-	out, err := cmd.CombinedOutput()
-	t.Logf("node --test %s:\n%s", file, out)
-	if err != nil {
-		t.Fatalf("JavaScript SDK tests in %s failed: %v", file, err)
-	}
-}
-
-func TestDataSurvivesARestart(t *testing.T) {
-	dir := t.TempDir()
-	s := testenv.Start(t, testenv.WithDataDir(dir))
-	ctx := context.Background()
-	if _, err := s.Admin().CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String("custom-durable")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Stop(); err != nil {
-		t.Fatalf("graceful stop: %v\n%s", err, s.Logs())
-	}
-	if !strings.Contains(s.Logs(), "stopped") {
-		t.Fatalf("no clean shutdown in the log:\n%s", s.Logs())
-	}
-	s2 := testenv.Start(t, testenv.WithDataDir(dir))
-	if !slices.Contains(locationNames(t, s2.Admin()), "custom-durable") {
-		t.Fatal("the location did not survive a restart")
-	}
-	if n := strings.Count(s2.Logs(), "applied migration"); n != 0 {
-		t.Fatalf("the restart applied %d migrations again", n)
-	}
-}
-
-// TestKill9LosesNoAnsweredWrite kills `muster serve` with SIGKILL while
-// writers are busy and checks that every write it answered is there after
-// a restart.
-func TestKill9LosesNoAnsweredWrite(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	s := testenv.Start(t, testenv.WithDataDir(dir))
-	gl := s.Admin()
-	var (
-		mu       sync.Mutex
-		answered []string
-		n        atomic.Int64
-		wg       sync.WaitGroup
-		enough   = make(chan struct{})
-	)
-	ctx, cancel := context.WithCancel(context.Background())
-	for w := range 16 {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				name := fmt.Sprintf("custom-k9-%d-%d", w, n.Add(1))
-				_, err := gl.CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String(name)})
-				if err == nil {
-					mu.Lock()
-					answered = append(answered, name)
-					if len(answered) == 300 {
-						close(enough)
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	<-enough // 300 writes answered; more are in flight
-	s.Kill()
-	cancel()
-	wg.Wait()
-	s2 := testenv.Start(t, testenv.WithDataDir(dir))
-	have := locationNames(t, s2.Admin())
-	mu.Lock()
-	defer mu.Unlock()
-	for _, name := range answered {
-		if !slices.Contains(have, name) {
-			t.Fatalf("answered write %s was lost after kill -9 (%d answered, %d present)", name, len(answered), len(have))
-		}
-	}
-	t.Logf("%d answered writes before kill -9, all present after restart (%d locations)", len(answered), len(have))
 }

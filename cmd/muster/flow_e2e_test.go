@@ -288,25 +288,10 @@ func reconnectedGameServers(t *testing.T, logDir string) (reconnected, hosted in
 
 func setUpFlowMatchmaking(t *testing.T, gl *gamelift.Client, fleetID string) {
 	t.Helper()
-	ctx := context.Background()
-	fleets, err := gl.DescribeFleetAttributes(ctx, &gamelift.DescribeFleetAttributesInput{FleetIds: []string{fleetID}})
+	err := testenv.CreateMatchmaking(context.Background(), gl, testenv.Matchmaking{Name: "flow", FleetID: fleetID, Players: true,
+		Rules:  `{"ruleLanguageVersion":"1.0","teams":[{"name":"red","minPlayers":1,"maxPlayers":1},{"name":"blue","minPlayers":1,"maxPlayers":1}]}`,
+		Mutate: func(in *gamelift.CreateMatchmakingConfigurationInput) { in.RequestTimeoutSeconds = aws.Int32(120) }})
 	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("flow"), TimeoutInSeconds: aws.Int32(60),
-		Destinations: []types.GameSessionQueueDestination{{DestinationArn: fleets.FleetAttributes[0].FleetArn}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String("flow"), RuleSetBody: aws.String(
-		`{"ruleLanguageVersion":"1.0","teams":[{"name":"red","minPlayers":1,"maxPlayers":1},{"name":"blue","minPlayers":1,"maxPlayers":1}]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	// Open to players with the tag, as any AWS tool can set it.
-	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String("flow"), RuleSetName: aws.String("flow"),
-		RequestTimeoutSeconds: aws.Int32(120), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeWithQueue,
-		GameSessionQueueArns: []string{aws.ToString(q.GameSessionQueue.GameSessionQueueArn)},
-		Tags:                 []types.Tag{{Key: aws.String("muster:player-access"), Value: aws.String("true")}}}); err != nil {
 		t.Fatal(err)
 	}
 }

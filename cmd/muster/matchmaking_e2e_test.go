@@ -2,11 +2,8 @@ package main_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,63 +16,6 @@ import (
 
 	"github.com/musterhq/muster/internal/testenv"
 )
-
-// e2eDuelRules and e2eOneVOne pit a red team against a blue one of up to
-// two and one players: skills within 50, or anything after 20 s.
-var e2eDuelRules, e2eOneVOne = redVersusBlue(2), redVersusBlue(1)
-
-func redVersusBlue(maxPlayers int) string {
-	return fmt.Sprintf(`{
-  "ruleLanguageVersion": "1.0",
-  "playerAttributes": [{"name": "skill", "type": "number", "default": 1000}],
-  "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": %[1]d}, {"name": "blue", "minPlayers": 1, "maxPlayers": %[1]d}],
-  "rules": [{"name": "FairSkill", "type": "distance",
-             "measurements": "max(flatten(teams[*].players.attributes[skill]))",
-             "referenceValue": "min(flatten(teams[*].players.attributes[skill]))",
-             "maxDistance": 50}],
-  "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 20, "value": 5000}]}]
-}`, maxPlayers)
-}
-
-func mmSetup(t *testing.T, gl *gamelift.Client, name, rules string, mutate func(*gamelift.CreateMatchmakingConfigurationInput)) {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String(name + "-rules"), RuleSetBody: aws.String(rules)}); err != nil {
-		t.Fatal(err)
-	}
-	in := &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String(name), RuleSetName: aws.String(name + "-rules"),
-		RequestTimeoutSeconds: aws.Int32(60), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone}
-	if mutate != nil {
-		mutate(in)
-	}
-	if _, err := gl.CreateMatchmakingConfiguration(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func skillPlayer(id string, skill float64) types.Player {
-	return types.Player{PlayerId: aws.String(id), PlayerAttributes: map[string]types.AttributeValue{"skill": {N: aws.Float64(skill)}}}
-}
-
-// waitTicket polls DescribeMatchmaking until the ticket has the status
-// (the matching loop runs on its own).
-func waitTicket(t *testing.T, gl *gamelift.Client, id string, status types.MatchmakingConfigurationStatus) types.MatchmakingTicket {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out, err := gl.DescribeMatchmaking(context.Background(), &gamelift.DescribeMatchmakingInput{TicketIds: []string{id}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.TicketList) == 1 && out.TicketList[0].Status == status {
-			return out.TicketList[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ticket %s: %+v, want %s", id, out.TicketList, status)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func TestMatchmakingWithTheGoSDK(t *testing.T) {
 	s := testenv.Start(t)
@@ -207,59 +147,6 @@ func TestMatchmakingWithTheGoSDK(t *testing.T) {
 	})
 }
 
-// playerClient is a game client with an anonymous identity.
-type playerClient struct {
-	t     *testing.T
-	s     *testenv.Server
-	id    string
-	token string
-}
-
-func newPlayer(t *testing.T, s *testenv.Server) *playerClient {
-	t.Helper()
-	res, body, err := s.Request(context.Background(), http.MethodPost, "/v1/identity/anonymous", "", `{}`)
-	if err != nil || res.StatusCode != http.StatusOK && res.StatusCode != http.StatusCreated {
-		t.Fatalf("anonymous identity: %v %v %s", err, res, body)
-	}
-	var tok struct{ IdentityID, AccessToken string }
-	json.Unmarshal(body, &tok)
-	return &playerClient{t: t, s: s, id: tok.IdentityID, token: tok.AccessToken}
-}
-
-func (p *playerClient) do(method, path, body string) (int, map[string]any) {
-	p.t.Helper()
-	res, b, err := p.s.Request(context.Background(), method, path, p.token, body)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	var m map[string]any
-	json.Unmarshal(b, &m)
-	return res.StatusCode, m
-}
-
-func setSkill(t *testing.T, s *testenv.Server, id string, skill float64) {
-	t.Helper()
-	res, body, err := s.Bearer(context.Background(), http.MethodPatch, "/v1/admin/players/"+id, fmt.Sprintf(`{"attributes":{"skill":{"N":%g}}}`, skill))
-	if err != nil || res.StatusCode >= 300 {
-		t.Fatalf("set skill: %v %v %s", err, res, body)
-	}
-}
-
-func waitPlayerTicket(t *testing.T, p *playerClient, id, status string) map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		code, tk := p.do(http.MethodGet, "/v1/matchmaking/tickets/"+id, "")
-		if code == http.StatusOK && tk["status"] == status {
-			return tk
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ticket %s: %d %v, want %s", id, code, tk, status)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestMatchmakingThroughThePlayerAPI(t *testing.T) {
 	s := testenv.Start(t, testenv.WithArgs("--fake-clock"))
 	ctx := context.Background()
@@ -273,12 +160,8 @@ func TestMatchmakingThroughThePlayerAPI(t *testing.T) {
 	if _, err := gl.CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String("custom-home")}); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"squad", "acc"} {
-		res, body, err := s.Bearer(ctx, http.MethodPut, "/v1/admin/matchmaking/configurations/"+c+"/player-access", `{"allowed":true}`)
-		if err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("player access: %v %v %s", err, res, body)
-		}
-	}
+	allowPlayers(t, s, "squad")
+	allowPlayers(t, s, "acc")
 	ann, bob, cat, dan := newPlayer(t, s), newPlayer(t, s), newPlayer(t, s), newPlayer(t, s)
 	for _, p := range []*playerClient{ann, bob, cat, dan} {
 		setSkill(t, s, p.id, 1500)
@@ -358,10 +241,8 @@ func TestMatchmakingThroughThePlayerAPI(t *testing.T) {
 		if err != nil || res.StatusCode != http.StatusOK || !strings.Contains(string(body), "engine") {
 			t.Fatal(err, res.StatusCode, string(body))
 		}
-		cmd := exec.Command(testenv.Binary(t), "ticket", "explain", "--endpoint", s.URL(), annTicket)
-		cmd.Env = append(os.Environ(), "MUSTER_ACCESS_KEY_ID="+testenv.AdminKeyID, "MUSTER_SECRET_ACCESS_KEY="+testenv.AdminSecret)
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), annTicket) {
+		out, err := musterCLI(t, "ticket", "explain", "--endpoint", s.URL(), annTicket)
+		if err != nil || !strings.Contains(out, annTicket) {
 			t.Fatalf("muster ticket explain: %v\n%s", err, out)
 		}
 	})
@@ -465,24 +346,62 @@ func TestMatchmakingThroughThePlayerAPI(t *testing.T) {
 		}
 	})
 	t.Run("every FlexMatch event type was written to the outbox", func(t *testing.T) {
-		res, body, err := s.Bearer(ctx, http.MethodGet, "/v1/admin/events?limit=1000", "")
-		if err != nil || res.StatusCode != http.StatusOK {
-			t.Fatal(err, res)
+		written := map[string]bool{}
+		for _, e := range adminEvents(t, s, "") {
+			written[e.Type] = true
 		}
 		for _, ty := range []string{"MatchmakingSearching", "PotentialMatchCreated", "AcceptMatch", "AcceptMatchCompleted", "MatchmakingSucceeded", "MatchmakingTimedOut", "MatchmakingCancelled"} {
-			if !strings.Contains(string(body), `"`+ty+`"`) {
+			if !written[ty] {
 				t.Errorf("no %s event", ty)
 			}
 		}
 	})
 }
 
-func advance(t *testing.T, s *testenv.Server, seconds int) {
-	t.Helper()
-	res, body, err := s.Bearer(context.Background(), http.MethodPost, "/v1/admin/clock/advance", fmt.Sprintf(`{"seconds":%d}`, seconds))
-	if err != nil || res.StatusCode >= 300 {
-		t.Fatalf("advance: %v %v %s", err, res, body)
-	}
+// TestUnmatchableTicketFailsAtOnce starts tickets the rule set can never
+// match through the Go SDK and the player API on a server whose clock
+// stands still: each fails with UNMATCHABLE and its reason, visible in
+// DescribeMatchmaking, the player's ticket, and `muster ticket explain`,
+// without its request timeout passing.
+func TestUnmatchableTicketFailsAtOnce(t *testing.T) {
+	s := testenv.Start(t, testenv.WithArgs("--fake-clock"))
+	ctx := context.Background()
+	gl := s.Admin()
+	// Skill has no default: a ticket without one can never match.
+	mmSetup(t, gl, "strict", strings.Replace(e2eDuelRules, `, "default": 1000`, "", 1), nil)
+	allowPlayers(t, s, "strict")
+
+	t.Run("StartMatchmaking: a party larger than every team fails, naming why", func(t *testing.T) {
+		_, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String("crowd"), ConfigurationName: aws.String("strict"),
+			Players: []types.Player{skillPlayer("c1", 1000), skillPlayer("c2", 1000), skillPlayer("c3", 1000)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk := waitTicket(t, gl, "crowd", types.MatchmakingConfigurationStatusFailed)
+		if aws.ToString(tk.StatusReason) != "UNMATCHABLE" || !strings.Contains(aws.ToString(tk.StatusMessage), "3 players but the largest team holds 2") {
+			t.Fatalf("ticket %s: %s", aws.ToString(tk.StatusReason), aws.ToString(tk.StatusMessage))
+		}
+		out, err := musterCLI(t, "ticket", "explain", "--endpoint", s.URL(), "crowd")
+		if err != nil || !strings.Contains(out, "UNMATCHABLE") || !strings.Contains(out, "largest team") {
+			t.Fatalf("muster ticket explain: %v\n%s", err, out)
+		}
+	})
+	t.Run("player API: a player without the attribute sees the failure and its reason", func(t *testing.T) {
+		p := newPlayer(t, s) // no skill in the player data table
+		code, tk := p.do(http.MethodPost, "/v1/matchmaking/tickets", `{"configurationName":"strict"}`)
+		if code != http.StatusCreated && code != http.StatusOK {
+			t.Fatal(code, tk)
+		}
+		id, _ := tk["ticketId"].(string)
+		got := waitPlayerTicket(t, p, id, "FAILED")
+		if got["statusReason"] != "UNMATCHABLE" || !strings.Contains(got["statusMessage"].(string), `no value for attribute "skill"`) {
+			t.Fatalf("the player sees %v", got)
+		}
+		code, x := p.do(http.MethodGet, "/v1/matchmaking/tickets/"+id+"/explain", "")
+		if code != http.StatusOK || !strings.Contains(x["text"].(string), "UNMATCHABLE") {
+			t.Fatal(code, x)
+		}
+	})
 }
 
 // TestMatchmakingSurvivesKill9 kills muster serve while tickets arrive and

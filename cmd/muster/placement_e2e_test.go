@@ -72,10 +72,7 @@ func TestPlacementWithAgentsArenaAndMatchmaking(t *testing.T) {
 	s := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
 	gl := s.Admin()
 	ctx := context.Background()
-	fleetID := s.CreateArenaFleet(t, testenv.ArenaFleet{Name: "arena", Cost: "0.5", Processes: 2, Locations: []string{"custom-near", "custom-far"}})
-	testenv.StartAgent(t, s, testenv.AgentConfig{FleetID: fleetID, Location: "custom-near", ComputeName: "near-host"})
-	testenv.StartAgent(t, s, testenv.AgentConfig{FleetID: fleetID, Location: "custom-far", ComputeName: "far-host"})
-	testenv.Eventually(t, "four ACTIVE arena processes", 90*time.Second, func() bool { return s.ActiveProcesses(ctx, fleetID) == 4 })
+	fleetID, _ := s.StartArenaFleet(t, testenv.ArenaFleet{Name: "arena", Cost: "0.5", Processes: 2, Locations: []string{"custom-near", "custom-far"}})
 	fleetArn := "arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID
 
 	t.Run("GET /v1/locations lists both locations with their agents' beacons, and MeasureAll pings them", func(t *testing.T) {
@@ -281,34 +278,10 @@ func TestPlacementsSurviveKill9(t *testing.T) {
 func matchEventTimes(t *testing.T, s *testenv.Server, typ string) map[string]time.Time {
 	t.Helper()
 	out := map[string]time.Time{}
-	after := int64(0)
-	for {
-		res, body, err := s.Bearer(context.Background(), http.MethodGet, fmt.Sprintf("/v1/admin/events?type=%s&after=%d&limit=1000", typ, after), "")
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("events: %v %v %s", err, res, body)
-		}
-		var page struct {
-			Events []struct {
-				Seq    int64     `json:"seq"`
-				Time   time.Time `json:"time"`
-				Detail struct {
-					Detail struct {
-						MatchID string `json:"matchId"`
-					} `json:"detail"`
-				} `json:"detail"`
-			} `json:"events"`
-		}
-		if err := json.Unmarshal(body, &page); err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range page.Events {
-			out[e.Detail.Detail.MatchID] = e.Time
-			after = e.Seq
-		}
-		if len(page.Events) < 1000 {
-			return out
-		}
+	for _, e := range adminEvents(t, s, typ) {
+		out[flexMatchOf(t, e).MatchID] = e.Time
 	}
+	return out
 }
 
 // TestMatchToCompletedLatencyWithWarmProcesses makes many WITH_QUEUE 1v1
@@ -327,21 +300,10 @@ func TestMatchToCompletedLatencyWithWarmProcesses(t *testing.T) {
 	s := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
 	gl := s.Admin()
 	ctx := context.Background()
-	locs := []string{"custom-l1", "custom-l2"}
-	fleetID := s.CreateArenaFleet(t, testenv.ArenaFleet{Name: "arena", Cost: "0.5", Processes: perAgent, Locations: locs})
-	for i, l := range locs[:agents] {
-		testenv.StartAgent(t, s, testenv.AgentConfig{FleetID: fleetID, Location: l, ComputeName: fmt.Sprintf("host-%d", i)})
-	}
-	testenv.Eventually(t, "warm arena processes", 120*time.Second, func() bool { return s.ActiveProcesses(ctx, fleetID) == perAgent*agents })
-	q, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("lat"),
-		Destinations: []types.GameSessionQueueDestination{{DestinationArn: aws.String("arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID)}}})
-	if err != nil {
+	fleetID, _ := s.StartArenaFleet(t, testenv.ArenaFleet{Name: "arena", Cost: "0.5", Processes: perAgent, Locations: []string{"custom-l1", "custom-l2"}})
+	if err := testenv.CreateMatchmaking(ctx, gl, testenv.Matchmaking{Name: "lat-mm", Rules: e2eOneVOne, FleetID: fleetID}); err != nil {
 		t.Fatal(err)
 	}
-	mmSetup(t, gl, "lat-mm", e2eOneVOne, func(in *gamelift.CreateMatchmakingConfigurationInput) {
-		in.FlexMatchMode = types.FlexMatchModeWithQueue
-		in.GameSessionQueueArns = []string{aws.ToString(q.GameSessionQueue.GameSessionQueueArn)}
-	})
 	// One match at a time first, then the rest in one burst (all tickets
 	// at once), each with its own figures.
 	const total = perAgent * agents

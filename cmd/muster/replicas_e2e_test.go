@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/musterhq/muster/internal/bus/natsbus/natstest"
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
 	"github.com/musterhq/muster/internal/testenv"
 )
@@ -39,15 +40,14 @@ type replica struct {
 // TCP load balancer whose URL they all advertise.
 func startReplicas(t *testing.T, n int, extra ...string) ([]*replica, *sdkBalancer) {
 	url := pgtest.NewDatabase(t)
-	key := make([]byte, 32)
-	rand.Read(key)
+	key := newMasterKey()
 	lb := newSDKBalancer(t)
 	var out []*replica
 	for i := range n {
 		id := fmt.Sprintf("r%d", i+1)
 		addrFile := filepath.Join(t.TempDir(), "sdk-addr")
 		args := append([]string{"--store", url, "--sdk-listen", "127.0.0.1:0", "--sdk-addr-file", addrFile, "--sdk-url", lb.url(),
-			"--replica-id", id, "--master-key", hex.EncodeToString(key)}, extra...)
+			"--replica-id", id, "--master-key", key}, extra...)
 		s := testenv.Start(t, testenv.WithArgs(args...))
 		r := &replica{id: id, srv: s, gl: s.Admin()}
 		testenv.Eventually(t, "the SDK endpoint of "+id+" to listen", 30*time.Second, func() bool {
@@ -59,6 +59,14 @@ func startReplicas(t *testing.T, n int, extra ...string) ([]*replica, *sdkBalanc
 		out = append(out, r)
 	}
 	return out, lb
+}
+
+// newMasterKey is a fresh master key for the replicas of one test, which
+// share it to read the secrets it seals.
+func newMasterKey() string {
+	key := make([]byte, 32)
+	rand.Read(key)
+	return hex.EncodeToString(key)
 }
 
 type leaseView struct {
@@ -99,63 +107,69 @@ type ticketLoad struct {
 
 func startLoad(replicas []*replica, config string, workers int) *ticketLoad {
 	l := &ticketLoad{stop: make(chan struct{})}
-	for w := range workers {
-		l.wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				r := replicas[(w+i)%len(replicas)]
-				if r.down.Load() {
-					continue
-				}
-				id := fmt.Sprintf("w%d-%d", w, i)
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_, err := r.gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String(config),
-					Players: []types.Player{skillPlayer("p-"+id, 1000)}}, func(o *gamelift.Options) { o.RetryMaxAttempts = 1 })
-				cancel()
-				if err == nil {
-					l.accepted.Store(id, true)
-					l.n.Add(1)
-				}
-			}
-		})
-	}
+	l.run(workers, 0, func(w, i int) (string, bool) {
+		r := replicas[(w+i)%len(replicas)]
+		if r.down.Load() {
+			return "", false
+		}
+		id := fmt.Sprintf("w%d-%d", w, i)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := r.gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String(config),
+			Players: []types.Player{skillPlayer("p-"+id, 1000)}}, func(o *gamelift.Options) { o.RetryMaxAttempts = 1 })
+		return id, err == nil
+	})
 	return l
 }
 
 // startPlayerLoad adds players to the load: each signs in anonymously on
 // one live replica and starts a ticket through the player API of the next,
-// with the access token the first issued.
+// with the access token the first issued. Each worker waits pace between
+// tickets, under the per-IP limit of the player API.
 func (l *ticketLoad) startPlayerLoad(replicas []*replica, config string, workers int) {
 	live := func(i int) *replica {
-		for k := range len(replicas) {
-			if r := replicas[(i+k)%len(replicas)]; !r.down.Load() {
-				return r
-			}
+		if up := liveReplicas(replicas); len(up) > 0 {
+			return up[i%len(up)]
 		}
 		return replicas[0]
 	}
+	l.run(workers, 10*time.Millisecond, func(w, i int) (string, bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return playerTicket(ctx, live(w+i), live(w+i+1), config)
+	})
+}
+
+// run starts workers that each call start with their number and a count
+// that goes up, pace apart, until the load is halted; it keeps the ids of
+// the tickets start reports accepted.
+func (l *ticketLoad) run(workers int, pace time.Duration, start func(w, i int) (id string, ok bool)) {
 	for w := range workers {
 		l.wg.Go(func() {
 			for i := 0; ; i++ {
 				select {
 				case <-l.stop:
 					return
-				case <-time.After(10 * time.Millisecond): // under the per-IP limit of the player API
+				case <-time.After(pace):
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				id, ok := playerTicket(ctx, live(w+i), live(w+i+1), config)
-				cancel()
-				if ok {
+				if id, ok := start(w, i); ok {
 					l.accepted.Store(id, true)
 					l.n.Add(1)
 				}
 			}
 		})
 	}
+}
+
+// liveReplicas are the replicas that are up.
+func liveReplicas(replicas []*replica) []*replica {
+	var live []*replica
+	for _, r := range replicas {
+		if !r.down.Load() {
+			live = append(live, r)
+		}
+	}
+	return live
 }
 
 // playerTicket signs a player in anonymously through a and starts a
@@ -221,24 +235,8 @@ func TestReplicasShareMatchmaking(t *testing.T) {
 	t.Run("SIGSTOP of the pool's holder past its lease", func(t *testing.T) { replicaTakeover(t, true) })
 	t.Run("kill -9 of the pool's holder, NATS as the bus", func(t *testing.T) {
 		pgtest.NewDatabase(t) // skips, with its reason, when no PostgreSQL is reachable
-		replicaTakeover(t, false, "--nats", startNATSServer(t))
+		replicaTakeover(t, false, "--nats", natstest.Start(t).ClientURL())
 	})
-}
-
-// startNATSServer runs a NATS server with JetStream in process and
-// returns its URL.
-func startNATSServer(t *testing.T) string {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns.ClientURL()
 }
 
 func replicaTakeover(t *testing.T, pause bool, extra ...string) {
@@ -263,9 +261,7 @@ func replicaTakeover(t *testing.T, pause bool, extra ...string) {
 		t.Fatalf("the holder's /metrics lacks muster_lease_held for %s (%v)", lease, err)
 	}
 
-	if res, body, err := replicas[0].srv.Bearer(context.Background(), http.MethodPut, "/v1/admin/matchmaking/configurations/busy/player-access", `{"allowed":true}`); err != nil || res.StatusCode >= 300 {
-		t.Fatalf("player access to busy: %v %s", err, body)
-	}
+	allowPlayers(t, replicas[0].srv, "busy")
 	load := startLoad(replicas, "busy", 6)
 	load.startPlayerLoad(replicas, "busy", 2)
 	load.waitFor(200)
@@ -364,46 +360,74 @@ func checkTicketsEnded(t *testing.T, r *replica, ids []string) {
 	})
 }
 
-// checkMatchedOnce reads every PotentialMatchCreated event from the
+// checkMatchedOnce reads every MatchmakingSucceeded event from the
 // outbox and fails if a ticket appears in two matches.
 func checkMatchedOnce(t *testing.T, r *replica) {
-	ctx := context.Background()
 	matches := map[string]string{}
-	after := int64(0)
-	for {
-		_, body, err := r.srv.Bearer(ctx, http.MethodGet, fmt.Sprintf("/v1/admin/events?type=MatchmakingSucceeded&limit=1000&after=%d", after), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var page struct {
-			Events []struct {
-				Detail struct {
-					Detail struct {
-						MatchID string
-						Tickets []struct{ TicketID string }
-					}
-				}
+	for _, e := range adminEvents(t, r.srv, "MatchmakingSucceeded") {
+		m := flexMatchOf(t, e)
+		for _, tk := range m.Tickets {
+			if other, dup := matches[tk.TicketID]; dup && other != m.MatchID {
+				t.Errorf("ticket %s matched twice: in %s and %s", tk.TicketID, other, m.MatchID)
 			}
-			Next int64
+			matches[tk.TicketID] = m.MatchID
 		}
-		if err := json.Unmarshal(body, &page); err != nil {
-			t.Fatalf("events: %v: %s", err, body)
-		}
-		for _, e := range page.Events {
-			for _, tk := range e.Detail.Detail.Tickets {
-				if m, dup := matches[tk.TicketID]; dup && m != e.Detail.Detail.MatchID {
-					t.Errorf("ticket %s matched twice: in %s and %s", tk.TicketID, m, e.Detail.Detail.MatchID)
-				}
-				matches[tk.TicketID] = e.Detail.Detail.MatchID
-			}
-		}
-		if len(page.Events) == 0 {
-			break
-		}
-		after = page.Next
 	}
 	t.Logf("%d tickets in MatchmakingSucceeded events, each in one match", len(matches))
 	if len(matches) == 0 {
 		t.Fatal("no MatchmakingSucceeded event was read")
+	}
+}
+
+// TestReplicasStartedAtOnceOnAFreshDatabase starts three `muster serve`
+// replicas at the same instant on a new PostgreSQL database, all naming
+// the first admin key: every one comes up and accepts that key.
+func TestReplicasStartedAtOnceOnAFreshDatabase(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	key := newMasterKey()
+	bin := testenv.Binary(t)
+	type proc struct {
+		cmd      *exec.Cmd
+		addrFile string
+		log      testenv.Buffer
+		done     chan struct{}
+	}
+	procs := make([]*proc, 3)
+	for i := range procs {
+		p := &proc{addrFile: filepath.Join(t.TempDir(), "addr"), done: make(chan struct{})}
+		p.cmd = exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--addr-file", p.addrFile, "--data-dir", t.TempDir(),
+			"--store", url, "--sdk-listen", "127.0.0.1:0", "--replica-id", fmt.Sprintf("r%d", i+1), "--master-key", key)
+		p.cmd.Env = append(os.Environ(), "MUSTER_ADMIN_ACCESS_KEY_ID="+testenv.AdminKeyID, "MUSTER_ADMIN_SECRET_ACCESS_KEY="+testenv.AdminSecret)
+		p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
+		procs[i] = p
+	}
+	for _, p := range procs { // back to back: the replicas race on the first admin key
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { p.cmd.Wait(); close(p.done) }()
+		t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
+	}
+	for i, p := range procs {
+		var addr []byte
+		testenv.Eventually(t, fmt.Sprintf("replica r%d listens", i+1), 60*time.Second, func() bool {
+			select {
+			case <-p.done:
+				t.Fatalf("replica r%d exited: %s", i+1, p.log.String())
+			default:
+			}
+			addr, _ = os.ReadFile(p.addrFile)
+			return len(addr) > 0
+		})
+		req, _ := http.NewRequest(http.MethodGet, "http://"+string(addr)+"/v1/admin/leases", nil)
+		req.Header.Set("Authorization", "Bearer "+testenv.AdminKeyID+":"+testenv.AdminSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("replica r%d answers the admin key with %s", i+1, resp.Status)
+		}
 	}
 }

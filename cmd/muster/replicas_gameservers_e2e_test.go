@@ -247,15 +247,9 @@ func setupPlacedFleet(t *testing.T, gl *gamelift.Client, lb *sdkBalancer, n int)
 		t.Fatal(err)
 	}
 	f.token = aws.ToString(tok.AuthToken)
-	q, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("placed"), TimeoutInSeconds: aws.Int32(60),
-		Destinations: []types.GameSessionQueueDestination{{DestinationArn: fl.FleetAttributes.FleetArn}}})
-	if err != nil {
+	if err := testenv.CreateMatchmaking(ctx, gl, testenv.Matchmaking{Name: "placed", Rules: e2eOneVOne, FleetID: f.fleetID}); err != nil {
 		t.Fatal(err)
 	}
-	mmSetup(t, gl, "placed", e2eOneVOne, func(in *gamelift.CreateMatchmakingConfigurationInput) {
-		in.FlexMatchMode = types.FlexMatchModeWithQueue
-		in.GameSessionQueueArns = []string{aws.ToString(q.GameSessionQueue.GameSessionQueueArn)}
-	})
 	bin, err := testenv.Build("./internal/api/sdk/testdata/gameserver", false)
 	if err != nil {
 		t.Fatal(err)
@@ -277,12 +271,7 @@ func setupPlacedFleet(t *testing.T, gl *gamelift.Client, lb *sdkBalancer, n int)
 func (f *placedFleet) placeMatches(t *testing.T, replicas []*replica, prefix string, n int) []string {
 	t.Helper()
 	ctx := context.Background()
-	var live []*replica
-	for _, r := range replicas {
-		if !r.down.Load() {
-			live = append(live, r)
-		}
-	}
+	live := liveReplicas(replicas)
 	var ids []string
 	for i := range 2 * n {
 		id := fmt.Sprintf("%s-%d", prefix, i)
@@ -294,7 +283,7 @@ func (f *placedFleet) placeMatches(t *testing.T, replicas []*replica, prefix str
 	}
 	sessions := map[string]bool{}
 	for _, id := range ids {
-		tk := waitTicketLong(t, live[0].gl, id, types.MatchmakingConfigurationStatusCompleted)
+		tk := waitTicketWithin(t, live[0].gl, id, types.MatchmakingConfigurationStatusCompleted, 60*time.Second) // room for a lease to move
 		sessions[aws.ToString(tk.GameSessionConnectionInfo.GameSessionArn)] = true
 	}
 	var out []string
@@ -318,23 +307,6 @@ func (f *placedFleet) placeMatches(t *testing.T, replicas []*replica, prefix str
 		out = append(out, gs)
 	}
 	return out
-}
-
-// waitTicketLong is waitTicket with room for a lease to move.
-func waitTicketLong(t *testing.T, gl *gamelift.Client, id string, status types.MatchmakingConfigurationStatus) types.MatchmakingTicket {
-	t.Helper()
-	var tk types.MatchmakingTicket
-	testenv.Eventually(t, fmt.Sprintf("ticket %s %s", id, status), 60*time.Second, func() bool {
-		out, err := gl.DescribeMatchmaking(context.Background(), &gamelift.DescribeMatchmakingInput{TicketIds: []string{id}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.TicketList) == 1 {
-			tk = out.TicketList[0]
-		}
-		return tk.Status == status
-	})
-	return tk
 }
 
 // checkGameServersKept checks, through replica r, that every game server
@@ -392,22 +364,14 @@ func (f *placedFleet) checkGameServersKept(t *testing.T, r *replica, lb *sdkBala
 func (f *placedFleet) reserveAtOnce(t *testing.T, replicas []*replica, slots int) {
 	t.Helper()
 	ctx := context.Background()
-	var live []*replica
-	for _, r := range replicas {
-		if !r.down.Load() {
-			live = append(live, r)
-		}
-	}
+	live := liveReplicas(replicas)
 	out, err := live[0].gl.CreateGameSession(ctx, &gamelift.CreateGameSessionInput{FleetId: aws.String(f.fleetID), Location: aws.String("custom-replicas"),
 		MaximumPlayerSessionCount: aws.Int32(int32(slots))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gs := aws.ToString(out.GameSession.GameSessionId)
-	testenv.Eventually(t, "the game session "+gs+" to be ACTIVE", 60*time.Second, func() bool {
-		d, err := live[0].gl.DescribeGameSessions(ctx, &gamelift.DescribeGameSessionsInput{GameSessionId: aws.String(gs)})
-		return err == nil && len(d.GameSessions) == 1 && d.GameSessions[0].Status == types.GameSessionStatusActive
-	})
+	waitGameSessionActive(t, live[0].gl, gs, 60*time.Second)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	got := 0

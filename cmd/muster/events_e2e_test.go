@@ -1,12 +1,14 @@
 package main_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,9 @@ import (
 	"github.com/musterhq/muster/internal/testenv"
 	"github.com/musterhq/muster/internal/webhook/sign"
 )
+
+// The outbox and what reads it: webhooks, and the operators' event list
+// and stream.
 
 // receiver is a studio's webhook endpoint: it verifies each delivery's
 // signature and counts deliveries per event id. While held, it keeps
@@ -86,18 +91,8 @@ func (r *receiver) has(ids []string) bool {
 // matchmakingEventIDs lists the ids of the FlexMatch events in the outbox.
 func matchmakingEventIDs(t *testing.T, s *testenv.Server) []string {
 	t.Helper()
-	resp, body, err := s.Bearer(context.Background(), "GET", "/v1/admin/events?limit=1000", "")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET /v1/admin/events: %v %s", err, body)
-	}
-	var page struct {
-		Events []struct{ ID, Type string }
-	}
-	if err := json.Unmarshal(body, &page); err != nil {
-		t.Fatal(err)
-	}
 	var ids []string
-	for _, e := range page.Events {
+	for _, e := range adminEvents(t, s, "") {
 		if strings.HasPrefix(e.Type, "Matchmaking") || e.Type == "PotentialMatchCreated" {
 			ids = append(ids, e.ID)
 		}
@@ -214,4 +209,57 @@ func TestWebhookDestinationsAreChecked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// muster serve prunes outbox events older than --outbox-retention in the
+// background, and an operator stream resuming from before what it keeps
+// is told to reset: on the fake clock, through the real binary.
+func TestTheOutboxIsPrunedByAgeAndAnOldResumeIsReset(t *testing.T) {
+	s := testenv.Start(t, testenv.WithArgs("--fake-clock", "--outbox-retention", "1h"))
+	ctx := context.Background()
+	for _, name := range []string{"custom-old-1", "custom-old-2"} { // each leaves an OperatorAudit event
+		if _, err := s.Admin().CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seqs := func() []int64 {
+		var out []int64
+		for _, e := range adminEvents(t, s, "") {
+			out = append(out, e.Seq)
+		}
+		return out
+	}
+	old := seqs()
+	if len(old) < 2 {
+		t.Fatalf("events %v, want the two creations", old)
+	}
+	advance(t, s, 7200)
+	testenv.Eventually(t, "the events older than an hour to be pruned", 20*time.Second, func() bool {
+		left := seqs()
+		return len(left) > 0 && left[0] > old[len(old)-1]
+	})
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/v1/admin/events?after="+strconv.FormatInt(old[0], 10), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testenv.AdminKeyID+":"+testenv.AdminSecret)
+	req.Header.Set("Accept", "text/event-stream")
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := http.DefaultClient.Do(req.WithContext(sctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, "event: ") {
+			if line != "event: reset" {
+				t.Fatalf("the first event of a resume from pruned events is %q, want a reset", line)
+			}
+			return
+		}
+	}
+	t.Fatalf("the stream ended without an event: %v", sc.Err())
 }

@@ -15,12 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/musterhq/muster/internal/api/sdk"
 	"github.com/musterhq/muster/internal/bus/natsbus"
+	"github.com/musterhq/muster/internal/bus/natsbus/natstest"
 	"github.com/musterhq/muster/internal/session"
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
 	"github.com/musterhq/muster/internal/testenv"
@@ -146,7 +146,7 @@ func TestGameServersKeepTheirGameSessionsAcrossReplicasOverNATS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs two muster replicas")
 	}
-	natsURL := startNATS(t)
+	natsURL := natstest.Start(t).ClientURL()
 	testReplicas(t, pgtest.NewDatabase(t), "--nats", natsURL)
 	t.Run("the events reach JetStream on muster.events.<type>, each once", func(t *testing.T) {
 		nc, err := nats.Connect(natsURL)
@@ -188,21 +188,6 @@ func TestGameServersKeepTheirGameSessionsAcrossReplicasOverNATS(t *testing.T) {
 	})
 }
 
-// startNATS runs a NATS server with JetStream in process and returns its URL.
-func startNATS(t *testing.T) string {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns.ClientURL()
-}
-
 // TestAPushWhoseWakeIsLostIsCaughtUpFromTheStore: replica A listens on
 // NATS and replica B notifies through PostgreSQL, so A never hears B's
 // wakes — as when notifications are lost. A game session B creates for
@@ -214,7 +199,7 @@ func TestAPushWhoseWakeIsLostIsCaughtUpFromTheStore(t *testing.T) {
 	}
 	storeURL := pgtest.NewDatabase(t)
 	proxy := newTCPProxy(t, "127.0.0.1:1")
-	a := startReplica(t, storeURL, "ws://"+proxy.addr(), "--nats", startNATS(t), "--fake-clock")
+	a := startReplica(t, storeURL, "ws://"+proxy.addr(), "--nats", natstest.Start(t).ClientURL(), "--fake-clock")
 	b := startReplica(t, storeURL, "ws://"+proxy.addr())
 	proxy.point(a.sdkAddr)
 	e := &env{t: t, location: "custom-replicas", compute: "host-1", sdkAddr: proxy.addr(), gl: a.gl}

@@ -10,6 +10,7 @@ import (
 	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
 
 	"github.com/musterhq/muster/internal/api/sdk"
+	"github.com/musterhq/muster/internal/bus/natsbus/natstest"
 	"github.com/musterhq/muster/internal/server"
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
 )
@@ -69,7 +70,7 @@ func TestRefreshConnectionReachesAGameServerOnAnotherReplica(t *testing.T) {
 // catch-up sends it: the SDK's OnUpdateGameSession gets it once.
 func TestABackfillUpdateWhoseWakeIsLostIsCaughtUpFromTheStore(t *testing.T) {
 	storeURL := pgtest.NewDatabase(t)
-	natsURL := startNATS(t)
+	natsURL := natstest.Start(t).ClientURL()
 	a := inProcessReplica(t, storeURL, func(c *server.Config) { c.NATS = natsURL })
 	b := inProcessReplica(t, storeURL, nil)
 	a.setupFleet()

@@ -76,7 +76,7 @@ func (t *streamTokens) use(tok string) (string, bool) {
 // issueStreamToken answers POST /v1/events/tokens (after Protect has
 // authenticated the bearer token).
 func (h *Hub) issueStreamToken(w http.ResponseWriter, r *http.Request) {
-	access, _ := bearer(r)
+	access, _ := httpx.BearerToken(r)
 	tok, exp, err := h.tokens.issue(access)
 	if err != nil {
 		httpx.WriteError(w, r, h.cfg.Logger, err)
@@ -88,7 +88,7 @@ func (h *Hub) issueStreamToken(w http.ResponseWriter, r *http.Request) {
 // serveEvents answers GET /v1/events: the player's stream as Server-Sent
 // Events, authenticated by the Authorization header or ?streamToken=.
 func (h *Hub) serveEvents(w http.ResponseWriter, r *http.Request) {
-	access, ok := bearer(r)
+	access, ok := httpx.BearerToken(r)
 	if !ok {
 		if st := r.URL.Query().Get("streamToken"); st != "" {
 			access, ok = h.tokens.use(st)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/identity"
 )
@@ -85,7 +86,7 @@ func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// grown stack: a held socket keeps only what it uses. It takes from
 	// the request its token and resume point, and the context's values
 	// (the request's context ends with the handler).
-	tok, _ := bearer(r)
+	tok, _ := httpx.BearerToken(r)
 	go h.runWebSocket(context.WithoutCancel(r.Context()), conn, tok, r.URL.Query().Get("after"))
 }
 
@@ -337,12 +338,3 @@ func reason(err error) string {
 	return msg
 }
 
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	const p = "Bearer "
-	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
-		return "", false
-	}
-	tok := strings.TrimSpace(h[len(p):])
-	return tok, tok != ""
-}

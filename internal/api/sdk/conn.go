@@ -75,6 +75,13 @@ type proc struct {
 	connections atomic.Int64
 }
 
+// socket is the process's newest socket, nil while it is disconnected.
+func (pr *proc) socket() *websocket.Conn {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return pr.conn
+}
+
 // answer is the response to a state-changing request, kept for re-sends.
 type answer struct {
 	body [32]byte // SHA-256 of the request frame

@@ -21,13 +21,7 @@ func (s *Server) DropConnection(processID string) bool {
 
 // Connected reports whether a process has a socket (tests only).
 func (s *Server) Connected(processID string) bool {
-	pr := s.lookup(processID)
-	if pr == nil {
-		return false
-	}
-	pr.mu.Lock()
-	defer pr.mu.Unlock()
-	return pr.conn != nil
+	return s.connected(processID)
 }
 
 // Activations counts the ActivateServerProcess requests a process sent

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,17 +150,8 @@ func (e *env) waitFor(what string, cond func() bool) {
 // advance moves the control plane's fake clock.
 func (e *env) advance(d time.Duration) {
 	e.t.Helper()
-	body := fmt.Sprintf(`{"seconds":%g}`, d.Seconds())
-	req, _ := http.NewRequest("POST", "http://"+e.addr+"/v1/admin/clock/advance", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+adminKey+":"+adminSecret)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		e.t.Fatalf("advance clock: %s", resp.Status)
+	if code := e.admin("/v1/admin/clock/advance", map[string]float64{"seconds": d.Seconds()}, nil); code != 200 {
+		e.t.Fatalf("advance clock: %d", code)
 	}
 }
 
@@ -364,23 +354,26 @@ func (e *env) createGameSession(name string, max int32, props ...types.GamePrope
 func (e *env) gameSession(id string) types.GameSession {
 	e.t.Helper()
 	out, err := e.gl.DescribeGameSessions(context.Background(), &gl.DescribeGameSessionsInput{GameSessionId: aws.String(id)})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if len(out.GameSessions) != 1 {
-		e.t.Fatalf("DescribeGameSessions(%s): %d sessions", id, len(out.GameSessions))
-	}
-	return out.GameSessions[0]
+	return only(e.t, "DescribeGameSessions", id, err, func() []types.GameSession { return out.GameSessions })
 }
 
 func (e *env) playerSession(id string) types.PlayerSession {
 	e.t.Helper()
 	out, err := e.gl.DescribePlayerSessions(context.Background(), &gl.DescribePlayerSessionsInput{PlayerSessionId: aws.String(id)})
+	return only(e.t, "DescribePlayerSessions", id, err, func() []types.PlayerSession { return out.PlayerSessions })
+}
+
+// only is the one item a Describe call by id answered; t fails on an error
+// or on any other number of items.
+func only[T any](t testing.TB, call, id string, err error, items func() []T) T {
+	t.Helper()
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	if len(out.PlayerSessions) != 1 {
-		e.t.Fatalf("DescribePlayerSessions(%s): %d sessions", id, len(out.PlayerSessions))
+	if got := items(); len(got) == 1 {
+		return got[0]
 	}
-	return out.PlayerSessions[0]
+	t.Fatalf("%s(%s): %d items, want 1", call, id, len(items()))
+	var none T
+	return none
 }

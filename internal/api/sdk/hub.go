@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -73,15 +75,21 @@ func (h *Hub) lookup(id string) *proc {
 	return h.procs[id]
 }
 
+// all is a snapshot of the processes the hub knows.
+func (h *Hub) all() []*proc {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Collect(maps.Values(h.procs))
+}
+
+// connectedProcs are the processes with a socket here.
+func (h *Hub) connectedProcs() []*proc {
+	return slices.DeleteFunc(h.all(), func(pr *proc) bool { return pr.socket() == nil })
+}
+
 // dropAll drops every SDK connection's TCP stream without a close frame.
 func (h *Hub) dropAll() {
-	h.mu.Lock()
-	procs := make([]*proc, 0, len(h.procs))
-	for _, p := range h.procs {
-		procs = append(procs, p)
-	}
-	h.mu.Unlock()
-	for _, p := range procs {
+	for _, p := range h.all() {
 		p.mu.Lock()
 		c := p.conn
 		p.conn = nil

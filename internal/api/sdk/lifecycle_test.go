@@ -185,16 +185,51 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 	})
 }
 
+// TestTerminateGameSessionGivesTheGraceTheAgentReports checks, with the
+// real Go server SDK, that a process whose game session is terminated
+// (TRIGGER_ON_PROCESS_TERMINATE) is told the termination time its agent
+// really allows — the drain grace the agent reports in its heartbeat, not
+// five minutes — and that the next heartbeat answer says TERMINATING, which
+// the agent stops once that grace has passed.
+func TestTerminateGameSessionGivesTheGraceTheAgentReports(t *testing.T) {
+	began := time.Now() // the fake clock starts at the real time and is not advanced here
+	e := newEnv(t)
+	g := e.startReady("")
+	report := agentwire.Heartbeat{DrainGraceSeconds: 42, Processes: []agentwire.Process{{ProcessID: g.id, PID: g.cmd.Process.Pid}}}
+	if code, _ := e.heartbeat(e.compute, report); code != 200 {
+		t.Fatalf("heartbeat: %d", code)
+	}
+	id := e.activeSession(g, "ending", 2)
+	if _, err := e.gl.TerminateGameSession(context.Background(), &gl.TerminateGameSessionInput{GameSessionId: aws.String(id),
+		TerminationMode: types.TerminationModeTriggerOnProcessTerminate}); err != nil {
+		t.Fatal(err)
+	}
+	ended := time.Now()
+	term := g.wait("event", "terminate")
+	at, _ := term["time"].(float64) // GetTerminationTime: epoch seconds
+	if lo, hi := began.Add(42*time.Second).Unix()-1, ended.Add(42*time.Second).Unix(); term["err"] != "" || int64(at) < lo || int64(at) > hi {
+		t.Fatalf("GetTerminationTime %v (%v), want the agent's 42 s from now: %d to %d", int64(at), term["err"], lo, hi)
+	}
+	_, reply := e.heartbeat(e.compute, report)
+	status := "not listed"
+	for _, p := range reply.Processes {
+		if p.ProcessID == g.id {
+			status = p.Status
+		}
+	}
+	if status != agentwire.StatusTerminating {
+		t.Fatalf("the heartbeat answer says the process is %s, want TERMINATING", status)
+	}
+}
+
 // FORCE_TERMINATE ends the game session and its process at once, records
 // SERVER_PROCESS_FORCE_TERMINATED, and the compute's next heartbeat answer
 // tells its agent to kill the process (the agent side is in
 // internal/agent's end-to-end test). As in GameLift, a compute without the
 // agent refuses it.
 func TestForceTerminateEndsTheProcessAndAsksItsAgentToKillIt(t *testing.T) {
-	e := newEnv(t)
+	e, g, id := newEnvHosting(t, "doomed")
 	ctx := context.Background()
-	g := e.startReady("")
-	id := e.activeSession(g, "doomed", 4)
 	p := e.reserve(id, "alice")[0]
 	t.Run("without the agent on the compute it is refused and changes nothing", func(t *testing.T) {
 		_, err := e.gl.TerminateGameSession(ctx, &gl.TerminateGameSessionInput{GameSessionId: aws.String(id), TerminationMode: types.TerminationModeForceTerminate})

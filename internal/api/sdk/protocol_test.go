@@ -22,7 +22,17 @@ import (
 	"github.com/musterhq/muster/internal/api/sdk"
 )
 
-// activeSession starts a ready game server and a game session on it.
+// newEnvHosting is newEnv with one ready game server hosting the active
+// game session name, for four players.
+func newEnvHosting(t *testing.T, name string) (*env, *gameServer, string) {
+	t.Helper()
+	e := newEnv(t)
+	g := e.startReady("")
+	return e, g, e.activeSession(g, name, 4)
+}
+
+// activeSession creates a game session, which goes to g, and waits until g
+// has activated it.
 func (e *env) activeSession(g *gameServer, name string, max int32, props ...types.GameProperty) string {
 	e.t.Helper()
 	id := aws.ToString(e.createGameSession(name, max, props...).GameSessionId)
@@ -75,9 +85,7 @@ func TestAPlayerSessionOfAnotherGameSessionIsRefused(t *testing.T) {
 }
 
 func TestAReconnectAfterTheSocketDropsCarriesOnWithoutASecondProcessReady(t *testing.T) {
-	e := newEnv(t)
-	g := e.startReady("")
-	id := e.activeSession(g, "r", 4)
+	e, g, id := newEnvHosting(t, "r")
 	players := e.reserve(id, "p1", "p2")
 	if !e.srv.Hosting.SDK.DropConnection(g.id) {
 		t.Fatal("no connection to drop")
@@ -252,10 +260,8 @@ func TestABadTokenIsRefusedAtTheUpgrade(t *testing.T) {
 }
 
 func TestALostComputeEndsItsGameSessions(t *testing.T) {
-	e := newEnv(t)
+	e, g, id := newEnvHosting(t, "lost")
 	ctx := context.Background()
-	g := e.startReady("")
-	id := e.activeSession(g, "lost", 4)
 	p := e.reserve(id, "p")[0]
 	if err := g.callErr("accept", p); err != "" {
 		t.Fatal(err)
@@ -335,9 +341,7 @@ func TestTwoConcurrentCreateGameSessionCallsNeverShareAProcess(t *testing.T) {
 }
 
 func TestProcessesReconnectAndCarryOnAfterTheControlPlaneRestarts(t *testing.T) {
-	e := newEnv(t)
-	g := e.startReady("")
-	id := e.activeSession(g, "restart", 4)
+	e, g, id := newEnvHosting(t, "restart")
 	players := e.reserve(id, "p1", "p2")
 	if err := g.callErr("accept", players[0]); err != "" {
 		t.Fatal(err)
@@ -384,10 +388,8 @@ func TestADrainingComputeTellsItsProcessesToEndAndTakesNoNewSessions(t *testing.
 }
 
 func TestPushesReachTheGame(t *testing.T) {
-	e := newEnv(t)
+	e, g, id := newEnvHosting(t, "push")
 	ctx := context.Background()
-	g := e.startReady("")
-	id := e.activeSession(g, "push", 4)
 	t.Run("UpdateGameSession carries new matchmaker data for backfill", func(t *testing.T) {
 		if err := e.srv.Hosting.Sessions.UpdateMatchmakerData(ctx, id, `{"matchId":"m1","teams":[]}`, "MATCHMAKING_DATA_UPDATED", "ticket-1"); err != nil {
 			t.Fatal(err)

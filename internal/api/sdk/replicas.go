@@ -114,12 +114,7 @@ func (h *Hub) announce(w wake) {
 // connected says whether a process has a socket on this replica.
 func (h *Hub) connected(processID string) bool {
 	pr := h.lookup(processID)
-	if pr == nil {
-		return false
-	}
-	pr.mu.Lock()
-	defer pr.mu.Unlock()
-	return pr.conn != nil
+	return pr != nil && pr.socket() != nil
 }
 
 // deliverCreate sends g's CreateGameSession to its process's socket here
@@ -269,15 +264,7 @@ func (s *Server) Resync() {
 // catchUpLoop catches every connected process up every CatchUpInterval and
 // on Resync, until ctx ends.
 func (s *Server) catchUpLoop(ctx context.Context) {
-	t := s.cfg.Clock.NewTicker(positive(s.cfg.Replicas.CatchUpInterval, DefaultCatchUpInterval))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-		case <-s.replicas.resyncs():
-		}
+	every(ctx, s.cfg.Clock, positive(s.cfg.Replicas.CatchUpInterval, DefaultCatchUpInterval), s.replicas.resyncs(), func() {
 		for _, pr := range s.connectedProcs() {
 			if ctx.Err() != nil {
 				return
@@ -286,22 +273,7 @@ func (s *Server) catchUpLoop(ctx context.Context) {
 		}
 		s.catchUpUpdates(ctx)
 		s.replicas.catchUps.Add(1)
-	}
-}
-
-// connectedProcs are the processes with a socket here.
-func (s *Server) connectedProcs() []*proc {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*proc, 0, len(s.procs))
-	for _, pr := range s.procs {
-		pr.mu.Lock()
-		if pr.conn != nil {
-			out = append(out, pr)
-		}
-		pr.mu.Unlock()
-	}
-	return out
+	})
 }
 
 func positive(d, def time.Duration) time.Duration {

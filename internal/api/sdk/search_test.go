@@ -44,6 +44,17 @@ func TestSearchGameSessionsFiltersAndSortsActiveSessions(t *testing.T) {
 		}
 		return strings.Join(n, ",")
 	}
+	// search searches the fleet with filter and sort ("" for none).
+	search := func(filter, sort string) (*gl.SearchGameSessionsOutput, error) {
+		in := &gl.SearchGameSessionsInput{FleetId: aws.String(e.fleetID)}
+		if filter != "" {
+			in.FilterExpression = aws.String(filter)
+		}
+		if sort != "" {
+			in.SortExpression = aws.String(sort)
+		}
+		return e.gl.SearchGameSessions(ctx, in)
+	}
 	for _, tt := range []struct{ filter, sort, want string }{
 		{"gameSessionProperties.mode = 'ctf'", "gameSessionName ASC", "alpha,gamma"},
 		{"maximumSessions>=8 AND hasAvailablePlayerSessions=true", "", "alpha"},
@@ -52,14 +63,7 @@ func TestSearchGameSessionsFiltersAndSortsActiveSessions(t *testing.T) {
 		{"gameSessionName <> 'alpha'", "playerSessionCount DESC", "gamma,beta"},
 	} {
 		t.Run(tt.filter+" sorted by "+tt.sort, func(t *testing.T) {
-			in := &gl.SearchGameSessionsInput{FleetId: aws.String(e.fleetID)}
-			if tt.filter != "" {
-				in.FilterExpression = aws.String(tt.filter)
-			}
-			if tt.sort != "" {
-				in.SortExpression = aws.String(tt.sort)
-			}
-			out, err := e.gl.SearchGameSessions(ctx, in)
+			out, err := search(tt.filter, tt.sort)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,14 +94,7 @@ func TestSearchGameSessionsFiltersAndSortsActiveSessions(t *testing.T) {
 		{"", "maximumSessions SIDEWAYS", "SortExpression: at position 17"},
 	} {
 		t.Run("a bad expression is refused: "+tt.filter+tt.sort, func(t *testing.T) {
-			in := &gl.SearchGameSessionsInput{FleetId: aws.String(e.fleetID)}
-			if tt.filter != "" {
-				in.FilterExpression = aws.String(tt.filter)
-			}
-			if tt.sort != "" {
-				in.SortExpression = aws.String(tt.sort)
-			}
-			_, err := e.gl.SearchGameSessions(ctx, in)
+			_, err := search(tt.filter, tt.sort)
 			var bad *types.InvalidRequestException
 			if !errors.As(err, &bad) || !strings.Contains(aws.ToString(bad.Message), tt.mention) {
 				t.Fatalf("got %v, want InvalidRequestException mentioning %q", err, tt.mention)

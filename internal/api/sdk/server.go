@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/fleet"
@@ -170,25 +168,12 @@ func (s *Server) Run(ctx context.Context) error {
 const PingInterval, DefaultPingTimeout = 30 * time.Second, 15 * time.Second
 
 func (s *Server) pingLoop(ctx context.Context) {
-	t := s.cfg.Clock.NewTicker(PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-		}
-		s.mu.Lock()
-		conns := make([]*websocket.Conn, 0, len(s.procs))
-		for _, pr := range s.procs {
-			pr.mu.Lock()
-			if pr.conn != nil {
-				conns = append(conns, pr.conn)
+	every(ctx, s.cfg.Clock, PingInterval, nil, func() {
+		for _, pr := range s.connectedProcs() {
+			c := pr.socket()
+			if c == nil {
+				continue
 			}
-			pr.mu.Unlock()
-		}
-		s.mu.Unlock()
-		for _, c := range conns {
 			pctx, cancel := context.WithTimeout(ctx, s.cfg.PingTimeout)
 			s.pings.Add(1)
 			go func() {
@@ -201,6 +186,23 @@ func (s *Server) pingLoop(ctx context.Context) {
 			}()
 		}
 		s.pingRounds.Add(1)
+	})
+}
+
+// every runs f every d on c, and again each time wake delivers (a nil wake
+// never does), until ctx ends. f runs on the caller's goroutine, so a slow
+// f delays the next round rather than overlapping it.
+func every(ctx context.Context, c clock.Clock, d time.Duration, wake <-chan struct{}, f func()) {
+	t := c.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		case <-wake:
+		}
+		f()
 	}
 }
 

@@ -23,16 +23,29 @@ const squadRules = `{"ruleLanguageVersion":"1.0",
  "rules":[{"name":"FairSkill","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
            "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","maxDistance":50}]}`
 
+// backfillRules are a duel whose teams have room for a second player.
+const backfillRules = `{"ruleLanguageVersion":"1.0",
+ "playerAttributes":[{"name":"skill","type":"number","default":10}],
+ "teams":[{"name":"red","minPlayers":1,"maxPlayers":2},{"name":"blue","minPlayers":1,"maxPlayers":2}]}`
+
 // withQueue creates the squad rule set, a queue "main" on the test fleet
 // and a WITH_QUEUE configuration "q" with the given backfill mode.
 func (e *env) withQueue(backfill types.BackfillMode) string {
 	e.t.Helper()
+	return e.withQueueConfig("q", "squad", squadRules, backfill)
+}
+
+// withQueueConfig creates the rule set ruleSet of rules, a queue "main" on
+// the test fleet and a WITH_QUEUE configuration name on both with the given
+// backfill mode, and returns the queue's ARN.
+func (e *env) withQueueConfig(name, ruleSet, rules string, backfill types.BackfillMode) string {
+	e.t.Helper()
 	ctx := context.Background()
-	if _, err := e.gl.CreateMatchmakingRuleSet(ctx, &gl.CreateMatchmakingRuleSetInput{Name: aws.String("squad"), RuleSetBody: aws.String(squadRules)}); err != nil {
+	if _, err := e.gl.CreateMatchmakingRuleSet(ctx, &gl.CreateMatchmakingRuleSetInput{Name: aws.String(ruleSet), RuleSetBody: aws.String(rules)}); err != nil {
 		e.t.Fatal(err)
 	}
 	queueARN := e.createQueue("main")
-	if _, err := e.gl.CreateMatchmakingConfiguration(ctx, &gl.CreateMatchmakingConfigurationInput{Name: aws.String("q"), RuleSetName: aws.String("squad"),
+	if _, err := e.gl.CreateMatchmakingConfiguration(ctx, &gl.CreateMatchmakingConfigurationInput{Name: aws.String(name), RuleSetName: aws.String(ruleSet),
 		RequestTimeoutSeconds: aws.Int32(120), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeWithQueue,
 		GameSessionQueueArns: []string{queueARN}, BackfillMode: backfill}); err != nil {
 		e.t.Fatal(err)
@@ -284,5 +297,48 @@ func TestAMatchWhosePlacementIsRefusedFailsAndThePoolCarriesOn(t *testing.T) {
 	e.startTicket("d", "pb", 1000)
 	if c := e.waitTicket("c", types.MatchmakingConfigurationStatusCompleted); c.GameSessionConnectionInfo == nil {
 		t.Fatal("ticket c completed without connection info")
+	}
+}
+
+// TestAGameServerBackfillsItsSessionThroughMatchmaking drives backfill the
+// way a game does: a real game server on the official Go SDK calls
+// StartMatchBackfill for its game session, a new player's ticket fills the
+// open slot, and the server hears OnUpdateGameSession with the new
+// matchmaker data while the new player's ticket completes with a player
+// session in that game session.
+func TestAGameServerBackfillsItsSessionThroughMatchmaking(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	g := e.startReady("")
+	// Backfill into a hosted game session is a WITH_QUEUE matter (a
+	// STANDALONE configuration's matches never touch hosting).
+	e.withQueueConfig("cfg", "duel", backfillRules, types.BackfillModeManual)
+	id := e.activeSession(g, "backfilled", 4)
+
+	// The game server asks for backfill with its one current player, p1 on red.
+	if r := g.call("backfill", nil); r["err"] != "" {
+		t.Fatalf("StartMatchBackfill from the game server: %v", r["err"])
+	}
+	if _, err := e.gl.StartMatchmaking(ctx, &gl.StartMatchmakingInput{TicketId: aws.String("newcomer"), ConfigurationName: aws.String("cfg"),
+		Players: []types.Player{{PlayerId: aws.String("p2")}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	update := g.wait("event", "update")
+	if update["reason"] != "MATCHMAKING_DATA_UPDATED" {
+		t.Fatalf("OnUpdateGameSession reason %v, want MATCHMAKING_DATA_UPDATED (%v)", update["reason"], update)
+	}
+	ticket := e.waitTicket("newcomer", types.MatchmakingConfigurationStatusCompleted)
+	ci := ticket.GameSessionConnectionInfo
+	if ci == nil || aws.ToString(ci.GameSessionArn) != id || len(ci.MatchedPlayerSessions) != 1 || aws.ToString(ci.MatchedPlayerSessions[0].PlayerId) != "p2" {
+		t.Fatalf("connection info %+v, want p2's player session in %s", ci, id)
+	}
+	psess := aws.ToString(ci.MatchedPlayerSessions[0].PlayerSessionId)
+	if ps := e.playerSession(psess); ps.Status != types.PlayerSessionStatusReserved || aws.ToString(ps.GameSessionId) != id {
+		t.Fatalf("p2's player session %s is %s in %s", psess, ps.Status, aws.ToString(ps.GameSessionId))
+	}
+	// The server admits the newcomer with that id.
+	if err := g.callErr("accept", psess); err != "" {
+		t.Fatalf("AcceptPlayerSession for the backfilled player: %s", err)
 	}
 }

@@ -337,4 +337,3 @@ func reason(err error) string {
 	}
 	return msg
 }
-

@@ -88,4 +88,3 @@ func (s *Server) localEndpoint() string {
 	}
 	return scheme + net.JoinHostPort(a.Addr().String(), fmt.Sprint(a.Port()))
 }
-

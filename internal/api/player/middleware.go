@@ -48,7 +48,6 @@ func Authenticate(v Verifier, log *slog.Logger) func(http.Handler) http.Handler 
 	}
 }
 
-
 // RateLimiter is a set of token buckets, one per key (a client IP or an
 // identity), built on x/time/rate. The set is bounded: when it reaches its
 // size it forgets buckets that are full again (a full bucket is what a new

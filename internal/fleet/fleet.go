@@ -548,12 +548,11 @@ func (s *Service) DeleteFleetLocations(ctx context.Context, in *gamelift.DeleteF
 			if !f.HasLocation(l) {
 				return fault.New(fault.NotFound, "Locations[%d]: fleet %s has no location %s", i, f.ID, l)
 			}
-			computes, err := w.Find(ctx, store.Query{Kind: KindCompute, Key: 2, Value: f.ID + "/" + l, Limit: 1})
+			err := service.RefuseInUse(ctx, w, store.Query{Kind: KindCompute, Key: 2, Value: f.ID + "/" + l}, func(string) error {
+				return fault.New(fault.InvalidFleetStatus, "Locations[%d]: location %s still has registered computes; deregister them first", i, l)
+			})
 			if err != nil {
 				return err
-			}
-			if len(computes) > 0 {
-				return fault.New(fault.InvalidFleetStatus, "Locations[%d]: location %s still has registered computes; deregister them first", i, l)
 			}
 			if err := w.Delete(ctx, KindFleetLocation, f.ID+"/"+l, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
@@ -618,12 +617,11 @@ func (s *Service) DeleteFleet(ctx context.Context, in *gamelift.DeleteFleetInput
 		}
 		for _, l := range f.Locations {
 			for _, st := range []string{stateActivating, stateBusy} {
-				busy, err := w.Find(ctx, store.Query{Kind: KindProcess, Key: 1, Value: f.ID + "/" + l + "/" + st, Limit: 1})
+				err := service.RefuseInUse(ctx, w, store.Query{Kind: KindProcess, Key: 1, Value: f.ID + "/" + l + "/" + st}, func(string) error {
+					return fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s still hosts game sessions in %s; terminate them first", f.ID, l)
+				})
 				if err != nil {
 					return err
-				}
-				if len(busy) > 0 {
-					return fault.New(fault.InvalidFleetStatus, "FleetId: fleet %s still hosts game sessions in %s; terminate them first", f.ID, l)
 				}
 			}
 		}

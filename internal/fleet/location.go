@@ -180,12 +180,11 @@ func (s *Locations) DeleteLocation(ctx context.Context, in *gamelift.DeleteLocat
 		if err != nil {
 			return err
 		}
-		users, err := w.Find(ctx, store.Query{Kind: KindFleetLocation, Key: 1, Value: name, Limit: 1})
+		err = service.RefuseInUse(ctx, w, store.Query{Kind: KindFleetLocation, Key: 1, Value: name}, func(string) error {
+			return fault.BadField("LocationName", "location %s is still used by a fleet; delete the fleet location first", name)
+		})
 		if err != nil {
 			return err
-		}
-		if len(users) > 0 {
-			return fault.BadField("LocationName", "location %s is still used by a fleet; delete the fleet location first", name)
 		}
 		if err := w.Delete(ctx, KindLocation, name, version); err != nil {
 			return err

@@ -315,12 +315,11 @@ func (s *Service) DeleteMatchmakingConfiguration(ctx context.Context, in *gameli
 			return err
 		}
 		name = c.Name
-		active, err := w.Find(ctx, store.Query{Kind: KindTicket, Key: 1, Value: c.Name, Limit: 1})
+		err = service.RefuseInUse(ctx, w, store.Query{Kind: KindTicket, Key: 1, Value: c.Name}, func(ticket string) error {
+			return fault.New(fault.Invalid, "Name: matchmaking configuration %s has active tickets (%s) and cannot be deleted", c.Name, ticket)
+		})
 		if err != nil {
 			return err
-		}
-		if len(active) > 0 {
-			return fault.New(fault.Invalid, "Name: matchmaking configuration %s has active tickets (%s) and cannot be deleted", c.Name, active[0].ID)
 		}
 		if err := w.Delete(ctx, KindConfig, c.Name, version); err != nil {
 			return err

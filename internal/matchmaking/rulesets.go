@@ -123,12 +123,11 @@ func (s *Service) DeleteMatchmakingRuleSet(ctx context.Context, in *gamelift.Del
 		if err != nil {
 			return err
 		}
-		users, err := w.Find(ctx, store.Query{Kind: KindConfig, Key: 1, Value: name, Limit: 1})
+		err = service.RefuseInUse(ctx, w, store.Query{Kind: KindConfig, Key: 1, Value: name}, func(config string) error {
+			return fault.New(fault.Invalid, "Name: matchmaking rule set %s is used by configuration %s and cannot be deleted", name, config)
+		})
 		if err != nil {
 			return err
-		}
-		if len(users) > 0 {
-			return fault.New(fault.Invalid, "Name: matchmaking rule set %s is used by configuration %s and cannot be deleted", name, users[0].ID)
 		}
 		if err := w.Delete(ctx, KindRuleSet, name, version); err != nil {
 			return err

@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -31,32 +28,9 @@ import (
 // up the same requests succeed.
 func TestNewWorkIsShedAtTheDoorWhileTheWriterIsBehind(t *testing.T) {
 	ctx := context.Background()
-	cfg := server.Config{DataDir: t.TempDir(), SDKListen: "127.0.0.1:0", AdminAccessKeyID: benchKeyID, AdminSecretAccessKey: benchSecret, FakeClock: true}
-	cfg.Player.IPRate, cfg.Player.IdentityRate = -1, -1
-	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	t.Cleanup(srv.StartBackground())
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	gl := sdkClient(hs.URL)
-	admin := "Bearer " + benchKeyID + ":" + benchSecret
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String("shed"), RuleSetBody: aws.String(neverMatches)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String("shed"), RuleSetName: aws.String("shed"),
-		RequestTimeoutSeconds: aws.Int32(600), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone}); err != nil {
-		t.Fatal(err)
-	}
-	fullDo(t, hs.URL, "PUT", "/v1/admin/matchmaking/configurations/shed/player-access", admin, `{"allowed":true}`)
-	var tk struct{ AccessToken string }
-	status, body, _ := fullDo(t, hs.URL, "POST", "/v1/identity/anonymous", "", "")
-	if err := json.Unmarshal(body, &tk); status != http.StatusCreated || err != nil {
-		t.Fatalf("sign-in: %d %s", status, body)
-	}
-	player := "Bearer " + tk.AccessToken
+	e, gl := openMatchmakingServer(t, "shed", func(c *server.Config) { c.FakeClock = true })
+	srv, hs := e.Srv, e.TS
+	player := signIn(t, hs.URL)
 	startTicket := func(id string) error {
 		_, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{ConfigurationName: aws.String("shed"), TicketId: aws.String(id),
 			Players: []types.Player{{PlayerId: aws.String(id)}}})
@@ -96,7 +70,7 @@ func TestNewWorkIsShedAtTheDoorWhileTheWriterIsBehind(t *testing.T) {
 	// has lasted the bound.
 	srv.FakeClock().Advance(server.DefaultShedWriteDelay)
 
-	err = startTicket("shed-1")
+	err := startTicket("shed-1")
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ThrottlingException" || !strings.Contains(ae.ErrorMessage(), "nothing was written") {
 		t.Fatalf("StartMatchmaking with the writer behind: %v, want a ThrottlingException saying nothing was written", err)
@@ -112,9 +86,9 @@ func TestNewWorkIsShedAtTheDoorWhileTheWriterIsBehind(t *testing.T) {
 			t.Fatalf("POST %s with the writer behind: %d %v %s, want 503 Overloaded with Retry-After: 1", req.path, status, hdr, body)
 		}
 	}
-	metrics := scrapeAll(t, hs.URL, admin)
+	_, metrics, _ := fullDo(t, hs.URL, "GET", "/metrics", adminBearer, "")
 	for _, want := range []string{`muster_admission_refused_total{door="ticket"} 2`, `muster_admission_refused_total{door="sign-in"} 1`, `muster_store_write_queue_delay_seconds 1`} {
-		if !strings.Contains(metrics, want) {
+		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
@@ -138,17 +112,4 @@ func TestNewWorkIsShedAtTheDoorWhileTheWriterIsBehind(t *testing.T) {
 	if status, body, _ := fullDo(t, hs.URL, "POST", "/v1/identity/anonymous", "", ""); status != http.StatusCreated {
 		t.Fatalf("a sign-in once the writer caught up: %d %s", status, body)
 	}
-}
-
-func scrapeAll(t *testing.T, base, authz string) string {
-	t.Helper()
-	req, _ := http.NewRequest("GET", base+"/metrics", nil)
-	req.Header.Set("Authorization", authz)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return string(b)
 }

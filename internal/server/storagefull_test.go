@@ -33,25 +33,15 @@ type pageCapped interface {
 // the same requests succeed and the database is intact.
 func TestAFullDiskRefusesTicketsClearlyAndTheyResume(t *testing.T) {
 	ctx := context.Background()
-	e := &servertest.Env{T: t, Cfg: server.Config{DataDir: t.TempDir(), SDKListen: "127.0.0.1:0", AdminAccessKeyID: benchKeyID, AdminSecretAccessKey: benchSecret}}
-	e.Cfg.Player.IPRate, e.Cfg.Player.IdentityRate = -1, -1
-	e.Start()
-	srv, hs := e.Srv, e.TS
+	e, gl := openMatchmakingServer(t, "full", nil)
+	srv := e.Srv
 	db, ok := srv.Store().(pageCapped)
 	if !ok {
 		t.Fatalf("the default store %T cannot cap its size", srv.Store())
 	}
-	gl := sdkClient(hs.URL)
-	standaloneConfiguration(t, gl, "full", neverMatches, 600)
-	e.Do(t, "PUT", "/v1/admin/matchmaking/configurations/full/player-access", adminBearer, `{"allowed":true}`, nil).Want(http.StatusOK)
 	players := make([]string, 60)
 	for i := range players {
-		var tk struct{ AccessToken string }
-		status, body, _ := fullDo(t, hs.URL, "POST", "/v1/identity/anonymous", "", "")
-		if err := json.Unmarshal(body, &tk); status != http.StatusCreated || err != nil {
-			t.Fatalf("sign-in: %d %s", status, body)
-		}
-		players[i] = "Bearer " + tk.AccessToken
+		players[i] = signIn(t, e.TS.URL)
 	}
 	start := func(i int) error {
 		_, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{ConfigurationName: aws.String("full"),
@@ -82,7 +72,7 @@ func TestAFullDiskRefusesTicketsClearlyAndTheyResume(t *testing.T) {
 	}
 	playerTickets := 0
 	for ; playerTickets < len(players); playerTickets++ {
-		status, body, hdr := fullDo(t, hs.URL, "POST", "/v1/matchmaking/tickets", players[playerTickets], `{"configurationName":"full"}`)
+		status, body, hdr := fullDo(t, e.TS.URL, "POST", "/v1/matchmaking/tickets", players[playerTickets], `{"configurationName":"full"}`)
 		if status == http.StatusCreated {
 			continue
 		}
@@ -104,7 +94,7 @@ func TestAFullDiskRefusesTicketsClearlyAndTheyResume(t *testing.T) {
 	if err := start(sdkTickets); err != nil {
 		t.Fatalf("StartMatchmaking once there is room: %v", err)
 	}
-	if status, body, _ := fullDo(t, hs.URL, "POST", "/v1/matchmaking/tickets", players[playerTickets], `{"configurationName":"full"}`); status != http.StatusCreated {
+	if status, body, _ := fullDo(t, e.TS.URL, "POST", "/v1/matchmaking/tickets", players[playerTickets], `{"configurationName":"full"}`); status != http.StatusCreated {
 		t.Fatalf("a player's ticket once there is room: %d %s", status, body)
 	}
 	if got, err := db.IntegrityCheck(ctx); err != nil || got != "ok" {
@@ -118,4 +108,34 @@ func fullDo(t *testing.T, base, method, path, authz, body string) (int, []byte, 
 	t.Helper()
 	r := servertest.Send(t, nil, base+path, method, authz, body, nil)
 	return r.Status, r.Body, r.Header
+}
+
+// openMatchmakingServer serves a server in process with its background work
+// and no player rate limits, and a STANDALONE configuration name whose
+// tickets never match, open to players; mutate, when set, changes the
+// server's configuration first.
+func openMatchmakingServer(t *testing.T, name string, mutate func(*server.Config)) (*servertest.Env, *gamelift.Client) {
+	t.Helper()
+	e := &servertest.Env{T: t, Cfg: server.Config{DataDir: t.TempDir(), SDKListen: "127.0.0.1:0", AdminAccessKeyID: benchKeyID, AdminSecretAccessKey: benchSecret}}
+	e.Cfg.Player.IPRate, e.Cfg.Player.IdentityRate = -1, -1
+	if mutate != nil {
+		mutate(&e.Cfg)
+	}
+	e.Start()
+	gl := sdkClient(e.TS.URL)
+	standaloneConfiguration(t, gl, name, neverMatches, 600)
+	e.Do(t, "PUT", "/v1/admin/matchmaking/configurations/"+name+"/player-access", adminBearer, `{"allowed":true}`, nil).Want(http.StatusOK)
+	return e, gl
+}
+
+// signIn signs a new anonymous player in at the server at base and returns
+// its Authorization header.
+func signIn(t *testing.T, base string) string {
+	t.Helper()
+	var tk struct{ AccessToken string }
+	status, body, _ := fullDo(t, base, "POST", "/v1/identity/anonymous", "", "")
+	if err := json.Unmarshal(body, &tk); status != http.StatusCreated || err != nil {
+		t.Fatalf("sign-in: %d %s", status, body)
+	}
+	return "Bearer " + tk.AccessToken
 }

@@ -276,6 +276,7 @@ func (s *Server) catchUpLoop(ctx context.Context) {
 	})
 }
 
+// positive is d, or def when d is zero or negative: a duration left unset.
 func positive(d, def time.Duration) time.Duration {
 	if d <= 0 {
 		return def

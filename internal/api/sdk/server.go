@@ -83,9 +83,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.PingTimeout <= 0 {
-		cfg.PingTimeout = DefaultPingTimeout
-	}
+	cfg.PingTimeout = positive(cfg.PingTimeout, DefaultPingTimeout)
 	if cfg.Backfill == nil {
 		cfg.Backfill = session.NoMatchmaking{}
 	}

@@ -267,7 +267,7 @@ func replicaTakeover(t *testing.T, pause bool, extra ...string) {
 	load.waitFor(200)
 	holder.down.Store(true)
 	taken := time.Now()
-	onHolder := lb.open()
+	onHolder := lb.Open()
 	t.Logf("game servers per replica's SDK port when %s goes: %v", holder.id, onHolder)
 	if onHolder[holder.sdkAddr] == 0 {
 		t.Fatalf("no game server is connected to %s: the balancer spread none to it", holder.id)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -28,67 +27,37 @@ import (
 // haproxy's health check does with `on-marked-down shutdown-sessions`.
 // The game servers' SDKs reconnect to its one URL.
 type sdkBalancer struct {
-	ln net.Listener
+	*testenv.Relay
 
 	mu       sync.Mutex
 	backends []string
 	down     map[string]bool
 	next     int
-	sessions map[string]map[net.Conn]net.Conn // backend → client side → backend side
 }
 
 func newSDKBalancer(t *testing.T) *sdkBalancer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &sdkBalancer{ln: ln, down: map[string]bool{}, sessions: map[string]map[net.Conn]net.Conn{}}
-	go b.serve()
-	t.Cleanup(func() {
-		ln.Close()
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for _, s := range b.sessions {
-			for c, up := range s {
-				c.Close()
-				up.Close()
-			}
-		}
-	})
+	b := &sdkBalancer{down: map[string]bool{}}
+	b.Relay = testenv.NewRelay(t, b.pick)
 	return b
 }
 
-func (b *sdkBalancer) url() string { return "ws://" + b.ln.Addr().String() }
+func (b *sdkBalancer) url() string { return "ws://" + b.Addr() }
 
 func (b *sdkBalancer) add(backend string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.backends = append(b.backends, backend)
-	b.sessions[backend] = map[net.Conn]net.Conn{}
 }
 
 // markDown sends no new connection to backend and closes its sessions.
 func (b *sdkBalancer) markDown(backend string) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.down[backend] = true
-	for c, up := range b.sessions[backend] {
-		c.Close()
-		up.Close()
-	}
+	b.mu.Unlock()
+	b.Cut(backend)
 }
 
-// open counts the sessions open to each backend.
-func (b *sdkBalancer) open() map[string]int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := map[string]int{}
-	for be, s := range b.sessions {
-		out[be] = len(s)
-	}
-	return out
-}
-
+// pick is the next live backend in turn, "" when none is.
 func (b *sdkBalancer) pick() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -100,37 +69,6 @@ func (b *sdkBalancer) pick() string {
 		}
 	}
 	return ""
-}
-
-func (b *sdkBalancer) serve() {
-	for {
-		c, err := b.ln.Accept()
-		if err != nil {
-			return
-		}
-		go b.relay(c)
-	}
-}
-
-func (b *sdkBalancer) relay(c net.Conn) {
-	be := b.pick()
-	up, err := net.Dial("tcp", be)
-	if be == "" || err != nil {
-		c.Close() // no live backend: the SDK retries
-		return
-	}
-	b.mu.Lock()
-	b.sessions[be][c] = up
-	b.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(up, c); done <- struct{}{} }()
-	go func() { io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	c.Close()
-	up.Close()
-	b.mu.Lock()
-	delete(b.sessions[be], c)
-	b.mu.Unlock()
 }
 
 // gameServer is the test game server on the official Go server SDK
@@ -348,7 +286,7 @@ func (f *placedFleet) checkGameServersKept(t *testing.T, r *replica, lb *sdkBala
 		}
 	}
 	testenv.Eventually(t, "every game server's socket on a live replica", 60*time.Second, func() bool {
-		open, n := lb.open(), 0
+		open, n := lb.Open(), 0
 		for be, k := range open {
 			if be != dead {
 				n += k

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -32,73 +30,30 @@ import (
 // backend dies). The SDKs reconnect to the same URL, so this is how their
 // sockets reach another replica.
 type tcpProxy struct {
-	ln net.Listener
+	*testenv.Relay
 
 	mu      sync.Mutex
 	backend string
-	conns   map[net.Conn]struct{}
 }
 
 func newTCPProxy(t *testing.T, backend string) *tcpProxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{ln: ln, backend: backend, conns: map[net.Conn]struct{}{}}
-	go p.serve()
-	t.Cleanup(func() {
-		ln.Close()
+	p := &tcpProxy{backend: backend}
+	p.Relay = testenv.NewRelay(t, func() string {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		for c := range p.conns {
-			c.Close()
-		}
+		return p.backend
 	})
 	return p
 }
 
-func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
+func (p *tcpProxy) addr() string { return p.Addr() }
 
 // point sends new connections to backend.
 func (p *tcpProxy) point(backend string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.backend = backend
-}
-
-func (p *tcpProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		go p.relay(c)
-	}
-}
-
-func (p *tcpProxy) relay(c net.Conn) {
-	p.mu.Lock()
-	backend := p.backend
-	p.mu.Unlock()
-	up, err := net.Dial("tcp", backend)
-	if err != nil {
-		c.Close() // a dead backend: the client retries
-		return
-	}
-	p.mu.Lock()
-	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(up, c); done <- struct{}{} }()
-	go func() { io.Copy(c, up); done <- struct{}{} }()
-	<-done // either side ended: end both, as a balancer does
-	c.Close()
-	up.Close()
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, up)
-	p.mu.Unlock()
 }
 
 // replica is one `muster serve` of a multi-replica test.

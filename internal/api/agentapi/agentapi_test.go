@@ -1,7 +1,6 @@
 package agentapi_test
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,7 @@ import (
 	"github.com/musterhq/muster/internal/api/agentapi"
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fleet/fleettest"
+	"github.com/musterhq/muster/internal/server/servertest"
 )
 
 // TestTheHeartbeatRouteRendersTheServiceAnswer posts heartbeats to the
@@ -20,7 +20,7 @@ func TestTheHeartbeatRouteRendersTheServiceAnswer(t *testing.T) {
 	e := fleettest.New(t, "custom-a")
 	operator := auth.From(e.Ctx)
 	mux := http.NewServeMux()
-	h := agentapi.Handler(e.Fleets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := agentapi.Handler(e.Fleets, slog.New(slog.DiscardHandler))
 	// The route is mounted behind operator authentication; stand in for it.
 	mux.Handle(agentapi.Route, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(auth.With(r.Context(), operator)))
@@ -30,15 +30,8 @@ func TestTheHeartbeatRouteRendersTheServiceAnswer(t *testing.T) {
 	fleetID := e.FleetID
 	post := func(t *testing.T, compute, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", hs.URL+"/v1/admin/fleets/"+fleetID+"/computes/"+compute+"/heartbeat", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		r := servertest.Send(t, nil, hs.URL+"/v1/admin/fleets/"+fleetID+"/computes/"+compute+"/heartbeat", "POST", "", body, nil)
+		return r.Status, string(r.Body)
 	}
 	for _, tt := range []struct {
 		name, compute, body string

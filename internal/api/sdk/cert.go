@@ -1,19 +1,18 @@
 package sdk
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/musterhq/muster/internal/api/httpx"
 )
 
 // CertFile is the generated certificate's file name in the data directory.
@@ -36,10 +35,6 @@ func (s *Server) certificate() (tls.Certificate, error) {
 	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
 		return c, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
 	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -59,21 +54,10 @@ func (s *Server) certificate() (tls.Certificate, error) {
 	if h, err := os.Hostname(); err == nil {
 		tmpl.DNSNames = append(tmpl.DNSNames, h)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
 	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
-		return tls.Certificate{}, err
-	}
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := httpx.WriteSelfSigned(certPath, keyPath, tmpl); err != nil {
 		return tls.Certificate{}, err
 	}
 	s.cfg.Logger.Info("generated a self-signed certificate for the server SDK endpoint; Go game servers on wss:// need it trusted (SSL_CERT_FILE)", "path", certPath)

@@ -30,7 +30,7 @@ func (v shedDelay) String() string {
 func (v shedDelay) Set(s string) error {
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
-		return fmt.Errorf("must be a duration ≥ 0 such as 250ms")
+		return fmt.Errorf("must be a duration ≥ 0 such as 500ms")
 	}
 	if d == 0 {
 		d = -1

@@ -10,10 +10,13 @@ import (
 
 // DefaultShedWriteDelay is how long writes may wait for the store's writer
 // before new sign-ins and tickets are refused at the door. Below capacity
-// a write waits for one group commit, a few milliseconds; a quarter of a
-// second means the writer has fallen behind and more new work would only
-// make the work already admitted wait longer.
-const DefaultShedWriteDelay = 250 * time.Millisecond
+// a write waits for one group commit, a few milliseconds. Measured with
+// muster loadtest flow (1v1, 2 shared cores): at 250 ms a CPU-starved
+// writer shed new players at 120 players/s while matches, not the writer,
+// bounded the rate; at 500 ms nothing was shed up to 200/s, and at 400/s,
+// where the writer falls behind for good, shedding kept 15 players/s
+// completing against 5 with none.
+const DefaultShedWriteDelay = 500 * time.Millisecond
 
 // mountShedding sets the store's admission bound (store.Admitter): past
 // it, identity sign-ins and matchmaking tickets are refused at once — 503

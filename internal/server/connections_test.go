@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,13 +18,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 // neverMatches needs 20 players a team, so the tickets of the read test stay
@@ -92,30 +91,9 @@ func sdkClient(endpoint string, opts ...func(*gamelift.Options)) *gamelift.Clien
 	return gamelift.NewFromConfig(cfg, append([]func(*gamelift.Options){func(o *gamelift.Options) { o.BaseEndpoint = aws.String(endpoint) }}, opts...)...)
 }
 
-// bufferedBodies is the client-side cure for the Go SDK's transport race
-// (see TestTheGoSDKTransportRaceAgainstAMinimalServer): the request body is
-// handed to net/http as a bytes.Reader, which it knows to be in memory, so
-// the request is written in one flush and its body is never read after the
-// SDK closes its own copy. The README's client notes recommend it to Go
-// SDK users who turn retries off.
-func bufferedBodies(o *gamelift.Options) {
-	o.HTTPClient = &http.Client{Transport: bufferedBody{awshttp.NewBuildableClient().GetTransport()}}
-}
-
-type bufferedBody struct{ http.RoundTripper }
-
-func (b bufferedBody) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody {
-		data, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		req = req.Clone(req.Context())
-		req.Body = io.NopCloser(bytes.NewReader(data))
-	}
-	return b.RoundTripper.RoundTrip(req)
-}
+// bufferedBodies is testenv.BufferedBodies, the client-side cure for the
+// Go SDK's transport race that the tests below measure.
+var bufferedBodies = testenv.BufferedBodies
 
 // envInt reads a positive integer setting from the environment.
 func envInt(t *testing.T, name string, def int) int {

@@ -173,7 +173,7 @@ func (s *Server) Stop() error {
 // server, with retries off so tests see raw errors.
 func (s *Server) GameLift(keyID, secret string) *gamelift.Client {
 	cfg := aws.Config{Region: Region, Credentials: credentials.NewStaticCredentialsProvider(keyID, secret, ""), RetryMaxAttempts: 1}
-	return gamelift.NewFromConfig(cfg, func(o *gamelift.Options) { o.BaseEndpoint = aws.String(s.URL()) })
+	return gamelift.NewFromConfig(cfg, BufferedBodies, func(o *gamelift.Options) { o.BaseEndpoint = aws.String(s.URL()) })
 }
 
 // Admin is GameLift with the admin key.

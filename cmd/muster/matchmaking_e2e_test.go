@@ -148,7 +148,10 @@ func TestMatchmakingWithTheGoSDK(t *testing.T) {
 }
 
 func TestMatchmakingThroughThePlayerAPI(t *testing.T) {
-	s := testenv.Start(t, testenv.WithArgs("--fake-clock"))
+	// The player API's rate limits refill on the server's clock, which
+	// stands still here: without lifting them, the polls below would run
+	// the client IP's bucket dry and be answered 429.
+	s := testenv.Start(t, testenv.WithArgs("--fake-clock", "--player-ip-rate", "0", "--player-identity-rate", "0"))
 	ctx := context.Background()
 	gl := s.Admin()
 	mmSetup(t, gl, "squad", e2eDuelRules, nil)

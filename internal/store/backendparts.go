@@ -13,7 +13,7 @@ import (
 
 // What the backends' writers share beyond GroupCommit: the event an
 // Append stores, the error of a Delete that removed nothing, and the loop
-// that reclaims expired records.
+// that reclaims expired records, which GroupCommit runs.
 
 // Prepared returns the event as Append stores it: an id and the time now
 // filled in where the caller left them out, and its document as bytes
@@ -47,11 +47,11 @@ func MissedDelete(ctx context.Context, r Reader, kind, id string, version int64)
 	return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
 }
 
-// SweepLoop runs sweep every interval on the clock until stop closes.
+// sweepLoop runs sweep every interval on the clock until stop closes.
 // Expired records are already invisible to readers; sweeping only
 // reclaims their space, so a failed sweep is logged and tried again at the
 // next tick.
-func SweepLoop(c clock.Clock, interval time.Duration, stop <-chan struct{}, log *slog.Logger, sweep func(context.Context) (int64, error)) {
+func sweepLoop(c clock.Clock, interval time.Duration, stop <-chan struct{}, log *slog.Logger, sweep func(context.Context) (int64, error)) {
 	t := c.NewTicker(interval)
 	defer t.Stop()
 	for {

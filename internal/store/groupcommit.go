@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 // runs each function in a savepoint of one database transaction, so one
 // durable commit serves many writers. After-commit hooks run in the
 // caller's goroutine once its Update has its answer, never on the writer.
-// It also measures how long requests wait for the writer, for Admit.
+// It also measures how long requests wait for the writer, for Admit
+// (a backend's DB embeds it to be an Admitter), and runs the backend's
+// sweep of expired records until Close.
 type GroupCommit struct {
 	maxBatch int
 	commit   func(batch []*Request)
@@ -26,8 +29,30 @@ type GroupCommit struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
+	// sweepStop ends the sweep loop, which closeOnce stops before the
+	// writer: a backend may sweep through Update.
+	sweepStop chan struct{}
+	sweeping  sync.WaitGroup
+	closeOnce sync.Once
+
 	mu     sync.RWMutex // guards closed against Update racing Close
 	closed bool
+}
+
+// GroupCommitConfig configures NewGroupCommit.
+type GroupCommitConfig struct {
+	// MaxBatch caps how many waiting transactions share one commit.
+	MaxBatch int
+	// Clock times the queue and the sweeps (nil: the real clock).
+	Clock clock.Clock
+	// Commit commits a batch; it must call Finish on every request of it
+	// (Settle does).
+	Commit func(batch []*Request)
+	// Sweep deletes expired records, every SweepInterval; a failure is
+	// logged to Logger and tried again at the next tick.
+	Sweep         func(context.Context) (int64, error)
+	SweepInterval time.Duration
+	Logger        *slog.Logger
 }
 
 // Request is one queued transaction function.
@@ -40,16 +65,17 @@ type Request struct {
 	at    time.Time // when Update queued it
 }
 
-// NewGroupCommit starts the writer goroutine. commit must call Finish on
-// every request of the batch it is given. c times the queue (nil: the
-// real clock).
-func NewGroupCommit(maxBatch int, c clock.Clock, commit func(batch []*Request)) *GroupCommit {
+// NewGroupCommit starts the writer goroutine and the sweep loop.
+func NewGroupCommit(cfg GroupCommitConfig) *GroupCommit {
+	c := cfg.Clock
 	if c == nil {
 		c = clock.Real{}
 	}
-	g := &GroupCommit{maxBatch: maxBatch, commit: commit, clock: c, reqs: make(chan *Request, 4096), stop: make(chan struct{})}
+	g := &GroupCommit{maxBatch: cfg.MaxBatch, commit: cfg.Commit, clock: c,
+		reqs: make(chan *Request, 4096), stop: make(chan struct{}), sweepStop: make(chan struct{})}
 	g.wg.Add(1)
 	go g.loop()
+	g.sweeping.Go(func() { sweepLoop(c, cfg.SweepInterval, g.sweepStop, cfg.Logger, cfg.Sweep) })
 	return g
 }
 
@@ -116,19 +142,40 @@ func (g *GroupCommit) Closed() bool {
 	return g.closed
 }
 
-// Close stops accepting writes, commits those already queued and stops
-// the writer. It returns false if the writer was already closed.
+// Close stops the sweep loop, then stops accepting writes, commits those
+// already queued and stops the writer. Only the first call does so and
+// returns true.
 func (g *GroupCommit) Close() bool {
-	g.mu.Lock()
-	if g.closed {
+	first := false
+	g.closeOnce.Do(func() {
+		first = true
+		close(g.sweepStop)
+		g.sweeping.Wait()
+		g.mu.Lock()
+		g.closed = true
+		close(g.stop)
 		g.mu.Unlock()
-		return false
+		g.wg.Wait()
+	})
+	return first
+}
+
+// Settle answers every request of a batch run in one transaction whose
+// commit returned commitErr. A failed commit fails every request that had
+// not failed already; otherwise each request gets its own result and,
+// when it succeeded and hooks is not nil, its after-commit hooks.
+func Settle(batch []*Request, results []error, hooks [][]func(), commitErr error) {
+	for i, req := range batch {
+		err := results[i]
+		if err == nil {
+			err = commitErr
+		}
+		var h []func()
+		if err == nil && hooks != nil {
+			h = hooks[i]
+		}
+		req.Finish(err, h)
 	}
-	g.closed = true
-	close(g.stop)
-	g.mu.Unlock()
-	g.wg.Wait()
-	return true
 }
 
 func (g *GroupCommit) loop() {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,18 +35,17 @@ type Config struct {
 	SweepInterval time.Duration
 }
 
-// DB is the PostgreSQL store. It implements store.Store.
+// DB is the PostgreSQL store. It implements store.Store, and
+// store.Admitter through its GroupCommit.
 type DB struct {
 	cfg   Config
 	pool  *pgxpool.Pool
 	log   *slog.Logger
 	clock clock.Clock
 
-	// writes folds this replica's waiting transactions into one commit.
-	writes    *store.GroupCommit
-	stop      chan struct{} // ends the sweep loop
-	wg        sync.WaitGroup
-	closeOnce sync.Once
+	// GroupCommit folds this replica's waiting transactions into one
+	// commit, and sweeps expired records.
+	*store.GroupCommit
 
 	// eventsCommitted fires after each commit that appended events.
 	eventsCommitted store.Signal
@@ -94,7 +92,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect to %s: %w", poolCfg.ConnConfig.Host, err)
 	}
-	db := &DB{cfg: cfg, pool: pool, log: cfg.Logger, clock: cfg.Clock, stop: make(chan struct{})}
+	db := &DB{cfg: cfg, pool: pool, log: cfg.Logger, clock: cfg.Clock}
 	if err := db.checkEncoding(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -103,9 +101,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	db.writes = store.NewGroupCommit(cfg.MaxBatch, cfg.Clock, db.commit)
-	db.wg.Add(1)
-	go db.sweepLoop()
+	db.GroupCommit = store.NewGroupCommit(store.GroupCommitConfig{MaxBatch: cfg.MaxBatch, Clock: cfg.Clock, Commit: db.commit,
+		Sweep: db.sweep, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger})
 	return db, nil
 }
 
@@ -124,7 +121,7 @@ func (db *DB) checkEncoding(ctx context.Context) error {
 
 // Ready reports whether the database answers and migrations are done.
 func (db *DB) Ready(ctx context.Context) error {
-	if db.writes.Closed() {
+	if db.Closed() {
 		return store.ErrClosed
 	}
 	var n int
@@ -134,12 +131,9 @@ func (db *DB) Ready(ctx context.Context) error {
 // Close stops accepting writes, commits those already queued and closes
 // the pool.
 func (db *DB) Close() error {
-	db.closeOnce.Do(func() {
-		close(db.stop)
-		db.wg.Wait()
-		db.writes.Close()
+	if db.GroupCommit.Close() {
 		db.pool.Close()
-	})
+	}
 	return nil
 }
 
@@ -153,27 +147,10 @@ func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 // appends events (store.EventNotifier).
 func (db *DB) EventsCommitted() <-chan struct{} { return db.eventsCommitted.Wait() }
 
-// Admit refuses new work while the writer is past its bound (store.Admitter).
-func (db *DB) Admit(door string) error { return db.writes.Admit(door) }
-
-// SetAdmissionBound sets how long writes may wait before Admit refuses
-// new work (store.Admitter).
-func (db *DB) SetAdmissionBound(d time.Duration) { db.writes.SetAdmissionBound(d) }
-
-// Refused counts Admit's refusals by door (store.Admitter).
-func (db *DB) Refused() map[string]int64 { return db.writes.Refused() }
-
-// Waiting is how many writes are queued or being committed (store.Admitter).
-func (db *DB) Waiting() int { return db.writes.Waiting() }
-
-// QueueDelay is how long the oldest write of the writer's last batch waited
-// for it (store.Admitter).
-func (db *DB) QueueDelay() time.Duration { return db.writes.QueueDelay() }
-
 // Update queues fn for this replica's writer and waits until its
 // transaction commits (store.GroupCommit).
 func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {
-	return storageError(db.writes.Update(ctx, fn))
+	return storageError(db.GroupCommit.Update(ctx, fn))
 }
 
 // commit runs a batch of transaction functions in one database transaction
@@ -208,25 +185,13 @@ func (db *DB) commit(batch []*store.Request) {
 			return
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
+	err = tx.Commit(ctx)
+	if err != nil {
 		err = fmt.Errorf("postgres: commit: %w", err)
-		for i := range results {
-			if results[i] == nil {
-				results[i] = err
-			}
-		}
-		hooks = nil
-	}
-	if hooks != nil && w.appended {
+	} else if w.appended {
 		db.eventsCommitted.Fire()
 	}
-	for i, req := range batch {
-		var h []func()
-		if results[i] == nil {
-			h = hooks[i]
-		}
-		req.Finish(results[i], h)
-	}
+	store.Settle(batch, results, hooks, err)
 }
 
 // runOne runs one transaction function, in a savepoint when asked, and
@@ -257,11 +222,6 @@ func (db *DB) runOne(ctx context.Context, req *store.Request, w *writer, savepoi
 		return nil, err
 	}
 	return w.hooks, nil
-}
-
-func (db *DB) sweepLoop() {
-	defer db.wg.Done()
-	store.SweepLoop(db.clock, db.cfg.SweepInterval, db.stop, db.log, db.sweep)
 }
 
 // sweep deletes records whose expiry has passed. They are already invisible

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	_ "github.com/ncruces/go-sqlite3/driver" // registers "sqlite3"
@@ -37,7 +36,8 @@ type Config struct {
 	SweepInterval time.Duration
 }
 
-// DB is the SQLite store. It implements store.Store.
+// DB is the SQLite store. It implements store.Store, and store.Admitter
+// through its GroupCommit.
 type DB struct {
 	cfg    Config
 	writer *sql.DB
@@ -47,12 +47,10 @@ type DB struct {
 	log                   *slog.Logger
 	clock                 clock.Clock
 
-	// writes is the single writer: SQLite takes one writing transaction at
-	// a time, and group commit makes each fsync serve many writers.
-	writes    *store.GroupCommit
-	stop      chan struct{} // ends the sweep loop
-	wg        sync.WaitGroup
-	closeOnce sync.Once
+	// GroupCommit is the single writer: SQLite takes one writing
+	// transaction at a time, and group commit makes each fsync serve many
+	// writers. It also sweeps expired records.
+	*store.GroupCommit
 
 	// eventsCommitted fires after each commit that appended events.
 	eventsCommitted store.Signal
@@ -95,7 +93,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
-	db := &DB{cfg: cfg, writer: writer, log: cfg.Logger, clock: cfg.Clock, stop: make(chan struct{})}
+	db := &DB{cfg: cfg, writer: writer, log: cfg.Logger, clock: cfg.Clock}
 
 	var mode string
 	if err := writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -121,9 +119,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db.reader = reader
 	db.readStmts, db.writeStmts = newStmtCache(reader), newStmtCache(writer)
 
-	db.writes = store.NewGroupCommit(cfg.MaxBatch, cfg.Clock, db.commit)
-	db.wg.Add(1)
-	go db.sweepLoop()
+	db.GroupCommit = store.NewGroupCommit(store.GroupCommitConfig{MaxBatch: cfg.MaxBatch, Clock: cfg.Clock, Commit: db.commit,
+		Sweep: db.sweep, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger})
 	return db, nil
 }
 
@@ -180,7 +177,7 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // Ready reports whether the database answers and migrations are done.
 func (db *DB) Ready(ctx context.Context) error {
-	if db.writes.Closed() {
+	if db.Closed() {
 		return store.ErrClosed
 	}
 	var n int
@@ -190,14 +187,9 @@ func (db *DB) Ready(ctx context.Context) error {
 // Close stops accepting writes, commits those already queued, checkpoints
 // the WAL and closes the file.
 func (db *DB) Close() error {
-	first := false
-	db.closeOnce.Do(func() { first = true })
-	if !first {
+	if !db.GroupCommit.Close() {
 		return nil
 	}
-	close(db.stop) // the sweeper writes through the writer: stop it first
-	db.wg.Wait()
-	db.writes.Close()
 	var errs []error
 	if _, err := db.writer.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		errs = append(errs, fmt.Errorf("sqlite: checkpoint: %w", err))
@@ -218,29 +210,6 @@ func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 // EventsCommitted returns a channel closed after the next commit that
 // appends events (store.EventNotifier).
 func (db *DB) EventsCommitted() <-chan struct{} { return db.eventsCommitted.Wait() }
-
-// Admit refuses new work while the writer is past its bound (store.Admitter).
-func (db *DB) Admit(door string) error { return db.writes.Admit(door) }
-
-// SetAdmissionBound sets how long writes may wait before Admit refuses
-// new work (store.Admitter).
-func (db *DB) SetAdmissionBound(d time.Duration) { db.writes.SetAdmissionBound(d) }
-
-// Refused counts Admit's refusals by door (store.Admitter).
-func (db *DB) Refused() map[string]int64 { return db.writes.Refused() }
-
-// Waiting is how many writes are queued or being committed (store.Admitter).
-func (db *DB) Waiting() int { return db.writes.Waiting() }
-
-// QueueDelay is how long the oldest write of the writer's last batch waited
-// for it (store.Admitter).
-func (db *DB) QueueDelay() time.Duration { return db.writes.QueueDelay() }
-
-// Update runs fn on the single writer and waits until its transaction
-// commits (store.GroupCommit).
-func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {
-	return db.writes.Update(ctx, fn)
-}
 
 // commit runs a batch of transactions as savepoints of one SQLite
 // transaction, so one failing fn rolls back only its own writes.
@@ -283,7 +252,7 @@ func (db *DB) commitSome(batch []*store.Request) (rest []*store.Request) {
 				}
 			}
 			results[i] = err
-			finish(batch[:i+1], results, nil)
+			store.Settle(batch[:i+1], results, nil, nil)
 			return batch[i+1:]
 		}
 		results[i] = err
@@ -291,19 +260,13 @@ func (db *DB) commitSome(batch []*store.Request) (rest []*store.Request) {
 			hooks[i] = w.hooks
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	if err != nil {
 		err = db.storageError(fmt.Errorf("sqlite: commit: %w", err))
-		for i := range results {
-			if results[i] == nil {
-				results[i] = err
-			}
-		}
-		hooks = nil
-	}
-	if hooks != nil && w.appended {
+	} else if w.appended {
 		db.eventsCommitted.Fire()
 	}
-	finish(batch, results, hooks)
+	store.Settle(batch, results, hooks, err)
 	return nil
 }
 
@@ -339,23 +302,6 @@ func (db *DB) run(ctx context.Context, tx *sql.Tx, w *txWriter, req *store.Reque
 		return true, db.storageError(errors.Join(err, fmt.Errorf("sqlite: release savepoint: %w", relErr)))
 	}
 	return false, db.storageError(err)
-}
-
-// finish answers every request of batch with its result and, when it
-// succeeded, its after-commit hooks (hooks may be nil).
-func finish(batch []*store.Request, results []error, hooks [][]func()) {
-	for i, req := range batch {
-		var h []func()
-		if results[i] == nil && hooks != nil {
-			h = hooks[i]
-		}
-		req.Finish(results[i], h)
-	}
-}
-
-func (db *DB) sweepLoop() {
-	defer db.wg.Done()
-	store.SweepLoop(db.clock, db.cfg.SweepInterval, db.stop, db.log, db.sweep)
 }
 
 // sweep deletes records whose expiry has passed. They are already invisible

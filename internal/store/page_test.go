@@ -10,15 +10,22 @@ import (
 	"github.com/musterhq/muster/internal/store/sqlite"
 )
 
-func openWithRecords(t *testing.T, n int) store.Store {
+// openEmpty opens a fresh SQLite store, closed when the test ends.
+func openEmpty(t *testing.T) *sqlite.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db")})
+	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	err = db.Update(ctx, func(w store.Writer) error {
+	return db
+}
+
+func openWithRecords(t *testing.T, n int) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	db := openEmpty(t)
+	err := db.Update(ctx, func(w store.Writer) error {
 		for i := range n {
 			group := "even"
 			if i%2 == 1 {
@@ -128,12 +135,8 @@ func TestFindPageAndWalk(t *testing.T) {
 
 func TestFilterPage(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	err = db.Update(ctx, func(w store.Writer) error {
+	db := openEmpty(t)
+	err := db.Update(ctx, func(w store.Writer) error {
 		for i := range 30 {
 			rec := store.Record{Kind: "thing", ID: fmt.Sprintf("t%04d", i), Doc: []byte(fmt.Sprintf(`{"n":%d}`, i))}
 			if _, err := w.Put(ctx, rec); err != nil {

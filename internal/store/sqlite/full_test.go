@@ -11,6 +11,7 @@ import (
 
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlite"
 )
 
 // TestFullDatabaseRefusesWritesClearlyAndResumes fills the database for
@@ -33,13 +34,7 @@ func TestFullDatabaseRefusesWritesClearlyAndResumes(t *testing.T) {
 	if err := put("before"); err != nil {
 		t.Fatal(err)
 	}
-	pages, err := db.PageCount(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SetMaxPages(ctx, pages); err != nil {
-		t.Fatal(err)
-	}
+	fillToCurrentSize(t, db)
 	var full error
 	written := 0
 	for i := range 100 {
@@ -57,7 +52,7 @@ func TestFullDatabaseRefusesWritesClearlyAndResumes(t *testing.T) {
 		t.Errorf("the error %q does not say the disk is full", full)
 	}
 	// The refused write left nothing: neither its record nor its event.
-	err = db.View(ctx, func(r store.Reader) error {
+	err := db.View(ctx, func(r store.Reader) error {
 		if _, err := r.Get(ctx, "k", fmt.Sprint("r", written)); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("the refused record: %v, want not found", err)
 		}
@@ -89,6 +84,19 @@ func TestFullDatabaseRefusesWritesClearlyAndResumes(t *testing.T) {
 	}
 	if got := integrity(t, db); got != "ok" {
 		t.Fatalf("integrity_check: %s", got)
+	}
+}
+
+// fillToCurrentSize lets the database grow no more: from now on a write
+// that needs a new page fails as it would on a full disk.
+func fillToCurrentSize(t *testing.T, db *sqlite.DB) {
+	t.Helper()
+	pages, err := db.PageCount(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetMaxPages(context.Background(), pages); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -125,13 +133,7 @@ func TestAFullDiskNeverCommitsAWriteItReportsFailed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := db.PageCount(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SetMaxPages(ctx, pages); err != nil {
-		t.Fatal(err)
-	}
+	fillToCurrentSize(t, db)
 	// Hold the writer so that the writes below queue up and share commits.
 	release, held := make(chan struct{}), make(chan struct{})
 	go db.Update(ctx, func(store.Writer) error { close(held); <-release; return nil })

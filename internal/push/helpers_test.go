@@ -48,24 +48,38 @@ var testStart = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T, mutate func(*push.Config)) *env {
 	t.Helper()
-	ctx := context.Background()
 	fake := clock.NewFake(testStart)
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: t.TempDir() + "/muster.db", Clock: fake})
+	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: t.TempDir() + "/muster.db", Clock: fake})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return serveHub(t, db, fake, func(cfg *push.Config) {
+		cfg.CORSOrigins = []string{"https://game.example"}
+		if mutate != nil {
+			mutate(cfg)
+		}
+	})
+}
+
+// serveHub builds a Hub whose players sign in with identities kept in db,
+// serves its player and operator routes over HTTP, and runs it until the
+// test ends; mutate completes its Config. The env commits to db on clk.
+func serveHub(t *testing.T, db store.Store, clk *clock.Fake, mutate func(*push.Config)) *env {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
 	box, err := secret.NewBox([]byte(rand.Text() + rand.Text())[:32])
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := service.Base{Store: db, Clock: fake, Logger: slog.New(slog.DiscardHandler)}
+	base := service.Base{Store: db, Clock: clk, Logger: slog.New(slog.DiscardHandler)}
 	ids, err := identity.Open(ctx, identity.Config{Base: base, Box: box, AccessTokenLifetime: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	cfg := push.Config{Base: base, Verifier: ids, Registerer: reg, CORSOrigins: []string{"https://game.example"}}
+	cfg := push.Config{Base: base, Verifier: ids, Registerer: reg}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -78,16 +92,15 @@ func newEnv(t *testing.T, mutate func(*push.Config)) *env {
 	hub.Register(mux, pass, player.Authenticate(ids, base.Logger))
 	mux.Handle("GET /v1/admin/events", hub.OperatorStream())
 	srv := httptest.NewServer(mux)
-	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- hub.Run(runCtx) }()
+	go func() { done <- hub.Run(ctx) }()
 	t.Cleanup(func() {
 		stop()
 		<-done
 		srv.CloseClientConnections()
 		srv.Close()
 	})
-	return &env{t: t, store: db, clock: fake, ids: ids, hub: hub, reg: reg, url: srv.URL, arns: testARNs}
+	return &env{t: t, store: db, clock: clk, ids: ids, hub: hub, reg: reg, url: srv.URL, arns: testARNs}
 }
 
 // signIn makes a player.

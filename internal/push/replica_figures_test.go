@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/musterhq/muster/internal/bus"
-	"github.com/musterhq/muster/internal/bus/pgbus"
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/secret"
@@ -167,17 +165,8 @@ func envInt(name string, def int) int {
 // replica does, so their outbox readers wake at once.
 func announce(ctx context.Context, t *testing.T, storeURL string, db store.Store) {
 	t.Helper()
-	b, err := pgbus.New(ctx, pgbus.Config{URL: storeURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go b.Run(ctx)
-	select {
-	case <-b.Listening():
-	case <-time.After(30 * time.Second):
-		t.Fatal("the bus never listened")
-	}
-	go bus.NewEvents(b, "figures", nil).Announce(ctx, db.(store.EventNotifier))
+	events := replicaEvents(ctx, t, storeURL, "figures")
+	go events.Announce(ctx, db.(store.EventNotifier))
 }
 
 // startLoaders starts the load processes (TestFiguresClients) and returns

@@ -2,26 +2,16 @@ package push_test
 
 import (
 	"context"
-	"crypto/rand"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/musterhq/muster/internal/api/player"
 	"github.com/musterhq/muster/internal/bus"
 	"github.com/musterhq/muster/internal/bus/pgbus"
 	"github.com/musterhq/muster/internal/clock"
-	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/outbox"
 	"github.com/musterhq/muster/internal/push"
-	"github.com/musterhq/muster/internal/secret"
-	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/store/postgres"
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
@@ -38,7 +28,7 @@ func replicaEvents(ctx context.Context, t *testing.T, url, id string) *bus.Event
 	go b.Run(ctx)
 	select {
 	case <-b.Listening():
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("the bus never listened")
 	}
 	return bus.NewEvents(b, id, nil)
@@ -53,7 +43,6 @@ func twoReplicas(t *testing.T) *env {
 	t.Helper()
 	url := pgtest.NewDatabase(t)
 	ctx, stop := context.WithCancel(context.Background())
-	t.Cleanup(stop)
 	fake := clock.NewFake(testStart)
 	open := func() store.Store {
 		db, err := postgres.Open(ctx, postgres.Config{URL: url, Clock: fake})
@@ -64,37 +53,15 @@ func twoReplicas(t *testing.T) *env {
 		return db
 	}
 	dbA, dbB := open(), open()
+	t.Cleanup(stop) // the buses stop before the stores close
 	eventsA, eventsB := replicaEvents(ctx, t, url, "a"), replicaEvents(ctx, t, url, "b")
 	go eventsB.Announce(ctx, dbB.(store.EventNotifier))
-
-	box, err := secret.NewBox([]byte(rand.Text() + rand.Text())[:32])
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := service.Base{Store: dbA, Clock: fake, Logger: slog.New(slog.DiscardHandler)}
-	ids, err := identity.Open(ctx, identity.Config{Base: base, Box: box, AccessTokenLifetime: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	hub, err := push.New(push.Config{Base: base, Verifier: ids, Registerer: reg, Wake: eventsA.Wake,
-		Outbox: outbox.New(outbox.Config{Store: dbA, Clock: clock.NewFake(testStart), Poll: time.Hour, Wake: eventsA.Wake})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	hub.Register(mux, func(h http.Handler) http.Handler { return h }, player.Authenticate(ids, base.Logger))
-	mux.Handle("GET /v1/admin/events", hub.OperatorStream())
-	srv := httptest.NewServer(mux)
-	done := make(chan error, 1)
-	go func() { done <- hub.Run(ctx) }()
-	t.Cleanup(func() {
-		stop()
-		<-done
-		srv.CloseClientConnections()
-		srv.Close()
+	e := serveHub(t, dbA, fake, func(cfg *push.Config) {
+		cfg.Wake = eventsA.Wake
+		cfg.Outbox = outbox.New(outbox.Config{Store: dbA, Clock: clock.NewFake(testStart), Poll: time.Hour, Wake: eventsA.Wake})
 	})
-	return &env{t: t, store: dbB, clock: fake, ids: ids, hub: hub, reg: reg, url: srv.URL, arns: testARNs}
+	e.store = dbB
+	return e
 }
 
 // TestAPlayerStreamSeesEventsCommittedByAnotherReplica: a player's

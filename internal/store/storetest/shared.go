@@ -142,24 +142,18 @@ func testSharedCounter(t *testing.T, a, b store.Store) {
 	put(t, a, store.Record{Kind: "ticket", ID: "t", Doc: []byte(`0`)})
 	both(a, b, 4, func(s store.Store, _ int) {
 		for range 10 {
-			for {
-				err := s.Update(ctx, func(w store.Writer) error {
-					it, err := w.Get(ctx, "ticket", "t")
-					if err != nil {
-						return err
-					}
-					var n int
-					fmt.Sscan(string(it.Doc), &n)
-					_, err = w.Put(ctx, store.Record{Kind: "ticket", ID: "t", Doc: []byte(fmt.Sprint(n + 1)), Version: it.Version})
-					return err
-				})
-				if errors.Is(err, store.ErrConflict) {
-					continue
-				}
+			err := updateUntilNoConflict(ctx, s, func(w store.Writer) error {
+				it, err := w.Get(ctx, "ticket", "t")
 				if err != nil {
-					t.Error(err)
+					return err
 				}
-				break
+				var n int
+				fmt.Sscan(string(it.Doc), &n)
+				_, err = w.Put(ctx, store.Record{Kind: "ticket", ID: "t", Doc: []byte(fmt.Sprint(n + 1)), Version: it.Version})
+				return err
+			})
+			if err != nil {
+				t.Error(err)
 			}
 		}
 	})

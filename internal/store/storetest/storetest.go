@@ -64,6 +64,16 @@ func put(t *testing.T, s store.Store, r store.Record) int64 {
 	return v
 }
 
+// updateUntilNoConflict runs fn in an Update, again for as long as it ends
+// in a version conflict, as a service's read-modify-write does.
+func updateUntilNoConflict(ctx context.Context, s store.Store, fn func(store.Writer) error) error {
+	for {
+		if err := s.Update(ctx, fn); !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+}
+
 func get(t *testing.T, s store.Store, kind, id string) (store.Item, error) {
 	t.Helper()
 	var it store.Item
@@ -392,31 +402,25 @@ func testConcurrentWriters(t *testing.T, s store.Store, _ *clock.Fake) {
 	for range 8 {
 		wg.Go(func() {
 			for range 25 {
-				for {
-					var v int64
-					err := s.Update(ctx, func(w store.Writer) error {
-						it, err := w.Get(ctx, "counter", "c")
-						if err != nil {
-							return err
-						}
-						v, err = w.Put(ctx, store.Record{Kind: "counter", ID: "c", Doc: it.Doc, Version: it.Version})
-						return err
-					})
-					if errors.Is(err, store.ErrConflict) {
-						continue
-					}
+				var v int64
+				err := updateUntilNoConflict(ctx, s, func(w store.Writer) error {
+					it, err := w.Get(ctx, "counter", "c")
 					if err != nil {
-						t.Error(err)
-						return
+						return err
 					}
-					mu.Lock()
-					if seen[v] {
-						t.Errorf("version %d produced twice", v)
-					}
-					seen[v] = true
-					mu.Unlock()
-					break
+					v, err = w.Put(ctx, store.Record{Kind: "counter", ID: "c", Doc: it.Doc, Version: it.Version})
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
 				}
+				mu.Lock()
+				if seen[v] {
+					t.Errorf("version %d produced twice", v)
+				}
+				seen[v] = true
+				mu.Unlock()
 			}
 		})
 	}

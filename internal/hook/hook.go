@@ -41,7 +41,6 @@ const (
 const (
 	DefaultTimeoutMs = 300
 	MaxTimeoutMs     = 5000
-	maxURL           = 2048
 	maxConfigs       = 50
 	maxOrder         = 1000
 )
@@ -142,8 +141,6 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 // check validates the settings Create and Update share.
 func (s *Service) check(v *fault.Validator, h Hook) {
 	switch err := s.cfg.Destinations.CheckURL(h.URL); {
-	case len(h.URL) > maxURL:
-		v.Add("Url", "must be at most %d characters", maxURL)
 	case err != nil:
 		v.Add("Url", "%v", err)
 	case !s.cfg.Destinations.AllowPrivate && !hasScheme(h.URL, "https"):

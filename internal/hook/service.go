@@ -33,8 +33,9 @@ type Config struct {
 	// Destinations says where hooks may be (checked on the URL when a
 	// hook is registered and on every connection), as for webhooks.
 	Destinations safehttp.Config
-	// Client calls hooks (default: over Destinations.Transport(), without
-	// redirects); each call is bounded by its hook's time-out.
+	// Client calls hooks (default: Destinations.Client(), keeping as many
+	// idle connections per hook as MaxConcurrent); each call is bounded by
+	// its hook's time-out.
 	Client *http.Client
 	// Registerer receives the metrics (a private registry when nil).
 	Registerer prometheus.Registerer
@@ -94,12 +95,11 @@ func New(cfg Config) *Service {
 		cfg.SignInDataTTL = 30 * 24 * time.Hour
 	}
 	if cfg.Client == nil {
-		// Destinations' transport, keeping as many idle connections per
-		// hook as calls may be in flight, so a busy hook is not
-		// reconnected for every call; no redirects, as for webhooks.
-		tr := cfg.Destinations.Transport()
-		tr.MaxIdleConnsPerHost = cfg.MaxConcurrent
-		cfg.Client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		// As many idle connections per hook as calls may be in flight, so
+		// a busy hook is not reconnected for every call.
+		dest := cfg.Destinations
+		dest.IdleConnsPerHost = cfg.MaxConcurrent
+		cfg.Client = dest.Client()
 	}
 	return &Service{cfg: cfg, metrics: newMetrics(cfg.Registerer), stale: true, runners: map[string]*runner{}}
 }

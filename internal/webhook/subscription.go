@@ -28,11 +28,8 @@ const (
 	KindDeliveries   = "webhookdeliveries"
 )
 
-// Limits of a subscription.
-const (
-	maxURL     = 2048
-	maxFilters = 50
-)
+// maxFilters caps a subscription's EventTypes and Resources.
+const maxFilters = 50
 
 var (
 	// namePattern is an SNS topic name's: a NotificationTarget names it.
@@ -183,9 +180,7 @@ func head(ctx context.Context, r store.Reader) (int64, error) {
 // pointers are members an update leaves alone.
 func (s *Service) checkSettings(v *fault.Validator, url *string, types, resources *[]string) {
 	if url != nil {
-		if len(*url) > maxURL {
-			v.Add("Url", "must be at most %d characters", maxURL)
-		} else if err := s.cfg.Destinations.CheckURL(*url); err != nil {
+		if err := s.cfg.Destinations.CheckURL(*url); err != nil {
 			v.Add("Url", "%v", err)
 		}
 	}

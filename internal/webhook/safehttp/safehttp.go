@@ -34,7 +34,15 @@ type Config struct {
 	// DialTimeout bounds connecting (10 s when zero). The whole request is
 	// bounded by its context.
 	DialTimeout time.Duration
+	// IdleConnsPerHost is how many idle connections to one destination
+	// are kept for reuse (16 when zero). A caller that may have more calls
+	// in flight to one destination keeps as many, so that a busy one is
+	// not reconnected for every call.
+	IdleConnsPerHost int
 }
+
+// MaxURLLength is the longest destination URL CheckURL accepts.
+const MaxURLLength = 2048
 
 var (
 	metadataV4 = netip.MustParseAddr("169.254.169.254")
@@ -90,9 +98,13 @@ func (cfg Config) Check(addr netip.AddrPort) error {
 }
 
 // CheckURL checks what can be checked of a destination before connecting:
-// an absolute http or https URL with a host and no credentials, and when
-// the host is an address literal, the address itself.
+// an absolute http or https URL of at most MaxURLLength bytes with a host
+// and no credentials, and when the host is an address literal, the address
+// itself.
 func (cfg Config) CheckURL(raw string) error {
+	if len(raw) > MaxURLLength {
+		return fmt.Errorf("must be at most %d characters", MaxURLLength)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return errors.New("must be an absolute URL")
@@ -138,13 +150,17 @@ func (cfg Config) Transport() *http.Transport {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	idlePerHost := cfg.IdleConnsPerHost
+	if idlePerHost <= 0 {
+		idlePerHost = 16
+	}
 	d := &net.Dialer{Timeout: timeout, Resolver: cfg.Resolver, Control: cfg.control}
 	return &http.Transport{
 		Proxy:               nil,
 		DialContext:         d.DialContext,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 16,
+		MaxIdleConnsPerHost: idlePerHost,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: timeout,
 	}

@@ -73,8 +73,9 @@ func TestCheckURL(t *testing.T) {
 			t.Errorf("CheckURL(%s) = %v", u, err)
 		}
 	}
+	long := "https://hooks.example.com/" + strings.Repeat("x", safehttp.MaxURLLength)
 	for _, u := range []string{"ftp://example.com/", "file:///etc/passwd", "example.com/x", "https:///x", "https://user:pw@example.com/",
-		"http://127.0.0.1/", "http://[::1]:8080/", "http://169.254.169.254/latest/meta-data/", "https://example.com/#x"} {
+		"http://127.0.0.1/", "http://[::1]:8080/", "http://169.254.169.254/latest/meta-data/", "https://example.com/#x", long} {
 		if err := cfg.CheckURL(u); err == nil {
 			t.Errorf("CheckURL(%s) accepted", u)
 		}

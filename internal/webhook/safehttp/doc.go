@@ -1,7 +1,7 @@
 // Package safehttp is the HTTP client for requests Muster makes to URLs its
-// operators and studios give it (webhook subscriptions, and any later
-// outbound hook): it refuses destinations inside the control plane's own
-// network.
+// operators and studios give it (webhook subscriptions and hooks): it
+// checks their URLs when they are registered (CheckURL) and refuses
+// destinations inside the control plane's own network when connecting.
 //
 // The check runs at connection time, on the address the dialer is about to
 // connect to (net.Dialer.Control), after name resolution, so a name that

@@ -124,12 +124,7 @@ func (w *writer) Put(ctx context.Context, r store.Record) (int64, error) {
 }
 
 func (w *writer) Delete(ctx context.Context, kind, id string, version int64) error {
-	query := "DELETE FROM records WHERE kind = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > $3)"
-	args := []any{kind, id, w.now().UnixMilli()}
-	if version > 0 {
-		query += " AND version = $4"
-		args = append(args, version)
-	}
+	query, args := dialect.Delete(kind, id, w.now().UnixMilli(), version)
 	tag, err := w.tx.Exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("postgres: delete %s/%s: %w", kind, id, err)

@@ -302,12 +302,7 @@ func (w *txWriter) Put(ctx context.Context, r store.Record) (int64, error) {
 }
 
 func (w *txWriter) Delete(ctx context.Context, kind, id string, version int64) error {
-	query := "DELETE FROM records WHERE kind = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)"
-	args := []any{kind, id, w.now().UnixMilli()}
-	if version > 0 {
-		query += " AND version = ?"
-		args = append(args, version)
-	}
+	query, args := dialect.Delete(kind, id, w.now().UnixMilli(), version)
 	res, err := w.q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete %s/%s: %w", kind, id, err)

@@ -110,6 +110,20 @@ func (d Dialect) Events(q store.EventQuery) (string, []any) {
 	return query + " ORDER BY seq" + p.limit(q.Limit), p.args
 }
 
+// Delete is the statement of Writer.Delete at now (epoch milliseconds),
+// and its arguments: it deletes the record while it is live, and only at
+// version when version is set. When it deletes nothing, store.MissedDelete
+// says why.
+func (d Dialect) Delete(kind, id string, now, version int64) (string, []any) {
+	p := &params{d: d}
+	query := "DELETE FROM records WHERE kind = " + p.add(kind) + " AND id = " + p.add(id) +
+		" AND (expires_at IS NULL OR expires_at > " + p.add(now) + ")"
+	if version > 0 {
+		query += " AND version = " + p.add(version)
+	}
+	return query, p.args
+}
+
 // Scanner is a row: *sql.Row, *sql.Rows, pgx.Row and pgx.Rows all are.
 type Scanner interface{ Scan(dest ...any) error }
 

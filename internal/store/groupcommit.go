@@ -29,8 +29,8 @@ type GroupCommit struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
-	// sweepStop ends the sweep loop, which closeOnce stops before the
-	// writer: a backend may sweep through Update.
+	// sweepStop ends the sweep loop. Close stops it before the writer:
+	// a backend may sweep through Update.
 	sweepStop chan struct{}
 	sweeping  sync.WaitGroup
 	closeOnce sync.Once

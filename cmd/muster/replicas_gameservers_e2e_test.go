@@ -1,13 +1,8 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
-	"github.com/google/uuid"
 
 	"github.com/musterhq/muster/internal/testenv"
 )
@@ -71,95 +65,14 @@ func (b *sdkBalancer) pick() string {
 	return ""
 }
 
-// gameServer is the test game server on the official Go server SDK
-// (internal/api/sdk/testdata/gameserver): SDK callbacks come out as JSON
-// lines, SDK calls go in as JSON lines.
-type gameServer struct {
-	id     string
-	stdin  io.Writer
-	mu     sync.Mutex
-	events []map[string]any
-	exited chan struct{}
-}
-
-func startGameServer(t *testing.T, bin, url string, f *placedFleet) *gameServer {
-	g := &gameServer{id: uuid.NewString(), exited: make(chan struct{})}
-	cmd := exec.Command(bin)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "GAMELIFT_SDK_WEBSOCKET_URL="+url, "GAMELIFT_SDK_AUTH_TOKEN="+f.token, "GAMELIFT_SDK_PROCESS_ID="+g.id,
-		"GAMELIFT_SDK_HOST_ID="+f.compute, "GAMELIFT_SDK_FLEET_ID="+f.fleetID, "SERVICE_CALL_TIMEOUT=5s")
-	cmd.Stderr = os.Stderr
-	g.stdin, _ = cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				g.mu.Lock()
-				g.events = append(g.events, m)
-				g.mu.Unlock()
-			}
-		}
-		cmd.Wait()
-		close(g.exited)
-	}()
-	t.Cleanup(func() { cmd.Process.Kill(); <-g.exited })
-	return g
-}
-
-// take removes and returns the first line with key=value, if any.
-func (g *gameServer) take(key, value string) map[string]any {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for i, m := range g.events {
-		if m[key] == value {
-			g.events = append(g.events[:i], g.events[i+1:]...)
-			return m
-		}
-	}
-	return nil
-}
-
-func (g *gameServer) wait(t *testing.T, key, value string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	testenv.Eventually(t, fmt.Sprintf("game server %s: %s=%s", g.id, key, value), 60*time.Second, func() bool {
-		select {
-		case <-g.exited:
-			t.Fatalf("game server %s exited", g.id)
-		default:
-		}
-		m = g.take(key, value)
-		return m != nil
-	})
-	return m
-}
-
-// call runs an SDK call in the game server and returns its error text.
-func (g *gameServer) call(t *testing.T, op, id string) (string, any) {
-	t.Helper()
-	b, _ := json.Marshal(map[string]string{"op": op, "id": id})
-	if _, err := g.stdin.Write(append(b, '\n')); err != nil {
-		t.Fatal(err)
-	}
-	m := g.wait(t, "op", op)
-	s, _ := m["err"].(string)
-	return s, m["result"]
-}
-
 // placedFleet is an Anywhere fleet whose game servers reach the replicas
 // through the balancer, a queue on it, and a WITH_QUEUE configuration
 // "placed" whose matches it hosts.
 type placedFleet struct {
 	fleetID, compute, token string
-	servers                 []*gameServer
+	servers                 []*testenv.SDKGameServer
 	// hosts maps a game session to its game server.
-	hosts map[string]*gameServer
+	hosts map[string]*testenv.SDKGameServer
 }
 
 func setupPlacedFleet(t *testing.T, gl *gamelift.Client, lb *sdkBalancer, n int) *placedFleet {
@@ -175,7 +88,7 @@ func setupPlacedFleet(t *testing.T, gl *gamelift.Client, lb *sdkBalancer, n int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &placedFleet{fleetID: aws.ToString(fl.FleetAttributes.FleetId), compute: "host-1", hosts: map[string]*gameServer{}}
+	f := &placedFleet{fleetID: aws.ToString(fl.FleetAttributes.FleetId), compute: "host-1", hosts: map[string]*testenv.SDKGameServer{}}
 	if _, err := gl.RegisterCompute(ctx, &gamelift.RegisterComputeInput{FleetId: aws.String(f.fleetID), ComputeName: aws.String(f.compute),
 		Location: aws.String("custom-replicas"), IpAddress: aws.String("127.0.0.1")}); err != nil {
 		t.Fatal(err)
@@ -188,15 +101,11 @@ func setupPlacedFleet(t *testing.T, gl *gamelift.Client, lb *sdkBalancer, n int)
 	if err := testenv.CreateMatchmaking(ctx, gl, testenv.Matchmaking{Name: "placed", Rules: e2eOneVOne, FleetID: f.fleetID}); err != nil {
 		t.Fatal(err)
 	}
-	bin, err := testenv.Build("./internal/api/sdk/testdata/gameserver", false)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for range n {
-		f.servers = append(f.servers, startGameServer(t, bin, lb.url(), f))
+		f.servers = append(f.servers, testenv.StartSDKGameServer(t, testenv.SDKGameServerConfig{URL: lb.url(), AuthToken: f.token, HostID: f.compute, FleetID: f.fleetID}))
 	}
 	for _, g := range f.servers {
-		if r := g.wait(t, "event", "ready"); r["err"] != "" {
+		if r := g.Wait("event", "ready"); r["err"] != "" {
 			t.Fatalf("ProcessReady: %v", r["err"])
 		}
 	}
@@ -227,7 +136,7 @@ func (f *placedFleet) placeMatches(t *testing.T, replicas []*replica, prefix str
 	var out []string
 	testenv.Eventually(t, fmt.Sprintf("%d game sessions started on the game servers", len(sessions)), 60*time.Second, func() bool {
 		for _, g := range f.servers {
-			if m := g.take("event", "start"); m != nil {
+			if m := g.Take("event", "start"); m != nil {
 				f.hosts[m["gameSessionId"].(string)] = g
 			}
 		}
@@ -239,7 +148,7 @@ func (f *placedFleet) placeMatches(t *testing.T, replicas []*replica, prefix str
 		return true
 	})
 	for gs := range sessions {
-		if a := f.hosts[gs].wait(t, "event", "activated"); a["err"] != "" {
+		if a := f.hosts[gs].Wait("event", "activated"); a["err"] != "" {
 			t.Fatalf("ActivateGameSession of %s: %v", gs, a["err"])
 		}
 		out = append(out, gs)
@@ -271,12 +180,11 @@ func (f *placedFleet) checkGameServersKept(t *testing.T, r *replica, lb *sdkBala
 				continue
 			}
 			testenv.Eventually(t, "AcceptPlayerSession from the game server of "+gs, 60*time.Second, func() bool {
-				e, _ := g.call(t, "accept", aws.ToString(p.PlayerSessionId))
-				return e == ""
+				return g.CallErr("accept", aws.ToString(p.PlayerSessionId)) == ""
 			})
 		}
-		if e, id := g.call(t, "gsid", ""); e != "" || id != gs {
-			t.Errorf("game server %s hosts %v (%s), want %s", g.id, id, e, gs)
+		if r := g.Call("gsid", nil); r["err"] != "" || r["result"] != gs {
+			t.Errorf("game server %s hosts %v (%v), want %s", g.ID, r["result"], r["err"], gs)
 		}
 		d, err := r.gl.DescribeGameSessions(ctx, &gamelift.DescribeGameSessionsInput{GameSessionId: aws.String(gs)})
 		if err != nil || len(d.GameSessions) != 1 || d.GameSessions[0].Status != types.GameSessionStatusActive {

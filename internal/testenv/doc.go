@@ -3,7 +3,8 @@
 // test process (see Build); `muster serve` started on a free port with a
 // data directory (Start); `muster agent` run against it (StartAgent); and
 // clients for it (the real AWS SDK GameLift client, SigV4-signed raw
-// requests, bearer requests); and the fleets and matchmaking
-// configurations tests play on (CreateArenaFleet, CreateMatchmaking). Only
-// tests import it.
+// requests, bearer requests); the fleets and matchmaking configurations
+// tests play on (CreateArenaFleet, CreateMatchmaking); and the test game
+// server on the official Go server SDK, driven line by line
+// (StartSDKGameServer). Only tests import it.
 package testenv

@@ -139,7 +139,7 @@ func TestFiguresCreateGameSessionToActiveWithTheRealGoSDK(t *testing.T) {
 	var lat []time.Duration
 	for i := range n {
 		start, processID := e.createNumbered(i)
-		a := servers[processID].wait("event", "activated")
+		a := servers[processID].Wait("event", "activated")
 		lat = append(lat, time.Unix(0, int64(a["at"].(float64))).Sub(start))
 	}
 	t.Logf("CreateGameSession → ActivateGameSession answered, real Go SDK processes, %d sessions: p50 %v, p99 %v, max %v",
@@ -157,14 +157,14 @@ func TestFiguresAcceptPlayerSessionRoundTrips(t *testing.T) {
 		accepted := 0
 		for range 5 {
 			ids := e.reserveMany(id, 200)
-			r := g.call("acceptmany", map[string]any{"ids": ids, "conc": conc})
+			r := g.Call("acceptmany", map[string]any{"ids": ids, "conc": conc})
 			if r["failed"] != float64(0) {
 				t.Fatalf("%v accepts failed", r["failed"])
 			}
 			total += time.Duration(r["elapsedNs"].(float64))
 			accepted += len(ids)
 			for _, p := range ids {
-				if err := e.srv.Hosting.Sessions.RemovePlayerSession(ctx, g.id, id, p, ""); err != nil {
+				if err := e.srv.Hosting.Sessions.RemovePlayerSession(ctx, g.ID, id, p, ""); err != nil {
 					t.Fatal(err)
 				}
 			}

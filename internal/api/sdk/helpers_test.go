@@ -1,18 +1,14 @@
 package sdk_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
-	"github.com/google/uuid"
 
 	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/server"
@@ -31,17 +26,6 @@ const (
 	adminKey    = "AKIAMUSTERTESTADMIN1"
 	adminSecret = "muster-test-admin-secret-0123456789abcdef"
 )
-
-var gameServerBin string
-
-func TestMain(m *testing.M) {
-	var err error
-	if gameServerBin, err = testenv.Build("./internal/api/sdk/testdata/gameserver", false); err != nil {
-		fmt.Fprintf(os.Stderr, "build test game server: %v\n", err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
 
 // freeAddrs returns two distinct free loopback addresses: the control
 // plane's and the SDK endpoint's. Both listeners are held until both ports
@@ -198,123 +182,22 @@ func (e *env) setupFleet() {
 	e.token = aws.ToString(tok.AuthToken)
 }
 
-// gameServer is a running test game server built on the official Go SDK.
-type gameServer struct {
-	t      testing.TB
-	id     string
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	mu     sync.Mutex
-	events []map[string]any
-	cond   *sync.Cond
-	exited chan struct{}
-}
-
 // startGameServer launches the test game server with the SDK environment
 // an agent would give it. url "" means ws://<sdk address>.
-func (e *env) startGameServer(url string, extra ...string) *gameServer {
+func (e *env) startGameServer(url string, extra ...string) *testenv.SDKGameServer {
 	e.t.Helper()
 	if url == "" {
 		url = "ws://" + e.sdkAddr
 	}
-	g := &gameServer{t: e.t, id: uuid.NewString(), exited: make(chan struct{})}
-	g.cond = sync.NewCond(&g.mu)
-	g.cmd = exec.Command(gameServerBin)
-	g.cmd.Dir = e.t.TempDir()
-	g.cmd.Env = append(os.Environ(), "GAMELIFT_SDK_WEBSOCKET_URL="+url, "GAMELIFT_SDK_AUTH_TOKEN="+e.token, "GAMELIFT_SDK_PROCESS_ID="+g.id,
-		"GAMELIFT_SDK_HOST_ID="+e.compute, "GAMELIFT_SDK_FLEET_ID="+e.fleetID, "HEALTHCHECK_INTERVAL=1s", "HEALTHCHECK_MAX_JITTER=100ms",
-		"SERVICE_CALL_TIMEOUT=5s")
-	g.cmd.Env = append(g.cmd.Env, extra...)
-	g.cmd.Stderr = os.Stderr
-	g.stdin, _ = g.cmd.StdinPipe()
-	stdout, _ := g.cmd.StdoutPipe()
-	if err := g.cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				g.mu.Lock()
-				g.events = append(g.events, m)
-				g.cond.Broadcast()
-				g.mu.Unlock()
-			}
-		}
-		g.cmd.Wait()
-		close(g.exited)
-		g.mu.Lock()
-		g.cond.Broadcast()
-		g.mu.Unlock()
-	}()
-	e.t.Cleanup(func() {
-		g.cmd.Process.Kill()
-		<-g.exited
-	})
-	return g
-}
-
-// next waits for the first line from index i on that has key=value and
-// returns it and the index after it.
-func (g *gameServer) wait(key, value string) map[string]any {
-	g.t.Helper()
-	timer := time.AfterFunc(30*time.Second, func() {
-		g.mu.Lock()
-		g.cond.Broadcast()
-		g.mu.Unlock()
-	})
-	defer timer.Stop()
-	start := time.Now()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for i := 0; ; {
-		for ; i < len(g.events); i++ {
-			if g.events[i][key] == value {
-				m := g.events[i]
-				g.events = append(g.events[:i], g.events[i+1:]...)
-				return m
-			}
-		}
-		select {
-		case <-g.exited:
-			g.t.Fatalf("game server %s exited while waiting for %s=%s", g.id, key, value)
-		default:
-		}
-		if time.Since(start) > 30*time.Second {
-			g.t.Fatalf("game server %s: timed out waiting for %s=%s", g.id, key, value)
-		}
-		g.cond.Wait()
-	}
-}
-
-// call runs an SDK call in the game server and returns its error text.
-func (g *gameServer) call(op string, args map[string]any) map[string]any {
-	g.t.Helper()
-	if args == nil {
-		args = map[string]any{}
-	}
-	args["op"] = op
-	b, _ := json.Marshal(args)
-	if _, err := g.stdin.Write(append(b, '\n')); err != nil {
-		g.t.Fatal(err)
-	}
-	return g.wait("op", op)
-}
-
-func (g *gameServer) callErr(op, id string) string {
-	g.t.Helper()
-	r := g.call(op, map[string]any{"id": id})
-	s, _ := r["err"].(string)
-	return s
+	return testenv.StartSDKGameServer(e.t, testenv.SDKGameServerConfig{URL: url, AuthToken: e.token, HostID: e.compute, FleetID: e.fleetID,
+		Env: append([]string{"HEALTHCHECK_INTERVAL=1s", "HEALTHCHECK_MAX_JITTER=100ms"}, extra...)})
 }
 
 // startReady starts a game server and waits until it is ProcessReady.
-func (e *env) startReady(url string, extra ...string) *gameServer {
+func (e *env) startReady(url string, extra ...string) *testenv.SDKGameServer {
 	e.t.Helper()
 	g := e.startGameServer(url, extra...)
-	if r := g.wait("event", "ready"); r["err"] != "" {
+	if r := g.Wait("event", "ready"); r["err"] != "" {
 		e.t.Fatalf("ProcessReady: %v", r["err"])
 	}
 	return g
@@ -322,12 +205,12 @@ func (e *env) startReady(url string, extra ...string) *gameServer {
 
 // startReadyServers starts n game servers and waits until each is
 // ProcessReady; it returns them by process id.
-func (e *env) startReadyServers(n int) map[string]*gameServer {
+func (e *env) startReadyServers(n int) map[string]*testenv.SDKGameServer {
 	e.t.Helper()
-	servers := map[string]*gameServer{}
+	servers := map[string]*testenv.SDKGameServer{}
 	for range n {
 		g := e.startReady("")
-		servers[g.id] = g
+		servers[g.ID] = g
 	}
 	return servers
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 
 	"github.com/musterhq/muster/internal/agent/agentwire"
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 // These tests run real game server processes built on the official Go
@@ -29,8 +30,8 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 			n, _ := e.srv.Hosting.Fleets.IdleProcessCount(ctx, e.fleetID, e.location)
 			return n == 1
 		})
-		g.wait("event", "health")
-		g.wait("event", "health")
+		g.Wait("event", "health")
+		g.Wait("event", "health")
 	})
 
 	gs := e.createGameSession("arena", 8, types.GameProperty{Key: aws.String("mode"), Value: aws.String("ctf")})
@@ -48,20 +49,20 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 		}
 	})
 	t.Run("the process gets OnStartGameSession and activates the session", func(t *testing.T) {
-		start := g.wait("event", "start")
+		start := g.Wait("event", "start")
 		if start["gameSessionId"] != id || start["name"] != "arena" || start["max"] != float64(8) {
 			t.Fatalf("OnStartGameSession got %v", start)
 		}
 		if props, _ := start["props"].(map[string]any); props["mode"] != "ctf" {
 			t.Fatalf("game properties %v", start["props"])
 		}
-		if a := g.wait("event", "activated"); a["err"] != "" {
+		if a := g.Wait("event", "activated"); a["err"] != "" {
 			t.Fatalf("ActivateGameSession: %v", a["err"])
 		}
 		if st := e.gameSession(id).Status; st != types.GameSessionStatusActive {
 			t.Fatalf("status %s, want ACTIVE", st)
 		}
-		if r := g.call("gsid", nil); r["result"] != id {
+		if r := g.Call("gsid", nil); r["result"] != id {
 			t.Fatalf("GetGameSessionID = %v", r["result"])
 		}
 	})
@@ -86,22 +87,22 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 		}
 	})
 	t.Run("a reserved player is accepted once", func(t *testing.T) {
-		if err := g.callErr("accept", alice); err != "" {
+		if err := g.CallErr("accept", alice); err != "" {
 			t.Fatalf("AcceptPlayerSession: %s", err)
 		}
 		if st := e.playerSession(alice).Status; st != types.PlayerSessionStatusActive {
 			t.Fatalf("status %s, want ACTIVE", st)
 		}
-		if err := g.callErr("accept", alice); !strings.Contains(err, "not RESERVED") {
+		if err := g.CallErr("accept", alice); !strings.Contains(err, "not RESERVED") {
 			t.Fatalf("second AcceptPlayerSession: %q, want a refusal", err)
 		}
 	})
 	t.Run("a forged player session id is refused", func(t *testing.T) {
-		if err := g.callErr("accept", "psess-0123456789abcdef0123456789abcdef"); !strings.Contains(err, "Not found") {
+		if err := g.CallErr("accept", "psess-0123456789abcdef0123456789abcdef"); !strings.Contains(err, "Not found") {
 			t.Fatalf("forged AcceptPlayerSession: %q", err)
 		}
 	})
-	if err := g.callErr("accept", bob); err != "" {
+	if err := g.CallErr("accept", bob); err != "" {
 		t.Fatal(err)
 	}
 	t.Run("a reservation not accepted in 60 seconds times out", func(t *testing.T) {
@@ -109,7 +110,7 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 		if st := e.playerSession(carol).Status; st != types.PlayerSessionStatusTimedout {
 			t.Fatalf("status %s, want TIMEDOUT", st)
 		}
-		if err := g.callErr("accept", carol); !strings.Contains(err, "TIMEDOUT") {
+		if err := g.CallErr("accept", carol); !strings.Contains(err, "TIMEDOUT") {
 			t.Fatalf("AcceptPlayerSession of a timed-out reservation: %q", err)
 		}
 		if n := aws.ToInt32(e.gameSession(id).CurrentPlayerSessionCount); n != 2 {
@@ -117,18 +118,18 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 		}
 	})
 	t.Run("a removed player session is COMPLETED and cannot be removed again", func(t *testing.T) {
-		if err := g.callErr("remove", alice); err != "" {
+		if err := g.CallErr("remove", alice); err != "" {
 			t.Fatal(err)
 		}
 		if st := e.playerSession(alice).Status; st != types.PlayerSessionStatusCompleted {
 			t.Fatalf("status %s, want COMPLETED", st)
 		}
-		if err := g.callErr("remove", alice); err == "" {
+		if err := g.CallErr("remove", alice); err == "" {
 			t.Fatal("second RemovePlayerSession succeeded")
 		}
 	})
 	t.Run("the server describes its player sessions", func(t *testing.T) {
-		r := g.call("describe", map[string]any{"status": "ACTIVE"})
+		r := g.Call("describe", map[string]any{"status": "ACTIVE"})
 		res, _ := r["result"].(map[string]any)
 		list, _ := res["PlayerSessions"].([]any)
 		if r["err"] != "" || len(list) != 1 || list[0].(map[string]any)["PlayerSessionId"] != bob {
@@ -136,7 +137,7 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 		}
 	})
 	t.Run("DENY_ALL from the server stops new reservations", func(t *testing.T) {
-		if r := g.call("policy", map[string]any{"policy": "DENY_ALL"}); r["err"] != "" {
+		if r := g.Call("policy", map[string]any{"policy": "DENY_ALL"}); r["err"] != "" {
 			t.Fatal(r["err"])
 		}
 		_, err := e.gl.CreatePlayerSession(ctx, &gl.CreatePlayerSessionInput{GameSessionId: aws.String(id), PlayerId: aws.String("dave")})
@@ -148,14 +149,14 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 	t.Run("GetGameSessionLogUrl says where the log is", func(t *testing.T) {
 		_, err := e.gl.GetGameSessionLogUrl(ctx, &gl.GetGameSessionLogUrlInput{GameSessionId: aws.String(id)})
 		var nf *types.NotFoundException
-		if !errors.As(err, &nf) || !strings.Contains(aws.ToString(nf.Message), g.id+".log") || !strings.Contains(aws.ToString(nf.Message), e.compute) {
+		if !errors.As(err, &nf) || !strings.Contains(aws.ToString(nf.Message), g.ID+".log") || !strings.Contains(aws.ToString(nf.Message), e.compute) {
 			t.Fatalf("GetGameSessionLogUrl: %v", err)
 		}
 	})
 	t.Run("calls Muster cannot serve fail clearly", func(t *testing.T) {
 		// (StartMatchBackfill goes to matchmaking, which knows no configuration "cfg".)
 		for op, want := range map[string]string{"backfill": "matchmakingconfiguration/cfg", "role": "no IAM role", "cert": "CertificatePath"} {
-			if r := g.call(op, nil); !strings.Contains(r["err"].(string), want) {
+			if r := g.Call(op, nil); !strings.Contains(r["err"].(string), want) {
 				t.Errorf("%s: %q, want it to mention %q", op, r["err"], want)
 			}
 		}
@@ -168,11 +169,11 @@ func TestAGameServerHostsAGameSessionAndValidatesItsPlayers(t *testing.T) {
 		if out.GameSession.Status != types.GameSessionStatusTerminating {
 			t.Fatalf("status %s, want TERMINATING", out.GameSession.Status)
 		}
-		term := g.wait("event", "terminate")
+		term := g.Wait("event", "terminate")
 		if term["err"] != "" || term["time"].(float64) < float64(time.Now().Unix()) {
 			t.Fatalf("OnProcessTerminate: %v", term)
 		}
-		if r := g.call("end", nil); r["err"] != "" {
+		if r := g.Call("end", nil); r["err"] != "" {
 			t.Fatal(r["err"])
 		}
 		got := e.gameSession(id)
@@ -195,7 +196,7 @@ func TestTerminateGameSessionGivesTheGraceTheAgentReports(t *testing.T) {
 	began := time.Now() // the fake clock starts at the real time and is not advanced here
 	e := newEnv(t)
 	g := e.startReady("")
-	report := agentwire.Heartbeat{DrainGraceSeconds: 42, Processes: []agentwire.Process{{ProcessID: g.id, PID: g.cmd.Process.Pid}}}
+	report := agentwire.Heartbeat{DrainGraceSeconds: 42, Processes: []agentwire.Process{{ProcessID: g.ID, PID: g.PID()}}}
 	if code, _ := e.heartbeat(e.compute, report); code != 200 {
 		t.Fatalf("heartbeat: %d", code)
 	}
@@ -205,7 +206,7 @@ func TestTerminateGameSessionGivesTheGraceTheAgentReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	ended := time.Now()
-	term := g.wait("event", "terminate")
+	term := g.Wait("event", "terminate")
 	at, _ := term["time"].(float64) // GetTerminationTime: epoch seconds
 	if lo, hi := began.Add(42*time.Second).Unix()-1, ended.Add(42*time.Second).Unix(); term["err"] != "" || int64(at) < lo || int64(at) > hi {
 		t.Fatalf("GetTerminationTime %v (%v), want the agent's 42 s from now: %d to %d", int64(at), term["err"], lo, hi)
@@ -213,7 +214,7 @@ func TestTerminateGameSessionGivesTheGraceTheAgentReports(t *testing.T) {
 	_, reply := e.heartbeat(e.compute, report)
 	status := "not listed"
 	for _, p := range reply.Processes {
-		if p.ProcessID == g.id {
+		if p.ProcessID == g.ID {
 			status = p.Status
 		}
 	}
@@ -258,12 +259,12 @@ func TestForceTerminateEndsTheProcessAndAsksItsAgentToKillIt(t *testing.T) {
 	}
 	forced := false
 	for _, x := range ev.Events {
-		forced = forced || x.EventCode == types.EventCodeServerProcessForceTerminated && strings.Contains(aws.ToString(x.Message), g.id)
+		forced = forced || x.EventCode == types.EventCodeServerProcessForceTerminated && strings.Contains(aws.ToString(x.Message), g.ID)
 	}
 	if !forced {
 		t.Fatal("no SERVER_PROCESS_FORCE_TERMINATED event for the process")
 	}
-	if got := e.agentHeartbeat(g); len(got) != 1 || got[g.id] != "TERMINATED kill=true FORCE_TERMINATED" {
+	if got := e.agentHeartbeat(g); len(got) != 1 || got[g.ID] != "TERMINATED kill=true FORCE_TERMINATED" {
 		t.Fatalf("heartbeat answer %q, want the process TERMINATED, to be killed, FORCE_TERMINATED", got)
 	}
 	if n, _ := e.srv.Hosting.Fleets.IdleProcessCount(ctx, e.fleetID, e.location); n != 0 {
@@ -284,21 +285,21 @@ func TestAProcessFailingThreeHealthChecksInARowIsTerminated(t *testing.T) {
 	})
 	id := e.activeSession(sick, "sick", 4)
 	flaky := e.startReady("")
-	flaky.call("health", map[string]any{"status": "fft"}) // never three failures in a row
-	sick.call("health", map[string]any{"status": "f"})
+	flaky.Call("health", map[string]any{"status": "fft"}) // never three failures in a row
+	sick.Call("health", map[string]any{"status": "f"})
 	e.waitFor("the sick process to end", func() bool { return e.gameSession(id).Status == types.GameSessionStatusTerminated })
 	// Without the reset the fourth failure would end the flaky process; once
 	// its second healthy answer is given (a second after the one before),
 	// the heartbeats of the failures before it have been answered.
 	for _, answer := range []string{"f", "f", "t", "f", "f", "t"} {
-		flaky.wait("answer", answer)
+		flaky.Wait("answer", answer)
 	}
 	got := e.agentHeartbeat(sick, flaky)
-	if got[sick.id] != "TERMINATED kill=true UNHEALTHY" {
-		t.Fatalf("the sick process: %q, want TERMINATED, killed, UNHEALTHY", got[sick.id])
+	if got[sick.ID] != "TERMINATED kill=true UNHEALTHY" {
+		t.Fatalf("the sick process: %q, want TERMINATED, killed, UNHEALTHY", got[sick.ID])
 	}
-	if got[flaky.id] != "ACTIVE kill=false " {
-		t.Fatalf("the flaky process: %q, want ACTIVE", got[flaky.id])
+	if got[flaky.ID] != "ACTIVE kill=false " {
+		t.Fatalf("the flaky process: %q, want ACTIVE", got[flaky.ID])
 	}
 	ev, err := e.gl.DescribeFleetEvents(ctx, &gl.DescribeFleetEventsInput{FleetId: aws.String(e.fleetID)})
 	if err != nil {
@@ -310,7 +311,7 @@ func TestAProcessFailingThreeHealthChecksInARowIsTerminated(t *testing.T) {
 			unhealthy = append(unhealthy, aws.ToString(x.Message))
 		}
 	}
-	if len(unhealthy) != 1 || !strings.Contains(unhealthy[0], sick.id) || !strings.Contains(unhealthy[0], "3 health checks in a row") {
+	if len(unhealthy) != 1 || !strings.Contains(unhealthy[0], sick.ID) || !strings.Contains(unhealthy[0], "3 health checks in a row") {
 		t.Fatalf("SERVER_PROCESS_TERMINATED_UNHEALTHY events %q, want one for the sick process", unhealthy)
 	}
 }
@@ -318,11 +319,11 @@ func TestAProcessFailingThreeHealthChecksInARowIsTerminated(t *testing.T) {
 // agentHeartbeat heartbeats the compute as muster agent would, reporting
 // the game servers as its processes, and returns what the answer says of
 // each process: "STATUS kill=BOOL ENDREASON".
-func (e *env) agentHeartbeat(procs ...*gameServer) map[string]string {
+func (e *env) agentHeartbeat(procs ...*testenv.SDKGameServer) map[string]string {
 	e.t.Helper()
 	hb := agentwire.Heartbeat{Processes: []agentwire.Process{}}
 	for _, g := range procs {
-		hb.Processes = append(hb.Processes, agentwire.Process{ProcessID: g.id, PID: g.cmd.Process.Pid})
+		hb.Processes = append(hb.Processes, agentwire.Process{ProcessID: g.ID, PID: g.PID()})
 	}
 	code, reply := e.heartbeat(e.compute, hb)
 	if code != 200 {
@@ -348,13 +349,13 @@ func TestAGameSessionPlacedBeforeTheProcessHasItsActivationAnswerStillReachesIt(
 	})
 	gs := e.createGameSession("early", 2)
 	release()
-	if r := g.wait("event", "ready"); r["err"] != "" {
+	if r := g.Wait("event", "ready"); r["err"] != "" {
 		t.Fatalf("ProcessReady: %v", r["err"])
 	}
-	if start := g.wait("event", "start"); start["gameSessionId"] != aws.ToString(gs.GameSessionId) {
+	if start := g.Wait("event", "start"); start["gameSessionId"] != aws.ToString(gs.GameSessionId) {
 		t.Fatalf("OnStartGameSession got %v, want %s", start, aws.ToString(gs.GameSessionId))
 	}
-	if a := g.wait("event", "activated"); a["err"] != "" {
+	if a := g.Wait("event", "activated"); a["err"] != "" {
 		t.Fatalf("ActivateGameSession: %v", a["err"])
 	}
 }

@@ -20,11 +20,12 @@ import (
 
 	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/api/sdk"
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 // newEnvHosting is newEnv with one ready game server hosting the active
 // game session name, for four players.
-func newEnvHosting(t *testing.T, name string) (*env, *gameServer, string) {
+func newEnvHosting(t *testing.T, name string) (*env, *testenv.SDKGameServer, string) {
 	t.Helper()
 	e := newEnv(t)
 	g := e.startReady("")
@@ -33,11 +34,11 @@ func newEnvHosting(t *testing.T, name string) (*env, *gameServer, string) {
 
 // activeSession creates a game session, which goes to g, and waits until g
 // has activated it.
-func (e *env) activeSession(g *gameServer, name string, max int32, props ...types.GameProperty) string {
+func (e *env) activeSession(g *testenv.SDKGameServer, name string, max int32, props ...types.GameProperty) string {
 	e.t.Helper()
 	id := aws.ToString(e.createGameSession(name, max, props...).GameSessionId)
-	g.wait("event", "start")
-	if a := g.wait("event", "activated"); a["err"] != "" {
+	g.Wait("event", "start")
+	if a := g.Wait("event", "activated"); a["err"] != "" {
 		e.t.Fatalf("ActivateGameSession: %v", a["err"])
 	}
 	return id
@@ -60,13 +61,13 @@ func TestAPlayerSessionOfAnotherGameSessionIsRefused(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	servers := e.startReadyServers(2)
-	host := func(id string) *gameServer {
+	host := func(id string) *testenv.SDKGameServer {
 		gs, err := e.srv.Hosting.Sessions.GameSession(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		g := servers[gs.ProcessID]
-		g.wait("event", "activated")
+		g.Wait("event", "activated")
 		return g
 	}
 	sa := aws.ToString(e.createGameSession("a", 4).GameSessionId)
@@ -76,10 +77,10 @@ func TestAPlayerSessionOfAnotherGameSessionIsRefused(t *testing.T) {
 		t.Fatal("both sessions on one process")
 	}
 	p := e.reserve(sb, "mallory")[0]
-	if err := a.callErr("accept", p); !strings.Contains(err, "Not found") {
+	if err := a.CallErr("accept", p); !strings.Contains(err, "Not found") {
 		t.Fatalf("accepting another session's player: %q", err)
 	}
-	if err := b.callErr("accept", p); err != "" {
+	if err := b.CallErr("accept", p); err != "" {
 		t.Fatalf("accepting in the right session: %q", err)
 	}
 }
@@ -87,23 +88,23 @@ func TestAPlayerSessionOfAnotherGameSessionIsRefused(t *testing.T) {
 func TestAReconnectAfterTheSocketDropsCarriesOnWithoutASecondProcessReady(t *testing.T) {
 	e, g, id := newEnvHosting(t, "r")
 	players := e.reserve(id, "p1", "p2")
-	if !e.srv.Hosting.SDK.DropConnection(g.id) {
+	if !e.srv.Hosting.SDK.DropConnection(g.ID) {
 		t.Fatal("no connection to drop")
 	}
 	// The SDK reconnects at once with the same URL (a call made before it
 	// notices the drop is lost with the socket, as with GameLift); the next
 	// call goes over the new socket.
 	e.waitFor("the process to reconnect", func() bool {
-		return e.srv.Hosting.SDK.Connections(g.id) == 2 && e.srv.Hosting.SDK.Connected(g.id)
+		return e.srv.Hosting.SDK.Connections(g.ID) == 2 && e.srv.Hosting.SDK.Connected(g.ID)
 	})
-	if err := g.callErr("accept", players[0]); err != "" {
+	if err := g.CallErr("accept", players[0]); err != "" {
 		t.Fatalf("AcceptPlayerSession after the reconnect: %s", err)
 	}
-	if n := e.srv.Hosting.SDK.Activations(g.id); n != 1 {
+	if n := e.srv.Hosting.SDK.Activations(g.ID); n != 1 {
 		t.Fatalf("%d ActivateServerProcess requests, want 1", n)
 	}
-	g.wait("event", "health") // heartbeats continue
-	if err := g.callErr("accept", players[1]); err != "" {
+	g.Wait("event", "health") // heartbeats continue
+	if err := g.CallErr("accept", players[1]); err != "" {
 		t.Fatal(err)
 	}
 }
@@ -113,7 +114,7 @@ func TestAGameSessionNotActivatedInTimeEndsInError(t *testing.T) {
 	ctx := context.Background()
 	g := e.startReady("", "GS_NO_ACTIVATE=1")
 	id := aws.ToString(e.createGameSession("slow", 4).GameSessionId)
-	g.wait("event", "start")
+	g.Wait("event", "start")
 	e.advance(29 * time.Second)
 	if st := e.gameSession(id).Status; st != types.GameSessionStatusActivating {
 		t.Fatalf("status %s before the timeout, want ACTIVATING", st)
@@ -136,7 +137,7 @@ func TestAGameSessionNotActivatedInTimeEndsInError(t *testing.T) {
 	if !found {
 		t.Fatalf("no GAME_SESSION_ACTIVATION_TIMEOUT in %d events", len(ev.Events))
 	}
-	g.wait("event", "terminate")
+	g.Wait("event", "terminate")
 	_, err = e.gl.TerminateGameSession(ctx, &gl.TerminateGameSessionInput{GameSessionId: aws.String(id), TerminationMode: types.TerminationModeForceTerminate})
 	var bad *types.InvalidGameSessionStatusException
 	if !errors.As(err, &bad) {
@@ -150,7 +151,7 @@ func TestAGoServerConnectsOverWSSWithTheGeneratedCertificateTrusted(t *testing.T
 	g := e.startReady("wss://"+e.sdkAddr, "SSL_CERT_FILE="+cert)
 	id := e.activeSession(g, "tls", 2)
 	p := e.reserve(id, "p")[0]
-	if err := g.callErr("accept", p); err != "" {
+	if err := g.CallErr("accept", p); err != "" {
 		t.Fatal(err)
 	}
 }
@@ -263,10 +264,10 @@ func TestALostComputeEndsItsGameSessions(t *testing.T) {
 	e, g, id := newEnvHosting(t, "lost")
 	ctx := context.Background()
 	p := e.reserve(id, "p")[0]
-	if err := g.callErr("accept", p); err != "" {
+	if err := g.CallErr("accept", p); err != "" {
 		t.Fatal(err)
 	}
-	code, reply := e.heartbeat(e.compute, agentwire.Heartbeat{Processes: []agentwire.Process{{ProcessID: g.id, PID: g.cmd.Process.Pid}}})
+	code, reply := e.heartbeat(e.compute, agentwire.Heartbeat{Processes: []agentwire.Process{{ProcessID: g.ID, PID: g.PID()}}})
 	if code != 200 {
 		t.Fatalf("heartbeat: %d", code)
 	}
@@ -343,15 +344,15 @@ func TestTwoConcurrentCreateGameSessionCallsNeverShareAProcess(t *testing.T) {
 func TestProcessesReconnectAndCarryOnAfterTheControlPlaneRestarts(t *testing.T) {
 	e, g, id := newEnvHosting(t, "restart")
 	players := e.reserve(id, "p1", "p2")
-	if err := g.callErr("accept", players[0]); err != "" {
+	if err := g.CallErr("accept", players[0]); err != "" {
 		t.Fatal(err)
 	}
 	e.restart()
-	e.waitFor("the process to reconnect", func() bool { return e.srv.Hosting.SDK.Connected(g.id) })
-	if err := g.callErr("accept", players[1]); err != "" {
+	e.waitFor("the process to reconnect", func() bool { return e.srv.Hosting.SDK.Connected(g.ID) })
+	if err := g.CallErr("accept", players[1]); err != "" {
 		t.Fatalf("AcceptPlayerSession after the restart: %s", err)
 	}
-	if n := e.srv.Hosting.SDK.Activations(g.id); n != 0 {
+	if n := e.srv.Hosting.SDK.Activations(g.ID); n != 0 {
 		t.Fatalf("%d ActivateServerProcess after the restart, want none", n)
 	}
 	if st := e.gameSession(id).Status; st != types.GameSessionStatusActive {
@@ -363,7 +364,7 @@ func TestADrainingComputeTellsItsProcessesToEndAndTakesNoNewSessions(t *testing.
 	e := newEnv(t)
 	ctx := context.Background()
 	g := e.startReady("")
-	draining := agentwire.Heartbeat{Draining: true, Processes: []agentwire.Process{{ProcessID: g.id}}}
+	draining := agentwire.Heartbeat{Draining: true, Processes: []agentwire.Process{{ProcessID: g.ID}}}
 	code, reply := e.heartbeat(e.compute, draining)
 	if code != 200 {
 		t.Fatalf("heartbeat: %d", code)
@@ -371,7 +372,7 @@ func TestADrainingComputeTellsItsProcessesToEndAndTakesNoNewSessions(t *testing.
 	if reply.ComputeStatus != "TERMINATING" {
 		t.Fatalf("compute status %s, want TERMINATING", reply.ComputeStatus)
 	}
-	if term := g.wait("event", "terminate"); term["err"] != "" {
+	if term := g.Wait("event", "terminate"); term["err"] != "" {
 		t.Fatalf("OnProcessTerminate: %v", term)
 	}
 	_, err := e.gl.CreateGameSession(ctx, &gl.CreateGameSessionInput{FleetId: aws.String(e.fleetID), Location: aws.String(e.location), MaximumPlayerSessionCount: aws.Int32(2)})
@@ -379,7 +380,7 @@ func TestADrainingComputeTellsItsProcessesToEndAndTakesNoNewSessions(t *testing.
 	if !errors.As(err, &full) {
 		t.Fatalf("CreateGameSession on a draining compute: %v", err)
 	}
-	if r := g.call("end", nil); r["err"] != "" {
+	if r := g.Call("end", nil); r["err"] != "" {
 		t.Fatal(r["err"])
 	}
 	if code, reply := e.heartbeat(e.compute, draining); code != 200 || reply.Processes[0].Status != "TERMINATED" {
@@ -394,7 +395,7 @@ func TestPushesReachTheGame(t *testing.T) {
 		if err := e.srv.Hosting.Sessions.UpdateMatchmakerData(ctx, id, `{"matchId":"m1","teams":[]}`, "MATCHMAKING_DATA_UPDATED", "ticket-1"); err != nil {
 			t.Fatal(err)
 		}
-		u := g.wait("event", "update")
+		u := g.Wait("event", "update")
 		if u["reason"] != "MATCHMAKING_DATA_UPDATED" || u["ticket"] != "ticket-1" {
 			t.Fatalf("OnUpdateGameSession got %v", u)
 		}
@@ -407,13 +408,13 @@ func TestPushesReachTheGame(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.srv.Hosting.SDK.RefreshConnection(g.id, "ws://"+e.sdkAddr+"/refreshed", aws.ToString(tok.AuthToken))
-		e.waitFor("the refreshed connection", func() bool { return e.srv.Hosting.SDK.Connections(g.id) == 2 })
+		e.srv.Hosting.SDK.RefreshConnection(g.ID, "ws://"+e.sdkAddr+"/refreshed", aws.ToString(tok.AuthToken))
+		e.waitFor("the refreshed connection", func() bool { return e.srv.Hosting.SDK.Connections(g.ID) == 2 })
 		p := e.reserve(id, "late")[0]
-		if err := g.callErr("accept", p); err != "" {
+		if err := g.CallErr("accept", p); err != "" {
 			t.Fatal(err)
 		}
-		if n := e.srv.Hosting.SDK.Activations(g.id); n != 1 {
+		if n := e.srv.Hosting.SDK.Activations(g.ID); n != 1 {
 			t.Fatalf("%d ActivateServerProcess, want 1", n)
 		}
 	})
@@ -570,7 +571,7 @@ func TestASocketThatStopsAnsweringPingsIsDropped(t *testing.T) {
 		return rounds == 1 && pending == 1
 	})
 	e.waitFor("the deaf socket to be dropped", func() bool { return !e.srv.Hosting.SDK.Connected("proc-deaf") })
-	if !e.srv.Hosting.SDK.Connected(g.id) || e.srv.Hosting.SDK.Connections(g.id) != 1 {
+	if !e.srv.Hosting.SDK.Connected(g.ID) || e.srv.Hosting.SDK.Connections(g.ID) != 1 {
 		t.Fatal("the Go SDK process, which answers pings, lost its socket")
 	}
 }

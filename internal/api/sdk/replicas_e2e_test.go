@@ -166,10 +166,10 @@ func TestAPushWhoseWakeIsLostIsCaughtUpFromTheStore(t *testing.T) {
 	if res, out, err := a.Bearer(context.Background(), "POST", "/v1/admin/clock/advance", body); err != nil || res.StatusCode != 200 {
 		t.Fatalf("advance A's clock: %v %s", err, out)
 	}
-	if start := g.wait("event", "start"); start["gameSessionId"] != gs {
+	if start := g.Wait("event", "start"); start["gameSessionId"] != gs {
 		t.Fatalf("OnStartGameSession got %v, want %s", start, gs)
 	}
-	if a := g.wait("event", "activated"); a["err"] != "" {
+	if a := g.Wait("event", "activated"); a["err"] != "" {
 		t.Fatalf("ActivateGameSession: %v", a["err"])
 	}
 }
@@ -186,16 +186,16 @@ func testReplicas(t *testing.T, storeURL string, extra ...string) {
 	g0 := e.startReady("")
 	t.Run("TerminateGameSession through B tells the game server connected to A to end", func(t *testing.T) {
 		gs0 := aws.ToString(onB.createGameSession("to-end", 4).GameSessionId)
-		if start := g0.wait("event", "start"); start["gameSessionId"] != gs0 {
+		if start := g0.Wait("event", "start"); start["gameSessionId"] != gs0 {
 			t.Fatalf("OnStartGameSession got %v, want %s", start, gs0)
 		}
-		g0.wait("event", "activated")
+		g0.Wait("event", "activated")
 		if _, err := b.gl.TerminateGameSession(context.Background(), &gl.TerminateGameSessionInput{GameSessionId: aws.String(gs0),
 			TerminationMode: types.TerminationModeTriggerOnProcessTerminate}); err != nil {
 			t.Fatal(err)
 		}
-		g0.wait("event", "terminate")
-		if r := g0.call("end", nil); r["err"] != "" { // ProcessEnding, through A
+		g0.Wait("event", "terminate")
+		if r := g0.Call("end", nil); r["err"] != "" { // ProcessEnding, through A
 			t.Fatalf("ProcessEnding: %v", r["err"])
 		}
 	})
@@ -205,13 +205,13 @@ func testReplicas(t *testing.T, storeURL string, extra ...string) {
 	t.Run("a game session created through B reaches the game server connected to A", func(t *testing.T) {
 		sent := time.Now()
 		gs1 = aws.ToString(onB.createGameSession("through-b", 4).GameSessionId)
-		start := g1.wait("event", "start")
+		start := g1.Wait("event", "start")
 		// A figure, not a limit: it includes the API call to B.
 		t.Logf("CreateGameSession sent to B → OnStartGameSession read from A's game server: %v", time.Since(sent))
 		if start["gameSessionId"] != gs1 {
 			t.Fatalf("OnStartGameSession got %v, want %s", start, gs1)
 		}
-		if a := g1.wait("event", "activated"); a["err"] != "" {
+		if a := g1.Wait("event", "activated"); a["err"] != "" {
 			t.Fatalf("ActivateGameSession: %v", a["err"])
 		}
 		if st := onB.gameSession(gs1).Status; st != types.GameSessionStatusActive {
@@ -227,10 +227,10 @@ func testReplicas(t *testing.T, storeURL string, extra ...string) {
 		// the push can only come from the store when it reconnects.
 		gs2 = aws.ToString(onB.createGameSession("while-away", 4).GameSessionId)
 		proxy.point(b.sdkAddr) // the balancer's health check saw A die
-		if start := g2.wait("event", "start"); start["gameSessionId"] != gs2 {
+		if start := g2.Wait("event", "start"); start["gameSessionId"] != gs2 {
 			t.Fatalf("OnStartGameSession got %v, want %s", start, gs2)
 		}
-		if a := g2.wait("event", "activated"); a["err"] != "" {
+		if a := g2.Wait("event", "activated"); a["err"] != "" {
 			t.Fatalf("ActivateGameSession: %v", a["err"])
 		}
 		if st := onB.gameSession(gs2).Status; st != types.GameSessionStatusActive {
@@ -240,7 +240,7 @@ func testReplicas(t *testing.T, storeURL string, extra ...string) {
 	t.Run("the game server A hosted reconnects to B and keeps its game session", func(t *testing.T) {
 		players := onB.reserve(gs1, "p1")
 		testenv.Eventually(t, "AcceptPlayerSession through B", 60*time.Second, func() bool {
-			return g1.callErr("accept", players[0]) == "" // fails while the SDK reconnects
+			return g1.CallErr("accept", players[0]) == "" // fails while the SDK reconnects
 		})
 		if st := onB.gameSession(gs1).Status; st != types.GameSessionStatusActive {
 			t.Fatalf("status %s after the move", st)
@@ -248,7 +248,7 @@ func testReplicas(t *testing.T, storeURL string, extra ...string) {
 		if ps := onB.playerSession(players[0]); ps.Status != types.PlayerSessionStatusActive {
 			t.Fatalf("player session %s after AcceptPlayerSession", ps.Status)
 		}
-		if r := g1.call("gsid", nil); r["result"] != gs1 {
+		if r := g1.Call("gsid", nil); r["result"] != gs1 {
 			t.Fatalf("the game server's game session is %v, want %s", r["result"], gs1)
 		}
 	})
@@ -298,15 +298,15 @@ func TestABackfillReachesTheGameServerOnTheReplicaNotRunningThePool(t *testing.T
 	e.startTicket("b", "pb", 1000)
 	a := e.waitTicket("a", types.MatchmakingConfigurationStatusCompleted)
 	gs := aws.ToString(a.GameSessionConnectionInfo.GameSessionArn)
-	if start := g.wait("event", "start"); start["gameSessionId"] != gs {
+	if start := g.Wait("event", "start"); start["gameSessionId"] != gs {
 		t.Fatalf("OnStartGameSession got %v, want %s", start, gs)
 	}
-	g.wait("event", "activated")
+	g.Wait("event", "activated")
 	e.startTicket("c", "pc", 1010)
 	if c := e.waitTicket("c", types.MatchmakingConfigurationStatusCompleted); aws.ToString(c.GameSessionConnectionInfo.GameSessionArn) != gs {
 		t.Fatalf("ticket c joined %s, want the backfilled %s", aws.ToString(c.GameSessionConnectionInfo.GameSessionArn), gs)
 	}
-	if u := g.wait("event", "update"); u["reason"] != "MATCHMAKING_DATA_UPDATED" {
+	if u := g.Wait("event", "update"); u["reason"] != "MATCHMAKING_DATA_UPDATED" {
 		t.Fatalf("OnUpdateGameSession %v", u)
 	}
 }

@@ -45,20 +45,20 @@ func TestRefreshConnectionReachesAGameServerOnAnotherReplica(t *testing.T) {
 	b.fleetID, b.token = a.fleetID, a.token
 	g := a.startReady("")
 	gs := aws.ToString(a.createGameSession("refreshed", 4).GameSessionId)
-	g.wait("event", "start")
-	g.wait("event", "activated")
+	g.Wait("event", "start")
+	g.Wait("event", "activated")
 
 	tok, err := b.gl.GetComputeAuthToken(context.Background(), &gl.GetComputeAuthTokenInput{FleetId: aws.String(b.fleetID), ComputeName: aws.String(b.compute)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.srv.Hosting.SDK.RefreshConnection(g.id, "ws://"+b.sdkAddr, aws.ToString(tok.AuthToken))
-	b.waitFor("the game server's socket on B", func() bool { return b.srv.Hosting.SDK.Connections(g.id) == 1 })
+	b.srv.Hosting.SDK.RefreshConnection(g.ID, "ws://"+b.sdkAddr, aws.ToString(tok.AuthToken))
+	b.waitFor("the game server's socket on B", func() bool { return b.srv.Hosting.SDK.Connections(g.ID) == 1 })
 	p := b.reserve(gs, "moved")[0]
-	if err := g.callErr("accept", p); err != "" {
+	if err := g.CallErr("accept", p); err != "" {
 		t.Fatalf("AcceptPlayerSession through B: %s", err)
 	}
-	if n := a.srv.Hosting.SDK.Activations(g.id) + b.srv.Hosting.SDK.Activations(g.id); n != 1 {
+	if n := a.srv.Hosting.SDK.Activations(g.ID) + b.srv.Hosting.SDK.Activations(g.ID); n != 1 {
 		t.Fatalf("%d ActivateServerProcess, want 1", n)
 	}
 }
@@ -78,17 +78,17 @@ func TestABackfillUpdateWhoseWakeIsLostIsCaughtUpFromTheStore(t *testing.T) {
 	g := a.startReady("")
 	gs := aws.ToString(b.createGameSession("backfilled", 4).GameSessionId)
 	a.advance(sdk.DefaultCatchUpInterval) // B's CreateGameSession wake is lost too
-	if start := g.wait("event", "start"); start["gameSessionId"] != gs {
+	if start := g.Wait("event", "start"); start["gameSessionId"] != gs {
 		t.Fatalf("OnStartGameSession got %v, want %s", start, gs)
 	}
-	g.wait("event", "activated")
+	g.Wait("event", "activated")
 	b.waitFor("the game session to be ACTIVE", func() bool { return b.gameSession(gs).Status == "ACTIVE" })
 
 	if err := b.srv.Hosting.Sessions.UpdateMatchmakerData(context.Background(), gs, `{"matchId":"m2","teams":[]}`, "MATCHMAKING_DATA_UPDATED", "backfill-1"); err != nil {
 		t.Fatal(err)
 	}
 	a.advance(sdk.DefaultCatchUpInterval)
-	u := g.wait("event", "update")
+	u := g.Wait("event", "update")
 	if u["reason"] != "MATCHMAKING_DATA_UPDATED" || u["ticket"] != "backfill-1" {
 		t.Fatalf("OnUpdateGameSession got %v", u)
 	}
@@ -96,14 +96,10 @@ func TestABackfillUpdateWhoseWakeIsLostIsCaughtUpFromTheStore(t *testing.T) {
 	rounds := a.srv.Hosting.SDK.CatchUps()
 	a.advance(sdk.DefaultCatchUpInterval)
 	a.waitFor("A's next catch-up round", func() bool { return a.srv.Hosting.SDK.CatchUps() > rounds })
-	if r := g.call("gsid", nil); r["result"] != gs { // a round trip on the socket, after anything the round sent
+	if r := g.Call("gsid", nil); r["result"] != gs { // a round trip on the socket, after anything the round sent
 		t.Fatalf("the game server's game session is %v, want %s", r["result"], gs)
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, ev := range g.events {
-		if ev["event"] == "update" {
-			t.Fatalf("OnUpdateGameSession called again: %v", ev)
-		}
+	if ev := g.Peek("event", "update"); ev != nil {
+		t.Fatalf("OnUpdateGameSession called again: %v", ev)
 	}
 }

@@ -28,13 +28,13 @@ func TestSearchGameSessionsFiltersAndSortsActiveSessions(t *testing.T) {
 		e.advance(time.Second) // distinct creation times
 		id := aws.ToString(e.createGameSession(s.name, s.max, prop("mode", s.mode)).GameSessionId)
 		gs, _ := e.srv.Hosting.Sessions.GameSession(ctx, id)
-		servers[gs.ProcessID].wait("event", "activated")
+		servers[gs.ProcessID].Wait("event", "activated")
 		ids[s.name] = id
 	}
 	// delta stays ACTIVATING on a fourth process: search sees only ACTIVE.
 	slow := e.startReady("", "GS_NO_ACTIVATE=1")
 	e.createGameSession("delta", 10, prop("mode", "ctf"))
-	slow.wait("event", "start")
+	slow.Wait("event", "start")
 	e.reserve(ids["gamma"], "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8")
 
 	names := func(out *gl.SearchGameSessionsOutput) string {

@@ -104,17 +104,17 @@ func TestAWithQueueMatchIsPlacedAndAutomaticBackfillFillsIt(t *testing.T) {
 	e.startTicket("b", "pb", 1000)
 	a := e.waitTicket("a", types.MatchmakingConfigurationStatusCompleted)
 	gs := aws.ToString(a.GameSessionConnectionInfo.GameSessionArn)
-	start := g.wait("event", "start")
+	start := g.Wait("event", "start")
 	t.Run("the match is placed on the process and the tickets complete with connection info", func(t *testing.T) {
 		ci := a.GameSessionConnectionInfo
 		if start["gameSessionId"] != gs || aws.ToString(ci.IpAddress) != "127.0.0.1" || aws.ToInt32(ci.Port) != 7777 ||
 			len(ci.MatchedPlayerSessions) != 1 || aws.ToString(ci.MatchedPlayerSessions[0].PlayerId) != "pa" {
 			t.Fatalf("connection info %+v for game session %v", ci, start["gameSessionId"])
 		}
-		if a := g.wait("event", "activated"); a["err"] != "" {
+		if a := g.Wait("event", "activated"); a["err"] != "" {
 			t.Fatalf("ActivateGameSession: %v", a["err"])
 		}
-		if err := g.callErr("accept", aws.ToString(ci.MatchedPlayerSessions[0].PlayerSessionId)); err != "" {
+		if err := g.CallErr("accept", aws.ToString(ci.MatchedPlayerSessions[0].PlayerSessionId)); err != "" {
 			t.Fatalf("AcceptPlayerSession of pa: %s", err)
 		}
 	})
@@ -136,19 +136,19 @@ func TestAWithQueueMatchIsPlacedAndAutomaticBackfillFillsIt(t *testing.T) {
 		if aws.ToString(ci.GameSessionArn) != gs || len(ci.MatchedPlayerSessions) != 1 || aws.ToString(ci.MatchedPlayerSessions[0].PlayerId) != "pc" {
 			t.Fatalf("connection info %+v", ci)
 		}
-		if u := g.wait("event", "update"); u["reason"] != "MATCHMAKING_DATA_UPDATED" {
+		if u := g.Wait("event", "update"); u["reason"] != "MATCHMAKING_DATA_UPDATED" {
 			t.Fatalf("OnUpdateGameSession %v", u)
 		}
 		if data := e.gameSessionData(gs); !strings.Contains(data, `"playerId":"pc"`) {
 			t.Fatalf("matchmaker data after the backfill %q", data)
 		}
-		if err := g.callErr("accept", aws.ToString(ci.MatchedPlayerSessions[0].PlayerSessionId)); err != "" {
+		if err := g.CallErr("accept", aws.ToString(ci.MatchedPlayerSessions[0].PlayerSessionId)); err != "" {
 			t.Fatalf("AcceptPlayerSession of pc: %s", err)
 		}
 	})
 	t.Run("a player who left is not part of the next backfill request, which can be stopped", func(t *testing.T) {
 		b := e.ticket("b")
-		if err := g.callErr("remove", aws.ToString(b.GameSessionConnectionInfo.MatchedPlayerSessions[0].PlayerSessionId)); err != "" {
+		if err := g.CallErr("remove", aws.ToString(b.GameSessionConnectionInfo.MatchedPlayerSessions[0].PlayerSessionId)); err != "" {
 			t.Fatalf("RemovePlayerSession of pb: %s", err)
 		}
 		// The automatic ticket following the match may be searching; stop
@@ -179,7 +179,7 @@ func TestAWithQueueMatchIsPlacedAndAutomaticBackfillFillsIt(t *testing.T) {
 			t.Fatalf("stopped backfill ticket %s", st)
 		}
 		for {
-			u := g.wait("event", "update")
+			u := g.Wait("event", "update")
 			if u["reason"] == "BACKFILL_CANCELLED" && u["ticket"] == "manual-1" {
 				break
 			}
@@ -316,7 +316,7 @@ func TestAGameServerBackfillsItsSessionThroughMatchmaking(t *testing.T) {
 	id := e.activeSession(g, "backfilled", 4)
 
 	// The game server asks for backfill with its one current player, p1 on red.
-	if r := g.call("backfill", nil); r["err"] != "" {
+	if r := g.Call("backfill", nil); r["err"] != "" {
 		t.Fatalf("StartMatchBackfill from the game server: %v", r["err"])
 	}
 	if _, err := e.gl.StartMatchmaking(ctx, &gl.StartMatchmakingInput{TicketId: aws.String("newcomer"), ConfigurationName: aws.String("cfg"),
@@ -324,7 +324,7 @@ func TestAGameServerBackfillsItsSessionThroughMatchmaking(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	update := g.wait("event", "update")
+	update := g.Wait("event", "update")
 	if update["reason"] != "MATCHMAKING_DATA_UPDATED" {
 		t.Fatalf("OnUpdateGameSession reason %v, want MATCHMAKING_DATA_UPDATED (%v)", update["reason"], update)
 	}
@@ -338,7 +338,7 @@ func TestAGameServerBackfillsItsSessionThroughMatchmaking(t *testing.T) {
 		t.Fatalf("p2's player session %s is %s in %s", psess, ps.Status, aws.ToString(ps.GameSessionId))
 	}
 	// The server admits the newcomer with that id.
-	if err := g.callErr("accept", psess); err != "" {
+	if err := g.CallErr("accept", psess); err != "" {
 		t.Fatalf("AcceptPlayerSession for the backfilled player: %s", err)
 	}
 }

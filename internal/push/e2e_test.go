@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/gamelift"
-	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 	"github.com/coder/websocket"
 
 	"github.com/musterhq/muster/internal/matchmaking"
@@ -30,22 +27,9 @@ func TestEndToEndPushThenJoin(t *testing.T) {
 		t.Skip("end-to-end: builds and runs muster, an agent and arena")
 	}
 	s := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
-	gl := s.Admin()
 	ctx := context.Background()
-	fleetID := s.CreateArenaFleet(t, testenv.ArenaFleet{Name: "arena", Processes: 1, Locations: []string{"custom-push"}})
-	testenv.StartAgent(t, s, testenv.AgentConfig{FleetID: fleetID, Location: "custom-push", ComputeName: "push-host"})
-	testenv.Eventually(t, "an ACTIVE arena process", 90*time.Second, func() bool { return s.ActiveProcesses(ctx, fleetID) == 1 })
-	q, err := gl.CreateGameSessionQueue(ctx, &gamelift.CreateGameSessionQueueInput{Name: aws.String("push-queue"), TimeoutInSeconds: aws.Int32(60),
-		Destinations: []types.GameSessionQueueDestination{{DestinationArn: aws.String("arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String("duel-rules"), RuleSetBody: aws.String(oneVOne)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String("duel"), RuleSetName: aws.String("duel-rules"),
-		RequestTimeoutSeconds: aws.Int32(60), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeWithQueue,
-		GameSessionQueueArns: []string{aws.ToString(q.GameSessionQueue.GameSessionQueueArn)}}); err != nil {
+	fleetID, _ := s.StartArenaFleet(t, testenv.ArenaFleet{Name: "arena", Processes: 1, Locations: []string{"custom-push"}})
+	if err := testenv.CreateMatchmaking(ctx, s.Admin(), testenv.Matchmaking{Name: "duel", Rules: oneVOne, FleetID: fleetID}); err != nil {
 		t.Fatal(err)
 	}
 	if res, body, err := s.Bearer(ctx, "PUT", "/v1/admin/matchmaking/configurations/duel/player-access", `{"allowed":true}`); err != nil || res.StatusCode != 200 {

@@ -15,12 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift"
-	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 	"github.com/coder/websocket"
 
 	"github.com/musterhq/muster/internal/api/playermm"
 	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 const (
@@ -89,11 +89,7 @@ func (m *muster) standalone1v1(name string) {
 	ctx := context.Background()
 	gl := gamelift.NewFromConfig(aws.Config{Region: "mu-local-1", Credentials: credentials.NewStaticCredentialsProvider(adminID, adminSecret, ""), RetryMaxAttempts: 1},
 		func(o *gamelift.Options) { o.BaseEndpoint = aws.String(m.url) })
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String(name + "-rules"), RuleSetBody: aws.String(oneVOne)}); err != nil {
-		m.t.Fatal(err)
-	}
-	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String(name), RuleSetName: aws.String(name + "-rules"),
-		RequestTimeoutSeconds: aws.Int32(60), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone}); err != nil {
+	if err := testenv.CreateMatchmaking(ctx, gl, testenv.Matchmaking{Name: name, Rules: oneVOne}); err != nil {
 		m.t.Fatal(err)
 	}
 	if code := m.do("PUT", "/v1/admin/matchmaking/configurations/"+name+"/player-access", adminID+":"+adminSecret, `{"allowed":true}`, nil); code != 200 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/musterhq/muster/internal/agent"
 	"github.com/musterhq/muster/internal/agent/agentwire"
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 // A process that exits 0 at once (the fake clock stands still, so it ran
@@ -36,7 +37,7 @@ func TestSupervisorJudgesAShortCleanExitByHowTheControlPlaneSaysItEnded(t *testi
 			c := newClock()
 			control := newFakeControl(c, childProcess(t, 1, "exit 0"))
 			control.ended = tc.ended
-			var logs lockedBuffer
+			var logs testenv.Buffer
 			h := start(t, control, c, func(cfg *agent.Config) { cfg.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
 			for round := range 3 {
 				// The slot turns over once at once; its second exit waits for

@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 func newClock() *clock.Fake { return clock.NewFake(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)) }
@@ -95,7 +95,7 @@ func TestSupervisorReplacesAProcessThatCrashes(t *testing.T) {
 func TestSupervisorBacksOffAProcessThatKeepsCrashing(t *testing.T) {
 	c := newClock()
 	control := newFakeControl(c, childProcess(t, 1, "exit 3"))
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	h := start(t, control, c, func(cfg *agent.Config) { cfg.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
 	h.next(agent.EventLaunched)
 	if e := h.next(agent.EventExited); !strings.Contains(e.Reason, "exit status 3") {
@@ -117,24 +117,6 @@ func TestSupervisorBacksOffAProcessThatKeepsCrashing(t *testing.T) {
 	if out := logs.String(); !strings.Contains(out, "backing off relaunches") || !strings.Contains(out, "retry_in=1s") {
 		t.Errorf("the backoff was not logged with its wait:\n%s", out)
 	}
-}
-
-// lockedBuffer collects a logger's output written from the agent's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestSupervisorRelaunchesAtOnceAProcessThatEndsCleanlySoonAfterLaunch(t *testing.T) {

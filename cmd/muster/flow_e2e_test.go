@@ -208,7 +208,7 @@ func TestFlowSurvivesAControlPlaneKill9(t *testing.T) {
 	ctx := context.Background()
 	gl := s.Admin()
 	fleetID := s.CreateArenaFleet(t, testenv.ArenaFleet{Name: "flow", Locations: []string{"custom-flow"}, Processes: 8, Parameters: "--idle-exit 20s"})
-	setUpFlowMatchmaking(t, gl, fleetID)
+	setUpFlowMatchmaking(t, gl, "flow", fleetID)
 	agent := testenv.StartAgent(t, s, testenv.AgentConfig{FleetID: fleetID, Location: "custom-flow", ComputeName: "flow-host"})
 	testenv.Eventually(t, "the agent's processes to be ready", time.Minute, func() bool { return s.ActiveProcesses(ctx, fleetID) >= 4 })
 
@@ -241,8 +241,13 @@ func TestFlowSurvivesAControlPlaneKill9(t *testing.T) {
 
 	checkNoTicketLostOrMatchedTwice(t, s.Admin(), results)
 	// The game servers reconnected to the restarted control plane and host
-	// the next matches.
-	after, err := loadtest.RunFlow(ctx, loadtest.FlowConfig{Endpoint: s.URL(), Configuration: "flow", AccessKeyID: testenv.AdminKeyID,
+	// the next matches. They run in a configuration of their own: a ticket
+	// whose creation committed just before the kill, but whose answer the
+	// kill cut, belongs to no bot and may still be searching in "flow",
+	// where it would take the seat of a bot of this run and leave that
+	// bot's opponent alone.
+	setUpFlowMatchmaking(t, s.Admin(), "flow-after", fleetID)
+	after, err := loadtest.RunFlow(ctx, loadtest.FlowConfig{Endpoint: s.URL(), Configuration: "flow-after", AccessKeyID: testenv.AdminKeyID,
 		SecretAccessKey: testenv.AdminSecret, Rate: 10, Duration: time.Second, Timeout: 60 * time.Second, Hold: time.Second})
 	if err != nil || after.Completed != after.Started || after.Started == 0 {
 		t.Fatalf("after the restart: %+v %v", after, err)
@@ -286,9 +291,9 @@ func reconnectedGameServers(t *testing.T, logDir string) (reconnected, hosted in
 	return reconnected, hosted
 }
 
-func setUpFlowMatchmaking(t *testing.T, gl *gamelift.Client, fleetID string) {
+func setUpFlowMatchmaking(t *testing.T, gl *gamelift.Client, name, fleetID string) {
 	t.Helper()
-	err := testenv.CreateMatchmaking(context.Background(), gl, testenv.Matchmaking{Name: "flow", FleetID: fleetID, Players: true,
+	err := testenv.CreateMatchmaking(context.Background(), gl, testenv.Matchmaking{Name: name, FleetID: fleetID, Players: true,
 		Rules:  `{"ruleLanguageVersion":"1.0","teams":[{"name":"red","minPlayers":1,"maxPlayers":1},{"name":"blue","minPlayers":1,"maxPlayers":1}]}`,
 		Mutate: func(in *gamelift.CreateMatchmakingConfigurationInput) { in.RequestTimeoutSeconds = aws.Int32(120) }})
 	if err != nil {

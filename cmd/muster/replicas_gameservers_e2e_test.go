@@ -69,8 +69,8 @@ func (b *sdkBalancer) pick() string {
 // through the balancer, a queue on it, and a WITH_QUEUE configuration
 // "placed" whose matches it hosts.
 type placedFleet struct {
-	fleetID, compute, token string
-	servers                 []*testenv.SDKGameServer
+	fleetID string
+	servers []*testenv.SDKGameServer
 	// hosts maps a game session to its game server.
 	hosts map[string]*testenv.SDKGameServer
 }
@@ -78,31 +78,14 @@ type placedFleet struct {
 func setupPlacedFleet(t *testing.T, gl *gamelift.Client, lb *sdkBalancer, n int) *placedFleet {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := gl.CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String("custom-replicas")}); err != nil {
-		t.Fatal(err)
-	}
-	fl, err := gl.CreateFleet(ctx, &gamelift.CreateFleetInput{Name: aws.String("replicas"), ComputeType: types.ComputeTypeAnywhere,
-		Locations: []types.LocationConfiguration{{Location: aws.String("custom-replicas")}},
-		RuntimeConfiguration: &types.RuntimeConfiguration{GameSessionActivationTimeoutSeconds: aws.Int32(60),
-			ServerProcesses: []types.ServerProcess{{LaunchPath: aws.String("/opt/game/server"), ConcurrentExecutions: aws.Int32(int32(n))}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &placedFleet{fleetID: aws.ToString(fl.FleetAttributes.FleetId), compute: "host-1", hosts: map[string]*testenv.SDKGameServer{}}
-	if _, err := gl.RegisterCompute(ctx, &gamelift.RegisterComputeInput{FleetId: aws.String(f.fleetID), ComputeName: aws.String(f.compute),
-		Location: aws.String("custom-replicas"), IpAddress: aws.String("127.0.0.1")}); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := gl.GetComputeAuthToken(ctx, &gamelift.GetComputeAuthTokenInput{FleetId: aws.String(f.fleetID), ComputeName: aws.String(f.compute)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.token = aws.ToString(tok.AuthToken)
+	sdkEnv := testenv.CreateSDKFleet(t, gl, testenv.SDKFleet{Name: "replicas", Location: "custom-replicas", Compute: "host-1", Processes: int32(n), ActivationTimeout: 60})
+	sdkEnv.URL = lb.url()
+	f := &placedFleet{fleetID: sdkEnv.FleetID, hosts: map[string]*testenv.SDKGameServer{}}
 	if err := testenv.CreateMatchmaking(ctx, gl, testenv.Matchmaking{Name: "placed", Rules: e2eOneVOne, FleetID: f.fleetID}); err != nil {
 		t.Fatal(err)
 	}
 	for range n {
-		f.servers = append(f.servers, testenv.StartSDKGameServer(t, testenv.SDKGameServerConfig{URL: lb.url(), AuthToken: f.token, HostID: f.compute, FleetID: f.fleetID}))
+		f.servers = append(f.servers, testenv.StartSDKGameServer(t, sdkEnv))
 	}
 	for _, g := range f.servers {
 		if r := g.Wait("event", "ready"); r["err"] != "" {

@@ -6,5 +6,6 @@
 // requests, bearer requests); the fleets and matchmaking configurations
 // tests play on (CreateArenaFleet, CreateMatchmaking); and the test game
 // server on the official Go server SDK, driven line by line
-// (StartSDKGameServer). Only tests import it.
+// (StartSDKGameServer), with the Anywhere fleet it joins (CreateSDKFleet).
+// Only tests import it.
 package testenv

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift"
+	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 	"github.com/google/uuid"
 )
 
@@ -27,6 +31,46 @@ type SDKGameServerConfig struct {
 	// Env adds KEY=VALUE variables: the game server's own (GS_PORT,
 	// GS_NO_ACTIVATE=1 …) or the SDK's (HEALTHCHECK_INTERVAL …).
 	Env []string
+}
+
+// SDKFleet is an Anywhere fleet in one custom location with one compute
+// registered on 127.0.0.1, for game servers that the test starts itself
+// (StartSDKGameServer) where an agent would.
+type SDKFleet struct {
+	Name, Location, Compute string
+	// Processes is the runtime configuration's concurrent executions.
+	Processes int32
+	// ActivationTimeout is GameSessionActivationTimeoutSeconds.
+	ActivationTimeout int32
+}
+
+// CreateSDKFleet creates f's location, the fleet and its compute through
+// gl, and returns the environment of the compute's game servers, whose URL
+// is the caller's to set.
+func CreateSDKFleet(t testing.TB, gl *gamelift.Client, f SDKFleet) SDKGameServerConfig {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := gl.CreateLocation(ctx, &gamelift.CreateLocationInput{LocationName: aws.String(f.Location)}); err != nil {
+		t.Fatal(err)
+	}
+	fl, err := gl.CreateFleet(ctx, &gamelift.CreateFleetInput{Name: aws.String(f.Name), ComputeType: types.ComputeTypeAnywhere,
+		Locations: []types.LocationConfiguration{{Location: aws.String(f.Location)}},
+		RuntimeConfiguration: &types.RuntimeConfiguration{GameSessionActivationTimeoutSeconds: aws.Int32(f.ActivationTimeout),
+			ServerProcesses: []types.ServerProcess{{LaunchPath: aws.String("/opt/game/server"), ConcurrentExecutions: aws.Int32(f.Processes)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := SDKGameServerConfig{FleetID: aws.ToString(fl.FleetAttributes.FleetId), HostID: f.Compute}
+	if _, err := gl.RegisterCompute(ctx, &gamelift.RegisterComputeInput{FleetId: aws.String(cfg.FleetID), ComputeName: aws.String(f.Compute),
+		Location: aws.String(f.Location), IpAddress: aws.String("127.0.0.1")}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := gl.GetComputeAuthToken(ctx, &gamelift.GetComputeAuthTokenInput{FleetId: aws.String(cfg.FleetID), ComputeName: aws.String(f.Compute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.AuthToken = aws.ToString(tok.AuthToken)
+	return cfg
 }
 
 // SDKGameServer is a running test game server on the official Go server

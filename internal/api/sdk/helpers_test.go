@@ -159,27 +159,8 @@ func (e *env) admin(path string, in, out any) int {
 
 func (e *env) setupFleet() {
 	e.t.Helper()
-	ctx := context.Background()
-	if _, err := e.gl.CreateLocation(ctx, &gl.CreateLocationInput{LocationName: aws.String(e.location)}); err != nil {
-		e.t.Fatal(err)
-	}
-	f, err := e.gl.CreateFleet(ctx, &gl.CreateFleetInput{Name: aws.String("test-fleet"), ComputeType: types.ComputeTypeAnywhere,
-		Locations: []types.LocationConfiguration{{Location: aws.String(e.location)}},
-		RuntimeConfiguration: &types.RuntimeConfiguration{GameSessionActivationTimeoutSeconds: aws.Int32(30),
-			ServerProcesses: []types.ServerProcess{{LaunchPath: aws.String("/opt/game/server"), ConcurrentExecutions: aws.Int32(4)}}}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.fleetID = aws.ToString(f.FleetAttributes.FleetId)
-	if _, err := e.gl.RegisterCompute(ctx, &gl.RegisterComputeInput{FleetId: aws.String(e.fleetID), ComputeName: aws.String(e.compute),
-		Location: aws.String(e.location), IpAddress: aws.String("127.0.0.1")}); err != nil {
-		e.t.Fatal(err)
-	}
-	tok, err := e.gl.GetComputeAuthToken(ctx, &gl.GetComputeAuthTokenInput{FleetId: aws.String(e.fleetID), ComputeName: aws.String(e.compute)})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.token = aws.ToString(tok.AuthToken)
+	fleet := testenv.CreateSDKFleet(e.t, e.gl, testenv.SDKFleet{Name: "test-fleet", Location: e.location, Compute: e.compute, Processes: 4, ActivationTimeout: 30})
+	e.fleetID, e.token = fleet.FleetID, fleet.AuthToken
 }
 
 // startGameServer launches the test game server with the SDK environment

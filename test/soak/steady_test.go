@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
+
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 // TestSoakSteadyMemory sends -soak.steady-rate tickets a second for
@@ -31,13 +33,7 @@ import (
 func TestSoakSteadyMemory(t *testing.T) {
 	c := newCluster(t, t.TempDir(), "--matchmaking-ticket-retention", "10s")
 	ctx := context.Background()
-	gl := c.admin()
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String("steady-rules"), RuleSetBody: aws.String(pairRules)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String("steady"),
-		RuleSetName: aws.String("steady-rules"), RequestTimeoutSeconds: aws.Int32(60), AcceptanceRequired: aws.Bool(false),
-		FlexMatchMode: types.FlexMatchModeStandalone}); err != nil {
+	if err := testenv.CreateMatchmaking(ctx, c.admin(), testenv.Matchmaking{Name: "steady", Rules: pairRules}); err != nil {
 		t.Fatal(err)
 	}
 	// The load's client retries as the AWS SDKs do by default: a ticket

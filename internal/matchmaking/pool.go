@@ -24,6 +24,9 @@ type pool struct {
 	s    *Service
 	name string // the configuration's name and ARN, immutable
 	arn  string
+	// queueArns are the configuration's queues as last set, for the door
+	// to ask placement about without the pass's lock.
+	queueArns atomic.Pointer[[]string]
 	// closed is set inside the transaction that deletes the configuration.
 	closed atomic.Bool
 	rs     *flexmatch.RuleSet // immutable for the pool's life
@@ -76,8 +79,10 @@ func newPool(s *Service, c configRec, rs *flexmatch.RuleSet) *pool {
 	if !c.standalone() {
 		opt.AdditionalPlayerCount = int(c.AdditionalPlayerCount)
 	}
-	return &pool{s: s, name: c.Name, arn: c.ARN, cfg: c, rs: rs, ruleSetName: c.RuleSetName, eng: flexmatch.NewEngine(rs, opt), done: make(chan struct{}), kick: make(chan struct{}, 1), quit: make(chan struct{}),
+	p := &pool{s: s, name: c.Name, arn: c.ARN, cfg: c, rs: rs, ruleSetName: c.RuleSetName, eng: flexmatch.NewEngine(rs, opt), done: make(chan struct{}), kick: make(chan struct{}, 1), quit: make(chan struct{}),
 		waiting: map[string]*waiter{}, backfills: map[string]*backfillWaiter{}}
+	p.queueArns.Store(&c.QueueArns)
+	return p
 }
 
 func (p *pool) wake() {
@@ -109,6 +114,7 @@ func (p *pool) remove(id string) {
 }
 
 func (p *pool) setConfig(c configRec) {
+	p.queueArns.Store(&c.QueueArns)
 	p.mu.Lock()
 	p.newCfg = &c
 	p.mu.Unlock()

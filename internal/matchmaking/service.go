@@ -35,6 +35,9 @@ const (
 // transaction (placement.Service; docs/matchmaking-placement.md).
 type Placer interface {
 	StartIn(ctx context.Context, w store.Writer, req placement.Request) error
+	// AdmitTicket refuses (store.ErrOverloaded) a new ticket while one of
+	// the queues its matches would be placed through is past its capacity.
+	AdmitTicket(ctx context.Context, queueArns []string) error
 	// StopIn cancels a placement whose players all gave up, unless its
 	// game session exists (it reports whether it stopped it).
 	StopIn(ctx context.Context, w store.Writer, placementID, reason string) (bool, error)

@@ -99,12 +99,14 @@ func (s *Service) checkTicketLatencies(ctx context.Context, in *gamelift.StartMa
 
 // start records a new QUEUED ticket and hands it to its pool.
 func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.MatchmakingTicket, error) {
-	// A new ticket is new work: while the store's writer is behind it is
-	// refused at once (store.Admit), so the writer serves the matches and
+	known := s.pool(s.nameOf(gamelift.ResourceMatchmakingConfiguration, req.config))
+	// A new ticket is new work: while the store's writer is behind, or
+	// the queue its match would be placed through is past its capacity,
+	// it is refused at once, so the capacity serves the matches and
 	// placements already under way. A backfill serves a game already
 	// running and is always taken.
 	if !req.backfill {
-		if err := store.Admit(s.cfg.Store, "ticket"); err != nil {
+		if err := s.admit(ctx, known); err != nil {
 			return gamelift.MatchmakingTicket{}, fmt.Errorf("start matchmaking: %w", err)
 		}
 	}
@@ -114,7 +116,6 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 	var rec ticketRec
 	var existing bool
 	var version int64
-	known := s.pool(s.nameOf(gamelift.ResourceMatchmakingConfiguration, req.config))
 	// The ticket is encoded before the transaction for the configuration
 	// the running pool vouches for, so that the single writer only writes.
 	var vouched ticketDraft
@@ -175,6 +176,23 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 		s.handOff(rec, version, true)
 	}
 	return rec.wire(s.waitSeconds(ctx, rec.ConfigName)), nil
+}
+
+// admit asks whether a new ticket may start: the store's writer must keep
+// up (store.Admit) and, for a configuration whose pool runs here, its
+// queues must be within their capacity (Placer.AdmitTicket; a replica
+// that does not run the placer has no figures and admits).
+func (s *Service) admit(ctx context.Context, known *pool) error {
+	if err := store.Admit(s.cfg.Store, "ticket"); err != nil {
+		return err
+	}
+	if known == nil || s.cfg.Placer == nil {
+		return nil
+	}
+	if arns := *known.queueArns.Load(); len(arns) > 0 {
+		return s.cfg.Placer.AdmitTicket(ctx, arns)
+	}
+	return nil
 }
 
 // ticketDraft is a new ticket and its documents, ready to write.

@@ -1,10 +1,14 @@
 package placement
 
 import (
+	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/store"
 )
 
 // Admission: past capacity, a queue that takes every match it is given
@@ -18,13 +22,21 @@ import (
 // Config.AdmitWaiting of them. The waiting placements are those of the
 // placer on this replica; a replica that does not run the placer admits
 // every placement.
+//
+// The same rule refuses a new matchmaking ticket at the door (AdmitTicket):
+// its match would be refused a placement anyway, and signing it in,
+// matching it and failing it afterwards spends the capacity the matches
+// already being placed need — past capacity the completed rate would fall
+// instead of levelling off.
 
 // admitWindow is how far back the placement rate is measured.
 const admitWindow = 10
 
 type admission struct {
 	floor int
-	mu    sync.Mutex
+	// ticketsRefused counts the tickets AdmitTicket refused.
+	ticketsRefused atomic.Int64
+	mu             sync.Mutex
 	// waiting counts, by queue name, the placements waiting for a process.
 	waiting map[string]int
 	// placed counts game sessions placed, by queue, per second of the
@@ -83,6 +95,14 @@ func (a *admission) place(queue string, now time.Time) {
 	b.n++
 }
 
+// crowded reports whether queue has at least the floor of placements
+// waiting: below it check admits, so a caller may skip what check needs.
+func (a *admission) crowded(queue string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.waiting[queue] >= a.floor
+}
+
 // check refuses a new placement in queue when it is far past capacity.
 func (a *admission) check(queue string, timeout time.Duration, now time.Time) error {
 	a.mu.Lock()
@@ -107,3 +127,34 @@ func (a *admission) check(queue string, timeout time.Duration, now time.Time) er
 		"QueueName: queue %s is past its capacity: %d placements wait for a server process, and at the %.1f game sessions a second it placed over the last %d s they would not all be placed within its %v timeout",
 		queue, waiting, rate, admitWindow, timeout)
 }
+
+// AdmitTicket refuses, with store.ErrOverloaded, a new matchmaking ticket
+// whose matches would be placed through one of queueArns while that queue
+// is past its capacity (check); nothing is read unless a queue is crowded.
+// The caller has written nothing yet and may be tried again in a moment.
+func (s *Service) AdmitTicket(ctx context.Context, queueArns []string) error {
+	for _, arn := range queueArns {
+		if !s.admit.crowded(s.queueName(arn)) {
+			continue
+		}
+		var q Queue
+		err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+			var err error
+			q, _, err = s.getQueue(ctx, r, arn)
+			return err
+		})
+		if fault.Is(err, fault.NotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if err := s.admit.check(q.Name, q.Timeout(), s.now()); err != nil {
+			s.admit.ticketsRefused.Add(1)
+			return fmt.Errorf("%w: %w", store.ErrOverloaded, err)
+		}
+	}
+	return nil
+}
+
+// TicketsRefused is how many new tickets AdmitTicket has refused.
+func (s *Service) TicketsRefused() int64 { return s.admit.ticketsRefused.Load() }

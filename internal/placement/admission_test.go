@@ -2,6 +2,7 @@ package placement_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -34,6 +35,10 @@ func TestAQueueFarPastCapacityRefusesNewPlacements(t *testing.T) {
 	e.timers(2) // both found no process and wait
 	err := startIn("m3")
 	wantKind(t, err, fault.FleetCapacityExceeded, "QueueName", "queue q is past its capacity", "2 placements wait")
+	// Matchmaking asks the same at its door, before a ticket is written.
+	if err := e.svc.AdmitTicket(e.ctx, []string{"other", q}); !errors.Is(err, store.ErrOverloaded) || !contains(err.Error(), "queue q is past its capacity") {
+		t.Fatalf("AdmitTicket with the queue past its capacity = %v, want store.ErrOverloaded naming the queue", err)
+	}
 	if _, err := e.svc.Placement(e.ctx, "m3"); !fault.Is(err, fault.NotFound) {
 		t.Fatalf("the refused placement was recorded: %v", err)
 	}
@@ -52,6 +57,9 @@ func TestAQueueFarPastCapacityRefusesNewPlacements(t *testing.T) {
 	}
 	if err := startIn("m4"); err != nil {
 		t.Fatalf("with the queue placing again: %v", err)
+	}
+	if err := e.svc.AdmitTicket(e.ctx, []string{q}); err != nil {
+		t.Fatalf("AdmitTicket with the queue placing again: %v", err)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/musterhq/muster/internal/api/controlapi"
 	"github.com/musterhq/muster/internal/api/locations"
 	"github.com/musterhq/muster/internal/fleet"
@@ -37,6 +39,9 @@ func (s *Server) mountPlacement(d *deps) {
 	}
 	svc := placement.New(pc)
 	d.placement = svc
+	d.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "muster_queue_admission_refused_total",
+		Help: "New matchmaking tickets refused at the door because the queue their match would be placed through was past its capacity."},
+		func() float64 { return float64(svc.TicketsRefused()) }))
 	// The fleet service exists before placement and tells it when a
 	// process can take a game session: a hook, not a dependency of fleets.
 	s.Hosting.Fleets.OnCapacity(svc.CapacityAvailable)

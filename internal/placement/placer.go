@@ -33,6 +33,8 @@ type placer struct {
 	// waiting lists placements in the order they began waiting for a
 	// retry; an id whose entry no longer waits is stale and skipped.
 	waiting []string
+	// attempting holds the placements a worker is attempting now.
+	attempting map[string]struct{}
 	// lease is the lease the placer runs under (RunLeased); nil otherwise.
 	lease *lease.Lease
 }
@@ -46,7 +48,7 @@ type entry struct {
 }
 
 func newPlacer(s *Service) *placer {
-	return &placer{s: s, signal: make(chan struct{}, s.cfg.Workers), entries: map[string]*entry{}}
+	return &placer{s: s, signal: make(chan struct{}, s.cfg.Workers), entries: map[string]*entry{}, attempting: map[string]struct{}{}}
 }
 
 // wake queues a placement for an attempt now. With a relay, a replica not
@@ -119,6 +121,7 @@ func (pl *placer) pop(n int) []string {
 	for _, id := range ids {
 		e := pl.entries[id]
 		e.queued, e.busy = false, true
+		pl.attempting[id] = struct{}{}
 	}
 	return ids
 }
@@ -134,6 +137,7 @@ func (pl *placer) finish(id string, o outcome) {
 	defer pl.mu.Unlock()
 	e := pl.entries[id]
 	e.busy = false
+	delete(pl.attempting, id)
 	if done {
 		o.waitQueue = ""
 	}
@@ -183,7 +187,10 @@ func (pl *placer) compactWaiting() {
 const capacityWakes = 4
 
 // wakeOldestWaiting wakes up to n placements that wait for a retry,
-// oldest first.
+// oldest first. With fewer waiting, those being attempted now are marked
+// to try again at once: an attempt that read the store before the process
+// was free would otherwise go back to waiting for its retry timer, and
+// the wake would be lost.
 func (pl *placer) wakeOldestWaiting(n int) {
 	pl.mu.Lock()
 	var ids []string
@@ -194,6 +201,12 @@ func (pl *placer) wakeOldestWaiting(n int) {
 		}
 	}
 	pl.waiting = pl.waiting[i:]
+	for id := range pl.attempting {
+		if len(ids) >= n {
+			break
+		}
+		ids = append(ids, id) // waking a busy entry marks it to go again
+	}
 	pl.mu.Unlock()
 	for _, id := range ids {
 		pl.wake(id)

@@ -294,12 +294,19 @@ func reconnectedGameServers(t *testing.T, logDir string) (reconnected, hosted in
 func setUpFlowMatchmaking(t *testing.T, gl *gamelift.Client, name, fleetID string) {
 	t.Helper()
 	err := testenv.CreateMatchmaking(context.Background(), gl, testenv.Matchmaking{Name: name, FleetID: fleetID, Players: true,
-		Rules:  `{"ruleLanguageVersion":"1.0","teams":[{"name":"red","minPlayers":1,"maxPlayers":1},{"name":"blue","minPlayers":1,"maxPlayers":1}]}`,
-		Mutate: func(in *gamelift.CreateMatchmakingConfigurationInput) { in.RequestTimeoutSeconds = aws.Int32(120) }})
+		Rules: `{"ruleLanguageVersion":"1.0","teams":[{"name":"red","minPlayers":1,"maxPlayers":1},{"name":"blue","minPlayers":1,"maxPlayers":1}]}`,
+		Mutate: func(in *gamelift.CreateMatchmakingConfigurationInput) {
+			in.RequestTimeoutSeconds = aws.Int32(flowRequestTimeout)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 }
+
+// flowRequestTimeout is the kill test's configurations' request timeout,
+// in seconds. A bot whose call the outage cut fails without cancelling
+// its ticket, so an odd one out searches on alone until this time-out.
+const flowRequestTimeout = 30
 
 // checkNoTicketLostOrMatchedTwice waits for every ticket the bots got to
 // finish, and checks each is still known and no player has two seats.
@@ -318,7 +325,10 @@ func checkNoTicketLostOrMatchedTwice(t *testing.T, gl *gamelift.Client, results 
 		t.Fatalf("only %d bots got a ticket", len(ids))
 	}
 	var tickets []types.MatchmakingTicket
-	testenv.Eventually(t, "every ticket to finish after the restart", 60*time.Second, func() bool {
+	// A ticket ends at the latest when its search times out or, matched
+	// just before, when its placement does (the queue's 60 s timeout).
+	within := (flowRequestTimeout + 60 + 10) * time.Second
+	testenv.Eventually(t, "every ticket to finish after the restart", within, func() bool {
 		tickets = tickets[:0]
 		for i := 0; i < len(ids); i += 10 {
 			out, err := gl.DescribeMatchmaking(ctx, &gamelift.DescribeMatchmakingInput{TicketIds: ids[i:min(i+10, len(ids))]})

@@ -90,6 +90,9 @@ func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
 	}
 	if host != nil && !*asJSON {
 		fmt.Fprintf(env.Stdout, "simulated game servers: %d slots hosted %d game sessions\n", sim.slots, host.Sessions())
+		c := host.Cycle()
+		fmt.Fprintf(env.Stdout, "  a slot's cycle, mean over %d processes: start %v, wait for a game session %v, activate %v, play %v; %d sessions nobody joined held a slot a minute each\n",
+			c.Processes, c.Start.Round(time.Millisecond), c.Wait.Round(time.Millisecond), c.Activate.Round(time.Millisecond), c.Play.Round(time.Millisecond), c.Unjoined)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)

@@ -89,7 +89,8 @@ func TestLoadtestFlowWithSimulatedGameServers(t *testing.T) {
 	code := runLoadtestFlow(context.Background(), env, []string{"--players", "6", "--rate", "20", "--duration", "1s",
 		"--timeout", "30s", "--simulate-servers", "4"})
 	out := stdout.String()
-	if code != 0 || !strings.Contains(out, "6 completed, 0 failed") || !strings.Contains(out, "4 slots hosted 3 game sessions") {
+	if code != 0 || !strings.Contains(out, "6 completed, 0 failed") || !strings.Contains(out, "4 slots hosted 3 game sessions") ||
+		!strings.Contains(out, "a slot's cycle, mean over ") || !strings.Contains(out, "; 0 sessions nobody joined held a slot") {
 		t.Fatalf("exit %d; stdout:\n%s\nstderr:\n%s", code, out, stderr.String())
 	}
 }

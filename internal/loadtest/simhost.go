@@ -36,6 +36,7 @@ type SimHost struct {
 	computes []simCompute
 	log      *slog.Logger
 	sessions atomic.Int64 // game sessions hosted so far
+	cycle    slotCycle
 	stop     context.CancelFunc
 	slots    sync.WaitGroup
 	// dials bounds the SDK connections being opened at once: the endpoint
@@ -107,6 +108,48 @@ func (h *SimHost) deregister(ctx context.Context) error {
 // Sessions is how many game sessions the host has been given.
 func (h *SimHost) Sessions() int64 { return h.sessions.Load() }
 
+// Cycle is where the slots' time went so far: each simulated process's
+// life split into its phases, with the sessions nobody joined.
+func (h *SimHost) Cycle() SlotCycle { return h.cycle.snapshot() }
+
+// SlotCycle splits a simulated process's life into phases, each the mean
+// over the processes that went through it: Start, from dialling the SDK
+// endpoint to the answer of the first heartbeat (the process is ready);
+// Wait, from ready to the control plane's CreateGameSession; Activate, the
+// ActivateGameSession round trip; Play, from active to the process ending
+// (its players joined, played and left, or nobody came). Unjoined counts
+// the game sessions that ended because no player came within a minute:
+// each held its slot for that minute.
+type SlotCycle struct {
+	Processes                   int64
+	Start, Wait, Activate, Play time.Duration
+	Unjoined                    int64
+}
+
+// slotCycle sums the phases of SlotCycle as the slots report them.
+type slotCycle struct {
+	processes, started, waited, activated, played atomic.Int64
+	start, wait, activate, play                   atomic.Int64 // nanoseconds
+	unjoined                                      atomic.Int64
+}
+
+// add counts one phase of d in total and n.
+func (*slotCycle) add(total, n *atomic.Int64, d time.Duration) {
+	total.Add(int64(d))
+	n.Add(1)
+}
+
+func (c *slotCycle) snapshot() SlotCycle {
+	mean := func(total, n *atomic.Int64) time.Duration {
+		if k := n.Load(); k > 0 {
+			return time.Duration(total.Load() / k)
+		}
+		return 0
+	}
+	return SlotCycle{Processes: c.processes.Load(), Start: mean(&c.start, &c.started), Wait: mean(&c.wait, &c.waited),
+		Activate: mean(&c.activate, &c.activated), Play: mean(&c.play, &c.played), Unjoined: c.unjoined.Load()}
+}
+
 // slot listens for players on one port and runs one simulated process
 // after another on it until ctx ends.
 func (h *SimHost) slot(ctx context.Context, sc simCompute, ready chan<- error) {
@@ -134,6 +177,7 @@ func (h *SimHost) slot(ctx context.Context, sc simCompute, ready chan<- error) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	first, failures := true, 0
 	for ctx.Err() == nil {
+		began := time.Now()
 		p, err := h.newProcess(ctx, sc, port)
 		if err != nil {
 			if failures++; first && failures == 5 {
@@ -151,6 +195,8 @@ func (h *SimHost) slot(ctx context.Context, sc simCompute, ready chan<- error) {
 			first = false
 		}
 		failures = 0
+		h.cycle.processes.Add(1)
+		h.cycle.add(&h.cycle.start, &h.cycle.started, time.Since(began))
 		p.host(ctx, players)
 	}
 }
@@ -267,6 +313,8 @@ func (p *simProcess) call(ctx context.Context, msg map[string]any) error {
 // ends the process once they have all left (or nobody came for a minute).
 func (p *simProcess) host(ctx context.Context, players <-chan net.Conn) {
 	defer p.ws.CloseNow()
+	cycle := &p.h.cycle
+	ready := time.Now()
 	var gs simCreate
 	select {
 	case gs = <-p.created:
@@ -276,10 +324,15 @@ func (p *simProcess) host(ctx context.Context, players <-chan net.Conn) {
 		return
 	}
 	p.h.sessions.Add(1)
+	created := time.Now()
+	cycle.add(&cycle.wait, &cycle.waited, created.Sub(ready))
 	if err := p.call(ctx, map[string]any{"Action": "ActivateGameSession", "GameSessionId": gs.GameSessionID}); err != nil {
 		p.h.log.Warn("simulated ActivateGameSession failed", "err", err)
 		return
 	}
+	active := time.Now()
+	cycle.add(&cycle.activate, &cycle.activated, active.Sub(created))
+	defer func() { cycle.add(&cycle.play, &cycle.played, time.Since(active)) }()
 	var joined, left atomic.Int64
 	gone := make(chan struct{}, 64)
 	idle := time.NewTimer(time.Minute)
@@ -300,6 +353,7 @@ func (p *simProcess) host(ctx context.Context, players <-chan net.Conn) {
 			}
 		case <-idle.C:
 			if joined.Load() == 0 {
+				cycle.unjoined.Add(1)
 				p.end(ctx)
 				return
 			}

@@ -23,14 +23,23 @@ import (
 // placer on this replica; a replica that does not run the placer admits
 // every placement.
 //
-// The same rule refuses a new matchmaking ticket at the door (AdmitTicket):
-// its match would be refused a placement anyway, and signing it in,
-// matching it and failing it afterwards spends the capacity the matches
-// already being placed need — past capacity the completed rate would fall
-// instead of levelling off.
+// A tighter form of the rule refuses a new matchmaking ticket at the door
+// (AdmitTicket): once the waiting placements would take more than a
+// quarter of the queue's timeout (doorShare) to place. A ticket let in
+// still has to be matched, placed behind that backlog and joined by its
+// players, who give up on their own clock; admitting it on the full
+// timeout would let the backlog grow until most placements end after
+// their players left, each game session then holding a server process
+// that nobody joins — past capacity the completed rate would fall instead
+// of levelling off. The matches already made keep the full timeout, so a
+// ticket let in is rarely failed afterwards.
 
 // admitWindow is how far back the placement rate is measured.
 const admitWindow = 10
+
+// doorShare divides a queue's timeout into the wait the door admits new
+// tickets to.
+const doorShare = 4
 
 type admission struct {
 	floor int
@@ -103,8 +112,10 @@ func (a *admission) crowded(queue string) bool {
 	return a.waiting[queue] >= a.floor
 }
 
-// check refuses a new placement in queue when it is far past capacity.
-func (a *admission) check(queue string, timeout time.Duration, now time.Time) error {
+// check refuses a new placement in queue when the placements waiting in
+// it would not all be placed within the given wait: the queue's timeout
+// for a placement, less at the door (doorShare).
+func (a *admission) check(queue string, within, timeout time.Duration, now time.Time) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	waiting := a.waiting[queue]
@@ -120,12 +131,16 @@ func (a *admission) check(queue string, timeout time.Duration, now time.Time) er
 		}
 	}
 	rate := float64(placed) / admitWindow
-	if float64(waiting) < rate*timeout.Seconds() {
+	if float64(waiting) < rate*within.Seconds() {
 		return nil
 	}
+	limit := fmt.Sprintf("its %v timeout", timeout)
+	if within != timeout {
+		limit = fmt.Sprintf("%v, the share of its %v timeout a new ticket may wait", within, timeout)
+	}
 	return fault.New(fault.FleetCapacityExceeded,
-		"QueueName: queue %s is past its capacity: %d placements wait for a server process, and at the %.1f game sessions a second it placed over the last %d s they would not all be placed within its %v timeout",
-		queue, waiting, rate, admitWindow, timeout)
+		"QueueName: queue %s is past its capacity: %d placements wait for a server process, and at the %.1f game sessions a second it placed over the last %d s they would not all be placed within %s",
+		queue, waiting, rate, admitWindow, limit)
 }
 
 // AdmitTicket refuses, with store.ErrOverloaded, a new matchmaking ticket
@@ -148,7 +163,7 @@ func (s *Service) AdmitTicket(ctx context.Context, queueArns []string) error {
 		} else if err != nil {
 			return err
 		}
-		if err := s.admit.check(q.Name, q.Timeout(), s.now()); err != nil {
+		if err := s.admit.check(q.Name, q.Timeout()/doorShare, q.Timeout(), s.now()); err != nil {
 			s.admit.ticketsRefused.Add(1)
 			return fmt.Errorf("%w: %w", store.ErrOverloaded, err)
 		}

@@ -73,7 +73,9 @@
 //     process and, at the rate the queue placed game sessions over the last
 //     10 s, they would not all be placed within its timeout; matchmaking
 //     fails that match's tickets with the reason. StartGameSessionPlacement
-//     is never refused, as in GameLift. StopIn cancels a placement whose
+//     is never refused, as in GameLift. AdmitTicket, matchmaking's door,
+//     refuses a new ticket on the same figures once they would take more
+//     than a quarter of the timeout. StopIn cancels a placement whose
 //     players all gave up (matchmaking's PLACING cancel) unless its game
 //     session exists.
 //   - TimeoutInSeconds defaults to 600 s; it is fixed for a placement when

@@ -250,7 +250,7 @@ func (s *Service) startIn(ctx context.Context, w store.Writer, req Request, admi
 	}
 	now := s.now()
 	if admit {
-		if err := s.admit.check(q.Name, q.Timeout(), now); err != nil {
+		if err := s.admit.check(q.Name, q.Timeout(), q.Timeout(), now); err != nil {
 			return Placement{}, err
 		}
 	}

@@ -18,15 +18,7 @@ import (
 // for a time-out; the control API's StartGameSessionPlacement is never
 // refused, and the queue takes new placements again once it places them.
 func TestAQueueFarPastCapacityRefusesNewPlacements(t *testing.T) {
-	e := newEnv(t, envOptions{admitWaiting: 2})
-	f := e.fleet("1", "custom-a")
-	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", TimeoutInSeconds: ptr(int32(60)),
-		Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
-	startIn := func(id string) error {
-		return e.db.Update(context.Background(), func(w store.Writer) error {
-			return e.svc.StartIn(context.Background(), w, placement.Request{PlacementID: id, QueueName: q, MaximumPlayerSessionCount: 2})
-		})
-	}
+	e, f, q, startIn := newAdmissionEnv(t)
 	for _, id := range []string{"m1", "m2"} {
 		if err := startIn(id); err != nil {
 			t.Fatal(err)
@@ -66,15 +58,7 @@ func TestAQueueFarPastCapacityRefusesNewPlacements(t *testing.T) {
 // timeout — so the backlog stays short enough for players to still be
 // there when their game session starts.
 func TestTheDoorRefusesNewTicketsBeforeTheQueueRefusesPlacements(t *testing.T) {
-	e := newEnv(t, envOptions{admitWaiting: 2})
-	f := e.fleet("1", "custom-a")
-	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", TimeoutInSeconds: ptr(int32(60)),
-		Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
-	startIn := func(id string) error {
-		return e.db.Update(context.Background(), func(w store.Writer) error {
-			return e.svc.StartIn(context.Background(), w, placement.Request{PlacementID: id, QueueName: q, MaximumPlayerSessionCount: 2})
-		})
-	}
+	e, f, q, startIn := newAdmissionEnv(t)
 	// One game session placed: the queue places 0.1 a second over the
 	// 10 s window, so 1.5 waiting placements fill the door's 15 s and 6
 	// the placements' 60 s.
@@ -112,6 +96,22 @@ func TestTheDoorRefusesNewTicketsBeforeTheQueueRefusesPlacements(t *testing.T) {
 	if err := e.svc.AdmitTicket(e.ctx, []string{q}); err != nil {
 		t.Fatalf("AdmitTicket with the backlog placed: %v", err)
 	}
+}
+
+// newAdmissionEnv is a placement service that admits 2 waiting placements
+// at least, a fleet f in custom-a with no process, queue q (60 s timeout)
+// on it, and startIn, matchmaking's way to start a placement in q.
+func newAdmissionEnv(t *testing.T) (e *env, f, q string, startIn func(id string) error) {
+	e = newEnv(t, envOptions{admitWaiting: 2})
+	f = e.fleet("1", "custom-a")
+	q = e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", TimeoutInSeconds: ptr(int32(60)),
+		Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
+	startIn = func(id string) error {
+		return e.db.Update(context.Background(), func(w store.Writer) error {
+			return e.svc.StartIn(context.Background(), w, placement.Request{PlacementID: id, QueueName: q, MaximumPlayerSessionCount: 2})
+		})
+	}
+	return e, f, q, startIn
 }
 
 func wantKind(t *testing.T, err error, kind fault.Kind, parts ...string) {

@@ -112,8 +112,10 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 	return nil
 }
 
-// beacon is the --beacon-listen of the next agent: Beacon, or a free port
-// of its host when Beacon's port is taken.
+// beacon is the --beacon-listen of the next agent: Beacon, or a free
+// port of its host when Beacon's port is taken (the agent tries the two in
+// order, so two agents starting at once cannot both count on a port one
+// of them probed free).
 func (l *Local) beacon() string {
 	if l.Beacon == "" || l.Beacon == "off" {
 		return "off"
@@ -122,12 +124,7 @@ func (l *Local) beacon() string {
 	if err != nil || port == "0" {
 		return l.Beacon
 	}
-	probe, err := net.ListenPacket("udp", l.Beacon)
-	if err != nil {
-		return net.JoinHostPort(host, "0")
-	}
-	probe.Close()
-	return l.Beacon
+	return l.Beacon + "," + net.JoinHostPort(host, "0")
 }
 
 // Running says whether an agent this provisioner started for the compute

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -44,7 +45,7 @@ func (f *agentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.ip, "ip-address", "", "`IP` address players connect to; default: the address this host uses to reach the endpoint")
 	fs.StringVar(&f.dns, "dns-name", "", "DNS `name` players connect to, instead of or besides the IP address")
 	fs.StringVar(&f.region, "region", agent.DefaultRegion, "SigV4 signing `region`")
-	fs.StringVar(&f.beaconListen, "beacon-listen", "0.0.0.0:7770", "UDP `address` of the latency beacon (docs/beacon-protocol.md); \"off\" disables it")
+	fs.StringVar(&f.beaconListen, "beacon-listen", "0.0.0.0:7770", "UDP `address` of the latency beacon (docs/beacon-protocol.md), or several separated by commas, tried in order until one binds (port 0: a free port); \"off\" disables it")
 	fs.StringVar(&f.logDir, "log-dir", "muster-agent/logs", "`directory` of the per-process log files (<processId>.log)")
 	fs.StringVar(&f.workDir, "work-dir", "muster-agent/work", "working `directory` of the server processes (must be writable)")
 	fs.Int64Var(&f.logMaxBytes, "log-max-bytes", agent.DefaultLogMaxBytes, "rotate a process's log file at this many `bytes`")
@@ -60,7 +61,7 @@ func (f *agentFlags) startBeacon(ctx context.Context, wg *sync.WaitGroup, log *s
 	if f.beaconListen == "off" || f.beaconListen == "" {
 		return nil, nil
 	}
-	b, err := beacon.Listen(ctx, f.beaconListen, log)
+	b, err := listenBeacon(ctx, f.beaconListen, log)
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +73,23 @@ func (f *agentFlags) startBeacon(ctx context.Context, wg *sync.WaitGroup, log *s
 		}
 	})
 	return reported, nil
+}
+
+// listenBeacon binds the first of the comma-separated addresses that it
+// can. A list lets whoever starts the agent prefer a well-known port and
+// fall back on a free one, without probing the port first: another agent
+// starting at the same moment could take it between the probe and the
+// bind.
+func listenBeacon(ctx context.Context, addrs string, log *slog.Logger) (*beacon.Server, error) {
+	var errs []error
+	for addr := range strings.SplitSeq(addrs, ",") {
+		b, err := beacon.Listen(ctx, strings.TrimSpace(addr), log)
+		if err == nil {
+			return b, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
 }
 
 func runAgent(ctx context.Context, env Env, args []string) int {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -71,5 +72,29 @@ func TestBeaconAddressReportsWhereClientsCanReachIt(t *testing.T) {
 				t.Fatalf("reported %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// A beacon address that is taken falls back on the next of the list: the
+// local provisioner asks for a well-known port or a free one, and two
+// agents starting at once must not both fail over one port.
+func TestTheBeaconTakesTheNextAddressWhenOneIsTaken(t *testing.T) {
+	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	ctx := t.Context()
+	b, err := listenBeacon(ctx, taken.LocalAddr().String()+",127.0.0.1:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("with the first address taken: %v", err)
+	}
+	defer b.Close()
+	if b.Addr().String() == taken.LocalAddr().String() {
+		t.Fatalf("bound %s, which is taken", b.Addr())
+	}
+	_, err = listenBeacon(ctx, taken.LocalAddr().String()+", "+b.Addr().String(), slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), taken.LocalAddr().String()) || !strings.Contains(err.Error(), b.Addr().String()) {
+		t.Fatalf("with every address taken: %v, want an error naming both", err)
 	}
 }

@@ -41,7 +41,9 @@ type Local struct {
 	mu      sync.Mutex
 	agents  map[string]*localAgent
 	stopped bool
-	wg      sync.WaitGroup
+	// onExit hears an agent that exited with an error (New sets it).
+	onExit func(h Host, err error, logPath string)
+	wg     sync.WaitGroup
 }
 
 var errStopping = errors.New("local provisioner: the control plane is stopping")
@@ -104,12 +106,25 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 		if l.agents[key] == a {
 			delete(l.agents, key)
 		}
+		onExit, stopping := l.onExit, l.stopped
 		l.mu.Unlock()
 		close(a.done)
-		l.log().Info("local agent exited", "compute_name", h.ComputeName, "err", err)
+		l.log().Info("local agent exited", "compute_name", h.ComputeName, "err", err, "log", out.Name())
+		if err != nil && onExit != nil && !stopping {
+			onExit(h, err, out.Name())
+		}
 	})
 	l.log().Info("local agent started", "compute_name", h.ComputeName, "location", h.Location, "pid", cmd.Process.Pid)
 	return nil
+}
+
+// setOnExit sets the hook that hears an agent exit with an error: the
+// capacity service built on this provisioner, so that a host whose agent
+// died before registering is asked again soon.
+func (l *Local) setOnExit(f func(h Host, err error, logPath string)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.onExit = f
 }
 
 // beacon is the --beacon-listen of the next agent: Beacon, or a free

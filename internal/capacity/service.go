@@ -2,6 +2,7 @@ package capacity
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -85,7 +86,25 @@ func New(cfg Config) *Service {
 	if cfg.Fleets != nil {
 		cfg.Fleets.OnCapacityChange(func(string, string) { s.Wake() })
 	}
+	for _, p := range cfg.Provisioners {
+		if l, ok := p.(*Local); ok {
+			l.setOnExit(s.agentExited)
+		}
+	}
 	return s
+}
+
+// agentExited hears that a local agent exited with err. One that never
+// registered counts as a failed Provision, asked again after the backoff,
+// rather than a host on its way until RegisterDeadline; failed ignores a
+// host no longer pending.
+func (s *Service) agentExited(h Host, err error, logPath string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	why := fmt.Sprintf("its agent exited before registering (%v; its log: %s)", err, logPath)
+	if err := s.failed(ctx, h.FleetID, h.Location, h.ComputeName, "exited", why); err != nil {
+		s.cfg.Logger.Error("record a local agent's exit", "compute_name", h.ComputeName, "err", err)
+	}
 }
 
 // Wake asks Run to reconcile at once.

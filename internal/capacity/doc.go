@@ -21,7 +21,8 @@
 // ReleaseDeadline after that is deregistered.
 //
 // A provisioner that fails, or whose host does not register within
-// RegisterDeadline, is asked again for the same compute name after a
+// RegisterDeadline (a Local whose agent exits before registering fails at
+// once), is asked again for the same compute name after a
 // backoff (BaseBackoff doubling up to MaxBackoff); each failure is a fleet
 // event (GENERIC_EVENT) and counts in muster_capacity_provision_failures_total.
 // Provisioners must therefore treat a repeated Provision of one name as

@@ -31,8 +31,11 @@
 // placement nor fulfil it twice: at start the placer resumes every PENDING
 // placement from the store.
 //
-// Waiting placements retry every RetryInterval (1 s), or sooner when a
-// latency policy relaxes or the deadline comes, on the injected clock; and
+// Waiting placements retry after RetryInterval (1 s), then 2 and 4
+// RetryIntervals apart while they keep finding no process (past capacity
+// the retries of a whole backlog each second were most of the placer's
+// work), or sooner when a latency policy relaxes or the deadline comes, on
+// the injected clock; and
 // when a server process becomes ready (or healthy again) the fleet service's
 // capacity hook wakes the oldest few waiting placements at once
 // (CapacityAvailable), so a match waiting for a process starts as soon as
@@ -45,8 +48,9 @@
 // policy in force for the placement's age drops every location where
 // some player's latency is above its cap. Candidates are ordered by the
 // priority order and tried in turn; when none has an idle process
-// the placement waits RetryInterval (or until the next latency policy or
-// its deadline, whichever is first) on the injected clock and tries again.
+// the placement waits for its next retry (or until the next latency
+// policy or its deadline, whichever is first) on the injected clock and
+// tries again.
 //
 // Muster decisions:
 //   - A placement is FULFILLED when its game session is ACTIVE, as in

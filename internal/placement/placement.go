@@ -39,8 +39,9 @@ type Config struct {
 	// and one write transaction (default 8).
 	Batch int
 	// RetryInterval is how long a placement that found no free process
-	// waits before trying again (default 1 s), unless a latency policy
-	// relaxes or its deadline passes sooner.
+	// waits before trying again (default 1 s; 2 and then 4 times that
+	// while it keeps finding none), unless a latency policy relaxes or its
+	// deadline passes sooner.
 	RetryInterval time.Duration
 	// AdmitWaiting is how many placements a queue always takes from
 	// StartIn while they wait for a server process (default 64); past it,

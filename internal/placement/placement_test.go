@@ -174,15 +174,20 @@ func TestPlacementWaitsForCapacityAndTimesOut(t *testing.T) {
 	f := e.fleet("1", "custom-a")
 	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", TimeoutInSeconds: ptr(int32(30)),
 		Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
-	t.Run("no capacity retries until a process is free", func(t *testing.T) {
+	t.Run("no capacity retries, spaced out, until a process is free", func(t *testing.T) {
 		e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "p1", GameSessionQueueName: q})
 		e.timers(1)
-		e.clk.Advance(time.Second)
+		e.clk.Advance(time.Second) // the first retry, a RetryInterval later
 		e.timers(1)
 		e.pending("p1")
+		// A process that appears without a capacity wake (written to the
+		// store directly) is found at the next retry: two RetryIntervals
+		// after the second miss.
 		e.process(f, "custom-a")
 		e.clk.Advance(time.Second)
-		if p := e.wait("p1"); p.Status != gamelift.PlacementFulfilled || p.EndTime.Sub(p.StartTime) != 2*time.Second {
+		e.pending("p1")
+		e.clk.Advance(time.Second)
+		if p := e.wait("p1"); p.Status != gamelift.PlacementFulfilled || p.EndTime.Sub(p.StartTime) != 3*time.Second {
 			t.Fatalf("placement %s after %s", p.Status, p.EndTime.Sub(p.StartTime))
 		}
 	})

@@ -42,6 +42,8 @@ type placer struct {
 type entry struct {
 	queued, busy, again bool
 	timer               clock.Timer
+	// misses counts the attempts in a row that found no process.
+	misses int
 	// waitQueue is the queue of a placement waiting for a process
 	// (admission), "" otherwise.
 	waitQueue string
@@ -156,6 +158,12 @@ func (pl *placer) finish(id string, o outcome) {
 		}
 		return
 	}
+	if o.waitQueue == "" {
+		e.misses = 0
+	} else {
+		e.misses++
+		at = spacedRetry(at, o.limit, pl.s.cfg.RetryInterval, e.misses)
+	}
 	e.timer = clock.AfterFuncAt(pl.s.cfg.Clock, at, func() { pl.wake(id) })
 	if activating {
 		return
@@ -179,6 +187,28 @@ func (pl *placer) compactWaiting() {
 	}
 	clear(pl.waiting[len(live):])
 	pl.waiting = live
+}
+
+// maxRetrySpacing bounds how far apart spacedRetry puts the retries of a
+// placement that keeps finding no process, in RetryIntervals.
+const maxRetrySpacing = 4
+
+// spacedRetry spaces out the retries of a placement that found no process
+// misses times in a row: 1, 2, 4 RetryIntervals apart, never past limit.
+// Past capacity every waiting placement retrying each second is most of
+// the placer's work — reads that find nothing — and the freed processes
+// wake the oldest waiting placements at once anyway (CapacityAvailable).
+func spacedRetry(at, limit time.Time, interval time.Duration, misses int) time.Time {
+	spacing := min(1<<min(max(misses-1, 0), 8), maxRetrySpacing)
+	return earliest(at.Add(time.Duration(spacing-1)*interval), limit)
+}
+
+// earliest is the earlier of a and b.
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // capacityWakes is how many waiting placements a process that became free
@@ -307,8 +337,11 @@ func (s *Service) Attempt(ctx context.Context, id string) (bool, error) {
 // is gone), or to be tried again at the clock time at (the zero time: at
 // once).
 type outcome struct {
-	done       bool
-	at         time.Time
+	done bool
+	// at is when to try again; limit, for a placement that found no
+	// process, the latest that may be: its next latency policy or its
+	// deadline (finish spaces the retries out up to it).
+	at, limit  time.Time
 	activating bool // waits for its game session, not for a process
 	// waitQueue names the queue of a placement that waits for a process.
 	waitQueue string
@@ -501,14 +534,11 @@ func (s *Service) outcomes(ws []work, placed []bool, now time.Time) []outcome {
 			res[i] = outcome{at: wk.p.Deadline, activating: true}
 			continue
 		}
-		wait := s.cfg.RetryInterval
-		if wk.next > 0 && wk.next < wait {
-			wait = wk.next
+		limit := wk.p.Deadline
+		if wk.next > 0 && now.Add(wk.next).Before(limit) {
+			limit = now.Add(wk.next)
 		}
-		if left := wk.p.Deadline.Sub(now); left < wait {
-			wait = left
-		}
-		res[i] = outcome{at: now.Add(wait), waitQueue: wk.p.QueueName}
+		res[i] = outcome{at: earliest(now.Add(s.cfg.RetryInterval), limit), limit: limit, waitQueue: wk.p.QueueName}
 	}
 	return res
 }

@@ -31,3 +31,19 @@ func TestCapacityDuringAnAttemptMakesItTryAgainAtOnce(t *testing.T) {
 		t.Fatalf("after a capacity wake during its attempt p1 is %+v, ready %v; want it queued again at once", e, pl.ready)
 	}
 }
+
+// Retries of a placement that keeps finding no process are spaced 1, 2,
+// 4, 4… RetryIntervals apart, never past its next latency policy or its
+// deadline.
+func TestRetriesOfAPlacementWithoutAProcessAreSpacedOut(t *testing.T) {
+	now := time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC)
+	at, far := now.Add(time.Second), now.Add(time.Hour)
+	for misses, want := range []time.Duration{1, 1, 2, 4, 4, 4, 4} {
+		if got := spacedRetry(at, far, time.Second, misses).Sub(now); got != want*time.Second {
+			t.Errorf("after %d misses the retry is %v away, want %v", misses, got, want*time.Second)
+		}
+	}
+	if got := spacedRetry(at, now.Add(2500*time.Millisecond), time.Second, 5); !got.Equal(now.Add(2500 * time.Millisecond)) {
+		t.Errorf("a retry past the limit is at %v, want the limit", got.Sub(now))
+	}
+}

@@ -128,9 +128,9 @@ type SlotCycle struct {
 
 // slotCycle sums the phases of SlotCycle as the slots report them.
 type slotCycle struct {
-	processes, started, waited, activated, played atomic.Int64
-	start, wait, activate, play                   atomic.Int64 // nanoseconds
-	unjoined                                      atomic.Int64
+	started, waited, activated, played atomic.Int64 // processes through each phase
+	start, wait, activate, play        atomic.Int64 // nanoseconds
+	unjoined                           atomic.Int64
 }
 
 // add counts one phase of d in total and n.
@@ -146,7 +146,7 @@ func (c *slotCycle) snapshot() SlotCycle {
 		}
 		return 0
 	}
-	return SlotCycle{Processes: c.processes.Load(), Start: mean(&c.start, &c.started), Wait: mean(&c.wait, &c.waited),
+	return SlotCycle{Processes: c.started.Load(), Start: mean(&c.start, &c.started), Wait: mean(&c.wait, &c.waited),
 		Activate: mean(&c.activate, &c.activated), Play: mean(&c.play, &c.played), Unjoined: c.unjoined.Load()}
 }
 
@@ -195,7 +195,6 @@ func (h *SimHost) slot(ctx context.Context, sc simCompute, ready chan<- error) {
 			first = false
 		}
 		failures = 0
-		h.cycle.processes.Add(1)
 		h.cycle.add(&h.cycle.start, &h.cycle.started, time.Since(began))
 		p.host(ctx, players)
 	}

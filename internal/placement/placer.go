@@ -189,9 +189,10 @@ func (pl *placer) compactWaiting() {
 	pl.waiting = live
 }
 
-// maxRetrySpacing bounds how far apart spacedRetry puts the retries of a
-// placement that keeps finding no process, in RetryIntervals.
-const maxRetrySpacing = 4
+// retryDoublings is how many times spacedRetry doubles the spacing of
+// the retries of a placement that keeps finding no process: to at most
+// 4 RetryIntervals.
+const retryDoublings = 2
 
 // spacedRetry spaces out the retries of a placement that found no process
 // misses times in a row: 1, 2, 4 RetryIntervals apart, never past limit.
@@ -199,7 +200,7 @@ const maxRetrySpacing = 4
 // the placer's work — reads that find nothing — and the freed processes
 // wake the oldest waiting placements at once anyway (CapacityAvailable).
 func spacedRetry(at, limit time.Time, interval time.Duration, misses int) time.Time {
-	spacing := min(1<<min(max(misses-1, 0), 8), maxRetrySpacing)
+	spacing := 1 << min(max(misses-1, 0), retryDoublings)
 	return earliest(at.Add(time.Duration(spacing-1)*interval), limit)
 }
 

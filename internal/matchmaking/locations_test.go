@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/matchmaking"
+	"github.com/musterhq/muster/internal/service"
 )
 
 func TestALatencyToAnUnknownLocationIsRefusedNamingIt(t *testing.T) {
@@ -49,6 +51,39 @@ func TestALatencyToAnUnknownLocationIsRefusedNamingIt(t *testing.T) {
 		_, err = w.svc.JoinParty(player(w.ctx, "friend"), party.ID, party.InviteCode, map[string]int32{"mars-1": 10})
 		wantFault(t, err, fault.Invalid, "$.latencyInMs.mars-1")
 	})
+}
+
+// The locations a ticket's latencies are checked against are kept for a
+// second, only to accept: a location created a moment ago is read afresh
+// rather than refused, and one deleted is refused once the second is past.
+func TestKnownLocationsAreKeptOnlyToAccept(t *testing.T) {
+	w := newWorld(t)
+	w.ruleSet("profile", profileRules)
+	w.standalone("teams", "profile", nil)
+	w.playerAccess("teams", true)
+	start := func(id, location string) error {
+		_, err := w.svc.StartForPlayer(player(w.ctx, id), matchmaking.PlayerTicketRequest{ConfigurationName: "teams",
+			LatencyInMs: map[string]int32{location: 20}})
+		return err
+	}
+	if err := start("a", "custom-home"); err != nil {
+		t.Fatal(err)
+	}
+	locs := fleet.NewLocations(fleet.LocationsConfig{Base: service.Base{Store: w.db, Clock: w.clock, ARNs: w.arns}})
+	if _, err := locs.CreateLocation(w.ctx, &gamelift.CreateLocationInput{LocationName: "custom-new"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := start("b", "custom-new"); err != nil {
+		t.Fatalf("a location created after the cache was filled was refused: %v", err)
+	}
+	if _, err := locs.DeleteLocation(w.ctx, &gamelift.DeleteLocationInput{LocationName: "custom-new"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := start("c", "custom-new"); err != nil {
+		t.Fatalf("within the second, the cached location was refused: %v", err)
+	}
+	w.clock.Advance(time.Second)
+	wantFault(t, start("d", "custom-new"), fault.Invalid, "$.latencyInMs.custom-new", `unknown location "custom-new"`)
 }
 
 func TestExplainSaysWhyAPlacingTicketWaits(t *testing.T) {

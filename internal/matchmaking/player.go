@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/musterhq/muster/flexmatch"
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
-	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
@@ -271,41 +269,4 @@ func privateView(ex flexmatch.Explanation) (any, string) {
 		}
 	}
 	return out, text
-}
-
-// latencyField is one player's latencies and where they are in a request.
-type latencyField struct {
-	path string
-	ms   map[string]int32
-}
-
-// checkLatencies refuses a latency to a location no match of c can be
-// placed in, naming it: such a ticket could never match on it. The known
-// locations are those of the fleets in c's queues (WITH_QUEUE), or every
-// location Muster knows (STANDALONE, or c nil: a party, whose
-// configuration is chosen later).
-func (s *Service) checkLatencies(ctx context.Context, c *configRec, fields ...latencyField) error {
-	if !slices.ContainsFunc(fields, func(f latencyField) bool { return len(f.ms) > 0 }) {
-		return nil
-	}
-	known, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (map[string]bool, error) {
-		if c != nil && !c.standalone() && s.cfg.Placer != nil {
-			return s.cfg.Placer.Locations(ctx, r, c.QueueArns)
-		}
-		return fleet.KnownLocations(ctx, r)
-	})
-	if err != nil {
-		return fmt.Errorf("known locations: %w", err)
-	}
-	hint := "no location is known"
-	if len(known) > 0 {
-		hint = "known: " + strings.Join(slices.Sorted(maps.Keys(known)), ", ")
-	}
-	var v fault.Validator
-	for _, f := range fields {
-		for _, loc := range slices.Sorted(maps.Keys(f.ms)) {
-			v.Check(known[loc], f.path+"."+loc, "unknown location %q (%s)", loc, hint)
-		}
-	}
-	return v.Err()
 }

@@ -122,6 +122,9 @@ type Service struct {
 	ruleSets   map[string]cachedRuleSet
 	// sharedWaits are the pools' waits their owners share (waitshare.go).
 	sharedWaits waitCache
+	// knownLocations are the locations tickets' latencies were last
+	// checked against (knownlocations.go).
+	knownLocations knownLocations
 }
 
 // New returns the service, or the Validate error of cfg. Run starts its

@@ -46,6 +46,29 @@ func TestScaleOutAsksTheProvisionerAndCountsPendingHosts(t *testing.T) {
 	})
 }
 
+// Past capacity every placement attempt says NoCapacity: the first makes a
+// pass (evaluate, then reconcile), the ones within ten seconds of it do
+// nothing — not even a reconcile, which reads every compute in the writer.
+func TestNoCapacityPassesAreTenSecondsApart(t *testing.T) {
+	e := newEnv(t)
+	e.setCapacity(2, 0, 5)
+	e.svc.NoCapacityPass(t.Context())
+	if n := len(e.provisioned()); n != 1 {
+		t.Fatalf("%d provisioner calls after the first pass, want 1", n)
+	}
+	e.setCapacity(3, 0, 5)
+	e.Clock.Advance(9 * time.Second)
+	e.svc.NoCapacityPass(t.Context())
+	if n := len(e.provisioned()); n != 1 {
+		t.Fatalf("%d provisioner calls after a pass within ten seconds, want still 1", n)
+	}
+	e.Clock.Advance(time.Second)
+	e.svc.NoCapacityPass(t.Context())
+	if n := len(e.provisioned()); n != 2 {
+		t.Fatalf("%d provisioner calls after a pass ten seconds on, want 2", n)
+	}
+}
+
 func TestAFailingProvisionerIsRetriedWithBackoffAndReported(t *testing.T) {
 	e := newEnv(t)
 	if err := os.WriteFile(e.failFile, nil, 0o600); err != nil {

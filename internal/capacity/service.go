@@ -142,13 +142,30 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-et.C():
 			s.evaluate(ctx, false)
 		case <-s.trigger:
-			if now := s.cfg.Clock.Now(); now.Sub(s.lastEval) >= triggerGap {
-				s.evaluate(ctx, true)
-			}
+			s.noCapacityPass(ctx)
+			continue
 		}
-		if err := s.ReconcileAll(ctx); err != nil && ctx.Err() == nil {
-			s.cfg.Logger.Error("capacity reconcile", "err", err)
-		}
+		s.reconcileAll(ctx)
+	}
+}
+
+// noCapacityPass is Run's answer to NoCapacity: evaluate the scaling
+// policies at once, then reconcile what they decided — unless the last
+// evaluation is less than triggerGap old. Past capacity every placement
+// attempt triggers, and reconciling for each would read every compute of
+// every managed location in the store's writer, back to back, while the
+// writer is busiest; within the gap a pass changes nothing.
+func (s *Service) noCapacityPass(ctx context.Context) {
+	if s.cfg.Clock.Now().Sub(s.lastEval) < triggerGap {
+		return
+	}
+	s.evaluate(ctx, true)
+	s.reconcileAll(ctx)
+}
+
+func (s *Service) reconcileAll(ctx context.Context) {
+	if err := s.ReconcileAll(ctx); err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Error("capacity reconcile", "err", err)
 	}
 }
 

@@ -36,7 +36,8 @@
 // Scaling policies (PutScalingPolicy, DescribeScalingPolicies,
 // DeleteScalingPolicy) are stored in kind scalingpolicy, id
 // <fleetId>/<name>, K1 fleet id. Evaluate runs every minute on the clock
-// (and at once when a placement finds no capacity, NoCapacity). A policy
+// (and at once when a placement finds no capacity, NoCapacity, at most once
+// per ten seconds, then reconciles what it decided). A policy
 // applies to each location of its fleet whose auto-scaling is not stopped
 // (StopFleetActions). Target-based (PercentAvailableGameSessions): desired
 // becomes the smallest count of computes whose idle share of game-session

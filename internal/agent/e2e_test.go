@@ -42,7 +42,10 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs muster and the arena example")
 	}
-	srv := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
+	// The agent learns of crashed processes' ends and of runtime
+	// configuration changes through its heartbeat: every 2 s here instead
+	// of the default 10 s, so the test waits seconds, not tens of them.
+	srv := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0", "--agent-heartbeat-interval", "2s"))
 	gl := srv.Admin()
 	ctx := context.Background()
 	arena := testenv.Arena(t)

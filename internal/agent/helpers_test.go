@@ -23,6 +23,13 @@ import (
 // childEnv makes the test binary act as a server process (see TestMain).
 const childEnv = "AGENT_TEST_CHILD"
 
+// raceExitNow is given to the server processes the tests launch. Under
+// -race they are race-instrumented copies of the test binary, and such a
+// binary sleeps for GORACE's atexit_sleep_ms (one second by default)
+// before it exits, so a test that launches and ends processes one after
+// another spent that second on each of them.
+const raceExitNow = "GORACE=atexit_sleep_ms=0"
+
 // TestMain lets the test binary double as a tiny server process: launched
 // with AGENT_TEST_CHILD=1, it runs the behaviour named by its arguments.
 func TestMain(m *testing.M) {
@@ -213,7 +220,7 @@ func start(t *testing.T, control *fakeControl, fakeClock *clock.Fake, mutate fun
 		Launcher: &agent.ExecLauncher{LogDir: h.logDir, WorkDir: t.TempDir(), LogMaxBytes: 1 << 20, LogKeep: 2},
 		Clock:    fakeClock,
 		Log:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
-		BaseEnv:  []string{childEnv + "=1", "PATH=" + os.Getenv("PATH"), "MUSTER_SECRET_ACCESS_KEY=do-not-leak", "GAMELIFT_SDK_PROCESS_ID=stale"},
+		BaseEnv:  []string{childEnv + "=1", "PATH=" + os.Getenv("PATH"), raceExitNow, "MUSTER_SECRET_ACCESS_KEY=do-not-leak", "GAMELIFT_SDK_PROCESS_ID=stale"},
 		OnEvent:  func(e agent.Event) { h.events <- e },
 	}
 	if mutate != nil {

@@ -276,6 +276,7 @@ func TestForceTerminateEndsTheProcessAndAsksItsAgentToKillIt(t *testing.T) {
 // session (SERVER_PROCESS_TERMINATED_UNHEALTHY) and its agent is told to
 // kill it; a healthy answer in between starts the count again.
 func TestAProcessFailingThreeHealthChecksInARowIsTerminated(t *testing.T) {
+	t.Parallel() // waits on the Go server SDK's own real-time timers
 	e := newEnv(t)
 	ctx := context.Background()
 	sick := e.startReady("")

@@ -86,6 +86,7 @@ func TestAPlayerSessionOfAnotherGameSessionIsRefused(t *testing.T) {
 }
 
 func TestAReconnectAfterTheSocketDropsCarriesOnWithoutASecondProcessReady(t *testing.T) {
+	t.Parallel() // waits on the Go server SDK's own real-time timers
 	e, g, id := newEnvHosting(t, "r")
 	players := e.reserve(id, "p1", "p2")
 	if !e.srv.Hosting.SDK.DropConnection(g.ID) {
@@ -199,6 +200,7 @@ func (r *rawClient) read() map[string]any {
 }
 
 func TestATLSClientLikeTheCppSDKIsServedAndResentRequestsApplyOnce(t *testing.T) {
+	t.Parallel() // waits on the Go server SDK's own real-time timers
 	e := newEnv(t)
 	pid := "cpp-process-1"
 	r := e.dialRaw(t, pid, "/")
@@ -342,6 +344,7 @@ func TestTwoConcurrentCreateGameSessionCallsNeverShareAProcess(t *testing.T) {
 }
 
 func TestProcessesReconnectAndCarryOnAfterTheControlPlaneRestarts(t *testing.T) {
+	t.Parallel() // waits on the Go server SDK's own real-time timers
 	e, g, id := newEnvHosting(t, "restart")
 	players := e.reserve(id, "p1", "p2")
 	if err := g.CallErr("accept", players[0]); err != "" {
@@ -389,6 +392,7 @@ func TestADrainingComputeTellsItsProcessesToEndAndTakesNoNewSessions(t *testing.
 }
 
 func TestPushesReachTheGame(t *testing.T) {
+	t.Parallel() // waits on the Go server SDK's own real-time timers
 	e, g, id := newEnvHosting(t, "push")
 	ctx := context.Background()
 	t.Run("UpdateGameSession carries new matchmaker data for backfill", func(t *testing.T) {
@@ -436,6 +440,7 @@ func TestPushesReachTheGame(t *testing.T) {
 }
 
 func TestMaxConcurrentGameSessionActivationsHoldsBackAComputeUntilItsSessionsActivate(t *testing.T) {
+	t.Parallel() // waits on the Go server SDK's own real-time timers
 	e := newEnv(t)
 	ctx := context.Background()
 	if _, err := e.gl.UpdateRuntimeConfiguration(ctx, &gl.UpdateRuntimeConfigurationInput{FleetId: aws.String(e.fleetID),
@@ -472,6 +477,7 @@ func TestMaxConcurrentGameSessionActivationsHoldsBackAComputeUntilItsSessionsAct
 }
 
 func TestAProcessThatFallsSilentIsEndedWithItsGameSession(t *testing.T) {
+	t.Parallel() // waits on the Go server SDK's own real-time timers
 	e := newEnv(t)
 	ctx := context.Background()
 	r := e.dialRaw(t, "proc-silent", "/")
@@ -581,6 +587,7 @@ func TestASocketThatStopsAnsweringPingsIsDropped(t *testing.T) {
 // gone; the calls must still be answered as the first time and change
 // nothing again.
 func TestCallsResentAfterTheControlPlaneRestartsApplyOnce(t *testing.T) {
+	t.Parallel() // waits on the Go server SDK's own real-time timers
 	e := newEnv(t)
 	ctx := context.Background()
 	pid := "cpp-process-restart"

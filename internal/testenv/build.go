@@ -56,13 +56,13 @@ var (
 // tree, with -race when the tests run with -race.
 func Binary(t testing.TB) string {
 	t.Helper()
-	return mustBuild(t, "./cmd/muster", raceEnabled)
+	return mustBuild(t, "./cmd/muster", RaceEnabled)
 }
 
 // MusterBinary is Binary for a caller without a testing.TB, such as a
 // TestMain: the muster binary of this source tree, with -race when the
 // tests run with -race.
-func MusterBinary() (string, error) { return Build("./cmd/muster", raceEnabled) }
+func MusterBinary() (string, error) { return Build("./cmd/muster", RaceEnabled) }
 
 // Arena returns the path of the examples/arena game server built from this
 // source tree.

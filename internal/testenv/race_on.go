@@ -2,4 +2,6 @@
 
 package testenv
 
-const raceEnabled = true
+// RaceEnabled reports a build with the race detector, for tests whose
+// cost it multiplies.
+const RaceEnabled = true

@@ -343,6 +343,13 @@ func (f *flaky) count() (reads, streams int) {
 // f, with a ticket of its own in "lonely".
 func behindFlaky(t *testing.T, f *flaky, opts ...client.Option) (*client.Client, *client.Ticket) {
 	t.Helper()
+	c := flakyClient(t, f, opts...)
+	return c, start(t, c, "lonely")
+}
+
+// flakyClient is a signed-in client whose requests go through f.
+func flakyClient(t *testing.T, f *flaky, opts ...client.Option) *client.Client {
+	t.Helper()
 	target, err := url.Parse(endpoint)
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +365,7 @@ func behindFlaky(t *testing.T, f *flaky, opts ...client.Option) (*client.Client,
 	if _, err := c.SignInAnonymous(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return c, start(t, c, "lonely")
+	return c
 }
 
 func TestWaitRidesOutAFlakyNetwork(t *testing.T) {
@@ -425,4 +432,36 @@ func TestWaitRidesOutAFlakyNetwork(t *testing.T) {
 			t.Fatalf("%v after %d reads, %d streams", o.err, reads, streams)
 		}
 	})
+}
+
+// Wait reads the ticket once, when its event stream is open: a change
+// after that arrives on the stream with the ticket in it, and is not read
+// again, except a final state, whose read is the ticket's own record.
+func TestAPushedChangeIsNotReadAgain(t *testing.T) {
+	requirePush(t)
+	ctx := waitTest(t)
+	f := &flaky{}
+	// Polling once an hour: only the stream makes Wait see a change.
+	ann := flakyClient(t, f, client.WithPollInterval(time.Hour))
+	seen := make(chan string, 16)
+	reject := client.OnAcceptance(func(tk *client.Ticket) {
+		if err := ann.AcceptMatch(ctx, tk.TicketID, false); err != nil {
+			t.Error(err)
+		}
+	})
+	done := waitFor(ctx, ann, start(t, ann, "acc").TicketID, seen, reject)
+	<-seen // Wait has read the ticket, and its stream is open
+	bob := signedIn(t, client.WithPollInterval(pollEvery))
+	tb := start(t, bob, "acc")
+	defer bob.CancelTicket(ctx, tb.TicketID)
+	o := <-done
+	var te *client.TicketError
+	if !errors.As(o.err, &te) || te.Reason != "REJECTED" || !slices.Contains(o.statuses, client.StatusRequiresAcceptance) {
+		t.Fatal(o.err, o.statuses)
+	}
+	// One read when the stream opened and one of the final state; the
+	// proposal came on the stream alone.
+	if reads, streams := f.count(); reads != 2 || streams != 1 {
+		t.Fatalf("%d reads, %d streams; statuses %v", reads, streams, o.statuses)
+	}
 }

@@ -24,19 +24,22 @@ const maxOpens = 3
 const safetyReads = 20
 
 // pushWatcher follows a ticket over the player's event stream (GET /v1/ws,
-// a WebSocket): each message about the ticket wakes a read of it. The
-// stream is open before each read, so no change can fall between the read
-// and the stream. Where the stream cannot be opened (a server that does not
-// push, a proxy that refuses WebSockets), or keeps dropping, polling
-// carries on.
+// a WebSocket). The ticket is read once the stream is open, so no change
+// can fall between the read and the stream; after that, each message about
+// the ticket carries it in the shape a read returns, and only a final state,
+// a reset (the server lost events) or a long silence reads it again. Where the stream
+// cannot be opened (a server that does not push, a proxy that refuses
+// WebSockets), or keeps dropping, polling carries on.
 type pushWatcher struct {
 	c     *Client
 	id    string
 	opens int
 	conn  *websocket.Conn
-	wake  chan struct{} // a message about the ticket arrived
-	dead  chan struct{} // the stream ended
-	poll  *poller       // once the stream is given up
+	// pushed holds the latest message about the ticket: the ticket it
+	// carries, or nil for a reset, which asks for a read.
+	pushed chan *Ticket
+	dead   chan struct{} // the stream ended
+	poll   *poller       // once the stream is given up
 }
 
 func (w *pushWatcher) next(ctx context.Context) (*Ticket, error) {
@@ -55,7 +58,13 @@ func (w *pushWatcher) next(ctx context.Context) (*Ticket, error) {
 		return nil, ctx.Err()
 	case <-w.dead:
 		return w.reopen(ctx)
-	case <-w.wake:
+	case t := <-w.pushed:
+		// A ticket pushed in a final state is read once more: the read is
+		// the ticket's own record (a rejected ticket's reason is REJECTED,
+		// where the event's is Cancelled).
+		if t != nil && !t.Terminal() {
+			return t, nil
+		}
 	case <-safety.C:
 	}
 	return w.c.fetch(ctx, w.id, w.pause)
@@ -100,14 +109,15 @@ func (w *pushWatcher) open(ctx context.Context) error {
 		conn.CloseNow()
 		return fmt.Errorf("muster: event stream: no greeting: %v", err)
 	}
-	w.conn, w.wake, w.dead = conn, make(chan struct{}, 1), make(chan struct{})
-	go w.listen(conn, w.wake, w.dead)
+	w.conn, w.pushed, w.dead = conn, make(chan *Ticket, 1), make(chan struct{})
+	go w.listen(conn, w.pushed, w.dead)
 	return nil
 }
 
-// listen reads the stream until it ends, waking the watcher for each
-// message about its ticket, and for a reset (events were lost: read again).
-func (w *pushWatcher) listen(conn *websocket.Conn, wake chan<- struct{}, dead chan<- struct{}) {
+// listen reads the stream until it ends, handing the watcher the ticket of
+// each message about it, and nil for a reset (events were lost: read
+// again). Only the latest is kept: it is the ticket as it is now.
+func (w *pushWatcher) listen(conn *websocket.Conn, pushed chan *Ticket, dead chan<- struct{}) {
 	defer close(dead)
 	for {
 		_, b, err := conn.Read(context.Background())
@@ -115,18 +125,20 @@ func (w *pushWatcher) listen(conn *websocket.Conn, wake chan<- struct{}, dead ch
 			return
 		}
 		var m struct {
-			Type   string `json:"type"`
-			Ticket *struct {
-				TicketID string `json:"ticketId"`
-			} `json:"ticket"`
+			Type   string  `json:"type"`
+			Ticket *Ticket `json:"ticket"`
 		}
 		if json.Unmarshal(b, &m) != nil || m.Type != "reset" && (m.Ticket == nil || m.Ticket.TicketID != w.id) {
 			continue
 		}
-		select {
-		case wake <- struct{}{}:
-		default: // a read is due already
+		if m.Type == "reset" {
+			m.Ticket = nil
 		}
+		select {
+		case <-pushed: // superseded
+		default:
+		}
+		pushed <- m.Ticket // this goroutine alone sends: there is room now
 	}
 }
 

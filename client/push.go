@@ -26,10 +26,10 @@ const safetyReads = 20
 // pushWatcher follows a ticket over the player's event stream (GET /v1/ws,
 // a WebSocket). The ticket is read once the stream is open, so no change
 // can fall between the read and the stream; after that, each message about
-// the ticket carries it in the shape a read returns, and only a final state,
-// a reset (the server lost events) or a long silence reads it again. Where the stream
-// cannot be opened (a server that does not push, a proxy that refuses
-// WebSockets), or keeps dropping, polling carries on.
+// the ticket carries it in the shape a read returns, and only a final
+// state, a reset (the server lost events) or a long silence reads it
+// again. Where the stream cannot be opened (a server that does not push, a
+// proxy that refuses WebSockets), or keeps dropping, polling carries on.
 type pushWatcher struct {
 	c     *Client
 	id    string

@@ -10,13 +10,25 @@ import (
 
 // DefaultShedWriteDelay is how long writes may wait for the store's writer
 // before new sign-ins and tickets are refused at the door. Below capacity
-// a write waits for one group commit, a few milliseconds. Measured with
-// muster loadtest flow (1v1, 2 shared cores): at 250 ms a CPU-starved
-// writer shed new players at 120 players/s while matches, not the writer,
-// bounded the rate; at 500 ms nothing was shed up to 200/s, and at 400/s,
-// where the writer falls behind for good, shedding kept 15 players/s
-// completing against 5 with none.
-const DefaultShedWriteDelay = 500 * time.Millisecond
+// a write waits for one group commit, a few milliseconds. Past it, the
+// bound is what the writer's queue settles at, and a player's walk through
+// the flow takes about ten writes one after another, each paying it.
+// Measured with muster loadtest flow (10-player matches, simulated game
+// servers, load tool and server on the same two cores), five minutes unless
+// said:
+//   - at 450 players/s, 500 ms let the queue settle at half a second:
+//     412 players/s completed, end-to-end p99 41 s, 636 admitted tickets
+//     timed out in placement; 150 ms: 441/s completed, p99 1.6 s, none
+//     timed out, 2,570 refused at the door;
+//   - at 500/s with 150 ms: 484/s completed, p99 2.0 s, 4,100 refused;
+//   - at 400/s with 150 ms nothing was refused (p99 180 ms over 120 s).
+//
+// Where placement rather than the writer bounds the rate (2-player
+// matches at 400/s, game servers always busy), 150 ms refused somewhat
+// more than 500 ms (240 and 207 completed per second against 265 and
+// 253, in two pairs of one-minute runs), and neither bound kept admitted
+// tickets from waiting in placement.
+const DefaultShedWriteDelay = 150 * time.Millisecond
 
 // mountShedding sets the store's admission bound (store.Admitter): past
 // it, identity sign-ins and matchmaking tickets are refused at once — 503

@@ -152,8 +152,8 @@ func ticketIDs() []string {
 // full pages of DescribeMatchmaking (10 tickets of 10 players), read
 // through the Go SDK with retries off (and bufferedBodies) by 8
 // goroutines: 10,000 reads (2,500 under the race detector, where each
-// read costs about five times the CPU: 73 CPU-seconds for 10,000, a third
-// of all CI's tests), 100,000 with MUSTER_FIGURES=1. MUSTER_READS
+// read costs about five times the CPU: 10,000 took 73 CPU-seconds, a third
+// of the CPU of CI's whole test run), 100,000 with MUSTER_FIGURES=1. MUSTER_READS
 // sets the number of reads, MUSTER_READERS the goroutines,
 // MUSTER_READS_ENDPOINT a running `muster serve` (with the bench admin
 // key) to read from.

@@ -54,7 +54,8 @@
 // the ticket once the stream is open, so no change falls in between; after
 // that each event about the ticket carries it, and Wait reads it again
 // only for its final state (the ticket's own record), after a reset or a
-// long silence. A stream that drops is opened again. Where there is no stream (an older server, a network that refuses
+// long silence. A stream that drops is opened again. Where there is no
+// stream (an older server, a network that refuses
 // WebSockets, WithPolling), Wait polls the ticket (WithPollInterval,
 // DefaultPollInterval by default). Either way it rides out a few failed
 // reads in a row and honours the server's Retry-After.

@@ -12,9 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/ids"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
@@ -204,11 +203,7 @@ func (s *Service) identityFor(ctx context.Context, w store.Writer, login, method
 			return "", false, err
 		}
 	}
-	uid, err := uuid.NewV7()
-	if err != nil {
-		return "", false, err
-	}
-	ident := Identity{IdentityID: uid.String(), Method: method, CreatedAt: now}
+	ident := Identity{IdentityID: ids.UUID(), Method: method, CreatedAt: now}
 	if _, err := w.Put(ctx, store.Record{Kind: kindIdentity, ID: ident.IdentityID, Doc: store.MustJSON(ident)}); err != nil {
 		return "", false, err
 	}

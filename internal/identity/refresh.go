@@ -9,9 +9,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/ids"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -69,13 +68,9 @@ func hashToken(tok string) string {
 // startSession writes a new session for identityID inside w and returns
 // its id and first refresh token.
 func (s *Service) startSession(ctx context.Context, w store.Writer, identityID, method string, now time.Time) (string, string, error) {
-	sid, err := uuid.NewV7()
-	if err != nil {
-		return "", "", err
-	}
 	rt := rand.Text() + rand.Text()
 	exp := now.Add(s.cfg.RefreshTokenLifetime)
-	doc := sessionDoc{SessionID: sid.String(), IdentityID: identityID, Method: method, CreatedAt: now, RefreshedAt: now, Current: hashToken(rt)}
+	doc := sessionDoc{SessionID: ids.UUID(), IdentityID: identityID, Method: method, CreatedAt: now, RefreshedAt: now, Current: hashToken(rt)}
 	if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: doc.SessionID, Doc: store.MustJSON(doc), Keys: store.Keys{identityID}, ExpiresAt: exp}); err != nil {
 		return "", "", err
 	}

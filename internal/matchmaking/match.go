@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/google/uuid"
-
 	"github.com/musterhq/muster/flexmatch"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/ids"
 	"github.com/musterhq/muster/internal/placement"
 )
 
@@ -57,11 +56,11 @@ func ruleMetrics(rs *flexmatch.RuleSet) []RuleMetric {
 func (t *txn) propose(p *pool, fm flexmatch.Match, backfillID string) (bool, error) {
 	c := p.cfg
 	tickets := make([]*ticketRec, 0, len(fm.TicketIDs)+1)
-	ids := fm.TicketIDs
+	ticketIDs := fm.TicketIDs
 	if backfillID != "" {
-		ids = append([]string{backfillID}, ids...)
+		ticketIDs = append([]string{backfillID}, ticketIDs...)
 	}
-	for _, id := range ids {
+	for _, id := range ticketIDs {
 		r, err := t.ticket(id)
 		if err != nil {
 			return false, err
@@ -77,7 +76,7 @@ func (t *txn) propose(p *pool, fm flexmatch.Match, backfillID string) (bool, err
 			team[pid] = tm.Name
 		}
 	}
-	m := matchRec{ID: uuid.NewString(), ConfigName: c.Name, TicketIDs: ids, Teams: fm.Teams, Locations: fm.Locations, Created: t.now, Backfill: backfillID}
+	m := matchRec{ID: ids.UUID(), ConfigName: c.Name, TicketIDs: ticketIDs, Teams: fm.Teams, Locations: fm.Locations, Created: t.now, Backfill: backfillID}
 	for _, r := range tickets {
 		r.MatchID = m.ID
 		for i := range r.Players {

@@ -7,11 +7,10 @@ import (
 	"reflect"
 	"slices"
 
-	"github.com/google/uuid"
-
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/ids"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
@@ -111,7 +110,7 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 		}
 	}
 	if req.id == "" {
-		req.id = uuid.NewString()
+		req.id = ids.UUID()
 	}
 	var rec ticketRec
 	var existing bool

@@ -9,7 +9,7 @@
 // Store kinds and secondary keys:
 //
 //	gamesession:   id the game session ARN; K1 <fleetId>/<location>, K2 status, K3 <fleetId>/<creatorId>
-//	playersession: id psess-<32 hex digits, 128 random bits>; K1 <game session ARN>|<status>, K2 player id, K3 status
+//	playersession: id psess-<32 hex digits: creation time, 80 random bits>; K1 <game session ARN>|<status>, K2 player id, K3 status
 //
 // Timeouts are evaluated on read as well as by the sweeper (Sweep, run by
 // Run every second): a RESERVED player session older than the reservation

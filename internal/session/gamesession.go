@@ -2,8 +2,6 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/ids"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
@@ -547,9 +546,8 @@ func (s *Service) SessionCounts(ctx context.Context, r store.Reader, fleetID, lo
 	return cur, max, nil
 }
 
-// newPlayerSessionID returns psess- and 32 hex digits: 128 random bits.
+// newPlayerSessionID returns psess- and 32 hex digits: the creation time
+// and 80 random bits (a player presents it to the game server as proof).
 func newPlayerSessionID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return "psess-" + hex.EncodeToString(b[:])
+	return "psess-" + ids.Hex()
 }

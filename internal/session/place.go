@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
+	"github.com/musterhq/muster/internal/ids"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -106,7 +105,7 @@ func (s *Service) checkCreationLimit(ctx context.Context, r store.Reader, f flee
 func (s *Service) CreateGameSessionIn(ctx context.Context, w store.Writer, req PlaceRequest) (GameSession, []PlayerSession, error) {
 	id := req.IdempotencyToken
 	if id == "" {
-		id = "gsess-" + uuid.NewString()
+		id = "gsess-" + ids.UUID()
 	}
 	arn := s.cfg.ARNs.GameSession(req.FleetID, req.Location, id)
 	f, err := fleet.GetActiveFleet(ctx, w, req.FleetID)

@@ -49,7 +49,7 @@ func TestAPlayerSessionIsReservedThenAcceptedOnce(t *testing.T) {
 	p := *out.PlayerSession
 	t.Run("the reservation is RESERVED, unguessable, and says where to connect", func(t *testing.T) {
 		if !regexp.MustCompile(`^psess-[0-9a-f]{32}$`).MatchString(p.PlayerSessionId) {
-			t.Fatalf("player session id %q is not psess- and 128 random bits", p.PlayerSessionId)
+			t.Fatalf("player session id %q is not psess- and 32 hex digits", p.PlayerSessionId)
 		}
 		if p.Status != gamelift.PlayerSessionReserved || p.GameSessionId != g.GameSessionId || p.FleetId != e.fleetID || p.IpAddress != "10.0.0.7" ||
 			p.Port == nil || *p.Port != *g.Port || p.PlayerData != "skin=red" || p.TerminationTime != nil {

@@ -7,8 +7,7 @@
 //	c := client.New("https://muster.example.com", client.WithUserAgent("my-game/1.4"))
 //	if _, err := c.SignInDevice(ctx, deviceID, deviceSecret); err != nil { … }
 //	latencies, err := c.MeasureLatencies(ctx)             // location → ms
-//	t, err := c.StartMatchmaking(ctx, "duel", latencies)  // a ticket, QUEUED
-//	m, err := c.Wait(ctx, t.TicketID)                     // COMPLETED, or a *TicketError
+//	m, err := c.FindMatch(ctx, "duel", latencies)         // COMPLETED, or a *TicketError
 //	conn := dial(m.Addr(), m.PlayerSessionID)             // the game server validates the seat
 //
 // # Signing in
@@ -47,14 +46,16 @@
 // player's own player session id; FAILED, TIMED_OUT and CANCELLED give a
 // *TicketError with the status and the reason. OnAcceptance lets the game
 // answer a proposed match (AcceptMatch) in configurations that require
-// acceptance.
+// acceptance. FindMatch does both in one call, for a player asking alone.
 //
 // Wait follows the ticket over the player's event stream (GET /v1/ws, a
 // WebSocket of the player's events) where the server offers one. It reads
-// the ticket once the stream is open, so no change falls in between; after
-// that each event about the ticket carries it, and Wait reads it again
-// only for its final state (the ticket's own record), after a reset or a
-// long silence. A stream that drops is opened again. Where there is no
+// the ticket once the stream is open, so no change falls in between;
+// FindMatch opens the stream before it starts the ticket and needs no such
+// read. After that each event about the ticket carries it; the ticket is
+// read again only for a final state other than COMPLETED (the ticket's own
+// record), after a reset or a long silence. A stream that drops is opened
+// again. Where there is no
 // stream (an older server, a network that refuses
 // WebSockets, WithPolling), Wait polls the ticket (WithPollInterval,
 // DefaultPollInterval by default). Either way it rides out a few failed

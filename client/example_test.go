@@ -121,6 +121,32 @@ func ExampleClient_Wait() {
 	// Output: matched on different teams: true
 }
 
+// FindMatch asks for a match and waits for it in one call. Two players
+// ask for a duel at the same time.
+func ExampleClient_FindMatch() {
+	ctx := context.Background()
+	teams := make([]string, 2)
+	var wg sync.WaitGroup
+	for i := range teams {
+		wg.Go(func() {
+			c := client.New(endpoint)
+			if _, err := c.SignInAnonymous(ctx); err != nil {
+				fmt.Println(err)
+				return
+			}
+			m, err := c.FindMatch(ctx, "duel", map[string]int{"custom-home": 20})
+			if err != nil {
+				fmt.Println(err)
+				return
+			}
+			teams[i] = m.Team
+		})
+	}
+	wg.Wait()
+	fmt.Println("matched on different teams:", teams[0] != "" && teams[0] != teams[1])
+	// Output: matched on different teams: true
+}
+
 // The API's problem documents are *client.Error values, with every bad
 // member of the request named by its JSON path.
 func ExampleError() {

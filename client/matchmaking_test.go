@@ -465,3 +465,49 @@ func TestAPushedChangeIsNotReadAgain(t *testing.T) {
 		t.Fatalf("%d reads, %d streams; statuses %v", reads, streams, o.statuses)
 	}
 }
+
+// FindMatch opens the event stream before it asks for the match, so the
+// ticket is never read: its first status is the one it started in, and
+// every change after that, COMPLETED included, comes on the stream.
+func TestFindMatchReadsNoTicket(t *testing.T) {
+	requirePush(t)
+	ctx := waitTest(t)
+	type found struct {
+		outcome
+		reads, streams int
+	}
+	done := make(chan found, 2)
+	for range 2 {
+		f := &flaky{}
+		// Polling once an hour: only the stream makes FindMatch see a change.
+		c := flakyClient(t, f, client.WithPollInterval(time.Hour))
+		go func() {
+			var o found
+			o.match, o.err = c.FindMatch(ctx, "wait-duel", latencies, client.OnStatus(func(tk *client.Ticket) {
+				o.statuses = append(o.statuses, tk.Status)
+			}))
+			o.reads, o.streams = f.count()
+			done <- o
+		}()
+	}
+	teams := map[string]bool{}
+	for range 2 {
+		o := <-done
+		if o.err != nil {
+			t.Fatal(o.err)
+		}
+		if o.statuses[0] != client.StatusQueued || o.statuses[len(o.statuses)-1] != client.StatusCompleted {
+			t.Fatalf("statuses seen: %v", o.statuses)
+		}
+		if o.reads != 0 || o.streams != 1 {
+			t.Fatalf("%d reads, %d streams; statuses %v", o.reads, o.streams, o.statuses)
+		}
+		if m := o.match; m.TicketID == "" || m.Team == "" || len(m.Players) != 1 || m.Ticket.EndTime == "" {
+			t.Fatalf("%+v", m)
+		}
+		teams[o.match.Team] = true
+	}
+	if len(teams) != 2 {
+		t.Fatalf("both players on team %v", teams)
+	}
+}

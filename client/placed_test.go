@@ -27,11 +27,13 @@ func TestAPlacedMatchIsJoinedWithItsSeat(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// One player asks and waits in two calls, the other with FindMatch:
+	// either way the seat comes with the COMPLETED ticket.
 	done := make(chan outcome, 2)
-	for range 2 {
+	for _, find := range []bool{false, true} {
 		go func() {
 			var o outcome
-			o.match, o.err = playArena(ctx, s.URL())
+			o.match, o.err = playArena(ctx, s.URL(), find)
 			done <- o
 		}()
 	}
@@ -49,8 +51,9 @@ func TestAPlacedMatchIsJoinedWithItsSeat(t *testing.T) {
 	}
 }
 
-// playArena is a game client up to its match: sign in, measure, ask, wait.
-func playArena(ctx context.Context, endpoint string) (*client.Match, error) {
+// playArena is a game client up to its match: sign in, measure, ask, wait
+// (with FindMatch when find).
+func playArena(ctx context.Context, endpoint string, find bool) (*client.Match, error) {
 	c := client.New(endpoint, client.WithPollInterval(pollEvery))
 	if _, err := c.SignInAnonymous(ctx); err != nil {
 		return nil, err
@@ -61,6 +64,9 @@ func playArena(ctx context.Context, endpoint string) (*client.Match, error) {
 	}
 	if ms["custom-arena"] < 1 {
 		return nil, fmt.Errorf("the agent's beacon was not measured: %v", ms)
+	}
+	if find {
+		return c.FindMatch(ctx, "arena-duel", ms)
 	}
 	t, err := c.StartMatchmaking(ctx, "arena-duel", ms)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -24,22 +25,24 @@ const maxOpens = 3
 const safetyReads = 20
 
 // pushWatcher follows a ticket over the player's event stream (GET /v1/ws,
-// a WebSocket). The ticket is read once the stream is open, so no change
-// can fall between the read and the stream; after that, each message about
-// the ticket carries it in the shape a read returns, and only a final
-// state, a reset (the server lost events) or a long silence reads it
-// again. Where the stream cannot be opened (a server that does not push, a
-// proxy that refuses WebSockets), or keeps dropping, polling carries on.
+// a WebSocket). Wait reads the ticket once the stream is open, so no
+// change can fall between the read and the stream; FindMatch opens the
+// stream before the ticket exists and needs no read. After that, each
+// message about the ticket carries it in the shape a read returns, and
+// only a final state other than COMPLETED, a reset (the server lost
+// events) or a long silence reads it again. Where the stream cannot be
+// opened (a server that does not push, a proxy that refuses WebSockets),
+// or keeps dropping, polling carries on.
 type pushWatcher struct {
-	c     *Client
+	c *Client
+	// id is the ticket followed: set before next is first called (FindMatch
+	// opens the stream before the ticket has an id).
 	id    string
 	opens int
 	conn  *websocket.Conn
-	// pushed holds the latest message about the ticket: the ticket it
-	// carries, or nil for a reset, which asks for a read.
-	pushed chan *Ticket
-	dead   chan struct{} // the stream ended
-	poll   *poller       // once the stream is given up
+	inbox *inbox        // what the stream pushed, for next to take
+	dead  chan struct{} // the stream ended
+	poll  *poller       // once the stream is given up
 }
 
 func (w *pushWatcher) next(ctx context.Context) (*Ticket, error) {
@@ -53,21 +56,30 @@ func (w *pushWatcher) next(ctx context.Context) (*Ticket, error) {
 	// server never sent could cost.
 	safety := time.NewTimer(safetyReads * w.c.poll)
 	defer safety.Stop()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-w.dead:
-		return w.reopen(ctx)
-	case t := <-w.pushed:
-		// A ticket pushed in a final state is read once more: the read is
-		// the ticket's own record (a rejected ticket's reason is REJECTED,
-		// where the event's is Cancelled).
-		if t != nil && !t.Terminal() {
-			return t, nil
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-w.dead:
+			return w.reopen(ctx)
+		case <-w.inbox.wake:
+			t, reset := w.inbox.take(w.id)
+			switch {
+			case reset:
+			case t == nil:
+				continue // about another of the player's tickets
+			case !t.Terminal() || t.Status == StatusCompleted:
+				// A COMPLETED push carries the connection info and the
+				// player's seat, all a Match is made of.
+				return t, nil
+			}
+			// Another final state is read once more: the read is the
+			// ticket's own record (a rejected ticket's reason is REJECTED,
+			// where the event's is Cancelled).
+		case <-safety.C:
 		}
-	case <-safety.C:
+		return w.c.fetch(ctx, w.id, w.pause)
 	}
-	return w.c.fetch(ctx, w.id, w.pause)
 }
 
 // reopen opens the stream and reads the ticket, or hands over to polling.
@@ -84,7 +96,7 @@ func (w *pushWatcher) reopen(ctx context.Context) (*Ticket, error) {
 
 // open opens the stream and waits for the server's greeting: the server
 // subscribes the stream before it greets, so from then on every event
-// about the ticket arrives.
+// about the player's tickets arrives.
 func (w *pushWatcher) open(ctx context.Context) error {
 	w.shut()
 	if w.opens >= maxOpens {
@@ -109,15 +121,14 @@ func (w *pushWatcher) open(ctx context.Context) error {
 		conn.CloseNow()
 		return fmt.Errorf("muster: event stream: no greeting: %v", err)
 	}
-	w.conn, w.pushed, w.dead = conn, make(chan *Ticket, 1), make(chan struct{})
-	go w.listen(conn, w.pushed, w.dead)
+	w.conn, w.inbox, w.dead = conn, newInbox(), make(chan struct{})
+	go listen(conn, w.inbox, w.dead)
 	return nil
 }
 
-// listen reads the stream until it ends, handing the watcher the ticket of
-// each message about it, and nil for a reset (events were lost: read
-// again). Only the latest is kept: it is the ticket as it is now.
-func (w *pushWatcher) listen(conn *websocket.Conn, pushed chan *Ticket, dead chan<- struct{}) {
+// listen reads the stream until it ends, putting each message about a
+// ticket, and each reset (events were lost: read again), in the inbox.
+func listen(conn *websocket.Conn, in *inbox, dead chan<- struct{}) {
 	defer close(dead)
 	for {
 		_, b, err := conn.Read(context.Background())
@@ -128,18 +139,56 @@ func (w *pushWatcher) listen(conn *websocket.Conn, pushed chan *Ticket, dead cha
 			Type   string  `json:"type"`
 			Ticket *Ticket `json:"ticket"`
 		}
-		if json.Unmarshal(b, &m) != nil || m.Type != "reset" && (m.Ticket == nil || m.Ticket.TicketID != w.id) {
-			continue
+		switch {
+		case json.Unmarshal(b, &m) != nil:
+		case m.Type == "reset":
+			in.put(nil)
+		case m.Ticket != nil:
+			in.put(m.Ticket)
 		}
-		if m.Type == "reset" {
-			m.Ticket = nil
-		}
-		select {
-		case <-pushed: // superseded
-		default:
-		}
-		pushed <- m.Ticket // this goroutine alone sends: there is room now
 	}
+}
+
+// inbox holds what the stream pushed since the watcher last looked: the
+// latest state of each ticket (the ticket as it is now) and whether a
+// reset asked for a read. It is keyed by ticket because a stream opened
+// before its ticket was started cannot yet tell which messages matter.
+type inbox struct {
+	mu     sync.Mutex
+	latest map[string]*Ticket
+	reset  bool
+	wake   chan struct{} // signalled after each put
+}
+
+func newInbox() *inbox {
+	return &inbox{latest: map[string]*Ticket{}, wake: make(chan struct{}, 1)}
+}
+
+// put keeps t, or a reset for nil, and wakes the watcher.
+func (in *inbox) put(t *Ticket) {
+	in.mu.Lock()
+	if t == nil {
+		in.reset = true
+	} else {
+		in.latest[t.TicketID] = t
+	}
+	in.mu.Unlock()
+	select {
+	case in.wake <- struct{}{}:
+	default: // already signalled
+	}
+}
+
+// take returns the latest pushed state of ticket id (nil if none came)
+// and whether a reset came, and empties the inbox: states of the player's
+// other tickets do not concern this watcher.
+func (in *inbox) take(id string) (*Ticket, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	t, reset := in.latest[id], in.reset
+	clear(in.latest)
+	in.reset = false
+	return t, reset
 }
 
 // pause waits between failed reads of the ticket.

@@ -22,7 +22,7 @@ import (
 const (
 	PhaseSignIn    = "sign-in"   // an identity and its tokens
 	PhaseRecord    = "record"    // the player reads its player record
-	PhaseTicket    = "ticket"    // StartMatchmaking answered
+	PhaseTicket    = "ticket"    // the event stream opened and the ticket started
 	PhaseMatch     = "match"     // the ticket left SEARCHING: a match was made
 	PhasePlacement = "placement" // the ticket is COMPLETED: a game session is ACTIVE
 	PhaseConnect   = "connect"   // a TCP connection to the game server
@@ -214,12 +214,7 @@ func (b *flowBot) run(ctx context.Context) {
 		return
 	}
 	asked := time.Now()
-	t, err := b.c.StartMatchmaking(ctx, b.cfg.Configuration, b.latencies)
-	if !b.phase(PhaseTicket, err) {
-		return
-	}
-	b.result.TicketID = t.TicketID
-	m, ok := b.wait(ctx, t.TicketID)
+	m, ok := b.findMatch(ctx)
 	if !ok {
 		return
 	}
@@ -263,40 +258,46 @@ func (b *flowBot) signIn(ctx context.Context) error {
 	return nil
 }
 
-// wait follows the ticket: the match phase ends when it leaves SEARCHING
-// (or the queue), the placement phase when it is COMPLETED with a seat.
-func (b *flowBot) wait(ctx context.Context, ticketID string) (*client.Match, bool) {
-	matched := false
-	endMatch := func() {
-		if !matched {
-			matched = true
-			b.phase(PhaseMatch, nil)
+// findMatch asks for a match and follows the ticket (client.FindMatch, as
+// a game client would): the ticket phase ends with the ticket started, the
+// match phase when it leaves SEARCHING (or the queue), the placement phase
+// when it is COMPLETED with a seat.
+func (b *flowBot) findMatch(ctx context.Context) (*client.Match, bool) {
+	started, matched := false, false
+	m, err := b.c.FindMatch(ctx, b.cfg.Configuration, b.latencies, client.OnStatus(func(t *client.Ticket) {
+		if !started {
+			started = true
+			b.result.TicketID = t.TicketID
+			b.phase(PhaseTicket, nil)
 		}
-	}
-	m, err := b.c.Wait(ctx, ticketID, client.OnStatus(func(t *client.Ticket) {
 		switch t.Status {
-		case client.StatusPlacing, client.StatusRequiresAcceptance:
-			endMatch()
+		case client.StatusPlacing, client.StatusRequiresAcceptance, client.StatusCompleted:
+			if !matched {
+				matched = true
+				b.phase(PhaseMatch, nil)
+			}
 		}
 	}), client.OnAcceptance(func(t *client.Ticket) {
 		_ = b.c.AcceptMatch(ctx, t.TicketID, true)
 	}))
 	if err == nil && (m.Addr() == "" || m.PlayerSessionID == "") {
-		err = fmt.Errorf("ticket %s COMPLETED without a game server or a seat for this player", ticketID)
+		err = fmt.Errorf("ticket %s COMPLETED without a game server or a seat for this player", m.TicketID)
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			_ = b.c.CancelTicket(stop, ticketID)
-			cancel()
-		}
-		if matched {
-			return nil, b.phase(PhasePlacement, err)
-		}
-		return nil, b.phase(PhaseMatch, err)
+	switch {
+	case err == nil:
+		return m, b.phase(PhasePlacement, nil)
+	case !started:
+		return nil, b.phase(PhaseTicket, err)
 	}
-	endMatch() // a ticket seen only once it was COMPLETED
-	return m, b.phase(PhasePlacement, nil)
+	if ctx.Err() != nil {
+		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = b.c.CancelTicket(stop, b.result.TicketID)
+		cancel()
+	}
+	if matched {
+		return nil, b.phase(PhasePlacement, err)
+	}
+	return nil, b.phase(PhaseMatch, err)
 }
 
 // developerSignIn signs userID in with the operator key as the bearer

@@ -13,7 +13,9 @@
 // are asked of the provisioner, each under a new compute name
 // (muster-<8 hex>). Desired below: first
 // hosts not registered yet are released, then the ACTIVE compute with the
-// fewest game sessions (ties: the newest) is drained
+// fewest game sessions (ties: the newest) among those whose host runs the
+// agent, as a provisioner's hosts do, is drained (a compute registered by
+// other means counts toward the capacity but is the studio's to remove)
 // (fleet.Service.DrainCompute): it takes no new game session, its idle
 // processes are told to end, and processes hosting game sessions — under
 // protection or not — are left to finish; once it hosts none, its host is

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/capacity"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/fleet/fleettest"
@@ -49,6 +50,10 @@ if [ -f "$FAIL" ]; then echo "the cloud is out of machines" >&2; exit 1; fi
 	}
 	prov := &capacity.Exec{Command: []string{script}, Timeout: 10 * time.Second, Env: []string{"CALLS=" + e.calls, "FAIL=" + e.failFile, "PATH=" + os.Getenv("PATH")}}
 	e.svc = capacity.New(capacity.Config{Base: e.base(), Fleets: e.Fleets, Provisioners: map[string]capacity.Provisioner{loc: prov}, Registerer: e.reg})
+	// fleettest's compute stands for a provisioned host: its agent heartbeats.
+	if _, err := e.Fleets.Heartbeat(e.Ctx, e.FleetID, fleettest.Compute, agentwire.Heartbeat{}); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 
@@ -100,7 +105,19 @@ func (e *env) counts() gamelift.EC2InstanceCounts {
 	return *out.FleetCapacity.InstanceCounts
 }
 
+// register registers a compute whose host runs the agent, as a
+// provisioner's hosts do: it registers, then heartbeats.
 func (e *env) register(name string) {
+	e.t.Helper()
+	e.registerForeign(name)
+	if _, err := e.Fleets.Heartbeat(e.Ctx, e.FleetID, name, agentwire.Heartbeat{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// registerForeign registers a compute through RegisterCompute alone, as a
+// studio's own tooling does, with no agent on its host.
+func (e *env) registerForeign(name string) {
 	e.t.Helper()
 	_, err := e.Fleets.RegisterCompute(e.Ctx, &gamelift.RegisterComputeInput{FleetId: e.FleetID, ComputeName: name, Location: loc, IpAddress: "127.0.0.1"})
 	if err != nil {

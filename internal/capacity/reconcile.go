@@ -229,8 +229,16 @@ func (s *Service) settlePending(ctx context.Context, w store.Writer, c *fleet.Ca
 }
 
 // drainOrder picks n ACTIVE computes to drain: the least useful first.
+//
+// Only computes whose host runs the agent are drained: a provisioner's
+// hosts all do (Host), so those are the hosts it can give back. A compute
+// registered by other means — the studio's own tooling through
+// RegisterCompute, a load tool's simulated servers — hosts game sessions
+// and counts toward the capacity, but is the studio's to remove: draining
+// it would end its idle processes and then deregister it, for a host no
+// provisioner knows.
 func drainOrder(loads []fleet.ComputeLoad, n int) []string {
-	return pick(loads, n, func(l fleet.ComputeLoad) bool { return l.Status == gamelift.ComputeActive }, lessUseful)
+	return pick(loads, n, func(l fleet.ComputeLoad) bool { return l.Status == gamelift.ComputeActive && l.Agent }, lessUseful)
 }
 
 // lessUseful orders computes from the least useful to keep: fewest game

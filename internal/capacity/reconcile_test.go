@@ -184,6 +184,44 @@ func TestScaleInDrainsTheLeastUsedComputeAndNeverCutsGameSessions(t *testing.T) 
 	})
 }
 
+// A compute registered by other means than a provisioned host's agent —
+// the studio's own tooling, a load tool's simulated servers — counts
+// toward the capacity but is never drained, released or deregistered by a
+// scale-in: only agent hosts are the provisioner's to give back.
+func TestScaleInLeavesComputesWithoutAnAgent(t *testing.T) {
+	e := newEnv(t)
+	e.process("host-1", false)
+	e.Clock.Advance(1)
+	e.registerForeign("studio-1")
+	e.process("studio-1", false)
+	e.Clock.Advance(1)
+	e.registerForeign("studio-2")
+	e.process("studio-2", false)
+	e.setCapacity(1, 0, 3)
+	e.reconcile()
+	e.reconcile()
+	for _, name := range []string{"studio-1", "studio-2"} {
+		if s := e.compute(name).Status; s != gamelift.ComputeActive {
+			t.Fatalf("%s is %s", name, s)
+		}
+	}
+	// Three computes against a desired 1: the agent host is the one the
+	// scale-in may take.
+	if s := e.compute("host-1").Status; s != gamelift.ComputeTerminating {
+		t.Fatalf("host-1 is %s", s)
+	}
+	e.Clock.Advance(capacity.DefaultReleaseDeadline)
+	e.reconcile()
+	for _, name := range []string{"studio-1", "studio-2"} {
+		if _, err := e.Fleets.ComputeOf(context.Background(), e.FleetID, name); err != nil {
+			t.Fatalf("%s was deregistered: %v", name, err)
+		}
+	}
+	if calls := e.provisioned(); slices.ContainsFunc(calls, func(c string) bool { return strings.Contains(c, "studio-") }) {
+		t.Fatalf("the provisioner was asked about a compute it never made: %q", calls)
+	}
+}
+
 func TestAScaleInDrainIsCancelledWhenDesiredRisesAgain(t *testing.T) {
 	e := newEnv(t)
 	// host-1 hosts a game session and has an idle process; host-2 is idle.

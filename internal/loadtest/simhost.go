@@ -39,10 +39,18 @@ type SimHost struct {
 	cycle    slotCycle
 	stop     context.CancelFunc
 	slots    sync.WaitGroup
-	// dials bounds the SDK connections being opened at once: the endpoint
-	// refuses a burst of upgrades with 503.
+	// dials bounds the SDK connections being opened at once (simDials):
+	// the endpoint refuses a burst of upgrades with 503.
 	dials chan struct{}
 }
+
+// simDials is how many simulated processes may be opening their SDK
+// socket at once. Each process start waits for the control plane to
+// record it, so the bound also caps how fast slots come back: with 8,
+// 2-player matches at 450 players/s (225 process starts a second) queued
+// for the bound, process start grew from 55 ms to a second and the run
+// failed, while the server still had CPU to spare.
+const simDials = 32
 
 // simCompute is one registered compute of a SimHost.
 type simCompute struct {
@@ -57,7 +65,7 @@ const slotsPerCompute = 200
 // fleet's location (one per 200 slots) and runs slots simulated processes
 // until Close; it returns once every slot has announced itself ready.
 func StartSimHost(ctx context.Context, c *ControlClient, fleetID, location, compute string, slots int, log *slog.Logger) (*SimHost, error) {
-	h := &SimHost{control: c, fleetID: fleetID, log: log, dials: make(chan struct{}, 8)}
+	h := &SimHost{control: c, fleetID: fleetID, log: log, dials: make(chan struct{}, simDials)}
 	for i := 0; i*slotsPerCompute < slots; i++ {
 		name := fmt.Sprintf("%s-%d", compute, i)
 		var reg gamelift.RegisterComputeOutput

@@ -2,9 +2,9 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -177,13 +177,14 @@ func (db *DB) commit(batch []*store.Request) {
 		return
 	}
 	w := &writer{reader: reader{q: tx, now: db.clock.Now}, tx: tx}
-	savepoints := len(batch) > 1
-	for i, req := range batch {
-		hooks[i], results[i] = db.runOne(ctx, req, w, savepoints)
-		if results[i] != nil && !savepoints {
-			fail(results[i])
+	if len(batch) == 1 {
+		if hooks[0], results[0] = runOne(batch[0], w); results[0] != nil {
+			fail(results[0])
 			return
 		}
+	} else if err := runInSavepoints(ctx, batch, w, results, hooks); err != nil {
+		fail(err)
+		return
 	}
 	err = tx.Commit(ctx)
 	if err != nil {
@@ -194,34 +195,55 @@ func (db *DB) commit(batch []*store.Request) {
 	store.Settle(batch, results, hooks, err)
 }
 
-// runOne runs one transaction function, in a savepoint when asked, and
-// returns its after-commit hooks and its error.
-func (db *DB) runOne(ctx context.Context, req *store.Request, w *writer, savepoint bool) ([]func(), error) {
+// runOne runs one transaction function and returns its after-commit hooks
+// and its error.
+func runOne(req *store.Request, w *writer) ([]func(), error) {
 	if err := req.Ctx.Err(); err != nil {
 		return nil, err
 	}
-	if savepoint {
-		if _, err := w.tx.Exec(ctx, "SAVEPOINT w"); err != nil {
-			return nil, fmt.Errorf("postgres: savepoint: %w", err)
-		}
-	}
 	w.hooks = nil
-	err := req.Run(w)
-	if !savepoint {
-		return w.hooks, err
-	}
-	if err != nil {
-		if _, rbErr := w.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT w"); rbErr != nil {
-			return nil, errors.Join(err, fmt.Errorf("postgres: rollback to savepoint: %w", rbErr))
-		}
-	}
-	if _, relErr := w.tx.Exec(ctx, "RELEASE SAVEPOINT w"); relErr != nil && err == nil {
-		err = fmt.Errorf("postgres: release savepoint: %w", relErr)
-	}
-	if err != nil {
+	if err := req.Run(w); err != nil {
 		return nil, err
 	}
 	return w.hooks, nil
+}
+
+// runInSavepoints runs each function of a batch in a savepoint of its own,
+// filling in its result and hooks. It fails only when the transaction
+// itself can no longer be used.
+//
+// The writer is bound by round trips to the server, one statement at a
+// time, so a function's savepoint costs one round trip, not two: the
+// statement that ends it (a release, or a rollback to it when the function
+// failed) is sent with the one that opens the next function's savepoint,
+// as one simple-protocol query.
+func runInSavepoints(ctx context.Context, batch []*store.Request, w *writer, results []error, hooks [][]func()) error {
+	pending := "" // ends the last function's savepoint
+	send := func(sql string) error {
+		pending = ""
+		if _, err := w.tx.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+			return fmt.Errorf("postgres: savepoint (%s): %w", sql, err)
+		}
+		return nil
+	}
+	for i, req := range batch {
+		if err := req.Ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if err := send(pending + "SAVEPOINT w"); err != nil {
+			return err
+		}
+		hooks[i], results[i] = runOne(req, w)
+		pending = "RELEASE SAVEPOINT w; "
+		if results[i] != nil {
+			pending = "ROLLBACK TO SAVEPOINT w; " + pending
+		}
+	}
+	if pending == "" {
+		return nil
+	}
+	return send(strings.TrimSuffix(pending, "; "))
 }
 
 // sweep deletes records whose expiry has passed. They are already invisible

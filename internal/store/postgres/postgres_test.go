@@ -2,7 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -88,4 +91,62 @@ func TestMigrations(t *testing.T) {
 			t.Fatalf("Open on a newer schema = %v, want a refusal naming the schema", err)
 		}
 	})
+}
+
+// TestStatementErrorInBatch: a function whose statement PostgreSQL refuses
+// (which aborts the transaction until its savepoint is rolled back) fails
+// alone; the functions committed beside it in the same batch keep their
+// writes, before and after it.
+func TestStatementErrorInBatch(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, pgtest.NewDatabase(t), nil)
+	defer db.Close()
+	// Hold the writer so that the functions below queue and share a batch.
+	held, release, heldDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		heldDone <- db.Update(ctx, func(store.Writer) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	const n = 12
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = db.Update(ctx, func(w store.Writer) error {
+				id := fmt.Sprint(i)
+				if i%3 == 1 {
+					id = "bad\x00" + id // text refuses NUL: the statement fails in the server
+				}
+				_, err := w.Put(ctx, store.Record{Kind: "k", ID: id, Doc: []byte(`{}`)})
+				return err
+			})
+		})
+	}
+	for db.Waiting() < n+1 {
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if err := <-heldDone; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		var getErr error
+		if i%3 != 1 {
+			getErr = db.View(ctx, func(r store.Reader) error {
+				_, err := r.Get(ctx, "k", fmt.Sprint(i))
+				return err
+			})
+		}
+		switch {
+		case i%3 == 1 && err == nil:
+			t.Errorf("write %d with a NUL in its id committed", i)
+		case i%3 != 1 && (err != nil || getErr != nil):
+			t.Errorf("write %d beside a refused statement: err=%v, read back: %v", i, err, getErr)
+		}
+	}
 }

@@ -3,10 +3,10 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -126,8 +126,14 @@ func TestStatementErrorInBatch(t *testing.T) {
 			})
 		})
 	}
-	for db.Waiting() < n+1 {
-		runtime.Gosched()
+	// Wait for the goroutines to queue (not for time to pass); give up
+	// rather than hang if they never do.
+	for i := 0; db.Waiting() < n+1; i++ {
+		if i == 10000 {
+			close(release) // so that Close does not wait on the held writer
+			t.Fatalf("%d writes queued, want %d", db.Waiting(), n+1)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	close(release)
 	wg.Wait()

@@ -12,27 +12,17 @@ import (
 
 // DumpRecords lists every record, expired ones included (store.Dumper).
 func (db *DB) DumpRecords(ctx context.Context, fn func(store.Item) error) error {
-	kind, id := "", ""
-	for {
-		rows, err := db.pool.Query(ctx, "SELECT "+sqlstore.ItemColumns+
-			" FROM records WHERE (kind, id) > ($1, $2) ORDER BY kind, id LIMIT 1000", kind, id)
+	return dialect.Dump(fn, func(query string, args ...any) ([]store.Item, error) {
+		rows, err := db.pool.Query(ctx, query, args...)
 		if err != nil {
-			return fmt.Errorf("postgres: dump: %w", err)
+			return nil, fmt.Errorf("postgres: dump: %w", err)
 		}
 		items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Item, error) { return sqlstore.ScanItem(r) })
 		if err != nil {
-			return fmt.Errorf("postgres: dump: %w", err)
+			return nil, fmt.Errorf("postgres: dump: %w", err)
 		}
-		for _, it := range items {
-			if err := fn(it); err != nil {
-				return err
-			}
-		}
-		if len(items) < 1000 {
-			return nil
-		}
-		kind, id = items[len(items)-1].Kind, items[len(items)-1].ID
-	}
+		return items, nil
+	})
 }
 
 // LoadRecords writes records as given (store.Loader), with COPY.

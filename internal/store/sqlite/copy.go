@@ -10,34 +10,18 @@ import (
 
 // DumpRecords lists every record, expired ones included (store.Dumper).
 func (db *DB) DumpRecords(ctx context.Context, fn func(store.Item) error) error {
-	kind, id := "", ""
-	for {
-		rows, err := db.reader.QueryContext(ctx, "SELECT "+sqlstore.ItemColumns+
-			" FROM records WHERE (kind, id) > (?, ?) ORDER BY kind, id LIMIT 1000", kind, id)
+	return dialect.Dump(fn, func(query string, args ...any) ([]store.Item, error) {
+		rows, err := db.reader.QueryContext(ctx, query, args...)
 		if err != nil {
-			return fmt.Errorf("sqlite: dump: %w", err)
+			return nil, fmt.Errorf("sqlite: dump: %w", err)
 		}
-		n := 0
-		for rows.Next() {
-			it, err := sqlstore.ScanItem(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlite: dump: %w", err)
-			}
-			if err := fn(it); err != nil {
-				rows.Close()
-				return err
-			}
-			kind, id, n = it.Kind, it.ID, n+1
+		defer rows.Close()
+		items, err := sqlstore.Collect(rows, sqlstore.ScanItem)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: dump: %w", err)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlite: dump: %w", err)
-		}
-		if n < 1000 {
-			return nil
-		}
-	}
+		return items, nil
+	})
 }
 
 // LoadRecords writes records as given (store.Loader).

@@ -44,14 +44,8 @@ func TestFigures(t *testing.T) {
 	if os.Getenv("MUSTER_FIGURES") != "1" {
 		t.Skip("set MUSTER_FIGURES=1 to measure")
 	}
-	sockets := 10_000
-	if n, err := strconv.Atoi(os.Getenv("MUSTER_FIGURES_SOCKETS")); err == nil {
-		sockets = n
-	}
-	rate := 500 // events committed per second, for 10 s
-	if n, err := strconv.Atoi(os.Getenv("MUSTER_FIGURES_RATE")); err == nil && n > 0 {
-		rate = n
-	}
+	sockets := envInt("MUSTER_FIGURES_SOCKETS", 10_000)
+	rate := envInt("MUSTER_FIGURES_RATE", 500) // events committed per second, for 10 s
 	const players = 2000
 	events := rate * 10
 	ctx := context.Background()
@@ -109,8 +103,8 @@ func TestFigures(t *testing.T) {
 		f.Close()
 	}
 	t.Logf("sockets held: %d; server heap+stacks %.1f MiB (%.1f KiB per socket), RSS %.1f MiB (%.1f KiB per socket), goroutines %d",
-		sockets, mib(held.heap-before.heap), kib(held.heap-before.heap)/float64(sockets),
-		mib(held.rss-before.rss), kib(held.rss-before.rss)/float64(sockets), runtime.NumGoroutine())
+		sockets, mib(held.heap-before.heap), perSocket(held.heap-before.heap, sockets),
+		mib(held.rss-before.rss), perSocket(held.rss-before.rss, sockets), runtime.NumGoroutine())
 
 	// rate events/s, each about one player, whose sockets receive it.
 	tick := time.NewTicker(time.Second / time.Duration(rate))
@@ -148,6 +142,23 @@ func memNow() memFigures {
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 func kib(b uint64) float64 { return float64(b) / (1 << 10) }
+
+// perSocket is b in KiB per socket of n (0 when there are none).
+func perSocket(b uint64, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return kib(b) / float64(n)
+}
+
+// envInt reads a positive count from the environment; anything else
+// (unset, not a number, zero or less) is def.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
 
 func waitLine(t *testing.T, sc *bufio.Scanner, prefix string) string {
 	t.Helper()

@@ -154,13 +154,6 @@ func TestReplicaFigures(t *testing.T) {
 		len(delays), quantile(delays, .5), quantile(delays, .99), quantile(delays, 1))
 }
 
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
-
 // announce publishes this process's commits on the replicas' bus, as a
 // replica does, so their outbox readers wake at once.
 func announce(ctx context.Context, t *testing.T, storeURL string, db store.Store) {
@@ -248,11 +241,4 @@ func scrapeMem(t *testing.T, url string) replicaMem {
 		}
 	}
 	return m
-}
-
-func perSocket(b uint64, n int) float64 {
-	if n == 0 {
-		return 0
-	}
-	return kib(b) / float64(n)
 }

@@ -30,6 +30,7 @@ type writer struct {
 
 // dialect is PostgreSQL's side of the SQL both stores speak.
 var dialect = sqlstore.Dialect{
+	Name:     "postgres",
 	Param:    func(n int) string { return "$" + strconv.Itoa(n) },
 	From:     func(int) string { return " FROM records" },
 	EmptyDoc: "''::bytea",

@@ -3,41 +3,34 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/sqlstore"
 )
 
 // PruneEvents deletes the outbox's oldest events (store.EventPruner).
 func (db *DB) PruneEvents(ctx context.Context, before time.Time, through int64, limit int) (int64, error) {
 	var deleted int64
-	err := db.Update(ctx, func(w store.Writer) error {
-		tx := w.(*txWriter).tx
-		// The first event to keep: the oldest one not older than before.
-		var keep sql.NullInt64
-		err := tx.QueryRowContext(ctx, "SELECT seq FROM events WHERE time >= ? ORDER BY seq LIMIT 1", before.UnixMilli()).Scan(&keep)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("sqlite: prune events: %w", err)
-		}
-		if keep.Valid {
-			through = min(through, keep.Int64-1)
-		}
-		var last sql.NullInt64
-		err = tx.QueryRowContext(ctx, "SELECT max(seq) FROM (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)", through, limit).Scan(&last)
-		if err != nil {
-			return fmt.Errorf("sqlite: prune events: %w", err)
-		}
-		if !last.Valid {
-			return nil
-		}
-		res, err := tx.ExecContext(ctx, "DELETE FROM events WHERE seq <= ?", last.Int64)
-		if err != nil {
-			return fmt.Errorf("sqlite: prune events: %w", err)
-		}
-		deleted, _ = res.RowsAffected()
-		return store.RecordPruned(ctx, w, last.Int64)
+	err := db.Update(ctx, func(w store.Writer) (err error) {
+		deleted, err = dialect.PruneEvents(ctx, w, pruneTx{w.(*txWriter).tx}, before, through, limit)
+		return err
 	})
 	return deleted, err
+}
+
+// pruneTx runs PruneEvents' statements in the writer's transaction.
+type pruneTx struct{ tx *sql.Tx }
+
+func (t pruneTx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Scanner {
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (t pruneTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }

@@ -176,6 +176,7 @@ type txWriter struct {
 
 // dialect is SQLite's side of the SQL both stores speak.
 var dialect = sqlstore.Dialect{
+	Name:  "sqlite",
 	Param: func(int) string { return "?" },
 	// Without statistics the planner prefers the primary key (scanning
 	// every record of the kind) over a secondary key's (partial) index once

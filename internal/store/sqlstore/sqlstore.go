@@ -10,6 +10,9 @@ import (
 
 // Dialect is what differs between the backends' SQL.
 type Dialect struct {
+	// Name is the backend's name, the prefix of the errors its shared
+	// statements return ("sqlite: …").
+	Name string
 	// Param writes the n-th parameter (from 1): "$n" or "?".
 	Param func(n int) string
 	// From names the records table for a Find by key: SQLite names the

@@ -4,42 +4,16 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/musterhq/muster/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	body    string
-}
-
-func embeddedMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	var out []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		version, convErr := strconv.Atoi(num)
-		if !ok || convErr != nil {
-			return nil, fmt.Errorf("postgres: migration %s: name must start with a number and _", base)
-		}
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: version, name: base, body: string(body)})
-	}
-	return out, nil
+// embeddedMigrations is the schema changes this binary carries.
+func embeddedMigrations() ([]sqlstore.Migration, error) {
+	return dialect.Migrations(migrationFiles, "migrations")
 }
 
 // migrate applies every embedded migration not yet recorded, each in its
@@ -86,30 +60,30 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("postgres: read migrations: %w", err)
 	}
-	if known := migrations[len(migrations)-1].version; newest > known {
+	if known := migrations[len(migrations)-1].Version; newest > known {
 		return fmt.Errorf("postgres: the database's schema is at migration %d, newer than this binary knows (%d): run a newer muster", newest, known)
 	}
 	for _, m := range migrations {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
 		tx, err := conn.Begin(ctx)
 		if err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
-		if _, err := tx.Exec(ctx, m.body); err != nil {
+		if _, err := tx.Exec(ctx, m.Body); err != nil {
 			tx.Rollback(ctx)
-			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-			m.version, m.name, db.clock.Now().UnixMilli()); err != nil {
+			m.Version, m.Name, db.clock.Now().UnixMilli()); err != nil {
 			tx.Rollback(ctx)
-			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
 		if err := tx.Commit(ctx); err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
-		db.log.Info("applied migration", "migration", m.name)
+		db.log.Info("applied migration", "migration", m.Name)
 	}
 	return nil
 }

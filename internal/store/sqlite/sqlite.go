@@ -10,9 +10,6 @@ import (
 	"log/slog"
 	"net/url"
 	"runtime"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	_ "github.com/ncruces/go-sqlite3/driver" // registers "sqlite3"
@@ -131,46 +128,35 @@ func (db *DB) migrate(ctx context.Context) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlite: migrations table: %w", err)
 	}
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	migrations, err := dialect.Migrations(migrationFiles, "migrations")
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		version, convErr := strconv.Atoi(num)
-		if !ok || convErr != nil {
-			return fmt.Errorf("sqlite: migration %s: name must start with a number and _", base)
-		}
+	for _, m := range migrations {
 		var applied int
-		if err := db.writer.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&applied); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+		if err := db.writer.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(&applied); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
 		if applied > 0 {
 			continue
 		}
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return err
-		}
 		tx, err := db.writer.BeginTx(ctx, nil)
 		if err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		if _, err := tx.ExecContext(ctx, m.Body); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-			version, base, db.clock.Now().UnixMilli()); err != nil {
+			m.Version, m.Name, db.clock.Now().UnixMilli()); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
-		db.log.Info("applied migration", "migration", base)
+		db.log.Info("applied migration", "migration", m.Name)
 	}
 	return nil
 }

@@ -247,6 +247,15 @@ func (s *Service) ProcessReady(ctx context.Context, id string, port int32, sdkVe
 	return p, nil
 }
 
+// HeartbeatRecordInterval is how old the recorded heartbeat of a healthy
+// process must be before another healthy report is written. Only
+// SweepSilentProcesses reads the time, against SilenceTimeout, so a write
+// that would change nothing else is left out: the server SDK reports
+// health as soon as the process is ready, right after ProcessReady
+// recorded it, which cost every process a write of its record; its
+// reports every 60 ± 10 s are all written.
+const HeartbeatRecordInterval = SilenceTimeout / 10
+
 // UnhealthyChecks is how many health checks in a row a process may fail
 // (HealthStatus false) before it is terminated, as GameLift does.
 const UnhealthyChecks = 3
@@ -254,7 +263,8 @@ const UnhealthyChecks = 3
 // ProcessHeartbeat records a health report (HeartbeatServerProcess). A
 // process reporting unhealthy is given no new game session; after
 // UnhealthyChecks failed reports in a row it ends, with its game session,
-// and its agent kills it.
+// and its agent kills it. A healthy report from a healthy process is
+// written only once HeartbeatRecordInterval has passed since the last one.
 func (s *Service) ProcessHeartbeat(ctx context.Context, id string, healthy bool) error {
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		p, version, err := GetProcess(ctx, w, id)
@@ -264,10 +274,14 @@ func (s *Service) ProcessHeartbeat(ctx context.Context, id string, healthy bool)
 		if p.Status == ProcessTerminated {
 			return nil
 		}
+		now := s.cfg.Clock.Now().UTC()
+		if healthy && p.Healthy && p.FailedChecks == 0 && now.Sub(p.Heartbeat) < HeartbeatRecordInterval {
+			return nil
+		}
 		if healthy && !p.Healthy && p.GameSessionID == "" && p.Status == ProcessActive {
 			s.capacityAfterCommit(w, p) // idle and healthy again
 		}
-		p.Healthy, p.Heartbeat = healthy, s.cfg.Clock.Now().UTC()
+		p.Healthy, p.Heartbeat = healthy, now
 		p.FailedChecks++
 		if healthy {
 			p.FailedChecks = 0

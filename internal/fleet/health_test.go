@@ -5,7 +5,6 @@ import (
 
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/fleet/fleettest"
-	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -15,13 +14,7 @@ import (
 // end the process.
 func TestHealthReports(t *testing.T) {
 	e := fleettest.New(t, "custom-a")
-	tok, err := e.Fleets.GetComputeAuthToken(e.Ctx, &gamelift.GetComputeAuthTokenInput{FleetId: e.FleetID, ComputeName: fleettest.Compute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := e.Fleets.AttachProcess(e.Ctx, tok.AuthToken, e.FleetID, fleettest.Compute, "proc-1"); err != nil {
-		t.Fatal(err)
-	}
+	e.AttachProcess(t, "proc-1")
 	if _, err := e.Fleets.ProcessReady(e.Ctx, "proc-1", 7777, "5.4.0", "Go", nil); err != nil {
 		t.Fatal(err)
 	}

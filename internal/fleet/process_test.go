@@ -14,13 +14,7 @@ import (
 // server SDK's calls that the fleet service answers.
 func TestTheFleetServiceAnswersAServerProcess(t *testing.T) {
 	e := fleettest.New(t, "custom-a")
-	tok, err := e.Fleets.GetComputeAuthToken(e.Ctx, &gamelift.GetComputeAuthTokenInput{FleetId: e.FleetID, ComputeName: fleettest.Compute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := e.Fleets.AttachProcess(e.Ctx, tok.AuthToken, e.FleetID, fleettest.Compute, "proc-1"); err != nil {
-		t.Fatal(err)
-	}
+	e.AttachProcess(t, "proc-1")
 	t.Run("ProcessReady takes a port from 1 to 60000 and names Port otherwise", func(t *testing.T) {
 		for _, port := range []int32{0, -1, fleet.MaxProcessPort + 1} {
 			_, err := e.Fleets.ProcessReady(e.Ctx, "proc-1", port, "5.4.0", "Go", nil)

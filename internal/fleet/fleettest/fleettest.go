@@ -67,3 +67,17 @@ func New(t testing.TB, locations ...string) *Env {
 	}
 	return e
 }
+
+// AttachProcess connects a server process id on Compute with the
+// compute's own auth token, as the SDK endpoint does when its socket
+// opens.
+func (e *Env) AttachProcess(t testing.TB, id string) {
+	t.Helper()
+	tok, err := e.Fleets.GetComputeAuthToken(e.Ctx, &gamelift.GetComputeAuthTokenInput{FleetId: e.FleetID, ComputeName: Compute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Fleets.AttachProcess(e.Ctx, tok.AuthToken, e.FleetID, Compute, id); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -30,12 +30,17 @@ func (s *Service) TerminationTime(ctx context.Context, r store.Reader, processID
 	if err != nil {
 		return time.Time{}, err
 	}
+	return s.ProcessTerminationTime(ctx, r, p), nil
+}
+
+// ProcessTerminationTime is TerminationTime for a process already read.
+func (s *Service) ProcessTerminationTime(ctx context.Context, r store.Reader, p Process) time.Time {
 	c, _, err := GetCompute(ctx, r, p.FleetID, p.ComputeName)
 	if err != nil {
 		// Its compute is gone: the process is ending anyway.
-		return s.cfg.Clock.Now().Add(s.cfg.TerminateGrace), nil
+		return s.cfg.Clock.Now().Add(s.cfg.TerminateGrace)
 	}
-	return s.terminationTime(c), nil
+	return s.terminationTime(c)
 }
 
 // TellToEnd marks a process as told to end (TerminateGameSession, a game

@@ -222,13 +222,8 @@ func (s *Server) catchUp(ctx context.Context, pr *proc) {
 		return
 	}
 	var p fleet.Process
-	at := s.cfg.Clock.Now().Add(fleet.DefaultTerminateGrace)
-	err := s.cfg.Replicas.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		if p, _, err = fleet.GetProcess(ctx, r, pr.id); err != nil || s.cfg.Fleets == nil {
-			return err
-		}
-		at, err = s.cfg.Fleets.TerminationTime(ctx, r, pr.id)
+	err := s.cfg.Replicas.Store.View(ctx, func(r store.Reader) (err error) {
+		p, _, err = fleet.GetProcess(ctx, r, pr.id)
 		return err
 	})
 	if err != nil || p.Status != fleet.ProcessActive {
@@ -248,8 +243,24 @@ func (s *Server) catchUp(ctx context.Context, pr *proc) {
 		}
 	}
 	if terminate {
-		s.deliverTerminate(p.ID, at, false, false)
+		s.deliverTerminate(p.ID, s.terminationTime(ctx, p), false, false)
 	}
+}
+
+// terminationTime is the TerminationTime to push to process p. It reads
+// p's compute, so catchUp, which runs for every process several times in
+// its life and almost always finds nothing to end, asks only when it
+// pushes a TerminateProcess.
+func (s *Server) terminationTime(ctx context.Context, p fleet.Process) time.Time {
+	at := s.cfg.Clock.Now().Add(fleet.DefaultTerminateGrace)
+	if s.cfg.Fleets == nil {
+		return at
+	}
+	s.cfg.Replicas.Store.View(ctx, func(r store.Reader) error {
+		at = s.cfg.Fleets.ProcessTerminationTime(ctx, r, p)
+		return nil
+	})
+	return at
 }
 
 // Resync asks for a catch-up of every process connected here: the bus

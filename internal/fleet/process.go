@@ -247,6 +247,16 @@ func (s *Service) ProcessReady(ctx context.Context, id string, port int32, sdkVe
 	return p, nil
 }
 
+// reportChangesNothing reports whether a health report would change
+// nothing of process p that needs writing: p has ended, or the report is
+// healthy, p is healthy and its recorded heartbeat is recent.
+func (s *Service) reportChangesNothing(p Process, healthy bool) bool {
+	if p.Status == ProcessTerminated {
+		return true
+	}
+	return healthy && p.Healthy && p.FailedChecks == 0 && s.cfg.Clock.Now().Sub(p.Heartbeat) < HeartbeatRecordInterval
+}
+
 // HeartbeatRecordInterval is how old the recorded heartbeat of a healthy
 // process must be before another healthy report is written. Only
 // SweepSilentProcesses reads the time, against SilenceTimeout, so a write
@@ -266,18 +276,25 @@ const UnhealthyChecks = 3
 // and its agent kills it. A healthy report from a healthy process is
 // written only once HeartbeatRecordInterval has passed since the last one.
 func (s *Service) ProcessHeartbeat(ctx context.Context, id string, healthy bool) error {
+	// Most reports change nothing: they are told so from a read, without
+	// a turn of the single writer.
+	var unchanged bool
+	if err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		p, _, err := GetProcess(ctx, r, id)
+		unchanged = err == nil && s.reportChangesNothing(p, healthy)
+		return err
+	}); err == nil && unchanged {
+		return nil
+	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		p, version, err := GetProcess(ctx, w, id)
 		if err != nil {
 			return err
 		}
-		if p.Status == ProcessTerminated {
+		if s.reportChangesNothing(p, healthy) {
 			return nil
 		}
 		now := s.cfg.Clock.Now().UTC()
-		if healthy && p.Healthy && p.FailedChecks == 0 && now.Sub(p.Heartbeat) < HeartbeatRecordInterval {
-			return nil
-		}
 		if healthy && !p.Healthy && p.GameSessionID == "" && p.Status == ProcessActive {
 			s.capacityAfterCommit(w, p) // idle and healthy again
 		}

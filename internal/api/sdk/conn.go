@@ -145,11 +145,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		c.Write(ctx, websocket.MessageText, msg)
 	}
 	// What a socket that died (here or on another replica) or a lost wake
-	// did not deliver comes from the store.
-	go func() {
-		s.catchUp(ctx, pr)
-		s.deliverUpdates(ctx, pr)
-	}()
+	// did not deliver comes from the store. A process that has not called
+	// ProcessReady yet has nothing to catch up: it gets no game session,
+	// update or TerminateProcess before it is ready, and whatever comes
+	// after that reaches this socket by its wake.
+	if p.Status != fleet.ProcessPending {
+		go func() {
+			s.catchUp(ctx, pr)
+			s.deliverUpdates(ctx, pr)
+		}()
+	}
 	var wg sync.WaitGroup
 	for {
 		typ, data, err := c.Read(ctx)

@@ -20,8 +20,8 @@ import (
 // socket is its own; otherwise it announces a wake (bus.TopicSDK, after the
 // commit, ids only), and the replica holding the socket reads the state
 // from the store and pushes. Wakes may be lost, and a socket may die with a
-// push in it, so the store backs them: when a process connects, after the
-// bus reconnects, and every CatchUpInterval, the endpoint compares what the
+// push in it, so the store backs them: when a process that is ready
+// connects, after the bus reconnects, and every CatchUpInterval, the endpoint compares what the
 // store says a process must know — a game session ACTIVATING on it, a
 // TERMINATING game session or a draining compute — with what it sent on
 // this replica, and sends what is missing. After a move to another replica

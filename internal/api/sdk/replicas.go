@@ -21,10 +21,10 @@ import (
 // commit, ids only), and the replica holding the socket reads the state
 // from the store and pushes. Wakes may be lost, and a socket may die with a
 // push in it, so the store backs them: when a process that is ready
-// connects, after the bus reconnects, and every CatchUpInterval, the endpoint compares what the
-// store says a process must know — a game session ACTIVATING on it, a
-// TERMINATING game session or a draining compute — with what it sent on
-// this replica, and sends what is missing. After a move to another replica
+// connects, after the bus reconnects, and every CatchUpInterval, the
+// endpoint compares what the store says a process must know — a game
+// session ACTIVATING on it, a TERMINATING game session or a draining
+// compute — with what it sent on this replica, and sends what is missing. After a move to another replica
 // that may repeat a push the process had already read before its old
 // replica died: the SDK then calls onStartGameSession again for a game
 // session it has not activated yet, and activating twice changes nothing.

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"runtime"
@@ -314,6 +313,6 @@ func (db *DB) MigrationCount(ctx context.Context) (int, error) {
 
 // EmbeddedMigrations reports how many migrations the binary carries.
 func EmbeddedMigrations() int {
-	names, _ := fs.Glob(migrationFiles, "migrations/*.sql")
-	return len(names)
+	m, _ := dialect.Migrations(migrationFiles, "migrations")
+	return len(m)
 }

@@ -57,8 +57,15 @@ func (s *Service) IssueAccessToken(identityID, sid string) (string, time.Time, e
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
 	}
-	// Truncated to seconds, as the token carries it.
-	return tok, time.Unix(exp.Unix(), 0), nil
+	// A client uses its token at once, mostly on this process: what the
+	// token says is known here, so its first use need not check the
+	// signature just made (an Ed25519 verification costs twice the
+	// signing). The claims are those Verify would read back, truncated to
+	// seconds as the token carries them.
+	claims := Claims{IdentityID: identityID, SessionID: sid,
+		IssuedAt: time.Unix(now.Unix(), 0), ExpiresAt: time.Unix(exp.Unix(), 0)}
+	s.verified.put(tok, claims, ring.signerKID, now)
+	return tok, claims.ExpiresAt, nil
 }
 
 func unauthenticated(format string, args ...any) error {
@@ -70,9 +77,10 @@ func unauthenticated(format string, args ...any) error {
 // validity period (no leeway: Muster issues and checks its own tokens) and
 // that its session was not revoked. Failures are fault.Unauthenticated.
 //
-// A token whose signature was checked once is remembered until it expires,
-// so a client's later requests cost a map look-up instead of a signature
-// check; the time, key and revocation checks run on every call.
+// A token whose signature was checked once, or that this process issued,
+// is remembered until it expires, so a client's requests cost a map
+// look-up instead of a signature check; the time, key and revocation
+// checks run on every call.
 func (s *Service) Verify(ctx context.Context, token string) (Claims, error) {
 	now := s.cfg.Clock.Now()
 	if c, kid, ok := s.verified.get(token); ok {

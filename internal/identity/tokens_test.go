@@ -69,6 +69,31 @@ func TestAccessTokensVerify(t *testing.T) {
 	}
 }
 
+// The server remembers a token it issues as verified, so the token's first
+// use skips the signature check; what it remembers must be what a full
+// check reads back from the token, to the second.
+func TestAnIssuedTokenVerifiesAsAFullCheckWould(t *testing.T) {
+	e := newEnv(t, nil)
+	e.clk.Advance(1500 * time.Millisecond) // iat and exp are whole seconds in the token
+	tok, err := e.svc.Anonymous(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	remembered, err := e.svc.Verify(ctx, tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.ForgetVerified()
+	checked, err := e.svc.Verify(ctx, tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if remembered.IdentityID != checked.IdentityID || remembered.SessionID != checked.SessionID ||
+		!remembered.IssuedAt.Equal(checked.IssuedAt) || !remembered.ExpiresAt.Equal(checked.ExpiresAt) {
+		t.Fatalf("remembered at issue %+v, read from the token %+v", remembered, checked)
+	}
+}
+
 func TestAccessTokensAreRefused(t *testing.T) {
 	e := newEnv(t, nil)
 	good, err := e.svc.Anonymous(ctx, "", "")

@@ -1,0 +1,107 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/store"
+)
+
+// TestRecordsMoveToARowidTableWithEverythingKept builds a database as the
+// migrations before 0006 left it (records in a WITHOUT ROWID table), with
+// documents small and large enough to have overflowed its pages, and opens
+// it: every record, key, version and expiry is kept, the table has rowids,
+// and the (kind, id) key still refuses a second create.
+func TestRecordsMoveToARowidTableWithEverythingKept(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "muster.db")
+	clk := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 5; v++ {
+		names, _ := filepath.Glob(fmt.Sprintf("migrations/%04d_*.sql", v))
+		if len(names) != 1 {
+			t.Fatalf("migration %04d: found %v", v, names)
+		}
+		body, err := os.ReadFile(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", names[0], err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, v, filepath.Base(names[0])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expires := clk.Now().Add(time.Hour).UnixMilli()
+	want := map[string]string{}
+	for i := range 300 {
+		id := fmt.Sprintf("gs-%03d", i)
+		doc := fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("x", i*10)) // up to 3 KB: past a 4 KiB page's local payload
+		want[id] = doc
+		if _, err := raw.Exec(`INSERT INTO records (kind, id, doc, k1, k2, k3, version, expires_at) VALUES ('gamesession', ?, ?, ?, NULL, NULL, ?, ?)`,
+			id, []byte(doc), fmt.Sprintf("fleet-%d", i%3), i+1, expires); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := open(t, path, clk)
+	defer db.Close()
+	var schema string
+	check, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	if err := check.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'records'`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToUpper(schema), "WITHOUT ROWID") {
+		t.Fatalf("records is still a WITHOUT ROWID table: %s", schema)
+	}
+	err = db.View(ctx, func(r store.Reader) error {
+		for id, doc := range want {
+			it, err := r.Get(ctx, "gamesession", id)
+			if err != nil {
+				return fmt.Errorf("get %s: %w", id, err)
+			}
+			var n int
+			fmt.Sscanf(strings.TrimPrefix(id, "gs-"), "%d", &n)
+			if string(it.Doc) != doc || it.Version != int64(n+1) || it.Keys[0] != fmt.Sprintf("fleet-%d", n%3) || it.ExpiresAt.UnixMilli() != expires {
+				return fmt.Errorf("%s after the migration: doc %d bytes (want %d), version %d, keys %q, expires %v", id, len(it.Doc), len(doc), it.Version, it.Keys, it.ExpiresAt)
+			}
+		}
+		byKey, err := r.Find(ctx, store.Query{Kind: "gamesession", Key: 1, Value: "fleet-1", Limit: 1000})
+		if err != nil || len(byKey) != 100 {
+			return fmt.Errorf("find by k1 after the migration: %d records, %v; want 100", len(byKey), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(ctx, func(w store.Writer) error {
+		_, err := w.Put(ctx, store.Record{Kind: "gamesession", ID: "gs-007", Doc: []byte(`{}`)})
+		return err
+	})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a second create of gs-007 after the migration: %v, want a conflict", err)
+	}
+}

@@ -88,11 +88,12 @@ func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
 	if cfg.Progress != nil {
 		fmt.Fprintln(env.Stderr)
 	}
-	if host != nil && !*asJSON {
-		fmt.Fprintf(env.Stdout, "simulated game servers: %d slots hosted %d game sessions\n", sim.slots, host.Sessions())
-		c := host.Cycle()
-		fmt.Fprintf(env.Stdout, "  a slot's cycle, mean over %d processes: start %v, wait for a game session %v, activate %v, play %v; %d sessions nobody joined held a slot a minute each\n",
-			c.Processes, c.Start.Round(time.Millisecond), c.Wait.Round(time.Millisecond), c.Activate.Round(time.Millisecond), c.Play.Round(time.Millisecond), c.Unjoined)
+	if host != nil {
+		sr := host.Report()
+		rep.SimulatedServers = &sr
+		if !*asJSON {
+			printSimReport(env.Stdout, sr)
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
@@ -150,4 +151,19 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// printSimReport says what the simulated game servers did, and whether
+// they rather than the control plane bounded the run.
+func printSimReport(out io.Writer, r loadtest.SimReport) {
+	ms := func(v float64) time.Duration {
+		return time.Duration(v * float64(time.Millisecond)).Round(time.Millisecond)
+	}
+	fmt.Fprintf(out, "simulated game servers: %d slots hosted %d game sessions\n", r.Slots, r.GameSessions)
+	fmt.Fprintf(out, "  a slot's cycle, mean over %d processes: start %v, wait for a game session %v, activate %v, play %v; %d sessions nobody joined held a slot a minute each\n",
+		r.Processes, ms(r.StartMs), ms(r.WaitMs), ms(r.ActivateMs), ms(r.PlayMs), r.Unjoined)
+	fmt.Fprintf(out, "  busy on average: %.0f of %d slots\n", r.BusySlots, r.Slots)
+	if r.Saturated() {
+		fmt.Fprintln(out, "  the slots were nearly always busy: placements waited for a free game server, so this run measured the slots rather than the control plane; give more --simulate-servers")
+	}
 }

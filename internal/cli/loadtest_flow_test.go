@@ -90,7 +90,33 @@ func TestLoadtestFlowWithSimulatedGameServers(t *testing.T) {
 		"--timeout", "30s", "--simulate-servers", "4"})
 	out := stdout.String()
 	if code != 0 || !strings.Contains(out, "6 completed, 0 failed") || !strings.Contains(out, "4 slots hosted 3 game sessions") ||
-		!strings.Contains(out, "a slot's cycle, mean over ") || !strings.Contains(out, "; 0 sessions nobody joined held a slot") {
+		!strings.Contains(out, "a slot's cycle, mean over ") || !strings.Contains(out, "; 0 sessions nobody joined held a slot") ||
+		!strings.Contains(out, "busy on average: ") {
 		t.Fatalf("exit %d; stdout:\n%s\nstderr:\n%s", code, out, stderr.String())
+	}
+}
+
+// TestTheFlowReportSaysWhenTheSimulatedServersBoundTheRun: slots busy nine
+// tenths of the time or more mean placements waited for a free game
+// server, and the report says so, in text and in JSON.
+func TestTheFlowReportSaysWhenTheSimulatedServersBoundTheRun(t *testing.T) {
+	warning := "the slots were nearly always busy"
+	for _, c := range []struct {
+		busy float64
+		warn bool
+	}{{busy: 350, warn: false}, {busy: 359, warn: false}, {busy: 360, warn: true}, {busy: 400, warn: true}} {
+		r := loadtest.SimReport{Slots: 400, GameSessions: 9000, Processes: 9400, BusySlots: c.busy, StartMs: 55, WaitMs: 12, ActivateMs: 40, PlayMs: 1500}
+		var out bytes.Buffer
+		printSimReport(&out, r)
+		if got := strings.Contains(out.String(), warning); got != c.warn {
+			t.Errorf("%v of 400 slots busy: warned %v, want %v:\n%s", c.busy, got, c.warn, out.String())
+		}
+		if !strings.Contains(out.String(), "400 slots hosted 9000 game sessions") || !strings.Contains(out.String(), "start 55ms, wait for a game session 12ms, activate 40ms, play 1.5s") {
+			t.Errorf("report:\n%s", out.String())
+		}
+	}
+	b, err := json.Marshal(loadtest.FlowReport{SimulatedServers: &loadtest.SimReport{Slots: 4, BusySlots: 3.5}})
+	if err != nil || !strings.Contains(string(b), `"simulatedServers":{"slots":4,`) || !strings.Contains(string(b), `"busySlots":3.5`) {
+		t.Fatalf("JSON report %s, %v", b, err)
 	}
 }

@@ -37,6 +37,9 @@ type FlowReport struct {
 	// few of them.
 	Failures    map[string]int `json:"failures"`
 	FirstErrors []string       `json:"firstErrors,omitempty"`
+	// SimulatedServers is what the game servers simulated for the run
+	// did (SimHost.Report), when there were any.
+	SimulatedServers *SimReport `json:"simulatedServers,omitempty"`
 }
 
 // Latency is a phase's count and percentiles, in milliseconds.

@@ -31,14 +31,16 @@ import (
 // and the flow without the cost of starting an operating-system process
 // per match, which bounds a real fleet on a small machine.
 type SimHost struct {
-	control  *ControlClient
-	fleetID  string
-	computes []simCompute
-	log      *slog.Logger
-	sessions atomic.Int64 // game sessions hosted so far
-	cycle    slotCycle
-	stop     context.CancelFunc
-	slots    sync.WaitGroup
+	control   *ControlClient
+	fleetID   string
+	computes  []simCompute
+	log       *slog.Logger
+	sessions  atomic.Int64 // game sessions hosted so far
+	slotCount int
+	began     time.Time // when every slot was ready
+	cycle     slotCycle
+	stop      context.CancelFunc
+	slots     sync.WaitGroup
 	// dials bounds the SDK connections being opened at once (simDials):
 	// the endpoint refuses a burst of upgrades with 503.
 	dials chan struct{}
@@ -92,6 +94,7 @@ func StartSimHost(ctx context.Context, c *ControlClient, fleetID, location, comp
 			return nil, err
 		}
 	}
+	h.slotCount, h.began = slots, time.Now()
 	return h, nil
 }
 
@@ -113,49 +116,66 @@ func (h *SimHost) deregister(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Sessions is how many game sessions the host has been given.
-func (h *SimHost) Sessions() int64 { return h.sessions.Load() }
-
-// Cycle is where the slots' time went so far: each simulated process's
-// life split into its phases, with the sessions nobody joined.
-func (h *SimHost) Cycle() SlotCycle { return h.cycle.snapshot() }
-
-// SlotCycle splits a simulated process's life into phases, each the mean
-// over the processes that went through it: Start, from dialling the SDK
-// endpoint to the answer of the first heartbeat (the process is ready);
-// Wait, from ready to the control plane's CreateGameSession; Activate, the
-// ActivateGameSession round trip; Play, from active to the process ending
-// (its players joined, played and left, or nobody came). Unjoined counts
-// the game sessions that ended because no player came within a minute:
-// each held its slot for that minute.
-type SlotCycle struct {
-	Processes                   int64
-	Start, Wait, Activate, Play time.Duration
-	Unjoined                    int64
+// Report sums up what the slots did since the host started: the game
+// sessions hosted, a slot's cycle split into its phases (each the mean over
+// the processes that went through it: Start, from dialling the SDK
+// endpoint to the answer of the first heartbeat; Wait, from ready to the
+// control plane's CreateGameSession; Activate, the ActivateGameSession
+// round trip; Play, from active to the process ending), how many slots
+// were busy on average, and the game sessions that ended because no
+// player came within a minute (each held its slot for that minute).
+func (h *SimHost) Report() SimReport {
+	c := &h.cycle
+	mean := func(total, n *atomic.Int64) float64 {
+		if k := n.Load(); k > 0 {
+			return float64(total.Load()) / float64(k) / float64(time.Millisecond)
+		}
+		return 0
+	}
+	r := SimReport{Slots: h.slotCount, GameSessions: h.sessions.Load(), Processes: c.started.Load(),
+		StartMs: mean(&c.start, &c.started), WaitMs: mean(&c.wait, &c.waited), ActivateMs: mean(&c.activate, &c.activated),
+		PlayMs: mean(&c.play, &c.played), Unjoined: c.unjoined.Load()}
+	if since := time.Since(h.began); since > 0 {
+		busy := c.start.Load() - c.firstStarts.Load() + c.activate.Load() + c.play.Load()
+		r.BusySlots = float64(busy) / float64(since)
+	}
+	return r
 }
 
-// slotCycle sums the phases of SlotCycle as the slots report them.
+// SimReport is what the simulated game servers of a run did (SimHost.Report).
+type SimReport struct {
+	Slots        int   `json:"slots"`
+	GameSessions int64 `json:"gameSessions"`
+	Processes    int64 `json:"processes"`
+	// BusySlots is how many slots were busy on average (starting a
+	// process, activating or playing a game session, rather than waiting
+	// for one), by Little's law: the time the slots spent busy over the
+	// time since the host started.
+	BusySlots  float64 `json:"busySlots"`
+	StartMs    float64 `json:"startMs"`
+	WaitMs     float64 `json:"waitMs"`
+	ActivateMs float64 `json:"activateMs"`
+	PlayMs     float64 `json:"playMs"`
+	Unjoined   int64   `json:"unjoined"`
+}
+
+// Saturated reports whether the slots were busy nine tenths of the time or
+// more: placements then waited for a free game server, and a run measured
+// the slots rather than the control plane.
+func (r SimReport) Saturated() bool { return r.Slots > 0 && r.BusySlots >= 0.9*float64(r.Slots) }
+
+// slotCycle sums the phases of a slot's cycle as the slots report them.
 type slotCycle struct {
 	started, waited, activated, played atomic.Int64 // processes through each phase
 	start, wait, activate, play        atomic.Int64 // nanoseconds
 	unjoined                           atomic.Int64
+	firstStarts                        atomic.Int64 // nanoseconds of the starts before the host was ready
 }
 
 // add counts one phase of d in total and n.
 func (*slotCycle) add(total, n *atomic.Int64, d time.Duration) {
 	total.Add(int64(d))
 	n.Add(1)
-}
-
-func (c *slotCycle) snapshot() SlotCycle {
-	mean := func(total, n *atomic.Int64) time.Duration {
-		if k := n.Load(); k > 0 {
-			return time.Duration(total.Load() / k)
-		}
-		return 0
-	}
-	return SlotCycle{Processes: c.started.Load(), Start: mean(&c.start, &c.started), Wait: mean(&c.wait, &c.waited),
-		Activate: mean(&c.activate, &c.activated), Play: mean(&c.play, &c.played), Unjoined: c.unjoined.Load()}
 }
 
 // slot listens for players on one port and runs one simulated process
@@ -198,12 +218,14 @@ func (h *SimHost) slot(ctx context.Context, sc simCompute, ready chan<- error) {
 			}
 			continue
 		}
+		took := time.Since(began)
 		if first {
+			h.cycle.firstStarts.Add(int64(took)) // before the host's start: not busy time of the run
 			ready <- nil
 			first = false
 		}
 		failures = 0
-		h.cycle.add(&h.cycle.start, &h.cycle.started, time.Since(began))
+		h.cycle.add(&h.cycle.start, &h.cycle.started, took)
 		p.host(ctx, players)
 	}
 }

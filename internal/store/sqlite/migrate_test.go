@@ -48,13 +48,16 @@ func TestRecordsMoveToARowidTableWithEverythingKept(t *testing.T) {
 		}
 	}
 	expires := clk.Now().Add(time.Hour).UnixMilli()
-	want := map[string]string{}
-	for i := range 300 {
-		id := fmt.Sprintf("gs-%03d", i)
-		doc := fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("x", i*10)) // up to 3 KB: past a 4 KiB page's local payload
-		want[id] = doc
+	const records = 300
+	// record i's id, document (up to 3 KB: past a 4 KiB page's local
+	// payload), first key and version.
+	record := func(i int) (id, doc, key string, version int64) {
+		return fmt.Sprintf("gs-%03d", i), fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("x", i*10)), fmt.Sprintf("fleet-%d", i%3), int64(i + 1)
+	}
+	for i := range records {
+		id, doc, key, version := record(i)
 		if _, err := raw.Exec(`INSERT INTO records (kind, id, doc, k1, k2, k3, version, expires_at) VALUES ('gamesession', ?, ?, ?, NULL, NULL, ?, ?)`,
-			id, []byte(doc), fmt.Sprintf("fleet-%d", i%3), i+1, expires); err != nil {
+			id, []byte(doc), key, version, expires); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,14 +80,13 @@ func TestRecordsMoveToARowidTableWithEverythingKept(t *testing.T) {
 		t.Fatalf("records is still a WITHOUT ROWID table: %s", schema)
 	}
 	err = db.View(ctx, func(r store.Reader) error {
-		for id, doc := range want {
+		for i := range records {
+			id, doc, key, version := record(i)
 			it, err := r.Get(ctx, "gamesession", id)
 			if err != nil {
 				return fmt.Errorf("get %s: %w", id, err)
 			}
-			var n int
-			fmt.Sscanf(strings.TrimPrefix(id, "gs-"), "%d", &n)
-			if string(it.Doc) != doc || it.Version != int64(n+1) || it.Keys[0] != fmt.Sprintf("fleet-%d", n%3) || it.ExpiresAt.UnixMilli() != expires {
+			if string(it.Doc) != doc || it.Version != version || it.Keys[0] != key || it.ExpiresAt.UnixMilli() != expires {
 				return fmt.Errorf("%s after the migration: doc %d bytes (want %d), version %d, keys %q, expires %v", id, len(it.Doc), len(doc), it.Version, it.Keys, it.ExpiresAt)
 			}
 		}

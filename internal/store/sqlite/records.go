@@ -25,6 +25,9 @@ type querier interface {
 type txReader struct {
 	q   querier
 	now func() time.Time
+	// recent, when set, answers point reads of recently written records
+	// (readers outside the writer; see recentRecords).
+	recent *recentRecords
 }
 
 // stmtQuerier runs queries as statements prepared once per pool and reused
@@ -172,6 +175,11 @@ type txWriter struct {
 	// appended is set once the transaction appends an event; a spurious
 	// wake-up after a rolled-back savepoint's append is harmless.
 	appended bool
+	// recent is the store's cache of committed records; req holds the
+	// records the running request wrote (its savepoint), txn those of the
+	// requests released into the transaction. See recentRecords.
+	recent   *recentRecords
+	req, txn writeSet
 }
 
 // dialect is SQLite's side of the SQL both stores speak.
@@ -192,6 +200,25 @@ var dialect = sqlstore.Dialect{
 }
 
 func (r *txReader) Get(ctx context.Context, kind, id string) (store.Item, error) {
+	if r.recent != nil {
+		if it, ok := r.recent.freshGet(recordKey{kind, id}, r.now()); ok {
+			return found(it, false, r.now())
+		}
+	}
+	return r.query(ctx, kind, id)
+}
+
+// found answers a point read from a cached or pending record as SQLite
+// would: a deleted or expired record is not found.
+func found(it store.Item, deleted bool, now time.Time) (store.Item, error) {
+	if deleted || !it.ExpiresAt.IsZero() && it.ExpiresAt.UnixMilli() <= now.UnixMilli() {
+		return store.Item{}, fmt.Errorf("%s %q: %w", it.Kind, it.ID, store.ErrNotFound)
+	}
+	return it, nil
+}
+
+// query reads one live record from SQLite.
+func (r *txReader) query(ctx context.Context, kind, id string) (store.Item, error) {
 	row := r.q.QueryRowContext(ctx, "SELECT "+sqlstore.ItemColumns+
 		" FROM records WHERE kind = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)", kind, id, r.now().UnixMilli())
 	it, err := sqlstore.ScanItem(row)
@@ -235,7 +262,50 @@ func (r *txReader) Events(ctx context.Context, q store.EventQuery) ([]store.Even
 	return out, nil
 }
 
+// Get answers from the transaction's own writes, then from the recent
+// records, then from SQLite; what SQLite gives it, the transaction has not
+// written, so it is committed state and joins the recent records.
+func (w *txWriter) Get(ctx context.Context, kind, id string) (store.Item, error) {
+	k := recordKey{kind, id}
+	p, ok := w.req[k]
+	if !ok {
+		p, ok = w.txn[k]
+	}
+	if ok {
+		if p.deleted {
+			return found(store.Item{Kind: kind, ID: id}, true, w.now())
+		}
+		it := p.item
+		it.Doc = append([]byte(nil), it.Doc...)
+		return found(it, false, w.now())
+	}
+	if it, ok := w.recent.get(k); ok {
+		return found(it, false, w.now())
+	}
+	it, err := w.query(ctx, kind, id)
+	if err == nil {
+		kept := it
+		kept.Doc = append([]byte(nil), it.Doc...)
+		w.recent.add(kept)
+	}
+	return it, err
+}
+
+// Put writes r and notes the record as the request left it.
 func (w *txWriter) Put(ctx context.Context, r store.Record) (int64, error) {
+	version, err := w.put(ctx, r)
+	if err != nil {
+		return 0, err
+	}
+	it := store.Item{Kind: r.Kind, ID: r.ID, Doc: append([]byte(nil), r.Doc...), Keys: r.Keys, Version: version}
+	if !r.ExpiresAt.IsZero() {
+		it.ExpiresAt = time.UnixMilli(r.ExpiresAt.UnixMilli()) // as SQLite gives it back
+	}
+	w.req[recordKey{r.Kind, r.ID}] = pendingWrite{item: it}
+	return version, nil
+}
+
+func (w *txWriter) put(ctx context.Context, r store.Record) (int64, error) {
 	if r.Kind == "" || r.ID == "" {
 		return 0, fmt.Errorf("sqlite: put: kind and id are required")
 	}
@@ -309,8 +379,11 @@ func (w *txWriter) Delete(ctx context.Context, kind, id string, version int64) e
 		return fmt.Errorf("sqlite: delete %s/%s: %w", kind, id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return store.MissedDelete(ctx, w, kind, id, version)
+		if err := store.MissedDelete(ctx, w, kind, id, version); err != nil {
+			return err
+		}
 	}
+	w.req[recordKey{kind, id}] = pendingWrite{deleted: true}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"runtime"
 	"time"
@@ -30,6 +31,9 @@ type Config struct {
 	MaxBatch int
 	// SweepInterval is how often expired records are deleted (default 1 min).
 	SweepInterval time.Duration
+	// RecentBytes bounds the memory that keeps recently written records
+	// for point reads (default 8 MiB; see recentRecords).
+	RecentBytes int
 }
 
 // DB is the SQLite store. It implements store.Store, and store.Admitter
@@ -50,6 +54,12 @@ type DB struct {
 
 	// eventsCommitted fires after each commit that appended events.
 	eventsCommitted store.Signal
+
+	recent *recentRecords
+	// dataVersion is the writer connection's last PRAGMA data_version: it
+	// changes when another connection commits (see recentRecords).
+	dataVersion      int64
+	dataVersionKnown bool
 }
 
 var _ store.Store = (*DB)(nil)
@@ -68,6 +78,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
+	}
+	if cfg.RecentBytes <= 0 {
+		cfg.RecentBytes = defaultRecentBytes
 	}
 	// busy_timeout first: giving any _pragma drops the driver's own default.
 	// temp_store(memory) keeps the statement journals of the savepoints
@@ -89,7 +102,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
-	db := &DB{cfg: cfg, writer: writer, log: cfg.Logger, clock: cfg.Clock}
+	db := &DB{cfg: cfg, writer: writer, log: cfg.Logger, clock: cfg.Clock, recent: newRecentRecords(cfg.RecentBytes)}
 
 	var mode string
 	if err := writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -189,7 +202,7 @@ func (db *DB) Close() error {
 // snapshot of its own; reads in one View may see a commit that landed
 // between them (see store.Store.View).
 func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
-	return fn(&txReader{q: poolQuerier{db: db.reader, cache: db.readStmts}, now: db.clock.Now})
+	return fn(&txReader{q: poolQuerier{db: db.reader, cache: db.readStmts}, now: db.clock.Now, recent: db.recent})
 }
 
 // EventsCommitted returns a channel closed after the next commit that
@@ -221,8 +234,9 @@ func (db *DB) commitSome(batch []*store.Request) (rest []*store.Request) {
 		}
 		return nil
 	}
-	w := &txWriter{tx: tx}
+	w := &txWriter{tx: tx, recent: db.recent, req: writeSet{}, txn: writeSet{}}
 	w.txReader = txReader{q: stmtQuerier{tx: tx, cache: db.writeStmts, broken: &w.broken}, now: db.clock.Now}
+	db.checkDataVersion(ctx, w)
 	for i, req := range batch {
 		if err := req.Ctx.Err(); err != nil {
 			results[i] = err
@@ -245,11 +259,15 @@ func (db *DB) commitSome(batch []*store.Request) (rest []*store.Request) {
 			hooks[i] = w.hooks
 		}
 	}
+	db.recent.forget(w.txn)
 	err = tx.Commit()
 	if err != nil {
 		err = db.storageError(fmt.Errorf("sqlite: commit: %w", err))
-	} else if w.appended {
-		db.eventsCommitted.Fire()
+	} else {
+		db.recent.committed(w.txn)
+		if w.appended {
+			db.eventsCommitted.Fire()
+		}
 	}
 	store.Settle(batch, results, hooks, err)
 	return nil
@@ -267,6 +285,12 @@ func (db *DB) run(ctx context.Context, tx *sql.Tx, w *txWriter, req *store.Reque
 		}
 	}
 	w.hooks, w.broken = nil, nil
+	clear(w.req)
+	defer func() {
+		if !lost && err == nil {
+			maps.Copy(w.txn, w.req)
+		}
+	}()
 	err = req.Run(w)
 	if err == nil && w.broken != nil {
 		err = w.broken // fn went on after a write failed under it
@@ -287,6 +311,21 @@ func (db *DB) run(ctx context.Context, tx *sql.Tx, w *txWriter, req *store.Reque
 		return true, db.storageError(errors.Join(err, fmt.Errorf("sqlite: release savepoint: %w", relErr)))
 	}
 	return false, db.storageError(err)
+}
+
+// checkDataVersion empties the recent records when another connection
+// has committed since the writer's last transaction. It runs inside the
+// writer's transaction, which holds the write lock: no other commit can
+// land before this one ends.
+func (db *DB) checkDataVersion(ctx context.Context, w *txWriter) {
+	var v int64
+	if err := w.q.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		db.recent.clear()
+		db.dataVersionKnown = false
+		return
+	}
+	db.recent.checkedAt(db.clock.Now(), !db.dataVersionKnown || v != db.dataVersion)
+	db.dataVersion, db.dataVersionKnown = v, true
 }
 
 // sweep deletes records whose expiry has passed. They are already invisible

@@ -30,26 +30,30 @@ func put(t *testing.T, db store.Store, r store.Record) int64 {
 	return v
 }
 
-func viewGet(t *testing.T, db store.Store, kind, id string) (store.Item, error) {
+// read gets a record through a View, or through the writer when inWriter.
+func read(t *testing.T, db store.Store, inWriter bool, kind, id string) (store.Item, error) {
 	t.Helper()
 	var it store.Item
-	err := db.View(context.Background(), func(r store.Reader) error {
+	get := func(r store.Reader) error {
 		var err error
 		it, err = r.Get(context.Background(), kind, id)
 		return err
-	})
+	}
+	var err error
+	if inWriter {
+		err = db.Update(context.Background(), func(w store.Writer) error { return get(w) })
+	} else {
+		err = db.View(context.Background(), get)
+	}
 	return it, err
 }
 
+func viewGet(t *testing.T, db store.Store, kind, id string) (store.Item, error) {
+	return read(t, db, false, kind, id)
+}
+
 func writerGet(t *testing.T, db store.Store, kind, id string) (store.Item, error) {
-	t.Helper()
-	var it store.Item
-	err := db.Update(context.Background(), func(w store.Writer) error {
-		var err error
-		it, err = w.Get(context.Background(), kind, id)
-		return err
-	})
-	return it, err
+	return read(t, db, true, kind, id)
 }
 
 func wantDoc(t *testing.T, it store.Item, err error, doc string, version int64) {

@@ -91,8 +91,15 @@ func (l *local) keep(ctx context.Context, ids map[string]bool) {
 			w := &running{cancel: cancel, done: make(chan struct{})}
 			l.workers[id] = w
 			go func() {
-				defer close(w.done)
-				l.s.work(wctx, id)
+				stopped := l.s.work(wctx, id)
+				close(w.done)
+				if stopped {
+					// The subscription was disabled or deleted, and may be
+					// enabled again before keep sees this worker gone:
+					// look again at once (done is closed first, so keep
+					// sees it) rather than within Poll.
+					l.s.changed.Fire()
+				}
 			}()
 		}
 	}
@@ -163,8 +170,11 @@ func (s *Service) tidy(ctx context.Context, id string) {
 // the lease).
 func (s *Service) workUntil(ctx context.Context, id string) {
 	for {
+		// Taken before the work starts, so that enabling the subscription
+		// again while its workers stop restarts them at once.
+		wake := s.changed.Wait()
 		s.work(ctx, id)
-		if !s.wait(ctx, nil) {
+		if !s.wait(ctx, wake) {
 			return
 		}
 	}
@@ -209,24 +219,29 @@ func (s *Service) enabledRecords(ctx context.Context) ([]record, error) {
 }
 
 // work runs a subscription's two workers until ctx ends or the
-// subscription stops.
-func (s *Service) work(ctx context.Context, id string) {
+// subscription stops; stopped reports the latter (it was disabled or
+// deleted).
+func (s *Service) work(ctx context.Context, id string) (stopped bool) {
 	if err := s.loadLog(ctx, id); err != nil && ctx.Err() == nil {
 		s.cfg.Logger.Error("webhook: reading recent attempts", "subscription", id, "err", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	var stop atomic.Bool
 	for _, run := range []func(context.Context, string) error{s.stream, s.redrive} {
 		wg.Go(func() {
 			err := run(ctx, id)
-			if err != nil && !errors.Is(err, errStopped) && ctx.Err() == nil {
+			if errors.Is(err, errStopped) {
+				stop.Store(true)
+			} else if err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Error("webhook: worker stopped", "subscription", id, "err", err)
 			}
 			cancel() // the supervisor restarts both within Poll
 		})
 	}
 	wg.Wait()
+	return stop.Load()
 }
 
 // stream delivers the outbox to a subscription from its cursor.

@@ -67,14 +67,8 @@ func newRecentRecords(maxBytes int) *recentRecords {
 // are given.
 func (c *recentRecords) get(k recordKey) (store.Item, bool) {
 	c.mu.RLock()
-	it, ok := c.cur[k]
-	if !ok {
-		it, ok = c.prev[k]
-	}
+	it, ok := c.lookup(k)
 	c.mu.RUnlock()
-	if ok {
-		it.Doc = append([]byte(nil), it.Doc...)
-	}
 	return it, ok
 }
 
@@ -82,12 +76,24 @@ func (c *recentRecords) get(k recordKey) (store.Item, bool) {
 // writer checked for other processes' commits within recentFreshFor.
 func (c *recentRecords) freshGet(k recordKey, now time.Time) (store.Item, bool) {
 	c.mu.RLock()
-	fresh := now.Sub(c.checked) <= recentFreshFor
-	c.mu.RUnlock()
-	if !fresh {
+	defer c.mu.RUnlock()
+	if now.Sub(c.checked) > recentFreshFor {
 		return store.Item{}, false
 	}
-	return c.get(k)
+	return c.lookup(k)
+}
+
+// lookup finds k in either generation and copies its document; the caller
+// holds mu.
+func (c *recentRecords) lookup(k recordKey) (store.Item, bool) {
+	it, ok := c.cur[k]
+	if !ok {
+		it, ok = c.prev[k]
+	}
+	if ok {
+		it.Doc = append([]byte(nil), it.Doc...)
+	}
+	return it, ok
 }
 
 // checkedAt records a data_version comparison at now; changed empties the

@@ -379,9 +379,7 @@ func (w *txWriter) Delete(ctx context.Context, kind, id string, version int64) e
 		return fmt.Errorf("sqlite: delete %s/%s: %w", kind, id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		if err := store.MissedDelete(ctx, w, kind, id, version); err != nil {
-			return err
-		}
+		return store.MissedDelete(ctx, w, kind, id, version)
 	}
 	w.req[recordKey{kind, id}] = pendingWrite{deleted: true}
 	return nil

@@ -95,7 +95,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	// store's CPU, more than the page reads they saved (1-2 %); and a
 	// reader drops its whole cache whenever another connection has
 	// written since its last read, which under load is always.
-	writer, err := sql.Open("sqlite3", dsn+"&_txlock=immediate")
+	writer, err := sql.Open("sqlite3", dsn+"&_txlock=immediate&vfs="+walBufferVFS)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}

@@ -12,7 +12,10 @@
 // sequence number never skips an event that commits later with a smaller
 // one. Within a replica, transactions waiting for the lock are folded into
 // one commit (group commit), each in a savepoint of its own, as SQLite's
-// writer does.
+// writer does. The writer is bound by round trips, so statements whose
+// only result is success or failure (the lock, savepoints, event appends)
+// are held and pipelined with the next statement that returns rows
+// (pipeline).
 //
 // Reads. View runs each statement on its own from the pool; every
 // statement sees one committed snapshot, and expiry is compared with the

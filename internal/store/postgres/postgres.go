@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -172,13 +171,14 @@ func (db *DB) commit(batch []*store.Request) {
 		return
 	}
 	defer tx.Rollback(ctx) // a no-op after Commit
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLockKey); err != nil {
-		fail(fmt.Errorf("postgres: take the write lock: %w", err))
-		return
-	}
-	w := &writer{reader: reader{q: tx, now: db.clock.Now}, tx: tx}
+	p := &pipeline{tx: tx}
+	p.hold("take the write lock", "SELECT pg_advisory_xact_lock($1)", writeLockKey)
+	w := &writer{reader: reader{q: p, now: db.clock.Now}, tx: p}
 	if len(batch) == 1 {
-		if hooks[0], results[0] = runOne(batch[0], w); results[0] != nil {
+		if hooks[0], results[0] = runOne(batch[0], w); results[0] == nil {
+			results[0] = p.flush(ctx)
+		}
+		if results[0] != nil {
 			fail(results[0])
 			return
 		}
@@ -208,42 +208,61 @@ func runOne(req *store.Request, w *writer) ([]func(), error) {
 	return w.hooks, nil
 }
 
+// releaseSavepoint ends the savepoint each function of a batch runs in.
+const releaseSavepoint = "RELEASE SAVEPOINT w"
+
 // runInSavepoints runs each function of a batch in a savepoint of its own,
 // filling in its result and hooks. It fails only when the transaction
 // itself can no longer be used.
 //
-// The writer is bound by round trips to the server, one statement at a
-// time, so a function's savepoint costs one round trip, not two: the
-// statement that ends it (a release, or a rollback to it when the function
-// failed) is sent with the one that opens the next function's savepoint,
-// as one simple-protocol query.
+// The savepoint's statements ride in the pipeline: SAVEPOINT goes out
+// with the function's first statement, and a RELEASE with the next
+// function's. A function whose held appends are still unsent when it
+// returns sends them with its RELEASE at once, so that an append's
+// failure is its own.
 func runInSavepoints(ctx context.Context, batch []*store.Request, w *writer, results []error, hooks [][]func()) error {
-	pending := "" // ends the last function's savepoint
-	send := func(sql string) error {
-		pending = ""
-		if _, err := w.tx.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol); err != nil {
-			return fmt.Errorf("postgres: savepoint (%s): %w", sql, err)
-		}
-		return nil
-	}
+	p := w.tx
 	for i, req := range batch {
 		if err := req.Ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		if err := send(pending + "SAVEPOINT w"); err != nil {
-			return err
-		}
+		before, rounds := len(p.held), p.rounds
+		p.hold("savepoint", "SAVEPOINT w")
 		hooks[i], results[i] = runOne(req, w)
-		pending = "RELEASE SAVEPOINT w; "
-		if results[i] != nil {
-			pending = "ROLLBACK TO SAVEPOINT w; " + pending
+		switch {
+		case p.rounds == rounds && (results[i] != nil || len(p.held) == before+1):
+			// Nothing of the function reached the server, and nothing
+			// of it needs to: there is no savepoint to end.
+			p.forget(before)
+			continue
+		case results[i] == nil && len(p.held) == 0:
+			// All of it went out: the release waits for the next trip.
+			p.hold("release savepoint", releaseSavepoint)
+			continue
+		case results[i] == nil:
+			// Appends of its own are unsent: send them now, so that a
+			// failure among them is this function's.
+			p.hold("release savepoint", releaseSavepoint)
+			if results[i] = p.flush(ctx); results[i] == nil {
+				continue
+			}
+		}
+		// The function failed, or its appends did. Its writes are undone
+		// at once, in the simple protocol: the transaction may be aborted,
+		// and there PostgreSQL parses only a rollback, so a pipeline that
+		// prepared it with others would leave pgx's statement cache
+		// disagreeing with the server.
+		p.forget(0) // the failed function's unsent appends
+		if _, err := p.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT w; "+releaseSavepoint, pgx.QueryExecModeSimpleProtocol); err != nil {
+			return fmt.Errorf("postgres: roll back savepoint: %w", err)
 		}
 	}
-	if pending == "" {
-		return nil
+	// COMMIT releases what is still open.
+	if len(p.held) == 1 && p.held[0].sql == releaseSavepoint {
+		p.forget(0)
 	}
-	return send(strings.TrimSuffix(pending, "; "))
+	return p.flush(ctx)
 }
 
 // sweep deletes records whose expiry has passed. They are already invisible

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -93,10 +94,10 @@ func TestMigrations(t *testing.T) {
 	})
 }
 
-// TestStatementErrorInBatch: a function whose statement PostgreSQL refuses
-// (which aborts the transaction until its savepoint is rolled back) fails
-// alone; the functions committed beside it in the same batch keep their
-// writes, before and after it.
+// TestStatementErrorInBatch: in one batch, a function whose statement the
+// server refuses — a write, or an event append held back for the next
+// round trip — fails alone, its earlier writes undone, and the functions
+// around it commit with their events.
 func TestStatementErrorInBatch(t *testing.T) {
 	ctx := context.Background()
 	db := open(t, pgtest.NewDatabase(t), nil)
@@ -111,18 +112,32 @@ func TestStatementErrorInBatch(t *testing.T) {
 		})
 	}()
 	<-held
-	const n = 12
+	const (
+		fine         = iota // writes a record and appends an event
+		badWrite            // writes a record the server refuses
+		writeBadNote        // writes a record, then appends an event the server refuses
+		badNoteOnly         // only appends an event the server refuses
+		kinds
+	)
+	const n = 4 * kinds
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			errs[i] = db.Update(ctx, func(w store.Writer) error {
-				id := fmt.Sprint(i)
-				if i%3 == 1 {
+				id, eventType := fmt.Sprint(i), "fine-"+fmt.Sprint(i)
+				switch i % kinds {
+				case badWrite:
 					id = "bad\x00" + id // text refuses NUL: the statement fails in the server
+				case writeBadNote, badNoteOnly:
+					eventType = "bad\x00" + eventType
 				}
-				_, err := w.Put(ctx, store.Record{Kind: "k", ID: id, Doc: []byte(`{}`)})
-				return err
+				if i%kinds != badNoteOnly {
+					if _, err := w.Put(ctx, store.Record{Kind: "k", ID: id, Doc: []byte(`{}`)}); err != nil {
+						return err
+					}
+				}
+				return w.Append(ctx, store.Event{Type: eventType})
 			})
 		})
 	}
@@ -140,19 +155,37 @@ func TestStatementErrorInBatch(t *testing.T) {
 	if err := <-heldDone; err != nil {
 		t.Fatal(err)
 	}
+	events := map[string]bool{}
+	if err := db.View(ctx, func(r store.Reader) error {
+		evs, err := r.Events(ctx, store.EventQuery{Limit: 100})
+		for _, e := range evs {
+			events[e.Type] = true
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	for i, err := range errs {
-		var getErr error
-		if i%3 != 1 {
-			getErr = db.View(ctx, func(r store.Reader) error {
-				_, err := r.Get(ctx, "k", fmt.Sprint(i))
-				return err
-			})
+		getErr := db.View(ctx, func(r store.Reader) error {
+			_, err := r.Get(ctx, "k", fmt.Sprint(i))
+			return err
+		})
+		switch i % kinds {
+		case fine:
+			if err != nil || getErr != nil || !events["fine-"+fmt.Sprint(i)] {
+				t.Errorf("write %d beside refused statements: err=%v, read back: %v, event committed: %v", i, err, getErr, events["fine-"+fmt.Sprint(i)])
+			}
+		case writeBadNote:
+			if err == nil || !errors.Is(getErr, store.ErrNotFound) {
+				t.Errorf("write %d with a refused event: err=%v, read back: %v; want an error and no record", i, err, getErr)
+			}
+		default:
+			if err == nil {
+				t.Errorf("function %d with a refused statement committed", i)
+			}
 		}
-		switch {
-		case i%3 == 1 && err == nil:
-			t.Errorf("write %d with a NUL in its id committed", i)
-		case i%3 != 1 && (err != nil || getErr != nil):
-			t.Errorf("write %d beside a refused statement: err=%v, read back: %v", i, err, getErr)
-		}
+	}
+	if len(events) != n/kinds {
+		t.Errorf("events committed: %v; want the %d fine ones", events, n/kinds)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/store/sqlstore"
 )
@@ -21,7 +19,7 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time, through int64, 
 }
 
 // pruneTx runs PruneEvents' statements in the writer's transaction.
-type pruneTx struct{ tx pgx.Tx }
+type pruneTx struct{ tx *pipeline }
 
 func (t pruneTx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Scanner {
 	return t.tx.QueryRow(ctx, query, args...)

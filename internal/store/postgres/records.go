@@ -21,7 +21,7 @@ type reader struct {
 
 type writer struct {
 	reader
-	tx    pgx.Tx
+	tx    *pipeline
 	hooks []func()
 	// appended is set once the transaction appends an event; a spurious
 	// wake-up after a rolled-back savepoint's append is harmless.
@@ -136,15 +136,15 @@ func (w *writer) Delete(ctx context.Context, kind, id string, version int64) err
 	return nil
 }
 
+// Append holds the event's insert for the transaction's next round trip
+// (see pipeline): its only result is whether it failed.
 func (w *writer) Append(ctx context.Context, e store.Event) error {
 	e, doc, err := e.Prepared(w.now())
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	if _, err := w.tx.Exec(ctx, "INSERT INTO events (id, time, type, resource, doc) VALUES ($1, $2, $3, $4, $5)",
-		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc); err != nil {
-		return fmt.Errorf("postgres: append event %s: %w", e.Type, err)
-	}
+	w.tx.hold("append event "+e.Type, "INSERT INTO events (id, time, type, resource, doc) VALUES ($1, $2, $3, $4, $5)",
+		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc)
 	w.appended = true
 	return nil
 }

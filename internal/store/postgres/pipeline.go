@@ -1,0 +1,138 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// pipeline is the writer's transaction with some statements held back.
+// The writer is bound by round trips to the server, so a statement whose
+// only result is success or failure — taking the write lock, opening and
+// releasing a savepoint, appending an event — waits in held and goes out
+// in the same round trip as the next statement that returns something
+// (one pipelined batch), or with flush. Held statements keep their order,
+// and a failure among them is the error of the call that sent them.
+type pipeline struct {
+	tx   pgx.Tx
+	held []heldStatement
+	// rounds counts the round trips that sent held statements, so a
+	// caller can tell whether one it held has gone out.
+	rounds int
+}
+
+type heldStatement struct {
+	what string // names the statement in an error
+	sql  string
+	args []any
+}
+
+// hold queues a statement for the next round trip.
+func (p *pipeline) hold(what, sql string, args ...any) {
+	p.held = append(p.held, heldStatement{what: what, sql: sql, args: args})
+}
+
+// send sends what is held followed by sql, checks the held statements'
+// results, and returns the batch positioned at sql's result; the caller
+// reads that result and closes the batch.
+func (p *pipeline) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+	b := &pgx.Batch{}
+	for _, h := range p.held {
+		b.Queue(h.sql, h.args...)
+	}
+	b.Queue(sql, args...)
+	held := p.held
+	p.held = p.held[:0]
+	p.rounds++
+	br := p.tx.SendBatch(ctx, b)
+	for _, h := range held {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, fmt.Errorf("postgres: %s: %w", h.what, err)
+		}
+	}
+	return br, nil
+}
+
+// Exec runs sql after what is held, in one round trip.
+func (p *pipeline) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if len(p.held) == 0 {
+		return p.tx.Exec(ctx, sql, args...)
+	}
+	br, err := p.send(ctx, sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	return tag, err
+}
+
+// QueryRow runs sql after what is held, in one round trip.
+func (p *pipeline) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if len(p.held) == 0 {
+		return p.tx.QueryRow(ctx, sql, args...)
+	}
+	br, err := p.send(ctx, sql, args)
+	if err != nil {
+		return errRow{err}
+	}
+	return batchRow{row: br.QueryRow(), br: br}
+}
+
+// Query sends what is held first: the rows of a batch must be read before
+// the batch closes, which a caller walking rows cannot promise. The
+// writer rarely lists inside a transaction, so this costs little.
+func (p *pipeline) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := p.flush(ctx); err != nil {
+		return nil, err
+	}
+	return p.tx.Query(ctx, sql, args...)
+}
+
+// flush sends what is held, alone.
+func (p *pipeline) flush(ctx context.Context) error {
+	if len(p.held) == 0 {
+		return nil
+	}
+	last := p.held[len(p.held)-1]
+	p.held = p.held[:len(p.held)-1]
+	br, err := p.send(ctx, last.sql, last.args)
+	if err != nil {
+		return err
+	}
+	_, err = br.Exec()
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", last.what, err)
+	}
+	return nil
+}
+
+// forget drops what was held after the first n statements, unsent.
+func (p *pipeline) forget(n int) { p.held = p.held[:n] }
+
+// batchRow is a row of a batch: scanning it closes the batch.
+type batchRow struct {
+	row pgx.Row
+	br  pgx.BatchResults
+}
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if closeErr := r.br.Close(); err == nil {
+		err = closeErr
+	}
+	return err
+}
+
+// errRow is a row that could not be read.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }

@@ -21,6 +21,7 @@ type playOptions struct {
 	endpoint, config string
 	players          int
 	playFor, timeout time.Duration
+	wait             time.Duration
 	polling          bool
 }
 
@@ -31,10 +32,15 @@ func runPlay(ctx context.Context, env Env, args []string) int {
 	fs.StringVar(&o.config, "config", "dev-duel", "matchmaking `configuration` to play in (serve --dev makes dev-duel and dev-5v5)")
 	fs.IntVar(&o.players, "players", 2, "how many bots play (enough for the configuration's teams)")
 	fs.DurationVar(&o.playFor, "play-for", 3*time.Second, "how long each bot plays once in the game")
-	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up after this long")
+	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up after this long, once the server is ready")
+	fs.DurationVar(&o.wait, "wait", 2*time.Minute, "wait this long for the server to be ready (serve --dev still building, say) before the bots start; 0 starts them at once")
 	fs.BoolVar(&o.polling, "polling", false, "follow tickets by polling instead of the server's event stream")
 	if ok, code := parsePlay(fs, env, &o, args); !ok {
 		return code
+	}
+	if err := waitReady(ctx, o.endpoint, o.wait, env.Stdout); err != nil {
+		fmt.Fprintln(env.Stderr, "muster play:", err)
+		return 1
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()

@@ -84,14 +84,22 @@ func (p *pipeline) QueryRow(ctx context.Context, sql string, args ...any) pgx.Ro
 	return batchRow{row: br.QueryRow(), br: br}
 }
 
-// Query sends what is held first: the rows of a batch must be read before
-// the batch closes, which a caller walking rows cannot promise. The
-// writer rarely lists inside a transaction, so this costs little.
+// Query runs sql after what is held, in one round trip. The rows belong to
+// the batch, which closes with them.
 func (p *pipeline) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := p.flush(ctx); err != nil {
+	if len(p.held) == 0 {
+		return p.tx.Query(ctx, sql, args...)
+	}
+	br, err := p.send(ctx, sql, args)
+	if err != nil {
 		return nil, err
 	}
-	return p.tx.Query(ctx, sql, args...)
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
 }
 
 // flush sends what is held, alone.
@@ -130,6 +138,31 @@ func (r batchRow) Scan(dest ...any) error {
 		err = closeErr
 	}
 	return err
+}
+
+// batchRows are the rows of a batch: closing them closes the batch, whose
+// error, if the rows had none, is theirs.
+type batchRows struct {
+	pgx.Rows
+	br       pgx.BatchResults
+	closed   bool
+	closeErr error
+}
+
+func (r *batchRows) Close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	r.Rows.Close()
+	r.closeErr = r.br.Close()
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.closeErr
 }
 
 // errRow is a row that could not be read.

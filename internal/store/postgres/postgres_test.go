@@ -113,10 +113,11 @@ func TestStatementErrorInBatch(t *testing.T) {
 	}()
 	<-held
 	const (
-		fine         = iota // writes a record and appends an event
-		badWrite            // writes a record the server refuses
-		writeBadNote        // writes a record, then appends an event the server refuses
-		badNoteOnly         // only appends an event the server refuses
+		fine            = iota // writes a record and appends an event
+		badWrite               // writes a record the server refuses
+		writeBadNote           // writes a record, then appends an event the server refuses
+		badNoteOnly            // only appends an event the server refuses
+		badNoteThenList        // appends an event the server refuses, then lists records
 		kinds
 	)
 	const n = 4 * kinds
@@ -129,8 +130,15 @@ func TestStatementErrorInBatch(t *testing.T) {
 				switch i % kinds {
 				case badWrite:
 					id = "bad\x00" + id // text refuses NUL: the statement fails in the server
-				case writeBadNote, badNoteOnly:
+				case writeBadNote, badNoteOnly, badNoteThenList:
 					eventType = "bad\x00" + eventType
+				}
+				if i%kinds == badNoteThenList {
+					if err := w.Append(ctx, store.Event{Type: eventType}); err != nil {
+						return err
+					}
+					_, err := w.Find(ctx, store.Query{Kind: "k", Limit: 1})
+					return err
 				}
 				if i%kinds != badNoteOnly {
 					if _, err := w.Put(ctx, store.Record{Kind: "k", ID: id, Doc: []byte(`{}`)}); err != nil {

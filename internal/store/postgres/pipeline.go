@@ -21,17 +21,30 @@ type pipeline struct {
 	// rounds counts the round trips that sent held statements, so a
 	// caller can tell whether one it held has gone out.
 	rounds int
+	// broken is the failure of a statement held for the transaction
+	// rather than for the function that sent it (holdForAll): whatever
+	// that function makes of the error, the transaction is lost.
+	broken error
 }
 
 type heldStatement struct {
 	what string // names the statement in an error
 	sql  string
 	args []any
+	// forAll marks a statement of the transaction's, not of the function
+	// whose statement carries it.
+	forAll bool
 }
 
-// hold queues a statement for the next round trip.
+// hold queues a statement of the running function for the next round trip.
 func (p *pipeline) hold(what, sql string, args ...any) {
 	p.held = append(p.held, heldStatement{what: what, sql: sql, args: args})
+}
+
+// holdForAll queues a statement of the transaction's (the write lock, an
+// earlier function's release), whose failure no function can answer for.
+func (p *pipeline) holdForAll(what, sql string, args ...any) {
+	p.held = append(p.held, heldStatement{what: what, sql: sql, args: args, forAll: true})
 }
 
 // send sends what is held followed by sql, checks the held statements'
@@ -50,7 +63,11 @@ func (p *pipeline) send(ctx context.Context, sql string, args []any) (pgx.BatchR
 	for _, h := range held {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return nil, fmt.Errorf("postgres: %s: %w", h.what, err)
+			err = fmt.Errorf("postgres: %s: %w", h.what, err)
+			if h.forAll {
+				p.broken = err
+			}
+			return nil, err
 		}
 	}
 	return br, nil

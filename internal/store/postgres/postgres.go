@@ -172,11 +172,14 @@ func (db *DB) commit(batch []*store.Request) {
 	}
 	defer tx.Rollback(ctx) // a no-op after Commit
 	p := &pipeline{tx: tx}
-	p.hold("take the write lock", "SELECT pg_advisory_xact_lock($1)", writeLockKey)
+	p.holdForAll("take the write lock", "SELECT pg_advisory_xact_lock($1)", writeLockKey)
 	w := &writer{reader: reader{q: p, now: db.clock.Now}, tx: p}
 	if len(batch) == 1 {
 		if hooks[0], results[0] = runOne(batch[0], w); results[0] == nil {
 			results[0] = p.flush(ctx)
+		}
+		if results[0] == nil {
+			results[0] = p.broken
 		}
 		if results[0] != nil {
 			fail(results[0])
@@ -230,6 +233,9 @@ func runInSavepoints(ctx context.Context, batch []*store.Request, w *writer, res
 		before, rounds := len(p.held), p.rounds
 		p.hold("savepoint", "SAVEPOINT w")
 		hooks[i], results[i] = runOne(req, w)
+		if p.broken != nil {
+			return p.broken
+		}
 		switch {
 		case p.rounds == rounds && (results[i] != nil || len(p.held) == before+1):
 			// Nothing of the function reached the server, and nothing
@@ -237,8 +243,10 @@ func runInSavepoints(ctx context.Context, batch []*store.Request, w *writer, res
 			p.forget(before)
 			continue
 		case results[i] == nil && len(p.held) == 0:
-			// All of it went out: the release waits for the next trip.
-			p.hold("release savepoint", releaseSavepoint)
+			// All of it went out: the release waits for the next trip,
+			// where it is the transaction's statement, not the next
+			// function's.
+			p.holdForAll("release savepoint", releaseSavepoint)
 			continue
 		case results[i] == nil:
 			// Appends of its own are unsent: send them now, so that a
@@ -246,6 +254,9 @@ func runInSavepoints(ctx context.Context, batch []*store.Request, w *writer, res
 			p.hold("release savepoint", releaseSavepoint)
 			if results[i] = p.flush(ctx); results[i] == nil {
 				continue
+			}
+			if p.broken != nil {
+				return p.broken
 			}
 		}
 		// The function failed, or its appends did. Its writes are undone

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/client"
+	"github.com/musterhq/muster/internal/clock"
 )
 
 // defaultPlayEndpoint is where `muster serve` listens by default.
@@ -38,7 +39,7 @@ func runPlay(ctx context.Context, env Env, args []string) int {
 	if ok, code := parsePlay(fs, env, &o, args); !ok {
 		return code
 	}
-	if err := waitReady(ctx, o.endpoint, o.wait, env.Stdout); err != nil {
+	if err := waitReady(ctx, clock.Real{}, o.endpoint, o.wait, env.Stdout); err != nil {
 		fmt.Fprintln(env.Stderr, "muster play:", err)
 		return 1
 	}

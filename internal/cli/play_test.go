@@ -3,13 +3,16 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/gamelift"
 )
 
@@ -22,32 +25,60 @@ func TestPlayNamesTheStepThatFailed(t *testing.T) {
 	}
 }
 
-// TestPlayWaitsForTheServerToBeReady: play typed before the server is up
-// says what it waits for, once, and starts its bots when /readyz answers.
-func TestPlayWaitsForTheServerToBeReady(t *testing.T) {
-	var probes atomic.Int32
+// readyAfter is a server whose /readyz answers 503 until its nth probe
+// (never, for n = 0); it counts the probes.
+func readyAfter(t *testing.T, n int32, probes *atomic.Int32) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/readyz" {
 			http.NotFound(w, r)
 			return
 		}
-		if probes.Add(1) < 3 {
+		if p := probes.Add(1); n == 0 || p < n {
 			http.Error(w, "dev fleet: no ready process yet", http.StatusServiceUnavailable)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
 	}))
-	defer srv.Close()
-	var stdout, stderr bytes.Buffer
-	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
-	code := runPlay(context.Background(), env, []string{"--endpoint", srv.URL, "--players", "1", "--wait", "1m"})
-	out := stdout.String()
-	if probes.Load() != 3 || strings.Count(out, "waiting up to 1m0s for Muster at "+srv.URL) != 1 || !strings.Contains(out, "no ready process yet") {
-		t.Fatalf("%d probes; stdout:\n%s", probes.Load(), out)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestPlayWaitsForTheServerToBeReady: play typed before the server is up
+// says what it waits for, once, asks again every readyPollInterval, and
+// goes on when /readyz answers 200.
+func TestPlayWaitsForTheServerToBeReady(t *testing.T) {
+	var probes atomic.Int32
+	srv := readyAfter(t, 3, &probes)
+	clk := clock.NewFake(time.Unix(0, 0))
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- waitReady(context.Background(), clk, srv.URL, time.Minute, &out) }()
+	for range 2 {
+		clk.WaitForTimers(2) // the deadline and the next poll
+		clk.Advance(readyPollInterval)
 	}
-	// This server only answers /readyz: the bot starts, and fails to sign in.
-	if code != 1 || !strings.Contains(out, "bot 1 failed at sign-in") {
-		t.Fatalf("exit %d; stdout:\n%s", code, out)
+	if err := <-done; err != nil || probes.Load() != 3 {
+		t.Fatalf("waitReady = %v after %d probes; want nil after 3", err, probes.Load())
+	}
+	if got := out.String(); strings.Count(got, "waiting up to 1m0s for Muster at "+srv.URL) != 1 || !strings.Contains(got, "no ready process yet") {
+		t.Fatalf("said:\n%s", got)
+	}
+}
+
+// TestPlayGivesUpWaitingAndSaysWhy: a server never ready ends the wait at
+// --wait with why it was not ready, and play starts no bot.
+func TestPlayGivesUpWaitingAndSaysWhy(t *testing.T) {
+	var probes atomic.Int32
+	srv := readyAfter(t, 0, &probes)
+	clk := clock.NewFake(time.Unix(0, 0))
+	done := make(chan error, 1)
+	go func() { done <- waitReady(context.Background(), clk, srv.URL, time.Second, io.Discard) }()
+	clk.WaitForTimers(2)
+	clk.Advance(time.Second)
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "not ready within 1s") || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("waitReady = %v; want it to give up, naming the 503", err)
 	}
 }
 

@@ -7,41 +7,42 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/musterhq/muster/internal/clock"
 )
 
 // readyPollInterval is how often play asks a server that is not ready yet.
 const readyPollInterval = 250 * time.Millisecond
 
-// waitReady waits up to wait for the server at endpoint to answer /readyz
-// with 200, so that `muster play` typed while `serve --dev` still builds
-// or starts its dev fleet plays once it is up instead of failing at once.
-// It says once what it waits for.
-func waitReady(ctx context.Context, endpoint string, wait time.Duration, out io.Writer) error {
+// waitReady waits up to wait, on clk, for the server at endpoint to
+// answer /readyz with 200, so that `muster play` typed while `serve --dev`
+// still builds or starts its dev fleet plays once it is up instead of
+// failing at once. It says once what it waits for.
+func waitReady(ctx context.Context, clk clock.Clock, endpoint string, wait time.Duration, out io.Writer) error {
 	if wait <= 0 {
 		return nil
 	}
-	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
+	deadline := clk.NewTimer(wait)
+	defer deadline.Stop()
 	hc := &http.Client{Timeout: 2 * time.Second}
 	url := strings.TrimSuffix(endpoint, "/") + "/readyz"
-	said := false
-	for {
+	for said := false; ; said = true {
 		why := probeReady(ctx, hc, url)
 		if why == "" {
 			return nil
 		}
 		if !said {
 			fmt.Fprintf(out, "waiting up to %s for Muster at %s to be ready (%s); start it with `muster serve --dev`\n", wait, endpoint, why)
-			said = true
 		}
+		poll := clk.NewTimer(readyPollInterval)
 		select {
 		case <-ctx.Done():
-			if err := parent.Err(); err != nil {
-				return err
-			}
+			poll.Stop()
+			return ctx.Err()
+		case <-deadline.C():
+			poll.Stop()
 			return fmt.Errorf("Muster at %s was not ready within %s: %s", endpoint, wait, why)
-		case <-time.After(readyPollInterval):
+		case <-poll.C():
 		}
 	}
 }

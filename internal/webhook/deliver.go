@@ -237,7 +237,7 @@ func (s *Service) work(ctx context.Context, id string) (stopped bool) {
 			} else if err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Error("webhook: worker stopped", "subscription", id, "err", err)
 			}
-			cancel() // the supervisor restarts both within Poll
+			cancel() // the supervisor restarts both: at once after a stop, within Poll after a failure
 		})
 	}
 	wg.Wait()

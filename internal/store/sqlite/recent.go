@@ -102,7 +102,7 @@ func (c *recentRecords) checkedAt(now time.Time, changed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if changed {
-		c.cur, c.prev, c.curBytes = map[recordKey]store.Item{}, nil, 0
+		c.emptyLocked()
 	}
 	c.checked = now
 }
@@ -151,10 +151,15 @@ func (c *recentRecords) committed(ws writeSet) {
 	}
 }
 
-// clear empties the cache, after writes that bypassed the write sets.
+// clear empties the cache, when the writer could not tell whether another
+// connection committed.
 func (c *recentRecords) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.emptyLocked()
+}
+
+func (c *recentRecords) emptyLocked() {
 	c.cur, c.prev, c.curBytes = map[recordKey]store.Item{}, nil, 0
 }
 

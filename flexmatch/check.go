@@ -8,12 +8,11 @@ import (
 // bits is a set of location indexes.
 type bits [2]uint64
 
-func (b *bits) set(i int)         { b[i>>6] |= 1 << (i & 63) }
-func (b bits) has(i int) bool     { return b[i>>6]&(1<<(i&63)) != 0 }
-func (b bits) and(o bits) bits    { return bits{b[0] & o[0], b[1] & o[1]} }
-func (b bits) empty() bool        { return b[0] == 0 && b[1] == 0 }
-func allBits() bits               { return bits{^uint64(0), ^uint64(0)} }
-func (b bits) andNot(o bits) bits { return bits{b[0] &^ o[0], b[1] &^ o[1]} }
+func (b *bits) set(i int)      { b[i>>6] |= 1 << (i & 63) }
+func (b bits) has(i int) bool  { return b[i>>6]&(1<<(i&63)) != 0 }
+func (b bits) and(o bits) bits { return bits{b[0] & o[0], b[1] & o[1]} }
+func (b bits) empty() bool     { return b[0] == 0 && b[1] == 0 }
+func allBits() bits            { return bits{^uint64(0), ^uint64(0)} }
 
 // cand is a potential match under construction.
 type cand struct {

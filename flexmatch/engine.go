@@ -319,14 +319,15 @@ func spreadRule(r *rule, rs *RuleSet) (int, bool) {
 	return a, true
 }
 
-// flatAttr matches FN(flatten(teams[*].players.attributes[A])) and returns
-// A and FN.
+// flatAttr matches FN(flatten(teams[*].players.attributes[A])), over every
+// team slot, and returns A and FN. A selector of some teams only does not
+// qualify: it leaves the other teams free to hold any value.
 func flatAttr(x *expr) (int, funcKind) {
 	if x.kind != exFunc || x.arg == nil || x.arg.kind != exFunc || x.arg.fn != fnFlatten {
 		return -1, fnNone
 	}
 	sel := x.arg.arg
-	if sel == nil || sel.kind != exSel || sel.what != selAttr || !sel.multi || len(sel.teams) != len(sel.teams) {
+	if sel == nil || sel.kind != exSel || sel.what != selAttr || !sel.multi || !allSlots(sel) {
 		return -1, fnNone
 	}
 	return sel.attr, x.fn

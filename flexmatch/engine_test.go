@@ -317,3 +317,26 @@ func TestAPoolThatShrinksToExactSizeIsStillMatched(t *testing.T) {
 		t.Fatalf("%d matches, %d tickets left waiting; want 7 and none", len(ms), e.Len())
 	}
 }
+
+// A distance rule over the spread of some teams only does not bound the
+// spread of the whole match: a ticket far from the anchor may still fill a
+// team the rule does not read.
+func TestSpreadOverSomeTeamsLeavesOtherTeamsFree(t *testing.T) {
+	rs := mustParse(t, `{"ruleLanguageVersion":"1.0",
+	 "playerAttributes":[{"name":"skill","type":"number"}],
+	 "teams":[{"name":"red","minPlayers":1,"maxPlayers":1},{"name":"blue","minPlayers":1,"maxPlayers":1},
+	          {"name":"green","minPlayers":1,"maxPlayers":1}],
+	 "rules":[{"name":"Close","type":"distance","measurements":"max(flatten(teams[red,blue].players.attributes[skill]))",
+	           "referenceValue":"min(flatten(teams[red,blue].players.attributes[skill]))","maxDistance":10}]}`)
+	for _, exact := range []int{0, -1} {
+		e := flexmatch.NewEngine(rs, flexmatch.Options{ExactSearchTickets: exact})
+		for _, tk := range []flexmatch.Ticket{solo("a", 0, 1500, nil), solo("b", 1, 1505, nil), solo("far", 2, 2000, nil)} {
+			if err := e.Add(tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ms := e.Cycle(at(3)); len(ms) != 1 || len(ms[0].TicketIDs) != 3 {
+			t.Errorf("ExactSearchTickets %d: got %v, want one match of a, b and far", exact, ms)
+		}
+	}
+}

@@ -39,7 +39,6 @@ type evaluator struct {
 	teams [][]member // players per team slot
 	agg   aggKind
 	nums  []float64
-	strs  []string
 }
 
 func (ev *evaluator) reset() { ev.a = ev.a[:0] }

@@ -40,7 +40,6 @@ type exactState struct {
 	memo    map[uint32]exactSol
 	budget  int
 	slots   []int
-	success bool
 }
 
 // exact solves a small partition exactly: among all sets of valid matches it

@@ -52,13 +52,13 @@ type gTicket struct {
 	players []gPlayer
 }
 
-func drawSteps(t *rapid.T, label string, base, lo, hi float64) []gStep {
+func drawSteps(t *rapid.T, label string, lo, hi float64) []gStep {
 	n := rapid.IntRange(0, 2).Draw(t, label+"Steps")
 	var out []gStep
-	wait, v := 0.0, base
+	wait := 0.0
 	for range n {
 		wait += float64(rapid.IntRange(5, 15).Draw(t, label+"Wait"))
-		v = float64(rapid.IntRange(int(lo), int(hi)).Draw(t, label+"Value"))
+		v := float64(rapid.IntRange(int(lo), int(hi)).Draw(t, label+"Value"))
 		out = append(out, gStep{wait, v})
 	}
 	return out
@@ -82,7 +82,7 @@ func drawRules(t *rapid.T, fixedSizes bool) gRules {
 	g.spread, g.floor, g.medics, g.maxLat = -1, -1, -1, -1
 	if rapid.Bool().Draw(t, "hasSpread") {
 		g.spread = float64(rapid.IntRange(0, 20).Draw(t, "spread"))
-		g.spreadSteps = drawSteps(t, "spread", g.spread, g.spread, 40)
+		g.spreadSteps = drawSteps(t, "spread", g.spread, 40)
 	}
 	if rapid.Bool().Draw(t, "hasFloor") {
 		g.floor = float64(rapid.IntRange(0, 20).Draw(t, "floor"))
@@ -96,7 +96,7 @@ func drawRules(t *rapid.T, fixedSizes bool) gRules {
 	}
 	if rapid.Bool().Draw(t, "hasLatency") {
 		g.maxLat = float64(rapid.IntRange(30, 150).Draw(t, "maxLat"))
-		g.latSteps = drawSteps(t, "lat", g.maxLat, g.maxLat, 250)
+		g.latSteps = drawSteps(t, "lat", g.maxLat, 250)
 	}
 	g.region = rapid.Bool().Draw(t, "region")
 	g.oldest = rapid.Bool().Draw(t, "oldest")

@@ -60,14 +60,13 @@ const (
 )
 
 type algorithm struct {
-	strategy          string
-	batching          string
-	sortBy            []int
-	balancedAttr      int
-	expansionOldest   bool
-	backfillPriority  string
-	hasBalancedAttr   bool
-	expansionAgeField string
+	strategy         string
+	batching         string
+	sortBy           []int
+	balancedAttr     int
+	expansionOldest  bool
+	backfillPriority string
+	hasBalancedAttr  bool
 }
 
 // RuleSet is a parsed, validated rule set. It is immutable and safe for

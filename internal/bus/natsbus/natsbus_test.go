@@ -21,9 +21,6 @@ import (
 	"github.com/musterhq/muster/internal/store/sqlite"
 )
 
-// guard bounds waits for what should arrive at once; reaching it fails.
-const guard = 10 * time.Second
-
 func connect(t *testing.T, s *server.Server) *nats.Conn {
 	t.Helper()
 	nc, err := natsbus.Connect(s.ClientURL(), t.Name(), nil)

@@ -114,12 +114,9 @@ func (w *pushWatcher) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var hello struct {
-		Type string `json:"type"`
-	}
-	if _, b, err := conn.Read(octx); err != nil || json.Unmarshal(b, &hello) != nil || hello.Type != "authenticated" {
+	if err := readGreeting(octx, conn); err != nil {
 		conn.CloseNow()
-		return fmt.Errorf("muster: event stream: no greeting: %v", err)
+		return fmt.Errorf("muster: event stream: no greeting: %w", err)
 	}
 	w.conn, w.inbox, w.dead = conn, newInbox(), make(chan struct{})
 	go listen(conn, w.inbox, w.dead)
@@ -218,4 +215,23 @@ func streamURL(endpoint string) string {
 		endpoint = "ws" + rest // http → ws, https → wss
 	}
 	return endpoint + "/v1/ws"
+}
+
+// readGreeting reads the stream's first message, which must say the
+// connection is authenticated.
+func readGreeting(ctx context.Context, conn *websocket.Conn) error {
+	_, b, err := conn.Read(ctx)
+	if err != nil {
+		return err
+	}
+	var hello struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(b, &hello); err != nil {
+		return fmt.Errorf("first message is not JSON: %w", err)
+	}
+	if hello.Type != "authenticated" {
+		return fmt.Errorf("first message is of type %q, want \"authenticated\"", hello.Type)
+	}
+	return nil
 }

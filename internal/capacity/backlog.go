@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/placement"
@@ -76,10 +77,10 @@ func (p Placements) topFleet(ctx context.Context, r store.Reader, queue string) 
 	}
 	if typ == gamelift.ResourceAlias {
 		fid, err := p.Fleets.Resolve(ctx, r, "", dest)
-		if err != nil {
-			return "", nil // a TERMINAL or deleted alias has no fleet
+		if k := fault.KindOf(err); err != nil && (k == fault.NotFound || k == fault.TerminalRoutingStrategy) {
+			return "", nil // a deleted or TERMINAL alias routes to no fleet
 		}
-		return fid, nil
+		return fid, err
 	}
 	return id, nil
 }

@@ -165,7 +165,7 @@ func (k *checker) rule(c *cand, ri int, complete bool) bool {
 		return k.latency(c, ri, r)
 	case rkDistance:
 		if r.spread >= 0 {
-			return k.spread(c, ri, r)
+			return k.spread(c, ri, r, complete)
 		}
 	case rkCompound:
 		if k.stmt(c, r.stmt, complete) {
@@ -189,9 +189,9 @@ func (k *checker) rule(c *cand, ri int, complete bool) bool {
 	case rkComparison:
 		return k.comparison(c, ri, r, m, ref)
 	case rkDistance:
-		return k.distance(c, ri, r, m, ref)
+		return k.distance(c, ri, r, m, ref, complete)
 	}
-	return k.collection(c, ri, r, m, ref)
+	return k.collection(c, ri, r, m, ref, complete)
 }
 
 func (k *checker) stmt(c *cand, n *cnode, complete bool) bool {
@@ -239,7 +239,7 @@ func (k *checker) batch(c *cand, ri int, r *rule) bool {
 			lo, hi = min(lo, v), max(hi, v)
 		}
 	}
-	if d := c.params[r.pHi]; hi-lo > d {
+	if d := c.params[r.pHi]; hi-lo > d+roundingSlack(lo, hi) {
 		return k.failf(ri, func() string {
 			return fmt.Sprintf("%s: %s spread %s > maxDistance %s", r.name, k.rs.attrs[r.attr].Name, fmtNum(hi-lo), fmtNum(d))
 		})
@@ -247,8 +247,10 @@ func (k *checker) batch(c *cand, ri int, r *rule) bool {
 	return true
 }
 
-// spread evaluates a recognised max−min spread rule directly.
-func (k *checker) spread(c *cand, ri int, r *rule) bool {
+// spread evaluates a recognised max−min spread rule directly. Like every
+// lower bound, minDistance is judged on complete candidates only: a spread
+// too narrow so far may widen as tickets join.
+func (k *checker) spread(c *cand, ri int, r *rule, complete bool) bool {
 	lo, hi := c.klo, c.khi
 	if r.spread != k.keyAttr {
 		lo, hi = math.Inf(1), math.Inf(-1)
@@ -257,13 +259,13 @@ func (k *checker) spread(c *cand, ri int, r *rule) bool {
 			lo, hi = min(lo, v), max(hi, v)
 		}
 	}
-	d := hi - lo
-	if mx := c.params[r.pHi]; d > mx {
+	d, slack := hi-lo, roundingSlack(lo, hi)
+	if mx := c.params[r.pHi]; d > mx+slack {
 		return k.failf(ri, func() string {
 			return fmt.Sprintf("%s: distance %s > maxDistance %s", r.name, fmtNum(round3(d)), fmtNum(mx))
 		})
 	}
-	if mn := c.params[r.pLo]; !isNaN(mn) && d < mn {
+	if mn := c.params[r.pLo]; complete && !isNaN(mn) && d < mn-slack {
 		return k.failf(ri, func() string {
 			return fmt.Sprintf("%s: distance %s < minDistance %s", r.name, fmtNum(round3(d)), fmtNum(mn))
 		})
@@ -406,12 +408,14 @@ func (k *checker) comparison(c *cand, ri int, r *rule, m, ref val) bool {
 	return true
 }
 
-func (k *checker) distance(c *cand, ri int, r *rule, m, ref val) bool {
+// distance evaluates a distance rule; minDistance waits for a complete
+// candidate (see spread).
+func (k *checker) distance(c *cand, ri int, r *rule, m, ref val, complete bool) bool {
 	if ref.k != vNum {
 		return true
 	}
 	lo, hi := math.NaN(), math.NaN()
-	if r.pLo >= 0 {
+	if r.pLo >= 0 && complete {
 		lo = c.params[r.pLo]
 	}
 	if r.pHi >= 0 {
@@ -423,12 +427,13 @@ func (k *checker) distance(c *cand, ri int, r *rule, m, ref val) bool {
 			continue
 		}
 		d := math.Abs(x.n - ref.n)
-		if !isNaN(hi) && d > hi {
+		slack := roundingSlack(x.n, ref.n)
+		if !isNaN(hi) && d > hi+slack {
 			return k.failf(ri, func() string {
 				return fmt.Sprintf("%s: distance %s > maxDistance %s", r.name, fmtNum(round3(d)), fmtNum(hi))
 			})
 		}
-		if !isNaN(lo) && d < lo {
+		if !isNaN(lo) && d < lo-slack {
 			return k.failf(ri, func() string {
 				return fmt.Sprintf("%s: distance %s < minDistance %s", r.name, fmtNum(round3(d)), fmtNum(lo))
 			})
@@ -439,8 +444,23 @@ func (k *checker) distance(c *cand, ri int, r *rule, m, ref val) bool {
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
-func (k *checker) collection(c *cand, ri int, r *rule, m, ref val) bool {
+// roundingSlack is how far a distance between a and b may lie past a bound
+// and still meet it. Averages and sums are added up in team order, so a
+// distance that equals its bound in exact arithmetic comes out a few ulps
+// either side of it depending on how the rule set lists its teams; the
+// bound is inclusive, and the slack keeps it so whatever that order.
+func roundingSlack(a, b float64) float64 {
+	return 1e-9 * max(1, math.Abs(a), math.Abs(b))
+}
+
+// collection evaluates a collection rule. The minCount of contains waits
+// for a complete candidate, as the count grows when tickets join (the values
+// an intersection shares only shrink, so its minCount is judged at once).
+func (k *checker) collection(c *cand, ri int, r *rule, m, ref val, complete bool) bool {
 	lo, hi := c.params[r.pLo], c.params[r.pHi]
+	if !complete && r.op == opContains {
+		lo = math.NaN()
+	}
 	ev := &k.ev
 	if m.k != vList {
 		return true

@@ -23,11 +23,15 @@
 //     expression or expansion naming the base team means every copy.
 //   - minPlayers may be 0; maxPlayers must be at least 1.
 //   - Rules are evaluated on every trial addition to a potential match except
-//     rules whose expressions use count(, which are evaluated only on complete
-//     candidates. When a complete candidate fails a count rule the most
-//     recently added tickets are dropped one at a time. When it fails the
-//     effective minPlayers, the newest tickets are dropped one at a time
-//     (docs/flexmatch.md, "Expansions").
+//     rules whose expressions use count( and the lower bounds more players
+//     can still reach (minDistance, the minCount of contains), which are
+//     evaluated only on complete candidates. When a complete candidate fails
+//     such a rule the most recently added tickets are dropped one at a time.
+//     When it fails the effective minPlayers, the newest tickets are dropped
+//     one at a time (docs/flexmatch.md, "Expansions").
+//   - Bounds are inclusive; a distance may exceed its bound by a rounding
+//     slack of a billionth of the values compared (roundingSlack), so that
+//     the order of the teams, which orders the sums, never decides a match.
 //   - Aggregates of empty lists are undefined and a test with an undefined
 //     operand passes; count of an empty list is 0.
 //   - partyAggregation: every player of a multi-player ticket contributes the

@@ -340,3 +340,95 @@ func TestSpreadOverSomeTeamsLeavesOtherTeamsFree(t *testing.T) {
 		}
 	}
 }
+
+// A distance that equals maxDistance passes, however the rounding of the
+// averages falls: here 13 is exactly 1 from the match's average of 12, but
+// summed in one team order the average comes out a hair under 12 and in the
+// other exactly 12, and the match formed only in the second.
+func TestDistanceAtTheBoundPassesInAnyTeamOrder(t *testing.T) {
+	for _, teams := range []string{
+		`{"name":"solo","minPlayers":0,"maxPlayers":1},{"name":"party","minPlayers":0,"maxPlayers":3}`,
+		`{"name":"party","minPlayers":0,"maxPlayers":3},{"name":"solo","minPlayers":0,"maxPlayers":1}`,
+	} {
+		rs := mustParse(t, `{"ruleLanguageVersion":"1.0","playerAttributes":[{"name":"skill","type":"number"}],
+		 "teams":[`+teams+`],
+		 "rules":[{"name":"Even","type":"distance","measurements":"avg(teams[*].players.attributes[skill])",
+		           "referenceValue":"avg(flatten(teams[*].players.attributes[skill]))","maxDistance":1}]}`)
+		e := flexmatch.NewEngine(rs, flexmatch.Options{})
+		party := flexmatch.Ticket{ID: "party", StartTime: at(0)}
+		for i, skill := range []float64{6, 7, 22} { // an average of 35/3 for each
+			party.Players = append(party.Players, flexmatch.Player{ID: fmt.Sprint("p", i),
+				Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(skill)}})
+		}
+		for _, tk := range []flexmatch.Ticket{party, solo("solo", 0, 13, nil)} {
+			if err := e.Add(tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ms := e.Cycle(at(1)); len(ms) != 1 || len(ms[0].TicketIDs) != 2 {
+			t.Errorf("teams %s: got %v, want one match of both tickets", teams, ms)
+		}
+	}
+}
+
+// The spread shortcut keeps the same inclusive bounds: two parties whose
+// averages are 49/3 and 34/3 are exactly 5 apart, which the floating-point
+// difference puts a hair under 5.
+func TestSpreadAtItsBoundsPasses(t *testing.T) {
+	rs := mustParse(t, `{"ruleLanguageVersion":"1.0","playerAttributes":[{"name":"skill","type":"number"}],
+	 "teams":[{"name":"a","minPlayers":3,"maxPlayers":3},{"name":"b","minPlayers":3,"maxPlayers":3}],
+	 "rules":[{"name":"Exactly5","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
+	           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","minDistance":5,"maxDistance":5}]}`)
+	party := func(id string, skills ...float64) flexmatch.Ticket {
+		tk := flexmatch.Ticket{ID: id, StartTime: at(0)}
+		for i, s := range skills {
+			tk.Players = append(tk.Players, flexmatch.Player{ID: fmt.Sprint(id, i),
+				Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(s)}})
+		}
+		return tk
+	}
+	for _, exact := range []int{0, -1} {
+		e := flexmatch.NewEngine(rs, flexmatch.Options{ExactSearchTickets: exact})
+		for _, tk := range []flexmatch.Ticket{party("high", 0, 9, 40), party("low", 1, 2, 31)} {
+			if err := e.Add(tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ms := e.Cycle(at(1)); len(ms) != 1 {
+			t.Errorf("ExactSearchTickets %d: got %v, want the two parties matched", exact, ms)
+		}
+	}
+}
+
+// Lower bounds (minDistance, the minCount of contains) can only be met once
+// enough tickets have joined, so the greedy search, which checks each
+// partial match as it grows, judges them on complete candidates: before,
+// a pool too large for the exact search never matched under them, as every
+// anchor alone fell short.
+func TestGreedySearchMeetsLowerBounds(t *testing.T) {
+	for _, tc := range []struct{ name, teams, rule string }{
+		{"minDistance", `{"name":"a","minPlayers":1,"maxPlayers":1},{"name":"b","minPlayers":1,"maxPlayers":1}`,
+			`{"name":"Apart","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
+			  "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","minDistance":4,"maxDistance":8}`},
+		{"minCount", `{"name":"a","minPlayers":2,"maxPlayers":2},{"name":"b","minPlayers":2,"maxPlayers":2}`,
+			`{"name":"Medics","type":"collection","operation":"contains","measurements":"flatten(teams[*].players.attributes[roles])",
+			  "referenceValue":"medic","minCount":2}`},
+	} {
+		rs := mustParse(t, `{"ruleLanguageVersion":"1.0",
+		 "playerAttributes":[{"name":"skill","type":"number"},{"name":"roles","type":"string_list","default":[]}],
+		 "teams":[`+tc.teams+`],"rules":[`+tc.rule+`]}`)
+		e := flexmatch.NewEngine(rs, flexmatch.Options{})
+		for i := range 20 { // more than the exact search takes
+			tk := solo(fmt.Sprint("t", i), float64(i), float64(i), nil)
+			if i%2 == 1 {
+				tk.Players[0].Attributes["roles"] = flexmatch.StringList("medic")
+			}
+			if err := e.Add(tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ms := e.Cycle(at(30)); len(ms) == 0 {
+			t.Errorf("%s: no match from 20 tickets", tc.name)
+		}
+	}
+}

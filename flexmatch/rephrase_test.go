@@ -1,0 +1,220 @@
+package flexmatch_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/musterhq/muster/flexmatch"
+)
+
+// The engine recognises common rule shapes and evaluates them by shortcut:
+// a spread of one attribute bounds how far candidates may lie from the
+// anchor, a count of one team's players is read from the team's size, and
+// so on. A rule referenced by a compound rule is evaluated only through the
+// compound, where no shortcut applies. So a rule set and its twin, whose
+// rules are all referenced by one compound and(...), mean the same: on pools
+// small enough for the exact search, both must place as many players in as
+// many matches. A shortcut that misreads a shape makes the two differ.
+
+// rephraseTeam is a team definition of the drawn rule sets.
+type rephraseTeam struct {
+	name          string
+	min, max, qty int
+}
+
+// rephraseRules is a drawn rule set: its teams, the rules a compound may
+// reference, and the rules it may not (batchDistance, latency), which both
+// twins hold alike, as they do the expansions.
+type rephraseRules struct {
+	teams      []rephraseTeam
+	rules      []map[string]any
+	standalone []map[string]any
+	expansions []any
+	algorithm  map[string]any
+}
+
+// drawSelector draws a team selector: every team, one team, or a list.
+func drawSelector(t *rapid.T, teams []rephraseTeam, label string) string {
+	if len(teams) == 1 || rapid.Bool().Draw(t, label+"All") {
+		return "*"
+	}
+	var names []string
+	for _, tm := range teams {
+		if rapid.Bool().Draw(t, label+"Has"+tm.name) {
+			names = append(names, tm.name)
+		}
+	}
+	if len(names) == 0 {
+		names = append(names, rapid.SampledFrom(teams).Draw(t, label+"One").name)
+	}
+	return strings.Join(names, ",")
+}
+
+func drawRephraseRules(t *rapid.T) rephraseRules {
+	g := rephraseRules{expansions: []any{}, algorithm: map[string]any{}}
+	slots := 0
+	for i := range rapid.IntRange(1, 3).Draw(t, "teams") {
+		tm := rephraseTeam{name: fmt.Sprintf("t%d", i), max: rapid.IntRange(1, 3).Draw(t, "max"), qty: 1}
+		tm.min = rapid.IntRange(0, tm.max).Draw(t, "min")
+		if slots < 3 && rapid.IntRange(0, 3).Draw(t, "copies") == 0 {
+			tm.qty = 2
+		}
+		slots += tm.qty
+		g.teams = append(g.teams, tm)
+		if slots >= 4 {
+			break
+		}
+	}
+	skill := func(sel string) string { return "teams[" + sel + "].players.attributes[skill]" }
+	for i := range rapid.IntRange(1, 3).Draw(t, "rules") {
+		name := fmt.Sprintf("R%d", i)
+		sel := drawSelector(t, g.teams, name)
+		var r map[string]any
+		switch rapid.IntRange(0, 4).Draw(t, name+"Kind") {
+		case 0: // the spread of skill over the selected teams
+			r = map[string]any{"type": "distance", "measurements": "max(flatten(" + skill(sel) + "))",
+				"referenceValue": "min(flatten(" + skill(sel) + "))", "maxDistance": rapid.IntRange(0, 20).Draw(t, name+"Max")}
+			if rapid.Bool().Draw(t, name+"Swap") {
+				r["measurements"], r["referenceValue"] = r["referenceValue"], r["measurements"]
+			}
+		case 1: // each selected team's average near the match's
+			r = map[string]any{"type": "distance", "measurements": "avg(" + skill(sel) + ")",
+				"referenceValue": "avg(flatten(" + skill("*") + "))", "maxDistance": rapid.IntRange(0, 15).Draw(t, name+"Max")}
+		case 2: // a floor on the selected players' skill
+			r = map[string]any{"type": "comparison", "measurements": "flatten(" + skill(sel) + ")",
+				"referenceValue": rapid.IntRange(0, 20).Draw(t, name+"Floor"), "operation": ">="}
+		case 3: // two teams of equal size (teams of one copy: a count of copies is a list)
+			var single []rephraseTeam
+			for _, tm := range g.teams {
+				if tm.qty == 1 {
+					single = append(single, tm)
+				}
+			}
+			if len(single) == 0 {
+				first := g.teams[0]
+				first.name += "_1"
+				single = []rephraseTeam{first}
+			}
+			a := rapid.SampledFrom(single).Draw(t, name+"A")
+			var sizeable []rephraseTeam // teams that can hold as many players as a
+			for _, tm := range single {
+				if max(tm.min, a.min) <= min(tm.max, a.max) {
+					sizeable = append(sizeable, tm)
+				}
+			}
+			b := rapid.SampledFrom(sizeable).Draw(t, name+"B")
+			r = map[string]any{"type": "comparison", "measurements": "count(teams[" + a.name + "].players)",
+				"referenceValue": "count(teams[" + b.name + "].players)", "operation": "="}
+		case 4: // at most, or at least, a few medics among the selected players
+			r = map[string]any{"type": "collection", "operation": "contains",
+				"measurements": "flatten(teams[" + sel + "].players.attributes[roles])", "referenceValue": "medic"}
+			bound := rapid.SampledFrom([]string{"maxCount", "minCount"}).Draw(t, name+"Bound")
+			r[bound] = rapid.IntRange(0, 2).Draw(t, name+"Medics")
+		}
+		r["name"] = name
+		if mx, ok := r["maxDistance"].(int); ok {
+			if rapid.Bool().Draw(t, name+"Expands") {
+				g.expansions = append(g.expansions, map[string]any{"target": "rules[" + name + "].maxDistance",
+					"steps": []any{map[string]any{"waitTimeSeconds": rapid.IntRange(5, 40).Draw(t, name+"Wait"), "value": mx + rapid.IntRange(0, 20).Draw(t, name+"Wider")}}})
+			}
+			if rapid.IntRange(0, 3).Draw(t, name+"HasMin") == 0 {
+				r["minDistance"] = rapid.IntRange(0, min(5, mx)).Draw(t, name+"Min")
+			}
+		}
+		if r["type"] != "collection" && rapid.IntRange(0, 2).Draw(t, name+"HasAgg") == 0 {
+			r["partyAggregation"] = rapid.SampledFrom([]string{"avg", "min", "max"}).Draw(t, name+"Agg")
+		}
+		g.rules = append(g.rules, r)
+	}
+	if rapid.Bool().Draw(t, "batch") {
+		g.standalone = append(g.standalone, map[string]any{"name": "Batch", "type": "batchDistance", "batchAttribute": "skill",
+			"maxDistance": rapid.IntRange(0, 20).Draw(t, "batchMax")})
+	}
+	if kind := rapid.IntRange(0, 3).Draw(t, "sort"); kind < 2 {
+		g.standalone = append(g.standalone, map[string]any{"name": "Order", "type": []string{"absoluteSort", "distanceSort"}[kind],
+			"sortAttribute": "skill", "sortDirection": rapid.SampledFrom([]string{"ascending", "descending"}).Draw(t, "direction")})
+	}
+	if rapid.Bool().Draw(t, "sorted") {
+		g.algorithm["batchingPreference"], g.algorithm["sortByAttributes"] = "sorted", []string{"skill"}
+	}
+	g.algorithm["expansionAgeSelection"] = rapid.SampledFrom([]string{"newest", "oldest"}).Draw(t, "age")
+	if rapid.IntRange(0, 3).Draw(t, "latency") == 0 {
+		g.standalone = append(g.standalone, map[string]any{"name": "Ping", "type": "latency", "maxLatency": rapid.IntRange(30, 150).Draw(t, "maxLat")})
+	}
+	return g
+}
+
+// body renders the rule set; compound wraps every rule in one and(...),
+// reversed lists the teams last first (rules name teams, so their order
+// changes nothing a rule says).
+func (g rephraseRules) body(compound, reversed bool) []byte {
+	teams := []any{}
+	for _, tm := range g.teams {
+		teams = append(teams, map[string]any{"name": tm.name, "minPlayers": tm.min, "maxPlayers": tm.max, "quantity": tm.qty})
+	}
+	if reversed {
+		slices.Reverse(teams)
+	}
+	rules := append(append([]map[string]any(nil), g.standalone...), g.rules...)
+	if compound {
+		var names []string
+		for _, r := range g.rules {
+			names = append(names, r["name"].(string))
+		}
+		if len(names) == 1 { // and takes two or more
+			names = append(names, names[0])
+		}
+		rules = append(rules, map[string]any{"name": "All", "type": "compound", "statement": "and(" + strings.Join(names, ", ") + ")"})
+	}
+	b, _ := json.Marshal(map[string]any{"ruleLanguageVersion": "1.0", "teams": teams, "rules": rules, "expansions": g.expansions, "algorithm": g.algorithm,
+		"playerAttributes": []any{
+			map[string]any{"name": "skill", "type": "number", "default": 0},
+			map[string]any{"name": "roles", "type": "string_list", "default": []string{}},
+		}})
+	return b
+}
+
+// placed runs one cycle over tickets and counts the players and matches.
+func placed(t *rapid.T, body []byte, tickets []gTicket) (players, matches int, got []string) {
+	rs, err := flexmatch.Parse(body)
+	if err != nil {
+		t.Fatalf("the grammar drew a rule set Parse refuses: %v\n%s", err, body)
+	}
+	e := flexmatch.NewEngine(rs, flexmatch.Options{})
+	for _, tk := range tickets {
+		if err := e.Add(tk.ticket()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range e.Cycle(epoch.Add(30 * time.Second)) {
+		for _, team := range m.Teams {
+			players += len(team.PlayerIDs)
+		}
+		got = append(got, fmt.Sprint(m.TicketIDs))
+	}
+	return players, len(got), got
+}
+
+func TestPropertyShortcutsMeanWhatTheRulesSay(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g := drawRephraseRules(t)
+		tickets := drawTickets(t, 8, 3)
+		p, m, got := placed(t, g.body(false, false), tickets)
+		wp, wm, want := placed(t, g.body(true, false), tickets)
+		if p != wp || m != wm {
+			t.Fatalf("rules alone placed %d players in %d matches %v; referenced by a compound, %d in %d %v\n%s",
+				p, m, got, wp, wm, want, g.body(false, false))
+		}
+		rp, rm, rgot := placed(t, g.body(false, true), tickets)
+		if p != rp || m != rm {
+			t.Fatalf("teams in order placed %d players in %d matches %v; teams listed last first, %d in %d %v\n%s",
+				p, m, got, rp, rm, rgot, g.body(false, false))
+		}
+	})
+}

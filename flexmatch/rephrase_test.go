@@ -180,22 +180,33 @@ func (g rephraseRules) body(compound, reversed bool) []byte {
 	return b
 }
 
-// placed runs one cycle over tickets and counts the players and matches.
-func placed(t *rapid.T, body []byte, tickets []gTicket) (players, matches int, got []string) {
+// cycle runs one cycle over tickets with the options given.
+func cycle(t *rapid.T, body []byte, opt flexmatch.Options, tickets []gTicket) []flexmatch.Match {
 	rs, err := flexmatch.Parse(body)
 	if err != nil {
 		t.Fatalf("the grammar drew a rule set Parse refuses: %v\n%s", err, body)
 	}
-	e := flexmatch.NewEngine(rs, flexmatch.Options{})
+	e := flexmatch.NewEngine(rs, opt)
 	for _, tk := range tickets {
 		if err := e.Add(tk.ticket()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, m := range e.Cycle(epoch.Add(30 * time.Second)) {
-		for _, team := range m.Teams {
-			players += len(team.PlayerIDs)
-		}
+	return e.Cycle(epoch.Add(30 * time.Second))
+}
+
+func playersOf(m flexmatch.Match) int {
+	n := 0
+	for _, team := range m.Teams {
+		n += len(team.PlayerIDs)
+	}
+	return n
+}
+
+// placed runs one cycle over tickets and counts the players and matches.
+func placed(t *rapid.T, body []byte, tickets []gTicket) (players, matches int, got []string) {
+	for _, m := range cycle(t, body, flexmatch.Options{}, tickets) {
+		players += playersOf(m)
 		got = append(got, fmt.Sprint(m.TicketIDs))
 	}
 	return players, len(got), got
@@ -215,6 +226,40 @@ func TestPropertyShortcutsMeanWhatTheRulesSay(t *testing.T) {
 		if p != rp || m != rm {
 			t.Fatalf("teams in order placed %d players in %d matches %v; teams listed last first, %d in %d %v\n%s",
 				p, m, got, rp, rm, rgot, g.body(false, false))
+		}
+	})
+}
+
+// TestPropertyGreedyMatchesAreValid: the greedy search, which builds each
+// match ticket by ticket and judges some rules on partial matches, forms
+// only matches the exact search (which judges every rule on complete team
+// assignments) also forms from the same tickets, and never places more
+// players than the exact search can.
+func TestPropertyGreedyMatchesAreValid(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g := drawRephraseRules(t)
+		body := g.body(false, false)
+		tickets := drawTickets(t, 16, 3)
+		byID := map[string]gTicket{}
+		for _, tk := range tickets {
+			byID[tk.id] = tk
+		}
+		greedy := 0
+		for _, m := range cycle(t, body, flexmatch.Options{ExactSearchTickets: -1}, tickets) {
+			greedy += playersOf(m)
+			var own []gTicket
+			for _, id := range m.TicketIDs {
+				own = append(own, byID[id])
+			}
+			again := cycle(t, body, flexmatch.Options{}, own)
+			if len(again) != 1 || playersOf(again[0]) != playersOf(m) {
+				t.Fatalf("the greedy search formed %v; from those tickets alone the exact search forms %v\n%s", m, again, body)
+			}
+		}
+		if len(tickets) <= 12 {
+			if exact, _, got := placed(t, body, tickets); greedy > exact {
+				t.Fatalf("the greedy search placed %d players, more than the exact search's %d %v\n%s", greedy, exact, got, body)
+			}
 		}
 	})
 }

@@ -263,3 +263,91 @@ func TestPropertyGreedyMatchesAreValid(t *testing.T) {
 		}
 	})
 }
+
+// TestPropertyBackfillsAreValid: what Backfill adds to a running match,
+// with the players already in it, is a match the rules accept as a whole.
+func TestPropertyBackfillsAreValid(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g := drawRephraseRules(t)
+		body := g.body(false, false)
+		rs, err := flexmatch.Parse(body)
+		if err != nil {
+			t.Fatalf("the grammar drew a rule set Parse refuses: %v\n%s", err, body)
+		}
+		// The running match: a few players, each on a team copy with room.
+		req := flexmatch.Ticket{ID: "running", StartTime: epoch.Add(time.Duration(rapid.IntRange(0, 30).Draw(t, "runningSince")) * time.Second)}
+		var slots []string
+		room := map[string]int{}
+		for _, tm := range g.teams {
+			for i := range tm.qty {
+				name := tm.name
+				if tm.qty > 1 {
+					name = fmt.Sprintf("%s_%d", tm.name, i+1)
+				}
+				slots, room[name] = append(slots, name), tm.max
+			}
+		}
+		for i := range rapid.IntRange(1, 4).Draw(t, "inGame") {
+			team := rapid.SampledFrom(slots).Draw(t, "inGameTeam")
+			if room[team] == 0 {
+				continue
+			}
+			room[team]--
+			roles := []string{}
+			if rapid.Bool().Draw(t, "inGameMedic") {
+				roles = append(roles, "medic")
+			}
+			req.Players = append(req.Players, flexmatch.Player{ID: fmt.Sprint("G", i), Team: team,
+				LatencyMs: map[string]int{"loc-a": rapid.IntRange(20, 200).Draw(t, "inGameLat")},
+				Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(float64(rapid.IntRange(0, 40).Draw(t, "inGameSkill"))),
+					"roles": flexmatch.StringList(roles...)}})
+		}
+		pool := drawTickets(t, 10, 3)
+		e := flexmatch.NewEngine(rs, flexmatch.Options{})
+		byID := map[string]flexmatch.Ticket{}
+		for _, tk := range pool {
+			ft := tk.ticket()
+			byID[ft.ID] = ft
+			if err := e.Add(ft); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := epoch.Add(30 * time.Second)
+		m, ok, err := e.Backfill(req, now)
+		if err != nil || !ok {
+			return
+		}
+		var added []flexmatch.Ticket
+		for _, id := range m.TicketIDs {
+			added = append(added, byID[id])
+		}
+		if why := flexmatch.CheckRoster(rs, req, added, m.Teams, now); why != "" {
+			t.Fatalf("Backfill formed %v, which the rules refuse: %s\n%s", m, why, body)
+		}
+	})
+}
+
+// CheckRoster, which the backfill property trusts, refuses what it should.
+func TestCheckRosterJudgesTheWholeMatch(t *testing.T) {
+	rs := closePairs(t, 5, 30, 10)
+	team := func(ids ...string) []flexmatch.MatchTeam { return []flexmatch.MatchTeam{{Name: "a", PlayerIDs: ids}} }
+	near, far := solo("near", 0, 102, nil), solo("far", 0, 200, nil)
+	running := flexmatch.Ticket{ID: "running", StartTime: at(0), Players: []flexmatch.Player{{ID: "in", Team: "a",
+		Attributes: map[string]flexmatch.AttributeValue{"skill": flexmatch.Number(100)}}}}
+	for _, tc := range []struct {
+		name    string
+		tickets []flexmatch.Ticket
+		roster  []flexmatch.MatchTeam
+		valid   bool
+	}{
+		{"close enough", []flexmatch.Ticket{near}, team("in", "near"), true},
+		{"too far apart", []flexmatch.Ticket{far}, team("in", "far"), false},
+		{"a player missing from the roster", []flexmatch.Ticket{near}, team("in"), false},
+		{"a player of no ticket", []flexmatch.Ticket{near}, team("in", "near", "ghost"), false},
+	} {
+		why := flexmatch.CheckRoster(rs, running, tc.tickets, tc.roster, at(1))
+		if (why == "") != tc.valid {
+			t.Errorf("%s: CheckRoster said %q, want valid=%v", tc.name, why, tc.valid)
+		}
+	}
+}

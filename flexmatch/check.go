@@ -239,7 +239,7 @@ func (k *checker) batch(c *cand, ri int, r *rule) bool {
 			lo, hi = min(lo, v), max(hi, v)
 		}
 	}
-	if d := c.params[r.pHi]; hi-lo > d+roundingSlack(lo, hi) {
+	if d := c.params[r.pHi]; past(hi-lo, d, lo, hi) {
 		return k.failf(ri, func() string {
 			return fmt.Sprintf("%s: %s spread %s > maxDistance %s", r.name, k.rs.attrs[r.attr].Name, fmtNum(hi-lo), fmtNum(d))
 		})
@@ -259,13 +259,13 @@ func (k *checker) spread(c *cand, ri int, r *rule, complete bool) bool {
 			lo, hi = min(lo, v), max(hi, v)
 		}
 	}
-	d, slack := hi-lo, roundingSlack(lo, hi)
-	if mx := c.params[r.pHi]; d > mx+slack {
+	d := hi - lo
+	if mx := c.params[r.pHi]; past(d, mx, lo, hi) {
 		return k.failf(ri, func() string {
 			return fmt.Sprintf("%s: distance %s > maxDistance %s", r.name, fmtNum(round3(d)), fmtNum(mx))
 		})
 	}
-	if mn := c.params[r.pLo]; complete && !isNaN(mn) && d < mn-slack {
+	if mn := c.params[r.pLo]; complete && !isNaN(mn) && short(d, mn, lo, hi) {
 		return k.failf(ri, func() string {
 			return fmt.Sprintf("%s: distance %s < minDistance %s", r.name, fmtNum(round3(d)), fmtNum(mn))
 		})
@@ -427,13 +427,12 @@ func (k *checker) distance(c *cand, ri int, r *rule, m, ref val, complete bool) 
 			continue
 		}
 		d := math.Abs(x.n - ref.n)
-		slack := roundingSlack(x.n, ref.n)
-		if !isNaN(hi) && d > hi+slack {
+		if !isNaN(hi) && past(d, hi, x.n, ref.n) {
 			return k.failf(ri, func() string {
 				return fmt.Sprintf("%s: distance %s > maxDistance %s", r.name, fmtNum(round3(d)), fmtNum(hi))
 			})
 		}
-		if !isNaN(lo) && d < lo-slack {
+		if !isNaN(lo) && short(d, lo, x.n, ref.n) {
 			return k.failf(ri, func() string {
 				return fmt.Sprintf("%s: distance %s < minDistance %s", r.name, fmtNum(round3(d)), fmtNum(lo))
 			})
@@ -452,6 +451,14 @@ func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 func roundingSlack(a, b float64) float64 {
 	return 1e-9 * max(1, math.Abs(a), math.Abs(b))
 }
+
+// past reports whether distance d between a and b exceeds bound by more
+// than their rounding slack; the slack is worked out only for a distance
+// already past the bound (the window keeps most candidates inside it).
+func past(d, bound, a, b float64) bool { return d > bound && d > bound+roundingSlack(a, b) }
+
+// short reports whether d falls below bound by more than the rounding slack.
+func short(d, bound, a, b float64) bool { return d < bound && d < bound-roundingSlack(a, b) }
 
 // collection evaluates a collection rule. The minCount of contains waits
 // for a complete candidate, as the count grows when tickets join (the values

@@ -3,6 +3,7 @@ package flexmatch_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -180,6 +181,33 @@ func (g rephraseRules) body(compound, reversed bool) []byte {
 	return b
 }
 
+// shifted returns the rule set with its skill floors moved up by d.
+func (g rephraseRules) shifted(d float64) rephraseRules {
+	out := g
+	out.rules = nil
+	for _, r := range g.rules {
+		if floor, ok := r["referenceValue"].(int); ok && r["type"] == "comparison" {
+			r = maps.Clone(r)
+			r["referenceValue"] = float64(floor) + d
+		}
+		out.rules = append(out.rules, r)
+	}
+	return out
+}
+
+// shiftSkills returns the tickets with every player's skill moved up by d.
+func shiftSkills(tickets []gTicket, d float64) []gTicket {
+	out := make([]gTicket, len(tickets))
+	for i, tk := range tickets {
+		out[i] = tk
+		out[i].players = slices.Clone(tk.players)
+		for j := range out[i].players {
+			out[i].players[j].skill += d
+		}
+	}
+	return out
+}
+
 // cycle runs one cycle over tickets with the options given.
 func cycle(t *rapid.T, body []byte, opt flexmatch.Options, tickets []gTicket) []flexmatch.Match {
 	rs, err := flexmatch.Parse(body)
@@ -226,6 +254,15 @@ func TestPropertyShortcutsMeanWhatTheRulesSay(t *testing.T) {
 		if p != rp || m != rm {
 			t.Fatalf("teams in order placed %d players in %d matches %v; teams listed last first, %d in %d %v\n%s",
 				p, m, got, rp, rm, rgot, g.body(false, false))
+		}
+		// Every rule of the grammar reads skills through differences, but
+		// for the floor, which moves with them: moving every skill moves
+		// nothing a rule says.
+		shift := float64(rapid.IntRange(1, 1000).Draw(t, "shift"))
+		sp, sm, sgot := placed(t, g.shifted(shift).body(false, false), shiftSkills(tickets, shift))
+		if p != sp || m != sm {
+			t.Fatalf("placed %d players in %d matches %v; with every skill %v higher, %d in %d %v\n%s",
+				p, m, got, shift, sp, sm, sgot, g.body(false, false))
 		}
 	})
 }

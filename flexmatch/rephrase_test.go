@@ -21,7 +21,9 @@ import (
 // compound, where no shortcut applies. So a rule set and its twin, whose
 // rules are all referenced by one compound and(...), mean the same: on pools
 // small enough for the exact search, both must place as many players in as
-// many matches. A shortcut that misreads a shape makes the two differ.
+// many matches. A shortcut that misreads a shape makes the two differ. Two
+// more twins say the same as the rule set: its teams listed last first, and
+// every skill (and the skill floors) moved up alike.
 
 // rephraseTeam is a team definition of the drawn rule sets.
 type rephraseTeam struct {

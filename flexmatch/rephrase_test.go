@@ -79,7 +79,7 @@ func drawRephraseRules(t *rapid.T) rephraseRules {
 		name := fmt.Sprintf("R%d", i)
 		sel := drawSelector(t, g.teams, name)
 		var r map[string]any
-		switch rapid.IntRange(0, 4).Draw(t, name+"Kind") {
+		switch rapid.IntRange(0, 5).Draw(t, name+"Kind") {
 		case 0: // the spread of skill over the selected teams
 			r = map[string]any{"type": "distance", "measurements": "max(flatten(" + skill(sel) + "))",
 				"referenceValue": "min(flatten(" + skill(sel) + "))", "maxDistance": rapid.IntRange(0, 20).Draw(t, name+"Max")}
@@ -119,6 +119,9 @@ func drawRephraseRules(t *rapid.T) rephraseRules {
 				"measurements": "flatten(teams[" + sel + "].players.attributes[roles])", "referenceValue": "medic"}
 			bound := rapid.SampledFrom([]string{"maxCount", "minCount"}).Draw(t, name+"Bound")
 			r[bound] = rapid.IntRange(0, 2).Draw(t, name+"Medics")
+		case 5: // the selected players all from one region
+			r = map[string]any{"type": "comparison", "operation": "=",
+				"measurements": "flatten(teams[" + sel + "].players.attributes[region])"}
 		}
 		r["name"] = name
 		if mx, ok := r["maxDistance"].(int); ok {
@@ -134,6 +137,9 @@ func drawRephraseRules(t *rapid.T) rephraseRules {
 			r["partyAggregation"] = rapid.SampledFrom([]string{"avg", "min", "max"}).Draw(t, name+"Agg")
 		}
 		g.rules = append(g.rules, r)
+	}
+	if rapid.IntRange(0, 3).Draw(t, "regionBatch") == 0 {
+		g.standalone = append(g.standalone, map[string]any{"name": "Region", "type": "batchDistance", "batchAttribute": "region"})
 	}
 	if rapid.Bool().Draw(t, "batch") {
 		g.standalone = append(g.standalone, map[string]any{"name": "Batch", "type": "batchDistance", "batchAttribute": "skill",
@@ -179,6 +185,7 @@ func (g rephraseRules) body(compound, reversed bool) []byte {
 		"playerAttributes": []any{
 			map[string]any{"name": "skill", "type": "number", "default": 0},
 			map[string]any{"name": "roles", "type": "string_list", "default": []string{}},
+			map[string]any{"name": "region", "type": "string", "default": "eu"},
 		}})
 	return b
 }

@@ -169,9 +169,9 @@ func (e *Engine) window(a *wticket, now int64) float64 {
 	if math.IsInf(w, 1) {
 		return w
 	}
-	// The rules let a distance past their bound by the rounding slack of
-	// the values compared (roundingSlack); every key within the window is
-	// at most |a.key|+w in size, so this slack covers them all.
+	// A distance may lie past its bound by the rounding slack of the
+	// values compared (roundingSlack); every key within the window is at
+	// most |a.key|+w in size, so this slack covers them all.
 	return w + roundingSlack(a.key, math.Abs(a.key)+w)
 }
 

@@ -129,14 +129,20 @@ func (e *Engine) finish(now int64, keep int) bool {
 		e.setLevel(now)
 		minOK := e.sizesOK()
 		if len(c.members) > c.backfill {
+			teamsMatter := true
 			if minOK {
 				e.stats.Evaluations++
 				if e.chk.check(c, true) {
 					return true
 				}
+				e.shortOfLower = e.shortOfLower || e.chk.fail.lower
 				e.block()
+				// A rule that reads the match regardless of teams fails
+				// under every other split of the same tickets too.
+				fr := e.chk.fail.rule
+				teamsMatter = fr < 0 || !e.rs.rules[fr].agnostic
 			}
-			if e.reassign(now) {
+			if teamsMatter && e.reassign(now) {
 				return true
 			}
 		}
@@ -284,6 +290,7 @@ func (e *Engine) buildBatch(a *wticket, now int64) bool {
 func (e *Engine) buildFrom(a *wticket, now int64) bool {
 	rej := e.rejected[:0]
 	i, retried := 0, false
+	e.shortOfLower = false
 	for round := 0; ; round++ {
 		placed := false
 		// A candidate refused by a window rule (a spread rule or numeric
@@ -323,7 +330,7 @@ func (e *Engine) buildFrom(a *wticket, now int64) bool {
 		if e.finish(now, 1) {
 			return true
 		}
-		if i >= len(e.cands) && !e.more() || round >= maxRounds {
+		if i >= len(e.cands) && !e.more() || round >= maxRounds && !e.shortOfLower || round >= e.opt.BatchSize {
 			return false
 		}
 	}

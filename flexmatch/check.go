@@ -113,6 +113,9 @@ func (c *cand) removeAt(i int) {
 type failure struct {
 	rule int
 	text string
+	// lower marks a lower bound (minDistance, minCount) not yet reached:
+	// tickets further down the candidate list may still reach it.
+	lower bool
 }
 
 // checker evaluates the rules of a rule set on potential matches.
@@ -131,10 +134,17 @@ type checker struct {
 }
 
 func (k *checker) failf(ri int, text func() string) bool {
-	k.fail.rule = ri
+	k.fail.rule, k.fail.lower = ri, false
 	if k.explain {
 		k.fail.text = text()
 	}
+	return false
+}
+
+// failLower is failf for a lower bound not reached.
+func (k *checker) failLower(ri int, text func() string) bool {
+	k.failf(ri, text)
+	k.fail.lower = true
 	return false
 }
 
@@ -266,7 +276,7 @@ func (k *checker) spread(c *cand, ri int, r *rule, complete bool) bool {
 		})
 	}
 	if mn := c.params[r.pLo]; complete && !isNaN(mn) && short(d, mn, lo, hi) {
-		return k.failf(ri, func() string {
+		return k.failLower(ri, func() string {
 			return fmt.Sprintf("%s: distance %s < minDistance %s", r.name, fmtNum(round3(d)), fmtNum(mn))
 		})
 	}
@@ -433,7 +443,7 @@ func (k *checker) distance(c *cand, ri int, r *rule, m, ref val, complete bool) 
 			})
 		}
 		if !isNaN(lo) && short(d, lo, x.n, ref.n) {
-			return k.failf(ri, func() string {
+			return k.failLower(ri, func() string {
 				return fmt.Sprintf("%s: distance %s < minDistance %s", r.name, fmtNum(round3(d)), fmtNum(lo))
 			})
 		}
@@ -487,7 +497,7 @@ func (k *checker) collection(c *cand, ri int, r *rule, m, ref val, complete bool
 			return k.failf(ri, func() string { return fmt.Sprintf("%s: %s %s > maxCount %s", r.name, what, fmtNum(count), fmtNum(hi)) })
 		}
 		if !isNaN(lo) && count < lo {
-			return k.failf(ri, func() string { return fmt.Sprintf("%s: %s %s < minCount %s", r.name, what, fmtNum(count), fmtNum(lo)) })
+			return k.failLower(ri, func() string { return fmt.Sprintf("%s: %s %s < minCount %s", r.name, what, fmtNum(count), fmtNum(lo)) })
 		}
 		return true
 	}

@@ -112,10 +112,13 @@
 // team with the most open slots, then definition order. Candidates refused on
 // the partial match are tried once more after the first pass; a complete
 // candidate that fails is cut back (newest ticket first when minimums fail,
-// else the last added) and refilled from the remaining candidates; a
+// else the last added) and refilled from the remaining candidates, a few
+// times, or as long as candidates remain when it fell short of a lower bound
+// (the nearest candidates are the least likely to reach a minDistance); a
 // candidate with enough players but a failing split is re-split by a bounded
-// search. Compound statements with not or xor are judged on complete
-// candidates only, like count rules.
+// search, unless the failing rule reads the match regardless of teams.
+// Compound statements with not or xor are judged on complete candidates
+// only, like count rules.
 //
 // A partition of at most Options.ExactSearchTickets tickets is solved
 // exactly: the engine chooses the set of matches that places the most

@@ -432,3 +432,22 @@ func TestGreedySearchMeetsLowerBounds(t *testing.T) {
 		}
 	}
 }
+
+// A match short of a lower bound is refilled past the usual few rounds:
+// the candidates nearest the anchor are the ones least likely to reach a
+// minDistance, so the build keeps going until further ones do.
+func TestGreedySearchLooksFurtherForALowerBound(t *testing.T) {
+	rs := mustParse(t, `{"ruleLanguageVersion":"1.0","playerAttributes":[{"name":"skill","type":"number"}],
+	 "teams":[{"name":"a","minPlayers":1,"maxPlayers":1},{"name":"b","minPlayers":1,"maxPlayers":1}],
+	 "rules":[{"name":"Apart","type":"distance","measurements":"max(flatten(teams[*].players.attributes[skill]))",
+	           "referenceValue":"min(flatten(teams[*].players.attributes[skill]))","minDistance":50,"maxDistance":300}]}`)
+	e := flexmatch.NewEngine(rs, flexmatch.Options{})
+	for i := range 60 { // thirty of skill 1000, thirty of 1100
+		if err := e.Add(solo(fmt.Sprint("t", i), 0, float64(1000+100*(i%2)), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ms := e.Cycle(at(1)); len(ms) != 30 {
+		t.Errorf("got %d matches, want 30: every 1000 with an 1100", len(ms))
+	}
+}

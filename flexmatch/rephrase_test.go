@@ -21,9 +21,10 @@ import (
 // compound, where no shortcut applies. So a rule set and its twin, whose
 // rules are all referenced by one compound and(...), mean the same: on pools
 // small enough for the exact search, both must place as many players in as
-// many matches. A shortcut that misreads a shape makes the two differ. Two
-// more twins say the same as the rule set: its teams listed last first, and
-// every skill (and the skill floors) moved up alike.
+// many matches. A shortcut that misreads a shape makes the two differ. More
+// twins say the same as the rule set: its teams listed last first; its
+// batchDistance on skill written as a spread rule a compound references;
+// and every skill (and the skill floors) moved up alike.
 
 // rephraseTeam is a team definition of the drawn rule sets.
 type rephraseTeam struct {
@@ -142,8 +143,12 @@ func drawRephraseRules(t *rapid.T) rephraseRules {
 		g.standalone = append(g.standalone, map[string]any{"name": "Region", "type": "batchDistance", "batchAttribute": "region"})
 	}
 	if rapid.Bool().Draw(t, "batch") {
-		g.standalone = append(g.standalone, map[string]any{"name": "Batch", "type": "batchDistance", "batchAttribute": "skill",
-			"maxDistance": rapid.IntRange(0, 20).Draw(t, "batchMax")})
+		batch := map[string]any{"name": "Batch", "type": "batchDistance", "batchAttribute": "skill",
+			"maxDistance": rapid.IntRange(0, 20).Draw(t, "batchMax")}
+		if rapid.IntRange(0, 2).Draw(t, "batchHasAgg") == 0 {
+			batch["partyAggregation"] = rapid.SampledFrom([]string{"avg", "min", "max"}).Draw(t, "batchAgg")
+		}
+		g.standalone = append(g.standalone, batch)
 	}
 	if kind := rapid.IntRange(0, 3).Draw(t, "sort"); kind < 2 {
 		g.standalone = append(g.standalone, map[string]any{"name": "Order", "type": []string{"absoluteSort", "distanceSort"}[kind],
@@ -188,6 +193,30 @@ func (g rephraseRules) body(compound, reversed bool) []byte {
 			map[string]any{"name": "region", "type": "string", "default": "eu"},
 		}})
 	return b
+}
+
+// batchAsSpread returns the rule set with its batchDistance on skill
+// written as the distance rule it amounts to (the spread of the tickets'
+// values; party aggregation gives each player its ticket's value), which a
+// compound may reference; ok is false when there is none.
+func (g rephraseRules) batchAsSpread() (out rephraseRules, ok bool) {
+	out = g
+	out.standalone, out.rules = nil, slices.Clone(g.rules)
+	for _, r := range g.standalone {
+		if r["name"] != "Batch" {
+			out.standalone = append(out.standalone, r)
+			continue
+		}
+		ok = true
+		spread := map[string]any{"name": "Batch", "type": "distance", "maxDistance": r["maxDistance"],
+			"measurements":   "max(flatten(teams[*].players.attributes[skill]))",
+			"referenceValue": "min(flatten(teams[*].players.attributes[skill]))"}
+		if agg, has := r["partyAggregation"]; has {
+			spread["partyAggregation"] = agg
+		}
+		out.rules = append(out.rules, spread)
+	}
+	return out, ok
 }
 
 // shifted returns the rule set with its skill floors moved up by d.
@@ -263,6 +292,13 @@ func TestPropertyShortcutsMeanWhatTheRulesSay(t *testing.T) {
 		if p != rp || m != rm {
 			t.Fatalf("teams in order placed %d players in %d matches %v; teams listed last first, %d in %d %v\n%s",
 				p, m, got, rp, rm, rgot, g.body(false, false))
+		}
+		if spread, ok := g.batchAsSpread(); ok {
+			bp, bm, bgot := placed(t, spread.body(true, false), tickets)
+			if p != bp || m != bm {
+				t.Fatalf("placed %d players in %d matches %v; with batchDistance written as a spread rule, %d in %d %v\n%s",
+					p, m, got, bp, bm, bgot, g.body(false, false))
+			}
 		}
 		// Every rule of the grammar reads skills through differences, but
 		// for the floor, which moves with them: moving every skill moves

@@ -77,3 +77,15 @@ func CheckRoster(rs *RuleSet, backfill Ticket, tickets []Ticket, roster []MatchT
 	}
 	return ""
 }
+
+// ExactSearchGaveUp reports whether the last cycle's exact search exceeded
+// its budget on some partition and left it to the greedy search, whose
+// matches are not the best set.
+func (e *Engine) ExactSearchGaveUp() bool {
+	for _, p := range e.partList {
+		if p.greedy {
+			return true
+		}
+	}
+	return false
+}

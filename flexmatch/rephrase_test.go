@@ -22,9 +22,11 @@ import (
 // rules are all referenced by one compound and(...), mean the same: on pools
 // small enough for the exact search, both must place as many players in as
 // many matches. A shortcut that misreads a shape makes the two differ. More
-// twins say the same as the rule set: its teams listed last first; its
-// batchDistance on skill written as a spread rule a compound references;
-// and every skill (and the skill floors) moved up alike.
+// twins say the same as the rule set: its teams listed last first; the
+// same tickets added last first; its batchDistance on skill written as a
+// spread rule a compound references; and every skill (and the skill floors)
+// moved up alike. A case where the exact search goes over its budget, and
+// the greedy search forms the matches, proves nothing and is skipped.
 
 // rephraseTeam is a team definition of the drawn rule sets.
 type rephraseTeam struct {
@@ -248,6 +250,13 @@ func shiftSkills(tickets []gTicket, d float64) []gTicket {
 
 // cycle runs one cycle over tickets with the options given.
 func cycle(t *rapid.T, body []byte, opt flexmatch.Options, tickets []gTicket) []flexmatch.Match {
+	ms, _ := cycleExact(t, body, opt, tickets)
+	return ms
+}
+
+// cycleExact is cycle that also reports whether the exact search gave up
+// over its budget, leaving a partition to the greedy search.
+func cycleExact(t *rapid.T, body []byte, opt flexmatch.Options, tickets []gTicket) ([]flexmatch.Match, bool) {
 	rs, err := flexmatch.Parse(body)
 	if err != nil {
 		t.Fatalf("the grammar drew a rule set Parse refuses: %v\n%s", err, body)
@@ -258,7 +267,8 @@ func cycle(t *rapid.T, body []byte, opt flexmatch.Options, tickets []gTicket) []
 			t.Fatal(err)
 		}
 	}
-	return e.Cycle(epoch.Add(30 * time.Second))
+	ms := e.Cycle(epoch.Add(30 * time.Second))
+	return ms, e.ExactSearchGaveUp()
 }
 
 func playersOf(m flexmatch.Match) int {
@@ -270,8 +280,14 @@ func playersOf(m flexmatch.Match) int {
 }
 
 // placed runs one cycle over tickets and counts the players and matches.
+// Only the exact search's answers compare: a case where it gave up over
+// its budget, and the greedy search formed the matches, is skipped.
 func placed(t *rapid.T, body []byte, tickets []gTicket) (players, matches int, got []string) {
-	for _, m := range cycle(t, body, flexmatch.Options{}, tickets) {
+	ms, gaveUp := cycleExact(t, body, flexmatch.Options{}, tickets)
+	if gaveUp {
+		t.Skip("the exact search went over its budget")
+	}
+	for _, m := range ms {
 		players += playersOf(m)
 		got = append(got, fmt.Sprint(m.TicketIDs))
 	}
@@ -292,6 +308,12 @@ func TestPropertyShortcutsMeanWhatTheRulesSay(t *testing.T) {
 		if p != rp || m != rm {
 			t.Fatalf("teams in order placed %d players in %d matches %v; teams listed last first, %d in %d %v\n%s",
 				p, m, got, rp, rm, rgot, g.body(false, false))
+		}
+		backwards := slices.Clone(tickets)
+		slices.Reverse(backwards)
+		if op, om, ogot := placed(t, g.body(false, false), backwards); p != op || m != om {
+			t.Fatalf("placed %d players in %d matches %v; with the tickets added last first, %d in %d %v\n%s",
+				p, m, got, op, om, ogot, g.body(false, false))
 		}
 		if spread, ok := g.batchAsSpread(); ok {
 			bp, bm, bgot := placed(t, spread.body(true, false), tickets)

@@ -157,16 +157,12 @@ type Engine struct {
 	slotMin  []int
 	slotMax  []int
 
-	keyAttr int   // -1: key is ticket age
-	windows []int // parameters bounding |key − anchor key| (batchDistance, spread rules)
-	// shortOfLower says a complete candidate of the build fell short of a
-	// lower bound: the build refills past maxRounds, as tickets further
-	// out may reach it (buildFrom).
-	shortOfLower bool
-	windowRule   []bool // per rule: it is one of the window rules
-	keyBuf       []keyCount
-	backfills    []backfillReq // registered backfill requests, oldest first
-	bfNext       int           // backfills[:bfNext] were tried this cycle
+	keyAttr    int    // -1: key is ticket age
+	windows    []int  // parameters bounding |key − anchor key| (batchDistance, spread rules)
+	windowRule []bool // per rule: it is one of the window rules
+	keyBuf     []keyCount
+	backfills  []backfillReq // registered backfill requests, oldest first
+	bfNext     int           // backfills[:bfNext] were tried this cycle
 	// poolChanges counts changes to the pool: cycles that began with
 	// tickets that arrived, woke to a new expansion step or were revisited,
 	// and tickets that left. A backfill request that failed can succeed
@@ -198,6 +194,10 @@ type Engine struct {
 	// hopeless says that the last buildNear failed for want of players in
 	// reach, whatever their order.
 	hopeless bool
+	// shortOfLower says a complete candidate of the running build fell
+	// short of a lower bound: the build refills past maxRounds, as tickets
+	// further out may reach it (buildFrom).
+	shortOfLower bool
 	// gathering is the state of the current gather; streaming says that
 	// buildFrom may extend it with more (see streams).
 	gathering   gathering

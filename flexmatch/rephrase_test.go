@@ -355,7 +355,10 @@ func TestPropertyGreedyMatchesAreValid(t *testing.T) {
 			for _, id := range m.TicketIDs {
 				own = append(own, byID[id])
 			}
-			again := cycle(t, body, flexmatch.Options{}, own)
+			again, gaveUp := cycleExact(t, body, flexmatch.Options{}, own)
+			if gaveUp {
+				t.Skip("the exact search went over its budget")
+			}
 			if len(again) != 1 || playersOf(again[0]) != playersOf(m) {
 				t.Fatalf("the greedy search formed %v; from those tickets alone the exact search forms %v\n%s", m, again, body)
 			}

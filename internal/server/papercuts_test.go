@@ -86,3 +86,25 @@ func TestAMethodARouteDoesNotServeIsRefusedWith405(t *testing.T) {
 		t.Fatalf("DELETE /v1/locations: %d Allow=%q %s; want 405 with Allow: GET", res.StatusCode, res.Header.Get("Allow"), body)
 	}
 }
+
+func TestTheControlAPIRefusesAMethodOtherThanPostInItsProtocol(t *testing.T) {
+	srv, _ := newServer(t)
+	for _, c := range []struct{ name, path, target, wantType string }{
+		{"AWS JSON 1.1", "/", "ListFleets", "application/x-amz-json-1.1"},
+		{"RPC v2 CBOR", "/service/GameLift/operation/ListFleets", "", "application/cbor"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := rawCall(t, srv.Handler(), http.MethodGet, c.path, c.target, "")
+			body := readBody(t, res)
+			if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != http.MethodPost {
+				t.Fatalf("GET %s: %d Allow=%q %q; want 405 with Allow: POST", c.path, res.StatusCode, res.Header.Get("Allow"), body)
+			}
+			if got := res.Header.Get("Content-Type"); got != c.wantType {
+				t.Fatalf("GET %s: Content-Type %q %q; want %q, an error body in the route's protocol", c.path, got, body, c.wantType)
+			}
+			if c.wantType == "application/cbor" && res.Header.Get("Smithy-Protocol") != "rpc-v2-cbor" {
+				t.Fatalf("GET %s: no smithy-protocol header: %v", c.path, res.Header)
+			}
+		})
+	}
+}

@@ -347,8 +347,10 @@ func (s *Server) routes() http.Handler {
 		mount(d)
 	}
 	control := controlapi.New(controlapi.Config{Table: d.table, Auth: opAuth, Logger: s.log, Registerer: s.reg, Clock: s.clock, Audit: audit.control, AuditStart: audit.controlStart})
-	d.mux.Handle("POST /service/GameLift/operation/{op}", s.refuseEarly(opAuth, control))
-	d.mux.Handle("POST /{$}", s.refuseEarly(opAuth, control))
+	// Every method reaches the control API, which refuses all but POST
+	// with a 405 in the route's protocol, as the SDKs expect of an error.
+	d.mux.Handle("/service/GameLift/operation/{op}", s.refuseEarly(opAuth, control))
+	d.mux.Handle("/{$}", s.refuseEarly(opAuth, control))
 	d.mux.Handle("/v1/", httpx.NotFound(d.mux.ServeMux, s.log))
 	s.routePatterns = d.mux.patterns
 	return httpx.Observe(d.mux, metrics, s.log)

@@ -71,7 +71,16 @@ func printHelp(w io.Writer, prefix string, table []*Command) {
 	for _, c := range cmds {
 		fmt.Fprintf(w, "  %-10s %s\n", c.Name, c.Summary)
 	}
-	fmt.Fprintf(w, "\nRun '%s <command> -h' for a command's flags. Every flag can also be set\nwith a MUSTER_* environment variable (--data-dir: MUSTER_DATA_DIR) or a key\nin the JSON file given by --config; a flag beats the environment, which beats the file.\n", prefix)
+	fmt.Fprintf(w, "\nRun '%s <command> -h' for a command's flags and where else it reads them from.\n", prefix)
+}
+
+// layeredNote ends the help of a command whose flags Layer fills: from the
+// environment and, when it has a --config flag, from that file.
+func layeredNote(fs *flag.FlagSet) string {
+	if fs.Lookup("config") != nil {
+		return "\nEvery flag can also be set with a MUSTER_* environment variable (--a-flag:\nMUSTER_A_FLAG) or a key in the JSON file given by --config; a flag beats the\nenvironment, which beats the file.\n"
+	}
+	return "\nEvery flag can also be set with a MUSTER_* environment variable (--a-flag:\nMUSTER_A_FLAG); a flag beats the environment.\n"
 }
 
 // Parse parses args into fs (flags may follow positional arguments), then
@@ -82,6 +91,7 @@ func Parse(fs *flag.FlagSet, env Env, usage string, args []string) (ok bool, cod
 	printUsage := func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), layeredNote(fs))
 	}
 	// The flag package prints the usage itself on -h and on errors; it is
 	// printed here instead, once: help to stdout, after an error to stderr.

@@ -94,3 +94,27 @@ func TestHelpIsPrintedOnceToStdoutAndAnErrorsUsageToStderr(t *testing.T) {
 		}
 	})
 }
+
+// TestHelpSaysWhereElseFlagsComeFrom: a command's help says that its flags
+// may come from the environment, and from a file only when it has --config;
+// the ruleset tools, which read neither, say neither.
+func TestHelpSaysWhereElseFlagsComeFrom(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		env, file bool
+	}{
+		{[]string{"keys", "list", "-h"}, true, true},
+		{[]string{"store", "copy", "-h"}, true, false},
+		{[]string{"ruleset", "validate", "-h"}, false, false},
+	} {
+		var out strings.Builder
+		Main(t.Context(), Env{Stdout: &out, Stderr: &out}, Commands(), c.args)
+		help := out.String()
+		if got := strings.Contains(help, "MUSTER_* environment variable"); got != c.env {
+			t.Errorf("%v: mentions the environment: %v, want %v\n%s", c.args, got, c.env, help)
+		}
+		if got := strings.Contains(help, "JSON file given by --config"); got != c.file {
+			t.Errorf("%v: mentions a config file: %v, want %v\n%s", c.args, got, c.file, help)
+		}
+	}
+}

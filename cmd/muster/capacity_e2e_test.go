@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 
+	"github.com/musterhq/muster/internal/api/locations"
 	"github.com/musterhq/muster/internal/testenv"
 )
 
@@ -297,6 +298,12 @@ func TestScalingOperationsWithTheGoSDK(t *testing.T) {
 		testenv.Eventually(t, "an ACTIVE compute with a ready process", 60*time.Second, func() bool {
 			c := capacityCounts(t, gl, fleetID)
 			return *c.ACTIVE == 1 && *c.PENDING == 0 && s.ActiveProcesses(ctx, fleetID) == 1
+		})
+		// Its agent answers latency pings, listed for players like any
+		// location's.
+		testenv.Eventually(t, "the location measured through its agent's beacon", 30*time.Second, func() bool {
+			ms, err := locations.MeasureAll(ctx, nil, s.URL(), 3)
+			return err == nil && ms[capLoc] >= 1
 		})
 		if _, err := gl.UpdateFleetCapacity(ctx, &gamelift.UpdateFleetCapacityInput{FleetId: aws.String(fleetID), Location: aws.String(capLoc), DesiredInstances: aws.Int32(0)}); err != nil {
 			t.Fatal(err)

@@ -46,6 +46,12 @@ type Local struct {
 	wg     sync.WaitGroup
 }
 
+// LocalBeacon is where the latency beacon of a local provisioner's agents
+// listens: on this machine, like their game servers (--ip-address
+// 127.0.0.1), so that players here can measure the location as players
+// elsewhere measure a remote one.
+const LocalBeacon = "127.0.0.1:7770"
+
 var errStopping = errors.New("local provisioner: the control plane is stopping")
 
 type localAgent struct {

@@ -123,7 +123,8 @@ func Build(specs map[string]Spec, env Environment) (provs map[string]Provisioner
 	for loc, spec := range specs {
 		switch spec.Kind {
 		case "local":
-			l := &Local{Binary: env.Binary, Endpoint: env.Endpoint, Credentials: env.Credentials, Dir: env.Dir, DrainGrace: time.Duration(spec.DrainGrace), Log: env.Log}
+			l := &Local{Binary: env.Binary, Endpoint: env.Endpoint, Credentials: env.Credentials, Dir: env.Dir, DrainGrace: time.Duration(spec.DrainGrace),
+				Beacon: LocalBeacon, Log: env.Log}
 			provs[loc], runs = l, append(runs, l.Run)
 		case "exec":
 			provs[loc] = &Exec{Command: spec.Command, Timeout: spec.timeout(), Env: env.Env}

@@ -33,9 +33,6 @@ const (
 	// DefaultDevProcesses is --dev-processes' default: enough game
 	// servers on a laptop for a few matches at once.
 	DefaultDevProcesses = 4
-	// devBeacon is where the first dev agent's latency beacon listens (a
-	// free port when it is taken).
-	devBeacon = "127.0.0.1:7770"
 )
 
 // devCapacity is the dev location's capacity when none was ever set: one
@@ -245,7 +242,7 @@ func newDevSystem(cfg *server.Config, log *slog.Logger, processes int, out io.Wr
 		log.Warn("dev mode: cannot tell where the muster executable is; no agent can start", "err", err)
 	}
 	d.local = &capacity.Local{Binary: binary, Endpoint: d.agentEndpoint, Credentials: d.key.Get, Dir: filepath.Join(cfg.DataDir, "dev-agents"),
-		Beacon: devBeacon, Log: log.With("component", "dev-agents")}
+		Beacon: capacity.LocalBeacon, Log: log.With("component", "dev-agents")}
 	provs := map[string]capacity.Provisioner{devLocation: d.local}
 	for loc, p := range cfg.Provisioners {
 		if loc != devLocation {

@@ -48,6 +48,9 @@ type DraftPlayer struct {
 // has allowed it, in the configuration and with the attributes it chose.
 func (s *Service) startGated(ctx context.Context, me string, c configRec, partyID string, players []playerRec) (gamelift.MatchmakingTicket, error) {
 	if s.cfg.Gate == nil {
+		if err := s.keepUsable(ctx, &c, me, players); err != nil {
+			return gamelift.MatchmakingTicket{}, err
+		}
 		return s.start(ctx, ticketRequest{config: c.Name, players: players, party: partyID})
 	}
 	rs, err := s.viewRuleSet(ctx, c)
@@ -66,17 +69,13 @@ func (s *Service) startGated(ctx context.Context, me string, c configRec, partyI
 		if err != nil {
 			return gamelift.MatchmakingTicket{}, err
 		}
-		lat := make([]latencyField, len(players))
-		for i, pr := range players {
-			lat[i] = latencyField{"$.latencyInMs", pr.Latency}
-		}
-		if err := s.checkLatencies(ctx, &nc, lat...); err != nil {
-			return gamelift.MatchmakingTicket{}, err
-		}
 		if rs, err = s.viewRuleSet(ctx, nc); err != nil {
 			return gamelift.MatchmakingTicket{}, err
 		}
 		c = nc
+	}
+	if err := s.keepUsable(ctx, &c, me, players); err != nil {
+		return gamelift.MatchmakingTicket{}, err
 	}
 	want := rs.AttributeNames()
 	for i := range players {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
-	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -41,16 +40,29 @@ type cachedLocations struct {
 type latencyField struct {
 	path string
 	ms   map[string]int32
+	// member names the party member whose latencies these are, when they
+	// were not sent in this request ("" when they were).
+	member string
 }
 
-// checkLatencies refuses a latency to a location no match of c can be
-// placed in, naming it: such a ticket could never match on it. The known
-// locations are those of the fleets in c's queues (WITH_QUEUE), or every
-// location Muster knows (STANDALONE, or c nil: a party, whose
-// configuration is chosen later).
-func (s *Service) checkLatencies(ctx context.Context, c *configRec, fields ...latencyField) error {
+// usableLatencies checks the players' latencies against the locations a
+// match of c can be placed in: those of the fleets in c's queues
+// (WITH_QUEUE), or every location Muster knows (STANDALONE, or c nil: a
+// party, whose configuration is chosen later). A location Muster does not
+// know is refused, naming it (a typo, most likely); one it knows but c
+// cannot place in is dropped, as a client that measures every beacon in
+// GET /v1/locations sends them all, and the matchmaker must not choose a
+// location the queue cannot place the match in; a player whose latencies
+// name no usable location is refused, as the ticket could never match on
+// them. It returns the latencies kept, one map per field (the field's own
+// map when nothing was dropped).
+func (s *Service) usableLatencies(ctx context.Context, c *configRec, fields ...latencyField) ([]map[string]int32, error) {
+	kept := make([]map[string]int32, len(fields))
+	for i, f := range fields {
+		kept[i] = f.ms
+	}
 	if !slices.ContainsFunc(fields, func(f latencyField) bool { return len(f.ms) > 0 }) {
-		return nil
+		return kept, nil
 	}
 	byQueues := c != nil && !c.standalone() && s.cfg.Placer != nil
 	key := "" // every location Muster knows
@@ -58,29 +70,50 @@ func (s *Service) checkLatencies(ctx context.Context, c *configRec, fields ...la
 		key = "queues:" + strings.Join(c.QueueArns, "\x00")
 	}
 	if s.knownLocations.accepts(key, s.now(), fields) {
-		return nil
+		return kept, nil
 	}
-	known, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (map[string]bool, error) {
-		if byQueues {
-			return s.cfg.Placer.Locations(ctx, r, c.QueueArns)
+	var usable, known map[string]bool
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		if known, err = fleet.KnownLocations(ctx, r); err != nil || !byQueues {
+			usable = known
+			return err
 		}
-		return fleet.KnownLocations(ctx, r)
+		usable, err = s.cfg.Placer.Locations(ctx, r, c.QueueArns)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("known locations: %w", err)
+		return nil, fmt.Errorf("known locations: %w", err)
 	}
-	s.knownLocations.keep(key, s.now(), known)
-	hint := "no location is known"
-	if len(known) > 0 {
-		hint = "known: " + strings.Join(slices.Sorted(maps.Keys(known)), ", ")
-	}
+	s.knownLocations.keep(key, s.now(), usable)
+	usableHint := hint(usable)
 	var v fault.Validator
-	for _, f := range fields {
-		for _, loc := range slices.Sorted(maps.Keys(f.ms)) {
-			v.Check(known[loc], f.path+"."+loc, "unknown location %q (%s)", loc, hint)
+	for i, f := range fields {
+		dropped := false
+		whose, locPath := "", func(loc string) string { return f.path + "." + loc }
+		if f.member != "" {
+			whose, locPath = "party member "+f.member+": ", func(string) string { return f.path }
 		}
+		for _, loc := range slices.Sorted(maps.Keys(f.ms)) {
+			v.Check(known[loc], locPath(loc), "%sunknown location %q (%s)", whose, loc, hint(known))
+			dropped = dropped || known[loc] && !usable[loc]
+		}
+		if !dropped {
+			continue
+		}
+		kept[i] = maps.Clone(f.ms)
+		maps.DeleteFunc(kept[i], func(loc string, _ int32) bool { return !usable[loc] })
+		v.Check(len(kept[i]) > 0, f.path, "%sno match of configuration %s can be placed in any of these locations (%s)", whose, c.Name, usableHint)
 	}
-	return v.Err()
+	return kept, v.Err()
+}
+
+// hint lists locations for a message.
+func hint(locs map[string]bool) string {
+	if len(locs) == 0 {
+		return "no location is known"
+	}
+	return "known: " + strings.Join(slices.Sorted(maps.Keys(locs)), ", ")
 }
 
 // accepts reports whether the locations read for key within the TTL hold

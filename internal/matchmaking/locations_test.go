@@ -31,14 +31,48 @@ func TestALatencyToAnUnknownLocationIsRefusedNamingIt(t *testing.T) {
 	})
 	t.Run("WITH_QUEUE: a location of a fleet in the configuration's queue", func(t *testing.T) {
 		w := withQueueWorld(t, gamelift.BackfillManual)
-		// custom-away exists but no fleet of the queue is there.
+		// custom-away exists but no fleet of the queue is there: a player
+		// who measured only it could never be placed.
 		_, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{ConfigurationName: "q",
 			Players: []gamelift.Player{{PlayerId: "a", LatencyInMs: map[string]int32{"custom-away": 20}}}})
-		wantFault(t, err, fault.Invalid, "Players[0].LatencyInMs.custom-away", "known: custom-home")
+		wantFault(t, err, fault.Invalid, "Players[0].LatencyInMs", "no match of configuration q", "known: custom-home")
+		_, err = w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{ConfigurationName: "q",
+			Players: []gamelift.Player{{PlayerId: "a", LatencyInMs: map[string]int32{"custom-home": 20, "custom-hom": 20}}}})
+		wantFault(t, err, fault.Invalid, "Players[0].LatencyInMs.custom-hom", `unknown location "custom-hom"`)
 		if _, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{ConfigurationName: "q",
 			Players: []gamelift.Player{{PlayerId: "a", LatencyInMs: map[string]int32{"custom-home": 20}}}}); err != nil {
 			t.Fatalf("the queue's location was refused: %v", err)
 		}
+	})
+	t.Run("WITH_QUEUE: a known location the queue cannot place in is dropped beside one it can", func(t *testing.T) {
+		w := withQueueWorld(t, gamelift.BackfillManual)
+		// A client that measures every beacon sends them all.
+		out, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{ConfigurationName: "q",
+			Players: []gamelift.Player{{PlayerId: "a", LatencyInMs: map[string]int32{"custom-home": 20, "custom-away": 5}}}})
+		if err != nil {
+			t.Fatalf("a ticket with a usable location was refused for another: %v", err)
+		}
+		got := out.MatchmakingTicket.Players[0].LatencyInMs
+		if len(got) != 1 || got["custom-home"] != 20 {
+			t.Fatalf("latencies kept %v, want only custom-home: the matchmaker must not pick a location the queue cannot place in", got)
+		}
+		w.playerAccess("q", true)
+		tk, err := w.svc.StartForPlayer(player(w.ctx, "b"), matchmaking.PlayerTicketRequest{ConfigurationName: "q",
+			LatencyInMs: map[string]int32{"custom-home": 30, "custom-away": 5}})
+		if err != nil || len(tk.Players[0].LatencyInMs) != 1 {
+			t.Fatalf("player ticket: %v %+v, want only custom-home kept", err, tk.Players)
+		}
+		// A party member who measured only custom-away holds the party's
+		// ticket back: it is refused naming the member.
+		party, err := w.svc.CreateParty(player(w.ctx, "lead"), map[string]int32{"custom-home": 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.JoinParty(player(w.ctx, "friend"), party.ID, party.InviteCode, map[string]int32{"custom-away": 5}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.svc.StartForPlayer(player(w.ctx, "lead"), matchmaking.PlayerTicketRequest{ConfigurationName: "q", PartyID: party.ID})
+		wantFault(t, err, fault.Invalid, "$.partyId", "party member friend: no match of configuration q")
 	})
 	t.Run("parties: any location Muster knows", func(t *testing.T) {
 		w := newWorld(t)
@@ -50,6 +84,12 @@ func TestALatencyToAnUnknownLocationIsRefusedNamingIt(t *testing.T) {
 		}
 		_, err = w.svc.JoinParty(player(w.ctx, "friend"), party.ID, party.InviteCode, map[string]int32{"mars-1": 10})
 		wantFault(t, err, fault.Invalid, "$.latencyInMs.mars-1")
+		// The bounds of a ticket's latencies hold for a party's too: the
+		// party's ticket carries them.
+		_, err = w.svc.JoinParty(player(w.ctx, "friend"), party.ID, party.InviteCode, map[string]int32{"custom-home": 0})
+		wantFault(t, err, fault.Invalid, "$.latencyInMs.custom-home", "1 to 60000")
+		_, err = w.svc.CreateParty(player(w.ctx, "other"), map[string]int32{"custom-home": 60001})
+		wantFault(t, err, fault.Invalid, "$.latencyInMs.custom-home", "1 to 60000")
 	})
 }
 

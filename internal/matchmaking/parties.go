@@ -73,7 +73,7 @@ func (s *Service) CreateParty(ctx context.Context, latency map[string]int32) (Pa
 	if err != nil {
 		return PartyView{}, err
 	}
-	if err := s.checkLatencies(ctx, nil, latencyField{"$.latencyInMs", latency}); err != nil {
+	if err := s.checkPartyLatencies(ctx, latency); err != nil {
 		return PartyView{}, err
 	}
 	p := Party{ID: uuid.NewString(), Leader: me, Members: []partyMember{{ID: me, Latency: latency}}, InviteCode: inviteCode(), CreatedAt: s.now()}
@@ -90,6 +90,20 @@ func (s *Service) CreateParty(ctx context.Context, latency map[string]int32) (Pa
 	return p.view(), nil
 }
 
+// checkPartyLatencies checks a party member's latencies as a ticket's
+// (checkPlayerLatencies) against every location Muster knows: the party's
+// configuration is chosen when its ticket starts, which drops the ones it
+// cannot place in.
+func (s *Service) checkPartyLatencies(ctx context.Context, latency map[string]int32) error {
+	var v fault.Validator
+	checkPlayerLatencies(&v, latency)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	_, err := s.usableLatencies(ctx, nil, latencyField{"$.latencyInMs", latency, ""})
+	return err
+}
+
 func (s *Service) joinIn(ctx context.Context, w store.Writer, me, party string) error {
 	_, err := w.Put(ctx, store.Record{Kind: KindMember, ID: me, Doc: store.MustJSON(map[string]string{"partyId": party})})
 	if errors.Is(err, store.ErrConflict) {
@@ -104,7 +118,7 @@ func (s *Service) JoinParty(ctx context.Context, id, code string, latency map[st
 	if err != nil {
 		return PartyView{}, err
 	}
-	if err := s.checkLatencies(ctx, nil, latencyField{"$.latencyInMs", latency}); err != nil {
+	if err := s.checkPartyLatencies(ctx, latency); err != nil {
 		return PartyView{}, err
 	}
 	var p Party

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/musterhq/muster/flexmatch"
 	"github.com/musterhq/muster/internal/auth"
@@ -43,10 +44,7 @@ func (s *Service) StartForPlayer(ctx context.Context, req PlayerTicketRequest) (
 	}
 	var v fault.Validator
 	s.cfg.Formats.Check(&v, "$.configurationName", "MatchmakingConfigurationName", req.ConfigurationName)
-	for loc, ms := range req.LatencyInMs {
-		v.Check(loc != "" && len(loc) <= 128, "$.latencyInMs", "location names must be 1 to 128 characters")
-		v.Check(ms >= 1 && ms <= 60000, "$.latencyInMs."+loc, "must be 1 to 60000")
-	}
+	checkPlayerLatencies(&v, req.LatencyInMs)
 	if err := v.Err(); err != nil {
 		return gamelift.MatchmakingTicket{}, err
 	}
@@ -65,9 +63,6 @@ func (s *Service) StartForPlayer(ctx context.Context, req PlayerTicketRequest) (
 	}
 	if !c.PlayerAccess {
 		return gamelift.MatchmakingTicket{}, fault.New(fault.Forbidden, "$.configurationName: players may not use matchmaking configuration %s", c.Name)
-	}
-	if err := s.checkLatencies(ctx, &c, latencyField{"$.latencyInMs", req.LatencyInMs}); err != nil {
-		return gamelift.MatchmakingTicket{}, err
 	}
 	members := []partyMember{{ID: me, Latency: req.LatencyInMs}}
 	if req.PartyID != "" {
@@ -106,6 +101,36 @@ func (s *Service) StartForPlayer(ctx context.Context, req PlayerTicketRequest) (
 		players = append(players, pr)
 	}
 	return s.startGated(ctx, me, c, req.PartyID, players)
+}
+
+// checkPlayerLatencies checks the latencies a player sends: location names
+// of 1 to 128 characters, each 1 to 60000 ms.
+func checkPlayerLatencies(v *fault.Validator, ms map[string]int32) {
+	for loc, n := range ms {
+		v.Check(loc != "" && utf8.RuneCountInString(loc) <= 128, "$.latencyInMs", "location names must be 1 to 128 characters")
+		v.Check(n >= 1 && n <= 60000, "$.latencyInMs."+loc, "must be 1 to 60000")
+	}
+}
+
+// keepUsable keeps, of each player's latencies, the locations a match of c
+// can be placed in (usableLatencies): the caller's own latencies are
+// named $.latencyInMs, a party member's by the party and the member.
+func (s *Service) keepUsable(ctx context.Context, c *configRec, me string, players []playerRec) error {
+	fields := make([]latencyField, len(players))
+	for i, p := range players {
+		fields[i] = latencyField{"$.latencyInMs", p.Latency, ""}
+		if p.ID != me {
+			fields[i] = latencyField{"$.partyId", p.Latency, p.ID}
+		}
+	}
+	kept, err := s.usableLatencies(ctx, c, fields...)
+	if err != nil {
+		return err
+	}
+	for i := range players {
+		players[i].Latency = kept[i]
+	}
+	return nil
 }
 
 func attrFits(a gamelift.AttributeValue, t flexmatch.AttrType) bool {

@@ -63,7 +63,7 @@ func (s *Service) StartMatchmaking(ctx context.Context, in *gamelift.StartMatchm
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.checkTicketLatencies(ctx, in); err != nil {
+	if err := s.checkTicketLatencies(ctx, in.ConfigurationName, players); err != nil {
 		return nil, err
 	}
 	t, err := s.start(ctx, ticketRequest{id: in.TicketId, config: in.ConfigurationName, players: players})
@@ -73,27 +73,34 @@ func (s *Service) StartMatchmaking(ctx context.Context, in *gamelift.StartMatchm
 	return &gamelift.StartMatchmakingOutput{MatchmakingTicket: &t}, nil
 }
 
-// checkTicketLatencies checks the players' latencies against the locations
-// the configuration can place in. Only then is the configuration read
-// before the ticket's transaction, which reads (or trusts its running pool
-// for) the configuration anyway: most tickets carry no latencies, and the
-// read cost a tenth of a StartMatchmaking's CPU.
-func (s *Service) checkTicketLatencies(ctx context.Context, in *gamelift.StartMatchmakingInput) error {
-	if !slices.ContainsFunc(in.Players, func(p gamelift.Player) bool { return len(p.LatencyInMs) > 0 }) {
+// checkTicketLatencies keeps, of the players' latencies, the locations the
+// configuration can place in (usableLatencies). Only then is the
+// configuration read before the ticket's transaction, which reads (or
+// trusts its running pool for) the configuration anyway: most tickets carry
+// no latencies, and the read cost a tenth of a StartMatchmaking's CPU.
+func (s *Service) checkTicketLatencies(ctx context.Context, config string, players []playerRec) error {
+	if !slices.ContainsFunc(players, func(p playerRec) bool { return len(p.Latency) > 0 }) {
 		return nil
 	}
 	c, err := service.Read(ctx, s.cfg.Store, func(r store.Reader) (configRec, error) {
-		c, _, err := s.config(ctx, r, in.ConfigurationName, "ConfigurationName")
+		c, _, err := s.config(ctx, r, config, "ConfigurationName")
 		return c, err
 	})
 	if err != nil {
 		return err
 	}
-	fields := make([]latencyField, len(in.Players))
-	for i, p := range in.Players {
-		fields[i] = latencyField{fmt.Sprintf("Players[%d].LatencyInMs", i), p.LatencyInMs}
+	fields := make([]latencyField, len(players))
+	for i, p := range players {
+		fields[i] = latencyField{fmt.Sprintf("Players[%d].LatencyInMs", i), p.Latency, ""}
 	}
-	return s.checkLatencies(ctx, &c, fields...)
+	kept, err := s.usableLatencies(ctx, &c, fields...)
+	if err != nil {
+		return err
+	}
+	for i := range players {
+		players[i].Latency = kept[i]
+	}
+	return nil
 }
 
 // start records a new QUEUED ticket and hands it to its pool.

@@ -136,7 +136,7 @@ func (s *Service) JoinParty(ctx context.Context, id, code string, latency map[st
 			return nil
 		}
 		if len(p.Members) >= MaxPartySize {
-			return fault.New(fault.LimitExceeded, "party %s is full (%d players)", id, MaxPartySize)
+			return fault.New(fault.Conflict, "party %s is full (%d players)", id, MaxPartySize)
 		}
 		if err := s.joinIn(ctx, w, me, p.ID); err != nil {
 			return err

@@ -84,7 +84,7 @@ func TestPartyMembership(t *testing.T) {
 			w.join(p, fmt.Sprint("m", i), nil)
 		}
 		_, err := w.svc.JoinParty(player(w.ctx, "one-too-many"), p.ID, p.InviteCode, nil)
-		wantFault(t, err, fault.LimitExceeded, "full")
+		wantFault(t, err, fault.Conflict, "full")
 	})
 	t.Run("when the leader leaves, the next member leads", func(t *testing.T) {
 		w := w.in(t)

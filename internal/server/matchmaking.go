@@ -55,5 +55,5 @@ func (s *Server) mountMatchmaking(d *deps) {
 	if d.player == nil {
 		return // identity failed to mount; New reports its error
 	}
-	playermm.New(playermm.Config{Service: mm, Protect: d.player.api.Protect, Operator: d.requireOperator, Logger: d.log, Waiter: d.push}).Register(d.mux)
+	playermm.New(playermm.Config{Service: mm, Protect: d.player.api.Protect, Preflight: d.player.api.Preflight(), Operator: d.requireOperator, Logger: d.log, Waiter: d.push}).Register(d.mux)
 }

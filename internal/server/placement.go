@@ -62,11 +62,14 @@ func (s *Server) mountPlacement(d *deps) {
 }
 
 // mountLocationsAPI serves GET /v1/locations (public; rate limited per IP
-// with the player API's public routes when identity is mounted).
+// with the player API's public routes, and preflighted by its CORS origins,
+// when identity is mounted).
 func mountLocationsAPI(d *deps, fleets *fleet.Service) {
 	var h http.Handler = locations.Handler(fleets, d.log)
 	if d.player != nil {
 		h = d.player.api.Public(h)
+		// A page that adds a header of its own to the GET is preflighted.
+		d.mux.Handle("OPTIONS /v1/locations", d.player.api.Preflight())
 	}
 	d.mux.Handle("GET /v1/locations", h)
 }

@@ -89,6 +89,14 @@ func (a *API) Protect(h http.Handler) http.Handler {
 	return a.Public(a.authn(a.byID.Middleware(PlayerIdentity, a.log)(h)))
 }
 
+// Preflight answers browsers' CORS preflight requests (OPTIONS) by the
+// same origins as Public and Protect. Routes that other packages mount
+// behind Protect need it too: a cross-origin call with an Authorization
+// header or a JSON body is preflighted, and without an OPTIONS route the
+// browser sees the catch-all's 405, which carries no CORS headers, and
+// never sends the call.
+func (a *API) Preflight() http.Handler { return a.cors.Preflight() }
+
 // Operator wraps an operator handler: operator credentials (SigV4 or a
 // bearer access key) and the role: admin when write, any otherwise.
 func (a *API) Operator(write bool, h http.Handler) http.Handler {

@@ -8,7 +8,8 @@
 // Its hygiene is shared with the other packages' routes in the same
 // document (internal/api/playermm: matchmaking and parties): Protect wraps
 // a handler in CORS, a per-IP rate limit, bearer JWT authentication
-// (Authenticate) and a per-identity rate limit; httpx.Body reads JSON
+// (Authenticate) and a per-identity rate limit, and Preflight answers the
+// browsers' CORS preflights to those routes; httpx.Body reads JSON
 // bodies strictly, naming the JSON path of every refusal, and refuses a
 // body over the route's limit with 413; errors are RFC 9457 problem
 // documents (httpx.WriteError), with the request id.

@@ -25,6 +25,10 @@ type Config struct {
 	// Protect wraps player routes: it must authenticate the bearer access
 	// token and put the player's auth.Principal in the context.
 	Protect func(http.Handler) http.Handler
+	// Preflight answers CORS preflight requests (OPTIONS) to the player
+	// routes, by the same origins as Protect (player.API.Preflight); nil
+	// mounts no OPTIONS routes.
+	Preflight http.Handler
 	// Operator wraps operator routes.
 	Operator func(http.Handler) http.Handler
 	Logger   *slog.Logger
@@ -70,6 +74,13 @@ func (a *API) Register(mux httpx.Mux) {
 	p.Without("POST /v1/parties/{partyId}/leave", http.StatusNoContent, a.leaveParty)
 	o.Without("GET /v1/admin/matchmaking/tickets/{ticketId}/explain", http.StatusOK, a.adminExplain)
 	httpx.Handle(o, "PUT /v1/admin/matchmaking/configurations/{name}/player-access", http.StatusOK, false, a.playerAccess)
+	if a.cfg.Preflight != nil {
+		// Browsers preflight every player route (they send Authorization);
+		// the operators' routes are never opened to them.
+		mux.Handle("OPTIONS /v1/matchmaking/", a.cfg.Preflight)
+		mux.Handle("OPTIONS /v1/parties", a.cfg.Preflight)
+		mux.Handle("OPTIONS /v1/parties/", a.cfg.Preflight)
+	}
 }
 
 // playerLatency matches the latencies of one of the Players of a ticket.

@@ -90,7 +90,7 @@ type configFields struct {
 // apply validates f's members and applies them to c.
 func (s *Service) apply(v *fault.Validator, c *configRec, f configFields) {
 	if f.Description != nil {
-		v.Check(len(*f.Description) >= 1 && len(*f.Description) <= 1024, "Description", "must be 1 to 1024 characters")
+		gamelift.CheckLength(v, "Description", *f.Description, 1, 1024)
 		c.Description = *f.Description
 	}
 	if f.GameSessionQueueArns != nil {
@@ -124,19 +124,19 @@ func (s *Service) apply(v *fault.Validator, c *configRec, f configFields) {
 		c.AdditionalPlayerCount = *f.AdditionalPlayerCount
 	}
 	if f.CustomEventData != nil {
-		v.Check(len(*f.CustomEventData) <= 256, "CustomEventData", "must be at most 256 characters")
+		gamelift.CheckLength(v, "CustomEventData", *f.CustomEventData, 0, 256)
 		c.CustomEventData = *f.CustomEventData
 	}
 	if f.GameProperties != nil {
 		v.Check(len(f.GameProperties) <= 16, "GameProperties", "must have at most 16 items")
 		for i, p := range f.GameProperties {
-			v.Check(len(p.Key) <= 32, fmt.Sprintf("GameProperties[%d].Key", i), "must be at most 32 characters")
-			v.Check(len(p.Value) <= 96, fmt.Sprintf("GameProperties[%d].Value", i), "must be at most 96 characters")
+			gamelift.CheckLength(v, fmt.Sprintf("GameProperties[%d].Key", i), p.Key, 0, 32)
+			gamelift.CheckLength(v, fmt.Sprintf("GameProperties[%d].Value", i), p.Value, 0, 96)
 		}
 		c.GameProperties = f.GameProperties
 	}
 	if f.GameSessionData != nil {
-		v.Check(len(*f.GameSessionData) >= 1 && len(*f.GameSessionData) <= 4096, "GameSessionData", "must be 1 to 4096 characters")
+		gamelift.CheckLength(v, "GameSessionData", *f.GameSessionData, 1, 4096)
 		c.GameSessionData = *f.GameSessionData
 	}
 	if f.BackfillMode != "" {
@@ -170,7 +170,7 @@ func (s *Service) CreateMatchmakingConfiguration(ctx context.Context, in *gameli
 	c := configRec{Name: in.Name, ARN: s.cfg.ARNs.Build(gamelift.ResourceMatchmakingConfiguration, in.Name), CreatedAt: s.now(),
 		BackfillMode: gamelift.BackfillManual, FlexMatchMode: gamelift.FlexMatchWithQueue}
 	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
-		v.Check(in.Name != "" && len(in.Name) <= 128, "Name", "must be 1 to 128 characters")
+		gamelift.CheckLength(v, "Name", in.Name, 1, 128)
 		s.cfg.Formats.Check(v, "Name", "MatchmakingIdStringModel", in.Name)
 		v.Check(in.RequestTimeoutSeconds != nil, "RequestTimeoutSeconds", "is required")
 		v.Check(in.AcceptanceRequired != nil, "AcceptanceRequired", "is required")

@@ -265,3 +265,26 @@ func (w *world) configuration(name string) gamelift.MatchmakingConfiguration {
 	}
 	return out.Configurations[0]
 }
+
+// TestLengthsCountCharacters: GameLift's length limits count characters,
+// so text in a script of several bytes a character fits as it does on
+// GameLift (and in CreateGameSession's game properties).
+func TestLengthsCountCharacters(t *testing.T) {
+	w := newWorld(t)
+	w.ruleSet("duel", duelRules)
+	w.ruleSet("profile", profileRules)
+	kana := func(n int) string { return strings.Repeat("あ", n) } // 3 bytes each
+	c := w.standalone("kana", "duel", func(in *gamelift.CreateMatchmakingConfigurationInput) {
+		in.Description, in.CustomEventData = ptr(kana(1024)), ptr(kana(256))
+	})
+	if c.Description != kana(1024) {
+		t.Fatalf("description of %d characters stored as %q", 1024, c.Description)
+	}
+	_, err := w.svc.UpdateMatchmakingConfiguration(w.ctx, &gamelift.UpdateMatchmakingConfigurationInput{Name: "kana", Description: ptr(kana(1025))})
+	wantFault(t, err, fault.Invalid, "Description", "1 to 1024 characters")
+	w.standalone("teams", "profile", nil)
+	if _, err := w.svc.StartMatchmaking(w.ctx, &gamelift.StartMatchmakingInput{ConfigurationName: "teams",
+		Players: []gamelift.Player{{PlayerId: kana(1024), Team: kana(1024)}}}); err != nil {
+		t.Fatalf("a player id of 1024 characters was refused: %v", err)
+	}
+}

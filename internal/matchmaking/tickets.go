@@ -28,12 +28,14 @@ func (s *Service) checkPlayers(v *fault.Validator, players []gamelift.Player, ma
 	seen := map[string]bool{}
 	for i, p := range players {
 		path := fmt.Sprintf("Players[%d]", i)
-		v.Check(len(p.PlayerId) >= 1 && len(p.PlayerId) <= 1024, path+".PlayerId", "must be 1 to 1024 characters")
+		gamelift.CheckLength(v, path+".PlayerId", p.PlayerId, 1, 1024)
 		v.Check(!seen[p.PlayerId], path+".PlayerId", "player %q appears twice", p.PlayerId)
 		seen[p.PlayerId] = true
 		v.Check(len(p.PlayerAttributes) <= 10 || backfill, path+".PlayerAttributes", "must have at most 10 attributes")
 		for k, a := range p.PlayerAttributes {
-			v.Check(len(k) >= 1 && len(k) <= 1024, path+".PlayerAttributes", "keys must be 1 to 1024 characters")
+			if p := gamelift.Length(k, 1, 1024); p != "" {
+				v.Add(path+".PlayerAttributes", "keys %s", p)
+			}
 			a.Validate(path+".PlayerAttributes."+k, v)
 		}
 		for loc, ms := range p.LatencyInMs {
@@ -43,7 +45,7 @@ func (s *Service) checkPlayers(v *fault.Validator, players []gamelift.Player, ma
 		if backfill {
 			v.Check(p.Team != "", path+".Team", "is required for every player of a backfill request")
 		}
-		v.Check(len(p.Team) <= 1024, path+".Team", "must be at most 1024 characters")
+		gamelift.CheckLength(v, path+".Team", p.Team, 0, 1024)
 		out = append(out, playerRec{ID: p.PlayerId, Attributes: p.PlayerAttributes, Latency: p.LatencyInMs, Team: p.Team})
 	}
 	return out

@@ -52,7 +52,9 @@ var statusOf = map[fault.Kind]int{
 // (fault.Render). A body over its limit is 413, a body that is not JSON
 // 415, a write the store refused for want of disk 503 StorageFull (a failed
 // disk 503 StorageFailed), logged with its cause, new work the store
-// sheds while its writer is behind 503 Overloaded with Retry-After: 1. Internal errors are logged with their cause and shown to the client
+// sheds while its writer is behind 503 Overloaded with Retry-After: 1, a
+// dependency not ready (fault.NotReady) 503 with Retry-After: 5. Internal
+// errors are logged with their cause and shown to the client
 // only as "internal error".
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	p := Problem{Type: "about:blank", RequestID: RequestID(r.Context())}
@@ -88,6 +90,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if p.Status == 0 || p.Status == http.StatusInternalServerError {
 		p.Status, p.Code, p.Detail, p.Errors = http.StatusInternalServerError, "Internal", "internal error", nil
 		log.Error("request failed", "request_id", p.RequestID, "route", r.Pattern, "err", err)
+	}
+	if p.Code == fault.NotReady.String() {
+		// A dependency is not ready (an identity provider's discovery, a
+		// failClosed hook): nothing was written, and a retry may succeed.
+		w.Header().Set("Retry-After", "5")
 	}
 	if p.Code == "StorageFull" || p.Code == "StorageFailed" {
 		log.Error("request failed: the store could not write", "request_id", p.RequestID, "route", r.Pattern, "err", err)

@@ -267,7 +267,7 @@ func (s *Service) update(ctx context.Context, identityID string, p Patch, c Cond
 }
 
 func (s *Service) checkPlayerPatch(p Patch) error {
-	if len(p.Attributes) > 0 {
+	if p.Attributes != nil { // even empty: a client that sends them is told, not ignored
 		return fault.New(fault.Forbidden, "matchmaking attributes are not player-writable")
 	}
 	if p.TTL != nil {

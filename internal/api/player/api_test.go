@@ -219,6 +219,8 @@ func TestPlayerRecords(t *testing.T) {
 		if code != "Forbidden" {
 			t.Fatal(code)
 		}
+		// Even empty attributes are refused rather than ignored.
+		e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"attributes":{}}`, nil).Want(403)
 		e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"data":{"coins":1000000}}`, nil).Want(403)
 		e.do(t, "PATCH", "/v1/players/me", p.bearer(), `{"data":{"displayName":"Ann"}}`, nil).Want(200)
 		var rec struct {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -96,8 +97,21 @@ func (s *Server) mountIdentity(d *deps) {
 		MaxBody: pc.MaxBody, CORSOrigins: pc.CORSOrigins,
 		IPRate: orDefault(pc.IPRate, player.DefaultIPRate), IPBurst: orDefault(pc.IPBurst, player.DefaultIPBurst),
 		IdentityRate: orDefault(pc.IdentityRate, player.DefaultIdentityRate), IdentityBurst: orDefault(pc.IdentityBurst, player.DefaultIdentityBurst),
+		ClientIP: s.playerClientIP,
 	})
 	api.Register(d.mux)
 	d.player = &playerParts{identities: ids, players: players, api: api, hooks: hooks}
 	s.background = append(s.background, ids.Run)
+}
+
+// playerClientIP keys the player API's per-IP limit as the connection caps
+// key clients: by the client a --trusted-proxies proxy names in
+// X-Forwarded-For, else by the connection's address (with --proxy-protocol,
+// already the client's). Without it every player behind an HTTP load
+// balancer would share the balancer's one bucket.
+func (s *Server) playerClientIP(r *http.Request) string {
+	if a, ok := s.limiter.ForwardedClient(r); ok {
+		return a.String()
+	}
+	return player.ClientIP(r)
 }

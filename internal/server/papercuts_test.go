@@ -1,12 +1,16 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/musterhq/muster/internal/server"
 )
 
 // rawCall sends one request to the server's handler with operator
@@ -106,5 +110,38 @@ func TestTheControlAPIRefusesAMethodOtherThanPostInItsProtocol(t *testing.T) {
 				t.Fatalf("GET %s: no smithy-protocol header: %v", c.path, res.Header)
 			}
 		})
+	}
+}
+
+// TestThePlayerIPLimitCountsTheClientATrustedProxyNames: behind an HTTP
+// load balancer in --trusted-proxies, each player has its own per-IP
+// bucket, keyed by the X-Forwarded-For client, as the connection caps are;
+// the balancer is not one client.
+func TestThePlayerIPLimitCountsTheClientATrustedProxyNames(t *testing.T) {
+	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), SDKListen: "127.0.0.1:0", FakeClock: true,
+		TrustedProxies: []string{"192.0.2.0/24"}, Player: server.PlayerConfig{IPRate: 0.001, IPBurst: 1}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	get := func(remote, forwarded string) int {
+		r := httptest.NewRequest(http.MethodGet, "/v1/locations", nil)
+		r.RemoteAddr = remote
+		if forwarded != "" {
+			r.Header.Set("X-Forwarded-For", forwarded)
+		}
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, r)
+		return w.Code
+	}
+	if a1, a2 := get("192.0.2.1:4000", "203.0.113.1"), get("192.0.2.1:4000", "203.0.113.1"); a1 != http.StatusOK || a2 != http.StatusTooManyRequests {
+		t.Fatalf("one player twice through the proxy: %d then %d, want 200 then 429", a1, a2)
+	}
+	if b := get("192.0.2.1:4000", "203.0.113.2"); b != http.StatusOK {
+		t.Fatalf("another player through the same proxy: %d, want 200 (its own bucket)", b)
+	}
+	// A client that is not a trusted proxy cannot choose its bucket.
+	if c1, c2 := get("198.51.100.9:4000", "203.0.113.3"), get("198.51.100.9:4000", "203.0.113.4"); c1 != http.StatusOK || c2 != http.StatusTooManyRequests {
+		t.Fatalf("an untrusted client naming two forwarded addresses: %d then %d, want 200 then 429", c1, c2)
 	}
 }

@@ -41,8 +41,13 @@ type Config struct {
 	CORSOrigins []string
 	// IPRate and IPBurst limit requests per client IP (per second; 0: no
 	// limit); IdentityRate and IdentityBurst per authenticated player.
+	// ClientIP picks a request's client IP (default ClientIP, the
+	// connection's address); behind trusted proxies the server gives one
+	// that reads the client they name, so that a load balancer is not one
+	// client.
 	IPRate, IdentityRate   float64
 	IPBurst, IdentityBurst int
+	ClientIP               KeyFunc
 }
 
 // API is the player API.
@@ -65,6 +70,9 @@ func New(cfg Config) *API {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = ClientIP
+	}
 	return &API{cfg: cfg, log: cfg.Logger, body: httpx.Body{Limit: cfg.MaxBody}, cors: NewCORS(cfg.CORSOrigins),
 		byIP:  NewRateLimiter(cfg.IPRate, cfg.IPBurst, 0, cfg.Clock),
 		byID:  NewRateLimiter(cfg.IdentityRate, cfg.IdentityBurst, 0, cfg.Clock),
@@ -80,7 +88,7 @@ type Route struct {
 
 // Public wraps a handler that anyone may call: CORS and the per-IP limit.
 func (a *API) Public(h http.Handler) http.Handler {
-	return a.cors.Middleware(a.byIP.Middleware(ClientIP, a.log)(h))
+	return a.cors.Middleware(a.byIP.Middleware(a.cfg.ClientIP, a.log)(h))
 }
 
 // Protect wraps a player handler: CORS, the per-IP limit, bearer

@@ -125,8 +125,8 @@ func (l *RateLimiter) sweepLocked(now time.Time) {
 // KeyFunc picks the bucket of a request; "" skips the limit.
 type KeyFunc func(*http.Request) string
 
-// ClientIP keys by the connection's remote address (behind a proxy that is
-// the proxy: Muster does not trust X-Forwarded-For).
+// ClientIP keys by the connection's remote address (behind a proxy, the
+// proxy's; Config.ClientIP may name the client a trusted proxy forwards).
 func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

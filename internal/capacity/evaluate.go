@@ -240,14 +240,19 @@ func processesPerCompute(f fleet.Fleet) int {
 
 // targetCapacity is the fewest computes with which the share of available
 // game-session slots would be at least target percent, counting the
-// placements waiting for the fleet as game sessions to host.
+// placements waiting for the fleet as game sessions to host. It is worked
+// out in floating point and capped before it becomes an int: a target just
+// below 100 makes it astronomically large, and converting a float beyond
+// int's range yields a negative number on common platforms, which would
+// scale the location in rather than out. SetDesired holds the result to the
+// location's maximum.
 func targetCapacity(target float64, st fleet.Stats, queued, perCompute int) int {
-	demand := st.Activating + st.Active + queued
-	slots := int(math.Ceil(float64(demand) / (1 - target/100)))
+	demand := float64(st.Activating + st.Active + queued)
+	slots := math.Ceil(demand / (1 - target/100))
 	if target > 0 && slots == demand {
 		slots++ // a target above zero keeps at least one slot free
 	}
-	return int(math.Ceil(float64(slots) / float64(perCompute)))
+	return int(min(math.Ceil(slots/float64(perCompute)), math.MaxInt32))
 }
 
 // metricValues are GameLift's scaling metrics for one location now.

@@ -3,6 +3,7 @@ package capacity_test
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -279,4 +280,16 @@ func TestAQueueMetricWithoutPlacementQueuesIsError(t *testing.T) {
 	}
 	e.evaluate(false)
 	e.wantPolicyStatus(t, "queue", gamelift.ScalingStatusError, "Scaling policy queue is ERROR: metric QueueDepth cannot be computed")
+}
+
+func TestTargetCapacityStaysAPositiveCountForATargetJustBelowOneHundred(t *testing.T) {
+	if n := capacity.TargetCapacity(25, 3, 1); n != 4 {
+		t.Fatalf("25%% of 3 busy computes: %d, want 4", n)
+	}
+	// 2,000 game sessions at a target a hair below 100 % want ~1.8e19
+	// computes, beyond int64; converted unchecked, the count would be
+	// negative and scale the location in.
+	if n := capacity.TargetCapacity(math.Nextafter(100, 0), 2000, 1); n != math.MaxInt32 {
+		t.Fatalf("got %d, want %d", n, math.MaxInt32)
+	}
 }

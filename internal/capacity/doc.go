@@ -7,7 +7,10 @@
 // and that has a provisioner is reconciled; the others are left to the
 // studio. Computes counted: ACTIVE ones plus hosts asked of the provisioner
 // that have not registered yet (fleet.Capacity.Pending, reported as
-// PENDING). Desired above that: computes still draining for a scale-in
+// PENDING). Desired is held to the fleet service's limit on instances
+// (fleet.Service.Target): a count stored above it asks for no host beyond
+// the limit, nor drains one for being above it. Desired above the computes
+// counted: computes still draining for a scale-in
 // whose hosts were not released yet are ACTIVE again
 // (fleet.Service.UndrainCompute; most game sessions first), then new hosts
 // are asked of the provisioner, each under a new compute name
@@ -47,7 +50,9 @@
 // Rule-based: when the metric compares with the threshold for
 // EvaluationPeriods evaluations in a row, desired is adjusted by
 // ScalingAdjustment (ChangeInCapacity, ExactCapacity,
-// PercentChangeInCapacity). After a policy changes a location's capacity,
+// PercentChangeInCapacity). Desired stays within the location's minimum
+// and maximum, and is never raised above the limit on instances
+// (fleet.Service.SetDesired). After a policy changes a location's capacity,
 // no policy changes it again in the other direction for ScaleInCooldown
 // (scale-in) — scale-out is never delayed — so a policy cannot flap.
 // QueueDepth and WaitTime count PENDING placements of queues whose first

@@ -30,6 +30,7 @@ type env struct {
 	t *testing.T
 	*fleettest.Env
 	svc      *capacity.Service
+	prov     capacity.Provisioner
 	reg      *prometheus.Registry
 	calls    string
 	failFile string
@@ -48,13 +49,39 @@ if [ -f "$FAIL" ]; then echo "the cloud is out of machines" >&2; exit 1; fi
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov := &capacity.Exec{Command: []string{script}, Timeout: 10 * time.Second, Env: []string{"CALLS=" + e.calls, "FAIL=" + e.failFile, "PATH=" + os.Getenv("PATH")}}
-	e.svc = capacity.New(capacity.Config{Base: e.base(), Fleets: e.Fleets, Provisioners: map[string]capacity.Provisioner{loc: prov}, Registerer: e.reg})
+	e.prov = &capacity.Exec{Command: []string{script}, Timeout: 10 * time.Second, Env: []string{"CALLS=" + e.calls, "FAIL=" + e.failFile, "PATH=" + os.Getenv("PATH")}}
+	e.svc = capacity.New(capacity.Config{Base: e.base(), Fleets: e.Fleets, Provisioners: map[string]capacity.Provisioner{loc: e.prov}, Registerer: e.reg})
 	// fleettest's compute stands for a provisioned host: its agent heartbeats.
 	if _, err := e.Fleets.Heartbeat(e.Ctx, e.FleetID, fleettest.Compute, agentwire.Heartbeat{}); err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// limitInstances rebuilds the fleet and capacity services over the same
+// store and provisioner with a limit of n instances per location.
+func (e *env) limitInstances(n int) {
+	e.t.Helper()
+	e.Fleets = fleet.NewService(fleet.Config{Base: e.base(), MaxInstances: n})
+	e.svc = capacity.New(capacity.Config{Base: e.base(), Fleets: e.Fleets, Provisioners: map[string]capacity.Provisioner{loc: e.prov}})
+}
+
+// storeCapacity writes custom-a's capacity record as it is given, past
+// UpdateFleetCapacity's checks: a record written by an earlier version.
+func (e *env) storeCapacity(c fleet.Capacity) {
+	e.t.Helper()
+	ctx := context.Background()
+	c.FleetID, c.Location = e.FleetID, loc
+	err := e.Store.Update(ctx, func(w store.Writer) error {
+		_, version, _, err := fleet.GetCapacity(ctx, w, e.FleetID, loc)
+		if err != nil {
+			return err
+		}
+		return fleet.PutCapacity(ctx, w, c, version)
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func (e *env) base() (b service.Base) {

@@ -144,24 +144,28 @@ func (s *Service) decide(ctx context.Context, w store.Writer, fleetID, location 
 		}
 	}
 	have := active + len(c.Pending)
+	// target is the desired count held to the fleet service's limit on
+	// instances, so a count stored above it never has the provisioner asked
+	// for more hosts than the limit.
+	target := s.cfg.Fleets.Target(c, have)
 	undrain := map[string]bool{}
 	switch {
-	case c.Desired > have:
+	case target > have:
 		// A compute still draining for a scale-in is kept before a new host
 		// is asked for.
-		for _, name := range undrainOrder(loads, releasing, c.Desired-have) {
+		for _, name := range undrainOrder(loads, releasing, target-have) {
 			undrain[name] = true
 			p.undrain = append(p.undrain, name)
 			have++
 		}
-		for range c.Desired - have {
+		for range target - have {
 			h := fleet.PendingHost{ComputeName: newComputeName(), RequestedAt: now, Deadline: now.Add(s.cfg.RegisterDeadline), Attempts: 1}
 			s.markAsked(h.ComputeName)
 			c.Pending = append(c.Pending, h)
 			p.provision = append(p.provision, h.ComputeName)
 		}
-	case c.Desired < have:
-		excess := have - c.Desired
+	case target < have:
+		excess := have - target
 		for excess > 0 && len(c.Pending) > 0 {
 			last := c.Pending[len(c.Pending)-1]
 			c.Pending = c.Pending[:len(c.Pending)-1]

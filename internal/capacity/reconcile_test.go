@@ -2,6 +2,7 @@ package capacity_test
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -325,4 +326,37 @@ func TestAStoppedLocalProvisionerIsLeftAlone(t *testing.T) {
 	if err := local.Provision(context.Background(), capacity.Host{FleetID: e.FleetID, Location: loc, ComputeName: "muster-00000000"}); err == nil {
 		t.Fatal("a stopped local provisioner started an agent")
 	}
+}
+
+// A capacity stored before the limit on instances existed (or before it was
+// lowered) may want more computes than the limit: reconciling asks the
+// provisioner for hosts up to the limit only, and drains none for being
+// above it. (Desired is 50, not billions, so that a regression fails the
+// test rather than the machine.)
+func TestADesiredCountStoredAboveTheLimitAsksForNoHostBeyondIt(t *testing.T) {
+	e := newEnv(t)
+	e.limitInstances(3)
+	e.storeCapacity(fleet.Capacity{Set: true, Desired: 50, Max: math.MaxInt32})
+	e.reconcile()
+	calls := e.provisioned()
+	if len(calls) != 2 {
+		t.Fatalf("provisioner calls %q, want two: the limit of 3 less the compute it has", calls)
+	}
+	if c := e.counts(); *c.ACTIVE != 1 || *c.PENDING != 2 {
+		t.Fatalf("counts %+v", c)
+	}
+	t.Run("a location with more computes than the limit is not drained for it", func(t *testing.T) {
+		for _, c := range calls {
+			e.register(strings.Fields(c)[2])
+		}
+		e.register("host-4")
+		e.register("host-5")
+		e.reconcile()
+		if c := e.counts(); *c.ACTIVE != 5 || *c.TERMINATING != 0 || *c.PENDING != 0 {
+			t.Fatalf("counts %+v", c)
+		}
+		if n := len(e.provisioned()); n != 2 {
+			t.Fatalf("%d provisioner calls, want still 2", n)
+		}
+	})
 }

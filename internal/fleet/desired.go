@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/musterhq/muster/internal/fault"
@@ -140,7 +141,8 @@ func validateManaged(v *fault.Validator, in *gamelift.UpdateFleetCapacityInput) 
 // own fleets: the capacity service asks the location's provisioner for
 // hosts, or drains and releases them, until the location has the desired
 // number. Members left out keep their value (for a location never set, the
-// defaults of unsetCapacity). Each change is a FLEET_SCALING_EVENT.
+// defaults of unsetCapacity). A count above MaxInstances is refused with
+// LimitExceeded, changing nothing. Each change is a FLEET_SCALING_EVENT.
 func (s *Service) UpdateFleetCapacity(ctx context.Context, in *gamelift.UpdateFleetCapacityInput) (*gamelift.UpdateFleetCapacityOutput, error) {
 	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
 		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
@@ -152,6 +154,9 @@ func (s *Service) UpdateFleetCapacity(ctx context.Context, in *gamelift.UpdateFl
 			"DesiredInstances", "one of DesiredInstances, MinSize, MaxSize or ManagedCapacityConfiguration is required")
 		validateManaged(v, in)
 	}); err != nil {
+		return nil, err
+	}
+	if err := s.checkInstanceLimit(in); err != nil {
 		return nil, err
 	}
 	var out gamelift.UpdateFleetCapacityOutput
@@ -189,6 +194,39 @@ func (s *Service) UpdateFleetCapacity(ctx context.Context, in *gamelift.UpdateFl
 		return nil, fmt.Errorf("update fleet capacity: %w", err)
 	}
 	return &out, nil
+}
+
+// Target is how many computes reconciling brings a location to when it has
+// have of them (ACTIVE, or asked of its provisioner): its desired count,
+// but no more than MaxInstances or have, whichever is larger. A desired
+// count stored above the limit (before the limit existed, or before it was
+// lowered) thus asks for no host beyond the limit, and drains none for
+// being above it.
+func (s *Service) Target(c Capacity, have int) int {
+	return min(c.Desired, max(s.cfg.MaxInstances, have))
+}
+
+// checkInstanceLimit refuses, as GameLift refuses desired instances above
+// the account's instance limit, any count given above MaxInstances. It
+// checks the members given, not the record they would change: a location
+// set above the limit before the limit existed, or before it was lowered,
+// can still be changed in its other members, and is held to the limit
+// where its counts are acted on (SetDesired, the capacity service's
+// reconciling).
+func (s *Service) checkInstanceLimit(in *gamelift.UpdateFleetCapacityInput) error {
+	var over []string
+	for _, m := range []struct {
+		name string
+		n    *int32
+	}{{"DesiredInstances", in.DesiredInstances}, {"MinSize", in.MinSize}, {"MaxSize", in.MaxSize}} {
+		if m.n != nil && int(*m.n) > s.cfg.MaxInstances {
+			over = append(over, fmt.Sprintf("%s: %d is above the limit of %d instances per fleet location", m.name, *m.n, s.cfg.MaxInstances))
+		}
+	}
+	if len(over) == 0 {
+		return nil
+	}
+	return fault.New(fault.LimitExceeded, "%s (muster serve --capacity-max-instances)", strings.Join(over, "; "))
 }
 
 // applyCapacity applies the members given and checks the result as GameLift
@@ -230,6 +268,9 @@ func applyCapacity(c *Capacity, in *gamelift.UpdateFleetCapacityInput) error {
 // SetDesired changes a managed location's desired capacity inside w's
 // transaction, clamped to its minimum and maximum, with a
 // FLEET_SCALING_EVENT saying why. It returns the new desired count.
+// MaxInstances holds back raising, not lowering: a location set above it
+// before the limit existed, or before it was lowered, may be scaled in
+// but is not raised, and is not lowered for being above it.
 func (s *Service) SetDesired(ctx context.Context, w store.Writer, f Fleet, location string, desired int, why string) (int, error) {
 	fleetID := f.ID
 	c, version, found, err := GetCapacity(ctx, w, fleetID, location)
@@ -244,7 +285,7 @@ func (s *Service) SetDesired(ctx context.Context, w store.Writer, f Fleet, locat
 		c = unsetCapacity(fleetID, location, u)
 	}
 	c.Set = true
-	desired = min(max(desired, c.Min), c.Max)
+	desired = min(max(desired, c.Min), max(min(c.Max, s.cfg.MaxInstances), c.Desired))
 	if desired == c.Desired {
 		return desired, nil
 	}

@@ -46,6 +46,13 @@ const (
 	// that misses LostAfterHeartbeats of them is lost.
 	DefaultHeartbeatInterval = 10 * time.Second
 	LostAfterHeartbeats      = 3
+	// DefaultMaxInstances is the most computes a fleet location may be
+	// set to want (Config.MaxInstances). GameLift bounds a fleet's
+	// desired instances by the account's instance limit; Muster bounds
+	// them per location, where its provisioners act, so that one mistyped
+	// UpdateFleetCapacity cannot have a provisioner asked for billions of
+	// hosts.
+	DefaultMaxInstances = 1000
 	// DefaultTokenTTL is the life of a compute auth token (GameLift: ~3 h).
 	DefaultTokenTTL = 3 * time.Hour
 	// tokenGrace keeps an expired token valid for reconnects of processes
@@ -117,6 +124,10 @@ type Config struct {
 	Pusher            Pusher
 	HeartbeatInterval time.Duration
 	TokenTTL          time.Duration
+	// MaxInstances is the most computes a location's capacity may ask for
+	// (default DefaultMaxInstances): UpdateFleetCapacity refuses more,
+	// and scaling policies and reconciling never go above it.
+	MaxInstances int
 	// TerminateGrace is the TerminationTime given to processes told to end.
 	TerminateGrace time.Duration
 }
@@ -138,6 +149,9 @@ func NewService(cfg Config) *Service {
 	}
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.MaxInstances <= 0 {
+		cfg.MaxInstances = DefaultMaxInstances
 	}
 	if cfg.TerminateGrace <= 0 {
 		cfg.TerminateGrace = DefaultTerminateGrace

@@ -27,10 +27,14 @@ const (
 	adminSecret = "muster-test-admin-secret-0123456789abcdef"
 )
 
-func newClient(t *testing.T) *gl.Client {
+// newClient serves a whole server, configured further by each of opts.
+func newClient(t *testing.T, opts ...func(*server.Config)) *gl.Client {
 	t.Helper()
-	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), AdminAccessKeyID: adminKey, AdminSecretAccessKey: adminSecret,
-		SDKURL: "wss://sdk.muster.test:7777"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := server.Config{DataDir: t.TempDir(), AdminAccessKeyID: adminKey, AdminSecretAccessKey: adminSecret, SDKURL: "wss://sdk.muster.test:7777"}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func (s *Server) mountHosting(d *deps) {
 	// first; the endpoint that fills it with sockets is built on them.
 	pushes := sdk.NewReplicaHub(d.bus, d.store, d.clock, d.log)
 	fleets := fleet.NewService(fleet.Config{Base: d.base(), SDKEndpoint: func() string { return s.Hosting.SDK.URL() }, Pusher: pushes,
-		HeartbeatInterval: s.cfg.AgentHeartbeatInterval})
+		HeartbeatInterval: s.cfg.AgentHeartbeatInterval, MaxInstances: s.cfg.CapacityMaxInstances})
 	sessions := session.New(session.Config{Base: d.base(), Fleets: fleets, Pusher: pushes})
 	s.Hosting = Hosting{Fleets: fleets, Sessions: sessions, pushes: pushes}
 	s.leased("fleet/sweep", fleets.Run)

@@ -96,6 +96,10 @@ type Config struct {
 	Provisioners map[string]capacity.Provisioner
 	// CapacityScaleInCooldown is capacity.Config.ScaleInCooldown.
 	CapacityScaleInCooldown time.Duration
+	// CapacityMaxInstances is the most computes one fleet location's
+	// capacity may ask for (fleet.Config.MaxInstances; zero means
+	// fleet.DefaultMaxInstances).
+	CapacityMaxInstances int
 	// AgentHeartbeatInterval is how often host agents heartbeat
 	// (fleet.Config.HeartbeatInterval).
 	AgentHeartbeatInterval time.Duration

@@ -81,12 +81,7 @@ func counts(t *testing.T, c *gl.Client, fleetID, loc string) types.EC2InstanceCo
 func TestUpdateFleetCapacity(t *testing.T) {
 	c := newClient(t)
 	ctx := context.Background()
-	mustLocation(t, c, "custom-a", "custom-b")
-	out, err := c.CreateFleet(ctx, anywhere("custom-a", "custom-b"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := aws.ToString(out.FleetAttributes.FleetId)
+	id := anywhereFleet(t, c)
 	t.Run("a location never set reports its computes, minimum 0 and maximum 1", func(t *testing.T) {
 		ic := counts(t, c, id, "custom-a")
 		if *ic.DESIRED != 0 || *ic.MINIMUM != 0 || *ic.MAXIMUM != 1 || *ic.ACTIVE != 0 || *ic.PENDING != 0 {

@@ -53,12 +53,7 @@ func eventCount(t *testing.T, c *gl.Client, fleetID string) int {
 func TestUpdateFleetCapacityIsHeldToTheInstanceLimit(t *testing.T) {
 	c := newClient(t)
 	ctx := context.Background()
-	mustLocation(t, c, "custom-a", "custom-b")
-	out, err := c.CreateFleet(ctx, anywhere("custom-a", "custom-b"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := aws.ToString(out.FleetAttributes.FleetId)
+	id := anywhereFleet(t, c)
 	update := func(desired, minSize, maxSize *int32) error {
 		_, err := c.UpdateFleetCapacity(ctx, &gl.UpdateFleetCapacityInput{FleetId: aws.String(id), Location: aws.String("custom-a"),
 			DesiredInstances: desired, MinSize: minSize, MaxSize: maxSize})

@@ -53,6 +53,18 @@ func mustLocation(t *testing.T, c *gl.Client, names ...string) {
 	}
 }
 
+// anywhereFleet creates custom-a and custom-b and an Anywhere fleet in
+// both, returning its id.
+func anywhereFleet(t *testing.T, c *gl.Client) string {
+	t.Helper()
+	mustLocation(t, c, "custom-a", "custom-b")
+	out, err := c.CreateFleet(context.Background(), anywhere("custom-a", "custom-b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.FleetAttributes.FleetId)
+}
+
 func invalid(t *testing.T, err error, mention string) {
 	t.Helper()
 	var bad *types.InvalidRequestException

@@ -1,10 +1,7 @@
 package server_test
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,15 +15,7 @@ const gameOrigin = "https://game.example"
 // --cors-origins allowing gameOrigin.
 func newCORSServer(t *testing.T) (*server.Server, string) {
 	t.Helper()
-	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), SDKListen: "127.0.0.1:0",
-		Player: server.PlayerConfig{CORSOrigins: []string{gameOrigin}}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return srv, hs.URL
+	return newServer(t, func(c *server.Config) { c.Player.CORSOrigins = []string{gameOrigin} })
 }
 
 // preflight sends what a browser sends before a cross-origin call of

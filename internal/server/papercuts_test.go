@@ -1,10 +1,8 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -118,12 +116,10 @@ func TestTheControlAPIRefusesAMethodOtherThanPostInItsProtocol(t *testing.T) {
 // bucket, keyed by the X-Forwarded-For client, as the connection caps are;
 // the balancer is not one client.
 func TestThePlayerIPLimitCountsTheClientATrustedProxyNames(t *testing.T) {
-	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), SDKListen: "127.0.0.1:0", FakeClock: true,
-		TrustedProxies: []string{"192.0.2.0/24"}, Player: server.PlayerConfig{IPRate: 0.001, IPBurst: 1}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, _ := newServer(t, func(c *server.Config) {
+		c.FakeClock, c.TrustedProxies = true, []string{"192.0.2.0/24"}
+		c.Player.IPRate, c.Player.IPBurst = 0.001, 1
+	})
 	get := func(remote, forwarded string) int {
 		r := httptest.NewRequest(http.MethodGet, "/v1/locations", nil)
 		r.RemoteAddr = remote

@@ -15,10 +15,15 @@ import (
 )
 
 // newServer assembles a server served in process (no listener settings).
-func newServer(t *testing.T) (*server.Server, string) {
+// newServer serves the whole server, with the bench admin key, on a real
+// listener; change adjusts its configuration.
+func newServer(t *testing.T, change ...func(*server.Config)) (*server.Server, string) {
 	t.Helper()
-	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), SDKListen: "127.0.0.1:0",
-		AdminAccessKeyID: benchKeyID, AdminSecretAccessKey: benchSecret}, slog.New(slog.DiscardHandler))
+	cfg := server.Config{DataDir: t.TempDir(), SDKListen: "127.0.0.1:0", AdminAccessKeyID: benchKeyID, AdminSecretAccessKey: benchSecret}
+	for _, c := range change {
+		c(&cfg)
+	}
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func counts(t *testing.T, c *gl.Client, fleetID, loc string) types.EC2InstanceCo
 func TestUpdateFleetCapacity(t *testing.T) {
 	c := newClient(t)
 	ctx := context.Background()
-	id := anywhereFleet(t, c)
+	id := anywhereFleet(t, c, "custom-a", "custom-b")
 	t.Run("a location never set reports its computes, minimum 0 and maximum 1", func(t *testing.T) {
 		ic := counts(t, c, id, "custom-a")
 		if *ic.DESIRED != 0 || *ic.MINIMUM != 0 || *ic.MAXIMUM != 1 || *ic.ACTIVE != 0 || *ic.PENDING != 0 {
@@ -172,12 +172,7 @@ func TestUpdateFleetCapacity(t *testing.T) {
 func TestDescribeFleetLocationUtilization(t *testing.T) {
 	c := newClient(t)
 	ctx := context.Background()
-	mustLocation(t, c, "custom-a")
-	out, err := c.CreateFleet(ctx, anywhere("custom-a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := aws.ToString(out.FleetAttributes.FleetId)
+	id := anywhereFleet(t, c, "custom-a")
 	u, err := c.DescribeFleetLocationUtilization(ctx, &gl.DescribeFleetLocationUtilizationInput{FleetId: aws.String(id), Location: aws.String("custom-a")})
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func eventCount(t *testing.T, c *gl.Client, fleetID string) int {
 func TestUpdateFleetCapacityIsHeldToTheInstanceLimit(t *testing.T) {
 	c := newClient(t)
 	ctx := context.Background()
-	id := anywhereFleet(t, c)
+	id := anywhereFleet(t, c, "custom-a", "custom-b")
 	update := func(desired, minSize, maxSize *int32) error {
 		_, err := c.UpdateFleetCapacity(ctx, &gl.UpdateFleetCapacityInput{FleetId: aws.String(id), Location: aws.String("custom-a"),
 			DesiredInstances: desired, MinSize: minSize, MaxSize: maxSize})
@@ -115,13 +115,8 @@ func TestUpdateFleetCapacityIsHeldToTheInstanceLimit(t *testing.T) {
 func TestTheInstanceLimitIsConfigurable(t *testing.T) {
 	c := newClient(t, func(cfg *server.Config) { cfg.CapacityMaxInstances = 3 })
 	ctx := context.Background()
-	mustLocation(t, c, "custom-a")
-	out, err := c.CreateFleet(ctx, anywhere("custom-a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := aws.ToString(out.FleetAttributes.FleetId)
-	_, err = c.UpdateFleetCapacity(ctx, &gl.UpdateFleetCapacityInput{FleetId: aws.String(id), DesiredInstances: aws.Int32(4), MaxSize: aws.Int32(4)})
+	id := anywhereFleet(t, c, "custom-a")
+	_, err := c.UpdateFleetCapacity(ctx, &gl.UpdateFleetCapacityInput{FleetId: aws.String(id), DesiredInstances: aws.Int32(4), MaxSize: aws.Int32(4)})
 	limitExceeded(t, err, []string{"DesiredInstances: 4 is above the limit of 3", "MaxSize: 4 is above the limit of 3"})
 	if _, err := c.UpdateFleetCapacity(ctx, &gl.UpdateFleetCapacityInput{FleetId: aws.String(id), DesiredInstances: aws.Int32(3), MaxSize: aws.Int32(3)}); err != nil {
 		t.Fatal(err)

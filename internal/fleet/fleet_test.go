@@ -53,12 +53,12 @@ func mustLocation(t *testing.T, c *gl.Client, names ...string) {
 	}
 }
 
-// anywhereFleet creates custom-a and custom-b and an Anywhere fleet in
-// both, returning its id.
-func anywhereFleet(t *testing.T, c *gl.Client) string {
+// anywhereFleet creates the locations and an Anywhere fleet in them,
+// returning its id.
+func anywhereFleet(t *testing.T, c *gl.Client, locs ...string) string {
 	t.Helper()
-	mustLocation(t, c, "custom-a", "custom-b")
-	out, err := c.CreateFleet(context.Background(), anywhere("custom-a", "custom-b"))
+	mustLocation(t, c, locs...)
+	out, err := c.CreateFleet(context.Background(), anywhere(locs...))
 	if err != nil {
 		t.Fatal(err)
 	}

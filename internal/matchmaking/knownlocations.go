@@ -18,11 +18,12 @@ import (
 // could be placed in, and reading them walks the configuration's queues,
 // their fleets and the fleets' locations: a few store reads per ticket on
 // the hottest write path. So the locations read are kept for
-// knownLocationsTTL, and only to accept: a latency to a location the
-// cached set lacks is checked against a fresh read before it is refused,
-// so a location added a moment ago is never refused. A location removed
-// within the TTL may still be accepted for that long, as it would have been
-// by a ticket started a moment earlier.
+// knownLocationsTTL, and never to refuse: a latency to a location the
+// cached locations lack is checked against a fresh read before it is
+// refused, so a location added a moment ago is never refused. A location
+// removed within the TTL may still be accepted for that long, as it would
+// have been by a ticket started a moment earlier, and one that became
+// usable within it may still be dropped from a ticket for that long.
 const knownLocationsTTL = time.Second
 
 // knownLocations holds the locations read, by the queues they were read for.
@@ -31,9 +32,12 @@ type knownLocations struct {
 	byQueue map[string]cachedLocations
 }
 
+// cachedLocations are the locations read at read: those a match can be
+// placed in (usable) and every one Muster knows (known). Never written once
+// cached.
 type cachedLocations struct {
-	known map[string]bool // never written once cached
-	read  time.Time
+	usable, known map[string]bool
+	read          time.Time
 }
 
 // latencyField is one player's latencies and where they are in a request.
@@ -69,23 +73,26 @@ func (s *Service) usableLatencies(ctx context.Context, c *configRec, fields ...l
 	if byQueues {
 		key = "queues:" + strings.Join(c.QueueArns, "\x00")
 	}
-	if s.knownLocations.accepts(key, s.now(), fields) {
-		return kept, nil
-	}
-	var usable, known map[string]bool
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		if known, err = fleet.KnownLocations(ctx, r); err != nil || !byQueues {
-			usable = known
+	cached, ok := s.knownLocations.lookup(key, s.now(), fields)
+	if !ok {
+		err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+			var err error
+			if cached.known, err = fleet.KnownLocations(ctx, r); err != nil || !byQueues {
+				cached.usable = cached.known
+				return err
+			}
+			cached.usable, err = s.cfg.Placer.Locations(ctx, r, c.QueueArns)
 			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("known locations: %w", err)
 		}
-		usable, err = s.cfg.Placer.Locations(ctx, r, c.QueueArns)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("known locations: %w", err)
+		s.knownLocations.keep(key, s.now(), cached)
 	}
-	s.knownLocations.keep(key, s.now(), usable)
+	usable, known := cached.usable, cached.known
+	if within(fields, usable) {
+		return kept, nil // the usual ticket: nothing to drop or name
+	}
 	usableHint := hint(usable)
 	var v fault.Validator
 	for i, f := range fields {
@@ -116,18 +123,11 @@ func hint(locs map[string]bool) string {
 	return "known: " + strings.Join(slices.Sorted(maps.Keys(locs)), ", ")
 }
 
-// accepts reports whether the locations read for key within the TTL hold
-// every location in fields.
-func (k *knownLocations) accepts(key string, now time.Time, fields []latencyField) bool {
-	k.mu.Lock()
-	cached, ok := k.byQueue[key]
-	k.mu.Unlock()
-	if !ok || now.Sub(cached.read) >= knownLocationsTTL || now.Before(cached.read) {
-		return false
-	}
+// within reports whether locs holds every location in fields.
+func within(fields []latencyField, locs map[string]bool) bool {
 	for _, f := range fields {
 		for loc := range f.ms {
-			if !cached.known[loc] {
+			if !locs[loc] {
 				return false
 			}
 		}
@@ -135,14 +135,28 @@ func (k *knownLocations) accepts(key string, now time.Time, fields []latencyFiel
 	return true
 }
 
+// lookup returns the locations read for key within the TTL when they know
+// every location in fields; ok is false when they are not there, too old,
+// or lack one of them.
+func (k *knownLocations) lookup(key string, now time.Time, fields []latencyField) (cachedLocations, bool) {
+	k.mu.Lock()
+	cached, ok := k.byQueue[key]
+	k.mu.Unlock()
+	if !ok || now.Sub(cached.read) >= knownLocationsTTL || now.Before(cached.read) || !within(fields, cached.known) {
+		return cachedLocations{}, false
+	}
+	return cached, true
+}
+
 // keep caches the locations read for key at now. Entries past the TTL go
 // then, so the queues of deleted configurations do not stay.
-func (k *knownLocations) keep(key string, now time.Time, known map[string]bool) {
+func (k *knownLocations) keep(key string, now time.Time, locs cachedLocations) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.byQueue == nil {
 		k.byQueue = map[string]cachedLocations{}
 	}
 	maps.DeleteFunc(k.byQueue, func(_ string, c cachedLocations) bool { return now.Sub(c.read) >= knownLocationsTTL })
-	k.byQueue[key] = cachedLocations{known: known, read: now}
+	locs.read = now
+	k.byQueue[key] = locs
 }

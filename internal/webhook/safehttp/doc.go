@@ -9,8 +9,8 @@
 // 127.0.0.1 later (DNS rebinding) is refused all the same.
 //
 // Refused always: unspecified, broadcast, multicast and link-local
-// addresses, the cloud metadata service (169.254.169.254 and
-// fd00:ec2::254), NAT64 and IPv4-mapped forms of refused IPv4 addresses,
+// addresses, the cloud metadata services (169.254.169.254, fd00:ec2::254
+// and Alibaba Cloud's 100.100.100.200), NAT64 and IPv4-mapped forms of refused IPv4 addresses,
 // and the control plane's own listeners (Config.Own, Config.Listening).
 // Refused unless Config.AllowPrivate: loopback, private networks (RFC 1918,
 // RFC 4193) and shared address space (RFC 6598).

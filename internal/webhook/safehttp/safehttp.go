@@ -47,6 +47,9 @@ const MaxURLLength = 2048
 var (
 	metadataV4 = netip.MustParseAddr("169.254.169.254")
 	metadataV6 = netip.MustParseAddr("fd00:ec2::254")
+	// Alibaba Cloud's metadata service sits in the shared address space,
+	// which --webhook-allow-private would otherwise open.
+	metadataAlibaba = netip.MustParseAddr("100.100.100.200")
 	thisNet    = netip.MustParsePrefix("0.0.0.0/8")
 	shared     = netip.MustParsePrefix("100.64.0.0/10")
 	nat64      = netip.MustParsePrefix("64:ff9b::/96")
@@ -63,7 +66,7 @@ func (cfg Config) Check(addr netip.AddrPort) error {
 	}
 	refuse := func(why string) error { return fmt.Errorf("%w: %s is %s", ErrRefused, addr, why) }
 	switch {
-	case ip == metadataV4 || ip == metadataV6:
+	case ip == metadataV4 || ip == metadataV6 || ip == metadataAlibaba:
 		return refuse("a cloud metadata address")
 	case ip.IsUnspecified() || thisNet.Contains(ip) || ip == broadcast:
 		return refuse("not a destination address")

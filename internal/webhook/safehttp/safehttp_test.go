@@ -31,6 +31,7 @@ func TestCheck(t *testing.T) {
 		{"[fd12::1]:80", false, true},
 		{"169.254.169.254:80", false, false},
 		{"[fd00:ec2::254]:80", false, false},
+		{"100.100.100.200:80", false, false}, // Alibaba Cloud's metadata, in the shared space
 		{"169.254.10.10:80", false, false},
 		{"[fe80::1]:80", false, false},
 		{"0.0.0.0:80", false, false},

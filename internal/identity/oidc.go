@@ -137,7 +137,11 @@ func (s *Service) OIDC(ctx context.Context, provider, idToken string) (Tokens, e
 		if errors.As(err, &expired) {
 			return Tokens{}, unauthenticated("ID token has expired")
 		}
-		return Tokens{}, unauthenticated("ID token is not valid: %v", err)
+		// The cause stays in the log: fetching the provider's keys may have
+		// failed with what another host answered, which is not the
+		// caller's to read.
+		s.cfg.Logger.Info("OIDC sign-in refused", "provider", p.cfg.Name, "err", err)
+		return Tokens{}, unauthenticated("ID token is not valid (its issuer, audience or signature)")
 	}
 	if tok.Subject == "" || len(tok.Subject) > 255 {
 		return Tokens{}, unauthenticated("ID token has no usable subject")

@@ -5,6 +5,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +143,24 @@ func TestLoadOIDCProviders(t *testing.T) {
 				t.Fatalf("got %v, want it to name %s", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestOIDCRefusalShowsNothingAnotherHostAnswered: a key set the provider's
+// discovery points elsewhere, answering with what that host keeps, fails
+// the sign-in without its answer reaching the caller.
+func TestOIDCRefusalShowsNothingAnotherHostAnswered(t *testing.T) {
+	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"secret":"kept-by-another-host"}`, http.StatusNotFound)
+	}))
+	t.Cleanup(internal.Close)
+	is := identitytest.NewIssuer(t)
+	u := internal.URL + "/admin"
+	is.JWKSURI.Store(&u)
+	e := oidcEnv(t, is)
+	_, err := e.svc.OIDC(ctx, "acme", is.Token(t, is.Claims("alice", "game-client", t0)))
+	wantUnauthenticated(t, err)
+	if strings.Contains(err.Error(), "kept-by-another-host") {
+		t.Fatalf("the refusal shows the other host's answer: %v", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/musterhq/muster/internal/api/controlapi"
 	"github.com/musterhq/muster/internal/capacity"
 	"github.com/musterhq/muster/internal/identity"
-	"github.com/musterhq/muster/internal/webhook/safehttp"
 )
 
 // mountCapacity registers the fleet operations of capacity (listing fleets,
@@ -39,7 +38,7 @@ func (s *Server) mountCapacity(d *deps) {
 	creds := &identity.TransientKey{Keys: s.keys, Description: "agents of the local capacity provisioner"}
 	provs, runs, err := capacity.Build(specs, capacity.Environment{Clock: d.clock, Log: d.log, Binary: binary, Endpoint: s.localEndpoint,
 		Credentials: creds.Get, Dir: filepath.Join(s.cfg.DataDir, "capacity-agents"), Env: os.Environ(),
-		Client: safehttp.Config{AllowPrivate: s.cfg.WebhookAllowPrivate, Listening: s.bound.list}.Client()})
+		Client: s.outbound(s.cfg.WebhookAllowPrivate).Client()})
 	if err != nil {
 		s.mountErr = fmt.Errorf("--capacity-provisioners: %w", err)
 		return

@@ -1,11 +1,8 @@
 package server
 
 import (
-	"net/netip"
-
 	"github.com/musterhq/muster/internal/hook"
 	"github.com/musterhq/muster/internal/playerdata"
-	"github.com/musterhq/muster/internal/webhook/safehttp"
 )
 
 // newHooks builds the studio hooks (package hook) and mounts their
@@ -15,14 +12,8 @@ import (
 // webhook deliveries: never the control plane's own listeners, loopback
 // and private networks only with --webhook-allow-private.
 func (s *Server) newHooks(d *deps, players *playerdata.Service) *hook.Service {
-	var own []netip.AddrPort
-	for _, listen := range []string{s.cfg.Listen, s.cfg.SDKListen, DefaultSDKListen, s.cfg.MetricsListen} {
-		if ap, ok := listenAddr(listen); ok {
-			own = append(own, ap)
-		}
-	}
 	svc := hook.New(hook.Config{Base: d.base(), Box: d.box, Registerer: d.reg, Records: players,
-		Destinations: safehttp.Config{AllowPrivate: s.cfg.WebhookAllowPrivate, Own: own, Listening: s.bound.list}})
+		Destinations: s.outbound(s.cfg.WebhookAllowPrivate)})
 	hook.NewAPI(hook.APIConfig{Service: svc, Operator: d.requireOperator, Logger: d.log}).Register(d.mux)
 	return svc
 }

@@ -82,7 +82,7 @@ func (s *Server) mountSDKEndpoint(d *deps) {
 	if listen == "" {
 		listen = DefaultSDKListen
 	}
-	cfg := sdk.Config{Listen: listen, URL: s.cfg.SDKURL, TLSCert: s.cfg.SDKTLSCert, TLSKey: s.cfg.SDKTLSKey, DataDir: s.cfg.DataDir, AddrFile: s.cfg.SDKAddrFile,
+	cfg := sdk.Config{Listen: listen, URL: s.cfg.SDKURL, TLSCert: s.cfg.SDKTLSCert, TLSKey: s.cfg.SDKTLSKey, DataDir: s.cfg.DataDir, AddrFile: s.cfg.SDKAddrFile, OnListening: s.bound.add,
 		Fleets: s.Hosting.Fleets, Sessions: s.Hosting.Sessions, Hub: s.Hosting.pushes, Clock: d.clock, PingTimeout: s.cfg.SDKPingTimeout, Logger: d.log, Limiter: s.sdkLimiter}
 	if d.matchmaking != nil {
 		cfg.Backfill = d.matchmaking.Backfiller()

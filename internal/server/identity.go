@@ -87,6 +87,10 @@ func (s *Server) mountIdentity(d *deps) {
 		Issuer: pc.TokenIssuer, SigningAlg: jose.SignatureAlgorithm(pc.SigningAlg),
 		AccessTokenLifetime: pc.AccessTokenLifetime, RefreshTokenLifetime: pc.RefreshTokenLifetime,
 		OIDCProviders: providers, Gate: hooks,
+		// The operator names each issuer, which may well be on a private
+		// network; what discovery names after it (the key set's address)
+		// still never reaches metadata nor Muster's own listeners.
+		HTTPClient: s.outbound(true).Client(),
 	})
 	if err != nil {
 		s.mountErr = err

@@ -125,6 +125,7 @@ func (s *Server) listen() (*http.Server, func() error, error) {
 			ln.Close()
 			return nil, nil, fmt.Errorf("--metrics-listen: %w", err)
 		}
+		s.bound.add(mln.Addr())
 		s.log.Info("serving /metrics on its own listener", "addr", mln.Addr().String())
 		s.background = append(s.background, s.serveMetrics(mln))
 	}

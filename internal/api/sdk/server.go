@@ -32,6 +32,9 @@ type Config struct {
 	DataDir         string
 	// AddrFile, when set, receives the bound address once listening.
 	AddrFile string
+	// OnListening, when set, hears the bound address once listening (the
+	// control plane keeps its own addresses from outbound calls).
+	OnListening func(net.Addr)
 	Fleets   *fleet.Service
 	Sessions *session.Service
 	// Hub holds the processes' sockets; the fleet and session services
@@ -118,6 +121,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("sdk listen: %w", err)
 	}
 	addr := ln.Addr().String()
+	if s.cfg.OnListening != nil {
+		s.cfg.OnListening(ln.Addr())
+	}
 	s.urlMu.Lock()
 	if s.url == "" {
 		s.url = "ws://" + addr

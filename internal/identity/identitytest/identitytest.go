@@ -23,6 +23,9 @@ type Issuer struct {
 	Down atomic.Bool
 	// JWKSFetches counts the fetches of the key set.
 	JWKSFetches atomic.Int32
+	// JWKSURI, when set, is the key set's address discovery names in
+	// place of the issuer's own.
+	JWKSURI atomic.Pointer[string]
 }
 
 // NewIssuer starts an Issuer, stopped when the test ends.
@@ -39,8 +42,12 @@ func NewIssuer(t testing.TB) *Issuer {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
+		jwks := is.Server.URL + "/jwks"
+		if u := is.JWKSURI.Load(); u != nil {
+			jwks = *u
+		}
 		json.NewEncoder(w).Encode(map[string]any{
-			"issuer": is.Server.URL, "jwks_uri": is.Server.URL + "/jwks", "authorization_endpoint": is.Server.URL + "/auth",
+			"issuer": is.Server.URL, "jwks_uri": jwks, "authorization_endpoint": is.Server.URL + "/auth",
 			"id_token_signing_alg_values_supported": []string{"RS256"},
 		})
 	})

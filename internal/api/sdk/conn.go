@@ -133,16 +133,31 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(maxMessage)
 	pr := s.proc(p)
-	pr.connections.Add(1)
+	reconnect := pr.connections.Add(1) > 1
 	pr.mu.Lock()
 	pr.conn = c
 	pending := pr.pending
 	pr.pending = nil
+	if reconnect && len(pending) == 0 {
+		// A push written to the socket this one replaces may have died
+		// with it: the SDK reads an old socket on for a few seconds after
+		// opening a new one, but not one that dropped. So the catch-up
+		// below sends again what the store says still applies — the game
+		// session while it is ACTIVATING, TerminateProcess while the
+		// process lives — once on this socket.
+		pr.createdFor, pr.terminating = "", false
+	}
 	pr.mu.Unlock()
 	s.cfg.Logger.Debug("sdk connected", "pID", pid, "sdkLanguage", q.Get("sdkLanguage"), "sdkVersion", q.Get("sdkVersion"))
 	ctx := auth.With(r.Context(), auth.Principal{Kind: auth.Process, FleetID: p.FleetID, ComputeName: p.ComputeName, ProcessID: p.ID})
-	for _, msg := range pending {
-		c.Write(ctx, websocket.MessageText, msg)
+	for i, msg := range pending {
+		if c.Write(ctx, websocket.MessageText, msg) != nil {
+			// This socket died too: the rest wait for the next one.
+			pr.mu.Lock()
+			pr.pending = append(pending[i:len(pending):len(pending)], pr.pending...)
+			pr.mu.Unlock()
+			break
+		}
 	}
 	// What a socket that died (here or on another replica) or a lost wake
 	// did not deliver comes from the store. A process that has not called

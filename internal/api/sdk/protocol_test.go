@@ -675,3 +675,46 @@ func TestCallsResentAfterTheControlPlaneRestartsApplyOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestAGameSessionPushedToASocketThatDiesIsPushedAgain: the SDK reads a
+// replaced socket on for a few seconds, but a push written into one that
+// dropped is lost with it. A process whose game session is still
+// ACTIVATING when it reconnects gets the session again on the new socket.
+func TestAGameSessionPushedToASocketThatDiesIsPushedAgain(t *testing.T) {
+	t.Parallel() // waits on the Go server SDK's own real-time timers
+	e := newEnv(t)
+	g := e.startReady("", "GS_NO_ACTIVATE=1")
+	id := aws.ToString(e.createGameSession("again", 4).GameSessionId)
+	g.Wait("event", "start")
+	if !e.srv.Hosting.SDK.DropConnection(g.ID) {
+		t.Fatal("no connection to drop")
+	}
+	e.waitFor("the process to reconnect", func() bool {
+		return e.srv.Hosting.SDK.Connections(g.ID) == 2 && e.srv.Hosting.SDK.Connected(g.ID)
+	})
+	g.Wait("event", "start") // the same game session, pushed again
+	if st := e.gameSession(id).Status; st != types.GameSessionStatusActivating {
+		t.Fatalf("status %s, want ACTIVATING until the game activates", st)
+	}
+}
+
+// TestATerminateProcessPushedToASocketThatDiesIsPushedAgain: likewise a
+// process told to end, which reconnects before it has, is told again.
+func TestATerminateProcessPushedToASocketThatDiesIsPushedAgain(t *testing.T) {
+	t.Parallel() // waits on the Go server SDK's own real-time timers
+	e := newEnv(t)
+	g := e.startReady("")
+	id := e.activeSession(g, "ending", 2)
+	if _, err := e.gl.TerminateGameSession(context.Background(), &gl.TerminateGameSessionInput{GameSessionId: aws.String(id),
+		TerminationMode: types.TerminationModeTriggerOnProcessTerminate}); err != nil {
+		t.Fatal(err)
+	}
+	g.Wait("event", "terminate")
+	if !e.srv.Hosting.SDK.DropConnection(g.ID) {
+		t.Fatal("no connection to drop")
+	}
+	e.waitFor("the process to reconnect", func() bool {
+		return e.srv.Hosting.SDK.Connections(g.ID) == 2 && e.srv.Hosting.SDK.Connected(g.ID)
+	})
+	g.Wait("event", "terminate")
+}

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/google/uuid"
 
@@ -66,15 +68,22 @@ var backfillTickets = uuid.MustParse("6d2f5a4e-2b7c-4d1e-9a43-8c0f3e7b5a21")
 // ProcessBackfill checks a server process's StartMatchBackfill before it
 // goes to the Backfiller: the process may backfill only a game session it
 // hosts. When the call names no ticket, the ticket id is derived from the
-// process and requestID (the SDK call's RequestId), so a call the SDK
-// re-sends after a restart of the control plane finds the ticket the first
-// one started. It returns req with its ticket id.
+// process, requestID (the SDK call's RequestId) and the request itself, so
+// a call the SDK re-sends after a restart of the control plane finds the
+// ticket the first one started, while a game that sends a request object
+// again with other players (the Go SDK keeps its RequestId) starts a new
+// backfill rather than being refused as a changed copy of the first. It
+// returns req with its ticket id.
 func (s *Service) ProcessBackfill(ctx context.Context, processID, requestID string, req BackfillRequest) (BackfillRequest, error) {
 	if err := s.HostedBy(ctx, processID, req.GameSessionArn); err != nil {
 		return req, err
 	}
 	if req.TicketID == "" {
-		req.TicketID = uuid.NewSHA1(backfillTickets, []byte(processID+"/"+requestID)).String()
+		body, err := json.Marshal(req)
+		if err != nil {
+			return req, fmt.Errorf("backfill request: %w", err)
+		}
+		req.TicketID = uuid.NewSHA1(backfillTickets, append([]byte(processID+"/"+requestID+"/"), body...)).String()
 	}
 	return req, nil
 }

@@ -38,6 +38,13 @@ func TestAProcessBackfillsOnlyItsOwnGameSession(t *testing.T) {
 		if again.TicketID != first.TicketID || other.TicketID == first.TicketID {
 			t.Fatalf("ticket ids %s, %s (same request), %s (another): want the same request to give the same id only", first.TicketID, again.TicketID, other.TicketID)
 		}
+		// The Go SDK sends a request object again with its RequestId; with
+		// other players it is another backfill.
+		changed := req
+		changed.Players = []session.BackfillPlayer{{PlayerId: "late", Team: "red"}}
+		if reused, _ := e.sessions.ProcessBackfill(e.ctx, gs.ProcessID, "request-1", changed); reused.TicketID == first.TicketID {
+			t.Fatalf("a reused RequestId with other players kept ticket id %s; want a new backfill", first.TicketID)
+		}
 	})
 	t.Run("a ticket id the call gives is kept", func(t *testing.T) {
 		named := req

@@ -347,7 +347,17 @@ func (s *Service) endProcess(ctx context.Context, w store.Writer, p Process, ver
 		return err
 	}
 	if s.cfg.Pusher != nil {
-		w.AfterCommit(func() { s.cfg.Pusher.ProcessEnded(p.ID) })
+		told := endedByMuster(reason)
+		w.AfterCommit(func() {
+			if told {
+				// Muster ended a process that may still run (on a compute
+				// without an agent to kill it): its game ends by its own
+				// OnProcessTerminate, rather than living on with its game
+				// session already ended.
+				s.cfg.Pusher.TerminateProcess(p.ID, p.EndedAt)
+			}
+			s.cfg.Pusher.ProcessEnded(p.ID)
+		})
 	}
 	switch reason {
 	case EndExited:
@@ -362,6 +372,13 @@ func (s *Service) endProcess(ctx context.Context, w store.Writer, p Process, ver
 		return s.AddEvent(ctx, w, p.FleetID, "SERVER_PROCESS_FORCE_TERMINATED", fmt.Sprintf("Server process %s on compute %s was force-terminated with its game session %s", p.ID, p.ComputeName, p.GameSessionID))
 	}
 	return nil
+}
+
+// endedByMuster reports whether a process ended for reason may not know it
+// ended: Muster judged it unhealthy, silent or lost, rather than the
+// process ending or exiting itself, or its agent killing it.
+func endedByMuster(reason string) bool {
+	return reason == EndUnhealthy || reason == EndSilent || reason == EndComputeLost
 }
 
 // ForceTerminate ends a process whose game session was force-terminated

@@ -273,8 +273,9 @@ func TestForceTerminateEndsTheProcessAndAsksItsAgentToKillIt(t *testing.T) {
 }
 
 // A process that fails three health checks in a row ends with its game
-// session (SERVER_PROCESS_TERMINATED_UNHEALTHY) and its agent is told to
-// kill it; a healthy answer in between starts the count again.
+// session (SERVER_PROCESS_TERMINATED_UNHEALTHY), is told to terminate, and
+// its agent is told to kill it; a healthy answer in between starts the
+// count again.
 func TestAProcessFailingThreeHealthChecksInARowIsTerminated(t *testing.T) {
 	t.Parallel() // waits on the Go server SDK's own real-time timers
 	e := newEnv(t)
@@ -289,6 +290,9 @@ func TestAProcessFailingThreeHealthChecksInARowIsTerminated(t *testing.T) {
 	flaky.Call("health", map[string]any{"status": "fft"}) // never three failures in a row
 	sick.Call("health", map[string]any{"status": "f"})
 	e.waitFor("the sick process to end", func() bool { return e.gameSession(id).Status == types.GameSessionStatusTerminated })
+	// The process itself is told, so that a game on a compute without an
+	// agent to kill it ends too.
+	sick.Wait("event", "terminate")
 	// Without the reset the fourth failure would end the flaky process; once
 	// its second healthy answer is given (a second after the one before),
 	// the heartbeats of the failures before it have been answered.

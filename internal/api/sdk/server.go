@@ -35,8 +35,8 @@ type Config struct {
 	// OnListening, when set, hears the bound address once listening (the
 	// control plane keeps its own addresses from outbound calls).
 	OnListening func(net.Addr)
-	Fleets   *fleet.Service
-	Sessions *session.Service
+	Fleets      *fleet.Service
+	Sessions    *session.Service
 	// Hub holds the processes' sockets; the fleet and session services
 	// push through it. Nil means a hub of the Server's own.
 	Hub *Hub

@@ -50,10 +50,10 @@ var (
 	// Alibaba Cloud's metadata service sits in the shared address space,
 	// which --webhook-allow-private would otherwise open.
 	metadataAlibaba = netip.MustParseAddr("100.100.100.200")
-	thisNet    = netip.MustParsePrefix("0.0.0.0/8")
-	shared     = netip.MustParsePrefix("100.64.0.0/10")
-	nat64      = netip.MustParsePrefix("64:ff9b::/96")
-	broadcast  = netip.MustParseAddr("255.255.255.255")
+	thisNet         = netip.MustParsePrefix("0.0.0.0/8")
+	shared          = netip.MustParsePrefix("100.64.0.0/10")
+	nat64           = netip.MustParsePrefix("64:ff9b::/96")
+	broadcast       = netip.MustParseAddr("255.255.255.255")
 )
 
 // Check returns an error wrapping ErrRefused when cfg forbids connecting to

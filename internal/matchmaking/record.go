@@ -67,7 +67,7 @@ func (p *pool) recordSearching(t *txn, id string, now time.Time) error {
 	r.Status = gamelift.TicketSearching
 	t.changed(r)
 	et, all := eventTickets([]*ticketRec{r}, false, nil, nil)
-	return t.event(p.cfg, Detail{Type: EventSearching, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, EstimatedWaitMillis: p.waits.millis(now)})
+	return t.event(p.cfg, Detail{Type: EventSearching, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, EstimatedWaitMillis: p.waits.eventWait(now)})
 }
 
 // recordTimedOut ends a ticket whose request timeout passed.

@@ -369,8 +369,8 @@ func TestEstimatedWaitTimeIsTheMeanOfRecentWaits(t *testing.T) {
 			millis = ev.Detail.EstimatedWaitMillis
 		}
 	}
-	if millis != float64(2000) {
-		t.Fatalf("MatchmakingSearching estimatedWaitMillis %v, want 2000", millis)
+	if millis != float64(2) { // seconds, as GameLift gives it despite the name
+		t.Fatalf("MatchmakingSearching estimatedWaitMillis %v, want 2 (seconds, as EstimatedWaitTime)", millis)
 	}
 	e.clock.Advance(11 * time.Minute) // every sample leaves the window
 	if w := lonely("after").EstimatedWaitTime; w != nil {

@@ -66,10 +66,13 @@ func (w *waitStats) seconds(now time.Time) *int32 {
 	return &s
 }
 
-func (w *waitStats) millis(now time.Time) any {
-	d, ok := w.mean(now)
-	if !ok {
-		return "NOT_AVAILABLE"
+// eventWait is a MatchmakingSearching event's estimatedWaitMillis. Despite
+// its name GameLift gives it in seconds, the same value as
+// EstimatedWaitTime (its event documentation says so), and "NOT_AVAILABLE"
+// without one.
+func (w *waitStats) eventWait(now time.Time) any {
+	if s := w.seconds(now); s != nil {
+		return *s
 	}
-	return d.Milliseconds()
+	return "NOT_AVAILABLE"
 }

@@ -31,7 +31,7 @@ type Detail struct {
 	AcceptanceRequired    *bool           `json:"acceptanceRequired,omitempty"`
 	AcceptanceTimeout     *int32          `json:"acceptanceTimeout,omitempty"`
 	Acceptance            string          `json:"acceptance,omitempty"`
-	RuleEvaluationMetrics []RuleMetric    `json:"ruleEvaluationMetrics,omitempty"`
+	RuleEvaluationMetrics []RuleMetric    `json:"ruleEvaluationMetrics,omitzero"` // nil is left out, an empty array kept
 	Reason                string          `json:"reason,omitempty"`
 	Message               string          `json:"message,omitempty"`
 }
@@ -99,6 +99,14 @@ func (t *txn) event(c configRec, d Detail) error {
 	}
 	if d.GameSessionInfo.Players == nil {
 		d.GameSessionInfo.Players = []EventPlayer{}
+	}
+	if d.RuleEvaluationMetrics == nil && (d.Type == EventCancelled || d.Type == EventTimedOut) {
+		// GameLift's MatchmakingCancelled and MatchmakingTimedOut always
+		// carry the array, so consumers read it without a check.
+		d.RuleEvaluationMetrics = []RuleMetric{}
+		if rs, err := t.s.parsedRuleSet(t.ctx, t.w, c); err == nil {
+			d.RuleEvaluationMetrics = ruleMetrics(rs)
+		}
 	}
 	env := gamelift.NewEnvelope(t.s.cfg.ARNs, gamelift.DetailTypeMatchmaking, gamelift.EventTimeMillis(t.now), c.ARN, d)
 	return t.w.Append(t.ctx, store.Event{ID: env.ID, Time: t.now, Type: d.Type, Resource: c.ARN, Doc: store.MustJSON(env)})

@@ -203,6 +203,12 @@ func TestTicketEventsAndStop(t *testing.T) {
 		if got[len(got)-1] != matchmaking.EventCancelled || slices.Index(got, matchmaking.EventCancelled) != len(got)-1 {
 			t.Fatalf("events %v", got)
 		}
+		// GameLift's MatchmakingCancelled always carries the rules' metrics.
+		for _, ev := range w.outbox(matchmaking.EventCancelled) {
+			if ev.Detail.Tickets[0].TicketID == "q" && len(ev.Detail.RuleEvaluationMetrics) == 0 {
+				t.Fatalf("MatchmakingCancelled without ruleEvaluationMetrics: %+v", ev.Detail)
+			}
+		}
 	})
 	t.Run("stopping needs a TicketId", func(t *testing.T) {
 		w := w.in(t)

@@ -324,6 +324,22 @@ func TestManualBackfillOfAGameSession(t *testing.T) {
 		if len(tk.Players) != 1 || tk.Players[0].PlayerId != "pa" || tk.Status != gamelift.TicketQueued {
 			t.Fatalf("backfill ticket %+v", tk)
 		}
+		// Its MatchmakingSearching shows the players in their teams, as a
+		// backfill ticket's players always are.
+		w.cycle("q")
+		searching := 0
+		for _, ev := range w.outbox(matchmaking.EventSearching) {
+			if ev.Detail.Tickets[0].TicketID != "m1" {
+				continue
+			}
+			searching++
+			if ev.Detail.Tickets[0].Players[0].Team != "red" {
+				t.Fatalf("the backfill ticket's MatchmakingSearching players %+v, want pa in red", ev.Detail.Tickets[0].Players)
+			}
+		}
+		if searching == 0 {
+			t.Fatal("no MatchmakingSearching for the backfill ticket")
+		}
 	})
 	t.Run("a request whose every player has left is refused naming Players", func(t *testing.T) {
 		_, err := backfill("m-empty", pb)

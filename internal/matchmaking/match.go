@@ -232,7 +232,7 @@ func (t *txn) failAcceptance(c configRec, m *matchRec, acceptance string, cancel
 			}
 			t.changed(r)
 			t.readd = append(t.readd, r)
-			et, all := eventTickets([]*ticketRec{r}, false, nil, nil)
+			et, all := eventTickets([]*ticketRec{r}, r.Backfill, nil, nil) // a backfill ticket's players have their teams
 			if err := t.event(c, Detail{Type: EventSearching, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, EstimatedWaitMillis: "NOT_AVAILABLE"}); err != nil {
 				return err
 			}

@@ -66,7 +66,7 @@ func (p *pool) recordSearching(t *txn, id string, now time.Time) error {
 	}
 	r.Status = gamelift.TicketSearching
 	t.changed(r)
-	et, all := eventTickets([]*ticketRec{r}, false, nil, nil)
+	et, all := eventTickets([]*ticketRec{r}, r.Backfill, nil, nil) // a backfill ticket's players have their teams
 	return t.event(p.cfg, Detail{Type: EventSearching, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, EstimatedWaitMillis: p.waits.eventWait(now)})
 }
 
@@ -78,7 +78,7 @@ func (p *pool) recordTimedOut(t *txn, id string) error {
 	}
 	msg := "removed from matchmaking after the request timeout"
 	t.end(r, gamelift.TicketTimedOut, ReasonTimedOut, msg)
-	et, all := eventTickets([]*ticketRec{r}, false, nil, nil)
+	et, all := eventTickets([]*ticketRec{r}, r.Backfill, nil, nil) // a backfill ticket's players have their teams
 	if err := t.event(p.cfg, Detail{Type: EventTimedOut, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, Reason: ReasonTimedOut, Message: msg, RuleEvaluationMetrics: ruleMetrics(p.rs)}); err != nil {
 		return err
 	}

@@ -23,9 +23,10 @@ type rotatingFile struct {
 	maxBytes int64
 	keep     int
 
-	mu   sync.Mutex
-	f    *os.File
-	size int64
+	mu     sync.Mutex
+	f      *os.File
+	size   int64
+	closed bool
 }
 
 func openRotating(path string, maxBytes int64, keep int) (*rotatingFile, error) {
@@ -60,14 +61,21 @@ func (r *rotatingFile) openLocked() error {
 // grows past maxBytes. A chunk that does not fit is cut after its last
 // newline that fits; a line longer than what is left starts a new file, and
 // only a line longer than maxBytes is itself cut.
+//
+// A log that cannot be written never fails the write: os/exec copies a
+// process's output to it through a pipe and closes the pipe on the first
+// error, and the process then dies of SIGPIPE at its next line. So a write
+// the disk refuses (full, failing) is dropped, and a rotation that fails (a
+// log shipper holding the file on Windows) goes on in the same file, trying
+// again after another maxBytes.
 func (r *rotatingFile) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	written := 0
+	if r.closed {
+		return 0, os.ErrClosed
+	}
+	total := len(p)
 	for len(p) > 0 {
-		if r.f == nil {
-			return written, os.ErrClosed
-		}
 		room := r.maxBytes - r.size
 		chunk := p
 		if int64(len(chunk)) > room {
@@ -80,19 +88,21 @@ func (r *rotatingFile) Write(p []byte) (int, error) {
 		}
 		if len(chunk) == 0 {
 			if err := r.rotateLocked(); err != nil {
-				return written, err
+				if r.f == nil && r.openLocked() != nil {
+					return total, nil // no file to write to: dropped
+				}
+				r.size = 0 // past maxBytes, until the next try
 			}
 			continue
 		}
 		n, err := r.f.Write(chunk)
 		r.size += int64(n)
-		written += n
 		if err != nil {
-			return written, err
+			return total, nil // dropped: see above
 		}
 		p = p[n:]
 	}
-	return written, nil
+	return total, nil
 }
 
 func (r *rotatingFile) rotateLocked() error {
@@ -122,6 +132,7 @@ func (r *rotatingFile) rotateLocked() error {
 func (r *rotatingFile) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	if r.f == nil {
 		return nil
 	}

@@ -81,3 +81,43 @@ func TestRotatingFileAppendsToAnExistingLog(t *testing.T) {
 		t.Fatal(path)
 	}
 }
+
+// TestALogThatCannotBeWrittenNeverFailsAWrite: os/exec closes the pipe of a
+// process's output at the first error its log returns, and the process dies
+// of SIGPIPE; so a log write never fails. A rotation that fails goes on in
+// the same file, and a write the file refuses is dropped.
+func TestALogThatCannotBeWrittenNeverFailsAWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "game.log")
+	r, err := openRotating(path, 8, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// path.1 and path.2 are directories with files in them: moving the old
+	// logs along fails.
+	for _, old := range []string{".1", ".2"} {
+		if err := os.MkdirAll(filepath.Join(path+old, "held"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, line := range []string{"aaaaaaa\n", "bbbbbbb\n"} {
+		if n, err := r.Write([]byte(line)); n != len(line) || err != nil {
+			t.Fatalf("Write(%q) with a rotation that fails = %d, %v; want all of it, no error", line, n, err)
+		}
+	}
+	if b, _ := os.ReadFile(path); string(b) != "aaaaaaa\nbbbbbbb\n" {
+		t.Fatalf("log %q, want both lines in the file rotation could not move", b)
+	}
+	// A file the system refuses to write (here: opened read-only).
+	ro, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	r.f.Close()
+	r.f, r.size = ro, 0
+	r.mu.Unlock()
+	if n, err := r.Write([]byte("lost\n")); n != 5 || err != nil {
+		t.Fatalf("Write to a file that refuses it = %d, %v; want it dropped without an error", n, err)
+	}
+}

@@ -182,6 +182,12 @@ func (c *Client) Heartbeat(ctx context.Context, fleetID, computeName string, in 
 	if err := c.do(ctx, "Heartbeat", path, map[string]string{"Content-Type": "application/json"}, in, &out); err != nil {
 		return nil, err
 	}
+	if out.ComputeStatus == "" {
+		// Not the control plane's answer (an empty body from a proxy, say):
+		// acting on it would stop every process for an empty runtime
+		// configuration. It counts as a failed heartbeat instead.
+		return nil, errors.New("Heartbeat: the answer carries no computeStatus")
+	}
 	return &out, nil
 }
 

@@ -121,6 +121,9 @@ func TestClientReportsErrors(t *testing.T) {
 		"GameLift.GetComputeAuthToken": func(map[string]any) (int, any) {
 			return 500, map[string]any{"__type": "InternalServiceException", "message": "internal error"}
 		},
+		// A proxy's empty 200 is not the control plane's answer: acted on, its
+		// empty runtime configuration would stop every process.
+		"/v1/admin/fleets/fleet-1/computes/proxied/heartbeat": func(map[string]any) (int, any) { return 200, nil },
 	})
 	tests := []struct {
 		name       string
@@ -133,6 +136,10 @@ func TestClientReportsErrors(t *testing.T) {
 			_, err := c.Heartbeat(t.Context(), "fleet-1", "gone", agentwire.Heartbeat{})
 			return err
 		}, true, true},
+		{"a heartbeat answer without computeStatus is an error, retried", "agent-secret", func(c *agent.Client) error {
+			_, err := c.Heartbeat(t.Context(), "fleet-1", "proxied", agentwire.Heartbeat{})
+			return err
+		}, false, false},
 		{"a server error is retryable", "agent-secret", func(c *agent.Client) error {
 			_, err := c.GetComputeAuthToken(t.Context(), "fleet-1", "h")
 			return err

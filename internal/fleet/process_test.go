@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/fleet"
@@ -100,4 +101,27 @@ func TestTheFleetServiceAnswersAServerProcess(t *testing.T) {
 			t.Fatalf("after %d unhealthy reports in a row the process is %s, want %s", fleet.UnhealthyChecks, p.Status, fleet.ProcessTerminated)
 		}
 	})
+}
+
+// TestASweeperJudgesNoSilenceLongerThanItHasWatched: after the control plane
+// was down, or a replica took the sweep over, heartbeats that could not
+// arrive are not silence; a sweeper judges computes lost only once it has
+// watched for three heartbeat intervals, and processes silent only once for
+// SilenceTimeout.
+func TestASweeperJudgesNoSilenceLongerThanItHasWatched(t *testing.T) {
+	e := fleettest.New(t, "custom-a")
+	for _, c := range []struct {
+		watched      time.Duration
+		lost, silent bool
+	}{
+		{0, false, false},
+		{3*fleettest.HeartbeatInterval - time.Second, false, false},
+		{3 * fleettest.HeartbeatInterval, true, false},
+		{fleet.SilenceTimeout - time.Second, true, false},
+		{fleet.SilenceTimeout, true, true},
+	} {
+		if lost, silent := e.Fleets.SweepsDue(c.watched); lost != c.lost || silent != c.silent {
+			t.Errorf("after watching %v: sweeps lost %v, silent %v; want %v, %v", c.watched, lost, silent, c.lost, c.silent)
+		}
+	}
 }

@@ -120,9 +120,29 @@ func (s *Service) SweepSilentProcesses(ctx context.Context) error {
 }
 
 // Run sweeps lost computes and silent processes every heartbeat interval
-// until ctx ends.
+// until ctx ends. Heartbeats that could not arrive because the control
+// plane itself was down (restarted, or this replica just took the sweep
+// over from one that was) are not silence: a sweep judges nothing lost
+// before it has watched for as long as the silence it looks for, or the
+// first sweep after an outage would end every process on every host.
 func (s *Service) Run(ctx context.Context) error {
+	started := s.cfg.Clock.Now()
 	return s.cfg.Every(ctx, s.cfg.HeartbeatInterval, "fleet sweep", func(ctx context.Context) error {
-		return errors.Join(s.SweepLostComputes(ctx), s.SweepSilentProcesses(ctx))
+		lost, silent := s.SweepsDue(s.cfg.Clock.Now().Sub(started))
+		var errs []error
+		if lost {
+			errs = append(errs, s.SweepLostComputes(ctx))
+		}
+		if silent {
+			errs = append(errs, s.SweepSilentProcesses(ctx))
+		}
+		return errors.Join(errs...)
 	})
+}
+
+// SweepsDue says which sweeps a sweeper that has watched for watched may
+// run: lost computes once it has watched for LostAfterHeartbeats
+// heartbeat intervals, silent processes once for SilenceTimeout.
+func (s *Service) SweepsDue(watched time.Duration) (lost, silent bool) {
+	return watched >= LostAfterHeartbeats*s.cfg.HeartbeatInterval, watched >= SilenceTimeout
 }

@@ -94,6 +94,7 @@ type fakeControl struct {
 	deregisters int
 	heartbeats  []agentwire.Heartbeat
 	unknown     bool  // the next heartbeat answers 404
+	failing     int   // this many next heartbeats answer 500
 	refuse      error // RegisterCompute fails with this
 	onDrain     func(agentwire.Heartbeat)
 	ended       *agentwire.ProcessStatus // how every exited process ended, if the control plane says
@@ -131,6 +132,11 @@ func (f *fakeControl) Heartbeat(_ context.Context, _, _ string, in agentwire.Hea
 		f.unknown = false
 		f.mu.Unlock()
 		return nil, &agent.APIError{Operation: "Heartbeat", StatusCode: 404, Type: "Not Found"}
+	}
+	if f.failing > 0 {
+		f.failing--
+		f.mu.Unlock()
+		return nil, &agent.APIError{Operation: "Heartbeat", StatusCode: 500, Type: "Internal"}
 	}
 	f.heartbeats = append(f.heartbeats, in)
 	resp := &agentwire.Reply{ComputeStatus: "ACTIVE", HeartbeatIntervalSeconds: 10, ProcessReadyTimeoutSeconds: f.readyTO, RuntimeConfiguration: f.runtime}

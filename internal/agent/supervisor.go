@@ -249,10 +249,13 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return s.drain(context.WithoutCancel(ctx), hb)
 		case <-hb.C():
-			s.heartbeat(ctx)
+			next := s.interval
+			if !s.heartbeat(ctx) {
+				next = s.retryInterval()
+			}
 			s.reconcile(ctx)
-			hb.Reset(s.interval)
-			nextHeartbeat = s.clock.Now().Add(s.interval)
+			hb.Reset(next)
+			nextHeartbeat = s.clock.Now().Add(next)
 			s.emit(Event{Kind: EventHeartbeat})
 		case <-tokenTimer.C():
 			tokenTimer.Reset(s.fetchToken(ctx))
@@ -382,25 +385,44 @@ func (s *Supervisor) sortedProcs() []*proc {
 	return ps
 }
 
-// heartbeat reports to the control plane and applies its answer. A compute
-// the control plane does not know is registered again.
-func (s *Supervisor) heartbeat(ctx context.Context) {
-	resp, err := s.cfg.Control.Heartbeat(ctx, s.cfg.FleetID, s.cfg.ComputeName, s.report())
+// heartbeat reports to the control plane and applies its answer, and says
+// whether it got one. A compute the control plane does not know is
+// registered again.
+func (s *Supervisor) heartbeat(ctx context.Context) bool {
+	resp, err := s.sendHeartbeat(ctx)
 	if IsNotFound(err) && !s.draining {
 		s.log.Warn("the control plane does not know this compute; registering again")
 		if err := s.register(ctx); err != nil {
 			s.log.Warn("cannot register the compute again", "err", err)
-			return
+			return false
 		}
 		s.fetchToken(ctx)
-		resp, err = s.cfg.Control.Heartbeat(ctx, s.cfg.FleetID, s.cfg.ComputeName, s.report())
+		resp, err = s.sendHeartbeat(ctx)
 	}
 	if err != nil {
 		s.log.Warn("heartbeat failed", "err", err)
 		s.judgeExits(nil)
-		return
+		return false
 	}
 	s.apply(resp)
+	return true
+}
+
+// sendHeartbeat sends one heartbeat, waiting for its answer no longer than
+// an interval: the control plane takes a compute for lost after
+// LostAfterHeartbeats intervals of silence, so one heartbeat held for
+// longer would leave too little time for the retries after it.
+func (s *Supervisor) sendHeartbeat(ctx context.Context) (*agentwire.Reply, error) {
+	hctx, cancel := context.WithTimeout(ctx, s.interval)
+	defer cancel()
+	return s.cfg.Control.Heartbeat(hctx, s.cfg.FleetID, s.cfg.ComputeName, s.report())
+}
+
+// retryInterval is the wait after a failed heartbeat: a fifth of the
+// interval (at least a second), so a control plane that failed one answer
+// hears the compute again well before it would take it for lost.
+func (s *Supervisor) retryInterval() time.Duration {
+	return max(s.interval/5, time.Second)
 }
 
 func (s *Supervisor) apply(resp *agentwire.Reply) {

@@ -443,3 +443,23 @@ func TestSupervisorDeletesTheLogsOfOldExitedProcesses(t *testing.T) {
 		t.Fatalf("the newest exited process's log is gone: %v", err)
 	}
 }
+
+// TestSupervisorRetriesAFailedHeartbeatSoon: the control plane takes a
+// compute for lost after three intervals without a heartbeat, so a failed
+// one is tried again after a fifth of the interval, not a whole one.
+func TestSupervisorRetriesAFailedHeartbeatSoon(t *testing.T) {
+	c := newClock()
+	control := newFakeControl(c)
+	h := start(t, control, c, nil)
+	var answered int
+	control.set(func(f *fakeControl) { f.failing, answered = 1, len(f.heartbeats) })
+	c.Advance(10 * time.Second)
+	h.next(agent.EventHeartbeat) // the failed one
+	c.Advance(2 * time.Second)
+	h.next(agent.EventHeartbeat)
+	control.set(func(f *fakeControl) {
+		if n := len(f.heartbeats) - answered; n != 1 {
+			t.Errorf("%d heartbeats answered 2 s after a failed one, want 1 (the retry)", n)
+		}
+	})
+}

@@ -41,8 +41,9 @@
 //     to each ACTIVE process; processes not yet ACTIVE (or all, if the control
 //     plane cannot be reached) get SIGTERM; after DrainGrace the rest are
 //     killed; then DeregisterCompute.
-//   - ExecLauncher starts each process in its own process group (killed with
-//     the agent on Linux), in a writable working directory, with the agent's
+//   - ExecLauncher starts each process in its own process group (the process
+//     itself is killed with the agent on Linux; what is left of its group is
+//     killed when it exits), in a writable working directory, with the agent's
 //     environment minus MUSTER_* and GAMELIFT_* plus GAMELIFT_SDK_WEBSOCKET_URL
 //     (the compute's GameLiftServiceSdkEndpoint), GAMELIFT_SDK_AUTH_TOKEN,
 //     GAMELIFT_SDK_PROCESS_ID (a fresh UUID per launch, never reused),

@@ -141,6 +141,7 @@ func (p *execProcess) PID() int { return p.cmd.Process.Pid }
 
 func (p *execProcess) Wait() error {
 	err := p.cmd.Wait()
+	reapGroup(p.cmd.Process.Pid)
 	p.logs.Close()
 	p.launcher.retire(p.id)
 	return err

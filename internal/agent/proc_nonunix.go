@@ -12,6 +12,9 @@ import (
 // of draining through the TerminateProcess push instead.
 func terminateGroup(p *os.Process) error { return killGroup(p) }
 
+// reapGroup does nothing: outside Unix a process has no group to reap.
+func reapGroup(int) {}
+
 // killGroup kills the process.
 func killGroup(p *os.Process) error {
 	err := p.Kill()

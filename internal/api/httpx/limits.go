@@ -16,6 +16,8 @@ import (
 
 	"github.com/pires/go-proxyproto"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/musterhq/muster/internal/fault"
 )
 
 // Limits are one listener's connection and request limits. Zero fields
@@ -416,12 +418,25 @@ func (l *Limiter) capForwardedClients(next http.Handler) http.Handler {
 			l.Refuse(RefusedPerClient)
 			w.Header().Set("Retry-After", "1")
 			w.Header().Set("Connection", "close")
-			http.Error(w, "too many concurrent requests from this client", http.StatusTooManyRequests)
+			refuseBusyClient(w, r)
 			return
 		}
 		defer release()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuseBusyClient answers a request over its client's cap with 429: a
+// problem document on the player and operator API (/v1/...), as their
+// every other refusal is, and plain text elsewhere (the control API's
+// clients retry a 429 whatever its body; a probe reads only the status).
+func refuseBusyClient(w http.ResponseWriter, r *http.Request) {
+	const msg = "too many concurrent requests from this client"
+	if !strings.HasPrefix(r.URL.Path, "/v1/") {
+		http.Error(w, msg, http.StatusTooManyRequests)
+		return
+	}
+	WriteError(w, r, nil, fault.New(fault.LimitExceeded, msg))
 }
 
 // remoteAddr is the request's peer address.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/musterhq/muster/internal/api/httpx"
@@ -52,11 +53,16 @@ func TestRequestsThroughAProxyAreCappedPerForwardedClient(t *testing.T) {
 		// is refused and another client's is served.
 		if r.Header.Get("X-Forwarded-For") == "203.0.113.7" && r.Header.Get("X-Nested") == "" {
 			for _, xff := range []string{"203.0.113.7", "203.0.113.8"} {
-				nr := httptest.NewRequest(http.MethodGet, "/", nil)
+				nr := httptest.NewRequest(http.MethodGet, "/v1/players/me", nil)
 				nr.RemoteAddr, nr.Header = "10.0.0.1:1", http.Header{"X-Forwarded-For": {xff}, "X-Nested": {"1"}}
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, nr)
 				if xff == "203.0.113.7" {
+					// The player API's refusals are problem documents.
+					if ct, ra := rec.Header().Get("Content-Type"), rec.Header().Get("Retry-After"); ct != "application/problem+json" || ra != "1" ||
+						!strings.Contains(rec.Body.String(), `"code":"LimitExceeded"`) {
+						t.Errorf("the refusal: Content-Type %q, Retry-After %q, body %s", ct, ra, rec.Body)
+					}
 					inner <- rec.Code
 				} else if rec.Code != http.StatusOK {
 					t.Errorf("another client got %d", rec.Code)

@@ -333,7 +333,8 @@ func (s *Service) DescribeGameSessionPlacement(ctx context.Context, in *gamelift
 	return &gamelift.DescribeGameSessionPlacementOutput{GameSessionPlacement: &out}, nil
 }
 
-// StopGameSessionPlacement cancels a PENDING placement.
+// StopGameSessionPlacement cancels a PENDING placement whose game session
+// is not created yet.
 func (s *Service) StopGameSessionPlacement(ctx context.Context, in *gamelift.StopGameSessionPlacementInput) (*gamelift.StopGameSessionPlacementOutput, error) {
 	if err := s.cfg.RequireOperatorOn(ctx, true, "PlacementId", "IdStringModel", in.PlacementId); err != nil {
 		return nil, err
@@ -346,8 +347,14 @@ func (s *Service) StopGameSessionPlacement(ctx context.Context, in *gamelift.Sto
 		if err != nil {
 			return err
 		}
-		if p.Status != gamelift.PlacementPending {
+		switch {
+		case p.Status != gamelift.PlacementPending:
 			return fault.New(fault.Invalid, "PlacementId: placement %s is %s; only a PENDING placement can be stopped", p.PlacementID, p.Status)
+		case p.GameSessionArn != "":
+			// Its process is taken and its game server is starting the
+			// session: cancelling now would leave that session with
+			// reserved players nobody sends (GameLift refuses it too).
+			return fault.New(fault.Invalid, "PlacementId: placement %s has already created game session %s; it can no longer be stopped", p.PlacementID, p.GameSessionArn)
 		}
 		p, err = s.endIn(ctx, w, p, version, gamelift.PlacementCancelled, "", nil)
 		return err

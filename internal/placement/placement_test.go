@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -484,10 +485,25 @@ func TestAPlacementIsFulfilledOnlyOnceItsGameSessionIsActive(t *testing.T) {
 			t.Fatalf("placement ended %s, want FAILED", p.Status)
 		}
 	})
-	t.Run("the placement's timeout still applies while the game session activates", func(t *testing.T) {
+	t.Run("once its game session exists it can no longer be stopped", func(t *testing.T) {
+		_, err := e.svc.StopGameSessionPlacement(e.ctx, &gamelift.StopGameSessionPlacementInput{PlacementId: "p3"})
+		if !fault.Is(err, fault.Invalid) || !strings.Contains(err.Error(), "PlacementId: placement p3 has already created game session") {
+			t.Fatalf("stopping a placement whose game session activates: %v, want Invalid naming PlacementId", err)
+		}
+		e.pending("p3")
+	})
+	t.Run("past its timeout it waits for its game session, which the activation timeout ends", func(t *testing.T) {
 		e.clk.Advance(61 * time.Second)
-		if p := e.wait("p3"); p.Status != gamelift.PlacementTimedOut {
-			t.Fatalf("placement ended %s, want TIMED_OUT", p.Status)
+		if done, err := e.svc.Attempt(context.Background(), "p3"); err != nil || done {
+			t.Fatalf("an attempt past the queue's timeout: done %v, %v; want it still waiting for its game session", done, err)
+		}
+		e.pending("p3")
+		e.clk.Advance(fleet.DefaultActivationTimeout - 61*time.Second)
+		if err := e.sessions.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if p := e.wait("p3"); p.Status != gamelift.PlacementFailed || !strings.Contains(p.StatusReason, "before it was active") {
+			t.Fatalf("placement ended %s (%s), want FAILED as its game session never activated", p.Status, p.StatusReason)
 		}
 	})
 }

@@ -386,9 +386,14 @@ type work struct {
 	skip      bool // not found or no longer PENDING
 	wait      bool // no candidate has an idle process: no write needed
 	// activating: its game session is created and not ACTIVE yet; it waits
-	// for GameSessionSettled or its deadline.
+	// for GameSessionSettled, however long past its deadline: the fleet's
+	// activation timeout bounds that wait.
 	activating bool
 }
+
+// activatingRecheck is how often a placement whose game session activates
+// is looked at again, in case its game session settled on another replica.
+const activatingRecheck = time.Minute
 
 var (
 	// errNoCapacity marks a placement that found no process.
@@ -472,11 +477,14 @@ func (s *Service) read(ctx context.Context, ids []string, now time.Time) ([]work
 				wk.skip = true
 				continue
 			}
-			if !now.Before(wk.p.Deadline) {
+			if wk.p.GameSessionArn != "" {
+				// Its game session exists: the placement has left the
+				// queue, so its timeout no longer applies (nor does
+				// StopGameSessionPlacement); GameSessionSettled ends it.
+				wk.activating, wk.wait = true, true
 				continue
 			}
-			if wk.p.GameSessionArn != "" {
-				wk.activating, wk.wait = true, true
+			if !now.Before(wk.p.Deadline) {
 				continue
 			}
 			q, seen := queues[wk.p.QueueName]
@@ -532,7 +540,9 @@ func (s *Service) outcomes(ws []work, placed []bool, now time.Time) []outcome {
 			continue
 		}
 		if wk.activating {
-			res[i] = outcome{at: wk.p.Deadline, activating: true}
+			// Only a backstop: the settlement ends it, on whichever
+			// replica it happens; this look forgets it here then.
+			res[i] = outcome{at: now.Add(activatingRecheck), activating: true}
 			continue
 		}
 		limit := wk.p.Deadline

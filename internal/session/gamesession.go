@@ -291,6 +291,9 @@ func (s *Service) ActivateGameSession(ctx context.Context, processID, gameSessio
 		if err := fleet.SessionActivated(ctx, w, processID); err != nil {
 			return err
 		}
+		if err := s.startReservations(ctx, w, g); err != nil {
+			return err
+		}
 		if err := s.settle(ctx, w, g); err != nil {
 			return err
 		}

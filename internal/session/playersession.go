@@ -31,6 +31,12 @@ type PlayerSession struct {
 	ProcessID    string    `json:"processId,omitempty"`
 	CreatedAt    time.Time `json:"createdAt"`
 	TerminatedAt time.Time `json:"terminatedAt,omitzero"`
+	// AwaitsActivation marks a reservation made with its game session (by
+	// a placement), while that session is ACTIVATING: no player can join
+	// before it is ACTIVE, so the reservation's time-out counts from then
+	// (ReservedFrom), however long the game server takes to load.
+	AwaitsActivation bool      `json:"awaitsActivation,omitempty"`
+	ReservedFrom     time.Time `json:"reservedFrom,omitzero"`
 	// ChangedBy is the RequestId of the server SDK call that last changed
 	// the status (accept, remove), so a call the SDK re-sends after a
 	// restart of the control plane is answered as the first one was.
@@ -39,11 +45,24 @@ type PlayerSession struct {
 
 func (s *Service) effectivePlayer(p PlayerSession) PlayerSession {
 	if p.Status == gamelift.PlayerSessionReserved {
-		if deadline := p.CreatedAt.Add(s.cfg.ReservationTimeout); !s.now().Before(deadline) {
+		if deadline, ok := s.reservationDeadline(p); ok && !s.now().Before(deadline) {
 			p.Status, p.TerminatedAt = gamelift.PlayerSessionTimedOut, deadline
 		}
 	}
 	return p
+}
+
+// reservationDeadline is when a RESERVED player session times out; ok is
+// false while its game session activates (its time-out has not started).
+func (s *Service) reservationDeadline(p PlayerSession) (deadline time.Time, ok bool) {
+	if p.AwaitsActivation {
+		return time.Time{}, false
+	}
+	from := p.CreatedAt
+	if !p.ReservedFrom.IsZero() {
+		from = p.ReservedFrom
+	}
+	return from.Add(s.cfg.ReservationTimeout), true
 }
 
 func playerKeys(p PlayerSession) store.Keys {
@@ -146,7 +165,30 @@ func (s *Service) reserve(ctx context.Context, w store.Writer, g GameSession, pl
 func newReservation(g GameSession, dp DesiredPlayer, now time.Time) PlayerSession {
 	return PlayerSession{ID: newPlayerSessionID(), PlayerID: dp.PlayerID, GameSessionID: g.ID, FleetID: g.FleetID, FleetARN: g.FleetARN,
 		Status: gamelift.PlayerSessionReserved, IPAddress: g.IPAddress, DNSName: g.DNSName, Port: g.Port, PlayerData: dp.PlayerData,
-		ProcessID: g.ProcessID, CreatedAt: now}
+		ProcessID: g.ProcessID, CreatedAt: now, AwaitsActivation: g.Status == gamelift.GameSessionActivating}
+}
+
+// startReservations starts the time-outs of the reservations that waited
+// for g to be ACTIVE, in w's transaction (g has just been activated).
+func (s *Service) startReservations(ctx context.Context, w store.Writer, g GameSession) error {
+	ps, items, err := s.playersIn(ctx, w, g.ID, gamelift.PlayerSessionReserved)
+	if err != nil {
+		return err
+	}
+	started := ps[:0]
+	for i, p := range ps {
+		if !p.AwaitsActivation {
+			continue
+		}
+		p.AwaitsActivation, p.ReservedFrom = false, s.now()
+		// The status is unchanged, so no event: a plain write.
+		if _, err := w.Put(ctx, store.Record{Kind: KindPlayerSession, ID: p.ID, Doc: store.MustJSON(p), Keys: playerKeys(p), Version: items[i].Version}); err != nil {
+			return err
+		}
+		started = append(started, p)
+	}
+	s.armTimeouts(w, started)
+	return nil
 }
 
 // ReservePlayerSessions reserves slots in an ACTIVE game session that

@@ -30,7 +30,9 @@ func (s *Service) armTimeouts(w store.Writer, ps []PlayerSession) {
 	}
 	w.AfterCommit(func() {
 		for _, p := range ps {
-			s.armTimeout(p.ID, p.CreatedAt.Add(s.cfg.ReservationTimeout))
+			if deadline, ok := s.reservationDeadline(p); ok {
+				s.armTimeout(p.ID, deadline)
+			}
 		}
 	})
 }
@@ -128,7 +130,9 @@ func (s *Service) RunTimeouts(ctx context.Context) error {
 		s.cfg.Logger.Warn("arming stored reservations' time-outs; the sweep covers them", "err", err)
 	}
 	for _, p := range ps {
-		s.armTimeout(p.ID, p.CreatedAt.Add(s.cfg.ReservationTimeout))
+		if deadline, ok := s.reservationDeadline(p); ok {
+			s.armTimeout(p.ID, deadline)
+		}
 	}
 	<-ctx.Done()
 	t := &s.timers

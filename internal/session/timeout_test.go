@@ -105,3 +105,31 @@ func wantTimedOutOnce(t *testing.T, e *env, id string, deadline time.Time, when 
 		t.Fatalf("%s: %d PlayerSessionTimedOut events, want 1", when, n)
 	}
 }
+
+// A reservation made with its game session (by a placement) waits for that
+// session: no player can join before it is ACTIVE, so however long the
+// game server loads, the 60 s count from its activation, and a sweep
+// meanwhile leaves it RESERVED.
+func TestAReservationMadeWithItsGameSessionCountsFromActivation(t *testing.T) {
+	e := newEnv(t, nil)
+	e.process()
+	g, ps := e.place(4, "slow-loader")
+	id := ps[0].ID
+	e.clk.Advance(activationTimeout - time.Second)
+	if err := e.sessions.Sweep(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.player(id).Status; got != gamelift.PlayerSessionReserved {
+		t.Fatalf("while its game session activates: %s, want RESERVED", got)
+	}
+	if err := e.sessions.ActivateGameSession(e.ctx, g.ProcessID, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := e.clk.Now().Add(session.DefaultReservationTimeout)
+	e.clk.Set(deadline.Add(-time.Nanosecond))
+	if got := e.player(id).Status; got != gamelift.PlayerSessionReserved {
+		t.Fatalf("a nanosecond before 60 s from activation: %s, want RESERVED", got)
+	}
+	e.clk.Set(deadline)
+	wantTimedOutOnce(t, e, id, deadline, "60 s after activation")
+}

@@ -257,9 +257,20 @@ func TestABackfillMatchAsksOnlyTheNewPlayers(t *testing.T) {
 	w.startTicket("squad", "new", "p-new", 1000)
 	w.cycle("squad")
 	w.wantStatus(gamelift.TicketRequiresAcceptance, "bf", "new")
-	t.Run("an answer for a player already in the game changes nothing", func(t *testing.T) {
+	t.Run("an answer on the backfill ticket is refused and changes nothing", func(t *testing.T) {
 		w := w.in(t)
-		w.answered("bf", true)
+		for _, accept := range []bool{true, false} {
+			wantFault(t, w.answer("bf", accept), fault.Invalid, "TicketId", "backfill ticket")
+		}
+		w.wantStatus(gamelift.TicketRequiresAcceptance, "bf", "new")
+	})
+	t.Run("a player already in the game cannot read, cancel or answer the backfill ticket", func(t *testing.T) {
+		w := w.in(t)
+		inGame := player(w.ctx, "p-bf")
+		_, err := w.svc.TicketForPlayer(inGame, "bf")
+		wantFault(t, err, fault.NotFound, "bf")
+		wantFault(t, w.svc.AcceptForPlayer(inGame, "bf", false), fault.NotFound)
+		wantFault(t, w.svc.CancelForPlayer(inGame, "bf"), fault.NotFound)
 		w.wantStatus(gamelift.TicketRequiresAcceptance, "bf", "new")
 	})
 	t.Run("the new player's acceptance completes the backfill", func(t *testing.T) {

@@ -147,7 +147,10 @@ func attrFits(a gamelift.AttributeValue, t flexmatch.AttrType) bool {
 	return false
 }
 
-// playerTicket reads a ticket the calling player is in.
+// playerTicket reads a ticket the calling player is in. A backfill ticket
+// is never a player's: it lists the players already in the game, and is
+// the game server's (or the automatic backfill's) to stop; its new
+// players answer on their own tickets.
 func (s *Service) playerTicket(ctx context.Context, id string) (ticketRec, string, error) {
 	me, err := playerOf(ctx)
 	if err != nil {
@@ -157,7 +160,7 @@ func (s *Service) playerTicket(ctx context.Context, id string) (ticketRec, strin
 	if err != nil {
 		return ticketRec{}, "", err
 	}
-	if len(recs) == 0 || !slices.ContainsFunc(recs[0].Players, func(p playerRec) bool { return p.ID == me }) {
+	if len(recs) == 0 || recs[0].Backfill || !slices.ContainsFunc(recs[0].Players, func(p playerRec) bool { return p.ID == me }) {
 		return ticketRec{}, "", fault.New(fault.NotFound, "no matchmaking ticket %s of yours", id)
 	}
 	return recs[0], me, nil

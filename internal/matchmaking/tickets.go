@@ -373,7 +373,12 @@ func (s *Service) accept(ctx context.Context, ticketID string, players []string,
 		if err != nil {
 			return err
 		}
-		if r.Status != gamelift.TicketRequiresAcceptance {
+		switch {
+		case r.Backfill:
+			// Its players are already in the game: only the new ones
+			// answer, on their own tickets.
+			return fault.New(fault.Invalid, "TicketId: ticket %s is a backfill ticket; the players it adds accept on their own tickets", ticketID)
+		case r.Status != gamelift.TicketRequiresAcceptance:
 			return fault.New(fault.Invalid, "TicketId: ticket %s is %s, not REQUIRES_ACCEPTANCE", ticketID, r.Status)
 		}
 		for i, pid := range players {
@@ -396,9 +401,6 @@ func (s *Service) accept(ctx context.Context, ticketID string, players []string,
 			m.Accepted = map[string]bool{}
 		}
 		for _, pid := range players {
-			if r.Backfill {
-				continue // players already in the game need not accept
-			}
 			m.Accepted[pid] = yes
 		}
 		t.matchChanged(m)

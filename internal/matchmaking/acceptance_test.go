@@ -1,6 +1,7 @@
 package matchmaking_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -135,6 +136,35 @@ func TestOnePlayerRejects(t *testing.T) {
 		w.cycle("acc")
 		w.wantStatus(gamelift.TicketRequiresAcceptance, "a", "c")
 	})
+}
+
+// A ticket back to searching after a failed acceptance announces the same
+// wait estimate as every other MatchmakingSearching event of its pool, not
+// "NOT_AVAILABLE" whatever the pool knows.
+func TestATicketSearchingAgainAnnouncesThePoolsWaitEstimate(t *testing.T) {
+	w := acceptanceWorld(t)
+	for i := range 3 { // six matched tickets: enough samples for a mean
+		a, b := fmt.Sprint("x", i), fmt.Sprint("y", i)
+		w.proposed(a, b)
+		w.answered(a, true)
+		w.answered(b, true)
+	}
+	w.proposed("a", "b")
+	w.answered("a", true)
+	w.answered("b", false)
+	want := w.ticket("a").EstimatedWaitTime
+	if want == nil {
+		t.Fatal("no EstimatedWaitTime after six matched tickets")
+	}
+	var got any
+	for _, ev := range w.outbox(matchmaking.EventSearching) {
+		if ev.Detail.Tickets[0].TicketID == "a" {
+			got = ev.Detail.EstimatedWaitMillis
+		}
+	}
+	if got != float64(*want) {
+		t.Fatalf("estimatedWaitMillis %v after the rejection, want %d as the ticket's EstimatedWaitTime", got, *want)
+	}
 }
 
 func TestAPlayerWhoDoesNotAnswerInTime(t *testing.T) {

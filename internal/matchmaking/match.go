@@ -233,7 +233,7 @@ func (t *txn) failAcceptance(c configRec, m *matchRec, acceptance string, cancel
 			t.changed(r)
 			t.readd = append(t.readd, r)
 			et, all := eventTickets([]*ticketRec{r}, r.Backfill, nil, nil) // a backfill ticket's players have their teams
-			if err := t.event(c, Detail{Type: EventSearching, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, EstimatedWaitMillis: "NOT_AVAILABLE"}); err != nil {
+			if err := t.event(c, Detail{Type: EventSearching, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, EstimatedWaitMillis: t.s.eventWait(t.ctx, c.Name)}); err != nil {
 				return err
 			}
 			continue

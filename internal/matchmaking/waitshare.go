@@ -41,6 +41,17 @@ type cachedWait struct {
 	read    time.Time
 }
 
+// eventWait is estimatedWaitMillis for a MatchmakingSearching event of
+// configuration name written outside its pool's cycle (a ticket back to
+// searching after a failed acceptance): the same value as its tickets'
+// EstimatedWaitTime, in seconds (waitStats.eventWait).
+func (s *Service) eventWait(ctx context.Context, name string) any {
+	if w := s.waitSeconds(ctx, name); w != nil {
+		return *w
+	}
+	return "NOT_AVAILABLE"
+}
+
 // waitSeconds is the EstimatedWaitTime of a ticket of configuration name:
 // its pool's mean wait when the pool runs here and has one, else the one
 // its owner shares.

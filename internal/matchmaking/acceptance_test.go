@@ -129,6 +129,19 @@ func TestOnePlayerRejects(t *testing.T) {
 			t.Fatalf("events %v end without MatchmakingSearching", evs)
 		}
 	})
+	t.Run("each ticket's event gives the reason its ticket does", func(t *testing.T) {
+		w := w.in(t)
+		reasons := map[string]string{}
+		for _, ev := range w.outbox(matchmaking.EventCancelled, matchmaking.EventSearching) {
+			reasons[ev.Detail.Type+" "+ev.Detail.Tickets[0].TicketID] = ev.Detail.Reason
+		}
+		if got := reasons[matchmaking.EventCancelled+" b"]; got != matchmaking.ReasonRejected {
+			t.Errorf("MatchmakingCancelled of b: reason %q, want %s as its ticket", got, matchmaking.ReasonRejected)
+		}
+		if got := reasons[matchmaking.EventSearching+" a"]; got != matchmaking.ReasonAcceptanceFailed {
+			t.Errorf("MatchmakingSearching of a: reason %q, want %s as its ticket", got, matchmaking.ReasonAcceptanceFailed)
+		}
+	})
 	t.Run("the rejecting player is free and the accepting one is matched again", func(t *testing.T) {
 		w := w.in(t)
 		w.startTicket("acc", "c", "p-b", 1000)

@@ -233,12 +233,16 @@ func (t *txn) failAcceptance(c configRec, m *matchRec, acceptance string, cancel
 			t.changed(r)
 			t.readd = append(t.readd, r)
 			et, all := eventTickets([]*ticketRec{r}, r.Backfill, nil, nil) // a backfill ticket's players have their teams
-			if err := t.event(c, Detail{Type: EventSearching, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, EstimatedWaitMillis: t.s.eventWait(t.ctx, c.Name)}); err != nil {
+			if err := t.event(c, Detail{Type: EventSearching, Tickets: et, GameSessionInfo: GameSessionInfo{Players: all}, EstimatedWaitMillis: t.s.eventWait(t.ctx, c.Name),
+				Reason: r.Reason, Message: r.Message}); err != nil {
 				return err
 			}
 			continue
 		}
 		reason, msg := ReasonAcceptanceTimeout, "a player in this ticket did not answer in time"
+		if acceptance == "Rejected" {
+			msg = "a player in this ticket had not accepted when another player rejected the match"
+		}
 		switch {
 		case cancelled[r.ID]:
 			reason, msg = ReasonCancelled, "cancelled by request"
@@ -255,7 +259,9 @@ func (t *txn) failAcceptance(c configRec, m *matchRec, acceptance string, cancel
 		}
 		t.end(r, gamelift.TicketCancelled, reason, msg)
 		et, all := eventTickets([]*ticketRec{r}, true, nil, nil)
-		if err := t.event(c, Detail{Type: EventCancelled, Tickets: et, MatchID: m.ID, GameSessionInfo: GameSessionInfo{Players: all}, Reason: ReasonCancelled, Message: msg}); err != nil {
+		// The event's reason is the ticket's StatusReason, so a player
+		// pushed the event reads what the ticket says.
+		if err := t.event(c, Detail{Type: EventCancelled, Tickets: et, MatchID: m.ID, GameSessionInfo: GameSessionInfo{Players: all}, Reason: reason, Message: msg}); err != nil {
 			return err
 		}
 	}

@@ -68,6 +68,10 @@ type proc struct {
 	// neither twice.
 	createdFor  string
 	terminating bool
+	// sendingUpdates serializes the senders of its pending updates (the
+	// socket's catch-up, a wake, the periodic round), so no two send the
+	// same one before either deletes it.
+	sendingUpdates sync.Mutex
 	// activations counts ActivateServerProcess requests (for tests: a
 	// reconnect must not bring a second one).
 	activations atomic.Int64

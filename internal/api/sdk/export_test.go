@@ -1,6 +1,9 @@
 package sdk
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // DropConnection drops a process's current socket without a close frame,
 // as a network failure would (tests only).
@@ -60,3 +63,18 @@ func (s *Server) HoldActivationAnswers() (release func()) {
 
 // CatchUps counts the catch-up rounds done since the endpoint started.
 func (s *Server) CatchUps() int64 { return s.replicas.catchUps.Load() }
+
+// DeliverPendingUpdates sends a process connected here its pending
+// updates now, from n senders at once, as the socket's catch-up, a wake
+// and the periodic round may (tests only).
+func (s *Server) DeliverPendingUpdates(processID string, n int) {
+	pr := s.lookup(processID)
+	if pr == nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { s.deliverUpdates(context.Background(), pr) })
+	}
+	wg.Wait()
+}

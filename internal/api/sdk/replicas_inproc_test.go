@@ -103,3 +103,34 @@ func TestABackfillUpdateWhoseWakeIsLostIsCaughtUpFromTheStore(t *testing.T) {
 		t.Fatalf("OnUpdateGameSession called again: %v", ev)
 	}
 }
+
+// TestAPendingUpdateIsSentOnceBySendersAtOnce: the socket's catch-up, a
+// wake and the periodic round may send a process its pending updates at
+// the same moment; the game server still hears each update once.
+func TestAPendingUpdateIsSentOnceBySendersAtOnce(t *testing.T) {
+	storeURL := pgtest.NewDatabase(t)
+	natsURL := natstest.Start(t).ClientURL()
+	a := inProcessReplica(t, storeURL, func(c *server.Config) { c.NATS = natsURL })
+	b := inProcessReplica(t, storeURL, nil) // its wakes never reach A
+	a.setupFleet()
+	b.fleetID, b.token = a.fleetID, a.token
+	g := a.startReady("")
+	gs := aws.ToString(a.createGameSession("backfilled", 4).GameSessionId)
+	g.Wait("event", "start")
+	g.Wait("event", "activated")
+	b.waitFor("the game session to be ACTIVE", func() bool { return b.gameSession(gs).Status == "ACTIVE" })
+
+	if err := b.srv.Hosting.Sessions.UpdateMatchmakerData(context.Background(), gs, `{"matchId":"m2","teams":[]}`, "MATCHMAKING_DATA_UPDATED", "backfill-1"); err != nil {
+		t.Fatal(err)
+	}
+	a.srv.Hosting.SDK.DeliverPendingUpdates(g.ID, 8)
+	if u := g.Wait("event", "update"); u["ticket"] != "backfill-1" {
+		t.Fatalf("OnUpdateGameSession got %v", u)
+	}
+	if r := g.Call("gsid", nil); r["result"] != gs { // a round trip on the socket, after anything the senders sent
+		t.Fatalf("the game server's game session is %v, want %s", r["result"], gs)
+	}
+	if ev := g.Peek("event", "update"); ev != nil {
+		t.Fatalf("OnUpdateGameSession called again: %v", ev)
+	}
+}

@@ -83,6 +83,9 @@ func (s *Server) deliverUpdates(ctx context.Context, pr *proc) {
 	if s.cfg.Replicas.Store == nil {
 		return
 	}
+	// Read under the lock: what another sender sent meanwhile is deleted.
+	pr.sendingUpdates.Lock()
+	defer pr.sendingUpdates.Unlock()
 	items, err := findItems(ctx, s.cfg.Replicas.Store, store.Query{Kind: kindUpdate, Key: 1, Value: pr.id})
 	if err != nil {
 		s.cfg.Logger.Warn("sdk catch-up: reading pending updates failed", "pID", pr.id, "err", err)
@@ -92,7 +95,8 @@ func (s *Server) deliverUpdates(ctx context.Context, pr *proc) {
 }
 
 // catchUpUpdates sends every process connected here its pending updates:
-// one read per round, whatever the number of sockets.
+// one read per round finds them, whatever the number of sockets, and each
+// process with some reads its own again as it sends (deliverUpdates).
 func (s *Server) catchUpUpdates(ctx context.Context) {
 	if s.cfg.Replicas.Store == nil {
 		return
@@ -102,13 +106,15 @@ func (s *Server) catchUpUpdates(ctx context.Context) {
 		s.cfg.Logger.Warn("sdk catch-up: reading pending updates failed", "err", err)
 		return
 	}
-	byProc := map[string][]store.Item{}
+	seen := map[string]bool{}
 	for _, it := range items {
-		byProc[it.Keys[0]] = append(byProc[it.Keys[0]], it)
-	}
-	for id, items := range byProc {
+		id := it.Keys[0]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
 		if pr := s.lookup(id); pr != nil && s.connected(id) {
-			s.sendUpdates(ctx, pr, items)
+			s.deliverUpdates(ctx, pr)
 		}
 	}
 }
@@ -123,6 +129,8 @@ func findItems(ctx context.Context, st store.Store, q store.Query) ([]store.Item
 	return items, err
 }
 
+// sendUpdates sends pr the pending updates items, in order, deleting each
+// once its socket took it; the caller holds pr.sendingUpdates.
 func (s *Server) sendUpdates(ctx context.Context, pr *proc, items []store.Item) {
 	type kept struct {
 		u  pendingUpdate

@@ -20,6 +20,8 @@
 // replica that was paused past its lease (a long GC, SIGSTOP, a network
 // partition) and wakes believing it still owns the work finds the epoch
 // moved on, and its writes fail with ErrLost instead of acting on stale
-// ownership. Expiry is compared with the time from the caller's injected
-// clock, never the database's.
+// ownership. A holder judges its own lease's expiry by its injected clock;
+// another replica never reads that expiry against its own clock, which may
+// differ, but takes the lease once it has seen it unrenewed for TTL
+// (sighting.go), and counts a replica alive while its record changes.
 package lease

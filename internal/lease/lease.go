@@ -34,6 +34,9 @@ type Lease struct {
 	Epoch     int64     `json:"epoch"`
 	Since     time.Time `json:"since"`
 	ExpiresAt time.Time `json:"expiresAt"`
+	// Released says the holder gave the lease up: another replica takes
+	// it at once rather than after seeing it unrenewed for TTL.
+	Released bool `json:"released,omitempty"`
 }
 
 // Check verifies, inside a write transaction, that l is still the current

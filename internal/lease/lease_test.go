@@ -176,6 +176,7 @@ func testLeases(t *testing.T, handles func(*testing.T, clock.Clock) []store.Stor
 		c := newCluster(t, hs, clk, "a", "b")
 		c.tick("a")
 		stale := c.manager["a"].Held()[0]
+		c.tick("b")                    // b sees a's leases, all held
 		clk.Advance(ttl + time.Second) // a is paused; b takes over
 		c.tick("b")
 		err := hs[0].Update(context.Background(), func(w store.Writer) error {

@@ -49,6 +49,10 @@ type Manager struct {
 	mu      sync.Mutex
 	pieces  map[string]*piece
 	address string
+
+	// seen judges other replicas' records by this replica's clock
+	// (sighting.go).
+	seen sightings
 }
 
 type piece struct {
@@ -219,12 +223,23 @@ func (m *Manager) heartbeat(ctx context.Context) (int, error) {
 		return 1, err
 	}
 	n := 0
+	live := map[string]bool{}
 	err = m.cfg.Store.View(ctx, func(r store.Reader) error {
-		return store.Walk(ctx, r, store.Query{Kind: KindReplica, Prefix: true, NoDocs: true}, func(store.Item) error {
-			n++
+		return store.Walk(ctx, r, store.Query{Kind: KindReplica, Prefix: true, NoDocs: true}, func(it store.Item) error {
+			// The store drops a record past its expiry by this replica's
+			// clock; one that a clock behind the writer's still shows
+			// counts only while it changes (sighting.go).
+			key := KindReplica + "/" + it.ID
+			live[key] = true
+			if it.ID == m.cfg.Replica || m.seen.unchangedFor(key, it.Version, now) < m.cfg.TTL {
+				n++
+			}
 			return nil
 		})
 	})
+	if err == nil {
+		m.seen.forget(KindReplica+"/", live)
+	}
 	return max(n, 1), err
 }
 
@@ -238,7 +253,10 @@ func (m *Manager) acquire(ctx context.Context, p *piece) bool {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			return err
-		case cur.Holder != m.cfg.Replica && now.Before(cur.ExpiresAt):
+		case cur.Holder != m.cfg.Replica && !cur.Released && m.seen.unchangedFor(KindLease+"/"+p.name, version, now) < m.cfg.TTL:
+			// Held until this replica has seen it unrenewed for TTL by
+			// its own clock, whatever the holder's clock wrote as its
+			// expiry (sighting.go).
 			return errHeld
 		}
 		got = Lease{Name: p.name, Holder: m.cfg.Replica, Address: m.addr(), Epoch: cur.Epoch + 1, Since: now, ExpiresAt: now.Add(m.cfg.TTL)}
@@ -315,7 +333,7 @@ func (m *Manager) stop(p *piece) *Lease {
 // not wait for it to expire.
 func (m *Manager) release(ctx context.Context, l Lease) {
 	now := m.cfg.Clock.Now()
-	l.ExpiresAt = now
+	l.ExpiresAt, l.Released = now, true
 	err := m.rewrite(ctx, l, now, store.Keys{})
 	if err != nil && !errors.Is(err, ErrLost) {
 		m.log.Warn("releasing a lease failed; it expires on its own", "lease", l.Name, "err", fmt.Errorf("release: %w", err))

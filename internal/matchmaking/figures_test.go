@@ -76,6 +76,7 @@ func TestFiguresPoolRebuild(t *testing.T) {
 
 	// a stops renewing; b takes the pool over and rebuilds it from the store.
 	bsvc, mb := replica("b")
+	mb.Tick(ctx) // b sees a's lease, which a then leaves unrenewed
 	clk.Advance(lease.DefaultTTL + time.Second)
 	took := time.Now()
 	takeAndLoad(t, ctx, bsvc, mb, last)

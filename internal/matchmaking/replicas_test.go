@@ -149,7 +149,9 @@ func TestPoolOwnedByAnotherReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// a is paused: its lease expires and b takes the pool, at a new epoch.
+	// a is paused: b, having seen its lease, sees it unrenewed past its
+	// life and takes the pool, at a new epoch.
+	rb.leases.Tick(w.ctx)
 	w.clock.Advance(lease.DefaultTTL + time.Second)
 	second := rb.takes(t, w, "duel")
 	if second.Epoch != first.Epoch+1 || second.Holder != "b" {

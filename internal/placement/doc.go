@@ -83,8 +83,22 @@
 //     players all gave up (matchmaking's PLACING cancel) unless its game
 //     session exists.
 //   - TimeoutInSeconds defaults to 600 s; it is fixed for a placement when
-//     it starts. A placement whose queue is deleted fails at its next
-//     attempt (FAILED).
+//     it starts. DeleteGameSessionQueue fails (FAILED) the queue's PENDING
+//     placements that have no game session yet in its own transaction, so
+//     their events carry the queue's CustomEventData; a placement whose
+//     game session exists has left the queue and waits for it. The
+//     placements are found under K1 PENDING: no key holds queue and status
+//     together, and a queue's placements of all time (K2) only grow.
+//   - StartGameSessionPlacement with a PlacementId that exists answers that
+//     placement as it is now when the request is the same (queue, by name
+//     or ARN, and every member), so an SDK's retry of a call whose answer
+//     was lost is harmless; with other parameters it is refused
+//     (InvalidRequest naming PlacementId). StartIn, matchmaking's path,
+//     takes an existing PlacementId as done whatever its parameters.
+//   - UpdateGameSessionQueue with an empty FilterConfiguration (no
+//     AllowedLocations) or an empty PriorityConfiguration (neither list)
+//     removes it, as GameLift documents; CreateGameSessionQueue keeps the
+//     Smithy bounds (1 to 100 AllowedLocations).
 //   - Placement events go to the outbox as EventBridge documents (gamelift.Envelope)
 //     with resources [queue ARN]; detail.port is a string as in GameLift's
 //     example, and the queue's CustomEventData is detail.customEventData.

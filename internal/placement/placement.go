@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -228,18 +229,19 @@ func (s *Service) validate(req Request) error {
 	return v.Err()
 }
 
-// errExists says StartIn found the placement id taken.
+// errExists says startIn found the placement id taken.
 var errExists = errors.New("placement exists")
 
-// startIn records a PENDING placement in w (errExists if the id is taken);
-// admit applies admission control (admission.go).
+// startIn records a PENDING placement in w; if the id is taken it returns
+// the placement that has it, as it is now, and errExists. admit applies
+// admission control (admission.go).
 func (s *Service) startIn(ctx context.Context, w store.Writer, req Request, admit bool) (Placement, error) {
 	if err := s.validate(req); err != nil {
 		return Placement{}, err
 	}
-	if _, err := w.Get(ctx, KindPlacement, req.PlacementID); err == nil {
-		return Placement{}, errExists
-	} else if !errors.Is(err, store.ErrNotFound) {
+	if old, _, err := s.getPlacement(ctx, w, req.PlacementID); err == nil {
+		return old, errExists
+	} else if !fault.Is(err, fault.NotFound) {
 		return Placement{}, err
 	}
 	q, _, err := s.getQueue(ctx, w, req.QueueName)
@@ -297,7 +299,13 @@ func (s *Service) StartGameSessionPlacement(ctx context.Context, in *gamelift.St
 		var err error
 		p, err = s.startIn(ctx, w, req, false)
 		if errors.Is(err, errExists) {
-			return fault.New(fault.Invalid, "PlacementId: placement %s already exists; placement ids are never reused", req.PlacementID)
+			// An SDK retries a call whose answer it lost (a 5xx, a broken
+			// connection): the retry finds the placement its first try
+			// started. Placement ids are never reused for another request.
+			if s.sameRequest(p, req) {
+				return nil
+			}
+			return fault.New(fault.Invalid, "PlacementId: placement %s already exists with other parameters; placement ids are never reused", req.PlacementID)
 		}
 		return err
 	})
@@ -306,6 +314,25 @@ func (s *Service) StartGameSessionPlacement(ctx context.Context, in *gamelift.St
 	}
 	out := p.Wire()
 	return &gamelift.StartGameSessionPlacementOutput{GameSessionPlacement: &out}, nil
+}
+
+// sameRequest reports whether req asks for what placement p was started
+// with: the same queue (by name or ARN) and the same members. They are
+// compared as p stores them, where an absent list and an empty one are
+// the same.
+func (s *Service) sameRequest(p Placement, req Request) bool {
+	asked := Placement{QueueName: s.queueName(req.QueueName), MaximumPlayerSessionCount: req.MaximumPlayerSessionCount,
+		GameSessionName: req.GameSessionName, GameProperties: req.GameProperties, GameSessionData: req.GameSessionData,
+		MatchmakerData: req.MatchmakerData, PlayerLatencies: req.PlayerLatencies, DesiredPlayerSessions: req.DesiredPlayerSessions,
+		Override: req.PriorityConfigurationOverride}
+	return bytes.Equal(store.MustJSON(asked), store.MustJSON(p.request()))
+}
+
+// request keeps the members of p its start request set.
+func (p Placement) request() Placement {
+	return Placement{QueueName: p.QueueName, MaximumPlayerSessionCount: p.MaximumPlayerSessionCount, GameSessionName: p.GameSessionName,
+		GameProperties: p.GameProperties, GameSessionData: p.GameSessionData, MatchmakerData: p.MatchmakerData,
+		PlayerLatencies: p.PlayerLatencies, DesiredPlayerSessions: p.DesiredPlayerSessions, Override: p.Override}
 }
 
 func (s *Service) getPlacement(ctx context.Context, r store.Reader, id string) (Placement, int64, error) {

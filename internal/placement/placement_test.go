@@ -381,13 +381,72 @@ func TestPriorityConfigurationOverrideRules(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
-	t.Run("a reused PlacementId is refused on the control API", func(t *testing.T) {
-		in := &gamelift.StartGameSessionPlacementInput{PlacementId: "o3", GameSessionQueueName: byLoc, MaximumPlayerSessionCount: ptr(int32(2))}
-		if _, err := e.svc.StartGameSessionPlacement(e.ctx, in); err != nil {
+}
+
+// An SDK retries a call whose answer it lost (a 5xx, a broken connection):
+// the retry of a placement that started must find it, not an error, while
+// a PlacementId reused for another request is still refused.
+func TestARetriedStartGameSessionPlacementIsIdempotent(t *testing.T) {
+	e := newEnv(t)
+	f := e.fleet("1", "custom-a")
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}},
+		PriorityConfiguration: &gamelift.PriorityConfiguration{PriorityOrder: []string{"LOCATION"}}})
+	request := func() *gamelift.StartGameSessionPlacementInput {
+		return &gamelift.StartGameSessionPlacementInput{PlacementId: "p1", GameSessionQueueName: q, MaximumPlayerSessionCount: ptr(int32(4)),
+			GameSessionName: "duel", GameProperties: []gamelift.GameProperty{{Key: "mode", Value: "duel"}}, GameSessionData: "data",
+			DesiredPlayerSessions:         []gamelift.DesiredPlayerSession{{PlayerId: "alice", PlayerData: "a"}, {PlayerId: "bob"}},
+			PriorityConfigurationOverride: &gamelift.PriorityConfigurationOverride{LocationOrder: []string{"custom-a"}}}
+	}
+	first, err := e.svc.StartGameSessionPlacement(e.ctx, request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.timers(1) // no process: it waits
+	t.Run("the same request again answers the placement it started", func(t *testing.T) {
+		retry := request()
+		retry.GameSessionQueueName = e.arns.Build(gamelift.ResourceGameSessionQueue, q) // the same queue, by its ARN
+		again, err := e.svc.StartGameSessionPlacement(e.ctx, retry)
+		if err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+		if g := again.GameSessionPlacement; g.PlacementId != "p1" || g.Status != gamelift.PlacementPending || *g.StartTime != *first.GameSessionPlacement.StartTime {
+			t.Fatalf("retry answered %+v; want the placement started first", g)
+		}
+	})
+	t.Run("a request with other parameters is refused naming PlacementId", func(t *testing.T) {
+		other := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "other", Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
+		type input = gamelift.StartGameSessionPlacementInput
+		changes := map[string]func(in *input){
+			"queue":                         func(in *input) { in.GameSessionQueueName = other },
+			"MaximumPlayerSessionCount":     func(in *input) { in.MaximumPlayerSessionCount = ptr(int32(5)) },
+			"GameSessionName":               func(in *input) { in.GameSessionName = "" },
+			"GameProperties":                func(in *input) { in.GameProperties[0].Value = "ffa" },
+			"GameSessionData":               func(in *input) { in.GameSessionData = "other" },
+			"DesiredPlayerSessions":         func(in *input) { in.DesiredPlayerSessions = in.DesiredPlayerSessions[:1] },
+			"PlayerData":                    func(in *input) { in.DesiredPlayerSessions[1].PlayerData = "b" },
+			"PriorityConfigurationOverride": func(in *input) { in.PriorityConfigurationOverride = nil },
+			"PlacementFallbackStrategy":     func(in *input) { in.PriorityConfigurationOverride.PlacementFallbackStrategy = gamelift.FallbackNone },
+			"PlayerLatencies": func(in *input) {
+				in.PriorityConfigurationOverride, in.PlayerLatencies = nil, []gamelift.PlayerLatency{lat("alice", "custom-a", 20)}
+			},
+		}
+		for member, change := range changes {
+			in := request()
+			change(in)
+			_, err := e.svc.StartGameSessionPlacement(e.ctx, in)
+			if !fault.Is(err, fault.Invalid) || !strings.Contains(err.Error(), "PlacementId: ") || !strings.Contains(err.Error(), "other parameters") {
+				t.Fatalf("another %s: got %v; want Invalid naming PlacementId", member, err)
+			}
+		}
+		e.pending("p1")
+	})
+	t.Run("a retry after the placement ended answers it as it is now", func(t *testing.T) {
+		if _, err := e.svc.StopGameSessionPlacement(e.ctx, &gamelift.StopGameSessionPlacementInput{PlacementId: "p1"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.StartGameSessionPlacement(e.ctx, in); !fault.Is(err, fault.Invalid) {
-			t.Fatalf("got %v", err)
+		again, err := e.svc.StartGameSessionPlacement(e.ctx, request())
+		if err != nil || again.GameSessionPlacement.Status != gamelift.PlacementCancelled {
+			t.Fatalf("retry answered %+v, %v; want the CANCELLED placement", again, err)
 		}
 	})
 }
@@ -404,8 +463,39 @@ func TestDeletingAQueueFailsItsPendingPlacements(t *testing.T) {
 	if p := e.wait("p1"); p.Status != gamelift.PlacementFailed {
 		t.Fatalf("placement %s; want FAILED", p.Status)
 	}
-	if d := lastEvent(t, e, placement.EventPlacementFailed).Detail; d.PlacementID != "p1" {
-		t.Fatalf("event %+v", d)
+	if d := lastEvent(t, e, placement.EventPlacementFailed).Detail; d.PlacementID != "p1" || d.CustomEventData != "hello" {
+		t.Fatalf("event %+v; want placement p1 with the queue's customEventData", d)
+	}
+}
+
+// A placement whose game session exists has left the queue: deleting the
+// queue leaves it to its game session, as its timeout does.
+func TestDeletingAQueueLeavesAPlacementWhoseGameSessionExists(t *testing.T) {
+	e := newEnv(t, envOptions{holdActivation: true})
+	f := e.fleet("1", "custom-a")
+	q := e.queue(&gamelift.CreateGameSessionQueueInput{Name: "q", Destinations: []gamelift.GameSessionQueueDestination{{DestinationArn: e.fleetArn(f)}}})
+	e.process(f, "custom-a")
+	e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "p1", GameSessionQueueName: q})
+	if _, err := e.svc.Attempt(context.Background(), "p1"); err != nil {
+		t.Fatal(err)
+	}
+	e.place(&gamelift.StartGameSessionPlacementInput{PlacementId: "p2", GameSessionQueueName: q})
+	if _, err := e.svc.DeleteGameSessionQueue(e.ctx, &gamelift.DeleteGameSessionQueueInput{Name: q}); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.wait("p2"); p.Status != gamelift.PlacementFailed || p.StatusReason != "the game session queue was deleted" {
+		t.Fatalf("placement without a game session ended %s (%s); want FAILED as its queue was deleted", p.Status, p.StatusReason)
+	}
+	e.pending("p1")
+	g, err := e.sessions.GameSession(context.Background(), e.arns.GameSession(f, "custom-a", "p1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sessions.ActivateGameSession(context.Background(), g.ProcessID, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.wait("p1"); p.Status != gamelift.PlacementFulfilled {
+		t.Fatalf("placement ended %s; want FULFILLED once its game session is active", p.Status)
 	}
 }
 

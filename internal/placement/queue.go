@@ -87,6 +87,21 @@ type queueSettings struct {
 	priority     *gamelift.PriorityConfiguration
 	custom       *string
 	target       *string
+	// update: an empty FilterConfiguration or PriorityConfiguration removes
+	// the stored one, as UpdateGameSessionQueue documents ("pass in an
+	// empty set"); CreateGameSessionQueue has nothing to remove.
+	update bool
+}
+
+// removesFilter reports whether in removes the queue's filter.
+func (in queueSettings) removesFilter() bool {
+	return in.update && in.filter != nil && len(in.filter.AllowedLocations) == 0
+}
+
+// removesPriority reports whether in removes the queue's priority
+// configuration.
+func (in queueSettings) removesPriority() bool {
+	return in.update && in.priority != nil && len(in.priority.PriorityOrder) == 0 && len(in.priority.LocationOrder) == 0
 }
 
 func (s *Service) validateSettings(v *fault.Validator, in queueSettings) {
@@ -111,13 +126,13 @@ func (s *Service) validateSettings(v *fault.Validator, in queueSettings) {
 			v.Add(m, "must be the ARN of a fleet or an alias of this Muster installation")
 		}
 	}
-	if f := in.filter; f != nil {
+	if f := in.filter; f != nil && !in.removesFilter() {
 		v.Check(len(f.AllowedLocations) >= 1 && len(f.AllowedLocations) <= 100, "FilterConfiguration.AllowedLocations", "must have 1 to 100 items")
 		for i, l := range f.AllowedLocations {
 			s.cfg.Formats.Check(v, fmt.Sprintf("FilterConfiguration.AllowedLocations[%d]", i), "LocationStringModel", l)
 		}
 	}
-	if p := in.priority; p != nil {
+	if p := in.priority; p != nil && !in.removesPriority() {
 		if p.PriorityOrder != nil {
 			v.Check(len(p.PriorityOrder) >= 1 && len(p.PriorityOrder) <= 4, "PriorityConfiguration.PriorityOrder", "must have 1 to 4 items")
 		}
@@ -161,10 +176,16 @@ func (s *Service) apply(q *Queue, in queueSettings) {
 			q.Destinations = append(q.Destinations, d.DestinationArn)
 		}
 	}
-	if in.filter != nil {
+	switch {
+	case in.removesFilter():
+		q.AllowedLocations = nil
+	case in.filter != nil:
 		q.AllowedLocations = in.filter.AllowedLocations
 	}
-	if in.priority != nil {
+	switch {
+	case in.removesPriority():
+		q.PriorityOrder, q.LocationOrder = nil, nil
+	case in.priority != nil:
 		q.PriorityOrder, q.LocationOrder = in.priority.PriorityOrder, in.priority.LocationOrder
 	}
 	if in.custom != nil {
@@ -194,7 +215,7 @@ func (s *Service) checkDestinations(ctx context.Context, r store.Reader, q Queue
 
 // CreateGameSessionQueue creates a queue.
 func (s *Service) CreateGameSessionQueue(ctx context.Context, in *gamelift.CreateGameSessionQueueInput) (*gamelift.CreateGameSessionQueueOutput, error) {
-	settings := queueSettings{in.TimeoutInSeconds, in.PlayerLatencyPolicies, in.Destinations, in.FilterConfiguration, in.PriorityConfiguration, in.CustomEventData, in.NotificationTarget}
+	settings := queueSettings{in.TimeoutInSeconds, in.PlayerLatencyPolicies, in.Destinations, in.FilterConfiguration, in.PriorityConfiguration, in.CustomEventData, in.NotificationTarget, false}
 	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
 		s.cfg.Formats.Check(v, "Name", "GameSessionQueueName", in.Name)
 		s.validateSettings(v, settings)
@@ -239,9 +260,10 @@ func (s *Service) DescribeGameSessionQueues(ctx context.Context, in *gamelift.De
 	return &gamelift.DescribeGameSessionQueuesOutput{GameSessionQueues: queues, NextToken: next}, nil
 }
 
-// UpdateGameSessionQueue changes a queue; given lists replace stored ones.
+// UpdateGameSessionQueue changes a queue; given lists replace stored ones,
+// and an empty FilterConfiguration or PriorityConfiguration removes it.
 func (s *Service) UpdateGameSessionQueue(ctx context.Context, in *gamelift.UpdateGameSessionQueueInput) (*gamelift.UpdateGameSessionQueueOutput, error) {
-	settings := queueSettings{in.TimeoutInSeconds, in.PlayerLatencyPolicies, in.Destinations, in.FilterConfiguration, in.PriorityConfiguration, in.CustomEventData, in.NotificationTarget}
+	settings := queueSettings{in.TimeoutInSeconds, in.PlayerLatencyPolicies, in.Destinations, in.FilterConfiguration, in.PriorityConfiguration, in.CustomEventData, in.NotificationTarget, true}
 	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
 		s.cfg.Formats.Check(v, "Name", "GameSessionQueueNameOrArn", in.Name)
 		s.validateSettings(v, settings)
@@ -270,28 +292,23 @@ func (s *Service) UpdateGameSessionQueue(ctx context.Context, in *gamelift.Updat
 	return &gamelift.UpdateGameSessionQueueOutput{GameSessionQueue: &out}, nil
 }
 
-// DeleteGameSessionQueue deletes a queue; its pending placements fail at
-// their next attempt.
+// DeleteGameSessionQueue deletes a queue. Its PENDING placements without a
+// game session fail in the same transaction, so that their events still
+// carry the queue's CustomEventData; those whose game session exists have
+// left the queue and wait for it (GameSessionSettled).
 func (s *Service) DeleteGameSessionQueue(ctx context.Context, in *gamelift.DeleteGameSessionQueueInput) (*gamelift.DeleteGameSessionQueueOutput, error) {
 	if err := s.cfg.RequireOperatorOn(ctx, true, "Name", "GameSessionQueueNameOrArn", in.Name); err != nil {
 		return nil, err
 	}
-	var pending []string
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		q, version, err := s.getQueue(ctx, w, in.Name)
 		if err != nil {
 			return err
 		}
-		if err := w.Delete(ctx, KindQueue, q.Name, version); err != nil {
+		if err := s.failWaitingIn(ctx, w, q, "the game session queue was deleted"); err != nil {
 			return err
 		}
-		err = store.Walk(ctx, w, store.Query{Kind: KindPlacement, Key: 2, Value: q.Name, NoDocs: true}, func(it store.Item) error {
-			if it.Keys[0] == gamelift.PlacementPending {
-				pending = append(pending, it.ID)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := w.Delete(ctx, KindQueue, q.Name, version); err != nil {
 			return err
 		}
 		return s.cfg.Tags.DeleteAll(ctx, w, q.ARN)
@@ -299,8 +316,37 @@ func (s *Service) DeleteGameSessionQueue(ctx context.Context, in *gamelift.Delet
 	if err != nil {
 		return nil, fmt.Errorf("delete game session queue: %w", err)
 	}
-	for _, id := range pending {
-		s.placer.wake(id)
-	}
 	return &gamelift.DeleteGameSessionQueueOutput{}, nil
+}
+
+// failWaitingIn fails, in w, the PENDING placements of q that have no game
+// session yet, with reason; the placer forgets them after commit. They are
+// found by status (K1), not by queue (K2): no key holds both, a placement
+// stays PENDING for a bounded time (its timeout, or its game session's
+// activation), and a queue's placements of all time are kept and only grow.
+func (s *Service) failWaitingIn(ctx context.Context, w store.Writer, q Queue, reason string) error {
+	var ids []string
+	err := store.Walk(ctx, w, store.Query{Kind: KindPlacement, Key: 1, Value: gamelift.PlacementPending, NoDocs: true}, func(it store.Item) error {
+		if it.Keys[1] == q.Name {
+			ids = append(ids, it.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		p, version, err := s.getPlacement(ctx, w, id)
+		if err != nil {
+			return err
+		}
+		if p.GameSessionArn != "" {
+			continue
+		}
+		if _, err := s.endIn(ctx, w, p, version, gamelift.PlacementFailed, reason, &q); err != nil {
+			return err
+		}
+		w.AfterCommit(func() { s.placer.forget(id) })
+	}
+	return nil
 }

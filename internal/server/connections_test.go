@@ -274,3 +274,27 @@ func TestMinimalServerProcess(t *testing.T) {
 		w.Write(page)
 	}))
 }
+
+// A server whose SDK port is taken does not start: without that endpoint
+// no game server can connect, and it would otherwise run and answer ready.
+func TestATakenSDKPortStopsTheServerFromStarting(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), SDKListen: taken.Addr().String(),
+		AdminAccessKeyID: benchKeyID, AdminSecretAccessKey: benchSecret}
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A safety net for the defect this guards against (a server that runs
+	// on without the endpoint), not a timing check: Run returns at once.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = srv.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "--sdk-listen") {
+		t.Fatalf("run with the SDK port taken: %v, want an error naming --sdk-listen", err)
+	}
+}

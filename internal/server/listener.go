@@ -116,13 +116,22 @@ func (r *certReloader) watch(ctx context.Context) error {
 func (s *Server) listen() (*http.Server, func() error, error) {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listen: %w", err)
+		return nil, nil, fmt.Errorf("--listen: %w", err)
+	}
+	if s.Hosting.SDK != nil {
+		if err := s.Hosting.SDK.Bind(); err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("--sdk-listen: %w", err)
+		}
 	}
 	s.bound.add(ln.Addr())
 	if s.cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", metricsAddr(s.cfg.MetricsListen))
 		if err != nil {
 			ln.Close()
+			if s.Hosting.SDK != nil {
+				s.Hosting.SDK.Unbind()
+			}
 			return nil, nil, fmt.Errorf("--metrics-listen: %w", err)
 		}
 		s.bound.add(mln.Addr())

@@ -76,6 +76,8 @@ type Server struct {
 	beforeActivationAnswer atomic.Pointer[func()]
 	// replicas is the catch-up's state (replicas.go).
 	replicas replicaState
+	// bound is the listener Bind made, for Run to serve on.
+	bound net.Listener
 }
 
 // New returns the SDK endpoint; it loads or generates its certificate.
@@ -113,12 +115,36 @@ func (s *Server) URL() string {
 	return s.url
 }
 
-// Run listens and serves until ctx ends, then drops every SDK connection
-// without a close frame so the SDKs reconnect to the next server.
-func (s *Server) Run(ctx context.Context) error {
+// Bind binds the endpoint's address before Run, so that a server whose
+// port is taken fails to start rather than run without the endpoint its
+// game servers need.
+func (s *Server) Bind() error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("sdk listen: %w", err)
+		return err
+	}
+	s.bound = ln
+	return nil
+}
+
+// Unbind closes what Bind bound, for a server that will not run.
+func (s *Server) Unbind() {
+	if s.bound != nil {
+		s.bound.Close()
+		s.bound = nil
+	}
+}
+
+// Run listens (unless Bind did) and serves until ctx ends, then drops
+// every SDK connection without a close frame so the SDKs reconnect to the
+// next server.
+func (s *Server) Run(ctx context.Context) error {
+	ln := s.bound
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+			return fmt.Errorf("sdk listen: %w", err)
+		}
 	}
 	addr := ln.Addr().String()
 	if s.cfg.OnListening != nil {

@@ -298,3 +298,47 @@ func TestATakenSDKPortStopsTheServerFromStarting(t *testing.T) {
 		t.Fatalf("run with the SDK port taken: %v, want an error naming --sdk-listen", err)
 	}
 }
+
+// Once the server is told to stop, /readyz answers 503 while it finishes
+// its work (serve --dev's drain runs then), so a load balancer or
+// muster play sends it nothing new.
+func TestAStoppingServerIsNotReady(t *testing.T) {
+	addrc := make(chan string, 1)
+	cfg := server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), SDKListen: "127.0.0.1:0",
+		AdminAccessKeyID: benchKeyID, AdminSecretAccessKey: benchSecret, OnListening: func(addr string) { addrc <- addr }}
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	draining, release := make(chan struct{}), make(chan struct{})
+	srv.AddStopFirst(func(ctx context.Context) error { // a drain that waits for the test
+		<-ctx.Done()
+		close(draining)
+		<-release
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	addr := <-addrc
+	ready := func() int {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := ready(); got != http.StatusOK {
+		t.Fatalf("/readyz while serving: %d", got)
+	}
+	cancel()
+	<-draining
+	if got := ready(); got != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz while stopping: %d, want 503", got)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

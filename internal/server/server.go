@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -175,6 +176,8 @@ type Server struct {
 	limiter, sdkLimiter, metricsLimiter *httpx.Limiter
 	// readyCheck, when set (SetReadyCheck), must also pass for /readyz.
 	readyCheck func(ctx context.Context) error
+	// stopping is set once Run's context ends: /readyz answers 503.
+	stopping atomic.Bool
 	// bus is the bus between replicas (bus.go).
 	bus *replicaBus
 	// leases runs background work under leases when the store is shared
@@ -366,6 +369,12 @@ func (s *Server) mountCore(d *deps) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	d.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.stopping.Load() {
+			// A load balancer stops sending new work while the server
+			// finishes what it has (and serve --dev drains its matches).
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "stopping"})
+			return
+		}
 		if err := s.store.Ready(r.Context()); err != nil {
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store not ready"})
 			return
@@ -492,8 +501,10 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	// Parts that still need the API to stop cleanly (the dev agent drains
-	// through it) stop before the listeners close.
+	// From here /readyz says stopping. Parts that still need the API to
+	// stop cleanly (the dev agent drains through it) stop before the
+	// listeners close.
+	s.stopping.Store(true)
 	stopFirst()
 	s.log.Info("shutting down: finishing in-flight requests")
 	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)

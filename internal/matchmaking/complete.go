@@ -2,7 +2,9 @@ package matchmaking
 
 import (
 	"context"
+	"errors"
 
+	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/placement"
 	"github.com/musterhq/muster/internal/session"
@@ -115,14 +117,15 @@ func (s *Service) goReserve(matchID string) {
 	}()
 }
 
-// reserveBackfill completes a backfill match into its game session:
-// reserve the new players' sessions, complete the match, push the new
-// matchmaker data to the game server. After a crash it resumes from the
-// match record (players already holding a session there are not reserved
-// again).
+// reserveBackfill completes a backfill match into its game session, in
+// one transaction: seat the new players, complete the match, store the
+// new matchmaker data; the game server is pushed it once that commits.
+// After a crash the match, still reserving, is resumed whole; a second
+// runner (a replica that took the pool over) finds it no longer
+// reserving and does nothing.
 func (s *Service) reserveBackfill(matchID string) {
 	ctx := context.Background()
-	m, c, tickets, err := s.reserving(ctx, matchID)
+	m, c, err := s.reserving(ctx, matchID)
 	if err != nil {
 		s.log.Error("matchmaking: backfill match unreadable", "match", matchID, "err", err)
 		return
@@ -130,8 +133,6 @@ func (s *Service) reserveBackfill(matchID string) {
 	if m.State != matchReserving || s.cfg.Sessions == nil {
 		return
 	}
-	at, reserveErr := s.reserveSeats(ctx, m, tickets)
-	var data string
 	err = s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		t := s.newTxn(ctx, w)
 		mr, err := t.match(matchID)
@@ -142,97 +143,84 @@ func (s *Service) reserveBackfill(matchID string) {
 		if err != nil {
 			return err
 		}
-		if reserveErr != nil {
-			mr.State = matchFailed
-			t.matchChanged(mr)
-			for _, r := range recs {
-				if r.Backfill {
-					s.notifyBackfill(t, r, UpdateBackfillFailed)
-				}
-			}
-			if err := t.failMatch(c, mr, recs, ReasonUnexpected, "reserving player sessions failed: "+reserveErr.Error()); err != nil {
-				return err
-			}
-			return t.flush()
+		at, err := s.seat(ctx, w, mr, recs)
+		var fe *fault.Error
+		switch {
+		case errors.As(err, &fe) && fe.Kind != fault.Internal:
+			// Nothing was written: the game session is full, ended or
+			// takes no players; the match fails.
+			return s.failReserving(t, c, mr, recs, err)
+		case err != nil:
+			return err
 		}
 		auto, err := t.complete(c, mr, recs, at)
 		if err != nil {
 			return err
 		}
-		if data, err = s.matchmakerData(c, mr, recs, auto); err != nil {
+		data, err := s.matchmakerData(c, mr, recs, auto)
+		if err != nil {
+			return err
+		}
+		if err := s.cfg.Sessions.UpdateMatchmakerDataIn(ctx, w, mr.GameSessionArn, data, UpdateDataUpdated, mr.Backfill); err != nil {
 			return err
 		}
 		return t.flush()
 	})
 	if err != nil {
 		s.log.Error("matchmaking: completing a backfill match failed", "match", matchID, "err", err)
-		return
-	}
-	if data != "" {
-		if err := s.cfg.Sessions.UpdateMatchmakerData(ctx, m.GameSessionArn, data, UpdateDataUpdated, m.Backfill); err != nil {
-			s.log.Warn("matchmaking: pushing matchmaker data failed", "game_session", m.GameSessionArn, "err", err)
-		}
 	}
 }
 
-// reserving reads a backfill match, its configuration and its tickets.
-func (s *Service) reserving(ctx context.Context, matchID string) (matchRec, configRec, []ticketRec, error) {
+// failReserving fails a backfill match whose players could not be seated.
+func (s *Service) failReserving(t *txn, c configRec, m *matchRec, recs []*ticketRec, cause error) error {
+	m.State = matchFailed
+	t.matchChanged(m)
+	for _, r := range recs {
+		if r.Backfill {
+			s.notifyBackfill(t, r, UpdateBackfillFailed)
+		}
+	}
+	if err := t.failMatch(c, m, recs, ReasonUnexpected, "reserving player sessions failed: "+cause.Error()); err != nil {
+		return err
+	}
+	return t.flush()
+}
+
+// reserving reads a backfill match and its configuration.
+func (s *Service) reserving(ctx context.Context, matchID string) (matchRec, configRec, error) {
 	var m matchRec
 	var c configRec
-	var tickets []ticketRec
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
 		var err error
 		if m, _, err = store.GetJSON[matchRec](ctx, r, KindMatch, matchID); err != nil {
 			return err
 		}
-		if c, _, err = s.config(ctx, r, m.ConfigName, "ConfigurationName"); err != nil {
-			return err
-		}
-		for _, id := range m.TicketIDs {
-			t, _, err := store.GetJSON[ticketRec](ctx, r, KindTicket, id)
-			if err != nil {
-				return err
-			}
-			tickets = append(tickets, t)
-		}
-		return nil
+		c, _, err = s.config(ctx, r, m.ConfigName, "ConfigurationName")
+		return err
 	})
-	return m, c, tickets, err
+	return m, c, err
 }
 
-// reserveSeats reserves player sessions in a backfill match's game session
-// for the players of its new tickets who hold none there yet, and returns
-// every player's seat.
-func (s *Service) reserveSeats(ctx context.Context, m matchRec, tickets []ticketRec) (seats, error) {
-	at := seats{conn: connRec{GameSessionArn: m.GameSessionArn}, sessions: map[string]string{}}
-	sit := func(p session.PlayerSession) {
-		at.sessions[p.PlayerID] = p.ID
-		at.conn.IPAddress, at.conn.DNSName, at.conn.Port = p.IPAddress, p.DNSName, p.Port
-	}
-	if ps, _, err := s.cfg.Sessions.DescribePlayerSessions(ctx, session.PlayerQuery{GameSessionID: m.GameSessionArn, Limit: 1000}); err == nil {
-		for _, p := range ps {
-			if p.Status == gamelift.PlayerSessionReserved || p.Status == gamelift.PlayerSessionActive {
-				sit(p)
-			}
-		}
-	}
+// seat gives the players of a backfill match's new tickets a player
+// session in its game session, in w, and returns every player's seat.
+func (s *Service) seat(ctx context.Context, w store.Writer, m *matchRec, recs []*ticketRec) (seats, error) {
 	var want []session.DesiredPlayer
-	for _, t := range tickets {
+	for _, t := range recs {
 		if t.Backfill {
 			continue
 		}
 		for _, p := range t.Players {
-			if _, ok := at.sessions[p.ID]; !ok {
-				want = append(want, session.DesiredPlayer{PlayerID: p.ID})
-			}
+			want = append(want, session.DesiredPlayer{PlayerID: p.ID})
 		}
 	}
-	if len(want) == 0 {
-		return at, nil
+	ps, err := s.cfg.Sessions.SeatIn(ctx, w, m.GameSessionArn, want)
+	if err != nil {
+		return seats{}, err
 	}
-	ps, err := s.cfg.Sessions.ReservePlayerSessions(ctx, m.GameSessionArn, want)
+	at := seats{conn: connRec{GameSessionArn: m.GameSessionArn}, sessions: map[string]string{}}
 	for _, p := range ps {
-		sit(p)
+		at.sessions[p.PlayerID] = p.ID
+		at.conn.IPAddress, at.conn.DNSName, at.conn.Port = p.IPAddress, p.DNSName, p.Port
 	}
-	return at, err
+	return at, nil
 }

@@ -50,8 +50,9 @@ type Placer interface {
 // Sessions is what backfill needs of the session service.
 type Sessions interface {
 	DescribePlayerSessions(ctx context.Context, q session.PlayerQuery) ([]session.PlayerSession, string, error)
-	ReservePlayerSessions(ctx context.Context, gameSessionID string, players []session.DesiredPlayer) ([]session.PlayerSession, error)
+	SeatIn(ctx context.Context, w store.Writer, gameSessionID string, players []session.DesiredPlayer) ([]session.PlayerSession, error)
 	UpdateMatchmakerData(ctx context.Context, gameSessionID, matchmakerData, reason, ticketID string) error
+	UpdateMatchmakerDataIn(ctx context.Context, w store.Writer, gameSessionID, matchmakerData, reason, ticketID string) error
 }
 
 // Attributes reads a player's matchmaking attributes from the player data

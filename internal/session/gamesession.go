@@ -485,24 +485,31 @@ func setProperty(props []gamelift.GameProperty, p gamelift.GameProperty) []gamel
 // MATCHMAKING_DATA_UPDATED, BACKFILL_FAILED, BACKFILL_TIMED_OUT or
 // BACKFILL_CANCELLED).
 func (s *Service) UpdateMatchmakerData(ctx context.Context, gameSessionID, matchmakerData, reason, ticketID string) error {
-	var g GameSession
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		var version int64
-		var err error
-		g, version, err = s.gameSessionIn(ctx, w, gameSessionID, liveStatuses...)
-		if err != nil {
-			return err
-		}
-		if matchmakerData != "" {
-			g.MatchmakerData = matchmakerData
-		}
-		return putGameSession(ctx, w, g, version)
+		return s.UpdateMatchmakerDataIn(ctx, w, gameSessionID, matchmakerData, reason, ticketID)
 	})
 	if err != nil {
 		return fmt.Errorf("update matchmaker data: %w", err)
 	}
+	return nil
+}
+
+// UpdateMatchmakerDataIn is UpdateMatchmakerData in w's transaction: the
+// data commits with the caller's writes (a backfill match's completion),
+// and the push goes once they have.
+func (s *Service) UpdateMatchmakerDataIn(ctx context.Context, w store.Writer, gameSessionID, matchmakerData, reason, ticketID string) error {
+	g, version, err := s.gameSessionIn(ctx, w, gameSessionID, liveStatuses...)
+	if err != nil {
+		return err
+	}
+	if matchmakerData != "" {
+		g.MatchmakerData = matchmakerData
+		if err := putGameSession(ctx, w, g, version); err != nil {
+			return err
+		}
+	}
 	if s.cfg.Pusher != nil {
-		s.cfg.Pusher.UpdateGameSession(g.ProcessID, g, reason, ticketID)
+		w.AfterCommit(func() { s.cfg.Pusher.UpdateGameSession(g.ProcessID, g, reason, ticketID) })
 	}
 	return nil
 }

@@ -168,3 +168,48 @@ func TestCreateGameSessionInCommitsWithTheCallersTransaction(t *testing.T) {
 		wantFault(t, err, fault.Conflict, "already exists")
 	})
 }
+
+// SeatIn seats each player once in a game session: a player holding a
+// live session there keeps it, the others are reserved, and a second call
+// for the same players reserves nobody (backfill completes its match in
+// the same transaction, so a retry or a second replica seats no one
+// twice).
+func TestSeatInSeatsEachPlayerOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	g := e.active(4)
+	first := e.reserve(g.GameSessionId, "old")
+	seat := func(players ...string) []session.PlayerSession {
+		t.Helper()
+		var want []session.DesiredPlayer
+		for _, p := range players {
+			want = append(want, session.DesiredPlayer{PlayerID: p})
+		}
+		var ps []session.PlayerSession
+		err := e.db.Update(e.ctx, func(w store.Writer) (err error) {
+			ps, err = e.sessions.SeatIn(e.ctx, w, g.GameSessionId, want)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps
+	}
+	byPlayer := func(ps []session.PlayerSession) map[string]string {
+		m := map[string]string{}
+		for _, p := range ps {
+			m[p.PlayerID] = p.ID
+		}
+		return m
+	}
+	once := byPlayer(seat("old", "new"))
+	if len(once) != 2 || once["old"] != first[0].PlayerSessionId || once["new"] == "" {
+		t.Fatalf("seats %v, want old's own session %s and a new one for new", once, first[0].PlayerSessionId)
+	}
+	twice := byPlayer(seat("new"))
+	if len(twice) != 2 || twice["new"] != once["new"] {
+		t.Fatalf("seating new again: %v, want its first seat %s and no other", twice, once["new"])
+	}
+	if n := *e.describe(g.GameSessionId).CurrentPlayerSessionCount; n != 2 {
+		t.Fatalf("CurrentPlayerSessionCount %d, want 2", n)
+	}
+}

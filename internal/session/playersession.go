@@ -191,20 +191,71 @@ func (s *Service) startReservations(ctx context.Context, w store.Writer, g GameS
 	return nil
 }
 
+// joinable reads a game session that new player sessions may join: ACTIVE
+// and accepting players.
+func (s *Service) joinable(ctx context.Context, r store.Reader, gameSessionID string) (GameSession, error) {
+	g, _, err := s.getGameSession(ctx, r, gameSessionID)
+	if err != nil {
+		return g, err
+	}
+	if g.Status != gamelift.GameSessionActive {
+		return g, fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s is %s; player sessions need an ACTIVE game session", g.ID, g.Status)
+	}
+	if g.PlayerPolicy != gamelift.AcceptAll {
+		return g, fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s does not accept new players (PlayerSessionCreationPolicy %s)", g.ID, g.PlayerPolicy)
+	}
+	return g, nil
+}
+
+// SeatIn gives each of players a live player session in the ACTIVE game
+// session gameSessionID, in w's transaction: a player holding a RESERVED
+// or ACTIVE one there keeps it, the others are reserved, all or none. It
+// returns every live player session of the game session. Backfill seats
+// its new players in the transaction that completes their match, so no
+// retry and no second replica seats anyone twice.
+func (s *Service) SeatIn(ctx context.Context, w store.Writer, gameSessionID string, players []DesiredPlayer) ([]PlayerSession, error) {
+	g, err := s.joinable(ctx, w, gameSessionID)
+	if err != nil {
+		return nil, err
+	}
+	var seated []PlayerSession
+	held := map[string]bool{}
+	for _, st := range []string{gamelift.PlayerSessionReserved, gamelift.PlayerSessionActive} {
+		ps, _, err := s.playersIn(ctx, w, g.ID, st)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			if s.effectivePlayer(p).Status == st {
+				seated = append(seated, p)
+				held[p.PlayerID] = true
+			}
+		}
+	}
+	var want []DesiredPlayer
+	for _, dp := range players {
+		if !held[dp.PlayerID] {
+			want = append(want, dp)
+		}
+	}
+	if len(want) == 0 {
+		return seated, nil
+	}
+	made, err := s.reserve(ctx, w, g, want, len(seated))
+	if err != nil {
+		return nil, err
+	}
+	return append(seated, made...), nil
+}
+
 // ReservePlayerSessions reserves slots in an ACTIVE game session that
 // accepts players, all or none.
 func (s *Service) ReservePlayerSessions(ctx context.Context, gameSessionID string, players []DesiredPlayer) ([]PlayerSession, error) {
 	var out []PlayerSession
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		g, _, err := s.getGameSession(ctx, w, gameSessionID)
+		g, err := s.joinable(ctx, w, gameSessionID)
 		if err != nil {
 			return err
-		}
-		if g.Status != gamelift.GameSessionActive {
-			return fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s is %s; player sessions need an ACTIVE game session", g.ID, g.Status)
-		}
-		if g.PlayerPolicy != gamelift.AcceptAll {
-			return fault.New(fault.InvalidGameSessionStatus, "GameSessionId: game session %s does not accept new players (PlayerSessionCreationPolicy %s)", g.ID, g.PlayerPolicy)
 		}
 		if len(players) == 0 {
 			out = []PlayerSession{}

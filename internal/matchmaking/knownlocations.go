@@ -115,12 +115,20 @@ func (s *Service) usableLatencies(ctx context.Context, c *configRec, fields ...l
 	return kept, v.Err()
 }
 
-// hint lists locations for a message.
+// hintedLocations is the most locations a message lists: an installation
+// may know thousands, and a refusal repeats the list for each bad field.
+const hintedLocations = 20
+
+// hint lists locations for a message, the first hintedLocations by name.
 func hint(locs map[string]bool) string {
 	if len(locs) == 0 {
 		return "no location is known"
 	}
-	return "known: " + strings.Join(slices.Sorted(maps.Keys(locs)), ", ")
+	names := slices.Sorted(maps.Keys(locs))
+	if len(names) <= hintedLocations {
+		return "known: " + strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("known: %s and %d more (GET /v1/locations)", strings.Join(names[:hintedLocations], ", "), len(names)-hintedLocations)
 }
 
 // within reports whether locs holds every location in fields.

@@ -104,7 +104,8 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 		return ExitUsage
 	}
 	var missing []string
-	for _, m := range []struct{ name, v string }{{"--endpoint", f.endpoint}, {"--fleet", f.fleet}} {
+	// RegisterCompute refuses a compute without a location.
+	for _, m := range []struct{ name, v string }{{"--endpoint", f.endpoint}, {"--fleet", f.fleet}, {"--location", f.location}} {
 		if m.v == "" {
 			missing = append(missing, m.name)
 		}
@@ -114,7 +115,7 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 		if len(missing) == 1 {
 			verb = "is"
 		}
-		fmt.Fprintf(env.Stderr, "muster agent: %s %s required\n", strings.Join(missing, " and "), verb)
+		fmt.Fprintf(env.Stderr, "muster agent: %s %s required\n", joinAnd(missing), verb)
 		return ExitUsage
 	}
 	log, err := f.logger(env.Stderr)

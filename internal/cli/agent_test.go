@@ -17,10 +17,12 @@ func TestAgentCommandRefusesAnIncompleteCommandLine(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"the endpoint and fleet are required", nil, nil, "--endpoint and --fleet are required"},
-		{"the fleet is required", []string{"--endpoint", "http://127.0.0.1:1"}, nil, "--fleet is required"},
-		{"an operator key is required", []string{"--endpoint", "http://127.0.0.1:1", "--fleet", "fleet-1"}, nil, "MUSTER_ACCESS_KEY_ID"},
-		{"the endpoint must be an http URL", []string{"--fleet", "fleet-1"}, map[string]string{"MUSTER_ENDPOINT": "ftp://x", "MUSTER_ACCESS_KEY_ID": "a", "MUSTER_SECRET_ACCESS_KEY": "b"}, "not an http(s) URL"},
+		{"the endpoint, fleet and location are required", nil, nil, "--endpoint, --fleet and --location are required"},
+		{"the fleet is required", []string{"--endpoint", "http://127.0.0.1:1", "--location", "custom-home"}, nil, "--fleet is required"},
+		// RegisterCompute refuses a compute without a location.
+		{"the location is required", []string{"--endpoint", "http://127.0.0.1:1", "--fleet", "fleet-1"}, nil, "--location is required"},
+		{"an operator key is required", []string{"--endpoint", "http://127.0.0.1:1", "--fleet", "fleet-1", "--location", "custom-home"}, nil, "MUSTER_ACCESS_KEY_ID"},
+		{"the endpoint must be an http URL", []string{"--fleet", "fleet-1", "--location", "custom-home"}, map[string]string{"MUSTER_ENDPOINT": "ftp://x", "MUSTER_ACCESS_KEY_ID": "a", "MUSTER_SECRET_ACCESS_KEY": "b"}, "not an http(s) URL"},
 		{"positional arguments are refused", []string{"extra"}, nil, `unexpected argument "extra"`},
 	}
 	for _, tc := range tests {

@@ -112,7 +112,7 @@ func Parse(fs *flag.FlagSet, env Env, usage string, args []string) (ok bool, cod
 		getenv = func(string) string { return "" }
 	}
 	if err := Layer(fs, getenv); err != nil {
-		fmt.Fprintf(env.Stderr, "%s\n", strings.TrimSpace(err.Error()))
+		fmt.Fprintf(env.Stderr, "muster %s: %s\n", fs.Name(), strings.TrimSpace(err.Error()))
 		return false, ExitUsage
 	}
 	return true, 0

@@ -55,8 +55,43 @@ func TestBadEnvValueIsNamed(t *testing.T) {
 		}
 		return ""
 	})
-	if err == nil || !strings.Contains(err.Error(), "MUSTER_N") {
-		t.Fatalf("err = %v, want it to name MUSTER_N", err)
+	if err == nil || !strings.Contains(err.Error(), "MUSTER_N: many: must be a whole number") {
+		t.Fatalf("err = %v, want it to name MUSTER_N, its value and what it takes", err)
+	}
+}
+
+// TestBadValuesSayWhatTheFlagTakes: a value the flag package cannot parse
+// is refused with what the flag takes, not its bare "parse error", from
+// the environment and from the config file alike.
+func TestBadValuesSayWhatTheFlagTakes(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.Int("n", 1, "")
+	fs.Float64("rate", 1, "")
+	fs.Duration("wait", 0, "")
+	fs.Bool("dev", false, "")
+	fs.Uint64("seed", 1, "")
+	cfg := filepath.Join(t.TempDir(), "muster.json")
+	os.WriteFile(cfg, []byte(`{"wait": "soon", "dev": "yes"}`), 0o600)
+	fs.String("config", cfg, "")
+	env := map[string]string{"MUSTER_N": "99999999999999999999", "MUSTER_RATE": "fast", "MUSTER_SEED": "-1"}
+	err := Layer(fs, func(k string) string { return env[k] })
+	for _, want := range []string{
+		"MUSTER_N: 99999999999999999999: out of range",
+		"MUSTER_RATE: fast: must be a number",
+		"MUSTER_SEED: -1: must be a whole number ≥ 0",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v; want it to say %q", err, want)
+		}
+	}
+	err = Layer(fs, func(string) string { return "" })
+	for _, want := range []string{
+		cfg + ": dev: yes: must be true or false",
+		cfg + ": wait: soon: must be a duration such as 30s or 5m",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v; want it to say %q", err, want)
+		}
 	}
 }
 

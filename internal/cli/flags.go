@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/server"
 )
 
@@ -28,8 +29,10 @@ func (c *logFlags) register(fs *flag.FlagSet) {
 // commonFlags are shared by commands that open the data directory.
 type commonFlags struct {
 	logFlags
-	dataDir   string
-	masterKey string
+	dataDir string
+	// masterKey remembers where it came from: its errors name that, and
+	// never the key.
+	masterKey sourcedString
 	storeURL  string
 }
 
@@ -45,8 +48,22 @@ func commonFlagSet(name string) (*flag.FlagSet, *commonFlags) {
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	c.logFlags.register(fs)
 	fs.StringVar(&c.dataDir, "data-dir", "./muster-data", "`directory` holding the database, master key and generated credentials")
-	fs.StringVar(&c.masterKey, "master-key", "", "master `key` (64 hex digits) that seals secrets at rest; default: <data-dir>/master.key")
+	c.masterKey.name = "master-key"
+	fs.Var(&c.masterKey, "master-key", "master `key` (64 hex digits) that seals secrets at rest; default: <data-dir>/master.key")
 	fs.StringVar(&c.storeURL, "store", "", "the store's `URL`: a SQLite file path or sqlite://PATH (default <data-dir>/muster.db), or postgres://user:pass@host:5432/db")
+}
+
+// parseMasterKey returns the --master-key given by any layer (nil when
+// none was), or an error naming where the bad one came from.
+func (c *commonFlags) parseMasterKey() ([]byte, error) {
+	if c.masterKey.value == "" {
+		return nil, nil
+	}
+	key, err := secret.ParseKey(c.masterKey.value)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.masterKey.source(), err)
+	}
+	return key, nil
 }
 
 func (c *logFlags) logger(w io.Writer) (*slog.Logger, error) {
@@ -92,8 +109,11 @@ func (o *operatorFlags) register(fs *flag.FlagSet, sigv4 bool) {
 	}
 }
 
-// hasKey reports whether both halves of the key were given.
-func (o *operatorFlags) hasKey() bool { return o.keyID != "" && o.secret != "" }
+// checkKey records each half of the operator key that no layer gave.
+func (o *operatorFlags) checkKey(checks *flagChecks) {
+	checks.check(o.keyID != "", "--access-key-id", "", "required (or MUSTER_ACCESS_KEY_ID)")
+	checks.check(o.secret != "", "--secret-access-key", "", "required (or MUSTER_SECRET_ACCESS_KEY)")
+}
 
 // get reads path from the /v1 API with the key as a bearer credential.
 func (o *operatorFlags) get(ctx context.Context, path string) (*http.Response, error) {

@@ -126,3 +126,66 @@ func TestServeRefusesABadRegionBeforeTouchingAnything(t *testing.T) {
 		t.Fatal("a refused start created the data directory")
 	}
 }
+
+// TestOfflineCommandsRefuseAMissingDataDirectory: the commands that work
+// on a server's data directory never make a fresh one (a new database and
+// master key a server does not use) for a mistyped or wrong --data-dir.
+func TestOfflineCommandsRefuseAMissingDataDirectory(t *testing.T) {
+	jsonl := filepath.Join(t.TempDir(), "players.jsonl")
+	if err := os.WriteFile(jsonl, []byte(`{"identityId":"p1"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"keys", "list"},
+		{"keys", "create"},
+		{"keys", "revoke", "MKIANOSUCHKEY0000000"},
+		{"keys", "rotate-signing"},
+		{"players", "import", jsonl},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "typo-dir")
+			code, out, errOut := runCLI(t, Commands(), append(args, "--data-dir", dir)...)
+			want := "--data-dir: " + dir + ": no such directory; run muster serve first or point at its data directory"
+			if code == 0 || !strings.Contains(errOut, want) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want it to say %q", code, out, errOut, want)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Fatal("the command created the data directory")
+			}
+		})
+	}
+	t.Run("a directory with a master key and a store elsewhere is not needed", func(t *testing.T) {
+		dir := t.TempDir()
+		key := strings.Repeat("ab", 32)
+		args := []string{"keys", "list", "--data-dir", filepath.Join(dir, "unused"), "--master-key", key, "--store", filepath.Join(dir, "muster.db")}
+		if code, _, errOut := runCLI(t, Commands(), args...); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+	})
+	t.Run("a bad master key is named by where it came from, not echoed", func(t *testing.T) {
+		code, _, errOut := runCLI(t, Commands(), "keys", "list", "--data-dir", t.TempDir(), "--master-key", "abc")
+		if code == 0 || !strings.Contains(errOut, "--master-key: ") || strings.Contains(errOut, "abc") {
+			t.Fatalf("exit %d, stderr %q", code, errOut)
+		}
+	})
+}
+
+// TestEveryCommandAnswersHelp: -h prints the command's help and exits 0,
+// for every verb.
+func TestEveryCommandAnswersHelp(t *testing.T) {
+	var walk func(prefix []string, table []*Command)
+	walk = func(prefix []string, table []*Command) {
+		for _, c := range table {
+			args := append(append([]string(nil), prefix...), c.Name)
+			if len(c.Sub) > 0 {
+				walk(args, c.Sub)
+				continue
+			}
+			code, out, errOut := runCLI(t, Commands(), append(args, "-h")...)
+			if code != 0 || !strings.Contains(strings.ToLower(out+errOut), "usage: muster "+strings.Join(args, " ")) {
+				t.Errorf("%v -h: exit %d, stdout %q", args, code, out)
+			}
+		}
+	}
+	walk(nil, Commands())
+}

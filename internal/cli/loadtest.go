@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,25 +20,24 @@ func runLoadtestControl(ctx context.Context, env Env, args []string) int {
 	if ok, code := Parse(fs, env, "muster loadtest control [flags]", args); !ok {
 		return code
 	}
-	if !o.hasKey() || (*codec != "cbor" && *codec != "json") || *concurrency < 1 || *duration <= 0 {
-		fmt.Fprintln(env.Stderr, "muster loadtest control: need credentials, --codec cbor|json, --concurrency ≥ 1 and --duration > 0")
+	var checks flagChecks
+	o.checkKey(&checks)
+	checks.check(*op == "ListLocations" || *op == "CreateLocation", "--op", *op, "must be ListLocations or CreateLocation")
+	checks.check(*codec == "cbor" || *codec == "json", "--codec", *codec, "must be cbor or json")
+	checks.check(*concurrency >= 1, "--concurrency", strconv.Itoa(*concurrency), "must be at least 1")
+	checks.check(*duration > 0, "--duration", duration.String(), "must be above 0")
+	if checks.report(env.Stderr, "muster loadtest control") {
 		return ExitUsage
 	}
 	c := loadtest.NewControlClient(o.endpoint, o.region, aws.Credentials{AccessKeyID: o.keyID, SecretAccessKey: o.secret}, *codec == "cbor", *concurrency)
 	runID := time.Now().UnixNano() % 1_000_000_000
-	var do func(ctx context.Context, worker, seq int) error
-	switch *op {
-	case "ListLocations":
-		do = func(ctx context.Context, _, _ int) error {
-			return c.Call(ctx, "ListLocations", map[string]any{"Limit": 10})
-		}
-	case "CreateLocation":
+	do := func(ctx context.Context, _, _ int) error {
+		return c.Call(ctx, "ListLocations", map[string]any{"Limit": 10})
+	}
+	if *op == "CreateLocation" {
 		do = func(ctx context.Context, worker, seq int) error {
 			return c.Call(ctx, "CreateLocation", map[string]any{"LocationName": fmt.Sprintf("custom-lt-%d-%d-%d", runID, worker, seq)})
 		}
-	default:
-		fmt.Fprintf(env.Stderr, "muster loadtest control: --op %q is not ListLocations or CreateLocation\n", *op)
-		return ExitUsage
 	}
 	res := loadtest.Run(ctx, *concurrency, *duration, do)
 	res.Print(env.Stdout, fmt.Sprintf("%s over %s", *op, *codec), *concurrency)

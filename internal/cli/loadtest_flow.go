@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/musterhq/muster/internal/loadtest"
@@ -36,7 +37,7 @@ func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
 	fs.StringVar(&cfg.SecretAccessKey, "secret-access-key", "", "operator `secret` (or MUSTER_SECRET_ACCESS_KEY)")
 	fs.StringVar(&cfg.Configuration, "config", "dev-duel", "matchmaking `configuration` the bots play in")
 	fs.IntVar(&cfg.Players, "players", 0, "start at most `N` bots in all (0: rate × duration)")
-	fs.Float64Var(&cfg.Rate, "rate", 10, "bots started per `second`")
+	fs.Float64Var(&cfg.Rate, "rate", 10, "bots started per second: a `number` above 0 (0.5 is one bot every 2 s)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long bots are started")
 	fs.DurationVar(&cfg.Timeout, "timeout", time.Minute, "give up on a bot after this long")
 	fs.DurationVar(&cfg.Hold, "hold", time.Second, "how long each validated bot stays in the game before it quits (the example game server ends a session once all its players left, so a bot that quits at once can end it before its opponent arrives)")
@@ -45,11 +46,14 @@ func runLoadtestFlow(ctx context.Context, env Env, args []string) int {
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load tool itself to `file`, to see whether the tool rather than the server bounds a run")
 	var sim simFlags
-	fs.IntVar(&sim.slots, "simulate-servers", 0, "also host matches on this many game servers simulated at the protocol level (a compute registered for the run), to measure the control plane without starting a process per match")
+	fs.IntVar(&sim.slots, "simulate-servers", 0, "also host matches on this many game servers simulated at the protocol level (a compute registered for the run), to measure the control plane without starting a process per match (0: none)")
 	fs.StringVar(&sim.fleet, "sim-fleet", "", "fleet `id` of the simulated game servers (default: serve --dev's fleet)")
 	fs.StringVar(&sim.location, "sim-location", devLocation, "`location` of the simulated game servers")
 	if ok, code := parseFlow(fs, env, args); !ok {
 		return code
+	}
+	if checkFlowFlags(cfg, sim).report(env.Stderr, "muster loadtest flow") {
+		return ExitUsage
 	}
 	if isTerminal(env.Stderr) && !*asJSON {
 		w := env.Stderr
@@ -125,6 +129,23 @@ func parseFlow(fs *flag.FlagSet, env Env, args []string) (bool, int) {
 		return false, ExitUsage
 	}
 	return true, 0
+}
+
+// checkFlowFlags names each flag whose value the flow cannot run with
+// (loadtest.FlowConfig.Validate checks the same fields, by their Go names).
+func checkFlowFlags(cfg loadtest.FlowConfig, sim simFlags) *flagChecks {
+	var c flagChecks
+	c.check(cfg.Endpoint != "", "--endpoint", "", "required (or MUSTER_ENDPOINT)")
+	c.check(cfg.Configuration != "", "--config", "", "required")
+	c.check(cfg.Rate > 0, "--rate", strconv.FormatFloat(cfg.Rate, 'g', -1, 64), "must be above 0 bots per second")
+	c.check(cfg.Duration > 0, "--duration", cfg.Duration.String(), "must be above 0")
+	c.check(cfg.Players >= 0, "--players", strconv.Itoa(cfg.Players), "must be 0 (rate × duration) or more")
+	c.check(cfg.MaxInFlight >= 0, "--max-in-flight", strconv.Itoa(cfg.MaxInFlight), "must be 0 (no cap) or more")
+	c.check(cfg.Hold >= 0, "--hold", cfg.Hold.String(), "must not be negative")
+	c.check(sim.slots >= 0, "--simulate-servers", strconv.Itoa(sim.slots), "must be 0 (none) or more")
+	c.check(cfg.SecretAccessKey != "" || cfg.AccessKeyID == "", "--secret-access-key", "", "required with --access-key-id (or MUSTER_SECRET_ACCESS_KEY)")
+	c.check(cfg.AccessKeyID != "" || cfg.SecretAccessKey == "", "--access-key-id", "", "required with --secret-access-key (or MUSTER_ACCESS_KEY_ID)")
+	return &c
 }
 
 // isTerminal reports whether w is a terminal (a character device).

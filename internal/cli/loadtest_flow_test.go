@@ -17,16 +17,21 @@ func TestLoadtestFlowRefusesBadFlagsNamingThem(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--rate", "0"}, "rate:"},
-		{[]string{"--duration", "-1s"}, "duration:"},
-		{[]string{"--players", "-3"}, "players:"},
-		{[]string{"--hold", "-1s"}, "hold:"},
-		{[]string{"--access-key-id", "AKIAONLY"}, "operator key:"},
+		{[]string{"--rate", "0"}, "--rate: 0: must be above 0 bots per second"},
+		{[]string{"--rate", "-1"}, "--rate: -1: must be above 0 bots per second"},
+		{[]string{"--duration", "-1s"}, "--duration: -1s: must be above 0"},
+		{[]string{"--players", "-3"}, "--players: -3: must be 0 (rate × duration) or more"},
+		{[]string{"--max-in-flight", "-3"}, "--max-in-flight: -3: must be 0 (no cap) or more"},
+		{[]string{"--hold", "-1s"}, "--hold: -1s: must not be negative"},
+		{[]string{"--simulate-servers", "-3"}, "--simulate-servers: -3: must be 0 (none) or more"},
+		{[]string{"--access-key-id", "AKIAONLY"}, "--secret-access-key: required with --access-key-id"},
 		{[]string{"extra"}, "takes no arguments"},
 	} {
 		var stdout, stderr bytes.Buffer
 		env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
-		if code := runLoadtestFlow(context.Background(), env, c.args); code != ExitUsage || !strings.Contains(stderr.String(), c.want) {
+		// A check that is missing runs a short flow against nothing.
+		args := append([]string{"--endpoint", "http://127.0.0.1:1", "--duration", "100ms", "--timeout", "100ms"}, c.args...)
+		if code := runLoadtestFlow(context.Background(), env, args); code != ExitUsage || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d naming %q", c.args, code, stderr.String(), ExitUsage, c.want)
 		}
 	}
@@ -40,6 +45,9 @@ func TestLoadtestFlowRefusesBadFlagsNamingThem(t *testing.T) {
 	if code := runLoadtestFlow(context.Background(), Env{Stdout: &stdout, Stderr: &stderr}, []string{"-h"}); code != 0 ||
 		strings.Count(stdout.String(), "Usage: muster loadtest flow") != 1 || stderr.Len() != 0 {
 		t.Fatalf("-h: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "-rate number") {
+		t.Errorf("-h does not show --rate taking a number:\n%s", stdout.String())
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,8 +38,13 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	if ok, code := Parse(fs, env, "muster loadtest matchmaking [flags]", args); !ok {
 		return code
 	}
-	if !o.hasKey() || *concurrency < 1 || *duration <= 0 || *rate < 0 || *preload < 0 {
-		fmt.Fprintln(env.Stderr, "muster loadtest matchmaking: need credentials, --concurrency ≥ 1, --duration > 0, --rate ≥ 0, --preload ≥ 0")
+	var checks flagChecks
+	o.checkKey(&checks)
+	checks.check(*concurrency >= 1, "--concurrency", strconv.Itoa(*concurrency), "must be at least 1")
+	checks.check(*duration > 0, "--duration", duration.String(), "must be above 0")
+	checks.check(*rate >= 0, "--rate", strconv.Itoa(*rate), "must be 0 (as fast as possible) or more")
+	checks.check(*preload >= 0, "--preload", strconv.Itoa(*preload), "must not be negative")
+	if checks.report(env.Stderr, "muster loadtest matchmaking") {
 		return ExitUsage
 	}
 	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {

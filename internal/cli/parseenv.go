@@ -32,6 +32,9 @@ func parseWithEnv(fs *flag.FlagSet, env Env, args []string, usage func(io.Writer
 	for _, name := range fromEnv {
 		if v := getenv(EnvName(name)); !set[name] && v != "" {
 			_ = fs.Set(name, v)
+			if s, ok := fs.Lookup(name).Value.(sourced); ok {
+				s.setSource(EnvName(name))
+			}
 		}
 	}
 	return true, 0

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +20,9 @@ const defaultPlayEndpoint = "http://127.0.0.1:8080"
 
 // playOptions are `muster play`'s flags.
 type playOptions struct {
-	endpoint, config string
+	// endpoint remembers whether MUSTER_ENDPOINT gave it, for its error.
+	endpoint         sourcedString
+	config           string
 	players          int
 	playFor, timeout time.Duration
 	wait             time.Duration
@@ -29,24 +32,25 @@ type playOptions struct {
 func runPlay(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("play", flag.ContinueOnError)
 	var o playOptions
-	fs.StringVar(&o.endpoint, "endpoint", defaultPlayEndpoint, "Muster `URL`")
+	o.endpoint = sourcedString{name: "endpoint", value: defaultPlayEndpoint}
+	fs.Var(&o.endpoint, "endpoint", "Muster `URL` (or MUSTER_ENDPOINT)")
 	fs.StringVar(&o.config, "config", "dev-duel", "matchmaking `configuration` to play in (serve --dev makes dev-duel and dev-5v5)")
 	fs.IntVar(&o.players, "players", 2, "how many bots play (enough for the configuration's teams)")
-	fs.DurationVar(&o.playFor, "play-for", 3*time.Second, "how long each bot plays once in the game")
+	fs.DurationVar(&o.playFor, "play-for", 3*time.Second, "how long each bot plays once in the game (0: it leaves at once)")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up after this long, once the server is ready")
 	fs.DurationVar(&o.wait, "wait", 2*time.Minute, "wait this long for the server to be ready (serve --dev still building, say) before the bots start; 0 starts them at once")
 	fs.BoolVar(&o.polling, "polling", false, "follow tickets by polling instead of the server's event stream")
 	if ok, code := parsePlay(fs, env, &o, args); !ok {
 		return code
 	}
-	if err := waitReady(ctx, clock.Real{}, o.endpoint, o.wait, env.Stdout); err != nil {
+	if err := waitReady(ctx, clock.Real{}, o.endpoint.value, o.wait, env.Stdout); err != nil {
 		fmt.Fprintln(env.Stderr, "muster play:", err)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	tl := &timeline{w: env.Stdout, start: time.Now()}
-	fmt.Fprintf(env.Stdout, "%d bots play %s on %s\n", o.players, o.config, o.endpoint)
+	fmt.Fprintf(env.Stdout, "%d bots play %s on %s\n", o.players, o.config, o.endpoint.value)
 	bots := make([]*bot, o.players)
 	var wg sync.WaitGroup
 	for i := range bots {
@@ -69,8 +73,16 @@ func parsePlay(fs *flag.FlagSet, env Env, o *playOptions, args []string) (bool, 
 	if ok, code := parseWithEnv(fs, env, args, usage, "endpoint"); !ok {
 		return false, code
 	}
-	if fs.NArg() > 0 || o.players < 1 {
-		fmt.Fprintln(env.Stderr, "muster play: takes no arguments, and --players must be at least 1")
+	var checks flagChecks
+	if fs.NArg() > 0 {
+		checks.add(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	checks.checkEndpoint(o.endpoint.source(), o.endpoint.value)
+	checks.check(o.players >= 1, "--players", strconv.Itoa(o.players), "must be at least 1")
+	checks.check(o.playFor >= 0, "--play-for", o.playFor.String(), "must not be negative")
+	checks.check(o.timeout > 0, "--timeout", o.timeout.String(), "must be above 0")
+	checks.check(o.wait >= 0, "--wait", o.wait.String(), "must not be negative (0 starts the bots at once)")
+	if checks.report(env.Stderr, "muster play") {
 		return false, ExitUsage
 	}
 	return true, 0
@@ -145,7 +157,7 @@ func (b *bot) run(ctx context.Context) {
 	if b.opts.polling {
 		opts = append(opts, client.WithPolling())
 	}
-	b.c = client.New(b.opts.endpoint, append(opts, client.WithUserAgent("muster-play/1"))...)
+	b.c = client.New(b.opts.endpoint.value, append(opts, client.WithUserAgent("muster-play/1"))...)
 	var latencies map[string]int
 	var ticket *client.Ticket
 	var match *client.Match

@@ -140,3 +140,49 @@ func TestPlayPrintsItsHelpOnce(t *testing.T) {
 		t.Fatalf("a bad flag printed stderr %q, stdout %q", stderr.String(), stdout.String())
 	}
 }
+
+// TestPlayRefusesBadFlagsNamingThem: each bad value is its own
+// `--flag: value: reason`, found before play waits for any server.
+func TestPlayRefusesBadFlagsNamingThem(t *testing.T) {
+	const nowhere = "http://127.0.0.1:1"
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no bots", []string{"--endpoint", nowhere, "--players", "0"}, nil, "--players: 0: must be at least 1"},
+		{"a negative time to play", []string{"--endpoint", nowhere, "--play-for", "-1s"}, nil, "--play-for: -1s: must not be negative"},
+		{"a negative wait", []string{"--endpoint", nowhere, "--wait", "-1s"}, nil, "--wait: -1s: must not be negative"},
+		{"no time at all", []string{"--endpoint", nowhere, "--timeout", "0s"}, nil, "--timeout: 0s: must be above 0"},
+		{"an argument", []string{"--endpoint", nowhere, "extra"}, nil, `unexpected argument "extra"`},
+		{"an endpoint without a scheme", []string{"--endpoint", "127.0.0.1:1"}, nil, "--endpoint: 127.0.0.1:1: must be an http:// or https:// URL"},
+		{"an endpoint from the environment without a scheme", nil, map[string]string{"MUSTER_ENDPOINT": "localhost:1"}, "MUSTER_ENDPOINT: localhost:1: must be an http:// or https:// URL"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return tt.env[k] }}
+			// --wait 0, given first, lets a check that is missing fail
+			// at once rather than after a wait.
+			code := runPlay(context.Background(), env, append([]string{"--wait", "0"}, tt.args...))
+			if code != ExitUsage || !strings.Contains(stderr.String(), tt.want) || stdout.Len() != 0 {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want %d naming %q", code, stdout.String(), stderr.String(), ExitUsage, tt.want)
+			}
+		})
+	}
+	t.Run("every problem is reported, each on its own line", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		env := Env{Stdout: &stdout, Stderr: &stderr}
+		code := runPlay(context.Background(), env, []string{"--endpoint", "http://127.0.0.1:1", "--wait", "0", "--players", "0", "--play-for", "-1s", "extra"})
+		if code != ExitUsage || strings.Count(stderr.String(), "\n") != 3 {
+			t.Fatalf("exit %d, stderr %q", code, stderr.String())
+		}
+	})
+}
+
+func TestPlayHelpNamesItsEnvironmentVariable(t *testing.T) {
+	var stdout bytes.Buffer
+	if code := runPlay(context.Background(), Env{Stdout: &stdout, Stderr: io.Discard}, []string{"-h"}); code != 0 || !strings.Contains(stdout.String(), "MUSTER_ENDPOINT") {
+		t.Fatalf("exit %d, help:\n%s", code, stdout.String())
+	}
+}

@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +26,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
 	fs.DurationVar(&cfg.MaxSkew, "max-clock-skew", 5*time.Minute, "largest SigV4 clock skew accepted")
 	fs.BoolVar(&cfg.Dev, "dev", false, "development mode: one command for a whole working system: the local capacity provisioner starts a muster agent on this machine hosting a dev fleet in location custom-dev (capacity 1 host until UpdateFleetCapacity changes it) running examples/arena (built from source when run in a checkout), with sample matchmaking configurations dev-duel and dev-5v5 open to players (try muster play)")
-	devProcesses := fs.Int("dev-processes", DefaultDevProcesses, "with --dev: how many example game server processes each dev host runs at once")
+	devProcesses := fs.Int("dev-processes", DefaultDevProcesses, fmt.Sprintf("with --dev: how many example game server processes each dev host runs at once (1 to %d, as GameLift runs at most %[1]d on a compute)", maxDevProcesses))
 	devDrainGrace := fs.Duration("dev-drain-grace", DefaultDevDrainGrace, "with --dev: on Ctrl-C, how long matches being played may go on before the game servers are stopped (no new match starts meanwhile; Ctrl-C again stops at once)")
 	fs.DurationVar(&cfg.MatchmakingCycleInterval, "matchmaking-cycle-interval", 250*time.Millisecond, "longest time between two matchmaking cycles of a configuration (a cycle also runs as soon as tickets arrive)")
 	fs.DurationVar(&cfg.MatchmakingTicketRetention, "matchmaking-ticket-retention", time.Hour, "how long finished matchmaking tickets stay readable")
@@ -39,15 +42,21 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	if ok, code := Parse(fs, env, "muster serve [flags]", args); !ok {
 		return code
 	}
-	finishListener()
-	finishLimits()
-	finishIdentity()
+	// Every value serve cannot use is named now, before the data
+	// directory is made or anything listens.
+	var checks flagChecks
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.Stderr, "muster serve: unexpected argument %q\n", fs.Arg(0))
-		return ExitUsage
+		checks.add(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
-	if *devProcesses < 1 {
-		fmt.Fprintf(env.Stderr, "muster serve: --dev-processes must be at least 1, not %d\n", *devProcesses)
+	checks.check(*devProcesses >= 1 && *devProcesses <= maxDevProcesses, "--dev-processes", strconv.Itoa(*devProcesses),
+		fmt.Sprintf("must be 1 to %d", maxDevProcesses))
+	if _, err := common.parseMasterKey(); err != nil {
+		checks.add(err.Error())
+	}
+	finishListener()
+	finishLimits(&checks)
+	finishIdentity(&checks)
+	if checks.report(env.Stderr, "muster serve") {
 		return ExitUsage
 	}
 	log, err := common.logger(env.Stderr)
@@ -55,7 +64,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, err)
 		return ExitUsage
 	}
-	cfg.DataDir, cfg.MasterKey, cfg.Store, cfg.Version = common.dataDir, common.masterKey, common.storeURL, env.Version
+	cfg.DataDir, cfg.MasterKey, cfg.Store, cfg.Version = common.dataDir, common.masterKey.value, common.storeURL, env.Version
 	var dev *devSystem
 	if cfg.Dev {
 		dev = newDevSystem(&cfg, log, *devProcesses, env.Stdout)
@@ -94,8 +103,23 @@ func registerListenerFlags(fs *flag.FlagSet, cfg *server.Config) func() {
 	}
 }
 
-// runVersion is `muster version`.
-func runVersion(_ context.Context, env Env, _ []string) int {
+// runVersion is `muster version`; it has no flags but -h.
+func runVersion(_ context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the flag package's own messages; ours follow
+	usage := "Usage: muster version\n\nPrints the version of this muster binary.\n"
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(env.Stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(env.Stderr, "muster version: %v\n%s", err, usage)
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.Stderr, "muster version: unexpected argument %q\n", fs.Arg(0))
+		return ExitUsage
+	}
 	fmt.Fprintf(env.Stdout, "muster %s\n", env.Version)
 	return 0
 }

@@ -33,6 +33,9 @@ const (
 	// DefaultDevProcesses is --dev-processes' default: enough game
 	// servers on a laptop for a few matches at once.
 	DefaultDevProcesses = 4
+	// maxDevProcesses is GameLift's most server processes on one
+	// compute, which a fleet's runtime configuration may not exceed.
+	maxDevProcesses = 50
 )
 
 // devCapacity is the dev location's capacity when none was ever set: one
@@ -157,13 +160,18 @@ func (d *devSystem) ensureCapacity(ctx context.Context, c *loadtest.ControlClien
 // buildArena builds examples/arena into the data directory when the source
 // and a Go toolchain are here; it returns "" otherwise.
 func (d *devSystem) buildArena(ctx context.Context) string {
+	// A dev fleet made without a game server to run never becomes ready,
+	// so these say what to do at WARN level rather than in passing.
+	const keeps = "the dev fleet keeps its runtime configuration, and a new one has none and never becomes ready: "
 	if _, err := os.Stat(filepath.Join("examples", "arena", "main.go")); err != nil {
-		d.log.Info("dev mode: examples/arena not found in the working directory; the dev fleet keeps its runtime configuration")
+		d.log.Warn("dev mode: examples/arena not found in the working directory; " + keeps +
+			"run muster serve --dev from the repository root, or set the dev fleet's launch path with UpdateRuntimeConfiguration")
 		return ""
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		d.log.Info("dev mode: no Go toolchain to build examples/arena")
+		d.log.Warn("dev mode: no Go toolchain to build examples/arena; " + keeps +
+			"install Go, or set the dev fleet's launch path with UpdateRuntimeConfiguration")
 		return ""
 	}
 	out := filepath.Join(d.dataDir, "bin", "arena")

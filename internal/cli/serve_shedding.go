@@ -13,7 +13,7 @@ import (
 func registerSheddingFlags(fs *flag.FlagSet, cfg *server.Config) {
 	cfg.ShedWriteDelay = server.DefaultShedWriteDelay
 	fs.Var(shedDelay{&cfg.ShedWriteDelay}, "shed-write-delay",
-		"when writes wait longer than this for the store's writer, new sign-ins and matchmaking tickets are refused at once (503 with Retry-After on the player API, ThrottlingException on the control API) so that matches already under way complete; 0 never refuses")
+		"when writes wait longer than this `duration` for the store's writer, new sign-ins and matchmaking tickets are refused at once (503 with Retry-After on the player API, ThrottlingException on the control API) so that matches already under way complete; 0 never refuses")
 }
 
 // shedDelay is --shed-write-delay: a duration ≥ 0, where 0 (never

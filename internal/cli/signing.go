@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/go-jose/go-jose/v4"
@@ -14,13 +17,14 @@ import (
 )
 
 // openDataDir opens the store (--store, else the data directory's SQLite
-// file) and the master-key box of a data directory.
+// file) and the master-key box of a data directory, for the commands that
+// work on a server's data offline.
 func openDataDir(ctx context.Context, c commonFlags) (store.Store, *secret.Box, error) {
-	var key []byte
-	var err error
-	if c.masterKey != "" {
-		key, err = secret.ParseKey(c.masterKey)
-	} else {
+	if err := c.requireDataDir(); err != nil {
+		return nil, nil, err
+	}
+	key, err := c.parseMasterKey()
+	if err == nil && key == nil {
 		key, _, err = secret.LoadOrCreateKeyFile(filepath.Join(c.dataDir, "master.key"))
 	}
 	if err != nil {
@@ -35,6 +39,28 @@ func openDataDir(ctx context.Context, c commonFlags) (store.Store, *secret.Box, 
 		return nil, nil, err
 	}
 	return db, box, nil
+}
+
+// requireDataDir refuses a data directory that does not exist when the
+// command needs it (for the master key or the default store): these
+// commands work on a server's data, and a fresh directory made for a typo,
+// or for the default ./muster-data run from the wrong folder, would show
+// empty lists and make keys with a master key no server uses. `muster
+// serve` alone makes a data directory.
+func (c commonFlags) requireDataDir() error {
+	if c.masterKey.value != "" && c.storeURL != "" {
+		return nil
+	}
+	st, err := os.Stat(c.dataDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--data-dir: %s: no such directory; run muster serve first or point at its data directory", c.dataDir)
+	case err != nil:
+		return fmt.Errorf("--data-dir: %w", err)
+	case !st.IsDir():
+		return fmt.Errorf("--data-dir: %s: not a directory", c.dataDir)
+	}
+	return nil
 }
 
 // runKeysRotateSigning is `muster keys rotate-signing`: a new key signs

@@ -2,8 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/musterhq/muster/internal/store/backend"
 )
@@ -18,6 +21,10 @@ func runStoreCopy(ctx context.Context, env Env, args []string) int {
 	if *from == "" || *to == "" || fs.NArg() > 0 {
 		fmt.Fprintln(env.Stderr, "muster store copy: --from and --to are both required, and nothing else")
 		return ExitUsage
+	}
+	if err := requireSQLiteFile(*from); err != nil {
+		fmt.Fprintf(env.Stderr, "muster store copy: --from: %v\n", err)
+		return 1
 	}
 	src, err := backend.Open(ctx, backend.Config{URL: *from, Server: true})
 	if err != nil {
@@ -39,4 +46,18 @@ func runStoreCopy(ctx context.Context, env Env, args []string) int {
 	fmt.Fprintf(env.Stdout, "copied %d records and %d events from %s to %s\n", stats.Records, stats.Events,
 		backend.Describe(*from, ""), backend.Describe(*to, ""))
 	return 0
+}
+
+// requireSQLiteFile refuses a SQLite store URL whose file does not exist:
+// opening it would make an empty store (and its lock file), and copying
+// from that would report success. Other stores are not looked at.
+func requireSQLiteFile(rawURL string) error {
+	kind, path, err := backend.Parse(rawURL, "")
+	if err != nil || kind != backend.SQLite {
+		return nil // backend.Open names a bad URL
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: no such file", path)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,4 +49,22 @@ func TestStoreCopyMovesADataDirectoryToPostgres(t *testing.T) {
 			t.Fatalf("exited %d: %s", code, errOut)
 		}
 	})
+}
+
+// TestStoreCopyRefusesAMissingSource: a --from SQLite file that does not
+// exist is refused, and nothing is created in its place (an empty copy
+// would look like a successful one).
+func TestStoreCopyRefusesAMissingSource(t *testing.T) {
+	dir := t.TempDir()
+	from, to := filepath.Join(dir, "d5", "nosuch.db"), filepath.Join(dir, "copy2.db")
+	for _, url := range []string{from, "sqlite://" + from} {
+		code, out, errOut := runCLI(t, Commands(), "store", "copy", "--from", url, "--to", to)
+		if code == 0 || !strings.Contains(errOut, "--from: "+from+": no such file") {
+			t.Fatalf("%s: exit %d, stdout %q, stderr %q", url, code, out, errOut)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("the refused copy left %v (%v)", entries, err)
+	}
 }

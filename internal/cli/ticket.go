@@ -17,8 +17,12 @@ func runTicketExplain(ctx context.Context, env Env, args []string) int {
 	if ok, code := Parse(fs, env, "muster ticket explain [flags] TICKET_ID", args); !ok {
 		return code
 	}
-	if fs.NArg() != 1 || !op.hasKey() {
-		fmt.Fprintln(env.Stderr, "muster ticket explain: need one TICKET_ID and operator credentials (MUSTER_ACCESS_KEY_ID, MUSTER_SECRET_ACCESS_KEY)")
+	var checks flagChecks
+	if fs.NArg() != 1 {
+		checks.add(fmt.Sprintf("give exactly one TICKET_ID (got %d arguments)", fs.NArg()))
+	}
+	op.checkKey(&checks)
+	if checks.report(env.Stderr, "muster ticket explain") {
 		return ExitUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestOperatorToolsRefuseEachBadFlagOnItsOwn: every problem of a command
+// line is named on its own line as `--flag: value: reason`, not lumped
+// with the command's other requirements.
+func TestOperatorToolsRefuseEachBadFlagOnItsOwn(t *testing.T) {
+	key := map[string]string{"MUSTER_ACCESS_KEY_ID": "MKIAEXAMPLE", "MUSTER_SECRET_ACCESS_KEY": "secret"}
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{"control: an unknown codec", []string{"loadtest", "control", "--codec", "xml"}, key, []string{"--codec: xml: must be cbor or json"}},
+		{"control: no requests in flight", []string{"loadtest", "control", "--concurrency", "0"}, key, []string{"--concurrency: 0: must be at least 1"}},
+		{"control: no time", []string{"loadtest", "control", "--duration", "0s"}, key, []string{"--duration: 0s: must be above 0"}},
+		{"control: an unknown operation", []string{"loadtest", "control", "--op", "DeleteFleet"}, key, []string{"--op: DeleteFleet: must be ListLocations or CreateLocation"}},
+		{"control: no key, and a bad codec", []string{"loadtest", "control", "--codec", "xml"}, nil,
+			[]string{"--access-key-id: required (or MUSTER_ACCESS_KEY_ID)", "--secret-access-key: required (or MUSTER_SECRET_ACCESS_KEY)", "--codec: xml: must be cbor or json"}},
+		{"matchmaking: a negative rate", []string{"loadtest", "matchmaking", "--rate", "-1"}, key, []string{"--rate: -1: must be 0 (as fast as possible) or more"}},
+		{"matchmaking: a negative preload", []string{"loadtest", "matchmaking", "--preload", "-1"}, key, []string{"--preload: -1: must not be negative"}},
+		{"matchmaking: no requests in flight, no time", []string{"loadtest", "matchmaking", "--concurrency", "0", "--duration", "-1s"}, key,
+			[]string{"--concurrency: 0: must be at least 1", "--duration: -1s: must be above 0"}},
+		{"ticket explain: no ticket", []string{"ticket", "explain"}, key, []string{"give exactly one TICKET_ID"}},
+		{"ticket explain: no key", []string{"ticket", "explain", "T1"}, nil, []string{"--access-key-id: required (or MUSTER_ACCESS_KEY_ID)", "--secret-access-key: required (or MUSTER_SECRET_ACCESS_KEY)"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(tt.args, "--endpoint", "http://127.0.0.1:1")
+			code, _, errOut := runCLIWith(t, context.Background(), tt.env, args...)
+			if code != ExitUsage {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if len(lines) != len(tt.want) {
+				t.Fatalf("stderr %q; want %d lines", errOut, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(lines[i], w) {
+					t.Errorf("line %d is %q; want it to say %q", i+1, lines[i], w)
+				}
+			}
+		})
+	}
+}

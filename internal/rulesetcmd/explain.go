@@ -14,7 +14,7 @@ import (
 // ExplainHelp summarises the explain verb.
 const ExplainHelp = "show which tickets of a pool would match now and why the others wait"
 
-const explainUsage = `usage: muster ruleset explain FILE --tickets TICKETS.json [--now RFC3339] [--json]
+const explainUsage = `Usage: muster ruleset explain FILE --tickets TICKETS.json [--now RFC3339] [--json]
 
 Loads the waiting tickets of TICKETS.json into the matchmaking engine, runs
 one cycle at the given time, prints the matches it forms and, for every ticket

@@ -21,7 +21,7 @@ import (
 // SimulateHelp summarises the simulate verb.
 const SimulateHelp = "run a rule set against a synthetic population in simulated time and report match quality"
 
-const simulateUsage = `usage: muster ruleset simulate FILE [--players N] [--rate R] [--duration D]
+const simulateUsage = `Usage: muster ruleset simulate FILE [--players N] [--rate R] [--duration D]
        [--population FILE] [--attr NAME=KIND:...] [--location NAME=MEAN:SD[:MISSING]]
        [--party SIZE:WEIGHT,...] [--spread ATTR] [--timeout D] [--cycle D] [--same-start]
        [--seed S] [--json]

@@ -62,7 +62,8 @@ func call(t *testing.T, srv *httptest.Server, role, method, path, body string, o
 type problem struct {
 	Status int `json:"status"`
 	Errors []struct {
-		Field string `json:"Field"`
+		Field  string `json:"Field"`
+		Reason string `json:"Reason"`
 	} `json:"errors"`
 }
 
@@ -96,7 +97,7 @@ func TestAPI(t *testing.T) {
 	t.Run("bad members are refused naming each of them", func(t *testing.T) {
 		var p problem
 		code := call(t, srv, admin, "POST", "/v1/admin/subscriptions",
-			`{"name":"bad name","url":"ftp://x","eventTypes":["ok",""],"resources":["arn:aws:gamelift:mu-local-1:000000000000:build/b-1"]}`, &p)
+			`{"name":"bad name","url":"ftp://x","eventTypes":["MatchmakingSucceeded",""],"resources":["arn:aws:gamelift:mu-local-1:000000000000:build/b-1"]}`, &p)
 		if code != 400 || p.fields() != "$.name $.url $.eventTypes[1] $.resources[0]" {
 			t.Errorf("status %d, fields %q", code, p.fields())
 		}
@@ -107,6 +108,28 @@ func TestAPI(t *testing.T) {
 		code = call(t, srv, admin, "POST", "/v1/admin/subscriptions", body, &p)
 		if code != 409 || p.fields() != "$.name" {
 			t.Errorf("a taken name: status %d, fields %q", code, p.fields())
+		}
+	})
+	t.Run("an event type webhooks never deliver is refused, naming the entry and its value", func(t *testing.T) {
+		var p problem
+		code := call(t, srv, admin, "POST", "/v1/admin/subscriptions",
+			`{"name":"typo","url":"https://hooks.example.com/x","eventTypes":["MatchmakingSucceeded","MatchmakingSucceded"]}`, &p)
+		if code != 400 || p.fields() != "$.eventTypes[1]" {
+			t.Fatalf("status %d, fields %q; want 400 naming $.eventTypes[1]", code, p.fields())
+		}
+		if r := p.Errors[0].Reason; !strings.Contains(r, `"MatchmakingSucceded"`) || !strings.Contains(r, "MatchmakingSucceeded") {
+			t.Errorf("reason %q: want the bad value and the types accepted", r)
+		}
+		p = problem{}
+		code = call(t, srv, admin, "PATCH", "/v1/admin/subscriptions/"+created.ID, `{"eventTypes":["FLEET_STATE_DOWNLOADING"]}`, &p)
+		if code != 400 || p.fields() != "$.eventTypes[0]" {
+			t.Errorf("PATCH with a type never delivered: status %d, fields %q", code, p.fields())
+		}
+		all, _ := json.Marshal(webhook.EventTypes)
+		var ok webhook.Subscription
+		code = call(t, srv, admin, "PATCH", "/v1/admin/subscriptions/"+created.ID, `{"eventTypes":`+string(all)+`}`, &ok)
+		if code != 200 || len(ok.EventTypes) != len(webhook.EventTypes) {
+			t.Errorf("PATCH with every delivered type: status %d, %v", code, ok.EventTypes)
 		}
 	})
 	t.Run("without a key nothing is answered", func(t *testing.T) {

@@ -2,7 +2,9 @@ package webhook_test
 
 import (
 	_ "embed"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,6 +30,13 @@ func TestOpenAPIFragment(t *testing.T) {
 	}
 	if err := doc.Validate(t.Context()); err != nil {
 		t.Fatalf("the fragment is not a valid document: %v", err)
+	}
+	var enum []string
+	for _, v := range doc.Components.Schemas["EventType"].Value.Enum {
+		enum = append(enum, fmt.Sprint(v))
+	}
+	if !slices.Equal(enum, webhook.EventTypes) {
+		t.Errorf("the fragment's EventType lists %v, the filter accepts %v", enum, webhook.EventTypes)
 	}
 	mux := &recordingMux{}
 	webhook.NewAPI(webhook.APIConfig{Operator: func(h http.Handler) http.Handler { return h }}).Register(mux)

@@ -31,11 +31,8 @@ const (
 // maxFilters caps a subscription's EventTypes and Resources.
 const maxFilters = 50
 
-var (
-	// namePattern is an SNS topic name's: a NotificationTarget names it.
-	namePattern      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
-	eventTypePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
-)
+// namePattern is an SNS topic name's: a NotificationTarget names it.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
 // Subscription is a webhook subscription as operators see it.
 type Subscription struct {
@@ -45,7 +42,8 @@ type Subscription struct {
 	Name string `json:"name"`
 	Arn  string `json:"arn"`
 	URL  string `json:"url"`
-	// EventTypes and Resources filter the events (empty: all).
+	// EventTypes and Resources filter the events (empty: all); each of
+	// EventTypes is one of the package's EventTypes.
 	EventTypes []string `json:"eventTypes"`
 	Resources  []string `json:"resources"`
 	Enabled    bool     `json:"enabled"`
@@ -187,7 +185,9 @@ func (s *Service) checkSettings(v *fault.Validator, url *string, types, resource
 	if types != nil {
 		v.Check(len(*types) <= maxFilters, "EventTypes", "must have at most %d entries", maxFilters)
 		for i, t := range *types {
-			v.Check(eventTypePattern.MatchString(t), fmt.Sprintf("EventTypes[%d]", i), "must be an event type such as MatchmakingSucceeded")
+			if reason := checkEventType(t); reason != "" {
+				v.Add(fmt.Sprintf("EventTypes[%d]", i), "%s", reason)
+			}
 		}
 	}
 	if resources != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/musterhq/muster/internal/clock"
@@ -65,18 +66,54 @@ func (r *Reader) Follow(ctx context.Context, after int64, handle Handler) error 
 // Consume is Follow from the consumer's durable cursor, which it advances
 // after each batch handle accepts.
 func (r *Reader) Consume(ctx context.Context, consumer string, handle Handler) error {
-	after, err := Cursor(ctx, r.cfg.Store, consumer)
+	return r.ConsumeSettled(ctx, Consumer{Name: consumer}, func(ctx context.Context, evs []store.Event) (int64, error) {
+		return 0, handle(ctx, evs)
+	})
+}
+
+// Settler handles a batch like a Handler, settling its events in order,
+// and reports how far it got when it fails: settled is the sequence number
+// of the last event it is done with (0, or any number before the batch,
+// for none). A nil error settles the whole batch.
+type Settler func(ctx context.Context, events []store.Event) (settled int64, err error)
+
+// Consumer names a durable cursor and says who may move it.
+type Consumer struct {
+	// Name is the cursor's id (kind KindCursor).
+	Name string
+	// Check, when set, runs inside every transaction that moves the
+	// cursor and keeps it where it is by failing: a consumer working under
+	// a lease passes lease.Check here, so that a holder paused past its
+	// lease cannot write over the cursor of the replica that took over.
+	Check func(ctx context.Context, w store.Writer) error
+}
+
+// ConsumeSettled is Consume for a handler that may stop mid-batch: the
+// cursor moves past the events it settled even when it fails, so that a
+// consumer cut short (cancelled, stopped, its lease lost) does not hand out
+// again what it had already done.
+func (r *Reader) ConsumeSettled(ctx context.Context, c Consumer, handle Settler) error {
+	after, err := Cursor(ctx, r.cfg.Store, c.Name)
 	if err != nil {
 		return err
 	}
 	return r.follow(ctx, after, func(ctx context.Context, evs []store.Event) (int64, error) {
-		if err := handle(ctx, evs); err != nil {
-			return 0, err
+		first, last := evs[0].Seq, evs[len(evs)-1].Seq
+		settled, herr := handle(ctx, evs)
+		if herr == nil {
+			settled = last
 		}
-		// A handled batch is recorded even when ctx ends meanwhile: the
-		// save is cheap, and skipping it would hand the batch out again.
-		last := evs[len(evs)-1].Seq
-		return last, saveCursor(context.WithoutCancel(ctx), r.cfg.Store, consumer, last)
+		if settled < first {
+			return 0, herr
+		}
+		// Never past the batch: what lies beyond was not handed out.
+		settled = min(settled, last)
+		// What was settled is recorded even when ctx ends meanwhile: the
+		// save is cheap, and skipping it would hand those events out again.
+		if err := Advance(context.WithoutCancel(ctx), r.cfg.Store, c, settled); err != nil {
+			return 0, errors.Join(herr, err)
+		}
+		return settled, herr
 	})
 }
 
@@ -102,7 +139,7 @@ func (r *Reader) Drain(ctx context.Context, consumer string, handle Handler) err
 			return err
 		}
 		after = page[len(page)-1].Seq
-		if err := saveCursor(context.WithoutCancel(ctx), r.cfg.Store, consumer, after); err != nil {
+		if err := Advance(context.WithoutCancel(ctx), r.cfg.Store, Consumer{Name: consumer}, after); err != nil {
 			return err
 		}
 	}
@@ -183,10 +220,32 @@ func Cursor(ctx context.Context, s store.Store, consumer string) (int64, error) 
 	return seq, err
 }
 
-func saveCursor(ctx context.Context, s store.Store, consumer string, seq int64) error {
-	doc, _ := json.Marshal(cursorDoc{Seq: seq})
-	return s.Update(ctx, func(w store.Writer) error {
-		_, err := w.Put(ctx, store.Record{Kind: KindCursor, ID: consumer, Doc: doc, Upsert: true})
+// Advance moves c's durable cursor forward to seq. It reads the cursor in
+// the same transaction and never moves it back: a consumer paused mid-batch
+// (SIGSTOP, a long pause of the process) while another took its place and
+// went further must not, when it wakes, send the cursor back to its own
+// batch, which would hand out everything in between again.
+func Advance(ctx context.Context, s store.Store, c Consumer, seq int64) error {
+	err := s.Update(ctx, func(w store.Writer) error {
+		if c.Check != nil {
+			if err := c.Check(ctx, w); err != nil {
+				return err
+			}
+		}
+		cur, version, err := store.GetJSON[cursorDoc](ctx, w, KindCursor, c.Name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case cur.Seq >= seq:
+			return nil
+		}
+		doc, _ := json.Marshal(cursorDoc{Seq: seq})
+		_, err = w.Put(ctx, store.Record{Kind: KindCursor, ID: c.Name, Doc: doc, Version: version})
 		return err
 	})
+	if err != nil {
+		return fmt.Errorf("outbox: advance cursor %s to %d: %w", c.Name, seq, err)
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/lease"
 	"github.com/musterhq/muster/internal/outbox"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/store/sqlite"
@@ -174,6 +175,110 @@ func TestConsume(t *testing.T) {
 		}
 		ids, _ := collect(t, func(ctx context.Context, h outbox.Handler) error { return r.Consume(ctx, "c", h) })
 		expect(t, ids, "a")
+	})
+}
+
+// TestHandover plays a consumer paused inside a batch (SIGSTOP) while
+// another replica takes its place: two Readers on one SQLite file.
+func TestHandover(t *testing.T) {
+	t.Run("a consumer that wakes after another went further leaves the cursor where the other put it", func(t *testing.T) {
+		db, clk := setup(t)
+		appendEvents(t, db, "1", "2", "3", "4")
+		stale := outbox.New(outbox.Config{Store: db, Clock: clk, Batch: 2})
+		paused, wake, next := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			batches := 0
+			done <- stale.Consume(ctx, "c", func(ctx context.Context, _ []store.Event) error {
+				if batches++; batches == 1 {
+					close(paused)
+					<-wake
+					return nil
+				}
+				close(next) // its first batch's cursor is saved by now
+				<-ctx.Done()
+				return ctx.Err()
+			})
+		}()
+		<-paused
+		other := outbox.New(outbox.Config{Store: db, Clock: clk})
+		if err := other.Drain(context.Background(), "c", func(context.Context, []store.Event) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		close(wake)
+		select {
+		case <-next:
+		case <-time.After(guard):
+			t.Fatal("the woken consumer never finished its batch")
+		}
+		if seq, err := outbox.Cursor(context.Background(), db, "c"); err != nil || seq != 4 {
+			t.Errorf("cursor = %d, %v; want 4: the woken consumer's batch ended at 2, behind the other's", seq, err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("a consumer whose lease moved on cannot move the cursor, and stops", func(t *testing.T) {
+		db, clk := setup(t)
+		appendEvents(t, db, "1", "2", "3", "4")
+		const ttl = 3 * time.Second
+		holder := func(replica string) *lease.Manager {
+			m := lease.NewManager(lease.Config{Store: db, Clock: clk, Replica: replica, TTL: ttl})
+			m.Register("consumer", func(context.Context, lease.Lease) {})
+			return m
+		}
+		a, b := holder("a"), holder("b")
+		a.Tick(context.Background())
+		b.Tick(context.Background()) // b sees a's lease, which it may take once it expires
+		checked := func(l lease.Lease) outbox.Consumer {
+			return outbox.Consumer{Name: "c", Check: func(ctx context.Context, w store.Writer) error {
+				return lease.Check(ctx, w, l, clk.Now())
+			}}
+		}
+		stale := checked(a.Held()[0])
+		r := outbox.New(outbox.Config{Store: db, Clock: clk, Batch: 2})
+		batches := 0
+		err := r.ConsumeSettled(context.Background(), stale, func(context.Context, []store.Event) (int64, error) {
+			if batches++; batches > 1 {
+				return 0, errors.New("a second batch under a lost lease")
+			}
+			clk.Advance(2 * ttl) // a is paused mid-batch; b takes over and goes further
+			b.Tick(context.Background())
+			held := b.Held()
+			if len(held) != 1 {
+				t.Fatalf("b holds %v after a's lease expired", held)
+			}
+			if err := outbox.Advance(context.Background(), db, checked(held[0]), 4); err != nil {
+				t.Fatal(err)
+			}
+			return 0, nil // a finishes its batch, events 1 and 2
+		})
+		if !errors.Is(err, lease.ErrLost) {
+			t.Errorf("ConsumeSettled = %v, want lease.ErrLost", err)
+		}
+		if seq, err := outbox.Cursor(context.Background(), db, "c"); err != nil || seq != 4 {
+			t.Errorf("cursor = %d, %v; want 4, where the lease's holder put it", seq, err)
+		}
+	})
+}
+
+func TestConsumeSettled(t *testing.T) {
+	t.Run("a handler cut short mid-batch moves the cursor past what it settled", func(t *testing.T) {
+		db, clk := setup(t)
+		appendEvents(t, db, "a", "b", "c", "d")
+		r := outbox.New(outbox.Config{Store: db, Clock: clk})
+		stopped := errors.New("stopped at c")
+		err := r.ConsumeSettled(context.Background(), outbox.Consumer{Name: "c"}, func(_ context.Context, evs []store.Event) (int64, error) {
+			return evs[1].Seq, stopped
+		})
+		if !errors.Is(err, stopped) {
+			t.Fatalf("ConsumeSettled = %v, want the handler's error", err)
+		}
+		ids, _ := collect(t, func(ctx context.Context, h outbox.Handler) error { return r.Consume(ctx, "c", h) })
+		expect(t, ids, "c", "d")
 	})
 }
 

@@ -205,7 +205,7 @@ func (s *Service) redriveOne(ctx context.Context, id string, it store.Item) erro
 	if err != nil {
 		return err
 	}
-	if err := s.deliver(ctx, &sub, d[0].event()); err != nil {
+	if err := s.deliver(ctx, &sub, d[0].event(), nil); err != nil {
 		return err
 	}
 	if err := s.flush(ctx, id); err != nil {

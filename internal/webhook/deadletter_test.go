@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,6 +133,76 @@ func TestGone(t *testing.T) {
 		if len(a) != 3 || a[2].Outcome != "disabled" || a[2].Status != 410 || a[0].Outcome != "delivered" {
 			t.Errorf("attempts = %+v", a)
 		}
+	})
+}
+
+func TestCutShort(t *testing.T) {
+	t.Run("after 410 Gone mid-batch, enabling again resumes at the event answered 410, not at the batch's start", func(t *testing.T) {
+		e := newEnv(t, nil) // batches of 16: the three events are one batch
+		e.rcv.script(func(w http.ResponseWriter, d delivery) {
+			if strings.Contains(string(d.body), `"ticketId":"t2"`) {
+				w.WriteHeader(http.StatusGone)
+			}
+		})
+		sub := e.subscribe("studio", nil)
+		evs := e.publish("arena", "t1", "t2", "t3")
+		for _, want := range evs[:2] {
+			if d := e.rcv.next(); id(d) != want.ID {
+				t.Fatalf("delivered %s, want %s", id(d), want.ID)
+			}
+		}
+		waitFor(t, "the subscription to be disabled", func() bool {
+			s, err := e.svc.Get(e.ctx, sub.ID)
+			return err == nil && !s.Enabled
+		})
+		e.rcv.script(nil)
+		on := true
+		must[*webhook.Subscription](t)(e.svc.Update(e.ctx, sub.ID, webhook.UpdateInput{Enabled: &on}))
+		for _, want := range evs[1:] {
+			if d := e.rcv.next(); id(d) != want.ID {
+				t.Fatalf("after enabling: delivered %s, want %s (t1 was delivered before the 410)", id(d), want.ID)
+			}
+		}
+		e.rcv.none(func() { e.caughtUp(sub.ID) })
+	})
+	t.Run("an event dead-lettered mid-batch is not retried after a restart", func(t *testing.T) {
+		e := newEnv(t, nil) // RetryFor 1 min, backoff 1 to 8 s
+		hold := make(chan struct{})
+		e.rcv.script(func(w http.ResponseWriter, d delivery) {
+			switch {
+			case strings.Contains(string(d.body), `"ticketId":"t1"`):
+				w.WriteHeader(http.StatusServiceUnavailable)
+			case strings.Contains(string(d.body), `"ticketId":"t2"`):
+				<-hold // the receiver is mid-request when the service stops
+			}
+		})
+		release := sync.OnceFunc(func() { close(hold) })
+		t.Cleanup(release) // before the receiver closes, should the test fail
+		sub := e.subscribe("studio", nil)
+		evs := e.publish("arena", "t1", "t2")
+	retries:
+		for {
+			select {
+			case until := <-e.sleeps:
+				e.clock.Set(until)
+			case d := <-e.rcv.got:
+				if id(d) == evs[1].ID { // t1 is a dead letter: the worker moved on
+					break retries
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("t1 never became a dead letter")
+			}
+		}
+		if p := must[*webhook.Page[webhook.DeadLetter]](t)(e.svc.DeadLetters(e.ctx, sub.ID, 10, "")); len(p.Items) != 1 {
+			t.Fatalf("dead letters = %+v, want t1's", p.Items)
+		}
+		e.stop()
+		release()
+		e.restart()
+		if d := e.rcv.next(); id(d) != evs[1].ID {
+			t.Errorf("first delivery after the restart = %s, want t2 (%s): t1 is a dead letter already", id(d), evs[1].ID)
+		}
+		e.rcv.none(func() { e.caughtUp(sub.ID) })
 	})
 }
 

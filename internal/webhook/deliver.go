@@ -91,7 +91,7 @@ func (l *local) keep(ctx context.Context, ids map[string]bool) {
 			w := &running{cancel: cancel, done: make(chan struct{})}
 			l.workers[id] = w
 			go func() {
-				stopped := l.s.work(wctx, id)
+				stopped := errors.Is(l.s.work(wctx, id, nil), errStopped)
 				close(w.done)
 				if stopped {
 					// The subscription was disabled or deleted, and may be
@@ -130,7 +130,7 @@ func (l *leased) keep(ctx context.Context, ids map[string]bool) {
 	}
 	for id := range ids {
 		if !l.registered[id] {
-			l.m.Register(consumer(id), func(ctx context.Context, _ lease.Lease) { l.s.workUntil(ctx, id) })
+			l.m.Register(consumer(id), func(ctx context.Context, held lease.Lease) { l.s.workUntil(ctx, id, &held) })
 			l.registered[id] = true
 		}
 	}
@@ -165,15 +165,20 @@ func (s *Service) tidy(ctx context.Context, id string) {
 	s.metrics.forget(id)
 }
 
-// workUntil runs a subscription's workers until ctx ends, starting them
-// again within Poll when they stop (a lease's work must last as long as
-// the lease).
-func (s *Service) workUntil(ctx context.Context, id string) {
+// workUntil runs a subscription's workers under l until ctx ends, starting
+// them again within Poll when they stop (a lease's work must last as long
+// as the lease).
+func (s *Service) workUntil(ctx context.Context, id string, l *lease.Lease) {
 	for {
 		// Taken before the work starts, so that enabling the subscription
 		// again while its workers stop restarts them at once.
 		wake := s.changed.Wait()
-		s.work(ctx, id)
+		if errors.Is(s.work(ctx, id, l), lease.ErrLost) {
+			// Another replica delivers now. The Manager ends ctx at its
+			// next Tick; until then this one must not start again.
+			<-ctx.Done()
+			return
+		}
 		if !s.wait(ctx, wake) {
 			return
 		}
@@ -218,57 +223,139 @@ func (s *Service) enabledRecords(ctx context.Context) ([]record, error) {
 	return out, err
 }
 
-// work runs a subscription's two workers until ctx ends or the
-// subscription stops; stopped reports the latter (it was disabled or
-// deleted).
-func (s *Service) work(ctx context.Context, id string) (stopped bool) {
+// work runs a subscription's two workers, under l when it is given, until
+// ctx ends or a worker ends. It returns errStopped when the subscription
+// stopped (disabled or deleted), an error wrapping lease.ErrLost when l
+// moved on, and nil otherwise.
+func (s *Service) work(ctx context.Context, id string, l *lease.Lease) error {
 	if err := s.loadLog(ctx, id); err != nil && ctx.Err() == nil {
 		s.cfg.Logger.Error("webhook: reading recent attempts", "subscription", id, "err", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	var stop atomic.Bool
-	for _, run := range []func(context.Context, string) error{s.stream, s.redrive} {
+	var mu sync.Mutex
+	var end error
+	for _, run := range []func() error{
+		func() error { return s.stream(ctx, id, l) },
+		func() error { return s.redrive(ctx, id) },
+	} {
 		wg.Go(func() {
-			err := run(ctx, id)
-			if errors.Is(err, errStopped) {
-				stop.Store(true)
-			} else if err != nil && ctx.Err() == nil {
+			err := run()
+			switch {
+			case errors.Is(err, errStopped) || errors.Is(err, lease.ErrLost):
+				mu.Lock()
+				if end == nil {
+					end = err
+				}
+				mu.Unlock()
+				if errors.Is(err, lease.ErrLost) {
+					s.cfg.Logger.Warn("webhook: delivery lease lost", "subscription", id, "err", err)
+				}
+			case err != nil && ctx.Err() == nil:
 				s.cfg.Logger.Error("webhook: worker stopped", "subscription", id, "err", err)
 			}
 			cancel() // the supervisor restarts both: at once after a stop, within Poll after a failure
 		})
 	}
 	wg.Wait()
-	return stop.Load()
+	return end
 }
 
-// stream delivers the outbox to a subscription from its cursor.
-func (s *Service) stream(ctx context.Context, id string) error {
-	return s.reader.Consume(ctx, consumer(id), func(ctx context.Context, evs []store.Event) error {
-		sub, err := s.load(ctx, id)
-		if err != nil {
-			return err
+// stream delivers the outbox to a subscription from its cursor, under l
+// when it is given: every move of the cursor checks that l is still held.
+func (s *Service) stream(ctx context.Context, id string, l *lease.Lease) error {
+	p := &progress{store: s.cfg.Store, consumer: outbox.Consumer{Name: consumer(id), Check: s.leaseCheck(l)}}
+	return s.reader.ConsumeSettled(ctx, p.consumer, func(ctx context.Context, evs []store.Event) (int64, error) {
+		err := s.deliverBatch(ctx, id, evs, p)
+		if err == nil {
+			p.saved = p.settled // ConsumeSettled saves the whole batch
 		}
-		targets := map[string]string{}
-		for _, e := range evs {
-			if e.Seq <= sub.StartSeq {
-				continue
-			}
-			if !s.routes(ctx, sub.record, e, targets) {
-				continue
-			}
+		return p.settled, err
+	})
+}
+
+// deliverBatch delivers a batch in order, keeping in p how far it got: an
+// error leaves the cursor after the last event delivered or dead-lettered,
+// so that a 410 Gone, a stop or a lost lease mid-batch sends none of them
+// again.
+func (s *Service) deliverBatch(ctx context.Context, id string, evs []store.Event, p *progress) error {
+	sub, err := s.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	targets := map[string]string{}
+	for _, e := range evs {
+		if e.Seq > sub.StartSeq && s.routes(ctx, sub.record, e, targets) {
 			s.metrics.lag.WithLabelValues(id).Set(max(0, s.now().Sub(e.Time).Seconds()))
-			if err := s.deliver(ctx, &sub, e); err != nil {
+			if err := s.deliver(ctx, &sub, e, p.pause); err != nil {
 				return err
 			}
 		}
-		if len(evs) < s.cfg.Batch {
-			s.metrics.lag.WithLabelValues(id).Set(0)
+		if err := p.settle(ctx, e.Seq); err != nil {
+			return err
 		}
-		return s.flush(ctx, id)
-	})
+	}
+	if len(evs) < s.cfg.Batch {
+		s.metrics.lag.WithLabelValues(id).Set(0)
+	}
+	return s.flush(ctx, id)
+}
+
+// leaseCheck returns the check of a cursor move made under l: that l is
+// still the lease on the subscription (nil without a lease).
+func (s *Service) leaseCheck(l *lease.Lease) func(context.Context, store.Writer) error {
+	if l == nil {
+		return nil
+	}
+	return func(ctx context.Context, w store.Writer) error { return lease.Check(ctx, w, *l, s.now()) }
+}
+
+// progress is how far a stream worker has settled its batch: delivered,
+// dead-lettered or passed over (not for this subscription). The cursor is
+// saved at the end of each batch and when the batch is cut short
+// (outbox.Reader.ConsumeSettled), and besides only around waits between
+// attempts, so that the usual run of first-time deliveries costs one
+// cursor write per batch.
+type progress struct {
+	store    store.Store
+	consumer outbox.Consumer
+	settled  int64
+	saved    int64
+	// waited is set while the event being delivered has waited to be
+	// retried.
+	waited bool
+}
+
+// pause is called before each wait between attempts. It saves the cursor
+// before the event: a crash while an event is retried, for up to RetryFor,
+// then resumes at that event and sends none of those before it again.
+func (p *progress) pause(ctx context.Context) error {
+	p.waited = true
+	return p.save(ctx)
+}
+
+// settle records that the event at seq is done. After one that waited to
+// be retried the cursor is saved at once (one write beside those waits), so
+// that a dead letter is not retried for a fresh RetryFor after a crash.
+func (p *progress) settle(ctx context.Context, seq int64) error {
+	p.settled = seq
+	if !p.waited {
+		return nil
+	}
+	p.waited = false
+	return p.save(ctx)
+}
+
+func (p *progress) save(ctx context.Context) error {
+	if p.settled <= p.saved {
+		return nil
+	}
+	if err := outbox.Advance(ctx, p.store, p.consumer, p.settled); err != nil {
+		return err
+	}
+	p.saved = p.settled
+	return nil
 }
 
 // routes reports whether e goes to sub, looking NotificationTargets up
@@ -321,8 +408,9 @@ func (s *Service) load(ctx context.Context, id string) (live, error) {
 
 // deliver sends e to sub until it is delivered (nil), becomes a dead
 // letter (nil), or the subscription stops (errStopped, also after 410
-// Gone disabled it) or ctx ends.
-func (s *Service) deliver(ctx context.Context, sub *live, e store.Event) error {
+// Gone disabled it) or ctx ends. pause, when given, runs before each wait
+// between attempts, and an error from it ends the delivery.
+func (s *Service) deliver(ctx context.Context, sub *live, e store.Event, pause func(context.Context) error) error {
 	deadline := s.now().Add(s.cfg.RetryFor)
 	for n := 1; ; n++ {
 		if n > 1 {
@@ -353,6 +441,11 @@ func (s *Service) deliver(ctx context.Context, sub *live, e store.Event) error {
 		s.record(sub.ID, res.log("retrying"))
 		if err := s.flush(ctx, sub.ID); err != nil {
 			return err
+		}
+		if pause != nil {
+			if err := pause(ctx); err != nil {
+				return err
+			}
 		}
 		if err := s.sleepUntil(ctx, next); err != nil {
 			return err

@@ -24,7 +24,10 @@
 // with webhook-id the event id.
 //
 // An event goes to a subscription when its type passes the subscription's
-// event-type filter (empty: every type) and either its resource passes the
+// event-type filter (empty: every type; its entries must be types webhooks
+// deliver, EventTypes: FlexMatch's eight, placement's four and the fleet
+// event codes Muster records, so a misspelt type is refused rather than
+// matching nothing) and either its resource passes the
 // resource filter (empty: every resource) or the resource's
 // NotificationTarget names the subscription: arn:aws:sns:<region>:<account>:<name>
 // in this installation's region and account (Routes). A new subscription
@@ -36,9 +39,13 @@
 // outbox consumer (package outbox) with its own durable cursor, so a slow
 // receiver holds up only its own subscription. A worker delivers strictly in
 // outbox order, one event at a time — which keeps the events of one ticket
-// in order — and its cursor moves only after a batch is done, so a restart
-// mid-delivery sends the batch again: delivery is at least once, and
-// receivers deduplicate by webhook-id.
+// in order — and its cursor moves past each event once it is delivered or
+// dead-lettered. The cursor is written at the end of each batch, when the
+// worker stops mid-batch (410 Gone, the subscription disabled or deleted,
+// a restart), before each wait between attempts, and after an event that
+// needed retries; a crash otherwise sends again what the current batch had
+// delivered: delivery is at least once, and receivers deduplicate by
+// webhook-id.
 //
 // A 2xx answer delivers. Any other answer, a connection error, a refused
 // destination or a time-out (Config.AttemptTimeout) is retried with
@@ -46,8 +53,8 @@
 // until Config.RetryFor (24 h) has passed since the first attempt; the
 // event then goes to the subscription's dead letters and the worker moves
 // on. A restart begins an event's retry period again. 410 Gone disables the
-// subscription (the specification's meaning); its cursor stays before the
-// event, which is sent again if the subscription is enabled again.
+// subscription (the specification's meaning); its cursor stays just before
+// the event, which is the first sent if the subscription is enabled again.
 // Redriven dead letters are delivered, with the same retries, by a second
 // worker of the subscription, beside the live stream.
 //
@@ -56,7 +63,11 @@
 // Several replicas sharing one store give each subscription one deliverer
 // through Config.Leases (package lease): Run registers a piece of work per
 // enabled subscription and the lease Manager runs those whose lease this
-// replica holds. Retain tells an outbox pruner the lowest cursor of the
+// replica holds. Every write of the cursor checks the lease (lease.Check),
+// so a replica paused past its lease that wakes mid-batch cannot move the
+// cursor of the one that took over (which never moves backwards anyway);
+// its worker stops at that write and waits for the Manager to end it.
+// Retain tells an outbox pruner the lowest cursor of the
 // enabled subscriptions, which pruning must not pass.
 //
 // The signing secret is shown once, at creation (and at each rotation), and

@@ -2,11 +2,16 @@ package webhook_test
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/musterhq/muster/internal/lease"
+	"github.com/musterhq/muster/internal/outbox"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/webhook"
 )
@@ -80,3 +85,90 @@ func TestReplicas(t *testing.T) {
 		e.rcv.none(func() { e.caughtUp(one.ID); e.caughtUp(two.ID) })
 	})
 }
+
+func TestPausedReplica(t *testing.T) {
+	t.Run("a replica paused mid-batch past its lease neither moves the cursor back nor delivers past its batch", func(t *testing.T) {
+		e := newEnv(t, func(c *webhook.Config) {
+			c.Leases = lease.NewManager(lease.Config{Replica: "api"}) // never ticks: delivers nothing
+			c.Batch = 2
+			c.AttemptTimeout = time.Hour // the pause outlasts the lease, not the attempt
+		})
+		hold := make(chan struct{})
+		release := sync.OnceFunc(func() { close(hold) })
+		t.Cleanup(release)
+		var first atomic.Bool
+		e.rcv.script(func(w http.ResponseWriter, d delivery) {
+			if first.CompareAndSwap(false, true) {
+				<-hold // a's first request: a is paused inside its batch
+			}
+		})
+		lost := &heard{msg: "webhook: delivery lease lost", ch: make(chan struct{})}
+		replica := func(name string, log *slog.Logger) *lease.Manager {
+			m := lease.NewManager(lease.Config{Store: e.db, Clock: e.clock, Replica: name, TTL: 3 * time.Second})
+			cfg := e.cfg
+			cfg.Base = service.Base{Store: e.db, Clock: e.clock, ARNs: arns, Logger: log}
+			cfg.Leases = m
+			svc := webhook.New(cfg)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- svc.Run(ctx) }()
+			t.Cleanup(func() { cancel(); <-done })
+			return m
+		}
+		ma := replica("a", slog.New(lost))
+		mb := replica("b", nil)
+		sub := e.subscribe("one", nil)
+		holds := func(m *lease.Manager) bool {
+			e.clock.Advance(time.Second) // within Poll the replicas see the subscription
+			m.Tick(context.Background())
+			return len(m.Held()) == 1
+		}
+		waitFor(t, "a to hold the subscription", func() bool { return holds(ma) })
+		evs := e.publish("arena", "t1", "t2", "t3", "t4")
+		if d := e.rcv.next(); id(d) != evs[0].ID {
+			t.Fatalf("a delivered %s first, want t1", id(d))
+		}
+		// a no longer ticks (SIGSTOP): its lease expires and b takes over.
+		waitFor(t, "b to take the subscription over", func() bool { return holds(mb) })
+		for _, want := range evs {
+			if d := e.rcv.next(); id(d) != want.ID {
+				t.Fatalf("b delivered %s, want %s", id(d), want.ID)
+			}
+		}
+		e.caughtUp(sub.ID)
+		release() // a wakes: its batch is t1 and t2
+		if d := e.rcv.next(); id(d) != evs[1].ID {
+			t.Fatalf("a delivered %s on waking, want t2, the rest of its batch", id(d))
+		}
+		receive(t, lost.ch, "a's worker never found its lease lost")
+		if c, err := outbox.Cursor(context.Background(), e.db, "webhook/"+sub.ID); err != nil || c < evs[3].Seq {
+			t.Errorf("cursor = %d, %v; want %d, where b left it", c, err, evs[3].Seq)
+		}
+		e.rcv.none(func() { e.caughtUp(sub.ID) })
+		ev := e.publish("arena", "t5")[0]
+		if d := e.rcv.next(); id(d) != ev.ID {
+			t.Errorf("delivered %s, want t5", id(d))
+		}
+		e.rcv.none(func() { e.caughtUp(sub.ID) })
+	})
+}
+
+// heard is a log handler that closes ch when a record with message msg is
+// logged.
+type heard struct {
+	msg  string
+	ch   chan struct{}
+	once sync.Once
+}
+
+func (h *heard) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *heard) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.once.Do(func() { close(h.ch) })
+	}
+	return nil
+}
+
+func (h *heard) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *heard) WithGroup(string) slog.Handler      { return h }

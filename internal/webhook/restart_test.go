@@ -59,6 +59,9 @@ func TestRestart(t *testing.T) {
 		if cursor < 32 || first == evs[0] {
 			t.Errorf("cursor %d at the stop, first delivery after the restart %s: want a resume past 32 events", cursor, first)
 		}
+		if first != evs[40] {
+			t.Errorf("first delivery after the restart %s, want the event in flight at the stop (%s): those before it were delivered", first, evs[40])
+		}
 		if seen[evs[40]] < 2 {
 			t.Errorf("the event in flight at the stop was delivered %d times, want again after the restart", seen[evs[40]])
 		}

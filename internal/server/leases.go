@@ -59,13 +59,19 @@ func (s *Server) runLeases(ctx context.Context) error {
 // leased runs run as the piece of background work name: under its lease
 // when the store is shared, unconditionally otherwise.
 func (s *Server) leased(name string, run func(ctx context.Context) error) {
+	s.leasedUnder(name, run, func(ctx context.Context, _ lease.Lease) error { return run(ctx) })
+}
+
+// leasedUnder is leased for work that fences its writes with its lease:
+// alone runs without leases (one replica), fenced under each lease taken.
+func (s *Server) leasedUnder(name string, alone func(ctx context.Context) error, fenced func(ctx context.Context, l lease.Lease) error) {
 	m := s.leaseManager()
 	if m == nil {
-		s.background = append(s.background, run)
+		s.background = append(s.background, alone)
 		return
 	}
 	m.Register(name, func(ctx context.Context, l lease.Lease) {
-		if err := run(ctx); err != nil && ctx.Err() == nil {
+		if err := fenced(ctx, l); err != nil && ctx.Err() == nil {
 			s.log.Error("leased background work stopped", "lease", name, "err", err)
 		}
 	})

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
+	"github.com/musterhq/muster/internal/lease"
 	"github.com/musterhq/muster/internal/push"
+	"github.com/musterhq/muster/internal/store"
 )
 
 // mountPush mounts the players' event streams (GET /v1/ws, GET /v1/events,
@@ -32,6 +35,9 @@ func (s *Server) mountPush(d *deps) {
 		// Every outbox event once to JetStream: one replica at a time
 		// (the stream's duplicate window drops what a replica that lost
 		// the lease mid-batch published again).
-		s.leased("nats-publisher", d.bus.publisher.Run)
+		pub := d.bus.publisher
+		s.leasedUnder("nats-publisher", pub.Run, func(ctx context.Context, l lease.Lease) error {
+			return pub.RunUnder(ctx, func(ctx context.Context, w store.Writer) error { return lease.Check(ctx, w, l, d.clock.Now()) })
+		})
 	}
 }

@@ -2,6 +2,7 @@ package natsbus_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -116,4 +117,46 @@ func TestPublisherPublishesEveryEventOnce(t *testing.T) {
 			t.Fatalf("stream holds %d messages after re-publishing, want %d", info.State.Msgs, n)
 		}
 	})
+}
+
+// A publisher whose lease moved on (its check fails) does not move the
+// cursor: the replica that took the lease over owns it.
+func TestAPublisherUnderALostLeaseLeavesTheCursor(t *testing.T) {
+	ctx := context.Background()
+	nc := connect(t, natstest.Start(t))
+	clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db"), Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(ctx, func(w store.Writer) error {
+		return w.Append(ctx, store.Event{ID: "ev-1", Type: "MatchmakingSucceeded", Resource: "t", Doc: []byte(`{"n":1}`)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := natsbus.NewPublisher(ctx, natsbus.PublisherConfig{Conn: nc, Outbox: outbox.New(outbox.Config{Store: db, Clock: clk}), Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := make(chan struct{}, 1)
+	lost := func(context.Context, store.Writer) error {
+		select {
+		case checked <- struct{}{}:
+		default:
+		}
+		return errors.New("lease lost")
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- pub.RunUnder(runCtx, lost) }()
+	<-checked // it published the batch and tried to move the cursor
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if seq, err := outbox.Cursor(ctx, db, "nats-publisher"); err != nil || seq != 0 {
+		t.Fatalf("cursor %d (%v) under a lost lease, want it unmoved at 0", seq, err)
+	}
 }

@@ -86,9 +86,17 @@ func Subject(eventType string) string {
 // Run publishes until ctx ends. A failed publication stops the batch
 // before the cursor moves, and the batch is published again (the stream's
 // duplicate window drops the part that already went through).
-func (p *Publisher) Run(ctx context.Context) error {
+func (p *Publisher) Run(ctx context.Context) error { return p.RunUnder(ctx, nil) }
+
+// RunUnder is Run for a replica holding the publisher's lease: check (a
+// lease.Check) runs in every transaction that moves the cursor, so a
+// replica paused past its lease cannot move the cursor of the one that
+// took over.
+func (p *Publisher) RunUnder(ctx context.Context, check func(ctx context.Context, w store.Writer) error) error {
+	consumer := outbox.Consumer{Name: cursorName, Check: check}
+	publish := func(ctx context.Context, evs []store.Event) (int64, error) { return 0, p.publish(ctx, evs) }
 	for ctx.Err() == nil {
-		err := p.cfg.Outbox.Consume(ctx, cursorName, p.publish)
+		err := p.cfg.Outbox.ConsumeSettled(ctx, consumer, publish)
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}

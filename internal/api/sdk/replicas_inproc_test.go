@@ -13,6 +13,7 @@ import (
 	"github.com/musterhq/muster/internal/bus/natsbus/natstest"
 	"github.com/musterhq/muster/internal/server"
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 // inProcessReplica runs a whole server in process on the PostgreSQL store
@@ -33,17 +34,30 @@ func inProcessReplica(t *testing.T, storeURL string, extra func(*server.Config))
 	return e
 }
 
+// replicaPair runs replicas a and b on one new PostgreSQL database, b
+// serving a's fleet, with one game server ready on a. With deaf, a listens
+// on NATS while b notifies through PostgreSQL, so a never hears b's wakes.
+func replicaPair(t *testing.T, deaf bool) (a, b *env, g *testenv.SDKGameServer) {
+	t.Helper()
+	storeURL := pgtest.NewDatabase(t)
+	var onNATS func(*server.Config)
+	if deaf {
+		natsURL := natstest.Start(t).ClientURL()
+		onNATS = func(c *server.Config) { c.NATS = natsURL }
+	}
+	a = inProcessReplica(t, storeURL, onNATS)
+	b = inProcessReplica(t, storeURL, nil)
+	a.setupFleet()
+	b.fleetID, b.token = a.fleetID, a.token
+	return a, b, a.startReady("")
+}
+
 // TestRefreshConnectionReachesAGameServerOnAnotherReplica: replica B
 // tells a game server connected to replica A to reconnect, to B. The push
 // crosses over the bus; the game server's SDK moves to B without a second
 // ProcessReady.
 func TestRefreshConnectionReachesAGameServerOnAnotherReplica(t *testing.T) {
-	storeURL := pgtest.NewDatabase(t)
-	a := inProcessReplica(t, storeURL, nil)
-	b := inProcessReplica(t, storeURL, nil)
-	a.setupFleet()
-	b.fleetID, b.token = a.fleetID, a.token
-	g := a.startReady("")
+	a, b, g := replicaPair(t, false)
 	gs := aws.ToString(a.createGameSession("refreshed", 4).GameSessionId)
 	g.Wait("event", "start")
 	g.Wait("event", "activated")
@@ -69,13 +83,7 @@ func TestRefreshConnectionReachesAGameServerOnAnotherReplica(t *testing.T) {
 // game server connected to A waits in the store, and A's periodic
 // catch-up sends it: the SDK's OnUpdateGameSession gets it once.
 func TestABackfillUpdateWhoseWakeIsLostIsCaughtUpFromTheStore(t *testing.T) {
-	storeURL := pgtest.NewDatabase(t)
-	natsURL := natstest.Start(t).ClientURL()
-	a := inProcessReplica(t, storeURL, func(c *server.Config) { c.NATS = natsURL })
-	b := inProcessReplica(t, storeURL, nil)
-	a.setupFleet()
-	b.fleetID, b.token = a.fleetID, a.token
-	g := a.startReady("")
+	a, b, g := replicaPair(t, true)
 	gs := aws.ToString(b.createGameSession("backfilled", 4).GameSessionId)
 	a.advance(sdk.DefaultCatchUpInterval) // B's CreateGameSession wake is lost too
 	if start := g.Wait("event", "start"); start["gameSessionId"] != gs {
@@ -108,13 +116,7 @@ func TestABackfillUpdateWhoseWakeIsLostIsCaughtUpFromTheStore(t *testing.T) {
 // wake and the periodic round may send a process its pending updates at
 // the same moment; the game server still hears each update once.
 func TestAPendingUpdateIsSentOnceBySendersAtOnce(t *testing.T) {
-	storeURL := pgtest.NewDatabase(t)
-	natsURL := natstest.Start(t).ClientURL()
-	a := inProcessReplica(t, storeURL, func(c *server.Config) { c.NATS = natsURL })
-	b := inProcessReplica(t, storeURL, nil) // its wakes never reach A
-	a.setupFleet()
-	b.fleetID, b.token = a.fleetID, a.token
-	g := a.startReady("")
+	a, b, g := replicaPair(t, true) // b's wakes never reach a
 	gs := aws.ToString(a.createGameSession("backfilled", 4).GameSessionId)
 	g.Wait("event", "start")
 	g.Wait("event", "activated")

@@ -103,8 +103,11 @@ func Start(t testing.TB, opts ...Option) *Server {
 	// machine running several end-to-end packages at once the store's
 	// writer can fall behind for a moment, and the tests' clients, which
 	// do not retry, would see the refusal. Shedding has tests of its own.
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--addr-file", addrFile, "--data-dir", s.DataDir, "--log-level", "debug",
-		"--shed-write-delay", "0"}, s.args...)
+	// The SDK endpoint takes a free port too (a test's own --sdk-listen,
+	// later, wins): the default 7777 is shared by every server the tests
+	// run at once, and a server whose SDK port is taken does not start.
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--sdk-listen", "127.0.0.1:0", "--addr-file", addrFile, "--data-dir", s.DataDir,
+		"--log-level", "debug", "--shed-write-delay", "0"}, s.args...)
 	s.cmd = exec.Command(Binary(t), args...)
 	s.cmd.Dir = s.dir
 	s.cmd.Env = append(os.Environ(), "MUSTER_ADMIN_ACCESS_KEY_ID="+AdminKeyID, "MUSTER_ADMIN_SECRET_ACCESS_KEY="+AdminSecret)

@@ -55,6 +55,9 @@
 // on. A restart begins an event's retry period again. 410 Gone disables the
 // subscription (the specification's meaning); its cursor stays just before
 // the event, which is the first sent if the subscription is enabled again.
+// A disabled subscription does not hold back outbox pruning (Retain counts
+// enabled ones): enabled again after --outbox-retention, it resumes past
+// the events pruned meanwhile.
 // Redriven dead letters are delivered, with the same retries, by a second
 // worker of the subscription, beside the live stream.
 //

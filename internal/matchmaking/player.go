@@ -295,6 +295,11 @@ func privateView(ex flexmatch.Explanation) (any, string) {
 		if len(rules) > 0 {
 			text += "; blocked by " + strings.Join(rules, ", ")
 		}
+		// What the closest match lacks ("team red has 1 of 5 players")
+		// tells a player how many more must come; it names no one.
+		if len(ex.Candidates) > 0 && ex.Candidates[0].Shortfall != "" {
+			text += "; short of a match: " + ex.Candidates[0].Shortfall
+		}
 	}
 	return out, text
 }

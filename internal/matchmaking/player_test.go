@@ -186,6 +186,15 @@ func TestPlayersSeeAndChangeOnlyTheirOwnTickets(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a waiting player's explanation says what its closest match lacks", func(t *testing.T) {
+		w := w.in(t)
+		carol := w.startAs("carol", matchmaking.PlayerTicketRequest{ConfigurationName: "teams"}).TicketId
+		w.cycle("teams")
+		x, err := w.svc.ExplainForPlayer(player(w.ctx, "carol"), carol)
+		if err != nil || !strings.Contains(x.Text, "short of a match: team ") || !strings.Contains(x.Text, " of 2 players") {
+			t.Fatalf("explanation %q, %v; want what the closest match lacks", x.Text, err)
+		}
+	})
 	t.Run("a player cancels its own ticket", func(t *testing.T) {
 		w := w.in(t)
 		if err := w.svc.CancelForPlayer(player(w.ctx, "alice"), alice); err != nil {

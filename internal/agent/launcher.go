@@ -7,8 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // LaunchSpec is one process to start.
@@ -61,6 +64,46 @@ type ExecLauncher struct {
 
 	mu     sync.Mutex
 	exited []string // process ids, oldest exit first
+	// adopt counts the logs a previous run of the agent left in LogDir as
+	// exited (adoptOld), once, before the first launch of this run opens
+	// its log; concurrent launches wait for it.
+	adopt sync.Once
+}
+
+// adoptOld counts the logs an earlier run of the agent left in LogDir as
+// those of exited processes, oldest first by modification time, so that
+// KeepExited bounds them too: otherwise every restart of the agent would
+// leave its predecessor's logs on the disk for ever. No process of an
+// earlier run writes there any more: each launch has a new process id.
+// Only files named after a process id (a UUID) count.
+func (l *ExecLauncher) adoptOld() {
+	entries, err := os.ReadDir(l.LogDir)
+	if err != nil {
+		return
+	}
+	type old struct {
+		id  string
+		mod time.Time
+	}
+	var olds []old
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".log")
+		if _, err := uuid.Parse(id); !ok || err != nil || e.IsDir() {
+			continue // not a process's log (process ids are UUIDs): not ours to delete
+		}
+		if info, err := e.Info(); err == nil {
+			olds = append(olds, old{id, info.ModTime()})
+		}
+	}
+	slices.SortFunc(olds, func(a, b old) int { return a.mod.Compare(b.mod) })
+	ids := make([]string, len(olds))
+	for i, o := range olds {
+		ids[i] = o.id
+	}
+	l.mu.Lock()
+	l.exited = append(ids, l.exited...)
+	l.mu.Unlock()
+	l.trim()
 }
 
 // Launch starts spec. The process is not tied to ctx: it runs until it
@@ -69,6 +112,7 @@ func (l *ExecLauncher) Launch(_ context.Context, spec LaunchSpec) (Process, erro
 	if err := os.MkdirAll(l.LogDir, 0o755); err != nil {
 		return nil, fmt.Errorf("launch %s: log directory: %w", spec.ProcessID, err)
 	}
+	l.adopt.Do(l.adoptOld)
 	if l.WorkDir != "" {
 		if err := os.MkdirAll(l.WorkDir, 0o755); err != nil {
 			return nil, fmt.Errorf("launch %s: work directory: %w", spec.ProcessID, err)
@@ -103,6 +147,14 @@ func (l *ExecLauncher) Launch(_ context.Context, spec LaunchSpec) (Process, erro
 // retire records that a process exited and deletes the logs of the oldest
 // exited processes beyond KeepExited.
 func (l *ExecLauncher) retire(processID string) {
+	l.mu.Lock()
+	l.exited = append(l.exited, processID)
+	l.mu.Unlock()
+	l.trim()
+}
+
+// trim deletes the logs of the oldest exited processes beyond KeepExited.
+func (l *ExecLauncher) trim() {
 	keep := l.KeepExited
 	if keep == 0 {
 		keep = DefaultKeepExited
@@ -111,7 +163,6 @@ func (l *ExecLauncher) retire(processID string) {
 		return
 	}
 	l.mu.Lock()
-	l.exited = append(l.exited, processID)
 	var drop []string
 	if n := len(l.exited) - keep; n > 0 {
 		drop = slices.Clone(l.exited[:n])

@@ -50,7 +50,7 @@ func (f *agentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.workDir, "work-dir", "muster-agent/work", "working `directory` of the server processes (must be writable)")
 	fs.Int64Var(&f.logMaxBytes, "log-max-bytes", agent.DefaultLogMaxBytes, "rotate a process's log file at this many `bytes`")
 	fs.IntVar(&f.logKeep, "log-keep", agent.DefaultLogKeep, "rotated log files kept per process")
-	fs.IntVar(&f.keepExited, "log-keep-exited", agent.DefaultKeepExited, "`number` of exited processes whose logs are kept (-1: all)")
+	fs.IntVar(&f.keepExited, "log-keep-exited", agent.DefaultKeepExited, "`number` of exited processes whose logs are kept, counting those an earlier run of the agent left (-1: all)")
 	fs.DurationVar(&f.drainGrace, "drain-grace", agent.DefaultDrainGrace, "how long a process told to end has before it is stopped: on SIGTERM (the agent drains), or when the control plane says it is TERMINATING (scale-in, TerminateGameSession); reported to the control plane as the processes' termination time")
 	fs.DurationVar(&f.stopGrace, "stop-grace", agent.DefaultStopGrace, "how long a process the agent stops has between SIGTERM and SIGKILL")
 }

@@ -72,6 +72,10 @@ type proc struct {
 	// socket's catch-up, a wake, the periodic round), so no two send the
 	// same one before either deletes it.
 	sendingUpdates sync.Mutex
+	// unconfirmed are the pending updates (store ids) written to socket
+	// unconfirmedOn whose ping has not come back yet (updates.go).
+	unconfirmedOn *websocket.Conn
+	unconfirmed   map[string]bool
 	// activations counts ActivateServerProcess requests (for tests: a
 	// reconnect must not bring a second one).
 	activations atomic.Int64

@@ -35,6 +35,9 @@ type Hub struct {
 	// they are sent (NewReplicaHub, updates.go); clock dates them.
 	store store.Store
 	clock clock.Clock
+	// deliverKept sends a process connected here its kept updates (the
+	// SDK endpoint sets it: Server.deliverUpdates).
+	deliverKept func(processID string)
 
 	mu    sync.Mutex
 	procs map[string]*proc
@@ -197,16 +200,19 @@ func createPush(g session.GameSession) createGameSessionPush {
 		Port: int(g.Port), IpAddress: g.IPAddress, DnsName: g.DNSName, GameProperties: properties(g)}
 }
 
-// UpdateGameSession pushes changed matchmaker data to a process. A process
-// with no socket here gets it from the replica holding its socket: a hub
-// with a store keeps it there first (updates.go), so that a lost wake or a
-// socket that died is made good by the catch-up wherever the process
-// reconnects.
+// UpdateGameSession pushes changed matchmaker data to a process. A hub
+// with a store keeps it there first (updates.go) until the process's
+// socket has received it, so that a lost wake or a socket that died is
+// made good by the catch-up wherever the process reconnects; a process
+// with no socket here gets it from the replica holding its socket.
 func (h *Hub) UpdateGameSession(processID string, g session.GameSession, reason, ticketID string) {
 	local := h.connected(processID)
-	kept := !local && h.keepUpdate(processID, g.ID, reason, ticketID)
-	if !kept {
+	kept := h.keepUpdate(processID, g.ID, reason, ticketID)
+	switch {
+	case !kept:
 		h.push(processID, updatePush(g, reason, ticketID))
+	case local && h.deliverKept != nil:
+		h.deliverKept(processID)
 	}
 	if !local {
 		h.announce(wake{Action: wakeUpdate, Process: processID, GameSession: g.ID, Reason: reason, Ticket: ticketID, Kept: kept})

@@ -718,3 +718,40 @@ func TestATerminateProcessPushedToASocketThatDiesIsPushedAgain(t *testing.T) {
 	})
 	g.Wait("event", "terminate")
 }
+
+// An UpdateGameSession written into a socket that died silently (the write
+// succeeds into a buffer nobody reads) is not lost: the ping that follows
+// it gets no pong, the socket is dropped, and the process's next socket
+// gets the update from the store.
+func TestAnUpdateWrittenToASilentlyDeadSocketReachesTheNextOne(t *testing.T) {
+	e := newEnv(t)
+	// The pong timeout runs on real time; keep it short here.
+	e.cfg.SDKPingTimeout = time.Second
+	e.restart()
+	pid := "proc-silent"
+	r := e.dialRaw(t, pid, "/")
+	r.send(`{"Action":"ActivateServerProcess","RequestId":"ready","SdkVersion":"5.4.0","SdkLanguage":"Cpp","Port":7001,"LogPaths":[]}`)
+	if m := r.read(); m["StatusCode"] != float64(200) {
+		t.Fatalf("ActivateServerProcess %v", m)
+	}
+	r.send(`{"Action":"HeartbeatServerProcess","RequestId":"hb-1","HealthStatus":true}`) // ends the activation's hold on pushes
+	r.read()
+	id := aws.ToString(e.createGameSession("silent", 4).GameSessionId)
+	if push := r.read(); push["Action"] != "CreateGameSession" {
+		t.Fatalf("push %v", push)
+	}
+	r.send(`{"Action":"ActivateGameSession","RequestId":"act-1","GameSessionId":"` + id + `"}`)
+	if m := r.read(); m["StatusCode"] != float64(200) {
+		t.Fatalf("ActivateGameSession %v", m)
+	}
+	// From here r reads nothing: its peer is gone, as far as the server
+	// can tell, but writes to it still succeed.
+	if err := e.srv.Hosting.Sessions.UpdateMatchmakerData(context.Background(), id, `{"matchId":"m2","teams":[]}`, "MATCHMAKING_DATA_UPDATED", "backfill-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the silent socket to be dropped", func() bool { return !e.srv.Hosting.SDK.Connected(pid) })
+	r2 := e.dialRaw(t, pid, "/")
+	if m := r2.read(); m["Action"] != "UpdateGameSession" || m["BackfillTicketId"] != "backfill-1" {
+		t.Fatalf("the next socket's first message %v, want the UpdateGameSession the dead one swallowed", m)
+	}
+}

@@ -99,6 +99,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Limiter = DefaultLimiter()
 	}
 	s := &Server{Hub: cfg.Hub, cfg: cfg, url: cfg.URL}
+	s.Hub.deliverKept = func(processID string) {
+		if pr := s.lookup(processID); pr != nil {
+			s.deliverUpdates(context.Background(), pr)
+		}
+	}
 	cert, err := s.certificate()
 	if err != nil {
 		return nil, err

@@ -17,14 +17,18 @@ import (
 	"github.com/musterhq/muster/internal/store"
 )
 
-// An UpdateGameSession (a backfill's new matchmaker data, or its end) for
-// a process with no socket on the replica that commits it is kept in the
-// store as a pending update (kind sdkupdate, secondary key 1 = process id)
-// before its wake goes on the bus. The replica holding the process's
-// socket sends it and deletes it; what a lost wake or a socket that died
-// on the way did not deliver, the catch-up sends: when the process
-// connects, and every CatchUpInterval. A pending update lives for
-// updateTTL, long after an SDK has given up reconnecting.
+// An UpdateGameSession (a backfill's new matchmaker data, or its end) is
+// kept in the store as a pending update (kind sdkupdate, secondary key 1 =
+// process id) before it is sent, and its wake goes on the bus when the
+// process's socket is on another replica. The replica holding the socket
+// sends it, then pings the socket: the pong, which follows the update on
+// the same TCP stream, proves the SDK's side received it, and only then is
+// the update deleted. A socket that died silently (the write succeeded
+// into a buffer nobody reads) answers no ping and is dropped; the SDK's
+// next socket, here or on another replica, gets the update from the store.
+// So do those a lost wake did not deliver: the catch-up sends them when
+// the process connects, and every CatchUpInterval. A pending update lives
+// for updateTTL, long after an SDK has given up reconnecting.
 
 const (
 	kindUpdate = "sdkupdate"
@@ -55,8 +59,9 @@ func NewReplicaHub(b bus.Bus, st store.Store, clk clock.Clock, log *slog.Logger)
 	return h
 }
 
-// keepUpdate stores an UpdateGameSession for a process whose socket is not
-// here; false when the hub keeps none (no store) or the write failed.
+// keepUpdate stores an UpdateGameSession for a process until its socket
+// has received it; false when the hub keeps none (no store) or the write
+// failed.
 func (h *Hub) keepUpdate(processID, gameSession, reason, ticketID string) bool {
 	if h.store == nil || h.bus == nil {
 		return false
@@ -129,8 +134,10 @@ func findItems(ctx context.Context, st store.Store, q store.Query) ([]store.Item
 	return items, err
 }
 
-// sendUpdates sends pr the pending updates items, in order, deleting each
-// once its socket took it; the caller holds pr.sendingUpdates.
+// sendUpdates sends pr's current socket the pending updates items, in
+// order, except those it was sent already and whose ping is still out; a
+// ping then confirms them (confirmSent). The caller holds
+// pr.sendingUpdates.
 func (s *Server) sendUpdates(ctx context.Context, pr *proc, items []store.Item) {
 	type kept struct {
 		u  pendingUpdate
@@ -147,27 +154,78 @@ func (s *Server) sendUpdates(ctx context.Context, pr *proc, items []store.Item) 
 		ups = append(ups, kept{u, it.ID})
 	}
 	slices.SortStableFunc(ups, func(a, b kept) int { return a.u.At.Compare(b.u.At) })
+	c := pr.socket()
+	var sent []string
 	for _, k := range ups {
+		if pr.awaitsPong(c, k.id) {
+			continue
+		}
 		g, err := s.cfg.Sessions.GameSession(ctx, k.u.GameSession)
 		if err != nil || g.ProcessID != pr.id || (g.Status != gamelift.GameSessionActive && g.Status != gamelift.GameSessionActivating) {
 			s.dropUpdate(ctx, k.id) // the game session ended or moved: nothing to tell
 			continue
 		}
 		b, _ := json.Marshal(updatePush(g, k.u.Reason, k.u.Ticket))
-		if !s.write(ctx, pr, b) {
-			return // the rest waits for the next socket, in order
+		if !s.write(ctx, pr, c, b) {
+			break // the rest waits for the next socket, in order
 		}
-		s.dropUpdate(ctx, k.id)
+		sent = append(sent, k.id)
+	}
+	if len(sent) > 0 {
+		s.confirmSent(pr, c, sent)
 	}
 }
 
-// write writes b to pr's socket now; false when it has none, holds its
-// pushes (activating) or the write failed.
-func (s *Server) write(ctx context.Context, pr *proc, b []byte) bool {
+// awaitsPong says whether update id was written to socket c and waits for
+// its ping to come back.
+func (pr *proc) awaitsPong(c *websocket.Conn, id string) bool {
 	pr.mu.Lock()
-	c, holding := pr.conn, pr.holding
+	defer pr.mu.Unlock()
+	return c != nil && pr.unconfirmedOn == c && pr.unconfirmed[id]
+}
+
+// confirmSent pings socket c after updates ids were written to it: its
+// pong comes after them on the same stream, so it proves they reached the
+// SDK's side, and they are deleted. A socket that does not answer in time
+// is dropped, as the periodic ping drops it, and the updates stay for the
+// process's next socket.
+func (s *Server) confirmSent(pr *proc, c *websocket.Conn, ids []string) {
+	pr.mu.Lock()
+	if pr.unconfirmedOn != c {
+		pr.unconfirmedOn, pr.unconfirmed = c, map[string]bool{}
+	}
+	for _, id := range ids {
+		pr.unconfirmed[id] = true
+	}
 	pr.mu.Unlock()
-	if c == nil || holding {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PingTimeout)
+		defer cancel()
+		if err := c.Ping(ctx); err != nil {
+			s.cfg.Logger.Info("sdk socket did not answer the ping after an update: dropped", "pID", pr.id, "err", err)
+			c.CloseNow()
+			return
+		}
+		for _, id := range ids {
+			s.dropUpdate(context.Background(), id)
+		}
+		pr.mu.Lock()
+		if pr.unconfirmedOn == c {
+			for _, id := range ids {
+				delete(pr.unconfirmed, id)
+			}
+		}
+		pr.mu.Unlock()
+	}()
+}
+
+// write writes b to socket c, pr's socket; false when c is no longer its
+// socket, pr holds its pushes (activating) or the write failed.
+func (s *Server) write(ctx context.Context, pr *proc, c *websocket.Conn, b []byte) bool {
+	pr.mu.Lock()
+	current, holding := pr.conn, pr.holding
+	pr.mu.Unlock()
+	if c == nil || c != current || holding {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, pushTimeout)

@@ -73,17 +73,24 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // BeforeTicket runs the beforeTicket hooks that apply to d's
 // configuration, in order: the first refusal wins; each allowing answer's
-// configuration and attributes apply before the next hook is called.
+// configuration and attributes apply before the next hook is called. A
+// hook that moves the ticket to another configuration starts the order
+// again for the hooks not yet called, so that every hook scoped to the
+// new configuration decides on it, as on a ticket sent there directly.
 func (s *Service) BeforeTicket(ctx context.Context, d *matchmaking.TicketDraft) error {
 	hooks, err := s.hooks(ctx, BeforeTicket)
 	if err != nil || len(hooks) == 0 {
 		return err
 	}
 	var players []TicketPlayer
-	for _, e := range hooks {
-		if !e.applies(d.ConfigurationName) {
+	called := make([]bool, len(hooks))
+	for i := 0; i < len(hooks); i++ {
+		e := hooks[i]
+		if called[i] || !e.applies(d.ConfigurationName) {
 			continue
 		}
+		called[i] = true
+		before := d.ConfigurationName
 		if players == nil {
 			if players, err = s.ticketPlayers(ctx, d); err != nil {
 				return err
@@ -106,6 +113,9 @@ func (s *Service) BeforeTicket(ctx context.Context, d *matchmaking.TicketDraft) 
 			return err
 		case apply:
 			applyTicketAnswer(d, &ans, types)
+		}
+		if d.ConfigurationName != before {
+			i = -1 // from the first hook again; each is called at most once
 		}
 	}
 	return nil

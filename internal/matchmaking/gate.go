@@ -64,7 +64,8 @@ func (s *Service) startGated(ctx context.Context, me string, c configRec, partyI
 	if err := s.cfg.Gate.BeforeTicket(ctx, d); err != nil {
 		return gamelift.MatchmakingTicket{}, err
 	}
-	if d.ConfigurationName != c.Name {
+	moved := d.ConfigurationName != c.Name
+	if moved {
 		nc, err := s.playerConfig(ctx, d.ConfigurationName)
 		if err != nil {
 			return gamelift.MatchmakingTicket{}, err
@@ -80,6 +81,14 @@ func (s *Service) startGated(ctx context.Context, me string, c configRec, partyI
 	want := rs.AttributeNames()
 	for i := range players {
 		attrs := map[string]gamelift.AttributeValue{}
+		if moved {
+			// The new rule set may declare attributes the first did not:
+			// they come from the player's record, as for a ticket sent
+			// there directly; the hooks' answers are laid over them.
+			if attrs, err = s.recordAttributes(ctx, players[i].ID, want); err != nil {
+				return gamelift.MatchmakingTicket{}, err
+			}
+		}
 		for k, v := range d.Players[i].Attributes {
 			if t, ok := want[k]; ok && attrFits(v, t) {
 				attrs[k] = v

@@ -86,21 +86,32 @@ func (s *Service) StartForPlayer(ctx context.Context, req PlayerTicketRequest) (
 	want := rs.AttributeNames()
 	players := make([]playerRec, 0, len(members))
 	for _, m := range members {
-		pr := playerRec{ID: m.ID, Latency: m.Latency, Attributes: map[string]gamelift.AttributeValue{}}
-		if s.cfg.Attributes != nil {
-			attrs, err := s.cfg.Attributes.Attributes(ctx, m.ID)
-			if err != nil {
-				return gamelift.MatchmakingTicket{}, fmt.Errorf("read attributes of %s: %w", m.ID, err)
-			}
-			for k, t := range want {
-				if a, ok := attrs[k]; ok && attrFits(a, t) {
-					pr.Attributes[k] = a
-				}
-			}
+		attrs, err := s.recordAttributes(ctx, m.ID, want)
+		if err != nil {
+			return gamelift.MatchmakingTicket{}, err
 		}
-		players = append(players, pr)
+		players = append(players, playerRec{ID: m.ID, Latency: m.Latency, Attributes: attrs})
 	}
 	return s.startGated(ctx, me, c, req.PartyID, players)
+}
+
+// recordAttributes reads a player's attributes from the player data table,
+// those a rule set declares (want: name → type) with their declared types.
+func (s *Service) recordAttributes(ctx context.Context, player string, want map[string]flexmatch.AttrType) (map[string]gamelift.AttributeValue, error) {
+	out := map[string]gamelift.AttributeValue{}
+	if s.cfg.Attributes == nil {
+		return out, nil
+	}
+	attrs, err := s.cfg.Attributes.Attributes(ctx, player)
+	if err != nil {
+		return nil, fmt.Errorf("read attributes of %s: %w", player, err)
+	}
+	for k, t := range want {
+		if a, ok := attrs[k]; ok && attrFits(a, t) {
+			out[k] = a
+		}
+	}
+	return out, nil
 }
 
 // checkPlayerLatencies checks the latencies a player sends: location names

@@ -1,0 +1,77 @@
+package hook_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync/atomic"
+	"testing"
+)
+
+// lvl makes a configuration open to players whose rule set declares a
+// number attribute "level" (default 0).
+func (e *env) lvl(name string) {
+	e.T.Helper()
+	rs, _ := json.Marshal(`{"ruleLanguageVersion":"1.0","playerAttributes":[{"name":"level","type":"number","default":0}],
+		"teams":[{"name":"duel","minPlayers":2,"maxPlayers":2}]}`)
+	e.control("CreateMatchmakingRuleSet", `{"Name":"`+name+`","RuleSetBody":`+string(rs)+`}`)
+	e.control("CreateMatchmakingConfiguration", `{"Name":"`+name+`","RuleSetName":"`+name+`","RequestTimeoutSeconds":600,"AcceptanceRequired":false,"FlexMatchMode":"STANDALONE"}`)
+	e.do("PUT", "/v1/admin/matchmaking/configurations/"+name+"/player-access", admin, `{"allowed":true}`).Want(http.StatusOK)
+}
+
+// ticketOf reads a ticket's configuration and its first player's
+// attributes through the control API.
+func (e *env) ticketOf(id string) (config string, attrs map[string]any) {
+	e.T.Helper()
+	var d struct {
+		TicketList []struct {
+			ConfigurationName string
+			Players           []struct{ PlayerAttributes map[string]any }
+		}
+	}
+	if err := json.Unmarshal(e.control("DescribeMatchmaking", `{"TicketIds":["`+id+`"]}`), &d); err != nil || len(d.TicketList) != 1 {
+		e.T.Fatalf("describe %s: %v", id, err)
+	}
+	return d.TicketList[0].ConfigurationName, d.TicketList[0].Players[0].PlayerAttributes
+}
+
+// A hook that moves a ticket to another configuration does not bypass the
+// hooks scoped to that configuration: they decide on it as on a ticket
+// sent there directly.
+func TestAMovedTicketMeetsTheHooksOfItsNewConfiguration(t *testing.T) {
+	e := newEnv(t)
+	e.duel("duel")
+	e.lvl("lvl")
+	var guarded atomic.Int64
+	e.hook(newStudio(t, func(*http.Request, map[string]any) (int, any) {
+		guarded.Add(1)
+		return http.StatusOK, `{"allow":false,"reason":"lvl is for subscribers"}`
+	}), "beforeTicket", `"failMode":"failClosed","order":0,"configurations":["lvl"]`)
+	e.hook(newStudio(t, func(*http.Request, map[string]any) (int, any) {
+		return http.StatusOK, `{"allow":true,"configurationName":"lvl"}`
+	}), "beforeTicket", `"failMode":"failClosed","order":1`)
+	e.do("POST", "/v1/matchmaking/tickets", e.player().bearer(), `{"configurationName":"lvl"}`).Want(http.StatusForbidden)
+	e.do("POST", "/v1/matchmaking/tickets", e.player().bearer(), `{"configurationName":"duel"}`).Want(http.StatusForbidden)
+	if n := guarded.Load(); n != 2 {
+		t.Fatalf("lvl's hook decided %d tickets, want 2 (the one sent to lvl and the one moved there)", n)
+	}
+}
+
+// A ticket moved to another configuration carries the attributes the new
+// rule set declares from the player's record, as one sent there directly.
+func TestAMovedTicketReadsTheAttributesItsNewRuleSetDeclares(t *testing.T) {
+	e := newEnv(t)
+	e.duel("duel")
+	e.lvl("lvl")
+	e.hook(newStudio(t, func(*http.Request, map[string]any) (int, any) {
+		return http.StatusOK, `{"allow":true,"configurationName":"lvl"}`
+	}), "beforeTicket", `"failMode":"failClosed","configurations":["duel"]`)
+	p := e.player()
+	e.do("PATCH", "/v1/admin/players/"+p.IdentityID, admin, `{"attributes":{"level":{"N":42}}}`).Want(http.StatusOK)
+	var moved ticket
+	e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel"}`).Want(http.StatusCreated).Decode(&moved)
+	config, attrs := e.ticketOf(moved.TicketID)
+	level, _ := attrs["level"].(map[string]any)
+	if config != "lvl" || level["N"] != float64(42) {
+		t.Fatalf("moved ticket in %s with attributes %v, want lvl with level 42 from the player's record", config, attrs)
+	}
+}

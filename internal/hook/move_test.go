@@ -75,3 +75,21 @@ func TestAMovedTicketReadsTheAttributesItsNewRuleSetDeclares(t *testing.T) {
 		t.Fatalf("moved ticket in %s with attributes %v, want lvl with level 42 from the player's record", config, attrs)
 	}
 }
+
+// A ticket start would refuse anyway (a duplicate, or one shed while the
+// server is past its capacity) is refused before the studio's service is
+// asked: a client retrying in a loop does not reach it.
+func TestARefusedDuplicateCostsNoHookCall(t *testing.T) {
+	e := newEnv(t)
+	e.duel("duel")
+	s := newStudio(t, func(*http.Request, map[string]any) (int, any) { return http.StatusOK, `{"allow":true}` })
+	e.hook(s, "beforeTicket", `"failMode":"failClosed"`)
+	p := e.player()
+	e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel"}`).Want(http.StatusCreated)
+	for range 5 {
+		e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel"}`).Want(http.StatusBadRequest)
+	}
+	if n := s.calls.Load(); n != 1 {
+		t.Fatalf("the hook was called %d times for 1 ticket written and 5 duplicates refused, want 1", n)
+	}
+}

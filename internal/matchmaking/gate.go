@@ -2,6 +2,7 @@ package matchmaking
 
 import (
 	"context"
+	"fmt"
 	"maps"
 
 	"github.com/musterhq/muster/flexmatch"
@@ -53,6 +54,12 @@ func (s *Service) startGated(ctx context.Context, me string, c configRec, partyI
 		}
 		return s.start(ctx, ticketRequest{config: c.Name, players: players, party: partyID})
 	}
+	// What start would refuse anyway is refused before the studio's
+	// service is asked: a shed ticket or a duplicate costs no hook call,
+	// and a client retrying in a loop does not reach the studio.
+	if err := s.refusedBeforeGate(ctx, c, players); err != nil {
+		return gamelift.MatchmakingTicket{}, err
+	}
 	rs, err := s.viewRuleSet(ctx, c)
 	if err != nil {
 		return gamelift.MatchmakingTicket{}, err
@@ -97,6 +104,27 @@ func (s *Service) startGated(ctx context.Context, me string, c configRec, partyI
 		players[i].Attributes = attrs
 	}
 	return s.start(ctx, ticketRequest{config: c.Name, players: players, party: partyID})
+}
+
+// refusedBeforeGate says whether start would refuse a ticket of c for
+// players now: the store or the queues are past their capacity, or a
+// player is already in an active ticket of c.
+func (s *Service) refusedBeforeGate(ctx context.Context, c configRec, players []playerRec) error {
+	if err := s.admit(ctx, s.pool(c.Name)); err != nil {
+		return fmt.Errorf("start matchmaking: %w", err)
+	}
+	return s.cfg.Store.View(ctx, func(r store.Reader) error {
+		for i, p := range players {
+			other, err := activeTicket(ctx, r, c.Name, p.ID)
+			if err != nil {
+				return err
+			}
+			if other != "" {
+				return fault.BadField(fmt.Sprintf("Players[%d].PlayerId", i), "player %s is already in active ticket %s of configuration %s", p.ID, other, c.Name)
+			}
+		}
+		return nil
+	})
 }
 
 // playerConfig reads a configuration players may use.

@@ -3,6 +3,7 @@ package hook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/musterhq/muster/internal/matchmaking"
 )
@@ -45,7 +46,14 @@ func (s *Service) MatchProposed(ctx context.Context, d *matchmaking.MatchDraft) 
 		err := s.call(ctx, e, call, &ans, func() (bool, error) {
 			return ans.Allow, checkReason(ans.Allow, ans.Reason)
 		})
+		var f *failure
 		switch {
+		case errors.As(err, &f) && f.outcome == outcomeOverload:
+			// Too many calls in flight is no answer of the hook's, and a
+			// burst of matches (a restart, an event's start) is what it
+			// must see: the match waits for the next pass rather than
+			// go through unvetted by failOpen.
+			return false, err
 		case err != nil:
 			if err := failed(e, err); err != nil {
 				return false, err

@@ -224,9 +224,12 @@ func (p *pool) dispatch(ctx context.Context) {
 			g.mu.Lock()
 			g.answers = append(g.answers, a)
 			g.mu.Unlock()
-			if err == nil {
-				// An undecided match waits for the next periodic pass, so a
-				// gate that keeps failing is not asked in a tight loop.
+			if a.allowed {
+				// An allowed match is recorded at once. A vetoed or
+				// undecided one waits for the next periodic pass, so a
+				// gate that keeps vetoing (a closed region: every pair
+				// the engine tries next) or failing is not asked in a
+				// tight loop.
 				p.wake()
 			}
 		})

@@ -1,0 +1,65 @@
+package hook_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/musterhq/muster/internal/auth"
+	"github.com/musterhq/muster/internal/hook"
+	"github.com/musterhq/muster/internal/matchmaking"
+	"github.com/musterhq/muster/internal/service"
+	"github.com/musterhq/muster/internal/store/sqlite"
+	"github.com/musterhq/muster/internal/webhook/safehttp"
+)
+
+// A proposed match that finds its hook's calls all in flight is not let
+// through by failOpen: too many calls at once is no answer of the hook's,
+// and a burst of matches is what a veto must see. It waits for the next
+// pass (an error), while a hook that fails does fall open.
+func TestAnOverloadedMatchHookDoesNotFallOpen(t *testing.T) {
+	ctx := auth.With(context.Background(), auth.Principal{Kind: auth.Operator, Role: auth.RoleAdmin, AccessKeyID: "AKTEST"})
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entered, release := make(chan struct{}), make(chan struct{})
+	studio := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		entered <- struct{}{}
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"allow":false,"reason":"never"}`)
+	}))
+	defer studio.Close()
+	defer func() {
+		select { // however the test ends, the held call is let go
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	svc := hook.New(hook.Config{Base: service.Base{Store: db}, Destinations: safehttp.Config{AllowPrivate: true}, MaxConcurrent: 1})
+	if _, err := svc.Create(ctx, hook.CreateInput{URL: studio.URL, Point: hook.MatchProposed, FailMode: hook.FailOpen, Configurations: []string{"duel"}}); err != nil {
+		t.Fatal(err)
+	}
+	draft := &matchmaking.MatchDraft{ConfigurationName: "duel"}
+	first := make(chan error, 1)
+	go func() {
+		_, err := svc.MatchProposed(ctx, draft)
+		first <- err
+	}()
+	<-entered // the one call allowed in flight is out
+	vetoed, err := svc.MatchProposed(ctx, draft)
+	if err == nil {
+		t.Fatalf("a match proposed while the hook's calls were all in flight: vetoed %v, nil error; want it held for the next pass", vetoed)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -39,7 +39,11 @@ type sessionDoc struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	RefreshedAt time.Time `json:"refreshedAt"`
 	// Current is the hash of the one refresh token that may be exchanged.
-	Current      string    `json:"current"`
+	Current string `json:"current"`
+	// Previous is the hash of the token exchanged last, at RefreshedAt:
+	// it may be exchanged once more within refreshRetryGrace, since the
+	// answer to its exchange may have been lost on the way to the client.
+	Previous     string    `json:"previous,omitempty"`
 	RevokedAt    time.Time `json:"revokedAt,omitzero"`
 	RevokeReason string    `json:"revokeReason,omitempty"`
 }
@@ -92,9 +96,18 @@ func (s *Service) finish(identityID, sid, refresh string, created bool) (Tokens,
 
 var errBadRefresh = errors.New("refresh token is not valid")
 
+// refreshRetryGrace is how long after an exchange the token it spent may be
+// exchanged once more: a client whose answer was lost (a dropped mobile
+// connection, a cancelled request the server had already committed) holds
+// only the spent token, and retrying it must not end its session. Any
+// other spent token, or this one later or twice, is reuse: the session is
+// revoked.
+const refreshRetryGrace = time.Minute
+
 // Refresh exchanges a refresh token for a new access token and a new
 // refresh token; the old one is spent. Reusing a spent refresh token revokes
-// the session.
+// the session, except one retry of the last exchange within
+// refreshRetryGrace.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
 	if refreshToken == "" || len(refreshToken) > MaxRefreshTokenLen {
 		return Tokens{}, unauthenticated("%v", errBadRefresh)
@@ -115,12 +128,20 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		if err != nil {
 			return err
 		}
-		if sess.Current != h {
+		prev := h
+		switch {
+		case sess.Current == h:
+		case sess.Previous == h && now.Sub(sess.RefreshedAt) < refreshRetryGrace:
+			// A retry of the last exchange: the token it issued is
+			// spent in turn (one that shows up later revokes), and
+			// this one may not be retried again.
+			prev = ""
+		default:
 			reused = true
 			return s.revokeSession(ctx, w, sess, version, "refresh token reuse", now)
 		}
 		next = rand.Text() + rand.Text()
-		sess.Current, sess.RefreshedAt = hashToken(next), now
+		sess.Current, sess.Previous, sess.RefreshedAt = hashToken(next), prev, now
 		exp := now.Add(s.cfg.RefreshTokenLifetime)
 		if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: sess.SessionID, Doc: store.MustJSON(sess), Keys: store.Keys{sess.IdentityID}, Version: version, ExpiresAt: exp}); err != nil {
 			return err

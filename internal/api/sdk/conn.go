@@ -73,7 +73,9 @@ type proc struct {
 	// same one before either deletes it.
 	sendingUpdates sync.Mutex
 	// unconfirmed are the pending updates (store ids) written to socket
-	// unconfirmedOn whose ping has not come back yet (updates.go).
+	// unconfirmedOn, kept until the next socket (updates.go): those whose
+	// ping has not come back yet stay in the store, and none is written to
+	// that socket twice.
 	unconfirmedOn *websocket.Conn
 	unconfirmed   map[string]bool
 	// activations counts ActivateServerProcess requests (for tests: a

@@ -176,8 +176,8 @@ func (s *Server) sendUpdates(ctx context.Context, pr *proc, items []store.Item) 
 	}
 }
 
-// awaitsPong says whether update id was written to socket c and waits for
-// its ping to come back.
+// awaitsPong says whether update id was written to socket c already (its
+// ping may still be out, or it came back and the update is being deleted).
 func (pr *proc) awaitsPong(c *websocket.Conn, id string) bool {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
@@ -206,16 +206,11 @@ func (s *Server) confirmSent(pr *proc, c *websocket.Conn, ids []string) {
 			c.CloseNow()
 			return
 		}
+		// They stay marked as sent on c: a sender that read them before
+		// this deletion must not send them again.
 		for _, id := range ids {
 			s.dropUpdate(context.Background(), id)
 		}
-		pr.mu.Lock()
-		if pr.unconfirmedOn == c {
-			for _, id := range ids {
-				delete(pr.unconfirmed, id)
-			}
-		}
-		pr.mu.Unlock()
 	}()
 }
 

@@ -38,14 +38,22 @@ func fastHook(tb testing.TB) *httptest.Server {
 // BenchmarkBeforeTicketCall is one beforeTicket call to a hook on
 // loopback: signing, the HTTP exchange, strict decoding and checks. It
 // reports the p50 and p99 of one call besides the mean.
-func BenchmarkBeforeTicketCall(b *testing.B) {
-	ctx := auth.With(context.Background(), auth.Principal{Kind: auth.Operator, Role: auth.RoleAdmin, AccessKeyID: "AKBENCH"})
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(b.TempDir(), "muster.db")})
+// standalone is a hook service alone on a new SQLite store, allowed to call
+// hooks on loopback, and an operator's context to register them with.
+func standalone(tb testing.TB, cfg hook.Config) (*hook.Service, context.Context) {
+	tb.Helper()
+	ctx := auth.With(context.Background(), auth.Principal{Kind: auth.Operator, Role: auth.RoleAdmin, AccessKeyID: "AKTEST"})
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(tb.TempDir(), "muster.db")})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer db.Close()
-	svc := hook.New(hook.Config{Base: service.Base{Store: db}, Destinations: safehttp.Config{AllowPrivate: true}})
+	tb.Cleanup(func() { db.Close() })
+	cfg.Base, cfg.Destinations = service.Base{Store: db}, safehttp.Config{AllowPrivate: true}
+	return hook.New(cfg), ctx
+}
+
+func BenchmarkBeforeTicketCall(b *testing.B) {
+	svc, ctx := standalone(b, hook.Config{})
 	if _, err := svc.Create(ctx, hook.CreateInput{URL: fastHook(b).URL, Point: hook.BeforeTicket, FailMode: hook.FailClosed}); err != nil {
 		b.Fatal(err)
 	}

@@ -1,19 +1,13 @@
 package hook_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
-	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/hook"
 	"github.com/musterhq/muster/internal/matchmaking"
-	"github.com/musterhq/muster/internal/service"
-	"github.com/musterhq/muster/internal/store/sqlite"
-	"github.com/musterhq/muster/internal/webhook/safehttp"
 )
 
 // A proposed match that finds its hook's calls all in flight is not let
@@ -21,12 +15,7 @@ import (
 // and a burst of matches is what a veto must see. It waits for the next
 // pass (an error), while a hook that fails does fall open.
 func TestAnOverloadedMatchHookDoesNotFallOpen(t *testing.T) {
-	ctx := auth.With(context.Background(), auth.Principal{Kind: auth.Operator, Role: auth.RoleAdmin, AccessKeyID: "AKTEST"})
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "muster.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	svc, ctx := standalone(t, hook.Config{MaxConcurrent: 1})
 	entered, release := make(chan struct{}), make(chan struct{})
 	studio := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
@@ -43,7 +32,6 @@ func TestAnOverloadedMatchHookDoesNotFallOpen(t *testing.T) {
 			close(release)
 		}
 	}()
-	svc := hook.New(hook.Config{Base: service.Base{Store: db}, Destinations: safehttp.Config{AllowPrivate: true}, MaxConcurrent: 1})
 	if _, err := svc.Create(ctx, hook.CreateInput{URL: studio.URL, Point: hook.MatchProposed, FailMode: hook.FailOpen, Configurations: []string{"duel"}}); err != nil {
 		t.Fatal(err)
 	}

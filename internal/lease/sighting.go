@@ -1,6 +1,7 @@
 package lease
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -48,7 +49,7 @@ func (s *sightings) forget(prefix string, keep map[string]bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k := range s.seen {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix && !keep[k] {
+		if strings.HasPrefix(k, prefix) && !keep[k] {
 			delete(s.seen, k)
 		}
 	}

@@ -182,7 +182,7 @@ func (s *Service) startReservations(ctx context.Context, w store.Writer, g GameS
 		}
 		p.AwaitsActivation, p.ReservedFrom = false, s.now()
 		// The status is unchanged, so no event: a plain write.
-		if _, err := w.Put(ctx, store.Record{Kind: KindPlayerSession, ID: p.ID, Doc: store.MustJSON(p), Keys: playerKeys(p), Version: items[i].Version}); err != nil {
+		if err := putSession(ctx, w, store.Record{Kind: KindPlayerSession, ID: p.ID, Doc: store.MustJSON(p), Keys: playerKeys(p), Version: items[i].Version}, p.TerminatedAt); err != nil {
 			return err
 		}
 		started = append(started, p)

@@ -1,6 +1,7 @@
 package flexmatch
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -10,14 +11,15 @@ import (
 
 // Explanation says why a waiting ticket has not been matched yet.
 type Explanation struct {
-	TicketID string        `json:"ticketId"`
-	Age      time.Duration `json:"age"`
+	TicketID string `json:"ticketId"`
+	// Age is how long the ticket has waited; its JSON is ageSeconds.
+	Age time.Duration `json:"-"`
 	// Step is the expansion step reached by the ticket's own age (0 = base
 	// values) out of Steps; NextStep is how long until the next one starts
-	// (0 when none is left).
+	// (0 when none is left; its JSON is nextStepSeconds).
 	Step     int           `json:"step"`
 	Steps    int           `json:"steps"`
-	NextStep time.Duration `json:"nextStep"`
+	NextStep time.Duration `json:"-"`
 	// Never is set when the ticket can never be matched, with the reason.
 	Never string `json:"never,omitempty"`
 	// Matchable is true when a match with the ticket can be formed now: the
@@ -50,6 +52,22 @@ type Rejection struct {
 	// Detail reads like "FairSkill: distance 23.5 > maxDistance 20 (step 1
 	// of 3; 15 s to the next)".
 	Detail string `json:"detail"`
+}
+
+// MarshalJSON writes the durations as seconds (ageSeconds,
+// nextStepSeconds, to the millisecond), the unit a rule set's expansions
+// are written in: a time.Duration would be a bare count of nanoseconds.
+func (x Explanation) MarshalJSON() ([]byte, error) {
+	type plain Explanation // without this method
+	return json.Marshal(struct {
+		plain
+		AgeSeconds      float64 `json:"ageSeconds"`
+		NextStepSeconds float64 `json:"nextStepSeconds"`
+	}{plain(x), seconds(x.Age), seconds(x.NextStep)})
+}
+
+func seconds(d time.Duration) float64 {
+	return float64(d.Round(time.Millisecond)) / float64(time.Second)
 }
 
 // String renders the explanation as a few readable lines.

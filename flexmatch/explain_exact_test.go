@@ -1,6 +1,7 @@
 package flexmatch_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -54,5 +55,23 @@ func TestExplainInAPoolSolvedExactly(t *testing.T) {
 	}
 	if x.Matchable || strings.Contains(x.String(), "otherwise") {
 		t.Fatalf("C alone: %s", x)
+	}
+}
+
+func TestExplanationJSONGivesItsDurationsInSeconds(t *testing.T) {
+	x := flexmatch.Explanation{TicketID: "t1", Age: 12345678 * time.Microsecond, Step: 1, Steps: 2, NextStep: 2500 * time.Millisecond}
+	b, err := json.Marshal(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["ageSeconds"] != 12.346 || got["nextStepSeconds"] != 2.5 || got["ticketId"] != "t1" || got["step"] != 1.0 {
+		t.Fatalf("%s: want ageSeconds 12.346 and nextStepSeconds 2.5", b)
+	}
+	if _, ok := got["age"]; ok {
+		t.Fatalf("%s still has a bare age", b)
 	}
 }

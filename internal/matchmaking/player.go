@@ -286,7 +286,7 @@ func privateView(ex flexmatch.Explanation) (any, string) {
 	var m map[string]any
 	json.Unmarshal(store.MustJSON(ex), &m)
 	out := map[string]any{}
-	for _, k := range []string{"ticketId", "age", "step", "steps", "nextStep", "never", "matchable", "ruleCounts"} {
+	for _, k := range []string{"ticketId", "ageSeconds", "step", "steps", "nextStepSeconds", "never", "matchable", "ruleCounts"} {
 		if v, ok := m[k]; ok {
 			out[k] = v
 		}

@@ -181,7 +181,7 @@ func TestPlayersSeeAndChangeOnlyTheirOwnTickets(t *testing.T) {
 			t.Fatalf("engine view %#v", x.Engine)
 		}
 		for k := range view {
-			if !strings.Contains(" ticketId age step steps nextStep never matchable ruleCounts ", " "+k+" ") {
+			if !strings.Contains(" ticketId ageSeconds step steps nextStepSeconds never matchable ruleCounts ", " "+k+" ") {
 				t.Fatalf("the player's view has %q: %v", k, view)
 			}
 		}

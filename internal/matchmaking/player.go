@@ -167,6 +167,9 @@ func (s *Service) playerTicket(ctx context.Context, id string) (ticketRec, strin
 	if err != nil {
 		return ticketRec{}, "", err
 	}
+	if err := s.checkTicketID(id); err != nil {
+		return ticketRec{}, "", err
+	}
 	recs, err := s.tickets(ctx, []string{id})
 	if err != nil {
 		return ticketRec{}, "", err
@@ -175,6 +178,15 @@ func (s *Service) playerTicket(ctx context.Context, id string) (ticketRec, strin
 		return ticketRec{}, "", fault.New(fault.NotFound, "no matchmaking ticket %s of yours", id)
 	}
 	return recs[0], me, nil
+}
+
+// checkTicketID refuses an id no ticket can have (too long, or characters
+// GameLift's ticket ids never hold), so a mistyped id is told so instead of
+// "not found".
+func (s *Service) checkTicketID(id string) error {
+	var v fault.Validator
+	s.cfg.Formats.Check(&v, "TicketId", "MatchmakingIdStringModel", id)
+	return v.Err()
 }
 
 // TicketForPlayer returns a ticket the calling player is in.
@@ -220,6 +232,9 @@ type Explanation struct {
 // Explain explains a ticket to an operator.
 func (s *Service) Explain(ctx context.Context, id string) (Explanation, error) {
 	if err := auth.RequireOperator(ctx, false); err != nil {
+		return Explanation{}, err
+	}
+	if err := s.checkTicketID(id); err != nil {
 		return Explanation{}, err
 	}
 	recs, err := s.tickets(ctx, []string{id})

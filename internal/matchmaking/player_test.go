@@ -1,6 +1,7 @@
 package matchmaking_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -193,6 +194,19 @@ func TestPlayersSeeAndChangeOnlyTheirOwnTickets(t *testing.T) {
 		x, err := w.svc.ExplainForPlayer(player(w.ctx, "carol"), carol)
 		if err != nil || !strings.Contains(x.Text, "short of a match: team ") || !strings.Contains(x.Text, " of 2 players") {
 			t.Fatalf("explanation %q, %v; want what the closest match lacks", x.Text, err)
+		}
+	})
+	t.Run("an id no ticket can have is refused naming TicketId, not reported missing", func(t *testing.T) {
+		w := w.in(t)
+		for _, id := range []string{strings.Repeat("t", 129), "t/1"} {
+			_, err := w.svc.TicketForPlayer(player(w.ctx, "alice"), id)
+			var fe *fault.Error
+			if !errors.As(err, &fe) || fe.Kind != fault.Invalid || len(fe.Fields) != 1 || fe.Fields[0].Field != "TicketId" {
+				t.Fatalf("ticket %q: %v, want Invalid naming TicketId", id, err)
+			}
+		}
+		if _, err := w.svc.Explain(w.ctx, strings.Repeat("t", 129)); !fault.Is(err, fault.Invalid) {
+			t.Fatalf("operator's explanation of a 129-character id: %v, want Invalid", err)
 		}
 	})
 	t.Run("a player cancels its own ticket", func(t *testing.T) {

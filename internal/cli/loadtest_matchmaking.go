@@ -35,6 +35,7 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	duration := fs.Duration("duration", 10*time.Second, "how long to send tickets")
 	rate := fs.Int("rate", 0, "tickets per second (0: as fast as possible)")
 	preload := fs.Int("preload", 0, "tickets that never match, started first, so the pool holds that many waiting tickets")
+	keep := fs.Bool("keep", false, "keep the run's configuration and rule set, and leave its preloaded tickets waiting (default: stop them and delete both)")
 	if ok, code := Parse(fs, env, "muster loadtest matchmaking [flags]", args); !ok {
 		return code
 	}
@@ -93,10 +94,18 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stdout, "preloaded %d waiting tickets in %.1fs (%d errors)\n", *preload, time.Since(t0).Seconds(), errs.Load())
 		time.Sleep(time.Second)
 	}
+	// lonely holds the tickets whose partner may never have come (its start
+	// failed or was cut off by the end of the run): they wait until stopped.
+	var lonely sync.Map
 	res := loadtest.RunAt(ctx, *concurrency, *duration, *rate, func(ctx context.Context, _, _, k int) error {
 		// Tickets 2n and 2n+1 share a skill far from every other pair's:
 		// each pair makes one match, on the arrival of its second ticket.
-		return start(ctx, fmt.Sprintf("%s-%d", run, k), float64(k/2)*1000)
+		err := start(ctx, fmt.Sprintf("%s-%d", run, k), float64(k/2)*1000)
+		if err != nil { // it may yet have been made, its partner not
+			lonely.Store(fmt.Sprintf("%s-%d", run, k), true)
+			lonely.Store(fmt.Sprintf("%s-%d", run, k^1), true)
+		}
+		return err
 	})
 	label := "StartMatchmaking (Go SDK, CBOR)"
 	if *rate > 0 {
@@ -117,10 +126,58 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	fmt.Fprintf(env.Stdout, "last ticket → PotentialMatchCreated over %d matches (pool of %d preloaded): p50 %s, p99 %s, max %s\n",
 		len(lat), *preload, q(0.50).Round(100*time.Microsecond), q(0.99).Round(100*time.Microsecond), lat[len(lat)-1].Round(100*time.Microsecond))
+	if !*keep {
+		var waiting []string
+		for k := range *preload {
+			waiting = append(waiting, fmt.Sprintf("%s-pre-%d", run, k))
+		}
+		// The run's last tickets, started side by side, may have had no
+		// partner.
+		for k := max(0, res.Requests-int64(2**concurrency)-2); k < res.Requests+int64(*concurrency); k++ {
+			waiting = append(waiting, fmt.Sprintf("%s-%d", run, k))
+		}
+		lonely.Range(func(id, _ any) bool { waiting = append(waiting, id.(string)); return true })
+		if err := removeMatchmakingRun(ctx, gl, run, waiting, *concurrency); err != nil {
+			fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: %v (remove it by hand, or pass --keep to keep runs)\n", err)
+			return 1
+		}
+		fmt.Fprintf(env.Stdout, "removed the run's configuration and rule set %s\n", run)
+	}
 	if res.Errors > 0 {
 		return 1
 	}
 	return 0
+}
+
+// removeMatchmakingRun stops the tickets of a run that may still wait (the
+// preloaded ones, which never match, and those whose partner never came)
+// and deletes the run's configuration and rule set, so runs do
+// not pile up in the operator's listings. Stopping a ticket that already
+// ended is refused; that refusal is expected and ignored.
+func removeMatchmakingRun(ctx context.Context, gl *gamelift.Client, run string, waiting []string, concurrency int) error {
+	ids := make(chan string)
+	go func() {
+		defer close(ids)
+		for _, id := range waiting {
+			ids <- id
+		}
+	}()
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Go(func() {
+			for id := range ids {
+				_, _ = gl.StopMatchmaking(ctx, &gamelift.StopMatchmakingInput{TicketId: aws.String(id)})
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := gl.DeleteMatchmakingConfiguration(ctx, &gamelift.DeleteMatchmakingConfigurationInput{Name: aws.String(run)}); err != nil {
+		return fmt.Errorf("delete configuration %s: %w", run, err)
+	}
+	if _, err := gl.DeleteMatchmakingRuleSet(ctx, &gamelift.DeleteMatchmakingRuleSetInput{Name: aws.String(run)}); err != nil {
+		return fmt.Errorf("delete rule set %s: %w", run, err)
+	}
+	return nil
 }
 
 // matchLatencies reads PotentialMatchCreated events of a configuration

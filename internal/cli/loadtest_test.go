@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/musterhq/muster/internal/gamelift"
 )
 
 // TestOperatorToolsRefuseEachBadFlagOnItsOwn: every problem of a command
@@ -46,5 +49,81 @@ func TestOperatorToolsRefuseEachBadFlagOnItsOwn(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadtestMatchmakingRemovesWhatItMade: a run stops the tickets it left
+// waiting and deletes its configuration and rule set, unless --keep asks
+// to keep them; runs do not pile up in the operator's listings.
+func TestLoadtestMatchmakingRemovesWhatItMade(t *testing.T) {
+	r := newDevRig(t, t.TempDir())
+	runs := func() (configs, ruleSets []string) {
+		t.Helper()
+		var c gamelift.DescribeMatchmakingConfigurationsOutput
+		var rs gamelift.DescribeMatchmakingRuleSetsOutput
+		if err := r.control.Do(context.Background(), "DescribeMatchmakingConfigurations", map[string]any{}, &c); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.control.Do(context.Background(), "DescribeMatchmakingRuleSets", map[string]any{}, &rs); err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range c.Configurations {
+			if strings.HasPrefix(x.Name, "lt-") {
+				configs = append(configs, x.Name)
+			}
+		}
+		for _, x := range rs.RuleSets {
+			if strings.HasPrefix(x.RuleSetName, "lt-") {
+				ruleSets = append(ruleSets, x.RuleSetName)
+			}
+		}
+		return configs, ruleSets
+	}
+	for _, keep := range []bool{false, true} {
+		var stdout, stderr bytes.Buffer
+		args := []string{"--duration", "300ms", "--rate", "20", "--concurrency", "2", "--preload", "3"}
+		if keep {
+			args = append(args, "--keep")
+		}
+		if code := runLoadtestMatchmaking(context.Background(), r.operatorEnv(&stdout, &stderr), args); code != 0 {
+			t.Fatalf("keep %v: exit %d\nstdout:\n%s\nstderr:\n%s", keep, code, stdout.String(), stderr.String())
+		}
+		configs, ruleSets := runs()
+		if want := map[bool]int{false: 0, true: 1}[keep]; len(configs) != want || len(ruleSets) != want {
+			t.Fatalf("keep %v: configurations %v and rule sets %v left, want %d of each\nstdout:\n%s", keep, configs, ruleSets, want, stdout.String())
+		}
+	}
+}
+
+// TestLoadtestControlDeletesTheLocationsItMade: CreateLocation runs leave
+// no custom-lt-* locations behind unless --keep asks for them.
+func TestLoadtestControlDeletesTheLocationsItMade(t *testing.T) {
+	r := newDevRig(t, t.TempDir())
+	left := func() []string {
+		t.Helper()
+		var out gamelift.ListLocationsOutput
+		if err := r.control.Do(context.Background(), "ListLocations", map[string]any{"Filters": []string{"CUSTOM"}, "Limit": 200}, &out); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, l := range out.Locations {
+			if strings.HasPrefix(l.LocationName, "custom-lt-") {
+				names = append(names, l.LocationName)
+			}
+		}
+		return names
+	}
+	for _, keep := range []bool{false, true} {
+		var stdout, stderr bytes.Buffer
+		args := []string{"--op", "CreateLocation", "--duration", "100ms", "--concurrency", "2"}
+		if keep {
+			args = append(args, "--keep")
+		}
+		if code := runLoadtestControl(context.Background(), r.operatorEnv(&stdout, &stderr), args); code != 0 {
+			t.Fatalf("keep %v: exit %d\nstdout:\n%s\nstderr:\n%s", keep, code, stdout.String(), stderr.String())
+		}
+		if names := left(); (len(names) == 0) != !keep {
+			t.Fatalf("keep %v: %d custom-lt locations left\nstdout:\n%s", keep, len(names), stdout.String())
+		}
 	}
 }

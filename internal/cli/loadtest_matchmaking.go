@@ -48,72 +48,26 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	if checks.report(env.Stderr, "muster loadtest matchmaking") {
 		return ExitUsage
 	}
-	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns, t.MaxIdleConnsPerHost, t.MaxConnsPerHost = *concurrency*2, *concurrency*2, 0
-	})
-	// --endpoint may list several replicas (comma-separated): tickets go
-	// to each in turn, the two tickets of a match to different ones.
-	var gls []*gamelift.Client
-	for _, ep := range strings.Split(o.endpoint, ",") {
-		gls = append(gls, gamelift.NewFromConfig(aws.Config{Region: o.region, Credentials: credentials.NewStaticCredentialsProvider(o.keyID, o.secret, ""), RetryMaxAttempts: 1, HTTPClient: hc},
-			func(opts *gamelift.Options) { opts.BaseEndpoint = aws.String(ep) }))
-	}
+	lt := newMatchmakingRun(*o, *concurrency)
 	o.endpoint, _, _ = strings.Cut(o.endpoint, ",")
-	gl := gls[0]
-	var sent atomic.Int64
-	run := fmt.Sprintf("lt-%d", time.Now().UnixNano()%1_000_000_000)
-	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String(run), RuleSetBody: aws.String(loadRules)}); err != nil {
-		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: create rule set: %v\n", err)
+	if err := lt.create(ctx); err != nil {
+		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: %v\n", err)
 		return 1
-	}
-	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String(run), RuleSetName: aws.String(run),
-		RequestTimeoutSeconds: aws.Int32(43200), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone}); err != nil {
-		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: create configuration: %v\n", err)
-		return 1
-	}
-	start := func(ctx context.Context, id string, skill float64) error {
-		gl := gls[int(sent.Add(1))%len(gls)]
-		_, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String(run),
-			Players: []types.Player{{PlayerId: aws.String(id), PlayerAttributes: map[string]types.AttributeValue{"skill": {N: aws.Float64(skill)}}}}})
-		return err
 	}
 	if *preload > 0 {
-		var next, errs atomic.Int64
-		var wg sync.WaitGroup
 		t0 := time.Now()
-		for range *concurrency {
-			wg.Go(func() {
-				for k := next.Add(1) - 1; k < int64(*preload) && ctx.Err() == nil; k = next.Add(1) - 1 {
-					if start(ctx, fmt.Sprintf("%s-pre-%d", run, k), 1e9+float64(k)*1000) != nil {
-						errs.Add(1)
-					}
-				}
-			})
-		}
-		wg.Wait()
-		fmt.Fprintf(env.Stdout, "preloaded %d waiting tickets in %.1fs (%d errors)\n", *preload, time.Since(t0).Seconds(), errs.Load())
+		errs := lt.preload(ctx, *preload, *concurrency)
+		fmt.Fprintf(env.Stdout, "preloaded %d waiting tickets in %.1fs (%d errors)\n", *preload, time.Since(t0).Seconds(), errs)
 		time.Sleep(time.Second)
 	}
-	// lonely holds the tickets whose partner may never have come (its start
-	// failed or was cut off by the end of the run): they wait until stopped.
-	var lonely sync.Map
-	res := loadtest.RunAt(ctx, *concurrency, *duration, *rate, func(ctx context.Context, _, _, k int) error {
-		// Tickets 2n and 2n+1 share a skill far from every other pair's:
-		// each pair makes one match, on the arrival of its second ticket.
-		err := start(ctx, fmt.Sprintf("%s-%d", run, k), float64(k/2)*1000)
-		if err != nil { // it may yet have been made, its partner not
-			lonely.Store(fmt.Sprintf("%s-%d", run, k), true)
-			lonely.Store(fmt.Sprintf("%s-%d", run, k^1), true)
-		}
-		return err
-	})
+	res := loadtest.RunAt(ctx, *concurrency, *duration, *rate, func(ctx context.Context, _, _, k int) error { return lt.startPaired(ctx, k) })
 	label := "StartMatchmaking (Go SDK, CBOR)"
 	if *rate > 0 {
 		label += fmt.Sprintf(" at %d/s offered", *rate)
 	}
 	res.Print(env.Stdout, label, *concurrency)
 	time.Sleep(2 * time.Second) // let the last cycles finish
-	lat, err := matchLatencies(ctx, *o, run)
+	lat, err := matchLatencies(ctx, *o, lt.name)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: read events: %v\n", err)
 		return 1
@@ -127,21 +81,11 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	fmt.Fprintf(env.Stdout, "last ticket → PotentialMatchCreated over %d matches (pool of %d preloaded): p50 %s, p99 %s, max %s\n",
 		len(lat), *preload, q(0.50).Round(100*time.Microsecond), q(0.99).Round(100*time.Microsecond), lat[len(lat)-1].Round(100*time.Microsecond))
 	if !*keep {
-		var waiting []string
-		for k := range *preload {
-			waiting = append(waiting, fmt.Sprintf("%s-pre-%d", run, k))
-		}
-		// The run's last tickets, started side by side, may have had no
-		// partner.
-		for k := max(0, res.Requests-int64(2**concurrency)-2); k < res.Requests+int64(*concurrency); k++ {
-			waiting = append(waiting, fmt.Sprintf("%s-%d", run, k))
-		}
-		lonely.Range(func(id, _ any) bool { waiting = append(waiting, id.(string)); return true })
-		if err := removeMatchmakingRun(ctx, gl, run, waiting, *concurrency); err != nil {
+		if err := lt.remove(ctx, lt.waiting(*preload, res.Requests, *concurrency), *concurrency); err != nil {
 			fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: %v (remove it by hand, or pass --keep to keep runs)\n", err)
 			return 1
 		}
-		fmt.Fprintf(env.Stdout, "removed the run's configuration and rule set %s\n", run)
+		fmt.Fprintf(env.Stdout, "removed the run's configuration and rule set %s\n", lt.name)
 	}
 	if res.Errors > 0 {
 		return 1
@@ -149,33 +93,118 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	return 0
 }
 
-// removeMatchmakingRun stops the tickets of a run that may still wait (the
-// preloaded ones, which never match, and those whose partner never came)
-// and deletes the run's configuration and rule set, so runs do
-// not pile up in the operator's listings. Stopping a ticket that already
-// ended is refused; that refusal is expected and ignored.
-func removeMatchmakingRun(ctx context.Context, gl *gamelift.Client, run string, waiting []string, concurrency int) error {
-	ids := make(chan string)
-	go func() {
-		defer close(ids)
-		for _, id := range waiting {
-			ids <- id
-		}
-	}()
+// matchmakingRun is one loadtest matchmaking run: its configuration and
+// rule set (both named after the run) and the tickets it starts.
+type matchmakingRun struct {
+	name string
+	// gls has a client per replica --endpoint lists (comma-separated):
+	// tickets go to each in turn, the two tickets of a match to different
+	// ones.
+	gls  []*gamelift.Client
+	sent atomic.Int64
+	// lonely holds the tickets whose partner may never have come (its start
+	// failed or was cut off by the end of the run): they wait until stopped.
+	lonely sync.Map
+}
+
+func newMatchmakingRun(o operatorFlags, concurrency int) *matchmakingRun {
+	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns, t.MaxIdleConnsPerHost, t.MaxConnsPerHost = concurrency*2, concurrency*2, 0
+	})
+	lt := &matchmakingRun{name: fmt.Sprintf("lt-%d", time.Now().UnixNano()%1_000_000_000)}
+	for _, ep := range strings.Split(o.endpoint, ",") {
+		lt.gls = append(lt.gls, gamelift.NewFromConfig(aws.Config{Region: o.region, Credentials: credentials.NewStaticCredentialsProvider(o.keyID, o.secret, ""), RetryMaxAttempts: 1, HTTPClient: hc},
+			func(opts *gamelift.Options) { opts.BaseEndpoint = aws.String(ep) }))
+	}
+	return lt
+}
+
+// create makes the run's rule set and STANDALONE configuration.
+func (lt *matchmakingRun) create(ctx context.Context) error {
+	gl := lt.gls[0]
+	if _, err := gl.CreateMatchmakingRuleSet(ctx, &gamelift.CreateMatchmakingRuleSetInput{Name: aws.String(lt.name), RuleSetBody: aws.String(loadRules)}); err != nil {
+		return fmt.Errorf("create rule set: %w", err)
+	}
+	if _, err := gl.CreateMatchmakingConfiguration(ctx, &gamelift.CreateMatchmakingConfigurationInput{Name: aws.String(lt.name), RuleSetName: aws.String(lt.name),
+		RequestTimeoutSeconds: aws.Int32(43200), AcceptanceRequired: aws.Bool(false), FlexMatchMode: types.FlexMatchModeStandalone}); err != nil {
+		return fmt.Errorf("create configuration: %w", err)
+	}
+	return nil
+}
+
+func (lt *matchmakingRun) start(ctx context.Context, id string, skill float64) error {
+	gl := lt.gls[int(lt.sent.Add(1))%len(lt.gls)]
+	_, err := gl.StartMatchmaking(ctx, &gamelift.StartMatchmakingInput{TicketId: aws.String(id), ConfigurationName: aws.String(lt.name),
+		Players: []types.Player{{PlayerId: aws.String(id), PlayerAttributes: map[string]types.AttributeValue{"skill": {N: aws.Float64(skill)}}}}})
+	return err
+}
+
+// startPaired starts loaded ticket k. Tickets 2n and 2n+1 share a skill far
+// from every other pair's: each pair makes one match, on the arrival of its
+// second ticket.
+func (lt *matchmakingRun) startPaired(ctx context.Context, k int) error {
+	err := lt.start(ctx, fmt.Sprintf("%s-%d", lt.name, k), float64(k/2)*1000)
+	if err != nil { // it may yet have been made, its partner not
+		lt.lonely.Store(fmt.Sprintf("%s-%d", lt.name, k), true)
+		lt.lonely.Store(fmt.Sprintf("%s-%d", lt.name, k^1), true)
+	}
+	return err
+}
+
+// preload starts n tickets far from every other's skill, which never
+// match, and says how many starts failed.
+func (lt *matchmakingRun) preload(ctx context.Context, n, concurrency int) int64 {
+	var next, errs atomic.Int64
 	var wg sync.WaitGroup
 	for range concurrency {
 		wg.Go(func() {
-			for id := range ids {
-				_, _ = gl.StopMatchmaking(ctx, &gamelift.StopMatchmakingInput{TicketId: aws.String(id)})
+			for k := next.Add(1) - 1; k < int64(n) && ctx.Err() == nil; k = next.Add(1) - 1 {
+				if lt.start(ctx, fmt.Sprintf("%s-pre-%d", lt.name, k), 1e9+float64(k)*1000) != nil {
+					errs.Add(1)
+				}
 			}
 		})
 	}
 	wg.Wait()
-	if _, err := gl.DeleteMatchmakingConfiguration(ctx, &gamelift.DeleteMatchmakingConfigurationInput{Name: aws.String(run)}); err != nil {
-		return fmt.Errorf("delete configuration %s: %w", run, err)
+	return errs.Load()
+}
+
+// waiting lists the tickets that may still wait after the run: the
+// preloaded ones, those whose partner never came, and the run's last ones,
+// started side by side, which may have had no partner.
+func (lt *matchmakingRun) waiting(preload int, loaded int64, concurrency int) []string {
+	var ids []string
+	for k := range preload {
+		ids = append(ids, fmt.Sprintf("%s-pre-%d", lt.name, k))
 	}
-	if _, err := gl.DeleteMatchmakingRuleSet(ctx, &gamelift.DeleteMatchmakingRuleSetInput{Name: aws.String(run)}); err != nil {
-		return fmt.Errorf("delete rule set %s: %w", run, err)
+	for k := max(0, loaded-int64(2*concurrency)-2); k < loaded+int64(concurrency); k++ {
+		ids = append(ids, fmt.Sprintf("%s-%d", lt.name, k))
+	}
+	lt.lonely.Range(func(id, _ any) bool { ids = append(ids, id.(string)); return true })
+	return ids
+}
+
+// remove stops the tickets that may still wait and deletes the run's
+// configuration and rule set, so runs do not pile up in the operator's
+// listings. Stopping a ticket that already ended is refused; that refusal
+// is expected and ignored.
+func (lt *matchmakingRun) remove(ctx context.Context, waiting []string, concurrency int) error {
+	gl := lt.gls[0]
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(waiting)) && ctx.Err() == nil; i = next.Add(1) - 1 {
+				_, _ = gl.StopMatchmaking(ctx, &gamelift.StopMatchmakingInput{TicketId: aws.String(waiting[i])})
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := gl.DeleteMatchmakingConfiguration(ctx, &gamelift.DeleteMatchmakingConfigurationInput{Name: aws.String(lt.name)}); err != nil {
+		return fmt.Errorf("delete configuration %s: %w", lt.name, err)
+	}
+	if _, err := gl.DeleteMatchmakingRuleSet(ctx, &gamelift.DeleteMatchmakingRuleSetInput{Name: aws.String(lt.name)}); err != nil {
+		return fmt.Errorf("delete rule set %s: %w", lt.name, err)
 	}
 	return nil
 }

@@ -81,6 +81,9 @@ func (s *Service) flush(ctx context.Context, id string) error {
 	l.dirty = false
 	l.mu.Unlock()
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if err := fenced(ctx, w); err != nil {
+			return err
+		}
 		if _, err := w.Get(ctx, KindSubscription, id); err != nil {
 			return err // deleted meanwhile: keep nothing of it
 		}

@@ -47,6 +47,9 @@ func (s *Service) deadLetter(ctx context.Context, id string, e store.Event, atte
 		d.LastError = res.err.Error()
 	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if err := fenced(ctx, w); err != nil {
+			return err
+		}
 		if _, err := w.Get(ctx, KindSubscription, id); err != nil {
 			return err
 		}
@@ -212,6 +215,9 @@ func (s *Service) redriveOne(ctx context.Context, id string, it store.Item) erro
 		return err
 	}
 	return s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		if err := fenced(ctx, w); err != nil {
+			return err
+		}
 		cur, err := w.Get(ctx, KindRedrive, it.ID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && cur.Version != it.Version {
 			return nil // dead-lettered again, or redriven anew meanwhile

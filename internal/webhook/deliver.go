@@ -228,6 +228,7 @@ func (s *Service) enabledRecords(ctx context.Context) ([]record, error) {
 // stopped (disabled or deleted), an error wrapping lease.ErrLost when l
 // moved on, and nil otherwise.
 func (s *Service) work(ctx context.Context, id string, l *lease.Lease) error {
+	ctx = withFence(ctx, s.leaseCheck(l))
 	if err := s.loadLog(ctx, id); err != nil && ctx.Err() == nil {
 		s.cfg.Logger.Error("webhook: reading recent attempts", "subscription", id, "err", err)
 	}
@@ -302,8 +303,9 @@ func (s *Service) deliverBatch(ctx context.Context, id string, evs []store.Event
 	return s.flush(ctx, id)
 }
 
-// leaseCheck returns the check of a cursor move made under l: that l is
-// still the lease on the subscription (nil without a lease).
+// leaseCheck returns the check of a write made under l (a cursor move, an
+// attempt log, a dead letter): that l is still the lease on the
+// subscription (nil without a lease).
 func (s *Service) leaseCheck(l *lease.Lease) func(context.Context, store.Writer) error {
 	if l == nil {
 		return nil
@@ -623,4 +625,26 @@ func (s *Service) Retain(ctx context.Context) (seq int64, ok bool, err error) {
 		}
 	}
 	return seq, ok, nil
+}
+
+type fenceKey struct{}
+
+// withFence gives a worker's writes the check that its lease is still held
+// (none when check is nil). A replica paused past its lease wakes with the
+// rest of its batch in hand: without the check, its stale attempt log
+// would overwrite the new holder's and a failed attempt could add a dead
+// letter for an event the new holder delivered.
+func withFence(ctx context.Context, check func(context.Context, store.Writer) error) context.Context {
+	if check == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, fenceKey{}, check)
+}
+
+// fenced runs the fence of ctx's worker, if any, inside a write.
+func fenced(ctx context.Context, w store.Writer) error {
+	if check, ok := ctx.Value(fenceKey{}).(func(context.Context, store.Writer) error); ok {
+		return check(ctx, w)
+	}
+	return nil
 }

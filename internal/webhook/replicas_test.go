@@ -153,6 +153,77 @@ func TestPausedReplica(t *testing.T) {
 	})
 }
 
+func TestPausedReplicaWritesNothingUnderALostLease(t *testing.T) {
+	// a's first attempt hangs until a has lost its lease, then fails; with
+	// no time left to retry, a dead-letters the event. b has delivered it
+	// meanwhile: a's dead letter and its stale attempt log must not land.
+	e := newEnv(t, func(c *webhook.Config) {
+		c.Leases = lease.NewManager(lease.Config{Replica: "api"}) // never ticks: delivers nothing
+		c.AttemptTimeout = time.Hour                              // the pause outlasts the lease, not the attempt
+		c.RetryFor = time.Millisecond                             // a first failure is a dead letter
+	})
+	hold := make(chan struct{})
+	release := sync.OnceFunc(func() { close(hold) })
+	t.Cleanup(release)
+	var first atomic.Bool
+	e.rcv.script(func(w http.ResponseWriter, d delivery) {
+		if first.CompareAndSwap(false, true) {
+			<-hold
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	lost := &heard{msg: "webhook: delivery lease lost", ch: make(chan struct{})}
+	replica := func(name string, log *slog.Logger) *lease.Manager {
+		m := lease.NewManager(lease.Config{Store: e.db, Clock: e.clock, Replica: name, TTL: 3 * time.Second})
+		cfg := e.cfg
+		cfg.Base = service.Base{Store: e.db, Clock: e.clock, ARNs: arns, Logger: log}
+		cfg.Leases = m
+		svc := webhook.New(cfg)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- svc.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return m
+	}
+	ma := replica("a", slog.New(lost))
+	mb := replica("b", nil)
+	sub := e.subscribe("one", nil)
+	holds := func(m *lease.Manager) bool {
+		e.clock.Advance(time.Second)
+		m.Tick(context.Background())
+		return len(m.Held()) == 1
+	}
+	waitFor(t, "a to hold the subscription", func() bool { return holds(ma) })
+	ev := e.publish("arena", "t1")[0]
+	if d := e.rcv.next(); id(d) != ev.ID {
+		t.Fatalf("a sent %s first, want t1", id(d))
+	}
+	waitFor(t, "b to take the subscription over", func() bool { return holds(mb) })
+	if d := e.rcv.next(); id(d) != ev.ID {
+		t.Fatalf("b sent %s, want t1", id(d))
+	}
+	e.caughtUp(sub.ID)
+	release() // a wakes to a failed attempt and no time to retry
+	letters := func() []webhook.DeadLetter {
+		return must[*webhook.Page[webhook.DeadLetter]](t)(e.svc.DeadLetters(e.ctx, sub.ID, 10, "")).Items
+	}
+	waitFor(t, "a to find its lease lost, or to dead-letter the event", func() bool {
+		select {
+		case <-lost.ch:
+			return true
+		default:
+			return len(letters()) > 0
+		}
+	})
+	if l := letters(); len(l) != 0 {
+		t.Errorf("%d dead letters (event %s, %s); want none: b delivered the event", len(l), l[0].EventID, l[0].LastError)
+	}
+	attempts := must[[]webhook.Attempt](t)(e.svc.Deliveries(e.ctx, sub.ID))
+	if len(attempts) != 1 || attempts[0].Outcome != "delivered" {
+		t.Errorf("saved attempts %+v; want b's one delivery", attempts)
+	}
+}
+
 // heard is a log handler that closes ch when a record with message msg is
 // logged.
 type heard struct {

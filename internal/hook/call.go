@@ -31,6 +31,7 @@ const (
 	outcomeOverload  = "overloaded" // MaxConcurrent calls already in flight
 	outcomeOpen      = "short_circuited"
 	outcomeCancelled = "cancelled" // the caller went away
+	outcomeUnusable  = "unusable"  // not made: see entry.unusable
 )
 
 // runner is one hook's breaker and concurrency cap, kept across reloads.
@@ -96,7 +97,7 @@ func (s *Service) call(ctx context.Context, e *entry, body any, out any, check f
 	outcome, err := s.exchange(ctx, e, body, out, check)
 	m := s.metrics
 	m.calls.WithLabelValues(e.ID, e.Point, outcome).Inc()
-	if outcome != outcomeOpen && outcome != outcomeOverload {
+	if outcome != outcomeOpen && outcome != outcomeOverload && outcome != outcomeUnusable {
 		m.latency.WithLabelValues(e.ID).Observe(s.now().Sub(start).Seconds())
 	}
 	if outcome == outcomeRefused {
@@ -117,6 +118,11 @@ func (s *Service) call(ctx context.Context, e *entry, body any, out any, check f
 
 // exchange makes one call under the hook's breaker and concurrency cap.
 func (s *Service) exchange(ctx context.Context, e *entry, body any, out any, check func() (bool, error)) (string, error) {
+	if e.unusable != nil {
+		// Logged when the registrations were read; not a failure of the
+		// hook's answers, so its breaker is left as it is.
+		return outcomeUnusable, e.unusable
+	}
 	r := e.run
 	if !r.admit(s.now()) {
 		return outcomeOpen, errors.New("the hook's circuit breaker is open after repeated failures")

@@ -24,10 +24,12 @@
 //     reason and nothing is written.
 //   - beforeSignIn: after a sign-in is verified and before tokens are
 //     issued, and again at every token refresh, through
-//     identity.SignInGate. It may refuse (403; at a refresh the session
-//     ends, so a ban takes effect within one access-token lifetime) or
-//     attach a JSON object of data kept on the server, never in a token,
-//     which later hooks receive as the player's signInData.
+//     identity.SignInGate (only once the refresh token is one the
+//     exchange accepts: a spent one revokes its session unasked). It may
+//     refuse (403; at a refresh the session ends, so a ban takes effect
+//     within one access-token lifetime) or attach a JSON object of data
+//     kept on the server, never in a token, which later hooks receive as
+//     the player's signInData.
 //   - matchProposed: for the configurations a matchProposed hook names
 //     (that is how a configuration asks for it), after the engine proposes
 //     a new match (not a backfill) and before acceptance and placement,
@@ -50,6 +52,25 @@
 // configurations; a matchProposed hook must name the configurations whose
 // matches it may veto — that is how a configuration asks for it.
 //
+// # Registrations
+//
+// A registration is refused (400, naming the field and why, writing
+// nothing) when it names a configuration that does not exist, or one twice,
+// or when another hook has the same point, URL and configurations (in any
+// order): it would call the studio twice for one request. A change is
+// checked for what it sets, so a hook whose configuration was deleted, or
+// whose URL the policy in force now refuses, can still be disabled.
+//
+// Registrations are read from the store when a change is made here and
+// at least every Config.Reload, into a set swapped in whole; requests read
+// the set in force without a lock. The matchmaking cycle (VetsMatches)
+// never waits for another goroutine's read. A read that fails is retried
+// after Config.Reload; until one has succeeded, which hooks apply is
+// unknown, so every point refuses with 503 (Retry-After), whatever the
+// hooks' fail modes, and every configuration's matches are held for
+// matchProposed, which refuses them. A later failed read leaves the last
+// set read in force. Either is logged.
+//
 // # Order
 //
 // The enabled hooks of a point run one after another by order, then id.
@@ -59,6 +80,11 @@
 // configuration answered is the ticket's. Attributes an answer adds must be
 // declared by the rule set (of the configuration the answer names, when it
 // names one) with the declared type; signInData members merge the same way.
+// Each hook attaches at most 4 KiB of data, and the merged object is at
+// most 16 KiB of JSON (MaxSignInDataTotal): the hook whose data would take
+// it past that answered badly (logged, naming it), its data is not kept,
+// and its fail mode decides — failOpen keeps what the hooks before it
+// attached, failClosed refuses with 503.
 //
 // # Calls and failures
 //
@@ -67,10 +93,18 @@
 // same safe dialer (package webhook/safehttp): a hook must be https://
 // unless the operator allows private destinations (--webhook-allow-private),
 // and never reaches link-local, metadata or the control plane's own
-// listeners. The answer must be 200, application/json, at most 64 KiB, and
-// decode strictly (unknown members, repeated keys, wrong types, attributes
-// of players not in the ticket or of undeclared types are bad answers,
-// named in the log and counted).
+// listeners. The policy in force applies to the registrations read from
+// the store too: a hook registered while private destinations were
+// allowed, read by a server running without them (or one whose secret
+// cannot be opened), is not called at all. It is logged once, naming it
+// and why; its calls count as outcome "unusable", and its fail mode applies
+// to every request it would decide (failClosed refuses with 503) until it
+// is changed, disabled or deleted.
+//
+// The answer must be 200, application/json, at most 64 KiB, and decode
+// strictly (unknown members, repeated keys, wrong types, attributes of
+// players not in the ticket or of undeclared types are bad answers, named
+// in the log and counted).
 //
 // A call that times out (the hook's timeoutMs, default 300, at most 5000),
 // cannot connect, answers another status or answers badly follows the

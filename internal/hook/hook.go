@@ -2,6 +2,7 @@ package hook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/matchmaking"
 	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
@@ -118,33 +120,41 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 	if in.Configurations != nil {
 		h.Configurations = slices.Clone(in.Configurations)
 	}
-	var v fault.Validator
-	v.Check(h.Point == BeforeTicket || h.Point == BeforeSignIn || h.Point == MatchProposed, "Point",
-		"must be beforeTicket, beforeSignIn or matchProposed")
-	s.check(&v, h)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	plain := sign.NewSecret()
 	rec := record{Hook: h, Stored: secret.Keep(s.cfg.Box, plain, consumer(h.ID))}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		// Checked in the transaction that writes, so two registrations at
+		// once cannot both pass the duplicate check.
+		var v fault.Validator
+		v.Check(h.Point == BeforeTicket || h.Point == BeforeSignIn || h.Point == MatchProposed, "Point",
+			"must be beforeTicket, beforeSignIn or matchProposed")
+		s.check(&v, h, true)
+		if err := s.checkStored(ctx, w, &v, h, true); err != nil {
+			return err
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
 		w.AfterCommit(s.invalidate)
 		_, err := w.Put(ctx, store.Record{Kind: KindHook, ID: h.ID, Doc: store.MustJSON(rec)})
 		return err
 	})
 	if err != nil {
+		if fault.KindOf(err) != fault.Internal {
+			return nil, err
+		}
 		return nil, fmt.Errorf("create hook: %w", err)
 	}
 	return &Created{Hook: h, Secret: plain}, nil
 }
 
-// check validates the settings Create and Update share.
-func (s *Service) check(v *fault.Validator, h Hook) {
-	switch err := s.cfg.Destinations.CheckURL(h.URL); {
-	case err != nil:
+// check validates the settings Create and Update share. The URL is
+// checked when url: an Update that does not set it leaves a URL the policy
+// in force refuses as it is (such a hook is not called; see entry), so the
+// operator can still disable it or change its other settings.
+func (s *Service) check(v *fault.Validator, h Hook, url bool) {
+	if err := s.refusedURL(h.URL); url && err != nil {
 		v.Add("Url", "%v", err)
-	case !s.cfg.Destinations.AllowPrivate && !hasScheme(h.URL, "https"):
-		v.Add("Url", "must be an https:// URL (http:// only with --webhook-allow-private), so no one on the way can forge an answer")
 	}
 	v.Check(h.TimeoutMs >= 1 && h.TimeoutMs <= MaxTimeoutMs, "TimeoutMs", "must be 1 to %d", MaxTimeoutMs)
 	v.Check(h.FailMode == FailOpen || h.FailMode == FailClosed, "FailMode", "must be failOpen or failClosed")
@@ -153,8 +163,64 @@ func (s *Service) check(v *fault.Validator, h Hook) {
 	v.Check(h.Point != BeforeSignIn || len(h.Configurations) == 0, "Configurations", "must be empty for beforeSignIn: a sign-in has no configuration")
 	v.Check(h.Point != MatchProposed || len(h.Configurations) > 0, "Configurations", "must name the configurations whose matches the hook may veto")
 	for i, c := range h.Configurations {
-		v.Check(configPattern.MatchString(c), fmt.Sprintf("Configurations[%d]", i), "must be a matchmaking configuration name")
+		field := fmt.Sprintf("Configurations[%d]", i)
+		v.Check(configPattern.MatchString(c), field, "must be a matchmaking configuration name")
+		v.Check(!slices.Contains(h.Configurations[:i], c), field, "names %s more than once", c)
 	}
+}
+
+// checkStored checks a registration against the store, in the transaction
+// that writes it: the configurations it names (when configs) must exist,
+// and no other hook may have the same point, URL and configurations (in
+// any order), which would call the studio twice for one request. A change
+// is checked only for what it sets (Update): a configuration deleted
+// since, or a duplicate registered before duplicates were refused, must
+// not keep the operator from disabling the hook.
+func (s *Service) checkStored(ctx context.Context, r store.Reader, v *fault.Validator, h Hook, configs bool) error {
+	for i, c := range h.Configurations {
+		if !configs || !configPattern.MatchString(c) {
+			continue
+		}
+		_, err := r.Get(ctx, matchmaking.KindConfig, c)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			v.Add(fmt.Sprintf("Configurations[%d]", i), "names no matchmaking configuration: %s does not exist", c)
+		case err != nil:
+			return fmt.Errorf("read matchmaking configuration %s: %w", c, err)
+		}
+	}
+	scope := sortedSet(h.Configurations)
+	return store.Walk(ctx, r, store.Query{Kind: KindHook, Prefix: true}, func(it store.Item) error {
+		recs, err := store.Decode[record]([]store.Item{it})
+		if err != nil {
+			return err
+		}
+		o := recs[0].Hook
+		if o.ID != h.ID && o.Point == h.Point && o.URL == h.URL && slices.Equal(sortedSet(o.Configurations), scope) {
+			v.Add("Url", "is already registered at %s for the same configurations, by hook %s; change that one instead", h.Point, o.ID)
+		}
+		return nil
+	})
+}
+
+func sortedSet(xs []string) []string {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// refusedURL says why the destination policy in force refuses a hook's
+// URL, or nil. Registrations are checked against it, and so are the ones
+// read from the store (see entry): the server may have been restarted
+// without --webhook-allow-private since a hook was registered.
+func (s *Service) refusedURL(raw string) error {
+	if err := s.cfg.Destinations.CheckURL(raw); err != nil {
+		return err
+	}
+	if !s.cfg.Destinations.AllowPrivate && !hasScheme(raw, "https") {
+		return errors.New("must be an https:// URL (http:// only with --webhook-allow-private), so no one on the way can forge an answer")
+	}
+	return nil
 }
 
 func hasScheme(raw, scheme string) bool {
@@ -225,7 +291,12 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*Hook,
 			}
 		}
 		var v fault.Validator
-		s.check(&v, rec.Hook)
+		s.check(&v, rec.Hook, in.URL != nil)
+		if in.URL != nil || in.Configurations != nil {
+			if err := s.checkStored(ctx, w, &v, rec.Hook, in.Configurations != nil); err != nil {
+				return err
+			}
+		}
 		if err := v.Err(); err != nil {
 			return err
 		}

@@ -11,13 +11,22 @@ import (
 var _ matchmaking.MatchGate = (*Service)(nil)
 
 // VetsMatches says whether a matchProposed hook names the configuration.
-// It reads the registrations already loaded, reloading them when due.
+// The matchmaking cycle asks it in every pass, so it never waits for
+// another goroutine's read of the registrations: the set in force answers
+// while one is in progress, and the cycle reads them itself, at most once
+// per Reload, only when no one else is. While no read has succeeded, every
+// configuration's matches are held for MatchProposed, which refuses them
+// (503) until one does: a match is not let through unvetted because the
+// hooks are unknown.
 func (s *Service) VetsMatches(config string) bool {
-	hooks, err := s.hooks(context.Background(), MatchProposed)
-	if err != nil {
-		return false
+	set := s.set.Load()
+	if s.due(set, s.now()) {
+		set = s.reload(context.Background(), false)
 	}
-	for _, e := range hooks {
+	if set == nil || set.byPoint == nil {
+		return true
+	}
+	for _, e := range set.byPoint[MatchProposed] {
 		if e.configs[config] {
 			return true
 		}

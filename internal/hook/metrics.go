@@ -18,7 +18,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	return &metrics{
 		calls: metric.Counter(reg, "muster_hook_calls_total",
-			"Hook calls by outcome: allowed, refused, timeout, error, status, bad_answer, overloaded (not made: too many in flight), short_circuited (not made: breaker open), cancelled.",
+			"Hook calls by outcome: allowed, refused, timeout, error, status, bad_answer, overloaded (not made: too many in flight), short_circuited (not made: breaker open), unusable (not made: the destination policy in force refuses the hook's URL, or its secret cannot be opened), cancelled.",
 			"hook", "point", "outcome"),
 		latency: metric.Histogram(reg, "muster_hook_call_seconds",
 			"Time from sending a hook call to its answer (or its time-out).", prometheus.ExponentialBuckets(0.0005, 2, 14), "hook"),

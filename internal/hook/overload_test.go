@@ -15,7 +15,9 @@ import (
 // and a burst of matches is what a veto must see. It waits for the next
 // pass (an error), while a hook that fails does fall open.
 func TestAnOverloadedMatchHookDoesNotFallOpen(t *testing.T) {
-	svc, ctx := standalone(t, hook.Config{MaxConcurrent: 1})
+	l := newLone(t, hook.Config{MaxConcurrent: 1})
+	l.configuration("duel")
+	svc, ctx := l.svc, l.ctx
 	entered, release := make(chan struct{}), make(chan struct{})
 	studio := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)

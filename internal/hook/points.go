@@ -23,6 +23,12 @@ const (
 	maxSignInData = 4 << 10
 )
 
+// MaxSignInDataTotal bounds a player's signInData: the JSON object the
+// beforeSignIn hooks of one sign-in attach, merged (each at most
+// maxSignInData), as it is kept and sent with every later hook call about
+// the player — a match's call carries every player's.
+const MaxSignInDataTotal = 16 << 10
+
 var (
 	_ matchmaking.Gate    = (*Service)(nil)
 	_ identity.SignInGate = (*Service)(nil)
@@ -256,36 +262,56 @@ func (s *Service) BeforeSignIn(ctx context.Context, in identity.SignIn) error {
 	var data map[string]json.RawMessage
 	for _, e := range hooks {
 		var ans SignInAnswer
-		var obj map[string]json.RawMessage
+		var merged map[string]json.RawMessage
 		err := s.call(ctx, e, call, &ans, func() (bool, error) {
-			if err := checkReason(ans.Allow, ans.Reason); err != nil {
-				return false, err
-			}
-			if len(ans.Data) == 0 {
-				return ans.Allow, nil
-			}
-			if !ans.Allow {
-				return false, errors.New("$.data: a refusal attaches no data")
-			}
-			if len(ans.Data) > maxSignInData || json.Unmarshal(ans.Data, &obj) != nil || obj == nil {
-				return false, fmt.Errorf("$.data: must be a JSON object of at most %d bytes", maxSignInData)
-			}
-			return true, nil
+			var err error
+			merged, err = mergeSignInData(data, &ans)
+			return ans.Allow, err
 		})
 		switch apply, err := verdict(e, err, ans.Allow, ans.Reason); {
 		case err != nil:
 			return err
-		case apply && obj != nil:
-			if data == nil {
-				data = map[string]json.RawMessage{}
-			}
-			maps.Copy(data, obj)
+		case apply && merged != nil:
+			data = merged
 		}
 	}
 	if data == nil {
 		return nil
 	}
 	return s.keepSignInData(ctx, in.IdentityID, data)
+}
+
+// mergeSignInData validates a beforeSignIn answer and returns the data of
+// the hooks before it with the answer's merged in (nil when it attaches
+// none). An answer whose data would take the merged object past
+// MaxSignInDataTotal is a bad answer, so its hook's fail mode decides and
+// the log names it; its members are not clipped one by one, since a
+// silently partial object would mislead the hooks that read it later.
+func mergeSignInData(before map[string]json.RawMessage, ans *SignInAnswer) (map[string]json.RawMessage, error) {
+	if err := checkReason(ans.Allow, ans.Reason); err != nil {
+		return nil, err
+	}
+	if len(ans.Data) == 0 {
+		return nil, nil
+	}
+	if !ans.Allow {
+		return nil, errors.New("$.data: a refusal attaches no data")
+	}
+	var obj map[string]json.RawMessage
+	if len(ans.Data) > maxSignInData || json.Unmarshal(ans.Data, &obj) != nil || obj == nil {
+		return nil, fmt.Errorf("$.data: must be a JSON object of at most %d bytes", maxSignInData)
+	}
+	merged := maps.Clone(before)
+	if merged == nil {
+		merged = map[string]json.RawMessage{}
+	}
+	maps.Copy(merged, obj)
+	// Measured as it is kept (keepSignInData) and sent to later hooks.
+	if n := len(store.MustJSON(merged)); n > MaxSignInDataTotal {
+		return nil, fmt.Errorf("$.data: merged with the data of the hooks before it, the player's signInData would be %d bytes of JSON, more than %d",
+			n, MaxSignInDataTotal)
+	}
+	return merged, nil
 }
 
 // signInRecord is what KindSignInData keeps.

@@ -1,12 +1,10 @@
 package hook
 
 import (
-	"cmp"
 	"context"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,9 +12,7 @@ import (
 	"github.com/musterhq/muster/internal/playerdata"
 	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/service"
-	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook/safehttp"
-	"github.com/musterhq/muster/internal/webhook/sign"
 )
 
 // Records reads players' records (playerdata.Service).
@@ -50,7 +46,8 @@ type Config struct {
 	BreakerFailures int
 	BreakerCooldown time.Duration
 	// Reload bounds how long registrations changed by another replica take
-	// to be seen (1 s); changes made here are seen at once.
+	// to be seen (1 s); changes made here are seen at once. A read of the
+	// registrations that fails is tried again after Reload too.
 	Reload time.Duration
 	// SignInDataTTL is how long data a beforeSignIn hook attached is kept
 	// after the last sign-in or refresh that set it (30 days).
@@ -62,11 +59,17 @@ type Service struct {
 	cfg     Config
 	metrics *metrics
 
-	// mu guards snap, loadedAt and stale; a reload runs under it.
-	mu       sync.Mutex
-	snap     *snapshot
-	loadedAt time.Time
-	stale    bool
+	// set is the registrations in force, swapped whole after each read of
+	// the store (load.go); requests read it without a lock.
+	set atomic.Pointer[hookSet]
+	// stale is set by a change committed here, which the next request
+	// reads at once.
+	stale atomic.Bool
+	// loadMu is held by the one goroutine reading the registrations, and
+	// guards unusable. The matchmaking cycle only tries it (see
+	// VetsMatches), so it never waits for another goroutine's read.
+	loadMu   sync.Mutex
+	unusable map[string]string // hook id: why it is not called, as last logged
 
 	// runners keep each hook's breaker and concurrency across reloads.
 	runnersMu sync.Mutex
@@ -101,98 +104,10 @@ func New(cfg Config) *Service {
 		dest.IdleConnsPerHost = cfg.MaxConcurrent
 		cfg.Client = dest.Client()
 	}
-	return &Service{cfg: cfg, metrics: newMetrics(cfg.Registerer), stale: true, runners: map[string]*runner{}}
+	return &Service{cfg: cfg, metrics: newMetrics(cfg.Registerer), unusable: map[string]string{}, runners: map[string]*runner{}}
 }
 
 func (s *Service) now() time.Time { return s.cfg.Clock.Now().UTC() }
-
-// snapshot is the enabled hooks by point, in their order.
-type snapshot struct {
-	byPoint map[string][]*entry
-}
-
-// entry is an enabled hook ready to call.
-type entry struct {
-	Hook
-	signer  *sign.Signer
-	configs map[string]bool
-	run     *runner
-}
-
-// applies says whether the hook runs for a configuration.
-func (e *entry) applies(config string) bool { return len(e.configs) == 0 || e.configs[config] }
-
-func (s *Service) invalidate() {
-	s.mu.Lock()
-	s.stale = true
-	s.mu.Unlock()
-}
-
-// hooks returns the enabled hooks of a point, reading registrations again
-// when they changed here or Reload has passed.
-func (s *Service) hooks(ctx context.Context, point string) ([]*entry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	if s.stale || s.snap == nil || now.Sub(s.loadedAt) >= s.cfg.Reload {
-		snap, err := s.load(ctx)
-		if err != nil {
-			if s.snap == nil {
-				return nil, err
-			}
-			s.cfg.Logger.Warn("hooks: reading registrations failed; the last ones read stay in force", "err", err)
-		} else {
-			s.snap, s.stale = snap, false
-		}
-		s.loadedAt = now
-	}
-	return s.snap.byPoint[point], nil
-}
-
-// load reads every enabled hook.
-func (s *Service) load(ctx context.Context) (*snapshot, error) {
-	var recs []record
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		recs = recs[:0]
-		return store.Walk(ctx, r, store.Query{Kind: KindHook, Prefix: true}, func(it store.Item) error {
-			rec, err := store.Decode[record]([]store.Item{it})
-			recs = append(recs, rec...)
-			return err
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	snap := &snapshot{byPoint: map[string][]*entry{}}
-	live := map[string]bool{}
-	for _, rec := range recs {
-		if !rec.Enabled {
-			continue
-		}
-		plain, err := rec.Reveal(s.cfg.Box, consumer(rec.ID))
-		if err != nil {
-			s.cfg.Logger.Error("hooks: a hook's secret cannot be opened; the hook is skipped", "hook", rec.ID, "err", err)
-			continue
-		}
-		signer, err := sign.NewSigner(plain)
-		if err != nil {
-			return nil, err
-		}
-		e := &entry{Hook: rec.Hook, signer: signer, configs: map[string]bool{}, run: s.runner(rec.ID)}
-		for _, c := range rec.Configurations {
-			e.configs[c] = true
-		}
-		live[rec.ID] = true
-		snap.byPoint[rec.Point] = append(snap.byPoint[rec.Point], e)
-	}
-	for _, es := range snap.byPoint {
-		slices.SortFunc(es, func(a, b *entry) int {
-			return cmp.Or(cmp.Compare(a.Order, b.Order), strings.Compare(a.ID, b.ID))
-		})
-	}
-	s.forgetRunners(live)
-	return snap, nil
-}
 
 // runner returns the breaker and concurrency of a hook.
 func (s *Service) runner(id string) *runner {

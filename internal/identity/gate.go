@@ -48,23 +48,11 @@ func (s *Service) gateSignIn(ctx context.Context, in SignIn, sid string) error {
 }
 
 // gateRefresh asks the gate about the session of a refresh token before it
-// is exchanged; a refusal (fault.Forbidden) ends the session, so its
-// access tokens stop working too. Tokens that name no live session are left to Refresh to
-// refuse.
-func (s *Service) gateRefresh(ctx context.Context, h string) error {
-	if s.cfg.Gate == nil {
-		return nil
-	}
-	var sess sessionDoc
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		sess, _, err = s.sessionOf(ctx, r, h)
-		return err
-	})
-	if err != nil {
-		return nil
-	}
-	err = s.cfg.Gate.BeforeSignIn(ctx, SignIn{IdentityID: sess.IdentityID, Method: sess.Method, Refresh: true})
+// is exchanged (gateExchange has read it and found the token one the
+// exchange accepts); a refusal (fault.Forbidden) ends the session, so its
+// access tokens stop working too.
+func (s *Service) gateRefresh(ctx context.Context, sess sessionDoc) error {
+	err := s.cfg.Gate.BeforeSignIn(ctx, SignIn{IdentityID: sess.IdentityID, Method: sess.Method, Refresh: true})
 	if err == nil || fault.KindOf(err) != fault.Forbidden {
 		// Only a refusal ends the session: a gate that could not decide
 		// (unavailable) leaves it for a later refresh.

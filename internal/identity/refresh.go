@@ -113,10 +113,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		return Tokens{}, unauthenticated("%v", errBadRefresh)
 	}
 	h := hashToken(refreshToken)
-	if err := s.gateRefresh(ctx, h); err != nil {
+	now := s.cfg.Clock.Now().UTC()
+	if err := s.gateExchange(ctx, h, now); err != nil {
 		return Tokens{}, err
 	}
-	now := s.cfg.Clock.Now().UTC()
 	var sess sessionDoc
 	var next string
 	var reused bool
@@ -128,15 +128,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		if err != nil {
 			return err
 		}
-		prev := h
-		switch {
-		case sess.Current == h:
-		case sess.Previous == h && now.Sub(sess.RefreshedAt) < refreshRetryGrace:
-			// A retry of the last exchange: the token it issued is
-			// spent in turn (one that shows up later revokes), and
-			// this one may not be retried again.
-			prev = ""
-		default:
+		prev, ok := exchangeable(sess, h, now)
+		if !ok {
 			reused = true
 			return s.revokeSession(ctx, w, sess, version, "refresh token reuse", now)
 		}
@@ -162,6 +155,53 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		return Tokens{}, unauthenticated("refresh token was already used; the session is revoked, sign in again")
 	}
 	return s.finish(sess.IdentityID, sess.SessionID, next, false)
+}
+
+// exchangeable says whether the refresh token hashed h may be exchanged in
+// its session at now, and what the session keeps as Previous after the
+// exchange. Any other token of the session is reuse.
+func exchangeable(sess sessionDoc, h string, now time.Time) (prev string, ok bool) {
+	switch {
+	case sess.Current == h:
+		return h, true
+	case sess.Previous == h && now.Sub(sess.RefreshedAt) < refreshRetryGrace:
+		// A retry of the last exchange: the token it issued is spent in
+		// turn (one that shows up later revokes), and this one may not be
+		// retried again.
+		return "", true
+	}
+	return "", false
+}
+
+// gateExchange asks the SignInGate about a refresh only once its token is
+// one the exchange would accept, so that no one can make the server call
+// the studio's hooks with a token they do not hold: a token that names no
+// live session is refused here, and a spent one is left to the exchange,
+// which revokes its session whatever the gate would have said (a gate
+// that cannot decide must not keep a replayed token from being noticed).
+// The exchange checks the token again, as another may have spent it
+// meanwhile.
+func (s *Service) gateExchange(ctx context.Context, h string, now time.Time) error {
+	if s.cfg.Gate == nil {
+		return nil
+	}
+	var ok bool
+	var sess sessionDoc
+	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		sess, _, err = s.sessionOf(ctx, r, h)
+		_, ok = exchangeable(sess, h, now)
+		return err
+	})
+	switch {
+	case err != nil && fault.KindOf(err) == fault.Unauthenticated:
+		return err
+	case err != nil:
+		return fmt.Errorf("refresh: %w", err)
+	case !ok:
+		return nil
+	}
+	return s.gateRefresh(ctx, sess)
 }
 
 // Logout revokes the session the refresh token belongs to: its refresh

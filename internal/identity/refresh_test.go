@@ -1,6 +1,7 @@
 package identity_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/internal/fault"
+	"github.com/musterhq/muster/internal/identity"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -300,5 +302,68 @@ func TestDeveloperIdentities(t *testing.T) {
 	id, err := e.svc.Identity(ctx, a.IdentityID)
 	if err != nil || id.Method != "developer" {
 		t.Fatalf("%+v, %v", id, err)
+	}
+}
+
+// gate is a SignInGate that answers err and counts what it was asked.
+type gate struct {
+	mu    sync.Mutex
+	err   error
+	asked []identity.SignIn
+}
+
+func (g *gate) BeforeSignIn(_ context.Context, in identity.SignIn) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.asked = append(g.asked, in)
+	return g.err
+}
+
+func (g *gate) answer(err error) {
+	g.mu.Lock()
+	g.err = err
+	g.mu.Unlock()
+}
+
+func (g *gate) count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.asked)
+}
+
+// The gate (the studio's beforeSignIn hooks) is asked about a refresh only
+// once its token is one the exchange accepts, so no one can make the
+// server call the studio with a token they do not hold. A spent token is
+// reuse: it revokes its session without asking, even while the hooks are
+// down (a gate that cannot decide must not let a replayed token go
+// unnoticed).
+func TestARefreshAsksTheGateOnlyAboutATokenItWouldAccept(t *testing.T) {
+	g := &gate{}
+	e := newEnv(t, func(c *identity.Config) { c.Gate = g })
+	first, err := e.svc.Anonymous(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.svc.Refresh(ctx, first.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := g.count(); n != 2 || !g.asked[1].Refresh || g.asked[1].IdentityID != first.IdentityID {
+		t.Fatalf("the gate was asked %+v; want the sign-in and the refresh", g.asked)
+	}
+	e.clk.Advance(2 * time.Minute) // past the grace of a lost answer's retry
+	g.answer(fault.New(fault.NotReady, "a beforeSignIn hook could not decide"))
+
+	_, err = e.svc.Refresh(ctx, "not-a-refresh-token")
+	wantUnauthenticated(t, err)
+	_, err = e.svc.Refresh(ctx, first.RefreshToken)
+	wantUnauthenticated(t, err)
+	if !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("the reuse of a spent token answers %q; want its session revoked", err)
+	}
+	_, err = e.svc.Refresh(ctx, second.RefreshToken)
+	wantUnauthenticated(t, err)
+	if n := g.count(); n != 2 {
+		t.Fatalf("the gate was asked about tokens the exchange refuses: %+v", g.asked[2:])
 	}
 }

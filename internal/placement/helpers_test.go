@@ -143,7 +143,9 @@ func (g gameServers) CreateGameSession(processID string, gs session.GameSession)
 	})
 }
 
-func (gameServers) UpdateGameSession(string, session.GameSession, string, string) {}
+func (gameServers) UpdateGameSession(context.Context, store.Writer, string, session.GameSession, string, string) error {
+	return nil
+}
 func (gameServers) TerminateProcess(string, time.Time)                            {}
 
 // start runs a new placement service (as after a restart).

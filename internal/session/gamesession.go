@@ -104,7 +104,10 @@ func putSession(ctx context.Context, w store.Writer, r store.Record, terminatedA
 // adapter implements it). Pushes are fire-and-forget, as in the protocol.
 type Pusher interface {
 	CreateGameSession(processID string, gs GameSession)
-	UpdateGameSession(processID string, gs GameSession, reason, backfillTicketID string)
+	// UpdateGameSession pushes gs's new matchmaker data as part of w's
+	// transaction: what it keeps to deliver commits with the data, and it
+	// sends once w has committed.
+	UpdateGameSession(ctx context.Context, w store.Writer, processID string, gs GameSession, reason, backfillTicketID string) error
 	TerminateProcess(processID string, at time.Time)
 }
 
@@ -495,8 +498,8 @@ func (s *Service) UpdateMatchmakerData(ctx context.Context, gameSessionID, match
 }
 
 // UpdateMatchmakerDataIn is UpdateMatchmakerData in w's transaction: the
-// data commits with the caller's writes (a backfill match's completion),
-// and the push goes once they have.
+// data and the pending push to the game server commit with the caller's
+// writes (a backfill match's completion), and the push goes once they have.
 func (s *Service) UpdateMatchmakerDataIn(ctx context.Context, w store.Writer, gameSessionID, matchmakerData, reason, ticketID string) error {
 	g, version, err := s.gameSessionIn(ctx, w, gameSessionID, liveStatuses...)
 	if err != nil {
@@ -509,7 +512,7 @@ func (s *Service) UpdateMatchmakerDataIn(ctx context.Context, w store.Writer, ga
 		}
 	}
 	if s.cfg.Pusher != nil {
-		w.AfterCommit(func() { s.cfg.Pusher.UpdateGameSession(g.ProcessID, g, reason, ticketID) })
+		return s.cfg.Pusher.UpdateGameSession(ctx, w, g.ProcessID, g, reason, ticketID)
 	}
 	return nil
 }

@@ -295,8 +295,11 @@ func (p *pushes) CreateGameSession(processID string, gs session.GameSession) {
 	p.add(push{Op: "CreateGameSession", ProcessID: processID, GameSessionID: gs.ID, MatchmakerData: gs.MatchmakerData})
 }
 
-func (p *pushes) UpdateGameSession(processID string, gs session.GameSession, reason, ticketID string) {
-	p.add(push{Op: "UpdateGameSession", ProcessID: processID, GameSessionID: gs.ID, Reason: reason, TicketID: ticketID, MatchmakerData: gs.MatchmakerData})
+func (p *pushes) UpdateGameSession(_ context.Context, w store.Writer, processID string, gs session.GameSession, reason, ticketID string) error {
+	w.AfterCommit(func() {
+		p.add(push{Op: "UpdateGameSession", ProcessID: processID, GameSessionID: gs.ID, Reason: reason, TicketID: ticketID, MatchmakerData: gs.MatchmakerData})
+	})
+	return nil
 }
 
 func (p *pushes) TerminateProcess(processID string, at time.Time) {

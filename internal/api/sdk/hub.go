@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -200,14 +201,30 @@ func createPush(g session.GameSession) createGameSessionPush {
 		Port: int(g.Port), IpAddress: g.IPAddress, DnsName: g.DNSName, GameProperties: properties(g)}
 }
 
-// UpdateGameSession pushes changed matchmaker data to a process. A hub
-// with a store keeps it there first (updates.go) until the process's
-// socket has received it, so that a lost wake or a socket that died is
-// made good by the catch-up wherever the process reconnects; a process
-// with no socket here gets it from the replica holding its socket.
-func (h *Hub) UpdateGameSession(processID string, g session.GameSession, reason, ticketID string) {
+// UpdateGameSession pushes changed matchmaker data to a process, as part
+// of w's transaction. A hub with a store keeps the update there in w
+// (updates.go) until the process's socket has received it: the update
+// commits with the data it announces, so neither a crash after the commit
+// nor a lost wake or a socket that died loses it; the catch-up sends it
+// wherever the process reconnects. The push and the wake go once w has
+// committed; a process with no socket here gets it from the replica
+// holding its socket.
+func (h *Hub) UpdateGameSession(ctx context.Context, w store.Writer, processID string, g session.GameSession, reason, ticketID string) error {
+	kept := h.store != nil && h.bus != nil
+	if kept {
+		if err := putUpdate(ctx, w, pendingUpdate{Process: processID, GameSession: g.ID, Reason: reason, Ticket: ticketID, At: h.clock.Now().UTC()}); err != nil {
+			return fmt.Errorf("keep UpdateGameSession for process %s: %w", processID, err)
+		}
+	}
+	w.AfterCommit(func() { h.sendUpdate(processID, g, reason, ticketID, kept) })
+	return nil
+}
+
+// sendUpdate sends a committed update: from the store when it was kept
+// there, from memory otherwise, and wakes the replica holding the
+// process's socket when it is not here.
+func (h *Hub) sendUpdate(processID string, g session.GameSession, reason, ticketID string, kept bool) {
 	local := h.connected(processID)
-	kept := h.keepUpdate(processID, g.ID, reason, ticketID)
 	switch {
 	case !kept:
 		h.push(processID, updatePush(g, reason, ticketID))

@@ -59,26 +59,12 @@ func NewReplicaHub(b bus.Bus, st store.Store, clk clock.Clock, log *slog.Logger)
 	return h
 }
 
-// keepUpdate stores an UpdateGameSession for a process until its socket
-// has received it; false when the hub keeps none (no store) or the write
-// failed.
-func (h *Hub) keepUpdate(processID, gameSession, reason, ticketID string) bool {
-	if h.store == nil || h.bus == nil {
-		return false
-	}
-	u := pendingUpdate{Process: processID, GameSession: gameSession, Reason: reason, Ticket: ticketID, At: h.clock.Now().UTC()}
-	ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
-	defer cancel()
-	err := h.store.Update(ctx, func(w store.Writer) error {
-		_, err := w.Put(ctx, store.Record{Kind: kindUpdate, ID: rand.Text(), Doc: store.MustJSON(u),
-			Keys: store.Keys{processID}, ExpiresAt: u.At.Add(updateTTL)})
-		return err
-	})
-	if err != nil {
-		h.log.Warn("sdk push: keeping an UpdateGameSession in the store failed", "pID", processID, "game_session", gameSession, "err", err)
-		return false
-	}
-	return true
+// putUpdate keeps an UpdateGameSession for a process in w until its
+// socket has received it.
+func putUpdate(ctx context.Context, w store.Writer, u pendingUpdate) error {
+	_, err := w.Put(ctx, store.Record{Kind: kindUpdate, ID: rand.Text(), Doc: store.MustJSON(u),
+		Keys: store.Keys{u.Process}, ExpiresAt: u.At.Add(updateTTL)})
+	return err
 }
 
 // deliverUpdates sends a process connected here its pending updates, in

@@ -128,21 +128,21 @@ func (s *Service) replaceBackfill(t *txn, c configRec, gameSession, keep string)
 }
 
 // notifyBackfill tells the game server a backfill ticket ended without a
-// match, after commit.
-func (s *Service) notifyBackfill(t *txn, r *ticketRec, reason string) {
+// match, in t's transaction: the push is kept with the ticket's end, so a
+// crash right after the commit cannot lose it. A game session that has
+// ended since has no one to tell.
+func (s *Service) notifyBackfill(t *txn, r *ticketRec, reason string) error {
 	if s.cfg.Sessions == nil || r.Conn == nil || r.Conn.GameSessionArn == "" {
-		return
+		return nil
 	}
-	arn, id := r.Conn.GameSessionArn, r.ID
-	t.w.AfterCommit(func() {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := s.cfg.Sessions.UpdateMatchmakerData(context.Background(), arn, "", reason, id); err != nil {
-				s.log.Warn("matchmaking: telling the game server about its backfill failed", "game_session", arn, "ticket", id, "err", err)
-			}
-		}()
-	})
+	err := s.cfg.Sessions.UpdateMatchmakerDataIn(t.ctx, t.w, r.Conn.GameSessionArn, "", reason, r.ID)
+	if k := fault.KindOf(err); k == fault.InvalidGameSessionStatus || k == fault.NotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("tell game session %s its backfill %s ended: %w", r.Conn.GameSessionArn, r.ID, err)
+	}
+	return nil
 }
 
 // autoBackfill creates an automatic backfill ticket that follows a match.

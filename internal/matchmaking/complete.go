@@ -177,7 +177,9 @@ func (s *Service) failReserving(t *txn, c configRec, m *matchRec, recs []*ticket
 	t.matchChanged(m)
 	for _, r := range recs {
 		if r.Backfill {
-			s.notifyBackfill(t, r, UpdateBackfillFailed)
+			if err := s.notifyBackfill(t, r, UpdateBackfillFailed); err != nil {
+				return err
+			}
 		}
 	}
 	if err := t.failMatch(c, m, recs, ReasonUnexpected, "reserving player sessions failed: "+cause.Error()); err != nil {

@@ -83,7 +83,7 @@ func (p *pool) recordTimedOut(t *txn, id string) error {
 		return err
 	}
 	if r.Backfill {
-		p.s.notifyBackfill(t, r, UpdateBackfillTimedOut)
+		return p.s.notifyBackfill(t, r, UpdateBackfillTimedOut)
 	}
 	return nil
 }

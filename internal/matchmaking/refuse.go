@@ -59,7 +59,7 @@ func (p *pool) recordRefused(t *txn, r refusal) error {
 		return err
 	}
 	if rec.Backfill {
-		p.s.notifyBackfill(t, rec, UpdateBackfillFailed)
+		return p.s.notifyBackfill(t, rec, UpdateBackfillFailed)
 	}
 	return nil
 }

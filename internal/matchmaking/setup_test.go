@@ -164,7 +164,9 @@ type pushRecorder struct {
 func (p *pushRecorder) CreateGameSession(string, session.GameSession) {}
 func (p *pushRecorder) TerminateProcess(string, time.Time)            {}
 func (p *pushRecorder) UpdateGameSession(_ context.Context, w store.Writer, _ string, gs session.GameSession, reason, ticket string) error {
-	w.AfterCommit(func() { p.ch <- push{gameSession: gs.ID, reason: reason, ticket: ticket, matchmakerData: gs.MatchmakerData} })
+	w.AfterCommit(func() {
+		p.ch <- push{gameSession: gs.ID, reason: reason, ticket: ticket, matchmakerData: gs.MatchmakerData}
+	})
 	return nil
 }
 

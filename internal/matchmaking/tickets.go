@@ -337,7 +337,9 @@ func (s *Service) stop(ctx context.Context, id string, check func(*ticketRec) er
 			return fault.New(fault.Invalid, "TicketId: ticket %s is %s and cannot be canceled", id, r.Status)
 		}
 		if r.Backfill {
-			s.notifyBackfill(t, r, UpdateBackfillCanceled)
+			if err := s.notifyBackfill(t, r, UpdateBackfillCanceled); err != nil {
+				return err
+			}
 		}
 		rec = *r
 		return t.flush()

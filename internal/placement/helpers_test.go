@@ -146,7 +146,7 @@ func (g gameServers) CreateGameSession(processID string, gs session.GameSession)
 func (gameServers) UpdateGameSession(context.Context, store.Writer, string, session.GameSession, string, string) error {
 	return nil
 }
-func (gameServers) TerminateProcess(string, time.Time)                            {}
+func (gameServers) TerminateProcess(string, time.Time) {}
 
 // start runs a new placement service (as after a restart).
 func (e *env) start(clk clock.Clock, workers int) {

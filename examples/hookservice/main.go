@@ -8,6 +8,11 @@
 //
 // Register its URL at the points beforeSignIn, beforeTicket and
 // matchProposed and give it each registration's secret.
+//
+// To rotate a hook's secret (POST /v1/admin/hooks/{id}/secret/rotate), give
+// the service the new secret in place of the old one within the rotation
+// overlap (24 h): until it ends Muster signs each call with both, so the
+// service accepts calls with whichever it knows while it is redeployed.
 package main
 
 import (
@@ -119,7 +124,7 @@ func main() {
 	listen := flag.String("listen", ":8443", "address to serve on")
 	cert, key := flag.String("tls-cert", "", "TLS certificate (Muster calls only https:// hooks unless --webhook-allow-private)"), flag.String("tls-key", "", "TLS key")
 	var secrets, bans, ranks, blocks list
-	flag.Var(&secrets, "secret", "a hook's signing secret, whsec_… (repeatable: one per registered hook)")
+	flag.Var(&secrets, "secret", "a hook's signing secret, whsec_… (repeatable: one per registered hook; after a rotation, the new one)")
 	flag.Var(&bans, "ban", "a banned player's identity id (repeatable)")
 	flag.Var(&ranks, "rank", "PLAYER=RANK (repeatable)")
 	flag.Var(&blocks, "block", "PLAYER:PLAYER, two players who blocked each other (repeatable)")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -135,5 +136,38 @@ func TestTheExampleBansRanksAndVetoes(t *testing.T) {
 	}
 	if len(done) != 2 || done[len(done)-1] != "carol" {
 		t.Fatalf("completed: %v; carol must match alice or bob, who must not match each other", done)
+	}
+}
+
+// During a rotation's overlap Muster signs each call with the old and the
+// new secret, so the service accepts calls whether it has been given the
+// new secret yet or still has the old one.
+func TestTheExampleAcceptsCallsWithEitherSecretDuringARotation(t *testing.T) {
+	m := muster{t: t, Env: &servertest.Env{T: t, Cfg: server.Config{DataDir: t.TempDir(), FakeClock: true, SDKListen: "127.0.0.1:0",
+		AdminAccessKeyID: "MKIATESTADMIN0000001", AdminSecretAccessKey: "test-admin-secret-0123456789", WebhookAllowPrivate: true}}}
+	m.Start()
+	// The secrets the service knows, changed between calls as a redeploy
+	// would.
+	var verifiers atomic.Pointer[[]*sign.Verifier]
+	knows := func(secret string) {
+		v, err := sign.NewVerifier(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verifiers.Store(&[]*sign.Verifier{v})
+	}
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handler(*verifiers.Load(), studio{}).ServeHTTP(w, r)
+	}))
+	defer hooks.Close()
+	created := m.must(201, "POST", "/v1/admin/hooks", admin, `{"url":"`+hooks.URL+`","failMode":"failClosed","point":"beforeSignIn"}`)
+	old := created["secret"].(string)
+	knows(sign.NewSecret())
+	m.must(503, "POST", "/v1/identity/anonymous", "", "") // the service refuses calls it cannot verify
+
+	rotated := m.must(200, "POST", "/v1/admin/hooks/"+created["id"].(string)+"/secret/rotate", admin, "")
+	for _, secret := range []string{old, rotated["secret"].(string)} {
+		knows(secret)
+		m.must(201, "POST", "/v1/identity/anonymous", "", "")
 	}
 }

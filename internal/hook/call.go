@@ -169,7 +169,8 @@ func (s *Service) post(ctx context.Context, e *entry, body any, out any, check f
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Muster-Hooks")
 	req.Header.Set("Muster-Hook-Point", e.Point)
-	e.signer.Sign(req.Header, "msg_"+rand.Text(), s.now(), data)
+	now := s.now()
+	e.signing.at(now).Sign(req.Header, "msg_"+rand.Text(), now, data)
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
 		switch {

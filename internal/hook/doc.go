@@ -6,7 +6,8 @@
 // Store kinds and secondary keys:
 //
 //	hook:        id the hook id ("hook-<uuid>"); no keys. The signing
-//	             secret is sealed with Config.Box when there is one.
+//	             secret, and the rotated-out ones still signing with the
+//	             end of each, are sealed with Config.Box when there is one.
 //	hooksignin:  id a player's identity id: the data beforeSignIn hooks
 //	             attached at its last sign-in or refresh, expiring
 //	             Config.SignInDataTTL after it was written.
@@ -100,6 +101,18 @@
 // and why; its calls count as outcome "unusable", and its fail mode applies
 // to every request it would decide (failClosed refuses with 503) until it
 // is changed, disabled or deleted.
+//
+// The secret is shown once, at registration and at each rotation (POST
+// /v1/admin/hooks/{id}/secret/rotate, as for webhook subscriptions). A
+// rotation keeps the hook's id, order, breaker and metrics; the secret it
+// replaces keeps signing beside the new one for Config.RotationOverlap
+// (24 h) — one v1 signature per secret in force, so the studio's service
+// accepts calls with either while it switches — and a secret rotated out
+// earlier keeps its own end. The end is kept in the registration and the
+// secret in force is chosen at each call, so the overlap holds across
+// restarts and on every replica and ends on time. A rotated-out secret
+// that cannot be opened (sealed under a master key since replaced) is left
+// out: a rotation is how a hook whose secret cannot be opened is mended.
 //
 // The answer must be 200, application/json, at most 64 KiB, and decode
 // strictly (unknown members, repeated keys, wrong types, attributes of

@@ -69,16 +69,19 @@ type Hook struct {
 	UpdatedAt      time.Time `json:"updatedAt"`
 }
 
-// Created is the answer to a creation: the only time the secret is shown.
+// Created is the answer to a creation or a rotation: the only time the
+// secret is shown.
 type Created struct {
 	Hook
 	Secret string `json:"secret"`
 }
 
-// record is what the store keeps.
+// record is what the store keeps: the current secret, and the secrets
+// rotated out that still sign beside it (rotate.go).
 type record struct {
 	Hook
 	secret.Stored
+	Retiring []retiring `json:"retiring,omitempty"`
 }
 
 // CreateInput registers a hook.

@@ -1,6 +1,10 @@
 package hook
 
-import "github.com/musterhq/muster/internal/api/httpx"
+import (
+	"net/http"
+
+	"github.com/musterhq/muster/internal/api/httpx"
+)
 
 // DefaultMaxBody is the body limit of every route (APIConfig.MaxBody).
 const DefaultMaxBody = 64 << 10
@@ -19,7 +23,13 @@ func NewAPI(cfg APIConfig) *API { return &API{cfg: cfg} }
 func (a *API) Register(mux httpx.Mux) {
 	rt := a.cfg.Routes(mux, DefaultMaxBody)
 	s := a.cfg.Service
+	const base = "/v1/admin/hooks"
 	httpx.Collection[CreateInput, UpdateInput, *Created, *Hook, *Page]{
 		Create: s.Create, List: s.List, Get: s.Get, Update: s.Update, Delete: s.Delete,
-	}.Register(rt, "/v1/admin/hooks")
+	}.Register(rt, base)
+	// Shaped as the webhook subscriptions' rotation, so operators and
+	// scripts rotate both kinds of secret alike.
+	rt.Without("POST "+base+"/{id}/secret/rotate", http.StatusOK, func(r *http.Request) (any, error) {
+		return s.RotateSecret(r.Context(), r.PathValue("id"))
+	})
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/store"
-	"github.com/musterhq/muster/internal/webhook/sign"
 )
 
 // hookSet is one read of the registrations, swapped in whole: requests
@@ -30,7 +29,7 @@ type hookSet struct {
 // entry is an enabled hook ready to call.
 type entry struct {
 	Hook
-	signer  *sign.Signer
+	signing signing
 	configs map[string]bool
 	run     *runner
 	// unusable says why the hook is not called at all: the destination
@@ -171,11 +170,8 @@ func (s *Service) entry(rec record) *entry {
 		e.unusable = fmt.Errorf("the destination policy in force refuses its URL: %w", err)
 		return e
 	}
-	plain, err := rec.Reveal(s.cfg.Box, consumer(rec.ID))
-	if err == nil {
-		e.signer, err = sign.NewSigner(plain)
-	}
-	if err != nil {
+	var err error
+	if e.signing, err = s.newSigning(rec); err != nil {
 		e.unusable = fmt.Errorf("its signing secret cannot be opened: %w", err)
 	}
 	return e

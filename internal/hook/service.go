@@ -52,6 +52,9 @@ type Config struct {
 	// SignInDataTTL is how long data a beforeSignIn hook attached is kept
 	// after the last sign-in or refresh that set it (30 days).
 	SignInDataTTL time.Duration
+	// RotationOverlap is how long a rotated-out secret keeps signing
+	// beside the new one (24 h, as for webhook subscriptions).
+	RotationOverlap time.Duration
 }
 
 // Service owns hook registrations and calls them.
@@ -96,6 +99,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.SignInDataTTL <= 0 {
 		cfg.SignInDataTTL = 30 * 24 * time.Hour
+	}
+	if cfg.RotationOverlap <= 0 {
+		cfg.RotationOverlap = 24 * time.Hour
 	}
 	if cfg.Client == nil {
 		// As many idle connections per hook as calls may be in flight, so

@@ -63,9 +63,11 @@
 // whose URL the policy in force now refuses, can still be disabled.
 //
 // Registrations are read from the store when a change is made here and
-// at least every Config.Reload, into a set swapped in whole; requests read
-// the set in force without a lock. The matchmaking cycle (VetsMatches)
-// never waits for another goroutine's read. A read that fails is retried
+// at least every Config.Reload (by Service.Run in the background, which
+// every replica runs), into a set swapped in whole; requests read the set
+// in force without a lock. The matchmaking cycle (VetsMatches) never waits
+// for another goroutine's read, and while Run runs it never reads the
+// store for the registrations at all. A read that fails is retried
 // after Config.Reload; until one has succeeded, which hooks apply is
 // unknown, so every point refuses with 503 (Retry-After), whatever the
 // hooks' fail modes, and every configuration's matches are held for

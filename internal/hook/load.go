@@ -80,6 +80,20 @@ func notLoaded(set *hookSet) error {
 	return &fault.Error{Kind: fault.NotReady, Message: "the studio's hooks could not be read; try again later", Err: cause}
 }
 
+// Run reads the registrations at once and then every Reload until ctx
+// ends, so that the matchmaking cycle (VetsMatches) finds them read and
+// another replica's changes are seen without a request having to wait for
+// the read. Requests still read at once a change made here.
+func (s *Service) Run(ctx context.Context) error {
+	s.running.Store(true)
+	defer s.running.Store(false)
+	s.reload(ctx, true)
+	return s.cfg.Every(ctx, s.cfg.Reload, "hooks: reading registrations failed", func(ctx context.Context) error {
+		s.reload(ctx, true)
+		return nil // reload logs its failures itself
+	})
+}
+
 // reload reads the registrations and swaps them in, unless the goroutine
 // that held loadMu before has just done so. With wait false it does not
 // wait for a read in progress and returns the set in force (nil before the

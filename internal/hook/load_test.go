@@ -1,6 +1,7 @@
 package hook_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"testing"
@@ -83,5 +84,37 @@ func TestAReadOfTheRegistrationsDoesNotHoldUpTheMatchmakingCycle(t *testing.T) {
 	release()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Run reads the registrations in the background: another replica's new
+// matchProposed hook is in force here within Reload, without a request
+// here having to read it.
+func TestRunSeesAnotherReplicasChangeWithinReload(t *testing.T) {
+	l := newLone(t, hook.Config{})
+	l.configuration("duel")
+	here := l.another(hook.Config{Destinations: private})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- here.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitUntil(t, "Run's first read", func() bool { return l.reads.count() > 0 && !here.VetsMatches("duel") })
+
+	l.create(hook.CreateInput{URL: "http://hooks.example.test/match", Point: hook.MatchProposed, FailMode: hook.FailOpen,
+		Configurations: []string{"duel"}}) // on the other replica
+	l.clk.Advance(time.Second)
+	waitUntil(t, "the hook another replica registered to vet duel here, a Reload later", func() bool { return here.VetsMatches("duel") })
+}
+
+// waitUntil polls cond, on real time, for what a background goroutine does
+// in response to a clock step.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

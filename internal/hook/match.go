@@ -13,14 +13,15 @@ var _ matchmaking.MatchGate = (*Service)(nil)
 // VetsMatches says whether a matchProposed hook names the configuration.
 // The matchmaking cycle asks it in every pass, so it never waits for
 // another goroutine's read of the registrations: the set in force answers
-// while one is in progress, and the cycle reads them itself, at most once
-// per Reload, only when no one else is. While no read has succeeded, every
-// configuration's matches are held for MatchProposed, which refuses them
-// (503) until one does: a match is not let through unvetted because the
-// hooks are unknown.
+// while one is in progress. While Run keeps the set fresh the cycle never
+// reads the store at all; without Run it reads the registrations itself,
+// at most once per Reload, only when no one else is. While no read has
+// succeeded, every configuration's matches are held for MatchProposed,
+// which refuses them (503) until one does: a match is not let through
+// unvetted because the hooks are unknown.
 func (s *Service) VetsMatches(config string) bool {
 	set := s.set.Load()
-	if s.due(set, s.now()) {
+	if !s.running.Load() && s.due(set, s.now()) {
 		set = s.reload(context.Background(), false)
 	}
 	if set == nil || set.byPoint == nil {

@@ -68,6 +68,9 @@ type Service struct {
 	// stale is set by a change committed here, which the next request
 	// reads at once.
 	stale atomic.Bool
+	// running is set while Run reads the registrations in the background:
+	// the matchmaking cycle then never reads them itself.
+	running atomic.Bool
 	// loadMu is held by the one goroutine reading the registrations, and
 	// guards unusable. The matchmaking cycle only tries it (see
 	// VetsMatches), so it never waits for another goroutine's read.

@@ -15,5 +15,8 @@ func (s *Server) newHooks(d *deps, players *playerdata.Service) *hook.Service {
 	svc := hook.New(hook.Config{Base: d.base(), Box: d.box, Registerer: d.reg, Records: players,
 		Destinations: s.outbound(s.cfg.WebhookAllowPrivate)})
 	hook.NewAPI(hook.APIConfig{Service: svc, Operator: d.requireOperator, Logger: d.log}).Register(d.mux)
+	// Every replica reads the registrations in the background, so the
+	// matchmaking cycle never waits on the store for them.
+	s.background = append(s.background, svc.Run)
 	return svc
 }

@@ -19,6 +19,15 @@ const DefaultUserAgent = "muster-go-client/1"
 // DefaultPollInterval is how often Wait reads a ticket when polling.
 const DefaultPollInterval = 500 * time.Millisecond
 
+// Defaults of how Wait rides out a server it cannot reach (WithRetryBackoff,
+// WithMaxOutage) and a silent event stream (WithStreamSilence).
+const (
+	DefaultRetryMin      = 250 * time.Millisecond
+	DefaultRetryMax      = 10 * time.Second
+	DefaultMaxOutage     = 12 * time.Hour
+	DefaultStreamSilence = 30 * time.Second
+)
+
 // Client talks to one Muster server's player API for one player. It is
 // safe for concurrent use: goroutines share the player's session, and a
 // token refresh happens once for all of them.
@@ -30,6 +39,13 @@ type Client struct {
 	polling  bool // Wait never opens the event stream
 	pings    int
 	pingWait time.Duration
+	// retryMin and retryMax bound the pauses between Wait's attempts to
+	// reach the server; maxOutage is how long it keeps trying.
+	retryMin, retryMax time.Duration
+	maxOutage          time.Duration
+	// silence is how long the event stream may stay silent before Wait
+	// takes it for dead.
+	silence time.Duration
 	// refreshBefore is how long before its expiry an access token is
 	// replaced; zero means the default (see refreshDue).
 	refreshBefore time.Duration
@@ -43,6 +59,9 @@ type Client struct {
 	sess      Session
 	// lifetime is how long the last access token issued was valid for.
 	lifetime time.Duration
+	// changed is closed, and replaced, when the session changes: an open
+	// event stream then hands the server the new access token.
+	changed chan struct{}
 }
 
 // Option configures a Client.
@@ -56,10 +75,45 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = 
 func WithUserAgent(ua string) Option { return func(c *Client) { c.agent = ua } }
 
 // WithPollInterval sets how often Wait reads a ticket when it polls
-// (DefaultPollInterval when d <= 0), and how long it waits before reading
-// again after a failed read. Following the event stream, Wait still reads
-// the ticket after 20 intervals without an event about it.
+// (DefaultPollInterval when d <= 0); polling, a failed read is tried again
+// no sooner than the next interval. Following the event stream, Wait still
+// reads the ticket after 20 intervals without an event about it, and reads
+// it every interval while the stream is down and not yet due to be opened
+// again.
 func WithPollInterval(d time.Duration) Option { return func(c *Client) { c.poll = d } }
+
+// WithRetryBackoff sets the pauses of Wait while it cannot reach the
+// server (a restart, a rolling restart of replicas, the player's network):
+// after the first failure in a row it waits about lo, and twice as long
+// after each further one, up to hi, each pause drawn at random between
+// half and the whole of its length so that the players of a restarted
+// server do not all come back at the same moment. A failed read of the
+// ticket and a failed opening of the event stream back off alike; a
+// server's Retry-After (429, 503) is honoured when it is longer. By
+// default lo is DefaultRetryMin (250 ms) and hi DefaultRetryMax (10 s); a
+// value <= 0 keeps its default, and hi is at least lo.
+func WithRetryBackoff(lo, hi time.Duration) Option {
+	return func(c *Client) { c.retryMin, c.retryMax = lo, hi }
+}
+
+// WithMaxOutage sets how long Wait goes on trying to read a ticket while
+// every read fails for want of the server (the network's errors, a
+// proxy's 502 or 504, the server's 429 or 503) before it returns the last
+// error; any other error ends Wait at once. By default it is
+// DefaultMaxOutage (12 h), the longest a matchmaking configuration lets a
+// ticket search, so that in practice only the caller's context or the
+// ticket's end stops Wait. A value <= 0 keeps the default.
+func WithMaxOutage(d time.Duration) Option { return func(c *Client) { c.maxOutage = d } }
+
+// WithStreamSilence sets how long Wait's event stream may go without a
+// message or a ping before Wait takes it for dead and opens another: a
+// server that went away without closing the connection (a crashed host, a
+// dropped NAT mapping) otherwise leaves Wait blocked. By default it is
+// DefaultStreamSilence (30 s), twice the 15 s at which Muster's server
+// pings every stream. A stream silent for two thirds of d is pinged by the
+// client, so that a bound shorter than the server's interval does not
+// drop a healthy stream. A value <= 0 keeps the default.
+func WithStreamSilence(d time.Duration) Option { return func(c *Client) { c.silence = d } }
 
 // WithPolling makes Wait poll tickets even where the server pushes their
 // changes (for a network that refuses WebSockets, say).
@@ -97,13 +151,23 @@ func New(endpoint string, opts ...Option) *Client {
 	for _, o := range opts {
 		o(c)
 	}
-	if c.poll <= 0 {
-		c.poll = DefaultPollInterval
-	}
+	c.poll = positive(c.poll, DefaultPollInterval)
+	c.retryMin = positive(c.retryMin, DefaultRetryMin)
+	c.retryMax = max(positive(c.retryMax, DefaultRetryMax), c.retryMin)
+	c.maxOutage = positive(c.maxOutage, DefaultMaxOutage)
+	c.silence = positive(c.silence, DefaultStreamSilence)
 	if c.pings < 1 {
 		c.pings = 3
 	}
 	return c
+}
+
+// positive is d, or def when d is not positive.
+func positive(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 // Endpoint is the server's base URL.

@@ -45,8 +45,10 @@
 // finished: COMPLETED gives a Match with the game server's address and the
 // player's own player session id; FAILED, TIMED_OUT and CANCELLED give a
 // *TicketError with the status and the reason. OnAcceptance lets the game
-// answer a proposed match (AcceptMatch) in configurations that require
-// acceptance. FindMatch does both in one call, for a player asking alone.
+// answer each match proposed (AcceptMatch) in configurations that require
+// acceptance: a proposal that fails sends the ticket back to searching,
+// and the next one is offered too, once. FindMatch does both in one call,
+// for a player asking alone.
 //
 // Wait follows the ticket over the player's event stream (GET /v1/ws, a
 // WebSocket of the player's events) where the server offers one. It reads
@@ -54,12 +56,27 @@
 // FindMatch opens the stream before it starts the ticket and needs no such
 // read. After that each event about the ticket carries it; the ticket is
 // read again only for a final state other than COMPLETED (the ticket's own
-// record), after a reset or a long silence. A stream that drops is opened
-// again. Where there is no
-// stream (an older server, a network that refuses
-// WebSockets, WithPolling), Wait polls the ticket (WithPollInterval,
-// DefaultPollInterval by default). Either way it rides out a few failed
-// reads in a row and honours the server's Retry-After.
+// record), after a reset or a long silence. The stream hands the server a
+// fresh access token before the one it holds expires. A stream that ends
+// is opened again, resuming after the last event it delivered: at once
+// after one that lived long, else after a backoff, polling the ticket
+// meanwhile; one the server closed for its access token is opened with a
+// fresh one. A stream silent for longer than WithStreamSilence (30 s by
+// default, twice the server's pings; the client pings a quiet stream
+// first) is taken for a connection whose server is gone, and opened
+// again. Where the server refuses the stream outright (an older server, a
+// network that refuses WebSockets) or WithPolling asks for it, Wait polls
+// the ticket (WithPollInterval, DefaultPollInterval by default); polling,
+// it tells a new proposal from the last only when a read finds the ticket
+// out of REQUIRES_ACCEPTANCE in between, since the player API shows no
+// match id.
+//
+// Either way Wait rides out an outage of the server (a restart, a rolling
+// restart of replicas, the player's network): it tries again after a
+// pause that doubles from 250 ms to 10 s, with jitter (WithRetryBackoff),
+// and no sooner than the server's Retry-After, for up to WithMaxOutage (12
+// hours by default), so that in practice only the caller's context, the
+// ticket's end or an error other than the server's absence ends it.
 //
 // # Errors
 //

@@ -190,3 +190,34 @@ func serveBeacon(ctx context.Context) error {
 	}()
 	return nil
 }
+
+// ownServer starts a `muster serve` of the test's own, for a test that
+// changes the server's life (restarts it, moves its clock), and opens the
+// configurations "lonely" and "alone" on it, where a player waits alone
+// as long as one of each is there; opts add to its flags.
+func ownServer(t *testing.T, opts ...testenv.Option) *testenv.Server {
+	t.Helper()
+	s := testenv.Start(t, append([]testenv.Option{testenv.WithArgs("--player-ip-rate", "0")}, opts...)...)
+	for _, name := range []string{"lonely", "alone"} {
+		err := testenv.CreateMatchmaking(context.Background(), s.Admin(), testenv.Matchmaking{Name: name, Rules: oneVOne, Players: true,
+			Mutate: func(in *gamelift.CreateMatchmakingConfigurationInput) {
+				in.RequestTimeoutSeconds = aws.Int32(43200) // longer than any clock the test moves
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// advance moves the clock of a server started with --fake-clock.
+func advance(t *testing.T, s *testenv.Server, seconds int) {
+	t.Helper()
+	res, b, err := s.Bearer(context.Background(), http.MethodPost, "/v1/admin/clock/advance", fmt.Sprintf(`{"seconds":%d}`, seconds))
+	if err == nil && res.StatusCode >= 300 {
+		err = fmt.Errorf("%s %s", res.Status, b)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}

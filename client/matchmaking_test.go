@@ -3,15 +3,10 @@ package client_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -223,6 +218,57 @@ func TestAcceptance(t *testing.T) {
 	})
 }
 
+// A proposal that fails sends the ticket back to searching, and the next
+// one must be offered too, even when both happen while the game is still
+// answering the first: Wait takes every state the stream pushed, in
+// order, and so sees the ticket leave REQUIRES_ACCEPTANCE in between.
+func TestEveryProposedMatchIsOffered(t *testing.T) {
+	requirePush(t)
+	ctx := waitTest(t)
+	// ann polls once an hour: only the stream makes her Wait see a change.
+	ann := signedIn(t, client.WithPollInterval(time.Hour))
+	bob, cat := signedIn(t, client.WithPollInterval(pollEvery)), signedIn(t, client.WithPollInterval(pollEvery))
+	accepted, release := make(chan struct{}), make(chan struct{})
+	var offers atomic.Int32
+	wa := waitFor(ctx, ann, start(t, ann, "acc").TicketID, nil, client.OnAcceptance(func(tk *client.Ticket) {
+		if err := ann.AcceptMatch(ctx, tk.TicketID, true); err != nil {
+			t.Error(err)
+		}
+		if offers.Add(1) == 1 {
+			close(accepted)
+			<-release // the first proposal fails and the next comes meanwhile
+		}
+	}))
+	// bob rejects once ann has accepted: her ticket searches again.
+	b := <-waitFor(ctx, bob, start(t, bob, "acc").TicketID, nil, client.OnAcceptance(func(tk *client.Ticket) {
+		<-accepted
+		if err := bob.AcceptMatch(ctx, tk.TicketID, false); err != nil {
+			t.Error(err)
+		}
+	}))
+	var te *client.TicketError
+	if !errors.As(b.err, &te) || te.Reason != "REJECTED" {
+		t.Fatal(b.err, b.statuses)
+	}
+	offered := make(chan struct{})
+	var once sync.Once
+	wc := waitFor(ctx, cat, start(t, cat, "acc").TicketID, nil, client.OnAcceptance(func(tk *client.Ticket) {
+		once.Do(func() { close(offered) })
+		if err := cat.AcceptMatch(ctx, tk.TicketID, true); err != nil {
+			t.Error(err)
+		}
+	}))
+	<-offered // ann is in the second proposal, still answering the first
+	close(release)
+	a, c := <-wa, <-wc
+	if a.err != nil || c.err != nil {
+		t.Fatal(a.err, c.err, a.statuses)
+	}
+	if n := offers.Load(); n != 2 {
+		t.Fatalf("ann was offered %d proposals, want 2; statuses %v", n, a.statuses)
+	}
+}
+
 func TestPartiesAreMatchedTogether(t *testing.T) {
 	ctx := waitTest(t)
 	ann, bob, cat := signedIn(t, client.WithPollInterval(pollEvery)), signedIn(t, client.WithPollInterval(pollEvery)), signedIn(t, client.WithPollInterval(pollEvery))
@@ -261,113 +307,6 @@ func TestPartiesAreMatchedTogether(t *testing.T) {
 	}
 }
 
-// flaky stands between a client and the server: of the first fail reads
-// of tickets, it drops the first one's connection and answers the others
-// with a proxy's 502; it refuses the event stream when refuse is set, and
-// else carries it until cut; it passes everything else on.
-type flaky struct {
-	proxy   http.Handler
-	fail    int
-	refuse  bool
-	mu      sync.Mutex
-	reads   int
-	streams int
-	open    []net.Conn // both ends of each event stream
-}
-
-func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	read := r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/matchmaking/tickets/")
-	if read {
-		f.reads++
-	}
-	if r.URL.Path == "/v1/ws" {
-		f.streams++
-	}
-	n := f.reads
-	f.mu.Unlock()
-	switch {
-	case read && n == 1 && n <= f.fail:
-		conn, _, _ := http.NewResponseController(w).Hijack()
-		conn.Close()
-	case read && n <= f.fail:
-		http.Error(w, "bad gateway", http.StatusBadGateway)
-	case r.URL.Path == "/v1/ws" && f.refuse:
-		http.NotFound(w, r)
-	case r.URL.Path == "/v1/ws":
-		f.tunnel(w, r)
-	default:
-		f.proxy.ServeHTTP(w, r)
-	}
-}
-
-// tunnel carries an event stream byte for byte, so that cut can end it
-// as a network would.
-func (f *flaky) tunnel(w http.ResponseWriter, r *http.Request) {
-	up, err := net.Dial("tcp", strings.TrimPrefix(endpoint, "http://"))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	down, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		up.Close()
-		return
-	}
-	f.mu.Lock()
-	f.open = append(f.open, up, down)
-	f.mu.Unlock()
-	r.Write(up)
-	go io.Copy(down, up)
-	go io.Copy(up, down)
-}
-
-// cut ends every event stream.
-func (f *flaky) cut() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, c := range f.open {
-		c.Close()
-	}
-	f.open = nil
-}
-
-// count returns how many ticket reads and event streams were asked for.
-func (f *flaky) count() (reads, streams int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.reads, f.streams
-}
-
-// behindFlaky is a signed-in client with opts whose requests go through
-// f, with a ticket of its own in "lonely".
-func behindFlaky(t *testing.T, f *flaky, opts ...client.Option) (*client.Client, *client.Ticket) {
-	t.Helper()
-	c := flakyClient(t, f, opts...)
-	return c, start(t, c, "lonely")
-}
-
-// flakyClient is a signed-in client whose requests go through f.
-func flakyClient(t *testing.T, f *flaky, opts ...client.Option) *client.Client {
-	t.Helper()
-	target, err := url.Parse(endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.proxy = httputil.NewSingleHostReverseProxy(target)
-	front := httptest.NewServer(f)
-	t.Cleanup(front.Close)
-	// A new connection for each request: Go's transport itself retries a
-	// GET whose kept-alive connection was dropped.
-	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	opts = append([]client.Option{client.WithPollInterval(10 * time.Millisecond), client.WithHTTPClient(fresh)}, opts...)
-	c := client.New(front.URL, opts...)
-	if _, err := c.SignInAnonymous(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func TestWaitRidesOutAFlakyNetwork(t *testing.T) {
 	ctx := waitTest(t)
 	for _, mode := range []struct {
@@ -387,14 +326,26 @@ func TestWaitRidesOutAFlakyNetwork(t *testing.T) {
 				t.Fatalf("%v after %d reads, %d streams", err, reads, streams)
 			}
 		})
-		t.Run(mode.name+": more failures in a row than Wait rides out are its error", func(t *testing.T) {
-			f := &flaky{fail: 1000}
+		t.Run(mode.name+": an outage of many failed reads in a row is ridden out", func(t *testing.T) {
+			f := &flaky{fail: 12}
 			c, tk := behindFlaky(t, f, mode.opts...)
+			if err := c.CancelTicket(ctx, tk.TicketID); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.Wait(ctx, tk.TicketID)
+			var te *client.TicketError
+			if reads, _ := f.count(); !errors.As(err, &te) || te.Status != client.StatusCancelled || reads != 13 {
+				t.Fatalf("%v after %d reads", err, reads)
+			}
+		})
+		t.Run(mode.name+": an outage longer than WithMaxOutage is Wait's error", func(t *testing.T) {
+			f := &flaky{fail: 1000}
+			c, tk := behindFlaky(t, f, append(mode.opts, client.WithMaxOutage(50*time.Millisecond))...)
 			defer c.CancelTicket(ctx, tk.TicketID)
 			if _, err := c.Wait(ctx, tk.TicketID); status(err) != http.StatusBadGateway {
 				t.Fatal(err)
 			}
-			if reads, _ := f.count(); reads != 4 {
+			if reads, _ := f.count(); reads < 2 {
 				t.Fatalf("%d reads", reads)
 			}
 		})

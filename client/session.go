@@ -139,6 +139,7 @@ func (c *Client) keep(t tokens, asked time.Time) Session {
 		Expires: asked.Add(time.Duration(t.ExpiresIn) * time.Second)}
 	c.mu.Lock()
 	c.sess, c.lifetime = s, time.Duration(t.ExpiresIn)*time.Second
+	c.changedLocked()
 	c.mu.Unlock()
 	if c.onSession != nil {
 		c.onSession(s)
@@ -150,9 +151,30 @@ func (c *Client) keep(t tokens, asked time.Time) Session {
 func (c *Client) forget() {
 	c.mu.Lock()
 	c.sess = Session{}
+	c.changedLocked()
 	c.mu.Unlock()
 	if c.onSession != nil {
 		c.onSession(Session{})
+	}
+}
+
+// sessionChanged returns a channel closed at the next change of the
+// session.
+func (c *Client) sessionChanged() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.changed == nil {
+		c.changed = make(chan struct{})
+	}
+	return c.changed
+}
+
+// changedLocked wakes whoever waits for a change of the session; the
+// caller holds mu.
+func (c *Client) changedLocked() {
+	if c.changed != nil {
+		close(c.changed)
+		c.changed = nil
 	}
 }
 
@@ -187,15 +209,31 @@ func (c *Client) refreshDue(s Session, now time.Time) bool {
 	if s.Expires.IsZero() {
 		return false // unknown: the server's 401 decides
 	}
-	before := c.refreshBefore
-	if before == 0 {
-		c.mu.Lock()
-		lifetime := c.lifetime
-		c.mu.Unlock()
-		before = time.Minute
-		if lifetime > 0 {
-			before = min(before, lifetime/5)
-		}
+	return s.Expires.Sub(now) < c.refreshMargin()
+}
+
+// refreshMargin is how long before its expiry an access token is replaced.
+func (c *Client) refreshMargin() time.Duration {
+	if c.refreshBefore != 0 {
+		return c.refreshBefore
 	}
-	return s.Expires.Sub(now) < before
+	c.mu.Lock()
+	lifetime := c.lifetime
+	c.mu.Unlock()
+	if lifetime > 0 {
+		return min(time.Minute, lifetime/5)
+	}
+	return time.Minute
+}
+
+// renewAt is when an event stream renews its access token, which expires
+// at exp: when a call would refresh it, but not before half its remaining
+// life, so that a margin longer than the tokens' lifetime
+// (WithRefreshBefore) does not renew without end.
+func (c *Client) renewAt(exp, now time.Time) time.Time {
+	at := exp.Add(-c.refreshMargin())
+	if half := now.Add(exp.Sub(now) / 2); at.Before(half) {
+		return half
+	}
+	return at
 }

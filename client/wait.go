@@ -2,9 +2,7 @@ package client
 
 import (
 	"context"
-	"errors"
 	"net"
-	"net/http"
 	"strconv"
 	"time"
 )
@@ -51,9 +49,14 @@ type waitConfig struct {
 	onStatus, onAcceptance func(*Ticket)
 }
 
-// OnAcceptance calls f each time the ticket enters REQUIRES_ACCEPTANCE, so
-// that the game can ask the player and answer with AcceptMatch. Without
-// it, a configuration that requires acceptance lets the proposal time out.
+// OnAcceptance calls f once for each match proposed to the ticket in a
+// configuration that requires acceptance (the ticket in
+// REQUIRES_ACCEPTANCE), so that the game can ask the player and answer
+// with AcceptMatch; a proposal that fails sends the ticket back to
+// searching, and the next one is offered too. Without it, a configuration
+// that requires acceptance lets the proposal time out. Polling (no event
+// stream), Wait sees a new proposal only when a read found the ticket out
+// of REQUIRES_ACCEPTANCE in between.
 func OnAcceptance(f func(*Ticket)) WaitOption { return func(w *waitConfig) { w.onAcceptance = f } }
 
 // OnStatus calls f each time Wait sees the ticket in a new status, the
@@ -66,9 +69,10 @@ func OnStatus(f func(*Ticket)) WaitOption { return func(w *waitConfig) { w.onSta
 // network's, and ctx ending stops the wait. Wait does not cancel the
 // ticket when it returns early: call CancelTicket for that. Wait follows
 // the server's event stream where there is one and polls otherwise (see
-// the package documentation); it rides out a few failed reads in a row
-// (the network, a proxy's 502 or 504) and waits as long as the server asks
-// when it answers 429 or 503.
+// the package documentation). It rides out an outage of the server (the
+// network's errors, a proxy's 502 or 504, the server's 429 or 503) for up
+// to WithMaxOutage, trying again after a growing pause (WithRetryBackoff)
+// and no sooner than the server asks.
 func (c *Client) Wait(ctx context.Context, ticketID string, opts ...WaitOption) (*Match, error) {
 	w := c.watch(ticketID)
 	defer w.close()
@@ -118,30 +122,88 @@ func (c *Client) follow(ctx context.Context, w watcher, first *Ticket, opts []Wa
 		o(&cfg)
 	}
 	last := ""
-	for t := first; ; t = nil {
-		if t == nil {
+	var offers offers
+	for s := (sighting{t: first, read: true}); ; s = (sighting{}) {
+		if s.t == nil {
 			var err error
-			if t, err = w.next(ctx); err != nil {
+			if s, err = w.next(ctx); err != nil {
 				return nil, err
 			}
 		}
-		if t.Status != last {
-			last = t.Status
-			cfg.changed(t)
+		if s.t.Status != last {
+			last = s.t.Status
+			if cfg.onStatus != nil {
+				cfg.onStatus(s.t)
+			}
 		}
-		if t.Terminal() {
-			return c.outcome(t)
+		if offers.due(s) && cfg.onAcceptance != nil {
+			cfg.onAcceptance(s.t)
+		}
+		if s.t.Terminal() {
+			return c.outcome(s.t)
 		}
 	}
 }
 
-func (w waitConfig) changed(t *Ticket) {
-	if w.onStatus != nil {
-		w.onStatus(t)
+// sighting is the ticket as Wait saw it: read (its own record, as it was
+// when read), or pushed, with the marks the messages it sums up left on
+// proposals, oldest first.
+type sighting struct {
+	t     *Ticket
+	read  bool
+	marks []mark
+}
+
+// A mark is what a pushed message says of the ticket's proposed matches.
+type mark uint8
+
+const (
+	// proposed: a match needing acceptance was proposed
+	// (PotentialMatchCreated).
+	proposed mark = iota + 1
+	// settled: a proposal's acceptance ended, accepted by all or not
+	// (AcceptMatchCompleted); a ticket back to searching may be offered
+	// another.
+	settled
+)
+
+// offers tells which sightings of a ticket bring a proposed match to
+// offer (OnAcceptance), so that each proposal is offered once. A read in
+// REQUIRES_ACCEPTANCE brings one unless one is offered; a read in another
+// status ends the one offered. The stream's marks tell proposals apart
+// where states do not: the stream may push, after the read that showed a
+// proposal, the very messages that made it (the server delivers some of
+// what it committed before the read after it), and a proposal may fail
+// and the next arrive between two looks at the ticket. Reads alone do not
+// tell two proposals in a row apart (polling, with the ticket found in
+// REQUIRES_ACCEPTANCE twice): the player API shows no match id.
+type offers struct {
+	offered bool // the live proposal was offered
+	waiting bool // a proposal was made since, not yet offered
+}
+
+// due reports whether s brings a proposal to offer.
+func (o *offers) due(s sighting) bool {
+	for _, m := range s.marks {
+		switch m {
+		case proposed:
+			o.waiting = o.waiting || !o.offered
+		case settled:
+			o.offered, o.waiting = false, false
+		}
 	}
-	if t.Status == StatusRequiresAcceptance && w.onAcceptance != nil {
-		w.onAcceptance(t)
+	switch {
+	case s.t.Status != StatusRequiresAcceptance:
+		if s.read {
+			o.offered = false
+		}
+		o.waiting = false
+		return false
+	case o.waiting || s.read && !o.offered:
+		o.offered, o.waiting = true, false
+		return true
 	}
+	return false
 }
 
 // outcome renders a finished ticket for the signed-in player.
@@ -171,7 +233,7 @@ func (c *Client) outcome(t *Ticket) (*Match, error) {
 // where the server pushes events, a poller otherwise.
 type watcher interface {
 	// next returns the ticket as soon as it may have changed.
-	next(ctx context.Context) (*Ticket, error)
+	next(ctx context.Context) (sighting, error)
 	close()
 }
 
@@ -194,81 +256,22 @@ type poller struct {
 	ticker *time.Ticker
 }
 
-func (p *poller) next(ctx context.Context) (*Ticket, error) {
+func (p *poller) next(ctx context.Context) (sighting, error) {
 	if p.ticker == nil {
 		p.ticker = time.NewTicker(p.every)
-	} else if err := p.sleep(ctx, 0); err != nil {
-		return nil, err
-	}
-	return p.c.fetch(ctx, p.id, p.sleep)
-}
-
-// fetch reads a ticket, trying again after pause(ctx, d) — which waits at
-// least d — while retryable says a failure is worth it.
-func (c *Client) fetch(ctx context.Context, id string, pause func(context.Context, time.Duration) error) (*Ticket, error) {
-	for failures := 0; ; failures++ {
-		t, err := c.Ticket(ctx, id)
-		wait, again := retryable(err, failures)
-		if !again || ctx.Err() != nil {
-			return t, err
-		}
-		if err := pause(ctx, wait); err != nil {
-			return nil, err
+	} else {
+		select {
+		case <-ctx.Done():
+			return sighting{}, ctx.Err()
+		case <-p.ticker.C:
 		}
 	}
-}
-
-// maxTransient is how many failed reads in a row Wait rides out: a game
-// client's network drops for a moment, and a ticket keeps matching
-// meanwhile.
-const maxTransient = 3
-
-// retryable reports whether a failed read of a ticket is worth another
-// try, and the least time to wait first.
-func retryable(err error, failures int) (time.Duration, bool) {
-	var e *Error
-	switch {
-	case err == nil || errors.Is(err, ErrNotSignedIn):
-		return 0, false
-	case !errors.As(err, &e): // the network
-		return 0, failures < maxTransient
-	case e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable:
-		return e.RetryAfter, true // the server says when to come back
-	case e.Status == http.StatusBadGateway || e.Status == http.StatusGatewayTimeout:
-		return 0, failures < maxTransient // a proxy lost the server for a moment
-	}
-	return 0, false
-}
-
-// sleep waits for the next tick, and at least d.
-func (p *poller) sleep(ctx context.Context, d time.Duration) error {
-	if d > p.every {
-		if err := sleep(ctx, d-p.every); err != nil {
-			return err
-		}
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-p.ticker.C:
-		return nil
-	}
+	t, err := p.c.fetch(ctx, p.id, p.every)
+	return sighting{t: t, read: true}, err
 }
 
 func (p *poller) close() {
 	if p.ticker != nil {
 		p.ticker.Stop()
-	}
-}
-
-// sleep waits d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

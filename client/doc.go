@@ -66,10 +66,11 @@
 // first) is taken for a connection whose server is gone, and opened
 // again. Where the server refuses the stream outright (an older server, a
 // network that refuses WebSockets) or WithPolling asks for it, Wait polls
-// the ticket (WithPollInterval, DefaultPollInterval by default); polling,
-// it tells a new proposal from the last only when a read finds the ticket
-// out of REQUIRES_ACCEPTANCE in between, since the player API shows no
-// match id.
+// the ticket (WithPollInterval, DefaultPollInterval by default). Either
+// way it tells one proposed match from the next by the ticket's MatchID;
+// from a server that does not give it, polling tells a new proposal from
+// the last only when a read finds the ticket out of REQUIRES_ACCEPTANCE in
+// between.
 //
 // Either way Wait rides out an outage of the server (a restart, a rolling
 // restart of replicas, the player's network): it tries again after a

@@ -24,7 +24,11 @@ type Ticket struct {
 	TicketID          string `json:"ticketId"`
 	ConfigurationName string `json:"configurationName"`
 	// Status is one of the Status constants.
-	Status        string `json:"status"`
+	Status string `json:"status"`
+	// MatchID names the match the ticket is in while it is
+	// REQUIRES_ACCEPTANCE, PLACING or COMPLETED: a new id is a new
+	// proposal (servers before it was added leave it empty).
+	MatchID       string `json:"matchId,omitempty"`
 	StatusReason  string `json:"statusReason,omitempty"`
 	StatusMessage string `json:"statusMessage,omitempty"`
 	// StartTime and EndTime are RFC 3339 times ("" when not set).

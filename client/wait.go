@@ -54,9 +54,10 @@ type waitConfig struct {
 // REQUIRES_ACCEPTANCE), so that the game can ask the player and answer
 // with AcceptMatch; a proposal that fails sends the ticket back to
 // searching, and the next one is offered too. Without it, a configuration
-// that requires acceptance lets the proposal time out. Polling (no event
-// stream), Wait sees a new proposal only when a read found the ticket out
-// of REQUIRES_ACCEPTANCE in between.
+// that requires acceptance lets the proposal time out. Proposals are told
+// apart by the ticket's MatchID; from a server that does not give it,
+// Wait polling (no event stream) sees a new proposal only when a read
+// found the ticket out of REQUIRES_ACCEPTANCE in between.
 func OnAcceptance(f func(*Ticket)) WaitOption { return func(w *waitConfig) { w.onAcceptance = f } }
 
 // OnStatus calls f each time Wait sees the ticket in a new status, the
@@ -176,14 +177,23 @@ const (
 // what it committed before the read after it), and a proposal may fail
 // and the next arrive between two looks at the ticket. Reads alone do not
 // tell two proposals in a row apart (polling, with the ticket found in
-// REQUIRES_ACCEPTANCE twice): the player API shows no match id.
+// REQUIRES_ACCEPTANCE twice) unless the server names the match: a ticket
+// in REQUIRES_ACCEPTANCE with a MatchID is offered when the id is new.
 type offers struct {
-	offered bool // the live proposal was offered
-	waiting bool // a proposal was made since, not yet offered
+	offered bool   // the live proposal was offered
+	waiting bool   // a proposal was made since, not yet offered
+	match   string // the MatchID offered last, when the server gives it
 }
 
 // due reports whether s brings a proposal to offer.
 func (o *offers) due(s sighting) bool {
+	if s.t.Status == StatusRequiresAcceptance && s.t.MatchID != "" {
+		if s.t.MatchID == o.match {
+			return false
+		}
+		o.match, o.offered, o.waiting = s.t.MatchID, true, false
+		return true
+	}
 	for _, m := range s.marks {
 		switch m {
 		case proposed:

@@ -125,6 +125,12 @@ func TestWhenAStreamRenewsItsToken(t *testing.T) {
 func TestEachProposalIsOfferedOnce(t *testing.T) {
 	read := func(status string) sighting { return sighting{t: &Ticket{Status: status}, read: true} }
 	push := func(status string, marks ...mark) sighting { return sighting{t: &Ticket{Status: status}, marks: marks} }
+	readIn := func(match string) sighting {
+		return sighting{t: &Ticket{Status: StatusRequiresAcceptance, MatchID: match}, read: true}
+	}
+	pushIn := func(match string, marks ...mark) sighting {
+		return sighting{t: &Ticket{Status: StatusRequiresAcceptance, MatchID: match}, marks: marks}
+	}
 	const (
 		searching = StatusSearching
 		acc       = StatusRequiresAcceptance
@@ -148,6 +154,9 @@ func TestEachProposalIsOfferedOnce(t *testing.T) {
 		{"polled: the same proposal read twice", []sighting{read(acc), read(acc)}, 1},
 		{"a proposal made and ended before a read that shows neither", []sighting{read(searching), push(searching, proposed, settled)}, 0},
 		{"accepted by all", []sighting{push(acc, proposed), push(StatusPlacing, settled), push(StatusCompleted)}, 1},
+		{"polled: two proposals in a row the server names", []sighting{readIn("m1"), readIn("m2")}, 2},
+		{"polled: one proposal the server names, read twice", []sighting{readIn("m1"), readIn("m1")}, 1},
+		{"a named proposal read, then the push that made it, delivered late", []sighting{readIn("m1"), pushIn("m1", proposed)}, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var o offers

@@ -189,13 +189,28 @@ func (s *Service) checkTicketID(id string) error {
 	return v.Err()
 }
 
+// PlayerTicket is a ticket as its player reads it: GameLift's shape and
+// the id of the match it is in while it has one, which tells a player one
+// proposed match from the next (GameLift's ticket has no such member).
+type PlayerTicket struct {
+	gamelift.MatchmakingTicket
+	MatchID string
+}
+
 // TicketForPlayer returns a ticket the calling player is in.
-func (s *Service) TicketForPlayer(ctx context.Context, id string) (gamelift.MatchmakingTicket, error) {
+func (s *Service) TicketForPlayer(ctx context.Context, id string) (PlayerTicket, error) {
 	r, _, err := s.playerTicket(ctx, id)
 	if err != nil {
-		return gamelift.MatchmakingTicket{}, err
+		return PlayerTicket{}, err
 	}
-	return s.wire(ctx, r), nil
+	t := PlayerTicket{MatchmakingTicket: s.wire(ctx, r)}
+	switch r.Status {
+	case gamelift.TicketRequiresAcceptance, gamelift.TicketPlacing, gamelift.TicketCompleted:
+		// A ticket back to searching after a failed round keeps the old
+		// match's id in its record; only these statuses are in a match.
+		t.MatchID = r.MatchID
+	}
+	return t, nil
 }
 
 // CancelForPlayer cancels a ticket the calling player is in, also while

@@ -226,6 +226,18 @@ func TestPlayersSeeAndChangeOnlyTheirOwnTickets(t *testing.T) {
 		b := w.startAs("erin", matchmaking.PlayerTicketRequest{ConfigurationName: "acc"}).TicketId
 		w.cycle("acc")
 		w.wantStatus(gamelift.TicketRequiresAcceptance, a, b)
+		matchOf := func(id, who string) string {
+			t.Helper()
+			tk, err := w.svc.TicketForPlayer(player(w.ctx, who), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tk.MatchID
+		}
+		proposed := matchOf(a, "dave")
+		if proposed == "" || matchOf(b, "erin") != proposed {
+			t.Fatalf("the proposed match's tickets read match ids %q and %q, want one id", proposed, matchOf(b, "erin"))
+		}
 		if err := w.svc.AcceptForPlayer(player(w.ctx, "dave"), a, true); err != nil {
 			t.Fatal(err)
 		}
@@ -234,5 +246,8 @@ func TestPlayersSeeAndChangeOnlyTheirOwnTickets(t *testing.T) {
 		}
 		w.wantStatus(gamelift.TicketSearching, a)
 		w.wantStatus(gamelift.TicketCancelled, b)
+		if m := matchOf(a, "dave"); m != "" {
+			t.Fatalf("a ticket searching again after a failed round reads match id %q, want none", m)
+		}
 	})
 }

@@ -118,6 +118,9 @@ func (e *env) signIn() identity.Tokens {
 func (e *env) ticketEvent(typ string, sessions map[string]string, tickets ...matchmaking.EventTicket) string {
 	e.t.Helper()
 	d := matchmaking.Detail{Type: typ, Tickets: tickets, GameSessionInfo: matchmaking.GameSessionInfo{Players: []matchmaking.EventPlayer{}}}
+	if typ != matchmaking.EventSearching {
+		d.MatchID = "m-1"
+	}
 	if typ == matchmaking.EventSucceeded {
 		d.GameSessionInfo = matchmaking.GameSessionInfo{GameSessionArn: "arn:aws:gamelift:mu-local-1::gamesession/fleet-1/gs-1", IPAddress: "10.0.0.7", DNSName: "game.example", Port: 7777}
 		for _, t := range tickets {

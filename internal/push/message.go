@@ -164,6 +164,10 @@ func (v *view) ticket(player string) *playermm.Ticket {
 	case gamelift.TicketCompleted, gamelift.TicketTimedOut, gamelift.TicketCancelled, gamelift.TicketFailed:
 		out.EndTime = gamelift.At(v.ev.Time).String()
 	}
+	switch out.Status {
+	case gamelift.TicketRequiresAcceptance, gamelift.TicketPlacing, gamelift.TicketCompleted:
+		out.MatchID = d.MatchID // as a read of the ticket gives it
+	}
 	if v.ev.Type == matchmaking.EventSucceeded {
 		gs := d.GameSessionInfo
 		ci := &playermm.ConnectionInfo{GameSessionArn: gs.GameSessionArn, IPAddress: gs.IPAddress, DNSName: gs.DNSName, Port: gs.Port,

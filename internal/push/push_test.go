@@ -35,12 +35,12 @@ func TestWebSocket(t *testing.T) {
 			me, mine, theirs string
 		}{{ca, a.IdentityID, "ta", "psess-a"}, {cb, b.IdentityID, "tb", "psess-b"}} {
 			first := next(t, c.conn)
-			if first.Type != matchmaking.EventSearching || first.Ticket == nil || first.Ticket.TicketID != c.mine || first.Ticket.Status != "SEARCHING" {
+			if first.Type != matchmaking.EventSearching || first.Ticket == nil || first.Ticket.TicketID != c.mine || first.Ticket.Status != "SEARCHING" || first.Ticket.MatchID != "" {
 				t.Fatalf("%s: first message %+v, want its own ticket SEARCHING", c.me, first)
 			}
 			second := next(t, c.conn)
-			if second.ID != done || second.Ticket == nil || second.Ticket.Status != "COMPLETED" || second.Ticket.TicketID != c.mine {
-				t.Fatalf("%s: second message %+v, want MatchmakingSucceeded %s of its ticket", c.me, second, done)
+			if second.ID != done || second.Ticket == nil || second.Ticket.Status != "COMPLETED" || second.Ticket.TicketID != c.mine || second.Ticket.MatchID != "m-1" {
+				t.Fatalf("%s: second message %+v, want MatchmakingSucceeded %s of its ticket, in match m-1", c.me, second, done)
 			}
 			ci := second.Ticket.GameSessionConnectionInfo
 			if ci == nil || ci.IPAddress != "10.0.0.7" || ci.DNSName != "game.example" || ci.Port != 7777 ||

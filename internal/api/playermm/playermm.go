@@ -103,9 +103,13 @@ func ticketField(path string) (string, bool) {
 
 // Ticket is a matchmaking ticket as players see it.
 type Ticket struct {
-	TicketID                  string          `json:"ticketId"`
-	ConfigurationName         string          `json:"configurationName"`
-	Status                    string          `json:"status"`
+	TicketID          string `json:"ticketId"`
+	ConfigurationName string `json:"configurationName"`
+	Status            string `json:"status"`
+	// MatchID names the match the ticket is in while it is
+	// REQUIRES_ACCEPTANCE, PLACING or COMPLETED: a new id is a new
+	// proposal.
+	MatchID                   string          `json:"matchId,omitempty"`
 	StatusReason              string          `json:"statusReason,omitempty"`
 	StatusMessage             string          `json:"statusMessage,omitempty"`
 	StartTime                 string          `json:"startTime,omitempty"`
@@ -165,15 +169,17 @@ func FromGameLift(t gamelift.MatchmakingTicket) Ticket {
 
 func (a *API) startTicket(r *http.Request, req matchmaking.PlayerTicketRequest) (any, error) {
 	t, err := a.svc.StartForPlayer(r.Context(), req)
-	return ticket(t, fault.Render(err, ticketField))
+	return ticket(matchmaking.PlayerTicket{MatchmakingTicket: t}, fault.Render(err, ticketField))
 }
 
 // ticket renders a ticket the service answered for players.
-func ticket(t gamelift.MatchmakingTicket, err error) (any, error) {
+func ticket(t matchmaking.PlayerTicket, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return FromGameLift(t), nil
+	out := FromGameLift(t.MatchmakingTicket)
+	out.MatchID = t.MatchID
+	return out, nil
 }
 
 // getTicket reads a ticket; with ?waitSeconds=N it answers as soon as the

@@ -275,13 +275,7 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*Hook,
 	if err := auth.RequireOperator(ctx, true); err != nil {
 		return nil, err
 	}
-	var rec record
-	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		var ver int64
-		var err error
-		if rec, ver, err = read(ctx, w, id); err != nil {
-			return err
-		}
+	rec, err := s.change(ctx, id, "update", func(w store.Writer, rec *record) error {
 		set(&rec.URL, in.URL)
 		set(&rec.TimeoutMs, in.TimeoutMs)
 		set(&rec.FailMode, in.FailMode)
@@ -300,7 +294,26 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*Hook,
 				return err
 			}
 		}
-		if err := v.Err(); err != nil {
+		return v.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rec.Hook, nil
+}
+
+// change reads hook id, lets edit change it (or refuse), and writes it back
+// in one transaction; the registrations are read again after the commit.
+// what names the change in an unexpected error.
+func (s *Service) change(ctx context.Context, id, what string, edit func(store.Writer, *record) error) (record, error) {
+	var rec record
+	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
+		var ver int64
+		var err error
+		if rec, ver, err = read(ctx, w, id); err != nil {
+			return err
+		}
+		if err := edit(w, &rec); err != nil {
 			return err
 		}
 		rec.UpdatedAt = s.now()
@@ -310,11 +323,11 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*Hook,
 	})
 	if err != nil {
 		if fault.KindOf(err) != fault.Internal {
-			return nil, err
+			return record{}, err
 		}
-		return nil, fmt.Errorf("update hook %s: %w", id, err)
+		return record{}, fmt.Errorf("%s hook %s: %w", what, id, err)
 	}
-	return &rec.Hook, nil
+	return rec, nil
 }
 
 func set[T any](dst *T, v *T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/hook"
 	"github.com/musterhq/muster/internal/matchmaking"
+	"github.com/musterhq/muster/internal/testenv"
 )
 
 func ticketDraft() *matchmaking.TicketDraft {
@@ -98,23 +99,10 @@ func TestRunSeesAnotherReplicasChangeWithinReload(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- here.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	waitUntil(t, "Run's first read", func() bool { return l.reads.count() > 0 && !here.VetsMatches("duel") })
+	testenv.Eventually(t, "Run's first read", 10*time.Second, func() bool { return l.reads.count() > 0 && !here.VetsMatches("duel") })
 
 	l.create(hook.CreateInput{URL: "http://hooks.example.test/match", Point: hook.MatchProposed, FailMode: hook.FailOpen,
 		Configurations: []string{"duel"}}) // on the other replica
 	l.clk.Advance(time.Second)
-	waitUntil(t, "the hook another replica registered to vet duel here, a Reload later", func() bool { return here.VetsMatches("duel") })
-}
-
-// waitUntil polls cond, on real time, for what a background goroutine does
-// in response to a clock step.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, "the hook another replica registered to vet duel here, a Reload later", 10*time.Second, func() bool { return here.VetsMatches("duel") })
 }

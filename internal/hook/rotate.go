@@ -2,12 +2,10 @@ package hook
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
 	"github.com/musterhq/muster/internal/auth"
-	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/secret"
 	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/webhook/sign"
@@ -30,25 +28,13 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (*Created, error)
 		return nil, err
 	}
 	plain := sign.NewSecret()
-	var rec record
-	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
-		var ver int64
-		var err error
-		if rec, ver, err = read(ctx, w, id); err != nil {
-			return err
-		}
+	rec, err := s.change(ctx, id, "rotate the secret of", func(_ store.Writer, rec *record) error {
 		now := s.now()
 		rec.rotate(secret.Keep(s.cfg.Box, plain, consumer(id)), now, now.Add(s.cfg.RotationOverlap))
-		rec.UpdatedAt = now
-		w.AfterCommit(s.invalidate)
-		_, err = w.Put(ctx, store.Record{Kind: KindHook, ID: id, Doc: store.MustJSON(rec), Version: ver})
-		return err
+		return nil
 	})
 	if err != nil {
-		if fault.KindOf(err) != fault.Internal {
-			return nil, err
-		}
-		return nil, fmt.Errorf("rotate the secret of hook %s: %w", id, err)
+		return nil, err
 	}
 	return &Created{Hook: rec.Hook, Secret: plain}, nil
 }

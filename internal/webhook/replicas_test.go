@@ -103,20 +103,8 @@ func TestPausedReplica(t *testing.T) {
 			}
 		})
 		lost := &heard{msg: "webhook: delivery lease lost", ch: make(chan struct{})}
-		replica := func(name string, log *slog.Logger) *lease.Manager {
-			m := lease.NewManager(lease.Config{Store: e.db, Clock: e.clock, Replica: name, TTL: 3 * time.Second})
-			cfg := e.cfg
-			cfg.Base = service.Base{Store: e.db, Clock: e.clock, ARNs: arns, Logger: log}
-			cfg.Leases = m
-			svc := webhook.New(cfg)
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- svc.Run(ctx) }()
-			t.Cleanup(func() { cancel(); <-done })
-			return m
-		}
-		ma := replica("a", slog.New(lost))
-		mb := replica("b", nil)
+		ma := pausableReplica(t, e, "a", slog.New(lost))
+		mb := pausableReplica(t, e, "b", nil)
 		sub := e.subscribe("one", nil)
 		holds := func(m *lease.Manager) bool {
 			e.clock.Advance(time.Second) // within Poll the replicas see the subscription
@@ -173,20 +161,8 @@ func TestPausedReplicaWritesNothingUnderALostLease(t *testing.T) {
 		}
 	})
 	lost := &heard{msg: "webhook: delivery lease lost", ch: make(chan struct{})}
-	replica := func(name string, log *slog.Logger) *lease.Manager {
-		m := lease.NewManager(lease.Config{Store: e.db, Clock: e.clock, Replica: name, TTL: 3 * time.Second})
-		cfg := e.cfg
-		cfg.Base = service.Base{Store: e.db, Clock: e.clock, ARNs: arns, Logger: log}
-		cfg.Leases = m
-		svc := webhook.New(cfg)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- svc.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done })
-		return m
-	}
-	ma := replica("a", slog.New(lost))
-	mb := replica("b", nil)
+	ma := pausableReplica(t, e, "a", slog.New(lost))
+	mb := pausableReplica(t, e, "b", nil)
 	sub := e.subscribe("one", nil)
 	holds := func(m *lease.Manager) bool {
 		e.clock.Advance(time.Second)
@@ -222,6 +198,22 @@ func TestPausedReplicaWritesNothingUnderALostLease(t *testing.T) {
 	if len(attempts) != 1 || attempts[0].Outcome != "delivered" {
 		t.Errorf("saved attempts %+v; want b's one delivery", attempts)
 	}
+}
+
+// pausableReplica runs a delivering replica on e's store and clock, with
+// a lease manager of its own that ticks only when the test says: a replica
+// that stops ticking is one paused (SIGSTOP) past its lease.
+func pausableReplica(t *testing.T, e *env, name string, log *slog.Logger) *lease.Manager {
+	m := lease.NewManager(lease.Config{Store: e.db, Clock: e.clock, Replica: name, TTL: 3 * time.Second})
+	cfg := e.cfg
+	cfg.Base = service.Base{Store: e.db, Clock: e.clock, ARNs: arns, Logger: log}
+	cfg.Leases = m
+	svc := webhook.New(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return m
 }
 
 // heard is a log handler that closes ch when a record with message msg is

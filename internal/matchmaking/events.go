@@ -109,5 +109,8 @@ func (t *txn) event(c configRec, d Detail) error {
 		}
 	}
 	env := gamelift.NewEnvelope(t.s.cfg.ARNs, gamelift.DetailTypeMatchmaking, gamelift.EventTimeMillis(t.now), c.ARN, d)
-	return t.w.Append(t.ctx, store.Event{ID: env.ID, Time: t.now, Type: d.Type, Resource: c.ARN, Doc: store.MustJSON(env)})
+	// The configuration's NotificationTarget now, not at delivery: GameLift
+	// sends an event to the target configured when it was published.
+	return t.w.Append(t.ctx, store.Event{ID: env.ID, Time: t.now, Type: d.Type, Resource: c.ARN, Doc: store.MustJSON(env),
+		Target: new(c.NotificationTarget)})
 }

@@ -425,9 +425,7 @@ func (s *Service) endIn(ctx context.Context, w store.Writer, p Placement, versio
 		return p, err
 	}
 	if q == nil {
-		if qq, _, err := s.getQueue(ctx, w, p.QueueName); err == nil {
-			q = &qq
-		}
+		q = s.endingQueue(ctx, w, p.QueueName)
 	}
 	if err := w.Append(ctx, s.event(p, q)); err != nil {
 		return p, err
@@ -438,6 +436,21 @@ func (s *Service) endIn(ctx context.Context, w store.Writer, p Placement, versio
 		}
 	}
 	return p, nil
+}
+
+// endingQueue reads the queue of a placement that ends, for its event: nil
+// when it cannot be read, and an empty Queue when it was deleted, which
+// has no CustomEventData and no NotificationTarget — recorded as none, so
+// that a queue created later under its name does not take the event.
+func (s *Service) endingQueue(ctx context.Context, r store.Reader, name string) *Queue {
+	q, _, err := s.getQueue(ctx, r, name)
+	switch {
+	case err == nil:
+		return &q
+	case fault.Is(err, fault.NotFound):
+		return &Queue{}
+	}
+	return nil
 }
 
 // eventTypes maps terminal statuses to event types.
@@ -482,10 +495,13 @@ func (s *Service) event(p Placement, q *Queue) store.Event {
 			d.PlacedPlayerSessions = append(d.PlacedPlayerSessions, PlayerSessionEvent{PlayerID: ps.PlayerId, PlayerSessionID: ps.PlayerSessionId})
 		}
 	}
+	var target *string
 	if q != nil {
-		d.CustomEventData = q.CustomEventData
+		// The queue's NotificationTarget now, not at delivery: GameLift
+		// sends an event to the target configured when it was published.
+		d.CustomEventData, target = q.CustomEventData, new(q.NotificationTarget)
 	}
 	// The envelope's time is to the second, as in GameLift's examples.
 	doc := gamelift.NewEnvelope(s.cfg.ARNs, gamelift.DetailTypeQueuePlacement, p.EndTime.UTC().Format("2006-01-02T15:04:05Z"), p.QueueARN, d)
-	return store.Event{ID: doc.ID, Time: p.EndTime, Type: typ, Resource: p.QueueARN, Doc: store.MustJSON(doc)}
+	return store.Event{ID: doc.ID, Time: p.EndTime, Type: typ, Resource: p.QueueARN, Doc: store.MustJSON(doc), Target: target}
 }

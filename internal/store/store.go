@@ -101,6 +101,14 @@ type Event struct {
 	Resource string
 	// Doc is the event's JSON document.
 	Doc json.RawMessage
+	// Target is where notifications about Resource went when the event was
+	// written (a GameLift NotificationTarget; "" when it had none), so that
+	// delivery follows the resource as it was then rather than as it is,
+	// or is no longer, when the event is read. It is kept beside Doc, not
+	// in it, because Doc is the document receivers are sent. nil means
+	// none was recorded: events of resources that have no target, and
+	// events written before the store kept targets.
+	Target *string
 }
 
 // EventQuery pages through the outbox.

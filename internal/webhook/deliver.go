@@ -360,14 +360,18 @@ func (p *progress) save(ctx context.Context) error {
 	return nil
 }
 
-// routes reports whether e goes to sub, looking NotificationTargets up
-// once per batch and resource.
+// routes reports whether e goes to sub, by the NotificationTarget recorded
+// with e (RecordedTarget) or, for an event without one, looking it up once
+// per batch and resource.
 func (s *Service) routes(ctx context.Context, sub record, e store.Event, targets map[string]string) bool {
 	ev, ok := Deliverable(s.cfg.ARNs, e)
 	if !ok {
 		return false
 	}
 	return Routes(s.cfg.ARNs, sub.Subscription, e.Type, ev, func(arn string) string {
+		if t, ok := RecordedTarget(e, arn); ok {
+			return t
+		}
 		t, seen := targets[arn]
 		if !seen {
 			var err error

@@ -33,6 +33,20 @@
 // in this installation's region and account (Routes). A new subscription
 // receives the events committed after its creation.
 //
+// The NotificationTarget is the one the resource had when the event
+// happened, as GameLift sends each event to the target configured when it
+// was published: package matchmaking and package placement record it with
+// each event (store.Event.Target, beside the delivered document, which
+// stays the event as GameLift publishes it) in the transaction that writes
+// the event, from the configuration or queue they hold. So an event
+// written before an operator changes the target goes to the old one, and
+// the PlacementFailed events of a queue's waiting placements, written as
+// DeleteGameSessionQueue deletes it, still reach the subscription its
+// target named. An event about a queue already deleted when it is written
+// (a placement whose game session settles later) has no target. Events
+// written before the store kept targets have none recorded, and go by the
+// resource's target when they are delivered (StoreTargets).
+//
 // # Delivery
 //
 // Service.Run supervises one worker per enabled subscription, each an

@@ -13,8 +13,22 @@ import (
 
 // TargetLookup returns the NotificationTarget of the resource an event is
 // about, given its ARN ("" when it has none or is not a resource that has
-// one).
+// one). Delivery asks it only for events without a recorded target
+// (RecordedTarget), such as those written before the store kept targets.
 type TargetLookup func(ctx context.Context, resourceArn string) (string, error)
+
+// RecordedTarget returns the NotificationTarget that resourceArn had when
+// e was written, as the writer recorded it with the event ("" when it had
+// none); ok is false when none was recorded for that resource, and routing
+// then falls back to TargetLookup. A target is recorded for the event's own
+// resource (store.Event.Resource): the configuration or queue whose ARN
+// the document names.
+func RecordedTarget(e store.Event, resourceArn string) (target string, ok bool) {
+	if e.Target == nil || resourceArn != e.Resource {
+		return "", false
+	}
+	return *e.Target, true
+}
 
 // The store kinds of the resources that have a NotificationTarget, as
 // internal/matchmaking and internal/placement document them (id the name);
@@ -29,7 +43,9 @@ type targetDoc struct {
 }
 
 // StoreTargets reads NotificationTarget from the matchmaking configuration
-// or game session queue record an ARN names.
+// or game session queue record an ARN names: the target now, which is the
+// one the event was published under only if it has not changed since, so
+// it serves events written without a recorded target.
 func StoreTargets(st store.Store, arns gamelift.ARNBuilder) TargetLookup {
 	return func(ctx context.Context, resourceArn string) (string, error) {
 		typ, id, ok := arns.Parse(resourceArn)
@@ -95,8 +111,9 @@ func Deliverable(arns gamelift.ARNBuilder, e store.Event) (Event, bool) {
 }
 
 // Routes reports whether an event of type typ about ev's resources goes
-// to sub, given targetOf, which returns a resource's NotificationTarget
-// (asked only when the resource filter alone does not decide).
+// to sub, given targetOf, which returns a resource's NotificationTarget as
+// it was when the event was written (asked only when the resource filter
+// alone does not decide).
 func Routes(arns gamelift.ARNBuilder, sub Subscription, typ string, ev Event, targetOf func(resourceArn string) string) bool {
 	if len(sub.EventTypes) > 0 && !slices.Contains(sub.EventTypes, typ) {
 		return false

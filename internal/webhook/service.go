@@ -49,8 +49,8 @@ type Config struct {
 	RotationOverlap time.Duration
 	// KeepAttempts is how many recent attempts a subscription shows (100).
 	KeepAttempts int
-	// Targets finds a resource's NotificationTarget (default: read from the
-	// store, see StoreTargets).
+	// Targets finds a resource's NotificationTarget for an event written
+	// without one recorded (default: read from the store, see StoreTargets).
 	Targets TargetLookup
 	// Leases, when set, gives each subscription's delivery one owner among
 	// the replicas sharing the store: Run registers a piece per enabled

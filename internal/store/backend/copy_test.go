@@ -58,7 +58,9 @@ func TestCopySQLiteToPostgresAndBack(t *testing.T) {
 				return err
 			}
 			if i%2 == 0 {
-				if err := w.Append(ctx, store.Event{Type: "Made", Resource: rec.ID, Doc: rec.Doc}); err != nil {
+				// Targets recorded, recorded as none, and not recorded.
+				target := []*string{new("arn:aws:sns:mu-local-1:000000000000:t" + fmt.Sprint(i)), new(""), nil}[i%3]
+				if err := w.Append(ctx, store.Event{Type: "Made", Resource: rec.ID, Doc: rec.Doc, Target: target}); err != nil {
 					return err
 				}
 			}

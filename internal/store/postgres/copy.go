@@ -47,7 +47,7 @@ func (db *DB) LoadEvents(ctx context.Context, events []store.Event) error {
 	}
 	rows := make([][]any, len(events))
 	for i, e := range events {
-		rows[i] = []any{e.Seq, e.ID, e.Time.UnixMilli(), e.Type, e.Resource, []byte(e.Doc)}
+		rows[i] = []any{e.Seq, e.ID, e.Time.UnixMilli(), e.Type, e.Resource, []byte(e.Doc), e.Target}
 	}
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		// The events' seq is GENERATED ALWAYS: COPY may not set it, so
@@ -56,7 +56,7 @@ func (db *DB) LoadEvents(ctx context.Context, events []store.Event) error {
 			return fmt.Errorf("postgres: load events: %w", err)
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events_load"},
-			[]string{"seq", "id", "time", "type", "resource", "doc"}, pgx.CopyFromRows(rows)); err != nil {
+			[]string{"seq", "id", "time", "type", "resource", "doc", "target"}, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("postgres: load events: %w", err)
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO events OVERRIDING SYSTEM VALUE SELECT * FROM events_load"); err != nil {

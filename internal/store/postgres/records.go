@@ -143,8 +143,8 @@ func (w *writer) Append(ctx context.Context, e store.Event) error {
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	w.tx.hold("append event "+e.Type, "INSERT INTO events (id, time, type, resource, doc) VALUES ($1, $2, $3, $4, $5)",
-		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc)
+	w.tx.hold("append event "+e.Type, "INSERT INTO events (id, time, type, resource, doc, target) VALUES ($1, $2, $3, $4, $5, $6)",
+		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc, e.Target)
 	w.appended = true
 	return nil
 }

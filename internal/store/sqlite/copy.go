@@ -47,8 +47,8 @@ func (db *DB) LoadEvents(ctx context.Context, events []store.Event) error {
 	return db.Update(ctx, func(w store.Writer) error {
 		tx := w.(*txWriter).tx
 		for _, e := range events {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO events (seq, id, time, type, resource, doc) VALUES (?, ?, ?, ?, ?, ?)",
-				e.Seq, e.ID, e.Time.UnixMilli(), e.Type, e.Resource, []byte(e.Doc)); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO events (seq, id, time, type, resource, doc, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
+				e.Seq, e.ID, e.Time.UnixMilli(), e.Type, e.Resource, []byte(e.Doc), e.Target); err != nil {
 				return fmt.Errorf("sqlite: load event %d: %w", e.Seq, err)
 			}
 		}

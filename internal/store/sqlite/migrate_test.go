@@ -24,29 +24,7 @@ func TestRecordsMoveToARowidTableWithEverythingKept(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "muster.db")
 	clk := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-	raw, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for v := 1; v <= 5; v++ {
-		names, _ := filepath.Glob(fmt.Sprintf("migrations/%04d_*.sql", v))
-		if len(names) != 1 {
-			t.Fatalf("migration %04d: found %v", v, names)
-		}
-		body, err := os.ReadFile(names[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := raw.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", names[0], err)
-		}
-		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, v, filepath.Base(names[0])); err != nil {
-			t.Fatal(err)
-		}
-	}
+	raw := migratedThrough(t, path, 5)
 	expires := clk.Now().Add(time.Hour).UnixMilli()
 	const records = 300
 	// record i's id, document (up to 3 KB: past a 4 KiB page's local
@@ -105,5 +83,73 @@ func TestRecordsMoveToARowidTableWithEverythingKept(t *testing.T) {
 	})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("a second create of gs-007 after the migration: %v, want a conflict", err)
+	}
+}
+
+// migratedThrough creates a database at path with the migrations up to
+// version applied and recorded, as a binary of that schema left it, and
+// returns a connection to it for the test to write as that binary would.
+func migratedThrough(t *testing.T, path string, version int) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= version; v++ {
+		names, _ := filepath.Glob(fmt.Sprintf("migrations/%04d_*.sql", v))
+		if len(names) != 1 {
+			t.Fatalf("migration %04d: found %v", v, names)
+		}
+		body, err := os.ReadFile(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", names[0], err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, v, filepath.Base(names[0])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return raw
+}
+
+// TestEventsWrittenBeforeTargetsWereKeptReadWithoutOne opens a database
+// whose outbox predates 0007: its events read back whole, with no target
+// recorded (nil, which delivery routes by the resource's current target),
+// and events appended afterwards keep theirs.
+func TestEventsWrittenBeforeTargetsWereKeptReadWithoutOne(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "muster.db")
+	clk := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	raw := migratedThrough(t, path, 6)
+	if _, err := raw.Exec(`INSERT INTO events (id, time, type, resource, doc) VALUES ('old', ?, 'PlacementFailed', 'queue-arn', ?)`,
+		clk.Now().UnixMilli(), []byte(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t, path, clk)
+	defer db.Close()
+	target := "arn:aws:sns:mu-local-1:000000000000:studio"
+	if err := db.Update(ctx, func(w store.Writer) error {
+		return w.Append(ctx, store.Event{ID: "new", Type: "PlacementFailed", Resource: "queue-arn", Doc: []byte(`{"a":2}`), Target: &target})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var evs []store.Event
+	if err := db.View(ctx, func(r store.Reader) error {
+		var err error
+		evs, err = r.Events(ctx, store.EventQuery{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].ID != "old" || string(evs[0].Doc) != `{"a":1}` || evs[0].Target != nil || evs[1].ID != "new" || evs[1].Target == nil || *evs[1].Target != target {
+		t.Fatalf("events after the migration: %+v; want the old one whole without a target, the new one with its own", evs)
 	}
 }

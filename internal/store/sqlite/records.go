@@ -390,8 +390,8 @@ func (w *txWriter) Append(ctx context.Context, e store.Event) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
-	if _, err := w.q.ExecContext(ctx, "INSERT INTO events (id, time, type, resource, doc) VALUES (?, ?, ?, ?, ?)",
-		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc); err != nil {
+	if _, err := w.q.ExecContext(ctx, "INSERT INTO events (id, time, type, resource, doc, target) VALUES (?, ?, ?, ?, ?, ?)",
+		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc, e.Target); err != nil {
 		return fmt.Errorf("sqlite: append event %s: %w", e.Type, err)
 	}
 	w.appended = true

@@ -106,7 +106,7 @@ func (d Dialect) Find(q store.Query, now int64) (string, []any) {
 // its rows.
 func (d Dialect) Events(q store.EventQuery) (string, []any) {
 	p := &params{d: d}
-	query := "SELECT seq, id, time, type, resource, doc FROM events WHERE seq > " + p.add(q.After)
+	query := "SELECT seq, id, time, type, resource, doc, target FROM events WHERE seq > " + p.add(q.After)
 	if q.Type != "" {
 		query += " AND type = " + p.add(q.Type)
 	}
@@ -148,7 +148,7 @@ func ScanEvent(sc Scanner) (store.Event, error) {
 	var e store.Event
 	var ms int64
 	var doc []byte
-	if err := sc.Scan(&e.Seq, &e.ID, &ms, &e.Type, &e.Resource, &doc); err != nil {
+	if err := sc.Scan(&e.Seq, &e.ID, &ms, &e.Type, &e.Resource, &doc, &e.Target); err != nil {
 		return e, err
 	}
 	e.Time, e.Doc = time.UnixMilli(ms), doc

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"an expired record is invisible and may be created again", testExpiry},
 		{"an event is appended exactly when its change commits", testEventsCommitWithChange},
 		{"events page in sequence order and filter by type", testEventPaging},
+		{"an event's recorded target reads back as written, none recorded as nil", testEventTargets},
 		{"a failing transaction does not disturb others committed beside it", testIsolationInBatch},
 		{"concurrent writers all commit and versions never repeat", testConcurrentWriters},
 		{"after-commit hooks run only on commit", testAfterCommit},

@@ -1,0 +1,83 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/postgres/pgtest"
+)
+
+// migratedThrough applies the migrations up to version to the database at
+// url and records them, as a binary of that schema left it, and returns a
+// connection for the test to write as that binary would.
+func migratedThrough(t *testing.T, url string, version int) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= version; v++ {
+		names, _ := filepath.Glob(fmt.Sprintf("migrations/%04d_*.sql", v))
+		if len(names) != 1 {
+			t.Fatalf("migration %04d: found %v", v, names)
+		}
+		body, err := os.ReadFile(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, string(body)); err != nil {
+			t.Fatalf("%s: %v", names[0], err)
+		}
+		if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations VALUES ($1, $2, 0)`, v, filepath.Base(names[0])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return conn
+}
+
+// TestEventsWrittenBeforeTargetsWereKeptReadWithoutOne opens a database
+// whose outbox predates 0003: its events read back whole, with no target
+// recorded (nil, which delivery routes by the resource's current target),
+// and events appended afterwards keep theirs.
+func TestEventsWrittenBeforeTargetsWereKeptReadWithoutOne(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	clk := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	old := migratedThrough(t, url, 2)
+	if _, err := old.Exec(ctx, `INSERT INTO events (id, time, type, resource, doc) VALUES ('old', $1, 'PlacementFailed', 'queue-arn', $2)`,
+		clk.Now().UnixMilli(), []byte(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t, url, clk)
+	defer db.Close()
+	target := "arn:aws:sns:mu-local-1:000000000000:studio"
+	if err := db.Update(ctx, func(w store.Writer) error {
+		return w.Append(ctx, store.Event{ID: "new", Type: "PlacementFailed", Resource: "queue-arn", Doc: []byte(`{"a":2}`), Target: &target})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var evs []store.Event
+	if err := db.View(ctx, func(r store.Reader) error {
+		var err error
+		evs, err = r.Events(ctx, store.EventQuery{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].ID != "old" || string(evs[0].Doc) != `{"a":1}` || evs[0].Target != nil || evs[1].ID != "new" || evs[1].Target == nil || *evs[1].Target != target {
+		t.Fatalf("events after the migration: %+v; want the old one whole without a target, the new one with its own", evs)
+	}
+}

@@ -1,0 +1,11 @@
+-- Each event keeps the NotificationTarget its resource (a matchmaking
+-- configuration, a game session queue) had when the event was written, as
+-- in the SQLite store (its 0007): GameLift sends an event to the target
+-- configured when it was published, and the resource may have changed its
+-- target, or been deleted, by the time the event is delivered. NULL means
+-- none was recorded: events of other resources, and those written before
+-- this migration, which delivery routes by the resource's current target.
+-- A nullable column without a default is added without rewriting the
+-- table, and a replica one release behind, which leaves it out of its
+-- inserts, keeps working.
+ALTER TABLE events ADD COLUMN target text;

@@ -42,6 +42,15 @@ type Config struct {
 	// ResumeWindow is how many of the outbox's newest events a client may
 	// resume from (default 200,000); an older id gets a reset.
 	ResumeWindow int
+	// ReplayLimit is how many outbox events, anyone's, one resume may read
+	// back (default 5,000); an id further back gets a reset.
+	ReplayLimit int
+	// ResumeBurst is how many resumes a WebSocket may ask for at once, the
+	// ?after= it opened with included (default 4); it earns another every
+	// ResumeEvery, on the injected clock (default 30 s). A socket asking
+	// for more is closed with CloseTooManyResumes.
+	ResumeBurst int
+	ResumeEvery time.Duration
 	// AuthTimeout is how long, in real time, a WebSocket has to send its
 	// auth message (default 10 s).
 	AuthTimeout time.Duration
@@ -84,6 +93,9 @@ func New(cfg Config) (*Hub, error) {
 	}
 	cfg.QueueSize = positive(cfg.QueueSize, 128)
 	cfg.ResumeWindow = positive(cfg.ResumeWindow, 200_000)
+	cfg.ReplayLimit = positive(cfg.ReplayLimit, 5_000)
+	cfg.ResumeBurst = positive(cfg.ResumeBurst, 4)
+	cfg.ResumeEvery = positive(cfg.ResumeEvery, 30*time.Second)
 	cfg.AuthTimeout = positive(cfg.AuthTimeout, 10*time.Second)
 	cfg.PingInterval = positive(cfg.PingInterval, 15*time.Second)
 	cfg.WriteTimeout = positive(cfg.WriteTimeout, 10*time.Second)

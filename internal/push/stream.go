@@ -3,6 +3,7 @@ package push
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/musterhq/muster/internal/clock"
@@ -36,50 +37,73 @@ type resetMessage struct {
 }
 
 // resume replays everything for the client after the event id, or sends
-// a reset when the id is not among the resumable events.
+// a reset when the id is not among the resumable events or lies more than
+// ReplayLimit events back: a replay reads every event after the id, not
+// only the player's, so without that bound one resume could make the
+// server read the whole resume window.
 func (s *stream) resume(ctx context.Context, after string) error {
 	if after == "" {
 		return nil
 	}
 	seq, ok := s.h.seqOf(after)
+	why := "event " + after + " is not among the events kept for resuming; read your tickets again"
 	if ok {
 		var err error
-		if ok, err = s.h.kept(ctx, seq, after); err != nil {
+		if ok, why, err = s.h.resumable(ctx, seq, after); err != nil {
 			return err
 		}
 	}
 	if !ok {
 		s.h.m.resets.WithLabelValues(streamPlayer).Inc()
-		return s.out.control(ctx, "reset", resetMessage{Type: "reset",
-			Reason: "event " + after + " is not among the events kept for resuming; read your tickets again"})
+		return s.out.control(ctx, "reset", resetMessage{Type: "reset", Reason: why})
 	}
 	s.h.m.resumes.Inc()
-	return s.replay(ctx, seq)
+	return s.replay(ctx, seq, seq+int64(s.h.cfg.ReplayLimit))
 }
 
-// kept says whether the outbox still holds the event: the outbox is pruned
-// from its oldest end, so if the event is there, so is everything after it.
-func (h *Hub) kept(ctx context.Context, seq int64, id string) (bool, error) {
-	var evs []store.Event
+// resumable says whether a replay from the event (seq, id) may run, and
+// if not, why. The outbox must still hold the event: it is pruned from its
+// oldest end, so then it holds everything after it too. And no event may
+// lie past seq+ReplayLimit: sequence numbers increase in commit order, so
+// the replay then reads at most ReplayLimit events (fewer where a rolled
+// back transaction left a gap), and an event numbered past that commits
+// after this check, so after the client subscribed, and comes live.
+func (h *Hub) resumable(ctx context.Context, seq int64, id string) (bool, string, error) {
+	var at, beyond []store.Event
 	err := h.cfg.Store.View(ctx, func(r store.Reader) error {
 		var err error
-		evs, err = r.Events(ctx, store.EventQuery{After: seq - 1, Limit: 1})
+		if at, err = r.Events(ctx, store.EventQuery{After: seq - 1, Limit: 1}); err != nil {
+			return err
+		}
+		beyond, err = r.Events(ctx, store.EventQuery{After: seq + int64(h.cfg.ReplayLimit), Limit: 1})
 		return err
 	})
-	return err == nil && len(evs) == 1 && evs[0].Seq == seq && evs[0].ID == id, err
+	switch {
+	case err != nil:
+		return false, "", fmt.Errorf("push: check the resume point %s: %w", id, err)
+	case len(at) != 1 || at[0].Seq != seq || at[0].ID != id:
+		return false, "event " + id + " is no longer kept in the outbox; read your tickets again", nil
+	case len(beyond) > 0:
+		return false, fmt.Sprintf("event %s is more than %d events back; read your tickets again", id, h.cfg.ReplayLimit), nil
+	}
+	return true, "", nil
 }
 
-// replay sends the client's events after seq, read back from the outbox.
-func (s *stream) replay(ctx context.Context, seq int64) error {
-	for {
+// replay sends the client's events after seq, read back from the outbox,
+// up to end (resumable says why the events past end come live).
+func (s *stream) replay(ctx context.Context, seq, end int64) error {
+	for seq < end {
 		var evs []store.Event
 		err := s.h.cfg.Store.View(ctx, func(r store.Reader) error {
 			var err error
-			evs, err = r.Events(ctx, store.EventQuery{After: seq, Limit: 500})
+			evs, err = r.Events(ctx, store.EventQuery{After: seq, Limit: int(min(500, end-seq))})
 			return err
 		})
-		if err != nil || len(evs) == 0 {
-			return err
+		if err != nil {
+			return fmt.Errorf("push: replay the outbox after %d: %w", seq, err)
+		}
+		if len(evs) == 0 {
+			return nil
 		}
 		for _, ev := range evs {
 			// Everything after seq is sent, even what this connection
@@ -98,6 +122,7 @@ func (s *stream) replay(ctx context.Context, seq int64) error {
 		}
 		s.last = max(s.last, seq)
 	}
+	return nil
 }
 
 // deliver writes a live delivery unless a replay already sent it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/clock"
@@ -25,6 +27,9 @@ const (
 	CloseUnauthenticated websocket.StatusCode = 4001
 	// CloseTooSlow: the client did not read and its queue filled up.
 	CloseTooSlow websocket.StatusCode = 4008
+	// CloseTooManyResumes: the client asked to resume more often than
+	// Config.ResumeBurst and ResumeEvery allow (4029, after HTTP's 429).
+	CloseTooManyResumes websocket.StatusCode = 4029
 )
 
 // clientMessage is what a client may send: {"type":"auth","accessToken"}
@@ -71,6 +76,10 @@ type wsSession struct {
 	// must not wait for mu (a write may hold it).
 	expiresAt atomic.Int64
 	pinger    *time.Timer // the keep-alive, in real time
+	// resumes is the socket's budget of resumes: each reads the outbox
+	// back, which costs the server far more than the message costs the
+	// client, and no per-request limit sees messages on an open socket.
+	resumes *rate.Limiter
 
 	draining  atomic.Bool // a drain goroutine is running
 	closeOnce sync.Once
@@ -98,7 +107,7 @@ func (h *Hub) runWebSocket(ctx context.Context, conn *websocket.Conn, tok, after
 	conn.SetReadLimit(16 << 10)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &wsSession{h: h, conn: conn}
+	s := &wsSession{h: h, conn: conn, resumes: rate.NewLimiter(rate.Every(h.cfg.ResumeEvery), h.cfg.ResumeBurst)}
 	if err := s.authenticate(ctx, tok); err != nil {
 		s.closeWith(CloseUnauthenticated, reason(err))
 		return
@@ -120,15 +129,18 @@ func (h *Hub) runWebSocket(ctx context.Context, conn *websocket.Conn, tok, after
 		s.pinger.Stop()
 		s.mu.Unlock()
 	}()
-	err := s.hello(ctx)
-	if err == nil {
-		err = st.resume(ctx, after)
+	code, why, stop := websocket.StatusInternalError, "write failed", s.hello(ctx) != nil
+	if !stop && after != "" {
+		code, why, stop = s.resume(ctx, after)
 	}
 	s.mu.Unlock()
-	if err != nil {
-		s.closeWith(websocket.StatusInternalError, "write failed")
+	if stop {
+		s.closeWith(code, why)
 		return
 	}
+	// Each message is answered before the next is read, so a socket has
+	// at most one resume in flight; those it sends meanwhile wait in the
+	// connection, and its budget is charged as each is read.
 	for {
 		m, err := readMessage(ctx, conn)
 		if err != nil {
@@ -299,13 +311,24 @@ func (s *wsSession) handle(ctx context.Context, m clientMessage) (websocket.Stat
 			return websocket.StatusGoingAway, "write failed", true
 		}
 	case "resume":
-		if err := s.st.resume(ctx, m.After); err != nil {
-			return websocket.StatusGoingAway, "resume failed", true
-		}
+		return s.resume(ctx, m.After)
 	default:
 		if err := s.control(ctx, "error", map[string]string{"type": "error", "message": "unknown message type " + m.Type}); err != nil {
 			return websocket.StatusGoingAway, "write failed", true
 		}
+	}
+	return 0, "", false
+}
+
+// resume answers a resume (with mu held) if the socket's budget allows
+// one; past the budget the socket must close.
+func (s *wsSession) resume(ctx context.Context, after string) (websocket.StatusCode, string, bool) {
+	if !s.resumes.AllowN(s.h.cfg.Clock.Now(), 1) {
+		return CloseTooManyResumes, fmt.Sprintf("too many resumes: %d at once, then one every %s; resume once per connection",
+			s.h.cfg.ResumeBurst, s.h.cfg.ResumeEvery), true
+	}
+	if err := s.st.resume(ctx, after); err != nil {
+		return websocket.StatusGoingAway, "resume failed", true
 	}
 	return 0, "", false
 }

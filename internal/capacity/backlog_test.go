@@ -26,7 +26,7 @@ func (r aliasReadFails) Get(ctx context.Context, kind, id string) (store.Item, e
 	return r.Reader.Get(ctx, kind, id)
 }
 
-// A pending placement counts against the fleet its queue's first
+// A pending placement counts against the fleet location its queue's
 // destination routes to; an alias that routes nowhere leaves it uncounted,
 // but a failed read is an error, not an empty backlog.
 func TestBacklogFollowsTheQueuesAlias(t *testing.T) {
@@ -52,18 +52,18 @@ func TestBacklogFollowsTheQueuesAlias(t *testing.T) {
 		t.Fatal(err)
 	}
 	backlog := capacity.Placements{Fleets: e.Fleets, ARNs: arns}
-	waiting := func(wrap func(store.Reader) store.Reader) (map[string]capacity.Waiting, error) {
-		var out map[string]capacity.Waiting
+	waiting := func(wrap func(store.Reader) store.Reader) (map[capacity.FleetLocation]capacity.Waiting, error) {
+		var out map[capacity.FleetLocation]capacity.Waiting
 		err := e.Store.View(e.Ctx, func(r store.Reader) (err error) {
-			out, err = backlog.Waiting(e.Ctx, wrap(r))
+			out, err = backlog.Waiting(e.Ctx, wrap(r), e.Clock.Now())
 			return err
 		})
 		return out, err
 	}
 	plain := func(r store.Reader) store.Reader { return r }
 
-	if got, err := waiting(plain); err != nil || got[e.FleetID].Count != 1 {
-		t.Fatalf("through the alias: got %v, %v; want one placement waiting for %s", got, err, e.FleetID)
+	if got, err := waiting(plain); err != nil || got[capacity.FleetLocation{FleetID: e.FleetID, Location: loc}].Count != 1 {
+		t.Fatalf("through the alias: got %v, %v; want one placement waiting for %s at %s", got, err, e.FleetID, loc)
 	}
 	if got, err := waiting(func(r store.Reader) store.Reader { return aliasReadFails{r} }); !errors.Is(err, errDiskGone) {
 		t.Fatalf("a failed read of the alias: got %v, %v; want the read's error", got, err)

@@ -55,12 +55,16 @@
 // (fleet.Service.SetDesired). After a policy changes a location's capacity,
 // no policy changes it again in the other direction for ScaleInCooldown
 // (scale-in) — scale-out is never delayed — so a policy cannot flap.
-// QueueDepth and WaitTime count PENDING placements of queues whose first
-// destination is the fleet, as GameLift defines them. A policy that cannot
-// be evaluated — its fleet is not ACTIVE, its metric cannot be computed, or
-// the provisioner of a location it applies to keeps failing (a host failed
-// three times and has not registered) — is ERROR and not in force, with a
-// fleet event, and ACTIVE again once it can be evaluated.
+// QueueDepth and WaitTime count, in each fleet location, the PENDING
+// placements whose first choice it is (the placer's own candidate order:
+// the latency policy in force, the queue's priorities, an override), and
+// waiting placements count as sessions to host there; so a placement adds
+// demand in one location, not in every location of the fleet. A policy
+// that cannot be evaluated is ERROR, with a fleet event, and ACTIVE again
+// once it can be: when its fleet is not ACTIVE or its metric cannot be
+// computed it is in force nowhere; when the provisioner of a location keeps
+// failing (a host failed three times and has not registered) it is out of
+// force in that location only, so the healthy locations still scale.
 //
 // A provisioned host not yet registered when the control plane starts (or
 // when this replica takes the lease) is asked for again at once. A

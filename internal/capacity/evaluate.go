@@ -17,8 +17,9 @@ import (
 // Evaluate evaluates every scaling policy in each location of its fleet
 // and changes desired capacities (see the package comment). triggered says
 // a placement found no capacity: then only scale-out happens, not where
-// hosts are already on their way, and rules whose periods are not all
-// counted act only if this one would complete them.
+// hosts are already on their way or the last scale-out's capacity is not
+// ready yet (held), and rules whose periods are not all counted act only
+// if this one would complete them.
 func (s *Service) Evaluate(ctx context.Context, triggered bool) error {
 	var policies []Policy
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
@@ -46,6 +47,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
+// evaluation is one fleet's evaluation, in one transaction: what each of
+// its locations reads, and which policies it changed.
+type evaluation struct {
+	f         fleet.Fleet
+	policies  []Policy
+	changed   []bool // by policy index: to store
+	problems  problems
+	waiting   map[FleetLocation]Waiting
+	now       time.Time
+	triggered bool
+}
+
 // evaluateFleet is one fleet's evaluation, in one transaction.
 func (s *Service) evaluateFleet(ctx context.Context, w store.Writer, fleetID string, triggered bool) error {
 	items, err := w.Find(ctx, store.Query{Kind: KindPolicy, Key: 1, Value: fleetID, Limit: 1000})
@@ -64,84 +77,120 @@ func (s *Service) evaluateFleet(ctx context.Context, w store.Writer, fleetID str
 	} else if err != nil {
 		return err
 	}
-	policies, err := store.Decode[Policy](items)
-	if err != nil {
+	ev := &evaluation{f: f, now: s.cfg.Clock.Now().UTC(), triggered: triggered}
+	if ev.policies, err = store.Decode[Policy](items); err != nil {
 		return err
 	}
-	var waiting Waiting
+	ev.changed = make([]bool, len(ev.policies))
 	if s.cfg.Placements != nil {
-		all, err := s.cfg.Placements.Waiting(ctx, w)
-		if err != nil {
-			return err
+		if ev.waiting, err = s.cfg.Placements.Waiting(ctx, w, ev.now); err != nil {
+			return fmt.Errorf("read the placement backlog: %w", err)
 		}
-		waiting = all[f.ID]
 	}
-	now := s.cfg.Clock.Now().UTC()
-	changed := make([]bool, len(policies))
-	problems, err := s.policyProblems(ctx, w, f, policies)
-	if err != nil {
+	if ev.problems, err = s.policyProblems(ctx, w, f, ev.policies); err != nil {
 		return err
 	}
-	if err := s.settleStatus(ctx, w, f, policies, problems, changed); err != nil {
+	if err := s.settleStatus(ctx, w, f, ev.policies, ev.problems, ev.changed); err != nil {
 		return err
 	}
 	for _, loc := range f.Locations {
-		c, _, found, err := fleet.GetCapacity(ctx, w, f.ID, loc)
-		if err != nil {
-			return err
-		}
-		if found && c.ScalingStopped {
-			continue
-		}
-		st, err := s.cfg.Fleets.LocationStats(ctx, w, f, loc)
-		if err != nil {
-			return err
-		}
-		current := c.Desired
-		if !found || !c.Set {
-			current = st.ActiveComputes
-		}
-		m := metricValues(f, st, waiting, now)
-		want, why := current, ""
-		for i := range policies {
-			p := &policies[i]
-			if problems[i] != "" {
-				continue // ERROR: not in force
-			}
-			d, ok, reason := s.propose(p, loc, m, current, f, st, waiting.Count, triggered)
-			if p.Breaches != nil || ok {
-				changed[i] = true
-			}
-			if !ok {
-				continue
-			}
-			switch {
-			case d > current && d > want:
-				want, why = d, reason
-			case d < current && want <= current && (want == current || d > want):
-				want, why = d, reason
-			}
-		}
-		if want == current {
-			continue
-		}
-		if want < current && (triggered || now.Sub(c.ScaledOut) < s.cfg.ScaleInCooldown || now.Sub(c.ScaledIn) < s.cfg.ScaleInCooldown) {
-			continue // no scale-in within the cool-down, nor on a trigger
-		}
-		if want > current && triggered && len(c.Pending) > 0 {
-			continue // hosts are on their way
-		}
-		got, err := s.cfg.Fleets.SetDesired(ctx, w, f, loc, want, why)
-		if err != nil {
-			return err
-		}
-		if got > current {
-			s.metrics.scalings.WithLabelValues("out").Inc()
-		} else if got < current {
-			s.metrics.scalings.WithLabelValues("in").Inc()
+		if err := s.evaluateLocation(ctx, w, ev, loc); err != nil {
+			return fmt.Errorf("location %s: %w", loc, err)
 		}
 	}
-	return putChanged(ctx, w, items, policies, changed)
+	return putChanged(ctx, w, items, ev.policies, ev.changed)
+}
+
+// evaluateLocation sets the desired capacity of one location of the fleet
+// to what the policies in force there ask, unless the change must wait.
+func (s *Service) evaluateLocation(ctx context.Context, w store.Writer, ev *evaluation, loc string) error {
+	c, _, found, err := fleet.GetCapacity(ctx, w, ev.f.ID, loc)
+	if err != nil {
+		return err
+	}
+	if found && c.ScalingStopped {
+		return nil
+	}
+	st, err := s.cfg.Fleets.LocationStats(ctx, w, ev.f, loc)
+	if err != nil {
+		return err
+	}
+	current := c.Desired
+	if !found || !c.Set {
+		current = st.ActiveComputes
+	}
+	want, why := s.proposed(ev, loc, current, st)
+	if want == current || s.held(ev, c, st, current, want) {
+		return nil
+	}
+	got, err := s.cfg.Fleets.SetDesired(ctx, w, ev.f, loc, want, why)
+	if err != nil {
+		return err
+	}
+	if got > current {
+		s.metrics.scalings.WithLabelValues("out").Inc()
+	} else if got < current {
+		s.metrics.scalings.WithLabelValues("in").Inc()
+	}
+	return nil
+}
+
+// proposed is the desired capacity the policies in force in loc ask for,
+// and why: the largest scale-out any of them asks, else the smallest
+// scale-in, so that the policy asking for the most capacity wins.
+func (s *Service) proposed(ev *evaluation, loc string, current int, st fleet.Stats) (int, string) {
+	waiting := ev.waiting[FleetLocation{FleetID: ev.f.ID, Location: loc}]
+	m := metricValues(ev.f, st, waiting, ev.now)
+	want, why := current, ""
+	for i := range ev.policies {
+		p := &ev.policies[i]
+		if ev.problems.at(i, loc) != "" {
+			continue // not in force here
+		}
+		d, ok, reason := s.propose(p, loc, m, current, ev.f, st, waiting.Count, ev.triggered)
+		if p.Breaches != nil || ok {
+			ev.changed[i] = true
+		}
+		if !ok {
+			continue
+		}
+		switch {
+		case d > current && d > want:
+			want, why = d, reason
+		case d < current && want <= current && (want == current || d > want):
+			want, why = d, reason
+		}
+	}
+	return want, why
+}
+
+// held says whether changing a location's desired capacity from current
+// to want must wait. Scale-in waits ScaleInCooldown after any change, and
+// a trigger never scales in. A triggered scale-out waits while hosts are
+// on their way, and, for up to one EvaluationInterval after the last
+// scale-out, until the capacity it added is ready: placements without
+// capacity trigger an evaluation every ten seconds, sooner than a host
+// registers and starts its server processes, so a rule such as
+// "QueueDepth > 0 → +1" would otherwise add a compute at each trigger for
+// the same queued players. The interval bounds the wait for capacity that
+// never becomes ready; an evaluation on the interval, as GameLift's each
+// minute, scales out at once.
+func (s *Service) held(ev *evaluation, c fleet.Capacity, st fleet.Stats, current, want int) bool {
+	since := func(t time.Time) time.Duration { return ev.now.Sub(t) }
+	if want < current {
+		return ev.triggered || since(c.ScaledOut) < s.cfg.ScaleInCooldown || since(c.ScaledIn) < s.cfg.ScaleInCooldown
+	}
+	if !ev.triggered {
+		return false
+	}
+	return len(c.Pending) > 0 || (since(c.ScaledOut) < s.cfg.EvaluationInterval && !ready(ev.f, st, current))
+}
+
+// ready says whether a location's desired computes all serve: as many of
+// its server processes are ready (idle, or hosting a game session) as
+// desired computes run.
+func ready(f fleet.Fleet, st fleet.Stats, desired int) bool {
+	return st.IdleProcesses+st.Activating+st.Active >= desired*processesPerCompute(f)
 }
 
 // putChanged stores the policies an evaluation changed (their status or
@@ -240,7 +289,7 @@ func processesPerCompute(f fleet.Fleet) int {
 
 // targetCapacity is the fewest computes with which the share of available
 // game-session slots would be at least target percent, counting the
-// placements waiting for the fleet as game sessions to host. It is worked
+// placements waiting for the location (queued) as game sessions to host. It is worked
 // out in floating point and capped before it becomes an int: a target just
 // below 100 makes it astronomically large, and converting a float beyond
 // int's range yields a negative number on common platforms, which would
@@ -255,7 +304,8 @@ func targetCapacity(target float64, st fleet.Stats, queued, perCompute int) int 
 	return int(min(math.Ceil(slots/float64(perCompute)), math.MaxInt32))
 }
 
-// metricValues are GameLift's scaling metrics for one location now.
+// metricValues are GameLift's scaling metrics for one location now;
+// waiting are the placements whose first choice it is.
 func metricValues(f fleet.Fleet, st fleet.Stats, waiting Waiting, now time.Time) map[string]float64 {
 	percent := func(part, whole int) float64 {
 		if whole == 0 {

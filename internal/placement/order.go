@@ -29,16 +29,24 @@ type Candidate struct {
 // candidates lists the queue's fleet locations (candidates, steps 1 and 2 of docs/control-api.md, "Queue placement"), in
 // destination order, without duplicates.
 func (s *Service) candidates(ctx context.Context, r store.Reader, q Queue) ([]Candidate, error) {
+	return Candidates(ctx, r, s.cfg.Fleets, s.cfg.ARNs, q)
+}
+
+// Candidates is the placer's list of the queue's candidates, for a reader
+// outside this package (the capacity service's backlog) that must order
+// them as the placer does (Order) and so needs the same list. A
+// destination that cannot be read is skipped, as the placer skips it.
+func Candidates(ctx context.Context, r store.Reader, fleets *fleet.Service, arns gamelift.ARNBuilder, q Queue) ([]Candidate, error) {
 	var out []Candidate
 	seen := map[[2]string]bool{}
 	for i, dest := range q.Destinations {
-		typ, id, ok := s.cfg.ARNs.Parse(dest)
+		typ, id, ok := arns.Parse(dest)
 		if !ok {
 			continue
 		}
 		fleetID := id
 		if typ == gamelift.ResourceAlias {
-			fid, err := s.cfg.Fleets.Resolve(ctx, r, "", dest)
+			fid, err := fleets.Resolve(ctx, r, "", dest)
 			if err != nil {
 				continue // a TERMINAL or deleted alias is skipped
 			}

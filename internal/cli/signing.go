@@ -63,10 +63,11 @@ func (c commonFlags) requireDataDir() error {
 	return nil
 }
 
-// runKeysRotateSigning is `muster keys rotate-signing`: a new key signs
-// player access tokens from now on; the old ones keep verifying the tokens
-// they signed until those expire. A running server picks the new key up
-// within its refresh interval (10 s).
+// runKeysRotateSigning is `muster keys rotate-signing`: a new key is
+// published and trusted at once and signs player access tokens from
+// identity.KeyActivationDelay on (5 min 10 s: every replica, and every
+// verifier caching the JWKS, knows it by then); the old ones keep verifying
+// the tokens they signed until those expire.
 func runKeysRotateSigning(ctx context.Context, env Env, args []string) int {
 	fs, common := commonFlagSet("keys rotate-signing")
 	alg := fs.String("token-signing-alg", "EdDSA", "`algorithm` of the new key: EdDSA or ES256")
@@ -88,6 +89,7 @@ func runKeysRotateSigning(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "muster keys rotate-signing:", err)
 		return 1
 	}
-	fmt.Fprintf(env.Stdout, "new signing key %s (%s); earlier keys verify their tokens until those expire\n", kid, *alg)
+	fmt.Fprintf(env.Stdout, "new signing key %s (%s): published now, signing in %s; earlier keys verify their tokens until those expire\n",
+		kid, *alg, identity.KeyActivationDelay)
 	return 0
 }

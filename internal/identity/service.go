@@ -20,6 +20,10 @@ const (
 	DefaultAccessTokenLifetime  = time.Hour
 	MaxAccessTokenLifetime      = 24 * time.Hour
 	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
+	// MaxRefreshInterval bounds RefreshInterval and is its default: a new
+	// signing key signs KeyActivationDelay after its rotation, which
+	// counts on every replica reloading keys at least this often.
+	MaxRefreshInterval = 10 * time.Second
 	// Audience is the aud claim of every player access token; it keeps
 	// Muster's tokens apart from any other JWT signed by the same issuer.
 	Audience = "muster-player"
@@ -50,7 +54,7 @@ type Config struct {
 	HTTPClient *http.Client
 	// RefreshInterval is how often Run reloads signing keys and revoked
 	// sessions that other processes (muster keys rotate-signing, other
-	// replicas) wrote (default 10 s).
+	// replicas) wrote (default and at most MaxRefreshInterval, 10 s).
 	RefreshInterval time.Duration
 	// VerifyCacheSize bounds the cache of already verified access tokens
 	// (default 65,536).
@@ -68,13 +72,15 @@ type Service struct {
 	cfg  Config
 	oidc map[string]*oidcProvider
 
-	// ring is the current *keyring (signing key and trusted public keys).
-	ring      atomicRing
-	reloadMu  sync.Mutex // serialises reloads; never held on the verify path
-	lastLoad  time.Time  // guarded by reloadMu
-	verified  verifyCache
-	revokedMu sync.RWMutex
-	revoked   map[string]time.Time // session id → until when it is remembered
+	// ring is the current *keyring (signing keys and trusted public keys).
+	ring     atomicRing
+	reloadMu sync.Mutex // serialises reloads; never held on the verify path
+	// revokedCursor is the id of the last revocation read (guarded by
+	// reloadMu): a reload reads only those after it.
+	revokedCursor string
+	unknownKID    keyMiss
+	verified      verifyCache
+	revoked       revokedSessions
 }
 
 // Open returns the service, creating the first signing key when the store
@@ -109,13 +115,17 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	if cfg.RefreshInterval <= 0 {
-		cfg.RefreshInterval = 10 * time.Second
+		cfg.RefreshInterval = MaxRefreshInterval
+	}
+	if cfg.RefreshInterval > MaxRefreshInterval {
+		return nil, fmt.Errorf("identity: refresh interval %v: at most %v, which a new signing key's activation delay counts on", cfg.RefreshInterval, MaxRefreshInterval)
 	}
 	if cfg.VerifyCacheSize <= 0 {
 		cfg.VerifyCacheSize = 1 << 16
 	}
-	s := &Service{cfg: cfg, oidc: map[string]*oidcProvider{}, revoked: map[string]time.Time{}}
+	s := &Service{cfg: cfg, oidc: map[string]*oidcProvider{}}
 	s.verified.init(cfg.VerifyCacheSize)
+	s.revoked.init()
 	for _, p := range cfg.OIDCProviders {
 		if _, dup := s.oidc[p.Name]; dup {
 			return nil, fmt.Errorf("identity: OIDC provider %q is configured twice", p.Name)
@@ -141,29 +151,21 @@ func (s *Service) Reload(ctx context.Context) error {
 	return s.reloadLocked(ctx)
 }
 
-// reloadLocked expects reloadMu held.
+// reloadLocked expects reloadMu held. Keys are read in full (there are a
+// handful); numbered revocations only from where the last reload stopped.
 func (s *Service) reloadLocked(ctx context.Context) error {
 	now := s.cfg.Clock.Now()
 	ring, err := s.signingKeys().load(ctx, now, s.cfg.AccessTokenLifetime)
 	if err != nil {
 		return err
 	}
-	revoked, err := s.loadRevoked(ctx)
+	revoked, cursor, err := s.loadRevocations(ctx, s.revokedCursor)
 	if err != nil {
 		return err
 	}
 	s.ring.Store(ring)
-	s.revokedMu.Lock()
-	for id, until := range revoked {
-		s.revoked[id] = until
-	}
-	for id, until := range s.revoked {
-		if !now.Before(until) {
-			delete(s.revoked, id)
-		}
-	}
-	s.revokedMu.Unlock()
-	s.lastLoad = now
+	s.revoked.add(revoked, now)
+	s.revokedCursor = cursor
 	return nil
 }
 

@@ -7,11 +7,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -24,14 +22,32 @@ import (
 
 const kindSigningKey = "signingkey"
 
-// EventSigningKeyRotated is written to the outbox when a new signing key
-// takes over.
+// EventSigningKeyRotated is written to the outbox when a new signing key is
+// made (it takes over signing KeyActivationDelay later).
 const EventSigningKeyRotated = "SigningKeyRotated"
 
 // pruneAfter is how long a retired signing key is kept in the store. It is
 // far beyond the longest access token lifetime, after which the key is no
 // longer trusted or published anyway.
 const pruneAfter = 30 * 24 * time.Hour
+
+// JWKSMaxAge is how long a client or proxy may cache the JSON Web Key Set
+// (the max-age of GET /.well-known/jwks.json).
+const JWKSMaxAge = 5 * time.Minute
+
+// KeyActivationDelay is how long after a rotation the new key starts
+// signing. Until then it is only published and trusted: every replica
+// reloads keys within MaxRefreshInterval and every cached copy of the JWKS
+// is at most JWKSMaxAge old, so by the time a token signed with the new key
+// exists, every verifier already knows the key. Derived from both, so that
+// neither can change without the other.
+const KeyActivationDelay = MaxRefreshInterval + JWKSMaxAge
+
+// retiredKeyGrace is how much longer than one access token lifetime after
+// its retirement a key stays trusted: a replica that has not reloaded since
+// the successor activated still signs with it (for up to
+// MaxRefreshInterval), and replicas' clocks differ a little.
+const retiredKeyGrace = time.Minute
 
 // SigningKey is a token signing key as stored: the private key is a JWK
 // sealed with the master key, bound to the key id.
@@ -41,9 +57,21 @@ type SigningKey struct {
 	SealedPrivate string          `json:"sealedPrivate"`
 	Public        json.RawMessage `json:"public"`
 	CreatedAt     time.Time       `json:"createdAt"`
-	// RetiredAt is when a newer key took over signing. A retired key still
-	// verifies tokens (and is published) for one access token lifetime.
+	// ActivateAt is when the key starts signing (zero: at CreatedAt). It is
+	// published and trusted from CreatedAt.
+	ActivateAt time.Time `json:"activateAt,omitzero"`
+	// RetiredAt is when a newer key takes over signing (the successor's
+	// ActivateAt). A retired key still verifies tokens (and is published)
+	// for one access token lifetime after it.
 	RetiredAt time.Time `json:"retiredAt,omitzero"`
+}
+
+// activation is when the key starts signing.
+func (k SigningKey) activation() time.Time {
+	if k.ActivateAt.IsZero() {
+		return k.CreatedAt
+	}
+	return k.ActivateAt
 }
 
 // SigningKeys manages the stored signing keys; `muster keys rotate-signing`
@@ -86,9 +114,10 @@ func (k *SigningKeys) Ensure(ctx context.Context) error {
 	return err
 }
 
-// Rotate makes a new signing key the active one and retires the others;
-// retired keys keep verifying tokens issued before the rotation for one
-// access token lifetime. It returns the new key id.
+// Rotate makes a new signing key and retires the others: the new key is
+// published and trusted at once and signs from KeyActivationDelay on, when
+// the others stop signing; they keep verifying the tokens they signed for
+// one access token lifetime after that. It returns the new key id.
 func (k *SigningKeys) Rotate(ctx context.Context) (string, error) {
 	return k.rotate(ctx, true)
 }
@@ -113,27 +142,23 @@ func (k *SigningKeys) rotate(ctx context.Context, force bool) (string, error) {
 		if err != nil {
 			return err
 		}
-		active := 0
+		signing := 0
 		for _, key := range keys {
 			if key.RetiredAt.IsZero() {
-				active++
+				signing++
 			}
 		}
-		if active > 0 && !force {
+		if signing > 0 && !force {
 			return nil
 		}
-		for _, key := range keys {
-			switch {
-			case key.RetiredAt.IsZero():
-				key.RetiredAt = now
-				if _, err := w.Put(ctx, store.Record{Kind: kindSigningKey, ID: key.KID, Doc: store.MustJSON(key), Upsert: true}); err != nil {
-					return err
-				}
-			case now.Sub(key.RetiredAt) > pruneAfter:
-				if err := w.Delete(ctx, kindSigningKey, key.KID, 0); err != nil {
-					return err
-				}
-			}
+		// A first key signs at once: no verifier holds an older key set
+		// that lacks it, because there is none.
+		fresh.ActivateAt = now
+		if signing > 0 {
+			fresh.ActivateAt = now.Add(KeyActivationDelay)
+		}
+		if err := retireKeys(ctx, w, keys, fresh.ActivateAt, now); err != nil {
+			return err
 		}
 		if _, err := w.Put(ctx, store.Record{Kind: kindSigningKey, ID: fresh.KID, Doc: store.MustJSON(fresh)}); err != nil {
 			return err
@@ -146,6 +171,25 @@ func (k *SigningKeys) rotate(ctx context.Context, force bool) (string, error) {
 		return "", fmt.Errorf("rotate signing key: %w", err)
 	}
 	return created, nil
+}
+
+// retireKeys ends the signing of every key that has no successor yet at
+// at, and deletes the keys retired more than pruneAfter before now.
+func retireKeys(ctx context.Context, w store.Writer, keys []SigningKey, at, now time.Time) error {
+	for _, key := range keys {
+		switch {
+		case key.RetiredAt.IsZero():
+			key.RetiredAt = at
+			if _, err := w.Put(ctx, store.Record{Kind: kindSigningKey, ID: key.KID, Doc: store.MustJSON(key), Upsert: true}); err != nil {
+				return err
+			}
+		case now.Sub(key.RetiredAt) > pruneAfter:
+			if err := w.Delete(ctx, kindSigningKey, key.KID, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func newSigningKey(box *secret.Box, alg jose.SignatureAlgorithm, now time.Time) (SigningKey, error) {
@@ -179,84 +223,6 @@ func newSigningKey(box *secret.Box, alg jose.SignatureAlgorithm, now time.Time) 
 	return SigningKey{KID: kid, Alg: string(alg), SealedPrivate: box.Seal(string(privJSON), kindSigningKey+":"+kid),
 		Public: pubJSON, CreatedAt: now}, nil
 }
-
-// keyring is an immutable snapshot of the signing keys: the one that signs
-// and every public key still trusted.
-type keyring struct {
-	signer    jose.Signer
-	signerKID string
-	trusted   map[string]trustedKey
-	jwks      []byte
-}
-
-type trustedKey struct {
-	alg jose.SignatureAlgorithm
-	key any // crypto public key
-	// until is when the key stops being trusted (zero: while active).
-	until time.Time
-}
-
-type atomicRing struct{ p atomic.Pointer[keyring] }
-
-func (a *atomicRing) Load() *keyring   { return a.p.Load() }
-func (a *atomicRing) Store(r *keyring) { a.p.Store(r) }
-
-// load builds a keyring: the newest active key signs; retired keys are
-// trusted until retiredAt + lifetime (+1 min for clocks of other replicas).
-func (k *SigningKeys) load(ctx context.Context, now time.Time, lifetime time.Duration) (*keyring, error) {
-	keys, err := service.Read(ctx, k.Store, func(r store.Reader) ([]SigningKey, error) {
-		return listSigningKeys(ctx, r)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load signing keys: %w", err)
-	}
-	ring := &keyring{trusted: map[string]trustedKey{}}
-	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
-	var active *SigningKey
-	for i, key := range keys {
-		var until time.Time
-		if !key.RetiredAt.IsZero() {
-			until = key.RetiredAt.Add(lifetime + time.Minute)
-			if !now.Before(until) {
-				continue
-			}
-		} else {
-			active = &keys[i]
-		}
-		var pub jose.JSONWebKey
-		if err := pub.UnmarshalJSON(key.Public); err != nil {
-			return nil, fmt.Errorf("signing key %s: public key: %w", key.KID, err)
-		}
-		ring.trusted[key.KID] = trustedKey{alg: jose.SignatureAlgorithm(key.Alg), key: pub.Key, until: until}
-		set.Keys = append(set.Keys, pub)
-	}
-	if active == nil {
-		return nil, errors.New("load signing keys: there is no active signing key")
-	}
-	plain, err := k.Box.Open(active.SealedPrivate, kindSigningKey+":"+active.KID)
-	if err != nil {
-		return nil, fmt.Errorf("signing key %s: %w", active.KID, err)
-	}
-	var priv jose.JSONWebKey
-	if err := priv.UnmarshalJSON([]byte(plain)); err != nil {
-		return nil, fmt.Errorf("signing key %s: private key: %w", active.KID, err)
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(active.Alg), Key: priv},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return nil, fmt.Errorf("signing key %s: %w", active.KID, err)
-	}
-	ring.signer, ring.signerKID = signer, active.KID
-	ring.jwks, err = json.Marshal(set)
-	if err != nil {
-		return nil, err
-	}
-	return ring, nil
-}
-
-// JWKS returns the JSON Web Key Set of the public keys that verify access
-// tokens (GET /.well-known/jwks.json).
-func (s *Service) JWKS() []byte { return s.ring.Load().jwks }
 
 // all reads and decodes every record of kind.
 func all[T any](ctx context.Context, r store.Reader, kind string) ([]T, error) {

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,7 +12,6 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/musterhq/muster/internal/fault"
-	"github.com/musterhq/muster/internal/store"
 )
 
 // MaxTokenLen bounds the length of an access token that Verify will parse.
@@ -20,6 +20,19 @@ const MaxTokenLen = 4096
 // allowedAlgs is the allow-list that rejects alg "none" and HMAC with a
 // public key before any signature is looked at.
 var allowedAlgs = []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256}
+
+// clockLeeway is how far in this process's future a token's iat and nbf
+// may be: another replica may have signed it with a clock a little ahead
+// (iat is also rounded down to the second, which helps only one way). exp
+// gets none: a token is never accepted here after it has expired here.
+const clockLeeway = 5 * time.Second
+
+// unknownKIDReloadGap is the least time between two reloads that tokens
+// with an unknown kid ask for, so that forged kids cannot make every
+// request read the store. A rotated-in key is published long before it
+// signs (KeyActivationDelay), so a replica meets a genuine unknown kid only
+// when its periodic reloads have failed.
+const unknownKIDReloadGap = time.Second
 
 // Claims is what a verified access token says.
 type Claims struct {
@@ -36,10 +49,16 @@ type accessClaims struct {
 	SID string `json:"sid,omitempty"`
 }
 
-// IssueAccessToken signs an access token for identityID in session sid.
+// IssueAccessToken signs an access token for identityID in session sid,
+// with the key that signs now.
 func (s *Service) IssueAccessToken(identityID, sid string) (string, time.Time, error) {
-	ring := s.ring.Load()
+	if sid == "" {
+		// Revocation works by session: a token without one could not be
+		// ended by logout.
+		return "", time.Time{}, errors.New("sign access token: a session id is required")
+	}
 	now := s.cfg.Clock.Now()
+	signer := s.ring.Load().signerAt(now)
 	exp := now.Add(s.cfg.AccessTokenLifetime)
 	c := accessClaims{Claims: jwt.Claims{
 		Issuer: s.cfg.Issuer, Subject: identityID, Audience: jwt.Audience{Audience},
@@ -47,9 +66,9 @@ func (s *Service) IssueAccessToken(identityID, sid string) (string, time.Time, e
 	}, SID: sid}
 	payload, err := json.Marshal(c)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
 	}
-	obj, err := ring.signer.Sign(payload)
+	obj, err := signer.signer.Sign(payload)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
 	}
@@ -64,7 +83,7 @@ func (s *Service) IssueAccessToken(identityID, sid string) (string, time.Time, e
 	// seconds as the token carries them.
 	claims := Claims{IdentityID: identityID, SessionID: sid,
 		IssuedAt: time.Unix(now.Unix(), 0), ExpiresAt: time.Unix(exp.Unix(), 0)}
-	s.verified.put(tok, claims, ring.signerKID, now)
+	s.verified.put(tok, claims, signer.kid, now)
 	return tok, claims.ExpiresAt, nil
 }
 
@@ -74,8 +93,9 @@ func unauthenticated(format string, args ...any) error {
 
 // Verify checks an access token: its algorithm (EdDSA or ES256 only), its
 // key id (a key this server trusts), its signature, issuer, audience,
-// validity period (no leeway: Muster issues and checks its own tokens) and
-// that its session was not revoked. Failures are fault.Unauthenticated.
+// validity period (clockLeeway on iat and nbf only), that it lives no
+// longer than AccessTokenLifetime, and that it names a session (sid) that
+// was not revoked. Failures are fault.Unauthenticated.
 //
 // A token whose signature was checked once, or that this process issued,
 // is remembered until it expires, so a client's requests cost a map
@@ -111,11 +131,18 @@ func (s *Service) Verify(ctx context.Context, token string) (Claims, error) {
 	if err := tok.Claims(key.key, &c); err != nil {
 		return Claims{}, unauthenticated("access token signature is not valid")
 	}
-	if c.Expiry == nil || c.NotBefore == nil || c.Subject == "" {
-		return Claims{}, unauthenticated("access token lacks exp, nbf or sub")
+	if c.Expiry == nil || c.NotBefore == nil || c.IssuedAt == nil || c.Subject == "" || c.SID == "" {
+		return Claims{}, unauthenticated("access token lacks exp, nbf, iat, sub or sid")
 	}
-	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: s.cfg.Issuer, AnyAudience: jwt.Audience{Audience}, Time: now}, 0); err != nil {
+	// The leeway applies to exp too here; checkLive holds exp to the second.
+	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: s.cfg.Issuer, AnyAudience: jwt.Audience{Audience}, Time: now}, clockLeeway); err != nil {
 		return Claims{}, unauthenticated("access token is not valid: %v", err)
+	}
+	// A revocation holds here for this process's lifetime (revokedUntil): a
+	// token that lives longer, issued where or when the lifetime was longer,
+	// would outlive its logout.
+	if c.Expiry.Time().Sub(c.IssuedAt.Time()) > s.cfg.AccessTokenLifetime+clockLeeway {
+		return Claims{}, unauthenticated("access token lives longer than this server's access token lifetime")
 	}
 	out := Claims{IdentityID: c.Subject, SessionID: c.SID, IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time()}
 	if c.NotBefore.Time().After(out.IssuedAt) {
@@ -133,40 +160,74 @@ func (s *Service) checkLive(c Claims, kid string, now time.Time) error {
 	if !now.Before(c.ExpiresAt) {
 		return unauthenticated("access token has expired")
 	}
-	if now.Before(c.IssuedAt) {
+	if now.Add(clockLeeway).Before(c.IssuedAt) {
 		return unauthenticated("access token is not valid yet")
 	}
 	if k, ok := s.ring.Load().trusted[kid]; !ok || (!k.until.IsZero() && !now.Before(k.until)) {
 		return unauthenticated("access token is signed with a key that is no longer trusted")
 	}
-	if c.SessionID != "" {
-		s.revokedMu.RLock()
-		_, revoked := s.revoked[c.SessionID]
-		s.revokedMu.RUnlock()
-		if revoked {
-			return unauthenticated("access token's session was revoked")
-		}
+	if c.SessionID == "" || s.revoked.has(c.SessionID) {
+		return unauthenticated("access token names no session or a revoked one")
 	}
 	return nil
 }
 
-// trustedKey finds the key kid; an unknown kid triggers one reload from
-// the store at most once a second (a key rotated by another process).
+// trustedKey finds the key kid. An unknown kid makes the service reload,
+// or wait for the reload already in progress, and look again.
 func (s *Service) trustedKey(ctx context.Context, kid string, now time.Time) (trustedKey, bool) {
 	k, ok := s.ring.Load().trusted[kid]
-	if !ok && kid != "" && len(kid) <= 64 && s.reloadMu.TryLock() {
-		if now.Sub(s.lastLoad) >= time.Second {
-			if err := s.reloadLocked(ctx); err != nil {
-				s.cfg.Logger.Warn("reloading signing keys failed", "err", err)
-			}
-		}
-		s.reloadMu.Unlock()
+	if !ok && kid != "" && len(kid) <= 64 {
+		s.reloadForUnknownKID(ctx, now)
 		k, ok = s.ring.Load().trusted[kid]
 	}
 	if ok && !k.until.IsZero() && !now.Before(k.until) {
 		return k, false
 	}
 	return k, ok
+}
+
+// keyMiss coordinates the reloads that unknown kids ask for: one at a
+// time, at most one per unknownKIDReloadGap, and every token that meets an
+// unknown kid while one runs waits for it rather than being refused at
+// once (a burst of first uses of a new key would otherwise see all but one
+// refused).
+type keyMiss struct {
+	mu sync.Mutex
+	// running is closed when the reload in progress ends; nil when none.
+	running chan struct{}
+	last    time.Time // when the last one began
+}
+
+// reloadForUnknownKID waits for the reload in progress, if any, or else
+// reloads, unless the last reload it ran began less than
+// unknownKIDReloadGap before now. A waiter whose ctx ends stops waiting.
+func (s *Service) reloadForUnknownKID(ctx context.Context, now time.Time) {
+	m := &s.unknownKID
+	m.mu.Lock()
+	if done := m.running; done != nil {
+		m.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		return
+	}
+	if !m.last.IsZero() && now.Sub(m.last) < unknownKIDReloadGap {
+		m.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	m.running, m.last = done, now
+	m.mu.Unlock()
+	// Others wait for this reload, so one caller's cancellation must not
+	// end it for them.
+	if err := s.Reload(context.WithoutCancel(ctx)); err != nil {
+		s.cfg.Logger.Warn("reloading signing keys failed", "err", err)
+	}
+	m.mu.Lock()
+	m.running = nil
+	m.mu.Unlock()
+	close(done)
 }
 
 // verifyCache remembers tokens whose signature checked out. It is bounded:
@@ -212,38 +273,4 @@ func (v *verifyCache) put(token string, c Claims, kid string, now time.Time) {
 		}
 	}
 	v.entries[token] = cachedToken{claims: c, kid: kid}
-}
-
-const kindRevokedSession = "revokedsession"
-
-// loadRevoked reads the revoked sessions whose access tokens may still be
-// alive.
-func (s *Service) loadRevoked(ctx context.Context) (map[string]time.Time, error) {
-	out := map[string]time.Time{}
-	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
-		return store.Walk(ctx, r, store.Query{Kind: kindRevokedSession, Prefix: true}, func(it store.Item) error {
-			out[it.ID] = it.ExpiresAt
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load revoked sessions: %w", err)
-	}
-	return out, nil
-}
-
-// rememberRevoked records, inside w's transaction, that session sid's
-// access tokens are refused; after commit this process refuses them at once
-// and other replicas within RefreshInterval.
-func (s *Service) rememberRevoked(ctx context.Context, w store.Writer, sid string, now time.Time) error {
-	until := now.Add(s.cfg.AccessTokenLifetime + time.Minute)
-	if _, err := w.Put(ctx, store.Record{Kind: kindRevokedSession, ID: sid, Doc: []byte(`{}`), Upsert: true, ExpiresAt: until}); err != nil {
-		return err
-	}
-	w.AfterCommit(func() {
-		s.revokedMu.Lock()
-		s.revoked[sid] = until
-		s.revokedMu.Unlock()
-	})
-	return nil
 }

@@ -112,7 +112,7 @@ func TestAccessTokensAreRefused(t *testing.T) {
 	// Another service on the same store whose clock is an hour ahead signs
 	// tokens that are not valid yet here.
 	ahead := e.service(t, func(c *identity.Config) { c.Clock = clock.NewFake(t0.Add(time.Hour)) })
-	future, _, err := ahead.IssueAccessToken(good.IdentityID, "")
+	future, _, err := ahead.IssueAccessToken(good.IdentityID, "session-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestAccessTokensAreRefused(t *testing.T) {
 func TestForeignIssuerAndAudienceAreRefused(t *testing.T) {
 	e := newEnv(t, nil)
 	other := e.service(t, func(c *identity.Config) { c.Issuer = "someone-else" })
-	tok, _, err := other.IssueAccessToken("id-1", "")
+	tok, _, err := other.IssueAccessToken("id-1", "session-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,40 +177,59 @@ func TestRotationKeepsOldTokensValidForTheirLifetime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A token signed by the new key is accepted before any reload: the
-	// unknown kid makes the service look again (at most once a second).
-	e.clk.Advance(time.Second)
-	other := e.service(t, nil)
-	after, err := other.Anonymous(ctx, "", "")
-	if err != nil {
+	if err := e.svc.Reload(ctx); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := e.svc.Verify(ctx, after.AccessToken); err != nil {
-		t.Fatalf("token of the new key: %v", err)
-	}
-	if _, err := e.svc.Verify(ctx, before.AccessToken); err != nil {
-		t.Fatalf("token of the old key after rotation: %v", err)
 	}
 	set := jwks(t, e.svc)
 	if len(set.Keys) != 2 || len(set.Key(oldKID)) != 1 || len(set.Key(newKID)) != 1 || set.Key(newKID)[0].Algorithm != "ES256" {
 		t.Fatalf("JWKS after rotation: %s", e.svc.JWKS())
 	}
-	// New tokens are signed with the new key.
+	// The last token of the old key, signed just before the new one
+	// activates, lives its whole lifetime.
+	e.clk.Advance(identity.KeyActivationDelay - time.Second)
+	last, err := e.svc.Anonymous(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kidOf(t, last.AccessToken) != oldKID {
+		t.Fatalf("a token before the activation names %s, not the old key %s", kidOf(t, last.AccessToken), oldKID)
+	}
+	e.clk.Advance(time.Second)
 	fresh, err := e.svc.Anonymous(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(mustDecodeHeader(t, fresh.AccessToken)), newKID) {
-		t.Fatalf("new token header %s does not name %s", mustDecodeHeader(t, fresh.AccessToken), newKID)
+	if kidOf(t, fresh.AccessToken) != newKID {
+		t.Fatalf("a token after the activation names %s, not the new key %s", kidOf(t, fresh.AccessToken), newKID)
 	}
-	// One lifetime (+1 min) later the old key is gone from the set.
-	e.clk.Advance(time.Hour + time.Minute)
+	if _, err := e.svc.Verify(ctx, before.AccessToken); err != nil {
+		t.Fatalf("token of the old key after rotation: %v", err)
+	}
+	e.clk.Advance(time.Hour - 2*time.Second)
+	e.svc.ForgetVerified()
+	if _, err := e.svc.Verify(ctx, last.AccessToken); err != nil {
+		t.Fatalf("the old key's last token a second before it expires: %v", err)
+	}
+	// One lifetime (+1 min) after the activation the old key is gone from
+	// the set.
+	e.clk.Advance(time.Minute + 2*time.Second)
 	if err := e.svc.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if set := jwks(t, e.svc); len(set.Keys) != 1 || set.Keys[0].KeyID != newKID {
-		t.Fatalf("JWKS a lifetime after rotation: %s", e.svc.JWKS())
+		t.Fatalf("JWKS a lifetime after the activation: %s", e.svc.JWKS())
 	}
+}
+
+func kidOf(t *testing.T, tok string) string {
+	t.Helper()
+	var h struct {
+		KID string `json:"kid"`
+	}
+	if err := json.Unmarshal(mustDecodeHeader(t, tok), &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.KID
 }
 
 func mustDecodeHeader(t *testing.T, tok string) []byte {

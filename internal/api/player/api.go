@@ -222,9 +222,15 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// jwksCacheControl lets the key set be cached for identity.JWKSMaxAge: a
+// rotated-in key signs only once every copy cached before it was published
+// has expired (identity.KeyActivationDelay is derived from the same
+// constant).
+var jwksCacheControl = "public, max-age=" + strconv.Itoa(int(identity.JWKSMaxAge/time.Second))
+
 func (a *API) jwks(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Cache-Control", jwksCacheControl)
 	w.Write(a.cfg.Identities.JWKS())
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -158,9 +159,16 @@ func TestIdentityFlows(t *testing.T) {
 	})
 	t.Run("the JWKS holds the public signing key", func(t *testing.T) {
 		var set jose.JSONWebKeySet
-		e.do(t, "GET", "/.well-known/jwks.json", "", "", nil).Want(200).Decode(&set)
+		r := e.do(t, "GET", "/.well-known/jwks.json", "", "", nil).Want(200)
+		r.Decode(&set)
 		if len(set.Keys) != 1 || !set.Keys[0].IsPublic() {
 			t.Fatalf("%+v", set)
+		}
+		// A new key signs only once copies cached before it was published
+		// have expired, so the set may be cached no longer than that allows.
+		want := fmt.Sprintf("public, max-age=%d", int(identity.JWKSMaxAge.Seconds()))
+		if got := r.Header.Get("Cache-Control"); got != want || identity.KeyActivationDelay < identity.JWKSMaxAge+identity.MaxRefreshInterval {
+			t.Fatalf("Cache-Control %q, want %q within the activation delay %v", got, want, identity.KeyActivationDelay)
 		}
 	})
 }

@@ -148,7 +148,8 @@ func TestLoadOIDCProviders(t *testing.T) {
 
 // TestOIDCRefusalShowsNothingAnotherHostAnswered: a key set the provider's
 // discovery points elsewhere, answering with what that host keeps, fails
-// the sign-in without its answer reaching the caller.
+// the sign-in (the provider's keys are unavailable: 503) without its answer
+// reaching the caller.
 func TestOIDCRefusalShowsNothingAnotherHostAnswered(t *testing.T) {
 	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"secret":"kept-by-another-host"}`, http.StatusNotFound)
@@ -159,7 +160,7 @@ func TestOIDCRefusalShowsNothingAnotherHostAnswered(t *testing.T) {
 	is.JWKSURI.Store(&u)
 	e := oidcEnv(t, is)
 	_, err := e.svc.OIDC(ctx, "acme", is.Token(t, is.Claims("alice", "game-client", t0)))
-	wantUnauthenticated(t, err)
+	wantOIDCNotReady(t, err)
 	if strings.Contains(err.Error(), "kept-by-another-host") {
 		t.Fatalf("the refusal shows the other host's answer: %v", err)
 	}

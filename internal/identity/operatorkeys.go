@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -33,10 +34,21 @@ type OperatorKey struct {
 	SealedSecret string    `json:"sealedSecret"`
 	CreatedAt    time.Time `json:"createdAt"`
 	RevokedAt    time.Time `json:"revokedAt,omitzero"`
+	// Transient marks a key made for one run of the server (TransientKey):
+	// it works only until ExpiresAt, which the run that made it keeps
+	// pushing forward while it runs.
+	Transient bool      `json:"transient,omitempty"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 }
 
 // Revoked reports whether the key was revoked.
 func (k OperatorKey) Revoked() bool { return !k.RevokedAt.IsZero() }
+
+// Active reports whether the key works at now: not revoked and, for a
+// transient key, not lapsed.
+func (k OperatorKey) Active(now time.Time) bool {
+	return !k.Revoked() && !(k.Transient && !now.Before(k.ExpiresAt))
+}
 
 // KeysConfig configures OperatorKeys.
 type KeysConfig struct {
@@ -44,7 +56,8 @@ type KeysConfig struct {
 	service.Base
 	Box *secret.Box
 	// CacheTTL bounds how long a looked-up key is trusted without asking
-	// the store again; it is how soon another replica's revocation bites.
+	// the store again; it is how soon another replica's revocation bites,
+	// and how soon a key another replica made is found (knownIDs).
 	CacheTTL time.Duration
 }
 
@@ -55,6 +68,7 @@ type OperatorKeys struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedKey
+	known knownIDs
 }
 
 type cachedKey struct {
@@ -69,7 +83,7 @@ func NewOperatorKeys(cfg KeysConfig) *OperatorKeys {
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = 5 * time.Second
 	}
-	return &OperatorKeys{cfg: cfg, cache: map[string]cachedKey{}}
+	return &OperatorKeys{cfg: cfg, cache: map[string]cachedKey{}, known: knownIDs{loading: make(chan struct{}, 1)}}
 }
 
 var accessKeyIDPattern = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
@@ -123,6 +137,9 @@ func (k *OperatorKeys) insert(ctx context.Context, w store.Writer, key OperatorK
 		}
 		return err
 	}
+	// The key is known here as soon as it commits, whatever knownIDs read
+	// before.
+	w.AfterCommit(func() { k.known.add(id) })
 	return w.Append(ctx, store.Event{Type: EventOperatorKeyCreated, Resource: id, Time: key.CreatedAt,
 		Doc: store.MustJSON(map[string]string{"accessKeyId": id, "role": string(key.Role)})})
 }
@@ -153,20 +170,37 @@ func (k *OperatorKeys) Revoke(ctx context.Context, id string) error {
 		if err := k.keepAnAdmin(ctx, w, key); err != nil {
 			return err
 		}
-		key.RevokedAt = k.cfg.Clock.Now().UTC()
-		if _, err := w.Put(ctx, store.Record{Kind: kindOperatorKey, ID: id, Doc: store.MustJSON(key), Version: version}); err != nil {
-			return err
-		}
-		return w.Append(ctx, store.Event{Type: EventOperatorKeyRevoked, Resource: id,
-			Doc: store.MustJSON(map[string]string{"accessKeyId": id})})
+		return k.revokeIn(ctx, w, key, version)
 	})
+	if err != nil {
+		k.mu.Lock()
+		delete(k.cache, id)
+		k.mu.Unlock()
+		return fmt.Errorf("revoke access key: %w", err)
+	}
+	k.forget(id)
+	return nil
+}
+
+// revokeIn marks key (read at version) revoked in w's transaction, with
+// its event.
+func (k *OperatorKeys) revokeIn(ctx context.Context, w store.Writer, key OperatorKey, version int64) error {
+	id := key.AccessKeyID
+	key.RevokedAt = k.cfg.Clock.Now().UTC()
+	if _, err := w.Put(ctx, store.Record{Kind: kindOperatorKey, ID: id, Doc: store.MustJSON(key), Version: version}); err != nil {
+		return err
+	}
+	return w.Append(ctx, store.Event{Type: EventOperatorKeyRevoked, Resource: id,
+		Doc: store.MustJSON(map[string]string{"accessKeyId": id})})
+}
+
+// forget drops a revoked key from this replica's caches, so that it stops
+// working here at once.
+func (k *OperatorKeys) forget(id string) {
 	k.mu.Lock()
 	delete(k.cache, id)
 	k.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("revoke access key: %w", err)
-	}
-	return nil
+	k.known.remove(id)
 }
 
 // ErrLastAdminKey is in the chain (errors.Is) of Revoke's refusal to
@@ -175,9 +209,11 @@ var ErrLastAdminKey = errors.New("the last active admin key")
 
 // keepAnAdmin refuses to revoke key if it is the last active admin key.
 // It runs inside Revoke's transaction, so two revocations of the last two
-// admin keys cannot both pass.
+// admin keys cannot both pass. Transient keys are neither kept nor counted:
+// they end with the run that made them, and an operator left with only one
+// would be locked out then.
 func (k *OperatorKeys) keepAnAdmin(ctx context.Context, r store.Reader, key OperatorKey) error {
-	if key.Role != auth.RoleAdmin {
+	if key.Role != auth.RoleAdmin || key.Transient {
 		return nil
 	}
 	keys, err := all[OperatorKey](ctx, r, kindOperatorKey)
@@ -185,7 +221,7 @@ func (k *OperatorKeys) keepAnAdmin(ctx context.Context, r store.Reader, key Oper
 		return err
 	}
 	for _, other := range keys {
-		if other.AccessKeyID != key.AccessKeyID && other.Role == auth.RoleAdmin && !other.Revoked() {
+		if other.AccessKeyID != key.AccessKeyID && other.Role == auth.RoleAdmin && !other.Revoked() && !other.Transient {
 			return nil
 		}
 	}
@@ -200,34 +236,165 @@ func (k *OperatorKeys) Count(ctx context.Context) (int, error) {
 }
 
 // OperatorSecret returns a live key's secret and the principal it stands
-// for. An unknown or revoked key is fault.NotFound.
+// for. An unknown, revoked or lapsed key is fault.NotFound. An id that is
+// not among the live keys (knownIDs) is answered without reading the key,
+// so requests with made-up ids cost no store read each.
 func (k *OperatorKeys) OperatorSecret(ctx context.Context, accessKeyID string) (string, auth.Principal, error) {
 	now := k.cfg.Clock.Now()
 	k.mu.Lock()
 	c, ok := k.cache[accessKeyID]
 	k.mu.Unlock()
-	if !ok || now.After(c.expires) {
-		key, err := service.Read(ctx, k.cfg.Store, func(r store.Reader) (OperatorKey, error) {
-			key, _, err := store.GetJSON[OperatorKey](ctx, r, kindOperatorKey, accessKeyID)
-			return key, err
-		})
-		if errors.Is(err, store.ErrNotFound) || (err == nil && key.Revoked()) {
-			return "", auth.Principal{}, fault.New(fault.NotFound, "the access key %s is not known", accessKeyID)
+	if !ok || !now.Before(c.expires) {
+		var err error
+		if c, err = k.lookUp(ctx, accessKeyID, now); err != nil {
+			return "", auth.Principal{}, err
 		}
-		if err != nil {
-			return "", auth.Principal{}, fmt.Errorf("look up access key: %w", err)
-		}
-		sec, err := k.cfg.Box.Open(key.SealedSecret, key.AccessKeyID)
-		if err != nil {
-			return "", auth.Principal{}, fmt.Errorf("access key %s: %w", accessKeyID, err)
-		}
-		c = cachedKey{secret: sec, role: key.Role, expires: now.Add(k.cfg.CacheTTL)}
-		k.mu.Lock()
-		if len(k.cache) > 10_000 { // bound the cache; keys are few in practice
-			clear(k.cache)
-		}
-		k.cache[accessKeyID] = c
-		k.mu.Unlock()
 	}
 	return c.secret, auth.Principal{Kind: auth.Operator, AccessKeyID: accessKeyID, Role: c.role}, nil
+}
+
+// lookUp reads a key from the store and caches it.
+func (k *OperatorKeys) lookUp(ctx context.Context, accessKeyID string, now time.Time) (cachedKey, error) {
+	notFound := fault.New(fault.NotFound, "the access key %s is not known", accessKeyID)
+	known, err := k.isKnown(ctx, accessKeyID, now)
+	if err != nil {
+		return cachedKey{}, fmt.Errorf("look up access key: %w", err)
+	}
+	if !known {
+		return cachedKey{}, notFound
+	}
+	key, err := service.Read(ctx, k.cfg.Store, func(r store.Reader) (OperatorKey, error) {
+		key, _, err := store.GetJSON[OperatorKey](ctx, r, kindOperatorKey, accessKeyID)
+		return key, err
+	})
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !key.Active(now)) {
+		return cachedKey{}, notFound
+	}
+	if err != nil {
+		return cachedKey{}, fmt.Errorf("look up access key: %w", err)
+	}
+	sec, err := k.cfg.Box.Open(key.SealedSecret, key.AccessKeyID)
+	if err != nil {
+		return cachedKey{}, fmt.Errorf("access key %s: %w", accessKeyID, err)
+	}
+	c := cachedKey{secret: sec, role: key.Role, expires: now.Add(k.cfg.CacheTTL)}
+	if key.Transient && key.ExpiresAt.Before(c.expires) {
+		c.expires = key.ExpiresAt // read again then: renewed, or lapsed
+	}
+	k.mu.Lock()
+	if len(k.cache) > 10_000 { // bound the cache; keys are few in practice
+		clear(k.cache)
+	}
+	k.cache[accessKeyID] = c
+	k.mu.Unlock()
+	return c, nil
+}
+
+// knownIDs is the set of ids of the keys that are not revoked, read from
+// the store at most once per CacheTTL: the look-up of an id outside it is
+// answered "not known" without a read, however many different ids are
+// tried. Its size is the number of keys in the store, not of ids tried.
+// A key created on this replica joins it at once (add, after the commit);
+// one created on another replica when the set is next read.
+type knownIDs struct {
+	// loading holds one token while the set is read, so that concurrent
+	// look-ups share one read.
+	loading chan struct{}
+
+	mu     sync.Mutex
+	ids    map[string]bool // nil until first read
+	readAt time.Time
+	// gen counts changes made here (add, remove), so that a read that
+	// began before one does not replace the set with what it read.
+	gen uint64
+}
+
+// isKnown reports whether id is among the keys that are not revoked,
+// reading the set again when it is older than CacheTTL.
+func (k *OperatorKeys) isKnown(ctx context.Context, id string, now time.Time) (bool, error) {
+	if known, fresh := k.known.lookUp(id, now, k.cfg.CacheTTL); fresh {
+		return known, nil
+	}
+	select {
+	case k.known.loading <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-k.known.loading }()
+	if known, fresh := k.known.lookUp(id, now, k.cfg.CacheTTL); fresh {
+		return known, nil // read by the look-up that held loading before
+	}
+	gen := k.known.generation()
+	ids, err := service.Read(ctx, k.cfg.Store, func(r store.Reader) (map[string]bool, error) {
+		ids := map[string]bool{}
+		err := store.Walk(ctx, r, store.Query{Kind: kindOperatorKey, Prefix: true}, func(it store.Item) error {
+			var key struct {
+				RevokedAt time.Time `json:"revokedAt"`
+			}
+			if err := json.Unmarshal(it.Doc, &key); err != nil {
+				return fmt.Errorf("decode access key %s: %w", it.ID, err)
+			}
+			if key.RevokedAt.IsZero() {
+				ids[it.ID] = true
+			}
+			return nil
+		})
+		return ids, err
+	})
+	if err != nil {
+		return false, err
+	}
+	k.known.store(ids, now, gen)
+	return ids[id] || k.known.has(id), nil
+}
+
+// lookUp answers from the set when it was read less than ttl ago.
+func (s *knownIDs) lookUp(id string, now time.Time, ttl time.Duration) (known, fresh bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil || !now.Before(s.readAt.Add(ttl)) {
+		return false, false
+	}
+	return s.ids[id], true
+}
+
+func (s *knownIDs) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ids[id]
+}
+
+func (s *knownIDs) generation() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gen
+}
+
+// store keeps what a read that began at generation gen found, unless the
+// set changed here meanwhile: the read may predate that change, so the
+// set stays as it is and the next look-up past its ttl reads again.
+func (s *knownIDs) store(ids map[string]bool, now time.Time, gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen == gen {
+		s.ids, s.readAt = ids, now
+	}
+}
+
+// add makes id known at once (a key this replica created).
+func (s *knownIDs) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	if s.ids != nil {
+		s.ids[id] = true
+	}
+}
+
+// remove forgets id (a key this replica revoked).
+func (s *knownIDs) remove(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	delete(s.ids, id)
 }

@@ -84,4 +84,7 @@ func TestATransientKeyIsMadeOnceWhenNeededAndRevokedAtTheEnd(t *testing.T) {
 	if next, _, err := k.Get(ctx); err != nil || next == id {
 		t.Fatalf("a Get after Revoke: %s %v, want a new key", next, err)
 	}
+	if err := k.Revoke(ctx); err != nil {
+		t.Fatal(err)
+	}
 }

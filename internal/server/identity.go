@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/musterhq/muster/internal/api/httpx"
 	"github.com/musterhq/muster/internal/api/player"
 	"github.com/musterhq/muster/internal/hook"
 	"github.com/musterhq/muster/internal/identity"
@@ -64,8 +65,10 @@ func orDefault[T int | float64](v, def T) T {
 }
 
 // mountIdentity mounts player identities, the player data table and the
-// player API.
+// player API, and runs the sweep of operator keys that revokes the
+// transient keys a crashed run left (identity.TransientKey).
 func (s *Server) mountIdentity(d *deps) {
+	s.background = append(s.background, s.keys.RunTransientSweep)
 	pc := s.cfg.Player
 	providers := pc.OIDCProviders
 	if pc.OIDCProvidersFile != "" {
@@ -87,10 +90,7 @@ func (s *Server) mountIdentity(d *deps) {
 		Issuer: pc.TokenIssuer, SigningAlg: jose.SignatureAlgorithm(pc.SigningAlg),
 		AccessTokenLifetime: pc.AccessTokenLifetime, RefreshTokenLifetime: pc.RefreshTokenLifetime,
 		OIDCProviders: providers, Gate: hooks,
-		// The operator names each issuer, which may well be on a private
-		// network; what discovery names after it (the key set's address)
-		// still never reaches metadata nor Muster's own listeners.
-		HTTPClient: s.outbound(true).Client(),
+		HTTPClient: s.oidcClient(),
 	})
 	if err != nil {
 		s.mountErr = err
@@ -111,11 +111,29 @@ func (s *Server) mountIdentity(d *deps) {
 // playerClientIP keys the player API's per-IP limit as the connection caps
 // key clients: by the client a --trusted-proxies proxy names in
 // X-Forwarded-For, else by the connection's address (with --proxy-protocol,
-// already the client's). Without it every player behind an HTTP load
-// balancer would share the balancer's one bucket.
+// already the client's), an IPv6 client by its /64 either way. Without it
+// every player behind an HTTP load balancer would share the balancer's one
+// bucket.
 func (s *Server) playerClientIP(r *http.Request) string {
 	if a, ok := s.limiter.ForwardedClient(r); ok {
-		return a.String()
+		return httpx.ClientKey(a)
 	}
 	return player.ClientIP(r)
+}
+
+// oidcTimeout bounds each request to an OIDC provider: one that accepts
+// the connection and never answers fails the sign-ins waiting for it then
+// (with 503), rather than holding them and its key set's refresh for ever.
+const oidcTimeout = 10 * time.Second
+
+// oidcClient is the HTTP client of OIDC discovery and key set fetches. The
+// operator names each issuer, which may well be on a private network; what
+// discovery names after it (the key set's address) still never reaches
+// metadata nor Muster's own listeners.
+func (s *Server) oidcClient() *http.Client {
+	cfg := s.outbound(true)
+	cfg.ResponseHeaderTimeout = oidcTimeout
+	c := cfg.Client()
+	c.Timeout = oidcTimeout
+	return c
 }

@@ -128,7 +128,7 @@ type Limiter struct {
 
 	total  atomic.Int64
 	mu     sync.Mutex
-	byAddr map[netip.Addr]int // open connections per client address
+	byAddr map[netip.Addr]int // open connections per client network (ClientNet)
 	// keyed counts in-flight requests per forwarded client, or per key
 	// (AcquireKey).
 	keyed *Slots
@@ -231,12 +231,13 @@ func (l *Limiter) admit(addr netip.Addr, known bool) (reason string, ok bool) {
 		return RefusedMaxConns, false
 	}
 	if l.perAddr(addr, known) {
+		key := ClientNet(addr)
 		l.mu.Lock()
-		if l.byAddr[addr] >= l.limits.MaxConnsPerClient {
+		if l.byAddr[key] >= l.limits.MaxConnsPerClient {
 			l.mu.Unlock()
 			return RefusedPerClient, false
 		}
-		l.byAddr[addr]++
+		l.byAddr[key]++
 		l.mu.Unlock()
 	}
 	l.total.Add(1)
@@ -247,9 +248,10 @@ func (l *Limiter) admit(addr netip.Addr, known bool) (reason string, ok bool) {
 // release gives back the slots of a closed connection.
 func (l *Limiter) release(addr netip.Addr, counted bool) {
 	if counted {
+		key := ClientNet(addr)
 		l.mu.Lock()
-		if l.byAddr[addr]--; l.byAddr[addr] <= 0 {
-			delete(l.byAddr, addr)
+		if l.byAddr[key]--; l.byAddr[key] <= 0 {
+			delete(l.byAddr, key)
 		}
 		l.mu.Unlock()
 	}
@@ -413,7 +415,7 @@ func (l *Limiter) capForwardedClients(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		release, ok := l.keyed.Acquire(client.String())
+		release, ok := l.keyed.Acquire(ClientKey(client))
 		if !ok {
 			l.Refuse(RefusedPerClient)
 			w.Header().Set("Retry-After", "1")
@@ -454,8 +456,10 @@ func viaProxyProtocol(ctx context.Context) bool { v, _ := ctx.Value(proxiedKey{}
 
 // ForwardedClient is the client address X-Forwarded-For names for a
 // request from a trusted proxy: the rightmost address that is not itself
-// a trusted proxy. ok is false for a request that did not come through a
-// trusted proxy or carries no usable X-Forwarded-For.
+// a trusted proxy. A hop may carry the client's port (`1.2.3.4:5678`,
+// `[2001:db8::1]:443`), as some proxies write it. ok is false for a
+// request that did not come through a trusted proxy or carries no usable
+// X-Forwarded-For.
 func (l *Limiter) ForwardedClient(r *http.Request) (netip.Addr, bool) {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil || !l.trusted(ap.Addr().Unmap()) {
@@ -463,15 +467,59 @@ func (l *Limiter) ForwardedClient(r *http.Request) (netip.Addr, bool) {
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
+		a, ok := parseHop(hops[i])
+		if !ok {
 			return netip.Addr{}, false
 		}
-		if a = a.Unmap(); !l.trusted(a) {
+		if !l.trusted(a) {
 			return a, true
 		}
 	}
 	return netip.Addr{}, false
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address and
+// port (IPv6 in brackets), or an IPv6 address in brackets alone.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	if inner, ok := strings.CutPrefix(s, "["); ok {
+		if inner, ok := strings.CutSuffix(inner, "]"); ok {
+			if a, err := netip.ParseAddr(inner); err == nil && a.Is6() {
+				return a.Unmap(), true
+			}
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// ClientNet is the network a client address is limited as: an IPv4
+// address by itself, an IPv6 address by its /64. One IPv6 subscriber
+// usually holds a whole /64 (a home line, a cloud instance) and may send
+// from any of its 2^64 addresses, so keying by the full address would give
+// it a fresh bucket and a fresh connection cap for each.
+func ClientNet(a netip.Addr) netip.Addr {
+	a = a.Unmap().WithZone("")
+	if !a.Is6() {
+		return a
+	}
+	p, _ := a.Prefix(64) // cannot fail: a is a valid IPv6 address
+	return p.Addr()
+}
+
+// ClientKey is ClientNet as a rate-limit key: "203.0.113.7" for an IPv4
+// client, "2001:db8::/64" for an IPv6 one.
+func ClientKey(a netip.Addr) string {
+	n := ClientNet(a)
+	if n.Is6() {
+		return n.String() + "/64"
+	}
+	return n.String()
 }
 
 // Slots caps concurrent holders per key (a forwarded client, a compute).

@@ -23,6 +23,11 @@ func TestTheForwardedClientIsTheRightmostUntrustedHop(t *testing.T) {
 		{"an untrusted peer's header is not believed", "198.51.100.1:4000", []string{"203.0.113.7"}, ""},
 		{"no header", "10.0.0.1:4000", nil, ""},
 		{"a malformed hop", "10.0.0.1:4000", []string{"nonsense"}, ""},
+		{"an IPv4 hop with its port", "10.0.0.1:4000", []string{"203.0.113.7:5678"}, "203.0.113.7"},
+		{"an IPv6 hop with its port", "10.0.0.1:4000", []string{"[2001:db8::1]:443"}, "2001:db8::1"},
+		{"an IPv6 hop in brackets without a port", "10.0.0.1:4000", []string{"[2001:db8::1]"}, "2001:db8::1"},
+		{"a trusted hop with its port is skipped", "10.0.0.1:4000", []string{"203.0.113.7:1, 10.0.0.2:80"}, "203.0.113.7"},
+		{"an IPv4 address in brackets is malformed", "10.0.0.1:4000", []string{"[203.0.113.7]"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -109,7 +114,7 @@ func TestSlotsCapHoldersPerKey(t *testing.T) {
 // FuzzForwardedClient: any X-Forwarded-For yields either no client or an
 // address that is not a trusted proxy and appears in the header.
 func FuzzForwardedClient(f *testing.F) {
-	for _, s := range []string{"203.0.113.7", "203.0.113.7, 10.0.0.2", "1.2.3.4,203.0.113.7", "::ffff:203.0.113.7", "2001:db8::1", "", ",,", "nonsense, 10.0.0.2", "10.0.0.2"} {
+	for _, s := range []string{"203.0.113.7", "203.0.113.7, 10.0.0.2", "1.2.3.4,203.0.113.7", "::ffff:203.0.113.7", "2001:db8::1", "203.0.113.7:5678", "[2001:db8::1]:443", "[2001:db8::1]", "", ",,", "nonsense, 10.0.0.2", "10.0.0.2"} {
 		f.Add(s)
 	}
 	l := httpx.NewLimiter("main", httpx.Limits{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, nil)

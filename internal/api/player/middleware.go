@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -126,8 +127,13 @@ func (l *RateLimiter) sweepLocked(now time.Time) {
 type KeyFunc func(*http.Request) string
 
 // ClientIP keys by the connection's remote address (behind a proxy, the
-// proxy's; Config.ClientIP may name the client a trusted proxy forwards).
+// proxy's; Config.ClientIP may name the client a trusted proxy forwards):
+// an IPv4 client by its address, an IPv6 client by its /64
+// (httpx.ClientKey), which one subscriber holds whole.
 func ClientIP(r *http.Request) string {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return httpx.ClientKey(ap.Addr())
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

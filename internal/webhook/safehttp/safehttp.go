@@ -34,6 +34,11 @@ type Config struct {
 	// DialTimeout bounds connecting (10 s when zero). The whole request is
 	// bounded by its context.
 	DialTimeout time.Duration
+	// ResponseHeaderTimeout, when set, bounds the wait for a response's
+	// headers once the request is sent: a destination that accepts the
+	// connection and never answers fails the request then, whatever its
+	// context allows.
+	ResponseHeaderTimeout time.Duration
 	// IdleConnsPerHost is how many idle connections to one destination
 	// are kept for reuse (16 when zero). A caller that may have more calls
 	// in flight to one destination keeps as many, so that a busy one is
@@ -159,13 +164,14 @@ func (cfg Config) Transport() *http.Transport {
 	}
 	d := &net.Dialer{Timeout: timeout, Resolver: cfg.Resolver, Control: cfg.control}
 	return &http.Transport{
-		Proxy:               nil,
-		DialContext:         d.DialContext,
-		ForceAttemptHTTP2:   true,
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: idlePerHost,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: timeout,
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   idlePerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   timeout,
+		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
 	}
 }
 

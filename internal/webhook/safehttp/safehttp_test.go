@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/musterhq/muster/internal/webhook/safehttp"
 )
@@ -152,6 +153,25 @@ func TestClient(t *testing.T) {
 		got, err := get(safehttp.Config{AllowPrivate: true}, receiver.URL+"/redirect")
 		if err != nil || !strings.HasPrefix(got, "302 Found") {
 			t.Errorf("got %q, %v; want the 302 itself", got, err)
+		}
+	})
+	t.Run("a destination that never answers fails after ResponseHeaderTimeout", func(t *testing.T) {
+		release := make(chan struct{})
+		silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}))
+		defer silent.Close()
+		defer close(release)
+		// The context only keeps a regression from hanging the test.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, silent.URL, nil)
+		_, err := (safehttp.Config{AllowPrivate: true, ResponseHeaderTimeout: 50 * time.Millisecond}).Client().Do(req)
+		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "timeout awaiting response headers") {
+			t.Errorf("err = %v, want the transport's response header timeout", err)
 		}
 	})
 	t.Run("schemes other than http and https are refused", func(t *testing.T) {

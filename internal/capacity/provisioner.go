@@ -3,13 +3,14 @@ package capacity
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/musterhq/muster/internal/clock"
+	"github.com/musterhq/muster/internal/webhook/safehttp"
 	"github.com/musterhq/muster/internal/webhook/sign"
 )
 
@@ -38,10 +39,18 @@ type Spec struct {
 	// Command (exec) is the program and its first arguments; Muster adds
 	// "provision" or "release", the location and the compute name.
 	Command []string `json:"command,omitempty"`
+	// PassEnv (exec) names the variables of the control plane's
+	// environment the command gets besides PATH, HOME, LANG, TZ and TMPDIR
+	// (a cloud CLI's profile or region, say); no other is passed.
+	PassEnv []string `json:"passEnv,omitempty"`
 	// Timeout bounds one exec command or webhook call (default 60 s).
 	Timeout Duration `json:"timeout,omitzero"`
 	// URL and Secret (webhook) are where calls go and the signing secret
-	// (whsec_…, as for webhook subscriptions).
+	// (whsec_…, as for webhook subscriptions). Being the operator's own
+	// configuration, the URL may name loopback and private networks
+	// without --webhook-allow-private; cloud metadata, link-local and the
+	// control plane's own addresses are refused, when the server starts
+	// and on every connection.
 	URL    string `json:"url,omitempty"`
 	Secret string `json:"secret,omitempty"`
 	// DrainGrace (local) is the --drain-grace of the agents it starts.
@@ -84,21 +93,40 @@ func ParseSpecs(data string) (map[string]Spec, error) {
 		return nil, fmt.Errorf("provisioners: %w", err)
 	}
 	for loc, s := range specs {
-		switch s.Kind {
-		case "local":
-		case "exec":
-			if len(s.Command) == 0 || s.Command[0] == "" {
-				return nil, fmt.Errorf("provisioners: %s: an exec provisioner needs a command", loc)
-			}
-		case "webhook":
-			if s.URL == "" || s.Secret == "" {
-				return nil, fmt.Errorf("provisioners: %s: a webhook provisioner needs a url and a secret", loc)
-			}
-		default:
-			return nil, fmt.Errorf("provisioners: %s: kind %q must be local, exec or webhook", loc, s.Kind)
+		if err := s.check(); err != nil {
+			return nil, fmt.Errorf("provisioners: %s: %w", loc, err)
 		}
 	}
 	return specs, nil
+}
+
+// check refuses a Spec that cannot work, naming what is wrong.
+func (s Spec) check() error {
+	if len(s.PassEnv) > 0 && s.Kind != "exec" {
+		return errors.New("passEnv is for exec provisioners")
+	}
+	switch s.Kind {
+	case "local":
+	case "exec":
+		if len(s.Command) == 0 || s.Command[0] == "" {
+			return errors.New("an exec provisioner needs a command")
+		}
+		for i, name := range s.PassEnv {
+			if name == "" || strings.ContainsAny(name, "=\x00") {
+				return fmt.Errorf("passEnv[%d]: %q is not a variable name", i, name)
+			}
+		}
+	case "webhook":
+		if s.URL == "" || s.Secret == "" {
+			return errors.New("a webhook provisioner needs a url and a secret")
+		}
+		if err := (safehttp.Config{AllowPrivate: true}).CheckURL(s.URL); err != nil {
+			return fmt.Errorf("url: %w", err)
+		}
+	default:
+		return fmt.Errorf("kind %q must be local, exec or webhook", s.Kind)
+	}
+	return nil
 }
 
 // Environment is what provisioners are built with.
@@ -110,9 +138,13 @@ type Environment struct {
 	Endpoint    func() string
 	Credentials func(ctx context.Context) (id, secret string, err error)
 	Dir         string
-	// Client makes webhook calls: the webhook client, with its safe dialer.
-	Client *http.Client
-	// Env is the environment exec commands start from.
+	// Destinations are the rules of the webhook client's safe dialer (the
+	// control plane's own addresses). Webhook provisioners are held to
+	// them with private networks allowed: their URLs are the operator's
+	// configuration, not a studio's input.
+	Destinations safehttp.Config
+	// Env is the control plane's environment; exec commands get only the
+	// allowed part of it (execEnv).
 	Env []string
 }
 
@@ -127,16 +159,32 @@ func Build(specs map[string]Spec, env Environment) (provs map[string]Provisioner
 				Beacon: LocalBeacon, Log: env.Log}
 			provs[loc], runs = l, append(runs, l.Run)
 		case "exec":
-			provs[loc] = &Exec{Command: spec.Command, Timeout: spec.timeout(), Env: env.Env}
+			provs[loc] = &Exec{Command: spec.Command, Timeout: spec.timeout(), Env: execEnv(env.Env, spec.PassEnv)}
 		case "webhook":
-			signer, err := sign.NewSigner(spec.Secret)
+			wh, err := buildWebhook(spec, env)
 			if err != nil {
-				return nil, nil, fmt.Errorf("provisioners: %s: secret: %w", loc, err)
+				return nil, nil, fmt.Errorf("provisioners: %s: %w", loc, err)
 			}
-			provs[loc] = &Webhook{URL: spec.URL, Signer: signer, Client: env.Client, Clock: env.Clock, Timeout: spec.timeout()}
+			provs[loc] = wh
 		}
 	}
 	return provs, runs, nil
+}
+
+// buildWebhook makes a webhook provisioner, its URL checked against the
+// destinations allowed now rather than at its first call, so that a
+// misconfigured server does not start.
+func buildWebhook(spec Spec, env Environment) (*Webhook, error) {
+	dest := env.Destinations
+	dest.AllowPrivate = true
+	if err := dest.CheckURL(spec.URL); err != nil {
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	signer, err := sign.NewSigner(spec.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	return &Webhook{URL: spec.URL, Signer: signer, Client: dest.Client(), Clock: env.Clock, Timeout: spec.timeout()}, nil
 }
 
 func (s Spec) timeout() time.Duration {

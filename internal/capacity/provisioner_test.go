@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,9 @@ func TestWebhookProvisionerSignsItsCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	provs, _, err := capacity.Build(specs, capacity.Environment{Clock: clk, Client: safehttp.Config{AllowPrivate: true}.Client()})
+	// No AllowPrivate: a provisioner's URL is the operator's configuration,
+	// and may name loopback whatever --webhook-allow-private says.
+	provs, _, err := capacity.Build(specs, capacity.Environment{Clock: clk, Destinations: safehttp.Config{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +64,36 @@ func TestWebhookProvisionerSignsItsCalls(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "HTTP 503: quota exceeded") {
 		t.Fatalf("a refusal: %v", err)
 	}
-	t.Run("the safe dialer refuses private addresses unless allowed", func(t *testing.T) {
-		provs, _, _ := capacity.Build(specs, capacity.Environment{Clock: clk, Client: safehttp.Config{}.Client()})
-		if err := provs["custom-a"].Provision(context.Background(), h); err == nil || !safehttp.IsRefused(err) {
-			t.Fatalf("got %v", err)
+	t.Run("the safe dialer still refuses the control plane's own listener", func(t *testing.T) {
+		own := netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://"))
+		_, _, err := capacity.Build(specs, capacity.Environment{Clock: clk, Destinations: safehttp.Config{Own: []netip.AddrPort{own}}})
+		if err == nil || !safehttp.IsRefused(err) || !strings.Contains(err.Error(), "custom-a: url: ") {
+			t.Fatalf("a provisioner at the control plane's own address was built: %v", err)
+		}
+	})
+}
+
+// A webhook provisioner's URL is checked when the server starts, with the
+// safe dialer's rules, rather than at its first call: a URL at a cloud
+// metadata service (which would hand out the host's credentials) or with
+// credentials in it stops the server from starting.
+func TestAWebhookProvisionerURLIsCheckedAtStart(t *testing.T) {
+	for _, tt := range []struct{ name, url, mention string }{
+		{"a cloud metadata address", "http://169.254.169.254/latest/meta-data", "a cloud metadata address"},
+		{"a link-local address", "http://169.254.10.1/hosts", "link-local"},
+		{"a URL with credentials", "https://user:pw@hosts.example/", "must not carry credentials"},
+		{"a URL that is not http", "file:///etc/passwd", "must be an http:// or https:// URL"},
+	} {
+		t.Run(tt.name+" is refused", func(t *testing.T) {
+			_, err := capacity.ParseSpecs(`{"custom-a": {"kind": "webhook", "url": "` + tt.url + `", "secret": "` + sign.NewSecret() + `"}}`)
+			if err == nil || !strings.Contains(err.Error(), "provisioners: custom-a: url: ") || !strings.Contains(err.Error(), tt.mention) {
+				t.Fatalf("got %v, want an error mentioning %q", err, tt.mention)
+			}
+		})
+	}
+	t.Run("a private address is accepted", func(t *testing.T) {
+		if _, err := capacity.ParseSpecs(`{"custom-a": {"kind": "webhook", "url": "http://10.0.0.5:8080/hosts", "secret": "` + sign.NewSecret() + `"}}`); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
@@ -77,6 +106,8 @@ func TestParseSpecsRefusesBadProvisioners(t *testing.T) {
 		{"an unknown field", `{"custom-a": {"kind": "local", "cmd": "x"}}`, `unknown field "cmd"`},
 		{"a bad duration", `{"custom-a": {"kind": "local", "drainGrace": "soon"}}`, "soon"},
 		{"a negative duration", `{"custom-a": {"kind": "exec", "command": ["x"], "timeout": "-1s"}}`, "must be positive"},
+		{"passEnv on a webhook", `{"custom-a": {"kind": "webhook", "url": "https://x", "secret": "whsec_AAAA", "passEnv": ["A"]}}`, "passEnv is for exec provisioners"},
+		{"a passEnv entry that is not a name", `{"custom-a": {"kind": "exec", "command": ["x"], "passEnv": ["A=B"]}}`, `passEnv[0]: "A=B" is not a variable name`},
 	} {
 		t.Run(tt.name+" is refused", func(t *testing.T) {
 			_, err := capacity.ParseSpecs(tt.in)

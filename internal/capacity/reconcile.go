@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/musterhq/muster/internal/fault"
@@ -15,7 +16,12 @@ import (
 	"github.com/musterhq/muster/internal/store"
 )
 
-// ReconcileAll reconciles every managed location that has a provisioner.
+// ReconcileAll reconciles every managed location that has a provisioner,
+// and every location left with hosts to release (a deleted fleet or
+// location). Each location's plan is decided and its fleet actions done in
+// turn; its provisioner calls start on the location's own workers and are
+// not waited for, so that a slow provisioner holds up neither the other
+// locations nor the next pass (Run waits for them when it stops).
 func (s *Service) ReconcileAll(ctx context.Context) error {
 	var caps []fleet.Capacity
 	err := s.cfg.Store.View(ctx, func(r store.Reader) error {
@@ -28,8 +34,8 @@ func (s *Service) ReconcileAll(ctx context.Context) error {
 	}
 	var errs []error
 	for _, c := range caps {
-		if c.Set && s.cfg.Provisioners[c.Location] != nil {
-			errs = append(errs, s.Reconcile(ctx, c.FleetID, c.Location))
+		if (c.Set || len(c.Releasing) > 0) && s.cfg.Provisioners[c.Location] != nil {
+			errs = append(errs, s.reconcile(ctx, c.FleetID, c.Location, nil))
 		}
 	}
 	return errors.Join(errs...)
@@ -42,58 +48,64 @@ type plan struct {
 	provision []string
 	release   []string
 	drain     []string
-	remove    []string
+	remove    []removal
 }
 
+// removal is a released host's compute to deregister, and why.
+type removal struct{ name, why string }
+
 // Reconcile brings one fleet location towards its desired capacity (see
-// the package comment).
+// the package comment), and returns once the provisioner calls it started
+// have returned.
 func (s *Service) Reconcile(ctx context.Context, fleetID, location string) error {
+	var wg sync.WaitGroup
+	err := s.reconcile(ctx, fleetID, location, &wg)
+	wg.Wait()
+	return err
+}
+
+// reconcile decides a location's plan, starts its provisioner calls (wg,
+// when set, waits for them) and does its fleet actions. Every action is
+// tried: one that fails does not hold back the others, which would leave
+// hosts neither drained nor released.
+func (s *Service) reconcile(ctx context.Context, fleetID, location string, wg *sync.WaitGroup) error {
 	prov := s.cfg.Provisioners[location]
 	if st, ok := prov.(stopper); prov == nil || ok && st.Stopped() {
 		return nil
 	}
 	var p plan
+	// planMu makes deciding and claiming the calls one step, so that two
+	// passes over a location never start the same call twice.
+	s.planMu.Lock()
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
 		var err error
 		p, err = s.decide(ctx, w, fleetID, location)
 		return err
 	})
+	if err == nil {
+		s.claim(fleetID, p)
+	}
+	s.planMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("reconcile %s %s: %w", fleetID, location, err)
 	}
+	s.startCalls(ctx, prov, fleetID, location, p, wg)
+	var errs []error
 	for _, name := range p.undrain {
-		if _, err := s.cfg.Fleets.UndrainCompute(ctx, fleetID, name, fmt.Sprintf("the desired capacity of %s rose again", location)); err != nil {
-			return err
-		}
+		_, err := s.cfg.Fleets.UndrainCompute(ctx, fleetID, name, fmt.Sprintf("the desired capacity of %s rose again", location))
+		errs = append(errs, err)
 	}
 	for _, name := range p.drain {
-		if _, err := s.cfg.Fleets.DrainCompute(ctx, fleetID, name, fmt.Sprintf("scale-in of %s", location)); err != nil {
-			return err
+		_, err := s.cfg.Fleets.DrainCompute(ctx, fleetID, name, fmt.Sprintf("scale-in of %s", location))
+		errs = append(errs, err)
+	}
+	for _, r := range p.remove {
+		if err := s.cfg.Fleets.RemoveCompute(ctx, fleetID, r.name, r.why); err != nil && !errors.Is(err, store.ErrNotFound) {
+			errs = append(errs, err)
 		}
 	}
-	for _, name := range p.provision {
-		s.metrics.provisions.WithLabelValues(location).Inc()
-		if err := prov.Provision(ctx, Host{FleetID: fleetID, Location: location, ComputeName: name}); err != nil {
-			s.cfg.Logger.Warn("provisioner failed", "fleet_id", fleetID, "location", location, "compute_name", name, "err", err)
-			if err := s.failed(ctx, fleetID, location, name, "error", err.Error()); err != nil {
-				return err
-			}
-		}
-	}
-	for _, name := range p.release {
-		result := "ok"
-		if err := prov.Release(ctx, Host{FleetID: fleetID, Location: location, ComputeName: name}); err != nil {
-			result = "error"
-			s.cfg.Logger.Warn("provisioner failed to release a host", "fleet_id", fleetID, "location", location, "compute_name", name, "err", err)
-			s.event(ctx, fleetID, fmt.Sprintf("Provisioner of %s failed to release compute %s: %v; it is deregistered after %s if it stays", location, name, err, s.cfg.ReleaseDeadline))
-		}
-		s.metrics.releases.WithLabelValues(location, result).Inc()
-	}
-	for _, name := range p.remove {
-		err := s.cfg.Fleets.RemoveCompute(ctx, fleetID, name, fmt.Sprintf("released by the provisioner of %s %s ago and still registered", location, s.cfg.ReleaseDeadline))
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("reconcile %s %s: %w", fleetID, location, err)
 	}
 	return nil
 }
@@ -102,44 +114,64 @@ func (s *Service) Reconcile(ctx context.Context, fleetID, location string) error
 func (s *Service) decide(ctx context.Context, w store.Writer, fleetID, location string) (plan, error) {
 	var p plan
 	c, version, found, err := fleet.GetCapacity(ctx, w, fleetID, location)
-	if err != nil || !found || !c.Set {
+	if err != nil || !found || !c.Set && len(c.Releasing) == 0 {
 		return p, err
 	}
-	if _, _, err := fleet.GetFleet(ctx, w, fleetID); fault.Is(err, fault.NotFound) {
-		return p, w.Delete(ctx, fleet.KindCapacity, fleetID+"/"+location, version)
-	} else if err != nil {
+	now := s.cfg.Clock.Now().UTC()
+	f, _, err := fleet.GetFleet(ctx, w, fleetID)
+	gone := fault.Is(err, fault.NotFound)
+	if err != nil && !gone {
 		return p, err
+	}
+	if gone || !f.HasLocation(location) {
+		// Nothing is provisioned for a location its fleet no longer has:
+		// what is left is releasing the hosts it had.
+		if _, err := fleet.RetireCapacity(ctx, w, fleetID, location, now); err != nil {
+			return p, err
+		}
+		if c, version, found, err = fleet.GetCapacity(ctx, w, fleetID, location); err != nil || !found {
+			return p, err
+		}
 	}
 	loads, err := fleet.LocationComputes(ctx, w, fleetID, location)
 	if err != nil {
 		return p, err
 	}
 	before := string(store.MustJSON(c))
-	now := s.cfg.Clock.Now().UTC()
 	registered := map[string]fleet.ComputeLoad{}
 	for _, l := range loads {
 		registered[l.Name] = l
 	}
-	if err := s.settlePending(ctx, w, &c, registered, now); err != nil {
-		return p, err
+	if c.Set {
+		if err := s.scale(ctx, w, &c, &p, loads, registered, now); err != nil {
+			return p, err
+		}
+	}
+	s.settleReleasing(&c, &p, registered, now)
+	if !c.Set && len(c.Releasing) == 0 {
+		return p, w.Delete(ctx, fleet.KindCapacity, fleetID+"/"+location, version)
+	}
+	if string(store.MustJSON(c)) == before {
+		return p, nil
+	}
+	return p, fleet.PutCapacity(ctx, w, c, version)
+}
+
+// scale plans a managed location's way to its desired count: hosts to
+// keep, ask for, give back and drain, and retries of hosts that failed.
+func (s *Service) scale(ctx context.Context, w store.Writer, c *fleet.Capacity, p *plan, loads []fleet.ComputeLoad, registered map[string]fleet.ComputeLoad, now time.Time) error {
+	if err := s.settlePending(ctx, w, c, registered, now); err != nil {
+		return err
 	}
 	releasing := map[string]bool{}
-	keptReleasing := c.Releasing[:0]
 	for _, r := range c.Releasing {
-		if _, still := registered[r.ComputeName]; !still {
-			continue
-		}
 		releasing[r.ComputeName] = true
-		if !now.Before(r.Deadline) {
-			p.remove = append(p.remove, r.ComputeName)
-			continue
-		}
-		keptReleasing = append(keptReleasing, r)
 	}
-	c.Releasing = keptReleasing
 	active := 0
 	for _, l := range loads {
-		if l.Status == gamelift.ComputeActive {
+		// A host being released that registered all the same is on its
+		// way out: it is not capacity.
+		if l.Status == gamelift.ComputeActive && !releasing[l.Name] {
 			active++
 		}
 	}
@@ -147,7 +179,7 @@ func (s *Service) decide(ctx context.Context, w store.Writer, fleetID, location 
 	// target is the desired count held to the fleet service's limit on
 	// instances, so a count stored above it never has the provisioner asked
 	// for more hosts than the limit.
-	target := s.cfg.Fleets.Target(c, have)
+	target := s.cfg.Fleets.Target(*c, have)
 	undrain := map[string]bool{}
 	switch {
 	case target > have:
@@ -167,15 +199,33 @@ func (s *Service) decide(ctx context.Context, w store.Writer, fleetID, location 
 	case target < have:
 		excess := have - target
 		for excess > 0 && len(c.Pending) > 0 {
+			// A host not registered yet is given back first; it stays in
+			// Releasing until its provisioner has released it.
 			last := c.Pending[len(c.Pending)-1]
 			c.Pending = c.Pending[:len(c.Pending)-1]
-			p.release = append(p.release, last.ComputeName)
+			s.forgetAsked(last.ComputeName)
+			c.Releasing = append(c.Releasing, fleet.PendingHost{ComputeName: last.ComputeName, RequestedAt: now, NextAttempt: now})
+			releasing[last.ComputeName] = true
 			excess--
 		}
-		p.drain = drainOrder(loads, excess)
+		p.drain = drainOrder(loads, releasing, excess)
 	}
+	s.retryPending(c, p, now)
+	for _, l := range loads {
+		if l.Status == gamelift.ComputeTerminating && l.Sessions == 0 && !releasing[l.Name] && !undrain[l.Name] {
+			c.Releasing = append(c.Releasing, fleet.PendingHost{ComputeName: l.Name, RequestedAt: now, NextAttempt: now})
+		}
+	}
+	return s.releaseLost(ctx, w, c, loads, releasing, now)
+}
+
+// retryPending plans the Provision of pending hosts due for one again.
+func (s *Service) retryPending(c *fleet.Capacity, p *plan, now time.Time) {
 	for i := range c.Pending {
 		h := &c.Pending[i]
+		if s.inFlight(c.FleetID, h.ComputeName) {
+			continue
+		}
 		if h.NextAttempt.IsZero() && !s.asked(h.ComputeName) {
 			// Asked by an earlier run of the control plane (or another
 			// replica) whose provisioner may not have finished: asked again
@@ -191,16 +241,6 @@ func (s *Service) decide(ctx context.Context, w store.Writer, fleetID, location 
 			p.provision = append(p.provision, h.ComputeName)
 		}
 	}
-	for _, l := range loads {
-		if l.Status == gamelift.ComputeTerminating && l.Sessions == 0 && !releasing[l.Name] && !undrain[l.Name] {
-			c.Releasing = append(c.Releasing, fleet.PendingHost{ComputeName: l.Name, RequestedAt: now, Deadline: now.Add(s.cfg.ReleaseDeadline), Attempts: 1})
-			p.release = append(p.release, l.Name)
-		}
-	}
-	if string(store.MustJSON(c)) == before {
-		return p, nil
-	}
-	return p, fleet.PutCapacity(ctx, w, c, version)
 }
 
 // settlePending drops hosts that registered and marks for retry those past
@@ -216,7 +256,7 @@ func (s *Service) settlePending(ctx context.Context, w store.Writer, c *fleet.Ca
 			}
 			continue
 		}
-		if h.NextAttempt.IsZero() && !now.Before(h.Deadline) {
+		if h.NextAttempt.IsZero() && !now.Before(h.Deadline) && !s.inFlight(c.FleetID, h.ComputeName) {
 			h.LastError = fmt.Sprintf("did not register within %s", s.cfg.RegisterDeadline)
 			h.Failures++
 			h.NextAttempt = now.Add(s.backoff(h.Attempts))
@@ -240,9 +280,11 @@ func (s *Service) settlePending(ctx context.Context, w store.Writer, c *fleet.Ca
 // RegisterCompute, a load tool's simulated servers — hosts game sessions
 // and counts toward the capacity, but is the studio's to remove: draining
 // it would end its idle processes and then deregister it, for a host no
-// provisioner knows.
-func drainOrder(loads []fleet.ComputeLoad, n int) []string {
-	return pick(loads, n, func(l fleet.ComputeLoad) bool { return l.Status == gamelift.ComputeActive && l.Agent }, lessUseful)
+// provisioner knows. A host already being released is not capacity.
+func drainOrder(loads []fleet.ComputeLoad, releasing map[string]bool, n int) []string {
+	return pick(loads, n, func(l fleet.ComputeLoad) bool {
+		return l.Status == gamelift.ComputeActive && l.Agent && !releasing[l.Name]
+	}, lessUseful)
 }
 
 // lessUseful orders computes from the least useful to keep: fewest game
@@ -331,13 +373,6 @@ func (s *Service) failed(ctx context.Context, fleetID, location, name, reason, w
 		return s.cfg.Fleets.AddEvent(ctx, w, fleetID, "GENERIC_EVENT", fmt.Sprintf("Provisioner of %s failed to add compute %s: %s; asking again in %s (attempt %d)",
 			location, name, why, h.NextAttempt.Sub(now), h.Attempts+1))
 	})
-}
-
-func (s *Service) event(ctx context.Context, fleetID, msg string) {
-	err := s.cfg.Store.Update(ctx, func(w store.Writer) error { return s.cfg.Fleets.AddEvent(ctx, w, fleetID, "GENERIC_EVENT", msg) })
-	if err != nil {
-		s.cfg.Logger.Error("fleet event", "fleet_id", fleetID, "err", err)
-	}
 }
 
 // newComputeName names a provisioned host: muster-<8 hex digits>.

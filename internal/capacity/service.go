@@ -62,10 +62,22 @@ type Service struct {
 	// lastEval is owned by Run.
 	lastEval time.Time
 
+	// planMu is held while a pass decides a location's plan and claims its
+	// calls (reconcile); it is taken before mu.
+	planMu sync.Mutex
+	// calls are the provisioner calls running (startCalls); Run waits for
+	// them when it stops.
+	calls sync.WaitGroup
+
 	mu sync.Mutex
 	// askedHosts are the pending hosts this Service asked a provisioner
 	// for; others were asked before this control plane started.
 	askedHosts map[string]bool
+	// calling are the hosts (<fleetId>/<computeName>) with a provisioner
+	// call in flight.
+	calling map[string]bool
+	// slots are each location's provisioner workers (workers).
+	slots map[string]chan struct{}
 }
 
 // New returns the capacity service.
@@ -82,7 +94,8 @@ func New(cfg Config) *Service {
 			*d.d = d.def
 		}
 	}
-	s := &Service{cfg: cfg, metrics: newMetrics(cfg.Registerer), wake: make(chan struct{}, 1), trigger: make(chan struct{}, 1), askedHosts: map[string]bool{}}
+	s := &Service{cfg: cfg, metrics: newMetrics(cfg.Registerer), wake: make(chan struct{}, 1), trigger: make(chan struct{}, 1), askedHosts: map[string]bool{},
+		calling: map[string]bool{}, slots: map[string]chan struct{}{}}
 	if cfg.Fleets != nil {
 		cfg.Fleets.OnCapacityChange(func(string, string) { s.Wake() })
 	}
@@ -127,8 +140,10 @@ func (s *Service) NoCapacity() {
 
 // Run reconciles every ReconcileInterval and when woken, and evaluates
 // scaling policies every EvaluationInterval and when a placement found no
-// capacity, until ctx ends.
+// capacity, until ctx ends; then it waits for the provisioner calls still
+// running, which ctx's end cuts short.
 func (s *Service) Run(ctx context.Context) error {
+	defer s.calls.Wait()
 	rt := s.cfg.Clock.NewTicker(s.cfg.ReconcileInterval)
 	defer rt.Stop()
 	et := s.cfg.Clock.NewTicker(s.cfg.EvaluationInterval)

@@ -546,7 +546,9 @@ func (s *Service) CreateFleetLocations(ctx context.Context, in *gamelift.CreateF
 }
 
 // DeleteFleetLocations removes locations from a fleet. A location with
-// registered computes or live game sessions is refused.
+// registered computes or live game sessions is refused. A managed
+// location's hosts asked of its provisioner stay in its capacity record
+// until released, and its capacity is no longer set (RetireCapacity).
 func (s *Service) DeleteFleetLocations(ctx context.Context, in *gamelift.DeleteFleetLocationsInput) (*gamelift.DeleteFleetLocationsOutput, error) {
 	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
 		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
@@ -569,6 +571,9 @@ func (s *Service) DeleteFleetLocations(ctx context.Context, in *gamelift.DeleteF
 				return err
 			}
 			if err := w.Delete(ctx, KindFleetLocation, f.ID+"/"+l, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err := s.retireCapacity(ctx, w, f.ID, l); err != nil {
 				return err
 			}
 			f.Locations = slices.DeleteFunc(f.Locations, func(x string) bool { return x == l })
@@ -620,6 +625,8 @@ func (s *Service) DescribeFleetLocationAttributes(ctx context.Context, in *gamel
 
 // DeleteFleet deletes a fleet that hosts no live game session: its
 // locations are released, its computes, tokens and ended processes dropped.
+// The hosts of its managed locations stay in their capacity records until
+// the capacity service has released them (RetireCapacity).
 func (s *Service) DeleteFleet(ctx context.Context, in *gamelift.DeleteFleetInput) (*gamelift.DeleteFleetOutput, error) {
 	if err := s.cfg.RequireOperatorOn(ctx, true, "FleetId", "FleetIdOrArn", in.FleetId); err != nil {
 		return nil, err
@@ -641,6 +648,11 @@ func (s *Service) DeleteFleet(ctx context.Context, in *gamelift.DeleteFleetInput
 		}
 		for _, l := range f.Locations {
 			if err := w.Delete(ctx, KindFleetLocation, f.ID+"/"+l, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			// Before the computes go: the capacity record is the only place
+			// left that names the hosts the provisioner still has to release.
+			if err := s.retireCapacity(ctx, w, f.ID, l); err != nil {
 				return err
 			}
 		}
@@ -665,4 +677,61 @@ func (s *Service) DeleteFleet(ctx context.Context, in *gamelift.DeleteFleetInput
 		return nil, fmt.Errorf("delete fleet: %w", err)
 	}
 	return &gamelift.DeleteFleetOutput{}, nil
+}
+
+// retireCapacity is RetireCapacity for a location DeleteFleet or
+// DeleteFleetLocations removes, and has the capacity service see it at once.
+func (s *Service) retireCapacity(ctx context.Context, w store.Writer, fleetID, location string) error {
+	kept, err := RetireCapacity(ctx, w, fleetID, location, s.cfg.Clock.Now().UTC())
+	if err == nil && kept {
+		s.capacityChangedAfterCommit(w, fleetID, location)
+	}
+	return err
+}
+
+// RetireCapacity ends the management of a location its fleet no longer has
+// (or of a deleted fleet): the hosts asked of its provisioner, registered
+// or not, are what is left to release. Its pending hosts and the computes
+// whose host runs the agent move to Releasing with their Release due now
+// (a Releasing host's NextAttempt is when its Release is due, zero once
+// the provisioner released it), and the record is no longer set, with the
+// counts of a location that has no compute, so that the location added
+// again starts afresh instead of with its old desired count. The record is
+// deleted once nothing is left to release; kept says it stays. Computes
+// registered by other means are the studio's, not the provisioner's.
+func RetireCapacity(ctx context.Context, w store.Writer, fleetID, location string, now time.Time) (kept bool, err error) {
+	c, version, found, err := GetCapacity(ctx, w, fleetID, location)
+	if err != nil || !found {
+		return false, err
+	}
+	computes, err := store.FindAll[Compute](ctx, w, store.Query{Kind: KindCompute, Key: 2, Value: fleetID + "/" + location})
+	if err != nil {
+		return false, err
+	}
+	before := string(store.MustJSON(c))
+	releasing := func(name string) bool {
+		return slices.ContainsFunc(c.Releasing, func(h PendingHost) bool { return h.ComputeName == name })
+	}
+	release := func(name string) {
+		if !releasing(name) {
+			c.Releasing = append(c.Releasing, PendingHost{ComputeName: name, RequestedAt: now, NextAttempt: now})
+		}
+	}
+	for _, h := range c.Pending {
+		release(h.ComputeName)
+	}
+	for _, cp := range computes {
+		if cp.Agent {
+			release(cp.Name)
+		}
+	}
+	c = Capacity{FleetID: fleetID, Location: location, Max: 1, Releasing: c.Releasing, UpdatedAt: c.UpdatedAt}
+	if len(c.Releasing) == 0 {
+		return false, w.Delete(ctx, KindCapacity, capacityID(fleetID, location), version)
+	}
+	if string(store.MustJSON(c)) == before {
+		return true, nil
+	}
+	c.UpdatedAt = now
+	return true, PutCapacity(ctx, w, c, version)
 }

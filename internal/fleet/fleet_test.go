@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,12 @@ import (
 	gl "github.com/aws/aws-sdk-go-v2/service/gamelift"
 	"github.com/aws/aws-sdk-go-v2/service/gamelift/types"
 
+	"github.com/musterhq/muster/internal/agent/agentwire"
+	"github.com/musterhq/muster/internal/fleet"
+	"github.com/musterhq/muster/internal/fleet/fleettest"
+	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/server"
+	"github.com/musterhq/muster/internal/store"
 )
 
 // These tests drive fleets, aliases and computes through the control API
@@ -356,4 +362,87 @@ func TestDescribeFleetEventsPagesAndFiltersByTime(t *testing.T) {
 	if err != nil || len(upTo.Events) != 4 {
 		t.Fatalf("events up to the last one: %d %v", len(upTo.Events), err)
 	}
+}
+
+// The capacity record of a managed location is the only place left that
+// names its provisioner's hosts once DeleteFleet drops its computes, or
+// once DeleteFleetLocations removes it: they stay there, due for release,
+// and the record is no longer set, so that the location added again does
+// not bring its old desired count back.
+func TestDeletingManagedLocationsKeepsTheirHostsToRelease(t *testing.T) {
+	fe := fleettest.New(t, "custom-a", "custom-b", "custom-c")
+	ctx := context.Background()
+	if _, err := fe.Fleets.Heartbeat(fe.Ctx, fe.FleetID, fleettest.Compute, agentwire.Heartbeat{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := fe.Fleets.RegisterCompute(fe.Ctx, &gamelift.RegisterComputeInput{FleetId: fe.FleetID, ComputeName: "studio-1", Location: "custom-a", IpAddress: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := fe.Clock.Now().UTC()
+	for loc, pending := range map[string]string{"custom-a": "muster-0a0a0a0a", "custom-b": "muster-0b0b0b0b", "custom-c": ""} {
+		desired := int32(2)
+		if _, err := fe.Fleets.UpdateFleetCapacity(fe.Ctx, &gamelift.UpdateFleetCapacityInput{FleetId: fe.FleetID, Location: loc, DesiredInstances: &desired, MaxSize: &desired}); err != nil {
+			t.Fatal(err)
+		}
+		if pending == "" {
+			continue
+		}
+		err := fe.Store.Update(ctx, func(w store.Writer) error {
+			c, version, _, err := fleet.GetCapacity(ctx, w, fe.FleetID, loc)
+			if err != nil {
+				return err
+			}
+			c.Pending = []fleet.PendingHost{{ComputeName: pending, RequestedAt: now, Deadline: now.Add(time.Hour), Attempts: 1}}
+			return fleet.PutCapacity(ctx, w, c, version)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := func(loc string) (fleet.Capacity, bool) {
+		t.Helper()
+		var c fleet.Capacity
+		var found bool
+		err := fe.Store.View(ctx, func(r store.Reader) error {
+			var err error
+			c, _, found, err = fleet.GetCapacity(ctx, r, fe.FleetID, loc)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, found
+	}
+	due := func(c fleet.Capacity) []string {
+		var names []string
+		for _, h := range c.Releasing {
+			if !h.NextAttempt.IsZero() {
+				names = append(names, h.ComputeName)
+			}
+		}
+		slices.Sort(names)
+		return names
+	}
+	t.Run("a deleted location's pending hosts stay to release, its capacity unset", func(t *testing.T) {
+		if _, err := fe.Fleets.DeleteFleetLocations(fe.Ctx, &gamelift.DeleteFleetLocationsInput{FleetId: fe.FleetID, Locations: []string{"custom-b"}}); err != nil {
+			t.Fatal(err)
+		}
+		c, found := stored("custom-b")
+		if !found || c.Set || c.Desired != 0 || len(c.Pending) != 0 || !slices.Equal(due(c), []string{"muster-0b0b0b0b"}) {
+			t.Fatalf("capacity %+v (found %v)", c, found)
+		}
+	})
+	t.Run("a deleted fleet's agent hosts and pending hosts stay to release", func(t *testing.T) {
+		if _, err := fe.Fleets.DeleteFleet(fe.Ctx, &gamelift.DeleteFleetInput{FleetId: fe.FleetID}); err != nil {
+			t.Fatal(err)
+		}
+		c, found := stored("custom-a")
+		if !found || c.Set || !slices.Equal(due(c), []string{fleettest.Compute, "muster-0a0a0a0a"}) {
+			t.Fatalf("capacity %+v (found %v): want host-1 and the pending host due for release, and not studio-1, whose host runs no agent", c, found)
+		}
+		if c, found := stored("custom-c"); found {
+			t.Fatalf("capacity %+v of a location with nothing to release is left", c)
+		}
+	})
 }

@@ -36,9 +36,13 @@ func (s *Server) mountCapacity(d *deps) {
 	}
 	binary, _ := os.Executable()
 	creds := &identity.TransientKey{Keys: s.keys, Description: "agents of the local capacity provisioner"}
+	// Exec commands get only the allowed part of the environment, and
+	// webhook provisioners reach private networks whatever
+	// --webhook-allow-private says, which is about studios' URLs
+	// (capacity.Build).
 	provs, runs, err := capacity.Build(specs, capacity.Environment{Clock: d.clock, Log: d.log, Binary: binary, Endpoint: s.localEndpoint,
 		Credentials: creds.Get, Dir: filepath.Join(s.cfg.DataDir, "capacity-agents"), Env: os.Environ(),
-		Client: s.outbound(s.cfg.WebhookAllowPrivate).Client()})
+		Destinations: s.outbound(true)})
 	if err != nil {
 		s.mountErr = fmt.Errorf("--capacity-provisioners: %w", err)
 		return

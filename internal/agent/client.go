@@ -108,6 +108,13 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.Type == "NotFoundException")
 }
 
+// IsConflict reports whether err is a 409 answer: for the heartbeat,
+// another agent instance runs the compute.
+func IsConflict(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.StatusCode == http.StatusConflict
+}
+
 // IsClientError reports whether err is a 4xx answer that retrying will not
 // fix (bad input, unknown fleet, bad credentials).
 func IsClientError(err error) bool {

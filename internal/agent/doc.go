@@ -10,8 +10,15 @@
 //     all SigV4-signed (service "gamelift", region default mu-local-1). The
 //     heartbeat's messages are internal/agent/agentwire's, which the control
 //     plane answers with too.
-//   - Supervisor runs the loop. It registers (re-registering whenever a
-//     heartbeat answers 404), fetches an auth token and fetches the next one at
+//   - Supervisor runs the loop. Every heartbeat carries the agent's
+//     instance id (Config.InstanceID, random per run), and the first one,
+//     sent before RegisterCompute, claims the compute: when the control
+//     plane answers 409 (another agent runs it) Run returns
+//     ErrComputeTaken without registering; a 409 later (another agent took
+//     the compute over while this one could not get through) stops the
+//     processes as a drain does, without telling the control plane or
+//     deregistering, and Run returns ErrComputeTaken. It registers
+//     (re-registering whenever a heartbeat answers 404), fetches an auth token and fetches the next one at
 //     three quarters of its lifetime, and heartbeats at the interval the
 //     control plane answers (default 10 s) with the processes it runs. From
 //     each answer it takes the runtime configuration and the process statuses,

@@ -237,6 +237,46 @@ func TestEndToEndAgentRunsArenaForTheControlPlane(t *testing.T) {
 	})
 }
 
+// TestEndToEndASecondAgentOfOneComputeNameIsRefused: hosts cloned from one
+// image share a host name, the agent's default compute name. The second
+// agent is refused before it registers and exits with an error that says
+// why; the first agent's processes run on, untouched.
+func TestEndToEndASecondAgentOfOneComputeNameIsRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs muster and the arena example")
+	}
+	srv := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0", "--agent-heartbeat-interval", "2s"))
+	ctx := context.Background()
+	fleetID := srv.CreateArenaFleet(t, testenv.ArenaFleet{Name: "arena", Locations: []string{"custom-twins"}, Processes: 2})
+	cfg := testenv.AgentConfig{FleetID: fleetID, Location: "custom-twins", ComputeName: "twin"}
+	first := testenv.StartAgent(t, srv, cfg)
+	testenv.Eventually(t, "two ACTIVE processes", 90*time.Second, func() bool { return srv.ActiveProcesses(ctx, fleetID) == 2 })
+	pids := first.Launched()
+
+	second := testenv.StartAgent(t, srv, cfg)
+	if err := second.Exit(t, 60*time.Second); err == nil {
+		t.Fatal("the second agent of the compute exited 0, want an error")
+	}
+	out := second.Out.String()
+	if !strings.Contains(out, "another agent runs this compute") || !strings.Contains(out, "--compute-name") {
+		t.Errorf("the second agent did not say why it stopped:\n%s", out)
+	}
+	if strings.Contains(out, "compute registered") || len(second.Launched()) != 0 {
+		t.Errorf("the refused agent registered the compute or launched processes:\n%s", out)
+	}
+	for id, pid := range pids {
+		if !alive(pid) {
+			t.Errorf("the first agent's process %s (pid %d) died", id, pid)
+		}
+	}
+	if n := srv.ActiveProcesses(ctx, fleetID); n != 2 {
+		t.Errorf("%d ACTIVE processes after the second agent tried, want the first agent's 2", n)
+	}
+	if n := len(first.Launched()); n != 2 {
+		t.Errorf("the first agent launched %d processes, want its 2 (none replaced)", n)
+	}
+}
+
 func TestEndToEndAKilledAgentTakesItsProcessesAlongAndRestartsCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs muster and the arena example")
@@ -244,7 +284,9 @@ func TestEndToEndAKilledAgentTakesItsProcessesAlongAndRestartsCleanly(t *testing
 	if runtime.GOOS != "linux" {
 		t.Skip("processes die with a killed agent only on Linux (parent-death signal)")
 	}
-	srv := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
+	// Heartbeats every 2 s: the control plane takes the killed agent's
+	// compute for lost after 6 s of silence instead of 30.
+	srv := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0", "--agent-heartbeat-interval", "2s"))
 	gl := srv.Admin()
 	ctx := context.Background()
 	fleetID := srv.CreateArenaFleet(t, testenv.ArenaFleet{Name: "arena", Locations: []string{"custom-restart"}, Processes: 2})
@@ -263,6 +305,12 @@ func TestEndToEndAKilledAgentTakesItsProcessesAlongAndRestartsCleanly(t *testing
 			}
 		}
 		return true
+	})
+	// One agent at a time runs a compute: the new one takes it over once
+	// the control plane has taken the killed one's for lost.
+	testenv.Eventually(t, "the killed agent's compute to be lost", 60*time.Second, func() bool {
+		c, err := gl.DescribeCompute(ctx, &gamelift.DescribeComputeInput{FleetId: aws.String(fleetID), ComputeName: aws.String("e2e-host")})
+		return err == nil && c.Compute.ComputeStatus == types.ComputeStatusImpaired
 	})
 
 	second := testenv.StartAgent(t, srv, cfg)

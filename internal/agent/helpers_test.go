@@ -95,6 +95,7 @@ type fakeControl struct {
 	heartbeats  []agentwire.Heartbeat
 	unknown     bool  // the next heartbeat answers 404
 	failing     int   // this many next heartbeats answer 500
+	conflict    bool  // heartbeats answer 409: another agent runs the compute
 	refuse      error // RegisterCompute fails with this
 	onDrain     func(agentwire.Heartbeat)
 	ended       *agentwire.ProcessStatus // how every exited process ended, if the control plane says
@@ -137,6 +138,10 @@ func (f *fakeControl) Heartbeat(_ context.Context, _, _ string, in agentwire.Hea
 		f.failing--
 		f.mu.Unlock()
 		return nil, &agent.APIError{Operation: "Heartbeat", StatusCode: 500, Type: "Internal"}
+	}
+	if f.conflict {
+		f.mu.Unlock()
+		return nil, &agent.APIError{Operation: "Heartbeat", StatusCode: 409, Type: "Conflict", Message: "compute host-1 of fleet fleet-1 is run by another agent"}
 	}
 	f.heartbeats = append(f.heartbeats, in)
 	resp := &agentwire.Reply{ComputeStatus: "ACTIVE", HeartbeatIntervalSeconds: 10, ProcessReadyTimeoutSeconds: f.readyTO, RuntimeConfiguration: f.runtime}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +62,11 @@ type Config struct {
 	Location    string
 	IPAddress   string
 	DNSName     string
+
+	// InstanceID names this agent process in its heartbeats, so that the
+	// control plane lets one agent at a time run the compute; New draws a
+	// random one when it is empty.
+	InstanceID string
 
 	Control  ControlPlane
 	Launcher Launcher
@@ -141,6 +147,9 @@ type Supervisor struct {
 	// word on how they ended (see onExit), by process id.
 	exited  map[string]*proc
 	pending []Event
+	// taken is set once the control plane said another agent runs the
+	// compute (ErrComputeTaken): Run then stops without deregistering.
+	taken error
 
 	exits chan exit
 	done  chan struct{}
@@ -202,6 +211,9 @@ func New(cfg Config) (*Supervisor, error) {
 	if cfg.RetryInterval <= 0 {
 		cfg.RetryInterval = DefaultRetryInterval
 	}
+	if cfg.InstanceID == "" {
+		cfg.InstanceID = rand.Text()
+	}
 	return &Supervisor{
 		cfg:          cfg,
 		clock:        cfg.Clock,
@@ -220,7 +232,10 @@ func New(cfg Config) (*Supervisor, error) {
 // drains: it heartbeats with draining=true (the control plane pushes
 // TerminateProcess to every process), waits up to DrainGrace for the
 // processes to exit, kills the rest and deregisters the compute. It returns
-// nil after a clean drain, or an error when registration is refused.
+// nil after a clean drain, or an error when registration is refused. When
+// the control plane says another agent runs the compute (ErrComputeTaken)
+// it stops the processes as in a drain, without telling the control plane
+// or deregistering, and returns that error.
 func (s *Supervisor) Run(ctx context.Context) error {
 	defer func() {
 		close(s.done)
@@ -245,6 +260,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	s.emit(Event{Kind: EventHeartbeat})
 	s.flush()
 	for {
+		if s.taken != nil {
+			return s.drain(context.WithoutCancel(ctx), hb)
+		}
 		select {
 		case <-ctx.Done():
 			return s.drain(context.WithoutCancel(ctx), hb)
@@ -301,9 +319,15 @@ func (s *Supervisor) sleep(ctx context.Context, d time.Duration) bool {
 
 func (s *Supervisor) registerWithRetry(ctx context.Context) error {
 	for {
-		err := s.register(ctx)
+		err := s.claim(ctx)
+		if err == nil {
+			err = s.register(ctx)
+		}
 		if err == nil {
 			return nil
+		}
+		if errors.Is(err, ErrComputeTaken) {
+			return err
 		}
 		if IsClientError(err) {
 			return fmt.Errorf("agent: register compute: %w", err)
@@ -356,7 +380,7 @@ func (s *Supervisor) fetchToken(ctx context.Context) time.Duration {
 
 // report lists the running processes for a heartbeat.
 func (s *Supervisor) report() agentwire.Heartbeat {
-	in := agentwire.Heartbeat{Draining: s.draining, Processes: []agentwire.Process{}, Beacon: s.cfg.Beacon,
+	in := agentwire.Heartbeat{InstanceID: s.cfg.InstanceID, Draining: s.draining, Processes: []agentwire.Process{}, Beacon: s.cfg.Beacon,
 		DrainGraceSeconds: int((s.cfg.DrainGrace + time.Second - 1) / time.Second)}
 	for _, p := range s.sortedProcs() {
 		in.Processes = append(in.Processes, agentwire.Process{
@@ -398,6 +422,10 @@ func (s *Supervisor) heartbeat(ctx context.Context) bool {
 		}
 		s.fetchToken(ctx)
 		resp, err = s.sendHeartbeat(ctx)
+	}
+	if IsConflict(err) {
+		s.lose(err)
+		return false
 	}
 	if err != nil {
 		s.log.Warn("heartbeat failed", "err", err)
@@ -498,7 +526,7 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 			s.kill(p, "did not exit after SIGTERM")
 		}
 	}
-	if s.draining || s.runtime == nil || s.computeState == agentwire.StatusTerminating {
+	if s.draining || s.taken != nil || s.runtime == nil || s.computeState == agentwire.StatusTerminating {
 		return
 	}
 	lines, want := s.desired()

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -155,8 +156,10 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 		log.Error("cannot start the latency beacon", "err", err)
 		return 1
 	}
+	instance := rand.Text() // this run of the agent, in its heartbeats
 	sup, err := agent.New(agent.Config{
 		FleetID: f.fleet, ComputeName: f.computeName, Location: f.location, IPAddress: f.ip, DNSName: f.dns,
+		InstanceID: instance,
 		Control:    client,
 		Launcher:   &agent.ExecLauncher{LogDir: f.logDir, WorkDir: f.workDir, LogMaxBytes: f.logMaxBytes, LogKeep: f.logKeep, KeepExited: f.keepExited},
 		Log:        log,
@@ -169,8 +172,13 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	log.Info("agent starting", "endpoint", f.endpoint, "location", f.location, "ip_address", f.ip, "dns_name", f.dns)
-	if err := sup.Run(ctx); err != nil {
+	log.Info("agent starting", "endpoint", f.endpoint, "location", f.location, "ip_address", f.ip, "dns_name", f.dns, "instance_id", instance)
+	if err := sup.Run(ctx); errors.Is(err, agent.ErrComputeTaken) {
+		log.Error("another agent runs this compute: give each host its own --compute-name (the default, the short host name, is the same on hosts cloned from one image); "+
+			"an agent that crashed or was killed leaves its compute to a new one after three heartbeat intervals of silence (30s by default)",
+			"compute_name", f.computeName, "err", err)
+		return 1
+	} else if err != nil {
 		log.Error("agent stopped with an error", "err", err)
 		return 1
 	}

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/musterhq/muster/internal/capacity"
 	"github.com/musterhq/muster/internal/fleet"
@@ -21,7 +23,38 @@ func registerCapacityFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.Var(maxInstances{&cfg.CapacityMaxInstances}, "capacity-max-instances",
 		"most `computes` (GameLift's instances) one fleet location may be set to: UpdateFleetCapacity with DesiredInstances, MinSize or MaxSize above it is refused with LimitExceededException, scaling policies raise no location above it, and no provisioner is asked for hosts beyond it (so a mistyped count cannot ask for billions)")
 	fs.DurationVar(&cfg.CapacityScaleInCooldown, "capacity-scale-in-cooldown", capacity.DefaultScaleInCooldown, "how long after a scaling policy changed a location's capacity no policy lowers it (damps flapping)")
-	fs.DurationVar(&cfg.AgentHeartbeatInterval, "agent-heartbeat-interval", fleet.DefaultHeartbeatInterval, "how often host agents heartbeat; a compute silent for three intervals is lost")
+	cfg.AgentHeartbeatInterval = fleet.DefaultHeartbeatInterval
+	fs.Var(heartbeatInterval{&cfg.AgentHeartbeatInterval}, "agent-heartbeat-interval",
+		"how often host agents heartbeat, in whole seconds of at least 1s; a compute silent for three intervals is lost")
+}
+
+// heartbeatInterval is --agent-heartbeat-interval: a duration of whole
+// seconds, at least one. The heartbeat answer tells agents the interval in
+// whole seconds (heartbeatIntervalSeconds), so a shorter interval reaches
+// them as 0, which they ignore, keeping their default of 10 s while the
+// control plane takes every compute for lost after three of its own; a
+// fraction would be cut likewise, leaving agents heartbeating early or late.
+type heartbeatInterval struct{ d *time.Duration }
+
+func (v heartbeatInterval) String() string {
+	if v.d == nil {
+		return "" // the zero value: -help shows the default only when it differs from this
+	}
+	return v.d.String()
+}
+
+func (v heartbeatInterval) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return errors.New("must be a duration such as 10s")
+	case d < time.Second:
+		return errors.New("must be at least 1s: agents are told the interval in whole seconds")
+	case d%time.Second != 0:
+		return errors.New("must be whole seconds: agents are told the interval in whole seconds")
+	}
+	*v.d = d
+	return nil
 }
 
 // maxInstances is --capacity-max-instances: a whole number from 1 to the

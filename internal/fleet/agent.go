@@ -23,6 +23,8 @@ import (
 // is lost (IMPAIRED): its processes end and their game sessions with them
 // (SweepLostComputes). A draining agent makes its compute TERMINATING: no
 // new game session goes there and each of its processes gets TerminateProcess.
+// One agent at a time runs a compute, told apart by the instance id in its
+// heartbeats (claimAgent).
 
 // Heartbeat records an agent heartbeat for a compute and answers with what
 // the control plane knows (agentwire.Reply). A process the agent reported
@@ -75,6 +77,9 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 		return agentwire.Reply{}, nil, Compute{}, err
 	}
 	now := s.cfg.Clock.Now().UTC()
+	if err := s.claimAgent(ctx, w, &c, hb.InstanceID, now); err != nil {
+		return agentwire.Reply{}, nil, Compute{}, err
+	}
 	wasDraining := c.Status == gamelift.ComputeTerminating
 	c.Agent, c.Heartbeat = true, now
 	if hb.DrainGraceSeconds > 0 {
@@ -133,6 +138,37 @@ func (s *Service) recordHeartbeat(ctx context.Context, w store.Writer, fleetID, 
 		reply.Processes = append(reply.Processes, agentwire.ProcessStatus{ProcessID: p.ID, Status: p.Status})
 	}
 	return reply, terminate, c, nil
+}
+
+// claimAgent lets the agent instance that sent a heartbeat run c. Two
+// agents heartbeating one compute (cloned hosts share a host name, the
+// agent's default compute name) would each end the processes the other
+// reported, so while the agent that runs c is live — its heartbeats keep
+// within the lost window, and the compute is not lost — another instance
+// is refused with Conflict (409). Once that agent is gone (c is lost or
+// deregistered, or silent past the window) a new one takes the compute
+// over, as after a crash and restart of the agent. A heartbeat without an
+// instance id, from an agent older than the id, is accepted and claims
+// nothing.
+func (s *Service) claimAgent(ctx context.Context, w store.Writer, c *Compute, instance string, now time.Time) error {
+	if instance == "" || instance == c.AgentInstance {
+		return nil
+	}
+	window := LostAfterHeartbeats * s.cfg.HeartbeatInterval
+	silent := now.Sub(c.Heartbeat)
+	if c.AgentInstance != "" {
+		if c.Status != gamelift.ComputeImpaired && silent < window {
+			return fault.New(fault.Conflict, "ComputeName: compute %s of fleet %s is run by another agent (instance %s, heartbeat %s ago); "+
+				"an agent takes a compute over only once the one running it has deregistered it or been silent for %s: give each host its own compute name",
+				c.Name, c.FleetID, c.AgentInstance, silent.Round(time.Second), window)
+		}
+		msg := fmt.Sprintf("Compute %s in %s was taken over by a new agent: the one that ran it was silent since %s", c.Name, c.Location, c.Heartbeat.Format(time.RFC3339))
+		if err := s.AddEvent(ctx, w, c.FleetID, "GENERIC_EVENT", msg); err != nil {
+			return err
+		}
+	}
+	c.AgentInstance = instance
+	return nil
 }
 
 // heartbeatProcesses reads the processes a heartbeat concerns: the

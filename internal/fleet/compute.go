@@ -31,6 +31,10 @@ type Compute struct {
 	CreatedAt       time.Time `json:"createdAt"`
 	Agent           bool      `json:"agent,omitempty"`
 	Heartbeat       time.Time `json:"heartbeat,omitzero"`
+	// AgentInstance is the instance id of the agent that runs it, from
+	// its heartbeats: while the compute is live no other agent may
+	// (claimAgent). Empty until an agent that sends one heartbeats.
+	AgentInstance string `json:"agentInstance,omitempty"`
 	// DrainGrace is how long its agent lets processes end before killing
 	// them, as its heartbeat reports it.
 	DrainGrace time.Duration `json:"drainGrace,omitempty"`
@@ -94,7 +98,10 @@ func ComputeProcesses(ctx context.Context, r store.Reader, c Compute) ([]Process
 
 // RegisterCompute registers a host in a fleet location. Registering an
 // existing compute again updates its address and makes it ACTIVE (an agent
-// that restarts does this).
+// that restarts does this). It keeps the compute's agent instance: an agent
+// claims the compute with a heartbeat before it registers it (see
+// claimAgent), so an agent refused there never gets here to overwrite the
+// address of the one that runs it.
 func (s *Service) RegisterCompute(ctx context.Context, in *gamelift.RegisterComputeInput) (*gamelift.RegisterComputeOutput, error) {
 	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
 		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
@@ -134,6 +141,7 @@ func (s *Service) RegisterCompute(ctx context.Context, in *gamelift.RegisterComp
 				return fault.New(fault.Conflict, "ComputeName: compute %s is registered in %s; deregister it before registering it in %s", c.Name, old.Location, in.Location)
 			}
 			c.CreatedAt, c.Agent, c.Heartbeat, c.DrainGrace = old.CreatedAt, old.Agent, now, old.DrainGrace
+			c.AgentInstance = old.AgentInstance
 		}
 		_, err = PutCompute(ctx, w, c, version)
 		return err

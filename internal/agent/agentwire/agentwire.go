@@ -13,8 +13,14 @@ import (
 // the control plane gives them. Exited lists processes that exited with status 0 since the
 // last answered heartbeat soon after their launch: the control plane ends
 // them at once and answers how each ended, which tells the agent whether the
-// exit was a game server's clean end or a crash.
+// exit was a game server's clean end or a crash. InstanceID names the
+// agent process that sends it (a random id each agent draws when it
+// starts): the control plane lets one agent at a time run a compute, and
+// refuses another's heartbeats with 409 while the compute is live, so two
+// hosts given one compute name do not each end the processes the other
+// reports. Agents that send none are accepted as before.
 type Heartbeat struct {
+	InstanceID        string    `json:"instanceId,omitempty"`
 	Draining          bool      `json:"draining"`
 	DrainGraceSeconds int       `json:"drainGraceSeconds,omitempty"`
 	Processes         []Process `json:"processes"`

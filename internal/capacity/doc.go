@@ -15,7 +15,9 @@
 // (fleet.Service.UndrainCompute; most game sessions first), then new hosts
 // are asked of the provisioner, each under a new compute name
 // (muster-<8 hex>). Desired below: first
-// hosts not registered yet are released, then the ACTIVE compute with the
+// hosts not registered yet are released (kept in fleet.Capacity.Releasing
+// until the provisioner confirms it, asked again after a backoff on
+// failure), then the ACTIVE compute with the
 // fewest game sessions (ties: the newest) among those whose host runs the
 // agent, as a provisioner's hosts do, is drained (a compute registered by
 // other means counts toward the capacity but is the studio's to remove)
@@ -23,7 +25,13 @@
 // processes are told to end, and processes hosting game sessions — under
 // protection or not — are left to finish; once it hosts none, its host is
 // released (Provisioner.Release), and a compute still registered
-// ReleaseDeadline after that is deregistered.
+// ReleaseDeadline after the release succeeded is deregistered; a lost
+// (IMPAIRED) agent compute silent for ReleaseDeadline is released and
+// deregistered. A location its fleet no longer has, or a deleted fleet's,
+// is no longer provisioned: its pending hosts and agent computes are
+// released, then its capacity record is deleted. A location's provisioner
+// calls run beside the reconciling loop, four at a time per location, so
+// a slow provisioner holds up no other location.
 //
 // A provisioner that fails, or whose host does not register within
 // RegisterDeadline (a Local whose agent exits before registering fails at

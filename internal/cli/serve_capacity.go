@@ -18,7 +18,7 @@ import (
 // on a location's instances, the scale-in cool-down and the agents'
 // heartbeat interval.
 func registerCapacityFlags(fs *flag.FlagSet, cfg *server.Config) {
-	fs.StringVar(&cfg.CapacityProvisioners, "capacity-provisioners", "", "JSON `object` from custom location to the provisioner that adds and removes its hosts for UpdateFleetCapacity and scaling policies: {\"kind\":\"local\"} (muster agent processes on this machine), {\"kind\":\"exec\",\"command\":[\"/path/to/script\"],\"timeout\":\"60s\"} or {\"kind\":\"webhook\",\"url\":\"https://…\",\"secret\":\"whsec_…\"} (docs/control-api.md, \"Capacity\")")
+	fs.StringVar(&cfg.CapacityProvisioners, "capacity-provisioners", "", "JSON `object` from custom location to the provisioner that adds and removes its hosts for UpdateFleetCapacity and scaling policies: {\"kind\":\"local\"} (muster agent processes on this machine), {\"kind\":\"exec\",\"command\":[\"/path/to/script\"],\"timeout\":\"60s\",\"passEnv\":[\"AWS_PROFILE\"]} or {\"kind\":\"webhook\",\"url\":\"https://…\",\"secret\":\"whsec_…\"} (docs/control-api.md, \"Capacity\")")
 	cfg.CapacityMaxInstances = fleet.DefaultMaxInstances
 	fs.Var(maxInstances{&cfg.CapacityMaxInstances}, "capacity-max-instances",
 		"most `computes` (GameLift's instances) one fleet location may be set to: UpdateFleetCapacity with DesiredInstances, MinSize or MaxSize above it is refused with LimitExceededException, scaling policies raise no location above it, and no provisioner is asked for hosts beyond it (so a mistyped count cannot ask for billions)")

@@ -18,13 +18,7 @@ import (
 // a count from 1 to 2147483647 is taken, and 0, a negative, an oversized or
 // a malformed count is refused naming the flag.
 func TestCapacityMaxInstancesFlag(t *testing.T) {
-	parse := func(args ...string) (server.Config, error) {
-		var cfg server.Config
-		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		registerCapacityFlags(fs, &cfg)
-		return cfg, fs.Parse(args)
-	}
+	parse := parseCapacityFlags
 	if cfg, err := parse(); err != nil || cfg.CapacityMaxInstances != fleet.DefaultMaxInstances {
 		t.Fatalf("default: %d %v", cfg.CapacityMaxInstances, err)
 	}
@@ -47,13 +41,7 @@ func TestCapacityMaxInstancesFlag(t *testing.T) {
 // the command line, the environment or the config file is read, naming the
 // flag and why, before anything starts.
 func TestAgentHeartbeatIntervalFlag(t *testing.T) {
-	parse := func(args ...string) (server.Config, error) {
-		var cfg server.Config
-		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		registerCapacityFlags(fs, &cfg)
-		return cfg, fs.Parse(args)
-	}
+	parse := parseCapacityFlags
 	if cfg, err := parse(); err != nil || cfg.AgentHeartbeatInterval != fleet.DefaultHeartbeatInterval {
 		t.Fatalf("default: %v %v", cfg.AgentHeartbeatInterval, err)
 	}
@@ -88,4 +76,13 @@ func TestAgentHeartbeatIntervalFlag(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseCapacityFlags parses args with only serve's capacity flags.
+func parseCapacityFlags(args ...string) (server.Config, error) {
+	var cfg server.Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	registerCapacityFlags(fs, &cfg)
+	return cfg, fs.Parse(args)
 }

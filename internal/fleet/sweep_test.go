@@ -198,16 +198,7 @@ func TestASweepAfterAStoreOutageJudgesNothingLostUntilItHasWatchedAgain(t *testi
 	db := &failingStore{Store: e.Store}
 	svc := fleet.NewService(fleet.Config{Base: service.Base{Store: db, Clock: e.Clock}, HeartbeatInterval: interval})
 	hb := agentwire.Heartbeat{Processes: []agentwire.Process{{ProcessID: "p-1", PID: 100}}}
-	sw := svc.NewSweeper()
-	for range fleet.LostAfterHeartbeats + 1 {
-		e.Clock.Advance(interval)
-		if _, err := svc.Heartbeat(e.Ctx, e.FleetID, fleettest.Compute, hb); err != nil {
-			t.Fatal(err)
-		}
-		if err := sw.Sweep(e.Ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sw := heartbeatAndSweep(t, e, svc, hb)
 	db.down.Store(true)
 	for range 5 {
 		e.Clock.Advance(interval)
@@ -255,16 +246,7 @@ func TestASweepTheStoreHeldUpJudgesNothingLost(t *testing.T) {
 	db := &stallingStore{Store: e.Store, e: e}
 	svc := fleet.NewService(fleet.Config{Base: service.Base{Store: db, Clock: e.Clock}, HeartbeatInterval: interval})
 	hb := agentwire.Heartbeat{Processes: []agentwire.Process{{ProcessID: "p-1", PID: 100}}}
-	sw := svc.NewSweeper()
-	for range fleet.LostAfterHeartbeats + 1 {
-		e.Clock.Advance(interval)
-		if _, err := svc.Heartbeat(e.Ctx, e.FleetID, fleettest.Compute, hb); err != nil {
-			t.Fatal(err)
-		}
-		if err := sw.Sweep(e.Ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sw := heartbeatAndSweep(t, e, svc, hb)
 	status := func() string {
 		t.Helper()
 		c, err := svc.ComputeOf(e.Ctx, e.FleetID, fleettest.Compute)
@@ -294,4 +276,22 @@ func TestASweepTheStoreHeldUpJudgesNothingLost(t *testing.T) {
 	if st := status(); st != gamelift.ComputeActive {
 		t.Fatalf("the sweep after a held-up one marked the compute %s", st)
 	}
+}
+
+// heartbeatAndSweep runs a new sweeper of svc through its grace, with the
+// compute heartbeating hb each interval, and returns it: from then on the
+// sweeper judges.
+func heartbeatAndSweep(t *testing.T, e *fleettest.Env, svc *fleet.Service, hb agentwire.Heartbeat) *fleet.Sweeper {
+	t.Helper()
+	sw := svc.NewSweeper()
+	for range fleet.LostAfterHeartbeats + 1 {
+		e.Clock.Advance(interval)
+		if _, err := svc.Heartbeat(e.Ctx, e.FleetID, fleettest.Compute, hb); err != nil {
+			t.Fatal(err)
+		}
+		if err := sw.Sweep(e.Ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sw
 }

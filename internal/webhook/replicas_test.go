@@ -93,15 +93,7 @@ func TestPausedReplica(t *testing.T) {
 			c.Batch = 2
 			c.AttemptTimeout = time.Hour // the pause outlasts the lease, not the attempt
 		})
-		hold := make(chan struct{})
-		release := sync.OnceFunc(func() { close(hold) })
-		t.Cleanup(release)
-		var first atomic.Bool
-		e.rcv.script(func(w http.ResponseWriter, d delivery) {
-			if first.CompareAndSwap(false, true) {
-				<-hold // a's first request: a is paused inside its batch
-			}
-		})
+		release := holdFirstRequest(t, e, http.StatusOK) // a's first request: a is paused inside its batch
 		lost := &heard{msg: "webhook: delivery lease lost", ch: make(chan struct{})}
 		ma := pausableReplica(t, e, "a", slog.New(lost))
 		mb := pausableReplica(t, e, "b", nil)
@@ -150,16 +142,7 @@ func TestPausedReplicaWritesNothingUnderALostLease(t *testing.T) {
 		c.AttemptTimeout = time.Hour                              // the pause outlasts the lease, not the attempt
 		c.RetryFor = time.Millisecond                             // a first failure is a dead letter
 	})
-	hold := make(chan struct{})
-	release := sync.OnceFunc(func() { close(hold) })
-	t.Cleanup(release)
-	var first atomic.Bool
-	e.rcv.script(func(w http.ResponseWriter, d delivery) {
-		if first.CompareAndSwap(false, true) {
-			<-hold
-			w.WriteHeader(http.StatusInternalServerError)
-		}
-	})
+	release := holdFirstRequest(t, e, http.StatusInternalServerError)
 	lost := &heard{msg: "webhook: delivery lease lost", ch: make(chan struct{})}
 	ma := pausableReplica(t, e, "a", slog.New(lost))
 	mb := pausableReplica(t, e, "b", nil)
@@ -198,6 +181,23 @@ func TestPausedReplicaWritesNothingUnderALostLease(t *testing.T) {
 	if len(attempts) != 1 || attempts[0].Outcome != "delivered" {
 		t.Errorf("saved attempts %+v; want b's one delivery", attempts)
 	}
+}
+
+// holdFirstRequest makes the receiver hold the first delivery it gets
+// until release is called, then answer it with status; the others are
+// answered at once as usual.
+func holdFirstRequest(t *testing.T, e *env, status int) (release func()) {
+	hold := make(chan struct{})
+	release = sync.OnceFunc(func() { close(hold) })
+	t.Cleanup(release)
+	var first atomic.Bool
+	e.rcv.script(func(w http.ResponseWriter, d delivery) {
+		if first.CompareAndSwap(false, true) {
+			<-hold
+			w.WriteHeader(status)
+		}
+	})
+	return release
 }
 
 // pausableReplica runs a delivering replica on e's store and clock, with

@@ -4,6 +4,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -299,6 +300,7 @@ func TestScalingOperationsWithTheGoSDK(t *testing.T) {
 			c := capacityCounts(t, gl, fleetID)
 			return *c.ACTIVE == 1 && *c.PENDING == 0 && s.ActiveProcesses(ctx, fleetID) == 1
 		})
+		assertAgentKeys(t, s, fleetID)
 		// Its agent answers latency pings, listed for players like any
 		// location's.
 		testenv.Eventually(t, "the location measured through its agent's beacon", 30*time.Second, func() bool {
@@ -313,6 +315,40 @@ func TestScalingOperationsWithTheGoSDK(t *testing.T) {
 			return len(computes(t, gl, fleetID)) == 0
 		})
 	})
+}
+
+// assertAgentKeys checks that the local provisioner's agents run with an
+// agent key bound to their fleet: the only keys besides the test's admin
+// key are agent keys of fleetID, none an admin key a game server on the
+// host could read from its agent's environment.
+func assertAgentKeys(t *testing.T, s *testenv.Server, fleetID string) {
+	t.Helper()
+	resp, body, err := s.Bearer(context.Background(), "GET", "/v1/admin/keys", "")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /v1/admin/keys: %v %s", err, body)
+	}
+	var out struct {
+		Keys []struct {
+			AccessKeyID, Role, FleetID, Description string
+			Revoked                                 bool
+		}
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatal(err)
+	}
+	agents := 0
+	for _, k := range out.Keys {
+		if k.Revoked || k.AccessKeyID == testenv.AdminKeyID {
+			continue
+		}
+		if k.Role != "agent" || k.FleetID != fleetID {
+			t.Errorf("an active key %s (%s) has role %s for fleet %q: the local agents should have only agent keys of fleet %s", k.AccessKeyID, k.Description, k.Role, k.FleetID, fleetID)
+		}
+		agents++
+	}
+	if agents == 0 {
+		t.Errorf("no agent key of fleet %s among %s", fleetID, body)
+	}
 }
 
 // TestAFailingProvisionerIsRetriedAndReported gives a location an exec

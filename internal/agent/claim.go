@@ -12,6 +12,12 @@ import (
 // control plane for longer than the lost window.
 var ErrComputeTaken = errors.New("another agent runs this compute")
 
+// ErrFleetGone is Run's error when the control plane no longer knows the
+// compute and refuses to register it again because its fleet (or the
+// fleet's location) no longer exists: the fleet was deleted. The agent
+// stops its processes and returns instead of trying again for ever.
+var ErrFleetGone = errors.New("the fleet no longer exists")
+
 // claim heartbeats, with no processes, before the compute is registered:
 // the heartbeat carries the agent's instance id, which RegisterCompute (a
 // GameLift operation) cannot, so the control plane can refuse a second

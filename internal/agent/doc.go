@@ -18,7 +18,10 @@
 //     the compute over while this one could not get through) stops the
 //     processes as a drain does, without telling the control plane or
 //     deregistering, and Run returns ErrComputeTaken. It registers
-//     (re-registering whenever a heartbeat answers 404), fetches an auth token and fetches the next one at
+//     (re-registering whenever a heartbeat answers 404; when that
+//     RegisterCompute answers NotFoundException the fleet was deleted, and
+//     Run stops the processes as for ErrComputeTaken and returns
+//     ErrFleetGone), fetches an auth token and fetches the next one at
 //     three quarters of its lifetime, and heartbeats at the interval the
 //     control plane answers (default 10 s) with the processes it runs. From
 //     each answer it takes the runtime configuration and the process statuses,

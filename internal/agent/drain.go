@@ -14,13 +14,13 @@ import (
 // ACTIVE, or all of them when the control plane cannot be told); wait up to
 // DrainGrace for every process to exit, heartbeating meanwhile; kill the
 // rest; deregister the compute. A compute another agent runs now
-// (s.taken) is neither told nor deregistered: SIGTERM goes to every
-// process, and the rest is the same.
+// (s.taken), or of a fleet deleted (s.gone), is neither told nor
+// deregistered: SIGTERM goes to every process, and the rest is the same.
 func (s *Supervisor) drain(ctx context.Context, hb clock.Timer) error {
 	s.draining = true
 	s.log.Info("draining", "processes", len(s.procs), "grace", s.cfg.DrainGrace)
 	s.emit(Event{Kind: EventDraining})
-	err := s.taken
+	err := s.ended()
 	if err == nil {
 		var resp *agentwire.Reply
 		resp, err = s.cfg.Control.Heartbeat(ctx, s.cfg.FleetID, s.cfg.ComputeName, s.report())
@@ -34,8 +34,11 @@ func (s *Supervisor) drain(ctx context.Context, hb clock.Timer) error {
 		}
 	}
 	reason := "the compute is draining"
-	if s.taken != nil {
+	switch {
+	case s.taken != nil:
 		reason = "another agent runs the compute"
+	case s.gone != nil:
+		reason = "the fleet was deleted"
 	}
 	for _, p := range s.sortedProcs() {
 		if err != nil || (p.status != agentwire.StatusActive && p.status != agentwire.StatusTerminating && p.status != agentwire.StatusTerminated) {
@@ -52,7 +55,7 @@ func (s *Supervisor) drain(ctx context.Context, hb clock.Timer) error {
 		case ex := <-s.exits:
 			s.onExit(ex)
 		case <-hb.C():
-			if s.taken == nil {
+			if s.ended() == nil {
 				s.heartbeat(ctx)
 			}
 			hb.Reset(s.interval)
@@ -76,12 +79,22 @@ func (s *Supervisor) drain(ctx context.Context, hb clock.Timer) error {
 	return s.deregister(ctx)
 }
 
-// deregister ends the drain: it removes the compute, unless another agent
-// runs it now, and then returns s.taken.
-func (s *Supervisor) deregister(ctx context.Context) error {
+// ended is why the compute is no longer this agent's to tell the control
+// plane about: another agent runs it (s.taken) or its fleet is gone
+// (s.gone); nil otherwise.
+func (s *Supervisor) ended() error {
 	if s.taken != nil {
-		s.flush()
 		return s.taken
+	}
+	return s.gone
+}
+
+// deregister ends the drain: it removes the compute, unless another agent
+// runs it now or its fleet is gone, and then returns why (ended).
+func (s *Supervisor) deregister(ctx context.Context) error {
+	if err := s.ended(); err != nil {
+		s.flush()
+		return err
 	}
 	if err := s.cfg.Control.DeregisterCompute(ctx, s.cfg.FleetID, s.cfg.ComputeName); err != nil {
 		s.log.Error("cannot deregister the compute", "err", err)

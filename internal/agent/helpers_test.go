@@ -94,6 +94,7 @@ type fakeControl struct {
 	deregisters int
 	heartbeats  []agentwire.Heartbeat
 	unknown     bool  // the next heartbeat answers 404
+	fleetGone   bool  // the fleet was deleted: heartbeats answer 404, RegisterCompute NotFoundException
 	failing     int   // this many next heartbeats answer 500
 	conflict    bool  // heartbeats answer 409: another agent runs the compute
 	refuse      error // RegisterCompute fails with this
@@ -113,6 +114,9 @@ func (f *fakeControl) RegisterCompute(_ context.Context, in gamelift.RegisterCom
 	if f.refuse != nil {
 		return nil, f.refuse
 	}
+	if f.fleetGone {
+		return nil, &agent.APIError{Operation: "RegisterCompute", StatusCode: 400, Type: "NotFoundException", Message: "FleetId: fleet fleet-1 not found"}
+	}
 	f.registers++
 	return &gamelift.Compute{FleetId: in.FleetId, ComputeName: in.ComputeName, ComputeStatus: "ACTIVE", GameLiftServiceSdkEndpoint: "ws://sdk.test:9/"}, nil
 }
@@ -129,7 +133,7 @@ func (f *fakeControl) GetComputeAuthToken(context.Context, string, string) (*age
 func (f *fakeControl) Heartbeat(_ context.Context, _, _ string, in agentwire.Heartbeat) (*agentwire.Reply, error) {
 	f.mu.Lock()
 	f.log = append(f.log, fmt.Sprintf("Heartbeat(draining=%v)", in.Draining))
-	if f.unknown {
+	if f.unknown || f.fleetGone {
 		f.unknown = false
 		f.mu.Unlock()
 		return nil, &agent.APIError{Operation: "Heartbeat", StatusCode: 404, Type: "Not Found"}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 )
@@ -139,4 +140,11 @@ func (r *rotatingFile) Close() error {
 	err := r.f.Close()
 	r.f = nil
 	return err
+}
+
+// OpenLogFile opens path for the agent's own log (muster agent
+// --log-file), rotated as the processes' logs are: at maxBytes, keeping
+// keep old files. A log nobody rotates grows for as long as the host runs.
+func OpenLogFile(path string, maxBytes int64, keep int) (io.WriteCloser, error) {
+	return openRotating(path, maxBytes, keep)
 }

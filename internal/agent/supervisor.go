@@ -150,6 +150,9 @@ type Supervisor struct {
 	// taken is set once the control plane said another agent runs the
 	// compute (ErrComputeTaken): Run then stops without deregistering.
 	taken error
+	// gone is set once re-registering found the fleet (or its location)
+	// deleted (ErrFleetGone): Run then stops its processes and returns.
+	gone error
 
 	exits chan exit
 	done  chan struct{}
@@ -260,7 +263,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	s.emit(Event{Kind: EventHeartbeat})
 	s.flush()
 	for {
-		if s.taken != nil {
+		if s.taken != nil || s.gone != nil {
 			return s.drain(context.WithoutCancel(ctx), hb)
 		}
 		select {
@@ -417,6 +420,11 @@ func (s *Supervisor) heartbeat(ctx context.Context) bool {
 	if IsNotFound(err) && !s.draining {
 		s.log.Warn("the control plane does not know this compute; registering again")
 		if err := s.register(ctx); err != nil {
+			if IsNotFound(err) { // the fleet itself is gone: no compute of it will ever register again
+				s.gone = fmt.Errorf("%w: %w", ErrFleetGone, err)
+				s.log.Warn("the fleet was deleted; stopping", "err", err)
+				return false
+			}
 			s.log.Warn("cannot register the compute again", "err", err)
 			return false
 		}

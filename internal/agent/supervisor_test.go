@@ -278,6 +278,34 @@ func TestSupervisorRegistersAgainWhenTheControlPlaneForgetsTheCompute(t *testing
 	})
 }
 
+// An agent whose fleet was deleted stops its processes and returns
+// ErrFleetGone, rather than re-registering every RetryInterval for ever: it
+// neither drains through the control plane nor deregisters, since neither
+// the fleet nor the compute exists any more.
+func TestSupervisorStopsWhenItsFleetIsDeleted(t *testing.T) {
+	c := newClock()
+	control := newFakeControl(c, childProcess(t, 1, "sleep"))
+	h := start(t, control, c, nil)
+	h.launched(1)
+	control.set(func(f *fakeControl) { f.fleetGone = true })
+	c.Advance(10 * time.Second)
+	h.next(agent.EventDraining)
+	select {
+	case err := <-h.done:
+		h.done <- err // for the cleanup, which waits for Run too
+		if !errors.Is(err, agent.ErrFleetGone) {
+			t.Fatalf("Run = %v, want ErrFleetGone", err)
+		}
+	case <-time.After(20 * time.Second): // a safety net for a hung test: the process is real
+		t.Fatal("the agent of a deleted fleet did not stop")
+	}
+	control.set(func(f *fakeControl) {
+		if f.deregisters != 0 || f.registers != 1 {
+			t.Errorf("deregisters %d, registers %d; want 0 and 1 (calls %q)", f.deregisters, f.registers, f.log)
+		}
+	})
+}
+
 func TestSupervisorFailsWhenRegistrationIsRefused(t *testing.T) {
 	c := newClock()
 	control := newFakeControl(c)

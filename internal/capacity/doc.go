@@ -43,7 +43,9 @@
 //
 // Provisioners (Provisioner; configured per location by the operator, in
 // the server's configuration only, never through the API): Local starts
-// `muster agent` processes on this machine, Exec runs an operator's
+// `muster agent` processes on this machine (each with an agent key of its
+// fleet and only the allowed part of the control plane's environment,
+// AgentEnv), Exec runs an operator's
 // command, Webhook makes a signed HTTP call.
 //
 // Scaling policies (PutScalingPolicy, DescribeScalingPolicies,

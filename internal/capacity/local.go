@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,8 +28,13 @@ type Local struct {
 	Binary string
 	// Endpoint is the control plane's URL, known once it listens.
 	Endpoint func() string
-	// Credentials returns the operator key the agents use.
-	Credentials func(ctx context.Context) (id, secret string, err error)
+	// Credentials returns the operator key the agents of a fleet use: an
+	// agent key (auth.RoleAgent) bound to that fleet, never an admin key,
+	// which the agent's game servers could read from its environment.
+	Credentials func(ctx context.Context, fleetID string) (id, secret string, err error)
+	// Env is the environment the agents start from, besides their key; nil
+	// is the allowed part of this process's (AgentEnv).
+	Env []string
 	// Dir holds each agent's logs and working directory.
 	Dir        string
 	DrainGrace time.Duration
@@ -64,7 +70,7 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 	if l.Stopped() {
 		return errStopping
 	}
-	id, secret, err := l.Credentials(ctx)
+	id, secret, err := l.Credentials(ctx, h.FleetID)
 	if err != nil {
 		return fmt.Errorf("local provisioner: operator key: %w", err)
 	}
@@ -86,14 +92,19 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 	}
 	dir := filepath.Join(l.Dir, h.ComputeName)
 	grace := l.grace()
+	logFile := filepath.Join(dir, "agent.log")
 	cmd := exec.Command(l.Binary, "agent", "--endpoint", endpoint, "--fleet", h.FleetID, "--location", h.Location,
-		"--compute-name", h.ComputeName, "--ip-address", "127.0.0.1",
+		"--compute-name", h.ComputeName, "--ip-address", "127.0.0.1", "--log-file", logFile,
 		"--log-dir", filepath.Join(dir, "logs"), "--work-dir", filepath.Join(dir, "work"), "--drain-grace", grace.String(), "--beacon-listen", l.beacon())
-	cmd.Env = append(os.Environ(), "MUSTER_ACCESS_KEY_ID="+id, "MUSTER_SECRET_ACCESS_KEY="+secret)
+	cmd.Env = append(l.env(), "MUSTER_ACCESS_KEY_ID="+id, "MUSTER_SECRET_ACCESS_KEY="+secret)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("local provisioner: %w", err)
 	}
-	out, err := os.OpenFile(filepath.Join(dir, "agent.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	// The agent rotates agent.log itself (--log-file); agent.out holds only
+	// what it writes outside its log (a usage error, a panic), one run's
+	// worth. A file, not a pipe: an agent draining after the control
+	// plane died must not die of SIGPIPE.
+	out, err := os.OpenFile(filepath.Join(dir, "agent.out"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("local provisioner: %w", err)
 	}
@@ -115,13 +126,45 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 		onExit, stopping := l.onExit, l.stopped
 		l.mu.Unlock()
 		close(a.done)
-		l.log().Info("local agent exited", "compute_name", h.ComputeName, "err", err, "log", out.Name())
+		logPath := exitLog(out.Name(), logFile)
+		l.log().Info("local agent exited", "compute_name", h.ComputeName, "err", err, "log", logPath)
 		if err != nil && onExit != nil && !stopping {
-			onExit(h, err, out.Name())
+			onExit(h, err, logPath)
 		}
 	})
 	l.log().Info("local agent started", "compute_name", h.ComputeName, "location", h.Location, "pid", cmd.Process.Pid)
 	return nil
+}
+
+// exitLog is the file that says why an agent exited: its stray output
+// when there is any (it died before it could log, or panicked), else its
+// log.
+func exitLog(outPath, logPath string) string {
+	if st, err := os.Stat(outPath); err == nil && st.Size() > 0 {
+		return outPath
+	}
+	return logPath
+}
+
+// localEnv are the variables of the control plane's environment a local
+// agent gets, as exec provisioners get baseEnv: what a program needs to
+// run (and, on Windows, to reach the network), to trust the control
+// plane's certificate, and Go's own settings for race-built test
+// binaries. Anything else — the admin key, the master key, a database
+// URL — stays with the control plane: an agent's game servers inherit
+// its environment.
+var localEnv = append(slices.Clone(baseEnv), "SSL_CERT_FILE", "SSL_CERT_DIR", "GORACE", "GOCOVERDIR",
+	"SYSTEMROOT", "SystemRoot", "TEMP", "TMP", "USERPROFILE", "LOCALAPPDATA", "APPDATA", "PATHEXT", "COMSPEC")
+
+// AgentEnv is the part of environ (NAME=value entries) a local agent gets.
+func AgentEnv(environ []string) []string { return execEnv(environ, localEnv) }
+
+// env is the environment an agent starts from, before its key.
+func (l *Local) env() []string {
+	if l.Env != nil {
+		return AgentEnv(l.Env)
+	}
+	return AgentEnv(os.Environ())
 }
 
 // setOnExit sets the hook that hears an agent exit with an error: the

@@ -25,7 +25,7 @@ func TestALocalAgentThatExitsBeforeRegisteringIsAFailedProvision(t *testing.T) {
 		t.Fatal(err)
 	}
 	local := &capacity.Local{Binary: agent, Endpoint: func() string { return "http://127.0.0.1:1" }, Dir: t.TempDir(), Beacon: "off",
-		Credentials: func(context.Context) (string, string, error) { return "MKIAAGENT", "secret", nil }}
+		Credentials: func(context.Context, string) (string, string, error) { return "MKIAAGENT", "secret", nil }}
 	e.svc = capacity.New(capacity.Config{Base: e.base(), Fleets: e.Fleets, Provisioners: map[string]capacity.Provisioner{loc: local}, Registerer: prometheus.NewRegistry()})
 	e.setCapacity(2, 0, 2) // the environment's compute and one more
 	e.reconcile()
@@ -49,5 +49,54 @@ func TestALocalAgentThatExitsBeforeRegisteringIsAFailedProvision(t *testing.T) {
 			t.Fatalf("the host was not asked again after the backoff; events %q", e.events())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A local agent, and so its game servers, starts from the allowed part of
+// the control plane's environment and its own agent key: never the admin
+// key (or any other secret) the control plane was started with.
+func TestALocalAgentGetsOnlyTheAllowedEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	dump := filepath.Join(dir, "env")
+	agent := filepath.Join(dir, "agent.sh")
+	if err := os.WriteFile(agent, []byte("#!/bin/sh\nenv > "+dump+".tmp && mv "+dump+".tmp "+dump+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var gotFleet string
+	local := &capacity.Local{Binary: agent, Endpoint: func() string { return "http://127.0.0.1:1" }, Dir: dir, Beacon: "off",
+		Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=/home/op", "MUSTER_ADMIN_SECRET_ACCESS_KEY=admin-secret", "MUSTER_MASTER_KEY=m", "DATABASE_URL=postgres://u:p@h/db"},
+		Credentials: func(_ context.Context, fleetID string) (string, string, error) {
+			gotFleet = fleetID
+			return "MKIAAGENT", "agent-secret", nil
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Run stops the agent once it is done: the script ends at once anyway
+	defer local.Run(ctx)
+	if err := local.Provision(context.Background(), capacity.Host{FleetID: "fleet-1", Location: loc, ComputeName: "muster-1"}); err != nil {
+		t.Fatal(err)
+	}
+	var env []byte
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var err error
+		if env, err = os.ReadFile(dump); err == nil {
+			break
+		}
+		if time.Now().After(deadline) { // a safety net for a hung test, not a timing check
+			t.Fatal("the agent never ran")
+		}
+		time.Sleep(10 * time.Millisecond) // a real process starts on real time
+	}
+	if gotFleet != "fleet-1" {
+		t.Errorf("the key was asked for fleet %q, want fleet-1", gotFleet)
+	}
+	for _, banned := range []string{"MUSTER_ADMIN_SECRET_ACCESS_KEY", "admin-secret", "MUSTER_MASTER_KEY", "DATABASE_URL"} {
+		if strings.Contains(string(env), banned) {
+			t.Errorf("the agent's environment holds %s:\n%s", banned, env)
+		}
+	}
+	for _, want := range []string{"MUSTER_ACCESS_KEY_ID=MKIAAGENT", "MUSTER_SECRET_ACCESS_KEY=agent-secret", "HOME=/home/op"} {
+		if !strings.Contains(string(env), want) {
+			t.Errorf("the agent's environment lacks %s:\n%s", want, env)
+		}
 	}
 }

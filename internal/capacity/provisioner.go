@@ -136,15 +136,15 @@ type Environment struct {
 	// Binary, Endpoint, Credentials and Dir serve local provisioners.
 	Binary      string
 	Endpoint    func() string
-	Credentials func(ctx context.Context) (id, secret string, err error)
+	Credentials func(ctx context.Context, fleetID string) (id, secret string, err error)
 	Dir         string
 	// Destinations are the rules of the webhook client's safe dialer (the
 	// control plane's own addresses). Webhook provisioners are held to
 	// them with private networks allowed: their URLs are the operator's
 	// configuration, not a studio's input.
 	Destinations safehttp.Config
-	// Env is the control plane's environment; exec commands get only the
-	// allowed part of it (execEnv).
+	// Env is the control plane's environment; exec commands and local
+	// agents get only the allowed part of it (execEnv, AgentEnv).
 	Env []string
 }
 
@@ -156,7 +156,7 @@ func Build(specs map[string]Spec, env Environment) (provs map[string]Provisioner
 		switch spec.Kind {
 		case "local":
 			l := &Local{Binary: env.Binary, Endpoint: env.Endpoint, Credentials: env.Credentials, Dir: env.Dir, DrainGrace: time.Duration(spec.DrainGrace),
-				Beacon: LocalBeacon, Log: env.Log}
+				Beacon: LocalBeacon, Log: env.Log, Env: env.Env}
 			provs[loc], runs = l, append(runs, l.Run)
 		case "exec":
 			provs[loc] = &Exec{Command: spec.Command, Timeout: spec.timeout(), Env: execEnv(env.Env, spec.PassEnv)}

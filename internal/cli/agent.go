@@ -6,10 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +33,7 @@ deregistered.`
 type agentFlags struct {
 	logFlags
 	endpoint, fleet, location, computeName, ip, dns, region string
-	beaconListen, logDir, workDir                           string
+	beaconListen, logDir, workDir, logFile                  string
 	logMaxBytes                                             int64
 	logKeep, keepExited                                     int
 	drainGrace, stopGrace                                   time.Duration
@@ -49,12 +51,34 @@ func (f *agentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.beaconListen, "beacon-listen", "0.0.0.0:7770", "UDP `address` of the latency beacon (docs/beacon-protocol.md), or several separated by commas, tried in order until one binds (port 0: a free port); \"off\" disables it")
 	fs.StringVar(&f.logDir, "log-dir", "muster-agent/logs", "`directory` of the per-process log files (<processId>.log)")
 	fs.StringVar(&f.workDir, "work-dir", "muster-agent/work", "working `directory` of the server processes (must be writable)")
-	fs.Int64Var(&f.logMaxBytes, "log-max-bytes", agent.DefaultLogMaxBytes, "rotate a process's log file at this many `bytes`")
-	fs.IntVar(&f.logKeep, "log-keep", agent.DefaultLogKeep, "rotated log files kept per process")
+	fs.StringVar(&f.logFile, "log-file", "", "write the agent's own log to this `file` instead of stderr, rotated as the processes' logs are (--log-max-bytes, --log-keep)")
+	fs.Int64Var(&f.logMaxBytes, "log-max-bytes", agent.DefaultLogMaxBytes, "rotate a process's log file, and --log-file, at this many `bytes`")
+	fs.IntVar(&f.logKeep, "log-keep", agent.DefaultLogKeep, "rotated log files kept per process, and for --log-file")
 	fs.IntVar(&f.keepExited, "log-keep-exited", agent.DefaultKeepExited, "`number` of exited processes whose logs are kept, counting those an earlier run of the agent left (-1: all)")
 	fs.DurationVar(&f.drainGrace, "drain-grace", agent.DefaultDrainGrace, "how long a process told to end has before it is stopped: on SIGTERM (the agent drains), or when the control plane says it is TERMINATING (scale-in, TerminateGameSession); reported to the control plane as the processes' termination time")
 	fs.DurationVar(&f.stopGrace, "stop-grace", agent.DefaultStopGrace, "how long a process the agent stops has between SIGTERM and SIGKILL")
 }
+
+// logOutput is where the agent's own log goes: stderr, or --log-file
+// through the rotating writer the processes' logs use.
+func (f *agentFlags) logOutput(stderr io.Writer) (io.WriteCloser, error) {
+	if f.logFile == "" {
+		return nopCloser{stderr}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(f.logFile), 0o700); err != nil {
+		return nil, fmt.Errorf("--log-file: %w", err)
+	}
+	w, err := agent.OpenLogFile(f.logFile, f.logMaxBytes, f.logKeep)
+	if err != nil {
+		return nil, fmt.Errorf("--log-file: %w", err)
+	}
+	return w, nil
+}
+
+// nopCloser is a writer the agent does not own (stderr).
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 // startBeacon starts the latency beacon on wg, unless --beacon-listen is
 // off, and returns the address the agent reports for it.
@@ -119,7 +143,13 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "muster agent: %s %s required\n", joinAnd(missing), verb)
 		return ExitUsage
 	}
-	log, err := f.logger(env.Stderr)
+	logOut, err := f.logOutput(env.Stderr)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "muster agent: %v\n", err)
+		return 1
+	}
+	defer logOut.Close()
+	log, err := f.logger(logOut)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, err)
 		return ExitUsage
@@ -178,6 +208,11 @@ func runAgent(ctx context.Context, env Env, args []string) int {
 			"an agent that crashed or was killed leaves its compute to a new one after three heartbeat intervals of silence (30s by default)",
 			"compute_name", f.computeName, "err", err)
 		return 1
+	} else if errors.Is(err, agent.ErrFleetGone) {
+		// Exit 0: a service manager that restarts on failure must not
+		// start an agent of a deleted fleet again.
+		log.Warn("the fleet was deleted; the agent stopped its processes and exits", "fleet_id", f.fleet, "err", err)
+		return 0
 	} else if err != nil {
 		log.Error("agent stopped with an error", "err", err)
 		return 1

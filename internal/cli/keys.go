@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"text/tabwriter"
@@ -25,15 +26,28 @@ func withKeys(ctx context.Context, env Env, cmd string, c commonFlags, f func(*i
 	return 0
 }
 
+const keysCreateUsage = `muster keys create [--role admin|read-only] [--description TEXT]
+muster keys create --role agent --fleet FLEET_ID [--compute NAME|PREFIX*] [--description TEXT]
+
+An agent key is what each host's muster agent should run with: bound to one
+fleet (and optionally one compute name or prefix), it may only call
+RegisterCompute, GetComputeAuthToken, DescribeRuntimeConfiguration,
+DeregisterCompute and the agent heartbeat for its own computes; anything else
+is refused (AccessDenied / 403). A game host that is compromised then holds no
+key to the rest of the control plane.`
+
 func runKeysCreate(ctx context.Context, env Env, args []string) int {
 	fs, common := commonFlagSet("keys create")
-	role := fs.String("role", "admin", "`role` of the new key: admin or read-only")
+	role := fs.String("role", "admin", "`role` of the new key: admin (everything), read-only (reads only) or agent (a host agent's: only its own fleet's computes, --fleet)")
 	desc := fs.String("description", "", "what the key is for")
-	if ok, code := Parse(fs, env, "muster keys create [--role admin|read-only] [--description TEXT]", args); !ok {
+	fleetID := fs.String("fleet", "", "fleet `id` an agent key is bound to (required with --role agent): it may register, heartbeat, get auth tokens for and deregister that fleet's computes and read its runtime configuration, nothing else")
+	compute := fs.String("compute", "", "binds an agent key to one compute `NAME`, or to the compute names starting with PREFIX when given as PREFIX* (default: any compute of --fleet)")
+	if ok, code := Parse(fs, env, keysCreateUsage, args); !ok {
 		return code
 	}
+	spec := identity.KeySpec{Role: auth.Role(*role), Description: *desc, FleetID: *fleetID, ComputeName: *compute}
 	return withKeys(ctx, env, "create", *common, func(keys *identity.OperatorKeys) error {
-		key, sec, err := keys.Create(ctx, auth.Role(*role), *desc)
+		key, sec, err := keys.CreateKey(ctx, spec)
 		if err != nil {
 			return err
 		}
@@ -59,7 +73,11 @@ func runKeysList(ctx context.Context, env Env, args []string) int {
 			if k.Revoked() {
 				state = "revoked"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.AccessKeyID, k.Role, state, k.CreatedAt.Format("2006-01-02T15:04:05Z"), k.Description)
+			role := string(k.Role)
+			if k.Role == auth.RoleAgent { // what the key is bound to is what it may do
+				role += " " + k.FleetID + "/" + cmp.Or(k.ComputeName, "*")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.AccessKeyID, role, state, k.CreatedAt.Format("2006-01-02T15:04:05Z"), k.Description)
 		}
 		return tw.Flush()
 	})

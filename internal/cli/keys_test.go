@@ -189,3 +189,20 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 	}
 	walk(nil, Commands())
 }
+
+func TestKeysCreateMakesAnAgentKeyBoundToItsFleet(t *testing.T) {
+	dir := t.TempDir()
+	table := Commands()
+	code, _, errOut := runCLI(t, table, "keys", "create", "--data-dir", dir, "--role", "agent")
+	if code != 1 || !strings.Contains(errOut, "fleetId") || !strings.Contains(errOut, "required") {
+		t.Fatalf("an agent key without --fleet: exit %d: %s", code, errOut)
+	}
+	code, out, errOut := runCLI(t, table, "keys", "create", "--data-dir", dir, "--role", "agent", "--fleet", "fleet-1", "--compute", "host-*")
+	if code != 0 || !strings.Contains(out, "MUSTER_ACCESS_KEY_ID=") {
+		t.Fatalf("create exited %d: %s %s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, table, "keys", "list", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "agent fleet-1/host-*") {
+		t.Fatalf("list exited %d: %s %s", code, out, errOut)
+	}
+}

@@ -62,9 +62,11 @@ type devSystem struct {
 	endpoint atomic.Pointer[string]
 	// local starts and stops the dev location's agents.
 	local *capacity.Local
-	// key is dev mode's and its agents' operator key, made when first
-	// needed and revoked when dev mode ends; its Keys are set with srv.
-	key identity.TransientKey
+	// key is dev mode's own admin key, made when first needed and revoked
+	// when dev mode ends; its Keys are set with srv. agentKeys are its
+	// agents' keys (agent role, bound to the dev fleet), likewise.
+	key       identity.TransientKey
+	agentKeys identity.AgentKeys
 	// processes is how many game server processes each dev host runs.
 	processes int
 	// drainGrace is how long Ctrl-C lets live matches go on before the
@@ -81,7 +83,7 @@ type devSystem struct {
 
 // attach gives dev mode the server built from the configuration it hooked.
 func (d *devSystem) attach(srv *server.Server) {
-	d.srv, d.key.Keys = srv, srv.Keys()
+	d.srv, d.key.Keys, d.agentKeys.Keys = srv, srv.Keys(), srv.Keys()
 }
 
 // run sets dev mode up, then waits for ctx and drains the dev location:
@@ -237,7 +239,8 @@ func (d *devSystem) ensureFleet(ctx context.Context, c *loadtest.ControlClient, 
 // background service once the server exists.
 func newDevSystem(cfg *server.Config, log *slog.Logger, processes int, out io.Writer) *devSystem {
 	d := &devSystem{log: log, addr: make(chan string, 1), dataDir: cfg.DataDir, processes: processes, out: out}
-	d.key.Description = "dev-mode agents (serve --dev)"
+	d.key.Description = "dev mode (serve --dev)"
+	d.agentKeys.Description = "dev-mode agents (serve --dev)"
 	prev := cfg.OnListening
 	cfg.OnListening = func(a string) {
 		if prev != nil {
@@ -249,7 +252,7 @@ func newDevSystem(cfg *server.Config, log *slog.Logger, processes int, out io.Wr
 	if err != nil {
 		log.Warn("dev mode: cannot tell where the muster executable is; no agent can start", "err", err)
 	}
-	d.local = &capacity.Local{Binary: binary, Endpoint: d.agentEndpoint, Credentials: d.key.Get, Dir: filepath.Join(cfg.DataDir, "dev-agents"),
+	d.local = &capacity.Local{Binary: binary, Endpoint: d.agentEndpoint, Credentials: d.agentKeys.Get, Dir: filepath.Join(cfg.DataDir, "dev-agents"),
 		Beacon: capacity.LocalBeacon, Log: log.With("component", "dev-agents")}
 	provs := map[string]capacity.Provisioner{devLocation: d.local}
 	for loc, p := range cfg.Provisioners {
@@ -288,6 +291,7 @@ func (d *devSystem) background(ctx context.Context) error {
 	stopAgents()
 	agents.Wait()
 	_ = d.key.Revoke(context.WithoutCancel(ctx))
+	_ = d.agentKeys.Revoke(context.WithoutCancel(ctx))
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/musterhq/muster/internal/agent/agentwire"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
-	"github.com/musterhq/muster/internal/service"
 	"github.com/musterhq/muster/internal/store"
 )
 
@@ -33,7 +32,7 @@ import (
 // at once and the answer says how it ended. A draining agent makes its
 // compute TERMINATING, and each of its processes is told to terminate.
 func (s *Service) Heartbeat(ctx context.Context, fleetID, computeName string, hb agentwire.Heartbeat) (agentwire.Reply, error) {
-	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+	if err := s.agentOp(ctx, true, fleetID, computeName, func(v *fault.Validator) {
 		for i, p := range hb.Processes {
 			v.Check(p.ProcessID != "", fmt.Sprintf("Processes[%d].ProcessId", i), "is required")
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/gamelift"
 	"github.com/musterhq/muster/internal/service"
@@ -103,7 +104,7 @@ func ComputeProcesses(ctx context.Context, r store.Reader, c Compute) ([]Process
 // claimAgent), so an agent refused there never gets here to overwrite the
 // address of the one that runs it.
 func (s *Service) RegisterCompute(ctx context.Context, in *gamelift.RegisterComputeInput) (*gamelift.RegisterComputeOutput, error) {
-	if err := service.Authorize(ctx, true, func(v *fault.Validator) {
+	if err := s.agentOp(ctx, true, in.FleetId, in.ComputeName, func(v *fault.Validator) {
 		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
 		s.cfg.Formats.Check(v, "ComputeName", "ComputeName", in.ComputeName)
 		s.cfg.Formats.Check(v, "Location", "LocationStringModel", in.Location)
@@ -156,7 +157,7 @@ func (s *Service) RegisterCompute(ctx context.Context, in *gamelift.RegisterComp
 // DeregisterCompute removes a compute: its processes end (and their game
 // sessions with them) and its auth tokens stop working.
 func (s *Service) DeregisterCompute(ctx context.Context, in *gamelift.DeregisterComputeInput) (*gamelift.DeregisterComputeOutput, error) {
-	if err := s.computeOp(ctx, true, in.FleetId, in.ComputeName); err != nil {
+	if err := s.agentComputeOp(ctx, in.FleetId, in.ComputeName); err != nil {
 		return nil, err
 	}
 	err := s.cfg.Store.Update(ctx, func(w store.Writer) error {
@@ -274,7 +275,7 @@ func newToken() string {
 // GetComputeAuthToken issues a token bound to one fleet and compute that
 // server processes on the compute pass to InitSDK.
 func (s *Service) GetComputeAuthToken(ctx context.Context, in *gamelift.GetComputeAuthTokenInput) (*gamelift.GetComputeAuthTokenOutput, error) {
-	if err := s.computeOp(ctx, true, in.FleetId, in.ComputeName); err != nil {
+	if err := s.agentComputeOp(ctx, in.FleetId, in.ComputeName); err != nil {
 		return nil, err
 	}
 	var out gamelift.GetComputeAuthTokenOutput
@@ -387,6 +388,35 @@ func (s *Service) fleetCompute(ctx context.Context, r store.Reader, fleetIdOrArn
 // computeOp authorises an operator's call on one compute (write: one that
 // changes it) and checks the FleetId and ComputeName members that name it
 // (DeregisterCompute, DescribeCompute, GetComputeAuthToken).
+// agentOp authorises the calls a host agent makes (RegisterCompute,
+// GetComputeAuthToken, DeregisterCompute, DescribeRuntimeConfiguration and
+// the heartbeat), and only those: the one place where an agent key
+// (auth.RoleAgent) is let in, for its own fleet and compute(s) only
+// (computeName "": a call on the fleet as a whole). Other keys are held
+// to their role as anywhere else (write: the call changes state). Then
+// check validates the input, as service.Authorize does.
+func (s *Service) agentOp(ctx context.Context, write bool, fleetID, computeName string, check func(v *fault.Validator)) error {
+	name := computeName
+	if name != "" {
+		name = s.computeName(name)
+	}
+	if err := auth.RequireAgent(ctx, write, s.FleetID(fleetID), name); err != nil {
+		return err
+	}
+	var v fault.Validator // not service.Authorize: it would refuse an agent key
+	check(&v)
+	return v.Err()
+}
+
+// agentComputeOp is agentOp for a call that changes a compute named by
+// fleet and compute name, checking both.
+func (s *Service) agentComputeOp(ctx context.Context, fleetID, computeName string) error {
+	return s.agentOp(ctx, true, fleetID, computeName, func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", fleetID)
+		s.cfg.Formats.Check(v, "ComputeName", "ComputeNameOrArn", computeName)
+	})
+}
+
 func (s *Service) computeOp(ctx context.Context, write bool, fleetID, computeName string) error {
 	return service.Authorize(ctx, write, func(v *fault.Validator) {
 		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", fleetID)

@@ -478,7 +478,9 @@ func (s *Service) UpdateFleetAttributes(ctx context.Context, in *gamelift.Update
 
 // DescribeRuntimeConfiguration returns a fleet's runtime configuration.
 func (s *Service) DescribeRuntimeConfiguration(ctx context.Context, in *gamelift.DescribeRuntimeConfigurationInput) (*gamelift.DescribeRuntimeConfigurationOutput, error) {
-	if err := s.cfg.RequireOperatorOn(ctx, false, "FleetId", "FleetIdOrArn", in.FleetId); err != nil {
+	if err := s.agentOp(ctx, false, in.FleetId, "", func(v *fault.Validator) {
+		s.cfg.Formats.Check(v, "FleetId", "FleetIdOrArn", in.FleetId)
+	}); err != nil {
 		return nil, err
 	}
 	f, err := s.Fleet(ctx, in.FleetId)

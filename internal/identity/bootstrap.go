@@ -40,7 +40,7 @@ func (k *OperatorKeys) Bootstrap(ctx context.Context, dataDir, envID, envSecret 
 	if id == "" {
 		id, sec, description = NewAccessKeyID(), NewSecret(), "bootstrap admin key (generated)"
 	}
-	key, err := k.newKey(id, sec, auth.RoleAdmin, description)
+	key, err := k.newKey(id, sec, KeySpec{Role: auth.RoleAdmin, Description: description})
 	if err != nil {
 		return BootstrapResult{}, err
 	}

@@ -39,6 +39,21 @@ type OperatorKey struct {
 	// pushing forward while it runs.
 	Transient bool      `json:"transient,omitempty"`
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	// FleetID and ComputeName bind an agent key (auth.RoleAgent): the
+	// fleet it may run computes of, and the compute name or "prefix*" it
+	// may run ("" for any compute of the fleet).
+	FleetID     string `json:"fleetId,omitempty"`
+	ComputeName string `json:"computeName,omitempty"`
+}
+
+// KeySpec is what a new key may do.
+type KeySpec struct {
+	Role        auth.Role
+	Description string
+	// FleetID and ComputeName bind an agent key (see OperatorKey); other
+	// roles take neither.
+	FleetID     string
+	ComputeName string
 }
 
 // Revoked reports whether the key was revoked.
@@ -72,9 +87,10 @@ type OperatorKeys struct {
 }
 
 type cachedKey struct {
-	secret  string
-	role    auth.Role
-	expires time.Time
+	secret         string
+	role           auth.Role
+	fleet, compute string
+	expires        time.Time
 }
 
 // NewOperatorKeys returns the operator key service.
@@ -96,15 +112,24 @@ func NewSecret() string { return (rand.Text() + rand.Text())[:40] }
 
 // Create makes a new key with a generated id and secret.
 func (k *OperatorKeys) Create(ctx context.Context, role auth.Role, description string) (OperatorKey, string, error) {
+	return k.CreateKey(ctx, KeySpec{Role: role, Description: description})
+}
+
+// CreateKey makes a new key as spec says, with a generated id and secret.
+func (k *OperatorKeys) CreateKey(ctx context.Context, spec KeySpec) (OperatorKey, string, error) {
 	id, sec := NewAccessKeyID(), NewSecret()
-	key, err := k.CreateWithSecret(ctx, id, sec, role, description)
+	key, err := k.createWithSecret(ctx, id, sec, spec)
 	return key, sec, err
 }
 
 // CreateWithSecret stores a key whose id and secret the operator chose
 // (MUSTER_ADMIN_ACCESS_KEY_ID / MUSTER_ADMIN_SECRET_ACCESS_KEY).
 func (k *OperatorKeys) CreateWithSecret(ctx context.Context, id, sec string, role auth.Role, description string) (OperatorKey, error) {
-	key, err := k.newKey(id, sec, role, description)
+	return k.createWithSecret(ctx, id, sec, KeySpec{Role: role, Description: description})
+}
+
+func (k *OperatorKeys) createWithSecret(ctx context.Context, id, sec string, spec KeySpec) (OperatorKey, error) {
+	key, err := k.newKey(id, sec, spec)
 	if err != nil {
 		return OperatorKey{}, err
 	}
@@ -115,17 +140,38 @@ func (k *OperatorKeys) CreateWithSecret(ctx context.Context, id, sec string, rol
 }
 
 // newKey checks a key's fields and seals its secret.
-func (k *OperatorKeys) newKey(id, sec string, role auth.Role, description string) (OperatorKey, error) {
+func (k *OperatorKeys) newKey(id, sec string, spec KeySpec) (OperatorKey, error) {
 	var v fault.Validator
 	v.Check(accessKeyIDPattern.MatchString(id), "accessKeyId", "must be 16 to 128 upper-case letters or digits")
 	v.Check(len(sec) >= 16 && len(sec) <= 128 && !strings.ContainsAny(sec, " \t\r\n:"), "secretAccessKey", "must be 16 to 128 characters without spaces or ':'")
-	v.Check(auth.ValidRole(role), "role", "must be %q or %q", auth.RoleAdmin, auth.RoleReadOnly)
-	v.Check(len(description) <= 1024, "description", "must be at most 1024 characters")
+	v.Check(auth.ValidRole(spec.Role), "role", "must be %q, %q or %q", auth.RoleAdmin, auth.RoleReadOnly, auth.RoleAgent)
+	v.Check(len(spec.Description) <= 1024, "description", "must be at most 1024 characters")
+	checkBinding(&v, spec)
 	if err := v.Err(); err != nil {
 		return OperatorKey{}, err
 	}
-	return OperatorKey{AccessKeyID: id, Role: role, Description: description,
+	return OperatorKey{AccessKeyID: id, Role: spec.Role, Description: spec.Description, FleetID: spec.FleetID, ComputeName: spec.ComputeName,
 		SealedSecret: k.cfg.Box.Seal(sec, id), CreatedAt: k.cfg.Clock.Now().UTC()}, nil
+}
+
+// bindingPattern is a fleet id or compute name as a key binds it: GameLift
+// ids and compute names are letters, digits, '-', '_' and '.'.
+var bindingPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+// checkBinding holds an agent key to one fleet (and at most one compute
+// name or prefix) and refuses a binding on any other role, which would
+// read as a restriction it does not have.
+func checkBinding(v *fault.Validator, spec KeySpec) {
+	if spec.Role != auth.RoleAgent {
+		v.Check(spec.FleetID == "", "fleetId", "is only for role %q", auth.RoleAgent)
+		v.Check(spec.ComputeName == "", "computeName", "is only for role %q", auth.RoleAgent)
+		return
+	}
+	v.Check(spec.FleetID != "", "fleetId", "is required for role %q: the fleet whose computes the key may run", auth.RoleAgent)
+	v.Check(spec.FleetID == "" || bindingPattern.MatchString(spec.FleetID), "fleetId", "must be a fleet id (letters, digits, '-', '_', '.'), not an ARN")
+	name := strings.TrimSuffix(spec.ComputeName, "*")
+	v.Check(spec.ComputeName == "" || spec.ComputeName == "*" || bindingPattern.MatchString(name), "computeName",
+		"must be a compute name, or a prefix ending in '*' (letters, digits, '-', '_', '.')")
 }
 
 // insert stores a new key and its event in w's transaction.
@@ -140,8 +186,11 @@ func (k *OperatorKeys) insert(ctx context.Context, w store.Writer, key OperatorK
 	// The key is known here as soon as it commits, whatever knownIDs read
 	// before.
 	w.AfterCommit(func() { k.known.add(id) })
-	return w.Append(ctx, store.Event{Type: EventOperatorKeyCreated, Resource: id, Time: key.CreatedAt,
-		Doc: store.MustJSON(map[string]string{"accessKeyId": id, "role": string(key.Role)})})
+	doc := map[string]string{"accessKeyId": id, "role": string(key.Role)}
+	if key.Role == auth.RoleAgent {
+		doc["fleetId"], doc["computeName"] = key.FleetID, key.ComputeName
+	}
+	return w.Append(ctx, store.Event{Type: EventOperatorKeyCreated, Resource: id, Time: key.CreatedAt, Doc: store.MustJSON(doc)})
 }
 
 // List returns every key, revoked ones included, without secrets.
@@ -250,7 +299,7 @@ func (k *OperatorKeys) OperatorSecret(ctx context.Context, accessKeyID string) (
 			return "", auth.Principal{}, err
 		}
 	}
-	return c.secret, auth.Principal{Kind: auth.Operator, AccessKeyID: accessKeyID, Role: c.role}, nil
+	return c.secret, auth.Principal{Kind: auth.Operator, AccessKeyID: accessKeyID, Role: c.role, AgentFleetID: c.fleet, AgentCompute: c.compute}, nil
 }
 
 // lookUp reads a key from the store and caches it.
@@ -277,7 +326,7 @@ func (k *OperatorKeys) lookUp(ctx context.Context, accessKeyID string, now time.
 	if err != nil {
 		return cachedKey{}, fmt.Errorf("access key %s: %w", accessKeyID, err)
 	}
-	c := cachedKey{secret: sec, role: key.Role, expires: now.Add(k.cfg.CacheTTL)}
+	c := cachedKey{secret: sec, role: key.Role, fleet: key.FleetID, compute: key.ComputeName, expires: now.Add(k.cfg.CacheTTL)}
 	if key.Transient && key.ExpiresAt.Before(c.expires) {
 		c.expires = key.ExpiresAt // read again then: renewed, or lapsed
 	}

@@ -34,16 +34,20 @@ const (
 	transientSweepGrace = TransientKeyTTL
 )
 
-// TransientKey is an admin key that lives only as long as one run of the
-// server: the key of the agents the server starts itself (a local
-// capacity provisioner's, dev mode's). It is created when first needed,
-// kept alive while the run lasts and revoked when it ends; after a crash it
-// lapses within TransientKeyTTL, so no credential of a past run stays
-// valid.
+// TransientKey is a key that lives only as long as one run of the server:
+// dev mode's own admin key, and the agent keys of the agents the server
+// starts itself (a local capacity provisioner's, dev mode's: AgentKeys).
+// It is created when first needed, kept alive while the run lasts and
+// revoked when it ends; after a crash it lapses within TransientKeyTTL, so
+// no credential of a past run stays valid.
 type TransientKey struct {
 	Keys *OperatorKeys
 	// Description is the key's description, saying who uses it.
 	Description string
+	// Role is the key's role (default admin); FleetID binds an agent key
+	// to its fleet.
+	Role    auth.Role
+	FleetID string
 
 	mu         sync.Mutex
 	id, secret string
@@ -57,7 +61,11 @@ func (k *TransientKey) Get(ctx context.Context) (id, secret string, err error) {
 	// Without a renewal armed (a Revoke that failed) the key is lapsing:
 	// make another.
 	if k.id == "" || k.renewal == nil {
-		key, secret, err := k.Keys.createTransient(ctx, k.Description)
+		role := k.Role
+		if role == "" {
+			role = auth.RoleAdmin
+		}
+		key, secret, err := k.Keys.createTransient(ctx, KeySpec{Role: role, Description: k.Description, FleetID: k.FleetID})
 		if err != nil {
 			return "", "", err
 		}
@@ -85,6 +93,50 @@ func (k *TransientKey) Revoke(ctx context.Context) error {
 	}
 	k.id, k.secret = "", ""
 	return nil
+}
+
+// AgentKeys are the transient agent keys (auth.RoleAgent) of the agents
+// one run of the server starts itself, one per fleet: an agent holds only
+// the right to run its own fleet's computes, never an admin key that a game
+// server on its host could read from the agent's environment.
+type AgentKeys struct {
+	Keys *OperatorKeys
+	// Description is each key's description, followed by its fleet.
+	Description string
+
+	mu   sync.Mutex
+	keys map[string]*TransientKey
+}
+
+// Get returns the agent key of fleetID, creating it on first use.
+func (a *AgentKeys) Get(ctx context.Context, fleetID string) (id, secret string, err error) {
+	a.mu.Lock()
+	k := a.keys[fleetID]
+	if k == nil {
+		if a.keys == nil {
+			a.keys = map[string]*TransientKey{}
+		}
+		k = &TransientKey{Keys: a.Keys, Description: a.Description + " (fleet " + fleetID + ")", Role: auth.RoleAgent, FleetID: fleetID}
+		a.keys[fleetID] = k
+	}
+	a.mu.Unlock()
+	return k.Get(ctx)
+}
+
+// Revoke revokes every key made, and returns the errors of those it could
+// not revoke (they lapse within TransientKeyTTL anyway).
+func (a *AgentKeys) Revoke(ctx context.Context) error {
+	a.mu.Lock()
+	keys := make([]*TransientKey, 0, len(a.keys))
+	for _, k := range a.keys {
+		keys = append(keys, k)
+	}
+	a.mu.Unlock()
+	var errs []error
+	for _, k := range keys {
+		errs = append(errs, k.Revoke(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // armLocked schedules the renewal of key id at at; it expects mu held.
@@ -119,11 +171,11 @@ func (k *TransientKey) renew(id string) {
 // exists or was revoked.
 var errTransientGone = errors.New("transient access key revoked")
 
-// createTransient makes a transient admin key that works for
-// TransientKeyTTL unless renewed.
-func (k *OperatorKeys) createTransient(ctx context.Context, description string) (OperatorKey, string, error) {
+// createTransient makes a transient key that works for TransientKeyTTL
+// unless renewed.
+func (k *OperatorKeys) createTransient(ctx context.Context, spec KeySpec) (OperatorKey, string, error) {
 	id, sec := NewAccessKeyID(), NewSecret()
-	key, err := k.newKey(id, sec, auth.RoleAdmin, description)
+	key, err := k.newKey(id, sec, spec)
 	if err != nil {
 		return OperatorKey{}, "", err
 	}

@@ -85,6 +85,8 @@ type keyJSON struct {
 	SecretAccessKey string    `json:"secretAccessKey,omitempty"`
 	Role            auth.Role `json:"role"`
 	Description     string    `json:"description,omitempty"`
+	FleetID         string    `json:"fleetId,omitempty"`
+	ComputeName     string    `json:"computeName,omitempty"`
 	CreatedAt       time.Time `json:"createdAt"`
 	Revoked         bool      `json:"revoked"`
 }
@@ -101,7 +103,8 @@ func (a adminAPI) listKeys(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]keyJSON, len(keys))
 	for i, k := range keys {
-		out[i] = keyJSON{AccessKeyID: k.AccessKeyID, Role: k.Role, Description: k.Description, CreatedAt: k.CreatedAt, Revoked: k.Revoked()}
+		out[i] = keyJSON{AccessKeyID: k.AccessKeyID, Role: k.Role, Description: k.Description, FleetID: k.FleetID, ComputeName: k.ComputeName,
+			CreatedAt: k.CreatedAt, Revoked: k.Revoked()}
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"keys": out})
 }
@@ -114,17 +117,20 @@ func (a adminAPI) createKey(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Role        auth.Role `json:"role"`
 		Description string    `json:"description"`
+		FleetID     string    `json:"fleetId"`
+		ComputeName string    `json:"computeName"`
 	}
 	if err := httpx.DecodeJSON(r, &in); err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	key, sec, err := a.keys.Create(r.Context(), in.Role, in.Description)
+	key, sec, err := a.keys.CreateKey(r.Context(), identity.KeySpec{Role: in.Role, Description: in.Description, FleetID: in.FleetID, ComputeName: in.ComputeName})
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusCreated, keyJSON{AccessKeyID: key.AccessKeyID, SecretAccessKey: sec, Role: key.Role, Description: key.Description, CreatedAt: key.CreatedAt})
+	httpx.WriteJSON(w, http.StatusCreated, keyJSON{AccessKeyID: key.AccessKeyID, SecretAccessKey: sec, Role: key.Role, Description: key.Description,
+		FleetID: key.FleetID, ComputeName: key.ComputeName, CreatedAt: key.CreatedAt})
 }
 
 func (a adminAPI) revokeKey(w http.ResponseWriter, r *http.Request) {
@@ -162,8 +168,14 @@ func (a adminAPI) advanceClock(w http.ResponseWriter, r *http.Request) {
 
 // adminOnly lets only admin keys through (read-only keys get 403).
 func adminOnly(next http.Handler, log *slog.Logger) http.Handler {
+	return operatorOnly(next, true, log)
+}
+
+// operatorOnly lets through a call that auth.RequireOperator allows (write:
+// it asks for the admin role); an agent key never passes.
+func operatorOnly(next http.Handler, write bool, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := auth.RequireOperator(r.Context(), true); err != nil {
+		if err := auth.RequireOperator(r.Context(), write); err != nil {
 			httpx.WriteError(w, r, log, err)
 			return
 		}

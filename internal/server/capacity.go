@@ -35,7 +35,8 @@ func (s *Server) mountCapacity(d *deps) {
 		return
 	}
 	binary, _ := os.Executable()
-	creds := &identity.TransientKey{Keys: s.keys, Description: "agents of the local capacity provisioner"}
+	// Each fleet's agents get an agent key bound to it (auth.RoleAgent).
+	creds := &identity.AgentKeys{Keys: s.keys, Description: "agents of the local capacity provisioner"}
 	// Exec commands get only the allowed part of the environment, and
 	// webhook provisioners reach private networks whatever
 	// --webhook-allow-private says, which is about studios' URLs

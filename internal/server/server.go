@@ -389,7 +389,7 @@ func (s *Server) mountCore(d *deps) {
 	})
 	var metrics http.Handler = promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
 	if s.cfg.MetricsListen != "" {
-		metrics = d.requireOperator(metrics) // public on its own listener only
+		metrics = d.requireOperator(operatorOnly(metrics, false, s.log)) // public on its own listener only
 	}
 	d.mux.Handle("GET /metrics", metrics)
 	admin := adminAPI{store: s.store, keys: s.keys, log: s.log, fake: s.fake}

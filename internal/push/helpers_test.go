@@ -117,6 +117,13 @@ func (e *env) signIn() identity.Tokens {
 // players) and returns its id.
 func (e *env) ticketEvent(typ string, sessions map[string]string, tickets ...matchmaking.EventTicket) string {
 	e.t.Helper()
+	ev := e.ticketEventOf(typ, sessions, tickets...)
+	e.append(ev)
+	return ev.ID
+}
+
+// ticketEventOf is ticketEvent's event, not yet committed.
+func (e *env) ticketEventOf(typ string, sessions map[string]string, tickets ...matchmaking.EventTicket) store.Event {
 	d := matchmaking.Detail{Type: typ, Tickets: tickets, GameSessionInfo: matchmaking.GameSessionInfo{Players: []matchmaking.EventPlayer{}}}
 	if typ != matchmaking.EventSearching {
 		d.MatchID = "m-1"
@@ -131,8 +138,7 @@ func (e *env) ticketEvent(typ string, sessions map[string]string, tickets ...mat
 	}
 	now := e.clock.Now()
 	env := gamelift.NewEnvelope(e.arns, gamelift.DetailTypeMatchmaking, gamelift.EventTimeMillis(now), e.arns.Build("matchmakingconfiguration", "duel"), d)
-	e.append(store.Event{ID: env.ID, Time: now, Type: typ, Resource: env.Resources[0], Doc: store.MustJSON(env)})
-	return env.ID
+	return store.Event{ID: env.ID, Time: now, Type: typ, Resource: env.Resources[0], Doc: store.MustJSON(env)}
 }
 
 // placementEvent commits a fulfilled placement seating players.

@@ -129,7 +129,13 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	close(h.ready)
 	return h.reader.Follow(ctx, last, func(ctx context.Context, evs []store.Event) error {
-		for _, ev := range evs {
+		for i, ev := range evs {
+			if completedAtOnce(evs, i) {
+				h.mu.Lock()
+				h.index.add(ev.ID, ev.Seq) // resumable from, though not sent
+				h.mu.Unlock()
+				continue
+			}
 			h.fanOut(ev)
 		}
 		return nil

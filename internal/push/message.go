@@ -223,3 +223,35 @@ func timestamp(s string) string {
 	}
 	return gamelift.At(t).String()
 }
+
+// completedAtOnce says whether evs[i] is a match's step that its tickets
+// never showed: a PotentialMatchCreated, or an AcceptMatchCompleted, whose
+// MatchmakingSucceeded for the same match follows at once in the outbox
+// (the same transaction). That is a STANDALONE match, which GameLift
+// completes without the tickets ever being PLACING, so its players are not
+// pushed PLACING for an instant before COMPLETED. A match whose events a
+// batch boundary splits is pushed as before.
+func completedAtOnce(evs []store.Event, i int) bool {
+	ev := evs[i]
+	if ev.Type != matchmaking.EventPotentialMatch && ev.Type != matchmaking.EventAcceptMatchCompleted {
+		return false
+	}
+	if i+1 >= len(evs) || evs[i+1].Type != matchmaking.EventSucceeded || evs[i+1].Resource != ev.Resource {
+		return false
+	}
+	m := matchIDOf(ev.Doc)
+	return m != "" && m == matchIDOf(evs[i+1].Doc)
+}
+
+// matchIDOf reads the matchId of a FlexMatch event's detail ("" if none).
+func matchIDOf(doc []byte) string {
+	var env struct {
+		Detail struct {
+			MatchID string `json:"matchId"`
+		} `json:"detail"`
+	}
+	if json.Unmarshal(doc, &env) != nil {
+		return ""
+	}
+	return env.Detail.MatchID
+}

@@ -53,6 +53,35 @@ func TestWebSocket(t *testing.T) {
 		}
 	})
 
+	t.Run("a match completed in the transaction that proposed it (STANDALONE) is pushed COMPLETED, not PLACING first", func(t *testing.T) {
+		e := newEnv(t, nil)
+		a := e.signIn()
+		ca := e.dial(a.AccessToken, "")
+		hello(t, ca)
+		before := e.ticketEvent(matchmaking.EventSearching, nil, ticket("ta", a.IdentityID))
+		e.append(e.ticketEventOf(matchmaking.EventPotentialMatch, nil, ticket("ta", a.IdentityID)),
+			e.ticketEventOf(matchmaking.EventSucceeded, nil, ticket("ta", a.IdentityID)))
+		placing := e.ticketEvent(matchmaking.EventPotentialMatch, nil, ticket("tb", a.IdentityID)) // placed: PLACING
+		for _, c := range []struct {
+			name string
+			conn *websocket.Conn
+		}{{"live", ca}, {"replayed", e.dial(a.AccessToken, "?after="+before)}} {
+			if c.name == "live" {
+				if m := next(t, c.conn); m.Ticket == nil || m.Ticket.Status != "SEARCHING" {
+					t.Fatalf("%s: first message %+v, want SEARCHING", c.name, m)
+				}
+			} else {
+				hello(t, c.conn)
+			}
+			if m := next(t, c.conn); m.Ticket == nil || m.Ticket.Status != "COMPLETED" || m.Ticket.TicketID != "ta" {
+				t.Fatalf("%s: message %+v (%+v), want ta COMPLETED with no PLACING before it", c.name, m, m.Ticket)
+			}
+			if m := next(t, c.conn); m.ID != placing || m.Ticket == nil || m.Ticket.Status != "PLACING" {
+				t.Fatalf("%s: message %+v, want tb PLACING: a match placed after its proposal is pushed PLACING", c.name, m)
+			}
+		}
+	})
+
 	t.Run("a placement reaches the players it seated with their own session", func(t *testing.T) {
 		e := newEnv(t, nil)
 		a := e.signIn()

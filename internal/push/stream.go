@@ -105,12 +105,12 @@ func (s *stream) replay(ctx context.Context, seq, end int64) error {
 		if len(evs) == 0 {
 			return nil
 		}
-		for _, ev := range evs {
+		for i, ev := range evs {
 			// Everything after seq is sent, even what this connection
 			// already had live: a resume point before the connection's
 			// first live event must not skip the events in between.
 			seq = ev.Seq
-			if !isPlayerEvent(ev.Type) {
+			if !isPlayerEvent(ev.Type) || completedAtOnce(evs, i) {
 				continue
 			}
 			if v, ok := decode(ev); ok && v.concerns(s.c.player) {

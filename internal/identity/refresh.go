@@ -32,6 +32,22 @@ const (
 // MaxRefreshTokenLen bounds what Refresh and Logout accept.
 const MaxRefreshTokenLen = 256
 
+// MaxSessionsPerIdentity is how many live sessions an identity may have. A
+// sign-in that would make one more ends the identity's oldest, so that
+// signing in again and again cannot grow the store (and the work of
+// revocation and reload) without bound. 32 leaves room for a player's
+// devices and a game's own retries.
+const MaxSessionsPerIdentity = 32
+
+// sessionKeys are the secondary keys of a live session. Key 1 is the
+// identity on every session, as sessions have always been written. Key 2
+// is the identity only while the session is live: revoking it writes key 1
+// alone, and an expired record is not found, so looking sessions up by key
+// 2 lists an identity's live sessions, oldest first (session ids are
+// UUIDv7s, which grow with time), without reading its revoked ones. A
+// session written before key 2 existed gets it at its next exchange.
+func sessionKeys(identityID string) store.Keys { return store.Keys{identityID, identityID} }
+
 type sessionDoc struct {
 	SessionID   string    `json:"sessionId"`
 	IdentityID  string    `json:"identityId"`
@@ -70,18 +86,70 @@ func hashToken(tok string) string {
 }
 
 // startSession writes a new session for identityID inside w and returns
-// its id and first refresh token.
+// its id and first refresh token, ending the identity's oldest live
+// session if the new one would exceed MaxSessionsPerIdentity.
 func (s *Service) startSession(ctx context.Context, w store.Writer, identityID, method string, now time.Time) (string, string, error) {
+	if err := s.endOldestSessions(ctx, w, identityID, now); err != nil {
+		return "", "", err
+	}
 	rt := rand.Text() + rand.Text()
 	exp := now.Add(s.cfg.RefreshTokenLifetime)
 	doc := sessionDoc{SessionID: ids.UUID(), IdentityID: identityID, Method: method, CreatedAt: now, RefreshedAt: now, Current: hashToken(rt)}
-	if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: doc.SessionID, Doc: store.MustJSON(doc), Keys: store.Keys{identityID}, ExpiresAt: exp}); err != nil {
+	if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: doc.SessionID, Doc: store.MustJSON(doc), Keys: sessionKeys(identityID), ExpiresAt: exp}); err != nil {
 		return "", "", err
 	}
 	if _, err := w.Put(ctx, store.Record{Kind: kindRefreshToken, ID: doc.Current, Doc: store.MustJSON(refreshDoc{SessionID: doc.SessionID, IssuedAt: now}), ExpiresAt: exp}); err != nil {
 		return "", "", err
 	}
 	return doc.SessionID, rt, nil
+}
+
+// endOldestSessions ends, inside w, the oldest live sessions of identityID
+// that one more would put over MaxSessionsPerIdentity. There may be more
+// than one: a session written before key 2 existed joins the count at its
+// next exchange.
+func (s *Service) endOldestSessions(ctx context.Context, w store.Writer, identityID string, now time.Time) error {
+	var live []string
+	q := store.Query{Kind: kindSession, Key: 2, Value: identityID, NoDocs: true}
+	err := store.Walk(ctx, w, q, func(it store.Item) error {
+		live = append(live, it.ID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sessions of identity %s: %w", identityID, err)
+	}
+	for _, sid := range live[:max(0, len(live)-MaxSessionsPerIdentity+1)] {
+		if err := s.evictSession(ctx, w, sid, now); err != nil {
+			return fmt.Errorf("end session %s of identity %s: %w", sid, identityID, err)
+		}
+	}
+	return nil
+}
+
+// evictSession ends session sid inside w to make room for a new one. Its
+// access tokens are revoked as at logout (rememberRevoked): refused here at
+// once, on other replicas from their next reload. Its records are deleted
+// rather than kept revoked, or each sign-in past the cap would still leave
+// one behind for a refresh-token lifetime; a refresh token of the session
+// then names no session and is refused like any unknown token.
+func (s *Service) evictSession(ctx context.Context, w store.Writer, sid string, now time.Time) error {
+	sess, version, err := store.GetJSON[sessionDoc](ctx, w, kindSession, sid)
+	if err != nil {
+		return err
+	}
+	if err := w.Delete(ctx, kindSession, sid, version); err != nil {
+		return err
+	}
+	for _, h := range []string{sess.Current, sess.Previous} {
+		if h == "" {
+			continue
+		}
+		// A token may be gone already: it expires on its own.
+		if err := w.Delete(ctx, kindRefreshToken, h, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return s.rememberRevoked(ctx, w, sid, now)
 }
 
 // finish signs the access token of a session that was just committed.
@@ -136,7 +204,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		next = rand.Text() + rand.Text()
 		sess.Current, sess.Previous, sess.RefreshedAt = hashToken(next), prev, now
 		exp := now.Add(s.cfg.RefreshTokenLifetime)
-		if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: sess.SessionID, Doc: store.MustJSON(sess), Keys: store.Keys{sess.IdentityID}, Version: version, ExpiresAt: exp}); err != nil {
+		if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: sess.SessionID, Doc: store.MustJSON(sess), Keys: sessionKeys(sess.IdentityID), Version: version, ExpiresAt: exp}); err != nil {
 			return err
 		}
 		_, err = w.Put(ctx, store.Record{Kind: kindRefreshToken, ID: sess.Current, Doc: store.MustJSON(refreshDoc{SessionID: sess.SessionID, IssuedAt: now}), ExpiresAt: exp})
@@ -251,7 +319,8 @@ func (s *Service) sessionOf(ctx context.Context, r store.Reader, h string) (sess
 func (s *Service) revokeSession(ctx context.Context, w store.Writer, sess sessionDoc, version int64, reason string, now time.Time) error {
 	sess.RevokedAt, sess.RevokeReason = now, reason
 	// Kept (revoked) until the refresh token would have expired, so a later
-	// reuse still finds it and is refused.
+	// reuse still finds it and is refused; key 1 alone takes it out of the
+	// identity's live sessions (sessionKeys).
 	if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: sess.SessionID, Doc: store.MustJSON(sess), Keys: store.Keys{sess.IdentityID},
 		Version: version, ExpiresAt: now.Add(s.cfg.RefreshTokenLifetime)}); err != nil {
 		return err

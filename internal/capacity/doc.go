@@ -43,10 +43,13 @@
 //
 // Provisioners (Provisioner; configured per location by the operator, in
 // the server's configuration only, never through the API): Local starts
-// `muster agent` processes on this machine (each with an agent key of its
-// fleet and only the allowed part of the control plane's environment,
-// AgentEnv), Exec runs an operator's
-// command, Webhook makes a signed HTTP call.
+// `muster agent` processes on this machine (each with only the allowed
+// part of the control plane's environment, AgentEnv, and an agent key: with
+// Local.Keys, as the server gives it, its own, bound to its compute and
+// revoked once it exits; else one of its fleet), and deletes a host's directory
+// once its agent exited after a release or with the control plane, the
+// last three such kept; Exec runs an operator's command, Webhook makes a
+// signed HTTP call.
 //
 // Scaling policies (PutScalingPolicy, DescribeScalingPolicies,
 // DeleteScalingPolicy) are stored in kind scalingpolicy, id

@@ -23,14 +23,25 @@ import (
 // in their own process group, so a terminal's Ctrl-C reaches only the
 // control plane, which decides when they stop; on Linux the kernel tells
 // them to drain if the control plane dies without stopping them.
+//
+// A host's directory goes once its agent exited after a release or with
+// the control plane, except the last keptReleasedDirs of them, left for a
+// post-mortem; an agent that exits otherwise keeps its directory, whose
+// log says why and which the host's next Provision reuses.
 type Local struct {
 	// Binary is the muster executable.
 	Binary string
 	// Endpoint is the control plane's URL, known once it listens.
 	Endpoint func() string
-	// Credentials returns the operator key the agents of a fleet use: an
-	// agent key (auth.RoleAgent) bound to that fleet, never an admin key,
-	// which the agent's game servers could read from its environment.
+	// Keys, when set, gives each host's agent a key of its own, bound to
+	// its fleet and compute name: made before the agent starts, revoked
+	// once it exits, so an agent can run no other host of its fleet and
+	// a released host's key works no more.
+	Keys HostKeys
+	// Credentials, used only without Keys, returns the operator key every
+	// agent of a fleet shares: an agent key (auth.RoleAgent) bound to that
+	// fleet, never an admin key, which the agent's game servers could read
+	// from its environment.
 	Credentials func(ctx context.Context, fleetID string) (id, secret string, err error)
 	// Env is the environment the agents start from, besides their key; nil
 	// is the allowed part of this process's (AgentEnv).
@@ -47,10 +58,25 @@ type Local struct {
 	mu      sync.Mutex
 	agents  map[string]*localAgent
 	stopped bool
+	// retired are the directories of hosts whose agents exited after a
+	// release or with the control plane, oldest first: the ones kept.
+	retired []string
 	// onExit hears an agent that exited with an error (New sets it).
 	onExit func(h Host, err error, logPath string)
 	wg     sync.WaitGroup
 }
+
+// HostKeys makes and revokes the key of one host's agent
+// (identity.AgentKeys).
+type HostKeys interface {
+	Mint(ctx context.Context, fleetID, computeName string) (id, secret string, err error)
+	RevokeKey(ctx context.Context, id string) error
+}
+
+// keptReleasedDirs is how many retired hosts' directories stay on disk:
+// enough to read why the last few agents ended, few enough that a data
+// directory does not fill with the logs of hosts long gone.
+const keptReleasedDirs = 3
 
 // LocalBeacon is where the latency beacon of a local provisioner's agents
 // listens: on this machine, like their game servers (--ip-address
@@ -63,6 +89,19 @@ var errStopping = errors.New("local provisioner: the control plane is stopping")
 type localAgent struct {
 	cmd  *exec.Cmd
 	done chan struct{}
+	dir  string
+	// key is the agent's own key, revoked when it exits ("" for a key
+	// shared by the fleet, from Credentials).
+	key string
+	// released is set by Release, under Local.mu.
+	released bool
+}
+
+// agentKey is the key an agent starts with; minted says that it is the
+// agent's own, from Keys.
+type agentKey struct {
+	id, secret string
+	minted     bool
 }
 
 // Provision starts an agent for h unless one runs.
@@ -70,35 +109,68 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 	if l.Stopped() {
 		return errStopping
 	}
-	id, secret, err := l.Credentials(ctx, h.FleetID)
-	if err != nil {
-		return fmt.Errorf("local provisioner: operator key: %w", err)
-	}
 	endpoint := l.Endpoint()
 	if endpoint == "" {
 		return errors.New("local provisioner: the control plane does not listen yet")
 	}
-	key := h.FleetID + "/" + h.ComputeName
+	if l.Running(h.FleetID, h.ComputeName) {
+		return nil // a repeated Provision makes no key
+	}
+	key, err := l.key(ctx, h)
+	if err != nil {
+		return fmt.Errorf("local provisioner: operator key: %w", err)
+	}
+	started, err := l.start(h, endpoint, key)
+	if !started && key.minted {
+		l.revoke(key.id) // no agent holds it
+	}
+	return err
+}
+
+// key is the key h's agent starts with: its own when there are Keys.
+func (l *Local) key(ctx context.Context, h Host) (agentKey, error) {
+	if l.Keys != nil {
+		id, secret, err := l.Keys.Mint(ctx, h.FleetID, h.ComputeName)
+		return agentKey{id, secret, true}, err
+	}
+	id, secret, err := l.Credentials(ctx, h.FleetID)
+	return agentKey{id: id, secret: secret}, err
+}
+
+// revoke revokes an agent's own key. A failure is only logged: the key is
+// no longer renewed, so it lapses within a minute anyway.
+func (l *Local) revoke(id string) {
+	// The agent is gone whatever the caller's context; the store bounds
+	// its own work.
+	if err := l.Keys.RevokeKey(context.Background(), id); err != nil {
+		l.log().Warn("local provisioner: revoking an agent's key failed; it lapses unrenewed", "access_key_id", id, "err", err)
+	}
+}
+
+// start starts h's agent with key unless the provisioner is stopping or
+// an agent of h runs already, and says whether it started one.
+func (l *Local) start(h Host, endpoint string, key agentKey) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopped {
-		return errStopping
+		return false, errStopping
 	}
 	if l.agents == nil {
 		l.agents = map[string]*localAgent{}
 	}
-	if _, running := l.agents[key]; running {
-		return nil
+	name := h.FleetID + "/" + h.ComputeName
+	if _, running := l.agents[name]; running {
+		return false, nil
 	}
 	dir := filepath.Join(l.Dir, h.ComputeName)
-	grace := l.grace()
+	l.retired = slices.DeleteFunc(l.retired, func(d string) bool { return d == dir }) // in use again
 	logFile := filepath.Join(dir, "agent.log")
 	cmd := exec.Command(l.Binary, "agent", "--endpoint", endpoint, "--fleet", h.FleetID, "--location", h.Location,
 		"--compute-name", h.ComputeName, "--ip-address", "127.0.0.1", "--log-file", logFile,
-		"--log-dir", filepath.Join(dir, "logs"), "--work-dir", filepath.Join(dir, "work"), "--drain-grace", grace.String(), "--beacon-listen", l.beacon())
-	cmd.Env = append(l.env(), "MUSTER_ACCESS_KEY_ID="+id, "MUSTER_SECRET_ACCESS_KEY="+secret)
+		"--log-dir", filepath.Join(dir, "logs"), "--work-dir", filepath.Join(dir, "work"), "--drain-grace", l.grace().String(), "--beacon-listen", l.beacon())
+	cmd.Env = append(l.env(), "MUSTER_ACCESS_KEY_ID="+key.id, "MUSTER_SECRET_ACCESS_KEY="+key.secret)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("local provisioner: %w", err)
+		return false, fmt.Errorf("local provisioner: %w", err)
 	}
 	// The agent rotates agent.log itself (--log-file); agent.out holds only
 	// what it writes outside its log (a usage error, a panic), one run's
@@ -106,34 +178,69 @@ func (l *Local) Provision(ctx context.Context, h Host) error {
 	// plane died must not die of SIGPIPE.
 	out, err := os.OpenFile(filepath.Join(dir, "agent.out"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return fmt.Errorf("local provisioner: %w", err)
+		return false, fmt.Errorf("local provisioner: %w", err)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		out.Close()
-		return fmt.Errorf("local provisioner: start agent: %w", err)
+		return false, fmt.Errorf("local provisioner: start agent: %w", err)
 	}
-	a := &localAgent{cmd: cmd, done: make(chan struct{})}
-	l.agents[key] = a
-	l.wg.Go(func() {
-		err := cmd.Wait()
-		out.Close()
-		l.mu.Lock()
-		if l.agents[key] == a {
-			delete(l.agents, key)
-		}
-		onExit, stopping := l.onExit, l.stopped
-		l.mu.Unlock()
-		close(a.done)
-		logPath := exitLog(out.Name(), logFile)
-		l.log().Info("local agent exited", "compute_name", h.ComputeName, "err", err, "log", logPath)
-		if err != nil && onExit != nil && !stopping {
-			onExit(h, err, logPath)
-		}
-	})
+	a := &localAgent{cmd: cmd, done: make(chan struct{}), dir: dir}
+	if key.minted {
+		a.key = key.id
+	}
+	l.agents[name] = a
+	l.wg.Go(func() { l.wait(h, name, a, out, logFile) })
 	l.log().Info("local agent started", "compute_name", h.ComputeName, "location", h.Location, "pid", cmd.Process.Pid)
-	return nil
+	return true, nil
+}
+
+// wait waits for agent a of h to exit, then revokes its key and retires
+// its directory before it stops counting as running, so that Running
+// turning false means both are done.
+func (l *Local) wait(h Host, name string, a *localAgent, out *os.File, logFile string) {
+	err := a.cmd.Wait()
+	out.Close()
+	if a.key != "" {
+		l.revoke(a.key)
+	}
+	logPath := exitLog(out.Name(), logFile)
+	l.mu.Lock()
+	retire := a.released || l.stopped
+	l.mu.Unlock()
+	if retire {
+		l.retire(a.dir)
+	}
+	l.mu.Lock()
+	if l.agents[name] == a {
+		delete(l.agents, name)
+	}
+	onExit, stopping := l.onExit, l.stopped
+	l.mu.Unlock()
+	close(a.done)
+	l.log().Info("local agent exited", "compute_name", h.ComputeName, "err", err, "log", logPath)
+	if err != nil && onExit != nil && !stopping {
+		onExit(h, err, logPath)
+	}
+}
+
+// retire keeps dir among the last keptReleasedDirs retired directories
+// and deletes the oldest one beyond them.
+func (l *Local) retire(dir string) {
+	l.mu.Lock()
+	l.retired = append(l.retired, dir)
+	var gone []string
+	if n := len(l.retired) - keptReleasedDirs; n > 0 {
+		gone = slices.Clone(l.retired[:n])
+		l.retired = slices.Delete(l.retired, 0, n)
+	}
+	l.mu.Unlock()
+	for _, d := range gone {
+		if err := os.RemoveAll(d); err != nil {
+			l.log().Warn("local provisioner: deleting a released host's directory failed", "dir", d, "err", err)
+		}
+	}
 }
 
 // exitLog is the file that says why an agent exited: its stray output
@@ -217,10 +324,14 @@ func (l *Local) Stopped() bool {
 	return l.stopped
 }
 
-// Release tells h's agent to drain and deregister.
+// Release tells h's agent to drain and deregister. Its key works until it
+// exits, since draining and deregistering need it; its directory goes then.
 func (l *Local) Release(ctx context.Context, h Host) error {
 	l.mu.Lock()
 	a := l.agents[h.FleetID+"/"+h.ComputeName]
+	if a != nil {
+		a.released = true
+	}
 	l.mu.Unlock()
 	if a == nil {
 		return nil

@@ -137,7 +137,10 @@ type Environment struct {
 	Binary      string
 	Endpoint    func() string
 	Credentials func(ctx context.Context, fleetID string) (id, secret string, err error)
-	Dir         string
+	// Keys, when set, gives each local host an agent key of its own,
+	// bound to its compute (Credentials is then not used).
+	Keys HostKeys
+	Dir  string
 	// Destinations are the rules of the webhook client's safe dialer (the
 	// control plane's own addresses). Webhook provisioners are held to
 	// them with private networks allowed: their URLs are the operator's
@@ -155,7 +158,7 @@ func Build(specs map[string]Spec, env Environment) (provs map[string]Provisioner
 	for loc, spec := range specs {
 		switch spec.Kind {
 		case "local":
-			l := &Local{Binary: env.Binary, Endpoint: env.Endpoint, Credentials: env.Credentials, Dir: env.Dir, DrainGrace: time.Duration(spec.DrainGrace),
+			l := &Local{Binary: env.Binary, Endpoint: env.Endpoint, Credentials: env.Credentials, Keys: env.Keys, Dir: env.Dir, DrainGrace: time.Duration(spec.DrainGrace),
 				Beacon: LocalBeacon, Log: env.Log, Env: env.Env}
 			provs[loc], runs = l, append(runs, l.Run)
 		case "exec":

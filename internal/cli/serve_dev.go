@@ -64,7 +64,8 @@ type devSystem struct {
 	local *capacity.Local
 	// key is dev mode's own admin key, made when first needed and revoked
 	// when dev mode ends; its Keys are set with srv. agentKeys are its
-	// agents' keys (agent role, bound to the dev fleet), likewise.
+	// agents' keys (agent role, each bound to its host's compute of the
+	// dev fleet), likewise.
 	key       identity.TransientKey
 	agentKeys identity.AgentKeys
 	// processes is how many game server processes each dev host runs.
@@ -252,7 +253,7 @@ func newDevSystem(cfg *server.Config, log *slog.Logger, processes int, out io.Wr
 	if err != nil {
 		log.Warn("dev mode: cannot tell where the muster executable is; no agent can start", "err", err)
 	}
-	d.local = &capacity.Local{Binary: binary, Endpoint: d.agentEndpoint, Credentials: d.agentKeys.Get, Dir: filepath.Join(cfg.DataDir, "dev-agents"),
+	d.local = &capacity.Local{Binary: binary, Endpoint: d.agentEndpoint, Keys: &d.agentKeys, Dir: filepath.Join(cfg.DataDir, "dev-agents"),
 		Beacon: capacity.LocalBeacon, Log: log.With("component", "dev-agents")}
 	provs := map[string]capacity.Provisioner{devLocation: d.local}
 	for loc, p := range cfg.Provisioners {

@@ -45,9 +45,10 @@ type TransientKey struct {
 	// Description is the key's description, saying who uses it.
 	Description string
 	// Role is the key's role (default admin); FleetID binds an agent key
-	// to its fleet.
-	Role    auth.Role
-	FleetID string
+	// to its fleet, and ComputeName, when set, to that compute alone.
+	Role        auth.Role
+	FleetID     string
+	ComputeName string
 
 	mu         sync.Mutex
 	id, secret string
@@ -65,7 +66,7 @@ func (k *TransientKey) Get(ctx context.Context) (id, secret string, err error) {
 		if role == "" {
 			role = auth.RoleAdmin
 		}
-		key, secret, err := k.Keys.createTransient(ctx, KeySpec{Role: role, Description: k.Description, FleetID: k.FleetID})
+		key, secret, err := k.Keys.createTransient(ctx, KeySpec{Role: role, Description: k.Description, FleetID: k.FleetID, ComputeName: k.ComputeName})
 		if err != nil {
 			return "", "", err
 		}
@@ -96,16 +97,56 @@ func (k *TransientKey) Revoke(ctx context.Context) error {
 }
 
 // AgentKeys are the transient agent keys (auth.RoleAgent) of the agents
-// one run of the server starts itself, one per fleet: an agent holds only
-// the right to run its own fleet's computes, never an admin key that a game
-// server on its host could read from the agent's environment.
+// one run of the server starts itself: never an admin key, which a game
+// server on an agent's host could read from the agent's environment. Mint
+// gives each host's agent a key of its own, bound to its compute, so that
+// one agent cannot heartbeat or deregister another host of its fleet; Get
+// gives one key per fleet, which every agent of the fleet shares.
 type AgentKeys struct {
 	Keys *OperatorKeys
-	// Description is each key's description, followed by its fleet.
+	// Description is each key's description, followed by its fleet (and
+	// compute).
 	Description string
 
 	mu   sync.Mutex
 	keys map[string]*TransientKey
+	// minted are Mint's keys by access key id, until RevokeKey.
+	minted map[string]*TransientKey
+}
+
+// Mint makes a new agent key bound to fleetID and to computeName alone,
+// renewed as every transient key is until RevokeKey or Revoke: a crash
+// leaves it valid for TransientKeyTTL at most.
+func (a *AgentKeys) Mint(ctx context.Context, fleetID, computeName string) (id, secret string, err error) {
+	k := &TransientKey{Keys: a.Keys, Description: a.Description + " (fleet " + fleetID + ", compute " + computeName + ")",
+		Role: auth.RoleAgent, FleetID: fleetID, ComputeName: computeName}
+	if id, secret, err = k.Get(ctx); err != nil {
+		return "", "", fmt.Errorf("agent key for compute %s of fleet %s: %w", computeName, fleetID, err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.minted == nil {
+		a.minted = map[string]*TransientKey{}
+	}
+	a.minted[id] = k
+	return id, secret, nil
+}
+
+// RevokeKey revokes key id, which Mint made. An id it does not hold (one
+// revoked already) is no error. A key it fails to revoke is no longer
+// renewed, so it lapses within TransientKeyTTL.
+func (a *AgentKeys) RevokeKey(ctx context.Context, id string) error {
+	a.mu.Lock()
+	k := a.minted[id]
+	delete(a.minted, id)
+	a.mu.Unlock()
+	if k == nil {
+		return nil
+	}
+	if err := k.Revoke(ctx); err != nil {
+		return fmt.Errorf("revoke agent key %s: %w", id, err)
+	}
+	return nil
 }
 
 // Get returns the agent key of fleetID, creating it on first use.
@@ -127,10 +168,14 @@ func (a *AgentKeys) Get(ctx context.Context, fleetID string) (id, secret string,
 // not revoke (they lapse within TransientKeyTTL anyway).
 func (a *AgentKeys) Revoke(ctx context.Context) error {
 	a.mu.Lock()
-	keys := make([]*TransientKey, 0, len(a.keys))
+	keys := make([]*TransientKey, 0, len(a.keys)+len(a.minted))
 	for _, k := range a.keys {
 		keys = append(keys, k)
 	}
+	for _, k := range a.minted {
+		keys = append(keys, k)
+	}
+	clear(a.minted)
 	a.mu.Unlock()
 	var errs []error
 	for _, k := range keys {

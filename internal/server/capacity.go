@@ -42,7 +42,7 @@ func (s *Server) mountCapacity(d *deps) {
 	// --webhook-allow-private says, which is about studios' URLs
 	// (capacity.Build).
 	provs, runs, err := capacity.Build(specs, capacity.Environment{Clock: d.clock, Log: d.log, Binary: binary, Endpoint: s.localEndpoint,
-		Credentials: creds.Get, Dir: filepath.Join(s.cfg.DataDir, "capacity-agents"), Env: os.Environ(),
+		Credentials: creds.Get, Keys: creds, Dir: filepath.Join(s.cfg.DataDir, "capacity-agents"), Env: os.Environ(),
 		Destinations: s.outbound(true)})
 	if err != nil {
 		s.mountErr = fmt.Errorf("--capacity-provisioners: %w", err)

@@ -9,13 +9,12 @@ import (
 	"github.com/musterhq/muster/internal/auth"
 	"github.com/musterhq/muster/internal/fault"
 	"github.com/musterhq/muster/internal/identity"
-	"github.com/musterhq/muster/internal/service"
 )
 
 func TestTheLastActiveAdminKeyCannotBeRevoked(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	keys := identity.NewOperatorKeys(identity.KeysConfig{Base: service.Base{Store: e.db, Clock: e.clk}, Box: e.box})
+	keys := operatorKeys(e)
 	first, _, err := keys.Create(ctx, auth.RoleAdmin, "first")
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +53,7 @@ func TestTheLastActiveAdminKeyCannotBeRevoked(t *testing.T) {
 func TestATransientKeyIsMadeOnceWhenNeededAndRevokedAtTheEnd(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	keys := identity.NewOperatorKeys(identity.KeysConfig{Base: service.Base{Store: e.db, Clock: e.clk}, Box: e.box})
+	keys := operatorKeys(e)
 	if _, _, err := keys.Create(ctx, auth.RoleAdmin, "the operator's"); err != nil {
 		t.Fatal(err)
 	}

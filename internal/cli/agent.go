@@ -25,7 +25,9 @@ const agentUsage = `muster agent --endpoint URL --fleet FLEET_ID --location LOCA
 
 Registers this host as a compute of an ANYWHERE fleet and runs the fleet's
 runtime configuration on it. Credentials of an operator key come from
-MUSTER_ACCESS_KEY_ID and MUSTER_SECRET_ACCESS_KEY. SIGTERM or SIGINT drains:
+MUSTER_ACCESS_KEY_ID and MUSTER_SECRET_ACCESS_KEY: give it a key of role
+agent for its fleet (muster keys create --role agent --fleet FLEET_ID), which
+may run only that fleet's computes. SIGTERM or SIGINT drains:
 the processes are told to end, killed after --drain-grace, and the compute is
 deregistered.`
 

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/musterhq/muster/internal/clock"
-	"github.com/musterhq/muster/internal/store"
 	"github.com/musterhq/muster/internal/store/postgres/pgtest"
+	"github.com/musterhq/muster/internal/store/storetest"
 )
 
 // migratedThrough applies the migrations up to version to the database at
@@ -63,21 +63,5 @@ func TestEventsWrittenBeforeTargetsWereKeptReadWithoutOne(t *testing.T) {
 	}
 	db := open(t, url, clk)
 	defer db.Close()
-	target := "arn:aws:sns:mu-local-1:000000000000:studio"
-	if err := db.Update(ctx, func(w store.Writer) error {
-		return w.Append(ctx, store.Event{ID: "new", Type: "PlacementFailed", Resource: "queue-arn", Doc: []byte(`{"a":2}`), Target: &target})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	var evs []store.Event
-	if err := db.View(ctx, func(r store.Reader) error {
-		var err error
-		evs, err = r.Events(ctx, store.EventQuery{})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(evs) != 2 || evs[0].ID != "old" || string(evs[0].Doc) != `{"a":1}` || evs[0].Target != nil || evs[1].ID != "new" || evs[1].Target == nil || *evs[1].Target != target {
-		t.Fatalf("events after the migration: %+v; want the old one whole without a target, the new one with its own", evs)
-	}
+	storetest.EventWrittenBeforeTargets(t, db)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/musterhq/muster/internal/clock"
 	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/storetest"
 )
 
 // TestRecordsMoveToARowidTableWithEverythingKept builds a database as the
@@ -122,7 +123,6 @@ func migratedThrough(t *testing.T, path string, version int) *sql.DB {
 // recorded (nil, which delivery routes by the resource's current target),
 // and events appended afterwards keep theirs.
 func TestEventsWrittenBeforeTargetsWereKeptReadWithoutOne(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "muster.db")
 	clk := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	raw := migratedThrough(t, path, 6)
@@ -135,21 +135,5 @@ func TestEventsWrittenBeforeTargetsWereKeptReadWithoutOne(t *testing.T) {
 	}
 	db := open(t, path, clk)
 	defer db.Close()
-	target := "arn:aws:sns:mu-local-1:000000000000:studio"
-	if err := db.Update(ctx, func(w store.Writer) error {
-		return w.Append(ctx, store.Event{ID: "new", Type: "PlacementFailed", Resource: "queue-arn", Doc: []byte(`{"a":2}`), Target: &target})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	var evs []store.Event
-	if err := db.View(ctx, func(r store.Reader) error {
-		var err error
-		evs, err = r.Events(ctx, store.EventQuery{})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(evs) != 2 || evs[0].ID != "old" || string(evs[0].Doc) != `{"a":1}` || evs[0].Target != nil || evs[1].ID != "new" || evs[1].Target == nil || *evs[1].Target != target {
-		t.Fatalf("events after the migration: %+v; want the old one whole without a target, the new one with its own", evs)
-	}
+	storetest.EventWrittenBeforeTargets(t, db)
 }

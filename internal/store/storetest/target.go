@@ -82,3 +82,30 @@ func show(target *string) string {
 	}
 	return fmt.Sprintf("%q", *target)
 }
+
+// EventWrittenBeforeTargets checks a store opened on a database that held
+// one event, id "old" with doc {"a":1}, written before the store kept
+// targets: it reads back whole and without a target, beside a new event
+// with its own. Each backend's migration test writes the old event its
+// own way, then calls this.
+func EventWrittenBeforeTargets(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	target := "arn:aws:sns:mu-local-1:000000000000:studio"
+	if err := s.Update(ctx, func(w store.Writer) error {
+		return w.Append(ctx, store.Event{ID: "new", Type: "PlacementFailed", Resource: "queue-arn", Doc: []byte(`{"a":2}`), Target: &target})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var evs []store.Event
+	if err := s.View(ctx, func(r store.Reader) error {
+		var err error
+		evs, err = r.Events(ctx, store.EventQuery{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].ID != "old" || string(evs[0].Doc) != `{"a":1}` || evs[0].Target != nil || evs[1].ID != "new" || evs[1].Target == nil || *evs[1].Target != target {
+		t.Fatalf("events after the migration: %+v; want the old one whole without a target, the new one with its own", evs)
+	}
+}

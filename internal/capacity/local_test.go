@@ -2,7 +2,6 @@ package capacity_test
 
 import (
 	"context"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"slices"
@@ -115,7 +114,11 @@ func TestALocalAgentGetsOnlyTheAllowedEnvironment(t *testing.T) {
 func TestALocalAgentsKeyRunsOnlyItsOwnHost(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	keys := identity.NewOperatorKeys(identity.KeysConfig{Base: service.Base{Store: e.Store, Clock: e.Clock}, Box: newBox(t)})
+	box, err := secret.NewBox(make([]byte, secret.KeySize)) // a test's master key: all zeroes will do
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := identity.NewOperatorKeys(identity.KeysConfig{Base: service.Base{Store: e.Store, Clock: e.Clock}, Box: box})
 	f := newFakeAgents(t)
 	local := f.local(&identity.AgentKeys{Keys: keys, Description: "local agents"})
 	h := capacity.Host{FleetID: e.FleetID, Location: loc, ComputeName: "host-2"}
@@ -283,15 +286,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func newBox(t *testing.T) *secret.Box {
-	t.Helper()
-	key := make([]byte, secret.KeySize)
-	rand.Read(key)
-	box, err := secret.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
 }

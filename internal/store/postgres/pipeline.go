@@ -15,7 +15,15 @@ import (
 // in the same round trip as the next statement that returns something
 // (one pipelined batch), or with flush. Held statements keep their order,
 // and a failure among them is the error of the call that sent them.
+//
+// Every round trip runs under the transaction's context, never under the
+// context of the function that makes the call: a function's statements
+// ride with the transaction's (the write lock, an earlier function's
+// release), so one caller's cancellation or deadline would otherwise end
+// the transaction of every function in its batch. A function's context is
+// looked at once, before it runs (runOne); once running, it finishes.
 type pipeline struct {
+	ctx  context.Context
 	tx   pgx.Tx
 	held []heldStatement
 	// rounds counts the round trips that sent held statements, so a
@@ -50,7 +58,7 @@ func (p *pipeline) holdForAll(what, sql string, args ...any) {
 // send sends what is held followed by sql, checks the held statements'
 // results, and returns the batch positioned at sql's result; the caller
 // reads that result and closes the batch.
-func (p *pipeline) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+func (p *pipeline) send(sql string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
 	for _, h := range p.held {
 		b.Queue(h.sql, h.args...)
@@ -59,7 +67,7 @@ func (p *pipeline) send(ctx context.Context, sql string, args []any) (pgx.BatchR
 	held := p.held
 	p.held = p.held[:0]
 	p.rounds++
-	br := p.tx.SendBatch(ctx, b)
+	br := p.tx.SendBatch(p.ctx, b)
 	for _, h := range held {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
@@ -74,11 +82,11 @@ func (p *pipeline) send(ctx context.Context, sql string, args []any) (pgx.BatchR
 }
 
 // Exec runs sql after what is held, in one round trip.
-func (p *pipeline) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+func (p *pipeline) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if len(p.held) == 0 {
-		return p.tx.Exec(ctx, sql, args...)
+		return p.tx.Exec(p.ctx, sql, args...)
 	}
-	br, err := p.send(ctx, sql, args)
+	br, err := p.send(sql, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -90,11 +98,11 @@ func (p *pipeline) Exec(ctx context.Context, sql string, args ...any) (pgconn.Co
 }
 
 // QueryRow runs sql after what is held, in one round trip.
-func (p *pipeline) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+func (p *pipeline) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
 	if len(p.held) == 0 {
-		return p.tx.QueryRow(ctx, sql, args...)
+		return p.tx.QueryRow(p.ctx, sql, args...)
 	}
-	br, err := p.send(ctx, sql, args)
+	br, err := p.send(sql, args)
 	if err != nil {
 		return errRow{err}
 	}
@@ -103,11 +111,11 @@ func (p *pipeline) QueryRow(ctx context.Context, sql string, args ...any) pgx.Ro
 
 // Query runs sql after what is held, in one round trip. The rows belong to
 // the batch, which closes with them.
-func (p *pipeline) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+func (p *pipeline) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if len(p.held) == 0 {
-		return p.tx.Query(ctx, sql, args...)
+		return p.tx.Query(p.ctx, sql, args...)
 	}
-	br, err := p.send(ctx, sql, args)
+	br, err := p.send(sql, args)
 	if err != nil {
 		return nil, err
 	}
@@ -120,13 +128,13 @@ func (p *pipeline) Query(ctx context.Context, sql string, args ...any) (pgx.Rows
 }
 
 // flush sends what is held, alone.
-func (p *pipeline) flush(ctx context.Context) error {
+func (p *pipeline) flush() error {
 	if len(p.held) == 0 {
 		return nil
 	}
 	last := p.held[len(p.held)-1]
 	p.held = p.held[:len(p.held)-1]
-	br, err := p.send(ctx, last.sql, last.args)
+	br, err := p.send(last.sql, last.args)
 	if err != nil {
 		return err
 	}

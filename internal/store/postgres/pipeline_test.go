@@ -18,7 +18,7 @@ func beginPipeline(t *testing.T, pool *pgxpool.Pool) *pipeline {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tx.Rollback(ctx) })
-	return &pipeline{tx: tx}
+	return &pipeline{ctx: ctx, tx: tx}
 }
 
 func newPool(t *testing.T) *pgxpool.Pool {

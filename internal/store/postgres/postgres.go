@@ -171,12 +171,12 @@ func (db *DB) commit(batch []*store.Request) {
 		return
 	}
 	defer tx.Rollback(ctx) // a no-op after Commit
-	p := &pipeline{tx: tx}
+	p := &pipeline{ctx: ctx, tx: tx}
 	p.holdForAll("take the write lock", "SELECT pg_advisory_xact_lock($1)", writeLockKey)
 	w := &writer{reader: reader{q: p, now: db.clock.Now}, tx: p}
 	if len(batch) == 1 {
 		if hooks[0], results[0] = runOne(batch[0], w); results[0] == nil {
-			results[0] = p.flush(ctx)
+			results[0] = p.flush()
 		}
 		if results[0] == nil {
 			results[0] = p.broken
@@ -252,7 +252,7 @@ func runInSavepoints(ctx context.Context, batch []*store.Request, w *writer, res
 			// Appends of its own are unsent: send them now, so that a
 			// failure among them is this function's.
 			p.hold("release savepoint", releaseSavepoint)
-			if results[i] = p.flush(ctx); results[i] == nil {
+			if results[i] = p.flush(); results[i] == nil {
 				continue
 			}
 			if p.broken != nil {
@@ -273,7 +273,7 @@ func runInSavepoints(ctx context.Context, batch []*store.Request, w *writer, res
 	if len(p.held) == 1 && p.held[0].sql == releaseSavepoint {
 		p.forget(0)
 	}
-	return p.flush(ctx)
+	return p.flush()
 }
 
 // sweep deletes records whose expiry has passed. They are already invisible

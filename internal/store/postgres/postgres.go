@@ -32,6 +32,14 @@ type Config struct {
 	MaxBatch int
 	// SweepInterval is how often expired records are deleted (default 1 min).
 	SweepInterval time.Duration
+	// CommitTimeout bounds one batch's transaction, from BEGIN to COMMIT
+	// (default 15 s). Its round trips run under this bound alone
+	// (pipeline), so a database that stops answering (a partition, a
+	// server that hangs) fails the batch instead of holding this
+	// replica's writer for as long as TCP takes to give up. A peer paused
+	// inside its transaction holds the write lock far less long: no more
+	// than idle_in_transaction_session_timeout (Open).
+	CommitTimeout time.Duration
 }
 
 // DB is the PostgreSQL store. It implements store.Store, and
@@ -70,6 +78,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
+	}
+	if cfg.CommitTimeout <= 0 {
+		cfg.CommitTimeout = 15 * time.Second
 	}
 	poolCfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
@@ -157,7 +168,8 @@ func (db *DB) Update(ctx context.Context, fn func(store.Writer) error) error {
 // own so that one failing function rolls back only its own writes. A batch
 // of one needs no savepoint: its failure rolls back the transaction.
 func (db *DB) commit(batch []*store.Request) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), db.cfg.CommitTimeout)
+	defer cancel()
 	results := make([]error, len(batch))
 	hooks := make([][]func(), len(batch))
 	fail := func(err error) {

@@ -255,3 +255,45 @@ func TestACancelledCallerLeavesItsBatchAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestABatchThatCannotCommitFailsInTime: a batch whose transaction the
+// database does not let finish (here the write lock held by a session
+// outside Muster, which no idle-in-transaction limit ends) fails after
+// CommitTimeout instead of holding the writer, and the writer takes the
+// next batch once the lock is free.
+func TestABatchThatCannotCommitFailsInTime(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(ctx, postgres.Config{URL: url, CommitTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	other, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", postgres.WriteLockKey); err != nil {
+		t.Fatal(err)
+	}
+	put := func(id string) error {
+		return db.Update(ctx, func(w store.Writer) error {
+			_, err := w.Put(ctx, store.Record{Kind: "k", ID: id, Doc: []byte(`{}`)})
+			return err
+		})
+	}
+	if err := put("blocked"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a write behind a lock never released: %v; want its batch to fail with the commit deadline", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("after"); err != nil {
+		t.Fatalf("the writer after the lock was freed: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -27,7 +28,9 @@ import (
 // A host's directory goes once its agent exited after a release or with
 // the control plane, except the last keptReleasedDirs of them, left for a
 // post-mortem; an agent that exits otherwise keeps its directory, whose
-// log says why and which the host's next Provision reuses.
+// log says why and which the host's next Provision reuses. The directories
+// an earlier run of the control plane left count as retired before this
+// run's, oldest first, so that a restart or a crash leaks none.
 type Local struct {
 	// Binary is the muster executable.
 	Binary string
@@ -46,7 +49,8 @@ type Local struct {
 	// Env is the environment the agents start from, besides their key; nil
 	// is the allowed part of this process's (AgentEnv).
 	Env []string
-	// Dir holds each agent's logs and working directory.
+	// Dir holds each agent's logs and working directory. It is this
+	// Local's alone: what an earlier run left there is deleted.
 	Dir        string
 	DrainGrace time.Duration
 	// Beacon is the --beacon-listen of the agents ("" or "off": none).
@@ -61,6 +65,8 @@ type Local struct {
 	// retired are the directories of hosts whose agents exited after a
 	// release or with the control plane, oldest first: the ones kept.
 	retired []string
+	// leftovers retires the directories an earlier run left, once.
+	leftovers sync.Once
 	// onExit hears an agent that exited with an error (New sets it).
 	onExit func(h Host, err error, logPath string)
 	wg     sync.WaitGroup
@@ -150,6 +156,13 @@ func (l *Local) revoke(id string) {
 // start starts h's agent with key unless the provisioner is stopping or
 // an agent of h runs already, and says whether it started one.
 func (l *Local) start(h Host, endpoint string, key agentKey) (bool, error) {
+	// Before the first agent starts, so that no directory is in use but
+	// h's. A concurrent first start waits for it, so it deletes no
+	// directory under an agent starting there. Only where no agent of an
+	// earlier run can still be running in one.
+	if agentsDieWithControlPlane {
+		l.leftovers.Do(func() { l.retireLeftovers(filepath.Join(l.Dir, h.ComputeName)) })
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopped {
@@ -230,13 +243,73 @@ func (l *Local) wait(h Host, name string, a *localAgent, out *os.File, logFile s
 func (l *Local) retire(dir string) {
 	l.mu.Lock()
 	l.retired = append(l.retired, dir)
-	var gone []string
-	if n := len(l.retired) - keptReleasedDirs; n > 0 {
-		gone = slices.Clone(l.retired[:n])
-		l.retired = slices.Delete(l.retired, 0, n)
-	}
+	gone := l.trimRetired()
 	l.mu.Unlock()
-	for _, d := range gone {
+	l.removeDirs(gone)
+}
+
+// retireLeftovers retires the directories under Dir an earlier run of the
+// control plane left (a restart, a crash), but keep, the directory of the
+// host starting: retired lives only in memory, so they would otherwise
+// stay forever, one per host that run ever had. They count as older than
+// this run's, and the oldest beyond keptReleasedDirs go at once.
+func (l *Local) retireLeftovers(keep string) {
+	dirs := slices.DeleteFunc(l.leftDirs(), func(d string) bool { return d == keep })
+	l.mu.Lock()
+	l.retired = append(dirs, l.retired...)
+	gone := l.trimRetired()
+	l.mu.Unlock()
+	l.removeDirs(gone)
+}
+
+// leftDirs are the directories under Dir, oldest first by modification
+// time (then by name). Only directories: a host's is one, and a file or a
+// symbolic link there is someone else's.
+func (l *Local) leftDirs() []string {
+	if l.Dir == "" {
+		return nil // the agents' directories are then the working directory's entries, not ours to clear
+	}
+	entries, err := os.ReadDir(l.Dir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) { // no Dir yet: nothing left
+			l.log().Warn("local provisioner: listing the directories an earlier run left failed; they stay", "dir", l.Dir, "err", err)
+		}
+		return nil
+	}
+	type left struct {
+		path string
+		mod  time.Time
+	}
+	var dirs []left
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && e.IsDir() { // an entry gone meanwhile needs no deleting
+			dirs = append(dirs, left{filepath.Join(l.Dir, e.Name()), info.ModTime()})
+		}
+	}
+	slices.SortStableFunc(dirs, func(a, b left) int { return a.mod.Compare(b.mod) }) // ReadDir sorts by name
+	paths := make([]string, len(dirs))
+	for i, d := range dirs {
+		paths[i] = d.path
+	}
+	return paths
+}
+
+// trimRetired drops the retired directories beyond the last
+// keptReleasedDirs, under l.mu, and returns them for removeDirs.
+func (l *Local) trimRetired() []string {
+	n := len(l.retired) - keptReleasedDirs
+	if n <= 0 {
+		return nil
+	}
+	gone := slices.Clone(l.retired[:n])
+	l.retired = slices.Delete(l.retired, 0, n)
+	return gone
+}
+
+// removeDirs deletes retired directories, outside l.mu: a game server's
+// work directory can take a while. A failure leaves one behind, logged.
+func (l *Local) removeDirs(dirs []string) {
+	for _, d := range dirs {
 		if err := os.RemoveAll(d); err != nil {
 			l.log().Warn("local provisioner: deleting a released host's directory failed", "dir", d, "err", err)
 		}

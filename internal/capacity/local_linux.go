@@ -13,6 +13,11 @@ import (
 // behind. A drain would not help then: with the control plane gone, the
 // agent could neither tell it nor deregister, and the game servers could
 // not end their game sessions.
+// agentsDieWithControlPlane: Pdeathsig (detach) ends every local agent
+// when the control plane dies, so the directories an earlier run left have
+// no agent in them.
+const agentsDieWithControlPlane = true
+
 func detach(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }

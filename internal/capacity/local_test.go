@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -202,6 +203,77 @@ func TestAReleasedLocalHostsDirectoryGoesOnceItsAgentExits(t *testing.T) {
 		if !exists(h) {
 			t.Errorf("%s is gone: one of the last three released, or a running host's", dir(h))
 		}
+	}
+}
+
+// The directories an earlier run of the control plane left (a restart, a
+// crash) count as retired ones, oldest first: the first start deletes
+// those beyond the last three at once, and neither the directory of the
+// host it starts nor a file; the next host released outlives them.
+func TestTheDirectoriesAnEarlierLocalRunLeftAreRetired(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("agents may outlive the control plane here: an earlier run's directories are left alone")
+	}
+	ctx := context.Background()
+	f := newFakeAgents(t)
+	local := f.local(nil)
+	h := capacity.Host{FleetID: "fleet-1", Location: loc, ComputeName: "muster-again"}
+	leave := func(name string, age time.Duration) string {
+		t.Helper()
+		path := filepath.Join(local.Dir, name)
+		if err := os.MkdirAll(path, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(path, "agent.log"), []byte("why it ended"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mod := time.Now().Add(-age)
+		if err := os.Chtimes(path, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	again := leave(h.ComputeName, 10*time.Hour) // the oldest of all
+	// Newest first by name, so that an order by name would delete the
+	// wrong ones.
+	stale := make([]string, 5)
+	for i := range stale {
+		stale[i] = leave("muster-old-"+string(rune('a'+i)), time.Duration(i+1)*time.Hour)
+	}
+	file := filepath.Join(local.Dir, "notes")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-20 * time.Hour)
+	if err := os.Chtimes(file, old, old); err != nil {
+		t.Fatal(err)
+	}
+	exists := func(path string) bool { _, err := os.Stat(path); return err == nil }
+
+	if err := local.Provision(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	f.key(h.ComputeName) // started
+	for i, path := range stale {
+		if kept := i < 3; exists(path) != kept {
+			t.Errorf("%s (the %d. newest left) exists: %v, want %v", path, i+1, exists(path), kept)
+		}
+	}
+	if log, err := os.ReadFile(filepath.Join(again, "agent.log")); err != nil || string(log) != "why it ended" {
+		t.Errorf("the started host's directory lost its log: %q, %v", log, err)
+	}
+	if !exists(file) {
+		t.Error("a file under Dir was deleted: only directories are hosts'")
+	}
+
+	if err := local.Release(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	f.letGo()
+	waitFor(t, "the released agent to exit", func() bool { return !local.Running(h.FleetID, h.ComputeName) })
+	if exists(stale[2]) || !exists(stale[1]) || !exists(again) {
+		t.Errorf("after a release, the oldest kept directory left stays (%v), or the last two left (%v) or the released host's (%v) went",
+			exists(stale[2]), exists(stale[1]), exists(again))
 	}
 }
 

@@ -11,6 +11,10 @@ import (
 // Ctrl-C reaches only the control plane, which drains first and then
 // stops the agents (Local.Run). The kernel cannot signal a child here when
 // its parent dies.
+// agentsDieWithControlPlane: an agent may outlive a control plane that
+// crashed, so a directory an earlier run left may still be in use.
+const agentsDieWithControlPlane = false
+
 func detach(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }

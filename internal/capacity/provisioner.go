@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -140,7 +141,8 @@ type Environment struct {
 	// Keys, when set, gives each local host an agent key of its own,
 	// bound to its compute (Credentials is then not used).
 	Keys HostKeys
-	Dir  string
+	// Dir holds a folder per location of a local provisioner.
+	Dir string
 	// Destinations are the rules of the webhook client's safe dialer (the
 	// control plane's own addresses). Webhook provisioners are held to
 	// them with private networks allowed: their URLs are the operator's
@@ -158,7 +160,12 @@ func Build(specs map[string]Spec, env Environment) (provs map[string]Provisioner
 	for loc, spec := range specs {
 		switch spec.Kind {
 		case "local":
-			l := &Local{Binary: env.Binary, Endpoint: env.Endpoint, Credentials: env.Credentials, Keys: env.Keys, Dir: env.Dir, DrainGrace: time.Duration(spec.DrainGrace),
+			// A folder per location: a Local takes what it finds in its
+			// Dir for its own (the directories an earlier run left).
+			if !filepath.IsLocal(loc) || strings.ContainsAny(loc, `/\`) {
+				return nil, nil, fmt.Errorf("provisioners: %q: a local provisioner's location must be a plain name", loc)
+			}
+			l := &Local{Binary: env.Binary, Endpoint: env.Endpoint, Credentials: env.Credentials, Keys: env.Keys, Dir: filepath.Join(env.Dir, loc), DrainGrace: time.Duration(spec.DrainGrace),
 				Beacon: LocalBeacon, Log: env.Log, Env: env.Env}
 			provs[loc], runs = l, append(runs, l.Run)
 		case "exec":

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +145,24 @@ func TestExecProvisionerTimesOut(t *testing.T) {
 	err := e.Provision(context.Background(), capacity.Host{FleetID: "fleet-1", Location: "custom-a", ComputeName: "muster-1"})
 	if err == nil || !strings.Contains(err.Error(), "no answer within 200ms") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestEachLocalLocationHasAFolderOfItsOwn: a local provisioner deletes what
+// an earlier run left in its folder, so two locations must never share one.
+func TestEachLocalLocationHasAFolderOfItsOwn(t *testing.T) {
+	specs, err := capacity.ParseSpecs(`{"custom-a": {"kind": "local"}, "custom-b": {"kind": "local"}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	provs, _, err := capacity.Build(specs, capacity.Environment{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, loc := range []string{"custom-a", "custom-b"} {
+		if got := provs[loc].(*capacity.Local).Dir; got != filepath.Join(dir, loc) {
+			t.Errorf("%s's local provisioner keeps its hosts in %s, want %s", loc, got, filepath.Join(dir, loc))
+		}
 	}
 }

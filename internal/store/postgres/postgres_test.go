@@ -198,64 +198,6 @@ func TestStatementErrorInBatch(t *testing.T) {
 	}
 }
 
-// TestACancelledCallerLeavesItsBatchAlone: a function whose caller's
-// context ends while it runs goes on under the transaction's context, and
-// the functions sharing its batch commit. Before, the cancelled context
-// carried the batch's write lock or an earlier function's release, so one
-// caller giving up (a matchmaking pool stopped when its lease moved)
-// failed every request in the batch.
-func TestACancelledCallerLeavesItsBatchAlone(t *testing.T) {
-	ctx := context.Background()
-	db := open(t, pgtest.NewDatabase(t), nil)
-	defer db.Close()
-	held, release, heldDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		heldDone <- db.Update(ctx, func(store.Writer) error {
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
-	const n = 6
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			callCtx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			errs[i] = db.Update(callCtx, func(w store.Writer) error {
-				if i%2 == 0 {
-					cancel() // the caller gives up while its function runs
-				}
-				_, err := w.Put(callCtx, store.Record{Kind: "k", ID: fmt.Sprint(i), Doc: []byte(`{}`)})
-				return err
-			})
-		})
-	}
-	for i := 0; db.Waiting() < n+1; i++ {
-		if i == 10000 {
-			close(release)
-			t.Fatalf("%d writes queued, want %d", db.Waiting(), n+1)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(release)
-	wg.Wait()
-	if err := <-heldDone; err != nil {
-		t.Fatal(err)
-	}
-	for i, err := range errs {
-		getErr := db.View(ctx, func(r store.Reader) error {
-			_, err := r.Get(ctx, "k", fmt.Sprint(i))
-			return err
-		})
-		if err != nil || getErr != nil {
-			t.Errorf("write %d (caller cancelled: %v): err %v, read back: %v; want it committed", i, i%2 == 0, err, getErr)
-		}
-	}
-}
-
 // TestABatchThatCannotCommitFailsInTime: a batch whose transaction the
 // database does not let finish (here the write lock held by a session
 // outside Muster, which no idle-in-transaction limit ends) fails after

@@ -56,7 +56,8 @@ func (db *DB) SetMaxPages(ctx context.Context, n int64) (int64, error) {
 	}
 	var got int64
 	err := db.Update(ctx, func(w store.Writer) error {
-		return w.(*txWriter).tx.QueryRowContext(ctx, q).Scan(&got)
+		tw := w.(*txWriter)
+		return tw.tx.QueryRowContext(tw.ctx, q).Scan(&got)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: max_page_count: %w", err)

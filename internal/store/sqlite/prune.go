@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/musterhq/muster/internal/store"
@@ -13,21 +12,22 @@ import (
 func (db *DB) PruneEvents(ctx context.Context, before time.Time, through int64, limit int) (int64, error) {
 	var deleted int64
 	err := db.Update(ctx, func(w store.Writer) (err error) {
-		deleted, err = dialect.PruneEvents(ctx, w, pruneTx{w.(*txWriter).tx}, before, through, limit)
+		deleted, err = dialect.PruneEvents(ctx, w, pruneTx{w.(*txWriter)}, before, through, limit)
 		return err
 	})
 	return deleted, err
 }
 
-// pruneTx runs PruneEvents' statements in the writer's transaction.
-type pruneTx struct{ tx *sql.Tx }
+// pruneTx runs PruneEvents' statements in the writer's transaction, under
+// its context (stmtQuerier says why).
+type pruneTx struct{ w *txWriter }
 
-func (t pruneTx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Scanner {
-	return t.tx.QueryRowContext(ctx, query, args...)
+func (t pruneTx) QueryRow(_ context.Context, query string, args ...any) sqlstore.Scanner {
+	return t.w.tx.QueryRowContext(t.w.ctx, query, args...)
 }
 
-func (t pruneTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := t.tx.ExecContext(ctx, query, args...)
+func (t pruneTx) Exec(_ context.Context, query string, args ...any) (int64, error) {
+	res, err := t.w.tx.ExecContext(t.w.ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}

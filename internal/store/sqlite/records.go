@@ -36,7 +36,15 @@ type txReader struct {
 // goroutine prepares it: preparing needs a free connection, and the caller
 // already holds one (the writer pool has only one), so preparing in line
 // could deadlock.
+//
+// Its statements run under the transaction's context (ctx), never under
+// the context of the function making the call: SQLite interrupts a
+// statement whose context ends, and an interrupted INSERT, UPDATE or
+// DELETE rolls back the whole transaction, with it the writes of every
+// other function in the batch. A function's context is looked at once,
+// before it runs (commitSome); once running, it finishes.
 type stmtQuerier struct {
+	ctx   context.Context
 	tx    *sql.Tx
 	cache *stmtCache
 	// broken is the error of a write after which SQLite may have rolled
@@ -129,30 +137,30 @@ func (q poolQuerier) ExecContext(ctx context.Context, query string, args ...any)
 	return nil, fmt.Errorf("sqlite: a read may not write")
 }
 
-func (q stmtQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (q stmtQuerier) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := q.cache.get(query); st != nil {
-		return q.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		return q.tx.StmtContext(q.ctx, st).QueryContext(q.ctx, args...)
 	}
-	return q.tx.QueryContext(ctx, query, args...)
+	return q.tx.QueryContext(q.ctx, query, args...)
 }
 
-func (q stmtQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (q stmtQuerier) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
 	if st := q.cache.get(query); st != nil {
-		return q.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+		return q.tx.StmtContext(q.ctx, st).QueryRowContext(q.ctx, args...)
 	}
-	return q.tx.QueryRowContext(ctx, query, args...)
+	return q.tx.QueryRowContext(q.ctx, query, args...)
 }
 
-func (q stmtQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+func (q stmtQuerier) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
 	if *q.broken != nil {
 		return nil, *q.broken
 	}
 	var res sql.Result
 	var err error
 	if st := q.cache.get(query); st != nil {
-		res, err = q.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		res, err = q.tx.StmtContext(q.ctx, st).ExecContext(q.ctx, args...)
 	} else {
-		res, err = q.tx.ExecContext(ctx, query, args...)
+		res, err = q.tx.ExecContext(q.ctx, query, args...)
 	}
 	if err != nil && mayEndTransaction(err) {
 		*q.broken = err
@@ -168,7 +176,10 @@ func mayEndTransaction(err error) bool {
 
 type txWriter struct {
 	txReader
-	tx    *sql.Tx
+	tx *sql.Tx
+	// ctx is the transaction's context, under which every statement of
+	// the writer runs (stmtQuerier says why).
+	ctx   context.Context
 	hooks []func()
 	// broken: see stmtQuerier.broken.
 	broken error

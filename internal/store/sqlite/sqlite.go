@@ -234,8 +234,8 @@ func (db *DB) commitSome(batch []*store.Request) (rest []*store.Request) {
 		}
 		return nil
 	}
-	w := &txWriter{tx: tx, recent: db.recent, req: writeSet{}, txn: writeSet{}}
-	w.txReader = txReader{q: stmtQuerier{tx: tx, cache: db.writeStmts, broken: &w.broken}, now: db.clock.Now}
+	w := &txWriter{ctx: ctx, tx: tx, recent: db.recent, req: writeSet{}, txn: writeSet{}}
+	w.txReader = txReader{q: stmtQuerier{ctx: ctx, tx: tx, cache: db.writeStmts, broken: &w.broken}, now: db.clock.Now}
 	db.checkDataVersion(ctx, w)
 	for i, req := range batch {
 		if err := req.Ctx.Err(); err != nil {
@@ -333,7 +333,8 @@ func (db *DB) checkDataVersion(ctx context.Context, w *txWriter) {
 func (db *DB) sweep(ctx context.Context) (int64, error) {
 	var n int64
 	err := db.Update(ctx, func(w store.Writer) error {
-		res, err := w.(*txWriter).tx.ExecContext(ctx, "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at <= ?", db.clock.Now().UnixMilli())
+		tw := w.(*txWriter)
+		res, err := tw.tx.ExecContext(tw.ctx, "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at <= ?", db.clock.Now().UnixMilli())
 		if err != nil {
 			return err
 		}

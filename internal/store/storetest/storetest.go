@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"events page in sequence order and filter by type", testEventPaging},
 		{"an event's recorded target reads back as written, none recorded as nil", testEventTargets},
 		{"a failing transaction does not disturb others committed beside it", testIsolationInBatch},
+		{"a caller cancelled while its function runs leaves the others of its batch alone", testCancelledCallerLeavesItsBatchAlone},
 		{"concurrent writers all commit and versions never repeat", testConcurrentWriters},
 		{"after-commit hooks run only on commit", testAfterCommit},
 		{"an after-commit hook that blocks holds up no other commit, and may write", testHookDoesNotBlockWriter},

@@ -167,8 +167,11 @@ func (m *Manager) Held() []Lease {
 // one above its fair share, and takes free ones up to it. Run calls it on
 // the clock; tests call it directly.
 func (m *Manager) Tick(ctx context.Context) {
-	// A store that hangs (a lock held by a paused replica) may not hold
-	// the Tick past a lease's life.
+	// A store that hangs (a lock held by a paused replica) should not hold
+	// the Tick past a lease's life: reads and writes not yet taken by the
+	// store's writer give up at this deadline. A write being committed
+	// waits for its verdict, which the store bounds itself (PostgreSQL's
+	// CommitTimeout): a paused peer's lock lasts at most 2 s there.
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.TTL)
 	defer cancel()
 	replicas, err := m.heartbeat(ctx)

@@ -163,6 +163,14 @@ type Store interface {
 	// read-check-write inside fn is atomic. Event sequence numbers are
 	// assigned in commit order: a reader paging the outbox by Seq never
 	// passes an event that commits later with a smaller number.
+	//
+	// ctx is looked at while the call waits for the writer and once more
+	// before fn runs; once fn runs, its statements go to the database
+	// under the transaction's own context whatever the contexts fn passes,
+	// because fn shares its transaction with other callers' functions
+	// (one caller's cancellation would end the others' writes). Update
+	// then waits for the verdict, even past ctx's end: the caller learns
+	// whether the write committed.
 	Update(ctx context.Context, fn func(Writer) error) error
 	// Ready reports whether the store is open and migrated.
 	Ready(ctx context.Context) error

@@ -103,15 +103,7 @@ func TestStatementErrorInBatch(t *testing.T) {
 	db := open(t, pgtest.NewDatabase(t), nil)
 	defer db.Close()
 	// Hold the writer so that the functions below queue and share a batch.
-	held, release, heldDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		heldDone <- db.Update(ctx, func(store.Writer) error {
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
+	release := storetest.HoldWriter(t, db)
 	const (
 		fine            = iota // writes a record and appends an event
 		badWrite               // writes a record the server refuses
@@ -149,20 +141,11 @@ func TestStatementErrorInBatch(t *testing.T) {
 			})
 		})
 	}
-	// Wait for the goroutines to queue (not for time to pass); give up
-	// rather than hang if they never do.
-	for i := 0; db.Waiting() < n+1; i++ {
-		if i == 10000 {
-			close(release) // so that Close does not wait on the held writer
-			t.Fatalf("%d writes queued, want %d", db.Waiting(), n+1)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(release)
-	wg.Wait()
-	if err := <-heldDone; err != nil {
+	storetest.WaitQueued(t, db, n+1)
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
+	wg.Wait()
 	events := map[string]bool{}
 	if err := db.View(ctx, func(r store.Reader) error {
 		evs, err := r.Events(ctx, store.EventQuery{Limit: 100})

@@ -6,9 +6,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/musterhq/muster/internal/store"
+	"github.com/musterhq/muster/internal/store/storetest"
 )
 
 // slowDelete is a DELETE that deletes nothing but takes many steps of
@@ -46,24 +46,7 @@ func TestAStatementOutlivesItsCallersContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	held, release, heldDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		heldDone <- db.Update(ctx, func(store.Writer) error {
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
-	queued := func(n int) {
-		for i := 0; db.Waiting() < n; i++ {
-			if i == 10000 {
-				close(release)
-				t.Fatalf("%d writes queued, want %d", db.Waiting(), n)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	release := storetest.HoldWriter(t, db)
 	var wg sync.WaitGroup
 	var firstErr, slowErr error
 	wg.Go(func() {
@@ -72,7 +55,7 @@ func TestAStatementOutlivesItsCallersContext(t *testing.T) {
 			return err
 		})
 	})
-	queued(2)
+	storetest.WaitQueued(t, db, 2)
 	callCtx := &endsMidway{Context: ctx, never: make(chan struct{})}
 	wg.Go(func() {
 		slowErr = db.Update(callCtx, func(w store.Writer) error {
@@ -80,12 +63,11 @@ func TestAStatementOutlivesItsCallersContext(t *testing.T) {
 			return err
 		})
 	})
-	queued(3)
-	close(release)
-	wg.Wait()
-	if err := <-heldDone; err != nil {
+	storetest.WaitQueued(t, db, 3)
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
+	wg.Wait()
 	if slowErr != nil {
 		t.Errorf("the statement whose caller gave up: %v; want it run to its end", slowErr)
 	}

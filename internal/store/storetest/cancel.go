@@ -19,20 +19,8 @@ import (
 // statements under the running function's context, or whose engine rolls
 // the whole transaction back when a statement is interrupted.)
 func testCancelledCallerLeavesItsBatchAlone(t *testing.T, s store.Store, _ *clock.Fake) {
-	a, ok := s.(store.Admitter)
-	if !ok {
-		t.Fatalf("%T does not implement store.Admitter", s)
-	}
 	ctx := context.Background()
-	held, release, heldDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		heldDone <- s.Update(ctx, func(store.Writer) error {
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
+	release := HoldWriter(t, s)
 	const n = 8
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -50,12 +38,11 @@ func testCancelledCallerLeavesItsBatchAlone(t *testing.T, s store.Store, _ *cloc
 		})
 	}
 	// Queued behind the held writer, the eight share the next batch.
-	waitFor(t, func() bool { return a.Waiting() == n+1 }, "the writes to be queued")
-	close(release)
-	wg.Wait()
-	if err := <-heldDone; err != nil {
+	WaitQueued(t, s, n+1)
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
+	wg.Wait()
 	for i, err := range errs {
 		getErr := s.View(ctx, func(r store.Reader) error {
 			_, err := r.Get(ctx, "k", fmt.Sprint(i))

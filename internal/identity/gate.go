@@ -64,7 +64,8 @@ func (s *Service) gateRefresh(ctx context.Context, sess sessionDoc) error {
 	return err
 }
 
-// endSession revokes a session a gate refused.
+// endSession revokes a session a gate refused. As at logout, the revoked
+// session does not keep its identity (keepIdentity).
 func (s *Service) endSession(ctx context.Context, sid string) error {
 	now := s.cfg.Clock.Now().UTC()
 	return s.cfg.Store.Update(ctx, func(w store.Writer) error {

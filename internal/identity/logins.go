@@ -187,7 +187,8 @@ func (s *Service) signIn(ctx context.Context, login, method, secret string, chec
 }
 
 // identityFor returns the identity of login inside w, making identity and
-// login when the login is new (or when login is "").
+// login when the login is new (or when login is ""). A loginless one
+// expires with its sessions (expiresWithSessions).
 func (s *Service) identityFor(ctx context.Context, w store.Writer, login, method string, check func(loginDoc) error, secret string, now time.Time) (string, bool, error) {
 	if login != "" {
 		l, _, err := store.GetJSON[loginDoc](ctx, w, kindLogin, login)
@@ -204,7 +205,13 @@ func (s *Service) identityFor(ctx context.Context, w store.Writer, login, method
 		}
 	}
 	ident := Identity{IdentityID: ids.UUID(), Method: method, CreatedAt: now}
-	if _, err := w.Put(ctx, store.Record{Kind: kindIdentity, ID: ident.IdentityID, Doc: store.MustJSON(ident)}); err != nil {
+	rec := store.Record{Kind: kindIdentity, ID: ident.IdentityID, Doc: store.MustJSON(ident)}
+	if login == "" && expiresWithSessions(method) {
+		// The expiry of the session signIn starts next, at the same now:
+		// written with it, the record is never written twice.
+		rec.ExpiresAt = s.sessionExpiry(now)
+	}
+	if _, err := w.Put(ctx, rec); err != nil {
 		return "", false, err
 	}
 	if login != "" {
@@ -219,6 +226,51 @@ func (s *Service) identityFor(ctx context.Context, w store.Writer, login, method
 		}
 	}
 	return ident.IdentityID, true, nil
+}
+
+// expiresWithSessions says whether an identity made by method lives only as
+// long as its sessions. An anonymous identity without a device has no
+// login: only a refresh token of one of its sessions leads back to it, so
+// once the last has expired no one can use it again, and keeping it would
+// let any client grow the store without bound by signing in again and
+// again. Identities with a login (device, developer, OIDC) never expire:
+// the login signs in to them again. MethodAnonymous is only ever made
+// without a login (a device sign-in is MethodDevice), so the method tells
+// them apart, also on sessions and on identities made before identities
+// had an expiry. Whatever gives such an identity a login one day must
+// clear its expiry.
+func expiresWithSessions(method string) bool { return method == MethodAnonymous }
+
+// keepIdentity makes, inside w, the identity identityID outlive exp, the
+// expiry just given to one of its sessions (made by method), when the
+// identity expires with its sessions. The identity's expiry is only ever
+// raised: it may have other sessions, and one refreshed under a shorter
+// RefreshTokenLifetime (after a restart) gets an earlier expiry than
+// another may have. It is written only when it rises: an exchange under an
+// unchanged lifetime raises it (one read and one write more, none for
+// identities with a login); the first session's expiry, which identityFor
+// wrote already, does not. A loginless anonymous identity made before
+// identities had an expiry has none (the zero time, before any exp): its
+// next session write gives it one. One whose sessions had all expired by
+// then is kept, as before: nothing leads to it to give it an expiry.
+func keepIdentity(ctx context.Context, w store.Writer, identityID, method string, exp time.Time) error {
+	if !expiresWithSessions(method) {
+		return nil
+	}
+	it, err := w.Get(ctx, kindIdentity, identityID)
+	if err != nil {
+		return fmt.Errorf("identity %s: %w", identityID, err)
+	}
+	// The store keeps expiries to the millisecond: compared finer, the
+	// expiry identityFor wrote would always look lower.
+	if !it.ExpiresAt.Before(exp.Truncate(time.Millisecond)) {
+		return nil
+	}
+	_, err = w.Put(ctx, store.Record{Kind: kindIdentity, ID: identityID, Doc: it.Doc, Keys: it.Keys, Version: it.Version, ExpiresAt: exp})
+	if err != nil {
+		return fmt.Errorf("extend identity %s: %w", identityID, err)
+	}
+	return nil
 }
 
 func hashSecret(salt, secret string) string {

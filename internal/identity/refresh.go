@@ -85,20 +85,30 @@ func hashToken(tok string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// sessionExpiry is when a session written at now (started, or refreshed
+// at now) expires, and with it its current refresh token.
+func (s *Service) sessionExpiry(now time.Time) time.Time {
+	return now.Add(s.cfg.RefreshTokenLifetime)
+}
+
 // startSession writes a new session for identityID inside w and returns
 // its id and first refresh token, ending the identity's oldest live
-// session if the new one would exceed MaxSessionsPerIdentity.
+// session if the new one would exceed MaxSessionsPerIdentity and keeping
+// an identity that expires with its sessions until the new one expires.
 func (s *Service) startSession(ctx context.Context, w store.Writer, identityID, method string, now time.Time) (string, string, error) {
 	if err := s.endOldestSessions(ctx, w, identityID, now); err != nil {
 		return "", "", err
 	}
 	rt := rand.Text() + rand.Text()
-	exp := now.Add(s.cfg.RefreshTokenLifetime)
+	exp := s.sessionExpiry(now)
 	doc := sessionDoc{SessionID: ids.UUID(), IdentityID: identityID, Method: method, CreatedAt: now, RefreshedAt: now, Current: hashToken(rt)}
 	if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: doc.SessionID, Doc: store.MustJSON(doc), Keys: sessionKeys(identityID), ExpiresAt: exp}); err != nil {
 		return "", "", err
 	}
 	if _, err := w.Put(ctx, store.Record{Kind: kindRefreshToken, ID: doc.Current, Doc: store.MustJSON(refreshDoc{SessionID: doc.SessionID, IssuedAt: now}), ExpiresAt: exp}); err != nil {
+		return "", "", err
+	}
+	if err := keepIdentity(ctx, w, identityID, method, exp); err != nil {
 		return "", "", err
 	}
 	return doc.SessionID, rt, nil
@@ -201,13 +211,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 			reused = true
 			return s.revokeSession(ctx, w, sess, version, "refresh token reuse", now)
 		}
-		next = rand.Text() + rand.Text()
-		sess.Current, sess.Previous, sess.RefreshedAt = hashToken(next), prev, now
-		exp := now.Add(s.cfg.RefreshTokenLifetime)
-		if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: sess.SessionID, Doc: store.MustJSON(sess), Keys: sessionKeys(sess.IdentityID), Version: version, ExpiresAt: exp}); err != nil {
-			return err
-		}
-		_, err = w.Put(ctx, store.Record{Kind: kindRefreshToken, ID: sess.Current, Doc: store.MustJSON(refreshDoc{SessionID: sess.SessionID, IssuedAt: now}), ExpiresAt: exp})
+		next, err = s.rotate(ctx, w, sess, version, prev, now)
 		return err
 	})
 	switch {
@@ -223,6 +227,26 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		return Tokens{}, unauthenticated("refresh token was already used; the session is revoked, sign in again")
 	}
 	return s.finish(sess.IdentityID, sess.SessionID, next, false)
+}
+
+// rotate exchanges, inside w, the refresh token of session sess (read at
+// version) for the next, which it returns: the session keeps prev as
+// Previous and expires, with the next token and an identity that expires
+// with its sessions, one lifetime from now.
+func (s *Service) rotate(ctx context.Context, w store.Writer, sess sessionDoc, version int64, prev string, now time.Time) (string, error) {
+	next := rand.Text() + rand.Text()
+	sess.Current, sess.Previous, sess.RefreshedAt = hashToken(next), prev, now
+	exp := s.sessionExpiry(now)
+	if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: sess.SessionID, Doc: store.MustJSON(sess), Keys: sessionKeys(sess.IdentityID), Version: version, ExpiresAt: exp}); err != nil {
+		return "", err
+	}
+	if _, err := w.Put(ctx, store.Record{Kind: kindRefreshToken, ID: sess.Current, Doc: store.MustJSON(refreshDoc{SessionID: sess.SessionID, IssuedAt: now}), ExpiresAt: exp}); err != nil {
+		return "", err
+	}
+	if err := keepIdentity(ctx, w, sess.IdentityID, sess.Method, exp); err != nil {
+		return "", err
+	}
+	return next, nil
 }
 
 // exchangeable says whether the refresh token hashed h may be exchanged in
@@ -320,7 +344,8 @@ func (s *Service) revokeSession(ctx context.Context, w store.Writer, sess sessio
 	sess.RevokedAt, sess.RevokeReason = now, reason
 	// Kept (revoked) until the refresh token would have expired, so a later
 	// reuse still finds it and is refused; key 1 alone takes it out of the
-	// identity's live sessions (sessionKeys).
+	// identity's live sessions (sessionKeys). A revoked session leads no one
+	// back to its identity, so it does not keep the identity (keepIdentity).
 	if _, err := w.Put(ctx, store.Record{Kind: kindSession, ID: sess.SessionID, Doc: store.MustJSON(sess), Keys: store.Keys{sess.IdentityID},
 		Version: version, ExpiresAt: now.Add(s.cfg.RefreshTokenLifetime)}); err != nil {
 		return err

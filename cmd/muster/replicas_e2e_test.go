@@ -231,6 +231,9 @@ func (l *ticketLoad) halt() []string {
 // to a live replica and keeps its game session, matches placed meanwhile
 // reach their game servers, and no player slot is reserved twice.
 func TestReplicasShareMatchmaking(t *testing.T) {
+	// The longest test of the package, mostly waiting on leases to move:
+	// it overlaps with the other parallel ones rather than adding to them.
+	t.Parallel()
 	t.Run("kill -9 of the pool's holder", func(t *testing.T) { replicaTakeover(t, false) })
 	t.Run("SIGSTOP of the pool's holder past its lease", func(t *testing.T) { replicaTakeover(t, true) })
 	t.Run("kill -9 of the pool's holder, NATS as the bus", func(t *testing.T) {

@@ -2,9 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -29,19 +26,11 @@ func migratedThrough(t *testing.T, url string, version int) *pgx.Conn {
 	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	for v := 1; v <= version; v++ {
-		names, _ := filepath.Glob(fmt.Sprintf("migrations/%04d_*.sql", v))
-		if len(names) != 1 {
-			t.Fatalf("migration %04d: found %v", v, names)
+	for _, m := range storetest.MigrationsThrough(t, version) {
+		if _, err := conn.Exec(ctx, m.Body); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
 		}
-		body, err := os.ReadFile(names[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, string(body)); err != nil {
-			t.Fatalf("%s: %v", names[0], err)
-		}
-		if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations VALUES ($1, $2, 0)`, v, filepath.Base(names[0])); err != nil {
+		if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations VALUES ($1, $2, 0)`, m.Version, m.Name); err != nil {
 			t.Fatal(err)
 		}
 	}

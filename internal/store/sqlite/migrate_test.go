@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,19 +98,11 @@ func migratedThrough(t *testing.T, path string, version int) *sql.DB {
 	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	for v := 1; v <= version; v++ {
-		names, _ := filepath.Glob(fmt.Sprintf("migrations/%04d_*.sql", v))
-		if len(names) != 1 {
-			t.Fatalf("migration %04d: found %v", v, names)
+	for _, m := range storetest.MigrationsThrough(t, version) {
+		if _, err := raw.Exec(m.Body); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
 		}
-		body, err := os.ReadFile(names[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := raw.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", names[0], err)
-		}
-		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, v, filepath.Base(names[0])); err != nil {
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, m.Version, m.Name); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -56,8 +56,7 @@ func (db *DB) SetMaxPages(ctx context.Context, n int64) (int64, error) {
 	}
 	var got int64
 	err := db.Update(ctx, func(w store.Writer) error {
-		tw := w.(*txWriter)
-		return tw.tx.QueryRowContext(tw.ctx, q).Scan(&got)
+		return w.(*txWriter).q.QueryRowContext(ctx, q).Scan(&got)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: max_page_count: %w", err)

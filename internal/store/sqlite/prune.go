@@ -18,16 +18,16 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time, through int64, 
 	return deleted, err
 }
 
-// pruneTx runs PruneEvents' statements in the writer's transaction, under
-// its context (stmtQuerier says why).
+// pruneTx runs PruneEvents' statements through the writer's querier, in
+// its transaction and under its context (stmtQuerier).
 type pruneTx struct{ w *txWriter }
 
-func (t pruneTx) QueryRow(_ context.Context, query string, args ...any) sqlstore.Scanner {
-	return t.w.tx.QueryRowContext(t.w.ctx, query, args...)
+func (t pruneTx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Scanner {
+	return t.w.q.QueryRowContext(ctx, query, args...)
 }
 
-func (t pruneTx) Exec(_ context.Context, query string, args ...any) (int64, error) {
-	res, err := t.w.tx.ExecContext(t.w.ctx, query, args...)
+func (t pruneTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := t.w.q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}

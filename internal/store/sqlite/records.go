@@ -176,10 +176,7 @@ func mayEndTransaction(err error) bool {
 
 type txWriter struct {
 	txReader
-	tx *sql.Tx
-	// ctx is the transaction's context, under which every statement of
-	// the writer runs (stmtQuerier says why).
-	ctx   context.Context
+	tx    *sql.Tx
 	hooks []func()
 	// broken: see stmtQuerier.broken.
 	broken error

@@ -234,7 +234,7 @@ func (db *DB) commitSome(batch []*store.Request) (rest []*store.Request) {
 		}
 		return nil
 	}
-	w := &txWriter{ctx: ctx, tx: tx, recent: db.recent, req: writeSet{}, txn: writeSet{}}
+	w := &txWriter{tx: tx, recent: db.recent, req: writeSet{}, txn: writeSet{}}
 	w.txReader = txReader{q: stmtQuerier{ctx: ctx, tx: tx, cache: db.writeStmts, broken: &w.broken}, now: db.clock.Now}
 	db.checkDataVersion(ctx, w)
 	for i, req := range batch {
@@ -333,8 +333,7 @@ func (db *DB) checkDataVersion(ctx context.Context, w *txWriter) {
 func (db *DB) sweep(ctx context.Context) (int64, error) {
 	var n int64
 	err := db.Update(ctx, func(w store.Writer) error {
-		tw := w.(*txWriter)
-		res, err := tw.tx.ExecContext(tw.ctx, "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at <= ?", db.clock.Now().UnixMilli())
+		res, err := w.(*txWriter).q.ExecContext(ctx, "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at <= ?", db.clock.Now().UnixMilli())
 		if err != nil {
 			return err
 		}

@@ -126,12 +126,7 @@ func (r *Reader) Drain(ctx context.Context, consumer string, handle Handler) err
 		return err
 	}
 	for {
-		var page []store.Event
-		err := r.cfg.Store.View(ctx, func(rd store.Reader) error {
-			var err error
-			page, err = rd.Events(ctx, store.EventQuery{After: after, Limit: r.cfg.Batch})
-			return err
-		})
+		page, err := r.page(ctx, after)
 		if err != nil || len(page) == 0 {
 			return err
 		}
@@ -156,12 +151,7 @@ func (r *Reader) follow(ctx context.Context, after int64, step func(context.Cont
 		if r.cfg.Wake != nil {
 			remote = r.cfg.Wake()
 		}
-		var page []store.Event
-		err := r.cfg.Store.View(ctx, func(rd store.Reader) error {
-			var err error
-			page, err = rd.Events(ctx, store.EventQuery{After: after, Limit: r.cfg.Batch})
-			return err
-		})
+		page, err := r.page(ctx, after)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -185,6 +175,25 @@ func (r *Reader) follow(ctx context.Context, after int64, step func(context.Cont
 			return nil
 		}
 	}
+}
+
+// page reads the next batch after the sequence number after: from the
+// store's memory of its latest commits when it holds them, which spares a
+// follower woken by each commit a query to read back what was just
+// written.
+func (r *Reader) page(ctx context.Context, after int64) ([]store.Event, error) {
+	if m, ok := r.cfg.Store.(store.RecentEventReader); ok {
+		if page, ok := m.RecentEvents(after, r.cfg.Batch); ok {
+			return page, nil
+		}
+	}
+	var page []store.Event
+	err := r.cfg.Store.View(ctx, func(rd store.Reader) error {
+		var err error
+		page, err = rd.Events(ctx, store.EventQuery{After: after, Limit: r.cfg.Batch})
+		return err
+	})
+	return page, err
 }
 
 // wait returns when a wake-up arrives or the poll interval passes, false

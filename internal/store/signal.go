@@ -12,6 +12,17 @@ type EventNotifier interface {
 	EventsCommitted() <-chan struct{}
 }
 
+// RecentEventReader is implemented by a store that keeps the events of its
+// latest commits in memory. Outbox readers ask it first and read the store
+// (Reader.Events) when it cannot answer.
+type RecentEventReader interface {
+	// RecentEvents returns up to limit events after the sequence number
+	// after, in commit order, as Reader.Events with no type would. ok is
+	// false when memory cannot answer for certain; the caller then reads
+	// the store.
+	RecentEvents(after int64, limit int) (events []Event, ok bool)
+}
+
 // Signal is a broadcast that may fire many times: Wait returns a channel
 // that the next Fire closes. The zero value is ready to use.
 type Signal struct {

@@ -15,6 +15,11 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time, through int64, 
 		deleted, err = dialect.PruneEvents(ctx, w, pruneTx{w.(*txWriter)}, before, through, limit)
 		return err
 	})
+	if err == nil && deleted > 0 {
+		// Followers must not be handed what the outbox no longer keeps:
+		// resuming from a pruned event is answered with a reset.
+		db.recentEvents.clear()
+	}
 	return deleted, err
 }
 

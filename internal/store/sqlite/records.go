@@ -188,6 +188,12 @@ type txWriter struct {
 	// requests released into the transaction. See recentRecords.
 	recent   *recentRecords
 	req, txn writeSet
+	// reqEvents holds the events the running request appended, txnEvents
+	// those of the requests released into the transaction: the commit
+	// hands them to recentEvents. eventsUnknown is set when an event's
+	// sequence number could not be read, and keeps the commit's events out.
+	reqEvents, txnEvents []store.Event
+	eventsUnknown        bool
 }
 
 // dialect is SQLite's side of the SQL both stores speak.
@@ -398,11 +404,21 @@ func (w *txWriter) Append(ctx context.Context, e store.Event) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
-	if _, err := w.q.ExecContext(ctx, "INSERT INTO events (id, time, type, resource, doc, target) VALUES (?, ?, ?, ?, ?, ?)",
-		e.ID, e.Time.UnixMilli(), e.Type, e.Resource, doc, e.Target); err != nil {
+	ms := e.Time.UnixMilli()
+	res, err := w.q.ExecContext(ctx, "INSERT INTO events (id, time, type, resource, doc, target) VALUES (?, ?, ?, ?, ?, ?)",
+		e.ID, ms, e.Type, e.Resource, doc, e.Target)
+	if err != nil {
 		return fmt.Errorf("sqlite: append event %s: %w", e.Type, err)
 	}
 	w.appended = true
+	// seq is the rowid; SQLite reports the last one inserted without a query.
+	if e.Seq, err = res.LastInsertId(); err == nil {
+		// Kept as Events would read it back (recentEvents).
+		e.Time, e.Doc = time.UnixMilli(ms), append([]byte(nil), doc...)
+		w.reqEvents = append(w.reqEvents, e)
+	} else {
+		w.eventsUnknown = true
+	}
 	return nil
 }
 

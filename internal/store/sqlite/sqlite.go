@@ -34,6 +34,9 @@ type Config struct {
 	// RecentBytes bounds the memory that keeps recently written records
 	// for point reads (default 8 MiB; see recentRecords).
 	RecentBytes int
+	// RecentEventBytes bounds the memory that keeps the latest committed
+	// events for the outbox's followers (default 4 MiB; see recentEvents).
+	RecentEventBytes int
 }
 
 // DB is the SQLite store. It implements store.Store, and store.Admitter
@@ -55,7 +58,8 @@ type DB struct {
 	// eventsCommitted fires after each commit that appended events.
 	eventsCommitted store.Signal
 
-	recent *recentRecords
+	recent       *recentRecords
+	recentEvents *recentEvents
 	// dataVersion is the writer connection's last PRAGMA data_version: it
 	// changes when another connection commits (see recentRecords).
 	dataVersion      int64
@@ -82,6 +86,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.RecentBytes <= 0 {
 		cfg.RecentBytes = defaultRecentBytes
 	}
+	if cfg.RecentEventBytes <= 0 {
+		cfg.RecentEventBytes = defaultRecentEventBytes
+	}
 	// busy_timeout first: giving any _pragma drops the driver's own default.
 	// temp_store(memory) keeps the statement journals of the savepoints
 	// group commit runs each transaction in off the disk: they only ever
@@ -102,7 +109,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
-	db := &DB{cfg: cfg, writer: writer, log: cfg.Logger, clock: cfg.Clock, recent: newRecentRecords(cfg.RecentBytes)}
+	db := &DB{cfg: cfg, writer: writer, log: cfg.Logger, clock: cfg.Clock, recent: newRecentRecords(cfg.RecentBytes),
+		recentEvents: newRecentEvents(cfg.RecentEventBytes)}
 
 	var mode string
 	if err := writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -209,6 +217,12 @@ func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 // appends events (store.EventNotifier).
 func (db *DB) EventsCommitted() <-chan struct{} { return db.eventsCommitted.Wait() }
 
+// RecentEvents answers from the events of the latest commits
+// (store.RecentEventReader; see recentEvents).
+func (db *DB) RecentEvents(after int64, limit int) ([]store.Event, bool) {
+	return db.recentEvents.after(after, limit)
+}
+
 // commit runs a batch of transactions as savepoints of one SQLite
 // transaction, so one failing fn rolls back only its own writes.
 func (db *DB) commit(batch []*store.Request) {
@@ -265,6 +279,11 @@ func (db *DB) commitSome(batch []*store.Request) (rest []*store.Request) {
 		err = db.storageError(fmt.Errorf("sqlite: commit: %w", err))
 	} else {
 		db.recent.committed(w.txn)
+		if w.eventsUnknown {
+			db.recentEvents.clear()
+		} else {
+			db.recentEvents.committed(w.txnEvents)
+		}
 		if w.appended {
 			db.eventsCommitted.Fire()
 		}
@@ -286,9 +305,11 @@ func (db *DB) run(ctx context.Context, tx *sql.Tx, w *txWriter, req *store.Reque
 	}
 	w.hooks, w.broken = nil, nil
 	clear(w.req)
+	w.reqEvents = w.reqEvents[:0]
 	defer func() {
 		if !lost && err == nil {
 			maps.Copy(w.txn, w.req)
+			w.txnEvents = append(w.txnEvents, w.reqEvents...)
 		}
 	}()
 	err = req.Run(w)
@@ -321,10 +342,15 @@ func (db *DB) checkDataVersion(ctx context.Context, w *txWriter) {
 	var v int64
 	if err := w.q.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
 		db.recent.clear()
+		db.recentEvents.clear()
 		db.dataVersionKnown = false
 		return
 	}
-	db.recent.checkedAt(db.clock.Now(), !db.dataVersionKnown || v != db.dataVersion)
+	changed := !db.dataVersionKnown || v != db.dataVersion
+	db.recent.checkedAt(db.clock.Now(), changed)
+	if changed {
+		db.recentEvents.clear()
+	}
 	db.dataVersion, db.dataVersionKnown = v, true
 }
 

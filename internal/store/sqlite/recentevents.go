@@ -1,0 +1,123 @@
+package sqlite
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/musterhq/muster/internal/store"
+)
+
+// recentEvents keeps the events of the writer's latest commits, so that
+// the outbox's followers (the push hub, webhook delivery), which are woken
+// by each commit and read what it appended, are answered from memory
+// instead of by a query. Under load that query ran after nearly every
+// commit, and reading the rows back cost more than writing them.
+//
+// It holds a run of consecutive sequence numbers, so that an answer from
+// it misses no event:
+//   - only the writer adds to it, and only events whose transaction
+//     committed, in commit order;
+//   - an event that does not follow the newest one kept (another process
+//     appended in between, or SQLite did not reuse a rolled-back savepoint's
+//     number) starts the run afresh;
+//   - the writer empties it when another connection has committed since its
+//     last transaction (see checkDataVersion), and the run then starts
+//     again from the writer's next event;
+//   - a follower asking for what lies after the newest event kept is sent to
+//     SQLite, where another process's newer events would be.
+//
+// The oldest events leave it once it holds more than maxBytes.
+type recentEvents struct {
+	mu       sync.RWMutex
+	evs      []store.Event
+	bytes    int
+	maxBytes int
+}
+
+// defaultRecentEventBytes keeps about four thousand events of a kilobyte:
+// seconds of the busiest outbox, far more than a follower that keeps up
+// lags behind.
+const defaultRecentEventBytes = 4 << 20
+
+// eventOverhead approximates what a kept event costs beyond its strings.
+const eventOverhead = 128
+
+func eventBytes(e store.Event) int {
+	n := eventOverhead + len(e.ID) + len(e.Type) + len(e.Resource) + len(e.Doc)
+	if e.Target != nil {
+		n += len(*e.Target)
+	}
+	return n
+}
+
+func newRecentEvents(maxBytes int) *recentEvents {
+	return &recentEvents{maxBytes: max(maxBytes, 1)}
+}
+
+// committed adds the events of a commit, in sequence order. The events
+// must not be changed afterwards.
+func (c *recentEvents) committed(evs []store.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range evs {
+		if n := len(c.evs); n > 0 && e.Seq != c.evs[n-1].Seq+1 {
+			c.emptyLocked()
+		}
+		c.evs = append(c.evs, e)
+		c.bytes += eventBytes(e)
+	}
+	drop := 0
+	for c.bytes > c.maxBytes && drop < len(c.evs)-1 {
+		c.bytes -= eventBytes(c.evs[drop])
+		drop++
+	}
+	if drop > 0 {
+		// Shift rather than reslice, so the array does not grow for good.
+		c.evs = slices.Delete(c.evs, 0, drop)
+	}
+}
+
+// after returns up to limit events after the sequence number after, in
+// order, with documents of their own. ok is false when memory cannot
+// answer for certain: the run does not reach back to after+1, or nothing
+// after it is kept.
+func (c *recentEvents) after(after int64, limit int) (out []store.Event, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := len(c.evs)
+	if n == 0 || limit <= 0 || after < c.evs[0].Seq-1 || after >= c.evs[n-1].Seq {
+		return nil, false
+	}
+	from := int(after + 1 - c.evs[0].Seq)
+	kept := c.evs[from:min(n, from+limit)]
+	size := 0
+	for _, e := range kept {
+		size += len(e.Doc)
+	}
+	docs := make([]byte, 0, size)
+	out = make([]store.Event, len(kept))
+	for i, e := range kept {
+		docs = append(docs, e.Doc...)
+		e.Doc = docs[len(docs)-len(e.Doc) : len(docs) : len(docs)]
+		if e.Target != nil {
+			target := *e.Target
+			e.Target = &target
+		}
+		out[i] = e
+	}
+	return out, true
+}
+
+func (c *recentEvents) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.emptyLocked()
+}
+
+func (c *recentEvents) emptyLocked() {
+	clear(c.evs) // let go of the documents
+	c.evs, c.bytes = c.evs[:0], 0
+}

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"slices"
 	"sync"
 
 	"github.com/musterhq/muster/internal/store"
@@ -28,8 +27,12 @@ import (
 //
 // The oldest events leave it once it holds more than maxBytes.
 type recentEvents struct {
-	mu       sync.RWMutex
+	mu sync.RWMutex
+	// evs[head:] are the events kept, oldest first. Evicting advances head
+	// and the kept events move to the front only once head passes half of
+	// evs, so a full cache costs O(1) a commit, not a copy of itself.
 	evs      []store.Event
+	head     int
 	bytes    int
 	maxBytes int
 }
@@ -63,20 +66,21 @@ func (c *recentEvents) committed(evs []store.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range evs {
-		if n := len(c.evs); n > 0 && e.Seq != c.evs[n-1].Seq+1 {
+		if n := len(c.evs); n > c.head && e.Seq != c.evs[n-1].Seq+1 {
 			c.emptyLocked()
 		}
 		c.evs = append(c.evs, e)
 		c.bytes += eventBytes(e)
 	}
-	drop := 0
-	for c.bytes > c.maxBytes && drop < len(c.evs)-1 {
-		c.bytes -= eventBytes(c.evs[drop])
-		drop++
+	for c.bytes > c.maxBytes && c.head < len(c.evs)-1 {
+		c.bytes -= eventBytes(c.evs[c.head])
+		c.evs[c.head] = store.Event{} // let go of the document
+		c.head++
 	}
-	if drop > 0 {
-		// Shift rather than reslice, so the array does not grow for good.
-		c.evs = slices.Delete(c.evs, 0, drop)
+	if c.head > len(c.evs)/2 {
+		n := copy(c.evs, c.evs[c.head:])
+		clear(c.evs[n:])
+		c.evs, c.head = c.evs[:n], 0
 	}
 }
 
@@ -87,12 +91,13 @@ func (c *recentEvents) committed(evs []store.Event) {
 func (c *recentEvents) after(after int64, limit int) (out []store.Event, ok bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	n := len(c.evs)
-	if n == 0 || limit <= 0 || after < c.evs[0].Seq-1 || after >= c.evs[n-1].Seq {
+	live := c.evs[c.head:]
+	n := len(live)
+	if n == 0 || limit <= 0 || after < live[0].Seq-1 || after >= live[n-1].Seq {
 		return nil, false
 	}
-	from := int(after + 1 - c.evs[0].Seq)
-	kept := c.evs[from:min(n, from+limit)]
+	from := int(after + 1 - live[0].Seq)
+	kept := live[from:min(n, from+limit)]
 	size := 0
 	for _, e := range kept {
 		size += len(e.Doc)
@@ -119,5 +124,5 @@ func (c *recentEvents) clear() {
 
 func (c *recentEvents) emptyLocked() {
 	clear(c.evs) // let go of the documents
-	c.evs, c.bytes = c.evs[:0], 0
+	c.evs, c.head, c.bytes = c.evs[:0], 0, 0
 }

@@ -33,7 +33,7 @@ func Commands() []*Command {
 		// Muster's own load tools, against a running Muster.
 		{Name: "loadtest", Summary: "measure a running Muster (control API reads and writes, matchmaking, the whole player flow)", Sub: []*Command{
 			{Name: "control", Summary: "control-API calls/s in either codec: ListLocations (read) or CreateLocation (durable write)", Run: runLoadtestControl},
-			{Name: "matchmaking", Summary: "StartMatchmaking calls/s through the Go SDK, and the time from a match's last ticket to PotentialMatchCreated (--endpoint URL1,URL2,… spreads tickets over replicas)", Run: runLoadtestMatchmaking},
+			{Name: "matchmaking", Summary: "tickets/s through the control API (StartMatchmaking, Go SDK) or, with --api player, the player API (POST /v1/matchmaking/tickets with players' tokens), and the time from a match's last ticket to PotentialMatchCreated (--endpoint URL1,URL2,… spreads tickets over replicas)", Run: runLoadtestMatchmaking},
 			{Name: "flow", Summary: "players/s through the whole player flow: sign-in, record, ticket, match, placement, joining the game server", Run: runLoadtestFlow},
 		}},
 		// The engine's figures without the test suite.

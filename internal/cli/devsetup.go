@@ -1,16 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/musterhq/muster/internal/gamelift"
@@ -150,22 +144,6 @@ func (s *devSetup) ensureConfiguration(ctx context.Context, c devMatchmaking, qu
 
 // openToPlayers lets players start tickets in the configuration.
 func (s *devSetup) openToPlayers(ctx context.Context, name string) error {
-	body, _ := json.Marshal(map[string]bool{"allowed": true})
-	u := s.endpoint + "/v1/admin/matchmaking/configurations/" + url.PathEscape(name) + "/player-access"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+s.keyID+":"+s.secret)
-	res, err := s.control.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("PUT player-access: %s: %s", res.Status, strings.TrimSpace(string(b)))
-	}
-	return nil
+	o := operatorFlags{endpoint: s.endpoint, keyID: s.keyID, secret: s.secret}
+	return o.openToPlayers(ctx, s.control.HTTP, name)
 }

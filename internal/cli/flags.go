@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/musterhq/muster/internal/secret"
@@ -117,10 +120,44 @@ func (o *operatorFlags) checkKey(checks *flagChecks) {
 
 // get reads path from the /v1 API with the key as a bearer credential.
 func (o *operatorFlags) get(ctx context.Context, path string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(o.endpoint, "/")+path, nil)
+	return o.send(ctx, http.DefaultClient, http.MethodGet, path, nil)
+}
+
+// openToPlayers lets players start tickets in the matchmaking
+// configuration name: configurations are closed to players until an
+// operator opens them.
+func (o *operatorFlags) openToPlayers(ctx context.Context, hc *http.Client, name string) error {
+	path := "/v1/admin/matchmaking/configurations/" + url.PathEscape(name) + "/player-access"
+	res, err := o.send(ctx, hc, http.MethodPut, path, map[string]bool{"allowed": true})
+	if err != nil {
+		return fmt.Errorf("PUT player-access: %w", err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("PUT player-access: %s: %s", res.Status, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
+
+// send calls path of the /v1 API through hc with the key as a bearer
+// credential and in, unless nil, as the JSON body.
+func (o *operatorFlags) send(ctx context.Context, hc *http.Client, method, path string, in any) (*http.Response, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(o.endpoint, "/")+path, body)
 	if err != nil {
 		return nil, err
 	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "Bearer "+o.keyID+":"+o.secret)
-	return http.DefaultClient.Do(req)
+	return hc.Do(req)
 }

@@ -36,6 +36,8 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	rate := fs.Int("rate", 0, "tickets per second (0: as fast as possible)")
 	preload := fs.Int("preload", 0, "tickets that never match, started first, so the pool holds that many waiting tickets")
 	keep := fs.Bool("keep", false, "keep the run's configuration and rule set, and leave its preloaded tickets waiting (default: stop them and delete both)")
+	api := fs.String("api", "control", "API the timed tickets go through: control (StartMatchmaking through the Go SDK, with the operator key) or player (POST /v1/matchmaking/tickets through the Go client package, with signed-in players' access tokens; the server limits player requests per client IP, see serve --player-ip-rate)")
+	perWorker := fs.Int("players-per-worker", 32, "with --api player: players each request in flight takes in turn; a player holds one active ticket at a time, and sends this share of its worker's tickets, which serve --player-identity-rate limits")
 	if ok, code := Parse(fs, env, "muster loadtest matchmaking [flags]", args); !ok {
 		return code
 	}
@@ -45,14 +47,28 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	checks.check(*duration > 0, "--duration", duration.String(), "must be above 0")
 	checks.check(*rate >= 0, "--rate", strconv.Itoa(*rate), "must be 0 (as fast as possible) or more")
 	checks.check(*preload >= 0, "--preload", strconv.Itoa(*preload), "must not be negative")
+	checks.check(*api == "control" || *api == "player", "--api", *api, "must be control or player")
+	checks.check(*perWorker >= 1, "--players-per-worker", strconv.Itoa(*perWorker), "must be at least 1")
 	if checks.report(env.Stderr, "muster loadtest matchmaking") {
 		return ExitUsage
 	}
 	lt := newMatchmakingRun(*o, *concurrency)
-	o.endpoint, _, _ = strings.Cut(o.endpoint, ",")
+	endpoints := strings.Split(o.endpoint, ",")
+	o.endpoint = endpoints[0]
 	if err := lt.create(ctx); err != nil {
 		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: %v\n", err)
 		return 1
+	}
+	if *api == "player" {
+		if err := lt.usePlayers(ctx, env.Stdout, *o, endpoints, *concurrency, *perWorker); err != nil {
+			fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: %v\n", err)
+			if !*keep {
+				if err := lt.remove(ctx, nil, *concurrency); err != nil {
+					fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: %v (remove it by hand)\n", err)
+				}
+			}
+			return 1
+		}
 	}
 	if *preload > 0 {
 		t0 := time.Now()
@@ -60,26 +76,16 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stdout, "preloaded %d waiting tickets in %.1fs (%d errors)\n", *preload, time.Since(t0).Seconds(), errs)
 		time.Sleep(time.Second)
 	}
-	res := loadtest.RunAt(ctx, *concurrency, *duration, *rate, func(ctx context.Context, _, _, k int) error { return lt.startPaired(ctx, k) })
-	label := "StartMatchmaking (Go SDK, CBOR)"
+	send, label := lt.sender(ctx)
+	res := loadtest.RunAt(ctx, *concurrency, *duration, *rate, send)
 	if *rate > 0 {
 		label += fmt.Sprintf(" at %d/s offered", *rate)
 	}
 	res.Print(env.Stdout, label, *concurrency)
 	time.Sleep(2 * time.Second) // let the last cycles finish
-	lat, err := matchLatencies(ctx, *o, lt.name)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: read events: %v\n", err)
-		return 1
+	if code := reportMatchLatencies(ctx, env, *o, lt.name, *preload); code != 0 {
+		return code
 	}
-	if len(lat) == 0 {
-		fmt.Fprintln(env.Stdout, "no matches formed")
-		return 1
-	}
-	slices.Sort(lat)
-	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	fmt.Fprintf(env.Stdout, "last ticket → PotentialMatchCreated over %d matches (pool of %d preloaded): p50 %s, p99 %s, max %s\n",
-		len(lat), *preload, q(0.50).Round(100*time.Microsecond), q(0.99).Round(100*time.Microsecond), lat[len(lat)-1].Round(100*time.Microsecond))
 	if !*keep {
 		if err := lt.remove(ctx, lt.waiting(*preload, res.Requests, *concurrency), *concurrency); err != nil {
 			fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: %v (remove it by hand, or pass --keep to keep runs)\n", err)
@@ -93,6 +99,26 @@ func runLoadtestMatchmaking(ctx context.Context, env Env, args []string) int {
 	return 0
 }
 
+// reportMatchLatencies prints the time from each match's last ticket to
+// its PotentialMatchCreated event, and returns the exit code of a run that
+// could not read them or formed no match (0 otherwise).
+func reportMatchLatencies(ctx context.Context, env Env, o operatorFlags, config string, preload int) int {
+	lat, err := matchLatencies(ctx, o, config)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "muster loadtest matchmaking: read events: %v\n", err)
+		return 1
+	}
+	if len(lat) == 0 {
+		fmt.Fprintln(env.Stdout, "no matches formed")
+		return 1
+	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	fmt.Fprintf(env.Stdout, "last ticket → PotentialMatchCreated over %d matches (pool of %d preloaded): p50 %s, p99 %s, max %s\n",
+		len(lat), preload, q(0.50).Round(100*time.Microsecond), q(0.99).Round(100*time.Microsecond), lat[len(lat)-1].Round(100*time.Microsecond))
+	return 0
+}
+
 // matchmakingRun is one loadtest matchmaking run: its configuration and
 // rule set (both named after the run) and the tickets it starts.
 type matchmakingRun struct {
@@ -102,6 +128,8 @@ type matchmakingRun struct {
 	// ones.
 	gls  []*gamelift.Client
 	sent atomic.Int64
+	// players, with --api player, start the timed tickets instead.
+	players *playerTickets
 	// lonely holds the tickets whose partner may never have come (its start
 	// failed or was cut off by the end of the run): they wait until stopped.
 	lonely sync.Map
@@ -139,6 +167,19 @@ func (lt *matchmakingRun) start(ctx context.Context, id string, skill float64) e
 	return err
 }
 
+// sender returns what starts the run's timed tickets, and its label in the
+// report.
+func (lt *matchmakingRun) sender(ctx context.Context) (func(ctx context.Context, worker, seq, k int) error, string) {
+	if lt.players == nil {
+		return func(ctx context.Context, _, _, k int) error { return lt.startPaired(ctx, k) }, "StartMatchmaking (Go SDK, CBOR)"
+	}
+	// The server names a player's ticket in its answer: a start cut off by
+	// the end of the run may have made a ticket the clean-up could not
+	// name. So player starts outlive the run and end only with ctx.
+	return func(_ context.Context, worker, seq, _ int) error { return lt.players.start(ctx, worker, seq) },
+		"POST /v1/matchmaking/tickets (player API, JSON)"
+}
+
 // startPaired starts loaded ticket k. Tickets 2n and 2n+1 share a skill far
 // from every other pair's: each pair makes one match, on the arrival of its
 // second ticket.
@@ -171,11 +212,15 @@ func (lt *matchmakingRun) preload(ctx context.Context, n, concurrency int) int64
 
 // waiting lists the tickets that may still wait after the run: the
 // preloaded ones, those whose partner never came, and the run's last ones,
-// started side by side, which may have had no partner.
+// started side by side, which may have had no partner. With --api player
+// they are the preloaded ones and each player's newest ticket.
 func (lt *matchmakingRun) waiting(preload int, loaded int64, concurrency int) []string {
 	var ids []string
 	for k := range preload {
 		ids = append(ids, fmt.Sprintf("%s-pre-%d", lt.name, k))
+	}
+	if lt.players != nil {
+		return append(ids, lt.players.started()...)
 	}
 	for k := max(0, loaded-int64(2*concurrency)-2); k < loaded+int64(concurrency); k++ {
 		ids = append(ids, fmt.Sprintf("%s-%d", lt.name, k))

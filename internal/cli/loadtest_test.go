@@ -30,6 +30,9 @@ func TestOperatorToolsRefuseEachBadFlagOnItsOwn(t *testing.T) {
 		{"matchmaking: a negative preload", []string{"loadtest", "matchmaking", "--preload", "-1"}, key, []string{"--preload: -1: must not be negative"}},
 		{"matchmaking: no requests in flight, no time", []string{"loadtest", "matchmaking", "--concurrency", "0", "--duration", "-1s"}, key,
 			[]string{"--concurrency: 0: must be at least 1", "--duration: -1s: must be above 0"}},
+		{"matchmaking: an unknown API", []string{"loadtest", "matchmaking", "--api", "sdk"}, key, []string{"--api: sdk: must be control or player"}},
+		{"matchmaking: no players per worker", []string{"loadtest", "matchmaking", "--api", "player", "--players-per-worker", "0"}, key,
+			[]string{"--players-per-worker: 0: must be at least 1"}},
 		{"ticket explain: no ticket", []string{"ticket", "explain"}, key, []string{"give exactly one TICKET_ID"}},
 		{"ticket explain: no key", []string{"ticket", "explain", "T1"}, nil, []string{"--access-key-id: required (or MUSTER_ACCESS_KEY_ID)", "--secret-access-key: required (or MUSTER_SECRET_ACCESS_KEY)"}},
 	} {
@@ -52,47 +55,60 @@ func TestOperatorToolsRefuseEachBadFlagOnItsOwn(t *testing.T) {
 	}
 }
 
-// TestLoadtestMatchmakingRemovesWhatItMade: a run stops the tickets it left
+// TestLoadtestMatchmakingRemovesWhatItMade: a run through either API
+// forms matches without a failed request, stops the tickets it left
 // waiting and deletes its configuration and rule set, unless --keep asks
 // to keep them; runs do not pile up in the operator's listings.
 func TestLoadtestMatchmakingRemovesWhatItMade(t *testing.T) {
-	r := newDevRig(t, t.TempDir())
-	runs := func() (configs, ruleSets []string) {
-		t.Helper()
-		var c gamelift.DescribeMatchmakingConfigurationsOutput
-		var rs gamelift.DescribeMatchmakingRuleSetsOutput
-		if err := r.control.Do(context.Background(), "DescribeMatchmakingConfigurations", map[string]any{}, &c); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.control.Do(context.Background(), "DescribeMatchmakingRuleSets", map[string]any{}, &rs); err != nil {
-			t.Fatal(err)
-		}
-		for _, x := range c.Configurations {
-			if strings.HasPrefix(x.Name, "lt-") {
-				configs = append(configs, x.Name)
+	labels := map[string]string{"control": "StartMatchmaking (Go SDK, CBOR)", "player": "POST /v1/matchmaking/tickets (player API, JSON)"}
+	for api, label := range labels {
+		t.Run("through the "+api+" API", func(t *testing.T) {
+			t.Parallel()
+			r := newDevRig(t, t.TempDir())
+			for _, keep := range []bool{false, true} {
+				var stdout, stderr bytes.Buffer
+				args := []string{"--api", api, "--duration", "300ms", "--rate", "20", "--concurrency", "2", "--preload", "3"}
+				if keep {
+					args = append(args, "--keep")
+				}
+				if code := runLoadtestMatchmaking(context.Background(), r.operatorEnv(&stdout, &stderr), args); code != 0 {
+					t.Fatalf("keep %v: exit %d\nstdout:\n%s\nstderr:\n%s", keep, code, stdout.String(), stderr.String())
+				}
+				if !strings.Contains(stdout.String(), label+" at 20/s offered: ") {
+					t.Fatalf("keep %v: stdout does not report %q\n%s", keep, label, stdout.String())
+				}
+				configs, ruleSets := loadtestRuns(t, r)
+				if want := map[bool]int{false: 0, true: 1}[keep]; len(configs) != want || len(ruleSets) != want {
+					t.Fatalf("keep %v: configurations %v and rule sets %v left, want %d of each\nstdout:\n%s", keep, configs, ruleSets, want, stdout.String())
+				}
 			}
-		}
-		for _, x := range rs.RuleSets {
-			if strings.HasPrefix(x.RuleSetName, "lt-") {
-				ruleSets = append(ruleSets, x.RuleSetName)
-			}
-		}
-		return configs, ruleSets
+		})
 	}
-	for _, keep := range []bool{false, true} {
-		var stdout, stderr bytes.Buffer
-		args := []string{"--duration", "300ms", "--rate", "20", "--concurrency", "2", "--preload", "3"}
-		if keep {
-			args = append(args, "--keep")
-		}
-		if code := runLoadtestMatchmaking(context.Background(), r.operatorEnv(&stdout, &stderr), args); code != 0 {
-			t.Fatalf("keep %v: exit %d\nstdout:\n%s\nstderr:\n%s", keep, code, stdout.String(), stderr.String())
-		}
-		configs, ruleSets := runs()
-		if want := map[bool]int{false: 0, true: 1}[keep]; len(configs) != want || len(ruleSets) != want {
-			t.Fatalf("keep %v: configurations %v and rule sets %v left, want %d of each\nstdout:\n%s", keep, configs, ruleSets, want, stdout.String())
+}
+
+// loadtestRuns lists the configurations and rule sets loadtest
+// matchmaking runs made (named lt-…).
+func loadtestRuns(t *testing.T, r *devRig) (configs, ruleSets []string) {
+	t.Helper()
+	var c gamelift.DescribeMatchmakingConfigurationsOutput
+	var rs gamelift.DescribeMatchmakingRuleSetsOutput
+	if err := r.control.Do(context.Background(), "DescribeMatchmakingConfigurations", map[string]any{}, &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.control.Do(context.Background(), "DescribeMatchmakingRuleSets", map[string]any{}, &rs); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range c.Configurations {
+		if strings.HasPrefix(x.Name, "lt-") {
+			configs = append(configs, x.Name)
 		}
 	}
+	for _, x := range rs.RuleSets {
+		if strings.HasPrefix(x.RuleSetName, "lt-") {
+			ruleSets = append(ruleSets, x.RuleSetName)
+		}
+	}
+	return configs, ruleSets
 }
 
 // TestLoadtestControlDeletesTheLocationsItMade: CreateLocation runs leave

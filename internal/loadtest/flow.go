@@ -250,7 +250,7 @@ func (b *flowBot) signIn(ctx context.Context) error {
 		_, err := b.c.SignInAnonymous(ctx)
 		return err
 	}
-	s, err := developerSignIn(ctx, b.cfg, b.userID)
+	s, err := DeveloperSignIn(ctx, b.cfg.HTTP, b.cfg.Endpoint, b.cfg.AccessKeyID, b.cfg.SecretAccessKey, b.userID)
 	if err != nil {
 		return err
 	}
@@ -300,17 +300,19 @@ func (b *flowBot) findMatch(ctx context.Context) (*client.Match, bool) {
 	return nil, b.phase(PhaseMatch, err)
 }
 
-// developerSignIn signs userID in with the operator key as the bearer
-// credential (POST /v1/identity/developer).
-func developerSignIn(ctx context.Context, cfg *FlowConfig, userID string) (client.Session, error) {
+// DeveloperSignIn signs userID in at endpoint through hc, with the
+// operator key keyID:secret as the bearer credential (POST
+// /v1/identity/developer, the game backend's server-to-server sign-in).
+func DeveloperSignIn(ctx context.Context, hc *http.Client, endpoint, keyID, secret, userID string) (client.Session, error) {
 	body, _ := json.Marshal(map[string]string{"userId": userID})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.Endpoint+"/v1/identity/developer", bytes.NewReader(body))
+	u := strings.TrimRight(endpoint, "/") + "/v1/identity/developer"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return client.Session{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+cfg.AccessKeyID+":"+cfg.SecretAccessKey)
-	res, err := cfg.HTTP.Do(req)
+	req.Header.Set("Authorization", "Bearer "+keyID+":"+secret)
+	res, err := hc.Do(req)
 	if err != nil {
 		return client.Session{}, err
 	}

@@ -309,7 +309,7 @@ func (h *handler) writeError(w http.ResponseWriter, c *codec, e apiError) {
 }
 
 // logError logs a failed request once: internal errors with their cause at
-// Error, client errors at Debug. It never logs credentials.
+// Error, client errors and requests whose client left at Debug. It never logs credentials.
 func (h *handler) logError(r *http.Request, c *codec, op, reqID string, e *apiError) {
 	attrs := []slog.Attr{
 		slog.String("operation", op),
@@ -319,6 +319,10 @@ func (h *handler) logError(r *http.Request, c *codec, op, reqID string, e *apiEr
 	}
 	if e.cause != nil && e.status >= 500 {
 		attrs = append(attrs, slog.Any("err", e.cause))
+		if httpx.ClientLeft(r, e.cause) {
+			h.log.LogAttrs(r.Context(), slog.LevelDebug, "control API request ended: the client left before the answer", attrs...)
+			return
+		}
 		h.log.LogAttrs(r.Context(), slog.LevelError, "control API request failed", attrs...)
 		return
 	}

@@ -3,6 +3,7 @@ package controlapi_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -126,6 +127,36 @@ func TestTheTableKnowsItsReads(t *testing.T) {
 		"ValidateMatchmakingRuleSet": true, "ResolveAlias": true, "CreateFleet": false, "StartMatchmaking": false, "TagResource": false, "GetComputeAuthToken": false, "Unregistered": false} {
 		if got := table.ReadOnly(name); got != want {
 			t.Errorf("ReadOnly(%s) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestAClientThatLeftIsNotLoggedAsAFailure: an operation cut short because
+// its client hung up is logged at Debug; an internal error under a live
+// request still is logged at Error.
+func TestAClientThatLeftIsNotLoggedAsAFailure(t *testing.T) {
+	for _, clientGone := range []bool{true, false} {
+		table := controlapi.NewTable()
+		controlapi.Register(table, "ListLocations", func(ctx context.Context, _ *gamelift.ListLocationsInput) (*gamelift.ListLocationsOutput, error) {
+			return nil, fmt.Errorf("list locations: %w", context.Canceled)
+		})
+		var logs bytes.Buffer
+		h := controlapi.New(controlapi.Config{
+			Table:  table,
+			Auth:   httpx.OperatorAuth{Verifier: &sigv4.Verifier{Secrets: testKeys()}},
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		if clientGone {
+			cancel()
+		}
+		r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/service/GameLift/operation/ListLocations", bytes.NewReader(cbor.Encode(cbor.Map{})))
+		r.Header.Set("Content-Type", "application/cbor")
+		r.Header.Set("Authorization", "Bearer "+adminKey+":"+adminSecret)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		cancel()
+		if got := strings.Contains(logs.String(), "level=ERROR"); got == clientGone || !strings.Contains(logs.String(), "context canceled") {
+			t.Fatalf("client gone %v: logged at Error %v, want %v, with the cause:\n%s", clientGone, got, !clientGone, logs.String())
 		}
 	}
 }

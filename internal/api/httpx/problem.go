@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,7 +90,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if p.Status == 0 || p.Status == http.StatusInternalServerError {
 		p.Status, p.Code, p.Detail, p.Errors = http.StatusInternalServerError, "Internal", "internal error", nil
-		log.Error("request failed", "request_id", p.RequestID, "route", r.Pattern, "err", err)
+		if ClientLeft(r, err) {
+			log.Debug("request ended: the client left before the answer", "request_id", p.RequestID, "route", r.Pattern, "err", err)
+		} else {
+			log.Error("request failed", "request_id", p.RequestID, "route", r.Pattern, "err", err)
+		}
 	}
 	if p.Code == fault.NotReady.String() {
 		// A dependency is not ready (an identity provider's discovery, a
@@ -151,4 +156,12 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 		}
 	}
 	return allow
+}
+
+// ClientLeft reports whether err is only the end of the request's own
+// context: the client hung up or gave up before its answer. That is no
+// fault of the server's, and nobody is left to be told, so adapters log
+// it at Debug rather than as a failed request.
+func ClientLeft(r *http.Request, err error) bool {
+	return r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }

@@ -129,14 +129,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	close(h.ready)
 	return h.reader.Follow(ctx, last, func(ctx context.Context, evs []store.Event) error {
-		for i, ev := range evs {
-			if completedAtOnce(evs, i) {
-				h.mu.Lock()
-				h.index.add(ev.ID, ev.Seq) // resumable from, though not sent
-				h.mu.Unlock()
-				continue
-			}
-			h.fanOut(ev)
+		for i := range evs {
+			h.fanOut(evs, i)
 		}
 		return nil
 	})
@@ -226,20 +220,21 @@ func isPlayerEvent(typ string) bool {
 	return ticketStatus[typ] != "" || placementStatus[typ] != "" || playerSessionEvent[typ]
 }
 
-// fanOut hands one event to the clients and long polls it concerns. It
-// never blocks: a client whose queue is full is dropped.
-func (h *Hub) fanOut(ev store.Event) {
+// fanOut hands event i of a batch to the clients and long polls it
+// concerns. It never blocks: a client whose queue is full is dropped.
+func (h *Hub) fanOut(evs []store.Event, i int) {
+	ev := evs[i]
 	if !isPlayerEvent(ev.Type) {
 		return
 	}
 	h.mu.Lock()
-	h.index.add(ev.ID, ev.Seq)
+	h.index.add(ev.ID, ev.Seq) // resumable from, even when not sent
 	wanted := h.wantedLocked(ev.Doc)
 	h.mu.Unlock()
 	// An event no socket or long poll can want is not decoded: one that
 	// subscribes after this check connected after the event committed,
 	// and its resume (or its long poll's read of the ticket) sees it.
-	if !wanted {
+	if !wanted || completedAtOnce(evs, i) {
 		return
 	}
 	v, ok := decode(ev)

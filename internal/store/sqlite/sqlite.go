@@ -35,7 +35,7 @@ type Config struct {
 	// for point reads (default 8 MiB; see recentRecords).
 	RecentBytes int
 	// RecentEventBytes bounds the memory that keeps the latest committed
-	// events for the outbox's followers (default 4 MiB; see recentEvents).
+	// events for the outbox's followers (default 1 MiB; see recentEvents).
 	RecentEventBytes int
 }
 

@@ -21,7 +21,12 @@ import (
 //     the commit, so a reader meanwhile reads SQLite and never sees an
 //     older version than SQLite would give it;
 //   - a record the writer reads from SQLite that its transaction has not
-//     written is committed state, and is kept too.
+//     written is committed state, and is kept too;
+//   - so is one a reader outside the writer reads from SQLite, when no
+//     commit began or ended and nothing emptied the cache while it read
+//     (epoch): its read then saw the latest commit. Records that are read
+//     often and written rarely (a matchmaking configuration every player
+//     ticket reads) are then answered from memory too.
 //
 // Another process may write the file (`muster keys` beside a running
 // server). The writer compares PRAGMA data_version as each transaction
@@ -39,6 +44,9 @@ type recentRecords struct {
 	genBytes int
 	// checked is when the writer last found no other connection's commit.
 	checked time.Time
+	// epoch counts the writer's commits begun and ended and the times the
+	// cache was emptied: it is odd while a commit is in flight.
+	epoch uint64
 }
 
 // recentFreshFor is how long after the writer's last data_version check
@@ -124,26 +132,47 @@ func (c *recentRecords) put(k recordKey, it store.Item) {
 	c.curBytes += itemBytes(it)
 }
 
-// forget drops the records a transaction is about to commit.
-func (c *recentRecords) forget(ws writeSet) {
-	if len(ws) == 0 {
-		return
-	}
+// readEpoch is what a reader outside the writer notes before it reads a
+// record from SQLite, for addRead.
+func (c *recentRecords) readEpoch() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.epoch
+}
+
+// addRead keeps a record a reader outside the writer read from SQLite
+// after noting epoch, unless a commit was in flight then, or one began or
+// ended since, or the cache was emptied: the read may then be older than
+// the latest commit. The item must not be changed afterwards.
+func (c *recentRecords) addRead(it store.Item, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if epoch%2 == 0 && epoch == c.epoch {
+		c.put(recordKey{it.Kind, it.ID}, it)
+	}
+}
+
+// forget drops the records a transaction is about to commit, and marks a
+// commit in flight until committed.
+func (c *recentRecords) forget(ws writeSet) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
 	for k := range ws {
 		delete(c.cur, k)
 		delete(c.prev, k)
 	}
 }
 
-// committed keeps what a committed transaction wrote.
-func (c *recentRecords) committed(ws writeSet) {
-	if len(ws) == 0 {
-		return
-	}
+// committed ends the commit forget began, keeping what it wrote when it
+// succeeded.
+func (c *recentRecords) committed(ws writeSet, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.epoch++
+	if !ok {
+		return
+	}
 	for k, w := range ws {
 		if !w.deleted {
 			c.put(k, w.item)
@@ -161,6 +190,7 @@ func (c *recentRecords) clear() {
 
 func (c *recentRecords) emptyLocked() {
 	c.cur, c.prev, c.curBytes = map[recordKey]store.Item{}, nil, 0
+	c.epoch += 2 // a read begun before this may not be kept
 }
 
 // pendingWrite is a record as a transaction left it.

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -222,5 +223,80 @@ func TestRecordsThatLeftMemoryAreReadFromTheFile(t *testing.T) {
 		wantDoc(t, it, err, `{"id":"`+id+`"}`, 2)
 		it, err = writerGet(t, db, "k", id)
 		wantDoc(t, it, err, `{"id":"`+id+`"}`, 2)
+	}
+}
+
+// A record nobody wrote lately, read through a View, is kept: the next
+// read of it is answered from memory (seen here through the freshness
+// window another process's commit is subject to), and once the writer's
+// check is old, from the file again.
+func TestARecordReadOutsideTheWriterIsKept(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	path := filepath.Join(t.TempDir(), "muster.db")
+	db := open(t, path, clk)
+	put(t, db, store.Record{Kind: "k", ID: "x", Doc: []byte(`{"v":1}`)})
+	db.Close()
+	db = open(t, path, clk) // an empty cache
+	t.Cleanup(func() { db.Close() })
+	other := open(t, path, clk)
+	t.Cleanup(func() { other.Close() })
+
+	put(t, db, store.Record{Kind: "k", ID: "y", Doc: []byte(`{}`)}) // the writer checks for other commits now
+	it, err := viewGet(t, db, "k", "x")
+	wantDoc(t, it, err, `{"v":1}`, 1)
+	put(t, other, store.Record{Kind: "k", ID: "x", Doc: []byte(`{"v":2}`), Version: 1})
+	it, err = viewGet(t, db, "k", "x")
+	wantDoc(t, it, err, `{"v":1}`, 1) // from memory, within the window
+	clk.Advance(time.Second)
+	it, err = viewGet(t, db, "k", "x")
+	wantDoc(t, it, err, `{"v":2}`, 2)
+}
+
+// Readers racing the writer's commits never go back to an older version
+// than one they have seen, and end on the last one written.
+func TestReadsRacingCommitsNeverGoBack(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "muster.db"), clock.Real{})
+	t.Cleanup(func() { db.Close() })
+	const writes = 300
+	put(t, db, store.Record{Kind: "k", ID: "x", Doc: []byte(`{}`)})
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			seen := int64(0)
+			for {
+				select {
+				case <-done:
+					it, err := viewGet(t, db, "k", "x")
+					if err == nil && it.Version != writes+1 {
+						err = fmt.Errorf("after the last write a reader got version %d, want %d", it.Version, writes+1)
+					}
+					errs <- err
+					return
+				default:
+				}
+				it, err := viewGet(t, db, "k", "x")
+				if err == nil && it.Version < seen {
+					err = fmt.Errorf("a reader got version %d after version %d", it.Version, seen)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				seen = it.Version
+			}
+		}()
+	}
+	for v := int64(1); v <= writes; v++ {
+		// Other records' commits in between: reads of x meet commits that
+		// do not write it, too.
+		put(t, db, store.Record{Kind: "k", ID: fmt.Sprint("other", v), Doc: []byte(`{}`)})
+		put(t, db, store.Record{Kind: "k", ID: "x", Doc: []byte(`{}`), Version: v})
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -214,12 +214,20 @@ var dialect = sqlstore.Dialect{
 }
 
 func (r *txReader) Get(ctx context.Context, kind, id string) (store.Item, error) {
-	if r.recent != nil {
-		if it, ok := r.recent.freshGet(recordKey{kind, id}, r.now()); ok {
-			return found(it, false, r.now())
-		}
+	if r.recent == nil {
+		return r.query(ctx, kind, id)
 	}
-	return r.query(ctx, kind, id)
+	if it, ok := r.recent.freshGet(recordKey{kind, id}, r.now()); ok {
+		return found(it, false, r.now())
+	}
+	epoch := r.recent.readEpoch()
+	it, err := r.query(ctx, kind, id)
+	if err == nil {
+		kept := it
+		kept.Doc = append([]byte(nil), it.Doc...)
+		r.recent.addRead(kept, epoch)
+	}
+	return it, err
 }
 
 // found answers a point read from a cached or pending record as SQLite

@@ -275,10 +275,10 @@ func (db *DB) commitSome(batch []*store.Request) (rest []*store.Request) {
 	}
 	db.recent.forget(w.txn)
 	err = tx.Commit()
+	db.recent.committed(w.txn, err == nil)
 	if err != nil {
 		err = db.storageError(fmt.Errorf("sqlite: commit: %w", err))
 	} else {
-		db.recent.committed(w.txn)
 		if w.eventsUnknown {
 			db.recentEvents.clear()
 		} else {

@@ -101,11 +101,7 @@ func TestLoginlessAnonymousIdentityExpiresWithItsLastSession(t *testing.T) {
 
 func TestAnIdentityWithTwoSessionsLastsUntilTheLaterExpiry(t *testing.T) {
 	const lifetime = 30 * 24 * time.Hour
-	e := newEnv(t, func(c *identity.Config) { c.RefreshTokenLifetime = lifetime })
-	a, err := e.svc.Anonymous(ctx, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, a := guestWithLifetime(t, lifetime)
 	bRefresh, err := e.svc.StartSession(ctx, a.IdentityID, identity.MethodAnonymous)
 	if err != nil {
 		t.Fatal(err)

@@ -32,13 +32,21 @@ func sessionExpiry(t *testing.T, e *env, svc *identity.Service, accessToken stri
 	return exp
 }
 
-func TestSessionRecordsExpireAtTheRefreshLifetimeWhichAnExchangeExtends(t *testing.T) {
-	const lifetime = 30 * 24 * time.Hour
+// guestWithLifetime signs a guest in (anonymous, no device) on an env
+// whose refresh tokens last lifetime.
+func guestWithLifetime(t *testing.T, lifetime time.Duration) (*env, identity.Tokens) {
+	t.Helper()
 	e := newEnv(t, func(c *identity.Config) { c.RefreshTokenLifetime = lifetime })
-	first, err := e.svc.Anonymous(ctx, "", "")
+	tok, err := e.svc.Anonymous(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e, tok
+}
+
+func TestSessionRecordsExpireAtTheRefreshLifetimeWhichAnExchangeExtends(t *testing.T) {
+	const lifetime = 30 * 24 * time.Hour
+	e, first := guestWithLifetime(t, lifetime)
 	if got := sessionExpiry(t, e, e.svc, first.AccessToken); !got.Equal(t0.Add(lifetime)) {
 		t.Fatalf("a new session expires at %v, want %v", got, t0.Add(lifetime))
 	}

@@ -125,10 +125,15 @@ type studio struct {
 	verifier *sign.Verifier
 	answer   func(r *http.Request, body map[string]any) (int, any)
 	bodies   []map[string]any
+	// open counts the calls being answered; settled is signalled as
+	// each ends, for settle.
+	open    int
+	settled *sync.Cond
 }
 
 func newStudio(t testing.TB, answer func(r *http.Request, body map[string]any) (int, any)) *studio {
 	s := &studio{t: t, answer: answer}
+	s.settled = sync.NewCond(&s.mu)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -149,7 +154,14 @@ func (s *studio) serve(w http.ResponseWriter, r *http.Request) {
 	data, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	v := s.verifier
+	s.open++
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.open--
+		s.settled.Broadcast()
+		s.mu.Unlock()
+	}()
 	if v == nil || v.Verify(r.Header, data, time.Now()) != nil {
 		s.t.Errorf("a hook call is not signed with the hook's secret")
 		http.Error(w, "bad signature", http.StatusUnauthorized)
@@ -174,6 +186,15 @@ func (s *studio) serve(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(ans)
 }
 
+// settle returns once no call to s is being answered.
+func (s *studio) settle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.open > 0 {
+		s.settled.Wait()
+	}
+}
+
 func (s *studio) lastBody() map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -196,4 +217,28 @@ func (e *env) hook(s *studio, point, extra string) hookCreated {
 func (e *env) advancePastCooldown() {
 	e.T.Helper()
 	e.do("POST", "/v1/admin/clock/advance", admin, `{"seconds":11}`).Want(http.StatusOK)
+}
+
+// backInPool moves the server's clock one matchmaking cycle at a time
+// until every ticket of ids is in its pool (the engine explains it), for
+// at most 200 cycles.
+func (e *env) backInPool(ids ...string) {
+	e.T.Helper()
+	for cycles := 0; ; cycles++ {
+		back := 0
+		for _, id := range ids {
+			var x struct{ Engine any }
+			e.do("GET", "/v1/admin/matchmaking/tickets/"+id+"/explain", admin, "").Want(http.StatusOK).Decode(&x)
+			if x.Engine != nil {
+				back++
+			}
+		}
+		if back == len(ids) {
+			return
+		}
+		if cycles == 200 {
+			e.T.Fatalf("%d of tickets %v are in the pool after 200 matchmaking cycles", back, ids)
+		}
+		e.do("POST", "/v1/admin/clock/advance", admin, `{"seconds":0.25}`).Want(http.StatusOK)
+	}
 }

@@ -272,8 +272,13 @@ func (m *Manager) acquire(ctx context.Context, p *piece) bool {
 		}
 		return false
 	}
+	if !m.start(p, got) {
+		// Unregistered while the lease was being taken: nobody would stop
+		// its work or renew the lease, so the lease goes back at once.
+		m.release(ctx, got)
+		return false
+	}
 	m.log.Info("took a lease", "lease", p.name, "epoch", got.Epoch)
-	m.start(p, got)
 	return true
 }
 
@@ -306,16 +311,25 @@ func (m *Manager) renew(ctx context.Context, p *piece, l Lease) bool {
 	}
 }
 
-func (m *Manager) start(p *piece, l Lease) {
+// start runs p's work under l, unless p is no longer registered (false).
+// Unregister removes p under the same lock before it stops p's work, so
+// either start sees p gone or Unregister sees the work started.
+func (m *Manager) start(p *piece, l Lease) bool {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	m.mu.Lock()
+	if m.pieces[p.name] != p {
+		m.mu.Unlock()
+		cancel()
+		return false
+	}
 	p.held, p.cancel, p.done = &l, cancel, done
 	m.mu.Unlock()
 	go func() {
 		defer close(done)
 		p.work(ctx, l)
 	}()
+	return true
 }
 
 // stop cancels p's work, waits for it to return, and returns the lease it

@@ -27,6 +27,7 @@ type armed struct {
 	at      int // the Update number it applies to
 	kind    fault
 	err     error
+	reached chan struct{}
 	release chan struct{}
 }
 
@@ -76,12 +77,12 @@ func (f *Store) FailNext(n int, err error) {
 func (f *Store) LoseNext(n int) { f.arm(n, &armed{kind: loseAfterCommit}) }
 
 // HoldNext makes the nth Update from now wait, before its transaction
-// starts, until release is called.
-func (f *Store) HoldNext(n int) (release func()) {
-	a := &armed{kind: holdCommit, release: make(chan struct{})}
+// starts, until release is called; reached is closed once it waits.
+func (f *Store) HoldNext(n int) (reached <-chan struct{}, release func()) {
+	a := &armed{kind: holdCommit, reached: make(chan struct{}), release: make(chan struct{})}
 	f.arm(n, a)
 	var once sync.Once
-	return func() { once.Do(func() { close(a.release) }) }
+	return a.reached, func() { once.Do(func() { close(a.release) }) }
 }
 
 // Update applies the faults armed for this Update, if any.
@@ -104,6 +105,7 @@ func (f *Store) Update(ctx context.Context, fn func(store.Writer) error) error {
 	for _, a := range mine {
 		switch a.kind {
 		case holdCommit:
+			close(a.reached)
 			select {
 			case <-a.release:
 			case <-ctx.Done():

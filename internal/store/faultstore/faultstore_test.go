@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/musterhq/muster/internal/store"
@@ -72,12 +71,10 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("a held commit waits for release while other updates go on", func(t *testing.T) {
 		s := setup(t)
-		release := s.HoldNext(1)
+		reached, release := s.HoldNext(1)
 		held := make(chan error)
 		go func() { held <- write(s, "held") }()
-		for s.Updates() < 1 { // until the held update has started and waits
-			runtime.Gosched()
-		}
+		<-reached
 		if err := write(s, "other"); err != nil {
 			t.Fatal(err)
 		}

@@ -74,6 +74,9 @@ func (d *decisions) ticketIDs() []string {
 func (p *pool) decide(in inputs, now time.Time, tick bool) decisions {
 	d := decisions{now: now, known: map[string]*known{}}
 	for _, id := range in.removals {
+		if w := p.waiter(id); w != nil {
+			p.departed.add(id, w.version, now)
+		}
 		p.drop(id)
 	}
 	for _, a := range in.arrivals {
@@ -123,6 +126,9 @@ func (p *pool) admit(a arrival) bool {
 	// their start; the rescan covers them.
 	if start.Before(p.lastCycle) && p.lastCycle.Sub(start) < 5*time.Second {
 		start = p.lastCycle
+	}
+	if p.departed.stale(id, a.version) {
+		return false
 	}
 	var w *waiter
 	if a.rec.Backfill {

@@ -59,3 +59,54 @@ func TestDecideWorksOnThePoolAloneWithoutAStore(t *testing.T) {
 		}
 	})
 }
+
+// A copy of a ticket read before the ticket left the pool (a hand-off
+// still on its way, a relay message, a catch-up read) does not bring it
+// back: the pool would propose it again at a version the store has moved
+// past, and the store would refuse the whole pass that wrote it. A copy
+// written since it left (back to SEARCHING) comes back.
+func TestAStaleCopyOfATicketThatLeftDoesNotComeBack(t *testing.T) {
+	rs, err := flexmatch.Parse([]byte(pairRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{cfg: Config{CycleInterval: time.Second}, log: slog.New(slog.DiscardHandler)}
+	p := newPool(s, configRec{Name: "duel", RequestTimeout: 60}, rs)
+	start := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	ticket := func(id string, skill float64, version int64) arrival {
+		return arrival{fresh: version == 1, version: version, rec: ticketRec{ID: id, ConfigName: "duel", Status: gamelift.TicketQueued, Start: start,
+			Players: []playerRec{{ID: "p-" + id, Attributes: map[string]gamelift.AttributeValue{"skill": {N: &skill}}}}}}
+	}
+	// recorded is what record returns: the tickets at the versions it
+	// wrote them.
+	recorded := func(d decisions, version int64) {
+		tx := &txn{tickets: map[string]*txTicket{}}
+		for _, id := range d.ticketIDs() {
+			tx.tickets[id] = &txTicket{version: version}
+		}
+		p.leave(d, tx)
+	}
+	// a arrives as a start hands it over (version 1), b as the pool's
+	// first load reads it (version unknown).
+	d := p.decide(inputs{arrivals: []arrival{ticket("a", 1000, 1), ticket("b", 1000, 0)}}, start, false)
+	if len(d.proposals) != 1 {
+		t.Fatalf("a and b were not matched: %+v", d)
+	}
+	recorded(d, 2)
+	if d := p.decide(inputs{arrivals: []arrival{ticket("a", 1000, 1), ticket("b", 1000, 1)}}, start.Add(time.Second), false); !d.empty() || len(p.waiting) != 0 {
+		t.Fatalf("stale copies of a and b came back: %+v, %d waiting", d, len(p.waiting))
+	}
+	// Written since: back to SEARCHING at version 3, or handed back by a
+	// caller that does not know the version (0).
+	d = p.decide(inputs{arrivals: []arrival{ticket("a", 1000, 3), ticket("b", 1000, 0)}}, start.Add(2*time.Second), false)
+	if len(d.proposals) != 1 {
+		t.Fatalf("a and b, written since they left, were not matched again: %+v", d)
+	}
+	recorded(d, 4)
+	// Under way, the pool forgets a departure within two generations.
+	recorded(p.decide(inputs{arrivals: []arrival{ticket("c", 1000, 1), ticket("d", 1000, 1)}}, start.Add(2*time.Second+departedFor), false), 2)
+	recorded(p.decide(inputs{arrivals: []arrival{ticket("e", 1000, 1), ticket("f", 1000, 1)}}, start.Add(2*time.Second+2*departedFor), false), 2)
+	if p.departed.stale("a", 4) || !p.departed.stale("c", 2) || !p.departed.stale("e", 2) {
+		t.Fatalf("departures kept: %v then %v", p.departed.old, p.departed.cur)
+	}
+}

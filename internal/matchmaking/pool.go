@@ -59,6 +59,9 @@ type pool struct {
 	eng       *flexmatch.Engine
 	waiting   map[string]*waiter
 	backfills map[string]*backfillWaiter
+	// departed are the tickets that left recently, so that a stale copy
+	// does not bring one back.
+	departed  departed
 	deadlines deadlineHeap
 	scan      []string // rescan order
 	scanAt    int
@@ -192,6 +195,7 @@ func (p *pool) pass(ctx context.Context, tick bool) {
 		}
 		spoiled = d.ticketIDs()
 	} else {
+		p.leave(d, t)
 		// Tickets that moved to SEARCHING and still wait keep their new
 		// version.
 		for _, id := range d.fresh {

@@ -277,6 +277,7 @@ func runInSavepoints(ctx context.Context, batch []*store.Request, w *writer, res
 		// prepared it with others would leave pgx's statement cache
 		// disagreeing with the server.
 		p.forget(0) // the failed function's unsent appends
+		w.forgetReads()
 		if _, err := p.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT w; "+releaseSavepoint, pgx.QueryExecModeSimpleProtocol); err != nil {
 			return fmt.Errorf("postgres: roll back savepoint: %w", err)
 		}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,7 +27,38 @@ type writer struct {
 	// appended is set once the transaction appends an event; a spurious
 	// wake-up after a rolled-back savepoint's append is harmless.
 	appended bool
+	// read keeps the records the transaction read, so that a record read
+	// again (a matchmaking configuration, once for each ticket of a batch)
+	// costs no round trip. The store's write lock keeps them current: no
+	// other writer changes a record before this transaction ends. Writing
+	// a record forgets it; a function rolled back forgets them all.
+	read map[recordKey]store.Item
 }
+
+type recordKey struct{ kind, id string }
+
+// Get reads a record, from what the transaction read before when it can.
+func (w *writer) Get(ctx context.Context, kind, id string) (store.Item, error) {
+	k := recordKey{kind, id}
+	if it, ok := w.read[k]; ok && (it.ExpiresAt.IsZero() || it.ExpiresAt.UnixMilli() > w.now().UnixMilli()) {
+		it.Doc = bytes.Clone(it.Doc) // the caller's to change
+		return it, nil
+	}
+	it, err := w.reader.Get(ctx, kind, id)
+	if err != nil {
+		return it, err
+	}
+	if w.read == nil {
+		w.read = map[recordKey]store.Item{}
+	}
+	w.read[k] = it
+	it.Doc = bytes.Clone(it.Doc)
+	return it, nil
+}
+
+// forgetReads drops what the transaction read: a function's writes were
+// rolled back, and what it read after them is no longer so.
+func (w *writer) forgetReads() { clear(w.read) }
 
 // dialect is PostgreSQL's side of the SQL both stores speak.
 var dialect = sqlstore.Dialect{
@@ -88,6 +120,7 @@ func (w *writer) Put(ctx context.Context, r store.Record) (int64, error) {
 	if r.Kind == "" || r.ID == "" {
 		return 0, fmt.Errorf("postgres: put: kind and id are required")
 	}
+	delete(w.read, recordKey{r.Kind, r.ID})
 	now := w.now().UnixMilli()
 	args := []any{r.Kind, r.ID, r.Doc, sqlstore.Key(r.Keys[0]), sqlstore.Key(r.Keys[1]), sqlstore.Key(r.Keys[2]), sqlstore.Expiry(r.ExpiresAt), now}
 	const insert = "INSERT INTO records (kind, id, doc, k1, k2, k3, expires_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 1) " +
@@ -125,6 +158,7 @@ func (w *writer) Put(ctx context.Context, r store.Record) (int64, error) {
 }
 
 func (w *writer) Delete(ctx context.Context, kind, id string, version int64) error {
+	delete(w.read, recordKey{kind, id})
 	query, args := dialect.Delete(kind, id, w.now().UnixMilli(), version)
 	tag, err := w.tx.Exec(ctx, query, args...)
 	if err != nil {

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"after-commit hooks run only on commit", testAfterCommit},
 		{"an after-commit hook that blocks holds up no other commit, and may write", testHookDoesNotBlockWriter},
 		{"a transaction sees its own writes", testReadYourWrites},
+		{"functions of one batch read what those before them committed, never a failed one's writes", testReadsInABatch},
 		{"a pending event commits with the first change made under its context", testPendingCommitsWithTheFirstChange},
 		{"pruning deletes the oldest events up to a seq and a cut-off", testPruneEvents},
 		{"new work is refused at the door while the writer is behind, admitted work commits", testAdmission},

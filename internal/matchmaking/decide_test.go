@@ -16,20 +16,32 @@ const pairRules = `{"ruleLanguageVersion": "1.0", "playerAttributes": [{"name": 
   "rules": [{"name": "FairSkill", "type": "distance", "measurements": "max(flatten(teams[*].players.attributes[skill]))",
     "referenceValue": "min(flatten(teams[*].players.attributes[skill]))", "maxDistance": 20}]}`
 
-// A pass decides on the pool's memory and the time alone: the service
-// here has no store, and every decision is still made.
-func TestDecideWorksOnThePoolAloneWithoutAStore(t *testing.T) {
+// duelStart is when duelTicket's tickets started.
+var duelStart = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+
+// duelPool is a pool of pairRules whose service has no store.
+func duelPool(t *testing.T) *pool {
+	t.Helper()
 	rs, err := flexmatch.Parse([]byte(pairRules))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &Service{cfg: Config{CycleInterval: time.Second}, log: slog.New(slog.DiscardHandler)}
-	p := newPool(s, configRec{Name: "duel", RequestTimeout: 60}, rs)
-	start := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	ticket := func(id string, skill float64) arrival {
-		return arrival{fresh: true, rec: ticketRec{ID: id, ConfigName: "duel", Status: gamelift.TicketQueued, Start: start,
-			Players: []playerRec{{ID: "p-" + id, Attributes: map[string]gamelift.AttributeValue{"skill": {N: &skill}}}}}}
-	}
+	return newPool(s, configRec{Name: "duel", RequestTimeout: 60}, rs)
+}
+
+// duelTicket is a new ticket of one player with skill, as it reaches the
+// pool at version (0: unknown).
+func duelTicket(id string, skill float64, version int64) arrival {
+	return arrival{fresh: true, version: version, rec: ticketRec{ID: id, ConfigName: "duel", Status: gamelift.TicketQueued, Start: duelStart,
+		Players: []playerRec{{ID: "p-" + id, Attributes: map[string]gamelift.AttributeValue{"skill": {N: &skill}}}}}}
+}
+
+// A pass decides on the pool's memory and the time alone: the service
+// here has no store, and every decision is still made.
+func TestDecideWorksOnThePoolAloneWithoutAStore(t *testing.T) {
+	p, start := duelPool(t), duelStart
+	ticket := func(id string, skill float64) arrival { return duelTicket(id, skill, 0) }
 	t.Run("two close tickets become a proposal and leave the pool", func(t *testing.T) {
 		d := p.decide(inputs{arrivals: []arrival{ticket("a", 1000), ticket("b", 1005)}}, start, false)
 		if !slices.Equal(d.fresh, []string{"a", "b"}) || len(d.proposals) != 1 || len(d.timedOut) != 0 {
@@ -66,17 +78,7 @@ func TestDecideWorksOnThePoolAloneWithoutAStore(t *testing.T) {
 // past, and the store would refuse the whole pass that wrote it. A copy
 // written since it left (back to SEARCHING) comes back.
 func TestAStaleCopyOfATicketThatLeftDoesNotComeBack(t *testing.T) {
-	rs, err := flexmatch.Parse([]byte(pairRules))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Service{cfg: Config{CycleInterval: time.Second}, log: slog.New(slog.DiscardHandler)}
-	p := newPool(s, configRec{Name: "duel", RequestTimeout: 60}, rs)
-	start := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	ticket := func(id string, skill float64, version int64) arrival {
-		return arrival{fresh: version == 1, version: version, rec: ticketRec{ID: id, ConfigName: "duel", Status: gamelift.TicketQueued, Start: start,
-			Players: []playerRec{{ID: "p-" + id, Attributes: map[string]gamelift.AttributeValue{"skill": {N: &skill}}}}}}
-	}
+	p, start, ticket := duelPool(t), duelStart, duelTicket
 	// recorded is what record returns: the tickets at the versions it
 	// wrote them.
 	recorded := func(d decisions, version int64) {

@@ -3,7 +3,6 @@ package fleet
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -34,7 +33,7 @@ type Beacon struct {
 func (s *Service) recordBeacon(ctx context.Context, w store.Writer, c Compute, b *agentwire.Beacon, now time.Time) error {
 	id := computeID(c.FleetID, c.Name)
 	if b == nil || b.Domain == "" || b.Port <= 0 || c.Status != gamelift.ComputeActive {
-		if err := w.Delete(ctx, KindBeacon, id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := store.Forget(ctx, w, KindBeacon, id); err != nil {
 			return err
 		}
 		return nil

@@ -192,7 +192,7 @@ func (s *Service) dropCompute(ctx context.Context, w store.Writer, it store.Item
 		return err
 	}
 	for _, t := range tokens {
-		if err := w.Delete(ctx, KindComputeToken, t.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := store.Forget(ctx, w, KindComputeToken, t.ID); err != nil {
 			return err
 		}
 	}

@@ -572,7 +572,7 @@ func (s *Service) DeleteFleetLocations(ctx context.Context, in *gamelift.DeleteF
 			if err != nil {
 				return err
 			}
-			if err := w.Delete(ctx, KindFleetLocation, f.ID+"/"+l, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := store.Forget(ctx, w, KindFleetLocation, f.ID+"/"+l); err != nil {
 				return err
 			}
 			if err := s.retireCapacity(ctx, w, f.ID, l); err != nil {
@@ -649,7 +649,7 @@ func (s *Service) DeleteFleet(ctx context.Context, in *gamelift.DeleteFleetInput
 			}
 		}
 		for _, l := range f.Locations {
-			if err := w.Delete(ctx, KindFleetLocation, f.ID+"/"+l, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := store.Forget(ctx, w, KindFleetLocation, f.ID+"/"+l); err != nil {
 				return err
 			}
 			// Before the computes go: the capacity record is the only place

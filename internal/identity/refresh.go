@@ -155,7 +155,7 @@ func (s *Service) evictSession(ctx context.Context, w store.Writer, sid string, 
 			continue
 		}
 		// A token may be gone already: it expires on its own.
-		if err := w.Delete(ctx, kindRefreshToken, h, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := store.Forget(ctx, w, kindRefreshToken, h); err != nil {
 			return err
 		}
 	}

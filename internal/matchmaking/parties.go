@@ -184,7 +184,7 @@ func (s *Service) LeaveParty(ctx context.Context, id string) error {
 			return fault.New(fault.NotFound, "no party %s of yours", id)
 		}
 		p.Members = slices.Delete(p.Members, i, i+1)
-		if err := w.Delete(ctx, KindMember, me, 0); err != nil && !isNotFound(err) {
+		if err := store.Forget(ctx, w, KindMember, me); err != nil {
 			return err
 		}
 		if len(p.Members) == 0 {

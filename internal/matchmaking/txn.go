@@ -167,7 +167,7 @@ func (t *txn) flush() error {
 		e.version = v
 		if e.active && terminal(r.Status) && !r.Backfill {
 			for _, p := range r.Players {
-				if err := t.w.Delete(t.ctx, KindActive, activeID(r.ConfigName, p.ID), 0); err != nil && !isNotFound(err) {
+				if err := store.Forget(t.ctx, t.w, KindActive, activeID(r.ConfigName, p.ID)); err != nil {
 					return err
 				}
 			}

@@ -226,3 +226,23 @@ type Loader interface {
 	LoadRecords(ctx context.Context, items []Item) error
 	LoadEvents(ctx context.Context, events []Event) error
 }
+
+// Forgetter is a Writer that deletes a record without telling whether it
+// was there. A backend bound by round trips (PostgreSQL) sends such a
+// delete with its next statement instead of waiting for a row count.
+type Forgetter interface {
+	Forget(ctx context.Context, kind, id string) error
+}
+
+// Forget deletes a record whatever its version; one that is not there is
+// no error. A failure may be reported by a later call of the same
+// transaction function, which fails with it.
+func Forget(ctx context.Context, w Writer, kind, id string) error {
+	if f, ok := w.(Forgetter); ok {
+		return f.Forget(ctx, kind, id)
+	}
+	if err := w.Delete(ctx, kind, id, 0); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return nil
+}

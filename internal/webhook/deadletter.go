@@ -54,7 +54,7 @@ func (s *Service) deadLetter(ctx context.Context, id string, e store.Event, atte
 			return err
 		}
 		key := letterID(id, e.Seq)
-		if err := w.Delete(ctx, KindRedrive, key, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := store.Forget(ctx, w, KindRedrive, key); err != nil {
 			return err
 		}
 		_, err := w.Put(ctx, store.Record{Kind: KindDeadLetter, ID: key, Doc: store.MustJSON(d), Keys: store.Keys{id}, Upsert: true})

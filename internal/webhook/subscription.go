@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -363,7 +362,7 @@ func deleteAll(ctx context.Context, w store.Writer, id string) error {
 		}
 	}
 	for _, rec := range []struct{ kind, id string }{{KindDeliveries, id}, {outbox.KindCursor, consumer(id)}} {
-		if err := w.Delete(ctx, rec.kind, rec.id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := store.Forget(ctx, w, rec.kind, rec.id); err != nil {
 			return err
 		}
 	}

@@ -170,6 +170,16 @@ func (w *writer) Delete(ctx context.Context, kind, id string, version int64) err
 	return nil
 }
 
+// Forget holds the record's delete for the transaction's next round trip
+// (store.Forget): whether the record was there is no one's concern, so
+// its only result is whether it failed.
+func (w *writer) Forget(ctx context.Context, kind, id string) error {
+	delete(w.read, recordKey{kind, id})
+	query, args := dialect.Delete(kind, id, w.now().UnixMilli(), 0)
+	w.tx.hold("delete "+kind, query, args...)
+	return nil
+}
+
 // Append holds the event's insert for the transaction's next round trip
 // (see pipeline): its only result is whether it failed.
 func (w *writer) Append(ctx context.Context, e store.Event) error {

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"an after-commit hook that blocks holds up no other commit, and may write", testHookDoesNotBlockWriter},
 		{"a transaction sees its own writes", testReadYourWrites},
 		{"functions of one batch read what those before them committed, never a failed one's writes", testReadsInABatch},
+		{"forgetting deletes a record at any version, an absent one is no error, a failed function's forgetting is undone", testForget},
 		{"a pending event commits with the first change made under its context", testPendingCommitsWithTheFirstChange},
 		{"pruning deletes the oldest events up to a seq and a cut-off", testPruneEvents},
 		{"new work is refused at the door while the writer is behind, admitted work commits", testAdmission},
@@ -582,4 +583,58 @@ func wantRead(ctx context.Context, w store.Writer, version int64, doc string) er
 		return fmt.Errorf("read version %d %s, want version %d %s", it.Version, it.Doc, version, doc)
 	}
 	return nil
+}
+
+func testForget(t *testing.T, s store.Store, _ *clock.Fake) {
+	ctx := context.Background()
+	put(t, s, store.Record{Kind: "cfg", ID: "x", Doc: []byte(`1`)})
+	put(t, s, store.Record{Kind: "cfg", ID: "x", Doc: []byte(`2`), Version: 1})
+	put(t, s, store.Record{Kind: "cfg", ID: "y", Doc: []byte(`1`)})
+	err := s.Update(ctx, func(w store.Writer) error {
+		for _, id := range []string{"x", "absent"} {
+			if err := store.Forget(ctx, w, "cfg", id); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Get(ctx, "cfg", "x"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("a forgotten record reads %v in its transaction, want not found", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(t, s, "cfg", "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a forgotten record reads %v after commit, want not found", err)
+	}
+	// In one batch: a function that forgets y and fails leaves y there for
+	// the next.
+	release := HoldWriter(t, s)
+	errFailed := errors.New("fails after forgetting")
+	failed, next := make(chan error, 1), make(chan error, 1)
+	go func() {
+		failed <- s.Update(ctx, func(w store.Writer) error {
+			if err := store.Forget(ctx, w, "cfg", "y"); err != nil {
+				return err
+			}
+			return errFailed
+		})
+	}()
+	WaitQueued(t, s, 2)
+	go func() {
+		next <- s.Update(ctx, func(w store.Writer) error {
+			_, err := w.Get(ctx, "cfg", "y")
+			return err
+		})
+	}()
+	WaitQueued(t, s, 3)
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-failed; !errors.Is(err, errFailed) {
+		t.Fatalf("the forgetting function: %v, want its own failure", err)
+	}
+	if err := <-next; err != nil {
+		t.Fatalf("after a failed function forgot it, y reads %v", err)
+	}
 }

@@ -151,7 +151,8 @@ func (t *txn) putMatch(m matchRec) *matchRec {
 
 func (t *txn) matchChanged(m *matchRec) { t.matches[m.ID].dirty = true }
 
-// flush writes every changed ticket and match.
+// flush writes every changed ticket and match. A stale version fails the
+// transaction function, here or when it returns (store.PutHeld).
 func (t *txn) flush() error {
 	for _, e := range t.order {
 		r := &e.rec
@@ -160,7 +161,7 @@ func (t *txn) flush() error {
 		if terminal(r.Status) {
 			exp = r.End.Add(t.s.cfg.TicketRetention)
 		}
-		v, err := t.w.Put(t.ctx, store.Record{Kind: KindTicket, ID: r.ID, Doc: store.MustJSON(r), Keys: keys, Version: e.version, ExpiresAt: exp})
+		v, err := store.PutHeld(t.ctx, t.w, store.Record{Kind: KindTicket, ID: r.ID, Doc: store.MustJSON(r), Keys: keys, Version: e.version, ExpiresAt: exp})
 		if err != nil {
 			return err
 		}
@@ -187,7 +188,7 @@ func (t *txn) flush() error {
 		if m.rec.State == matchDone || m.rec.State == matchFailed {
 			exp = t.now.Add(t.s.cfg.TicketRetention)
 		}
-		v, err := t.w.Put(t.ctx, store.Record{Kind: KindMatch, ID: m.rec.ID, Doc: store.MustJSON(m.rec), Keys: m.rec.keys(), Version: m.version, ExpiresAt: exp})
+		v, err := store.PutHeld(t.ctx, t.w, store.Record{Kind: KindMatch, ID: m.rec.ID, Doc: store.MustJSON(m.rec), Keys: m.rec.keys(), Version: m.version, ExpiresAt: exp})
 		if err != nil {
 			return err
 		}

@@ -246,3 +246,22 @@ func Forget(ctx context.Context, w Writer, kind, id string) error {
 	}
 	return nil
 }
+
+// PutHolder is a Writer that can send a Put with its transaction's next
+// statement (PutHeld).
+type PutHolder interface {
+	PutHeld(ctx context.Context, r Record) (int64, error)
+}
+
+// PutHeld writes r as Put does, for a caller for whom a conflict fails its
+// whole transaction function. A backend bound by round trips (PostgreSQL)
+// sends the write with the function's next statement, and a conflict or a
+// record gone is reported then, by that call or as the function's own
+// error, wrapping ErrConflict. It returns the version r has once written.
+// An upsert is always written at once.
+func PutHeld(ctx context.Context, w Writer, r Record) (int64, error) {
+	if h, ok := w.(PutHolder); ok && !r.Upsert {
+		return h.PutHeld(ctx, r)
+	}
+	return w.Put(ctx, r)
+}

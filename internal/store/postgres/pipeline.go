@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -42,11 +43,24 @@ type heldStatement struct {
 	// forAll marks a statement of the transaction's, not of the function
 	// whose statement carries it.
 	forAll bool
+	// missed, when set, is the error of a statement that fails with
+	// division_by_zero when it changes no row (a held Put whose version
+	// check failed: see writer.PutHeld).
+	missed error
 }
 
 // hold queues a statement of the running function for the next round trip.
 func (p *pipeline) hold(what, sql string, args ...any) {
 	p.held = append(p.held, heldStatement{what: what, sql: sql, args: args})
+}
+
+// divisionByZero is PostgreSQL's SQLSTATE for division_by_zero.
+const divisionByZero = "22012"
+
+// holdOneRow queues a statement of the running function that fails with
+// division_by_zero unless it changes a row; missed is its error then.
+func (p *pipeline) holdOneRow(what string, missed error, sql string, args ...any) {
+	p.held = append(p.held, heldStatement{what: what, sql: sql, args: args, missed: missed})
 }
 
 // holdForAll queues a statement of the transaction's (the write lock, an
@@ -69,9 +83,8 @@ func (p *pipeline) send(sql string, args []any) (pgx.BatchResults, error) {
 	p.rounds++
 	br := p.tx.SendBatch(p.ctx, b)
 	for _, h := range held {
-		if _, err := br.Exec(); err != nil {
+		if err := h.result(br.Exec()); err != nil {
 			br.Close()
-			err = fmt.Errorf("postgres: %s: %w", h.what, err)
 			if h.forAll {
 				p.broken = err
 			}
@@ -79,6 +92,18 @@ func (p *pipeline) send(sql string, args []any) (pgx.BatchResults, error) {
 		}
 	}
 	return br, nil
+}
+
+// result is the error of a held statement from what it returned.
+func (h heldStatement) result(_ pgconn.CommandTag, err error) error {
+	var pgErr *pgconn.PgError
+	if h.missed != nil && errors.As(err, &pgErr) && pgErr.Code == divisionByZero {
+		return h.missed
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", h.what, err)
+	}
+	return nil
 }
 
 // Exec runs sql after what is held, in one round trip.
@@ -138,14 +163,11 @@ func (p *pipeline) flush() error {
 	if err != nil {
 		return err
 	}
-	_, err = br.Exec()
-	if closeErr := br.Close(); err == nil {
-		err = closeErr
+	err = last.result(br.Exec())
+	if closeErr := br.Close(); err == nil && closeErr != nil {
+		err = fmt.Errorf("postgres: %s: %w", last.what, closeErr)
 	}
-	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", last.what, err)
-	}
-	return nil
+	return err
 }
 
 // forget drops what was held after the first n statements, unsent.

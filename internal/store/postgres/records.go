@@ -117,30 +117,12 @@ func (r *reader) Events(ctx context.Context, q store.EventQuery) ([]store.Event,
 // are found with ON CONFLICT and row counts, never by catching a unique
 // violation.
 func (w *writer) Put(ctx context.Context, r store.Record) (int64, error) {
-	if r.Kind == "" || r.ID == "" {
-		return 0, fmt.Errorf("postgres: put: kind and id are required")
-	}
-	delete(w.read, recordKey{r.Kind, r.ID})
-	now := w.now().UnixMilli()
-	args := []any{r.Kind, r.ID, r.Doc, sqlstore.Key(r.Keys[0]), sqlstore.Key(r.Keys[1]), sqlstore.Key(r.Keys[2]), sqlstore.Expiry(r.ExpiresAt), now}
-	const insert = "INSERT INTO records (kind, id, doc, k1, k2, k3, expires_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 1) " +
-		"ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc, k1 = excluded.k1, k2 = excluded.k2, k3 = excluded.k3, expires_at = excluded.expires_at, "
-	const live = "(records.expires_at IS NULL OR records.expires_at > $8)"
-	var query string
-	switch {
-	case r.Upsert:
-		// Replacing an expired record starts its versions again, as a create does.
-		query = insert + "version = CASE WHEN " + live + " THEN records.version + 1 ELSE 1 END RETURNING version"
-	case r.Version == 0:
-		// A create may replace only an expired record.
-		query = insert + "version = 1 WHERE NOT " + live + " RETURNING version"
-	default:
-		query = "UPDATE records SET doc = $3, k1 = $4, k2 = $5, k3 = $6, expires_at = $7, version = version + 1 " +
-			"WHERE kind = $1 AND id = $2 AND " + live + " AND version = $9 RETURNING version"
-		args = append(args, r.Version)
+	query, args, err := w.putStatement(r)
+	if err != nil {
+		return 0, err
 	}
 	var version int64
-	err := w.tx.QueryRow(ctx, query, args...).Scan(&version)
+	err = w.tx.QueryRow(ctx, query+" RETURNING version", args...).Scan(&version)
 	if err == nil {
 		return version, nil
 	}
@@ -155,6 +137,52 @@ func (w *writer) Put(ctx context.Context, r store.Record) (int64, error) {
 		return 0, err // not found (or expired), or the read's own failure
 	}
 	return 0, fmt.Errorf("%s %q is at version %d, not %d: %w", r.Kind, r.ID, it.Version, r.Version, store.ErrConflict)
+}
+
+// PutHeld holds a create or an update for the transaction's next round
+// trip (store.PutHeld): its version is known ahead, 1 or one past
+// r.Version, and a miss is reported when it goes out. A miss must be a
+// statement error, not a row count: the pipeline that carries it may
+// carry the function's RELEASE SAVEPOINT too, which an error stops and a
+// row count does not, and only an open savepoint can undo the function's
+// other writes. So the write runs in a CTE whose count divides one.
+func (w *writer) PutHeld(ctx context.Context, r store.Record) (int64, error) {
+	if r.Upsert {
+		return w.Put(ctx, r)
+	}
+	query, args, err := w.putStatement(r)
+	if err != nil {
+		return 0, err
+	}
+	missed := fmt.Errorf("%s %q is not at version %d, or is gone: %w", r.Kind, r.ID, r.Version, store.ErrConflict)
+	if r.Version == 0 {
+		missed = fmt.Errorf("%s %q already exists: %w", r.Kind, r.ID, store.ErrConflict)
+	}
+	w.tx.holdOneRow("put "+r.Kind, missed, "WITH put AS ("+query+" RETURNING 1) SELECT 1 / count(*) FROM put", args...)
+	return r.Version + 1, nil
+}
+
+// putStatement is the statement that writes r, without RETURNING.
+func (w *writer) putStatement(r store.Record) (string, []any, error) {
+	if r.Kind == "" || r.ID == "" {
+		return "", nil, fmt.Errorf("postgres: put: kind and id are required")
+	}
+	delete(w.read, recordKey{r.Kind, r.ID})
+	args := []any{r.Kind, r.ID, r.Doc, sqlstore.Key(r.Keys[0]), sqlstore.Key(r.Keys[1]), sqlstore.Key(r.Keys[2]), sqlstore.Expiry(r.ExpiresAt), w.now().UnixMilli()}
+	const insert = "INSERT INTO records (kind, id, doc, k1, k2, k3, expires_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 1) " +
+		"ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc, k1 = excluded.k1, k2 = excluded.k2, k3 = excluded.k3, expires_at = excluded.expires_at, "
+	const live = "(records.expires_at IS NULL OR records.expires_at > $8)"
+	switch {
+	case r.Upsert:
+		// Replacing an expired record starts its versions again, as a create does.
+		return insert + "version = CASE WHEN " + live + " THEN records.version + 1 ELSE 1 END", args, nil
+	case r.Version == 0:
+		// A create may replace only an expired record.
+		return insert + "version = 1 WHERE NOT " + live, args, nil
+	default:
+		return "UPDATE records SET doc = $3, k1 = $4, k2 = $5, k3 = $6, expires_at = $7, version = version + 1 " +
+			"WHERE kind = $1 AND id = $2 AND " + live + " AND version = $9", append(args, r.Version), nil
+	}
 }
 
 func (w *writer) Delete(ctx context.Context, kind, id string, version int64) error {

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"a transaction sees its own writes", testReadYourWrites},
 		{"functions of one batch read what those before them committed, never a failed one's writes", testReadsInABatch},
 		{"forgetting deletes a record at any version, an absent one is no error, a failed function's forgetting is undone", testForget},
+		{"a held put writes as Put does, and its conflict fails its own function alone", testPutHeld},
 		{"a pending event commits with the first change made under its context", testPendingCommitsWithTheFirstChange},
 		{"pruning deletes the oldest events up to a seq and a cut-off", testPruneEvents},
 		{"new work is refused at the door while the writer is behind, admitted work commits", testAdmission},
@@ -636,5 +637,61 @@ func testForget(t *testing.T, s store.Store, _ *clock.Fake) {
 	}
 	if err := <-next; err != nil {
 		t.Fatalf("after a failed function forgot it, y reads %v", err)
+	}
+}
+
+func testPutHeld(t *testing.T, s store.Store, _ *clock.Fake) {
+	ctx := context.Background()
+	put(t, s, store.Record{Kind: "cfg", ID: "x", Doc: []byte(`1`)})
+	release := HoldWriter(t, s)
+	steps := []func(w store.Writer) error{
+		// Writes x at version 2 and a new y, each with the version Put
+		// would give, and reads them back.
+		func(w store.Writer) error {
+			if v, err := store.PutHeld(ctx, w, store.Record{Kind: "cfg", ID: "x", Doc: []byte(`2`), Version: 1}); err != nil || v != 2 {
+				return fmt.Errorf("held update: version %d, %v", v, err)
+			}
+			if v, err := store.PutHeld(ctx, w, store.Record{Kind: "cfg", ID: "y", Doc: []byte(`1`)}); err != nil || v != 1 {
+				return fmt.Errorf("held create: version %d, %v", v, err)
+			}
+			it, err := w.Get(ctx, "cfg", "x")
+			if err != nil || it.Version != 2 || string(it.Doc) != "2" {
+				return fmt.Errorf("x reads %+v, %v after its held update", it, err)
+			}
+			return nil
+		},
+		// A stale version: the function fails with a conflict, here or
+		// when it ends, and writes nothing.
+		func(w store.Writer) error {
+			if _, err := store.PutHeld(ctx, w, store.Record{Kind: "cfg", ID: "z", Doc: []byte(`1`)}); err != nil {
+				return err
+			}
+			_, err := store.PutHeld(ctx, w, store.Record{Kind: "cfg", ID: "x", Doc: []byte(`stale`), Version: 1})
+			return err
+		},
+		// So does a create of a record that exists.
+		func(w store.Writer) error {
+			_, err := store.PutHeld(ctx, w, store.Record{Kind: "cfg", ID: "y", Doc: []byte(`again`)})
+			return err
+		},
+		func(w store.Writer) error { return wantRead(ctx, w, 2, "2") },
+	}
+	errs := make([]chan error, len(steps))
+	for i, step := range steps {
+		errs[i] = make(chan error, 1)
+		go func() { errs[i] <- s.Update(ctx, step) }()
+		WaitQueued(t, s, i+2)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range steps {
+		err := <-errs[i]
+		if conflict := i == 1 || i == 2; conflict != errors.Is(err, store.ErrConflict) {
+			t.Errorf("function %d: %v", i, err)
+		}
+	}
+	if _, err := get(t, s, "cfg", "z"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the failed function's z reads %v, want not found", err)
 	}
 }

@@ -315,14 +315,13 @@ func (m *Manager) renew(ctx context.Context, p *piece, l Lease) bool {
 // Unregister removes p under the same lock before it stops p's work, so
 // either start sees p gone or Unregister sees the work started.
 func (m *Manager) start(p *piece, l Lease) bool {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
 	m.mu.Lock()
 	if m.pieces[p.name] != p {
 		m.mu.Unlock()
-		cancel()
 		return false
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
 	p.held, p.cancel, p.done = &l, cancel, done
 	m.mu.Unlock()
 	go func() {

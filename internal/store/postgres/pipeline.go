@@ -83,7 +83,8 @@ func (p *pipeline) send(sql string, args []any) (pgx.BatchResults, error) {
 	p.rounds++
 	br := p.tx.SendBatch(p.ctx, b)
 	for _, h := range held {
-		if err := h.result(br.Exec()); err != nil {
+		_, err := br.Exec()
+		if err = h.result(err); err != nil {
 			br.Close()
 			if h.forAll {
 				p.broken = err
@@ -95,7 +96,7 @@ func (p *pipeline) send(sql string, args []any) (pgx.BatchResults, error) {
 }
 
 // result is the error of a held statement from what it returned.
-func (h heldStatement) result(_ pgconn.CommandTag, err error) error {
+func (h heldStatement) result(err error) error {
 	var pgErr *pgconn.PgError
 	if h.missed != nil && errors.As(err, &pgErr) && pgErr.Code == divisionByZero {
 		return h.missed
@@ -163,7 +164,8 @@ func (p *pipeline) flush() error {
 	if err != nil {
 		return err
 	}
-	err = last.result(br.Exec())
+	_, err = br.Exec()
+	err = last.result(err)
 	if closeErr := br.Close(); err == nil && closeErr != nil {
 		err = fmt.Errorf("postgres: %s: %w", last.what, closeErr)
 	}

@@ -484,14 +484,23 @@ func exhaustiveBest(g gRules, tks []gTicket, now float64) (players, matches int)
 		}
 		k := g.step(set, now)
 		team := make([]int, len(set))
+		filled := make([]int, len(g.teams))
 		var try func(i int) bool
 		try = func(i int) bool {
 			if i == len(set) {
 				return g.valid(set, team, k) == ""
 			}
 			for tm := range g.teams {
+				// A team's maximum never expands: an assignment past it
+				// is invalid whatever the other tickets' teams.
+				if filled[tm]+len(set[i].players) > g.teams[tm].max {
+					continue
+				}
 				team[i] = tm
-				if try(i + 1) {
+				filled[tm] += len(set[i].players)
+				ok := try(i + 1)
+				filled[tm] -= len(set[i].players)
+				if ok {
 					return true
 				}
 			}

@@ -34,6 +34,9 @@ func TestHooksThatCannotBeReadFailClosedUntilARetrySucceeds(t *testing.T) {
 	if err := svc.BeforeTicket(l.ctx, ticketDraft()); fault.KindOf(err) != fault.NotReady {
 		t.Fatalf("a ticket gets %v (%v), want NotReady (503)", fault.KindOf(err), err)
 	}
+	if !svc.GatesTickets(l.ctx, "duel") {
+		t.Fatal("a ticket skips the gate while the hooks are unknown")
+	}
 	if !svc.VetsMatches("duel") {
 		t.Fatal("a configuration's matches go through unvetted while the hooks are unknown")
 	}

@@ -3,6 +3,7 @@ package hook_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -91,5 +92,31 @@ func TestARefusedDuplicateCostsNoHookCall(t *testing.T) {
 	}
 	if n := s.calls.Load(); n != 1 {
 		t.Fatalf("the hook was called %d times for 1 ticket written and 5 duplicates refused, want 1", n)
+	}
+}
+
+// A ticket of a configuration that no beforeTicket hook names is written
+// as if there were no hooks: the studio's service is not asked, and a
+// duplicate is refused as it is before the gate.
+func TestATicketOfAConfigurationNoHookNamesIsNotSentToTheStudio(t *testing.T) {
+	e := newEnv(t)
+	e.duel("duel")
+	e.duel("casual")
+	s := newStudio(t, func(*http.Request, map[string]any) (int, any) {
+		return http.StatusOK, `{"allow":false,"reason":"duel is closed"}`
+	})
+	e.hook(s, "beforeTicket", `"failMode":"failClosed","configurations":["duel"]`)
+	p := e.player()
+	e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"casual"}`).Want(http.StatusCreated)
+	dup := e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"casual"}`).Want(http.StatusBadRequest)
+	if !strings.Contains(dup.Detail(), "is already in active ticket") {
+		t.Fatalf("a duplicate is refused with %q", dup.Detail())
+	}
+	if n := s.calls.Load(); n != 0 {
+		t.Fatalf("the hook of duel was called %d times for tickets of casual", n)
+	}
+	e.do("POST", "/v1/matchmaking/tickets", p.bearer(), `{"configurationName":"duel"}`).Want(http.StatusForbidden)
+	if n := s.calls.Load(); n != 1 {
+		t.Fatalf("the hook of duel was called %d times for one ticket of duel", n)
 	}
 }

@@ -77,6 +77,23 @@ func checkReason(allow bool, reason string) error {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
+// GatesTickets reports whether BeforeTicket may act on a ticket of the
+// configuration: some beforeTicket hook applies to it. Without the
+// registrations read, it cannot tell and says true, so that BeforeTicket
+// refuses the ticket as it would.
+func (s *Service) GatesTickets(ctx context.Context, configuration string) bool {
+	hooks, err := s.hooks(ctx, BeforeTicket)
+	if err != nil {
+		return true
+	}
+	for _, e := range hooks {
+		if e.applies(configuration) {
+			return true
+		}
+	}
+	return false
+}
+
 // BeforeTicket runs the beforeTicket hooks that apply to d's
 // configuration, in order: the first refusal wins; each allowing answer's
 // configuration and attributes apply before the next hook is called. A

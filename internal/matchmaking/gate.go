@@ -15,6 +15,10 @@ import (
 // Gate lets the studio's own logic decide on players' tickets before they
 // are written (package hook calls its beforeTicket hooks through it).
 type Gate interface {
+	// GatesTickets reports whether BeforeTicket may act on a ticket of the
+	// configuration (true when it cannot tell). A ticket it does not gate
+	// skips the checks made before the gate, which start makes anyway.
+	GatesTickets(ctx context.Context, configuration string) bool
 	// BeforeTicket may change d's players' attributes and configuration, or
 	// refuse the ticket with an error (a *fault.Error the player sees).
 	BeforeTicket(ctx context.Context, d *TicketDraft) error
@@ -48,7 +52,7 @@ type DraftPlayer struct {
 // startGated writes a player's ticket after the Gate, when there is one,
 // has allowed it, in the configuration and with the attributes it chose.
 func (s *Service) startGated(ctx context.Context, me string, c configRec, partyID string, players []playerRec) (gamelift.MatchmakingTicket, error) {
-	if s.cfg.Gate == nil {
+	if s.cfg.Gate == nil || !s.cfg.Gate.GatesTickets(ctx, c.Name) {
 		if err := s.keepUsable(ctx, &c, me, players); err != nil {
 			return gamelift.MatchmakingTicket{}, err
 		}
@@ -120,7 +124,7 @@ func (s *Service) refusedBeforeGate(ctx context.Context, c configRec, players []
 				return err
 			}
 			if other != "" {
-				return fault.BadField(fmt.Sprintf("Players[%d].PlayerId", i), "player %s is already in active ticket %s of configuration %s", p.ID, other, c.Name)
+				return alreadyActive(i, p.ID, other, c.Name)
 			}
 		}
 		return nil

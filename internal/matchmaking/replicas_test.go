@@ -49,6 +49,8 @@ func (w *world) replica(id string, b bus.Bus) *replicaOf {
 // attribute types of the configuration's rule set.
 type typesGate struct{}
 
+func (typesGate) GatesTickets(context.Context, string) bool { return true }
+
 func (typesGate) BeforeTicket(_ context.Context, d *matchmaking.TicketDraft) error {
 	if d.Types["skill"] != "number" {
 		return fmt.Errorf("the draft's attribute types are %v, want skill: number", d.Types)

@@ -170,7 +170,7 @@ func (s *Service) start(ctx context.Context, req ticketRequest) (gamelift.Matchm
 			_, err := w.Put(ctx, store.Record{Kind: KindActive, ID: activeID(c.Name, p.ID), Doc: d.active})
 			if errors.Is(err, store.ErrConflict) {
 				other, _ := activeTicket(ctx, w, c.Name, p.ID)
-				return fault.BadField(fmt.Sprintf("Players[%d].PlayerId", i), "player %s is already in active ticket %s of configuration %s", p.ID, other, c.Name)
+				return alreadyActive(i, p.ID, other, c.Name)
 			} else if err != nil {
 				return err
 			}
@@ -445,6 +445,12 @@ func (s *Service) accept(ctx context.Context, ticketID string, players []string,
 		s.disarmAcceptance(done)
 	}
 	return nil
+}
+
+// alreadyActive refuses the ticket of the i-th player, who is already in
+// the active ticket other of config.
+func alreadyActive(i int, player, other, config string) error {
+	return fault.BadField(fmt.Sprintf("Players[%d].PlayerId", i), "player %s is already in active ticket %s of configuration %s", player, other, config)
 }
 
 // activeTicket returns the id of a player's active ticket in a

@@ -104,8 +104,12 @@ func TestTheExampleBansRanksAndVetoes(t *testing.T) {
 	calls := newHookCalls()
 	hooks := httptest.NewServer(calls.count(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler(verifiers, s).ServeHTTP(w, r) })))
 	defer hooks.Close()
+	// The hooks wait for the studio as long as a hook may (timeoutMs, in
+	// real time): on a machine busy with the race detector an answer can
+	// take longer than the default 300 ms, and failClosed would then
+	// refuse the matches and tickets this test follows.
 	for _, h := range []string{`"point":"beforeSignIn"`, `"point":"beforeTicket"`, `"point":"matchProposed","configurations":["duel"]`} {
-		created := m.must(201, "POST", "/v1/admin/hooks", admin, `{"url":"`+hooks.URL+`","failMode":"failClosed",`+h+`}`)
+		created := m.must(201, "POST", "/v1/admin/hooks", admin, `{"url":"`+hooks.URL+`","failMode":"failClosed","timeoutMs":5000,`+h+`}`)
 		v, _ := sign.NewVerifier(created["secret"].(string))
 		verifiers = append(verifiers, v)
 	}

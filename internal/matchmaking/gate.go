@@ -49,8 +49,9 @@ type DraftPlayer struct {
 	Attributes map[string]gamelift.AttributeValue
 }
 
-// startGated writes a player's ticket after the Gate, when there is one,
-// has allowed it, in the configuration and with the attributes it chose.
+// startGated writes a player's ticket after the Gate, when it gates the
+// ticket's configuration, has allowed it, in the configuration and with
+// the attributes it chose.
 func (s *Service) startGated(ctx context.Context, me string, c configRec, partyID string, players []playerRec) (gamelift.MatchmakingTicket, error) {
 	if s.cfg.Gate == nil || !s.cfg.Gate.GatesTickets(ctx, c.Name) {
 		if err := s.keepUsable(ctx, &c, me, players); err != nil {

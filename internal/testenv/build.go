@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -119,6 +120,9 @@ func Build(pkg string, race bool) (string, error) {
 	if race {
 		args = append(args, "-race")
 	}
+	if gcflags := testGCFlags(); gcflags != "" {
+		args = append(args, "-gcflags="+gcflags)
+	}
 	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Dir = moduleRoot()
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -131,6 +135,24 @@ func Build(pkg string, race bool) (string, error) {
 	}
 	prune(root, dir)
 	return bin, nil
+}
+
+// testGCFlags returns the -gcflags this test binary was built with, so
+// the binaries the tests start are compiled as the tests are. The test
+// command names there the packages the race detector leaves alone (see
+// the README), and a muster server built without them would spend most of
+// an end-to-end test's CPU in race checks of SQLite's translated C.
+func testGCFlags() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-gcflags" {
+			return s.Value
+		}
+	}
+	return ""
 }
 
 // cacheRoot is the folder that holds one folder per build.
@@ -153,7 +175,7 @@ func cacheRoot() (string, error) {
 // tree, the package, -race and the toolchain settings from the environment.
 func buildKey(pkg string, race bool) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00race=%v\x00%s\x00%s/%s", treeSum, pkg, race, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(h, "%s\x00%s\x00race=%v\x00gcflags=%s\x00%s\x00%s/%s", treeSum, pkg, race, testGCFlags(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	for _, k := range []string{"GOFLAGS", "CGO_ENABLED", "GOEXPERIMENT", "GOAMD64", "GOARM64"} {
 		fmt.Fprintf(h, "\x00%s=%s", k, os.Getenv(k))
 	}

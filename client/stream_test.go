@@ -71,7 +71,10 @@ func TestASilentStreamIsOpenedAgain(t *testing.T) {
 	requirePush(t)
 	ctx := waitTest(t)
 	f := &flaky{}
-	c, tk := behindFlaky(t, f, client.WithPollInterval(time.Hour), client.WithStreamSilence(300*time.Millisecond))
+	// A second of silence: the client pings after two thirds of it and
+	// drops the stream if the answer takes longer than the last third,
+	// which a loaded machine running the race detector can take.
+	c, tk := behindFlaky(t, f, client.WithPollInterval(time.Hour), client.WithStreamSilence(time.Second))
 	seen := make(chan string, 16)
 	done := waitFor(ctx, c, tk.TicketID, seen)
 	<-seen
@@ -103,6 +106,12 @@ func TestAStreamThatFailsToOpenAgainIsTriedAgain(t *testing.T) {
 	seen := make(chan string, 16)
 	done := waitFor(ctx, c, tk.TicketID, seen)
 	<-seen
+	// The first sighting may come from the first read, before the stream
+	// is open: cut it only once the server has greeted it.
+	testenv.Eventually(t, "the event stream to be open", 10*time.Second, func() bool {
+		hellos, _ := f.traffic()
+		return hellos == 1
+	})
 	f.mu.Lock()
 	f.failStreams = 3
 	f.mu.Unlock()

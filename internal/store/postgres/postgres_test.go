@@ -218,7 +218,16 @@ func TestABatchThatCannotCommitFailsInTime(t *testing.T) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := put("after"); err != nil {
+	// The writer recovers. Its next batch may still miss the 200 ms
+	// deadline on a busy machine (PostgreSQL grants the freed lock in real
+	// time): a writer that recovers succeeds within a few tries, one that
+	// stays stuck behind the failed batch never does.
+	for try := 0; try < 20; try++ {
+		if err = put(fmt.Sprintf("after-%d", try)); err == nil || !errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+	}
+	if err != nil {
 		t.Fatalf("the writer after the lock was freed: %v", err)
 	}
 }

@@ -232,11 +232,20 @@ func (l *ticketLoad) halt() []string {
 // reach their game servers, and no player slot is reserved twice.
 func TestReplicasShareMatchmaking(t *testing.T) {
 	// The longest test of the package, mostly waiting on leases to move:
-	// it overlaps with the other parallel ones rather than adding to them.
+	// it overlaps with the other parallel ones rather than adding to them,
+	// and its cases, each with a database and replicas of its own, overlap
+	// with each other.
 	t.Parallel()
-	t.Run("kill -9 of the pool's holder", func(t *testing.T) { replicaTakeover(t, false) })
-	t.Run("SIGSTOP of the pool's holder past its lease", func(t *testing.T) { replicaTakeover(t, true) })
+	t.Run("kill -9 of the pool's holder", func(t *testing.T) {
+		t.Parallel()
+		replicaTakeover(t, false)
+	})
+	t.Run("SIGSTOP of the pool's holder past its lease", func(t *testing.T) {
+		t.Parallel()
+		replicaTakeover(t, true)
+	})
 	t.Run("kill -9 of the pool's holder, NATS as the bus", func(t *testing.T) {
+		t.Parallel()
 		pgtest.NewDatabase(t) // skips, with its reason, when no PostgreSQL is reachable
 		replicaTakeover(t, false, "--nats", natstest.Start(t).ClientURL())
 	})

@@ -122,6 +122,7 @@ func fleetEventMessages(t *testing.T, gl *gamelift.Client, fleetID string) []str
 // on a queue backlog up to its maximum, then in at night down to its
 // minimum, and checks that no game session — protected or not — is cut.
 func TestCapacityFollowsTheQueueWithTheLocalProvisioner(t *testing.T) {
+	t.Parallel()
 	s, gl, fleetID := startCapacityServer(t)
 	ctx := context.Background()
 	fleetArn := "arn:aws:gamelift:mu-local-1:000000000000:fleet/" + fleetID
@@ -249,6 +250,7 @@ func TestCapacityFollowsTheQueueWithTheLocalProvisioner(t *testing.T) {
 // TestScalingOperationsWithTheGoSDK drives the scaling operations and
 // UpdateFleetCapacity with the real Go SDK client.
 func TestScalingOperationsWithTheGoSDK(t *testing.T) {
+	t.Parallel()
 	s, gl, fleetID := startCapacityServer(t)
 	ctx := context.Background()
 	t.Run("a policy is put, described with its status, replaced and deleted", func(t *testing.T) {
@@ -356,6 +358,7 @@ func assertAgentKeys(t *testing.T, s *testenv.Server, fleetID string) {
 // and metrics, and that the fleet's scaling policy goes to ERROR as the
 // provisioner keeps failing.
 func TestAFailingProvisionerIsRetriedAndReported(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs muster")
 	}
@@ -408,7 +411,10 @@ func TestAFailingProvisionerIsRetriedAndReported(t *testing.T) {
 	})
 }
 
-func TestCapacityWithTheJavaScriptSDK(t *testing.T) { runJSTests(t, "capacity.test.mjs") }
+func TestCapacityWithTheJavaScriptSDK(t *testing.T) {
+	t.Parallel()
+	runJSTests(t, "capacity.test.mjs")
+}
 
 // TestCapacityFigures measures, on the real clock with the local
 // provisioner, the time from a placement that finds no capacity to a ready

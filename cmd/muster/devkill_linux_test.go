@@ -18,6 +18,7 @@ import (
 // servers die with it: in dev mode the game servers live only as long as
 // the control plane.
 func TestServeDevKilledLeavesNoGameServerBehind(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.WithDir(testenv.ModuleRoot()), testenv.WithArgs("--dev", "--sdk-listen", "127.0.0.1:0"))
 	testenv.Eventually(t, "/readyz to answer ready", 3*time.Minute, func() bool {
 		res, _, err := s.Request(context.Background(), http.MethodGet, "/readyz", "", "")

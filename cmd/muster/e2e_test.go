@@ -17,6 +17,7 @@ import (
 )
 
 func TestControlAPIWithTheGoSDK(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t)
 	ctx := context.Background()
 	gl := s.Admin()

@@ -172,6 +172,7 @@ func TestWebhooksDeliverEveryEventAcrossAKill9(t *testing.T) {
 // TestWebhookDestinationsAreChecked: loopback only with
 // --webhook-allow-private; metadata and Muster's own port never.
 func TestWebhookDestinationsAreChecked(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	strict := testenv.Start(t, testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
 	open := testenv.Start(t, testenv.WithArgs("--webhook-allow-private", "--sdk-listen", "127.0.0.1:0"))
@@ -215,6 +216,7 @@ func TestWebhookDestinationsAreChecked(t *testing.T) {
 // background, and an operator stream resuming from before what it keeps
 // is told to reset: on the fake clock, through the real binary.
 func TestTheOutboxIsPrunedByAgeAndAnOldResumeIsReset(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.WithArgs("--fake-clock", "--outbox-retention", "1h"))
 	ctx := context.Background()
 	for _, name := range []string{"custom-old-1", "custom-old-2"} { // each leaves an OperatorAudit event

@@ -18,6 +18,7 @@ import (
 )
 
 func TestMatchmakingWithTheGoSDK(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t)
 	ctx := context.Background()
 	gl := s.Admin()
@@ -148,6 +149,7 @@ func TestMatchmakingWithTheGoSDK(t *testing.T) {
 }
 
 func TestMatchmakingThroughThePlayerAPI(t *testing.T) {
+	t.Parallel()
 	// The player API's rate limits refill on the server's clock, which
 	// stands still here: without lifting them, the polls below would run
 	// the client IP's bucket dry and be answered 429.
@@ -367,6 +369,7 @@ func TestMatchmakingThroughThePlayerAPI(t *testing.T) {
 // DescribeMatchmaking, the player's ticket, and `muster ticket explain`,
 // without its request timeout passing.
 func TestUnmatchableTicketFailsAtOnce(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.WithArgs("--fake-clock"))
 	ctx := context.Background()
 	gl := s.Admin()

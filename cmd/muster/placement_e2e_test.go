@@ -66,6 +66,7 @@ func waitPlacement(t *testing.T, gl *gamelift.Client, id string, status types.Ga
 }
 
 func TestPlacementWithAgentsArenaAndMatchmaking(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs muster, agents and arena")
 	}
@@ -214,6 +215,7 @@ func TestPlacementWithAgentsArenaAndMatchmaking(t *testing.T) {
 // capacity, restarts it, then brings processes: every placement is
 // fulfilled once, each on its own process, or still PENDING; none is lost.
 func TestPlacementsSurviveKill9(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs muster, an agent and arena")
 	}

@@ -395,6 +395,7 @@ func checkMatchedOnce(t *testing.T, r *replica) {
 // replicas at the same instant on a new PostgreSQL database, all naming
 // the first admin key: every one comes up and accepts that key.
 func TestReplicasStartedAtOnceOnAFreshDatabase(t *testing.T) {
+	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	key := newMasterKey()
 	bin := testenv.Binary(t)

@@ -19,6 +19,7 @@ import (
 )
 
 func TestDataSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := testenv.Start(t, testenv.WithDataDir(dir))
 	ctx := context.Background()
@@ -91,6 +92,7 @@ func TestKill9LosesNoAnsweredWrite(t *testing.T) {
 // TestServeOnPostgres runs the real binary on a PostgreSQL store: what it
 // accepts survives a kill -9, and a restart on the same database sees it.
 func TestServeOnPostgres(t *testing.T) {
+	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	// Replicas share the database and the master key that seals its
@@ -115,6 +117,7 @@ func TestServeOnPostgres(t *testing.T) {
 
 // TestSecondServerOnOneSQLiteFileIsRefused: one server per SQLite file.
 func TestSecondServerOnOneSQLiteFileIsRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	testenv.Start(t, testenv.WithDataDir(dir), testenv.WithArgs("--sdk-listen", "127.0.0.1:0"))
 	cmd := exec.Command(testenv.Binary(t), "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--sdk-listen", "127.0.0.1:0")

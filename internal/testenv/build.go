@@ -172,7 +172,8 @@ func cacheRoot() (string, error) {
 }
 
 // buildKey names a build by everything that changes its output: the source
-// tree, the package, -race and the toolchain settings from the environment.
+// tree, the package, -race, the tests' -gcflags and the toolchain settings
+// from the environment.
 func buildKey(pkg string, race bool) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00race=%v\x00gcflags=%s\x00%s\x00%s/%s", treeSum, pkg, race, testGCFlags(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
